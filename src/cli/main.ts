@@ -1,0 +1,47 @@
+import { Command, InvalidArgumentError } from 'commander'
+import { type WharfConfig, defaultConfig, flagName, loadConfig } from '../server/config.js'
+import { startServer } from '../server/server.js'
+import { createLogger } from '../util/logger.js'
+
+function port(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535')
+  return n
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('wharf').description('Wharf message broker').showHelpAfterError()
+  const start = program
+    .command('start')
+    .description('run the broker (embedded data dir, default ports)')
+    .option('-c, --config <file>', 'JSON config file')
+    .option('--data-dir <dir>', `data directory (default ${defaultConfig.dataDir})`)
+    .option('--host <host>', `listen address (default ${defaultConfig.host})`)
+    .option('--log-level <level>', 'pino log level')
+    .option('--durability <policy>', 'default fsync policy: always|interval|never')
+  for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
+    start.option(`--${flagName(key)} <port>`, `${key.replace('Port', '')} port, 0 disables (default ${defaultConfig[key]})`, port)
+  }
+  start.action(async (options: Partial<WharfConfig> & { config?: string }) => {
+    const { config: configFile, ...flags } = options
+    const config = loadConfig({ configFile, flags })
+    const logger = createLogger({ level: config.logLevel })
+    const server = await startServer(config, logger)
+    // Listeners keep the event loop alive once they exist; until then this timer does.
+    const keepAlive = setInterval(() => {}, 1 << 30)
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        clearInterval(keepAlive)
+        logger.info({ signal }, 'stopping')
+        server.close().then(resolve, (error) => {
+          logger.error({ err: error }, 'error while stopping')
+          process.exitCode = 1
+          resolve()
+        })
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+  })
+  await program.parseAsync(argv)
+}

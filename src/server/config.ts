@@ -1,0 +1,111 @@
+// One way to configure everything: defaults < config file < environment (WHARF_*) < command-line flags.
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { WharfError } from '../util/errors.js'
+
+export interface WharfConfig {
+  dataDir: string
+  host: string
+  /** 0 disables a listener. */
+  kafkaPort: number
+  amqpPort: number
+  mqttPort: number
+  httpPort: number
+  logLevel: string
+  /** fsync policy for streams created without one. */
+  durability: 'always' | 'interval' | 'never'
+}
+
+export const defaultConfig: WharfConfig = {
+  dataDir: './data',
+  host: '127.0.0.1',
+  kafkaPort: 9092,
+  amqpPort: 5672,
+  mqttPort: 1883,
+  httpPort: 8080,
+  logLevel: 'info',
+  durability: 'always',
+}
+
+type Kind = 'string' | 'port' | 'durability'
+const schema: Record<keyof WharfConfig, Kind> = {
+  dataDir: 'string',
+  host: 'string',
+  kafkaPort: 'port',
+  amqpPort: 'port',
+  mqttPort: 'port',
+  httpPort: 'port',
+  logLevel: 'string',
+  durability: 'durability',
+}
+
+/** dataDir -> WHARF_DATA_DIR */
+export function envName(key: keyof WharfConfig): string {
+  return `WHARF_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
+}
+
+/** dataDir -> data-dir (the flag is --data-dir) */
+export function flagName(key: keyof WharfConfig): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
+
+function coerce(key: keyof WharfConfig, value: unknown, source: string): string | number {
+  const kind = schema[key]
+  if (kind === 'port') {
+    const n = typeof value === 'number' ? value : Number(String(value).trim())
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a port number 0-65535 (0 disables), got ${JSON.stringify(value)}`)
+    }
+    return n
+  }
+  if (typeof value !== 'string' || value === '') {
+    throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a non-empty string`)
+  }
+  if (kind === 'durability' && !['always', 'interval', 'never'].includes(value)) {
+    throw new WharfError('INVALID_CONFIG', `${source}: durability must be always, interval or never`)
+  }
+  return value
+}
+
+function apply(target: WharfConfig, values: Record<string, unknown>, source: string): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (!(key in schema)) throw new WharfError('INVALID_CONFIG', `${source}: unknown setting '${key}'`)
+    if (value === undefined) continue
+    ;(target as unknown as Record<string, unknown>)[key] = coerce(key as keyof WharfConfig, value, source)
+  }
+}
+
+export interface ConfigSources {
+  /** Path of a JSON config file (flag --config or WHARF_CONFIG). */
+  configFile?: string | undefined
+  env?: NodeJS.ProcessEnv
+  flags?: Partial<Record<keyof WharfConfig, unknown>>
+  cwd?: string
+}
+
+export function loadConfig(sources: ConfigSources = {}): WharfConfig {
+  const env = sources.env ?? process.env
+  const config: WharfConfig = { ...defaultConfig }
+  const file = sources.configFile ?? env.WHARF_CONFIG
+  if (file) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'))
+    } catch (error) {
+      throw new WharfError('INVALID_CONFIG', `config file ${file}: ${(error as Error).message}`)
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new WharfError('INVALID_CONFIG', `config file ${file}: must contain a JSON object`)
+    }
+    apply(config, parsed as Record<string, unknown>, `config file ${file}`)
+  }
+  const fromEnv: Record<string, unknown> = {}
+  for (const key of Object.keys(schema) as Array<keyof WharfConfig>) {
+    const value = env[envName(key)]
+    if (value !== undefined && value !== '') fromEnv[key] = value
+  }
+  apply(config, fromEnv, 'environment')
+  apply(config, sources.flags ?? {}, 'flags')
+  config.dataDir = resolve(sources.cwd ?? process.cwd(), config.dataDir)
+  return config
+}

@@ -1,0 +1,144 @@
+// The storage interface: everything upper layers may know about storage. A scale-out backend can replace
+// the local implementation (src/storage/local) behind these types. Storage stores bytes and cursors and
+// says when they are durable; it knows nothing of what subscriptions or streams mean.
+
+export type Durability = 'always' | 'interval' | 'never'
+
+export interface LogConfig {
+  /** Roll the active segment once it holds this many bytes. */
+  segmentBytes: number
+  /** Roll the active segment once its first batch is this old (ms). */
+  segmentMs: number
+  /** One sparse offset/time index entry per this many log bytes. */
+  indexIntervalBytes: number
+  /** always: resolve appends after fdatasync (group commit); interval: fdatasync every flushIntervalMs; never: page cache only. */
+  durability: Durability
+  flushIntervalMs: number
+  /** Delete whole segments whose newest record is older than this (ms); -1 keeps forever. */
+  retentionMs: number
+  /** Delete oldest segments while the partition is larger than this; -1 means unlimited. */
+  retentionBytes: number
+  /** Keep only the latest record per key in sealed segments (tombstones kept for deleteRetentionMs). */
+  compact: boolean
+  deleteRetentionMs: number
+  /** Largest single batch append accepts. */
+  maxBatchBytes: number
+}
+
+export const defaultLogConfig: LogConfig = {
+  segmentBytes: 64 * 1024 * 1024,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  indexIntervalBytes: 4096,
+  durability: 'always',
+  flushIntervalMs: 1000,
+  retentionMs: -1,
+  retentionBytes: -1,
+  compact: false,
+  deleteRetentionMs: 24 * 3600 * 1000,
+  maxBatchBytes: 8 * 1024 * 1024,
+}
+
+export interface AppendResult {
+  /** Offset assigned to the first record of the first batch. */
+  baseOffset: number
+  /** Offset of the last record of the last batch. */
+  lastOffset: number
+  /** Wall-clock time (ms) at which the log accepted the batches. */
+  appendTime: number
+}
+
+export interface ReadResult {
+  /**
+   * Stored RecordBatch bytes, untouched: whole batches, the first one being the batch that contains
+   * fromOffset (callers skip earlier records, as Kafka clients do). At least one whole batch is returned
+   * when any exists at or after fromOffset, even if it exceeds maxBytes.
+   */
+  chunks: Buffer[]
+  bytes: number
+  /** Offset after the last record returned (next fetch position), or fromOffset when nothing was read. */
+  nextOffset: number
+  logStartOffset: number
+  highWatermark: number
+}
+
+export interface CompactionResult {
+  segmentsRewritten: number
+  recordsRemoved: number
+  bytesBefore: number
+  bytesAfter: number
+}
+
+export interface PartitionLog {
+  readonly name: string
+  /** First offset still readable. */
+  readonly logStartOffset: number
+  /** Offset the next appended record gets (high watermark: single node, so also the log end). */
+  readonly nextOffset: number
+  readonly sizeBytes: number
+  readonly segmentCount: number
+  /**
+   * Appends complete RecordBatch v2 buffers (validated by the caller with src/record) as one unit.
+   * Rewrites each batch's baseOffset and partitionLeaderEpoch in place (both are outside the CRC).
+   * Offsets are assigned synchronously, in call order; the promise resolves when the batches are
+   * durable per the log's durability setting.
+   */
+  append(batches: Buffer[]): Promise<AppendResult>
+  read(fromOffset: number, maxBytes: number): Promise<ReadResult>
+  /** First offset whose batch maxTimestamp >= timestamp, or null if none. */
+  offsetForTimestamp(timestamp: number): Promise<number | null>
+  /** Moves logStartOffset forward (Kafka DeleteRecords) and deletes segments wholly below it. */
+  deleteRecordsBefore(offset: number): Promise<number>
+  /** Applies time/size retention now (also runs on a timer owned by the engine). */
+  enforceRetention(now?: number): Promise<number>
+  /** Runs one compaction pass over sealed segments (no-op unless config.compact). */
+  compact(now?: number): Promise<CompactionResult>
+  /** Called after every append becomes readable (readers tail the log without polling). */
+  onAppend(listener: (nextOffset: number) => void): () => void
+  updateConfig(config: Partial<LogConfig>): void
+  readonly config: Readonly<LogConfig>
+  /** Forces everything appended so far to disk. */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Durable consumer positions. Keys are opaque to storage (the broker chooses them). */
+export interface CursorStore {
+  /** Log mode: the committed offset of a key, with its opaque metadata string. */
+  getOffset(key: string): { offset: number; metadata: string } | undefined
+  commitOffset(key: string, offset: number, metadata?: string): Promise<void>
+  /**
+   * Queue mode: records individual acks. State is a floor (every offset below it is acked) plus acked
+   * ranges above it; the floor advances over contiguous acks automatically.
+   */
+  ack(key: string, offsets: readonly number[]): Promise<void>
+  /** Marks everything below floor as acked (purge, retention, seek). Never moves the floor backwards. */
+  advanceFloor(key: string, floor: number): Promise<void>
+  getAcks(key: string): { floor: number; ranges: ReadonlyArray<readonly [number, number]> } | undefined
+  isAcked(key: string, offset: number): boolean
+  delete(key: string): Promise<void>
+  keys(prefix?: string): string[]
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+/** The catalog: small JSON documents by kind and name, all held in memory, persisted crash-safely. */
+export interface MetadataStore {
+  get<T = unknown>(kind: string, name: string): T | undefined
+  list<T = unknown>(kind: string): Array<[string, T]>
+  put(kind: string, name: string, value: unknown): Promise<void>
+  delete(kind: string, name: string): Promise<void>
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface StorageEngine {
+  readonly dataDir: string
+  /** Opens (creating if needed) the log in directory `name` (letters, digits, '.', '_', '-'). */
+  openLog(name: string, config?: Partial<LogConfig>): Promise<PartitionLog>
+  /** Closes and removes a log and its files. */
+  deleteLog(name: string): Promise<void>
+  listLogs(): Promise<string[]>
+  readonly cursors: CursorStore
+  readonly metadata: MetadataStore
+  close(): Promise<void>
+}

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { envName, flagName, loadConfig } from '../src/server/config.ts'
+import { isWharfError } from '../src/util/errors.ts'
+
+test('defaults: ./data relative to cwd and the standard ports', () => {
+  const config = loadConfig({ env: {}, cwd: '/srv/w' })
+  assert.equal(config.dataDir, '/srv/w/data')
+  assert.deepEqual([config.kafkaPort, config.amqpPort, config.mqttPort, config.httpPort], [9092, 5672, 1883, 8080])
+})
+
+test('precedence: defaults < file < env < flags', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-config-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'wharf.json')
+  writeFileSync(file, JSON.stringify({ dataDir: '/from-file', kafkaPort: 1000, amqpPort: 1001, mqttPort: 1002 }))
+  const env = { WHARF_AMQP_PORT: '2001', WHARF_MQTT_PORT: '2002' }
+  const config = loadConfig({ configFile: file, env, flags: { mqttPort: 0 }, cwd: dir })
+  assert.equal(config.dataDir, '/from-file')
+  assert.equal(config.kafkaPort, 1000)
+  assert.equal(config.amqpPort, 2001)
+  assert.equal(config.mqttPort, 0)
+  assert.equal(config.httpPort, 8080)
+})
+
+test('names: WHARF_DATA_DIR and --data-dir', () => {
+  assert.equal(envName('dataDir'), 'WHARF_DATA_DIR')
+  assert.equal(flagName('httpPort'), 'http-port')
+  assert.equal(loadConfig({ env: { WHARF_DATA_DIR: '/env/dir' } }).dataDir, '/env/dir')
+})
+
+test('bad values are typed INVALID_CONFIG errors', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-config-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const bad = join(dir, 'bad.json')
+  writeFileSync(bad, '{ not json')
+  const cases = [
+    () => loadConfig({ env: { WHARF_KAFKA_PORT: 'x' } }),
+    () => loadConfig({ env: { WHARF_KAFKA_PORT: '70000' } }),
+    () => loadConfig({ env: {}, flags: { durability: 'sometimes' } }),
+    () => loadConfig({ env: {}, configFile: bad }),
+    () => loadConfig({ env: {}, configFile: join(dir, 'missing.json') }),
+    () => loadConfig({ env: {}, flags: { nope: 1 } as never }),
+  ]
+  for (const run of cases) assert.throws(run, (error) => isWharfError(error, 'INVALID_CONFIG'))
+})
