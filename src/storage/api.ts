@@ -72,8 +72,13 @@ export interface PartitionLog {
   readonly name: string
   /** First offset still readable. */
   readonly logStartOffset: number
-  /** Offset the next appended record gets (high watermark: single node, so also the log end). */
+  /** Offset the next appended record gets (log end offset; includes appends not yet durable). */
   readonly nextOffset: number
+  /**
+   * Offset below which records are readable: appends become visible only once durable per the log's
+   * durability setting, so a reader never sees a record that a crash could take back.
+   */
+  readonly highWatermark: number
   readonly sizeBytes: number
   readonly segmentCount: number
   /**

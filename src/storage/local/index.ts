@@ -1,0 +1,179 @@
+// The local storage engine: one directory holds every partition log (logs/<name>/), the cursor store
+// (cursors/) and the catalog (meta/). A lock file keeps a second process off the same directory.
+import { promises as fs } from 'node:fs'
+import { join } from 'node:path'
+import { WharfError } from '../../util/errors.js'
+import { type Durability, type LogConfig, type PartitionLog, type StorageEngine, defaultLogConfig } from '../api.js'
+import { openCursorStore } from './cursor-store.js'
+import { FilePool } from './file-pool.js'
+import { openMetadataStore } from './metadata-store.js'
+import { LocalPartitionLog } from './partition-log.js'
+
+export interface LocalStorageOptions {
+  /** Upper bound of open file descriptors across all logs. */
+  maxOpenFiles?: number
+  /** How often time/size retention runs (ms); 0 disables the timer. */
+  retentionCheckMs?: number
+  /** How often compacted logs are cleaned (ms); 0 disables the timer. */
+  compactionCheckMs?: number
+  /** Durability of cursor and catalog writes. */
+  storeDurability?: Durability
+  warn?: (message: string, details?: Record<string, unknown>) => void
+}
+
+const LOG_NAME = /^[A-Za-z0-9._-]{1,200}$/
+
+export class LocalStorage implements StorageEngine {
+  readonly dataDir: string
+  readonly #pool: FilePool
+  readonly #logs = new Map<string, Promise<LocalPartitionLog>>()
+  readonly #options: Required<Omit<LocalStorageOptions, 'warn'>> & Pick<LocalStorageOptions, 'warn'>
+  readonly #timers: NodeJS.Timeout[] = []
+  #closed = false
+  cursors!: StorageEngine['cursors']
+  metadata!: StorageEngine['metadata']
+
+  private constructor(dataDir: string, options: LocalStorageOptions) {
+    this.dataDir = dataDir
+    this.#options = {
+      maxOpenFiles: options.maxOpenFiles ?? 1024,
+      retentionCheckMs: options.retentionCheckMs ?? 5 * 60_000,
+      compactionCheckMs: options.compactionCheckMs ?? 60_000,
+      storeDurability: options.storeDurability ?? 'always',
+      warn: options.warn,
+    }
+    this.#pool = new FilePool(this.#options.maxOpenFiles)
+  }
+
+  static async open(dataDir: string, options: LocalStorageOptions = {}): Promise<LocalStorage> {
+    const engine = new LocalStorage(dataDir, options)
+    await fs.mkdir(join(dataDir, 'logs'), { recursive: true })
+    await acquireLock(join(dataDir, 'wharf.lock'))
+    const storeOptions = { durability: engine.#options.storeDurability, logger: (m: string) => engine.#warn(m) }
+    engine.cursors = await openCursorStore(join(dataDir, 'cursors'), storeOptions)
+    engine.metadata = await openMetadataStore(join(dataDir, 'meta'), storeOptions)
+    engine.#every(engine.#options.retentionCheckMs, () => engine.#forEachLog((log) => log.enforceRetention()))
+    engine.#every(engine.#options.compactionCheckMs, () => engine.#forEachLog((log) => log.compact()))
+    return engine
+  }
+
+  #warn(message: string, details?: Record<string, unknown>): void {
+    this.#options.warn?.(message, details)
+  }
+
+  #every(ms: number, work: () => Promise<void>): void {
+    if (ms <= 0) return
+    let running = false
+    const timer = setInterval(() => {
+      if (running || this.#closed) return
+      running = true
+      work()
+        .catch((error) => this.#warn('storage maintenance failed', { error: String(error) }))
+        .finally(() => {
+          running = false
+        })
+    }, ms)
+    timer.unref()
+    this.#timers.push(timer)
+  }
+
+  async #forEachLog(work: (log: LocalPartitionLog) => Promise<unknown>): Promise<void> {
+    for (const pending of [...this.#logs.values()]) {
+      const log = await pending.catch(() => null)
+      if (log !== null) await work(log)
+    }
+  }
+
+  openLog(name: string, config: Partial<LogConfig> = {}): Promise<PartitionLog> {
+    if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', 'storage is closed'))
+    if (!LOG_NAME.test(name) || name === '.' || name === '..') {
+      return Promise.reject(new WharfError('INVALID_ARGUMENT', `invalid log name '${name}'`))
+    }
+    let log = this.#logs.get(name)
+    if (log === undefined) {
+      const full = validateLogConfig({ ...defaultLogConfig, ...config })
+      log = LocalPartitionLog.open(join(this.dataDir, 'logs', name), name, full, this.#pool, {
+        warn: (message, details) => this.#warn(message, details),
+      })
+      this.#logs.set(name, log)
+      log.catch(() => this.#logs.delete(name))
+    } else {
+      void log.then((open) => open.updateConfig(config))
+    }
+    return log
+  }
+
+  async deleteLog(name: string): Promise<void> {
+    const pending = this.#logs.get(name)
+    this.#logs.delete(name)
+    if (pending !== undefined) await (await pending).destroy()
+    else await fs.rm(join(this.dataDir, 'logs', name), { recursive: true, force: true })
+  }
+
+  async listLogs(): Promise<string[]> {
+    return (await fs.readdir(join(this.dataDir, 'logs'))).sort()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    for (const timer of this.#timers) clearInterval(timer)
+    for (const pending of this.#logs.values()) {
+      const log = await pending.catch(() => null)
+      await log?.close()
+    }
+    this.#logs.clear()
+    await this.cursors.close()
+    await this.metadata.close()
+    await this.#pool.closeAll()
+    await fs.rm(join(this.dataDir, 'wharf.lock'), { force: true })
+  }
+}
+
+export function validateLogConfig(config: LogConfig): LogConfig {
+  const positive = ['segmentBytes', 'segmentMs', 'indexIntervalBytes', 'flushIntervalMs', 'maxBatchBytes'] as const
+  for (const key of positive) {
+    if (!Number.isSafeInteger(config[key]) || config[key] <= 0) {
+      throw new WharfError('INVALID_CONFIG', `${key} must be a positive integer`)
+    }
+  }
+  if (config.segmentBytes > 1024 * 1024 * 1024) throw new WharfError('INVALID_CONFIG', 'segmentBytes must be at most 1 GiB')
+  for (const key of ['retentionMs', 'retentionBytes', 'deleteRetentionMs'] as const) {
+    if (!Number.isSafeInteger(config[key]) || config[key] < -1) throw new WharfError('INVALID_CONFIG', `${key} must be -1 or >= 0`)
+  }
+  if (!['always', 'interval', 'never'].includes(config.durability)) {
+    throw new WharfError('INVALID_CONFIG', 'durability must be always, interval or never')
+  }
+  return config
+}
+
+/** Takes an exclusive lock on the data dir; a lock left by a dead process is taken over. */
+async function acquireLock(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fs.writeFile(path, String(process.pid), { flag: 'wx' })
+      return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const owner = Number(await fs.readFile(path, 'utf8').catch(() => ''))
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new WharfError('RESOURCE_LOCKED', `data directory is in use by process ${owner} (${path})`)
+      }
+      await fs.rm(path, { force: true })
+    }
+  }
+  throw new WharfError('RESOURCE_LOCKED', `cannot lock ${path}`)
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export function openStorage(dataDir: string, options?: LocalStorageOptions): Promise<LocalStorage> {
+  return LocalStorage.open(dataDir, options)
+}
