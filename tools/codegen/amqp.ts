@@ -259,6 +259,8 @@ function generateTypes(spec: Spec, methods: MethodModel[]): string {
   out.push('}', '', 'export interface MethodInit {')
   for (const m of methods) out.push(`  '${m.fullName}': ${m.typeName}Init`)
   out.push('}', '', 'export type MethodName = keyof MethodArgs', '')
+  out.push('/** The base types every domain resolves to. */')
+  out.push(`export type ArgumentType = ${[...BASE_TYPES].map((t) => `'${t}'`).join(' | ')}`, '')
   out.push('/** A decoded method, discriminated by name. */')
   out.push('export type AmqpMethod = {')
   out.push('  [N in MethodName]: { name: N; classId: number; methodId: number; args: MethodArgs[N] }')
@@ -310,6 +312,8 @@ function generateMethods(methods: MethodModel[]): string {
   out.push('  readonly size: (args: T.MethodInit[N]) => number')
   out.push('  readonly encode: (writer: Writer, args: T.MethodInit[N]) => void')
   out.push('  readonly decode: (reader: Reader) => T.MethodArgs[N]')
+  out.push('  /** Arguments in wire order with their domains resolved to base types. */')
+  out.push('  readonly fields: readonly { readonly name: string; readonly type: T.ArgumentType }[]')
   out.push('}', '')
   out.push('export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = {')
   for (const m of methods) {
@@ -322,6 +326,8 @@ function generateMethods(methods: MethodModel[]): string {
     out.push(`    size: size${m.typeName},`)
     out.push(`    encode: encode${m.typeName},`)
     out.push(`    decode: decode${m.typeName},`)
+    const fields = m.fields.map((f) => `{ name: '${f.name}', type: '${f.type}' }`)
+    out.push(`    fields: [${fields.join(', ')}],`)
     out.push('  },')
   }
   out.push('}', '')

@@ -188,7 +188,8 @@ export function letterOf(value: FieldValue): FieldType {
     case 'boolean':
       return 't'
     case 'number':
-      if (!Number.isInteger(value)) return 'd'
+      // -0 goes out as a double so it survives the round trip (as an integer it would come back as 0).
+      if (!Number.isInteger(value) || Object.is(value, -0)) return 'd'
       if ((value | 0) === value) return 'I'
       return value >= -TWO_POW_63 && value < TWO_POW_63 ? 'l' : 'd'
     case 'bigint':

@@ -980,6 +980,8 @@ export interface MethodInfo<N extends T.MethodName = T.MethodName> {
   readonly size: (args: T.MethodInit[N]) => number
   readonly encode: (writer: Writer, args: T.MethodInit[N]) => void
   readonly decode: (reader: Reader) => T.MethodArgs[N]
+  /** Arguments in wire order with their domains resolved to base types. */
+  readonly fields: readonly { readonly name: string; readonly type: T.ArgumentType }[]
 }
 
 export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = {
@@ -992,6 +994,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicQos,
     encode: encodeBasicQos,
     decode: decodeBasicQos,
+    fields: [{ name: 'prefetchSize', type: 'long' }, { name: 'prefetchCount', type: 'short' }, { name: 'global', type: 'bit' }],
   },
   'basic.qos-ok': {
     name: 'basic.qos-ok',
@@ -1002,6 +1005,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicQosOk,
     encode: encodeBasicQosOk,
     decode: decodeBasicQosOk,
+    fields: [],
   },
   'basic.consume': {
     name: 'basic.consume',
@@ -1012,6 +1016,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicConsume,
     encode: encodeBasicConsume,
     decode: decodeBasicConsume,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'queue', type: 'shortstr' }, { name: 'consumerTag', type: 'shortstr' }, { name: 'noLocal', type: 'bit' }, { name: 'noAck', type: 'bit' }, { name: 'exclusive', type: 'bit' }, { name: 'nowait', type: 'bit' }, { name: 'arguments', type: 'table' }],
   },
   'basic.consume-ok': {
     name: 'basic.consume-ok',
@@ -1022,6 +1027,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicConsumeOk,
     encode: encodeBasicConsumeOk,
     decode: decodeBasicConsumeOk,
+    fields: [{ name: 'consumerTag', type: 'shortstr' }],
   },
   'basic.cancel': {
     name: 'basic.cancel',
@@ -1032,6 +1038,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicCancel,
     encode: encodeBasicCancel,
     decode: decodeBasicCancel,
+    fields: [{ name: 'consumerTag', type: 'shortstr' }, { name: 'nowait', type: 'bit' }],
   },
   'basic.cancel-ok': {
     name: 'basic.cancel-ok',
@@ -1042,6 +1049,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicCancelOk,
     encode: encodeBasicCancelOk,
     decode: decodeBasicCancelOk,
+    fields: [{ name: 'consumerTag', type: 'shortstr' }],
   },
   'basic.publish': {
     name: 'basic.publish',
@@ -1052,6 +1060,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicPublish,
     encode: encodeBasicPublish,
     decode: decodeBasicPublish,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'exchange', type: 'shortstr' }, { name: 'routingKey', type: 'shortstr' }, { name: 'mandatory', type: 'bit' }, { name: 'immediate', type: 'bit' }],
   },
   'basic.return': {
     name: 'basic.return',
@@ -1062,6 +1071,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicReturn,
     encode: encodeBasicReturn,
     decode: decodeBasicReturn,
+    fields: [{ name: 'replyCode', type: 'short' }, { name: 'replyText', type: 'shortstr' }, { name: 'exchange', type: 'shortstr' }, { name: 'routingKey', type: 'shortstr' }],
   },
   'basic.deliver': {
     name: 'basic.deliver',
@@ -1072,6 +1082,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicDeliver,
     encode: encodeBasicDeliver,
     decode: decodeBasicDeliver,
+    fields: [{ name: 'consumerTag', type: 'shortstr' }, { name: 'deliveryTag', type: 'longlong' }, { name: 'redelivered', type: 'bit' }, { name: 'exchange', type: 'shortstr' }, { name: 'routingKey', type: 'shortstr' }],
   },
   'basic.get': {
     name: 'basic.get',
@@ -1082,6 +1093,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicGet,
     encode: encodeBasicGet,
     decode: decodeBasicGet,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'queue', type: 'shortstr' }, { name: 'noAck', type: 'bit' }],
   },
   'basic.get-ok': {
     name: 'basic.get-ok',
@@ -1092,6 +1104,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicGetOk,
     encode: encodeBasicGetOk,
     decode: decodeBasicGetOk,
+    fields: [{ name: 'deliveryTag', type: 'longlong' }, { name: 'redelivered', type: 'bit' }, { name: 'exchange', type: 'shortstr' }, { name: 'routingKey', type: 'shortstr' }, { name: 'messageCount', type: 'long' }],
   },
   'basic.get-empty': {
     name: 'basic.get-empty',
@@ -1102,6 +1115,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicGetEmpty,
     encode: encodeBasicGetEmpty,
     decode: decodeBasicGetEmpty,
+    fields: [{ name: 'clusterId', type: 'shortstr' }],
   },
   'basic.ack': {
     name: 'basic.ack',
@@ -1112,6 +1126,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicAck,
     encode: encodeBasicAck,
     decode: decodeBasicAck,
+    fields: [{ name: 'deliveryTag', type: 'longlong' }, { name: 'multiple', type: 'bit' }],
   },
   'basic.reject': {
     name: 'basic.reject',
@@ -1122,6 +1137,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicReject,
     encode: encodeBasicReject,
     decode: decodeBasicReject,
+    fields: [{ name: 'deliveryTag', type: 'longlong' }, { name: 'requeue', type: 'bit' }],
   },
   'basic.recover-async': {
     name: 'basic.recover-async',
@@ -1132,6 +1148,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicRecoverAsync,
     encode: encodeBasicRecoverAsync,
     decode: decodeBasicRecoverAsync,
+    fields: [{ name: 'requeue', type: 'bit' }],
   },
   'basic.recover': {
     name: 'basic.recover',
@@ -1142,6 +1159,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicRecover,
     encode: encodeBasicRecover,
     decode: decodeBasicRecover,
+    fields: [{ name: 'requeue', type: 'bit' }],
   },
   'basic.recover-ok': {
     name: 'basic.recover-ok',
@@ -1152,6 +1170,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicRecoverOk,
     encode: encodeBasicRecoverOk,
     decode: decodeBasicRecoverOk,
+    fields: [],
   },
   'basic.nack': {
     name: 'basic.nack',
@@ -1162,6 +1181,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeBasicNack,
     encode: encodeBasicNack,
     decode: decodeBasicNack,
+    fields: [{ name: 'deliveryTag', type: 'longlong' }, { name: 'multiple', type: 'bit' }, { name: 'requeue', type: 'bit' }],
   },
   'connection.start': {
     name: 'connection.start',
@@ -1172,6 +1192,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionStart,
     encode: encodeConnectionStart,
     decode: decodeConnectionStart,
+    fields: [{ name: 'versionMajor', type: 'octet' }, { name: 'versionMinor', type: 'octet' }, { name: 'serverProperties', type: 'table' }, { name: 'mechanisms', type: 'longstr' }, { name: 'locales', type: 'longstr' }],
   },
   'connection.start-ok': {
     name: 'connection.start-ok',
@@ -1182,6 +1203,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionStartOk,
     encode: encodeConnectionStartOk,
     decode: decodeConnectionStartOk,
+    fields: [{ name: 'clientProperties', type: 'table' }, { name: 'mechanism', type: 'shortstr' }, { name: 'response', type: 'longstr' }, { name: 'locale', type: 'shortstr' }],
   },
   'connection.secure': {
     name: 'connection.secure',
@@ -1192,6 +1214,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionSecure,
     encode: encodeConnectionSecure,
     decode: decodeConnectionSecure,
+    fields: [{ name: 'challenge', type: 'longstr' }],
   },
   'connection.secure-ok': {
     name: 'connection.secure-ok',
@@ -1202,6 +1225,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionSecureOk,
     encode: encodeConnectionSecureOk,
     decode: decodeConnectionSecureOk,
+    fields: [{ name: 'response', type: 'longstr' }],
   },
   'connection.tune': {
     name: 'connection.tune',
@@ -1212,6 +1236,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionTune,
     encode: encodeConnectionTune,
     decode: decodeConnectionTune,
+    fields: [{ name: 'channelMax', type: 'short' }, { name: 'frameMax', type: 'long' }, { name: 'heartbeat', type: 'short' }],
   },
   'connection.tune-ok': {
     name: 'connection.tune-ok',
@@ -1222,6 +1247,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionTuneOk,
     encode: encodeConnectionTuneOk,
     decode: decodeConnectionTuneOk,
+    fields: [{ name: 'channelMax', type: 'short' }, { name: 'frameMax', type: 'long' }, { name: 'heartbeat', type: 'short' }],
   },
   'connection.open': {
     name: 'connection.open',
@@ -1232,6 +1258,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionOpen,
     encode: encodeConnectionOpen,
     decode: decodeConnectionOpen,
+    fields: [{ name: 'virtualHost', type: 'shortstr' }, { name: 'capabilities', type: 'shortstr' }, { name: 'insist', type: 'bit' }],
   },
   'connection.open-ok': {
     name: 'connection.open-ok',
@@ -1242,6 +1269,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionOpenOk,
     encode: encodeConnectionOpenOk,
     decode: decodeConnectionOpenOk,
+    fields: [{ name: 'knownHosts', type: 'shortstr' }],
   },
   'connection.close': {
     name: 'connection.close',
@@ -1252,6 +1280,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionClose,
     encode: encodeConnectionClose,
     decode: decodeConnectionClose,
+    fields: [{ name: 'replyCode', type: 'short' }, { name: 'replyText', type: 'shortstr' }, { name: 'classId', type: 'short' }, { name: 'methodId', type: 'short' }],
   },
   'connection.close-ok': {
     name: 'connection.close-ok',
@@ -1262,6 +1291,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionCloseOk,
     encode: encodeConnectionCloseOk,
     decode: decodeConnectionCloseOk,
+    fields: [],
   },
   'connection.blocked': {
     name: 'connection.blocked',
@@ -1272,6 +1302,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionBlocked,
     encode: encodeConnectionBlocked,
     decode: decodeConnectionBlocked,
+    fields: [{ name: 'reason', type: 'shortstr' }],
   },
   'connection.unblocked': {
     name: 'connection.unblocked',
@@ -1282,6 +1313,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionUnblocked,
     encode: encodeConnectionUnblocked,
     decode: decodeConnectionUnblocked,
+    fields: [],
   },
   'connection.update-secret': {
     name: 'connection.update-secret',
@@ -1292,6 +1324,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionUpdateSecret,
     encode: encodeConnectionUpdateSecret,
     decode: decodeConnectionUpdateSecret,
+    fields: [{ name: 'newSecret', type: 'longstr' }, { name: 'reason', type: 'shortstr' }],
   },
   'connection.update-secret-ok': {
     name: 'connection.update-secret-ok',
@@ -1302,6 +1335,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConnectionUpdateSecretOk,
     encode: encodeConnectionUpdateSecretOk,
     decode: decodeConnectionUpdateSecretOk,
+    fields: [],
   },
   'channel.open': {
     name: 'channel.open',
@@ -1312,6 +1346,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeChannelOpen,
     encode: encodeChannelOpen,
     decode: decodeChannelOpen,
+    fields: [{ name: 'outOfBand', type: 'shortstr' }],
   },
   'channel.open-ok': {
     name: 'channel.open-ok',
@@ -1322,6 +1357,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeChannelOpenOk,
     encode: encodeChannelOpenOk,
     decode: decodeChannelOpenOk,
+    fields: [{ name: 'channelId', type: 'longstr' }],
   },
   'channel.flow': {
     name: 'channel.flow',
@@ -1332,6 +1368,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeChannelFlow,
     encode: encodeChannelFlow,
     decode: decodeChannelFlow,
+    fields: [{ name: 'active', type: 'bit' }],
   },
   'channel.flow-ok': {
     name: 'channel.flow-ok',
@@ -1342,6 +1379,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeChannelFlowOk,
     encode: encodeChannelFlowOk,
     decode: decodeChannelFlowOk,
+    fields: [{ name: 'active', type: 'bit' }],
   },
   'channel.close': {
     name: 'channel.close',
@@ -1352,6 +1390,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeChannelClose,
     encode: encodeChannelClose,
     decode: decodeChannelClose,
+    fields: [{ name: 'replyCode', type: 'short' }, { name: 'replyText', type: 'shortstr' }, { name: 'classId', type: 'short' }, { name: 'methodId', type: 'short' }],
   },
   'channel.close-ok': {
     name: 'channel.close-ok',
@@ -1362,6 +1401,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeChannelCloseOk,
     encode: encodeChannelCloseOk,
     decode: decodeChannelCloseOk,
+    fields: [],
   },
   'access.request': {
     name: 'access.request',
@@ -1372,6 +1412,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeAccessRequest,
     encode: encodeAccessRequest,
     decode: decodeAccessRequest,
+    fields: [{ name: 'realm', type: 'shortstr' }, { name: 'exclusive', type: 'bit' }, { name: 'passive', type: 'bit' }, { name: 'active', type: 'bit' }, { name: 'write', type: 'bit' }, { name: 'read', type: 'bit' }],
   },
   'access.request-ok': {
     name: 'access.request-ok',
@@ -1382,6 +1423,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeAccessRequestOk,
     encode: encodeAccessRequestOk,
     decode: decodeAccessRequestOk,
+    fields: [{ name: 'ticket', type: 'short' }],
   },
   'exchange.declare': {
     name: 'exchange.declare',
@@ -1392,6 +1434,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeExchangeDeclare,
     encode: encodeExchangeDeclare,
     decode: decodeExchangeDeclare,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'exchange', type: 'shortstr' }, { name: 'type', type: 'shortstr' }, { name: 'passive', type: 'bit' }, { name: 'durable', type: 'bit' }, { name: 'autoDelete', type: 'bit' }, { name: 'internal', type: 'bit' }, { name: 'nowait', type: 'bit' }, { name: 'arguments', type: 'table' }],
   },
   'exchange.declare-ok': {
     name: 'exchange.declare-ok',
@@ -1402,6 +1445,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeExchangeDeclareOk,
     encode: encodeExchangeDeclareOk,
     decode: decodeExchangeDeclareOk,
+    fields: [],
   },
   'exchange.delete': {
     name: 'exchange.delete',
@@ -1412,6 +1456,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeExchangeDelete,
     encode: encodeExchangeDelete,
     decode: decodeExchangeDelete,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'exchange', type: 'shortstr' }, { name: 'ifUnused', type: 'bit' }, { name: 'nowait', type: 'bit' }],
   },
   'exchange.delete-ok': {
     name: 'exchange.delete-ok',
@@ -1422,6 +1467,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeExchangeDeleteOk,
     encode: encodeExchangeDeleteOk,
     decode: decodeExchangeDeleteOk,
+    fields: [],
   },
   'exchange.bind': {
     name: 'exchange.bind',
@@ -1432,6 +1478,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeExchangeBind,
     encode: encodeExchangeBind,
     decode: decodeExchangeBind,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'destination', type: 'shortstr' }, { name: 'source', type: 'shortstr' }, { name: 'routingKey', type: 'shortstr' }, { name: 'nowait', type: 'bit' }, { name: 'arguments', type: 'table' }],
   },
   'exchange.bind-ok': {
     name: 'exchange.bind-ok',
@@ -1442,6 +1489,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeExchangeBindOk,
     encode: encodeExchangeBindOk,
     decode: decodeExchangeBindOk,
+    fields: [],
   },
   'exchange.unbind': {
     name: 'exchange.unbind',
@@ -1452,6 +1500,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeExchangeUnbind,
     encode: encodeExchangeUnbind,
     decode: decodeExchangeUnbind,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'destination', type: 'shortstr' }, { name: 'source', type: 'shortstr' }, { name: 'routingKey', type: 'shortstr' }, { name: 'nowait', type: 'bit' }, { name: 'arguments', type: 'table' }],
   },
   'exchange.unbind-ok': {
     name: 'exchange.unbind-ok',
@@ -1462,6 +1511,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeExchangeUnbindOk,
     encode: encodeExchangeUnbindOk,
     decode: decodeExchangeUnbindOk,
+    fields: [],
   },
   'queue.declare': {
     name: 'queue.declare',
@@ -1472,6 +1522,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueueDeclare,
     encode: encodeQueueDeclare,
     decode: decodeQueueDeclare,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'queue', type: 'shortstr' }, { name: 'passive', type: 'bit' }, { name: 'durable', type: 'bit' }, { name: 'exclusive', type: 'bit' }, { name: 'autoDelete', type: 'bit' }, { name: 'nowait', type: 'bit' }, { name: 'arguments', type: 'table' }],
   },
   'queue.declare-ok': {
     name: 'queue.declare-ok',
@@ -1482,6 +1533,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueueDeclareOk,
     encode: encodeQueueDeclareOk,
     decode: decodeQueueDeclareOk,
+    fields: [{ name: 'queue', type: 'shortstr' }, { name: 'messageCount', type: 'long' }, { name: 'consumerCount', type: 'long' }],
   },
   'queue.bind': {
     name: 'queue.bind',
@@ -1492,6 +1544,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueueBind,
     encode: encodeQueueBind,
     decode: decodeQueueBind,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'queue', type: 'shortstr' }, { name: 'exchange', type: 'shortstr' }, { name: 'routingKey', type: 'shortstr' }, { name: 'nowait', type: 'bit' }, { name: 'arguments', type: 'table' }],
   },
   'queue.bind-ok': {
     name: 'queue.bind-ok',
@@ -1502,6 +1555,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueueBindOk,
     encode: encodeQueueBindOk,
     decode: decodeQueueBindOk,
+    fields: [],
   },
   'queue.purge': {
     name: 'queue.purge',
@@ -1512,6 +1566,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueuePurge,
     encode: encodeQueuePurge,
     decode: decodeQueuePurge,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'queue', type: 'shortstr' }, { name: 'nowait', type: 'bit' }],
   },
   'queue.purge-ok': {
     name: 'queue.purge-ok',
@@ -1522,6 +1577,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueuePurgeOk,
     encode: encodeQueuePurgeOk,
     decode: decodeQueuePurgeOk,
+    fields: [{ name: 'messageCount', type: 'long' }],
   },
   'queue.delete': {
     name: 'queue.delete',
@@ -1532,6 +1588,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueueDelete,
     encode: encodeQueueDelete,
     decode: decodeQueueDelete,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'queue', type: 'shortstr' }, { name: 'ifUnused', type: 'bit' }, { name: 'ifEmpty', type: 'bit' }, { name: 'nowait', type: 'bit' }],
   },
   'queue.delete-ok': {
     name: 'queue.delete-ok',
@@ -1542,6 +1599,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueueDeleteOk,
     encode: encodeQueueDeleteOk,
     decode: decodeQueueDeleteOk,
+    fields: [{ name: 'messageCount', type: 'long' }],
   },
   'queue.unbind': {
     name: 'queue.unbind',
@@ -1552,6 +1610,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueueUnbind,
     encode: encodeQueueUnbind,
     decode: decodeQueueUnbind,
+    fields: [{ name: 'ticket', type: 'short' }, { name: 'queue', type: 'shortstr' }, { name: 'exchange', type: 'shortstr' }, { name: 'routingKey', type: 'shortstr' }, { name: 'arguments', type: 'table' }],
   },
   'queue.unbind-ok': {
     name: 'queue.unbind-ok',
@@ -1562,6 +1621,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeQueueUnbindOk,
     encode: encodeQueueUnbindOk,
     decode: decodeQueueUnbindOk,
+    fields: [],
   },
   'tx.select': {
     name: 'tx.select',
@@ -1572,6 +1632,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeTxSelect,
     encode: encodeTxSelect,
     decode: decodeTxSelect,
+    fields: [],
   },
   'tx.select-ok': {
     name: 'tx.select-ok',
@@ -1582,6 +1643,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeTxSelectOk,
     encode: encodeTxSelectOk,
     decode: decodeTxSelectOk,
+    fields: [],
   },
   'tx.commit': {
     name: 'tx.commit',
@@ -1592,6 +1654,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeTxCommit,
     encode: encodeTxCommit,
     decode: decodeTxCommit,
+    fields: [],
   },
   'tx.commit-ok': {
     name: 'tx.commit-ok',
@@ -1602,6 +1665,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeTxCommitOk,
     encode: encodeTxCommitOk,
     decode: decodeTxCommitOk,
+    fields: [],
   },
   'tx.rollback': {
     name: 'tx.rollback',
@@ -1612,6 +1676,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeTxRollback,
     encode: encodeTxRollback,
     decode: decodeTxRollback,
+    fields: [],
   },
   'tx.rollback-ok': {
     name: 'tx.rollback-ok',
@@ -1622,6 +1687,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeTxRollbackOk,
     encode: encodeTxRollbackOk,
     decode: decodeTxRollbackOk,
+    fields: [],
   },
   'confirm.select': {
     name: 'confirm.select',
@@ -1632,6 +1698,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConfirmSelect,
     encode: encodeConfirmSelect,
     decode: decodeConfirmSelect,
+    fields: [{ name: 'nowait', type: 'bit' }],
   },
   'confirm.select-ok': {
     name: 'confirm.select-ok',
@@ -1642,6 +1709,7 @@ export const METHODS_BY_NAME: { readonly [N in T.MethodName]: MethodInfo<N> } = 
     size: sizeConfirmSelectOk,
     encode: encodeConfirmSelectOk,
     decode: decodeConfirmSelectOk,
+    fields: [],
   },
 }
 

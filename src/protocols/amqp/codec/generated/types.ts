@@ -901,6 +901,9 @@ export interface MethodInit {
 
 export type MethodName = keyof MethodArgs
 
+/** The base types every domain resolves to. */
+export type ArgumentType = 'octet' | 'short' | 'long' | 'longlong' | 'shortstr' | 'longstr' | 'bit' | 'table' | 'timestamp'
+
 /** A decoded method, discriminated by name. */
 export type AmqpMethod = {
   [N in MethodName]: { name: N; classId: number; methodId: number; args: MethodArgs[N] }
