@@ -41,10 +41,10 @@ export class FilePool {
       entry.handle.catch(() => {
         if (this.#entries.get(path) === entry) this.#entries.delete(path)
       })
-      this.#evict()
     }
     entry.refs++
     entry.used = ++this.#clock
+    this.#evict()
     let handle: fs.FileHandle
     try {
       handle = await entry.handle

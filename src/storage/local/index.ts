@@ -156,7 +156,7 @@ async function acquireLock(path: string): Promise<void> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const owner = Number(await fs.readFile(path, 'utf8').catch(() => ''))
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
         throw new WharfError('RESOURCE_LOCKED', `data directory is in use by process ${owner} (${path})`)
       }
       await fs.rm(path, { force: true })
