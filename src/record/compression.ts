@@ -72,11 +72,12 @@ function zstdCompress(data: Buffer): Buffer {
 
 /**
  * Window limit for frames that do not declare their size: the window is the decoder's own allocation, so it is
- * held near maxBytes; but never below 1 MiB, since producers with unknown input size use windows of that order
- * even for small batches, and never above 128 MiB (zstd's default limit).
+ * held near maxBytes; but never below 8 MiB, since streaming producers (zstd-jni's ZstdOutputStream) use the
+ * level's window for unknown input sizes, 2 MiB at level 3 and up to 8 MiB at level 19, however small the batch;
+ * and never above 128 MiB (zstd's default limit).
  */
 function zstdWindowLog(maxBytes: number): number {
-  return Math.min(27, Math.max(20, Math.ceil(Math.log2(Math.max(1, maxBytes)))))
+  return Math.min(27, Math.max(23, Math.ceil(Math.log2(Math.max(1, maxBytes)))))
 }
 
 function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
@@ -115,6 +116,10 @@ function zstdDecompress(data: Buffer, maxBytes: number): Buffer {
     return zstdStream(context, data, maxBytes)
   } catch (error) {
     if (error instanceof WharfError) throw error
+    // ZSTD_error_frameParameter_windowTooLarge: the frame wants a window beyond zstdWindowLog.
+    if (error instanceof Error && error.message.includes('too much memory')) {
+      throw tooLarge(`zstd frame needs a window beyond 2^${zstdWindowLog(maxBytes)} bytes`)
+    }
     throw corrupt('zstd data does not decompress', error)
   }
 }

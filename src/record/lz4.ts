@@ -2,7 +2,10 @@
 // here before lz4-napi sees it, for two reasons found by probing lz4-napi 2.10: it decodes only the first frame
 // and silently ignores truncation and trailing bytes; and it allocates as it decodes, so a bomb must be refused
 // from the block sizes first. A compressed LZ4 block of n bytes expands to at most 255·n bytes (one match-length
-// byte adds at most 255 output bytes) and never beyond the frame's block maximum.
+// byte adds at most 255 output bytes) and never beyond the frame's block maximum. That bound overestimates the
+// last, partly filled block of a frame, so a frame is refused only when its bound exceeds maxBytes by more than
+// one block maximum: decoding may then allocate up to maxBytes + one block (64 KiB from Java, at most 4 MiB)
+// before the exact output size is checked.
 import * as lz4 from 'lz4-napi'
 import { WharfError } from '../util/errors.js'
 import { corrupt, tooLarge } from './errors.js'
@@ -25,6 +28,7 @@ interface Frame {
   bound: number
   /** Declared content size, or -1. */
   contentSize: number
+  blockMax: number
 }
 
 function need(data: Buffer, pos: number, bytes: number): void {
@@ -67,18 +71,19 @@ function walkFrame(data: Buffer, start: number, maxBytes: number): Frame {
     need(data, pos, size + checksumBytes)
     pos += size + checksumBytes
     bound += (word & BLOCK_UNCOMPRESSED) !== 0 ? size : Math.min(blockMax, size * LZ4_MAX_EXPANSION)
-    if (bound > maxBytes) throw tooLarge(`lz4 frame may decode to more than ${maxBytes} bytes`)
+    if (bound > maxBytes + blockMax) throw tooLarge(`lz4 frame decodes to more than ${maxBytes} bytes`)
   }
   if ((flags & FLAG_CONTENT_CHECKSUM) !== 0) {
     need(data, pos, 4)
     pos += 4
   }
-  return { start, end: pos, bound, contentSize }
+  return { start, end: pos, bound, contentSize, blockMax }
 }
 
 export function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
   const frames: Frame[] = []
   let total = 0
+  let slack = 0
   let pos = 0
   if (data.length === 0) throw corrupt('lz4 data is empty')
   while (pos < data.length) {
@@ -94,12 +99,20 @@ export function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
     if (magic !== FRAME_MAGIC) throw corrupt('lz4 data does not start with the frame magic 04 22 4d 18')
     const frame = walkFrame(data, pos, maxBytes)
     total += frame.bound
-    if (total > maxBytes) throw tooLarge(`lz4 data may decode to more than ${maxBytes} bytes`)
+    slack = Math.max(slack, frame.blockMax)
+    if (total > maxBytes + slack) throw tooLarge(`lz4 data decodes to more than ${maxBytes} bytes`)
     frames.push(frame)
     pos = frame.end
   }
-  const outputs = frames.map((frame) => decodeFrame(data.subarray(frame.start, frame.end), frame))
-  return outputs.length === 1 ? outputs[0]! : Buffer.concat(outputs)
+  const outputs: Buffer[] = []
+  let produced = 0
+  for (const frame of frames) {
+    const output = decodeFrame(data.subarray(frame.start, frame.end), frame)
+    produced += output.length
+    if (produced > maxBytes) throw tooLarge(`lz4 data decodes to more than ${maxBytes} bytes`)
+    outputs.push(output)
+  }
+  return outputs.length === 1 ? outputs[0]! : Buffer.concat(outputs, produced)
 }
 
 function decodeFrame(bytes: Buffer, frame: Frame): Buffer {
