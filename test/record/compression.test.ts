@@ -15,7 +15,7 @@ function expectCode(fn: () => unknown, code: string): void {
 }
 
 function xerial(blocks: Buffer[]): Buffer {
-  const parts = [Buffer.from('82534e4150505900' + '00000001' + '00000001', 'hex')]
+  const parts: Buffer[] = [Buffer.from('82534e41505059000000000100000001', 'hex')]
   for (const block of blocks) {
     const raw = snappy.compressSync(block)
     const size = Buffer.alloc(4)
