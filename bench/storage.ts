@@ -11,11 +11,17 @@ import { openStorage } from '../src/storage/local/index.ts'
 const args = process.argv.slice(2)
 const recordsArg = args.indexOf('--records')
 const RECORDS = recordsArg >= 0 ? Number(args[recordsArg + 1]) : 60_000
+const batchArg = args.indexOf('--batch-records')
+/** Records per append call (Kafka producers send batches; 1 = one record per append). */
+const BATCH_RECORDS = batchArg >= 0 ? Number(args[batchArg + 1]) : 1
 const RECORD_BYTES = 1024
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
-const template = encodeBatch([{ key: null, value: Buffer.alloc(RECORD_BYTES, 7), timestamp: Date.now() }])
-const BATCH_BYTES = template.length
+const template = encodeBatch(
+  Array.from({ length: BATCH_RECORDS }, () => ({ key: null, value: Buffer.alloc(RECORD_BYTES, 7), timestamp: Date.now() })),
+)
+/** Stored bytes per record, batch overhead included. */
+const BATCH_BYTES = template.length / BATCH_RECORDS
 
 interface Row {
   scenario: string
@@ -49,7 +55,7 @@ async function appendRun(dir: string, durability: 'always' | 'never', appenders:
   await Promise.all(
     Array.from({ length: appenders }, async () => {
       while (next < records) {
-        next++
+        next += BATCH_RECORDS
         await log.append([Buffer.from(template)])
       }
     }),
@@ -116,7 +122,7 @@ try {
   const { log, raw } = await replay(dir, 'bench-never-256')
   rows.push(raw, { ...log, baseline: raw.scenario, ratio: mbps(log) / mbps(raw) })
 
-  console.log(`\nstorage bench: ${RECORD_BYTES} B records (${BATCH_BYTES} B stored per single-record batch), ${RECORDS} records per run\n`)
+  console.log(`\nstorage bench: ${RECORD_BYTES} B records, ${BATCH_RECORDS} record(s) per append (${BATCH_BYTES.toFixed(0)} B stored per record), ${RECORDS} records per run\n`)
   console.log('| scenario | records/s | MB/s | vs baseline |')
   console.log('|---|---|---|---|')
   for (const r of rows) {

@@ -9,7 +9,7 @@ import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResul
 import { type FilePool, fsyncDirectory } from './file-pool.js'
 import { compactLog } from './compaction.js'
 import { findRecordAtTimestamp } from './log-scan.js'
-import { BATCH, type BatchInfo, Segment, parseStoredBatch } from './segment.js'
+import { BATCH, type BatchInfo, Segment, parseStoredBatch, readInt64, writeInt64 } from './segment.js'
 
 const IOV_MAX = 1024
 const LOG_START_FILE = 'log-start-offset'
@@ -155,13 +155,13 @@ export class LocalPartitionLog implements PartitionLog {
       }
       const lastOffsetDelta = batch.readInt32BE(BATCH.lastOffsetDelta)
       if (lastOffsetDelta < 0) return Promise.reject(new WharfError('CORRUPT_RECORD', 'negative lastOffsetDelta'))
-      const maxTimestamp = Number(batch.readBigInt64BE(BATCH.maxTimestamp))
+      const maxTimestamp = readInt64(batch, BATCH.maxTimestamp)
       infos.push({ position: -1, size, baseOffset: offset, lastOffset: offset + lastOffsetDelta, maxTimestamp })
       offset += lastOffsetDelta + 1
     }
     // Offsets are assigned now, in call order; rewriting them is safe because they are outside the CRC.
     for (let i = 0; i < batches.length; i++) {
-      batches[i]!.writeBigInt64BE(BigInt(infos[i]!.baseOffset), BATCH.baseOffset)
+      writeInt64(batches[i]!, infos[i]!.baseOffset, BATCH.baseOffset)
       batches[i]!.writeInt32BE(0, BATCH.leaderEpoch)
     }
     const result: AppendResult = { baseOffset: this.#nextOffset, lastOffset: offset - 1, appendTime: Date.now() }
@@ -370,7 +370,7 @@ export class LocalPartitionLog implements PartitionLog {
         let lastOffset = -1
         while (view.length - at >= BATCH.headerBytes) {
           const size = BATCH.lengthPrefixBytes + view.readInt32BE(at + BATCH.batchLength)
-          const base = Number(view.readBigInt64BE(at + BATCH.baseOffset))
+          const base = readInt64(view, at + BATCH.baseOffset)
           const last = base + view.readInt32BE(at + BATCH.lastOffsetDelta)
           if (start === -1 && last < fromOffset) {
             if (at + size > view.length) break

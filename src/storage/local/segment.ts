@@ -30,6 +30,18 @@ export function segmentFileName(baseOffset: number, extension: 'log' | 'index' |
   return `${String(baseOffset).padStart(20, '0')}.${extension}`
 }
 
+/** Reads a signed 64-bit big-endian integer as a JS number without a BigInt (exact below 2^53). */
+export function readInt64(buf: Buffer, at: number): number {
+  return buf.readInt32BE(at) * 4294967296 + buf.readUInt32BE(at + 4)
+}
+
+/** Writes a non-negative safe integer (or -1) as a signed 64-bit big-endian integer. */
+export function writeInt64(buf: Buffer, value: number, at: number): void {
+  const high = Math.floor(value / 4294967296)
+  buf.writeInt32BE(high, at)
+  buf.writeUInt32BE(value - high * 4294967296, at + 4)
+}
+
 /** Header facts of one stored batch. */
 export interface BatchInfo {
   position: number
@@ -50,11 +62,11 @@ export function parseStoredBatch(buf: Buffer, at: number, maxBatchBytes: number,
   if (batchLength < BATCH.headerBytes - BATCH.lengthPrefixBytes || size > maxBatchBytes) return null
   if (buf.length - at < size) return null
   if (buf[at + BATCH.magic] !== 2) return null
-  const baseOffset = Number(buf.readBigInt64BE(at + BATCH.baseOffset))
+  const baseOffset = readInt64(buf, at + BATCH.baseOffset)
   const lastOffsetDelta = buf.readInt32BE(at + BATCH.lastOffsetDelta)
   if (!Number.isSafeInteger(baseOffset) || baseOffset < 0 || lastOffsetDelta < 0) return null
   if (verifyCrc && crc32c(buf.subarray(at + BATCH.attributes, at + size)) !== buf.readUInt32BE(at + BATCH.crc)) return null
-  const maxTimestamp = Number(buf.readBigInt64BE(at + BATCH.maxTimestamp))
+  const maxTimestamp = readInt64(buf, at + BATCH.maxTimestamp)
   return { position: at, size, baseOffset, lastOffset: baseOffset + lastOffsetDelta, maxTimestamp }
 }
 
