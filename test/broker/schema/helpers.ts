@@ -2,8 +2,8 @@
 // persists JSON, so a test cannot pass by sharing object references with the store under test.
 import assert from 'node:assert/strict'
 import { SchemaRegistryError } from '../../../src/broker/schema/index.ts'
-import { isWharfError } from '../../../src/util/errors.ts'
 import type { MetadataStore } from '../../../src/storage/api.ts'
+import { isWharfError } from '../../../src/util/errors.ts'
 
 export class MemoryMetadata implements MetadataStore {
   readonly data = new Map<string, Map<string, string>>()
@@ -47,7 +47,6 @@ export class MemoryMetadata implements MetadataStore {
     }
   }
 }
-
 
 /** Asserts a WharfError with `code` (and Confluent `registryCode` when given). */
 export function expectCode(error: unknown, code: string, registryCode?: number): true {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { SchemaStore } from '../../../src/broker/schema/index.ts'
-import { MemoryMetadata, avroRecord, rejectsCode, throwsCode } from './helpers.ts'
+import { avroRecord, MemoryMetadata, rejectsCode, throwsCode } from './helpers.ts'
 
 const v1 = avroRecord([{ name: 'name', type: 'string' }])
 const v2 = avroRecord([
@@ -43,7 +43,11 @@ describe('schema store: register and read', () => {
     await store.register('s', { schema: v2 })
     const puts = metadata.puts
     // Whitespace and key order differ, the canonical form does not.
-    const reordered = JSON.stringify({ fields: [{ type: 'string', name: 'name' }], namespace: 'com.example', name: 'User', type: 'record' }, null, 2)
+    const reordered = JSON.stringify(
+      { fields: [{ type: 'string', name: 'name' }], namespace: 'com.example', name: 'User', type: 'record' },
+      null,
+      2,
+    )
     assert.deepEqual(await store.register('s', { schema: reordered }), { id: 1, version: 1 })
     assert.deepEqual(store.listVersions('s'), [1, 2])
     assert.equal(metadata.puts, puts, 'nothing written for a duplicate')
@@ -199,9 +203,19 @@ describe('schema store: deletes', () => {
 
   test('a version another schema references cannot be deleted', async () => {
     const { store } = await fresh()
-    const address = JSON.stringify({ type: 'record', name: 'Address', namespace: 'com.example', fields: [{ name: 'city', type: 'string' }] })
+    const address = JSON.stringify({
+      type: 'record',
+      name: 'Address',
+      namespace: 'com.example',
+      fields: [{ name: 'city', type: 'string' }],
+    })
     await store.register('address', { schema: address })
-    const person = JSON.stringify({ type: 'record', name: 'Person', namespace: 'com.example', fields: [{ name: 'home', type: 'com.example.Address' }] })
+    const person = JSON.stringify({
+      type: 'record',
+      name: 'Person',
+      namespace: 'com.example',
+      fields: [{ name: 'home', type: 'com.example.Address' }],
+    })
     const refs = [{ name: 'com.example.Address', subject: 'address', version: 1 }]
     const { id } = await store.register('person', { schema: person, references: refs })
     assert.deepEqual(store.getById(id).references, refs)
@@ -213,7 +227,10 @@ describe('schema store: deletes', () => {
     assert.deepEqual(await store.deleteSubject('address'), [1])
     // Unknown reference targets are invalid schemas.
     await rejectsCode(
-      store.register('p2', { schema: person, references: [{ name: 'com.example.Address', subject: 'nope', version: 1 }] }),
+      store.register('p2', {
+        schema: person,
+        references: [{ name: 'com.example.Address', subject: 'nope', version: 1 }],
+      }),
       'INVALID_SCHEMA',
     )
   })
@@ -258,6 +275,10 @@ describe('schema store: compatibility config and persistence', () => {
     assert.deepEqual(await again.register('x', { schema: v2 }), { id: 2, version: 1 })
     assert.equal((await again.register('x', { schema: v3 })).id, 4)
     // Compatibility still applies to reloaded (lazily re-parsed) versions: FORWARD on s.
-    await rejectsCode(again.register('s', { schema: avroRecord([{ name: 'other', type: 'int' }]) }), 'SCHEMA_INCOMPATIBLE', 40901)
+    await rejectsCode(
+      again.register('s', { schema: avroRecord([{ name: 'other', type: 'int' }]) }),
+      'SCHEMA_INCOMPATIBLE',
+      40901,
+    )
   })
 })
