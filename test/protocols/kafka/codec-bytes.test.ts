@@ -177,3 +177,18 @@ test('frame splitter: oversized and negative sizes are typed errors', () => {
     (e) => isWharfError(e, 'INVALID_ARGUMENT'),
   )
 })
+
+test('unknown tagged fields are skipped; a known tag with a wrong size is an error', () => {
+  // ApiVersions v3 request body with an unknown tag 9 (3 bytes) in its tagged section.
+  const body = hex('03 6b6a 02 31  01 09 03 aabbcc')
+  assert.deepEqual(decodeApiVersionsRequest(new Reader(body), 3), {
+    clientSoftwareName: 'kj',
+    clientSoftwareVersion: '1',
+  })
+  // ApiVersions v3 response with FinalizedFeaturesEpoch (tag 1) declared as 9 bytes but holding 8.
+  const bad = hex('0000 01 00000000  01 01 09 0000000000000005 00')
+  assert.throws(
+    () => kafkaApis.get(ApiKey.ApiVersions)!.decodeResponse(new Reader(bad), 3),
+    (e) => isWharfError(e, 'INVALID_ARGUMENT'),
+  )
+})
