@@ -13,7 +13,8 @@ export const fieldValue: fc.Arbitrary<FieldValue> = fc.letrec<{ value: FieldValu
     { depthSize: 'small', withCrossShrink: true },
     fc.boolean(),
     fc.integer(),
-    fc.double(),
+    // Integers past 2^53 that still fit int64 go out as l and come back as bigint, by design.
+    fc.double().filter((d) => Number.isSafeInteger(d) || !Number.isInteger(d) || Math.abs(d) >= 2 ** 63),
     fc.maxSafeInteger(),
     fc.oneof(
       fc.bigInt({ min: -(2n ** 63n), max: -(2n ** 53n) - 1n }),

@@ -102,6 +102,11 @@ test('JS values encode with the letters RabbitMQ and amqplib use', () => {
     assert.equal(String.fromCharCode(bytes[6]!), letter, `wire letter for ${String(value)}`)
   }
   assert.throws(() => letterOf((() => 1) as never), { code: 'INVALID_ARGUMENT' })
+  // Past 2^53 an int64 is exact only as a bigint, so that is how it comes back.
+  assert.deepStrictEqual(decodeFieldTable(encodeFieldTable({ big: -(2 ** 53) - 2, max: 2n ** 63n - 1n })), {
+    big: -(2n ** 53n) - 2n,
+    max: 2n ** 63n - 1n,
+  })
 })
 
 test('typed() forces each letter and round trips to the plain decoded value', () => {
