@@ -1,0 +1,28 @@
+// Routing primitives the broker's exchanges, MQTT sessions and SNS topics are built on. Pure logic:
+// no I/O, generic over the bound target type.
+export { DirectIndex } from './direct-index.js'
+export { amqpValueEquals, type HeadersMatchMode, headersMatchMode, matchHeaders } from './headers-match.js'
+export {
+  amqpPatternToMqttFilter,
+  amqpRoutingKeyToMqttTopic,
+  isDollarTopic,
+  mqttFilterToAmqpPattern,
+  mqttTopicToAmqpRoutingKey,
+  parseSharedSubscription,
+  topicBytesMax,
+  validateTopicFilter,
+  validateTopicName,
+} from './mqtt-topic.js'
+export { type MqttMatch, MqttTrie } from './mqtt-trie.js'
+export {
+  compileFilterPolicy,
+  type FilterPolicy,
+  type FilterPolicyScope,
+  filterPolicyBytesMax,
+  filterPolicyCombinationsMax,
+  filterPolicyKeysMax,
+  type MessageAttributes,
+  type MessageAttributeValue,
+} from './sns-filter.js'
+export { TopicIndex } from './topic-index.js'
+export { patternLevelsMaxDefault } from './trie.js'
