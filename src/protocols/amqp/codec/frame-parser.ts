@@ -134,8 +134,8 @@ export class AmqpFrameParser {
 
   #wholeFrameAt(chunk: Buffer, pos: number): AmqpFrame | undefined {
     if (chunk.length - pos < FRAME_HEADER_BYTES) return undefined
-    const type = this.#checkHeader(chunk[pos]!, chunk.readUInt32BE(pos + 3))
     const size = chunk.readUInt32BE(pos + 3)
+    const type = this.#checkHeader(chunk[pos]!, size)
     const end = pos + FRAME_HEADER_BYTES + size
     if (end >= chunk.length) return undefined
     if (chunk[end] !== FRAME_END) throw frameError(`bad frame-end octet 0x${chunk[end]!.toString(16)}`)

@@ -60,7 +60,8 @@ export function encodeMethodFrame<N extends MethodName>(
   frameMax?: number,
 ): Buffer {
   checkChannel(channel)
-  const info = METHODS_BY_NAME[name] as MethodInfo
+  const info = METHODS_BY_NAME[name] as MethodInfo | undefined
+  assert(info !== undefined, `unknown AMQP method ${name}`)
   const argsSize = (info.size as (args: unknown) => number)(args)
   const frameSize = FRAME_OVERHEAD_BYTES + METHOD_IDS_BYTES + argsSize
   checkFits(frameSize, frameMax, name)
