@@ -95,6 +95,7 @@ export class KvLog {
   private snapshotBytes: number
   private compaction: Promise<void> | undefined
   private closing = false
+  private closePromise: Promise<void> | undefined
 
   private constructor(
     readonly dir: string,
@@ -130,9 +131,14 @@ export class KvLog {
       const recovered = await recoverKvDir(dir, state, log)
       // Not O_APPEND: writes are positional so a cut-off tail can be overwritten.
       const fd = await open(join(dir, logName(recovered.gen)), constants.O_RDWR | constants.O_CREAT)
-      const fileSize = (await fd.stat()).size
-      if (fileSize === 0) await fsyncDir(dir)
-      return new KvLog(dir, state, fd, { ...recovered, fileSize }, options)
+      try {
+        const fileSize = (await fd.stat()).size
+        if (fileSize === 0) await fsyncDir(dir)
+        return new KvLog(dir, state, fd, { ...recovered, fileSize }, options)
+      } catch (error) {
+        await fd.close().catch(() => {})
+        throw error
+      }
     } catch (error) {
       throw toStorageError(error, `kvlog ${dir}: open`)
     }
@@ -189,8 +195,13 @@ export class KvLog {
     return this.syncAll()
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return
+  /** Flushes, waits for a running snapshot and closes the file; later calls return the same promise. */
+  close(): Promise<void> {
+    this.closePromise ??= this.shutdown()
+    return this.closePromise
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true
     if (this.timer !== undefined) clearInterval(this.timer)
     let failure: unknown
