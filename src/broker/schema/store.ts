@@ -3,9 +3,9 @@
 // catalog has accepted them, so a failed write never leaves memory ahead of disk.
 import type { MetadataStore } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
-import { checkJsonText, checkPayload, decodePayload, encodePayload, fail, OK } from './codec.js'
 import { checkLevel, directionsOf, pairMessages } from './compat.js'
 import { type ParsedSchema, parseSchema, type ResolvedReference } from './parse.js'
+import { decodeFramed, encodeFramed, subjectValidator } from './records.js'
 import {
   type CompatibilityLevel,
   compatibilityLevels,
@@ -20,7 +20,6 @@ import {
   type ValidationResult,
   type VersionSpec,
 } from './types.js'
-import { frame, frameId } from './wire.js'
 
 const KIND_SCHEMA = 'schema'
 const KIND_SUBJECT = 'schema-subject'
@@ -171,7 +170,7 @@ export class SchemaStore {
     if (version === undefined) messages = checkLevel(level, candidate, this.previousVersions(subject))
     else {
       const entry = this.findVersion(subject, version, {})
-      messages = pairMessages(candidate, this.parsedById(entry.id), directionsOf(level))
+      messages = pairMessages(candidate, this.parsedSchema(entry.id), directionsOf(level))
     }
     return { compatible: messages.length === 0, messages }
   }
@@ -309,50 +308,37 @@ export class SchemaStore {
     })
   }
 
-  // ---- records ----
+  // ---- records (see records.ts) ----
 
-  /**
-   * A per-record check for a stream bound to `subject`. Framed values must carry the id of a live version
-   * of the subject (as Confluent Server's broker-side validation requires); unframed values are accepted
-   * only for JSON subjects, as JSON text valid under the latest version. Null values (tombstones) pass.
-   */
+  /** A per-record check for a stream bound to `subject`; see subjectValidator. */
   validator(subject: string): (value: Buffer | null) => ValidationResult {
-    let generation = -1
-    let allowed = new Set<number>()
-    let latest: ParsedSchema | undefined
-    const refresh = () => {
-      const live = this.subjects.get(subject)?.versions.filter((v) => !v.deleted) ?? []
-      allowed = new Set(live.map((v) => v.id))
-      const last = live.at(-1)
-      latest = last === undefined ? undefined : this.parsedById(last.id)
-      generation = this.generation
-    }
-    return (value) => {
-      if (value === null) return OK
-      if (generation !== this.generation) refresh()
-      if (latest === undefined) return fail(`subject '${subject}' has no schema`)
-      const id = frameId(value)
-      if (id >= 0) {
-        if (!allowed.has(id)) return fail(`schema id ${id} is not a version of subject '${subject}'`)
-        return checkPayload(this.parsedById(id), value)
-      }
-      if (latest.schemaType !== 'JSON')
-        return fail('value lacks the Confluent wire format header (magic byte 0 + schema id)')
-      return checkJsonText(latest, value.toString('utf8'))
-    }
+    return subjectValidator(this, subject)
   }
 
   /** Serializes `value` in Confluent wire format with the subject's latest schema or the given id. */
   encode(subjectOrId: string | number, value: unknown): Buffer {
-    const id = typeof subjectOrId === 'number' ? subjectOrId : this.findVersion(subjectOrId, 'latest', {}).id
-    return frame(id, encodePayload(this.parsedById(id), value))
+    return encodeFramed(this, subjectOrId, value)
   }
 
   decode(buffer: Buffer): { id: number; schemaType: SchemaType; value: unknown } {
-    const id = frameId(buffer)
-    if (id < 0) throw new WharfError('SCHEMA_VIOLATION', 'value lacks the Confluent wire format header')
-    const parsed = this.parsedById(id)
-    return { id, schemaType: parsed.schemaType, value: decodePayload(parsed, buffer) }
+    return decodeFramed(this, buffer)
+  }
+
+  /** Changes whenever a mutation completes; lets record validators cache their view of a subject. */
+  get revision(): number {
+    return this.generation
+  }
+
+  /** The compiled schema of `id` (avsc type or ajv validator), compiled once and cached. */
+  parsedSchema(id: number): ParsedSchema {
+    let parsed = this.parsed.get(id)
+    if (parsed === undefined) {
+      const record = this.schemas.get(id)
+      if (record === undefined) throw registryErrors.schemaNotFound(`id ${id}`)
+      parsed = parseSchema(record.schemaType, record.schema, this.resolveReferences(record.references))
+      this.parsed.set(id, parsed)
+    }
+    return parsed
   }
 
   // ---- internals ----
@@ -387,18 +373,7 @@ export class SchemaStore {
   /** Live versions, newest first, parsed: what compatibility is checked against. */
   private previousVersions(subject: string): Array<{ version: number; parsed: ParsedSchema }> {
     const live = this.visibleVersions(subject, {})
-    return live.reverse().map((v) => ({ version: v.version, parsed: this.parsedById(v.id) }))
-  }
-
-  private parsedById(id: number): ParsedSchema {
-    let parsed = this.parsed.get(id)
-    if (parsed === undefined) {
-      const record = this.schemas.get(id)
-      if (record === undefined) throw registryErrors.schemaNotFound(`id ${id}`)
-      parsed = parseSchema(record.schemaType, record.schema, this.resolveReferences(record.references))
-      this.parsed.set(id, parsed)
-    }
-    return parsed
+    return live.reverse().map((v) => ({ version: v.version, parsed: this.parsedSchema(v.id) }))
   }
 
   /** Validates and parses an input schema; the key identifies equal schemas across subjects. */

@@ -1,0 +1,60 @@
+// Per-record work for streams bound to a subject: validation on the append path, and Confluent wire
+// format encode/decode for the REST API. Built on the store's public reads, so it holds no state of its
+// own beyond each validator's cached view of its subject.
+import { isWharfError, WharfError } from '../../util/errors.js'
+import { checkJsonText, checkPayload, decodePayload, encodePayload, fail, OK } from './codec.js'
+import type { ParsedSchema } from './parse.js'
+import type { SchemaStore } from './store.js'
+import type { SchemaType, ValidationResult } from './types.js'
+import { frame, frameId } from './wire.js'
+
+/**
+ * Framed values must carry the id of a live (not soft-deleted) version of the subject, as Confluent
+ * Server's broker-side validation requires; unframed values are accepted only for JSON subjects, as JSON
+ * text valid under the latest version. Null values (tombstones) pass. The subject's ids and latest schema
+ * are cached until the store changes, so the common path is a Set lookup plus one decode or validate.
+ */
+export function subjectValidator(store: SchemaStore, subject: string): (value: Buffer | null) => ValidationResult {
+  let revision = -1
+  let allowed = new Set<number>()
+  let latest: ParsedSchema | undefined
+  const refresh = () => {
+    allowed = new Set()
+    latest = undefined
+    try {
+      for (const version of store.listVersions(subject)) allowed.add(store.getVersion(subject, version).id)
+      latest = store.parsedSchema(store.getVersion(subject, 'latest').id)
+    } catch (error) {
+      if (!isWharfError(error, 'SCHEMA_NOT_FOUND')) throw error
+    }
+    revision = store.revision
+  }
+  return (value) => {
+    if (value === null) return OK
+    if (revision !== store.revision) refresh()
+    if (latest === undefined) return fail(`subject '${subject}' has no schema`)
+    const id = frameId(value)
+    if (id >= 0) {
+      if (!allowed.has(id)) return fail(`schema id ${id} is not a version of subject '${subject}'`)
+      return checkPayload(store.parsedSchema(id), value)
+    }
+    if (latest.schemaType !== 'JSON')
+      return fail('value lacks the Confluent wire format header (magic byte 0 + schema id)')
+    return checkJsonText(latest, value.toString('utf8'))
+  }
+}
+
+export function encodeFramed(store: SchemaStore, subjectOrId: string | number, value: unknown): Buffer {
+  const id = typeof subjectOrId === 'number' ? subjectOrId : store.getVersion(subjectOrId, 'latest').id
+  return frame(id, encodePayload(store.parsedSchema(id), value))
+}
+
+export function decodeFramed(
+  store: SchemaStore,
+  buffer: Buffer,
+): { id: number; schemaType: SchemaType; value: unknown } {
+  const id = frameId(buffer)
+  if (id < 0) throw new WharfError('SCHEMA_VIOLATION', 'value lacks the Confluent wire format header')
+  const parsed = store.parsedSchema(id)
+  return { id, schemaType: parsed.schemaType, value: decodePayload(parsed, buffer) }
+}
