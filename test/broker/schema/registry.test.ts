@@ -282,3 +282,30 @@ describe('schema store: compatibility config and persistence', () => {
     )
   })
 })
+
+describe('schema store: JSON Schema references', () => {
+  test('a $ref to a referenced subject resolves for validation and compatibility', async () => {
+    const store = await SchemaStore.open(new MemoryMetadata())
+    const address = JSON.stringify({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] })
+    await store.register('address', { schema: address, schemaType: 'JSON' })
+    const person = (type: string) =>
+      JSON.stringify({ type: 'object', properties: { home: { $ref: 'address.json' }, age: { type } } })
+    const references = [{ name: 'address.json', subject: 'address', version: 1 }]
+    const { id } = await store.register('person', { schema: person('integer'), schemaType: 'JSON', references })
+    const check = store.validator('person')
+    assert.equal(check(Buffer.from('{"home":{"city":"Oslo"},"age":3}')).ok, true)
+    assert.equal(check(Buffer.from('{"home":{},"age":3}')).ok, false)
+    throwsCode(() => store.encode(id, { home: { town: 'x' } }), 'SCHEMA_VIOLATION')
+    // The same text without the reference is another schema (and cannot compile: the $ref is dangling).
+    await rejectsCode(store.register('p2', { schema: person('integer'), schemaType: 'JSON' }), 'INVALID_SCHEMA')
+    // Widening a property next to the external $ref is backward compatible; narrowing is not.
+    await rejectsCode(
+      store.register('person', { schema: person('string'), schemaType: 'JSON', references }),
+      'SCHEMA_INCOMPATIBLE',
+    )
+    assert.equal(
+      (await store.register('person', { schema: person('number'), schemaType: 'JSON', references })).version,
+      2,
+    )
+  })
+})
