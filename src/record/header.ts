@@ -1,6 +1,7 @@
 // Batch framing: the fixed 61-byte header, batch sizes, and splitting or iterating concatenated batches.
 // None of these look at the records or the CRC; validateBatch/decodeBatch (decode.ts) do.
 import { assert } from '../util/assert.js'
+import { crc32c } from './crc.js'
 import { corrupt, tooLarge } from './errors.js'
 import {
   ATTRIBUTE_COMPRESSION_MASK,
@@ -120,4 +121,26 @@ export function setBaseOffset(buf: Buffer, baseOffset: number, position = 0): vo
   assert(Number.isSafeInteger(baseOffset) && baseOffset >= 0, `baseOffset ${baseOffset} is not a valid offset`)
   assert(position >= 0 && buf.length - position >= BATCH_OVERHEAD_BYTES, 'setBaseOffset outside the buffer')
   writeInt64(buf, position, baseOffset)
+}
+
+/** Rewrites partitionLeaderEpoch in place (outside the CRC), as the leader does on append. */
+export function setPartitionLeaderEpoch(buf: Buffer, epoch: number, position = 0): void {
+  assert(Number.isInteger(epoch) && epoch >= -1 && epoch <= 0x7fffffff, `partitionLeaderEpoch ${epoch} is invalid`)
+  assert(position >= 0 && buf.length - position >= BATCH_HEADER_BYTES, 'setPartitionLeaderEpoch outside the buffer')
+  buf.writeInt32BE(epoch, position + OFFSET_PARTITION_LEADER_EPOCH)
+}
+
+/**
+ * Marks the whole batch at position as LogAppendTime with the given append time (Kafka's LogValidator for topics
+ * with message.timestamp.type=LogAppendTime): sets attribute bit 3, writes maxTimestamp, and reseals the CRC.
+ * Records keep their deltas; decoders give every record the batch's maxTimestamp.
+ */
+export function setLogAppendTime(buf: Buffer, timestamp: number, position = 0): void {
+  assert(Number.isSafeInteger(timestamp), `timestamp ${timestamp} is not a safe integer`)
+  const size = batchSize(buf, position)
+  assert(size >= BATCH_HEADER_BYTES && buf.length - position >= size, 'setLogAppendTime needs the whole batch')
+  const attributes = buf.readInt16BE(position + OFFSET_ATTRIBUTES)
+  buf.writeInt16BE(attributes | ATTRIBUTE_TIMESTAMP_TYPE, position + OFFSET_ATTRIBUTES)
+  writeInt64(buf, position + OFFSET_MAX_TIMESTAMP, timestamp)
+  buf.writeUInt32BE(crc32c(buf.subarray(position + OFFSET_ATTRIBUTES, position + size)), position + OFFSET_CRC)
 }

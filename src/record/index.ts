@@ -3,7 +3,15 @@ export { compress, decompress } from './compression.js'
 export { crc32c } from './crc.js'
 export { decodeBatch, validateBatch } from './decode.js'
 export { encodeBatch } from './encode.js'
-export { batchSize, iterateBatches, readBatchHeader, setBaseOffset, splitBatches } from './header.js'
+export {
+  batchSize,
+  iterateBatches,
+  readBatchHeader,
+  setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+  splitBatches,
+} from './header.js'
 export {
   BATCH_HEADER_BYTES,
   BATCH_OVERHEAD_BYTES,

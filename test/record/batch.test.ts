@@ -12,6 +12,8 @@ import {
   type RecordInput,
   readBatchHeader,
   setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
   splitBatches,
   TimestampType,
   validateBatch,
@@ -225,6 +227,32 @@ describe('framing helpers', () => {
       [777, 778],
     )
     assert.equal(validateBatch(copy.subarray(0, a.length)).baseOffset, 0)
+  })
+})
+
+describe('leader-side rewrites', () => {
+  it('setPartitionLeaderEpoch and setLogAppendTime keep the batch valid', () => {
+    for (const compression of [Compression.None, Compression.Zstd]) {
+      const batch = encodeBatch(
+        [
+          { value: Buffer.from('a'), timestamp: 10 },
+          { value: Buffer.from('b'), timestamp: 30 },
+        ],
+        { compression },
+      )
+      const framed = Buffer.concat([Buffer.alloc(7), batch])
+      setPartitionLeaderEpoch(framed, 9, 7)
+      setLogAppendTime(framed, 5000, 7)
+      const { header, records } = decodeBatch(framed.subarray(7))
+      assert.equal(header.partitionLeaderEpoch, 9)
+      assert.equal(header.timestampType, TimestampType.LogAppendTime)
+      assert.equal(header.maxTimestamp, 5000)
+      assert.equal(header.compression, compression)
+      assert.deepEqual(
+        records.map((r) => r.timestamp),
+        [5000, 5000],
+      )
+    }
   })
 })
 
