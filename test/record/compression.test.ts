@@ -77,7 +77,7 @@ describe('compress/decompress', () => {
     expectCode(() => decompress(7 as Compression, text, MiB), 'UNSUPPORTED_COMPRESSION')
   })
 
-  it('gzip bomb: 256 MiB of zeros stops at the limit', () => {
+  it('gzip bomb: 64 MiB of zeros stops at the limit', () => {
     const bomb = gzipSync(Buffer.alloc(64 * MiB))
     expectCode(() => decompress(Compression.Gzip, bomb, MiB), 'RECORD_TOO_LARGE')
   })
