@@ -1,2 +1,35 @@
-// Public embedded API: `import { createBroker } from 'wharf'`.
+// Public embedded API: `import { createBroker } from 'wharf'`. This file is the composition root of the
+// embedded broker: the only broker-level module that picks a storage implementation.
+import { Broker } from './broker/broker.js'
+import type { StreamConfig } from './broker/config.js'
+import { openStorage } from './storage/local/index.js'
+
+export interface CreateBrokerOptions {
+  /** Directory holding all data (created if missing). */
+  dataDir: string
+  /** Durability of new streams: always (fsync before acknowledging, default), interval or never. */
+  durability?: StreamConfig['durability']
+  /** Upper bound of open file descriptors. */
+  maxOpenFiles?: number
+  warn?: (message: string, details?: Record<string, unknown>) => void
+}
+
+export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
+  const storage = await openStorage(options.dataDir, {
+    maxOpenFiles: options.maxOpenFiles,
+    warn: options.warn,
+  })
+  try {
+    return await Broker.open({ storage, defaultDurability: options.durability, warn: options.warn })
+  } catch (error) {
+    await storage.close()
+    throw error
+  }
+}
+
+export { Broker } from './broker/broker.js'
+export type { QueueConfig, StreamConfig } from './broker/config.js'
+export type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './broker/queue-types.js'
+export { CreditGroup } from './broker/queue-types.js'
+export type { PublishMessage, StoredMessage } from './broker/types.js'
 export { WharfError, isWharfError, type ErrorCode } from './util/errors.js'

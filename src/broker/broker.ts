@@ -1,0 +1,487 @@
+// The broker: the protocol-free model every adapter (and the embedded API) calls. It owns streams, queue
+// subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
+import type { StorageEngine } from '../storage/api.js'
+import { WharfError } from '../util/errors.js'
+import { type QueueConfig, type StreamConfig, priorityLevels, toLogConfig, validateQueueConfig, validateStreamConfig } from './config.js'
+import { QueueSubscription } from './queue.js'
+import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
+import type { QueueConsumer } from './queue.js'
+import { type PartitionAppend, Stream } from './stream.js'
+import { type DeathReason, type DeathRecord, type PublishMessage, Reserved, type StoredMessage, headerText } from './types.js'
+
+export interface BrokerOptions {
+  storage: StorageEngine
+  /** Durability of streams created without one. */
+  defaultDurability?: StreamConfig['durability']
+  /** Period of the shared maintenance tick (lease expiry, delays, TTL), ms. */
+  tickMs?: number
+  now?: () => number
+  warn?: (message: string, details?: Record<string, unknown>) => void
+}
+
+interface StreamRecord {
+  id: number
+  config: StreamConfig
+  createdAt: number
+}
+
+interface QueueRecord {
+  config: QueueConfig
+  createdAt: number
+}
+
+const NAME_BYTES_MAX = 255
+
+export function validateName(kind: string, name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > NAME_BYTES_MAX || name.includes('\u0000')) {
+    throw new WharfError('INVALID_ARGUMENT', `${kind} name must be 1-${NAME_BYTES_MAX} bytes without NUL, got ${JSON.stringify(name)}`)
+  }
+  return name
+}
+
+export class Broker {
+  readonly storage: StorageEngine
+  readonly #streams = new Map<string, Stream>()
+  readonly #queues = new Map<string, QueueSubscription>()
+  readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage'>> & Pick<BrokerOptions, 'warn'>
+  #ticker: NodeJS.Timeout | null = null
+  #closed = false
+  /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
+  #catalogLock: Promise<unknown> = Promise.resolve()
+
+  protected constructor(options: BrokerOptions) {
+    this.storage = options.storage
+    this.#options = {
+      defaultDurability: options.defaultDurability ?? 'always',
+      tickMs: options.tickMs ?? 100,
+      now: options.now ?? Date.now,
+      warn: options.warn,
+    }
+  }
+
+  static async open(options: BrokerOptions): Promise<Broker> {
+    const broker = new Broker(options)
+    await broker.#load()
+    return broker
+  }
+
+  get now(): () => number {
+    return this.#options.now
+  }
+
+  async #load(): Promise<void> {
+    const meta = this.storage.metadata
+    for (const [name, record] of meta.list<StreamRecord>('stream')) {
+      if (record.config.transient) {
+        await this.#destroyStream(name, record)
+        continue
+      }
+      await this.#openStream(name, record)
+    }
+    for (const [name, record] of meta.list<QueueRecord>('queue')) {
+      if (!record.config.durable || record.config.exclusiveOwner !== null) {
+        await meta.delete('queue', name)
+        continue
+      }
+      if (!this.#streams.has(record.config.stream)) {
+        this.#warn('queue without stream dropped', { queue: name, stream: record.config.stream })
+        await meta.delete('queue', name)
+        continue
+      }
+      this.#openQueue(name, record.config)
+    }
+    this.#ticker = setInterval(() => this.#tick(), this.#options.tickMs)
+    this.#ticker.unref()
+  }
+
+  #warn(message: string, details?: Record<string, unknown>): void {
+    this.#options.warn?.(message, details)
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#catalogLock.then(work)
+    this.#catalogLock = run.catch(() => {})
+    return run
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new WharfError('BROKER_CLOSED')
+  }
+
+  // ---- streams ----
+
+  async #openStream(name: string, record: StreamRecord): Promise<Stream> {
+    const logs = []
+    for (let p = 0; p < record.config.partitions; p++) {
+      logs.push(await this.storage.openLog(Stream.logName(record.id, p), toLogConfig(record.config)))
+    }
+    const stream = new Stream(name, record.id, record.config, logs, record.createdAt)
+    this.#streams.set(name, stream)
+    return stream
+  }
+
+  async #destroyStream(name: string, record: StreamRecord): Promise<void> {
+    for (let p = 0; p < record.config.partitions; p++) await this.storage.deleteLog(Stream.logName(record.id, p))
+    await this.storage.metadata.delete('stream', name)
+  }
+
+  #nextStreamId(): number {
+    const next = this.storage.metadata.get<number>('counter', 'stream-id') ?? 1
+    return next
+  }
+
+  /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
+  createStream(name: string, config: Partial<StreamConfig> = {}, options: { ifNotExists?: boolean } = {}): Promise<Stream> {
+    return this.#serial(async () => {
+      this.#assertOpen()
+      validateName('stream', name)
+      const existing = this.#streams.get(name)
+      if (existing) {
+        if (options.ifNotExists) return existing
+        throw new WharfError('STREAM_EXISTS', `stream '${name}' already exists`)
+      }
+      const full = validateStreamConfig({ durability: this.#options.defaultDurability, ...config })
+      const id = this.#nextStreamId()
+      await this.storage.metadata.put('counter', 'stream-id', id + 1)
+      const record: StreamRecord = { id, config: full, createdAt: this.now() }
+      const stream = await this.#openStream(name, record)
+      await this.storage.metadata.put('stream', name, record)
+      return stream
+    })
+  }
+
+  getStream(name: string): Stream | undefined {
+    return this.#streams.get(name)
+  }
+
+  stream(name: string): Stream {
+    const stream = this.#streams.get(name)
+    if (stream === undefined) throw new WharfError('STREAM_NOT_FOUND', `stream '${name}' does not exist`)
+    return stream
+  }
+
+  listStreams(): Stream[] {
+    return [...this.#streams.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /** Changes stream settings; partitions can only grow (Kafka CreatePartitions). */
+  alterStream(name: string, changes: Partial<StreamConfig>): Promise<Stream> {
+    return this.#serial(async () => {
+      const stream = this.stream(name)
+      const next = validateStreamConfig(changes, stream.config)
+      if (next.partitions < stream.config.partitions) {
+        throw new WharfError('INVALID_CONFIG', `partitions can only grow (${stream.config.partitions} → ${next.partitions})`)
+      }
+      for (let p = stream.config.partitions; p < next.partitions; p++) {
+        stream.partitions.push(await this.storage.openLog(Stream.logName(stream.id, p), toLogConfig(next)))
+      }
+      for (const log of stream.partitions) log.updateConfig(toLogConfig(next))
+      stream.config = next
+      await this.storage.metadata.put('stream', name, { id: stream.id, config: next, createdAt: stream.createdAt })
+      return stream
+    })
+  }
+
+  deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.#serial(async () => {
+      const stream = this.stream(name)
+      if (stream.queues.size > 0 && !options.force) {
+        const names = [...stream.queues].map((q) => q.name).join(', ')
+        throw new WharfError('PRECONDITION_FAILED', `stream '${name}' is read by queues: ${names}`)
+      }
+      for (const queue of [...stream.queues]) await this.#removeQueue(queue, 'stream deleted')
+      await this.#deleteStreamNow(stream)
+    })
+  }
+
+  async #deleteStreamNow(stream: Stream): Promise<void> {
+    this.#streams.delete(stream.name)
+    await this.#destroyStream(stream.name, { id: stream.id, config: stream.config, createdAt: stream.createdAt })
+    const prefix = `g\u0000`
+    for (const key of this.storage.cursors.keys(prefix)) {
+      if (key.split('\u0000')[2] === stream.name) await this.storage.cursors.delete(key)
+    }
+  }
+
+  // ---- producing ----
+
+  /**
+   * Appends messages to a stream. Messages are grouped per partition (explicit, by key, priority or round
+   * robin) and each group is one storage append. Resolves when durable per the stream's policy.
+   */
+  async produce(streamName: string, messages: PublishMessage[], options: { partition?: number } = {}): Promise<PartitionAppend[]> {
+    this.#assertOpen()
+    const stream = this.stream(streamName)
+    const now = this.now()
+    const groups = new Map<number, ReturnType<Stream['toRecord']>[]>()
+    for (const message of messages) {
+      const record = stream.toRecord(message, now)
+      const partition = options.partition ?? stream.choosePartition(message, record.key)
+      stream.partitionLog(partition)
+      let group = groups.get(partition)
+      if (group === undefined) groups.set(partition, (group = []))
+      group.push(record)
+    }
+    const results = await Promise.all(
+      [...groups].map(async ([partition, records]) => {
+        const result = await stream.partitions[partition]!.append([Stream.encode(records)])
+        stream.stats.messagesIn += records.length
+        if (stream.queues.size > 0) {
+          const stored = stream.stored(partition, result.baseOffset, records)
+          for (const queue of stream.queues) queue.offerTail(partition, stored)
+        }
+        return { partition, baseOffset: result.baseOffset, lastOffset: result.lastOffset, count: records.length }
+      }),
+    )
+    return results
+  }
+
+  // ---- queues ----
+
+  #openQueue(name: string, config: QueueConfig): QueueSubscription {
+    const stream = this.stream(config.stream)
+    const queue = new QueueSubscription(name, config, stream.partitions, this.storage.cursors, {
+      now: this.now,
+      deadLetter: (q, message, reason) => this.#deadLetter(q, message, reason),
+      deleteQueue: (q, why) => {
+        void this.deleteQueue(q.name).catch((error) => this.#warn('queue delete failed', { queue: q.name, why, error: String(error) }))
+      },
+    }, stream.id)
+    if (config.maxPriority > 0) stream.maxPriority = config.maxPriority
+    stream.queues.add(queue)
+    this.#queues.set(name, queue)
+    return queue
+  }
+
+  /**
+   * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
+   * config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
+   */
+  createQueue(name: string, config: Partial<QueueConfig> = {}, options: { ifNotExists?: boolean } = {}): Promise<QueueSubscription> {
+    return this.#serial(async () => {
+      this.#assertOpen()
+      validateName('queue', name)
+      const full = validateQueueConfig(name, config)
+      const existing = this.#queues.get(name)
+      if (existing) {
+        if (options.ifNotExists) return existing
+        throw new WharfError('SUBSCRIPTION_EXISTS', `queue '${name}' already exists`)
+      }
+      if (full.stream === name && !this.#streams.has(name)) {
+        const id = this.#nextStreamId()
+        await this.storage.metadata.put('counter', 'stream-id', id + 1)
+        const streamConfig = validateStreamConfig({
+          partitions: priorityLevels(full.maxPriority),
+          workQueue: true,
+          retentionMs: -1,
+          durability: full.durable ? this.#options.defaultDurability : 'never',
+          transient: !full.durable || full.exclusiveOwner !== null,
+        })
+        const record: StreamRecord = { id, config: streamConfig, createdAt: this.now() }
+        await this.#openStream(name, record)
+        await this.storage.metadata.put('stream', name, record)
+      } else if (!this.#streams.has(full.stream)) {
+        throw new WharfError('STREAM_NOT_FOUND', `stream '${full.stream}' does not exist`)
+      }
+      const queue = this.#openQueue(name, full)
+      if (full.durable && full.exclusiveOwner === null) await this.storage.metadata.put('queue', name, { config: full, createdAt: this.now() })
+      return queue
+    })
+  }
+
+  getQueue(name: string): QueueSubscription | undefined {
+    return this.#queues.get(name)
+  }
+
+  queue(name: string): QueueSubscription {
+    const queue = this.#queues.get(name)
+    if (queue === undefined) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${name}' does not exist`)
+    return queue
+  }
+
+  listQueues(): QueueSubscription[] {
+    return [...this.#queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /** Publishes straight to a queue's stream, applying the queue's delay default and overflow policy. */
+  async sendToQueue(name: string, messages: PublishMessage[]): Promise<PartitionAppend[]> {
+    const queue = this.queue(name)
+    const { maxLength, overflow, deliveryDelayMs } = queue.config
+    if (maxLength !== null && overflow !== 'drop-head' && queue.depth() + messages.length > maxLength) {
+      throw new WharfError('QUEUE_FULL', `queue '${name}' is full (x-max-length ${maxLength})`)
+    }
+    const withDelay = deliveryDelayMs > 0 ? messages.map((m) => (m.delayMs === undefined ? { ...m, delayMs: deliveryDelayMs } : m)) : messages
+    const result = await this.produce(queue.streamName, withDelay)
+    if (maxLength !== null && overflow === 'drop-head') await queue.enforceMaxLength()
+    return result
+  }
+
+  consume(queueName: string, options: ConsumeOptions): QueueConsumer {
+    this.#assertOpen()
+    return this.queue(queueName).consume(options)
+  }
+
+  get(queueName: string, options: GetOptions): Promise<Delivery[]> {
+    this.#assertOpen()
+    return this.queue(queueName).get(options)
+  }
+
+  /** Returns all leases held by an owner and deletes its exclusive queues (connection closed). */
+  async releaseOwner(owner: string): Promise<void> {
+    for (const queue of [...this.#queues.values()]) {
+      if (queue.config.exclusiveOwner === owner) await this.deleteQueue(queue.name)
+      else queue.releaseOwner(owner)
+    }
+  }
+
+  deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
+    return this.#serial(async () => {
+      const queue = this.#queues.get(name)
+      if (queue === undefined) return 0
+      if (options.ifUnused && queue.consumerCount > 0) {
+        throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' in use`)
+      }
+      const depth = queue.depth()
+      if (options.ifEmpty && depth > 0) throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' not empty`)
+      await this.#removeQueue(queue, 'queue deleted')
+      return depth
+    })
+  }
+
+  async #removeQueue(queue: QueueSubscription, reason: string): Promise<void> {
+    queue.close(reason)
+    this.#queues.delete(queue.name)
+    const stream = this.#streams.get(queue.streamName)
+    stream?.queues.delete(queue)
+    for (const p of queue.partitions) {
+      await this.storage.cursors.delete(p.ackKey)
+      await this.storage.cursors.delete(`${p.ackKey}\u0000d`)
+    }
+    await this.storage.metadata.delete('queue', queue.name)
+    // A queue's own stream goes with it.
+    if (stream && stream.name === queue.name && stream.queues.size === 0) await this.#deleteStreamNow(stream)
+  }
+
+  queueStats(name: string): QueueStats {
+    return this.queue(name).queueStats()
+  }
+
+  async #deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void> {
+    const target = queue.config.deadLetter
+    if (target === null) return
+    const deaths = parseDeaths(message)
+    const existing = deaths.find((d) => d.queue === queue.name && d.reason === reason)
+    if (existing) existing.count++
+    else deaths.unshift({ queue: queue.name, reason, count: 1, time: this.now(), exchange: headerText(message.headers, Reserved.exchange) ?? '', routingKeys: [headerText(message.headers, Reserved.routingKey) ?? queue.name] })
+    const headers = message.headers.filter((h) => h.key !== Reserved.deaths && h.key !== Reserved.expiresAt && h.key !== Reserved.deliverAt)
+    headers.push({ key: Reserved.deaths, value: Buffer.from(JSON.stringify(deaths)) })
+    const dead: PublishMessage = { key: message.key, value: message.value, headers, timestamp: message.timestamp }
+    if ('queue' in target) {
+      await this.produce(this.queue(target.queue).streamName, [dead])
+      return
+    }
+    await this.deadLetterToExchange(target.exchange, target.routingKey ?? headerText(message.headers, Reserved.routingKey) ?? queue.name, dead)
+  }
+
+  /** Overridden once the router is wired: routes a dead-lettered message through an exchange. */
+  protected async deadLetterToExchange(exchange: string, routingKey: string, message: PublishMessage): Promise<void> {
+    // Without a router only the default exchange exists: it routes by queue name.
+    if (exchange !== '') throw new WharfError('EXCHANGE_NOT_FOUND', `no exchange '${exchange}'`)
+    const queue = this.#queues.get(routingKey)
+    if (queue) await this.produce(queue.streamName, [message])
+  }
+
+  // ---- log mode ----
+
+  /** Committed offset of a consumer group on a stream partition. */
+  committedOffset(group: string, stream: string, partition: number): { offset: number; metadata: string } | undefined {
+    return this.storage.cursors.getOffset(groupKey(group, stream, partition))
+  }
+
+  async commitOffset(group: string, stream: string, partition: number, offset: number, metadata = ''): Promise<void> {
+    this.stream(stream).partitionLog(partition)
+    await this.storage.cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
+  }
+
+  /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
+  lag(group: string, streamName: string): Array<{ partition: number; committed: number | null; highWatermark: number; lag: number }> {
+    const stream = this.stream(streamName)
+    return stream.partitions.map((log, partition) => {
+      const committed = this.committedOffset(group, streamName, partition)?.offset ?? null
+      return { partition, committed, highWatermark: log.highWatermark, lag: log.highWatermark - (committed ?? log.logStartOffset) }
+    })
+  }
+
+  /** Waits until a partition has data at or beyond `offset`, or the timeout passes. */
+  waitForData(streamName: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const log = this.stream(streamName).partitionLog(partition)
+    if (log.highWatermark > offset) return Promise.resolve(true)
+    if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer)
+        off()
+        signal?.removeEventListener('abort', onAbort)
+        resolve(value)
+      }
+      const onAbort = () => done(false)
+      const off = log.onAppend((hw) => {
+        if (hw > offset) done(true)
+      })
+      const timer = setTimeout(() => done(false), timeoutMs)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  // ---- maintenance ----
+
+  #tick(): void {
+    const now = this.now()
+    for (const queue of this.#queues.values()) queue.tick(now)
+    this.#workQueueRetention()
+  }
+
+  #retentionRunning = false
+  #workQueueRetention(): void {
+    if (this.#retentionRunning) return
+    this.#retentionRunning = true
+    const work: Array<Promise<unknown>> = []
+    for (const stream of this.#streams.values()) {
+      if (!stream.config.workQueue || stream.queues.size === 0) continue
+      stream.partitions.forEach((log, partition) => {
+        let floor = Number.POSITIVE_INFINITY
+        for (const queue of stream.queues) floor = Math.min(floor, queue.ackFloor(partition))
+        const target = Math.min(floor, log.highWatermark)
+        // Only worth a call once a whole segment might be freed.
+        if (target - log.logStartOffset > 0 && log.segmentCount > 1) work.push(log.deleteRecordsBefore(target).catch(() => {}))
+      })
+    }
+    Promise.all(work).finally(() => {
+      this.#retentionRunning = false
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#ticker) clearInterval(this.#ticker)
+    await this.#catalogLock
+    for (const queue of this.#queues.values()) queue.close('broker closed')
+    await this.storage.close()
+  }
+}
+
+function groupKey(group: string, stream: string, partition: number): string {
+  return `g\u0000${group}\u0000${stream}\u0000${partition}`
+}
+
+function parseDeaths(message: StoredMessage): DeathRecord[] {
+  const text = headerText(message.headers, Reserved.deaths)
+  if (text === undefined) return []
+  try {
+    const parsed = JSON.parse(text)
+    return Array.isArray(parsed) ? parsed : []
+  } catch {
+    return []
+  }
+}

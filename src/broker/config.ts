@@ -1,0 +1,180 @@
+// Stream and queue configuration: defaults, validation (typed INVALID_CONFIG errors) and mapping to storage.
+import type { Durability, LogConfig } from '../storage/api.js'
+import { WharfError } from '../util/errors.js'
+
+export interface StreamConfig {
+  partitions: number
+  /** -1 keeps forever. */
+  retentionMs: number
+  /** Per partition; -1 is unlimited. */
+  retentionBytes: number
+  /** Delete segments once every queue subscription has acked past them. */
+  workQueue: boolean
+  durability: Durability
+  compact: boolean
+  maxMessageBytes: number
+  segmentBytes: number
+  /** Schema registry subject that validates record values. */
+  schemaSubject: string | null
+  /** Message-id dedup window (ms); 0 disables. */
+  dedupWindowMs: number
+  /** Transient streams are deleted when the broker restarts (non-durable AMQP queues). */
+  transient: boolean
+}
+
+export const defaultStreamConfig: StreamConfig = {
+  partitions: 1,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  retentionBytes: -1,
+  workQueue: false,
+  durability: 'always',
+  compact: false,
+  maxMessageBytes: 1024 * 1024,
+  segmentBytes: 64 * 1024 * 1024,
+  schemaSubject: null,
+  dedupWindowMs: 0,
+  transient: false,
+}
+
+export const PARTITIONS_MAX = 4096
+export const PRIORITY_LEVELS_MAX = 10
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
+
+export type DeadLetterTarget = { exchange: string; routingKey?: string | null } | { queue: string }
+
+export interface QueueConfig {
+  /** Stream the queue reads; defaults to a stream of the queue's own name. */
+  stream: string
+  durable: boolean
+  /** Default lease per delivery (visibility timeout); null = held until acked or the owner goes away. */
+  leaseMs: number | null
+  /** Deliveries after which a message is dead-lettered (or dropped); null = unlimited. */
+  maxDeliveries: number | null
+  deadLetter: DeadLetterTarget | null
+  messageTtlMs: number | null
+  maxLength: number | null
+  overflow: Overflow
+  /** 0 = no priorities; else priorities 0..maxPriority map onto min(maxPriority + 1, 10) partitions. */
+  maxPriority: number
+  /** SQS FIFO: at most one in-flight message per message group. */
+  fifo: boolean
+  singleActiveConsumer: boolean
+  /** Owner id (connection) of an exclusive queue; deleted when the owner goes away. */
+  exclusiveOwner: string | null
+  /** Deleted when its last consumer goes away (after it had one). */
+  autoDelete: boolean
+  /** Deleted after being unused (no consumers, no gets) for this long. */
+  expiresMs: number | null
+  /** Default delivery delay for new messages (SQS DelaySeconds). */
+  deliveryDelayMs: number
+}
+
+export const defaultQueueConfig: Omit<QueueConfig, 'stream'> = {
+  durable: true,
+  leaseMs: null,
+  maxDeliveries: null,
+  deadLetter: null,
+  messageTtlMs: null,
+  maxLength: null,
+  overflow: 'drop-head',
+  maxPriority: 0,
+  fifo: false,
+  singleActiveConsumer: false,
+  exclusiveOwner: null,
+  autoDelete: false,
+  expiresMs: null,
+  deliveryDelayMs: 0,
+}
+
+function fail(message: string): never {
+  throw new WharfError('INVALID_CONFIG', message)
+}
+
+function intIn(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    fail(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function checkKeys(config: object, allowed: object, what: string): void {
+  for (const key of Object.keys(config)) if (!(key in allowed)) fail(`unknown ${what} setting '${key}'`)
+}
+
+export function validateStreamConfig(partial: Partial<StreamConfig>, base: StreamConfig = defaultStreamConfig): StreamConfig {
+  checkKeys(partial, defaultStreamConfig, 'stream')
+  const config = { ...base, ...stripUndefined(partial) }
+  intIn(config.partitions, 'partitions', 1, PARTITIONS_MAX)
+  intIn(config.retentionMs, 'retentionMs', -1, Number.MAX_SAFE_INTEGER)
+  intIn(config.retentionBytes, 'retentionBytes', -1, Number.MAX_SAFE_INTEGER)
+  intIn(config.maxMessageBytes, 'maxMessageBytes', 1, 64 * 1024 * 1024)
+  intIn(config.segmentBytes, 'segmentBytes', 1024, 1024 * 1024 * 1024)
+  intIn(config.dedupWindowMs, 'dedupWindowMs', 0, 24 * 3600 * 1000)
+  if (!['always', 'interval', 'never'].includes(config.durability)) fail('durability must be always, interval or never')
+  for (const key of ['workQueue', 'compact', 'transient'] as const) {
+    if (typeof config[key] !== 'boolean') fail(`${key} must be a boolean`)
+  }
+  if (config.schemaSubject !== null && (typeof config.schemaSubject !== 'string' || config.schemaSubject === '')) {
+    fail('schemaSubject must be a non-empty string or null')
+  }
+  return config
+}
+
+export function validateQueueConfig(name: string, partial: Partial<QueueConfig>): QueueConfig {
+  checkKeys(partial, { ...defaultQueueConfig, stream: '' }, 'queue')
+  const config: QueueConfig = { ...defaultQueueConfig, stream: name, ...stripUndefined(partial) }
+  const optionalInt = (key: 'leaseMs' | 'maxDeliveries' | 'messageTtlMs' | 'maxLength' | 'expiresMs', min: number) => {
+    if (config[key] !== null) intIn(config[key], key, min, Number.MAX_SAFE_INTEGER)
+  }
+  optionalInt('leaseMs', 0)
+  optionalInt('maxDeliveries', 1)
+  optionalInt('messageTtlMs', 0)
+  optionalInt('maxLength', 0)
+  optionalInt('expiresMs', 1)
+  intIn(config.maxPriority, 'maxPriority', 0, 255)
+  intIn(config.deliveryDelayMs, 'deliveryDelayMs', 0, 24 * 3600 * 1000)
+  if (!['drop-head', 'reject-publish', 'reject-publish-dlx'].includes(config.overflow)) {
+    fail('overflow must be drop-head, reject-publish or reject-publish-dlx')
+  }
+  for (const key of ['durable', 'fifo', 'singleActiveConsumer', 'autoDelete'] as const) {
+    if (typeof config[key] !== 'boolean') fail(`${key} must be a boolean`)
+  }
+  if (typeof config.stream !== 'string' || config.stream === '') fail('stream must be a non-empty string')
+  const dl = config.deadLetter
+  if (dl !== null && (typeof dl !== 'object' || (!('exchange' in dl) && !('queue' in dl)))) {
+    fail('deadLetter must be { exchange, routingKey? } or { queue }')
+  }
+  return config
+}
+
+/** Number of priority partitions a queue's stream needs. */
+export function priorityLevels(maxPriority: number): number {
+  return maxPriority === 0 ? 1 : Math.min(maxPriority + 1, PRIORITY_LEVELS_MAX)
+}
+
+/** Priority partition of a message: higher partition = higher priority. */
+export function priorityPartition(priority: number | undefined, maxPriority: number): number {
+  const levels = priorityLevels(maxPriority)
+  if (levels === 1 || priority === undefined || priority <= 0) return 0
+  const clamped = Math.min(priority, maxPriority)
+  return Math.min(levels - 1, Math.floor((clamped * (levels - 1)) / maxPriority))
+}
+
+export function toLogConfig(config: StreamConfig): Partial<LogConfig> {
+  return {
+    durability: config.durability,
+    retentionMs: config.workQueue ? -1 : config.retentionMs,
+    retentionBytes: config.retentionBytes,
+    compact: config.compact,
+    segmentBytes: config.segmentBytes,
+    // A batch carries at least one message plus its overhead; larger producer batches are allowed.
+    maxBatchBytes: Math.max(config.maxMessageBytes + 1024, 8 * 1024 * 1024),
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  return out
+}

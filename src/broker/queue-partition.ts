@@ -1,0 +1,122 @@
+// Per-partition state of a queue subscription: which offsets are read, ready, delayed, returned or in
+// flight. Acked offsets live in the cursor store (floor + ranges); everything else here is memory,
+// bounded: `ready` holds at most readyMax messages read ahead of consumers, `returned` holds messages whose
+// lease ended (bounded by in-flight counts), `delayed`/`cold` hold offsets only.
+import { decodeBatch, splitBatches } from '../record/index.js'
+import type { CursorStore, PartitionLog } from '../storage/api.js'
+import { Heap } from '../util/heap.js'
+import type { StoredMessage } from './types.js'
+
+export interface Lease {
+  id: number
+  partition: number
+  offset: number
+  owner: string
+  consumer: { unacked: number; creditGroup?: { release(n?: number): void } | undefined } | null
+  deadline: number | null
+  deliveryCount: number
+  groupId: string | undefined
+  message: StoredMessage
+  /** Set by purge: the message is already acked in the store; a nack must not requeue it. */
+  purged: boolean
+}
+
+export interface Returned {
+  offset: number
+  deliveryCount: number
+  message: StoredMessage | null
+}
+
+export const READ_CHUNK_BYTES = 256 * 1024
+
+export class QueuePartition {
+  readonly index: number
+  readonly log: PartitionLog
+  readonly ackKey: string
+  /** Next offset to read from the log. */
+  readOffset: number
+  /** Read-ahead messages in offset order, not yet delivered. */
+  ready: StoredMessage[] = []
+  readonly returned = new Heap<Returned>((a, b) => a.offset < b.offset)
+  /** Returned offsets whose message must be re-read before delivery (delayed ones that came due). */
+  readonly cold = new Heap<Returned>((a, b) => a.offset < b.offset)
+  readonly delayed = new Heap<{ deliverAt: number; offset: number }>((a, b) => a.deliverAt < b.deliverAt)
+  readonly inflight = new Map<number, Lease>()
+  reading: Promise<void> | null = null
+  /** Highest offset ever delivered, persisted lazily: below it, redelivery after a restart is flagged. */
+  deliveredMax = -1
+  deliveredMaxSaved = -1
+  /** deliveredMax as found at startup. */
+  readonly recoveredDeliveredMax: number
+
+  constructor(index: number, log: PartitionLog, ackKey: string, cursors: CursorStore) {
+    this.index = index
+    this.log = log
+    this.ackKey = ackKey
+    const acks = cursors.getAcks(ackKey)
+    this.readOffset = Math.max(acks?.floor ?? 0, log.logStartOffset)
+    this.recoveredDeliveredMax = cursors.getOffset(`${ackKey}\u0000d`)?.offset ?? -1
+    this.deliveredMaxSaved = this.recoveredDeliveredMax
+  }
+
+  /** Messages not yet acked in [logStart, highWatermark). */
+  depth(cursors: CursorStore): number {
+    const start = this.log.logStartOffset
+    const end = this.log.highWatermark
+    const acks = cursors.getAcks(this.ackKey)
+    if (acks === undefined) return end - start
+    const floor = Math.max(acks.floor, start)
+    let acked = 0
+    for (const [from, to] of acks.ranges) {
+      const a = Math.max(from, floor)
+      const b = Math.min(to, end)
+      if (b > a) acked += b - a
+    }
+    return Math.max(0, end - floor - acked)
+  }
+
+  /** Reads up to one chunk of records at readOffset; returns them (already filtered of acked ones). */
+  async readChunk(cursors: CursorStore, streamName: string): Promise<StoredMessage[]> {
+    const from = Math.max(this.readOffset, this.log.logStartOffset)
+    if (from >= this.log.highWatermark) return []
+    const result = await this.log.read(from, READ_CHUNK_BYTES)
+    const out: StoredMessage[] = []
+    for (const chunk of result.chunks) {
+      for (const batch of splitBatches(chunk)) {
+        const { header, records } = decodeBatch(batch, { verifyCrc: false })
+        if (header.isControl) continue
+        for (const record of records) {
+          if (record.offset < from || cursors.isAcked(this.ackKey, record.offset)) continue
+          out.push({
+            stream: streamName,
+            partition: this.index,
+            offset: record.offset,
+            timestamp: record.timestamp,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+          })
+        }
+      }
+    }
+    // Only move forward if nothing else moved the cursor meanwhile (purge, tail fast path).
+    if (this.readOffset <= from) this.readOffset = Math.max(result.nextOffset, from)
+    return out
+  }
+
+  /** Re-reads one record by offset (for cold redeliveries). */
+  async readOne(offset: number, streamName: string): Promise<StoredMessage | null> {
+    if (offset < this.log.logStartOffset || offset >= this.log.highWatermark) return null
+    const result = await this.log.read(offset, 1)
+    for (const chunk of result.chunks) {
+      for (const batch of splitBatches(chunk)) {
+        for (const record of decodeBatch(batch, { verifyCrc: false }).records) {
+          if (record.offset === offset) {
+            return { stream: streamName, partition: this.index, offset, timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers }
+          }
+        }
+      }
+    }
+    return null
+  }
+}

@@ -1,0 +1,623 @@
+// A queue-mode subscription: competing consumers over a stream. Each delivery is a lease (deadline or
+// until released); ack removes the message (durably, in the cursor store), nack/expiry returns it with a
+// delivery count, past maxDeliveries it is dead-lettered. Consumers are pushed to from one synchronous
+// drain loop, scheduled at most once per tick; reading the log is asynchronous and bounded (read-ahead).
+import type { CursorStore, PartitionLog } from '../storage/api.js'
+import { assert } from '../util/assert.js'
+import { WharfError } from '../util/errors.js'
+import { Heap } from '../util/heap.js'
+import type { QueueConfig } from './config.js'
+import { type Lease, QueuePartition } from './queue-partition.js'
+import type { ConsumeOptions, CreditGroup, Delivery, GetOptions, QueueStats } from './queue-types.js'
+import { type DeathReason, Reserved, type StoredMessage, headerNumber, headerText } from './types.js'
+
+const READY_MAX = 2048
+const GET_MAX = 10_000
+
+export interface QueueHooks {
+  /** Routes a message to the queue's dead-letter target; resolves once durable there. */
+  deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void>
+  /** The queue became unused in a way that deletes it (auto-delete, x-expires). */
+  deleteQueue(queue: QueueSubscription, why: string): void
+  now(): number
+}
+
+export class QueueConsumer {
+  readonly tag: string
+  readonly owner: string
+  readonly prefetch: number
+  readonly noAck: boolean
+  readonly exclusive: boolean
+  readonly leaseMs: number | null | undefined
+  readonly creditGroup: CreditGroup | undefined
+  readonly onDeliver: (deliveries: Delivery[]) => void
+  readonly onCancel: ((reason: string) => void) | undefined
+  unacked = 0
+  cancelled = false
+  /** Deliveries collected during one drain. */
+  batch: Delivery[] = []
+
+  constructor(tag: string, options: ConsumeOptions) {
+    this.tag = tag
+    this.owner = options.owner
+    this.prefetch = options.prefetch ?? 0
+    this.noAck = options.noAck ?? false
+    this.exclusive = options.exclusive ?? false
+    this.leaseMs = options.leaseMs
+    this.creditGroup = options.creditGroup
+    this.onDeliver = options.onDeliver
+    this.onCancel = options.onCancel
+  }
+
+  get hasCredit(): boolean {
+    if (this.noAck) return true
+    return (this.prefetch === 0 || this.unacked < this.prefetch) && (this.creditGroup?.available ?? true)
+  }
+}
+
+interface Waiter {
+  options: GetOptions
+  max: number
+  taken: Delivery[]
+  resolve(deliveries: Delivery[]): void
+  timer: NodeJS.Timeout | null
+}
+
+export class QueueSubscription {
+  readonly name: string
+  config: QueueConfig
+  readonly partitions: QueuePartition[]
+  readonly #cursors: CursorStore
+  readonly #hooks: QueueHooks
+  readonly #consumers: QueueConsumer[] = []
+  #rr = 0
+  readonly #waiters: Waiter[] = []
+  readonly #leases = new Heap<{ deadline: number; lease: Lease }>((a, b) => a.deadline < b.deadline)
+  readonly #busyGroups = new Map<string, number>()
+  #leaseSeq = 0
+  #drainScheduled = false
+  #hadConsumer = false
+  #lastUsed: number
+  #deleted = false
+  readonly #unsubscribe: Array<() => void> = []
+  readonly #pendingAcks = new Map<QueuePartition, { offsets: number[]; promise: Promise<void> }>()
+  readonly stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 }
+
+  constructor(name: string, config: QueueConfig, logs: PartitionLog[], cursors: CursorStore, hooks: QueueHooks, streamId: number) {
+    this.name = name
+    this.config = config
+    this.#cursors = cursors
+    this.#hooks = hooks
+    this.#lastUsed = hooks.now()
+    this.partitions = logs.map((log, i) => new QueuePartition(i, log, ackKeyOf(name, streamId, i), cursors))
+    for (const p of this.partitions) {
+      // Appends by others (e.g. Kafka produce) wake the reader; our own publishes use offerTail first.
+      this.#unsubscribe.push(p.log.onAppend(() => setImmediate(() => this.#fill(p))))
+    }
+  }
+
+  get streamName(): string {
+    return this.config.stream
+  }
+  get consumerCount(): number {
+    return this.#consumers.length
+  }
+  get deleted(): boolean {
+    return this.#deleted
+  }
+
+  // ---- consumers ----
+
+  consume(options: ConsumeOptions): QueueConsumer {
+    this.#assertLive()
+    if (this.#consumers.some((c) => c.exclusive)) {
+      throw new WharfError('RESOURCE_LOCKED', `queue '${this.name}' has an exclusive consumer`)
+    }
+    if (options.exclusive && this.#consumers.length > 0) {
+      throw new WharfError('RESOURCE_LOCKED', `cannot obtain exclusive access to queue '${this.name}': it has consumers`)
+    }
+    const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++this.#leaseSeq}`, options)
+    this.#consumers.push(consumer)
+    this.#hadConsumer = true
+    this.#lastUsed = this.#hooks.now()
+    if (consumer.creditGroup) this.#unsubscribe.push(consumer.creditGroup.onRelease(() => this.#schedule()))
+    this.#schedule()
+    return consumer
+  }
+
+  /** Stops deliveries to a consumer; its unacked deliveries stay ackable until their owner is released. */
+  cancel(consumer: QueueConsumer): void {
+    const at = this.#consumers.indexOf(consumer)
+    if (at < 0) return
+    this.#consumers.splice(at, 1)
+    consumer.cancelled = true
+    this.#lastUsed = this.#hooks.now()
+    if (this.#consumers.length === 0 && this.config.autoDelete && this.#hadConsumer) {
+      this.#hooks.deleteQueue(this, 'auto-delete')
+      return
+    }
+    this.#schedule()
+  }
+
+  /** Pull: takes up to `max` messages, waiting up to waitMs for the first one. */
+  async get(options: GetOptions): Promise<Delivery[]> {
+    this.#assertLive()
+    const max = Math.min(Math.max(options.max ?? 1, 1), GET_MAX)
+    this.#lastUsed = this.#hooks.now()
+    await Promise.all(this.partitions.map((p) => this.#fill(p)))
+    const waiter: Waiter = { options, max, taken: [], resolve: () => {}, timer: null }
+    const taken = this.#takeFor(waiter)
+    if (taken.length > 0 || !options.waitMs || options.signal?.aborted) return taken
+    return new Promise<Delivery[]>((resolve) => {
+      waiter.resolve = (deliveries) => {
+        if (waiter.timer) clearTimeout(waiter.timer)
+        options.signal?.removeEventListener('abort', onAbort)
+        const at = this.#waiters.indexOf(waiter)
+        if (at >= 0) this.#waiters.splice(at, 1)
+        resolve(deliveries)
+      }
+      const onAbort = () => waiter.resolve([])
+      waiter.timer = setTimeout(() => waiter.resolve([]), options.waitMs)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.push(waiter)
+    })
+  }
+
+  // ---- acks ----
+
+  /** Acks one delivery; resolves when the ack is durable. False if the lease is unknown or stale. */
+  ack(partition: number, offset: number, leaseId?: number): Promise<boolean> {
+    const p = this.partitions[partition]
+    const lease = p?.inflight.get(offset)
+    if (p === undefined || lease === undefined || (leaseId !== undefined && lease.id !== leaseId)) {
+      return Promise.resolve(false)
+    }
+    this.#endLease(p, lease)
+    this.stats.acked++
+    return this.#storeAck(p, offset).then(() => true)
+  }
+
+  /** Returns (requeue) or dead-letters/drops a delivery. False if the lease is unknown or stale. */
+  nack(partition: number, offset: number, requeue: boolean, leaseId?: number): boolean {
+    const p = this.partitions[partition]
+    const lease = p?.inflight.get(offset)
+    if (p === undefined || lease === undefined || (leaseId !== undefined && lease.id !== leaseId)) return false
+    this.#endLease(p, lease)
+    if (lease.purged) return true
+    if (requeue) this.#requeue(p, lease)
+    else this.#deadLetter(p, lease.message, 'rejected')
+    this.#schedule()
+    return true
+  }
+
+  /** Changes a lease's deadline (SQS ChangeMessageVisibility); 0 makes the message available now. */
+  extend(partition: number, offset: number, leaseMs: number, leaseId?: number): boolean {
+    const p = this.partitions[partition]
+    const lease = p?.inflight.get(offset)
+    if (p === undefined || lease === undefined || (leaseId !== undefined && lease.id !== leaseId)) return false
+    if (leaseMs <= 0) return this.nack(partition, offset, true, leaseId)
+    lease.deadline = this.#hooks.now() + leaseMs
+    this.#leases.push({ deadline: lease.deadline, lease })
+    return true
+  }
+
+  /** Returns every lease held by an owner (connection/channel closed): redelivered later. */
+  releaseOwner(owner: string): number {
+    let released = 0
+    for (const p of this.partitions) {
+      for (const lease of [...p.inflight.values()]) {
+        if (lease.owner !== owner || lease.consumer === null) continue
+        this.#endLease(p, lease)
+        if (!lease.purged) this.#requeue(p, lease)
+        released++
+      }
+    }
+    for (const consumer of [...this.#consumers]) if (consumer.owner === owner) this.cancel(consumer)
+    if (released > 0) this.#schedule()
+    return released
+  }
+
+  // ---- publishing side ----
+
+  /** Our own publish landed: take the messages straight into the read-ahead if we are caught up. */
+  offerTail(partition: number, messages: StoredMessage[]): void {
+    this.stats.published += messages.length
+    const p = this.partitions[partition]
+    if (p === undefined || messages.length === 0) return
+    if (p.reading === null && p.readOffset === messages[0]!.offset && p.ready.length + messages.length <= READY_MAX) {
+      for (const m of messages) this.#admit(p, m)
+      p.readOffset = messages[messages.length - 1]!.offset + 1
+    }
+    this.#schedule()
+  }
+
+  depth(): number {
+    let total = 0
+    for (const p of this.partitions) total += p.depth(this.#cursors)
+    return total
+  }
+
+  /** Drops (or dead-letters) messages from the head until the depth is within maxLength. */
+  async enforceMaxLength(): Promise<void> {
+    const max = this.config.maxLength
+    if (max === null) return
+    let excess = this.depth() - max
+    for (const p of this.partitions) {
+      if (excess <= 0) break
+      let offset = Math.max(this.#cursors.getAcks(p.ackKey)?.floor ?? 0, p.log.logStartOffset)
+      const drop: number[] = []
+      while (excess > 0 && offset < p.log.highWatermark) {
+        if (!p.inflight.has(offset) && !this.#cursors.isAcked(p.ackKey, offset)) {
+          drop.push(offset)
+          excess--
+        }
+        offset++
+      }
+      for (const o of drop) {
+        p.ready = p.ready.filter((m) => m.offset !== o)
+        p.returned.removeWhere((r) => r.offset === o)
+        p.delayed.removeWhere((d) => d.offset === o)
+        if (this.config.deadLetter !== null) {
+          const message = await p.readOne(o, this.streamName)
+          if (message !== null) await this.#hooks.deadLetter(this, message, 'maxlen')
+          this.stats.deadLettered++
+        }
+      }
+      if (drop.length > 0) await this.#cursors.ack(p.ackKey, drop)
+    }
+  }
+
+  /** Removes every message that is not in flight. Returns how many were purged. */
+  async purge(): Promise<number> {
+    const purged = this.depth() - this.#inflightCount()
+    for (const p of this.partitions) {
+      p.ready = []
+      p.returned.clear()
+      p.cold.clear()
+      p.delayed.clear()
+      for (const lease of p.inflight.values()) lease.purged = true
+      p.readOffset = p.log.highWatermark
+      await this.#cursors.advanceFloor(p.ackKey, p.log.highWatermark)
+    }
+    return Math.max(0, purged)
+  }
+
+  queueStats(): QueueStats {
+    const depth = this.depth()
+    const inflight = this.#inflightCount()
+    let delayed = 0
+    for (const p of this.partitions) delayed += p.delayed.size
+    return {
+      name: this.name,
+      stream: this.streamName,
+      depth,
+      ready: Math.max(0, depth - inflight - delayed),
+      inflight,
+      delayed,
+      consumers: this.#consumers.length,
+      publishedTotal: this.stats.published,
+      deliveredTotal: this.stats.delivered,
+      ackedTotal: this.stats.acked,
+      deadLetteredTotal: this.stats.deadLettered,
+    }
+  }
+
+  /** Lowest unacked offset per partition (for work-queue retention). */
+  ackFloor(partition: number): number {
+    const p = this.partitions[partition]!
+    return Math.max(this.#cursors.getAcks(p.ackKey)?.floor ?? 0, p.log.logStartOffset)
+  }
+
+  /** Periodic work: lease expiry, delayed messages, TTL at the head, unused-queue expiry. */
+  tick(now: number): void {
+    if (this.#deleted) return
+    let changed = false
+    while (this.#leases.size > 0 && this.#leases.peek()!.deadline <= now) {
+      const { deadline, lease } = this.#leases.pop()!
+      const p = this.partitions[lease.partition]!
+      if (p.inflight.get(lease.offset) !== lease || lease.deadline !== deadline) continue
+      this.#endLease(p, lease)
+      if (!lease.purged) this.#requeue(p, lease)
+      changed = true
+    }
+    for (const p of this.partitions) {
+      while (p.delayed.size > 0 && p.delayed.peek()!.deliverAt <= now) {
+        const { offset } = p.delayed.pop()!
+        p.cold.push({ offset, deliveryCount: 0, message: null })
+        changed = true
+      }
+      // TTL at the head even without consumers, as RabbitMQ does.
+      while (p.ready.length > 0 && this.#expired(p.ready[0]!, now)) {
+        this.#deadLetter(p, p.ready.shift()!, 'expired')
+        changed = true
+      }
+      if (p.deliveredMax > p.deliveredMaxSaved) {
+        p.deliveredMaxSaved = p.deliveredMax
+        this.#cursors.commitOffset(`${p.ackKey}\u0000d`, p.deliveredMax).catch(() => {})
+      }
+      if (p.reading === null && (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))) {
+        void this.#fill(p)
+      }
+    }
+    if (this.config.expiresMs !== null && this.#consumers.length === 0 && now - this.#lastUsed > this.config.expiresMs) {
+      this.#hooks.deleteQueue(this, 'expires')
+      return
+    }
+    if (changed) this.#schedule()
+  }
+
+  /** Cancels every consumer and waiter (queue deleted). */
+  close(reason: string): void {
+    this.#deleted = true
+    for (const off of this.#unsubscribe) off()
+    for (const consumer of this.#consumers.splice(0)) {
+      consumer.cancelled = true
+      consumer.onCancel?.(reason)
+    }
+    for (const waiter of [...this.#waiters]) waiter.resolve([])
+  }
+
+  // ---- internals ----
+
+  #assertLive(): void {
+    if (this.#deleted) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${this.name}' was deleted`)
+  }
+
+  #inflightCount(): number {
+    let n = 0
+    for (const p of this.partitions) n += p.inflight.size
+    return n
+  }
+
+  #expired(message: StoredMessage, now: number): boolean {
+    const expiresAt = headerNumber(message.headers, Reserved.expiresAt)
+    if (expiresAt !== undefined && expiresAt <= now) return true
+    const ttl = this.config.messageTtlMs
+    return ttl !== null && message.timestamp + ttl <= now
+  }
+
+  /** Puts a freshly read message where it belongs: ready, delayed or dead. */
+  #admit(p: QueuePartition, message: StoredMessage): void {
+    const now = this.#hooks.now()
+    const deliverAt = headerNumber(message.headers, Reserved.deliverAt)
+    if (deliverAt !== undefined && deliverAt > now) p.delayed.push({ deliverAt, offset: message.offset })
+    else if (this.#expired(message, now)) this.#deadLetter(p, message, 'expired')
+    else p.ready.push(message)
+  }
+
+  #fill(p: QueuePartition): Promise<void> {
+    if (p.reading !== null) return p.reading
+    if (this.#deleted || (p.cold.size === 0 && (p.ready.length >= READY_MAX || p.readOffset >= p.log.highWatermark))) {
+      return Promise.resolve()
+    }
+    p.reading = (async () => {
+      try {
+        while (p.cold.size > 0) {
+          const entry = p.cold.pop()!
+          if (this.#cursors.isAcked(p.ackKey, entry.offset) || p.inflight.has(entry.offset)) continue
+          entry.message = await p.readOne(entry.offset, this.streamName)
+          if (entry.message !== null) p.returned.push(entry)
+        }
+        while (p.ready.length < READY_MAX && p.readOffset < p.log.highWatermark && !this.#deleted) {
+          const before = p.readOffset
+          for (const message of await p.readChunk(this.#cursors, this.streamName)) {
+            if (!p.inflight.has(message.offset)) this.#admit(p, message)
+          }
+          if (p.readOffset === before) break
+        }
+      } catch (error) {
+        // A read error (file gone after delete, I/O error) leaves the cursor where it was: retried on the next tick.
+        if (!this.#deleted) queueMicrotask(() => { throw error })
+      } finally {
+        p.reading = null
+      }
+      this.#schedule()
+    })()
+    return p.reading
+  }
+
+  #schedule(): void {
+    if (this.#drainScheduled || this.#deleted) return
+    this.#drainScheduled = true
+    queueMicrotask(() => this.#drain())
+  }
+
+  #drain(): void {
+    this.#drainScheduled = false
+    if (this.#deleted) return
+    const touched: QueueConsumer[] = []
+    // Long-poll waiters first: they are requests with a deadline.
+    for (const waiter of [...this.#waiters]) {
+      const taken = this.#takeFor(waiter)
+      if (taken.length > 0) waiter.resolve(taken)
+    }
+    const active = this.config.singleActiveConsumer ? this.#consumers.slice(0, 1) : this.#consumers
+    let idle = 0
+    while (active.length > 0 && idle < active.length) {
+      this.#rr = (this.#rr + 1) % active.length
+      const consumer = active[this.#rr]!
+      if (!consumer.hasCredit) {
+        idle++
+        continue
+      }
+      const delivery = this.#next(consumer.owner, consumer.leaseMs, consumer, consumer.noAck)
+      if (delivery === null) break
+      idle = 0
+      if (consumer.batch.length === 0) touched.push(consumer)
+      consumer.batch.push(delivery)
+    }
+    for (const consumer of touched) {
+      const batch = consumer.batch
+      consumer.batch = []
+      consumer.onDeliver(batch)
+    }
+    for (const p of this.partitions) {
+      if (p.reading === null && (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))) {
+        void this.#fill(p)
+      }
+    }
+  }
+
+  #takeFor(waiter: Waiter): Delivery[] {
+    const taken: Delivery[] = []
+    while (taken.length < waiter.max) {
+      const d = this.#next(waiter.options.owner, waiter.options.leaseMs, null, waiter.options.noAck ?? false)
+      if (d === null) break
+      taken.push(d)
+    }
+    return taken
+  }
+
+  /** Chooses the next deliverable message (highest priority partition first) and leases it. */
+  #next(owner: string, leaseMs: number | null | undefined, consumer: QueueConsumer | null, noAck: boolean): Delivery | null {
+    const now = this.#hooks.now()
+    const parts = this.partitions
+    const priority = this.config.maxPriority > 0
+    for (let k = 0; k < parts.length; k++) {
+      const p = priority ? parts[parts.length - 1 - k]! : parts[(this.#rr + k) % parts.length]!
+      const picked = this.#pick(p, now)
+      if (picked === null) continue
+      return this.#lease(p, picked.message, picked.deliveryCount, owner, leaseMs, consumer, noAck, now)
+    }
+    return null
+  }
+
+  #pick(p: QueuePartition, now: number): { message: StoredMessage; deliveryCount: number } | null {
+    while (p.returned.size > 0) {
+      const entry = p.returned.peek()!
+      if (this.config.fifo && this.#groupBusy(entry.message!)) break
+      p.returned.pop()
+      if (this.#cursors.isAcked(p.ackKey, entry.offset) || p.inflight.has(entry.offset)) continue
+      if (this.#expired(entry.message!, now)) {
+        this.#deadLetter(p, entry.message!, 'expired')
+        continue
+      }
+      return { message: entry.message!, deliveryCount: entry.deliveryCount }
+    }
+    for (let i = 0; i < p.ready.length; i++) {
+      const message = p.ready[i]!
+      if (this.#expired(message, now)) {
+        p.ready.splice(i--, 1)
+        this.#deadLetter(p, message, 'expired')
+        continue
+      }
+      if (this.config.fifo && (this.#groupBusy(message) || this.#groupReturned(p, message))) continue
+      if (i === 0) p.ready.shift()
+      else p.ready.splice(i, 1)
+      return { message, deliveryCount: 0 }
+    }
+    return null
+  }
+
+  #groupBusy(message: StoredMessage): boolean {
+    const group = headerText(message.headers, Reserved.groupId)
+    return group !== undefined && (this.#busyGroups.get(group) ?? 0) > 0
+  }
+
+  #groupReturned(p: QueuePartition, message: StoredMessage): boolean {
+    if (p.returned.size === 0 && p.cold.size === 0) return false
+    const group = headerText(message.headers, Reserved.groupId)
+    if (group === undefined) return false
+    for (const entry of p.returned) if (entry.message && headerText(entry.message.headers, Reserved.groupId) === group) return true
+    return p.cold.size > 0 // unknown groups of cold entries: be conservative, wait for them to load
+  }
+
+  #lease(
+    p: QueuePartition,
+    message: StoredMessage,
+    previousCount: number,
+    owner: string,
+    leaseMs: number | null | undefined,
+    consumer: QueueConsumer | null,
+    noAck: boolean,
+    now: number,
+  ): Delivery {
+    const deliveryCount = previousCount + 1
+    const redelivered = deliveryCount > 1 || message.offset <= p.recoveredDeliveredMax
+    if (message.offset > p.deliveredMax) p.deliveredMax = message.offset
+    this.stats.delivered++
+    const id = ++this.#leaseSeq
+    if (noAck) {
+      this.stats.acked++
+      void this.#storeAck(p, message.offset).catch(() => {})
+      return { queue: this.name, partition: p.index, offset: message.offset, deliveryCount, redelivered, message, leaseId: id, deadline: null }
+    }
+    const effectiveLease = leaseMs === undefined ? this.config.leaseMs : leaseMs
+    const deadline = effectiveLease === null ? null : now + effectiveLease
+    const groupId = this.config.fifo ? headerText(message.headers, Reserved.groupId) : undefined
+    const lease: Lease = { id, partition: p.index, offset: message.offset, owner, consumer, deadline, deliveryCount, groupId, message, purged: false }
+    p.inflight.set(message.offset, lease)
+    if (deadline !== null) this.#leases.push({ deadline, lease })
+    if (groupId !== undefined) this.#busyGroups.set(groupId, (this.#busyGroups.get(groupId) ?? 0) + 1)
+    if (consumer !== null) {
+      consumer.unacked++
+      if (consumer.creditGroup) consumer.creditGroup.used++
+    }
+    return { queue: this.name, partition: p.index, offset: message.offset, deliveryCount, redelivered, message, leaseId: id, deadline }
+  }
+
+  #endLease(p: QueuePartition, lease: Lease): void {
+    const removed = p.inflight.delete(lease.offset)
+    assert(removed, 'ending a lease that is not in flight')
+    if (lease.groupId !== undefined) {
+      const n = (this.#busyGroups.get(lease.groupId) ?? 1) - 1
+      if (n <= 0) this.#busyGroups.delete(lease.groupId)
+      else this.#busyGroups.set(lease.groupId, n)
+    }
+    if (lease.consumer !== null) {
+      lease.consumer.unacked--
+      lease.consumer.creditGroup?.release()
+    }
+    this.#schedule()
+  }
+
+  #requeue(p: QueuePartition, lease: Lease): void {
+    const limit = this.config.maxDeliveries
+    if (limit !== null && lease.deliveryCount >= limit) {
+      this.#deadLetter(p, lease.message, 'delivery_limit')
+      return
+    }
+    p.returned.push({ offset: lease.offset, deliveryCount: lease.deliveryCount, message: lease.message })
+  }
+
+  /** Dead-letters (or drops) a message, then acks it; the offset is pinned meanwhile so it is not redelivered. */
+  #deadLetter(p: QueuePartition, message: StoredMessage, reason: DeathReason): void {
+    this.stats.deadLettered++
+    const pin: Lease = { id: ++this.#leaseSeq, partition: p.index, offset: message.offset, owner: '', consumer: null, deadline: null, deliveryCount: 0, groupId: undefined, message, purged: false }
+    p.inflight.set(message.offset, pin)
+    const target = this.config.deadLetter === null ? Promise.resolve() : this.#hooks.deadLetter(this, message, reason)
+    target
+      .then(() => this.#storeAck(p, message.offset))
+      .then(
+        () => {
+          if (p.inflight.get(message.offset) === pin) p.inflight.delete(message.offset)
+        },
+        () => {
+          // Dead-lettering failed: keep the message (returned), never lose it.
+          if (p.inflight.get(message.offset) === pin) p.inflight.delete(message.offset)
+          p.returned.push({ offset: message.offset, deliveryCount: 0, message })
+          this.#schedule()
+        },
+      )
+  }
+
+  /** Acks are coalesced per partition per tick into one cursor-store write. */
+  #storeAck(p: QueuePartition, offset: number): Promise<void> {
+    let pending = this.#pendingAcks.get(p)
+    if (pending === undefined) {
+      const offsets: number[] = []
+      const promise = Promise.resolve().then(() => {
+        this.#pendingAcks.delete(p)
+        return this.#cursors.ack(p.ackKey, offsets)
+      })
+      pending = { offsets, promise }
+      this.#pendingAcks.set(p, pending)
+    }
+    pending.offsets.push(offset)
+    return pending.promise
+  }
+}
+
+export function ackKeyOf(queue: string, streamId: number, partition: number): string {
+  return `q\u0000${queue}\u0000${streamId}\u0000${partition}`
+}
