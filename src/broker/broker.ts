@@ -466,7 +466,10 @@ export class Broker {
     this.#closed = true
     if (this.#ticker) clearInterval(this.#ticker)
     await this.#catalogLock
-    for (const queue of this.#queues.values()) queue.close('broker closed')
+    for (const queue of this.#queues.values()) {
+      await queue.saveDeliveredMax().catch(() => {})
+      queue.close('broker closed')
+    }
     await this.storage.close()
   }
 }

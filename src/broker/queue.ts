@@ -206,7 +206,7 @@ export class QueueSubscription {
     let released = 0
     for (const p of this.partitions) {
       for (const lease of [...p.inflight.values()]) {
-        if (lease.owner !== owner || lease.consumer === null) continue
+        if (lease.owner !== owner) continue
         this.#endLease(p, lease)
         if (!lease.purged) this.#requeue(p, lease)
         released++
@@ -344,6 +344,16 @@ export class QueueSubscription {
       return
     }
     if (changed) this.#schedule()
+  }
+
+  /** Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort). */
+  async saveDeliveredMax(): Promise<void> {
+    for (const p of this.partitions) {
+      if (p.deliveredMax > p.deliveredMaxSaved) {
+        p.deliveredMaxSaved = p.deliveredMax
+        await this.#cursors.commitOffset(`${p.ackKey}\u0000d`, p.deliveredMax)
+      }
+    }
   }
 
   /** Cancels every consumer and waiter (queue deleted). */
