@@ -64,6 +64,11 @@ export class DedupWindow {
     return this.#byId.size
   }
 
+  /** Diagnostic: nodes in the expiry FIFO, live and superseded; at most 2 * size + 1024 after any call. */
+  get queued(): number {
+    return this.#fifo.length - this.#head
+  }
+
   /** Whether id was recorded within the window before now. Changes nothing observable. */
   check(id: string, now: number): DedupCheck {
     this.#checkId(id)
@@ -84,7 +89,7 @@ export class DedupWindow {
     this.#byId.set(id, node)
     this.#fifo.push(node)
     while (this.#byId.size > this.maxEntries) this.#dropFront()
-    if (previous !== undefined) this.#maybeCompact()
+    this.#maybeCompact()
     assert(this.#byId.size <= this.maxEntries, 'dedup window over its cap')
   }
 
