@@ -1,12 +1,16 @@
 // The broker: the protocol-free model every adapter (and the embedded API) calls. It owns streams, queue
 // subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
+import { type BatchHeader, decodeBatch, splitBatches, validateBatch } from '../record/index.js'
 import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
+import { DedupManager } from './dedup-manager.js'
+import { ProducerManager } from './producer-manager.js'
+import { SchemaStore } from './schema/index.js'
 import { type QueueConfig, type StreamConfig, priorityLevels, toLogConfig, validateQueueConfig, validateStreamConfig } from './config.js'
 import { QueueSubscription } from './queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
 import type { QueueConsumer } from './queue.js'
-import { type PartitionAppend, Stream } from './stream.js'
+import { Stream } from './stream.js'
 import { type DeathReason, type DeathRecord, type PublishMessage, Reserved, type StoredMessage, headerText } from './types.js'
 
 export interface BrokerOptions {
@@ -43,6 +47,9 @@ export class Broker {
   readonly storage: StorageEngine
   readonly #streams = new Map<string, Stream>()
   readonly #queues = new Map<string, QueueSubscription>()
+  readonly #producers: ProducerManager
+  readonly #dedup = new DedupManager()
+  schemas!: SchemaStore
   readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage'>> & Pick<BrokerOptions, 'warn'>
   #ticker: NodeJS.Timeout | null = null
   #closed = false
@@ -51,6 +58,7 @@ export class Broker {
 
   protected constructor(options: BrokerOptions) {
     this.storage = options.storage
+    this.#producers = new ProducerManager(options.storage.metadata)
     this.#options = {
       defaultDurability: options.defaultDurability ?? 'always',
       tickMs: options.tickMs ?? 100,
@@ -71,6 +79,7 @@ export class Broker {
 
   async #load(): Promise<void> {
     const meta = this.storage.metadata
+    this.schemas = await SchemaStore.open(meta)
     for (const [name, record] of meta.list<StreamRecord>('stream')) {
       if (record.config.transient) {
         await this.#destroyStream(name, record)
@@ -196,6 +205,8 @@ export class Broker {
 
   async #deleteStreamNow(stream: Stream): Promise<void> {
     this.#streams.delete(stream.name)
+    this.#dedup.forget(stream)
+    await this.#producers.drop(stream.id, stream.partitions.length)
     await this.#destroyStream(stream.name, { id: stream.id, config: stream.config, createdAt: stream.createdAt })
     const prefix = `g\u0000`
     for (const key of this.storage.cursors.keys(prefix)) {
@@ -207,33 +218,136 @@ export class Broker {
 
   /**
    * Appends messages to a stream. Messages are grouped per partition (explicit, by key, priority or round
-   * robin) and each group is one storage append. Resolves when durable per the stream's policy.
+   * robin) and each group is one storage append; a schema-bound stream validates every value first and
+   * rejects the whole call on a violation. Resolves, when durable per the stream's policy, with each
+   * message's position (duplicates by dedup id get the original position).
    */
-  async produce(streamName: string, messages: PublishMessage[], options: { partition?: number } = {}): Promise<PartitionAppend[]> {
+  async produce(streamName: string, messages: PublishMessage[], options: { partition?: number } = {}): Promise<MessagePosition[]> {
     this.#assertOpen()
     const stream = this.stream(streamName)
     const now = this.now()
-    const groups = new Map<number, ReturnType<Stream['toRecord']>[]>()
-    for (const message of messages) {
+    const positions: MessagePosition[] = new Array(messages.length)
+    const window = stream.config.dedupWindowMs > 0 ? await this.#dedup.windowFor(stream, now) : null
+    const validate = stream.config.schemaSubject === null ? null : this.schemas.validator(stream.config.schemaSubject)
+    const groups = new Map<number, { records: ReturnType<Stream['toRecord']>[]; indexes: number[] }>()
+    const seenInCall = new Map<string, number>()
+    const repeats: Array<[index: number, first: number]> = []
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!
+      if (window !== null && message.dedupId !== undefined) {
+        const earlier = window.check(message.dedupId, now)
+        if (earlier.duplicate) {
+          positions[i] = { partition: earlier.partition, offset: earlier.offset, duplicate: true }
+          continue
+        }
+        const sameCall = seenInCall.get(message.dedupId)
+        if (sameCall !== undefined) {
+          repeats.push([i, sameCall])
+          continue
+        }
+        seenInCall.set(message.dedupId, i)
+      }
       const record = stream.toRecord(message, now)
+      if (validate !== null) {
+        const verdict = validate(record.value)
+        if (!verdict.ok) throw new WharfError('SCHEMA_VIOLATION', `record ${i} of stream '${streamName}': ${verdict.reason}`)
+      }
       const partition = options.partition ?? stream.choosePartition(message, record.key)
       stream.partitionLog(partition)
       let group = groups.get(partition)
-      if (group === undefined) groups.set(partition, (group = []))
-      group.push(record)
+      if (group === undefined) groups.set(partition, (group = { records: [], indexes: [] }))
+      group.records.push(record)
+      group.indexes.push(i)
     }
-    const results = await Promise.all(
-      [...groups].map(async ([partition, records]) => {
+    await Promise.all(
+      [...groups].map(async ([partition, { records, indexes }]) => {
         const result = await stream.partitions[partition]!.append([Stream.encode(records)])
         stream.stats.messagesIn += records.length
+        indexes.forEach((messageIndex, j) => {
+          positions[messageIndex] = { partition, offset: result.baseOffset + j, duplicate: false }
+          const id = messages[messageIndex]!.dedupId
+          if (window !== null && id !== undefined) window.record(id, partition, result.baseOffset + j, now)
+        })
         if (stream.queues.size > 0) {
           const stored = stream.stored(partition, result.baseOffset, records)
           for (const queue of stream.queues) queue.offerTail(partition, stored)
         }
-        return { partition, baseOffset: result.baseOffset, lastOffset: result.lastOffset, count: records.length }
       }),
     )
-    return results
+    for (const [index, first] of repeats) positions[index] = { ...positions[first]!, duplicate: true }
+    return positions
+  }
+
+  /**
+   * Appends one client-built RecordBatch (Kafka produce) as received: validated (structure + CRC), checked
+   * against idempotent-producer state, schema-validated when the stream has a subject. A retried batch is
+   * answered with its original offsets and not written again.
+   */
+  async appendRawBatch(streamName: string, partition: number, batch: Buffer): Promise<RawAppendResult> {
+    this.#assertOpen()
+    const stream = this.stream(streamName)
+    const log = stream.partitionLog(partition)
+    const limits = { maxBatchBytes: Math.max(stream.config.maxMessageBytes, 64) + 1024 }
+    if (batch.length > stream.config.maxMessageBytes + 64) {
+      throw new WharfError('MESSAGE_TOO_LARGE', `batch of ${batch.length} bytes exceeds ${stream.config.maxMessageBytes} for stream '${streamName}'`)
+    }
+    const header: BatchHeader = validateBatch(batch, limits)
+    if (header.isControl) throw new WharfError('CORRUPT_RECORD', 'clients may not produce control batches')
+    if (stream.config.schemaSubject !== null) {
+      const validate = this.schemas.validator(stream.config.schemaSubject)
+      for (const record of decodeBatch(batch, limits).records) {
+        const verdict = validate(record.value)
+        if (!verdict.ok) throw new WharfError('SCHEMA_VIOLATION', `offset delta ${record.offset - header.baseOffset}: ${verdict.reason}`)
+      }
+    }
+    const identity = {
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      baseSequence: header.baseSequence,
+      recordCount: header.lastOffsetDelta + 1,
+    }
+    const state = identity.producerId >= 0 ? await this.#producers.stateFor(stream.id, partition, log) : null
+    if (state !== null) {
+      const check = state.check(identity)
+      if (check.kind === 'duplicate') {
+        return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, duplicate: true, logStartOffset: log.logStartOffset }
+      }
+      if (check.kind === 'error') throw new WharfError(check.code, check.message)
+    }
+    // Offsets are assigned synchronously by append(): record the producer state in the same tick.
+    const baseOffset = log.nextOffset
+    const appended = log.append([batch])
+    state?.recordAppend(identity, baseOffset, baseOffset + header.lastOffsetDelta, header.maxTimestamp)
+    try {
+      const result = await appended
+      stream.stats.messagesIn += identity.recordCount
+      return { baseOffset: result.baseOffset, lastOffset: result.lastOffset, duplicate: false, logStartOffset: log.logStartOffset }
+    } catch (error) {
+      if (state !== null) this.#producers.invalidate(stream.id, partition)
+      throw error
+    }
+  }
+
+  /** A fresh producer id (Kafka InitProducerId for non-transactional producers). */
+  initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    return this.#producers.allocator.next()
+  }
+
+  /** Decoded messages of a partition from an offset (REST peek/browse, AMQP stream consumers). */
+  async readMessages(streamName: string, partition: number, offset: number, maxBytes = 1024 * 1024): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
+    const log = this.stream(streamName).partitionLog(partition)
+    const result = await log.read(Math.max(offset, log.logStartOffset), maxBytes)
+    const messages: StoredMessage[] = []
+    for (const chunk of result.chunks) {
+      for (const batch of splitBatches(chunk)) {
+        const { header, records } = decodeBatch(batch, { verifyCrc: false })
+        if (header.isControl) continue
+        for (const r of records) {
+          if (r.offset >= offset) messages.push({ stream: streamName, partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })
+        }
+      }
+    }
+    return { messages, nextOffset: result.nextOffset }
   }
 
   // ---- queues ----
@@ -304,7 +418,7 @@ export class Broker {
   }
 
   /** Publishes straight to a queue's stream, applying the queue's delay default and overflow policy. */
-  async sendToQueue(name: string, messages: PublishMessage[]): Promise<PartitionAppend[]> {
+  async sendToQueue(name: string, messages: PublishMessage[]): Promise<MessagePosition[]> {
     const queue = this.queue(name)
     const { maxLength, overflow, deliveryDelayMs } = queue.config
     if (maxLength !== null && overflow !== 'drop-head' && queue.depth() + messages.length > maxLength) {
@@ -439,7 +553,14 @@ export class Broker {
     const now = this.now()
     for (const queue of this.#queues.values()) queue.tick(now)
     this.#workQueueRetention()
+    if (now - this.#lastSnapshot > 30_000) {
+      this.#lastSnapshot = now
+      void this.#producers.saveAll(now).catch((error) => this.#warn('producer snapshot failed', { error: String(error) }))
+      void this.#dedup.expireAll(now)
+    }
   }
+
+  #lastSnapshot = 0
 
   #retentionRunning = false
   #workQueueRetention(): void {
@@ -466,12 +587,28 @@ export class Broker {
     this.#closed = true
     if (this.#ticker) clearInterval(this.#ticker)
     await this.#catalogLock
+    await this.#producers.saveAll(this.now()).catch(() => {})
     for (const queue of this.#queues.values()) {
       await queue.saveDeliveredMax().catch(() => {})
       queue.close('broker closed')
     }
     await this.storage.close()
   }
+}
+
+/** Where a produced message landed. */
+export interface MessagePosition {
+  partition: number
+  offset: number
+  /** True when the message was a duplicate (dedup id or idempotent retry) and was not written again. */
+  duplicate: boolean
+}
+
+export interface RawAppendResult {
+  baseOffset: number
+  lastOffset: number
+  duplicate: boolean
+  logStartOffset: number
 }
 
 function groupKey(group: string, stream: string, partition: number): string {
