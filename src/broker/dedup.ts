@@ -114,7 +114,8 @@ export class DedupWindow {
   /**
    * Replaces the contents with entries recovered after a restart (the broker scans the records of the last window
    * for the `wharf.dedup` header). Entries are ordered by timestamp first, because per-partition scans interleave;
-   * for equal timestamps the later entry wins. With now, entries already outside the window are skipped.
+   * for equal timestamps the later entry wins. With now, entries already outside the window are skipped, and so are
+   * ids that check() would reject (empty or longer than maxIdLength).
    */
   rebuild(entries: Iterable<DedupEntry>, now?: number): void {
     this.#byId.clear()
@@ -123,6 +124,9 @@ export class DedupWindow {
     const sorted = [...entries].sort((a, b) => a.timestamp - b.timestamp) // stable: equal timestamps keep order
     for (const e of sorted) {
       if (now !== undefined && now - e.timestamp >= this.windowMs) continue
+      // The log is the truth and may hold ids check() would refuse (e.g. a raw Kafka record carrying a wharf.dedup
+      // header): skip them rather than make every later rebuild of this stream fail.
+      if (!this.#validId(e.id)) continue
       this.record(e.id, e.partition, e.offset, e.timestamp)
     }
   }
@@ -161,8 +165,12 @@ export class DedupWindow {
     this.#head = 0
   }
 
+  #validId(id: unknown): id is string {
+    return typeof id === 'string' && id.length > 0 && id.length <= this.maxIdLength
+  }
+
   #checkId(id: string): void {
-    if (typeof id !== 'string' || id.length === 0 || id.length > this.maxIdLength) {
+    if (!this.#validId(id)) {
       throw new WharfError('INVALID_ARGUMENT', `dedup id must be 1..${this.maxIdLength} characters`)
     }
   }

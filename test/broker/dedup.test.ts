@@ -118,6 +118,14 @@ test('rebuild orders entries by timestamp, later wins, and skips entries already
   const unfiltered = new DedupWindow({ windowMs: 1000 })
   unfiltered.rebuild(entries)
   assert.equal(unfiltered.size, 5)
+  // Ids a raw Kafka record smuggled into the log are skipped, not fatal to the rebuild.
+  const strict = new DedupWindow({ windowMs: 1000, maxIdLength: 4 })
+  strict.rebuild([
+    ...entries,
+    { id: '', partition: 0, offset: 20, timestamp: 990 },
+    { id: 'toolong', partition: 0, offset: 21, timestamp: 990 },
+  ])
+  assert.equal(strict.size, 5)
 })
 
 test('invalid ids and configuration are rejected with stable codes', () => {
