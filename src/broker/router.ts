@@ -42,7 +42,8 @@ export interface RouterOptions {
   queueExists?: (name: string) => boolean
 }
 
-export type ExchangeDeclare = Partial<ExchangeDef> & { name: string; type: ExchangeType | string }
+/** An exchange.declare; type is a string because clients may ask for types Wharf does not have. */
+export type ExchangeDeclare = Omit<Partial<ExchangeDef>, 'name' | 'type'> & { name: string; type: string }
 
 const KIND_EXCHANGE = 'exchange'
 const KIND_BINDING = 'binding'
