@@ -32,6 +32,7 @@ import {
   type RouteResult,
   type RouterCatalog,
 } from './router-types.js'
+import { amqpValueEquals } from './routing/index.js'
 
 export { TopicSubscriptions } from './router-sns.js'
 export * from './router-types.js'
@@ -40,7 +41,13 @@ export interface RouterOptions {
   catalog?: RouterCatalog
   /** Whether a queue of that name exists: the default exchange routes a key to the queue it names. */
   queueExists?: (name: string) => boolean
+  /** Bounds on what clients can create (LIMIT_EXCEEDED beyond them). */
+  exchangesMax?: number
+  bindingsMax?: number
 }
+
+export const exchangesMaxDefault = 100_000
+export const bindingsMaxDefault = 1_000_000
 
 /** An exchange.declare; type is a string because clients may ask for types Wharf does not have. */
 export type ExchangeDeclare = Omit<Partial<ExchangeDef>, 'name' | 'type'> & { name: string; type: string }
@@ -121,18 +128,16 @@ function assertEquivalent(current: ExchangeDef, wanted: ExchangeDef): void {
   for (const key of keys) {
     const a = wanted.arguments[key]
     const b = current.arguments[key]
-    if (!canonicalEquals(a, b)) fail(key, describeValue(a), describeValue(b))
+    if (!amqpValueEquals(a, b)) fail(key, describeValue(a), describeValue(b))
   }
-}
-
-function canonicalEquals(a: unknown, b: unknown): boolean {
-  if (a === undefined || b === undefined) return a === b
-  return canonicalValue(a) === canonicalValue(b)
 }
 
 export class Router {
   readonly #catalog: RouterCatalog | undefined
   readonly #queueExists: (name: string) => boolean
+  readonly #exchangesMax: number
+  readonly #bindingsMax: number
+  #bindingCount = 0
   readonly #exchanges = new Map<string, ExchangeState>()
   /** Interned destination objects with the number of bindings that point at them. */
   readonly #targets = new Map<string, { target: Destination; refs: number }>()
@@ -148,6 +153,8 @@ export class Router {
   constructor(options: RouterOptions = {}) {
     this.#catalog = options.catalog
     this.#queueExists = options.queueExists ?? (() => false)
+    this.#exchangesMax = options.exchangesMax ?? exchangesMaxDefault
+    this.#bindingsMax = options.bindingsMax ?? bindingsMaxDefault
     for (const [name, type] of builtins) {
       const def = { name, type, durable: true, autoDelete: false, internal: false, arguments: Object.freeze({}) }
       this.#exchanges.set(name, new ExchangeState(Object.freeze(def)))
@@ -224,6 +231,8 @@ export class Router {
       }
       if (wanted.name.startsWith('amq.'))
         throw accessRefused(`exchange name '${wanted.name}' contains reserved prefix 'amq.*'`)
+      if (this.#exchanges.size - builtins.length >= this.#exchangesMax)
+        throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#exchangesMax} exchanges`)
       if (wanted.durable && this.#catalog !== undefined) {
         const stored: StoredExchange = {
           type: wanted.type,
@@ -259,6 +268,8 @@ export class Router {
       const id = bindingId(def)
       if (source.bindings.has(id)) return
       source.validate(def)
+      if (this.#bindingCount >= this.#bindingsMax)
+        throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#bindingsMax} bindings`)
       let durable = (binding.durable ?? source.def.durable) && source.def.durable && def.destination.kind !== 'sink'
       if (def.destination.kind === 'exchange')
         durable &&= this.#exchanges.get(def.destination.name)?.def.durable === true
@@ -330,6 +341,7 @@ export class Router {
 
   #attach(source: ExchangeState, entry: BindingEntry): void {
     source.add(entry)
+    this.#bindingCount++
     const key = destinationKey(entry.target)
     let inbound = this.#inbound.get(key)
     if (inbound === undefined) {
@@ -341,6 +353,7 @@ export class Router {
 
   #detach(entry: BindingEntry): void {
     this.#exchanges.get(entry.def.source)?.remove(entry)
+    this.#bindingCount--
     const key = destinationKey(entry.target)
     const inbound = this.#inbound.get(key)
     inbound?.delete(entry.id)

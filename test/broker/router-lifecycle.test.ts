@@ -190,3 +190,23 @@ test('concurrent identical binds and declares apply once', async () => {
     ['k'],
   )
 })
+
+test('exchange and binding counts are bounded', async () => {
+  const router = new Router({ exchangesMax: 2, bindingsMax: 2 })
+  await router.declareExchange({ name: 'a', type: 'fanout' })
+  await router.declareExchange({ name: 'b', type: 'fanout' })
+  await assert.rejects(router.declareExchange({ name: 'c', type: 'fanout' }), (e: unknown) =>
+    isWharfError(e, 'LIMIT_EXCEEDED'),
+  )
+  await router.declareExchange({ name: 'a', type: 'fanout' }) // redeclare is not a new exchange
+  await router.bind({ source: 'a', destination: q('1'), key: '', arguments: {} })
+  await router.bind({ source: 'a', destination: q('2'), key: '', arguments: {} })
+  await router.bind({ source: 'a', destination: q('2'), key: '', arguments: {} }) // existing: no-op
+  await assert.rejects(router.bind({ source: 'b', destination: q('3'), key: '', arguments: {} }), (e: unknown) =>
+    isWharfError(e, 'LIMIT_EXCEEDED'),
+  )
+  await router.deleteExchange('a')
+  await router.declareExchange({ name: 'c', type: 'fanout' })
+  await router.bind({ source: 'b', destination: q('3'), key: '', arguments: {} })
+  assert.equal(router.listBindings().length, 1)
+})
