@@ -9,31 +9,37 @@
 // synchronous and reads memory only; its scratch sets live on the instance so a publish allocates
 // nothing but what the caller keeps.
 import { WharfError } from '../util/errors.js'
+import {
+  assertEquivalent,
+  bindingId,
+  builtins,
+  type ExchangeDeclare,
+  KIND_BINDING,
+  KIND_EXCHANGE,
+  normalizeExchange,
+  type StoredBinding,
+  type StoredExchange,
+} from './router-defs.js'
 import { type BindingEntry, ExchangeState } from './router-exchange.js'
 import {
   accessRefused,
   type BindingDef,
-  canonicalValue,
   copyDestination,
   type Destination,
   decodeTable,
   defaultExchangeRefused,
   describeExchange,
-  describeValue,
   destinationKey,
   type ExchangeDef,
-  type ExchangeType,
   encodeTable,
-  exchangeNameBytesMax,
   exchangeNotFound,
-  exchangeTypes,
   type LeafDestination,
   preconditionFailed,
   type RouteResult,
   type RouterCatalog,
 } from './router-types.js'
-import { amqpValueEquals } from './routing/index.js'
 
+export type { ExchangeDeclare } from './router-defs.js'
 export { TopicSubscriptions } from './router-sns.js'
 export * from './router-types.js'
 
@@ -48,89 +54,6 @@ export interface RouterOptions {
 
 export const exchangesMaxDefault = 100_000
 export const bindingsMaxDefault = 1_000_000
-
-/** An exchange.declare; type is a string because clients may ask for types Wharf does not have. */
-export type ExchangeDeclare = Omit<Partial<ExchangeDef>, 'name' | 'type'> & { name: string; type: string }
-
-const KIND_EXCHANGE = 'exchange'
-const KIND_BINDING = 'binding'
-
-const builtins: ReadonlyArray<readonly [string, ExchangeType]> = [
-  ['', 'direct'],
-  ['amq.direct', 'direct'],
-  ['amq.fanout', 'fanout'],
-  ['amq.topic', 'topic'],
-  ['amq.headers', 'headers'],
-  ['amq.match', 'headers'],
-]
-
-interface StoredExchange {
-  type: ExchangeType
-  durable: boolean
-  autoDelete: boolean
-  internal: boolean
-  arguments: unknown
-}
-
-interface StoredBinding {
-  source: string
-  destination: Destination
-  key: string
-  syntax: 'amqp' | 'mqtt'
-  arguments: unknown
-}
-
-function bindingId(b: { source: string; destination: Destination; key: string; syntax: string; arguments: object }) {
-  return JSON.stringify([b.source, destinationKey(b.destination), b.key, b.syntax, canonicalValue(b.arguments)])
-}
-
-/** Validates and fills in an exchange declaration; the arguments carry the alternate exchange. */
-function normalizeExchange(def: ExchangeDeclare): ExchangeDef {
-  if (typeof def.name !== 'string' || Buffer.byteLength(def.name) > exchangeNameBytesMax)
-    throw new WharfError('INVALID_ARGUMENT', `exchange name must be a string of at most ${exchangeNameBytesMax} bytes`)
-  if (!exchangeTypes.includes(def.type as ExchangeType))
-    throw new WharfError('INVALID_ARGUMENT', `COMMAND_INVALID - unknown exchange type '${def.type}'`)
-  const args: Record<string, unknown> = { ...(def.arguments ?? {}) }
-  let ae: unknown = args['alternate-exchange']
-  if (ae instanceof Uint8Array) ae = Buffer.from(ae).toString('utf8')
-  if (def.alternateExchange !== undefined) {
-    if (ae !== undefined && ae !== def.alternateExchange)
-      throw new WharfError('INVALID_ARGUMENT', 'alternateExchange and the alternate-exchange argument differ')
-    ae = def.alternateExchange
-  }
-  if (ae !== undefined && typeof ae !== 'string')
-    throw preconditionFailed(`invalid arg 'alternate-exchange' for ${describeExchange(def.name)}: not a string`)
-  if (ae !== undefined) args['alternate-exchange'] = ae
-  const out: ExchangeDef = {
-    name: def.name,
-    type: def.type as ExchangeType,
-    durable: def.durable ?? false,
-    autoDelete: def.autoDelete ?? false,
-    internal: def.internal ?? false,
-    arguments: Object.freeze(args),
-  }
-  if (ae !== undefined) out.alternateExchange = ae
-  return Object.freeze(out)
-}
-
-function assertEquivalent(current: ExchangeDef, wanted: ExchangeDef): void {
-  const fail = (arg: string, received: string, now: string): never => {
-    throw preconditionFailed(
-      `inequivalent arg '${arg}' for ${describeExchange(current.name)}: received ${received} but current is ${now}`,
-    )
-  }
-  if (current.type !== wanted.type) fail('type', `'${wanted.type}'`, `'${current.type}'`)
-  if (current.durable !== wanted.durable) fail('durable', `'${wanted.durable}'`, `'${current.durable}'`)
-  if (current.autoDelete !== wanted.autoDelete) fail('auto_delete', `'${wanted.autoDelete}'`, `'${current.autoDelete}'`)
-  if (current.internal !== wanted.internal) fail('internal', `'${wanted.internal}'`, `'${current.internal}'`)
-  // Compared by value: amqplib sends each integer in the smallest type that holds it.
-  const keys = new Set([...Object.keys(current.arguments), ...Object.keys(wanted.arguments)])
-  for (const key of keys) {
-    const a = wanted.arguments[key]
-    const b = current.arguments[key]
-    if (!amqpValueEquals(a, b)) fail(key, describeValue(a), describeValue(b))
-  }
-}
 
 export class Router {
   readonly #catalog: RouterCatalog | undefined
@@ -169,10 +92,21 @@ export class Router {
   }
 
   #load(catalog: RouterCatalog): void {
+    try {
+      this.#loadEntries(catalog)
+    } catch (error) {
+      if (error instanceof WharfError && error.code === 'STORE_CORRUPT') throw error
+      throw new WharfError('STORE_CORRUPT', `router catalog entry is invalid: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+  }
+
+  #loadEntries(catalog: RouterCatalog): void {
     for (const [name, stored] of catalog.list<StoredExchange>(KIND_EXCHANGE)) {
       if (this.#exchanges.has(name)) continue // built-ins are never persisted; tolerate old entries
       const def = normalizeExchange({ ...stored, name, arguments: decodeTable(stored.arguments) })
-      this.#exchanges.set(name, new ExchangeState({ ...def, durable: true }))
+      this.#exchanges.set(name, new ExchangeState(def))
     }
     for (const [id, stored] of catalog.list<StoredBinding>(KIND_BINDING)) {
       const source = this.#exchanges.get(stored.source)

@@ -64,7 +64,7 @@ test('raw batches are stored as received; idempotent retries return the original
   const plain = encodeBatch([{ value: Buffer.from('plain') }])
   assert.equal((await broker.appendRawBatch('k', 0, plain)).baseOffset, 5)
   const corrupt = Buffer.from(plain)
-  corrupt[corrupt.length - 1] ^= 0xff
+  corrupt[corrupt.length - 1] = corrupt[corrupt.length - 1]! ^ 0xff
   await assert.rejects(broker.appendRawBatch('k', 0, corrupt), (e) => isWharfError(e, 'CORRUPT_RECORD'))
   const { messages } = await broker.readMessages('k', 0, 0)
   assert.deepEqual(

@@ -88,9 +88,9 @@ export class GroupCoordinator {
     assert(this.maxGroupSize >= 1 && this.maxMetadataBytes >= 0, 'group size and metadata limits')
     const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS_DEFAULT
     if (tickIntervalMs > 0) {
+      // Deliberately not unref'd: a coordinator someone forgot to close() keeps the process up (and a test
+      // hangs) instead of silently losing deadlines in an embedded broker.
       this.timer = setInterval(() => this.tick(), tickIntervalMs)
-      // The listeners keep the process alive, not the coordinator's bookkeeping.
-      this.timer.unref()
     }
   }
 
