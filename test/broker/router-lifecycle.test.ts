@@ -210,3 +210,18 @@ test('exchange and binding counts are bounded', async () => {
   await router.bind({ source: 'b', destination: q('3'), key: '', arguments: {} })
   assert.equal(router.listBindings().length, 1)
 })
+
+test('malformed catalog entries fail open with STORE_CORRUPT', async () => {
+  const bad = new MemoryCatalog()
+  await bad.put('exchange', 'e', { type: 'weird', durable: true, autoDelete: false, internal: false, arguments: {} })
+  await assert.rejects(Router.open(bad), (e: unknown) => isWharfError(e, 'STORE_CORRUPT'))
+  const badArgs = new MemoryCatalog()
+  await badArgs.put('exchange', 'e', {
+    type: 'direct',
+    durable: true,
+    autoDelete: false,
+    internal: false,
+    arguments: { a: { x: 1 } },
+  })
+  await assert.rejects(Router.open(badArgs), (e: unknown) => isWharfError(e, 'STORE_CORRUPT'))
+})
