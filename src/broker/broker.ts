@@ -5,6 +5,7 @@ import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import { DedupManager } from './dedup-manager.js'
 import { ProducerManager } from './producer-manager.js'
+import { type BindingDef, type ExchangeDeclare, type ExchangeDef, type RouteResult, Router, TopicSubscriptions } from './router.js'
 import { SchemaStore } from './schema/index.js'
 import { type QueueConfig, type StreamConfig, priorityLevels, toLogConfig, validateQueueConfig, validateStreamConfig } from './config.js'
 import { QueueSubscription } from './queue.js'
@@ -50,6 +51,12 @@ export class Broker {
   readonly #producers: ProducerManager
   readonly #dedup = new DedupManager()
   schemas!: SchemaStore
+  router!: Router
+  /** SNS-style topics and their filtered subscriptions. */
+  topics!: TopicSubscriptions
+  /** In-memory subscribers bound as router sinks (e.g. MQTT QoS 0 sessions). */
+  readonly #sinks = new Map<string, (message: StoredMessage, routingKey: string) => void>()
+  readonly #routeScratch: RouteResult = { destinations: [], unroutable: false }
   readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage'>> & Pick<BrokerOptions, 'warn'>
   #ticker: NodeJS.Timeout | null = null
   #closed = false
@@ -87,6 +94,8 @@ export class Broker {
       }
       await this.#openStream(name, record)
     }
+    this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
+    this.topics = await TopicSubscriptions.open(meta)
     for (const [name, record] of meta.list<QueueRecord>('queue')) {
       if (!record.config.durable || record.config.exclusiveOwner !== null) {
         await meta.delete('queue', name)
@@ -98,6 +107,12 @@ export class Broker {
         continue
       }
       this.#openQueue(name, record.config)
+    }
+    // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
+    for (const binding of this.router.listBindings()) {
+      const d = binding.destination
+      const gone = (d.kind === 'queue' && !this.#queues.has(d.name)) || (d.kind === 'stream' && !this.#streams.has(d.name))
+      if (gone) await this.router.unbindDestination(d)
     }
     this.#ticker = setInterval(() => this.#tick(), this.#options.tickMs)
     this.#ticker.unref()
@@ -205,6 +220,7 @@ export class Broker {
 
   async #deleteStreamNow(stream: Stream): Promise<void> {
     this.#streams.delete(stream.name)
+    await this.router.unbindDestination({ kind: 'stream', name: stream.name })
     this.#dedup.forget(stream)
     await this.#producers.drop(stream.id, stream.partitions.length)
     await this.#destroyStream(stream.name, { id: stream.id, config: stream.config, createdAt: stream.createdAt })
@@ -472,6 +488,7 @@ export class Broker {
       await this.storage.cursors.delete(`${p.ackKey}\u0000d`)
     }
     await this.storage.metadata.delete('queue', queue.name)
+    await this.router.unbindDestination({ kind: 'queue', name: queue.name })
     // A queue's own stream goes with it.
     if (stream && stream.name === queue.name && stream.queues.size === 0) await this.#deleteStreamNow(stream)
   }
@@ -497,12 +514,94 @@ export class Broker {
     await this.deadLetterToExchange(target.exchange, target.routingKey ?? headerText(message.headers, Reserved.routingKey) ?? queue.name, dead)
   }
 
-  /** Overridden once the router is wired: routes a dead-lettered message through an exchange. */
-  protected async deadLetterToExchange(exchange: string, routingKey: string, message: PublishMessage): Promise<void> {
-    // Without a router only the default exchange exists: it routes by queue name.
-    if (exchange !== '') throw new WharfError('EXCHANGE_NOT_FOUND', `no exchange '${exchange}'`)
-    const queue = this.#queues.get(routingKey)
-    if (queue) await this.produce(queue.streamName, [message])
+  async deadLetterToExchange(exchange: string, routingKey: string, message: PublishMessage): Promise<void> {
+    await this.publish(exchange, routingKey, message)
+  }
+
+  // ---- exchanges and routing ----
+
+  declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
+    this.#assertOpen()
+    return this.router.declareExchange(def, options)
+  }
+
+  deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
+    return this.router.deleteExchange(name, options)
+  }
+
+  /** Binds an exchange to a queue, stream or exchange; the destination must exist. */
+  async bind(binding: BindingDef): Promise<void> {
+    this.#assertOpen()
+    const d = binding.destination
+    if (d.kind === 'queue' && !this.#queues.has(d.name)) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `NOT_FOUND - no queue '${d.name}' in vhost '/'`)
+    if (d.kind === 'stream' && !this.#streams.has(d.name)) throw new WharfError('STREAM_NOT_FOUND', `NOT_FOUND - no stream '${d.name}'`)
+    if (d.kind === 'sink' && !this.#sinks.has(d.id)) throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
+    await this.router.bind(binding)
+  }
+
+  unbind(binding: BindingDef): Promise<boolean> {
+    return this.router.unbind(binding)
+  }
+
+  /** Registers an in-memory subscriber that bindings can target as { kind: 'sink', id }. */
+  registerSink(id: string, deliver: (message: StoredMessage, routingKey: string) => void): void {
+    this.#sinks.set(id, deliver)
+  }
+
+  async removeSink(id: string): Promise<void> {
+    this.#sinks.delete(id)
+    await this.router.unbindDestination({ kind: 'sink', id })
+  }
+
+  /**
+   * Publishes through an exchange: the router picks the destinations, the message is appended to every
+   * destination stream (in parallel) and handed to every sink. `routed` is 0 for an unroutable message
+   * (the caller implements mandatory/basic.return). A reject-publish queue that is full fails the whole
+   * publish before anything is appended.
+   */
+  async publish(
+    exchange: string,
+    routingKey: string,
+    message: PublishMessage,
+    options: { routingHeaders?: Record<string, unknown> } = {},
+  ): Promise<{ routed: number; positions: Array<MessagePosition & { stream: string }> }> {
+    this.#assertOpen()
+    const route = this.router.route(exchange, routingKey, options.routingHeaders, this.#routeScratch)
+    if (route.destinations.length === 0) return { routed: 0, positions: [] }
+    const stamped: PublishMessage = {
+      ...message,
+      headers: [
+        ...(message.headers ?? []),
+        { key: Reserved.exchange, value: Buffer.from(exchange) },
+        { key: Reserved.routingKey, value: Buffer.from(routingKey) },
+      ],
+    }
+    const queues: QueueSubscription[] = []
+    const streams: string[] = []
+    const sinks: Array<(m: StoredMessage, key: string) => void> = []
+    for (const d of route.destinations) {
+      if (d.kind === 'sink') {
+        const sink = this.#sinks.get(d.id)
+        if (sink) sinks.push(sink)
+      } else if (d.kind === 'queue') {
+        const queue = this.#queues.get(d.name)
+        if (queue === undefined) continue
+        const { maxLength, overflow } = queue.config
+        if (maxLength !== null && overflow !== 'drop-head' && queue.depth() >= maxLength) {
+          throw new WharfError('QUEUE_FULL', `queue '${d.name}' is full (x-max-length ${maxLength})`)
+        }
+        queues.push(queue)
+      } else streams.push(d.name)
+    }
+    if (sinks.length > 0) {
+      const record = { stream: '', partition: 0, offset: -1, timestamp: message.timestamp ?? this.now(), ...toStored(stamped) }
+      for (const sink of sinks) sink(record, routingKey)
+    }
+    const positions = await Promise.all([
+      ...queues.map(async (q) => ({ stream: q.streamName, ...(await this.sendToQueue(q.name, [stamped]))[0]! })),
+      ...streams.map(async (name) => ({ stream: name, ...(await this.produce(name, [stamped]))[0]! })),
+    ])
+    return { routed: queues.length + streams.length + sinks.length, positions }
   }
 
   // ---- log mode ----
@@ -609,6 +708,11 @@ export interface RawAppendResult {
   lastOffset: number
   duplicate: boolean
   logStartOffset: number
+}
+
+function toStored(message: PublishMessage): Pick<StoredMessage, 'key' | 'value' | 'headers'> {
+  const buf = (v: Buffer | string | null | undefined) => (v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v)
+  return { key: buf(message.key), value: buf(message.value), headers: message.headers ?? [] }
 }
 
 function groupKey(group: string, stream: string, partition: number): string {
