@@ -4,6 +4,7 @@ import { type BatchHeader, decodeBatch, splitBatches, validateBatch } from '../r
 import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import { DedupManager } from './dedup-manager.js'
+import { GroupCoordinator, type OffsetStore } from './groups/index.js'
 import { ProducerManager } from './producer-manager.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, type RouteResult, Router, TopicSubscriptions } from './router.js'
 import { SchemaStore } from './schema/index.js'
@@ -16,6 +17,8 @@ import { type DeathReason, type DeathRecord, type PublishMessage, Reserved, type
 
 export interface BrokerOptions {
   storage: StorageEngine
+  /** Kafka group.initial.rebalance.delay.ms (default 3000). */
+  initialRebalanceDelayMs?: number
   /** Durability of streams created without one. */
   defaultDurability?: StreamConfig['durability']
   /** Period of the shared maintenance tick (lease expiry, delays, TTL), ms. */
@@ -52,12 +55,14 @@ export class Broker {
   readonly #dedup = new DedupManager()
   schemas!: SchemaStore
   router!: Router
+  /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
+  groups!: GroupCoordinator
   /** SNS-style topics and their filtered subscriptions. */
   topics!: TopicSubscriptions
   /** In-memory subscribers bound as router sinks (e.g. MQTT QoS 0 sessions). */
   readonly #sinks = new Map<string, (message: StoredMessage, routingKey: string) => void>()
   readonly #routeScratch: RouteResult = { destinations: [], unroutable: false }
-  readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage'>> & Pick<BrokerOptions, 'warn'>
+  readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> & Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
   #ticker: NodeJS.Timeout | null = null
   #closed = false
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
@@ -71,6 +76,7 @@ export class Broker {
       tickMs: options.tickMs ?? 100,
       now: options.now ?? Date.now,
       warn: options.warn,
+      initialRebalanceDelayMs: options.initialRebalanceDelayMs,
     }
   }
 
@@ -96,6 +102,11 @@ export class Broker {
     }
     this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
+    this.groups = new GroupCoordinator({
+      offsets: this.#offsetStore(),
+      now: this.now,
+      initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
+    })
     for (const [name, record] of meta.list<QueueRecord>('queue')) {
       if (!record.config.durable || record.config.exclusiveOwner !== null) {
         await meta.delete('queue', name)
@@ -616,6 +627,28 @@ export class Broker {
     await this.storage.cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
   }
 
+  /** The coordinator's view of committed offsets: keys g\0group\0stream\0partition in the cursor store. */
+  #offsetStore(): OffsetStore {
+    const cursors = this.storage.cursors
+    const parse = (key: string) => {
+      const [, group, topic, partition] = key.split('\u0000')
+      return { group: group!, topic: topic!, partition: Number(partition) }
+    }
+    return {
+      commit: (group, topic, partition, offset, metadata) => cursors.commitOffset(groupKey(group, topic, partition), offset, metadata),
+      fetch: (group, topic, partition) => cursors.getOffset(groupKey(group, topic, partition)),
+      listPartitions: (group) => cursors.keys(`g\u0000${group}\u0000`).map(parse).map(({ topic, partition }) => ({ topic, partition })),
+      listGroups: () => [...new Set(cursors.keys('g\u0000').map((k) => parse(k).group))],
+      deleteGroup: async (group) => {
+        for (const key of cursors.keys(`g\u0000${group}\u0000`)) await cursors.delete(key)
+      },
+      topicExists: (topic, partition) => {
+        const stream = this.#streams.get(topic)
+        return stream !== undefined && Number.isInteger(partition) && partition >= 0 && partition < stream.partitions.length
+      },
+    }
+  }
+
   /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
   lag(group: string, streamName: string): Array<{ partition: number; committed: number | null; highWatermark: number; lag: number }> {
     const stream = this.stream(streamName)
@@ -685,6 +718,7 @@ export class Broker {
     if (this.#closed) return
     this.#closed = true
     if (this.#ticker) clearInterval(this.#ticker)
+    this.groups?.close()
     await this.#catalogLock
     await this.#producers.saveAll(this.now()).catch(() => {})
     for (const queue of this.#queues.values()) {
