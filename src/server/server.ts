@@ -1,12 +1,47 @@
-// Process wiring: opens the data directory, the broker and (as they arrive) the protocol listeners.
+// Process wiring: opens the data directory and the broker, then starts every enabled protocol listener.
+import type { Server as HttpServer } from 'node:http'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import type { Logger } from '../util/logger.js'
 import type { WharfConfig } from './config.js'
 
+export interface Listener {
+  readonly name: string
+  readonly port: number
+  /** Set by the HTTP listener: others (MQTT over WebSocket) attach upgrade handlers to it. */
+  readonly httpServer?: HttpServer
+  /** Human-facing URLs for the start banner. */
+  readonly urls: string[]
+  close(): Promise<void>
+}
+
+export interface ListenerContext {
+  broker: Broker
+  config: WharfConfig
+  host: string
+  port: number
+  logger: Logger
+  /** Listeners started before this one (the HTTP listener starts first). */
+  started: ReadonlyMap<string, Listener>
+}
+
+export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
+
+/**
+ * Protocol listeners, started in this order (HTTP first, so MQTT can serve WebSocket on its port).
+ * Each protocol adapter adds exactly one entry here.
+ */
+const listenerFactories: Array<{ name: string; portKey: 'httpPort' | 'kafkaPort' | 'amqpPort' | 'mqttPort'; start: ListenerFactory }> = [
+  // { name: 'http', portKey: 'httpPort', start: startHttpListener },
+  // { name: 'kafka', portKey: 'kafkaPort', start: startKafkaListener },
+  // { name: 'amqp', portKey: 'amqpPort', start: startAmqpListener },
+  // { name: 'mqtt', portKey: 'mqttPort', start: startMqttListener },
+]
+
 export interface RunningServer {
   readonly config: WharfConfig
   readonly broker: Broker
+  readonly listeners: ReadonlyMap<string, Listener>
   close(): Promise<void>
 }
 
@@ -16,14 +51,33 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
   })
-  const streams = broker.listStreams().length
-  const queues = broker.listQueues().length
-  logger.info({ dataDir: config.dataDir, streams, queues, durability: config.durability }, 'wharf ready')
+  const listeners = new Map<string, Listener>()
+  const closeAll = async () => {
+    for (const listener of [...listeners.values()].reverse()) {
+      await listener.close().catch((error) => logger.error({ err: error, listener: listener.name }, 'listener close failed'))
+    }
+    await broker.close()
+  }
+  try {
+    for (const { name, portKey, start } of listenerFactories) {
+      const port = config[portKey]
+      if (port === 0) continue
+      const listener = await start({ broker, config, host: config.host, port, logger: logger.child({ protocol: name }), started: listeners })
+      listeners.set(name, listener)
+    }
+  } catch (error) {
+    await closeAll()
+    throw error
+  }
+  const urls = [...listeners.values()].flatMap((l) => l.urls)
+  logger.info({ dataDir: config.dataDir, streams: broker.listStreams().length, queues: broker.listQueues().length, urls }, 'wharf ready')
+  for (const url of urls) process.stdout.write(`  ${url}\n`)
   return {
     config,
     broker,
+    listeners,
     async close() {
-      await broker.close()
+      await closeAll()
       logger.info('wharf stopped')
     },
   }
