@@ -12,7 +12,20 @@ import { findRecordAtTimestamp } from './log-scan.js'
 import { BATCH, type BatchInfo, Segment, parseStoredBatch, readInt64, writeInt64 } from './segment.js'
 
 const IOV_MAX = 1024
+/** Writes in flight at once: the next group's writev overlaps the previous group's fdatasync. */
+const PIPELINE_DEPTH = 2
 const LOG_START_FILE = 'log-start-offset'
+
+interface InflightWrite {
+  segment: Segment
+  startSize: number
+  endSize: number
+  endOffset: number
+  /** Appends whose last batch is in this write: resolved when it settles. */
+  completes: PendingAppend[]
+  write: Promise<void>
+  done: boolean
+}
 
 interface PendingAppend {
   buffers: Buffer[]
@@ -40,6 +53,9 @@ export class LocalPartitionLog implements PartitionLog {
   #visibleSize = 0
   #visibleSegment: Segment | null = null
   #pending: PendingAppend[] = []
+  readonly #inflight: InflightWrite[] = []
+  /** Incremented by every failed write: lets an issue in progress notice that its offsets are void. */
+  #failures = 0
   #flushing: Promise<void> | null = null
   #closed = false
   #intervalTimer: NodeJS.Timeout | null = null
@@ -172,22 +188,22 @@ export class LocalPartitionLog implements PartitionLog {
     })
   }
 
+  /**
+   * The flush pipeline: up to PIPELINE_DEPTH writes are in flight at once, so the next group's writev runs
+   * while the previous one is being fdatasync'ed. Writes are issued in offset order at known file positions;
+   * they settle (sync, publish, resolve) strictly in order.
+   */
   async #flushLoop(): Promise<void> {
     // Let every append issued in this tick join the first group.
     await Promise.resolve()
     try {
-      while (this.#pending.length > 0) {
-        const group = this.#pending
-        this.#pending = []
-        try {
-          await this.#writeGroup(group)
-        } catch (error) {
-          const failed = group.concat(this.#pending)
+      while (this.#pending.length > 0 || this.#inflight.length > 0) {
+        if (this.#pending.length > 0 && this.#inflight.length < PIPELINE_DEPTH) {
+          const group = this.#pending
           this.#pending = []
-          // Nothing after the last tracked batch exists on disk: hand those offsets out again.
-          this.#nextOffset = this.#active.nextOffset
-          const typed = toStorageError(error, `append to ${this.name}`)
-          for (const p of failed) p.reject(typed)
+          await this.#issue(group)
+        } else {
+          await this.#settle()
         }
       }
     } finally {
@@ -195,68 +211,124 @@ export class LocalPartitionLog implements PartitionLog {
     }
   }
 
-  async #writeGroup(group: PendingAppend[]): Promise<void> {
+  /** Starts the writes of a group (rolling segments on the way); registers them as in flight. */
+  async #issue(group: PendingAppend[]): Promise<void> {
     const now = Date.now()
     let buffers: Buffer[] = []
-    let infos: BatchInfo[] = []
-    let bytes = 0
+    let completes: PendingAppend[] = []
+    let start = this.#active.size
     for (const pending of group) {
       for (let i = 0; i < pending.buffers.length; i++) {
         const info = pending.infos[i]!
         const active = this.#active
-        const projected = active.size + bytes
-        const tooBig = projected > 0 && projected + info.size > this.#config.segmentBytes
-        const tooOld = projected > 0 && now - active.createdAt > this.#config.segmentMs
+        const tooBig = active.size > 0 && active.size + info.size > this.#config.segmentBytes
+        const tooOld = active.size > 0 && now - active.createdAt > this.#config.segmentMs
         if (tooBig || tooOld) {
-          await this.#writeToActive(buffers, infos)
+          this.#startWrite(active, start, buffers, completes)
           buffers = []
-          infos = []
-          bytes = 0
+          completes = []
+          // A roll needs everything before it settled (synced) first.
+          const failures = this.#failures
+          while (this.#inflight.length > 0) await this.#settle()
+          if (this.#failures !== failures) return this.#rejectRest(group, pending)
           await this.#roll(info.baseOffset)
+          start = 0
         }
-        buffers.push(pending.buffers[i]!)
-        infos.push(info)
-        bytes += info.size
-      }
-    }
-    await this.#writeToActive(buffers, infos)
-    if (this.#config.durability === 'always') await this.#sync(this.#active)
-    else this.#dirty = true
-    this.#publish()
-    for (const pending of group) pending.resolve(pending.result)
-  }
-
-  async #writeToActive(buffers: Buffer[], infos: BatchInfo[]): Promise<void> {
-    if (buffers.length === 0) return
-    const segment = this.#active
-    if (segment.size === 0) segment.createdAt = Date.now()
-    const pooled = await this.#pool.acquire(segment.logPath)
-    try {
-      let position = segment.size
-      try {
-        for (let start = 0; start < buffers.length; start += IOV_MAX) {
-          let chunk = buffers.slice(start, start + IOV_MAX)
-          let want = 0
-          for (const b of chunk) want += b.length
-          while (want > 0) {
-            const { bytesWritten } = await pooled.handle.writev(chunk, position)
-            position += bytesWritten
-            want -= bytesWritten
-            if (want > 0) chunk = dropBytes(chunk, bytesWritten)
-          }
-        }
-      } catch (error) {
-        // Cut any partial write so the file ends at the last tracked batch.
-        await pooled.handle.truncate(segment.size).catch(() => {})
-        throw error
-      }
-      for (const info of infos) {
+        const segment = this.#active
+        if (segment.size === 0) segment.createdAt = now
         info.position = segment.size
         segment.track(info)
+        buffers.push(pending.buffers[i]!)
+      }
+      completes.push(pending)
+    }
+    this.#startWrite(this.#active, start, buffers, completes)
+  }
+
+  #startWrite(segment: Segment, position: number, buffers: Buffer[], completes: PendingAppend[]): void {
+    if (buffers.length === 0 && completes.length === 0) return
+    const entry: InflightWrite = {
+      segment,
+      startSize: position,
+      endSize: segment.size,
+      endOffset: segment.nextOffset,
+      completes,
+      done: false,
+      write: this.#writeAt(segment, position, buffers),
+    }
+    entry.write.then(
+      () => {
+        entry.done = true
+      },
+      () => {},
+    )
+    this.#inflight.push(entry)
+  }
+
+  async #writeAt(segment: Segment, position: number, buffers: Buffer[]): Promise<void> {
+    if (buffers.length === 0) return
+    const pooled = await this.#pool.acquire(segment.logPath)
+    try {
+      for (let start = 0; start < buffers.length; start += IOV_MAX) {
+        let chunk = buffers.slice(start, start + IOV_MAX)
+        let want = 0
+        for (const b of chunk) want += b.length
+        while (want > 0) {
+          const { bytesWritten } = await pooled.handle.writev(chunk, position)
+          position += bytesWritten
+          want -= bytesWritten
+          if (want > 0) chunk = dropBytes(chunk, bytesWritten)
+        }
       }
     } finally {
       pooled.release()
     }
+  }
+
+  /** Settles the oldest in-flight write and every later one that already completed, under one fdatasync. */
+  async #settle(): Promise<void> {
+    const first = this.#inflight[0]
+    if (first === undefined) return
+    let count = 1
+    try {
+      await first.write
+      while (count < this.#inflight.length && this.#inflight[count]!.done && this.#inflight[count]!.segment === first.segment) count++
+      if (this.#config.durability === 'always') await this.#sync(first.segment)
+      else this.#dirty = true
+    } catch (error) {
+      await this.#fail(error)
+      return
+    }
+    const settled = this.#inflight.splice(0, count)
+    const last = settled[settled.length - 1]!
+    this.#publish(last.segment, last.endSize, last.endOffset)
+    for (const entry of settled) for (const pending of entry.completes) pending.resolve(pending.result)
+  }
+
+  /**
+   * A write or sync failed: every in-flight and queued append fails (their offsets were never made
+   * durable), the file is cut back to the last settled size, and offsets are handed out again from there.
+   */
+  async #fail(error: unknown): Promise<void> {
+    this.#failures++
+    const failed = this.#inflight.splice(0)
+    await Promise.allSettled(failed.map((e) => e.write))
+    const segment = failed[0]!.segment
+    const safeSize = failed[0]!.startSize
+    const safeOffset = this.#visibleSegment === segment ? this.#highWatermark : segment.baseOffset
+    segment.rewind(safeSize, Math.max(safeOffset, segment.baseOffset))
+    const pooled = await this.#pool.acquire(segment.logPath)
+    await pooled.handle.truncate(safeSize).catch(() => {})
+    pooled.release()
+    this.#nextOffset = segment.nextOffset
+    const typed = toStorageError(error, `append to ${this.name}`)
+    for (const entry of failed) for (const pending of entry.completes) pending.reject(typed)
+    for (const pending of this.#pending.splice(0)) pending.reject(typed)
+  }
+
+  #rejectRest(group: PendingAppend[], from: PendingAppend): void {
+    const error = new WharfError('IO_ERROR', `append to ${this.name} failed earlier in this group`)
+    for (const pending of group.slice(group.indexOf(from))) pending.reject(error)
   }
 
   async #sync(segment: Segment): Promise<void> {
@@ -268,14 +340,13 @@ export class LocalPartitionLog implements PartitionLog {
     }
   }
 
-  /** Makes everything written so far visible to readers and wakes tailing readers. */
-  #publish(): void {
-    const active = this.#active
-    this.#visibleSegment = active
-    this.#visibleSize = active.size
-    if (active.nextOffset === this.#highWatermark) return
-    this.#highWatermark = active.nextOffset
-    for (const listener of this.#listeners) listener(this.#highWatermark)
+  /** Makes everything up to (segment, size, offset) visible to readers and wakes tailing readers. */
+  #publish(segment: Segment, size: number, nextOffset: number): void {
+    this.#visibleSegment = segment
+    this.#visibleSize = size
+    if (nextOffset === this.#highWatermark) return
+    this.#highWatermark = nextOffset
+    for (const listener of this.#listeners) listener(nextOffset)
   }
 
   async #roll(baseOffset: number): Promise<void> {

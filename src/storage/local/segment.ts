@@ -179,6 +179,19 @@ export class Segment {
   }
 
   /**
+   * Forgets batches tracked beyond `size` (their write failed). The max timestamp may stay an upper bound,
+   * which only makes time retention keep the segment a little longer.
+   */
+  rewind(size: number, nextOffset: number): void {
+    assert(size <= this.size && nextOffset <= this.nextOffset, 'rewind only moves backwards')
+    const index = this.#index
+    if (index !== null) while (index.length > 0 && index.positions[index.length - 1]! >= size) index.length--
+    this.size = size
+    this.nextOffset = nextOffset
+    this.#bytesSinceIndex = this.#indexIntervalBytes // the next batch starts a fresh index entry
+  }
+
+  /**
    * Scans the log file from the start, verifying every batch; truncates the file at the first torn or
    * corrupt batch. Returns the number of bytes cut off.
    */
