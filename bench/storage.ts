@@ -70,32 +70,41 @@ async function appendRun(dir: string, durability: 'always' | 'never', appenders:
   }
 }
 
+/** Median of several passes each (alternating log and raw), so JIT warm-up and noise hit both alike. */
 async function replay(dir: string, name: string): Promise<{ log: Row; raw: Row }> {
   const engine = await openStorage(dir, { retentionCheckMs: 0, compactionCheckMs: 0 })
   const log = await engine.openLog(name)
-  let offset = log.logStartOffset
-  let bytes = 0
-  let start = process.hrtime.bigint()
-  while (offset < log.highWatermark) {
-    const result = await log.read(offset, 1024 * 1024)
-    bytes += result.bytes
-    offset = result.nextOffset
-  }
-  const logSeconds = Number(process.hrtime.bigint() - start) / 1e9
-  await engine.close()
   const file = join(dir, 'logs', name, '00000000000000000000.log')
   const handle = await fs.open(file, 'r')
-  const buf = Buffer.allocUnsafe(1024 * 1024)
+  const logTimes: number[] = []
+  const rawTimes: number[] = []
+  let bytes = 0
   let position = 0
-  start = process.hrtime.bigint()
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(buf.length) // the log allocates per read too
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, position)
-    if (bytesRead === 0) break
-    position += bytesRead
+  for (let pass = 0; pass < 5; pass++) {
+    let offset = log.logStartOffset
+    bytes = 0
+    let start = process.hrtime.bigint()
+    while (offset < log.highWatermark) {
+      const result = await log.read(offset, 1024 * 1024)
+      bytes += result.bytes
+      offset = result.nextOffset
+    }
+    logTimes.push(Number(process.hrtime.bigint() - start) / 1e9)
+    position = 0
+    start = process.hrtime.bigint()
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(1024 * 1024) // the log allocates per read too
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position)
+      if (bytesRead === 0) break
+      position += bytesRead
+    }
+    rawTimes.push(Number(process.hrtime.bigint() - start) / 1e9)
   }
-  const rawSeconds = Number(process.hrtime.bigint() - start) / 1e9
   await handle.close()
+  await engine.close()
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+  const logSeconds = median(logTimes)
+  const rawSeconds = median(rawTimes)
   return {
     log: { scenario: 'wharf sequential replay (read 1 MiB)', records: bytes / BATCH_BYTES, seconds: logSeconds },
     raw: { scenario: 'raw sequential fs.read 1 MiB', records: position / BATCH_BYTES, seconds: rawSeconds },
