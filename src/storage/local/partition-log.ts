@@ -13,7 +13,9 @@ import { BATCH, type BatchInfo, Segment, parseStoredBatch, readInt64, writeInt64
 
 const IOV_MAX = 1024
 /** Writes in flight at once: the next group's writev overlaps the previous group's fdatasync. */
-const PIPELINE_DEPTH = 2
+const PIPELINE_DEPTH = 4
+/** A group is split into writes of about this size, so big bursts keep the pipeline moving. */
+const WRITE_BYTES_TARGET = 512 * 1024
 const LOG_START_FILE = 'log-start-offset'
 
 interface InflightWrite {
@@ -199,9 +201,7 @@ export class LocalPartitionLog implements PartitionLog {
     try {
       while (this.#pending.length > 0 || this.#inflight.length > 0) {
         if (this.#pending.length > 0 && this.#inflight.length < PIPELINE_DEPTH) {
-          const group = this.#pending
-          this.#pending = []
-          await this.#issue(group)
+          await this.#issue(this.#takeGroup())
         } else {
           await this.#settle()
         }
@@ -209,6 +209,22 @@ export class LocalPartitionLog implements PartitionLog {
     } finally {
       this.#flushing = null
     }
+  }
+
+  /** Takes pending appends from the front, about WRITE_BYTES_TARGET worth (at least one). */
+  #takeGroup(): PendingAppend[] {
+    let bytes = 0
+    let count = 0
+    while (count < this.#pending.length && bytes < WRITE_BYTES_TARGET) {
+      for (const info of this.#pending[count]!.infos) bytes += info.size
+      count++
+    }
+    if (count === this.#pending.length) {
+      const all = this.#pending
+      this.#pending = []
+      return all
+    }
+    return this.#pending.splice(0, count)
   }
 
   /** Starts the writes of a group (rolling segments on the way); registers them as in flight. */
