@@ -133,4 +133,6 @@ console.log(`| queue publish→deliver→ack, 8 consumers | ${fmt(await queueE2E
 console.log(`| log append + tail read | ${fmt(await logAppendTail())} |`)
 console.log(`| fan-out 1→10 (deliveries/s) | ${fmt(await fanOut())} |`)
 const rss = await rssQueued()
-console.log(`\nRSS with ${fmt(rss.count)} queued ${SIZE} B messages: ${rss.rssMB.toFixed(0)} MB (heap ${rss.heapMB.toFixed(0)} MB)`)
+console.log(
+  `\nRSS with ${fmt(rss.count)} queued ${SIZE} B messages: ${rss.rssMB.toFixed(0)} MB (heap ${rss.heapMB.toFixed(0)} MB)`,
+)

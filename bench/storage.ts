@@ -18,7 +18,11 @@ const RECORD_BYTES = 1024
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
 const template = encodeBatch(
-  Array.from({ length: BATCH_RECORDS }, () => ({ key: null, value: Buffer.alloc(RECORD_BYTES, 7), timestamp: Date.now() })),
+  Array.from({ length: BATCH_RECORDS }, () => ({
+    key: null,
+    value: Buffer.alloc(RECORD_BYTES, 7),
+    timestamp: Date.now(),
+  })),
 )
 /** Stored bytes per record, batch overhead included. */
 const BATCH_BYTES = template.length / BATCH_RECORDS
@@ -125,13 +129,17 @@ try {
       const { row, heapGrowthMB } = await appendRun(dir, durability, appenders, records)
       const baseline = durability === 'always' ? rawSync : rawNoSync
       rows.push({ ...row, baseline: baseline.scenario, ratio: mbps(row) / mbps(baseline) })
-      heap.push(`${row.scenario}: heap growth ${heapGrowthMB.toFixed(1)} MB over ${((records * BATCH_BYTES) / 1e6).toFixed(0)} MB appended`)
+      heap.push(
+        `${row.scenario}: heap growth ${heapGrowthMB.toFixed(1)} MB over ${((records * BATCH_BYTES) / 1e6).toFixed(0)} MB appended`,
+      )
     }
   }
   const { log, raw } = await replay(dir, 'bench-never-256')
   rows.push(raw, { ...log, baseline: raw.scenario, ratio: mbps(log) / mbps(raw) })
 
-  console.log(`\nstorage bench: ${RECORD_BYTES} B records, ${BATCH_RECORDS} record(s) per append (${BATCH_BYTES.toFixed(0)} B stored per record), ${RECORDS} records per run\n`)
+  console.log(
+    `\nstorage bench: ${RECORD_BYTES} B records, ${BATCH_RECORDS} record(s) per append (${BATCH_BYTES.toFixed(0)} B stored per record), ${RECORDS} records per run\n`,
+  )
   console.log('| scenario | records/s | MB/s | vs baseline |')
   console.log('|---|---|---|---|')
   for (const r of rows) {

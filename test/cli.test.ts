@@ -9,7 +9,10 @@ import { test } from 'node:test'
 
 const cli = new URL('./fixtures/wharf-cli.ts', import.meta.url).pathname
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; output: () => string; ready: Promise<void>; exit: Promise<number | null> } {
+function start(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { proc: ChildProcess; output: () => string; ready: Promise<void>; exit: Promise<number | null> } {
   const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'start', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

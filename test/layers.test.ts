@@ -2,7 +2,7 @@
 // A module may import only from its own layer or a layer below; protocols never import each other;
 // upper layers may reach storage only through src/storage/api.ts (and the engine factory in server).
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { test } from 'node:test'
 
@@ -29,7 +29,9 @@ function layerOf(file: string): number {
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8')
   const specifiers: string[] = []
-  for (const match of text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g)) {
+  for (const match of text.matchAll(
+    /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g,
+  )) {
     specifiers.push((match[1] ?? match[2] ?? match[3])!)
   }
   return specifiers
@@ -68,6 +70,9 @@ test('src imports point down the layers only', () => {
 test('the layer checker sees a known downward import', () => {
   // Guards against the checker silently matching nothing: the CLI must import the server layer.
   const imports = importsOf(join(src, 'cli', 'main.ts'))
-  assert.ok(imports.some((s) => s.includes('../server/')), 'cli/main.ts should import from server/')
+  assert.ok(
+    imports.some((s) => s.includes('../server/')),
+    'cli/main.ts should import from server/',
+  )
   assert.equal(layerOf(join(src, 'broker', 'x.ts')), 3)
 })

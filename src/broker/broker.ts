@@ -3,17 +3,38 @@
 import { type BatchHeader, decodeBatch, splitBatches, validateBatch } from '../record/index.js'
 import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
+import {
+  priorityLevels,
+  type QueueConfig,
+  type StreamConfig,
+  toLogConfig,
+  validateQueueConfig,
+  validateStreamConfig,
+} from './config.js'
 import { DedupManager } from './dedup-manager.js'
 import { GroupCoordinator, type OffsetStore } from './groups/index.js'
 import { ProducerManager } from './producer-manager.js'
-import { type BindingDef, type ExchangeDeclare, type ExchangeDef, type RouteResult, Router, TopicSubscriptions } from './router.js'
-import { SchemaStore } from './schema/index.js'
-import { type QueueConfig, type StreamConfig, priorityLevels, toLogConfig, validateQueueConfig, validateStreamConfig } from './config.js'
+import type { QueueConsumer } from './queue.js'
 import { QueueSubscription } from './queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
-import type { QueueConsumer } from './queue.js'
+import {
+  type BindingDef,
+  type ExchangeDeclare,
+  type ExchangeDef,
+  type RouteResult,
+  Router,
+  TopicSubscriptions,
+} from './router.js'
+import { SchemaStore } from './schema/index.js'
 import { Stream } from './stream.js'
-import { type DeathReason, type DeathRecord, type PublishMessage, Reserved, type StoredMessage, headerText } from './types.js'
+import {
+  type DeathReason,
+  type DeathRecord,
+  headerText,
+  type PublishMessage,
+  Reserved,
+  type StoredMessage,
+} from './types.js'
 
 export interface BrokerOptions {
   storage: StorageEngine
@@ -38,11 +59,39 @@ interface QueueRecord {
   createdAt: number
 }
 
+type AlterableQueueKey =
+  | 'leaseMs'
+  | 'maxDeliveries'
+  | 'deadLetter'
+  | 'messageTtlMs'
+  | 'maxLength'
+  | 'overflow'
+  | 'deliveryDelayMs'
+  | 'expiresMs'
+const alterableQueueKeys: readonly AlterableQueueKey[] = [
+  'leaseMs',
+  'maxDeliveries',
+  'deadLetter',
+  'messageTtlMs',
+  'maxLength',
+  'overflow',
+  'deliveryDelayMs',
+  'expiresMs',
+]
+
 const NAME_BYTES_MAX = 255
 
 export function validateName(kind: string, name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > NAME_BYTES_MAX || name.includes('\u0000')) {
-    throw new WharfError('INVALID_ARGUMENT', `${kind} name must be 1-${NAME_BYTES_MAX} bytes without NUL, got ${JSON.stringify(name)}`)
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    Buffer.byteLength(name) > NAME_BYTES_MAX ||
+    name.includes('\u0000')
+  ) {
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `${kind} name must be 1-${NAME_BYTES_MAX} bytes without NUL, got ${JSON.stringify(name)}`,
+    )
   }
   return name
 }
@@ -62,7 +111,8 @@ export class Broker {
   /** In-memory subscribers bound as router sinks (e.g. MQTT QoS 0 sessions). */
   readonly #sinks = new Map<string, (message: StoredMessage, routingKey: string) => void>()
   readonly #routeScratch: RouteResult = { destinations: [], unroutable: false }
-  readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> & Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
+  readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &
+    Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
   #ticker: NodeJS.Timeout | null = null
   #closed = false
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
@@ -122,7 +172,8 @@ export class Broker {
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
     for (const binding of this.router.listBindings()) {
       const d = binding.destination
-      const gone = (d.kind === 'queue' && !this.#queues.has(d.name)) || (d.kind === 'stream' && !this.#streams.has(d.name))
+      const gone =
+        (d.kind === 'queue' && !this.#queues.has(d.name)) || (d.kind === 'stream' && !this.#streams.has(d.name))
       if (gone) await this.router.unbindDestination(d)
     }
     this.#ticker = setInterval(() => this.#tick(), this.#options.tickMs)
@@ -166,7 +217,11 @@ export class Broker {
   }
 
   /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
-  createStream(name: string, config: Partial<StreamConfig> = {}, options: { ifNotExists?: boolean } = {}): Promise<Stream> {
+  createStream(
+    name: string,
+    config: Partial<StreamConfig> = {},
+    options: { ifNotExists?: boolean } = {},
+  ): Promise<Stream> {
     return this.#serial(async () => {
       this.#assertOpen()
       validateName('stream', name)
@@ -205,7 +260,10 @@ export class Broker {
       const stream = this.stream(name)
       const next = validateStreamConfig(changes, stream.config)
       if (next.partitions < stream.config.partitions) {
-        throw new WharfError('INVALID_CONFIG', `partitions can only grow (${stream.config.partitions} → ${next.partitions})`)
+        throw new WharfError(
+          'INVALID_CONFIG',
+          `partitions can only grow (${stream.config.partitions} → ${next.partitions})`,
+        )
       }
       for (let p = stream.config.partitions; p < next.partitions; p++) {
         stream.partitions.push(await this.storage.openLog(Stream.logName(stream.id, p), toLogConfig(next)))
@@ -249,7 +307,11 @@ export class Broker {
    * rejects the whole call on a violation. Resolves, when durable per the stream's policy, with each
    * message's position (duplicates by dedup id get the original position).
    */
-  async produce(streamName: string, messages: PublishMessage[], options: { partition?: number } = {}): Promise<MessagePosition[]> {
+  async produce(
+    streamName: string,
+    messages: PublishMessage[],
+    options: { partition?: number } = {},
+  ): Promise<MessagePosition[]> {
     this.#assertOpen()
     const stream = this.stream(streamName)
     const now = this.now()
@@ -277,12 +339,16 @@ export class Broker {
       const record = stream.toRecord(message, now)
       if (validate !== null) {
         const verdict = validate(record.value)
-        if (!verdict.ok) throw new WharfError('SCHEMA_VIOLATION', `record ${i} of stream '${streamName}': ${verdict.reason}`)
+        if (!verdict.ok)
+          throw new WharfError('SCHEMA_VIOLATION', `record ${i} of stream '${streamName}': ${verdict.reason}`)
       }
       const partition = options.partition ?? stream.choosePartition(message, record.key)
       stream.partitionLog(partition)
       let group = groups.get(partition)
-      if (group === undefined) groups.set(partition, (group = { records: [], indexes: [] }))
+      if (group === undefined) {
+        group = { records: [], indexes: [] }
+        groups.set(partition, group)
+      }
       group.records.push(record)
       group.indexes.push(i)
     }
@@ -316,7 +382,10 @@ export class Broker {
     const log = stream.partitionLog(partition)
     const limits = { maxBatchBytes: Math.max(stream.config.maxMessageBytes, 64) + 1024 }
     if (batch.length > stream.config.maxMessageBytes + 64) {
-      throw new WharfError('MESSAGE_TOO_LARGE', `batch of ${batch.length} bytes exceeds ${stream.config.maxMessageBytes} for stream '${streamName}'`)
+      throw new WharfError(
+        'MESSAGE_TOO_LARGE',
+        `batch of ${batch.length} bytes exceeds ${stream.config.maxMessageBytes} for stream '${streamName}'`,
+      )
     }
     const header: BatchHeader = validateBatch(batch, limits)
     if (header.isControl) throw new WharfError('CORRUPT_RECORD', 'clients may not produce control batches')
@@ -324,7 +393,11 @@ export class Broker {
       const validate = this.schemas.validator(stream.config.schemaSubject)
       for (const record of decodeBatch(batch, limits).records) {
         const verdict = validate(record.value)
-        if (!verdict.ok) throw new WharfError('SCHEMA_VIOLATION', `offset delta ${record.offset - header.baseOffset}: ${verdict.reason}`)
+        if (!verdict.ok)
+          throw new WharfError(
+            'SCHEMA_VIOLATION',
+            `offset delta ${record.offset - header.baseOffset}: ${verdict.reason}`,
+          )
       }
     }
     const identity = {
@@ -337,7 +410,12 @@ export class Broker {
     if (state !== null) {
       const check = state.check(identity)
       if (check.kind === 'duplicate') {
-        return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, duplicate: true, logStartOffset: log.logStartOffset }
+        return {
+          baseOffset: check.baseOffset,
+          lastOffset: check.lastOffset,
+          duplicate: true,
+          logStartOffset: log.logStartOffset,
+        }
       }
       if (check.kind === 'error') throw new WharfError(check.code, check.message)
     }
@@ -348,7 +426,12 @@ export class Broker {
     try {
       const result = await appended
       stream.stats.messagesIn += identity.recordCount
-      return { baseOffset: result.baseOffset, lastOffset: result.lastOffset, duplicate: false, logStartOffset: log.logStartOffset }
+      return {
+        baseOffset: result.baseOffset,
+        lastOffset: result.lastOffset,
+        duplicate: false,
+        logStartOffset: log.logStartOffset,
+      }
     } catch (error) {
       if (state !== null) this.#producers.invalidate(stream.id, partition)
       throw error
@@ -361,7 +444,12 @@ export class Broker {
   }
 
   /** Decoded messages of a partition from an offset (REST peek/browse, AMQP stream consumers). */
-  async readMessages(streamName: string, partition: number, offset: number, maxBytes = 1024 * 1024): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
+  async readMessages(
+    streamName: string,
+    partition: number,
+    offset: number,
+    maxBytes = 1024 * 1024,
+  ): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
     const log = this.stream(streamName).partitionLog(partition)
     const result = await log.read(Math.max(offset, log.logStartOffset), maxBytes)
     const messages: StoredMessage[] = []
@@ -370,7 +458,16 @@ export class Broker {
         const { header, records } = decodeBatch(batch, { verifyCrc: false })
         if (header.isControl) continue
         for (const r of records) {
-          if (r.offset >= offset) messages.push({ stream: streamName, partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })
+          if (r.offset >= offset)
+            messages.push({
+              stream: streamName,
+              partition,
+              offset: r.offset,
+              timestamp: r.timestamp,
+              key: r.key,
+              value: r.value,
+              headers: r.headers,
+            })
         }
       }
     }
@@ -381,13 +478,22 @@ export class Broker {
 
   #openQueue(name: string, config: QueueConfig): QueueSubscription {
     const stream = this.stream(config.stream)
-    const queue = new QueueSubscription(name, config, stream.partitions, this.storage.cursors, {
-      now: this.now,
-      deadLetter: (q, message, reason) => this.#deadLetter(q, message, reason),
-      deleteQueue: (q, why) => {
-        void this.deleteQueue(q.name).catch((error) => this.#warn('queue delete failed', { queue: q.name, why, error: String(error) }))
+    const queue = new QueueSubscription(
+      name,
+      config,
+      stream.partitions,
+      this.storage.cursors,
+      {
+        now: this.now,
+        deadLetter: (q, message, reason) => this.#deadLetter(q, message, reason),
+        deleteQueue: (q, why) => {
+          void this.deleteQueue(q.name).catch((error) =>
+            this.#warn('queue delete failed', { queue: q.name, why, error: String(error) }),
+          )
+        },
       },
-    }, stream.id)
+      stream.id,
+    )
     if (config.maxPriority > 0) stream.maxPriority = config.maxPriority
     stream.queues.add(queue)
     this.#queues.set(name, queue)
@@ -398,7 +504,11 @@ export class Broker {
    * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
    * config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
    */
-  createQueue(name: string, config: Partial<QueueConfig> = {}, options: { ifNotExists?: boolean } = {}): Promise<QueueSubscription> {
+  createQueue(
+    name: string,
+    config: Partial<QueueConfig> = {},
+    options: { ifNotExists?: boolean } = {},
+  ): Promise<QueueSubscription> {
     return this.#serial(async () => {
       this.#assertOpen()
       validateName('queue', name)
@@ -425,7 +535,34 @@ export class Broker {
         throw new WharfError('STREAM_NOT_FOUND', `stream '${full.stream}' does not exist`)
       }
       const queue = this.#openQueue(name, full)
-      if (full.durable && full.exclusiveOwner === null) await this.storage.metadata.put('queue', name, { config: full, createdAt: this.now() })
+      if (full.durable && full.exclusiveOwner === null)
+        await this.storage.metadata.put('queue', name, { config: full, createdAt: this.now() })
+      return queue
+    })
+  }
+
+  /**
+   * Changes settings of an existing queue (SQS SetQueueAttributes): lease, delivery limit, dead-letter
+   * target, TTL, length limit, delay. The stream, durability and ownership cannot change. New settings apply
+   * to deliveries from now on; persisted with the queue's catalog record.
+   */
+  alterQueue(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<QueueSubscription> {
+    return this.#serial(async () => {
+      this.#assertOpen()
+      const queue = this.queue(name)
+      for (const key of Object.keys(changes)) {
+        if (!alterableQueueKeys.includes(key as AlterableQueueKey))
+          throw new WharfError('INVALID_CONFIG', `queue setting '${key}' cannot be changed`)
+      }
+      const next = validateQueueConfig(name, { ...queue.config, ...changes })
+      if (next.deadLetter !== null && 'queue' in next.deadLetter && !this.#queues.has(next.deadLetter.queue)) {
+        throw new WharfError('SUBSCRIPTION_NOT_FOUND', `dead-letter queue '${next.deadLetter.queue}' does not exist`)
+      }
+      if (next.durable && next.exclusiveOwner === null) {
+        const createdAt = this.storage.metadata.get<QueueRecord>('queue', name)?.createdAt ?? this.now()
+        await this.storage.metadata.put('queue', name, { config: next, createdAt })
+      }
+      queue.config = next
       return queue
     })
   }
@@ -451,7 +588,10 @@ export class Broker {
     if (maxLength !== null && overflow !== 'drop-head' && queue.depth() + messages.length > maxLength) {
       throw new WharfError('QUEUE_FULL', `queue '${name}' is full (x-max-length ${maxLength})`)
     }
-    const withDelay = deliveryDelayMs > 0 ? messages.map((m) => (m.delayMs === undefined ? { ...m, delayMs: deliveryDelayMs } : m)) : messages
+    const withDelay =
+      deliveryDelayMs > 0
+        ? messages.map((m) => (m.delayMs === undefined ? { ...m, delayMs: deliveryDelayMs } : m))
+        : messages
     const result = await this.produce(queue.streamName, withDelay)
     if (maxLength !== null && overflow === 'drop-head') await queue.enforceMaxLength()
     return result
@@ -483,7 +623,8 @@ export class Broker {
         throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' in use`)
       }
       const depth = queue.depth()
-      if (options.ifEmpty && depth > 0) throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' not empty`)
+      if (options.ifEmpty && depth > 0)
+        throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' not empty`)
       await this.#removeQueue(queue, 'queue deleted')
       return depth
     })
@@ -514,15 +655,29 @@ export class Broker {
     const deaths = parseDeaths(message)
     const existing = deaths.find((d) => d.queue === queue.name && d.reason === reason)
     if (existing) existing.count++
-    else deaths.unshift({ queue: queue.name, reason, count: 1, time: this.now(), exchange: headerText(message.headers, Reserved.exchange) ?? '', routingKeys: [headerText(message.headers, Reserved.routingKey) ?? queue.name] })
-    const headers = message.headers.filter((h) => h.key !== Reserved.deaths && h.key !== Reserved.expiresAt && h.key !== Reserved.deliverAt)
+    else
+      deaths.unshift({
+        queue: queue.name,
+        reason,
+        count: 1,
+        time: this.now(),
+        exchange: headerText(message.headers, Reserved.exchange) ?? '',
+        routingKeys: [headerText(message.headers, Reserved.routingKey) ?? queue.name],
+      })
+    const headers = message.headers.filter(
+      (h) => h.key !== Reserved.deaths && h.key !== Reserved.expiresAt && h.key !== Reserved.deliverAt,
+    )
     headers.push({ key: Reserved.deaths, value: Buffer.from(JSON.stringify(deaths)) })
     const dead: PublishMessage = { key: message.key, value: message.value, headers, timestamp: message.timestamp }
     if ('queue' in target) {
       await this.produce(this.queue(target.queue).streamName, [dead])
       return
     }
-    await this.deadLetterToExchange(target.exchange, target.routingKey ?? headerText(message.headers, Reserved.routingKey) ?? queue.name, dead)
+    await this.deadLetterToExchange(
+      target.exchange,
+      target.routingKey ?? headerText(message.headers, Reserved.routingKey) ?? queue.name,
+      dead,
+    )
   }
 
   async deadLetterToExchange(exchange: string, routingKey: string, message: PublishMessage): Promise<void> {
@@ -544,8 +699,10 @@ export class Broker {
   async bind(binding: BindingDef): Promise<void> {
     this.#assertOpen()
     const d = binding.destination
-    if (d.kind === 'queue' && !this.#queues.has(d.name)) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `NOT_FOUND - no queue '${d.name}' in vhost '/'`)
-    if (d.kind === 'stream' && !this.#streams.has(d.name)) throw new WharfError('STREAM_NOT_FOUND', `NOT_FOUND - no stream '${d.name}'`)
+    if (d.kind === 'queue' && !this.#queues.has(d.name))
+      throw new WharfError('SUBSCRIPTION_NOT_FOUND', `NOT_FOUND - no queue '${d.name}' in vhost '/'`)
+    if (d.kind === 'stream' && !this.#streams.has(d.name))
+      throw new WharfError('STREAM_NOT_FOUND', `NOT_FOUND - no stream '${d.name}'`)
     if (d.kind === 'sink' && !this.#sinks.has(d.id)) throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
     await this.router.bind(binding)
   }
@@ -605,7 +762,13 @@ export class Broker {
       } else streams.push(d.name)
     }
     if (sinks.length > 0) {
-      const record = { stream: '', partition: 0, offset: -1, timestamp: message.timestamp ?? this.now(), ...toStored(stamped) }
+      const record = {
+        stream: '',
+        partition: 0,
+        offset: -1,
+        timestamp: message.timestamp ?? this.now(),
+        ...toStored(stamped),
+      }
       for (const sink of sinks) sink(record, routingKey)
     }
     const positions = await Promise.all([
@@ -635,31 +798,52 @@ export class Broker {
       return { group: group!, topic: topic!, partition: Number(partition) }
     }
     return {
-      commit: (group, topic, partition, offset, metadata) => cursors.commitOffset(groupKey(group, topic, partition), offset, metadata),
+      commit: (group, topic, partition, offset, metadata) =>
+        cursors.commitOffset(groupKey(group, topic, partition), offset, metadata),
       fetch: (group, topic, partition) => cursors.getOffset(groupKey(group, topic, partition)),
-      listPartitions: (group) => cursors.keys(`g\u0000${group}\u0000`).map(parse).map(({ topic, partition }) => ({ topic, partition })),
+      listPartitions: (group) =>
+        cursors
+          .keys(`g\u0000${group}\u0000`)
+          .map(parse)
+          .map(({ topic, partition }) => ({ topic, partition })),
       listGroups: () => [...new Set(cursors.keys('g\u0000').map((k) => parse(k).group))],
       deleteGroup: async (group) => {
         for (const key of cursors.keys(`g\u0000${group}\u0000`)) await cursors.delete(key)
       },
       topicExists: (topic, partition) => {
         const stream = this.#streams.get(topic)
-        return stream !== undefined && Number.isInteger(partition) && partition >= 0 && partition < stream.partitions.length
+        return (
+          stream !== undefined && Number.isInteger(partition) && partition >= 0 && partition < stream.partitions.length
+        )
       },
     }
   }
 
   /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
-  lag(group: string, streamName: string): Array<{ partition: number; committed: number | null; highWatermark: number; lag: number }> {
+  lag(
+    group: string,
+    streamName: string,
+  ): Array<{ partition: number; committed: number | null; highWatermark: number; lag: number }> {
     const stream = this.stream(streamName)
     return stream.partitions.map((log, partition) => {
       const committed = this.committedOffset(group, streamName, partition)?.offset ?? null
-      return { partition, committed, highWatermark: log.highWatermark, lag: log.highWatermark - (committed ?? log.logStartOffset) }
+      return {
+        partition,
+        committed,
+        highWatermark: log.highWatermark,
+        lag: log.highWatermark - (committed ?? log.logStartOffset),
+      }
     })
   }
 
   /** Waits until a partition has data at or beyond `offset`, or the timeout passes. */
-  waitForData(streamName: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  waitForData(
+    streamName: string,
+    partition: number,
+    offset: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const log = this.stream(streamName).partitionLog(partition)
     if (log.highWatermark > offset) return Promise.resolve(true)
     if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false)
@@ -687,7 +871,9 @@ export class Broker {
     this.#workQueueRetention()
     if (now - this.#lastSnapshot > 30_000) {
       this.#lastSnapshot = now
-      void this.#producers.saveAll(now).catch((error) => this.#warn('producer snapshot failed', { error: String(error) }))
+      void this.#producers
+        .saveAll(now)
+        .catch((error) => this.#warn('producer snapshot failed', { error: String(error) }))
       void this.#dedup.expireAll(now)
     }
   }
@@ -706,7 +892,8 @@ export class Broker {
         for (const queue of stream.queues) floor = Math.min(floor, queue.ackFloor(partition))
         const target = Math.min(floor, log.highWatermark)
         // Only worth a call once a whole segment might be freed.
-        if (target - log.logStartOffset > 0 && log.segmentCount > 1) work.push(log.deleteRecordsBefore(target).catch(() => {}))
+        if (target - log.logStartOffset > 0 && log.segmentCount > 1)
+          work.push(log.deleteRecordsBefore(target).catch(() => {}))
       })
     }
     Promise.all(work).finally(() => {
@@ -745,7 +932,8 @@ export interface RawAppendResult {
 }
 
 function toStored(message: PublishMessage): Pick<StoredMessage, 'key' | 'value' | 'headers'> {
-  const buf = (v: Buffer | string | null | undefined) => (v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v)
+  const buf = (v: Buffer | string | null | undefined) =>
+    v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v
   return { key: buf(message.key), value: buf(message.value), headers: message.headers ?? [] }
 }
 

@@ -102,7 +102,10 @@ function checkKeys(config: object, allowed: object, what: string): void {
   for (const key of Object.keys(config)) if (!(key in allowed)) fail(`unknown ${what} setting '${key}'`)
 }
 
-export function validateStreamConfig(partial: Partial<StreamConfig>, base: StreamConfig = defaultStreamConfig): StreamConfig {
+export function validateStreamConfig(
+  partial: Partial<StreamConfig>,
+  base: StreamConfig = defaultStreamConfig,
+): StreamConfig {
   checkKeys(partial, defaultStreamConfig, 'stream')
   const config = { ...base, ...stripUndefined(partial) }
   intIn(config.partitions, 'partitions', 1, PARTITIONS_MAX)

@@ -3,7 +3,7 @@
 import { decodeBatch, splitBatches } from '../record/index.js'
 import { DedupWindow } from './dedup.js'
 import type { Stream } from './stream.js'
-import { Reserved, headerText } from './types.js'
+import { headerText, Reserved } from './types.js'
 
 const REBUILD_CHUNK_BYTES = 1024 * 1024
 
@@ -33,7 +33,8 @@ export class DedupManager {
           for (const batch of splitBatches(chunk)) {
             for (const record of decodeBatch(batch, { verifyCrc: false }).records) {
               const id = headerText(record.headers, Reserved.dedupId)
-              if (id !== undefined && record.offset >= offset) entries.push({ id, partition, offset: record.offset, timestamp: record.timestamp })
+              if (id !== undefined && record.offset >= offset)
+                entries.push({ id, partition, offset: record.offset, timestamp: record.timestamp })
             }
           }
         }

@@ -47,7 +47,12 @@ export class ProducerManager {
       for (const chunk of result.chunks) {
         for (const batch of splitBatches(chunk)) {
           const h = readBatchHeader(batch)
-          const identity = { producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, recordCount: h.lastOffsetDelta + 1 }
+          const identity = {
+            producerId: h.producerId,
+            producerEpoch: h.producerEpoch,
+            baseSequence: h.baseSequence,
+            recordCount: h.lastOffsetDelta + 1,
+          }
           state.replay(identity, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp)
         }
       }

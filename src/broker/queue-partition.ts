@@ -112,7 +112,15 @@ export class QueuePartition {
       for (const batch of splitBatches(chunk)) {
         for (const record of decodeBatch(batch, { verifyCrc: false }).records) {
           if (record.offset === offset) {
-            return { stream: streamName, partition: this.index, offset, timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers }
+            return {
+              stream: streamName,
+              partition: this.index,
+              offset,
+              timestamp: record.timestamp,
+              key: record.key,
+              value: record.value,
+              headers: record.headers,
+            }
           }
         }
       }

@@ -9,7 +9,7 @@ import { Heap } from '../util/heap.js'
 import type { QueueConfig } from './config.js'
 import { type Lease, QueuePartition } from './queue-partition.js'
 import type { ConsumeOptions, CreditGroup, Delivery, GetOptions, QueueStats } from './queue-types.js'
-import { type DeathReason, Reserved, type StoredMessage, headerNumber, headerText } from './types.js'
+import { type DeathReason, headerNumber, headerText, Reserved, type StoredMessage } from './types.js'
 
 const READY_MAX = 2048
 const GET_MAX = 10_000
@@ -20,6 +20,7 @@ export interface QueueHooks {
   /** The queue became unused in a way that deletes it (auto-delete, x-expires). */
   deleteQueue(queue: QueueSubscription, why: string): void
   now(): number
+  warn?(message: string, details?: Record<string, unknown>): void
 }
 
 export class QueueConsumer {
@@ -83,7 +84,14 @@ export class QueueSubscription {
   readonly #pendingAcks = new Map<QueuePartition, { offsets: number[]; promise: Promise<void> }>()
   readonly stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 }
 
-  constructor(name: string, config: QueueConfig, logs: PartitionLog[], cursors: CursorStore, hooks: QueueHooks, streamId: number) {
+  constructor(
+    name: string,
+    config: QueueConfig,
+    logs: PartitionLog[],
+    cursors: CursorStore,
+    hooks: QueueHooks,
+    streamId: number,
+  ) {
     this.name = name
     this.config = config
     this.#cursors = cursors
@@ -114,7 +122,10 @@ export class QueueSubscription {
       throw new WharfError('RESOURCE_LOCKED', `queue '${this.name}' has an exclusive consumer`)
     }
     if (options.exclusive && this.#consumers.length > 0) {
-      throw new WharfError('RESOURCE_LOCKED', `cannot obtain exclusive access to queue '${this.name}': it has consumers`)
+      throw new WharfError(
+        'RESOURCE_LOCKED',
+        `cannot obtain exclusive access to queue '${this.name}': it has consumers`,
+      )
     }
     const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++this.#leaseSeq}`, options)
     this.#consumers.push(consumer)
@@ -335,11 +346,18 @@ export class QueueSubscription {
         p.deliveredMaxSaved = p.deliveredMax
         this.#cursors.commitOffset(`${p.ackKey}\u0000d`, p.deliveredMax).catch(() => {})
       }
-      if (p.reading === null && (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))) {
+      if (
+        p.reading === null &&
+        (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
+      ) {
         void this.#fill(p)
       }
     }
-    if (this.config.expiresMs !== null && this.#consumers.length === 0 && now - this.#lastUsed > this.config.expiresMs) {
+    if (
+      this.config.expiresMs !== null &&
+      this.#consumers.length === 0 &&
+      now - this.#lastUsed > this.config.expiresMs
+    ) {
       this.#hooks.deleteQueue(this, 'expires')
       return
     }
@@ -416,8 +434,9 @@ export class QueueSubscription {
           if (p.readOffset === before) break
         }
       } catch (error) {
-        // A read error (file gone after delete, I/O error) leaves the cursor where it was: retried on the next tick.
-        if (!this.#deleted) queueMicrotask(() => { throw error })
+        // A read error (file gone after delete, I/O error) leaves the cursor where it was: retried on the next
+        // tick. It is reported, never thrown: one queue's disk trouble must not take the process down.
+        if (!this.#deleted) this.#hooks.warn?.('queue read failed', { queue: this.name, error: String(error) })
       } finally {
         p.reading = null
       }
@@ -462,7 +481,10 @@ export class QueueSubscription {
       consumer.onDeliver(batch)
     }
     for (const p of this.partitions) {
-      if (p.reading === null && (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))) {
+      if (
+        p.reading === null &&
+        (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
+      ) {
         void this.#fill(p)
       }
     }
@@ -479,7 +501,12 @@ export class QueueSubscription {
   }
 
   /** Chooses the next deliverable message (highest priority partition first) and leases it. */
-  #next(owner: string, leaseMs: number | null | undefined, consumer: QueueConsumer | null, noAck: boolean): Delivery | null {
+  #next(
+    owner: string,
+    leaseMs: number | null | undefined,
+    consumer: QueueConsumer | null,
+    noAck: boolean,
+  ): Delivery | null {
     const now = this.#hooks.now()
     const parts = this.partitions
     const priority = this.config.maxPriority > 0
@@ -528,7 +555,8 @@ export class QueueSubscription {
     if (p.returned.size === 0 && p.cold.size === 0) return false
     const group = headerText(message.headers, Reserved.groupId)
     if (group === undefined) return false
-    for (const entry of p.returned) if (entry.message && headerText(entry.message.headers, Reserved.groupId) === group) return true
+    for (const entry of p.returned)
+      if (entry.message && headerText(entry.message.headers, Reserved.groupId) === group) return true
     return p.cold.size > 0 // unknown groups of cold entries: be conservative, wait for them to load
   }
 
@@ -550,12 +578,32 @@ export class QueueSubscription {
     if (noAck) {
       this.stats.acked++
       void this.#storeAck(p, message.offset).catch(() => {})
-      return { queue: this.name, partition: p.index, offset: message.offset, deliveryCount, redelivered, message, leaseId: id, deadline: null }
+      return {
+        queue: this.name,
+        partition: p.index,
+        offset: message.offset,
+        deliveryCount,
+        redelivered,
+        message,
+        leaseId: id,
+        deadline: null,
+      }
     }
     const effectiveLease = leaseMs === undefined ? this.config.leaseMs : leaseMs
     const deadline = effectiveLease === null ? null : now + effectiveLease
     const groupId = this.config.fifo ? headerText(message.headers, Reserved.groupId) : undefined
-    const lease: Lease = { id, partition: p.index, offset: message.offset, owner, consumer, deadline, deliveryCount, groupId, message, purged: false }
+    const lease: Lease = {
+      id,
+      partition: p.index,
+      offset: message.offset,
+      owner,
+      consumer,
+      deadline,
+      deliveryCount,
+      groupId,
+      message,
+      purged: false,
+    }
     p.inflight.set(message.offset, lease)
     if (deadline !== null) this.#leases.push({ deadline, lease })
     if (groupId !== undefined) this.#busyGroups.set(groupId, (this.#busyGroups.get(groupId) ?? 0) + 1)
@@ -563,7 +611,16 @@ export class QueueSubscription {
       consumer.unacked++
       if (consumer.creditGroup) consumer.creditGroup.used++
     }
-    return { queue: this.name, partition: p.index, offset: message.offset, deliveryCount, redelivered, message, leaseId: id, deadline }
+    return {
+      queue: this.name,
+      partition: p.index,
+      offset: message.offset,
+      deliveryCount,
+      redelivered,
+      message,
+      leaseId: id,
+      deadline,
+    }
   }
 
   #endLease(p: QueuePartition, lease: Lease): void {
@@ -593,7 +650,18 @@ export class QueueSubscription {
   /** Dead-letters (or drops) a message, then acks it; the offset is pinned meanwhile so it is not redelivered. */
   #deadLetter(p: QueuePartition, message: StoredMessage, reason: DeathReason): void {
     this.stats.deadLettered++
-    const pin: Lease = { id: ++this.#leaseSeq, partition: p.index, offset: message.offset, owner: '', consumer: null, deadline: null, deliveryCount: 0, groupId: undefined, message, purged: false }
+    const pin: Lease = {
+      id: ++this.#leaseSeq,
+      partition: p.index,
+      offset: message.offset,
+      owner: '',
+      consumer: null,
+      deadline: null,
+      deliveryCount: 0,
+      groupId: undefined,
+      message,
+      purged: false,
+    }
     p.inflight.set(message.offset, pin)
     const target = this.config.deadLetter === null ? Promise.resolve() : this.#hooks.deadLetter(this, message, reason)
     target

@@ -1,9 +1,9 @@
 // A stream: a named, partitioned log. Turns PublishMessages into RecordBatches (one batch per partition
 // per produce call, so one storage append) and picks partitions the way Kafka clients do.
-import { type RecordInput, encodeBatch } from '../record/index.js'
+import { encodeBatch, type RecordInput } from '../record/index.js'
 import type { PartitionLog } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
-import { type StreamConfig, priorityPartition } from './config.js'
+import { priorityPartition, type StreamConfig } from './config.js'
 import { partitionForKey } from './partitioner.js'
 import type { QueueSubscription } from './queue.js'
 import { type PublishMessage, type RecordHeader, Reserved, type StoredMessage } from './types.js'
@@ -60,7 +60,10 @@ export class Stream {
   }
 
   /** Converts a message into a record; reserved headers carry the queue semantics. */
-  toRecord(message: PublishMessage, now: number): RecordInput & { key: Buffer | null; value: Buffer | null; headers: RecordHeader[] } {
+  toRecord(
+    message: PublishMessage,
+    now: number,
+  ): RecordInput & { key: Buffer | null; value: Buffer | null; headers: RecordHeader[] } {
     const key = toBuffer(message.key)
     const value = toBuffer(message.value)
     const headers: RecordHeader[] = message.headers ? [...message.headers] : []
@@ -73,7 +76,10 @@ export class Stream {
     let size = (key?.length ?? 0) + (value?.length ?? 0)
     for (const h of headers) size += h.key.length + (h.value?.length ?? 0)
     if (size > this.config.maxMessageBytes) {
-      throw new WharfError('MESSAGE_TOO_LARGE', `message of ${size} bytes exceeds ${this.config.maxMessageBytes} for stream '${this.name}'`)
+      throw new WharfError(
+        'MESSAGE_TOO_LARGE',
+        `message of ${size} bytes exceeds ${this.config.maxMessageBytes} for stream '${this.name}'`,
+      )
     }
     return { key, value, headers, timestamp: message.timestamp ?? now }
   }
@@ -84,7 +90,11 @@ export class Stream {
   }
 
   /** StoredMessages for records appended at baseOffset (for the tail fast path). */
-  stored(partition: number, baseOffset: number, records: Array<{ key: Buffer | null; value: Buffer | null; headers: RecordHeader[]; timestamp?: number }>): StoredMessage[] {
+  stored(
+    partition: number,
+    baseOffset: number,
+    records: Array<{ key: Buffer | null; value: Buffer | null; headers: RecordHeader[]; timestamp?: number }>,
+  ): StoredMessage[] {
     return records.map((r, i) => ({
       stream: this.name,
       partition,

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander'
-import { type WharfConfig, defaultConfig, flagName, loadConfig } from '../server/config.js'
+import { defaultConfig, flagName, loadConfig, type WharfConfig } from '../server/config.js'
 import { startServer } from '../server/server.js'
 import { createLogger } from '../util/logger.js'
 
@@ -20,7 +20,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--log-level <level>', 'pino log level')
     .option('--durability <policy>', 'default fsync policy: always|interval|never')
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
-    start.option(`--${flagName(key)} <port>`, `${key.replace('Port', '')} port, 0 disables (default ${defaultConfig[key]})`, port)
+    start.option(
+      `--${flagName(key)} <port>`,
+      `${key.replace('Port', '')} port, 0 disables (default ${defaultConfig[key]})`,
+      port,
+    )
   }
   start.action(async (options: Partial<WharfConfig> & { config?: string }) => {
     const { config: configFile, ...flags } = options

@@ -54,7 +54,10 @@ function coerce(key: keyof WharfConfig, value: unknown, source: string): string 
   if (kind === 'port') {
     const n = typeof value === 'number' ? value : Number(String(value).trim())
     if (!Number.isInteger(n) || n < 0 || n > 65535) {
-      throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a port number 0-65535 (0 disables), got ${JSON.stringify(value)}`)
+      throw new WharfError(
+        'INVALID_CONFIG',
+        `${source}: ${key} must be a port number 0-65535 (0 disables), got ${JSON.stringify(value)}`,
+      )
     }
     return n
   }

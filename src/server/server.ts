@@ -31,7 +31,11 @@ export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
  * Protocol listeners, started in this order (HTTP first, so MQTT can serve WebSocket on its port).
  * Each protocol adapter adds exactly one entry here.
  */
-const listenerFactories: Array<{ name: string; portKey: 'httpPort' | 'kafkaPort' | 'amqpPort' | 'mqttPort'; start: ListenerFactory }> = [
+const listenerFactories: Array<{
+  name: string
+  portKey: 'httpPort' | 'kafkaPort' | 'amqpPort' | 'mqttPort'
+  start: ListenerFactory
+}> = [
   // { name: 'http', portKey: 'httpPort', start: startHttpListener },
   // { name: 'kafka', portKey: 'kafkaPort', start: startKafkaListener },
   // { name: 'amqp', portKey: 'amqpPort', start: startAmqpListener },
@@ -54,7 +58,9 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
   const listeners = new Map<string, Listener>()
   const closeAll = async () => {
     for (const listener of [...listeners.values()].reverse()) {
-      await listener.close().catch((error) => logger.error({ err: error, listener: listener.name }, 'listener close failed'))
+      await listener
+        .close()
+        .catch((error) => logger.error({ err: error, listener: listener.name }, 'listener close failed'))
     }
     await broker.close()
   }
@@ -62,7 +68,14 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     for (const { name, portKey, start } of listenerFactories) {
       const port = config[portKey]
       if (port === 0) continue
-      const listener = await start({ broker, config, host: config.host, port, logger: logger.child({ protocol: name }), started: listeners })
+      const listener = await start({
+        broker,
+        config,
+        host: config.host,
+        port,
+        logger: logger.child({ protocol: name }),
+        started: listeners,
+      })
       listeners.set(name, listener)
     }
   } catch (error) {
@@ -70,7 +83,10 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     throw error
   }
   const urls = [...listeners.values()].flatMap((l) => l.urls)
-  logger.info({ dataDir: config.dataDir, streams: broker.listStreams().length, queues: broker.listQueues().length, urls }, 'wharf ready')
+  logger.info(
+    { dataDir: config.dataDir, streams: broker.listStreams().length, queues: broker.listQueues().length, urls },
+    'wharf ready',
+  )
   for (const url of urls) process.stdout.write(`  ${url}\n`)
   return {
     config,

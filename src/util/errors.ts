@@ -59,6 +59,7 @@ export function isWharfError(error: unknown, code?: ErrorCode): error is WharfEr
 export function toStorageError(error: unknown, what: string): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   if (code === 'ENOSPC' || code === 'EDQUOT') return new WharfError('DISK_FULL', `${what}: ${code}`, { cause: error })
-  if (code !== undefined && /^E[A-Z]+$/.test(code)) return new WharfError('IO_ERROR', `${what}: ${code}`, { cause: error })
+  if (code !== undefined && /^E[A-Z]+$/.test(code))
+    return new WharfError('IO_ERROR', `${what}: ${code}`, { cause: error })
   return error
 }

@@ -21,7 +21,11 @@ function listenOne(server: net.Server, host: string, port: number): Promise<numb
 }
 
 /** Listens with `onConnection`; port 0 picks a free port (the same one on both loopback families). */
-export async function listenTcp(host: string, port: number, onConnection: (socket: net.Socket) => void): Promise<TcpListener> {
+export async function listenTcp(
+  host: string,
+  port: number,
+  onConnection: (socket: net.Socket) => void,
+): Promise<TcpListener> {
   const primary = net.createServer({ noDelay: true }, onConnection)
   const actual = await listenOne(primary, LOOPBACK.has(host) ? '127.0.0.1' : host, port)
   const servers = [primary]
@@ -38,6 +42,7 @@ export async function listenTcp(host: string, port: number, onConnection: (socke
   return {
     port: actual,
     servers,
-    close: () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {}),
+    close: () =>
+      Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {}),
   }
 }

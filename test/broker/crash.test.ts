@@ -23,7 +23,9 @@ interface CycleLog {
 function runCycle(dir: string, firstId: number): Promise<CycleLog> {
   const log: CycleLog = { published: new Set(), delivered: [], acked: new Set() }
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, String(firstId)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, String(firstId)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let buffered = ''
     let timer: NodeJS.Timeout | undefined
     proc.stdout.on('data', (data: Buffer) => {
@@ -50,7 +52,9 @@ function runCycle(dir: string, firstId: number): Promise<CycleLog> {
   })
 }
 
-test(`queue crash loop: ${cycles} SIGKILL cycles, no acknowledged message lost, no durable ack redelivered`, { timeout: cycles * 15_000 }, async (t) => {
+test(`queue crash loop: ${cycles} SIGKILL cycles, no acknowledged message lost, no durable ack redelivered`, {
+  timeout: cycles * 15_000,
+}, async (t) => {
   const dir = tempDir(t, 'wharf-qcrash-')
   const published = new Set<string>()
   const acked = new Set<string>()

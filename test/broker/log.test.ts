@@ -1,8 +1,8 @@
 // Log mode, raw batch appends (the Kafka path), idempotent producers, dedup and schemas via the embedded API.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { encodeBatch } from '../../src/record/index.ts'
 import { createBroker, isWharfError } from '../../src/index.ts'
+import { encodeBatch } from '../../src/record/index.ts'
 import { openBroker, tempDir } from './helpers.ts'
 
 test('keyed messages land on the partition Kafka clients compute (murmur2); unkeyed spread round robin', async (t) => {
@@ -12,7 +12,10 @@ test('keyed messages land on the partition Kafka clients compute (murmur2); unke
   const expected = (-790332482 & 0x7fffffff) % 6
   const [pos] = await broker.produce('orders', [{ key: 'foobar', value: 'v' }])
   assert.equal(pos!.partition, expected)
-  const spread = await broker.produce('orders', Array.from({ length: 12 }, (_, i) => ({ value: `u${i}` })))
+  const spread = await broker.produce(
+    'orders',
+    Array.from({ length: 12 }, (_, i) => ({ value: `u${i}` })),
+  )
   assert.ok(new Set(spread.map((p) => p.partition)).size > 1)
   const explicit = await broker.produce('orders', [{ value: 'x' }, { value: 'y' }], { partition: 4 })
   assert.deepEqual(
@@ -59,7 +62,11 @@ test('raw batches are stored as received; idempotent retries return the original
   const next = await broker.appendRawBatch('k', 0, batch(3, 2))
   assert.equal(next.baseOffset, 3)
   await assert.rejects(broker.appendRawBatch('k', 0, batch(9, 1)), (e) => isWharfError(e, 'OUT_OF_ORDER_SEQUENCE'))
-  const stale = encodeBatch([{ value: Buffer.from('old') }], { producerId, producerEpoch: producerEpoch - 1, baseSequence: 5 })
+  const stale = encodeBatch([{ value: Buffer.from('old') }], {
+    producerId,
+    producerEpoch: producerEpoch - 1,
+    baseSequence: 5,
+  })
   await assert.rejects(broker.appendRawBatch('k', 0, stale), (e) => isWharfError(e, 'INVALID_PRODUCER_EPOCH'))
   const plain = encodeBatch([{ value: Buffer.from('plain') }])
   assert.equal((await broker.appendRawBatch('k', 0, plain)).baseOffset, 5)
@@ -93,7 +100,11 @@ test('dedup window drops repeated message ids, also across a restart', async (t)
   const dir = tempDir(t)
   let broker = await createBroker({ dataDir: dir })
   await broker.createStream('fifo', { dedupWindowMs: 300_000 })
-  const a = await broker.produce('fifo', [{ value: 'a', dedupId: 'id-1' }, { value: 'b', dedupId: 'id-2' }, { value: 'a2', dedupId: 'id-1' }])
+  const a = await broker.produce('fifo', [
+    { value: 'a', dedupId: 'id-1' },
+    { value: 'b', dedupId: 'id-2' },
+    { value: 'a2', dedupId: 'id-1' },
+  ])
   assert.deepEqual(
     a.map((p) => [p.offset, p.duplicate]),
     [
@@ -118,7 +129,9 @@ test('a stream bound to a schema subject rejects invalid records and appends not
   })
   await broker.createStream('orders', { schemaSubject: 'orders-value' })
   await broker.produce('orders', [{ value: '{"id": 1}' }])
-  await assert.rejects(broker.produce('orders', [{ value: '{"id": 2}' }, { value: '{"name": "x"}' }]), (e) => isWharfError(e, 'SCHEMA_VIOLATION'))
+  await assert.rejects(broker.produce('orders', [{ value: '{"id": 2}' }, { value: '{"name": "x"}' }]), (e) =>
+    isWharfError(e, 'SCHEMA_VIOLATION'),
+  )
   const raw = encodeBatch([{ value: Buffer.from('not json') }])
   await assert.rejects(broker.appendRawBatch('orders', 0, raw), (e) => isWharfError(e, 'SCHEMA_VIOLATION'))
   assert.equal(broker.stream('orders').partitionLog(0).highWatermark, 1)

@@ -30,8 +30,14 @@ test('competing consumers get each message exactly once while all ack', async (t
   await until(() => seen.size === 300, 5000, '300 deliveries')
   await sleep(50)
   assert.equal(seen.size, 300)
-  assert.ok([...seen.values()].every((n) => n === 1), 'no duplicates')
-  assert.ok(perConsumer.every((n) => n > 0), `all consumers got work: ${perConsumer}`)
+  assert.ok(
+    [...seen.values()].every((n) => n === 1),
+    'no duplicates',
+  )
+  assert.ok(
+    perConsumer.every((n) => n > 0),
+    `all consumers got work: ${perConsumer}`,
+  )
   await until(() => broker.queueStats('work').depth === 0, 2000, 'depth 0')
 })
 
@@ -77,7 +83,10 @@ test('dead-lettering after maxDeliveries records reason and source queue', async
   const [r] = await broker.get('src', { owner: 'c', waitMs: 1000 })
   queue.nack(r!.partition, r!.offset, false)
   const [dead2] = await broker.get('dlq', { owner: 'c', waitMs: 2000 })
-  assert.equal(JSON.parse(dead2!.message.headers.find((h) => h.key === 'wharf.deaths')!.value!.toString())[0].reason, 'rejected')
+  assert.equal(
+    JSON.parse(dead2!.message.headers.find((h) => h.key === 'wharf.deaths')!.value!.toString())[0].reason,
+    'rejected',
+  )
 })
 
 test('per-queue and per-message TTL expire messages (dead-lettered as expired)', async (t) => {
@@ -156,7 +165,11 @@ test('FIFO message groups never have two messages in flight', async (t) => {
   assert.equal(maxInflight, 1)
   for (const [group, values] of order) {
     const numbers = values.map((v) => Number(v.split('-')[1]))
-    assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b), `group ${group} in order`)
+    assert.deepEqual(
+      numbers,
+      [...numbers].sort((a, b) => a - b),
+      `group ${group} in order`,
+    )
   }
 })
 
@@ -188,8 +201,8 @@ test('prefetch bounds unacked deliveries per consumer; single active consumer ta
   await broker.createQueue('sac', { singleActiveConsumer: true })
   const a: string[] = []
   const b: string[] = []
-  const ca = broker.consume('sac', { owner: 'a', onDeliver: (ds) => ds.forEach((d) => a.push(text(d))) })
-  broker.consume('sac', { owner: 'b', onDeliver: (ds) => ds.forEach((d) => b.push(text(d))) })
+  const ca = broker.consume('sac', { owner: 'a', onDeliver: (ds) => a.push(...ds.map(text)) })
+  broker.consume('sac', { owner: 'b', onDeliver: (ds) => b.push(...ds.map(text)) })
   await broker.sendToQueue('sac', msgs(5))
   await until(() => a.length === 5)
   assert.equal(b.length, 0)
@@ -202,7 +215,10 @@ test('exclusive consumers and auto-delete queues', async (t) => {
   const broker = await openBroker(t)
   await broker.createQueue('ex')
   broker.consume('ex', { owner: 'a', exclusive: true, onDeliver: () => {} })
-  assert.throws(() => broker.consume('ex', { owner: 'b', onDeliver: () => {} }), (e) => isWharfError(e, 'RESOURCE_LOCKED'))
+  assert.throws(
+    () => broker.consume('ex', { owner: 'b', onDeliver: () => {} }),
+    (e) => isWharfError(e, 'RESOURCE_LOCKED'),
+  )
   await broker.createQueue('auto', { autoDelete: true })
   const c = broker.consume('auto', { owner: 'a', onDeliver: () => {} })
   broker.queue('auto').cancel(c)
@@ -264,7 +280,10 @@ test('state survives restart: acked messages stay gone, unacked come back redeli
   assert.equal(broker.queue('durable').config.maxDeliveries, 5)
   const after = await broker.get('durable', { owner: 'y', max: 10 })
   assert.deepEqual(after.map(text), ['m1', 'm3'])
-  assert.ok(after.every((d) => d.redelivered), 'in-flight before restart → redelivered')
+  assert.ok(
+    after.every((d) => d.redelivered),
+    'in-flight before restart → redelivered',
+  )
 })
 
 test('invalid calls get typed errors with stable codes', async (t) => {
@@ -276,8 +295,12 @@ test('invalid calls get typed errors with stable codes', async (t) => {
   await assert.rejects(broker.createStream('', {}), (e) => isWharfError(e, 'INVALID_ARGUMENT'))
   await assert.rejects(broker.createStream('s', { partitions: 0 }), (e) => isWharfError(e, 'INVALID_CONFIG'))
   await broker.createStream('small', { maxMessageBytes: 100 })
-  await assert.rejects(broker.produce('small', [{ value: Buffer.alloc(200) }]), (e) => isWharfError(e, 'MESSAGE_TOO_LARGE'))
-  await assert.rejects(broker.produce('small', msgs(1), { partition: 3 }), (e) => isWharfError(e, 'PARTITION_NOT_FOUND'))
+  await assert.rejects(broker.produce('small', [{ value: Buffer.alloc(200) }]), (e) =>
+    isWharfError(e, 'MESSAGE_TOO_LARGE'),
+  )
+  await assert.rejects(broker.produce('small', msgs(1), { partition: 3 }), (e) =>
+    isWharfError(e, 'PARTITION_NOT_FOUND'),
+  )
   await assert.rejects(broker.createStream('small'), (e) => isWharfError(e, 'STREAM_EXISTS'))
   await broker.createQueue('q1')
   await assert.rejects(broker.deleteStream('q1'), (e) => isWharfError(e, 'PRECONDITION_FAILED'))

@@ -30,7 +30,11 @@ test('topic exchange routes to bound queues and streams; unroutable publishes re
   await broker.declareExchange({ name: 'empty', type: 'direct' })
   assert.equal((await broker.publish('empty', 'k', { value: 'x' })).routed, 0)
   await assert.rejects(broker.publish('missing', 'k', { value: 'x' }), (e) => isWharfError(e, 'EXCHANGE_NOT_FOUND'))
-  assert.equal((await broker.publish('', 'errors', { value: 'direct' })).routed, 1, 'default exchange routes by queue name')
+  assert.equal(
+    (await broker.publish('', 'errors', { value: 'direct' })).routed,
+    1,
+    'default exchange routes by queue name',
+  )
 })
 
 test('dead letters go through the dead-letter exchange with the original routing key', async (t) => {
@@ -47,15 +51,30 @@ test('dead letters go through the dead-letter exchange with the original routing
   const [dead] = await broker.get('dead', { owner: 'x', waitMs: 2000 })
   assert.equal(text(dead!), 'fail me')
   const deaths = JSON.parse(dead!.message.headers.find((h) => h.key === 'wharf.deaths')!.value!.toString())
-  assert.deepEqual([deaths[0].queue, deaths[0].reason, deaths[0].exchange, deaths[0].routingKeys], ['work', 'rejected', 'in', ['task']])
+  assert.deepEqual(
+    [deaths[0].queue, deaths[0].reason, deaths[0].exchange, deaths[0].routingKeys],
+    ['work', 'rejected', 'in', ['task']],
+  )
 })
 
 test('MQTT-filter sinks on amq.topic receive AMQP-style routing keys (a.b.c ↔ a/b/c), $ rule kept', async (t) => {
   const broker = await openBroker(t)
   const got: string[] = []
   broker.registerSink('mqtt-session-1', (m: StoredMessage, key) => got.push(`${key}=${m.value}`))
-  await broker.bind({ source: 'amq.topic', destination: { kind: 'sink', id: 'mqtt-session-1' }, key: 'sensors/+/temp', arguments: {}, syntax: 'mqtt' })
-  await broker.bind({ source: 'amq.topic', destination: { kind: 'sink', id: 'mqtt-session-1' }, key: '#', arguments: {}, syntax: 'mqtt' })
+  await broker.bind({
+    source: 'amq.topic',
+    destination: { kind: 'sink', id: 'mqtt-session-1' },
+    key: 'sensors/+/temp',
+    arguments: {},
+    syntax: 'mqtt',
+  })
+  await broker.bind({
+    source: 'amq.topic',
+    destination: { kind: 'sink', id: 'mqtt-session-1' },
+    key: '#',
+    arguments: {},
+    syntax: 'mqtt',
+  })
   await broker.publish('amq.topic', 'sensors.kitchen.temp', { value: '21' })
   await broker.publish('amq.topic', '$SYS.uptime', { value: '5' })
   assert.deepEqual(got, ['sensors.kitchen.temp=21'], 'one copy per sink; $SYS not matched by #')
@@ -121,5 +140,8 @@ test('consumer groups: coordinator join/sync and committed offsets in the cursor
     fetched.partitions.map((p) => [p.topic, p.partition, p.offset, p.metadata]),
     [['topic', 1, 42, 'md']],
   )
-  assert.deepEqual(broker.groups.list().map((g) => g.groupId), ['g'])
+  assert.deepEqual(
+    broker.groups.list().map((g) => g.groupId),
+    ['g'],
+  )
 })

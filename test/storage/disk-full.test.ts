@@ -42,7 +42,9 @@ async function fillAndCheck(dir: string): Promise<void> {
   const acked: number[] = []
   let failure: unknown = null
   for (let i = 0; i < 2000 && failure === null; i++) {
-    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, j) => log.append([batchOf(`f${i}-${j}`, 1, 2000)])))
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, j) => log.append([batchOf(`f${i}-${j}`, 1, 2000)])),
+    )
     for (const r of results) {
       if (r.status === 'fulfilled') acked.push(r.value.baseOffset)
       else failure = r.reason
@@ -70,9 +72,14 @@ async function checkIntact(again: Awaited<ReturnType<typeof openStorage>>, acked
   let offset = 0
   while (offset < reopened.highWatermark) {
     const r = await reopened.read(offset, 1 << 20)
-    for (const b of splitBatches(Buffer.concat(r.chunks))) for (const rec of decodeBatch(b).records) offsets.push(rec.offset)
+    for (const b of splitBatches(Buffer.concat(r.chunks)))
+      for (const rec of decodeBatch(b).records) offsets.push(rec.offset)
     offset = r.nextOffset
   }
-  assert.deepEqual(offsets, Array.from({ length: offsets.length }, (_, i) => i), 'dense offsets')
+  assert.deepEqual(
+    offsets,
+    Array.from({ length: offsets.length }, (_, i) => i),
+    'dense offsets',
+  )
   for (const o of acked) assert.ok(offsets.includes(o), `acknowledged offset ${o} survived`)
 }

@@ -11,7 +11,13 @@ export function tempDir(t: TestContext, prefix = 'wharf-storage-'): string {
 }
 
 /** A batch of `count` records whose values are `tag:index` padded to `size` bytes. */
-export function batchOf(tag: string, count = 1, size = 100, timestamp = Date.now(), key?: (i: number) => string | null): Buffer {
+export function batchOf(
+  tag: string,
+  count = 1,
+  size = 100,
+  timestamp = Date.now(),
+  key?: (i: number) => string | null,
+): Buffer {
   const records = []
   for (let i = 0; i < count; i++) {
     const text = `${tag}:${i}:`

@@ -9,7 +9,12 @@ import { openStorage } from '../../src/storage/local/index.ts'
 import { isWharfError } from '../../src/util/errors.ts'
 import { batchOf, tempDir } from './helpers.ts'
 
-async function withLog(dir: string, config: Partial<LogConfig>, run: (log: PartitionLog) => Promise<void>, options = {}) {
+async function withLog(
+  dir: string,
+  config: Partial<LogConfig>,
+  run: (log: PartitionLog) => Promise<void>,
+  options = {},
+) {
   const engine = await openStorage(dir, { retentionCheckMs: 0, compactionCheckMs: 0, ...options })
   try {
     await run(await engine.openLog('p-0', config))
@@ -83,7 +88,9 @@ test('read starts at the batch containing the offset, respects maxBytes but retu
 test('concurrent appends are group-committed in call order with dense offsets', async (t) => {
   const dir = tempDir(t)
   await withLog(dir, {}, async (log) => {
-    const results = await Promise.all(Array.from({ length: 300 }, (_, i) => log.append([batchOf(`c${i}`, 1 + (i % 3))])))
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => log.append([batchOf(`c${i}`, 1 + (i % 3))])),
+    )
     let expected = 0
     for (const [i, r] of results.entries()) {
       assert.equal(r.baseOffset, expected, `append ${i}`)
@@ -285,7 +292,11 @@ test('an interrupted compaction swap is completed on open', async (t) => {
   })
   const partDir = join(dir, 'logs', 'p-0')
   const first = join(partDir, '00000000000000000000.log')
-  const replacement = encodeBatch([{ value: Buffer.from('compacted'), timestamp: 1 }], { baseOffset: 0, lastOffsetDelta: 1, offsetDeltas: [1] })
+  const replacement = encodeBatch([{ value: Buffer.from('compacted'), timestamp: 1 }], {
+    baseOffset: 0,
+    lastOffsetDelta: 1,
+    offsetDeltas: [1],
+  })
   await fs.writeFile(`${first}.swap`, replacement)
   await fs.writeFile(join(partDir, '00000000000000000003.log.cleaned'), Buffer.from('half written'))
   await withLog(dir, { segmentBytes: 1024 }, async (log) => {

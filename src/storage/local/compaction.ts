@@ -4,7 +4,7 @@
 // discards an interrupted swap, so a crash at any point leaves a readable, correct log.
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
-import { type Record, decodeBatch, encodeBatch } from '../../record/index.js'
+import { decodeBatch, encodeBatch, type Record } from '../../record/index.js'
 import type { CompactionResult, LogConfig } from '../api.js'
 import { fsyncDirectory } from './file-pool.js'
 import { segmentBatches } from './log-scan.js'

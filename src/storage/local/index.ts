@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { WharfError } from '../../util/errors.js'
-import { type Durability, type LogConfig, type PartitionLog, type StorageEngine, defaultLogConfig } from '../api.js'
+import { type Durability, defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine } from '../api.js'
 import { openCursorStore } from './cursor-store.js'
 import { FilePool } from './file-pool.js'
 import { openMetadataStore } from './metadata-store.js'
@@ -137,9 +137,11 @@ export function validateLogConfig(config: LogConfig): LogConfig {
       throw new WharfError('INVALID_CONFIG', `${key} must be a positive integer`)
     }
   }
-  if (config.segmentBytes > 1024 * 1024 * 1024) throw new WharfError('INVALID_CONFIG', 'segmentBytes must be at most 1 GiB')
+  if (config.segmentBytes > 1024 * 1024 * 1024)
+    throw new WharfError('INVALID_CONFIG', 'segmentBytes must be at most 1 GiB')
   for (const key of ['retentionMs', 'retentionBytes', 'deleteRetentionMs'] as const) {
-    if (!Number.isSafeInteger(config[key]) || config[key] < -1) throw new WharfError('INVALID_CONFIG', `${key} must be -1 or >= 0`)
+    if (!Number.isSafeInteger(config[key]) || config[key] < -1)
+      throw new WharfError('INVALID_CONFIG', `${key} must be -1 or >= 0`)
   }
   if (!['always', 'interval', 'never'].includes(config.durability)) {
     throw new WharfError('INVALID_CONFIG', 'durability must be always, interval or never')

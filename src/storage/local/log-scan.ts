@@ -1,7 +1,7 @@
 // Sequential batch reading over a segment file, for maintenance work (time lookups, compaction) that
 // walks stored batches rather than serving fetches.
 import { decodeBatch } from '../../record/index.js'
-import { BATCH, type BatchInfo, type Segment, parseStoredBatch } from './segment.js'
+import { BATCH, type BatchInfo, parseStoredBatch, type Segment } from './segment.js'
 
 const CHUNK_BYTES = 1024 * 1024
 
@@ -43,7 +43,11 @@ export async function* segmentBatches(
 }
 
 /** Offset of the first record in the segment with timestamp >= `timestamp`, or null. */
-export async function findRecordAtTimestamp(segment: Segment, limit: number, timestamp: number): Promise<number | null> {
+export async function findRecordAtTimestamp(
+  segment: Segment,
+  limit: number,
+  timestamp: number,
+): Promise<number | null> {
   for await (const { info, bytes } of segmentBatches(segment, segment.positionForTimestamp(timestamp), limit)) {
     if (info.maxTimestamp < timestamp) continue
     const { records } = decodeBatch(bytes, { verifyCrc: false })

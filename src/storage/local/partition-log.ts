@@ -4,12 +4,12 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { assert } from '../../util/assert.js'
-import { WharfError, toStorageError } from '../../util/errors.js'
+import { toStorageError, WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
-import { type FilePool, fsyncDirectory } from './file-pool.js'
 import { compactLog } from './compaction.js'
+import { type FilePool, fsyncDirectory } from './file-pool.js'
 import { findRecordAtTimestamp } from './log-scan.js'
-import { BATCH, type BatchInfo, Segment, parseStoredBatch, readInt64, writeInt64 } from './segment.js'
+import { BATCH, type BatchInfo, parseStoredBatch, readInt64, Segment, writeInt64 } from './segment.js'
 
 const IOV_MAX = 1024
 /** Writes in flight at once: the next group's writev overlaps the previous group's fdatasync. */
@@ -73,7 +73,13 @@ export class LocalPartitionLog implements PartitionLog {
     this.#hooks = hooks
   }
 
-  static async open(dir: string, name: string, config: LogConfig, pool: FilePool, hooks: LogHooks): Promise<LocalPartitionLog> {
+  static async open(
+    dir: string,
+    name: string,
+    config: LogConfig,
+    pool: FilePool,
+    hooks: LogHooks,
+  ): Promise<LocalPartitionLog> {
     const log = new LocalPartitionLog(dir, name, config, pool, hooks)
     await log.#load()
     log.#startIntervalTimer()
@@ -160,16 +166,23 @@ export class LocalPartitionLog implements PartitionLog {
 
   append(batches: Buffer[]): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', `log ${this.name} is closed`))
-    if (batches.length === 0) return Promise.reject(new WharfError('INVALID_ARGUMENT', 'append needs at least one batch'))
+    if (batches.length === 0)
+      return Promise.reject(new WharfError('INVALID_ARGUMENT', 'append needs at least one batch'))
     const infos: BatchInfo[] = []
     let offset = this.#nextOffset
     for (const batch of batches) {
       const size = batch.length
-      if (size < BATCH.headerBytes || batch[BATCH.magic] !== 2 || size !== BATCH.lengthPrefixBytes + batch.readInt32BE(BATCH.batchLength)) {
+      if (
+        size < BATCH.headerBytes ||
+        batch[BATCH.magic] !== 2 ||
+        size !== BATCH.lengthPrefixBytes + batch.readInt32BE(BATCH.batchLength)
+      ) {
         return Promise.reject(new WharfError('CORRUPT_RECORD', 'append expects whole RecordBatch v2 buffers'))
       }
       if (size > this.#config.maxBatchBytes) {
-        return Promise.reject(new WharfError('RECORD_TOO_LARGE', `batch of ${size} bytes exceeds ${this.#config.maxBatchBytes}`))
+        return Promise.reject(
+          new WharfError('RECORD_TOO_LARGE', `batch of ${size} bytes exceeds ${this.#config.maxBatchBytes}`),
+        )
       }
       const lastOffsetDelta = batch.readInt32BE(BATCH.lastOffsetDelta)
       if (lastOffsetDelta < 0) return Promise.reject(new WharfError('CORRUPT_RECORD', 'negative lastOffsetDelta'))
@@ -308,7 +321,12 @@ export class LocalPartitionLog implements PartitionLog {
     let count = 1
     try {
       await first.write
-      while (count < this.#inflight.length && this.#inflight[count]!.done && this.#inflight[count]!.segment === first.segment) count++
+      while (
+        count < this.#inflight.length &&
+        this.#inflight[count]!.done &&
+        this.#inflight[count]!.segment === first.segment
+      )
+        count++
       if (this.#config.durability === 'always') await this.#sync(first.segment)
       else this.#dirty = true
     } catch (error) {
@@ -380,7 +398,10 @@ export class LocalPartitionLog implements PartitionLog {
     this.#intervalTimer = null
     if (this.#config.durability !== 'interval') return
     this.#intervalTimer = setInterval(() => {
-      if (this.#dirty && !this.#closed) void this.flush().catch((error) => this.#hooks.warn('interval flush failed', { log: this.name, error: String(error) }))
+      if (this.#dirty && !this.#closed)
+        void this.flush().catch((error) =>
+          this.#hooks.warn('interval flush failed', { log: this.name, error: String(error) }),
+        )
     }, this.#config.flushIntervalMs)
     this.#intervalTimer.unref()
   }
@@ -429,7 +450,10 @@ export class LocalPartitionLog implements PartitionLog {
       highWatermark: this.#highWatermark,
     })
     if (!Number.isSafeInteger(fromOffset) || fromOffset < this.#logStartOffset || fromOffset > this.#highWatermark) {
-      throw new WharfError('OFFSET_OUT_OF_RANGE', `offset ${fromOffset} is outside [${this.#logStartOffset}, ${this.#highWatermark}] of ${this.name}`)
+      throw new WharfError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${fromOffset} is outside [${this.#logStartOffset}, ${this.#highWatermark}] of ${this.name}`,
+      )
     }
     for (let i = this.#segmentIndexFor(fromOffset); i < this.#segments.length; i++) {
       if (fromOffset >= this.#highWatermark) return empty()
@@ -506,7 +530,10 @@ export class LocalPartitionLog implements PartitionLog {
 
   async deleteRecordsBefore(offset: number): Promise<number> {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.#highWatermark) {
-      throw new WharfError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${offset}: high watermark is ${this.#highWatermark}`)
+      throw new WharfError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot delete records before ${offset}: high watermark is ${this.#highWatermark}`,
+      )
     }
     if (offset <= this.#logStartOffset) return this.#logStartOffset
     this.#logStartOffset = offset

@@ -65,7 +65,8 @@ export function parseStoredBatch(buf: Buffer, at: number, maxBatchBytes: number,
   const baseOffset = readInt64(buf, at + BATCH.baseOffset)
   const lastOffsetDelta = buf.readInt32BE(at + BATCH.lastOffsetDelta)
   if (!Number.isSafeInteger(baseOffset) || baseOffset < 0 || lastOffsetDelta < 0) return null
-  if (verifyCrc && crc32c(buf.subarray(at + BATCH.attributes, at + size)) !== buf.readUInt32BE(at + BATCH.crc)) return null
+  if (verifyCrc && crc32c(buf.subarray(at + BATCH.attributes, at + size)) !== buf.readUInt32BE(at + BATCH.crc))
+    return null
   const maxTimestamp = readInt64(buf, at + BATCH.maxTimestamp)
   return { position: at, size, baseOffset, lastOffset: baseOffset + lastOffsetDelta, maxTimestamp }
 }
@@ -167,7 +168,8 @@ export class Segment {
   track(info: BatchInfo): void {
     assert(info.position === this.size, 'segment batches must be tracked in file order')
     assert(info.baseOffset >= this.nextOffset, 'offsets within a segment must increase')
-    const index = this.#index ?? (this.#index = new SparseIndex())
+    if (this.#index === null) this.#index = new SparseIndex()
+    const index = this.#index
     if (this.size === 0 || this.#bytesSinceIndex >= this.#indexIntervalBytes) {
       index.push(info.baseOffset - this.baseOffset, info.position, Math.max(this.maxTimestamp, info.maxTimestamp))
       this.#bytesSinceIndex = 0
