@@ -485,6 +485,7 @@ export class Broker {
       this.storage.cursors,
       {
         now: this.now,
+        warn: (message, details) => this.#warn(message, details),
         deadLetter: (q, message, reason) => this.#deadLetter(q, message, reason),
         deleteQueue: (q, why) => {
           void this.deleteQueue(q.name).catch((error) =>
