@@ -305,3 +305,56 @@ test('invalid calls get typed errors with stable codes', async (t) => {
   await broker.createQueue('q1')
   await assert.rejects(broker.deleteStream('q1'), (e) => isWharfError(e, 'PRECONDITION_FAILED'))
 })
+
+test('work-queue retention deletes segments once every queue acked past them; log readers see the start move', async (t) => {
+  const broker = await openBroker(t)
+  await broker.createStream('jobs', { workQueue: true, segmentBytes: 4096 })
+  await broker.createQueue('a', { stream: 'jobs' })
+  await broker.createQueue('b', { stream: 'jobs' })
+  for (let i = 0; i < 100; i++) await broker.produce('jobs', [{ value: Buffer.alloc(300, i) }])
+  const log = broker.stream('jobs').partitionLog(0)
+  const segments = log.segmentCount
+  assert.ok(segments > 3)
+  const drain = async (queue: string) => {
+    for (;;) {
+      const got = await broker.get(queue, { owner: 'x', max: 500 })
+      if (got.length === 0) return
+      await Promise.all(got.map((d) => broker.queue(queue).ack(d.partition, d.offset)))
+    }
+  }
+  await drain('a')
+  await sleep(300)
+  assert.equal(log.segmentCount, segments, 'queue b has not acked: nothing deleted')
+  await drain('b')
+  await until(() => log.segmentCount < segments, 3000, 'segments deleted')
+  assert.ok(log.logStartOffset > 0)
+})
+
+test('extend changes a lease deadline; extend to 0 makes the message visible at once', async (t) => {
+  const broker = await openBroker(t)
+  const queue = await broker.createQueue('vis', { leaseMs: 100 })
+  await broker.sendToQueue('vis', [{ value: 'v' }])
+  const [d] = await broker.get('vis', { owner: 'x' })
+  assert.equal(queue.extend(d!.partition, d!.offset, 2000, d!.leaseId), true)
+  await sleep(250)
+  assert.deepEqual(await broker.get('vis', { owner: 'y' }), [], 'extended lease still held')
+  assert.equal(queue.extend(d!.partition, d!.offset, 0, d!.leaseId), true)
+  const [again] = await broker.get('vis', { owner: 'y' })
+  assert.equal(text(again!), 'v')
+  assert.equal(queue.extend(d!.partition, d!.offset, 1000, d!.leaseId), false, 'the old lease is gone')
+})
+
+test('log mode and queue mode read the same stream at once', async (t) => {
+  const broker = await openBroker(t)
+  await broker.createStream('shared')
+  await broker.createQueue('workers', { stream: 'shared' })
+  await broker.produce('shared', msgs(5))
+  const fromLog = await broker.readMessages('shared', 0, 0)
+  const fromQueue = await broker.get('workers', { owner: 'x', max: 10 })
+  assert.deepEqual(
+    fromLog.messages.map((m) => m.value!.toString()),
+    fromQueue.map(text),
+  )
+  await Promise.all(fromQueue.map((d) => broker.queue('workers').ack(d.partition, d.offset)))
+  assert.equal((await broker.readMessages('shared', 0, 0)).messages.length, 5, 'acks do not remove log data')
+})
