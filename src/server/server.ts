@@ -2,6 +2,7 @@
 import type { Server as HttpServer } from 'node:http'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
+import { startAmqpListener } from '../protocols/amqp/index.js'
 import type { Logger } from '../util/logger.js'
 import type { WharfConfig } from './config.js'
 
@@ -38,7 +39,7 @@ const listenerFactories: Array<{
 }> = [
   // { name: 'http', portKey: 'httpPort', start: startHttpListener },
   // { name: 'kafka', portKey: 'kafkaPort', start: startKafkaListener },
-  // { name: 'amqp', portKey: 'amqpPort', start: startAmqpListener },
+  { name: 'amqp', portKey: 'amqpPort', start: startAmqpListener },
   // { name: 'mqtt', portKey: 'mqttPort', start: startMqttListener },
 ]
 

@@ -1,0 +1,117 @@
+// The AMQP 0-9-1 listener: accepts TCP connections, runs one shared tick for heartbeats, handshake
+// deadlines and the memory alarm (connection.blocked), and closes every connection on shutdown.
+import type { Broker } from '../../broker/broker.js'
+import type { Logger } from '../../util/logger.js'
+import { listenTcp } from '../../util/net.js'
+import type { FieldTable } from './codec/index.js'
+import { AmqpConnection, type ServerState } from './connection.js'
+
+/** What the listener uses of the server's context (structurally compatible with server.ts's). */
+export interface AmqpListenerContext {
+  broker: Broker
+  host: string
+  port: number
+  logger: Logger
+}
+
+export interface AmqpListenerOptions {
+  /** Resident memory above which publishers are blocked (connection.blocked); 0 disables the alarm. */
+  memoryHighWatermarkBytes?: number
+}
+
+export interface AmqpListener {
+  readonly name: string
+  readonly port: number
+  readonly urls: string[]
+  /** Number of open connections. */
+  readonly connectionCount: number
+  /** Raises (reason) or clears (null) the memory alarm by hand (tests, admin). */
+  setBlocked(reason: string | null): void
+  close(): Promise<void>
+}
+
+const TICK_MS = 1000
+const VERSION = '0.1.0'
+
+export async function startAmqpListener(
+  context: AmqpListenerContext,
+  options: AmqpListenerOptions = {},
+): Promise<AmqpListener> {
+  const { broker, logger } = context
+  const connections = new Set<AmqpConnection>()
+  let sequence = 0
+  const memoryMax = options.memoryHighWatermarkBytes ?? Number(process.env.WHARF_AMQP_MEMORY_HIGH_WATERMARK ?? 0)
+  let manualBlock: string | null = null
+  let alarm: string | null = null
+  const capabilities: FieldTable = {
+    publisher_confirms: true,
+    exchange_exchange_bindings: true,
+    'basic.nack': true,
+    consumer_cancel_notify: true,
+    'connection.blocked': true,
+    consumer_priorities: false,
+    authentication_failure_close: true,
+    per_consumer_qos: true,
+    direct_reply_to: false,
+  }
+  const state: ServerState = {
+    broker,
+    logger,
+    streamConsumers: new Map(),
+    blocked: null,
+    nextConnectionId: () => `amqp-${process.pid}-${++sequence}`,
+    serverProperties: () => ({
+      product: 'Wharf',
+      version: VERSION,
+      platform: `Node.js ${process.version}`,
+      cluster_name: 'wharf',
+      copyright: 'Wharf',
+      information: 'https://github.com/wharf',
+      capabilities,
+    }),
+    onClosed: (connection) => connections.delete(connection),
+  }
+  const applyBlocked = () => {
+    const next = manualBlock ?? alarm
+    if (next === state.blocked) return
+    state.blocked = next
+    logger.warn({ reason: next }, next === null ? 'amqp publishers unblocked' : 'amqp publishers blocked')
+    for (const c of connections) c.setBlocked(next)
+  }
+  const tcp = await listenTcp(context.host, context.port, (socket) => {
+    const connection = new AmqpConnection(socket, state)
+    connections.add(connection)
+  })
+  const ticker = setInterval(() => {
+    const now = Date.now()
+    for (const c of connections) c.tick(now)
+    if (memoryMax > 0) {
+      const rss = process.memoryUsage.rss()
+      // Hysteresis: clear only well below the mark, so the alarm does not flap.
+      if (alarm === null && rss > memoryMax) alarm = 'low on memory'
+      else if (alarm !== null && rss < memoryMax * 0.9) alarm = null
+      applyBlocked()
+    }
+  }, TICK_MS)
+  ticker.unref()
+  const url = `amqp://${context.host.includes(':') ? `[${context.host}]` : context.host}:${tcp.port}`
+  logger.info({ port: tcp.port }, 'amqp listening')
+  return {
+    name: 'amqp',
+    port: tcp.port,
+    urls: [url],
+    get connectionCount() {
+      return connections.size
+    },
+    setBlocked(reason) {
+      manualBlock = reason
+      applyBlocked()
+    },
+    async close() {
+      clearInterval(ticker)
+      const closing = tcp.close()
+      for (const c of connections) c.forceClose("broker forced connection closure with reason 'shutdown'")
+      await closing
+    },
+  }
+}

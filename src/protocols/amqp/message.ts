@@ -1,0 +1,167 @@
+// AMQP message ↔ broker message. A publish keeps its content-header property bytes verbatim in the record
+// header `amqp.props`, so all 14 basic properties and the headers table come back exactly as published
+// (field-table letters included) without decoding them on the hot path. What the broker itself must know
+// (priority, per-message TTL) is derived once at publish time. Deliveries reuse the stored bytes unless the
+// broker added something the consumer must see (x-death, x-stream-offset); only then are they re-encoded.
+import { type PublishMessage, Reserved, type StoredMessage } from '../../broker/types.js'
+import type { RecordHeader } from '../../record/index.js'
+import {
+  type BasicProperties,
+  type ContentMethodName,
+  decodeContentHeader,
+  encodeBodyFrames,
+  encodeMessage,
+  encodeMethodFrame,
+  type FieldTable,
+  type FieldValue,
+  FRAME_END,
+  FRAME_HEADER,
+  FRAME_OVERHEAD_BYTES,
+  type MethodInit,
+  typed,
+} from './codec/index.js'
+import { amqpError } from './errors.js'
+
+/** Record header holding the raw basic-properties bytes (flags word + properties) of an AMQP publish. */
+export const PROPS_HEADER = 'amqp.props'
+/** class-id (2) + weight (2) + body-size (8) ahead of the property flags in a content header payload. */
+const CONTENT_HEADER_FIXED_BYTES = 12
+const EMPTY_PROPS = Buffer.from([0, 0])
+
+/** The properties part of a content header payload (a view; the caller copies if it keeps it). */
+export function propsBytesOf(headerPayload: Buffer): Buffer {
+  return headerPayload.subarray(CONTENT_HEADER_FIXED_BYTES)
+}
+
+/** Builds the broker message of a basic.publish. Throws 406 on an invalid expiration, as RabbitMQ does. */
+export function toPublishMessage(propsRaw: Buffer, props: BasicProperties, body: Buffer): PublishMessage {
+  const message: PublishMessage = { value: body }
+  if (!propsRaw.equals(EMPTY_PROPS)) message.headers = [{ key: PROPS_HEADER, value: Buffer.from(propsRaw) }]
+  if (props.priority !== undefined) message.priority = props.priority
+  if (props.expiration !== undefined) message.ttlMs = parseExpiration(props.expiration)
+  return message
+}
+
+function parseExpiration(text: string): number {
+  if (!/^\d{1,15}$/.test(text)) throw amqpError.precondition(`invalid expiration '${text}'`)
+  return Number(text)
+}
+
+/** Last value of a header: a dead-lettered message is re-stamped with the dead-letter exchange's values. */
+function lastHeader(headers: readonly RecordHeader[], key: string): Buffer | null | undefined {
+  for (let i = headers.length - 1; i >= 0; i--) if (headers[i]!.key === key) return headers[i]!.value
+  return undefined
+}
+
+export function exchangeOf(message: StoredMessage): string {
+  return lastHeader(message.headers, Reserved.exchange)?.toString('utf8') ?? ''
+}
+
+export function routingKeyOf(message: StoredMessage, fallback: string): string {
+  return lastHeader(message.headers, Reserved.routingKey)?.toString('utf8') ?? fallback
+}
+
+/** Properties of a stored message: decoded from amqp.props, or built from another protocol's headers. */
+export function decodeProperties(message: StoredMessage): BasicProperties {
+  const raw = lastHeader(message.headers, PROPS_HEADER)
+  if (raw) {
+    const payload = Buffer.alloc(CONTENT_HEADER_FIXED_BYTES + raw.length)
+    payload.writeUInt16BE(60, 0)
+    raw.copy(payload, CONTENT_HEADER_FIXED_BYTES)
+    return decodeContentHeader(payload).properties
+  }
+  const headers: FieldTable = {}
+  let any = false
+  for (const h of message.headers) {
+    if (h.key.startsWith('wharf.') || h.key === PROPS_HEADER) continue
+    headers[h.key] = h.value === null ? null : h.value.toString('utf8')
+    any = true
+  }
+  return any ? { headers } : {}
+}
+
+interface DeathRecordJson {
+  queue: string
+  reason: string
+  count: number
+  time: number
+  exchange?: string
+  routingKeys?: string[]
+}
+
+/** RabbitMQ's x-death array from the broker's wharf.deaths JSON (newest first). */
+function xDeath(json: string): FieldValue[] {
+  let deaths: DeathRecordJson[]
+  try {
+    deaths = JSON.parse(json)
+    if (!Array.isArray(deaths)) return []
+  } catch {
+    return []
+  }
+  return deaths.map((d) => ({
+    count: typed('l', d.count),
+    reason: d.reason,
+    queue: d.queue,
+    time: typed('T', Math.floor(d.time / 1000)),
+    exchange: d.exchange ?? '',
+    'routing-keys': (d.routingKeys ?? []).map((k) => k as FieldValue),
+  }))
+}
+
+/** Extra headers a delivery carries on top of the stored properties. */
+export interface DeliveryExtras {
+  streamOffset?: number
+}
+
+/**
+ * One buffer with a whole delivery (method, content header, bodies). The stored property bytes are copied
+ * as they are unless x-death or x-stream-offset must be added.
+ */
+export function encodeDelivery<N extends ContentMethodName>(
+  channel: number,
+  name: N,
+  args: MethodInit[N],
+  message: StoredMessage,
+  frameMax: number,
+  extras?: DeliveryExtras,
+): Buffer {
+  const body = message.value ?? Buffer.alloc(0)
+  const deaths = lastHeader(message.headers, Reserved.deaths)
+  const raw = lastHeader(message.headers, PROPS_HEADER)
+  if (raw && !deaths && extras?.streamOffset === undefined) return encodeRaw(channel, name, args, raw, body, frameMax)
+  const props = decodeProperties(message)
+  if (deaths || extras?.streamOffset !== undefined) {
+    const headers: FieldTable = { ...(props.headers ?? {}) }
+    if (deaths) {
+      headers['x-death'] = xDeath(deaths.toString('utf8'))
+      // RabbitMQ drops the per-message TTL of a dead-lettered message so that it does not expire again.
+      delete props.expiration
+    }
+    if (extras?.streamOffset !== undefined) headers['x-stream-offset'] = typed('l', extras.streamOffset)
+    props.headers = headers
+  }
+  return encodeMessage(channel, name, args, props, body, frameMax)
+}
+
+function encodeRaw<N extends ContentMethodName>(
+  channel: number,
+  name: N,
+  args: MethodInit[N],
+  raw: Buffer,
+  body: Buffer,
+  frameMax: number,
+): Buffer {
+  const method = encodeMethodFrame(channel, name, args, frameMax)
+  const headerSize = CONTENT_HEADER_FIXED_BYTES + raw.length
+  const header = Buffer.allocUnsafe(FRAME_OVERHEAD_BYTES + headerSize)
+  header[0] = FRAME_HEADER
+  header.writeUInt16BE(channel, 1)
+  header.writeUInt32BE(headerSize, 3)
+  header.writeUInt16BE(60, 7)
+  header.writeUInt16BE(0, 9)
+  header.writeBigUInt64BE(BigInt(body.length), 11)
+  raw.copy(header, 19)
+  header[header.length - 1] = FRAME_END
+  if (body.length === 0) return Buffer.concat([method, header])
+  return Buffer.concat([method, header, encodeBodyFrames(channel, body, frameMax)])
+}
