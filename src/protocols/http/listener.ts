@@ -1,0 +1,129 @@
+// The HTTP listener: one fastify server on the HTTP port serving the SQS JSON API and SNS query API
+// (both `POST /`), the Confluent-compatible schema registry, the REST admin API under /api/v1, /metrics,
+// /healthz and /readyz. Other listeners (MQTT over WebSocket) attach to `httpServer`.
+// Bodies are read raw and bounded (bodyLimit); each service parses its own format so malformed input
+// gets that service's error shape, never fastify's default.
+import { randomBytes } from 'node:crypto'
+import type { Server } from 'node:http'
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Broker } from '../../broker/broker.js'
+import type { Logger } from '../../util/logger.js'
+import { SqsError } from './sqs/errors.js'
+import { ReceiptHandles } from './sqs/message-codec.js'
+import { handleSqsJson, SQS_TARGET_PREFIX, sendSqsError } from './sqs/routes.js'
+import { SqsService } from './sqs/service.js'
+
+/** Largest request body: a 1 MiB SQS batch, base64 binary attributes and JSON overhead fit. */
+export const HTTP_BODY_BYTES_MAX = 4 * 1024 * 1024
+
+/** What the server's ListenerContext provides that this listener uses (structurally compatible). */
+export interface HttpListenerContext {
+  broker: Broker
+  host: string
+  port: number
+  logger: Logger
+}
+
+export interface HttpListener {
+  readonly name: string
+  readonly port: number
+  readonly httpServer: Server
+  readonly urls: string[]
+  close(): Promise<void>
+}
+
+const KIND_CONFIG = 'sqs-config'
+
+async function receiptSecret(broker: Broker): Promise<Buffer> {
+  const stored = broker.storage.metadata.get<string>(KIND_CONFIG, 'receipt-secret')
+  if (typeof stored === 'string' && stored.length === 64) return Buffer.from(stored, 'hex')
+  const secret = randomBytes(32)
+  await broker.storage.metadata.put(KIND_CONFIG, 'receipt-secret', secret.toString('hex'))
+  return secret
+}
+
+type Service = 'sqs' | 'aws-query' | 'admin' | 'registry' | 'other'
+
+function serviceOf(request: FastifyRequest): Service {
+  const target = request.headers['x-amz-target']
+  if (typeof target === 'string' && target.startsWith(SQS_TARGET_PREFIX)) return 'sqs'
+  const path = request.url.split('?')[0] ?? '/'
+  if (path === '/' && request.method === 'POST') return 'aws-query'
+  if (path.startsWith('/api/')) return 'admin'
+  if (/^\/(subjects|schemas|config|compatibility|mode)(\/|$)/.test(path)) return 'registry'
+  return 'other'
+}
+
+export async function startHttpListener(context: HttpListenerContext): Promise<HttpListener> {
+  const { broker, logger } = context
+  const sqs = new SqsService(
+    broker,
+    new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
+    logger,
+  )
+  const app = Fastify({ logger: false, bodyLimit: HTTP_BODY_BYTES_MAX, return503OnClosing: true })
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: HTTP_BODY_BYTES_MAX }, (_request, body, done) =>
+    done(null, body),
+  )
+
+  // Framework-level failures (oversize body, aborted upload) in the shape of the service addressed.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status =
+      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
+    if (status === 500) logger.error({ err: error, url: request.url }, 'http request failed')
+    const message = status === 500 ? 'internal error' : error.message
+    return sendServiceError(serviceOf(request), reply, status, message)
+  })
+  app.setNotFoundHandler((request, reply) =>
+    sendServiceError(serviceOf(request), reply, 404, `no route for ${request.method} ${request.url.split('?')[0]}`),
+  )
+
+  app.post('/', async (request, reply) => {
+    const target = request.headers['x-amz-target']
+    if (typeof target === 'string' && target.startsWith(SQS_TARGET_PREFIX))
+      return handleSqsJson(sqs, request, reply, target)
+    return sendSqsError(
+      reply,
+      new SqsError('InvalidAction', 'Only the AWS JSON 1.0 protocol (x-amz-target: AmazonSQS.*) is served for SQS'),
+    )
+  })
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) =>
+    closing ? reply.code(503).send({ status: 'closing' }) : { status: 'ready' },
+  )
+
+  let closing = false
+  await app.listen({ host: context.host, port: context.port })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : context.port
+  const shown = context.host.includes(':') ? `[${context.host}]` : context.host
+  return {
+    name: 'http',
+    port,
+    httpServer: app.server,
+    urls: [`http://${shown}:${port}/ (SQS, SNS, schema registry, /api/v1, /metrics)`],
+    async close() {
+      closing = true
+      await app.close()
+    },
+  }
+}
+
+function sendServiceError(service: Service, reply: FastifyReply, status: number, message: string): FastifyReply {
+  if (service === 'sqs') {
+    const name =
+      status === 413
+        ? 'RequestEntityTooLarge'
+        : status >= 500
+          ? 'InternalError'
+          : status === 404
+            ? 'InvalidAddress'
+            : 'InvalidParameterValue'
+    return sendSqsError(reply, new SqsError(name, message))
+  }
+  return reply
+    .code(status)
+    .header('content-type', 'application/json')
+    .send(JSON.stringify({ error: message }))
+}

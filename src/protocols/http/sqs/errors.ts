@@ -1,0 +1,82 @@
+// SQS errors: one table from error name to the AWS query code and HTTP status, plus the mapping from
+// broker error codes. JSON 1.0 clients read `__type` (the modelled class) and, in query-compatible mode,
+// the `x-amzn-query-error: <code>;Sender` header (err.Code); both are sent.
+import { type ErrorCode, isWharfError } from '../../../util/errors.js'
+
+const NS = 'AWS.SimpleQueueService.'
+
+/** name → [query-compatible code, HTTP status]. */
+const table = {
+  QueueDoesNotExist: [`${NS}NonExistentQueue`, 400],
+  QueueNameExists: ['QueueAlreadyExists', 400],
+  ReceiptHandleIsInvalid: ['ReceiptHandleIsInvalid', 404],
+  MessageNotInflight: [`${NS}MessageNotInflight`, 400],
+  QueueDeletedRecently: [`${NS}QueueDeletedRecently`, 400],
+  UnsupportedOperation: [`${NS}UnsupportedOperation`, 400],
+  EmptyBatchRequest: [`${NS}EmptyBatchRequest`, 400],
+  TooManyEntriesInBatchRequest: [`${NS}TooManyEntriesInBatchRequest`, 400],
+  BatchEntryIdsNotDistinct: [`${NS}BatchEntryIdsNotDistinct`, 400],
+  InvalidBatchEntryId: [`${NS}InvalidBatchEntryId`, 400],
+  BatchRequestTooLong: [`${NS}BatchRequestTooLong`, 400],
+  PurgeQueueInProgress: [`${NS}PurgeQueueInProgress`, 403],
+  OverLimit: ['OverLimit', 403],
+  RequestThrottled: ['RequestThrottled', 403],
+  ResourceNotFoundException: ['ResourceNotFoundException', 404],
+  InvalidParameterValue: ['InvalidParameterValue', 400],
+  InvalidAttributeName: ['InvalidAttributeName', 400],
+  InvalidAttributeValue: ['InvalidAttributeValue', 400],
+  MissingParameter: ['MissingParameter', 400],
+  InvalidAction: ['InvalidAction', 400],
+  SerializationException: ['SerializationException', 400],
+  RequestEntityTooLarge: ['RequestEntityTooLarge', 413],
+  InvalidAddress: ['InvalidAddress', 404],
+  InvalidMessageContents: ['InvalidMessageContents', 400],
+  InvalidSecurity: ['InvalidSecurity', 403],
+  InternalError: ['InternalError', 500],
+  ServiceUnavailable: ['ServiceUnavailable', 503],
+} as const satisfies Record<string, readonly [string, number]>
+
+export type SqsErrorName = keyof typeof table
+
+export class SqsError extends Error {
+  readonly errorName: SqsErrorName
+  constructor(name: SqsErrorName, message: string) {
+    super(message)
+    this.errorName = name
+  }
+  get queryCode(): string {
+    return table[this.errorName][0]
+  }
+  get status(): number {
+    return table[this.errorName][1]
+  }
+  /** "Sender" for client faults, "Receiver" for ours (query error header and XML Type). */
+  get fault(): 'Sender' | 'Receiver' {
+    return this.status >= 500 ? 'Receiver' : 'Sender'
+  }
+}
+
+/** Broker codes → SQS errors; anything unlisted is an internal error (logged, no stack to the client). */
+const fromBroker: Partial<Record<ErrorCode, SqsErrorName>> = {
+  SUBSCRIPTION_NOT_FOUND: 'QueueDoesNotExist',
+  STREAM_NOT_FOUND: 'QueueDoesNotExist',
+  SUBSCRIPTION_EXISTS: 'QueueNameExists',
+  INVALID_CONFIG: 'InvalidAttributeValue',
+  INVALID_ARGUMENT: 'InvalidParameterValue',
+  MESSAGE_TOO_LARGE: 'InvalidParameterValue',
+  SCHEMA_VIOLATION: 'InvalidMessageContents',
+  QUEUE_FULL: 'OverLimit',
+  LIMIT_EXCEEDED: 'OverLimit',
+  PRECONDITION_FAILED: 'InvalidParameterValue',
+  RESOURCE_LOCKED: 'UnsupportedOperation',
+  BROKER_CLOSED: 'ServiceUnavailable',
+}
+
+export function toSqsError(error: unknown): SqsError {
+  if (error instanceof SqsError) return error
+  if (isWharfError(error)) {
+    const name = fromBroker[error.code]
+    if (name !== undefined) return new SqsError(name, error.message)
+  }
+  return new SqsError('InternalError', 'We encountered an internal error. Please try again.')
+}

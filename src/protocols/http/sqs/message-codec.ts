@@ -1,0 +1,237 @@
+// SQS message attributes ↔ record headers, and receipt handles. Attributes are stored as plain record
+// headers (name → value bytes) so consumers on other protocols see them as ordinary headers; types other
+// than String ride in one reserved header. Receipt handles are opaque and tamper-evident: the lease's
+// position signed with a per-broker HMAC secret.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { type RecordHeader, type StoredMessage, userHeaders } from '../../../broker/types.js'
+import { SqsError } from './errors.js'
+import type { SqsAttributeValue } from './md5.js'
+
+/** Reserved headers (the `wharf.` prefix keeps them out of other protocols' user headers). */
+export const SqsHeader = {
+  messageId: 'wharf.sqs.id',
+  types: 'wharf.sqs.types',
+  traceHeader: 'wharf.sqs.trace',
+} as const
+
+const ATTRIBUTES_MAX = 10
+const ATTRIBUTE_NAME = /^(?!aws\.|amazon\.)(?!\.)(?!.*\.\.)(?!.*\.$)[A-Za-z0-9_.-]{1,256}$/i
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i
+
+/** SQS accepts #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF (XML 1.0 characters). */
+function allowedCodePoint(c: number): boolean {
+  return (
+    c === 0x9 ||
+    c === 0xa ||
+    c === 0xd ||
+    (c >= 0x20 && c <= 0xd7ff) ||
+    (c >= 0xe000 && c <= 0xfffd) ||
+    (c >= 0x10000 && c <= 0x10ffff)
+  )
+}
+
+export function checkText(value: string, what: string): void {
+  for (const char of value) {
+    // A lone surrogate iterates as itself (0xD800-0xDFFF) and so fails the check, as AWS rejects it.
+    if (!allowedCodePoint(char.codePointAt(0)!)) {
+      throw new SqsError(
+        'InvalidMessageContents',
+        `Invalid characters found in ${what}. Deleted or replace them: see https://www.w3.org/TR/REC-xml/#charsets`,
+      )
+    }
+  }
+}
+
+/** Wire form (JSON: BinaryValue is base64 text) → validated attributes with Buffers. */
+export function parseMessageAttributes(input: unknown, field = 'MessageAttributes'): Record<string, SqsAttributeValue> {
+  if (input === undefined || input === null) return {}
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw new SqsError('InvalidParameterValue', `${field} must be a map`)
+  const entries = Object.entries(input as Record<string, unknown>)
+  if (entries.length > ATTRIBUTES_MAX)
+    throw new SqsError(
+      'InvalidParameterValue',
+      `Number of message attributes [${entries.length}] exceeds the allowed maximum [${ATTRIBUTES_MAX}].`,
+    )
+  const out: Record<string, SqsAttributeValue> = {}
+  for (const [name, raw] of entries) {
+    if (!ATTRIBUTE_NAME.test(name))
+      throw new SqsError('InvalidParameterValue', `Message (user) attribute name '${name}' is invalid.`)
+    const value = raw as { DataType?: unknown; StringValue?: unknown; BinaryValue?: unknown }
+    const type = value?.DataType
+    if (typeof type !== 'string' || !/^(String|Number|Binary)(\.[A-Za-z0-9_.-]{1,256})?$/.test(type)) {
+      throw new SqsError('InvalidParameterValue', `The type of message (user) attribute '${name}' is invalid.`)
+    }
+    if (type.startsWith('Binary')) {
+      if (typeof value.BinaryValue !== 'string' && !Buffer.isBuffer(value.BinaryValue)) {
+        throw new SqsError(
+          'InvalidParameterValue',
+          `Message (user) attribute '${name}' must contain a non-empty message attribute value for message attribute type '${type}'.`,
+        )
+      }
+      out[name] = {
+        DataType: type,
+        BinaryValue: Buffer.isBuffer(value.BinaryValue) ? value.BinaryValue : Buffer.from(value.BinaryValue, 'base64'),
+      }
+      continue
+    }
+    if (typeof value.StringValue !== 'string' || value.StringValue === '') {
+      throw new SqsError(
+        'InvalidParameterValue',
+        `Message (user) attribute '${name}' must contain a non-empty message attribute value for message attribute type '${type}'.`,
+      )
+    }
+    if (type.startsWith('Number') && !NUMBER.test(value.StringValue)) {
+      throw new SqsError(
+        'InvalidParameterValue',
+        `Can't cast the value of message (user) attribute '${name}' to a number.`,
+      )
+    }
+    checkText(value.StringValue, `the value of message attribute '${name}'`)
+    out[name] = { DataType: type, StringValue: value.StringValue }
+  }
+  return out
+}
+
+/** Bytes an attribute set counts towards MaximumMessageSize (name + type + value, as AWS counts). */
+export function attributesSize(attributes: Record<string, SqsAttributeValue>): number {
+  let size = 0
+  for (const [name, a] of Object.entries(attributes)) {
+    size +=
+      Buffer.byteLength(name) +
+      Buffer.byteLength(a.DataType) +
+      (a.BinaryValue?.length ?? Buffer.byteLength(a.StringValue ?? ''))
+  }
+  return size
+}
+
+export function attributesToHeaders(attributes: Record<string, SqsAttributeValue>, headers: RecordHeader[]): void {
+  const types: Record<string, string> = {}
+  let typed = false
+  for (const [name, a] of Object.entries(attributes)) {
+    headers.push({ key: name, value: a.BinaryValue ?? Buffer.from(a.StringValue ?? '', 'utf8') })
+    if (a.DataType !== 'String') {
+      types[name] = a.DataType
+      typed = true
+    }
+  }
+  if (typed) headers.push({ key: SqsHeader.types, value: Buffer.from(JSON.stringify(types)) })
+}
+
+/**
+ * Headers → attributes: every user header; typed by the types header, else String when the bytes are
+ * valid UTF-8 (headers set by Kafka/AMQP/MQTT producers) and Binary otherwise.
+ */
+export function headersToAttributes(message: StoredMessage): Record<string, SqsAttributeValue> {
+  let types: Record<string, string> = {}
+  for (const h of message.headers) {
+    if (h.key === SqsHeader.types && h.value !== null) {
+      try {
+        types = JSON.parse(h.value.toString('utf8')) as Record<string, string>
+      } catch {
+        types = {}
+      }
+    }
+  }
+  const out: Record<string, SqsAttributeValue> = {}
+  for (const h of userHeaders(message.headers)) {
+    if (h.value === null) continue
+    const type = types[h.key] ?? (isUtf8(h.value) ? 'String' : 'Binary')
+    out[h.key] = type.startsWith('Binary')
+      ? { DataType: type, BinaryValue: h.value }
+      : { DataType: type, StringValue: h.value.toString('utf8') }
+  }
+  return out
+}
+
+function isUtf8(value: Buffer): boolean {
+  return Buffer.from(value.toString('utf8'), 'utf8').equals(value)
+}
+
+/** MessageAttributeNames filter: "All", ".*", "prefix.*" or exact names. */
+export function selectAttributes(
+  all: Record<string, SqsAttributeValue>,
+  names: readonly string[],
+): Record<string, SqsAttributeValue> {
+  if (names.length === 0) return {}
+  if (names.includes('All') || names.includes('.*')) return all
+  const out: Record<string, SqsAttributeValue> = {}
+  for (const [name, value] of Object.entries(all)) {
+    if (names.some((n) => n === name || (n.endsWith('.*') && name.startsWith(n.slice(0, -1))))) out[name] = value
+  }
+  return out
+}
+
+/** Message id: stored at send; messages that came from elsewhere get one derived from their position. */
+export function messageIdOf(message: StoredMessage): string {
+  for (const h of message.headers)
+    if (h.key === SqsHeader.messageId && h.value !== null) return h.value.toString('utf8')
+  const hex = createHash('md5')
+    .update(`${message.stream}\u0000${message.partition}\u0000${message.offset}`)
+    .digest('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
+}
+
+export interface ReceiptHandle {
+  queue: string
+  /** The SQS queue's creation time: a handle does not survive the queue being deleted and recreated. */
+  incarnation: number
+  /** Listener boot: lease ids restart after a broker restart. */
+  boot: string
+  partition: number
+  offset: number
+  leaseId: number
+}
+
+const MAC_BYTES = 16
+
+export class ReceiptHandles {
+  readonly #secret: Buffer
+  readonly boot: string
+  constructor(secret: Buffer, boot: string) {
+    this.#secret = secret
+    this.boot = boot
+  }
+
+  encode(handle: ReceiptHandle): string {
+    const payload = Buffer.from(
+      JSON.stringify([handle.queue, handle.incarnation, handle.boot, handle.partition, handle.offset, handle.leaseId]),
+    ).toString('base64url')
+    return `${payload}.${this.#mac(payload).toString('base64url')}`
+  }
+
+  /** Throws ReceiptHandleIsInvalid for anything not produced by encode() with our secret. */
+  decode(text: unknown): ReceiptHandle {
+    const bad = () =>
+      new SqsError(
+        'ReceiptHandleIsInvalid',
+        `The input receipt handle "${String(text).slice(0, 200)}" is not a valid receipt handle.`,
+      )
+    if (typeof text !== 'string' || text.length > 2048) throw bad()
+    const dot = text.indexOf('.')
+    if (dot <= 0) throw bad()
+    const payload = text.slice(0, dot)
+    const mac = Buffer.from(text.slice(dot + 1), 'base64url')
+    if (mac.length !== MAC_BYTES || !timingSafeEqual(mac, this.#mac(payload))) throw bad()
+    const fields = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as [
+      string,
+      number,
+      string,
+      number,
+      number,
+      number,
+    ]
+    return {
+      queue: fields[0],
+      incarnation: fields[1],
+      boot: fields[2],
+      partition: fields[3],
+      offset: fields[4],
+      leaseId: fields[5],
+    }
+  }
+
+  #mac(payload: string): Buffer {
+    return createHmac('sha256', this.#secret).update(payload).digest().subarray(0, MAC_BYTES)
+  }
+}

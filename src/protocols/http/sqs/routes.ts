@@ -1,0 +1,68 @@
+// SQS over HTTP: AWS JSON 1.0 (`POST /`, `x-amz-target: AmazonSQS.<Action>`), the protocol every current SDK
+// uses. Replies carry `x-amzn-RequestId`; errors carry `__type` plus the query-compatible
+// `x-amzn-query-error: <code>;Sender` header that SDKs in query-compatible mode turn into err.Code.
+import { randomUUID } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { SqsError } from './errors.js'
+import type { SqsService } from './service.js'
+
+export const SQS_TARGET_PREFIX = 'AmazonSQS.'
+const JSON_TYPE = 'application/x-amz-json-1.0'
+
+export function sendSqsError(reply: FastifyReply, error: SqsError): FastifyReply {
+  return reply
+    .code(error.status)
+    .header('content-type', JSON_TYPE)
+    .header('x-amzn-requestid', randomUUID())
+    .header('x-amzn-query-error', `${error.queryCode};${error.fault}`)
+    .send(JSON.stringify({ __type: `com.amazonaws.sqs#${error.errorName}`, message: error.message }))
+}
+
+/** Origin for queue URLs: the Host the client used, so URLs stay reachable (the SDK may re-target to them). */
+export function originOf(request: FastifyRequest): string {
+  const host = request.headers.host ?? `127.0.0.1:${request.socket.localPort}`
+  return `${request.protocol}://${host}`
+}
+
+export async function handleSqsJson(
+  service: SqsService,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: string,
+): Promise<FastifyReply> {
+  const action = target.slice(SQS_TARGET_PREFIX.length)
+  const abort = new AbortController()
+  // 'close' on the response fires when it is sent or the client went away; only the latter aborts a long poll.
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abort.abort()
+  })
+  try {
+    const body = request.body as Buffer | undefined
+    let input: unknown = {}
+    if (body !== undefined && body.length > 0) {
+      try {
+        input = JSON.parse(body.toString('utf8'))
+      } catch {
+        throw new SqsError('SerializationException', 'The request body is not valid JSON.')
+      }
+    }
+    if (input === null || typeof input !== 'object' || Array.isArray(input))
+      throw new SqsError('SerializationException', 'The request body must be a JSON object.')
+    const output = await service.call(action, input as Record<string, unknown>, {
+      origin: originOf(request),
+      signal: abort.signal,
+    })
+    return reply
+      .code(200)
+      .header('content-type', JSON_TYPE)
+      .header('x-amzn-requestid', randomUUID())
+      .send(JSON.stringify(output))
+  } catch (error) {
+    return sendSqsError(
+      reply,
+      error instanceof SqsError
+        ? error
+        : new SqsError('InternalError', 'We encountered an internal error. Please try again.'),
+    )
+  }
+}

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import { SNSClient } from '@aws-sdk/client-sns'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { type Broker, createBroker } from '../../../src/index.ts'
+import { type HttpListener, startHttpListener } from '../../../src/protocols/http/listener.ts'
+import { silentLogger } from '../../../src/util/logger.ts'
+
+export interface Harness {
+  broker: Broker
+  listener: HttpListener
+  url: string
+  dir: string
+}
+
+export async function startHarness(t: TestContext, dir?: string): Promise<Harness> {
+  const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'wharf-http-'))
+  if (dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+  const broker = await createBroker({ dataDir, durability: 'never' })
+  const listener = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
+  let closed = false
+  const close = async () => {
+    if (closed) return
+    closed = true
+    await listener.close()
+    await broker.close()
+  }
+  t.after(close)
+  return { broker, listener, url: `http://127.0.0.1:${listener.port}`, dir: dataDir }
+}
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
+
+export function sqsClient(t: TestContext, url: string): SQSClient {
+  const client = new SQSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 })
+  t.after(() => client.destroy())
+  return client
+}
+
+export function snsClient(t: TestContext, url: string): SNSClient {
+  const client = new SNSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 })
+  t.after(() => client.destroy())
+  return client
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
