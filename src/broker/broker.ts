@@ -13,6 +13,7 @@ import {
 } from './config.js'
 import { DedupManager } from './dedup-manager.js'
 import { GroupCoordinator, type OffsetStore } from './groups/index.js'
+import { LogGroup, type LogMember, type LogMemberOptions } from './log-group.js'
 import { ProducerManager } from './producer-manager.js'
 import type { QueueConsumer } from './queue.js'
 import { QueueSubscription } from './queue.js'
@@ -818,6 +819,49 @@ export class Broker {
         )
       },
     }
+  }
+
+  readonly #logGroups = new Map<string, LogGroup>()
+
+  /**
+   * Joins a broker-assigned log-mode group: the stream's partitions are shared among the group's members
+   * (range or round robin), each member is pushed its partitions' messages from the committed offset
+   * (or `from`), and `member.ack(message)` commits. For consumers without a client-side assignor.
+   */
+  subscribeLog(streamName: string, group: string, options: LogMemberOptions): LogMember {
+    this.#assertOpen()
+    this.stream(streamName)
+    const key = `${group}\u0000${streamName}`
+    let logGroup = this.#logGroups.get(key)
+    if (logGroup === undefined) {
+      logGroup = new LogGroup(group, streamName, {
+        partitionCount: (s) => this.stream(s).partitions.length,
+        committed: (g, s, p) => this.committedOffset(g, s, p)?.offset,
+        commit: (g, s, p, offset) => this.commitOffset(g, s, p, offset),
+        startOffset: (s, p, from) => {
+          const log = this.stream(s).partitionLog(p)
+          return from === 'earliest' ? log.logStartOffset : log.highWatermark
+        },
+        read: (s, p, offset, maxBytes) => this.readMessages(s, p, offset, maxBytes),
+        onData: (s, p, offset, wake) => {
+          const log = this.stream(s).partitionLog(p)
+          if (log.highWatermark > offset) {
+            queueMicrotask(wake)
+            return () => {}
+          }
+          const off = log.onAppend((hw) => {
+            if (hw > offset) {
+              off()
+              wake()
+            }
+          })
+          return off
+        },
+        warn: (message, details) => this.#warn(message, details),
+      })
+      this.#logGroups.set(key, logGroup)
+    }
+    return logGroup.join(options)
   }
 
   /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
