@@ -74,6 +74,8 @@ export class AmqpConnection implements ChannelHost {
   readonly #openedAt = Date.now()
   #inflightPublishes = 0
   #paused = false
+  /** Has published: such connections stop being read while the memory alarm is on (as RabbitMQ does). */
+  #publisher = false
   #closeTimer: NodeJS.Timeout | null = null
 
   constructor(socket: net.Socket, state: ServerState) {
@@ -131,6 +133,7 @@ export class AmqpConnection implements ChannelHost {
   // ---- back-pressure ----
 
   publishStarted(): void {
+    this.#publisher = true
     this.#inflightPublishes++
   }
 
@@ -147,7 +150,7 @@ export class AmqpConnection implements ChannelHost {
       this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX ||
       this.#socket.writableLength > WRITE_BUFFER_BYTES_MAX ||
       backlog > BACKLOG_FRAMES_MAX ||
-      (this.#state.blocked !== null && this.#inflightPublishes > 0)
+      (this.#state.blocked !== null && this.#publisher)
     if (over && !this.#paused) {
       this.#paused = true
       this.#socket.pause()
@@ -182,6 +185,8 @@ export class AmqpConnection implements ChannelHost {
         this.#socket.end(PROTOCOL_HEADER)
         return
       }
+      // A complete protocol header followed by a bad frame still gets a proper connection.close.
+      if (this.#phase === 'header' && !this.#parser.awaitingProtocolHeader) this.#sendStart()
       this.fail(toAmqpError(error, 0, 0))
       this.flush()
       return
