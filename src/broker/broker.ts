@@ -316,6 +316,9 @@ export class Broker {
     this.#assertOpen()
     const stream = this.stream(streamName)
     const now = this.now()
+    if (messages.length === 1 && stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null) {
+      return [await this.#produceOne(stream, messages[0]!, now, options.partition)]
+    }
     const positions: MessagePosition[] = new Array(messages.length)
     const window = stream.config.dedupWindowMs > 0 ? await this.#dedup.windowFor(stream, now) : null
     const validate = stream.config.schemaSubject === null ? null : this.schemas.validator(stream.config.schemaSubject)
@@ -370,6 +373,25 @@ export class Broker {
     )
     for (const [index, first] of repeats) positions[index] = { ...positions[first]!, duplicate: true }
     return positions
+  }
+
+  /** The common single-message publish, without the grouping machinery of produce(). */
+  async #produceOne(
+    stream: Stream,
+    message: PublishMessage,
+    now: number,
+    explicit: number | undefined,
+  ): Promise<MessagePosition> {
+    const record = stream.toRecord(message, now)
+    const partition = explicit ?? stream.choosePartition(message, record.key)
+    const log = stream.partitionLog(partition)
+    const result = await log.append([Stream.encode([record])])
+    stream.stats.messagesIn++
+    if (stream.queues.size > 0) {
+      const stored = stream.stored(partition, result.baseOffset, [record])
+      for (const queue of stream.queues) queue.offerTail(partition, stored)
+    }
+    return { partition, offset: result.baseOffset, duplicate: false }
   }
 
   /**
