@@ -3,6 +3,7 @@ import type { Server as HttpServer } from 'node:http'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import { startAmqpListener } from '../protocols/amqp/index.js'
+import { startKafkaListener } from '../protocols/kafka/index.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import type { Logger } from '../util/logger.js'
 import type { WharfConfig } from './config.js'
@@ -39,7 +40,7 @@ const listenerFactories: Array<{
   start: ListenerFactory
 }> = [
   { name: 'http', portKey: 'httpPort', start: startHttpListener },
-  // { name: 'kafka', portKey: 'kafkaPort', start: startKafkaListener },
+  { name: 'kafka', portKey: 'kafkaPort', start: startKafkaListener },
   { name: 'amqp', portKey: 'amqpPort', start: startAmqpListener },
   // { name: 'mqtt', portKey: 'mqttPort', start: startMqttListener },
 ]

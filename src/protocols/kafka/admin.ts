@@ -1,0 +1,361 @@
+// Admin APIs: topics (create/delete/partitions/delete records), configs, and SASL/PLAIN authentication.
+import { validateStreamConfig } from '../../broker/config.js'
+import { isWharfError } from '../../util/errors.js'
+import type {
+  AlterConfigsRequest,
+  AlterConfigsResponse,
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  CreateTopicsResponseCreatableTopicResult,
+  DeleteRecordsRequest,
+  DeleteRecordsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+  DescribeConfigsResponseDescribeConfigsResult,
+  SaslAuthenticateRequest,
+  SaslAuthenticateResponse,
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
+} from './codec/index.js'
+import { defaultMappedConfig, describeTopicConfigs, toStreamConfig } from './configs.js'
+import type { Connection } from './connection.js'
+import { isValidTopicName, NODE_ID } from './data.js'
+import { errorCodeOf, KafkaError } from './errors.js'
+
+const EMPTY = Buffer.alloc(0)
+const ResourceType = { TOPIC: 2, BROKER: 4 } as const
+/** DescribeConfigs configSource values. */
+const ConfigSource = { DYNAMIC_TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const
+
+function messageOf(error: unknown): string | null {
+  return isWharfError(error) ? error.message : null
+}
+
+// ---- CreateTopics ----
+
+async function createOne(
+  c: Connection,
+  t: CreateTopicsRequest['topics'][number],
+  validateOnly: boolean,
+  version: number,
+): Promise<CreateTopicsResponseCreatableTopicResult> {
+  const { broker, options } = c.server
+  const fail = (errorCode: number, errorMessage: string | null) => ({
+    name: t.name,
+    errorCode,
+    errorMessage,
+    numPartitions: -1,
+    replicationFactor: -1,
+    configs: version >= 5 ? null : undefined,
+  })
+  if (!isValidTopicName(t.name)) return fail(KafkaError.INVALID_TOPIC_EXCEPTION, `Topic name '${t.name}' is illegal`)
+  if (broker.getStream(t.name) !== undefined)
+    return fail(KafkaError.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`)
+  if (t.replicationFactor !== -1 && t.replicationFactor !== 1 && t.assignments.length === 0) {
+    return fail(
+      KafkaError.INVALID_REPLICATION_FACTOR,
+      `Replication factor ${t.replicationFactor} is larger than the 1 available broker`,
+    )
+  }
+  const partitions =
+    t.assignments.length > 0
+      ? t.assignments.length
+      : t.numPartitions === -1
+        ? options.defaultPartitions
+        : t.numPartitions
+  if (partitions < 1) return fail(KafkaError.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.')
+  if (t.assignments.some((a) => a.brokerIds.some((id) => id !== NODE_ID)))
+    return fail(KafkaError.INVALID_REPLICA_ASSIGNMENT, `Only broker ${NODE_ID} exists`)
+  try {
+    const config = validateStreamConfig({ ...toStreamConfig(t.configs), partitions })
+    if (!validateOnly) await broker.createStream(t.name, config)
+    return {
+      name: t.name,
+      errorCode: KafkaError.NONE,
+      errorMessage: null,
+      numPartitions: partitions,
+      replicationFactor: 1,
+      // v5+ echo the resulting configs (KIP-525).
+      configs:
+        version < 5
+          ? undefined
+          : describeTopicConfigs(config).map((d) => ({
+              name: d.name,
+              value: d.value,
+              readOnly: d.readOnly,
+              configSource: d.isDefault ? ConfigSource.DEFAULT_CONFIG : ConfigSource.DYNAMIC_TOPIC_CONFIG,
+              isSensitive: false,
+            })),
+    }
+  } catch (error) {
+    return fail(errorCodeOf(error), messageOf(error))
+  }
+}
+
+export async function handleCreateTopics(
+  c: Connection,
+  req: CreateTopicsRequest,
+  version: number,
+): Promise<CreateTopicsResponse> {
+  const topics: CreateTopicsResponseCreatableTopicResult[] = []
+  // One at a time: a request naming the same topic twice gets TOPIC_ALREADY_EXISTS for the second.
+  for (const t of req.topics) topics.push(await createOne(c, t, req.validateOnly === true, version))
+  return { throttleTimeMs: 0, topics }
+}
+
+// ---- DeleteTopics ----
+
+export async function handleDeleteTopics(
+  c: Connection,
+  req: DeleteTopicsRequest,
+  version: number,
+): Promise<DeleteTopicsResponse> {
+  const names = version >= 6 ? (req.topics ?? []).map((t) => t.name ?? '') : (req.topicNames ?? [])
+  const responses: DeleteTopicsResponse['responses'] = []
+  for (const name of names) {
+    try {
+      await c.server.broker.deleteStream(name)
+      responses.push({ name, errorCode: KafkaError.NONE, errorMessage: null })
+    } catch (error) {
+      responses.push({ name, errorCode: errorCodeOf(error), errorMessage: messageOf(error) })
+    }
+  }
+  return { throttleTimeMs: 0, responses }
+}
+
+// ---- CreatePartitions ----
+
+export async function handleCreatePartitions(
+  c: Connection,
+  req: CreatePartitionsRequest,
+): Promise<CreatePartitionsResponse> {
+  const results: CreatePartitionsResponse['results'] = []
+  for (const t of req.topics) {
+    const stream = c.server.broker.getStream(t.name)
+    if (stream === undefined) {
+      results.push({
+        name: t.name,
+        errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: `Topic '${t.name}' does not exist.`,
+      })
+      continue
+    }
+    if (t.count <= stream.partitions.length) {
+      const errorMessage = `Topic currently has ${stream.partitions.length} partitions, which is higher than the requested ${t.count}.`
+      results.push({ name: t.name, errorCode: KafkaError.INVALID_PARTITIONS, errorMessage })
+      continue
+    }
+    try {
+      if (req.validateOnly) validateStreamConfig({ partitions: t.count }, stream.config)
+      else await c.server.broker.alterStream(t.name, { partitions: t.count })
+      results.push({ name: t.name, errorCode: KafkaError.NONE, errorMessage: null })
+    } catch (error) {
+      results.push({
+        name: t.name,
+        errorCode: isWharfError(error, 'INVALID_CONFIG') ? KafkaError.INVALID_PARTITIONS : errorCodeOf(error),
+        errorMessage: messageOf(error),
+      })
+    }
+  }
+  return { throttleTimeMs: 0, results }
+}
+
+// ---- DeleteRecords ----
+
+export async function handleDeleteRecords(c: Connection, req: DeleteRecordsRequest): Promise<DeleteRecordsResponse> {
+  const topics = await Promise.all(
+    req.topics.map(async (t) => ({
+      name: t.name,
+      partitions: await Promise.all(
+        t.partitions.map(async (p) => {
+          const log = c.server.broker.getStream(t.name)?.partitions[p.partitionIndex]
+          if (log === undefined)
+            return {
+              partitionIndex: p.partitionIndex,
+              lowWatermark: -1,
+              errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+            }
+          try {
+            // -1 means "up to the high watermark" (Kafka's DeleteRecordsRequest.HIGH_WATERMARK).
+            await log.deleteRecordsBefore(p.offset === -1 ? log.highWatermark : p.offset)
+            return { partitionIndex: p.partitionIndex, lowWatermark: log.logStartOffset, errorCode: KafkaError.NONE }
+          } catch (error) {
+            return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: errorCodeOf(error) }
+          }
+        }),
+      ),
+    })),
+  )
+  return { throttleTimeMs: 0, topics }
+}
+
+// ---- DescribeConfigs / AlterConfigs ----
+
+function brokerConfigs(c: Connection): Array<{ name: string; value: string }> {
+  const { options } = c.server
+  return [
+    { name: 'auto.create.topics.enable', value: String(options.autoCreateTopics) },
+    { name: 'num.partitions', value: String(options.defaultPartitions) },
+    { name: 'default.replication.factor', value: '1' },
+    { name: 'offsets.topic.replication.factor', value: '1' },
+    { name: 'broker.id', value: String(NODE_ID) },
+    { name: 'socket.request.max.bytes', value: String(options.frameBytesMax) },
+  ]
+}
+
+function describeResource(
+  c: Connection,
+  r: DescribeConfigsRequest['resources'][number],
+  version: number,
+): DescribeConfigsResponseDescribeConfigsResult {
+  const base = {
+    errorCode: KafkaError.NONE,
+    errorMessage: null,
+    resourceType: r.resourceType,
+    resourceName: r.resourceName,
+  }
+  const wanted = (name: string) =>
+    r.configurationKeys === null || r.configurationKeys.length === 0 || r.configurationKeys.includes(name)
+  if (r.resourceType === ResourceType.TOPIC) {
+    const stream = c.server.broker.getStream(r.resourceName)
+    if (stream === undefined)
+      return {
+        ...base,
+        errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: `Topic '${r.resourceName}' does not exist.`,
+        configs: [],
+      }
+    const configs = describeTopicConfigs(stream.config)
+      .filter((d) => wanted(d.name))
+      .map((d) => ({
+        name: d.name,
+        value: d.value,
+        readOnly: d.readOnly,
+        isDefault: version === 0 ? d.isDefault : undefined,
+        configSource:
+          version >= 1 ? (d.isDefault ? ConfigSource.DEFAULT_CONFIG : ConfigSource.DYNAMIC_TOPIC_CONFIG) : undefined,
+        isSensitive: false,
+        synonyms: [],
+        configType: version >= 3 ? d.type : undefined,
+      }))
+    return { ...base, configs }
+  }
+  if (r.resourceType === ResourceType.BROKER) {
+    const configs = brokerConfigs(c)
+      .filter((d) => wanted(d.name))
+      .map((d) => ({
+        name: d.name,
+        value: d.value,
+        readOnly: true,
+        isDefault: version === 0 ? false : undefined,
+        configSource: version >= 1 ? ConfigSource.STATIC_BROKER_CONFIG : undefined,
+        isSensitive: false,
+        synonyms: [],
+      }))
+    return { ...base, configs }
+  }
+  return {
+    ...base,
+    errorCode: KafkaError.INVALID_REQUEST,
+    errorMessage: `Unsupported resource type ${r.resourceType}`,
+    configs: [],
+  }
+}
+
+export function handleDescribeConfigs(
+  c: Connection,
+  req: DescribeConfigsRequest,
+  version: number,
+): DescribeConfigsResponse {
+  return { throttleTimeMs: 0, results: req.resources.map((r) => describeResource(c, r, version)) }
+}
+
+export async function handleAlterConfigs(c: Connection, req: AlterConfigsRequest): Promise<AlterConfigsResponse> {
+  const responses: AlterConfigsResponse['responses'] = []
+  for (const r of req.resources) {
+    const base = { resourceType: r.resourceType, resourceName: r.resourceName }
+    if (r.resourceType !== ResourceType.TOPIC) {
+      responses.push({
+        ...base,
+        errorCode: KafkaError.INVALID_REQUEST,
+        errorMessage: 'Only topic configs can be altered',
+      })
+      continue
+    }
+    const stream = c.server.broker.getStream(r.resourceName)
+    if (stream === undefined) {
+      responses.push({
+        ...base,
+        errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: `Topic '${r.resourceName}' does not exist.`,
+      })
+      continue
+    }
+    try {
+      // AlterConfigs (non-incremental) replaces the topic's whole config: what it does not name reverts to defaults.
+      const changes = { ...defaultMappedConfig(), ...toStreamConfig(r.configs) }
+      if (req.validateOnly) validateStreamConfig(changes, stream.config)
+      else await c.server.broker.alterStream(r.resourceName, changes)
+      responses.push({ ...base, errorCode: KafkaError.NONE, errorMessage: null })
+    } catch (error) {
+      responses.push({ ...base, errorCode: errorCodeOf(error), errorMessage: messageOf(error) })
+    }
+  }
+  return { throttleTimeMs: 0, responses }
+}
+
+// ---- SASL/PLAIN ----
+
+const MECHANISMS = ['PLAIN']
+
+export function handleSaslHandshake(c: Connection, req: SaslHandshakeRequest, version: number): SaslHandshakeResponse {
+  if (!MECHANISMS.includes(req.mechanism))
+    return { errorCode: KafkaError.UNSUPPORTED_SASL_MECHANISM, mechanisms: MECHANISMS }
+  c.saslMechanismChosen = true
+  // Handshake v0 (kafka-python): the token follows as a bare frame, not wrapped in SaslAuthenticate.
+  if (version === 0) c.rawSaslPending = true
+  return { errorCode: KafkaError.NONE, mechanisms: MECHANISMS }
+}
+
+/** RFC 4616 PLAIN: [authzid] NUL authcid NUL passwd. With no users configured every identity is accepted. */
+export function checkPlain(c: Connection, token: Buffer): boolean {
+  const parts = token.toString('utf8').split('\u0000')
+  if (parts.length !== 3) return false
+  const [, user, password] = parts as [string, string, string]
+  const users = c.server.options.saslUsers
+  if (Object.keys(users).length === 0) return user !== ''
+  return Object.hasOwn(users, user) && users[user] === password
+}
+
+export function handleSaslAuthenticate(c: Connection, req: SaslAuthenticateRequest): SaslAuthenticateResponse {
+  if (!c.saslMechanismChosen) {
+    c.closeAfterWrite()
+    return {
+      errorCode: KafkaError.ILLEGAL_SASL_STATE,
+      errorMessage: 'SaslAuthenticate before SaslHandshake',
+      authBytes: EMPTY,
+    }
+  }
+  if (!checkPlain(c, req.authBytes)) {
+    // Kafka closes the connection after a failed authentication.
+    c.closeAfterWrite()
+    return {
+      errorCode: KafkaError.SASL_AUTHENTICATION_FAILED,
+      errorMessage: 'Authentication failed: Invalid username or password',
+      authBytes: EMPTY,
+    }
+  }
+  c.authenticated = true
+  return { errorCode: KafkaError.NONE, errorMessage: null, authBytes: EMPTY, sessionLifetimeMs: 0 }
+}
+
+/** The raw-token path after SaslHandshake v0: an empty frame answers success, null closes the connection. */
+export function rawSaslToken(c: Connection, token: Buffer): Buffer | null {
+  if (!checkPlain(c, token)) return null
+  c.authenticated = true
+  return EMPTY
+}

@@ -1,0 +1,284 @@
+// One Kafka client connection: frames in, responses out, strictly in request order.
+//
+// Requests are decoded and dispatched synchronously in arrival order (so a connection's produce appends reach
+// the log in the order they were sent), but handlers may finish out of order (a parked JoinGroup, a long-poll
+// Fetch): each request takes a slot in a FIFO and responses are written only from its head. Everything written
+// during one read burst goes out under one cork()/uncork(). Reading pauses while too many requests or too many
+// unwritten bytes are pending (Kafka mutes the channel likewise), so a client cannot grow our memory unbounded.
+import type net from 'node:net'
+import type { Broker } from '../../broker/broker.js'
+import { WharfError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+import {
+  ApiKey,
+  type ApiVersionsResponse,
+  encodeResponseFrame,
+  FrameSplitter,
+  type KafkaApi,
+  type RequestHeader,
+  readRequest,
+} from './codec/index.js'
+import type { KafkaOptions } from './options.js'
+import { advertisedApiKeys, isVersionSupported } from './versions.js'
+
+/** Requests accepted but not yet answered before reading pauses (librdkafka pipelines up to max.in.flight). */
+export const inflightRequestsMax = 512
+/** Unwritten response bytes queued on the socket before reading pauses. */
+export const writableBytesHigh = 8 * 1024 * 1024
+
+/** Returned by a handler for a request that gets no response (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol('no response')
+
+export interface ServerState {
+  readonly broker: Broker
+  readonly options: KafkaOptions
+  readonly logger: Logger
+  readonly advertisedHost: string
+  readonly advertisedPort: number
+}
+
+export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown
+
+interface Slot {
+  api: KafkaApi
+  version: number
+  correlationId: number
+  done: boolean
+  response: unknown
+}
+
+/** APIs allowed before SASL authentication completes (when users are configured). */
+const preAuthApis = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
+
+export class Connection {
+  readonly server: ServerState
+  readonly socket: net.Socket
+  readonly clientHost: string
+  readonly logger: Logger
+  /** Aborted when the connection closes: long polls stop waiting. */
+  readonly closing = new AbortController()
+  authenticated: boolean
+  /** SaslHandshake v0 (kafka-python): the next frame is a raw SASL token, not a Kafka request. */
+  rawSaslPending = false
+  saslMechanismChosen = false
+  private readonly splitter: FrameSplitter
+  private readonly handlers: ReadonlyMap<number, Handler>
+  private readonly slots: Slot[] = []
+  private slotsHead = 0
+  private closed = false
+  private paused = false
+  private readonly rawSasl: (c: Connection, token: Buffer) => Buffer | null
+
+  constructor(
+    server: ServerState,
+    socket: net.Socket,
+    handlers: ReadonlyMap<number, Handler>,
+    rawSasl: (c: Connection, token: Buffer) => Buffer | null,
+  ) {
+    this.server = server
+    this.socket = socket
+    this.handlers = handlers
+    this.rawSasl = rawSasl
+    this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`
+    this.logger = server.logger.child({ client: `${socket.remoteAddress}:${socket.remotePort}` })
+    this.authenticated = Object.keys(server.options.saslUsers).length === 0
+    this.splitter = new FrameSplitter(server.options.frameBytesMax)
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('drain', () => this.maybeResume())
+    socket.on('error', (error) => this.logger.debug({ err: error }, 'kafka socket error'))
+    socket.on('close', () => this.onClose())
+  }
+
+  private get pending(): number {
+    return this.slots.length - this.slotsHead
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return
+    let frames: Buffer[]
+    try {
+      frames = this.splitter.push(chunk)
+    } catch (error) {
+      this.fail('bad frame', error)
+      return
+    }
+    this.socket.cork()
+    try {
+      for (const frame of frames) {
+        if (this.closed) break
+        this.onFrame(frame)
+      }
+      this.flush()
+    } finally {
+      this.socket.uncork()
+    }
+    if (!this.closed && (this.pending >= inflightRequestsMax || this.socket.writableLength > writableBytesHigh)) {
+      this.paused = true
+      this.socket.pause()
+    }
+  }
+
+  private maybeResume(): void {
+    if (
+      this.paused &&
+      !this.closed &&
+      this.pending < inflightRequestsMax / 2 &&
+      this.socket.writableLength <= writableBytesHigh
+    ) {
+      this.paused = false
+      this.socket.resume()
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.rawSaslPending) {
+      this.rawSaslPending = false
+      const reply = this.rawSasl(this, frame)
+      if (reply === null) {
+        this.fail('raw SASL authentication failed')
+        return
+      }
+      this.flush()
+      const size = Buffer.allocUnsafe(4)
+      size.writeInt32BE(reply.length, 0)
+      this.socket.write(size)
+      if (reply.length > 0) this.socket.write(reply)
+      return
+    }
+    let decoded: ReturnType<typeof readRequest>
+    try {
+      decoded = readRequest(frame)
+    } catch (error) {
+      this.fail('bad request header', error)
+      return
+    }
+    const { header, api, body } = decoded
+    const version = header.requestApiVersion
+    if (api === undefined || !isVersionSupported(api.apiKey, version)) {
+      if (header.requestApiKey === ApiKey.ApiVersions && api !== undefined) {
+        // KIP-511: an unknown ApiVersions version is answered in v0 layout with error 35 and our key list, so
+        // librdkafka can retry with a version we have.
+        this.enqueue(api, 0, header.correlationId).response = {
+          errorCode: 35,
+          apiKeys: advertisedApiKeys,
+        } satisfies ApiVersionsResponse
+        this.slots[this.slots.length - 1]!.done = true
+        return
+      }
+      // Kafka closes the connection on an API or version it does not serve; clients negotiate to avoid this.
+      this.fail(`unsupported api ${header.requestApiKey} v${version}`)
+      return
+    }
+    if (!this.authenticated && !preAuthApis.has(api.apiKey)) {
+      this.fail(`api ${api.name} before SASL authentication`)
+      return
+    }
+    let request: unknown
+    try {
+      request = api.decodeRequest(body, version)
+    } catch (error) {
+      this.fail(`malformed ${api.name} v${version} request`, error)
+      return
+    }
+    const handler = this.handlers.get(api.apiKey)
+    if (handler === undefined) {
+      this.fail(`no handler for ${api.name}`)
+      return
+    }
+    const slot = this.enqueue(api, version, header.correlationId)
+    let result: unknown
+    try {
+      result = handler(this, request as never, version, header)
+    } catch (error) {
+      this.fail(`${api.name} handler failed`, error)
+      return
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (response) => this.complete(slot, response),
+        (error) => this.fail(`${api.name} handler failed`, error),
+      )
+    } else {
+      slot.done = true
+      slot.response = result
+    }
+  }
+
+  private enqueue(api: KafkaApi, version: number, correlationId: number): Slot {
+    const slot: Slot = { api, version, correlationId, done: false, response: undefined }
+    this.slots.push(slot)
+    return slot
+  }
+
+  private complete(slot: Slot, response: unknown): void {
+    if (this.closed) return
+    slot.done = true
+    slot.response = response
+    this.socket.cork()
+    try {
+      this.flush()
+    } finally {
+      this.socket.uncork()
+    }
+    this.maybeResume()
+  }
+
+  /** Writes every finished response at the head of the FIFO. */
+  private flush(): void {
+    while (this.slotsHead < this.slots.length) {
+      const slot = this.slots[this.slotsHead]!
+      if (!slot.done) break
+      this.slots[this.slotsHead++] = undefined as unknown as Slot
+      if (slot.response === NO_RESPONSE) continue
+      let frame: { chunks: Buffer[] }
+      try {
+        frame = encodeResponseFrame(slot.api, slot.version, slot.correlationId, slot.response)
+      } catch (error) {
+        // An encode failure is our bug (a field the version cannot carry): close rather than send garbage.
+        this.fail(`cannot encode ${slot.api.name} v${slot.version} response`, error)
+        return
+      }
+      for (const chunk of frame.chunks) this.socket.write(chunk)
+    }
+    if (this.slotsHead > 1024 && this.slotsHead * 2 > this.slots.length) {
+      this.slots.splice(0, this.slotsHead)
+      this.slotsHead = 0
+    }
+  }
+
+  /** Closes the connection after a protocol violation (Kafka's answer to bad input: disconnect). */
+  fail(reason: string, error?: unknown): void {
+    if (this.closed) return
+    const expected = error === undefined || error instanceof WharfError
+    if (expected) this.logger.info({ err: error, reason }, 'kafka connection closed')
+    else this.logger.error({ err: error, reason }, 'kafka connection closed on an unexpected error')
+    this.close()
+  }
+
+  /** Ends the connection once everything written so far has gone out (after an authentication failure). */
+  closeAfterWrite(): void {
+    queueMicrotask(() => {
+      if (this.closed) return
+      this.closed = true
+      this.closing.abort()
+      this.socket.end()
+    })
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.closing.abort()
+    this.socket.destroy()
+  }
+
+  private onClose(): void {
+    this.closed = true
+    this.closing.abort()
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+}

@@ -1,0 +1,112 @@
+// The Kafka listener: accepts TCP connections and serves the Kafka wire protocol against the broker.
+// Connection handling is in connection.ts, request handlers in data.ts, groups.ts and admin.ts.
+import { listenTcp } from '../../util/net.js'
+import {
+  handleAlterConfigs,
+  handleCreatePartitions,
+  handleCreateTopics,
+  handleDeleteRecords,
+  handleDeleteTopics,
+  handleDescribeConfigs,
+  handleSaslAuthenticate,
+  handleSaslHandshake,
+  rawSaslToken,
+} from './admin.js'
+import { ApiKey } from './codec/index.js'
+import { Connection, type Handler, type ServerState } from './connection.js'
+import {
+  handleApiVersions,
+  handleFetch,
+  handleInitProducerId,
+  handleListOffsets,
+  handleMetadata,
+  handleProduce,
+} from './data.js'
+import {
+  handleDeleteGroups,
+  handleDescribeGroups,
+  handleFindCoordinator,
+  handleHeartbeat,
+  handleJoinGroup,
+  handleLeaveGroup,
+  handleListGroups,
+  handleOffsetCommit,
+  handleOffsetFetch,
+  handleSyncGroup,
+} from './groups.js'
+import { type KafkaListener, type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
+import { supportedVersions } from './versions.js'
+
+export type { KafkaListener, KafkaListenerContext, KafkaOptions }
+
+const handlers = new Map<number, Handler>([
+  [ApiKey.ApiVersions, handleApiVersions as Handler],
+  [ApiKey.Metadata, handleMetadata as Handler],
+  [ApiKey.Produce, handleProduce as Handler],
+  [ApiKey.Fetch, handleFetch as Handler],
+  [ApiKey.ListOffsets, handleListOffsets as Handler],
+  [ApiKey.InitProducerId, handleInitProducerId as Handler],
+  [ApiKey.FindCoordinator, handleFindCoordinator as Handler],
+  [ApiKey.JoinGroup, handleJoinGroup as Handler],
+  [ApiKey.SyncGroup, handleSyncGroup as Handler],
+  [ApiKey.Heartbeat, handleHeartbeat as Handler],
+  [ApiKey.LeaveGroup, handleLeaveGroup as Handler],
+  [ApiKey.OffsetCommit, handleOffsetCommit as Handler],
+  [ApiKey.OffsetFetch, handleOffsetFetch as Handler],
+  [ApiKey.DescribeGroups, handleDescribeGroups as Handler],
+  [ApiKey.ListGroups, handleListGroups as Handler],
+  [ApiKey.DeleteGroups, handleDeleteGroups as Handler],
+  [ApiKey.CreateTopics, handleCreateTopics as Handler],
+  [ApiKey.DeleteTopics, handleDeleteTopics as Handler],
+  [ApiKey.CreatePartitions, handleCreatePartitions as Handler],
+  [ApiKey.DeleteRecords, handleDeleteRecords as Handler],
+  [ApiKey.DescribeConfigs, handleDescribeConfigs as Handler],
+  [ApiKey.AlterConfigs, handleAlterConfigs as Handler],
+  [ApiKey.SaslHandshake, handleSaslHandshake as Handler],
+  [ApiKey.SaslAuthenticate, handleSaslAuthenticate as Handler],
+])
+
+// Every advertised API has a handler, and nothing is handled that is not advertised.
+for (const apiKey of supportedVersions.keys())
+  if (!handlers.has(apiKey)) throw new Error(`kafka: api ${apiKey} advertised without a handler`)
+
+const WILDCARD = new Set(['0.0.0.0', '::', '', 'localhost'])
+
+export async function startKafkaListener(ctx: KafkaListenerContext): Promise<KafkaListener> {
+  const options = resolveKafkaOptions(ctx.kafka)
+  const connections = new Set<Connection>()
+  let state: ServerState | null = null
+  const tcp = await listenTcp(ctx.host, ctx.port, (socket) => {
+    if (state === null) {
+      socket.destroy()
+      return
+    }
+    const connection = new Connection(state, socket, handlers, rawSaslToken)
+    connections.add(connection)
+    socket.once('close', () => connections.delete(connection))
+  })
+  // Clients connect to what Metadata advertises, so it must be reachable: a wildcard or "localhost" listen
+  // address becomes 127.0.0.1 (librdkafka may resolve localhost to ::1 first).
+  const advertisedHost = options.advertisedHost ?? (WILDCARD.has(ctx.host) ? '127.0.0.1' : ctx.host)
+  state = { broker: ctx.broker, options, logger: ctx.logger, advertisedHost, advertisedPort: tcp.port }
+  const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
+  ctx.logger.info(
+    {
+      port: tcp.port,
+      advertisedHost,
+      autoCreateTopics: options.autoCreateTopics,
+      sasl: Object.keys(options.saslUsers).length > 0,
+    },
+    'kafka listening',
+  )
+  return {
+    name: 'kafka',
+    port: tcp.port,
+    urls: [`kafka://${hostForUrl}:${tcp.port}`],
+    async close() {
+      const closing = tcp.close()
+      for (const connection of connections) connection.close()
+      await closing
+    },
+  }
+}

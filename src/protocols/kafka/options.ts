@@ -1,0 +1,68 @@
+// Listener context (structurally compatible with src/server's ListenerContext, which protocols may not import)
+// and the Kafka listener's own settings.
+import type { Broker } from '../../broker/broker.js'
+import type { Logger } from '../../util/logger.js'
+
+export interface KafkaListenerContext {
+  broker: Broker
+  host: string
+  port: number
+  logger: Logger
+  /** Kafka settings; absent from the server's config today, so every field has a default (and WHARF_KAFKA_* env). */
+  kafka?: Partial<KafkaOptions>
+}
+
+export interface KafkaListener {
+  readonly name: string
+  readonly port: number
+  readonly urls: string[]
+  close(): Promise<void>
+}
+
+export interface KafkaOptions {
+  /** Kafka auto.create.topics.enable: Metadata for an unknown topic creates it (when the request allows). */
+  autoCreateTopics: boolean
+  /** Kafka num.partitions: partitions of auto-created topics and of CreateTopics with numPartitions -1. */
+  defaultPartitions: number
+  /** Host advertised in Metadata/FindCoordinator; default: the listen host, 127.0.0.1 for wildcards/localhost. */
+  advertisedHost: string | null
+  /** SASL/PLAIN users (name → password). Empty: no authentication required, any PLAIN credentials accepted. */
+  saslUsers: Record<string, string>
+  /** Largest request frame accepted (Kafka socket.request.max.bytes). */
+  frameBytesMax: number
+  /** Largest Fetch response body built for one request, whatever the client asks (bounds memory per fetch). */
+  fetchBytesMax: number
+}
+
+export const defaultKafkaOptions: KafkaOptions = {
+  autoCreateTopics: true,
+  defaultPartitions: 1,
+  advertisedHost: null,
+  saslUsers: {},
+  frameBytesMax: 100 * 1024 * 1024,
+  fetchBytesMax: 32 * 1024 * 1024,
+}
+
+/** Defaults < WHARF_KAFKA_* environment < context options. */
+export function resolveKafkaOptions(
+  given: Partial<KafkaOptions> | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): KafkaOptions {
+  const options: KafkaOptions = { ...defaultKafkaOptions }
+  if (env.WHARF_KAFKA_AUTO_CREATE_TOPICS !== undefined)
+    options.autoCreateTopics = env.WHARF_KAFKA_AUTO_CREATE_TOPICS !== 'false'
+  const partitions = Number(env.WHARF_KAFKA_DEFAULT_PARTITIONS)
+  if (Number.isInteger(partitions) && partitions > 0) options.defaultPartitions = partitions
+  if (env.WHARF_KAFKA_ADVERTISED_HOST) options.advertisedHost = env.WHARF_KAFKA_ADVERTISED_HOST
+  if (env.WHARF_KAFKA_SASL_USERS) {
+    // user:password,user2:password2
+    for (const pair of env.WHARF_KAFKA_SASL_USERS.split(',')) {
+      const at = pair.indexOf(':')
+      if (at > 0) options.saslUsers[pair.slice(0, at)] = pair.slice(at + 1)
+    }
+  }
+  for (const [key, value] of Object.entries(given ?? {})) {
+    if (value !== undefined) (options as unknown as Record<string, unknown>)[key] = value
+  }
+  return options
+}

@@ -1,0 +1,40 @@
+// What ApiVersions advertises: exactly the version ranges the handlers implement. Clients pick
+// min(their max, ours), so these caps decide what each client speaks (see ../shared/notes/kafka.md §a).
+// kafka-python guesses the broker release from this list; with no DescribeAcls it lands on "2.3"/"2.4".
+import { ApiKey } from './codec/index.js'
+
+export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: number]> = new Map([
+  [ApiKey.Produce, [3, 9]],
+  [ApiKey.Fetch, [4, 12]],
+  [ApiKey.ListOffsets, [1, 7]],
+  [ApiKey.Metadata, [0, 9]],
+  [ApiKey.OffsetCommit, [2, 8]],
+  [ApiKey.OffsetFetch, [1, 8]],
+  [ApiKey.FindCoordinator, [0, 4]],
+  [ApiKey.JoinGroup, [0, 7]],
+  [ApiKey.Heartbeat, [0, 4]],
+  [ApiKey.LeaveGroup, [0, 4]],
+  [ApiKey.SyncGroup, [0, 5]],
+  [ApiKey.DescribeGroups, [0, 5]],
+  [ApiKey.ListGroups, [0, 4]],
+  [ApiKey.SaslHandshake, [0, 1]],
+  [ApiKey.ApiVersions, [0, 3]],
+  [ApiKey.CreateTopics, [0, 5]],
+  [ApiKey.DeleteTopics, [0, 5]],
+  [ApiKey.DeleteRecords, [0, 2]],
+  [ApiKey.InitProducerId, [0, 4]],
+  [ApiKey.DescribeConfigs, [0, 4]],
+  [ApiKey.AlterConfigs, [0, 2]],
+  [ApiKey.SaslAuthenticate, [0, 2]],
+  [ApiKey.CreatePartitions, [0, 3]],
+  [ApiKey.DeleteGroups, [0, 2]],
+])
+
+export function isVersionSupported(apiKey: number, version: number): boolean {
+  const range = supportedVersions.get(apiKey)
+  return range !== undefined && version >= range[0] && version <= range[1]
+}
+
+export const advertisedApiKeys = [...supportedVersions]
+  .sort((a, b) => a[0] - b[0])
+  .map(([apiKey, [minVersion, maxVersion]]) => ({ apiKey, minVersion, maxVersion }))

@@ -1,0 +1,71 @@
+// Starts an in-process broker with the Kafka listener on a free port, for the real-client tests.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import type { Broker } from '../../../src/broker/broker.ts'
+import { createBroker } from '../../../src/index.ts'
+import { type KafkaListener, type KafkaOptions, startKafkaListener } from '../../../src/protocols/kafka/index.ts'
+import { createLogger, silentLogger } from '../../../src/util/logger.ts'
+
+export interface Harness {
+  broker: Broker
+  listener: KafkaListener
+  port: number
+  bootstrap: string
+  dir: string
+}
+
+export async function startHarness(t: TestContext, kafka: Partial<KafkaOptions> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-kafka-'))
+  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const listener = await startKafkaListener({
+    broker,
+    host: '127.0.0.1',
+    port: 0,
+    logger: process.env.WHARF_TEST_LOG ? createLogger({ level: process.env.WHARF_TEST_LOG }) : silentLogger,
+    kafka,
+  })
+  t.after(async () => {
+    await listener.close()
+    await broker.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { broker, listener, port: listener.port, bootstrap: `127.0.0.1:${listener.port}`, dir }
+}
+
+/** Runs a program (kcat, /usr/bin/python3) to completion; rejects on a non-zero exit or timeout. */
+export function run(
+  command: string,
+  args: string[],
+  options: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${command} timed out\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, options.timeoutMs ?? 30_000)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code === 0) resolve({ stdout, stderr })
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code}\nstdout: ${stdout}\nstderr: ${stderr}`))
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+export const silentKafkaLogs = () => () => () => {}
