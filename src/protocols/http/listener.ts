@@ -8,6 +8,8 @@ import type { Server } from 'node:http'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
+import { registerAdmin } from './admin.js'
+import { createMetrics } from './metrics.js'
 import { SqsError } from './sqs/errors.js'
 import { ReceiptHandles } from './sqs/message-codec.js'
 import { handleSqsJson, SQS_TARGET_PREFIX, sendSqsError } from './sqs/routes.js'
@@ -88,6 +90,12 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       new SqsError('InvalidAction', 'Only the AWS JSON 1.0 protocol (x-amz-target: AmazonSQS.*) is served for SQS'),
     )
   })
+  registerAdmin(app, broker, sqs, logger)
+  const metrics = createMetrics(broker, sqs)
+  app.addHook('onRequest', async (request) => metrics.countRequest(serviceOf(request)))
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  )
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) =>
     closing ? reply.code(503).send({ status: 'closing' }) : { status: 'ready' },

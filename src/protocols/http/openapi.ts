@@ -1,0 +1,100 @@
+// OpenAPI 3.0 description of the REST admin API, built from one table of operations so that the
+// document and the routes in admin.ts are reviewed side by side.
+
+const listParams = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+  { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+  { name: 'q', in: 'query', description: 'case-insensitive substring filter on the name', schema: { type: 'string' } },
+]
+
+type Op = [method: string, path: string, summary: string, list?: boolean]
+
+const operations: Op[] = [
+  ['get', '/overview', 'Counts of streams, queues, exchanges, groups, topics'],
+  ['get', '/streams', 'List streams with partitions and offsets', true],
+  ['post', '/streams', 'Create a stream: {name, partitions?, retentionMs?, ...StreamConfig}'],
+  ['get', '/streams/{name}', 'Describe a stream'],
+  ['put', '/streams/{name}', 'Change stream settings (partitions can only grow)'],
+  ['delete', '/streams/{name}', 'Delete a stream (?force=true also deletes queues reading it)'],
+  [
+    'post',
+    '/streams/{name}/messages',
+    'Produce: {messages: [{key?, value, headers?, partition?, encoding?}], encoding?: json|text|base64}',
+  ],
+  ['get', '/streams/{name}/messages', 'Peek by ?partition=&offset=|latest&timestamp=&limit=&encoding='],
+  ['get', '/queues', 'List queues with ready/in-flight/delayed counts', true],
+  ['post', '/queues', 'Create a queue: {name, ...QueueConfig}'],
+  ['get', '/queues/{name}', 'Describe a queue'],
+  ['delete', '/queues/{name}', 'Delete a queue (?ifEmpty=true, ?ifUnused=true)'],
+  ['post', '/queues/{name}/messages', 'Send to a queue: {messages: [...]}'],
+  ['get', '/queues/{name}/messages', 'Non-destructive peek of unacked messages (?limit=&encoding=)'],
+  ['post', '/queues/{name}/purge', 'Remove every message not in flight'],
+  [
+    'post',
+    '/queues/{name}/redrive',
+    'Move dead-lettered messages back: {destination?} (default: the queue each died in)',
+  ],
+  ['get', '/exchanges', 'List exchanges', true],
+  ['post', '/exchanges', 'Declare an exchange: {name, type, durable?, autoDelete?, internal?, arguments?}'],
+  ['get', '/exchanges/{name}', 'Describe an exchange with its bindings'],
+  ['delete', '/exchanges/{name}', 'Delete an exchange (?ifUnused=true)'],
+  ['get', '/bindings', 'List bindings', true],
+  ['post', '/bindings', 'Bind: {source, destination: {kind, name}, key?, arguments?}'],
+  ['delete', '/bindings', 'Unbind (same body as POST)'],
+  ['get', '/groups', 'List consumer groups with lag', true],
+  ['get', '/groups/{group}', 'Describe a consumer group with per-partition lag'],
+  [
+    'post',
+    '/groups/{group}/reset',
+    'Reset offsets of an empty group: {stream, to: earliest|latest|offset|timestamp, offset?, timestamp?}',
+  ],
+]
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
+}
+
+export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const [method, path, summary, list] of operations) {
+    const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }))
+    const operation: Record<string, unknown> = {
+      summary,
+      parameters: [...pathParams, ...(list ? listParams : [])],
+      responses: {
+        [method === 'post' && !path.includes('}/') ? '201' : '200']: {
+          description: 'OK',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        },
+        default: {
+          description: 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
+    }
+    if (method === 'post' || method === 'put' || (method === 'delete' && path === '/bindings')) {
+      operation.requestBody = { content: { 'application/json': { schema: { type: 'object' } } } }
+    }
+    paths[path] ??= {}
+    paths[path]![method] = operation
+  }
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Wharf admin API', version: '1' },
+    servers: [{ url: '/api/v1' }],
+    paths,
+    components: { schemas: { Error: errorSchema } },
+  }
+}
