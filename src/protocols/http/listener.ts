@@ -10,6 +10,7 @@ import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
 import { registerAdmin } from './admin.js'
 import { createMetrics } from './metrics.js'
+import { registerRegistry, sendRegistryError } from './registry.js'
 import { SqsError } from './sqs/errors.js'
 import { ReceiptHandles } from './sqs/message-codec.js'
 import { handleSqsJson, SQS_TARGET_PREFIX, sendSqsError } from './sqs/routes.js'
@@ -91,6 +92,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     )
   })
   registerAdmin(app, broker, sqs, logger)
+  registerRegistry(app, broker, logger)
   const metrics = createMetrics(broker, sqs)
   app.addHook('onRequest', async (request) => metrics.countRequest(serviceOf(request)))
   app.get('/metrics', async (_request, reply) =>
