@@ -24,6 +24,9 @@ import { type Connection, NO_RESPONSE } from './connection.js'
 import { errorCodeOf, KafkaError } from './errors.js'
 import { advertisedApiKeys } from './versions.js'
 
+/** Empty record set: librdkafka rejects a null (-1) record set size in Fetch responses. */
+const NO_RECORDS = Buffer.alloc(0)
+
 /** The single broker every Metadata/FindCoordinator answer names. */
 export const NODE_ID = 0
 export const CLUSTER_ID = 'wharf-cluster'
@@ -220,8 +223,8 @@ function fetchPartitionEmpty(
     highWatermark,
     lastStableOffset: highWatermark,
     logStartOffset,
-    abortedTransactions: null,
-    records: null,
+    abortedTransactions: [],
+    records: NO_RECORDS,
   }
 }
 
@@ -264,8 +267,8 @@ async function readAll(
         // No transactions: the last stable offset is the high watermark (read_committed sees everything).
         lastStableOffset: result.highWatermark,
         logStartOffset: result.logStartOffset,
-        abortedTransactions: null,
-        records: result.chunks.length === 0 ? null : result.chunks,
+        abortedTransactions: [],
+        records: result.chunks.length === 0 ? NO_RECORDS : result.chunks,
       })
     } catch (error) {
       data.push(fetchPartitionEmpty(t.partition, errorCodeOf(error), log.highWatermark, log.logStartOffset))
