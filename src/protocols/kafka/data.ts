@@ -154,33 +154,25 @@ async function appendOne(c: Connection, topic: string, index: number, records: B
   }
 }
 
+/** The same error for every partition of a request (whole-request refusals). */
+function failAll(req: ProduceRequest, errorCode: number): ProduceResponse {
+  const responses = req.topicData.map((t) => ({
+    name: t.name,
+    partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1 })),
+  }))
+  return { responses, throttleTimeMs: 0 }
+}
+
 export function handleProduce(
   c: Connection,
   req: ProduceRequest,
+  version: number,
 ): Promise<ProduceResponse | typeof NO_RESPONSE> | ProduceResponse {
-  if (req.transactionalId != null) {
-    // Transactions are not implemented (no AddPartitionsToTxn/EndTxn advertised).
-    const responses = req.topicData.map((t) => ({
-      name: t.name,
-      partitionResponses: t.partitionData.map((p) => ({
-        index: p.index,
-        errorCode: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        baseOffset: -1,
-      })),
-    }))
-    return { responses, throttleTimeMs: 0 }
-  }
-  if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
-    const responses = req.topicData.map((t) => ({
-      name: t.name,
-      partitionResponses: t.partitionData.map((p) => ({
-        index: p.index,
-        errorCode: KafkaError.INVALID_REQUIRED_ACKS,
-        baseOffset: -1,
-      })),
-    }))
-    return { responses, throttleTimeMs: 0 }
-  }
+  // Transactions are not implemented (no AddPartitionsToTxn/EndTxn advertised).
+  if (req.transactionalId != null) return failAll(req, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  // Produce v0-2 carry magic 0/1 message sets; Wharf stores RecordBatch v2 only (see versions.ts).
+  if (version < 3) return failAll(req, KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT)
+  if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) return failAll(req, KafkaError.INVALID_REQUIRED_ACKS)
   const pending = req.topicData.map((t) => ({
     name: t.name,
     partitions: t.partitionData.map((p) => appendOne(c, t.name, p.index, p.records)),

@@ -4,7 +4,10 @@
 import { ApiKey } from './codec/index.js'
 
 export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: number]> = new Map([
-  [ApiKey.Produce, [3, 9]],
+  // Produce v0-2 are advertised but only answer UNSUPPORTED_FOR_MESSAGE_FORMAT per partition (they carry magic
+  // 0/1 message sets): librdkafka enables gzip/snappy/lz4 only when the broker's Produce range reaches v0
+  // (rdkafka_msgset_writer.c), and otherwise silently sends uncompressed batches.
+  [ApiKey.Produce, [0, 9]],
   [ApiKey.Fetch, [4, 12]],
   [ApiKey.ListOffsets, [1, 7]],
   [ApiKey.Metadata, [0, 9]],
