@@ -8,12 +8,13 @@ import type { Server } from 'node:http'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
-import { registerAdmin } from './admin.js'
+import { registerAdmin, sendAdminError } from './admin.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
+import { SnsService, sendQueryError } from './sns/service.js'
 import { SqsError } from './sqs/errors.js'
 import { ReceiptHandles } from './sqs/message-codec.js'
-import { handleSqsJson, SQS_TARGET_PREFIX, sendSqsError } from './sqs/routes.js'
+import { handleSqsJson, originOf, SQS_TARGET_PREFIX, sendSqsError } from './sqs/routes.js'
 import { SqsService } from './sqs/service.js'
 
 /** Largest request body: a 1 MiB SQS batch, base64 binary attributes and JSON overhead fit. */
@@ -86,11 +87,10 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     const target = request.headers['x-amz-target']
     if (typeof target === 'string' && target.startsWith(SQS_TARGET_PREFIX))
       return handleSqsJson(sqs, request, reply, target)
-    return sendSqsError(
-      reply,
-      new SqsError('InvalidAction', 'Only the AWS JSON 1.0 protocol (x-amz-target: AmazonSQS.*) is served for SQS'),
-    )
+    // Everything else on POST / is the query protocol: SNS (the SDK's only protocol for it).
+    return sns.handle(request, reply, (request.body as Buffer | undefined)?.toString('utf8') ?? '', originOf(request))
   })
+  const sns = new SnsService(broker, logger)
   registerAdmin(app, broker, sqs, logger)
   registerRegistry(app, broker, logger)
   const metrics = createMetrics(broker, sqs)
@@ -132,8 +132,15 @@ function sendServiceError(service: Service, reply: FastifyReply, status: number,
             : 'InvalidParameterValue'
     return sendSqsError(reply, new SqsError(name, message))
   }
-  return reply
-    .code(status)
-    .header('content-type', 'application/json')
-    .send(JSON.stringify({ error: message }))
+  if (service === 'registry') return sendRegistryError(reply, status >= 500 ? 50001 : status, message)
+  if (service === 'aws-query')
+    return sendQueryError(
+      reply,
+      status,
+      status >= 500 ? 'InternalFailure' : status === 413 ? 'RequestEntityTooLarge' : 'InvalidParameter',
+      message,
+    )
+  const code =
+    status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 404 ? 'NOT_FOUND' : status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'
+  return sendAdminError(reply, status, code, message)
 }
