@@ -27,7 +27,11 @@ print(json.dumps({'topics': sorted(topics), 'offsets': offsets, 'values': values
 test('kafka-python: admin create_topics, KafkaProducer acks=1, KafkaConsumer with a group and commit', async (t) => {
   const h = await startHarness(t)
   const { stdout } = await run('/usr/bin/python3', ['-c', script, String(h.port)], { timeoutMs: 50_000 })
-  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { topics: string[]; offsets: number[]; values: string[] }
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    topics: string[]
+    offsets: number[]
+    values: string[]
+  }
   assert.ok(result.topics.includes('py-topic'))
   assert.equal(h.broker.stream('py-topic').partitions.length, 2)
   assert.equal(result.offsets.length, 20)
