@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { defaultConfig, flagName, loadConfig, type WharfConfig } from '../server/config.js'
 import { startServer } from '../server/server.js'
 import { createLogger } from '../util/logger.js'
+import { CliError, registerAdminCommands } from './admin.js'
 
 function port(value: string): number {
   const n = Number(value)
@@ -47,5 +48,13 @@ export async function main(argv: string[]): Promise<void> {
       process.once('SIGTERM', stop)
     })
   })
-  await program.parseAsync(argv)
+  registerAdminCommands(program)
+  try {
+    await program.parseAsync(argv)
+  } catch (error) {
+    // Admin verbs fail with one clear line and a non-zero exit, without a stack trace.
+    if (!(error instanceof CliError)) throw error
+    process.stderr.write(`wharf: ${error.message}\n`)
+    process.exitCode = 1
+  }
 }

@@ -1,0 +1,236 @@
+// The wharf admin verbs. They talk to a running broker only through its REST admin API (the same API the
+// dashboard uses), never to the data directory, so they work against a remote broker and cannot corrupt
+// a live one. Failures print one line on stderr and exit non-zero.
+import { type Command, InvalidArgumentError } from 'commander'
+
+const URL_DEFAULT = process.env.WHARF_URL ?? 'http://127.0.0.1:8080'
+const FOLLOW_POLL_MS = 500
+const REQUEST_TIMEOUT_MS = 30_000
+
+export class CliError extends Error {}
+
+function positiveInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer')
+  return n
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: replies are untyped JSON, printed or picked field by field
+type Json = any
+
+async function api(base: string, method: string, path: string, body?: unknown): Promise<Json> {
+  let url: URL
+  try {
+    url = new URL(`/api/v1${path}`, base)
+  } catch {
+    throw new CliError(`invalid --url ${base}`)
+  }
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    })
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message
+    throw new CliError(`cannot reach the broker at ${base}: ${cause}`)
+  }
+  const text = await res.text()
+  let json: Json
+  try {
+    json = text === '' ? {} : JSON.parse(text)
+  } catch {
+    throw new CliError(`unexpected reply from ${base} (HTTP ${res.status}): ${text.slice(0, 200)}`)
+  }
+  if (!res.ok)
+    throw new CliError(`${json?.error?.code ?? `HTTP ${res.status}`}: ${json?.error?.message ?? text.slice(0, 200)}`)
+  return json
+}
+
+function print(value: unknown): void {
+  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`)
+}
+
+function withUrl(command: Command): Command {
+  return command.option('--url <url>', `broker HTTP address (env WHARF_URL, default ${URL_DEFAULT})`, URL_DEFAULT)
+}
+
+/** Lists every page (the API caps a page at 1000 items). */
+async function listAll(base: string, path: string, filter: string | undefined): Promise<Json[]> {
+  const items: Json[] = []
+  for (let offset = 0; ; offset += 1000) {
+    const q = filter ? `&q=${encodeURIComponent(filter)}` : ''
+    const page = await api(base, 'GET', `${path}?limit=1000&offset=${offset}${q}`)
+    items.push(...page.items)
+    if (items.length >= page.total || page.items.length === 0) return items
+  }
+}
+
+export function registerAdminCommands(program: Command): void {
+  const topics = program.command('topics').description('manage streams (Kafka topics)')
+  withUrl(
+    topics
+      .command('list')
+      .description('list streams')
+      .option('-q, --filter <text>', 'name contains')
+      .option('--json', 'print JSON'),
+  ).action(async (o) => {
+    const items = await listAll(o.url, '/streams', o.filter)
+    if (o.json) return print(items)
+    for (const s of items) print(`${s.name}\tpartitions=${s.partitions.length}\tmessagesIn=${s.messagesIn}`)
+  })
+  withUrl(
+    topics
+      .command('create <name>')
+      .description('create a stream')
+      .option('-p, --partitions <n>', 'partitions', positiveInt)
+      .option('--retention-ms <ms>', 'retention (-1 keeps forever)', Number)
+      .option('--schema-subject <subject>', 'validate values against this registry subject'),
+  ).action(async (name, o) => {
+    const body: Record<string, unknown> = { name }
+    if (o.partitions !== undefined) body.partitions = o.partitions
+    if (o.retentionMs !== undefined) body.retentionMs = o.retentionMs
+    if (o.schemaSubject !== undefined) body.schemaSubject = o.schemaSubject
+    await api(o.url, 'POST', '/streams', body)
+    print(`created stream ${name}`)
+  })
+  withUrl(
+    topics.command('delete <name>').description('delete a stream').option('--force', 'also delete queues reading it'),
+  ).action(async (name, o) => {
+    await api(o.url, 'DELETE', `/streams/${encodeURIComponent(name)}${o.force ? '?force=true' : ''}`)
+    print(`deleted stream ${name}`)
+  })
+  withUrl(topics.command('describe <name>').description('show a stream')).action(async (name, o) =>
+    print(await api(o.url, 'GET', `/streams/${encodeURIComponent(name)}`)),
+  )
+
+  const queues = program.command('queues').description('manage queues')
+  withUrl(
+    queues
+      .command('list')
+      .description('list queues')
+      .option('-q, --filter <text>', 'name contains')
+      .option('--json', 'print JSON'),
+  ).action(async (o) => {
+    const items = await listAll(o.url, '/queues', o.filter)
+    if (o.json) return print(items)
+    for (const q of items)
+      print(`${q.name}\tready=${q.ready}\tunacked=${q.inflight}\tdelayed=${q.delayed}\tconsumers=${q.consumers}`)
+  })
+  withUrl(
+    queues
+      .command('create <name>')
+      .description('create a queue')
+      .option('--lease-ms <ms>', 'visibility timeout', positiveInt)
+      .option('--max-deliveries <n>', 'dead-letter after this many deliveries', positiveInt)
+      .option('--dead-letter-queue <queue>', 'dead-letter target queue'),
+  ).action(async (name, o) => {
+    const body: Record<string, unknown> = { name }
+    if (o.leaseMs !== undefined) body.leaseMs = o.leaseMs
+    if (o.maxDeliveries !== undefined) body.maxDeliveries = o.maxDeliveries
+    if (o.deadLetterQueue !== undefined) body.deadLetter = { queue: o.deadLetterQueue }
+    await api(o.url, 'POST', '/queues', body)
+    print(`created queue ${name}`)
+  })
+  withUrl(queues.command('delete <name>').description('delete a queue').option('--if-empty', 'only when empty')).action(
+    async (name, o) => {
+      const result = await api(
+        o.url,
+        'DELETE',
+        `/queues/${encodeURIComponent(name)}${o.ifEmpty ? '?ifEmpty=true' : ''}`,
+      )
+      print(`deleted queue ${name} (${result.messages} messages)`)
+    },
+  )
+  withUrl(queues.command('describe <name>').description('show a queue')).action(async (name, o) =>
+    print(await api(o.url, 'GET', `/queues/${encodeURIComponent(name)}`)),
+  )
+
+  withUrl(
+    program
+      .command('produce <stream> [messages...]')
+      .description('produce messages (arguments, or one per stdin line) as UTF-8 text')
+      .option('--queue', 'send to a queue instead of a stream')
+      .option('-k, --key <key>', 'record key')
+      .option('-p, --partition <n>', 'partition', positiveInt)
+      .option('-H, --header <name=value...>', 'header (repeatable)'),
+  ).action(async (stream: string, values: string[], o) => {
+    const lines = values.length > 0 ? values : (await readStdin()).split('\n').filter((l) => l !== '')
+    if (lines.length === 0) throw new CliError('nothing to produce: give messages as arguments or on stdin')
+    const headers: Record<string, string> = {}
+    for (const h of (o.header as string[] | undefined) ?? []) {
+      const at = h.indexOf('=')
+      if (at <= 0) throw new CliError(`header must be name=value, got '${h}'`)
+      headers[h.slice(0, at)] = h.slice(at + 1)
+    }
+    const messages = lines.map((value) => ({
+      value,
+      headers,
+      ...(o.key === undefined ? {} : { key: o.key }),
+      ...(o.partition === undefined ? {} : { partition: o.partition }),
+    }))
+    const path = `/${o.queue ? 'queues' : 'streams'}/${encodeURIComponent(stream)}/messages`
+    for (let i = 0; i < messages.length; i += 1000)
+      await api(o.url, 'POST', path, { encoding: 'text', messages: messages.slice(i, i + 1000) })
+    process.stderr.write(`produced ${messages.length} message(s) to ${stream}\n`)
+  })
+
+  withUrl(
+    program
+      .command('consume <stream>')
+      .description('print messages of a stream partition (values as text, one per line)')
+      .option('-p, --partition <n>', 'partition', positiveInt, 0)
+      .option('-o, --offset <offset>', 'earliest, latest or a number', 'earliest')
+      .option('-n, --limit <n>', 'stop after this many messages', positiveInt)
+      .option('-f, --follow', 'keep waiting for new messages')
+      .option('--json', 'print each message as a JSON line'),
+  ).action(async (stream: string, o) => {
+    let offset: number | 'latest' | 'earliest' =
+      o.offset === 'earliest' || o.offset === 'latest' ? o.offset : positiveInt(o.offset)
+    let printed = 0
+    let stop = false
+    process.once('SIGINT', () => {
+      stop = true
+    })
+    const base = `/streams/${encodeURIComponent(stream)}/messages?partition=${o.partition}&encoding=text`
+    if (offset === 'latest') offset = (await api(o.url, 'GET', `${base}&offset=latest&limit=1`)).highWatermark as number
+    while (!stop) {
+      const limit = Math.min(1000, o.limit === undefined ? 1000 : o.limit - printed)
+      const page = await api(o.url, 'GET', `${base}&limit=${limit}${offset === 'earliest' ? '' : `&offset=${offset}`}`)
+      for (const m of page.messages) print(o.json ? JSON.stringify(m) : String(m.value))
+      printed += page.messages.length
+      offset = page.nextOffset as number
+      if (o.limit !== undefined && printed >= o.limit) break
+      if (page.messages.length === 0) {
+        if (!o.follow) break
+        await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS))
+      }
+    }
+  })
+
+  withUrl(
+    program
+      .command('stats')
+      .description('broker overview: counts, queue depths, group lag')
+      .option('--json', 'print JSON'),
+  ).action(async (o) => {
+    const overview = await api(o.url, 'GET', '/overview')
+    const queueList = await listAll(o.url, '/queues', undefined)
+    const groups = await listAll(o.url, '/groups', undefined)
+    if (o.json) return print({ overview, queues: queueList, groups })
+    print(
+      `streams=${overview.streams} queues=${overview.queues} exchanges=${overview.exchanges} groups=${overview.groups} topics=${overview.topics} messagesIn=${overview.messagesIn}`,
+    )
+    for (const q of queueList) print(`queue ${q.name}\tready=${q.ready}\tunacked=${q.inflight}`)
+    for (const g of groups) print(`group ${g.group}\tstate=${g.state}\tlag=${g.lag}`)
+  })
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return ''
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
