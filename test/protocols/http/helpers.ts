@@ -24,7 +24,7 @@ export async function startHarness(t: TestContext, dir?: string): Promise<Harnes
   const close = async () => {
     if (closed) return
     closed = true
-    await listener.close()
+    await listener.close().catch(() => {})
     await broker.close()
   }
   t.after(close)

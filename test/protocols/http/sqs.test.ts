@@ -2,6 +2,9 @@
 // attributes, send/receive/delete, visibility, long polling, FIFO, redrive to a DLQ and back, errors.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -431,4 +434,30 @@ test('bad input gets SQS error shapes and 4xx, never a 500', async (t) => {
   assert.match(((await res.json()) as { __type: string }).__type, /RequestEntityTooLarge/)
   res = await post('[]')
   assert.equal(res.status, 400)
+})
+
+test('queues, attributes and unacked messages survive a broker restart; old receipt handles are stale', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-http-restart-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const first = await startHarness(t, dir)
+  let sqs = sqsClient(t, first.url)
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: 'durable', Attributes: { VisibilityTimeout: '7' } }),
+  )
+  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'kept' }))
+  const leased = await sqs.send(new ReceiveMessageCommand({ QueueUrl }))
+  await first.listener.close()
+  await first.broker.close()
+
+  const second = await startHarness(t, dir)
+  sqs = sqsClient(t, second.url)
+  const url = (await sqs.send(new GetQueueUrlCommand({ QueueName: 'durable' }))).QueueUrl
+  const attrs = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['VisibilityTimeout'] }))
+  ).Attributes
+  assert.equal(attrs?.VisibilityTimeout, '7')
+  await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: leased.Messages![0]!.ReceiptHandle }))
+  const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 2 }))
+  assert.equal(again.Messages?.[0]?.Body, 'kept', 'a pre-restart handle deleted nothing')
+  assert.equal(again.Messages?.[0]?.MessageId, leased.Messages![0]!.MessageId)
 })
