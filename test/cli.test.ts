@@ -13,7 +13,7 @@ function start(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): { proc: ChildProcess; output: () => string; ready: Promise<void>; exit: Promise<number | null> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'start', ...args], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'start', ...noListeners, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   })
