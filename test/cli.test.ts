@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 
 const cli = new URL('./fixtures/wharf-cli.ts', import.meta.url).pathname
+/** Listeners off: this file tests the process lifecycle; protocol tests use free ports. */
+const noListeners = ['--kafka-port', '0', '--amqp-port', '0', '--mqtt-port', '0', '--http-port', '0']
 
 function start(
   args: string[],
