@@ -1,0 +1,10 @@
+// MQTT 3.1.1 / 5.0 adapter: listener (TCP and WebSocket), hub (sessions, retained, wills, $SYS).
+
+export { defaultLimits, MqttHub, type MqttLimits } from './hub.js'
+export {
+  attachMqttWebSocket,
+  handleMqttStream,
+  type MqttListener,
+  type MqttListenerContext,
+  startMqttListener,
+} from './listener.js'

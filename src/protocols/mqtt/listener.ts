@@ -1,0 +1,96 @@
+// The MQTT listener: TCP (1883 by default) and MQTT over WebSocket (path /mqtt on the HTTP port). Both
+// feed the same connection handler; the hub holds everything that outlives a connection.
+import type { Server as HttpServer, IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { createWebSocketStream, WebSocketServer } from 'ws'
+import type { Broker } from '../../broker/broker.js'
+import type { Logger } from '../../util/logger.js'
+import { listenTcp } from '../../util/net.js'
+import { MqttConnection } from './connection.js'
+import { MqttHub, type MqttLimits } from './hub.js'
+
+/** The part of the server's ListenerContext this listener uses (protocols may not import src/server). */
+export interface MqttListenerContext {
+  broker: Broker
+  host: string
+  port: number
+  logger: Logger
+  started?: ReadonlyMap<string, { readonly httpServer?: HttpServer }>
+  /** Test and embedding overrides of the bounds. */
+  mqttLimits?: Partial<MqttLimits>
+}
+
+export interface MqttListener {
+  readonly name: string
+  readonly port: number
+  readonly urls: string[]
+  readonly hub: MqttHub
+  close(): Promise<void>
+}
+
+/** Accepts one transport stream (TCP socket or WebSocket stream) as an MQTT connection. */
+export function handleMqttStream(hub: MqttHub, stream: Duplex): MqttConnection {
+  return new MqttConnection(hub, stream)
+}
+
+export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttListener> {
+  const hub = await MqttHub.open(ctx.broker, ctx.logger, ctx.mqttLimits)
+  const tcp = await listenTcp(ctx.host, ctx.port, (socket: Socket) => {
+    socket.setNoDelay(true)
+    socket.on('error', () => {}) // the connection's own handler closes it; never crash on a reset
+    handleMqttStream(hub, socket)
+  })
+  const urls = [`mqtt://${ctx.host}:${tcp.port}`]
+  const httpServer = ctx.started?.get('http')?.httpServer
+  const ws = httpServer === undefined ? null : attachMqttWebSocket(httpServer, hub)
+  if (httpServer !== undefined) {
+    const address = httpServer.address()
+    if (address !== null && typeof address === 'object') urls.push(`ws://${ctx.host}:${address.port}/mqtt`)
+  }
+  return {
+    name: 'mqtt',
+    port: tcp.port,
+    urls,
+    hub,
+    async close() {
+      ws?.close()
+      // Connections first: a listening socket closes only once its connections have.
+      await hub.close()
+      await tcp.close()
+    },
+  }
+}
+
+/**
+ * Serves MQTT over WebSocket at `path` of an HTTP server (binary frames, subprotocol "mqtt"; "mqttv3.1"
+ * is accepted too). Other upgrade paths are left to other handlers.
+ */
+export function attachMqttWebSocket(httpServer: HttpServer, hub: MqttHub, path = '/mqtt'): { close(): void } {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: hub.limits.maxPacketBytes + 8,
+    handleProtocols: (protocols) => {
+      for (const p of ['mqtt', 'mqttv3.1']) if (protocols.has(p)) return p
+      return false
+    },
+  })
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = request.url ?? '/'
+    const pathname = url.split('?')[0]
+    if (pathname !== path) return
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws)
+      stream.on('error', () => {})
+      handleMqttStream(hub, stream)
+    })
+  }
+  httpServer.on('upgrade', onUpgrade)
+  return {
+    close() {
+      httpServer.off('upgrade', onUpgrade)
+      for (const client of wss.clients) client.terminate()
+      wss.close()
+    },
+  }
+}
