@@ -4,6 +4,7 @@ import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import { startAmqpListener } from '../protocols/amqp/index.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
+import { startMqttListener } from '../protocols/mqtt/index.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import type { Logger } from '../util/logger.js'
 import type { WharfConfig } from './config.js'
@@ -42,7 +43,7 @@ const listenerFactories: Array<{
   { name: 'http', portKey: 'httpPort', start: startHttpListener },
   { name: 'kafka', portKey: 'kafkaPort', start: startKafkaListener },
   { name: 'amqp', portKey: 'amqpPort', start: startAmqpListener },
-  // { name: 'mqtt', portKey: 'mqttPort', start: startMqttListener },
+  { name: 'mqtt', portKey: 'mqttPort', start: startMqttListener },
 ]
 
 export interface RunningServer {
