@@ -9,6 +9,8 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
 import { registerAdmin, sendAdminError } from './admin.js'
+import { registerDashboardApi } from './admin-dashboard.js'
+import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
 import { SnsService, sendQueryError } from './sns/service.js'
@@ -92,6 +94,8 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   })
   const sns = new SnsService(broker, logger)
   registerAdmin(app, broker, sqs, logger)
+  registerDashboardApi(app, context)
+  registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
   const metrics = createMetrics(broker, sqs)
   app.addHook('onRequest', async (request) => metrics.countRequest(serviceOf(request)))

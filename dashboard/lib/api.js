@@ -1,0 +1,84 @@
+// The dashboard's only way to the broker: the public REST admin API (/api/v1), the schema registry API
+// and /metrics — exactly what the CLI or any script can call.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { accept: 'application/json' } }
+  if (body !== undefined) {
+    init.headers['content-type'] = 'application/json'
+    init.body = JSON.stringify(body)
+  }
+  const response = await fetch(path, init)
+  const text = await response.text()
+  let data = null
+  if (text !== '') {
+    try {
+      data = JSON.parse(text)
+    } catch {
+      data = text
+    }
+  }
+  if (!response.ok) {
+    // Admin errors are {error: {code, message}}; registry errors are {error_code, message}.
+    const error = data?.error ?? data
+    throw new ApiError(
+      response.status,
+      String(error?.code ?? error?.error_code ?? response.status),
+      String(error?.message ?? response.statusText),
+    )
+  }
+  return data
+}
+
+const enc = encodeURIComponent
+
+export function qs(params) {
+  const parts = []
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '') parts.push(`${enc(k)}=${enc(v)}`)
+  return parts.length ? `?${parts.join('&')}` : ''
+}
+
+export const api = {
+  get: (path) => request('GET', `/api/v1${path}`),
+  post: (path, body) => request('POST', `/api/v1${path}`, body ?? {}),
+  put: (path, body) => request('PUT', `/api/v1${path}`, body ?? {}),
+  del: (path) => request('DELETE', `/api/v1${path}`),
+  registry: (path) => request('GET', path),
+  enc,
+}
+
+/**
+ * Parses Prometheus text exposition into {name: [{labels, value}]}; only `wharf_*` samples are kept
+ * (the process metrics are many and unused here).
+ */
+export async function fetchMetrics() {
+  const response = await fetch('/metrics')
+  if (!response.ok) throw new ApiError(response.status, 'METRICS', 'metrics unavailable')
+  const text = await response.text()
+  const out = new Map()
+  for (const line of text.split('\n')) {
+    if (line === '' || line[0] === '#' || !line.startsWith('wharf_')) continue
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line)
+    if (match === null) continue
+    const labels = {}
+    for (const m of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]] = m[2]
+    const list = out.get(match[1]) ?? []
+    list.push({ labels, value: Number(match[3]) })
+    out.set(match[1], list)
+  }
+  return out
+}
+
+export function sumMetric(metrics, name) {
+  let sum = 0
+  for (const sample of metrics.get(name) ?? []) if (Number.isFinite(sample.value)) sum += sample.value
+  return sum
+}

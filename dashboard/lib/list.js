@@ -1,0 +1,62 @@
+// A server-paged, server-filtered list: `?limit=&offset=&q=` on the API, mirrored in the URL hash so a
+// filtered page can be bookmarked and Back works. Only one page of rows is ever loaded.
+import { field, fmt, h, showError, table } from './dom.js'
+
+export const PAGE_SIZE = 25
+
+export function serverList({ route, load, columns, filterLabel, empty }) {
+  let q = route.query.get('q') ?? ''
+  let offset = Math.max(0, Number(route.query.get('offset') ?? 0) || 0)
+  let total = 0
+  const body = h('div', { 'aria-busy': 'true' })
+  const count = h('span', { class: 'count', 'aria-live': 'polite' })
+  const prev = h(
+    'button',
+    { type: 'button', class: 'secondary', onclick: () => go(offset - PAGE_SIZE) },
+    'Previous page',
+  )
+  const next = h('button', { type: 'button', class: 'secondary', onclick: () => go(offset + PAGE_SIZE) }, 'Next page')
+  const filter = h('input', { type: 'search', value: q, placeholder: 'substring of the name', autocomplete: 'off' })
+  let timer
+  filter.addEventListener('input', () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      q = filter.value.trim()
+      go(0)
+    }, 250)
+  })
+  route.signal.addEventListener('abort', () => clearTimeout(timer))
+
+  function go(to) {
+    offset = Math.max(0, to)
+    route.setQuery({ q, offset: offset || '' })
+    return reload()
+  }
+
+  async function reload() {
+    body.setAttribute('aria-busy', 'true')
+    try {
+      const page = await load({ limit: PAGE_SIZE, offset, q })
+      if (route.signal.aborted) return
+      total = page.total
+      body.replaceChildren(table({ columns, rows: page.items, empty: q ? `Nothing matches “${q}”.` : empty }))
+      const last = Math.min(offset + page.items.length, total)
+      count.textContent = total === 0 ? '0 items' : `${fmt.num(offset + 1)}–${fmt.num(last)} of ${fmt.num(total)}`
+      prev.disabled = offset === 0
+      next.disabled = offset + PAGE_SIZE >= total
+    } catch (error) {
+      showError(error)
+    } finally {
+      body.setAttribute('aria-busy', 'false')
+    }
+  }
+
+  const element = h(
+    'div',
+    {},
+    h('form', { class: 'inline', role: 'search', onsubmit: (e) => e.preventDefault() }, field(filterLabel, filter)),
+    body,
+    h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, count, next),
+  )
+  return { element, reload }
+}

@@ -1,0 +1,89 @@
+// Message tables for stream browse and queue peek, and the produce form shared by both.
+import { decodeBase64, field, fmt, h, renderBytes, showError, table } from './dom.js'
+
+/** Messages as the API returns them with encoding=base64; `format` is text | json | hex. */
+export function messageTable(messages, format, caption) {
+  return table({
+    caption,
+    rows: messages,
+    empty: 'No messages in this range.',
+    columns: [
+      { label: 'Partition', value: (m) => String(m.partition), num: true },
+      { label: 'Offset', value: (m) => String(m.offset), num: true, header: false },
+      { label: 'Timestamp', value: (m) => fmt.time(m.timestamp) },
+      { label: 'Key', value: (m) => renderBytes(decodeBase64(m.key), format === 'hex' ? 'hex' : 'text') },
+      {
+        label: 'Headers',
+        value: (m) => {
+          const entries = Object.entries(m.headers ?? {})
+          return entries.length === 0 ? '—' : h('pre', {}, entries.map(([k, v]) => `${k}: ${v}`).join('\n'))
+        },
+      },
+      { label: 'Value', value: (m) => renderBytes(decodeBase64(m.value), format) },
+    ],
+  })
+}
+
+export function formatSelect(value = 'text') {
+  return h(
+    'select',
+    { name: 'format' },
+    ['text', 'json', 'hex'].map((f) => h('option', { value: f, selected: f === value }, f === 'json' ? 'JSON' : f)),
+  )
+}
+
+/** Parses "name: value" lines into a headers object. */
+function parseHeaders(text) {
+  const headers = {}
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim()
+    if (trimmed === '') continue
+    const colon = trimmed.indexOf(':')
+    if (colon <= 0) throw new Error(`header line “${trimmed}” is not “name: value”`)
+    headers[trimmed.slice(0, colon).trim()] = trimmed.slice(colon + 1).trim()
+  }
+  return headers
+}
+
+/** A produce/send form; `send(message)` posts one message in the admin API's shape (encoding text). */
+export function produceForm({ partitions, send, label = 'Produce' }) {
+  const key = h('input', { type: 'text', name: 'key', autocomplete: 'off' })
+  const value = h('textarea', { name: 'value', rows: '4' })
+  const headers = h('textarea', { name: 'headers', rows: '2', placeholder: 'content-type: application/json' })
+  const partition =
+    partitions === undefined
+      ? null
+      : h(
+          'select',
+          { name: 'partition' },
+          h('option', { value: '' }, 'by key / round robin'),
+          Array.from({ length: partitions }, (_, p) => h('option', { value: String(p) }, String(p))),
+        )
+  const submit = h('button', { type: 'submit' }, label)
+  const form = h(
+    'form',
+    { class: 'stack' },
+    partition ? field('Partition', partition) : null,
+    field('Key (optional)', key),
+    field('Headers (one “name: value” per line)', headers),
+    field('Value', value),
+    h('div', {}, submit),
+  )
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const message = { value: value.value, encoding: 'text' }
+    if (key.value !== '') message.key = key.value
+    if (partition && partition.value !== '') message.partition = Number(partition.value)
+    submit.disabled = true
+    try {
+      message.headers = parseHeaders(headers.value)
+      await send(message)
+      value.value = ''
+    } catch (error) {
+      showError(error)
+    } finally {
+      submit.disabled = false
+    }
+  })
+  return form
+}

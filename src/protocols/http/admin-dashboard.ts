@@ -1,0 +1,152 @@
+// REST admin endpoints the dashboard needed beyond admin.ts, in the same shape (JSON, /api/v1, lists paged
+// with `?limit=&offset=&q=` answering `{items, total, limit, offset}`, errors `{error: {code, message}}`), so
+// the CLI can use them too:
+//   GET /api/v1/listeners                       protocol listeners, ports, URLs, open connections if counted
+//   GET /api/v1/system                          uptime, process memory, bytes stored
+//   GET /api/v1/topics, /api/v1/topics/:name    SNS topics and their subscriptions
+//   GET /api/v1/queues/:name/dead-letter-sources  queues that dead-letter into this one (redrive targets)
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Broker } from '../../broker/broker.js'
+import { isWharfError, WharfError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+import { API_PREFIX, sendAdminError } from './admin.js'
+
+const LIST_LIMIT_DEFAULT = 100
+const LIST_LIMIT_MAX = 1000
+
+/** A not-found for objects with no broker error code of their own (SNS topics). */
+class NotFound extends Error {}
+
+/** A started listener as the server's registry holds it (structurally; protocols may not import src/server). */
+interface StartedListener {
+  readonly name: string
+  readonly port: number
+  readonly urls: string[]
+}
+
+/** The part of the listener context these endpoints read; `started` is live: later listeners appear in it. */
+export interface DashboardApiContext {
+  broker: Broker
+  logger: Logger
+  started?: ReadonlyMap<string, StartedListener>
+}
+
+type Query = Record<string, string | undefined>
+
+function intQuery(query: Query, name: string, fallback: number, min: number, max: number): number {
+  const raw = query[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new WharfError('INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}]`)
+  return n
+}
+
+function page<T>(items: T[], query: Query, nameOf: (item: T) => string) {
+  const limit = intQuery(query, 'limit', LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX)
+  const offset = intQuery(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
+  const q = query.q?.toLowerCase()
+  const filtered = q ? items.filter((item) => nameOf(item).toLowerCase().includes(q)) : items
+  return { items: filtered.slice(offset, offset + limit), total: filtered.length, limit, offset }
+}
+
+function destinationName(d: { kind: string; name?: string; id?: string }): string {
+  return d.name ?? d.id ?? ''
+}
+
+export function registerDashboardApi(app: FastifyInstance, context: DashboardApiContext): void {
+  const { broker, logger } = context
+  const startedAt = Date.now()
+  const route = (path: string, handler: (request: FastifyRequest) => unknown) => {
+    app.get(`${API_PREFIX}${path}`, async (request: FastifyRequest, reply: FastifyReply) => {
+      try {
+        return reply.header('content-type', 'application/json').send(JSON.stringify(handler(request)))
+      } catch (error) {
+        if (error instanceof NotFound) return sendAdminError(reply, 404, 'NOT_FOUND', error.message)
+        if (isWharfError(error)) {
+          const status = error.code.endsWith('_NOT_FOUND') ? 404 : error.code === 'INVALID_ARGUMENT' ? 400 : 500
+          return sendAdminError(reply, status, error.code, error.message)
+        }
+        logger.error({ err: error, url: request.url }, 'admin request failed')
+        return sendAdminError(reply, 500, 'INTERNAL', 'internal error')
+      }
+    })
+  }
+  const params = (request: FastifyRequest) => request.params as Record<string, string>
+  const query = (request: FastifyRequest) => request.query as Query
+
+  route('/listeners', () => {
+    const items: Array<{ name: string; port: number; urls: string[]; connections: number | null }> = []
+    for (const listener of context.started?.values() ?? []) {
+      // Only listeners that count their connections say so; null means "not reported", not zero.
+      const count = (listener as { connectionCount?: unknown }).connectionCount
+      items.push({
+        name: listener.name,
+        port: listener.port,
+        urls: listener.urls,
+        connections: typeof count === 'number' ? count : null,
+      })
+    }
+    if (!items.some((l) => l.name === 'http')) {
+      const address = app.server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      items.unshift({ name: 'http', port, urls: [], connections: null })
+    }
+    return { items, total: items.length }
+  })
+
+  route('/system', () => {
+    let storedBytes = 0
+    let partitions = 0
+    for (const stream of broker.listStreams())
+      for (const log of stream.partitions) {
+        storedBytes += log.sizeBytes
+        partitions++
+      }
+    const memory = process.memoryUsage()
+    return {
+      startedAt,
+      uptimeSeconds: Math.round(process.uptime()),
+      node: process.version,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      storedBytes,
+      partitions,
+    }
+  })
+
+  route('/topics', (r) => {
+    const paged = page(broker.topics.listTopics(), query(r), (n) => n)
+    return {
+      ...paged,
+      items: paged.items.map((name) => ({ name, subscriptions: broker.topics.list(name).length })),
+    }
+  })
+  route('/topics/:name', (r) => {
+    const name = params(r).name!
+    if (!broker.topics.hasTopic(name)) throw new NotFound(`topic '${name}' does not exist`)
+    return {
+      name,
+      attributes: broker.topics.topicAttributes(name) ?? {},
+      subscriptions: broker.topics.list(name).map((s) => ({
+        id: s.id,
+        destination: { kind: s.destination.kind, name: destinationName(s.destination as { kind: string }) },
+        raw: s.raw,
+        filterPolicy: s.filterPolicyJson ?? null,
+      })),
+    }
+  })
+
+  route('/queues/:name/dead-letter-sources', (r) => {
+    const name = params(r).name!
+    broker.queue(name)
+    const sources = broker
+      .listQueues()
+      .filter((q) => {
+        const target = q.config.deadLetter
+        return target !== null && 'queue' in target && target.queue === name
+      })
+      .map((q) => q.name)
+    return { queue: name, sources }
+  })
+}
