@@ -119,6 +119,7 @@ export class AmqpChannel {
   readonly #pending: PendingPublish[] = []
   #tx: TxOp[] | null = null
   #lastQueue: string | null = null
+  #lastPublish: Promise<void> = Promise.resolve()
 
   constructor(host: ChannelHost, number: number) {
     this.#host = host
@@ -410,6 +411,14 @@ export class AmqpChannel {
     this.#startPublish(op)
   }
 
+  /**
+   * Resolves once every publish started on this channel has settled: a basic.get, purge, delete or
+   * declare-ok count after a publish on the same channel must see it, as in RabbitMQ.
+   */
+  #publishesSettled(): Promise<void> | undefined {
+    return this.#pending.length === 0 ? undefined : this.#lastPublish
+  }
+
   #startPublish(op: Extract<TxOp, { kind: 'publish' }>): Promise<void> {
     const entry: PendingPublish = {
       seq: this.#confirm ? ++this.#publishSeq : 0,
@@ -419,7 +428,7 @@ export class AmqpChannel {
     }
     this.#pending.push(entry)
     this.#host.publishStarted()
-    return this.#route(op).then(
+    this.#lastPublish = this.#route(op).then(
       (routed) => {
         entry.ok = true
         if (routed === 0 && op.mandatory) {
@@ -449,6 +458,7 @@ export class AmqpChannel {
         this.#settled(entry)
       },
     )
+    return this.#lastPublish
   }
 
   /** Routes through the broker; a stream queue on the default exchange is appended to directly. */
@@ -668,6 +678,7 @@ export class AmqpChannel {
   }
 
   async #get(args: MethodArgs['basic.get']): Promise<void> {
+    await this.#publishesSettled()
     const name = this.#queueName(args.queue)
     if (this.#isStreamQueue(name)) throw amqpError.notImplemented('basic.get not supported by stream queues')
     const queue = this.#queue(name)
@@ -764,6 +775,7 @@ export class AmqpChannel {
   // ---- queues ----
 
   async #declareQueue(args: MethodArgs['queue.declare']): Promise<void> {
+    await this.#publishesSettled()
     let name = args.queue
     if (args.passive) {
       name = this.#queueName(name)
@@ -852,6 +864,7 @@ export class AmqpChannel {
   }
 
   async #purge(args: MethodArgs['queue.purge']): Promise<void> {
+    await this.#publishesSettled()
     const name = this.#queueName(args.queue)
     if (this.#isStreamQueue(name)) throw amqpError.notImplemented('purge not supported by stream queues')
     const count = await this.#queue(name).purge()
@@ -859,6 +872,7 @@ export class AmqpChannel {
   }
 
   async #deleteQueue(args: MethodArgs['queue.delete']): Promise<void> {
+    await this.#publishesSettled()
     const name = this.#queueName(args.queue)
     let count = 0
     if (this.#isStreamQueue(name)) {
