@@ -41,7 +41,11 @@ async function makeChart(container, title, series, signal) {
         })),
       ],
       axes: [{ stroke: cssVar('--muted') }, { stroke: cssVar('--muted'), size: 60 }],
-      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        // A fixed 5-minute window, so the first samples do not stretch across a meaningless range.
+        x: { time: true, range: (_u, _min, max) => [max - (POINTS_MAX * POLL_MS) / 1000, max] },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+      },
     },
     data,
     container,

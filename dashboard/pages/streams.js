@@ -192,22 +192,24 @@ async function renderDetail(route, name) {
     if (lastPage === null) return
     const next = lastPage.messages.length > 0 && lastPage.nextOffset < lastPage.highWatermark
     results.replaceChildren(
-      messageTable(
-        lastPage.messages,
-        format.value,
-        `Partition ${lastPage.partition}: ${lastPage.messages.length} message(s); end offset ${lastPage.highWatermark}`,
-      ),
-      next
-        ? h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              onclick: () => browseFrom(lastPage.partition, 'offset', lastPage.nextOffset),
-            },
-            `Next from offset ${lastPage.nextOffset}`,
-          )
-        : null,
+      ...[
+        messageTable(
+          lastPage.messages,
+          format.value,
+          `Partition ${lastPage.partition}: ${lastPage.messages.length} message(s); end offset ${lastPage.highWatermark}`,
+        ),
+        next
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'secondary',
+                onclick: () => browseFrom(lastPage.partition, 'offset', lastPage.nextOffset),
+              },
+              `Next from offset ${lastPage.nextOffset}`,
+            )
+          : null,
+      ].filter(Boolean),
     )
   }
   format.addEventListener('change', () => {

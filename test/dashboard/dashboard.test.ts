@@ -8,9 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import amqplib from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { type Broker, createBroker } from '../../src/index.ts'
+import { startAmqpListener } from '../../src/protocols/amqp/index.ts'
 import { startHttpListener } from '../../src/protocols/http/listener.ts'
 import { startKafkaListener } from '../../src/protocols/kafka/index.ts'
 import { silentLogger } from '../../src/util/logger.ts'
@@ -67,8 +69,11 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   started.set('http', http)
   const kafkaListener = await startKafkaListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
   started.set('kafka', kafkaListener)
+  const amqpListener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
+  started.set('amqp', amqpListener)
   const base = `http://127.0.0.1:${http.port}`
   t.after(async () => {
+    await amqpListener.close()
     await kafkaListener.close()
     await http.close()
     await broker.close()
@@ -138,7 +143,12 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
       { key: 'late', value: 'y' },
     ],
   })
-  await producer.disconnect()
+  // A second topic receives traffic while the overview is open (its live rate must move).
+  await broker.createStream('clicks')
+  t.after(() => producer.disconnect())
+  // One AMQP client connection, counted on the listeners/connections pages.
+  const amqpConnection = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqpListener.port}`)
+  t.after(() => amqpConnection.close().catch(() => {}))
   const lagBefore = await totalLag(broker, 'billing', 'orders')
   assert.equal(lagBefore, 2)
 
@@ -213,6 +223,8 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
   assert.equal(await metric(page, 'queues'), num(broker.listQueues().length))
   assert.equal(await metric(page, 'streams'), num(broker.listStreams().length))
+  const messagesIn = broker.listStreams().reduce((n, x) => n + x.stats.messagesIn, 0)
+  assert.equal(await metric(page, 'messages-in'), num(messagesIn))
   assert.equal(await metric(page, 'groups'), '1')
   assert.equal(await metric(page, 'topics'), '1')
   const ready = broker.listQueues().reduce((n, q) => n + q.queueStats().ready, 0)
@@ -220,13 +232,26 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   assert.equal(await metric(page, 'unacked'), '1')
   assert.equal(await metric(page, 'lag'), '2')
   await page.locator('.uplot canvas').first().waitFor()
-  await page.waitForFunction(() => /^\d/.test(document.querySelector('[data-metric="rate-in"]')?.textContent ?? ''))
+  // Live rates: produce over Kafka while the page polls; the "in" rate becomes positive.
+  const traffic = setInterval(() => {
+    void producer.send({ topic: 'clicks', messages: Array.from({ length: 20 }, () => ({ value: 'click' })) })
+  }, 200)
+  try {
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-metric="rate-in"]')?.textContent ?? '0') > 0,
+      undefined,
+      { timeout: 15_000 },
+    )
+  } finally {
+    clearInterval(traffic)
+  }
+  assert.equal(await page.getByRole('row', { name: /^amqp/ }).locator('td').last().textContent(), '1')
   await page.getByRole('cell', { name: 'kafka' }).waitFor()
   assert.ok(await page.getByRole('cell', { name: String(kafkaListener.port), exact: true }).isVisible())
+  await shot(page, 'overview')
   // Keyboard: the first Tab reaches the skip link, which is then visible.
   await page.keyboard.press('Tab')
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content')
-  await shot(page, 'overview')
 
   // Streams list: server-side filter.
   await page.getByRole('link', { name: 'Streams', exact: true }).click()
@@ -258,6 +283,21 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   await browsed.getByText(hexOfFirst).first().waitFor()
   await page.getByLabel('Show payload as').first().selectOption('json')
   await shot(page, 'stream')
+  // From an offset, one at a time, then the next page; then from a time before everything.
+  await page.getByLabel('From').selectOption('offset')
+  await page.getByLabel('Offset', { exact: true }).fill('1')
+  await page.getByLabel('Limit').fill('1')
+  await page.getByRole('button', { name: 'Show messages' }).click()
+  await browsed.getByText('Partition 0: 1 message(s)').waitFor()
+  assert.equal(await browsed.locator('tbody tr td').first().textContent(), '1')
+  await browsed.getByRole('button', { name: 'Next from offset 2' }).click()
+  await page.waitForFunction(() => document.querySelector('section tbody tr td')?.textContent === '2')
+  await page.getByLabel('From').selectOption('timestamp')
+  const before = new Date(first.timestamp - 60_000 - new Date().getTimezoneOffset() * 60_000)
+  await page.getByLabel('Time (local)').fill(before.toISOString().slice(0, 19))
+  await page.getByLabel('Limit').fill('20')
+  await page.getByRole('button', { name: 'Show messages' }).click()
+  await browsed.getByText(`Partition 0: ${stream.partitions[0]!.highWatermark} message(s)`).waitFor()
 
   // Produce a test message through the UI, into partition 2, and find it in the broker.
   const hwBefore = stream.partitions[2]!.highWatermark
@@ -378,6 +418,12 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   await page.goto(`${base}/#/connections`)
   await page.getByRole('heading', { level: 1, name: 'Connections' }).waitFor()
   await page.getByRole('cell', { name: 'kafka' }).waitFor()
+  assert.equal(await page.getByRole('row', { name: /^amqp/ }).locator('td').last().textContent(), '1')
+  await amqpConnection.close()
+  // The page refreshes every 2 s: the closed connection disappears from the count.
+  const amqpCount = page.getByRole('row', { name: /^amqp/ }).locator('td').last()
+  for (let i = 0; i < 50 && (await amqpCount.textContent()) !== '0'; i++) await page.waitForTimeout(200)
+  assert.equal(await amqpCount.textContent(), '0')
   await shot(page, 'connections')
 
   assert.deepEqual(external, [], 'the dashboard made requests outside the broker')
