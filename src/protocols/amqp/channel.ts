@@ -589,16 +589,12 @@ export class AmqpChannel {
       deliver: (messages) => this.#deliverStream(consumer, messages),
       onError: (error) => this.#error(error, ClassId.BASIC, 20),
     })
+    await consumer.seek(args.arguments['x-stream-offset'])
+    if (this.#state !== 'open') return
     this.#consumers.set(tag, { kind: 'stream', consumer })
     this.#host.streamConsumers.set(name, (this.#host.streamConsumers.get(name) ?? 0) + 1)
     if (!args.nowait) this.#reply('basic.consume-ok', { consumerTag: tag })
-    try {
-      await consumer.start(args.arguments['x-stream-offset'])
-    } catch (error) {
-      this.#consumers.delete(tag)
-      this.#stopConsumer(tag, { kind: 'stream', consumer })
-      throw error
-    }
+    consumer.start()
   }
 
   #deliver(tag: string, noAck: boolean, deliveries: Delivery[]): void {

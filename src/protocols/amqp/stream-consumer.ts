@@ -40,9 +40,13 @@ export class StreamConsumer {
     this.#onError = options.onError
   }
 
-  /** Resolves x-stream-offset (first, last, next, offset, timestamp, interval) and starts reading. */
-  async start(spec: FieldValue): Promise<void> {
+  /** Resolves x-stream-offset (first, last, next, offset, timestamp, interval); 406 when invalid. */
+  async seek(spec: FieldValue): Promise<void> {
     this.#offset = await this.#startOffset(spec)
+  }
+
+  /** Starts pushing (after consume-ok was sent). */
+  start(): void {
     void this.#run().catch((error) => {
       if (!this.#cancelled) this.#onError(error)
     })

@@ -7,7 +7,7 @@ import amqp from 'amqplib'
 import type { Broker } from '../../../src/broker/broker.ts'
 import { createBroker } from '../../../src/index.ts'
 import { type AmqpListener, type AmqpListenerOptions, startAmqpListener } from '../../../src/protocols/amqp/index.ts'
-import { silentLogger } from '../../../src/util/logger.ts'
+import { createLogger, silentLogger } from '../../../src/util/logger.ts'
 
 export interface Wharf {
   broker: Broker
@@ -20,7 +20,15 @@ export interface Wharf {
 export async function startWharf(t: TestContext, options: AmqpListenerOptions = {}): Promise<Wharf> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-'))
   const broker = await createBroker({ dataDir: join(dir, 'data'), durability: 'never' })
-  const listener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger }, options)
+  const listener = await startAmqpListener(
+    {
+      broker,
+      host: '127.0.0.1',
+      port: 0,
+      logger: process.env.WHARF_TEST_LOG ? createLogger({ level: process.env.WHARF_TEST_LOG }) : silentLogger,
+    },
+    options,
+  )
   t.after(async () => {
     await listener.close()
     await broker.close()
