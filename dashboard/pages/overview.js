@@ -5,6 +5,7 @@ import { fmt, h, link, showError, table } from '../lib/dom.js'
 
 const POLL_MS = 2000
 const POINTS_MAX = 150 // 5 minutes at 2 s
+const WINDOW_S = (POINTS_MAX * POLL_MS) / 1000
 
 function card(label, key) {
   const dd = h('dd', { 'data-metric': key }, '—')
@@ -42,8 +43,8 @@ async function makeChart(container, title, series, signal) {
       ],
       axes: [{ stroke: cssVar('--muted') }, { stroke: cssVar('--muted'), size: 60 }],
       scales: {
-        // A fixed 5-minute window, so the first samples do not stretch across a meaningless range.
-        x: { time: true, range: (_u, _min, max) => [max - (POINTS_MAX * POLL_MS) / 1000, max] },
+        // A window of 1 to 5 minutes ending now, so the first samples do not stretch across a meaningless range.
+        x: { time: true, range: (_u, min, max) => [max - Math.min(WINDOW_S, Math.max(60, max - min)), max + 2] },
         y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
       },
     },
