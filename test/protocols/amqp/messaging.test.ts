@@ -346,3 +346,36 @@ test('priorities, max-length drop-head, single active consumer', async (t) => {
   await sleep(200)
   assert.deepEqual(b, ['after'])
 })
+
+test('auto-delete after the last consumer, x-expires when unused, x-delivery-limit dead-letters', async (t) => {
+  const w = await startWharf(t)
+  const conn = await connect(t, w.url)
+  const ch = await conn.createChannel()
+  ch.on('error', () => {})
+  await ch.assertQueue('auto', { autoDelete: true })
+  const { consumerTag } = await ch.consume('auto', () => {})
+  await ch.cancel(consumerTag)
+  await sleep(100)
+  assert.equal(w.broker.getQueue('auto'), undefined, 'auto-delete queue gone after its last consumer')
+
+  await ch.assertQueue('expiring', { expires: 300 })
+  await sleep(800)
+  assert.equal(w.broker.getQueue('expiring'), undefined, 'x-expires queue gone after being unused')
+
+  await ch.assertQueue('limited-dead')
+  await ch.assertQueue('limited', {
+    deadLetterExchange: '',
+    deadLetterRoutingKey: 'limited-dead',
+    arguments: { 'x-delivery-limit': 1 },
+  })
+  ch.sendToQueue('limited', Buffer.from('poison'))
+  const first = await getOne(ch, 'limited')
+  ch.nack(first, false, true)
+  const second = await getOne(ch, 'limited')
+  assert.equal(second.fields.redelivered, true)
+  ch.nack(second, false, true)
+  const [dead] = await collect(ch, 'limited-dead', 1, { noAck: true })
+  assert.equal(dead!.content.toString(), 'poison')
+  const xDeath = dead!.properties.headers?.['x-death'] as unknown as Array<Record<string, unknown>>
+  assert.equal(xDeath[0]!.reason, 'delivery_limit')
+})
