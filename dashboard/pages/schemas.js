@@ -1,7 +1,7 @@
 // Schema registry subjects and versions, through the Confluent-compatible registry API. That API lists
 // all subjects at once (it has no paging), so this page pages and filters the list locally.
 import { api } from '../lib/api.js'
-import { field, h, link, props, table } from '../lib/dom.js'
+import { act, field, h, link, props, table } from '../lib/dom.js'
 import { PAGE_SIZE } from '../lib/list.js'
 
 const href = (name) => `#/schemas/${encodeURIComponent(name)}`
@@ -54,14 +54,74 @@ async function renderList(route) {
   )
 }
 
-async function renderDetail(route, subject) {
-  const versions = await api.registry(`/subjects/${api.enc(subject)}/versions`)
-  const chosen = route.query.get('version') ?? String(versions[versions.length - 1] ?? 'latest')
-  const schema = await api.registry(`/subjects/${api.enc(subject)}/versions/${api.enc(chosen)}`)
-  let pretty = schema.schema
+function pretty(schema) {
   try {
-    pretty = JSON.stringify(JSON.parse(schema.schema), null, 2)
-  } catch {}
+    return JSON.stringify(JSON.parse(schema), null, 2)
+  } catch {
+    return schema
+  }
+}
+
+/** Line diff (LCS); schemas are small, and the table is capped so a huge one cannot stall the page. */
+function diffLines(a, b) {
+  const x = a.split('\n').slice(0, 2000)
+  const y = b.split('\n').slice(0, 2000)
+  const dp = Array.from({ length: x.length + 1 }, () => new Uint16Array(y.length + 1))
+  for (let i = x.length - 1; i >= 0; i--)
+    for (let j = y.length - 1; j >= 0; j--)
+      dp[i][j] = x[i] === y[j] ? dp[i + 1][j + 1] + 1 : Math.max(dp[i + 1][j], dp[i][j + 1])
+  const out = []
+  let i = 0
+  let j = 0
+  while (i < x.length || j < y.length) {
+    if (i < x.length && j < y.length && x[i] === y[j]) {
+      out.push(['same', `  ${x[i]}`])
+      i++
+      j++
+    } else if (j < y.length && (i === x.length || dp[i][j + 1] >= dp[i + 1][j])) out.push(['add', `+ ${y[j++]}`])
+    else out.push(['del', `- ${x[i++]}`])
+  }
+  return out
+}
+
+async function renderDetail(route, subject) {
+  const base = `/subjects/${api.enc(subject)}/versions`
+  const versions = await api.registry(base)
+  const chosen = route.query.get('version') ?? String(versions[versions.length - 1] ?? 'latest')
+  const schema = await api.registry(`${base}/${api.enc(chosen)}`)
+
+  const options = (selected) =>
+    versions.map((v) => h('option', { value: String(v), selected: String(v) === String(selected) }, `version ${v}`))
+  const left = h('select', { name: 'from' }, options(versions.length > 1 ? versions[versions.length - 2] : chosen))
+  const right = h('select', { name: 'to' }, options(schema.version))
+  const diffBox = h('div', { 'aria-live': 'polite' })
+  const compare = h('button', { type: 'submit' }, 'Compare')
+  const compareForm = h('form', { class: 'inline' }, field('From', left), field('To', right), compare)
+  compareForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const [a, b] =
+      (await act(compare, () =>
+        Promise.all([api.registry(`${base}/${api.enc(left.value)}`), api.registry(`${base}/${api.enc(right.value)}`)]),
+      )) ?? []
+    if (!a || !b) return
+    const lines = diffLines(pretty(a.schema), pretty(b.schema))
+    const changed = lines.filter(([kind]) => kind !== 'same').length
+    diffBox.replaceChildren(
+      h(
+        'p',
+        { class: 'hint' },
+        changed === 0
+          ? 'The versions are identical.'
+          : `${changed} changed line(s): “-” only in version ${a.version}, “+” only in version ${b.version}.`,
+      ),
+      h(
+        'pre',
+        { class: 'diff' },
+        lines.map(([kind, text]) => h('span', { class: `diff-${kind}` }, `${text}\n`)),
+      ),
+    )
+  })
+
   return h(
     'div',
     {},
@@ -77,8 +137,9 @@ async function renderDetail(route, subject) {
           h(
             'li',
             {},
-            link(`${href(subject)}?version=${v}`, `version ${v}`),
-            String(v) === String(schema.version) ? ' (shown)' : '',
+            String(v) === String(schema.version)
+              ? h('strong', { 'aria-current': 'page' }, `version ${v}`)
+              : link(`${href(subject)}?version=${v}`, `version ${v}`),
           ),
         ),
       ),
@@ -89,6 +150,15 @@ async function renderDetail(route, subject) {
       ['Type', schema.schemaType ?? 'AVRO'],
     ]),
     h('h2', {}, 'Schema'),
-    h('pre', { class: 'schema' }, pretty),
+    h('pre', { class: 'schema' }, pretty(schema.schema)),
+    versions.length > 1
+      ? h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'diff-h' },
+          h('h2', { id: 'diff-h' }, 'Compare versions'),
+          compareForm,
+          diffBox,
+        )
+      : null,
   )
 }

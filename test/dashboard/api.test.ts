@@ -21,6 +21,7 @@ test('dashboard API: listeners, system, SNS topics, dead-letter sources', async 
   const base = `http://127.0.0.1:${http.port}/api/v1`
   const get = async (path: string) => {
     const response = await fetch(`${base}${path}`)
+    // biome-ignore lint/suspicious/noExplicitAny: response shapes are asserted field by field below
     return { status: response.status, body: (await response.json()) as Record<string, any> }
   }
 

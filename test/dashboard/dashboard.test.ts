@@ -168,14 +168,21 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   await broker.bind({ source: 'events', destination: { kind: 'queue', name: 'jobs' }, key: 'job.*', arguments: {} })
   await broker.topics.createTopic('alerts')
   await broker.topics.subscribe({ topic: 'alerts', destination: { kind: 'queue', name: 'scratch' } })
-  const schema = await fetch(`${base}/subjects/orders-value/versions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
-    body: JSON.stringify({
-      schema: JSON.stringify({ type: 'record', name: 'Order', fields: [{ name: 'order', type: 'int' }] }),
-    }),
-  })
-  assert.equal(schema.status, 200)
+  // Two versions of a subject, registered over the registry's HTTP API (the second adds a field).
+  for (const fields of [
+    [{ name: 'order', type: 'int' }],
+    [
+      { name: 'order', type: 'int' },
+      { name: 'total', type: 'double', default: 0 },
+    ],
+  ]) {
+    const registered = await fetch(`${base}/subjects/orders-value/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: JSON.stringify({ type: 'record', name: 'Order', fields }) }),
+    })
+    assert.equal(registered.status, 200)
+  }
 
   // ---- browser ----
   const userDataDir = mkdtempSync(join(tmpdir(), 'wharf-dash-chromium-'))
@@ -413,7 +420,10 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   await page.getByRole('link', { name: 'queue scratch' }).waitFor()
   await page.goto(`${base}/#/schemas`)
   await page.getByRole('link', { name: 'orders-value' }).click()
-  await page.getByText('"name": "Order"').waitFor()
+  await page.getByText('"name": "total"').first().waitFor()
+  await page.getByRole('button', { name: 'Compare' }).click()
+  await page.getByText(/\d+ changed line\(s\)/).waitFor()
+  assert.ok(await page.locator('.diff-add', { hasText: '"name": "total"' }).isVisible())
   await shot(page, 'schema')
   await page.goto(`${base}/#/connections`)
   await page.getByRole('heading', { level: 1, name: 'Connections' }).waitFor()
