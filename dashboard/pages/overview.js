@@ -137,6 +137,7 @@ export async function render(route) {
     ])
   }
   const tick = async () => {
+    if (document.hidden) return // a background tab does not poll; the next rate spans the gap
     try {
       const [metrics, overview, system, listenerList] = await Promise.all([
         fetchMetrics(),

@@ -67,8 +67,10 @@ function findDashboardDir(): string | undefined {
 function loadAssets(root: string, logger: Logger): Map<string, Asset> {
   const assets = new Map<string, Asset>()
   let bytes = 0
+  let full = false
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
+      if (full) return
       const path = join(dir, name)
       if (statSync(path).isDirectory()) {
         walk(path)
@@ -79,6 +81,7 @@ function loadAssets(root: string, logger: Logger): Map<string, Asset> {
       bytes += body.length
       if (bytes > ASSET_BYTES_MAX || assets.size >= ASSET_FILES_MAX) {
         logger.warn({ root }, 'dashboard assets over the size bound; serving what was loaded')
+        full = true
         return
       }
       assets.set(relative(root, path).split(sep).join('/'), asset(body, name, 'no-cache'))
