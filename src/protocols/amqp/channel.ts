@@ -31,6 +31,8 @@ import { AmqpError, amqpError, toAmqpError } from './errors.js'
 import { encodeDelivery, exchangeOf, propsBytesOf, routingKeyOf, toPublishMessage } from './message.js'
 import { StreamConsumer } from './stream-consumer.js'
 
+/** Unacknowledged window of a no-ack consumer between the queue and the socket. */
+export const NO_ACK_WINDOW = 2000
 /** Largest message body accepted (the broker's stream limit applies on top). */
 export const BODY_BYTES_MAX = 64 * 1024 * 1024
 
@@ -43,6 +45,8 @@ export interface ChannelHost {
   readonly consumerCancelNotify: boolean
   sendMethod<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void
   send(frames: Buffer): void
+  /** Runs `done` once everything queued so far has been handed to a socket that is not backed up. */
+  whenWritten(done: () => void): void
   /** A hard error: connection.close. */
   fail(error: AmqpError): void
   /** Publishes started / settled, for TCP back-pressure. */
@@ -562,9 +566,11 @@ export class AmqpChannel {
       consumer = this.#broker.consume(name, {
         owner: this.owner,
         tag,
-        prefetch: args.noAck ? 0 : this.#prefetch,
+        // no-ack consumers are leased too, in a bounded window acked once the frames left the socket
+        // buffer: a slow no-ack consumer then holds back the queue instead of filling our memory.
+        prefetch: args.noAck ? NO_ACK_WINDOW : this.#prefetch,
         creditGroup: args.noAck ? undefined : this.#creditGroup,
-        noAck: args.noAck,
+        noAck: false,
         exclusive: args.exclusive,
         onDeliver: (deliveries) => this.#deliver(tag, args.noAck, deliveries),
         onCancel: () => this.#serverCancel(tag),
@@ -599,12 +605,21 @@ export class AmqpChannel {
 
   #deliver(tag: string, noAck: boolean, deliveries: Delivery[]): void {
     if (this.#state !== 'open') {
-      for (const d of deliveries)
-        if (!noAck) this.#broker.getQueue(d.queue)?.nack(d.partition, d.offset, true, d.leaseId)
+      for (const d of deliveries) this.#broker.getQueue(d.queue)?.nack(d.partition, d.offset, true, d.leaseId)
       return
     }
     const frameMax = this.#host.frameMax
     const queue = this.#broker.getQueue(deliveries[0]?.queue ?? '')
+    if (noAck && queue) {
+      const leases = deliveries.map((d) => [d.partition, d.offset, d.leaseId] as const)
+      this.#host.whenWritten(() => {
+        for (const [partition, offset, leaseId] of leases) {
+          void queue
+            .ack(partition, offset, leaseId)
+            .catch((error) => this.#host.logger.warn({ err: error }, 'amqp ack failed'))
+        }
+      })
+    }
     for (const d of deliveries) {
       const deliveryTag = ++this.#deliveryTag
       if (!noAck && queue)

@@ -68,6 +68,8 @@ export class AmqpConnection implements ChannelHost {
   #sentBlocked = false
   readonly #channels = new Map<number, AmqpChannel>()
   readonly #out: Buffer[] = []
+  /** Callbacks waiting for the socket buffer to drain below WRITE_BUFFER_BYTES_MAX (no-ack settlement). */
+  readonly #afterWrite: Array<() => void> = []
   #flushScheduled = false
   lastReceived = Date.now()
   lastSent = Date.now()
@@ -87,7 +89,10 @@ export class AmqpConnection implements ChannelHost {
     this.streamConsumers = state.streamConsumers
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    socket.on('drain', () => this.#updatePause())
+    socket.on('drain', () => {
+      this.#runAfterWrite()
+      this.#updatePause()
+    })
     socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
     socket.on('close', () => this.#closed())
   }
@@ -112,6 +117,10 @@ export class AmqpConnection implements ChannelHost {
     this.send(encodeMethodFrame(channel, name, args))
   }
 
+  whenWritten(done: () => void): void {
+    this.#afterWrite.push(done)
+  }
+
   /** Writes everything queued in one corked burst. */
   flush(): void {
     this.#flushScheduled = false
@@ -127,7 +136,14 @@ export class AmqpConnection implements ChannelHost {
       this.#socket.uncork()
     }
     this.#out.length = 0
+    this.#runAfterWrite()
     this.#updatePause()
+  }
+
+  #runAfterWrite(): void {
+    if (this.#afterWrite.length === 0 || this.#socket.writableLength > WRITE_BUFFER_BYTES_MAX) return
+    const callbacks = this.#afterWrite.splice(0)
+    for (const callback of callbacks) callback()
   }
 
   // ---- back-pressure ----
@@ -452,6 +468,8 @@ export class AmqpConnection implements ChannelHost {
     if (this.#closeTimer) clearTimeout(this.#closeTimer)
     this.#phase = 'closed'
     this.#out.length = 0
+    // Leases not yet settled go back to their queues with the channels' owners.
+    this.#afterWrite.length = 0
     this.#releaseChannels()
     this.#state.onClosed(this)
   }

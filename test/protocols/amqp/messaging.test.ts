@@ -379,3 +379,18 @@ test('auto-delete after the last consumer, x-expires when unused, x-delivery-lim
   const xDeath = dead!.properties.headers?.['x-death'] as unknown as Array<Record<string, unknown>>
   assert.equal(xDeath[0]!.reason, 'delivery_limit')
 })
+
+test('no-ack consumers: deliveries are settled once written, nothing stays in flight', async (t) => {
+  const w = await startWharf(t)
+  const conn = await connect(t, w.url)
+  const ch = await conn.createConfirmChannel()
+  await ch.assertQueue('noack')
+  for (let i = 0; i < 5000; i++) ch.sendToQueue('noack', Buffer.alloc(512, i % 256))
+  await ch.waitForConfirms()
+  const got = await collect(ch, 'noack', 5000, { noAck: true })
+  assert.equal(got.length, 5000)
+  await sleep(100)
+  const stats = w.broker.queueStats('noack')
+  assert.equal(stats.inflight, 0)
+  assert.equal(stats.depth, 0)
+})
