@@ -394,3 +394,15 @@ test('no-ack consumers: deliveries are settled once written, nothing stays in fl
   assert.equal(stats.inflight, 0)
   assert.equal(stats.depth, 0)
 })
+
+test('a message over the queue stream limit closes the channel with 406', async (t) => {
+  const w = await startWharf(t)
+  const conn = await connect(t, w.url)
+  const ch = await conn.createConfirmChannel()
+  const closed = new Promise<Error>((resolve) => ch.on('error', resolve))
+  await ch.assertQueue('limit')
+  ch.sendToQueue('limit', Buffer.alloc(2 * 1024 * 1024))
+  assert.match((await closed).message, /PRECONDITION_FAILED/)
+  const ch2 = await conn.createChannel()
+  assert.equal((await ch2.checkQueue('limit')).messageCount, 0)
+})
