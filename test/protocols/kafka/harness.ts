@@ -15,6 +15,9 @@ export interface Harness {
   port: number
   bootstrap: string
   dir: string
+  /** Registers client cleanup that runs before the broker stops (clients disconnecting from a closed broker
+   *  keep retrying on timers and hold the test process open). */
+  defer(cleanup: () => Promise<unknown> | unknown): void
 }
 
 export async function startHarness(t: TestContext, kafka: Partial<KafkaOptions> = {}): Promise<Harness> {
@@ -27,12 +30,21 @@ export async function startHarness(t: TestContext, kafka: Partial<KafkaOptions> 
     logger: process.env.WHARF_TEST_LOG ? createLogger({ level: process.env.WHARF_TEST_LOG }) : silentLogger,
     kafka,
   })
+  const cleanups: Array<() => Promise<unknown> | unknown> = []
   t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {})
     await listener.close()
     await broker.close()
     rmSync(dir, { recursive: true, force: true })
   })
-  return { broker, listener, port: listener.port, bootstrap: `127.0.0.1:${listener.port}`, dir }
+  return {
+    broker,
+    listener,
+    port: listener.port,
+    bootstrap: `127.0.0.1:${listener.port}`,
+    dir,
+    defer: (cleanup) => cleanups.push(cleanup),
+  }
 }
 
 /** Runs a program (kcat, /usr/bin/python3) to completion; rejects on a non-zero exit or timeout. */

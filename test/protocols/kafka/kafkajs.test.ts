@@ -20,11 +20,11 @@ test('kafkajs produces (plain and gzip) and consumes every message back with a c
   const kafka = client(h.bootstrap)
   const admin = kafka.admin()
   await admin.connect()
-  t.after(() => admin.disconnect())
+  h.defer(() => admin.disconnect())
   assert.equal(await admin.createTopics({ topics: [{ topic: 'orders', numPartitions: 3 }] }), true)
   const producer = kafka.producer()
   await producer.connect()
-  t.after(() => producer.disconnect())
+  h.defer(() => producer.disconnect())
   const sent: string[] = []
   for (let i = 0; i < 30; i++) sent.push(`m-${i}`)
   const plain = await producer.send({
@@ -40,7 +40,7 @@ test('kafkajs produces (plain and gzip) and consumes every message back with a c
 
   const consumer = kafka.consumer({ groupId: 'g1', sessionTimeout: 10_000, heartbeatInterval: 500 })
   await consumer.connect()
-  t.after(() => consumer.disconnect())
+  h.defer(() => consumer.disconnect())
   await consumer.subscribe({ topic: 'orders', fromBeginning: true })
   const received: string[] = []
   let headerSeen = false
@@ -99,7 +99,7 @@ test('kafkajs: two consumers in one group split the partitions, and the survivor
     await consumer.subscribe({ topic: 'shared', fromBeginning: true })
     await consumer.run({ eachMessage: async ({ message }) => void seen.get(name)!.add(message.value!.toString()) })
   }
-  t.after(() => Promise.all(consumers.map((c) => c.disconnect().catch(() => {}))))
+  h.defer(() => Promise.all(consumers.map((c) => c.disconnect().catch(() => {}))))
   const waitFor = async (what: string, ok: () => boolean, ms = 30_000) => {
     const deadline = Date.now() + ms
     while (!ok()) {
@@ -114,7 +114,7 @@ test('kafkajs: two consumers in one group split the partitions, and the survivor
   assert.deepEqual([...assignments.get('a')!, ...assignments.get('b')!].sort(), [0, 1, 2, 3])
   const producer = kafka.producer()
   await producer.connect()
-  t.after(() => producer.disconnect())
+  h.defer(() => producer.disconnect())
   await producer.send({
     topic: 'shared',
     messages: Array.from({ length: 40 }, (_, i) => ({ key: `key-${i}`, value: `v${i}` })),
@@ -136,7 +136,7 @@ test('kafkajs admin: create with configs, describe configs, create partitions, d
   const kafka = client(h.bootstrap)
   const admin = kafka.admin()
   await admin.connect()
-  t.after(() => admin.disconnect())
+  h.defer(() => admin.disconnect())
   const created = await admin.createTopics({
     topics: [
       {
@@ -188,7 +188,7 @@ test('kafkajs admin: create with configs, describe configs, create partitions, d
 
   const producer = kafka.producer()
   await producer.connect()
-  t.after(() => producer.disconnect())
+  h.defer(() => producer.disconnect())
   await producer.send({
     topic: 'cfg',
     messages: Array.from({ length: 5 }, (_, i) => ({ value: `x${i}`, partition: 0, key: `k${i}` })),
@@ -220,7 +220,7 @@ test('kafkajs idempotent producer: InitProducerId, sequences, and a retried batc
   await h.broker.createStream('idem', { partitions: 1 })
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
-  t.after(() => producer.disconnect())
+  h.defer(() => producer.disconnect())
   for (let i = 0; i < 5; i++)
     await producer.send({ topic: 'idem', acks: -1, messages: [{ value: `i${i}` }, { value: `j${i}` }] })
   const log = h.broker.stream('idem').partitionLog(0)
@@ -247,7 +247,7 @@ test('SASL/PLAIN: configured users are enforced (kafkajs and kcat), wrong passwo
   })
   const admin = good.admin()
   await admin.connect()
-  t.after(() => admin.disconnect())
+  h.defer(() => admin.disconnect())
   await admin.createTopics({ topics: [{ topic: 'secured' }] })
   assert.ok((await admin.listTopics()).includes('secured'))
   const bad = new Kafka({
