@@ -88,3 +88,54 @@ export function collect(client: MqttClient): {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A bare MQTT connection (mqtt-packet over a socket) for what a well-behaved client library will not do:
+ * withhold acknowledgements, die mid-exchange, send malformed or oversized packets.
+ */
+export async function rawClient(
+  t: TestContext,
+  port: number,
+  protocolVersion = 4,
+): Promise<{
+  socket: import('node:net').Socket
+  send(packet: import('mqtt-packet').Packet): void
+  sendBytes(bytes: Buffer): void
+  next(cmd?: string, timeoutMs?: number): Promise<import('mqtt-packet').Packet>
+  closed: Promise<void>
+}> {
+  const net = await import('node:net')
+  const mqttPacket = (await import('mqtt-packet')).default
+  const socket = net.connect(port, '127.0.0.1')
+  t.after(() => socket.destroy())
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  const parser = mqttPacket.parser({ protocolVersion })
+  const received: import('mqtt-packet').Packet[] = []
+  const waiters: Array<() => void> = []
+  parser.on('packet', (p) => {
+    received.push(p)
+    for (const w of waiters.splice(0)) w()
+  })
+  socket.on('data', (d) => parser.parse(d))
+  socket.on('error', () => {})
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  return {
+    socket,
+    send: (packet) => socket.write(mqttPacket.generate(packet, { protocolVersion })),
+    sendBytes: (bytes) => socket.write(bytes),
+    closed,
+    next(cmd, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${cmd ?? 'packet'} within ${timeoutMs} ms`)), timeoutMs)
+        const check = () => {
+          const at = received.findIndex((p) => cmd === undefined || p.cmd === cmd)
+          if (at >= 0) {
+            clearTimeout(timer)
+            resolve(received.splice(at, 1)[0]!)
+          } else waiters.push(check)
+        }
+        check()
+      })
+    },
+  }
+}
