@@ -1,0 +1,115 @@
+// Persistent sessions, queued messages and retained messages survive a Wharf restart (SIGTERM) and a
+// SIGKILL, with `wharf start` as a child process and mqtt.js as the client.
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type TestContext, test } from 'node:test'
+import mqtt from 'mqtt'
+import { collect, connect } from './helpers.ts'
+
+const cli = new URL('../../fixtures/wharf-cli.ts', import.meta.url).pathname
+
+async function freePort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as net.AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+async function startCli(t: TestContext, dataDir: string, port: number): Promise<ChildProcess> {
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      cli,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--mqtt-port',
+      String(port),
+      '--kafka-port',
+      '0',
+      '--amqp-port',
+      '0',
+      '--http-port',
+      '0',
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  t.after(() => proc.kill('SIGKILL'))
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      output += d
+      if (output.includes('mqtt://')) resolve()
+    })
+    proc.stderr!.on('data', (d) => {
+      output += d
+    })
+    proc.on('exit', () => reject(new Error(`wharf exited: ${output}`)))
+  })
+  return proc
+}
+
+function stop(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    proc.once('exit', () => resolve())
+    proc.kill(signal)
+  })
+}
+
+for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+  for (const protocolVersion of [4, 5] as const) {
+    test(`v${protocolVersion}: session, offline messages and retained survive ${signal}`, {
+      timeout: 60_000,
+    }, async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'wharf-mqtt-restart-'))
+      t.after(() => rmSync(dir, { recursive: true, force: true }))
+      const port = await freePort()
+      const w = { port }
+      const persistent = {
+        protocolVersion,
+        clientId: 'survivor',
+        clean: false,
+        ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+      }
+      let proc = await startCli(t, dir, port)
+      const first = await connect(t, w, persistent)
+      await first.subscribeAsync({ 'keep/#': { qos: 2 } })
+      await first.endAsync()
+      const pub = await connect(t, w, { protocolVersion })
+      await pub.publishAsync('keep/1', 'one', { qos: 1 })
+      await pub.publishAsync('keep/2', 'two', { qos: 2 })
+      await pub.publishAsync('state/x', 'retained', { qos: 1, retain: true })
+      pub.end(true)
+      await stop(proc, signal)
+      proc = await startCli(t, dir, port)
+      const again = mqtt.connect({ host: '127.0.0.1', port, reconnectPeriod: 0, ...persistent })
+      t.after(() => again.end(true))
+      const inbox = collect(again)
+      const connack = await new Promise<mqtt.IConnackPacket>((resolve) => again.once('connect', resolve))
+      assert.equal(connack.sessionPresent, true)
+      const got = await inbox.next(2)
+      assert.deepEqual(got.map((m) => `${m.topic}=${m.payload}`).sort(), ['keep/1=one', 'keep/2=two'])
+      const late = await connect(t, w, { protocolVersion })
+      const lateInbox = collect(late)
+      await late.subscribeAsync('state/#')
+      assert.equal((await lateInbox.next(1))[0]?.payload.toString(), 'retained')
+      // The subscription itself survived: a new publish reaches the session.
+      await late.publishAsync('keep/3', 'three', { qos: 1 })
+      assert.equal((await inbox.next(3))[2]?.payload.toString(), 'three')
+      again.end(true)
+      late.end(true)
+      await stop(proc, 'SIGTERM')
+    })
+  }
+}
