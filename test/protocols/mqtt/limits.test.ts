@@ -1,0 +1,108 @@
+// QoS 2 exactly once across a reconnect, and the bounds: subscriptions per client, connections,
+// inflight window (QoS ≥ 1 backpressure) and QoS 0 drops for a subscriber that does not read.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import mqtt from 'mqtt'
+import { collect, connect, rawClient, sleep, startWharf } from './helpers.ts'
+
+for (const protocolVersion of [4, 5] as const) {
+  test(`v${protocolVersion}: a QoS 2 PUBLISH retried after reconnect is forwarded once`, async (t) => {
+    const w = await startWharf(t)
+    const sub = await connect(t, w, { protocolVersion })
+    const inbox = collect(sub)
+    await sub.subscribeAsync({ 'once/#': { qos: 2 } })
+    const connectPacket = {
+      cmd: 'connect' as const,
+      clientId: 'q2',
+      protocolVersion,
+      clean: false,
+      keepalive: 0,
+      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}),
+    }
+    const a = await rawClient(t, w.port, protocolVersion)
+    a.send(connectPacket)
+    await a.next('connack')
+    a.send({
+      cmd: 'publish',
+      topic: 'once/x',
+      payload: Buffer.from('exactly'),
+      qos: 2,
+      messageId: 42,
+      retain: false,
+      dup: false,
+    })
+    await a.next('pubrec')
+    a.socket.destroy() // lost before PUBREL
+    await sleep(100)
+    const b = await rawClient(t, w.port, protocolVersion)
+    b.send(connectPacket)
+    assert.equal(((await b.next('connack')) as mqtt.IConnackPacket).sessionPresent, true)
+    b.send({
+      cmd: 'publish',
+      topic: 'once/x',
+      payload: Buffer.from('exactly'),
+      qos: 2,
+      messageId: 42,
+      retain: false,
+      dup: true,
+    })
+    await b.next('pubrec')
+    b.send({ cmd: 'pubrel', messageId: 42 })
+    assert.equal(((await b.next('pubcomp')) as mqtt.IPubcompPacket).messageId, 42)
+    await sleep(300)
+    assert.deepEqual(
+      inbox.messages.map((m) => m.payload.toString()),
+      ['exactly'],
+    )
+  })
+}
+
+test('bounds: subscriptions per client and connections are refused beyond their limits', async (t) => {
+  const w = await startWharf(t, { maxSubscriptionsPerClient: 2, maxConnections: 2 })
+  const c = await connect(t, w, { protocolVersion: 5 })
+  // mqtt.js 5 turns a failure code in the SUBACK into an error carrying the packet.
+  const refused = await c.subscribeAsync({ a: { qos: 1 }, b: { qos: 1 }, c: { qos: 1 } }).then(
+    () => assert.fail('third subscription accepted'),
+    (error: { packet?: { granted?: number[] } }) => error.packet?.granted,
+  )
+  assert.deepEqual(refused, [1, 1, 0x97])
+  const v3 = await connect(t, w, { protocolVersion: 4 })
+  const v3granted = await v3.subscribeAsync({ a: { qos: 0 }, b: { qos: 0 }, c: { qos: 0 } }).then(
+    () => assert.fail('third subscription accepted'),
+    (error: { packet?: { granted?: number[] } }) => error.packet?.granted,
+  )
+  assert.deepEqual(v3granted, [0, 0, 128])
+  const third = mqtt.connect({ host: '127.0.0.1', port: w.port, protocolVersion: 5, reconnectPeriod: 0 })
+  t.after(() => third.end(true))
+  const error = await new Promise<Error & { code?: number }>((resolve) => third.once('error', resolve))
+  assert.equal(error.code, 0x97)
+})
+
+test('backpressure: QoS 1 deliveries stop at the inflight window, QoS 0 is dropped for a reader that stalls', async (t) => {
+  const w = await startWharf(t, { maxInflight: 5, maxWriteBufferBytes: 64 * 1024 })
+  const slow = await rawClient(t, w.port, 4)
+  slow.send({ cmd: 'connect', clientId: 'slow', protocolVersion: 4, clean: true, keepalive: 0 })
+  await slow.next('connack')
+  slow.send({
+    cmd: 'subscribe',
+    messageId: 1,
+    subscriptions: [
+      { topic: 'bp1', qos: 1 },
+      { topic: 'bp0', qos: 0 },
+    ],
+  })
+  await slow.next('suback')
+  const pub = await connect(t, w, { protocolVersion: 4 })
+  for (let i = 0; i < 20; i++) await pub.publishAsync('bp1', `m${i}`, { qos: 1 })
+  await sleep(300)
+  const stats = w.broker.queueStats('mqtt.session.slow')
+  assert.equal(stats.inflight, 5, 'only Receive-Maximum-many unacked deliveries')
+  assert.equal(stats.ready, 15)
+  slow.socket.pause() // stop reading
+  const payload = Buffer.alloc(16 * 1024)
+  for (let i = 0; i < 400; i++) pub.publish('bp0', payload, { qos: 0 })
+  await pub.publishAsync('bp1', 'flush', { qos: 1 })
+  await sleep(500)
+  assert.ok(w.listener.hub.stats.dropped > 0, `dropped ${w.listener.hub.stats.dropped}`)
+  assert.equal(w.broker.queueStats('mqtt.session.slow').inflight, 5)
+})
