@@ -198,9 +198,9 @@ export class MqttHub {
       this.scheduleExpiry(session)
     }
     // Queues of sessions or share groups that no longer exist (crash between the steps of a delete).
+    const sessionQueues = new Set([...this.sessions.values()].map((s) => s.queueName))
     for (const queue of this.broker.listQueues()) {
-      const orphanSession =
-        queue.name.startsWith('mqtt.session.') && ![...this.sessions.values()].some((s) => s.queueName === queue.name)
+      const orphanSession = queue.name.startsWith('mqtt.session.') && !sessionQueues.has(queue.name)
       const orphanShare = queue.name.startsWith('mqtt.share.') && !this.#shareMembers.has(queue.name)
       if (orphanSession || orphanShare) await this.broker.deleteQueue(queue.name)
     }
