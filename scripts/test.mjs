@@ -26,7 +26,18 @@ if (files.length === 0) {
 const concurrency = process.env.WHARF_TEST_CONCURRENCY ?? '2'
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    // A stuck test fails after 5 minutes instead of hanging CI (tests with longer needs set their own).
+    '--test-timeout=300000',
+    // A file whose tests finished exits even if a client library left a handle open.
+    '--test-force-exit',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit' },
 )
 process.exit(result.status ?? 1)
