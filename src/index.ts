@@ -11,6 +11,8 @@ export interface CreateBrokerOptions {
   durability?: StreamConfig['durability']
   /** Upper bound of open file descriptors. */
   maxOpenFiles?: number
+  /** Kafka group.initial.rebalance.delay.ms: how long a new consumer group waits for more joiners (default 3000). */
+  initialRebalanceDelayMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
 }
 
@@ -20,7 +22,12 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
     warn: options.warn,
   })
   try {
-    return await Broker.open({ storage, defaultDurability: options.durability, warn: options.warn })
+    return await Broker.open({
+      storage,
+      defaultDurability: options.durability,
+      warn: options.warn,
+      initialRebalanceDelayMs: options.initialRebalanceDelayMs,
+    })
   } catch (error) {
     await storage.close()
     throw error
