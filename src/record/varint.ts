@@ -104,7 +104,8 @@ export function writeVarint(buf: Buffer, pos: number, value: number): number {
 }
 
 /** Largest |value| a varlong may carry so that its zig-zag form (2|v| or 2|v|-1) stays an exact number. */
-export const VARLONG_MAX_ABS = 2 ** 52
+// zig-zag doubles the magnitude: 2^52 - 1 is the largest that decodes back below 2^53.
+export const VARLONG_MAX_ABS = 2 ** 52 - 1
 
 function zigzagLong(value: number): number {
   return value >= 0 ? value * 2 : -value * 2 - 1
