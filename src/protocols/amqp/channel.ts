@@ -120,7 +120,9 @@ export class AmqpChannel {
   // publishing
   #confirm = false
   #publishSeq = 0
-  readonly #pending: PendingPublish[] = []
+  /** Publishes in flight, oldest first; entries before #pendingHead are settled (no Array#shift: O(n)). */
+  #pending: PendingPublish[] = []
+  #pendingHead = 0
   #tx: TxOp[] | null = null
   #lastQueue: string | null = null
   #lastPublish: Promise<void> = Promise.resolve()
@@ -420,7 +422,7 @@ export class AmqpChannel {
    * declare-ok count after a publish on the same channel must see it, as in RabbitMQ.
    */
   #publishesSettled(): Promise<void> | undefined {
-    return this.#pending.length === 0 ? undefined : this.#lastPublish
+    return this.#pending.length === this.#pendingHead ? undefined : this.#lastPublish
   }
 
   #startPublish(op: Extract<TxOp, { kind: 'publish' }>): Promise<void> {
@@ -492,8 +494,15 @@ export class AmqpChannel {
     entry.done = true
     this.#host.publishSettled()
     let ackUpTo = 0
-    while (this.#pending.length > 0 && this.#pending[0]!.done) {
-      const head = this.#pending.shift()!
+    while (this.#pendingHead < this.#pending.length && this.#pending[this.#pendingHead]!.done) {
+      const head = this.#pending[this.#pendingHead++]!
+      if (this.#pendingHead === this.#pending.length) {
+        this.#pending = []
+        this.#pendingHead = 0
+      } else if (this.#pendingHead >= 1024 && this.#pendingHead * 2 >= this.#pending.length) {
+        this.#pending = this.#pending.slice(this.#pendingHead)
+        this.#pendingHead = 0
+      }
       if (this.#state !== 'open') continue
       if (head.returned !== null) {
         if (ackUpTo > 0) this.#host.sendMethod(this.number, 'basic.ack', { deliveryTag: ackUpTo, multiple: true })
