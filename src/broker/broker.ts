@@ -1,7 +1,7 @@
 // The broker: the protocol-free model every adapter (and the embedded API) calls. It owns streams, queue
 // subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
 import { type BatchHeader, decodeBatch, splitBatches, validateBatch } from '../record/index.js'
-import type { StorageEngine } from '../storage/api.js'
+import type { PartitionLog, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import {
   priorityLevels,
@@ -81,6 +81,17 @@ const alterableQueueKeys: readonly AlterableQueueKey[] = [
 ]
 
 const NAME_BYTES_MAX = 255
+/** Bounds of one coalesced batch (records and payload bytes). */
+const COALESCE_RECORDS_MAX = 1000
+const COALESCE_BYTES_MAX = 512 * 1024
+
+interface CoalescedBatch {
+  stream: Stream
+  partition: number
+  records: ReturnType<Stream['toRecord']>[]
+  waiters: Array<{ resolve: (position: MessagePosition) => void; reject: (error: unknown) => void }>
+  bytes: number
+}
 
 export function validateName(kind: string, name: unknown): string {
   if (
@@ -102,6 +113,8 @@ export class Broker {
   readonly #streams = new Map<string, Stream>()
   readonly #queues = new Map<string, QueueSubscription>()
   readonly #producers: ProducerManager
+  /** Single-message publishes waiting (until the end of this tick) to share one batch, per partition log. */
+  readonly #coalescing = new Map<PartitionLog, CoalescedBatch>()
   readonly #dedup = new DedupManager()
   schemas!: SchemaStore
   router!: Router
@@ -376,22 +389,49 @@ export class Broker {
   }
 
   /** The common single-message publish, without the grouping machinery of produce(). */
-  async #produceOne(
-    stream: Stream,
-    message: PublishMessage,
-    now: number,
-    explicit: number | undefined,
-  ): Promise<MessagePosition> {
+  /**
+   * The common single-message publish. Single-message publishes to one partition issued in the same tick
+   * (one socket read burst of AMQP/MQTT publishes, many concurrent SQS sends) are coalesced into one
+   * RecordBatch and one storage append: per-message encode, promise and syscall costs become per-batch.
+   */
+  #produceOne(stream: Stream, message: PublishMessage, now: number, explicit: number | undefined): Promise<MessagePosition> {
     const record = stream.toRecord(message, now)
     const partition = explicit ?? stream.choosePartition(message, record.key)
     const log = stream.partitionLog(partition)
-    const result = await log.append([Stream.encode([record])])
-    stream.stats.messagesIn++
-    if (stream.queues.size > 0) {
-      const stored = stream.stored(partition, result.baseOffset, [record])
-      for (const queue of stream.queues) queue.offerTail(partition, stored)
+    let batch = this.#coalescing.get(log)
+    if (batch === undefined || batch.records.length >= COALESCE_RECORDS_MAX || batch.bytes >= COALESCE_BYTES_MAX) {
+      if (batch !== undefined) this.#flushCoalesced(log, batch)
+      batch = { stream, partition, records: [], waiters: [], bytes: 0 }
+      this.#coalescing.set(log, batch)
+      const pending = batch
+      queueMicrotask(() => {
+        if (this.#coalescing.get(log) === pending) this.#flushCoalesced(log, pending)
+      })
     }
-    return { partition, offset: result.baseOffset, duplicate: false }
+    const target = batch
+    target.records.push(record)
+    target.bytes += (record.value?.length ?? 0) + (record.key?.length ?? 0)
+    return new Promise<MessagePosition>((resolve, reject) => target.waiters.push({ resolve, reject }))
+  }
+
+  #flushCoalesced(log: PartitionLog, batch: CoalescedBatch): void {
+    if (this.#coalescing.get(log) === batch) this.#coalescing.delete(log)
+    const { stream, partition, records, waiters } = batch
+    log.append([Stream.encode(records)]).then(
+      (result) => {
+        stream.stats.messagesIn += records.length
+        if (stream.queues.size > 0) {
+          const stored = stream.stored(partition, result.baseOffset, records)
+          for (const queue of stream.queues) queue.offerTail(partition, stored)
+        }
+        for (let i = 0; i < waiters.length; i++) {
+          waiters[i]!.resolve({ partition, offset: result.baseOffset + i, duplicate: false })
+        }
+      },
+      (error) => {
+        for (const waiter of waiters) waiter.reject(error)
+      },
+    )
   }
 
   /**
@@ -735,6 +775,18 @@ export class Broker {
     return this.router.unbind(binding)
   }
 
+  /** Interned UTF-8 bytes of exchange names and routing keys (stamped on every exchange publish). */
+  readonly #names = new Map<string, Buffer>()
+  #nameBuffer(name: string): Buffer {
+    let buf = this.#names.get(name)
+    if (buf === undefined) {
+      if (this.#names.size >= 4096) this.#names.clear()
+      buf = Buffer.from(name)
+      this.#names.set(name, buf)
+    }
+    return buf
+  }
+
   /** Registers an in-memory subscriber that bindings can target as { kind: 'sink', id }. */
   registerSink(id: string, deliver: (message: StoredMessage, routingKey: string) => void): void {
     this.#sinks.set(id, deliver)
@@ -764,8 +816,8 @@ export class Broker {
       ...message,
       headers: [
         ...(message.headers ?? []),
-        { key: Reserved.exchange, value: Buffer.from(exchange) },
-        { key: Reserved.routingKey, value: Buffer.from(routingKey) },
+        { key: Reserved.exchange, value: this.#nameBuffer(exchange) },
+        { key: Reserved.routingKey, value: this.#nameBuffer(routingKey) },
       ],
     }
     const queues: QueueSubscription[] = []
