@@ -5,7 +5,11 @@
 //   GET /api/v1/system                          uptime, process memory, bytes stored
 //   GET /api/v1/topics, /api/v1/topics/:name    SNS topics and their subscriptions
 //   GET /api/v1/queues/:name/dead-letter-sources  queues that dead-letter into this one (redrive targets)
+//   GET /api/v1/connections?protocol=&limit=&offset=&q=  open client connections of every protocol listener
+//   DELETE /api/v1/connections/:id              closes one (Kafka: socket dropped; AMQP: connection.close
+//                                               320; MQTT: v5 DISCONNECT 0x98, then the socket)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Gauge, type Registry } from 'prom-client'
 import type { Broker } from '../../broker/broker.js'
 import { isWharfError, WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
@@ -22,6 +26,70 @@ interface StartedListener {
   readonly name: string
   readonly port: number
   readonly urls: string[]
+}
+
+const CONNECTION_PROTOCOLS = ['kafka', 'amqp', 'mqtt'] as const
+
+/** One open client connection, as the Kafka, AMQP and MQTT listeners describe theirs. */
+export interface ConnectionInfo {
+  id: string
+  protocol: (typeof CONNECTION_PROTOCOLS)[number]
+  remoteAddress: string
+  connectedAt: number
+  clientName?: string
+  clientVersion?: string
+  user?: string
+  details?: Record<string, unknown>
+}
+
+/** The optional part of a listener that lists and closes its connections (checked at run time). */
+interface ConnectionSource {
+  readonly connectionCount?: number
+  connections(): ConnectionInfo[]
+  closeConnection(id: string): boolean
+}
+
+function connectionSources(started: ReadonlyMap<string, StartedListener> | undefined): ConnectionSource[] {
+  const out: ConnectionSource[] = []
+  for (const listener of started?.values() ?? []) {
+    const l = listener as Partial<ConnectionSource>
+    if (typeof l.connections === 'function' && typeof l.closeConnection === 'function') out.push(l as ConnectionSource)
+  }
+  return out
+}
+
+/** The text `?q=` searches: id, address, client, user, and the names a protocol keeps in details. */
+function connectionSearchText(c: ConnectionInfo): string {
+  const d = c.details ?? {}
+  return [c.id, c.remoteAddress, c.clientName, c.clientVersion, c.user, d.clientId, d.connectionName]
+    .filter((v) => typeof v === 'string')
+    .join(' ')
+}
+
+/**
+ * `wharf_connections{protocol}`: open connections per protocol listener, read at scrape time from the live
+ * registry (listeners started after the HTTP one appear once they are up).
+ */
+export function registerConnectionMetrics(registry: Registry, context: DashboardApiContext): void {
+  new Gauge({
+    name: 'wharf_connections',
+    help: 'Open client connections per protocol',
+    labelNames: ['protocol'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const listener of context.started?.values() ?? []) {
+        const l = listener as Partial<ConnectionSource>
+        const count =
+          typeof l.connectionCount === 'number'
+            ? l.connectionCount
+            : typeof l.connections === 'function'
+              ? l.connections().length
+              : null
+        if (count !== null) this.set({ protocol: listener.name }, count)
+      }
+    },
+  })
 }
 
 /** The part of the listener context these endpoints read; `started` is live: later listeners appear in it. */
@@ -57,19 +125,23 @@ function destinationName(d: { kind: string; name?: string; id?: string }): strin
 export function registerDashboardApi(app: FastifyInstance, context: DashboardApiContext): void {
   const { broker, logger } = context
   const startedAt = Date.now()
-  const route = (path: string, handler: (request: FastifyRequest) => unknown) => {
-    app.get(`${API_PREFIX}${path}`, async (request: FastifyRequest, reply: FastifyReply) => {
-      try {
-        return reply.header('content-type', 'application/json').send(JSON.stringify(handler(request)))
-      } catch (error) {
-        if (error instanceof NotFound) return sendAdminError(reply, 404, 'NOT_FOUND', error.message)
-        if (isWharfError(error)) {
-          const status = error.code.endsWith('_NOT_FOUND') ? 404 : error.code === 'INVALID_ARGUMENT' ? 400 : 500
-          return sendAdminError(reply, status, error.code, error.message)
+  const route = (path: string, handler: (request: FastifyRequest) => unknown, method: 'GET' | 'DELETE' = 'GET') => {
+    app.route({
+      method,
+      url: `${API_PREFIX}${path}`,
+      handler: async (request: FastifyRequest, reply: FastifyReply) => {
+        try {
+          return reply.header('content-type', 'application/json').send(JSON.stringify(handler(request)))
+        } catch (error) {
+          if (error instanceof NotFound) return sendAdminError(reply, 404, 'NOT_FOUND', error.message)
+          if (isWharfError(error)) {
+            const status = error.code.endsWith('_NOT_FOUND') ? 404 : error.code === 'INVALID_ARGUMENT' ? 400 : 500
+            return sendAdminError(reply, status, error.code, error.message)
+          }
+          logger.error({ err: error, url: request.url }, 'admin request failed')
+          return sendAdminError(reply, 500, 'INTERNAL', 'internal error')
         }
-        logger.error({ err: error, url: request.url }, 'admin request failed')
-        return sendAdminError(reply, 500, 'INTERNAL', 'internal error')
-      }
+      },
     })
   }
   const params = (request: FastifyRequest) => request.params as Record<string, string>
@@ -94,6 +166,32 @@ export function registerDashboardApi(app: FastifyInstance, context: DashboardApi
     }
     return { items, total: items.length }
   })
+
+  route('/connections', (r) => {
+    const q = query(r)
+    const protocol = q.protocol
+    if (
+      protocol !== undefined &&
+      protocol !== '' &&
+      !CONNECTION_PROTOCOLS.includes(protocol as ConnectionInfo['protocol'])
+    )
+      throw new WharfError('INVALID_ARGUMENT', `protocol must be one of ${CONNECTION_PROTOCOLS.join(', ')}`)
+    const all: ConnectionInfo[] = []
+    for (const source of connectionSources(context.started))
+      for (const c of source.connections()) if (!protocol || c.protocol === protocol) all.push(c)
+    // Oldest first, so paging through a busy broker is stable while new connections arrive at the end.
+    all.sort((a, b) => a.connectedAt - b.connectedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return page(all, q, connectionSearchText)
+  })
+  route(
+    '/connections/:id',
+    (r) => {
+      const id = params(r).id!
+      for (const source of connectionSources(context.started)) if (source.closeConnection(id)) return { closed: id }
+      throw new NotFound(`connection '${id}' does not exist`)
+    },
+    'DELETE',
+  )
 
   route('/system', () => {
     let storedBytes = 0

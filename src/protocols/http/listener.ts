@@ -9,7 +9,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
 import { registerAdmin, sendAdminError } from './admin.js'
-import { registerDashboardApi } from './admin-dashboard.js'
+import { registerConnectionMetrics, registerDashboardApi } from './admin-dashboard.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
@@ -98,7 +98,12 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
   const metrics = createMetrics(broker, sqs)
-  app.addHook('onRequest', async (request) => metrics.countRequest(serviceOf(request)))
+  registerConnectionMetrics(metrics.registry, context)
+  // Callback style: an async hook costs a promise on every request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    metrics.countRequest(serviceOf(request))
+    done()
+  })
   app.get('/metrics', async (_request, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   )

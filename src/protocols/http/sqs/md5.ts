@@ -3,7 +3,7 @@
 // Attribute digest (AWS docs "Calculating the MD5 message digest for message attributes"): names sorted;
 // per attribute u32be length + name, u32be length + DataType, one transport byte (1 = String/Number,
 // 2 = Binary), u32be length + value. Sans-I/O: bytes in, hex out.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 export interface SqsAttributeValue {
   DataType: string
@@ -12,7 +12,8 @@ export interface SqsAttributeValue {
 }
 
 export function md5Hex(data: string | Buffer): string {
-  return createHash('md5').update(data).digest('hex')
+  // One-shot crypto.hash: no Hash object per message (this runs for every message sent and received).
+  return hash('md5', data, 'hex')
 }
 
 function lengthPrefixed(parts: Buffer[], value: Buffer): void {

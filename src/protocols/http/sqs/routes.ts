@@ -24,6 +24,18 @@ export function originOf(request: FastifyRequest): string {
   return `${request.protocol}://${host}`
 }
 
+/** Only a long poll waits on the client, so only ReceiveMessage pays for an AbortController and a listener. */
+const NEVER_ABORTED = new AbortController().signal
+
+/** Aborts when the client goes away: 'close' on the response also fires once it is sent, which is not that. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const abort = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abort.abort()
+  })
+  return abort.signal
+}
+
 export async function handleSqsJson(
   service: SqsService,
   request: FastifyRequest,
@@ -31,11 +43,6 @@ export async function handleSqsJson(
   target: string,
 ): Promise<FastifyReply> {
   const action = target.slice(SQS_TARGET_PREFIX.length)
-  const abort = new AbortController()
-  // 'close' on the response fires when it is sent or the client went away; only the latter aborts a long poll.
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) abort.abort()
-  })
   try {
     const body = request.body as Buffer | undefined
     let input: unknown = {}
@@ -50,7 +57,7 @@ export async function handleSqsJson(
       throw new SqsError('SerializationException', 'The request body must be a JSON object.')
     const output = await service.call(action, input as Record<string, unknown>, {
       origin: originOf(request),
-      signal: abort.signal,
+      signal: action === 'ReceiveMessage' ? clientGone(reply) : NEVER_ABORTED,
     })
     return reply
       .code(200)

@@ -394,7 +394,11 @@ export class SqsService {
     }
     if (groupId !== undefined) message.groupId = groupId
     const id = randomUUID()
-    const headers: RecordHeader[] = [{ key: SqsHeader.messageId, value: Buffer.from(id) }]
+    const md5Body = md5Hex(body)
+    const headers: RecordHeader[] = [
+      { key: SqsHeader.messageId, value: Buffer.from(id) },
+      { key: SqsHeader.bodyMd5, value: Buffer.from(md5Body, 'hex') },
+    ]
     attributesToHeaders(attributes, headers)
     const trace = system.AWSTraceHeader?.StringValue
     if (trace !== undefined) headers.push({ key: SqsHeader.traceHeader, value: Buffer.from(trace) })
@@ -402,7 +406,7 @@ export class SqsService {
     message.headers = headers
     return {
       message,
-      md5Body: md5Hex(body),
+      md5Body,
       md5Attributes: md5OfAttributes(attributes),
       md5System: md5OfAttributes(system),
       id,
@@ -543,11 +547,13 @@ export class SqsService {
     const out: Output = {
       MessageId: messageIdOf(d.message),
       ReceiptHandle: handle,
-      MD5OfBody: md5Hex(body),
+      MD5OfBody: storedMd5(d.message.headers) ?? md5Hex(body),
       Body: body,
     }
     const system = this.#systemAttributes(name, d, systemNames)
     if (system !== undefined) out.Attributes = system
+    // Decoding headers into attributes only when some are asked for (most receives ask for none).
+    if (attributeNames.length === 0) return out
     const selected = selectAttributes(headersToAttributes(d.message), attributeNames)
     const digest = md5OfAttributes(selected)
     if (digest !== undefined) {
@@ -599,42 +605,66 @@ export class SqsService {
 
   // ---- settling ----
 
-  async #deleteOne(name: string, handleText: unknown): Promise<void> {
+  /**
+   * Validates a handle and issues its ack without awaiting it (the broker coalesces the acks of one tick
+   * into one cursor-store write, so a batch's acks are issued together and awaited once). Undefined for a
+   * stale handle (lease expired, message received again, broker restarted): it deletes nothing, without
+   * error, as AWS does.
+   */
+  #issueDelete(name: string, record: SqsQueueRecord, handleText: unknown): Promise<void> | undefined {
     const handle = this.#handles.decode(handleText)
     if (handle.queue !== name)
       throw new SqsError('ReceiptHandleIsInvalid', 'The receipt handle belongs to another queue.')
-    const record = this.#record(name)
-    // A stale handle (lease expired, message received again, broker restarted) deletes nothing, without error, as AWS does.
-    if (handle.incarnation !== record.created || handle.boot !== this.#handles.boot) return
-    if (await this.#broker.queue(name).ack(handle.partition, handle.offset, handle.leaseId)) this.counters.deleted++
+    if (handle.incarnation !== record.created || handle.boot !== this.#handles.boot) return undefined
     this.#firstReceive.delete(`${name}\u0000${handle.partition}\u0000${handle.offset}`)
+    return this.#broker
+      .queue(name)
+      .ack(handle.partition, handle.offset, handle.leaseId)
+      .then((acked) => {
+        if (acked) this.counters.deleted++
+      })
   }
 
   async deleteMessage(input: Input): Promise<Output> {
     const name = this.#queueName(input)
     if (input.ReceiptHandle === undefined)
       throw new SqsError('MissingParameter', 'The request must contain the parameter ReceiptHandle.')
-    await this.#deleteOne(name, input.ReceiptHandle)
+    await this.#issueDelete(name, this.#record(name), input.ReceiptHandle)
     return {}
   }
 
   async deleteMessageBatch(input: Input): Promise<Output> {
     const name = this.#queueName(input)
+    const record = this.#record(name)
     const entries = batchEntries(input.Entries)
-    const results = await Promise.all(
-      entries.map(async (entry) => {
-        try {
-          await this.#deleteOne(name, entry.ReceiptHandle)
-          return { ok: true, out: { Id: entry.Id } as Output }
-        } catch (error) {
-          return { ok: false, out: batchFailure(entry.Id as string, toSqsError(error)) }
-        }
-      }),
-    )
-    return {
-      Successful: results.filter((r) => r.ok).map((r) => r.out),
-      Failed: results.filter((r) => !r.ok).map((r) => r.out),
+    const successful: Output[] = []
+    const failed: Output[] = []
+    const acks: Promise<void>[] = []
+    for (const entry of entries) {
+      const id = entry.Id as string
+      try {
+        // An ack that fails to become durable fails its entry, as before; the others still succeed.
+        const ack = this.#issueDelete(name, record, entry.ReceiptHandle)
+        if (ack === undefined) successful.push({ Id: id })
+        else
+          acks.push(
+            ack.then(
+              () => void successful.push({ Id: id }),
+              (error) => void failed.push(batchFailure(id, this.#mapped(error, 'DeleteMessageBatch'))),
+            ),
+          )
+      } catch (error) {
+        failed.push(batchFailure(id, toSqsError(error)))
+      }
     }
+    await Promise.all(acks)
+    return { Successful: successful, Failed: failed }
+  }
+
+  #mapped(error: unknown, action: string): SqsError {
+    const mapped = toSqsError(error)
+    if (mapped.errorName === 'InternalError') this.#logger.error({ err: error, action }, 'sqs action failed')
+    return mapped
   }
 
   #changeOne(name: string, handleText: unknown, timeout: unknown): void {
@@ -862,6 +892,12 @@ function batchEntries(value: unknown): Input[] {
 
 function batchFailure(id: string, error: SqsError): Output {
   return { Id: id, SenderFault: error.fault === 'Sender', Code: error.errorName, Message: error.message }
+}
+
+/** The body MD5 stored at send (hex); undefined for messages that came from other protocols. */
+function storedMd5(headers: readonly RecordHeader[]): string | undefined {
+  for (const h of headers) if (h.key === SqsHeader.bodyMd5 && h.value?.length === 16) return h.value.toString('hex')
+  return undefined
 }
 
 function sequenceNumber(offset: number): string {
