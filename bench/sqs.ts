@@ -8,7 +8,7 @@
 // and p50/p99 of each call.
 // Run: node --import tsx bench/sqs.ts [--quick] [--clients P] [--inflight K] [--messages N]
 //        [--durability always|interval|never]   (default always: every send is fsynced before the reply)
-//        [--profile DIR]   (server process runs with --cpu-prof, profile written to DIR)
+//        [--profile DIR] [--profile-clients]   (--cpu-prof for the server, and the clients too; profiles in DIR)
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -62,6 +62,11 @@ function send(message: FromChild): void {
   process.send?.(message)
 }
 
+/** A client's last message; it then exits on its own (not killed), so --cpu-prof can write its profile. */
+function finish(message: FromChild): void {
+  process.send?.(message, () => process.disconnect())
+}
+
 function next<T extends FromChild['type']>(child: ChildProcess, type: T): Promise<Extract<FromChild, { type: T }>> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: FromChild) => {
@@ -73,6 +78,17 @@ function next<T extends FromChild['type']>(child: ChildProcess, type: T): Promis
     const onExit = (code: number | null) => reject(new Error(`child exited (${code}) before '${type}'`))
     child.on('message', onMessage)
     child.once('exit', onExit)
+  })
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
   })
 }
 
@@ -136,7 +152,7 @@ async function producerRole(port: number, queueUrl: string, quota: number, infli
     }),
   )
   sqs.destroy()
-  send({ type: 'done', count: sent, lastAt, latencies, cpuMs: cpuMs(cpu) })
+  finish({ type: 'done', count: sent, lastAt, latencies, cpuMs: cpuMs(cpu) })
 }
 
 async function consumerRole(port: number, queueUrl: string, inflight: number): Promise<void> {
@@ -178,7 +194,7 @@ async function consumerRole(port: number, queueUrl: string, inflight: number): P
   )
   clearInterval(progress)
   sqs.destroy()
-  send({ type: 'done', count: received, lastAt, latencies, cpuMs: cpuMs(cpu) })
+  finish({ type: 'done', count: received, lastAt, latencies, cpuMs: cpuMs(cpu) })
 }
 
 // ---- orchestrator ----
@@ -192,7 +208,8 @@ async function main(): Promise<void> {
   const profileDir = profileAt > 0 ? process.argv[profileAt + 1] : undefined
   const self = fileURLToPath(import.meta.url)
   const children: ChildProcess[] = []
-  const spawn = (role: string[], profile = false) => {
+  const profileClients = process.argv.includes('--profile-clients')
+  const spawn = (role: string[], profile = profileClients) => {
     const execArgv = [
       ...process.execArgv,
       ...(profile && profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
@@ -259,7 +276,8 @@ async function main(): Promise<void> {
         `  CPU: server ${perMessage(serverCpu)}, SDK producers ${perMessage(producerCpu)}, SDK consumers ${perMessage(consumerCpu)}` +
         ` (${(((serverCpu + producerCpu + consumerCpu) / 1000 / seconds) * 100).toFixed(0)}% of one core)\n`,
     )
-    await new Promise((resolve) => server.once('exit', resolve))
+    // Children exit by themselves (profiles get written); the finally kills stragglers.
+    await Promise.all(children.map((c) => exited(c, 15_000)))
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) c.kill()
   }
