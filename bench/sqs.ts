@@ -8,9 +8,11 @@
 // and p50/p99 of each call.
 // Run: node --import tsx bench/sqs.ts [--quick] [--clients P] [--inflight K] [--messages N]
 //        [--durability always|interval|never]   (default always: every send is fsynced before the reply)
+//        [--raw]   (clients speak plain HTTP + JSON instead of the SDK: the server's capacity alone)
 //        [--profile DIR] [--profile-clients]   (--cpu-prof for the server, and the clients too; profiles in DIR)
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { Agent, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,6 +43,91 @@ function sqsClient(port: number): SQSClient {
     region: 'us-east-1',
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
   })
+}
+
+// ---- clients: the AWS SDK, or (--raw) plain keep-alive HTTP + JSON, to measure the server without the SDK's CPU ----
+
+interface BenchClient {
+  sendBatch(entries: Array<{ Id: string; MessageBody: string }>): Promise<{ failed: number }>
+  receive(max: number, waitSeconds: number): Promise<Array<{ ReceiptHandle?: string | undefined }>>
+  deleteBatch(entries: Array<{ Id: string; ReceiptHandle: string | undefined }>): Promise<{ failed: number }>
+  warmUp(): Promise<void>
+  close(): void
+}
+
+function sdkClient(port: number, queueUrl: string): BenchClient {
+  const sqs = sqsClient(port)
+  return {
+    async sendBatch(entries) {
+      const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }))
+      return { failed: (out.Failed ?? []).length }
+    },
+    async receive(max, waitSeconds) {
+      const got = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: max, WaitTimeSeconds: waitSeconds }),
+      )
+      return got.Messages ?? []
+    },
+    async deleteBatch(entries) {
+      const out = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }))
+      return { failed: (out.Failed ?? []).length }
+    },
+    async warmUp() {
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }))
+    },
+    close: () => sqs.destroy(),
+  }
+}
+
+function rawClient(port: number, queueUrl: string): BenchClient {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  const call = (action: string, input: object): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ QueueUrl: queueUrl, ...input })
+      const request = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/',
+          agent,
+          headers: {
+            'content-type': 'application/x-amz-json-1.0',
+            'x-amz-target': `AmazonSQS.${action}`,
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (c: Buffer) => chunks.push(c))
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8')
+            if (response.statusCode !== 200) reject(new Error(`${action}: ${response.statusCode} ${text}`))
+            else resolve(JSON.parse(text) as Record<string, unknown>)
+          })
+          response.on('error', reject)
+        },
+      )
+      request.on('error', reject)
+      request.end(body)
+    })
+  const failed = (out: Record<string, unknown>) => (Array.isArray(out.Failed) ? out.Failed.length : 0)
+  return {
+    sendBatch: async (entries) => ({ failed: failed(await call('SendMessageBatch', { Entries: entries })) }),
+    async receive(max, waitSeconds) {
+      const out = await call('ReceiveMessage', { MaxNumberOfMessages: max, WaitTimeSeconds: waitSeconds })
+      return (out.Messages as Array<{ ReceiptHandle?: string }> | undefined) ?? []
+    },
+    deleteBatch: async (entries) => ({ failed: failed(await call('DeleteMessageBatch', { Entries: entries })) }),
+    async warmUp() {
+      await call('GetQueueAttributes', { AttributeNames: ['All'] })
+    },
+    close: () => agent.destroy(),
+  }
+}
+
+function benchClient(port: number, queueUrl: string): BenchClient {
+  return process.argv.includes('--raw') ? rawClient(port, queueUrl) : sdkClient(port, queueUrl)
 }
 
 // ---- messages between the orchestrator and its children ----
@@ -129,9 +216,9 @@ async function serverRole(): Promise<void> {
 }
 
 async function producerRole(port: number, queueUrl: string, quota: number, inflight: number): Promise<void> {
-  const sqs = sqsClient(port)
+  const client = benchClient(port, queueUrl)
   const entries = Array.from({ length: BATCH }, (_, i) => ({ Id: `m${i}`, MessageBody: BODY }))
-  await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.slice(0, 1) })) // warm-up
+  await client.sendBatch(entries.slice(0, 1)) // warm-up
   send({ type: 'ready' })
   await waitFor('go')
   const cpu = process.cpuUsage()
@@ -144,21 +231,21 @@ async function producerRole(port: number, queueUrl: string, quota: number, infli
         const n = Math.min(BATCH, quota - sent)
         sent += n
         const t0 = performance.now()
-        const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.slice(0, n) }))
-        if ((out.Failed ?? []).length > 0) throw new Error(`send failed: ${JSON.stringify(out.Failed)}`)
+        const out = await client.sendBatch(entries.slice(0, n))
+        if (out.failed > 0) throw new Error(`${out.failed} sends failed`)
         latencies.push(performance.now() - t0)
         lastAt = Date.now()
       }
     }),
   )
-  sqs.destroy()
+  client.close()
   finish({ type: 'done', count: sent, lastAt, latencies, cpuMs: cpuMs(cpu) })
 }
 
 async function consumerRole(port: number, queueUrl: string, inflight: number): Promise<void> {
-  const sqs = sqsClient(port)
+  const client = benchClient(port, queueUrl)
   // Warm-up that consumes nothing (a received warm-up message would stay invisible for 30 s).
-  await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }))
+  await client.warmUp()
   send({ type: 'ready' })
   await waitFor('go')
   const cpu = process.cpuUsage()
@@ -174,18 +261,10 @@ async function consumerRole(port: number, queueUrl: string, inflight: number): P
     Array.from({ length: inflight }, async () => {
       while (!stopped) {
         const t0 = performance.now()
-        const got = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 1 }),
-        )
-        const messages = got.Messages ?? []
+        const messages = await client.receive(BATCH, 1)
         if (messages.length === 0) continue
-        const out = await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
-          }),
-        )
-        if ((out.Failed ?? []).length > 0) throw new Error(`delete failed: ${JSON.stringify(out.Failed)}`)
+        const out = await client.deleteBatch(messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })))
+        if (out.failed > 0) throw new Error(`${out.failed} deletes failed`)
         received += messages.length
         lastAt = Date.now()
         latencies.push(performance.now() - t0)
@@ -193,7 +272,7 @@ async function consumerRole(port: number, queueUrl: string, inflight: number): P
     }),
   )
   clearInterval(progress)
-  sqs.destroy()
+  client.close()
   finish({ type: 'done', count: received, lastAt, latencies, cpuMs: cpuMs(cpu) })
 }
 
@@ -228,11 +307,12 @@ async function main(): Promise<void> {
     admin.destroy()
     const url = QueueUrl!
     const quota = Math.ceil(messages / clients)
+    const rawFlag = process.argv.includes('--raw') ? ['--raw'] : []
     const producers = Array.from({ length: clients }, () =>
-      spawn(['--role', 'producer', String(port), url, String(quota), String(inflight)]),
+      spawn(['--role', 'producer', String(port), url, String(quota), String(inflight), ...rawFlag]),
     )
     const consumers = Array.from({ length: clients }, () =>
-      spawn(['--role', 'consumer', String(port), url, String(inflight)]),
+      spawn(['--role', 'consumer', String(port), url, String(inflight), ...rawFlag]),
     )
     const total = quota * clients
     await Promise.all([...producers, ...consumers].map((c) => next(c, 'ready')))
@@ -269,11 +349,11 @@ async function main(): Promise<void> {
     const perMessage = (cpu: number) => `${((cpu / received) * 1000).toFixed(0)} µs/msg`
     const ms = (n: number) => n.toFixed(1)
     process.stdout.write(
-      `sqs ${clients}+${clients} client processes × ${inflight} in flight, ${received}/${total} msgs of 1 KiB in ${seconds.toFixed(2)} s: ` +
+      `sqs ${rawFlag.length > 0 ? 'raw HTTP' : 'AWS SDK'} ${clients}+${clients} client processes × ${inflight} in flight, ${received}/${total} msgs of 1 KiB in ${seconds.toFixed(2)} s: ` +
         `${Math.round(received / seconds)} msg/s end to end (sends done in ${sendSeconds.toFixed(2)} s: ${Math.round(total / sendSeconds)} msg/s)\n` +
         `  SendMessageBatch p50 ${ms(percentile(sendLatency, 0.5))} ms p99 ${ms(percentile(sendLatency, 0.99))} ms\n` +
         `  Receive+DeleteBatch p50 ${ms(percentile(receiveLatency, 0.5))} ms p99 ${ms(percentile(receiveLatency, 0.99))} ms\n` +
-        `  CPU: server ${perMessage(serverCpu)}, SDK producers ${perMessage(producerCpu)}, SDK consumers ${perMessage(consumerCpu)}` +
+        `  CPU: server ${perMessage(serverCpu)}, producers ${perMessage(producerCpu)}, consumers ${perMessage(consumerCpu)}` +
         ` (${(((serverCpu + producerCpu + consumerCpu) / 1000 / seconds) * 100).toFixed(0)}% of one core)\n`,
     )
     // Children exit by themselves (profiles get written); the finally kills stragglers.
