@@ -263,6 +263,52 @@ test('send, receive with attributes and MD5s, delete, batch, visibility timeout 
   await sqs.send(new PurgeQueueCommand({ QueueUrl }))
 })
 
+test('DeleteMessageBatch settles each entry on its own: valid, stale (a no-op, as AWS), forged, other queue', async (t) => {
+  const { url } = await startHarness(t)
+  const sqs = sqsClient(t, url)
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'settle' }))
+  const { QueueUrl: otherUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'settle-other' }))
+  await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl,
+      Entries: ['a', 'b', 'c'].map((body) => ({ Id: body, MessageBody: `body ${body} ✓ 😀` })),
+    }),
+  )
+  await sqs.send(new SendMessageCommand({ QueueUrl: otherUrl, MessageBody: 'elsewhere' }))
+  const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 1 }))
+  assert.equal(got.Messages?.length, 3)
+  assert.deepEqual(got.Messages!.map((m) => m.Body).sort(), ['body a ✓ 😀', 'body b ✓ 😀', 'body c ✓ 😀'])
+  const [first, second, third] = got.Messages!
+  await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: second!.ReceiptHandle }))
+  const other = await sqs.send(new ReceiveMessageCommand({ QueueUrl: otherUrl }))
+  // One payload character changed (to a different one): the handle's MAC no longer matches.
+  const handle = third!.ReceiptHandle!
+  const forged = `${handle.slice(0, 10)}${handle[10] === 'x' ? 'y' : 'x'}${handle.slice(11)}`
+  const result = await sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl,
+      Entries: [
+        { Id: 'valid', ReceiptHandle: first!.ReceiptHandle },
+        { Id: 'stale', ReceiptHandle: second!.ReceiptHandle },
+        { Id: 'forged', ReceiptHandle: forged },
+        { Id: 'foreign', ReceiptHandle: other.Messages![0]!.ReceiptHandle },
+      ],
+    }),
+  )
+  assert.deepEqual(result.Successful?.map((r) => r.Id).sort(), ['stale', 'valid'])
+  assert.deepEqual(result.Failed?.map((f) => [f.Id, f.Code, f.SenderFault]).sort(), [
+    ['foreign', 'ReceiptHandleIsInvalid', true],
+    ['forged', 'ReceiptHandleIsInvalid', true],
+  ])
+  // After the 1 s visibility timeout only the message whose handle was forged comes back.
+  const back = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 3 }))
+  assert.deepEqual(
+    back.Messages?.map((m) => m.Body),
+    [third!.Body],
+  )
+  assert.equal(back.Messages![0]!.MessageId, third!.MessageId)
+})
+
 test('long polling returns as soon as a message arrives and honours the wait time', async (t) => {
   const { url } = await startHarness(t)
   const sqs = sqsClient(t, url)
