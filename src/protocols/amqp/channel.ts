@@ -153,6 +153,17 @@ export class AmqpChannel {
     return this.#backlog.length
   }
 
+  /** For the admin API's connection list: basic.qos prefetch, open deliveries, consumers, confirm mode. */
+  describe(): { number: number; prefetch: number; unacked: number; consumers: number; confirm: boolean } {
+    return {
+      number: this.number,
+      prefetch: this.#prefetch,
+      unacked: this.#unacked.size,
+      consumers: this.#consumers.size,
+      confirm: this.#confirm,
+    }
+  }
+
   #process(frame: AmqpFrame): void {
     let classId = 0
     let methodId = 0

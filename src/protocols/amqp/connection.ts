@@ -74,6 +74,10 @@ export class AmqpConnection implements ChannelHost {
   lastReceived = Date.now()
   lastSent = Date.now()
   readonly #openedAt = Date.now()
+  /** From connection.start-ok, for the admin API (product, version, connection_name…). */
+  clientProperties: FieldTable = {}
+  /** The authenticated user name. */
+  user: string | undefined
   #inflightPublishes = 0
   #paused = false
   /** Has published: such connections stop being read while the memory alarm is on (as RabbitMQ does). */
@@ -95,6 +99,26 @@ export class AmqpConnection implements ChannelHost {
     })
     socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
     socket.on('close', () => this.#closed())
+  }
+
+  /** False once connection.close is under way (either side): the admin API no longer lists it. */
+  get isOpen(): boolean {
+    return this.#phase !== 'closing' && this.#phase !== 'closed'
+  }
+
+  get connectedAt(): number {
+    return this.#openedAt
+  }
+
+  get remoteAddress(): string {
+    return `${this.#socket.remoteAddress ?? 'unknown'}:${this.#socket.remotePort ?? 0}`
+  }
+
+  /** Open channels as the admin API shows them. */
+  describeChannels(): Array<ReturnType<AmqpChannel['describe']>> {
+    const out: Array<ReturnType<AmqpChannel['describe']>> = []
+    for (const ch of this.#channels.values()) if (!ch.closed) out.push(ch.describe())
+    return out
   }
 
   get remoteIsLoopback(): boolean {
@@ -305,6 +329,7 @@ export class AmqpConnection implements ChannelHost {
       case 'start-ok': {
         expect('connection.start-ok')
         if (method.name !== 'connection.start-ok') return
+        this.clientProperties = method.args.clientProperties
         const caps = method.args.clientProperties.capabilities
         if (
           caps &&
@@ -418,6 +443,7 @@ export class AmqpConnection implements ChannelHost {
         11,
       )
     }
+    this.user = user
   }
 
   // ---- errors and closing ----

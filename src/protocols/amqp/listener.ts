@@ -19,15 +19,63 @@ export interface AmqpListenerOptions {
   memoryHighWatermarkBytes?: number
 }
 
+/** One open connection as the admin API lists it (the same shape in every protocol; declared per folder). */
+export interface ConnectionInfo {
+  id: string
+  protocol: 'amqp'
+  remoteAddress: string
+  connectedAt: number
+  clientName?: string
+  clientVersion?: string
+  user?: string
+  details?: Record<string, unknown>
+}
+
 export interface AmqpListener {
   readonly name: string
   readonly port: number
   readonly urls: string[]
   /** Number of open connections. */
   readonly connectionCount: number
+  /** Open connections, oldest first. */
+  connections(): ConnectionInfo[]
+  /** Closes one connection with connection.close 320 CONNECTION_FORCED; false if no such id. */
+  closeConnection(id: string): boolean
   /** Raises (reason) or clears (null) the memory alarm by hand (tests, admin). */
   setBlocked(reason: string | null): void
   close(): Promise<void>
+}
+
+/** A client-properties value as text (longstr arrives as a Buffer), or undefined. */
+function propertyText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (Buffer.isBuffer(value)) return value.toString('utf8')
+  return undefined
+}
+
+function describeConnection(c: AmqpConnection): ConnectionInfo {
+  const props = c.clientProperties
+  const channels = c.describeChannels()
+  const info: ConnectionInfo = {
+    id: c.id,
+    protocol: 'amqp',
+    remoteAddress: c.remoteAddress,
+    connectedAt: c.connectedAt,
+    details: {
+      connectionName: propertyText(props.connection_name) ?? null,
+      platform: propertyText(props.platform) ?? null,
+      heartbeatSeconds: c.heartbeatSeconds,
+      frameMax: c.frameMax,
+      channelCount: channels.length,
+      channels,
+    },
+  }
+  const product = propertyText(props.product)
+  const version = propertyText(props.version)
+  if (product !== undefined) info.clientName = product
+  if (version !== undefined) info.clientVersion = version
+  if (c.user !== undefined) info.user = c.user
+  return info
 }
 
 const TICK_MS = 1000
@@ -102,6 +150,21 @@ export async function startAmqpListener(
     urls: [url],
     get connectionCount() {
       return connections.size
+    },
+    connections() {
+      const out: ConnectionInfo[] = []
+      for (const c of connections) if (c.isOpen) out.push(describeConnection(c))
+      return out
+    },
+    closeConnection(id) {
+      for (const c of connections)
+        if (c.id === id && c.isOpen) {
+          logger.info({ connection: id }, 'amqp connection closed by an administrator')
+          // RabbitMQ's text for the same action, which client code and operators already recognise.
+          c.forceClose('CONNECTION_FORCED - Closed via management plugin')
+          return true
+        }
+      return false
     },
     setBlocked(reason) {
       manualBlock = reason

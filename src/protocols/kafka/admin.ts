@@ -331,6 +331,11 @@ export function checkPlain(c: Connection, token: Buffer): boolean {
   return Object.hasOwn(users, user) && users[user] === password
 }
 
+/** The authcid of a PLAIN token already accepted by checkPlain. */
+function plainUser(token: Buffer): string | undefined {
+  return token.toString('utf8').split('\u0000')[1]
+}
+
 export function handleSaslAuthenticate(c: Connection, req: SaslAuthenticateRequest): SaslAuthenticateResponse {
   if (!c.saslMechanismChosen) {
     c.closeAfterWrite()
@@ -350,6 +355,7 @@ export function handleSaslAuthenticate(c: Connection, req: SaslAuthenticateReque
     }
   }
   c.authenticated = true
+  c.user = plainUser(req.authBytes)
   return { errorCode: KafkaError.NONE, errorMessage: null, authBytes: EMPTY, sessionLifetimeMs: 0 }
 }
 
@@ -357,5 +363,6 @@ export function handleSaslAuthenticate(c: Connection, req: SaslAuthenticateReque
 export function rawSaslToken(c: Connection, token: Buffer): Buffer | null {
   if (!checkPlain(c, token)) return null
   c.authenticated = true
+  c.user = plainUser(token)
   return EMPTY
 }

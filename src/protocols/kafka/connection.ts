@@ -50,7 +50,20 @@ interface Slot {
 /** APIs allowed before SASL authentication completes (when users are configured). */
 const preAuthApis = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
 
+let connectionSeq = 0
+
 export class Connection {
+  /** Stable id for the admin API (list and close connections). */
+  readonly id = `kafka-${process.pid}-${++connectionSeq}`
+  readonly connectedAt = Date.now()
+  readonly remoteAddress: string
+  /** client.id from the latest request header (kafkajs/librdkafka send it on every request). */
+  clientId: string | undefined
+  /** ApiVersions v3+ (KIP-511): librdkafka and the Java client name themselves; kafkajs does not. */
+  clientSoftwareName: string | undefined
+  clientSoftwareVersion: string | undefined
+  /** SASL PLAIN identity once authenticated. */
+  user: string | undefined
   readonly server: ServerState
   readonly socket: net.Socket
   readonly clientHost: string
@@ -80,6 +93,7 @@ export class Connection {
     this.handlers = handlers
     this.rawSasl = rawSasl
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`
+    this.remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`
     this.logger = server.logger.child({ client: `${socket.remoteAddress}:${socket.remotePort}` })
     this.authenticated = Object.keys(server.options.saslUsers).length === 0
     this.splitter = new FrameSplitter(server.options.frameBytesMax)
@@ -155,6 +169,7 @@ export class Connection {
     }
     const { header, api, body } = decoded
     const version = header.requestApiVersion
+    if (header.clientId) this.clientId = header.clientId
     if (api === undefined || !isVersionSupported(api.apiKey, version)) {
       if (header.requestApiKey === ApiKey.ApiVersions && api !== undefined) {
         // KIP-511: an unknown ApiVersions version is answered in v0 layout with error 35 and our key list, so

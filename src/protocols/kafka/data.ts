@@ -4,6 +4,7 @@ import type { Stream } from '../../broker/stream.js'
 import { splitBatches } from '../../record/index.js'
 import { isWharfError } from '../../util/errors.js'
 import type {
+  ApiVersionsRequest,
   ApiVersionsResponse,
   FetchRequest,
   FetchResponse,
@@ -39,7 +40,10 @@ export function isValidTopicName(name: string): boolean {
 
 // ---- ApiVersions ----
 
-export function handleApiVersions(): ApiVersionsResponse {
+export function handleApiVersions(c: Connection, request: ApiVersionsRequest): ApiVersionsResponse {
+  // Kept for the admin API's connection list (v3+ carries them; empty strings mean "not given").
+  if (request.clientSoftwareName) c.clientSoftwareName = request.clientSoftwareName
+  if (request.clientSoftwareVersion) c.clientSoftwareVersion = request.clientSoftwareVersion
   return { errorCode: KafkaError.NONE, apiKeys: advertisedApiKeys, throttleTimeMs: 0 }
 }
 

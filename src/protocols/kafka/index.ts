@@ -34,10 +34,16 @@ import {
   handleOffsetFetch,
   handleSyncGroup,
 } from './groups.js'
-import { type KafkaListener, type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
+import {
+  type ConnectionInfo,
+  type KafkaListener,
+  type KafkaListenerContext,
+  type KafkaOptions,
+  resolveKafkaOptions,
+} from './options.js'
 import { supportedVersions } from './versions.js'
 
-export type { KafkaListener, KafkaListenerContext, KafkaOptions }
+export type { ConnectionInfo as KafkaConnectionInfo, KafkaListener, KafkaListenerContext, KafkaOptions }
 
 const handlers = new Map<number, Handler>([
   [ApiKey.ApiVersions, handleApiVersions as Handler],
@@ -69,6 +75,22 @@ const handlers = new Map<number, Handler>([
 // Every advertised API has a handler, and nothing is handled that is not advertised.
 for (const apiKey of supportedVersions.keys())
   if (!handlers.has(apiKey)) throw new Error(`kafka: api ${apiKey} advertised without a handler`)
+
+function describeConnection(c: Connection): ConnectionInfo {
+  const info: ConnectionInfo = {
+    id: c.id,
+    protocol: 'kafka',
+    remoteAddress: c.remoteAddress,
+    connectedAt: c.connectedAt,
+    details: { clientId: c.clientId ?? null, authenticated: c.authenticated },
+  }
+  // The software name (KIP-511) says which library; without it the client.id is the best name there is.
+  const name = c.clientSoftwareName ?? c.clientId
+  if (name !== undefined) info.clientName = name
+  if (c.clientSoftwareVersion !== undefined) info.clientVersion = c.clientSoftwareVersion
+  if (c.user !== undefined) info.user = c.user
+  return info
+}
 
 const WILDCARD = new Set(['0.0.0.0', '::', '', 'localhost'])
 
@@ -103,6 +125,23 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     name: 'kafka',
     port: tcp.port,
     urls: [`kafka://${hostForUrl}:${tcp.port}`],
+    get connectionCount() {
+      return connections.size
+    },
+    connections() {
+      const out: ConnectionInfo[] = []
+      for (const c of connections) if (!c.isClosed) out.push(describeConnection(c))
+      return out
+    },
+    closeConnection(id) {
+      for (const connection of connections)
+        if (connection.id === id && !connection.isClosed) {
+          ctx.logger.info({ connection: id }, 'kafka connection closed by an administrator')
+          connection.close()
+          return true
+        }
+      return false
+    },
     async close() {
       const closing = tcp.close()
       for (const connection of connections) connection.close()

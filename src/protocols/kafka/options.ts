@@ -12,10 +12,28 @@ export interface KafkaListenerContext {
   kafka?: Partial<KafkaOptions>
 }
 
+/** One open connection as the admin API lists it (the same shape in every protocol; declared per folder). */
+export interface ConnectionInfo {
+  id: string
+  protocol: 'kafka'
+  remoteAddress: string
+  connectedAt: number
+  clientName?: string
+  clientVersion?: string
+  user?: string
+  details?: Record<string, unknown>
+}
+
 export interface KafkaListener {
   readonly name: string
   readonly port: number
   readonly urls: string[]
+  /** Number of open connections. */
+  readonly connectionCount: number
+  /** Open connections, oldest first. */
+  connections(): ConnectionInfo[]
+  /** Closes one connection (Kafka has no close frame: the socket is dropped); false if no such id. */
+  closeConnection(id: string): boolean
   close(): Promise<void>
 }
 
