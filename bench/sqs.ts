@@ -282,7 +282,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick')
   const clients = arg('--clients', 4)
   const inflight = arg('--inflight', 4)
-  const messages = arg('--messages', quick ? 20_000 : 200_000)
+  const messages = arg('--messages', quick ? 10_000 : 100_000)
   const profileAt = process.argv.indexOf('--profile')
   const profileDir = profileAt > 0 ? process.argv[profileAt + 1] : undefined
   const self = fileURLToPath(import.meta.url)
@@ -352,7 +352,8 @@ async function main(): Promise<void> {
       `sqs ${rawFlag.length > 0 ? 'raw HTTP' : 'AWS SDK'} ${clients}+${clients} client processes × ${inflight} in flight, ${received}/${total} msgs of 1 KiB in ${seconds.toFixed(2)} s: ` +
         `${Math.round(received / seconds)} msg/s end to end (sends done in ${sendSeconds.toFixed(2)} s: ${Math.round(total / sendSeconds)} msg/s)\n` +
         `  SendMessageBatch p50 ${ms(percentile(sendLatency, 0.5))} ms p99 ${ms(percentile(sendLatency, 0.99))} ms\n` +
-        `  Receive+DeleteBatch p50 ${ms(percentile(receiveLatency, 0.5))} ms p99 ${ms(percentile(receiveLatency, 0.99))} ms\n` +
+        `  Receive+DeleteBatch p50 ${ms(percentile(receiveLatency, 0.5))} ms p99 ${ms(percentile(receiveLatency, 0.99))} ms` +
+        ` (${(received / Math.max(1, receiveLatency.length)).toFixed(1)} msgs per non-empty receive)\n` +
         `  CPU: server ${perMessage(serverCpu)}, producers ${perMessage(producerCpu)}, consumers ${perMessage(consumerCpu)}` +
         ` (${(((serverCpu + producerCpu + consumerCpu) / 1000 / seconds) * 100).toFixed(0)}% of one core)\n`,
     )
