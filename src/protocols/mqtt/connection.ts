@@ -4,6 +4,7 @@
 // control packets (CONNECT, SUBSCRIBE, UNSUBSCRIBE) are awaited before the next packet, PUBLISH is routed
 // at once and only its acknowledgement waits (in order) for durability, so publishes pipeline.
 import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type {
   IConnectPacket,
@@ -65,6 +66,10 @@ export class MqttConnection {
   #keepaliveMs = 0
   #lastSeen = Date.now()
   readonly #openedAt = Date.now()
+  /** Peer address for the admin API: the TCP socket's, or the one the WebSocket upgrade came from. */
+  readonly remoteAddress: string
+  #cleanStart = true
+  #user: string | undefined
   #will: Will | null = null
   readonly #pending: Array<{ packet: Packet; frame: Buffer }> = []
   #pumping = false
@@ -84,9 +89,13 @@ export class MqttConnection {
   #ackChain: Promise<unknown> = Promise.resolve()
   #closing: Promise<void> = Promise.resolve()
 
-  constructor(hub: MqttHub, stream: Duplex) {
+  constructor(hub: MqttHub, stream: Duplex, remoteAddress?: string) {
     this.#hub = hub
     this.#stream = stream
+    const socket = stream as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>
+    this.remoteAddress =
+      remoteAddress ??
+      (socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort ?? 0}`)
     this.#decoder = new MqttDecoder(hub.limits.maxPacketBytes)
     this.#credit = new CreditGroup(hub.limits.maxInflight)
     hub.connections.add(this)
@@ -98,6 +107,43 @@ export class MqttConnection {
 
   get connected(): boolean {
     return this.#state === 'connected'
+  }
+
+  /** What the admin API shows of this connection (client id, protocol level, session, subscriptions). */
+  describe(): {
+    clientId: string
+    connectedAt: number
+    state: string
+    protocolVersion: number
+    cleanSession: boolean
+    keepAliveSeconds: number
+    persistentSession: boolean
+    subscriptions: number
+    inflight: number
+    user: string | undefined
+  } {
+    return {
+      clientId: this.#clientId,
+      connectedAt: this.#openedAt,
+      state: this.#state,
+      protocolVersion: this.#version,
+      cleanSession: this.#cleanStart,
+      keepAliveSeconds: this.#keepaliveMs / 1000,
+      persistentSession: this.session?.persistent ?? false,
+      subscriptions: this.session?.subscriptions.size ?? 0,
+      inflight: this.#inflight.size,
+      user: this.#user,
+    }
+  }
+
+  /**
+   * Closed by an administrator: v5 clients get DISCONNECT 0x98 (Administrative action) first. The will is
+   * published, as for any server-side close that is not a normal DISCONNECT [MQTT-3.1.2-8].
+   */
+  closeByAdmin(): void {
+    if (this.#version === 5 && this.#state === 'connected')
+      this.#send({ cmd: 'disconnect', reasonCode: Reason.administrativeAction })
+    this.#teardown(true)
   }
 
   // ---- input ----
@@ -260,6 +306,8 @@ export class MqttConnection {
       }
     }
     this.#clientId = clientId
+    this.#cleanStart = p.clean ?? true
+    this.#user = p.username
     this.#keepaliveMs = (p.keepalive ?? 0) * 1000
     const expiryS = v5 ? (p.properties?.sessionExpiryInterval ?? 0) : p.clean ? 0 : expiryNever
     const persistent = expiryS > 0

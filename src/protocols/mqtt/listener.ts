@@ -21,17 +21,59 @@ export interface MqttListenerContext {
   mqttLimits?: Partial<MqttLimits>
 }
 
+/** One open connection as the admin API lists it (the same shape in every protocol; declared per folder). */
+export interface ConnectionInfo {
+  id: string
+  protocol: 'mqtt'
+  remoteAddress: string
+  connectedAt: number
+  clientName?: string
+  clientVersion?: string
+  user?: string
+  details?: Record<string, unknown>
+}
+
 export interface MqttListener {
   readonly name: string
   readonly port: number
   readonly urls: string[]
   readonly hub: MqttHub
+  /** Open connections (TCP and WebSocket), including those still in CONNECT. */
+  readonly connectionCount: number
+  /** Open connections, oldest first. */
+  connections(): ConnectionInfo[]
+  /** Closes one connection (v5: DISCONNECT 0x98 first); false if no such id. */
+  closeConnection(id: string): boolean
   close(): Promise<void>
 }
 
 /** Accepts one transport stream (TCP socket or WebSocket stream) as an MQTT connection. */
-export function handleMqttStream(hub: MqttHub, stream: Duplex): MqttConnection {
-  return new MqttConnection(hub, stream)
+export function handleMqttStream(hub: MqttHub, stream: Duplex, remoteAddress?: string): MqttConnection {
+  return new MqttConnection(hub, stream, remoteAddress)
+}
+
+function describeConnection(c: MqttConnection): ConnectionInfo {
+  const d = c.describe()
+  const info: ConnectionInfo = {
+    id: c.id,
+    protocol: 'mqtt',
+    remoteAddress: c.remoteAddress,
+    connectedAt: d.connectedAt,
+    details: {
+      clientId: d.clientId,
+      state: d.state,
+      protocolVersion: d.protocolVersion === 5 ? '5.0' : d.protocolVersion === 4 ? '3.1.1' : '3.1',
+      cleanSession: d.cleanSession,
+      persistentSession: d.persistentSession,
+      keepAliveSeconds: d.keepAliveSeconds,
+      subscriptions: d.subscriptions,
+      inflight: d.inflight,
+    },
+  }
+  // MQTT has no client-software field; the client id is what identifies a client.
+  if (d.clientId !== '') info.clientName = d.clientId
+  if (d.user !== undefined) info.user = d.user
+  return info
 }
 
 export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttListener> {
@@ -53,6 +95,21 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
     port: tcp.port,
     urls,
     hub,
+    get connectionCount() {
+      return hub.connections.size
+    },
+    connections() {
+      return [...hub.connections].map(describeConnection)
+    },
+    closeConnection(id) {
+      for (const c of hub.connections)
+        if (c.id === id) {
+          ctx.logger.info({ connection: id }, 'mqtt connection closed by an administrator')
+          c.closeByAdmin()
+          return true
+        }
+      return false
+    },
     async close() {
       ws?.close()
       // Connections first: a listening socket closes only once its connections have.
@@ -82,7 +139,8 @@ export function attachMqttWebSocket(httpServer: HttpServer, hub: MqttHub, path =
     wss.handleUpgrade(request, socket, head, (ws) => {
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
-      handleMqttStream(hub, stream)
+      const peer = request.socket
+      handleMqttStream(hub, stream, `${peer.remoteAddress ?? 'unknown'}:${peer.remotePort ?? 0} (WebSocket)`)
     })
   }
   httpServer.on('upgrade', onUpgrade)
