@@ -58,5 +58,5 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
     body,
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, count, next),
   )
-  return { element, reload }
+  return { element, reload, go }
 }

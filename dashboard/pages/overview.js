@@ -85,6 +85,7 @@ export async function render(route) {
     exchanges: card('Exchanges', 'exchanges'),
     groups: card('Consumer groups', 'groups'),
     topics: card('SNS topics', 'topics'),
+    connections: card('Client connections', 'connections'),
     stored: card('Stored on disk', 'stored'),
     uptime: card('Uptime', 'uptime'),
   }
@@ -172,6 +173,13 @@ export async function render(route) {
       cards.exchanges.dd.textContent = fmt.num(overview.exchanges)
       cards.groups.dd.textContent = fmt.num(overview.groups)
       cards.topics.dd.textContent = fmt.num(overview.topics)
+      // Total over the listeners that count, then per protocol: "3 (kafka 1 · amqp 2 · mqtt 0)".
+      const counted = listenerList.items.filter((l) => typeof l.connections === 'number')
+      const totalConnections = counted.reduce((n, l) => n + l.connections, 0)
+      cards.connections.dd.textContent =
+        counted.length === 0
+          ? '—'
+          : `${fmt.num(totalConnections)} (${counted.map((l) => `${l.name} ${fmt.num(l.connections)}`).join(' · ')})`
       cards.stored.dd.textContent = fmt.bytes(system.storedBytes)
       cards.uptime.dd.textContent = fmt.duration(system.uptimeSeconds)
       updated.textContent = `Updated ${new Date(now).toLocaleTimeString()} · refreshes every ${POLL_MS / 1000} s`

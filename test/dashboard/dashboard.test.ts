@@ -255,6 +255,10 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   assert.equal(await page.getByRole('row', { name: /^amqp/ }).locator('td').last().textContent(), '1')
   await page.getByRole('cell', { name: 'kafka' }).waitFor()
   assert.ok(await page.getByRole('cell', { name: String(kafkaListener.port), exact: true }).isVisible())
+  // Connection counts per protocol: the card matches the listeners' own counts.
+  const connectionsCard = await metric(page, 'connections')
+  assert.match(connectionsCard, /amqp 1\b/)
+  assert.match(connectionsCard, new RegExp(`^${amqpListener.connectionCount + kafkaListener.connectionCount} `))
   await shot(page, 'overview')
   // Keyboard: the first Tab reaches the skip link, which is then visible.
   await page.keyboard.press('Tab')
@@ -425,16 +429,45 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   await page.getByText(/\d+ changed line\(s\)/).waitFor()
   assert.ok(await page.locator('.diff-add', { hasText: '"name": "total"' }).isVisible())
   await shot(page, 'schema')
+  // Connections: a named amqplib connection is listed with its client, and closed through the UI.
+  const doomed = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqpListener.port}`, {
+    clientProperties: { connection_name: 'ui-closer' },
+  })
+  t.after(() => doomed.close().catch(() => {}))
+  const doomedClosed = new Promise<Error & { code?: number }>((resolve) => doomed.once('close', resolve))
   await page.goto(`${base}/#/connections`)
   await page.getByRole('heading', { level: 1, name: 'Connections' }).waitFor()
-  await page.getByRole('cell', { name: 'kafka' }).waitFor()
-  assert.equal(await page.getByRole('row', { name: /^amqp/ }).locator('td').last().textContent(), '1')
-  await amqpConnection.close()
-  // The page refreshes every 2 s: the closed connection disappears from the count.
-  const amqpCount = page.getByRole('row', { name: /^amqp/ }).locator('td').last()
-  for (let i = 0; i < 50 && (await amqpCount.textContent()) !== '0'; i++) await page.waitForTimeout(200)
-  assert.equal(await amqpCount.textContent(), '0')
+  const listenersTable = page.getByRole('table', { name: 'Listeners' })
+  const amqpCount = listenersTable.getByRole('row', { name: /^amqp/ }).locator('td').last()
+  assert.equal(await amqpCount.textContent(), '2')
+  const doomedRow = page.getByRole('row', { name: /^ui-closer/ })
+  await doomedRow.waitFor()
+  assert.match((await doomedRow.textContent()) ?? '', /amqplib \d+\.\d+\.\d+/)
+  assert.match((await doomedRow.textContent()) ?? '', /guest/)
+  await assertLabelled('connections')
+  // Filters: by protocol (Kafka hides it) and by text.
+  await page.getByLabel('Protocol').selectOption('kafka')
+  await page
+    .getByRole('row', { name: /dash-test/ })
+    .first()
+    .waitFor()
+  assert.equal(await doomedRow.count(), 0)
+  await page.getByLabel('Protocol').selectOption('amqp')
+  await doomedRow.waitFor()
+  await page.getByLabel(/^Filter by client/).fill('ui-clo')
+  await page.getByText('1–1 of 1').waitFor()
   await shot(page, 'connections')
+  // Close: a confirmation dialog, then amqplib gets connection.close 320 and the row is gone.
+  await page.getByRole('button', { name: 'Close connection ui-closer' }).click()
+  await page.getByRole('dialog').getByRole('button', { name: 'Close connection' }).click()
+  const forced = await doomedClosed
+  assert.equal(forced?.code, 320)
+  await page.getByText('Closed connection ui-closer.').waitFor()
+  await page.getByText('Nothing matches “ui-clo”.').waitFor()
+  await amqpConnection.close()
+  // The page refreshes every 5 s: both closed connections leave the listener's count.
+  for (let i = 0; i < 60 && (await amqpCount.textContent()) !== '0'; i++) await page.waitForTimeout(200)
+  assert.equal(await amqpCount.textContent(), '0')
 
   assert.deepEqual(external, [], 'the dashboard made requests outside the broker')
   assert.deepEqual(pageErrors, [], 'errors in the page')
