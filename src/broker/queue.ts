@@ -188,6 +188,21 @@ export class QueueSubscription {
     return this.#storeAck(p, offset).then(() => true)
   }
 
+  /**
+   * ack() for callers that do not wait for durability (the client was answered already, e.g. an MQTT
+   * PUBACK from a subscriber): no promise per call. A failed ack store is harmless here, as for ack():
+   * the message is redelivered. False if the lease is unknown or stale.
+   */
+  settle(partition: number, offset: number, leaseId?: number): boolean {
+    const p = this.partitions[partition]
+    const lease = p?.inflight.get(offset)
+    if (p === undefined || lease === undefined || (leaseId !== undefined && lease.id !== leaseId)) return false
+    this.#endLease(p, lease)
+    this.stats.acked++
+    this.#storeAck(p, offset)
+    return true
+  }
+
   /** Returns (requeue) or dead-letters/drops a delivery. False if the lease is unknown or stale. */
   nack(partition: number, offset: number, requeue: boolean, leaseId?: number): boolean {
     const p = this.partitions[partition]
@@ -688,6 +703,9 @@ export class QueueSubscription {
         this.#pendingAcks.delete(p)
         return this.#cursors.ack(p.ackKey, offsets)
       })
+      // settle() callers do not wait: a failure must not become an unhandled rejection (ack() callers
+      // still see it through their own then).
+      promise.catch(() => {})
       pending = { offsets, promise }
       this.#pendingAcks.set(p, pending)
     }

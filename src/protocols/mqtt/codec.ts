@@ -22,6 +22,8 @@ export class MqttFrameError extends Error {
 
 const PACKET_TOO_LARGE = 0x95
 const MALFORMED = 0x81
+const PUBACK_BYTE = 0x40
+const PUBCOMP_BYTE = 0x70
 
 export class MqttDecoder {
   readonly #parser = mqttPacket.parser()
@@ -68,6 +70,13 @@ export class MqttDecoder {
       }
       if (this.#buffered < total) break
       const frame = this.#take(total)
+      if (total === 4 && (frame[0] === PUBACK_BYTE || frame[0] === PUBCOMP_BYTE) && frame[1] === 2) {
+        // The bulk of a subscriber's traffic: a plain PUBACK/PUBCOMP (4 bytes in every version; a v5 one
+        // with reason 0 and no properties may omit both). Decoded here, without mqtt-packet's machinery.
+        const messageId = (frame[2]! << 8) | frame[3]!
+        out.push({ packet: { cmd: frame[0] === PUBACK_BYTE ? 'puback' : 'pubcomp', messageId }, frame })
+        continue
+      }
       this.#packets = out
       this.#frame = frame
       this.#parser.parse(frame)
@@ -132,4 +141,44 @@ export class MqttDecoder {
 /** Encodes one packet for a connection of the given protocol level. */
 export function encodePacket(packet: Packet, protocolVersion: number): Buffer {
   return mqttPacket.generate(packet, { protocolVersion })
+}
+
+/**
+ * Fixed and variable header of a PUBLISH whose payload is written separately (so a payload shared by many
+ * subscribers is never copied). For MQTT 5 `properties` is the already encoded property block with its
+ * length prefix (a single 0 byte when there are none). Returns null when the packet would exceed maxBytes.
+ */
+export function encodePublishHeader(
+  topic: Buffer,
+  payloadBytes: number,
+  qos: number,
+  retain: boolean,
+  dup: boolean,
+  messageId: number,
+  properties: Buffer | null,
+  maxBytes: number,
+): Buffer | null {
+  const variable = 2 + topic.length + (qos > 0 ? 2 : 0) + (properties === null ? 0 : properties.length)
+  const remaining = variable + payloadBytes
+  const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4
+  if (1 + lengthBytes + remaining > maxBytes || remaining > 0xfffffff) return null
+  const out = Buffer.allocUnsafe(1 + lengthBytes + variable)
+  out[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 0x01 : 0)
+  let at = 1
+  let rest = remaining
+  do {
+    let byte = rest & 0x7f
+    rest >>>= 7
+    if (rest > 0) byte |= 0x80
+    out[at++] = byte
+  } while (rest > 0)
+  out.writeUInt16BE(topic.length, at)
+  at += 2
+  at += topic.copy(out, at)
+  if (qos > 0) {
+    out.writeUInt16BE(messageId, at)
+    at += 2
+  }
+  if (properties !== null) properties.copy(out, at)
+  return out
 }

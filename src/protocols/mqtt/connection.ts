@@ -18,10 +18,17 @@ import type {
 import type { QueueConsumer } from '../../broker/queue.js'
 import { CreditGroup, type Delivery } from '../../broker/queue-types.js'
 import { headerText, type StoredMessage } from '../../broker/types.js'
-import { encodePacket, MqttDecoder, MqttFrameError } from './codec.js'
+import { encodePacket, encodePublishHeader, MqttDecoder, MqttFrameError } from './codec.js'
 import { connackV3Code, MqttError, Reason, reasonForError } from './errors.js'
 import { expiryNever, MqttHub, type Session, type Subscription, sharedQueueName, type Will } from './hub.js'
-import { H, outboundProperties, type PublishProperties, qosOf, remainingExpiry, topicOf } from './message.js'
+import {
+  type DeliveryView,
+  deliveryView,
+  outboundProperties,
+  type PublishProperties,
+  qosOf,
+  remainingExpiry,
+} from './message.js'
 import {
   checkDecodedText,
   checkPacketId,
@@ -41,6 +48,8 @@ import {
 /** Packets decoded but not yet handled; beyond this, reading pauses. */
 const pendingPacketsMax = 256
 const emptyPayload = Buffer.alloc(0)
+/** A v5 PUBLISH without properties: property length 0. */
+const noProperties = Buffer.from([0])
 
 interface Outbound {
   /** Queue the delivery came from, or null for a retained message sent on SUBSCRIBE. */
@@ -51,6 +60,16 @@ interface Outbound {
   qos: 1 | 2
   key: string
 }
+
+/** An inbound publish's acknowledgement: 0 = waiting, 1 = done (value), 2 = failed (value = error). */
+interface PendingAck {
+  state: 0 | 1 | 2
+  value: unknown
+  ok: (value: unknown) => Packet
+  failed: ((error: unknown) => Packet) | undefined
+}
+
+const doneAck: PendingAck = { state: 1, value: undefined, ok: () => ({ cmd: 'pingresp' }), failed: undefined }
 
 let connectionSeq = 0
 
@@ -71,10 +90,17 @@ export class MqttConnection {
   #cleanStart = true
   #user: string | undefined
   #will: Will | null = null
-  readonly #pending: Array<{ packet: Packet; frame: Buffer }> = []
+  /** Decoded packets not yet handled; entries before #pendingHead are done (no Array#shift per packet). */
+  #pending: Array<{ packet: Packet; frame: Buffer }> = []
+  #pendingHead = 0
   #pumping = false
+  #publishedInBurst = false
   #pausedForInput = false
   #pausedForWrite = false
+  /** Paused because some subscriber's socket is congested (publisher flow control, see MqttHub.flow). */
+  #pausedForFlow = false
+  /** In the hub's congested set: our write backlog is over half the limit. */
+  #congested = false
   #corked = false
   // outbound
   readonly #inflight = new Map<number, Outbound>()
@@ -86,7 +112,9 @@ export class MqttConnection {
   // inbound
   readonly #aliases = new Map<number, string>()
   #inboundQos1 = 0
-  #ackChain: Promise<unknown> = Promise.resolve()
+  /** Acknowledgements of inbound publishes, in arrival order; entries before #acksHead are sent. */
+  readonly #acks: PendingAck[] = []
+  #acksHead = 0
   #closing: Promise<void> = Promise.resolve()
 
   constructor(hub: MqttHub, stream: Duplex, remoteAddress?: string) {
@@ -158,8 +186,11 @@ export class MqttConnection {
       this.#frameError(error)
       return
     }
-    for (const p of packets) this.#pending.push(p)
-    if (this.#pending.length > pendingPacketsMax && !this.#pausedForInput) {
+    if (this.#pendingHead === this.#pending.length) {
+      this.#pending = packets
+      this.#pendingHead = 0
+    } else for (const p of packets) this.#pending.push(p)
+    if (this.#pending.length - this.#pendingHead > pendingPacketsMax && !this.#pausedForInput) {
       this.#pausedForInput = true
       this.#stream.pause()
     }
@@ -181,8 +212,8 @@ export class MqttConnection {
     if (this.#pumping) return
     this.#pumping = true
     try {
-      while (this.#pending.length > 0 && this.#state !== 'closed') {
-        const { packet, frame } = this.#pending.shift()!
+      while (this.#pendingHead < this.#pending.length && this.#state !== 'closed') {
+        const { packet, frame } = this.#pending[this.#pendingHead++]!
         const result = this.#handle(packet, frame)
         if (result !== undefined) {
           result.then(
@@ -204,9 +235,24 @@ export class MqttConnection {
       return
     }
     this.#pumping = false
-    if (this.#pausedForInput && this.#pending.length === 0 && this.#state !== 'closed') {
+    this.#pending = []
+    this.#pendingHead = 0
+    if (this.#publishedInBurst) {
+      this.#publishedInBurst = false
+      // Subscribers cannot keep up: stop reading publishes until their sockets drain (bounded wait), rather
+      // than accept messages only to drop them at their full write buffers.
+      if (this.#hub.congested.size > 0 && !this.#pausedForFlow && this.#state !== 'closed') {
+        this.#pausedForFlow = true
+        this.#stream.pause()
+        this.#hub.waitForFlow(() => {
+          this.#pausedForFlow = false
+          this.#resumeIfIdle()
+        })
+      }
+    }
+    if (this.#pausedForInput && this.#state !== 'closed') {
       this.#pausedForInput = false
-      if (!this.#pausedForWrite) this.#stream.resume()
+      this.#resumeIfIdle()
     }
   }
 
@@ -219,6 +265,7 @@ export class MqttConnection {
     }
     switch (packet.cmd) {
       case 'publish':
+        this.#publishedInBurst = true
         this.#onPublish(packet, frame)
         return undefined
       case 'puback':
@@ -469,23 +516,46 @@ export class MqttConnection {
    * reported with a reason code on MQTT 5; MQTT 3.1.1 has none, so the connection closes instead.
    */
   #chainAck<T>(work: Promise<T>, ok: (value: T) => Packet, failed?: (error: unknown) => Packet): void {
-    const settled = work.then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error }),
+    // One entry and one reaction per publish; acknowledgements leave strictly in arrival order.
+    const entry: PendingAck = { state: 0, value: undefined, ok: ok as (value: unknown) => Packet, failed }
+    this.#acks.push(entry)
+    work.then(
+      (value) => {
+        entry.state = 1
+        entry.value = value
+        this.#flushAcks()
+      },
+      (error: unknown) => {
+        entry.state = 2
+        entry.value = error
+        this.#flushAcks()
+      },
     )
-    this.#ackChain = this.#ackChain
-      .then(() => settled)
-      .then((result) => {
-        if (this.#state === 'closed') return
-        if (result.ok) {
-          this.#send(ok(result.value))
-          return
-        }
-        this.#hub.logger.debug({ err: result.error, clientId: this.#clientId }, 'publish failed')
-        const packet = failed?.(result.error)
-        if (this.#version === 5 && packet !== undefined) this.#send(packet)
-        else this.#fail(new MqttError(reasonForError(result.error), String(result.error)))
-      })
+  }
+
+  #flushAcks(): void {
+    const acks = this.#acks
+    while (this.#acksHead < acks.length) {
+      const entry = acks[this.#acksHead]!
+      if (entry.state === 0) break
+      acks[this.#acksHead++] = doneAck
+      if (this.#state === 'closed') continue
+      if (entry.state === 1) {
+        this.#send(entry.ok(entry.value))
+        continue
+      }
+      this.#hub.logger.debug({ err: entry.value, clientId: this.#clientId }, 'publish failed')
+      const packet = entry.failed?.(entry.value)
+      if (this.#version === 5 && packet !== undefined) this.#send(packet)
+      else this.#fail(new MqttError(reasonForError(entry.value), String(entry.value)))
+    }
+    if (this.#acksHead === acks.length) {
+      acks.length = 0
+      this.#acksHead = 0
+    } else if (this.#acksHead >= 1024) {
+      acks.splice(0, this.#acksHead)
+      this.#acksHead = 0
+    }
   }
 
   #onPubrel(id: number): void {
@@ -542,8 +612,7 @@ export class MqttConnection {
       this.#credit.release()
       return
     }
-    const queue = this.#hub.broker.getQueue(out.queue)
-    if (queue !== undefined) void queue.ack(out.partition, out.offset, out.leaseId).catch(() => {})
+    this.#hub.broker.getQueue(out.queue)?.settle(out.partition, out.offset, out.leaseId)
   }
 
   // ---- SUBSCRIBE / UNSUBSCRIBE ----
@@ -630,7 +699,7 @@ export class MqttConnection {
         })
       }
       this.#sendPublish(
-        topic,
+        { topic, topicBytes: Buffer.from(topic), hasV5Properties: true },
         message,
         qos,
         true,
@@ -733,23 +802,23 @@ export class MqttConnection {
   deliverSink(message: StoredMessage): void {
     if (this.#state !== 'connected') return
     const session = this.session!
-    const topic = topicOf(message)
-    const subs = this.#matches(message, topic)
+    const view = deliveryView(message)
+    const subs = this.#matches(message, view.topic)
     if (subs.length === 0) return
     // The session queue delivers this message too (an overlapping QoS ≥ 1 subscription): one copy only.
     if (subs.some((s) => session.queued(s))) return
-    if (subs.every((s) => s.noLocal) && headerText(message.headers, H.from) === this.#clientId) return
+    if (subs.every((s) => s.noLocal) && this.#isLocal(view)) return
     if (this.#stream.writableLength > this.#hub.limits.maxWriteBufferBytes) {
       this.#hub.stats.dropped++
       return
     }
-    const expiry = remainingExpiry(message, this.#hub.broker.now())
+    const expiry = viewExpiry(view, message, this.#hub.broker.now())
     if (expiry !== undefined && expiry <= 0) return
     this.#sendPublish(
-      topic,
+      view,
       message,
       0,
-      subs.some((s) => s.retainAsPublished) && headerText(message.headers, H.retain) === '1',
+      view.retain && subs.some((s) => s.retainAsPublished),
       false,
       undefined,
       subIds(subs),
@@ -757,29 +826,40 @@ export class MqttConnection {
     )
   }
 
+  #isLocal(view: DeliveryView): boolean {
+    if (view.from === undefined) return false
+    this.#clientIdBytes ??= Buffer.from(this.#clientId)
+    return view.from.equals(this.#clientIdBytes)
+  }
+
+  #clientIdBytes: Buffer | undefined
+
   #onDeliver(deliveries: Delivery[], shared: Subscription | null): void {
     const session = this.session
     if (this.#state !== 'connected' || session === null) return // released with the owner on teardown
     const now = this.#hub.broker.now()
+    // One batch per drain of one queue: its packets leave in one writev (see #write).
     for (const d of deliveries) {
-      const queue = this.#hub.broker.getQueue(d.queue)
       const message = d.message
-      const topic = topicOf(message)
-      const subs = shared !== null ? [shared] : this.#matches(message, topic)
-      const expiry = remainingExpiry(message, now)
-      const local = headerText(message.headers, H.from) === this.#clientId
-      if (subs.length === 0 || (expiry !== undefined && expiry <= 0) || (local && subs.every((s) => s.noLocal))) {
-        void queue?.ack(d.partition, d.offset, d.leaseId).catch(() => {})
+      const view = deliveryView(message)
+      const subs = shared !== null ? [shared] : this.#matches(message, view.topic)
+      const expiry = viewExpiry(view, message, now)
+      if (
+        subs.length === 0 ||
+        (expiry !== undefined && expiry <= 0) ||
+        (subs.every((s) => s.noLocal) && this.#isLocal(view))
+      ) {
+        this.#hub.broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
         continue
       }
       let subQos = 0
       for (const s of subs) if (s.qos > subQos) subQos = s.qos
-      const qos = Math.min(qosOf(message), subQos) as QoS
-      const retain = subs.some((s) => s.retainAsPublished) && headerText(message.headers, H.retain) === '1'
+      const qos = Math.min(view.qos, subQos) as QoS
+      const retain = view.retain && subs.some((s) => s.retainAsPublished)
       if (qos === 0) {
         if (this.#stream.writableLength > this.#hub.limits.maxWriteBufferBytes) this.#hub.stats.dropped++
-        else this.#sendPublish(topic, message, 0, retain, false, undefined, subIds(subs), expiry)
-        void queue?.ack(d.partition, d.offset, d.leaseId).catch(() => {})
+        else this.#sendPublish(view, message, 0, retain, false, undefined, subIds(subs), expiry)
+        this.#hub.broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
         continue
       }
       const key = `${d.queue}\u0000${d.partition}\u0000${d.offset}`
@@ -788,17 +868,18 @@ export class MqttConnection {
         id = this.#allocateId()
         session.packetIds.set(key, id)
       }
-      this.#inflight.set(id, {
+      const out: Outbound = {
         queue: d.queue,
         partition: d.partition,
         offset: d.offset,
         leaseId: d.leaseId,
         qos: qos as 1 | 2,
         key,
-      })
-      if (!this.#sendPublish(topic, message, qos, retain, d.redelivered, id, subIds(subs), expiry)) {
+      }
+      this.#inflight.set(id, out)
+      if (!this.#sendPublish(view, message, qos, retain, d.redelivered, id, subIds(subs), expiry)) {
         // Too large for the client (its Maximum Packet Size): discarded as if delivered [MQTT-3.1.2-25].
-        this.#settle(id, this.#inflight.get(id)!)
+        this.#settle(id, out)
       }
     }
   }
@@ -815,9 +896,13 @@ export class MqttConnection {
     throw new MqttError(Reason.quotaExceeded, 'no free packet identifier')
   }
 
-  /** Writes a PUBLISH; false when it exceeds the client's Maximum Packet Size and was not sent. */
+  /**
+   * Writes a PUBLISH; false when it exceeds the client's Maximum Packet Size and was not sent. Without v5
+   * properties (every 3.1.1 delivery) the header is built here and the payload written after it as is:
+   * the stored payload buffer, shared by every subscriber, is never copied or re-encoded.
+   */
   #sendPublish(
-    topic: string,
+    view: { topic: string; topicBytes: Buffer | undefined; hasV5Properties: boolean },
     message: StoredMessage,
     qos: QoS,
     retain: boolean,
@@ -826,16 +911,43 @@ export class MqttConnection {
     ids: number[] | undefined,
     expiry: number | undefined,
   ): boolean {
+    const payload = message.value ?? emptyPayload
+    const v5 = this.#version === 5
+    const topicBytes = view.topicBytes
+    if (
+      topicBytes !== undefined &&
+      topicBytes.length <= 0xffff &&
+      (!v5 || (!view.hasV5Properties && ids === undefined && expiry === undefined))
+    ) {
+      const header = encodePublishHeader(
+        topicBytes,
+        payload.length,
+        qos,
+        retain,
+        qos > 0 && dup,
+        messageId ?? 0,
+        v5 ? noProperties : null,
+        this.#clientMaxPacket,
+      )
+      if (header === null) {
+        this.#hub.stats.dropped++
+        return false
+      }
+      this.#hub.stats.sent++
+      this.#write(header)
+      if (payload.length > 0) this.#write(payload)
+      return true
+    }
     const packet: IPublishPacket = {
       cmd: 'publish',
-      topic,
-      payload: message.value ?? emptyPayload,
+      topic: view.topic,
+      payload,
       qos,
       retain,
       dup: qos > 0 && dup,
     }
     if (messageId !== undefined) packet.messageId = messageId
-    if (this.#version === 5) {
+    if (v5) {
       const properties = outboundProperties(message, expiry)
       if (ids !== undefined) {
         const all = properties ?? {}
@@ -872,15 +984,31 @@ export class MqttConnection {
       })
     }
     stream.write(bytes)
+    if (!this.#congested && stream.writableLength > this.#hub.limits.maxWriteBufferBytes / 2) {
+      this.#congested = true
+      this.#hub.congested.add(this)
+      stream.once('drain', () => this.#decongest())
+    }
     if (stream.writableLength > this.#hub.limits.maxWriteBufferBytes && !this.#pausedForWrite) {
       // The client does not read: stop reading what it sends until it catches up.
       this.#pausedForWrite = true
       stream.pause()
       stream.once('drain', () => {
         this.#pausedForWrite = false
-        if (!this.#pausedForInput && this.#state !== 'closed') stream.resume()
+        this.#resumeIfIdle()
       })
     }
+  }
+
+  #resumeIfIdle(): void {
+    if (!this.#pausedForInput && !this.#pausedForWrite && !this.#pausedForFlow && this.#state !== 'closed')
+      this.#stream.resume()
+  }
+
+  #decongest(): void {
+    if (!this.#congested) return
+    this.#congested = false
+    this.#hub.decongested(this)
   }
 
   #writeNow(bytes: Buffer): void {
@@ -932,6 +1060,7 @@ export class MqttConnection {
     const wasConnected = this.#state === 'connected'
     this.#state = 'closed'
     this.#hub.connections.delete(this)
+    this.#decongest()
     const stream = this.#stream
     if (!stream.destroyed) {
       // Flush what is queued (a DISCONNECT or CONNACK with the reason), then close; a peer that does not
@@ -964,6 +1093,12 @@ export class MqttConnection {
       })
       .catch((error) => this.#hub.logger.warn({ err: error, clientId: this.#clientId }, 'session close failed'))
   }
+}
+
+/** Seconds of life left (see remainingExpiry), from an already scanned message. */
+function viewExpiry(view: DeliveryView, message: StoredMessage, now: number): number | undefined {
+  if (view.expiryText === undefined) return undefined
+  return Number(view.expiryText.toString('latin1')) - Math.floor((now - message.timestamp) / 1000)
 }
 
 function subIds(subs: Subscription[]): number[] | undefined {

@@ -49,6 +49,8 @@ export const defaultLimits: MqttLimits = {
 }
 
 export const exchange = 'amq.topic'
+/** Longest a publisher is paused for congested subscribers, per episode. */
+const flowStallMs = 500
 const sessionKind = 'mqtt-session'
 /** Session Expiry Interval meaning "never" [MQTT-3.1.2-11]. */
 export const expiryNever = 0xffffffff
@@ -128,6 +130,10 @@ function safeName(text: string): string {
   return Buffer.byteLength(text) <= 180 ? text : `#${createHash('sha256').update(text).digest('hex')}`
 }
 
+function routedCount(result: { routed: number }): number {
+  return result.routed
+}
+
 export function sharedQueueName(group: string, topicFilter: string): string {
   return `mqtt.share.${safeName(`${group}/${topicFilter}`)}`
 }
@@ -142,6 +148,11 @@ export class MqttHub {
   /** Members (client ids) of each shared-subscription queue. */
   readonly #shareMembers = new Map<string, Set<string>>()
   readonly #wills = new Map<string, NodeJS.Timeout>()
+  /** Connections whose socket write backlog is over half the limit (they drop QoS 0 at the limit). */
+  readonly congested = new Set<MqttConnection>()
+  /** Publishers paused until the congested set empties (or flowStallMs passes). */
+  #flowWaiters: Array<() => void> = []
+  #flowTimer: NodeJS.Timeout | null = null
   readonly stats = { received: 0, sent: 0, dropped: 0, connectionsTotal: 0 }
   readonly startedAt = Date.now()
   #tick: NodeJS.Timeout | null = null
@@ -427,17 +438,49 @@ export class MqttHub {
     return shared === null ? { group: null, topicFilter: filter } : { group: shared.group, topicFilter: shared.filter }
   }
 
+  // ---- publisher flow control ----
+
+  /**
+   * Parks a publisher that found subscribers congested. It resumes when every congested socket has drained,
+   * or after flowStallMs at the latest: one subscriber that stopped reading must not stop all publishing
+   * (its QoS 0 messages are dropped at its write limit instead).
+   */
+  waitForFlow(resume: () => void): void {
+    this.#flowWaiters.push(resume)
+    if (this.#flowTimer === null) {
+      this.#flowTimer = setTimeout(() => this.#releaseFlow(), flowStallMs)
+      this.#flowTimer.unref()
+    }
+  }
+
+  decongested(connection: MqttConnection): void {
+    if (this.congested.delete(connection) && this.congested.size === 0) this.#releaseFlow()
+  }
+
+  #releaseFlow(): void {
+    if (this.#flowTimer !== null) clearTimeout(this.#flowTimer)
+    this.#flowTimer = null
+    const waiters = this.#flowWaiters
+    this.#flowWaiters = []
+    for (const resume of waiters) resume()
+  }
+
   // ---- publishing ----
 
   /** Routes a PUBLISH (and updates the retained store); resolves with how many destinations it reached. */
-  async publish(p: InboundPublish): Promise<number> {
+  publish(p: InboundPublish): Promise<number> {
     this.stats.received++
-    const now = this.broker.now()
-    const { routingKey, message } = toBrokerMessage(p, now)
-    const retained = p.retain ? this.retained.set(p.topic, message, now) : undefined
-    const routed = this.broker.publish(exchange, routingKey, message)
-    const [result] = await Promise.all([routed, retained])
-    return result.routed
+    try {
+      const now = this.broker.now()
+      const { routingKey, message } = toBrokerMessage(p, now)
+      const retained = p.retain ? this.retained.set(p.topic, message, now) : undefined
+      const routed = this.broker.publish(exchange, routingKey, message).then(routedCount)
+      // The common case (not retained) adds no promise of its own per message.
+      if (retained === undefined) return routed
+      return Promise.all([routed, retained]).then(([count]) => count)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Sends the retained messages matching filter through deliver. */
@@ -526,6 +569,7 @@ export class MqttHub {
     this.#closed = true
     if (this.#tick) clearInterval(this.#tick)
     if (this.#sys) clearInterval(this.#sys)
+    this.#releaseFlow()
     for (const timer of this.#wills.values()) clearTimeout(timer)
     for (const session of this.sessions.values()) if (session.expiryTimer) clearTimeout(session.expiryTimer)
     await Promise.all([...this.connections].map((connection) => connection.shutdown()))

@@ -138,3 +138,76 @@ export function outboundProperties(message: StoredMessage, expiry: number | unde
   }
   return props
 }
+
+/** What a delivery needs from a stored message's headers, found in one pass without decoding text. */
+export interface DeliveryView {
+  /** The MQTT topic: decoded once per topic buffer (shared by every subscriber's copy of a publish). */
+  topic: string
+  /** Topic bytes as stored (UTF-8), written to the wire without re-encoding. */
+  topicBytes: Buffer
+  qos: QoS
+  /** Publisher's client id, bytes (for No Local). */
+  from: Buffer | undefined
+  retain: boolean
+  /** Whether any header becomes a v5 property (user properties, content type, …). */
+  hasV5Properties: boolean
+  expiryText: Buffer | undefined
+}
+
+const topicCache = new WeakMap<Buffer, string>()
+const qos0 = qosText[0][0]
+const qos2 = qosText[2][0]
+
+export function deliveryView(message: StoredMessage): DeliveryView {
+  let topicBytes: Buffer | undefined
+  let qos: QoS = 1
+  let from: Buffer | undefined
+  let retain = false
+  let hasV5Properties = false
+  let expiryText: Buffer | undefined
+  let routingKey: Buffer | undefined
+  for (const { key, value } of message.headers) {
+    if (value === null) continue
+    switch (key) {
+      case H.topic:
+        topicBytes = value
+        break
+      case H.qos:
+        qos = value.length === 1 && value[0] === qos0 ? 0 : value.length === 1 && value[0] === qos2 ? 2 : 1
+        break
+      case H.from:
+        from = value
+        break
+      case H.retain:
+        retain = value.length === 1 && value[0] === one[0]
+        break
+      case H.expiry:
+        expiryText = value
+        break
+      case Reserved.routingKey:
+        routingKey = value
+        break
+      case H.contentType:
+      case H.responseTopic:
+      case H.correlationData:
+      case H.payloadFormat:
+        hasV5Properties = true
+        break
+      default:
+        if (!key.startsWith(MQTT_PREFIX) && !key.startsWith(RESERVED_PREFIX)) hasV5Properties = true
+    }
+  }
+  let topic: string
+  if (topicBytes !== undefined) {
+    let cached = topicCache.get(topicBytes)
+    if (cached === undefined) {
+      cached = topicBytes.toString('utf8')
+      topicCache.set(topicBytes, cached)
+    }
+    topic = cached
+  } else {
+    topic = amqpRoutingKeyToMqttTopic(routingKey?.toString('utf8') ?? '')
+    topicBytes = Buffer.from(topic)
+  }
+  return { topic, topicBytes, qos, from, retain, hasV5Properties, expiryText }
+}
