@@ -13,8 +13,11 @@ import { BATCH, type BatchInfo, parseStoredBatch, readInt64, Segment, writeInt64
 
 const IOV_MAX = 1024
 /** Writes in flight at once: the next group's writev overlaps the previous group's fdatasync. */
-const PIPELINE_DEPTH = 4
-/** A group is split into writes of about this size, so big bursts keep the pipeline moving. */
+const PIPELINE_DEPTH = 2
+/**
+ * Under durability 'never' a big burst is split into writes of about this size so the pipeline keeps
+ * moving; under 'always' a whole burst is one write (fewer, larger fdatasyncs are what group commit is for).
+ */
 const WRITE_BYTES_TARGET = 512 * 1024
 const LOG_START_FILE = 'log-start-offset'
 
@@ -226,6 +229,11 @@ export class LocalPartitionLog implements PartitionLog {
 
   /** Takes pending appends from the front, about WRITE_BYTES_TARGET worth (at least one). */
   #takeGroup(): PendingAppend[] {
+    if (this.#config.durability === 'always') {
+      const all = this.#pending
+      this.#pending = []
+      return all
+    }
     let bytes = 0
     let count = 0
     while (count < this.#pending.length && bytes < WRITE_BYTES_TARGET) {
