@@ -394,7 +394,12 @@ export class Broker {
    * (one socket read burst of AMQP/MQTT publishes, many concurrent SQS sends) are coalesced into one
    * RecordBatch and one storage append: per-message encode, promise and syscall costs become per-batch.
    */
-  #produceOne(stream: Stream, message: PublishMessage, now: number, explicit: number | undefined): Promise<MessagePosition> {
+  #produceOne(
+    stream: Stream,
+    message: PublishMessage,
+    now: number,
+    explicit: number | undefined,
+  ): Promise<MessagePosition> {
     const record = stream.toRecord(message, now)
     const partition = explicit ?? stream.choosePartition(message, record.key)
     const log = stream.partitionLog(partition)
@@ -847,10 +852,30 @@ export class Broker {
       }
       for (const sink of sinks) sink(record, routingKey)
     }
-    const positions = await Promise.all([
-      ...queues.map(async (q) => ({ stream: q.streamName, ...(await this.sendToQueue(q.name, [stamped]))[0]! })),
-      ...streams.map(async (name) => ({ stream: name, ...(await this.produce(name, [stamped]))[0]! })),
-    ])
+    // One promise per destination: appends are enqueued synchronously (and coalesced per partition with the
+    // rest of this tick's publishes); only drop-head queues need a follow-up after the append.
+    const now = this.now()
+    const targets: string[] = []
+    const waits: Array<Promise<MessagePosition>> = []
+    const trim: QueueSubscription[] = []
+    const enqueue = (streamName: string, message: PublishMessage) => {
+      const stream = this.stream(streamName)
+      targets.push(streamName)
+      waits.push(
+        stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null
+          ? this.#produceOne(stream, message, now, undefined)
+          : this.produce(streamName, [message]).then((p) => p[0]!),
+      )
+    }
+    for (const q of queues) {
+      const delay = q.config.deliveryDelayMs
+      enqueue(q.streamName, delay > 0 && stamped.delayMs === undefined ? { ...stamped, delayMs: delay } : stamped)
+      if (q.config.maxLength !== null && q.config.overflow === 'drop-head') trim.push(q)
+    }
+    for (const name of streams) enqueue(name, stamped)
+    const results = await Promise.all(waits)
+    for (const q of trim) await q.enforceMaxLength()
+    const positions = results.map((position, i) => ({ stream: targets[i]!, ...position }))
     return { routed: queues.length + streams.length + sinks.length, positions }
   }
 
