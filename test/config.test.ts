@@ -47,3 +47,24 @@ test('bad values are typed INVALID_CONFIG errors', (t) => {
   ]
   for (const run of cases) assert.throws(run, (error) => isWharfError(error, 'INVALID_CONFIG'))
 })
+
+test('Kafka listener settings follow the same precedence (WHARF_KAFKA_* env, --kafka-* flags)', () => {
+  const fromEnv = loadConfig({ env: { WHARF_KAFKA_AUTO_CREATE_TOPICS: 'false', WHARF_KAFKA_DEFAULT_PARTITIONS: '4' } })
+  assert.equal(fromEnv.kafkaAutoCreateTopics, false)
+  assert.equal(fromEnv.kafkaDefaultPartitions, 4)
+  assert.equal(fromEnv.kafkaAdvertisedHost, '')
+  const fromFlags = loadConfig({
+    env: { WHARF_KAFKA_DEFAULT_PARTITIONS: '4' },
+    flags: { kafkaDefaultPartitions: '8', kafkaAdvertisedHost: 'broker.local' },
+  })
+  assert.equal(fromFlags.kafkaDefaultPartitions, 8)
+  assert.equal(fromFlags.kafkaAdvertisedHost, 'broker.local')
+  assert.throws(
+    () => loadConfig({ env: { WHARF_KAFKA_DEFAULT_PARTITIONS: '0' } }),
+    (e) => isWharfError(e, 'INVALID_CONFIG'),
+  )
+  assert.throws(
+    () => loadConfig({ env: { WHARF_KAFKA_AUTO_CREATE_TOPICS: 'maybe' } }),
+    (e) => isWharfError(e, 'INVALID_CONFIG'),
+  )
+})

@@ -20,6 +20,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--host <host>', `listen address (default ${defaultConfig.host})`)
     .option('--log-level <level>', 'pino log level')
     .option('--durability <policy>', 'default fsync policy: always|interval|never')
+    .option('--kafka-auto-create-topics <bool>', 'create unknown topics on Metadata/Produce (default true)')
+    .option('--kafka-default-partitions <n>', 'partitions of auto-created topics (default 1)')
+    .option('--kafka-advertised-host <host>', 'host advertised in Kafka Metadata (default: the listen host)')
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(
       `--${flagName(key)} <port>`,

@@ -14,6 +14,12 @@ export interface WharfConfig {
   logLevel: string
   /** fsync policy for streams created without one. */
   durability: 'always' | 'interval' | 'never'
+  /** Kafka auto.create.topics.enable. */
+  kafkaAutoCreateTopics: boolean
+  /** Kafka num.partitions for auto-created topics. */
+  kafkaDefaultPartitions: number
+  /** Host advertised in Kafka Metadata; empty = the listen host. */
+  kafkaAdvertisedHost: string
 }
 
 export const defaultConfig: WharfConfig = {
@@ -25,9 +31,12 @@ export const defaultConfig: WharfConfig = {
   httpPort: 8080,
   logLevel: 'info',
   durability: 'always',
+  kafkaAutoCreateTopics: true,
+  kafkaDefaultPartitions: 1,
+  kafkaAdvertisedHost: '',
 }
 
-type Kind = 'string' | 'port' | 'durability'
+type Kind = 'string' | 'optionalString' | 'port' | 'durability' | 'boolean' | 'partitions'
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
   host: 'string',
@@ -37,6 +46,9 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpPort: 'port',
   logLevel: 'string',
   durability: 'durability',
+  kafkaAutoCreateTopics: 'boolean',
+  kafkaDefaultPartitions: 'partitions',
+  kafkaAdvertisedHost: 'optionalString',
 }
 
 /** dataDir -> WHARF_DATA_DIR */
@@ -49,8 +61,28 @@ export function flagName(key: keyof WharfConfig): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
-function coerce(key: keyof WharfConfig, value: unknown, source: string): string | number {
+function coerce(key: keyof WharfConfig, value: unknown, source: string): string | number | boolean {
   const kind = schema[key]
+  if (kind === 'boolean') {
+    if (typeof value === 'boolean') return value
+    if (value === 'true' || value === '1') return true
+    if (value === 'false' || value === '0') return false
+    throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be true or false, got ${JSON.stringify(value)}`)
+  }
+  if (kind === 'partitions') {
+    const n = typeof value === 'number' ? value : Number(String(value).trim())
+    if (!Number.isInteger(n) || n < 1 || n > 4096) {
+      throw new WharfError(
+        'INVALID_CONFIG',
+        `${source}: ${key} must be an integer 1-4096, got ${JSON.stringify(value)}`,
+      )
+    }
+    return n
+  }
+  if (kind === 'optionalString') {
+    if (typeof value !== 'string') throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a string`)
+    return value
+  }
   if (kind === 'port') {
     const n = typeof value === 'number' ? value : Number(String(value).trim())
     if (!Number.isInteger(n) || n < 0 || n > 65535) {

@@ -3,9 +3,9 @@ import type { Server as HttpServer } from 'node:http'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import { startAmqpListener } from '../protocols/amqp/index.js'
+import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { startMqttListener } from '../protocols/mqtt/index.js'
-import { startHttpListener } from '../protocols/http/listener.js'
 import type { Logger } from '../util/logger.js'
 import type { WharfConfig } from './config.js'
 
@@ -27,6 +27,8 @@ export interface ListenerContext {
   logger: Logger
   /** Listeners started before this one (the HTTP listener starts first). */
   started: ReadonlyMap<string, Listener>
+  /** Kafka listener settings (from the one config path: defaults < file < WHARF_* < flags). */
+  kafka: { autoCreateTopics: boolean; defaultPartitions: number; advertisedHost: string | null }
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -79,6 +81,11 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         port,
         logger: logger.child({ protocol: name }),
         started: listeners,
+        kafka: {
+          autoCreateTopics: config.kafkaAutoCreateTopics,
+          defaultPartitions: config.kafkaDefaultPartitions,
+          advertisedHost: config.kafkaAdvertisedHost === '' ? null : config.kafkaAdvertisedHost,
+        },
       })
       listeners.set(name, listener)
     }

@@ -8,7 +8,7 @@ export interface KafkaListenerContext {
   host: string
   port: number
   logger: Logger
-  /** Kafka settings; absent from the server's config today, so every field has a default (and WHARF_KAFKA_* env). */
+  /** Kafka settings from the server config (defaults < file < WHARF_* < flags); WHARF_KAFKA_SASL_USERS is env-only. */
   kafka?: Partial<KafkaOptions>
 }
 
