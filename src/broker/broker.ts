@@ -1,8 +1,9 @@
 // The broker: the protocol-free model every adapter (and the embedded API) calls. It owns streams, queue
 // subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
-import { type BatchHeader, decodeBatch, splitBatches, validateBatch } from '../record/index.js'
-import type { PartitionLog, StorageEngine } from '../storage/api.js'
+import { type BatchHeader, decodeBatch, validateBatch } from '../record/index.js'
+import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
+import { AppendCoalescer } from './append-coalescer.js'
 import {
   priorityLevels,
   type QueueConfig,
@@ -12,8 +13,9 @@ import {
   validateStreamConfig,
 } from './config.js'
 import { DedupManager } from './dedup-manager.js'
-import { GroupCoordinator, type OffsetStore } from './groups/index.js'
+import { GroupCoordinator } from './groups/index.js'
 import { LogGroup, type LogMember, type LogMemberOptions } from './log-group.js'
+import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './log-mode.js'
 import { ProducerManager } from './producer-manager.js'
 import type { QueueConsumer } from './queue.js'
 import { QueueSubscription } from './queue.js'
@@ -27,6 +29,7 @@ import {
   TopicSubscriptions,
 } from './router.js'
 import { SchemaStore } from './schema/index.js'
+import { decodeStored } from './stored.js'
 import { Stream } from './stream.js'
 import {
   type DeathReason,
@@ -81,18 +84,6 @@ const alterableQueueKeys: readonly AlterableQueueKey[] = [
 ]
 
 const NAME_BYTES_MAX = 255
-/** Bounds of one coalesced batch (records and payload bytes). */
-const COALESCE_RECORDS_MAX = 1000
-const COALESCE_BYTES_MAX = 512 * 1024
-
-interface CoalescedBatch {
-  stream: Stream
-  partition: number
-  records: ReturnType<Stream['toRecord']>[]
-  waiters: Array<{ resolve: (position: MessagePosition) => void; reject: (error: unknown) => void }>
-  bytes: number
-}
-
 export function validateName(kind: string, name: unknown): string {
   if (
     typeof name !== 'string' ||
@@ -113,8 +104,8 @@ export class Broker {
   readonly #streams = new Map<string, Stream>()
   readonly #queues = new Map<string, QueueSubscription>()
   readonly #producers: ProducerManager
-  /** Single-message publishes waiting (until the end of this tick) to share one batch, per partition log. */
-  readonly #coalescing = new Map<PartitionLog, CoalescedBatch>()
+  /** Single-message publishes of one tick share one batch per partition log. */
+  readonly #coalescer = new AppendCoalescer()
   readonly #dedup = new DedupManager()
   schemas!: SchemaStore
   router!: Router
@@ -167,7 +158,7 @@ export class Broker {
     this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
-      offsets: this.#offsetStore(),
+      offsets: offsetStoreOver(this.storage.cursors, (topic) => this.#streams.get(topic)?.partitions.length),
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
     })
@@ -402,41 +393,7 @@ export class Broker {
   ): Promise<MessagePosition> {
     const record = stream.toRecord(message, now)
     const partition = explicit ?? stream.choosePartition(message, record.key)
-    const log = stream.partitionLog(partition)
-    let batch = this.#coalescing.get(log)
-    if (batch === undefined || batch.records.length >= COALESCE_RECORDS_MAX || batch.bytes >= COALESCE_BYTES_MAX) {
-      if (batch !== undefined) this.#flushCoalesced(log, batch)
-      batch = { stream, partition, records: [], waiters: [], bytes: 0 }
-      this.#coalescing.set(log, batch)
-      const pending = batch
-      queueMicrotask(() => {
-        if (this.#coalescing.get(log) === pending) this.#flushCoalesced(log, pending)
-      })
-    }
-    const target = batch
-    target.records.push(record)
-    target.bytes += (record.value?.length ?? 0) + (record.key?.length ?? 0)
-    return new Promise<MessagePosition>((resolve, reject) => target.waiters.push({ resolve, reject }))
-  }
-
-  #flushCoalesced(log: PartitionLog, batch: CoalescedBatch): void {
-    if (this.#coalescing.get(log) === batch) this.#coalescing.delete(log)
-    const { stream, partition, records, waiters } = batch
-    log.append([Stream.encode(records)]).then(
-      (result) => {
-        stream.stats.messagesIn += records.length
-        if (stream.queues.size > 0) {
-          const stored = stream.stored(partition, result.baseOffset, records)
-          for (const queue of stream.queues) queue.offerTail(partition, stored)
-        }
-        for (let i = 0; i < waiters.length; i++) {
-          waiters[i]!.resolve({ partition, offset: result.baseOffset + i, duplicate: false })
-        }
-      },
-      (error) => {
-        for (const waiter of waiters) waiter.reject(error)
-      },
-    )
+    return this.#coalescer.append(stream, partition, stream.partitionLog(partition), record)
   }
 
   /**
@@ -520,25 +477,7 @@ export class Broker {
   ): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
     const log = this.stream(streamName).partitionLog(partition)
     const result = await log.read(Math.max(offset, log.logStartOffset), maxBytes)
-    const messages: StoredMessage[] = []
-    for (const chunk of result.chunks) {
-      for (const batch of splitBatches(chunk)) {
-        const { header, records } = decodeBatch(batch, { verifyCrc: false })
-        if (header.isControl) continue
-        for (const r of records) {
-          if (r.offset >= offset)
-            messages.push({
-              stream: streamName,
-              partition,
-              offset: r.offset,
-              timestamp: r.timestamp,
-              key: r.key,
-              value: r.value,
-              headers: r.headers,
-            })
-        }
-      }
-    }
+    const messages = decodeStored(streamName, partition, result.chunks, offset)
     return { messages, nextOffset: result.nextOffset }
   }
 
@@ -891,35 +830,6 @@ export class Broker {
     await this.storage.cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
   }
 
-  /** The coordinator's view of committed offsets: keys g\0group\0stream\0partition in the cursor store. */
-  #offsetStore(): OffsetStore {
-    const cursors = this.storage.cursors
-    const parse = (key: string) => {
-      const [, group, topic, partition] = key.split('\u0000')
-      return { group: group!, topic: topic!, partition: Number(partition) }
-    }
-    return {
-      commit: (group, topic, partition, offset, metadata) =>
-        cursors.commitOffset(groupKey(group, topic, partition), offset, metadata),
-      fetch: (group, topic, partition) => cursors.getOffset(groupKey(group, topic, partition)),
-      listPartitions: (group) =>
-        cursors
-          .keys(`g\u0000${group}\u0000`)
-          .map(parse)
-          .map(({ topic, partition }) => ({ topic, partition })),
-      listGroups: () => [...new Set(cursors.keys('g\u0000').map((k) => parse(k).group))],
-      deleteGroup: async (group) => {
-        for (const key of cursors.keys(`g\u0000${group}\u0000`)) await cursors.delete(key)
-      },
-      topicExists: (topic, partition) => {
-        const stream = this.#streams.get(topic)
-        return (
-          stream !== undefined && Number.isInteger(partition) && partition >= 0 && partition < stream.partitions.length
-        )
-      },
-    }
-  }
-
   readonly #logGroups = new Map<string, LogGroup>()
 
   /**
@@ -942,20 +852,7 @@ export class Broker {
           return from === 'earliest' ? log.logStartOffset : log.highWatermark
         },
         read: (s, p, offset, maxBytes) => this.readMessages(s, p, offset, maxBytes),
-        onData: (s, p, offset, wake) => {
-          const log = this.stream(s).partitionLog(p)
-          if (log.highWatermark > offset) {
-            queueMicrotask(wake)
-            return () => {}
-          }
-          const off = log.onAppend((hw) => {
-            if (hw > offset) {
-              off()
-              wake()
-            }
-          })
-          return off
-        },
+        onData: (s, p, offset, wake) => onLogData(this.stream(s).partitionLog(p), offset, wake),
         warn: (message, details) => this.#warn(message, details),
       })
       this.#logGroups.set(key, logGroup)
@@ -988,23 +885,7 @@ export class Broker {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    const log = this.stream(streamName).partitionLog(partition)
-    if (log.highWatermark > offset) return Promise.resolve(true)
-    if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false)
-    return new Promise((resolve) => {
-      const done = (value: boolean) => {
-        clearTimeout(timer)
-        off()
-        signal?.removeEventListener('abort', onAbort)
-        resolve(value)
-      }
-      const onAbort = () => done(false)
-      const off = log.onAppend((hw) => {
-        if (hw > offset) done(true)
-      })
-      const timer = setTimeout(() => done(false), timeoutMs)
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    return waitForLogData(this.stream(streamName).partitionLog(partition), offset, timeoutMs, signal)
   }
 
   // ---- maintenance ----
@@ -1079,10 +960,6 @@ function toStored(message: PublishMessage): Pick<StoredMessage, 'key' | 'value' 
   const buf = (v: Buffer | string | null | undefined) =>
     v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v
   return { key: buf(message.key), value: buf(message.value), headers: message.headers ?? [] }
-}
-
-function groupKey(group: string, stream: string, partition: number): string {
-  return `g\u0000${group}\u0000${stream}\u0000${partition}`
 }
 
 function parseDeaths(message: StoredMessage): DeathRecord[] {

@@ -2,9 +2,9 @@
 // flight. Acked offsets live in the cursor store (floor + ranges); everything else here is memory,
 // bounded: `ready` holds at most readyMax messages read ahead of consumers, `returned` holds messages whose
 // lease ended (bounded by in-flight counts), `delayed`/`cold` hold offsets only.
-import { decodeBatch, splitBatches } from '../record/index.js'
 import type { CursorStore, PartitionLog } from '../storage/api.js'
 import { Heap } from '../util/heap.js'
+import { decodeStored } from './stored.js'
 import type { StoredMessage } from './types.js'
 
 export interface Lease {
@@ -80,25 +80,9 @@ export class QueuePartition {
     const from = Math.max(this.readOffset, this.log.logStartOffset)
     if (from >= this.log.highWatermark) return []
     const result = await this.log.read(from, READ_CHUNK_BYTES)
-    const out: StoredMessage[] = []
-    for (const chunk of result.chunks) {
-      for (const batch of splitBatches(chunk)) {
-        const { header, records } = decodeBatch(batch, { verifyCrc: false })
-        if (header.isControl) continue
-        for (const record of records) {
-          if (record.offset < from || cursors.isAcked(this.ackKey, record.offset)) continue
-          out.push({
-            stream: streamName,
-            partition: this.index,
-            offset: record.offset,
-            timestamp: record.timestamp,
-            key: record.key,
-            value: record.value,
-            headers: record.headers,
-          })
-        }
-      }
-    }
+    const out = decodeStored(streamName, this.index, result.chunks, from, (offset) =>
+      cursors.isAcked(this.ackKey, offset),
+    )
     // Only move forward if nothing else moved the cursor meanwhile (purge, tail fast path).
     if (this.readOffset <= from) this.readOffset = Math.max(result.nextOffset, from)
     return out
@@ -108,22 +92,8 @@ export class QueuePartition {
   async readOne(offset: number, streamName: string): Promise<StoredMessage | null> {
     if (offset < this.log.logStartOffset || offset >= this.log.highWatermark) return null
     const result = await this.log.read(offset, 1)
-    for (const chunk of result.chunks) {
-      for (const batch of splitBatches(chunk)) {
-        for (const record of decodeBatch(batch, { verifyCrc: false }).records) {
-          if (record.offset === offset) {
-            return {
-              stream: streamName,
-              partition: this.index,
-              offset,
-              timestamp: record.timestamp,
-              key: record.key,
-              value: record.value,
-              headers: record.headers,
-            }
-          }
-        }
-      }
+    for (const message of decodeStored(streamName, this.index, result.chunks, offset)) {
+      if (message.offset === offset) return message
     }
     return null
   }
