@@ -20,6 +20,10 @@ export interface WharfConfig {
   kafkaDefaultPartitions: number
   /** Host advertised in Kafka Metadata; empty = the listen host. */
   kafkaAdvertisedHost: string
+  /** Free bytes on the data directory's file system below which the disk alarm blocks publishers; 0 = off. */
+  diskFreeLimitBytes: number
+  /** Resident memory above which the memory alarm blocks publishers; 0 = off. */
+  memoryHighWatermarkBytes: number
 }
 
 export const defaultConfig: WharfConfig = {
@@ -34,9 +38,12 @@ export const defaultConfig: WharfConfig = {
   kafkaAutoCreateTopics: true,
   kafkaDefaultPartitions: 1,
   kafkaAdvertisedHost: '',
+  // RabbitMQ's disk_free_limit default: small enough for a laptop, still a margin before ENOSPC.
+  diskFreeLimitBytes: 50 * 1024 * 1024,
+  memoryHighWatermarkBytes: 0,
 }
 
-type Kind = 'string' | 'optionalString' | 'port' | 'durability' | 'boolean' | 'partitions'
+type Kind = 'string' | 'optionalString' | 'port' | 'durability' | 'boolean' | 'partitions' | 'bytes'
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
   host: 'string',
@@ -49,6 +56,8 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaAutoCreateTopics: 'boolean',
   kafkaDefaultPartitions: 'partitions',
   kafkaAdvertisedHost: 'optionalString',
+  diskFreeLimitBytes: 'bytes',
+  memoryHighWatermarkBytes: 'bytes',
 }
 
 /** dataDir -> WHARF_DATA_DIR */
@@ -75,6 +84,16 @@ function coerce(key: keyof WharfConfig, value: unknown, source: string): string 
       throw new WharfError(
         'INVALID_CONFIG',
         `${source}: ${key} must be an integer 1-4096, got ${JSON.stringify(value)}`,
+      )
+    }
+    return n
+  }
+  if (kind === 'bytes') {
+    const n = typeof value === 'number' ? value : Number(String(value).trim())
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new WharfError(
+        'INVALID_CONFIG',
+        `${source}: ${key} must be a whole number of bytes (0 disables), got ${JSON.stringify(value)}`,
       )
     }
     return n

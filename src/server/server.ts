@@ -7,6 +7,7 @@ import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { startMqttListener } from '../protocols/mqtt/index.js'
 import type { Logger } from '../util/logger.js'
+import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
 
 export interface Listener {
@@ -29,6 +30,8 @@ export interface ListenerContext {
   started: ReadonlyMap<string, Listener>
   /** Kafka listener settings (from the one config path: defaults < file < WHARF_* < flags). */
   kafka: { autoCreateTopics: boolean; defaultPartitions: number; advertisedHost: string | null }
+  /** Process-level resource alarms (disk, memory); listeners that can throttle publishers follow them. */
+  alarms: AlarmSource
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -52,6 +55,7 @@ export interface RunningServer {
   readonly config: WharfConfig
   readonly broker: Broker
   readonly listeners: ReadonlyMap<string, Listener>
+  readonly alarms: AlarmMonitor
   close(): Promise<void>
 }
 
@@ -61,8 +65,17 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
   })
+  const alarms = createAlarmMonitor({
+    dataDir: config.dataDir,
+    diskFreeLimitBytes: config.diskFreeLimitBytes,
+    memoryHighWatermarkBytes: config.memoryHighWatermarkBytes,
+    logger: logger.child({ component: 'alarms' }),
+  })
+  // Measured once before any listener accepts a client, so a full disk blocks publishers from the start.
+  await alarms.check()
   const listeners = new Map<string, Listener>()
   const closeAll = async () => {
+    alarms.close()
     for (const listener of [...listeners.values()].reverse()) {
       await listener
         .close()
@@ -81,6 +94,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         port,
         logger: logger.child({ protocol: name }),
         started: listeners,
+        alarms,
         kafka: {
           autoCreateTopics: config.kafkaAutoCreateTopics,
           defaultPartitions: config.kafkaDefaultPartitions,
@@ -103,6 +117,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     config,
     broker,
     listeners,
+    alarms,
     async close() {
       await closeAll()
       logger.info('wharf stopped')
