@@ -12,6 +12,7 @@ import {
   validateQueueConfig,
   validateStreamConfig,
 } from './config.js'
+import { deadLetterMessage } from './dead-letter.js'
 import { DedupManager } from './dedup-manager.js'
 import { GroupCoordinator } from './groups/index.js'
 import { LogGroup, type LogMember, type LogMemberOptions } from './log-group.js'
@@ -31,14 +32,7 @@ import {
 import { SchemaStore } from './schema/index.js'
 import { decodeStored } from './stored.js'
 import { Stream } from './stream.js'
-import {
-  type DeathReason,
-  type DeathRecord,
-  headerText,
-  type PublishMessage,
-  Reserved,
-  type StoredMessage,
-} from './types.js'
+import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './types.js'
 
 export interface BrokerOptions {
   storage: StorageEngine
@@ -660,23 +654,7 @@ export class Broker {
   async #deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void> {
     const target = queue.config.deadLetter
     if (target === null) return
-    const deaths = parseDeaths(message)
-    const existing = deaths.find((d) => d.queue === queue.name && d.reason === reason)
-    if (existing) existing.count++
-    else
-      deaths.unshift({
-        queue: queue.name,
-        reason,
-        count: 1,
-        time: this.now(),
-        exchange: headerText(message.headers, Reserved.exchange) ?? '',
-        routingKeys: [headerText(message.headers, Reserved.routingKey) ?? queue.name],
-      })
-    const headers = message.headers.filter(
-      (h) => h.key !== Reserved.deaths && h.key !== Reserved.expiresAt && h.key !== Reserved.deliverAt,
-    )
-    headers.push({ key: Reserved.deaths, value: Buffer.from(JSON.stringify(deaths)) })
-    const dead: PublishMessage = { key: message.key, value: message.value, headers, timestamp: message.timestamp }
+    const dead = deadLetterMessage(queue.name, message, reason, this.now())
     if ('queue' in target) {
       await this.produce(this.queue(target.queue).streamName, [dead])
       return
@@ -960,15 +938,4 @@ function toStored(message: PublishMessage): Pick<StoredMessage, 'key' | 'value' 
   const buf = (v: Buffer | string | null | undefined) =>
     v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v
   return { key: buf(message.key), value: buf(message.value), headers: message.headers ?? [] }
-}
-
-function parseDeaths(message: StoredMessage): DeathRecord[] {
-  const text = headerText(message.headers, Reserved.deaths)
-  if (text === undefined) return []
-  try {
-    const parsed = JSON.parse(text)
-    return Array.isArray(parsed) ? parsed : []
-  } catch {
-    return []
-  }
 }
