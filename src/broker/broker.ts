@@ -17,6 +17,7 @@ import { DedupManager } from './dedup-manager.js'
 import { GroupCoordinator } from './groups/index.js'
 import { LogGroup, type LogMember, type LogMemberOptions } from './log-group.js'
 import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './log-mode.js'
+import { type MessagePosition, produceMany } from './produce.js'
 import { ProducerManager } from './producer-manager.js'
 import type { QueueConsumer } from './queue.js'
 import { QueueSubscription } from './queue.js'
@@ -317,63 +318,11 @@ export class Broker {
     if (messages.length === 1 && stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null) {
       return [await this.#produceOne(stream, messages[0]!, now, options.partition)]
     }
-    const positions: MessagePosition[] = new Array(messages.length)
     const window = stream.config.dedupWindowMs > 0 ? await this.#dedup.windowFor(stream, now) : null
     const validate = stream.config.schemaSubject === null ? null : this.schemas.validator(stream.config.schemaSubject)
-    const groups = new Map<number, { records: ReturnType<Stream['toRecord']>[]; indexes: number[] }>()
-    const seenInCall = new Map<string, number>()
-    const repeats: Array<[index: number, first: number]> = []
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i]!
-      if (window !== null && message.dedupId !== undefined) {
-        const earlier = window.check(message.dedupId, now)
-        if (earlier.duplicate) {
-          positions[i] = { partition: earlier.partition, offset: earlier.offset, duplicate: true }
-          continue
-        }
-        const sameCall = seenInCall.get(message.dedupId)
-        if (sameCall !== undefined) {
-          repeats.push([i, sameCall])
-          continue
-        }
-        seenInCall.set(message.dedupId, i)
-      }
-      const record = stream.toRecord(message, now)
-      if (validate !== null) {
-        const verdict = validate(record.value)
-        if (!verdict.ok)
-          throw new WharfError('SCHEMA_VIOLATION', `record ${i} of stream '${streamName}': ${verdict.reason}`)
-      }
-      const partition = options.partition ?? stream.choosePartition(message, record.key)
-      stream.partitionLog(partition)
-      let group = groups.get(partition)
-      if (group === undefined) {
-        group = { records: [], indexes: [] }
-        groups.set(partition, group)
-      }
-      group.records.push(record)
-      group.indexes.push(i)
-    }
-    await Promise.all(
-      [...groups].map(async ([partition, { records, indexes }]) => {
-        const result = await stream.partitions[partition]!.append([Stream.encode(records)])
-        stream.stats.messagesIn += records.length
-        indexes.forEach((messageIndex, j) => {
-          positions[messageIndex] = { partition, offset: result.baseOffset + j, duplicate: false }
-          const id = messages[messageIndex]!.dedupId
-          if (window !== null && id !== undefined) window.record(id, partition, result.baseOffset + j, now)
-        })
-        if (stream.queues.size > 0) {
-          const stored = stream.stored(partition, result.baseOffset, records)
-          for (const queue of stream.queues) queue.offerTail(partition, stored)
-        }
-      }),
-    )
-    for (const [index, first] of repeats) positions[index] = { ...positions[first]!, duplicate: true }
-    return positions
+    return produceMany(stream, messages, options.partition, now, window, validate)
   }
 
-  /** The common single-message publish, without the grouping machinery of produce(). */
   /**
    * The common single-message publish. Single-message publishes to one partition issued in the same tick
    * (one socket read burst of AMQP/MQTT publishes, many concurrent SQS sends) are coalesced into one
@@ -919,13 +868,7 @@ export class Broker {
   }
 }
 
-/** Where a produced message landed. */
-export interface MessagePosition {
-  partition: number
-  offset: number
-  /** True when the message was a duplicate (dedup id or idempotent retry) and was not written again. */
-  duplicate: boolean
-}
+export type { MessagePosition } from './produce.js'
 
 export interface RawAppendResult {
   baseOffset: number
