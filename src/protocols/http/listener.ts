@@ -1,5 +1,5 @@
-// The HTTP listener: one fastify server on the HTTP port serving the SQS JSON API and SNS query API
-// (both `POST /`), the Confluent-compatible schema registry, the REST admin API under /api/v1, /metrics,
+// The HTTP listener: one fastify server on the HTTP port serving the SQS JSON and query APIs and the SNS
+// query API (all `POST /`), the Confluent-compatible schema registry, the REST admin API under /api/v1, /metrics,
 // /healthz and /readyz. Other listeners (MQTT over WebSocket) attach to `httpServer`.
 // Bodies are read raw and bounded (bodyLimit); each service parses its own format so malformed input
 // gets that service's error shape, never fastify's default.
@@ -13,9 +13,11 @@ import { registerConnectionMetrics, registerDashboardApi } from './admin-dashboa
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
+import { parseForm } from './sns/query.js'
 import { SnsService, sendQueryError } from './sns/service.js'
 import { SqsError } from './sqs/errors.js'
 import { ReceiptHandles } from './sqs/message-codec.js'
+import { handleSqsQuery, isSqsQuery, sendSqsQueryError } from './sqs/query.js'
 import { handleSqsJson, originOf, SQS_TARGET_PREFIX, sendSqsError } from './sqs/routes.js'
 import { SqsService } from './sqs/service.js'
 
@@ -89,8 +91,19 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     const target = request.headers['x-amz-target']
     if (typeof target === 'string' && target.startsWith(SQS_TARGET_PREFIX))
       return handleSqsJson(sqs, request, reply, target)
-    // Everything else on POST / is the query protocol: SNS (the SDK's only protocol for it).
-    return sns.handle(request, reply, (request.body as Buffer | undefined)?.toString('utf8') ?? '', originOf(request))
+    // Everything else on POST / is the query protocol: SQS (older SDKs) or SNS. Both send `Action=`
+    // (and share AddPermission/RemovePermission), so the API Version decides.
+    const body = (request.body as Buffer | undefined)?.toString('utf8') ?? ''
+    const params = formOrUndefined(body)
+    if (params !== undefined && isSqsQuery(params)) return handleSqsQuery(sqs, request, reply, params)
+    return sns.handle(request, reply, body, originOf(request))
+  })
+  // Older SQS query clients post to the queue URL itself; only SQS has such paths.
+  app.post('/:account/:queue', async (request, reply) => {
+    const params = formOrUndefined((request.body as Buffer | undefined)?.toString('utf8') ?? '')
+    if (params === undefined)
+      return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
+    return handleSqsQuery(sqs, request, reply, params)
   })
   const sns = new SnsService(broker, logger)
   registerAdmin(app, broker, sqs, logger)
@@ -126,6 +139,14 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       closing = true
       await app.close()
     },
+  }
+}
+
+function formOrUndefined(body: string): Map<string, string> | undefined {
+  try {
+    return parseForm(body)
+  } catch {
+    return undefined
   }
 }
 

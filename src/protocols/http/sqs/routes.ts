@@ -25,10 +25,10 @@ export function originOf(request: FastifyRequest): string {
 }
 
 /** Only a long poll waits on the client, so only ReceiveMessage pays for an AbortController and a listener. */
-const NEVER_ABORTED = new AbortController().signal
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal
 
 /** Aborts when the client goes away: 'close' on the response also fires once it is sent, which is not that. */
-function clientGone(reply: FastifyReply): AbortSignal {
+export function clientGone(reply: FastifyReply): AbortSignal {
   const abort = new AbortController()
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) abort.abort()
