@@ -173,8 +173,13 @@ export class AmqpConnection implements ChannelHost {
   // ---- back-pressure ----
 
   publishStarted(): void {
-    this.#publisher = true
     this.#inflightPublishes++
+    if (!this.#publisher) {
+      this.#publisher = true
+      // The first publish under an active alarm makes this a blocked publisher: stop reading now, not at
+      // the next write (a publisher without confirms may never cause one).
+      if (this.#state.blocked !== null) this.#updatePause()
+    }
   }
 
   publishSettled(): void {
@@ -198,6 +203,11 @@ export class AmqpConnection implements ChannelHost {
       this.#paused = false
       this.#socket.resume()
     }
+  }
+
+  /** True while an alarm holds this connection back because it has published (the admin counts these). */
+  get blockedPublisher(): boolean {
+    return this.#state.blocked !== null && this.#publisher && this.isOpen
   }
 
   /** Memory alarm raised or cleared: connection.blocked/unblocked to clients that asked for it. */

@@ -12,6 +12,11 @@ export interface AmqpListenerContext {
   host: string
   port: number
   logger: Logger
+  /** The server's resource alarms (disk, memory): while any is active, publishers are blocked. */
+  alarms?: {
+    current(): Array<{ message: string }>
+    onChange(callback: (alarms: Array<{ message: string }>) => void): () => void
+  }
 }
 
 export interface AmqpListenerOptions {
@@ -41,6 +46,8 @@ export interface AmqpListener {
   connections(): ConnectionInfo[]
   /** Closes one connection with connection.close 320 CONNECTION_FORCED; false if no such id. */
   closeConnection(id: string): boolean
+  /** Open connections held back by an alarm because they publish. */
+  readonly blockedPublisherCount: number
   /** Raises (reason) or clears (null) the memory alarm by hand (tests, admin). */
   setBlocked(reason: string | null): void
   close(): Promise<void>
@@ -91,6 +98,9 @@ export async function startAmqpListener(
   const memoryMax = options.memoryHighWatermarkBytes ?? Number(process.env.WHARF_AMQP_MEMORY_HIGH_WATERMARK ?? 0)
   let manualBlock: string | null = null
   let alarm: string | null = null
+  const sharedReason = (list: Array<{ message: string }>) =>
+    list.length === 0 ? null : list.map((a) => a.message).join('; ')
+  let sharedAlarm: string | null = context.alarms ? sharedReason(context.alarms.current()) : null
   const capabilities: FieldTable = {
     publisher_confirms: true,
     exchange_exchange_bindings: true,
@@ -120,7 +130,7 @@ export async function startAmqpListener(
     onClosed: (connection) => connections.delete(connection),
   }
   const applyBlocked = () => {
-    const next = manualBlock ?? alarm
+    const next = manualBlock ?? alarm ?? sharedAlarm
     if (next === state.blocked) return
     state.blocked = next
     logger.warn({ reason: next }, next === null ? 'amqp publishers unblocked' : 'amqp publishers blocked')
@@ -130,6 +140,11 @@ export async function startAmqpListener(
     const connection = new AmqpConnection(socket, state)
     connections.add(connection)
   })
+  const unsubscribe = context.alarms?.onChange((list) => {
+    sharedAlarm = sharedReason(list)
+    applyBlocked()
+  })
+  applyBlocked()
   const ticker = setInterval(() => {
     const now = Date.now()
     for (const c of connections) c.tick(now)
@@ -151,6 +166,11 @@ export async function startAmqpListener(
     get connectionCount() {
       return connections.size
     },
+    get blockedPublisherCount() {
+      let n = 0
+      for (const c of connections) if (c.blockedPublisher) n++
+      return n
+    },
     connections() {
       const out: ConnectionInfo[] = []
       for (const c of connections) if (c.isOpen) out.push(describeConnection(c))
@@ -171,6 +191,7 @@ export async function startAmqpListener(
       applyBlocked()
     },
     async close() {
+      unsubscribe?.()
       clearInterval(ticker)
       const closing = tcp.close()
       for (const c of connections) c.forceClose("broker forced connection closure with reason 'shutdown'")

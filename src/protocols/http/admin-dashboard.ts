@@ -8,6 +8,9 @@
 //   GET /api/v1/connections?protocol=&limit=&offset=&q=  open client connections of every protocol listener
 //   DELETE /api/v1/connections/:id              closes one (Kafka: socket dropped; AMQP: connection.close
 //                                               320; MQTT: v5 DISCONNECT 0x98, then the socket)
+//   GET /api/v1/alarms                          active resource alarms (disk, memory), blocked publishers
+//   GET /api/v1/mqtt/sessions?limit=&offset=&q=  persistent MQTT sessions (catalog kind 'mqtt-session')
+//   GET /api/v1/mqtt/retained?limit=&offset=&q=  retained MQTT messages: topic, payload bytes, timestamp
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Gauge, type Registry } from 'prom-client'
 import type { Broker } from '../../broker/broker.js'
@@ -92,11 +95,56 @@ export function registerConnectionMetrics(registry: Registry, context: Dashboard
   })
 }
 
+/** One active resource alarm, as the server's monitor reports it. */
+interface AlarmInfo {
+  kind: string
+  message: string
+  since: number
+  value: number
+  limit: number
+  forced?: boolean
+}
+
 /** The part of the listener context these endpoints read; `started` is live: later listeners appear in it. */
 export interface DashboardApiContext {
   broker: Broker
   logger: Logger
   started?: ReadonlyMap<string, StartedListener>
+  /** The server's resource alarms; absent when embedded without a server (no alarms then). */
+  alarms?: { current(): AlarmInfo[] }
+}
+
+/** Publisher connections held back by an alarm, per listener that counts them (AMQP). */
+function blockedPublishers(started: ReadonlyMap<string, StartedListener> | undefined): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const listener of started?.values() ?? []) {
+    const count = (listener as { blockedPublisherCount?: unknown }).blockedPublisherCount
+    if (typeof count === 'number') out[listener.name] = count
+  }
+  return out
+}
+
+/** Stored shape of a persistent MQTT session (kind 'mqtt-session'); only the fields listed here are read. */
+interface MqttSessionRecord {
+  expiryS?: number
+  subscriptions?: Array<{ filter?: string; qos?: number }>
+  disconnectedAt?: number | null
+}
+
+const MQTT_SESSION_KIND = 'mqtt-session'
+
+/** `wharf_alarm{kind}`: 1 while that resource alarm is active. Both kinds are always exported (0 = clear). */
+export function registerAlarmMetrics(registry: Registry, context: DashboardApiContext): void {
+  new Gauge({
+    name: 'wharf_alarm',
+    help: 'Resource alarm active (1) or clear (0), by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const active = new Set((context.alarms?.current() ?? []).map((a) => a.kind))
+      for (const kind of ['disk', 'memory']) this.set({ kind }, active.has(kind) ? 1 : 0)
+    },
+  })
 }
 
 type Query = Record<string, string | undefined>
@@ -192,6 +240,43 @@ export function registerDashboardApi(app: FastifyInstance, context: DashboardApi
     },
     'DELETE',
   )
+
+  route('/alarms', () => {
+    const byProtocol = blockedPublishers(context.started)
+    return {
+      alarms: context.alarms?.current() ?? [],
+      blockedPublishers: Object.values(byProtocol).reduce((a, b) => a + b, 0),
+      blockedPublishersByProtocol: byProtocol,
+    }
+  })
+
+  route('/mqtt/sessions', (r) => {
+    // Live client ids, so the page can tell a connected session from one waiting for its client.
+    const connected = new Set<string>()
+    for (const source of connectionSources(context.started))
+      for (const c of source.connections())
+        if (c.protocol === 'mqtt' && typeof c.details?.clientId === 'string') connected.add(c.details.clientId)
+    const sessions = broker.storage.metadata
+      .list<MqttSessionRecord>(MQTT_SESSION_KIND)
+      .map(([clientId, record]) => ({
+        clientId,
+        connected: connected.has(clientId),
+        expirySeconds: record.expiryS ?? null,
+        disconnectedAt: record.disconnectedAt ?? null,
+        subscriptions: (record.subscriptions ?? []).map((s) => ({ filter: s.filter ?? '', qos: s.qos ?? 0 })),
+      }))
+      .sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
+    return page(sessions, query(r), (s) => s.clientId)
+  })
+
+  route('/mqtt/retained', (r) => {
+    const items: Array<{ topic: string; bytes: number; timestamp: number }> = []
+    for (const listener of context.started?.values() ?? []) {
+      const l = listener as { retainedMessages?: () => Array<{ topic: string; bytes: number; timestamp: number }> }
+      if (typeof l.retainedMessages === 'function') items.push(...l.retainedMessages())
+    }
+    return page(items, query(r), (m) => m.topic)
+  })
 
   route('/system', () => {
     let storedBytes = 0

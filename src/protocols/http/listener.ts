@@ -9,7 +9,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
 import { registerAdmin, sendAdminError } from './admin.js'
-import { registerConnectionMetrics, registerDashboardApi } from './admin-dashboard.js'
+import { registerAlarmMetrics, registerConnectionMetrics, registerDashboardApi } from './admin-dashboard.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
@@ -112,6 +112,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   registerRegistry(app, broker, logger)
   const metrics = createMetrics(broker, sqs)
   registerConnectionMetrics(metrics.registry, context)
+  registerAlarmMetrics(metrics.registry, context)
   // Callback style: an async hook costs a promise on every request.
   app.addHook('onRequest', (request, _reply, done) => {
     metrics.countRequest(serviceOf(request))

@@ -44,6 +44,8 @@ export interface MqttListener {
   connections(): ConnectionInfo[]
   /** Closes one connection (v5: DISCONNECT 0x98 first); false if no such id. */
   closeConnection(id: string): boolean
+  /** Retained messages (topic, payload bytes, timestamp), sorted by topic. */
+  retainedMessages(): Array<{ topic: string; bytes: number; timestamp: number }>
   close(): Promise<void>
 }
 
@@ -109,6 +111,9 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
           return true
         }
       return false
+    },
+    retainedMessages() {
+      return hub.retained.list()
     },
     async close() {
       ws?.close()

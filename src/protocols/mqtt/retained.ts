@@ -87,6 +87,13 @@ export class RetainedStore {
     return this.#broker.produce(retainedStream, [record]).then(() => {})
   }
 
+  /** Every retained topic with its payload size and timestamp, sorted by topic (the admin lists these). */
+  list(): Array<{ topic: string; bytes: number; timestamp: number }> {
+    const out: Array<{ topic: string; bytes: number; timestamp: number }> = []
+    for (const [topic, m] of this.#index) out.push({ topic, bytes: m.value?.length ?? 0, timestamp: m.timestamp })
+    return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0))
+  }
+
   /** Retained messages whose topic matches filter. */
   match(filter: string): Array<[topic: string, message: StoredMessage]> {
     const out: Array<[string, StoredMessage]> = []
