@@ -1,5 +1,6 @@
 // Hash router: `#/streams/orders?partition=1` → pages/streams.js detail. Each navigation aborts the
 // previous page's signal, which stops its polling timers and discards its late responses.
+import { api } from './lib/api.js'
 import { clearMessages, h, showError } from './lib/dom.js'
 
 const pages = {
@@ -11,6 +12,36 @@ const pages = {
   topics: () => import('./pages/topics.js'),
   schemas: () => import('./pages/schemas.js'),
   connections: () => import('./pages/connections.js'),
+  mqtt: () => import('./pages/mqtt.js'),
+}
+
+const ALARM_POLL_MS = 5000
+
+/** The alarm banner on every page: polls /api/v1/alarms; hidden while none is active. */
+async function pollAlarms() {
+  if (document.hidden) return
+  const banner = document.getElementById('alarms')
+  try {
+    const { alarms, blockedPublishers } = await api.get('/alarms')
+    if (alarms.length === 0) {
+      banner.hidden = true
+      banner.replaceChildren()
+      return
+    }
+    const blocked =
+      blockedPublishers > 0
+        ? ` ${blockedPublishers} publishing connection${blockedPublishers === 1 ? ' is' : 's are'} blocked.`
+        : ''
+    banner.replaceChildren(
+      ...alarms.map((a) =>
+        h('p', { 'data-alarm': a.kind }, `Alarm (${a.kind}): ${a.message}. Publishers are blocked until it clears.`),
+      ),
+      ...(blocked ? [h('p', {}, blocked.trim())] : []),
+    )
+    banner.hidden = false
+  } catch {
+    // The banner is advisory: a failed poll keeps the last state, the next one retries.
+  }
 }
 
 let current = null
@@ -75,3 +106,5 @@ async function render() {
 let focusOnRender = false
 window.addEventListener('hashchange', render)
 render()
+pollAlarms()
+setInterval(pollAlarms, ALARM_POLL_MS)

@@ -88,6 +88,7 @@ export async function render(route) {
     connections: card('Client connections', 'connections'),
     stored: card('Stored on disk', 'stored'),
     uptime: card('Uptime', 'uptime'),
+    alarms: card('Alarms', 'alarms'),
   }
   const rateBox = h('figure', { class: 'chart' }, h('figcaption', {}, 'Message rates (per second)'))
   const depthBox = h('figure', { class: 'chart' }, h('figcaption', {}, 'Queued messages'))
@@ -140,11 +141,12 @@ export async function render(route) {
   const tick = async () => {
     if (document.hidden) return // a background tab does not poll; the next rate spans the gap
     try {
-      const [metrics, overview, system, listenerList] = await Promise.all([
+      const [metrics, overview, system, listenerList, alarms] = await Promise.all([
         fetchMetrics(),
         api.get('/overview'),
         api.get('/system'),
         api.get('/listeners'),
+        api.get('/alarms'),
       ])
       if (route.signal.aborted) return
       const now = Date.now()
@@ -182,6 +184,11 @@ export async function render(route) {
           : `${fmt.num(totalConnections)} (${counted.map((l) => `${l.name} ${fmt.num(l.connections)}`).join(' · ')})`
       cards.stored.dd.textContent = fmt.bytes(system.storedBytes)
       cards.uptime.dd.textContent = fmt.duration(system.uptimeSeconds)
+      cards.alarms.dd.textContent =
+        alarms.alarms.length === 0
+          ? 'none'
+          : `${alarms.alarms.map((a) => a.kind).join(', ')} (${fmt.num(alarms.blockedPublishers)} blocked)`
+      cards.alarms.element.classList.toggle('alarm', alarms.alarms.length > 0)
       updated.textContent = `Updated ${new Date(now).toLocaleTimeString()} · refreshes every ${POLL_MS / 1000} s`
       listeners.replaceChildren(
         table({
