@@ -23,6 +23,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--kafka-auto-create-topics <bool>', 'create unknown topics on Metadata/Produce (default true)')
     .option('--kafka-default-partitions <n>', 'partitions of auto-created topics (default 1)')
     .option('--kafka-advertised-host <host>', 'host advertised in Kafka Metadata (default: the listen host)')
+    .option('--disk-free-limit-bytes <n>', 'raise the disk alarm (block publishers) below this much free space')
+    .option('--memory-high-watermark-bytes <n>', 'raise the memory alarm above this RSS (0 = off)')
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(
       `--${flagName(key)} <port>`,
