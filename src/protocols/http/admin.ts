@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
 import type { QueueConfig, StreamConfig } from '../../broker/config.js'
 import type { BindingDef, Destination } from '../../broker/router.js'
+import { frameId } from '../../broker/schema/index.js'
 import type { PublishMessage, RecordHeader, StoredMessage } from '../../broker/types.js'
 import { type ErrorCode, isWharfError, WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
@@ -144,8 +145,8 @@ function toPublish(input: unknown, encoding: Encoding): PublishMessage & { parti
   return out
 }
 
-function describeMessage(m: StoredMessage, encoding: Encoding): Record<string, unknown> {
-  return {
+function describeMessage(broker: Broker, m: StoredMessage, encoding: Encoding): Record<string, unknown> {
+  const out: Record<string, unknown> = {
     partition: m.partition,
     offset: m.offset,
     timestamp: m.timestamp,
@@ -155,6 +156,54 @@ function describeMessage(m: StoredMessage, encoding: Encoding): Record<string, u
       m.headers.filter((h) => h.value !== null).map((h) => [h.key, h.value!.toString('utf8')]),
     ),
   }
+  const keyDecoded = m.key === null ? undefined : decodeSchemaFramed(broker, m.key)
+  if (keyDecoded !== undefined) out.keyDecoded = keyDecoded
+  const valueDecoded = m.value === null ? undefined : decodeSchemaFramed(broker, m.value)
+  if (valueDecoded !== undefined) out.valueDecoded = valueDecoded
+  return out
+}
+
+/**
+ * The browse view of a Confluent-framed key or value (magic 0 + schema id): the schema's subject and
+ * type and the payload as JSON. Only ids the registry knows count as framed, since plenty of unframed
+ * binary payloads start with a zero byte. A payload that fails to decode under its schema answers with
+ * `error` instead of `json`, so one bad record never fails the whole page.
+ */
+function decodeSchemaFramed(broker: Broker, bytes: Buffer): Record<string, unknown> | undefined {
+  const schemaId = frameId(bytes)
+  if (schemaId < 0) return undefined
+  let type: string
+  try {
+    type = broker.schemas.getById(schemaId).schemaType
+  } catch (error) {
+    if (isWharfError(error, 'SCHEMA_NOT_FOUND')) return undefined
+    throw error
+  }
+  const subject = broker.schemas.versionsById(schemaId, { deleted: true })[0]?.subject
+  const described: Record<string, unknown> = { schemaId, type, ...(subject === undefined ? {} : { subject }) }
+  try {
+    described.json = toJsonSafe(broker.schemas.decode(bytes).value)
+  } catch (error) {
+    described.error = (error as Error).message
+  }
+  return described
+}
+
+/**
+ * Avro decodes to values JSON cannot carry as-is: bytes/fixed become Buffers (shown as base64 strings
+ * here), longs beyond 2^53 may be bigints (shown as decimal strings), and records are class instances
+ * (plain objects once their own enumerable fields are copied). Maps and arrays recurse.
+ */
+function toJsonSafe(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('base64')
+  if (typeof value === 'bigint') return value.toString()
+  if (Array.isArray(value)) return value.map(toJsonSafe)
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = toJsonSafe(v)
+    return out
+  }
+  return value
 }
 
 // ---- descriptions ----
@@ -393,7 +442,7 @@ export function registerAdmin(app: FastifyInstance, broker: Broker, sqs: SqsServ
     const nextOffset = out.length > 0 ? out[out.length - 1]!.offset + 1 : offset
     return {
       partition,
-      messages: out.map((m) => describeMessage(m, encoding)),
+      messages: out.map((m) => describeMessage(broker, m, encoding)),
       nextOffset,
       highWatermark: log.highWatermark,
     }
@@ -447,7 +496,7 @@ export function registerAdmin(app: FastifyInstance, broker: Broker, sqs: SqsServ
     const q = query(r)
     const encoding = encodingOf(q.encoding)
     const messages = await peekQueue(broker, params(r).name!, intQuery(q, 'limit', 20, 1, PEEK_MAX))
-    return { messages: messages.map((m) => describeMessage(m, encoding)) }
+    return { messages: messages.map((m) => describeMessage(broker, m, encoding)) }
   })
   route('POST', '/queues/:name/purge', async (r) => ({ purged: await broker.queue(params(r).name!).purge() }))
   route('POST', '/queues/:name/redrive', async (r) => {
