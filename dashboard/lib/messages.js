@@ -1,7 +1,11 @@
 // Message tables for stream browse and queue peek, and the produce form shared by both.
 import { decodeBase64, field, fmt, h, renderBytes, showError, table } from './dom.js'
 
-/** Messages as the API returns them with encoding=base64; `format` is text | json | hex. */
+/**
+ * Messages as the API returns them with encoding=base64; `format` is decoded | text | json | hex.
+ * "decoded" shows the API's keyDecoded/valueDecoded (Confluent-framed records whose schema id the
+ * registry knows) and falls back to text for everything else, so it is a safe default.
+ */
 export function messageTable(messages, format, caption) {
   return table({
     caption,
@@ -11,7 +15,13 @@ export function messageTable(messages, format, caption) {
       { label: 'Partition', value: (m) => String(m.partition), num: true },
       { label: 'Offset', value: (m) => String(m.offset), num: true, header: false },
       { label: 'Timestamp', value: (m) => fmt.time(m.timestamp) },
-      { label: 'Key', value: (m) => renderBytes(decodeBase64(m.key), format === 'hex' ? 'hex' : 'text') },
+      {
+        label: 'Key',
+        value: (m) =>
+          format === 'decoded' && m.keyDecoded
+            ? renderDecoded(m.keyDecoded)
+            : renderBytes(decodeBase64(m.key), format === 'hex' ? 'hex' : 'text'),
+      },
       {
         label: 'Headers',
         value: (m) => {
@@ -19,16 +29,44 @@ export function messageTable(messages, format, caption) {
           return entries.length === 0 ? '—' : h('pre', {}, entries.map(([k, v]) => `${k}: ${v}`).join('\n'))
         },
       },
-      { label: 'Value', value: (m) => renderBytes(decodeBase64(m.value), format) },
+      {
+        label: 'Value',
+        value: (m) =>
+          format === 'decoded'
+            ? m.valueDecoded
+              ? renderDecoded(m.valueDecoded)
+              : renderBytes(decodeBase64(m.value), 'text')
+            : renderBytes(decodeBase64(m.value), format),
+      },
     ],
   })
 }
 
-export function formatSelect(value = 'text') {
+/** A schema-decoded key or value: which schema, then the JSON, or why the payload did not decode. */
+function renderDecoded(d) {
+  const origin = `${d.type === 'JSON' ? 'JSON Schema' : 'Avro'} · ${d.subject ?? 'no subject'} · schema id ${d.schemaId}`
+  return h(
+    'div',
+    { class: 'decoded' },
+    h('small', {}, origin),
+    d.error === undefined
+      ? h('pre', {}, JSON.stringify(d.json, null, 2))
+      : h('pre', { class: 'error' }, `Cannot decode: ${d.error}`),
+  )
+}
+
+const FORMATS = [
+  ['decoded', 'decoded (schema)'],
+  ['text', 'text'],
+  ['json', 'JSON'],
+  ['hex', 'hex'],
+]
+
+export function formatSelect(value = 'decoded') {
   return h(
     'select',
     { name: 'format' },
-    ['text', 'json', 'hex'].map((f) => h('option', { value: f, selected: f === value }, f === 'json' ? 'JSON' : f)),
+    FORMATS.map(([f, label]) => h('option', { value: f, selected: f === value }, label)),
   )
 }
 

@@ -167,7 +167,7 @@ async function renderDetail(route, name) {
   const offset = h('input', { type: 'number', name: 'offset', min: '0', value: q.get('offset') ?? '0' })
   const time = h('input', { type: 'datetime-local', name: 'time', step: '1' })
   const limit = h('input', { type: 'number', name: 'limit', min: '1', max: '500', value: q.get('limit') ?? '20' })
-  const format = formatSelect(q.get('format') ?? 'text')
+  const format = formatSelect(q.get('format') ?? 'decoded')
   const results = h('div', { 'aria-live': 'polite' })
   const browseButton = h('button', { type: 'submit' }, 'Show messages')
   const browseForm = h(

@@ -324,6 +324,27 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   assert.equal(produced.headers.find((h) => h.key === 'trace')?.value?.toString(), 'abc')
   await assertLabelled('stream detail')
 
+  // Schema-decoded browse (issue 9): Confluent-framed Avro under the registered orders-value subject is
+  // shown as JSON by default; a framed record whose payload is broken shows the decode error instead.
+  await broker.createStream('payments', { partitions: 1 })
+  const avroId = broker.schemas.getVersion('orders-value', 'latest').id
+  const avroValue = broker.schemas.encode('orders-value', { order: 42, total: 1.5 })
+  await broker.produce('payments', [
+    { key: Buffer.from('p-1'), value: avroValue, headers: [] },
+    { key: null, value: Buffer.concat([avroValue.subarray(0, 5), Buffer.from([0xff])]), headers: [] },
+  ])
+  await page.goto(`${base}/#/streams/payments`)
+  await page.getByRole('heading', { level: 1, name: 'payments' }).waitFor()
+  await page.getByRole('button', { name: 'Browse partition 0' }).click()
+  await browsed.getByText(`Avro · orders-value · schema id ${avroId}`).first().waitFor()
+  assert.ok(await browsed.getByText('"order": 42').isVisible())
+  assert.ok(await browsed.getByText(/^Cannot decode: /).isVisible())
+  await shot(page, 'stream-avro')
+  // The raw views stay available: hex shows the magic byte and the schema id.
+  await page.getByLabel('Show payload as').first().selectOption('hex')
+  await browsed.getByText(avroValue.subarray(0, 5).toString('hex').match(/../g)!.join(' ')).first().waitFor()
+  assert.equal(await browsed.getByText('"order": 42').count(), 0)
+
   // Create and delete a stream through the UI (delete needs the name typed).
   await page.goto(`${base}/#/streams`)
   await page.getByLabel('Name', { exact: true }).fill('ui-made')
