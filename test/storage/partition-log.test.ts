@@ -360,3 +360,25 @@ test('invalid input is rejected with typed errors and the log stays usable', asy
   await assert.rejects(openStorage(dir), (e) => isWharfError(e, 'RESOURCE_LOCKED'))
   await engine.close()
 })
+
+test('a failing segment roll rejects the appends with a typed error instead of crashing the process', async (t) => {
+  const dir = tempDir(t)
+  await withLog(dir, { segmentBytes: 1024 }, async (log) => {
+    await log.append([batchOf('fits', 1, 600)])
+    // Take the partition directory away: creating the next segment file fails with ENOENT.
+    await fs.rm(join(dir, 'logs', 'p-0'), { recursive: true, force: true })
+    const results = await Promise.allSettled([
+      log.append([batchOf('rolls', 1, 600)]),
+      log.append([batchOf('after', 1, 10)]),
+    ])
+    for (const r of results) {
+      assert.equal(r.status, 'rejected')
+      assert.ok(
+        isWharfError(r.reason, 'IO_ERROR'),
+        `typed error, got ${String(r.status === 'rejected' ? r.reason : '')}`,
+      )
+    }
+    assert.equal(log.nextOffset, 1, 'offsets of failed appends are handed out again')
+    assert.equal(log.highWatermark, 1)
+  })
+})

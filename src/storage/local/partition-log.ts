@@ -214,16 +214,53 @@ export class LocalPartitionLog implements PartitionLog {
   async #flushLoop(): Promise<void> {
     // Let every append issued in this tick join the first group.
     await Promise.resolve()
+    let group: PendingAppend[] = []
     try {
       while (this.#pending.length > 0 || this.#inflight.length > 0) {
         if (this.#pending.length > 0 && this.#inflight.length < PIPELINE_DEPTH) {
-          await this.#issue(this.#takeGroup())
+          group = this.#takeGroup()
+          await this.#issue(group)
         } else {
           await this.#settle()
         }
       }
+    } catch (error) {
+      // Something outside a write failed (a roll's fsync or file creation): nobody awaits this loop, so the
+      // error must end here — fail every append that is not yet durable, never the process.
+      await this.#abandon(group, error)
     } finally {
       this.#flushing = null
+    }
+  }
+
+  /** Fails every append not yet settled and cuts the active segment back to its published size. */
+  async #abandon(group: PendingAppend[], error: unknown): Promise<void> {
+    this.#failures++
+    const typed = toStorageError(error, `append to ${this.name}`)
+    const inflight = this.#inflight.splice(0)
+    await Promise.allSettled(inflight.map((e) => e.write))
+    // Rejecting an append that already resolved is a no-op, so the whole group can be rejected.
+    for (const entry of inflight) for (const pending of entry.completes) pending.reject(typed)
+    for (const pending of group) pending.reject(typed)
+    for (const pending of this.#pending.splice(0)) pending.reject(typed)
+    const segment = this.#active
+    const published = this.#visibleSegment === segment
+    const safeSize = published ? this.#visibleSize : 0
+    const safeOffset = published ? this.#highWatermark : segment.baseOffset
+    if (segment.size > safeSize) {
+      segment.rewind(safeSize, safeOffset)
+      await this.#truncateQuietly(segment, safeSize)
+    }
+    this.#nextOffset = segment.nextOffset
+  }
+
+  async #truncateQuietly(segment: Segment, size: number): Promise<void> {
+    try {
+      const pooled = await this.#pool.acquire(segment.logPath)
+      await pooled.handle.truncate(size).catch(() => {})
+      pooled.release()
+    } catch {
+      // The file cannot even be opened: recovery on the next open truncates the tail instead.
     }
   }
 
@@ -359,9 +396,7 @@ export class LocalPartitionLog implements PartitionLog {
     const safeSize = failed[0]!.startSize
     const safeOffset = this.#visibleSegment === segment ? this.#highWatermark : segment.baseOffset
     segment.rewind(safeSize, Math.max(safeOffset, segment.baseOffset))
-    const pooled = await this.#pool.acquire(segment.logPath)
-    await pooled.handle.truncate(safeSize).catch(() => {})
-    pooled.release()
+    await this.#truncateQuietly(segment, safeSize)
     this.#nextOffset = segment.nextOffset
     const typed = toStorageError(error, `append to ${this.name}`)
     for (const entry of failed) for (const pending of entry.completes) pending.reject(typed)
