@@ -155,7 +155,8 @@ export function createAlarmMonitor(options: AlarmMonitorOptions): AlarmMonitor {
   const timer =
     intervalMs > 0
       ? setInterval(() => {
-          void check()
+          // A failed measurement is not an alarm and must never surface as an unhandled rejection.
+          check().catch(() => {})
         }, intervalMs)
       : null
   timer?.unref()
