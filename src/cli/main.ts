@@ -36,6 +36,8 @@ export async function main(argv: string[]): Promise<void> {
     const { config: configFile, ...flags } = options
     const config = loadConfig({ configFile, flags })
     const logger = createLogger({ level: config.logLevel })
+    // A stray promise rejection is a bug to report, not a reason to drop every client's connection.
+    process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'))
     const server = await startServer(config, logger)
     // Listeners keep the event loop alive once they exist; until then this timer does.
     const keepAlive = setInterval(() => {}, 1 << 30)
