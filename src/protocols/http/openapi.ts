@@ -21,7 +21,11 @@ const operations: Op[] = [
     '/streams/{name}/messages',
     'Produce: {messages: [{key?, value, headers?, partition?, encoding?}], encoding?: json|text|base64}',
   ],
-  ['get', '/streams/{name}/messages', 'Peek by ?partition=&offset=|latest&timestamp=&limit=&encoding='],
+  [
+    'get',
+    '/streams/{name}/messages',
+    'Peek by ?partition=&offset=|latest&timestamp=&limit=&encoding=; Confluent-framed records also carry keyDecoded/valueDecoded {schemaId, subject, type, json|error}',
+  ],
   ['get', '/queues', 'List queues with ready/in-flight/delayed counts', true],
   ['post', '/queues', 'Create a queue: {name, ...QueueConfig}'],
   ['get', '/queues/{name}', 'Describe a queue'],
@@ -48,6 +52,21 @@ const operations: Op[] = [
     '/groups/{group}/reset',
     'Reset offsets of an empty group: {stream, to: earliest|latest|offset|timestamp, offset?, timestamp?}',
   ],
+  ['get', '/listeners', 'Started listeners with ports, URLs and connection counts'],
+  ['get', '/system', 'Process and data-directory facts (uptime, memory, disk use)'],
+  [
+    'get',
+    '/connections',
+    'Open Kafka/AMQP/MQTT connections (?protocol=kafka|amqp|mqtt) with client name/version',
+    true,
+  ],
+  ['delete', '/connections/{id}', 'Close one connection (AMQP 320 CONNECTION_FORCED, MQTT 5 DISCONNECT 0x98)'],
+  ['get', '/alarms', 'Active disk/memory alarms and blocked publishing connections'],
+  ['get', '/mqtt/sessions', 'Persistent MQTT sessions with subscriptions and connection state', true],
+  ['get', '/mqtt/retained', 'Retained MQTT messages (topic, size, time)', true],
+  ['get', '/topics', 'SNS topics with subscription counts', true],
+  ['get', '/topics/{name}', 'Describe an SNS topic with its subscriptions'],
+  ['get', '/queues/{name}/dead-letter-sources', 'Queues that dead-letter into this queue'],
 ]
 
 const errorSchema = {

@@ -137,6 +137,10 @@ test('openapi, health, metrics, and bad input gets JSON errors', async (t) => {
   const doc = (await call(url, 'GET', '/openapi.json')).json
   assert.equal(doc.openapi, '3.0.3')
   assert.ok(doc.paths['/queues/{name}/redrive'].post)
+  for (const path of ['/connections', '/alarms', '/mqtt/sessions', '/mqtt/retained', '/listeners', '/topics/{name}']) {
+    assert.ok(doc.paths[path]?.get, `OpenAPI documents GET ${path}`)
+  }
+  assert.ok(doc.paths['/connections/{id}'].delete)
   assert.equal((await fetch(`${url}/healthz`)).status, 200)
   assert.equal((await fetch(`${url}/readyz`)).status, 200)
   await call(url, 'POST', '/queues', { name: 'mq' })
