@@ -10,7 +10,11 @@ test('examples/embedded.mjs runs against the built package', (t) => {
     t.skip('dist/ not built (run npm ci or npm run build)')
     return
   }
-  const out = execFileSync(process.execPath, ['examples/embedded.mjs'], { cwd: root, encoding: 'utf8', timeout: 30_000 })
+  const out = execFileSync(process.execPath, ['examples/embedded.mjs'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
   assert.match(out, /queue: welcome alice \(delivery 1\)/)
   assert.match(out, /queue: welcome bob \(delivery 1\)/)
   assert.match(out, /log: partition \d offset 0: \{"total":9.5\}/)
