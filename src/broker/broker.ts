@@ -19,17 +19,11 @@ import { LogGroup, type LogMember, type LogMemberOptions } from './log-group.js'
 import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './log-mode.js'
 import { type MessagePosition, produceMany } from './produce.js'
 import { ProducerManager } from './producer-manager.js'
+import { Publisher, type PublishResult } from './publisher.js'
 import type { QueueConsumer } from './queue.js'
 import { QueueSubscription } from './queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
-import {
-  type BindingDef,
-  type ExchangeDeclare,
-  type ExchangeDef,
-  type RouteResult,
-  Router,
-  TopicSubscriptions,
-} from './router.js'
+import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router, TopicSubscriptions } from './router.js'
 import { SchemaStore } from './schema/index.js'
 import { decodeStored } from './stored.js'
 import { Stream } from './stream.js'
@@ -109,8 +103,16 @@ export class Broker {
   /** SNS-style topics and their filtered subscriptions. */
   topics!: TopicSubscriptions
   /** In-memory subscribers bound as router sinks (e.g. MQTT QoS 0 sessions). */
-  readonly #sinks = new Map<string, (message: StoredMessage, routingKey: string) => void>()
-  readonly #routeScratch: RouteResult = { destinations: [], unroutable: false }
+  readonly #publisher = new Publisher({
+    route: (exchange, routingKey, headers, out) => this.router.route(exchange, routingKey, headers, out),
+    queue: (name) => this.#queues.get(name),
+    stream: (name) => this.stream(name),
+    appendOne: (stream, message, now) =>
+      stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null
+        ? this.#produceOne(stream, message, now, undefined)
+        : this.produce(stream.name, [message]).then((p) => p[0]!),
+    now: () => this.now(),
+  })
   readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &
     Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
   #ticker: NodeJS.Timeout | null = null
@@ -638,7 +640,8 @@ export class Broker {
       throw new WharfError('SUBSCRIPTION_NOT_FOUND', `NOT_FOUND - no queue '${d.name}' in vhost '/'`)
     if (d.kind === 'stream' && !this.#streams.has(d.name))
       throw new WharfError('STREAM_NOT_FOUND', `NOT_FOUND - no stream '${d.name}'`)
-    if (d.kind === 'sink' && !this.#sinks.has(d.id)) throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
+    if (d.kind === 'sink' && !this.#publisher.hasSink(d.id))
+      throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
     await this.router.bind(binding)
   }
 
@@ -646,25 +649,13 @@ export class Broker {
     return this.router.unbind(binding)
   }
 
-  /** Interned UTF-8 bytes of exchange names and routing keys (stamped on every exchange publish). */
-  readonly #names = new Map<string, Buffer>()
-  #nameBuffer(name: string): Buffer {
-    let buf = this.#names.get(name)
-    if (buf === undefined) {
-      if (this.#names.size >= 4096) this.#names.clear()
-      buf = Buffer.from(name)
-      this.#names.set(name, buf)
-    }
-    return buf
-  }
-
   /** Registers an in-memory subscriber that bindings can target as { kind: 'sink', id }. */
   registerSink(id: string, deliver: (message: StoredMessage, routingKey: string) => void): void {
-    this.#sinks.set(id, deliver)
+    this.#publisher.registerSink(id, deliver)
   }
 
   async removeSink(id: string): Promise<void> {
-    this.#sinks.delete(id)
+    this.#publisher.removeSink(id)
     await this.router.unbindDestination({ kind: 'sink', id })
   }
 
@@ -674,75 +665,14 @@ export class Broker {
    * (the caller implements mandatory/basic.return). A reject-publish queue that is full fails the whole
    * publish before anything is appended.
    */
-  async publish(
+  publish(
     exchange: string,
     routingKey: string,
     message: PublishMessage,
     options: { routingHeaders?: Record<string, unknown> } = {},
-  ): Promise<{ routed: number; positions: Array<MessagePosition & { stream: string }> }> {
+  ): Promise<PublishResult> {
     this.#assertOpen()
-    const route = this.router.route(exchange, routingKey, options.routingHeaders, this.#routeScratch)
-    if (route.destinations.length === 0) return { routed: 0, positions: [] }
-    const stamped: PublishMessage = {
-      ...message,
-      headers: [
-        ...(message.headers ?? []),
-        { key: Reserved.exchange, value: this.#nameBuffer(exchange) },
-        { key: Reserved.routingKey, value: this.#nameBuffer(routingKey) },
-      ],
-    }
-    const queues: QueueSubscription[] = []
-    const streams: string[] = []
-    const sinks: Array<(m: StoredMessage, key: string) => void> = []
-    for (const d of route.destinations) {
-      if (d.kind === 'sink') {
-        const sink = this.#sinks.get(d.id)
-        if (sink) sinks.push(sink)
-      } else if (d.kind === 'queue') {
-        const queue = this.#queues.get(d.name)
-        if (queue === undefined) continue
-        const { maxLength, overflow } = queue.config
-        if (maxLength !== null && overflow !== 'drop-head' && queue.depth() >= maxLength) {
-          throw new WharfError('QUEUE_FULL', `queue '${d.name}' is full (x-max-length ${maxLength})`)
-        }
-        queues.push(queue)
-      } else streams.push(d.name)
-    }
-    if (sinks.length > 0) {
-      const record = {
-        stream: '',
-        partition: 0,
-        offset: -1,
-        timestamp: message.timestamp ?? this.now(),
-        ...toStored(stamped),
-      }
-      for (const sink of sinks) sink(record, routingKey)
-    }
-    // One promise per destination: appends are enqueued synchronously (and coalesced per partition with the
-    // rest of this tick's publishes); only drop-head queues need a follow-up after the append.
-    const now = this.now()
-    const targets: string[] = []
-    const waits: Array<Promise<MessagePosition>> = []
-    const trim: QueueSubscription[] = []
-    const enqueue = (streamName: string, message: PublishMessage) => {
-      const stream = this.stream(streamName)
-      targets.push(streamName)
-      waits.push(
-        stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null
-          ? this.#produceOne(stream, message, now, undefined)
-          : this.produce(streamName, [message]).then((p) => p[0]!),
-      )
-    }
-    for (const q of queues) {
-      const delay = q.config.deliveryDelayMs
-      enqueue(q.streamName, delay > 0 && stamped.delayMs === undefined ? { ...stamped, delayMs: delay } : stamped)
-      if (q.config.maxLength !== null && q.config.overflow === 'drop-head') trim.push(q)
-    }
-    for (const name of streams) enqueue(name, stamped)
-    const results = await Promise.all(waits)
-    for (const q of trim) await q.enforceMaxLength()
-    const positions = results.map((position, i) => ({ stream: targets[i]!, ...position }))
-    return { routed: queues.length + streams.length + sinks.length, positions }
+    return this.#publisher.publish(exchange, routingKey, message, options.routingHeaders)
   }
 
   // ---- log mode ----
@@ -869,16 +799,11 @@ export class Broker {
 }
 
 export type { MessagePosition } from './produce.js'
+export type { PublishResult } from './publisher.js'
 
 export interface RawAppendResult {
   baseOffset: number
   lastOffset: number
   duplicate: boolean
   logStartOffset: number
-}
-
-function toStored(message: PublishMessage): Pick<StoredMessage, 'key' | 'value' | 'headers'> {
-  const buf = (v: Buffer | string | null | undefined) =>
-    v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v) : v
-  return { key: buf(message.key), value: buf(message.value), headers: message.headers ?? [] }
 }

@@ -7,8 +7,12 @@ import { assert } from '../util/assert.js'
 import { WharfError } from '../util/errors.js'
 import { Heap } from '../util/heap.js'
 import type { QueueConfig } from './config.js'
+import { QueueConsumer } from './queue-consumer.js'
 import { type Lease, QueuePartition } from './queue-partition.js'
-import type { ConsumeOptions, CreditGroup, Delivery, GetOptions, QueueStats } from './queue-types.js'
+import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
+
+export { QueueConsumer }
+
 import { type DeathReason, headerNumber, headerText, Reserved, type StoredMessage } from './types.js'
 
 const READY_MAX = 2048
@@ -21,39 +25,6 @@ export interface QueueHooks {
   deleteQueue(queue: QueueSubscription, why: string): void
   now(): number
   warn?(message: string, details?: Record<string, unknown>): void
-}
-
-export class QueueConsumer {
-  readonly tag: string
-  readonly owner: string
-  readonly prefetch: number
-  readonly noAck: boolean
-  readonly exclusive: boolean
-  readonly leaseMs: number | null | undefined
-  readonly creditGroup: CreditGroup | undefined
-  readonly onDeliver: (deliveries: Delivery[]) => void
-  readonly onCancel: ((reason: string) => void) | undefined
-  unacked = 0
-  cancelled = false
-  /** Deliveries collected during one drain. */
-  batch: Delivery[] = []
-
-  constructor(tag: string, options: ConsumeOptions) {
-    this.tag = tag
-    this.owner = options.owner
-    this.prefetch = options.prefetch ?? 0
-    this.noAck = options.noAck ?? false
-    this.exclusive = options.exclusive ?? false
-    this.leaseMs = options.leaseMs
-    this.creditGroup = options.creditGroup
-    this.onDeliver = options.onDeliver
-    this.onCancel = options.onCancel
-  }
-
-  get hasCredit(): boolean {
-    if (this.noAck) return true
-    return (this.prefetch === 0 || this.unacked < this.prefetch) && (this.creditGroup?.available ?? true)
-  }
 }
 
 interface Waiter {

@@ -1,0 +1,140 @@
+// Publishing through an exchange: route, stamp the exchange and routing key onto the message, hand it to
+// in-memory sinks, and enqueue one (coalesced) append per destination stream. Protocol-free; the broker
+// supplies routing, lookups and the append path through PublisherHost.
+import { WharfError } from '../util/errors.js'
+import type { MessagePosition } from './produce.js'
+import type { QueueSubscription } from './queue.js'
+import type { RouteResult } from './router.js'
+import type { Stream } from './stream.js'
+import { type PublishMessage, Reserved, type StoredMessage } from './types.js'
+
+export interface PublisherHost {
+  route(
+    exchange: string,
+    routingKey: string,
+    headers: Record<string, unknown> | undefined,
+    out: RouteResult,
+  ): RouteResult
+  queue(name: string): QueueSubscription | undefined
+  stream(name: string): Stream
+  /** Appends one message to a stream (coalesced with this tick's other single-message appends). */
+  appendOne(stream: Stream, message: PublishMessage, now: number): Promise<MessagePosition>
+  now(): number
+}
+
+export interface PublishResult {
+  /** Destinations reached (queues, streams and sinks); 0 means unroutable. */
+  routed: number
+  positions: Array<MessagePosition & { stream: string }>
+}
+
+type Sink = (message: StoredMessage, routingKey: string) => void
+
+const NAMES_MAX = 4096
+
+export class Publisher {
+  readonly #host: PublisherHost
+  readonly #sinks = new Map<string, Sink>()
+  readonly #scratch: RouteResult = { destinations: [], unroutable: false }
+  /** Interned UTF-8 bytes of exchange names and routing keys (stamped on every exchange publish). */
+  readonly #names = new Map<string, Buffer>()
+
+  constructor(host: PublisherHost) {
+    this.#host = host
+  }
+
+  registerSink(id: string, deliver: Sink): void {
+    this.#sinks.set(id, deliver)
+  }
+
+  hasSink(id: string): boolean {
+    return this.#sinks.has(id)
+  }
+
+  removeSink(id: string): void {
+    this.#sinks.delete(id)
+  }
+
+  async publish(
+    exchange: string,
+    routingKey: string,
+    message: PublishMessage,
+    routingHeaders: Record<string, unknown> | undefined,
+  ): Promise<PublishResult> {
+    const host = this.#host
+    const route = host.route(exchange, routingKey, routingHeaders, this.#scratch)
+    if (route.destinations.length === 0) return { routed: 0, positions: [] }
+    const stamped: PublishMessage = {
+      ...message,
+      headers: [
+        ...(message.headers ?? []),
+        { key: Reserved.exchange, value: this.#name(exchange) },
+        { key: Reserved.routingKey, value: this.#name(routingKey) },
+      ],
+    }
+    const queues: QueueSubscription[] = []
+    const streams: string[] = []
+    const sinks: Sink[] = []
+    for (const d of route.destinations) {
+      if (d.kind === 'sink') {
+        const sink = this.#sinks.get(d.id)
+        if (sink) sinks.push(sink)
+      } else if (d.kind === 'queue') {
+        const queue = host.queue(d.name)
+        if (queue === undefined) continue
+        const { maxLength, overflow } = queue.config
+        if (maxLength !== null && overflow !== 'drop-head' && queue.depth() >= maxLength) {
+          throw new WharfError('QUEUE_FULL', `queue '${d.name}' is full (x-max-length ${maxLength})`)
+        }
+        queues.push(queue)
+      } else streams.push(d.name)
+    }
+    const now = host.now()
+    if (sinks.length > 0) {
+      const record: StoredMessage = {
+        stream: '',
+        partition: 0,
+        offset: -1,
+        timestamp: message.timestamp ?? now,
+        key: toBuffer(stamped.key),
+        value: toBuffer(stamped.value),
+        headers: stamped.headers ?? [],
+      }
+      for (const sink of sinks) sink(record, routingKey)
+    }
+    // One promise per destination: appends are enqueued synchronously (and coalesced per partition with the
+    // rest of this tick's publishes); only drop-head queues need a follow-up after the append.
+    const targets: string[] = []
+    const waits: Array<Promise<MessagePosition>> = []
+    const trim: QueueSubscription[] = []
+    const enqueue = (streamName: string, m: PublishMessage) => {
+      targets.push(streamName)
+      waits.push(host.appendOne(host.stream(streamName), m, now))
+    }
+    for (const q of queues) {
+      const delay = q.config.deliveryDelayMs
+      enqueue(q.streamName, delay > 0 && stamped.delayMs === undefined ? { ...stamped, delayMs: delay } : stamped)
+      if (q.config.maxLength !== null && q.config.overflow === 'drop-head') trim.push(q)
+    }
+    for (const name of streams) enqueue(name, stamped)
+    const results = await Promise.all(waits)
+    for (const q of trim) await q.enforceMaxLength()
+    const positions = results.map((position, i) => ({ stream: targets[i]!, ...position }))
+    return { routed: queues.length + streams.length + sinks.length, positions }
+  }
+
+  #name(name: string): Buffer {
+    let buf = this.#names.get(name)
+    if (buf === undefined) {
+      if (this.#names.size >= NAMES_MAX) this.#names.clear()
+      buf = Buffer.from(name)
+      this.#names.set(name, buf)
+    }
+    return buf
+  }
+}
+
+function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
+  if (value === null || value === undefined) return null
+  return typeof value === 'string' ? Buffer.from(value) : value
+}
