@@ -1,7 +1,7 @@
 // Message-id dedup windows per stream, rebuilt after a restart from the records of the last window
 // (their `wharf.dedup` headers), so a retry shortly after a crash is still recognised.
-import { decodeBatch, splitBatches } from '../record/index.js'
 import { DedupWindow } from './dedup.js'
+import { decodeStored } from './stored.js'
 import type { Stream } from './stream.js'
 import { headerText, Reserved } from './types.js'
 
@@ -29,14 +29,9 @@ export class DedupManager {
       while (offset < log.highWatermark) {
         const result = await log.read(offset, REBUILD_CHUNK_BYTES)
         if (result.bytes === 0) break
-        for (const chunk of result.chunks) {
-          for (const batch of splitBatches(chunk)) {
-            for (const record of decodeBatch(batch, { verifyCrc: false }).records) {
-              const id = headerText(record.headers, Reserved.dedupId)
-              if (id !== undefined && record.offset >= offset)
-                entries.push({ id, partition, offset: record.offset, timestamp: record.timestamp })
-            }
-          }
+        for (const record of decodeStored(stream.name, partition, result.chunks, offset)) {
+          const id = headerText(record.headers, Reserved.dedupId)
+          if (id !== undefined) entries.push({ id, partition, offset: record.offset, timestamp: record.timestamp })
         }
         offset = result.nextOffset
       }

@@ -5,7 +5,7 @@ import { WharfError } from '../util/errors.js'
 import type { MessagePosition } from './produce.js'
 import type { QueueSubscription } from './queue.js'
 import type { RouteResult } from './router.js'
-import type { Stream } from './stream.js'
+import { type Stream, toBuffer } from './stream.js'
 import { type PublishMessage, Reserved, type StoredMessage } from './types.js'
 
 export interface PublisherHost {
@@ -132,9 +132,4 @@ export class Publisher {
     }
     return buf
   }
-}
-
-function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
-  if (value === null || value === undefined) return null
-  return typeof value === 'string' ? Buffer.from(value) : value
 }

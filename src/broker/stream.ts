@@ -107,7 +107,8 @@ export class Stream {
   }
 }
 
-function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
+/** A message key or value as bytes (strings are UTF-8). */
+export function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
   if (value === null || value === undefined) return null
   return typeof value === 'string' ? Buffer.from(value) : value
 }
