@@ -1,7 +1,7 @@
 // The broker: the protocol-free model every adapter (and the embedded API) calls. It owns streams, queue
 // subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
 import { type BatchHeader, decodeBatch, validateBatch } from '../record/index.js'
-import type { StorageEngine } from '../storage/api.js'
+import type { CursorStore, PartitionLog, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import { AppendCoalescer } from './append-coalescer.js'
 import {
@@ -200,11 +200,32 @@ export class Broker {
 
   async #openStream(name: string, record: StreamRecord): Promise<Stream> {
     const logs = []
-    for (let p = 0; p < record.config.partitions; p++) {
-      logs.push(await this.storage.openLog(Stream.logName(record.id, p), toLogConfig(record.config)))
-    }
+    for (let p = 0; p < record.config.partitions; p++) logs.push(await this.#openLog(record.id, p, record.config))
     const stream = new Stream(name, record.id, record.config, logs, record.createdAt)
     this.#streams.set(name, stream)
+    return stream
+  }
+
+  /** Transient streams (which a restart deletes anyway) live in memory: no files, no fsync. */
+  #openLog(streamId: number, partition: number, config: StreamConfig): Promise<PartitionLog> | PartitionLog {
+    const name = Stream.logName(streamId, partition)
+    return config.transient
+      ? this.storage.openMemoryLog(name, toLogConfig(config))
+      : this.storage.openLog(name, toLogConfig(config))
+  }
+
+  /** Transient streams get negative ids from a process-local counter, so they never touch the catalog. */
+  #transientStreamIds = 0
+
+  async #newStream(name: string, config: StreamConfig): Promise<Stream> {
+    if (config.transient) {
+      return this.#openStream(name, { id: -++this.#transientStreamIds, config, createdAt: this.now() })
+    }
+    const id = this.#nextStreamId()
+    await this.storage.metadata.put('counter', 'stream-id', id + 1)
+    const record: StreamRecord = { id, config, createdAt: this.now() }
+    const stream = await this.#openStream(name, record)
+    await this.storage.metadata.put('stream', name, record)
     return stream
   }
 
@@ -233,12 +254,7 @@ export class Broker {
         throw new WharfError('STREAM_EXISTS', `stream '${name}' already exists`)
       }
       const full = validateStreamConfig({ durability: this.#options.defaultDurability, ...config })
-      const id = this.#nextStreamId()
-      await this.storage.metadata.put('counter', 'stream-id', id + 1)
-      const record: StreamRecord = { id, config: full, createdAt: this.now() }
-      const stream = await this.#openStream(name, record)
-      await this.storage.metadata.put('stream', name, record)
-      return stream
+      return this.#newStream(name, full)
     })
   }
 
@@ -268,11 +284,12 @@ export class Broker {
         )
       }
       for (let p = stream.config.partitions; p < next.partitions; p++) {
-        stream.partitions.push(await this.storage.openLog(Stream.logName(stream.id, p), toLogConfig(next)))
+        stream.partitions.push(await this.#openLog(stream.id, p, next))
       }
       for (const log of stream.partitions) log.updateConfig(toLogConfig(next))
       stream.config = next
-      await this.storage.metadata.put('stream', name, { id: stream.id, config: next, createdAt: stream.createdAt })
+      if (!next.transient)
+        await this.storage.metadata.put('stream', name, { id: stream.id, config: next, createdAt: stream.createdAt })
       return stream
     })
   }
@@ -434,7 +451,7 @@ export class Broker {
       name,
       config,
       stream.partitions,
-      this.storage.cursors,
+      this.#queueCursors(config),
       {
         now: this.now,
         warn: (message, details) => this.#warn(message, details),
@@ -472,8 +489,6 @@ export class Broker {
         throw new WharfError('SUBSCRIPTION_EXISTS', `queue '${name}' already exists`)
       }
       if (full.stream === name && !this.#streams.has(name)) {
-        const id = this.#nextStreamId()
-        await this.storage.metadata.put('counter', 'stream-id', id + 1)
         const streamConfig = validateStreamConfig({
           partitions: priorityLevels(full.maxPriority),
           workQueue: true,
@@ -481,9 +496,7 @@ export class Broker {
           durability: full.durable ? this.#options.defaultDurability : 'never',
           transient: !full.durable || full.exclusiveOwner !== null,
         })
-        const record: StreamRecord = { id, config: streamConfig, createdAt: this.now() }
-        await this.#openStream(name, record)
-        await this.storage.metadata.put('stream', name, record)
+        await this.#newStream(name, streamConfig)
       } else if (!this.#streams.has(full.stream)) {
         throw new WharfError('STREAM_NOT_FOUND', `stream '${full.stream}' does not exist`)
       }
@@ -583,14 +596,20 @@ export class Broker {
     })
   }
 
+  /** A queue that cannot outlive the process keeps its acks in memory: nothing to fsync per ack. */
+  #queueCursors(config: QueueConfig): CursorStore {
+    return config.durable && config.exclusiveOwner === null ? this.storage.cursors : this.storage.memoryCursors
+  }
+
   async #removeQueue(queue: QueueSubscription, reason: string): Promise<void> {
     queue.close(reason)
     this.#queues.delete(queue.name)
     const stream = this.#streams.get(queue.streamName)
     stream?.queues.delete(queue)
+    const cursors = this.#queueCursors(queue.config)
     for (const p of queue.partitions) {
-      await this.storage.cursors.delete(p.ackKey)
-      await this.storage.cursors.delete(`${p.ackKey}\u0000d`)
+      await cursors.delete(p.ackKey)
+      await cursors.delete(`${p.ackKey}\u0000d`)
     }
     await this.storage.metadata.delete('queue', queue.name)
     await this.router.unbindDestination({ kind: 'queue', name: queue.name })

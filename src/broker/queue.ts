@@ -300,6 +300,11 @@ export class QueueSubscription {
   }
 
   /** Lowest unacked offset per partition (for work-queue retention). */
+  isAcked(partition: number, offset: number): boolean {
+    const p = this.partitions[partition]
+    return p !== undefined && this.#cursors.isAcked(p.ackKey, offset)
+  }
+
   ackFloor(partition: number): number {
     const p = this.partitions[partition]!
     return Math.max(this.#cursors.getAcks(p.ackKey)?.floor ?? 0, p.log.logStartOffset)

@@ -142,8 +142,15 @@ export interface StorageEngine {
   openLog(name: string, config?: Partial<LogConfig>): Promise<PartitionLog>
   /** Closes and removes a log and its files. */
   deleteLog(name: string): Promise<void>
+  /**
+   * Opens (creating if needed) a log held only in memory, gone when the process ends: for streams that must
+   * not outlive it (non-durable queues). Same contract as openLog, except that appends never touch disk.
+   */
+  openMemoryLog(name: string, config?: Partial<LogConfig>): PartitionLog
   listLogs(): Promise<string[]>
   readonly cursors: CursorStore
+  /** Cursors of subscriptions over memory logs: same contract, nothing persisted. */
+  readonly memoryCursors: CursorStore
   readonly metadata: MetadataStore
   close(): Promise<void>
 }

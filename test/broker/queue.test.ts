@@ -1,6 +1,8 @@
 // Queue mode through the embedded API. "Acknowledged by the producer" = the produce/sendToQueue promise
 // resolved (durable per the stream policy, fsync by default); "acked by a consumer" = ack() resolved.
 import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Delivery } from '../../src/broker/queue-types.ts'
 import { createBroker, isWharfError } from '../../src/index.ts'
@@ -284,6 +286,32 @@ test('state survives restart: acked messages stay gone, unacked come back redeli
     after.every((d) => d.redelivered),
     'in-flight before restart → redelivered',
   )
+})
+
+test('transient and exclusive queues live in memory: no files, no catalog entries, same semantics', async (t) => {
+  const dir = tempDir(t)
+  const broker = await createBroker({ dataDir: dir })
+  t.after(() => broker.close())
+  const logsBefore = readdirSync(join(dir, 'logs'))
+  await broker.createQueue('mem', { durable: false, maxDeliveries: 2 })
+  await broker.createQueue('mine', { exclusiveOwner: 'conn-1' })
+  await broker.sendToQueue('mem', msgs(3))
+  await broker.sendToQueue('mine', msgs(2))
+  assert.deepEqual(readdirSync(join(dir, 'logs')), logsBefore, 'no log directory for transient queues')
+  assert.equal(broker.storage.metadata.get('stream', 'mem'), undefined)
+  const q = broker.queue('mem')
+  const first = await broker.get('mem', { owner: 'a', max: 3, leaseMs: 60_000 })
+  assert.deepEqual(first.map(text), ['m0', 'm1', 'm2'])
+  await q.ack(first[0]!.partition, first[0]!.offset, first[0]!.leaseId)
+  await q.nack(first[1]!.partition, first[1]!.offset, true, first[1]!.leaseId)
+  const again = await broker.get('mem', { owner: 'a', max: 3 })
+  assert.deepEqual(again.map(text), ['m1'])
+  assert.ok(again[0]!.redelivered)
+  assert.equal(q.depth(), 2)
+  assert.deepEqual(broker.storage.cursors.keys(), [], 'acks of transient queues never reach the durable store')
+  assert.deepEqual((await broker.get('mine', { owner: 'conn-1', max: 5 })).map(text), ['m0', 'm1'])
+  await broker.deleteQueue('mem')
+  assert.deepEqual(broker.storage.memoryCursors.keys('q'), [])
 })
 
 test('invalid calls get typed errors with stable codes', async (t) => {

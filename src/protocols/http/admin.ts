@@ -302,8 +302,7 @@ async function peekQueue(broker: Broker, name: string, limit: number): Promise<S
     let offset = queue.ackFloor(p.index)
     while (out.length < limit && offset < p.log.highWatermark) {
       const { messages, nextOffset } = await broker.readMessages(queue.streamName, p.index, offset, 256 * 1024)
-      for (const m of messages)
-        if (out.length < limit && !broker.storage.cursors.isAcked(p.ackKey, m.offset)) out.push(m)
+      for (const m of messages) if (out.length < limit && !queue.isAcked(p.index, m.offset)) out.push(m)
       if (nextOffset <= offset) break
       offset = nextOffset
     }

@@ -6,6 +6,8 @@ import { WharfError } from '../../util/errors.js'
 import { type Durability, defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine } from '../api.js'
 import { openCursorStore } from './cursor-store.js'
 import { FilePool } from './file-pool.js'
+import { MemoryCursorStore } from './memory-cursors.js'
+import { MemoryPartitionLog } from './memory-log.js'
 import { openMetadataStore } from './metadata-store.js'
 import { LocalPartitionLog } from './partition-log.js'
 
@@ -27,6 +29,8 @@ export class LocalStorage implements StorageEngine {
   readonly dataDir: string
   readonly #pool: FilePool
   readonly #logs = new Map<string, Promise<LocalPartitionLog>>()
+  readonly #memoryLogs = new Map<string, MemoryPartitionLog>()
+  readonly memoryCursors = new MemoryCursorStore()
   readonly #options: Required<Omit<LocalStorageOptions, 'warn'>> & Pick<LocalStorageOptions, 'warn'>
   readonly #timers: NodeJS.Timeout[] = []
   #closed = false
@@ -52,7 +56,10 @@ export class LocalStorage implements StorageEngine {
     const storeOptions = { durability: engine.#options.storeDurability, logger: (m: string) => engine.#warn(m) }
     engine.cursors = await openCursorStore(join(dataDir, 'cursors'), storeOptions)
     engine.metadata = await openMetadataStore(join(dataDir, 'meta'), storeOptions)
-    engine.#every(engine.#options.retentionCheckMs, () => engine.#forEachLog((log) => log.enforceRetention()))
+    engine.#every(engine.#options.retentionCheckMs, async () => {
+      for (const log of engine.#memoryLogs.values()) await log.enforceRetention()
+      await engine.#forEachLog((log) => log.enforceRetention())
+    })
     engine.#every(engine.#options.compactionCheckMs, () => engine.#forEachLog((log) => log.compact()))
     return engine
   }
@@ -103,7 +110,23 @@ export class LocalStorage implements StorageEngine {
     return log
   }
 
+  openMemoryLog(name: string, config: Partial<LogConfig> = {}): PartitionLog {
+    if (this.#closed) throw new WharfError('LOG_CLOSED', 'storage is closed')
+    let log = this.#memoryLogs.get(name)
+    if (log === undefined) {
+      log = new MemoryPartitionLog(name, validateLogConfig({ ...defaultLogConfig, ...config }))
+      this.#memoryLogs.set(name, log)
+    } else log.updateConfig(config)
+    return log
+  }
+
   async deleteLog(name: string): Promise<void> {
+    const memory = this.#memoryLogs.get(name)
+    if (memory !== undefined) {
+      this.#memoryLogs.delete(name)
+      await memory.close()
+      return
+    }
     const pending = this.#logs.get(name)
     this.#logs.delete(name)
     if (pending !== undefined) await (await pending).destroy()
@@ -123,6 +146,9 @@ export class LocalStorage implements StorageEngine {
       await log?.close()
     }
     this.#logs.clear()
+    for (const log of this.#memoryLogs.values()) await log.close()
+    this.#memoryLogs.clear()
+    await this.memoryCursors.close()
     await this.cursors.close()
     await this.metadata.close()
     await this.#pool.closeAll()

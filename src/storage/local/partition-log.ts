@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { assert } from '../../util/assert.js'
 import { toStorageError, WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
+import { assignOffsets } from './append-check.js'
 import { compactLog } from './compaction.js'
 import { type FilePool, fsyncDirectory } from './file-pool.js'
 import { findRecordAtTimestamp } from './log-scan.js'
@@ -169,35 +170,13 @@ export class LocalPartitionLog implements PartitionLog {
 
   append(batches: Buffer[]): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', `log ${this.name} is closed`))
-    if (batches.length === 0)
-      return Promise.reject(new WharfError('INVALID_ARGUMENT', 'append needs at least one batch'))
-    const infos: BatchInfo[] = []
-    let offset = this.#nextOffset
-    for (const batch of batches) {
-      const size = batch.length
-      if (
-        size < BATCH.headerBytes ||
-        batch[BATCH.magic] !== 2 ||
-        size !== BATCH.lengthPrefixBytes + batch.readInt32BE(BATCH.batchLength)
-      ) {
-        return Promise.reject(new WharfError('CORRUPT_RECORD', 'append expects whole RecordBatch v2 buffers'))
-      }
-      if (size > this.#config.maxBatchBytes) {
-        return Promise.reject(
-          new WharfError('RECORD_TOO_LARGE', `batch of ${size} bytes exceeds ${this.#config.maxBatchBytes}`),
-        )
-      }
-      const lastOffsetDelta = batch.readInt32BE(BATCH.lastOffsetDelta)
-      if (lastOffsetDelta < 0) return Promise.reject(new WharfError('CORRUPT_RECORD', 'negative lastOffsetDelta'))
-      const maxTimestamp = readInt64(batch, BATCH.maxTimestamp)
-      infos.push({ position: -1, size, baseOffset: offset, lastOffset: offset + lastOffsetDelta, maxTimestamp })
-      offset += lastOffsetDelta + 1
+    let infos: BatchInfo[]
+    try {
+      infos = assignOffsets(batches, this.#nextOffset, this.#config.maxBatchBytes)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    // Offsets are assigned now, in call order; rewriting them is safe because they are outside the CRC.
-    for (let i = 0; i < batches.length; i++) {
-      writeInt64(batches[i]!, infos[i]!.baseOffset, BATCH.baseOffset)
-      batches[i]!.writeInt32BE(0, BATCH.leaderEpoch)
-    }
+    const offset = infos[infos.length - 1]!.lastOffset + 1
     const result: AppendResult = { baseOffset: this.#nextOffset, lastOffset: offset - 1, appendTime: Date.now() }
     this.#nextOffset = offset
     return new Promise<AppendResult>((resolve, reject) => {
