@@ -2,7 +2,7 @@
 // concurrent SQS sends) share one RecordBatch and one storage append: per-message encode, promise and
 // syscall costs become per-batch. Appends keep call order; each caller learns its own offset.
 import type { PartitionLog } from '../storage/api.js'
-import { Stream } from './stream.js'
+import type { Stream } from './stream.js'
 
 /** Bounds of one coalesced batch (records and payload bytes). */
 const COALESCE_RECORDS_MAX = 1000
@@ -47,7 +47,7 @@ export class AppendCoalescer {
   #flush(log: PartitionLog, batch: Pending): void {
     if (this.#pending.get(log) === batch) this.#pending.delete(log)
     const { stream, partition, records, waiters } = batch
-    log.append([Stream.encode(records)]).then(
+    log.appendRecords(records).then(
       (result) => {
         stream.stats.messagesIn += records.length
         if (stream.queues.size > 0) {

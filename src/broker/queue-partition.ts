@@ -79,10 +79,13 @@ export class QueuePartition {
   async readChunk(cursors: CursorStore, streamName: string): Promise<StoredMessage[]> {
     const from = Math.max(this.readOffset, this.log.logStartOffset)
     if (from >= this.log.highWatermark) return []
-    const result = await this.log.read(from, READ_CHUNK_BYTES)
-    const out = decodeStored(streamName, this.index, result.chunks, from, (offset) =>
-      cursors.isAcked(this.ackKey, offset),
-    )
+    const result = await this.log.readRecords(from, READ_CHUNK_BYTES)
+    const out: StoredMessage[] = []
+    for (const r of result.records) {
+      if (cursors.isAcked(this.ackKey, r.offset)) continue
+      const { offset, timestamp, key, value, headers } = r
+      out.push({ stream: streamName, partition: this.index, offset, timestamp, key, value, headers })
+    }
     // Only move forward if nothing else moved the cursor meanwhile (purge, tail fast path).
     if (this.readOffset <= from) this.readOffset = Math.max(result.nextOffset, from)
     return out

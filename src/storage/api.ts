@@ -1,6 +1,7 @@
 // The storage interface: everything upper layers may know about storage. A scale-out backend can replace
 // the local implementation (src/storage/local) behind these types. Storage stores bytes and cursors and
 // says when they are durable; it knows nothing of what subscriptions or streams mean.
+import type { Record, RecordInput } from '../record/index.js'
 
 export type Durability = 'always' | 'interval' | 'never'
 
@@ -88,7 +89,17 @@ export interface PartitionLog {
    * durable per the log's durability setting.
    */
   append(batches: Buffer[]): Promise<AppendResult>
+  /**
+   * Appends records as one unit (one uncompressed batch on disk). A memory log keeps the objects as they
+   * are, so a transient queue never encodes what its consumers read back as objects.
+   */
+  appendRecords(records: RecordInput[]): Promise<AppendResult>
   read(fromOffset: number, maxBytes: number): Promise<ReadResult>
+  /**
+   * Decoded records at or after fromOffset (control batches skipped), about maxBytes worth but at least
+   * one batch; nextOffset as in read().
+   */
+  readRecords(fromOffset: number, maxBytes: number): Promise<{ records: Record[]; nextOffset: number }>
   /** First offset whose batch maxTimestamp >= timestamp, or null if none. */
   offsetForTimestamp(timestamp: number): Promise<number | null>
   /** Moves logStartOffset forward (Kafka DeleteRecords) and deletes segments wholly below it. */

@@ -88,6 +88,33 @@ test('memory log: timestamp lookup, bad batches rejected, large views copied', a
   assert.deepEqual(await values(log, 5), ['5=v:0'])
 })
 
+test('appendRecords/readRecords: objects kept as they are in memory, encoded once for byte readers', async (t) => {
+  const dir = tempDir(t)
+  const engine = await openStorage(dir, { retentionCheckMs: 0, compactionCheckMs: 0 })
+  t.after(() => engine.close())
+  const records = [0, 1, 2].map((i) => ({
+    key: null,
+    value: Buffer.from(`r${i}`),
+    headers: [{ key: 'h', value: Buffer.from(String(i)) }],
+    timestamp: 5000 + i,
+  }))
+  for (const log of [engine.openMemoryLog('m-3-0'), await engine.openLog('d-3-0')]) {
+    assert.deepEqual(await log.appendRecords(records.slice(0, 2)).then((r) => [r.baseOffset, r.lastOffset]), [0, 1])
+    await log.append([batchOf('b', 2)])
+    await log.appendRecords(records.slice(2))
+    const read = await log.readRecords(1, 1024 * 1024)
+    assert.deepEqual(
+      read.records.map((r) => `${r.offset}:${r.value?.toString().split(':')[0]}:${r.headers[0]?.value ?? '-'}`),
+      ['1:r1:1', '2:b:-', '3:b:-', '4:r2:2'],
+      log.name,
+    )
+    assert.equal(read.nextOffset, 5)
+    // Byte readers (Kafka fetch, browse) see the same records as RecordBatch bytes.
+    assert.deepEqual(await values(log, 0), ['0=r0', '1=r1', '2=b:0', '3=b:1', '4=r2'])
+    assert.equal(await log.offsetForTimestamp(5001), 1)
+  }
+})
+
 test('memory cursor store: acks, floors, commits and keys without persistence', async (t) => {
   const dir = tempDir(t)
   const engine = await openStorage(dir, { retentionCheckMs: 0, compactionCheckMs: 0 })

@@ -1,5 +1,6 @@
 // Validation and offset assignment shared by every PartitionLog implementation (disk and memory): an
 // append takes whole RecordBatch v2 buffers and gets dense offsets in call order.
+import { decodeBatch, type Record, splitBatches } from '../../record/index.js'
 import { WharfError } from '../../util/errors.js'
 import { BATCH, type BatchInfo, readInt64, writeInt64 } from './segment.js'
 
@@ -33,4 +34,17 @@ export function assignOffsets(batches: Buffer[], nextOffset: number, maxBatchByt
     batches[i]!.writeInt32BE(0, BATCH.leaderEpoch)
   }
   return infos
+}
+
+/** Records at or after fromOffset in whole stored batches, control batches skipped. */
+export function decodeRecords(chunks: readonly Buffer[], fromOffset: number): Record[] {
+  const out: Record[] = []
+  for (const chunk of chunks) {
+    for (const batch of splitBatches(chunk)) {
+      const { header, records } = decodeBatch(batch, { verifyCrc: false })
+      if (header.isControl) continue
+      for (const r of records) if (r.offset >= fromOffset) out.push(r)
+    }
+  }
+  return out
 }

@@ -2,20 +2,32 @@
 // exclusive queues, clean MQTT sessions). Same contract as the disk log — RecordBatch bytes in, dense
 // offsets, reads of whole batches — minus files and fsync: an append is readable and resolved at once.
 // Memory is bounded by what the broker keeps unacked: retention and deleteRecordsBefore drop whole batches.
-import { decodeBatch } from '../../record/index.js'
+import { encodeBatch, type Record, type RecordInput } from '../../record/index.js'
 import { WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
-import { assignOffsets } from './append-check.js'
+import { assignOffsets, decodeRecords } from './append-check.js'
 
+/** One append: stored as the batch bytes it came as, or as record objects (encoded only if read as bytes). */
 interface Chunk {
   baseOffset: number
   lastOffset: number
   maxTimestamp: number
-  batch: Buffer
+  bytes: number
+  batch: Buffer | null
+  records: Record[] | null
 }
 
 /** A batch that is a small view of a much larger buffer (a socket read) is copied so it does not pin it. */
 const COPY_SLACK_BYTES = 64 * 1024
+/** The same for record keys and values: a queued 1 KiB payload must not keep a 64 KiB read buffer alive. */
+const VALUE_SLACK_BYTES = 4096
+/** Accounting overhead per record object (object, headers array), so sizeBytes tracks memory roughly. */
+const RECORD_OVERHEAD_BYTES = 96
+
+function own(value: Buffer | null | undefined): Buffer | null {
+  if (value == null) return null
+  return value.buffer.byteLength - value.length > VALUE_SLACK_BYTES ? Buffer.from(value) : value
+}
 
 export class MemoryPartitionLog implements PartitionLog {
   readonly name: string
@@ -67,20 +79,67 @@ export class MemoryPartitionLog implements PartitionLog {
       appendTime: Date.now(),
     }
     for (let i = 0; i < batches.length; i++) {
-      const info = infos[i]!
+      const { baseOffset, lastOffset, maxTimestamp } = infos[i]!
       let batch = batches[i]!
       if (batch.buffer.byteLength > batch.length + COPY_SLACK_BYTES) batch = Buffer.from(batch)
-      this.#chunks.push({
-        baseOffset: info.baseOffset,
-        lastOffset: info.lastOffset,
-        maxTimestamp: info.maxTimestamp,
-        batch,
-      })
-      this.#bytes += batch.length
+      this.#push({ baseOffset, lastOffset, maxTimestamp, bytes: batch.length, batch, records: null })
     }
+    return this.#appended(result)
+  }
+
+  appendRecords(input: RecordInput[]): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', `log ${this.name} is closed`))
+    if (input.length === 0)
+      return Promise.reject(new WharfError('INVALID_ARGUMENT', 'append needs at least one record'))
+    const now = Date.now()
+    const baseOffset = this.#nextOffset
+    const records: Record[] = new Array(input.length)
+    let bytes = 0
+    let maxTimestamp = -1
+    for (let i = 0; i < input.length; i++) {
+      const r = input[i]!
+      const record: Record = {
+        offset: baseOffset + i,
+        timestamp: r.timestamp ?? now,
+        key: own(r.key),
+        value: own(r.value),
+        headers: r.headers ?? [],
+      }
+      bytes += RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0)
+      for (const h of record.headers) bytes += h.key.length + (h.value?.length ?? 0)
+      if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp
+      records[i] = record
+    }
+    if (bytes > this.#config.maxBatchBytes + RECORD_OVERHEAD_BYTES * input.length) {
+      return Promise.reject(
+        new WharfError('RECORD_TOO_LARGE', `batch of ${bytes} bytes exceeds ${this.#config.maxBatchBytes}`),
+      )
+    }
+    const lastOffset = baseOffset + input.length - 1
+    this.#push({ baseOffset, lastOffset, maxTimestamp, bytes, batch: null, records })
+    return this.#appended({ baseOffset, lastOffset, appendTime: now })
+  }
+
+  #push(chunk: Chunk): void {
+    this.#chunks.push(chunk)
+    this.#bytes += chunk.bytes
+  }
+
+  #appended(result: AppendResult): Promise<AppendResult> {
     this.#nextOffset = result.lastOffset + 1
     for (const listener of this.#listeners) listener(this.#nextOffset)
     return Promise.resolve(result)
+  }
+
+  /** A chunk's bytes; record chunks are encoded on first byte read (Kafka fetch, browse) and kept. */
+  #batchOf(chunk: Chunk): Buffer {
+    if (chunk.batch === null) {
+      const batch = encodeBatch(chunk.records!, { baseOffset: chunk.baseOffset })
+      this.#bytes += batch.length
+      chunk.bytes += batch.length
+      chunk.batch = batch
+    }
+    return chunk.batch
   }
 
   /** Index of the live chunk holding offset (or the first one after it). */
@@ -95,8 +154,7 @@ export class MemoryPartitionLog implements PartitionLog {
     return lo
   }
 
-  async read(fromOffset: number, maxBytes: number): Promise<ReadResult> {
-    const base = { logStartOffset: this.#logStartOffset, highWatermark: this.#nextOffset }
+  #checkReadable(fromOffset: number): void {
     if (this.#closed) throw new WharfError('LOG_CLOSED', `log ${this.name} is closed`)
     if (!Number.isSafeInteger(fromOffset) || fromOffset < this.#logStartOffset || fromOffset > this.#nextOffset) {
       throw new WharfError(
@@ -104,24 +162,45 @@ export class MemoryPartitionLog implements PartitionLog {
         `offset ${fromOffset} is outside [${this.#logStartOffset}, ${this.#nextOffset}] of ${this.name}`,
       )
     }
+  }
+
+  async read(fromOffset: number, maxBytes: number): Promise<ReadResult> {
+    this.#checkReadable(fromOffset)
     const chunks: Buffer[] = []
     let bytes = 0
     let nextOffset = fromOffset
     for (let i = this.#chunkIndexFor(fromOffset); i < this.#chunks.length; i++) {
+      const batch = this.#batchOf(this.#chunks[i]!)
+      if (chunks.length > 0 && bytes + batch.length > maxBytes) break
+      chunks.push(batch)
+      bytes += batch.length
+      nextOffset = this.#chunks[i]!.lastOffset + 1
+    }
+    return { chunks, bytes, nextOffset, logStartOffset: this.#logStartOffset, highWatermark: this.#nextOffset }
+  }
+
+  async readRecords(fromOffset: number, maxBytes: number): Promise<{ records: Record[]; nextOffset: number }> {
+    this.#checkReadable(fromOffset)
+    const records: Record[] = []
+    let bytes = 0
+    let nextOffset = fromOffset
+    for (let i = this.#chunkIndexFor(fromOffset); i < this.#chunks.length; i++) {
       const chunk = this.#chunks[i]!
-      if (chunks.length > 0 && bytes + chunk.batch.length > maxBytes) break
-      chunks.push(chunk.batch)
-      bytes += chunk.batch.length
+      if (records.length > 0 && bytes + chunk.bytes > maxBytes) break
+      for (const r of chunk.records ?? decodeRecords([chunk.batch!], chunk.baseOffset)) {
+        if (r.offset >= fromOffset) records.push(r)
+      }
+      bytes += chunk.bytes
       nextOffset = chunk.lastOffset + 1
     }
-    return { chunks, bytes, nextOffset, ...base }
+    return { records, nextOffset }
   }
 
   async offsetForTimestamp(timestamp: number): Promise<number | null> {
     for (let i = this.#head; i < this.#chunks.length; i++) {
       const chunk = this.#chunks[i]!
       if (chunk.maxTimestamp < timestamp) continue
-      for (const record of decodeBatch(chunk.batch, { verifyCrc: false }).records) {
+      for (const record of chunk.records ?? decodeRecords([chunk.batch!], chunk.baseOffset)) {
         if (record.timestamp >= timestamp && record.offset >= this.#logStartOffset) return record.offset
       }
     }
@@ -145,7 +224,7 @@ export class MemoryPartitionLog implements PartitionLog {
     const { retentionMs, retentionBytes } = this.#config
     return this.#dropWhile((chunk) => {
       const expired = retentionMs >= 0 && chunk.maxTimestamp >= 0 && chunk.maxTimestamp < now - retentionMs
-      const tooBig = retentionBytes >= 0 && this.#bytes - chunk.batch.length >= retentionBytes
+      const tooBig = retentionBytes >= 0 && this.#bytes - chunk.bytes >= retentionBytes
       return expired || tooBig
     })
   }
@@ -154,7 +233,7 @@ export class MemoryPartitionLog implements PartitionLog {
     let dropped = 0
     while (this.#head < this.#chunks.length && test(this.#chunks[this.#head]!)) {
       const chunk = this.#chunks[this.#head]!
-      this.#bytes -= chunk.batch.length
+      this.#bytes -= chunk.bytes
       this.#logStartOffset = Math.max(this.#logStartOffset, chunk.lastOffset + 1)
       this.#head++
       dropped++

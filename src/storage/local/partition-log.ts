@@ -3,10 +3,11 @@
 // one writev and (durability 'always') one fdatasync, then resolves every caller in the group.
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
+import { encodeBatch, type Record as LogRecord, type RecordInput } from '../../record/index.js'
 import { assert } from '../../util/assert.js'
 import { toStorageError, WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
-import { assignOffsets } from './append-check.js'
+import { assignOffsets, decodeRecords } from './append-check.js'
 import { compactLog } from './compaction.js'
 import { type FilePool, fsyncDirectory } from './file-pool.js'
 import { findRecordAtTimestamp } from './log-scan.js'
@@ -183,6 +184,21 @@ export class LocalPartitionLog implements PartitionLog {
       this.#pending.push({ buffers: batches, infos, result, resolve, reject })
       if (this.#flushing === null) this.#flushing = this.#flushLoop()
     })
+  }
+
+  appendRecords(records: RecordInput[]): Promise<AppendResult> {
+    let batch: Buffer
+    try {
+      batch = encodeBatch(records)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.append([batch])
+  }
+
+  async readRecords(fromOffset: number, maxBytes: number): Promise<{ records: LogRecord[]; nextOffset: number }> {
+    const result = await this.read(fromOffset, maxBytes)
+    return { records: decodeRecords(result.chunks, fromOffset), nextOffset: result.nextOffset }
   }
 
   /**
