@@ -1,6 +1,7 @@
 // Publishing through an exchange: route, stamp the exchange and routing key onto the message, hand it to
 // in-memory sinks, and enqueue one (coalesced) append per destination stream. Protocol-free; the broker
 // supplies routing, lookups and the append path through PublisherHost.
+import { unpinned } from '../util/bytes.js'
 import { WharfError } from '../util/errors.js'
 import type { MessagePosition } from './produce.js'
 import type { QueueSubscription } from './queue.js'
@@ -64,8 +65,11 @@ export class Publisher {
     const host = this.#host
     const route = host.route(exchange, routingKey, routingHeaders, this.#scratch)
     if (route.destinations.length === 0) return { routed: 0, positions: [] }
+    // One compact copy of a payload sliced from a socket read, shared by every destination.
+    const value = toBuffer(message.value)
     const stamped: PublishMessage = {
       ...message,
+      value: value === null ? null : unpinned(value),
       headers: [
         ...(message.headers ?? []),
         { key: Reserved.exchange, value: this.#name(exchange) },
@@ -97,7 +101,7 @@ export class Publisher {
         offset: -1,
         timestamp: message.timestamp ?? now,
         key: toBuffer(stamped.key),
-        value: toBuffer(stamped.value),
+        value: stamped.value as Buffer | null,
         headers: stamped.headers ?? [],
       }
       for (const sink of sinks) sink(record, routingKey)

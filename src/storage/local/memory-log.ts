@@ -3,6 +3,7 @@
 // offsets, reads of whole batches — minus files and fsync: an append is readable and resolved at once.
 // Memory is bounded by what the broker keeps unacked: retention and deleteRecordsBefore drop whole batches.
 import { encodeBatch, type Record, type RecordInput } from '../../record/index.js'
+import { unpinned } from '../../util/bytes.js'
 import { WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
 import { assignOffsets, decodeRecords } from './append-check.js'
@@ -17,16 +18,12 @@ interface Chunk {
   records: Record[] | null
 }
 
-/** A batch that is a small view of a much larger buffer (a socket read) is copied so it does not pin it. */
-const COPY_SLACK_BYTES = 64 * 1024
-/** The same for record keys and values: a queued 1 KiB payload must not keep a 64 KiB read buffer alive. */
-const VALUE_SLACK_BYTES = 4096
 /** Accounting overhead per record object (object, headers array), so sizeBytes tracks memory roughly. */
 const RECORD_OVERHEAD_BYTES = 96
 
+/** Keys and values are kept as given unless they are small views of big buffers (socket reads). */
 function own(value: Buffer | null | undefined): Buffer | null {
-  if (value == null) return null
-  return value.buffer.byteLength - value.length > VALUE_SLACK_BYTES ? Buffer.from(value) : value
+  return value == null ? null : unpinned(value)
 }
 
 export class MemoryPartitionLog implements PartitionLog {
@@ -80,8 +77,7 @@ export class MemoryPartitionLog implements PartitionLog {
     }
     for (let i = 0; i < batches.length; i++) {
       const { baseOffset, lastOffset, maxTimestamp } = infos[i]!
-      let batch = batches[i]!
-      if (batch.buffer.byteLength > batch.length + COPY_SLACK_BYTES) batch = Buffer.from(batch)
+      const batch = unpinned(batches[i]!)
       this.#push({ baseOffset, lastOffset, maxTimestamp, bytes: batch.length, batch, records: null })
     }
     return this.#appended(result)
