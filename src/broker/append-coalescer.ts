@@ -47,18 +47,25 @@ export class AppendCoalescer {
   #flush(log: PartitionLog, batch: Pending): void {
     if (this.#pending.get(log) === batch) this.#pending.delete(log)
     const { stream, partition, records, waiters } = batch
-    log.appendRecords(records).then(
+    const baseOffset = log.nextOffset
+    const appended = log.appendRecords(records)
+    // Offsets are assigned synchronously, so queue consumers can have the records now, before they are
+    // durable (as RabbitMQ delivers before its disk write): only the producer's confirm waits for the fsync.
+    // A consumer's ack of such a record is stored once the record is durable; a failed append retracts them.
+    const offered = stream.queues.size > 0 && log.nextOffset === baseOffset + records.length
+    if (offered) {
+      const stored = stream.stored(partition, baseOffset, records)
+      for (const queue of stream.queues) queue.offerTail(partition, stored)
+    }
+    appended.then(
       (result) => {
         stream.stats.messagesIn += records.length
-        if (stream.queues.size > 0) {
-          const stored = stream.stored(partition, result.baseOffset, records)
-          for (const queue of stream.queues) queue.offerTail(partition, stored)
-        }
         for (let i = 0; i < waiters.length; i++) {
           waiters[i]!.resolve({ partition, offset: result.baseOffset + i, duplicate: false })
         }
       },
       (error) => {
+        if (offered) for (const queue of stream.queues) queue.retract(partition, baseOffset)
         for (const waiter of waiters) waiter.reject(error)
       },
     )

@@ -43,6 +43,8 @@ export class QueuePartition {
   readonly delayed = new Heap<{ deliverAt: number; offset: number }>((a, b) => a.deliverAt < b.deliverAt)
   readonly inflight = new Map<number, Lease>()
   reading: Promise<void> | null = null
+  /** Acks of records delivered before they were durable, stored once the high watermark passes them. */
+  heldAcks: Array<{ offset: number; release: (store: boolean) => void }> = []
   /** Highest offset ever delivered, persisted lazily: below it, redelivery after a restart is flagged. */
   deliveredMax = -1
   deliveredMaxSaved = -1

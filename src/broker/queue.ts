@@ -71,7 +71,12 @@ export class QueueSubscription {
     this.partitions = logs.map((log, i) => new QueuePartition(i, log, ackKeyOf(name, streamId, i), cursors))
     for (const p of this.partitions) {
       // Appends by others (e.g. Kafka produce) wake the reader; our own publishes use offerTail first.
-      this.#unsubscribe.push(p.log.onAppend(() => setImmediate(() => this.#fill(p))))
+      this.#unsubscribe.push(
+        p.log.onAppend((next) => {
+          if (p.heldAcks.length > 0) this.#releaseHeld(p, (offset) => offset < next)
+          setImmediate(() => this.#fill(p))
+        }),
+      )
     }
   }
 
@@ -228,6 +233,33 @@ export class QueueSubscription {
     this.#schedule()
   }
 
+  /**
+   * An append whose records were offered before they were durable failed: forget every record from
+   * fromOffset on (ready, returned, in flight, held acks). They were never stored; the log reuses the offsets.
+   */
+  retract(partition: number, fromOffset: number): void {
+    const p = this.partitions[partition]
+    if (p === undefined) return
+    p.ready = p.ready.filter((m) => m.offset < fromOffset)
+    p.returned.removeWhere((e) => e.offset >= fromOffset)
+    p.cold.removeWhere((e) => e.offset >= fromOffset)
+    p.delayed.removeWhere((e) => e.offset >= fromOffset)
+    for (const lease of [...p.inflight.values()]) if (lease.offset >= fromOffset) this.#endLease(p, lease)
+    this.#releaseHeld(p, (offset) => offset < fromOffset, false)
+    if (p.readOffset > fromOffset) p.readOffset = fromOffset
+    this.#schedule()
+  }
+
+  /** Releases held acks matching test: stored (store) or dropped (their records were retracted). */
+  #releaseHeld(p: QueuePartition, test: (offset: number) => boolean, store = true): void {
+    const kept: QueuePartition['heldAcks'] = []
+    for (const held of p.heldAcks) {
+      if (store === test(held.offset)) held.release(store)
+      else kept.push(held)
+    }
+    p.heldAcks = kept
+  }
+
   depth(): number {
     let total = 0
     for (const p of this.partitions) total += p.depth(this.#cursors)
@@ -333,9 +365,11 @@ export class QueueSubscription {
         this.#deadLetter(p, p.ready.shift()!, 'expired')
         changed = true
       }
-      if (p.deliveredMax > p.deliveredMaxSaved) {
-        p.deliveredMaxSaved = p.deliveredMax
-        this.#cursors.commitOffset(`${p.ackKey}\u0000d`, p.deliveredMax).catch(() => {})
+      // Only durable offsets: one past the high watermark may be reused by another record after a crash.
+      const durableMax = Math.min(p.deliveredMax, p.log.highWatermark - 1)
+      if (durableMax > p.deliveredMaxSaved) {
+        p.deliveredMaxSaved = durableMax
+        this.#cursors.commitOffset(`${p.ackKey}\u0000d`, durableMax).catch(() => {})
       }
       if (
         p.reading === null &&
@@ -358,9 +392,10 @@ export class QueueSubscription {
   /** Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort). */
   async saveDeliveredMax(): Promise<void> {
     for (const p of this.partitions) {
-      if (p.deliveredMax > p.deliveredMaxSaved) {
-        p.deliveredMaxSaved = p.deliveredMax
-        await this.#cursors.commitOffset(`${p.ackKey}\u0000d`, p.deliveredMax)
+      const durableMax = Math.min(p.deliveredMax, p.log.highWatermark - 1)
+      if (durableMax > p.deliveredMaxSaved) {
+        p.deliveredMaxSaved = durableMax
+        await this.#cursors.commitOffset(`${p.ackKey}\u0000d`, durableMax)
       }
     }
   }
@@ -672,6 +707,15 @@ export class QueueSubscription {
 
   /** Acks are coalesced per partition per tick into one cursor-store write. */
   #storeAck(p: QueuePartition, offset: number): Promise<void> {
+    if (offset >= p.log.highWatermark) {
+      // Delivered before durable: storing the ack now could, after a crash, ack whatever record reuses the
+      // offset. Held until the log is durable past it.
+      const held = new Promise<void>((resolve) => {
+        p.heldAcks.push({ offset, release: (store) => resolve(store ? this.#storeAck(p, offset) : undefined) })
+      })
+      held.catch(() => {})
+      return held
+    }
     let pending = this.#pendingAcks.get(p)
     if (pending === undefined) {
       const offsets: number[] = []
