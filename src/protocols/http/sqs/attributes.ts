@@ -74,6 +74,11 @@ export const computedAttributes = [
   'QueueArn',
 ] as const
 
+/** Every name GetQueueAttributes knows: the settable ones, FifoQueue (fixed at creation) and the computed. */
+export function isAttributeName(name: string): boolean {
+  return settable.has(name) || name === 'FifoQueue' || (computedAttributes as readonly string[]).includes(name)
+}
+
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/
 
 export function validateQueueName(name: unknown): string {

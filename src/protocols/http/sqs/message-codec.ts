@@ -14,6 +14,8 @@ export const SqsHeader = {
   traceHeader: 'wharf.sqs.trace',
   /** MD5 of the body (16 raw bytes), computed once at send for SendMessage's reply and reused by every receive. */
   bodyMd5: 'wharf.sqs.md5',
+  /** The FIFO MessageDeduplicationId as given (or content-derived), for the receive-side system attribute. */
+  dedupId: 'wharf.sqs.dedup',
 } as const
 
 const ATTRIBUTES_MAX = 10
