@@ -29,6 +29,7 @@ import {
   qosOf,
   remainingExpiry,
 } from './message.js'
+import { PendingDeliveries, type PendingDelivery } from './pending.js'
 import {
   checkDecodedText,
   checkPacketId,
@@ -106,6 +107,8 @@ export class MqttConnection {
   readonly #inflight = new Map<number, Outbound>()
   #nextId = 0
   #credit: CreditGroup
+  /** QoS ≥ 1 deliveries of a queue-less (clean) session waiting for inflight room. */
+  readonly #waiting: PendingDeliveries
   #sessionConsumer: QueueConsumer | null = null
   readonly #sharedConsumers = new Map<string, QueueConsumer>()
   #clientMaxPacket = Number.POSITIVE_INFINITY
@@ -126,6 +129,7 @@ export class MqttConnection {
       (socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort ?? 0}`)
     this.#decoder = new MqttDecoder(hub.limits.maxPacketBytes)
     this.#credit = new CreditGroup(hub.limits.maxInflight)
+    this.#waiting = new PendingDeliveries(hub.limits.maxQueuedPerSession)
     hub.connections.add(this)
     stream.on('data', (chunk: Buffer) => this.#onData(chunk))
     stream.on('error', () => this.#teardown(true))
@@ -148,6 +152,8 @@ export class MqttConnection {
     persistentSession: boolean
     subscriptions: number
     inflight: number
+    /** QoS ≥ 1 messages of a queue-less (clean) session waiting for inflight room. */
+    waiting: number
     user: string | undefined
   } {
     return {
@@ -160,6 +166,7 @@ export class MqttConnection {
       persistentSession: this.session?.persistent ?? false,
       subscriptions: this.session?.subscriptions.size ?? 0,
       inflight: this.#inflight.size,
+      waiting: this.#waiting.size,
       user: this.#user,
     }
   }
@@ -610,6 +617,9 @@ export class MqttConnection {
     session.idsInUse.delete(id)
     if (out.queue === null) {
       this.#credit.release()
+      while (this.#waiting.size > 0 && this.#credit.available && this.#state === 'connected') {
+        this.#sendVolatile(this.#waiting.shift()!)
+      }
       return
     }
     this.#hub.broker.getQueue(out.queue)?.settle(out.partition, out.offset, out.leaseId)
@@ -805,9 +815,19 @@ export class MqttConnection {
     const view = deliveryView(message)
     const subs = this.#matches(message, view.topic)
     if (subs.length === 0) return
-    // The session queue delivers this message too (an overlapping QoS ≥ 1 subscription): one copy only.
+    // The session queue delivers this message too (an overlapping queued subscription): one copy only.
     if (subs.some((s) => session.queued(s))) return
     if (subs.every((s) => s.noLocal) && this.#isLocal(view)) return
+    let subQos = 0
+    for (const s of subs) if (s.qos > subQos) subQos = s.qos
+    const qos = Math.min(view.qos, subQos) as QoS
+    if (qos > 0) {
+      const retain = view.retain && subs.some((s) => s.retainAsPublished)
+      const item: PendingDelivery = { message, view, qos: qos as 1 | 2, retain, ids: subIds(subs) }
+      if (this.#waiting.size === 0 && this.#credit.available) this.#sendVolatile(item)
+      else if (!this.#waiting.push(item)) this.#hub.stats.dropped++
+      return
+    }
     if (this.#stream.writableLength > this.#hub.limits.maxWriteBufferBytes) {
       this.#hub.stats.dropped++
       return
@@ -824,6 +844,19 @@ export class MqttConnection {
       subIds(subs),
       expiry,
     )
+  }
+
+  /** Sends a QoS 1/2 delivery of a session without a queue; the inflight window has room. */
+  #sendVolatile(item: PendingDelivery): void {
+    const expiry = viewExpiry(item.view, item.message, this.#hub.broker.now())
+    if (expiry !== undefined && expiry <= 0) return
+    const id = this.#allocateId()
+    const out: Outbound = { queue: null, partition: 0, offset: -1, leaseId: 0, qos: item.qos, key: `v\u0000${id}` }
+    this.#credit.used++
+    this.#inflight.set(id, out)
+    if (!this.#sendPublish(item.view, item.message, item.qos, item.retain, false, id, item.ids, expiry)) {
+      this.#settle(id, out) // too large for the client: discarded as if delivered [MQTT-3.1.2-25]
+    }
   }
 
   #isLocal(view: DeliveryView): boolean {
@@ -1075,6 +1108,7 @@ export class MqttConnection {
     this.#sharedConsumers.clear()
     this.#sessionConsumer = null
     this.#inflight.clear()
+    this.#waiting.clear()
     if (!wasConnected || session === null) return
     if (session.connection === this) session.connection = null
     const will = this.#will

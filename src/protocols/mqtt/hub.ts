@@ -119,9 +119,12 @@ export class Session {
     this.sinkId = `mqtt:${clientId}`
   }
 
-  /** Whether messages for this subscription go through the session queue (else the in-memory sink). */
-  queued(sub: Subscription): boolean {
-    return this.durableQueue || sub.qos > 0
+  /**
+   * Whether messages for this subscription go through the session queue (else the in-memory sink). Only a
+   * session that outlives its connection needs one; a clean session's QoS 1/2 messages wait in memory.
+   */
+  queued(_sub: Subscription): boolean {
+    return this.durableQueue
   }
 }
 

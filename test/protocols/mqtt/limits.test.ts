@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
+import type { IPublishPacket } from 'mqtt-packet'
 import { collect, connect, rawClient, sleep, startWharf } from './helpers.ts'
 
 for (const protocolVersion of [4, 5] as const) {
@@ -95,14 +96,49 @@ test('backpressure: QoS 1 deliveries stop at the inflight window, QoS 0 is dropp
   const pub = await connect(t, w, { protocolVersion: 4 })
   for (let i = 0; i < 20; i++) await pub.publishAsync('bp1', `m${i}`, { qos: 1 })
   await sleep(300)
-  const stats = w.broker.queueStats('mqtt.session.slow')
-  assert.equal(stats.inflight, 5, 'only Receive-Maximum-many unacked deliveries')
-  assert.equal(stats.ready, 15)
+  // A clean session has no queue: its QoS 1 messages wait in memory behind the inflight window.
+  const slowConnection = () => [...w.listener.hub.connections].find((c) => c.describe().clientId === 'slow')!
+  assert.equal(w.broker.getQueue('mqtt.session.slow'), undefined)
+  assert.equal(slowConnection().describe().inflight, 5, 'only Receive-Maximum-many unacked deliveries')
+  assert.equal(slowConnection().describe().waiting, 15)
   slow.socket.pause() // stop reading
   const payload = Buffer.alloc(16 * 1024)
   for (let i = 0; i < 400; i++) pub.publish('bp0', payload, { qos: 0 })
   await pub.publishAsync('bp1', 'flush', { qos: 1 })
   await sleep(500)
   assert.ok(w.listener.hub.stats.dropped > 0, `dropped ${w.listener.hub.stats.dropped}`)
-  assert.equal(w.broker.queueStats('mqtt.session.slow').inflight, 5)
+  assert.equal(slowConnection().describe().inflight, 5)
+  // Acknowledging frees the window: the waiting messages follow in publish order.
+  const got: string[] = []
+  slow.socket.resume()
+  for (let i = 0; got.length < 21 && i < 2000; i++) {
+    const packet = (await slow.next('publish')) as IPublishPacket
+    if (packet.qos === 1) {
+      got.push(String(packet.payload))
+      slow.send({ cmd: 'puback', messageId: packet.messageId })
+    }
+  }
+  assert.deepEqual(got, [...Array.from({ length: 20 }, (_, i) => `m${i}`), 'flush'])
+  assert.equal(slowConnection().describe().waiting, 0)
+})
+
+test('a clean session keeps at most maxQueuedPerSession QoS 1 messages waiting; older ones are dropped', async (t) => {
+  const w = await startWharf(t, { maxInflight: 2, maxQueuedPerSession: 3 })
+  const slow = await rawClient(t, w.port, 4)
+  slow.send({ cmd: 'connect', clientId: 'capped', protocolVersion: 4, clean: true, keepalive: 0 })
+  await slow.next('connack')
+  slow.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'cap', qos: 1 }] })
+  await slow.next('suback')
+  const pub = await connect(t, w, { protocolVersion: 4 })
+  const before = w.listener.hub.stats.dropped
+  for (let i = 0; i < 10; i++) await pub.publishAsync('cap', `m${i}`, { qos: 1 })
+  const got: string[] = []
+  while (got.length < 5) {
+    const packet = (await slow.next('publish')) as IPublishPacket
+    got.push(String(packet.payload))
+    slow.send({ cmd: 'puback', messageId: packet.messageId })
+  }
+  // m0, m1 went out at once (window 2); of m2..m9 only the newest 3 stayed waiting.
+  assert.deepEqual(got, ['m0', 'm1', 'm7', 'm8', 'm9'])
+  assert.equal(w.listener.hub.stats.dropped - before, 5)
 })
