@@ -243,7 +243,10 @@ export class MqttHub {
     persistent: boolean,
     expiryS: number,
   ): Promise<{ session: Session; present: boolean }> {
-    this.#cancelWill(clientId)
+    // Resuming the session cancels a delayed will [MQTT-3.1.3-9]; Clean Start ends the session, which
+    // publishes it [MQTT-3.1.2-8].
+    if (cleanStart) this.#fireWill(clientId)
+    else this.#cancelWill(clientId)
     const existing = this.sessions.get(clientId)
     if (existing !== undefined && cleanStart) await this.destroy(existing)
     let kept = cleanStart ? undefined : existing
@@ -497,7 +500,9 @@ export class MqttHub {
   scheduleWill(clientId: string, will: Will, sessionExpiryS: number): void {
     const delayS = Math.min(will.delayS, sessionExpiryS)
     const fire = () => {
+      // No longer pending: the session's expiry (#fireWill) must not publish it a second time.
       this.#wills.delete(clientId)
+      this.#pendingWills.delete(clientId)
       this.publish({
         topic: will.topic,
         qos: will.qos,

@@ -283,3 +283,46 @@ test('v3.1.1: a clean session 0 never expires', async (t) => {
   assert.equal(back.connack.sessionPresent, true)
   assert.equal((await back.inbox.next(1))[0]?.payload.toString(), 'still queued')
 })
+
+test('v5: a delayed will is published once, not again when the session then expires', async (t) => {
+  const w = await startWharf(t)
+  const inbox = await watch(t, w, 'wd/#')
+  // Will delay shorter than the session expiry, and longer (then the will goes at the expiry).
+  const shorter = await connect(t, w, {
+    protocolVersion: 5,
+    clientId: 'wd-once-a',
+    clean: false,
+    properties: { sessionExpiryInterval: 2 },
+    will: will('wd/once-a', 'a', 1),
+  })
+  const longer = await connect(t, w, {
+    protocolVersion: 5,
+    clientId: 'wd-once-b',
+    clean: false,
+    properties: { sessionExpiryInterval: 1 },
+    will: will('wd/once-b', 'b', 30),
+  })
+  drop(shorter)
+  drop(longer)
+  await inbox.next(2)
+  await sleep(3000) // past both session expiries
+  assert.deepEqual(inbox.messages.map((m) => m.topic).sort(), ['wd/once-a', 'wd/once-b'])
+})
+
+test('v5: reconnecting with Clean Start 1 within the will delay ends the session, so the will is sent [MQTT-3.1.2-8]', async (t) => {
+  const w = await startWharf(t)
+  const inbox = await watch(t, w, 'wd/#')
+  const first = await connect(t, w, {
+    protocolVersion: 5,
+    clientId: 'wd-fresh',
+    clean: false,
+    properties: { sessionExpiryInterval: 60 },
+    will: will('wd/fresh', 'session over', 30),
+  })
+  drop(first)
+  await sleep(300)
+  const fresh = await reconnect(t, w, { protocolVersion: 5, clientId: 'wd-fresh', clean: true })
+  assert.equal(fresh.connack.sessionPresent, false)
+  const [got] = await inbox.next(1, 3000)
+  assert.equal(got?.payload.toString(), 'session over')
+})
