@@ -5,6 +5,7 @@ import type { CursorStore, PartitionLog, StorageEngine } from '../storage/api.js
 import { WharfError } from '../util/errors.js'
 import { AppendCoalescer } from './append-coalescer.js'
 import {
+  defaultQueueConfig,
   priorityLevels,
   type QueueConfig,
   type StreamConfig,
@@ -19,7 +20,7 @@ import { LogGroup, type LogMember, type LogMemberOptions } from './log-group.js'
 import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './log-mode.js'
 import { type MessagePosition, produceMany } from './produce.js'
 import { ProducerManager } from './producer-manager.js'
-import { Publisher, type PublishResult } from './publisher.js'
+import { assertRoom, Publisher, type PublishResult } from './publisher.js'
 import type { QueueConsumer } from './queue.js'
 import { QueueSubscription } from './queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
@@ -58,6 +59,7 @@ type AlterableQueueKey =
   | 'deadLetter'
   | 'messageTtlMs'
   | 'maxLength'
+  | 'maxLengthBytes'
   | 'overflow'
   | 'deliveryDelayMs'
   | 'expiresMs'
@@ -67,6 +69,7 @@ const alterableQueueKeys: readonly AlterableQueueKey[] = [
   'deadLetter',
   'messageTtlMs',
   'maxLength',
+  'maxLengthBytes',
   'overflow',
   'deliveryDelayMs',
   'expiresMs',
@@ -445,7 +448,9 @@ export class Broker {
 
   // ---- queues ----
 
-  #openQueue(name: string, config: QueueConfig): QueueSubscription {
+  #openQueue(name: string, stored: QueueConfig): QueueSubscription {
+    // Catalog records written before a setting existed get its default (e.g. maxLengthBytes).
+    const config: QueueConfig = { ...defaultQueueConfig, ...stored }
     const stream = this.stream(config.stream)
     const queue = new QueueSubscription(
       name,
@@ -550,16 +555,21 @@ export class Broker {
   /** Publishes straight to a queue's stream, applying the queue's delay default and overflow policy. */
   async sendToQueue(name: string, messages: PublishMessage[]): Promise<MessagePosition[]> {
     const queue = this.queue(name)
-    const { maxLength, overflow, deliveryDelayMs } = queue.config
-    if (maxLength !== null && overflow !== 'drop-head' && queue.depth() + messages.length > maxLength) {
-      throw new WharfError('QUEUE_FULL', `queue '${name}' is full (x-max-length ${maxLength})`)
+    const { maxLength, maxLengthBytes, overflow, deliveryDelayMs } = queue.config
+    if (overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) {
+      const counting = queue.bytesCounted()
+      if (counting !== null) await counting
+      let bytes = 0
+      for (const m of messages)
+        bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)
+      assertRoom(queue, messages.length, bytes)
     }
     const withDelay =
       deliveryDelayMs > 0
         ? messages.map((m) => (m.delayMs === undefined ? { ...m, delayMs: deliveryDelayMs } : m))
         : messages
     const result = await this.produce(queue.streamName, withDelay)
-    if (maxLength !== null && overflow === 'drop-head') await queue.enforceMaxLength()
+    if (overflow === 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) await queue.enforceMaxLength()
     return result
   }
 

@@ -54,6 +54,9 @@ export interface QueueConfig {
   deadLetter: DeadLetterTarget | null
   messageTtlMs: number | null
   maxLength: number | null
+  /** Limit on the body bytes of the messages maxLength counts (RabbitMQ x-max-length-bytes); null = none. */
+  maxLengthBytes: number | null
+  /** What a full queue does (maxLength or maxLengthBytes, whichever is hit first). */
   overflow: Overflow
   /** 0 = no priorities; else priorities 0..maxPriority map onto min(maxPriority + 1, 10) partitions. */
   maxPriority: number
@@ -77,6 +80,7 @@ export const defaultQueueConfig: Omit<QueueConfig, 'stream'> = {
   deadLetter: null,
   messageTtlMs: null,
   maxLength: null,
+  maxLengthBytes: null,
   overflow: 'drop-head',
   maxPriority: 0,
   fifo: false,
@@ -127,13 +131,15 @@ export function validateStreamConfig(
 export function validateQueueConfig(name: string, partial: Partial<QueueConfig>): QueueConfig {
   checkKeys(partial, { ...defaultQueueConfig, stream: '' }, 'queue')
   const config: QueueConfig = { ...defaultQueueConfig, stream: name, ...stripUndefined(partial) }
-  const optionalInt = (key: 'leaseMs' | 'maxDeliveries' | 'messageTtlMs' | 'maxLength' | 'expiresMs', min: number) => {
+  type OptionalInt = 'leaseMs' | 'maxDeliveries' | 'messageTtlMs' | 'maxLength' | 'maxLengthBytes' | 'expiresMs'
+  const optionalInt = (key: OptionalInt, min: number) => {
     if (config[key] !== null) intIn(config[key], key, min, Number.MAX_SAFE_INTEGER)
   }
   optionalInt('leaseMs', 0)
   optionalInt('maxDeliveries', 1)
   optionalInt('messageTtlMs', 0)
   optionalInt('maxLength', 0)
+  optionalInt('maxLengthBytes', 0)
   optionalInt('expiresMs', 1)
   intIn(config.maxPriority, 'maxPriority', 0, 255)
   intIn(config.deliveryDelayMs, 'deliveryDelayMs', 0, 24 * 3600 * 1000)

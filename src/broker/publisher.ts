@@ -79,6 +79,9 @@ export class Publisher {
     const queues: QueueSubscription[] = []
     const streams: string[] = []
     const sinks: Sink[] = []
+    // Byte counts still being read back from the log (only right after a restart): waited for after the
+    // loop, which must stay synchronous (route results are a reused scratch object).
+    let counted: Array<Promise<void>> | undefined
     for (const d of route.destinations) {
       if (d.kind === 'sink') {
         const sink = this.#sinks.get(d.id)
@@ -86,12 +89,20 @@ export class Publisher {
       } else if (d.kind === 'queue') {
         const queue = host.queue(d.name)
         if (queue === undefined) continue
-        const { maxLength, overflow } = queue.config
-        if (maxLength !== null && overflow !== 'drop-head' && queue.depth() >= maxLength) {
-          throw new WharfError('QUEUE_FULL', `queue '${d.name}' is full (x-max-length ${maxLength})`)
+        if (queue.config.overflow !== 'drop-head') {
+          const counting = queue.bytesCounted()
+          if (counting === null) assertRoom(queue, 1, value?.length ?? 0)
+          else {
+            counted ??= []
+            counted.push(counting)
+          }
         }
         queues.push(queue)
       } else streams.push(d.name)
+    }
+    if (counted !== undefined) {
+      await Promise.all(counted)
+      for (const q of queues) if (q.config.overflow !== 'drop-head') assertRoom(q, 1, value?.length ?? 0)
     }
     const now = host.now()
     if (sinks.length > 0) {
@@ -118,7 +129,8 @@ export class Publisher {
     for (const q of queues) {
       const delay = q.config.deliveryDelayMs
       enqueue(q.streamName, delay > 0 && stamped.delayMs === undefined ? { ...stamped, delayMs: delay } : stamped)
-      if (q.config.maxLength !== null && q.config.overflow === 'drop-head') trim.push(q)
+      if (q.config.overflow === 'drop-head' && (q.config.maxLength !== null || q.config.maxLengthBytes !== null))
+        trim.push(q)
     }
     for (const name of streams) enqueue(name, stamped)
     const results = await Promise.all(waits)
@@ -135,5 +147,19 @@ export class Publisher {
       this.#names.set(name, buf)
     }
     return buf
+  }
+}
+
+/**
+ * Throws QUEUE_FULL when `count` more messages of `bytes` body bytes would take a reject-publish queue past
+ * maxLength or maxLengthBytes (RabbitMQ: refused if the queue would exceed either limit with the message).
+ */
+export function assertRoom(queue: QueueSubscription, count: number, bytes: number): void {
+  const { maxLength, maxLengthBytes } = queue.config
+  if (maxLength !== null && queue.depth() + count > maxLength) {
+    throw new WharfError('QUEUE_FULL', `queue '${queue.name}' is full (x-max-length ${maxLength})`)
+  }
+  if (maxLengthBytes !== null && (queue.messageBytes() ?? 0) + bytes > maxLengthBytes) {
+    throw new WharfError('QUEUE_FULL', `queue '${queue.name}' is full (x-max-length-bytes ${maxLengthBytes})`)
   }
 }

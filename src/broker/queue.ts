@@ -9,7 +9,7 @@ import { Heap } from '../util/heap.js'
 import type { QueueConfig } from './config.js'
 import { QueueConsumer } from './queue-consumer.js'
 import { type Lease, QueuePartition } from './queue-partition.js'
-import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
+import { type ConsumeOptions, type Delivery, type GetOptions, QueueBytes, type QueueStats } from './queue-types.js'
 
 export { QueueConsumer }
 
@@ -35,9 +35,11 @@ interface Waiter {
   timer: NodeJS.Timeout | null
 }
 
+const bodySize = (message: StoredMessage): number => message.value?.length ?? 0
+
 export class QueueSubscription {
   readonly name: string
-  config: QueueConfig
+  #config: QueueConfig
   readonly partitions: QueuePartition[]
   readonly #cursors: CursorStore
   readonly #hooks: QueueHooks
@@ -52,7 +54,11 @@ export class QueueSubscription {
   #lastUsed: number
   #deleted = false
   readonly #unsubscribe: Array<() => void> = []
-  readonly #pendingAcks = new Map<QueuePartition, { offsets: number[]; promise: Promise<void> }>()
+  readonly #pendingAcks = new Map<QueuePartition, { offsets: number[]; sizes: number[]; promise: Promise<void> }>()
+  /** Running body-byte count, kept only while config.maxLengthBytes is set. */
+  #bytes: QueueBytes | null = null
+  /** Serializes enforceMaxLength runs, so two publishes never pick the same messages to drop. */
+  #trimming: Promise<unknown> = Promise.resolve()
   readonly stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 }
 
   constructor(
@@ -64,7 +70,7 @@ export class QueueSubscription {
     streamId: number,
   ) {
     this.name = name
-    this.config = config
+    this.#config = config
     this.#cursors = cursors
     this.#hooks = hooks
     this.#lastUsed = hooks.now()
@@ -73,11 +79,48 @@ export class QueueSubscription {
       // Appends by others (e.g. Kafka produce) wake the reader; our own publishes use offerTail first.
       this.#unsubscribe.push(
         p.log.onAppend((next) => {
+          // Counted before held acks are released: their uncounting needs the records counted first.
+          this.#bytes?.appended(p.index)
           if (p.heldAcks.length > 0) this.#releaseHeld(p, (offset) => offset < next)
-          setImmediate(() => this.#fill(p))
+          setImmediate(() => {
+            this.#bytes?.catchUp(p.index)
+            this.#fill(p)
+          })
         }),
       )
     }
+    this.#trackBytes()
+  }
+
+  get config(): QueueConfig {
+    return this.#config
+  }
+  /** New settings (alterQueue); byte counting starts or stops with maxLengthBytes. */
+  set config(next: QueueConfig) {
+    this.#config = next
+    this.#trackBytes()
+  }
+
+  #trackBytes(): void {
+    const on = (this.#config.maxLengthBytes ?? null) !== null
+    if (on && this.#bytes === null) {
+      this.#bytes = new QueueBytes(this.partitions, this.#cursors, (message, details) =>
+        this.#hooks.warn?.(message, { queue: this.name, ...details }),
+      )
+    } else if (!on && this.#bytes !== null) {
+      this.#bytes.close()
+      this.#bytes = null
+    }
+  }
+
+  /** Body bytes of the messages depth() counts; null unless maxLengthBytes is set. */
+  messageBytes(): number | null {
+    return this.#bytes === null ? null : this.#bytes.total()
+  }
+
+  /** Resolves when messageBytes() is complete (after a restart it is read back from the log once). */
+  bytesCounted(): Promise<void> | null {
+    return this.#bytes?.counting ? this.#bytes.settled() : null
   }
 
   get streamName(): string {
@@ -161,7 +204,7 @@ export class QueueSubscription {
     }
     this.#endLease(p, lease)
     this.stats.acked++
-    return this.#storeAck(p, offset).then(() => true)
+    return this.#storeAck(p, offset, bodySize(lease.message)).then(() => true)
   }
 
   /**
@@ -175,7 +218,7 @@ export class QueueSubscription {
     if (p === undefined || lease === undefined || (leaseId !== undefined && lease.id !== leaseId)) return false
     this.#endLease(p, lease)
     this.stats.acked++
-    this.#storeAck(p, offset)
+    this.#storeAck(p, offset, bodySize(lease.message))
     return true
   }
 
@@ -226,6 +269,7 @@ export class QueueSubscription {
     this.stats.published += messages.length
     const p = this.partitions[partition]
     if (p === undefined || messages.length === 0) return
+    this.#bytes?.offered(partition, messages)
     if (p.reading === null && p.readOffset === messages[0]!.offset && p.ready.length + messages.length <= READY_MAX) {
       for (const m of messages) this.#admit(p, m)
       p.readOffset = messages[messages.length - 1]!.offset + 1
@@ -240,6 +284,7 @@ export class QueueSubscription {
   retract(partition: number, fromOffset: number): void {
     const p = this.partitions[partition]
     if (p === undefined) return
+    this.#bytes?.retract(partition, fromOffset)
     p.ready = p.ready.filter((m) => m.offset < fromOffset)
     p.returned.removeWhere((e) => e.offset >= fromOffset)
     p.cold.removeWhere((e) => e.offset >= fromOffset)
@@ -266,34 +311,106 @@ export class QueueSubscription {
     return total
   }
 
-  /** Drops (or dead-letters) messages from the head until the depth is within maxLength. */
-  async enforceMaxLength(): Promise<void> {
-    const max = this.config.maxLength
-    if (max === null) return
-    let excess = this.depth() - max
+  /**
+   * Drops (or dead-letters) messages from the head until the depth is within maxLength and their body bytes
+   * within maxLengthBytes. Runs one at a time per queue, so two publishes never pick the same messages; the
+   * promise also waits for the acks to be durable, which the next run does not.
+   */
+  enforceMaxLength(): Promise<void> {
+    const { maxLength, maxLengthBytes } = this.config
+    if (maxLength === null && (maxLengthBytes ?? null) === null) return Promise.resolve()
+    const run = this.#trimming.then(() => this.#trim())
+    this.#trimming = run.catch(() => {})
+    return run.then((stored) => Promise.all(stored).then(() => {}))
+  }
+
+  async #trim(): Promise<Array<Promise<void>>> {
+    await this.#bytes?.settled()
+    const { maxLength, maxLengthBytes, deadLetter } = this.config
+    const bytes = this.#bytes
+    let excess = maxLength === null ? 0 : this.depth() - maxLength
+    let excessBytes = bytes === null || maxLengthBytes === null ? 0 : bytes.total() - maxLengthBytes
+    const stored: Array<Promise<void>> = []
     for (const p of this.partitions) {
-      if (excess <= 0) break
-      let offset = Math.max(this.#cursors.getAcks(p.ackKey)?.floor ?? 0, p.log.logStartOffset)
-      const drop: number[] = []
-      while (excess > 0 && offset < p.log.highWatermark) {
-        if (!p.inflight.has(offset) && !this.#cursors.isAcked(p.ackKey, offset)) {
-          drop.push(offset)
-          excess--
+      let offset = this.ackFloor(p.index)
+      while ((excess > 0 || excessBytes > 0) && offset < p.log.highWatermark && !this.#deleted) {
+        const o = offset++
+        if (p.inflight.has(o) || this.#cursors.isAcked(p.ackKey, o)) continue
+        // Pinned as in flight while it is read, dead-lettered and acked: no consumer gets it meanwhile.
+        const { pin, held } = this.#pinForDrop(p, o)
+        let message = held
+        try {
+          if (message === null && (bytes !== null || deadLetter !== null)) message = await p.readOne(o, this.streamName)
+          if (message !== null && deadLetter !== null) {
+            await this.#hooks.deadLetter(this, message, 'maxlen')
+            this.stats.deadLettered++
+          }
+        } catch (error) {
+          p.inflight.delete(o)
+          p.cold.push({ offset: o, deliveryCount: 0, message: null })
+          this.#schedule()
+          throw error
         }
-        offset++
-      }
-      for (const o of drop) {
-        p.ready = p.ready.filter((m) => m.offset !== o)
-        p.returned.removeWhere((r) => r.offset === o)
-        p.delayed.removeWhere((d) => d.offset === o)
-        if (this.config.deadLetter !== null) {
-          const message = await p.readOne(o, this.streamName)
-          if (message !== null) await this.#hooks.deadLetter(this, message, 'maxlen')
-          this.stats.deadLettered++
+        const size = message === null ? 0 : bodySize(message)
+        excess--
+        excessBytes -= size
+        const unpin = () => {
+          if (p.inflight.get(o) === pin) p.inflight.delete(o)
         }
+        stored.push(
+          this.#storeAck(p, o, size).then(unpin, (error) => {
+            unpin()
+            p.cold.push({ offset: o, deliveryCount: 0, message: null })
+            this.#schedule()
+            throw error
+          }),
+        )
       }
-      if (drop.length > 0) await this.#cursors.ack(p.ackKey, drop)
     }
+    return stored
+  }
+
+  /** Pins an offset picked for dropping and takes it out of ready/returned/delayed; its message if held. */
+  #pinForDrop(p: QueuePartition, offset: number): { pin: Lease; held: StoredMessage | null } {
+    let held: StoredMessage | null = null
+    let at = readyIndex(p.ready, offset)
+    // The read-ahead is offset-ordered; should that ever not hold, a stale entry must still not survive.
+    if (at < 0 && p.ready.length > 0 && offset >= p.ready[0]!.offset && offset <= p.ready.at(-1)!.offset)
+      at = p.ready.findIndex((m) => m.offset === offset)
+    if (at >= 0) held = p.ready.splice(at, 1)[0]!
+    for (const entry of p.returned) {
+      if (entry.offset !== offset) continue
+      held ??= entry.message
+      p.returned.removeWhere((r) => r.offset === offset)
+      break
+    }
+    for (const entry of p.delayed) {
+      if (entry.offset !== offset) continue
+      p.delayed.removeWhere((d) => d.offset === offset)
+      break
+    }
+    const pin: Lease = {
+      id: ++this.#leaseSeq,
+      partition: p.index,
+      offset,
+      owner: '',
+      consumer: null,
+      deadline: null,
+      deliveryCount: 0,
+      groupId: undefined,
+      message: held ?? {
+        stream: this.streamName,
+        partition: p.index,
+        offset,
+        timestamp: 0,
+        key: null,
+        value: null,
+        headers: [],
+      },
+      purged: false,
+    }
+    p.inflight.set(offset, pin)
+    return { pin, held }
   }
 
   /** Removes every message that is not in flight. Returns how many were purged. */
@@ -306,6 +423,7 @@ export class QueueSubscription {
       p.delayed.clear()
       for (const lease of p.inflight.values()) lease.purged = true
       p.readOffset = p.log.highWatermark
+      this.#bytes?.purged(p.index)
       await this.#cursors.advanceFloor(p.ackKey, p.log.highWatermark)
     }
     return Math.max(0, purged)
@@ -328,6 +446,7 @@ export class QueueSubscription {
       deliveredTotal: this.stats.delivered,
       ackedTotal: this.stats.acked,
       deadLetteredTotal: this.stats.deadLettered,
+      ...(this.#bytes === null ? {} : { bytes: this.#bytes.total() }),
     }
   }
 
@@ -403,6 +522,7 @@ export class QueueSubscription {
   /** Cancels every consumer and waiter (queue deleted). */
   close(reason: string): void {
     this.#deleted = true
+    this.#bytes?.close()
     for (const off of this.#unsubscribe) off()
     for (const consumer of this.#consumers.splice(0)) {
       consumer.cancelled = true
@@ -603,7 +723,7 @@ export class QueueSubscription {
     const id = ++this.#leaseSeq
     if (noAck) {
       this.stats.acked++
-      void this.#storeAck(p, message.offset).catch(() => {})
+      void this.#storeAck(p, message.offset, bodySize(message)).catch(() => {})
       return {
         queue: this.name,
         partition: p.index,
@@ -691,7 +811,7 @@ export class QueueSubscription {
     p.inflight.set(message.offset, pin)
     const target = this.config.deadLetter === null ? Promise.resolve() : this.#hooks.deadLetter(this, message, reason)
     target
-      .then(() => this.#storeAck(p, message.offset))
+      .then(() => this.#storeAck(p, message.offset, bodySize(message)))
       .then(
         () => {
           if (p.inflight.get(message.offset) === pin) p.inflight.delete(message.offset)
@@ -705,13 +825,13 @@ export class QueueSubscription {
       )
   }
 
-  /** Acks are coalesced per partition per tick into one cursor-store write. */
-  #storeAck(p: QueuePartition, offset: number): Promise<void> {
+  /** Acks are coalesced per partition per tick into one cursor-store write. size: the body bytes. */
+  #storeAck(p: QueuePartition, offset: number, size: number): Promise<void> {
     if (offset >= p.log.highWatermark) {
       // Delivered before durable: storing the ack now could, after a crash, ack whatever record reuses the
       // offset. Held until the log is durable past it.
       const held = new Promise<void>((resolve) => {
-        p.heldAcks.push({ offset, release: (store) => resolve(store ? this.#storeAck(p, offset) : undefined) })
+        p.heldAcks.push({ offset, release: (store) => resolve(store ? this.#storeAck(p, offset, size) : undefined) })
       })
       held.catch(() => {})
       return held
@@ -719,19 +839,36 @@ export class QueueSubscription {
     let pending = this.#pendingAcks.get(p)
     if (pending === undefined) {
       const offsets: number[] = []
+      const sizes: number[] = []
       const promise = Promise.resolve().then(() => {
         this.#pendingAcks.delete(p)
+        this.#bytes?.acking(p.index, offsets, sizes)
         return this.#cursors.ack(p.ackKey, offsets)
       })
       // settle() callers do not wait: a failure must not become an unhandled rejection (ack() callers
       // still see it through their own then).
       promise.catch(() => {})
-      pending = { offsets, promise }
+      pending = { offsets, sizes, promise }
       this.#pendingAcks.set(p, pending)
     }
     pending.offsets.push(offset)
+    pending.sizes.push(size)
     return pending.promise
   }
+}
+
+/** Index of offset in the (offset-ordered) read-ahead, or -1. */
+function readyIndex(ready: StoredMessage[], offset: number): number {
+  let lo = 0
+  let hi = ready.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    const at = ready[mid]!.offset
+    if (at === offset) return mid
+    if (at < offset) lo = mid + 1
+    else hi = mid - 1
+  }
+  return -1
 }
 
 export function ackKeyOf(queue: string, streamId: number, partition: number): string {

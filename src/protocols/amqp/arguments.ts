@@ -10,7 +10,7 @@ export type QueueType = 'classic' | 'quorum' | 'stream'
 export interface DeclaredQueue {
   type: QueueType
   config: Partial<QueueConfig>
-  /** Stream retention from x-max-age / x-max-length-bytes (stream queues). */
+  /** Stream retention from x-max-age / x-max-length-bytes (stream queues; the latter is config.maxLengthBytes otherwise). */
   retentionMs?: number
   retentionBytes?: number
 }
@@ -132,8 +132,12 @@ export function queueArguments(
     if (ms === undefined) invalid(queue, 'x-max-age', maxAge)
     declared.retentionMs = ms
   }
+  // Streams: retention. Classic/quorum queues: a limit on the body bytes they hold (x-overflow applies).
   const maxBytes = int('x-max-length-bytes', 0)
-  if (maxBytes !== undefined) declared.retentionBytes = maxBytes
+  if (maxBytes !== undefined) {
+    declared.retentionBytes = maxBytes
+    if (declared.type !== 'stream') config.maxLengthBytes = maxBytes
+  }
   return declared
 }
 
@@ -144,6 +148,7 @@ const EQUIVALENCE: Array<[keyof QueueConfig, string]> = [
   ['messageTtlMs', 'x-message-ttl'],
   ['expiresMs', 'x-expires'],
   ['maxLength', 'x-max-length'],
+  ['maxLengthBytes', 'x-max-length-bytes'],
   ['overflow', 'x-overflow'],
   ['deadLetter', 'x-dead-letter-exchange'],
   ['maxPriority', 'x-max-priority'],
@@ -157,6 +162,7 @@ const DEFAULTS: Partial<QueueConfig> = {
   messageTtlMs: null,
   expiresMs: null,
   maxLength: null,
+  maxLengthBytes: null,
   overflow: 'drop-head',
   deadLetter: null,
   maxPriority: 0,
