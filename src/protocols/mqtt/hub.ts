@@ -298,6 +298,8 @@ export class MqttHub {
       () => {
         session.expiryTimer = null
         if (session.connection !== null || this.#closed) return
+        // Timers cap at 2^31 ms (~24.8 days): a longer expiry re-arms until it is really due.
+        if (at > this.broker.now()) return this.scheduleExpiry(session)
         this.#fireWill(session.clientId)
         this.destroy(session).catch((error) =>
           this.logger.warn({ err: error, clientId: session.clientId }, 'session expiry failed'),
@@ -517,9 +519,15 @@ export class MqttHub {
       fire()
       return
     }
-    const timer = setTimeout(fire, Math.min(delayS * 1000, 0x7fffffff))
-    timer.unref()
-    this.#wills.set(clientId, timer)
+    const at = Date.now() + delayS * 1000
+    const arm = () => {
+      const left = at - Date.now()
+      // Timers cap at 2^31 ms (~24.8 days): a longer delay re-arms until it is really due.
+      const timer = setTimeout(left > 0x7fffffff ? arm : fire, Math.min(Math.max(left, 0), 0x7fffffff))
+      timer.unref()
+      this.#wills.set(clientId, timer)
+    }
+    arm()
     this.#pendingWills.set(clientId, fire)
   }
 
