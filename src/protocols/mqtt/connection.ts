@@ -112,6 +112,9 @@ export class MqttConnection {
   #sessionConsumer: QueueConsumer | null = null
   readonly #sharedConsumers = new Map<string, QueueConsumer>()
   #clientMaxPacket = Number.POSITIVE_INFINITY
+  /** Outbound topic aliases (v5): the client's Topic Alias Maximum and the aliases handed out so far. */
+  #clientAliasMax = 0
+  readonly #outAliases = new Map<string, number>()
   // inbound
   readonly #aliases = new Map<number, string>()
   #inboundQos1 = 0
@@ -325,6 +328,7 @@ export class MqttConnection {
       if (p.properties?.authenticationMethod !== undefined)
         throw this.#refuse(Reason.badAuthenticationMethod, 'enhanced authentication is not supported')
       this.#clientMaxPacket = p.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY
+      this.#clientAliasMax = Math.min(p.properties?.topicAliasMaximum ?? 0, this.#hub.limits.topicAliasMax)
       this.#credit.limit = Math.min(limits.maxInflight, p.properties?.receiveMaximum ?? 65535)
     }
     if (this.#hub.clientsConnected >= limits.maxConnections)
@@ -950,7 +954,7 @@ export class MqttConnection {
     if (
       topicBytes !== undefined &&
       topicBytes.length <= 0xffff &&
-      (!v5 || (!view.hasV5Properties && ids === undefined && expiry === undefined))
+      (!v5 || (!view.hasV5Properties && ids === undefined && expiry === undefined && this.#clientAliasMax === 0))
     ) {
       const header = encodePublishHeader(
         topicBytes,
@@ -987,6 +991,7 @@ export class MqttConnection {
         all.subscriptionIdentifier = ids.length === 1 ? ids[0]! : ids
         packet.properties = all
       } else if (properties !== undefined) packet.properties = properties
+      if (this.#clientAliasMax > 0) this.#alias(packet)
     }
     const bytes = encodePacket(packet, this.#version)
     if (bytes.length > this.#clientMaxPacket) {
@@ -996,6 +1001,21 @@ export class MqttConnection {
     this.#hub.stats.sent++
     this.#write(bytes)
     return true
+  }
+
+  /**
+   * Outbound topic alias (v5, when the client accepts them): the first PUBLISH of a topic carries topic and
+   * alias, later ones only the alias. Aliases are handed out first come, first served up to the client's
+   * maximum and never remapped, so a resend can never meet a stale mapping.
+   */
+  #alias(packet: IPublishPacket): void {
+    let alias = this.#outAliases.get(packet.topic)
+    if (alias === undefined) {
+      if (this.#outAliases.size >= this.#clientAliasMax) return
+      alias = this.#outAliases.size + 1
+      this.#outAliases.set(packet.topic, alias)
+    } else packet.topic = ''
+    packet.properties = { ...packet.properties, topicAlias: alias }
   }
 
   // ---- output ----

@@ -193,6 +193,52 @@ test('v5: topic aliases from the client are resolved', async (t) => {
   )
 })
 
+test('v5: outbound topic aliases for clients that accept them (mqtt.js resolves them; raw packets show them)', async (t) => {
+  const w = await startWharf(t)
+  const sub = await connect(t, w, { protocolVersion: 5, properties: { topicAliasMaximum: 5 } })
+  const inbox = collect(sub)
+  await sub.subscribeAsync({ 'out/#': { qos: 1 } })
+  // A raw client with room for one alias, and one that accepts none.
+  const raw = await rawClient(t, w.port, 5)
+  raw.send({
+    cmd: 'connect',
+    clientId: 'al',
+    protocolVersion: 5,
+    clean: true,
+    keepalive: 0,
+    properties: { topicAliasMaximum: 1 },
+  })
+  await raw.next('connack')
+  raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'out/#', qos: 0 }] })
+  await raw.next('suback')
+  const plain = await rawClient(t, w.port, 5)
+  plain.send({ cmd: 'connect', clientId: 'plain', protocolVersion: 5, clean: true, keepalive: 0 })
+  await plain.next('connack')
+  plain.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'out/#', qos: 0 }] })
+  await plain.next('suback')
+  const pub = await connect(t, w, { protocolVersion: 5 })
+  const sent = ['out/a=1', 'out/a=2', 'out/b=3', 'out/a=4', 'out/b=5']
+  for (const m of sent) {
+    const [topic, payload] = m.split('=')
+    await pub.publishAsync(topic!, payload!, { qos: 1 })
+  }
+  assert.deepEqual(
+    (await inbox.next(5)).map((m) => `${m.topic}=${m.payload}`),
+    sent,
+  )
+  const onWire = async (client: typeof raw) => {
+    const out: string[] = []
+    for (let i = 0; i < sent.length; i++) {
+      const p = (await client.next('publish')) as mqtt.IPublishPacket
+      out.push(`${p.topic}|${p.properties?.topicAlias ?? '-'}|${p.payload}`)
+    }
+    return out
+  }
+  // First use of out/a: topic + alias 1; later: alias only. out/b finds no free alias: full topic.
+  assert.deepEqual(await onWire(raw), ['out/a|1|1', '|1|2', 'out/b|-|3', '|1|4', 'out/b|-|5'])
+  assert.deepEqual(await onWire(plain), ['out/a|-|1', 'out/a|-|2', 'out/b|-|3', 'out/a|-|4', 'out/b|-|5'])
+})
+
 test('v5: oversized packets get DISCONNECT 0x95, an invalid topic 0x90, too many QoS 1 in flight 0x93', async (t) => {
   const w = await startWharf(t, { maxPacketBytes: 1024, maxInflight: 2 })
   const big = await connect(t, w, { protocolVersion: 5 })
