@@ -140,10 +140,27 @@ export class QueueBytes {
     })
   }
 
-  /** The current sum (records deleted from the log start restart the count of their partition). */
+  /** The current sum. */
   total(): number {
-    for (const s of this.#parts) if (s.log.logStartOffset > s.logStart) this.#restart(s)
+    for (const s of this.#parts) if (s.log.logStartOffset > s.logStart) this.#logStartMoved(s)
     return this.#total
+  }
+
+  /**
+   * Work-queue retention only deletes acked records: nothing counted went. Anything else (Kafka
+   * DeleteRecords on the queue's stream) may have deleted counted records: that partition starts over.
+   */
+  #logStartMoved(s: PartitionBytes): void {
+    const logStart = s.log.logStartOffset
+    if ((this.#cursors.getAcks(s.ackKey)?.floor ?? 0) < logStart) {
+      this.#restart(s)
+      return
+    }
+    s.logStart = logStart
+    if (s.to < logStart) {
+      s.to = logStart
+      this.#advance(s)
+    }
   }
 
   /** Resolves once no partition is being read back (the sum is complete up to the high watermarks). */

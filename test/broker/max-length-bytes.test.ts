@@ -178,6 +178,16 @@ test('records appended by others (raw batches) and limits set later are counted 
   assert.equal(bytesOf(broker, 'k'), undefined)
 })
 
+test('records deleted from the log start (Kafka DeleteRecords) leave the count', async (t) => {
+  const broker = await openBroker(t)
+  await broker.createQueue('d', { maxLengthBytes: 1000 })
+  await broker.sendToQueue('d', [{ value: body('a', 10) }, { value: body('b', 20) }, { value: body('c', 30) }])
+  assert.equal(bytesOf(broker, 'd'), 60)
+  await broker.stream('d').partitionLog(0).deleteRecordsBefore(2)
+  await until(() => bytesOf(broker, 'd') === 30, 2000, 'deleted records uncounted')
+  assert.equal(broker.queueStats('d').depth, 1)
+})
+
 test('invalid maxLengthBytes values are rejected with INVALID_CONFIG', async (t) => {
   const broker = await openBroker(t)
   for (const bad of [-1, 1.5, '10', Number.NaN]) {
