@@ -173,7 +173,8 @@ export class AmqpConnection implements ChannelHost {
   // ---- back-pressure ----
 
   publishStarted(): void {
-    this.#inflightPublishes++
+    // Past the bound, stop reading: publishes without confirms would otherwise pile up without limit.
+    if (++this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX && !this.#paused) this.#updatePause()
     if (!this.#publisher) {
       this.#publisher = true
       // The first publish under an active alarm makes this a blocked publisher: stop reading now, not at
