@@ -346,25 +346,26 @@ export class QueueSubscription {
             this.stats.deadLettered++
           }
         } catch (error) {
-          p.inflight.delete(o)
-          p.cold.push({ offset: o, deliveryCount: 0, message: null })
+          // Kept (redelivered later), never lost; the publish that triggered the trim sees the error.
+          unpinToCold(p, pin)
           this.#schedule()
           throw error
         }
         const size = message === null ? 0 : bodySize(message)
         excess--
         excessBytes -= size
-        const unpin = () => {
-          if (p.inflight.get(o) === pin) p.inflight.delete(o)
-        }
-        stored.push(
-          this.#storeAck(p, o, size).then(unpin, (error) => {
-            unpin()
-            p.cold.push({ offset: o, deliveryCount: 0, message: null })
+        const ack = this.#storeAck(p, o, size).then(
+          () => {
+            if (p.inflight.get(o) === pin) p.inflight.delete(o)
+          },
+          (error) => {
+            unpinToCold(p, pin)
             this.#schedule()
             throw error
-          }),
+          },
         )
+        ack.catch(() => {}) // awaited by the caller, unless a later drop throws first
+        stored.push(ack)
       }
     }
     return stored
@@ -855,6 +856,13 @@ export class QueueSubscription {
     pending.sizes.push(size)
     return pending.promise
   }
+}
+
+/** Ends a drop pin that did not complete: the message goes back to be re-read and delivered. */
+function unpinToCold(p: QueuePartition, pin: Lease): void {
+  if (p.inflight.get(pin.offset) !== pin) return
+  p.inflight.delete(pin.offset)
+  p.cold.push({ offset: pin.offset, deliveryCount: 0, message: null })
 }
 
 /** Index of offset in the (offset-ordered) read-ahead, or -1. */

@@ -111,6 +111,19 @@ test('dropped messages are dead-lettered with reason maxlen', async (t) => {
   assert.equal(broker.queueStats('src').deadLetteredTotal, 2)
 })
 
+test('concurrent publishes: every message is kept or dead-lettered, exactly once', async (t) => {
+  const broker = await openBroker(t)
+  await broker.createQueue('dead')
+  await broker.createQueue('hot', { maxLengthBytes: 40, deadLetter: { queue: 'dead' } })
+  const labels = Array.from({ length: 50 }, (_, i) => `m${String(i).padStart(2, '0')}`)
+  await Promise.all(labels.map((l) => broker.sendToQueue('hot', [{ value: body(l, 10) }])))
+  assert.equal(bytesOf(broker, 'hot'), 40)
+  const kept = (await drain(broker, 'hot')).map((v) => v.slice(0, 3))
+  assert.deepEqual(kept, labels.slice(-4))
+  const dead = (await broker.get('dead', { owner: 'd', max: 100 })).map((d) => text(d).slice(0, 3))
+  assert.deepEqual([...dead].sort(), labels.slice(0, -4))
+})
+
 test('the byte count follows nack-requeue, rejection, TTL expiry and purge', async (t) => {
   const broker = await openBroker(t)
   await broker.createQueue('c', { maxLengthBytes: 1000 })
