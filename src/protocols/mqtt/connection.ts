@@ -70,6 +70,10 @@ interface PendingAck {
   failed: ((error: unknown) => Packet) | undefined
 }
 
+/** A clean session with this many QoS ≥ 1 messages waiting holds publishers back until it is down to LOW. */
+const BACKLOG_HIGH = 512
+const BACKLOG_LOW = 128
+
 const doneAck: PendingAck = { state: 1, value: undefined, ok: () => ({ cmd: 'pingresp' }), failed: undefined }
 
 let connectionSeq = 0
@@ -102,6 +106,10 @@ export class MqttConnection {
   #pausedForFlow = false
   /** In the hub's congested set: our write backlog is over half the limit. */
   #congested = false
+  /** Clean-session backlog: more QoS ≥ 1 messages waiting than BACKLOG_HIGH (publisher flow control too). */
+  #backlogged = false
+  /** Congested for a whole flow episode: no longer holds publishers back until it catches up. */
+  #stalled = false
   #corked = false
   // outbound
   readonly #inflight = new Map<number, Outbound>()
@@ -621,8 +629,17 @@ export class MqttConnection {
     session.idsInUse.delete(id)
     if (out.queue === null) {
       this.#credit.release()
-      while (this.#waiting.size > 0 && this.#credit.available && this.#state === 'connected') {
-        this.#sendVolatile(this.#waiting.shift()!)
+      // Refill the window in batches of a quarter of it, not one PUBLISH per PUBACK: under load that turns
+      // many one-packet socket writes into a few larger ones (the client still has the rest in flight).
+      const { limit, used } = this.#credit
+      if (this.#waiting.size > 0 && (limit === 0 || limit - used >= Math.max(1, limit >> 2))) {
+        while (this.#waiting.size > 0 && this.#credit.available && this.#state === 'connected') {
+          this.#sendVolatile(this.#waiting.shift()!)
+        }
+        if (this.#backlogged && this.#waiting.size <= BACKLOG_LOW) {
+          this.#backlogged = false
+          this.#updateFlow()
+        }
       }
       return
     }
@@ -830,6 +847,10 @@ export class MqttConnection {
       const item: PendingDelivery = { message, view, qos: qos as 1 | 2, retain, ids: subIds(subs) }
       if (this.#waiting.size === 0 && this.#credit.available) this.#sendVolatile(item)
       else if (!this.#waiting.push(item)) this.#hub.stats.dropped++
+      else if (!this.#backlogged && this.#waiting.size >= BACKLOG_HIGH) {
+        this.#backlogged = true
+        this.#updateFlow()
+      }
       return
     }
     if (this.#stream.writableLength > this.#hub.limits.maxWriteBufferBytes) {
@@ -1039,8 +1060,11 @@ export class MqttConnection {
     stream.write(bytes)
     if (!this.#congested && stream.writableLength > this.#hub.limits.maxWriteBufferBytes / 2) {
       this.#congested = true
-      this.#hub.congested.add(this)
-      stream.once('drain', () => this.#decongest())
+      this.#updateFlow()
+      stream.once('drain', () => {
+        this.#congested = false
+        this.#updateFlow()
+      })
     }
     if (stream.writableLength > this.#hub.limits.maxWriteBufferBytes && !this.#pausedForWrite) {
       // The client does not read: stop reading what it sends until it catches up.
@@ -1058,10 +1082,22 @@ export class MqttConnection {
       this.#stream.resume()
   }
 
-  #decongest(): void {
-    if (!this.#congested) return
-    this.#congested = false
+  /**
+   * Membership in the hub's congested set, which pauses publishers (MqttHub.waitForFlow): while our socket
+   * backlog or waiting list is high — unless we already stalled a whole episode, then only once we drained.
+   */
+  #updateFlow(): void {
+    if ((this.#congested || this.#backlogged) && this.#state !== 'closed') {
+      if (!this.#stalled) this.#hub.congested.add(this)
+      return
+    }
+    this.#stalled = false
     this.#hub.decongested(this)
+  }
+
+  /** The hub gave up waiting for us (flowStallMs): stop pausing publishers until we catch up. */
+  markStalled(): void {
+    this.#stalled = true
   }
 
   #writeNow(bytes: Buffer): void {
@@ -1113,7 +1149,7 @@ export class MqttConnection {
     const wasConnected = this.#state === 'connected'
     this.#state = 'closed'
     this.#hub.connections.delete(this)
-    this.#decongest()
+    this.#updateFlow()
     const stream = this.#stream
     if (!stream.destroyed) {
       // Flush what is queued (a DISCONNECT or CONNACK with the reason), then close; a peer that does not

@@ -456,13 +456,23 @@ export class MqttHub {
   waitForFlow(resume: () => void): void {
     this.#flowWaiters.push(resume)
     if (this.#flowTimer === null) {
-      this.#flowTimer = setTimeout(() => this.#releaseFlow(), flowStallMs)
+      this.#flowTimer = setTimeout(() => this.#stalled(), flowStallMs)
       this.#flowTimer.unref()
     }
   }
 
   decongested(connection: MqttConnection): void {
     if (this.congested.delete(connection) && this.congested.size === 0) this.#releaseFlow()
+  }
+
+  /**
+   * Subscribers still congested after a whole episode are not keeping up at all: stop holding publishers
+   * back for them (their QoS 0 messages are dropped, QoS ≥ 1 ones wait up to their bound) until they drain.
+   */
+  #stalled(): void {
+    for (const connection of this.congested) connection.markStalled()
+    this.congested.clear()
+    this.#releaseFlow()
   }
 
   #releaseFlow(): void {

@@ -142,3 +142,23 @@ test('a clean session keeps at most maxQueuedPerSession QoS 1 messages waiting; 
   assert.deepEqual(got, ['m0', 'm1', 'm7', 'm8', 'm9'])
   assert.equal(w.listener.hub.stats.dropped - before, 5)
 })
+
+test('a subscriber that stops acknowledging holds publishers back for one flow episode at most', async (t) => {
+  const w = await startWharf(t, { maxInflight: 10 })
+  const stuck = await rawClient(t, w.port, 4)
+  stuck.send({ cmd: 'connect', clientId: 'stuck', protocolVersion: 4, clean: true, keepalive: 0 })
+  await stuck.next('connack')
+  stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flow', qos: 1 }] })
+  await stuck.next('suback') // and never acknowledges anything
+  const healthy = await connect(t, w, { protocolVersion: 4 })
+  const inbox = collect(healthy)
+  await healthy.subscribeAsync({ flow: { qos: 1 } })
+  const pub = await connect(t, w, { protocolVersion: 4 })
+  // One PUBLISH per burst: were every burst paused for the stuck client, this would take 1500 × 500 ms.
+  for (let i = 0; i < 1500; i++) await pub.publishAsync('flow', `m${i}`, { qos: 1 })
+  const got = await inbox.next(1500, 20_000)
+  assert.equal(got[1499]!.payload.toString(), 'm1499')
+  const stuckState = [...w.listener.hub.connections].find((c) => c.describe().clientId === 'stuck')!.describe()
+  assert.equal(stuckState.inflight, 10)
+  assert.equal(stuckState.waiting, 1490)
+})
