@@ -44,7 +44,7 @@ export interface ChannelHost {
   readonly frameMax: number
   readonly consumerCancelNotify: boolean
   sendMethod<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void
-  send(frames: Buffer): void
+  send(frames: Buffer | Buffer[]): void
   /** Runs `done` once everything queued so far has been handed to a socket that is not backed up. */
   whenWritten(done: () => void): void
   /** A hard error: connection.close. */
@@ -75,7 +75,7 @@ interface PendingPublish {
   seq: number
   done: boolean
   ok: boolean
-  returned: Buffer | null
+  returned: Buffer | Buffer[] | null
 }
 
 interface Assembly {

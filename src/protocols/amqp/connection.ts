@@ -128,9 +128,10 @@ export class AmqpConnection implements ChannelHost {
 
   // ---- output ----
 
-  send(frames: Buffer): void {
+  send(frames: Buffer | Buffer[]): void {
     if (this.#phase === 'closed') return
-    this.#out.push(frames)
+    if (Array.isArray(frames)) for (const f of frames) this.#out.push(f)
+    else this.#out.push(frames)
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
       setImmediate(() => this.flush())

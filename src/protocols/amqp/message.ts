@@ -14,6 +14,7 @@ import {
   encodeMethodFrame,
   type FieldTable,
   type FieldValue,
+  FRAME_BODY,
   FRAME_END,
   FRAME_HEADER,
   FRAME_OVERHEAD_BYTES,
@@ -27,6 +28,8 @@ export const PROPS_HEADER = 'amqp.props'
 /** class-id (2) + weight (2) + body-size (8) ahead of the property flags in a content header payload. */
 const CONTENT_HEADER_FIXED_BYTES = 12
 const EMPTY_PROPS = Buffer.from([0, 0])
+/** Shared, never written to: the octet that ends every frame. */
+const FRAME_END_BYTE = Buffer.from([FRAME_END])
 
 /** The properties part of a content header payload (a view; the caller copies if it keeps it). */
 export function propsBytesOf(headerPayload: Buffer): Buffer {
@@ -114,8 +117,8 @@ export interface DeliveryExtras {
 }
 
 /**
- * One buffer with a whole delivery (method, content header, bodies). The stored property bytes are copied
- * as they are unless x-death or x-stream-offset must be added.
+ * A whole delivery (method, content header, bodies) as one buffer or a few to write together. The stored
+ * property bytes are copied as they are unless x-death or x-stream-offset must be added.
  */
 export function encodeDelivery<N extends ContentMethodName>(
   channel: number,
@@ -124,7 +127,7 @@ export function encodeDelivery<N extends ContentMethodName>(
   message: StoredMessage,
   frameMax: number,
   extras?: DeliveryExtras,
-): Buffer {
+): Buffer | Buffer[] {
   const body = message.value ?? Buffer.alloc(0)
   const deaths = lastHeader(message.headers, Reserved.deaths)
   const raw = lastHeader(message.headers, PROPS_HEADER)
@@ -150,18 +153,29 @@ function encodeRaw<N extends ContentMethodName>(
   raw: Buffer,
   body: Buffer,
   frameMax: number,
-): Buffer {
+): Buffer | Buffer[] {
   const method = encodeMethodFrame(channel, name, args, frameMax)
   const headerSize = CONTENT_HEADER_FIXED_BYTES + raw.length
-  const header = Buffer.allocUnsafe(FRAME_OVERHEAD_BYTES + headerSize)
-  header[0] = FRAME_HEADER
-  header.writeUInt16BE(channel, 1)
-  header.writeUInt32BE(headerSize, 3)
-  header.writeUInt16BE(60, 7)
-  header.writeUInt16BE(0, 9)
-  header.writeBigUInt64BE(BigInt(body.length), 11)
-  raw.copy(header, 19)
-  header[header.length - 1] = FRAME_END
-  if (body.length === 0) return Buffer.concat([method, header])
-  return Buffer.concat([method, header, encodeBodyFrames(channel, body, frameMax)])
+  // A body that fits one frame is not copied: [method + content header + body frame header, body, frame-end]
+  // go out in one writev, and a fanned-out message's body bytes are shared by every delivery.
+  const single = body.length > 0 && body.length <= frameMax - FRAME_OVERHEAD_BYTES
+  const prefix = Buffer.allocUnsafe(method.length + FRAME_OVERHEAD_BYTES + headerSize + (single ? 7 : 0))
+  method.copy(prefix, 0)
+  let at = method.length
+  prefix[at] = FRAME_HEADER
+  prefix.writeUInt16BE(channel, at + 1)
+  prefix.writeUInt32BE(headerSize, at + 3)
+  prefix.writeUInt16BE(60, at + 7)
+  prefix.writeUInt16BE(0, at + 9)
+  prefix.writeUInt32BE(Math.floor(body.length / 0x100000000), at + 11)
+  prefix.writeUInt32BE(body.length >>> 0, at + 15)
+  raw.copy(prefix, at + 19)
+  at += FRAME_OVERHEAD_BYTES + headerSize
+  prefix[at - 1] = FRAME_END
+  if (body.length === 0) return prefix
+  if (!single) return Buffer.concat([prefix, encodeBodyFrames(channel, body, frameMax)])
+  prefix[at] = FRAME_BODY
+  prefix.writeUInt16BE(channel, at + 1)
+  prefix.writeUInt32BE(body.length, at + 3)
+  return [prefix, body, FRAME_END_BYTE]
 }
