@@ -57,6 +57,17 @@ export function createMetrics(broker: Broker, sqs: SqsService): Metrics {
   queueGauge('messages_delayed', 'Messages delayed', (s) => s.delayed)
   queueGauge('messages', 'Messages not yet acked (ready + unacked + delayed)', (s) => s.depth)
   queueGauge('consumers', 'Push consumers', (s) => s.consumers)
+  gauge(
+    'wharf_queue_message_bytes',
+    'Body bytes of the messages counted in wharf_queue_messages (queues with a byte limit, x-max-length-bytes)',
+    ['destination'],
+    (g) => {
+      for (const q of broker.listQueues()) {
+        const bytes = q.queueStats().bytes
+        if (bytes !== undefined) g.set({ destination: q.name }, bytes)
+      }
+    },
+  )
   queueGauge('messages_published_total', 'Messages published to the queue since start', (s) => s.publishedTotal)
   queueGauge('messages_delivered_total', 'Deliveries since start', (s) => s.deliveredTotal)
   queueGauge('messages_acked_total', 'Acks since start', (s) => s.ackedTotal)
