@@ -1,5 +1,6 @@
 // One way to configure everything: defaults < config file < environment (WHARF_*) < command-line flags.
 import { readFileSync } from 'node:fs'
+import { totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { WharfError } from '../util/errors.js'
 
@@ -40,7 +41,16 @@ export const defaultConfig: WharfConfig = {
   kafkaAdvertisedHost: '',
   // RabbitMQ's disk_free_limit default: small enough for a laptop, still a margin before ENOSPC.
   diskFreeLimitBytes: 50 * 1024 * 1024,
-  memoryHighWatermarkBytes: 0,
+  // RabbitMQ's vm_memory_high_watermark default: 40% of the memory this process may use (the cgroup limit
+  // in a container). Transient queues live in memory, so this is what bounds them.
+  memoryHighWatermarkBytes: Math.floor(0.4 * memoryAvailable()),
+}
+
+function memoryAvailable(): number {
+  const constrained = process.constrainedMemory?.() ?? 0
+  const total = totalmem()
+  // constrainedMemory() reports a huge number when there is no limit.
+  return constrained > 0 && constrained < total ? constrained : total
 }
 
 type Kind = 'string' | 'optionalString' | 'port' | 'durability' | 'boolean' | 'partitions' | 'bytes'
