@@ -1,33 +1,28 @@
 // The broker: the protocol-free model every adapter (and the embedded API) calls. It owns streams, queue
 // subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
-import { type BatchHeader, decodeBatch, validateBatch } from '../record/index.js'
-import type { CursorStore, PartitionLog, StorageEngine } from '../storage/api.js'
+import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import { AppendCoalescer } from './append-coalescer.js'
-import {
-  defaultQueueConfig,
-  priorityLevels,
-  type QueueConfig,
-  type StreamConfig,
-  toLogConfig,
-  validateQueueConfig,
-  validateStreamConfig,
-} from './config.js'
+import { groupLag, LogGroups } from './broker-log-groups.js'
+import { Maintenance } from './broker-maintenance.js'
+import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './broker-queues.js'
+import { appendRawBatch, type RawAppendResult } from './broker-raw-append.js'
+import { StreamCatalog } from './broker-streams.js'
+import type { QueueConfig, StreamConfig } from './config.js'
 import { deadLetterMessage } from './dead-letter.js'
 import { DedupManager } from './dedup-manager.js'
 import { GroupCoordinator } from './groups/index.js'
-import { LogGroup, type LogMember, type LogMemberOptions } from './log-group.js'
-import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './log-mode.js'
+import type { LogMember, LogMemberOptions } from './log-group.js'
+import { groupKey, offsetStoreOver, waitForLogData } from './log-mode.js'
 import { type MessagePosition, produceMany } from './produce.js'
 import { ProducerManager } from './producer-manager.js'
-import { assertRoom, Publisher, type PublishResult } from './publisher.js'
-import type { QueueConsumer } from './queue.js'
-import { QueueSubscription } from './queue.js'
+import { Publisher, type PublishResult } from './publisher.js'
+import type { QueueConsumer, QueueSubscription } from './queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router, TopicSubscriptions } from './router.js'
 import { SchemaStore } from './schema/index.js'
 import { decodeStored } from './stored.js'
-import { Stream } from './stream.js'
+import type { Stream } from './stream.js'
 import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './types.js'
 
 export interface BrokerOptions {
@@ -42,63 +37,24 @@ export interface BrokerOptions {
   warn?: (message: string, details?: Record<string, unknown>) => void
 }
 
-interface StreamRecord {
-  id: number
-  config: StreamConfig
-  createdAt: number
-}
-
-interface QueueRecord {
-  config: QueueConfig
-  createdAt: number
-}
-
-type AlterableQueueKey =
-  | 'leaseMs'
-  | 'maxDeliveries'
-  | 'deadLetter'
-  | 'messageTtlMs'
-  | 'maxLength'
-  | 'maxLengthBytes'
-  | 'overflow'
-  | 'deliveryDelayMs'
-  | 'expiresMs'
-const alterableQueueKeys: readonly AlterableQueueKey[] = [
-  'leaseMs',
-  'maxDeliveries',
-  'deadLetter',
-  'messageTtlMs',
-  'maxLength',
-  'maxLengthBytes',
-  'overflow',
-  'deliveryDelayMs',
-  'expiresMs',
-]
-
-const NAME_BYTES_MAX = 255
-export function validateName(kind: string, name: unknown): string {
-  if (
-    typeof name !== 'string' ||
-    name.length === 0 ||
-    Buffer.byteLength(name) > NAME_BYTES_MAX ||
-    name.includes('\u0000')
-  ) {
-    throw new WharfError(
-      'INVALID_ARGUMENT',
-      `${kind} name must be 1-${NAME_BYTES_MAX} bytes without NUL, got ${JSON.stringify(name)}`,
-    )
-  }
-  return name
-}
+export { validateName } from './broker-streams.js'
 
 export class Broker {
   readonly storage: StorageEngine
-  readonly #streams = new Map<string, Stream>()
-  readonly #queues = new Map<string, QueueSubscription>()
+  readonly #streams: StreamCatalog
+  readonly #queues: QueueCatalog
   readonly #producers: ProducerManager
   /** Single-message publishes of one tick share one batch per partition log. */
   readonly #coalescer = new AppendCoalescer()
   readonly #dedup = new DedupManager()
+  readonly #maintenance: Maintenance
+  readonly #logGroups = new LogGroups({
+    stream: (name) => this.stream(name),
+    committed: (g, s, p) => this.committedOffset(g, s, p)?.offset,
+    commit: (g, s, p, offset) => this.commitOffset(g, s, p, offset),
+    read: (s, p, offset, maxBytes) => this.readMessages(s, p, offset, maxBytes),
+    warn: (message, details) => this.#warn(message, details),
+  })
   schemas!: SchemaStore
   router!: Router
   /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
@@ -118,7 +74,6 @@ export class Broker {
   })
   readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &
     Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
-  #ticker: NodeJS.Timeout | null = null
   #closed = false
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
   #catalogLock: Promise<unknown> = Promise.resolve()
@@ -133,6 +88,30 @@ export class Broker {
       warn: options.warn,
       initialRebalanceDelayMs: options.initialRebalanceDelayMs,
     }
+    this.#streams = new StreamCatalog({
+      storage: this.storage,
+      defaultDurability: this.#options.defaultDurability,
+      now: () => this.now(),
+      forget: (stream) => this.#forgetStream(stream),
+    })
+    this.#queues = new QueueCatalog({
+      storage: this.storage,
+      streams: this.#streams,
+      defaultDurability: this.#options.defaultDurability,
+      now: this.#options.now,
+      warn: (message, details) => this.#warn(message, details),
+      unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
+      deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
+      deleteQueue: (name) => this.deleteQueue(name),
+    })
+    this.#maintenance = new Maintenance({
+      now: () => this.now(),
+      warn: (message, details) => this.#warn(message, details),
+      queues: () => this.#queues.values(),
+      streams: () => this.#streams.values(),
+      producers: this.#producers,
+      dedup: this.#dedup,
+    })
   }
 
   static async open(options: BrokerOptions): Promise<Broker> {
@@ -148,13 +127,7 @@ export class Broker {
   async #load(): Promise<void> {
     const meta = this.storage.metadata
     this.schemas = await SchemaStore.open(meta)
-    for (const [name, record] of meta.list<StreamRecord>('stream')) {
-      if (record.config.transient) {
-        await this.#destroyStream(name, record)
-        continue
-      }
-      await this.#openStream(name, record)
-    }
+    await this.#streams.load()
     this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
@@ -162,18 +135,7 @@ export class Broker {
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
     })
-    for (const [name, record] of meta.list<QueueRecord>('queue')) {
-      if (!record.config.durable || record.config.exclusiveOwner !== null) {
-        await meta.delete('queue', name)
-        continue
-      }
-      if (!this.#streams.has(record.config.stream)) {
-        this.#warn('queue without stream dropped', { queue: name, stream: record.config.stream })
-        await meta.delete('queue', name)
-        continue
-      }
-      this.#openQueue(name, record.config)
-    }
+    await this.#queues.load()
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
     for (const binding of this.router.listBindings()) {
       const d = binding.destination
@@ -181,8 +143,7 @@ export class Broker {
         (d.kind === 'queue' && !this.#queues.has(d.name)) || (d.kind === 'stream' && !this.#streams.has(d.name))
       if (gone) await this.router.unbindDestination(d)
     }
-    this.#ticker = setInterval(() => this.#tick(), this.#options.tickMs)
-    this.#ticker.unref()
+    this.#maintenance.start(this.#options.tickMs)
   }
 
   #warn(message: string, details?: Record<string, unknown>): void {
@@ -199,48 +160,7 @@ export class Broker {
     if (this.#closed) throw new WharfError('BROKER_CLOSED')
   }
 
-  // ---- streams ----
-
-  async #openStream(name: string, record: StreamRecord): Promise<Stream> {
-    const logs = []
-    for (let p = 0; p < record.config.partitions; p++) logs.push(await this.#openLog(record.id, p, record.config))
-    const stream = new Stream(name, record.id, record.config, logs, record.createdAt)
-    this.#streams.set(name, stream)
-    return stream
-  }
-
-  /** Transient streams (which a restart deletes anyway) live in memory: no files, no fsync. */
-  #openLog(streamId: number, partition: number, config: StreamConfig): Promise<PartitionLog> | PartitionLog {
-    const name = Stream.logName(streamId, partition)
-    return config.transient
-      ? this.storage.openMemoryLog(name, toLogConfig(config))
-      : this.storage.openLog(name, toLogConfig(config))
-  }
-
-  /** Transient streams get negative ids from a process-local counter, so they never touch the catalog. */
-  #transientStreamIds = 0
-
-  async #newStream(name: string, config: StreamConfig): Promise<Stream> {
-    if (config.transient) {
-      return this.#openStream(name, { id: -++this.#transientStreamIds, config, createdAt: this.now() })
-    }
-    const id = this.#nextStreamId()
-    await this.storage.metadata.put('counter', 'stream-id', id + 1)
-    const record: StreamRecord = { id, config, createdAt: this.now() }
-    const stream = await this.#openStream(name, record)
-    await this.storage.metadata.put('stream', name, record)
-    return stream
-  }
-
-  async #destroyStream(name: string, record: StreamRecord): Promise<void> {
-    for (let p = 0; p < record.config.partitions; p++) await this.storage.deleteLog(Stream.logName(record.id, p))
-    await this.storage.metadata.delete('stream', name)
-  }
-
-  #nextStreamId(): number {
-    const next = this.storage.metadata.get<number>('counter', 'stream-id') ?? 1
-    return next
-  }
+  // ---- streams (catalog in broker-streams.ts) ----
 
   /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
   createStream(
@@ -250,14 +170,7 @@ export class Broker {
   ): Promise<Stream> {
     return this.#serial(async () => {
       this.#assertOpen()
-      validateName('stream', name)
-      const existing = this.#streams.get(name)
-      if (existing) {
-        if (options.ifNotExists) return existing
-        throw new WharfError('STREAM_EXISTS', `stream '${name}' already exists`)
-      }
-      const full = validateStreamConfig({ durability: this.#options.defaultDurability, ...config })
-      return this.#newStream(name, full)
+      return this.#streams.create(name, config, options)
     })
   }
 
@@ -266,35 +179,16 @@ export class Broker {
   }
 
   stream(name: string): Stream {
-    const stream = this.#streams.get(name)
-    if (stream === undefined) throw new WharfError('STREAM_NOT_FOUND', `stream '${name}' does not exist`)
-    return stream
+    return this.#streams.stream(name)
   }
 
   listStreams(): Stream[] {
-    return [...this.#streams.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return this.#streams.list()
   }
 
   /** Changes stream settings; partitions can only grow (Kafka CreatePartitions). */
   alterStream(name: string, changes: Partial<StreamConfig>): Promise<Stream> {
-    return this.#serial(async () => {
-      const stream = this.stream(name)
-      const next = validateStreamConfig(changes, stream.config)
-      if (next.partitions < stream.config.partitions) {
-        throw new WharfError(
-          'INVALID_CONFIG',
-          `partitions can only grow (${stream.config.partitions} → ${next.partitions})`,
-        )
-      }
-      for (let p = stream.config.partitions; p < next.partitions; p++) {
-        stream.partitions.push(await this.#openLog(stream.id, p, next))
-      }
-      for (const log of stream.partitions) log.updateConfig(toLogConfig(next))
-      stream.config = next
-      if (!next.transient)
-        await this.storage.metadata.put('stream', name, { id: stream.id, config: next, createdAt: stream.createdAt })
-      return stream
-    })
+    return this.#serial(() => this.#streams.alter(name, changes))
   }
 
   deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
@@ -304,21 +198,16 @@ export class Broker {
         const names = [...stream.queues].map((q) => q.name).join(', ')
         throw new WharfError('PRECONDITION_FAILED', `stream '${name}' is read by queues: ${names}`)
       }
-      for (const queue of [...stream.queues]) await this.#removeQueue(queue, 'stream deleted')
-      await this.#deleteStreamNow(stream)
+      for (const queue of [...stream.queues]) await this.#queues.remove(queue, 'stream deleted')
+      await this.#streams.deleteNow(stream)
     })
   }
 
-  async #deleteStreamNow(stream: Stream): Promise<void> {
-    this.#streams.delete(stream.name)
+  /** What refers to a stream besides its logs: bindings to it, its dedup window, its producers' state. */
+  async #forgetStream(stream: Stream): Promise<void> {
     await this.router.unbindDestination({ kind: 'stream', name: stream.name })
     this.#dedup.forget(stream)
     await this.#producers.drop(stream.id, stream.partitions.length)
-    await this.#destroyStream(stream.name, { id: stream.id, config: stream.config, createdAt: stream.createdAt })
-    const prefix = `g\u0000`
-    for (const key of this.storage.cursors.keys(prefix)) {
-      if (key.split('\u0000')[2] === stream.name) await this.storage.cursors.delete(key)
-    }
   }
 
   // ---- producing ----
@@ -368,64 +257,7 @@ export class Broker {
    */
   async appendRawBatch(streamName: string, partition: number, batch: Buffer): Promise<RawAppendResult> {
     this.#assertOpen()
-    const stream = this.stream(streamName)
-    const log = stream.partitionLog(partition)
-    const limits = { maxBatchBytes: Math.max(stream.config.maxMessageBytes, 64) + 1024 }
-    if (batch.length > stream.config.maxMessageBytes + 64) {
-      throw new WharfError(
-        'MESSAGE_TOO_LARGE',
-        `batch of ${batch.length} bytes exceeds ${stream.config.maxMessageBytes} for stream '${streamName}'`,
-      )
-    }
-    const header: BatchHeader = validateBatch(batch, limits)
-    if (header.isControl) throw new WharfError('CORRUPT_RECORD', 'clients may not produce control batches')
-    if (stream.config.schemaSubject !== null) {
-      const validate = this.schemas.validator(stream.config.schemaSubject)
-      for (const record of decodeBatch(batch, limits).records) {
-        const verdict = validate(record.value)
-        if (!verdict.ok)
-          throw new WharfError(
-            'SCHEMA_VIOLATION',
-            `offset delta ${record.offset - header.baseOffset}: ${verdict.reason}`,
-          )
-      }
-    }
-    const identity = {
-      producerId: header.producerId,
-      producerEpoch: header.producerEpoch,
-      baseSequence: header.baseSequence,
-      recordCount: header.lastOffsetDelta + 1,
-    }
-    const state = identity.producerId >= 0 ? await this.#producers.stateFor(stream.id, partition, log) : null
-    if (state !== null) {
-      const check = state.check(identity)
-      if (check.kind === 'duplicate') {
-        return {
-          baseOffset: check.baseOffset,
-          lastOffset: check.lastOffset,
-          duplicate: true,
-          logStartOffset: log.logStartOffset,
-        }
-      }
-      if (check.kind === 'error') throw new WharfError(check.code, check.message)
-    }
-    // Offsets are assigned synchronously by append(): record the producer state in the same tick.
-    const baseOffset = log.nextOffset
-    const appended = log.append([batch])
-    state?.recordAppend(identity, baseOffset, baseOffset + header.lastOffsetDelta, header.maxTimestamp)
-    try {
-      const result = await appended
-      stream.stats.messagesIn += identity.recordCount
-      return {
-        baseOffset: result.baseOffset,
-        lastOffset: result.lastOffset,
-        duplicate: false,
-        logStartOffset: log.logStartOffset,
-      }
-    } catch (error) {
-      if (state !== null) this.#producers.invalidate(stream.id, partition)
-      throw error
-    }
+    return appendRawBatch(this.stream(streamName), partition, batch, this.#producers, this.schemas)
   }
 
   /** A fresh producer id (Kafka InitProducerId for non-transactional producers). */
@@ -446,34 +278,7 @@ export class Broker {
     return { messages, nextOffset: result.nextOffset }
   }
 
-  // ---- queues ----
-
-  #openQueue(name: string, stored: QueueConfig): QueueSubscription {
-    // Catalog records written before a setting existed get its default (e.g. maxLengthBytes).
-    const config: QueueConfig = { ...defaultQueueConfig, ...stored }
-    const stream = this.stream(config.stream)
-    const queue = new QueueSubscription(
-      name,
-      config,
-      stream.partitions,
-      this.#queueCursors(config),
-      {
-        now: this.now,
-        warn: (message, details) => this.#warn(message, details),
-        deadLetter: (q, message, reason) => this.#deadLetter(q, message, reason),
-        deleteQueue: (q, why) => {
-          void this.deleteQueue(q.name).catch((error) =>
-            this.#warn('queue delete failed', { queue: q.name, why, error: String(error) }),
-          )
-        },
-      },
-      stream.id,
-    )
-    if (config.maxPriority > 0) stream.maxPriority = config.maxPriority
-    stream.queues.add(queue)
-    this.#queues.set(name, queue)
-    return queue
-  }
+  // ---- queues (catalog in broker-queues.ts) ----
 
   /**
    * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
@@ -486,29 +291,7 @@ export class Broker {
   ): Promise<QueueSubscription> {
     return this.#serial(async () => {
       this.#assertOpen()
-      validateName('queue', name)
-      const full = validateQueueConfig(name, config)
-      const existing = this.#queues.get(name)
-      if (existing) {
-        if (options.ifNotExists) return existing
-        throw new WharfError('SUBSCRIPTION_EXISTS', `queue '${name}' already exists`)
-      }
-      if (full.stream === name && !this.#streams.has(name)) {
-        const streamConfig = validateStreamConfig({
-          partitions: priorityLevels(full.maxPriority),
-          workQueue: true,
-          retentionMs: -1,
-          durability: full.durable ? this.#options.defaultDurability : 'never',
-          transient: !full.durable || full.exclusiveOwner !== null,
-        })
-        await this.#newStream(name, streamConfig)
-      } else if (!this.#streams.has(full.stream)) {
-        throw new WharfError('STREAM_NOT_FOUND', `stream '${full.stream}' does not exist`)
-      }
-      const queue = this.#openQueue(name, full)
-      if (full.durable && full.exclusiveOwner === null)
-        await this.storage.metadata.put('queue', name, { config: full, createdAt: this.now() })
-      return queue
+      return this.#queues.create(name, config, options)
     })
   }
 
@@ -520,21 +303,7 @@ export class Broker {
   alterQueue(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<QueueSubscription> {
     return this.#serial(async () => {
       this.#assertOpen()
-      const queue = this.queue(name)
-      for (const key of Object.keys(changes)) {
-        if (!alterableQueueKeys.includes(key as AlterableQueueKey))
-          throw new WharfError('INVALID_CONFIG', `queue setting '${key}' cannot be changed`)
-      }
-      const next = validateQueueConfig(name, { ...queue.config, ...changes })
-      if (next.deadLetter !== null && 'queue' in next.deadLetter && !this.#queues.has(next.deadLetter.queue)) {
-        throw new WharfError('SUBSCRIPTION_NOT_FOUND', `dead-letter queue '${next.deadLetter.queue}' does not exist`)
-      }
-      if (next.durable && next.exclusiveOwner === null) {
-        const createdAt = this.storage.metadata.get<QueueRecord>('queue', name)?.createdAt ?? this.now()
-        await this.storage.metadata.put('queue', name, { config: next, createdAt })
-      }
-      queue.config = next
-      return queue
+      return this.#queues.alter(name, changes)
     })
   }
 
@@ -543,34 +312,16 @@ export class Broker {
   }
 
   queue(name: string): QueueSubscription {
-    const queue = this.#queues.get(name)
-    if (queue === undefined) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${name}' does not exist`)
-    return queue
+    return this.#queues.queue(name)
   }
 
   listQueues(): QueueSubscription[] {
-    return [...this.#queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return this.#queues.list()
   }
 
   /** Publishes straight to a queue's stream, applying the queue's delay default and overflow policy. */
   async sendToQueue(name: string, messages: PublishMessage[]): Promise<MessagePosition[]> {
-    const queue = this.queue(name)
-    const { maxLength, maxLengthBytes, overflow, deliveryDelayMs } = queue.config
-    if (overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) {
-      const counting = queue.bytesCounted()
-      if (counting !== null) await counting
-      let bytes = 0
-      for (const m of messages)
-        bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)
-      assertRoom(queue, messages.length, bytes)
-    }
-    const withDelay =
-      deliveryDelayMs > 0
-        ? messages.map((m) => (m.delayMs === undefined ? { ...m, delayMs: deliveryDelayMs } : m))
-        : messages
-    const result = await this.produce(queue.streamName, withDelay)
-    if (overflow === 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) await queue.enforceMaxLength()
-    return result
+    return sendToQueueStream(this.queue(name), messages, (stream, withDelay) => this.produce(stream, withDelay))
   }
 
   consume(queueName: string, options: ConsumeOptions): QueueConsumer {
@@ -592,39 +343,7 @@ export class Broker {
   }
 
   deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
-    return this.#serial(async () => {
-      const queue = this.#queues.get(name)
-      if (queue === undefined) return 0
-      if (options.ifUnused && queue.consumerCount > 0) {
-        throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' in use`)
-      }
-      const depth = queue.depth()
-      if (options.ifEmpty && depth > 0)
-        throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' not empty`)
-      await this.#removeQueue(queue, 'queue deleted')
-      return depth
-    })
-  }
-
-  /** A queue that cannot outlive the process keeps its acks in memory: nothing to fsync per ack. */
-  #queueCursors(config: QueueConfig): CursorStore {
-    return config.durable && config.exclusiveOwner === null ? this.storage.cursors : this.storage.memoryCursors
-  }
-
-  async #removeQueue(queue: QueueSubscription, reason: string): Promise<void> {
-    queue.close(reason)
-    this.#queues.delete(queue.name)
-    const stream = this.#streams.get(queue.streamName)
-    stream?.queues.delete(queue)
-    const cursors = this.#queueCursors(queue.config)
-    for (const p of queue.partitions) {
-      await cursors.delete(p.ackKey)
-      await cursors.delete(`${p.ackKey}\u0000d`)
-    }
-    await this.storage.metadata.delete('queue', queue.name)
-    await this.router.unbindDestination({ kind: 'queue', name: queue.name })
-    // A queue's own stream goes with it.
-    if (stream && stream.name === queue.name && stream.queues.size === 0) await this.#deleteStreamNow(stream)
+    return this.#serial(() => this.#queues.delete(name, options))
   }
 
   queueStats(name: string): QueueStats {
@@ -716,8 +435,6 @@ export class Broker {
     await this.storage.cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
   }
 
-  readonly #logGroups = new Map<string, LogGroup>()
-
   /**
    * Joins a broker-assigned log-mode group: the stream's partitions are shared among the group's members
    * (range or round robin), each member is pushed its partitions' messages from the committed offset
@@ -726,24 +443,7 @@ export class Broker {
   subscribeLog(streamName: string, group: string, options: LogMemberOptions): LogMember {
     this.#assertOpen()
     this.stream(streamName)
-    const key = `${group}\u0000${streamName}`
-    let logGroup = this.#logGroups.get(key)
-    if (logGroup === undefined) {
-      logGroup = new LogGroup(group, streamName, {
-        partitionCount: (s) => this.stream(s).partitions.length,
-        committed: (g, s, p) => this.committedOffset(g, s, p)?.offset,
-        commit: (g, s, p, offset) => this.commitOffset(g, s, p, offset),
-        startOffset: (s, p, from) => {
-          const log = this.stream(s).partitionLog(p)
-          return from === 'earliest' ? log.logStartOffset : log.highWatermark
-        },
-        read: (s, p, offset, maxBytes) => this.readMessages(s, p, offset, maxBytes),
-        onData: (s, p, offset, wake) => onLogData(this.stream(s).partitionLog(p), offset, wake),
-        warn: (message, details) => this.#warn(message, details),
-      })
-      this.#logGroups.set(key, logGroup)
-    }
-    return logGroup.join(options)
+    return this.#logGroups.join(streamName, group, options)
   }
 
   /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
@@ -751,16 +451,7 @@ export class Broker {
     group: string,
     streamName: string,
   ): Array<{ partition: number; committed: number | null; highWatermark: number; lag: number }> {
-    const stream = this.stream(streamName)
-    return stream.partitions.map((log, partition) => {
-      const committed = this.committedOffset(group, streamName, partition)?.offset ?? null
-      return {
-        partition,
-        committed,
-        highWatermark: log.highWatermark,
-        lag: log.highWatermark - (committed ?? log.logStartOffset),
-      }
-    })
+    return groupLag(this.stream(streamName), (p) => this.committedOffset(group, streamName, p)?.offset)
   }
 
   /** Waits until a partition has data at or beyond `offset`, or the timeout passes. */
@@ -774,48 +465,10 @@ export class Broker {
     return waitForLogData(this.stream(streamName).partitionLog(partition), offset, timeoutMs, signal)
   }
 
-  // ---- maintenance ----
-
-  #tick(): void {
-    const now = this.now()
-    for (const queue of this.#queues.values()) queue.tick(now)
-    this.#workQueueRetention()
-    if (now - this.#lastSnapshot > 30_000) {
-      this.#lastSnapshot = now
-      void this.#producers
-        .saveAll(now)
-        .catch((error) => this.#warn('producer snapshot failed', { error: String(error) }))
-      void this.#dedup.expireAll(now)
-    }
-  }
-
-  #lastSnapshot = 0
-
-  #retentionRunning = false
-  #workQueueRetention(): void {
-    if (this.#retentionRunning) return
-    this.#retentionRunning = true
-    const work: Array<Promise<unknown>> = []
-    for (const stream of this.#streams.values()) {
-      if (!stream.config.workQueue || stream.queues.size === 0) continue
-      stream.partitions.forEach((log, partition) => {
-        let floor = Number.POSITIVE_INFINITY
-        for (const queue of stream.queues) floor = Math.min(floor, queue.ackFloor(partition))
-        const target = Math.min(floor, log.highWatermark)
-        // Only worth a call once a whole segment might be freed.
-        if (target - log.logStartOffset > 0 && log.segmentCount > 1)
-          work.push(log.deleteRecordsBefore(target).catch(() => {}))
-      })
-    }
-    Promise.all(work).finally(() => {
-      this.#retentionRunning = false
-    })
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#ticker) clearInterval(this.#ticker)
+    this.#maintenance.stop()
     this.groups?.close()
     await this.#catalogLock
     await this.#producers.saveAll(this.now()).catch(() => {})
@@ -827,12 +480,6 @@ export class Broker {
   }
 }
 
+export type { RawAppendResult } from './broker-raw-append.js'
 export type { MessagePosition } from './produce.js'
 export type { PublishResult } from './publisher.js'
-
-export interface RawAppendResult {
-  baseOffset: number
-  lastOffset: number
-  duplicate: boolean
-  logStartOffset: number
-}
