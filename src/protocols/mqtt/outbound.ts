@@ -178,6 +178,12 @@ export class OutboundDeliveries {
     return messageId
   }
 
+  /** A reserved retained delivery that could not be sent (too large for the client): free its id and slot. */
+  releaseRetained(messageId: number): void {
+    const out = this.#inflight.get(messageId)
+    if (out !== undefined && out.queue === null) this.#settle(messageId, out)
+  }
+
   #isLocal(view: DeliveryView): boolean {
     if (view.from === undefined) return false
     this.#clientIdBytes ??= Buffer.from(this.#c.clientId)

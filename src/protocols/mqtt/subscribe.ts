@@ -86,7 +86,7 @@ function sendRetained(c: ConnectionContext, sub: Subscription): void {
     const qos = Math.min(qosOf(message), sub.qos) as QoS
     if (qos > 0 && !c.outbound.credit.available) continue // inflight window full: a retained copy is not worth queueing
     const messageId = qos > 0 ? c.outbound.reserveRetained(qos as 1 | 2) : undefined
-    c.publishWriter.send(
+    const sent = c.publishWriter.send(
       { topic, topicBytes: Buffer.from(topic), hasV5Properties: true },
       message,
       qos,
@@ -96,6 +96,8 @@ function sendRetained(c: ConnectionContext, sub: Subscription): void {
       sub.id === undefined ? undefined : [sub.id],
       expiry,
     )
+    // Too large for the client: discarded as if delivered [MQTT-3.1.2-25], its packet id and slot freed.
+    if (!sent && messageId !== undefined) c.outbound.releaseRetained(messageId)
   }
 }
 

@@ -296,3 +296,16 @@ test('v3.1.1: a protocol violation closes the connection; an unknown protocol le
   reserved.sendBytes(Buffer.from([0x82, 6, 0, 1, 0, 1, 0x61, 3])) // SUBSCRIBE with QoS 3
   await reserved.closed
 })
+
+test('v5: a retained message too large for the client is skipped without holding an inflight slot', async (t) => {
+  const w = await startWharf(t)
+  const pub = await connect(t, w, { protocolVersion: 5 })
+  await pub.publishAsync('big/r', Buffer.alloc(1000, 1), { qos: 1, retain: true })
+  const sub = await connect(t, w, { protocolVersion: 5, properties: { maximumPacketSize: 200, receiveMaximum: 1 } })
+  const inbox = collect(sub)
+  await sub.subscribeAsync({ 'big/r': { qos: 1 } })
+  // With its one inflight slot leaked to the dropped retained copy, this would never be delivered.
+  await pub.publishAsync('big/r', 'small', { qos: 1 })
+  const [got] = await inbox.next(1)
+  assert.equal(got!.payload.toString(), 'small')
+})
