@@ -1,0 +1,209 @@
+// Who gets which message next: the drain loop pushing to consumers (round robin, single active consumer,
+// credit) and long-poll pulls, the choice of the next deliverable message (priority partitions first, FIFO
+// groups kept in order, expired ones dead-lettered) and the lease it is delivered under. Plain functions
+// over QueueState (queue-state.ts); QueueSubscription schedules drain() at most once per tick.
+import { deadLetter, storeAck } from './queue-acks.js'
+import type { QueueConsumer } from './queue-consumer.js'
+import type { Lease, QueuePartition } from './queue-partition.js'
+import { expired, fill } from './queue-read.js'
+import { bodySize, type QueueState, READY_MAX, type Waiter } from './queue-state.js'
+import type { Delivery, GetOptions } from './queue-types.js'
+import { headerText, Reserved, type StoredMessage } from './types.js'
+
+const GET_MAX = 10_000
+
+/** Pull: takes up to `max` messages, waiting up to waitMs for the first one. */
+export async function pull(s: QueueState, options: GetOptions): Promise<Delivery[]> {
+  const max = Math.min(Math.max(options.max ?? 1, 1), GET_MAX)
+  s.lastUsed = s.hooks.now()
+  await Promise.all(s.partitions.map((p) => fill(s, p)))
+  const waiter: Waiter = { options, max, taken: [], resolve: () => {}, timer: null }
+  const taken = takeFor(s, waiter)
+  if (taken.length > 0 || !options.waitMs || options.signal?.aborted) return taken
+  return new Promise<Delivery[]>((resolve) => {
+    waiter.resolve = (deliveries) => {
+      if (waiter.timer) clearTimeout(waiter.timer)
+      options.signal?.removeEventListener('abort', onAbort)
+      const at = s.waiters.indexOf(waiter)
+      if (at >= 0) s.waiters.splice(at, 1)
+      resolve(deliveries)
+    }
+    const onAbort = () => waiter.resolve([])
+    waiter.timer = setTimeout(() => waiter.resolve([]), options.waitMs)
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    s.waiters.push(waiter)
+  })
+}
+
+export function drain(s: QueueState): void {
+  if (s.deleted) return
+  const touched: QueueConsumer[] = []
+  // Long-poll waiters first: they are requests with a deadline.
+  for (const waiter of [...s.waiters]) {
+    const taken = takeFor(s, waiter)
+    if (taken.length > 0) waiter.resolve(taken)
+  }
+  const active = s.config.singleActiveConsumer ? s.consumers.slice(0, 1) : s.consumers
+  let idle = 0
+  while (active.length > 0 && idle < active.length) {
+    s.rr = (s.rr + 1) % active.length
+    const consumer = active[s.rr]!
+    if (!consumer.hasCredit) {
+      idle++
+      continue
+    }
+    const delivery = next(s, consumer.owner, consumer.leaseMs, consumer, consumer.noAck)
+    if (delivery === null) break
+    idle = 0
+    if (consumer.batch.length === 0) touched.push(consumer)
+    consumer.batch.push(delivery)
+  }
+  for (const consumer of touched) {
+    const batch = consumer.batch
+    consumer.batch = []
+    consumer.onDeliver(batch)
+  }
+  for (const p of s.partitions) {
+    if (
+      p.reading === null &&
+      (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
+    ) {
+      void fill(s, p)
+    }
+  }
+}
+
+function takeFor(s: QueueState, waiter: Waiter): Delivery[] {
+  const taken: Delivery[] = []
+  while (taken.length < waiter.max) {
+    const d = next(s, waiter.options.owner, waiter.options.leaseMs, null, waiter.options.noAck ?? false)
+    if (d === null) break
+    taken.push(d)
+  }
+  return taken
+}
+
+/** Chooses the next deliverable message (highest priority partition first) and leases it. */
+function next(
+  s: QueueState,
+  owner: string,
+  leaseMs: number | null | undefined,
+  consumer: QueueConsumer | null,
+  noAck: boolean,
+): Delivery | null {
+  const now = s.hooks.now()
+  const parts = s.partitions
+  const priority = s.config.maxPriority > 0
+  for (let k = 0; k < parts.length; k++) {
+    const p = priority ? parts[parts.length - 1 - k]! : parts[(s.rr + k) % parts.length]!
+    const picked = pick(s, p, now)
+    if (picked === null) continue
+    return leaseMessage(s, p, picked.message, picked.deliveryCount, owner, leaseMs, consumer, noAck, now)
+  }
+  return null
+}
+
+function pick(s: QueueState, p: QueuePartition, now: number): { message: StoredMessage; deliveryCount: number } | null {
+  while (p.returned.size > 0) {
+    const entry = p.returned.peek()!
+    if (s.config.fifo && groupBusy(s, entry.message!)) break
+    p.returned.pop()
+    if (s.cursors.isAcked(p.ackKey, entry.offset) || p.inflight.has(entry.offset)) continue
+    if (expired(s, entry.message!, now)) {
+      deadLetter(s, p, entry.message!, 'expired')
+      continue
+    }
+    return { message: entry.message!, deliveryCount: entry.deliveryCount }
+  }
+  for (let i = 0; i < p.ready.length; i++) {
+    const message = p.ready[i]!
+    if (expired(s, message, now)) {
+      p.ready.splice(i--, 1)
+      deadLetter(s, p, message, 'expired')
+      continue
+    }
+    if (s.config.fifo && (groupBusy(s, message) || groupReturned(p, message))) continue
+    if (i === 0) p.ready.shift()
+    else p.ready.splice(i, 1)
+    return { message, deliveryCount: 0 }
+  }
+  return null
+}
+
+function groupBusy(s: QueueState, message: StoredMessage): boolean {
+  const group = headerText(message.headers, Reserved.groupId)
+  return group !== undefined && (s.busyGroups.get(group) ?? 0) > 0
+}
+
+function groupReturned(p: QueuePartition, message: StoredMessage): boolean {
+  if (p.returned.size === 0 && p.cold.size === 0) return false
+  const group = headerText(message.headers, Reserved.groupId)
+  if (group === undefined) return false
+  for (const entry of p.returned)
+    if (entry.message && headerText(entry.message.headers, Reserved.groupId) === group) return true
+  return p.cold.size > 0 // unknown groups of cold entries: be conservative, wait for them to load
+}
+
+function leaseMessage(
+  s: QueueState,
+  p: QueuePartition,
+  message: StoredMessage,
+  previousCount: number,
+  owner: string,
+  leaseMs: number | null | undefined,
+  consumer: QueueConsumer | null,
+  noAck: boolean,
+  now: number,
+): Delivery {
+  const deliveryCount = previousCount + 1
+  const redelivered = deliveryCount > 1 || message.offset <= p.recoveredDeliveredMax
+  if (message.offset > p.deliveredMax) p.deliveredMax = message.offset
+  s.stats.delivered++
+  const id = ++s.leaseSeq
+  if (noAck) {
+    s.stats.acked++
+    void storeAck(s, p, message.offset, bodySize(message)).catch(() => {})
+    return {
+      queue: s.name,
+      partition: p.index,
+      offset: message.offset,
+      deliveryCount,
+      redelivered,
+      message,
+      leaseId: id,
+      deadline: null,
+    }
+  }
+  const effectiveLease = leaseMs === undefined ? s.config.leaseMs : leaseMs
+  const deadline = effectiveLease === null ? null : now + effectiveLease
+  const groupId = s.config.fifo ? headerText(message.headers, Reserved.groupId) : undefined
+  const lease: Lease = {
+    id,
+    partition: p.index,
+    offset: message.offset,
+    owner,
+    consumer,
+    deadline,
+    deliveryCount,
+    groupId,
+    message,
+    purged: false,
+  }
+  p.inflight.set(message.offset, lease)
+  if (deadline !== null) s.leases.push({ deadline, lease })
+  if (groupId !== undefined) s.busyGroups.set(groupId, (s.busyGroups.get(groupId) ?? 0) + 1)
+  if (consumer !== null) {
+    consumer.unacked++
+    if (consumer.creditGroup) consumer.creditGroup.used++
+  }
+  return {
+    queue: s.name,
+    partition: p.index,
+    offset: message.offset,
+    deliveryCount,
+    redelivered,
+    message,
+    leaseId: id,
+    deadline,
+  }
+}
