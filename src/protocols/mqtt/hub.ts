@@ -74,6 +74,8 @@ interface SessionRecord {
   inRel: number[]
   outRel: number[]
   disconnectedAt: number | null
+  /** Packet ids of deliveries in flight, by delivery key (absent in records written before they were kept). */
+  packetIds?: Array<[string, number]>
 }
 
 export interface Will {
@@ -104,6 +106,8 @@ export class Session {
   /** Packet id of each delivery in flight, so a resend after reconnect keeps its id [MQTT-4.4.0-1]. */
   readonly packetIds = new Map<string, number>()
   readonly idsInUse = new Set<number>()
+  /** Deliveries whose PUBLISH went out before a restart (their ids were restored): resent with DUP. */
+  readonly sentBeforeRestart = new Set<string>()
   connection: MqttConnection | null = null
   destroyed = false
   disconnectedAt: number | null = null
@@ -206,6 +210,14 @@ export class MqttHub {
         session.outRel.add(id)
         session.idsInUse.add(id)
       }
+      for (const [key, id] of record.packetIds ?? []) {
+        // Keep only ids of deliveries still unacknowledged: the others will never be resent.
+        const [queue, partition, offset] = key.split('\u0000')
+        if (this.broker.getQueue(queue ?? '')?.isAcked(Number(partition), Number(offset)) !== false) continue
+        session.packetIds.set(key, id)
+        session.idsInUse.add(id)
+        session.sentBeforeRestart.add(key)
+      }
       // A session that was connected when the broker stopped counts as disconnected now.
       session.disconnectedAt = record.disconnectedAt ?? now
       this.sessions.set(clientId, session)
@@ -227,6 +239,7 @@ export class MqttHub {
       inRel: [...session.inRel],
       outRel: [...session.outRel],
       disconnectedAt: session.disconnectedAt,
+      packetIds: [...session.packetIds],
     }
   }
 

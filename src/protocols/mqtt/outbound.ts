@@ -194,6 +194,26 @@ export class OutboundDeliveries {
     const c = this.#c
     const session = c.session
     if (c.state !== 'connected' || session === null) return // released with the owner on teardown
+    // QoS 2 exactly once across a broker restart: a persistent session's new packet ids for QoS 2 messages
+    // are made durable (with the session) before those PUBLISHes leave, so a resend after a restart or
+    // SIGKILL carries the same id and the client does not deliver it twice [MQTT-4.4.0-1].
+    if (session.persistent) {
+      let fresh = false
+      for (const d of deliveries) {
+        const key = deliveryKey(d)
+        if (session.packetIds.has(key) || deliveryView(d.message).qos !== 2) continue
+        session.packetIds.set(key, this.#allocateId())
+        fresh = true
+      }
+      if (fresh) {
+        const resume = () => this.#onDeliver(deliveries, shared)
+        c.hub.save(session).then(resume, (error) => {
+          c.hub.logger.warn({ err: error, clientId: c.clientId }, 'saving MQTT packet ids failed')
+          resume()
+        })
+        return
+      }
+    }
     const broker = c.hub.broker
     const now = broker.now()
     // One batch per drain of one queue: its packets leave in one writev (see Output.write).
@@ -202,11 +222,13 @@ export class OutboundDeliveries {
       const view = deliveryView(message)
       const subs = shared !== null ? [shared] : this.#matches(message, view.topic)
       const expiry = viewExpiry(view, message, now)
+      const key = deliveryKey(d)
       if (
         subs.length === 0 ||
         (expiry !== undefined && expiry <= 0) ||
         (subs.every((s) => s.noLocal) && this.#isLocal(view))
       ) {
+        this.#forgetId(key)
         broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
         continue
       }
@@ -215,12 +237,12 @@ export class OutboundDeliveries {
       const qos = Math.min(view.qos, subQos) as QoS
       const retain = view.retain && subs.some((s) => s.retainAsPublished)
       if (qos === 0) {
+        this.#forgetId(key)
         if (c.stream.writableLength > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
         else c.publishWriter.send(view, message, 0, retain, false, undefined, subIds(subs), expiry)
         broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
         continue
       }
-      const key = `${d.queue}\u0000${d.partition}\u0000${d.offset}`
       let id = session.packetIds.get(key)
       if (id === undefined) {
         id = this.#allocateId()
@@ -235,11 +257,22 @@ export class OutboundDeliveries {
         key,
       }
       this.#inflight.set(id, out)
-      if (!c.publishWriter.send(view, message, qos, retain, d.redelivered, id, subIds(subs), expiry)) {
+      // The queue's redelivered flag may miss a delivery made just before a SIGKILL; a restored id does not.
+      const dup = d.redelivered || session.sentBeforeRestart.delete(key)
+      if (!c.publishWriter.send(view, message, qos, retain, dup, id, subIds(subs), expiry)) {
         // Too large for the client (its Maximum Packet Size): discarded as if delivered [MQTT-3.1.2-25].
         this.#settle(id, out)
       }
     }
+  }
+
+  /** Drops a packet id reserved for a delivery that will not be sent with one. */
+  #forgetId(key: string): void {
+    const session = this.#c.session!
+    const id = session.packetIds.get(key)
+    if (id === undefined) return
+    session.packetIds.delete(key)
+    session.idsInUse.delete(id)
   }
 
   #allocateId(): number {
@@ -327,4 +360,9 @@ function subIds(subs: Subscription[]): number[] | undefined {
     ids.push(s.id)
   }
   return ids
+}
+
+/** A delivery's identity across redeliveries and restarts (queue, partition, offset): its packet id key. */
+function deliveryKey(d: Delivery): string {
+  return `${d.queue}\u0000${d.partition}\u0000${d.offset}`
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import mqtt from 'mqtt'
-import { collect, connect } from './helpers.ts'
+import { collect, connect, rawClient } from './helpers.ts'
 
 const cli = new URL('../../fixtures/wharf-cli.ts', import.meta.url).pathname
 
@@ -113,3 +113,36 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     })
   }
 }
+
+test('QoS 2: an unacknowledged delivery is resent after SIGKILL with the same packet id (exactly once)', {
+  timeout: 60_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-mqtt-restart-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const port = await freePort()
+  let proc = await startCli(t, dir, port)
+  const hello = { cmd: 'connect', clientId: 'q2', protocolVersion: 4, clean: false, keepalive: 0 } as const
+  const first = await rawClient(t, port, 4)
+  first.send(hello)
+  await first.next('connack')
+  first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'x/#', qos: 2 }] })
+  await first.next('suback')
+  const pub = await connect(t, { port }, { protocolVersion: 4 })
+  await pub.publishAsync('x/1', 'once', { qos: 2 })
+  const sent = (await first.next('publish')) as mqtt.IPublishPacket
+  assert.equal(sent.qos, 2)
+  pub.end(true)
+  // No PUBREC: the client may already have handed the message to its application, keyed by packet id.
+  await stop(proc, 'SIGKILL')
+  first.socket.destroy()
+  proc = await startCli(t, dir, port)
+  const again = await rawClient(t, port, 4)
+  again.send(hello)
+  const connack = (await again.next('connack')) as mqtt.IConnackPacket
+  assert.equal(connack.sessionPresent, true)
+  const resent = (await again.next('publish')) as mqtt.IPublishPacket
+  assert.equal(String(resent.payload), 'once')
+  assert.equal(resent.dup, true)
+  assert.equal(resent.messageId, sent.messageId, 'same packet id, so the client recognises the duplicate')
+  await stop(proc, 'SIGTERM')
+})
