@@ -160,19 +160,20 @@ function leaseMessage(
   if (message.offset > p.deliveredMax) p.deliveredMax = message.offset
   s.stats.delivered++
   const id = ++s.leaseSeq
+  const delivery = (deadline: number | null): Delivery => ({
+    queue: s.name,
+    partition: p.index,
+    offset: message.offset,
+    deliveryCount,
+    redelivered,
+    message,
+    leaseId: id,
+    deadline,
+  })
   if (noAck) {
     s.stats.acked++
     void storeAck(s, p, message.offset, bodySize(message)).catch(() => {})
-    return {
-      queue: s.name,
-      partition: p.index,
-      offset: message.offset,
-      deliveryCount,
-      redelivered,
-      message,
-      leaseId: id,
-      deadline: null,
-    }
+    return delivery(null)
   }
   const effectiveLease = leaseMs === undefined ? s.config.leaseMs : leaseMs
   const deadline = effectiveLease === null ? null : now + effectiveLease
@@ -196,14 +197,5 @@ function leaseMessage(
     consumer.unacked++
     if (consumer.creditGroup) consumer.creditGroup.used++
   }
-  return {
-    queue: s.name,
-    partition: p.index,
-    offset: message.offset,
-    deliveryCount,
-    redelivered,
-    message,
-    leaseId: id,
-    deadline,
-  }
+  return delivery(deadline)
 }

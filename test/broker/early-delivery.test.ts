@@ -14,16 +14,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Delivery } from '../../src/broker/queue-types.ts'
 import { type Broker, createBroker, isWharfError } from '../../src/index.ts'
+import { mountTmpfs } from '../fixtures/tmpfs.ts'
 import { until } from './helpers.ts'
-
-function mountTmpfs(dir: string, size: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 test('early delivery: acks held until durable, records of a failed append retracted', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-early-'))

@@ -10,16 +10,8 @@ import { test } from 'node:test'
 import { decodeBatch, splitBatches } from '../../src/record/index.ts'
 import { openStorage } from '../../src/storage/local/index.ts'
 import { isWharfError } from '../../src/util/errors.ts'
+import { mountTmpfs } from '../fixtures/tmpfs.ts'
 import { batchOf } from './helpers.ts'
-
-function mountTmpfs(dir: string, size: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 test('disk full: typed DISK_FULL, acknowledged data intact, reads keep working', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-full-'))
