@@ -242,10 +242,11 @@ export async function sendToQueueStream(
   produce: (stream: string, messages: PublishMessage[]) => Promise<MessagePosition[]>,
 ): Promise<MessagePosition[]> {
   const { maxLength, maxLengthBytes, overflow, deliveryDelayMs } = queue.config
-  if (overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) {
+  const limited = overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)
+  let bytes = 0
+  if (limited) {
     const counting = queue.bytesCounted()
     if (counting !== null) await counting
-    let bytes = 0
     for (const m of messages) bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)
     assertRoom(queue, messages.length, bytes)
   }
@@ -253,7 +254,9 @@ export async function sendToQueueStream(
     deliveryDelayMs > 0
       ? messages.map((m) => (m.delayMs === undefined ? { ...m, delayMs: deliveryDelayMs } : m))
       : messages
-  const result = await produce(queue.streamName, withDelay)
+  const appended = produce(queue.streamName, withDelay)
+  if (limited) queue.reserve(messages.length, bytes, appended)
+  const result = await appended
   if (overflow === 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) await queue.enforceMaxLength()
   return result
 }

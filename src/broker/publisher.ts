@@ -129,6 +129,8 @@ export class Publisher {
     for (const q of queues) {
       const delay = q.config.deliveryDelayMs
       enqueue(q.streamName, delay > 0 && stamped.delayMs === undefined ? { ...stamped, delayMs: delay } : stamped)
+      if (q.config.overflow !== 'drop-head' && (q.config.maxLength !== null || q.config.maxLengthBytes !== null))
+        q.reserve(1, value?.length ?? 0, waits[waits.length - 1]!)
       if (q.config.overflow === 'drop-head' && (q.config.maxLength !== null || q.config.maxLengthBytes !== null))
         trim.push(q)
     }
@@ -156,10 +158,10 @@ export class Publisher {
  */
 export function assertRoom(queue: QueueSubscription, count: number, bytes: number): void {
   const { maxLength, maxLengthBytes } = queue.config
-  if (maxLength !== null && queue.depth() + count > maxLength) {
+  if (maxLength !== null && queue.depth() + queue.reserved.count + count > maxLength) {
     throw new WharfError('QUEUE_FULL', `queue '${queue.name}' is full (x-max-length ${maxLength})`)
   }
-  if (maxLengthBytes !== null && (queue.messageBytes() ?? 0) + bytes > maxLengthBytes) {
+  if (maxLengthBytes !== null && (queue.messageBytes() ?? 0) + queue.reserved.bytes + bytes > maxLengthBytes) {
     throw new WharfError('QUEUE_FULL', `queue '${queue.name}' is full (x-max-length-bytes ${maxLengthBytes})`)
   }
 }

@@ -106,6 +106,23 @@ export class QueueSubscription {
   }
 
   /** Body bytes of the messages depth() counts; null unless maxLengthBytes is set. */
+  /**
+   * Publishes that passed the reject-publish length check but are not in the log yet: counted against the
+   * limits, so a burst of pipelined publishes cannot all pass the same check (released when their append settles).
+   */
+  readonly reserved = { count: 0, bytes: 0 }
+
+  /** Counts a checked publish against the limits until `settled` settles. */
+  reserve(count: number, bytes: number, settled: Promise<unknown>): void {
+    this.reserved.count += count
+    this.reserved.bytes += bytes
+    const release = () => {
+      this.reserved.count -= count
+      this.reserved.bytes -= bytes
+    }
+    settled.then(release, release)
+  }
+
   messageBytes(): number | null {
     return this.#s.bytes === null ? null : this.#s.bytes.total()
   }

@@ -214,3 +214,29 @@ test('invalid maxLengthBytes values are rejected with INVALID_CONFIG', async (t)
   await broker.sendToQueue('zero', [{ value: '' }]) // an empty body takes no bytes (as in RabbitMQ)
   await assert.rejects(broker.sendToQueue('zero', [{ value: 'x' }]), (e) => isWharfError(e, 'QUEUE_FULL'))
 })
+
+test('reject-publish holds for pipelined publishes: a burst in one tick cannot overshoot either limit', async (t) => {
+  const broker = await openBroker(t)
+  await broker.createQueue('n', { maxLength: 5, overflow: 'reject-publish' })
+  await broker.createQueue('b', { maxLengthBytes: 300, overflow: 'reject-publish' })
+  await broker.declareExchange({ name: 'burst', type: 'fanout' })
+  await broker.bind({ source: 'burst', destination: { kind: 'queue', name: 'b' }, key: '', arguments: {} })
+  const byCount = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) => broker.sendToQueue('n', [{ value: `m${i}` }])),
+  )
+  const value = Buffer.alloc(100, 7)
+  const byBytes = await Promise.allSettled(Array.from({ length: 10 }, () => broker.publish('burst', '', { value })))
+  const outcome = (results: PromiseSettledResult<unknown>[]) => ({
+    ok: results.filter((r) => r.status === 'fulfilled').length,
+    full: results.filter((r) => r.status === 'rejected' && isWharfError(r.reason, 'QUEUE_FULL')).length,
+  })
+  assert.deepEqual(outcome(byCount), { ok: 5, full: 15 })
+  assert.deepEqual(outcome(byBytes), { ok: 3, full: 7 })
+  assert.equal(broker.queue('n').depth(), 5)
+  assert.equal(broker.queue('b').depth(), 3)
+  assert.deepEqual(broker.queue('n').reserved, { count: 0, bytes: 0 }, 'reservations released once appended')
+  // Room again after consuming: the next publish is accepted.
+  const [first] = await broker.get('n', { owner: 'x', max: 1 })
+  await broker.queue('n').ack(first!.partition, first!.offset, first!.leaseId)
+  await broker.sendToQueue('n', [{ value: 'again' }])
+})
