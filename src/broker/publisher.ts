@@ -7,7 +7,7 @@ import type { MessagePosition } from './produce.js'
 import type { QueueSubscription } from './queue.js'
 import type { RouteResult } from './router.js'
 import { type Stream, toBuffer } from './stream.js'
-import { type PublishMessage, Reserved, type StoredMessage } from './types.js'
+import { type PublishMessage, type RecordHeader, Reserved, type StoredMessage } from './types.js'
 
 export interface PublisherHost {
   route(
@@ -37,8 +37,9 @@ export class Publisher {
   readonly #host: PublisherHost
   readonly #sinks = new Map<string, Sink>()
   readonly #scratch: RouteResult = { destinations: [], unroutable: false }
-  /** Interned UTF-8 bytes of exchange names and routing keys (stamped on every exchange publish). */
-  readonly #names = new Map<string, Buffer>()
+  /** Interned stamp headers of exchange names and routing keys (stamped on every exchange publish). */
+  readonly #exchangeHeaders = new Map<string, RecordHeader>()
+  readonly #keyHeaders = new Map<string, RecordHeader>()
 
   constructor(host: PublisherHost) {
     this.#host = host
@@ -72,10 +73,12 @@ export class Publisher {
       value: value === null ? null : unpinned(value),
       headers: [
         ...(message.headers ?? []),
-        { key: Reserved.exchange, value: this.#name(exchange) },
-        { key: Reserved.routingKey, value: this.#name(routingKey) },
+        this.#header(this.#exchangeHeaders, Reserved.exchange, exchange),
+        this.#header(this.#keyHeaders, Reserved.routingKey, routingKey),
       ],
     }
+    const only = route.destinations.length === 1 ? route.destinations[0]! : null
+    if (only !== null && only.kind === 'queue') return this.#publishToQueue(only.name, stamped, value)
     const queues: QueueSubscription[] = []
     const streams: string[] = []
     const sinks: Sink[] = []
@@ -141,14 +144,38 @@ export class Publisher {
     return { routed: queues.length + streams.length + sinks.length, positions }
   }
 
-  #name(name: string): Buffer {
-    let buf = this.#names.get(name)
-    if (buf === undefined) {
-      if (this.#names.size >= NAMES_MAX) this.#names.clear()
-      buf = Buffer.from(name)
-      this.#names.set(name, buf)
+  /**
+   * The common case — one queue (the default exchange, a direct binding) — without the per-destination
+   * arrays and Promise.all of the general path: a publish is on the hot path of every AMQP work queue.
+   */
+  async #publishToQueue(name: string, stamped: PublishMessage, value: Buffer | null): Promise<PublishResult> {
+    const host = this.#host
+    const queue = host.queue(name)
+    if (queue === undefined) return { routed: 0, positions: [] }
+    const { maxLength, maxLengthBytes, overflow, deliveryDelayMs } = queue.config
+    const limited = maxLength !== null || maxLengthBytes !== null
+    if (limited && overflow !== 'drop-head') {
+      const counting = queue.bytesCounted()
+      if (counting !== null) await counting
+      assertRoom(queue, 1, value?.length ?? 0)
     }
-    return buf
+    const m = deliveryDelayMs > 0 && stamped.delayMs === undefined ? { ...stamped, delayMs: deliveryDelayMs } : stamped
+    const appended = host.appendOne(host.stream(queue.streamName), m, host.now())
+    if (limited && overflow !== 'drop-head') queue.reserve(1, value?.length ?? 0, appended)
+    const position = await appended
+    if (limited && overflow === 'drop-head') await queue.enforceMaxLength()
+    return { routed: 1, positions: [{ stream: queue.streamName, ...position }] }
+  }
+
+  /** Interned stamp headers: exchange names and routing keys repeat, their header objects need not. */
+  #header(cache: Map<string, RecordHeader>, key: string, name: string): RecordHeader {
+    let header = cache.get(name)
+    if (header === undefined) {
+      if (cache.size >= NAMES_MAX) cache.clear()
+      header = { key, value: Buffer.from(name) }
+      cache.set(name, header)
+    }
+    return header
   }
 }
 
