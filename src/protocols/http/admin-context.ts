@@ -36,6 +36,11 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   BROKER_CLOSED: 503,
 }
 
+/** HTTP status of a broker error code (unknown codes: 500), shared by every admin route. */
+export function adminStatus(code: string): number {
+  return statusOf[code as ErrorCode] ?? 500
+}
+
 export function sendAdminError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply
     .code(status)

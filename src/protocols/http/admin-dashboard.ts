@@ -17,9 +17,7 @@ import type { Broker } from '../../broker/broker.js'
 import { isWharfError, WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { API_PREFIX, sendAdminError } from './admin.js'
-
-const LIST_LIMIT_DEFAULT = 100
-const LIST_LIMIT_MAX = 1000
+import { adminStatus, page, type Query } from './admin-context.js'
 
 /** A not-found for objects with no broker error code of their own (SNS topics). */
 class NotFound extends Error {}
@@ -147,25 +145,6 @@ export function registerAlarmMetrics(registry: Registry, context: DashboardApiCo
   })
 }
 
-type Query = Record<string, string | undefined>
-
-function intQuery(query: Query, name: string, fallback: number, min: number, max: number): number {
-  const raw = query[name]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new WharfError('INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}]`)
-  return n
-}
-
-function page<T>(items: T[], query: Query, nameOf: (item: T) => string) {
-  const limit = intQuery(query, 'limit', LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX)
-  const offset = intQuery(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
-  const q = query.q?.toLowerCase()
-  const filtered = q ? items.filter((item) => nameOf(item).toLowerCase().includes(q)) : items
-  return { items: filtered.slice(offset, offset + limit), total: filtered.length, limit, offset }
-}
-
 function destinationName(d: { kind: string; name?: string; id?: string }): string {
   return d.name ?? d.id ?? ''
 }
@@ -182,10 +161,7 @@ export function registerDashboardApi(app: FastifyInstance, context: DashboardApi
           return reply.header('content-type', 'application/json').send(JSON.stringify(handler(request)))
         } catch (error) {
           if (error instanceof NotFound) return sendAdminError(reply, 404, 'NOT_FOUND', error.message)
-          if (isWharfError(error)) {
-            const status = error.code.endsWith('_NOT_FOUND') ? 404 : error.code === 'INVALID_ARGUMENT' ? 400 : 500
-            return sendAdminError(reply, status, error.code, error.message)
-          }
+          if (isWharfError(error)) return sendAdminError(reply, adminStatus(error.code), error.code, error.message)
           logger.error({ err: error, url: request.url }, 'admin request failed')
           return sendAdminError(reply, 500, 'INTERNAL', 'internal error')
         }

@@ -1,5 +1,5 @@
 // OpenAPI 3.0 description of the REST admin API, built from one table of operations so that the
-// document and the routes in admin.ts are reviewed side by side.
+// document and the routes in the admin-*.ts modules are reviewed side by side.
 
 const listParams = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
