@@ -1,6 +1,7 @@
 // One AMQP connection: the handshake (start → start-ok → tune → tune-ok → open), channel 0 methods,
-// frame routing to channels, heartbeats, batched writes and back-pressure. Hard errors (and malformed
-// frames) end in connection.close with the reply code; only this connection is affected.
+// frame routing to channels, heartbeats, closing. Hard errors (and malformed frames) end in connection.close
+// with the reply code; only this connection is affected. The handshake's decisions (offers, authentication,
+// tune limits) are in connection-handshake.ts; batched writes and back-pressure in connection-output.ts.
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
@@ -9,7 +10,6 @@ import {
   type AmqpFrame,
   AmqpFrameParser,
   AmqpProtocolHeaderError,
-  decodeFieldTable,
   decodeMethodFrame,
   encodeMethodFrame,
   type FieldTable,
@@ -22,21 +22,22 @@ import {
   PROTOCOL_HEADER,
   ReplyCode,
 } from './codec/index.js'
+import {
+  acceptTune,
+  authenticate,
+  CHANNEL_MAX_OFFER,
+  checkVhost,
+  clientCapabilities,
+  startArgs,
+  tuneOffer,
+} from './connection-handshake.js'
+import { ConnectionOutput } from './connection-output.js'
 import { AmqpError, amqpError, replyText, toAmqpError } from './errors.js'
 
-export const FRAME_MAX_OFFER = 131072
-export const CHANNEL_MAX_OFFER = 2047
-export const HEARTBEAT_OFFER_SECONDS = 60
 /** Handshake must complete within this long (slowloris guard). */
 const HANDSHAKE_MS = 10_000
 /** After connection.close we wait this long for close-ok before dropping the socket. */
 const CLOSE_OK_WAIT_MS = 1000
-/** Pause reading while this many publishes await the broker (back-pressure instead of unbounded memory). */
-export const PUBLISHES_INFLIGHT_MAX = 4096
-/** Pause reading while this many bytes wait in the socket's write buffer. */
-const WRITE_BUFFER_BYTES_MAX = 8 * 1024 * 1024
-/** Pause reading while channels hold this many frames behind an unfinished async method. */
-const BACKLOG_FRAMES_MAX = 10_000
 
 export interface ServerState {
   readonly broker: Broker
@@ -49,7 +50,7 @@ export interface ServerState {
   onClosed(connection: AmqpConnection): void
 }
 
-type Phase = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed'
+export type Phase = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed'
 
 export class AmqpConnection implements ChannelHost {
   readonly id: string
@@ -64,24 +65,14 @@ export class AmqpConnection implements ChannelHost {
   #channelMax = CHANNEL_MAX_OFFER
   heartbeatSeconds = 0
   consumerCancelNotify = false
-  #blockedCapable = false
-  #sentBlocked = false
   readonly #channels = new Map<number, AmqpChannel>()
-  readonly #out: Buffer[] = []
-  /** Callbacks waiting for the socket buffer to drain below WRITE_BUFFER_BYTES_MAX (no-ack settlement). */
-  readonly #afterWrite: Array<() => void> = []
-  #flushScheduled = false
+  readonly #output: ConnectionOutput
   lastReceived = Date.now()
-  lastSent = Date.now()
   readonly #openedAt = Date.now()
   /** From connection.start-ok, for the admin API (product, version, connection_name…). */
   clientProperties: FieldTable = {}
   /** The authenticated user name. */
   user: string | undefined
-  #inflightPublishes = 0
-  #paused = false
-  /** Has published: such connections stop being read while the memory alarm is on (as RabbitMQ does). */
-  #publisher = false
   #closeTimer: NodeJS.Timeout | null = null
 
   constructor(socket: net.Socket, state: ServerState) {
@@ -91,12 +82,18 @@ export class AmqpConnection implements ChannelHost {
     this.id = state.nextConnectionId()
     this.logger = state.logger.child({ connection: this.id })
     this.streamConsumers = state.streamConsumers
+    this.#output = new ConnectionOutput(socket, {
+      server: state,
+      phase: () => this.#phase,
+      channelBacklog: () => {
+        let backlog = 0
+        for (const ch of this.#channels.values()) backlog += ch.backlogLength
+        return backlog
+      },
+    })
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    socket.on('drain', () => {
-      this.#runAfterWrite()
-      this.#updatePause()
-    })
+    socket.on('drain', () => this.#output.drained())
     socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
     socket.on('close', () => this.#closed())
   }
@@ -126,101 +123,41 @@ export class AmqpConnection implements ChannelHost {
     return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1' || a.startsWith('127.')
   }
 
-  // ---- output ----
+  // ---- output and back-pressure (connection-output.ts) ----
 
   send(frames: Buffer | Buffer[]): void {
-    if (this.#phase === 'closed') return
-    if (Array.isArray(frames)) for (const f of frames) this.#out.push(f)
-    else this.#out.push(frames)
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true
-      setImmediate(() => this.flush())
-    }
+    this.#output.send(frames)
   }
 
   sendMethod<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void {
-    this.send(encodeMethodFrame(channel, name, args))
+    this.#output.sendMethod(channel, name, args)
   }
 
   whenWritten(done: () => void): void {
-    this.#afterWrite.push(done)
+    this.#output.whenWritten(done)
   }
 
   /** Writes everything queued in one corked burst. */
   flush(): void {
-    this.#flushScheduled = false
-    if (this.#out.length === 0 || this.#socket.destroyed) {
-      this.#out.length = 0
-      return
-    }
-    this.lastSent = Date.now()
-    if (this.#out.length === 1) this.#socket.write(this.#out[0]!)
-    else {
-      this.#socket.cork()
-      for (const b of this.#out) this.#socket.write(b)
-      this.#socket.uncork()
-    }
-    this.#out.length = 0
-    this.#runAfterWrite()
-    this.#updatePause()
+    this.#output.flush()
   }
-
-  #runAfterWrite(): void {
-    if (this.#afterWrite.length === 0 || this.#socket.writableLength > WRITE_BUFFER_BYTES_MAX) return
-    const callbacks = this.#afterWrite.splice(0)
-    for (const callback of callbacks) callback()
-  }
-
-  // ---- back-pressure ----
 
   publishStarted(): void {
-    // Past the bound, stop reading: publishes without confirms would otherwise pile up without limit.
-    if (++this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX && !this.#paused) this.#updatePause()
-    if (!this.#publisher) {
-      this.#publisher = true
-      // The first publish under an active alarm makes this a blocked publisher: stop reading now, not at
-      // the next write (a publisher without confirms may never cause one).
-      if (this.#state.blocked !== null) this.#updatePause()
-    }
+    this.#output.publishStarted()
   }
 
   publishSettled(): void {
-    this.#inflightPublishes--
-    if (this.#paused) this.#updatePause()
-  }
-
-  #updatePause(): void {
-    if (this.#socket.destroyed) return
-    let backlog = 0
-    for (const ch of this.#channels.values()) backlog += ch.backlogLength
-    const over =
-      this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX ||
-      this.#socket.writableLength > WRITE_BUFFER_BYTES_MAX ||
-      backlog > BACKLOG_FRAMES_MAX ||
-      (this.#state.blocked !== null && this.#publisher)
-    if (over && !this.#paused) {
-      this.#paused = true
-      this.#socket.pause()
-    } else if (!over && this.#paused) {
-      this.#paused = false
-      this.#socket.resume()
-    }
+    this.#output.publishSettled()
   }
 
   /** True while an alarm holds this connection back because it has published (the admin counts these). */
   get blockedPublisher(): boolean {
-    return this.#state.blocked !== null && this.#publisher && this.isOpen
+    return this.#output.blockedPublisher
   }
 
   /** Memory alarm raised or cleared: connection.blocked/unblocked to clients that asked for it. */
   setBlocked(reason: string | null): void {
-    if (this.#phase !== 'running') return
-    if (this.#blockedCapable && (reason !== null) !== this.#sentBlocked) {
-      this.#sentBlocked = reason !== null
-      if (reason !== null) this.sendMethod(0, 'connection.blocked', { reason })
-      else this.sendMethod(0, 'connection.unblocked', {})
-    }
-    this.#updatePause()
+    this.#output.setBlocked(reason)
   }
 
   // ---- input ----
@@ -257,13 +194,7 @@ export class AmqpConnection implements ChannelHost {
 
   #sendStart(): void {
     this.#phase = 'start-ok'
-    this.sendMethod(0, 'connection.start', {
-      versionMajor: 0,
-      versionMinor: 9,
-      serverProperties: this.#state.serverProperties(),
-      mechanisms: Buffer.from('PLAIN AMQPLAIN'),
-      locales: Buffer.from('en_US'),
-    })
+    this.sendMethod(0, 'connection.start', startArgs(this.#state.serverProperties()))
   }
 
   #frame(frame: AmqpFrame): void {
@@ -300,7 +231,7 @@ export class AmqpConnection implements ChannelHost {
       return
     }
     channel.handleFrame(frame)
-    if (channel.backlogLength > 0) this.#updatePause()
+    if (channel.backlogLength > 0) this.#output.updatePause()
   }
 
   #openChannel(frame: AmqpFrame): void {
@@ -342,39 +273,22 @@ export class AmqpConnection implements ChannelHost {
         expect('connection.start-ok')
         if (method.name !== 'connection.start-ok') return
         this.clientProperties = method.args.clientProperties
-        const caps = method.args.clientProperties.capabilities
-        if (
-          caps &&
-          typeof caps === 'object' &&
-          !Array.isArray(caps) &&
-          !(caps instanceof Date) &&
-          !Buffer.isBuffer(caps)
-        ) {
-          const table = caps as FieldTable
-          this.consumerCancelNotify = table.consumer_cancel_notify === true
-          this.#blockedCapable = table['connection.blocked'] === true
+        const caps = clientCapabilities(method.args.clientProperties)
+        if (caps !== null) {
+          this.consumerCancelNotify = caps.consumerCancelNotify
+          this.#output.blockedCapable = caps.blockedCapable
         }
-        this.#authenticate(method.args.mechanism, method.args.response)
+        this.user = authenticate(method.args.mechanism, method.args.response, this.remoteIsLoopback)
         this.#phase = 'tune-ok'
-        this.sendMethod(0, 'connection.tune', {
-          channelMax: CHANNEL_MAX_OFFER,
-          frameMax: FRAME_MAX_OFFER,
-          heartbeat: HEARTBEAT_OFFER_SECONDS,
-        })
+        this.sendMethod(0, 'connection.tune', tuneOffer)
         return
       }
       case 'tune-ok': {
         expect('connection.tune-ok')
         if (method.name !== 'connection.tune-ok') return
-        const { frameMax, channelMax, heartbeat } = method.args
-        if (frameMax !== 0 && frameMax < FRAME_MAX_FLOOR)
-          throw new AmqpError(ReplyCode.NOT_ALLOWED, `frame_max=${frameMax} < ${FRAME_MAX_FLOOR} min`, 10, 31)
-        if (frameMax > FRAME_MAX_OFFER)
-          throw new AmqpError(ReplyCode.NOT_ALLOWED, `frame_max=${frameMax} > ${FRAME_MAX_OFFER} max`, 10, 31)
-        if (channelMax > CHANNEL_MAX_OFFER)
-          throw new AmqpError(ReplyCode.NOT_ALLOWED, `channel_max=${channelMax} > ${CHANNEL_MAX_OFFER} max`, 10, 31)
-        this.frameMax = frameMax === 0 ? FRAME_MAX_OFFER : frameMax
-        this.#channelMax = channelMax === 0 ? CHANNEL_MAX_OFFER : channelMax
+        const { frameMax, channelMax, heartbeat } = acceptTune(method.args)
+        this.frameMax = frameMax
+        this.#channelMax = channelMax
         this.heartbeatSeconds = heartbeat
         this.#parser.setFrameMax(this.frameMax)
         this.#phase = 'open'
@@ -383,9 +297,7 @@ export class AmqpConnection implements ChannelHost {
       case 'open': {
         expect('connection.open')
         if (method.name !== 'connection.open') return
-        const vhost = method.args.virtualHost
-        if (vhost !== '/' && vhost !== '')
-          throw new AmqpError(ReplyCode.NOT_ALLOWED, `vhost ${vhost} not found`, 10, 40)
+        checkVhost(method.args.virtualHost)
         this.#phase = 'running'
         this.sendMethod(0, 'connection.open-ok', {})
         if (this.#state.blocked !== null) this.setBlocked(this.#state.blocked)
@@ -416,46 +328,6 @@ export class AmqpConnection implements ChannelHost {
       default:
         throw amqpError.commandInvalid(`unexpected method ${method.name}`)
     }
-  }
-
-  /** guest/guest, from loopback only (RabbitMQ's default loopback_users). */
-  #authenticate(mechanism: string, response: Buffer): void {
-    let user: string | undefined
-    let pass: string | undefined
-    if (mechanism === 'PLAIN') {
-      const parts = response.toString('utf8').split('\u0000')
-      user = parts[1]
-      pass = parts[2]
-    } else if (mechanism === 'AMQPLAIN') {
-      // A field table without its 4-byte length prefix.
-      const withLength = Buffer.alloc(4 + response.length)
-      withLength.writeUInt32BE(response.length, 0)
-      response.copy(withLength, 4)
-      const table = decodeFieldTable(withLength)
-      user =
-        typeof table.LOGIN === 'string'
-          ? table.LOGIN
-          : Buffer.isBuffer(table.LOGIN)
-            ? table.LOGIN.toString()
-            : undefined
-      pass =
-        typeof table.PASSWORD === 'string'
-          ? table.PASSWORD
-          : Buffer.isBuffer(table.PASSWORD)
-            ? table.PASSWORD.toString()
-            : undefined
-    } else {
-      throw new AmqpError(ReplyCode.ACCESS_REFUSED, `unsupported authentication mechanism '${mechanism}'`, 10, 11)
-    }
-    if (user !== 'guest' || pass !== 'guest' || !this.remoteIsLoopback) {
-      throw new AmqpError(
-        ReplyCode.ACCESS_REFUSED,
-        `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
-        10,
-        11,
-      )
-    }
-    this.user = user
   }
 
   // ---- errors and closing ----
@@ -505,9 +377,9 @@ export class AmqpConnection implements ChannelHost {
   #closed(): void {
     if (this.#closeTimer) clearTimeout(this.#closeTimer)
     this.#phase = 'closed'
-    this.#out.length = 0
-    // Leases not yet settled go back to their queues with the channels' owners.
-    this.#afterWrite.length = 0
+    // Leases not yet settled (whenWritten callbacks dropped here) go back to their queues with the
+    // channels' owners.
+    this.#output.discard()
     this.#releaseChannels()
     this.#state.onClosed(this)
   }
@@ -527,7 +399,7 @@ export class AmqpConnection implements ChannelHost {
       this.#socket.destroy()
       return
     }
-    if (now - this.lastSent >= interval / 2) {
+    if (now - this.#output.lastSent >= interval / 2) {
       this.send(HEARTBEAT_FRAME)
       this.flush()
     }
