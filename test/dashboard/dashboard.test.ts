@@ -472,6 +472,8 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
     .getByRole('row', { name: /dash-test/ })
     .first()
     .waitFor()
+  // The re-render may still be removing the AMQP rows: wait for it, then check.
+  await doomedRow.waitFor({ state: 'detached' })
   assert.equal(await doomedRow.count(), 0)
   await page.getByLabel('Protocol').selectOption('amqp')
   await doomedRow.waitFor()
