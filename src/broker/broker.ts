@@ -70,6 +70,7 @@ export class Broker {
       stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null
         ? this.#produceOne(stream, message, now, undefined)
         : this.produce(stream.name, [message]).then((p) => p[0]!),
+    deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
     now: () => this.now(),
   })
   readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &

@@ -20,6 +20,8 @@ export interface PublisherHost {
   stream(name: string): Stream
   /** Appends one message to a stream (coalesced with this tick's other single-message appends). */
   appendOne(stream: Stream, message: PublishMessage, now: number): Promise<MessagePosition>
+  /** Dead-letters a message of a queue per its dead-letter settings (x-death reason). */
+  deadLetter(queue: QueueSubscription, message: StoredMessage, reason: 'maxlen'): Promise<void>
   now(): number
 }
 
@@ -77,6 +79,35 @@ export class Publisher {
         this.#header(this.#keyHeaders, Reserved.routingKey, routingKey),
       ],
     }
+    try {
+      return await this.#publishStamped(route, routingKey, message, stamped, value)
+    } catch (error) {
+      // x-overflow reject-publish-dlx: a refused message is dead-lettered (reason maxlen), then refused.
+      const queue = error instanceof QueueFullError ? error.queue : null
+      if (queue !== null && queue.config.overflow === 'reject-publish-dlx' && queue.config.deadLetter !== null) {
+        const refused: StoredMessage = {
+          stream: queue.streamName,
+          partition: 0,
+          offset: -1,
+          timestamp: message.timestamp ?? host.now(),
+          key: toBuffer(stamped.key),
+          value: stamped.value as Buffer | null,
+          headers: stamped.headers ?? [],
+        }
+        await host.deadLetter(queue, refused, 'maxlen')
+      }
+      throw error
+    }
+  }
+
+  async #publishStamped(
+    route: RouteResult,
+    routingKey: string,
+    message: PublishMessage,
+    stamped: PublishMessage,
+    value: Buffer | null,
+  ): Promise<PublishResult> {
+    const host = this.#host
     const only = route.destinations.length === 1 ? route.destinations[0]! : null
     if (only !== null && only.kind === 'queue') return this.#publishToQueue(only.name, stamped, value)
     const queues: QueueSubscription[] = []
@@ -186,9 +217,18 @@ export class Publisher {
 export function assertRoom(queue: QueueSubscription, count: number, bytes: number): void {
   const { maxLength, maxLengthBytes } = queue.config
   if (maxLength !== null && queue.depth() + queue.reserved.count + count > maxLength) {
-    throw new WharfError('QUEUE_FULL', `queue '${queue.name}' is full (x-max-length ${maxLength})`)
+    throw new QueueFullError(queue, `queue '${queue.name}' is full (x-max-length ${maxLength})`)
   }
   if (maxLengthBytes !== null && (queue.messageBytes() ?? 0) + queue.reserved.bytes + bytes > maxLengthBytes) {
-    throw new WharfError('QUEUE_FULL', `queue '${queue.name}' is full (x-max-length-bytes ${maxLengthBytes})`)
+    throw new QueueFullError(queue, `queue '${queue.name}' is full (x-max-length-bytes ${maxLengthBytes})`)
+  }
+}
+
+/** QUEUE_FULL, knowing which queue refused (reject-publish-dlx dead-letters the message there). */
+export class QueueFullError extends WharfError {
+  readonly queue: QueueSubscription
+  constructor(queue: QueueSubscription, message: string) {
+    super('QUEUE_FULL', message)
+    this.queue = queue
   }
 }

@@ -240,3 +240,18 @@ test('reject-publish holds for pipelined publishes: a burst in one tick cannot o
   await broker.queue('n').ack(first!.partition, first!.offset, first!.leaseId)
   await broker.sendToQueue('n', [{ value: 'again' }])
 })
+
+test('reject-publish-dlx: a refused publish is dead-lettered with reason maxlen, then refused', async (t) => {
+  const broker = await openBroker(t)
+  await broker.createQueue('dlq')
+  await broker.createQueue('capped', { maxLength: 1, overflow: 'reject-publish-dlx', deadLetter: { queue: 'dlq' } })
+  await broker.declareExchange({ name: 'in', type: 'fanout' })
+  await broker.bind({ source: 'in', destination: { kind: 'queue', name: 'capped' }, key: '', arguments: {} })
+  await broker.publish('in', '', { value: 'first' })
+  await assert.rejects(broker.publish('in', '', { value: 'second' }), (e) => isWharfError(e, 'QUEUE_FULL'))
+  const dead = await broker.get('dlq', { owner: 'x', max: 5, waitMs: 1000 })
+  assert.deepEqual(dead.map(text), ['second'])
+  assert.equal(parseDeaths(dead[0]!.message)[0]?.reason, 'maxlen')
+  assert.equal(parseDeaths(dead[0]!.message)[0]?.queue, 'capped')
+  assert.equal(broker.queue('capped').depth(), 1)
+})
