@@ -21,7 +21,7 @@ import type { QueueConsumer, QueueSubscription } from './queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router, TopicSubscriptions } from './router.js'
 import { SchemaStore } from './schema/index.js'
-import { decodeStored } from './stored.js'
+import { storedOf } from './stored.js'
 import type { Stream } from './stream.js'
 import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './types.js'
 
@@ -274,9 +274,8 @@ export class Broker {
     maxBytes = 1024 * 1024,
   ): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
     const log = this.stream(streamName).partitionLog(partition)
-    const result = await log.read(Math.max(offset, log.logStartOffset), maxBytes)
-    const messages = decodeStored(streamName, partition, result.chunks, offset)
-    return { messages, nextOffset: result.nextOffset }
+    const { records, nextOffset } = await log.readRecords(Math.max(offset, log.logStartOffset), maxBytes)
+    return { messages: storedOf(streamName, partition, records), nextOffset }
   }
 
   // ---- queues (catalog in broker-queues.ts) ----

@@ -1,7 +1,6 @@
 // Message-id dedup windows per stream, rebuilt after a restart from the records of the last window
 // (their `wharf.dedup` headers), so a retry shortly after a crash is still recognised.
 import { DedupWindow } from './dedup.js'
-import { decodeStored } from './stored.js'
 import type { Stream } from './stream.js'
 import { headerText, Reserved } from './types.js'
 
@@ -27,13 +26,13 @@ export class DedupManager {
     for (const [partition, log] of stream.partitions.entries()) {
       let offset = (await log.offsetForTimestamp(since)) ?? log.highWatermark
       while (offset < log.highWatermark) {
-        const result = await log.read(offset, REBUILD_CHUNK_BYTES)
-        if (result.bytes === 0) break
-        for (const record of decodeStored(stream.name, partition, result.chunks, offset)) {
+        const { records, nextOffset } = await log.readRecords(offset, REBUILD_CHUNK_BYTES)
+        if (nextOffset <= offset) break
+        for (const record of records) {
           const id = headerText(record.headers, Reserved.dedupId)
           if (id !== undefined) entries.push({ id, partition, offset: record.offset, timestamp: record.timestamp })
         }
-        offset = result.nextOffset
+        offset = nextOffset
       }
     }
     window.rebuild(entries, now)

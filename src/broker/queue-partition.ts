@@ -4,7 +4,7 @@
 // lease ended (bounded by in-flight counts), `delayed`/`cold` hold offsets only.
 import type { CursorStore, PartitionLog } from '../storage/api.js'
 import { Heap } from '../util/heap.js'
-import { decodeStored } from './stored.js'
+import { storedOf } from './stored.js'
 import type { StoredMessage } from './types.js'
 
 export interface Lease {
@@ -82,12 +82,7 @@ export class QueuePartition {
     const from = Math.max(this.readOffset, this.log.logStartOffset)
     if (from >= this.log.highWatermark) return []
     const result = await this.log.readRecords(from, READ_CHUNK_BYTES)
-    const out: StoredMessage[] = []
-    for (const r of result.records) {
-      if (cursors.isAcked(this.ackKey, r.offset)) continue
-      const { offset, timestamp, key, value, headers } = r
-      out.push({ stream: streamName, partition: this.index, offset, timestamp, key, value, headers })
-    }
+    const out = storedOf(streamName, this.index, result.records, (offset) => cursors.isAcked(this.ackKey, offset))
     // Only move forward if nothing else moved the cursor meanwhile (purge, tail fast path).
     if (this.readOffset <= from) this.readOffset = Math.max(result.nextOffset, from)
     return out
@@ -96,10 +91,8 @@ export class QueuePartition {
   /** Re-reads one record by offset (for cold redeliveries). */
   async readOne(offset: number, streamName: string): Promise<StoredMessage | null> {
     if (offset < this.log.logStartOffset || offset >= this.log.highWatermark) return null
-    const result = await this.log.read(offset, 1)
-    for (const message of decodeStored(streamName, this.index, result.chunks, offset)) {
-      if (message.offset === offset) return message
-    }
-    return null
+    const { records } = await this.log.readRecords(offset, 1)
+    const record = records.find((r) => r.offset === offset)
+    return record === undefined ? null : storedOf(streamName, this.index, [record])[0]!
   }
 }

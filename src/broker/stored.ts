@@ -1,37 +1,21 @@
-// Decoding stored RecordBatch chunks into StoredMessages: shared by log reads (REST browse, AMQP stream
-// consumers, broker-assigned groups) and queue read-ahead.
-import { decodeBatch, splitBatches } from '../record/index.js'
+// Log records as StoredMessages: shared by log reads (REST browse, AMQP stream consumers, broker-assigned
+// groups), queue read-ahead, cold redelivery and dedup rebuild. Decoding itself is the log's
+// (PartitionLog.readRecords), so a memory log's records are never encoded just to be decoded again.
+import type { Record } from '../record/index.js'
 import type { StoredMessage } from './types.js'
 
-/**
- * Decodes whole stored batches, skipping control batches, records below `fromOffset` (the first batch may
- * start before it) and records `skip` rejects (e.g. already acked).
- */
-export function decodeStored(
+/** The records of one partition as StoredMessages, minus those `skip` rejects (e.g. already acked). */
+export function storedOf(
   streamName: string,
   partition: number,
-  chunks: readonly Buffer[],
-  fromOffset: number,
+  records: readonly Record[],
   skip?: (offset: number) => boolean,
 ): StoredMessage[] {
   const out: StoredMessage[] = []
-  for (const chunk of chunks) {
-    for (const batch of splitBatches(chunk)) {
-      const { header, records } = decodeBatch(batch, { verifyCrc: false })
-      if (header.isControl) continue
-      for (const r of records) {
-        if (r.offset < fromOffset || skip?.(r.offset)) continue
-        out.push({
-          stream: streamName,
-          partition,
-          offset: r.offset,
-          timestamp: r.timestamp,
-          key: r.key,
-          value: r.value,
-          headers: r.headers,
-        })
-      }
-    }
+  for (const r of records) {
+    if (skip?.(r.offset)) continue
+    const { offset, timestamp, key, value, headers } = r
+    out.push({ stream: streamName, partition, offset, timestamp, key, value, headers })
   }
   return out
 }
