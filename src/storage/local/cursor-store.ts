@@ -43,7 +43,7 @@ interface Cursor {
 /** Offsets stay below 2^52 so that zig-zag varints and range ends remain exact (safe) integers. */
 const MAX_OFFSET = 2 ** 52 - 1
 
-function checkOffset(offset: number, min: number): void {
+export function checkOffset(offset: number, min: number): void {
   if (!Number.isSafeInteger(offset) || offset < min || offset > MAX_OFFSET) {
     throw new WharfError('INVALID_ARGUMENT', `offset must be an integer in [${min}, 2^52), got ${offset}`)
   }
@@ -164,13 +164,45 @@ function readRuns(reader: KvReader, origin: number): number[] {
   return runs
 }
 
-class LocalCursorStore implements CursorStore {
-  constructor(
-    private readonly table: CursorTable,
-    private readonly log: KvLog,
-  ) {}
+/** The read side of a cursor store, over its in-memory table (shared by the durable and the memory store). */
+export abstract class CursorTableReads {
+  constructor(protected readonly table: CursorTable) {}
 
-  private check(): void {
+  protected abstract check(): void
+
+  getOffset(key: string): { offset: number; metadata: string } | undefined {
+    this.check()
+    return this.table.cursors.get(key)?.commit
+  }
+
+  getAcks(key: string): { floor: number; ranges: ReadonlyArray<readonly [number, number]> } | undefined {
+    this.check()
+    const acks = this.table.cursors.get(key)?.acks
+    return acks === undefined ? undefined : { floor: acks.floor, ranges: acks.toRanges() }
+  }
+
+  isAcked(key: string, offset: number): boolean {
+    this.check()
+    return this.table.cursors.get(key)?.acks?.has(offset) ?? false
+  }
+
+  keys(prefix = ''): string[] {
+    this.check()
+    const out: string[] = []
+    for (const key of this.table.cursors.keys()) if (key.startsWith(prefix)) out.push(key)
+    return out.sort()
+  }
+}
+
+class LocalCursorStore extends CursorTableReads implements CursorStore {
+  constructor(
+    table: CursorTable,
+    private readonly log: KvLog,
+  ) {
+    super(table)
+  }
+
+  protected check(): void {
     if (this.log.closed) throw new WharfError('LOG_CLOSED', 'cursor store is closed')
   }
 
@@ -181,11 +213,6 @@ class LocalCursorStore implements CursorStore {
   private mutate(entry: Buffer, apply: () => boolean): Promise<void> {
     this.log.checkEntry(entry)
     return apply() ? this.log.append(entry) : this.log.barrier()
-  }
-
-  getOffset(key: string): { offset: number; metadata: string } | undefined {
-    this.check()
-    return this.table.cursors.get(key)?.commit
   }
 
   async commitOffset(key: string, offset: number, metadata = ''): Promise<void> {
@@ -211,27 +238,9 @@ class LocalCursorStore implements CursorStore {
     return this.mutate(entry, () => this.table.advanceFloor(key, floor))
   }
 
-  getAcks(key: string): { floor: number; ranges: ReadonlyArray<readonly [number, number]> } | undefined {
-    this.check()
-    const acks = this.table.cursors.get(key)?.acks
-    return acks === undefined ? undefined : { floor: acks.floor, ranges: acks.toRanges() }
-  }
-
-  isAcked(key: string, offset: number): boolean {
-    this.check()
-    return this.table.cursors.get(key)?.acks?.has(offset) ?? false
-  }
-
   async delete(key: string): Promise<void> {
     this.check()
     return this.mutate(new KvWriter(8 + key.length).u8(Op.Delete).string(key).finish(), () => this.table.delete(key))
-  }
-
-  keys(prefix = ''): string[] {
-    this.check()
-    const out: string[] = []
-    for (const key of this.table.cursors.keys()) if (key.startsWith(prefix)) out.push(key)
-    return out.sort()
   }
 
   flush(): Promise<void> {
