@@ -15,7 +15,7 @@ import {
   validateStreamConfig,
 } from './config.js'
 import type { MessagePosition } from './produce.js'
-import { assertRoom } from './publisher.js'
+import { assertRoom, refusesWhenFull, trimsWhenFull, withQueueDelay } from './publisher.js'
 import { QueueSubscription } from './queue.js'
 import type { DeathReason, PublishMessage, StoredMessage } from './types.js'
 
@@ -241,8 +241,7 @@ export async function sendToQueueStream(
   messages: PublishMessage[],
   produce: (stream: string, messages: PublishMessage[]) => Promise<MessagePosition[]>,
 ): Promise<MessagePosition[]> {
-  const { maxLength, maxLengthBytes, overflow, deliveryDelayMs } = queue.config
-  const limited = overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)
+  const limited = refusesWhenFull(queue)
   let bytes = 0
   if (limited) {
     const counting = queue.bytesCounted()
@@ -250,13 +249,12 @@ export async function sendToQueueStream(
     for (const m of messages) bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)
     assertRoom(queue, messages.length, bytes)
   }
-  const withDelay =
-    deliveryDelayMs > 0
-      ? messages.map((m) => (m.delayMs === undefined ? { ...m, delayMs: deliveryDelayMs } : m))
-      : messages
-  const appended = produce(queue.streamName, withDelay)
+  const appended = produce(
+    queue.streamName,
+    messages.map((m) => withQueueDelay(queue, m)),
+  )
   if (limited) queue.reserve(messages.length, bytes, appended)
   const result = await appended
-  if (overflow === 'drop-head' && (maxLength !== null || maxLengthBytes !== null)) await queue.enforceMaxLength()
+  if (trimsWhenFull(queue)) await queue.enforceMaxLength()
   return result
 }

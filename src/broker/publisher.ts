@@ -161,12 +161,9 @@ export class Publisher {
       waits.push(host.appendOne(host.stream(streamName), m, now))
     }
     for (const q of queues) {
-      const delay = q.config.deliveryDelayMs
-      enqueue(q.streamName, delay > 0 && stamped.delayMs === undefined ? { ...stamped, delayMs: delay } : stamped)
-      if (q.config.overflow !== 'drop-head' && (q.config.maxLength !== null || q.config.maxLengthBytes !== null))
-        q.reserve(1, value?.length ?? 0, waits[waits.length - 1]!)
-      if (q.config.overflow === 'drop-head' && (q.config.maxLength !== null || q.config.maxLengthBytes !== null))
-        trim.push(q)
+      enqueue(q.streamName, withQueueDelay(q, stamped))
+      if (refusesWhenFull(q)) q.reserve(1, value?.length ?? 0, waits[waits.length - 1]!)
+      if (trimsWhenFull(q)) trim.push(q)
     }
     for (const name of streams) enqueue(name, stamped)
     const results = await Promise.all(waits)
@@ -183,18 +180,16 @@ export class Publisher {
     const host = this.#host
     const queue = host.queue(name)
     if (queue === undefined) return { routed: 0, positions: [] }
-    const { maxLength, maxLengthBytes, overflow, deliveryDelayMs } = queue.config
-    const limited = maxLength !== null || maxLengthBytes !== null
-    if (limited && overflow !== 'drop-head') {
+    const refuses = refusesWhenFull(queue)
+    if (refuses) {
       const counting = queue.bytesCounted()
       if (counting !== null) await counting
       assertRoom(queue, 1, value?.length ?? 0)
     }
-    const m = deliveryDelayMs > 0 && stamped.delayMs === undefined ? { ...stamped, delayMs: deliveryDelayMs } : stamped
-    const appended = host.appendOne(host.stream(queue.streamName), m, host.now())
-    if (limited && overflow !== 'drop-head') queue.reserve(1, value?.length ?? 0, appended)
+    const appended = host.appendOne(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now())
+    if (refuses) queue.reserve(1, value?.length ?? 0, appended)
     const position = await appended
-    if (limited && overflow === 'drop-head') await queue.enforceMaxLength()
+    if (trimsWhenFull(queue)) await queue.enforceMaxLength()
     return { routed: 1, positions: [{ stream: queue.streamName, ...position }] }
   }
 
@@ -208,6 +203,24 @@ export class Publisher {
     }
     return header
   }
+}
+
+/** A length-limited queue that refuses publishes when full (reject-publish, reject-publish-dlx). */
+export function refusesWhenFull(queue: QueueSubscription): boolean {
+  const { maxLength, maxLengthBytes, overflow } = queue.config
+  return overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)
+}
+
+/** A length-limited queue that drops its oldest messages after a publish (drop-head). */
+export function trimsWhenFull(queue: QueueSubscription): boolean {
+  const { maxLength, maxLengthBytes, overflow } = queue.config
+  return overflow === 'drop-head' && (maxLength !== null || maxLengthBytes !== null)
+}
+
+/** The queue's default delivery delay applied to a message that sets none. */
+export function withQueueDelay(queue: QueueSubscription, message: PublishMessage): PublishMessage {
+  const delay = queue.config.deliveryDelayMs
+  return delay > 0 && message.delayMs === undefined ? { ...message, delayMs: delay } : message
 }
 
 /**
