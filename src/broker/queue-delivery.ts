@@ -160,7 +160,12 @@ function leaseMessage(
   if (message.offset > p.deliveredMax) p.deliveredMax = message.offset
   s.stats.delivered++
   const id = ++s.leaseSeq
-  const delivery = (deadline: number | null): Delivery => ({
+  const deadline = noAck ? null : leaseFor(s, p, message, id, owner, consumer, leaseMs, deliveryCount, now)
+  if (noAck) {
+    s.stats.acked++
+    void storeAck(s, p, message.offset, bodySize(message)).catch(() => {})
+  }
+  return {
     queue: s.name,
     partition: p.index,
     offset: message.offset,
@@ -169,12 +174,21 @@ function leaseMessage(
     message,
     leaseId: id,
     deadline,
-  })
-  if (noAck) {
-    s.stats.acked++
-    void storeAck(s, p, message.offset, bodySize(message)).catch(() => {})
-    return delivery(null)
   }
+}
+
+/** Takes the lease of a delivery that needs an ack; returns its deadline (null: until released). */
+function leaseFor(
+  s: QueueState,
+  p: QueuePartition,
+  message: StoredMessage,
+  id: number,
+  owner: string,
+  consumer: QueueConsumer | null,
+  leaseMs: number | null | undefined,
+  deliveryCount: number,
+  now: number,
+): number | null {
   const effectiveLease = leaseMs === undefined ? s.config.leaseMs : leaseMs
   const deadline = effectiveLease === null ? null : now + effectiveLease
   const groupId = s.config.fifo ? headerText(message.headers, Reserved.groupId) : undefined
@@ -197,5 +211,5 @@ function leaseMessage(
     consumer.unacked++
     if (consumer.creditGroup) consumer.creditGroup.used++
   }
-  return delivery(deadline)
+  return deadline
 }
