@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// Wharf against a peer broker, side by side in one run, with the ratio: the ../shared/peerbench
+// scenarios (same load generators, clients and phases for both), repetitions interleaved (rep 1 of
+// Wharf, rep 1 of the peer, rep 2 of Wharf, ...) so the machine's drift spreads over both.
+//   node bench/vs-peers.mjs [--protocol amqp|mqtt] [--reps 3] [--only REGEX] [--out DIR]
+// Needs `npm run build` (runs dist/ through bin/wharf.js, fsync always) and the peer from Debian:
+// rabbitmq-server for amqp, mosquitto for mqtt. peerbench is copied to a temp dir and `npm ci`'d there
+// the first time (kept in $TMPDIR/wharf-peerbench, so ../shared stays untouched).
+import { spawn, spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const { values: a } = parseArgs({
+  options: {
+    protocol: { type: 'string', default: 'amqp' },
+    reps: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+    peerbench: { type: 'string', default: resolve(repo, '../shared/peerbench') },
+  },
+})
+
+const PROTOCOLS = {
+  amqp: { peer: 'rabbitmq', port: 5672, ids: /^(wq-amqp-|fanout-amqp-)/, peerId: (id) => id },
+  mqtt: { peer: 'mosquitto', port: 1883, ids: /^fanout-mqtt-qos[01]$/, peerId: (id) => `${id}-mosquitto` },
+}
+const proto = PROTOCOLS[a.protocol]
+if (!proto) throw new Error(`--protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}`)
+if (!existsSync(join(repo, 'dist/cli/main.js'))) {
+  throw new Error('run `npm run build` first')
+}
+
+const bench = join(tmpdir(), 'wharf-peerbench')
+if (!existsSync(join(bench, 'node_modules'))) {
+  cpSync(a.peerbench, bench, {
+    recursive: true,
+    filter: (src) => !src.includes('node_modules') && !src.endsWith('/run'),
+  })
+  run('npm', ['ci', '--no-audit', '--no-fund'], bench)
+}
+const outDir = a.out ?? mkdtempSync(join(tmpdir(), 'wharf-vs-peers-'))
+mkdirSync(outDir, { recursive: true })
+const wharfOut = join(outDir, 'wharf.jsonl')
+const peerOut = join(outDir, `${proto.peer}.jsonl`)
+
+function run(cmd, args, cwd) {
+  const r = spawnSync(cmd, args, { cwd, stdio: 'inherit' })
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`)
+}
+
+async function waitForPort(port, seconds) {
+  const until = Date.now() + seconds * 1000
+  while (Date.now() < until) {
+    const up = await new Promise((res) => {
+      const s = connect(port, '127.0.0.1', () => res(s.end() && true)).on('error', () => res(false))
+    })
+    if (up) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`nothing listens on ${port} after ${seconds}s`)
+}
+
+async function withWharf(fn) {
+  const data = mkdtempSync(join(tmpdir(), 'wharf-bench-data-'))
+  const child = spawn(process.execPath, ['bin/wharf.js', 'start', '--data-dir', data, '--log-level', 'warn'], {
+    cwd: repo,
+    stdio: 'inherit',
+  })
+  try {
+    await waitForPort(proto.port, 30)
+    await fn(child.pid)
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r))
+    process.kill(child.pid, 'SIGTERM')
+    await exited
+    rmSync(data, { recursive: true, force: true })
+  }
+}
+
+async function withPeer(fn) {
+  run('./start.sh', [proto.peer], bench)
+  try {
+    await fn()
+  } finally {
+    run('./stop.sh', proto.peer === 'rabbitmq' ? ['rabbitmq', 'epmd'] : [proto.peer], bench)
+  }
+}
+
+const scenarioRegex = (ids) => `^(${ids.join('|')})$`
+const { candidateScenarios } = await import(join(bench, 'scenarios.mjs'))
+const ids = candidateScenarios()
+  .map((s) => s.id)
+  .filter((id) => proto.ids.test(id) && (!a.only || new RegExp(a.only).test(id)))
+if (ids.length === 0) throw new Error('no scenario selected')
+
+for (let rep = 1; rep <= Number(a.reps); rep++) {
+  console.error(`\n##### rep ${rep}: Wharf`)
+  await withWharf((pid) =>
+    run(
+      process.execPath,
+      ['suite.mjs', '--target', 'candidate', '--name', 'wharf', '--broker-pid', String(pid)].concat([
+        '--only',
+        scenarioRegex(ids),
+        '--reps',
+        '1',
+        '--no-physical',
+        '--out',
+        wharfOut,
+      ]),
+      bench,
+    ),
+  )
+  console.error(`\n##### rep ${rep}: ${proto.peer}`)
+  await withPeer(() =>
+    run(
+      process.execPath,
+      ['suite.mjs', '--only', scenarioRegex(ids.map(proto.peerId)), '--reps', '1', '--no-physical', '--out', peerOut],
+      bench,
+    ),
+  )
+}
+
+const load = (f) =>
+  existsSync(f)
+    ? readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : []
+const median = (xs) => {
+  const s = xs.filter((x) => typeof x === 'number').sort((p, q) => p - q)
+  if (s.length === 0) return null
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const wharf = load(wharfOut)
+const peer = load(peerOut)
+const pick = (rs, id, f) =>
+  median(
+    rs
+      .filter((r) => r.id === id && r.ok)
+      .map((r) => {
+        try {
+          return f(r.phases)
+        } catch {
+          return null
+        }
+      }),
+  )
+const k = (x) => (x == null ? '–' : x >= 10000 ? `${(x / 1000).toFixed(1)}k` : `${(x / 1000).toFixed(2)}k`)
+const msOf = (us) => (us == null ? '–' : (us / 1000).toFixed(2))
+const rows = [
+  `| scenario | Wharf e2e msg/s | ${proto.peer} e2e msg/s | ratio | p99 ms Wharf / ${proto.peer} | broker CPU % Wharf / ${proto.peer} |`,
+  '|---|---|---|---|---|---|',
+]
+for (const id of ids) {
+  const we = pick(wharf, id, (p) => p.e2e.msgsPerSec)
+  const pe = pick(peer, proto.peerId(id), (p) => p.e2e.msgsPerSec)
+  const lat = (rs, i) => msOf(pick(rs, i, (p) => p.latency.lat.p99_us))
+  const cpu = (rs, i) => Math.round(pick(rs, i, (p) => p.e2e.brokerCpuPct) ?? Number.NaN)
+  rows.push(
+    `| ${id} | ${k(we)} | ${k(pe)} | ${we && pe ? `${(we / pe).toFixed(2)}×` : '–'} | ${lat(wharf, id)} / ${lat(peer, proto.peerId(id))} | ${cpu(wharf, id)} / ${cpu(peer, proto.peerId(id))} |`,
+  )
+}
+const table = `Medians of ${a.reps} interleaved repetitions; fan-out rows count published msg/s.\n\n${rows.join('\n')}\n`
+writeFileSync(join(outDir, 'ratio.md'), table)
+console.log(`\n${table}\nraw runs: ${outDir}`)
