@@ -1,7 +1,8 @@
-// Who gets which message next: the drain loop pushing to consumers (round robin, single active consumer,
-// credit) and long-poll pulls, the choice of the next deliverable message (priority partitions first, FIFO
-// groups kept in order, expired ones dead-lettered) and the lease it is delivered under. Plain functions
-// over QueueState (queue-state.ts); QueueSubscription schedules drain() at most once per tick.
+// Who gets which message next: the drain loop pushing to consumers (priority groups, round robin within
+// one, single active consumer, credit) and long-poll pulls, the choice of the next deliverable message
+// (priority partitions first, FIFO groups kept in order, expired ones dead-lettered) and the lease it is
+// delivered under. Plain functions over QueueState (queue-state.ts); QueueSubscription schedules drain()
+// at most once per tick.
 import { deadLetter, storeAck } from './queue-acks.js'
 import type { QueueConsumer } from './queue-consumer.js'
 import type { Lease, QueuePartition } from './queue-partition.js'
@@ -43,20 +44,12 @@ export function drain(s: QueueState): void {
     const taken = takeFor(s, waiter)
     if (taken.length > 0) waiter.resolve(taken)
   }
-  const active = s.config.singleActiveConsumer ? s.consumers.slice(0, 1) : s.consumers
-  let idle = 0
-  while (active.length > 0 && idle < active.length) {
-    s.rr = (s.rr + 1) % active.length
-    const consumer = active[s.rr]!
-    if (!consumer.hasCredit) {
-      idle++
-      continue
-    }
-    const delivery = next(s, consumer.owner, consumer.leaseMs, consumer, consumer.noAck)
-    if (delivery === null) break
-    idle = 0
-    if (consumer.batch.length === 0) touched.push(consumer)
-    consumer.batch.push(delivery)
+  const consumers = s.consumers
+  const n = s.config.singleActiveConsumer ? Math.min(consumers.length, 1) : consumers.length
+  // Consumers are sorted by priority (addConsumer): equal ends mean one group, the common case.
+  if (n > 0) {
+    if (consumers[0]!.priority === consumers[n - 1]!.priority) serve(s, 0, n, touched)
+    else servePriorities(s, n, touched)
   }
   for (const consumer of touched) {
     const batch = consumer.batch
@@ -70,6 +63,58 @@ export function drain(s: QueueState): void {
     ) {
       void fill(s, p)
     }
+  }
+}
+
+/**
+ * Round robin over consumers[start, end) from the one after s.rr (s.rr is left at the last one tried). True
+ * when it stopped because every one of them is out of credit, false when the queue ran out of messages.
+ */
+function serve(s: QueueState, start: number, end: number, touched: QueueConsumer[]): boolean {
+  const consumers = s.consumers
+  const size = end - start
+  let at = s.rr
+  let idle = 0
+  while (idle < size) {
+    at = at < start || at + 1 >= end ? start : at + 1
+    s.rr = at // next() rotates partitions by it too
+    const consumer = consumers[at]!
+    if (!consumer.hasCredit) {
+      idle++
+      continue
+    }
+    const delivery = next(s, consumer.owner, consumer.leaseMs, consumer, consumer.noAck)
+    if (delivery === null) return false
+    idle = 0
+    if (consumer.batch.length === 0) touched.push(consumer)
+    consumer.batch.push(delivery)
+  }
+  return true
+}
+
+/** Round-robin position within each priority group (offset from the group's start), per queue. */
+const groupTurns = new WeakMap<QueueState, Map<number, number>>()
+
+/**
+ * Mixed priorities: serves the highest group, and the next one down only once every consumer above is out
+ * of credit. Each group keeps its own round-robin position, so falling through does not restart the rotation.
+ */
+function servePriorities(s: QueueState, n: number, touched: QueueConsumer[]): void {
+  const consumers = s.consumers
+  let turns = groupTurns.get(s)
+  if (turns === undefined) {
+    turns = new Map()
+    groupTurns.set(s, turns)
+  } else if (turns.size > n) turns.clear() // priorities of consumers long gone
+  for (let start = 0; start < n; ) {
+    const priority = consumers[start]!.priority
+    let end = start + 1
+    while (end < n && consumers[end]!.priority === priority) end++
+    s.rr = start + (turns.get(priority) ?? -1)
+    const blocked = serve(s, start, end, touched)
+    turns.set(priority, s.rr - start)
+    if (!blocked) return
+    start = end
   }
 }
 

@@ -47,6 +47,12 @@ export interface ConsumeOptions {
   exclusive?: boolean
   /** Lease per delivery; defaults to the queue's leaseMs. */
   leaseMs?: number | null
+  /**
+   * Consumer priority (AMQP x-priority), default 0, may be negative. Messages go to the highest priority
+   * consumers with credit; lower ones only get messages while every higher one is out of credit. Equal
+   * priorities share round robin. Ignored by single-active-consumer queues (the first consumer is active).
+   */
+  priority?: number
   /** Called with every batch of deliveries (push). */
   onDeliver(deliveries: Delivery[]): void
   /** Called when the broker cancels the consumer (queue deleted). */

@@ -11,7 +11,7 @@ import { Heap } from '../util/heap.js'
 import type { QueueConfig } from './config.js'
 import * as acks from './queue-acks.js'
 import { QueueBytes } from './queue-bytes.js'
-import { QueueConsumer } from './queue-consumer.js'
+import { addConsumer, QueueConsumer } from './queue-consumer.js'
 import { drain, pull } from './queue-delivery.js'
 import { purge, saveDeliveredMax, tick, trim } from './queue-maintenance.js'
 import { type Lease, QueuePartition } from './queue-partition.js'
@@ -157,7 +157,7 @@ export class QueueSubscription {
       )
     }
     const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++s.leaseSeq}`, options)
-    s.consumers.push(consumer)
+    addConsumer(s.consumers, consumer, s.config.singleActiveConsumer)
     this.#hadConsumer = true
     s.lastUsed = s.hooks.now()
     if (consumer.creditGroup) this.#unsubscribe.push(consumer.creditGroup.onRelease(() => this.#schedule()))

@@ -1,8 +1,8 @@
-// queue.declare arguments → broker QueueConfig, with RabbitMQ's validation texts. Numbers are compared by
+// queue.declare arguments → broker QueueConfig and basic.consume's x-priority, with RabbitMQ's validation texts. Numbers are compared by
 // value (amqplib sends 10 as int8 today and int32 tomorrow), so equivalence checks use the derived config,
 // not the argument letters.
 import type { QueueConfig } from '../../broker/config.js'
-import type { FieldTable, FieldValue } from './codec/index.js'
+import { AmqpTyped, type FieldTable, type FieldValue } from './codec/index.js'
 import { amqpError } from './errors.js'
 
 export type QueueType = 'classic' | 'quorum' | 'stream'
@@ -36,6 +36,34 @@ function describe(value: FieldValue): string {
   if (typeof value === 'bigint') return `{value_negative,${value}}`
   if (Buffer.isBuffer(value)) return `'${value.toString('utf8')}'`
   return JSON.stringify(value) ?? String(value)
+}
+
+/** RabbitMQ's name of a field's type (decoding keeps the value, not the letter: integral numbers pass as integers). */
+function typeName(value: FieldValue): string {
+  if (typeof value === 'string') return 'longstr'
+  if (typeof value === 'boolean') return 'bool'
+  if (typeof value === 'number') return Number.isInteger(value) ? 'long' : 'double'
+  if (typeof value === 'bigint') return 'long'
+  if (value === null || value === undefined) return 'void'
+  if (Buffer.isBuffer(value)) return 'binary'
+  if (value instanceof Date) return 'timestamp'
+  if (value instanceof AmqpTyped) return 'decimal' // the only typed value decoding produces
+  if (Array.isArray(value)) return 'array'
+  return 'table'
+}
+
+/**
+ * basic.consume's x-priority (default 0, any integer, negative too). Anything else is refused as RabbitMQ
+ * does (rabbit_amqqueue check_int_arg): 406 "invalid arg 'x-priority' for queue ...: {unacceptable_type,T}".
+ */
+export function consumerPriority(queue: string, args: FieldTable): number {
+  const raw = args['x-priority']
+  if (raw === undefined) return 0
+  if (typeof raw === 'number' && Number.isInteger(raw)) return raw
+  if (typeof raw === 'bigint') return Number(raw) // beyond 2^53 only the order matters
+  throw amqpError.precondition(
+    `invalid arg 'x-priority' for queue '${queue}' in vhost '/': {unacceptable_type,${typeName(raw)}}`,
+  )
 }
 
 const AGE_UNITS: Record<string, number> = {

@@ -5,6 +5,7 @@ import type { QueueConsumer, QueueSubscription } from '../../broker/queue.js'
 import { CreditGroup, type Delivery } from '../../broker/queue-types.js'
 import type { StoredMessage } from '../../broker/types.js'
 import { isWharfError } from '../../util/errors.js'
+import { consumerPriority } from './arguments.js'
 import { type ChannelContext, isStreamQueue, queueNameOf, queueOf, serverTag } from './channel-context.js'
 import { type AmqpMethod, ClassId, type MethodArgs, ReplyCode } from './codec/index.js'
 import { AmqpError, amqpError } from './errors.js'
@@ -90,10 +91,12 @@ export class ChannelConsumers {
     const tag = args.consumerTag === '' ? serverTag('amq.ctag') : args.consumerTag
     if (this.#consumers.has(tag)) throw amqpError.notAllowed(`attempt to reuse consumer tag '${tag}'`)
     if (isStreamQueue(ctx, name)) {
+      consumerPriority(name, args.arguments) // validated as by RabbitMQ; one cursor per consumer, no effect
       await this.#consumeStream(name, tag, args)
       return
     }
     const queue = queueOf(ctx, name)
+    const priority = consumerPriority(name, args.arguments)
     let consumer: QueueConsumer
     try {
       consumer = ctx.broker.consume(name, {
@@ -105,6 +108,7 @@ export class ChannelConsumers {
         creditGroup: args.noAck ? undefined : this.#creditGroup,
         noAck: false,
         exclusive: args.exclusive,
+        priority,
         onDeliver: (deliveries) => this.#deliver(tag, args.noAck, deliveries),
         onCancel: () => this.#serverCancel(tag),
       })
