@@ -411,16 +411,17 @@ export class Broker {
    * Publishes through an exchange: the router picks the destinations, the message is appended to every
    * destination stream (in parallel) and handed to every sink. `routed` is 0 for an unroutable message
    * (the caller implements mandatory/basic.return). A reject-publish queue that is full fails the whole
-   * publish before anything is appended.
+   * publish before anything is appended. `extraRoutingKeys` routes the message by more keys through the
+   * same exchange (AMQP CC/BCC): every destination any key reaches gets it once.
    */
   publish(
     exchange: string,
     routingKey: string,
     message: PublishMessage,
-    options: { routingHeaders?: Record<string, unknown> } = {},
+    options: { routingHeaders?: Record<string, unknown>; extraRoutingKeys?: readonly string[] } = {},
   ): Promise<PublishResult> {
     this.#assertOpen()
-    return this.#publisher.publish(exchange, routingKey, message, options.routingHeaders)
+    return this.#publisher.publish(exchange, routingKey, message, options.routingHeaders, options.extraRoutingKeys)
   }
 
   // ---- log mode ----

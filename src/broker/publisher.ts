@@ -5,7 +5,7 @@ import { unpinned } from '../util/bytes.js'
 import { WharfError } from '../util/errors.js'
 import type { MessagePosition } from './produce.js'
 import type { QueueSubscription } from './queue.js'
-import type { RouteResult } from './router.js'
+import { destinationKey, type LeafDestination, type RouteResult } from './router.js'
 import { type Stream, toBuffer } from './stream.js'
 import { type PublishMessage, type RecordHeader, Reserved, type StoredMessage } from './types.js'
 
@@ -64,9 +64,13 @@ export class Publisher {
     routingKey: string,
     message: PublishMessage,
     routingHeaders: Record<string, unknown> | undefined,
+    extraRoutingKeys?: readonly string[],
   ): Promise<PublishResult> {
     const host = this.#host
-    const route = host.route(exchange, routingKey, routingHeaders, this.#scratch)
+    const route =
+      extraRoutingKeys === undefined || extraRoutingKeys.length === 0
+        ? host.route(exchange, routingKey, routingHeaders, this.#scratch)
+        : this.#routeMany(exchange, routingKey, extraRoutingKeys, routingHeaders)
     if (route.destinations.length === 0) return { routed: 0, positions: [] }
     // One compact copy of a payload sliced from a socket read, shared by every destination.
     const value = toBuffer(message.value)
@@ -191,6 +195,30 @@ export class Publisher {
     const position = await appended
     if (trimsWhenFull(queue)) await queue.enforceMaxLength()
     return { routed: 1, positions: [{ stream: queue.streamName, ...position }] }
+  }
+
+  /**
+   * Routes one message by several routing keys through the same exchange (AMQP CC/BCC): the union of the
+   * destinations, each once. The message is still stamped with the first routing key only.
+   */
+  #routeMany(
+    exchange: string,
+    routingKey: string,
+    extra: readonly string[],
+    headers: Record<string, unknown> | undefined,
+  ): RouteResult {
+    const destinations: LeafDestination[] = []
+    const seen = new Set<string>()
+    for (let i = -1; i < extra.length; i++) {
+      const route = this.#host.route(exchange, i < 0 ? routingKey : extra[i]!, headers, this.#scratch)
+      for (const d of route.destinations) {
+        const key = destinationKey(d)
+        if (seen.has(key)) continue
+        seen.add(key)
+        destinations.push(d)
+      }
+    }
+    return { destinations, unroutable: destinations.length === 0 }
   }
 
   /** Interned stamp headers: exchange names and routing keys repeat, their header objects need not. */
