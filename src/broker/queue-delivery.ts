@@ -76,6 +76,7 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
   let at = s.rr
   let idle = 0
   while (idle < size) {
+    const before = at
     at = at < start || at + 1 >= end ? start : at + 1
     s.rr = at // next() rotates partitions by it too
     const consumer = consumers[at]!
@@ -84,7 +85,12 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
       continue
     }
     const delivery = next(s, consumer.owner, consumer.leaseMs, consumer, consumer.noAck)
-    if (delivery === null) return false
+    if (delivery === null) {
+      // This consumer got nothing: its turn comes first next time (else, with two consumers and one
+      // message per drain, the same one would get every message).
+      s.rr = before
+      return false
+    }
     idle = 0
     if (consumer.batch.length === 0) touched.push(consumer)
     consumer.batch.push(delivery)
