@@ -141,3 +141,23 @@ test('a priority that is not a number is refused', async (t) => {
   )
   assert.equal(broker.queueStats('q').consumers, 0)
 })
+
+test('round robin alternates when messages come one at a time (one group, and within a priority group)', async (t) => {
+  const broker = await openBroker(t)
+  for (const [queue, withLower] of [
+    ['plain', false],
+    ['mixed', true],
+  ] as const) {
+    await broker.createQueue(queue)
+    const a = probe(broker, queue, `${queue}-a`, 0)
+    const b = probe(broker, queue, `${queue}-b`, 0)
+    const lower = withLower ? probe(broker, queue, `${queue}-low`, 0, -1) : null
+    for (let i = 0; i < 6; i++) {
+      await broker.sendToQueue(queue, msgs(1, `t${i}-`))
+      await until(() => a.got.length + b.got.length === i + 1, 2000, `delivery ${i}`)
+    }
+    assert.equal(a.got.length, 3, `${queue}: a got ${texts(a)}, b got ${texts(b)}`)
+    assert.equal(b.got.length, 3, `${queue}: a got ${texts(a)}, b got ${texts(b)}`)
+    assert.equal(lower?.got.length ?? 0, 0)
+  }
+})
