@@ -59,19 +59,38 @@ export class Publisher {
     this.#sinks.delete(id)
   }
 
-  async publish(
+  /**
+   * Not an async function: the common case (one queue without length limits) returns the append's own
+   * promise mapped once, instead of a chain of async frames — a publish is on the hot path of every work queue.
+   * Errors always come back as a rejected promise.
+   */
+  publish(
     exchange: string,
     routingKey: string,
     message: PublishMessage,
     routingHeaders: Record<string, unknown> | undefined,
     extraRoutingKeys?: readonly string[],
   ): Promise<PublishResult> {
+    try {
+      return this.#publish(exchange, routingKey, message, routingHeaders, extraRoutingKeys)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #publish(
+    exchange: string,
+    routingKey: string,
+    message: PublishMessage,
+    routingHeaders: Record<string, unknown> | undefined,
+    extraRoutingKeys: readonly string[] | undefined,
+  ): Promise<PublishResult> {
     const host = this.#host
     const route =
       extraRoutingKeys === undefined || extraRoutingKeys.length === 0
         ? host.route(exchange, routingKey, routingHeaders, this.#scratch)
         : this.#routeMany(exchange, routingKey, extraRoutingKeys, routingHeaders)
-    if (route.destinations.length === 0) return { routed: 0, positions: [] }
+    if (route.destinations.length === 0) return Promise.resolve({ routed: 0, positions: [] })
     // One compact copy of a payload sliced from a socket read, shared by every destination.
     const value = toBuffer(message.value)
     const stamped: PublishMessage = {
@@ -83,6 +102,26 @@ export class Publisher {
         this.#header(this.#keyHeaders, Reserved.routingKey, routingKey),
       ],
     }
+    const only = route.destinations.length === 1 ? route.destinations[0]! : null
+    const queue = only !== null && only.kind === 'queue' ? host.queue(only.name) : undefined
+    if (queue !== undefined && !refusesWhenFull(queue) && !trimsWhenFull(queue)) {
+      const name = queue.streamName
+      return host
+        .appendOne(host.stream(name), withQueueDelay(queue, stamped), host.now())
+        .then((position) => ({ routed: 1, positions: [{ stream: name, ...position }] }))
+    }
+    return this.#publishChecked(route, routingKey, message, stamped, value)
+  }
+
+  /** Everything but the fast path: several destinations, sinks, length-limited queues. */
+  async #publishChecked(
+    route: RouteResult,
+    routingKey: string,
+    message: PublishMessage,
+    stamped: PublishMessage,
+    value: Buffer | null,
+  ): Promise<PublishResult> {
+    const host = this.#host
     try {
       return await this.#publishStamped(route, routingKey, message, stamped, value)
     } catch (error) {
