@@ -57,6 +57,15 @@ export class ChannelConsumers {
     return this.#consumers.size
   }
 
+  hasConsumer(tag: string): boolean {
+    return this.#consumers.has(tag)
+  }
+
+  /** The channel's next delivery tag (direct reply-to deliveries share the sequence). */
+  nextDeliveryTag(): number {
+    return ++this.#deliveryTag
+  }
+
   /** Returns every lease and cancels every consumer (channel or connection closed). */
   release(): void {
     for (const [tag, c] of this.#consumers) this.#stopConsumer(tag, c)

@@ -19,6 +19,7 @@ import {
 } from './codec/index.js'
 import { AmqpError, amqpError, toAmqpError } from './errors.js'
 import { encodeDelivery, propsBytesOf, toPublishMessage } from './message.js'
+import { deliverReply, encodeProps, isReplyAddress, REPLY_TO } from './reply-to.js'
 
 /** Largest message body accepted (the broker's stream limit applies on top). */
 export const BODY_BYTES_MAX = 64 * 1024 * 1024
@@ -45,6 +46,8 @@ type PublishOp = {
   mandatory: boolean
   message: PublishMessage
   headers: BasicProperties['headers']
+  /** CC and BCC routing keys (sender-selected distribution). */
+  extraKeys: string[] | undefined
 }
 
 type TxOp = PublishOp | { kind: 'settle'; method: AmqpMethod }
@@ -53,6 +56,8 @@ export class ChannelPublisher {
   readonly #ctx: ChannelContext
   /** Settles an ack/nack/reject (the consuming side); tx.commit replays the ones it held back. */
   readonly #settle: (method: AmqpMethod) => void
+  /** This channel's direct reply-to address (406 without a reply consumer). */
+  readonly #replyAddress: () => string
   #assembly: Assembly | null = null
   #confirm = false
   #publishSeq = 0
@@ -62,9 +67,10 @@ export class ChannelPublisher {
   #tx: TxOp[] | null = null
   #lastPublish: Promise<void> = Promise.resolve()
 
-  constructor(ctx: ChannelContext, settle: (method: AmqpMethod) => void) {
+  constructor(ctx: ChannelContext, settle: (method: AmqpMethod) => void, replyAddress: () => string) {
     this.#ctx = ctx
     this.#settle = settle
+    this.#replyAddress = replyAddress
   }
 
   get confirm(): boolean {
@@ -132,8 +138,18 @@ export class ChannelPublisher {
 
   #published(method: MethodArgs['basic.publish'], header: ContentHeader, propsRaw: Buffer, body: Buffer): void {
     let message: PublishMessage
+    let props = header.properties
+    let extraKeys: string[] | undefined
     try {
-      message = toPublishMessage(propsRaw, header.properties, body)
+      const headers = props.headers
+      if (
+        props.replyTo === REPLY_TO ||
+        (headers !== undefined && (headers.CC !== undefined || headers.BCC !== undefined))
+      ) {
+        ;({ props, extraKeys } = this.#senderProperties(props))
+        propsRaw = encodeProps(props)
+      }
+      message = toPublishMessage(propsRaw, props, body)
     } catch (error) {
       throw error instanceof AmqpError ? Object.assign(error, { classId: ClassId.BASIC, methodId: 40 }) : error
     }
@@ -143,13 +159,31 @@ export class ChannelPublisher {
       routingKey: method.routingKey,
       mandatory: method.mandatory,
       message,
-      headers: header.properties.headers,
+      headers: props.headers,
+      extraKeys,
     }
     if (this.#tx !== null) {
       this.#tx.push(op)
       return
     }
     this.#startPublish(op)
+  }
+
+  /**
+   * The properties the broker changes before routing, as RabbitMQ does: reply_to `amq.rabbitmq.reply-to`
+   * becomes this channel's reply address; CC and BCC (arrays of longstr) add routing keys and BCC is removed.
+   */
+  #senderProperties(props: BasicProperties): { props: BasicProperties; extraKeys: string[] | undefined } {
+    const out = { ...props }
+    if (props.replyTo === REPLY_TO) out.replyTo = this.#replyAddress()
+    const headers = props.headers
+    if (headers === undefined) return { props: out, extraKeys: undefined }
+    const extraKeys = [...routingKeysOf(headers, 'CC'), ...routingKeysOf(headers, 'BCC')]
+    if (headers.BCC !== undefined) {
+      const { BCC: _bcc, ...rest } = headers
+      out.headers = rest
+    }
+    return { props: out, extraKeys: extraKeys.length > 0 ? extraKeys : undefined }
   }
 
   /** See ChannelContext.publishesSettled. */
@@ -203,8 +237,11 @@ export class ChannelPublisher {
   async #route(op: PublishOp): Promise<number> {
     const broker = this.#ctx.broker
     const routingHeaders = op.headers as Record<string, unknown> | undefined
+    if (op.exchange === '' && isReplyAddress(op.routingKey))
+      return deliverReply(broker, op.routingKey, op.message, Date.now()) ? 1 : 0
     if (
       op.exchange === '' &&
+      op.extraKeys === undefined &&
       broker.getQueue(op.routingKey) === undefined &&
       broker.getStream(op.routingKey) !== undefined
     ) {
@@ -219,7 +256,10 @@ export class ChannelPublisher {
       await broker.produce(op.routingKey, [stamped])
       return 1
     }
-    const result = await broker.publish(op.exchange, op.routingKey, op.message, { routingHeaders })
+    const result = await broker.publish(op.exchange, op.routingKey, op.message, {
+      routingHeaders,
+      extraRoutingKeys: op.extraKeys,
+    })
     return result.routed
   }
 
@@ -301,4 +341,32 @@ export class ChannelPublisher {
     this.#tx = []
     this.#ctx.reply('tx.rollback-ok', {})
   }
+}
+
+/**
+ * The routing keys of a CC or BCC header: an array whose longstr entries count (others are skipped); any
+ * other type is refused, as RabbitMQ does (406 "invalid message: {unacceptable_type_in_header,...}").
+ */
+function routingKeysOf(headers: NonNullable<BasicProperties['headers']>, name: 'CC' | 'BCC'): string[] {
+  const value = headers[name]
+  if (value === undefined) return []
+  if (!Array.isArray(value))
+    throw amqpError.precondition(`invalid message: {unacceptable_type_in_header,"${name}",${fieldTypeName(value)}}`)
+  const keys: string[] = []
+  for (const v of value) {
+    if (typeof v === 'string') keys.push(v)
+    else if (Buffer.isBuffer(v)) keys.push(v.toString('utf8'))
+  }
+  return keys
+}
+
+/** RabbitMQ's name of a field type, as far as the decoded value tells (integers lose their width). */
+function fieldTypeName(value: unknown): string {
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return 'longstr'
+  if (typeof value === 'boolean') return 'bool'
+  if (typeof value === 'number') return Number.isInteger(value) ? 'long' : 'double'
+  if (typeof value === 'bigint') return 'long'
+  if (value === null) return 'void'
+  if (value instanceof Date) return 'timestamp'
+  return 'table'
 }

@@ -9,13 +9,14 @@
 // declarations.ts (queues and exchanges), all over the ChannelContext of channel-context.ts.
 import type { Broker } from '../../broker/broker.js'
 import { ChannelConsumers } from './channel-consumers.js'
-import type { ChannelContext, ChannelHost } from './channel-context.js'
+import { type ChannelContext, type ChannelHost, serverTag } from './channel-context.js'
 import { ChannelPublisher } from './channel-publisher.js'
 import {
   type AmqpFrame,
   type AmqpMethod,
   decodeMethodFrame,
   FRAME_METHOD,
+  type MethodArgs,
   type MethodInit,
   type MethodName,
   ReplyCode,
@@ -30,6 +31,7 @@ import {
   purgeQueue,
 } from './declarations.js'
 import { type AmqpError, amqpError, toAmqpError } from './errors.js'
+import { REPLY_TO, ReplyConsumer } from './reply-to.js'
 
 export { NO_ACK_WINDOW } from './channel-consumers.js'
 export type { ChannelHost } from './channel-context.js'
@@ -46,6 +48,7 @@ export class AmqpChannel {
   readonly #ctx: ChannelContext
   readonly #publisher: ChannelPublisher
   readonly #consumers: ChannelConsumers
+  readonly #replyConsumer: ReplyConsumer
 
   constructor(host: ChannelHost, number: number) {
     this.#host = host
@@ -65,7 +68,12 @@ export class AmqpChannel {
       publishesSettled: () => this.#publisher.publishesSettled(),
     }
     this.#consumers = new ChannelConsumers(this.#ctx)
-    this.#publisher = new ChannelPublisher(this.#ctx, (method) => this.#consumers.settle(method))
+    this.#replyConsumer = new ReplyConsumer(this.#ctx, () => this.#consumers.nextDeliveryTag())
+    this.#publisher = new ChannelPublisher(
+      this.#ctx,
+      (method) => this.#consumers.settle(method),
+      () => this.#replyConsumer.address,
+    )
   }
 
   get closing(): boolean {
@@ -174,6 +182,7 @@ export class AmqpChannel {
   /** Returns every lease and cancels every consumer (channel or connection closed). */
   release(): void {
     this.#consumers.release()
+    this.#replyConsumer.release()
     this.#backlog.length = 0
     this.#publisher.discard()
     void this.#broker
@@ -198,8 +207,9 @@ export class AmqpChannel {
         } else this.#consumers.settle(method)
         return
       case 'basic.consume':
-        return this.#consumers.consume(method.args)
+        return this.#consume(method.args)
       case 'basic.cancel':
+        if (method.args.consumerTag === this.#replyConsumer.tag) this.#replyConsumer.release()
         this.#consumers.cancel(method.args)
         return
       case 'basic.qos':
@@ -262,6 +272,18 @@ export class AmqpChannel {
       default:
         throw amqpError.commandInvalid(`unexpected method ${method.name} on channel ${this.number}`)
     }
+  }
+
+  /** basic.consume; the direct reply-to pseudo-queue has no queue behind it (see reply-to.ts). */
+  #consume(args: MethodArgs['basic.consume']): Promise<void> | undefined {
+    const tag = args.consumerTag
+    if (
+      tag !== '' &&
+      (tag === this.#replyConsumer.tag || (args.queue === REPLY_TO && this.#consumers.hasConsumer(tag)))
+    )
+      throw amqpError.notAllowed(`attempt to reuse consumer tag '${tag}'`)
+    if (args.queue !== REPLY_TO) return this.#consumers.consume(args)
+    this.#replyConsumer.consume(args, tag === '' ? serverTag('amq.ctag') : tag)
   }
 
   #reply<N extends MethodName>(name: N, args: MethodInit[N]): void {

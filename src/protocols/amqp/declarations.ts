@@ -12,12 +12,21 @@ import {
 } from './channel-context.js'
 import type { MethodArgs } from './codec/index.js'
 import { amqpError } from './errors.js'
+import { isReplyAddress, REPLY_TO, replyAddressExists } from './reply-to.js'
 
 // ---- queues ----
 
 export async function declareQueue(ctx: ChannelContext, args: MethodArgs['queue.declare']): Promise<void> {
   await ctx.publishesSettled()
   let name = args.queue
+  if (name === REPLY_TO || isReplyAddress(name)) {
+    // Direct reply-to pseudo-queues cannot be created; declaring one tells whether it exists (RabbitMQ
+    // answers 0 messages, 1 consumer, passive or not).
+    if (name !== REPLY_TO && !replyAddressExists(ctx.broker, name))
+      throw amqpError.notFound(`no queue '${name}' in vhost '/'`)
+    if (!args.nowait) ctx.reply('queue.declare-ok', { queue: name, messageCount: 0, consumerCount: 1 })
+    return
+  }
   if (args.passive) {
     name = queueNameOf(ctx, name)
     declareOk(ctx, name, args.nowait)
