@@ -2,7 +2,7 @@
 // coalesced into cursor-store writes, acks of early-delivered records held until the log is durable past
 // them, and retracting offered records whose append failed. Plain functions over QueueState (queue-state.ts).
 import { assert } from '../util/assert.js'
-import type { Lease, QueuePartition } from './queue-partition.js'
+import type { HeldAck, Lease, QueuePartition } from './queue-partition.js'
 import { bodySize, type QueueState } from './queue-state.js'
 import type { DeathReason, StoredMessage } from './types.js'
 
@@ -29,7 +29,7 @@ export function settle(s: QueueState, partition: number, offset: number, leaseId
   if (p === undefined || lease === undefined || (leaseId !== undefined && lease.id !== leaseId)) return false
   endLease(s, p, lease)
   s.stats.acked++
-  storeAck(s, p, offset, bodySize(lease.message))
+  storeAckQuietly(s, p, offset, bodySize(lease.message))
   return true
 }
 
@@ -84,17 +84,20 @@ export function retract(s: QueueState, partition: number, fromOffset: number): v
   p.cold.removeWhere((e) => e.offset >= fromOffset)
   p.delayed.removeWhere((e) => e.offset >= fromOffset)
   for (const lease of [...p.inflight.values()]) if (lease.offset >= fromOffset) endLease(s, p, lease)
-  releaseHeld(p, (offset) => offset < fromOffset, false)
+  releaseHeld(s, p, (offset) => offset < fromOffset, false)
   if (p.readOffset > fromOffset) p.readOffset = fromOffset
   s.schedule()
 }
 
 /** Releases held acks matching test: stored (store) or dropped (their records were retracted). */
-export function releaseHeld(p: QueuePartition, test: (offset: number) => boolean, store = true): void {
-  const kept: QueuePartition['heldAcks'] = []
+export function releaseHeld(s: QueueState, p: QueuePartition, test: (offset: number) => boolean, store = true): void {
+  const kept: HeldAck[] = []
   for (const held of p.heldAcks) {
-    if (store === test(held.offset)) held.release(store)
-    else kept.push(held)
+    if (store !== test(held.offset)) kept.push(held)
+    else if (store) {
+      const stored = queueAck(s, p, held.offset, held.size)
+      held.done?.(stored)
+    } else held.done?.(undefined)
   }
   p.heldAcks = kept
 }
@@ -162,11 +165,22 @@ export function storeAck(s: QueueState, p: QueuePartition, offset: number, size:
     // Delivered before durable: storing the ack now could, after a crash, ack whatever record reuses the
     // offset. Held until the log is durable past it.
     const held = new Promise<void>((resolve) => {
-      p.heldAcks.push({ offset, release: (store) => resolve(store ? storeAck(s, p, offset, size) : undefined) })
+      p.heldAcks.push({ offset, size, done: (stored) => resolve(stored) })
     })
     held.catch(() => {})
     return held
   }
+  return queueAck(s, p, offset, size)
+}
+
+/** storeAck() for callers that do not wait: no promise for a held ack. */
+export function storeAckQuietly(s: QueueState, p: QueuePartition, offset: number, size: number): void {
+  if (offset >= p.log.highWatermark) p.heldAcks.push({ offset, size, done: null })
+  else queueAck(s, p, offset, size)
+}
+
+/** Joins this tick's cursor-store write of the partition's acks. */
+function queueAck(s: QueueState, p: QueuePartition, offset: number, size: number): Promise<void> {
   let pending = s.pendingAcks.get(p)
   if (pending === undefined) {
     const offsets: number[] = []

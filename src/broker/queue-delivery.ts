@@ -3,7 +3,7 @@
 // (priority partitions first, FIFO groups kept in order, expired ones dead-lettered) and the lease it is
 // delivered under. Plain functions over QueueState (queue-state.ts); QueueSubscription schedules drain()
 // at most once per tick.
-import { deadLetter, storeAck } from './queue-acks.js'
+import { deadLetter, storeAckQuietly } from './queue-acks.js'
 import type { QueueConsumer } from './queue-consumer.js'
 import type { Lease, QueuePartition } from './queue-partition.js'
 import { expired, fill } from './queue-read.js'
@@ -214,7 +214,7 @@ function leaseMessage(
   const deadline = noAck ? null : leaseFor(s, p, message, id, owner, consumer, leaseMs, deliveryCount, now)
   if (noAck) {
     s.stats.acked++
-    void storeAck(s, p, message.offset, bodySize(message)).catch(() => {})
+    storeAckQuietly(s, p, message.offset, bodySize(message))
   }
   return {
     queue: s.name,

@@ -29,6 +29,15 @@ export interface Returned {
 
 export const READ_CHUNK_BYTES = 256 * 1024
 
+/** An ack held until the log is durable past its offset; done (if someone waits) learns how it ended. */
+export interface HeldAck {
+  offset: number
+  /** Body bytes (for the queue's byte count). */
+  size: number
+  /** Called with the store's promise once stored, or undefined when dropped (record retracted). */
+  done: ((stored: Promise<void> | undefined) => void) | null
+}
+
 export class QueuePartition {
   readonly index: number
   readonly log: PartitionLog
@@ -44,7 +53,7 @@ export class QueuePartition {
   readonly inflight = new Map<number, Lease>()
   reading: Promise<void> | null = null
   /** Acks of records delivered before they were durable, stored once the high watermark passes them. */
-  heldAcks: Array<{ offset: number; release: (store: boolean) => void }> = []
+  heldAcks: HeldAck[] = []
   /** Highest offset ever delivered, persisted lazily: below it, redelivery after a restart is flagged. */
   deliveredMax = -1
   deliveredMaxSaved = -1

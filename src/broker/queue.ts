@@ -72,7 +72,7 @@ export class QueueSubscription {
         p.log.onAppend((next) => {
           // Counted before held acks are released: their uncounting needs the records counted first.
           s.bytes?.appended(p.index)
-          if (p.heldAcks.length > 0) acks.releaseHeld(p, (offset) => offset < next)
+          if (p.heldAcks.length > 0) acks.releaseHeld(s, p, (offset) => offset < next)
           setImmediate(() => {
             s.bytes?.catchUp(p.index)
             fill(s, p)

@@ -314,18 +314,28 @@ export class ChannelConsumers {
 
   settle(method: AmqpMethod): void {
     if (method.name !== 'basic.ack' && method.name !== 'basic.nack' && method.name !== 'basic.reject') return
-    const tags = this.#tagsOf(method)
     const requeue = method.name === 'basic.ack' ? false : method.args.requeue
-    for (const tag of tags) {
-      const u = this.#unacked.get(tag)!
+    const tag = method.args.deliveryTag
+    if (method.name === 'basic.reject' || !method.args.multiple) {
+      // One tag, the common case: no tag list.
+      const u = this.#unacked.get(tag)
+      if (u === undefined) throw this.#unknownTag(method, tag)
       this.#unacked.delete(tag)
-      if (u.kind === 'stream') u.consumer.credit()
-      else if (method.name === 'basic.ack')
-        void u.queue
-          .ack(u.partition, u.offset, u.leaseId)
-          .catch((error) => this.#ctx.host.logger.warn({ err: error }, 'amqp ack failed'))
-      else u.queue.nack(u.partition, u.offset, requeue, u.leaseId)
+      this.#settleOne(u, method.name === 'basic.ack', requeue)
+      return
     }
+    for (const t of this.#tagsOf(method)) {
+      const u = this.#unacked.get(t)!
+      this.#unacked.delete(t)
+      this.#settleOne(u, method.name === 'basic.ack', requeue)
+    }
+  }
+
+  /** The client was answered already, so an ack does not wait for the store (a failed one redelivers). */
+  #settleOne(u: Unacked, ack: boolean, requeue: boolean): void {
+    if (u.kind === 'stream') u.consumer.credit()
+    else if (ack) u.queue.settle(u.partition, u.offset, u.leaseId)
+    else u.queue.nack(u.partition, u.offset, requeue, u.leaseId)
   }
 
   /** basic.recover requeue=true: every unacked delivery goes back to its queue, redelivered. */

@@ -13,6 +13,12 @@ export const PUBLISHES_INFLIGHT_MAX = 4096
 const WRITE_BUFFER_BYTES_MAX = 8 * 1024 * 1024
 /** Pause reading while channels hold this many frames behind an unfinished async method. */
 const BACKLOG_FRAMES_MAX = 10_000
+/**
+ * A tick's frames up to this size are copied into one buffer and written at once: a delivery is three
+ * buffers (frames prefix, body, frame end), and a stream write per buffer costs far more than the copy.
+ * Larger bursts (big bodies) are written by reference through cork/uncork.
+ */
+const CONCAT_BYTES_MAX = 256 * 1024
 
 /** What the output reads from its connection. */
 export interface OutputHost {
@@ -71,10 +77,14 @@ export class ConnectionOutput {
       return
     }
     this.lastSent = Date.now()
-    if (this.#out.length === 1) this.#socket.write(this.#out[0]!)
+    const out = this.#out
+    let bytes = 0
+    for (const b of out) bytes += b.length
+    if (out.length === 1) this.#socket.write(out[0]!)
+    else if (bytes <= CONCAT_BYTES_MAX) this.#socket.write(Buffer.concat(out, bytes))
     else {
       this.#socket.cork()
-      for (const b of this.#out) this.#socket.write(b)
+      for (const b of out) this.#socket.write(b)
       this.#socket.uncork()
     }
     this.#out.length = 0
