@@ -67,10 +67,19 @@ async function waitForPort(port, seconds) {
 
 async function withWharf(fn) {
   const data = mkdtempSync(join(tmpdir(), 'wharf-bench-data-'))
-  const child = spawn(process.execPath, ['bin/wharf.js', 'start', '--data-dir', data, '--log-level', 'warn'], {
-    cwd: repo,
-    stdio: 'inherit',
-  })
+  // The node flags of bin/wharf.js's shebang line, as `wharf start` and `npm start` run it.
+  const flags = readFileSync(join(repo, 'bin/wharf.js'), 'utf8')
+    .split('\n')[0]
+    .split(' ')
+    .filter((f) => f.startsWith('--'))
+  const child = spawn(
+    process.execPath,
+    [...flags, 'bin/wharf.js', 'start', '--data-dir', data, '--log-level', 'warn'],
+    {
+      cwd: repo,
+      stdio: 'inherit',
+    },
+  )
   try {
     await waitForPort(proto.port, 30)
     await fn(child.pid)
