@@ -7,8 +7,12 @@ import type net from 'node:net'
 import { encodeMethodFrame, type MethodInit, type MethodName } from './codec/index.js'
 import type { Phase, ServerState } from './connection.js'
 
-/** Pause reading while this many publishes await the broker (back-pressure instead of unbounded memory). */
-export const PUBLISHES_INFLIGHT_MAX = 4096
+/**
+ * Pause reading while this many publishes await the broker (back-pressure instead of unbounded memory).
+ * Also the connection's share of the young heap: with 4096 in flight the live set made every scavenge copy
+ * and promote megabytes; 512 still fills group commits and gave 10% more e2e msg/s (persistent and transient).
+ */
+export const PUBLISHES_INFLIGHT_MAX = 512
 /** Pause reading while this many bytes wait in the socket's write buffer. */
 const WRITE_BUFFER_BYTES_MAX = 8 * 1024 * 1024
 /** Pause reading while channels hold this many frames behind an unfinished async method. */
