@@ -22,7 +22,7 @@ import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-t
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router, TopicSubscriptions } from './router.js'
 import { SchemaStore } from './schema/index.js'
 import { storedOf } from './stored.js'
-import type { Stream } from './stream.js'
+import { recordOf, type Stream, type StreamRecord } from './stream.js'
 import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './types.js'
 
 export interface BrokerOptions {
@@ -76,6 +76,10 @@ export class Broker {
   readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &
     Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
   #closed = false
+  /** The last message #produceOne made a record of (see there). */
+  #recordOf: PublishMessage | null = null
+  #recordAt = 0
+  #record: StreamRecord | null = null
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
   #catalogLock: Promise<unknown> = Promise.resolve()
 
@@ -246,7 +250,13 @@ export class Broker {
     now: number,
     explicit: number | undefined,
   ): Promise<MessagePosition> {
-    const record = stream.toRecord(message, now)
+    // A fan-out appends one message to many streams in a row: they share its record.
+    if (this.#recordOf !== message || this.#recordAt !== now) {
+      this.#record = recordOf(message, now)
+      this.#recordOf = message
+      this.#recordAt = now
+    }
+    const record = stream.checkSize(this.#record!)
     const partition = explicit ?? stream.choosePartition(message, record.key)
     return this.#coalescer.append(stream, partition, stream.partitionLog(partition), record)
   }

@@ -60,28 +60,21 @@ export class Stream {
   }
 
   /** Converts a message into a record; reserved headers carry the queue semantics. */
-  toRecord(
-    message: PublishMessage,
-    now: number,
-  ): RecordInput & { key: Buffer | null; value: Buffer | null; headers: RecordHeader[] } {
-    const key = toBuffer(message.key)
-    const value = toBuffer(message.value)
-    const headers: RecordHeader[] = message.headers ? [...message.headers] : []
-    const add = (name: string, text: string) => headers.push({ key: name, value: Buffer.from(text) })
-    if (message.priority !== undefined && message.priority > 0) add(Reserved.priority, String(message.priority))
-    if (message.ttlMs !== undefined) add(Reserved.expiresAt, String(now + message.ttlMs))
-    if (message.delayMs !== undefined && message.delayMs > 0) add(Reserved.deliverAt, String(now + message.delayMs))
-    if (message.groupId !== undefined) add(Reserved.groupId, message.groupId)
-    if (message.dedupId !== undefined) add(Reserved.dedupId, message.dedupId)
-    let size = (key?.length ?? 0) + (value?.length ?? 0)
-    for (const h of headers) size += h.key.length + (h.value?.length ?? 0)
+  toRecord(message: PublishMessage, now: number): StreamRecord {
+    return this.checkSize(recordOf(message, now))
+  }
+
+  /** Throws MESSAGE_TOO_LARGE for a record over this stream's maxMessageBytes. */
+  checkSize(record: StreamRecord): StreamRecord {
+    let size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
+    for (const h of record.headers) size += h.key.length + (h.value?.length ?? 0)
     if (size > this.config.maxMessageBytes) {
       throw new WharfError(
         'MESSAGE_TOO_LARGE',
         `message of ${size} bytes exceeds ${this.config.maxMessageBytes} for stream '${this.name}'`,
       )
     }
-    return { key, value, headers, timestamp: message.timestamp ?? now }
+    return record
   }
 
   /** Encodes one partition's records into a batch. */
@@ -105,6 +98,37 @@ export class Stream {
       headers: r.headers,
     }))
   }
+}
+
+export type StreamRecord = RecordInput & { key: Buffer | null; value: Buffer | null; headers: RecordHeader[] }
+
+/** Frozen: a record's headers are never mutated (a push here would throw, not leak into other records). */
+const NO_HEADERS = Object.freeze([]) as unknown as RecordHeader[]
+
+/**
+ * A message as a record, the same for every stream (fan-out shares one). Records are never mutated after
+ * this, so the message's own headers array is shared when no reserved header is added.
+ */
+export function recordOf(message: PublishMessage, now: number): StreamRecord {
+  const key = toBuffer(message.key)
+  const value = toBuffer(message.value)
+  const timestamp = message.timestamp ?? now
+  const { priority, ttlMs, delayMs, groupId, dedupId } = message
+  const reserved =
+    (priority !== undefined && priority > 0) ||
+    ttlMs !== undefined ||
+    (delayMs !== undefined && delayMs > 0) ||
+    groupId !== undefined ||
+    dedupId !== undefined
+  if (!reserved) return { key, value, headers: message.headers ?? NO_HEADERS, timestamp }
+  const headers: RecordHeader[] = message.headers ? [...message.headers] : []
+  const add = (name: string, text: string) => headers.push({ key: name, value: Buffer.from(text) })
+  if (priority !== undefined && priority > 0) add(Reserved.priority, String(priority))
+  if (ttlMs !== undefined) add(Reserved.expiresAt, String(now + ttlMs))
+  if (delayMs !== undefined && delayMs > 0) add(Reserved.deliverAt, String(now + delayMs))
+  if (groupId !== undefined) add(Reserved.groupId, groupId)
+  if (dedupId !== undefined) add(Reserved.dedupId, dedupId)
+  return { key, value, headers, timestamp }
 }
 
 /** A message key or value as bytes (strings are UTF-8). */
