@@ -20,33 +20,64 @@ interface Pending {
   stream: Stream
   partition: number
   records: Record[]
-  waiters: Array<{ resolve: (position: AppendedPosition) => void; reject: (error: unknown) => void }>
+  /** Callers that need their own offset, by index into records. */
+  waiters: Array<{ index: number; resolve: (position: AppendedPosition) => void; reject: (error: unknown) => void }>
   bytes: number
+  /** One promise for the whole batch, for callers that only need to know it is stored (appendShared). */
+  shared: Promise<void> | null
+  settleShared: ((error: unknown) => void) | null
 }
 
 export class AppendCoalescer {
   readonly #pending = new Map<PartitionLog, Pending>()
 
   append(stream: Stream, partition: number, log: PartitionLog, record: Record): Promise<AppendedPosition> {
+    const batch = this.#add(stream, partition, log, record)
+    const index = batch.records.length - 1
+    return new Promise<AppendedPosition>((resolve, reject) => batch.waiters.push({ index, resolve, reject }))
+  }
+
+  /**
+   * append() for callers that need no offset (publishes through an exchange): every record of a batch gets
+   * the batch's one promise, so a publish costs no promise, closure or position object of its own here.
+   */
+  appendShared(stream: Stream, partition: number, log: PartitionLog, record: Record): Promise<void> {
+    const batch = this.#add(stream, partition, log, record)
+    if (batch.shared === null) {
+      batch.shared = new Promise<void>((resolve, reject) => {
+        batch.settleShared = (error) => (error === undefined ? resolve() : reject(error))
+      })
+    }
+    return batch.shared
+  }
+
+  #add(stream: Stream, partition: number, log: PartitionLog, record: Record): Pending {
     let batch = this.#pending.get(log)
     if (batch === undefined || batch.records.length >= COALESCE_RECORDS_MAX || batch.bytes >= COALESCE_BYTES_MAX) {
       if (batch !== undefined) this.#flush(log, batch)
-      const fresh: Pending = { stream, partition, records: [], waiters: [], bytes: 0 }
+      const fresh: Pending = {
+        stream,
+        partition,
+        records: [],
+        waiters: [],
+        bytes: 0,
+        shared: null,
+        settleShared: null,
+      }
       this.#pending.set(log, fresh)
       queueMicrotask(() => {
         if (this.#pending.get(log) === fresh) this.#flush(log, fresh)
       })
       batch = fresh
     }
-    const target = batch
-    target.records.push(record)
-    target.bytes += (record.value?.length ?? 0) + (record.key?.length ?? 0)
-    return new Promise<AppendedPosition>((resolve, reject) => target.waiters.push({ resolve, reject }))
+    batch.records.push(record)
+    batch.bytes += (record.value?.length ?? 0) + (record.key?.length ?? 0)
+    return batch
   }
 
   #flush(log: PartitionLog, batch: Pending): void {
     if (this.#pending.get(log) === batch) this.#pending.delete(log)
-    const { stream, partition, records, waiters } = batch
+    const { stream, partition, records, waiters, settleShared } = batch
     const baseOffset = log.nextOffset
     const appended = log.appendRecords(records)
     // Offsets are assigned synchronously, so queue consumers can have the records now, before they are
@@ -60,13 +91,15 @@ export class AppendCoalescer {
     appended.then(
       (result) => {
         stream.stats.messagesIn += records.length
-        for (let i = 0; i < waiters.length; i++) {
-          waiters[i]!.resolve({ partition, offset: result.baseOffset + i, duplicate: false })
+        for (const waiter of waiters) {
+          waiter.resolve({ partition, offset: result.baseOffset + waiter.index, duplicate: false })
         }
+        settleShared?.(undefined)
       },
       (error) => {
         if (offered) for (const queue of stream.queues) queue.retract(partition, baseOffset)
         for (const waiter of waiters) waiter.reject(error)
+        settleShared?.(error ?? new Error('append failed'))
       },
     )
   }

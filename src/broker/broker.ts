@@ -66,17 +66,17 @@ export class Broker {
     route: (exchange, routingKey, headers, out) => this.router.route(exchange, routingKey, headers, out),
     queue: (name) => this.#queues.get(name),
     stream: (name) => this.stream(name),
-    appendOne: (stream, message, now) =>
+    append: (stream, message, now) =>
       stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null
-        ? this.#produceOne(stream, message, now, undefined)
-        : this.produce(stream.name, [message]).then((p) => p[0]!),
+        ? this.#produceShared(stream, message, now)
+        : this.produce(stream.name, [message]),
     deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
     now: () => this.now(),
   })
   readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &
     Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
   #closed = false
-  /** The last message #produceOne made a record of (see there). */
+  /** The last message #produceShared made a record of (see there). */
   #recordOf: PublishMessage | null = null
   #recordAt = 0
   #record: StreamRecord | null = null
@@ -250,6 +250,13 @@ export class Broker {
     now: number,
     explicit: number | undefined,
   ): Promise<MessagePosition> {
+    const record = stream.toRecord(message, now)
+    const partition = explicit ?? stream.choosePartition(message, record.key)
+    return this.#coalescer.append(stream, partition, stream.partitionLog(partition), record)
+  }
+
+  /** #produceOne for publishes, which need no offset: the batch's shared promise (see AppendCoalescer). */
+  #produceShared(stream: Stream, message: PublishMessage, now: number): Promise<void> {
     // A fan-out appends one message to many streams in a row: they share its record.
     if (this.#recordOf !== message || this.#recordAt !== now) {
       this.#record = recordOf(message, now)
@@ -257,8 +264,8 @@ export class Broker {
       this.#recordAt = now
     }
     const record = stream.checkSize(this.#record!)
-    const partition = explicit ?? stream.choosePartition(message, record.key)
-    return this.#coalescer.append(stream, partition, stream.partitionLog(partition), record)
+    const partition = stream.choosePartition(message, record.key)
+    return this.#coalescer.appendShared(stream, partition, stream.partitionLog(partition), record)
   }
 
   /**

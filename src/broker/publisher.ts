@@ -3,7 +3,6 @@
 // supplies routing, lookups and the append path through PublisherHost.
 import { unpinned } from '../util/bytes.js'
 import { WharfError } from '../util/errors.js'
-import type { MessagePosition } from './produce.js'
 import type { QueueSubscription } from './queue.js'
 import { destinationKey, type LeafDestination, type RouteResult } from './router.js'
 import { type Stream, toBuffer } from './stream.js'
@@ -18,8 +17,11 @@ export interface PublisherHost {
   ): RouteResult
   queue(name: string): QueueSubscription | undefined
   stream(name: string): Stream
-  /** Appends one message to a stream (coalesced with this tick's other single-message appends). */
-  appendOne(stream: Stream, message: PublishMessage, now: number): Promise<MessagePosition>
+  /**
+   * Appends one message to a stream (coalesced with this tick's other single-message appends); settles
+   * when it is stored. The promise may be shared with the other messages of its batch.
+   */
+  append(stream: Stream, message: PublishMessage, now: number): Promise<unknown>
   /** Dead-letters a message of a queue per its dead-letter settings (x-death reason). */
   deadLetter(queue: QueueSubscription, message: StoredMessage, reason: 'maxlen'): Promise<void>
   now(): number
@@ -28,8 +30,11 @@ export interface PublisherHost {
 export interface PublishResult {
   /** Destinations reached (queues, streams and sinks); 0 means unroutable. */
   routed: number
-  positions: Array<MessagePosition & { stream: string }>
 }
+
+const UNROUTED: PublishResult = Object.freeze({ routed: 0 })
+const ROUTED_ONE: PublishResult = Object.freeze({ routed: 1 })
+const routedOne = () => ROUTED_ONE
 
 type Sink = (message: StoredMessage, routingKey: string) => void
 
@@ -90,7 +95,7 @@ export class Publisher {
       extraRoutingKeys === undefined || extraRoutingKeys.length === 0
         ? host.route(exchange, routingKey, routingHeaders, this.#scratch)
         : this.#routeMany(exchange, routingKey, extraRoutingKeys, routingHeaders)
-    if (route.destinations.length === 0) return Promise.resolve({ routed: 0, positions: [] })
+    if (route.destinations.length === 0) return Promise.resolve(UNROUTED)
     // One compact copy of a payload sliced from a socket read, shared by every destination.
     const value = toBuffer(message.value)
     const stamped: PublishMessage = {
@@ -105,10 +110,7 @@ export class Publisher {
     const only = route.destinations.length === 1 ? route.destinations[0]! : null
     const queue = only !== null && only.kind === 'queue' ? host.queue(only.name) : undefined
     if (queue !== undefined && !refusesWhenFull(queue) && !trimsWhenFull(queue)) {
-      const name = queue.streamName
-      return host
-        .appendOne(host.stream(name), withQueueDelay(queue, stamped), host.now())
-        .then((position) => ({ routed: 1, positions: [{ stream: name, ...position }] }))
+      return host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now()).then(routedOne)
     }
     return this.#publishChecked(route, routingKey, message, stamped, value)
   }
@@ -196,23 +198,18 @@ export class Publisher {
     }
     // One promise per destination: appends are enqueued synchronously (and coalesced per partition with the
     // rest of this tick's publishes); only drop-head queues need a follow-up after the append.
-    const targets: string[] = []
-    const waits: Array<Promise<MessagePosition>> = []
+    const waits: Array<Promise<unknown>> = []
     const trim: QueueSubscription[] = []
-    const enqueue = (streamName: string, m: PublishMessage) => {
-      targets.push(streamName)
-      waits.push(host.appendOne(host.stream(streamName), m, now))
-    }
     for (const q of queues) {
-      enqueue(q.streamName, withQueueDelay(q, stamped))
-      if (refusesWhenFull(q)) q.reserve(1, value?.length ?? 0, waits[waits.length - 1]!)
+      const appended = host.append(host.stream(q.streamName), withQueueDelay(q, stamped), now)
+      waits.push(appended)
+      if (refusesWhenFull(q)) q.reserve(1, value?.length ?? 0, appended)
       if (trimsWhenFull(q)) trim.push(q)
     }
-    for (const name of streams) enqueue(name, stamped)
-    const results = await Promise.all(waits)
+    for (const name of streams) waits.push(host.append(host.stream(name), stamped, now))
+    await Promise.all(waits)
     for (const q of trim) await q.enforceMaxLength()
-    const positions = results.map((position, i) => ({ stream: targets[i]!, ...position }))
-    return { routed: queues.length + streams.length + sinks.length, positions }
+    return { routed: queues.length + streams.length + sinks.length }
   }
 
   /**
@@ -222,18 +219,18 @@ export class Publisher {
   async #publishToQueue(name: string, stamped: PublishMessage, value: Buffer | null): Promise<PublishResult> {
     const host = this.#host
     const queue = host.queue(name)
-    if (queue === undefined) return { routed: 0, positions: [] }
+    if (queue === undefined) return UNROUTED
     const refuses = refusesWhenFull(queue)
     if (refuses) {
       const counting = queue.bytesCounted()
       if (counting !== null) await counting
       assertRoom(queue, 1, value?.length ?? 0)
     }
-    const appended = host.appendOne(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now())
+    const appended = host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now())
     if (refuses) queue.reserve(1, value?.length ?? 0, appended)
-    const position = await appended
+    await appended
     if (trimsWhenFull(queue)) await queue.enforceMaxLength()
-    return { routed: 1, positions: [{ stream: queue.streamName, ...position }] }
+    return ROUTED_ONE
   }
 
   /**
