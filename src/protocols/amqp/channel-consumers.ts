@@ -161,11 +161,7 @@ export class ChannelConsumers {
     if (noAck && queue) {
       const leases = deliveries.map((d) => [d.partition, d.offset, d.leaseId] as const)
       host.whenWritten(() => {
-        for (const [partition, offset, leaseId] of leases) {
-          void queue
-            .ack(partition, offset, leaseId)
-            .catch((error) => host.logger.warn({ err: error }, 'amqp ack failed'))
-        }
+        for (const [partition, offset, leaseId] of leases) queue.settle(partition, offset, leaseId)
       })
     }
     for (const d of deliveries) {

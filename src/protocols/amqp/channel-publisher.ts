@@ -24,6 +24,10 @@ import { deliverReply, encodeProps, isReplyAddress, REPLY_TO } from './reply-to.
 /** Largest message body accepted (the broker's stream limit applies on top). */
 export const BODY_BYTES_MAX = 64 * 1024 * 1024
 
+const ROUTED = Object.freeze({ routed: 1 })
+const UNROUTED = Object.freeze({ routed: 0 })
+const NO_OPTIONS = Object.freeze({})
+
 interface PendingPublish {
   seq: number
   done: boolean
@@ -201,7 +205,7 @@ export class ChannelPublisher {
     this.#pending.push(entry)
     this.#ctx.host.publishStarted()
     this.#lastPublish = this.#route(op).then(
-      (routed) => {
+      ({ routed }) => {
         entry.ok = true
         if (routed === 0 && op.mandatory) {
           entry.returned = encodeDelivery(
@@ -233,34 +237,39 @@ export class ChannelPublisher {
     return this.#lastPublish
   }
 
-  /** Routes through the broker; a stream queue on the default exchange is appended to directly. */
-  async #route(op: PublishOp): Promise<number> {
-    const broker = this.#ctx.broker
-    const routingHeaders = op.headers as Record<string, unknown> | undefined
-    if (op.exchange === '' && isReplyAddress(op.routingKey))
-      return deliverReply(broker, op.routingKey, op.message, Date.now()) ? 1 : 0
-    if (
-      op.exchange === '' &&
-      op.extraKeys === undefined &&
-      broker.getQueue(op.routingKey) === undefined &&
-      broker.getStream(op.routingKey) !== undefined
-    ) {
-      const stamped = {
-        ...op.message,
-        headers: [
-          ...(op.message.headers ?? []),
-          { key: 'wharf.exchange', value: Buffer.alloc(0) },
-          { key: 'wharf.routing-key', value: Buffer.from(op.routingKey) },
-        ],
+  /**
+   * Routes through the broker; a stream queue on the default exchange is appended to directly. Not async:
+   * the common case hands back broker.publish's own promise (errors still come back as rejections).
+   */
+  #route(op: PublishOp): Promise<{ routed: number }> {
+    try {
+      const broker = this.#ctx.broker
+      if (op.exchange === '' && isReplyAddress(op.routingKey))
+        return Promise.resolve(deliverReply(broker, op.routingKey, op.message, Date.now()) ? ROUTED : UNROUTED)
+      if (
+        op.exchange === '' &&
+        op.extraKeys === undefined &&
+        broker.getQueue(op.routingKey) === undefined &&
+        broker.getStream(op.routingKey) !== undefined
+      ) {
+        const stamped = {
+          ...op.message,
+          headers: [
+            ...(op.message.headers ?? []),
+            { key: 'wharf.exchange', value: Buffer.alloc(0) },
+            { key: 'wharf.routing-key', value: Buffer.from(op.routingKey) },
+          ],
+        }
+        return broker.produce(op.routingKey, [stamped]).then(() => ROUTED)
       }
-      await broker.produce(op.routingKey, [stamped])
-      return 1
+      const options =
+        op.headers === undefined && op.extraKeys === undefined
+          ? NO_OPTIONS
+          : { routingHeaders: op.headers as Record<string, unknown> | undefined, extraRoutingKeys: op.extraKeys }
+      return broker.publish(op.exchange, op.routingKey, op.message, options)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const result = await broker.publish(op.exchange, op.routingKey, op.message, {
-      routingHeaders,
-      extraRoutingKeys: op.extraKeys,
-    })
-    return result.routed
   }
 
   #settled(entry: PendingPublish): void {
