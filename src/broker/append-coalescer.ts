@@ -2,7 +2,8 @@
 // concurrent SQS sends) share one RecordBatch and one storage append: per-message encode, promise and
 // syscall costs become per-batch. Appends keep call order; each caller learns its own offset.
 import type { PartitionLog } from '../storage/api.js'
-import type { Stream } from './stream.js'
+import { recordOf, type Stream } from './stream.js'
+import type { PublishMessage } from './types.js'
 
 /** Bounds of one coalesced batch (records and payload bytes). */
 const COALESCE_RECORDS_MAX = 1000
@@ -30,6 +31,10 @@ interface Pending {
 
 export class AppendCoalescer {
   readonly #pending = new Map<PartitionLog, Pending>()
+  /** The last message publish() made a record of. */
+  #recordOf: PublishMessage | null = null
+  #recordAt = 0
+  #record: Record | null = null
 
   append(stream: Stream, partition: number, log: PartitionLog, record: Record): Promise<AppendedPosition> {
     const batch = this.#add(stream, partition, log, record)
@@ -49,6 +54,21 @@ export class AppendCoalescer {
       })
     }
     return batch.shared
+  }
+
+  /**
+   * A publish (no offset needed, no dedup or schema on the stream): appendShared of the message's record. A
+   * fan-out appends one message to many streams in a row, so they share its record (size checked per stream).
+   */
+  publish(stream: Stream, message: PublishMessage, now: number): Promise<void> {
+    if (this.#recordOf !== message || this.#recordAt !== now) {
+      this.#record = recordOf(message, now)
+      this.#recordOf = message
+      this.#recordAt = now
+    }
+    const record = stream.checkSize(this.#record!)
+    const partition = stream.choosePartition(message, record.key)
+    return this.appendShared(stream, partition, stream.partitionLog(partition), record)
   }
 
   #add(stream: Stream, partition: number, log: PartitionLog, record: Record): Pending {

@@ -22,7 +22,7 @@ import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-t
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router, TopicSubscriptions } from './router.js'
 import { SchemaStore } from './schema/index.js'
 import { storedOf } from './stored.js'
-import { recordOf, type Stream, type StreamRecord } from './stream.js'
+import type { Stream } from './stream.js'
 import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './types.js'
 
 export interface BrokerOptions {
@@ -68,7 +68,7 @@ export class Broker {
     stream: (name) => this.stream(name),
     append: (stream, message, now) =>
       stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null
-        ? this.#produceShared(stream, message, now)
+        ? this.#coalescer.publish(stream, message, now)
         : this.produce(stream.name, [message]),
     deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
     now: () => this.now(),
@@ -76,10 +76,6 @@ export class Broker {
   readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &
     Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
   #closed = false
-  /** The last message #produceShared made a record of (see there). */
-  #recordOf: PublishMessage | null = null
-  #recordAt = 0
-  #record: StreamRecord | null = null
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
   #catalogLock: Promise<unknown> = Promise.resolve()
 
@@ -253,19 +249,6 @@ export class Broker {
     const record = stream.toRecord(message, now)
     const partition = explicit ?? stream.choosePartition(message, record.key)
     return this.#coalescer.append(stream, partition, stream.partitionLog(partition), record)
-  }
-
-  /** #produceOne for publishes, which need no offset: the batch's shared promise (see AppendCoalescer). */
-  #produceShared(stream: Stream, message: PublishMessage, now: number): Promise<void> {
-    // A fan-out appends one message to many streams in a row: they share its record.
-    if (this.#recordOf !== message || this.#recordAt !== now) {
-      this.#record = recordOf(message, now)
-      this.#recordOf = message
-      this.#recordAt = now
-    }
-    const record = stream.checkSize(this.#record!)
-    const partition = stream.choosePartition(message, record.key)
-    return this.#coalescer.appendShared(stream, partition, stream.partitionLog(partition), record)
   }
 
   /**
