@@ -131,6 +131,14 @@ export interface CursorStore {
   advanceFloor(key: string, floor: number): Promise<void>
   getAcks(key: string): { floor: number; ranges: ReadonlyArray<readonly [number, number]> } | undefined
   isAcked(key: string, offset: number): boolean
+  /**
+   * Queue mode: delivery counts of unacked offsets (queues with a delivery limit), kept under the same key
+   * as the acks. counts: flat [offset, count, ...]; a count of 0 forgets the offset. Counts of acked offsets
+   * are ignored, and acking an offset (or moving the floor past it) forgets its count, so settled messages
+   * leave nothing behind; delete(key) drops them with the acks.
+   */
+  setDeliveryCounts(key: string, counts: readonly number[]): Promise<void>
+  getDeliveryCounts(key: string): ReadonlyMap<number, number> | undefined
   delete(key: string): Promise<void>
   keys(prefix?: string): string[]
   flush(): Promise<void>

@@ -121,3 +121,26 @@ export function offsetsToRuns(offsets: readonly number[]): number[] {
   }
   return runs
 }
+
+/**
+ * Sorts [offset, count, ...] pairs by offset, keeping the last count given for an offset: the form a COUNTS
+ * entry stores, so memory and a replay apply the same pairs.
+ */
+export function normalizeCounts(counts: readonly number[]): number[] {
+  const last = new Map<number, number>()
+  for (let i = 0; i < counts.length; i += 2) last.set(counts[i]!, counts[i + 1]!)
+  const offsets = [...last.keys()].sort((a, b) => a - b)
+  const out: number[] = []
+  for (const offset of offsets) out.push(offset, last.get(offset)!)
+  return out
+}
+
+/** Deletes the counts of offsets inside runs (flat [start, end) pairs), walking whichever side is smaller. */
+export function forgetRuns(counts: Map<number, number>, runs: readonly number[]): void {
+  for (let i = 0; i < runs.length && counts.size > 0; i += 2) {
+    const start = runs[i]!
+    const end = runs[i + 1]!
+    if (end - start <= counts.size) for (let o = start; o < end; o++) counts.delete(o)
+    else for (const o of counts.keys()) if (o >= start && o < end) counts.delete(o)
+  }
+}

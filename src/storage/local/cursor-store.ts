@@ -9,10 +9,14 @@
 //   ACK     key, run count, runs as (gap from previous end | first start, length)
 //   FLOOR   key, floor
 //   DELETE  key
-//   CURSOR  key, flags, [offset, metadata], [floor, range count, ranges as gaps+lengths]   (snapshots only)
+//   COUNTS  key, pair count, pairs as (gap from previous offset | first offset, delivery count; 0 forgets)
+//   CURSOR  key, flags, [offset, metadata], [floor, range count, ranges as gaps+lengths], [counts as in COUNTS]
+//           (snapshots only)
+// Delivery counts live beside the acks of the same key: acking an offset forgets its count in memory, so
+// replaying ACK/FLOOR entries drops them as well and snapshots keep only counts of unacked offsets.
 import { WharfError } from '../../util/errors.js'
 import type { CursorStore, Durability } from '../api.js'
-import { AckSet, offsetsToRuns } from './cursor-acks.js'
+import { AckSet, forgetRuns, normalizeCounts, offsetsToRuns } from './cursor-acks.js'
 import { KvReader, KvWriter } from './kvcodec.js'
 import { KvLog, type KvState } from './kvlog.js'
 
@@ -30,14 +34,18 @@ enum Op {
   Floor = 3,
   Delete = 4,
   Cursor = 5,
+  Counts = 6,
 }
 
 const HAS_COMMIT = 1
 const HAS_ACKS = 2
+const HAS_COUNTS = 4
 
 interface Cursor {
   commit: Readonly<{ offset: number; metadata: string }> | undefined
   acks: AckSet | undefined
+  /** Delivery count per unacked offset; absent when there is none. */
+  counts: Map<number, number> | undefined
 }
 
 /** Offsets stay below 2^52 so that zig-zag varints and range ends remain exact (safe) integers. */
@@ -56,7 +64,7 @@ export class CursorTable implements KvState {
   private cursor(key: string): Cursor {
     let cursor = this.cursors.get(key)
     if (cursor === undefined) {
-      cursor = { commit: undefined, acks: undefined }
+      cursor = { commit: undefined, acks: undefined, counts: undefined }
       this.cursors.set(key, cursor)
     }
     return cursor
@@ -80,12 +88,52 @@ export class CursorTable implements KvState {
     const set = this.acks(key)
     let changed = false
     for (let i = 0; i < runs.length; i += 2) changed = set.add(runs[i]!, runs[i + 1]!) || changed
+    if (changed) this.forget(key, runs)
     return changed
   }
 
   advanceFloor(key: string, floor: number): boolean {
     const existed = this.cursors.get(key)?.acks !== undefined
-    return this.acks(key).advanceFloor(floor) || !existed
+    const changed = this.acks(key).advanceFloor(floor) || !existed
+    if (changed) this.forget(key, [0, this.acks(key).floor])
+    return changed
+  }
+
+  /** pairs: sorted unique [offset, count] (normalizeCounts); counts of acked offsets are not kept. */
+  setCounts(key: string, pairs: readonly number[]): boolean {
+    const existing = this.cursors.get(key)
+    let counts = existing?.counts
+    let changed = false
+    for (let i = 0; i < pairs.length; i += 2) {
+      const offset = pairs[i]!
+      const count = pairs[i + 1]!
+      if (count === 0) {
+        if (counts?.delete(offset)) changed = true
+      } else if (counts?.get(offset) !== count && !(existing?.acks?.has(offset) ?? false)) {
+        if (counts === undefined) {
+          counts = new Map()
+          this.cursor(key).counts = counts
+        }
+        counts.set(offset, count)
+        changed = true
+      }
+    }
+    if (counts !== undefined && counts.size === 0) this.dropCounts(key)
+    return changed
+  }
+
+  /** Forgets the counts of offsets in runs (flat [start, end) pairs) once they are acked. */
+  private forget(key: string, runs: readonly number[]): void {
+    const counts = this.cursors.get(key)?.counts
+    if (counts === undefined) return
+    forgetRuns(counts, runs)
+    if (counts.size === 0) this.dropCounts(key)
+  }
+
+  private dropCounts(key: string): void {
+    const cursor = this.cursors.get(key)!
+    cursor.counts = undefined
+    if (cursor.commit === undefined && cursor.acks === undefined) this.cursors.delete(key)
   }
 
   delete(key: string): boolean {
@@ -109,13 +157,21 @@ export class CursorTable implements KvState {
       case Op.Delete:
         this.delete(key)
         break
+      case Op.Counts:
+        this.setCounts(key, readCounts(reader))
+        break
       case Op.Cursor: {
         const flags = reader.u8()
-        const cursor: Cursor = { commit: undefined, acks: undefined }
+        const cursor: Cursor = { commit: undefined, acks: undefined, counts: undefined }
         if (flags & HAS_COMMIT) cursor.commit = Object.freeze({ offset: reader.svarint(), metadata: reader.string() })
         if (flags & HAS_ACKS) {
           const floor = reader.uvarint()
           cursor.acks = AckSet.from(floor, readRuns(reader, floor))
+        }
+        if (flags & HAS_COUNTS) {
+          const pairs = readCounts(reader)
+          if (pairs.length > 0) cursor.counts = new Map()
+          for (let i = 0; i < pairs.length; i += 2) cursor.counts!.set(pairs[i]!, pairs[i + 1]!)
         }
         this.cursors.set(key, cursor)
         break
@@ -129,10 +185,12 @@ export class CursorTable implements KvState {
   snapshot(): Buffer[] {
     const out: Buffer[] = []
     for (const [key, cursor] of this.cursors) {
-      const w = new KvWriter(32 + key.length + (cursor.acks?.r.length ?? 0) * 4).u8(Op.Cursor).string(key)
-      w.u8((cursor.commit ? HAS_COMMIT : 0) | (cursor.acks ? HAS_ACKS : 0))
+      const size = 32 + key.length + (cursor.acks?.r.length ?? 0) * 4 + (cursor.counts?.size ?? 0) * 4
+      const w = new KvWriter(size).u8(Op.Cursor).string(key)
+      w.u8((cursor.commit ? HAS_COMMIT : 0) | (cursor.acks ? HAS_ACKS : 0) | (cursor.counts ? HAS_COUNTS : 0))
       if (cursor.commit) w.svarint(cursor.commit.offset).string(cursor.commit.metadata)
       if (cursor.acks) writeRuns(w.uvarint(cursor.acks.floor), cursor.acks.r, cursor.acks.floor)
+      if (cursor.counts) writeCounts(w, [...cursor.counts].sort((a, b) => a[0] - b[0]).flat())
       out.push(w.finish())
     }
     return out
@@ -164,6 +222,45 @@ function readRuns(reader: KvReader, origin: number): number[] {
   return runs
 }
 
+/** pairs: sorted unique [offset, count]; offsets as gaps (the first from 0), so runs of neighbours stay small. */
+function writeCounts(w: KvWriter, pairs: readonly number[]): KvWriter {
+  w.uvarint(pairs.length >> 1)
+  let prev = 0
+  for (let i = 0; i < pairs.length; i += 2) {
+    w.uvarint(pairs[i]! - prev).uvarint(pairs[i + 1]!)
+    prev = pairs[i]!
+  }
+  return w
+}
+
+function readCounts(reader: KvReader): number[] {
+  const n = reader.uvarint()
+  const pairs: number[] = []
+  let prev = 0
+  for (let i = 0; i < n; i++) {
+    const gap = reader.uvarint()
+    const offset = prev + gap
+    if ((i > 0 && gap === 0) || !Number.isSafeInteger(offset))
+      throw new WharfError('STORE_CORRUPT', 'bad delivery count')
+    pairs.push(offset, reader.uvarint())
+    prev = offset
+  }
+  return pairs
+}
+
+/** Validates [offset, count, ...] from a caller and sorts it (last count of an offset wins). */
+export function checkedCounts(counts: readonly number[]): number[] {
+  if (counts.length % 2 !== 0) throw new WharfError('INVALID_ARGUMENT', 'delivery counts must be [offset, count] pairs')
+  for (let i = 0; i < counts.length; i += 2) {
+    checkOffset(counts[i]!, 0)
+    const count = counts[i + 1]!
+    if (!Number.isSafeInteger(count) || count < 0 || count > MAX_OFFSET) {
+      throw new WharfError('INVALID_ARGUMENT', `delivery count must be a non-negative integer, got ${count}`)
+    }
+  }
+  return normalizeCounts(counts)
+}
+
 /** The read side of a cursor store, over its in-memory table (shared by the durable and the memory store). */
 export abstract class CursorTableReads {
   constructor(protected readonly table: CursorTable) {}
@@ -184,6 +281,12 @@ export abstract class CursorTableReads {
   isAcked(key: string, offset: number): boolean {
     this.check()
     return this.table.cursors.get(key)?.acks?.has(offset) ?? false
+  }
+
+  /** A live read-only view (no copy: callers read it once, at open). */
+  getDeliveryCounts(key: string): ReadonlyMap<number, number> | undefined {
+    this.check()
+    return this.table.cursors.get(key)?.counts
   }
 
   keys(prefix = ''): string[] {
@@ -236,6 +339,14 @@ class LocalCursorStore extends CursorTableReads implements CursorStore {
     checkOffset(floor, 0)
     const entry = new KvWriter(16 + key.length).u8(Op.Floor).string(key).uvarint(floor).finish()
     return this.mutate(entry, () => this.table.advanceFloor(key, floor))
+  }
+
+  async setDeliveryCounts(key: string, counts: readonly number[]): Promise<void> {
+    this.check()
+    if (counts.length === 0) return this.log.barrier()
+    const pairs = checkedCounts(counts)
+    const entry = writeCounts(new KvWriter(16 + key.length + pairs.length * 3).u8(Op.Counts).string(key), pairs)
+    return this.mutate(entry.finish(), () => this.table.setCounts(key, pairs))
   }
 
   async delete(key: string): Promise<void> {

@@ -3,7 +3,7 @@
 import { WharfError } from '../../util/errors.js'
 import type { CursorStore } from '../api.js'
 import { offsetsToRuns } from './cursor-acks.js'
-import { CursorTable, CursorTableReads, checkOffset } from './cursor-store.js'
+import { CursorTable, CursorTableReads, checkedCounts, checkOffset } from './cursor-store.js'
 
 export class MemoryCursorStore extends CursorTableReads implements CursorStore {
   #closed = false
@@ -32,6 +32,11 @@ export class MemoryCursorStore extends CursorTableReads implements CursorStore {
     this.check()
     checkOffset(floor, 0)
     this.table.advanceFloor(key, floor)
+  }
+
+  async setDeliveryCounts(key: string, counts: readonly number[]): Promise<void> {
+    this.check()
+    if (counts.length > 0) this.table.setCounts(key, checkedCounts(counts))
   }
 
   async delete(key: string): Promise<void> {
