@@ -83,6 +83,9 @@ export function retract(s: QueueState, partition: number, fromOffset: number): v
   p.returned.removeWhere((e) => e.offset >= fromOffset)
   p.cold.removeWhere((e) => e.offset >= fromOffset)
   p.delayed.removeWhere((e) => e.offset >= fromOffset)
+  // Never stored: the log hands these offsets to other records, which must not inherit their counts.
+  if (p.unsavedCounts !== null)
+    for (const offset of p.unsavedCounts.keys()) if (offset >= fromOffset) p.unsavedCounts.delete(offset)
   for (const lease of [...p.inflight.values()]) if (lease.offset >= fromOffset) endLease(s, p, lease)
   releaseHeld(s, p, (offset) => offset < fromOffset, false)
   if (p.readOffset > fromOffset) p.readOffset = fromOffset

@@ -206,12 +206,20 @@ function leaseMessage(
   noAck: boolean,
   now: number,
 ): Delivery {
-  const deliveryCount = previousCount + 1
+  // Read back from the log after a restart: the count stored then (queues with a delivery limit) goes on.
+  const before =
+    previousCount === 0 && p.recoveredCounts !== null ? p.takeRecoveredCount(message.offset) : previousCount
+  const deliveryCount = before + 1
   const redelivered = deliveryCount > 1 || message.offset <= p.recoveredDeliveredMax
   if (message.offset > p.deliveredMax) p.deliveredMax = message.offset
   s.stats.delivered++
   const id = ++s.leaseSeq
   const deadline = noAck ? null : leaseFor(s, p, message, id, owner, consumer, leaseMs, deliveryCount, now)
+  // Saved by the maintenance tick (saveCounts), so that the limit survives a restart; plain queues skip it.
+  if (!noAck && s.config.maxDeliveries !== null) {
+    p.unsavedCounts ??= new Map()
+    p.unsavedCounts.set(message.offset, deliveryCount)
+  }
   if (noAck) {
     s.stats.acked++
     storeAckQuietly(s, p, message.offset, bodySize(message))

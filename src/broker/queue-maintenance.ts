@@ -1,5 +1,5 @@
 // A queue's housekeeping, apart from delivery: the periodic tick (lease expiry, delayed messages coming
-// due, TTL at the head, x-expires, deliveredMax persistence), maxLength / maxLengthBytes trimming from the
+// due, TTL at the head, x-expires, deliveredMax and delivery count persistence), maxLength / maxLengthBytes trimming from the
 // head (dead-lettered with reason maxlen) and purge. Plain functions over QueueState (queue-state.ts).
 import * as acks from './queue-acks.js'
 import type { Lease, QueuePartition } from './queue-partition.js'
@@ -36,6 +36,9 @@ export function tick(s: QueueState, now: number): void {
       p.deliveredMaxSaved = durableMax
       s.cursors.commitOffset(`${p.ackKey}\u0000d`, durableMax).catch(() => {})
     }
+    saveCounts(s, p)?.catch((error) =>
+      s.hooks.warn?.('saving delivery counts failed', { queue: s.name, error: String(error) }),
+    )
     if (
       p.reading === null &&
       (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
@@ -50,9 +53,42 @@ export function tick(s: QueueState, now: number): void {
   if (changed) s.schedule()
 }
 
-/** Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort). */
+/**
+ * Persists the delivery counts leased since the last save (queues with a delivery limit), so that the limit
+ * still applies after a restart. Saved once per maintenance tick, not per delivery: nothing waits for them,
+ * and a crash loses at most the last tick's increments (those messages are redelivered with a lower count:
+ * at-least-once, as RabbitMQ may after losing the tail of its log). A clean close saves them all
+ * (saveDeliveredMax). Also forgets stored counts that retention passed (never acked, never read again).
+ */
+export function saveCounts(s: QueueState, p: QueuePartition): Promise<void> | null {
+  const pairs: number[] = []
+  const unsaved = p.unsavedCounts
+  if (unsaved !== null) {
+    // Only durable offsets: one past the high watermark may belong to another record after a crash.
+    const durable = p.log.highWatermark
+    for (const [offset, count] of unsaved) {
+      if (offset >= durable) continue
+      unsaved.delete(offset)
+      if (!s.cursors.isAcked(p.ackKey, offset)) pairs.push(offset, count)
+    }
+    if (unsaved.size === 0) p.unsavedCounts = null
+  }
+  const start = p.log.logStartOffset
+  if (start > p.countsPrunedBelow) {
+    p.countsPrunedBelow = start
+    const stored = s.cursors.getDeliveryCounts(p.ackKey)
+    if (stored !== undefined) for (const offset of stored.keys()) if (offset < start) pairs.push(offset, 0)
+  }
+  return pairs.length === 0 ? null : s.cursors.setDeliveryCounts(p.ackKey, pairs)
+}
+
+/**
+ * Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort), and the
+ * delivery counts not saved yet (the broker calls it on close).
+ */
 export async function saveDeliveredMax(s: QueueState): Promise<void> {
   for (const p of s.partitions) {
+    await saveCounts(s, p)
     const durableMax = Math.min(p.deliveredMax, p.log.highWatermark - 1)
     if (durableMax > p.deliveredMaxSaved) {
       p.deliveredMaxSaved = durableMax

@@ -59,6 +59,15 @@ export class QueuePartition {
   deliveredMaxSaved = -1
   /** deliveredMax as found at startup. */
   readonly recoveredDeliveredMax: number
+  /**
+   * Delivery counts stored before a restart (queues with a delivery limit), each taken by the next lease of
+   * its offset; null when there are none left (so plain queues only ever test it against null).
+   */
+  recoveredCounts: Map<number, number> | null = null
+  /** Delivery counts leased since the last save (maintenance tick); null when none. */
+  unsavedCounts: Map<number, number> | null = null
+  /** logStartOffset when stored counts below it were last forgotten (retention can pass unacked offsets). */
+  countsPrunedBelow = 0
 
   constructor(index: number, log: PartitionLog, ackKey: string, cursors: CursorStore) {
     this.index = index
@@ -68,6 +77,18 @@ export class QueuePartition {
     this.readOffset = Math.max(acks?.floor ?? 0, log.logStartOffset)
     this.recoveredDeliveredMax = cursors.getOffset(`${ackKey}\u0000d`)?.offset ?? -1
     this.deliveredMaxSaved = this.recoveredDeliveredMax
+    const counts = cursors.getDeliveryCounts(ackKey)
+    if (counts !== undefined && counts.size > 0) this.recoveredCounts = new Map(counts)
+  }
+
+  /** The delivery count an offset had before the restart (0 if none); forgotten once taken. */
+  takeRecoveredCount(offset: number): number {
+    const counts = this.recoveredCounts!
+    const count = counts.get(offset)
+    if (count === undefined) return 0
+    counts.delete(offset)
+    if (counts.size === 0) this.recoveredCounts = null
+    return count
   }
 
   /** Messages not yet acked in [logStart, highWatermark). */

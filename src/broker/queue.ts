@@ -294,7 +294,10 @@ export class QueueSubscription {
     tick(this.#s, now)
   }
 
-  /** Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort). */
+  /**
+   * Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort), and the
+   * delivery counts of a queue with a delivery limit that the maintenance tick has not saved yet.
+   */
   saveDeliveredMax(): Promise<void> {
     return saveDeliveredMax(this.#s)
   }
