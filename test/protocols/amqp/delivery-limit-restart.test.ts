@@ -2,47 +2,13 @@
 // count in its Raft log): two nack-requeued deliveries, SIGTERM, restart, and the first nack-requeue after
 // the restart dead-letters the message (x-delivery-limit 2 = at most 3 deliveries).
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
 import { collect, sleep } from './helpers.ts'
-
-const cli = new URL('../../fixtures/wharf-cli.ts', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-function start(
-  dataDir: string,
-  amqpPort: number,
-): { proc: ChildProcess; ready: Promise<void>; exit: Promise<number | null> } {
-  const args = ['--import', 'tsx', cli, 'start', '--data-dir', dataDir, '--amqp-port', String(amqpPort)]
-  for (const other of ['--kafka-port', '--http-port', '--mqtt-port']) args.push(other, '0')
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d) => {
-      output += d
-      if (output.includes('wharf ready')) resolve()
-    })
-    proc.stderr!.on('data', (d) => {
-      output += d
-    })
-    proc.on('exit', () => reject(new Error(`exited before ready: ${output}`)))
-  })
-  ready.catch(() => {})
-  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  return { proc, ready, exit }
-}
+import { freePort, startWharf } from './wharf-process.ts'
 
 /** basic.get until a message is there (a requeued message is back after the nack is processed). */
 async function getOne(ch: amqp.Channel, queue: string): Promise<amqp.GetMessage> {
@@ -61,7 +27,7 @@ test('quorum queue x-delivery-limit counts the deliveries from before a SIGTERM 
   const port = await freePort()
   const url = `amqp://guest:guest@127.0.0.1:${port}`
 
-  const first = start(data, port)
+  const first = startWharf(data, port)
   t.after(() => first.proc.kill('SIGKILL'))
   await first.ready
   let conn = await amqp.connect(url)
@@ -87,7 +53,7 @@ test('quorum queue x-delivery-limit counts the deliveries from before a SIGTERM 
   first.proc.kill('SIGTERM')
   assert.equal(await first.exit, 0)
 
-  const second = start(data, port)
+  const second = startWharf(data, port)
   t.after(() => second.proc.kill('SIGKILL'))
   await second.ready
   conn = await amqp.connect(url)

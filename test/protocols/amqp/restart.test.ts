@@ -1,47 +1,13 @@
 // `wharf start --amqp-port`: a durable queue with persistent messages survives a clean restart and a SIGKILL
 // after confirms (nothing confirmed is lost); unacked deliveries come back redelivered after the restart.
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
 import { collect } from './helpers.ts'
-
-const cli = new URL('../../fixtures/wharf-cli.ts', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-function start(
-  dataDir: string,
-  amqpPort: number,
-): { proc: ChildProcess; ready: Promise<void>; exit: Promise<number | null> } {
-  const args = ['--import', 'tsx', cli, 'start', '--data-dir', dataDir, '--amqp-port', String(amqpPort)]
-  for (const other of ['--kafka-port', '--http-port', '--mqtt-port']) args.push(other, '0')
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d) => {
-      output += d
-      if (output.includes('wharf ready')) resolve()
-    })
-    proc.stderr!.on('data', (d) => {
-      output += d
-    })
-    proc.on('exit', () => reject(new Error(`exited before ready: ${output}`)))
-  })
-  ready.catch(() => {})
-  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  return { proc, ready, exit }
-}
+import { freePort, startWharf } from './wharf-process.ts'
 
 test('durable queue + persistent messages survive SIGTERM restart and SIGKILL after confirms', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-cli-'))
@@ -50,7 +16,7 @@ test('durable queue + persistent messages survive SIGTERM restart and SIGKILL af
   const port = await freePort()
   const url = `amqp://guest:guest@127.0.0.1:${port}`
 
-  const first = start(data, port)
+  const first = startWharf(data, port)
   t.after(() => first.proc.kill('SIGKILL'))
   await first.ready
   let conn = await amqp.connect(url)
@@ -72,7 +38,7 @@ test('durable queue + persistent messages survive SIGTERM restart and SIGKILL af
   first.proc.kill('SIGTERM')
   assert.equal(await first.exit, 0)
 
-  const second = start(data, port)
+  const second = startWharf(data, port)
   t.after(() => second.proc.kill('SIGKILL'))
   await second.ready
   conn = await amqp.connect(url)
@@ -86,7 +52,7 @@ test('durable queue + persistent messages survive SIGTERM restart and SIGKILL af
   second.proc.kill('SIGKILL')
   await killed
 
-  const third = start(data, port)
+  const third = startWharf(data, port)
   t.after(() => third.proc.kill('SIGKILL'))
   await third.ready
   conn = await amqp.connect(url)
