@@ -1,6 +1,7 @@
 // Same-tick single-message appends to one partition (a socket read burst of AMQP/MQTT publishes, many
 // concurrent SQS sends) share one RecordBatch and one storage append: per-message encode, promise and
-// syscall costs become per-batch. Appends keep call order; each caller learns its own offset.
+// syscall costs become per-batch. Appends keep call order; append() callers learn their own offset, publishes
+// (appendShared, publish) share the batch's one promise.
 import type { PartitionLog } from '../storage/api.js'
 import { recordOf, type Stream } from './stream.js'
 import type { PublishMessage } from './types.js'
