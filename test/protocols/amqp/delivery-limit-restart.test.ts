@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
+import { freePort, spawnWharf } from '../../fixtures/wharf-process.ts'
 import { collect, sleep } from './helpers.ts'
-import { freePort, startWharf } from './wharf-process.ts'
 
 /** basic.get until a message is there (a requeued message is back after the nack is processed). */
 async function getOne(ch: amqp.Channel, queue: string): Promise<amqp.GetMessage> {
@@ -27,7 +27,7 @@ test('quorum queue x-delivery-limit counts the deliveries from before a SIGTERM 
   const port = await freePort()
   const url = `amqp://guest:guest@127.0.0.1:${port}`
 
-  const first = startWharf(data, port)
+  const first = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
   t.after(() => first.proc.kill('SIGKILL'))
   await first.ready
   let conn = await amqp.connect(url)
@@ -53,7 +53,7 @@ test('quorum queue x-delivery-limit counts the deliveries from before a SIGTERM 
   first.proc.kill('SIGTERM')
   assert.equal(await first.exit, 0)
 
-  const second = startWharf(data, port)
+  const second = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
   t.after(() => second.proc.kill('SIGKILL'))
   await second.ready
   conn = await amqp.connect(url)

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
+import { freePort, spawnWharf } from '../../fixtures/wharf-process.ts'
 import { collect } from './helpers.ts'
-import { freePort, startWharf } from './wharf-process.ts'
 
 test('durable queue + persistent messages survive SIGTERM restart and SIGKILL after confirms', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-cli-'))
@@ -16,7 +16,7 @@ test('durable queue + persistent messages survive SIGTERM restart and SIGKILL af
   const port = await freePort()
   const url = `amqp://guest:guest@127.0.0.1:${port}`
 
-  const first = startWharf(data, port)
+  const first = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
   t.after(() => first.proc.kill('SIGKILL'))
   await first.ready
   let conn = await amqp.connect(url)
@@ -38,7 +38,7 @@ test('durable queue + persistent messages survive SIGTERM restart and SIGKILL af
   first.proc.kill('SIGTERM')
   assert.equal(await first.exit, 0)
 
-  const second = startWharf(data, port)
+  const second = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
   t.after(() => second.proc.kill('SIGKILL'))
   await second.ready
   conn = await amqp.connect(url)
@@ -52,7 +52,7 @@ test('durable queue + persistent messages survive SIGTERM restart and SIGKILL af
   second.proc.kill('SIGKILL')
   await killed
 
-  const third = startWharf(data, port)
+  const third = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
   t.after(() => third.proc.kill('SIGKILL'))
   await third.ready
   conn = await amqp.connect(url)

@@ -1,63 +1,21 @@
 // Persistent sessions, queued messages and retained messages survive a Wharf restart (SIGTERM) and a
 // SIGKILL, with `wharf start` as a child process and mqtt.js as the client.
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import mqtt from 'mqtt'
+import { freePort, spawnWharf } from '../../fixtures/wharf-process.ts'
 import { collect, connect, rawClient } from './helpers.ts'
 
-const cli = new URL('../../fixtures/wharf-cli.ts', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
+/** `wharf start` with MQTT on port, killed when the test ends; resolves once ready. */
 async function startCli(t: TestContext, dataDir: string, port: number): Promise<ChildProcess> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      cli,
-      'start',
-      '--data-dir',
-      dataDir,
-      '--mqtt-port',
-      String(port),
-      '--kafka-port',
-      '0',
-      '--amqp-port',
-      '0',
-      '--http-port',
-      '0',
-      '--log-level',
-      'warn',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  t.after(() => proc.kill('SIGKILL'))
-  let output = ''
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d) => {
-      output += d
-      if (output.includes('mqtt://')) resolve()
-    })
-    proc.stderr!.on('data', (d) => {
-      output += d
-    })
-    proc.on('exit', () => reject(new Error(`wharf exited: ${output}`)))
-  })
-  return proc
+  const wharf = spawnWharf(['--data-dir', dataDir, '--mqtt-port', String(port)])
+  t.after(() => wharf.proc.kill('SIGKILL'))
+  await wharf.ready
+  return wharf.proc
 }
 
 function stop(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
