@@ -166,15 +166,7 @@ export class ChannelConsumers {
     }
     for (const d of deliveries) {
       const deliveryTag = ++this.#deliveryTag
-      if (!noAck && queue)
-        this.#unacked.set(deliveryTag, {
-          kind: 'queue',
-          queue,
-          partition: d.partition,
-          offset: d.offset,
-          leaseId: d.leaseId,
-          consumerTag: tag,
-        })
+      if (!noAck && queue) this.#track(deliveryTag, queue, d, tag)
       const m = d.message
       host.send(
         encodeDelivery(
@@ -192,6 +184,18 @@ export class ChannelConsumers {
         ),
       )
     }
+  }
+
+  /** A queue delivery awaiting its ack (consumerTag null: basic.get). */
+  #track(deliveryTag: number, queue: QueueSubscription, d: Delivery, consumerTag: string | null): void {
+    this.#unacked.set(deliveryTag, {
+      kind: 'queue',
+      queue,
+      partition: d.partition,
+      offset: d.offset,
+      leaseId: d.leaseId,
+      consumerTag,
+    })
   }
 
   #deliverStream(consumer: StreamConsumer, messages: StoredMessage[]): void {
@@ -251,15 +255,7 @@ export class ChannelConsumers {
       return
     }
     const deliveryTag = ++this.#deliveryTag
-    if (!args.noAck)
-      this.#unacked.set(deliveryTag, {
-        kind: 'queue',
-        queue,
-        partition: d.partition,
-        offset: d.offset,
-        leaseId: d.leaseId,
-        consumerTag: null,
-      })
+    if (!args.noAck) this.#track(deliveryTag, queue, d, null)
     const m = d.message
     const messageCount = queue.queueStats().ready
     ctx.host.send(
