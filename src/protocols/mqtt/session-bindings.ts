@@ -28,29 +28,21 @@ export async function bind(h: HubState, session: Session, sub: Subscription): Pr
     return
   }
   session.trie.add(sub.topicFilter, sub)
-  if (session.queued(sub)) {
-    await ensureQueue(h, session)
-    await h.broker.bind({
-      source: exchange,
-      destination: { kind: 'queue', name: session.queueName },
-      key: sub.topicFilter,
-      arguments: {},
-      syntax: 'mqtt',
-      durable: session.durableQueue,
-    })
-  } else {
-    if (!session.sinkRegistered) {
-      session.sinkRegistered = true
-      h.broker.registerSink(session.sinkId, (message) => session.connection?.deliverSink(message))
-    }
-    await h.broker.bind({
-      source: exchange,
-      destination: { kind: 'sink', id: session.sinkId },
-      key: sub.topicFilter,
-      arguments: {},
-      syntax: 'mqtt',
-    })
+  const queued = session.queued(sub)
+  if (queued) await ensureQueue(h, session)
+  else if (!session.sinkRegistered) {
+    session.sinkRegistered = true
+    h.broker.registerSink(session.sinkId, (message) => session.connection?.deliverSink(message))
   }
+  // A session that outlives its connection receives through its queue (durable binding), else through its sink.
+  await h.broker.bind({
+    source: exchange,
+    destination: queued ? { kind: 'queue', name: session.queueName } : { kind: 'sink', id: session.sinkId },
+    key: sub.topicFilter,
+    arguments: {},
+    syntax: 'mqtt',
+    ...(queued ? { durable: session.durableQueue } : {}),
+  })
 }
 
 export async function unbind(h: HubState, session: Session, sub: Subscription): Promise<void> {
