@@ -6,7 +6,7 @@
 // --initial-old-space-size=128: V8 sizes the old generation from the live heap (~20 MB here), so under
 // steady load it ran a mark-compact about once a second, with incremental steps of up to 4 ms; starting at
 // 128 MB removed them (29 → 2 per 20 s) and took transient p99 at 4.5k msg/s from 3.3–4.3 to 2.2–3.1 ms.
-// `npm start` passes the same flags; `node <flags> bin/wharf.js` overrides them.
+// These flags live only here: `npm start` runs this file too; `node <flags> bin/wharf.js` overrides them.
 import { main } from '../dist/cli/main.js'
 
 main(process.argv).catch((error) => {
