@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Delivery } from '../src/broker/queue-types.ts'
+import type { Delivery } from '../src/broker/queue/types.ts'
 import { type Broker, createBroker } from '../src/index.ts'
 
 const quick = process.argv.includes('--quick')

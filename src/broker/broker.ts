@@ -2,28 +2,34 @@
 // subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
 import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
-import { AppendCoalescer } from './append-coalescer.js'
-import { groupLag, LogGroups } from './broker-log-groups.js'
-import { Maintenance } from './broker-maintenance.js'
-import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './broker-queues.js'
-import { appendRawBatch, type RawAppendResult } from './broker-raw-append.js'
-import { StreamCatalog } from './broker-streams.js'
 import type { QueueConfig, StreamConfig } from './config.js'
-import { deadLetterMessage } from './dead-letter.js'
-import { DedupManager } from './dedup-manager.js'
+import { DedupManager } from './dedup/manager.js'
 import { GroupCoordinator } from './groups/index.js'
-import type { LogMember, LogMemberOptions } from './log-group.js'
-import { groupKey, offsetStoreOver, waitForLogData } from './log-mode.js'
-import { type MessagePosition, produceMany } from './produce.js'
-import { ProducerManager } from './producer-manager.js'
-import { Publisher, type PublishResult } from './publisher.js'
-import type { QueueConsumer, QueueSubscription } from './queue.js'
-import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue-types.js'
-import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router, TopicSubscriptions } from './router.js'
+import { ProducerManager } from './idempotence/manager.js'
+import type { LogMember, LogMemberOptions } from './log/assigned-group.js'
+import { groupLag, LogGroups } from './log/groups.js'
+import { groupKey, offsetStoreOver, waitForLogData } from './log/offsets.js'
+import { Maintenance } from './maintenance.js'
+import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './message.js'
+import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
+import { deadLetterMessage } from './queue/dead-letter.js'
+import type { QueueConsumer, QueueSubscription } from './queue/queue.js'
+import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
+import { Publisher, type PublishResult } from './routing/publisher.js'
+import {
+  type BindingDef,
+  type ExchangeDeclare,
+  type ExchangeDef,
+  Router,
+  TopicSubscriptions,
+} from './routing/router.js'
 import { SchemaStore } from './schema/index.js'
-import { storedOf } from './stored.js'
-import type { Stream } from './stream.js'
-import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './types.js'
+import { StreamCatalog } from './stream/catalog.js'
+import { AppendCoalescer } from './stream/coalescer.js'
+import { type MessagePosition, produceMany } from './stream/produce.js'
+import { appendRawBatch, type RawAppendResult } from './stream/raw-append.js'
+import { storedOf } from './stream/stored.js'
+import type { Stream } from './stream/stream.js'
 
 export interface BrokerOptions {
   storage: StorageEngine
@@ -37,7 +43,7 @@ export interface BrokerOptions {
   warn?: (message: string, details?: Record<string, unknown>) => void
 }
 
-export { validateName } from './broker-streams.js'
+export { validateName } from './stream/catalog.js'
 
 export class Broker {
   readonly storage: StorageEngine
@@ -481,6 +487,6 @@ export class Broker {
   }
 }
 
-export type { RawAppendResult } from './broker-raw-append.js'
-export type { MessagePosition } from './produce.js'
-export type { PublishResult } from './publisher.js'
+export type { PublishResult } from './routing/publisher.js'
+export type { MessagePosition } from './stream/produce.js'
+export type { RawAppendResult } from './stream/raw-append.js'

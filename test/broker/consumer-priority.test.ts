@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Broker } from '../../src/broker/broker.ts'
-import type { QueueConsumer } from '../../src/broker/queue.ts'
-import type { Delivery } from '../../src/broker/queue-types.ts'
+import type { QueueConsumer } from '../../src/broker/queue/queue.ts'
+import type { Delivery } from '../../src/broker/queue/types.ts'
 import { isWharfError } from '../../src/index.ts'
 import { openBroker, sleep, text, until } from './helpers.ts'
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { DEFAULT_DEDUP_MAX_ENTRIES, DEFAULT_DEDUP_WINDOW_MS, DedupWindow } from '../../src/broker/dedup.ts'
+import { DEFAULT_DEDUP_MAX_ENTRIES, DEFAULT_DEDUP_WINDOW_MS, DedupWindow } from '../../src/broker/dedup/window.ts'
 import { isWharfError } from '../../src/util/errors.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 2_000 : 200

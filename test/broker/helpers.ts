@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import type { Delivery } from '../../src/broker/queue-types.ts'
+import type { Delivery } from '../../src/broker/queue/types.ts'
 import { type Broker, createBroker } from '../../src/index.ts'
 
 export function tempDir(t: TestContext, prefix = 'wharf-broker-'): string {

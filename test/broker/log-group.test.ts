@@ -2,7 +2,7 @@
 // prefetch bound, rebalanced on join/leave, acks commit offsets that a later member resumes from.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { StoredMessage } from '../../src/broker/types.ts'
+import type { StoredMessage } from '../../src/broker/message.ts'
 import { openBroker, sleep, until } from './helpers.ts'
 
 test('members split partitions (range), resume from committed offsets and rebalance on leave', async (t) => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Broker } from '../../src/broker/broker.ts'
-import { parseDeaths } from '../../src/broker/dead-letter.ts'
+import { parseDeaths } from '../../src/broker/queue/dead-letter.ts'
 import { createBroker, isWharfError } from '../../src/index.ts'
 import { encodeBatch } from '../../src/record/index.ts'
 import { openBroker, tempDir, text, until } from './helpers.ts'

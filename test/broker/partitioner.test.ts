@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { murmur2, partitionForKey, toPositive } from '../../src/broker/partitioner.ts'
+import { murmur2, partitionForKey, toPositive } from '../../src/broker/stream/partitioner.ts'
 
 const require = createRequire(import.meta.url)
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: Buffer) => number

@@ -9,7 +9,7 @@ import {
   type ProducerCheck,
   ProducerIdAllocator,
   type ProducerSnapshot,
-} from '../../src/broker/producers.ts'
+} from '../../src/broker/idempotence/producer-state.ts'
 import { AssertionError } from '../../src/util/assert.ts'
 import { isWharfError } from '../../src/util/errors.ts'
 

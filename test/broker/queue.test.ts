@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import type { Delivery } from '../../src/broker/queue-types.ts'
+import type { Delivery } from '../../src/broker/queue/types.ts'
 import { createBroker, isWharfError } from '../../src/index.ts'
 import { openBroker, sleep, tempDir, text, until } from './helpers.ts'
 

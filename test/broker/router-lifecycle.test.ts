@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Destination, Router } from '../../src/broker/router.ts'
+import { type Destination, Router } from '../../src/broker/routing/router.ts'
 import { isWharfError } from '../../src/util/errors.ts'
 import { MemoryCatalog } from './router-catalog.ts'
 

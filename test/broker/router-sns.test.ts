@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Destination, TopicSubscriptions } from '../../src/broker/router.ts'
-import type { MessageAttributes } from '../../src/broker/routing/index.ts'
+import type { MessageAttributes } from '../../src/broker/routing/match/index.ts'
+import { type Destination, TopicSubscriptions } from '../../src/broker/routing/router.ts'
 import { isWharfError } from '../../src/util/errors.ts'
 import { MemoryCatalog } from './router-catalog.ts'
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Destination, type RouteResult, Router } from '../../src/broker/router.ts'
+import { type Destination, type RouteResult, Router } from '../../src/broker/routing/router.ts'
 import { isWharfError } from '../../src/util/errors.ts'
 
 const q = (name: string): Destination => ({ kind: 'queue', name })

@@ -2,7 +2,7 @@
 // exchange, MQTT filter sinks on amq.topic (cross-protocol shape), consumer-group offsets in the cursor store.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { StoredMessage } from '../../src/broker/types.ts'
+import type { StoredMessage } from '../../src/broker/message.ts'
 import { createBroker, isWharfError } from '../../src/index.ts'
 import { openBroker, tempDir, text } from './helpers.ts'
 

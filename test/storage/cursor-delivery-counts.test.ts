@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { CursorStore } from '../../src/storage/api.ts'
-import { openCursorStore } from '../../src/storage/local/cursor-store.ts'
-import { MemoryCursorStore } from '../../src/storage/local/memory-cursors.ts'
+import { openCursorStore } from '../../src/storage/local/cursors/cursor-store.ts'
+import { MemoryCursorStore } from '../../src/storage/local/memory/cursors.ts'
 import { isWharfError } from '../../src/util/errors.ts'
 
 function tempDir(t: { after: (fn: () => void) => void }): string {

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { openCursorStore } from '../../src/storage/local/cursor-store.ts'
+import { openCursorStore } from '../../src/storage/local/cursors/cursor-store.ts'
 import { openMetadataStore } from '../../src/storage/local/metadata-store.ts'
 
 const CYCLES = process.env.WHARF_LONG === '1' ? 120 : 10

@@ -3,8 +3,8 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncat
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { KvLog, type KvLogOptions, type KvState } from '../../src/storage/local/kvlog.ts'
-import { encodeSnapshot, frameHeader, scanFrames } from '../../src/storage/local/kvlog-format.ts'
+import { encodeSnapshot, frameHeader, scanFrames } from '../../src/storage/local/kvlog/format.ts'
+import { KvLog, type KvLogOptions, type KvState } from '../../src/storage/local/kvlog/kvlog.ts'
 import { isWharfError } from '../../src/util/errors.ts'
 
 /** The simplest state machine: an ordered list of strings. */

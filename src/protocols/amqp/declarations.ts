@@ -9,7 +9,7 @@ import {
   queueNameOf,
   queueOf,
   serverTag,
-} from './channel-context.js'
+} from './channel/context.js'
 import type { MethodArgs } from './codec/index.js'
 import { amqpError } from './errors.js'
 import { isReplyAddress, REPLY_TO, replyAddressExists } from './reply-to.js'

@@ -4,7 +4,7 @@ import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp } from '../../util/net.js'
 import type { FieldTable } from './codec/index.js'
-import { AmqpConnection, type ServerState } from './connection.js'
+import { AmqpConnection, type ServerState } from './connection/connection.js'
 
 /** What the listener uses of the server's context (structurally compatible with server.ts's). */
 export interface AmqpListenerContext {

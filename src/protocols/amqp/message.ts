@@ -3,7 +3,7 @@
 // (field-table letters included) without decoding them on the hot path. What the broker itself must know
 // (priority, per-message TTL) is derived once at publish time. Deliveries reuse the stored bytes unless the
 // broker added something the consumer must see (x-death, x-stream-offset); only then are they re-encoded.
-import { type PublishMessage, Reserved, type StoredMessage } from '../../broker/types.js'
+import { type PublishMessage, Reserved, type StoredMessage } from '../../broker/message.js'
 import type { RecordHeader } from '../../record/index.js'
 import {
   type BasicProperties,

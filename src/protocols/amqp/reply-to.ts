@@ -8,8 +8,8 @@
 // mandatory, else dropped), never delivered to another channel.
 import { randomBytes } from 'node:crypto'
 import type { Broker } from '../../broker/broker.js'
-import type { PublishMessage, StoredMessage } from '../../broker/types.js'
-import type { ChannelContext } from './channel-context.js'
+import type { PublishMessage, StoredMessage } from '../../broker/message.js'
+import type { ChannelContext } from './channel/context.js'
 import { type BasicProperties, encodeContentHeaderFrame, FRAME_OVERHEAD_BYTES, type MethodArgs } from './codec/index.js'
 import { amqpError } from './errors.js'
 import { encodeDelivery, propsBytesOf } from './message.js'

@@ -2,7 +2,7 @@
 // chunks, pushed within the consumer's credit (prefetch). Acks only return credit, as in RabbitMQ; nothing
 // is removed from the log. Cancel aborts the long poll.
 import type { Broker } from '../../broker/broker.js'
-import type { StoredMessage } from '../../broker/types.js'
+import type { StoredMessage } from '../../broker/message.js'
 import { parseInterval } from './arguments.js'
 import { AmqpTyped, type FieldValue } from './codec/index.js'
 import { amqpError } from './errors.js'

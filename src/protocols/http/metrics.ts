@@ -5,7 +5,7 @@
 // collectDefaultMetrics. No fsync latency histogram: storage exposes no timing hook and is not ours to edit.
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import type { Broker } from '../../broker/broker.js'
-import { describeGroup, listGroupIds } from './admin.js'
+import { describeGroup, listGroupIds } from './admin/admin.js'
 import type { SqsService } from './sqs/service.js'
 
 export interface Metrics {

@@ -1,6 +1,6 @@
 // The data plane: ApiVersions, Metadata, Produce, Fetch, ListOffsets, InitProducerId. Stored RecordBatches
 // pass through untouched in both directions (produce appends the client's batch, fetch returns stored bytes).
-import type { Stream } from '../../broker/stream.js'
+import type { Stream } from '../../broker/stream/stream.js'
 import { splitBatches } from '../../record/index.js'
 import { isWharfError } from '../../util/errors.js'
 import type {

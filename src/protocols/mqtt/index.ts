@@ -1,6 +1,6 @@
 // MQTT 3.1.1 / 5.0 adapter: listener (TCP and WebSocket), hub (sessions, retained, wills, $SYS).
 
-export { defaultLimits, MqttHub, type MqttLimits } from './hub.js'
+export { defaultLimits, MqttHub, type MqttLimits } from './hub/hub.js'
 export {
   attachMqttWebSocket,
   handleMqttStream,

@@ -7,8 +7,8 @@ import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp } from '../../util/net.js'
-import { MqttConnection } from './connection.js'
-import { MqttHub, type MqttLimits } from './hub.js'
+import { MqttConnection } from './connection/connection.js'
+import { MqttHub, type MqttLimits } from './hub/hub.js'
 
 /** The part of the server's ListenerContext this listener uses (protocols may not import src/server). */
 export interface MqttListenerContext {

@@ -4,12 +4,12 @@ import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { WharfError } from '../../util/errors.js'
 import { type Durability, defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine } from '../api.js'
-import { openCursorStore } from './cursor-store.js'
+import { openCursorStore } from './cursors/cursor-store.js'
 import { FilePool } from './file-pool.js'
-import { MemoryCursorStore } from './memory-cursors.js'
-import { MemoryPartitionLog } from './memory-log.js'
+import { MemoryCursorStore } from './memory/cursors.js'
+import { MemoryPartitionLog } from './memory/log.js'
 import { openMetadataStore } from './metadata-store.js'
-import { LocalPartitionLog } from './partition-log.js'
+import { LocalPartitionLog } from './partition-log/partition-log.js'
 
 export interface LocalStorageOptions {
   /** Upper bound of open file descriptors across all logs. */

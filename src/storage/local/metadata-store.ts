@@ -7,9 +7,9 @@
 // Entries: PUT kind, name, json | DELETE kind, name (strings length-prefixed UTF-8). Snapshots are PUTs.
 import { WharfError } from '../../util/errors.js'
 import type { MetadataStore } from '../api.js'
-import type { KvStoreOptions } from './cursor-store.js'
-import { KvReader, KvWriter } from './kvcodec.js'
-import { KvLog, type KvState } from './kvlog.js'
+import type { KvStoreOptions } from './cursors/cursor-store.js'
+import { KvReader, KvWriter } from './kvlog/codec.js'
+import { KvLog, type KvState } from './kvlog/kvlog.js'
 
 enum Op {
   Put = 1,

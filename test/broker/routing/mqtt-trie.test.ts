@@ -10,8 +10,8 @@ import {
   parseSharedSubscription,
   validateTopicFilter,
   validateTopicName,
-} from '../../../src/broker/routing/mqtt-trie.ts'
-import { TopicIndex } from '../../../src/broker/routing/topic-index.ts'
+} from '../../../src/broker/routing/match/mqtt-trie.ts'
+import { TopicIndex } from '../../../src/broker/routing/match/topic-index.ts'
 import { isWharfError } from '../../../src/util/errors.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 3_000 : 300

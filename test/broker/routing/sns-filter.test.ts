@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { parseIpv4, parseIpv4Cidr } from '../../../src/broker/routing/ipv4.ts'
-import { compileFilterPolicy, type MessageAttributes } from '../../../src/broker/routing/sns-filter.ts'
+import { compileFilterPolicy, type MessageAttributes } from '../../../src/broker/topics/filter.ts'
+import { parseIpv4, parseIpv4Cidr } from '../../../src/broker/topics/ipv4.ts'
 import { isWharfError } from '../../../src/util/errors.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 3_000 : 300

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import mqttPacket from 'mqtt-packet'
-import { encodePublishHeader, MqttDecoder } from '../../../src/protocols/mqtt/codec.ts'
+import { encodePublishHeader, MqttDecoder } from '../../../src/protocols/mqtt/wire/codec.ts'
 
 test('PUBLISH header + payload equals mqtt-packet generate (v3.1.1 and v5, every QoS/flag, length boundaries)', () => {
   const topics = ['a', 'sensors/ü/temp', 'x'.repeat(300)]

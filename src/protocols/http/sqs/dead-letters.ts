@@ -2,8 +2,8 @@
 // MessageMoveTask) that redrive a DLQ back to its sources. Tasks run in the background and are kept in
 // memory only (the newest MOVE_TASKS_MAX), as their status is only of interest while the broker runs.
 import { randomUUID } from 'node:crypto'
-import { parseDeaths } from '../../../broker/dead-letter.js'
-import { Reserved } from '../../../broker/types.js'
+import { Reserved } from '../../../broker/message.js'
+import { parseDeaths } from '../../../broker/queue/dead-letter.js'
 import { KIND_SQS_QUEUE, nameFromArn, parseRedrivePolicy, queueArn, type SqsQueueRecord } from './attributes.js'
 import { SqsError } from './errors.js'
 import { messageIdOf } from './message-codec.js'

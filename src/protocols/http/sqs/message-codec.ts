@@ -3,7 +3,7 @@
 // than String ride in one reserved header. Receipt handles are opaque and tamper-evident: the lease's
 // position signed with a per-broker HMAC secret.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import { type RecordHeader, type StoredMessage, userHeaders } from '../../../broker/types.js'
+import { type RecordHeader, type StoredMessage, userHeaders } from '../../../broker/message.js'
 import { SqsError } from './errors.js'
 import type { SqsAttributeValue } from './md5.js'
 

@@ -1,8 +1,9 @@
 // ReceiveMessage: a (long-)polling leased get on the broker queue, each delivery answered with a signed
 // receipt handle, its body MD5, and the system and message attributes the request asked for.
-import { parseDeaths } from '../../../broker/dead-letter.js'
-import type { Delivery } from '../../../broker/queue-types.js'
-import { headerText, type RecordHeader, Reserved } from '../../../broker/types.js'
+
+import { headerText, type RecordHeader, Reserved } from '../../../broker/message.js'
+import { parseDeaths } from '../../../broker/queue/dead-letter.js'
+import type { Delivery } from '../../../broker/queue/types.js'
 import { ACCOUNT_ID, queueArn, type SqsQueueRecord } from './attributes.js'
 import { md5Hex, md5OfAttributes } from './md5.js'
 import { headersToAttributes, messageIdOf, SqsHeader, selectAttributes } from './message-codec.js'

@@ -2,8 +2,8 @@
 // dedup ids), turn it into a broker message with the SQS headers, and append all of a request's messages
 // in one broker call.
 import { createHash, randomUUID } from 'node:crypto'
-import type { QueueSubscription } from '../../../broker/queue.js'
-import type { PublishMessage, RecordHeader } from '../../../broker/types.js'
+import type { PublishMessage, RecordHeader } from '../../../broker/message.js'
+import type { QueueSubscription } from '../../../broker/queue/queue.js'
 import type { SqsQueueRecord } from './attributes.js'
 import { SqsError, toSqsError } from './errors.js'
 import { md5Hex, md5OfAttributes } from './md5.js'

@@ -1,0 +1,88 @@
+// Idempotent-producer state per stream partition: loaded lazily on the first idempotent append after a
+// start (snapshot from the catalog + replay of the batch headers after it), snapshotted periodically and
+// on close. Producer ids come from a block allocator persisted in the catalog.
+import { readBatchHeader, splitBatches } from '../../record/index.js'
+import type { MetadataStore, PartitionLog } from '../../storage/api.js'
+import { PartitionProducerState, ProducerIdAllocator, type ProducerSnapshot } from './producer-state.js'
+
+const REPLAY_CHUNK_BYTES = 1024 * 1024
+
+export class ProducerManager {
+  readonly #metadata: MetadataStore
+  readonly #states = new Map<string, Promise<PartitionProducerState>>()
+  readonly #saved = new Map<string, number>()
+  readonly allocator: ProducerIdAllocator
+
+  constructor(metadata: MetadataStore) {
+    this.#metadata = metadata
+    this.allocator = new ProducerIdAllocator({
+      load: () => metadata.get<number>('counter', 'producer-id-block'),
+      save: (next) => metadata.put('counter', 'producer-id-block', next),
+    })
+  }
+
+  static key(streamId: number, partition: number): string {
+    return `${streamId}-${partition}`
+  }
+
+  stateFor(streamId: number, partition: number, log: PartitionLog): Promise<PartitionProducerState> {
+    const key = ProducerManager.key(streamId, partition)
+    let state = this.#states.get(key)
+    if (state === undefined) {
+      state = this.#load(key, log)
+      this.#states.set(key, state)
+      state.catch(() => this.#states.delete(key))
+    }
+    return state
+  }
+
+  async #load(key: string, log: PartitionLog): Promise<PartitionProducerState> {
+    const snapshot = this.#metadata.get<ProducerSnapshot>('producer-state', key)
+    let state = snapshot ? PartitionProducerState.restore(snapshot) : new PartitionProducerState()
+    if (state.endOffset > log.highWatermark) state = new PartitionProducerState() // log lost data it had: start over
+    let offset = Math.max(state.endOffset, log.logStartOffset)
+    while (offset < log.highWatermark) {
+      const result = await log.read(offset, REPLAY_CHUNK_BYTES)
+      if (result.bytes === 0) break
+      for (const chunk of result.chunks) {
+        for (const batch of splitBatches(chunk)) {
+          const h = readBatchHeader(batch)
+          const identity = {
+            producerId: h.producerId,
+            producerEpoch: h.producerEpoch,
+            baseSequence: h.baseSequence,
+            recordCount: h.lastOffsetDelta + 1,
+          }
+          state.replay(identity, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp)
+        }
+      }
+      offset = result.nextOffset
+    }
+    return state
+  }
+
+  /** Forgets a partition's state (after a failed append: it is rebuilt from the log on next use). */
+  invalidate(streamId: number, partition: number): void {
+    this.#states.delete(ProducerManager.key(streamId, partition))
+  }
+
+  async drop(streamId: number, partitions: number): Promise<void> {
+    for (let p = 0; p < partitions; p++) {
+      const key = ProducerManager.key(streamId, p)
+      this.#states.delete(key)
+      if (this.#metadata.get('producer-state', key) !== undefined) await this.#metadata.delete('producer-state', key)
+    }
+  }
+
+  /** Persists snapshots of states that moved since the last save; expires idle producers first. */
+  async saveAll(now: number, producerIdExpirationMs = 24 * 3600 * 1000): Promise<void> {
+    for (const [key, pending] of this.#states) {
+      const state = await pending.catch(() => null)
+      if (state === null) continue
+      state.expire(now, producerIdExpirationMs)
+      if (this.#saved.get(key) === state.endOffset || state.size === 0) continue
+      await this.#metadata.put('producer-state', key, state.snapshot())
+      this.#saved.set(key, state.endOffset)
+    }
+  }
+}

@@ -1,0 +1,260 @@
+// The broker's queue catalog: queue subscriptions by name, their catalog records and lifecycle (declare,
+// alter, delete, the own stream a queue is created with, memory cursors for queues that cannot outlive
+// the process, dropping non-durable and exclusive queues at startup) and the direct send to a queue. Split
+// out of broker.ts; the broker serializes every call that changes the catalog (its catalog lock) and checks
+// it is open.
+import type { CursorStore, StorageEngine } from '../../storage/api.js'
+import { WharfError } from '../../util/errors.js'
+import {
+  defaultQueueConfig,
+  priorityLevels,
+  type QueueConfig,
+  type StreamConfig,
+  validateQueueConfig,
+  validateStreamConfig,
+} from '../config.js'
+import type { DeathReason, PublishMessage, StoredMessage } from '../message.js'
+import { assertRoom, refusesWhenFull, trimsWhenFull, withQueueDelay } from '../routing/publisher.js'
+import { type StreamCatalog, validateName } from '../stream/catalog.js'
+import type { MessagePosition } from '../stream/produce.js'
+import { QueueSubscription } from './queue.js'
+
+export interface QueueRecord {
+  config: QueueConfig
+  createdAt: number
+}
+
+export type AlterableQueueKey =
+  | 'leaseMs'
+  | 'maxDeliveries'
+  | 'deadLetter'
+  | 'messageTtlMs'
+  | 'maxLength'
+  | 'maxLengthBytes'
+  | 'overflow'
+  | 'deliveryDelayMs'
+  | 'expiresMs'
+const alterableQueueKeys: readonly AlterableQueueKey[] = [
+  'leaseMs',
+  'maxDeliveries',
+  'deadLetter',
+  'messageTtlMs',
+  'maxLength',
+  'maxLengthBytes',
+  'overflow',
+  'deliveryDelayMs',
+  'expiresMs',
+]
+
+export interface QueueCatalogHost {
+  readonly storage: StorageEngine
+  readonly streams: StreamCatalog
+  /** Durability of a durable queue's own stream. */
+  readonly defaultDurability: StreamConfig['durability']
+  now(): number
+  warn(message: string, details?: Record<string, unknown>): void
+  /** Removes every binding that targets the queue. */
+  unbindQueue(name: string): Promise<void>
+  /** Routes a message to the queue's dead-letter target; resolves once durable there. */
+  deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void>
+  /** Deletes a queue through the broker (serialized with other catalog changes). */
+  deleteQueue(name: string): Promise<number>
+}
+
+export class QueueCatalog {
+  readonly #host: QueueCatalogHost
+  readonly #queues = new Map<string, QueueSubscription>()
+
+  constructor(host: QueueCatalogHost) {
+    this.#host = host
+  }
+
+  /**
+   * Opens the catalog's queues at startup (after the streams). Non-durable and exclusive queues did not
+   * survive the restart; a queue whose stream is gone is dropped.
+   */
+  async load(): Promise<void> {
+    const meta = this.#host.storage.metadata
+    for (const [name, record] of meta.list<QueueRecord>('queue')) {
+      if (!record.config.durable || record.config.exclusiveOwner !== null) {
+        await meta.delete('queue', name)
+        continue
+      }
+      if (!this.#host.streams.has(record.config.stream)) {
+        this.#host.warn('queue without stream dropped', { queue: name, stream: record.config.stream })
+        await meta.delete('queue', name)
+        continue
+      }
+      this.#openQueue(name, record.config)
+    }
+  }
+
+  get(name: string): QueueSubscription | undefined {
+    return this.#queues.get(name)
+  }
+
+  has(name: string): boolean {
+    return this.#queues.has(name)
+  }
+
+  queue(name: string): QueueSubscription {
+    const queue = this.#queues.get(name)
+    if (queue === undefined) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${name}' does not exist`)
+    return queue
+  }
+
+  values(): IterableIterator<QueueSubscription> {
+    return this.#queues.values()
+  }
+
+  list(): QueueSubscription[] {
+    return [...this.#queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  #openQueue(name: string, stored: QueueConfig): QueueSubscription {
+    // Catalog records written before a setting existed get its default (e.g. maxLengthBytes).
+    const config: QueueConfig = { ...defaultQueueConfig, ...stored }
+    const stream = this.#host.streams.stream(config.stream)
+    const host = this.#host
+    const queue = new QueueSubscription(
+      name,
+      config,
+      stream.partitions,
+      this.#queueCursors(config),
+      {
+        now: host.now,
+        warn: (message, details) => host.warn(message, details),
+        deadLetter: (q, message, reason) => host.deadLetter(q, message, reason),
+        deleteQueue: (q, why) => {
+          void host
+            .deleteQueue(q.name)
+            .catch((error) => host.warn('queue delete failed', { queue: q.name, why, error: String(error) }))
+        },
+      },
+      stream.id,
+    )
+    if (config.maxPriority > 0) stream.maxPriority = config.maxPriority
+    stream.queues.add(queue)
+    this.#queues.set(name, queue)
+    return queue
+  }
+
+  /**
+   * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
+   * config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
+   */
+  async create(
+    name: string,
+    config: Partial<QueueConfig>,
+    options: { ifNotExists?: boolean },
+  ): Promise<QueueSubscription> {
+    validateName('queue', name)
+    const full = validateQueueConfig(name, config)
+    const existing = this.#queues.get(name)
+    if (existing) {
+      if (options.ifNotExists) return existing
+      throw new WharfError('SUBSCRIPTION_EXISTS', `queue '${name}' already exists`)
+    }
+    const streams = this.#host.streams
+    if (full.stream === name && !streams.has(name)) {
+      const streamConfig = validateStreamConfig({
+        partitions: priorityLevels(full.maxPriority),
+        workQueue: true,
+        retentionMs: -1,
+        durability: full.durable ? this.#host.defaultDurability : 'never',
+        transient: !full.durable || full.exclusiveOwner !== null,
+      })
+      await streams.newStream(name, streamConfig)
+    } else if (!streams.has(full.stream)) {
+      throw new WharfError('STREAM_NOT_FOUND', `stream '${full.stream}' does not exist`)
+    }
+    const queue = this.#openQueue(name, full)
+    if (full.durable && full.exclusiveOwner === null)
+      await this.#host.storage.metadata.put('queue', name, { config: full, createdAt: this.#host.now() })
+    return queue
+  }
+
+  /**
+   * Changes settings of an existing queue (SQS SetQueueAttributes): lease, delivery limit, dead-letter
+   * target, TTL, length limit, delay. The stream, durability and ownership cannot change. New settings apply
+   * to deliveries from now on; persisted with the queue's catalog record.
+   */
+  async alter(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<QueueSubscription> {
+    const queue = this.queue(name)
+    for (const key of Object.keys(changes)) {
+      if (!alterableQueueKeys.includes(key as AlterableQueueKey))
+        throw new WharfError('INVALID_CONFIG', `queue setting '${key}' cannot be changed`)
+    }
+    const next = validateQueueConfig(name, { ...queue.config, ...changes })
+    if (next.deadLetter !== null && 'queue' in next.deadLetter && !this.#queues.has(next.deadLetter.queue)) {
+      throw new WharfError('SUBSCRIPTION_NOT_FOUND', `dead-letter queue '${next.deadLetter.queue}' does not exist`)
+    }
+    if (next.durable && next.exclusiveOwner === null) {
+      const metadata = this.#host.storage.metadata
+      const createdAt = metadata.get<QueueRecord>('queue', name)?.createdAt ?? this.#host.now()
+      await metadata.put('queue', name, { config: next, createdAt })
+    }
+    queue.config = next
+    return queue
+  }
+
+  /** Deletes a queue (AMQP queue.delete semantics); resolves with the messages it held, 0 when absent. */
+  async delete(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<number> {
+    const queue = this.#queues.get(name)
+    if (queue === undefined) return 0
+    if (options.ifUnused && queue.consumerCount > 0) {
+      throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' in use`)
+    }
+    const depth = queue.depth()
+    if (options.ifEmpty && depth > 0)
+      throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' not empty`)
+    await this.remove(queue, 'queue deleted')
+    return depth
+  }
+
+  /** A queue that cannot outlive the process keeps its acks in memory: nothing to fsync per ack. */
+  #queueCursors(config: QueueConfig): CursorStore {
+    const storage = this.#host.storage
+    return config.durable && config.exclusiveOwner === null ? storage.cursors : storage.memoryCursors
+  }
+
+  async remove(queue: QueueSubscription, reason: string): Promise<void> {
+    queue.close(reason)
+    this.#queues.delete(queue.name)
+    const stream = this.#host.streams.get(queue.streamName)
+    stream?.queues.delete(queue)
+    const cursors = this.#queueCursors(queue.config)
+    for (const p of queue.partitions) {
+      await cursors.delete(p.ackKey)
+      await cursors.delete(`${p.ackKey}\u0000d`)
+    }
+    await this.#host.storage.metadata.delete('queue', queue.name)
+    await this.#host.unbindQueue(queue.name)
+    // A queue's own stream goes with it.
+    if (stream && stream.name === queue.name && stream.queues.size === 0) await this.#host.streams.deleteNow(stream)
+  }
+}
+
+/** Publishes straight to a queue's stream, applying the queue's delay default and overflow policy. */
+export async function sendToQueueStream(
+  queue: QueueSubscription,
+  messages: PublishMessage[],
+  produce: (stream: string, messages: PublishMessage[]) => Promise<MessagePosition[]>,
+): Promise<MessagePosition[]> {
+  const limited = refusesWhenFull(queue)
+  let bytes = 0
+  if (limited) {
+    const counting = queue.bytesCounted()
+    if (counting !== null) await counting
+    for (const m of messages) bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)
+    assertRoom(queue, messages.length, bytes)
+  }
+  const appended = produce(
+    queue.streamName,
+    messages.map((m) => withQueueDelay(queue, m)),
+  )
+  if (limited) queue.reserve(messages.length, bytes, appended)
+  const result = await appended
+  if (trimsWhenFull(queue)) await queue.enforceMaxLength()
+  return result
+}

@@ -1,0 +1,55 @@
+// A push consumer of a queue subscription: its credit (prefetch, shared credit group, no-ack) and the
+// deliveries collected for it during one drain, and its place in the queue's consumer list (by priority).
+import { WharfError } from '../../util/errors.js'
+import type { ConsumeOptions, CreditGroup, Delivery } from './types.js'
+
+export class QueueConsumer {
+  readonly tag: string
+  readonly owner: string
+  readonly prefetch: number
+  readonly noAck: boolean
+  readonly exclusive: boolean
+  readonly leaseMs: number | null | undefined
+  /** Higher first; see ConsumeOptions.priority. */
+  readonly priority: number
+  readonly creditGroup: CreditGroup | undefined
+  readonly onDeliver: (deliveries: Delivery[]) => void
+  readonly onCancel: ((reason: string) => void) | undefined
+  unacked = 0
+  cancelled = false
+  /** Deliveries collected during one drain. */
+  batch: Delivery[] = []
+
+  constructor(tag: string, options: ConsumeOptions) {
+    this.tag = tag
+    this.owner = options.owner
+    this.prefetch = options.prefetch ?? 0
+    this.noAck = options.noAck ?? false
+    this.exclusive = options.exclusive ?? false
+    this.leaseMs = options.leaseMs
+    const priority = options.priority ?? 0
+    if (typeof priority !== 'number' || Number.isNaN(priority))
+      throw new WharfError('INVALID_ARGUMENT', `consumer priority must be a number, got ${String(priority)}`)
+    this.priority = priority
+    this.creditGroup = options.creditGroup
+    this.onDeliver = options.onDeliver
+    this.onCancel = options.onCancel
+  }
+
+  get hasCredit(): boolean {
+    if (this.noAck) return true
+    return (this.prefetch === 0 || this.unacked < this.prefetch) && (this.creditGroup?.available ?? true)
+  }
+}
+
+/**
+ * Adds a consumer to a queue's list, which stays sorted by priority (highest first) and by arrival within
+ * one priority, so the drain loop serves priority groups front to back. With `byArrival` (single active
+ * consumer) priority is ignored: the first consumer stays the active one.
+ */
+export function addConsumer(consumers: QueueConsumer[], consumer: QueueConsumer, byArrival: boolean): void {
+  let at = consumers.length
+  if (!byArrival) while (at > 0 && consumers[at - 1]!.priority < consumer.priority) at--
+  if (at === consumers.length) consumers.push(consumer)
+  else consumers.splice(at, 0, consumer)
+}

@@ -1,0 +1,337 @@
+// A queue-mode subscription: competing consumers over a stream. Each delivery is a lease (deadline or
+// until released); ack removes the message (durably, in the cursor store), nack/expiry returns it with a
+// delivery count, past maxDeliveries it is dead-lettered. Consumers are pushed to from one synchronous
+// drain loop, scheduled at most once per tick; reading the log is asynchronous and bounded (read-ahead).
+// This class is the public face and the consumer registry; the work is done by plain functions over its
+// private QueueState: queue-delivery.ts (drain, pick, lease), queue-acks.ts (settling, held acks, retract),
+// queue-read.ts (read-ahead), queue-maintenance.ts (tick, length limits, purge).
+import type { CursorStore, PartitionLog } from '../../storage/api.js'
+import { WharfError } from '../../util/errors.js'
+import { Heap } from '../../util/heap.js'
+import type { QueueConfig } from '../config.js'
+import type { StoredMessage } from '../message.js'
+import { QueueBytes } from './byte-count.js'
+import { addConsumer, QueueConsumer } from './consumer.js'
+import { drain, pull } from './delivery.js'
+import { purge, saveDeliveredMax, tick, trim } from './housekeeping.js'
+import { type Lease, QueuePartition } from './partition.js'
+import { fill, offerTail } from './read-ahead.js'
+import * as acks from './settle.js'
+import { ackFloorOf, depthOf, inflightCount, type QueueHooks, type QueueState } from './state.js'
+import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './types.js'
+
+export type { QueueHooks }
+export { QueueConsumer }
+
+export class QueueSubscription {
+  readonly name: string
+  readonly partitions: QueuePartition[]
+  readonly stats: QueueState['stats']
+  readonly #s: QueueState
+  #drainScheduled = false
+  #hadConsumer = false
+  readonly #unsubscribe: Array<() => void> = []
+  /** Serializes enforceMaxLength runs, so two publishes never pick the same messages to drop. */
+  #trimming: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    name: string,
+    config: QueueConfig,
+    logs: PartitionLog[],
+    cursors: CursorStore,
+    hooks: QueueHooks,
+    streamId: number,
+  ) {
+    this.name = name
+    this.partitions = logs.map((log, i) => new QueuePartition(i, log, ackKeyOf(name, streamId, i), cursors))
+    this.stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 }
+    const s: QueueState = {
+      queue: this,
+      name,
+      config,
+      partitions: this.partitions,
+      cursors,
+      hooks,
+      consumers: [],
+      rr: 0,
+      waiters: [],
+      leases: new Heap<{ deadline: number; lease: Lease }>((a, b) => a.deadline < b.deadline),
+      busyGroups: new Map(),
+      leaseSeq: 0,
+      lastUsed: hooks.now(),
+      deleted: false,
+      pendingAcks: new Map(),
+      bytes: null,
+      stats: this.stats,
+      schedule: () => this.#schedule(),
+    }
+    this.#s = s
+    for (const p of this.partitions) {
+      // Appends by others (e.g. Kafka produce) wake the reader; our own publishes use offerTail first.
+      this.#unsubscribe.push(
+        p.log.onAppend((next) => {
+          // Counted before held acks are released: their uncounting needs the records counted first.
+          s.bytes?.appended(p.index)
+          if (p.heldAcks.length > 0) acks.releaseHeld(s, p, (offset) => offset < next)
+          setImmediate(() => {
+            s.bytes?.catchUp(p.index)
+            fill(s, p)
+          })
+        }),
+      )
+    }
+    this.#trackBytes()
+  }
+
+  get config(): QueueConfig {
+    return this.#s.config
+  }
+  /** New settings (alterQueue); byte counting starts or stops with maxLengthBytes. */
+  set config(next: QueueConfig) {
+    this.#s.config = next
+    this.#trackBytes()
+  }
+
+  #trackBytes(): void {
+    const s = this.#s
+    const on = (s.config.maxLengthBytes ?? null) !== null
+    if (on && s.bytes === null) {
+      s.bytes = new QueueBytes(this.partitions, s.cursors, (message, details) =>
+        s.hooks.warn?.(message, { queue: this.name, ...details }),
+      )
+    } else if (!on && s.bytes !== null) {
+      s.bytes.close()
+      s.bytes = null
+    }
+  }
+
+  /** Body bytes of the messages depth() counts; null unless maxLengthBytes is set. */
+  /**
+   * Publishes that passed the reject-publish length check but are not in the log yet: counted against the
+   * limits, so a burst of pipelined publishes cannot all pass the same check (released when their append settles).
+   */
+  readonly reserved = { count: 0, bytes: 0 }
+
+  /** Counts a checked publish against the limits until `settled` settles. */
+  reserve(count: number, bytes: number, settled: Promise<unknown>): void {
+    this.reserved.count += count
+    this.reserved.bytes += bytes
+    const release = () => {
+      this.reserved.count -= count
+      this.reserved.bytes -= bytes
+    }
+    settled.then(release, release)
+  }
+
+  messageBytes(): number | null {
+    return this.#s.bytes === null ? null : this.#s.bytes.total()
+  }
+
+  /** Resolves when messageBytes() is complete (after a restart it is read back from the log once). */
+  bytesCounted(): Promise<void> | null {
+    return this.#s.bytes?.counting ? this.#s.bytes.settled() : null
+  }
+
+  get streamName(): string {
+    return this.config.stream
+  }
+  get consumerCount(): number {
+    return this.#s.consumers.length
+  }
+  get deleted(): boolean {
+    return this.#s.deleted
+  }
+
+  // ---- consumers ----
+
+  consume(options: ConsumeOptions): QueueConsumer {
+    this.#assertLive()
+    const s = this.#s
+    if (s.consumers.some((c) => c.exclusive)) {
+      throw new WharfError('RESOURCE_LOCKED', `queue '${this.name}' has an exclusive consumer`)
+    }
+    if (options.exclusive && s.consumers.length > 0) {
+      throw new WharfError(
+        'RESOURCE_LOCKED',
+        `cannot obtain exclusive access to queue '${this.name}': it has consumers`,
+      )
+    }
+    const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++s.leaseSeq}`, options)
+    addConsumer(s.consumers, consumer, s.config.singleActiveConsumer)
+    this.#hadConsumer = true
+    s.lastUsed = s.hooks.now()
+    if (consumer.creditGroup) this.#unsubscribe.push(consumer.creditGroup.onRelease(() => this.#schedule()))
+    this.#schedule()
+    return consumer
+  }
+
+  /** Stops deliveries to a consumer; its unacked deliveries stay ackable until their owner is released. */
+  cancel(consumer: QueueConsumer): void {
+    const s = this.#s
+    const at = s.consumers.indexOf(consumer)
+    if (at < 0) return
+    s.consumers.splice(at, 1)
+    consumer.cancelled = true
+    s.lastUsed = s.hooks.now()
+    if (s.consumers.length === 0 && this.config.autoDelete && this.#hadConsumer) {
+      s.hooks.deleteQueue(this, 'auto-delete')
+      return
+    }
+    this.#schedule()
+  }
+
+  /** Pull: takes up to `max` messages, waiting up to waitMs for the first one. */
+  async get(options: GetOptions): Promise<Delivery[]> {
+    this.#assertLive()
+    return pull(this.#s, options)
+  }
+
+  // ---- acks ----
+
+  /** Acks one delivery; resolves when the ack is durable. False if the lease is unknown or stale. */
+  ack(partition: number, offset: number, leaseId?: number): Promise<boolean> {
+    return acks.ack(this.#s, partition, offset, leaseId)
+  }
+
+  /**
+   * ack() for callers that do not wait for durability (the client was answered already, e.g. an MQTT
+   * PUBACK from a subscriber): no promise per call. A failed ack store is harmless here, as for ack():
+   * the message is redelivered. False if the lease is unknown or stale.
+   */
+  settle(partition: number, offset: number, leaseId?: number): boolean {
+    return acks.settle(this.#s, partition, offset, leaseId)
+  }
+
+  /** Returns (requeue) or dead-letters/drops a delivery. False if the lease is unknown or stale. */
+  nack(partition: number, offset: number, requeue: boolean, leaseId?: number): boolean {
+    return acks.nack(this.#s, partition, offset, requeue, leaseId)
+  }
+
+  /** Changes a lease's deadline (SQS ChangeMessageVisibility); 0 makes the message available now. */
+  extend(partition: number, offset: number, leaseMs: number, leaseId?: number): boolean {
+    return acks.extend(this.#s, partition, offset, leaseMs, leaseId)
+  }
+
+  /** Returns every lease held by an owner (connection/channel closed): redelivered later. */
+  releaseOwner(owner: string): number {
+    const released = acks.releaseLeases(this.#s, owner)
+    for (const consumer of [...this.#s.consumers]) if (consumer.owner === owner) this.cancel(consumer)
+    if (released > 0) this.#schedule()
+    return released
+  }
+
+  // ---- publishing side ----
+
+  /** Our own publish landed: take the messages straight into the read-ahead if we are caught up. */
+  offerTail(partition: number, messages: StoredMessage[]): void {
+    offerTail(this.#s, partition, messages)
+  }
+
+  /**
+   * An append whose records were offered before they were durable failed: forget every record from
+   * fromOffset on (ready, returned, in flight, held acks). They were never stored; the log reuses the offsets.
+   */
+  retract(partition: number, fromOffset: number): void {
+    acks.retract(this.#s, partition, fromOffset)
+  }
+
+  depth(): number {
+    return depthOf(this.#s)
+  }
+
+  /**
+   * Drops (or dead-letters) messages from the head until the depth is within maxLength and their body bytes
+   * within maxLengthBytes. Runs one at a time per queue, so two publishes never pick the same messages; the
+   * promise also waits for the acks to be durable, which the next run does not.
+   */
+  enforceMaxLength(): Promise<void> {
+    const { maxLength, maxLengthBytes } = this.config
+    if (maxLength === null && (maxLengthBytes ?? null) === null) return Promise.resolve()
+    const run = this.#trimming.then(() => trim(this.#s))
+    this.#trimming = run.catch(() => {})
+    return run.then((stored) => Promise.all(stored).then(() => {}))
+  }
+
+  /** Removes every message that is not in flight. Returns how many were purged. */
+  purge(): Promise<number> {
+    return purge(this.#s)
+  }
+
+  queueStats(): QueueStats {
+    const s = this.#s
+    const depth = this.depth()
+    const inflight = inflightCount(s)
+    let delayed = 0
+    for (const p of this.partitions) delayed += p.delayed.size
+    return {
+      name: this.name,
+      stream: this.streamName,
+      depth,
+      ready: Math.max(0, depth - inflight - delayed),
+      inflight,
+      delayed,
+      consumers: s.consumers.length,
+      publishedTotal: this.stats.published,
+      deliveredTotal: this.stats.delivered,
+      ackedTotal: this.stats.acked,
+      deadLetteredTotal: this.stats.deadLettered,
+      ...(s.bytes === null ? {} : { bytes: s.bytes.total() }),
+    }
+  }
+
+  /** Lowest unacked offset per partition (for work-queue retention). */
+  isAcked(partition: number, offset: number): boolean {
+    const p = this.partitions[partition]
+    return p !== undefined && this.#s.cursors.isAcked(p.ackKey, offset)
+  }
+
+  ackFloor(partition: number): number {
+    return ackFloorOf(this.#s, partition)
+  }
+
+  /** Periodic work: lease expiry, delayed messages, TTL at the head, unused-queue expiry. */
+  tick(now: number): void {
+    tick(this.#s, now)
+  }
+
+  /**
+   * Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort), and the
+   * delivery counts of a queue with a delivery limit that the maintenance tick has not saved yet.
+   */
+  saveDeliveredMax(): Promise<void> {
+    return saveDeliveredMax(this.#s)
+  }
+
+  /** Cancels every consumer and waiter (queue deleted). */
+  close(reason: string): void {
+    const s = this.#s
+    s.deleted = true
+    s.bytes?.close()
+    for (const off of this.#unsubscribe) off()
+    for (const consumer of s.consumers.splice(0)) {
+      consumer.cancelled = true
+      consumer.onCancel?.(reason)
+    }
+    for (const waiter of [...s.waiters]) waiter.resolve([])
+  }
+
+  // ---- internals ----
+
+  #assertLive(): void {
+    if (this.#s.deleted) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${this.name}' was deleted`)
+  }
+
+  /** The drain loop (queue-delivery.ts) runs at most once per tick. */
+  #schedule(): void {
+    if (this.#drainScheduled || this.#s.deleted) return
+    this.#drainScheduled = true
+    queueMicrotask(() => {
+      this.#drainScheduled = false
+      drain(this.#s)
+    })
+  }
+}
+
+export function ackKeyOf(queue: string, streamId: number, partition: number): string {
+  return `q\u0000${queue}\u0000${streamId}\u0000${partition}`
+}

@@ -1,0 +1,69 @@
+// A queue's read-ahead: reading the log into each partition's bounded `ready` list (asynchronous, one read
+// per partition at a time), taking our own publishes straight in when caught up (offerTail), and sorting
+// each message read into ready, delayed or dead (TTL). Plain functions over QueueState (queue-state.ts).
+
+import { headerNumber, Reserved, type StoredMessage } from '../message.js'
+import type { QueuePartition } from './partition.js'
+import { deadLetter } from './settle.js'
+import { type QueueState, READY_MAX } from './state.js'
+
+/** Our own publish landed: take the messages straight into the read-ahead if we are caught up. */
+export function offerTail(s: QueueState, partition: number, messages: StoredMessage[]): void {
+  s.stats.published += messages.length
+  const p = s.partitions[partition]
+  if (p === undefined || messages.length === 0) return
+  s.bytes?.offered(partition, messages)
+  if (p.reading === null && p.readOffset === messages[0]!.offset && p.ready.length + messages.length <= READY_MAX) {
+    for (const m of messages) admit(s, p, m)
+    p.readOffset = messages[messages.length - 1]!.offset + 1
+  }
+  s.schedule()
+}
+
+export function expired(s: QueueState, message: StoredMessage, now: number): boolean {
+  const expiresAt = headerNumber(message.headers, Reserved.expiresAt)
+  if (expiresAt !== undefined && expiresAt <= now) return true
+  const ttl = s.config.messageTtlMs
+  return ttl !== null && message.timestamp + ttl <= now
+}
+
+/** Puts a freshly read message where it belongs: ready, delayed or dead. */
+function admit(s: QueueState, p: QueuePartition, message: StoredMessage): void {
+  const now = s.hooks.now()
+  const deliverAt = headerNumber(message.headers, Reserved.deliverAt)
+  if (deliverAt !== undefined && deliverAt > now) p.delayed.push({ deliverAt, offset: message.offset })
+  else if (expired(s, message, now)) deadLetter(s, p, message, 'expired')
+  else p.ready.push(message)
+}
+
+export function fill(s: QueueState, p: QueuePartition): Promise<void> {
+  if (p.reading !== null) return p.reading
+  if (s.deleted || (p.cold.size === 0 && (p.ready.length >= READY_MAX || p.readOffset >= p.log.highWatermark))) {
+    return Promise.resolve()
+  }
+  p.reading = (async () => {
+    try {
+      while (p.cold.size > 0) {
+        const entry = p.cold.pop()!
+        if (s.cursors.isAcked(p.ackKey, entry.offset) || p.inflight.has(entry.offset)) continue
+        entry.message = await p.readOne(entry.offset, s.config.stream)
+        if (entry.message !== null) p.returned.push(entry)
+      }
+      while (p.ready.length < READY_MAX && p.readOffset < p.log.highWatermark && !s.deleted) {
+        const before = p.readOffset
+        for (const message of await p.readChunk(s.cursors, s.config.stream)) {
+          if (!p.inflight.has(message.offset)) admit(s, p, message)
+        }
+        if (p.readOffset === before) break
+      }
+    } catch (error) {
+      // A read error (file gone after delete, I/O error) leaves the cursor where it was: retried on the next
+      // tick. It is reported, never thrown: one queue's disk trouble must not take the process down.
+      if (!s.deleted) s.hooks.warn?.('queue read failed', { queue: s.name, error: String(error) })
+    } finally {
+      p.reading = null
+    }
+    s.schedule()
+  })()
+  return p.reading
+}

@@ -1,0 +1,88 @@
+// Shapes shared by queue subscriptions, their consumers and the broker facade.
+import type { StoredMessage } from '../message.js'
+
+export interface Delivery {
+  queue: string
+  partition: number
+  offset: number
+  /** 1 on the first delivery. */
+  deliveryCount: number
+  /** True when the message may have been delivered before (requeue, lease expiry, broker restart). */
+  redelivered: boolean
+  message: StoredMessage
+  /** Identifies this lease; acks carrying an older lease id are stale (SQS receipt handles). */
+  leaseId: number
+  /** Lease deadline (ms since epoch) or null when held until acked or released. */
+  deadline: number | null
+}
+
+/** Shared unacked-message budget of several consumers (AMQP basic.qos global=true). */
+export class CreditGroup {
+  used = 0
+  readonly #listeners = new Set<() => void>()
+  constructor(public limit: number) {}
+  get available(): boolean {
+    return this.limit === 0 || this.used < this.limit
+  }
+  release(count = 1): void {
+    this.used -= count
+    for (const listener of this.#listeners) listener()
+  }
+  onRelease(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+}
+
+export interface ConsumeOptions {
+  /** Connection/channel id: leases are returned when the owner is released. */
+  owner: string
+  /** Consumer tag; generated when absent. */
+  tag?: string
+  /** Maximum unacked deliveries for this consumer; 0 = unlimited. */
+  prefetch?: number
+  creditGroup?: CreditGroup
+  /** Deliveries count as acked at once (at-most-once). */
+  noAck?: boolean
+  exclusive?: boolean
+  /** Lease per delivery; defaults to the queue's leaseMs. */
+  leaseMs?: number | null
+  /**
+   * Consumer priority (AMQP x-priority), default 0, may be negative. Messages go to the highest priority
+   * consumers with credit; lower ones only get messages while every higher one is out of credit. Equal
+   * priorities share round robin. Ignored by single-active-consumer queues (the first consumer is active).
+   */
+  priority?: number
+  /** Called with every batch of deliveries (push). */
+  onDeliver(deliveries: Delivery[]): void
+  /** Called when the broker cancels the consumer (queue deleted). */
+  onCancel?(reason: string): void
+}
+
+export interface GetOptions {
+  owner: string
+  /** Messages to take (1 to 10_000). */
+  max?: number
+  /** Long-poll: wait up to this long for a first message. */
+  waitMs?: number
+  leaseMs?: number | null
+  noAck?: boolean
+  signal?: AbortSignal
+}
+
+export interface QueueStats {
+  name: string
+  stream: string
+  /** Messages not yet acked (ready + in flight + delayed). */
+  depth: number
+  ready: number
+  inflight: number
+  delayed: number
+  consumers: number
+  publishedTotal: number
+  deliveredTotal: number
+  ackedTotal: number
+  deadLetteredTotal: number
+  /** Body bytes of the messages counted in depth; present while the queue has maxLengthBytes. */
+  bytes?: number
+}

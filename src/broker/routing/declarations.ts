@@ -1,0 +1,105 @@
+// Exchange declarations (validation, defaults, RabbitMQ's equivalence rules on redeclare), the
+// predeclared exchanges, and the catalog shapes of exchanges and bindings.
+import { WharfError } from '../../util/errors.js'
+import { amqpValueEquals } from './match/index.js'
+import {
+  canonicalValue,
+  type Destination,
+  describeExchange,
+  describeValue,
+  destinationKey,
+  type ExchangeDef,
+  type ExchangeType,
+  exchangeNameBytesMax,
+  exchangeTypes,
+  preconditionFailed,
+} from './types.js'
+
+/** An exchange.declare; type is a string because clients may ask for types Wharf does not have. */
+export type ExchangeDeclare = Omit<Partial<ExchangeDef>, 'name' | 'type'> & { name: string; type: string }
+
+export const KIND_EXCHANGE = 'exchange'
+export const KIND_BINDING = 'binding'
+
+export const builtins: ReadonlyArray<readonly [string, ExchangeType]> = [
+  ['', 'direct'],
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+]
+
+export interface StoredExchange {
+  type: ExchangeType
+  durable: boolean
+  autoDelete: boolean
+  internal: boolean
+  arguments: unknown
+}
+
+export interface StoredBinding {
+  source: string
+  destination: Destination
+  key: string
+  syntax: 'amqp' | 'mqtt'
+  arguments: unknown
+}
+
+export function bindingId(b: {
+  source: string
+  destination: Destination
+  key: string
+  syntax: string
+  arguments: object
+}) {
+  return JSON.stringify([b.source, destinationKey(b.destination), b.key, b.syntax, canonicalValue(b.arguments)])
+}
+
+/** Validates and fills in an exchange declaration; the arguments carry the alternate exchange. */
+export function normalizeExchange(def: ExchangeDeclare): ExchangeDef {
+  if (typeof def.name !== 'string' || Buffer.byteLength(def.name) > exchangeNameBytesMax)
+    throw new WharfError('INVALID_ARGUMENT', `exchange name must be a string of at most ${exchangeNameBytesMax} bytes`)
+  if (!exchangeTypes.includes(def.type as ExchangeType))
+    throw new WharfError('INVALID_ARGUMENT', `COMMAND_INVALID - unknown exchange type '${def.type}'`)
+  const args: Record<string, unknown> = { ...(def.arguments ?? {}) }
+  let ae: unknown = args['alternate-exchange']
+  if (ae instanceof Uint8Array) ae = Buffer.from(ae).toString('utf8')
+  if (def.alternateExchange !== undefined) {
+    if (ae !== undefined && ae !== def.alternateExchange)
+      throw new WharfError('INVALID_ARGUMENT', 'alternateExchange and the alternate-exchange argument differ')
+    ae = def.alternateExchange
+  }
+  if (ae !== undefined && typeof ae !== 'string')
+    throw preconditionFailed(`invalid arg 'alternate-exchange' for ${describeExchange(def.name)}: not a string`)
+  if (ae !== undefined) args['alternate-exchange'] = ae
+  const out: ExchangeDef = {
+    name: def.name,
+    type: def.type as ExchangeType,
+    durable: def.durable ?? false,
+    autoDelete: def.autoDelete ?? false,
+    internal: def.internal ?? false,
+    arguments: Object.freeze(args),
+  }
+  if (ae !== undefined) out.alternateExchange = ae
+  return Object.freeze(out)
+}
+
+export function assertEquivalent(current: ExchangeDef, wanted: ExchangeDef): void {
+  const fail = (arg: string, received: string, now: string): never => {
+    throw preconditionFailed(
+      `inequivalent arg '${arg}' for ${describeExchange(current.name)}: received ${received} but current is ${now}`,
+    )
+  }
+  if (current.type !== wanted.type) fail('type', `'${wanted.type}'`, `'${current.type}'`)
+  if (current.durable !== wanted.durable) fail('durable', `'${wanted.durable}'`, `'${current.durable}'`)
+  if (current.autoDelete !== wanted.autoDelete) fail('auto_delete', `'${wanted.autoDelete}'`, `'${current.autoDelete}'`)
+  if (current.internal !== wanted.internal) fail('internal', `'${wanted.internal}'`, `'${current.internal}'`)
+  // Compared by value: amqplib sends each integer in the smallest type that holds it.
+  const keys = new Set([...Object.keys(current.arguments), ...Object.keys(wanted.arguments)])
+  for (const key of keys) {
+    const a = wanted.arguments[key]
+    const b = current.arguments[key]
+    if (!amqpValueEquals(a, b)) fail(key, describeValue(a), describeValue(b))
+  }
+}

@@ -1,0 +1,409 @@
+// The router decides which destinations a publish reaches: AMQP exchanges (direct, fanout, topic,
+// headers) with RabbitMQ's semantics, MQTT topic filters as bindings on topic exchanges, exchange-to-
+// exchange bindings and alternate exchanges. It is protocol-neutral; adapters map its reply texts
+// (RabbitMQ's "NOT_FOUND - ...", "ACCESS_REFUSED - ...") onto their own errors.
+//
+// Control-plane calls are async and run one at a time: each writes the catalog first and changes
+// memory only after the write succeeded, so a failed write never leaves memory ahead of disk (a failed
+// delete may leave disk ahead of memory; deletes are idempotent, so retrying converges). route() is
+// synchronous and reads memory only; its scratch sets live on the instance so a publish allocates
+// nothing but what the caller keeps.
+import { WharfError } from '../../util/errors.js'
+import {
+  assertEquivalent,
+  bindingId,
+  builtins,
+  type ExchangeDeclare,
+  KIND_BINDING,
+  KIND_EXCHANGE,
+  normalizeExchange,
+  type StoredBinding,
+  type StoredExchange,
+} from './declarations.js'
+import { type BindingEntry, ExchangeState } from './exchange.js'
+import {
+  accessRefused,
+  type BindingDef,
+  copyDestination,
+  type Destination,
+  decodeTable,
+  defaultExchangeRefused,
+  describeExchange,
+  destinationKey,
+  type ExchangeDef,
+  encodeTable,
+  exchangeNotFound,
+  type LeafDestination,
+  preconditionFailed,
+  type RouteResult,
+  type RouterCatalog,
+} from './types.js'
+
+export { TopicSubscriptions } from '../topics/topics.js'
+export type { ExchangeDeclare } from './declarations.js'
+export * from './types.js'
+
+export interface RouterOptions {
+  catalog?: RouterCatalog
+  /** Whether a queue of that name exists: the default exchange routes a key to the queue it names. */
+  queueExists?: (name: string) => boolean
+  /** Bounds on what clients can create (LIMIT_EXCEEDED beyond them). */
+  exchangesMax?: number
+  bindingsMax?: number
+}
+
+export const exchangesMaxDefault = 100_000
+export const bindingsMaxDefault = 1_000_000
+
+export class Router {
+  readonly #catalog: RouterCatalog | undefined
+  readonly #queueExists: (name: string) => boolean
+  readonly #exchangesMax: number
+  readonly #bindingsMax: number
+  #bindingCount = 0
+  readonly #exchanges = new Map<string, ExchangeState>()
+  /** Interned destination objects with the number of bindings that point at them. */
+  readonly #targets = new Map<string, { target: Destination; refs: number }>()
+  /** Bindings by destination key, for unbindDestination and exchange deletion. */
+  readonly #inbound = new Map<string, Map<string, BindingEntry>>()
+  #tail: Promise<unknown> = Promise.resolve()
+  // route() scratch, reused across calls.
+  readonly #matched = new Set<Destination>()
+  readonly #seen = new Set<Destination>()
+  readonly #visited = new Set<ExchangeState>()
+  readonly #work: ExchangeState[] = []
+
+  constructor(options: RouterOptions = {}) {
+    this.#catalog = options.catalog
+    this.#queueExists = options.queueExists ?? (() => false)
+    this.#exchangesMax = options.exchangesMax ?? exchangesMaxDefault
+    this.#bindingsMax = options.bindingsMax ?? bindingsMaxDefault
+    for (const [name, type] of builtins) {
+      const def = { name, type, durable: true, autoDelete: false, internal: false, arguments: Object.freeze({}) }
+      this.#exchanges.set(name, new ExchangeState(Object.freeze(def)))
+    }
+  }
+
+  /** A router with the durable exchanges and bindings of catalog loaded. */
+  static async open(catalog: RouterCatalog | undefined, options: Omit<RouterOptions, 'catalog'> = {}): Promise<Router> {
+    const router = new Router({ ...options, catalog })
+    if (catalog !== undefined) router.#load(catalog)
+    return router
+  }
+
+  #load(catalog: RouterCatalog): void {
+    try {
+      this.#loadEntries(catalog)
+    } catch (error) {
+      if (error instanceof WharfError && error.code === 'STORE_CORRUPT') throw error
+      throw new WharfError('STORE_CORRUPT', `router catalog entry is invalid: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+  }
+
+  #loadEntries(catalog: RouterCatalog): void {
+    for (const [name, stored] of catalog.list<StoredExchange>(KIND_EXCHANGE)) {
+      if (this.#exchanges.has(name)) continue // built-ins are never persisted; tolerate old entries
+      const def = normalizeExchange({ ...stored, name, arguments: decodeTable(stored.arguments) })
+      this.#exchanges.set(name, new ExchangeState(def))
+    }
+    for (const [id, stored] of catalog.list<StoredBinding>(KIND_BINDING)) {
+      const source = this.#exchanges.get(stored.source)
+      const destination = copyDestination(stored.destination)
+      // A crash between the deletes of a cascade may leave a binding whose exchange is gone.
+      if (source === undefined) continue
+      if (destination.kind === 'exchange' && !this.#exchanges.has(destination.name)) continue
+      const def = { ...stored, destination, arguments: Object.freeze(decodeTable(stored.arguments)), durable: true }
+      source.validate(def)
+      this.#attach(source, { id, def: Object.freeze(def), target: this.#intern(destination) })
+    }
+  }
+
+  /** Runs control-plane mutations one at a time, in call order. */
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(task, task)
+    this.#tail = run.catch(() => undefined)
+    return run
+  }
+
+  getExchange(name: string): ExchangeDef | undefined {
+    return this.#exchanges.get(name)?.def
+  }
+
+  listExchanges(): ExchangeDef[] {
+    return [...this.#exchanges.values()].map((x) => x.def)
+  }
+
+  listBindings(filter: { source?: string; destination?: Destination } = {}): BindingDef[] {
+    let entries: Iterable<BindingEntry>
+    if (filter.destination !== undefined) {
+      entries = this.#inbound.get(destinationKey(filter.destination))?.values() ?? []
+    } else if (filter.source !== undefined) {
+      entries = this.#exchanges.get(filter.source)?.bindings.values() ?? []
+    } else {
+      entries = [...this.#exchanges.values()].flatMap((x) => [...x.bindings.values()])
+    }
+    const out: BindingDef[] = []
+    for (const entry of entries)
+      if (filter.source === undefined || entry.def.source === filter.source) out.push(entry.def)
+    return out
+  }
+
+  declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
+    return this.#serial(async () => {
+      if (def.name === '') throw defaultExchangeRefused()
+      const existing = this.#exchanges.get(def.name)
+      if (options.passive) {
+        if (existing === undefined) throw exchangeNotFound(def.name)
+        return existing.def
+      }
+      const wanted = normalizeExchange(def)
+      if (existing !== undefined) {
+        assertEquivalent(existing.def, wanted)
+        return existing.def
+      }
+      if (wanted.name.startsWith('amq.'))
+        throw accessRefused(`exchange name '${wanted.name}' contains reserved prefix 'amq.*'`)
+      if (this.#exchanges.size - builtins.length >= this.#exchangesMax)
+        throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#exchangesMax} exchanges`)
+      if (wanted.durable && this.#catalog !== undefined) {
+        const stored: StoredExchange = {
+          type: wanted.type,
+          durable: true,
+          autoDelete: wanted.autoDelete,
+          internal: wanted.internal,
+          arguments: encodeTable(wanted.arguments),
+        }
+        await this.#catalog.put(KIND_EXCHANGE, wanted.name, stored)
+      }
+      this.#exchanges.set(wanted.name, new ExchangeState(wanted))
+      return wanted
+    })
+  }
+
+  /** Deletes an exchange and every binding from or to it; a missing exchange is not an error (as in RabbitMQ). */
+  deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
+    return this.#serial(async () => {
+      if (name === '') throw defaultExchangeRefused()
+      if (name.startsWith('amq.')) throw accessRefused(`deletion of system ${describeExchange(name)} not allowed`)
+      const exchange = this.#exchanges.get(name)
+      if (exchange === undefined) return
+      // RabbitMQ's if-unused looks at bindings with the exchange as source only.
+      if (options.ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`${describeExchange(name)} in use`)
+      await this.#remove([], [exchange])
+    })
+  }
+
+  /** Adds a binding; binding the same (source, destination, key, arguments, syntax) again is a no-op. */
+  bind(binding: BindingDef): Promise<void> {
+    return this.#serial(async () => {
+      const { def, source } = this.#resolve(binding)
+      const id = bindingId(def)
+      if (source.bindings.has(id)) return
+      source.validate(def)
+      if (this.#bindingCount >= this.#bindingsMax)
+        throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#bindingsMax} bindings`)
+      let durable = (binding.durable ?? source.def.durable) && source.def.durable && def.destination.kind !== 'sink'
+      if (def.destination.kind === 'exchange')
+        durable &&= this.#exchanges.get(def.destination.name)?.def.durable === true
+      if (durable && this.#catalog !== undefined) {
+        const stored: StoredBinding = {
+          source: def.source,
+          destination: def.destination,
+          key: def.key,
+          syntax: def.syntax,
+          arguments: encodeTable(def.arguments),
+        }
+        await this.#catalog.put(KIND_BINDING, id, stored)
+      }
+      this.#attach(source, { id, def: Object.freeze({ ...def, durable }), target: this.#intern(def.destination) })
+    })
+  }
+
+  /** Removes a binding; false when it did not exist. May auto-delete the source exchange. */
+  unbind(binding: BindingDef): Promise<boolean> {
+    return this.#serial(async () => {
+      const { def, source } = this.#resolve(binding, false)
+      const entry = source.bindings.get(bindingId(def))
+      if (entry === undefined) return false
+      await this.#remove([entry], [])
+      return true
+    })
+  }
+
+  /** Removes every binding to a destination, e.g. when its queue, stream or sink goes away. */
+  unbindDestination(destination: Destination): Promise<void> {
+    return this.#serial(async () => {
+      const entries = this.#inbound.get(destinationKey(destination))
+      if (entries !== undefined) await this.#remove([...entries.values()], [])
+    })
+  }
+
+  #resolve(binding: BindingDef, destinationMustExist = true) {
+    const destination = copyDestination(binding.destination)
+    if (typeof binding.source !== 'string' || typeof binding.key !== 'string')
+      throw new WharfError('INVALID_ARGUMENT', 'binding source and key must be strings')
+    if (binding.syntax !== undefined && binding.syntax !== 'amqp' && binding.syntax !== 'mqtt')
+      throw new WharfError('INVALID_ARGUMENT', `unknown binding syntax '${binding.syntax}'`)
+    if (binding.source === '' || (destination.kind === 'exchange' && destination.name === ''))
+      throw defaultExchangeRefused()
+    const source = this.#exchanges.get(binding.source)
+    if (source === undefined) throw exchangeNotFound(binding.source)
+    if (destinationMustExist && destination.kind === 'exchange' && !this.#exchanges.has(destination.name))
+      throw exchangeNotFound(destination.name)
+    const def = {
+      source: binding.source,
+      destination,
+      key: binding.key,
+      arguments: Object.freeze({ ...(binding.arguments ?? {}) }),
+      syntax: binding.syntax ?? ('amqp' as const),
+    }
+    return { def, source }
+  }
+
+  #intern(destination: Destination): Destination {
+    const key = destinationKey(destination)
+    const slot = this.#targets.get(key)
+    if (slot !== undefined) {
+      slot.refs++
+      return slot.target
+    }
+    this.#targets.set(key, { target: destination, refs: 1 })
+    return destination
+  }
+
+  #attach(source: ExchangeState, entry: BindingEntry): void {
+    source.add(entry)
+    this.#bindingCount++
+    const key = destinationKey(entry.target)
+    let inbound = this.#inbound.get(key)
+    if (inbound === undefined) {
+      inbound = new Map()
+      this.#inbound.set(key, inbound)
+    }
+    inbound.set(entry.id, entry)
+  }
+
+  #detach(entry: BindingEntry): void {
+    this.#exchanges.get(entry.def.source)?.remove(entry)
+    this.#bindingCount--
+    const key = destinationKey(entry.target)
+    const inbound = this.#inbound.get(key)
+    inbound?.delete(entry.id)
+    if (inbound?.size === 0) this.#inbound.delete(key)
+    const slot = this.#targets.get(key)
+    if (slot !== undefined && --slot.refs === 0) this.#targets.delete(key)
+  }
+
+  /**
+   * Removes bindings and exchanges plus everything that goes with them: an exchange's bindings both
+   * ways, and auto-delete exchanges whose last source binding is among the removed (transitively).
+   */
+  async #remove(bindings: BindingEntry[], exchanges: ExchangeState[]): Promise<void> {
+    const dropBindings = new Set(bindings)
+    const dropExchanges = new Set(exchanges)
+    const pending = [...exchanges]
+    for (;;) {
+      for (let x = pending.pop(); x !== undefined; x = pending.pop()) {
+        for (const entry of x.bindings.values()) dropBindings.add(entry)
+        const inbound = this.#inbound.get(destinationKey({ kind: 'exchange', name: x.def.name }))
+        if (inbound !== undefined) for (const entry of inbound.values()) dropBindings.add(entry)
+      }
+      for (const entry of dropBindings) {
+        const source = this.#exchanges.get(entry.def.source)
+        if (source === undefined || !source.def.autoDelete || dropExchanges.has(source)) continue
+        let all = true
+        for (const other of source.bindings.values()) if (!dropBindings.has(other)) all = false
+        if (all) {
+          dropExchanges.add(source)
+          pending.push(source)
+        }
+      }
+      if (pending.length === 0) break
+    }
+    if (this.#catalog !== undefined) {
+      for (const entry of dropBindings) if (entry.def.durable) await this.#catalog.delete(KIND_BINDING, entry.id)
+      for (const x of dropExchanges) if (x.def.durable) await this.#catalog.delete(KIND_EXCHANGE, x.def.name)
+    }
+    for (const entry of dropBindings) this.#detach(entry)
+    for (const x of dropExchanges) this.#exchanges.delete(x.def.name)
+  }
+
+  /**
+   * The destinations a publish to exchange with routingKey (and headers, for headers exchanges)
+   * reaches, deduplicated. Follows exchange-to-exchange bindings and alternate exchanges the way
+   * RabbitMQ's rabbit_exchange:route does: a work list of exchanges, each visited once (cycles are
+   * legal), and an exchange whose own bindings match nothing hands the publish to its alternate.
+   * Pass out to reuse its array; the returned destination objects are shared and must not be mutated.
+   */
+  route(exchange: string, routingKey: string, headers?: Record<string, unknown>, out?: RouteResult): RouteResult {
+    const result = out ?? { destinations: [], unroutable: false }
+    result.destinations.length = 0
+    if (exchange === '') {
+      this.#routeDefault(routingKey, result.destinations)
+      result.unroutable = result.destinations.length === 0
+      return result
+    }
+    const start = this.#exchanges.get(exchange)
+    if (start === undefined) throw exchangeNotFound(exchange)
+    if (start.def.internal) throw accessRefused(`cannot publish to internal ${describeExchange(exchange)}`)
+    const matched = this.#matched
+    const seen = this.#seen
+    const work = this.#work
+    try {
+      this.#visited.add(start)
+      work.push(start)
+      for (let x = work.pop(); x !== undefined; x = work.pop()) {
+        matched.clear()
+        x.collect(routingKey, headers, matched)
+        if (matched.size === 0) {
+          const alternate = x.def.alternateExchange
+          if (alternate !== undefined) this.#enqueue(alternate, routingKey, result.destinations)
+          continue
+        }
+        for (const target of matched) {
+          if (target.kind === 'exchange') this.#enqueue(target.name, routingKey, result.destinations)
+          else if (!seen.has(target)) {
+            seen.add(target)
+            result.destinations.push(target)
+          }
+        }
+      }
+    } finally {
+      // Drop references so that removed destinations can be collected.
+      matched.clear()
+      seen.clear()
+      this.#visited.clear()
+      work.length = 0
+    }
+    result.unroutable = result.destinations.length === 0
+    return result
+  }
+
+  #enqueue(name: string, routingKey: string, out: LeafDestination[]): void {
+    const next = this.#exchanges.get(name)
+    // A missing alternate or destination exchange drops the branch silently, as RabbitMQ does.
+    if (next === undefined || this.#visited.has(next)) return
+    this.#visited.add(next)
+    if (name !== '') {
+      this.#work.push(next)
+      return
+    }
+    // An alternate exchange may be the default one: route by queue name. Only a queue that has
+    // bindings can have been reached already, and then its interned object is in seen.
+    const before = out.length
+    this.#routeDefault(routingKey, out)
+    if (out.length > before) {
+      const target = out[before]!
+      if (this.#seen.has(target)) out.length = before
+      else this.#seen.add(target)
+    }
+  }
+
+  #routeDefault(routingKey: string, out: LeafDestination[]): void {
+    if (!this.#queueExists(routingKey)) return
+    const interned = this.#targets.get(`queue:${routingKey}`)?.target as LeafDestination | undefined
+    out.push(interned ?? { kind: 'queue', name: routingKey })
+  }
+}

@@ -1,0 +1,172 @@
+// The broker's stream catalog: the streams by name, their catalog records, and their partition logs
+// (opened, grown, destroyed). Split out of broker.ts; the broker serializes every call that changes the
+// catalog (its catalog lock) and checks it is open, this class does neither.
+import type { PartitionLog, StorageEngine } from '../../storage/api.js'
+import { WharfError } from '../../util/errors.js'
+import { type StreamConfig, toLogConfig, validateStreamConfig } from '../config.js'
+import { Stream } from './stream.js'
+
+export interface StreamRecord {
+  id: number
+  config: StreamConfig
+  createdAt: number
+}
+
+export interface StreamCatalogHost {
+  readonly storage: StorageEngine
+  /** Durability of streams created without one. */
+  readonly defaultDurability: StreamConfig['durability']
+  now(): number
+  /** Drops what else refers to a deleted stream (bindings, dedup window, producer state). */
+  forget(stream: Stream): Promise<void>
+}
+
+const NAME_BYTES_MAX = 255
+export function validateName(kind: string, name: unknown): string {
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    Buffer.byteLength(name) > NAME_BYTES_MAX ||
+    name.includes('\u0000')
+  ) {
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `${kind} name must be 1-${NAME_BYTES_MAX} bytes without NUL, got ${JSON.stringify(name)}`,
+    )
+  }
+  return name
+}
+
+export class StreamCatalog {
+  readonly #host: StreamCatalogHost
+  readonly #streams = new Map<string, Stream>()
+  /** Transient streams get negative ids from a process-local counter, so they never touch the catalog. */
+  #transientStreamIds = 0
+
+  constructor(host: StreamCatalogHost) {
+    this.#host = host
+  }
+
+  /** Opens the catalog's streams at startup; transient ones (left by a previous run) are destroyed. */
+  async load(): Promise<void> {
+    for (const [name, record] of this.#host.storage.metadata.list<StreamRecord>('stream')) {
+      if (record.config.transient) {
+        await this.#destroyStream(name, record)
+        continue
+      }
+      await this.#openStream(name, record)
+    }
+  }
+
+  get(name: string): Stream | undefined {
+    return this.#streams.get(name)
+  }
+
+  has(name: string): boolean {
+    return this.#streams.has(name)
+  }
+
+  stream(name: string): Stream {
+    const stream = this.#streams.get(name)
+    if (stream === undefined) throw new WharfError('STREAM_NOT_FOUND', `stream '${name}' does not exist`)
+    return stream
+  }
+
+  values(): IterableIterator<Stream> {
+    return this.#streams.values()
+  }
+
+  list(): Stream[] {
+    return [...this.#streams.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  async #openStream(name: string, record: StreamRecord): Promise<Stream> {
+    const logs = []
+    for (let p = 0; p < record.config.partitions; p++) logs.push(await this.#openLog(record.id, p, record.config))
+    const stream = new Stream(name, record.id, record.config, logs, record.createdAt)
+    this.#streams.set(name, stream)
+    return stream
+  }
+
+  /** Transient streams (which a restart deletes anyway) live in memory: no files, no fsync. */
+  #openLog(streamId: number, partition: number, config: StreamConfig): Promise<PartitionLog> | PartitionLog {
+    const name = Stream.logName(streamId, partition)
+    const storage = this.#host.storage
+    return config.transient
+      ? storage.openMemoryLog(name, toLogConfig(config))
+      : storage.openLog(name, toLogConfig(config))
+  }
+
+  /** Adds a stream with a validated config: persisted in the catalog unless transient. */
+  async newStream(name: string, config: StreamConfig): Promise<Stream> {
+    if (config.transient) {
+      return this.#openStream(name, { id: -++this.#transientStreamIds, config, createdAt: this.#host.now() })
+    }
+    const metadata = this.#host.storage.metadata
+    const id = this.#nextStreamId()
+    await metadata.put('counter', 'stream-id', id + 1)
+    const record: StreamRecord = { id, config, createdAt: this.#host.now() }
+    const stream = await this.#openStream(name, record)
+    await metadata.put('stream', name, record)
+    return stream
+  }
+
+  async #destroyStream(name: string, record: StreamRecord): Promise<void> {
+    const storage = this.#host.storage
+    for (let p = 0; p < record.config.partitions; p++) await storage.deleteLog(Stream.logName(record.id, p))
+    await storage.metadata.delete('stream', name)
+  }
+
+  #nextStreamId(): number {
+    const next = this.#host.storage.metadata.get<number>('counter', 'stream-id') ?? 1
+    return next
+  }
+
+  /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
+  async create(name: string, config: Partial<StreamConfig>, options: { ifNotExists?: boolean }): Promise<Stream> {
+    validateName('stream', name)
+    const existing = this.#streams.get(name)
+    if (existing) {
+      if (options.ifNotExists) return existing
+      throw new WharfError('STREAM_EXISTS', `stream '${name}' already exists`)
+    }
+    const full = validateStreamConfig({ durability: this.#host.defaultDurability, ...config })
+    return this.newStream(name, full)
+  }
+
+  /** Changes stream settings; partitions can only grow (Kafka CreatePartitions). */
+  async alter(name: string, changes: Partial<StreamConfig>): Promise<Stream> {
+    const stream = this.stream(name)
+    const next = validateStreamConfig(changes, stream.config)
+    if (next.partitions < stream.config.partitions) {
+      throw new WharfError(
+        'INVALID_CONFIG',
+        `partitions can only grow (${stream.config.partitions} → ${next.partitions})`,
+      )
+    }
+    for (let p = stream.config.partitions; p < next.partitions; p++) {
+      stream.partitions.push(await this.#openLog(stream.id, p, next))
+    }
+    for (const log of stream.partitions) log.updateConfig(toLogConfig(next))
+    stream.config = next
+    if (!next.transient)
+      await this.#host.storage.metadata.put('stream', name, {
+        id: stream.id,
+        config: next,
+        createdAt: stream.createdAt,
+      })
+    return stream
+  }
+
+  /** Deletes a stream whose queues are already gone: its logs, catalog record and group offsets. */
+  async deleteNow(stream: Stream): Promise<void> {
+    this.#streams.delete(stream.name)
+    await this.#host.forget(stream)
+    await this.#destroyStream(stream.name, { id: stream.id, config: stream.config, createdAt: stream.createdAt })
+    const cursors = this.#host.storage.cursors
+    const prefix = `g\u0000`
+    for (const key of cursors.keys(prefix)) {
+      if (key.split('\u0000')[2] === stream.name) await cursors.delete(key)
+    }
+  }
+}

@@ -1,0 +1,407 @@
+// One AMQP connection: the handshake (start → start-ok → tune → tune-ok → open), channel 0 methods,
+// frame routing to channels, heartbeats, closing. Hard errors (and malformed frames) end in connection.close
+// with the reply code; only this connection is affected. The handshake's decisions (offers, authentication,
+// tune limits) are in connection-handshake.ts; batched writes and back-pressure in connection-output.ts.
+import type net from 'node:net'
+import type { Broker } from '../../../broker/broker.js'
+import type { Logger } from '../../../util/logger.js'
+import { AmqpChannel, type ChannelHost } from '../channel/channel.js'
+import {
+  type AmqpFrame,
+  AmqpFrameParser,
+  AmqpProtocolHeaderError,
+  decodeMethodFrame,
+  encodeMethodFrame,
+  type FieldTable,
+  FRAME_HEARTBEAT,
+  FRAME_MAX_FLOOR,
+  FRAME_METHOD,
+  HEARTBEAT_FRAME,
+  type MethodInit,
+  type MethodName,
+  PROTOCOL_HEADER,
+  ReplyCode,
+} from '../codec/index.js'
+import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
+import {
+  acceptTune,
+  authenticate,
+  CHANNEL_MAX_OFFER,
+  checkVhost,
+  clientCapabilities,
+  startArgs,
+  tuneOffer,
+} from './handshake.js'
+import { ConnectionOutput } from './output.js'
+
+/** Handshake must complete within this long (slowloris guard). */
+const HANDSHAKE_MS = 10_000
+/** After connection.close we wait this long for close-ok before dropping the socket. */
+const CLOSE_OK_WAIT_MS = 1000
+
+export interface ServerState {
+  readonly broker: Broker
+  readonly logger: Logger
+  readonly streamConsumers: Map<string, number>
+  /** Memory alarm reason while publishers are blocked, else null. */
+  blocked: string | null
+  nextConnectionId(): string
+  serverProperties(): FieldTable
+  onClosed(connection: AmqpConnection): void
+}
+
+export type Phase = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed'
+
+export class AmqpConnection implements ChannelHost {
+  readonly id: string
+  readonly broker: Broker
+  readonly logger: Logger
+  readonly streamConsumers: Map<string, number>
+  readonly #socket: net.Socket
+  readonly #state: ServerState
+  readonly #parser = new AmqpFrameParser({ frameMax: FRAME_MAX_FLOOR, expectProtocolHeader: true })
+  #phase: Phase = 'header'
+  frameMax = FRAME_MAX_FLOOR
+  #channelMax = CHANNEL_MAX_OFFER
+  heartbeatSeconds = 0
+  consumerCancelNotify = false
+  readonly #channels = new Map<number, AmqpChannel>()
+  readonly #output: ConnectionOutput
+  lastReceived = Date.now()
+  readonly #openedAt = Date.now()
+  /** From connection.start-ok, for the admin API (product, version, connection_name…). */
+  clientProperties: FieldTable = {}
+  /** The authenticated user name. */
+  user: string | undefined
+  #closeTimer: NodeJS.Timeout | null = null
+
+  constructor(socket: net.Socket, state: ServerState) {
+    this.#socket = socket
+    this.#state = state
+    this.broker = state.broker
+    this.id = state.nextConnectionId()
+    this.logger = state.logger.child({ connection: this.id })
+    this.streamConsumers = state.streamConsumers
+    this.#output = new ConnectionOutput(socket, {
+      server: state,
+      phase: () => this.#phase,
+      channelBacklog: () => {
+        let backlog = 0
+        for (const ch of this.#channels.values()) backlog += ch.backlogLength
+        return backlog
+      },
+    })
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('drain', () => this.#output.drained())
+    socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
+    socket.on('close', () => this.#closed())
+  }
+
+  /** False once connection.close is under way (either side): the admin API no longer lists it. */
+  get isOpen(): boolean {
+    return this.#phase !== 'closing' && this.#phase !== 'closed'
+  }
+
+  get connectedAt(): number {
+    return this.#openedAt
+  }
+
+  get remoteAddress(): string {
+    return `${this.#socket.remoteAddress ?? 'unknown'}:${this.#socket.remotePort ?? 0}`
+  }
+
+  /** Open channels as the admin API shows them. */
+  describeChannels(): Array<ReturnType<AmqpChannel['describe']>> {
+    const out: Array<ReturnType<AmqpChannel['describe']>> = []
+    for (const ch of this.#channels.values()) if (!ch.closed) out.push(ch.describe())
+    return out
+  }
+
+  get remoteIsLoopback(): boolean {
+    const a = this.#socket.remoteAddress ?? ''
+    return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1' || a.startsWith('127.')
+  }
+
+  // ---- output and back-pressure (connection-output.ts) ----
+
+  send(frames: Buffer | Buffer[]): void {
+    this.#output.send(frames)
+  }
+
+  sendMethod<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void {
+    this.#output.sendMethod(channel, name, args)
+  }
+
+  whenWritten(done: () => void): void {
+    this.#output.whenWritten(done)
+  }
+
+  /** Writes everything queued in one corked burst. */
+  flush(): void {
+    this.#output.flush()
+  }
+
+  publishStarted(): void {
+    this.#output.publishStarted()
+  }
+
+  publishSettled(): void {
+    this.#output.publishSettled()
+  }
+
+  /** True while an alarm holds this connection back because it has published (the admin counts these). */
+  get blockedPublisher(): boolean {
+    return this.#output.blockedPublisher
+  }
+
+  /** Memory alarm raised or cleared: connection.blocked/unblocked to clients that asked for it. */
+  setBlocked(reason: string | null): void {
+    this.#output.setBlocked(reason)
+  }
+
+  // ---- input ----
+
+  #onData(chunk: Buffer): void {
+    this.lastReceived = Date.now()
+    let frames: AmqpFrame[]
+    try {
+      frames = this.#parser.push(chunk)
+    } catch (error) {
+      if (error instanceof AmqpProtocolHeaderError) {
+        // Spec 4.2.2: answer a bad protocol header with ours and close, no connection.close.
+        this.#phase = 'closed'
+        this.#socket.end(PROTOCOL_HEADER)
+        return
+      }
+      // A complete protocol header followed by a bad frame still gets a proper connection.close.
+      if (this.#phase === 'header' && !this.#parser.awaitingProtocolHeader) this.#sendStart()
+      this.fail(toAmqpError(error, 0, 0))
+      this.flush()
+      return
+    }
+    if (this.#phase === 'header' && !this.#parser.awaitingProtocolHeader) this.#sendStart()
+    for (const frame of frames) {
+      if (this.#phase === 'closed') break
+      try {
+        this.#frame(frame)
+      } catch (error) {
+        this.fail(toAmqpError(error, 0, 0))
+      }
+    }
+    this.flush()
+  }
+
+  #sendStart(): void {
+    this.#phase = 'start-ok'
+    this.sendMethod(0, 'connection.start', startArgs(this.#state.serverProperties()))
+  }
+
+  #frame(frame: AmqpFrame): void {
+    if (this.#phase === 'closing') {
+      // After connection.close only close/close-ok matter (spec 2.2.4).
+      if (frame.type === FRAME_METHOD && frame.channel === 0) {
+        const method = decodeMethodFrame(frame.payload)
+        if (method.name === 'connection.close-ok') this.#end()
+        else if (method.name === 'connection.close') {
+          this.sendMethod(0, 'connection.close-ok', {})
+          this.flush()
+          this.#end()
+        }
+      }
+      return
+    }
+    if (frame.type === FRAME_HEARTBEAT) {
+      if (frame.channel !== 0) throw amqpError.frameError('heartbeat frame on a non-zero channel')
+      return
+    }
+    if (frame.channel === 0) {
+      if (frame.type !== FRAME_METHOD) throw amqpError.unexpectedFrame('content frame on channel 0')
+      this.#connectionMethod(frame)
+      return
+    }
+    if (this.#phase !== 'running') throw amqpError.commandInvalid('channel frame before connection.open')
+    let channel = this.#channels.get(frame.channel)
+    if (channel?.closed) {
+      this.#channels.delete(frame.channel)
+      channel = undefined
+    }
+    if (channel === undefined) {
+      this.#openChannel(frame)
+      return
+    }
+    channel.handleFrame(frame)
+    if (channel.backlogLength > 0) this.#output.updatePause()
+  }
+
+  #openChannel(frame: AmqpFrame): void {
+    if (frame.type !== FRAME_METHOD) throw amqpError.channelError(`expected 'channel.open' on channel ${frame.channel}`)
+    const method = decodeMethodFrame(frame.payload)
+    if (method.name !== 'channel.open') {
+      throw new AmqpError(
+        ReplyCode.CHANNEL_ERROR,
+        `expected 'channel.open' on channel ${frame.channel}`,
+        method.classId,
+        method.methodId,
+      )
+    }
+    if (frame.channel > this.#channelMax) {
+      throw new AmqpError(
+        ReplyCode.NOT_ALLOWED,
+        `channel number ${frame.channel} exceeds channel_max ${this.#channelMax}`,
+        method.classId,
+        method.methodId,
+      )
+    }
+    this.#channels.set(frame.channel, new AmqpChannel(this, frame.channel))
+    this.sendMethod(frame.channel, 'channel.open-ok', {})
+  }
+
+  #connectionMethod(frame: AmqpFrame): void {
+    const method = decodeMethodFrame(frame.payload)
+    const expect = (name: MethodName) => {
+      if (method.name !== name)
+        throw new AmqpError(
+          ReplyCode.COMMAND_INVALID,
+          `expected '${name}', got '${method.name}'`,
+          method.classId,
+          method.methodId,
+        )
+    }
+    switch (this.#phase) {
+      case 'start-ok': {
+        expect('connection.start-ok')
+        if (method.name !== 'connection.start-ok') return
+        this.clientProperties = method.args.clientProperties
+        const caps = clientCapabilities(method.args.clientProperties)
+        if (caps !== null) {
+          this.consumerCancelNotify = caps.consumerCancelNotify
+          this.#output.blockedCapable = caps.blockedCapable
+        }
+        this.user = authenticate(method.args.mechanism, method.args.response, this.remoteIsLoopback)
+        this.#phase = 'tune-ok'
+        this.sendMethod(0, 'connection.tune', tuneOffer)
+        return
+      }
+      case 'tune-ok': {
+        expect('connection.tune-ok')
+        if (method.name !== 'connection.tune-ok') return
+        const { frameMax, channelMax, heartbeat } = acceptTune(method.args)
+        this.frameMax = frameMax
+        this.#channelMax = channelMax
+        this.heartbeatSeconds = heartbeat
+        this.#parser.setFrameMax(this.frameMax)
+        this.#phase = 'open'
+        return
+      }
+      case 'open': {
+        expect('connection.open')
+        if (method.name !== 'connection.open') return
+        checkVhost(method.args.virtualHost)
+        this.#phase = 'running'
+        this.sendMethod(0, 'connection.open-ok', {})
+        if (this.#state.blocked !== null) this.setBlocked(this.#state.blocked)
+        return
+      }
+      case 'running':
+        switch (method.name) {
+          case 'connection.close':
+            this.sendMethod(0, 'connection.close-ok', {})
+            this.flush()
+            this.#end()
+            return
+          case 'connection.update-secret':
+            this.sendMethod(0, 'connection.update-secret-ok', {})
+            return
+          case 'connection.blocked':
+          case 'connection.unblocked':
+          case 'connection.close-ok':
+            return
+          default:
+            throw new AmqpError(
+              ReplyCode.COMMAND_INVALID,
+              `unexpected method ${method.name} on channel 0`,
+              method.classId,
+              method.methodId,
+            )
+        }
+      default:
+        throw amqpError.commandInvalid(`unexpected method ${method.name}`)
+    }
+  }
+
+  // ---- errors and closing ----
+
+  /** Hard error: connection.close with the reply, then wait briefly for close-ok. */
+  fail(error: AmqpError): void {
+    if (this.#phase === 'closing' || this.#phase === 'closed') return
+    this.logger.debug({ code: error.replyCode, text: error.message }, 'amqp connection error')
+    if (this.#phase === 'header') {
+      this.#end()
+      return
+    }
+    this.#phase = 'closing'
+    this.#releaseChannels()
+    this.send(
+      encodeMethodFrame(0, 'connection.close', {
+        replyCode: error.replyCode,
+        replyText: replyText(error),
+        classId: error.classId,
+        methodId: error.methodId,
+      }),
+    )
+    this.#closeTimer = setTimeout(() => this.#end(), CLOSE_OK_WAIT_MS)
+    this.#closeTimer.unref()
+  }
+
+  /** Broker shutting down (or forced close). */
+  forceClose(text: string): void {
+    this.fail(new AmqpError(ReplyCode.CONNECTION_FORCED, text))
+    this.flush()
+  }
+
+  #releaseChannels(): void {
+    for (const ch of this.#channels.values()) ch.release()
+    this.#channels.clear()
+    void this.broker.releaseOwner(this.id).catch((error) => this.logger.warn({ err: error }, 'amqp release failed'))
+  }
+
+  #end(): void {
+    if (this.#phase === 'closed') return
+    this.flush()
+    this.#phase = 'closed'
+    this.#socket.end()
+    setTimeout(() => this.#socket.destroy(), CLOSE_OK_WAIT_MS).unref()
+  }
+
+  #closed(): void {
+    if (this.#closeTimer) clearTimeout(this.#closeTimer)
+    this.#phase = 'closed'
+    // Leases not yet settled (whenWritten callbacks dropped here) go back to their queues with the
+    // channels' owners.
+    this.#output.discard()
+    this.#releaseChannels()
+    this.#state.onClosed(this)
+  }
+
+  /** Called from the listener's shared tick: heartbeats and the handshake deadline. */
+  tick(now: number): void {
+    if (this.#phase === 'closed') return
+    if (this.#phase !== 'running' && this.#phase !== 'closing' && now - this.#openedAt > HANDSHAKE_MS) {
+      this.logger.debug('amqp handshake timeout')
+      this.#socket.destroy()
+      return
+    }
+    const interval = this.heartbeatSeconds * 1000
+    if (interval === 0 || this.#phase !== 'running') return
+    if (now - this.lastReceived > 2 * interval) {
+      this.logger.warn({ heartbeat: this.heartbeatSeconds }, 'missed heartbeats from client, timeout')
+      this.#socket.destroy()
+      return
+    }
+    if (now - this.#output.lastSent >= interval / 2) {
+      this.send(HEARTBEAT_FRAME)
+      this.flush()
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// REST admin API (JSON, /api/v1): the one management API the CLI and the dashboard use. Every list takes
+// `?limit=&offset=&q=` (server-side substring filter on the name) and answers `{items, total, limit, offset}`.
+// Errors: `{error: {code, message}}` with the status from one table (broker code → HTTP status).
+// The routes live per resource area — admin-streams.ts, admin-queues.ts, admin-groups.ts, admin-routing.ts —
+// over the shared helpers in admin-context.ts; this module registers them plus /openapi.json and /overview.
+// admin-dashboard.ts adds the listener, connection, alarm, MQTT, SNS-topic and system endpoints.
+import type { FastifyInstance } from 'fastify'
+import type { Broker } from '../../../broker/broker.js'
+import type { Logger } from '../../../util/logger.js'
+import type { SqsService } from '../sqs/service.js'
+import { type AdminContext, adminRoute } from './context.js'
+import { listGroupIds, registerGroupRoutes } from './groups.js'
+import { openApiDocument } from './openapi.js'
+import { registerQueueRoutes } from './queues.js'
+import { registerRoutingRoutes } from './routing.js'
+import { registerStreamRoutes } from './streams.js'
+
+// Imported from here by listener.ts, admin-dashboard.ts and metrics.ts.
+export { API_PREFIX, sendAdminError } from './context.js'
+export { describeGroup, listGroupIds } from './groups.js'
+
+export function registerAdmin(app: FastifyInstance, broker: Broker, sqs: SqsService, logger: Logger): void {
+  const context: AdminContext = { broker, route: adminRoute(app, logger) }
+  const { route } = context
+
+  route('GET', '/openapi.json', () => openApiDocument())
+  route('GET', '/overview', () => ({
+    streams: broker.listStreams().length,
+    queues: broker.listQueues().length,
+    exchanges: broker.router.listExchanges().length,
+    groups: listGroupIds(broker).length,
+    topics: broker.topics.listTopics().length,
+    messagesIn: broker.listStreams().reduce((sum, s) => sum + s.stats.messagesIn, 0),
+  }))
+
+  registerStreamRoutes(context)
+  registerQueueRoutes(context, sqs)
+  registerRoutingRoutes(context)
+  registerGroupRoutes(context)
+}

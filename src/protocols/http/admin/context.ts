@@ -1,0 +1,142 @@
+// What every REST admin route module (admin-streams.ts, admin-queues.ts, admin-groups.ts, admin-routing.ts)
+// shares: the route helper that sends a handler's result as JSON and maps broker errors to one status table,
+// the admin error shape, and request parsing (JSON body, integer query parameters, `?limit&offset&q` paging).
+// Kept apart from admin.ts so the route modules need not import the module that registers them.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Broker } from '../../../broker/broker.js'
+import { type ErrorCode, isWharfError, WharfError } from '../../../util/errors.js'
+import type { Logger } from '../../../util/logger.js'
+
+export const API_PREFIX = '/api/v1'
+const LIST_LIMIT_DEFAULT = 100
+const LIST_LIMIT_MAX = 1000
+
+const statusOf: Partial<Record<ErrorCode, number>> = {
+  STREAM_NOT_FOUND: 404,
+  PARTITION_NOT_FOUND: 404,
+  SUBSCRIPTION_NOT_FOUND: 404,
+  EXCHANGE_NOT_FOUND: 404,
+  SCHEMA_NOT_FOUND: 404,
+  LEASE_NOT_FOUND: 404,
+  STREAM_EXISTS: 409,
+  SUBSCRIPTION_EXISTS: 409,
+  EXCHANGE_EXISTS: 409,
+  PRECONDITION_FAILED: 409,
+  RESOURCE_LOCKED: 409,
+  SCHEMA_INCOMPATIBLE: 409,
+  INVALID_CONFIG: 400,
+  INVALID_ARGUMENT: 400,
+  INVALID_SCHEMA: 422,
+  SCHEMA_VIOLATION: 422,
+  MESSAGE_TOO_LARGE: 413,
+  RECORD_TOO_LARGE: 413,
+  QUEUE_FULL: 429,
+  LIMIT_EXCEEDED: 429,
+  OFFSET_OUT_OF_RANGE: 416,
+  BROKER_CLOSED: 503,
+}
+
+/** HTTP status of a broker error code (unknown codes: 500), shared by every admin route. */
+export function adminStatus(code: string): number {
+  return statusOf[code as ErrorCode] ?? 500
+}
+
+export function sendAdminError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'application/json')
+    .send(JSON.stringify({ error: { code, message } }))
+}
+
+export type AdminHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> | unknown
+
+/** Registers `handler` at `${API_PREFIX}${path}`; its result is the JSON reply (`status`, default 200). */
+export type AdminRoute = (
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  handler: AdminHandler,
+  status?: number,
+) => void
+
+/** What a route module gets: the broker it manages and the route helper. */
+export interface AdminContext {
+  readonly broker: Broker
+  readonly route: AdminRoute
+}
+
+export function adminRoute(app: FastifyInstance, logger: Logger): AdminRoute {
+  return (method, path, handler, status = 200) => {
+    app.route({
+      method,
+      url: `${API_PREFIX}${path}`,
+      handler: async (request, reply) => {
+        try {
+          const result = await handler(request, reply)
+          if (reply.sent) return reply
+          return reply
+            .code(status)
+            .header('content-type', 'application/json')
+            .send(JSON.stringify(result ?? {}))
+        } catch (error) {
+          if (isWharfError(error)) return sendAdminError(reply, statusOf[error.code] ?? 500, error.code, error.message)
+          logger.error({ err: error, url: request.url }, 'admin request failed')
+          return sendAdminError(reply, 500, 'INTERNAL', 'internal error')
+        }
+      },
+    })
+  }
+}
+
+export function bad(message: string): WharfError {
+  return new WharfError('INVALID_ARGUMENT', message)
+}
+
+export function body(request: FastifyRequest): Record<string, unknown> {
+  const raw = request.body as Buffer | undefined
+  if (raw === undefined || raw.length === 0) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw.toString('utf8'))
+  } catch {
+    throw bad('request body is not valid JSON')
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw bad('request body must be a JSON object')
+  return parsed as Record<string, unknown>
+}
+
+export type Query = Record<string, string | undefined>
+
+export const params = (request: FastifyRequest) => request.params as Record<string, string>
+export const query = (request: FastifyRequest) => request.query as Query
+
+export function intQuery(query: Query, name: string, fallback: number, min: number, max: number): number {
+  const raw = query[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw bad(`${name} must be an integer in [${min}, ${max}]`)
+  return n
+}
+
+/** Pagination and filtering shared by every list. */
+export function page<T>(
+  items: T[],
+  query: Query,
+  nameOf: (item: T) => string,
+): { items: T[]; total: number; limit: number; offset: number } {
+  const limit = intQuery(query, 'limit', LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX)
+  const offset = intQuery(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
+  const q = query.q?.toLowerCase()
+  const filtered = q ? items.filter((item) => nameOf(item).toLowerCase().includes(q)) : items
+  return { items: filtered.slice(offset, offset + limit), total: filtered.length, limit, offset }
+}
+
+/** Pages names first (cheap), then describes only the page. */
+export function pageMap<T>(
+  names: string[],
+  query: Query,
+  describe: (name: string) => T,
+): { items: T[]; total: number; limit: number; offset: number } {
+  const paged = page(names, query, (n) => n)
+  return { ...paged, items: paged.items.map(describe) }
+}

@@ -1,0 +1,83 @@
+// REST admin routes for queues: list/create/describe/delete, send, non-destructive peek, purge, and DLQ
+// redrive (which reuses the SQS move-task code, so both APIs move dead letters the same way).
+import type { Broker } from '../../../broker/broker.js'
+import type { QueueConfig } from '../../../broker/config.js'
+import type { StoredMessage } from '../../../broker/message.js'
+import type { SqsService } from '../sqs/service.js'
+import { type AdminContext, bad, body, intQuery, pageMap, params, query } from './context.js'
+import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
+
+function describeQueue(broker: Broker, name: string): Record<string, unknown> {
+  const queue = broker.queue(name)
+  return { ...queue.queueStats(), config: queue.config }
+}
+
+/** Non-destructive peek of a queue: unacked messages from the ack floor, in offset order, no lease taken. */
+async function peekQueue(broker: Broker, name: string, limit: number): Promise<StoredMessage[]> {
+  const queue = broker.queue(name)
+  const out: StoredMessage[] = []
+  for (const p of queue.partitions) {
+    let offset = queue.ackFloor(p.index)
+    while (out.length < limit && offset < p.log.highWatermark) {
+      const { messages, nextOffset } = await broker.readMessages(queue.streamName, p.index, offset, 256 * 1024)
+      for (const m of messages) if (out.length < limit && !queue.isAcked(p.index, m.offset)) out.push(m)
+      if (nextOffset <= offset) break
+      offset = nextOffset
+    }
+  }
+  return out
+}
+
+export function registerQueueRoutes({ broker, route }: AdminContext, sqs: Pick<SqsService, 'moveMessages'>): void {
+  route('GET', '/queues', (r) =>
+    pageMap(
+      broker.listQueues().map((q) => q.name),
+      query(r),
+      (n) => describeQueue(broker, n),
+    ),
+  )
+  route(
+    'POST',
+    '/queues',
+    async (r) => {
+      const input = body(r)
+      if (typeof input.name !== 'string') throw bad('name is required')
+      const { name, ...config } = input
+      await broker.createQueue(name, config as Partial<QueueConfig>)
+      return describeQueue(broker, name)
+    },
+    201,
+  )
+  route('GET', '/queues/:name', (r) => describeQueue(broker, params(r).name!))
+  route('DELETE', '/queues/:name', async (r) => {
+    const name = params(r).name!
+    broker.queue(name)
+    const removed = await broker.deleteQueue(name, {
+      ifEmpty: query(r).ifEmpty === 'true',
+      ifUnused: query(r).ifUnused === 'true',
+    })
+    await broker.topics.unsubscribeDestination({ kind: 'queue', name })
+    await broker.storage.metadata.delete('sqs-queue', name)
+    return { deleted: name, messages: removed }
+  })
+  route('POST', '/queues/:name/messages', async (r) => {
+    const messages = publishMessages(body(r))
+    return { positions: await broker.sendToQueue(params(r).name!, messages) }
+  })
+  route('GET', '/queues/:name/messages', async (r) => {
+    const q = query(r)
+    const encoding = encodingOf(q.encoding)
+    const messages = await peekQueue(broker, params(r).name!, intQuery(q, 'limit', 20, 1, PEEK_MAX))
+    return { messages: messages.map((m) => describeMessage(broker, m, encoding)) }
+  })
+  route('POST', '/queues/:name/purge', async (r) => ({ purged: await broker.queue(params(r).name!).purge() }))
+  route('POST', '/queues/:name/redrive', async (r) => {
+    const input = body(r)
+    const name = params(r).name!
+    broker.queue(name)
+    if (input.destination !== undefined && typeof input.destination !== 'string')
+      throw bad('destination must be a queue name')
+    if (typeof input.destination === 'string') broker.queue(input.destination)
+    return { moved: await sqs.moveMessages(name, input.destination as string | undefined) }
+  })
+}

@@ -1,0 +1,88 @@
+// REST admin routes for streams: list/create/describe/alter/delete, produce, and peek by partition and
+// offset (or `latest`, or a timestamp).
+import type { Broker } from '../../../broker/broker.js'
+import type { StreamConfig } from '../../../broker/config.js'
+import type { StoredMessage } from '../../../broker/message.js'
+import { type AdminContext, bad, body, intQuery, pageMap, params, query } from './context.js'
+import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
+
+function describeStream(broker: Broker, name: string): Record<string, unknown> {
+  const stream = broker.stream(name)
+  return {
+    name,
+    config: stream.config,
+    createdAt: stream.createdAt,
+    messagesIn: stream.stats.messagesIn,
+    queues: [...stream.queues].map((q) => q.name),
+    partitions: stream.partitions.map((log, partition) => ({
+      partition,
+      logStartOffset: log.logStartOffset,
+      highWatermark: log.highWatermark,
+      sizeBytes: log.sizeBytes,
+    })),
+  }
+}
+
+export function registerStreamRoutes({ broker, route }: AdminContext): void {
+  route('GET', '/streams', (r) =>
+    pageMap(
+      broker.listStreams().map((s) => s.name),
+      query(r),
+      (n) => describeStream(broker, n),
+    ),
+  )
+  route(
+    'POST',
+    '/streams',
+    async (r) => {
+      const input = body(r)
+      if (typeof input.name !== 'string') throw bad('name is required')
+      const { name, ...config } = input
+      await broker.createStream(name, config as Partial<StreamConfig>)
+      return describeStream(broker, name)
+    },
+    201,
+  )
+  route('GET', '/streams/:name', (r) => describeStream(broker, params(r).name!))
+  route('PUT', '/streams/:name', async (r) => {
+    await broker.alterStream(params(r).name!, body(r) as Partial<StreamConfig>)
+    return describeStream(broker, params(r).name!)
+  })
+  route('DELETE', '/streams/:name', async (r) => {
+    await broker.deleteStream(params(r).name!, { force: query(r).force === 'true' })
+    return { deleted: params(r).name }
+  })
+  route('POST', '/streams/:name/messages', async (r) => {
+    const messages = publishMessages(body(r))
+    const partition = messages[0]?.partition
+    const positions = await broker.produce(params(r).name!, messages, partition === undefined ? {} : { partition })
+    return { positions }
+  })
+  route('GET', '/streams/:name/messages', async (r) => {
+    const q = query(r)
+    const stream = broker.stream(params(r).name!)
+    const partition = intQuery(q, 'partition', 0, 0, stream.partitions.length - 1)
+    const log = stream.partitionLog(partition)
+    const limit = intQuery(q, 'limit', 20, 1, PEEK_MAX)
+    const encoding = encodingOf(q.encoding)
+    let offset =
+      q.offset === 'latest'
+        ? Math.max(log.logStartOffset, log.highWatermark - limit)
+        : intQuery(q, 'offset', log.logStartOffset, 0, Number.MAX_SAFE_INTEGER)
+    if (q.timestamp !== undefined) offset = (await log.offsetForTimestamp(Number(q.timestamp))) ?? log.highWatermark
+    const out: StoredMessage[] = []
+    while (out.length < limit && offset < log.highWatermark) {
+      const { messages, nextOffset } = await broker.readMessages(stream.name, partition, offset, 256 * 1024)
+      out.push(...messages.slice(0, limit - out.length))
+      if (nextOffset <= offset) break
+      offset = nextOffset
+    }
+    const nextOffset = out.length > 0 ? out[out.length - 1]!.offset + 1 : offset
+    return {
+      partition,
+      messages: out.map((m) => describeMessage(broker, m, encoding)),
+      nextOffset,
+      highWatermark: log.highWatermark,
+    }
+  })
+}

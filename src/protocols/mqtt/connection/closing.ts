@@ -1,0 +1,74 @@
+// Ending a connection: a protocol error or refusal (v5 DISCONNECT or CONNACK with the reason), the
+// client's DISCONNECT, and teardown — leaving the hub's sets, flushing and closing the stream, handing the
+// queues' unacked deliveries back, scheduling the will, and saving or destroying the session.
+import type { IDisconnectPacket } from 'mqtt-packet'
+import { encodePacket } from '../wire/codec.js'
+import { MqttError, Reason, reasonForError } from '../wire/errors.js'
+import { checkProperties, disconnectProperties } from '../wire/validate.js'
+import type { ConnectionContext } from './context.js'
+
+/** A protocol error or refusal: v5 gets a DISCONNECT with the reason, then the connection closes. */
+export function fail(c: ConnectionContext, error: unknown): void {
+  if (c.state === 'closed') return
+  const reason = reasonForError(error)
+  if (!(error instanceof MqttError)) c.hub.logger.warn({ err: error, clientId: c.clientId }, 'MQTT connection failed')
+  else c.hub.logger.debug({ reason, err: error.message, clientId: c.clientId }, 'MQTT protocol error')
+  if (c.version === 5 && c.state === 'connected') c.output.send({ cmd: 'disconnect', reasonCode: reason })
+  else if (c.state === 'connecting' && !c.refused && c.version === 5) {
+    c.output.writeNow(encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: reason }, 5))
+  }
+  teardown(c, true)
+}
+
+export function onDisconnect(c: ConnectionContext, p: IDisconnectPacket): void {
+  const session = c.session!
+  if (c.version === 5) {
+    checkProperties(p.properties, disconnectProperties, 'DISCONNECT')
+    const expiry = p.properties?.sessionExpiryInterval
+    if (expiry !== undefined) {
+      // A session that ends at disconnect cannot be made to outlive it here [MQTT-3.14.2-2].
+      if (session.expiryS === 0 && expiry > 0)
+        throw new MqttError(Reason.protocolError, 'Session Expiry set on DISCONNECT after 0 on CONNECT')
+      session.expiryS = expiry
+      session.persistent = expiry > 0
+    }
+  }
+  const withWill = c.version === 5 && p.reasonCode === Reason.disconnectWithWill
+  if (!withWill) c.will = null // [MQTT-3.1.2-10]
+  teardown(c, withWill)
+}
+
+export function teardown(c: ConnectionContext, publishWill: boolean): void {
+  if (c.state === 'closed') return
+  const wasConnected = c.state === 'connected'
+  c.state = 'closed'
+  const hub = c.hub
+  hub.connections.delete(c.connection)
+  c.output.updateFlow()
+  const stream = c.stream
+  if (!stream.destroyed) {
+    // Flush what is queued (a DISCONNECT or CONNACK with the reason), then close; a peer that does not
+    // read gets a second to take it.
+    stream.end(() => stream.destroy())
+    setTimeout(() => stream.destroy(), 1000).unref()
+  }
+  const broker = hub.broker
+  const session = c.session
+  c.outbound.release()
+  if (!wasConnected || session === null) return
+  if (session.connection === c.connection) session.connection = null
+  const will = c.will
+  c.will = null
+  if (publishWill && will !== null) hub.scheduleWill(c.clientId, will, session.persistent ? session.expiryS : 0)
+  c.closing = hub
+    .withClient(c.clientId, async () => {
+      // Taken over (or ended) meanwhile: the session is someone else's now.
+      if (session.connection !== null || session.destroyed) return
+      if (session.persistent) {
+        session.disconnectedAt = broker.now()
+        await hub.save(session)
+        hub.scheduleExpiry(session)
+      } else await hub.destroy(session)
+    })
+    .catch((error) => hub.logger.warn({ err: error, clientId: c.clientId }, 'session close failed'))
+}

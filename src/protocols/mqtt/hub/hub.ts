@@ -1,0 +1,238 @@
+// The MQTT side of the broker: sessions (persistent ones in the catalog as kind 'mqtt-session'), their
+// bindings on amq.topic, shared-subscription queues, retained messages, wills, $SYS statistics and the
+// one coarse tick that runs keep-alive checks. Connections come and go; a persistent session outlives
+// its connection (and a restart): its subscriptions are durable bindings to its durable queue.
+// The parts: session.ts (limits, Session, Subscription, Will), session-lifecycle.ts (load, attach, save,
+// expiry, destroy), session-bindings.ts (subscriptions → bindings, session and shared queues, sinks),
+// wills.ts, publisher-flow.ts, sys-stats.ts; they share a HubState (hub-state.ts).
+import type { Broker } from '../../../broker/broker.js'
+import type { StoredMessage } from '../../../broker/message.js'
+import { parseSharedSubscription } from '../../../broker/routing/match/index.js'
+import type { Logger } from '../../../util/logger.js'
+import type { MqttConnection } from '../connection/connection.js'
+import { bind, unbind } from '../session/bindings.js'
+import { attachSession, destroySession, loadSessions, saveSession, scheduleExpiry } from '../session/lifecycle.js'
+import { RetainedStore } from '../session/retained.js'
+import {
+  defaultLimits,
+  exchange,
+  type MqttLimits,
+  type Session,
+  type Subscription,
+  type Will,
+} from '../session/session.js'
+import { Wills } from '../session/wills.js'
+import { type InboundPublish, toBrokerMessage } from '../wire/message.js'
+import { PublisherFlow } from './publisher-flow.js'
+import type { HubState } from './state.js'
+import { publishSysStats } from './sys-stats.js'
+
+// Importers take these from the hub, as before the split.
+export {
+  defaultLimits,
+  exchange,
+  expiryNever,
+  type MqttLimits,
+  Session,
+  type Subscription,
+  sharedQueueName,
+  type Will,
+} from '../session/session.js'
+
+function routedCount(result: { routed: number }): number {
+  return result.routed
+}
+
+export class MqttHub {
+  readonly broker: Broker
+  readonly limits: MqttLimits
+  readonly logger: Logger
+  readonly retained: RetainedStore
+  readonly sessions: Map<string, Session>
+  readonly connections = new Set<MqttConnection>()
+  readonly #flow = new PublisherFlow()
+  /** Connections whose socket write backlog is over half the limit (they drop QoS 0 at the limit). */
+  readonly congested: Set<MqttConnection> = this.#flow.congested
+  readonly stats = { received: 0, sent: 0, dropped: 0, connectionsTotal: 0 }
+  readonly startedAt = Date.now()
+  readonly #state: HubState
+  #tick: NodeJS.Timeout | null = null
+  #sys: NodeJS.Timeout | null = null
+
+  private constructor(broker: Broker, limits: MqttLimits, logger: Logger, retained: RetainedStore) {
+    this.broker = broker
+    this.limits = limits
+    this.logger = logger
+    this.retained = retained
+    this.#state = {
+      broker,
+      limits,
+      logger,
+      sessions: new Map(),
+      shareMembers: new Map(),
+      wills: new Wills((p) => this.publish(p), logger),
+      closed: false,
+    }
+    this.sessions = this.#state.sessions
+  }
+
+  static async open(broker: Broker, logger: Logger, limits: Partial<MqttLimits> = {}): Promise<MqttHub> {
+    const full = { ...defaultLimits, ...limits }
+    const retained = await RetainedStore.open(broker, full.maxRetained)
+    const hub = new MqttHub(broker, full, logger, retained)
+    await loadSessions(hub.#state)
+    hub.#tick = setInterval(() => hub.#onTick(), 1000)
+    hub.#tick.unref()
+    if (full.sysIntervalMs > 0) {
+      hub.#publishSys()
+      hub.#sys = setInterval(() => hub.#publishSys(), full.sysIntervalMs)
+      hub.#sys.unref()
+    }
+    return hub
+  }
+
+  get clientsConnected(): number {
+    let n = 0
+    for (const c of this.connections) if (c.connected) n++
+    return n
+  }
+
+  // ---- sessions (session-lifecycle.ts) ----
+
+  /** Persists a persistent session's state (no-op for clean sessions). */
+  save(session: Session): Promise<void> {
+    return saveSession(this.#state, session)
+  }
+
+  /** Returns the session for a CONNECT: the existing one (sessionPresent) or a new one. */
+  attach(
+    clientId: string,
+    cleanStart: boolean,
+    persistent: boolean,
+    expiryS: number,
+  ): Promise<{ session: Session; present: boolean }> {
+    return attachSession(this.#state, clientId, cleanStart, persistent, expiryS)
+  }
+
+  /** Ends a session: bindings, queue, share memberships, catalog entry. */
+  destroy(session: Session): Promise<void> {
+    return destroySession(this.#state, session)
+  }
+
+  /** Arms the session's expiry after its connection went away. */
+  scheduleExpiry(session: Session): void {
+    scheduleExpiry(this.#state, session)
+  }
+
+  readonly #locks = new Map<string, Promise<unknown>>()
+
+  /** Runs session changes of one client id one at a time (takeover, teardown, expiry, subscribe). */
+  withClient<T>(clientId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(clientId) ?? Promise.resolve()
+    const run = previous.then(work, work)
+    const tail = run.catch(() => {})
+    this.#locks.set(clientId, tail)
+    void tail.then(() => {
+      if (this.#locks.get(clientId) === tail) this.#locks.delete(clientId)
+    })
+    return run
+  }
+
+  // ---- subscriptions (session-bindings.ts) ----
+
+  async subscribe(session: Session, sub: Subscription): Promise<{ existed: boolean }> {
+    const previous = session.subscriptions.get(sub.filter)
+    if (previous !== undefined) await unbind(this.#state, session, previous)
+    session.subscriptions.set(sub.filter, sub)
+    try {
+      await bind(this.#state, session, sub)
+    } catch (error) {
+      session.subscriptions.delete(sub.filter)
+      throw error
+    }
+    await this.save(session)
+    return { existed: previous !== undefined }
+  }
+
+  async unsubscribe(session: Session, filter: string): Promise<boolean> {
+    const sub = session.subscriptions.get(filter)
+    if (sub === undefined) return false
+    session.subscriptions.delete(filter)
+    await unbind(this.#state, session, sub)
+    await this.save(session)
+    return true
+  }
+
+  /** Parses `$share/group/filter`; throws INVALID_ARGUMENT for a malformed one. */
+  static splitShare(filter: string): { group: string | null; topicFilter: string } {
+    const shared = parseSharedSubscription(filter)
+    return shared === null ? { group: null, topicFilter: filter } : { group: shared.group, topicFilter: shared.filter }
+  }
+
+  // ---- publisher flow control (publisher-flow.ts) ----
+
+  /**
+   * Parks a publisher that found subscribers congested. It resumes when every congested socket has drained,
+   * or after one flow episode at the latest (then the still congested ones are marked stalled).
+   */
+  waitForFlow(resume: () => void): void {
+    this.#flow.wait(resume)
+  }
+
+  decongested(connection: MqttConnection): void {
+    this.#flow.decongested(connection)
+  }
+
+  // ---- publishing ----
+
+  /** Routes a PUBLISH (and updates the retained store); resolves with how many destinations it reached. */
+  publish(p: InboundPublish): Promise<number> {
+    this.stats.received++
+    try {
+      const now = this.broker.now()
+      const { routingKey, message } = toBrokerMessage(p, now)
+      const retained = p.retain ? this.retained.set(p.topic, message, now) : undefined
+      const routed = this.broker.publish(exchange, routingKey, message).then(routedCount)
+      // The common case (not retained) adds no promise of its own per message.
+      if (retained === undefined) return routed
+      return Promise.all([routed, retained]).then(([count]) => count)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Sends the retained messages matching filter through deliver. */
+  retainedFor(filter: string): Array<[string, StoredMessage]> {
+    return this.retained.match(filter)
+  }
+
+  // ---- wills (wills.ts) ----
+
+  /** Publishes a will now or after its delay (bounded by the session's expiry); reconnecting cancels it. */
+  scheduleWill(clientId: string, will: Will, sessionExpiryS: number): void {
+    this.#state.wills.schedule(clientId, will, sessionExpiryS)
+  }
+
+  // ---- housekeeping ----
+
+  #onTick(): void {
+    const now = Date.now()
+    for (const connection of this.connections) connection.checkTimers(now)
+  }
+
+  #publishSys(): void {
+    if (this.#state.closed) return
+    publishSysStats(this)
+  }
+
+  async close(): Promise<void> {
+    this.#state.closed = true
+    if (this.#tick) clearInterval(this.#tick)
+    if (this.#sys) clearInterval(this.#sys)
+    this.#flow.release()
+    this.#state.wills.close()
+    for (const session of this.sessions.values()) if (session.expiryTimer) clearTimeout(session.expiryTimer)
+    await Promise.all([...this.connections].map((connection) => connection.shutdown()))
+    await Promise.all([...this.#locks.values()])
+  }
+}

@@ -1,0 +1,94 @@
+// A session's subscriptions as broker bindings on amq.topic: a persistent session's go to its durable
+// queue, a clean session's to its in-memory sink, and `$share/group/filter` ones to the group's shared
+// queue (created on first member, deleted with the last). The hub's subscribe/unsubscribe and the session
+// lifecycle call these.
+import type { HubState } from '../hub/state.js'
+import { exchange, type Session, type Subscription, sharedQueueName } from './session.js'
+
+export async function bind(h: HubState, session: Session, sub: Subscription): Promise<void> {
+  if (sub.group !== null) {
+    const queue = sharedQueueName(sub.group, sub.topicFilter)
+    if (h.broker.getQueue(queue) === undefined) {
+      await h.broker.createQueue(queue, {
+        durable: true,
+        maxLength: h.limits.maxQueuedPerSession,
+        overflow: 'drop-head',
+      })
+    }
+    await h.broker.bind({
+      source: exchange,
+      destination: { kind: 'queue', name: queue },
+      key: sub.topicFilter,
+      arguments: {},
+      syntax: 'mqtt',
+      durable: true,
+    })
+    shareMembers(h, queue).add(session.clientId)
+    session.connection?.consumeShared(sub)
+    return
+  }
+  session.trie.add(sub.topicFilter, sub)
+  const queued = session.queued(sub)
+  if (queued) await ensureQueue(h, session)
+  else if (!session.sinkRegistered) {
+    session.sinkRegistered = true
+    h.broker.registerSink(session.sinkId, (message) => session.connection?.deliverSink(message))
+  }
+  // A session that outlives its connection receives through its queue (durable binding), else through its sink.
+  await h.broker.bind({
+    source: exchange,
+    destination: queued ? { kind: 'queue', name: session.queueName } : { kind: 'sink', id: session.sinkId },
+    key: sub.topicFilter,
+    arguments: {},
+    syntax: 'mqtt',
+    ...(queued ? { durable: session.durableQueue } : {}),
+  })
+}
+
+export async function unbind(h: HubState, session: Session, sub: Subscription): Promise<void> {
+  if (sub.group !== null) {
+    await leaveShare(h, session, sub)
+    return
+  }
+  session.trie.remove(sub.topicFilter, sub)
+  const destination = session.queued(sub)
+    ? { kind: 'queue' as const, name: session.queueName }
+    : { kind: 'sink' as const, id: session.sinkId }
+  await h.broker.unbind({ source: exchange, destination, key: sub.topicFilter, arguments: {}, syntax: 'mqtt' })
+}
+
+export async function leaveShare(
+  h: HubState,
+  session: Session,
+  sub: Subscription & { group: string | null },
+): Promise<void> {
+  const queue = sharedQueueName(sub.group ?? '', sub.topicFilter)
+  session.connection?.stopShared(queue)
+  const members = h.shareMembers.get(queue)
+  members?.delete(session.clientId)
+  if (members === undefined || members.size === 0) {
+    h.shareMembers.delete(queue)
+    await h.broker.deleteQueue(queue)
+  }
+}
+
+/** The members of a shared-subscription queue (an empty set is created for a new one). */
+export function shareMembers(h: HubState, queue: string): Set<string> {
+  let members = h.shareMembers.get(queue)
+  if (members === undefined) {
+    members = new Set()
+    h.shareMembers.set(queue, members)
+  }
+  return members
+}
+
+/** Creates the session queue if it does not exist yet (durable for persistent sessions). */
+export async function ensureQueue(h: HubState, session: Session): Promise<void> {
+  if (h.broker.getQueue(session.queueName) !== undefined) return
+  await h.broker.createQueue(session.queueName, {
+    durable: session.durableQueue,
+    maxLength: h.limits.maxQueuedPerSession,
+    overflow: 'drop-head',
+  })
+  session.connection?.consumeSession()
+}

@@ -1,0 +1,136 @@
+// The data the MQTT hub is made of: limits and their defaults, a session (in memory, and the record kept in
+// the catalog for a persistent one), a subscription, a will, and the queue names derived from client ids
+// and share groups. No behaviour beyond naming: the hub and its parts (session-lifecycle.ts,
+// session-bindings.ts, wills.ts) act on these.
+import { createHash } from 'node:crypto'
+import { MqttTrie } from '../../../broker/routing/match/index.js'
+import type { MqttConnection } from '../connection/connection.js'
+import type { InboundPublish } from '../wire/message.js'
+
+export interface MqttLimits {
+  /** Largest packet accepted and advertised (v5 Maximum Packet Size). */
+  maxPacketBytes: number
+  maxTopicBytes: number
+  maxSubscriptionsPerClient: number
+  /** Unacked QoS 1/2 messages per direction per connection (v5 Receive Maximum). */
+  maxInflight: number
+  /** Messages kept for a session (drop-head beyond). */
+  maxQueuedPerSession: number
+  maxConnections: number
+  /** Socket write backlog beyond which QoS 0 messages are dropped and reading pauses. */
+  maxWriteBufferBytes: number
+  /** Client → server topic aliases per connection. */
+  topicAliasMax: number
+  maxRetained: number
+  maxClientIdBytes: number
+  /** Period of $SYS statistics, ms (0 disables). */
+  sysIntervalMs: number
+  /** A connection must send CONNECT within this long. */
+  connectTimeoutMs: number
+}
+
+export const defaultLimits: MqttLimits = {
+  maxPacketBytes: 1024 * 1024,
+  maxTopicBytes: 4096,
+  maxSubscriptionsPerClient: 1000,
+  maxInflight: 128,
+  maxQueuedPerSession: 100_000,
+  maxConnections: 100_000,
+  maxWriteBufferBytes: 1024 * 1024,
+  topicAliasMax: 64,
+  maxRetained: 100_000,
+  maxClientIdBytes: 1024,
+  sysIntervalMs: 10_000,
+  connectTimeoutMs: 10_000,
+}
+
+export const exchange = 'amq.topic'
+export const sessionKind = 'mqtt-session'
+/** Session Expiry Interval meaning "never" [MQTT-3.1.2-11]. */
+export const expiryNever = 0xffffffff
+
+export interface Subscription {
+  /** As subscribed, `$share/...` included. */
+  filter: string
+  /** The topic filter bound on amq.topic. */
+  topicFilter: string
+  group: string | null
+  qos: 0 | 1 | 2
+  noLocal: boolean
+  retainAsPublished: boolean
+  retainHandling: number
+  id: number | undefined
+}
+
+export interface SessionRecord {
+  expiryS: number
+  subscriptions: Subscription[]
+  inRel: number[]
+  outRel: number[]
+  disconnectedAt: number | null
+  /** Packet ids of deliveries in flight, by delivery key (absent in records written before they were kept). */
+  packetIds?: Array<[string, number]>
+}
+
+export interface Will {
+  topic: string
+  payload: Buffer
+  qos: 0 | 1 | 2
+  retain: boolean
+  properties: InboundPublish['properties']
+  delayS: number
+}
+
+export class Session {
+  readonly clientId: string
+  readonly queueName: string
+  readonly sinkId: string
+  /** Kept after its connection closes (v3 clean session 0, v5 Session Expiry > 0). */
+  persistent: boolean
+  /** Fixed at creation: a persistent session's subscriptions all go through its durable queue. */
+  readonly durableQueue: boolean
+  expiryS: number
+  readonly subscriptions = new Map<string, Subscription>()
+  /** Non-shared subscriptions, to find the ones a delivered message matched. */
+  readonly trie = new MqttTrie<Subscription>()
+  /** Inbound QoS 2 packet ids awaiting PUBREL: a retried PUBLISH with one of them is not forwarded again. */
+  readonly inRel = new Set<number>()
+  /** Outbound QoS 2 packet ids released (PUBREL sent) and awaiting PUBCOMP. */
+  readonly outRel = new Set<number>()
+  /** Packet id of each delivery in flight, so a resend after reconnect keeps its id [MQTT-4.4.0-1]. */
+  readonly packetIds = new Map<string, number>()
+  readonly idsInUse = new Set<number>()
+  /** Deliveries whose PUBLISH went out before a restart (their ids were restored): resent with DUP. */
+  readonly sentBeforeRestart = new Set<string>()
+  connection: MqttConnection | null = null
+  destroyed = false
+  disconnectedAt: number | null = null
+  expiryTimer: NodeJS.Timeout | null = null
+  sinkRegistered = false
+
+  constructor(clientId: string, persistent: boolean, expiryS: number) {
+    this.clientId = clientId
+    this.persistent = persistent
+    this.durableQueue = persistent
+    this.expiryS = expiryS
+    this.queueName = `mqtt.session.${safeName(clientId)}`
+    this.sinkId = `mqtt:${clientId}`
+  }
+
+  /**
+   * Whether messages for this subscription go through the session queue (else the in-memory sink). Only a
+   * session that outlives its connection needs one; a clean session's QoS 1/2 messages wait in memory.
+   */
+  queued(_sub: Subscription): boolean {
+    return this.durableQueue
+  }
+}
+
+/** Queue-name-safe form of an arbitrary string: itself when short, else a hash. */
+function safeName(text: string): string {
+  return Buffer.byteLength(text) <= 180 ? text : `#${createHash('sha256').update(text).digest('hex')}`
+}
+
+export function sharedQueueName(group: string, topicFilter: string): string {
+  return `mqtt.share.${safeName(`${group}/${topicFilter}`)}`
+}

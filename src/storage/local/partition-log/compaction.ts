@@ -1,0 +1,123 @@
+// Key compaction of sealed segments (Kafka's cleanup.policy=compact): keep only the newest record per key,
+// keep offsets (gaps are normal), drop tombstones older than deleteRetentionMs. Each segment is rewritten
+// to `<base>.log.cleaned`, fsynced, renamed to `.swap`, then over `<base>.log`; recovery finishes or
+// discards an interrupted swap, so a crash at any point leaves a readable, correct log.
+import { promises as fs } from 'node:fs'
+import { join } from 'node:path'
+import { decodeBatch, encodeBatch, type Record } from '../../../record/index.js'
+import type { CompactionResult, LogConfig } from '../../api.js'
+import { fsyncDirectory } from '../file-pool.js'
+import { segmentBatches } from './log-scan.js'
+import { BATCH, Segment } from './segment.js'
+
+function keyOf(record: Record): string | null {
+  return record.key === null ? null : record.key.toString('latin1')
+}
+
+async function compact(
+  dir: string,
+  sealed: Segment[],
+  config: LogConfig,
+  now: number,
+  swap: (replacements: Map<Segment, Segment>) => void,
+): Promise<CompactionResult> {
+  const result: CompactionResult = { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 }
+  // Pass 1: newest offset per key over every sealed segment.
+  const latest = new Map<string, number>()
+  for (const segment of sealed) {
+    for await (const { bytes } of segmentBatches(segment, 0, segment.size)) {
+      if ((bytes.readInt16BE(BATCH.attributes) & 0x20) !== 0) continue // control batch
+      for (const record of decodeBatch(bytes, { verifyCrc: false }).records) {
+        const key = keyOf(record)
+        if (key !== null) latest.set(key, record.offset)
+      }
+    }
+  }
+  const tombstoneHorizon = now - config.deleteRetentionMs
+  const replacements = new Map<Segment, Segment>()
+  // Pass 2: rewrite each segment that has anything to drop.
+  for (const segment of sealed) {
+    const out: Buffer[] = []
+    const kept = new Segment(dir, segment.baseOffset, segment.pool, config.indexIntervalBytes, segment.createdAt)
+    let removed = 0
+    let position = 0
+    for await (const { info, bytes } of segmentBatches(segment, 0, segment.size)) {
+      const { header, records } = decodeBatch(bytes, { verifyCrc: false })
+      const keep = header.isControl
+        ? records
+        : records.filter((r) => {
+            const key = keyOf(r)
+            if (key === null) return true
+            if (latest.get(key) !== r.offset) return false
+            return !(r.value === null && r.timestamp < tombstoneHorizon)
+          })
+      removed += records.length - keep.length
+      if (keep.length === 0) continue
+      let batch: Buffer
+      if (keep.length === records.length) batch = Buffer.from(bytes)
+      else {
+        batch = encodeBatch(
+          keep.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+          {
+            baseOffset: header.baseOffset,
+            offsetDeltas: keep.map((r) => r.offset - header.baseOffset),
+            lastOffsetDelta: header.lastOffsetDelta,
+            compression: header.compression,
+            timestampType: header.timestampType,
+            producerId: header.producerId,
+            producerEpoch: header.producerEpoch,
+            baseSequence: header.baseSequence,
+            isTransactional: header.isTransactional,
+          },
+        )
+      }
+      kept.track({ ...info, position, size: batch.length, maxTimestamp: Math.max(...keep.map((r) => r.timestamp)) })
+      position += batch.length
+      out.push(batch)
+    }
+    result.bytesBefore += segment.size
+    if (removed === 0) {
+      result.bytesAfter += segment.size
+      continue
+    }
+    kept.nextOffset = segment.nextOffset
+    kept.sealed = true
+    const cleaned = `${segment.logPath}.cleaned`
+    const handle = await fs.open(cleaned, 'w')
+    try {
+      if (out.length > 0) await handle.writev(out, 0)
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
+    await fs.rename(cleaned, `${segment.logPath}.swap`)
+    await fsyncDirectory(dir)
+    await fs.rename(`${segment.logPath}.swap`, segment.logPath)
+    await fsyncDirectory(dir)
+    await segment.pool.forget(segment.logPath)
+    await kept.writeIndexes()
+    replacements.set(segment, kept)
+    result.segmentsRewritten++
+    result.recordsRemoved += removed
+    result.bytesAfter += kept.size
+  }
+  if (replacements.size > 0) swap(replacements)
+  return result
+}
+
+/** Finishes or discards compaction swaps that a crash interrupted (called before segments are opened). */
+async function recoverInterrupted(dir: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    if (name.endsWith('.log.cleaned')) await fs.rm(join(dir, name), { force: true })
+    else if (name.endsWith('.log.swap')) {
+      const log = name.slice(0, -'.swap'.length)
+      await fs.rename(join(dir, name), join(dir, log))
+      // Its index files describe the old content: force a rebuild.
+      const base = log.slice(0, -'.log'.length)
+      await fs.rm(join(dir, `${base}.index`), { force: true })
+      await fs.rm(join(dir, `${base}.timeindex`), { force: true })
+    }
+  }
+}
+
+export const compactLog = Object.assign(compact, { recoverInterrupted })
