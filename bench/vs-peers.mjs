@@ -2,7 +2,9 @@
 // Wharf against a peer broker, side by side in one run, with the ratio: the ../shared/peerbench
 // scenarios (same load generators, clients and phases for both), repetitions interleaved (rep 1 of
 // Wharf, rep 1 of the peer, rep 2 of Wharf, ...) so the machine's drift spreads over both.
-//   node bench/vs-peers.mjs [--protocol amqp|mqtt] [--reps 3] [--only REGEX] [--out DIR]
+//   node bench/vs-peers.mjs [--protocol amqp|mqtt] [--reps 3] [--only REGEX] [--out DIR] [--baseline DIR]
+// --baseline DIR adds a third contender, the built Wharf checkout in DIR (e.g. a `git worktree` of the
+// commit before a change), interleaved with the other two, and a before/after column.
 // Needs `npm run build` (runs dist/ through bin/wharf.js, fsync always) and the peer from Debian:
 // rabbitmq-server for amqp, mosquitto for mqtt. peerbench is copied to a temp dir and `npm ci`'d there
 // the first time (kept in $TMPDIR/wharf-peerbench, so ../shared stays untouched).
@@ -22,6 +24,7 @@ const { values: a } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     peerbench: { type: 'string', default: resolve(repo, '../shared/peerbench') },
+    baseline: { type: 'string' },
   },
 })
 
@@ -31,8 +34,9 @@ const PROTOCOLS = {
 }
 const proto = PROTOCOLS[a.protocol]
 if (!proto) throw new Error(`--protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}`)
-if (!existsSync(join(repo, 'dist/cli/main.js'))) {
-  throw new Error('run `npm run build` first')
+const baseline = a.baseline ? resolve(a.baseline) : undefined
+for (const dir of [repo, baseline].filter(Boolean)) {
+  if (!existsSync(join(dir, 'dist/cli/main.js'))) throw new Error(`run \`npm run build\` in ${dir} first`)
 }
 
 const bench = join(tmpdir(), 'wharf-peerbench')
@@ -47,6 +51,7 @@ const outDir = a.out ?? mkdtempSync(join(tmpdir(), 'wharf-vs-peers-'))
 mkdirSync(outDir, { recursive: true })
 const wharfOut = join(outDir, 'wharf.jsonl')
 const peerOut = join(outDir, `${proto.peer}.jsonl`)
+const baselineOut = join(outDir, 'wharf-baseline.jsonl')
 
 function run(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, stdio: 'inherit' })
@@ -65,10 +70,10 @@ async function waitForPort(port, seconds) {
   throw new Error(`nothing listens on ${port} after ${seconds}s`)
 }
 
-async function withWharf(fn) {
+async function withWharf(fn, dir = repo) {
   const data = mkdtempSync(join(tmpdir(), 'wharf-bench-data-'))
   // The node flags of bin/wharf.js's shebang line, as `wharf start` and `npm start` run it.
-  const flags = readFileSync(join(repo, 'bin/wharf.js'), 'utf8')
+  const flags = readFileSync(join(dir, 'bin/wharf.js'), 'utf8')
     .split('\n')[0]
     .split(' ')
     .filter((f) => f.startsWith('--'))
@@ -76,7 +81,7 @@ async function withWharf(fn) {
     process.execPath,
     [...flags, 'bin/wharf.js', 'start', '--data-dir', data, '--log-level', 'warn'],
     {
-      cwd: repo,
+      cwd: dir,
       stdio: 'inherit',
     },
   )
@@ -107,23 +112,36 @@ const ids = candidateScenarios()
   .filter((id) => proto.ids.test(id) && (!a.only || new RegExp(a.only).test(id)))
 if (ids.length === 0) throw new Error('no scenario selected')
 
-for (let rep = 1; rep <= Number(a.reps); rep++) {
-  console.error(`\n##### rep ${rep}: Wharf`)
-  await withWharf((pid) =>
-    run(
-      process.execPath,
-      ['suite.mjs', '--target', 'candidate', '--name', 'wharf', '--broker-pid', String(pid)].concat([
-        '--only',
-        scenarioRegex(ids),
-        '--reps',
-        '1',
-        '--no-physical',
-        '--out',
-        wharfOut,
-      ]),
-      bench,
-    ),
+const runWharf = (out, dir) =>
+  withWharf(
+    (pid) =>
+      run(
+        process.execPath,
+        ['suite.mjs', '--target', 'candidate', '--name', 'wharf', '--broker-pid', String(pid)].concat([
+          '--only',
+          scenarioRegex(ids),
+          '--reps',
+          '1',
+          '--no-physical',
+          '--out',
+          out,
+        ]),
+        bench,
+      ),
+    dir,
   )
+
+for (let rep = 1; rep <= Number(a.reps); rep++) {
+  // With a baseline, the two Wharfs swap places every rep, so neither always runs on a fresher machine.
+  const wharfs = [
+    ['Wharf', wharfOut, repo],
+    ['Wharf baseline', baselineOut, baseline],
+  ].filter(([, , dir]) => dir)
+  if (rep % 2 === 0) wharfs.reverse()
+  for (const [name, out, dir] of wharfs) {
+    console.error(`\n##### rep ${rep}: ${name} (${dir})`)
+    await runWharf(out, dir)
+  }
   console.error(`\n##### rep ${rep}: ${proto.peer}`)
   await withPeer(() =>
     run(
@@ -149,6 +167,7 @@ const median = (xs) => {
 }
 const wharf = load(wharfOut)
 const peer = load(peerOut)
+const before = load(baselineOut)
 const pick = (rs, id, f) =>
   median(
     rs
@@ -163,18 +182,31 @@ const pick = (rs, id, f) =>
   )
 const k = (x) => (x == null ? '–' : x >= 10000 ? `${(x / 1000).toFixed(1)}k` : `${(x / 1000).toFixed(2)}k`)
 const msOf = (us) => (us == null ? '–' : (us / 1000).toFixed(2))
-const rows = [
-  `| scenario | Wharf e2e msg/s | ${proto.peer} e2e msg/s | ratio | p99 ms Wharf / ${proto.peer} | broker CPU % Wharf / ${proto.peer} |`,
-  '|---|---|---|---|---|---|',
-]
+const rows = baseline
+  ? [
+      `| scenario | Wharf e2e msg/s | baseline e2e msg/s | after/before | ${proto.peer} e2e msg/s | ratio | p99 ms Wharf / baseline / ${proto.peer} | broker CPU % Wharf / baseline / ${proto.peer} |`,
+      '|---|---|---|---|---|---|---|---|',
+    ]
+  : [
+      `| scenario | Wharf e2e msg/s | ${proto.peer} e2e msg/s | ratio | p99 ms Wharf / ${proto.peer} | broker CPU % Wharf / ${proto.peer} |`,
+      '|---|---|---|---|---|---|',
+    ]
 for (const id of ids) {
   const we = pick(wharf, id, (p) => p.e2e.msgsPerSec)
   const pe = pick(peer, proto.peerId(id), (p) => p.e2e.msgsPerSec)
   const lat = (rs, i) => msOf(pick(rs, i, (p) => p.latency.lat.p99_us))
   const cpu = (rs, i) => Math.round(pick(rs, i, (p) => p.e2e.brokerCpuPct) ?? Number.NaN)
-  rows.push(
-    `| ${id} | ${k(we)} | ${k(pe)} | ${we && pe ? `${(we / pe).toFixed(2)}×` : '–'} | ${lat(wharf, id)} / ${lat(peer, proto.peerId(id))} | ${cpu(wharf, id)} / ${cpu(peer, proto.peerId(id))} |`,
-  )
+  const ratio = (x, y) => (x && y ? `${(x / y).toFixed(2)}×` : '–')
+  if (baseline) {
+    const be = pick(before, id, (p) => p.e2e.msgsPerSec)
+    rows.push(
+      `| ${id} | ${k(we)} | ${k(be)} | ${ratio(we, be)} | ${k(pe)} | ${ratio(we, pe)} | ${lat(wharf, id)} / ${lat(before, id)} / ${lat(peer, proto.peerId(id))} | ${cpu(wharf, id)} / ${cpu(before, id)} / ${cpu(peer, proto.peerId(id))} |`,
+    )
+  } else {
+    rows.push(
+      `| ${id} | ${k(we)} | ${k(pe)} | ${ratio(we, pe)} | ${lat(wharf, id)} / ${lat(peer, proto.peerId(id))} | ${cpu(wharf, id)} / ${cpu(peer, proto.peerId(id))} |`,
+    )
+  }
 }
 const table = `Medians of ${a.reps} interleaved repetitions; fan-out rows count published msg/s.\n\n${rows.join('\n')}\n`
 writeFileSync(join(outDir, 'ratio.md'), table)
