@@ -14,6 +14,7 @@ import { type DeathReason, headerText, type PublishMessage, Reserved, type Store
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { deadLetterMessage } from './queue/dead-letter.js'
 import type { QueueConsumer, QueueSubscription } from './queue/queue.js'
+import type { QueueRef } from './queue/state.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import {
@@ -356,7 +357,7 @@ export class Broker {
     return this.queue(name).queueStats()
   }
 
-  async #deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void> {
+  async #deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void> {
     const target = queue.config.deadLetter
     if (target === null) return
     const dead = deadLetterMessage(queue.name, message, reason, this.now())
@@ -480,7 +481,7 @@ export class Broker {
     await this.#catalogLock
     await this.#producers.saveAll(this.now()).catch(() => {})
     for (const queue of this.#queues.values()) {
-      await queue.saveDeliveredMax().catch(() => {})
+      await queue.saveDeliveryState().catch(() => {})
       queue.close('broker closed')
     }
     await this.storage.close()

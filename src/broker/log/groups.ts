@@ -1,5 +1,5 @@
-// The broker's log-mode groups (Broker.subscribeLog), one per (group, stream), and group lag. Split out of
-// broker.ts; the groups reach streams, committed offsets and reads through the broker.
+// The broker's log-mode groups (Broker.subscribeLog), one per (group, stream), and group lag. The groups
+// reach streams, committed offsets and reads through the broker.
 
 import type { Stream } from '../stream/stream.js'
 import { LogGroup, type LogGroupHost, type LogMember, type LogMemberOptions } from './assigned-group.js'

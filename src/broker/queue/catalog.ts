@@ -1,8 +1,7 @@
-// The broker's queue catalog: queue subscriptions by name, their catalog records and lifecycle (declare,
-// alter, delete, the own stream a queue is created with, memory cursors for queues that cannot outlive
-// the process, dropping non-durable and exclusive queues at startup) and the direct send to a queue. Split
-// out of broker.ts; the broker serializes every call that changes the catalog (its catalog lock) and checks
-// it is open.
+// The broker's queue catalog: queues by name, their catalog records and lifecycle (declare, alter, delete,
+// the own stream a queue is created with, memory cursors for queues that cannot outlive the process,
+// dropping non-durable and exclusive queues at startup) and the direct send to a queue. The broker
+// serializes every call that changes the catalog (its catalog lock) and checks it is open.
 import type { CursorStore, StorageEngine } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import {
@@ -17,7 +16,9 @@ import type { DeathReason, PublishMessage, StoredMessage } from '../message.js'
 import { assertRoom, refusesWhenFull, trimsWhenFull, withQueueDelay } from '../routing/publisher.js'
 import { type StreamCatalog, validateName } from '../stream/catalog.js'
 import type { MessagePosition } from '../stream/produce.js'
+import { deliveredMaxKey } from './partition.js'
 import { QueueSubscription } from './queue.js'
+import type { QueueRef } from './state.js'
 
 export interface QueueRecord {
   config: QueueConfig
@@ -56,7 +57,7 @@ export interface QueueCatalogHost {
   /** Removes every binding that targets the queue. */
   unbindQueue(name: string): Promise<void>
   /** Routes a message to the queue's dead-letter target; resolves once durable there. */
-  deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void>
+  deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void>
   /** Deletes a queue through the broker (serialized with other catalog changes). */
   deleteQueue(name: string): Promise<number>
 }
@@ -226,7 +227,7 @@ export class QueueCatalog {
     const cursors = this.#queueCursors(queue.config)
     for (const p of queue.partitions) {
       await cursors.delete(p.ackKey)
-      await cursors.delete(`${p.ackKey}\u0000d`)
+      await cursors.delete(deliveredMaxKey(p.ackKey))
     }
     await this.#host.storage.metadata.delete('queue', queue.name)
     await this.#host.unbindQueue(queue.name)

@@ -1,15 +1,15 @@
 // Who gets which message next: the drain loop pushing to consumers (priority groups, round robin within
 // one, single active consumer, credit) and long-poll pulls, the choice of the next deliverable message
 // (priority partitions first, FIFO groups kept in order, expired ones dead-lettered) and the lease it is
-// delivered under. Plain functions over QueueState (queue-state.ts); QueueSubscription schedules drain()
-// at most once per tick.
+// delivered under. Plain functions over QueueState (state.ts); QueueSubscription schedules drain() at most
+// once per tick.
 
 import { headerText, Reserved, type StoredMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
 import type { Lease, QueuePartition } from './partition.js'
 import { expired, fill } from './read-ahead.js'
 import { deadLetter, storeAckQuietly } from './settle.js'
-import { bodySize, type QueueState, READY_MAX, type Waiter } from './state.js'
+import { bodySize, type QueueState, type Waiter, wantsRead } from './state.js'
 import type { Delivery, GetOptions } from './types.js'
 
 const GET_MAX = 10_000
@@ -57,14 +57,7 @@ export function drain(s: QueueState): void {
     consumer.batch = []
     consumer.onDeliver(batch)
   }
-  for (const p of s.partitions) {
-    if (
-      p.reading === null &&
-      (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
-    ) {
-      void fill(s, p)
-    }
-  }
+  for (const p of s.partitions) if (wantsRead(p)) void fill(s, p)
 }
 
 /**
@@ -99,20 +92,14 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
   return true
 }
 
-/** Round-robin position within each priority group (offset from the group's start), per queue. */
-const groupTurns = new WeakMap<QueueState, Map<number, number>>()
-
 /**
  * Mixed priorities: serves the highest group, and the next one down only once every consumer above is out
  * of credit. Each group keeps its own round-robin position, so falling through does not restart the rotation.
  */
 function servePriorities(s: QueueState, n: number, touched: QueueConsumer[]): void {
   const consumers = s.consumers
-  let turns = groupTurns.get(s)
-  if (turns === undefined) {
-    turns = new Map()
-    groupTurns.set(s, turns)
-  } else if (turns.size > n) turns.clear() // priorities of consumers long gone
+  const turns = s.groupTurns
+  if (turns.size > n) turns.clear() // priorities of consumers long gone
   for (let start = 0; start < n; ) {
     const priority = consumers[start]!.priority
     let end = start + 1

@@ -27,6 +27,11 @@ export interface Returned {
   message: StoredMessage | null
 }
 
+/** Cursor-store key of how far deliveries of a partition got (deliveredMax), beside its acks. */
+export function deliveredMaxKey(ackKey: string): string {
+  return `${ackKey}\u0000d`
+}
+
 export const READ_CHUNK_BYTES = 256 * 1024
 
 /** An ack held until the log is durable past its offset; done (if someone waits) learns how it ended. */
@@ -75,7 +80,7 @@ export class QueuePartition {
     this.ackKey = ackKey
     const acks = cursors.getAcks(ackKey)
     this.readOffset = Math.max(acks?.floor ?? 0, log.logStartOffset)
-    this.recoveredDeliveredMax = cursors.getOffset(`${ackKey}\u0000d`)?.offset ?? -1
+    this.recoveredDeliveredMax = cursors.getOffset(deliveredMaxKey(ackKey))?.offset ?? -1
     this.deliveredMaxSaved = this.recoveredDeliveredMax
     const counts = cursors.getDeliveryCounts(ackKey)
     if (counts !== undefined && counts.size > 0) this.recoveredCounts = new Map(counts)

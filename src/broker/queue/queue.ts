@@ -3,8 +3,8 @@
 // delivery count, past maxDeliveries it is dead-lettered. Consumers are pushed to from one synchronous
 // drain loop, scheduled at most once per tick; reading the log is asynchronous and bounded (read-ahead).
 // This class is the public face and the consumer registry; the work is done by plain functions over its
-// private QueueState: queue-delivery.ts (drain, pick, lease), queue-acks.ts (settling, held acks, retract),
-// queue-read.ts (read-ahead), queue-maintenance.ts (tick, length limits, purge).
+// private QueueState: delivery.ts (drain, pick, lease), settle.ts (settling, held acks, retract),
+// read-ahead.ts, housekeeping.ts (tick, length limits, purge).
 import type { CursorStore, PartitionLog } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import { Heap } from '../../util/heap.js'
@@ -13,7 +13,7 @@ import type { StoredMessage } from '../message.js'
 import { QueueBytes } from './byte-count.js'
 import { addConsumer, QueueConsumer } from './consumer.js'
 import { drain, pull } from './delivery.js'
-import { purge, saveDeliveredMax, tick, trim } from './housekeeping.js'
+import { purge, saveDeliveryState, tick, trim } from './housekeeping.js'
 import { type Lease, QueuePartition } from './partition.js'
 import { fill, offerTail } from './read-ahead.js'
 import * as acks from './settle.js'
@@ -61,6 +61,7 @@ export class QueueSubscription {
       lastUsed: hooks.now(),
       deleted: false,
       pendingAcks: new Map(),
+      groupTurns: new Map(),
       bytes: null,
       stats: this.stats,
       schedule: () => this.#schedule(),
@@ -105,7 +106,6 @@ export class QueueSubscription {
     }
   }
 
-  /** Body bytes of the messages depth() counts; null unless maxLengthBytes is set. */
   /**
    * Publishes that passed the reject-publish length check but are not in the log yet: counted against the
    * limits, so a burst of pipelined publishes cannot all pass the same check (released when their append settles).
@@ -123,6 +123,7 @@ export class QueueSubscription {
     settled.then(release, release)
   }
 
+  /** Body bytes of the messages depth() counts; null unless maxLengthBytes is set. */
   messageBytes(): number | null {
     return this.#s.bytes === null ? null : this.#s.bytes.total()
   }
@@ -279,12 +280,12 @@ export class QueueSubscription {
     }
   }
 
-  /** Lowest unacked offset per partition (for work-queue retention). */
   isAcked(partition: number, offset: number): boolean {
     const p = this.partitions[partition]
     return p !== undefined && this.#s.cursors.isAcked(p.ackKey, offset)
   }
 
+  /** Lowest unacked offset per partition (for work-queue retention). */
   ackFloor(partition: number): number {
     return ackFloorOf(this.#s, partition)
   }
@@ -295,11 +296,11 @@ export class QueueSubscription {
   }
 
   /**
-   * Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort), and the
-   * delivery counts of a queue with a delivery limit that the maintenance tick has not saved yet.
+   * Persists what the maintenance tick has not saved yet: how far deliveries got, so that redeliveries after
+   * a restart are flagged (best effort), and the delivery counts of a queue with a delivery limit.
    */
-  saveDeliveredMax(): Promise<void> {
-    return saveDeliveredMax(this.#s)
+  saveDeliveryState(): Promise<void> {
+    return saveDeliveryState(this.#s)
   }
 
   /** Cancels every consumer and waiter (queue deleted). */
@@ -321,7 +322,7 @@ export class QueueSubscription {
     if (this.#s.deleted) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${this.name}' was deleted`)
   }
 
-  /** The drain loop (queue-delivery.ts) runs at most once per tick. */
+  /** The drain loop (delivery.ts) runs at most once per tick. */
   #schedule(): void {
     if (this.#drainScheduled || this.#s.deleted) return
     this.#drainScheduled = true
