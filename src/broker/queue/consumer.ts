@@ -1,7 +1,8 @@
 // A push consumer of a queue subscription: its credit (prefetch, shared credit group, no-ack) and the
 // deliveries collected for it during one drain, and its place in the queue's consumer list (by priority).
 import { WharfError } from '../../util/errors.js'
-import type { ConsumeOptions, CreditGroup, Delivery } from './types.js'
+import type { CreditGroup } from '../credit.js'
+import type { ConsumeOptions, Delivery } from './types.js'
 
 export class QueueConsumer {
   readonly tag: string

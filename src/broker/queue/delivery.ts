@@ -256,7 +256,7 @@ function leaseFor(
   if (groupId !== undefined) s.busyGroups.set(groupId, (s.busyGroups.get(groupId) ?? 0) + 1)
   if (consumer !== null) {
     consumer.unacked++
-    if (consumer.creditGroup) consumer.creditGroup.used++
+    consumer.creditGroup?.take()
   }
   return deadline
 }

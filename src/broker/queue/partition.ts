@@ -12,7 +12,7 @@ export interface Lease {
   partition: number
   offset: number
   owner: string
-  consumer: { unacked: number; creditGroup?: { release(n?: number): void } | undefined } | null
+  consumer: { unacked: number; creditGroup?: { release(): void } | undefined } | null
   deadline: number | null
   deliveryCount: number
   groupId: string | undefined

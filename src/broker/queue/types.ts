@@ -1,4 +1,5 @@
 // Shapes shared by queue subscriptions, their consumers and the broker facade.
+import type { CreditGroup } from '../credit.js'
 import type { StoredMessage } from '../message.js'
 
 export interface Delivery {
@@ -16,24 +17,6 @@ export interface Delivery {
   deadline: number | null
 }
 
-/** Shared unacked-message budget of several consumers (AMQP basic.qos global=true). */
-export class CreditGroup {
-  used = 0
-  readonly #listeners = new Set<() => void>()
-  constructor(public limit: number) {}
-  get available(): boolean {
-    return this.limit === 0 || this.used < this.limit
-  }
-  release(count = 1): void {
-    this.used -= count
-    for (const listener of this.#listeners) listener()
-  }
-  onRelease(listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
-  }
-}
-
 export interface ConsumeOptions {
   /** Connection/channel id: leases are returned when the owner is released. */
   owner: string
@@ -41,6 +24,7 @@ export interface ConsumeOptions {
   tag?: string
   /** Maximum unacked deliveries for this consumer; 0 = unlimited. */
   prefetch?: number
+  /** Unacked budget shared with other consumers (AMQP basic.qos global, the MQTT inflight window). */
   creditGroup?: CreditGroup
   /** Deliveries count as acked at once (at-most-once). */
   noAck?: boolean

@@ -2,9 +2,10 @@
 // basic.get, ack/nack/reject/recover, basic.qos credit and consumer cancel (by the client or by the broker
 // when the queue goes away).
 
+import { CreditGroup } from '../../../broker/credit.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import type { QueueConsumer, QueueSubscription } from '../../../broker/queue/queue.js'
-import { CreditGroup, type Delivery } from '../../../broker/queue/types.js'
+import type { Delivery } from '../../../broker/queue/types.js'
 import { isWharfError } from '../../../util/errors.js'
 import { consumerPriority } from '../arguments.js'
 import { type AmqpMethod, ClassId, type MethodArgs, ReplyCode } from '../codec/index.js'
@@ -88,10 +89,8 @@ export class ChannelConsumers {
 
   qos(args: MethodArgs['basic.qos']): void {
     if (args.prefetchSize !== 0) throw amqpError.notImplemented(`prefetch_size!=0 (${args.prefetchSize})`)
-    if (args.global) {
-      this.#creditGroup.limit = args.prefetchCount
-      this.#creditGroup.release(0)
-    } else this.#prefetch = args.prefetchCount
+    if (args.global) this.#creditGroup.resize(args.prefetchCount)
+    else this.#prefetch = args.prefetchCount
     this.#ctx.reply('basic.qos-ok', {})
   }
 

@@ -3,9 +3,10 @@
 // list of pending.ts, refilled in batches), the inflight window (credit, packet ids) and the client's
 // PUBACK / PUBREC / PUBCOMP that settle it. Encoding and writing a PUBLISH is publish-writer.ts.
 import type { QoS } from 'mqtt-packet'
+import { CreditGroup } from '../../../broker/credit.js'
 import { headerText, type StoredMessage } from '../../../broker/message.js'
 import type { QueueConsumer } from '../../../broker/queue/queue.js'
-import { CreditGroup, type Delivery } from '../../../broker/queue/types.js'
+import type { Delivery } from '../../../broker/queue/types.js'
 import { type Subscription, sharedQueueName } from '../hub/hub.js'
 import { MqttError, Reason } from '../wire/errors.js'
 import { type DeliveryView, deliveryView } from '../wire/message.js'
@@ -156,7 +157,7 @@ export class OutboundDeliveries {
     if (expiry !== undefined && expiry <= 0) return
     const id = this.#allocateId()
     const out: Outbound = { queue: null, partition: 0, offset: -1, leaseId: 0, qos: item.qos, key: `v\u0000${id}` }
-    this.credit.used++
+    this.credit.take()
     this.#inflight.set(id, out)
     if (!this.#c.publishWriter.send(item.view, item.message, item.qos, item.retain, false, id, item.ids, expiry)) {
       this.#settle(id, out) // too large for the client: discarded as if delivered [MQTT-3.1.2-25]
@@ -166,7 +167,7 @@ export class OutboundDeliveries {
   /** Takes a packet id and an inflight slot for a retained QoS 1/2 message sent on SUBSCRIBE. */
   reserveRetained(qos: 1 | 2): number {
     const messageId = this.#allocateId()
-    this.credit.used++
+    this.credit.take()
     this.#inflight.set(messageId, {
       queue: null,
       partition: 0,
