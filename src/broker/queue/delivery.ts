@@ -10,7 +10,7 @@ import type { Lease, QueuePartition } from './partition.js'
 import { expired, fill } from './read-ahead.js'
 import { deadLetter, storeAckQuietly } from './settle.js'
 import { bodySize, type QueueState, type Waiter, wantsRead } from './state.js'
-import type { Delivery, GetOptions } from './types.js'
+import type { Delivery, GetOptions, Taker } from './types.js'
 
 const GET_MAX = 10_000
 
@@ -19,7 +19,8 @@ export async function pull(s: QueueState, options: GetOptions): Promise<Delivery
   const max = Math.min(Math.max(options.max ?? 1, 1), GET_MAX)
   s.lastUsed = s.hooks.now()
   await Promise.all(s.partitions.map((p) => fill(s, p)))
-  const waiter: Waiter = { options, max, taken: [], resolve: () => {}, timer: null }
+  const taker: Taker = { owner: options.owner, leaseMs: options.leaseMs, noAck: options.noAck ?? false, consumer: null }
+  const waiter: Waiter = { taker, max, taken: [], resolve: () => {}, timer: null }
   const taken = takeFor(s, waiter)
   if (taken.length > 0 || !options.waitMs || options.signal?.aborted) return taken
   return new Promise<Delivery[]>((resolve) => {
@@ -78,7 +79,7 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
       idle++
       continue
     }
-    const delivery = next(s, consumer.owner, consumer.leaseMs, consumer, consumer.noAck)
+    const delivery = next(s, consumer.taker)
     if (delivery === null) {
       // This consumer got nothing: its turn comes first next time (else, with two consumers and one
       // message per drain, the same one would get every message).
@@ -115,21 +116,15 @@ function servePriorities(s: QueueState, n: number, touched: QueueConsumer[]): vo
 function takeFor(s: QueueState, waiter: Waiter): Delivery[] {
   const taken: Delivery[] = []
   while (taken.length < waiter.max) {
-    const d = next(s, waiter.options.owner, waiter.options.leaseMs, null, waiter.options.noAck ?? false)
+    const d = next(s, waiter.taker)
     if (d === null) break
     taken.push(d)
   }
   return taken
 }
 
-/** Chooses the next deliverable message (highest priority partition first) and leases it. */
-function next(
-  s: QueueState,
-  owner: string,
-  leaseMs: number | null | undefined,
-  consumer: QueueConsumer | null,
-  noAck: boolean,
-): Delivery | null {
+/** Chooses the next deliverable message (highest priority partition first) and leases it to the taker. */
+function next(s: QueueState, taker: Taker): Delivery | null {
   const now = s.hooks.now()
   const parts = s.partitions
   const priority = s.config.maxPriority > 0
@@ -137,7 +132,7 @@ function next(
     const p = priority ? parts[parts.length - 1 - k]! : parts[(s.rr + k) % parts.length]!
     const picked = pick(s, p, now)
     if (picked === null) continue
-    return leaseMessage(s, p, picked.message, picked.deliveryCount, owner, leaseMs, consumer, noAck, now)
+    return leaseMessage(s, p, picked.message, picked.deliveryCount, taker, now)
   }
   return null
 }
@@ -188,10 +183,7 @@ function leaseMessage(
   p: QueuePartition,
   message: StoredMessage,
   previousCount: number,
-  owner: string,
-  leaseMs: number | null | undefined,
-  consumer: QueueConsumer | null,
-  noAck: boolean,
+  taker: Taker,
   now: number,
 ): Delivery {
   // Read back from the log after a restart: the count stored then (queues with a delivery limit) goes on.
@@ -201,57 +193,50 @@ function leaseMessage(
   const redelivered = deliveryCount > 1 || message.offset <= p.recoveredDeliveredMax
   if (message.offset > p.deliveredMax) p.deliveredMax = message.offset
   s.stats.delivered++
-  const id = ++s.leaseSeq
-  const deadline = noAck ? null : leaseFor(s, p, message, id, owner, consumer, leaseMs, deliveryCount, now)
-  // Saved by the maintenance tick (saveCounts), so that the limit survives a restart; plain queues skip it.
-  if (!noAck && s.config.maxDeliveries !== null) {
-    p.unsavedCounts ??= new Map()
-    p.unsavedCounts.set(message.offset, deliveryCount)
-  }
-  if (noAck) {
-    s.stats.acked++
-    storeAckQuietly(s, p, message.offset, bodySize(message))
-  }
-  return {
+  const delivery: Delivery = {
     queue: s.name,
     partition: p.index,
     offset: message.offset,
     deliveryCount,
     redelivered,
     message,
-    leaseId: id,
-    deadline,
+    leaseId: ++s.leaseSeq,
+    deadline: null,
   }
+  if (taker.noAck) {
+    s.stats.acked++
+    storeAckQuietly(s, p, message.offset, bodySize(message))
+    return delivery
+  }
+  delivery.deadline = takeLease(s, p, delivery, taker, now)
+  // Saved by the maintenance tick (saveCounts), so that the limit survives a restart; plain queues skip it.
+  if (s.config.maxDeliveries !== null) {
+    p.unsavedCounts ??= new Map()
+    p.unsavedCounts.set(message.offset, deliveryCount)
+  }
+  return delivery
 }
 
-/** Takes the lease of a delivery that needs an ack; returns its deadline (null: until released). */
-function leaseFor(
-  s: QueueState,
-  p: QueuePartition,
-  message: StoredMessage,
-  id: number,
-  owner: string,
-  consumer: QueueConsumer | null,
-  leaseMs: number | null | undefined,
-  deliveryCount: number,
-  now: number,
-): number | null {
-  const effectiveLease = leaseMs === undefined ? s.config.leaseMs : leaseMs
+/** Puts a delivery that needs an ack in flight under the taker's lease; returns its deadline (null: until released). */
+function takeLease(s: QueueState, p: QueuePartition, d: Delivery, taker: Taker, now: number): number | null {
+  const effectiveLease = taker.leaseMs === undefined ? s.config.leaseMs : taker.leaseMs
   const deadline = effectiveLease === null ? null : now + effectiveLease
+  const message = d.message
   const groupId = s.config.fifo ? headerText(message.headers, Reserved.groupId) : undefined
+  const consumer = taker.consumer
   const lease: Lease = {
-    id,
+    id: d.leaseId,
     partition: p.index,
-    offset: message.offset,
-    owner,
+    offset: d.offset,
+    owner: taker.owner,
     consumer,
     deadline,
-    deliveryCount,
+    deliveryCount: d.deliveryCount,
     groupId,
     message,
     purged: false,
   }
-  p.inflight.set(message.offset, lease)
+  p.inflight.set(d.offset, lease)
   if (deadline !== null) s.leases.push({ deadline, lease })
   if (groupId !== undefined) s.busyGroups.set(groupId, (s.busyGroups.get(groupId) ?? 0) + 1)
   if (consumer !== null) {

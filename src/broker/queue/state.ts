@@ -9,7 +9,7 @@ import type { DeathReason, StoredMessage } from '../message.js'
 import type { QueueBytes } from './byte-count.js'
 import type { QueueConsumer } from './consumer.js'
 import type { Lease, QueuePartition } from './partition.js'
-import type { Delivery, GetOptions } from './types.js'
+import type { Delivery, Taker } from './types.js'
 
 export const READY_MAX = 2048
 
@@ -30,7 +30,7 @@ export interface QueueHooks {
 
 /** A pull (get) waiting for a first message. */
 export interface Waiter {
-  options: GetOptions
+  readonly taker: Taker
   max: number
   taken: Delivery[]
   resolve(deliveries: Delivery[]): void

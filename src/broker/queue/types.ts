@@ -17,6 +17,21 @@ export interface Delivery {
   deadline: number | null
 }
 
+/**
+ * Who takes deliveries and on what terms; built once per push consumer (QueueConsumer.taker) or per pull,
+ * never per message.
+ */
+export interface Taker {
+  /** Connection/channel id the leases are held by. */
+  readonly owner: string
+  /** Lease per delivery; undefined = the queue's leaseMs, null = until released. */
+  readonly leaseMs: number | null | undefined
+  /** Deliveries count as acked at once (no lease). */
+  readonly noAck: boolean
+  /** The push consumer whose credit a lease counts against; null for a pull. */
+  readonly consumer: { unacked: number; readonly creditGroup: CreditGroup | undefined } | null
+}
+
 export interface ConsumeOptions {
   /** Connection/channel id: leases are returned when the owner is released. */
   owner: string
