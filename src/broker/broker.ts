@@ -7,12 +7,14 @@ import { DedupManager } from './dedup/manager.js'
 import { GroupCoordinator } from './groups/index.js'
 import { ProducerManager } from './idempotence/manager.js'
 import type { LogMember, LogMemberOptions } from './log/assigned-group.js'
+import { LogCursor, type LogCursorOptions, type LogSource } from './log/cursor.js'
 import { groupLag, LogGroups } from './log/groups.js'
-import { groupKey, offsetStoreOver, waitForLogData } from './log/offsets.js'
+import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './log/offsets.js'
 import { Maintenance } from './maintenance.js'
 import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './message.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { deadLetterMessage } from './queue/dead-letter.js'
+import { Deliveries } from './queue/deliveries.js'
 import type { QueueConsumer, QueueSubscription } from './queue/queue.js'
 import type { QueueRef } from './queue/state.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
@@ -59,9 +61,11 @@ export class Broker {
     stream: (name) => this.stream(name),
     committed: (g, s, p) => this.committedOffset(g, s, p)?.offset,
     commit: (g, s, p, offset) => this.commitOffset(g, s, p, offset),
-    read: (s, p, offset, maxBytes) => this.readMessages(s, p, offset, maxBytes),
+    source: (s, p) => this.#logSource(s, p),
     warn: (message, details) => this.#warn(message, details),
   })
+  /** Settles queue deliveries by reference: ack / settle / nack / extend. */
+  readonly deliveries = new Deliveries((name) => this.#queues.get(name))
   schemas!: SchemaStore
   router!: Router
   /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
@@ -452,6 +456,24 @@ export class Broker {
     this.#assertOpen()
     this.stream(streamName)
     return this.#logGroups.join(streamName, group, options)
+  }
+
+  /**
+   * A credit-bounded reader of one partition from options.offset (AMQP stream-queue consumers): delivers
+   * at most the credit's room, waits for data when caught up; pump() starts it, close() stops it.
+   */
+  logCursor(streamName: string, partition: number, options: LogCursorOptions): LogCursor {
+    this.#assertOpen()
+    this.stream(streamName).partitionLog(partition)
+    return new LogCursor(this.#logSource(streamName, partition), options)
+  }
+
+  /** A partition as log cursors read it; the stream is looked up per read, so a deleted one fails the read. */
+  #logSource(streamName: string, partition: number): LogSource {
+    return {
+      read: (offset, maxBytes) => this.readMessages(streamName, partition, offset, maxBytes),
+      onData: (offset, wake) => onLogData(this.stream(streamName).partitionLog(partition), offset, wake),
+    }
   }
 
   /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */

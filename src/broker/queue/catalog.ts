@@ -65,6 +65,8 @@ export interface QueueCatalogHost {
 export class QueueCatalog {
   readonly #host: QueueCatalogHost
   readonly #queues = new Map<string, QueueSubscription>()
+  /** Lease ids of every queue of the broker (see deliveries.ts). */
+  #leaseSeq = 0
 
   constructor(host: QueueCatalogHost) {
     this.#host = host
@@ -123,6 +125,7 @@ export class QueueCatalog {
       stream.partitions,
       this.#queueCursors(config),
       {
+        leaseId: () => ++this.#leaseSeq,
         now: host.now,
         warn: (message, details) => host.warn(message, details),
         deadLetter: (q, message, reason) => host.deadLetter(q, message, reason),

@@ -200,7 +200,7 @@ function leaseMessage(
     deliveryCount,
     redelivered,
     message,
-    leaseId: ++s.leaseSeq,
+    leaseId: s.hooks.leaseId(),
     deadline: null,
   }
   if (taker.noAck) {

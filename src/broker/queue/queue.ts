@@ -57,7 +57,7 @@ export class QueueSubscription {
       waiters: [],
       leases: new Heap<{ deadline: number; lease: Lease }>((a, b) => a.deadline < b.deadline),
       busyGroups: new Map(),
-      leaseSeq: 0,
+      tagSeq: 0,
       lastUsed: hooks.now(),
       deleted: false,
       pendingAcks: new Map(),
@@ -157,7 +157,7 @@ export class QueueSubscription {
         `cannot obtain exclusive access to queue '${this.name}': it has consumers`,
       )
     }
-    const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++s.leaseSeq}`, options)
+    const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++s.tagSeq}`, options)
     addConsumer(s.consumers, consumer, s.config.singleActiveConsumer)
     this.#hadConsumer = true
     s.lastUsed = s.hooks.now()

@@ -24,6 +24,8 @@ export interface QueueHooks {
   deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void>
   /** The queue became unused in a way that deletes it (auto-delete, x-expires). */
   deleteQueue(queue: QueueRef, why: string): void
+  /** A new lease id, unique in the broker (see deliveries.ts); increasing, so an older lease's id never matches. */
+  leaseId(): number
   now(): number
   warn?(message: string, details?: Record<string, unknown>): void
 }
@@ -53,8 +55,8 @@ export interface QueueState {
   readonly leases: Heap<{ deadline: number; lease: Lease }>
   /** In-flight leases per FIFO message group. */
   readonly busyGroups: Map<string, number>
-  /** Last lease id handed out (generated consumer tags count on it too). */
-  leaseSeq: number
+  /** Last generated consumer tag number. */
+  tagSeq: number
   lastUsed: number
   deleted: boolean
   readonly pendingAcks: Map<QueuePartition, { offsets: number[]; sizes: number[]; promise: Promise<void> }>
@@ -97,7 +99,7 @@ export function wantsRead(p: QueuePartition): boolean {
  */
 export function pinLease(s: QueueState, p: QueuePartition, message: StoredMessage): Lease {
   return {
-    id: ++s.leaseSeq,
+    id: s.hooks.leaseId(),
     partition: p.index,
     offset: message.offset,
     owner: '',

@@ -2,17 +2,25 @@
 import type { CreditGroup } from '../credit.js'
 import type { StoredMessage } from '../message.js'
 
-export interface Delivery {
-  queue: string
-  partition: number
-  offset: number
+/** A message of a queue, whichever lease it is under. */
+export interface MessageRef {
+  readonly queue: string
+  readonly partition: number
+  readonly offset: number
+}
+
+/** What settles a delivery (Broker.deliveries): a Delivery is one; SQS decodes one from a receipt handle. */
+export interface DeliveryRef extends MessageRef {
+  /** The lease it was handed out under; settling with an older one does nothing. */
+  readonly leaseId: number
+}
+
+export interface Delivery extends DeliveryRef {
   /** 1 on the first delivery. */
   deliveryCount: number
   /** True when the message may have been delivered before (requeue, lease expiry, broker restart). */
   redelivered: boolean
   message: StoredMessage
-  /** Identifies this lease; acks carrying an older lease id are stale (SQS receipt handles). */
-  leaseId: number
   /** Lease deadline (ms since epoch) or null when held until acked or released. */
   deadline: number | null
 }

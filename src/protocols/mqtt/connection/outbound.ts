@@ -5,6 +5,7 @@
 import type { QoS } from 'mqtt-packet'
 import { CreditGroup } from '../../../broker/credit.js'
 import { headerText, type StoredMessage } from '../../../broker/message.js'
+import { deliveryKey } from '../../../broker/queue/deliveries.js'
 import type { QueueConsumer } from '../../../broker/queue/queue.js'
 import type { Delivery } from '../../../broker/queue/types.js'
 import { type Subscription, sharedQueueName } from '../hub/hub.js'
@@ -14,11 +15,8 @@ import type { ConnectionContext } from './context.js'
 import { PendingDeliveries, type PendingDelivery } from './pending.js'
 
 interface Outbound {
-  /** Queue the delivery came from, or null for a retained message sent on SUBSCRIBE. */
-  queue: string | null
-  partition: number
-  offset: number
-  leaseId: number
+  /** The queue delivery to settle, or null for a clean-session or retained message (no queue). */
+  delivery: Delivery | null
   qos: 1 | 2
   key: string
 }
@@ -156,7 +154,7 @@ export class OutboundDeliveries {
     const expiry = viewExpiry(item.view, item.message, this.#c.hub.broker.now())
     if (expiry !== undefined && expiry <= 0) return
     const id = this.#allocateId()
-    const out: Outbound = { queue: null, partition: 0, offset: -1, leaseId: 0, qos: item.qos, key: `v\u0000${id}` }
+    const out: Outbound = { delivery: null, qos: item.qos, key: `v\u0000${id}` }
     this.credit.take()
     this.#inflight.set(id, out)
     if (!this.#c.publishWriter.send(item.view, item.message, item.qos, item.retain, false, id, item.ids, expiry)) {
@@ -168,21 +166,14 @@ export class OutboundDeliveries {
   reserveRetained(qos: 1 | 2): number {
     const messageId = this.#allocateId()
     this.credit.take()
-    this.#inflight.set(messageId, {
-      queue: null,
-      partition: 0,
-      offset: -1,
-      leaseId: 0,
-      qos,
-      key: `r\u0000${messageId}`,
-    })
+    this.#inflight.set(messageId, { delivery: null, qos, key: `r\u0000${messageId}` })
     return messageId
   }
 
   /** A reserved retained delivery that could not be sent (too large for the client): free its id and slot. */
   releaseRetained(messageId: number): void {
     const out = this.#inflight.get(messageId)
-    if (out !== undefined && out.queue === null) this.#settle(messageId, out)
+    if (out !== undefined && out.delivery === null) this.#settle(messageId, out)
   }
 
   #isLocal(view: DeliveryView): boolean {
@@ -230,7 +221,7 @@ export class OutboundDeliveries {
         (subs.every((s) => s.noLocal) && this.#isLocal(view))
       ) {
         this.#forgetId(key)
-        broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
+        broker.deliveries.settle(d)
         continue
       }
       let subQos = 0
@@ -241,7 +232,7 @@ export class OutboundDeliveries {
         this.#forgetId(key)
         if (c.stream.writableLength > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
         else c.publishWriter.send(view, message, 0, retain, false, undefined, subIds(subs), expiry)
-        broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
+        broker.deliveries.settle(d)
         continue
       }
       let id = session.packetIds.get(key)
@@ -249,14 +240,7 @@ export class OutboundDeliveries {
         id = this.#allocateId()
         session.packetIds.set(key, id)
       }
-      const out: Outbound = {
-        queue: d.queue,
-        partition: d.partition,
-        offset: d.offset,
-        leaseId: d.leaseId,
-        qos: qos as 1 | 2,
-        key,
-      }
+      const out: Outbound = { delivery: d, qos: qos as 1 | 2, key }
       this.#inflight.set(id, out)
       // The queue's redelivered flag may miss a delivery made just before a SIGKILL; a restored id does not.
       const dup = d.redelivered || session.sentBeforeRestart.delete(key)
@@ -330,7 +314,7 @@ export class OutboundDeliveries {
     const session = c.session!
     session.packetIds.delete(out.key)
     session.idsInUse.delete(id)
-    if (out.queue === null) {
+    if (out.delivery === null) {
       this.credit.release()
       // Refill the window in batches of a quarter of it, not one PUBLISH per PUBACK: under load that turns
       // many one-packet socket writes into a few larger ones (the client still has the rest in flight).
@@ -343,7 +327,7 @@ export class OutboundDeliveries {
       }
       return
     }
-    c.hub.broker.getQueue(out.queue)?.settle(out.partition, out.offset, out.leaseId)
+    c.hub.broker.deliveries.settle(out.delivery)
   }
 }
 
@@ -361,9 +345,4 @@ function subIds(subs: Subscription[]): number[] | undefined {
     ids.push(s.id)
   }
   return ids
-}
-
-/** A delivery's identity across redeliveries and restarts (queue, partition, offset): its packet id key. */
-function deliveryKey(d: Delivery): string {
-  return `${d.queue}\u0000${d.partition}\u0000${d.offset}`
 }
