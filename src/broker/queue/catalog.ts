@@ -119,12 +119,12 @@ export class QueueCatalog {
     const config: QueueConfig = { ...defaultQueueConfig, ...stored }
     const stream = this.#host.streams.stream(config.stream)
     const host = this.#host
-    const queue = new QueueSubscription(
+    const queue = new QueueSubscription({
       name,
       config,
-      stream.partitions,
-      this.#queueCursors(config),
-      {
+      logs: stream.partitions,
+      cursors: this.#queueCursors(config),
+      hooks: {
         leaseId: () => ++this.#leaseSeq,
         now: host.now,
         warn: (message, details) => host.warn(message, details),
@@ -135,8 +135,8 @@ export class QueueCatalog {
             .catch((error) => host.warn('queue delete failed', { queue: q.name, why, error: String(error) }))
         },
       },
-      stream.id,
-    )
+      streamId: stream.id,
+    })
     if (config.maxPriority > 0) stream.maxPriority = config.maxPriority
     stream.queues.add(queue)
     this.#queues.set(name, queue)

@@ -132,12 +132,18 @@ function next(s: QueueState, taker: Taker): Delivery | null {
     const p = priority ? parts[parts.length - 1 - k]! : parts[(s.rr + k) % parts.length]!
     const picked = pick(s, p, now)
     if (picked === null) continue
-    return leaseMessage(s, p, picked.message, picked.deliveryCount, taker, now)
+    return leaseMessage(s, p, picked, taker, now)
   }
   return null
 }
 
-function pick(s: QueueState, p: QueuePartition, now: number): { message: StoredMessage; deliveryCount: number } | null {
+/** A message chosen for delivery and how often it was delivered before. */
+interface Picked {
+  message: StoredMessage
+  deliveryCount: number
+}
+
+function pick(s: QueueState, p: QueuePartition, now: number): Picked | null {
   while (p.returned.size > 0) {
     const entry = p.returned.peek()!
     if (s.config.fifo && groupBusy(s, entry.message!)) break
@@ -178,14 +184,8 @@ function groupReturned(p: QueuePartition, message: StoredMessage): boolean {
   return p.cold.size > 0 // unknown groups of cold entries: be conservative, wait for them to load
 }
 
-function leaseMessage(
-  s: QueueState,
-  p: QueuePartition,
-  message: StoredMessage,
-  previousCount: number,
-  taker: Taker,
-  now: number,
-): Delivery {
+function leaseMessage(s: QueueState, p: QueuePartition, picked: Picked, taker: Taker, now: number): Delivery {
+  const { message, deliveryCount: previousCount } = picked
   // Read back from the log after a restart: the count stored then (queues with a delivery limit) goes on.
   const before =
     previousCount === 0 && p.recoveredCounts !== null ? p.takeRecoveredCount(message.offset) : previousCount

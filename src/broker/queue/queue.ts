@@ -23,6 +23,18 @@ import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './types.j
 export type { QueueHooks }
 export { QueueConsumer }
 
+export interface QueueOptions {
+  name: string
+  config: QueueConfig
+  /** The partition logs of the queue's stream. */
+  logs: PartitionLog[]
+  /** Where acks, deliveredMax and delivery counts are kept. */
+  cursors: CursorStore
+  hooks: QueueHooks
+  /** The stream's id, part of the queue's ack keys. */
+  streamId: number
+}
+
 export class QueueSubscription {
   readonly name: string
   readonly partitions: QueuePartition[]
@@ -34,14 +46,8 @@ export class QueueSubscription {
   /** Serializes enforceMaxLength runs, so two publishes never pick the same messages to drop. */
   #trimming: Promise<unknown> = Promise.resolve()
 
-  constructor(
-    name: string,
-    config: QueueConfig,
-    logs: PartitionLog[],
-    cursors: CursorStore,
-    hooks: QueueHooks,
-    streamId: number,
-  ) {
+  constructor(options: QueueOptions) {
+    const { name, config, logs, cursors, hooks, streamId } = options
     this.name = name
     this.partitions = logs.map((log, i) => new QueuePartition(i, log, ackKeyOf(name, streamId, i), cursors))
     this.stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 }

@@ -137,16 +137,11 @@ export class OutboundDeliveries {
     }
     const expiry = viewExpiry(view, message, c.hub.broker.now())
     if (expiry !== undefined && expiry <= 0) return
-    c.publishWriter.send(
-      view,
-      message,
-      0,
-      view.retain && subs.some((s) => s.retainAsPublished),
-      false,
-      undefined,
-      subIds(subs),
-      expiry,
-    )
+    const options = c.publishWriter.prepare(0)
+    options.retain = view.retain && subs.some((s) => s.retainAsPublished)
+    options.subscriptionIds = subIds(subs)
+    options.expiry = expiry
+    c.publishWriter.send(view, message, options)
   }
 
   /** Sends a QoS 1/2 delivery of a session without a queue; the inflight window has room. */
@@ -157,7 +152,12 @@ export class OutboundDeliveries {
     const out: Outbound = { delivery: null, qos: item.qos, key: `v\u0000${id}` }
     this.credit.take()
     this.#inflight.set(id, out)
-    if (!this.#c.publishWriter.send(item.view, item.message, item.qos, item.retain, false, id, item.ids, expiry)) {
+    const options = this.#c.publishWriter.prepare(item.qos)
+    options.retain = item.retain
+    options.messageId = id
+    options.subscriptionIds = item.ids
+    options.expiry = expiry
+    if (!this.#c.publishWriter.send(item.view, item.message, options)) {
       this.#settle(id, out) // too large for the client: discarded as if delivered [MQTT-3.1.2-25]
     }
   }
@@ -231,7 +231,13 @@ export class OutboundDeliveries {
       if (qos === 0) {
         this.#forgetId(key)
         if (c.stream.writableLength > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
-        else c.publishWriter.send(view, message, 0, retain, false, undefined, subIds(subs), expiry)
+        else {
+          const options = c.publishWriter.prepare(0)
+          options.retain = retain
+          options.subscriptionIds = subIds(subs)
+          options.expiry = expiry
+          c.publishWriter.send(view, message, options)
+        }
         broker.deliveries.settle(d)
         continue
       }
@@ -244,7 +250,13 @@ export class OutboundDeliveries {
       this.#inflight.set(id, out)
       // The queue's redelivered flag may miss a delivery made just before a SIGKILL; a restored id does not.
       const dup = d.redelivered || session.sentBeforeRestart.delete(key)
-      if (!c.publishWriter.send(view, message, qos, retain, dup, id, subIds(subs), expiry)) {
+      const options = c.publishWriter.prepare(qos)
+      options.retain = retain
+      options.dup = dup
+      options.messageId = id
+      options.subscriptionIds = subIds(subs)
+      options.expiry = expiry
+      if (!c.publishWriter.send(view, message, options)) {
         // Too large for the client (its Maximum Packet Size): discarded as if delivered [MQTT-3.1.2-25].
         this.#settle(id, out)
       }
