@@ -158,7 +158,7 @@ export class OutboundDeliveries {
     options.subscriptionIds = item.ids
     options.expiry = expiry
     if (!this.#c.publishWriter.send(item.view, item.message, options)) {
-      this.#settle(id, out) // too large for the client: discarded as if delivered [MQTT-3.1.2-25]
+      this.#complete(id, out) // too large for the client: discarded as if delivered [MQTT-3.1.2-25]
     }
   }
 
@@ -173,7 +173,7 @@ export class OutboundDeliveries {
   /** A reserved retained delivery that could not be sent (too large for the client): free its id and slot. */
   releaseRetained(messageId: number): void {
     const out = this.#inflight.get(messageId)
-    if (out !== undefined && out.delivery === null) this.#settle(messageId, out)
+    if (out !== undefined && out.delivery === null) this.#complete(messageId, out)
   }
 
   #isLocal(view: DeliveryView): boolean {
@@ -258,7 +258,7 @@ export class OutboundDeliveries {
       options.expiry = expiry
       if (!c.publishWriter.send(view, message, options)) {
         // Too large for the client (its Maximum Packet Size): discarded as if delivered [MQTT-3.1.2-25].
-        this.#settle(id, out)
+        this.#complete(id, out)
       }
     }
   }
@@ -289,7 +289,7 @@ export class OutboundDeliveries {
   onPuback(id: number): void {
     const out = this.#inflight.get(id)
     if (out === undefined || out.qos !== 1) return // unknown id: a late duplicate; nothing to settle
-    this.#settle(id, out)
+    this.#complete(id, out)
   }
 
   onPubrec(id: number, reasonCode: number): void {
@@ -303,7 +303,7 @@ export class OutboundDeliveries {
         c.output.send({ cmd: 'pubrel', messageId: id, reasonCode: Reason.packetIdentifierNotFound })
       return
     }
-    this.#settle(id, out)
+    this.#complete(id, out)
     if (reasonCode >= 0x80) return // the receiver refused it: the exchange ends here
     session.outRel.add(id)
     session.idsInUse.add(id)
@@ -320,7 +320,7 @@ export class OutboundDeliveries {
   }
 
   /** A QoS 1/2 delivery is done from the queue's point of view: ack it, free its packet id. */
-  #settle(id: number, out: Outbound): void {
+  #complete(id: number, out: Outbound): void {
     const c = this.#c
     this.#inflight.delete(id)
     const session = c.session!
@@ -330,8 +330,7 @@ export class OutboundDeliveries {
       this.credit.release()
       // Refill the window in batches of a quarter of it, not one PUBLISH per PUBACK: under load that turns
       // many one-packet socket writes into a few larger ones (the client still has the rest in flight).
-      const { limit, used } = this.credit
-      if (this.#waiting.size > 0 && (limit === 0 || limit - used >= Math.max(1, limit >> 2))) {
+      if (this.#waiting.size > 0 && this.credit.room >= Math.max(1, this.credit.limit >> 2)) {
         while (this.#waiting.size > 0 && this.credit.available && c.state === 'connected') {
           this.#sendVolatile(this.#waiting.shift()!)
         }
