@@ -15,7 +15,7 @@ import { type DeathReason, headerText, type PublishMessage, Reserved, type Store
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { deadLetterMessage } from './queue/dead-letter.js'
 import { Deliveries } from './queue/deliveries.js'
-import type { QueueConsumer, QueueSubscription } from './queue/queue.js'
+import type { Queue, QueueConsumer } from './queue/queue.js'
 import type { QueueRef } from './queue/state.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
@@ -299,7 +299,7 @@ export class Broker {
     name: string,
     config: Partial<QueueConfig> = {},
     options: { ifNotExists?: boolean } = {},
-  ): Promise<QueueSubscription> {
+  ): Promise<Queue> {
     return this.#serial(async () => {
       this.#assertOpen()
       return this.#queues.create(name, config, options)
@@ -311,22 +311,22 @@ export class Broker {
    * target, TTL, length limit, delay. The stream, durability and ownership cannot change. New settings apply
    * to deliveries from now on; persisted with the queue's catalog record.
    */
-  alterQueue(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<QueueSubscription> {
+  alterQueue(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<Queue> {
     return this.#serial(async () => {
       this.#assertOpen()
       return this.#queues.alter(name, changes)
     })
   }
 
-  getQueue(name: string): QueueSubscription | undefined {
+  getQueue(name: string): Queue | undefined {
     return this.#queues.get(name)
   }
 
-  queue(name: string): QueueSubscription {
+  queue(name: string): Queue {
     return this.#queues.queue(name)
   }
 
-  listQueues(): QueueSubscription[] {
+  listQueues(): Queue[] {
     return this.#queues.list()
   }
 

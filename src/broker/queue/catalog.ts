@@ -17,7 +17,7 @@ import { assertRoom, refusesWhenFull, trimsWhenFull, withQueueDelay } from '../r
 import { type StreamCatalog, validateName } from '../stream/catalog.js'
 import type { MessagePosition } from '../stream/produce.js'
 import { deliveredMaxKey } from './partition.js'
-import { QueueSubscription } from './queue.js'
+import { Queue } from './queue.js'
 import type { QueueRef } from './state.js'
 
 export interface QueueRecord {
@@ -64,7 +64,7 @@ export interface QueueCatalogHost {
 
 export class QueueCatalog {
   readonly #host: QueueCatalogHost
-  readonly #queues = new Map<string, QueueSubscription>()
+  readonly #queues = new Map<string, Queue>()
   /** Lease ids of every queue of the broker (see deliveries.ts). */
   #leaseSeq = 0
 
@@ -92,7 +92,7 @@ export class QueueCatalog {
     }
   }
 
-  get(name: string): QueueSubscription | undefined {
+  get(name: string): Queue | undefined {
     return this.#queues.get(name)
   }
 
@@ -100,26 +100,26 @@ export class QueueCatalog {
     return this.#queues.has(name)
   }
 
-  queue(name: string): QueueSubscription {
+  queue(name: string): Queue {
     const queue = this.#queues.get(name)
     if (queue === undefined) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${name}' does not exist`)
     return queue
   }
 
-  values(): IterableIterator<QueueSubscription> {
+  values(): IterableIterator<Queue> {
     return this.#queues.values()
   }
 
-  list(): QueueSubscription[] {
+  list(): Queue[] {
     return [...this.#queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
-  #openQueue(name: string, stored: QueueConfig): QueueSubscription {
+  #openQueue(name: string, stored: QueueConfig): Queue {
     // Catalog records written before a setting existed get its default (e.g. maxLengthBytes).
     const config: QueueConfig = { ...defaultQueueConfig, ...stored }
     const stream = this.#host.streams.stream(config.stream)
     const host = this.#host
-    const queue = new QueueSubscription({
+    const queue = new Queue({
       name,
       config,
       logs: stream.partitions,
@@ -144,14 +144,9 @@ export class QueueCatalog {
   }
 
   /**
-   * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
-   * config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
+   * Declares a queue over a stream (its own, created with it, unless config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
    */
-  async create(
-    name: string,
-    config: Partial<QueueConfig>,
-    options: { ifNotExists?: boolean },
-  ): Promise<QueueSubscription> {
+  async create(name: string, config: Partial<QueueConfig>, options: { ifNotExists?: boolean }): Promise<Queue> {
     validateName('queue', name)
     const full = validateQueueConfig(name, config)
     const existing = this.#queues.get(name)
@@ -183,7 +178,7 @@ export class QueueCatalog {
    * target, TTL, length limit, delay. The stream, durability and ownership cannot change. New settings apply
    * to deliveries from now on; persisted with the queue's catalog record.
    */
-  async alter(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<QueueSubscription> {
+  async alter(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<Queue> {
     const queue = this.queue(name)
     for (const key of Object.keys(changes)) {
       if (!alterableQueueKeys.includes(key as AlterableQueueKey))
@@ -222,7 +217,7 @@ export class QueueCatalog {
     return config.durable && config.exclusiveOwner === null ? storage.cursors : storage.memoryCursors
   }
 
-  async remove(queue: QueueSubscription, reason: string): Promise<void> {
+  async remove(queue: Queue, reason: string): Promise<void> {
     queue.close(reason)
     this.#queues.delete(queue.name)
     const stream = this.#host.streams.get(queue.streamName)
@@ -241,7 +236,7 @@ export class QueueCatalog {
 
 /** Publishes straight to a queue's stream, applying the queue's delay default and overflow policy. */
 export async function sendToQueueStream(
-  queue: QueueSubscription,
+  queue: Queue,
   messages: PublishMessage[],
   produce: (stream: string, messages: PublishMessage[]) => Promise<MessagePosition[]>,
 ): Promise<MessagePosition[]> {

@@ -1,4 +1,4 @@
-// A push consumer of a queue subscription: its credit (prefetch, shared credit group, no-ack) and the
+// A push consumer of a queue: its credit (prefetch, shared credit group, no-ack) and the
 // deliveries collected for it during one drain, and its place in the queue's consumer list (by priority).
 import { WharfError } from '../../util/errors.js'
 import type { CreditGroup } from '../credit.js'

@@ -2,7 +2,7 @@
 // handle) is the handle, so no adapter keeps its own (queue, partition, offset, lease) tuple or key format.
 // Lease ids are unique per broker, so a reference to a deleted queue's delivery never settles a lease of a
 // queue re-created under the same name.
-import type { QueueSubscription } from './queue.js'
+import type { Queue } from './queue.js'
 import type { DeliveryRef, MessageRef } from './types.js'
 
 /**
@@ -14,9 +14,9 @@ export function deliveryKey(ref: MessageRef): string {
 }
 
 export class Deliveries {
-  readonly #queue: (name: string) => QueueSubscription | undefined
+  readonly #queue: (name: string) => Queue | undefined
 
-  constructor(queue: (name: string) => QueueSubscription | undefined) {
+  constructor(queue: (name: string) => Queue | undefined) {
     this.#queue = queue
   }
 

@@ -1,7 +1,7 @@
 // Who gets which message next: the drain loop pushing to consumers (priority groups, round robin within
 // one, single active consumer, credit) and long-poll pulls, the choice of the next deliverable message
 // (priority partitions first, FIFO groups kept in order, expired ones dead-lettered) and the lease it is
-// delivered under. Plain functions over QueueState (state.ts); QueueSubscription schedules drain() at most
+// delivered under. Plain functions over QueueState (state.ts); Queue schedules drain() at most
 // once per tick.
 
 import { headerText, Reserved, type StoredMessage } from '../message.js'

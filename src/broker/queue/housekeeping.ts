@@ -110,7 +110,7 @@ export async function purge(s: QueueState): Promise<number> {
 }
 
 /**
- * One enforceMaxLength run (QueueSubscription serializes them): drops or dead-letters from the head until
+ * One enforceMaxLength run (Queue serializes them): drops or dead-letters from the head until
  * within the limits; returns the pending acks of what it dropped.
  */
 export async function trim(s: QueueState): Promise<Array<Promise<void>>> {

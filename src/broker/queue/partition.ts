@@ -1,4 +1,4 @@
-// Per-partition state of a queue subscription: which offsets are read, ready, delayed, returned or in
+// Per-partition state of a queue: which offsets are read, ready, delayed, returned or in
 // flight. Acked offsets live in the cursor store (floor + ranges); everything else here is memory,
 // bounded: `ready` holds at most readyMax messages read ahead of consumers, `returned` holds messages whose
 // lease ended (bounded by in-flight counts), `delayed`/`cold` hold offsets only.

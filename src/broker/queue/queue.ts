@@ -1,4 +1,4 @@
-// A queue-mode subscription: competing consumers over a stream. Each delivery is a lease (deadline or
+// A queue: competing consumers over a stream. Each delivery is a lease (deadline or
 // until released); ack removes the message (durably, in the cursor store), nack/expiry returns it with a
 // delivery count, past maxDeliveries it is dead-lettered. Consumers are pushed to from one synchronous
 // drain loop, scheduled at most once per tick; reading the log is asynchronous and bounded (read-ahead).
@@ -22,6 +22,8 @@ import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './types.j
 
 export type { QueueHooks }
 export { QueueConsumer }
+/** The name of Queue that code on the other structure branches still imports; remove once nothing does. */
+export type QueueSubscription = Queue
 
 export interface QueueOptions {
   name: string
@@ -35,7 +37,7 @@ export interface QueueOptions {
   streamId: number
 }
 
-export class QueueSubscription {
+export class Queue {
   readonly name: string
   readonly partitions: QueuePartition[]
   readonly stats: QueueState['stats']

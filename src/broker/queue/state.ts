@@ -1,4 +1,4 @@
-// What a queue shares with the per-area code that works on it. QueueSubscription (queue.ts) owns one
+// What a queue shares with the per-area code that works on it. Queue (queue.ts) owns one
 // QueueState and keeps it private; delivery.ts, settle.ts, read-ahead.ts and housekeeping.ts are plain
 // functions over it, so none of this state becomes public on the class. The state names its queue only by
 // the narrow QueueRef, so nothing here depends on queue.ts.

@@ -1,4 +1,4 @@
-// Shapes shared by queue subscriptions, their consumers and the broker facade.
+// Shapes shared by queues, their consumers and the broker facade.
 import type { CreditGroup } from '../credit.js'
 import type { StoredMessage } from '../message.js'
 

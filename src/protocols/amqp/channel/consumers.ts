@@ -4,7 +4,7 @@
 
 import { CreditGroup } from '../../../broker/credit.js'
 import type { StoredMessage } from '../../../broker/message.js'
-import type { QueueConsumer, QueueSubscription } from '../../../broker/queue/queue.js'
+import type { Queue, QueueConsumer } from '../../../broker/queue/queue.js'
 import type { Delivery } from '../../../broker/queue/types.js'
 import { isWharfError } from '../../../util/errors.js'
 import { consumerPriority } from '../arguments.js'
@@ -21,7 +21,7 @@ export const NO_ACK_WINDOW = 2000
 type Unacked = Delivery | StreamConsumer
 
 type Consumer =
-  | { kind: 'queue'; queue: QueueSubscription; consumer: QueueConsumer; noAck: boolean }
+  | { kind: 'queue'; queue: Queue; consumer: QueueConsumer; noAck: boolean }
   | { kind: 'stream'; consumer: StreamConsumer }
 
 type SettleMethod = Extract<AmqpMethod, { name: 'basic.ack' | 'basic.nack' | 'basic.reject' }>
