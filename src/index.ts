@@ -36,7 +36,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
 
 export { Broker } from './broker/broker.js'
 export type { QueueConfig, StreamConfig } from './broker/config.js'
+export { CreditGroup } from './broker/credit.js'
 export type { PublishMessage, StoredMessage } from './broker/message.js'
 export type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './broker/queue/types.js'
-export { CreditGroup } from './broker/queue/types.js'
 export { type ErrorCode, isWharfError, WharfError } from './util/errors.js'

@@ -7,13 +7,16 @@ import { DedupManager } from './dedup/manager.js'
 import { GroupCoordinator } from './groups/index.js'
 import { ProducerManager } from './idempotence/manager.js'
 import type { LogMember, LogMemberOptions } from './log/assigned-group.js'
+import { LogCursor, type LogCursorOptions, type LogSource } from './log/cursor.js'
 import { groupLag, LogGroups } from './log/groups.js'
-import { groupKey, offsetStoreOver, waitForLogData } from './log/offsets.js'
+import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './log/offsets.js'
 import { Maintenance } from './maintenance.js'
 import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './message.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { deadLetterMessage } from './queue/dead-letter.js'
-import type { QueueConsumer, QueueSubscription } from './queue/queue.js'
+import { Deliveries } from './queue/deliveries.js'
+import type { Queue, QueueConsumer } from './queue/queue.js'
+import type { QueueRef } from './queue/state.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import {
@@ -58,9 +61,11 @@ export class Broker {
     stream: (name) => this.stream(name),
     committed: (g, s, p) => this.committedOffset(g, s, p)?.offset,
     commit: (g, s, p, offset) => this.commitOffset(g, s, p, offset),
-    read: (s, p, offset, maxBytes) => this.readMessages(s, p, offset, maxBytes),
+    source: (s, p) => this.#logSource(s, p),
     warn: (message, details) => this.#warn(message, details),
   })
+  /** Settles queue deliveries by reference: ack / settle / nack / extend. */
+  readonly deliveries = new Deliveries((name) => this.#queues.get(name))
   schemas!: SchemaStore
   router!: Router
   /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
@@ -294,7 +299,7 @@ export class Broker {
     name: string,
     config: Partial<QueueConfig> = {},
     options: { ifNotExists?: boolean } = {},
-  ): Promise<QueueSubscription> {
+  ): Promise<Queue> {
     return this.#serial(async () => {
       this.#assertOpen()
       return this.#queues.create(name, config, options)
@@ -306,22 +311,22 @@ export class Broker {
    * target, TTL, length limit, delay. The stream, durability and ownership cannot change. New settings apply
    * to deliveries from now on; persisted with the queue's catalog record.
    */
-  alterQueue(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<QueueSubscription> {
+  alterQueue(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<Queue> {
     return this.#serial(async () => {
       this.#assertOpen()
       return this.#queues.alter(name, changes)
     })
   }
 
-  getQueue(name: string): QueueSubscription | undefined {
+  getQueue(name: string): Queue | undefined {
     return this.#queues.get(name)
   }
 
-  queue(name: string): QueueSubscription {
+  queue(name: string): Queue {
     return this.#queues.queue(name)
   }
 
-  listQueues(): QueueSubscription[] {
+  listQueues(): Queue[] {
     return this.#queues.list()
   }
 
@@ -356,7 +361,7 @@ export class Broker {
     return this.queue(name).queueStats()
   }
 
-  async #deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void> {
+  async #deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void> {
     const target = queue.config.deadLetter
     if (target === null) return
     const dead = deadLetterMessage(queue.name, message, reason, this.now())
@@ -453,6 +458,24 @@ export class Broker {
     return this.#logGroups.join(streamName, group, options)
   }
 
+  /**
+   * A credit-bounded reader of one partition from options.offset (AMQP stream-queue consumers): delivers
+   * at most the credit's room, waits for data when caught up; pump() starts it, close() stops it.
+   */
+  logCursor(streamName: string, partition: number, options: LogCursorOptions): LogCursor {
+    this.#assertOpen()
+    this.stream(streamName).partitionLog(partition)
+    return new LogCursor(this.#logSource(streamName, partition), options)
+  }
+
+  /** A partition as log cursors read it; the stream is looked up per read, so a deleted one fails the read. */
+  #logSource(streamName: string, partition: number): LogSource {
+    return {
+      read: (offset, maxBytes) => this.readMessages(streamName, partition, offset, maxBytes),
+      onData: (offset, wake) => onLogData(this.stream(streamName).partitionLog(partition), offset, wake),
+    }
+  }
+
   /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
   lag(
     group: string,
@@ -480,7 +503,7 @@ export class Broker {
     await this.#catalogLock
     await this.#producers.saveAll(this.now()).catch(() => {})
     for (const queue of this.#queues.values()) {
-      await queue.saveDeliveredMax().catch(() => {})
+      await queue.saveDeliveryState().catch(() => {})
       queue.close('broker closed')
     }
     await this.storage.close()

@@ -3,13 +3,13 @@
 // and dedup-window expiry. Split out of broker.ts; one timer per broker, unref'd.
 import type { DedupManager } from './dedup/manager.js'
 import type { ProducerManager } from './idempotence/manager.js'
-import type { QueueSubscription } from './queue/queue.js'
+import type { Queue } from './queue/queue.js'
 import type { Stream } from './stream/stream.js'
 
 export interface MaintenanceHost {
   now(): number
   warn(message: string, details?: Record<string, unknown>): void
-  queues(): Iterable<QueueSubscription>
+  queues(): Iterable<Queue>
   streams(): Iterable<Stream>
   readonly producers: ProducerManager
   readonly dedup: DedupManager

@@ -1,22 +1,17 @@
-// Broker-assigned log-mode groups, for consumers that have no client-side assignor (AMQP stream
-// consumers, REST, the embedded API): members of a group share a stream's partitions (range or round
-// robin, recomputed on every join/leave), each member is pushed the messages of its partitions from
-// the group's committed offset, bounded by a prefetch credit, and acks commit offsets.
+// Broker-assigned log-mode groups, for consumers that have no client-side assignor (the embedded API):
+// members of a group share a stream's partitions (range or round robin, recomputed on every join/leave),
+// each member reads its partitions through one LogCursor each, from the group's committed offset, bounded
+// by the member's prefetch credit, and acks commit offsets.
+import { CreditGroup } from '../credit.js'
 import type { StoredMessage } from '../message.js'
+import { LogCursor, type LogSource } from './cursor.js'
 
 export interface LogGroupHost {
   partitionCount(stream: string): number
   committed(group: string, stream: string, partition: number): number | undefined
   commit(group: string, stream: string, partition: number, offset: number): Promise<void>
   startOffset(stream: string, partition: number, from: 'earliest' | 'latest'): number
-  read(
-    stream: string,
-    partition: number,
-    offset: number,
-    maxBytes: number,
-  ): Promise<{ messages: StoredMessage[]; nextOffset: number }>
-  /** Calls back once the partition has data at or beyond offset; returns an unsubscribe. */
-  onData(stream: string, partition: number, offset: number, wake: () => void): () => void
+  source(stream: string, partition: number): LogSource
   warn(message: string, details?: Record<string, unknown>): void
 }
 
@@ -29,33 +24,41 @@ export interface LogMemberOptions {
   onAssign?(partitions: number[]): void
 }
 
-const READ_BYTES = 256 * 1024
+/** A failed read is reported and retried after this long (the cursors run detached from any caller). */
+const RETRY_MS = 1000
 
 export class LogMember {
   readonly id: string
   partitions: number[] = []
-  inflight = 0
   closed = false
   readonly options: Required<Omit<LogMemberOptions, 'onAssign'>> & Pick<LogMemberOptions, 'onAssign'>
-  /** Next offset to read per partition. */
-  readonly positions = new Map<number, number>()
+  /** Unacked messages of every partition of this member. */
+  readonly credit: CreditGroup
+  /** One cursor per assigned partition. */
+  readonly cursors = new Map<number, LogCursor>()
   readonly #group: LogGroup
 
   constructor(id: string, group: LogGroup, options: LogMemberOptions) {
     this.id = id
     this.#group = group
     this.options = { from: 'earliest', strategy: 'range', prefetch: 1000, ...options }
+    this.credit = new CreditGroup(this.options.prefetch)
   }
 
   /** Commits offset + 1 of a processed message (offsets per partition are acked in order). */
   ack(message: StoredMessage): Promise<void> {
-    this.inflight = Math.max(0, this.inflight - 1)
-    this.#group.pump(this)
+    if (this.credit.used > 0) this.credit.release()
     return this.#group.host.commit(this.#group.name, this.#group.stream, message.partition, message.offset + 1)
   }
 
   leave(): void {
     this.#group.leave(this)
+  }
+
+  /** Closes every cursor (on leave and before a rebalance hands out new ones). */
+  stop(): void {
+    for (const cursor of this.cursors.values()) cursor.close()
+    this.cursors.clear()
   }
 }
 
@@ -64,8 +67,6 @@ export class LogGroup {
   readonly stream: string
   readonly host: LogGroupHost
   readonly members: LogMember[] = []
-  readonly #reading = new Set<string>()
-  readonly #waits = new Map<string, () => void>()
   #seq = 0
 
   constructor(name: string, stream: string, host: LogGroupHost) {
@@ -85,18 +86,17 @@ export class LogGroup {
     const at = this.members.indexOf(member)
     if (at < 0) return
     member.closed = true
+    member.stop()
     this.members.splice(at, 1)
     this.#rebalance()
   }
 
   #rebalance(): void {
-    for (const off of this.#waits.values()) off()
-    this.#waits.clear()
     const count = this.host.partitionCount(this.stream)
     const members = this.members
     for (const m of members) {
+      m.stop()
       m.partitions = []
-      m.positions.clear()
     }
     if (members.length === 0) return
     const strategy = members[0]!.options.strategy
@@ -108,59 +108,25 @@ export class LogGroup {
       members[owner]!.partitions.push(p)
     }
     for (const m of members) {
-      for (const p of m.partitions) {
-        m.positions.set(
-          p,
-          this.host.committed(this.name, this.stream, p) ?? this.host.startOffset(this.stream, p, m.options.from),
-        )
-      }
+      for (const p of m.partitions) m.cursors.set(p, this.#cursor(m, p))
       m.options.onAssign?.(m.partitions)
-      this.pump(m)
+      for (const cursor of m.cursors.values()) cursor.pump()
     }
   }
 
-  /** Reads and delivers for every partition of a member that has credit and is not already reading. */
-  pump(member: LogMember): void {
-    for (const partition of member.partitions) void this.#pumpPartition(member, partition)
-  }
-
-  async #pumpPartition(member: LogMember, partition: number): Promise<void> {
-    const key = `${member.id}/${partition}`
-    if (this.#reading.has(key) || member.closed) return
-    this.#reading.add(key)
-    try {
-      while (!member.closed && member.inflight < member.options.prefetch && member.partitions.includes(partition)) {
-        const offset = member.positions.get(partition)!
-        const { messages, nextOffset } = await this.host.read(this.stream, partition, offset, READ_BYTES)
-        if (member.closed || member.positions.get(partition) !== offset) return
-        if (messages.length === 0) {
-          member.positions.set(partition, Math.max(offset, nextOffset))
-          if (nextOffset > offset) continue
-          // Caught up: wait for an append (event-driven, no polling).
-          this.#waits.get(key)?.()
-          this.#waits.set(
-            key,
-            this.host.onData(this.stream, partition, offset, () => {
-              this.#waits.delete(key)
-              this.pump(member)
-            }),
-          )
-          return
-        }
-        const room = member.options.prefetch - member.inflight
-        const batch = messages.slice(0, room)
-        member.positions.set(partition, batch[batch.length - 1]!.offset + 1)
-        member.inflight += batch.length
-        member.options.onMessages(batch)
-      }
-    } catch (error) {
-      // Reported and retried shortly; never thrown (this runs detached from any caller).
-      if (!member.closed) {
-        this.host.warn('log group read failed', { group: this.name, partition, error: String(error) })
-        setTimeout(() => this.pump(member), 1000).unref()
-      }
-    } finally {
-      this.#reading.delete(key)
-    }
+  #cursor(member: LogMember, partition: number): LogCursor {
+    const host = this.host
+    const offset =
+      host.committed(this.name, this.stream, partition) ?? host.startOffset(this.stream, partition, member.options.from)
+    const cursor: LogCursor = new LogCursor(host.source(this.stream, partition), {
+      offset,
+      credit: member.credit,
+      deliver: (messages) => member.options.onMessages(messages),
+      onError: (error) => {
+        host.warn('log group read failed', { group: this.name, partition, error: String(error) })
+        setTimeout(() => cursor.pump(), RETRY_MS).unref()
+      },
+    })
+    return cursor
   }
 }

@@ -1,12 +1,11 @@
-// The broker's log-mode groups (Broker.subscribeLog), one per (group, stream), and group lag. Split out of
-// broker.ts; the groups reach streams, committed offsets and reads through the broker.
+// The broker's log-mode groups (Broker.subscribeLog), one per (group, stream), and group lag. The groups
+// reach streams, committed offsets and reads through the broker.
 
 import type { Stream } from '../stream/stream.js'
 import { LogGroup, type LogGroupHost, type LogMember, type LogMemberOptions } from './assigned-group.js'
-import { onLogData } from './offsets.js'
 
 /** What the groups need from the broker: the rest of LogGroupHost is derived from the stream. */
-export type LogGroupsHost = Pick<LogGroupHost, 'committed' | 'commit' | 'read' | 'warn'> & {
+export type LogGroupsHost = Pick<LogGroupHost, 'committed' | 'commit' | 'source' | 'warn'> & {
   stream(name: string): Stream
 }
 
@@ -31,8 +30,7 @@ export class LogGroups {
         const log = host.stream(s).partitionLog(p)
         return from === 'earliest' ? log.logStartOffset : log.highWatermark
       },
-      read: (s, p, offset, maxBytes) => host.read(s, p, offset, maxBytes),
-      onData: (s, p, offset, wake) => onLogData(host.stream(s).partitionLog(p), offset, wake),
+      source: (s, p) => host.source(s, p),
       warn: (message, details) => host.warn(message, details),
     }
   }

@@ -1,8 +1,7 @@
-// The broker's queue catalog: queue subscriptions by name, their catalog records and lifecycle (declare,
-// alter, delete, the own stream a queue is created with, memory cursors for queues that cannot outlive
-// the process, dropping non-durable and exclusive queues at startup) and the direct send to a queue. Split
-// out of broker.ts; the broker serializes every call that changes the catalog (its catalog lock) and checks
-// it is open.
+// The broker's queue catalog: queues by name, their catalog records and lifecycle (declare, alter, delete,
+// the own stream a queue is created with, memory cursors for queues that cannot outlive the process,
+// dropping non-durable and exclusive queues at startup) and the direct send to a queue. The broker
+// serializes every call that changes the catalog (its catalog lock) and checks it is open.
 import type { CursorStore, StorageEngine } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import {
@@ -17,7 +16,9 @@ import type { DeathReason, PublishMessage, StoredMessage } from '../message.js'
 import { assertRoom, refusesWhenFull, trimsWhenFull, withQueueDelay } from '../routing/publisher.js'
 import { type StreamCatalog, validateName } from '../stream/catalog.js'
 import type { MessagePosition } from '../stream/produce.js'
-import { QueueSubscription } from './queue.js'
+import { deliveredMaxKey } from './partition.js'
+import { Queue } from './queue.js'
+import type { QueueRef } from './state.js'
 
 export interface QueueRecord {
   config: QueueConfig
@@ -56,14 +57,16 @@ export interface QueueCatalogHost {
   /** Removes every binding that targets the queue. */
   unbindQueue(name: string): Promise<void>
   /** Routes a message to the queue's dead-letter target; resolves once durable there. */
-  deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void>
+  deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void>
   /** Deletes a queue through the broker (serialized with other catalog changes). */
   deleteQueue(name: string): Promise<number>
 }
 
 export class QueueCatalog {
   readonly #host: QueueCatalogHost
-  readonly #queues = new Map<string, QueueSubscription>()
+  readonly #queues = new Map<string, Queue>()
+  /** Lease ids of every queue of the broker (see deliveries.ts). */
+  #leaseSeq = 0
 
   constructor(host: QueueCatalogHost) {
     this.#host = host
@@ -89,7 +92,7 @@ export class QueueCatalog {
     }
   }
 
-  get(name: string): QueueSubscription | undefined {
+  get(name: string): Queue | undefined {
     return this.#queues.get(name)
   }
 
@@ -97,31 +100,32 @@ export class QueueCatalog {
     return this.#queues.has(name)
   }
 
-  queue(name: string): QueueSubscription {
+  queue(name: string): Queue {
     const queue = this.#queues.get(name)
     if (queue === undefined) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${name}' does not exist`)
     return queue
   }
 
-  values(): IterableIterator<QueueSubscription> {
+  values(): IterableIterator<Queue> {
     return this.#queues.values()
   }
 
-  list(): QueueSubscription[] {
+  list(): Queue[] {
     return [...this.#queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
-  #openQueue(name: string, stored: QueueConfig): QueueSubscription {
+  #openQueue(name: string, stored: QueueConfig): Queue {
     // Catalog records written before a setting existed get its default (e.g. maxLengthBytes).
     const config: QueueConfig = { ...defaultQueueConfig, ...stored }
     const stream = this.#host.streams.stream(config.stream)
     const host = this.#host
-    const queue = new QueueSubscription(
+    const queue = new Queue({
       name,
       config,
-      stream.partitions,
-      this.#queueCursors(config),
-      {
+      logs: stream.partitions,
+      cursors: this.#queueCursors(config),
+      hooks: {
+        leaseId: () => ++this.#leaseSeq,
         now: host.now,
         warn: (message, details) => host.warn(message, details),
         deadLetter: (q, message, reason) => host.deadLetter(q, message, reason),
@@ -131,8 +135,8 @@ export class QueueCatalog {
             .catch((error) => host.warn('queue delete failed', { queue: q.name, why, error: String(error) }))
         },
       },
-      stream.id,
-    )
+      streamId: stream.id,
+    })
     if (config.maxPriority > 0) stream.maxPriority = config.maxPriority
     stream.queues.add(queue)
     this.#queues.set(name, queue)
@@ -140,14 +144,9 @@ export class QueueCatalog {
   }
 
   /**
-   * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
-   * config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
+   * Declares a queue over a stream (its own, created with it, unless config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
    */
-  async create(
-    name: string,
-    config: Partial<QueueConfig>,
-    options: { ifNotExists?: boolean },
-  ): Promise<QueueSubscription> {
+  async create(name: string, config: Partial<QueueConfig>, options: { ifNotExists?: boolean }): Promise<Queue> {
     validateName('queue', name)
     const full = validateQueueConfig(name, config)
     const existing = this.#queues.get(name)
@@ -179,7 +178,7 @@ export class QueueCatalog {
    * target, TTL, length limit, delay. The stream, durability and ownership cannot change. New settings apply
    * to deliveries from now on; persisted with the queue's catalog record.
    */
-  async alter(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<QueueSubscription> {
+  async alter(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<Queue> {
     const queue = this.queue(name)
     for (const key of Object.keys(changes)) {
       if (!alterableQueueKeys.includes(key as AlterableQueueKey))
@@ -218,7 +217,7 @@ export class QueueCatalog {
     return config.durable && config.exclusiveOwner === null ? storage.cursors : storage.memoryCursors
   }
 
-  async remove(queue: QueueSubscription, reason: string): Promise<void> {
+  async remove(queue: Queue, reason: string): Promise<void> {
     queue.close(reason)
     this.#queues.delete(queue.name)
     const stream = this.#host.streams.get(queue.streamName)
@@ -226,7 +225,7 @@ export class QueueCatalog {
     const cursors = this.#queueCursors(queue.config)
     for (const p of queue.partitions) {
       await cursors.delete(p.ackKey)
-      await cursors.delete(`${p.ackKey}\u0000d`)
+      await cursors.delete(deliveredMaxKey(p.ackKey))
     }
     await this.#host.storage.metadata.delete('queue', queue.name)
     await this.#host.unbindQueue(queue.name)
@@ -237,7 +236,7 @@ export class QueueCatalog {
 
 /** Publishes straight to a queue's stream, applying the queue's delay default and overflow policy. */
 export async function sendToQueueStream(
-  queue: QueueSubscription,
+  queue: Queue,
   messages: PublishMessage[],
   produce: (stream: string, messages: PublishMessage[]) => Promise<MessagePosition[]>,
 ): Promise<MessagePosition[]> {

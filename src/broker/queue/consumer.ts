@@ -1,7 +1,8 @@
-// A push consumer of a queue subscription: its credit (prefetch, shared credit group, no-ack) and the
+// A push consumer of a queue: its credit (prefetch, shared credit group, no-ack) and the
 // deliveries collected for it during one drain, and its place in the queue's consumer list (by priority).
 import { WharfError } from '../../util/errors.js'
-import type { ConsumeOptions, CreditGroup, Delivery } from './types.js'
+import type { CreditGroup } from '../credit.js'
+import type { ConsumeOptions, Delivery, Taker } from './types.js'
 
 export class QueueConsumer {
   readonly tag: string
@@ -19,6 +20,8 @@ export class QueueConsumer {
   cancelled = false
   /** Deliveries collected during one drain. */
   batch: Delivery[] = []
+  /** This consumer's terms, as the drain loop leases by them. */
+  readonly taker: Taker
 
   constructor(tag: string, options: ConsumeOptions) {
     this.tag = tag
@@ -34,6 +37,7 @@ export class QueueConsumer {
     this.creditGroup = options.creditGroup
     this.onDeliver = options.onDeliver
     this.onCancel = options.onCancel
+    this.taker = { owner: this.owner, leaseMs: this.leaseMs, noAck: this.noAck, consumer: this }
   }
 
   get hasCredit(): boolean {

@@ -1,16 +1,16 @@
 // Who gets which message next: the drain loop pushing to consumers (priority groups, round robin within
 // one, single active consumer, credit) and long-poll pulls, the choice of the next deliverable message
 // (priority partitions first, FIFO groups kept in order, expired ones dead-lettered) and the lease it is
-// delivered under. Plain functions over QueueState (queue-state.ts); QueueSubscription schedules drain()
-// at most once per tick.
+// delivered under. Plain functions over QueueState (state.ts); Queue schedules drain() at most
+// once per tick.
 
 import { headerText, Reserved, type StoredMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
 import type { Lease, QueuePartition } from './partition.js'
 import { expired, fill } from './read-ahead.js'
 import { deadLetter, storeAckQuietly } from './settle.js'
-import { bodySize, type QueueState, READY_MAX, type Waiter } from './state.js'
-import type { Delivery, GetOptions } from './types.js'
+import { bodySize, type QueueState, type Waiter, wantsRead } from './state.js'
+import type { Delivery, GetOptions, Taker } from './types.js'
 
 const GET_MAX = 10_000
 
@@ -19,7 +19,8 @@ export async function pull(s: QueueState, options: GetOptions): Promise<Delivery
   const max = Math.min(Math.max(options.max ?? 1, 1), GET_MAX)
   s.lastUsed = s.hooks.now()
   await Promise.all(s.partitions.map((p) => fill(s, p)))
-  const waiter: Waiter = { options, max, taken: [], resolve: () => {}, timer: null }
+  const taker: Taker = { owner: options.owner, leaseMs: options.leaseMs, noAck: options.noAck ?? false, consumer: null }
+  const waiter: Waiter = { taker, max, taken: [], resolve: () => {}, timer: null }
   const taken = takeFor(s, waiter)
   if (taken.length > 0 || !options.waitMs || options.signal?.aborted) return taken
   return new Promise<Delivery[]>((resolve) => {
@@ -57,14 +58,7 @@ export function drain(s: QueueState): void {
     consumer.batch = []
     consumer.onDeliver(batch)
   }
-  for (const p of s.partitions) {
-    if (
-      p.reading === null &&
-      (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
-    ) {
-      void fill(s, p)
-    }
-  }
+  for (const p of s.partitions) if (wantsRead(p)) void fill(s, p)
 }
 
 /**
@@ -85,7 +79,7 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
       idle++
       continue
     }
-    const delivery = next(s, consumer.owner, consumer.leaseMs, consumer, consumer.noAck)
+    const delivery = next(s, consumer.taker)
     if (delivery === null) {
       // This consumer got nothing: its turn comes first next time (else, with two consumers and one
       // message per drain, the same one would get every message).
@@ -99,20 +93,14 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
   return true
 }
 
-/** Round-robin position within each priority group (offset from the group's start), per queue. */
-const groupTurns = new WeakMap<QueueState, Map<number, number>>()
-
 /**
  * Mixed priorities: serves the highest group, and the next one down only once every consumer above is out
  * of credit. Each group keeps its own round-robin position, so falling through does not restart the rotation.
  */
 function servePriorities(s: QueueState, n: number, touched: QueueConsumer[]): void {
   const consumers = s.consumers
-  let turns = groupTurns.get(s)
-  if (turns === undefined) {
-    turns = new Map()
-    groupTurns.set(s, turns)
-  } else if (turns.size > n) turns.clear() // priorities of consumers long gone
+  const turns = s.groupTurns
+  if (turns.size > n) turns.clear() // priorities of consumers long gone
   for (let start = 0; start < n; ) {
     const priority = consumers[start]!.priority
     let end = start + 1
@@ -128,21 +116,15 @@ function servePriorities(s: QueueState, n: number, touched: QueueConsumer[]): vo
 function takeFor(s: QueueState, waiter: Waiter): Delivery[] {
   const taken: Delivery[] = []
   while (taken.length < waiter.max) {
-    const d = next(s, waiter.options.owner, waiter.options.leaseMs, null, waiter.options.noAck ?? false)
+    const d = next(s, waiter.taker)
     if (d === null) break
     taken.push(d)
   }
   return taken
 }
 
-/** Chooses the next deliverable message (highest priority partition first) and leases it. */
-function next(
-  s: QueueState,
-  owner: string,
-  leaseMs: number | null | undefined,
-  consumer: QueueConsumer | null,
-  noAck: boolean,
-): Delivery | null {
+/** Chooses the next deliverable message (highest priority partition first) and leases it to the taker. */
+function next(s: QueueState, taker: Taker): Delivery | null {
   const now = s.hooks.now()
   const parts = s.partitions
   const priority = s.config.maxPriority > 0
@@ -150,12 +132,18 @@ function next(
     const p = priority ? parts[parts.length - 1 - k]! : parts[(s.rr + k) % parts.length]!
     const picked = pick(s, p, now)
     if (picked === null) continue
-    return leaseMessage(s, p, picked.message, picked.deliveryCount, owner, leaseMs, consumer, noAck, now)
+    return leaseMessage(s, p, picked, taker, now)
   }
   return null
 }
 
-function pick(s: QueueState, p: QueuePartition, now: number): { message: StoredMessage; deliveryCount: number } | null {
+/** A message chosen for delivery and how often it was delivered before. */
+interface Picked {
+  message: StoredMessage
+  deliveryCount: number
+}
+
+function pick(s: QueueState, p: QueuePartition, now: number): Picked | null {
   while (p.returned.size > 0) {
     const entry = p.returned.peek()!
     if (s.config.fifo && groupBusy(s, entry.message!)) break
@@ -196,17 +184,8 @@ function groupReturned(p: QueuePartition, message: StoredMessage): boolean {
   return p.cold.size > 0 // unknown groups of cold entries: be conservative, wait for them to load
 }
 
-function leaseMessage(
-  s: QueueState,
-  p: QueuePartition,
-  message: StoredMessage,
-  previousCount: number,
-  owner: string,
-  leaseMs: number | null | undefined,
-  consumer: QueueConsumer | null,
-  noAck: boolean,
-  now: number,
-): Delivery {
+function leaseMessage(s: QueueState, p: QueuePartition, picked: Picked, taker: Taker, now: number): Delivery {
+  const { message, deliveryCount: previousCount } = picked
   // Read back from the log after a restart: the count stored then (queues with a delivery limit) goes on.
   const before =
     previousCount === 0 && p.recoveredCounts !== null ? p.takeRecoveredCount(message.offset) : previousCount
@@ -214,62 +193,55 @@ function leaseMessage(
   const redelivered = deliveryCount > 1 || message.offset <= p.recoveredDeliveredMax
   if (message.offset > p.deliveredMax) p.deliveredMax = message.offset
   s.stats.delivered++
-  const id = ++s.leaseSeq
-  const deadline = noAck ? null : leaseFor(s, p, message, id, owner, consumer, leaseMs, deliveryCount, now)
-  // Saved by the maintenance tick (saveCounts), so that the limit survives a restart; plain queues skip it.
-  if (!noAck && s.config.maxDeliveries !== null) {
-    p.unsavedCounts ??= new Map()
-    p.unsavedCounts.set(message.offset, deliveryCount)
-  }
-  if (noAck) {
-    s.stats.acked++
-    storeAckQuietly(s, p, message.offset, bodySize(message))
-  }
-  return {
+  const delivery: Delivery = {
     queue: s.name,
     partition: p.index,
     offset: message.offset,
     deliveryCount,
     redelivered,
     message,
-    leaseId: id,
-    deadline,
+    leaseId: s.hooks.leaseId(),
+    deadline: null,
   }
+  if (taker.noAck) {
+    s.stats.acked++
+    storeAckQuietly(s, p, message.offset, bodySize(message))
+    return delivery
+  }
+  delivery.deadline = takeLease(s, p, delivery, taker, now)
+  // Saved by the maintenance tick (saveCounts), so that the limit survives a restart; plain queues skip it.
+  if (s.config.maxDeliveries !== null) {
+    p.unsavedCounts ??= new Map()
+    p.unsavedCounts.set(message.offset, deliveryCount)
+  }
+  return delivery
 }
 
-/** Takes the lease of a delivery that needs an ack; returns its deadline (null: until released). */
-function leaseFor(
-  s: QueueState,
-  p: QueuePartition,
-  message: StoredMessage,
-  id: number,
-  owner: string,
-  consumer: QueueConsumer | null,
-  leaseMs: number | null | undefined,
-  deliveryCount: number,
-  now: number,
-): number | null {
-  const effectiveLease = leaseMs === undefined ? s.config.leaseMs : leaseMs
+/** Puts a delivery that needs an ack in flight under the taker's lease; returns its deadline (null: until released). */
+function takeLease(s: QueueState, p: QueuePartition, d: Delivery, taker: Taker, now: number): number | null {
+  const effectiveLease = taker.leaseMs === undefined ? s.config.leaseMs : taker.leaseMs
   const deadline = effectiveLease === null ? null : now + effectiveLease
+  const message = d.message
   const groupId = s.config.fifo ? headerText(message.headers, Reserved.groupId) : undefined
+  const consumer = taker.consumer
   const lease: Lease = {
-    id,
+    id: d.leaseId,
     partition: p.index,
-    offset: message.offset,
-    owner,
+    offset: d.offset,
+    owner: taker.owner,
     consumer,
     deadline,
-    deliveryCount,
+    deliveryCount: d.deliveryCount,
     groupId,
     message,
     purged: false,
   }
-  p.inflight.set(message.offset, lease)
+  p.inflight.set(d.offset, lease)
   if (deadline !== null) s.leases.push({ deadline, lease })
   if (groupId !== undefined) s.busyGroups.set(groupId, (s.busyGroups.get(groupId) ?? 0) + 1)
   if (consumer !== null) {
     consumer.unacked++
-    if (consumer.creditGroup) consumer.creditGroup.used++
+    consumer.creditGroup?.take()
   }
   return deadline
 }

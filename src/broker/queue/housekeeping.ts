@@ -1,12 +1,12 @@
 // A queue's housekeeping, apart from delivery: the periodic tick (lease expiry, delayed messages coming
-// due, TTL at the head, x-expires, deliveredMax and delivery count persistence), maxLength / maxLengthBytes trimming from the
-// head (dead-lettered with reason maxlen) and purge. Plain functions over QueueState (queue-state.ts).
+// due, TTL at the head, x-expires, saving deliveredMax and delivery counts), maxLength / maxLengthBytes
+// trimming from the head (dead-lettered with reason maxlen) and purge. Plain functions over QueueState.
 
 import type { StoredMessage } from '../message.js'
-import type { Lease, QueuePartition } from './partition.js'
+import { deliveredMaxKey, type Lease, type QueuePartition } from './partition.js'
 import { expired, fill } from './read-ahead.js'
 import * as acks from './settle.js'
-import { ackFloorOf, bodySize, depthOf, inflightCount, type QueueState, READY_MAX } from './state.js'
+import { ackFloorOf, bodySize, depthOf, inflightCount, pinLease, type QueueState, wantsRead } from './state.js'
 
 /** Periodic work: lease expiry, delayed messages, TTL at the head, unused-queue expiry. */
 export function tick(s: QueueState, now: number): void {
@@ -31,21 +31,11 @@ export function tick(s: QueueState, now: number): void {
       acks.deadLetter(s, p, p.ready.shift()!, 'expired')
       changed = true
     }
-    // Only durable offsets: one past the high watermark may be reused by another record after a crash.
-    const durableMax = Math.min(p.deliveredMax, p.log.highWatermark - 1)
-    if (durableMax > p.deliveredMaxSaved) {
-      p.deliveredMaxSaved = durableMax
-      s.cursors.commitOffset(`${p.ackKey}\u0000d`, durableMax).catch(() => {})
-    }
+    saveDeliveredMax(s, p)?.catch(() => {})
     saveCounts(s, p)?.catch((error) =>
       s.hooks.warn?.('saving delivery counts failed', { queue: s.name, error: String(error) }),
     )
-    if (
-      p.reading === null &&
-      (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
-    ) {
-      void fill(s, p)
-    }
+    if (wantsRead(p)) void fill(s, p)
   }
   if (s.config.expiresMs !== null && s.consumers.length === 0 && now - s.lastUsed > s.config.expiresMs) {
     s.hooks.deleteQueue(s.queue, 'expires')
@@ -59,7 +49,7 @@ export function tick(s: QueueState, now: number): void {
  * still applies after a restart. Saved once per maintenance tick, not per delivery: nothing waits for them,
  * and a crash loses at most the last tick's increments (those messages are redelivered with a lower count:
  * at-least-once, as RabbitMQ may after losing the tail of its log). A clean close saves them all
- * (saveDeliveredMax). Also forgets stored counts that retention passed (never acked, never read again).
+ * (saveDeliveryState). Also forgets stored counts that retention passed (never acked, never read again).
  */
 export function saveCounts(s: QueueState, p: QueuePartition): Promise<void> | null {
   const pairs: number[] = []
@@ -83,18 +73,23 @@ export function saveCounts(s: QueueState, p: QueuePartition): Promise<void> | nu
   return pairs.length === 0 ? null : s.cursors.setDeliveryCounts(p.ackKey, pairs)
 }
 
+/** Persists how far deliveries of a partition got, when that moved; null when there is nothing to save. */
+function saveDeliveredMax(s: QueueState, p: QueuePartition): Promise<void> | null {
+  // Only durable offsets: one past the high watermark may be reused by another record after a crash.
+  const durableMax = Math.min(p.deliveredMax, p.log.highWatermark - 1)
+  if (durableMax <= p.deliveredMaxSaved) return null
+  p.deliveredMaxSaved = durableMax
+  return s.cursors.commitOffset(deliveredMaxKey(p.ackKey), durableMax)
+}
+
 /**
- * Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort), and the
- * delivery counts not saved yet (the broker calls it on close).
+ * Persists what the tick has not saved yet (the broker calls it on close): how far deliveries got, so that
+ * redeliveries after a restart are flagged (best effort), and the delivery counts.
  */
-export async function saveDeliveredMax(s: QueueState): Promise<void> {
+export async function saveDeliveryState(s: QueueState): Promise<void> {
   for (const p of s.partitions) {
     await saveCounts(s, p)
-    const durableMax = Math.min(p.deliveredMax, p.log.highWatermark - 1)
-    if (durableMax > p.deliveredMaxSaved) {
-      p.deliveredMaxSaved = durableMax
-      await s.cursors.commitOffset(`${p.ackKey}\u0000d`, durableMax)
-    }
+    await saveDeliveredMax(s, p)
   }
 }
 
@@ -115,7 +110,7 @@ export async function purge(s: QueueState): Promise<number> {
 }
 
 /**
- * One enforceMaxLength run (QueueSubscription serializes them): drops or dead-letters from the head until
+ * One enforceMaxLength run (Queue serializes them): drops or dead-letters from the head until
  * within the limits; returns the pending acks of what it dropped.
  */
 export async function trim(s: QueueState): Promise<Array<Promise<void>>> {
@@ -184,26 +179,11 @@ function pinForDrop(s: QueueState, p: QueuePartition, offset: number): { pin: Le
     p.delayed.removeWhere((d) => d.offset === offset)
     break
   }
-  const pin: Lease = {
-    id: ++s.leaseSeq,
-    partition: p.index,
-    offset,
-    owner: '',
-    consumer: null,
-    deadline: null,
-    deliveryCount: 0,
-    groupId: undefined,
-    message: held ?? {
-      stream: s.config.stream,
-      partition: p.index,
-      offset,
-      timestamp: 0,
-      key: null,
-      value: null,
-      headers: [],
-    },
-    purged: false,
-  }
+  const pin = pinLease(
+    s,
+    p,
+    held ?? { stream: s.config.stream, partition: p.index, offset, timestamp: 0, key: null, value: null, headers: [] },
+  )
   p.inflight.set(offset, pin)
   return { pin, held }
 }

@@ -1,4 +1,4 @@
-// Per-partition state of a queue subscription: which offsets are read, ready, delayed, returned or in
+// Per-partition state of a queue: which offsets are read, ready, delayed, returned or in
 // flight. Acked offsets live in the cursor store (floor + ranges); everything else here is memory,
 // bounded: `ready` holds at most readyMax messages read ahead of consumers, `returned` holds messages whose
 // lease ended (bounded by in-flight counts), `delayed`/`cold` hold offsets only.
@@ -12,7 +12,7 @@ export interface Lease {
   partition: number
   offset: number
   owner: string
-  consumer: { unacked: number; creditGroup?: { release(n?: number): void } | undefined } | null
+  consumer: { unacked: number; creditGroup?: { release(): void } | undefined } | null
   deadline: number | null
   deliveryCount: number
   groupId: string | undefined
@@ -25,6 +25,11 @@ export interface Returned {
   offset: number
   deliveryCount: number
   message: StoredMessage | null
+}
+
+/** Cursor-store key of how far deliveries of a partition got (deliveredMax), beside its acks. */
+export function deliveredMaxKey(ackKey: string): string {
+  return `${ackKey}\u0000d`
 }
 
 export const READ_CHUNK_BYTES = 256 * 1024
@@ -75,7 +80,7 @@ export class QueuePartition {
     this.ackKey = ackKey
     const acks = cursors.getAcks(ackKey)
     this.readOffset = Math.max(acks?.floor ?? 0, log.logStartOffset)
-    this.recoveredDeliveredMax = cursors.getOffset(`${ackKey}\u0000d`)?.offset ?? -1
+    this.recoveredDeliveredMax = cursors.getOffset(deliveredMaxKey(ackKey))?.offset ?? -1
     this.deliveredMaxSaved = this.recoveredDeliveredMax
     const counts = cursors.getDeliveryCounts(ackKey)
     if (counts !== undefined && counts.size > 0) this.recoveredCounts = new Map(counts)

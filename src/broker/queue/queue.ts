@@ -1,10 +1,10 @@
-// A queue-mode subscription: competing consumers over a stream. Each delivery is a lease (deadline or
+// A queue: competing consumers over a stream. Each delivery is a lease (deadline or
 // until released); ack removes the message (durably, in the cursor store), nack/expiry returns it with a
 // delivery count, past maxDeliveries it is dead-lettered. Consumers are pushed to from one synchronous
 // drain loop, scheduled at most once per tick; reading the log is asynchronous and bounded (read-ahead).
 // This class is the public face and the consumer registry; the work is done by plain functions over its
-// private QueueState: queue-delivery.ts (drain, pick, lease), queue-acks.ts (settling, held acks, retract),
-// queue-read.ts (read-ahead), queue-maintenance.ts (tick, length limits, purge).
+// private QueueState: delivery.ts (drain, pick, lease), settle.ts (settling, held acks, retract),
+// read-ahead.ts, housekeeping.ts (tick, length limits, purge).
 import type { CursorStore, PartitionLog } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import { Heap } from '../../util/heap.js'
@@ -13,7 +13,7 @@ import type { StoredMessage } from '../message.js'
 import { QueueBytes } from './byte-count.js'
 import { addConsumer, QueueConsumer } from './consumer.js'
 import { drain, pull } from './delivery.js'
-import { purge, saveDeliveredMax, tick, trim } from './housekeeping.js'
+import { purge, saveDeliveryState, tick, trim } from './housekeeping.js'
 import { type Lease, QueuePartition } from './partition.js'
 import { fill, offerTail } from './read-ahead.js'
 import * as acks from './settle.js'
@@ -22,8 +22,22 @@ import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './types.j
 
 export type { QueueHooks }
 export { QueueConsumer }
+/** The name of Queue that code on the other structure branches still imports; remove once nothing does. */
+export type QueueSubscription = Queue
 
-export class QueueSubscription {
+export interface QueueOptions {
+  name: string
+  config: QueueConfig
+  /** The partition logs of the queue's stream. */
+  logs: PartitionLog[]
+  /** Where acks, deliveredMax and delivery counts are kept. */
+  cursors: CursorStore
+  hooks: QueueHooks
+  /** The stream's id, part of the queue's ack keys. */
+  streamId: number
+}
+
+export class Queue {
   readonly name: string
   readonly partitions: QueuePartition[]
   readonly stats: QueueState['stats']
@@ -34,14 +48,8 @@ export class QueueSubscription {
   /** Serializes enforceMaxLength runs, so two publishes never pick the same messages to drop. */
   #trimming: Promise<unknown> = Promise.resolve()
 
-  constructor(
-    name: string,
-    config: QueueConfig,
-    logs: PartitionLog[],
-    cursors: CursorStore,
-    hooks: QueueHooks,
-    streamId: number,
-  ) {
+  constructor(options: QueueOptions) {
+    const { name, config, logs, cursors, hooks, streamId } = options
     this.name = name
     this.partitions = logs.map((log, i) => new QueuePartition(i, log, ackKeyOf(name, streamId, i), cursors))
     this.stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 }
@@ -57,10 +65,11 @@ export class QueueSubscription {
       waiters: [],
       leases: new Heap<{ deadline: number; lease: Lease }>((a, b) => a.deadline < b.deadline),
       busyGroups: new Map(),
-      leaseSeq: 0,
+      tagSeq: 0,
       lastUsed: hooks.now(),
       deleted: false,
       pendingAcks: new Map(),
+      groupTurns: new Map(),
       bytes: null,
       stats: this.stats,
       schedule: () => this.#schedule(),
@@ -105,7 +114,6 @@ export class QueueSubscription {
     }
   }
 
-  /** Body bytes of the messages depth() counts; null unless maxLengthBytes is set. */
   /**
    * Publishes that passed the reject-publish length check but are not in the log yet: counted against the
    * limits, so a burst of pipelined publishes cannot all pass the same check (released when their append settles).
@@ -123,6 +131,7 @@ export class QueueSubscription {
     settled.then(release, release)
   }
 
+  /** Body bytes of the messages depth() counts; null unless maxLengthBytes is set. */
   messageBytes(): number | null {
     return this.#s.bytes === null ? null : this.#s.bytes.total()
   }
@@ -156,7 +165,7 @@ export class QueueSubscription {
         `cannot obtain exclusive access to queue '${this.name}': it has consumers`,
       )
     }
-    const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++s.leaseSeq}`, options)
+    const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++s.tagSeq}`, options)
     addConsumer(s.consumers, consumer, s.config.singleActiveConsumer)
     this.#hadConsumer = true
     s.lastUsed = s.hooks.now()
@@ -279,12 +288,12 @@ export class QueueSubscription {
     }
   }
 
-  /** Lowest unacked offset per partition (for work-queue retention). */
   isAcked(partition: number, offset: number): boolean {
     const p = this.partitions[partition]
     return p !== undefined && this.#s.cursors.isAcked(p.ackKey, offset)
   }
 
+  /** Lowest unacked offset per partition (for work-queue retention). */
   ackFloor(partition: number): number {
     return ackFloorOf(this.#s, partition)
   }
@@ -295,11 +304,11 @@ export class QueueSubscription {
   }
 
   /**
-   * Persists how far deliveries got, so that redeliveries after a restart are flagged (best effort), and the
-   * delivery counts of a queue with a delivery limit that the maintenance tick has not saved yet.
+   * Persists what the maintenance tick has not saved yet: how far deliveries got, so that redeliveries after
+   * a restart are flagged (best effort), and the delivery counts of a queue with a delivery limit.
    */
-  saveDeliveredMax(): Promise<void> {
-    return saveDeliveredMax(this.#s)
+  saveDeliveryState(): Promise<void> {
+    return saveDeliveryState(this.#s)
   }
 
   /** Cancels every consumer and waiter (queue deleted). */
@@ -321,7 +330,7 @@ export class QueueSubscription {
     if (this.#s.deleted) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${this.name}' was deleted`)
   }
 
-  /** The drain loop (queue-delivery.ts) runs at most once per tick. */
+  /** The drain loop (delivery.ts) runs at most once per tick. */
   #schedule(): void {
     if (this.#drainScheduled || this.#s.deleted) return
     this.#drainScheduled = true

@@ -1,6 +1,6 @@
 // A queue's read-ahead: reading the log into each partition's bounded `ready` list (asynchronous, one read
 // per partition at a time), taking our own publishes straight in when caught up (offerTail), and sorting
-// each message read into ready, delayed or dead (TTL). Plain functions over QueueState (queue-state.ts).
+// each message read into ready, delayed or dead (TTL). Plain functions over QueueState (state.ts).
 
 import { headerNumber, Reserved, type StoredMessage } from '../message.js'
 import type { QueuePartition } from './partition.js'

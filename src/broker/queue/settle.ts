@@ -1,10 +1,10 @@
 // Settling a queue's deliveries: ack / settle / nack / extend, ending leases (requeue or dead-letter), acks
 // coalesced into cursor-store writes, acks of early-delivered records held until the log is durable past
-// them, and retracting offered records whose append failed. Plain functions over QueueState (queue-state.ts).
+// them, and retracting offered records whose append failed. Plain functions over QueueState (state.ts).
 import { assert } from '../../util/assert.js'
 import type { DeathReason, StoredMessage } from '../message.js'
 import type { HeldAck, Lease, QueuePartition } from './partition.js'
-import { bodySize, type QueueState } from './state.js'
+import { bodySize, pinLease, type QueueState } from './state.js'
 
 /** Acks one delivery; resolves when the ack is durable. False if the lease is unknown or stale. */
 export function ack(s: QueueState, partition: number, offset: number, leaseId?: number): Promise<boolean> {
@@ -133,18 +133,7 @@ export function requeueLease(s: QueueState, p: QueuePartition, lease: Lease): vo
 /** Dead-letters (or drops) a message, then acks it; the offset is pinned meanwhile so it is not redelivered. */
 export function deadLetter(s: QueueState, p: QueuePartition, message: StoredMessage, reason: DeathReason): void {
   s.stats.deadLettered++
-  const pin: Lease = {
-    id: ++s.leaseSeq,
-    partition: p.index,
-    offset: message.offset,
-    owner: '',
-    consumer: null,
-    deadline: null,
-    deliveryCount: 0,
-    groupId: undefined,
-    message,
-    purged: false,
-  }
+  const pin = pinLease(s, p, message)
   p.inflight.set(message.offset, pin)
   const target = s.config.deadLetter === null ? Promise.resolve() : s.hooks.deadLetter(s.queue, message, reason)
   target

@@ -1,7 +1,7 @@
-// What a queue subscription shares with the per-area code that works on it. QueueSubscription (queue.ts)
-// owns one QueueState and keeps it private; delivery (queue-delivery.ts), acks (queue-acks.ts), read-ahead
-// (queue-read.ts) and maintenance (queue-maintenance.ts) are plain functions over it, so none of this state
-// becomes public on the class.
+// What a queue shares with the per-area code that works on it. Queue (queue.ts) owns one
+// QueueState and keeps it private; delivery.ts, settle.ts, read-ahead.ts and housekeeping.ts are plain
+// functions over it, so none of this state becomes public on the class. The state names its queue only by
+// the narrow QueueRef, so nothing here depends on queue.ts.
 import type { CursorStore } from '../../storage/api.js'
 import type { Heap } from '../../util/heap.js'
 import type { QueueConfig } from '../config.js'
@@ -9,23 +9,30 @@ import type { DeathReason, StoredMessage } from '../message.js'
 import type { QueueBytes } from './byte-count.js'
 import type { QueueConsumer } from './consumer.js'
 import type { Lease, QueuePartition } from './partition.js'
-import type { QueueSubscription } from './queue.js'
-import type { Delivery, GetOptions } from './types.js'
+import type { Delivery, Taker } from './types.js'
 
 export const READY_MAX = 2048
 
+/** What the hooks need to know of a queue: its name and current settings. */
+export interface QueueRef {
+  readonly name: string
+  readonly config: QueueConfig
+}
+
 export interface QueueHooks {
   /** Routes a message to the queue's dead-letter target; resolves once durable there. */
-  deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void>
+  deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void>
   /** The queue became unused in a way that deletes it (auto-delete, x-expires). */
-  deleteQueue(queue: QueueSubscription, why: string): void
+  deleteQueue(queue: QueueRef, why: string): void
+  /** A new lease id, unique in the broker (see deliveries.ts); increasing, so an older lease's id never matches. */
+  leaseId(): number
   now(): number
   warn?(message: string, details?: Record<string, unknown>): void
 }
 
 /** A pull (get) waiting for a first message. */
 export interface Waiter {
-  options: GetOptions
+  readonly taker: Taker
   max: number
   taken: Delivery[]
   resolve(deliveries: Delivery[]): void
@@ -33,8 +40,8 @@ export interface Waiter {
 }
 
 export interface QueueState {
-  /** The subscription itself, as the hooks take it. */
-  readonly queue: QueueSubscription
+  /** The queue itself, as the hooks take it. */
+  readonly queue: QueueRef
   readonly name: string
   config: QueueConfig
   readonly partitions: QueuePartition[]
@@ -48,15 +55,17 @@ export interface QueueState {
   readonly leases: Heap<{ deadline: number; lease: Lease }>
   /** In-flight leases per FIFO message group. */
   readonly busyGroups: Map<string, number>
-  /** Last lease id handed out (generated consumer tags count on it too). */
-  leaseSeq: number
+  /** Last generated consumer tag number. */
+  tagSeq: number
   lastUsed: number
   deleted: boolean
   readonly pendingAcks: Map<QueuePartition, { offsets: number[]; sizes: number[]; promise: Promise<void> }>
   /** Running body-byte count, kept only while config.maxLengthBytes is set. */
   bytes: QueueBytes | null
   readonly stats: { published: number; delivered: number; acked: number; deadLettered: number }
-  /** Runs the drain loop (queue-delivery.ts) soon, at most once per tick. */
+  /** Round-robin position within each priority group (offset from the group's start), by priority. */
+  readonly groupTurns: Map<number, number>
+  /** Runs the drain loop (delivery.ts) soon, at most once per tick. */
   schedule(): void
 }
 
@@ -72,6 +81,35 @@ export function inflightCount(s: QueueState): number {
   let n = 0
   for (const p of s.partitions) n += p.inflight.size
   return n
+}
+
+/**
+ * Whether a partition's read-ahead wants refilling now: returned offsets to re-read, or the read-ahead below
+ * half while the log has more. Not while a read is running.
+ */
+export function wantsRead(p: QueuePartition): boolean {
+  return (
+    p.reading === null && (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
+  )
+}
+
+/**
+ * An in-flight entry that only holds an offset back from delivery (dead-lettering or dropping it): no owner,
+ * no consumer, no deadline.
+ */
+export function pinLease(s: QueueState, p: QueuePartition, message: StoredMessage): Lease {
+  return {
+    id: s.hooks.leaseId(),
+    partition: p.index,
+    offset: message.offset,
+    owner: '',
+    consumer: null,
+    deadline: null,
+    deliveryCount: 0,
+    groupId: undefined,
+    message,
+    purged: false,
+  }
 }
 
 export function ackFloorOf(s: QueueState, partition: number): number {

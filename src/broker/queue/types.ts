@@ -1,37 +1,43 @@
-// Shapes shared by queue subscriptions, their consumers and the broker facade.
+// Shapes shared by queues, their consumers and the broker facade.
+import type { CreditGroup } from '../credit.js'
 import type { StoredMessage } from '../message.js'
 
-export interface Delivery {
-  queue: string
-  partition: number
-  offset: number
+/** A message of a queue, whichever lease it is under. */
+export interface MessageRef {
+  readonly queue: string
+  readonly partition: number
+  readonly offset: number
+}
+
+/** What settles a delivery (Broker.deliveries): a Delivery is one; SQS decodes one from a receipt handle. */
+export interface DeliveryRef extends MessageRef {
+  /** The lease it was handed out under; settling with an older one does nothing. */
+  readonly leaseId: number
+}
+
+export interface Delivery extends DeliveryRef {
   /** 1 on the first delivery. */
   deliveryCount: number
   /** True when the message may have been delivered before (requeue, lease expiry, broker restart). */
   redelivered: boolean
   message: StoredMessage
-  /** Identifies this lease; acks carrying an older lease id are stale (SQS receipt handles). */
-  leaseId: number
   /** Lease deadline (ms since epoch) or null when held until acked or released. */
   deadline: number | null
 }
 
-/** Shared unacked-message budget of several consumers (AMQP basic.qos global=true). */
-export class CreditGroup {
-  used = 0
-  readonly #listeners = new Set<() => void>()
-  constructor(public limit: number) {}
-  get available(): boolean {
-    return this.limit === 0 || this.used < this.limit
-  }
-  release(count = 1): void {
-    this.used -= count
-    for (const listener of this.#listeners) listener()
-  }
-  onRelease(listener: () => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
-  }
+/**
+ * Who takes deliveries and on what terms; built once per push consumer (QueueConsumer.taker) or per pull,
+ * never per message.
+ */
+export interface Taker {
+  /** Connection/channel id the leases are held by. */
+  readonly owner: string
+  /** Lease per delivery; undefined = the queue's leaseMs, null = until released. */
+  readonly leaseMs: number | null | undefined
+  /** Deliveries count as acked at once (no lease). */
+  readonly noAck: boolean
+  /** The push consumer whose credit a lease counts against; null for a pull. */
+  readonly consumer: { unacked: number; readonly creditGroup: CreditGroup | undefined } | null
 }
 
 export interface ConsumeOptions {
@@ -41,6 +47,7 @@ export interface ConsumeOptions {
   tag?: string
   /** Maximum unacked deliveries for this consumer; 0 = unlimited. */
   prefetch?: number
+  /** Unacked budget shared with other consumers (AMQP basic.qos global, the MQTT inflight window). */
   creditGroup?: CreditGroup
   /** Deliveries count as acked at once (at-most-once). */
   noAck?: boolean

@@ -4,7 +4,7 @@
 import { unpinned } from '../../util/bytes.js'
 import { WharfError } from '../../util/errors.js'
 import { type PublishMessage, type RecordHeader, Reserved, type StoredMessage } from '../message.js'
-import type { QueueSubscription } from '../queue/queue.js'
+import type { Queue } from '../queue/queue.js'
 import { type Stream, toBuffer } from '../stream/stream.js'
 import { destinationKey, type LeafDestination, type RouteResult } from './router.js'
 
@@ -15,7 +15,7 @@ export interface PublisherHost {
     headers: Record<string, unknown> | undefined,
     out: RouteResult,
   ): RouteResult
-  queue(name: string): QueueSubscription | undefined
+  queue(name: string): Queue | undefined
   stream(name: string): Stream
   /**
    * Appends one message to a stream (coalesced with this tick's other single-message appends); settles
@@ -23,7 +23,7 @@ export interface PublisherHost {
    */
   append(stream: Stream, message: PublishMessage, now: number): Promise<unknown>
   /** Dead-letters a message of a queue per its dead-letter settings (x-death reason). */
-  deadLetter(queue: QueueSubscription, message: StoredMessage, reason: 'maxlen'): Promise<void>
+  deadLetter(queue: Queue, message: StoredMessage, reason: 'maxlen'): Promise<void>
   now(): number
 }
 
@@ -155,7 +155,7 @@ export class Publisher {
     const host = this.#host
     const only = route.destinations.length === 1 ? route.destinations[0]! : null
     if (only !== null && only.kind === 'queue') return this.#publishToQueue(only.name, stamped, value)
-    const queues: QueueSubscription[] = []
+    const queues: Queue[] = []
     const streams: string[] = []
     const sinks: Sink[] = []
     // Byte counts still being read back from the log (only right after a restart): waited for after the
@@ -199,7 +199,7 @@ export class Publisher {
     // One promise per destination: appends are enqueued synchronously (and coalesced per partition with the
     // rest of this tick's publishes); only drop-head queues need a follow-up after the append.
     const waits: Array<Promise<unknown>> = []
-    const trim: QueueSubscription[] = []
+    const trim: Queue[] = []
     for (const q of queues) {
       const appended = host.append(host.stream(q.streamName), withQueueDelay(q, stamped), now)
       waits.push(appended)
@@ -270,19 +270,19 @@ export class Publisher {
 }
 
 /** A length-limited queue that refuses publishes when full (reject-publish, reject-publish-dlx). */
-export function refusesWhenFull(queue: QueueSubscription): boolean {
+export function refusesWhenFull(queue: Queue): boolean {
   const { maxLength, maxLengthBytes, overflow } = queue.config
   return overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)
 }
 
 /** A length-limited queue that drops its oldest messages after a publish (drop-head). */
-export function trimsWhenFull(queue: QueueSubscription): boolean {
+export function trimsWhenFull(queue: Queue): boolean {
   const { maxLength, maxLengthBytes, overflow } = queue.config
   return overflow === 'drop-head' && (maxLength !== null || maxLengthBytes !== null)
 }
 
 /** The queue's default delivery delay applied to a message that sets none. */
-export function withQueueDelay(queue: QueueSubscription, message: PublishMessage): PublishMessage {
+export function withQueueDelay(queue: Queue, message: PublishMessage): PublishMessage {
   const delay = queue.config.deliveryDelayMs
   return delay > 0 && message.delayMs === undefined ? { ...message, delayMs: delay } : message
 }
@@ -291,7 +291,7 @@ export function withQueueDelay(queue: QueueSubscription, message: PublishMessage
  * Throws QUEUE_FULL when `count` more messages of `bytes` body bytes would take a reject-publish queue past
  * maxLength or maxLengthBytes (RabbitMQ: refused if the queue would exceed either limit with the message).
  */
-export function assertRoom(queue: QueueSubscription, count: number, bytes: number): void {
+export function assertRoom(queue: Queue, count: number, bytes: number): void {
   const { maxLength, maxLengthBytes } = queue.config
   if (maxLength !== null && queue.depth() + queue.reserved.count + count > maxLength) {
     throw new QueueFullError(queue, `queue '${queue.name}' is full (x-max-length ${maxLength})`)
@@ -303,8 +303,8 @@ export function assertRoom(queue: QueueSubscription, count: number, bytes: numbe
 
 /** QUEUE_FULL, knowing which queue refused (reject-publish-dlx dead-letters the message there). */
 export class QueueFullError extends WharfError {
-  readonly queue: QueueSubscription
-  constructor(queue: QueueSubscription, message: string) {
+  readonly queue: Queue
+  constructor(queue: Queue, message: string) {
     super('QUEUE_FULL', message)
     this.queue = queue
   }

@@ -5,7 +5,7 @@ import type { PartitionLog } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import { priorityPartition, type StreamConfig } from '../config.js'
 import { type PublishMessage, type RecordHeader, Reserved, type StoredMessage } from '../message.js'
-import type { QueueSubscription } from '../queue/queue.js'
+import type { Queue } from '../queue/queue.js'
 import { partitionForKey } from './partitioner.js'
 
 export interface PartitionAppend {
@@ -21,7 +21,7 @@ export class Stream {
   config: StreamConfig
   readonly partitions: PartitionLog[]
   /** Queue subscriptions reading this stream. */
-  readonly queues = new Set<QueueSubscription>()
+  readonly queues = new Set<Queue>()
   /** Set when a priority queue owns the stream: partitions are priority levels. */
   maxPriority = 0
   readonly createdAt: number

@@ -1,25 +1,25 @@
-// A consumer of a stream queue (x-queue-type: stream): a log-mode cursor over partition 0, read in bounded
-// chunks, pushed within the consumer's credit (prefetch). Acks only return credit, as in RabbitMQ; nothing
-// is removed from the log. Cancel aborts the long poll.
+// A consumer of a stream queue (x-queue-type: stream): the broker's LogCursor over partition 0 from the
+// x-stream-offset it resolves, pushed within the consumer's credit (prefetch). Acks only return credit, as in
+// RabbitMQ; nothing is removed from the log. Cancel closes the cursor.
 import type { Broker } from '../../broker/broker.js'
+import { CreditGroup } from '../../broker/credit.js'
+import type { LogCursor } from '../../broker/log/cursor.js'
 import type { StoredMessage } from '../../broker/message.js'
 import { parseInterval } from './arguments.js'
 import { AmqpTyped, type FieldValue } from './codec/index.js'
 import { amqpError } from './errors.js'
 
-/** Bytes read from the log per step; bounds memory per consumer. */
-const READ_BYTES_MAX = 256 * 1024
-/** Long-poll slice while caught up; cancel aborts it at once. */
-const WAIT_MS = 30_000
+/** While caught up, read again this often, so that a stream deleted meanwhile surfaces as an error. */
+const RECHECK_MS = 30_000
 
 export class StreamConsumer {
   readonly tag: string
   readonly stream: string
-  #credit: number
+  /** The consumer's prefetch: deliveries not yet acked. */
+  readonly #credit: CreditGroup
+  #cursor: LogCursor | null = null
   #offset = 0
   #cancelled = false
-  #wake: (() => void) | null = null
-  readonly #abort = new AbortController()
   readonly #broker: Broker
   readonly #deliver: (messages: StoredMessage[]) => void
   readonly #onError: (error: unknown) => void
@@ -35,7 +35,7 @@ export class StreamConsumer {
     this.#broker = options.broker
     this.stream = options.stream
     this.tag = options.tag
-    this.#credit = options.prefetch
+    this.#credit = new CreditGroup(options.prefetch)
     this.#deliver = options.deliver
     this.#onError = options.onError
   }
@@ -47,11 +47,23 @@ export class StreamConsumer {
 
   /** Starts pushing (after consume-ok was sent). */
   start(): void {
-    void this.#run().catch((error) => {
-      if (!this.#cancelled) this.#onError(error)
-    })
+    if (this.#cancelled || this.#cursor !== null) return
+    try {
+      this.#cursor = this.#broker.logCursor(this.stream, 0, {
+        offset: this.#offset,
+        credit: this.#credit,
+        deliver: this.#deliver,
+        onError: (error) => {
+          if (!this.#cancelled) this.#onError(error)
+        },
+        recheckMs: RECHECK_MS,
+      })
+    } catch (error) {
+      this.#onError(error)
+      return
+    }
+    this.#cursor.pump()
   }
-
   async #startOffset(spec: FieldValue): Promise<number> {
     const log = this.#broker.stream(this.stream).partitionLog(0)
     const raw = spec instanceof AmqpTyped ? spec.value : spec
@@ -72,39 +84,11 @@ export class StreamConsumer {
 
   /** An ack (or nack/reject) of one delivery returns one credit. */
   credit(count = 1): void {
-    this.#credit += count
-    this.#wake?.()
+    this.#credit.release(count)
   }
 
   cancel(): void {
     this.#cancelled = true
-    this.#abort.abort()
-    this.#wake?.()
-  }
-
-  async #run(): Promise<void> {
-    while (!this.#cancelled) {
-      if (this.#credit <= 0) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve
-        })
-        this.#wake = null
-        continue
-      }
-      const { messages, nextOffset } = await this.#broker.readMessages(this.stream, 0, this.#offset, READ_BYTES_MAX)
-      if (this.#cancelled) return
-      if (messages.length === 0) {
-        if (nextOffset > this.#offset) {
-          this.#offset = nextOffset
-          continue
-        }
-        await this.#broker.waitForData(this.stream, 0, this.#offset, WAIT_MS, this.#abort.signal)
-        continue
-      }
-      const take = messages.slice(0, this.#credit)
-      this.#credit -= take.length
-      this.#offset = take[take.length - 1]!.offset + 1
-      this.#deliver(take)
-    }
+    this.#cursor?.close()
   }
 }

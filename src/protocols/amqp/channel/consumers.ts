@@ -2,9 +2,10 @@
 // basic.get, ack/nack/reject/recover, basic.qos credit and consumer cancel (by the client or by the broker
 // when the queue goes away).
 
+import { CreditGroup } from '../../../broker/credit.js'
 import type { StoredMessage } from '../../../broker/message.js'
-import type { QueueConsumer, QueueSubscription } from '../../../broker/queue/queue.js'
-import { CreditGroup, type Delivery } from '../../../broker/queue/types.js'
+import type { Queue, QueueConsumer } from '../../../broker/queue/queue.js'
+import type { Delivery } from '../../../broker/queue/types.js'
 import { isWharfError } from '../../../util/errors.js'
 import { consumerPriority } from '../arguments.js'
 import { type AmqpMethod, ClassId, type MethodArgs, ReplyCode } from '../codec/index.js'
@@ -16,19 +17,11 @@ import { type ChannelContext, isStreamQueue, queueNameOf, queueOf, serverTag } f
 /** Unacknowledged window of a no-ack consumer between the queue and the socket. */
 export const NO_ACK_WINDOW = 2000
 
-type Unacked =
-  | {
-      kind: 'queue'
-      queue: QueueSubscription
-      partition: number
-      offset: number
-      leaseId: number
-      consumerTag: string | null
-    }
-  | { kind: 'stream'; consumer: StreamConsumer; consumerTag: string }
+/** What a delivery tag settles: a queue delivery (its own handle) or one credit of a stream consumer. */
+type Unacked = Delivery | StreamConsumer
 
 type Consumer =
-  | { kind: 'queue'; queue: QueueSubscription; consumer: QueueConsumer; noAck: boolean }
+  | { kind: 'queue'; queue: Queue; consumer: QueueConsumer; noAck: boolean }
   | { kind: 'stream'; consumer: StreamConsumer }
 
 type SettleMethod = Extract<AmqpMethod, { name: 'basic.ack' | 'basic.nack' | 'basic.reject' }>
@@ -69,12 +62,12 @@ export class ChannelConsumers {
 
   /** Returns every lease and cancels every consumer (channel or connection closed). */
   release(): void {
-    for (const [tag, c] of this.#consumers) this.#stopConsumer(tag, c)
+    for (const c of this.#consumers.values()) this.#stopConsumer(c)
     this.#consumers.clear()
     this.#unacked.clear()
   }
 
-  #stopConsumer(tag: string, c: Consumer): void {
+  #stopConsumer(c: Consumer): void {
     const streamConsumers = this.#ctx.host.streamConsumers
     if (c.kind === 'queue') c.queue.cancel(c.consumer)
     else {
@@ -83,15 +76,12 @@ export class ChannelConsumers {
       if (n <= 0) streamConsumers.delete(c.consumer.stream)
       else streamConsumers.set(c.consumer.stream, n)
     }
-    void tag
   }
 
   qos(args: MethodArgs['basic.qos']): void {
     if (args.prefetchSize !== 0) throw amqpError.notImplemented(`prefetch_size!=0 (${args.prefetchSize})`)
-    if (args.global) {
-      this.#creditGroup.limit = args.prefetchCount
-      this.#creditGroup.release(0)
-    } else this.#prefetch = args.prefetchCount
+    if (args.global) this.#creditGroup.resize(args.prefetchCount)
+    else this.#prefetch = args.prefetchCount
     this.#ctx.reply('basic.qos-ok', {})
   }
 
@@ -153,21 +143,20 @@ export class ChannelConsumers {
 
   #deliver(tag: string, noAck: boolean, deliveries: Delivery[]): void {
     const { host, broker } = this.#ctx
+    const settled = broker.deliveries
     if (!this.#ctx.isOpen()) {
-      for (const d of deliveries) broker.getQueue(d.queue)?.nack(d.partition, d.offset, true, d.leaseId)
+      for (const d of deliveries) settled.nack(d, true)
       return
     }
     const frameMax = host.frameMax
-    const queue = broker.getQueue(deliveries[0]?.queue ?? '')
-    if (noAck && queue) {
-      const leases = deliveries.map((d) => [d.partition, d.offset, d.leaseId] as const)
+    if (noAck) {
       host.whenWritten(() => {
-        for (const [partition, offset, leaseId] of leases) queue.settle(partition, offset, leaseId)
+        for (const d of deliveries) settled.settle(d)
       })
     }
     for (const d of deliveries) {
       const deliveryTag = ++this.#deliveryTag
-      if (!noAck && queue) this.#track(deliveryTag, queue, d, tag)
+      if (!noAck) this.#unacked.set(deliveryTag, d)
       const m = d.message
       host.send(
         encodeDelivery(
@@ -187,23 +176,11 @@ export class ChannelConsumers {
     }
   }
 
-  /** A queue delivery awaiting its ack (consumerTag null: basic.get). */
-  #track(deliveryTag: number, queue: QueueSubscription, d: Delivery, consumerTag: string | null): void {
-    this.#unacked.set(deliveryTag, {
-      kind: 'queue',
-      queue,
-      partition: d.partition,
-      offset: d.offset,
-      leaseId: d.leaseId,
-      consumerTag,
-    })
-  }
-
   #deliverStream(consumer: StreamConsumer, messages: StoredMessage[]): void {
     if (!this.#ctx.isOpen()) return
     for (const m of messages) {
       const deliveryTag = ++this.#deliveryTag
-      this.#unacked.set(deliveryTag, { kind: 'stream', consumer, consumerTag: consumer.tag })
+      this.#unacked.set(deliveryTag, consumer)
       this.#ctx.host.send(
         encodeDelivery(
           this.#ctx.number,
@@ -235,7 +212,7 @@ export class ChannelConsumers {
     const c = this.#consumers.get(tag)
     if (c !== undefined) {
       this.#consumers.delete(tag)
-      this.#stopConsumer(tag, c)
+      this.#stopConsumer(c)
     }
     if (!args.nowait) this.#ctx.reply('basic.cancel-ok', { consumerTag: tag })
   }
@@ -252,11 +229,11 @@ export class ChannelConsumers {
       return
     }
     if (!ctx.isOpen()) {
-      if (!args.noAck) queue.nack(d.partition, d.offset, true, d.leaseId)
+      if (!args.noAck) ctx.broker.deliveries.nack(d, true)
       return
     }
     const deliveryTag = ++this.#deliveryTag
-    if (!args.noAck) this.#track(deliveryTag, queue, d, null)
+    if (!args.noAck) this.#unacked.set(deliveryTag, d)
     const m = d.message
     const messageCount = queue.queueStats().ready
     ctx.host.send(
@@ -326,9 +303,9 @@ export class ChannelConsumers {
 
   /** The client was answered already, so an ack does not wait for the store (a failed one redelivers). */
   #settleOne(u: Unacked, ack: boolean, requeue: boolean): void {
-    if (u.kind === 'stream') u.consumer.credit()
-    else if (ack) u.queue.settle(u.partition, u.offset, u.leaseId)
-    else u.queue.nack(u.partition, u.offset, requeue, u.leaseId)
+    if (u instanceof StreamConsumer) u.credit()
+    else if (ack) this.#ctx.broker.deliveries.settle(u)
+    else this.#ctx.broker.deliveries.nack(u, requeue)
   }
 
   /** basic.recover requeue=true: every unacked delivery goes back to its queue, redelivered. */
@@ -336,8 +313,8 @@ export class ChannelConsumers {
     const all = [...this.#unacked.values()]
     this.#unacked.clear()
     for (const u of all) {
-      if (u.kind === 'stream') u.consumer.credit()
-      else u.queue.nack(u.partition, u.offset, true, u.leaseId)
+      if (u instanceof StreamConsumer) u.credit()
+      else this.#ctx.broker.deliveries.nack(u, true)
     }
   }
 }

@@ -4,7 +4,7 @@
 // handlers, so none of them needs the channel's private state.
 import type { Broker } from '../../../broker/broker.js'
 import type { QueueConfig } from '../../../broker/config.js'
-import type { QueueSubscription } from '../../../broker/queue/queue.js'
+import type { Queue } from '../../../broker/queue/queue.js'
 import type { Logger } from '../../../util/logger.js'
 import type { MethodInit, MethodName } from '../codec/index.js'
 import { type AmqpError, amqpError } from '../errors.js'
@@ -63,7 +63,7 @@ export function queueNameOf(ctx: ChannelContext, name: string): string {
 }
 
 /** The queue, 404 when missing, 405 when another connection's exclusive queue. */
-export function queueOf(ctx: ChannelContext, name: string): QueueSubscription {
+export function queueOf(ctx: ChannelContext, name: string): Queue {
   const queue = ctx.broker.getQueue(name)
   if (queue === undefined) throw amqpError.notFound(`no queue '${name}' in vhost '/'`)
   checkExclusive(ctx, queue.name, queue.config)

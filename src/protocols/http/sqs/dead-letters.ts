@@ -104,11 +104,10 @@ export async function moveMessages(
     }
     const deliveries = await s.broker.get(source, { owner: 'sqs-move', max: BATCH_MAX, leaseMs: 60_000 })
     if (deliveries.length === 0) break
-    const queue = s.broker.queue(source)
     for (const d of deliveries) {
       const target = destination ?? parseDeaths(d.message)[0]?.queue
       if (target === undefined || s.broker.getQueue(target) === undefined) {
-        for (const rest of deliveries) queue.extend(rest.partition, rest.offset, 0, rest.leaseId)
+        for (const rest of deliveries) s.broker.deliveries.extend(rest, 0)
         throw new SqsError('ResourceNotFoundException', `No destination queue for message ${messageIdOf(d.message)}`)
       }
       const headers = d.message.headers.filter(
@@ -121,7 +120,7 @@ export async function moveMessages(
       await s.broker.sendToQueue(target, [
         { key: d.message.key, value: d.message.value, headers, timestamp: d.message.timestamp },
       ])
-      await queue.ack(d.partition, d.offset, d.leaseId)
+      await s.broker.deliveries.ack(d)
       moved++
       if (task) task.moved = moved
     }

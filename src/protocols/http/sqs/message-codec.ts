@@ -4,6 +4,7 @@
 // position signed with a per-broker HMAC secret.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { type RecordHeader, type StoredMessage, userHeaders } from '../../../broker/message.js'
+import type { DeliveryRef } from '../../../broker/queue/types.js'
 import { SqsError } from './errors.js'
 import type { SqsAttributeValue } from './md5.js'
 
@@ -169,15 +170,12 @@ export function messageIdOf(message: StoredMessage): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }
 
-export interface ReceiptHandle {
-  queue: string
+/** A delivery reference (queue, partition, offset, lease id) bound to one queue incarnation and broker boot. */
+export interface ReceiptHandle extends DeliveryRef {
   /** The SQS queue's creation time: a handle does not survive the queue being deleted and recreated. */
   incarnation: number
   /** Listener boot: lease ids restart after a broker restart. */
   boot: string
-  partition: number
-  offset: number
-  leaseId: number
 }
 
 const MAC_BYTES = 16

@@ -3,6 +3,7 @@
 
 import { headerText, type RecordHeader, Reserved } from '../../../broker/message.js'
 import { parseDeaths } from '../../../broker/queue/dead-letter.js'
+import { deliveryKey } from '../../../broker/queue/deliveries.js'
 import type { Delivery } from '../../../broker/queue/types.js'
 import { ACCOUNT_ID, queueArn, type SqsQueueRecord } from './attributes.js'
 import { md5Hex, md5OfAttributes } from './md5.js'
@@ -14,11 +15,6 @@ import { type Input, type Output, queueNameOf, type RequestContext, recordOf, ty
 const FIRST_RECEIVE_MAX = 100_000
 /** Lease owner of SQS receives. */
 const OWNER = 'sqs'
-
-/** Key of a message in SqsState.firstReceive. */
-export function firstReceiveKey(name: string, partition: number, offset: number): string {
-  return `${name}\u0000${partition}\u0000${offset}`
-}
 
 export async function receiveMessage(s: SqsState, input: Input, context: RequestContext): Promise<Output> {
   const name = queueNameOf(s, input)
@@ -47,8 +43,7 @@ export async function receiveMessage(s: SqsState, input: Input, context: Request
   })
   if (context.signal.aborted && deliveries.length > 0) {
     // The client went away: return the messages at once instead of hiding them for the visibility timeout.
-    const queue = s.broker.queue(name)
-    for (const d of deliveries) queue.extend(d.partition, d.offset, 0, d.leaseId)
+    for (const d of deliveries) s.broker.deliveries.extend(d, 0)
     return {}
   }
   s.counters.received += deliveries.length
@@ -114,8 +109,7 @@ function systemAttributes(s: SqsState, name: string, d: Delivery, names: string[
   if (want('SenderId')) out.SenderId = ACCOUNT_ID
   if (want('SentTimestamp')) out.SentTimestamp = String(d.message.timestamp)
   if (want('ApproximateReceiveCount')) out.ApproximateReceiveCount = String(d.deliveryCount)
-  if (want('ApproximateFirstReceiveTimestamp'))
-    out.ApproximateFirstReceiveTimestamp = String(firstReceiveOf(s, name, d))
+  if (want('ApproximateFirstReceiveTimestamp')) out.ApproximateFirstReceiveTimestamp = String(firstReceiveOf(s, d))
   const group = headerText(headers, Reserved.groupId)
   if (want('MessageGroupId') && group !== undefined) out.MessageGroupId = group
   const dedup = headerText(headers, SqsHeader.dedupId)
@@ -128,8 +122,8 @@ function systemAttributes(s: SqsState, name: string, d: Delivery, names: string[
   return out
 }
 
-function firstReceiveOf(s: SqsState, name: string, d: Delivery): number {
-  const key = firstReceiveKey(name, d.partition, d.offset)
+function firstReceiveOf(s: SqsState, d: Delivery): number {
+  const key = deliveryKey(d)
   const known = s.firstReceive.get(key)
   if (known !== undefined) return known
   const now = Date.now()

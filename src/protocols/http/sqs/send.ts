@@ -3,7 +3,7 @@
 // in one broker call.
 import { createHash, randomUUID } from 'node:crypto'
 import type { PublishMessage, RecordHeader } from '../../../broker/message.js'
-import type { QueueSubscription } from '../../../broker/queue/queue.js'
+import type { Queue } from '../../../broker/queue/queue.js'
 import type { SqsQueueRecord } from './attributes.js'
 import { SqsError, toSqsError } from './errors.js'
 import { md5Hex, md5OfAttributes } from './md5.js'
@@ -125,12 +125,7 @@ async function send(s: SqsState, name: string, messages: PublishMessage[], ids: 
   return out
 }
 
-async function storedId(
-  s: SqsState,
-  queue: QueueSubscription,
-  partition: number,
-  offset: number,
-): Promise<string | undefined> {
+async function storedId(s: SqsState, queue: Queue, partition: number, offset: number): Promise<string | undefined> {
   const { messages } = await s.broker.readMessages(queue.streamName, partition, offset, 1)
   const message = messages.find((m) => m.offset === offset)
   return message === undefined ? undefined : messageIdOf(message)

@@ -1,10 +1,10 @@
 // Settling by receipt handle: DeleteMessage(Batch) acks the lease, ChangeMessageVisibility(Batch) extends
 // or shortens it. A handle is live only for the queue incarnation and broker boot that issued it.
+import { deliveryKey } from '../../../broker/queue/deliveries.js'
 import type { SqsQueueRecord } from './attributes.js'
 import { SqsError, toSqsError } from './errors.js'
 import type { ReceiptHandle } from './message-codec.js'
 import { batchEntries, batchFailure, intParam } from './params.js'
-import { firstReceiveKey } from './receive.js'
 import { type Input, mapError, type Output, queueNameOf, recordOf, type SqsState } from './state.js'
 
 /** Decodes a handle (ReceiptHandleIsInvalid if forged) and checks that it was issued for `name`. */
@@ -34,13 +34,10 @@ function issueDelete(
 ): Promise<void> | undefined {
   const handle = handleFor(s, name, handleText)
   if (!isLive(s, record, handle)) return undefined
-  s.firstReceive.delete(firstReceiveKey(name, handle.partition, handle.offset))
-  return s.broker
-    .queue(name)
-    .ack(handle.partition, handle.offset, handle.leaseId)
-    .then((acked) => {
-      if (acked) s.counters.deleted++
-    })
+  s.firstReceive.delete(deliveryKey(handle))
+  return s.broker.deliveries.ack(handle).then((acked) => {
+    if (acked) s.counters.deleted++
+  })
 }
 
 export async function deleteMessage(s: SqsState, input: Input): Promise<Output> {
@@ -61,7 +58,7 @@ export async function deleteMessageBatch(s: SqsState, input: Input): Promise<Out
   for (const entry of entries) {
     const id = entry.Id as string
     try {
-      // An ack that fails to become durable fails its entry, as before; the others still succeed.
+      // An ack that fails to become durable fails its entry; the others still succeed.
       const ack = issueDelete(s, name, record, entry.ReceiptHandle)
       if (ack === undefined) successful.push({ Id: id })
       else
@@ -83,10 +80,7 @@ function changeOne(s: SqsState, name: string, handleText: unknown, timeout: unkn
   const seconds = intParam(timeout, 'VisibilityTimeout', 0, 43200)
   const handle = handleFor(s, name, handleText)
   const record = recordOf(s, name)
-  if (
-    !isLive(s, record, handle) ||
-    !s.broker.queue(name).extend(handle.partition, handle.offset, seconds * 1000, handle.leaseId)
-  ) {
+  if (!isLive(s, record, handle) || !s.broker.deliveries.extend(handle, seconds * 1000)) {
     throw new SqsError(
       'MessageNotInflight',
       'Message does not exist or is not available for visibility timeout change.',

@@ -38,7 +38,7 @@ export async function onConnect(c: ConnectionContext, p: IConnectPacket, frame: 
       throw refuse(c, Reason.badAuthenticationMethod, 'enhanced authentication is not supported')
     c.publishWriter.clientMaxPacket = p.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY
     c.publishWriter.clientAliasMax = Math.min(p.properties?.topicAliasMaximum ?? 0, limits.topicAliasMax)
-    c.outbound.credit.limit = Math.min(limits.maxInflight, p.properties?.receiveMaximum ?? 65535)
+    c.outbound.credit.resize(Math.min(limits.maxInflight, p.properties?.receiveMaximum ?? 65535))
   }
   if (hub.clientsConnected >= limits.maxConnections) throw refuse(c, Reason.quotaExceeded, 'too many connections')
   let clientId = p.clientId

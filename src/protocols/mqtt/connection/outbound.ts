@@ -3,9 +3,11 @@
 // list of pending.ts, refilled in batches), the inflight window (credit, packet ids) and the client's
 // PUBACK / PUBREC / PUBCOMP that settle it. Encoding and writing a PUBLISH is publish-writer.ts.
 import type { QoS } from 'mqtt-packet'
+import { CreditGroup } from '../../../broker/credit.js'
 import { headerText, type StoredMessage } from '../../../broker/message.js'
+import { deliveryKey } from '../../../broker/queue/deliveries.js'
 import type { QueueConsumer } from '../../../broker/queue/queue.js'
-import { CreditGroup, type Delivery } from '../../../broker/queue/types.js'
+import type { Delivery } from '../../../broker/queue/types.js'
 import { type Subscription, sharedQueueName } from '../hub/hub.js'
 import { MqttError, Reason } from '../wire/errors.js'
 import { type DeliveryView, deliveryView } from '../wire/message.js'
@@ -13,11 +15,8 @@ import type { ConnectionContext } from './context.js'
 import { PendingDeliveries, type PendingDelivery } from './pending.js'
 
 interface Outbound {
-  /** Queue the delivery came from, or null for a retained message sent on SUBSCRIBE. */
-  queue: string | null
-  partition: number
-  offset: number
-  leaseId: number
+  /** The queue delivery to settle, or null for a clean-session or retained message (no queue). */
+  delivery: Delivery | null
   qos: 1 | 2
   key: string
 }
@@ -138,16 +137,11 @@ export class OutboundDeliveries {
     }
     const expiry = viewExpiry(view, message, c.hub.broker.now())
     if (expiry !== undefined && expiry <= 0) return
-    c.publishWriter.send(
-      view,
-      message,
-      0,
-      view.retain && subs.some((s) => s.retainAsPublished),
-      false,
-      undefined,
-      subIds(subs),
-      expiry,
-    )
+    const options = c.publishWriter.prepare(0)
+    options.retain = view.retain && subs.some((s) => s.retainAsPublished)
+    options.subscriptionIds = subIds(subs)
+    options.expiry = expiry
+    c.publishWriter.send(view, message, options)
   }
 
   /** Sends a QoS 1/2 delivery of a session without a queue; the inflight window has room. */
@@ -155,33 +149,31 @@ export class OutboundDeliveries {
     const expiry = viewExpiry(item.view, item.message, this.#c.hub.broker.now())
     if (expiry !== undefined && expiry <= 0) return
     const id = this.#allocateId()
-    const out: Outbound = { queue: null, partition: 0, offset: -1, leaseId: 0, qos: item.qos, key: `v\u0000${id}` }
-    this.credit.used++
+    const out: Outbound = { delivery: null, qos: item.qos, key: `v\u0000${id}` }
+    this.credit.take()
     this.#inflight.set(id, out)
-    if (!this.#c.publishWriter.send(item.view, item.message, item.qos, item.retain, false, id, item.ids, expiry)) {
-      this.#settle(id, out) // too large for the client: discarded as if delivered [MQTT-3.1.2-25]
+    const options = this.#c.publishWriter.prepare(item.qos)
+    options.retain = item.retain
+    options.messageId = id
+    options.subscriptionIds = item.ids
+    options.expiry = expiry
+    if (!this.#c.publishWriter.send(item.view, item.message, options)) {
+      this.#complete(id, out) // too large for the client: discarded as if delivered [MQTT-3.1.2-25]
     }
   }
 
   /** Takes a packet id and an inflight slot for a retained QoS 1/2 message sent on SUBSCRIBE. */
   reserveRetained(qos: 1 | 2): number {
     const messageId = this.#allocateId()
-    this.credit.used++
-    this.#inflight.set(messageId, {
-      queue: null,
-      partition: 0,
-      offset: -1,
-      leaseId: 0,
-      qos,
-      key: `r\u0000${messageId}`,
-    })
+    this.credit.take()
+    this.#inflight.set(messageId, { delivery: null, qos, key: `r\u0000${messageId}` })
     return messageId
   }
 
   /** A reserved retained delivery that could not be sent (too large for the client): free its id and slot. */
   releaseRetained(messageId: number): void {
     const out = this.#inflight.get(messageId)
-    if (out !== undefined && out.queue === null) this.#settle(messageId, out)
+    if (out !== undefined && out.delivery === null) this.#complete(messageId, out)
   }
 
   #isLocal(view: DeliveryView): boolean {
@@ -229,7 +221,7 @@ export class OutboundDeliveries {
         (subs.every((s) => s.noLocal) && this.#isLocal(view))
       ) {
         this.#forgetId(key)
-        broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
+        broker.deliveries.settle(d)
         continue
       }
       let subQos = 0
@@ -239,8 +231,14 @@ export class OutboundDeliveries {
       if (qos === 0) {
         this.#forgetId(key)
         if (c.stream.writableLength > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
-        else c.publishWriter.send(view, message, 0, retain, false, undefined, subIds(subs), expiry)
-        broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
+        else {
+          const options = c.publishWriter.prepare(0)
+          options.retain = retain
+          options.subscriptionIds = subIds(subs)
+          options.expiry = expiry
+          c.publishWriter.send(view, message, options)
+        }
+        broker.deliveries.settle(d)
         continue
       }
       let id = session.packetIds.get(key)
@@ -248,20 +246,19 @@ export class OutboundDeliveries {
         id = this.#allocateId()
         session.packetIds.set(key, id)
       }
-      const out: Outbound = {
-        queue: d.queue,
-        partition: d.partition,
-        offset: d.offset,
-        leaseId: d.leaseId,
-        qos: qos as 1 | 2,
-        key,
-      }
+      const out: Outbound = { delivery: d, qos: qos as 1 | 2, key }
       this.#inflight.set(id, out)
       // The queue's redelivered flag may miss a delivery made just before a SIGKILL; a restored id does not.
       const dup = d.redelivered || session.sentBeforeRestart.delete(key)
-      if (!c.publishWriter.send(view, message, qos, retain, dup, id, subIds(subs), expiry)) {
+      const options = c.publishWriter.prepare(qos)
+      options.retain = retain
+      options.dup = dup
+      options.messageId = id
+      options.subscriptionIds = subIds(subs)
+      options.expiry = expiry
+      if (!c.publishWriter.send(view, message, options)) {
         // Too large for the client (its Maximum Packet Size): discarded as if delivered [MQTT-3.1.2-25].
-        this.#settle(id, out)
+        this.#complete(id, out)
       }
     }
   }
@@ -292,7 +289,7 @@ export class OutboundDeliveries {
   onPuback(id: number): void {
     const out = this.#inflight.get(id)
     if (out === undefined || out.qos !== 1) return // unknown id: a late duplicate; nothing to settle
-    this.#settle(id, out)
+    this.#complete(id, out)
   }
 
   onPubrec(id: number, reasonCode: number): void {
@@ -306,7 +303,7 @@ export class OutboundDeliveries {
         c.output.send({ cmd: 'pubrel', messageId: id, reasonCode: Reason.packetIdentifierNotFound })
       return
     }
-    this.#settle(id, out)
+    this.#complete(id, out)
     if (reasonCode >= 0x80) return // the receiver refused it: the exchange ends here
     session.outRel.add(id)
     session.idsInUse.add(id)
@@ -323,18 +320,17 @@ export class OutboundDeliveries {
   }
 
   /** A QoS 1/2 delivery is done from the queue's point of view: ack it, free its packet id. */
-  #settle(id: number, out: Outbound): void {
+  #complete(id: number, out: Outbound): void {
     const c = this.#c
     this.#inflight.delete(id)
     const session = c.session!
     session.packetIds.delete(out.key)
     session.idsInUse.delete(id)
-    if (out.queue === null) {
+    if (out.delivery === null) {
       this.credit.release()
       // Refill the window in batches of a quarter of it, not one PUBLISH per PUBACK: under load that turns
       // many one-packet socket writes into a few larger ones (the client still has the rest in flight).
-      const { limit, used } = this.credit
-      if (this.#waiting.size > 0 && (limit === 0 || limit - used >= Math.max(1, limit >> 2))) {
+      if (this.#waiting.size > 0 && this.credit.room >= Math.max(1, this.credit.limit >> 2)) {
         while (this.#waiting.size > 0 && this.credit.available && c.state === 'connected') {
           this.#sendVolatile(this.#waiting.shift()!)
         }
@@ -342,7 +338,7 @@ export class OutboundDeliveries {
       }
       return
     }
-    c.hub.broker.getQueue(out.queue)?.settle(out.partition, out.offset, out.leaseId)
+    c.hub.broker.deliveries.settle(out.delivery)
   }
 }
 
@@ -360,9 +356,4 @@ function subIds(subs: Subscription[]): number[] | undefined {
     ids.push(s.id)
   }
   return ids
-}
-
-/** A delivery's identity across redeliveries and restarts (queue, partition, offset): its packet id key. */
-function deliveryKey(d: Delivery): string {
-  return `${d.queue}\u0000${d.partition}\u0000${d.offset}`
 }

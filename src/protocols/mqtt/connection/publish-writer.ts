@@ -18,6 +18,20 @@ export interface PublishTopic {
   hasV5Properties: boolean
 }
 
+/** How one PUBLISH goes out, beside its topic and message. */
+export interface PublishOptions {
+  qos: QoS
+  retain: boolean
+  /** A resend (QoS > 0 only). */
+  dup: boolean
+  /** Packet identifier; undefined for QoS 0. */
+  messageId: number | undefined
+  /** v5 Subscription Identifiers of the subscriptions the message matched. */
+  subscriptionIds: number[] | undefined
+  /** v5 Message Expiry Interval left, in seconds. */
+  expiry: number | undefined
+}
+
 export class PublishWriter {
   readonly #c: ConnectionContext
   /** The client's Maximum Packet Size (v5); larger PUBLISHes are dropped, not sent. */
@@ -25,9 +39,33 @@ export class PublishWriter {
   /** Outbound topic aliases (v5): the client's Topic Alias Maximum and the aliases handed out so far. */
   clientAliasMax = 0
   readonly #outAliases = new Map<string, number>()
+  /** The options prepare() hands out: one object per connection, not one per PUBLISH. */
+  readonly #next: PublishOptions = {
+    qos: 0,
+    retain: false,
+    dup: false,
+    messageId: undefined,
+    subscriptionIds: undefined,
+    expiry: undefined,
+  }
 
   constructor(c: ConnectionContext) {
     this.#c = c
+  }
+
+  /**
+   * The options for the next send(), reset to a plain PUBLISH of `qos` (no retain, dup, packet id,
+   * subscription ids or expiry); fill in the rest. Valid until the next prepare().
+   */
+  prepare(qos: QoS): PublishOptions {
+    const next = this.#next
+    next.qos = qos
+    next.retain = false
+    next.dup = false
+    next.messageId = undefined
+    next.subscriptionIds = undefined
+    next.expiry = undefined
+    return next
   }
 
   /**
@@ -35,16 +73,8 @@ export class PublishWriter {
    * properties (every 3.1.1 delivery) the header is built here and the payload written after it as is:
    * the stored payload buffer, shared by every subscriber, is never copied or re-encoded.
    */
-  send(
-    view: PublishTopic,
-    message: StoredMessage,
-    qos: QoS,
-    retain: boolean,
-    dup: boolean,
-    messageId: number | undefined,
-    ids: number[] | undefined,
-    expiry: number | undefined,
-  ): boolean {
+  send(view: PublishTopic, message: StoredMessage, options: PublishOptions): boolean {
+    const { qos, retain, dup, messageId, subscriptionIds: ids, expiry } = options
     const c = this.#c
     const payload = message.value ?? emptyPayload
     const v5 = c.version === 5

@@ -86,15 +86,15 @@ function sendRetained(c: ConnectionContext, sub: Subscription): void {
     const qos = Math.min(qosOf(message), sub.qos) as QoS
     if (qos > 0 && !c.outbound.credit.available) continue // inflight window full: a retained copy is not worth queueing
     const messageId = qos > 0 ? c.outbound.reserveRetained(qos as 1 | 2) : undefined
+    const options = c.publishWriter.prepare(qos)
+    options.retain = true
+    options.messageId = messageId
+    options.subscriptionIds = sub.id === undefined ? undefined : [sub.id]
+    options.expiry = expiry
     const sent = c.publishWriter.send(
       { topic, topicBytes: Buffer.from(topic), hasV5Properties: true },
       message,
-      qos,
-      true,
-      false,
-      messageId,
-      sub.id === undefined ? undefined : [sub.id],
-      expiry,
+      options,
     )
     // Too large for the client: discarded as if delivered [MQTT-3.1.2-25], its packet id and slot freed.
     if (!sent && messageId !== undefined) c.outbound.releaseRetained(messageId)
