@@ -56,10 +56,14 @@ export interface FieldSpec {
   /** Raw spec default (string or literal), undefined when absent. */
   default: string | number | boolean | undefined
   ignorable: boolean
+  /** The spec's `about` text, kept as the field's doc comment. */
+  about: string | undefined
 }
 
 export interface StructSpec {
   name: string
+  /** The `about` of the field that introduces the struct (the message's own for the root). */
+  about: string | undefined
   fields: FieldSpec[]
 }
 
@@ -121,6 +125,7 @@ interface RawField {
   flexibleVersions?: string
   default?: string | number | boolean
   ignorable?: boolean
+  about?: string
   fields?: RawField[]
 }
 
@@ -133,6 +138,7 @@ interface RawMessage {
   deprecatedVersions?: string
   latestVersionUnstable?: boolean
   listeners?: string[]
+  about?: string
   fields: RawField[]
   commonStructs?: { name: string; fields: RawField[] }[]
 }
@@ -141,10 +147,10 @@ function buildMessage(raw: RawMessage): MessageSpec {
   const structs: StructSpec[] = []
   const seen = new Set<string>()
   const common = new Map((raw.commonStructs ?? []).map((s) => [s.name, s.fields]))
-  const addStruct = (name: string, fields: RawField[]): void => {
+  const addStruct = (name: string, fields: RawField[], about: string | undefined): void => {
     if (seen.has(name)) return
     seen.add(name)
-    const struct: StructSpec = { name, fields: [] }
+    const struct: StructSpec = { name, about, fields: [] }
     structs.push(struct)
     for (const f of fields) struct.fields.push(buildField(f))
   }
@@ -155,7 +161,7 @@ function buildMessage(raw: RawMessage): MessageSpec {
     if (struct) {
       const fields = f.fields ?? common.get(type)
       if (fields === undefined) throw new Error(`${raw.name}.${f.name}: unknown struct ${type}`)
-      addStruct(type, fields)
+      addStruct(type, fields, f.about)
     }
     const versions = parseVersions(f.versions)
     const tagged = parseVersions(f.taggedVersions)
@@ -175,9 +181,10 @@ function buildMessage(raw: RawMessage): MessageSpec {
       flexible: f.flexibleVersions === undefined ? null : parseVersions(f.flexibleVersions),
       default: f.default,
       ignorable: f.ignorable === true,
+      about: f.about,
     }
   }
-  addStruct(raw.name, raw.fields)
+  addStruct(raw.name, raw.fields, raw.about)
   return {
     name: raw.name,
     kind: raw.type,

@@ -26,3 +26,13 @@ test('regenerating the Kafka codec gives no diff', (t) => {
     assert.equal(readFileSync(join(committed, name), 'utf8'), want, `${name} differs: run the generator`)
   }
 })
+
+test("generated messages keep the spec's about text as doc comments", () => {
+  const produce = readFileSync(join(committed, 'produce-request.ts'), 'utf8')
+  assert.match(
+    produce,
+    /\/\*\* The transactional ID, or null if the producer is not transactional\. \*\/\n {2}transactionalId\?/,
+  )
+  // A struct takes the about of the field that introduces it.
+  assert.match(produce, /\/\*\* Each topic to produce to\. \*\/\nexport interface ProduceRequestTopicProduceData \{/)
+})

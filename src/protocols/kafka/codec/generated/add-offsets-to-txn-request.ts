@@ -6,9 +6,13 @@ import type { Writer } from '../writer.js'
 
 // AddOffsetsToTxnRequest: versions 0-4, flexible 3+.
 export interface AddOffsetsToTxnRequest {
+  /** The transactional id corresponding to the transaction. */
   transactionalId: string
+  /** Current producer id in use by the transactional id. */
   producerId: number
+  /** Current epoch associated with the producer id. */
   producerEpoch: number
+  /** The unique group identifier. */
   groupId: string
 }
 

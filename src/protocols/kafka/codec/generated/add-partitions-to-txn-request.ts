@@ -6,23 +6,37 @@ import type { Writer } from '../writer.js'
 
 // AddPartitionsToTxnRequest: versions 0-5, flexible 3+.
 export interface AddPartitionsToTxnRequest {
+  /** List of transactions to add partitions to. */
   transactions?: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[]
+  /** The transactional id corresponding to the transaction. */
   v3AndBelowTransactionalId?: string
+  /** Current producer id in use by the transactional id. */
   v3AndBelowProducerId?: number
+  /** Current epoch associated with the producer id. */
   v3AndBelowProducerEpoch?: number
+  /** The partitions to add to the transaction. */
   v3AndBelowTopics?: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[]
 }
 
+/** List of transactions to add partitions to. */
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
+  /** The transactional id corresponding to the transaction. */
   transactionalId?: string
+  /** Current producer id in use by the transactional id. */
   producerId?: number
+  /** Current epoch associated with the producer id. */
   producerEpoch?: number
+  /** Boolean to signify if we want to check if the partition is in the transaction rather than add it. */
   verifyOnly?: boolean
+  /** The partitions to add to the transaction. */
   topics?: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[]
 }
 
+/** The partitions to add to the transaction. */
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
+  /** The name of the topic. */
   name: string
+  /** The partition indexes to add to the transaction */
   partitions: number[]
 }
 

@@ -6,24 +6,40 @@ import type { Writer } from '../writer.js'
 
 // AddPartitionsToTxnResponse: versions 0-5, flexible 3+.
 export interface AddPartitionsToTxnResponse {
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did
+   * not violate any quota.
+   */
   throttleTimeMs: number
+  /** The response top level error code. */
   errorCode?: number
+  /** Results categorized by transactional ID. */
   resultsByTransaction?: AddPartitionsToTxnResponseAddPartitionsToTxnResult[]
+  /** The results for each topic. */
   resultsByTopicV3AndBelow?: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[]
 }
 
+/** Results categorized by transactional ID. */
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnResult {
+  /** The transactional id corresponding to the transaction. */
   transactionalId?: string
+  /** The results for each topic. */
   topicResults?: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[]
 }
 
+/** The results for each topic. */
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
+  /** The topic name. */
   name: string
+  /** The results for each partition */
   resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[]
 }
 
+/** The results for each partition */
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
+  /** The partition indexes. */
   partitionIndex: number
+  /** The response error code. */
   partitionErrorCode: number
 }
 

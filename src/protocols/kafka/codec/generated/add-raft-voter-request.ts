@@ -8,14 +8,21 @@ import type { Writer } from '../writer.js'
 export interface AddRaftVoterRequest {
   clusterId: string | null
   timeoutMs: number
+  /** The replica id of the voter getting added to the topic partition */
   voterId: number
+  /** The directory id of the voter getting added to the topic partition */
   voterDirectoryId: Buffer
+  /** The endpoints that can be used to communicate with the voter */
   listeners: AddRaftVoterRequestListener[]
 }
 
+/** The endpoints that can be used to communicate with the voter */
 export interface AddRaftVoterRequestListener {
+  /** The name of the endpoint */
   name: string
+  /** The hostname */
   host: string
+  /** The port */
   port: number
 }
 

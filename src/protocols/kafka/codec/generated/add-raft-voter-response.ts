@@ -6,8 +6,14 @@ import type { Writer } from '../writer.js'
 
 // AddRaftVoterResponse: versions 0-0, flexible 0+.
 export interface AddRaftVoterResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The error code, or 0 if there was no error */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
 }
 

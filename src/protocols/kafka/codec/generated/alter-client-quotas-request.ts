@@ -6,23 +6,35 @@ import type { Writer } from '../writer.js'
 
 // AlterClientQuotasRequest: versions 0-1, flexible 1+.
 export interface AlterClientQuotasRequest {
+  /** The quota configuration entries to alter. */
   entries: AlterClientQuotasRequestEntryData[]
+  /** Whether the alteration should be validated, but not performed. */
   validateOnly: boolean
 }
 
+/** The quota configuration entries to alter. */
 export interface AlterClientQuotasRequestEntryData {
+  /** The quota entity to alter. */
   entity: AlterClientQuotasRequestEntityData[]
+  /** An individual quota configuration entry to alter. */
   ops: AlterClientQuotasRequestOpData[]
 }
 
+/** The quota entity to alter. */
 export interface AlterClientQuotasRequestEntityData {
+  /** The entity type. */
   entityType: string
+  /** The name of the entity, or null if the default. */
   entityName: string | null
 }
 
+/** An individual quota configuration entry to alter. */
 export interface AlterClientQuotasRequestOpData {
+  /** The quota configuration key. */
   key: string
+  /** The value to set, otherwise ignored if the value is to be removed. */
   value: number
+  /** Whether the quota configuration value should be removed, otherwise set. */
   remove: boolean
 }
 

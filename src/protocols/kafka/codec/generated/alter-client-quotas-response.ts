@@ -6,18 +6,30 @@ import type { Writer } from '../writer.js'
 
 // AlterClientQuotasResponse: versions 0-1, flexible 1+.
 export interface AlterClientQuotasResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The quota configuration entries to alter. */
   entries: AlterClientQuotasResponseEntryData[]
 }
 
+/** The quota configuration entries to alter. */
 export interface AlterClientQuotasResponseEntryData {
+  /** The error code, or `0` if the quota alteration succeeded. */
   errorCode: number
+  /** The error message, or `null` if the quota alteration succeeded. */
   errorMessage: string | null
+  /** The quota entity to alter. */
   entity: AlterClientQuotasResponseEntityData[]
 }
 
+/** The quota entity to alter. */
 export interface AlterClientQuotasResponseEntityData {
+  /** The entity type. */
   entityType: string
+  /** The name of the entity, or null if the default. */
   entityName: string | null
 }
 

@@ -6,17 +6,25 @@ import type { Writer } from '../writer.js'
 
 // AlterPartitionReassignmentsRequest: versions 0-0, flexible 0+.
 export interface AlterPartitionReassignmentsRequest {
+  /** The time in ms to wait for the request to complete. */
   timeoutMs: number
+  /** The topics to reassign. */
   topics: AlterPartitionReassignmentsRequestReassignableTopic[]
 }
 
+/** The topics to reassign. */
 export interface AlterPartitionReassignmentsRequestReassignableTopic {
+  /** The topic name. */
   name: string
+  /** The partitions to reassign. */
   partitions: AlterPartitionReassignmentsRequestReassignablePartition[]
 }
 
+/** The partitions to reassign. */
 export interface AlterPartitionReassignmentsRequestReassignablePartition {
+  /** The partition index. */
   partitionIndex: number
+  /** The replicas to place the partitions on, or null to cancel a pending reassignment for this partition. */
   replicas: number[] | null
 }
 

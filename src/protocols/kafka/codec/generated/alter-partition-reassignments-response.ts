@@ -6,20 +6,34 @@ import type { Writer } from '../writer.js'
 
 // AlterPartitionReassignmentsResponse: versions 0-0, flexible 0+.
 export interface AlterPartitionReassignmentsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The top-level error code, or 0 if there was no error. */
   errorCode: number
+  /** The top-level error message, or null if there was no error. */
   errorMessage: string | null
+  /** The responses to topics to reassign. */
   responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[]
 }
 
+/** The responses to topics to reassign. */
 export interface AlterPartitionReassignmentsResponseReassignableTopicResponse {
+  /** The topic name */
   name: string
+  /** The responses to partitions to reassign */
   partitions: AlterPartitionReassignmentsResponseReassignablePartitionResponse[]
 }
 
+/** The responses to partitions to reassign */
 export interface AlterPartitionReassignmentsResponseReassignablePartitionResponse {
+  /** The partition index. */
   partitionIndex: number
+  /** The error code for this partition, or 0 if there was no error. */
   errorCode: number
+  /** The error message for this partition, or null if there was no error. */
   errorMessage: string | null
 }
 

@@ -6,16 +6,23 @@ import type { Writer } from '../writer.js'
 
 // AlterReplicaLogDirsRequest: versions 0-2, flexible 2+.
 export interface AlterReplicaLogDirsRequest {
+  /** The alterations to make for each directory. */
   dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[]
 }
 
+/** The alterations to make for each directory. */
 export interface AlterReplicaLogDirsRequestAlterReplicaLogDir {
+  /** The absolute directory path. */
   path: string
+  /** The topics to add to the directory. */
   topics: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[]
 }
 
+/** The topics to add to the directory. */
 export interface AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
+  /** The topic name. */
   name: string
+  /** The partition indexes. */
   partitions: number[]
 }
 

@@ -6,17 +6,28 @@ import type { Writer } from '../writer.js'
 
 // AlterReplicaLogDirsResponse: versions 0-2, flexible 2+.
 export interface AlterReplicaLogDirsResponse {
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did
+   * not violate any quota.
+   */
   throttleTimeMs: number
+  /** The results for each topic. */
   results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[]
 }
 
+/** The results for each topic. */
 export interface AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult {
+  /** The name of the topic. */
   topicName: string
+  /** The results for each partition. */
   partitions: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[]
 }
 
+/** The results for each partition. */
 export interface AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
+  /** The partition index. */
   partitionIndex: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
 }
 

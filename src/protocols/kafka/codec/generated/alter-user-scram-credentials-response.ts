@@ -6,13 +6,22 @@ import type { Writer } from '../writer.js'
 
 // AlterUserScramCredentialsResponse: versions 0-0, flexible 0+.
 export interface AlterUserScramCredentialsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The results for deletions and alterations, one per affected user. */
   results: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult[]
 }
 
+/** The results for deletions and alterations, one per affected user. */
 export interface AlterUserScramCredentialsResponseAlterUserScramCredentialsResult {
+  /** The user name. */
   user: string
+  /** The error code. */
   errorCode: number
+  /** The error message, if any. */
   errorMessage: string | null
 }
 

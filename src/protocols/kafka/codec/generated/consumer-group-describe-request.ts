@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // ConsumerGroupDescribeRequest: versions 0-0, flexible 0+.
 export interface ConsumerGroupDescribeRequest {
+  /** The ids of the groups to describe */
   groupIds: string[]
+  /** Whether to include authorized operations. */
   includeAuthorizedOperations: boolean
 }
 

@@ -6,42 +6,74 @@ import type { Writer } from '../writer.js'
 
 // ConsumerGroupDescribeResponse: versions 0-0, flexible 0+.
 export interface ConsumerGroupDescribeResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** Each described group. */
   groups: ConsumerGroupDescribeResponseDescribedGroup[]
 }
 
+/** Each described group. */
 export interface ConsumerGroupDescribeResponseDescribedGroup {
+  /** The describe error, or 0 if there was no error. */
   errorCode: number
+  /** The top-level error message, or null if there was no error. */
   errorMessage: string | null
+  /** The group ID string. */
   groupId: string
+  /** The group state string, or the empty string. */
   groupState: string
+  /** The group epoch. */
   groupEpoch: number
+  /** The assignment epoch. */
   assignmentEpoch: number
+  /** The selected assignor. */
   assignorName: string
+  /** The members. */
   members: ConsumerGroupDescribeResponseMember[]
+  /** 32-bit bitfield to represent authorized operations for this group. */
   authorizedOperations: number
 }
 
+/** The members. */
 export interface ConsumerGroupDescribeResponseMember {
+  /** The member ID. */
   memberId: string
+  /** The member instance ID. */
   instanceId: string | null
+  /** The member rack ID. */
   rackId: string | null
+  /** The current member epoch. */
   memberEpoch: number
+  /** The client ID. */
   clientId: string
+  /** The client host. */
   clientHost: string
+  /** The subscribed topic names. */
   subscribedTopicNames: string[]
+  /** the subscribed topic regex otherwise or null of not provided. */
   subscribedTopicRegex: string | null
+  /** The current assignment. */
   assignment: ConsumerGroupDescribeResponseAssignment
+  /** The target assignment. */
   targetAssignment: ConsumerGroupDescribeResponseAssignment
 }
 
+/** The current assignment. */
 export interface ConsumerGroupDescribeResponseAssignment {
+  /** The assigned topic-partitions to the member. */
   topicPartitions: ConsumerGroupDescribeResponseTopicPartitions[]
 }
 
+/** The assigned topic-partitions to the member. */
 export interface ConsumerGroupDescribeResponseTopicPartitions {
+  /** The topic ID. */
   topicId: Buffer
+  /** The topic name. */
   topicName: string
+  /** The partitions. */
   partitions: number[]
 }
 

@@ -6,16 +6,25 @@ import type { Writer } from '../writer.js'
 
 // CreateAclsRequest: versions 0-3, flexible 2+.
 export interface CreateAclsRequest {
+  /** The ACLs that we want to create. */
   creations: CreateAclsRequestAclCreation[]
 }
 
+/** The ACLs that we want to create. */
 export interface CreateAclsRequestAclCreation {
+  /** The type of the resource. */
   resourceType: number
+  /** The resource name for the ACL. */
   resourceName: string
+  /** The pattern type for the ACL. */
   resourcePatternType?: number
+  /** The principal for the ACL. */
   principal: string
+  /** The host for the ACL. */
   host: string
+  /** The operation type for the ACL (read, write, etc.). */
   operation: number
+  /** The permission type for the ACL (allow, deny, etc.). */
   permissionType: number
 }
 

@@ -6,12 +6,20 @@ import type { Writer } from '../writer.js'
 
 // CreateAclsResponse: versions 0-3, flexible 2+.
 export interface CreateAclsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The results for each ACL creation. */
   results: CreateAclsResponseAclCreationResult[]
 }
 
+/** The results for each ACL creation. */
 export interface CreateAclsResponseAclCreationResult {
+  /** The result error, or zero if there was no error. */
   errorCode: number
+  /** The result message, or null if there was no error. */
   errorMessage: string | null
 }
 

@@ -6,14 +6,21 @@ import type { Writer } from '../writer.js'
 
 // CreateDelegationTokenRequest: versions 0-3, flexible 2+.
 export interface CreateDelegationTokenRequest {
+  /** The principal type of the owner of the token. If it's null it defaults to the token request principal. */
   ownerPrincipalType?: string | null
+  /** The principal name of the owner of the token. If it's null it defaults to the token request principal. */
   ownerPrincipalName?: string | null
+  /** A list of those who are allowed to renew this token before it expires. */
   renewers: CreateDelegationTokenRequestCreatableRenewers[]
+  /** The maximum lifetime of the token in milliseconds, or -1 to use the server side default. */
   maxLifetimeMs: number
 }
 
+/** A list of those who are allowed to renew this token before it expires. */
 export interface CreateDelegationTokenRequestCreatableRenewers {
+  /** The type of the Kafka principal. */
   principalType: string
+  /** The name of the Kafka principal. */
   principalName: string
 }
 

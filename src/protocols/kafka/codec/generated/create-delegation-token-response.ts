@@ -6,16 +6,30 @@ import type { Writer } from '../writer.js'
 
 // CreateDelegationTokenResponse: versions 0-3, flexible 2+.
 export interface CreateDelegationTokenResponse {
+  /** The top-level error, or zero if there was no error. */
   errorCode: number
+  /** The principal type of the token owner. */
   principalType: string
+  /** The name of the token owner. */
   principalName: string
+  /** The principal type of the requester of the token. */
   tokenRequesterPrincipalType?: string
+  /** The principal type of the requester of the token. */
   tokenRequesterPrincipalName?: string
+  /** When this token was generated. */
   issueTimestampMs: number
+  /** When this token expires. */
   expiryTimestampMs: number
+  /** The maximum lifetime of this token. */
   maxTimestampMs: number
+  /** The token UUID. */
   tokenId: string
+  /** HMAC of the delegation token. */
   hmac: Buffer
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
 }
 

@@ -6,16 +6,25 @@ import type { Writer } from '../writer.js'
 
 // DeleteAclsRequest: versions 0-3, flexible 2+.
 export interface DeleteAclsRequest {
+  /** The filters to use when deleting ACLs. */
   filters: DeleteAclsRequestDeleteAclsFilter[]
 }
 
+/** The filters to use when deleting ACLs. */
 export interface DeleteAclsRequestDeleteAclsFilter {
+  /** The resource type. */
   resourceTypeFilter: number
+  /** The resource name. */
   resourceNameFilter: string | null
+  /** The pattern type. */
   patternTypeFilter?: number
+  /** The principal filter, or null to accept all principals. */
   principalFilter: string | null
+  /** The host filter, or null to accept all hosts. */
   hostFilter: string | null
+  /** The ACL operation. */
   operation: number
+  /** The permission type. */
   permissionType: number
 }
 

@@ -6,25 +6,44 @@ import type { Writer } from '../writer.js'
 
 // DeleteAclsResponse: versions 0-3, flexible 2+.
 export interface DeleteAclsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The results for each filter. */
   filterResults: DeleteAclsResponseDeleteAclsFilterResult[]
 }
 
+/** The results for each filter. */
 export interface DeleteAclsResponseDeleteAclsFilterResult {
+  /** The error code, or 0 if the filter succeeded. */
   errorCode: number
+  /** The error message, or null if the filter succeeded. */
   errorMessage: string | null
+  /** The ACLs which matched this filter. */
   matchingAcls: DeleteAclsResponseDeleteAclsMatchingAcl[]
 }
 
+/** The ACLs which matched this filter. */
 export interface DeleteAclsResponseDeleteAclsMatchingAcl {
+  /** The deletion error code, or 0 if the deletion succeeded. */
   errorCode: number
+  /** The deletion error message, or null if the deletion succeeded. */
   errorMessage: string | null
+  /** The ACL resource type. */
   resourceType: number
+  /** The ACL resource name. */
   resourceName: string
+  /** The ACL resource pattern type. */
   patternType?: number
+  /** The ACL principal. */
   principal: string
+  /** The ACL host. */
   host: string
+  /** The ACL operation. */
   operation: number
+  /** The ACL permission type. */
   permissionType: number
 }
 

@@ -6,16 +6,23 @@ import type { Writer } from '../writer.js'
 
 // DeleteShareGroupStateRequest: versions 0-0, flexible 0+.
 export interface DeleteShareGroupStateRequest {
+  /** The group identifier. */
   groupId: string
+  /** The data for the topics. */
   topics: DeleteShareGroupStateRequestDeleteStateData[]
 }
 
+/** The data for the topics. */
 export interface DeleteShareGroupStateRequestDeleteStateData {
+  /** The topic identifier. */
   topicId: Buffer
+  /** The data for the partitions. */
   partitions: DeleteShareGroupStateRequestPartitionData[]
 }
 
+/** The data for the partitions. */
 export interface DeleteShareGroupStateRequestPartitionData {
+  /** The partition index. */
   partition: number
 }
 

@@ -6,17 +6,25 @@ import type { Writer } from '../writer.js'
 
 // DeleteShareGroupStateResponse: versions 0-0, flexible 0+.
 export interface DeleteShareGroupStateResponse {
+  /** The delete results */
   results: DeleteShareGroupStateResponseDeleteStateResult[]
 }
 
+/** The delete results */
 export interface DeleteShareGroupStateResponseDeleteStateResult {
+  /** The topic identifier */
   topicId: Buffer
+  /** The results for the partitions. */
   partitions: DeleteShareGroupStateResponsePartitionResult[]
 }
 
+/** The results for the partitions. */
 export interface DeleteShareGroupStateResponsePartitionResult {
+  /** The partition index. */
   partition: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
 }
 

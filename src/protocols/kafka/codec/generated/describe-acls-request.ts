@@ -6,12 +6,19 @@ import type { Writer } from '../writer.js'
 
 // DescribeAclsRequest: versions 0-3, flexible 2+.
 export interface DescribeAclsRequest {
+  /** The resource type. */
   resourceTypeFilter: number
+  /** The resource name, or null to match any resource name. */
   resourceNameFilter: string | null
+  /** The resource pattern to match. */
   patternTypeFilter?: number
+  /** The principal to match, or null to match any principal. */
   principalFilter: string | null
+  /** The host to match, or null to match any host. */
   hostFilter: string | null
+  /** The operation to match. */
   operation: number
+  /** The permission type to match. */
   permissionType: number
 }
 

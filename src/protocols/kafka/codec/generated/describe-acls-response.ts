@@ -6,23 +6,40 @@ import type { Writer } from '../writer.js'
 
 // DescribeAclsResponse: versions 0-3, flexible 2+.
 export interface DescribeAclsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
+  /** Each Resource that is referenced in an ACL. */
   resources: DescribeAclsResponseDescribeAclsResource[]
 }
 
+/** Each Resource that is referenced in an ACL. */
 export interface DescribeAclsResponseDescribeAclsResource {
+  /** The resource type. */
   resourceType: number
+  /** The resource name. */
   resourceName: string
+  /** The resource pattern type. */
   patternType?: number
+  /** The ACLs. */
   acls: DescribeAclsResponseAclDescription[]
 }
 
+/** The ACLs. */
 export interface DescribeAclsResponseAclDescription {
+  /** The ACL principal. */
   principal: string
+  /** The ACL host. */
   host: string
+  /** The ACL operation. */
   operation: number
+  /** The ACL permission type. */
   permissionType: number
 }
 

@@ -6,13 +6,19 @@ import type { Writer } from '../writer.js'
 
 // DescribeClientQuotasRequest: versions 0-1, flexible 1+.
 export interface DescribeClientQuotasRequest {
+  /** Filter components to apply to quota entities. */
   components: DescribeClientQuotasRequestComponentData[]
+  /** Whether the match is strict, i.e. should exclude entities with unspecified entity types. */
   strict: boolean
 }
 
+/** Filter components to apply to quota entities. */
 export interface DescribeClientQuotasRequestComponentData {
+  /** The entity type that the filter component applies to. */
   entityType: string
+  /** How to match the entity {0 = exact name, 1 = default name, 2 = any specified name}. */
   matchType: number
+  /** The string to match against, or null if unused for the match type. */
   match: string | null
 }
 

@@ -6,24 +6,40 @@ import type { Writer } from '../writer.js'
 
 // DescribeClientQuotasResponse: versions 0-1, flexible 1+.
 export interface DescribeClientQuotasResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The error code, or `0` if the quota description succeeded. */
   errorCode: number
+  /** The error message, or `null` if the quota description succeeded. */
   errorMessage: string | null
+  /** A result entry. */
   entries: DescribeClientQuotasResponseEntryData[] | null
 }
 
+/** A result entry. */
 export interface DescribeClientQuotasResponseEntryData {
+  /** The quota entity description. */
   entity: DescribeClientQuotasResponseEntityData[]
+  /** The quota values for the entity. */
   values: DescribeClientQuotasResponseValueData[]
 }
 
+/** The quota entity description. */
 export interface DescribeClientQuotasResponseEntityData {
+  /** The entity type. */
   entityType: string
+  /** The entity name, or null if the default. */
   entityName: string | null
 }
 
+/** The quota values for the entity. */
 export interface DescribeClientQuotasResponseValueData {
+  /** The quota configuration key. */
   key: string
+  /** The quota configuration value. */
   value: number
 }
 

@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // DescribeClusterRequest: versions 0-1, flexible 0+.
 export interface DescribeClusterRequest {
+  /** Whether to include cluster authorized operations. */
   includeClusterAuthorizedOperations: boolean
+  /** The endpoint type to describe. 1=brokers, 2=controllers. */
   endpointType?: number
 }
 

@@ -6,20 +6,36 @@ import type { Writer } from '../writer.js'
 
 // DescribeClusterResponse: versions 0-1, flexible 0+.
 export interface DescribeClusterResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The top-level error code, or 0 if there was no error */
   errorCode: number
+  /** The top-level error message, or null if there was no error. */
   errorMessage: string | null
+  /** The endpoint type that was described. 1=brokers, 2=controllers. */
   endpointType?: number
+  /** The cluster ID that responding broker belongs to. */
   clusterId: string
+  /** The ID of the controller broker. */
   controllerId: number
+  /** Each broker in the response. */
   brokers: DescribeClusterResponseDescribeClusterBroker[]
+  /** 32-bit bitfield to represent authorized operations for this cluster. */
   clusterAuthorizedOperations: number
 }
 
+/** Each broker in the response. */
 export interface DescribeClusterResponseDescribeClusterBroker {
+  /** The broker ID. */
   brokerId: number
+  /** The broker hostname. */
   host: string
+  /** The broker port. */
   port: number
+  /** The rack of the broker, or null if it has not been assigned to a rack. */
   rack: string | null
 }
 

@@ -6,11 +6,15 @@ import type { Writer } from '../writer.js'
 
 // DescribeDelegationTokenRequest: versions 0-3, flexible 2+.
 export interface DescribeDelegationTokenRequest {
+  /** Each owner that we want to describe delegation tokens for, or null to describe all tokens. */
   owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null
 }
 
+/** Each owner that we want to describe delegation tokens for, or null to describe all tokens. */
 export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
+  /** The owner principal type. */
   principalType: string
+  /** The owner principal name. */
   principalName: string
 }
 

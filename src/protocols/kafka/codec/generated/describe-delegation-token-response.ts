@@ -6,26 +6,46 @@ import type { Writer } from '../writer.js'
 
 // DescribeDelegationTokenResponse: versions 0-3, flexible 2+.
 export interface DescribeDelegationTokenResponse {
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The tokens. */
   tokens: DescribeDelegationTokenResponseDescribedDelegationToken[]
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
 }
 
+/** The tokens. */
 export interface DescribeDelegationTokenResponseDescribedDelegationToken {
+  /** The token principal type. */
   principalType: string
+  /** The token principal name. */
   principalName: string
+  /** The principal type of the requester of the token. */
   tokenRequesterPrincipalType?: string
+  /** The principal type of the requester of the token. */
   tokenRequesterPrincipalName?: string
+  /** The token issue timestamp in milliseconds. */
   issueTimestamp: number
+  /** The token expiry timestamp in milliseconds. */
   expiryTimestamp: number
+  /** The token maximum timestamp length in milliseconds. */
   maxTimestamp: number
+  /** The token ID. */
   tokenId: string
+  /** The token HMAC. */
   hmac: Buffer
+  /** Those who are able to renew this token before it expires. */
   renewers: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[]
 }
 
+/** Those who are able to renew this token before it expires. */
 export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
+  /** The renewer principal type */
   principalType: string
+  /** The renewer principal name */
   principalName: string
 }
 

@@ -6,11 +6,15 @@ import type { Writer } from '../writer.js'
 
 // DescribeLogDirsRequest: versions 0-4, flexible 2+.
 export interface DescribeLogDirsRequest {
+  /** Each topic that we want to describe log directories for, or null for all topics. */
   topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null
 }
 
+/** Each topic that we want to describe log directories for, or null for all topics. */
 export interface DescribeLogDirsRequestDescribableLogDirTopic {
+  /** The topic name */
   topic: string
+  /** The partition indexes. */
   partitions: number[]
 }
 

@@ -6,28 +6,52 @@ import type { Writer } from '../writer.js'
 
 // DescribeLogDirsResponse: versions 0-4, flexible 2+.
 export interface DescribeLogDirsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The error code, or 0 if there was no error. */
   errorCode?: number
+  /** The log directories. */
   results: DescribeLogDirsResponseDescribeLogDirsResult[]
 }
 
+/** The log directories. */
 export interface DescribeLogDirsResponseDescribeLogDirsResult {
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The absolute log directory path. */
   logDir: string
+  /** Each topic. */
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[]
+  /** The total size in bytes of the volume the log directory is in. */
   totalBytes?: number
+  /** The usable size in bytes of the volume the log directory is in. */
   usableBytes?: number
 }
 
+/** Each topic. */
 export interface DescribeLogDirsResponseDescribeLogDirsTopic {
+  /** The topic name. */
   name: string
   partitions: DescribeLogDirsResponseDescribeLogDirsPartition[]
 }
 
 export interface DescribeLogDirsResponseDescribeLogDirsPartition {
+  /** The partition index. */
   partitionIndex: number
+  /** The size of the log segments in this partition in bytes. */
   partitionSize: number
+  /**
+   * The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's
+   * LEO (if it is the future log for the partition)
+   */
   offsetLag: number
+  /**
+   * True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica in the
+   * future.
+   */
   isFutureKey: boolean
 }
 

@@ -10,7 +10,9 @@ export interface DescribeProducersRequest {
 }
 
 export interface DescribeProducersRequestTopicRequest {
+  /** The topic name. */
   name: string
+  /** The indexes of the partitions to list producers for. */
   partitionIndexes: number[]
 }
 

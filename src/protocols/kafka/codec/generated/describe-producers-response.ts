@@ -6,18 +6,30 @@ import type { Writer } from '../writer.js'
 
 // DescribeProducersResponse: versions 0-0, flexible 0+.
 export interface DescribeProducersResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** Each topic in the response. */
   topics: DescribeProducersResponseTopicResponse[]
 }
 
+/** Each topic in the response. */
 export interface DescribeProducersResponseTopicResponse {
+  /** The topic name */
   name: string
+  /** Each partition in the response. */
   partitions: DescribeProducersResponsePartitionResponse[]
 }
 
+/** Each partition in the response. */
 export interface DescribeProducersResponsePartitionResponse {
+  /** The partition index. */
   partitionIndex: number
+  /** The partition error code, or 0 if there was no error. */
   errorCode: number
+  /** The partition error message, which may be null if no additional details are available */
   errorMessage: string | null
   activeProducers: DescribeProducersResponseProducerState[]
 }

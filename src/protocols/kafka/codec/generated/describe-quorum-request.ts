@@ -10,11 +10,13 @@ export interface DescribeQuorumRequest {
 }
 
 export interface DescribeQuorumRequestTopicData {
+  /** The topic name. */
   topicName: string
   partitions: DescribeQuorumRequestPartitionData[]
 }
 
 export interface DescribeQuorumRequestPartitionData {
+  /** The partition index. */
   partitionIndex: number
 }
 

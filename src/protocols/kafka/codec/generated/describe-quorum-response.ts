@@ -6,22 +6,29 @@ import type { Writer } from '../writer.js'
 
 // DescribeQuorumResponse: versions 0-2, flexible 0+.
 export interface DescribeQuorumResponse {
+  /** The top level error code. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage?: string | null
   topics: DescribeQuorumResponseTopicData[]
   nodes?: DescribeQuorumResponseNode[]
 }
 
 export interface DescribeQuorumResponseTopicData {
+  /** The topic name. */
   topicName: string
   partitions: DescribeQuorumResponsePartitionData[]
 }
 
 export interface DescribeQuorumResponsePartitionData {
+  /** The partition index. */
   partitionIndex: number
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage?: string | null
+  /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number
+  /** The latest known leader epoch */
   leaderEpoch: number
   highWatermark: number
   currentVoters: DescribeQuorumResponseReplicaState[]
@@ -31,19 +38,34 @@ export interface DescribeQuorumResponsePartitionData {
 export interface DescribeQuorumResponseReplicaState {
   replicaId: number
   replicaDirectoryId?: Buffer
+  /** The last known log end offset of the follower or -1 if it is unknown */
   logEndOffset: number
+  /**
+   * The last known leader wall clock time time when a follower fetched from the leader. This is reported as -1 both
+   * for the current leader or if it is unknown for a voter
+   */
   lastFetchTimestamp?: number
+  /**
+   * The leader wall clock append time of the offset for which the follower made the most recent fetch request. This is
+   * reported as the current time for the leader and -1 if unknown for a voter
+   */
   lastCaughtUpTimestamp?: number
 }
 
 export interface DescribeQuorumResponseNode {
+  /** The ID of the associated node */
   nodeId?: number
+  /** The listeners of this controller */
   listeners?: DescribeQuorumResponseListener[]
 }
 
+/** The listeners of this controller */
 export interface DescribeQuorumResponseListener {
+  /** The name of the endpoint */
   name?: string
+  /** The hostname */
   host?: string
+  /** The port */
   port?: number
 }
 

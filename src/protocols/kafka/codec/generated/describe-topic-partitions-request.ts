@@ -6,17 +6,25 @@ import type { Writer } from '../writer.js'
 
 // DescribeTopicPartitionsRequest: versions 0-0, flexible 0+.
 export interface DescribeTopicPartitionsRequest {
+  /** The topics to fetch details for. */
   topics: DescribeTopicPartitionsRequestTopicRequest[]
+  /** The maximum number of partitions included in the response. */
   responsePartitionLimit: number
+  /** The first topic and partition index to fetch details for. */
   cursor: DescribeTopicPartitionsRequestCursor | null
 }
 
+/** The topics to fetch details for. */
 export interface DescribeTopicPartitionsRequestTopicRequest {
+  /** The topic name */
   name: string
 }
 
+/** The first topic and partition index to fetch details for. */
 export interface DescribeTopicPartitionsRequestCursor {
+  /** The name for the first topic to process */
   topicName: string
+  /** The partition index to start with */
   partitionIndex: number
 }
 

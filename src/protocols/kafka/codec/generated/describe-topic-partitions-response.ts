@@ -6,34 +6,60 @@ import type { Writer } from '../writer.js'
 
 // DescribeTopicPartitionsResponse: versions 0-0, flexible 0+.
 export interface DescribeTopicPartitionsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** Each topic in the response. */
   topics: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic[]
+  /** The next topic and partition index to fetch details for. */
   nextCursor: DescribeTopicPartitionsResponseCursor | null
 }
 
+/** Each topic in the response. */
 export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopic {
+  /** The topic error, or 0 if there was no error. */
   errorCode: number
+  /** The topic name. */
   name: string | null
+  /** The topic id. */
   topicId: Buffer
+  /** True if the topic is internal. */
   isInternal: boolean
+  /** Each partition in the topic. */
   partitions: DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition[]
+  /** 32-bit bitfield to represent authorized operations for this topic. */
   topicAuthorizedOperations: number
 }
 
+/** Each partition in the topic. */
 export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponsePartition {
+  /** The partition error, or 0 if there was no error. */
   errorCode: number
+  /** The partition index. */
   partitionIndex: number
+  /** The ID of the leader broker. */
   leaderId: number
+  /** The leader epoch of this partition. */
   leaderEpoch: number
+  /** The set of all nodes that host this partition. */
   replicaNodes: number[]
+  /** The set of nodes that are in sync with the leader for this partition. */
   isrNodes: number[]
+  /** The new eligible leader replicas otherwise. */
   eligibleLeaderReplicas: number[] | null
+  /** The last known ELR. */
   lastKnownElr: number[] | null
+  /** The set of offline replicas of this partition. */
   offlineReplicas: number[]
 }
 
+/** The next topic and partition index to fetch details for. */
 export interface DescribeTopicPartitionsResponseCursor {
+  /** The name for the first topic to process */
   topicName: string
+  /** The partition index to start with */
   partitionIndex: number
 }
 

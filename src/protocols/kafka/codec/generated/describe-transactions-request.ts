@@ -6,6 +6,7 @@ import type { Writer } from '../writer.js'
 
 // DescribeTransactionsRequest: versions 0-0, flexible 0+.
 export interface DescribeTransactionsRequest {
+  /** Array of transactionalIds to include in describe results. If empty, then no results will be returned. */
   transactionalIds: string[]
 }
 

@@ -6,6 +6,10 @@ import type { Writer } from '../writer.js'
 
 // DescribeTransactionsResponse: versions 0-0, flexible 0+.
 export interface DescribeTransactionsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
   transactionStates: DescribeTransactionsResponseTransactionState[]
 }
@@ -18,9 +22,17 @@ export interface DescribeTransactionsResponseTransactionState {
   transactionStartTimeMs: number
   producerId: number
   producerEpoch: number
+  /**
+   * The set of partitions included in the current transaction (if active). When a transaction is preparing to commit
+   * or abort, this will include only partitions which do not have markers.
+   */
   topics: DescribeTransactionsResponseTopicData[]
 }
 
+/**
+ * The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or
+ * abort, this will include only partitions which do not have markers.
+ */
 export interface DescribeTransactionsResponseTopicData {
   topic: string
   partitions: number[]

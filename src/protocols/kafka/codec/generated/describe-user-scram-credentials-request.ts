@@ -6,10 +6,13 @@ import type { Writer } from '../writer.js'
 
 // DescribeUserScramCredentialsRequest: versions 0-0, flexible 0+.
 export interface DescribeUserScramCredentialsRequest {
+  /** The users to describe, or null/empty to describe all users. */
   users: DescribeUserScramCredentialsRequestUserName[] | null
 }
 
+/** The users to describe, or null/empty to describe all users. */
 export interface DescribeUserScramCredentialsRequestUserName {
+  /** The user name. */
   name: string
 }
 

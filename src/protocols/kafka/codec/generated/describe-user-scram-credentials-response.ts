@@ -6,21 +6,36 @@ import type { Writer } from '../writer.js'
 
 // DescribeUserScramCredentialsResponse: versions 0-0, flexible 0+.
 export interface DescribeUserScramCredentialsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The message-level error code, 0 except for user authorization or infrastructure issues. */
   errorCode: number
+  /** The message-level error message, if any. */
   errorMessage: string | null
+  /** The results for descriptions, one per user. */
   results: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult[]
 }
 
+/** The results for descriptions, one per user. */
 export interface DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult {
+  /** The user name. */
   user: string
+  /** The user-level error code. */
   errorCode: number
+  /** The user-level error message, if any. */
   errorMessage: string | null
+  /** The mechanism and related information associated with the user's SCRAM credentials. */
   credentialInfos: DescribeUserScramCredentialsResponseCredentialInfo[]
 }
 
+/** The mechanism and related information associated with the user's SCRAM credentials. */
 export interface DescribeUserScramCredentialsResponseCredentialInfo {
+  /** The SCRAM mechanism. */
   mechanism: number
+  /** The number of iterations used in the SCRAM credential. */
   iterations: number
 }
 

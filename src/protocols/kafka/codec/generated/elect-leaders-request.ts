@@ -6,13 +6,22 @@ import type { Writer } from '../writer.js'
 
 // ElectLeadersRequest: versions 0-2, flexible 2+.
 export interface ElectLeadersRequest {
+  /**
+   * Type of elections to conduct for the partition. A value of '0' elects the preferred replica. A value of '1' elects
+   * the first live replica if there are no in-sync replica.
+   */
   electionType?: number
+  /** The topic partitions to elect leaders. */
   topicPartitions: ElectLeadersRequestTopicPartitions[] | null
+  /** The time in ms to wait for the election to complete. */
   timeoutMs: number
 }
 
+/** The topic partitions to elect leaders. */
 export interface ElectLeadersRequestTopicPartitions {
+  /** The name of a topic. */
   topic: string
+  /** The partitions of this topic whose leader should be elected. */
   partitions: number[]
 }
 

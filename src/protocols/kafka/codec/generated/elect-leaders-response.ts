@@ -6,19 +6,38 @@ import type { Writer } from '../writer.js'
 
 // ElectLeadersResponse: versions 0-2, flexible 2+.
 export interface ElectLeadersResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The top level response error code. */
   errorCode?: number
+  /**
+   * The election results, or an empty array if the requester did not have permission and the request asks for all
+   * partitions.
+   */
   replicaElectionResults: ElectLeadersResponseReplicaElectionResult[]
 }
 
+/**
+ * The election results, or an empty array if the requester did not have permission and the request asks for all
+ * partitions.
+ */
 export interface ElectLeadersResponseReplicaElectionResult {
+  /** The topic name */
   topic: string
+  /** The results for each partition */
   partitionResult: ElectLeadersResponsePartitionResult[]
 }
 
+/** The results for each partition */
 export interface ElectLeadersResponsePartitionResult {
+  /** The partition id */
   partitionId: number
+  /** The result error, or zero if there was no error. */
   errorCode: number
+  /** The result message, or null if there was no error. */
   errorMessage: string | null
 }
 

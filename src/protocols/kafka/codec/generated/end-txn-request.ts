@@ -6,9 +6,13 @@ import type { Writer } from '../writer.js'
 
 // EndTxnRequest: versions 0-5, flexible 3+.
 export interface EndTxnRequest {
+  /** The ID of the transaction to end. */
   transactionalId: string
+  /** The producer ID. */
   producerId: number
+  /** The current epoch associated with the producer. */
   producerEpoch: number
+  /** True if the transaction was committed, false if it was aborted. */
   committed: boolean
 }
 

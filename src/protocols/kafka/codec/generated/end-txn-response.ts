@@ -6,9 +6,16 @@ import type { Writer } from '../writer.js'
 
 // EndTxnResponse: versions 0-5, flexible 3+.
 export interface EndTxnResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The producer ID. */
   producerId?: number
+  /** The current epoch associated with the producer. */
   producerEpoch?: number
 }
 

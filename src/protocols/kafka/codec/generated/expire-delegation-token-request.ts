@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // ExpireDelegationTokenRequest: versions 0-2, flexible 2+.
 export interface ExpireDelegationTokenRequest {
+  /** The HMAC of the delegation token to be expired. */
   hmac: Buffer
+  /** The expiry time period in milliseconds. */
   expiryTimePeriodMs: number
 }
 

@@ -6,8 +6,14 @@ import type { Writer } from '../writer.js'
 
 // ExpireDelegationTokenResponse: versions 0-2, flexible 2+.
 export interface ExpireDelegationTokenResponse {
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The timestamp in milliseconds at which this token expires. */
   expiryTimestampMs: number
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
 }
 

@@ -6,6 +6,7 @@ import type { Writer } from '../writer.js'
 
 // GetTelemetrySubscriptionsRequest: versions 0-0, flexible 0+.
 export interface GetTelemetrySubscriptionsRequest {
+  /** Unique id for this client instance, must be set to 0 on the first request. */
   clientInstanceId: Buffer
 }
 

@@ -6,14 +6,29 @@ import type { Writer } from '../writer.js'
 
 // GetTelemetrySubscriptionsResponse: versions 0-0, flexible 0+.
 export interface GetTelemetrySubscriptionsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** Assigned client instance id if ClientInstanceId was 0 in the request, else 0. */
   clientInstanceId: Buffer
+  /** Unique identifier for the current subscription set for this client instance. */
   subscriptionId: number
+  /** Compression types that broker accepts for the PushTelemetryRequest. */
   acceptedCompressionTypes: number[]
+  /** Configured push interval, which is the lowest configured interval in the current subscription set. */
   pushIntervalMs: number
+  /** The maximum bytes of binary data the broker accepts in PushTelemetryRequest. */
   telemetryMaxBytes: number
+  /** Flag to indicate monotonic/counter metrics are to be emitted as deltas or cumulative values */
   deltaTemporality: boolean
+  /**
+   * Requested metrics prefix string match. Empty array: No metrics subscribed, Array[0] empty string: All metrics
+   * subscribed.
+   */
   requestedMetrics: string[]
 }
 

@@ -6,19 +6,29 @@ import type { Writer } from '../writer.js'
 
 // IncrementalAlterConfigsRequest: versions 0-1, flexible 1+.
 export interface IncrementalAlterConfigsRequest {
+  /** The incremental updates for each resource. */
   resources: IncrementalAlterConfigsRequestAlterConfigsResource[]
+  /** True if we should validate the request, but not change the configurations. */
   validateOnly: boolean
 }
 
+/** The incremental updates for each resource. */
 export interface IncrementalAlterConfigsRequestAlterConfigsResource {
+  /** The resource type. */
   resourceType: number
+  /** The resource name. */
   resourceName: string
+  /** The configurations. */
   configs: IncrementalAlterConfigsRequestAlterableConfig[]
 }
 
+/** The configurations. */
 export interface IncrementalAlterConfigsRequestAlterableConfig {
+  /** The configuration key name. */
   name: string
+  /** The type (Set, Delete, Append, Subtract) of operation. */
   configOperation: number
+  /** The value to set for the configuration key. */
   value: string | null
 }
 

@@ -6,14 +6,24 @@ import type { Writer } from '../writer.js'
 
 // IncrementalAlterConfigsResponse: versions 0-1, flexible 1+.
 export interface IncrementalAlterConfigsResponse {
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did
+   * not violate any quota.
+   */
   throttleTimeMs: number
+  /** The responses for each resource. */
   responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[]
 }
 
+/** The responses for each resource. */
 export interface IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
+  /** The resource error code. */
   errorCode: number
+  /** The resource error message, or null if there was no error. */
   errorMessage: string | null
+  /** The resource type. */
   resourceType: number
+  /** The resource name. */
   resourceName: string
 }
 

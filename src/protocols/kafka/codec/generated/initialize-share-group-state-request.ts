@@ -6,18 +6,27 @@ import type { Writer } from '../writer.js'
 
 // InitializeShareGroupStateRequest: versions 0-0, flexible 0+.
 export interface InitializeShareGroupStateRequest {
+  /** The group identifier. */
   groupId: string
+  /** The data for the topics. */
   topics: InitializeShareGroupStateRequestInitializeStateData[]
 }
 
+/** The data for the topics. */
 export interface InitializeShareGroupStateRequestInitializeStateData {
+  /** The topic identifier. */
   topicId: Buffer
+  /** The data for the partitions. */
   partitions: InitializeShareGroupStateRequestPartitionData[]
 }
 
+/** The data for the partitions. */
 export interface InitializeShareGroupStateRequestPartitionData {
+  /** The partition index. */
   partition: number
+  /** The state epoch for this share-partition. */
   stateEpoch: number
+  /** The share-partition start offset, or -1 if the start offset is not being initialized. */
   startOffset: number
 }
 

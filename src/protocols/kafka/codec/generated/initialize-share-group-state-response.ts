@@ -6,17 +6,25 @@ import type { Writer } from '../writer.js'
 
 // InitializeShareGroupStateResponse: versions 0-0, flexible 0+.
 export interface InitializeShareGroupStateResponse {
+  /** The initialization results */
   results: InitializeShareGroupStateResponseInitializeStateResult[]
 }
 
+/** The initialization results */
 export interface InitializeShareGroupStateResponseInitializeStateResult {
+  /** The topic identifier */
   topicId: Buffer
+  /** The results for the partitions. */
   partitions: InitializeShareGroupStateResponsePartitionResult[]
 }
 
+/** The results for the partitions. */
 export interface InitializeShareGroupStateResponsePartitionResult {
+  /** The partition index. */
   partition: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
 }
 

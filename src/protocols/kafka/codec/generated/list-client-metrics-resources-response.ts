@@ -6,12 +6,20 @@ import type { Writer } from '../writer.js'
 
 // ListClientMetricsResourcesResponse: versions 0-0, flexible 0+.
 export interface ListClientMetricsResourcesResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** Each client metrics resource in the response. */
   clientMetricsResources: ListClientMetricsResourcesResponseClientMetricsResource[]
 }
 
+/** Each client metrics resource in the response. */
 export interface ListClientMetricsResourcesResponseClientMetricsResource {
+  /** The resource name. */
   name: string
 }
 

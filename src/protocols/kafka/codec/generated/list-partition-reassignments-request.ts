@@ -6,12 +6,17 @@ import type { Writer } from '../writer.js'
 
 // ListPartitionReassignmentsRequest: versions 0-0, flexible 0+.
 export interface ListPartitionReassignmentsRequest {
+  /** The time in ms to wait for the request to complete. */
   timeoutMs: number
+  /** The topics to list partition reassignments for, or null to list everything. */
   topics: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics[] | null
 }
 
+/** The topics to list partition reassignments for, or null to list everything. */
 export interface ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
+  /** The topic name */
   name: string
+  /** The partitions to list partition reassignments for. */
   partitionIndexes: number[]
 }
 

@@ -6,21 +6,36 @@ import type { Writer } from '../writer.js'
 
 // ListPartitionReassignmentsResponse: versions 0-0, flexible 0+.
 export interface ListPartitionReassignmentsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The top-level error code, or 0 if there was no error */
   errorCode: number
+  /** The top-level error message, or null if there was no error. */
   errorMessage: string | null
+  /** The ongoing reassignments for each topic. */
   topics: ListPartitionReassignmentsResponseOngoingTopicReassignment[]
 }
 
+/** The ongoing reassignments for each topic. */
 export interface ListPartitionReassignmentsResponseOngoingTopicReassignment {
+  /** The topic name. */
   name: string
+  /** The ongoing reassignments for each partition. */
   partitions: ListPartitionReassignmentsResponseOngoingPartitionReassignment[]
 }
 
+/** The ongoing reassignments for each partition. */
 export interface ListPartitionReassignmentsResponseOngoingPartitionReassignment {
+  /** The index of the partition. */
   partitionIndex: number
+  /** The current replica set. */
   replicas: number[]
+  /** The set of replicas we are currently adding. */
   addingReplicas: number[]
+  /** The set of replicas we are currently removing. */
   removingReplicas: number[]
 }
 

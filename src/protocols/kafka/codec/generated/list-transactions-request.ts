@@ -6,8 +6,20 @@ import type { Writer } from '../writer.js'
 
 // ListTransactionsRequest: versions 0-1, flexible 0+.
 export interface ListTransactionsRequest {
+  /**
+   * The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions
+   * matching one of the filtered states will be returned
+   */
   stateFilters: string[]
+  /**
+   * The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which
+   * match one of the filtered producerIds will be returned
+   */
   producerIdFilters: number[]
+  /**
+   * Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running
+   * longer than this duration will be returned
+   */
   durationFilter?: number
 }
 

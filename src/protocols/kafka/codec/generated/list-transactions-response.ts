@@ -6,8 +6,13 @@ import type { Writer } from '../writer.js'
 
 // ListTransactionsResponse: versions 0-1, flexible 0+.
 export interface ListTransactionsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
   errorCode: number
+  /** Set of state filters provided in the request which were unknown to the transaction coordinator */
   unknownStateFilters: string[]
   transactionStates: ListTransactionsResponseTransactionState[]
 }
@@ -15,6 +20,7 @@ export interface ListTransactionsResponse {
 export interface ListTransactionsResponseTransactionState {
   transactionalId: string
   producerId: number
+  /** The current transaction state of the producer */
   transactionState: string
 }
 

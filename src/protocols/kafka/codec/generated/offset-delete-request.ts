@@ -6,16 +6,23 @@ import type { Writer } from '../writer.js'
 
 // OffsetDeleteRequest: versions 0-0, flexible none.
 export interface OffsetDeleteRequest {
+  /** The unique group identifier. */
   groupId: string
+  /** The topics to delete offsets for */
   topics: OffsetDeleteRequestOffsetDeleteRequestTopic[]
 }
 
+/** The topics to delete offsets for */
 export interface OffsetDeleteRequestOffsetDeleteRequestTopic {
+  /** The topic name. */
   name: string
+  /** Each partition to delete offsets for. */
   partitions: OffsetDeleteRequestOffsetDeleteRequestPartition[]
 }
 
+/** Each partition to delete offsets for. */
 export interface OffsetDeleteRequestOffsetDeleteRequestPartition {
+  /** The partition index. */
   partitionIndex: number
 }
 

@@ -6,18 +6,30 @@ import type { Writer } from '../writer.js'
 
 // OffsetDeleteResponse: versions 0-0, flexible none.
 export interface OffsetDeleteResponse {
+  /** The top-level error code, or 0 if there was no error. */
   errorCode: number
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The responses for each topic. */
   topics: OffsetDeleteResponseOffsetDeleteResponseTopic[]
 }
 
+/** The responses for each topic. */
 export interface OffsetDeleteResponseOffsetDeleteResponseTopic {
+  /** The topic name. */
   name: string
+  /** The responses for each partition in the topic. */
   partitions: OffsetDeleteResponseOffsetDeleteResponsePartition[]
 }
 
+/** The responses for each partition in the topic. */
 export interface OffsetDeleteResponseOffsetDeleteResponsePartition {
+  /** The partition index. */
   partitionIndex: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
 }
 

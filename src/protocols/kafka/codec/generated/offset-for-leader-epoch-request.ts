@@ -6,18 +6,31 @@ import type { Writer } from '../writer.js'
 
 // OffsetForLeaderEpochRequest: versions 0-4, flexible 4+.
 export interface OffsetForLeaderEpochRequest {
+  /** The broker ID of the follower, of -1 if this request is from a consumer. */
   replicaId?: number
+  /** Each topic to get offsets for. */
   topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[]
 }
 
+/** Each topic to get offsets for. */
 export interface OffsetForLeaderEpochRequestOffsetForLeaderTopic {
+  /** The topic name. */
   topic: string
+  /** Each partition to get offsets for. */
   partitions: OffsetForLeaderEpochRequestOffsetForLeaderPartition[]
 }
 
+/** Each partition to get offsets for. */
 export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
+  /** The partition index. */
   partition: number
+  /**
+   * An epoch used to fence consumers/replicas with old metadata. If the epoch provided by the client is larger than
+   * the current epoch known to the broker, then the UNKNOWN_LEADER_EPOCH error code will be returned. If the provided
+   * epoch is smaller, then the FENCED_LEADER_EPOCH error code will be returned.
+   */
   currentLeaderEpoch?: number
+  /** The epoch to look up an offset for. */
   leaderEpoch: number
 }
 

@@ -6,19 +6,32 @@ import type { Writer } from '../writer.js'
 
 // OffsetForLeaderEpochResponse: versions 0-4, flexible 4+.
 export interface OffsetForLeaderEpochResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** Each topic we fetched offsets for. */
   topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[]
 }
 
+/** Each topic we fetched offsets for. */
 export interface OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
+  /** The topic name. */
   topic: string
+  /** Each partition in the topic we fetched offsets for. */
   partitions: OffsetForLeaderEpochResponseEpochEndOffset[]
 }
 
+/** Each partition in the topic we fetched offsets for. */
 export interface OffsetForLeaderEpochResponseEpochEndOffset {
+  /** The error code 0, or if there was no error. */
   errorCode: number
+  /** The partition index. */
   partition: number
+  /** The leader epoch of the partition. */
   leaderEpoch?: number
+  /** The end offset of the epoch. */
   endOffset: number
 }
 

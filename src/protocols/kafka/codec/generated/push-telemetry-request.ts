@@ -6,10 +6,15 @@ import type { Writer } from '../writer.js'
 
 // PushTelemetryRequest: versions 0-0, flexible 0+.
 export interface PushTelemetryRequest {
+  /** Unique id for this client instance. */
   clientInstanceId: Buffer
+  /** Unique identifier for the current subscription. */
   subscriptionId: number
+  /** Client is terminating the connection. */
   terminating: boolean
+  /** Compression codec used to compress the metrics. */
   compressionType: number
+  /** Metrics encoded in OpenTelemetry MetricsData v1 protobuf format. */
   metrics: Buffer
 }
 

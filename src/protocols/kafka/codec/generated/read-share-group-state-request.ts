@@ -6,17 +6,25 @@ import type { Writer } from '../writer.js'
 
 // ReadShareGroupStateRequest: versions 0-0, flexible 0+.
 export interface ReadShareGroupStateRequest {
+  /** The group identifier. */
   groupId: string
+  /** The data for the topics. */
   topics: ReadShareGroupStateRequestReadStateData[]
 }
 
+/** The data for the topics. */
 export interface ReadShareGroupStateRequestReadStateData {
+  /** The topic identifier. */
   topicId: Buffer
+  /** The data for the partitions. */
   partitions: ReadShareGroupStateRequestPartitionData[]
 }
 
+/** The data for the partitions. */
 export interface ReadShareGroupStateRequestPartitionData {
+  /** The partition index. */
   partition: number
+  /** The leader epoch of the share-partition. */
   leaderEpoch: number
 }
 

@@ -6,27 +6,41 @@ import type { Writer } from '../writer.js'
 
 // ReadShareGroupStateResponse: versions 0-0, flexible 0+.
 export interface ReadShareGroupStateResponse {
+  /** The read results */
   results: ReadShareGroupStateResponseReadStateResult[]
 }
 
+/** The read results */
 export interface ReadShareGroupStateResponseReadStateResult {
+  /** The topic identifier */
   topicId: Buffer
+  /** The results for the partitions. */
   partitions: ReadShareGroupStateResponsePartitionResult[]
 }
 
+/** The results for the partitions. */
 export interface ReadShareGroupStateResponsePartitionResult {
+  /** The partition index. */
   partition: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
+  /** The state epoch for this share-partition. */
   stateEpoch: number
+  /** The share-partition start offset, which can be -1 if it is not yet initialized. */
   startOffset: number
   stateBatches: ReadShareGroupStateResponseStateBatch[]
 }
 
 export interface ReadShareGroupStateResponseStateBatch {
+  /** The base offset of this state batch. */
   firstOffset: number
+  /** The last offset of this state batch. */
   lastOffset: number
+  /** The state - 0:Available,2:Acked,4:Archived. */
   deliveryState: number
+  /** The delivery count. */
   deliveryCount: number
 }
 

@@ -6,17 +6,25 @@ import type { Writer } from '../writer.js'
 
 // ReadShareGroupStateSummaryRequest: versions 0-0, flexible 0+.
 export interface ReadShareGroupStateSummaryRequest {
+  /** The group identifier. */
   groupId: string
+  /** The data for the topics. */
   topics: ReadShareGroupStateSummaryRequestReadStateSummaryData[]
 }
 
+/** The data for the topics. */
 export interface ReadShareGroupStateSummaryRequestReadStateSummaryData {
+  /** The topic identifier. */
   topicId: Buffer
+  /** The data for the partitions. */
   partitions: ReadShareGroupStateSummaryRequestPartitionData[]
 }
 
+/** The data for the partitions. */
 export interface ReadShareGroupStateSummaryRequestPartitionData {
+  /** The partition index. */
   partition: number
+  /** The leader epoch of the share-partition. */
   leaderEpoch: number
 }
 

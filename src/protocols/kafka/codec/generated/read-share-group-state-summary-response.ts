@@ -6,19 +6,29 @@ import type { Writer } from '../writer.js'
 
 // ReadShareGroupStateSummaryResponse: versions 0-0, flexible 0+.
 export interface ReadShareGroupStateSummaryResponse {
+  /** The read results */
   results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[]
 }
 
+/** The read results */
 export interface ReadShareGroupStateSummaryResponseReadStateSummaryResult {
+  /** The topic identifier */
   topicId: Buffer
+  /** The results for the partitions. */
   partitions: ReadShareGroupStateSummaryResponsePartitionResult[]
 }
 
+/** The results for the partitions. */
 export interface ReadShareGroupStateSummaryResponsePartitionResult {
+  /** The partition index. */
   partition: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
+  /** The state epoch of the share-partition. */
   stateEpoch: number
+  /** The share-partition start offset. */
   startOffset: number
 }
 

@@ -7,7 +7,9 @@ import type { Writer } from '../writer.js'
 // RemoveRaftVoterRequest: versions 0-0, flexible 0+.
 export interface RemoveRaftVoterRequest {
   clusterId: string | null
+  /** The replica id of the voter getting removed from the topic partition */
   voterId: number
+  /** The directory id of the voter getting removed from the topic partition */
   voterDirectoryId: Buffer
 }
 

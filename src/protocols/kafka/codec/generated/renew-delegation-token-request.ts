@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // RenewDelegationTokenRequest: versions 0-2, flexible 2+.
 export interface RenewDelegationTokenRequest {
+  /** The HMAC of the delegation token to be renewed. */
   hmac: Buffer
+  /** The renewal time period in milliseconds. */
   renewPeriodMs: number
 }
 

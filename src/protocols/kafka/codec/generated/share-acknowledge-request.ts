@@ -6,25 +6,42 @@ import type { Writer } from '../writer.js'
 
 // ShareAcknowledgeRequest: versions 0-0, flexible 0+.
 export interface ShareAcknowledgeRequest {
+  /** The group identifier. */
   groupId: string | null
+  /** The member ID. */
   memberId: string | null
+  /**
+   * The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive
+   * requests.
+   */
   shareSessionEpoch: number
+  /** The topics containing records to acknowledge. */
   topics: ShareAcknowledgeRequestAcknowledgeTopic[]
 }
 
+/** The topics containing records to acknowledge. */
 export interface ShareAcknowledgeRequestAcknowledgeTopic {
+  /** The unique topic ID. */
   topicId: Buffer
+  /** The partitions containing records to acknowledge. */
   partitions: ShareAcknowledgeRequestAcknowledgePartition[]
 }
 
+/** The partitions containing records to acknowledge. */
 export interface ShareAcknowledgeRequestAcknowledgePartition {
+  /** The partition index. */
   partitionIndex: number
+  /** Record batches to acknowledge. */
   acknowledgementBatches: ShareAcknowledgeRequestAcknowledgementBatch[]
 }
 
+/** Record batches to acknowledge. */
 export interface ShareAcknowledgeRequestAcknowledgementBatch {
+  /** First offset of batch of records to acknowledge. */
   firstOffset: number
+  /** Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: number
+  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
   acknowledgeTypes: number[]
 }
 

@@ -6,34 +6,56 @@ import type { Writer } from '../writer.js'
 
 // ShareAcknowledgeResponse: versions 0-0, flexible 0+.
 export interface ShareAcknowledgeResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The top level response error code. */
   errorCode: number
+  /** The top-level error message, or null if there was no error. */
   errorMessage: string | null
+  /** The response topics. */
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[]
+  /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
   nodeEndpoints: ShareAcknowledgeResponseNodeEndpoint[]
 }
 
+/** The response topics. */
 export interface ShareAcknowledgeResponseShareAcknowledgeTopicResponse {
+  /** The unique topic ID. */
   topicId: Buffer
+  /** The topic partitions. */
   partitions: ShareAcknowledgeResponsePartitionData[]
 }
 
+/** The topic partitions. */
 export interface ShareAcknowledgeResponsePartitionData {
+  /** The partition index. */
   partitionIndex: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
   currentLeader: ShareAcknowledgeResponseLeaderIdAndEpoch
 }
 
 export interface ShareAcknowledgeResponseLeaderIdAndEpoch {
+  /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number
+  /** The latest known leader epoch. */
   leaderEpoch: number
 }
 
+/** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
 export interface ShareAcknowledgeResponseNodeEndpoint {
+  /** The ID of the associated node. */
   nodeId: number
+  /** The node's hostname. */
   host: string
+  /** The node's port. */
   port: number
+  /** The rack of the node, or null if it has not been assigned to a rack. */
   rack: string | null
 }
 

@@ -6,35 +6,63 @@ import type { Writer } from '../writer.js'
 
 // ShareFetchRequest: versions 0-0, flexible 0+.
 export interface ShareFetchRequest {
+  /** The group identifier. */
   groupId: string | null
+  /** The member ID. */
   memberId: string | null
+  /**
+   * The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive
+   * requests.
+   */
   shareSessionEpoch: number
+  /** The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number
+  /** The minimum bytes to accumulate in the response. */
   minBytes: number
+  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
   maxBytes: number
+  /** The topics to fetch. */
   topics: ShareFetchRequestFetchTopic[]
+  /** The partitions to remove from this share session. */
   forgottenTopicsData: ShareFetchRequestForgottenTopic[]
 }
 
+/** The topics to fetch. */
 export interface ShareFetchRequestFetchTopic {
+  /** The unique topic ID. */
   topicId: Buffer
+  /** The partitions to fetch. */
   partitions: ShareFetchRequestFetchPartition[]
 }
 
+/** The partitions to fetch. */
 export interface ShareFetchRequestFetchPartition {
+  /** The partition index. */
   partitionIndex: number
+  /**
+   * The maximum bytes to fetch from this partition. 0 when only acknowledgement with no fetching is required. See
+   * KIP-74 for cases where this limit may not be honored.
+   */
   partitionMaxBytes: number
+  /** Record batches to acknowledge. */
   acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[]
 }
 
+/** Record batches to acknowledge. */
 export interface ShareFetchRequestAcknowledgementBatch {
+  /** First offset of batch of records to acknowledge. */
   firstOffset: number
+  /** Last offset (inclusive) of batch of records to acknowledge. */
   lastOffset: number
+  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. */
   acknowledgeTypes: number[]
 }
 
+/** The partitions to remove from this share session. */
 export interface ShareFetchRequestForgottenTopic {
+  /** The unique topic ID. */
   topicId: Buffer
+  /** The partitions indexes to forget. */
   partitions: number[]
 }
 

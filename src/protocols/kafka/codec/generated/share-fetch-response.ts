@@ -6,44 +6,74 @@ import type { Records, Writer } from '../writer.js'
 
 // ShareFetchResponse: versions 0-0, flexible 0+.
 export interface ShareFetchResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The top-level response error code. */
   errorCode: number
+  /** The top-level error message, or null if there was no error. */
   errorMessage: string | null
+  /** The response topics. */
   responses: ShareFetchResponseShareFetchableTopicResponse[]
+  /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
   nodeEndpoints: ShareFetchResponseNodeEndpoint[]
 }
 
+/** The response topics. */
 export interface ShareFetchResponseShareFetchableTopicResponse {
+  /** The unique topic ID. */
   topicId: Buffer
+  /** The topic partitions. */
   partitions: ShareFetchResponsePartitionData[]
 }
 
+/** The topic partitions. */
 export interface ShareFetchResponsePartitionData {
+  /** The partition index. */
   partitionIndex: number
+  /** The fetch error code, or 0 if there was no fetch error. */
   errorCode: number
+  /** The fetch error message, or null if there was no fetch error. */
   errorMessage: string | null
+  /** The acknowledge error code, or 0 if there was no acknowledge error. */
   acknowledgeErrorCode: number
+  /** The acknowledge error message, or null if there was no acknowledge error. */
   acknowledgeErrorMessage: string | null
   currentLeader: ShareFetchResponseLeaderIdAndEpoch
+  /** The record data. */
   records: Records
+  /** The acquired records. */
   acquiredRecords: ShareFetchResponseAcquiredRecords[]
 }
 
 export interface ShareFetchResponseLeaderIdAndEpoch {
+  /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number
+  /** The latest known leader epoch. */
   leaderEpoch: number
 }
 
+/** The acquired records. */
 export interface ShareFetchResponseAcquiredRecords {
+  /** The earliest offset in this batch of acquired records. */
   firstOffset: number
+  /** The last offset of this batch of acquired records. */
   lastOffset: number
+  /** The delivery count of this batch of acquired records. */
   deliveryCount: number
 }
 
+/** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. */
 export interface ShareFetchResponseNodeEndpoint {
+  /** The ID of the associated node. */
   nodeId: number
+  /** The node's hostname. */
   host: string
+  /** The node's port. */
   port: number
+  /** The rack of the node, or null if it has not been assigned to a rack. */
   rack: string | null
 }
 

@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // ShareGroupDescribeRequest: versions 0-0, flexible 0+.
 export interface ShareGroupDescribeRequest {
+  /** The ids of the groups to describe */
   groupIds: string[]
+  /** Whether to include authorized operations. */
   includeAuthorizedOperations: boolean
 }
 

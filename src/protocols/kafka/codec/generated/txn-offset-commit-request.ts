@@ -6,25 +6,41 @@ import type { Writer } from '../writer.js'
 
 // TxnOffsetCommitRequest: versions 0-4, flexible 3+.
 export interface TxnOffsetCommitRequest {
+  /** The ID of the transaction. */
   transactionalId: string
+  /** The ID of the group. */
   groupId: string
+  /** The current producer ID in use by the transactional ID. */
   producerId: number
+  /** The current epoch associated with the producer ID. */
   producerEpoch: number
+  /** The generation of the consumer. */
   generationId?: number
+  /** The member ID assigned by the group coordinator. */
   memberId?: string
+  /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId?: string | null
+  /** Each topic that we want to commit offsets for. */
   topics: TxnOffsetCommitRequestTxnOffsetCommitRequestTopic[]
 }
 
+/** Each topic that we want to commit offsets for. */
 export interface TxnOffsetCommitRequestTxnOffsetCommitRequestTopic {
+  /** The topic name. */
   name: string
+  /** The partitions inside the topic that we want to commit offsets for. */
   partitions: TxnOffsetCommitRequestTxnOffsetCommitRequestPartition[]
 }
 
+/** The partitions inside the topic that we want to commit offsets for. */
 export interface TxnOffsetCommitRequestTxnOffsetCommitRequestPartition {
+  /** The index of the partition within the topic. */
   partitionIndex: number
+  /** The message offset to be committed. */
   committedOffset: number
+  /** The leader epoch of the last consumed record. */
   committedLeaderEpoch?: number
+  /** Any associated metadata the client wants to keep. */
   committedMetadata: string | null
 }
 

@@ -6,17 +6,28 @@ import type { Writer } from '../writer.js'
 
 // TxnOffsetCommitResponse: versions 0-4, flexible 3+.
 export interface TxnOffsetCommitResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The responses for each topic. */
   topics: TxnOffsetCommitResponseTxnOffsetCommitResponseTopic[]
 }
 
+/** The responses for each topic. */
 export interface TxnOffsetCommitResponseTxnOffsetCommitResponseTopic {
+  /** The topic name. */
   name: string
+  /** The responses for each partition in the topic. */
   partitions: TxnOffsetCommitResponseTxnOffsetCommitResponsePartition[]
 }
 
+/** The responses for each partition in the topic. */
 export interface TxnOffsetCommitResponseTxnOffsetCommitResponsePartition {
+  /** The partition index. */
   partitionIndex: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
 }
 

@@ -6,6 +6,7 @@ import type { Writer } from '../writer.js'
 
 // UnregisterBrokerRequest: versions 0-0, flexible 0+.
 export interface UnregisterBrokerRequest {
+  /** The broker ID to unregister. */
   brokerId: number
 }
 

@@ -6,15 +6,33 @@ import type { Writer } from '../writer.js'
 
 // UpdateFeaturesRequest: versions 0-2, flexible 0+.
 export interface UpdateFeaturesRequest {
+  /** How long to wait in milliseconds before timing out the request. */
   timeoutMs: number
+  /** The list of updates to finalized features. */
   featureUpdates: UpdateFeaturesRequestFeatureUpdateKey[]
+  /** True if we should validate the request, but not perform the upgrade or downgrade. */
   validateOnly?: boolean
 }
 
+/** The list of updates to finalized features. */
 export interface UpdateFeaturesRequestFeatureUpdateKey {
+  /** The name of the finalized feature to be updated. */
   feature: string
+  /**
+   * The new maximum version level for the finalized feature. A value >= 1 is valid. A value < 1, is special, and can
+   * be used to request the deletion of the finalized feature.
+   */
   maxVersionLevel: number
+  /**
+   * DEPRECATED in version 1 (see DowngradeType). When set to true, the finalized feature version level is allowed to
+   * be downgraded/deleted. The downgrade request will fail if the new maximum version level is a value that's not
+   * lower than the existing maximum finalized version level.
+   */
   allowDowngrade?: boolean
+  /**
+   * Determine which type of upgrade will be performed: 1 will perform an upgrade only (default), 2 is safe downgrades
+   * only (lossless), 3 is unsafe downgrades (lossy).
+   */
   upgradeType?: number
 }
 

@@ -6,15 +6,26 @@ import type { Writer } from '../writer.js'
 
 // UpdateFeaturesResponse: versions 0-2, flexible 0+.
 export interface UpdateFeaturesResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The top-level error code, or `0` if there was no top-level error. */
   errorCode: number
+  /** The top-level error message, or `null` if there was no top-level error. */
   errorMessage: string | null
+  /** Results for each feature update. */
   results?: UpdateFeaturesResponseUpdatableFeatureResult[]
 }
 
+/** Results for each feature update. */
 export interface UpdateFeaturesResponseUpdatableFeatureResult {
+  /** The name of the finalized feature. */
   feature: string
+  /** The feature update error code or `0` if the feature update succeeded. */
   errorCode: number
+  /** The feature update error, or `null` if the feature update succeeded. */
   errorMessage: string | null
 }
 

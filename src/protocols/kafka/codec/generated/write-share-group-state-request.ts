@@ -6,27 +6,41 @@ import type { Writer } from '../writer.js'
 
 // WriteShareGroupStateRequest: versions 0-0, flexible 0+.
 export interface WriteShareGroupStateRequest {
+  /** The group identifier. */
   groupId: string
+  /** The data for the topics. */
   topics: WriteShareGroupStateRequestWriteStateData[]
 }
 
+/** The data for the topics. */
 export interface WriteShareGroupStateRequestWriteStateData {
+  /** The topic identifier. */
   topicId: Buffer
+  /** The data for the partitions. */
   partitions: WriteShareGroupStateRequestPartitionData[]
 }
 
+/** The data for the partitions. */
 export interface WriteShareGroupStateRequestPartitionData {
+  /** The partition index. */
   partition: number
+  /** The state epoch for this share-partition. */
   stateEpoch: number
+  /** The leader epoch of the share-partition. */
   leaderEpoch: number
+  /** The share-partition start offset, or -1 if the start offset is not being written. */
   startOffset: number
   stateBatches: WriteShareGroupStateRequestStateBatch[]
 }
 
 export interface WriteShareGroupStateRequestStateBatch {
+  /** The base offset of this state batch. */
   firstOffset: number
+  /** The last offset of this state batch. */
   lastOffset: number
+  /** The state - 0:Available,2:Acked,4:Archived */
   deliveryState: number
+  /** The delivery count. */
   deliveryCount: number
 }
 

@@ -6,17 +6,25 @@ import type { Writer } from '../writer.js'
 
 // WriteShareGroupStateResponse: versions 0-0, flexible 0+.
 export interface WriteShareGroupStateResponse {
+  /** The write results */
   results: WriteShareGroupStateResponseWriteStateResult[]
 }
 
+/** The write results */
 export interface WriteShareGroupStateResponseWriteStateResult {
+  /** The topic identifier */
   topicId: Buffer
+  /** The results for the partitions. */
   partitions: WriteShareGroupStateResponsePartitionResult[]
 }
 
+/** The results for the partitions. */
 export interface WriteShareGroupStateResponsePartitionResult {
+  /** The partition index. */
   partition: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
 }
 

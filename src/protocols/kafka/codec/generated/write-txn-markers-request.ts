@@ -6,19 +6,29 @@ import type { Writer } from '../writer.js'
 
 // WriteTxnMarkersRequest: versions 0-1, flexible 1+.
 export interface WriteTxnMarkersRequest {
+  /** The transaction markers to be written. */
   markers: WriteTxnMarkersRequestWritableTxnMarker[]
 }
 
+/** The transaction markers to be written. */
 export interface WriteTxnMarkersRequestWritableTxnMarker {
+  /** The current producer ID. */
   producerId: number
+  /** The current epoch associated with the producer ID. */
   producerEpoch: number
+  /** The result of the transaction to write to the partitions (false = ABORT, true = COMMIT). */
   transactionResult: boolean
+  /** Each topic that we want to write transaction marker(s) for. */
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[]
+  /** Epoch associated with the transaction state partition hosted by this transaction coordinator */
   coordinatorEpoch: number
 }
 
+/** Each topic that we want to write transaction marker(s) for. */
 export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
+  /** The topic name. */
   name: string
+  /** The indexes of the partitions to write transaction markers for. */
   partitionIndexes: number[]
 }
 

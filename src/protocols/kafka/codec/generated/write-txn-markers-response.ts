@@ -6,21 +6,31 @@ import type { Writer } from '../writer.js'
 
 // WriteTxnMarkersResponse: versions 0-1, flexible 1+.
 export interface WriteTxnMarkersResponse {
+  /** The results for writing makers. */
   markers: WriteTxnMarkersResponseWritableTxnMarkerResult[]
 }
 
+/** The results for writing makers. */
 export interface WriteTxnMarkersResponseWritableTxnMarkerResult {
+  /** The current producer ID in use by the transactional ID. */
   producerId: number
+  /** The results by topic. */
   topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[]
 }
 
+/** The results by topic. */
 export interface WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
+  /** The topic name. */
   name: string
+  /** The results by partition. */
   partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[]
 }
 
+/** The results by partition. */
 export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
+  /** The partition index. */
   partitionIndex: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
 }
 
