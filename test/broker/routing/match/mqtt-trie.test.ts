@@ -10,9 +10,9 @@ import {
   parseSharedSubscription,
   validateTopicFilter,
   validateTopicName,
-} from '../../../src/broker/routing/match/mqtt-trie.ts'
-import { TopicIndex } from '../../../src/broker/routing/match/topic-index.ts'
-import { isWharfError } from '../../../src/util/errors.ts'
+} from '../../../../src/broker/routing/match/mqtt-trie.ts'
+import { TopicIndex } from '../../../../src/broker/routing/match/topic-index.ts'
+import { isWharfError } from '../../../../src/util/errors.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 3_000 : 300
 

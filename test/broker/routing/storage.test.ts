@@ -4,8 +4,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { Router, TopicSubscriptions } from '../../src/broker/routing/router.ts'
-import { openStorage } from '../../src/storage/local/index.ts'
+import { Router, TopicSubscriptions } from '../../../src/broker/routing/router.ts'
+import { openStorage } from '../../../src/storage/local/index.ts'
 
 test('durable router state survives a storage reopen', async (t) => {
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'wharf-router-'))

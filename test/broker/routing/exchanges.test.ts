@@ -2,9 +2,9 @@
 // exchange, MQTT filter sinks on amq.topic (cross-protocol shape), consumer-group offsets in the cursor store.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { StoredMessage } from '../../src/broker/message.ts'
-import { createBroker, isWharfError } from '../../src/index.ts'
-import { openBroker, tempDir, text } from './helpers.ts'
+import type { StoredMessage } from '../../../src/broker/message.ts'
+import { createBroker, isWharfError } from '../../../src/index.ts'
+import { openBroker, tempDir, text } from '../helpers.ts'
 
 test('topic exchange routes to bound queues and streams; unroutable publishes report 0', async (t) => {
   const broker = await openBroker(t)

@@ -1,7 +1,7 @@
 // REST admin API, OpenAPI, health and Prometheus metrics over real HTTP (fetch).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { startHarness } from './helpers.ts'
+import { startHarness } from '../helpers.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk untyped JSON replies
 type Json = Record<string, any>

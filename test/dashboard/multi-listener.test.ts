@@ -1,5 +1,6 @@
-// The alarm banner and the MQTT page in a real browser (Debian's Chromium through playwright-core) against
-// an in-process Wharf (HTTP + AMQP + MQTT listeners, one alarm monitor with an injected disk reader).
+// The dashboard pages fed by the AMQP and MQTT listeners, in a real browser (Debian's Chromium through
+// playwright-core): the alarm banner and the MQTT page, against an in-process Wharf (HTTP + AMQP + MQTT
+// listeners, one alarm monitor with an injected disk reader).
 // Traffic: amqplib publishes (and gets blocked), mqtt.js holds a persistent session and retains a message.
 // Screenshots go to test/artifacts/alarms-*.png and mqtt.png.
 import assert from 'node:assert/strict'

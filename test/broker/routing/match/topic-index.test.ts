@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { DirectIndex } from '../../../src/broker/routing/match/direct-index.ts'
-import { TopicIndex } from '../../../src/broker/routing/match/topic-index.ts'
-import { isWharfError } from '../../../src/util/errors.ts'
+import { DirectIndex } from '../../../../src/broker/routing/match/direct-index.ts'
+import { TopicIndex } from '../../../../src/broker/routing/match/topic-index.ts'
+import { isWharfError } from '../../../../src/util/errors.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 3_000 : 300
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { WordTable } from '../../../src/broker/routing/match/word-table.ts'
+import { WordTable } from '../../../../src/broker/routing/match/word-table.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 2_000 : 200
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Destination, Router } from '../../src/broker/routing/router.ts'
-import { isWharfError } from '../../src/util/errors.ts'
-import { MemoryCatalog } from './router-catalog.ts'
+import { type Destination, Router } from '../../../src/broker/routing/router.ts'
+import { isWharfError } from '../../../src/util/errors.ts'
+import { MemoryCatalog } from './memory-catalog.ts'
 
 const q = (name: string): Destination => ({ kind: 'queue', name })
 const x = (name: string): Destination => ({ kind: 'exchange', name })

@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
-import { md5OfAttributes } from '../../../src/protocols/http/sqs/md5.ts'
-import { sqsClient, startHarness } from './helpers.ts'
+import { md5OfAttributes } from '../../../../src/protocols/http/sqs/md5.ts'
+import { sqsClient, startHarness } from '../helpers.ts'
 
 const PRELUDE = `
 import sys, json, base64

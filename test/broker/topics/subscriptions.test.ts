@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { MessageAttributes } from '../../src/broker/routing/match/index.ts'
-import { type Destination, TopicSubscriptions } from '../../src/broker/routing/router.ts'
-import { isWharfError } from '../../src/util/errors.ts'
-import { MemoryCatalog } from './router-catalog.ts'
+import type { MessageAttributes } from '../../../src/broker/routing/match/index.ts'
+import { type Destination, TopicSubscriptions } from '../../../src/broker/routing/router.ts'
+import { isWharfError } from '../../../src/util/errors.ts'
+import { MemoryCatalog } from '../routing/memory-catalog.ts'
 
 const q = (name: string): Destination => ({ kind: 'queue', name })
 

@@ -1,6 +1,6 @@
 // In-memory catalog double for router tests. Values go through JSON as the real MetadataStore's do,
 // so a value JSON cannot hold (a bigint) fails here too. failNext makes the next write reject.
-import type { RouterCatalog } from '../../src/broker/routing/router.ts'
+import type { RouterCatalog } from '../../../src/broker/routing/router.ts'
 
 export class MemoryCatalog implements RouterCatalog {
   readonly kinds = new Map<string, Map<string, string>>()

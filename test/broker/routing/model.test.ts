@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { type BindingDef, type ExchangeType, Router } from '../../src/broker/routing/router.ts'
+import { type BindingDef, type ExchangeType, Router } from '../../../src/broker/routing/router.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 2_000 : 150
 

@@ -9,12 +9,12 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import amqplib from 'amqplib'
 import mqtt from 'mqtt'
-import { createBroker } from '../../../src/index.ts'
-import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
-import { startHttpListener } from '../../../src/protocols/http/listener.ts'
-import { startMqttListener } from '../../../src/protocols/mqtt/index.ts'
-import { createAlarmMonitor } from '../../../src/server/alarms.ts'
-import { silentLogger } from '../../../src/util/logger.ts'
+import { createBroker } from '../../../../src/index.ts'
+import { startAmqpListener } from '../../../../src/protocols/amqp/index.ts'
+import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
+import { startMqttListener } from '../../../../src/protocols/mqtt/index.ts'
+import { createAlarmMonitor } from '../../../../src/server/alarms.ts'
+import { silentLogger } from '../../../../src/util/logger.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk untyped JSON replies
 type Json = Record<string, any>

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import { startHarness } from './helpers.ts'
+import { startHarness } from '../helpers.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk untyped JSON replies
 type Json = Record<string, any>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { amqpValueEquals, headersMatchMode, matchHeaders } from '../../../src/broker/routing/match/headers.ts'
+import { amqpValueEquals, headersMatchMode, matchHeaders } from '../../../../src/broker/routing/match/headers.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 5_000 : 500
 

@@ -21,7 +21,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
-import { snsClient, sqsClient, startHarness } from './helpers.ts'
+import { snsClient, sqsClient, startHarness } from '../helpers.ts'
 
 async function queue(sqs: SQSClient, name: string): Promise<{ url: string; arn: string }> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }))

@@ -28,8 +28,8 @@ import {
   TagQueueCommand,
   UntagQueueCommand,
 } from '@aws-sdk/client-sqs'
-import { md5OfAttributes } from '../../../src/protocols/http/sqs/md5.ts'
-import { sleep, sqsClient, startHarness } from './helpers.ts'
+import { md5OfAttributes } from '../../../../src/protocols/http/sqs/md5.ts'
+import { sleep, sqsClient, startHarness } from '../helpers.ts'
 
 async function rejects(promise: Promise<unknown>, name: string, code?: string): Promise<void> {
   await assert.rejects(promise, (error: Error & { Code?: string; $metadata?: { httpStatusCode?: number } }) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Destination, type RouteResult, Router } from '../../src/broker/routing/router.ts'
-import { isWharfError } from '../../src/util/errors.ts'
+import { type Destination, type RouteResult, Router } from '../../../src/broker/routing/router.ts'
+import { isWharfError } from '../../../src/util/errors.ts'
 
 const q = (name: string): Destination => ({ kind: 'queue', name })
 const x = (name: string): Destination => ({ kind: 'exchange', name })
