@@ -4,13 +4,13 @@ import fc from 'fast-check'
 import {
   amqpPatternToMqttFilter,
   amqpRoutingKeyToMqttTopic,
-  MqttTrie,
   mqttFilterToAmqpPattern,
   mqttTopicToAmqpRoutingKey,
   parseSharedSubscription,
   validateTopicFilter,
   validateTopicName,
-} from '../../../../src/broker/routing/match/mqtt-trie.ts'
+} from '../../../../src/broker/routing/match/mqtt-topic.ts'
+import { MqttTrie } from '../../../../src/broker/routing/match/mqtt-trie.ts'
 import { TopicIndex } from '../../../../src/broker/routing/match/topic-index.ts'
 import { isWharfError } from '../../../../src/util/errors.ts'
 
