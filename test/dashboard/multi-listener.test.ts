@@ -4,65 +4,29 @@
 // Traffic: amqplib publishes (and gets blocked), mqtt.js holds a persistent session and retains a message.
 // Screenshots go to test/artifacts/alarms-*.png and mqtt.png.
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import type { Server } from 'node:http'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqplib from 'amqplib'
 import mqtt from 'mqtt'
-import { type BrowserContext, chromium } from 'playwright-core'
-import { createBroker } from '../../src/index.ts'
-import { startAmqpListener } from '../../src/protocols/amqp/index.ts'
-import { startHttpListener } from '../../src/protocols/http/listener.ts'
-import { startMqttListener } from '../../src/protocols/mqtt/index.ts'
-import { createAlarmMonitor } from '../../src/server/alarms.ts'
-import { silentLogger } from '../../src/util/logger.ts'
+import { startAlarmedWharf } from '../fixtures/alarmed-wharf.ts'
+import { chromiumMissing, launchChromium } from './chromium.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts')
 
-interface Started {
-  name: string
-  port: number
-  urls: string[]
-  httpServer?: Server
-  close(): Promise<void>
-}
-
 test('dashboard in Chromium: alarm banner on every page, Overview card, MQTT sessions and retained', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`,
+  skip: chromiumMissing,
   timeout: 60_000,
 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-dash-alarm-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
   mkdirSync(ARTIFACTS, { recursive: true })
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
-  const disk = { free: 1_000_000_000 }
-  const alarms = createAlarmMonitor({
-    dataDir: dir,
-    diskFreeLimitBytes: 50 * 1024 * 1024,
-    memoryHighWatermarkBytes: 0,
-    intervalMs: 0,
-    statfs: async () => ({ bavail: disk.free, bsize: 1 }),
+  const { alarms, disk, base, amqpPort, mqttPort } = await startAlarmedWharf(t, {
+    prefix: 'wharf-dash-alarm-',
+    limitBytes: 50 * 1024 * 1024,
+    freeBytes: 1_000_000_000,
   })
-  const started = new Map<string, Started>()
-  const ctx = { broker, host: '127.0.0.1', port: 0, logger: silentLogger, started, alarms }
-  const http = await startHttpListener(ctx)
-  started.set('http', http)
-  const amqpListener = await startAmqpListener(ctx)
-  started.set('amqp', amqpListener)
-  const mqttListener = await startMqttListener({ ...ctx, mqttLimits: { sysIntervalMs: 0 } })
-  started.set('mqtt', mqttListener)
-  t.after(async () => {
-    alarms.close()
-    for (const l of [...started.values()].reverse()) await l.close()
-    await broker.close()
-  })
-  const base = `http://127.0.0.1:${http.port}`
 
   // ---- real traffic ----
-  const conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqpListener.port}`)
+  const conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqpPort}`)
   t.after(() => conn.close().catch(() => {}))
   const ch = await conn.createChannel()
   await ch.assertQueue('work')
@@ -70,7 +34,7 @@ test('dashboard in Chromium: alarm banner on every page, Overview card, MQTT ses
   await ch.checkQueue('work')
   const sensor = await mqtt.connectAsync({
     host: '127.0.0.1',
-    port: mqttListener.port,
+    port: mqttPort,
     clientId: 'dash-sensor',
     clean: false,
     reconnectPeriod: 0,
@@ -80,23 +44,7 @@ test('dashboard in Chromium: alarm banner on every page, Overview card, MQTT ses
   await sensor.publishAsync('greenhouse/humidity', '{"rh":61}', { qos: 1, retain: true })
 
   // ---- browser ----
-  const userDataDir = mkdtempSync(join(tmpdir(), 'wharf-dash-chromium-'))
-  t.after(() => rmSync(userDataDir, { recursive: true, force: true }))
-  const browser: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  t.after(() => browser.close())
+  const browser = await launchChromium(t)
   const page = await browser.newPage()
   const pageErrors: string[] = []
   page.on('pageerror', (error) => pageErrors.push(String(error.stack ?? error)))

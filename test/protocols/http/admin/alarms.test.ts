@@ -10,11 +10,10 @@ import { test } from 'node:test'
 import amqplib from 'amqplib'
 import mqtt from 'mqtt'
 import { createBroker } from '../../../../src/index.ts'
-import { startAmqpListener } from '../../../../src/protocols/amqp/index.ts'
 import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
 import { startMqttListener } from '../../../../src/protocols/mqtt/index.ts'
-import { createAlarmMonitor } from '../../../../src/server/alarms.ts'
 import { silentLogger } from '../../../../src/util/logger.ts'
+import { startAlarmedWharf } from '../../../fixtures/alarmed-wharf.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk untyped JSON replies
 type Json = Record<string, any>
@@ -32,31 +31,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 test('alarms endpoint and gauge follow the monitor; blocked AMQP publishers are counted', {
   timeout: 30_000,
 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-http-alarm-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
-  const disk = { free: 1_000_000 }
-  const alarms = createAlarmMonitor({
-    dataDir: dir,
-    diskFreeLimitBytes: 10_000,
-    memoryHighWatermarkBytes: 0,
-    intervalMs: 0,
-    statfs: async () => ({ bavail: disk.free, bsize: 1 }),
+  const { alarms, disk, base, amqpPort } = await startAlarmedWharf(t, {
+    prefix: 'wharf-http-alarm-',
+    limitBytes: 10_000,
+    freeBytes: 1_000_000,
   })
-  const started = new Map<string, Started>()
-  const ctx = { broker, host: '127.0.0.1', port: 0, logger: silentLogger, started, alarms }
-  const http = await startHttpListener(ctx)
-  started.set('http', http)
-  const amqp = await startAmqpListener(ctx)
-  started.set('amqp', amqp)
-  const mqttListener = await startMqttListener({ ...ctx, mqttLimits: { sysIntervalMs: 0 } })
-  started.set('mqtt', mqttListener)
-  t.after(async () => {
-    alarms.close()
-    for (const l of [...started.values()].reverse()) await l.close()
-    await broker.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const base = `http://127.0.0.1:${http.port}`
   const get = async (path: string) => (await (await fetch(`${base}/api/v1${path}`)).json()) as Json
   const gauge = async () => {
     const text = await (await fetch(`${base}/metrics`)).text()
@@ -66,7 +45,7 @@ test('alarms endpoint and gauge follow the monitor; blocked AMQP publishers are 
   assert.deepEqual(await get('/alarms'), { alarms: [], blockedPublishers: 0, blockedPublishersByProtocol: { amqp: 0 } })
   assert.equal(await gauge(), '0')
 
-  const conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqp.port}`)
+  const conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqpPort}`)
   t.after(() => conn.close().catch(() => {}))
   const ch = await conn.createChannel()
   await ch.assertQueue('q')
