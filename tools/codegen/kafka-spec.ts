@@ -2,6 +2,7 @@
 // that the emitter (kafka-emit.ts) and the codec tests share. Only what the wire format needs is kept.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { servedApis } from './kafka-served.ts'
 
 /** Inclusive version range; `hi` is versionMax for "N+", and lo > hi means "none". */
 export interface VersionRange {
@@ -198,18 +199,21 @@ function buildMessage(raw: RawMessage): MessageSpec {
   }
 }
 
-/** Every message a broker serves (listeners include "broker") plus both headers, sorted by name. */
-export function loadSpecs(dir: string): MessageSpec[] {
+/** Request and response of each API in `served` (names without Request/Response), both headers; by name. */
+export function loadSpecs(dir: string, served: readonly string[] = servedApis): MessageSpec[] {
   const messages: MessageSpec[] = []
   const names = readdirSync(dir)
     .filter((n) => /^[A-Z]\w*(Request|Response|Header)\.json$/.test(n))
     .sort()
   const raws = names.map((n) => JSON.parse(stripComments(readFileSync(join(dir, n), 'utf8'))) as RawMessage)
-  const brokerKeys = new Set(
-    raws.filter((r) => r.type === 'request' && r.listeners?.includes('broker')).map((r) => r.apiKey),
-  )
+  const wanted = new Set(served.map((name) => `${name}Request`))
+  const servedKeys = new Set(raws.filter((r) => r.type === 'request' && wanted.has(r.name)).map((r) => r.apiKey))
+  if (servedKeys.size !== wanted.size) {
+    const found = new Set(raws.map((r) => r.name))
+    throw new Error(`served APIs missing from ${dir}: ${[...wanted].filter((n) => !found.has(n)).join(', ')}`)
+  }
   for (const raw of raws) {
-    if (raw.type === 'header' || brokerKeys.has(raw.apiKey)) messages.push(buildMessage(raw))
+    if (raw.type === 'header' || servedKeys.has(raw.apiKey)) messages.push(buildMessage(raw))
   }
   return messages
 }
