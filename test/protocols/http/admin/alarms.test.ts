@@ -3,7 +3,6 @@
 // Traffic comes from amqplib (a blocked publisher) and mqtt.js (a persistent session, a retained message).
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
-import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -13,18 +12,10 @@ import { createBroker } from '../../../../src/index.ts'
 import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
 import { startMqttListener } from '../../../../src/protocols/mqtt/index.ts'
 import { silentLogger } from '../../../../src/util/logger.ts'
-import { startAlarmedWharf } from '../../../fixtures/alarmed-wharf.ts'
+import { type Started, startAlarmedWharf } from '../../../fixtures/alarmed-wharf.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk untyped JSON replies
 type Json = Record<string, any>
-
-interface Started {
-  name: string
-  port: number
-  urls: string[]
-  httpServer?: Server
-  close(): Promise<void>
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
