@@ -6,16 +6,6 @@ import type { GroupState, JoinResponse, Protocol, SyncResponse } from './types.j
 
 export const EMPTY_BUFFER: Buffer = Buffer.alloc(0)
 
-/** What a JoinGroup request says about its member. */
-export interface MemberFields {
-  clientId: string
-  clientHost: string
-  protocolType: string
-  protocols: Protocol[]
-  sessionTimeoutMs: number
-  rebalanceTimeoutMs: number
-}
-
 export class Member {
   clientId: string
   clientHost: string
@@ -37,7 +27,14 @@ export class Member {
   constructor(
     public memberId: string,
     readonly groupInstanceId: string | null,
-    fields: MemberFields,
+    fields: {
+      clientId: string
+      clientHost: string
+      protocolType: string
+      protocols: Protocol[]
+      sessionTimeoutMs: number
+      rebalanceTimeoutMs: number
+    },
     now: number,
     newMemberJoinTimeoutMs: number,
   ) {
