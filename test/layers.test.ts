@@ -1,8 +1,10 @@
 // Enforces the import arrows: util <- record <- storage <- broker <- protocols <- server <- cli.
 // A module may import only from its own layer or a layer below; protocols never import each other;
 // upper layers may reach storage only through src/storage/api.ts (and the engine factory in server).
+// It also fails on any import cycle (type-only edges count) and on any hand-written file over 400 lines.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { test } from 'node:test'
 
@@ -36,6 +38,107 @@ function importsOf(file: string): string[] {
   }
   return specifiers
 }
+
+/** Codecs written by tools/codegen: exempt from the line limit (the cycle check covers them too). */
+function generated(file: string): boolean {
+  return file.split('/').includes('generated')
+}
+
+function lineCount(text: string): number {
+  return text.split('\n').length - (text.endsWith('\n') ? 1 : 0)
+}
+
+/** Every relative import edge among src/ files, type-only imports included. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>()
+  for (const file of files(src)) {
+    const targets = importsOf(file)
+      .filter((s) => s.startsWith('.'))
+      .map((s) => relative(src, resolve(dirname(file), s).replace(/\.js$/, '.ts')))
+    graph.set(relative(src, file), [...new Set(targets)])
+  }
+  return graph
+}
+
+/** Strongly connected components with more than one file, or a file importing itself (Tarjan). */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const index = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: string[] = []
+  const onStack = new Set<string>()
+  const found: string[][] = []
+  const visit = (node: string): void => {
+    index.set(node, index.size)
+    low.set(node, index.get(node)!)
+    stack.push(node)
+    onStack.add(node)
+    for (const next of graph.get(node) ?? []) {
+      if (!index.has(next)) {
+        visit(next)
+        low.set(node, Math.min(low.get(node)!, low.get(next)!))
+      } else if (onStack.has(next)) {
+        low.set(node, Math.min(low.get(node)!, index.get(next)!))
+      }
+    }
+    if (low.get(node) !== index.get(node)) return
+    const component: string[] = []
+    let member: string
+    do {
+      member = stack.pop()!
+      onStack.delete(member)
+      component.push(member)
+    } while (member !== node)
+    if (component.length > 1 || graph.get(node)?.includes(node)) found.push(component.sort())
+  }
+  for (const node of graph.keys()) if (!index.has(node)) visit(node)
+  return found
+}
+
+test('src has no import cycles, type-only imports included', () => {
+  const found = cycles(importGraph()).map((c) => `${c.length} files: ${c.join(', ')}`)
+  assert.deepEqual(found, [], `import cycles:\n${found.join('\n')}`)
+})
+
+test('the cycle finder finds a cycle and ignores a chain', () => {
+  const graph = new Map([
+    ['a.ts', ['b.ts']],
+    ['b.ts', ['c.ts', 'd.ts']],
+    ['c.ts', ['a.ts']],
+    ['d.ts', []],
+    ['e.ts', ['e.ts']],
+  ])
+  assert.deepEqual(cycles(graph), [['a.ts', 'b.ts', 'c.ts'], ['e.ts']])
+  assert.deepEqual(
+    cycles(
+      new Map([
+        ['a.ts', ['b.ts']],
+        ['b.ts', []],
+      ]),
+    ),
+    [],
+  )
+  // The graph must see type-only re-exports and inline import() types, or cycles through them go unseen.
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-layers-'))
+  try {
+    const file = join(dir, 'x.ts')
+    writeFileSync(
+      file,
+      "import type { A } from './a.js'\nexport type { B } from './b.js'\nlet c: import('./c.js').C\nexport * from './d.js'\n",
+    )
+    assert.deepEqual(importsOf(file), ['./a.js', './b.js', './c.js', './d.js'])
+  } finally {
+    rmSync(dir, { recursive: true })
+  }
+})
+
+test('no hand-written src file is over 400 lines', () => {
+  const long = files(src)
+    .filter((file) => !generated(file))
+    .map((file) => ({ file: relative(root, file), lines: lineCount(readFileSync(file, 'utf8')) }))
+    .filter(({ lines }) => lines > 400)
+    .map(({ file, lines }) => `${file} (${lines} lines)`)
+  assert.deepEqual(long, [], `files over 400 lines:\n${long.join('\n')}`)
+})
 
 test('src imports point down the layers only', () => {
   const violations: string[] = []

@@ -32,6 +32,11 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, parts)
 }
 
+/** A titled panel: a section labelled by its h2, which gets `id`. */
+export function panel(id, title, ...children) {
+  return h('section', { class: 'panel', 'aria-labelledby': id }, h('h2', { id }, title), children)
+}
+
 /** A data table: columns are {label, value(row) → node|string, num?}. */
 export function table({ caption, columns, rows, empty = 'Nothing here.', rowAttrs }) {
   if (rows.length === 0) return h('p', { class: 'empty' }, empty)

@@ -1,7 +1,7 @@
 // Consumer groups: state, members, lag; per-partition committed offsets; offset reset (only while the
 // group has no active members — the API refuses otherwise, and says why).
 import { api, qs } from '../lib/api.js'
-import { act, confirmDialog, field, fmt, h, link, props, table } from '../lib/dom.js'
+import { act, confirmDialog, field, fmt, h, link, panel, props, table } from '../lib/dom.js'
 import { serverList } from '../lib/list.js'
 
 const href = (name) => `#/groups/${encodeURIComponent(name)}`
@@ -128,12 +128,6 @@ async function renderDetail(route, name) {
     summary,
     h('h2', {}, 'Offsets and lag per partition'),
     partitions,
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'reset-h' },
-      h('h2', { id: 'reset-h' }, 'Reset offsets'),
-      resetHint,
-      form,
-    ),
+    panel('reset-h', 'Reset offsets', resetHint, form),
   )
 }

@@ -1,7 +1,7 @@
 // Queues (AMQP, SQS, MQTT sessions): list with ready/unacked/delayed/consumers, detail with stats,
 // dead-letter links, non-destructive peek, send, purge, DLQ redrive and delete.
 import { api, qs } from '../lib/api.js'
-import { act, confirmDialog, field, fmt, h, link, notify, props } from '../lib/dom.js'
+import { act, confirmDialog, field, fmt, h, link, notify, panel, props } from '../lib/dom.js'
 import { serverList } from '../lib/list.js'
 import { formatSelect, messageTable, produceForm } from '../lib/messages.js'
 
@@ -63,12 +63,7 @@ async function renderList(route) {
     {},
     h('h1', {}, 'Queues'),
     list.element,
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'create-queue' },
-      h('h2', { id: 'create-queue' }, 'Create a queue'),
-      form,
-    ),
+    panel('create-queue', 'Create a queue', form),
   )
 }
 
@@ -213,10 +208,9 @@ async function renderDetail(route, name) {
   })
 
   const isDlq = dl.sources.length > 0
-  const redrivePanel = h(
-    'section',
-    { class: 'panel', 'aria-labelledby': 'redrive-h' },
-    h('h2', { id: 'redrive-h' }, 'Redrive dead letters'),
+  const redrivePanel = panel(
+    'redrive-h',
+    'Redrive dead letters',
     h(
       'p',
       { class: 'hint' },
@@ -234,28 +228,12 @@ async function renderDetail(route, name) {
     h('div', { class: 'toolbar' }, purge, del),
     statsBox,
     isDlq ? redrivePanel : null,
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'peek-h' },
-      h('h2', { id: 'peek-h' }, 'Peek (does not consume)'),
-      peekForm,
-      peekResults,
-    ),
+    panel('peek-h', 'Peek (does not consume)', peekForm, peekResults),
     h(
       'div',
       { class: 'cols' },
-      h(
-        'section',
-        { class: 'panel', 'aria-labelledby': 'config-h' },
-        h('h2', { id: 'config-h' }, 'Configuration'),
-        config,
-      ),
-      h(
-        'section',
-        { class: 'panel', 'aria-labelledby': 'send-h' },
-        h('h2', { id: 'send-h' }, 'Send a test message'),
-        send,
-      ),
+      panel('config-h', 'Configuration', config),
+      panel('send-h', 'Send a test message', send),
     ),
     isDlq ? null : redrivePanel,
   )

@@ -1,7 +1,7 @@
 // Schema registry subjects and versions, through the Confluent-compatible registry API. That API lists
 // all subjects at once (it has no paging), so this page pages and filters the list locally.
 import { api } from '../lib/api.js'
-import { act, field, h, link, props, table } from '../lib/dom.js'
+import { act, field, h, link, panel, props, table } from '../lib/dom.js'
 import { PAGE_SIZE } from '../lib/list.js'
 
 const href = (name) => `#/schemas/${encodeURIComponent(name)}`
@@ -152,13 +152,7 @@ async function renderDetail(route, subject) {
     h('h2', {}, 'Schema'),
     h('pre', { class: 'schema' }, pretty(schema.schema)),
     versions.length > 1
-      ? h(
-          'section',
-          { class: 'panel', 'aria-labelledby': 'diff-h' },
-          h('h2', { id: 'diff-h' }, 'Compare versions'),
-          compareForm,
-          diffBox,
-        )
+      ? panel('diff-h', 'Compare versions', compareForm, diffBox)
       : null,
   )
 }

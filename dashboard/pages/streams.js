@@ -1,7 +1,7 @@
 // Streams (Kafka topics, and the streams under queues): list, create, detail with partitions and config,
 // browse a partition from an offset / the end / a time, produce a test message, delete.
 import { api, qs } from '../lib/api.js'
-import { act, confirmDialog, field, fmt, h, link, notify, props, showError, table } from '../lib/dom.js'
+import { act, confirmDialog, field, fmt, h, link, notify, panel, props, showError, table } from '../lib/dom.js'
 import { serverList } from '../lib/list.js'
 import { formatSelect, messageTable, produceForm } from '../lib/messages.js'
 
@@ -80,12 +80,7 @@ async function renderList(route) {
     {},
     h('h1', {}, 'Streams'),
     list.element,
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'create-stream' },
-      h('h2', { id: 'create-stream' }, 'Create a stream'),
-      form,
-    ),
+    panel('create-stream', 'Create a stream', form),
   )
 }
 
@@ -291,28 +286,12 @@ async function renderDetail(route, name) {
     h('div', { class: 'toolbar' }, del),
     h('h2', {}, 'Partitions'),
     partitionsBox,
-    h(
-      'section',
-      { class: 'panel', 'aria-labelledby': 'browse-h' },
-      h('h2', { id: 'browse-h' }, 'Browse messages'),
-      browseForm,
-      results,
-    ),
+    panel('browse-h', 'Browse messages', browseForm, results),
     h(
       'div',
       { class: 'cols' },
-      h(
-        'section',
-        { class: 'panel', 'aria-labelledby': 'config-h' },
-        h('h2', { id: 'config-h' }, 'Configuration'),
-        config,
-      ),
-      h(
-        'section',
-        { class: 'panel', 'aria-labelledby': 'produce-h' },
-        h('h2', { id: 'produce-h' }, 'Produce a test message'),
-        produce,
-      ),
+      panel('config-h', 'Configuration', config),
+      panel('produce-h', 'Produce a test message', produce),
     ),
   )
   if (q.has('from')) queueMicrotask(browse)

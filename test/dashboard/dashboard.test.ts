@@ -4,18 +4,19 @@
 // own numbers, and the operations (produce, browse, peek, purge, redrive, offset reset, create/delete)
 // are driven through the UI and verified in the broker. Screenshots go to test/artifacts/<page>.png.
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqplib from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { type Broker, createBroker } from '../../src/index.ts'
 import { startAmqpListener } from '../../src/protocols/amqp/index.ts'
 import { startHttpListener } from '../../src/protocols/http/listener.ts'
 import { startKafkaListener } from '../../src/protocols/kafka/index.ts'
 import { silentLogger } from '../../src/util/logger.ts'
+import { chromiumMissing, launchChromium } from './chromium.ts'
 
 // The page-side globals used by functions passed to page.evaluate (the repository's tsconfig has no DOM lib).
 interface PageElement {
@@ -30,7 +31,6 @@ declare const document: {
   activeElement: PageElement | null
 }
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts')
 
 interface Started {
@@ -55,7 +55,7 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 test('dashboard in Chromium: every page shows the broker’s numbers and operates it', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`,
+  skip: chromiumMissing,
   timeout: 90_000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-dash-'))
@@ -185,24 +185,7 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   }
 
   // ---- browser ----
-  const userDataDir = mkdtempSync(join(tmpdir(), 'wharf-dash-chromium-'))
-  t.after(() => rmSync(userDataDir, { recursive: true, force: true }))
-  // A fresh profile per run (launchPersistentContext is playwright's way to give Chromium a user-data dir).
-  const browser: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  t.after(() => browser.close())
+  const browser = await launchChromium(t)
   const page = await browser.newPage()
   const external: string[] = []
   const pageErrors: string[] = []

@@ -8,6 +8,24 @@ export function fileName(messageName: string): string {
   return `${messageName.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.ts`
 }
 
+/** A spec's `about` text as a JSDoc block at `indent`, wrapped to fit 120 columns; none for no text. */
+export function docComment(about: string | undefined, indent: string): string[] {
+  const text = about?.trim().replace(/\*\//g, '*\\/')
+  if (!text) return []
+  const width = 116 - indent.length
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === '' ? word : `${line} ${word}`
+  }
+  lines.push(line)
+  if (lines.length === 1 && indent.length + lines[0]!.length + 7 <= 120) return [`${indent}/** ${lines[0]} */`]
+  return [`${indent}/**`, ...lines.map((l) => `${indent} * ${l}`), `${indent} */`]
+}
+
 /** A condition on `v` that is true exactly for `range`, given that v is within `valid`. */
 export function versionCondition(range: VersionRange, valid: VersionRange): string {
   const lo = Math.max(range.lo, valid.lo)
@@ -273,8 +291,9 @@ class Emitter {
   }
 
   emitInterface(s: StructSpec): void {
-    this.lines.push(`export interface ${this.typeName(s.name)} {`)
+    this.lines.push(...docComment(s.about, ''), `export interface ${this.typeName(s.name)} {`)
     for (const f of s.fields) {
+      this.lines.push(...docComment(f.about, '  '))
       this.lines.push(`  ${f.prop}${this.optional(f) ? '?' : ''}: ${this.fieldType(f)}`)
     }
     this.lines.push('}', '')

@@ -2,6 +2,7 @@
 // that the emitter (kafka-emit.ts) and the codec tests share. Only what the wire format needs is kept.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { servedApis } from './kafka-served.ts'
 
 /** Inclusive version range; `hi` is versionMax for "N+", and lo > hi means "none". */
 export interface VersionRange {
@@ -56,10 +57,14 @@ export interface FieldSpec {
   /** Raw spec default (string or literal), undefined when absent. */
   default: string | number | boolean | undefined
   ignorable: boolean
+  /** The spec's `about` text, kept as the field's doc comment. */
+  about: string | undefined
 }
 
 export interface StructSpec {
   name: string
+  /** The `about` of the field that introduces the struct (the message's own for the root). */
+  about: string | undefined
   fields: FieldSpec[]
 }
 
@@ -121,6 +126,7 @@ interface RawField {
   flexibleVersions?: string
   default?: string | number | boolean
   ignorable?: boolean
+  about?: string
   fields?: RawField[]
 }
 
@@ -133,6 +139,7 @@ interface RawMessage {
   deprecatedVersions?: string
   latestVersionUnstable?: boolean
   listeners?: string[]
+  about?: string
   fields: RawField[]
   commonStructs?: { name: string; fields: RawField[] }[]
 }
@@ -141,10 +148,10 @@ function buildMessage(raw: RawMessage): MessageSpec {
   const structs: StructSpec[] = []
   const seen = new Set<string>()
   const common = new Map((raw.commonStructs ?? []).map((s) => [s.name, s.fields]))
-  const addStruct = (name: string, fields: RawField[]): void => {
+  const addStruct = (name: string, fields: RawField[], about: string | undefined): void => {
     if (seen.has(name)) return
     seen.add(name)
-    const struct: StructSpec = { name, fields: [] }
+    const struct: StructSpec = { name, about, fields: [] }
     structs.push(struct)
     for (const f of fields) struct.fields.push(buildField(f))
   }
@@ -155,7 +162,7 @@ function buildMessage(raw: RawMessage): MessageSpec {
     if (struct) {
       const fields = f.fields ?? common.get(type)
       if (fields === undefined) throw new Error(`${raw.name}.${f.name}: unknown struct ${type}`)
-      addStruct(type, fields)
+      addStruct(type, fields, f.about)
     }
     const versions = parseVersions(f.versions)
     const tagged = parseVersions(f.taggedVersions)
@@ -175,9 +182,10 @@ function buildMessage(raw: RawMessage): MessageSpec {
       flexible: f.flexibleVersions === undefined ? null : parseVersions(f.flexibleVersions),
       default: f.default,
       ignorable: f.ignorable === true,
+      about: f.about,
     }
   }
-  addStruct(raw.name, raw.fields)
+  addStruct(raw.name, raw.fields, raw.about)
   return {
     name: raw.name,
     kind: raw.type,
@@ -191,18 +199,21 @@ function buildMessage(raw: RawMessage): MessageSpec {
   }
 }
 
-/** Every message a broker serves (listeners include "broker") plus both headers, sorted by name. */
-export function loadSpecs(dir: string): MessageSpec[] {
+/** Request and response of each API in `served` (names without Request/Response), both headers; by name. */
+export function loadSpecs(dir: string, served: readonly string[] = servedApis): MessageSpec[] {
   const messages: MessageSpec[] = []
   const names = readdirSync(dir)
     .filter((n) => /^[A-Z]\w*(Request|Response|Header)\.json$/.test(n))
     .sort()
   const raws = names.map((n) => JSON.parse(stripComments(readFileSync(join(dir, n), 'utf8'))) as RawMessage)
-  const brokerKeys = new Set(
-    raws.filter((r) => r.type === 'request' && r.listeners?.includes('broker')).map((r) => r.apiKey),
-  )
+  const wanted = new Set(served.map((name) => `${name}Request`))
+  const servedKeys = new Set(raws.filter((r) => r.type === 'request' && wanted.has(r.name)).map((r) => r.apiKey))
+  if (servedKeys.size !== wanted.size) {
+    const found = new Set(raws.map((r) => r.name))
+    throw new Error(`served APIs missing from ${dir}: ${[...wanted].filter((n) => !found.has(n)).join(', ')}`)
+  }
   for (const raw of raws) {
-    if (raw.type === 'header' || brokerKeys.has(raw.apiKey)) messages.push(buildMessage(raw))
+    if (raw.type === 'header' || servedKeys.has(raw.apiKey)) messages.push(buildMessage(raw))
   }
   return messages
 }

@@ -1,4 +1,5 @@
-// Kafka codec generator: reads <repo>/../shared/spec/kafka/*.json and writes src/protocols/kafka/codec/generated/.
+// Kafka codec generator: reads <repo>/../shared/spec/kafka/*.json and writes src/protocols/kafka/codec/generated/
+// for the APIs listed in kafka-served.ts.
 // Usage: node --import tsx tools/codegen/kafka.ts [--out <dir>] [--spec <dir>]
 // Output is deterministic (sorted inputs, fixed formatting) and committed; a test regenerates and diffs it.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -50,13 +51,13 @@ function emitApis(messages: MessageSpec[]): string {
   }
   lines.push(
     '',
-    '/** API keys by name (those a broker serves). */',
+    '/** API keys by name (the APIs Wharf serves). */',
     'export const ApiKey = {',
     ...keys,
     '} as const',
     '',
   )
-  lines.push('/** Every API a broker serves, by API key. */')
+  lines.push('/** Every API Wharf serves, by API key. */')
   lines.push('export const kafkaApis: ReadonlyMap<number, KafkaApi> = new Map<number, KafkaApi>([')
   lines.push(...entries, '])', '')
   return lines.join('\n')

@@ -107,8 +107,8 @@ export class Publisher {
         this.#header(this.#keyHeaders, Reserved.routingKey, routingKey),
       ],
     }
-    const only = route.destinations.length === 1 ? route.destinations[0]! : null
-    const queue = only !== null && only.kind === 'queue' ? host.queue(only.name) : undefined
+    const sole = soleQueue(route)
+    const queue = sole === null ? undefined : host.queue(sole)
     if (queue !== undefined && !refusesWhenFull(queue) && !trimsWhenFull(queue)) {
       return host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now()).then(routedOne)
     }
@@ -125,91 +125,83 @@ export class Publisher {
   ): Promise<PublishResult> {
     const host = this.#host
     try {
-      return await this.#publishStamped(route, routingKey, message, stamped, value)
-    } catch (error) {
-      // x-overflow reject-publish-dlx: a refused message is dead-lettered (reason maxlen), then refused.
-      const queue = error instanceof QueueFullError ? error.queue : null
-      if (queue !== null && queue.config.overflow === 'reject-publish-dlx' && queue.config.deadLetter !== null) {
-        const refused: StoredMessage = {
-          stream: queue.streamName,
+      const sole = soleQueue(route)
+      if (sole !== null) return await this.#publishToQueue(sole, stamped, value)
+      const queues: Queue[] = []
+      const streams: string[] = []
+      const sinks: Sink[] = []
+      // Byte counts still being read back from the log (only right after a restart): waited for after the
+      // loop, which must stay synchronous (route results are a reused scratch object).
+      let counted: Array<Promise<void>> | undefined
+      for (const d of route.destinations) {
+        if (d.kind === 'sink') {
+          const sink = this.#sinks.get(d.id)
+          if (sink) sinks.push(sink)
+        } else if (d.kind === 'queue') {
+          const queue = host.queue(d.name)
+          if (queue === undefined) continue
+          if (queue.config.overflow !== 'drop-head') {
+            const counting = queue.bytesCounted()
+            if (counting === null) assertRoom(queue, 1, value?.length ?? 0)
+            else {
+              counted ??= []
+              counted.push(counting)
+            }
+          }
+          queues.push(queue)
+        } else streams.push(d.name)
+      }
+      if (counted !== undefined) {
+        await Promise.all(counted)
+        for (const q of queues) if (q.config.overflow !== 'drop-head') assertRoom(q, 1, value?.length ?? 0)
+      }
+      const now = host.now()
+      if (sinks.length > 0) {
+        const record: StoredMessage = {
+          stream: '',
           partition: 0,
           offset: -1,
-          timestamp: message.timestamp ?? host.now(),
+          timestamp: message.timestamp ?? now,
           key: toBuffer(stamped.key),
           value: stamped.value as Buffer | null,
           headers: stamped.headers ?? [],
         }
-        await host.deadLetter(queue, refused, 'maxlen')
+        for (const sink of sinks) sink(record, routingKey)
       }
+      // One promise per destination: appends are enqueued synchronously (and coalesced per partition with the
+      // rest of this tick's publishes); only drop-head queues need a follow-up after the append.
+      const waits: Array<Promise<unknown>> = []
+      const trim: Queue[] = []
+      for (const q of queues) {
+        const appended = host.append(host.stream(q.streamName), withQueueDelay(q, stamped), now)
+        waits.push(appended)
+        if (refusesWhenFull(q)) q.reserve(1, value?.length ?? 0, appended)
+        if (trimsWhenFull(q)) trim.push(q)
+      }
+      for (const name of streams) waits.push(host.append(host.stream(name), stamped, now))
+      await Promise.all(waits)
+      for (const q of trim) await q.enforceMaxLength()
+      return { routed: queues.length + streams.length + sinks.length }
+    } catch (error) {
+      await this.#deadLetterRefused(error, message, stamped)
       throw error
     }
   }
 
-  async #publishStamped(
-    route: RouteResult,
-    routingKey: string,
-    message: PublishMessage,
-    stamped: PublishMessage,
-    value: Buffer | null,
-  ): Promise<PublishResult> {
-    const host = this.#host
-    const only = route.destinations.length === 1 ? route.destinations[0]! : null
-    if (only !== null && only.kind === 'queue') return this.#publishToQueue(only.name, stamped, value)
-    const queues: Queue[] = []
-    const streams: string[] = []
-    const sinks: Sink[] = []
-    // Byte counts still being read back from the log (only right after a restart): waited for after the
-    // loop, which must stay synchronous (route results are a reused scratch object).
-    let counted: Array<Promise<void>> | undefined
-    for (const d of route.destinations) {
-      if (d.kind === 'sink') {
-        const sink = this.#sinks.get(d.id)
-        if (sink) sinks.push(sink)
-      } else if (d.kind === 'queue') {
-        const queue = host.queue(d.name)
-        if (queue === undefined) continue
-        if (queue.config.overflow !== 'drop-head') {
-          const counting = queue.bytesCounted()
-          if (counting === null) assertRoom(queue, 1, value?.length ?? 0)
-          else {
-            counted ??= []
-            counted.push(counting)
-          }
-        }
-        queues.push(queue)
-      } else streams.push(d.name)
+  /** x-overflow reject-publish-dlx: a refused message is dead-lettered (reason maxlen), then refused. */
+  async #deadLetterRefused(error: unknown, message: PublishMessage, stamped: PublishMessage): Promise<void> {
+    const queue = error instanceof QueueFullError ? error.queue : null
+    if (queue === null || queue.config.overflow !== 'reject-publish-dlx' || queue.config.deadLetter === null) return
+    const refused: StoredMessage = {
+      stream: queue.streamName,
+      partition: 0,
+      offset: -1,
+      timestamp: message.timestamp ?? this.#host.now(),
+      key: toBuffer(stamped.key),
+      value: stamped.value as Buffer | null,
+      headers: stamped.headers ?? [],
     }
-    if (counted !== undefined) {
-      await Promise.all(counted)
-      for (const q of queues) if (q.config.overflow !== 'drop-head') assertRoom(q, 1, value?.length ?? 0)
-    }
-    const now = host.now()
-    if (sinks.length > 0) {
-      const record: StoredMessage = {
-        stream: '',
-        partition: 0,
-        offset: -1,
-        timestamp: message.timestamp ?? now,
-        key: toBuffer(stamped.key),
-        value: stamped.value as Buffer | null,
-        headers: stamped.headers ?? [],
-      }
-      for (const sink of sinks) sink(record, routingKey)
-    }
-    // One promise per destination: appends are enqueued synchronously (and coalesced per partition with the
-    // rest of this tick's publishes); only drop-head queues need a follow-up after the append.
-    const waits: Array<Promise<unknown>> = []
-    const trim: Queue[] = []
-    for (const q of queues) {
-      const appended = host.append(host.stream(q.streamName), withQueueDelay(q, stamped), now)
-      waits.push(appended)
-      if (refusesWhenFull(q)) q.reserve(1, value?.length ?? 0, appended)
-      if (trimsWhenFull(q)) trim.push(q)
-    }
-    for (const name of streams) waits.push(host.append(host.stream(name), stamped, now))
-    await Promise.all(waits)
-    for (const q of trim) await q.enforceMaxLength()
-    return { routed: queues.length + streams.length + sinks.length }
+    await this.#host.deadLetter(queue, refused, 'maxlen')
   }
 
   /**
@@ -270,6 +262,13 @@ export class Publisher {
 }
 
 /** A length-limited queue that refuses publishes when full (reject-publish, reject-publish-dlx). */
+/** The one queue a route goes to; null when it goes elsewhere or to several destinations. */
+function soleQueue(route: RouteResult): string | null {
+  if (route.destinations.length !== 1) return null
+  const only = route.destinations[0]!
+  return only.kind === 'queue' ? only.name : null
+}
+
 export function refusesWhenFull(queue: Queue): boolean {
   const { maxLength, maxLengthBytes, overflow } = queue.config
   return overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)

@@ -2,9 +2,11 @@
 // compatibility levels) for Avro and JSON Schema, plus per-record validation for streams bound to a
 // subject. Protocol-free: the HTTP registry and the append path both call into it.
 
+export { DEFAULT_COMPATIBILITY } from './catalog.js'
 export { canonicalJson } from './parse.js'
+export { MAX_REFERENCES, MAX_SCHEMA_BYTES } from './references.js'
 export type { CompatibilityResult, DeleteOptions, ReadOptions } from './store.js'
-export { DEFAULT_COMPATIBILITY, MAX_REFERENCES, MAX_SCHEMA_BYTES, MAX_SUBJECT_LENGTH, SchemaStore } from './store.js'
+export { MAX_SUBJECT_LENGTH, SchemaStore } from './store.js'
 export {
   type CompatibilityLevel,
   compatibilityLevels,

@@ -4,9 +4,17 @@
 import { isWharfError, WharfError } from '../../util/errors.js'
 import { checkJsonText, checkPayload, decodePayload, encodePayload, fail, OK } from './codec.js'
 import type { ParsedSchema } from './parse.js'
-import type { SchemaStore } from './store.js'
-import type { SchemaType, ValidationResult } from './types.js'
+import type { SchemaType, SubjectVersion, ValidationResult, VersionSpec } from './types.js'
 import { frame, frameId } from './wire.js'
+
+/** The store reads this file uses (SchemaStore has them); declared here so the store can import this file. */
+export interface SchemaSource {
+  listVersions(subject: string): number[]
+  getVersion(subject: string, version: VersionSpec): SubjectVersion
+  parsedSchema(id: number): ParsedSchema
+  /** Changes whenever a mutation completes. */
+  readonly revision: number
+}
 
 /**
  * Framed values must carry the id of a live (not soft-deleted) version of the subject, as Confluent
@@ -14,7 +22,7 @@ import { frame, frameId } from './wire.js'
  * text valid under the latest version. Null values (tombstones) pass. The subject's ids and latest schema
  * are cached until the store changes, so the common path is a Set lookup plus one decode or validate.
  */
-export function subjectValidator(store: SchemaStore, subject: string): (value: Buffer | null) => ValidationResult {
+export function subjectValidator(store: SchemaSource, subject: string): (value: Buffer | null) => ValidationResult {
   let revision = -1
   let allowed = new Set<number>()
   let latest: ParsedSchema | undefined
@@ -44,13 +52,13 @@ export function subjectValidator(store: SchemaStore, subject: string): (value: B
   }
 }
 
-export function encodeFramed(store: SchemaStore, subjectOrId: string | number, value: unknown): Buffer {
+export function encodeFramed(store: SchemaSource, subjectOrId: string | number, value: unknown): Buffer {
   const id = typeof subjectOrId === 'number' ? subjectOrId : store.getVersion(subjectOrId, 'latest').id
   return frame(id, encodePayload(store.parsedSchema(id), value))
 }
 
 export function decodeFramed(
-  store: SchemaStore,
+  store: SchemaSource,
   buffer: Buffer,
 ): { id: number; schemaType: SchemaType; value: unknown } {
   const id = frameId(buffer)

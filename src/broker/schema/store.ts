@@ -3,57 +3,38 @@
 // catalog has accepted them, so a failed write never leaves memory ahead of disk.
 import type { MetadataStore } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
+import {
+  DEFAULT_COMPATIBILITY,
+  GLOBAL_NAME,
+  type GlobalRecord,
+  KIND_CONFIG,
+  KIND_GLOBAL,
+  KIND_SCHEMA,
+  KIND_SUBJECT,
+  type Loaded,
+  load,
+  type SchemaRecord,
+  type SubjectRecord,
+  type VersionEntry,
+} from './catalog.js'
 import { checkLevel, directionsOf, pairMessages } from './compat.js'
-import { type ParsedSchema, parseSchema, type ResolvedReference } from './parse.js'
+import { type ParsedSchema, parseSchema } from './parse.js'
 import { decodeFramed, encodeFramed, subjectValidator } from './records.js'
+import { prepare, resolveReferences, type SchemaAt } from './references.js'
 import {
   type CompatibilityLevel,
   compatibilityLevels,
   registryErrors,
   type SchemaById,
   type SchemaInput,
-  type SchemaReference,
   SchemaRegistryError,
   type SchemaType,
   type SubjectVersion,
-  schemaTypes,
   type ValidationResult,
   type VersionSpec,
 } from './types.js'
 
-const KIND_SCHEMA = 'schema'
-const KIND_SUBJECT = 'schema-subject'
-const KIND_CONFIG = 'schema-config'
-const KIND_GLOBAL = 'schema-global'
-const GLOBAL_NAME = 'state'
-
-export const DEFAULT_COMPATIBILITY: CompatibilityLevel = 'BACKWARD'
-export const MAX_SCHEMA_BYTES = 1024 * 1024
 export const MAX_SUBJECT_LENGTH = 1024
-export const MAX_REFERENCES = 256
-
-interface SchemaRecord {
-  schemaType: SchemaType
-  schema: string
-  references: SchemaReference[]
-  /** Dedup key: type, canonical form and references. Stored so open() need not parse anything. */
-  key: string
-}
-
-interface VersionEntry {
-  version: number
-  id: number
-  deleted: boolean
-}
-
-interface SubjectRecord {
-  versions: VersionEntry[]
-}
-
-interface GlobalRecord {
-  compatibility: CompatibilityLevel
-  nextId: number
-}
 
 export interface ReadOptions {
   /** Include soft-deleted subjects/versions, like Confluent's `?deleted=true`. */
@@ -70,37 +51,34 @@ export interface CompatibilityResult {
 }
 
 export class SchemaStore {
-  private readonly schemas = new Map<number, SchemaRecord>()
-  private readonly idsByKey = new Map<string, number>()
-  private readonly subjects = new Map<string, SubjectRecord>()
-  private readonly configs = new Map<string, CompatibilityLevel>()
-  private global: GlobalRecord = { compatibility: DEFAULT_COMPATIBILITY, nextId: 1 }
+  private readonly schemas: Map<number, SchemaRecord>
+  private readonly idsByKey: Map<string, number>
+  private readonly subjects: Map<string, SubjectRecord>
+  private readonly configs: Map<string, CompatibilityLevel>
+  private global: GlobalRecord
   private readonly parsed = new Map<number, ParsedSchema>()
   private queue: Promise<unknown> = Promise.resolve()
   /** Bumped on every mutation; validators rebuild their per-subject view when it changes. */
   private generation = 0
+  /** What reference resolution reads: built once, since the maps it closes over never change identity. */
+  private readonly schemaAt: SchemaAt = (subject, version) => {
+    const entry = this.subjects.get(subject)?.versions.find((v) => v.version === version)
+    return entry === undefined ? undefined : this.schemas.get(entry.id)
+  }
 
-  private constructor(private readonly metadata: MetadataStore) {}
+  private constructor(
+    private readonly metadata: MetadataStore,
+    loaded: Loaded,
+  ) {
+    this.schemas = loaded.schemas
+    this.idsByKey = loaded.idsByKey
+    this.subjects = loaded.subjects
+    this.configs = loaded.configs
+    this.global = loaded.global
+  }
 
   static async open(metadata: MetadataStore): Promise<SchemaStore> {
-    const store = new SchemaStore(metadata)
-    const global = metadata.get<GlobalRecord>(KIND_GLOBAL, GLOBAL_NAME)
-    if (global !== undefined) store.global = { ...global }
-    for (const [name, record] of metadata.list<SchemaRecord>(KIND_SCHEMA)) {
-      const id = Number(name)
-      if (!Number.isInteger(id) || typeof record?.key !== 'string')
-        throw new WharfError('STORE_CORRUPT', `schema catalog entry '${name}' is malformed`)
-      store.schemas.set(id, record)
-      store.idsByKey.set(record.key, id)
-      if (id >= store.global.nextId) store.global.nextId = id + 1
-    }
-    for (const [subject, record] of metadata.list<SubjectRecord>(KIND_SUBJECT)) {
-      if (!Array.isArray(record?.versions)) throw new WharfError('STORE_CORRUPT', `subject '${subject}' is malformed`)
-      store.subjects.set(subject, { versions: record.versions.map((v) => ({ ...v })) })
-    }
-    for (const [subject, record] of metadata.list<{ compatibility: CompatibilityLevel }>(KIND_CONFIG))
-      store.configs.set(subject, record.compatibility)
-    return store
+    return new SchemaStore(metadata, load(metadata))
   }
 
   // ---- reads (synchronous) ----
@@ -142,7 +120,7 @@ export class SchemaStore {
   lookup(subject: string, input: SchemaInput, options: ReadOptions = {}): SubjectVersion {
     const versions = this.visibleVersions(subject, options)
     if (versions.length === 0) throw registryErrors.subjectNotFound(subject)
-    const { key } = this.prepare(input)
+    const { key } = prepare(input, this.schemaAt)
     const id = this.idsByKey.get(key)
     const entry = id === undefined ? undefined : versions.findLast((v) => v.id === id)
     if (entry === undefined) throw registryErrors.schemaNotFound(`no version of subject '${subject}' matches`)
@@ -164,7 +142,7 @@ export class SchemaStore {
    * undefined, against the versions register() would check.
    */
   testCompatibility(subject: string, version: VersionSpec | undefined, input: SchemaInput): CompatibilityResult {
-    const candidate = this.prepare(input).parsed
+    const candidate = prepare(input, this.schemaAt).parsed
     const level = this.effectiveCompatibility(subject)
     let messages: string[]
     if (version === undefined) messages = checkLevel(level, candidate, this.previousVersions(subject))
@@ -181,7 +159,7 @@ export class SchemaStore {
   register(subject: string, input: SchemaInput): Promise<{ id: number; version: number }> {
     return this.exclusive(async () => {
       checkSubject(subject)
-      const { key, parsed, references } = this.prepare(input)
+      const { key, parsed, references } = prepare(input, this.schemaAt)
       const record = this.subjects.get(subject)
       const existingId = this.idsByKey.get(key)
       const live = record?.versions.filter((v) => !v.deleted) ?? []
@@ -335,7 +313,7 @@ export class SchemaStore {
     if (parsed === undefined) {
       const record = this.schemas.get(id)
       if (record === undefined) throw registryErrors.schemaNotFound(`id ${id}`)
-      parsed = parseSchema(record.schemaType, record.schema, this.resolveReferences(record.references))
+      parsed = parseSchema(record.schemaType, record.schema, resolveReferences(record.references, this.schemaAt))
       this.parsed.set(id, parsed)
     }
     return parsed
@@ -374,48 +352,6 @@ export class SchemaStore {
   private previousVersions(subject: string): Array<{ version: number; parsed: ParsedSchema }> {
     const live = this.visibleVersions(subject, {})
     return live.reverse().map((v) => ({ version: v.version, parsed: this.parsedSchema(v.id) }))
-  }
-
-  /** Validates and parses an input schema; the key identifies equal schemas across subjects. */
-  private prepare(input: SchemaInput): { key: string; parsed: ParsedSchema; references: SchemaReference[] } {
-    const schemaType = input.schemaType ?? 'AVRO'
-    if (!schemaTypes.includes(schemaType))
-      throw registryErrors.invalidSchema(`unsupported schema type '${String(schemaType)}'`)
-    if (typeof input.schema !== 'string' || input.schema.length === 0)
-      throw registryErrors.invalidSchema('empty schema')
-    if (Buffer.byteLength(input.schema) > MAX_SCHEMA_BYTES)
-      throw new WharfError('LIMIT_EXCEEDED', `schema exceeds ${MAX_SCHEMA_BYTES} bytes`)
-    const references = (input.references ?? []).map((r) => ({ name: r.name, subject: r.subject, version: r.version }))
-    if (references.length > MAX_REFERENCES)
-      throw new WharfError('LIMIT_EXCEEDED', `more than ${MAX_REFERENCES} references`)
-    const parsed = parseSchema(schemaType, input.schema, this.resolveReferences(references))
-    const key = `${schemaType}\n${parsed.canonical}\n${JSON.stringify(references)}`
-    return { key, parsed, references }
-  }
-
-  /** Flattens references depth-first (dependencies before dependants), each name once. */
-  private resolveReferences(references: SchemaReference[]): ResolvedReference[] {
-    const out: ResolvedReference[] = []
-    const seen = new Set<string>()
-    const visit = (refs: SchemaReference[], depth: number) => {
-      if (depth > 32) throw registryErrors.invalidSchema('references nest deeper than 32 levels')
-      for (const ref of refs) {
-        if (typeof ref?.name !== 'string' || typeof ref.subject !== 'string' || !Number.isInteger(ref.version))
-          throw registryErrors.invalidSchema('a reference needs name, subject and version')
-        if (seen.has(ref.name)) continue
-        seen.add(ref.name)
-        const entry = this.subjects.get(ref.subject)?.versions.find((v) => v.version === ref.version)
-        const record = entry === undefined ? undefined : this.schemas.get(entry.id)
-        if (record === undefined)
-          throw registryErrors.invalidSchema(
-            `reference '${ref.name}' (${ref.subject} version ${ref.version}) not found`,
-          )
-        visit(record.references, depth + 1)
-        out.push({ name: ref.name, schemaType: record.schemaType, schema: record.schema })
-      }
-    }
-    visit(references, 0)
-    return out
   }
 
   /** Confluent refuses to delete a version another schema names in its references. */

@@ -23,8 +23,8 @@ import type {
 } from './codec/index.js'
 import { defaultMappedConfig, describeTopicConfigs, toStreamConfig } from './configs.js'
 import type { Connection } from './connection.js'
-import { isValidTopicName, NODE_ID } from './data.js'
 import { errorCodeOf, KafkaError } from './errors.js'
+import { isValidTopicName, NODE_ID } from './metadata.js'
 
 const EMPTY = Buffer.alloc(0)
 const ResourceType = { TOPIC: 2, BROKER: 4 } as const

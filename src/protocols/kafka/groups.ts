@@ -24,8 +24,8 @@ import type {
   SyncGroupResponse,
 } from './codec/index.js'
 import type { Connection } from './connection.js'
-import { NODE_ID } from './data.js'
 import { groupErrorCode, KafkaError } from './errors.js'
+import { NODE_ID } from './metadata.js'
 
 export function handleFindCoordinator(
   c: Connection,

@@ -1,5 +1,5 @@
 // The Kafka listener: accepts TCP connections and serves the Kafka wire protocol against the broker.
-// Connection handling is in connection.ts, request handlers in data.ts, groups.ts and admin.ts.
+// Connection handling is in connection.ts; request handlers in metadata.ts, produce.ts, fetch.ts, groups.ts, admin.ts.
 import { listenTcp } from '../../util/net.js'
 import {
   handleAlterConfigs,
@@ -14,14 +14,7 @@ import {
 } from './admin.js'
 import { ApiKey } from './codec/index.js'
 import { Connection, type Handler, type ServerState } from './connection.js'
-import {
-  handleApiVersions,
-  handleFetch,
-  handleInitProducerId,
-  handleListOffsets,
-  handleMetadata,
-  handleProduce,
-} from './data.js'
+import { handleFetch, handleListOffsets } from './fetch.js'
 import {
   handleDeleteGroups,
   handleDescribeGroups,
@@ -34,6 +27,7 @@ import {
   handleOffsetFetch,
   handleSyncGroup,
 } from './groups.js'
+import { handleApiVersions, handleMetadata } from './metadata.js'
 import {
   type ConnectionInfo,
   type KafkaListener,
@@ -41,6 +35,7 @@ import {
   type KafkaOptions,
   resolveKafkaOptions,
 } from './options.js'
+import { handleInitProducerId, handleProduce } from './produce.js'
 import { supportedVersions } from './versions.js'
 
 export type { ConnectionInfo as KafkaConnectionInfo, KafkaListener, KafkaListenerContext, KafkaOptions }

@@ -10,6 +10,7 @@ import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { createAlarmMonitor } from '../../../src/server/alarms.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { diskAlarms } from '../../fixtures/alarmed-wharf.ts'
 import { connect, sleep } from './helpers.ts'
 
 test('amqplib: a disk alarm blocks the publisher (connection.blocked, no reads) until it clears', {
@@ -17,14 +18,7 @@ test('amqplib: a disk alarm blocks the publisher (connection.blocked, no reads) 
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-alarm-'))
   const broker = await createBroker({ dataDir: dir, durability: 'never' })
-  const disk = { free: 1_000_000 }
-  const alarms = createAlarmMonitor({
-    dataDir: dir,
-    diskFreeLimitBytes: 10_000,
-    memoryHighWatermarkBytes: 0,
-    intervalMs: 0,
-    statfs: async () => ({ bavail: disk.free, bsize: 1 }),
-  })
+  const { alarms, disk } = diskAlarms(dir, 10_000, 1_000_000)
   const listener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger, alarms })
   t.after(async () => {
     alarms.close()

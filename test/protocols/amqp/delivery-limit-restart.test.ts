@@ -2,13 +2,9 @@
 // count in its Raft log): two nack-requeued deliveries, SIGTERM, restart, and the first nack-requeue after
 // the restart dead-letters the message (x-delivery-limit 2 = at most 3 deliveries).
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
-import amqp from 'amqplib'
-import { freePort, spawnWharf } from '../../fixtures/wharf-process.ts'
-import { collect, sleep } from './helpers.ts'
+import type amqp from 'amqplib'
+import { collect, sleep, wharfRestarts } from './helpers.ts'
 
 /** basic.get until a message is there (a requeued message is back after the nack is processed). */
 async function getOne(ch: amqp.Channel, queue: string): Promise<amqp.GetMessage> {
@@ -21,17 +17,9 @@ async function getOne(ch: amqp.Channel, queue: string): Promise<amqp.GetMessage>
 }
 
 test('quorum queue x-delivery-limit counts the deliveries from before a SIGTERM restart', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-limit-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const data = join(dir, 'data')
-  const port = await freePort()
-  const url = `amqp://guest:guest@127.0.0.1:${port}`
-
-  const first = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
-  t.after(() => first.proc.kill('SIGKILL'))
-  await first.ready
-  let conn = await amqp.connect(url)
-  conn.on('error', () => {})
+  const wharf = await wharfRestarts(t, 'wharf-amqp-limit-')
+  const { wharf: first, conn: firstConn } = await wharf.start()
+  let conn = firstConn
   const ch = await conn.createConfirmChannel()
   await ch.assertQueue('limit-dead', { durable: true })
   await ch.assertQueue('limit-q', {
@@ -53,11 +41,8 @@ test('quorum queue x-delivery-limit counts the deliveries from before a SIGTERM 
   first.proc.kill('SIGTERM')
   assert.equal(await first.exit, 0)
 
-  const second = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
-  t.after(() => second.proc.kill('SIGKILL'))
-  await second.ready
-  conn = await amqp.connect(url)
-  conn.on('error', () => {})
+  const { wharf: second, conn: secondConn } = await wharf.start()
+  conn = secondConn
   const ch2 = await conn.createChannel()
   const third = await getOne(ch2, 'limit-q')
   assert.equal(third.content.toString(), 'poison')

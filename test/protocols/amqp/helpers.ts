@@ -8,6 +8,7 @@ import type { Broker } from '../../../src/broker/broker.ts'
 import { createBroker } from '../../../src/index.ts'
 import { type AmqpListener, type AmqpListenerOptions, startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { createLogger, silentLogger } from '../../../src/util/logger.ts'
+import { freePort, spawnWharf, type WharfProcess } from '../../fixtures/wharf-process.ts'
 
 export interface Wharf {
   broker: Broker
@@ -35,6 +36,28 @@ export async function startWharf(t: TestContext, options: AmqpListenerOptions = 
     rmSync(dir, { recursive: true, force: true })
   })
   return { broker, listener, port: listener.port, url: `amqp://guest:guest@127.0.0.1:${listener.port}`, dir }
+}
+
+/** `wharf start` processes on one data dir and AMQP port, for restart tests; each is SIGKILLed at the end. */
+export async function wharfRestarts(
+  t: TestContext,
+  prefix: string,
+): Promise<{ start(): Promise<{ wharf: WharfProcess; conn: amqp.ChannelModel }> }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const data = join(dir, 'data')
+  const port = await freePort()
+  return {
+    /** Starts a process and connects to it once it is ready. */
+    async start() {
+      const wharf = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
+      t.after(() => wharf.proc.kill('SIGKILL'))
+      await wharf.ready
+      const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`)
+      conn.on('error', () => {})
+      return { wharf, conn }
+    },
+  }
 }
 
 /** An amqplib connection closed after the test. */

@@ -1,26 +1,14 @@
 // `wharf start --amqp-port`: a durable queue with persistent messages survives a clean restart and a SIGKILL
 // after confirms (nothing confirmed is lost); unacked deliveries come back redelivered after the restart.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
-import amqp from 'amqplib'
-import { freePort, spawnWharf } from '../../fixtures/wharf-process.ts'
-import { collect } from './helpers.ts'
+import type amqp from 'amqplib'
+import { collect, wharfRestarts } from './helpers.ts'
 
 test('durable queue + persistent messages survive SIGTERM restart and SIGKILL after confirms', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-cli-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const data = join(dir, 'data')
-  const port = await freePort()
-  const url = `amqp://guest:guest@127.0.0.1:${port}`
-
-  const first = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
-  t.after(() => first.proc.kill('SIGKILL'))
-  await first.ready
-  let conn = await amqp.connect(url)
-  conn.on('error', () => {})
+  const wharf = await wharfRestarts(t, 'wharf-amqp-cli-')
+  const { wharf: first, conn: firstConn } = await wharf.start()
+  let conn = firstConn
   let ch: amqp.ConfirmChannel = await conn.createConfirmChannel()
   await ch.assertExchange('orders', 'topic', { durable: true })
   await ch.assertQueue('durable-q', { durable: true })
@@ -38,11 +26,8 @@ test('durable queue + persistent messages survive SIGTERM restart and SIGKILL af
   first.proc.kill('SIGTERM')
   assert.equal(await first.exit, 0)
 
-  const second = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
-  t.after(() => second.proc.kill('SIGKILL'))
-  await second.ready
-  conn = await amqp.connect(url)
-  conn.on('error', () => {})
+  const { wharf: second, conn: secondConn } = await wharf.start()
+  conn = secondConn
   ch = await conn.createConfirmChannel()
   assert.equal((await ch.checkQueue('durable-q')).messageCount, 100)
   // The binding survived too.
@@ -52,11 +37,8 @@ test('durable queue + persistent messages survive SIGTERM restart and SIGKILL af
   second.proc.kill('SIGKILL')
   await killed
 
-  const third = spawnWharf(['--data-dir', data, '--amqp-port', String(port)])
-  t.after(() => third.proc.kill('SIGKILL'))
-  await third.ready
-  conn = await amqp.connect(url)
-  conn.on('error', () => {})
+  const { wharf: third, conn: thirdConn } = await wharf.start()
+  conn = thirdConn
   const ch3 = await conn.createChannel()
   const all = await collect(ch3, 'durable-q', 300, { noAck: true }, 20_000)
   const bodies = all.map((m) => m.content.toString())

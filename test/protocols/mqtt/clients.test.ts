@@ -14,38 +14,9 @@ const run = promisify(execFile)
 for (const version of ['mqttv311', 'mqttv5'] as const) {
   test(`mosquitto_sub/mosquitto_pub -V ${version}: QoS 1 round trip and a retained message`, async (t) => {
     const w = await startWharf(t)
-    await run('mosquitto_pub', [
-      '-V',
-      version,
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(w.port),
-      '-t',
-      'mq/retained',
-      '-m',
-      'kept',
-      '-q',
-      '1',
-      '-r',
-    ])
-    const sub = spawn('mosquitto_sub', [
-      '-V',
-      version,
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(w.port),
-      '-t',
-      'mq/#',
-      '-q',
-      '1',
-      '-v',
-      '-C',
-      '3',
-      '-W',
-      '10',
-    ])
+    const target = ['-V', version, '-h', '127.0.0.1', '-p', String(w.port)]
+    await run('mosquitto_pub', [...target, '-t', 'mq/retained', '-m', 'kept', '-q', '1', '-r'])
+    const sub = spawn('mosquitto_sub', [...target, '-t', 'mq/#', '-q', '1', '-v', '-C', '3', '-W', '10'])
     t.after(() => sub.kill('SIGKILL'))
     let output = ''
     sub.stdout.on('data', (d) => {
@@ -53,34 +24,8 @@ for (const version of ['mqttv311', 'mqttv5'] as const) {
     })
     const exited = new Promise<number | null>((resolve) => sub.on('exit', resolve))
     while (!output.includes('mq/retained kept')) await sleep(50)
-    await run('mosquitto_pub', [
-      '-V',
-      version,
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(w.port),
-      '-t',
-      'mq/a',
-      '-m',
-      'hello',
-      '-q',
-      '1',
-    ])
-    await run('mosquitto_pub', [
-      '-V',
-      version,
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(w.port),
-      '-t',
-      'mq/b',
-      '-m',
-      'world',
-      '-q',
-      '2',
-    ])
+    await run('mosquitto_pub', [...target, '-t', 'mq/a', '-m', 'hello', '-q', '1'])
+    await run('mosquitto_pub', [...target, '-t', 'mq/b', '-m', 'world', '-q', '2'])
     assert.equal(await exited, 0)
     assert.deepEqual(output.trim().split('\n'), ['mq/retained kept', 'mq/a hello', 'mq/b world'])
   })

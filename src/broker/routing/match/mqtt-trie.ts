@@ -6,26 +6,7 @@
 // (MQTT 5 subscription identifiers and per-subscription QoS need that); matchSet dedupes.
 import { WharfError } from '../../../util/errors.js'
 import { isDollarTopic, validateTopicFilter } from './mqtt-topic.js'
-import {
-  TrieNode as Node,
-  patternLevelsMaxDefault,
-  type TrieNode,
-  type TrieSyntax,
-  trieInsert,
-  trieRemove,
-} from './trie.js'
-
-export {
-  amqpPatternToMqttFilter,
-  amqpRoutingKeyToMqttTopic,
-  isDollarTopic,
-  mqttFilterToAmqpPattern,
-  mqttTopicToAmqpRoutingKey,
-  parseSharedSubscription,
-  topicBytesMax,
-  validateTopicFilter,
-  validateTopicName,
-} from './mqtt-topic.js'
+import { PatternTrie, patternLevelsMaxDefault, type TrieNode } from './trie.js'
 
 /** Topic position meaning "all levels consumed". */
 const end = -1
@@ -58,46 +39,29 @@ function collect<T>(node: TrieNode<T>, topic: string, position: number, root: bo
   if (node.one !== undefined && !hidden) collect(node.one, topic, next, false, out)
 }
 
-export class MqttTrie<T> {
-  readonly #root = new Node<T>()
-  readonly #syntax: TrieSyntax
-  #size = 0
-
+export class MqttTrie<T> extends PatternTrie<T> {
   constructor(options: { levelsMax?: number } = {}) {
-    this.#syntax = { oneWord: '+', manyWord: '#', levelsMax: options.levelsMax ?? patternLevelsMaxDefault }
-  }
-
-  /** Number of distinct (filter, target) subscriptions. */
-  get size(): number {
-    return this.#size
+    super({ separator: '/', oneWord: '+', manyWord: '#', levelsMax: options.levelsMax ?? patternLevelsMaxDefault })
   }
 
   /**
    * Subscribes target to a plain filter (strip `$share/<group>/` first with parseSharedSubscription).
    * Throws INVALID_ARGUMENT for an invalid filter and LIMIT_EXCEEDED past levelsMax levels.
    */
-  add(filter: string, target: T): boolean {
+  override add(filter: string, target: T): boolean {
     const reason = validateTopicFilter(filter)
     if (reason !== null) throw new WharfError('INVALID_ARGUMENT', reason)
-    const added = trieInsert(this.#root, filter.split('/'), filter, target, this.#syntax)
-    if (added) this.#size++
-    return added
-  }
-
-  remove(filter: string, target: T): boolean {
-    const removed = trieRemove(this.#root, filter.split('/'), target, this.#syntax)
-    if (removed) this.#size--
-    return removed
+    return super.add(filter, target)
   }
 
   /** Calls out once per (target, filter) subscription matching topic. */
   match(topic: string, out: MqttMatch<T>): void {
-    collect(this.#root, topic, 0, true, out)
+    collect(this.root, topic, 0, true, out)
   }
 
   /** The distinct targets with at least one filter matching topic. */
   matchSet(topic: string, out: Set<T> = new Set<T>()): Set<T> {
-    collect(this.#root, topic, 0, true, (target) => out.add(target))
+    collect(this.root, topic, 0, true, (target) => out.add(target))
     return out
   }
 }

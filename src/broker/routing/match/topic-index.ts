@@ -4,22 +4,11 @@
 // including "a*" or "#b", is literal. Matching walks the trie with char-code offsets into the
 // routing key, so it allocates nothing but the result set and its cost depends on the key and the
 // trie's shape, not on how many bindings share a path.
-import {
-  TrieNode as Node,
-  patternLevelsMaxDefault,
-  type TrieNode,
-  type TrieSyntax,
-  trieInsert,
-  trieRemove,
-} from './trie.js'
+import { PatternTrie, patternLevelsMaxDefault, type TrieNode } from './trie.js'
 
 /** Routing-key position meaning "all words consumed". */
 const end = -1
 const dot = 46
-
-function splitWords(pattern: string): string[] {
-  return pattern === '' ? [] : pattern.split('.')
-}
 
 function addAll<T>(targets: Set<T> | undefined, out: Set<T>): void {
   if (targets !== undefined) for (const target of targets) out.add(target)
@@ -55,36 +44,14 @@ function collect<T>(node: TrieNode<T>, key: string, position: number, out: Set<T
   if (node.one !== undefined) collect(node.one, key, next, out)
 }
 
-export class TopicIndex<T> {
-  readonly #root = new Node<T>()
-  readonly #syntax: TrieSyntax
-  #size = 0
-
+export class TopicIndex<T> extends PatternTrie<T> {
   constructor(options: { levelsMax?: number } = {}) {
-    this.#syntax = { oneWord: '*', manyWord: '#', levelsMax: options.levelsMax ?? patternLevelsMaxDefault }
-  }
-
-  /** Number of distinct (pattern, target) bindings. */
-  get size(): number {
-    return this.#size
-  }
-
-  /** Binds target to pattern; false when exactly this binding existed already. */
-  add(pattern: string, target: T): boolean {
-    const added = trieInsert(this.#root, splitWords(pattern), pattern, target, this.#syntax)
-    if (added) this.#size++
-    return added
-  }
-
-  remove(pattern: string, target: T): boolean {
-    const removed = trieRemove(this.#root, splitWords(pattern), target, this.#syntax)
-    if (removed) this.#size--
-    return removed
+    super({ separator: '.', oneWord: '*', manyWord: '#', levelsMax: options.levelsMax ?? patternLevelsMaxDefault })
   }
 
   /** Adds every target whose pattern matches routingKey to out (a new set unless given) and returns it. */
   match(routingKey: string, out: Set<T> = new Set<T>()): Set<T> {
-    collect(this.#root, routingKey, routingKey === '' ? end : 0, out)
+    collect(this.root, routingKey, routingKey === '' ? end : 0, out)
     return out
   }
 }

@@ -1,7 +1,7 @@
 // The trie shared by the AMQP topic index and the MQTT filter index: one node per pattern level,
 // exact words in a WordTable, and at most one child each for the one-level and the multi-level
-// wildcard. Insert and remove are control-plane operations (they may allocate); matching lives in
-// each index because the wildcard semantics differ (AMQP '#' matches zero words in any position,
+// wildcard. PatternTrie owns add/remove for a wildcard syntax (control plane; may allocate); matching
+// lives in each index because the semantics differ (AMQP '#' matches zero words in any position,
 // MQTT '#' is last and also matches its parent level).
 import { assert } from '../../../util/assert.js'
 import { WharfError } from '../../../util/errors.js'
@@ -27,6 +27,8 @@ export class TrieNode<T> {
 }
 
 export interface TrieSyntax {
+  /** Between levels: '.' for AMQP binding keys, '/' for MQTT filters. The empty pattern has no levels. */
+  separator: string
   oneWord: string
   manyWord: string
   levelsMax: number
@@ -108,4 +110,37 @@ export function trieRemove<T>(root: TrieNode<T>, levels: readonly string[], targ
     }
   }
   return true
+}
+
+/** The bindings of one index: a trie under one wildcard syntax; subclasses add matching over `root`. */
+export abstract class PatternTrie<T> {
+  protected readonly root = new TrieNode<T>()
+  readonly #syntax: TrieSyntax
+  #size = 0
+
+  constructor(syntax: TrieSyntax) {
+    this.#syntax = syntax
+  }
+
+  /** Number of distinct (pattern, target) bindings. */
+  get size(): number {
+    return this.#size
+  }
+
+  /** Binds target to pattern; false when exactly this binding existed already. */
+  add(pattern: string, target: T): boolean {
+    const added = trieInsert(this.root, this.#levels(pattern), pattern, target, this.#syntax)
+    if (added) this.#size++
+    return added
+  }
+
+  remove(pattern: string, target: T): boolean {
+    const removed = trieRemove(this.root, this.#levels(pattern), target, this.#syntax)
+    if (removed) this.#size--
+    return removed
+  }
+
+  #levels(pattern: string): string[] {
+    return pattern === '' ? [] : pattern.split(this.#syntax.separator)
+  }
 }

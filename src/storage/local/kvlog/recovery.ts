@@ -6,7 +6,6 @@ import { readdir, readFile, truncate, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { WharfError } from '../../../util/errors.js'
 import { classifyFiles, decodeSnapshot, logName, scanFrames, snapshotName } from './format.js'
-import type { KvState } from './kvlog.js'
 
 export interface Recovered {
   /** Generation of the log to append to. */
@@ -16,7 +15,12 @@ export interface Recovered {
   snapshotBytes: number
 }
 
-export async function recoverKvDir(dir: string, state: KvState, log: (msg: string) => void): Promise<Recovered> {
+/** The part of a KvState that recovery drives: replaying entries into it. */
+export interface Replay {
+  apply(payload: Buffer): void
+}
+
+export async function recoverKvDir(dir: string, state: Replay, log: (msg: string) => void): Promise<Recovered> {
   const files = classifyFiles(await readdir(dir))
   for (const name of files.tmp) await unlink(join(dir, name)) // unfinished snapshots: never renamed, never used
 

@@ -6,18 +6,27 @@ import type { Writer } from '../writer.js'
 
 // AlterConfigsRequest: versions 0-2, flexible 2+.
 export interface AlterConfigsRequest {
+  /** The updates for each resource. */
   resources: AlterConfigsRequestAlterConfigsResource[]
+  /** True if we should validate the request, but not change the configurations. */
   validateOnly: boolean
 }
 
+/** The updates for each resource. */
 export interface AlterConfigsRequestAlterConfigsResource {
+  /** The resource type. */
   resourceType: number
+  /** The resource name. */
   resourceName: string
+  /** The configurations. */
   configs: AlterConfigsRequestAlterableConfig[]
 }
 
+/** The configurations. */
 export interface AlterConfigsRequestAlterableConfig {
+  /** The configuration key name. */
   name: string
+  /** The value to set for the configuration key. */
   value: string | null
 }
 

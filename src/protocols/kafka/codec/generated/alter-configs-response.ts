@@ -6,14 +6,24 @@ import type { Writer } from '../writer.js'
 
 // AlterConfigsResponse: versions 0-2, flexible 2+.
 export interface AlterConfigsResponse {
+  /**
+   * Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did
+   * not violate any quota.
+   */
   throttleTimeMs: number
+  /** The responses for each resource. */
   responses: AlterConfigsResponseAlterConfigsResourceResponse[]
 }
 
+/** The responses for each resource. */
 export interface AlterConfigsResponseAlterConfigsResourceResponse {
+  /** The resource error code. */
   errorCode: number
+  /** The resource error message, or null if there was no error. */
   errorMessage: string | null
+  /** The resource type. */
   resourceType: number
+  /** The resource name. */
   resourceName: string
 }
 

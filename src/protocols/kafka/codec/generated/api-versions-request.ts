@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // ApiVersionsRequest: versions 0-4, flexible 3+.
 export interface ApiVersionsRequest {
+  /** The name of the client. */
   clientSoftwareName?: string
+  /** The version of the client. */
   clientSoftwareVersion?: string
 }
 

@@ -6,30 +6,55 @@ import type { Writer } from '../writer.js'
 
 // ApiVersionsResponse: versions 0-4, flexible 3+.
 export interface ApiVersionsResponse {
+  /** The top-level error code. */
   errorCode: number
+  /** The APIs supported by the broker. */
   apiKeys: ApiVersionsResponseApiVersion[]
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** Features supported by the broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted. */
   supportedFeatures?: ApiVersionsResponseSupportedFeatureKey[]
+  /**
+   * The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A value of -1 is
+   * special and represents unknown epoch.
+   */
   finalizedFeaturesEpoch?: number
+  /** List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
   finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKey[]
+  /** Set by a KRaft controller if the required configurations for ZK migration are present */
   zkMigrationReady?: boolean
 }
 
+/** The APIs supported by the broker. */
 export interface ApiVersionsResponseApiVersion {
+  /** The API index. */
   apiKey: number
+  /** The minimum supported version, inclusive. */
   minVersion: number
+  /** The maximum supported version, inclusive. */
   maxVersion: number
 }
 
+/** Features supported by the broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted. */
 export interface ApiVersionsResponseSupportedFeatureKey {
+  /** The name of the feature. */
   name?: string
+  /** The minimum supported version for the feature. */
   minVersion?: number
+  /** The maximum supported version for the feature. */
   maxVersion?: number
 }
 
+/** List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
 export interface ApiVersionsResponseFinalizedFeatureKey {
+  /** The name of the feature. */
   name?: string
+  /** The cluster-wide finalized max version level for the feature. */
   maxVersionLevel?: number
+  /** The cluster-wide finalized min version level for the feature. */
   minVersionLevel?: number
 }
 

@@ -6,18 +6,27 @@ import type { Writer } from '../writer.js'
 
 // CreatePartitionsRequest: versions 0-3, flexible 2+.
 export interface CreatePartitionsRequest {
+  /** Each topic that we want to create new partitions inside. */
   topics: CreatePartitionsRequestCreatePartitionsTopic[]
+  /** The time in ms to wait for the partitions to be created. */
   timeoutMs: number
+  /** If true, then validate the request, but don't actually increase the number of partitions. */
   validateOnly: boolean
 }
 
+/** Each topic that we want to create new partitions inside. */
 export interface CreatePartitionsRequestCreatePartitionsTopic {
+  /** The topic name. */
   name: string
+  /** The new partition count. */
   count: number
+  /** The new partition assignments. */
   assignments: CreatePartitionsRequestCreatePartitionsAssignment[] | null
 }
 
+/** The new partition assignments. */
 export interface CreatePartitionsRequestCreatePartitionsAssignment {
+  /** The assigned broker IDs. */
   brokerIds: number[]
 }
 

@@ -6,13 +6,22 @@ import type { Writer } from '../writer.js'
 
 // CreatePartitionsResponse: versions 0-3, flexible 2+.
 export interface CreatePartitionsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The partition creation results for each topic. */
   results: CreatePartitionsResponseCreatePartitionsTopicResult[]
 }
 
+/** The partition creation results for each topic. */
 export interface CreatePartitionsResponseCreatePartitionsTopicResult {
+  /** The topic name. */
   name: string
+  /** The result error, or zero if there was no error. */
   errorCode: number
+  /** The result message, or null if there was no error. */
   errorMessage: string | null
 }
 

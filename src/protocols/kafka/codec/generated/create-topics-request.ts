@@ -6,26 +6,47 @@ import type { Writer } from '../writer.js'
 
 // CreateTopicsRequest: versions 0-7, flexible 5+.
 export interface CreateTopicsRequest {
+  /** The topics to create. */
   topics: CreateTopicsRequestCreatableTopic[]
+  /** How long to wait in milliseconds before timing out the request. */
   timeoutMs: number
+  /** If true, check that the topics can be created as specified, but don't create anything. */
   validateOnly?: boolean
 }
 
+/** The topics to create. */
 export interface CreateTopicsRequestCreatableTopic {
+  /** The topic name. */
   name: string
+  /**
+   * The number of partitions to create in the topic, or -1 if we are either specifying a manual partition assignment
+   * or using the default partitions.
+   */
   numPartitions: number
+  /**
+   * The number of replicas to create for each partition in the topic, or -1 if we are either specifying a manual
+   * partition assignment or using the default replication factor.
+   */
   replicationFactor: number
+  /** The manual partition assignment, or the empty array if we are using automatic assignment. */
   assignments: CreateTopicsRequestCreatableReplicaAssignment[]
+  /** The custom topic configurations to set. */
   configs: CreateTopicsRequestCreatableTopicConfig[]
 }
 
+/** The manual partition assignment, or the empty array if we are using automatic assignment. */
 export interface CreateTopicsRequestCreatableReplicaAssignment {
+  /** The partition index. */
   partitionIndex: number
+  /** The brokers to place the partition on. */
   brokerIds: number[]
 }
 
+/** The custom topic configurations to set. */
 export interface CreateTopicsRequestCreatableTopicConfig {
+  /** The configuration name. */
   name: string
+  /** The configuration value. */
   value: string | null
 }
 

@@ -6,26 +6,46 @@ import type { Writer } from '../writer.js'
 
 // CreateTopicsResponse: versions 0-7, flexible 5+.
 export interface CreateTopicsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** Results for each topic we tried to create. */
   topics: CreateTopicsResponseCreatableTopicResult[]
 }
 
+/** Results for each topic we tried to create. */
 export interface CreateTopicsResponseCreatableTopicResult {
+  /** The topic name. */
   name: string
+  /** The unique topic ID */
   topicId?: Buffer
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage?: string | null
+  /** Optional topic config error returned if configs are not returned in the response. */
   topicConfigErrorCode?: number
+  /** Number of partitions of the topic. */
   numPartitions?: number
+  /** Replication factor of the topic. */
   replicationFactor?: number
+  /** Configuration of the topic. */
   configs?: CreateTopicsResponseCreatableTopicConfigs[] | null
 }
 
+/** Configuration of the topic. */
 export interface CreateTopicsResponseCreatableTopicConfigs {
+  /** The configuration name. */
   name?: string
+  /** The configuration value. */
   value?: string | null
+  /** True if the configuration is read-only. */
   readOnly?: boolean
+  /** The configuration source. */
   configSource?: number
+  /** True if this configuration is sensitive. */
   isSensitive?: boolean
 }
 

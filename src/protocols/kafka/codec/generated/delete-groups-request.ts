@@ -6,6 +6,7 @@ import type { Writer } from '../writer.js'
 
 // DeleteGroupsRequest: versions 0-2, flexible 2+.
 export interface DeleteGroupsRequest {
+  /** The group names to delete. */
   groupsNames: string[]
 }
 

@@ -6,12 +6,20 @@ import type { Writer } from '../writer.js'
 
 // DeleteGroupsResponse: versions 0-2, flexible 2+.
 export interface DeleteGroupsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The deletion results */
   results: DeleteGroupsResponseDeletableGroupResult[]
 }
 
+/** The deletion results */
 export interface DeleteGroupsResponseDeletableGroupResult {
+  /** The group id */
   groupId: string
+  /** The deletion error, or 0 if the deletion succeeded. */
   errorCode: number
 }
 

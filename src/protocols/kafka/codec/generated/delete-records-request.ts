@@ -6,17 +6,25 @@ import type { Writer } from '../writer.js'
 
 // DeleteRecordsRequest: versions 0-2, flexible 2+.
 export interface DeleteRecordsRequest {
+  /** Each topic that we want to delete records from. */
   topics: DeleteRecordsRequestDeleteRecordsTopic[]
+  /** How long to wait for the deletion to complete, in milliseconds. */
   timeoutMs: number
 }
 
+/** Each topic that we want to delete records from. */
 export interface DeleteRecordsRequestDeleteRecordsTopic {
+  /** The topic name. */
   name: string
+  /** Each partition that we want to delete records from. */
   partitions: DeleteRecordsRequestDeleteRecordsPartition[]
 }
 
+/** Each partition that we want to delete records from. */
 export interface DeleteRecordsRequestDeleteRecordsPartition {
+  /** The partition index. */
   partitionIndex: number
+  /** The deletion offset. */
   offset: number
 }
 

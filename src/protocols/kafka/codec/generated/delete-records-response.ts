@@ -6,18 +6,30 @@ import type { Writer } from '../writer.js'
 
 // DeleteRecordsResponse: versions 0-2, flexible 2+.
 export interface DeleteRecordsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** Each topic that we wanted to delete records from. */
   topics: DeleteRecordsResponseDeleteRecordsTopicResult[]
 }
 
+/** Each topic that we wanted to delete records from. */
 export interface DeleteRecordsResponseDeleteRecordsTopicResult {
+  /** The topic name. */
   name: string
+  /** Each partition that we wanted to delete records from. */
   partitions: DeleteRecordsResponseDeleteRecordsPartitionResult[]
 }
 
+/** Each partition that we wanted to delete records from. */
 export interface DeleteRecordsResponseDeleteRecordsPartitionResult {
+  /** The partition index. */
   partitionIndex: number
+  /** The partition low water mark. */
   lowWatermark: number
+  /** The deletion error code, or 0 if the deletion succeeded. */
   errorCode: number
 }
 

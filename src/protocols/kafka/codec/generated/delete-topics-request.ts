@@ -6,13 +6,19 @@ import type { Writer } from '../writer.js'
 
 // DeleteTopicsRequest: versions 0-6, flexible 4+.
 export interface DeleteTopicsRequest {
+  /** The name or topic ID of the topic */
   topics?: DeleteTopicsRequestDeleteTopicState[]
+  /** The names of the topics to delete */
   topicNames?: string[]
+  /** The length of time in milliseconds to wait for the deletions to complete. */
   timeoutMs: number
 }
 
+/** The name or topic ID of the topic */
 export interface DeleteTopicsRequestDeleteTopicState {
+  /** The topic name */
   name?: string | null
+  /** The unique topic ID */
   topicId?: Buffer
 }
 

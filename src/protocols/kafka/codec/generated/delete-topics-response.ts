@@ -6,14 +6,24 @@ import type { Writer } from '../writer.js'
 
 // DeleteTopicsResponse: versions 0-6, flexible 4+.
 export interface DeleteTopicsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The results for each topic we tried to delete. */
   responses: DeleteTopicsResponseDeletableTopicResult[]
 }
 
+/** The results for each topic we tried to delete. */
 export interface DeleteTopicsResponseDeletableTopicResult {
+  /** The topic name */
   name: string | null
+  /** the unique topic ID */
   topicId?: Buffer
+  /** The deletion error, or 0 if the deletion succeeded. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage?: string | null
 }
 

@@ -6,14 +6,21 @@ import type { Writer } from '../writer.js'
 
 // DescribeConfigsRequest: versions 0-4, flexible 4+.
 export interface DescribeConfigsRequest {
+  /** The resources whose configurations we want to describe. */
   resources: DescribeConfigsRequestDescribeConfigsResource[]
+  /** True if we should include all synonyms. */
   includeSynonyms?: boolean
+  /** True if we should include configuration documentation. */
   includeDocumentation?: boolean
 }
 
+/** The resources whose configurations we want to describe. */
 export interface DescribeConfigsRequestDescribeConfigsResource {
+  /** The resource type. */
   resourceType: number
+  /** The resource name. */
   resourceName: string
+  /** The configuration keys to list, or null to list all configuration keys. */
   configurationKeys: string[] | null
 }
 

@@ -6,33 +6,61 @@ import type { Writer } from '../writer.js'
 
 // DescribeConfigsResponse: versions 0-4, flexible 4+.
 export interface DescribeConfigsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The results for each resource. */
   results: DescribeConfigsResponseDescribeConfigsResult[]
 }
 
+/** The results for each resource. */
 export interface DescribeConfigsResponseDescribeConfigsResult {
+  /** The error code, or 0 if we were able to successfully describe the configurations. */
   errorCode: number
+  /** The error message, or null if we were able to successfully describe the configurations. */
   errorMessage: string | null
+  /** The resource type. */
   resourceType: number
+  /** The resource name. */
   resourceName: string
+  /** Each listed configuration. */
   configs: DescribeConfigsResponseDescribeConfigsResourceResult[]
 }
 
+/** Each listed configuration. */
 export interface DescribeConfigsResponseDescribeConfigsResourceResult {
+  /** The configuration name. */
   name: string
+  /** The configuration value. */
   value: string | null
+  /** True if the configuration is read-only. */
   readOnly: boolean
+  /** True if the configuration is not set. */
   isDefault?: boolean
+  /** The configuration source. */
   configSource?: number
+  /** True if this configuration is sensitive. */
   isSensitive: boolean
+  /** The synonyms for this configuration key. */
   synonyms?: DescribeConfigsResponseDescribeConfigsSynonym[]
+  /**
+   * The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE,
+   * LIST, CLASS, PASSWORD
+   */
   configType?: number
+  /** The configuration documentation. */
   documentation?: string | null
 }
 
+/** The synonyms for this configuration key. */
 export interface DescribeConfigsResponseDescribeConfigsSynonym {
+  /** The synonym name. */
   name?: string
+  /** The synonym value. */
   value?: string | null
+  /** The synonym source. */
   source?: number
 }
 

@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // DescribeGroupsRequest: versions 0-5, flexible 5+.
 export interface DescribeGroupsRequest {
+  /** The names of the groups to describe */
   groups: string[]
+  /** Whether to include authorized operations. */
   includeAuthorizedOperations?: boolean
 }
 

@@ -6,26 +6,46 @@ import type { Writer } from '../writer.js'
 
 // DescribeGroupsResponse: versions 0-5, flexible 5+.
 export interface DescribeGroupsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** Each described group. */
   groups: DescribeGroupsResponseDescribedGroup[]
 }
 
+/** Each described group. */
 export interface DescribeGroupsResponseDescribedGroup {
+  /** The describe error, or 0 if there was no error. */
   errorCode: number
+  /** The group ID string. */
   groupId: string
+  /** The group state string, or the empty string. */
   groupState: string
+  /** The group protocol type, or the empty string. */
   protocolType: string
+  /** The group protocol data, or the empty string. */
   protocolData: string
+  /** The group members. */
   members: DescribeGroupsResponseDescribedGroupMember[]
+  /** 32-bit bitfield to represent authorized operations for this group. */
   authorizedOperations?: number
 }
 
+/** The group members. */
 export interface DescribeGroupsResponseDescribedGroupMember {
+  /** The member ID assigned by the group coordinator. */
   memberId: string
+  /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId?: string | null
+  /** The client ID used in the member's latest join group request. */
   clientId: string
+  /** The client host. */
   clientHost: string
+  /** The metadata corresponding to the current group protocol in use. */
   memberMetadata: Buffer
+  /** The current assignment provided by the group leader. */
   memberAssignment: Buffer
 }
 

@@ -6,44 +6,82 @@ import type { Writer } from '../writer.js'
 
 // FetchRequest: versions 0-17, flexible 12+.
 export interface FetchRequest {
+  /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. */
   clusterId?: string | null
+  /** The broker ID of the follower, of -1 if this request is from a consumer. */
   replicaId?: number
   replicaState?: FetchRequestReplicaState
+  /** The maximum time in milliseconds to wait for the response. */
   maxWaitMs: number
+  /** The minimum bytes to accumulate in the response. */
   minBytes: number
+  /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. */
   maxBytes?: number
+  /**
+   * This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes
+   * all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional
+   * records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current
+   * LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which
+   * allows consumers to discard ABORTED transactional records
+   */
   isolationLevel?: number
+  /** The fetch session ID. */
   sessionId?: number
+  /** The fetch session epoch, which is used for ordering requests in a session. */
   sessionEpoch?: number
+  /** The topics to fetch. */
   topics: FetchRequestFetchTopic[]
+  /** In an incremental fetch request, the partitions to remove. */
   forgottenTopicsData?: FetchRequestForgottenTopic[]
+  /** Rack ID of the consumer making this request */
   rackId?: string
 }
 
 export interface FetchRequestReplicaState {
+  /** The replica ID of the follower, or -1 if this request is from a consumer. */
   replicaId?: number
+  /** The epoch of this follower, or -1 if not available. */
   replicaEpoch?: number
 }
 
+/** The topics to fetch. */
 export interface FetchRequestFetchTopic {
+  /** The name of the topic to fetch. */
   topic?: string
+  /** The unique topic ID */
   topicId?: Buffer
+  /** The partitions to fetch. */
   partitions: FetchRequestFetchPartition[]
 }
 
+/** The partitions to fetch. */
 export interface FetchRequestFetchPartition {
+  /** The partition index. */
   partition: number
+  /** The current leader epoch of the partition. */
   currentLeaderEpoch?: number
+  /** The message offset. */
   fetchOffset: number
+  /** The epoch of the last fetched record or -1 if there is none */
   lastFetchedEpoch?: number
+  /**
+   * The earliest available offset of the follower replica. The field is only used when the request is sent by the
+   * follower.
+   */
   logStartOffset?: number
+  /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. */
   partitionMaxBytes: number
+  /** The directory id of the follower fetching */
   replicaDirectoryId?: Buffer
 }
 
+/** In an incremental fetch request, the partitions to remove. */
 export interface FetchRequestForgottenTopic {
+  /** The topic name. */
   topic?: string
+  /** The unique topic ID */
   topicId?: Buffer
+  /** The partitions indexes to forget. */
   partitions?: number[]
 }
 

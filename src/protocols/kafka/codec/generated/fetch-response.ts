@@ -6,57 +6,113 @@ import type { Records, Writer } from '../writer.js'
 
 // FetchResponse: versions 0-17, flexible 12+.
 export interface FetchResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The top level response error code. */
   errorCode?: number
+  /** The fetch session ID, or 0 if this is not part of a fetch session. */
   sessionId?: number
+  /** The response topics. */
   responses: FetchResponseFetchableTopicResponse[]
+  /**
+   * Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER &
+   * FENCED_LEADER_EPOCH.
+   */
   nodeEndpoints?: FetchResponseNodeEndpoint[]
 }
 
+/** The response topics. */
 export interface FetchResponseFetchableTopicResponse {
+  /** The topic name. */
   topic?: string
+  /** The unique topic ID */
   topicId?: Buffer
+  /** The topic partitions. */
   partitions: FetchResponsePartitionData[]
 }
 
+/** The topic partitions. */
 export interface FetchResponsePartitionData {
+  /** The partition index. */
   partitionIndex: number
+  /** The error code, or 0 if there was no fetch error. */
   errorCode: number
+  /** The current high water mark. */
   highWatermark: number
+  /**
+   * The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional
+   * records prior to this offset have been decided (ABORTED or COMMITTED)
+   */
   lastStableOffset?: number
+  /** The current log start offset. */
   logStartOffset?: number
+  /**
+   * In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field
+   * indicates the largest epoch and its end offset such that subsequent records are known to diverge
+   */
   divergingEpoch?: FetchResponseEpochEndOffset
   currentLeader?: FetchResponseLeaderIdAndEpoch
+  /**
+   * In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be
+   * used in the FetchSnapshot request.
+   */
   snapshotId?: FetchResponseSnapshotId
+  /** The aborted transactions. */
   abortedTransactions?: FetchResponseAbortedTransaction[] | null
+  /** The preferred read replica for the consumer to use on its next fetch request */
   preferredReadReplica?: number
+  /** The record data. */
   records: Records
 }
 
+/**
+ * In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field
+ * indicates the largest epoch and its end offset such that subsequent records are known to diverge
+ */
 export interface FetchResponseEpochEndOffset {
   epoch?: number
   endOffset?: number
 }
 
 export interface FetchResponseLeaderIdAndEpoch {
+  /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId?: number
+  /** The latest known leader epoch */
   leaderEpoch?: number
 }
 
+/**
+ * In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used
+ * in the FetchSnapshot request.
+ */
 export interface FetchResponseSnapshotId {
   endOffset: number
   epoch: number
 }
 
+/** The aborted transactions. */
 export interface FetchResponseAbortedTransaction {
+  /** The producer id associated with the aborted transaction. */
   producerId?: number
+  /** The first offset in the aborted transaction. */
   firstOffset?: number
 }
 
+/**
+ * Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER &
+ * FENCED_LEADER_EPOCH.
+ */
 export interface FetchResponseNodeEndpoint {
+  /** The ID of the associated node. */
   nodeId?: number
+  /** The node's hostname. */
   host?: string
+  /** The node's port. */
   port?: number
+  /** The rack of the node, or null if it has not been assigned to a rack. */
   rack?: string | null
 }
 

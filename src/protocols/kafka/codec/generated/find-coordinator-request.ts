@@ -6,8 +6,11 @@ import type { Writer } from '../writer.js'
 
 // FindCoordinatorRequest: versions 0-6, flexible 3+.
 export interface FindCoordinatorRequest {
+  /** The coordinator key. */
   key?: string
+  /** The coordinator key type. (Group, transaction, etc.) */
   keyType?: number
+  /** The coordinator keys. */
   coordinatorKeys?: string[]
 }
 

@@ -6,21 +6,38 @@ import type { Writer } from '../writer.js'
 
 // FindCoordinatorResponse: versions 0-6, flexible 3+.
 export interface FindCoordinatorResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The error code, or 0 if there was no error. */
   errorCode?: number
+  /** The error message, or null if there was no error. */
   errorMessage?: string | null
+  /** The node id. */
   nodeId?: number
+  /** The host name. */
   host?: string
+  /** The port. */
   port?: number
+  /** Each coordinator result in the response */
   coordinators?: FindCoordinatorResponseCoordinator[]
 }
 
+/** Each coordinator result in the response */
 export interface FindCoordinatorResponseCoordinator {
+  /** The coordinator key. */
   key?: string
+  /** The node id. */
   nodeId?: number
+  /** The host name. */
   host?: string
+  /** The port. */
   port?: number
+  /** The error code, or 0 if there was no error. */
   errorCode?: number
+  /** The error message, or null if there was no error. */
   errorMessage?: string | null
 }
 

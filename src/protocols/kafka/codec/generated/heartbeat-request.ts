@@ -6,9 +6,13 @@ import type { Writer } from '../writer.js'
 
 // HeartbeatRequest: versions 0-4, flexible 4+.
 export interface HeartbeatRequest {
+  /** The group id. */
   groupId: string
+  /** The generation of the group. */
   generationId: number
+  /** The member ID. */
   memberId: string
+  /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId?: string | null
 }
 

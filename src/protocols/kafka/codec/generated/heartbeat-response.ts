@@ -6,7 +6,12 @@ import type { Writer } from '../writer.js'
 
 // HeartbeatResponse: versions 0-4, flexible 4+.
 export interface HeartbeatResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
 }
 

@@ -6,9 +6,21 @@ import type { Writer } from '../writer.js'
 
 // InitProducerIdRequest: versions 0-5, flexible 2+.
 export interface InitProducerIdRequest {
+  /** The transactional id, or null if the producer is not transactional. */
   transactionalId: string | null
+  /**
+   * The time in ms to wait before aborting idle transactions sent by this producer. This is only relevant if a
+   * TransactionalId has been defined.
+   */
   transactionTimeoutMs: number
+  /**
+   * The producer id. This is used to disambiguate requests if a transactional id is reused following its expiration.
+   */
   producerId?: number
+  /**
+   * The producer's current epoch. This will be checked against the producer epoch on the broker, and the request will
+   * return an error if they do not match.
+   */
   producerEpoch?: number
 }
 

@@ -6,9 +6,16 @@ import type { Writer } from '../writer.js'
 
 // InitProducerIdResponse: versions 0-5, flexible 2+.
 export interface InitProducerIdResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The current producer id. */
   producerId: number
+  /** The current epoch associated with the producer id. */
   producerEpoch: number
 }
 

@@ -6,18 +6,32 @@ import type { Writer } from '../writer.js'
 
 // JoinGroupRequest: versions 0-9, flexible 6+.
 export interface JoinGroupRequest {
+  /** The group identifier. */
   groupId: string
+  /** The coordinator considers the consumer dead if it receives no heartbeat after this timeout in milliseconds. */
   sessionTimeoutMs: number
+  /**
+   * The maximum time in milliseconds that the coordinator will wait for each member to rejoin when rebalancing the
+   * group.
+   */
   rebalanceTimeoutMs?: number
+  /** The member id assigned by the group coordinator. */
   memberId: string
+  /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId?: string | null
+  /** The unique name the for class of protocols implemented by the group we want to join. */
   protocolType: string
+  /** The list of protocols that the member supports. */
   protocols: JoinGroupRequestJoinGroupRequestProtocol[]
+  /** The reason why the member (re-)joins the group. */
   reason?: string | null
 }
 
+/** The list of protocols that the member supports. */
 export interface JoinGroupRequestJoinGroupRequestProtocol {
+  /** The protocol name. */
   name: string
+  /** The protocol metadata. */
   metadata: Buffer
 }
 

@@ -6,20 +6,34 @@ import type { Writer } from '../writer.js'
 
 // JoinGroupResponse: versions 0-9, flexible 6+.
 export interface JoinGroupResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The generation ID of the group. */
   generationId: number
+  /** The group protocol name. */
   protocolType?: string | null
+  /** The group protocol selected by the coordinator. */
   protocolName: string | null
+  /** The leader of the group. */
   leader: string
+  /** True if the leader must skip running the assignment. */
   skipAssignment?: boolean
+  /** The member ID assigned by the group coordinator. */
   memberId: string
   members: JoinGroupResponseJoinGroupResponseMember[]
 }
 
 export interface JoinGroupResponseJoinGroupResponseMember {
+  /** The group member ID. */
   memberId: string
+  /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId?: string | null
+  /** The group member metadata. */
   metadata: Buffer
 }
 

@@ -6,14 +6,21 @@ import type { Writer } from '../writer.js'
 
 // LeaveGroupRequest: versions 0-5, flexible 4+.
 export interface LeaveGroupRequest {
+  /** The ID of the group to leave. */
   groupId: string
+  /** The member ID to remove from the group. */
   memberId?: string
+  /** List of leaving member identities. */
   members?: LeaveGroupRequestMemberIdentity[]
 }
 
+/** List of leaving member identities. */
 export interface LeaveGroupRequestMemberIdentity {
+  /** The member ID to remove from the group. */
   memberId?: string
+  /** The group instance ID to remove from the group. */
   groupInstanceId?: string | null
+  /** The reason why the member left the group. */
   reason?: string | null
 }
 

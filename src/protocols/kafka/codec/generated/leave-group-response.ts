@@ -6,14 +6,24 @@ import type { Writer } from '../writer.js'
 
 // LeaveGroupResponse: versions 0-5, flexible 4+.
 export interface LeaveGroupResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** List of leaving member responses. */
   members?: LeaveGroupResponseMemberResponse[]
 }
 
+/** List of leaving member responses. */
 export interface LeaveGroupResponseMemberResponse {
+  /** The member ID to remove from the group. */
   memberId?: string
+  /** The group instance ID to remove from the group. */
   groupInstanceId?: string | null
+  /** The error code, or 0 if there was no error. */
   errorCode?: number
 }
 

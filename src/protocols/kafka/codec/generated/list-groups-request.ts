@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // ListGroupsRequest: versions 0-5, flexible 3+.
 export interface ListGroupsRequest {
+  /** The states of the groups we want to list. If empty, all groups are returned with their state. */
   statesFilter?: string[]
+  /** The types of the groups we want to list. If empty, all groups are returned with their type. */
   typesFilter?: string[]
 }
 

@@ -6,15 +6,26 @@ import type { Writer } from '../writer.js'
 
 // ListGroupsResponse: versions 0-5, flexible 3+.
 export interface ListGroupsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** Each group in the response. */
   groups: ListGroupsResponseListedGroup[]
 }
 
+/** Each group in the response. */
 export interface ListGroupsResponseListedGroup {
+  /** The group ID. */
   groupId: string
+  /** The group protocol type. */
   protocolType: string
+  /** The group state name. */
   groupState?: string
+  /** The group type name. */
   groupType?: string
 }
 

@@ -6,21 +6,42 @@ import type { Writer } from '../writer.js'
 
 // ListOffsetsRequest: versions 0-10, flexible 6+.
 export interface ListOffsetsRequest {
+  /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. */
   replicaId: number
+  /**
+   * This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes
+   * all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional
+   * records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current
+   * LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which
+   * allows consumers to discard ABORTED transactional records
+   */
   isolationLevel?: number
+  /** Each topic in the request. */
   topics: ListOffsetsRequestListOffsetsTopic[]
+  /**
+   * The timeout to await a response in milliseconds for requests that require reading from remote storage for topics
+   * enabled with tiered storage.
+   */
   timeoutMs?: number
 }
 
+/** Each topic in the request. */
 export interface ListOffsetsRequestListOffsetsTopic {
+  /** The topic name. */
   name: string
+  /** Each partition in the request. */
   partitions: ListOffsetsRequestListOffsetsPartition[]
 }
 
+/** Each partition in the request. */
 export interface ListOffsetsRequestListOffsetsPartition {
+  /** The partition index. */
   partitionIndex: number
+  /** The current leader epoch. */
   currentLeaderEpoch?: number
+  /** The current timestamp. */
   timestamp: number
+  /** The maximum number of offsets to report. */
   maxNumOffsets?: number
 }
 

@@ -6,20 +6,34 @@ import type { Writer } from '../writer.js'
 
 // ListOffsetsResponse: versions 0-10, flexible 6+.
 export interface ListOffsetsResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** Each topic in the response. */
   topics: ListOffsetsResponseListOffsetsTopicResponse[]
 }
 
+/** Each topic in the response. */
 export interface ListOffsetsResponseListOffsetsTopicResponse {
+  /** The topic name */
   name: string
+  /** Each partition in the response. */
   partitions: ListOffsetsResponseListOffsetsPartitionResponse[]
 }
 
+/** Each partition in the response. */
 export interface ListOffsetsResponseListOffsetsPartitionResponse {
+  /** The partition index. */
   partitionIndex: number
+  /** The partition error code, or 0 if there was no error. */
   errorCode: number
+  /** The result offsets. */
   oldStyleOffsets?: number[]
+  /** The timestamp associated with the returned offset. */
   timestamp?: number
+  /** The returned offset. */
   offset?: number
   leaderEpoch?: number
 }

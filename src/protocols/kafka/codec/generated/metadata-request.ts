@@ -6,14 +6,24 @@ import type { Writer } from '../writer.js'
 
 // MetadataRequest: versions 0-12, flexible 9+.
 export interface MetadataRequest {
+  /** The topics to fetch metadata for. */
   topics: MetadataRequestMetadataRequestTopic[] | null
+  /**
+   * If this is true, the broker may auto-create topics that we requested which do not already exist, if it is
+   * configured to do so.
+   */
   allowAutoTopicCreation?: boolean
+  /** Whether to include cluster authorized operations. */
   includeClusterAuthorizedOperations?: boolean
+  /** Whether to include topic authorized operations. */
   includeTopicAuthorizedOperations?: boolean
 }
 
+/** The topics to fetch metadata for. */
 export interface MetadataRequestMetadataRequestTopic {
+  /** The topic id. */
   topicId?: Buffer
+  /** The topic name. */
   name: string | null
 }
 

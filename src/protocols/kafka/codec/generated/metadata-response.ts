@@ -6,37 +6,72 @@ import type { Writer } from '../writer.js'
 
 // MetadataResponse: versions 0-12, flexible 9+.
 export interface MetadataResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** A list of brokers present in the cluster. */
   brokers: MetadataResponseMetadataResponseBroker[]
+  /** The cluster ID that responding broker belongs to. */
   clusterId?: string | null
+  /** The ID of the controller broker. */
   controllerId?: number
+  /** Each topic in the response. */
   topics: MetadataResponseMetadataResponseTopic[]
+  /** 32-bit bitfield to represent authorized operations for this cluster. */
   clusterAuthorizedOperations?: number
 }
 
+/** A list of brokers present in the cluster. */
 export interface MetadataResponseMetadataResponseBroker {
+  /** The broker ID. */
   nodeId: number
+  /** The broker hostname. */
   host: string
+  /** The broker port. */
   port: number
+  /** The rack of the broker, or null if it has not been assigned to a rack. */
   rack?: string | null
 }
 
+/** Each topic in the response. */
 export interface MetadataResponseMetadataResponseTopic {
+  /** The topic error, or 0 if there was no error. */
   errorCode: number
+  /**
+   * The topic name. Null for non-existing topics queried by ID. This is never null when ErrorCode is zero. One of Name
+   * and TopicId is always populated.
+   */
   name: string | null
+  /**
+   * The topic id. Zero for non-existing topics queried by name. This is never zero when ErrorCode is zero. One of Name
+   * and TopicId is always populated.
+   */
   topicId?: Buffer
+  /** True if the topic is internal. */
   isInternal?: boolean
+  /** Each partition in the topic. */
   partitions: MetadataResponseMetadataResponsePartition[]
+  /** 32-bit bitfield to represent authorized operations for this topic. */
   topicAuthorizedOperations?: number
 }
 
+/** Each partition in the topic. */
 export interface MetadataResponseMetadataResponsePartition {
+  /** The partition error, or 0 if there was no error. */
   errorCode: number
+  /** The partition index. */
   partitionIndex: number
+  /** The ID of the leader broker. */
   leaderId: number
+  /** The leader epoch of this partition. */
   leaderEpoch?: number
+  /** The set of all nodes that host this partition. */
   replicaNodes: number[]
+  /** The set of nodes that are in sync with the leader for this partition. */
   isrNodes: number[]
+  /** The set of offline replicas of this partition. */
   offlineReplicas?: number[]
 }
 

@@ -6,24 +6,42 @@ import type { Writer } from '../writer.js'
 
 // OffsetCommitRequest: versions 0-9, flexible 8+.
 export interface OffsetCommitRequest {
+  /** The unique group identifier. */
   groupId: string
+  /**
+   * The generation of the group if using the classic group protocol or the member epoch if using the consumer
+   * protocol.
+   */
   generationIdOrMemberEpoch?: number
+  /** The member ID assigned by the group coordinator. */
   memberId?: string
+  /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId?: string | null
+  /** The time period in ms to retain the offset. */
   retentionTimeMs?: number
+  /** The topics to commit offsets for. */
   topics: OffsetCommitRequestOffsetCommitRequestTopic[]
 }
 
+/** The topics to commit offsets for. */
 export interface OffsetCommitRequestOffsetCommitRequestTopic {
+  /** The topic name. */
   name: string
+  /** Each partition to commit offsets for. */
   partitions: OffsetCommitRequestOffsetCommitRequestPartition[]
 }
 
+/** Each partition to commit offsets for. */
 export interface OffsetCommitRequestOffsetCommitRequestPartition {
+  /** The partition index. */
   partitionIndex: number
+  /** The message offset to be committed. */
   committedOffset: number
+  /** The leader epoch of this partition. */
   committedLeaderEpoch?: number
+  /** The timestamp of the commit. */
   commitTimestamp?: number
+  /** Any associated metadata the client wants to keep. */
   committedMetadata: string | null
 }
 

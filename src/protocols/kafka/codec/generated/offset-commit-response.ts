@@ -6,17 +6,28 @@ import type { Writer } from '../writer.js'
 
 // OffsetCommitResponse: versions 0-9, flexible 8+.
 export interface OffsetCommitResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The responses for each topic. */
   topics: OffsetCommitResponseOffsetCommitResponseTopic[]
 }
 
+/** The responses for each topic. */
 export interface OffsetCommitResponseOffsetCommitResponseTopic {
+  /** The topic name. */
   name: string
+  /** The responses for each partition in the topic. */
   partitions: OffsetCommitResponseOffsetCommitResponsePartition[]
 }
 
+/** The responses for each partition in the topic. */
 export interface OffsetCommitResponseOffsetCommitResponsePartition {
+  /** The partition index. */
   partitionIndex: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
 }
 

@@ -6,26 +6,41 @@ import type { Writer } from '../writer.js'
 
 // OffsetFetchRequest: versions 0-9, flexible 6+.
 export interface OffsetFetchRequest {
+  /** The group to fetch offsets for. */
   groupId?: string
+  /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
   topics?: OffsetFetchRequestOffsetFetchRequestTopic[] | null
+  /** Each group we would like to fetch offsets for */
   groups?: OffsetFetchRequestOffsetFetchRequestGroup[]
+  /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. */
   requireStable?: boolean
 }
 
+/** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
 export interface OffsetFetchRequestOffsetFetchRequestTopic {
+  /** The topic name. */
   name?: string
+  /** The partition indexes we would like to fetch offsets for. */
   partitionIndexes?: number[]
 }
 
+/** Each group we would like to fetch offsets for */
 export interface OffsetFetchRequestOffsetFetchRequestGroup {
+  /** The group ID. */
   groupId?: string
+  /** The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848). */
   memberId?: string | null
+  /** The member epoch if using the new consumer protocol (KIP-848). */
   memberEpoch?: number
+  /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
   topics?: OffsetFetchRequestOffsetFetchRequestTopics[] | null
 }
 
+/** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
 export interface OffsetFetchRequestOffsetFetchRequestTopics {
+  /** The topic name. */
   name?: string
+  /** The partition indexes we would like to fetch offsets for. */
   partitionIndexes?: number[]
 }
 

@@ -6,41 +6,70 @@ import type { Writer } from '../writer.js'
 
 // OffsetFetchResponse: versions 0-9, flexible 6+.
 export interface OffsetFetchResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The responses per topic. */
   topics?: OffsetFetchResponseOffsetFetchResponseTopic[]
+  /** The top-level error code, or 0 if there was no error. */
   errorCode?: number
+  /** The responses per group id. */
   groups?: OffsetFetchResponseOffsetFetchResponseGroup[]
 }
 
+/** The responses per topic. */
 export interface OffsetFetchResponseOffsetFetchResponseTopic {
+  /** The topic name. */
   name?: string
+  /** The responses per partition */
   partitions?: OffsetFetchResponseOffsetFetchResponsePartition[]
 }
 
+/** The responses per partition */
 export interface OffsetFetchResponseOffsetFetchResponsePartition {
+  /** The partition index. */
   partitionIndex?: number
+  /** The committed message offset. */
   committedOffset?: number
+  /** The leader epoch. */
   committedLeaderEpoch?: number
+  /** The partition metadata. */
   metadata?: string | null
+  /** The error code, or 0 if there was no error. */
   errorCode?: number
 }
 
+/** The responses per group id. */
 export interface OffsetFetchResponseOffsetFetchResponseGroup {
+  /** The group ID. */
   groupId?: string
+  /** The responses per topic. */
   topics?: OffsetFetchResponseOffsetFetchResponseTopics[]
+  /** The group-level error code, or 0 if there was no error. */
   errorCode?: number
 }
 
+/** The responses per topic. */
 export interface OffsetFetchResponseOffsetFetchResponseTopics {
+  /** The topic name. */
   name?: string
+  /** The responses per partition */
   partitions?: OffsetFetchResponseOffsetFetchResponsePartitions[]
 }
 
+/** The responses per partition */
 export interface OffsetFetchResponseOffsetFetchResponsePartitions {
+  /** The partition index. */
   partitionIndex?: number
+  /** The committed message offset. */
   committedOffset?: number
+  /** The leader epoch. */
   committedLeaderEpoch?: number
+  /** The partition metadata. */
   metadata?: string | null
+  /** The partition-level error code, or 0 if there was no error. */
   errorCode?: number
 }
 

@@ -6,19 +6,32 @@ import type { Records, Writer } from '../writer.js'
 
 // ProduceRequest: versions 0-11, flexible 9+.
 export interface ProduceRequest {
+  /** The transactional ID, or null if the producer is not transactional. */
   transactionalId?: string | null
+  /**
+   * The number of acknowledgments the producer requires the leader to have received before considering a request
+   * complete. Allowed values: 0 for no acknowledgments, 1 for only the leader and -1 for the full ISR.
+   */
   acks: number
+  /** The timeout to await a response in milliseconds. */
   timeoutMs: number
+  /** Each topic to produce to. */
   topicData: ProduceRequestTopicProduceData[]
 }
 
+/** Each topic to produce to. */
 export interface ProduceRequestTopicProduceData {
+  /** The topic name. */
   name: string
+  /** Each partition to produce to. */
   partitionData: ProduceRequestPartitionProduceData[]
 }
 
+/** Each partition to produce to. */
 export interface ProduceRequestPartitionProduceData {
+  /** The partition index. */
   index: number
+  /** The record data to be produced. */
   records: Records
 }
 

@@ -6,41 +6,72 @@ import type { Writer } from '../writer.js'
 
 // ProduceResponse: versions 0-11, flexible 9+.
 export interface ProduceResponse {
+  /** Each produce response */
   responses: ProduceResponseTopicProduceResponse[]
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER. */
   nodeEndpoints?: ProduceResponseNodeEndpoint[]
 }
 
+/** Each produce response */
 export interface ProduceResponseTopicProduceResponse {
+  /** The topic name */
   name: string
+  /** Each partition that we produced to within the topic. */
   partitionResponses: ProduceResponsePartitionProduceResponse[]
 }
 
+/** Each partition that we produced to within the topic. */
 export interface ProduceResponsePartitionProduceResponse {
+  /** The partition index. */
   index: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The base offset. */
   baseOffset: number
+  /**
+   * The timestamp returned by broker after appending the messages. If CreateTime is used for the topic, the timestamp
+   * will be -1. If LogAppendTime is used for the topic, the timestamp will be the broker local time when the messages
+   * are appended.
+   */
   logAppendTimeMs?: number
+  /** The log start offset. */
   logStartOffset?: number
+  /** The batch indices of records that caused the batch to be dropped */
   recordErrors?: ProduceResponseBatchIndexAndErrorMessage[]
+  /** The global error message summarizing the common root cause of the records that caused the batch to be dropped */
   errorMessage?: string | null
   currentLeader?: ProduceResponseLeaderIdAndEpoch
 }
 
+/** The batch indices of records that caused the batch to be dropped */
 export interface ProduceResponseBatchIndexAndErrorMessage {
+  /** The batch index of the record that cause the batch to be dropped */
   batchIndex?: number
+  /** The error message of the record that caused the batch to be dropped */
   batchIndexErrorMessage?: string | null
 }
 
 export interface ProduceResponseLeaderIdAndEpoch {
+  /** The ID of the current leader or -1 if the leader is unknown. */
   leaderId?: number
+  /** The latest known leader epoch */
   leaderEpoch?: number
 }
 
+/** Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER. */
 export interface ProduceResponseNodeEndpoint {
+  /** The ID of the associated node. */
   nodeId?: number
+  /** The node's hostname. */
   host?: string
+  /** The node's port. */
   port?: number
+  /** The rack of the node, or null if it has not been assigned to a rack. */
   rack?: string | null
 }
 

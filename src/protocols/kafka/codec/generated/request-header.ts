@@ -6,9 +6,13 @@ import type { Writer } from '../writer.js'
 
 // RequestHeader: versions 0-2, flexible 2+.
 export interface RequestHeader {
+  /** The API key of this request. */
   requestApiKey: number
+  /** The API version of this request. */
   requestApiVersion: number
+  /** The correlation ID of this request. */
   correlationId: number
+  /** The client ID string. */
   clientId?: string | null
 }
 

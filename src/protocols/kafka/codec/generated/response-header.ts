@@ -6,6 +6,7 @@ import type { Writer } from '../writer.js'
 
 // ResponseHeader: versions 0-1, flexible 1+.
 export interface ResponseHeader {
+  /** The correlation ID of this response. */
   correlationId: number
 }
 

@@ -6,6 +6,7 @@ import type { Writer } from '../writer.js'
 
 // SaslAuthenticateRequest: versions 0-2, flexible 2+.
 export interface SaslAuthenticateRequest {
+  /** The SASL authentication bytes from the client, as defined by the SASL mechanism. */
   authBytes: Buffer
 }
 

@@ -6,9 +6,16 @@ import type { Writer } from '../writer.js'
 
 // SaslAuthenticateResponse: versions 0-2, flexible 2+.
 export interface SaslAuthenticateResponse {
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The error message, or null if there was no error. */
   errorMessage: string | null
+  /** The SASL authentication bytes from the server, as defined by the SASL mechanism. */
   authBytes: Buffer
+  /**
+   * Number of milliseconds after which only re-authentication over the existing connection to create a new session can
+   * occur.
+   */
   sessionLifetimeMs?: number
 }
 

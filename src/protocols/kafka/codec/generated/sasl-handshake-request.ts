@@ -6,6 +6,7 @@ import type { Writer } from '../writer.js'
 
 // SaslHandshakeRequest: versions 0-1, flexible none.
 export interface SaslHandshakeRequest {
+  /** The SASL mechanism chosen by the client. */
   mechanism: string
 }
 

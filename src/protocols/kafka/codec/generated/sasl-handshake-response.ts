@@ -6,7 +6,9 @@ import type { Writer } from '../writer.js'
 
 // SaslHandshakeResponse: versions 0-1, flexible none.
 export interface SaslHandshakeResponse {
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The mechanisms enabled in the server. */
   mechanisms: string[]
 }
 

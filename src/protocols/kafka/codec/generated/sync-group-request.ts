@@ -6,17 +6,27 @@ import type { Writer } from '../writer.js'
 
 // SyncGroupRequest: versions 0-5, flexible 4+.
 export interface SyncGroupRequest {
+  /** The unique group identifier. */
   groupId: string
+  /** The generation of the group. */
   generationId: number
+  /** The member ID assigned by the group. */
   memberId: string
+  /** The unique identifier of the consumer instance provided by end user. */
   groupInstanceId?: string | null
+  /** The group protocol type. */
   protocolType?: string | null
+  /** The group protocol name. */
   protocolName?: string | null
+  /** Each assignment. */
   assignments: SyncGroupRequestSyncGroupRequestAssignment[]
 }
 
+/** Each assignment. */
 export interface SyncGroupRequestSyncGroupRequestAssignment {
+  /** The ID of the member to assign. */
   memberId: string
+  /** The member assignment. */
   assignment: Buffer
 }
 

@@ -6,10 +6,18 @@ import type { Writer } from '../writer.js'
 
 // SyncGroupResponse: versions 0-5, flexible 4+.
 export interface SyncGroupResponse {
+  /**
+   * The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request
+   * did not violate any quota.
+   */
   throttleTimeMs?: number
+  /** The error code, or 0 if there was no error. */
   errorCode: number
+  /** The group protocol type. */
   protocolType?: string | null
+  /** The group protocol name. */
   protocolName?: string | null
+  /** The member assignment. */
   assignment: Buffer
 }
 

@@ -1,0 +1,227 @@
+// Fetch and ListOffsets: reads by offset or timestamp. Fetch returns stored RecordBatches as they are,
+// with a long-poll wait when the client asks for more bytes than are there.
+import type {
+  FetchRequest,
+  FetchResponse,
+  FetchResponsePartitionData,
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+  ListOffsetsResponseListOffsetsPartitionResponse,
+} from './codec/index.js'
+import type { Connection } from './connection.js'
+import { errorCodeOf, KafkaError } from './errors.js'
+
+/** Empty record set: librdkafka rejects a null (-1) record set size in Fetch responses. */
+const NO_RECORDS = Buffer.alloc(0)
+
+// ---- Fetch ----
+
+interface FetchTarget {
+  topic: string
+  partition: number
+  fetchOffset: number
+  partitionMaxBytes: number
+}
+
+function fetchPartitionEmpty(
+  partitionIndex: number,
+  errorCode: number,
+  highWatermark = -1,
+  logStartOffset = -1,
+): FetchResponsePartitionData {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark,
+    lastStableOffset: highWatermark,
+    logStartOffset,
+    abortedTransactions: [],
+    records: NO_RECORDS,
+  }
+}
+
+/** Reads every partition once; returns the per-partition data and total bytes. */
+async function readAll(
+  c: Connection,
+  targets: FetchTarget[],
+  maxBytes: number,
+): Promise<{ data: FetchResponsePartitionData[]; bytes: number }> {
+  const broker = c.server.broker
+  let remaining = maxBytes
+  let bytes = 0
+  const data: FetchResponsePartitionData[] = []
+  // Sequential on purpose: the response budget (maxBytes) is shared in request order, like Kafka.
+  for (const t of targets) {
+    const stream = broker.getStream(t.topic)
+    const log = stream?.partitions[t.partition]
+    if (log === undefined) {
+      data.push(fetchPartitionEmpty(t.partition, KafkaError.UNKNOWN_TOPIC_OR_PARTITION))
+      continue
+    }
+    const hw = log.highWatermark
+    if (t.fetchOffset < log.logStartOffset || t.fetchOffset > hw) {
+      data.push(fetchPartitionEmpty(t.partition, KafkaError.OFFSET_OUT_OF_RANGE, hw, log.logStartOffset))
+      continue
+    }
+    if (t.fetchOffset === hw || (remaining <= 0 && bytes > 0)) {
+      data.push(fetchPartitionEmpty(t.partition, KafkaError.NONE, hw, log.logStartOffset))
+      continue
+    }
+    try {
+      // The log returns at least one whole batch even above the limit (KIP-74), so a huge batch never stalls.
+      const result = await log.read(t.fetchOffset, Math.max(1, Math.min(t.partitionMaxBytes, remaining)))
+      remaining -= result.bytes
+      bytes += result.bytes
+      data.push({
+        partitionIndex: t.partition,
+        errorCode: KafkaError.NONE,
+        highWatermark: result.highWatermark,
+        // No transactions: the last stable offset is the high watermark (read_committed sees everything).
+        lastStableOffset: result.highWatermark,
+        logStartOffset: result.logStartOffset,
+        abortedTransactions: [],
+        records: result.chunks.length === 0 ? NO_RECORDS : result.chunks,
+      })
+    } catch (error) {
+      data.push(fetchPartitionEmpty(t.partition, errorCodeOf(error), log.highWatermark, log.logStartOffset))
+    }
+  }
+  return { data, bytes }
+}
+
+/** Resolves when any target partition has data past its fetch offset, the timeout passes or the client goes. */
+async function waitForAny(c: Connection, targets: FetchTarget[], timeoutMs: number): Promise<void> {
+  const broker = c.server.broker
+  const stop = new AbortController()
+  const onClose = () => stop.abort()
+  c.closing.signal.addEventListener('abort', onClose, { once: true })
+  try {
+    const waits = targets
+      .filter((t) => broker.getStream(t.topic)?.partitions[t.partition] !== undefined)
+      .map((t) => broker.waitForData(t.topic, t.partition, t.fetchOffset, timeoutMs, stop.signal))
+    if (waits.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs)
+        stop.signal.addEventListener('abort', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+      return
+    }
+    await Promise.race(waits)
+  } finally {
+    stop.abort()
+    c.closing.signal.removeEventListener('abort', onClose)
+  }
+}
+
+/** Kafka's own cap on fetch.max.wait.ms-style waits we honour (a client asking for longer gets this). */
+const fetchWaitMsMax = 30_000
+
+export async function handleFetch(c: Connection, req: FetchRequest, version: number): Promise<FetchResponse> {
+  const targets: FetchTarget[] = []
+  for (const topic of req.topics) {
+    for (const p of topic.partitions) {
+      targets.push({
+        topic: topic.topic ?? '',
+        partition: p.partition,
+        fetchOffset: p.fetchOffset,
+        partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
+      })
+    }
+  }
+  const maxBytes = Math.min(
+    req.maxBytes !== undefined && version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER,
+    c.server.options.fetchBytesMax,
+  )
+  let result = await readAll(c, targets, maxBytes)
+  const waitMs = Math.min(Math.max(0, req.maxWaitMs), fetchWaitMsMax)
+  if (
+    result.bytes < Math.max(1, req.minBytes) &&
+    waitMs > 0 &&
+    targets.length > 0 &&
+    !result.data.some((d) => d.errorCode !== 0)
+  ) {
+    await waitForAny(c, targets, waitMs)
+    if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
+    result = await readAll(c, targets, maxBytes)
+  }
+  let i = 0
+  const responses = req.topics.map((topic) => ({
+    topic: topic.topic ?? '',
+    partitions: topic.partitions.map(() => result.data[i++]!),
+  }))
+  // Fetch sessions (v7+) are declined by answering session id 0: clients then send full fetches every time.
+  return { throttleTimeMs: 0, errorCode: KafkaError.NONE, sessionId: 0, responses }
+}
+
+// ---- ListOffsets ----
+
+const LATEST = -1
+const EARLIEST = -2
+const MAX_TIMESTAMP = -3
+
+async function listOffset(
+  c: Connection,
+  topic: string,
+  partitionIndex: number,
+  timestamp: number,
+  version: number,
+): Promise<ListOffsetsResponseListOffsetsPartitionResponse> {
+  // leaderEpoch exists from v4; a single node's epoch is always 0.
+  const epoch = version >= 4 ? 0 : undefined
+  const noEpoch = version >= 4 ? -1 : undefined
+  const broker = c.server.broker
+  const log = broker.getStream(topic)?.partitions[partitionIndex]
+  if (log === undefined)
+    return {
+      partitionIndex,
+      errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+      timestamp: -1,
+      offset: -1,
+      leaderEpoch: noEpoch,
+    }
+  const answer = (offset: number, ts = -1) => ({
+    partitionIndex,
+    errorCode: KafkaError.NONE,
+    timestamp: ts,
+    offset,
+    leaderEpoch: epoch,
+  })
+  // No transactions: read_committed's LSO and read_uncommitted's HW are the same offset.
+  if (timestamp === LATEST) return answer(log.highWatermark)
+  if (timestamp === EARLIEST) return answer(log.logStartOffset)
+  try {
+    if (timestamp === MAX_TIMESTAMP) {
+      if (log.highWatermark <= log.logStartOffset) return answer(-1)
+      const last = log.highWatermark - 1
+      const { messages } = await broker.readMessages(topic, partitionIndex, last, 64 * 1024)
+      return answer(last, messages[0]?.timestamp ?? -1)
+    }
+    const offset = await log.offsetForTimestamp(timestamp)
+    if (offset === null || offset >= log.highWatermark) return answer(-1)
+    // Kafka answers with the found record's own timestamp.
+    const { messages } = await broker.readMessages(topic, partitionIndex, offset, 64 * 1024)
+    const found = messages.find((m) => m.timestamp >= timestamp)
+    return found === undefined ? answer(offset, timestamp) : answer(found.offset, found.timestamp)
+  } catch (error) {
+    return { partitionIndex, errorCode: errorCodeOf(error), timestamp: -1, offset: -1, leaderEpoch: noEpoch }
+  }
+}
+
+export async function handleListOffsets(
+  c: Connection,
+  req: ListOffsetsRequest,
+  version: number,
+): Promise<ListOffsetsResponse> {
+  const topics = await Promise.all(
+    req.topics.map(async (t) => ({
+      name: t.name,
+      partitions: await Promise.all(
+        t.partitions.map((p) => listOffset(c, t.name, p.partitionIndex, p.timestamp, version)),
+      ),
+    })),
+  )
+  return { throttleTimeMs: 0, topics }
+}

@@ -1,0 +1,88 @@
+// ApiVersions and Metadata, and the single-node cluster identity (node id, cluster id, topic name rule)
+// that the group and admin handlers answer with too.
+import type { Stream } from '../../broker/stream/stream.js'
+import type {
+  ApiVersionsRequest,
+  ApiVersionsResponse,
+  MetadataRequest,
+  MetadataResponse,
+  MetadataResponseMetadataResponseTopic,
+} from './codec/index.js'
+import type { Connection } from './connection.js'
+import { KafkaError } from './errors.js'
+import { advertisedApiKeys } from './versions.js'
+
+/** The single broker every Metadata/FindCoordinator answer names. */
+export const NODE_ID = 0
+export const CLUSTER_ID = 'wharf-cluster'
+/** Kafka's topic name rule (Topic.java): legal characters and length. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/
+
+export function isValidTopicName(name: string): boolean {
+  return TOPIC_NAME.test(name) && name !== '.' && name !== '..'
+}
+
+// ---- ApiVersions ----
+
+export function handleApiVersions(c: Connection, request: ApiVersionsRequest): ApiVersionsResponse {
+  // Kept for the admin API's connection list (v3+ carries them; empty strings mean "not given").
+  if (request.clientSoftwareName) c.clientSoftwareName = request.clientSoftwareName
+  if (request.clientSoftwareVersion) c.clientSoftwareVersion = request.clientSoftwareVersion
+  return { errorCode: KafkaError.NONE, apiKeys: advertisedApiKeys, throttleTimeMs: 0 }
+}
+
+// ---- Metadata ----
+
+function topicMetadata(stream: Stream): MetadataResponseMetadataResponseTopic {
+  return {
+    errorCode: KafkaError.NONE,
+    name: stream.name,
+    isInternal: false,
+    partitions: stream.partitions.map((_log, partitionIndex) => ({
+      errorCode: KafkaError.NONE,
+      partitionIndex,
+      leaderId: NODE_ID,
+      leaderEpoch: 0,
+      replicaNodes: [NODE_ID],
+      isrNodes: [NODE_ID],
+      offlineReplicas: [],
+    })),
+  }
+}
+
+function missingTopic(name: string, errorCode: number): MetadataResponseMetadataResponseTopic {
+  return { errorCode, name, isInternal: false, partitions: [] }
+}
+
+export async function handleMetadata(c: Connection, req: MetadataRequest, version: number): Promise<MetadataResponse> {
+  const { broker, options } = c.server
+  const base = {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: NODE_ID, host: c.server.advertisedHost, port: c.server.advertisedPort, rack: null }],
+    clusterId: CLUSTER_ID,
+    controllerId: NODE_ID,
+  }
+  // v0: an empty list means all topics; v1+: null means all, empty means none.
+  const all = req.topics === null || (version === 0 && req.topics.length === 0)
+  if (all) return { ...base, topics: broker.listStreams().map(topicMetadata) }
+  // Metadata v0-v3 have no flag: the broker setting alone decides (Kafka behaves the same).
+  const allowCreate = options.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation !== false)
+  const topics = await Promise.all(
+    (req.topics ?? []).map(async ({ name }) => {
+      if (name === null) return missingTopic('', KafkaError.UNKNOWN_TOPIC_OR_PARTITION)
+      const stream = broker.getStream(name)
+      if (stream !== undefined) return topicMetadata(stream)
+      if (!isValidTopicName(name)) return missingTopic(name, KafkaError.INVALID_TOPIC_EXCEPTION)
+      if (!allowCreate) return missingTopic(name, KafkaError.UNKNOWN_TOPIC_OR_PARTITION)
+      try {
+        return topicMetadata(
+          await broker.createStream(name, { partitions: options.defaultPartitions }, { ifNotExists: true }),
+        )
+      } catch (error) {
+        c.logger.warn({ err: error, topic: name }, 'kafka auto topic creation failed')
+        return missingTopic(name, KafkaError.LEADER_NOT_AVAILABLE)
+      }
+    }),
+  )
+  return { ...base, topics }
+}

@@ -1,0 +1,129 @@
+// Produce and InitProducerId. A produced RecordBatch is stored as received (the broker checks idempotent
+// sequences against its header), so fetch can return the client's own bytes.
+import { splitBatches } from '../../record/index.js'
+import { isWharfError } from '../../util/errors.js'
+import type {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+  ProduceRequest,
+  ProduceResponse,
+  ProduceResponsePartitionProduceResponse,
+} from './codec/index.js'
+import { type Connection, NO_RESPONSE } from './connection.js'
+import { errorCodeOf, KafkaError } from './errors.js'
+
+// ---- Produce ----
+
+function produceError(index: number, error: unknown): ProduceResponsePartitionProduceResponse {
+  const errorMessage = isWharfError(error) ? error.message : null
+  return { index, errorCode: errorCodeOf(error), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage }
+}
+
+async function appendOne(c: Connection, topic: string, index: number, records: Buffer | Buffer[] | null) {
+  const stream = c.server.broker.getStream(topic)
+  if (stream === undefined || index < 0 || index >= stream.partitions.length) {
+    return {
+      index,
+      errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+    }
+  }
+  const bytes = records === null ? null : Array.isArray(records) ? Buffer.concat(records) : records
+  if (bytes === null || bytes.length === 0)
+    return { index, errorCode: KafkaError.CORRUPT_MESSAGE, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }
+  let batch: Buffer
+  try {
+    const batches = splitBatches(bytes)
+    // Produce v3+ carries exactly one batch per partition (ProduceRequest.validateRecords).
+    if (batches.length !== 1)
+      return {
+        index,
+        errorCode: KafkaError.INVALID_RECORD,
+        baseOffset: -1,
+        logAppendTimeMs: -1,
+        logStartOffset: -1,
+        errorMessage: 'exactly one record batch per partition',
+      }
+    batch = batches[0]!
+  } catch (error) {
+    return produceError(index, error)
+  }
+  // Called synchronously in request order: offsets (and idempotent sequence checks) follow the wire order.
+  const appended = c.server.broker.appendRawBatch(topic, index, batch)
+  try {
+    const result = await appended
+    // A duplicate (idempotent retry) is a success carrying the original offset, as Kafka answers it.
+    return {
+      index,
+      errorCode: KafkaError.NONE,
+      baseOffset: result.baseOffset,
+      logAppendTimeMs: -1,
+      logStartOffset: result.logStartOffset,
+    }
+  } catch (error) {
+    return produceError(index, error)
+  }
+}
+
+/** The same error for every partition of a request (whole-request refusals). */
+function failAll(req: ProduceRequest, errorCode: number): ProduceResponse {
+  const responses = req.topicData.map((t) => ({
+    name: t.name,
+    partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1 })),
+  }))
+  return { responses, throttleTimeMs: 0 }
+}
+
+export function handleProduce(
+  c: Connection,
+  req: ProduceRequest,
+  version: number,
+): Promise<ProduceResponse | typeof NO_RESPONSE> | ProduceResponse {
+  // Transactions are not implemented (no AddPartitionsToTxn/EndTxn advertised).
+  if (req.transactionalId != null) return failAll(req, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  // Produce v0-2 carry magic 0/1 message sets; Wharf stores RecordBatch v2 only (see versions.ts).
+  if (version < 3) return failAll(req, KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT)
+  if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) return failAll(req, KafkaError.INVALID_REQUIRED_ACKS)
+  const pending = req.topicData.map((t) => ({
+    name: t.name,
+    partitions: t.partitionData.map((p) => appendOne(c, t.name, p.index, p.records)),
+  }))
+  const done = Promise.all(
+    pending.map(async (t) => ({ name: t.name, partitionResponses: await Promise.all(t.partitions) })),
+  )
+  if (req.acks === 0) {
+    // acks=0 gets no response at all (kafkajs: expectResponse = acks !== 0); failures are only logged.
+    return done.then((responses) => {
+      for (const t of responses)
+        for (const p of t.partitionResponses)
+          if (p.errorCode !== 0)
+            c.logger.debug({ topic: t.name, partition: p.index, errorCode: p.errorCode }, 'acks=0 produce failed')
+      return NO_RESPONSE
+    })
+  }
+  // acks=1 and acks=-1 are the same on a single node: answered once durable per the stream's fsync policy.
+  return done.then((responses) => ({ responses, throttleTimeMs: 0 }))
+}
+
+// ---- InitProducerId ----
+
+export async function handleInitProducerId(c: Connection, req: InitProducerIdRequest): Promise<InitProducerIdResponse> {
+  if (req.transactionalId !== null) {
+    // Transactions are not implemented; a transactional producer learns so at once instead of hanging.
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      producerId: -1,
+      producerEpoch: -1,
+    }
+  }
+  try {
+    // Non-transactional producers get a fresh id per call (also on KIP-360 epoch-bump requests).
+    const { producerId, producerEpoch } = await c.server.broker.initProducerId()
+    return { throttleTimeMs: 0, errorCode: KafkaError.NONE, producerId, producerEpoch }
+  } catch (error) {
+    return { throttleTimeMs: 0, errorCode: errorCodeOf(error), producerId: -1, producerEpoch: -1 }
+  }
+}

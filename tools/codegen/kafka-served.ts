@@ -1,0 +1,28 @@
+// The Kafka APIs Wharf serves: codecs are generated for these (and the two headers) only. A test checks that
+// this list is exactly what src/protocols/kafka/versions.ts advertises, so the two cannot drift apart.
+export const servedApis: readonly string[] = [
+  'Produce',
+  'Fetch',
+  'ListOffsets',
+  'Metadata',
+  'OffsetCommit',
+  'OffsetFetch',
+  'FindCoordinator',
+  'JoinGroup',
+  'Heartbeat',
+  'LeaveGroup',
+  'SyncGroup',
+  'DescribeGroups',
+  'ListGroups',
+  'SaslHandshake',
+  'ApiVersions',
+  'CreateTopics',
+  'DeleteTopics',
+  'DeleteRecords',
+  'InitProducerId',
+  'DescribeConfigs',
+  'AlterConfigs',
+  'SaslAuthenticate',
+  'CreatePartitions',
+  'DeleteGroups',
+]
