@@ -6,11 +6,15 @@ import type { QoS } from 'mqtt-packet'
 import { headerText, type StoredMessage } from '../../../broker/message.js'
 import type { QueueConsumer } from '../../../broker/queue/queue.js'
 import { CreditGroup, type Delivery } from '../../../broker/queue/types.js'
-import { type Subscription, sharedQueueName } from '../hub/hub.js'
+import { type Subscription, sharedQueueName } from '../session/session.js'
 import { MqttError, Reason } from '../wire/errors.js'
 import { type DeliveryView, deliveryView } from '../wire/message.js'
-import type { ConnectionContext } from './context.js'
+import type { Output } from './output.js'
 import { PendingDeliveries, type PendingDelivery } from './pending.js'
+import type { PublishWriter } from './publish-writer.js'
+import type { ConnectionCore } from './state.js'
+
+type OutboundContext = ConnectionCore & { readonly output: Output; readonly publishWriter: PublishWriter }
 
 interface Outbound {
   /** Queue the delivery came from, or null for a retained message sent on SUBSCRIBE. */
@@ -27,7 +31,7 @@ const BACKLOG_HIGH = 512
 const BACKLOG_LOW = 128
 
 export class OutboundDeliveries {
-  readonly #c: ConnectionContext
+  readonly #c: OutboundContext
   readonly #inflight = new Map<number, Outbound>()
   #nextId = 0
   /** The inflight window (the client's Receive Maximum), shared by every queue this connection consumes. */
@@ -38,7 +42,7 @@ export class OutboundDeliveries {
   readonly #sharedConsumers = new Map<string, QueueConsumer>()
   #clientIdBytes: Buffer | undefined
 
-  constructor(c: ConnectionContext) {
+  constructor(c: OutboundContext) {
     this.#c = c
     this.credit = new CreditGroup(c.hub.limits.maxInflight)
     this.#waiting = new PendingDeliveries(c.hub.limits.maxQueuedPerSession)

@@ -4,10 +4,10 @@
 // that does not read what we write, congested subscribers). Every other part of the connection writes here.
 import type { Packet } from 'mqtt-packet'
 import { encodePacket } from '../wire/codec.js'
-import type { ConnectionContext } from './context.js'
+import type { ConnectionCore } from './state.js'
 
 export class Output {
-  readonly #c: ConnectionContext
+  readonly #c: ConnectionCore
   #pausedForInput = false
   #pausedForWrite = false
   /** Paused because some subscriber's socket is congested (publisher flow control, see MqttHub.flow). */
@@ -20,7 +20,7 @@ export class Output {
   #stalled = false
   #corked = false
 
-  constructor(c: ConnectionContext) {
+  constructor(c: ConnectionCore) {
     this.#c = c
   }
 
