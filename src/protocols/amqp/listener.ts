@@ -3,7 +3,8 @@
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry } from '../common/connections.js'
 import { acceptTcp, type Listener, type ListenerContext } from '../common/listener.js'
 import type { FieldTable } from './codec/index.js'
-import { AmqpConnection, type ServerState } from './connection/connection.js'
+import { AmqpConnection } from './connection/connection.js'
+import type { ServerState } from './connection/state.js'
 
 /** While any of the context's resource alarms is active, publishers are blocked. */
 export type AmqpListenerContext = ListenerContext
@@ -114,7 +115,6 @@ export async function startAmqpListener(
       information: 'https://github.com/wharf',
       capabilities,
     }),
-    onClosed: (connection) => connections.delete(connection),
   }
   const applyBlocked = () => {
     const next = manualBlock ?? alarm ?? sharedAlarm
@@ -123,7 +123,12 @@ export async function startAmqpListener(
     logger.warn({ reason: next }, next === null ? 'amqp publishers unblocked' : 'amqp publishers blocked')
     for (const c of connections) c.setBlocked(next)
   }
-  const tcp = await acceptTcp(context, connections, (socket) => connections.add(new AmqpConnection(socket, state)))
+  const tcp = await acceptTcp(context, connections, (socket) => {
+    const connection = new AmqpConnection(socket, state)
+    connections.add(connection)
+    // After the connection's own close handler, which releases its channels.
+    socket.once('close', () => connections.delete(connection))
+  })
   const unsubscribe = context.alarms?.onChange((list) => {
     sharedAlarm = sharedReason(list)
     applyBlocked()

@@ -50,10 +50,11 @@ export function teardown(c: ClosingContext, publishWill: boolean): void {
   const hub = c.hub
   hub.connections.delete(c.connection)
   c.output.updateFlow()
+  // What is queued (a DISCONNECT or CONNACK with the reason) goes out; nothing written after it does.
+  c.output.finish()
   const stream = c.stream
   if (!stream.destroyed) {
-    // Flush what is queued (a DISCONNECT or CONNACK with the reason), then close; a peer that does not
-    // read gets a second to take it.
+    // A peer that does not read gets a second to take it.
     stream.end(() => stream.destroy())
     setTimeout(() => stream.destroy(), 1000).unref()
   }

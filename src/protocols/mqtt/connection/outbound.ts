@@ -136,7 +136,7 @@ export class OutboundDeliveries {
       else if (!c.output.backlogged && this.#waiting.size >= BACKLOG_HIGH) c.output.setBacklogged(true)
       return
     }
-    if (c.stream.writableLength > c.hub.limits.maxWriteBufferBytes) {
+    if (c.output.bufferedBytes > c.hub.limits.maxWriteBufferBytes) {
       c.hub.stats.dropped++
       return
     }
@@ -242,7 +242,7 @@ export class OutboundDeliveries {
       const retain = view.retain && subs.some((s) => s.retainAsPublished)
       if (qos === 0) {
         this.#forgetId(key)
-        if (c.stream.writableLength > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
+        if (c.output.bufferedBytes > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
         else c.publishWriter.send(view, message, 0, retain, false, undefined, subIds(subs), expiry)
         broker.getQueue(d.queue)?.settle(d.partition, d.offset, d.leaseId)
         continue
