@@ -1,7 +1,7 @@
 // The data the MQTT hub is made of: limits and their defaults, a session (in memory, and the record kept in
 // the catalog for a persistent one), a subscription, a will, and the queue names derived from client ids
-// and share groups. No behaviour beyond naming: the hub and its parts (session-lifecycle.ts,
-// session-bindings.ts, wills.ts) act on these.
+// and share groups, and the SessionOwner a session's connection is to it. No behaviour beyond naming: the
+// hub and its parts (lifecycle.ts, bindings.ts, wills.ts) act on these.
 import { createHash } from 'node:crypto'
 import type { StoredMessage } from '../../../broker/message.js'
 import { MqttTrie, parseSharedSubscription } from '../../../broker/routing/match/index.js'
