@@ -1,11 +1,7 @@
-// One Kafka client connection: frames in, responses out, strictly in request order.
-//
-// Requests are decoded and dispatched synchronously in arrival order (so a connection's produce appends reach
-// the log in the order they were sent), but handlers may finish out of order (a parked JoinGroup, a long-poll
-// Fetch): each request takes a slot in a FIFO and responses are written only from its head. Everything written
-// during one read burst goes out in one burst (the common SocketOutput). Reading pauses while too many requests
-// (inflight) or too many unwritten bytes (write) are pending, as Kafka mutes the channel, so a client cannot
-// grow our memory unbounded.
+// One Kafka client connection: frames in, responses out, strictly in request order (a FIFO of slots; see
+// Connection). Everything written during one read burst goes out in one burst through the common
+// SocketOutput. Reading pauses while too many requests (inflight) or unwritten bytes (write) are pending,
+// as Kafka mutes the channel, so a client cannot grow our memory unbounded.
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import { WharfError } from '../../util/errors.js'
@@ -54,6 +50,11 @@ const preAuthApis = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, A
 
 let connectionSeq = 0
 
+/**
+ * Requests are decoded and dispatched synchronously in arrival order (so a connection's produce appends reach
+ * the log in the order they were sent), but handlers may finish out of order (a parked JoinGroup, a long-poll
+ * Fetch): each request takes a slot in a FIFO and responses are written only from its head.
+ */
 export class Connection {
   /** Stable id for the admin API (list and close connections). */
   readonly id = `kafka-${process.pid}-${++connectionSeq}`

@@ -1,8 +1,7 @@
 // One AMQP connection: the handshake (start → start-ok → tune → tune-ok → open), channel 0 methods,
-// frame routing to channels, heartbeats, closing. Hard errors (and malformed frames) end in connection.close
-// with the reply code; only this connection is affected. The handshake's decisions (offers, authentication,
-// tune limits) are in handshake.ts, the channel table in channels.ts, batched writes and back-pressure in
-// output.ts.
+// heartbeats, closing. Hard errors (and malformed frames) end in connection.close with the reply code; only
+// this connection is affected. The handshake's decisions are in handshake.ts, the channel table in
+// channels.ts, batched writes and back-pressure in output.ts.
 import type net from 'node:net'
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'

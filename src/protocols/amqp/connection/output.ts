@@ -1,9 +1,7 @@
-// What an AMQP connection writes and when it stops reading, over the common SocketOutput: frames queued in
-// one loop turn go out in one burst (setImmediate; copied into one buffer up to CONCAT_BYTES_MAX), and
-// whenWritten callbacks (no-ack settlement) run once the socket buffer is below the bound. Reading pauses
-// while too many publishes await the broker (inflight), the write buffer is full (write), channels hold
-// too many frames behind unfinished async methods (backlog), or an alarm blocks a publishing connection
-// (alarm; connection.blocked/unblocked to clients that asked for it).
+// What an AMQP connection writes and when it stops reading, over the common SocketOutput: frames of one loop
+// turn go out in one burst, whenWritten callbacks (no-ack settlement) run below the write bound, and reading
+// pauses for inflight publishes, a full write buffer, channel backlog, or an alarm on a publishing
+// connection (connection.blocked/unblocked to clients that asked for it).
 import type net from 'node:net'
 import { Pause, SocketOutput } from '../../common/socket-output.js'
 import { encodeMethodFrame, type MethodInit, type MethodName } from '../codec/index.js'

@@ -1,9 +1,7 @@
 // REST admin endpoints over the protocol listeners and their client connections, read through the typed
-// registry every listener hands back (common/connections.ts):
-//   GET /api/v1/listeners                       protocol listeners, ports, URLs, open connections if counted
-//   GET /api/v1/connections?protocol=&limit=&offset=&q=  open client connections of every protocol listener
-//   DELETE /api/v1/connections/:id              closes one (Kafka: socket dropped; AMQP: connection.close
-//                                               320; MQTT: v5 DISCONNECT 0x98, then the socket)
+// registry each listener hands back: GET /api/v1/listeners, GET /api/v1/connections?protocol=&limit=&offset=&q=,
+// DELETE /api/v1/connections/:id (Kafka: socket dropped; AMQP: connection.close 320; MQTT: v5 DISCONNECT
+// 0x98, then the socket), and the wharf_connections gauge.
 import type { FastifyInstance } from 'fastify'
 import { Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../../../util/logger.js'

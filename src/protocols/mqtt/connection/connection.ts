@@ -1,14 +1,7 @@
-// One MQTT connection: the CONNECT handshake, inbound PUBLISH (QoS 0/1/2, topic aliases, receive maximum),
-// SUBSCRIBE/UNSUBSCRIBE, and outbound delivery from the session queue (QoS ≥ 1, persistent sessions),
-// shared-subscription queues and the in-memory sink (clean QoS 0). Packets are handled strictly in order;
-// control packets (CONNECT, SUBSCRIBE, UNSUBSCRIBE) are awaited before the next packet, PUBLISH is routed
-// at once and only its acknowledgement waits (in order) for durability, so publishes pipeline.
-//
-// This class is what the hub, the session and the listener see (as HubConnection and SessionOwner); it builds
-// the parts, which work over a ConnectionContext (context.ts): intake.ts (decoding, pump, dispatch),
-// connect.ts, inbound.ts (PUBLISH in, ordered acks), subscribe.ts (with retained sends), outbound.ts
-// (deliveries, inflight window, settle), publish-writer.ts (PUBLISH out, topic aliases), output.ts (writes,
-// back-pressure, flow control) and closing.ts.
+// One MQTT connection: CONNECT, PUBLISH in (QoS 0/1/2, aliases, receive maximum), SUBSCRIBE, deliveries out.
+// Packets are handled strictly in order; control packets are awaited before the next one, PUBLISH is routed
+// at once and only its acknowledgement waits (in order) for durability, so publishes pipeline. MqttConnection
+// builds the parts (see ../README.md) and is what the hub, sessions and listener see.
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { StoredMessage } from '../../../broker/message.js'

@@ -1,8 +1,7 @@
-// The write side of one connection and its back-pressure, over the common SocketOutput: packets written in
-// one tick go out as one writev, the socket backlog puts the connection in the hub's congested set
-// (publisher flow control, see MqttHub.waitForFlow), and reading pauses for input (too many decoded packets
-// waiting), write (a client that does not read what we write) or flow (congested subscribers). Every other
-// part of the connection writes here.
+// The write side of one MQTT connection over the common SocketOutput (one writev per tick) and its
+// back-pressure: a socket backlog puts the connection in the hub's congested set (publisher flow control,
+// see MqttHub.waitForFlow); reading pauses for input (decoded packets waiting), write (a client that does
+// not read) or flow (congested subscribers). Every other part of the connection writes here.
 import type { Packet } from 'mqtt-packet'
 import { SocketOutput } from '../../common/socket-output.js'
 import { encodePacket } from '../wire/codec.js'

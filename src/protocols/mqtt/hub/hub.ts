@@ -1,11 +1,7 @@
 // The MQTT side of the broker: sessions (persistent ones in the catalog as kind 'mqtt-session'), their
-// bindings on amq.topic, shared-subscription queues, retained messages, wills, $SYS statistics and the
-// one coarse tick that runs keep-alive checks. Connections come and go; a persistent session outlives
-// its connection (and a restart): its subscriptions are durable bindings to its durable queue.
-// The parts: session/session.ts (limits, Session, Subscription, Will), session/lifecycle.ts (load, attach,
-// save, expiry, destroy), session/bindings.ts (subscriptions → bindings, session and shared queues, sinks),
-// session/wills.ts, publisher-flow.ts, sys-stats.ts; they share a HubState (state.ts). The hub knows a
-// connection only as a HubConnection.
+// bindings, shared-subscription queues, retained messages, wills, $SYS and the keep-alive tick. A persistent
+// session outlives its connection (and a restart). The parts live in session/ and beside this file and share
+// a HubState (state.ts); the hub knows a connection only as a HubConnection.
 import type { Broker } from '../../../broker/broker.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import type { Logger } from '../../../util/logger.js'
