@@ -84,6 +84,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         logger: logger.child({ protocol: name }),
         started: listeners,
         alarms,
+        connectionsMax: config.connectionsMax,
         kafka: {
           autoCreateTopics: config.kafkaAutoCreateTopics,
           defaultPartitions: config.kafkaDefaultPartitions,
