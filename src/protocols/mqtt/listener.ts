@@ -4,7 +4,7 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { ConnectionRegistry } from '../common/connections.js'
-import { acceptTcp, type Listener, type ListenerContext } from '../common/listener.js'
+import { acceptTcp, CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
 import { MqttConnection } from './connection/connection.js'
 import { type HubConnection, MqttHub } from './hub/hub.js'
 import type { MqttLimits } from './session/session.js'
@@ -37,7 +37,7 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
   })
   const urls = [`mqtt://${ctx.host}:${tcp.port}`]
   const httpServer = ctx.started?.get('http')?.httpServer
-  const ws = httpServer === undefined ? null : attachMqttWebSocket(httpServer, hub)
+  const ws = httpServer === undefined ? null : attachMqttWebSocket(httpServer, hub, '/mqtt', ctx.connectionsMax)
   if (httpServer !== undefined) {
     const address = httpServer.address()
     if (address !== null && typeof address === 'object') urls.push(`ws://${ctx.host}:${address.port}/mqtt`)
@@ -67,7 +67,12 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
  * Serves MQTT over WebSocket at `path` of an HTTP server (binary frames, subprotocol "mqtt"; "mqttv3.1"
  * is accepted too). Other upgrade paths are left to other handlers.
  */
-export function attachMqttWebSocket(httpServer: HttpServer, hub: MqttHub, path = '/mqtt'): { close(): void } {
+export function attachMqttWebSocket(
+  httpServer: HttpServer,
+  hub: MqttHub,
+  path = '/mqtt',
+  connectionsMax = CONNECTIONS_MAX_DEFAULT,
+): { close(): void } {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: hub.limits.maxPacketBytes + 8,
@@ -80,6 +85,11 @@ export function attachMqttWebSocket(httpServer: HttpServer, hub: MqttHub, path =
     const url = request.url ?? '/'
     const pathname = url.split('?')[0]
     if (pathname !== path) return
+    // The same bound as TCP accepts: the hub's registry holds both kinds.
+    if (hub.connections.size >= connectionsMax) {
+      socket.destroy()
+      return
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
