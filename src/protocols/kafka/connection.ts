@@ -6,6 +6,7 @@ import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
+import { peerOf } from '../common/connections.js'
 import { SocketOutput } from '../common/socket-output.js'
 import {
   ApiKey,
@@ -96,7 +97,7 @@ export class Connection {
     this.handlers = handlers
     this.rawSasl = rawSasl
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`
-    this.remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`
+    this.remoteAddress = peerOf(socket)
     this.logger = server.logger.child({ client: `${socket.remoteAddress}:${socket.remotePort}` })
     this.authenticated = Object.keys(server.options.saslUsers).length === 0
     this.splitter = new FrameSplitter(server.options.frameBytesMax)

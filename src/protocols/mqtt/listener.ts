@@ -3,7 +3,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { createWebSocketStream, WebSocketServer } from 'ws'
-import type { ConnectionRegistry } from '../common/connections.js'
+import { type ConnectionRegistry, peerOf } from '../common/connections.js'
 import { acceptTcp, CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
 import { MqttConnection } from './connection/connection.js'
 import { type HubConnection, MqttHub } from './hub/hub.js'
@@ -94,7 +94,7 @@ export function attachMqttWebSocket(
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
       const peer = request.socket
-      handleMqttStream(hub, stream, `${peer.remoteAddress ?? 'unknown'}:${peer.remotePort ?? 0} (WebSocket)`)
+      handleMqttStream(hub, stream, `${peerOf(peer)} (WebSocket)`)
     })
   }
   httpServer.on('upgrade', onUpgrade)

@@ -5,6 +5,7 @@
 import type net from 'node:net'
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
+import { peerOf } from '../../common/connections.js'
 import type { ChannelHost } from '../channel/channel.js'
 import {
   type AmqpFrame,
@@ -82,7 +83,7 @@ export class AmqpConnection implements ChannelHost {
   }
 
   get remoteAddress(): string {
-    return `${this.#socket.remoteAddress ?? 'unknown'}:${this.#socket.remotePort ?? 0}`
+    return peerOf(this.#socket)
   }
 
   /** Open channels as the admin API shows them. */
