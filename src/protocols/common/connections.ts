@@ -10,6 +10,8 @@ export interface ConnectionInfo {
   /** The peer as `address:port` (a WebSocket connection says so after the port). */
   remoteAddress: string
   connectedAt: number
+  /** The client's own id (Kafka client.id, MQTT client identifier), where the protocol has one. */
+  clientId?: string
   /** Client software (AMQP product, Kafka KIP-511 name), else the client id. */
   clientName?: string
   clientVersion?: string

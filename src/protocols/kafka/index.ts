@@ -90,6 +90,7 @@ function describeConnection(c: Connection): ConnectionInfo {
   // The software name (KIP-511) says which library; without it the client.id is the best name there is.
   const name = c.clientSoftwareName ?? c.clientId
   if (name !== undefined) info.clientName = name
+  if (c.clientId !== undefined) info.clientId = c.clientId
   if (c.clientSoftwareVersion !== undefined) info.clientVersion = c.clientSoftwareVersion
   if (c.user !== undefined) info.user = c.user
   return info

@@ -35,7 +35,7 @@ export function openConnections(context: ListenersView, protocol?: string): Conn
 /** The text `?q=` searches: id, address, client, user, and the names a protocol keeps in details. */
 function connectionSearchText(c: ConnectionInfo): string {
   const d = c.details ?? {}
-  return [c.id, c.remoteAddress, c.clientName, c.clientVersion, c.user, d.clientId, d.connectionName]
+  return [c.id, c.remoteAddress, c.clientId, c.clientName, c.clientVersion, c.user, d.connectionName]
     .filter((v) => typeof v === 'string')
     .join(' ')
 }

@@ -121,7 +121,7 @@ export class MqttConnection implements HubConnection, SessionOwner {
       },
     }
     // MQTT has no client-software field; the client id is what identifies a client.
-    if (d.clientId !== '') info.clientName = d.clientId
+    if (d.clientId !== '') info.clientId = info.clientName = d.clientId
     if (d.user !== undefined) info.user = d.user
     return info
   }
