@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
-import type { Listener, ListenerContext } from '../common/listener.js'
+import { CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
 import { registerAlarmMetrics, registerDashboardApi } from './admin/dashboard.js'
@@ -120,6 +120,8 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   )
 
   let closing = false
+  // The same accept bound as the TCP listeners (node:http drops sockets beyond it); MQTT over WebSocket counts here too.
+  app.server.maxConnections = context.connectionsMax ?? CONNECTIONS_MAX_DEFAULT
   await app.listen({ host: context.host, port: context.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : context.port
