@@ -11,7 +11,7 @@ import type { ConnectionDirectory } from './connections.js'
 /** One active resource alarm (disk, memory), as the server's monitor reports it. */
 export interface Alarm {
   kind: string
-  /** Human-readable reason, also the text AMQP clients get in connection.blocked. */
+  /** Human-readable reason, also what a blocked client is told where its protocol can say so. */
   message: string
   since: number
   value: number
