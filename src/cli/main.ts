@@ -25,6 +25,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--kafka-advertised-host <host>', 'host advertised in Kafka Metadata (default: the listen host)')
     .option('--disk-free-limit-bytes <n>', 'raise the disk alarm (block publishers) below this much free space')
     .option('--memory-high-watermark-bytes <n>', 'raise the memory alarm above this RSS (0 = off)')
+    .option('--connections-max <n>', 'open client connections per listener before new ones are dropped')
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(
       `--${flagName(key)} <port>`,

@@ -25,6 +25,8 @@ export interface WharfConfig {
   diskFreeLimitBytes: number
   /** Resident memory above which the memory alarm blocks publishers; 0 = off. */
   memoryHighWatermarkBytes: number
+  /** Open client connections per listener beyond which new ones are dropped at accept. */
+  connectionsMax: number
 }
 
 export const defaultConfig: WharfConfig = {
@@ -44,6 +46,7 @@ export const defaultConfig: WharfConfig = {
   // RabbitMQ's vm_memory_high_watermark default: 40% of the memory this process may use (the cgroup limit
   // in a container). Transient queues live in memory, so this is what bounds them.
   memoryHighWatermarkBytes: Math.floor(0.4 * memoryAvailable()),
+  connectionsMax: 100_000,
 }
 
 function memoryAvailable(): number {
@@ -53,7 +56,7 @@ function memoryAvailable(): number {
   return constrained > 0 && constrained < total ? constrained : total
 }
 
-type Kind = 'string' | 'optionalString' | 'port' | 'durability' | 'boolean' | 'partitions' | 'bytes'
+type Kind = 'string' | 'optionalString' | 'port' | 'durability' | 'boolean' | 'partitions' | 'bytes' | 'count'
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
   host: 'string',
@@ -68,6 +71,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaAdvertisedHost: 'optionalString',
   diskFreeLimitBytes: 'bytes',
   memoryHighWatermarkBytes: 'bytes',
+  connectionsMax: 'count',
 }
 
 /** dataDir -> WHARF_DATA_DIR */
@@ -104,6 +108,16 @@ function coerce(key: keyof WharfConfig, value: unknown, source: string): string 
       throw new WharfError(
         'INVALID_CONFIG',
         `${source}: ${key} must be a whole number of bytes (0 disables), got ${JSON.stringify(value)}`,
+      )
+    }
+    return n
+  }
+  if (kind === 'count') {
+    const n = typeof value === 'number' ? value : Number(String(value).trim())
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new WharfError(
+        'INVALID_CONFIG',
+        `${source}: ${key} must be a positive integer, got ${JSON.stringify(value)}`,
       )
     }
     return n

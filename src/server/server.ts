@@ -1,8 +1,8 @@
 // Process wiring: opens the data directory and the broker, then starts every enabled protocol listener.
-import type { Server as HttpServer } from 'node:http'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import { startAmqpListener } from '../protocols/amqp/index.js'
+import type { Listener, ListenerContext as ProtocolListenerContext } from '../protocols/common/listener.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { startMqttListener } from '../protocols/mqtt/index.js'
@@ -10,22 +10,11 @@ import type { Logger } from '../util/logger.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
 
-export interface Listener {
-  readonly name: string
-  readonly port: number
-  /** Set by the HTTP listener: others (MQTT over WebSocket) attach upgrade handlers to it. */
-  readonly httpServer?: HttpServer
-  /** Human-facing URLs for the start banner. */
-  readonly urls: string[]
-  close(): Promise<void>
-}
+export type { Listener }
 
-export interface ListenerContext {
-  broker: Broker
+/** The protocol listener context with everything the server always provides. */
+export interface ListenerContext extends ProtocolListenerContext {
   config: WharfConfig
-  host: string
-  port: number
-  logger: Logger
   /** Listeners started before this one (the HTTP listener starts first). */
   started: ReadonlyMap<string, Listener>
   /** Kafka listener settings (from the one config path: defaults < file < WHARF_* < flags). */
@@ -95,6 +84,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         logger: logger.child({ protocol: name }),
         started: listeners,
         alarms,
+        connectionsMax: config.connectionsMax,
         kafka: {
           autoCreateTopics: config.kafkaAutoCreateTopics,
           defaultPartitions: config.kafkaDefaultPartitions,

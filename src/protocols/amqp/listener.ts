@@ -1,56 +1,28 @@
 // The AMQP 0-9-1 listener: accepts TCP connections, runs one shared tick for heartbeats, handshake
 // deadlines and the memory alarm (connection.blocked), and closes every connection on shutdown.
-import type { Broker } from '../../broker/broker.js'
-import type { Logger } from '../../util/logger.js'
-import { listenTcp } from '../../util/net.js'
+import { type CloseReason, type ConnectionInfo, ConnectionRegistry } from '../common/connections.js'
+import { acceptTcp, type Listener, type ListenerContext } from '../common/listener.js'
 import type { FieldTable } from './codec/index.js'
-import { AmqpConnection, type ServerState } from './connection/connection.js'
+import { AmqpConnection } from './connection/connection.js'
+import type { ServerState } from './connection/state.js'
 
-/** What the listener uses of the server's context (structurally compatible with server.ts's). */
-export interface AmqpListenerContext {
-  broker: Broker
-  host: string
-  port: number
-  logger: Logger
-  /** The server's resource alarms (disk, memory): while any is active, publishers are blocked. */
-  alarms?: {
-    current(): Array<{ message: string }>
-    onChange(callback: (alarms: Array<{ message: string }>) => void): () => void
-  }
-}
+/** While any of the context's resource alarms is active, publishers are blocked. */
+export type AmqpListenerContext = ListenerContext
 
 export interface AmqpListenerOptions {
   /** Resident memory above which publishers are blocked (connection.blocked); 0 disables the alarm. */
   memoryHighWatermarkBytes?: number
 }
 
-/** One open connection as the admin API lists it (the same shape in every protocol; declared per folder). */
-export interface ConnectionInfo {
-  id: string
-  protocol: 'amqp'
-  remoteAddress: string
-  connectedAt: number
-  clientName?: string
-  clientVersion?: string
-  user?: string
-  details?: Record<string, unknown>
-}
-
-export interface AmqpListener {
-  readonly name: string
-  readonly port: number
-  readonly urls: string[]
+export interface AmqpListener extends Listener {
+  /** Closed by id with connection.close 320 CONNECTION_FORCED. */
+  readonly connections: ConnectionRegistry<AmqpConnection>
   /** Number of open connections. */
   readonly connectionCount: number
-  /** Open connections, oldest first. */
-  connections(): ConnectionInfo[]
-  /** Closes one connection with connection.close 320 CONNECTION_FORCED; false if no such id. */
-  closeConnection(id: string): boolean
   /** Open connections held back by an alarm because they publish. */
   readonly blockedPublisherCount: number
   /** Raises (reason) or clears (null) the memory alarm by hand (tests, admin). */
   setBlocked(reason: string | null): void
-  close(): Promise<void>
 }
 
 /** A client-properties value as text (longstr arrives as a Buffer), or undefined. */
@@ -68,6 +40,7 @@ function describeConnection(c: AmqpConnection): ConnectionInfo {
     protocol: 'amqp',
     remoteAddress: c.remoteAddress,
     connectedAt: c.connectedAt,
+    tls: false,
     details: {
       connectionName: propertyText(props.connection_name) ?? null,
       platform: propertyText(props.platform) ?? null,
@@ -85,6 +58,12 @@ function describeConnection(c: AmqpConnection): ConnectionInfo {
   return info
 }
 
+/** RabbitMQ's texts for the same actions, which client code and operators already recognise. */
+const closeText: Record<CloseReason, string> = {
+  admin: 'CONNECTION_FORCED - Closed via management plugin',
+  shutdown: "broker forced connection closure with reason 'shutdown'",
+}
+
 const TICK_MS = 1000
 const VERSION = '0.1.0'
 
@@ -93,7 +72,16 @@ export async function startAmqpListener(
   options: AmqpListenerOptions = {},
 ): Promise<AmqpListener> {
   const { broker, logger } = context
-  const connections = new Set<AmqpConnection>()
+  const connections = new ConnectionRegistry<AmqpConnection>(
+    {
+      protocol: 'amqp',
+      id: (c) => c.id,
+      isOpen: (c) => c.isOpen,
+      describe: describeConnection,
+      close: (c, reason) => c.forceClose(closeText[reason]),
+    },
+    logger,
+  )
   let sequence = 0
   const memoryMax = options.memoryHighWatermarkBytes ?? Number(process.env.WHARF_AMQP_MEMORY_HIGH_WATERMARK ?? 0)
   let manualBlock: string | null = null
@@ -127,7 +115,6 @@ export async function startAmqpListener(
       information: 'https://github.com/wharf',
       capabilities,
     }),
-    onClosed: (connection) => connections.delete(connection),
   }
   const applyBlocked = () => {
     const next = manualBlock ?? alarm ?? sharedAlarm
@@ -136,9 +123,11 @@ export async function startAmqpListener(
     logger.warn({ reason: next }, next === null ? 'amqp publishers unblocked' : 'amqp publishers blocked')
     for (const c of connections) c.setBlocked(next)
   }
-  const tcp = await listenTcp(context.host, context.port, (socket) => {
+  const tcp = await acceptTcp(context, connections, (socket) => {
     const connection = new AmqpConnection(socket, state)
     connections.add(connection)
+    // After the connection's own close handler, which releases its channels.
+    socket.once('close', () => connections.delete(connection))
   })
   const unsubscribe = context.alarms?.onChange((list) => {
     sharedAlarm = sharedReason(list)
@@ -163,6 +152,7 @@ export async function startAmqpListener(
     name: 'amqp',
     port: tcp.port,
     urls: [url],
+    connections,
     get connectionCount() {
       return connections.size
     },
@@ -170,21 +160,6 @@ export async function startAmqpListener(
       let n = 0
       for (const c of connections) if (c.blockedPublisher) n++
       return n
-    },
-    connections() {
-      const out: ConnectionInfo[] = []
-      for (const c of connections) if (c.isOpen) out.push(describeConnection(c))
-      return out
-    },
-    closeConnection(id) {
-      for (const c of connections)
-        if (c.id === id && c.isOpen) {
-          logger.info({ connection: id }, 'amqp connection closed by an administrator')
-          // RabbitMQ's text for the same action, which client code and operators already recognise.
-          c.forceClose('CONNECTION_FORCED - Closed via management plugin')
-          return true
-        }
-      return false
     },
     setBlocked(reason) {
       manualBlock = reason
@@ -194,7 +169,7 @@ export async function startAmqpListener(
       unsubscribe?.()
       clearInterval(ticker)
       const closing = tcp.close()
-      for (const c of connections) c.forceClose("broker forced connection closure with reason 'shutdown'")
+      connections.closeAll('shutdown')
       await closing
     },
   }

@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
-import type { Logger } from '../../util/logger.js'
+import { CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
-import { registerAlarmMetrics, registerConnectionMetrics, registerDashboardApi } from './admin/dashboard.js'
+import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
+import { registerAlarmMetrics, registerDashboardApi } from './admin/dashboard.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
@@ -24,20 +25,11 @@ import { SqsService } from './sqs/service.js'
 /** Largest request body: a 1 MiB SQS batch, base64 binary attributes and JSON overhead fit. */
 export const HTTP_BODY_BYTES_MAX = 4 * 1024 * 1024
 
-/** What the server's ListenerContext provides that this listener uses (structurally compatible). */
-export interface HttpListenerContext {
-  broker: Broker
-  host: string
-  port: number
-  logger: Logger
-}
+/** HTTP connections are fastify's: the listener tracks none, so the admin API lists none for it. */
+export type HttpListenerContext = ListenerContext
 
-export interface HttpListener {
-  readonly name: string
-  readonly port: number
+export interface HttpListener extends Listener {
   readonly httpServer: Server
-  readonly urls: string[]
-  close(): Promise<void>
 }
 
 const KIND_CONFIG = 'sqs-config'
@@ -107,6 +99,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   })
   const sns = new SnsService(broker, logger)
   registerAdmin(app, broker, sqs, logger)
+  registerConnectionsApi(app, context, logger)
   registerDashboardApi(app, context)
   registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
@@ -127,6 +120,8 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   )
 
   let closing = false
+  // The same accept bound as the TCP listeners (node:http drops sockets beyond it); MQTT over WebSocket counts here too.
+  app.server.maxConnections = context.connectionsMax ?? CONNECTIONS_MAX_DEFAULT
   await app.listen({ host: context.host, port: context.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : context.port

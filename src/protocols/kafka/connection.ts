@@ -1,14 +1,13 @@
-// One Kafka client connection: frames in, responses out, strictly in request order.
-//
-// Requests are decoded and dispatched synchronously in arrival order (so a connection's produce appends reach
-// the log in the order they were sent), but handlers may finish out of order (a parked JoinGroup, a long-poll
-// Fetch): each request takes a slot in a FIFO and responses are written only from its head. Everything written
-// during one read burst goes out under one cork()/uncork(). Reading pauses while too many requests or too many
-// unwritten bytes are pending (Kafka mutes the channel likewise), so a client cannot grow our memory unbounded.
+// One Kafka client connection: frames in, responses out, strictly in request order (a FIFO of slots; see
+// Connection). Everything written during one read burst goes out in one burst through the common
+// SocketOutput. Reading pauses while too many requests (inflight) or unwritten bytes (write) are pending,
+// as Kafka mutes the channel, so a client cannot grow our memory unbounded.
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
+import { peerOf } from '../common/connections.js'
+import { SocketOutput } from '../common/socket-output.js'
 import {
   ApiKey,
   type ApiVersionsResponse,
@@ -52,6 +51,11 @@ const preAuthApis = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, A
 
 let connectionSeq = 0
 
+/**
+ * Requests are decoded and dispatched synchronously in arrival order (so a connection's produce appends reach
+ * the log in the order they were sent), but handlers may finish out of order (a parked JoinGroup, a long-poll
+ * Fetch): each request takes a slot in a FIFO and responses are written only from its head.
+ */
 export class Connection {
   /** Stable id for the admin API (list and close connections). */
   readonly id = `kafka-${process.pid}-${++connectionSeq}`
@@ -66,6 +70,7 @@ export class Connection {
   user: string | undefined
   readonly server: ServerState
   readonly socket: net.Socket
+  readonly #output: SocketOutput
   readonly clientHost: string
   readonly logger: Logger
   /** Aborted when the connection closes: long polls stop waiting. */
@@ -79,7 +84,6 @@ export class Connection {
   private readonly slots: Slot[] = []
   private slotsHead = 0
   private closed = false
-  private paused = false
   private readonly rawSasl: (c: Connection, token: Buffer) => Buffer | null
 
   constructor(
@@ -93,13 +97,19 @@ export class Connection {
     this.handlers = handlers
     this.rawSasl = rawSasl
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`
-    this.remoteAddress = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`
+    this.remoteAddress = peerOf(socket)
     this.logger = server.logger.child({ client: `${socket.remoteAddress}:${socket.remotePort}` })
     this.authenticated = Object.keys(server.options.saslUsers).length === 0
     this.splitter = new FrameSplitter(server.options.frameBytesMax)
+    // Responses are written by reference (a Fetch carries record batches as stored), one writev per burst.
+    this.#output = new SocketOutput(socket, {
+      flushOn: 'tick',
+      concatBytesMax: 0,
+      writeBufferBytesMax: writableBytesHigh,
+      onDrain: () => this.maybeResume(),
+    })
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('drain', () => this.maybeResume())
     socket.on('error', (error) => this.logger.debug({ err: error }, 'kafka socket error'))
     socket.on('close', () => this.onClose())
   }
@@ -117,32 +127,17 @@ export class Connection {
       this.fail('bad frame', error)
       return
     }
-    this.socket.cork()
-    try {
-      for (const frame of frames) {
-        if (this.closed) break
-        this.onFrame(frame)
-      }
-      this.flush()
-    } finally {
-      this.socket.uncork()
+    for (const frame of frames) {
+      if (this.closed) break
+      this.onFrame(frame)
     }
-    if (!this.closed && (this.pending >= inflightRequestsMax || this.socket.writableLength > writableBytesHigh)) {
-      this.paused = true
-      this.socket.pause()
-    }
+    this.flush()
+    this.#output.flush()
+    if (!this.closed && this.pending >= inflightRequestsMax) this.#output.hold('inflight')
   }
 
   private maybeResume(): void {
-    if (
-      this.paused &&
-      !this.closed &&
-      this.pending < inflightRequestsMax / 2 &&
-      this.socket.writableLength <= writableBytesHigh
-    ) {
-      this.paused = false
-      this.socket.resume()
-    }
+    if (!this.closed && this.pending < inflightRequestsMax / 2) this.#output.release('inflight')
   }
 
   private onFrame(frame: Buffer): void {
@@ -156,8 +151,8 @@ export class Connection {
       this.flush()
       const size = Buffer.allocUnsafe(4)
       size.writeInt32BE(reply.length, 0)
-      this.socket.write(size)
-      if (reply.length > 0) this.socket.write(reply)
+      this.#output.write(size)
+      if (reply.length > 0) this.#output.write(reply)
       return
     }
     let decoded: ReturnType<typeof readRequest>
@@ -230,16 +225,12 @@ export class Connection {
     if (this.closed) return
     slot.done = true
     slot.response = response
-    this.socket.cork()
-    try {
-      this.flush()
-    } finally {
-      this.socket.uncork()
-    }
+    this.flush()
+    this.#output.flush()
     this.maybeResume()
   }
 
-  /** Writes every finished response at the head of the FIFO. */
+  /** Queues every finished response at the head of the FIFO for the next burst. */
   private flush(): void {
     while (this.slotsHead < this.slots.length) {
       const slot = this.slots[this.slotsHead]!
@@ -254,7 +245,7 @@ export class Connection {
         this.fail(`cannot encode ${slot.api.name} v${slot.version} response`, error)
         return
       }
-      for (const chunk of frame.chunks) this.socket.write(chunk)
+      this.#output.writeAll(frame.chunks)
     }
     if (this.slotsHead > 1024 && this.slotsHead * 2 > this.slots.length) {
       this.slots.splice(0, this.slotsHead)
@@ -277,6 +268,8 @@ export class Connection {
       if (this.closed) return
       this.closed = true
       this.closing.abort()
+      this.#output.flush()
+      this.#output.close()
       this.socket.end()
     })
   }
@@ -285,6 +278,7 @@ export class Connection {
     if (this.closed) return
     this.closed = true
     this.closing.abort()
+    this.#output.close()
     this.socket.destroy()
   }
 

@@ -1,6 +1,7 @@
 // The Kafka listener: accepts TCP connections and serves the Kafka wire protocol against the broker.
 // Connection handling is in connection.ts; request handlers in metadata.ts, produce.ts, fetch.ts, groups.ts, admin.ts.
-import { listenTcp } from '../../util/net.js'
+import { type ConnectionInfo, ConnectionRegistry } from '../common/connections.js'
+import { acceptTcp, type Listener } from '../common/listener.js'
 import {
   handleAlterConfigs,
   handleCreatePartitions,
@@ -28,17 +29,18 @@ import {
   handleSyncGroup,
 } from './groups.js'
 import { handleApiVersions, handleMetadata } from './metadata.js'
-import {
-  type ConnectionInfo,
-  type KafkaListener,
-  type KafkaListenerContext,
-  type KafkaOptions,
-  resolveKafkaOptions,
-} from './options.js'
+import { type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
 import { handleInitProducerId, handleProduce } from './produce.js'
 import { supportedVersions } from './versions.js'
 
-export type { ConnectionInfo as KafkaConnectionInfo, KafkaListener, KafkaListenerContext, KafkaOptions }
+export type { KafkaListenerContext, KafkaOptions }
+
+export interface KafkaListener extends Listener {
+  /** Closed by id by dropping the socket: Kafka has no close frame. */
+  readonly connections: ConnectionRegistry<Connection>
+  /** Number of open connections. */
+  readonly connectionCount: number
+}
 
 const handlers = new Map<number, Handler>([
   [ApiKey.ApiVersions, handleApiVersions as Handler],
@@ -77,11 +79,13 @@ function describeConnection(c: Connection): ConnectionInfo {
     protocol: 'kafka',
     remoteAddress: c.remoteAddress,
     connectedAt: c.connectedAt,
+    tls: false,
     details: { clientId: c.clientId ?? null, authenticated: c.authenticated },
   }
   // The software name (KIP-511) says which library; without it the client.id is the best name there is.
   const name = c.clientSoftwareName ?? c.clientId
   if (name !== undefined) info.clientName = name
+  if (c.clientId !== undefined) info.clientId = c.clientId
   if (c.clientSoftwareVersion !== undefined) info.clientVersion = c.clientSoftwareVersion
   if (c.user !== undefined) info.user = c.user
   return info
@@ -91,9 +95,18 @@ const WILDCARD = new Set(['0.0.0.0', '::', '', 'localhost'])
 
 export async function startKafkaListener(ctx: KafkaListenerContext): Promise<KafkaListener> {
   const options = resolveKafkaOptions(ctx.kafka)
-  const connections = new Set<Connection>()
+  const connections = new ConnectionRegistry<Connection>(
+    {
+      protocol: 'kafka',
+      id: (c) => c.id,
+      isOpen: (c) => !c.isClosed,
+      describe: describeConnection,
+      close: (c) => c.close(),
+    },
+    ctx.logger,
+  )
   let state: ServerState | null = null
-  const tcp = await listenTcp(ctx.host, ctx.port, (socket) => {
+  const tcp = await acceptTcp(ctx, connections, (socket) => {
     if (state === null) {
       socket.destroy()
       return
@@ -120,26 +133,13 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     name: 'kafka',
     port: tcp.port,
     urls: [`kafka://${hostForUrl}:${tcp.port}`],
+    connections,
     get connectionCount() {
       return connections.size
     },
-    connections() {
-      const out: ConnectionInfo[] = []
-      for (const c of connections) if (!c.isClosed) out.push(describeConnection(c))
-      return out
-    },
-    closeConnection(id) {
-      for (const connection of connections)
-        if (connection.id === id && !connection.isClosed) {
-          ctx.logger.info({ connection: id }, 'kafka connection closed by an administrator')
-          connection.close()
-          return true
-        }
-      return false
-    },
     async close() {
       const closing = tcp.close()
-      for (const connection of connections) connection.close()
+      connections.closeAll('shutdown')
       await closing
     },
   }

@@ -1,40 +1,9 @@
-// Listener context (structurally compatible with src/server's ListenerContext, which protocols may not import)
-// and the Kafka listener's own settings.
-import type { Broker } from '../../broker/broker.js'
-import type { Logger } from '../../util/logger.js'
+// The Kafka listener's context and its own settings (defaults < WHARF_KAFKA_* environment < context).
+import type { ListenerContext } from '../common/listener.js'
 
-export interface KafkaListenerContext {
-  broker: Broker
-  host: string
-  port: number
-  logger: Logger
+export interface KafkaListenerContext extends ListenerContext {
   /** Kafka settings from the server config (defaults < file < WHARF_* < flags); WHARF_KAFKA_SASL_USERS is env-only. */
   kafka?: Partial<KafkaOptions>
-}
-
-/** One open connection as the admin API lists it (the same shape in every protocol; declared per folder). */
-export interface ConnectionInfo {
-  id: string
-  protocol: 'kafka'
-  remoteAddress: string
-  connectedAt: number
-  clientName?: string
-  clientVersion?: string
-  user?: string
-  details?: Record<string, unknown>
-}
-
-export interface KafkaListener {
-  readonly name: string
-  readonly port: number
-  readonly urls: string[]
-  /** Number of open connections. */
-  readonly connectionCount: number
-  /** Open connections, oldest first. */
-  connections(): ConnectionInfo[]
-  /** Closes one connection (Kafka has no close frame: the socket is dropped); false if no such id. */
-  closeConnection(id: string): boolean
-  close(): Promise<void>
 }
 
 export interface KafkaOptions {

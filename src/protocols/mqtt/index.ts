@@ -1,6 +1,6 @@
 // MQTT 3.1.1 / 5.0 adapter: listener (TCP and WebSocket), hub (sessions, retained, wills, $SYS).
 
-export { defaultLimits, MqttHub, type MqttLimits } from './hub/hub.js'
+export { MqttHub } from './hub/hub.js'
 export {
   attachMqttWebSocket,
   handleMqttStream,
@@ -8,3 +8,4 @@ export {
   type MqttListenerContext,
   startMqttListener,
 } from './listener.js'
+export { defaultLimits, type MqttLimits } from './session/session.js'

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { type Broker, createBroker } from '../../../src/index.ts'
-import type { MqttLimits } from '../../../src/protocols/mqtt/hub/hub.ts'
 import { type MqttListener, startMqttListener } from '../../../src/protocols/mqtt/index.ts'
+import type { MqttLimits } from '../../../src/protocols/mqtt/session/session.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 
 export interface Wharf {

@@ -1,11 +1,12 @@
 // One AMQP connection: the handshake (start → start-ok → tune → tune-ok → open), channel 0 methods,
-// frame routing to channels, heartbeats, closing. Hard errors (and malformed frames) end in connection.close
-// with the reply code; only this connection is affected. The handshake's decisions (offers, authentication,
-// tune limits) are in connection-handshake.ts; batched writes and back-pressure in connection-output.ts.
+// heartbeats, closing. Hard errors (and malformed frames) end in connection.close with the reply code; only
+// this connection is affected. The handshake's decisions are in handshake.ts, the channel table in
+// channels.ts, batched writes and back-pressure in output.ts.
 import type net from 'node:net'
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
-import { AmqpChannel, type ChannelHost } from '../channel/channel.js'
+import { peerOf } from '../../common/connections.js'
+import type { ChannelHost } from '../channel/channel.js'
 import {
   type AmqpFrame,
   AmqpFrameParser,
@@ -23,34 +24,15 @@ import {
   ReplyCode,
 } from '../codec/index.js'
 import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
-import {
-  acceptTune,
-  authenticate,
-  CHANNEL_MAX_OFFER,
-  checkVhost,
-  clientCapabilities,
-  startArgs,
-  tuneOffer,
-} from './handshake.js'
+import { Channels } from './channels.js'
+import { acceptTune, authenticate, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
 import { ConnectionOutput } from './output.js'
+import type { Phase, ServerState } from './state.js'
 
 /** Handshake must complete within this long (slowloris guard). */
 const HANDSHAKE_MS = 10_000
 /** After connection.close we wait this long for close-ok before dropping the socket. */
 const CLOSE_OK_WAIT_MS = 1000
-
-export interface ServerState {
-  readonly broker: Broker
-  readonly logger: Logger
-  readonly streamConsumers: Map<string, number>
-  /** Memory alarm reason while publishers are blocked, else null. */
-  blocked: string | null
-  nextConnectionId(): string
-  serverProperties(): FieldTable
-  onClosed(connection: AmqpConnection): void
-}
-
-export type Phase = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed'
 
 export class AmqpConnection implements ChannelHost {
   readonly id: string
@@ -62,10 +44,9 @@ export class AmqpConnection implements ChannelHost {
   readonly #parser = new AmqpFrameParser({ frameMax: FRAME_MAX_FLOOR, expectProtocolHeader: true })
   #phase: Phase = 'header'
   frameMax = FRAME_MAX_FLOOR
-  #channelMax = CHANNEL_MAX_OFFER
   heartbeatSeconds = 0
   consumerCancelNotify = false
-  readonly #channels = new Map<number, AmqpChannel>()
+  readonly #channels = new Channels(this)
   readonly #output: ConnectionOutput
   lastReceived = Date.now()
   readonly #openedAt = Date.now()
@@ -85,15 +66,9 @@ export class AmqpConnection implements ChannelHost {
     this.#output = new ConnectionOutput(socket, {
       server: state,
       phase: () => this.#phase,
-      channelBacklog: () => {
-        let backlog = 0
-        for (const ch of this.#channels.values()) backlog += ch.backlogLength
-        return backlog
-      },
+      channelBacklog: () => this.#channels.backlog,
     })
-    socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    socket.on('drain', () => this.#output.drained())
     socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
     socket.on('close', () => this.#closed())
   }
@@ -108,14 +83,12 @@ export class AmqpConnection implements ChannelHost {
   }
 
   get remoteAddress(): string {
-    return `${this.#socket.remoteAddress ?? 'unknown'}:${this.#socket.remotePort ?? 0}`
+    return peerOf(this.#socket)
   }
 
   /** Open channels as the admin API shows them. */
-  describeChannels(): Array<ReturnType<AmqpChannel['describe']>> {
-    const out: Array<ReturnType<AmqpChannel['describe']>> = []
-    for (const ch of this.#channels.values()) if (!ch.closed) out.push(ch.describe())
-    return out
+  describeChannels(): ReturnType<Channels['describe']> {
+    return this.#channels.describe()
   }
 
   get remoteIsLoopback(): boolean {
@@ -123,7 +96,7 @@ export class AmqpConnection implements ChannelHost {
     return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1' || a.startsWith('127.')
   }
 
-  // ---- output and back-pressure (connection-output.ts) ----
+  // ---- output and back-pressure (output.ts) ----
 
   send(frames: Buffer | Buffer[]): void {
     this.#output.send(frames)
@@ -221,40 +194,7 @@ export class AmqpConnection implements ChannelHost {
       return
     }
     if (this.#phase !== 'running') throw amqpError.commandInvalid('channel frame before connection.open')
-    let channel = this.#channels.get(frame.channel)
-    if (channel?.closed) {
-      this.#channels.delete(frame.channel)
-      channel = undefined
-    }
-    if (channel === undefined) {
-      this.#openChannel(frame)
-      return
-    }
-    channel.handleFrame(frame)
-    if (channel.backlogLength > 0) this.#output.updatePause()
-  }
-
-  #openChannel(frame: AmqpFrame): void {
-    if (frame.type !== FRAME_METHOD) throw amqpError.channelError(`expected 'channel.open' on channel ${frame.channel}`)
-    const method = decodeMethodFrame(frame.payload)
-    if (method.name !== 'channel.open') {
-      throw new AmqpError(
-        ReplyCode.CHANNEL_ERROR,
-        `expected 'channel.open' on channel ${frame.channel}`,
-        method.classId,
-        method.methodId,
-      )
-    }
-    if (frame.channel > this.#channelMax) {
-      throw new AmqpError(
-        ReplyCode.NOT_ALLOWED,
-        `channel number ${frame.channel} exceeds channel_max ${this.#channelMax}`,
-        method.classId,
-        method.methodId,
-      )
-    }
-    this.#channels.set(frame.channel, new AmqpChannel(this, frame.channel))
-    this.sendMethod(frame.channel, 'channel.open-ok', {})
+    if (this.#channels.route(frame)) this.#output.updatePause()
   }
 
   #connectionMethod(frame: AmqpFrame): void {
@@ -288,7 +228,7 @@ export class AmqpConnection implements ChannelHost {
         if (method.name !== 'connection.tune-ok') return
         const { frameMax, channelMax, heartbeat } = acceptTune(method.args)
         this.frameMax = frameMax
-        this.#channelMax = channelMax
+        this.#channels.max = channelMax
         this.heartbeatSeconds = heartbeat
         this.#parser.setFrameMax(this.frameMax)
         this.#phase = 'open'
@@ -361,8 +301,7 @@ export class AmqpConnection implements ChannelHost {
   }
 
   #releaseChannels(): void {
-    for (const ch of this.#channels.values()) ch.release()
-    this.#channels.clear()
+    this.#channels.release()
     void this.broker.releaseOwner(this.id).catch((error) => this.logger.warn({ err: error }, 'amqp release failed'))
   }
 
@@ -381,7 +320,6 @@ export class AmqpConnection implements ChannelHost {
     // channels' owners.
     this.#output.discard()
     this.#releaseChannels()
-    this.#state.onClosed(this)
   }
 
   /** Called from the listener's shared tick: heartbeats and the handshake deadline. */

@@ -1,16 +1,16 @@
-// What an AMQP connection writes and when it stops reading. Output: frames queued in one tick go out in one
-// corked burst; whenWritten callbacks (no-ack settlement) run once the socket buffer is below the bound.
-// Back-pressure: the socket is paused while too many publishes await the broker, the write buffer is full,
-// channels hold too many frames behind unfinished async methods, or an alarm blocks a publishing connection
-// (connection.blocked/unblocked to clients that asked for it).
+// What an AMQP connection writes and when it stops reading, over the common SocketOutput: frames of one loop
+// turn go out in one burst, whenWritten callbacks (no-ack settlement) run below the write bound, and reading
+// pauses for inflight publishes, a full write buffer, channel backlog, or an alarm on a publishing
+// connection (connection.blocked/unblocked to clients that asked for it).
 import type net from 'node:net'
+import { Pause, SocketOutput } from '../../common/socket-output.js'
 import { encodeMethodFrame, type MethodInit, type MethodName } from '../codec/index.js'
-import type { Phase, ServerState } from './connection.js'
+import type { Phase, ServerState } from './state.js'
 
 /**
  * Pause reading while this many publishes await the broker (back-pressure instead of unbounded memory).
- * Also the connection's share of the young heap: with 4096 in flight the live set made every scavenge copy
- * and promote megabytes; 512 still fills group commits and gave 10% more e2e msg/s (persistent and transient).
+ * Also the connection's share of the young heap: a larger window keeps more publishes alive across
+ * scavenges, which copy and promote them; this one still fills group commits.
  */
 export const PUBLISHES_INFLIGHT_MAX = 512
 /** Pause reading while this many bytes wait in the socket's write buffer. */
@@ -18,11 +18,14 @@ const WRITE_BUFFER_BYTES_MAX = 8 * 1024 * 1024
 /** Pause reading while channels hold this many frames behind an unfinished async method. */
 const BACKLOG_FRAMES_MAX = 10_000
 /**
- * A tick's frames up to this size are copied into one buffer and written at once: a delivery is three
- * buffers (frames prefix, body, frame end), and a stream write per buffer costs far more than the copy.
- * Larger bursts (big bodies) are written by reference through cork/uncork.
+ * A burst up to this size is copied into one buffer and written at once: a delivery is three buffers
+ * (frames prefix, body, frame end), and a stream write per buffer costs far more than the copy. Larger
+ * bursts (big bodies) are written by reference under cork.
  */
 const CONCAT_BYTES_MAX = 256 * 1024
+
+/** The reasons this output decides itself; `write` is the socket output's own. */
+const OWN_REASONS = Pause.inflight | Pause.backlog | Pause.alarm
 
 /** What the output reads from its connection. */
 export interface OutputHost {
@@ -35,34 +38,38 @@ export interface OutputHost {
 export class ConnectionOutput {
   readonly #socket: net.Socket
   readonly #host: OutputHost
-  readonly #out: Buffer[] = []
-  /** Callbacks waiting for the socket buffer to drain below WRITE_BUFFER_BYTES_MAX (no-ack settlement). */
-  readonly #afterWrite: Array<() => void> = []
-  #flushScheduled = false
-  lastSent = Date.now()
+  readonly #out: SocketOutput
   /** The client announced the connection.blocked capability. */
   blockedCapable = false
   #sentBlocked = false
   #inflightPublishes = 0
-  #paused = false
   /** Has published: such connections stop being read while the memory alarm is on (as RabbitMQ does). */
   #publisher = false
 
   constructor(socket: net.Socket, host: OutputHost) {
     this.#socket = socket
     this.#host = host
+    const update = () => this.updatePause()
+    this.#out = new SocketOutput(socket, {
+      flushOn: 'immediate',
+      concatBytesMax: CONCAT_BYTES_MAX,
+      writeBufferBytesMax: WRITE_BUFFER_BYTES_MAX,
+      onDrain: update,
+      onFlush: update,
+    })
+  }
+
+  /** When the last burst was written (heartbeats). */
+  get lastSent(): number {
+    return this.#out.lastWrite
   }
 
   // ---- output ----
 
   send(frames: Buffer | Buffer[]): void {
     if (this.#host.phase() === 'closed') return
-    if (Array.isArray(frames)) for (const f of frames) this.#out.push(f)
-    else this.#out.push(frames)
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true
-      setImmediate(() => this.flush())
-    }
+    if (Array.isArray(frames)) this.#out.writeAll(frames)
+    else this.#out.write(frames)
   }
 
   sendMethod<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void {
@@ -70,55 +77,24 @@ export class ConnectionOutput {
   }
 
   whenWritten(done: () => void): void {
-    this.#afterWrite.push(done)
+    this.#out.whenWritten(done)
   }
 
-  /** Writes everything queued in one corked burst. */
+  /** Writes everything queued in one burst. */
   flush(): void {
-    this.#flushScheduled = false
-    if (this.#out.length === 0 || this.#socket.destroyed) {
-      this.#out.length = 0
-      return
-    }
-    this.lastSent = Date.now()
-    const out = this.#out
-    let bytes = 0
-    for (const b of out) bytes += b.length
-    if (out.length === 1) this.#socket.write(out[0]!)
-    else if (bytes <= CONCAT_BYTES_MAX) this.#socket.write(Buffer.concat(out, bytes))
-    else {
-      this.#socket.cork()
-      for (const b of out) this.#socket.write(b)
-      this.#socket.uncork()
-    }
-    this.#out.length = 0
-    this.#runAfterWrite()
-    this.updatePause()
-  }
-
-  /** The socket's write buffer drained. */
-  drained(): void {
-    this.#runAfterWrite()
-    this.updatePause()
+    this.#out.flush()
   }
 
   /** The socket closed: nothing queued will be written, and no callback waits for it. */
   discard(): void {
-    this.#out.length = 0
-    this.#afterWrite.length = 0
-  }
-
-  #runAfterWrite(): void {
-    if (this.#afterWrite.length === 0 || this.#socket.writableLength > WRITE_BUFFER_BYTES_MAX) return
-    const callbacks = this.#afterWrite.splice(0)
-    for (const callback of callbacks) callback()
+    this.#out.close()
   }
 
   // ---- back-pressure ----
 
   publishStarted(): void {
     // Past the bound, stop reading: publishes without confirms would otherwise pile up without limit.
-    if (++this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX && !this.#paused) this.updatePause()
+    if (++this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX && !this.#out.paused) this.updatePause()
     if (!this.#publisher) {
       this.#publisher = true
       // The first publish under an active alarm makes this a blocked publisher: stop reading now, not at
@@ -129,23 +105,16 @@ export class ConnectionOutput {
 
   publishSettled(): void {
     this.#inflightPublishes--
-    if (this.#paused) this.updatePause()
+    if (this.#out.paused) this.updatePause()
   }
 
   updatePause(): void {
     if (this.#socket.destroyed) return
-    const over =
-      this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX ||
-      this.#socket.writableLength > WRITE_BUFFER_BYTES_MAX ||
-      this.#host.channelBacklog() > BACKLOG_FRAMES_MAX ||
-      (this.#host.server.blocked !== null && this.#publisher)
-    if (over && !this.#paused) {
-      this.#paused = true
-      this.#socket.pause()
-    } else if (!over && this.#paused) {
-      this.#paused = false
-      this.#socket.resume()
-    }
+    let held = 0
+    if (this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX) held |= Pause.inflight
+    if (this.#host.channelBacklog() > BACKLOG_FRAMES_MAX) held |= Pause.backlog
+    if (this.#host.server.blocked !== null && this.#publisher) held |= Pause.alarm
+    this.#out.holdOnly(OWN_REASONS, held)
   }
 
   /** True while an alarm holds this connection back because it has published (the admin counts these). */

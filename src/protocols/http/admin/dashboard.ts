@@ -1,97 +1,24 @@
 // REST admin endpoints the dashboard needed beyond admin.ts, in the same shape (JSON, /api/v1, lists paged
 // with `?limit=&offset=&q=` answering `{items, total, limit, offset}`, errors `{error: {code, message}}`), so
 // the CLI can use them too:
-//   GET /api/v1/listeners                       protocol listeners, ports, URLs, open connections if counted
 //   GET /api/v1/system                          uptime, process memory, bytes stored
 //   GET /api/v1/topics, /api/v1/topics/:name    SNS topics and their subscriptions
 //   GET /api/v1/queues/:name/dead-letter-sources  queues that dead-letter into this one (redrive targets)
-//   GET /api/v1/connections?protocol=&limit=&offset=&q=  open client connections of every protocol listener
-//   DELETE /api/v1/connections/:id              closes one (Kafka: socket dropped; AMQP: connection.close
-//                                               320; MQTT: v5 DISCONNECT 0x98, then the socket)
 //   GET /api/v1/alarms                          active resource alarms (disk, memory), blocked publishers
 //   GET /api/v1/mqtt/sessions?limit=&offset=&q=  persistent MQTT sessions (catalog kind 'mqtt-session')
 //   GET /api/v1/mqtt/retained?limit=&offset=&q=  retained MQTT messages: topic, payload bytes, timestamp
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Gauge, type Registry } from 'prom-client'
 import type { Broker } from '../../../broker/broker.js'
-import { isWharfError, WharfError } from '../../../util/errors.js'
+import { isWharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
+import type { Listener } from '../../common/listener.js'
 import { API_PREFIX, sendAdminError } from './admin.js'
+import { openConnections } from './connections.js'
 import { adminStatus, page, type Query } from './context.js'
 
 /** A not-found for objects with no broker error code of their own (SNS topics). */
 class NotFound extends Error {}
-
-/** A started listener as the server's registry holds it (structurally; protocols may not import src/server). */
-interface StartedListener {
-  readonly name: string
-  readonly port: number
-  readonly urls: string[]
-}
-
-const CONNECTION_PROTOCOLS = ['kafka', 'amqp', 'mqtt'] as const
-
-/** One open client connection, as the Kafka, AMQP and MQTT listeners describe theirs. */
-export interface ConnectionInfo {
-  id: string
-  protocol: (typeof CONNECTION_PROTOCOLS)[number]
-  remoteAddress: string
-  connectedAt: number
-  clientName?: string
-  clientVersion?: string
-  user?: string
-  details?: Record<string, unknown>
-}
-
-/** The optional part of a listener that lists and closes its connections (checked at run time). */
-interface ConnectionSource {
-  readonly connectionCount?: number
-  connections(): ConnectionInfo[]
-  closeConnection(id: string): boolean
-}
-
-function connectionSources(started: ReadonlyMap<string, StartedListener> | undefined): ConnectionSource[] {
-  const out: ConnectionSource[] = []
-  for (const listener of started?.values() ?? []) {
-    const l = listener as Partial<ConnectionSource>
-    if (typeof l.connections === 'function' && typeof l.closeConnection === 'function') out.push(l as ConnectionSource)
-  }
-  return out
-}
-
-/** The text `?q=` searches: id, address, client, user, and the names a protocol keeps in details. */
-function connectionSearchText(c: ConnectionInfo): string {
-  const d = c.details ?? {}
-  return [c.id, c.remoteAddress, c.clientName, c.clientVersion, c.user, d.clientId, d.connectionName]
-    .filter((v) => typeof v === 'string')
-    .join(' ')
-}
-
-/**
- * `wharf_connections{protocol}`: open connections per protocol listener, read at scrape time from the live
- * registry (listeners started after the HTTP one appear once they are up).
- */
-export function registerConnectionMetrics(registry: Registry, context: DashboardApiContext): void {
-  new Gauge({
-    name: 'wharf_connections',
-    help: 'Open client connections per protocol',
-    labelNames: ['protocol'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const listener of context.started?.values() ?? []) {
-        const l = listener as Partial<ConnectionSource>
-        const count =
-          typeof l.connectionCount === 'number'
-            ? l.connectionCount
-            : typeof l.connections === 'function'
-              ? l.connections().length
-              : null
-        if (count !== null) this.set({ protocol: listener.name }, count)
-      }
-    },
-  })
-}
 
 /** One active resource alarm, as the server's monitor reports it. */
 interface AlarmInfo {
@@ -107,13 +34,13 @@ interface AlarmInfo {
 export interface DashboardApiContext {
   broker: Broker
   logger: Logger
-  started?: ReadonlyMap<string, StartedListener>
+  started?: ReadonlyMap<string, Listener>
   /** The server's resource alarms; absent when embedded without a server (no alarms then). */
   alarms?: { current(): AlarmInfo[] }
 }
 
 /** Publisher connections held back by an alarm, per listener that counts them (AMQP). */
-function blockedPublishers(started: ReadonlyMap<string, StartedListener> | undefined): Record<string, number> {
+function blockedPublishers(started: ReadonlyMap<string, Listener> | undefined): Record<string, number> {
   const out: Record<string, number> = {}
   for (const listener of started?.values() ?? []) {
     const count = (listener as { blockedPublisherCount?: unknown }).blockedPublisherCount
@@ -171,52 +98,6 @@ export function registerDashboardApi(app: FastifyInstance, context: DashboardApi
   const params = (request: FastifyRequest) => request.params as Record<string, string>
   const query = (request: FastifyRequest) => request.query as Query
 
-  route('/listeners', () => {
-    const items: Array<{ name: string; port: number; urls: string[]; connections: number | null }> = []
-    for (const listener of context.started?.values() ?? []) {
-      // Only listeners that count their connections say so; null means "not reported", not zero.
-      const count = (listener as { connectionCount?: unknown }).connectionCount
-      items.push({
-        name: listener.name,
-        port: listener.port,
-        urls: listener.urls,
-        connections: typeof count === 'number' ? count : null,
-      })
-    }
-    if (!items.some((l) => l.name === 'http')) {
-      const address = app.server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      items.unshift({ name: 'http', port, urls: [], connections: null })
-    }
-    return { items, total: items.length }
-  })
-
-  route('/connections', (r) => {
-    const q = query(r)
-    const protocol = q.protocol
-    if (
-      protocol !== undefined &&
-      protocol !== '' &&
-      !CONNECTION_PROTOCOLS.includes(protocol as ConnectionInfo['protocol'])
-    )
-      throw new WharfError('INVALID_ARGUMENT', `protocol must be one of ${CONNECTION_PROTOCOLS.join(', ')}`)
-    const all: ConnectionInfo[] = []
-    for (const source of connectionSources(context.started))
-      for (const c of source.connections()) if (!protocol || c.protocol === protocol) all.push(c)
-    // Oldest first, so paging through a busy broker is stable while new connections arrive at the end.
-    all.sort((a, b) => a.connectedAt - b.connectedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    return page(all, q, connectionSearchText)
-  })
-  route(
-    '/connections/:id',
-    (r) => {
-      const id = params(r).id!
-      for (const source of connectionSources(context.started)) if (source.closeConnection(id)) return { closed: id }
-      throw new NotFound(`connection '${id}' does not exist`)
-    },
-    'DELETE',
-  )
-
   route('/alarms', () => {
     const byProtocol = blockedPublishers(context.started)
     return {
@@ -229,9 +110,8 @@ export function registerDashboardApi(app: FastifyInstance, context: DashboardApi
   route('/mqtt/sessions', (r) => {
     // Live client ids, so the page can tell a connected session from one waiting for its client.
     const connected = new Set<string>()
-    for (const source of connectionSources(context.started))
-      for (const c of source.connections())
-        if (c.protocol === 'mqtt' && typeof c.details?.clientId === 'string') connected.add(c.details.clientId)
+    for (const c of openConnections(context, 'mqtt'))
+      if (typeof c.details?.clientId === 'string') connected.add(c.details.clientId)
     const sessions = broker.storage.metadata
       .list<MqttSessionRecord>(MQTT_SESSION_KIND)
       .map(([clientId, record]) => ({

@@ -5,10 +5,15 @@ import type { IDisconnectPacket } from 'mqtt-packet'
 import { encodePacket } from '../wire/codec.js'
 import { MqttError, Reason, reasonForError } from '../wire/errors.js'
 import { checkProperties, disconnectProperties } from '../wire/validate.js'
-import type { ConnectionContext } from './context.js'
+import type { OutboundDeliveries } from './outbound.js'
+import type { Output } from './output.js'
+import type { ConnectionCore } from './state.js'
+
+/** What closing a connection touches: the core, the output and the deliveries it releases. */
+export type ClosingContext = ConnectionCore & { readonly output: Output; readonly outbound: OutboundDeliveries }
 
 /** A protocol error or refusal: v5 gets a DISCONNECT with the reason, then the connection closes. */
-export function fail(c: ConnectionContext, error: unknown): void {
+export function fail(c: ClosingContext, error: unknown): void {
   if (c.state === 'closed') return
   const reason = reasonForError(error)
   if (!(error instanceof MqttError)) c.hub.logger.warn({ err: error, clientId: c.clientId }, 'MQTT connection failed')
@@ -20,7 +25,7 @@ export function fail(c: ConnectionContext, error: unknown): void {
   teardown(c, true)
 }
 
-export function onDisconnect(c: ConnectionContext, p: IDisconnectPacket): void {
+export function onDisconnect(c: ClosingContext, p: IDisconnectPacket): void {
   const session = c.session!
   if (c.version === 5) {
     checkProperties(p.properties, disconnectProperties, 'DISCONNECT')
@@ -38,17 +43,18 @@ export function onDisconnect(c: ConnectionContext, p: IDisconnectPacket): void {
   teardown(c, withWill)
 }
 
-export function teardown(c: ConnectionContext, publishWill: boolean): void {
+export function teardown(c: ClosingContext, publishWill: boolean): void {
   if (c.state === 'closed') return
   const wasConnected = c.state === 'connected'
   c.state = 'closed'
   const hub = c.hub
   hub.connections.delete(c.connection)
   c.output.updateFlow()
+  // What is queued (a DISCONNECT or CONNACK with the reason) goes out; nothing written after it does.
+  c.output.finish()
   const stream = c.stream
   if (!stream.destroyed) {
-    // Flush what is queued (a DISCONNECT or CONNACK with the reason), then close; a peer that does not
-    // read gets a second to take it.
+    // A peer that does not read gets a second to take it.
     stream.end(() => stream.destroy())
     setTimeout(() => stream.destroy(), 1000).unref()
   }

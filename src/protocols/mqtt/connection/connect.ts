@@ -3,7 +3,7 @@
 // with the reason), then resume unfinished QoS 2 exchanges and start consuming the session's queues.
 import { randomUUID } from 'node:crypto'
 import type { IConnectPacket } from 'mqtt-packet'
-import { expiryNever } from '../hub/hub.js'
+import { expiryNever } from '../session/session.js'
 import { encodePacket } from '../wire/codec.js'
 import { connackV3Code, MqttError, Reason } from '../wire/errors.js'
 import type { PublishProperties } from '../wire/message.js'

@@ -1,27 +1,58 @@
-// One MQTT connection: the CONNECT handshake, inbound PUBLISH (QoS 0/1/2, topic aliases, receive maximum),
-// SUBSCRIBE/UNSUBSCRIBE, and outbound delivery from the session queue (QoS ≥ 1, persistent sessions),
-// shared-subscription queues and the in-memory sink (clean QoS 0). Packets are handled strictly in order;
-// control packets (CONNECT, SUBSCRIBE, UNSUBSCRIBE) are awaited before the next packet, PUBLISH is routed
-// at once and only its acknowledgement waits (in order) for durability, so publishes pipeline.
-//
-// This class is what the hub and the listener see; the work is done by the parts over a ConnectionContext
-// (context.ts): intake.ts (decoding, pump, dispatch), connect.ts, inbound.ts (PUBLISH in, ordered acks),
-// subscribe.ts (with retained sends), outbound.ts (deliveries, inflight window, settle), publish-writer.ts
-// (PUBLISH out, topic aliases), output.ts (writes, back-pressure, flow control) and closing.ts.
+// One MQTT connection: CONNECT, PUBLISH in (QoS 0/1/2, aliases, receive maximum), SUBSCRIBE, deliveries out.
+// Packets are handled strictly in order; control packets are awaited before the next one, PUBLISH is routed
+// at once and only its acknowledgement waits (in order) for durability, so publishes pipeline. MqttConnection
+// builds the parts (see ../README.md) and is what the hub, sessions and listener see.
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { StoredMessage } from '../../../broker/message.js'
-import type { MqttHub, Session, Subscription } from '../hub/hub.js'
+import type { ConnectionInfo } from '../../common/connections.js'
+import type { ConnectionView, HubConnection, MqttHub } from '../hub/hub.js'
+import type { Session, SessionOwner, Subscription, Will } from '../session/session.js'
 import { Reason } from '../wire/errors.js'
 import { teardown } from './closing.js'
-import { ConnectionContext } from './context.js'
+import type { ConnectionContext } from './context.js'
+import { InboundPublishes } from './inbound.js'
 import { Intake } from './intake.js'
+import { OutboundDeliveries } from './outbound.js'
+import { Output } from './output.js'
+import { PublishWriter } from './publish-writer.js'
+import type { ConnectionState } from './state.js'
+
+class Context implements ConnectionContext {
+  state: ConnectionState = 'new'
+  version = 4
+  session: Session | null = null
+  clientId = ''
+  cleanStart = true
+  user: string | undefined
+  will: Will | null = null
+  keepaliveMs = 0
+  refused = false
+  closing: Promise<void> = Promise.resolve()
+  readonly output: Output
+  readonly publishWriter: PublishWriter
+  readonly inbound: InboundPublishes
+  readonly outbound: OutboundDeliveries
+
+  constructor(
+    readonly connection: MqttConnection,
+    readonly hub: MqttHub,
+    readonly stream: Duplex,
+  ) {
+    this.output = new Output(this)
+    this.publishWriter = new PublishWriter(this)
+    this.inbound = new InboundPublishes(this)
+    this.outbound = new OutboundDeliveries(this)
+  }
+}
+
+const protocolVersionText = (v: number) => (v === 5 ? '5.0' : v === 4 ? '3.1.1' : '3.1')
 
 let connectionSeq = 0
 
-export class MqttConnection {
+export class MqttConnection implements HubConnection, SessionOwner {
   readonly id = `mqtt-conn-${++connectionSeq}`
-  readonly #c: ConnectionContext
+  readonly #c: Context
   readonly #intake: Intake
   readonly #openedAt = Date.now()
   /** Peer address for the admin API: the TCP socket's, or the one the WebSocket upgrade came from. */
@@ -32,7 +63,7 @@ export class MqttConnection {
     this.remoteAddress =
       remoteAddress ??
       (socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort ?? 0}`)
-    const c = new ConnectionContext(this, hub, stream)
+    const c = new Context(this, hub, stream)
     this.#c = c
     this.#intake = new Intake(c)
     hub.connections.add(this)
@@ -52,20 +83,7 @@ export class MqttConnection {
   }
 
   /** What the admin API shows of this connection (client id, protocol level, session, subscriptions). */
-  describe(): {
-    clientId: string
-    connectedAt: number
-    state: string
-    protocolVersion: number
-    cleanSession: boolean
-    keepAliveSeconds: number
-    persistentSession: boolean
-    subscriptions: number
-    inflight: number
-    /** QoS ≥ 1 messages of a queue-less (clean) session waiting for inflight room. */
-    waiting: number
-    user: string | undefined
-  } {
+  describe(): ConnectionView {
     const c = this.#c
     return {
       clientId: c.clientId,
@@ -80,6 +98,32 @@ export class MqttConnection {
       waiting: c.outbound.waitingCount,
       user: c.user,
     }
+  }
+
+  /** The admin API's view: the common fields, and the MQTT state in details. */
+  info(): ConnectionInfo {
+    const d = this.describe()
+    const info: ConnectionInfo = {
+      id: this.id,
+      protocol: 'mqtt',
+      remoteAddress: this.remoteAddress,
+      connectedAt: d.connectedAt,
+      tls: false,
+      details: {
+        clientId: d.clientId,
+        state: d.state,
+        protocolVersion: protocolVersionText(d.protocolVersion),
+        cleanSession: d.cleanSession,
+        persistentSession: d.persistentSession,
+        keepAliveSeconds: d.keepAliveSeconds,
+        subscriptions: d.subscriptions,
+        inflight: d.inflight,
+      },
+    }
+    // MQTT has no client-software field; the client id is what identifies a client.
+    if (d.clientId !== '') info.clientId = info.clientName = d.clientId
+    if (d.user !== undefined) info.user = d.user
+    return info
   }
 
   /**

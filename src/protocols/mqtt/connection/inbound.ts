@@ -12,8 +12,7 @@ import {
   frameHasReplacementChar,
   publishProperties,
 } from '../wire/validate.js'
-import { fail } from './closing.js'
-import type { ConnectionContext } from './context.js'
+import { type ClosingContext, fail } from './closing.js'
 
 const emptyPayload = Buffer.alloc(0)
 
@@ -28,7 +27,7 @@ interface PendingAck {
 const doneAck: PendingAck = { state: 1, value: undefined, ok: () => ({ cmd: 'pingresp' }), failed: undefined }
 
 export class InboundPublishes {
-  readonly #c: ConnectionContext
+  readonly #c: ClosingContext
   /** Client → server topic aliases (v5). */
   readonly #aliases = new Map<number, string>()
   #inboundQos1 = 0
@@ -36,7 +35,7 @@ export class InboundPublishes {
   readonly #acks: PendingAck[] = []
   #acksHead = 0
 
-  constructor(c: ConnectionContext) {
+  constructor(c: ClosingContext) {
     this.#c = c
   }
 

@@ -8,11 +8,15 @@ import { headerText, type StoredMessage } from '../../../broker/message.js'
 import { deliveryKey } from '../../../broker/queue/deliveries.js'
 import type { QueueConsumer } from '../../../broker/queue/queue.js'
 import type { Delivery } from '../../../broker/queue/types.js'
-import { type Subscription, sharedQueueName } from '../hub/hub.js'
+import { type Subscription, sharedQueueName } from '../session/session.js'
 import { MqttError, Reason } from '../wire/errors.js'
 import { type DeliveryView, deliveryView } from '../wire/message.js'
-import type { ConnectionContext } from './context.js'
+import type { Output } from './output.js'
 import { PendingDeliveries, type PendingDelivery } from './pending.js'
+import type { PublishWriter } from './publish-writer.js'
+import type { ConnectionCore } from './state.js'
+
+type OutboundContext = ConnectionCore & { readonly output: Output; readonly publishWriter: PublishWriter }
 
 interface Outbound {
   /** The queue delivery to settle, or null for a clean-session or retained message (no queue). */
@@ -26,7 +30,7 @@ const BACKLOG_HIGH = 512
 const BACKLOG_LOW = 128
 
 export class OutboundDeliveries {
-  readonly #c: ConnectionContext
+  readonly #c: OutboundContext
   readonly #inflight = new Map<number, Outbound>()
   #nextId = 0
   /** The inflight window (the client's Receive Maximum), shared by every queue this connection consumes. */
@@ -37,7 +41,7 @@ export class OutboundDeliveries {
   readonly #sharedConsumers = new Map<string, QueueConsumer>()
   #clientIdBytes: Buffer | undefined
 
-  constructor(c: ConnectionContext) {
+  constructor(c: OutboundContext) {
     this.#c = c
     this.credit = new CreditGroup(c.hub.limits.maxInflight)
     this.#waiting = new PendingDeliveries(c.hub.limits.maxQueuedPerSession)
@@ -131,7 +135,7 @@ export class OutboundDeliveries {
       else if (!c.output.backlogged && this.#waiting.size >= BACKLOG_HIGH) c.output.setBacklogged(true)
       return
     }
-    if (c.stream.writableLength > c.hub.limits.maxWriteBufferBytes) {
+    if (c.output.bufferedBytes > c.hub.limits.maxWriteBufferBytes) {
       c.hub.stats.dropped++
       return
     }
@@ -230,7 +234,7 @@ export class OutboundDeliveries {
       const retain = view.retain && subs.some((s) => s.retainAsPublished)
       if (qos === 0) {
         this.#forgetId(key)
-        if (c.stream.writableLength > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
+        if (c.output.bufferedBytes > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
         else {
           const options = c.publishWriter.prepare(0)
           options.retain = retain

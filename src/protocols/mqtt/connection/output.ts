@@ -1,27 +1,34 @@
-// The write side of one connection and its back-pressure: writes corked into one writev per tick, the
-// socket backlog that puts the connection in the hub's congested set (publisher flow control, see
-// MqttHub.waitForFlow), and the three reasons reading pauses (too many decoded packets waiting, a client
-// that does not read what we write, congested subscribers). Every other part of the connection writes here.
+// The write side of one MQTT connection over the common SocketOutput (one writev per tick) and its
+// back-pressure: a socket backlog puts the connection in the hub's congested set (publisher flow control,
+// see MqttHub.waitForFlow); reading pauses for input (decoded packets waiting), write (a client that does
+// not read) or flow (congested subscribers). Every other part of the connection writes here.
 import type { Packet } from 'mqtt-packet'
+import { SocketOutput } from '../../common/socket-output.js'
 import { encodePacket } from '../wire/codec.js'
-import type { ConnectionContext } from './context.js'
+import type { ConnectionCore } from './state.js'
 
 export class Output {
-  readonly #c: ConnectionContext
-  #pausedForInput = false
-  #pausedForWrite = false
-  /** Paused because some subscriber's socket is congested (publisher flow control, see MqttHub.flow). */
-  #pausedForFlow = false
+  readonly #c: ConnectionCore
+  readonly #out: SocketOutput
   /** In the hub's congested set: our write backlog is over half the limit. */
   #congested = false
   /** Clean-session backlog: more QoS ≥ 1 messages waiting than BACKLOG_HIGH (publisher flow control too). */
   #backlogged = false
   /** Congested for a whole flow episode: no longer holds publishers back until it catches up. */
   #stalled = false
-  #corked = false
 
-  constructor(c: ConnectionContext) {
+  constructor(c: ConnectionCore) {
     this.#c = c
+    this.#out = new SocketOutput(c.stream, {
+      flushOn: 'tick',
+      concatBytesMax: 0,
+      writeBufferBytesMax: c.hub.limits.maxWriteBufferBytes,
+      onDrain: () => {
+        if (!this.#congested) return
+        this.#congested = false
+        this.updateFlow()
+      },
+    })
   }
 
   send(packet: Packet): void {
@@ -29,56 +36,42 @@ export class Output {
     this.write(encodePacket(packet, this.#c.version))
   }
 
-  /** Writes are corked until the end of the tick: one writev per burst of packets. */
+  /** Queued until the end of the tick: one writev per burst of packets. */
   write(bytes: Buffer): void {
-    const stream = this.#c.stream
-    if (!this.#corked) {
-      this.#corked = true
-      stream.cork()
-      process.nextTick(() => {
-        this.#corked = false
-        stream.uncork()
-      })
-    }
-    stream.write(bytes)
-    const limit = this.#c.hub.limits.maxWriteBufferBytes
-    if (!this.#congested && stream.writableLength > limit / 2) {
+    const out = this.#out
+    out.write(bytes)
+    if (!this.#congested && out.bufferedBytes > this.#c.hub.limits.maxWriteBufferBytes / 2) {
       this.#congested = true
       this.updateFlow()
-      stream.once('drain', () => {
-        this.#congested = false
-        this.updateFlow()
-      })
-    }
-    if (stream.writableLength > limit && !this.#pausedForWrite) {
-      // The client does not read: stop reading what it sends until it catches up.
-      this.#pausedForWrite = true
-      stream.pause()
-      stream.once('drain', () => {
-        this.#pausedForWrite = false
-        this.#resumeIfIdle()
-      })
     }
   }
 
-  /** Uncorked and unchecked: for the last packets before closing (a refusing CONNACK). */
+  /** Bytes the client has yet to take (queued here or in the socket): QoS 0 is dropped beyond the limit. */
+  get bufferedBytes(): number {
+    return this.#out.bufferedBytes
+  }
+
+  /** At once, after what is queued: for the last packets before closing (a refusing CONNACK). */
   writeNow(bytes: Buffer): void {
-    if (!this.#c.stream.destroyed) this.#c.stream.write(bytes)
+    if (this.#c.stream.destroyed) return
+    this.#out.write(bytes)
+    this.#out.flush()
+  }
+
+  /** Closing: what is queued goes out now, nothing written later does, and reading stays as it is. */
+  finish(): void {
+    this.#out.flush()
+    this.#out.close()
   }
 
   /** Too many decoded packets wait to be handled: stop reading until they are. */
   pauseInput(): void {
-    if (this.#pausedForInput) return
-    this.#pausedForInput = true
-    this.#c.stream.pause()
+    this.#out.hold('input')
   }
 
   /** The decoded packets were handled: read again (unless paused for another reason). */
   resumeInput(): void {
-    if (this.#pausedForInput && this.#c.state !== 'closed') {
-      this.#pausedForInput = false
-      this.#resumeIfIdle()
-    }
+    if (this.#c.state !== 'closed') this.#out.release('input')
   }
 
   /** After a burst of publishes: wait while any subscriber is congested. */
@@ -86,19 +79,10 @@ export class Output {
     // Subscribers cannot keep up: stop reading publishes until their sockets drain (bounded wait), rather
     // than accept messages only to drop them at their full write buffers.
     const hub = this.#c.hub
-    if (hub.congested.size > 0 && !this.#pausedForFlow && this.#c.state !== 'closed') {
-      this.#pausedForFlow = true
-      this.#c.stream.pause()
-      hub.waitForFlow(() => {
-        this.#pausedForFlow = false
-        this.#resumeIfIdle()
-      })
+    if (hub.congested.size > 0 && !this.#out.isHeld('flow') && this.#c.state !== 'closed') {
+      this.#out.hold('flow')
+      hub.waitForFlow(() => this.#out.release('flow'))
     }
-  }
-
-  #resumeIfIdle(): void {
-    if (!this.#pausedForInput && !this.#pausedForWrite && !this.#pausedForFlow && this.#c.state !== 'closed')
-      this.#c.stream.resume()
   }
 
   get backlogged(): boolean {

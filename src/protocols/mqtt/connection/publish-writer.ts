@@ -5,7 +5,10 @@ import type { IPublishPacket, QoS } from 'mqtt-packet'
 import type { StoredMessage } from '../../../broker/message.js'
 import { encodePacket, encodePublishHeader } from '../wire/codec.js'
 import { outboundProperties } from '../wire/message.js'
-import type { ConnectionContext } from './context.js'
+import type { Output } from './output.js'
+import type { ConnectionCore } from './state.js'
+
+type WriterContext = ConnectionCore & { readonly output: Output }
 
 const emptyPayload = Buffer.alloc(0)
 /** A v5 PUBLISH without properties: property length 0. */
@@ -33,7 +36,7 @@ export interface PublishOptions {
 }
 
 export class PublishWriter {
-  readonly #c: ConnectionContext
+  readonly #c: WriterContext
   /** The client's Maximum Packet Size (v5); larger PUBLISHes are dropped, not sent. */
   clientMaxPacket = Number.POSITIVE_INFINITY
   /** Outbound topic aliases (v5): the client's Topic Alias Maximum and the aliases handed out so far. */
@@ -49,7 +52,7 @@ export class PublishWriter {
     expiry: undefined,
   }
 
-  constructor(c: ConnectionContext) {
+  constructor(c: WriterContext) {
     this.#c = c
   }
 

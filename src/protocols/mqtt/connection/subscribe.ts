@@ -2,7 +2,7 @@
 // the client's lock in the hub), answer SUBACK / UNSUBACK, then send the retained messages the new
 // subscriptions asked for (Retain Handling).
 import type { ISubscribePacket, IUnsubscribePacket, QoS } from 'mqtt-packet'
-import { MqttHub, type Subscription } from '../hub/hub.js'
+import { type Subscription, splitShare } from '../session/session.js'
 import { MqttError, Reason, reasonForError } from '../wire/errors.js'
 import { qosOf, remainingExpiry } from '../wire/message.js'
 import {
@@ -38,7 +38,7 @@ export async function onSubscribe(c: ConnectionContext, p: ISubscribePacket, fra
     checkDecodedText(s.topic, true, 'topic filter')
     let split: { group: string | null; topicFilter: string }
     try {
-      split = MqttHub.splitShare(s.topic)
+      split = splitShare(s.topic)
     } catch {
       granted.push(failure(Reason.topicFilterInvalid))
       continue

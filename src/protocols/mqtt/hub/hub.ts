@@ -1,15 +1,11 @@
 // The MQTT side of the broker: sessions (persistent ones in the catalog as kind 'mqtt-session'), their
-// bindings on amq.topic, shared-subscription queues, retained messages, wills, $SYS statistics and the
-// one coarse tick that runs keep-alive checks. Connections come and go; a persistent session outlives
-// its connection (and a restart): its subscriptions are durable bindings to its durable queue.
-// The parts: session.ts (limits, Session, Subscription, Will), session-lifecycle.ts (load, attach, save,
-// expiry, destroy), session-bindings.ts (subscriptions → bindings, session and shared queues, sinks),
-// wills.ts, publisher-flow.ts, sys-stats.ts; they share a HubState (hub-state.ts).
+// bindings, shared-subscription queues, retained messages, wills, $SYS and the keep-alive tick. A persistent
+// session outlives its connection (and a restart). The parts live in session/ and beside this file and share
+// a HubState (state.ts); the hub knows a connection only as a HubConnection.
 import type { Broker } from '../../../broker/broker.js'
 import type { StoredMessage } from '../../../broker/message.js'
-import { parseSharedSubscription } from '../../../broker/routing/match/index.js'
 import type { Logger } from '../../../util/logger.js'
-import type { MqttConnection } from '../connection/connection.js'
+import { type ConnectionInfo, ConnectionRegistry } from '../../common/connections.js'
 import { bind, unbind } from '../session/bindings.js'
 import { attachSession, destroySession, loadSessions, saveSession, scheduleExpiry } from '../session/lifecycle.js'
 import { RetainedStore } from '../session/retained.js'
@@ -23,21 +19,41 @@ import {
 } from '../session/session.js'
 import { Wills } from '../session/wills.js'
 import { type InboundPublish, toBrokerMessage } from '../wire/message.js'
-import { PublisherFlow } from './publisher-flow.js'
+import { type FlowMember, PublisherFlow } from './publisher-flow.js'
 import type { HubState } from './state.js'
 import { publishSysStats } from './sys-stats.js'
 
-// Importers take these from the hub, as before the split.
-export {
-  defaultLimits,
-  exchange,
-  expiryNever,
-  type MqttLimits,
-  Session,
-  type Subscription,
-  sharedQueueName,
-  type Will,
-} from '../session/session.js'
+/** A client connection as the hub drives it (the tick, shutdown, flow control, the admin API). */
+export interface HubConnection extends FlowMember {
+  readonly id: string
+  /** CONNECT succeeded and the connection is not closed. */
+  readonly connected: boolean
+  /** Keep-alive and the CONNECT deadline. */
+  checkTimers(now: number): void
+  /** Broker shutdown: no will, session kept as it is. */
+  shutdown(): Promise<void>
+  /** Closed by an administrator (v5: DISCONNECT 0x98 first). */
+  closeByAdmin(): void
+  /** The MQTT state the admin API and tests read. */
+  describe(): ConnectionView
+  info(): ConnectionInfo
+}
+
+/** One connection's MQTT state: client id, protocol level, session, subscriptions, inflight window. */
+export interface ConnectionView {
+  clientId: string
+  connectedAt: number
+  state: string
+  protocolVersion: number
+  cleanSession: boolean
+  keepAliveSeconds: number
+  persistentSession: boolean
+  subscriptions: number
+  inflight: number
+  /** QoS ≥ 1 messages of a queue-less (clean) session waiting for inflight room. */
+  waiting: number
+  user: string | undefined
+}
 
 function routedCount(result: { routed: number }): number {
   return result.routed
@@ -49,10 +65,11 @@ export class MqttHub {
   readonly logger: Logger
   readonly retained: RetainedStore
   readonly sessions: Map<string, Session>
-  readonly connections = new Set<MqttConnection>()
+  /** Open connections (TCP and WebSocket), including those still in CONNECT. */
+  readonly connections: ConnectionRegistry<HubConnection>
   readonly #flow = new PublisherFlow()
   /** Connections whose socket write backlog is over half the limit (they drop QoS 0 at the limit). */
-  readonly congested: Set<MqttConnection> = this.#flow.congested
+  readonly congested: Set<FlowMember> = this.#flow.congested
   readonly stats = { received: 0, sent: 0, dropped: 0, connectionsTotal: 0 }
   readonly startedAt = Date.now()
   readonly #state: HubState
@@ -64,6 +81,16 @@ export class MqttHub {
     this.limits = limits
     this.logger = logger
     this.retained = retained
+    this.connections = new ConnectionRegistry<HubConnection>(
+      {
+        protocol: 'mqtt',
+        id: (c) => c.id,
+        isOpen: () => true,
+        describe: (c) => c.info(),
+        close: (c, reason) => (reason === 'admin' ? c.closeByAdmin() : void c.shutdown()),
+      },
+      logger,
+    )
     this.#state = {
       broker,
       limits,
@@ -163,12 +190,6 @@ export class MqttHub {
     return true
   }
 
-  /** Parses `$share/group/filter`; throws INVALID_ARGUMENT for a malformed one. */
-  static splitShare(filter: string): { group: string | null; topicFilter: string } {
-    const shared = parseSharedSubscription(filter)
-    return shared === null ? { group: null, topicFilter: filter } : { group: shared.group, topicFilter: shared.filter }
-  }
-
   // ---- publisher flow control (publisher-flow.ts) ----
 
   /**
@@ -179,7 +200,7 @@ export class MqttHub {
     this.#flow.wait(resume)
   }
 
-  decongested(connection: MqttConnection): void {
+  decongested(connection: FlowMember): void {
     this.#flow.decongested(connection)
   }
 

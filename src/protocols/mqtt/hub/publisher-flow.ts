@@ -2,14 +2,19 @@
 // are "congested", and publishers that find any are parked until every congested socket drains, or for one
 // episode of flowStallMs at most. A subscriber still congested when an episode ends is marked stalled and
 // stops holding publishers back until it drains (output.ts keeps it out of the set meanwhile).
-import type { MqttConnection } from '../connection/connection.js'
+
+/** A subscriber connection as flow control sees it. */
+export interface FlowMember {
+  /** The hub gave up waiting for it (flowStallMs): it stops pausing publishers until it catches up. */
+  markStalled(): void
+}
 
 /** Longest a publisher is paused for congested subscribers, per episode. */
 const flowStallMs = 500
 
 export class PublisherFlow {
   /** Connections whose socket write backlog is over half the limit (they drop QoS 0 at the limit). */
-  readonly congested = new Set<MqttConnection>()
+  readonly congested = new Set<FlowMember>()
   /** Publishers paused until the congested set empties (or flowStallMs passes). */
   #waiters: Array<() => void> = []
   #timer: NodeJS.Timeout | null = null
@@ -27,7 +32,7 @@ export class PublisherFlow {
     }
   }
 
-  decongested(connection: MqttConnection): void {
+  decongested(connection: FlowMember): void {
     if (this.congested.delete(connection) && this.congested.size === 0) this.release()
   }
 

@@ -1,10 +1,10 @@
 // The data the MQTT hub is made of: limits and their defaults, a session (in memory, and the record kept in
 // the catalog for a persistent one), a subscription, a will, and the queue names derived from client ids
-// and share groups. No behaviour beyond naming: the hub and its parts (session-lifecycle.ts,
-// session-bindings.ts, wills.ts) act on these.
+// and share groups, and the SessionOwner a session's connection is to it. No behaviour beyond naming: the
+// hub and its parts (lifecycle.ts, bindings.ts, wills.ts) act on these.
 import { createHash } from 'node:crypto'
-import { MqttTrie } from '../../../broker/routing/match/index.js'
-import type { MqttConnection } from '../connection/connection.js'
+import type { StoredMessage } from '../../../broker/message.js'
+import { MqttTrie, parseSharedSubscription } from '../../../broker/routing/match/index.js'
 import type { InboundPublish } from '../wire/message.js'
 
 export interface MqttLimits {
@@ -102,7 +102,7 @@ export class Session {
   readonly idsInUse = new Set<number>()
   /** Deliveries whose PUBLISH went out before a restart (their ids were restored): resent with DUP. */
   readonly sentBeforeRestart = new Set<string>()
-  connection: MqttConnection | null = null
+  connection: SessionOwner | null = null
   destroyed = false
   disconnectedAt: number | null = null
   expiryTimer: NodeJS.Timeout | null = null
@@ -133,4 +133,22 @@ function safeName(text: string): string {
 
 export function sharedQueueName(group: string, topicFilter: string): string {
   return `mqtt.share.${safeName(`${group}/${topicFilter}`)}`
+}
+
+/** The connection a session is attached to, as the session's bindings drive it. */
+export interface SessionOwner {
+  /** Starts consuming the session queue (when it exists and the connection is up). */
+  consumeSession(): void
+  consumeShared(sub: Subscription): void
+  stopShared(queue: string): void
+  /** QoS 0 message from the in-memory sink (clean sessions). */
+  deliverSink(message: StoredMessage): void
+  /** Called by a newer connection with the same client id [MQTT-3.1.4-3]. */
+  takeover(): void
+}
+
+/** Parses `$share/group/filter`; throws INVALID_ARGUMENT for a malformed one. */
+export function splitShare(filter: string): { group: string | null; topicFilter: string } {
+  const shared = parseSharedSubscription(filter)
+  return shared === null ? { group: null, topicFilter: filter } : { group: shared.group, topicFilter: shared.filter }
 }

@@ -1,0 +1,17 @@
+// What every AMQP connection shares with its listener (the broker, the publisher-blocking alarm, ids, server
+// properties) and the phases of a connection's life; the connection, its output and its channel table read these.
+import type { Broker } from '../../../broker/broker.js'
+import type { Logger } from '../../../util/logger.js'
+import type { FieldTable } from '../codec/index.js'
+
+export interface ServerState {
+  readonly broker: Broker
+  readonly logger: Logger
+  readonly streamConsumers: Map<string, number>
+  /** Memory alarm reason while publishers are blocked, else null. */
+  blocked: string | null
+  nextConnectionId(): string
+  serverProperties(): FieldTable
+}
+
+export type Phase = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed'

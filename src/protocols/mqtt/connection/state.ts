@@ -1,0 +1,28 @@
+// What every part of one MQTT connection reads and writes: the hub, the transport stream, the lifecycle
+// state and protocol level, the session and what CONNECT settled. The parts' own types are not here, so
+// any part can depend on this without depending on the others (context.ts adds them).
+import type { Duplex } from 'node:stream'
+import type { HubConnection, MqttHub } from '../hub/hub.js'
+import type { Session, SessionOwner, Will } from '../session/session.js'
+
+export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed'
+
+export interface ConnectionCore {
+  /** The connection itself: its identity in the hub's sets, the session's owner and the queue owner. */
+  readonly connection: HubConnection & SessionOwner
+  readonly hub: MqttHub
+  readonly stream: Duplex
+  state: ConnectionState
+  version: number
+  session: Session | null
+  clientId: string
+  // What CONNECT settled.
+  cleanStart: boolean
+  user: string | undefined
+  will: Will | null
+  keepaliveMs: number
+  /** A refusing CONNACK was already written (closing must not write a second one). */
+  refused: boolean
+  /** Settles once the session was saved or destroyed after teardown (awaited by shutdown). */
+  closing: Promise<void>
+}
