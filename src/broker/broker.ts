@@ -391,9 +391,9 @@ export class Broker {
     this.#assertOpen()
     const d = binding.destination
     if (d.kind === 'queue' && !this.#queues.has(d.name))
-      throw new WharfError('SUBSCRIPTION_NOT_FOUND', `NOT_FOUND - no queue '${d.name}' in vhost '/'`)
+      throw new WharfError('SUBSCRIPTION_NOT_FOUND', `no queue '${d.name}'`, { detail: { queue: d.name } })
     if (d.kind === 'stream' && !this.#streams.has(d.name))
-      throw new WharfError('STREAM_NOT_FOUND', `NOT_FOUND - no stream '${d.name}'`)
+      throw new WharfError('STREAM_NOT_FOUND', `no stream '${d.name}'`, { detail: { stream: d.name } })
     if (d.kind === 'sink' && !this.#publisher.hasSink(d.id))
       throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
     await this.router.bind(binding)

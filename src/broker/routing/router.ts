@@ -1,7 +1,7 @@
 // The router decides which destinations a publish reaches: AMQP exchanges (direct, fanout, topic,
 // headers) with RabbitMQ's semantics, MQTT topic filters as bindings on topic exchanges, exchange-to-
-// exchange bindings and alternate exchanges. It is protocol-neutral; adapters map its reply texts
-// (RabbitMQ's "NOT_FOUND - ...", "ACCESS_REFUSED - ...") onto their own errors.
+// exchange bindings and alternate exchanges. It is protocol-neutral: its errors are code + detail
+// (errors.ts), which adapters word in their own terms.
 //
 // Control-plane calls are async and run one at a time: each writes the catalog first and changes
 // memory only after the write succeeded, so a failed write never leaves memory ahead of disk (a failed
@@ -9,6 +9,7 @@
 // synchronous and reads memory only; its scratch sets live on the instance so a publish allocates
 // nothing but what the caller keeps.
 import { WharfError } from '../../util/errors.js'
+import { decodeTable, encodeTable } from './arguments.js'
 import {
   assertEquivalent,
   bindingId,
@@ -20,21 +21,22 @@ import {
   type StoredBinding,
   type StoredExchange,
 } from './declarations.js'
+import {
+  defaultExchangeRefused,
+  exchangeInUse,
+  exchangeNotFound,
+  internalExchange,
+  predeclaredExchange,
+  reservedExchangeName,
+} from './errors.js'
 import { type BindingEntry, ExchangeState } from './exchange.js'
 import {
-  accessRefused,
   type BindingDef,
   copyDestination,
   type Destination,
-  decodeTable,
-  defaultExchangeRefused,
-  describeExchange,
   destinationKey,
   type ExchangeDef,
-  encodeTable,
-  exchangeNotFound,
   type LeafDestination,
-  preconditionFailed,
   type RouteResult,
   type RouterCatalog,
 } from './types.js'
@@ -163,8 +165,7 @@ export class Router {
         assertEquivalent(existing.def, wanted)
         return existing.def
       }
-      if (wanted.name.startsWith('amq.'))
-        throw accessRefused(`exchange name '${wanted.name}' contains reserved prefix 'amq.*'`)
+      if (wanted.name.startsWith('amq.')) throw reservedExchangeName(wanted.name)
       if (this.#exchanges.size - builtins.length >= this.#exchangesMax)
         throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#exchangesMax} exchanges`)
       if (wanted.durable && this.#catalog !== undefined) {
@@ -186,11 +187,11 @@ export class Router {
   deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
     return this.#serial(async () => {
       if (name === '') throw defaultExchangeRefused()
-      if (name.startsWith('amq.')) throw accessRefused(`deletion of system ${describeExchange(name)} not allowed`)
+      if (name.startsWith('amq.')) throw predeclaredExchange(name)
       const exchange = this.#exchanges.get(name)
       if (exchange === undefined) return
       // RabbitMQ's if-unused looks at bindings with the exchange as source only.
-      if (options.ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`${describeExchange(name)} in use`)
+      if (options.ifUnused && exchange.bindings.size > 0) throw exchangeInUse(name)
       await this.#remove([], [exchange])
     })
   }
@@ -347,7 +348,7 @@ export class Router {
     }
     const start = this.#exchanges.get(exchange)
     if (start === undefined) throw exchangeNotFound(exchange)
-    if (start.def.internal) throw accessRefused(`cannot publish to internal ${describeExchange(exchange)}`)
+    if (start.def.internal) throw internalExchange(exchange)
     const matched = this.#matched
     const seen = this.#seen
     const work = this.#work

@@ -59,6 +59,7 @@ const fromBroker: Partial<Record<ErrorCode, SnsErrorName>> = {
   SUBSCRIPTION_NOT_FOUND: 'NotFound',
   INVALID_ARGUMENT: 'InvalidParameter',
   INVALID_CONFIG: 'InvalidParameter',
+  ACCESS_REFUSED: 'AuthorizationError',
   LIMIT_EXCEEDED: 'SubscriptionLimitExceeded',
   SUBSCRIPTION_EXISTS: 'InvalidParameter',
   QUEUE_FULL: 'InternalError',
