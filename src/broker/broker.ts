@@ -2,10 +2,9 @@
 // subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
 import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
+import { type AdapterKind, type Catalog, catalogOver } from './catalog.js'
 import type { QueueConfig, StreamConfig } from './config.js'
-import { DedupManager } from './dedup/manager.js'
-import { GroupCoordinator } from './groups/index.js'
-import { ProducerManager } from './idempotence/manager.js'
+import { GroupCoordinator, type OffsetStore } from './groups/index.js'
 import type { LogMember, LogMemberOptions } from './log/assigned-group.js'
 import { groupLag, LogGroups } from './log/groups.js'
 import { groupKey, offsetStoreOver, waitForLogData } from './log/offsets.js'
@@ -24,11 +23,11 @@ import {
   TopicSubscriptions,
 } from './routing/router.js'
 import { SchemaStore } from './schema/index.js'
+import { Appender } from './stream/appender.js'
 import { StreamCatalog } from './stream/catalog.js'
-import { AppendCoalescer } from './stream/coalescer.js'
-import { type MessagePosition, produceMany } from './stream/produce.js'
-import { appendRawBatch, type RawAppendResult } from './stream/raw-append.js'
-import { storedOf } from './stream/stored.js'
+import type { MessagePosition } from './stream/produce.js'
+import type { RawAppendResult } from './stream/raw-append.js'
+import { readStored } from './stream/stored.js'
 import type { Stream } from './stream/stream.js'
 
 export interface BrokerOptions {
@@ -46,13 +45,12 @@ export interface BrokerOptions {
 export { validateName } from './stream/catalog.js'
 
 export class Broker {
-  readonly storage: StorageEngine
+  readonly #storage: StorageEngine
+  readonly #catalogs = new Map<AdapterKind, Catalog<unknown>>()
+  readonly #offsets: OffsetStore
   readonly #streams: StreamCatalog
   readonly #queues: QueueCatalog
-  readonly #producers: ProducerManager
-  /** Single-message publishes of one tick share one batch per partition log. */
-  readonly #coalescer = new AppendCoalescer()
-  readonly #dedup = new DedupManager()
+  readonly #appender: Appender
   readonly #maintenance: Maintenance
   readonly #logGroups = new LogGroups({
     stream: (name) => this.stream(name),
@@ -72,10 +70,7 @@ export class Broker {
     route: (exchange, routingKey, headers, out) => this.router.route(exchange, routingKey, headers, out),
     queue: (name) => this.#queues.get(name),
     stream: (name) => this.stream(name),
-    append: (stream, message, now) =>
-      stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null
-        ? this.#coalescer.publish(stream, message, now)
-        : this.produce(stream.name, [message]),
+    append: (stream, message, now) => this.#appender.publish(stream, message, now),
     deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
     now: () => this.now(),
   })
@@ -86,8 +81,8 @@ export class Broker {
   #catalogLock: Promise<unknown> = Promise.resolve()
 
   protected constructor(options: BrokerOptions) {
-    this.storage = options.storage
-    this.#producers = new ProducerManager(options.storage.metadata)
+    this.#storage = options.storage
+    this.#appender = new Appender(options.storage.metadata, () => this.schemas)
     this.#options = {
       defaultDurability: options.defaultDurability ?? 'always',
       tickMs: options.tickMs ?? 100,
@@ -96,13 +91,13 @@ export class Broker {
       initialRebalanceDelayMs: options.initialRebalanceDelayMs,
     }
     this.#streams = new StreamCatalog({
-      storage: this.storage,
+      storage: this.#storage,
       defaultDurability: this.#options.defaultDurability,
       now: () => this.now(),
       forget: (stream) => this.#forgetStream(stream),
     })
     this.#queues = new QueueCatalog({
-      storage: this.storage,
+      storage: this.#storage,
       streams: this.#streams,
       defaultDurability: this.#options.defaultDurability,
       now: this.#options.now,
@@ -111,13 +106,14 @@ export class Broker {
       deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
     })
+    this.#offsets = offsetStoreOver(this.#storage.cursors, (topic) => this.#streams.get(topic)?.partitions.length)
     this.#maintenance = new Maintenance({
       now: () => this.now(),
       warn: (message, details) => this.#warn(message, details),
       queues: () => this.#queues.values(),
       streams: () => this.#streams.values(),
-      producers: this.#producers,
-      dedup: this.#dedup,
+      producers: this.#appender.producers,
+      dedup: this.#appender.dedup,
     })
   }
 
@@ -132,25 +128,33 @@ export class Broker {
   }
 
   async #load(): Promise<void> {
-    const meta = this.storage.metadata
+    const meta = this.#storage.metadata
     this.schemas = await SchemaStore.open(meta)
     await this.#streams.load()
     this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
-      offsets: offsetStoreOver(this.storage.cursors, (topic) => this.#streams.get(topic)?.partitions.length),
+      offsets: this.#offsets,
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
     })
     await this.#queues.load()
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
-    for (const binding of this.router.listBindings()) {
-      const d = binding.destination
-      const gone =
-        (d.kind === 'queue' && !this.#queues.has(d.name)) || (d.kind === 'stream' && !this.#streams.has(d.name))
-      if (gone) await this.router.unbindDestination(d)
-    }
+    await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
     this.#maintenance.start(this.#options.tickMs)
+  }
+
+  /**
+   * The catalog of one kind of adapter state (MQTT sessions, SQS queue attributes, listener secrets):
+   * durable, typed by the caller, never read by the broker. Storage itself is not public.
+   */
+  catalog<T>(kind: AdapterKind): Catalog<T> {
+    let catalog = this.#catalogs.get(kind)
+    if (catalog === undefined) {
+      catalog = catalogOver(this.#storage.metadata, kind)
+      this.#catalogs.set(kind, catalog)
+    }
+    return catalog as Catalog<T>
   }
 
   #warn(message: string, details?: Record<string, unknown>): void {
@@ -167,7 +171,7 @@ export class Broker {
     if (this.#closed) throw new WharfError('BROKER_CLOSED')
   }
 
-  // ---- streams (catalog in broker-streams.ts) ----
+  // ---- streams (catalog in stream/catalog.ts) ----
 
   /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
   createStream(
@@ -213,48 +217,26 @@ export class Broker {
   /** What refers to a stream besides its logs: bindings to it, its dedup window, its producers' state. */
   async #forgetStream(stream: Stream): Promise<void> {
     await this.router.unbindDestination({ kind: 'stream', name: stream.name })
-    this.#dedup.forget(stream)
-    await this.#producers.drop(stream.id, stream.partitions.length)
+    await this.#appender.forget(stream)
   }
 
   // ---- producing ----
 
   /**
-   * Appends messages to a stream. Messages are grouped per partition (explicit, by key, priority or round
-   * robin) and each group is one storage append; a schema-bound stream validates every value first and
-   * rejects the whole call on a violation. Resolves, when durable per the stream's policy, with each
-   * message's position (duplicates by dedup id get the original position).
+   * Appends messages to a stream (see Appender.produce): one storage append per partition, resolved when
+   * durable per the stream's policy with each message's position.
    */
-  async produce(
+  produce(
     streamName: string,
     messages: PublishMessage[],
     options: { partition?: number } = {},
   ): Promise<MessagePosition[]> {
-    this.#assertOpen()
-    const stream = this.stream(streamName)
-    const now = this.now()
-    if (messages.length === 1 && stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null) {
-      return [await this.#produceOne(stream, messages[0]!, now, options.partition)]
+    try {
+      this.#assertOpen()
+      return this.#appender.produce(this.stream(streamName), messages, options.partition, this.now())
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const window = stream.config.dedupWindowMs > 0 ? await this.#dedup.windowFor(stream, now) : null
-    const validate = stream.config.schemaSubject === null ? null : this.schemas.validator(stream.config.schemaSubject)
-    return produceMany(stream, messages, options.partition, now, window, validate)
-  }
-
-  /**
-   * The common single-message publish. Single-message publishes to one partition issued in the same tick
-   * (one socket read burst of AMQP/MQTT publishes, many concurrent SQS sends) are coalesced into one
-   * RecordBatch and one storage append: per-message encode, promise and syscall costs become per-batch.
-   */
-  #produceOne(
-    stream: Stream,
-    message: PublishMessage,
-    now: number,
-    explicit: number | undefined,
-  ): Promise<MessagePosition> {
-    const record = stream.toRecord(message, now)
-    const partition = explicit ?? stream.choosePartition(message, record.key)
-    return this.#coalescer.append(stream, partition, stream.partitionLog(partition), record)
   }
 
   /**
@@ -264,12 +246,12 @@ export class Broker {
    */
   async appendRawBatch(streamName: string, partition: number, batch: Buffer): Promise<RawAppendResult> {
     this.#assertOpen()
-    return appendRawBatch(this.stream(streamName), partition, batch, this.#producers, this.schemas)
+    return this.#appender.appendRaw(this.stream(streamName), partition, batch)
   }
 
   /** A fresh producer id (Kafka InitProducerId for non-transactional producers). */
   initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
-    return this.#producers.allocator.next()
+    return this.#appender.producers.allocator.next()
   }
 
   /** Decoded messages of a partition from an offset (REST peek/browse, AMQP stream consumers). */
@@ -279,12 +261,10 @@ export class Broker {
     offset: number,
     maxBytes = 1024 * 1024,
   ): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
-    const log = this.stream(streamName).partitionLog(partition)
-    const { records, nextOffset } = await log.readRecords(Math.max(offset, log.logStartOffset), maxBytes)
-    return { messages: storedOf(streamName, partition, records), nextOffset }
+    return readStored(this.stream(streamName), partition, offset, maxBytes)
   }
 
-  // ---- queues (catalog in broker-queues.ts) ----
+  // ---- queues (catalog in queue/catalog.ts) ----
 
   /**
    * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
@@ -434,12 +414,22 @@ export class Broker {
 
   /** Committed offset of a consumer group on a stream partition. */
   committedOffset(group: string, stream: string, partition: number): { offset: number; metadata: string } | undefined {
-    return this.storage.cursors.getOffset(groupKey(group, stream, partition))
+    return this.#storage.cursors.getOffset(groupKey(group, stream, partition))
   }
 
   async commitOffset(group: string, stream: string, partition: number, offset: number, metadata = ''): Promise<void> {
     this.stream(stream).partitionLog(partition)
-    await this.storage.cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
+    await this.#storage.cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
+  }
+
+  /** Groups with committed offsets, whether or not they have members. */
+  committedGroups(): string[] {
+    return this.#offsets.listGroups()
+  }
+
+  /** The stream partitions a group has committed offsets for. */
+  committedPartitions(group: string): Array<{ stream: string; partition: number }> {
+    return this.#offsets.listPartitions(group).map(({ topic, partition }) => ({ stream: topic, partition }))
   }
 
   /**
@@ -478,12 +468,12 @@ export class Broker {
     this.#maintenance.stop()
     this.groups?.close()
     await this.#catalogLock
-    await this.#producers.saveAll(this.now()).catch(() => {})
+    await this.#appender.producers.saveAll(this.now()).catch(() => {})
     for (const queue of this.#queues.values()) {
       await queue.saveDeliveredMax().catch(() => {})
       queue.close('broker closed')
     }
-    await this.storage.close()
+    await this.#storage.close()
   }
 }
 

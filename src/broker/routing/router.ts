@@ -241,6 +241,14 @@ export class Router {
     })
   }
 
+  /** Removes every binding whose queue or stream destination `exists` denies (sinks and exchanges stay). */
+  async unbindMissing(exists: (destination: { kind: 'queue' | 'stream'; name: string }) => boolean): Promise<void> {
+    for (const binding of this.listBindings()) {
+      const d = binding.destination
+      if ((d.kind === 'queue' || d.kind === 'stream') && !exists(d)) await this.unbindDestination(d)
+    }
+  }
+
   #resolve(binding: BindingDef, destinationMustExist = true) {
     const destination = copyDestination(binding.destination)
     if (typeof binding.source !== 'string' || typeof binding.key !== 'string')

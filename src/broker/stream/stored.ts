@@ -3,6 +3,7 @@
 // (PartitionLog.readRecords), so a memory log's records are never encoded just to be decoded again.
 import type { Record } from '../../record/index.js'
 import type { StoredMessage } from '../message.js'
+import type { Stream } from './stream.js'
 
 /** The records of one partition as StoredMessages, minus those `skip` rejects (e.g. already acked). */
 export function storedOf(
@@ -18,4 +19,16 @@ export function storedOf(
     out.push({ stream: streamName, partition, offset, timestamp, key, value, headers })
   }
   return out
+}
+
+/** Decoded messages of a partition from an offset (at least the log start), up to about maxBytes. */
+export async function readStored(
+  stream: Stream,
+  partition: number,
+  offset: number,
+  maxBytes: number,
+): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
+  const log = stream.partitionLog(partition)
+  const { records, nextOffset } = await log.readRecords(Math.max(offset, log.logStartOffset), maxBytes)
+  return { messages: storedOf(stream.name, partition, records), nextOffset }
 }

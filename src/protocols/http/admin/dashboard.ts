@@ -232,8 +232,9 @@ export function registerDashboardApi(app: FastifyInstance, context: DashboardApi
     for (const source of connectionSources(context.started))
       for (const c of source.connections())
         if (c.protocol === 'mqtt' && typeof c.details?.clientId === 'string') connected.add(c.details.clientId)
-    const sessions = broker.storage.metadata
-      .list<MqttSessionRecord>(MQTT_SESSION_KIND)
+    const sessions = broker
+      .catalog<MqttSessionRecord>(MQTT_SESSION_KIND)
+      .list()
       .map(([clientId, record]) => ({
         clientId,
         connected: connected.has(clientId),
