@@ -261,7 +261,7 @@ export class Broker {
     offset: number,
     maxBytes = 1024 * 1024,
   ): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
-    return readStored(this.stream(streamName), partition, offset, maxBytes)
+    return readStored(streamName, partition, this.stream(streamName).partitionLog(partition), offset, maxBytes)
   }
 
   // ---- queues (catalog in queue/catalog.ts) ----

@@ -2,8 +2,8 @@
 // groups), queue read-ahead, cold redelivery and dedup rebuild. Decoding itself is the log's
 // (PartitionLog.readRecords), so a memory log's records are never encoded just to be decoded again.
 import type { Record } from '../../record/index.js'
+import type { PartitionLog } from '../../storage/api.js'
 import type { StoredMessage } from '../message.js'
-import type { Stream } from './stream.js'
 
 /** The records of one partition as StoredMessages, minus those `skip` rejects (e.g. already acked). */
 export function storedOf(
@@ -23,12 +23,12 @@ export function storedOf(
 
 /** Decoded messages of a partition from an offset (at least the log start), up to about maxBytes. */
 export async function readStored(
-  stream: Stream,
+  streamName: string,
   partition: number,
+  log: PartitionLog,
   offset: number,
   maxBytes: number,
 ): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
-  const log = stream.partitionLog(partition)
   const { records, nextOffset } = await log.readRecords(Math.max(offset, log.logStartOffset), maxBytes)
-  return { messages: storedOf(stream.name, partition, records), nextOffset }
+  return { messages: storedOf(streamName, partition, records), nextOffset }
 }
