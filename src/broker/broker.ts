@@ -2,114 +2,98 @@
 // subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
 import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
-import { type AdapterKind, type Catalog, catalogOver } from './catalog.js'
-import type { QueueConfig, StreamConfig } from './config.js'
-import { GroupCoordinator, type OffsetStore } from './groups/index.js'
+import { AdapterCatalogs, type AdapterKind, type Catalog } from './catalog.js'
+import type { BrokerOptions, QueueConfig, StreamConfig } from './config.js'
+import { GroupCoordinator } from './groups/index.js'
 import type { LogMember, LogMemberOptions } from './log/assigned-group.js'
-import { groupLag, LogGroups } from './log/groups.js'
-import { groupKey, offsetStoreOver, waitForLogData } from './log/offsets.js'
+import type { PartitionLag } from './log/groups.js'
+import { LogMode } from './log/mode.js'
 import { Maintenance } from './maintenance.js'
-import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './message.js'
+import type { PublishMessage, StoredMessage } from './message.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
-import { deadLetterMessage } from './queue/dead-letter.js'
 import type { QueueConsumer, QueueSubscription } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
+import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
-import {
-  type BindingDef,
-  type ExchangeDeclare,
-  type ExchangeDef,
-  Router,
-  TopicSubscriptions,
-} from './routing/router.js'
+import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
 import { SchemaStore } from './schema/index.js'
 import { Appender } from './stream/appender.js'
 import { StreamCatalog } from './stream/catalog.js'
 import type { MessagePosition } from './stream/produce.js'
 import type { RawAppendResult } from './stream/raw-append.js'
-import { readStored } from './stream/stored.js'
 import type { Stream } from './stream/stream.js'
+import { TopicSubscriptions } from './topics/topics.js'
 
-export interface BrokerOptions {
-  storage: StorageEngine
-  /** Kafka group.initial.rebalance.delay.ms (default 3000). */
-  initialRebalanceDelayMs?: number
-  /** Durability of streams created without one. */
-  defaultDurability?: StreamConfig['durability']
-  /** Period of the shared maintenance tick (lease expiry, delays, TTL), ms. */
-  tickMs?: number
-  now?: () => number
-  warn?: (message: string, details?: Record<string, unknown>) => void
-}
+export type { BrokerOptions } from './config.js'
 
 export { validateName } from './stream/catalog.js'
 
 export class Broker {
   readonly #storage: StorageEngine
-  readonly #catalogs = new Map<AdapterKind, Catalog<unknown>>()
-  readonly #offsets: OffsetStore
+  readonly #catalogs: AdapterCatalogs
+  readonly #log: LogMode
   readonly #streams: StreamCatalog
   readonly #queues: QueueCatalog
   readonly #appender: Appender
   readonly #maintenance: Maintenance
-  readonly #logGroups = new LogGroups({
-    stream: (name) => this.stream(name),
-    committed: (g, s, p) => this.committedOffset(g, s, p)?.offset,
-    commit: (g, s, p, offset) => this.commitOffset(g, s, p, offset),
-    read: (s, p, offset, maxBytes) => this.readMessages(s, p, offset, maxBytes),
-    warn: (message, details) => this.#warn(message, details),
-  })
   schemas!: SchemaStore
   router!: Router
   /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
   groups!: GroupCoordinator
   /** SNS-style topics and their filtered subscriptions. */
   topics!: TopicSubscriptions
-  /** In-memory subscribers bound as router sinks (e.g. MQTT QoS 0 sessions). */
+  /** Publishes through exchanges; holds the in-memory sinks bindings can target (e.g. MQTT QoS 0 sessions). */
   readonly #publisher = new Publisher({
     route: (exchange, routingKey, headers, out) => this.router.route(exchange, routingKey, headers, out),
     queue: (name) => this.#queues.get(name),
     stream: (name) => this.stream(name),
     append: (stream, message, now) => this.#appender.publish(stream, message, now),
-    deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
+    deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
     now: () => this.now(),
   })
-  readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &
-    Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
+  readonly #deadLetters: DeadLetterRoutes = {
+    toQueue: (name, message) => this.produce(this.queue(name).streamName, [message]),
+    toExchange: (exchange, routingKey, message) => this.deadLetterToExchange(exchange, routingKey, message),
+    now: () => this.now(),
+  }
+  readonly #options: BrokerOptions
+  readonly now: () => number
+  readonly #warn = (message: string, details?: Record<string, unknown>): void => this.#options.warn?.(message, details)
   #closed = false
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
   #catalogLock: Promise<unknown> = Promise.resolve()
 
   protected constructor(options: BrokerOptions) {
     this.#storage = options.storage
+    this.#catalogs = new AdapterCatalogs(options.storage.metadata)
     this.#appender = new Appender(options.storage.metadata, () => this.schemas)
-    this.#options = {
-      defaultDurability: options.defaultDurability ?? 'always',
-      tickMs: options.tickMs ?? 100,
-      now: options.now ?? Date.now,
-      warn: options.warn,
-      initialRebalanceDelayMs: options.initialRebalanceDelayMs,
-    }
+    this.#options = options
+    this.now = options.now ?? Date.now
+    const defaultDurability = options.defaultDurability ?? 'always'
     this.#streams = new StreamCatalog({
       storage: this.#storage,
-      defaultDurability: this.#options.defaultDurability,
+      defaultDurability,
       now: () => this.now(),
-      forget: (stream) => this.#forgetStream(stream),
+      forget: async (stream) => {
+        await this.router.unbindDestination({ kind: 'stream', name: stream.name })
+        await this.#appender.forget(stream)
+      },
+      removeQueue: (queue) => this.#queues.remove(queue, 'stream deleted'),
     })
     this.#queues = new QueueCatalog({
       storage: this.#storage,
       streams: this.#streams,
-      defaultDurability: this.#options.defaultDurability,
-      now: this.#options.now,
-      warn: (message, details) => this.#warn(message, details),
+      defaultDurability,
+      now: this.now,
+      warn: this.#warn,
       unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
-      deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
+      deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
     })
-    this.#offsets = offsetStoreOver(this.#storage.cursors, (topic) => this.#streams.get(topic)?.partitions.length)
+    this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#warn)
     this.#maintenance = new Maintenance({
       now: () => this.now(),
-      warn: (message, details) => this.#warn(message, details),
+      warn: this.#warn,
       queues: () => this.#queues.values(),
       streams: () => this.#streams.values(),
       producers: this.#appender.producers,
@@ -123,10 +107,6 @@ export class Broker {
     return broker
   }
 
-  get now(): () => number {
-    return this.#options.now
-  }
-
   async #load(): Promise<void> {
     const meta = this.#storage.metadata
     this.schemas = await SchemaStore.open(meta)
@@ -134,31 +114,19 @@ export class Broker {
     this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
-      offsets: this.#offsets,
+      offsets: this.#log.store,
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
     })
     await this.#queues.load()
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
     await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
-    this.#maintenance.start(this.#options.tickMs)
+    this.#maintenance.start(this.#options.tickMs ?? 100)
   }
 
-  /**
-   * The catalog of one kind of adapter state (MQTT sessions, SQS queue attributes, listener secrets):
-   * durable, typed by the caller, never read by the broker. Storage itself is not public.
-   */
+  /** Adapter state of one kind (catalog.ts): durable, typed by the caller, never read by the broker. */
   catalog<T>(kind: AdapterKind): Catalog<T> {
-    let catalog = this.#catalogs.get(kind)
-    if (catalog === undefined) {
-      catalog = catalogOver(this.#storage.metadata, kind)
-      this.#catalogs.set(kind, catalog)
-    }
-    return catalog as Catalog<T>
-  }
-
-  #warn(message: string, details?: Record<string, unknown>): void {
-    this.#options.warn?.(message, details)
+    return this.#catalogs.of<T>(kind)
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
@@ -167,11 +135,19 @@ export class Broker {
     return run
   }
 
+  /** A catalog change on an open broker, in turn with the others. */
+  #change<T>(work: () => Promise<T>): Promise<T> {
+    return this.#serial(async () => {
+      this.#assertOpen()
+      return work()
+    })
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new WharfError('BROKER_CLOSED')
   }
 
-  // ---- streams (catalog in stream/catalog.ts) ----
+  // ---- streams and producing (stream/catalog.ts, stream/appender.ts) ----
 
   /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
   createStream(
@@ -179,10 +155,7 @@ export class Broker {
     config: Partial<StreamConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Stream> {
-    return this.#serial(async () => {
-      this.#assertOpen()
-      return this.#streams.create(name, config, options)
-    })
+    return this.#change(() => this.#streams.create(name, config, options))
   }
 
   getStream(name: string): Stream | undefined {
@@ -202,30 +175,12 @@ export class Broker {
     return this.#serial(() => this.#streams.alter(name, changes))
   }
 
+  /** Deletes a stream; one that queues read is refused unless `force`, which deletes those queues too. */
   deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.#serial(async () => {
-      const stream = this.stream(name)
-      if (stream.queues.size > 0 && !options.force) {
-        const names = [...stream.queues].map((q) => q.name).join(', ')
-        throw new WharfError('PRECONDITION_FAILED', `stream '${name}' is read by queues: ${names}`)
-      }
-      for (const queue of [...stream.queues]) await this.#queues.remove(queue, 'stream deleted')
-      await this.#streams.deleteNow(stream)
-    })
+    return this.#serial(() => this.#streams.delete(name, options.force === true))
   }
 
-  /** What refers to a stream besides its logs: bindings to it, its dedup window, its producers' state. */
-  async #forgetStream(stream: Stream): Promise<void> {
-    await this.router.unbindDestination({ kind: 'stream', name: stream.name })
-    await this.#appender.forget(stream)
-  }
-
-  // ---- producing ----
-
-  /**
-   * Appends messages to a stream (see Appender.produce): one storage append per partition, resolved when
-   * durable per the stream's policy with each message's position.
-   */
+  /** Appends messages to a stream (Appender.produce); resolves with their positions once durable. */
   produce(
     streamName: string,
     messages: PublishMessage[],
@@ -239,11 +194,7 @@ export class Broker {
     }
   }
 
-  /**
-   * Appends one client-built RecordBatch (Kafka produce) as received: validated (structure + CRC), checked
-   * against idempotent-producer state, schema-validated when the stream has a subject. A retried batch is
-   * answered with its original offsets and not written again.
-   */
+  /** A Kafka RecordBatch stored as received (Appender.appendRaw); a retried batch gets its original offsets. */
   async appendRawBatch(streamName: string, partition: number, batch: Buffer): Promise<RawAppendResult> {
     this.#assertOpen()
     return this.#appender.appendRaw(this.stream(streamName), partition, batch)
@@ -261,36 +212,23 @@ export class Broker {
     offset: number,
     maxBytes = 1024 * 1024,
   ): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
-    return readStored(streamName, partition, this.stream(streamName).partitionLog(partition), offset, maxBytes)
+    return this.#log.read(streamName, partition, offset, maxBytes)
   }
 
   // ---- queues (catalog in queue/catalog.ts) ----
 
-  /**
-   * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
-   * config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
-   */
+  /** Declares a queue over its own stream or `config.stream`; an equal redeclare returns the existing one. */
   createQueue(
     name: string,
     config: Partial<QueueConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<QueueSubscription> {
-    return this.#serial(async () => {
-      this.#assertOpen()
-      return this.#queues.create(name, config, options)
-    })
+    return this.#change(() => this.#queues.create(name, config, options))
   }
 
-  /**
-   * Changes settings of an existing queue (SQS SetQueueAttributes): lease, delivery limit, dead-letter
-   * target, TTL, length limit, delay. The stream, durability and ownership cannot change. New settings apply
-   * to deliveries from now on; persisted with the queue's catalog record.
-   */
+  /** Changes settings of a queue (QueueCatalog.alter); they apply to deliveries from now on. */
   alterQueue(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<QueueSubscription> {
-    return this.#serial(async () => {
-      this.#assertOpen()
-      return this.#queues.alter(name, changes)
-    })
+    return this.#change(() => this.#queues.alter(name, changes))
   }
 
   getQueue(name: string): QueueSubscription | undefined {
@@ -336,21 +274,6 @@ export class Broker {
     return this.queue(name).queueStats()
   }
 
-  async #deadLetter(queue: QueueSubscription, message: StoredMessage, reason: DeathReason): Promise<void> {
-    const target = queue.config.deadLetter
-    if (target === null) return
-    const dead = deadLetterMessage(queue.name, message, reason, this.now())
-    if ('queue' in target) {
-      await this.produce(this.queue(target.queue).streamName, [dead])
-      return
-    }
-    await this.deadLetterToExchange(
-      target.exchange,
-      target.routingKey ?? headerText(message.headers, Reserved.routingKey) ?? queue.name,
-      dead,
-    )
-  }
-
   async deadLetterToExchange(exchange: string, routingKey: string, message: PublishMessage): Promise<void> {
     await this.publish(exchange, routingKey, message)
   }
@@ -394,11 +317,8 @@ export class Broker {
   }
 
   /**
-   * Publishes through an exchange: the router picks the destinations, the message is appended to every
-   * destination stream (in parallel) and handed to every sink. `routed` is 0 for an unroutable message
-   * (the caller implements mandatory/basic.return). A reject-publish queue that is full fails the whole
-   * publish before anything is appended. `extraRoutingKeys` routes the message by more keys through the
-   * same exchange (AMQP CC/BCC): every destination any key reaches gets it once.
+   * Publishes through an exchange to every destination the router picks (Publisher.publish); `routed` is 0
+   * when unroutable. `extraRoutingKeys` routes by more keys too (CC/BCC), each destination reached once.
    */
   publish(
     exchange: string,
@@ -414,41 +334,35 @@ export class Broker {
 
   /** Committed offset of a consumer group on a stream partition. */
   committedOffset(group: string, stream: string, partition: number): { offset: number; metadata: string } | undefined {
-    return this.#storage.cursors.getOffset(groupKey(group, stream, partition))
+    return this.#log.get(group, stream, partition)
   }
 
-  async commitOffset(group: string, stream: string, partition: number, offset: number, metadata = ''): Promise<void> {
-    this.stream(stream).partitionLog(partition)
-    await this.#storage.cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
+  commitOffset(group: string, stream: string, partition: number, offset: number, metadata = ''): Promise<void> {
+    return this.#log.commit(group, stream, partition, offset, metadata)
   }
 
   /** Groups with committed offsets, whether or not they have members. */
   committedGroups(): string[] {
-    return this.#offsets.listGroups()
+    return this.#log.groups()
   }
 
   /** The stream partitions a group has committed offsets for. */
   committedPartitions(group: string): Array<{ stream: string; partition: number }> {
-    return this.#offsets.listPartitions(group).map(({ topic, partition }) => ({ stream: topic, partition }))
+    return this.#log.partitions(group)
   }
 
   /**
-   * Joins a broker-assigned log-mode group: the stream's partitions are shared among the group's members
-   * (range or round robin), each member is pushed its partitions' messages from the committed offset
-   * (or `from`), and `member.ack(message)` commits. For consumers without a client-side assignor.
+   * Joins a broker-assigned log-mode group: members share the stream's partitions and are pushed messages
+   * from the committed offset (or `from`); `member.ack(message)` commits.
    */
   subscribeLog(streamName: string, group: string, options: LogMemberOptions): LogMember {
     this.#assertOpen()
-    this.stream(streamName)
-    return this.#logGroups.join(streamName, group, options)
+    return this.#log.join(streamName, group, options)
   }
 
   /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
-  lag(
-    group: string,
-    streamName: string,
-  ): Array<{ partition: number; committed: number | null; highWatermark: number; lag: number }> {
-    return groupLag(this.stream(streamName), (p) => this.committedOffset(group, streamName, p)?.offset)
+  lag(group: string, streamName: string): PartitionLag[] {
+    return this.#log.lag(group, streamName)
   }
 
   /** Waits until a partition has data at or beyond `offset`, or the timeout passes. */
@@ -459,7 +373,7 @@ export class Broker {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    return waitForLogData(this.stream(streamName).partitionLog(partition), offset, timeoutMs, signal)
+    return this.#log.waitForData(streamName, partition, offset, timeoutMs, signal)
   }
 
   async close(): Promise<void> {

@@ -14,11 +14,27 @@ export interface Catalog<T> {
   delete(name: string): Promise<void>
 }
 
-export function catalogOver<T>(metadata: MetadataStore, kind: AdapterKind): Catalog<T> {
-  return {
-    get: (name) => metadata.get<T>(kind, name),
-    list: () => metadata.list<T>(kind),
-    put: (name, value) => metadata.put(kind, name, value),
-    delete: (name) => metadata.delete(kind, name),
+/** One Catalog object per kind, built on first use. */
+export class AdapterCatalogs {
+  readonly #metadata: MetadataStore
+  readonly #byKind = new Map<AdapterKind, Catalog<unknown>>()
+
+  constructor(metadata: MetadataStore) {
+    this.#metadata = metadata
+  }
+
+  of<T>(kind: AdapterKind): Catalog<T> {
+    let catalog = this.#byKind.get(kind)
+    if (catalog === undefined) {
+      const metadata = this.#metadata
+      catalog = {
+        get: (name) => metadata.get(kind, name),
+        list: () => metadata.list(kind),
+        put: (name, value) => metadata.put(kind, name, value),
+        delete: (name) => metadata.delete(kind, name),
+      }
+      this.#byKind.set(kind, catalog)
+    }
+    return catalog as Catalog<T>
   }
 }

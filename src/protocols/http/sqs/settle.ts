@@ -61,7 +61,7 @@ export async function deleteMessageBatch(s: SqsState, input: Input): Promise<Out
   for (const entry of entries) {
     const id = entry.Id as string
     try {
-      // An ack that fails to become durable fails its entry, as before; the others still succeed.
+      // An ack that fails to become durable fails its entry; the others still succeed.
       const ack = issueDelete(s, name, record, entry.ReceiptHandle)
       if (ack === undefined) successful.push({ Id: id })
       else
