@@ -10,6 +10,7 @@
 // nothing but what the caller keeps.
 import { WharfError } from '../../util/errors.js'
 import { decodeTable, encodeTable } from './arguments.js'
+import { BindingIndex } from './bindings.js'
 import {
   assertEquivalent,
   bindingId,
@@ -62,12 +63,8 @@ export class Router {
   readonly #queueExists: (name: string) => boolean
   readonly #exchangesMax: number
   readonly #bindingsMax: number
-  #bindingCount = 0
   readonly #exchanges = new Map<string, ExchangeState>()
-  /** Interned destination objects with the number of bindings that point at them. */
-  readonly #targets = new Map<string, { target: Destination; refs: number }>()
-  /** Bindings by destination key, for unbindDestination and exchange deletion. */
-  readonly #inbound = new Map<string, Map<string, BindingEntry>>()
+  readonly #bindings = new BindingIndex()
   #tail: Promise<unknown> = Promise.resolve()
   // route() scratch, reused across calls.
   readonly #matched = new Set<Destination>()
@@ -118,7 +115,7 @@ export class Router {
       if (destination.kind === 'exchange' && !this.#exchanges.has(destination.name)) continue
       const def = { ...stored, destination, arguments: Object.freeze(decodeTable(stored.arguments)), durable: true }
       source.validate(def)
-      this.#attach(source, { id, def: Object.freeze(def), target: this.#intern(destination) })
+      this.#bindings.add(source, { id, def: Object.freeze(def), target: this.#bindings.intern(destination) })
     }
   }
 
@@ -140,7 +137,7 @@ export class Router {
   listBindings(filter: { source?: string; destination?: Destination } = {}): BindingDef[] {
     let entries: Iterable<BindingEntry>
     if (filter.destination !== undefined) {
-      entries = this.#inbound.get(destinationKey(filter.destination))?.values() ?? []
+      entries = this.#bindings.inbound(filter.destination)?.values() ?? []
     } else if (filter.source !== undefined) {
       entries = this.#exchanges.get(filter.source)?.bindings.values() ?? []
     } else {
@@ -203,7 +200,7 @@ export class Router {
       const id = bindingId(def)
       if (source.bindings.has(id)) return
       source.validate(def)
-      if (this.#bindingCount >= this.#bindingsMax)
+      if (this.#bindings.count >= this.#bindingsMax)
         throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#bindingsMax} bindings`)
       let durable = (binding.durable ?? source.def.durable) && source.def.durable && def.destination.kind !== 'sink'
       if (def.destination.kind === 'exchange')
@@ -218,7 +215,8 @@ export class Router {
         }
         await this.#catalog.put(KIND_BINDING, id, stored)
       }
-      this.#attach(source, { id, def: Object.freeze({ ...def, durable }), target: this.#intern(def.destination) })
+      const target = this.#bindings.intern(def.destination)
+      this.#bindings.add(source, { id, def: Object.freeze({ ...def, durable }), target })
     })
   }
 
@@ -236,7 +234,7 @@ export class Router {
   /** Removes every binding to a destination, e.g. when its queue, stream or sink goes away. */
   unbindDestination(destination: Destination): Promise<void> {
     return this.#serial(async () => {
-      const entries = this.#inbound.get(destinationKey(destination))
+      const entries = this.#bindings.inbound(destination)
       if (entries !== undefined) await this.#remove([...entries.values()], [])
     })
   }
@@ -271,40 +269,6 @@ export class Router {
     return { def, source }
   }
 
-  #intern(destination: Destination): Destination {
-    const key = destinationKey(destination)
-    const slot = this.#targets.get(key)
-    if (slot !== undefined) {
-      slot.refs++
-      return slot.target
-    }
-    this.#targets.set(key, { target: destination, refs: 1 })
-    return destination
-  }
-
-  #attach(source: ExchangeState, entry: BindingEntry): void {
-    source.add(entry)
-    this.#bindingCount++
-    const key = destinationKey(entry.target)
-    let inbound = this.#inbound.get(key)
-    if (inbound === undefined) {
-      inbound = new Map()
-      this.#inbound.set(key, inbound)
-    }
-    inbound.set(entry.id, entry)
-  }
-
-  #detach(entry: BindingEntry): void {
-    this.#exchanges.get(entry.def.source)?.remove(entry)
-    this.#bindingCount--
-    const key = destinationKey(entry.target)
-    const inbound = this.#inbound.get(key)
-    inbound?.delete(entry.id)
-    if (inbound?.size === 0) this.#inbound.delete(key)
-    const slot = this.#targets.get(key)
-    if (slot !== undefined && --slot.refs === 0) this.#targets.delete(key)
-  }
-
   /**
    * Removes bindings and exchanges plus everything that goes with them: an exchange's bindings both
    * ways, and auto-delete exchanges whose last source binding is among the removed (transitively).
@@ -316,7 +280,7 @@ export class Router {
     for (;;) {
       for (let x = pending.pop(); x !== undefined; x = pending.pop()) {
         for (const entry of x.bindings.values()) dropBindings.add(entry)
-        const inbound = this.#inbound.get(destinationKey({ kind: 'exchange', name: x.def.name }))
+        const inbound = this.#bindings.inbound({ kind: 'exchange', name: x.def.name })
         if (inbound !== undefined) for (const entry of inbound.values()) dropBindings.add(entry)
       }
       for (const entry of dropBindings) {
@@ -335,7 +299,7 @@ export class Router {
       for (const entry of dropBindings) if (entry.def.durable) await this.#catalog.delete(KIND_BINDING, entry.id)
       for (const x of dropExchanges) if (x.def.durable) await this.#catalog.delete(KIND_EXCHANGE, x.def.name)
     }
-    for (const entry of dropBindings) this.#detach(entry)
+    for (const entry of dropBindings) this.#bindings.remove(this.#exchanges.get(entry.def.source), entry)
     for (const x of dropExchanges) this.#exchanges.delete(x.def.name)
   }
 
@@ -412,7 +376,7 @@ export class Router {
 
   #routeDefault(routingKey: string, out: LeafDestination[]): void {
     if (!this.#queueExists(routingKey)) return
-    const interned = this.#targets.get(`queue:${routingKey}`)?.target as LeafDestination | undefined
+    const interned = this.#bindings.target(`queue:${routingKey}`) as LeafDestination | undefined
     out.push(interned ?? { kind: 'queue', name: routingKey })
   }
 }
