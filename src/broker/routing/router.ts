@@ -35,7 +35,6 @@ import {
   type BindingDef,
   copyDestination,
   type Destination,
-  destinationKey,
   type ExchangeDef,
   type LeafDestination,
   type RouteResult,
