@@ -1,9 +1,9 @@
 // The adapter's one error-mapping table: every failure inside a channel or connection becomes an AmqpError
 // (reply code + RabbitMQ-style reply text + class/method ids), and HARD_ERROR_CODES decides whether it
 // closes the channel or the whole connection. Broker errors map by code (and detail.reason) to a reply
-// code; RabbitMQ's exact texts are written here from the error's detail, nowhere else.
+// code; RabbitMQ's texts for broker errors are written here, from the error's detail.
 import { canonicalValue } from '../../broker/routing/arguments.js'
-import { type ErrorCode, type ErrorDetail, WharfError } from '../../util/errors.js'
+import { type ErrorCode, type ErrorDetail, type ErrorReason, WharfError } from '../../util/errors.js'
 import { AmqpFrameError, HARD_ERROR_CODES, REPLY_CODE_NAMES, ReplyCode } from './codec/index.js'
 
 export class AmqpError extends Error {
@@ -38,31 +38,6 @@ export const amqpError = {
   frameError: (text: string) => new AmqpError(ReplyCode.FRAME_ERROR, text),
 }
 
-/** WharfError code → reply code; REPLIES may override it for a reason. */
-const BY_CODE: Partial<Record<ErrorCode, number>> = {
-  STREAM_NOT_FOUND: ReplyCode.NOT_FOUND,
-  SUBSCRIPTION_NOT_FOUND: ReplyCode.NOT_FOUND,
-  EXCHANGE_NOT_FOUND: ReplyCode.NOT_FOUND,
-  PARTITION_NOT_FOUND: ReplyCode.NOT_FOUND,
-  PRECONDITION_FAILED: ReplyCode.PRECONDITION_FAILED,
-  INVALID_CONFIG: ReplyCode.PRECONDITION_FAILED,
-  INVALID_ARGUMENT: ReplyCode.PRECONDITION_FAILED,
-  MESSAGE_TOO_LARGE: ReplyCode.PRECONDITION_FAILED,
-  RECORD_TOO_LARGE: ReplyCode.PRECONDITION_FAILED,
-  SCHEMA_VIOLATION: ReplyCode.PRECONDITION_FAILED,
-  LIMIT_EXCEEDED: ReplyCode.PRECONDITION_FAILED,
-  QUEUE_FULL: ReplyCode.PRECONDITION_FAILED,
-  RESOURCE_LOCKED: ReplyCode.RESOURCE_LOCKED,
-  ACCESS_REFUSED: ReplyCode.ACCESS_REFUSED,
-  SUBSCRIPTION_EXISTS: ReplyCode.PRECONDITION_FAILED,
-  STREAM_EXISTS: ReplyCode.PRECONDITION_FAILED,
-  BROKER_CLOSED: ReplyCode.CONNECTION_FORCED,
-  LOG_CLOSED: ReplyCode.CONNECTION_FORCED,
-  IO_ERROR: ReplyCode.INTERNAL_ERROR,
-  DISK_FULL: ReplyCode.INTERNAL_ERROR,
-  STORE_CORRUPT: ReplyCode.INTERNAL_ERROR,
-}
-
 const vhost = "in vhost '/'"
 /** RabbitMQ's name for a declaration field in its inequivalence texts. */
 const fieldNames: Record<string, string> = { autoDelete: 'auto_delete' }
@@ -71,32 +46,76 @@ function declared(d: ErrorDetail): string {
   return d.exchange !== undefined ? `exchange '${d.exchange}' ${vhost}` : `queue '${d.queue}' ${vhost}`
 }
 
+function inequivalent(d: ErrorDetail): string {
+  const [received, current] = d.field
+    ? [`'${String(d.received)}'`, `'${String(d.current)}'`]
+    : [describeValue(d.received), describeValue(d.current)]
+  const arg = fieldNames[d.argument ?? ''] ?? d.argument
+  return `inequivalent arg '${arg}' for ${declared(d)}: received ${received} but current is ${current}`
+}
+
+/** A reply code, and RabbitMQ's text from the error's detail (undefined: the broker's message is sent). */
+type Reply = readonly [replyCode: number, text?: (d: ErrorDetail) => string | undefined]
+
 /**
- * RabbitMQ's reply texts for broker errors, keyed by code or code/reason; the reply code is BY_CODE's unless
- * the entry gives one. An error whose detail lacks what its entry needs keeps the broker's message.
+ * The adapter's one table from broker errors to replies, keyed by code/reason before code. Codes not listed
+ * close with INTERNAL_ERROR.
  */
-const REPLIES: Record<string, (d: ErrorDetail) => string | [number, string] | undefined> = {
-  EXCHANGE_NOT_FOUND: (d) => (d.exchange === undefined ? undefined : `no exchange '${d.exchange}' ${vhost}`),
-  SUBSCRIPTION_NOT_FOUND: (d) => (d.queue === undefined ? undefined : `no queue '${d.queue}' ${vhost}`),
-  STREAM_NOT_FOUND: (d) => (d.stream === undefined ? undefined : `no stream '${d.stream}'`),
-  'ACCESS_REFUSED/default-exchange': () => 'operation not permitted on the default exchange',
-  'ACCESS_REFUSED/reserved-name': (d) => `exchange name '${d.exchange}' contains reserved prefix 'amq.*'`,
-  'ACCESS_REFUSED/predeclared': (d) => `deletion of system exchange '${d.exchange}' ${vhost} not allowed`,
-  'ACCESS_REFUSED/internal-exchange': (d) => `cannot publish to internal exchange '${d.exchange}' ${vhost}`,
-  'PRECONDITION_FAILED/in-use': (d) => `${declared(d)} in use`,
-  'PRECONDITION_FAILED/not-empty': (d) => `${declared(d)} not empty`,
-  'PRECONDITION_FAILED/inequivalent': (d) => {
-    const [received, current] = d.field
-      ? [`'${String(d.received)}'`, `'${String(d.current)}'`]
-      : [describeValue(d.received), describeValue(d.current)]
-    const arg = fieldNames[d.argument ?? ''] ?? d.argument
-    return `inequivalent arg '${arg}' for ${declared(d)}: received ${received} but current is ${current}`
-  },
-  'PRECONDITION_FAILED/invalid-value': (d) =>
-    d.argument === 'x-match'
-      ? `Invalid x-match field value ${String(d.value)}; expected ${d.expected}`
-      : `invalid arg '${d.argument}' for ${declared(d)}: not ${d.expected}`,
-  'INVALID_ARGUMENT/unknown-exchange-type': (d) => [ReplyCode.COMMAND_INVALID, `unknown exchange type '${d.value}'`],
+const REPLIES: Partial<Record<ErrorCode | `${ErrorCode}/${ErrorReason}`, Reply>> = {
+  STREAM_NOT_FOUND: [ReplyCode.NOT_FOUND, (d) => (d.stream === undefined ? undefined : `no stream '${d.stream}'`)],
+  SUBSCRIPTION_NOT_FOUND: [
+    ReplyCode.NOT_FOUND,
+    (d) => (d.queue === undefined ? undefined : `no queue '${d.queue}' ${vhost}`),
+  ],
+  EXCHANGE_NOT_FOUND: [
+    ReplyCode.NOT_FOUND,
+    (d) => (d.exchange === undefined ? undefined : `no exchange '${d.exchange}' ${vhost}`),
+  ],
+  PARTITION_NOT_FOUND: [ReplyCode.NOT_FOUND],
+  ACCESS_REFUSED: [ReplyCode.ACCESS_REFUSED],
+  'ACCESS_REFUSED/default-exchange': [
+    ReplyCode.ACCESS_REFUSED,
+    () => 'operation not permitted on the default exchange',
+  ],
+  'ACCESS_REFUSED/reserved-name': [
+    ReplyCode.ACCESS_REFUSED,
+    (d) => `exchange name '${d.exchange}' contains reserved prefix 'amq.*'`,
+  ],
+  'ACCESS_REFUSED/predeclared': [
+    ReplyCode.ACCESS_REFUSED,
+    (d) => `deletion of system exchange '${d.exchange}' ${vhost} not allowed`,
+  ],
+  'ACCESS_REFUSED/internal-exchange': [
+    ReplyCode.ACCESS_REFUSED,
+    (d) => `cannot publish to internal exchange '${d.exchange}' ${vhost}`,
+  ],
+  PRECONDITION_FAILED: [ReplyCode.PRECONDITION_FAILED],
+  'PRECONDITION_FAILED/in-use': [ReplyCode.PRECONDITION_FAILED, (d) => `${declared(d)} in use`],
+  'PRECONDITION_FAILED/not-empty': [ReplyCode.PRECONDITION_FAILED, (d) => `${declared(d)} not empty`],
+  'PRECONDITION_FAILED/inequivalent': [ReplyCode.PRECONDITION_FAILED, inequivalent],
+  'PRECONDITION_FAILED/invalid-value': [
+    ReplyCode.PRECONDITION_FAILED,
+    (d) =>
+      d.argument === 'x-match'
+        ? `Invalid x-match field value ${String(d.value)}; expected ${d.expected}`
+        : `invalid arg '${d.argument}' for ${declared(d)}: not ${d.expected}`,
+  ],
+  INVALID_ARGUMENT: [ReplyCode.PRECONDITION_FAILED],
+  'INVALID_ARGUMENT/unknown-exchange-type': [ReplyCode.COMMAND_INVALID, (d) => `unknown exchange type '${d.value}'`],
+  INVALID_CONFIG: [ReplyCode.PRECONDITION_FAILED],
+  MESSAGE_TOO_LARGE: [ReplyCode.PRECONDITION_FAILED],
+  RECORD_TOO_LARGE: [ReplyCode.PRECONDITION_FAILED],
+  SCHEMA_VIOLATION: [ReplyCode.PRECONDITION_FAILED],
+  LIMIT_EXCEEDED: [ReplyCode.PRECONDITION_FAILED],
+  QUEUE_FULL: [ReplyCode.PRECONDITION_FAILED],
+  RESOURCE_LOCKED: [ReplyCode.RESOURCE_LOCKED],
+  SUBSCRIPTION_EXISTS: [ReplyCode.PRECONDITION_FAILED],
+  STREAM_EXISTS: [ReplyCode.PRECONDITION_FAILED],
+  BROKER_CLOSED: [ReplyCode.CONNECTION_FORCED],
+  LOG_CLOSED: [ReplyCode.CONNECTION_FORCED],
+  IO_ERROR: [ReplyCode.INTERNAL_ERROR],
+  DISK_FULL: [ReplyCode.INTERNAL_ERROR],
+  STORE_CORRUPT: [ReplyCode.INTERNAL_ERROR],
 }
 
 /** Short text of a typed argument value in RabbitMQ's inequivalence messages, with its AMQP field type. */
@@ -126,11 +145,11 @@ function describeValue(value: unknown): string {
 
 function fromBroker(error: WharfError): AmqpError {
   const reason = error.detail.reason
-  const word = (reason === undefined ? undefined : REPLIES[`${error.code}/${reason}`]) ?? REPLIES[error.code]
-  const reply = word?.(error.detail)
-  const replyCode = BY_CODE[error.code] ?? ReplyCode.INTERNAL_ERROR
-  if (reply === undefined) return new AmqpError(replyCode, error.message)
-  return typeof reply === 'string' ? new AmqpError(replyCode, reply) : new AmqpError(reply[0], reply[1])
+  const [replyCode, text] =
+    (reason === undefined ? undefined : REPLIES[`${error.code}/${reason}`]) ??
+    REPLIES[error.code] ??
+    ([ReplyCode.INTERNAL_ERROR] as const)
+  return new AmqpError(replyCode, text?.(error.detail) ?? error.message)
 }
 
 /** Maps anything thrown while handling a method to the AMQP error to close with. */
