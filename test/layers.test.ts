@@ -182,3 +182,15 @@ test('the layer checker sees a known downward import', () => {
   )
   assert.equal(layerOf(join(src, 'broker', 'x.ts')), 3)
 })
+
+test('protocols reach broker state only through the broker API, never its storage', () => {
+  const violations: string[] = []
+  const protocolFiles = files(join(src, 'protocols'))
+  for (const file of protocolFiles) {
+    const text = readFileSync(file, 'utf8')
+    for (const match of text.matchAll(/\.storage\b|\bstorage\.(metadata|cursors|memoryCursors)\b/g))
+      violations.push(`${relative(root, file)}: ${match[0]} (use broker.catalog(kind) or another broker method)`)
+  }
+  assert.ok(protocolFiles.length > 50, 'the scan sees the protocol adapters')
+  assert.deepEqual(violations, [])
+})

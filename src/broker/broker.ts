@@ -1,69 +1,41 @@
-// The broker: the protocol-free model every adapter (and the embedded API) calls. It owns streams, queue
-// subscriptions, committed offsets and the catalog; storage is reached only through src/storage/api.ts.
+// The broker: the protocol-free model every adapter (and the embedded API) calls. A facade: it wires the
+// concept folders together, serializes catalog changes and orders the close; storage only through api.ts.
 import type { StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
-import type { QueueConfig, StreamConfig } from './config.js'
-import { DedupManager } from './dedup/manager.js'
+import { AdapterCatalogs, type AdapterKind, type Catalog } from './catalog.js'
+import type { BrokerOptions, QueueConfig, StreamConfig } from './config.js'
 import { GroupCoordinator } from './groups/index.js'
-import { ProducerManager } from './idempotence/manager.js'
 import type { LogMember, LogMemberOptions } from './log/assigned-group.js'
-import { LogCursor, type LogCursorOptions, type LogSource } from './log/cursor.js'
-import { groupLag, LogGroups } from './log/groups.js'
-import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './log/offsets.js'
+import type { LogCursor, LogCursorOptions } from './log/cursor.js'
+import type { PartitionLag } from './log/groups.js'
+import { LogMode, type LogRead } from './log/mode.js'
 import { Maintenance } from './maintenance.js'
-import { type DeathReason, headerText, type PublishMessage, Reserved, type StoredMessage } from './message.js'
+import type { PublishMessage, StoredMessage } from './message.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
-import { deadLetterMessage } from './queue/dead-letter.js'
 import { Deliveries } from './queue/deliveries.js'
 import type { Queue, QueueConsumer } from './queue/queue.js'
-import type { QueueRef } from './queue/state.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
+import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
-import {
-  type BindingDef,
-  type ExchangeDeclare,
-  type ExchangeDef,
-  Router,
-  TopicSubscriptions,
-} from './routing/router.js'
+import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
 import { SchemaStore } from './schema/index.js'
+import { Appender } from './stream/appender.js'
 import { StreamCatalog } from './stream/catalog.js'
-import { AppendCoalescer } from './stream/coalescer.js'
-import { type MessagePosition, produceMany } from './stream/produce.js'
-import { appendRawBatch, type RawAppendResult } from './stream/raw-append.js'
-import { storedOf } from './stream/stored.js'
+import type { MessagePosition } from './stream/produce.js'
+import type { RawAppendResult } from './stream/raw-append.js'
 import type { Stream } from './stream/stream.js'
+import { TopicSubscriptions } from './topics/topics.js'
 
-export interface BrokerOptions {
-  storage: StorageEngine
-  /** Kafka group.initial.rebalance.delay.ms (default 3000). */
-  initialRebalanceDelayMs?: number
-  /** Durability of streams created without one. */
-  defaultDurability?: StreamConfig['durability']
-  /** Period of the shared maintenance tick (lease expiry, delays, TTL), ms. */
-  tickMs?: number
-  now?: () => number
-  warn?: (message: string, details?: Record<string, unknown>) => void
-}
-
-export { validateName } from './stream/catalog.js'
+export type { BrokerOptions } from './config.js'
 
 export class Broker {
-  readonly storage: StorageEngine
+  readonly #storage: StorageEngine
+  readonly #catalogs: AdapterCatalogs
+  readonly #log: LogMode
   readonly #streams: StreamCatalog
   readonly #queues: QueueCatalog
-  readonly #producers: ProducerManager
-  /** Single-message publishes of one tick share one batch per partition log. */
-  readonly #coalescer = new AppendCoalescer()
-  readonly #dedup = new DedupManager()
+  readonly #appender: Appender
   readonly #maintenance: Maintenance
-  readonly #logGroups = new LogGroups({
-    stream: (name) => this.stream(name),
-    committed: (g, s, p) => this.committedOffset(g, s, p)?.offset,
-    commit: (g, s, p, offset) => this.commitOffset(g, s, p, offset),
-    source: (s, p) => this.#logSource(s, p),
-    warn: (message, details) => this.#warn(message, details),
-  })
   /** Settles queue deliveries by reference: ack / settle / nack / extend. */
   readonly deliveries = new Deliveries((name) => this.#queues.get(name))
   schemas!: SchemaStore
@@ -72,57 +44,62 @@ export class Broker {
   groups!: GroupCoordinator
   /** SNS-style topics and their filtered subscriptions. */
   topics!: TopicSubscriptions
-  /** In-memory subscribers bound as router sinks (e.g. MQTT QoS 0 sessions). */
+  /** Publishes through exchanges; holds the in-memory sinks bindings can target (e.g. MQTT QoS 0 sessions). */
   readonly #publisher = new Publisher({
     route: (exchange, routingKey, headers, out) => this.router.route(exchange, routingKey, headers, out),
     queue: (name) => this.#queues.get(name),
     stream: (name) => this.stream(name),
-    append: (stream, message, now) =>
-      stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null
-        ? this.#coalescer.publish(stream, message, now)
-        : this.produce(stream.name, [message]),
-    deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
+    append: (stream, message, now) => this.#appender.publish(stream, message, now),
+    deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
     now: () => this.now(),
   })
-  readonly #options: Required<Omit<BrokerOptions, 'warn' | 'storage' | 'initialRebalanceDelayMs'>> &
-    Pick<BrokerOptions, 'warn' | 'initialRebalanceDelayMs'>
+  readonly #deadLetters: DeadLetterRoutes = {
+    toQueue: (name, message) => this.produce(this.queue(name).streamName, [message]),
+    toExchange: (exchange, routingKey, message) => this.publish(exchange, routingKey, message),
+    now: () => this.now(),
+  }
+  readonly #options: BrokerOptions
+  readonly now: () => number
+  readonly #warn = (message: string, details?: Record<string, unknown>): void => this.#options.warn?.(message, details)
   #closed = false
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
   #catalogLock: Promise<unknown> = Promise.resolve()
 
   protected constructor(options: BrokerOptions) {
-    this.storage = options.storage
-    this.#producers = new ProducerManager(options.storage.metadata)
-    this.#options = {
-      defaultDurability: options.defaultDurability ?? 'always',
-      tickMs: options.tickMs ?? 100,
-      now: options.now ?? Date.now,
-      warn: options.warn,
-      initialRebalanceDelayMs: options.initialRebalanceDelayMs,
-    }
+    this.#storage = options.storage
+    this.#catalogs = new AdapterCatalogs(options.storage.metadata)
+    this.#appender = new Appender(options.storage.metadata, () => this.schemas)
+    this.#options = options
+    this.now = options.now ?? Date.now
+    const defaultDurability = options.defaultDurability ?? 'always'
     this.#streams = new StreamCatalog({
-      storage: this.storage,
-      defaultDurability: this.#options.defaultDurability,
+      storage: this.#storage,
+      defaultDurability,
       now: () => this.now(),
-      forget: (stream) => this.#forgetStream(stream),
+      forget: async (stream) => {
+        await this.router.unbindDestination({ kind: 'stream', name: stream.name })
+        await this.#appender.forget(stream)
+      },
+      removeQueue: (queue) => this.#queues.remove(queue, 'stream deleted'),
     })
     this.#queues = new QueueCatalog({
-      storage: this.storage,
+      storage: this.#storage,
       streams: this.#streams,
-      defaultDurability: this.#options.defaultDurability,
-      now: this.#options.now,
-      warn: (message, details) => this.#warn(message, details),
+      defaultDurability,
+      now: this.now,
+      warn: this.#warn,
       unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
-      deadLetter: (queue, message, reason) => this.#deadLetter(queue, message, reason),
+      deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
     })
+    this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#warn)
     this.#maintenance = new Maintenance({
       now: () => this.now(),
-      warn: (message, details) => this.#warn(message, details),
+      warn: this.#warn,
       queues: () => this.#queues.values(),
       streams: () => this.#streams.values(),
-      producers: this.#producers,
-      dedup: this.#dedup,
+      producers: this.#appender.producers,
+      dedup: this.#appender.dedup,
     })
   }
 
@@ -132,34 +109,26 @@ export class Broker {
     return broker
   }
 
-  get now(): () => number {
-    return this.#options.now
-  }
-
   async #load(): Promise<void> {
-    const meta = this.storage.metadata
+    const meta = this.#storage.metadata
     this.schemas = await SchemaStore.open(meta)
     await this.#streams.load()
     this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
-      offsets: offsetStoreOver(this.storage.cursors, (topic) => this.#streams.get(topic)?.partitions.length),
+      offsets: this.#log.store,
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
     })
     await this.#queues.load()
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
-    for (const binding of this.router.listBindings()) {
-      const d = binding.destination
-      const gone =
-        (d.kind === 'queue' && !this.#queues.has(d.name)) || (d.kind === 'stream' && !this.#streams.has(d.name))
-      if (gone) await this.router.unbindDestination(d)
-    }
-    this.#maintenance.start(this.#options.tickMs)
+    await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
+    this.#maintenance.start(this.#options.tickMs ?? 100)
   }
 
-  #warn(message: string, details?: Record<string, unknown>): void {
-    this.#options.warn?.(message, details)
+  /** Adapter state of one kind (catalog.ts): durable, typed by the caller, never read by the broker. */
+  catalog<T>(kind: AdapterKind): Catalog<T> {
+    return this.#catalogs.of<T>(kind)
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
@@ -168,11 +137,19 @@ export class Broker {
     return run
   }
 
+  /** A catalog change on an open broker, in turn with the others. */
+  #change<T>(work: () => Promise<T>): Promise<T> {
+    return this.#serial(async () => {
+      this.#assertOpen()
+      return work()
+    })
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new WharfError('BROKER_CLOSED')
   }
 
-  // ---- streams (catalog in broker-streams.ts) ----
+  // ---- streams and producing (stream/catalog.ts, stream/appender.ts) ----
 
   /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
   createStream(
@@ -180,10 +157,7 @@ export class Broker {
     config: Partial<StreamConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Stream> {
-    return this.#serial(async () => {
-      this.#assertOpen()
-      return this.#streams.create(name, config, options)
-    })
+    return this.#change(() => this.#streams.create(name, config, options))
   }
 
   getStream(name: string): Stream | undefined {
@@ -203,119 +177,55 @@ export class Broker {
     return this.#serial(() => this.#streams.alter(name, changes))
   }
 
+  /** Deletes a stream; one that queues read is refused unless `force`, which deletes those queues too. */
   deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.#serial(async () => {
-      const stream = this.stream(name)
-      if (stream.queues.size > 0 && !options.force) {
-        const names = [...stream.queues].map((q) => q.name).join(', ')
-        throw new WharfError('PRECONDITION_FAILED', `stream '${name}' is read by queues: ${names}`)
-      }
-      for (const queue of [...stream.queues]) await this.#queues.remove(queue, 'stream deleted')
-      await this.#streams.deleteNow(stream)
-    })
+    return this.#serial(() => this.#streams.delete(name, options.force === true))
   }
 
-  /** What refers to a stream besides its logs: bindings to it, its dedup window, its producers' state. */
-  async #forgetStream(stream: Stream): Promise<void> {
-    await this.router.unbindDestination({ kind: 'stream', name: stream.name })
-    this.#dedup.forget(stream)
-    await this.#producers.drop(stream.id, stream.partitions.length)
-  }
-
-  // ---- producing ----
-
-  /**
-   * Appends messages to a stream. Messages are grouped per partition (explicit, by key, priority or round
-   * robin) and each group is one storage append; a schema-bound stream validates every value first and
-   * rejects the whole call on a violation. Resolves, when durable per the stream's policy, with each
-   * message's position (duplicates by dedup id get the original position).
-   */
-  async produce(
+  /** Appends messages to a stream (Appender.produce); resolves with their positions once durable. */
+  produce(
     streamName: string,
     messages: PublishMessage[],
     options: { partition?: number } = {},
   ): Promise<MessagePosition[]> {
-    this.#assertOpen()
-    const stream = this.stream(streamName)
-    const now = this.now()
-    if (messages.length === 1 && stream.config.dedupWindowMs === 0 && stream.config.schemaSubject === null) {
-      return [await this.#produceOne(stream, messages[0]!, now, options.partition)]
+    try {
+      this.#assertOpen()
+      return this.#appender.produce(this.stream(streamName), messages, options.partition, this.now())
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const window = stream.config.dedupWindowMs > 0 ? await this.#dedup.windowFor(stream, now) : null
-    const validate = stream.config.schemaSubject === null ? null : this.schemas.validator(stream.config.schemaSubject)
-    return produceMany(stream, messages, options.partition, now, window, validate)
   }
 
-  /**
-   * The common single-message publish. Single-message publishes to one partition issued in the same tick
-   * (one socket read burst of AMQP/MQTT publishes, many concurrent SQS sends) are coalesced into one
-   * RecordBatch and one storage append: per-message encode, promise and syscall costs become per-batch.
-   */
-  #produceOne(
-    stream: Stream,
-    message: PublishMessage,
-    now: number,
-    explicit: number | undefined,
-  ): Promise<MessagePosition> {
-    const record = stream.toRecord(message, now)
-    const partition = explicit ?? stream.choosePartition(message, record.key)
-    return this.#coalescer.append(stream, partition, stream.partitionLog(partition), record)
-  }
-
-  /**
-   * Appends one client-built RecordBatch (Kafka produce) as received: validated (structure + CRC), checked
-   * against idempotent-producer state, schema-validated when the stream has a subject. A retried batch is
-   * answered with its original offsets and not written again.
-   */
+  /** A Kafka RecordBatch stored as received (Appender.appendRaw); a retried batch gets its original offsets. */
   async appendRawBatch(streamName: string, partition: number, batch: Buffer): Promise<RawAppendResult> {
     this.#assertOpen()
-    return appendRawBatch(this.stream(streamName), partition, batch, this.#producers, this.schemas)
+    return this.#appender.appendRaw(this.stream(streamName), partition, batch)
   }
 
   /** A fresh producer id (Kafka InitProducerId for non-transactional producers). */
   initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
-    return this.#producers.allocator.next()
+    return this.#appender.producers.allocator.next()
   }
 
   /** Decoded messages of a partition from an offset (REST peek/browse, AMQP stream consumers). */
-  async readMessages(
-    streamName: string,
-    partition: number,
-    offset: number,
-    maxBytes = 1024 * 1024,
-  ): Promise<{ messages: StoredMessage[]; nextOffset: number }> {
-    const log = this.stream(streamName).partitionLog(partition)
-    const { records, nextOffset } = await log.readRecords(Math.max(offset, log.logStartOffset), maxBytes)
-    return { messages: storedOf(streamName, partition, records), nextOffset }
+  async readMessages(streamName: string, partition: number, offset: number, maxBytes = 1024 * 1024): Promise<LogRead> {
+    return this.#log.read(streamName, partition, offset, maxBytes)
   }
 
-  // ---- queues (catalog in broker-queues.ts) ----
+  // ---- queues (catalog in queue/catalog.ts) ----
 
-  /**
-   * Declares a queue: a queue-mode subscription over a stream (its own, created with it, unless
-   * config.stream names an existing one). Redeclaring with the same settings returns the existing queue.
-   */
+  /** Declares a queue over its own stream or `config.stream`; an equal redeclare returns the existing one. */
   createQueue(
     name: string,
     config: Partial<QueueConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Queue> {
-    return this.#serial(async () => {
-      this.#assertOpen()
-      return this.#queues.create(name, config, options)
-    })
+    return this.#change(() => this.#queues.create(name, config, options))
   }
 
-  /**
-   * Changes settings of an existing queue (SQS SetQueueAttributes): lease, delivery limit, dead-letter
-   * target, TTL, length limit, delay. The stream, durability and ownership cannot change. New settings apply
-   * to deliveries from now on; persisted with the queue's catalog record.
-   */
+  /** Changes settings of a queue (QueueCatalog.alter); they apply to deliveries from now on. */
   alterQueue(name: string, changes: Partial<Pick<QueueConfig, AlterableQueueKey>>): Promise<Queue> {
-    return this.#serial(async () => {
-      this.#assertOpen()
-      return this.#queues.alter(name, changes)
-    })
+    return this.#change(() => this.#queues.alter(name, changes))
   }
 
   getQueue(name: string): Queue | undefined {
@@ -361,25 +271,6 @@ export class Broker {
     return this.queue(name).queueStats()
   }
 
-  async #deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void> {
-    const target = queue.config.deadLetter
-    if (target === null) return
-    const dead = deadLetterMessage(queue.name, message, reason, this.now())
-    if ('queue' in target) {
-      await this.produce(this.queue(target.queue).streamName, [dead])
-      return
-    }
-    await this.deadLetterToExchange(
-      target.exchange,
-      target.routingKey ?? headerText(message.headers, Reserved.routingKey) ?? queue.name,
-      dead,
-    )
-  }
-
-  async deadLetterToExchange(exchange: string, routingKey: string, message: PublishMessage): Promise<void> {
-    await this.publish(exchange, routingKey, message)
-  }
-
   // ---- exchanges and routing ----
 
   declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
@@ -396,9 +287,9 @@ export class Broker {
     this.#assertOpen()
     const d = binding.destination
     if (d.kind === 'queue' && !this.#queues.has(d.name))
-      throw new WharfError('SUBSCRIPTION_NOT_FOUND', `NOT_FOUND - no queue '${d.name}' in vhost '/'`)
+      throw new WharfError('SUBSCRIPTION_NOT_FOUND', `no queue '${d.name}'`, { detail: { queue: d.name } })
     if (d.kind === 'stream' && !this.#streams.has(d.name))
-      throw new WharfError('STREAM_NOT_FOUND', `NOT_FOUND - no stream '${d.name}'`)
+      throw new WharfError('STREAM_NOT_FOUND', `no stream '${d.name}'`, { detail: { stream: d.name } })
     if (d.kind === 'sink' && !this.#publisher.hasSink(d.id))
       throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
     await this.router.bind(binding)
@@ -419,11 +310,8 @@ export class Broker {
   }
 
   /**
-   * Publishes through an exchange: the router picks the destinations, the message is appended to every
-   * destination stream (in parallel) and handed to every sink. `routed` is 0 for an unroutable message
-   * (the caller implements mandatory/basic.return). A reject-publish queue that is full fails the whole
-   * publish before anything is appended. `extraRoutingKeys` routes the message by more keys through the
-   * same exchange (AMQP CC/BCC): every destination any key reaches gets it once.
+   * Publishes through an exchange to every destination the router picks (Publisher.publish); `routed` is 0
+   * when unroutable. `extraRoutingKeys` routes by more keys too (CC/BCC), each destination reached once.
    */
   publish(
     exchange: string,
@@ -439,23 +327,30 @@ export class Broker {
 
   /** Committed offset of a consumer group on a stream partition. */
   committedOffset(group: string, stream: string, partition: number): { offset: number; metadata: string } | undefined {
-    return this.storage.cursors.getOffset(groupKey(group, stream, partition))
+    return this.#log.get(group, stream, partition)
   }
 
-  async commitOffset(group: string, stream: string, partition: number, offset: number, metadata = ''): Promise<void> {
-    this.stream(stream).partitionLog(partition)
-    await this.storage.cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
+  commitOffset(group: string, stream: string, partition: number, offset: number, metadata = ''): Promise<void> {
+    return this.#log.commit(group, stream, partition, offset, metadata)
+  }
+
+  /** Groups with committed offsets, whether or not they have members. */
+  committedGroups(): string[] {
+    return this.#log.groups()
+  }
+
+  /** The stream partitions a group has committed offsets for. */
+  committedPartitions(group: string): Array<{ stream: string; partition: number }> {
+    return this.#log.partitions(group)
   }
 
   /**
-   * Joins a broker-assigned log-mode group: the stream's partitions are shared among the group's members
-   * (range or round robin), each member is pushed its partitions' messages from the committed offset
-   * (or `from`), and `member.ack(message)` commits. For consumers without a client-side assignor.
+   * Joins a broker-assigned log-mode group: members share the stream's partitions and are pushed messages
+   * from the committed offset (or `from`); `member.ack(message)` commits.
    */
   subscribeLog(streamName: string, group: string, options: LogMemberOptions): LogMember {
     this.#assertOpen()
-    this.stream(streamName)
-    return this.#logGroups.join(streamName, group, options)
+    return this.#log.join(streamName, group, options)
   }
 
   /**
@@ -464,24 +359,12 @@ export class Broker {
    */
   logCursor(streamName: string, partition: number, options: LogCursorOptions): LogCursor {
     this.#assertOpen()
-    this.stream(streamName).partitionLog(partition)
-    return new LogCursor(this.#logSource(streamName, partition), options)
-  }
-
-  /** A partition as log cursors read it; the stream is looked up per read, so a deleted one fails the read. */
-  #logSource(streamName: string, partition: number): LogSource {
-    return {
-      read: (offset, maxBytes) => this.readMessages(streamName, partition, offset, maxBytes),
-      onData: (offset, wake) => onLogData(this.stream(streamName).partitionLog(partition), offset, wake),
-    }
+    return this.#log.cursor(streamName, partition, options)
   }
 
   /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
-  lag(
-    group: string,
-    streamName: string,
-  ): Array<{ partition: number; committed: number | null; highWatermark: number; lag: number }> {
-    return groupLag(this.stream(streamName), (p) => this.committedOffset(group, streamName, p)?.offset)
+  lag(group: string, streamName: string): PartitionLag[] {
+    return this.#log.lag(group, streamName)
   }
 
   /** Waits until a partition has data at or beyond `offset`, or the timeout passes. */
@@ -492,7 +375,7 @@ export class Broker {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    return waitForLogData(this.stream(streamName).partitionLog(partition), offset, timeoutMs, signal)
+    return this.#log.waitForData(streamName, partition, offset, timeoutMs, signal)
   }
 
   async close(): Promise<void> {
@@ -501,12 +384,12 @@ export class Broker {
     this.#maintenance.stop()
     this.groups?.close()
     await this.#catalogLock
-    await this.#producers.saveAll(this.now()).catch(() => {})
+    await this.#appender.producers.saveAll(this.now()).catch(() => {})
     for (const queue of this.#queues.values()) {
       await queue.saveDeliveryState().catch(() => {})
       queue.close('broker closed')
     }
-    await this.storage.close()
+    await this.#storage.close()
   }
 }
 

@@ -1,6 +1,19 @@
-// Stream and queue configuration: defaults, validation (typed INVALID_CONFIG errors) and mapping to storage.
-import type { Durability, LogConfig } from '../storage/api.js'
+// Broker options, and stream and queue configuration: defaults, validation (typed INVALID_CONFIG errors)
+// and mapping to storage.
+import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
+
+export interface BrokerOptions {
+  storage: StorageEngine
+  /** Kafka group.initial.rebalance.delay.ms (default 3000). */
+  initialRebalanceDelayMs?: number
+  /** Durability of streams created without one. */
+  defaultDurability?: Durability
+  /** Period of the shared maintenance tick (lease expiry, delays, TTL), ms. */
+  tickMs?: number
+  now?: () => number
+  warn?: (message: string, details?: Record<string, unknown>) => void
+}
 
 export interface StreamConfig {
   partitions: number

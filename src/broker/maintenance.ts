@@ -1,6 +1,6 @@
 // The broker's shared maintenance tick: queue timers (lease expiry, delays, TTL, expiry), work-queue
 // retention (log space below every queue's ack floor is freed), and every 30 s the producer-state snapshot
-// and dedup-window expiry. Split out of broker.ts; one timer per broker, unref'd.
+// and dedup-window expiry. One timer per broker, unref'd.
 import type { DedupManager } from './dedup/manager.js'
 import type { ProducerManager } from './idempotence/manager.js'
 import type { Queue } from './queue/queue.js'

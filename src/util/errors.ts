@@ -1,5 +1,6 @@
-// Operating errors carry a stable code; protocol adapters translate codes into their own wire errors
-// (Kafka error codes, AMQP reply codes, MQTT reason codes, HTTP status + JSON) at one boundary each.
+// Operating errors as data: a stable code, structured detail and a neutral English message. Protocol
+// adapters translate code + detail into their own wire errors and wording (Kafka error codes, AMQP reply
+// codes and RabbitMQ texts, MQTT reason codes, HTTP status + JSON) at one boundary each.
 
 export const ErrorCodes = {
   // record
@@ -34,6 +35,7 @@ export const ErrorCodes = {
   INVALID_PRODUCER_EPOCH: 'Producer epoch is fenced',
   UNKNOWN_PRODUCER_ID: 'Producer id is unknown',
   RESOURCE_LOCKED: 'The resource is exclusively owned by another consumer',
+  ACCESS_REFUSED: 'The operation is not permitted on that resource',
   PRECONDITION_FAILED: 'A precondition of the operation was not met',
   BROKER_CLOSED: 'The broker is closed',
   LIMIT_EXCEEDED: 'A configured limit was exceeded',
@@ -41,13 +43,47 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes
 
+/** Sub-kinds of codes that cover several causes; adapters that word them differently switch on these. */
+export type ErrorReason =
+  | 'default-exchange' // the operation is not permitted on the default exchange
+  | 'reserved-name' // the name starts with a prefix reserved for predeclared entities
+  | 'predeclared' // predeclared entities cannot be deleted
+  | 'internal-exchange' // internal exchanges take no direct publishes
+  | 'in-use' // if-unused delete of an entity that is in use
+  | 'not-empty' // if-empty delete of a queue that holds messages
+  | 'inequivalent' // a redeclaration differs from the existing declaration
+  | 'unknown-exchange-type'
+  | 'invalid-value' // an argument has a value of the wrong type or outside its domain
+
+/** What an error is about, in fields rather than text, so that each adapter can word it its own way. */
+export interface ErrorDetail {
+  readonly reason?: ErrorReason
+  readonly exchange?: string
+  readonly queue?: string
+  readonly stream?: string
+  /** The setting or argument in question: a declaration field (`type`, `durable`, ...) or an argument key. */
+  readonly argument?: string
+  /** True when `argument` names a declaration field rather than an arguments-table key. */
+  readonly field?: boolean
+  /** Typed argument values (bigint, Buffer, Date, tables), undefined when absent. */
+  readonly received?: unknown
+  readonly current?: unknown
+  readonly value?: unknown
+  /** What an invalid value should have been, in plain words ("a string", "one of all, any"). */
+  readonly expected?: string
+}
+
+const noDetail: ErrorDetail = Object.freeze({})
+
 export class WharfError extends Error {
   override name = 'WharfError'
   readonly code: ErrorCode
+  readonly detail: ErrorDetail
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; detail?: ErrorDetail }) {
     super(message ?? ErrorCodes[code], options)
     this.code = code
+    this.detail = options?.detail ?? noDetail
   }
 }
 

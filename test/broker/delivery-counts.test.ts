@@ -5,15 +5,14 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import type { Broker } from '../../src/index.ts'
-import { createBroker } from '../../src/index.ts'
-import { tempDir, text, until } from './helpers.ts'
+import { createInspectableBroker, storageOf, tempDir, text, until } from './helpers.ts'
 
 const child = new URL('./fixtures/delivery-count-child.ts', import.meta.url).pathname
 
 function storedCounts(broker: Broker, queue: string): Array<[number, number]> {
   const q = broker.queue(queue)
   const store =
-    q.config.durable && q.config.exclusiveOwner === null ? broker.storage.cursors : broker.storage.memoryCursors
+    q.config.durable && q.config.exclusiveOwner === null ? storageOf(broker).cursors : storageOf(broker).memoryCursors
   return [...(store.getDeliveryCounts(q.partitions[0]!.ackKey) ?? new Map<number, number>())]
 }
 
@@ -25,7 +24,7 @@ function deathsOf(message: {
 
 test('maxDeliveries 3: deliveries before a restart (nacked and in flight) count on; past the limit the requeue dead-letters', async (t) => {
   const dir = tempDir(t)
-  let broker = await createBroker({ dataDir: dir })
+  let broker = await createInspectableBroker({ dataDir: dir })
   await broker.createQueue('dlq')
   await broker.createQueue('limited', { maxDeliveries: 3, deadLetter: { queue: 'dlq' } })
   await broker.sendToQueue('limited', [{ value: 'poison' }, { value: 'held' }])
@@ -42,7 +41,7 @@ test('maxDeliveries 3: deliveries before a restart (nacked and in flight) count 
   assert.equal(text(other!), 'held')
   await broker.close()
 
-  broker = await createBroker({ dataDir: dir })
+  broker = await createInspectableBroker({ dataDir: dir })
   t.after(() => broker.close())
   const after = await broker.get('limited', { owner: 'c', max: 2 })
   assert.deepEqual(
@@ -65,7 +64,7 @@ test('maxDeliveries 3: deliveries before a restart (nacked and in flight) count 
 
 test('exactly at the limit after a restart: deliveryCount 3, then delivery_limit', async (t) => {
   const dir = tempDir(t)
-  let broker = await createBroker({ dataDir: dir })
+  let broker = await createInspectableBroker({ dataDir: dir })
   await broker.createQueue('dlq')
   await broker.createQueue('limited', { maxDeliveries: 3, deadLetter: { queue: 'dlq' } })
   await broker.sendToQueue('limited', [{ value: 'poison' }])
@@ -75,7 +74,7 @@ test('exactly at the limit after a restart: deliveryCount 3, then delivery_limit
     broker.queue('limited').nack(d!.partition, d!.offset, true, d!.leaseId)
   }
   await broker.close()
-  broker = await createBroker({ dataDir: dir })
+  broker = await createInspectableBroker({ dataDir: dir })
   t.after(() => broker.close())
   const queue = broker.queue('limited')
   const [third] = await broker.get('limited', { owner: 'c' })
@@ -89,7 +88,7 @@ test('exactly at the limit after a restart: deliveryCount 3, then delivery_limit
 
 test('a queue without maxDeliveries stores no counts; one with a limit stores them, and an ack drops them', async (t) => {
   const dir = tempDir(t)
-  let broker = await createBroker({ dataDir: dir })
+  let broker = await createInspectableBroker({ dataDir: dir })
   await broker.createQueue('plain')
   await broker.createQueue('limited', { maxDeliveries: 10 })
   for (const name of ['plain', 'limited']) {
@@ -107,13 +106,13 @@ test('a queue without maxDeliveries stores no counts; one with a limit stores th
     [1, 3],
   ])
   assert.deepEqual(storedCounts(broker, 'plain'), [])
-  const plainKeys = broker.storage.cursors.keys(`q\u0000plain\u0000`)
+  const plainKeys = storageOf(broker).cursors.keys(`q\u0000plain\u0000`)
   await broker.close()
 
-  broker = await createBroker({ dataDir: dir })
+  broker = await createInspectableBroker({ dataDir: dir })
   t.after(() => broker.close())
   assert.deepEqual(storedCounts(broker, 'plain'), [])
-  assert.deepEqual(broker.storage.cursors.keys(`q\u0000plain\u0000`), plainKeys, 'no extra keys for a plain queue')
+  assert.deepEqual(storageOf(broker).cursors.keys(`q\u0000plain\u0000`), plainKeys, 'no extra keys for a plain queue')
   const plain = await broker.get('plain', { owner: 'c', max: 2 })
   assert.deepEqual(
     plain.map((d) => d.deliveryCount),
@@ -132,12 +131,12 @@ test('a queue without maxDeliveries stores no counts; one with a limit stores th
   await until(() => queue.depth() === 0, 2000, 'dropped')
   assert.deepEqual(storedCounts(broker, 'limited'), [])
   await broker.close()
-  broker = await createBroker({ dataDir: dir })
+  broker = await createInspectableBroker({ dataDir: dir })
   assert.deepEqual(storedCounts(broker, 'limited'), [], 'and stays forgotten after a replay')
 })
 
 test('transient queue with a limit: the memory cursor store keeps the same counts, the durable one nothing', async (t) => {
-  const broker = await createBroker({ dataDir: tempDir(t) })
+  const broker = await createInspectableBroker({ dataDir: tempDir(t) })
   t.after(() => broker.close())
   await broker.createQueue('mem', { durable: false, maxDeliveries: 3 })
   await broker.sendToQueue('mem', [{ value: 'x' }])
@@ -149,7 +148,7 @@ test('transient queue with a limit: the memory cursor store keeps the same count
   }
   await until(() => storedCounts(broker, 'mem').length === 1, 3000, 'counts saved')
   assert.deepEqual(storedCounts(broker, 'mem'), [[0, 2]])
-  assert.deepEqual(broker.storage.cursors.keys(), [], 'nothing in the durable store')
+  assert.deepEqual(storageOf(broker).cursors.keys(), [], 'nothing in the durable store')
   const [d] = await broker.get('mem', { owner: 'c' })
   assert.equal(d!.deliveryCount, 3)
   assert.ok(await queue.ack(d!.partition, d!.offset))
@@ -167,7 +166,7 @@ test('SIGKILL after the counts were saved: the limit still counts the deliveries
     })
     proc.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child: ${out}`))))
   })
-  const broker = await createBroker({ dataDir: dir })
+  const broker = await createInspectableBroker({ dataDir: dir })
   t.after(() => broker.close())
   const [d] = await broker.get('crashy', { owner: 'c' })
   assert.equal(text(d!), 'poison')

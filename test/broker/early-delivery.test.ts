@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Delivery } from '../../src/broker/queue/types.ts'
-import { type Broker, createBroker, isWharfError } from '../../src/index.ts'
+import { type Broker, isWharfError } from '../../src/index.ts'
 import { mountTmpfs } from '../fixtures/tmpfs.ts'
-import { until } from './helpers.ts'
+import { createInspectableBroker, storageOf, until } from './helpers.ts'
 
 test('early delivery: acks held until durable, records of a failed append retracted', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-early-'))
@@ -24,7 +24,7 @@ test('early delivery: acks held until durable, records of a failed append retrac
     t.skip('cannot mount a tmpfs here (needs root)')
     return
   }
-  const broker = await createBroker({ dataDir: join(dir, 'data') })
+  const broker = await createInspectableBroker({ dataDir: join(dir, 'data') })
   try {
     await fillAndCheck(broker, dir)
   } finally {
@@ -73,7 +73,7 @@ async function fillAndCheck(broker: Broker, dir: string): Promise<void> {
 
   // No stored ack reaches past what the log holds durably.
   const ackedPastEnd = () => {
-    const acks = broker.storage.cursors.getAcks(p.ackKey)
+    const acks = storageOf(broker).cursors.getAcks(p.ackKey)
     const end = p.log.highWatermark
     return acks === undefined ? false : acks.floor > end || acks.ranges.some(([, to]) => to > end)
   }

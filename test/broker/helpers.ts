@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import type { Delivery } from '../../src/broker/queue/types.ts'
-import { type Broker, createBroker } from '../../src/index.ts'
+import { Broker, type CreateBrokerOptions, createBroker } from '../../src/index.ts'
+import type { StorageEngine } from '../../src/storage/api.ts'
+import { openStorage } from '../../src/storage/local/index.ts'
 
 export function tempDir(t: TestContext, prefix = 'wharf-broker-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -32,4 +34,29 @@ export async function until(test: () => boolean, timeoutMs = 5000, what = 'condi
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await sleep(5)
   }
+}
+
+const storages = new WeakMap<Broker, StorageEngine>()
+
+/**
+ * createBroker for white-box tests: the same composition, but the test keeps the storage engine so it can
+ * check what reached the cursor and metadata stores (the broker does not expose its storage).
+ */
+export async function createInspectableBroker(options: CreateBrokerOptions): Promise<Broker> {
+  const storage = await openStorage(options.dataDir, { maxOpenFiles: options.maxOpenFiles, warn: options.warn })
+  const broker = await Broker.open({
+    storage,
+    defaultDurability: options.durability,
+    warn: options.warn,
+    initialRebalanceDelayMs: options.initialRebalanceDelayMs,
+  })
+  storages.set(broker, storage)
+  return broker
+}
+
+/** The storage of a broker opened by createInspectableBroker. */
+export function storageOf(broker: Broker): StorageEngine {
+  const storage = storages.get(broker)
+  if (storage === undefined) throw new Error('open the broker with createInspectableBroker to inspect its storage')
+  return storage
 }

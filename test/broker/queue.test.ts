@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Delivery } from '../../src/broker/queue/types.ts'
 import { createBroker, isWharfError } from '../../src/index.ts'
-import { openBroker, sleep, tempDir, text, until } from './helpers.ts'
+import { createInspectableBroker, openBroker, sleep, storageOf, tempDir, text, until } from './helpers.ts'
 
 const msgs = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => ({ value: `${prefix}${i}` }))
 
@@ -290,7 +290,7 @@ test('state survives restart: acked messages stay gone, unacked come back redeli
 
 test('transient and exclusive queues live in memory: no files, no catalog entries, same semantics', async (t) => {
   const dir = tempDir(t)
-  const broker = await createBroker({ dataDir: dir })
+  const broker = await createInspectableBroker({ dataDir: dir })
   t.after(() => broker.close())
   const logsBefore = readdirSync(join(dir, 'logs'))
   await broker.createQueue('mem', { durable: false, maxDeliveries: 2 })
@@ -298,7 +298,7 @@ test('transient and exclusive queues live in memory: no files, no catalog entrie
   await broker.sendToQueue('mem', msgs(3))
   await broker.sendToQueue('mine', msgs(2))
   assert.deepEqual(readdirSync(join(dir, 'logs')), logsBefore, 'no log directory for transient queues')
-  assert.equal(broker.storage.metadata.get('stream', 'mem'), undefined)
+  assert.equal(storageOf(broker).metadata.get('stream', 'mem'), undefined)
   const q = broker.queue('mem')
   const first = await broker.get('mem', { owner: 'a', max: 3, leaseMs: 60_000 })
   assert.deepEqual(first.map(text), ['m0', 'm1', 'm2'])
@@ -308,10 +308,10 @@ test('transient and exclusive queues live in memory: no files, no catalog entrie
   assert.deepEqual(again.map(text), ['m1'])
   assert.ok(again[0]!.redelivered)
   assert.equal(q.depth(), 2)
-  assert.deepEqual(broker.storage.cursors.keys(), [], 'acks of transient queues never reach the durable store')
+  assert.deepEqual(storageOf(broker).cursors.keys(), [], 'acks of transient queues never reach the durable store')
   assert.deepEqual((await broker.get('mine', { owner: 'conn-1', max: 5 })).map(text), ['m0', 'm1'])
   await broker.deleteQueue('mem')
-  assert.deepEqual(broker.storage.memoryCursors.keys('q'), [])
+  assert.deepEqual(storageOf(broker).memoryCursors.keys('q'), [])
 })
 
 test('invalid calls get typed errors with stable codes', async (t) => {

@@ -202,11 +202,15 @@ export class QueueCatalog {
     const queue = this.#queues.get(name)
     if (queue === undefined) return 0
     if (options.ifUnused && queue.consumerCount > 0) {
-      throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' in use`)
+      throw new WharfError('PRECONDITION_FAILED', `queue '${name}' has consumers`, {
+        detail: { reason: 'in-use', queue: name },
+      })
     }
     const depth = queue.depth()
     if (options.ifEmpty && depth > 0)
-      throw new WharfError('PRECONDITION_FAILED', `queue '${name}' in vhost '/' not empty`)
+      throw new WharfError('PRECONDITION_FAILED', `queue '${name}' holds messages`, {
+        detail: { reason: 'not-empty', queue: name },
+      })
     await this.remove(queue, 'queue deleted')
     return depth
   }

@@ -22,8 +22,6 @@ import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './types.j
 
 export type { QueueHooks }
 export { QueueConsumer }
-/** The name of Queue that code on the other structure branches still imports; remove once nothing does. */
-export type QueueSubscription = Queue
 
 export interface QueueOptions {
   name: string

@@ -1,18 +1,16 @@
 // Exchange declarations (validation, defaults, RabbitMQ's equivalence rules on redeclare), the
 // predeclared exchanges, and the catalog shapes of exchanges and bindings.
 import { WharfError } from '../../util/errors.js'
+import { canonicalValue } from './arguments.js'
+import { inequivalentExchange, invalidArgument, unknownExchangeType } from './errors.js'
 import { amqpValueEquals } from './match/index.js'
 import {
-  canonicalValue,
   type Destination,
-  describeExchange,
-  describeValue,
   destinationKey,
   type ExchangeDef,
   type ExchangeType,
   exchangeNameBytesMax,
   exchangeTypes,
-  preconditionFailed,
 } from './types.js'
 
 /** An exchange.declare; type is a string because clients may ask for types Wharf does not have. */
@@ -60,8 +58,7 @@ export function bindingId(b: {
 export function normalizeExchange(def: ExchangeDeclare): ExchangeDef {
   if (typeof def.name !== 'string' || Buffer.byteLength(def.name) > exchangeNameBytesMax)
     throw new WharfError('INVALID_ARGUMENT', `exchange name must be a string of at most ${exchangeNameBytesMax} bytes`)
-  if (!exchangeTypes.includes(def.type as ExchangeType))
-    throw new WharfError('INVALID_ARGUMENT', `COMMAND_INVALID - unknown exchange type '${def.type}'`)
+  if (!exchangeTypes.includes(def.type as ExchangeType)) throw unknownExchangeType(String(def.type))
   const args: Record<string, unknown> = { ...(def.arguments ?? {}) }
   let ae: unknown = args['alternate-exchange']
   if (ae instanceof Uint8Array) ae = Buffer.from(ae).toString('utf8')
@@ -70,8 +67,7 @@ export function normalizeExchange(def: ExchangeDeclare): ExchangeDef {
       throw new WharfError('INVALID_ARGUMENT', 'alternateExchange and the alternate-exchange argument differ')
     ae = def.alternateExchange
   }
-  if (ae !== undefined && typeof ae !== 'string')
-    throw preconditionFailed(`invalid arg 'alternate-exchange' for ${describeExchange(def.name)}: not a string`)
+  if (ae !== undefined && typeof ae !== 'string') throw invalidArgument(def.name, 'alternate-exchange', ae, 'a string')
   if (ae !== undefined) args['alternate-exchange'] = ae
   const out: ExchangeDef = {
     name: def.name,
@@ -86,20 +82,14 @@ export function normalizeExchange(def: ExchangeDeclare): ExchangeDef {
 }
 
 export function assertEquivalent(current: ExchangeDef, wanted: ExchangeDef): void {
-  const fail = (arg: string, received: string, now: string): never => {
-    throw preconditionFailed(
-      `inequivalent arg '${arg}' for ${describeExchange(current.name)}: received ${received} but current is ${now}`,
-    )
-  }
-  if (current.type !== wanted.type) fail('type', `'${wanted.type}'`, `'${current.type}'`)
-  if (current.durable !== wanted.durable) fail('durable', `'${wanted.durable}'`, `'${current.durable}'`)
-  if (current.autoDelete !== wanted.autoDelete) fail('auto_delete', `'${wanted.autoDelete}'`, `'${current.autoDelete}'`)
-  if (current.internal !== wanted.internal) fail('internal', `'${wanted.internal}'`, `'${current.internal}'`)
+  for (const field of ['type', 'durable', 'autoDelete', 'internal'] as const)
+    if (current[field] !== wanted[field])
+      throw inequivalentExchange(current.name, field, true, wanted[field], current[field])
   // Compared by value: amqplib sends each integer in the smallest type that holds it.
   const keys = new Set([...Object.keys(current.arguments), ...Object.keys(wanted.arguments)])
   for (const key of keys) {
     const a = wanted.arguments[key]
     const b = current.arguments[key]
-    if (!amqpValueEquals(a, b)) fail(key, describeValue(a), describeValue(b))
+    if (!amqpValueEquals(a, b)) throw inequivalentExchange(current.name, key, false, a, b)
   }
 }

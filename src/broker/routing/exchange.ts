@@ -5,6 +5,7 @@
 // index with its last binding.
 import { assert } from '../../util/assert.js'
 import { WharfError } from '../../util/errors.js'
+import { invalidArgument } from './errors.js'
 import {
   amqpRoutingKeyToMqttTopic,
   DirectIndex,
@@ -15,7 +16,7 @@ import {
   validateTopicFilter,
 } from './match/index.js'
 import type { BindingDef, Destination, ExchangeDef } from './types.js'
-import { destinationKey, preconditionFailed } from './types.js'
+import { destinationKey } from './types.js'
 
 /** A binding as the router holds it: normalized definition, catalog id and interned target. */
 export interface BindingEntry {
@@ -73,9 +74,7 @@ export class ExchangeState {
       const mode = binding.arguments['x-match']
       const text = mode instanceof Uint8Array ? Buffer.from(mode).toString('utf8') : mode
       if (typeof text !== 'string' || !xMatchModes.has(text))
-        throw preconditionFailed(
-          `Invalid x-match field value ${String(text)}; expected all, any, all-with-x, or any-with-x`,
-        )
+        throw invalidArgument(this.def.name, 'x-match', text, 'all, any, all-with-x, or any-with-x')
     }
   }
 

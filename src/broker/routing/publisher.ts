@@ -65,6 +65,8 @@ export class Publisher {
   }
 
   /**
+   * Routes, stamps, hands the message to every sink and appends it to every destination stream in parallel.
+   * A full reject-publish queue fails the whole publish before anything is appended.
    * Not an async function: the common case (one queue without length limits) returns the append's own
    * promise mapped once, instead of a chain of async frames — a publish is on the hot path of every work queue.
    * Errors always come back as a rejected promise.

@@ -1,7 +1,7 @@
 // The router decides which destinations a publish reaches: AMQP exchanges (direct, fanout, topic,
 // headers) with RabbitMQ's semantics, MQTT topic filters as bindings on topic exchanges, exchange-to-
-// exchange bindings and alternate exchanges. It is protocol-neutral; adapters map its reply texts
-// (RabbitMQ's "NOT_FOUND - ...", "ACCESS_REFUSED - ...") onto their own errors.
+// exchange bindings and alternate exchanges. It is protocol-neutral: its errors are code + detail
+// (errors.ts), which adapters word in their own terms.
 //
 // Control-plane calls are async and run one at a time: each writes the catalog first and changes
 // memory only after the write succeeded, so a failed write never leaves memory ahead of disk (a failed
@@ -9,6 +9,8 @@
 // synchronous and reads memory only; its scratch sets live on the instance so a publish allocates
 // nothing but what the caller keeps.
 import { WharfError } from '../../util/errors.js'
+import { decodeTable, encodeTable } from './arguments.js'
+import { BindingIndex } from './bindings.js'
 import {
   assertEquivalent,
   bindingId,
@@ -20,21 +22,21 @@ import {
   type StoredBinding,
   type StoredExchange,
 } from './declarations.js'
+import {
+  defaultExchangeRefused,
+  exchangeInUse,
+  exchangeNotFound,
+  internalExchange,
+  predeclaredExchange,
+  reservedExchangeName,
+} from './errors.js'
 import { type BindingEntry, ExchangeState } from './exchange.js'
 import {
-  accessRefused,
   type BindingDef,
   copyDestination,
   type Destination,
-  decodeTable,
-  defaultExchangeRefused,
-  describeExchange,
-  destinationKey,
   type ExchangeDef,
-  encodeTable,
-  exchangeNotFound,
   type LeafDestination,
-  preconditionFailed,
   type RouteResult,
   type RouterCatalog,
 } from './types.js'
@@ -60,12 +62,8 @@ export class Router {
   readonly #queueExists: (name: string) => boolean
   readonly #exchangesMax: number
   readonly #bindingsMax: number
-  #bindingCount = 0
   readonly #exchanges = new Map<string, ExchangeState>()
-  /** Interned destination objects with the number of bindings that point at them. */
-  readonly #targets = new Map<string, { target: Destination; refs: number }>()
-  /** Bindings by destination key, for unbindDestination and exchange deletion. */
-  readonly #inbound = new Map<string, Map<string, BindingEntry>>()
+  readonly #bindings = new BindingIndex()
   #tail: Promise<unknown> = Promise.resolve()
   // route() scratch, reused across calls.
   readonly #matched = new Set<Destination>()
@@ -116,7 +114,7 @@ export class Router {
       if (destination.kind === 'exchange' && !this.#exchanges.has(destination.name)) continue
       const def = { ...stored, destination, arguments: Object.freeze(decodeTable(stored.arguments)), durable: true }
       source.validate(def)
-      this.#attach(source, { id, def: Object.freeze(def), target: this.#intern(destination) })
+      this.#bindings.add(source, { id, def: Object.freeze(def), target: this.#bindings.intern(destination) })
     }
   }
 
@@ -138,7 +136,7 @@ export class Router {
   listBindings(filter: { source?: string; destination?: Destination } = {}): BindingDef[] {
     let entries: Iterable<BindingEntry>
     if (filter.destination !== undefined) {
-      entries = this.#inbound.get(destinationKey(filter.destination))?.values() ?? []
+      entries = this.#bindings.inbound(filter.destination)?.values() ?? []
     } else if (filter.source !== undefined) {
       entries = this.#exchanges.get(filter.source)?.bindings.values() ?? []
     } else {
@@ -163,8 +161,7 @@ export class Router {
         assertEquivalent(existing.def, wanted)
         return existing.def
       }
-      if (wanted.name.startsWith('amq.'))
-        throw accessRefused(`exchange name '${wanted.name}' contains reserved prefix 'amq.*'`)
+      if (wanted.name.startsWith('amq.')) throw reservedExchangeName(wanted.name)
       if (this.#exchanges.size - builtins.length >= this.#exchangesMax)
         throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#exchangesMax} exchanges`)
       if (wanted.durable && this.#catalog !== undefined) {
@@ -186,11 +183,11 @@ export class Router {
   deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
     return this.#serial(async () => {
       if (name === '') throw defaultExchangeRefused()
-      if (name.startsWith('amq.')) throw accessRefused(`deletion of system ${describeExchange(name)} not allowed`)
+      if (name.startsWith('amq.')) throw predeclaredExchange(name)
       const exchange = this.#exchanges.get(name)
       if (exchange === undefined) return
       // RabbitMQ's if-unused looks at bindings with the exchange as source only.
-      if (options.ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`${describeExchange(name)} in use`)
+      if (options.ifUnused && exchange.bindings.size > 0) throw exchangeInUse(name)
       await this.#remove([], [exchange])
     })
   }
@@ -202,7 +199,7 @@ export class Router {
       const id = bindingId(def)
       if (source.bindings.has(id)) return
       source.validate(def)
-      if (this.#bindingCount >= this.#bindingsMax)
+      if (this.#bindings.count >= this.#bindingsMax)
         throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#bindingsMax} bindings`)
       let durable = (binding.durable ?? source.def.durable) && source.def.durable && def.destination.kind !== 'sink'
       if (def.destination.kind === 'exchange')
@@ -217,7 +214,8 @@ export class Router {
         }
         await this.#catalog.put(KIND_BINDING, id, stored)
       }
-      this.#attach(source, { id, def: Object.freeze({ ...def, durable }), target: this.#intern(def.destination) })
+      const target = this.#bindings.intern(def.destination)
+      this.#bindings.add(source, { id, def: Object.freeze({ ...def, durable }), target })
     })
   }
 
@@ -235,9 +233,17 @@ export class Router {
   /** Removes every binding to a destination, e.g. when its queue, stream or sink goes away. */
   unbindDestination(destination: Destination): Promise<void> {
     return this.#serial(async () => {
-      const entries = this.#inbound.get(destinationKey(destination))
+      const entries = this.#bindings.inbound(destination)
       if (entries !== undefined) await this.#remove([...entries.values()], [])
     })
+  }
+
+  /** Removes every binding whose queue or stream destination `exists` denies (sinks and exchanges stay). */
+  async unbindMissing(exists: (destination: { kind: 'queue' | 'stream'; name: string }) => boolean): Promise<void> {
+    for (const binding of this.listBindings()) {
+      const d = binding.destination
+      if ((d.kind === 'queue' || d.kind === 'stream') && !exists(d)) await this.unbindDestination(d)
+    }
   }
 
   #resolve(binding: BindingDef, destinationMustExist = true) {
@@ -262,40 +268,6 @@ export class Router {
     return { def, source }
   }
 
-  #intern(destination: Destination): Destination {
-    const key = destinationKey(destination)
-    const slot = this.#targets.get(key)
-    if (slot !== undefined) {
-      slot.refs++
-      return slot.target
-    }
-    this.#targets.set(key, { target: destination, refs: 1 })
-    return destination
-  }
-
-  #attach(source: ExchangeState, entry: BindingEntry): void {
-    source.add(entry)
-    this.#bindingCount++
-    const key = destinationKey(entry.target)
-    let inbound = this.#inbound.get(key)
-    if (inbound === undefined) {
-      inbound = new Map()
-      this.#inbound.set(key, inbound)
-    }
-    inbound.set(entry.id, entry)
-  }
-
-  #detach(entry: BindingEntry): void {
-    this.#exchanges.get(entry.def.source)?.remove(entry)
-    this.#bindingCount--
-    const key = destinationKey(entry.target)
-    const inbound = this.#inbound.get(key)
-    inbound?.delete(entry.id)
-    if (inbound?.size === 0) this.#inbound.delete(key)
-    const slot = this.#targets.get(key)
-    if (slot !== undefined && --slot.refs === 0) this.#targets.delete(key)
-  }
-
   /**
    * Removes bindings and exchanges plus everything that goes with them: an exchange's bindings both
    * ways, and auto-delete exchanges whose last source binding is among the removed (transitively).
@@ -307,7 +279,7 @@ export class Router {
     for (;;) {
       for (let x = pending.pop(); x !== undefined; x = pending.pop()) {
         for (const entry of x.bindings.values()) dropBindings.add(entry)
-        const inbound = this.#inbound.get(destinationKey({ kind: 'exchange', name: x.def.name }))
+        const inbound = this.#bindings.inbound({ kind: 'exchange', name: x.def.name })
         if (inbound !== undefined) for (const entry of inbound.values()) dropBindings.add(entry)
       }
       for (const entry of dropBindings) {
@@ -326,7 +298,7 @@ export class Router {
       for (const entry of dropBindings) if (entry.def.durable) await this.#catalog.delete(KIND_BINDING, entry.id)
       for (const x of dropExchanges) if (x.def.durable) await this.#catalog.delete(KIND_EXCHANGE, x.def.name)
     }
-    for (const entry of dropBindings) this.#detach(entry)
+    for (const entry of dropBindings) this.#bindings.remove(this.#exchanges.get(entry.def.source), entry)
     for (const x of dropExchanges) this.#exchanges.delete(x.def.name)
   }
 
@@ -347,7 +319,7 @@ export class Router {
     }
     const start = this.#exchanges.get(exchange)
     if (start === undefined) throw exchangeNotFound(exchange)
-    if (start.def.internal) throw accessRefused(`cannot publish to internal ${describeExchange(exchange)}`)
+    if (start.def.internal) throw internalExchange(exchange)
     const matched = this.#matched
     const seen = this.#seen
     const work = this.#work
@@ -403,7 +375,7 @@ export class Router {
 
   #routeDefault(routingKey: string, out: LeafDestination[]): void {
     if (!this.#queueExists(routingKey)) return
-    const interned = this.#targets.get(`queue:${routingKey}`)?.target as LeafDestination | undefined
+    const interned = this.#bindings.target(`queue:${routingKey}`) as LeafDestination | undefined
     out.push(interned ?? { kind: 'queue', name: routingKey })
   }
 }

@@ -1,9 +1,10 @@
 // The broker's stream catalog: the streams by name, their catalog records, and their partition logs
-// (opened, grown, destroyed). Split out of broker.ts; the broker serializes every call that changes the
-// catalog (its catalog lock) and checks it is open, this class does neither.
+// (opened, grown, destroyed). The broker serializes every call that changes the catalog (its catalog
+// lock) and checks it is open; this class does neither.
 import type { PartitionLog, StorageEngine } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import { type StreamConfig, toLogConfig, validateStreamConfig } from '../config.js'
+import type { Queue } from '../queue/queue.js'
 import { Stream } from './stream.js'
 
 export interface StreamRecord {
@@ -19,6 +20,8 @@ export interface StreamCatalogHost {
   now(): number
   /** Drops what else refers to a deleted stream (bindings, dedup window, producer state). */
   forget(stream: Stream): Promise<void>
+  /** Deletes one of the queues that read a stream being deleted. */
+  removeQueue(queue: Queue): Promise<void>
 }
 
 const NAME_BYTES_MAX = 255
@@ -156,6 +159,17 @@ export class StreamCatalog {
         createdAt: stream.createdAt,
       })
     return stream
+  }
+
+  /** Deletes a stream; one that queues read is refused unless `force`, which removes those queues first. */
+  async delete(name: string, force: boolean): Promise<void> {
+    const stream = this.stream(name)
+    if (stream.queues.size > 0 && !force) {
+      const names = [...stream.queues].map((q) => q.name).join(', ')
+      throw new WharfError('PRECONDITION_FAILED', `stream '${name}' is read by queues: ${names}`)
+    }
+    for (const queue of [...stream.queues]) await this.#host.removeQueue(queue)
+    await this.deleteNow(stream)
   }
 
   /** Deletes a stream whose queues are already gone: its logs, catalog record and group offsets. */

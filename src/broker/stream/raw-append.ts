@@ -1,5 +1,5 @@
 // Appending a client-built RecordBatch as received (Kafka produce): structure and size checks, schema
-// validation, and idempotent-producer dedup. Split out of broker.ts; Broker.appendRawBatch delegates here.
+// validation, and idempotent-producer dedup. The Appender calls it for Broker.appendRawBatch.
 import { type BatchHeader, decodeBatch, validateBatch } from '../../record/index.js'
 import { WharfError } from '../../util/errors.js'
 import type { ProducerManager } from '../idempotence/manager.js'

@@ -1,8 +1,9 @@
 // The adapter's one error-mapping table: every failure inside a channel or connection becomes an AmqpError
 // (reply code + RabbitMQ-style reply text + class/method ids), and HARD_ERROR_CODES decides whether it
-// closes the channel or the whole connection. Broker errors map by their RabbitMQ text prefix first (the
-// router writes "NOT_FOUND - ..."), then by their stable WharfError code.
-import { type ErrorCode, WharfError } from '../../util/errors.js'
+// closes the channel or the whole connection. Broker errors map by code (and detail.reason) to a reply
+// code; RabbitMQ's texts for broker errors are written here, from the error's detail.
+import { canonicalValue } from '../../broker/routing/arguments.js'
+import { type ErrorCode, type ErrorDetail, type ErrorReason, WharfError } from '../../util/errors.js'
 import { AmqpFrameError, HARD_ERROR_CODES, REPLY_CODE_NAMES, ReplyCode } from './codec/index.js'
 
 export class AmqpError extends Error {
@@ -37,31 +38,118 @@ export const amqpError = {
   frameError: (text: string) => new AmqpError(ReplyCode.FRAME_ERROR, text),
 }
 
-/** Reply-text prefixes the broker (router) writes, RabbitMQ style. */
-const PREFIXES: ReadonlyArray<[string, number]> = [...REPLY_CODE_NAMES].map(([code, name]) => [`${name} - `, code])
+const vhost = "in vhost '/'"
+/** RabbitMQ's name for a declaration field in its inequivalence texts. */
+const fieldNames: Record<string, string> = { autoDelete: 'auto_delete' }
 
-/** WharfError code → reply code, for broker errors without a RabbitMQ prefix. */
-const BY_CODE: Partial<Record<ErrorCode, number>> = {
-  STREAM_NOT_FOUND: ReplyCode.NOT_FOUND,
-  SUBSCRIPTION_NOT_FOUND: ReplyCode.NOT_FOUND,
-  EXCHANGE_NOT_FOUND: ReplyCode.NOT_FOUND,
-  PARTITION_NOT_FOUND: ReplyCode.NOT_FOUND,
-  PRECONDITION_FAILED: ReplyCode.PRECONDITION_FAILED,
-  INVALID_CONFIG: ReplyCode.PRECONDITION_FAILED,
-  INVALID_ARGUMENT: ReplyCode.PRECONDITION_FAILED,
-  MESSAGE_TOO_LARGE: ReplyCode.PRECONDITION_FAILED,
-  RECORD_TOO_LARGE: ReplyCode.PRECONDITION_FAILED,
-  SCHEMA_VIOLATION: ReplyCode.PRECONDITION_FAILED,
-  LIMIT_EXCEEDED: ReplyCode.PRECONDITION_FAILED,
-  QUEUE_FULL: ReplyCode.PRECONDITION_FAILED,
-  RESOURCE_LOCKED: ReplyCode.RESOURCE_LOCKED,
-  SUBSCRIPTION_EXISTS: ReplyCode.PRECONDITION_FAILED,
-  STREAM_EXISTS: ReplyCode.PRECONDITION_FAILED,
-  BROKER_CLOSED: ReplyCode.CONNECTION_FORCED,
-  LOG_CLOSED: ReplyCode.CONNECTION_FORCED,
-  IO_ERROR: ReplyCode.INTERNAL_ERROR,
-  DISK_FULL: ReplyCode.INTERNAL_ERROR,
-  STORE_CORRUPT: ReplyCode.INTERNAL_ERROR,
+function declared(d: ErrorDetail): string {
+  return d.exchange !== undefined ? `exchange '${d.exchange}' ${vhost}` : `queue '${d.queue}' ${vhost}`
+}
+
+function inequivalent(d: ErrorDetail): string {
+  const [received, current] = d.field
+    ? [`'${String(d.received)}'`, `'${String(d.current)}'`]
+    : [describeValue(d.received), describeValue(d.current)]
+  const arg = fieldNames[d.argument ?? ''] ?? d.argument
+  return `inequivalent arg '${arg}' for ${declared(d)}: received ${received} but current is ${current}`
+}
+
+/** A reply code, and RabbitMQ's text from the error's detail (undefined: the broker's message is sent). */
+type Reply = readonly [replyCode: number, text?: (d: ErrorDetail) => string | undefined]
+
+/**
+ * The adapter's one table from broker errors to replies, keyed by code/reason before code. Codes not listed
+ * close with INTERNAL_ERROR.
+ */
+const REPLIES: Partial<Record<ErrorCode | `${ErrorCode}/${ErrorReason}`, Reply>> = {
+  STREAM_NOT_FOUND: [ReplyCode.NOT_FOUND, (d) => (d.stream === undefined ? undefined : `no stream '${d.stream}'`)],
+  SUBSCRIPTION_NOT_FOUND: [
+    ReplyCode.NOT_FOUND,
+    (d) => (d.queue === undefined ? undefined : `no queue '${d.queue}' ${vhost}`),
+  ],
+  EXCHANGE_NOT_FOUND: [
+    ReplyCode.NOT_FOUND,
+    (d) => (d.exchange === undefined ? undefined : `no exchange '${d.exchange}' ${vhost}`),
+  ],
+  PARTITION_NOT_FOUND: [ReplyCode.NOT_FOUND],
+  ACCESS_REFUSED: [ReplyCode.ACCESS_REFUSED],
+  'ACCESS_REFUSED/default-exchange': [
+    ReplyCode.ACCESS_REFUSED,
+    () => 'operation not permitted on the default exchange',
+  ],
+  'ACCESS_REFUSED/reserved-name': [
+    ReplyCode.ACCESS_REFUSED,
+    (d) => `exchange name '${d.exchange}' contains reserved prefix 'amq.*'`,
+  ],
+  'ACCESS_REFUSED/predeclared': [
+    ReplyCode.ACCESS_REFUSED,
+    (d) => `deletion of system exchange '${d.exchange}' ${vhost} not allowed`,
+  ],
+  'ACCESS_REFUSED/internal-exchange': [
+    ReplyCode.ACCESS_REFUSED,
+    (d) => `cannot publish to internal exchange '${d.exchange}' ${vhost}`,
+  ],
+  PRECONDITION_FAILED: [ReplyCode.PRECONDITION_FAILED],
+  'PRECONDITION_FAILED/in-use': [ReplyCode.PRECONDITION_FAILED, (d) => `${declared(d)} in use`],
+  'PRECONDITION_FAILED/not-empty': [ReplyCode.PRECONDITION_FAILED, (d) => `${declared(d)} not empty`],
+  'PRECONDITION_FAILED/inequivalent': [ReplyCode.PRECONDITION_FAILED, inequivalent],
+  'PRECONDITION_FAILED/invalid-value': [
+    ReplyCode.PRECONDITION_FAILED,
+    (d) =>
+      d.argument === 'x-match'
+        ? `Invalid x-match field value ${String(d.value)}; expected ${d.expected}`
+        : `invalid arg '${d.argument}' for ${declared(d)}: not ${d.expected}`,
+  ],
+  INVALID_ARGUMENT: [ReplyCode.PRECONDITION_FAILED],
+  'INVALID_ARGUMENT/unknown-exchange-type': [ReplyCode.COMMAND_INVALID, (d) => `unknown exchange type '${d.value}'`],
+  INVALID_CONFIG: [ReplyCode.PRECONDITION_FAILED],
+  MESSAGE_TOO_LARGE: [ReplyCode.PRECONDITION_FAILED],
+  RECORD_TOO_LARGE: [ReplyCode.PRECONDITION_FAILED],
+  SCHEMA_VIOLATION: [ReplyCode.PRECONDITION_FAILED],
+  LIMIT_EXCEEDED: [ReplyCode.PRECONDITION_FAILED],
+  QUEUE_FULL: [ReplyCode.PRECONDITION_FAILED],
+  RESOURCE_LOCKED: [ReplyCode.RESOURCE_LOCKED],
+  SUBSCRIPTION_EXISTS: [ReplyCode.PRECONDITION_FAILED],
+  STREAM_EXISTS: [ReplyCode.PRECONDITION_FAILED],
+  BROKER_CLOSED: [ReplyCode.CONNECTION_FORCED],
+  LOG_CLOSED: [ReplyCode.CONNECTION_FORCED],
+  IO_ERROR: [ReplyCode.INTERNAL_ERROR],
+  DISK_FULL: [ReplyCode.INTERNAL_ERROR],
+  STORE_CORRUPT: [ReplyCode.INTERNAL_ERROR],
+}
+
+/** Short text of a typed argument value in RabbitMQ's inequivalence messages, with its AMQP field type. */
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'none'
+  const type =
+    typeof value === 'bigint'
+      ? 'long'
+      : typeof value === 'number'
+        ? Number.isInteger(value)
+          ? 'long'
+          : 'double'
+        : typeof value === 'string' || value instanceof Uint8Array
+          ? 'longstr'
+          : typeof value === 'boolean'
+            ? 'bool'
+            : Array.isArray(value)
+              ? 'array'
+              : value instanceof Date
+                ? 'timestamp'
+                : value === null
+                  ? 'void'
+                  : 'table'
+  const text = value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : canonicalValue(value)
+  return `the value '${typeof value === 'string' ? value : text}' of type '${type}'`
+}
+
+function fromBroker(error: WharfError): AmqpError {
+  const reason = error.detail.reason
+  const [replyCode, text] =
+    (reason === undefined ? undefined : REPLIES[`${error.code}/${reason}`]) ??
+    REPLIES[error.code] ??
+    ([ReplyCode.INTERNAL_ERROR] as const)
+  return new AmqpError(replyCode, text?.(error.detail) ?? error.message)
 }
 
 /** Maps anything thrown while handling a method to the AMQP error to close with. */
@@ -72,9 +160,7 @@ export function toAmqpError(error: unknown, classId: number, methodId: number): 
     mapped = new AmqpError(error.replyCode, error.message)
     if (error.classId !== 0) return withIds(mapped, error.classId, error.methodId)
   } else if (error instanceof WharfError) {
-    const prefixed = PREFIXES.find(([prefix]) => error.message.startsWith(prefix))
-    if (prefixed) mapped = new AmqpError(prefixed[1], error.message.slice(prefixed[0].length))
-    else mapped = new AmqpError(BY_CODE[error.code] ?? ReplyCode.INTERNAL_ERROR, error.message)
+    mapped = fromBroker(error)
   } else {
     mapped = new AmqpError(ReplyCode.INTERNAL_ERROR, error instanceof Error ? error.message : String(error))
   }

@@ -35,10 +35,11 @@ export interface HttpListener extends Listener {
 const KIND_CONFIG = 'sqs-config'
 
 async function receiptSecret(broker: Broker): Promise<Buffer> {
-  const stored = broker.storage.metadata.get<string>(KIND_CONFIG, 'receipt-secret')
+  const config = broker.catalog<string>(KIND_CONFIG)
+  const stored = config.get('receipt-secret')
   if (typeof stored === 'string' && stored.length === 64) return Buffer.from(stored, 'hex')
   const secret = randomBytes(32)
-  await broker.storage.metadata.put(KIND_CONFIG, 'receipt-secret', secret.toString('hex'))
+  await config.put('receipt-secret', secret.toString('hex'))
   return secret
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { type Destination, Router } from '../../../src/broker/routing/router.ts'
+import { toAmqpError } from '../../../src/protocols/amqp/errors.ts'
 import { isWharfError } from '../../../src/util/errors.ts'
 import { MemoryCatalog } from './memory-catalog.ts'
 
@@ -23,7 +24,7 @@ test('delete removes bindings both ways; if-unused looks at source bindings', as
   await assert.rejects(router.deleteExchange('mid', { ifUnused: true }), (e: unknown) => {
     return (
       isWharfError(e, 'PRECONDITION_FAILED') &&
-      /^PRECONDITION_FAILED - exchange 'mid' in vhost '\/' in use$/.test(e.message)
+      /^PRECONDITION_FAILED - exchange 'mid' in vhost '\/' in use$/.test(toAmqpError(e, 0, 0).message)
     )
   })
   assert.ok(router.getExchange('mid'), 'still there after the refused delete')

@@ -112,8 +112,9 @@ export function registerDashboardApi(app: FastifyInstance, context: DashboardApi
     const connected = new Set<string>()
     for (const c of openConnections(context, 'mqtt'))
       if (typeof c.details?.clientId === 'string') connected.add(c.details.clientId)
-    const sessions = broker.storage.metadata
-      .list<MqttSessionRecord>(MQTT_SESSION_KIND)
+    const sessions = broker
+      .catalog<MqttSessionRecord>(MQTT_SESSION_KIND)
+      .list()
       .map(([clientId, record]) => ({
         clientId,
         connected: connected.has(clientId),

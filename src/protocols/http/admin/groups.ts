@@ -9,10 +9,8 @@ function groupLag(
   group: string,
 ): Array<{ stream: string; partition: number; committed: number | null; highWatermark: number; lag: number }> {
   const streams = new Set<string>()
-  for (const key of broker.storage.cursors.keys(`g\u0000${group}\u0000`)) {
-    const stream = key.split('\u0000')[2]
-    if (stream !== undefined && broker.getStream(stream) !== undefined) streams.add(stream)
-  }
+  for (const { stream } of broker.committedPartitions(group))
+    if (broker.getStream(stream) !== undefined) streams.add(stream)
   return [...streams].sort().flatMap((stream) =>
     broker
       .lag(group, stream)
@@ -36,10 +34,7 @@ export function describeGroup(broker: Broker, group: string): Record<string, unk
 
 export function listGroupIds(broker: Broker): string[] {
   const ids = new Set(broker.groups.list().map((g) => g.groupId))
-  for (const key of broker.storage.cursors.keys('g\u0000')) {
-    const id = key.split('\u0000')[1]
-    if (id !== undefined) ids.add(id)
-  }
+  for (const id of broker.committedGroups()) ids.add(id)
   return [...ids].sort()
 }
 

@@ -57,7 +57,7 @@ export function registerQueueRoutes({ broker, route }: AdminContext, sqs: Pick<S
       ifUnused: query(r).ifUnused === 'true',
     })
     await broker.topics.unsubscribeDestination({ kind: 'queue', name })
-    await broker.storage.metadata.delete('sqs-queue', name)
+    await broker.catalog('sqs-queue').delete(name)
     return { deleted: name, messages: removed }
   })
   route('POST', '/queues/:name/messages', async (r) => {

@@ -4,12 +4,13 @@
 import { randomUUID } from 'node:crypto'
 import { Reserved } from '../../../broker/message.js'
 import { parseDeaths } from '../../../broker/queue/dead-letter.js'
-import { KIND_SQS_QUEUE, nameFromArn, parseRedrivePolicy, queueArn, type SqsQueueRecord } from './attributes.js'
+import { nameFromArn, parseRedrivePolicy, queueArn } from './attributes.js'
 import { SqsError } from './errors.js'
 import { messageIdOf } from './message-codec.js'
 import { BATCH_MAX, intParam, page } from './params.js'
 import {
   type Input,
+  type MoveTask,
   type Output,
   queueNameOf,
   queueUrl,
@@ -21,21 +22,10 @@ import {
 
 const MOVE_TASKS_MAX = 100
 
-export interface MoveTask {
-  handle: string
-  source: string
-  destination: string | undefined
-  status: 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED'
-  moved: number
-  toMove: number
-  started: number
-  failureReason?: string
-}
-
 /** Queues whose RedrivePolicy targets `name`. */
 export function deadLetterSources(s: SqsState, name: string): string[] {
   return sqsQueueNames(s).filter((n) => {
-    const policy = s.broker.storage.metadata.get<SqsQueueRecord>(KIND_SQS_QUEUE, n)?.attributes.RedrivePolicy
+    const policy = s.records.get(n)?.attributes.RedrivePolicy
     return policy !== undefined && policy !== '' && parseRedrivePolicy(policy).deadLetterQueue === name
   })
 }

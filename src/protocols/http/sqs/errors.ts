@@ -32,6 +32,7 @@ const table = {
   InvalidAddress: ['InvalidAddress', 404],
   InvalidMessageContents: ['InvalidMessageContents', 400],
   InvalidSecurity: ['InvalidSecurity', 403],
+  AccessDenied: ['AccessDenied', 403],
   InternalError: ['InternalError', 500],
   ServiceUnavailable: ['ServiceUnavailable', 503],
 } as const satisfies Record<string, readonly [string, number]>
@@ -69,6 +70,7 @@ const fromBroker: Partial<Record<ErrorCode, SqsErrorName>> = {
   LIMIT_EXCEEDED: 'OverLimit',
   PRECONDITION_FAILED: 'InvalidParameterValue',
   RESOURCE_LOCKED: 'UnsupportedOperation',
+  ACCESS_REFUSED: 'AccessDenied',
   BROKER_CLOSED: 'ServiceUnavailable',
 }
 

@@ -4,7 +4,6 @@
 import {
   brokerConfig,
   isAttributeName,
-  KIND_SQS_QUEUE,
   parseRedrivePolicy,
   queueArn,
   type SqsQueueRecord,
@@ -35,7 +34,7 @@ export async function createQueue(s: SqsState, input: Input, context: RequestCon
   if (fifo && requested.FifoQueue === undefined)
     throw new SqsError('InvalidParameterValue', 'The FifoQueue attribute must be true for a queue name ending in .fifo')
   const attributes = validateAttributes(requested, { creating: true, fifo })
-  const existing = s.broker.storage.metadata.get<SqsQueueRecord>(KIND_SQS_QUEUE, name)
+  const existing = s.records.get(name)
   if (existing !== undefined && s.broker.getQueue(name) !== undefined) {
     for (const [key, value] of Object.entries(attributes)) {
       if (existing.attributes[key] !== value)
@@ -59,7 +58,7 @@ export async function createQueue(s: SqsState, input: Input, context: RequestCon
   }
   await s.broker.createQueue(name, { ...brokerConfig(full), fifo, durable: true })
   if (fifo) await s.broker.alterStream(name, { dedupWindowMs: DEDUP_WINDOW_MS })
-  await s.broker.storage.metadata.put(KIND_SQS_QUEUE, name, record)
+  await s.records.put(name, record)
   return { QueueUrl: queueUrl(context.origin, name) }
 }
 
@@ -104,7 +103,7 @@ export async function deleteQueue(s: SqsState, input: Input): Promise<Output> {
   const name = queueNameOf(s, input)
   await s.broker.deleteQueue(name)
   await s.broker.topics.unsubscribeDestination({ kind: 'queue', name })
-  await s.broker.storage.metadata.delete(KIND_SQS_QUEUE, name)
+  await s.records.delete(name)
   return {}
 }
 
@@ -144,7 +143,7 @@ export async function setQueueAttributes(s: SqsState, input: Input): Promise<Out
   if (next.RedrivePolicy === '') delete next.RedrivePolicy
   await checkRedrive(s, name, next, fifo)
   await s.broker.alterQueue(name, brokerConfig(next))
-  await s.broker.storage.metadata.put(KIND_SQS_QUEUE, name, { ...record, attributes: next, modified: Date.now() })
+  await s.records.put(name, { ...record, attributes: next, modified: Date.now() })
   return {}
 }
 
@@ -154,7 +153,7 @@ export async function tagQueue(s: SqsState, input: Input): Promise<Output> {
   const tags = { ...record.tags, ...stringMap(input.Tags, 'Tags') }
   if (Object.keys(tags).length > 50)
     throw new SqsError('InvalidParameterValue', 'Too many tags added for queue (max 50).')
-  await s.broker.storage.metadata.put(KIND_SQS_QUEUE, name, { ...record, tags })
+  await s.records.put(name, { ...record, tags })
   return {}
 }
 
@@ -163,7 +162,7 @@ export async function untagQueue(s: SqsState, input: Input): Promise<Output> {
   const record = recordOf(s, name)
   const tags = { ...record.tags }
   for (const key of stringList(input.TagKeys, 'TagKeys')) delete tags[key]
-  await s.broker.storage.metadata.put(KIND_SQS_QUEUE, name, { ...record, tags })
+  await s.records.put(name, { ...record, tags })
   return {}
 }
 

@@ -6,7 +6,7 @@
 // dead-letters.ts (DLQ sources, move tasks); this class owns their shared state and dispatches.
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
-import { KIND_SQS_QUEUE } from './attributes.js'
+import { KIND_SQS_QUEUE, type SqsQueueRecord } from './attributes.js'
 import * as deadLetters from './dead-letters.js'
 import { SqsError } from './errors.js'
 import type { ReceiptHandles } from './message-codec.js'
@@ -24,7 +24,15 @@ export class SqsService {
   readonly #state: SqsState
 
   constructor(broker: Broker, handles: ReceiptHandles, logger: Logger) {
-    this.#state = { broker, handles, logger, firstReceive: new Map(), moveTasks: [], counters: this.counters }
+    this.#state = {
+      broker,
+      records: broker.catalog<SqsQueueRecord>(KIND_SQS_QUEUE),
+      handles,
+      logger,
+      firstReceive: new Map(),
+      moveTasks: [],
+      counters: this.counters,
+    }
   }
 
   /** Runs one action; every failure comes back as an SqsError. */
@@ -71,8 +79,8 @@ export class SqsService {
 
   /** Names of the queues SQS manages (for metrics and SNS). */
   isSqsQueue(name: string): boolean {
-    const { broker } = this.#state
-    return broker.storage.metadata.get(KIND_SQS_QUEUE, name) !== undefined && broker.getQueue(name) !== undefined
+    const { broker, records } = this.#state
+    return records.get(name) !== undefined && broker.getQueue(name) !== undefined
   }
 
   /** Queues whose RedrivePolicy targets `name`. */

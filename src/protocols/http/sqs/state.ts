@@ -3,9 +3,9 @@
 // receive.ts, settle.ts, dead-letters.ts) are plain functions over it, as the Kafka handlers are over a
 // Connection.
 import type { Broker } from '../../../broker/broker.js'
+import type { Catalog } from '../../../broker/catalog.js'
 import type { Logger } from '../../../util/logger.js'
-import { ACCOUNT_ID, KIND_SQS_QUEUE, type SqsQueueRecord } from './attributes.js'
-import type { MoveTask } from './dead-letters.js'
+import { ACCOUNT_ID, type SqsQueueRecord } from './attributes.js'
 import { SqsError, toSqsError } from './errors.js'
 import type { ReceiptHandles } from './message-codec.js'
 
@@ -20,8 +20,22 @@ export interface RequestContext {
   signal: AbortSignal
 }
 
+/** A message move task (StartMessageMoveTask): dead-letters.ts runs it, the state keeps the list. */
+export interface MoveTask {
+  handle: string
+  source: string
+  destination: string | undefined
+  status: 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED'
+  moved: number
+  toMove: number
+  started: number
+  failureReason?: string
+}
+
 export interface SqsState {
   readonly broker: Broker
+  /** The SQS-only attributes and tags of each SQS queue. */
+  readonly records: Catalog<SqsQueueRecord>
   readonly handles: ReceiptHandles
   readonly logger: Logger
   /** ApproximateFirstReceiveTimestamp is not stored with the record; remembered, bounded, per message. */
@@ -38,7 +52,7 @@ export function queueUrl(origin: string, name: string): string {
 
 /** The SQS record of a queue that exists both in the catalog and in the broker; else QueueDoesNotExist. */
 export function recordOf(s: SqsState, name: string): SqsQueueRecord {
-  const record = s.broker.storage.metadata.get<SqsQueueRecord>(KIND_SQS_QUEUE, name)
+  const record = s.records.get(name)
   if (record === undefined || s.broker.getQueue(name) === undefined) {
     throw new SqsError('QueueDoesNotExist', 'The specified queue does not exist.')
   }
@@ -57,8 +71,8 @@ export function queueNameOf(s: SqsState, input: Input): string {
 }
 
 export function sqsQueueNames(s: SqsState): string[] {
-  return s.broker.storage.metadata
-    .list<SqsQueueRecord>(KIND_SQS_QUEUE)
+  return s.records
+    .list()
     .map(([name]) => name)
     .filter((name) => s.broker.getQueue(name) !== undefined)
     .sort()

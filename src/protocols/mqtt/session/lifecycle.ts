@@ -8,7 +8,7 @@ import { expiryNever, Session, type SessionRecord, sessionKind, sharedQueueName 
 
 export async function loadSessions(h: HubState): Promise<void> {
   const now = h.broker.now()
-  for (const [clientId, record] of h.broker.storage.metadata.list<SessionRecord>(sessionKind)) {
+  for (const [clientId, record] of h.broker.catalog<SessionRecord>(sessionKind).list()) {
     const session = new Session(clientId, true, record.expiryS)
     for (const sub of record.subscriptions) {
       session.subscriptions.set(sub.filter, sub)
@@ -56,7 +56,7 @@ function recordOf(session: Session): SessionRecord {
 /** Persists a persistent session's state (no-op for clean sessions). */
 export function saveSession(h: HubState, session: Session): Promise<void> {
   if (!session.persistent || h.sessions.get(session.clientId) !== session) return Promise.resolve()
-  return h.broker.storage.metadata.put(sessionKind, session.clientId, recordOf(session))
+  return h.broker.catalog<SessionRecord>(sessionKind).put(session.clientId, recordOf(session))
 }
 
 /** Returns the session for a CONNECT: the existing one (sessionPresent) or a new one. */
@@ -86,7 +86,7 @@ export async function attachSession(
     kept.persistent = persistent
     kept.expiryS = expiryS
     kept.disconnectedAt = null
-    if (wasPersistent && !persistent) await h.broker.storage.metadata.delete(sessionKind, kept.clientId)
+    if (wasPersistent && !persistent) await h.broker.catalog(sessionKind).delete(kept.clientId)
     await saveSession(h, kept)
     return { session: kept, present: true }
   }
@@ -110,7 +110,7 @@ export async function destroySession(h: HubState, session: Session): Promise<voi
     await h.broker.removeSink(session.sinkId)
   }
   await h.broker.deleteQueue(session.queueName)
-  if (session.durableQueue) await h.broker.storage.metadata.delete(sessionKind, session.clientId)
+  if (session.durableQueue) await h.broker.catalog(sessionKind).delete(session.clientId)
 }
 
 /** Arms the session's expiry after its connection went away. */

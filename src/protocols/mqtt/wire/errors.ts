@@ -91,6 +91,8 @@ export function reasonForError(error: unknown): number {
       return Reason.packetTooLarge
     case 'INVALID_ARGUMENT':
       return Reason.topicFilterInvalid
+    case 'ACCESS_REFUSED':
+      return Reason.notAuthorized
     case 'BROKER_CLOSED':
     case 'LOG_CLOSED':
       return Reason.serverUnavailable

@@ -1,0 +1,62 @@
+// SNS errors: one table from error name to HTTP status, the mapping from broker error codes, and the
+// query-protocol error reply. A broker error the table does not list is an internal error.
+import { randomUUID } from 'node:crypto'
+import type { FastifyReply } from 'fastify'
+import { type ErrorCode, isWharfError } from '../../../util/errors.js'
+import { errorXml } from './query.js'
+
+export const SNS_NAMESPACE = 'http://sns.amazonaws.com/doc/2010-03-31/'
+
+const errorStatus = {
+  NotFound: 404,
+  InvalidParameter: 400,
+  InvalidParameterValue: 400,
+  InvalidAction: 400,
+  SubscriptionLimitExceeded: 403,
+  AuthorizationError: 403,
+  InternalError: 500,
+  EmptyBatchRequest: 400,
+  TooManyEntriesInBatchRequest: 400,
+  BatchEntryIdsNotDistinct: 400,
+} as const
+
+export type SnsErrorName = keyof typeof errorStatus
+
+export class SnsError extends Error {
+  constructor(
+    readonly errorName: SnsErrorName,
+    message: string,
+  ) {
+    super(message)
+  }
+
+  get status(): number {
+    return errorStatus[this.errorName]
+  }
+}
+
+const fromBroker: Partial<Record<ErrorCode, SnsErrorName>> = {
+  STREAM_NOT_FOUND: 'NotFound',
+  SUBSCRIPTION_NOT_FOUND: 'NotFound',
+  INVALID_ARGUMENT: 'InvalidParameter',
+  INVALID_CONFIG: 'InvalidParameter',
+  ACCESS_REFUSED: 'AuthorizationError',
+  LIMIT_EXCEEDED: 'SubscriptionLimitExceeded',
+  SUBSCRIPTION_EXISTS: 'InvalidParameter',
+  QUEUE_FULL: 'InternalError',
+  MESSAGE_TOO_LARGE: 'InvalidParameter',
+}
+
+export function sendQueryError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'text/xml')
+    .send(errorXml(SNS_NAMESPACE, status >= 500 ? 'Receiver' : 'Sender', code, message, randomUUID()))
+}
+
+/** Any failure as an SnsError; undefined for one the table does not know (an internal error). */
+export function toSnsError(error: unknown): SnsError | undefined {
+  if (error instanceof SnsError) return error
+  const name = isWharfError(error) ? fromBroker[error.code] : undefined
+  return name === undefined ? undefined : new SnsError(name, error instanceof Error ? error.message : String(error))
+}
