@@ -5,8 +5,8 @@
 // basic.return precedes the confirm and confirms coalesce into multiple=true acks.
 //
 // This file holds frame intake, method dispatch and the channel's open/closing/closed state; the handlers are
-// channel-publisher.ts (publish, confirms, tx), channel-consumers.ts (consume, deliveries, acks, qos, get) and
-// declarations.ts (queues and exchanges), all over the ChannelContext of channel-context.ts.
+// publisher.ts (publish, confirms, tx), consumers.ts (consume, deliveries, acks, qos, get) and
+// declarations.ts (queues and exchanges), all over the ChannelContext of context.ts.
 import type { Broker } from '../../../broker/broker.js'
 import {
   type AmqpFrame,

@@ -1,9 +1,9 @@
 // REST admin API (JSON, /api/v1): the one management API the CLI and the dashboard use. Every list takes
 // `?limit=&offset=&q=` (server-side substring filter on the name) and answers `{items, total, limit, offset}`.
 // Errors: `{error: {code, message}}` with the status from one table (broker code → HTTP status).
-// The routes live per resource area — admin-streams.ts, admin-queues.ts, admin-groups.ts, admin-routing.ts —
-// over the shared helpers in admin-context.ts; this module registers them plus /openapi.json and /overview.
-// admin-dashboard.ts adds the listener, connection, alarm, MQTT, SNS-topic and system endpoints.
+// The routes live per resource area — streams.ts, queues.ts, groups.ts, routing.ts, messages.ts,
+// connections.ts (listeners and connections), dashboard.ts (alarms, MQTT sessions, SNS topics, system) — over
+// the shared helpers in context.ts; this module registers them plus /openapi.json and /overview.
 import type { FastifyInstance } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
@@ -15,7 +15,7 @@ import { registerQueueRoutes } from './queues.js'
 import { registerRoutingRoutes } from './routing.js'
 import { registerStreamRoutes } from './streams.js'
 
-// Imported from here by listener.ts, admin-dashboard.ts and metrics.ts.
+// Imported from here by listener.ts, dashboard.ts and metrics.ts.
 export { API_PREFIX, sendAdminError } from './context.js'
 export { describeGroup, listGroupIds } from './groups.js'
 

@@ -1,4 +1,4 @@
-// What every REST admin route module (admin-streams.ts, admin-queues.ts, admin-groups.ts, admin-routing.ts)
+// What every REST admin route module (streams.ts, queues.ts, groups.ts, routing.ts, ...)
 // shares: the route helper that sends a handler's result as JSON and maps broker errors to one status table,
 // the admin error shape, and request parsing (JSON body, integer query parameters, `?limit&offset&q` paging).
 // Kept apart from admin.ts so the route modules need not import the module that registers them.

@@ -124,7 +124,7 @@ export class MqttHub {
     return n
   }
 
-  // ---- sessions (session-lifecycle.ts) ----
+  // ---- sessions (session/lifecycle.ts) ----
 
   /** Persists a persistent session's state (no-op for clean sessions). */
   save(session: Session): Promise<void> {
@@ -165,7 +165,7 @@ export class MqttHub {
     return run
   }
 
-  // ---- subscriptions (session-bindings.ts) ----
+  // ---- subscriptions (session/bindings.ts) ----
 
   async subscribe(session: Session, sub: Subscription): Promise<{ existed: boolean }> {
     const previous = session.subscriptions.get(sub.filter)

@@ -1,4 +1,4 @@
-// What the hub's session parts share (session-lifecycle.ts, session-bindings.ts): the broker, the limits,
+// What the hub's session parts share (session/lifecycle.ts, session/bindings.ts): the broker, the limits,
 // the sessions by client id, who is in each shared-subscription queue, the waiting wills, and whether the hub
 // closed. MqttHub owns one HubState and passes it to those plain functions, so none of it has to be public
 // on the hub beyond what connections already use.

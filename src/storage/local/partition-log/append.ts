@@ -2,7 +2,7 @@
 // loop writes everything queued since the last flush with one writev and (durability 'always') one
 // fdatasync, then resolves every caller in the group. Also segment rolling, failure handling (a failed write
 // or sync cuts the file back and hands the void offsets out again) and the 'interval' durability timer.
-// Plain functions over the log's LogState (partition-log-state.ts); the await order here is what keeps
+// Plain functions over the log's LogState (state.ts); the await order here is what keeps
 // acknowledged appends durable and offsets dense, so change it only with the crash tests at hand.
 import { encodeBatch, type RecordInput } from '../../../record/index.js'
 import { toStorageError, WharfError } from '../../../util/errors.js'

@@ -1,10 +1,10 @@
 // A partition log: an ordered list of segments, of which the last is active. Appends are group-committed:
 // callers get offsets at once, and a single flush loop writes everything queued since the last flush with
 // one writev and (durability 'always') one fdatasync, then resolves every caller in the group.
-// This class owns the log's state (LogState, partition-log-state.ts) and keeps it private; the work is done
-// by plain functions over it: opening and recovery (partition-log-open.ts), the append pipeline
-// (partition-log-append.ts), reads (partition-log-read.ts), retention and compaction
-// (partition-log-retention.ts).
+// This class owns the log's state (LogState, state.ts) and keeps it private; the work is done
+// by plain functions over it: opening and recovery (open.ts), the append pipeline
+// (append.ts), reads (read.ts), retention and compaction
+// (retention.ts).
 import { promises as fs } from 'node:fs'
 import type { Record as LogRecord, RecordInput } from '../../../record/index.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../../api.js'
@@ -64,7 +64,7 @@ export class LocalPartitionLog implements PartitionLog {
     return this.#s.segments.map((s) => s.baseOffset)
   }
 
-  // ---- append path (partition-log-append.ts) ----
+  // ---- append path (append.ts) ----
 
   append(batches: Buffer[]): Promise<AppendResult> {
     return appendPath.append(this.#s, batches)
@@ -78,7 +78,7 @@ export class LocalPartitionLog implements PartitionLog {
     return appendPath.flush(this.#s)
   }
 
-  // ---- read path (partition-log-read.ts) ----
+  // ---- read path (read.ts) ----
 
   onAppend(listener: (nextOffset: number) => void): () => void {
     this.#s.listeners.add(listener)
@@ -97,7 +97,7 @@ export class LocalPartitionLog implements PartitionLog {
     return readPath.offsetForTimestamp(this.#s, timestamp)
   }
 
-  // ---- retention (partition-log-retention.ts) ----
+  // ---- retention (retention.ts) ----
 
   deleteRecordsBefore(offset: number): Promise<number> {
     return retention.deleteRecordsBefore(this.#s, offset)

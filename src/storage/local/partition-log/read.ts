@@ -1,6 +1,6 @@
 // The read path of a partition log: finding the segment of an offset, reading whole stored batches up to the
 // high watermark (never a byte a crash could take back), and timestamp lookup. Plain functions over a
-// read-only view of the log's state (LogReadView in partition-log-state.ts): reads never change it.
+// read-only view of the log's state (LogReadView in state.ts): reads never change it.
 import type { Record as LogRecord } from '../../../record/index.js'
 import { assert } from '../../../util/assert.js'
 import { WharfError } from '../../../util/errors.js'

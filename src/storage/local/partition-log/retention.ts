@@ -1,7 +1,7 @@
 // Segment-list maintenance of a partition log: DeleteRecords (moving logStartOffset), time/size retention
 // and the compaction hook. Each runs through one serial queue so that they never interleave on the segment
 // list; only sealed segments are touched, the active one always stays. Plain functions over a narrow view
-// of the log's state (LogRetentionView in partition-log-state.ts).
+// of the log's state (LogRetentionView in state.ts).
 import { WharfError } from '../../../util/errors.js'
 import type { CompactionResult } from '../../api.js'
 import { compactLog } from './compaction.js'

@@ -1,7 +1,7 @@
 // What a partition log shares with the per-area code that works on it. LocalPartitionLog (partition-log.ts)
-// owns the one LogState and keeps it private; opening and recovery (partition-log-open.ts), the append
-// pipeline (partition-log-append.ts), the read path (partition-log-read.ts) and retention/compaction
-// (partition-log-retention.ts) are plain functions over it, so none of this state becomes public on the
+// owns the one LogState and keeps it private; opening and recovery (open.ts), the append
+// pipeline (append.ts), the read path (read.ts) and retention/compaction
+// (retention.ts) are plain functions over it, so none of this state becomes public on the
 // class. The read path and retention get narrower views (LogReadView, LogRetentionView) of the same object.
 import type { AppendResult, LogConfig } from '../../api.js'
 import type { FilePool } from '../file-pool.js'
