@@ -1,4 +1,4 @@
-// The REST endpoints added for the dashboard (src/protocols/http/admin/dashboard.ts), over HTTP with
+// The REST endpoints the dashboard reads (src/protocols/http/admin/{system,topics,mqtt,queues}.ts), over HTTP with
 // fetch: the same shape as the rest of /api/v1 (paged lists, {error: {code, message}}).
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -52,6 +52,8 @@ export interface Listener {
   readonly connections?: ConnectionDirectory
   /** Open connections held back by a resource alarm because they publish (listeners that block publishers). */
   readonly blockedPublisherCount?: number
+  /** Retained messages (topic, payload bytes, time), for listeners that keep them (MQTT). */
+  retainedMessages?(): Array<{ topic: string; bytes: number; timestamp: number }>
   close(): Promise<void>
 }
 

@@ -10,7 +10,7 @@ import type { Broker } from '../../broker/broker.js'
 import { CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
-import { registerAlarmMetrics, registerDashboardApi } from './admin/dashboard.js'
+import { registerAlarmMetrics } from './admin/system.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
@@ -99,9 +99,8 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     return handleSqsQuery(sqs, request, reply, params)
   })
   const sns = new SnsService(broker, logger)
-  registerAdmin(app, broker, sqs, logger)
+  registerAdmin(app, broker, sqs, logger, context)
   registerConnectionsApi(app, context, logger)
-  registerDashboardApi(app, context)
   registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
   const metrics = createMetrics(broker, sqs)

@@ -1,25 +1,35 @@
 // REST admin API (JSON, /api/v1): the one management API the CLI and the dashboard use. Every list takes
 // `?limit=&offset=&q=` (server-side substring filter on the name) and answers `{items, total, limit, offset}`.
 // Errors: `{error: {code, message}}` with the status from one table (broker code → HTTP status).
-// The routes live per resource area — streams.ts, queues.ts, groups.ts, routing.ts, messages.ts,
-// connections.ts (listeners and connections), dashboard.ts (alarms, MQTT sessions, SNS topics, system) — over
-// the shared helpers in context.ts; this module registers them plus /openapi.json and /overview.
+// The routes live per resource area (streams, queues, groups, routing, messages, topics, mqtt, system, and
+// connections for listeners and client connections) over the shared helpers in context.ts; this module
+// registers them plus /openapi.json and /overview.
 import type { FastifyInstance } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
 import type { SqsService } from '../sqs/service.js'
+import type { ListenersView } from './connections.js'
 import { type AdminContext, adminRoute } from './context.js'
 import { listGroupIds, registerGroupRoutes } from './groups.js'
+import { registerMqttRoutes } from './mqtt.js'
 import { openApiDocument } from './openapi.js'
 import { registerQueueRoutes } from './queues.js'
 import { registerRoutingRoutes } from './routing.js'
 import { registerStreamRoutes } from './streams.js'
+import { registerSystemRoutes, type SystemView } from './system.js'
+import { registerTopicRoutes } from './topics.js'
 
-// Imported from here by listener.ts, dashboard.ts and metrics.ts.
+// Imported from here by listener.ts and metrics.ts.
 export { API_PREFIX, sendAdminError } from './context.js'
 export { describeGroup, listGroupIds } from './groups.js'
 
-export function registerAdmin(app: FastifyInstance, broker: Broker, sqs: SqsService, logger: Logger): void {
+export function registerAdmin(
+  app: FastifyInstance,
+  broker: Broker,
+  sqs: SqsService,
+  logger: Logger,
+  view: SystemView & ListenersView,
+): void {
   const context: AdminContext = { broker, route: adminRoute(app, logger) }
   const { route } = context
 
@@ -37,4 +47,7 @@ export function registerAdmin(app: FastifyInstance, broker: Broker, sqs: SqsServ
   registerQueueRoutes(context, sqs)
   registerRoutingRoutes(context)
   registerGroupRoutes(context)
+  registerTopicRoutes(context)
+  registerMqttRoutes(context, view)
+  registerSystemRoutes(context, view)
 }

@@ -1,5 +1,5 @@
-// REST admin routes for queues: list/create/describe/delete, send, non-destructive peek, purge, and DLQ
-// redrive (which reuses the SQS move-task code, so both APIs move dead letters the same way).
+// REST admin routes for queues: list/create/describe/delete, send, non-destructive peek, purge, DLQ redrive
+// (which reuses the SQS move-task code, so both APIs move dead letters the same way) and its sources.
 import type { Broker } from '../../../broker/broker.js'
 import type { QueueConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
@@ -79,5 +79,18 @@ export function registerQueueRoutes({ broker, route }: AdminContext, sqs: Pick<S
       throw bad('destination must be a queue name')
     if (typeof input.destination === 'string') broker.queue(input.destination)
     return { moved: await sqs.moveMessages(name, input.destination as string | undefined) }
+  })
+  // The queues that dead-letter into this one (redrive targets).
+  route('GET', '/queues/:name/dead-letter-sources', (r) => {
+    const name = params(r).name!
+    broker.queue(name)
+    const sources = broker
+      .listQueues()
+      .filter((q) => {
+        const target = q.config.deadLetter
+        return target !== null && 'queue' in target && target.queue === name
+      })
+      .map((q) => q.name)
+    return { queue: name, sources }
   })
 }
