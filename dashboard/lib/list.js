@@ -1,5 +1,6 @@
 // A server-paged, server-filtered list: `?limit=&offset=&q=` on the API, mirrored in the URL hash so a
 // filtered page can be bookmarked and Back works. Only one page of rows is ever loaded.
+import { api, qs } from './api.js'
 import { field, fmt, h, showError, table } from './dom.js'
 
 export const PAGE_SIZE = 25
@@ -59,4 +60,20 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, count, next),
   )
   return { element, reload, go }
+}
+
+/**
+ * A page that lists one admin API collection (`/queues`, `/streams`, …) under its title, filtered by name.
+ * `below(list)` builds what follows the list, such as a create form that reloads it.
+ */
+export async function collectionPage({ route, title, path, noun, empty, columns, below }) {
+  const list = serverList({
+    route,
+    filterLabel: `Filter ${noun} by name`,
+    empty,
+    load: (page) => api.get(`${path}${qs(page)}`),
+    columns,
+  })
+  await list.reload()
+  return h('div', {}, h('h1', {}, title), list.element, below?.(list))
 }
