@@ -1,3 +1,4 @@
+// Storage test helpers: a temp dir removed after the test, the kvlog snapshot check, and record batches to append.
 import assert from 'node:assert/strict'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
