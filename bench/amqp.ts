@@ -12,10 +12,8 @@ import amqp from 'amqplib'
 import { createBroker } from '../src/index.ts'
 import { startAmqpListener } from '../src/protocols/amqp/index.ts'
 import { silentLogger } from '../src/util/logger.ts'
+import { durability, quick } from './args.ts'
 
-const quick = process.argv.includes('--quick')
-const durabilityArg = process.argv[process.argv.indexOf('--durability') + 1]
-const durability = durabilityArg === 'never' || durabilityArg === 'interval' ? durabilityArg : 'always'
 const N = quick ? 20_000 : 100_000
 const WINDOW = 1000
 const PREFETCH = 500

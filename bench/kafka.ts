@@ -8,10 +8,8 @@ import { Kafka, logLevel } from 'kafkajs'
 import { createBroker } from '../src/index.ts'
 import { startKafkaListener } from '../src/protocols/kafka/index.ts'
 import { silentLogger } from '../src/util/logger.ts'
+import { durability, quick } from './args.ts'
 
-const quick = process.argv.includes('--quick')
-const durabilityArg = process.argv[process.argv.indexOf('--durability') + 1]
-const durability = durabilityArg === 'never' || durabilityArg === 'interval' ? durabilityArg : 'always'
 const N = quick ? 20_000 : 200_000
 const BATCH = 100
 /** Concurrent produce requests in flight (kafkajs sends one request per send() call). */

@@ -1,5 +1,6 @@
 // A server-paged, server-filtered list: `?limit=&offset=&q=` on the API, mirrored in the URL hash so a
 // filtered page can be bookmarked and Back works. Only one page of rows is ever loaded.
+import { api, qs } from './api.js'
 import { field, fmt, h, showError, table } from './dom.js'
 
 export const PAGE_SIZE = 25
@@ -9,13 +10,7 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
   let offset = Math.max(0, Number(route.query.get('offset') ?? 0) || 0)
   let total = 0
   const body = h('div', { 'aria-busy': 'true' })
-  const count = h('span', { class: 'count', 'aria-live': 'polite' })
-  const prev = h(
-    'button',
-    { type: 'button', class: 'secondary', onclick: () => go(offset - PAGE_SIZE) },
-    'Previous page',
-  )
-  const next = h('button', { type: 'button', class: 'secondary', onclick: () => go(offset + PAGE_SIZE) }, 'Next page')
+  const pages = pager((step) => go(offset + step))
   const filter = h('input', { type: 'search', value: q, placeholder: 'substring of the name', autocomplete: 'off' })
   let timer
   filter.addEventListener('input', () => {
@@ -41,9 +36,11 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
       total = page.total
       body.replaceChildren(table({ columns, rows: page.items, empty: q ? `Nothing matches “${q}”.` : empty }))
       const last = Math.min(offset + page.items.length, total)
-      count.textContent = total === 0 ? '0 items' : `${fmt.num(offset + 1)}–${fmt.num(last)} of ${fmt.num(total)}`
-      prev.disabled = offset === 0
-      next.disabled = offset + PAGE_SIZE >= total
+      pages.show(
+        offset,
+        total,
+        total === 0 ? '0 items' : `${fmt.num(offset + 1)}–${fmt.num(last)} of ${fmt.num(total)}`,
+      )
     } catch (error) {
       showError(error)
     } finally {
@@ -51,12 +48,43 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
     }
   }
 
-  const element = h(
-    'div',
-    {},
-    h('form', { class: 'inline', role: 'search', onsubmit: (e) => e.preventDefault() }, field(filterLabel, filter)),
-    body,
-    h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, count, next),
-  )
+  const element = h('div', {}, searchForm(filterLabel, filter), body, pages.element)
   return { element, reload, go }
+}
+
+/** Previous/next page buttons around a live count; `move(step)` is called with -PAGE_SIZE or PAGE_SIZE. */
+export function pager(move) {
+  const count = h('span', { class: 'count', 'aria-live': 'polite' })
+  const prev = h('button', { type: 'button', class: 'secondary', onclick: () => move(-PAGE_SIZE) }, 'Previous page')
+  const next = h('button', { type: 'button', class: 'secondary', onclick: () => move(PAGE_SIZE) }, 'Next page')
+  return {
+    element: h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, count, next),
+    /** The page at offset out of total is on screen; text is its count line. */
+    show(offset, total, text) {
+      count.textContent = text
+      prev.disabled = offset === 0
+      next.disabled = offset + PAGE_SIZE >= total
+    },
+  }
+}
+
+/** The filter box above a list; typing filters, so the form never submits. */
+export function searchForm(label, input) {
+  return h('form', { class: 'inline', role: 'search', onsubmit: (e) => e.preventDefault() }, field(label, input))
+}
+
+/**
+ * A page that lists one admin API collection (`/queues`, `/streams`, …) under its title, filtered by name.
+ * `below(list)` builds what follows the list, such as a create form that reloads it.
+ */
+export async function collectionPage({ route, title, path, noun, empty, columns, below }) {
+  const list = serverList({
+    route,
+    filterLabel: `Filter ${noun} by name`,
+    empty,
+    load: (page) => api.get(`${path}${qs(page)}`),
+    columns,
+  })
+  await list.reload()
+  return h('div', {}, h('h1', {}, title), list.element, below?.(list))
 }

@@ -1,7 +1,7 @@
 // Exchanges and their bindings (AMQP exchanges, MQTT filters on amq.topic).
-import { api, qs } from '../lib/api.js'
+import { api } from '../lib/api.js'
 import { fmt, h, link, props, table } from '../lib/dom.js'
-import { serverList } from '../lib/list.js'
+import { collectionPage } from '../lib/list.js'
 
 const href = (name) => `#/exchanges/${encodeURIComponent(name)}`
 const destination = (d) => {
@@ -18,12 +18,13 @@ export function render(route) {
   return route.name === undefined ? renderList(route) : renderDetail(route.name)
 }
 
-async function renderList(route) {
-  const list = serverList({
+function renderList(route) {
+  return collectionPage({
     route,
-    filterLabel: 'Filter exchanges by name',
+    title: 'Exchanges',
+    path: '/exchanges',
+    noun: 'exchanges',
     empty: 'No exchanges.',
-    load: (page) => api.get(`/exchanges${qs(page)}`),
     columns: [
       { label: 'Name', value: (e) => link(href(e.name), e.name || '(default)') },
       { label: 'Type', value: (e) => e.type },
@@ -32,8 +33,6 @@ async function renderList(route) {
       { label: 'Internal', value: (e) => (e.internal ? 'yes' : 'no') },
     ],
   })
-  await list.reload()
-  return h('div', {}, h('h1', {}, 'Exchanges'), list.element)
 }
 
 async function renderDetail(name) {

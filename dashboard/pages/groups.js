@@ -1,8 +1,8 @@
 // Consumer groups: state, members, lag; per-partition committed offsets; offset reset (only while the
 // group has no active members — the API refuses otherwise, and says why).
-import { api, qs } from '../lib/api.js'
+import { api } from '../lib/api.js'
 import { act, confirmDialog, field, fmt, h, link, panel, props, table } from '../lib/dom.js'
-import { serverList } from '../lib/list.js'
+import { collectionPage } from '../lib/list.js'
 
 const href = (name) => `#/groups/${encodeURIComponent(name)}`
 
@@ -10,12 +10,13 @@ export function render(route) {
   return route.name === undefined ? renderList(route) : renderDetail(route, route.name)
 }
 
-async function renderList(route) {
-  const list = serverList({
+function renderList(route) {
+  return collectionPage({
     route,
-    filterLabel: 'Filter groups by name',
+    title: 'Consumer groups',
+    path: '/groups',
+    noun: 'groups',
     empty: 'No consumer groups yet.',
-    load: (page) => api.get(`/groups${qs(page)}`),
     columns: [
       { label: 'Group', value: (g) => link(href(g.group), g.group) },
       { label: 'State', value: (g) => g.state },
@@ -24,8 +25,6 @@ async function renderList(route) {
       { label: 'Lag', value: (g) => fmt.num(g.lag), num: true },
     ],
   })
-  await list.reload()
-  return h('div', {}, h('h1', {}, 'Consumer groups'), list.element)
 }
 
 async function renderDetail(route, name) {

@@ -2,7 +2,7 @@
 // dead-letter links, non-destructive peek, send, purge, DLQ redrive and delete.
 import { api, qs } from '../lib/api.js'
 import { act, confirmDialog, field, fmt, h, link, notify, panel, props } from '../lib/dom.js'
-import { serverList } from '../lib/list.js'
+import { collectionPage } from '../lib/list.js'
 import { formatSelect, messageTable, produceForm } from '../lib/messages.js'
 
 const href = (name) => `#/queues/${encodeURIComponent(name)}`
@@ -18,12 +18,13 @@ export function render(route) {
   return route.name === undefined ? renderList(route) : renderDetail(route, route.name)
 }
 
-async function renderList(route) {
-  const list = serverList({
+function renderList(route) {
+  return collectionPage({
     route,
-    filterLabel: 'Filter queues by name',
+    title: 'Queues',
+    path: '/queues',
+    noun: 'queues',
     empty: 'No queues yet.',
-    load: (page) => api.get(`/queues${qs(page)}`),
     columns: [
       { label: 'Name', value: (q) => link(href(q.name), q.name) },
       { label: 'Ready', value: (q) => fmt.num(q.ready), num: true },
@@ -33,9 +34,12 @@ async function renderList(route) {
       { label: 'Consumers', value: (q) => fmt.num(q.consumers), num: true },
       { label: 'Dead letters to', value: (q) => deadLetterOf(q.config) ?? '—' },
     ],
+    below: createForm,
   })
-  await list.reload()
+}
 
+/** The create form under the list; it reloads the list after creating. */
+function createForm(list) {
   const name = h('input', { type: 'text', name: 'name', required: true, autocomplete: 'off' })
   const maxDeliveries = h('input', { type: 'number', name: 'maxDeliveries', min: '1' })
   const dlq = h('input', { type: 'text', name: 'deadLetterQueue', autocomplete: 'off' })
@@ -58,13 +62,7 @@ async function renderList(route) {
       await list.reload()
     }
   })
-  return h(
-    'div',
-    {},
-    h('h1', {}, 'Queues'),
-    list.element,
-    panel('create-queue', 'Create a queue', form),
-  )
+  return panel('create-queue', 'Create a queue', form)
 }
 
 async function renderDetail(route, name) {

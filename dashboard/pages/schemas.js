@@ -2,7 +2,7 @@
 // all subjects at once (it has no paging), so this page pages and filters the list locally.
 import { api } from '../lib/api.js'
 import { act, field, h, link, panel, props, table } from '../lib/dom.js'
-import { PAGE_SIZE } from '../lib/list.js'
+import { PAGE_SIZE, pager, searchForm } from '../lib/list.js'
 
 const href = (name) => `#/schemas/${encodeURIComponent(name)}`
 
@@ -15,13 +15,7 @@ async function renderList(route) {
   let q = route.query.get('q') ?? ''
   let offset = 0
   const body = h('div', {})
-  const count = h('span', { class: 'count', 'aria-live': 'polite' })
-  const prev = h(
-    'button',
-    { type: 'button', class: 'secondary', onclick: () => show(offset - PAGE_SIZE) },
-    'Previous page',
-  )
-  const next = h('button', { type: 'button', class: 'secondary', onclick: () => show(offset + PAGE_SIZE) }, 'Next page')
+  const pages = pager((step) => show(offset + step))
   const filter = h('input', { type: 'search', value: q, autocomplete: 'off' })
   filter.addEventListener('input', () => {
     q = filter.value.trim()
@@ -35,22 +29,20 @@ async function renderList(route) {
     body.replaceChildren(
       table({ columns: [{ label: 'Subject', value: (s) => link(href(s), s) }], rows, empty: 'No subjects.' }),
     )
-    count.textContent = matching.length ? `${offset + 1}–${offset + rows.length} of ${matching.length}` : '0 subjects'
-    prev.disabled = offset === 0
-    next.disabled = offset + PAGE_SIZE >= matching.length
+    pages.show(
+      offset,
+      matching.length,
+      matching.length ? `${offset + 1}–${offset + rows.length} of ${matching.length}` : '0 subjects',
+    )
   }
   show(0)
   return h(
     'div',
     {},
     h('h1', {}, 'Schema subjects'),
-    h(
-      'form',
-      { class: 'inline', role: 'search', onsubmit: (e) => e.preventDefault() },
-      field('Filter subjects', filter),
-    ),
+    searchForm('Filter subjects', filter),
     body,
-    h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, count, next),
+    pages.element,
   )
 }
 

@@ -2,7 +2,7 @@
 // browse a partition from an offset / the end / a time, produce a test message, delete.
 import { api, qs } from '../lib/api.js'
 import { act, confirmDialog, field, fmt, h, link, notify, panel, props, showError, table } from '../lib/dom.js'
-import { serverList } from '../lib/list.js'
+import { collectionPage } from '../lib/list.js'
 import { formatSelect, messageTable, produceForm } from '../lib/messages.js'
 
 const messagesOf = (s) => s.partitions.reduce((n, p) => n + (p.highWatermark - p.logStartOffset), 0)
@@ -22,12 +22,13 @@ function retention(config) {
   return parts.join(', ')
 }
 
-async function renderList(route) {
-  const list = serverList({
+function renderList(route) {
+  return collectionPage({
     route,
-    filterLabel: 'Filter streams by name',
+    title: 'Streams',
+    path: '/streams',
+    noun: 'streams',
     empty: 'No streams yet.',
-    load: (page) => api.get(`/streams${qs(page)}`),
     columns: [
       { label: 'Name', value: (s) => link(href(s.name), s.name) },
       { label: 'Partitions', value: (s) => String(s.partitions.length), num: true },
@@ -36,9 +37,12 @@ async function renderList(route) {
       { label: 'Retention', value: (s) => retention(s.config) },
       { label: 'Read by queues', value: (s) => (s.queues.length ? s.queues.join(', ') : '—') },
     ],
+    below: createForm,
   })
-  await list.reload()
+}
 
+/** The create form under the list; it reloads the list after creating. */
+function createForm(list) {
   const name = h('input', {
     type: 'text',
     name: 'name',
@@ -75,13 +79,7 @@ async function renderList(route) {
       await list.reload()
     }
   })
-  return h(
-    'div',
-    {},
-    h('h1', {}, 'Streams'),
-    list.element,
-    panel('create-stream', 'Create a stream', form),
-  )
+  return panel('create-stream', 'Create a stream', form)
 }
 
 async function renderDetail(route, name) {

@@ -1,7 +1,7 @@
 // SNS topics and their subscriptions.
-import { api, qs } from '../lib/api.js'
+import { api } from '../lib/api.js'
 import { fmt, h, link, props, table } from '../lib/dom.js'
-import { serverList } from '../lib/list.js'
+import { collectionPage } from '../lib/list.js'
 
 const href = (name) => `#/topics/${encodeURIComponent(name)}`
 
@@ -9,19 +9,18 @@ export function render(route) {
   return route.name === undefined ? renderList(route) : renderDetail(route.name)
 }
 
-async function renderList(route) {
-  const list = serverList({
+function renderList(route) {
+  return collectionPage({
     route,
-    filterLabel: 'Filter topics by name',
+    title: 'SNS topics',
+    path: '/topics',
+    noun: 'topics',
     empty: 'No SNS topics.',
-    load: (page) => api.get(`/topics${qs(page)}`),
     columns: [
       { label: 'Topic', value: (t) => link(href(t.name), t.name) },
       { label: 'Subscriptions', value: (t) => fmt.num(t.subscriptions), num: true },
     ],
   })
-  await list.reload()
-  return h('div', {}, h('h1', {}, 'SNS topics'), list.element)
 }
 
 async function renderDetail(name) {

@@ -68,19 +68,36 @@ async function listAll(base: string, path: string, filter: string | undefined): 
   }
 }
 
-export function registerAdminCommands(program: Command): void {
-  const topics = program.command('topics').description('manage streams (Kafka topics)')
+/** `<group> list`: every item under path, as JSON or one line each. */
+function listCommand(group: Command, description: string, path: string, line: (item: Json) => string): void {
   withUrl(
-    topics
+    group
       .command('list')
-      .description('list streams')
+      .description(description)
       .option('-q, --filter <text>', 'name contains')
       .option('--json', 'print JSON'),
   ).action(async (o) => {
-    const items = await listAll(o.url, '/streams', o.filter)
+    const items = await listAll(o.url, path, o.filter)
     if (o.json) return print(items)
-    for (const s of items) print(`${s.name}\tpartitions=${s.partitions.length}\tmessagesIn=${s.messagesIn}`)
+    for (const item of items) print(line(item))
   })
+}
+
+/** `<group> describe <name>`: the item's admin API document. */
+function describeCommand(group: Command, description: string, path: string): void {
+  withUrl(group.command('describe <name>').description(description)).action(async (name, o) =>
+    print(await api(o.url, 'GET', `${path}/${encodeURIComponent(name)}`)),
+  )
+}
+
+export function registerAdminCommands(program: Command): void {
+  const topics = program.command('topics').description('manage streams (Kafka topics)')
+  listCommand(
+    topics,
+    'list streams',
+    '/streams',
+    (s) => `${s.name}\tpartitions=${s.partitions.length}\tmessagesIn=${s.messagesIn}`,
+  )
   withUrl(
     topics
       .command('create <name>')
@@ -102,23 +119,15 @@ export function registerAdminCommands(program: Command): void {
     await api(o.url, 'DELETE', `/streams/${encodeURIComponent(name)}${o.force ? '?force=true' : ''}`)
     print(`deleted stream ${name}`)
   })
-  withUrl(topics.command('describe <name>').description('show a stream')).action(async (name, o) =>
-    print(await api(o.url, 'GET', `/streams/${encodeURIComponent(name)}`)),
-  )
+  describeCommand(topics, 'show a stream', '/streams')
 
   const queues = program.command('queues').description('manage queues')
-  withUrl(
-    queues
-      .command('list')
-      .description('list queues')
-      .option('-q, --filter <text>', 'name contains')
-      .option('--json', 'print JSON'),
-  ).action(async (o) => {
-    const items = await listAll(o.url, '/queues', o.filter)
-    if (o.json) return print(items)
-    for (const q of items)
-      print(`${q.name}\tready=${q.ready}\tunacked=${q.inflight}\tdelayed=${q.delayed}\tconsumers=${q.consumers}`)
-  })
+  listCommand(
+    queues,
+    'list queues',
+    '/queues',
+    (q) => `${q.name}\tready=${q.ready}\tunacked=${q.inflight}\tdelayed=${q.delayed}\tconsumers=${q.consumers}`,
+  )
   withUrl(
     queues
       .command('create <name>')
@@ -144,9 +153,7 @@ export function registerAdminCommands(program: Command): void {
       print(`deleted queue ${name} (${result.messages} messages)`)
     },
   )
-  withUrl(queues.command('describe <name>').description('show a queue')).action(async (name, o) =>
-    print(await api(o.url, 'GET', `/queues/${encodeURIComponent(name)}`)),
-  )
+  describeCommand(queues, 'show a queue', '/queues')
 
   withUrl(
     program

@@ -7,30 +7,23 @@
 // "Published" = sendToQueue resolved (durable); "acked" = the queue accepted the consumer's ack.
 // Needs root (mount); skipped elsewhere.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Delivery } from '../../src/broker/queue/types.ts'
 import { type Broker, isWharfError } from '../../src/index.ts'
-import { mountTmpfs } from '../fixtures/tmpfs.ts'
+import { mountTmpfs, removeTmpfs } from '../fixtures/tmpfs.ts'
 import { createInspectableBroker, storageOf, until } from './helpers.ts'
 
 test('early delivery: acks held until durable, records of a failed append retracted', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-early-'))
-  if (!mountTmpfs(dir, '4m')) {
-    rmSync(dir, { recursive: true, force: true })
-    t.skip('cannot mount a tmpfs here (needs root)')
-    return
-  }
+  const dir = mountTmpfs(t, 'wharf-early-', '4m')
+  if (dir === undefined) return
   const broker = await createInspectableBroker({ dataDir: join(dir, 'data') })
   try {
     await fillAndCheck(broker, dir)
   } finally {
     await broker.close().catch(() => {})
-    execFileSync('umount', [dir])
-    rmSync(dir, { recursive: true, force: true })
+    removeTmpfs(dir)
   }
 })
 

@@ -2,20 +2,12 @@
 // when acked / passed by the floor / set to 0 / deleted, recovered from the kvlog (log replay and snapshot).
 // The memory store keeps the same contract.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import type { CursorStore } from '../../src/storage/api.ts'
 import { openCursorStore } from '../../src/storage/local/cursors/cursor-store.ts'
 import { MemoryCursorStore } from '../../src/storage/local/memory/cursors.ts'
 import { isWharfError } from '../../src/util/errors.ts'
-
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-counts-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { closeWithSnapshot, tempDir } from './helpers.ts'
 
 const counts = (store: CursorStore, key: string) =>
   [...(store.getDeliveryCounts(key) ?? new Map())].sort((a, b) => a[0] - b[0])
@@ -105,12 +97,7 @@ test('delivery counts survive snapshots: only counts of unacked offsets are kept
     writes.push(a.ack('q', acked))
   }
   await Promise.all(writes)
-  await a.close()
-  const files = readdirSync(dir)
-  assert.ok(
-    files.some((f) => f.startsWith('snapshot-')),
-    `expected a snapshot: ${files.join()}`,
-  )
+  await closeWithSnapshot(a, dir)
   const b = await openCursorStore(dir)
   const expected: Array<[number, number]> = []
   for (let o = 0; o < 3000; o += 10) expected.push([o, 1 + (o % 3)])

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, truncateSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { AckSet, offsetsToRuns } from '../../src/storage/local/cursors/acks.ts'
 import { openCursorStore } from '../../src/storage/local/cursors/cursor-store.ts'
 import { isWharfError } from '../../src/util/errors.ts'
+import { closeWithSnapshot, tempDir } from './helpers.ts'
 
 const LONG = process.env.WHARF_LONG === '1'
-
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-cursors-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 function checkInvariants(set: AckSet): void {
   let prev = set.floor
@@ -171,12 +165,7 @@ test('snapshot + log replay: many acks compact into snapshots and reopen to the 
     if (i % 5 === 0) writes.push(a.commitOffset(`log/${i % 3}`, i))
   }
   await Promise.all(writes)
-  await a.close()
-  const files = readdirSync(dir)
-  assert.ok(
-    files.some((f) => f.startsWith('snapshot-')),
-    `expected a snapshot: ${files.join()}`,
-  )
+  await closeWithSnapshot(a, dir)
   const b = await openCursorStore(dir)
   for (const [key, offsets] of reference) {
     for (let o = 0; o < 400; o++) assert.equal(b.isAcked(key, o), offsets.has(o), `${key} ${o}`)

@@ -2,29 +2,20 @@
 // stays readable, reads keep working, and after a reopen the log is intact with dense offsets.
 // Needs root (mount); skipped elsewhere.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { decodeBatch, splitBatches } from '../../src/record/index.ts'
 import { openStorage } from '../../src/storage/local/index.ts'
 import { isWharfError } from '../../src/util/errors.ts'
-import { mountTmpfs } from '../fixtures/tmpfs.ts'
+import { mountTmpfs, removeTmpfs } from '../fixtures/tmpfs.ts'
 import { batchOf } from './helpers.ts'
 
 test('disk full: typed DISK_FULL, acknowledged data intact, reads keep working', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-full-'))
-  if (!mountTmpfs(dir, '1m')) {
-    rmSync(dir, { recursive: true, force: true })
-    t.skip('cannot mount a tmpfs here (needs root)')
-    return
-  }
+  const dir = mountTmpfs(t, 'wharf-full-', '1m')
+  if (dir === undefined) return
   try {
     await fillAndCheck(dir)
   } finally {
-    execFileSync('umount', [dir])
-    rmSync(dir, { recursive: true, force: true })
+    removeTmpfs(dir)
   }
 })
 

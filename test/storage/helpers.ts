@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+// Storage test helpers: a temp dir removed after the test, the kvlog snapshot check, and record batches to append.
+import assert from 'node:assert/strict'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
@@ -8,6 +10,16 @@ export function tempDir(t: TestContext, prefix = 'wharf-storage-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   return dir
+}
+
+/** Closes a kvlog-backed store whose writes were enough to compact, and checks that dir now holds a snapshot. */
+export async function closeWithSnapshot(store: { close(): Promise<void> }, dir: string): Promise<void> {
+  await store.close()
+  const files = readdirSync(dir)
+  assert.ok(
+    files.some((f) => f.startsWith('snapshot-')),
+    `expected a snapshot: ${files.join()}`,
+  )
 }
 
 /** A batch of `count` records whose values are `tag:index` padded to `size` bytes. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { encodeSnapshot, frameHeader, scanFrames } from '../../src/storage/local/kvlog/format.ts'
 import { KvLog, type KvLogOptions, type KvState } from '../../src/storage/local/kvlog/kvlog.ts'
 import { isWharfError } from '../../src/util/errors.ts'
+import { tempDir } from './helpers.ts'
 
 /** The simplest state machine: an ordered list of strings. */
 class ListState implements KvState {
@@ -17,12 +17,6 @@ class ListState implements KvState {
   snapshot(): Buffer[] {
     return this.items.map((s) => Buffer.from(s))
   }
-}
-
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-kvlog-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
 }
 
 async function openList(dir: string, options: KvLogOptions = {}) {

@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { appendFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { openMetadataStore } from '../../src/storage/local/metadata-store.ts'
 import { isWharfError } from '../../src/util/errors.ts'
-
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-meta-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+import { closeWithSnapshot, tempDir } from './helpers.ts'
 
 test('put/get/list/delete persist across close/reopen; list is sorted by name', async (t) => {
   const dir = tempDir(t)
@@ -58,8 +52,7 @@ test('snapshots compact the catalog; garbage at the log tail is cut on reopen', 
   const dir = tempDir(t)
   const a = await openMetadataStore(dir, { compactMinBytes: 2048 })
   for (let i = 0; i < 500; i++) await a.put('sub', `s${i % 50}`, { version: i })
-  await a.close()
-  assert.ok(readdirSync(dir).some((f) => f.startsWith('snapshot-')))
+  await closeWithSnapshot(a, dir)
   const log = readdirSync(dir).find((f) => f.startsWith('log-'))!
   appendFileSync(join(dir, log), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9]))
   const warnings: string[] = []

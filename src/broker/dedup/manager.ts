@@ -1,6 +1,7 @@
 // Message-id dedup windows per stream, rebuilt after a restart from the records of the last window
 // (their `wharf.dedup` headers), so a retry shortly after a crash is still recognised.
 
+import { LoadOnce } from '../../util/load-once.js'
 import { headerText, Reserved } from '../message.js'
 import type { Stream } from '../stream/stream.js'
 import { DedupWindow } from './window.js'
@@ -8,16 +9,10 @@ import { DedupWindow } from './window.js'
 const REBUILD_CHUNK_BYTES = 1024 * 1024
 
 export class DedupManager {
-  readonly #windows = new Map<Stream, Promise<DedupWindow>>()
+  readonly #windows = new LoadOnce<Stream, number, DedupWindow>((stream, now) => this.#rebuild(stream, now))
 
   windowFor(stream: Stream, now: number): Promise<DedupWindow> {
-    let window = this.#windows.get(stream)
-    if (window === undefined) {
-      window = this.#rebuild(stream, now)
-      this.#windows.set(stream, window)
-      window.catch(() => this.#windows.delete(stream))
-    }
-    return window
+    return this.#windows.get(stream, now)
   }
 
   async #rebuild(stream: Stream, now: number): Promise<DedupWindow> {

@@ -2,17 +2,19 @@
 // instance ids, pending member ids, and the pure decisions over them (protocol support and selection).
 // All transitions and timing live in the coordinator; this file never resolves a parked request.
 import { assert } from '../../util/assert.js'
-import type { GroupState, JoinResponse, Protocol, SyncResponse } from './types.js'
+import type { GroupState, JoinRequest, JoinResponse, Protocol, SyncResponse } from './types.js'
 
 export const EMPTY_BUFFER: Buffer = Buffer.alloc(0)
 
 export class Member {
-  clientId: string
-  clientHost: string
-  protocolType: string
-  protocols: Protocol[]
-  sessionTimeoutMs: number
-  rebalanceTimeoutMs: number
+  readonly groupInstanceId: string | null
+  readonly protocolType: string
+  // The rest of the client's JoinGroup fields: set by rejoin(), which every JoinGroup of this member calls.
+  clientId = ''
+  clientHost = ''
+  protocols: Protocol[] = []
+  sessionTimeoutMs = 0
+  rebalanceTimeoutMs = 0
   assignment: Buffer = EMPTY_BUFFER
   /** A parked JoinGroup, answered when the rebalance completes. */
   joinWaiter: ((response: JoinResponse) => void) | null = null
@@ -26,26 +28,25 @@ export class Member {
 
   constructor(
     public memberId: string,
-    readonly groupInstanceId: string | null,
-    fields: {
-      clientId: string
-      clientHost: string
-      protocolType: string
-      protocols: Protocol[]
-      sessionTimeoutMs: number
-      rebalanceTimeoutMs: number
-    },
+    req: JoinRequest,
     now: number,
     newMemberJoinTimeoutMs: number,
   ) {
-    this.clientId = fields.clientId
-    this.clientHost = fields.clientHost
-    this.protocolType = fields.protocolType
-    this.protocols = fields.protocols
-    this.sessionTimeoutMs = fields.sessionTimeoutMs
-    this.rebalanceTimeoutMs = fields.rebalanceTimeoutMs
-    this.sessionDeadline = now + fields.sessionTimeoutMs
+    this.groupInstanceId = req.groupInstanceId
+    this.protocolType = req.protocolType
+    this.rejoin(req)
+    this.sessionDeadline = now + this.sessionTimeoutMs
     this.newMemberDeadline = now + newMemberJoinTimeoutMs
+  }
+
+  /** Takes the client's fields from a JoinGroup; the protocol type stays the one the member joined with. */
+  rejoin(req: JoinRequest): void {
+    this.clientId = req.clientId
+    this.clientHost = req.clientHost
+    this.protocols = req.protocols
+    this.sessionTimeoutMs = req.sessionTimeoutMs
+    // JoinGroup v0 carries no rebalance timeout.
+    this.rebalanceTimeoutMs = req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs
   }
 
   metadataFor(protocolName: string | null): Buffer {

@@ -151,7 +151,7 @@ export abstract class RebalanceEngine {
 
   private addMemberAndRebalance(group: Group, memberId: string, req: JoinRequest, resolve: JoinResolve): Parked {
     const now = this.now()
-    const member = new Member(memberId, req.groupInstanceId, memberFields(req), now, NEW_MEMBER_JOIN_TIMEOUT_MS)
+    const member = new Member(memberId, req, now, NEW_MEMBER_JOIN_TIMEOUT_MS)
     member.joinWaiter = resolve
     // Lets the initial delay extend itself while members keep arriving (Kafka's InitialDelayedJoin).
     if (group.initialDelay !== null) group.initialDelay.newMemberAdded = true
@@ -161,7 +161,7 @@ export abstract class RebalanceEngine {
   }
 
   private updateMemberAndRebalance(group: Group, member: Member, req: JoinRequest, resolve: JoinResolve): Parked {
-    updateMember(member, req)
+    member.rejoin(req)
     // A client never has two joins in flight; a superseded one must still get an answer.
     member.joinWaiter?.(joinError(member.memberId, 'REBALANCE_IN_PROGRESS'))
     member.joinWaiter = resolve
@@ -185,7 +185,7 @@ export abstract class RebalanceEngine {
     old.joinWaiter = null
     old.syncWaiter = null
     const member = group.replaceStaticMember(oldMemberId, newMemberId)
-    updateMember(member, req)
+    member.rejoin(req)
     member.sessionDeadline = this.now() + member.sessionTimeoutMs
     switch (group.state) {
       case 'Stable': {
@@ -343,24 +343,4 @@ export abstract class RebalanceEngine {
     group.pendingSync.clear()
     this.maybePrepareRebalance(group)
   }
-}
-
-function memberFields(req: JoinRequest) {
-  return {
-    clientId: req.clientId,
-    clientHost: req.clientHost,
-    protocolType: req.protocolType,
-    protocols: req.protocols,
-    sessionTimeoutMs: req.sessionTimeoutMs,
-    rebalanceTimeoutMs: req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
-  }
-}
-
-function updateMember(member: Member, req: JoinRequest): void {
-  const fields = memberFields(req)
-  member.clientId = fields.clientId
-  member.clientHost = fields.clientHost
-  member.protocols = fields.protocols
-  member.sessionTimeoutMs = fields.sessionTimeoutMs
-  member.rebalanceTimeoutMs = fields.rebalanceTimeoutMs
 }

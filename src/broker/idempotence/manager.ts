@@ -3,13 +3,14 @@
 // on close. Producer ids come from a block allocator persisted in the catalog.
 import { readBatchHeader, splitBatches } from '../../record/index.js'
 import type { MetadataStore, PartitionLog } from '../../storage/api.js'
+import { LoadOnce } from '../../util/load-once.js'
 import { PartitionProducerState, ProducerIdAllocator, type ProducerSnapshot } from './producer-state.js'
 
 const REPLAY_CHUNK_BYTES = 1024 * 1024
 
 export class ProducerManager {
   readonly #metadata: MetadataStore
-  readonly #states = new Map<string, Promise<PartitionProducerState>>()
+  readonly #states = new LoadOnce<string, PartitionLog, PartitionProducerState>((key, log) => this.#load(key, log))
   readonly #saved = new Map<string, number>()
   readonly allocator: ProducerIdAllocator
 
@@ -26,14 +27,7 @@ export class ProducerManager {
   }
 
   stateFor(streamId: number, partition: number, log: PartitionLog): Promise<PartitionProducerState> {
-    const key = ProducerManager.key(streamId, partition)
-    let state = this.#states.get(key)
-    if (state === undefined) {
-      state = this.#load(key, log)
-      this.#states.set(key, state)
-      state.catch(() => this.#states.delete(key))
-    }
-    return state
+    return this.#states.get(ProducerManager.key(streamId, partition), log)
   }
 
   async #load(key: string, log: PartitionLog): Promise<PartitionProducerState> {
@@ -76,7 +70,7 @@ export class ProducerManager {
 
   /** Persists snapshots of states that moved since the last save; expires idle producers first. */
   async saveAll(now: number, producerIdExpirationMs = 24 * 3600 * 1000): Promise<void> {
-    for (const [key, pending] of this.#states) {
+    for (const [key, pending] of this.#states.entries()) {
       const state = await pending.catch(() => null)
       if (state === null) continue
       state.expire(now, producerIdExpirationMs)

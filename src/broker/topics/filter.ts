@@ -234,7 +234,9 @@ export function compileFilterPolicy(policyJson: string | object, scope: FilterPo
   if (Object.keys(policy).length > filterPolicyKeysMax) invalid(`can not have more than ${filterPolicyKeysMax} keys`)
   const [root, combinations] = compileObject(policy, [], 1, 1, { scope })
   if (combinations > filterPolicyCombinationsMax) invalid('too complex')
-  return scope === 'MessageAttributes' ? new AttributesPolicy(root) : new BodyPolicy(root)
+  return scope === 'MessageAttributes'
+    ? { scope, matches: (input) => matchesAttributes(root, input) }
+    : { scope, matches: (input) => matchesBody(root, input) }
 }
 
 function numberFromText(text: string): number {
@@ -302,18 +304,9 @@ function matchesConjunction(conjunction: Conjunction, matchesLeaf: (leaf: Leaf) 
   return true
 }
 
-class AttributesPolicy implements FilterPolicy {
-  readonly scope = 'MessageAttributes' as const
-  readonly #root: Conjunction
-
-  constructor(root: Conjunction) {
-    this.#root = root
-  }
-
-  matches(input: unknown): boolean {
-    const attributes = isObject(input) ? (input as MessageAttributes) : undefined
-    return matchesConjunction(this.#root, (leaf) => matchAttribute(leaf, attributes))
-  }
+function matchesAttributes(root: Conjunction, input: unknown): boolean {
+  const attributes = isObject(input) ? (input as MessageAttributes) : undefined
+  return matchesConjunction(root, (leaf) => matchAttribute(leaf, attributes))
 }
 
 function matchAttribute(leaf: Leaf, attributes: MessageAttributes | undefined): boolean {
@@ -364,27 +357,18 @@ function walkBody(node: unknown, leaf: Leaf, depth: number): number {
   return Object.hasOwn(node, key) ? walkBody(node[key], leaf, depth + 1) : reachedNone
 }
 
-class BodyPolicy implements FilterPolicy {
-  readonly scope = 'MessageBody' as const
-  readonly #root: Conjunction
-
-  constructor(root: Conjunction) {
-    this.#root = root
-  }
-
-  matches(input: unknown): boolean {
-    let body = input
-    if (typeof input === 'string') {
-      try {
-        body = JSON.parse(input)
-      } catch {
-        return false // body policies assume a JSON object payload
-      }
+function matchesBody(root: Conjunction, input: unknown): boolean {
+  let body = input
+  if (typeof input === 'string') {
+    try {
+      body = JSON.parse(input)
+    } catch {
+      return false // body policies assume a JSON object payload
     }
-    if (!isObject(body)) return false
-    return matchesConjunction(this.#root, (leaf) => {
-      const result = walkBody(body, leaf, 0)
-      return result === reachedMatch || (result === reachedNone && leaf.absentMatches)
-    })
   }
+  if (!isObject(body)) return false
+  return matchesConjunction(root, (leaf) => {
+    const result = walkBody(body, leaf, 0)
+    return result === reachedMatch || (result === reachedNone && leaf.absentMatches)
+  })
 }

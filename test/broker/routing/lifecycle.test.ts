@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { type Destination, Router } from '../../../src/broker/routing/router.ts'
 import { toAmqpError } from '../../../src/protocols/amqp/errors.ts'
 import { isWharfError } from '../../../src/util/errors.ts'
-import { MemoryCatalog } from './memory-catalog.ts'
+import { MemoryMetadata } from '../../fixtures/memory-metadata.ts'
 
 const q = (name: string): Destination => ({ kind: 'queue', name })
 const x = (name: string): Destination => ({ kind: 'exchange', name })
@@ -85,7 +85,7 @@ test('unbindDestination removes a sink from every exchange', async () => {
 })
 
 test('durable exchanges and bindings survive Router.open; transient ones do not', async () => {
-  const catalog = new MemoryCatalog()
+  const catalog = new MemoryMetadata()
   const queues = new Set(['dq', 'tq'])
   const first = await Router.open(catalog, { queueExists: (n) => queues.has(n) })
   const args = {
@@ -149,18 +149,18 @@ test('durable exchanges and bindings survive Router.open; transient ones do not'
 })
 
 test('a failed catalog write leaves memory unchanged', async () => {
-  const catalog = new MemoryCatalog()
+  const catalog = new MemoryMetadata()
   const router = await Router.open(catalog)
-  catalog.failNext = true
+  catalog.failNext = new Error('injected catalog failure')
   await assert.rejects(router.declareExchange({ name: 'd', type: 'direct', durable: true }), /injected/)
   assert.equal(router.getExchange('d'), undefined)
   await router.declareExchange({ name: 'd', type: 'direct', durable: true })
-  catalog.failNext = true
+  catalog.failNext = new Error('injected catalog failure')
   await assert.rejects(router.bind({ source: 'd', destination: q('a'), key: 'k', arguments: {} }), /injected/)
   assert.deepEqual(router.listBindings({ source: 'd' }), [])
   assert.equal(router.route('d', 'k').unroutable, true)
   await router.bind({ source: 'd', destination: q('a'), key: 'k', arguments: {} })
-  catalog.failNext = true
+  catalog.failNext = new Error('injected catalog failure')
   await assert.rejects(router.deleteExchange('d'), /injected/)
   assert.equal(router.listBindings({ source: 'd' }).length, 1, 'still routable after the failed delete')
   await router.deleteExchange('d')
@@ -169,7 +169,7 @@ test('a failed catalog write leaves memory unchanged', async () => {
 })
 
 test('concurrent identical binds and declares apply once', async () => {
-  const catalog = new MemoryCatalog()
+  const catalog = new MemoryMetadata()
   const router = await Router.open(catalog)
   await Promise.all([
     router.declareExchange({ name: 'c', type: 'direct', durable: true }),
@@ -213,10 +213,10 @@ test('exchange and binding counts are bounded', async () => {
 })
 
 test('malformed catalog entries fail open with STORE_CORRUPT', async () => {
-  const bad = new MemoryCatalog()
+  const bad = new MemoryMetadata()
   await bad.put('exchange', 'e', { type: 'weird', durable: true, autoDelete: false, internal: false, arguments: {} })
   await assert.rejects(Router.open(bad), (e: unknown) => isWharfError(e, 'STORE_CORRUPT'))
-  const badArgs = new MemoryCatalog()
+  const badArgs = new MemoryMetadata()
   await badArgs.put('exchange', 'e', {
     type: 'direct',
     durable: true,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { type BindingDef, type ExchangeType, Router } from '../../../src/broker/routing/router.ts'
+import { referenceTopicMatch } from './topic-reference.ts'
 
 const runs = process.env.WHARF_LONG === '1' ? 2_000 : 150
 
@@ -12,19 +13,6 @@ const exchangeNames = ['e0', 'e1', 'e2', 'e3', 'e4']
 const word = fc.constantFrom('a', 'b')
 const keyArb = fc.array(word, { maxLength: 3 }).map((w) => w.join('.'))
 const patternArb = fc.array(fc.constantFrom('a', 'b', '*', '#'), { maxLength: 3 }).map((w) => w.join('.'))
-
-function topicMatches(pattern: string[], key: string[]): boolean {
-  if (pattern.length === 0) return key.length === 0
-  const [head, ...rest] = pattern
-  if (head === '#') {
-    for (let i = 0; i <= key.length; i++) if (topicMatches(rest, key.slice(i))) return true
-    return false
-  }
-  if (key.length === 0) return false
-  return (head === '*' || head === key[0]) && topicMatches(rest, key.slice(1))
-}
-
-const split = (s: string) => (s === '' ? [] : s.split('.'))
 
 interface Model {
   types: Map<string, ExchangeType>
@@ -41,7 +29,7 @@ function modelRoute(model: Model, start: string, key: string): string[] {
     let matchedAny = false
     for (const b of model.bindings) {
       if (b.source !== x) continue
-      const hit = type === 'fanout' || (type === 'direct' ? b.key === key : topicMatches(split(b.key), split(key)))
+      const hit = type === 'fanout' || (type === 'direct' ? b.key === key : referenceTopicMatch(b.key, key))
       if (!hit) continue
       matchedAny = true
       const d = b.destination

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { type CompatibilityLevel, SchemaStore, type SchemaType } from '../../../src/broker/schema/index.ts'
-import { avroRecord, MemoryMetadata, rejectsCode } from './helpers.ts'
+import { MemoryMetadata } from '../../fixtures/memory-metadata.ts'
+import { avroRecord, rejectsCode } from './helpers.ts'
 
 /** Registers `history` under NONE, then asks whether `candidate` passes `level` (as register would). */
 async function passes(

@@ -1,52 +1,8 @@
-// An in-memory MetadataStore double. Values are deep-copied through JSON on put and get, as a real store
-// persists JSON, so a test cannot pass by sharing object references with the store under test.
+// Schema test helpers: assertions on registry error codes (WharfError code, Confluent error code) and an Avro
+// record schema builder.
 import assert from 'node:assert/strict'
 import { SchemaRegistryError } from '../../../src/broker/schema/index.ts'
-import type { MetadataStore } from '../../../src/storage/api.ts'
 import { isWharfError } from '../../../src/util/errors.ts'
-
-export class MemoryMetadata implements MetadataStore {
-  readonly data = new Map<string, Map<string, string>>()
-  puts = 0
-  /** When set, the next put/delete rejects with this error (then clears). */
-  failNext: Error | undefined
-
-  get<T = unknown>(kind: string, name: string): T | undefined {
-    const raw = this.data.get(kind)?.get(name)
-    return raw === undefined ? undefined : (JSON.parse(raw) as T)
-  }
-
-  list<T = unknown>(kind: string): Array<[string, T]> {
-    return [...(this.data.get(kind) ?? new Map<string, string>())].map(([k, v]) => [k, JSON.parse(v) as T])
-  }
-
-  async put(kind: string, name: string, value: unknown): Promise<void> {
-    this.maybeFail()
-    this.puts++
-    let m = this.data.get(kind)
-    if (m === undefined) {
-      m = new Map()
-      this.data.set(kind, m)
-    }
-    m.set(name, JSON.stringify(value))
-  }
-
-  async delete(kind: string, name: string): Promise<void> {
-    this.maybeFail()
-    this.data.get(kind)?.delete(name)
-  }
-
-  async flush(): Promise<void> {}
-  async close(): Promise<void> {}
-
-  private maybeFail(): void {
-    const error = this.failNext
-    if (error !== undefined) {
-      this.failNext = undefined
-      throw error
-    }
-  }
-}
 
 /** Asserts a WharfError with `code` (and Confluent `registryCode` when given). */
 export function expectCode(error: unknown, code: string, registryCode?: number): true {

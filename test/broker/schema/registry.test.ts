@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { SchemaStore } from '../../../src/broker/schema/index.ts'
-import { avroRecord, MemoryMetadata, rejectsCode, throwsCode } from './helpers.ts'
+import { MemoryMetadata } from '../../fixtures/memory-metadata.ts'
+import { avroRecord, rejectsCode, throwsCode } from './helpers.ts'
 
 const v1 = avroRecord([{ name: 'name', type: 'string' }])
 const v2 = avroRecord([

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { frame, frameId, SchemaStore } from '../../../src/broker/schema/index.ts'
-import { avroRecord, MemoryMetadata, throwsCode } from './helpers.ts'
+import { MemoryMetadata } from '../../fixtures/memory-metadata.ts'
+import { avroRecord, throwsCode } from './helpers.ts'
 
 const userV1 = avroRecord([{ name: 'name', type: 'string' }])
 const userV2 = avroRecord([

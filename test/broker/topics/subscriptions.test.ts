@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import type { MessageAttributes } from '../../../src/broker/routing/match/index.ts'
 import { type Destination, TopicSubscriptions } from '../../../src/broker/routing/router.ts'
 import { isWharfError } from '../../../src/util/errors.ts'
-import { MemoryCatalog } from '../routing/memory-catalog.ts'
+import { MemoryMetadata } from '../../fixtures/memory-metadata.ts'
 
 const q = (name: string): Destination => ({ kind: 'queue', name })
 
@@ -85,7 +85,7 @@ test('subscribe is idempotent for equal attributes; invalid policies are refused
 })
 
 test('attribute changes, unsubscribe and persistence across open', async () => {
-  const catalog = new MemoryCatalog()
+  const catalog = new MemoryMetadata()
   const subs = await TopicSubscriptions.open(catalog)
   await subs.createTopic('news')
   await subs.createTopic('gone')

@@ -5,20 +5,20 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
-import { createAlarmMonitor } from '../../../src/server/alarms.ts'
+import { type AlarmMonitor, createAlarmMonitor } from '../../../src/server/alarms.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { diskAlarms } from '../../fixtures/alarmed-wharf.ts'
 import { connect, sleep } from './helpers.ts'
 
-test('amqplib: a disk alarm blocks the publisher (connection.blocked, no reads) until it clears', {
-  timeout: 20_000,
-}, async (t) => {
+/** A broker and an AMQP listener watched by the alarms made for its data dir; all closed and removed after the test. */
+async function startAlarmed<A extends { alarms: AlarmMonitor }>(t: TestContext, alarmsFor: (dir: string) => A) {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-alarm-'))
   const broker = await createBroker({ dataDir: dir, durability: 'never' })
-  const { alarms, disk } = diskAlarms(dir, 10_000, 1_000_000)
+  const made = alarmsFor(dir)
+  const alarms = made.alarms
   const listener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger, alarms })
   t.after(async () => {
     alarms.close()
@@ -26,6 +26,13 @@ test('amqplib: a disk alarm blocks the publisher (connection.blocked, no reads) 
     await broker.close()
     rmSync(dir, { recursive: true, force: true })
   })
+  return { ...made, broker, listener }
+}
+
+test('amqplib: a disk alarm blocks the publisher (connection.blocked, no reads) until it clears', {
+  timeout: 20_000,
+}, async (t) => {
+  const { broker, listener, alarms, disk } = await startAlarmed(t, (dir) => diskAlarms(dir, 10_000, 1_000_000))
   const conn = await connect(t, `amqp://guest:guest@127.0.0.1:${listener.port}`)
   const events: string[] = []
   conn.on('blocked', (reason: string) => events.push(`blocked: ${reason}`))
@@ -63,16 +70,15 @@ test('amqplib: a disk alarm blocks the publisher (connection.blocked, no reads) 
 test('amqplib: a connection opened while an alarm is active is held back from its first publish', {
   timeout: 20_000,
 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-alarm-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
-  const alarms = createAlarmMonitor({ dataDir: dir, diskFreeLimitBytes: 0, memoryHighWatermarkBytes: 0, intervalMs: 0 })
-  alarms.force('memory', 'forced memory alarm')
-  const listener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger, alarms })
-  t.after(async () => {
-    alarms.close()
-    await listener.close()
-    await broker.close()
-    rmSync(dir, { recursive: true, force: true })
+  const { broker, listener, alarms } = await startAlarmed(t, (dir) => {
+    const alarms = createAlarmMonitor({
+      dataDir: dir,
+      diskFreeLimitBytes: 0,
+      memoryHighWatermarkBytes: 0,
+      intervalMs: 0,
+    })
+    alarms.force('memory', 'forced memory alarm')
+    return { alarms }
   })
   // amqplib emits 'blocked' while connect() is still resolving (before a listener can be attached), so
   // the block is proven by its effect: publishes are not read until the alarm clears.

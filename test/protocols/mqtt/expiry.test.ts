@@ -38,6 +38,8 @@ async function reconnect(t: TestContext, w: Wharf, options: IClientOptions) {
   return { client, inbox, connack }
 }
 
+type Reconnected = Awaited<ReturnType<typeof reconnect>>
+
 const will = (topic: string, payload: string, delayS: number): NonNullable<IClientOptions['will']> => ({
   topic,
   payload: Buffer.from(payload),
@@ -45,6 +47,22 @@ const will = (topic: string, payload: string, delayS: number): NonNullable<IClie
   retain: false,
   properties: { willDelayInterval: delayS },
 })
+
+/**
+ * The reconnected client's session kept no subscription: of a publish to oldTopic (which the old session
+ * subscribed to) and one to a fresh subscription, only the fresh one arrives.
+ */
+async function assertFreshSession(back: Reconnected, pub: MqttClient, oldTopic: string): Promise<void> {
+  await back.client.subscribeAsync('control', { qos: 1 })
+  await pub.publishAsync(oldTopic, 'no subscriber', { qos: 1 })
+  await pub.publishAsync('control', 'fresh', { qos: 1 })
+  await back.inbox.next(1)
+  await sleep(200)
+  assert.deepEqual(
+    back.inbox.messages.map((m) => m.topic),
+    ['control'],
+  )
+}
 
 test('v5: a delayed will waits for its delay after an abrupt close, and keeps its properties', async (t) => {
   const w = await startWharf(t)
@@ -197,15 +215,7 @@ test('v5: a session outlives its connection for its expiry interval, then ends',
   const late = await reconnect(t, w, session)
   assert.equal(late.connack.sessionPresent, false, 'the session expired')
   // Neither the queued message nor the subscription survived: only a fresh subscription gets anything.
-  await late.client.subscribeAsync('control', { qos: 1 })
-  await pub.publishAsync('exp/c', 'no subscriber', { qos: 1 })
-  await pub.publishAsync('control', 'fresh', { qos: 1 })
-  await late.inbox.next(1)
-  await sleep(200)
-  assert.deepEqual(
-    late.inbox.messages.map((m) => m.topic),
-    ['control'],
-  )
+  await assertFreshSession(late, pub, 'exp/c')
 })
 
 test('v5: Session Expiry 0 (the default) with Clean Start 0 ends the session at disconnect', async (t) => {
@@ -219,15 +229,7 @@ test('v5: Session Expiry 0 (the default) with Clean Start 0 ends the session at 
   await pub.publishAsync('zero/a', 'nobody home', { qos: 1 })
   const back = await reconnect(t, w, session)
   assert.equal(back.connack.sessionPresent, false)
-  await back.client.subscribeAsync('control', { qos: 1 })
-  await pub.publishAsync('zero/b', 'no subscriber', { qos: 1 })
-  await pub.publishAsync('control', 'fresh', { qos: 1 })
-  await back.inbox.next(1)
-  await sleep(200)
-  assert.deepEqual(
-    back.inbox.messages.map((m) => m.topic),
-    ['control'],
-  )
+  await assertFreshSession(back, pub, 'zero/b')
 })
 
 test('v5: DISCONNECT setting Session Expiry after 0 on CONNECT is a Protocol Error 0x82 [MQTT-3.14.2-2]', async (t) => {

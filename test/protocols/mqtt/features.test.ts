@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
-import { collect, connect, rawClient, sleep, startWharf } from './helpers.ts'
+import { collect, connect, rawClient, rawSubscriber, sleep, startWharf } from './helpers.ts'
 
 for (const protocolVersion of [4, 5] as const) {
   test(`v${protocolVersion}: retained messages are sent on subscribe with RETAIN, an empty payload clears them`, async (t) => {
@@ -211,11 +211,7 @@ test('v5: outbound topic aliases for clients that accept them (mqtt.js resolves 
   await raw.next('connack')
   raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'out/#', qos: 0 }] })
   await raw.next('suback')
-  const plain = await rawClient(t, w.port, 5)
-  plain.send({ cmd: 'connect', clientId: 'plain', protocolVersion: 5, clean: true, keepalive: 0 })
-  await plain.next('connack')
-  plain.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'out/#', qos: 0 }] })
-  await plain.next('suback')
+  const plain = await rawSubscriber(t, w.port, { protocolVersion: 5, clientId: 'plain', topic: 'out/#', qos: 0 })
   const pub = await connect(t, w, { protocolVersion: 5 })
   const sent = ['out/a=1', 'out/a=2', 'out/b=3', 'out/a=4', 'out/b=5']
   for (const m of sent) {

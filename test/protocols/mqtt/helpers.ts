@@ -93,17 +93,15 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  * A bare MQTT connection (mqtt-packet over a socket) for what a well-behaved client library will not do:
  * withhold acknowledgements, die mid-exchange, send malformed or oversized packets.
  */
-export async function rawClient(
-  t: TestContext,
-  port: number,
-  protocolVersion = 4,
-): Promise<{
+export interface RawClient {
   socket: import('node:net').Socket
   send(packet: import('mqtt-packet').Packet): void
   sendBytes(bytes: Buffer): void
   next(cmd?: string, timeoutMs?: number): Promise<import('mqtt-packet').Packet>
   closed: Promise<void>
-}> {
+}
+
+export async function rawClient(t: TestContext, port: number, protocolVersion = 4): Promise<RawClient> {
   const net = await import('node:net')
   const mqttPacket = (await import('mqtt-packet')).default
   const socket = net.connect(port, '127.0.0.1')
@@ -138,4 +136,19 @@ export async function rawClient(
       })
     },
   }
+}
+
+/** A raw clean-session client, connected and subscribed to one topic; it acknowledges only what the test sends. */
+export async function rawSubscriber(
+  t: TestContext,
+  port: number,
+  options: { protocolVersion: 4 | 5; clientId: string; topic: string; qos: 0 | 1 | 2 },
+): Promise<RawClient> {
+  const { protocolVersion, clientId, topic, qos } = options
+  const raw = await rawClient(t, port, protocolVersion)
+  raw.send({ cmd: 'connect', clientId, protocolVersion, clean: true, keepalive: 0 })
+  await raw.next('connack')
+  raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] })
+  await raw.next('suback')
+  return raw
 }

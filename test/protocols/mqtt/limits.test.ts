@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
 import type { IPublishPacket } from 'mqtt-packet'
-import { collect, connect, rawClient, sleep, startWharf } from './helpers.ts'
+import { collect, connect, rawClient, rawSubscriber, sleep, startWharf } from './helpers.ts'
 
 for (const protocolVersion of [4, 5] as const) {
   test(`v${protocolVersion}: a QoS 2 PUBLISH retried after reconnect is forwarded once`, async (t) => {
@@ -20,33 +20,27 @@ for (const protocolVersion of [4, 5] as const) {
       keepalive: 0,
       ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 60 } } : {}),
     }
-    const a = await rawClient(t, w.port, protocolVersion)
-    a.send(connectPacket)
-    await a.next('connack')
-    a.send({
+    // One QoS 2 PUBLISH: sent, then retried with dup set on the new connection.
+    const publish = (dup: boolean): IPublishPacket => ({
       cmd: 'publish',
       topic: 'once/x',
       payload: Buffer.from('exactly'),
       qos: 2,
       messageId: 42,
       retain: false,
-      dup: false,
+      dup,
     })
+    const a = await rawClient(t, w.port, protocolVersion)
+    a.send(connectPacket)
+    await a.next('connack')
+    a.send(publish(false))
     await a.next('pubrec')
     a.socket.destroy() // lost before PUBREL
     await sleep(100)
     const b = await rawClient(t, w.port, protocolVersion)
     b.send(connectPacket)
     assert.equal(((await b.next('connack')) as mqtt.IConnackPacket).sessionPresent, true)
-    b.send({
-      cmd: 'publish',
-      topic: 'once/x',
-      payload: Buffer.from('exactly'),
-      qos: 2,
-      messageId: 42,
-      retain: false,
-      dup: true,
-    })
+    b.send(publish(true))
     await b.next('pubrec')
     b.send({ cmd: 'pubrel', messageId: 42 })
     assert.equal(((await b.next('pubcomp')) as { messageId?: number }).messageId, 42)
@@ -124,11 +118,7 @@ test('backpressure: QoS 1 deliveries stop at the inflight window, QoS 0 is dropp
 
 test('a clean session keeps at most maxQueuedPerSession QoS 1 messages waiting; older ones are dropped', async (t) => {
   const w = await startWharf(t, { maxInflight: 2, maxQueuedPerSession: 3 })
-  const slow = await rawClient(t, w.port, 4)
-  slow.send({ cmd: 'connect', clientId: 'capped', protocolVersion: 4, clean: true, keepalive: 0 })
-  await slow.next('connack')
-  slow.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'cap', qos: 1 }] })
-  await slow.next('suback')
+  const slow = await rawSubscriber(t, w.port, { protocolVersion: 4, clientId: 'capped', topic: 'cap', qos: 1 })
   const pub = await connect(t, w, { protocolVersion: 4 })
   const before = w.listener.hub.stats.dropped
   for (let i = 0; i < 10; i++) await pub.publishAsync('cap', `m${i}`, { qos: 1 })
@@ -145,11 +135,8 @@ test('a clean session keeps at most maxQueuedPerSession QoS 1 messages waiting; 
 
 test('a subscriber that stops acknowledging holds publishers back for one flow episode at most', async (t) => {
   const w = await startWharf(t, { maxInflight: 10 })
-  const stuck = await rawClient(t, w.port, 4)
-  stuck.send({ cmd: 'connect', clientId: 'stuck', protocolVersion: 4, clean: true, keepalive: 0 })
-  await stuck.next('connack')
-  stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flow', qos: 1 }] })
-  await stuck.next('suback') // and never acknowledges anything
+  // A subscriber that never acknowledges anything.
+  await rawSubscriber(t, w.port, { protocolVersion: 4, clientId: 'stuck', topic: 'flow', qos: 1 })
   const healthy = await connect(t, w, { protocolVersion: 4 })
   const inbox = collect(healthy)
   await healthy.subscribeAsync({ flow: { qos: 1 } })
