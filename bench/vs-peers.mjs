@@ -4,7 +4,8 @@
 // Wharf, rep 1 of the peer, rep 2 of Wharf, ...) so the machine's drift spreads over both.
 //   node bench/vs-peers.mjs [--protocol amqp|mqtt] [--reps 3] [--only REGEX] [--out DIR] [--baseline DIR]
 // --baseline DIR adds a third contender, the built Wharf checkout in DIR (e.g. a `git worktree` of the
-// commit before a change), interleaved with the other two, and a before/after column.
+// commit before a change), interleaved with the other two, and a before/after column. --no-peer skips the
+// peer broker (a before/after comparison of Wharf alone, more reps in the same time).
 // Needs `npm run build` (runs dist/ through bin/wharf.js, fsync always) and the peer from Debian:
 // rabbitmq-server for amqp, mosquitto for mqtt. peerbench is copied to a temp dir and `npm ci`'d there
 // the first time (kept in $TMPDIR/wharf-peerbench, so ../shared stays untouched).
@@ -25,6 +26,7 @@ const { values: a } = parseArgs({
     out: { type: 'string' },
     peerbench: { type: 'string', default: resolve(repo, '../shared/peerbench') },
     baseline: { type: 'string' },
+    'no-peer': { type: 'boolean', default: false },
   },
 })
 
@@ -142,6 +144,7 @@ for (let rep = 1; rep <= Number(a.reps); rep++) {
     console.error(`\n##### rep ${rep}: ${name} (${dir})`)
     await runWharf(out, dir)
   }
+  if (a['no-peer']) continue
   console.error(`\n##### rep ${rep}: ${proto.peer}`)
   await withPeer(() =>
     run(

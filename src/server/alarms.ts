@@ -2,28 +2,18 @@
 // timer. Listeners read them through the context (`alarms.current()`, `alarms.onChange(cb)`) and decide what
 // an alarm means for their protocol (AMQP: connection.blocked and stop reading publishers).
 import { statfs as fsStatfs } from 'node:fs/promises'
+import type { Alarm as ListenerAlarm, AlarmSource as ListenerAlarmSource } from '../protocols/common/listener.js'
 import type { Logger } from '../util/logger.js'
 
 export type AlarmKind = 'disk' | 'memory'
 
-export interface Alarm {
+/** One alarm as the monitor raises it: the listeners' Alarm with the kinds this monitor measures. */
+export interface Alarm extends ListenerAlarm {
   kind: AlarmKind
-  /** Human-readable reason, also the text AMQP clients get in connection.blocked. */
-  message: string
-  /** Epoch ms when the alarm was raised. */
-  since: number
-  /** The measured value (free bytes, RSS bytes) when raised, and the configured limit. */
-  value: number
-  limit: number
-  /** True when raised by hand (`force`), not by a measurement. */
-  forced?: boolean
 }
 
-export interface AlarmSource {
-  current(): Alarm[]
-  /** Calls back with the full list after every change; returns the unsubscribe function. */
-  onChange(callback: (alarms: Alarm[]) => void): () => void
-}
+/** The monitor's view for listeners and the admin API. */
+export type AlarmSource = ListenerAlarmSource<Alarm>
 
 export interface AlarmMonitor extends AlarmSource {
   /** One measurement now (the timer calls this too); resolves once alarms are updated. */

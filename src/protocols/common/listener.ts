@@ -13,17 +13,20 @@ export interface Alarm {
   kind: string
   /** Human-readable reason, also what a blocked client is told where its protocol can say so. */
   message: string
+  /** Epoch ms when the alarm was raised. */
   since: number
+  /** The measured value (free bytes, RSS bytes) when raised, and the configured limit. */
   value: number
   limit: number
+  /** True when raised by hand (`force`), not by a measurement. */
   forced?: boolean
 }
 
 /** The server's resource alarms; listeners decide what an alarm means for their protocol. */
-export interface AlarmSource {
-  current(): Alarm[]
+export interface AlarmSource<A extends Alarm = Alarm> {
+  current(): A[]
   /** Calls back with the full list after every change; returns the unsubscribe function. */
-  onChange(callback: (alarms: Alarm[]) => void): () => void
+  onChange(callback: (alarms: A[]) => void): () => void
 }
 
 /** What the server gives every listener; a protocol adds its own settings by extending it. */

@@ -1,24 +1,14 @@
 // REST admin endpoints about the process: GET /api/v1/system (uptime, process memory, bytes stored) and
 // GET /api/v1/alarms (active resource alarms, publishers they hold back), and the wharf_alarm gauge.
 import { Gauge, type Registry } from 'prom-client'
-import type { Listener } from '../../common/listener.js'
+import type { Alarm, Listener } from '../../common/listener.js'
 import type { AdminContext } from './context.js'
-
-/** One active resource alarm, as the server's monitor reports it. */
-interface AlarmInfo {
-  kind: string
-  message: string
-  since: number
-  value: number
-  limit: number
-  forced?: boolean
-}
 
 /** The part of the listener context these endpoints read; `started` is live: later listeners appear in it. */
 export interface SystemView {
   started?: ReadonlyMap<string, Listener>
   /** The server's resource alarms; absent when embedded without a server (no alarms then). */
-  alarms?: { current(): AlarmInfo[] }
+  alarms?: { current(): Alarm[] }
 }
 
 /** Publisher connections held back by an alarm, per listener that counts them (AMQP). */
