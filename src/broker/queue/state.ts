@@ -77,9 +77,15 @@ export function depthOf(s: QueueState): number {
   return total
 }
 
+/**
+ * Messages in flight and not acked yet. A dropped or dead-lettered message stays pinned in flight until its
+ * ack is durable, but the cursor store counts it acked once the write is issued, so depth already leaves it
+ * out; counting the pin too would make depth - inflight (ready, purge counts) come out one short meanwhile.
+ */
 export function inflightCount(s: QueueState): number {
   let n = 0
-  for (const p of s.partitions) n += p.inflight.size
+  for (const p of s.partitions)
+    for (const lease of p.inflight.values()) if (!s.cursors.isAcked(p.ackKey, lease.offset)) n++
   return n
 }
 
