@@ -90,6 +90,23 @@ function describeCommand(group: Command, description: string, path: string): voi
   )
 }
 
+/**
+ * `<group> create <name>`: POSTs `{name, ...config(options)}` to path; settings left undefined are not sent
+ * (JSON.stringify drops them), so the broker applies its defaults.
+ */
+function createCommand(
+  group: Command,
+  kind: string,
+  path: string,
+  options: (command: Command) => Command,
+  config: (options: Json) => Record<string, unknown>,
+): void {
+  withUrl(options(group.command('create <name>').description(`create a ${kind}`))).action(async (name, o) => {
+    await api(o.url, 'POST', path, { name, ...config(o) })
+    print(`created ${kind} ${name}`)
+  })
+}
+
 export function registerAdminCommands(program: Command): void {
   const topics = program.command('topics').description('manage streams (Kafka topics)')
   listCommand(
@@ -98,21 +115,17 @@ export function registerAdminCommands(program: Command): void {
     '/streams',
     (s) => `${s.name}\tpartitions=${s.partitions.length}\tmessagesIn=${s.messagesIn}`,
   )
-  withUrl(
-    topics
-      .command('create <name>')
-      .description('create a stream')
-      .option('-p, --partitions <n>', 'partitions', positiveInt)
-      .option('--retention-ms <ms>', 'retention (-1 keeps forever)', Number)
-      .option('--schema-subject <subject>', 'validate values against this registry subject'),
-  ).action(async (name, o) => {
-    const body: Record<string, unknown> = { name }
-    if (o.partitions !== undefined) body.partitions = o.partitions
-    if (o.retentionMs !== undefined) body.retentionMs = o.retentionMs
-    if (o.schemaSubject !== undefined) body.schemaSubject = o.schemaSubject
-    await api(o.url, 'POST', '/streams', body)
-    print(`created stream ${name}`)
-  })
+  createCommand(
+    topics,
+    'stream',
+    '/streams',
+    (c) =>
+      c
+        .option('-p, --partitions <n>', 'partitions', positiveInt)
+        .option('--retention-ms <ms>', 'retention (-1 keeps forever)', Number)
+        .option('--schema-subject <subject>', 'validate values against this registry subject'),
+    (o) => ({ partitions: o.partitions, retentionMs: o.retentionMs, schemaSubject: o.schemaSubject }),
+  )
   withUrl(
     topics.command('delete <name>').description('delete a stream').option('--force', 'also delete queues reading it'),
   ).action(async (name, o) => {
@@ -128,21 +141,21 @@ export function registerAdminCommands(program: Command): void {
     '/queues',
     (q) => `${q.name}\tready=${q.ready}\tunacked=${q.inflight}\tdelayed=${q.delayed}\tconsumers=${q.consumers}`,
   )
-  withUrl(
-    queues
-      .command('create <name>')
-      .description('create a queue')
-      .option('--lease-ms <ms>', 'visibility timeout', positiveInt)
-      .option('--max-deliveries <n>', 'dead-letter after this many deliveries', positiveInt)
-      .option('--dead-letter-queue <queue>', 'dead-letter target queue'),
-  ).action(async (name, o) => {
-    const body: Record<string, unknown> = { name }
-    if (o.leaseMs !== undefined) body.leaseMs = o.leaseMs
-    if (o.maxDeliveries !== undefined) body.maxDeliveries = o.maxDeliveries
-    if (o.deadLetterQueue !== undefined) body.deadLetter = { queue: o.deadLetterQueue }
-    await api(o.url, 'POST', '/queues', body)
-    print(`created queue ${name}`)
-  })
+  createCommand(
+    queues,
+    'queue',
+    '/queues',
+    (c) =>
+      c
+        .option('--lease-ms <ms>', 'visibility timeout', positiveInt)
+        .option('--max-deliveries <n>', 'dead-letter after this many deliveries', positiveInt)
+        .option('--dead-letter-queue <queue>', 'dead-letter target queue'),
+    (o) => ({
+      leaseMs: o.leaseMs,
+      maxDeliveries: o.maxDeliveries,
+      deadLetter: o.deadLetterQueue === undefined ? undefined : { queue: o.deadLetterQueue },
+    }),
+  )
   withUrl(queues.command('delete <name>').description('delete a queue').option('--if-empty', 'only when empty')).action(
     async (name, o) => {
       const result = await api(

@@ -56,7 +56,7 @@ function memoryAvailable(): number {
   return constrained > 0 && constrained < total ? constrained : total
 }
 
-type Kind = 'string' | 'optionalString' | 'port' | 'durability' | 'boolean' | 'partitions' | 'bytes' | 'count'
+type Kind = 'string' | 'optionalString' | 'durability' | 'boolean' | NumberKind
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
   host: 'string',
@@ -84,6 +84,16 @@ export function flagName(key: keyof WharfConfig): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
+type NumberKind = 'port' | 'partitions' | 'bytes' | 'count'
+
+/** The numbers each numeric kind accepts (from a number, or a string as in the environment) and how errors name them. */
+const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: string }> = {
+  port: { accepts: (n) => Number.isInteger(n) && n >= 0 && n <= 65535, what: 'a port number 0-65535 (0 disables)' },
+  partitions: { accepts: (n) => Number.isInteger(n) && n >= 1 && n <= 4096, what: 'an integer 1-4096' },
+  bytes: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of bytes (0 disables)' },
+  count: { accepts: (n) => Number.isSafeInteger(n) && n >= 1, what: 'a positive integer' },
+}
+
 function coerce(key: keyof WharfConfig, value: unknown, source: string): string | number | boolean {
   const kind = schema[key]
   if (kind === 'boolean') {
@@ -92,48 +102,15 @@ function coerce(key: keyof WharfConfig, value: unknown, source: string): string 
     if (value === 'false' || value === '0') return false
     throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be true or false, got ${JSON.stringify(value)}`)
   }
-  if (kind === 'partitions') {
-    const n = typeof value === 'number' ? value : Number(String(value).trim())
-    if (!Number.isInteger(n) || n < 1 || n > 4096) {
-      throw new WharfError(
-        'INVALID_CONFIG',
-        `${source}: ${key} must be an integer 1-4096, got ${JSON.stringify(value)}`,
-      )
-    }
-    return n
-  }
-  if (kind === 'bytes') {
-    const n = typeof value === 'number' ? value : Number(String(value).trim())
-    if (!Number.isSafeInteger(n) || n < 0) {
-      throw new WharfError(
-        'INVALID_CONFIG',
-        `${source}: ${key} must be a whole number of bytes (0 disables), got ${JSON.stringify(value)}`,
-      )
-    }
-    return n
-  }
-  if (kind === 'count') {
-    const n = typeof value === 'number' ? value : Number(String(value).trim())
-    if (!Number.isSafeInteger(n) || n < 1) {
-      throw new WharfError(
-        'INVALID_CONFIG',
-        `${source}: ${key} must be a positive integer, got ${JSON.stringify(value)}`,
-      )
-    }
-    return n
-  }
   if (kind === 'optionalString') {
     if (typeof value !== 'string') throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a string`)
     return value
   }
-  if (kind === 'port') {
+  if (Object.hasOwn(numberKinds, kind)) {
+    const { accepts, what } = numberKinds[kind as NumberKind]
     const n = typeof value === 'number' ? value : Number(String(value).trim())
-    if (!Number.isInteger(n) || n < 0 || n > 65535) {
-      throw new WharfError(
-        'INVALID_CONFIG',
-        `${source}: ${key} must be a port number 0-65535 (0 disables), got ${JSON.stringify(value)}`,
-      )
-    }
+    if (!accepts(n))
+      throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be ${what}, got ${JSON.stringify(value)}`)
     return n
   }
   if (typeof value !== 'string' || value === '') {

@@ -13,6 +13,7 @@ import {
   validateStreamConfig,
 } from '../config.js'
 import type { DeathReason, PublishMessage, StoredMessage } from '../message.js'
+import { NamedCatalog } from '../named-catalog.js'
 import { assertRoom, refusesWhenFull, trimsWhenFull, withQueueDelay } from '../routing/publisher.js'
 import { type StreamCatalog, validateName } from '../stream/catalog.js'
 import type { MessagePosition } from '../stream/produce.js'
@@ -62,13 +63,13 @@ export interface QueueCatalogHost {
   deleteQueue(name: string): Promise<number>
 }
 
-export class QueueCatalog {
+export class QueueCatalog extends NamedCatalog<Queue> {
   readonly #host: QueueCatalogHost
-  readonly #queues = new Map<string, Queue>()
   /** Lease ids of every queue of the broker (see deliveries.ts). */
   #leaseSeq = 0
 
   constructor(host: QueueCatalogHost) {
+    super('queue', 'SUBSCRIPTION_NOT_FOUND')
     this.#host = host
   }
 
@@ -92,26 +93,8 @@ export class QueueCatalog {
     }
   }
 
-  get(name: string): Queue | undefined {
-    return this.#queues.get(name)
-  }
-
-  has(name: string): boolean {
-    return this.#queues.has(name)
-  }
-
   queue(name: string): Queue {
-    const queue = this.#queues.get(name)
-    if (queue === undefined) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${name}' does not exist`)
-    return queue
-  }
-
-  values(): IterableIterator<Queue> {
-    return this.#queues.values()
-  }
-
-  list(): Queue[] {
-    return [...this.#queues.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return this.required(name)
   }
 
   #openQueue(name: string, stored: QueueConfig): Queue {
@@ -139,7 +122,7 @@ export class QueueCatalog {
     })
     if (config.maxPriority > 0) stream.maxPriority = config.maxPriority
     stream.queues.add(queue)
-    this.#queues.set(name, queue)
+    this.byName.set(name, queue)
     return queue
   }
 
@@ -149,7 +132,7 @@ export class QueueCatalog {
   async create(name: string, config: Partial<QueueConfig>, options: { ifNotExists?: boolean }): Promise<Queue> {
     validateName('queue', name)
     const full = validateQueueConfig(name, config)
-    const existing = this.#queues.get(name)
+    const existing = this.byName.get(name)
     if (existing) {
       if (options.ifNotExists) return existing
       throw new WharfError('SUBSCRIPTION_EXISTS', `queue '${name}' already exists`)
@@ -185,7 +168,7 @@ export class QueueCatalog {
         throw new WharfError('INVALID_CONFIG', `queue setting '${key}' cannot be changed`)
     }
     const next = validateQueueConfig(name, { ...queue.config, ...changes })
-    if (next.deadLetter !== null && 'queue' in next.deadLetter && !this.#queues.has(next.deadLetter.queue)) {
+    if (next.deadLetter !== null && 'queue' in next.deadLetter && !this.byName.has(next.deadLetter.queue)) {
       throw new WharfError('SUBSCRIPTION_NOT_FOUND', `dead-letter queue '${next.deadLetter.queue}' does not exist`)
     }
     if (next.durable && next.exclusiveOwner === null) {
@@ -199,7 +182,7 @@ export class QueueCatalog {
 
   /** Deletes a queue (AMQP queue.delete semantics); resolves with the messages it held, 0 when absent. */
   async delete(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<number> {
-    const queue = this.#queues.get(name)
+    const queue = this.byName.get(name)
     if (queue === undefined) return 0
     if (options.ifUnused && queue.consumerCount > 0) {
       throw new WharfError('PRECONDITION_FAILED', `queue '${name}' has consumers`, {
@@ -223,7 +206,7 @@ export class QueueCatalog {
 
   async remove(queue: Queue, reason: string): Promise<void> {
     queue.close(reason)
-    this.#queues.delete(queue.name)
+    this.byName.delete(queue.name)
     const stream = this.#host.streams.get(queue.streamName)
     stream?.queues.delete(queue)
     const cursors = this.#queueCursors(queue.config)

@@ -4,6 +4,7 @@
 import type { PartitionLog, StorageEngine } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import { type StreamConfig, toLogConfig, validateStreamConfig } from '../config.js'
+import { NamedCatalog } from '../named-catalog.js'
 import type { Queue } from '../queue/queue.js'
 import { Stream } from './stream.js'
 
@@ -40,13 +41,13 @@ export function validateName(kind: string, name: unknown): string {
   return name
 }
 
-export class StreamCatalog {
+export class StreamCatalog extends NamedCatalog<Stream> {
   readonly #host: StreamCatalogHost
-  readonly #streams = new Map<string, Stream>()
   /** Transient streams get negative ids from a process-local counter, so they never touch the catalog. */
   #transientStreamIds = 0
 
   constructor(host: StreamCatalogHost) {
+    super('stream', 'STREAM_NOT_FOUND')
     this.#host = host
   }
 
@@ -61,33 +62,15 @@ export class StreamCatalog {
     }
   }
 
-  get(name: string): Stream | undefined {
-    return this.#streams.get(name)
-  }
-
-  has(name: string): boolean {
-    return this.#streams.has(name)
-  }
-
   stream(name: string): Stream {
-    const stream = this.#streams.get(name)
-    if (stream === undefined) throw new WharfError('STREAM_NOT_FOUND', `stream '${name}' does not exist`)
-    return stream
-  }
-
-  values(): IterableIterator<Stream> {
-    return this.#streams.values()
-  }
-
-  list(): Stream[] {
-    return [...this.#streams.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return this.required(name)
   }
 
   async #openStream(name: string, record: StreamRecord): Promise<Stream> {
     const logs = []
     for (let p = 0; p < record.config.partitions; p++) logs.push(await this.#openLog(record.id, p, record.config))
     const stream = new Stream(name, record.id, record.config, logs, record.createdAt)
-    this.#streams.set(name, stream)
+    this.byName.set(name, stream)
     return stream
   }
 
@@ -128,7 +111,7 @@ export class StreamCatalog {
   /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
   async create(name: string, config: Partial<StreamConfig>, options: { ifNotExists?: boolean }): Promise<Stream> {
     validateName('stream', name)
-    const existing = this.#streams.get(name)
+    const existing = this.byName.get(name)
     if (existing) {
       if (options.ifNotExists) return existing
       throw new WharfError('STREAM_EXISTS', `stream '${name}' already exists`)
@@ -174,7 +157,7 @@ export class StreamCatalog {
 
   /** Deletes a stream whose queues are already gone: its logs, catalog record and group offsets. */
   async deleteNow(stream: Stream): Promise<void> {
-    this.#streams.delete(stream.name)
+    this.byName.delete(stream.name)
     await this.#host.forget(stream)
     await this.#destroyStream(stream.name, { id: stream.id, config: stream.config, createdAt: stream.createdAt })
     const cursors = this.#host.storage.cursors

@@ -1,6 +1,6 @@
 // The AMQP 0-9-1 listener: accepts TCP connections, runs one shared tick for heartbeats, handshake
 // deadlines and the memory alarm (connection.blocked), and closes every connection on shutdown.
-import { type CloseReason, type ConnectionInfo, ConnectionRegistry } from '../common/connections.js'
+import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, type Listener, type ListenerContext } from '../common/listener.js'
 import type { FieldTable } from './codec/index.js'
 import { AmqpConnection } from './connection/connection.js'
@@ -35,27 +35,24 @@ function propertyText(value: unknown): string | undefined {
 function describeConnection(c: AmqpConnection): ConnectionInfo {
   const props = c.clientProperties
   const channels = c.describeChannels()
-  const info: ConnectionInfo = {
-    id: c.id,
-    protocol: 'amqp',
-    remoteAddress: c.remoteAddress,
-    connectedAt: c.connectedAt,
-    tls: false,
-    details: {
-      connectionName: propertyText(props.connection_name) ?? null,
-      platform: propertyText(props.platform) ?? null,
-      heartbeatSeconds: c.heartbeatSeconds,
-      frameMax: c.frameMax,
-      channelCount: channels.length,
-      channels,
+  return connectionInfo(
+    {
+      id: c.id,
+      protocol: 'amqp',
+      remoteAddress: c.remoteAddress,
+      connectedAt: c.connectedAt,
+      tls: false,
+      details: {
+        connectionName: propertyText(props.connection_name) ?? null,
+        platform: propertyText(props.platform) ?? null,
+        heartbeatSeconds: c.heartbeatSeconds,
+        frameMax: c.frameMax,
+        channelCount: channels.length,
+        channels,
+      },
     },
-  }
-  const product = propertyText(props.product)
-  const version = propertyText(props.version)
-  if (product !== undefined) info.clientName = product
-  if (version !== undefined) info.clientVersion = version
-  if (c.user !== undefined) info.user = c.user
-  return info
+    { clientName: propertyText(props.product), clientVersion: propertyText(props.version), user: c.user },
+  )
 }
 
 /** RabbitMQ's texts for the same actions, which client code and operators already recognise. */

@@ -23,6 +23,21 @@ export interface ConnectionInfo {
   details?: Record<string, unknown>
 }
 
+type OptionalField = 'clientId' | 'clientName' | 'clientVersion' | 'user'
+
+/** An adapter's ConnectionInfo: the optional fields the connection does not know (undefined) are left out. */
+export function connectionInfo(
+  fields: Omit<ConnectionInfo, OptionalField>,
+  optional: { readonly [K in OptionalField]?: string | undefined },
+): ConnectionInfo {
+  const info: ConnectionInfo = { ...fields }
+  for (const key of ['clientId', 'clientName', 'clientVersion', 'user'] as const) {
+    const value = optional[key]
+    if (value !== undefined) info[key] = value
+  }
+  return info
+}
+
 /** Why a connection is closed from outside: each adapter words it for its protocol. */
 export type CloseReason = 'admin' | 'shutdown'
 

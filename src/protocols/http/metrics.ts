@@ -5,6 +5,7 @@
 // collectDefaultMetrics. No fsync latency histogram: storage exposes no timing hook and is not ours to edit.
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import type { Broker } from '../../broker/broker.js'
+import type { PartitionLog } from '../../storage/api.js'
 import { describeGroup, listGroupIds } from './admin/admin.js'
 import type { SqsService } from './sqs/service.js'
 
@@ -34,39 +35,34 @@ export function createMetrics(broker: Broker, sqs: SqsService): Metrics {
   gauge('wharf_stream_messages_in_total', 'Messages appended to a stream since start', ['destination'], (g) => {
     for (const s of broker.listStreams()) g.set({ destination: s.name }, s.stats.messagesIn)
   })
-  gauge('wharf_stream_bytes', 'Bytes stored per stream partition', ['destination', 'partition'], (g) => {
-    for (const s of broker.listStreams())
-      for (const [p, log] of s.partitions.entries()) g.set({ destination: s.name, partition: String(p) }, log.sizeBytes)
-  })
-  gauge(
-    'wharf_stream_high_watermark',
-    'High watermark (next offset) per stream partition',
-    ['destination', 'partition'],
-    (g) => {
+  const partitionGauge = (suffix: string, help: string, pick: (log: PartitionLog) => number) =>
+    gauge(`wharf_stream_${suffix}`, help, ['destination', 'partition'], (g) => {
       for (const s of broker.listStreams())
-        for (const [p, log] of s.partitions.entries())
-          g.set({ destination: s.name, partition: String(p) }, log.highWatermark)
-    },
-  )
-  const queueGauge = (suffix: string, help: string, pick: (stats: ReturnType<Broker['queueStats']>) => number) =>
+        for (const [p, log] of s.partitions.entries()) g.set({ destination: s.name, partition: String(p) }, pick(log))
+    })
+  partitionGauge('bytes', 'Bytes stored per stream partition', (log) => log.sizeBytes)
+  partitionGauge('high_watermark', 'High watermark (next offset) per stream partition', (log) => log.highWatermark)
+  /** A queue whose stats lack the value (undefined) gets no sample. */
+  const queueGauge = (
+    suffix: string,
+    help: string,
+    pick: (stats: ReturnType<Broker['queueStats']>) => number | undefined,
+  ) =>
     gauge(`wharf_queue_${suffix}`, help, ['destination'], (g) => {
-      for (const q of broker.listQueues()) g.set({ destination: q.name }, pick(q.queueStats()))
+      for (const q of broker.listQueues()) {
+        const value = pick(q.queueStats())
+        if (value !== undefined) g.set({ destination: q.name }, value)
+      }
     })
   queueGauge('messages_ready', 'Messages ready for delivery', (s) => s.ready)
   queueGauge('messages_unacked', 'Messages delivered and not yet acked (in flight)', (s) => s.inflight)
   queueGauge('messages_delayed', 'Messages delayed', (s) => s.delayed)
   queueGauge('messages', 'Messages not yet acked (ready + unacked + delayed)', (s) => s.depth)
   queueGauge('consumers', 'Push consumers', (s) => s.consumers)
-  gauge(
-    'wharf_queue_message_bytes',
+  queueGauge(
+    'message_bytes',
     'Body bytes of the messages counted in wharf_queue_messages (queues with a byte limit, x-max-length-bytes)',
-    ['destination'],
-    (g) => {
-      for (const q of broker.listQueues()) {
-        const bytes = q.queueStats().bytes
-        if (bytes !== undefined) g.set({ destination: q.name }, bytes)
-      }
-    },
+    (s) => s.bytes,
   )
   queueGauge('messages_published_total', 'Messages published to the queue since start', (s) => s.publishedTotal)
   queueGauge('messages_delivered_total', 'Deliveries since start', (s) => s.deliveredTotal)

@@ -1,6 +1,6 @@
 // The Kafka listener: accepts TCP connections and serves the Kafka wire protocol against the broker.
 // Connection handling is in connection.ts; request handlers in metadata.ts, produce.ts, fetch.ts, groups.ts, admin.ts.
-import { type ConnectionInfo, ConnectionRegistry } from '../common/connections.js'
+import { type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, type Listener } from '../common/listener.js'
 import {
   handleAlterConfigs,
@@ -74,21 +74,23 @@ for (const apiKey of supportedVersions.keys())
   if (!handlers.has(apiKey)) throw new Error(`kafka: api ${apiKey} advertised without a handler`)
 
 function describeConnection(c: Connection): ConnectionInfo {
-  const info: ConnectionInfo = {
-    id: c.id,
-    protocol: 'kafka',
-    remoteAddress: c.remoteAddress,
-    connectedAt: c.connectedAt,
-    tls: false,
-    details: { clientId: c.clientId ?? null, authenticated: c.authenticated },
-  }
-  // The software name (KIP-511) says which library; without it the client.id is the best name there is.
-  const name = c.clientSoftwareName ?? c.clientId
-  if (name !== undefined) info.clientName = name
-  if (c.clientId !== undefined) info.clientId = c.clientId
-  if (c.clientSoftwareVersion !== undefined) info.clientVersion = c.clientSoftwareVersion
-  if (c.user !== undefined) info.user = c.user
-  return info
+  return connectionInfo(
+    {
+      id: c.id,
+      protocol: 'kafka',
+      remoteAddress: c.remoteAddress,
+      connectedAt: c.connectedAt,
+      tls: false,
+      details: { clientId: c.clientId ?? null, authenticated: c.authenticated },
+    },
+    {
+      clientId: c.clientId,
+      // The software name (KIP-511) says which library; without it the client.id is the best name there is.
+      clientName: c.clientSoftwareName ?? c.clientId,
+      clientVersion: c.clientSoftwareVersion,
+      user: c.user,
+    },
+  )
 }
 
 const WILDCARD = new Set(['0.0.0.0', '::', '', 'localhost'])

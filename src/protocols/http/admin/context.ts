@@ -1,6 +1,7 @@
 // What every REST admin route module (streams.ts, queues.ts, groups.ts, routing.ts, ...)
 // shares: the route helper that sends a handler's result as JSON and maps broker errors to one status table,
-// the admin error shape, and request parsing (JSON body, integer query parameters, `?limit&offset&q` paging).
+// the admin error shape, request parsing (JSON body, integer query parameters, `?limit&offset&q` paging) and the
+// list/create/describe routes of a named collection (streams, queues).
 // Kept apart from admin.ts so the route modules need not import the module that registers them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
@@ -140,4 +141,33 @@ export function pageMap<T>(
 ): { items: T[]; total: number; limit: number; offset: number } {
   const paged = page(names, query, (n) => n)
   return { ...paged, items: paged.items.map(describe) }
+}
+
+/** How a named resource kind (streams, queues) is listed, created and described. */
+export interface Collection {
+  readonly names: () => string[]
+  readonly describe: (name: string) => Record<string, unknown>
+  /** Creates `name` with the rest of the request body as its config. */
+  readonly create: (name: string, config: Record<string, unknown>) => Promise<unknown>
+}
+
+/**
+ * `GET /<kind>` (paged), `POST /<kind>` (201 with the description) and `GET /<kind>/:name`, which streams and
+ * queues answer alike; each kind registers its own alter, delete and message routes.
+ */
+export function collectionRoutes(route: AdminRoute, path: string, collection: Collection): void {
+  route('GET', path, (r) => pageMap(collection.names(), query(r), collection.describe))
+  route(
+    'POST',
+    path,
+    async (r) => {
+      const input = body(r)
+      if (typeof input.name !== 'string') throw bad('name is required')
+      const { name, ...config } = input
+      await collection.create(name, config)
+      return collection.describe(name)
+    },
+    201,
+  )
+  route('GET', `${path}/:name`, (r) => collection.describe(params(r).name!))
 }

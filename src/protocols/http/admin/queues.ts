@@ -4,7 +4,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { QueueConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import type { SqsService } from '../sqs/service.js'
-import { type AdminContext, bad, body, intQuery, pageMap, params, query } from './context.js'
+import { type AdminContext, bad, body, collectionRoutes, intQuery, params, query } from './context.js'
 import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
 
 function describeQueue(broker: Broker, name: string): Record<string, unknown> {
@@ -29,26 +29,11 @@ async function peekQueue(broker: Broker, name: string, limit: number): Promise<S
 }
 
 export function registerQueueRoutes({ broker, route }: AdminContext, sqs: Pick<SqsService, 'moveMessages'>): void {
-  route('GET', '/queues', (r) =>
-    pageMap(
-      broker.listQueues().map((q) => q.name),
-      query(r),
-      (n) => describeQueue(broker, n),
-    ),
-  )
-  route(
-    'POST',
-    '/queues',
-    async (r) => {
-      const input = body(r)
-      if (typeof input.name !== 'string') throw bad('name is required')
-      const { name, ...config } = input
-      await broker.createQueue(name, config as Partial<QueueConfig>)
-      return describeQueue(broker, name)
-    },
-    201,
-  )
-  route('GET', '/queues/:name', (r) => describeQueue(broker, params(r).name!))
+  collectionRoutes(route, '/queues', {
+    names: () => broker.listQueues().map((q) => q.name),
+    describe: (name) => describeQueue(broker, name),
+    create: (name, config) => broker.createQueue(name, config as Partial<QueueConfig>),
+  })
   route('DELETE', '/queues/:name', async (r) => {
     const name = params(r).name!
     broker.queue(name)

@@ -3,7 +3,7 @@
 import type { Broker } from '../../../broker/broker.js'
 import type { StreamConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
-import { type AdminContext, bad, body, intQuery, pageMap, params, query } from './context.js'
+import { type AdminContext, body, collectionRoutes, intQuery, params, query } from './context.js'
 import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
 
 function describeStream(broker: Broker, name: string): Record<string, unknown> {
@@ -24,26 +24,11 @@ function describeStream(broker: Broker, name: string): Record<string, unknown> {
 }
 
 export function registerStreamRoutes({ broker, route }: AdminContext): void {
-  route('GET', '/streams', (r) =>
-    pageMap(
-      broker.listStreams().map((s) => s.name),
-      query(r),
-      (n) => describeStream(broker, n),
-    ),
-  )
-  route(
-    'POST',
-    '/streams',
-    async (r) => {
-      const input = body(r)
-      if (typeof input.name !== 'string') throw bad('name is required')
-      const { name, ...config } = input
-      await broker.createStream(name, config as Partial<StreamConfig>)
-      return describeStream(broker, name)
-    },
-    201,
-  )
-  route('GET', '/streams/:name', (r) => describeStream(broker, params(r).name!))
+  collectionRoutes(route, '/streams', {
+    names: () => broker.listStreams().map((s) => s.name),
+    describe: (name) => describeStream(broker, name),
+    create: (name, config) => broker.createStream(name, config as Partial<StreamConfig>),
+  })
   route('PUT', '/streams/:name', async (r) => {
     await broker.alterStream(params(r).name!, body(r) as Partial<StreamConfig>)
     return describeStream(broker, params(r).name!)

@@ -75,10 +75,16 @@ const fromBroker: Partial<Record<ErrorCode, SqsErrorName>> = {
 }
 
 export function toSqsError(error: unknown): SqsError {
-  if (error instanceof SqsError) return error
   if (isWharfError(error)) {
     const name = fromBroker[error.code]
     if (name !== undefined) return new SqsError(name, error.message)
   }
-  return new SqsError('InternalError', 'We encountered an internal error. Please try again.')
+  return sqsErrorOrInternal(error)
+}
+
+/** An SqsError as thrown; anything else is the generic InternalError, so no internal detail reaches the client. */
+export function sqsErrorOrInternal(error: unknown): SqsError {
+  return error instanceof SqsError
+    ? error
+    : new SqsError('InternalError', 'We encountered an internal error. Please try again.')
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errorXml, escapeXml, flatMap, members, responseXml } from '../sns/query.js'
-import { SqsError } from './errors.js'
+import { type SqsError, sqsErrorOrInternal } from './errors.js'
 import { clientGone, NEVER_ABORTED, originOf } from './routes.js'
 import type { SqsService } from './service.js'
 
@@ -223,12 +223,6 @@ export async function handleSqsQuery(
       .header('x-amzn-requestid', requestId)
       .send(encodeQueryResponse(action, output, requestId))
   } catch (error) {
-    return sendSqsQueryError(
-      reply,
-      error instanceof SqsError
-        ? error
-        : new SqsError('InternalError', 'We encountered an internal error. Please try again.'),
-      requestId,
-    )
+    return sendSqsQueryError(reply, sqsErrorOrInternal(error), requestId)
   }
 }

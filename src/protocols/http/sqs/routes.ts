@@ -3,7 +3,7 @@
 // `x-amzn-query-error: <code>;Sender` header that SDKs in query-compatible mode turn into err.Code.
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { SqsError } from './errors.js'
+import { SqsError, sqsErrorOrInternal } from './errors.js'
 import type { SqsService } from './service.js'
 
 export const SQS_TARGET_PREFIX = 'AmazonSQS.'
@@ -65,11 +65,6 @@ export async function handleSqsJson(
       .header('x-amzn-requestid', randomUUID())
       .send(JSON.stringify(output))
   } catch (error) {
-    return sendSqsError(
-      reply,
-      error instanceof SqsError
-        ? error
-        : new SqsError('InternalError', 'We encountered an internal error. Please try again.'),
-    )
+    return sendSqsError(reply, sqsErrorOrInternal(error))
   }
 }

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { StoredMessage } from '../../../broker/message.js'
-import type { ConnectionInfo } from '../../common/connections.js'
+import { type ConnectionInfo, connectionInfo } from '../../common/connections.js'
 import type { ConnectionView, HubConnection, MqttHub } from '../hub/hub.js'
 import type { Session, SessionOwner, Subscription, Will } from '../session/session.js'
 import { Reason } from '../wire/errors.js'
@@ -103,27 +103,28 @@ export class MqttConnection implements HubConnection, SessionOwner {
   /** The admin API's view: the common fields, and the MQTT state in details. */
   info(): ConnectionInfo {
     const d = this.describe()
-    const info: ConnectionInfo = {
-      id: this.id,
-      protocol: 'mqtt',
-      remoteAddress: this.remoteAddress,
-      connectedAt: d.connectedAt,
-      tls: false,
-      details: {
-        clientId: d.clientId,
-        state: d.state,
-        protocolVersion: protocolVersionText(d.protocolVersion),
-        cleanSession: d.cleanSession,
-        persistentSession: d.persistentSession,
-        keepAliveSeconds: d.keepAliveSeconds,
-        subscriptions: d.subscriptions,
-        inflight: d.inflight,
-      },
-    }
     // MQTT has no client-software field; the client id is what identifies a client.
-    if (d.clientId !== '') info.clientId = info.clientName = d.clientId
-    if (d.user !== undefined) info.user = d.user
-    return info
+    const clientId = d.clientId === '' ? undefined : d.clientId
+    return connectionInfo(
+      {
+        id: this.id,
+        protocol: 'mqtt',
+        remoteAddress: this.remoteAddress,
+        connectedAt: d.connectedAt,
+        tls: false,
+        details: {
+          clientId: d.clientId,
+          state: d.state,
+          protocolVersion: protocolVersionText(d.protocolVersion),
+          cleanSession: d.cleanSession,
+          persistentSession: d.persistentSession,
+          keepAliveSeconds: d.keepAliveSeconds,
+          subscriptions: d.subscriptions,
+          inflight: d.inflight,
+        },
+      },
+      { clientId, clientName: clientId, user: d.user },
+    )
   }
 
   /**
