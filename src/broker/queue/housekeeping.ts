@@ -6,7 +6,7 @@ import type { StoredMessage } from '../message.js'
 import { deliveredMaxKey, type Lease, type QueuePartition } from './partition.js'
 import { expired, fill } from './read-ahead.js'
 import * as acks from './settle.js'
-import { ackFloorOf, bodySize, depthOf, inflightCount, pinLease, type QueueState, wantsRead } from './state.js'
+import { ackFloorOf, bodySize, depthOf, pinLease, type QueueState, unackedInflightCount, wantsRead } from './state.js'
 
 /** Periodic work: lease expiry, delayed messages, TTL at the head, unused-queue expiry. */
 export function tick(s: QueueState, now: number): void {
@@ -95,7 +95,7 @@ export async function saveDeliveryState(s: QueueState): Promise<void> {
 
 /** Removes every message that is not in flight. Returns how many were purged. */
 export async function purge(s: QueueState): Promise<number> {
-  const purged = depthOf(s) - inflightCount(s)
+  const purged = depthOf(s) - unackedInflightCount(s)
   for (const p of s.partitions) {
     p.ready = []
     p.returned.clear()

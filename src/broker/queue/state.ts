@@ -77,12 +77,19 @@ export function depthOf(s: QueueState): number {
   return total
 }
 
+/** Leases in flight, pins of messages being dropped or dead-lettered included. O(partitions). */
+export function inflightCount(s: QueueState): number {
+  let n = 0
+  for (const p of s.partitions) n += p.inflight.size
+  return n
+}
+
 /**
  * Messages in flight and not acked yet. A dropped or dead-lettered message stays pinned in flight until its
  * ack is durable, but the cursor store counts it acked once the write is issued, so depth already leaves it
- * out; counting the pin too would make depth - inflight (ready, purge counts) come out one short meanwhile.
+ * out meanwhile; depth minus this is exact. O(in flight): for purge, not for per-message stats.
  */
-export function inflightCount(s: QueueState): number {
+export function unackedInflightCount(s: QueueState): number {
   let n = 0
   for (const p of s.partitions)
     for (const lease of p.inflight.values()) if (!s.cursors.isAcked(p.ackKey, lease.offset)) n++
