@@ -5,10 +5,10 @@ import { type ErrorCode, WharfError } from '../util/errors.js'
 export class NamedCatalog<T extends { readonly name: string }> {
   /** The open objects by name; the catalog adds and removes them as it opens and destroys them. */
   protected readonly byName = new Map<string, T>()
-  readonly #kind: string
+  readonly #kind: 'queue' | 'stream'
   readonly #notFound: ErrorCode
 
-  constructor(kind: string, notFound: ErrorCode) {
+  constructor(kind: 'queue' | 'stream', notFound: ErrorCode) {
     this.#kind = kind
     this.#notFound = notFound
   }
@@ -32,7 +32,10 @@ export class NamedCatalog<T extends { readonly name: string }> {
   /** The open object called `name`, or the catalog's not-found error. */
   protected required(name: string): T {
     const item = this.byName.get(name)
-    if (item === undefined) throw new WharfError(this.#notFound, `${this.#kind} '${name}' does not exist`)
+    if (item === undefined)
+      throw new WharfError(this.#notFound, `${this.#kind} '${name}' does not exist`, {
+        detail: { [this.#kind]: name },
+      })
     return item
   }
 }
