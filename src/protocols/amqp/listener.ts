@@ -122,9 +122,8 @@ export async function startAmqpListener(
   }
   const tcp = await acceptTcp(context, connections, (socket) => {
     const connection = new AmqpConnection(socket, state)
-    connections.add(connection)
     // After the connection's own close handler, which releases its channels.
-    socket.once('close', () => connections.delete(connection))
+    connections.track(connection, socket)
   })
   const unsubscribe = context.alarms?.onChange((list) => {
     sharedAlarm = sharedReason(list)

@@ -88,6 +88,12 @@ export class ConnectionRegistry<C> implements ConnectionDirectory, Iterable<C> {
     return this.#open.delete(connection)
   }
 
+  /** Registers a connection until its socket closes (after the socket's earlier close handlers). */
+  track(connection: C, socket: { once(event: 'close', listener: () => void): unknown }): void {
+    this.#open.add(connection)
+    socket.once('close', () => this.#open.delete(connection))
+  }
+
   [Symbol.iterator](): Iterator<C> {
     return this.#open[Symbol.iterator]()
   }

@@ -114,8 +114,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
       return
     }
     const connection = new Connection(state, socket, handlers, rawSaslToken)
-    connections.add(connection)
-    socket.once('close', () => connections.delete(connection))
+    connections.track(connection, socket)
   })
   // Clients connect to what Metadata advertises, so it must be reachable: a wildcard or "localhost" listen
   // address becomes 127.0.0.1 (librdkafka may resolve localhost to ::1 first).
