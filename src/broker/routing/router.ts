@@ -41,7 +41,6 @@ import {
   type RouterCatalog,
 } from './types.js'
 
-export { TopicSubscriptions } from '../topics/topics.js'
 export type { ExchangeDeclare } from './declarations.js'
 export * from './types.js'
 

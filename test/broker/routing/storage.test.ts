@@ -4,7 +4,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { Router, TopicSubscriptions } from '../../../src/broker/routing/router.ts'
+import { Router } from '../../../src/broker/routing/router.ts'
+import { TopicSubscriptions } from '../../../src/broker/topics/topics.ts'
 import { openStorage } from '../../../src/storage/local/index.ts'
 
 test('durable router state survives a storage reopen', async (t) => {

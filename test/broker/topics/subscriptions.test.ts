@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { MessageAttributes } from '../../../src/broker/routing/match/index.ts'
-import { type Destination, TopicSubscriptions } from '../../../src/broker/routing/router.ts'
+import type { Destination } from '../../../src/broker/routing/router.ts'
+import { TopicSubscriptions } from '../../../src/broker/topics/topics.ts'
 import { isWharfError } from '../../../src/util/errors.ts'
 import { MemoryMetadata } from '../../fixtures/memory-metadata.ts'
 

@@ -11,9 +11,6 @@ import { endpointOf, subscriptionId, topicArn, topicFromArn } from './names.js'
 import { SnsPublisher } from './publish.js'
 import { entries, flatMap, parseForm, QueryParseError, responseXml, toXml, type XmlValue } from './query.js'
 
-export { SNS_NAMESPACE, sendQueryError } from './errors.js'
-export { topicArn } from './names.js'
-
 const LIST_PAGE = 100
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/
 
