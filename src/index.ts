@@ -1,7 +1,7 @@
 // Public embedded API: `import { createBroker } from 'wharf'`. This file is the composition root of the
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
-import type { StreamConfig } from './broker/config.js'
+import type { SecurityBootstrap, StreamConfig } from './broker/config.js'
 import { openStorage } from './storage/local/index.js'
 
 export interface CreateBrokerOptions {
@@ -14,6 +14,8 @@ export interface CreateBrokerOptions {
   /** Kafka group.initial.rebalance.delay.ms: how long a new consumer group waits for more joiners (default 3000). */
   initialRebalanceDelayMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
+  /** Users and ACL rules to create or update at open; with none ever, a loopback-only guest/guest exists. */
+  security?: SecurityBootstrap
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -27,6 +29,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       defaultDurability: options.durability,
       warn: options.warn,
       initialRebalanceDelayMs: options.initialRebalanceDelayMs,
+      security: options.security,
     })
   } catch (error) {
     await storage.close()

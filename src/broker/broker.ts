@@ -19,14 +19,13 @@ import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
 import { SchemaStore } from './schema/index.js'
+import { Security } from './security/security.js'
 import { Appender } from './stream/appender.js'
 import { StreamCatalog } from './stream/catalog.js'
 import type { MessagePosition } from './stream/produce.js'
 import type { RawAppendResult } from './stream/raw-append.js'
 import type { Stream } from './stream/stream.js'
 import { TopicSubscriptions } from './topics/topics.js'
-
-export type { BrokerOptions } from './config.js'
 
 export class Broker {
   readonly #storage: StorageEngine
@@ -38,6 +37,8 @@ export class Broker {
   readonly #maintenance: Maintenance
   /** Settles queue deliveries by reference: ack / settle / nack / extend. */
   readonly deliveries = new Deliveries((name) => this.#queues.get(name))
+  /** Users, ACLs and the anonymous policy: the one authenticator and authorizer of every listener. */
+  readonly security: Security
   schemas!: SchemaStore
   router!: Router
   /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
@@ -68,6 +69,7 @@ export class Broker {
   protected constructor(options: BrokerOptions) {
     this.#storage = options.storage
     this.#catalogs = new AdapterCatalogs(options.storage.metadata)
+    this.security = new Security(options.storage.metadata)
     this.#appender = new Appender(options.storage.metadata, () => this.schemas)
     this.#options = options
     this.now = options.now ?? Date.now
@@ -111,6 +113,7 @@ export class Broker {
 
   async #load(): Promise<void> {
     const meta = this.#storage.metadata
+    await this.security.bootstrap(this.#options.security?.users ?? [], this.#options.security?.acls ?? [])
     this.schemas = await SchemaStore.open(meta)
     await this.#streams.load()
     this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
@@ -392,7 +395,3 @@ export class Broker {
     await this.#storage.close()
   }
 }
-
-export type { PublishResult } from './routing/publisher.js'
-export type { MessagePosition } from './stream/produce.js'
-export type { RawAppendResult } from './stream/raw-append.js'

@@ -2,6 +2,7 @@
 // and mapping to storage.
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
+import type { ConfiguredUser } from './security/security.js'
 
 export interface BrokerOptions {
   storage: StorageEngine
@@ -13,6 +14,13 @@ export interface BrokerOptions {
   tickMs?: number
   now?: () => number
   warn?: (message: string, details?: Record<string, unknown>) => void
+  /** Users and ACL rules applied at open (security/security.ts bootstrap). */
+  security?: SecurityBootstrap
+}
+
+export interface SecurityBootstrap {
+  users?: readonly ConfiguredUser[]
+  acls?: ReadonlyArray<Record<string, unknown>>
 }
 
 export interface StreamConfig {

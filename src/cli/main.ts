@@ -26,12 +26,27 @@ export async function main(argv: string[]): Promise<void> {
     .option('--disk-free-limit-bytes <n>', 'raise the disk alarm (block publishers) below this much free space')
     .option('--memory-high-watermark-bytes <n>', 'raise the memory alarm above this RSS (0 = off)')
     .option('--connections-max <n>', 'open client connections per listener before new ones are dropped')
+    .option(
+      '--anonymous <auto|true|false>',
+      'let clients without credentials in (auto: only on loopback with no users)',
+    )
+    .option('--default-permission <allow|deny>', 'what a user may do where no ACL allow rule names them')
+    .option('--users <json>', 'users to create at start, as the config file lists them (JSON array)')
+    .option('--acls <json>', 'ACL rules to add at start (JSON array)')
+    .option('--tls-cert-file <file>', 'PEM server certificate (chain); TLS listeners start when set')
+    .option('--tls-key-file <file>', 'PEM private key of the certificate')
+    .option('--tls-ca-file <file>', 'PEM CA bundle client certificates must chain to')
+    .option('--tls-client-auth <mode>', 'client certificates: none|request|require (default none)')
+    .option('--public-metrics <bool>', '/metrics, /healthz, /readyz without credentials (default true)')
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(
       `--${flagName(key)} <port>`,
       `${key.replace('Port', '')} port, 0 disables (default ${defaultConfig[key]})`,
       port,
     )
+  }
+  for (const key of ['kafkaTlsPort', 'amqpTlsPort', 'mqttTlsPort', 'httpsPort'] as const) {
+    start.option(`--${flagName(key)} <port>`, `TLS port when TLS is configured (default ${defaultConfig[key]})`, port)
   }
   start.action(async (options: Partial<WharfConfig> & { config?: string }) => {
     const { config: configFile, ...flags } = options
@@ -54,8 +69,35 @@ export async function main(argv: string[]): Promise<void> {
       }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
+      // Certificates are renewed in place: SIGHUP re-reads them; open connections keep the old one.
+      process.on('SIGHUP', () => {
+        try {
+          server.reloadTls()
+          logger.info('TLS certificates reloaded')
+        } catch (error) {
+          logger.error({ err: (error as Error).message }, 'TLS reload failed; the previous certificate stays in use')
+        }
+      })
     })
   })
+  program
+    .command('certs')
+    .description('certificates for trying TLS')
+    .command('dev <dir>')
+    .description('make a development CA, a server certificate for this machine and a client certificate in DIR')
+    .option('--host <names...>', 'more host names or IP addresses for the server certificate')
+    .option('--client <names...>', 'common names of client certificates to make (default: client)')
+    .action(async (dir: string, options: { host?: string[]; client?: string[] }) => {
+      const { makeDevCertificates } = await import('./certs.js')
+      const files = await makeDevCertificates(dir, { hosts: options.host, clients: options.client })
+      process.stdout.write(
+        `CA certificate:     ${files.ca}\nserver certificate: ${files.cert}\nserver key:         ${files.key}\n` +
+          Object.entries(files.clients)
+            .map(([name, f]) => `client ${name}: ${f.cert} ${f.key}\n`)
+            .join('') +
+          `\nStart with TLS:\n  wharf start --tls-cert-file ${files.cert} --tls-key-file ${files.key} --tls-ca-file ${files.ca}\n`,
+      )
+    })
   registerAdminCommands(program)
   try {
     await program.parseAsync(argv)

@@ -1,7 +1,9 @@
 // One way to configure everything: defaults < config file < environment (WHARF_*) < command-line flags.
 import { readFileSync } from 'node:fs'
 import { totalmem } from 'node:os'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
+import type { ConfiguredUser } from '../broker/security/security.js'
+import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
 import { WharfError } from '../util/errors.js'
 
 export interface WharfConfig {
@@ -27,6 +29,26 @@ export interface WharfConfig {
   memoryHighWatermarkBytes: number
   /** Open client connections per listener beyond which new ones are dropped at accept. */
   connectionsMax: number
+  /** Clients that present no identity act as User:ANONYMOUS; auto = only on a loopback bind with no users configured. */
+  anonymous: 'auto' | boolean
+  /** What a principal may do where no ACL allow rule names it (deny rules always win). */
+  defaultPermission: 'allow' | 'deny'
+  /** Users created or updated at start (bootstrap); others are managed by CLI, REST, dashboard or Kafka APIs. */
+  users: ConfiguredUser[]
+  /** ACL rules added at start. */
+  acls: Array<Record<string, unknown>>
+  /** PEM files; TLS listeners start only when both are set. The config file may group these as "tls": {...}. */
+  tlsCertFile: string
+  tlsKeyFile: string
+  tlsCaFile: string
+  tlsClientAuth: ClientAuth
+  /** TLS ports, used only when TLS is configured; 0 disables one. */
+  kafkaTlsPort: number
+  amqpTlsPort: number
+  mqttTlsPort: number
+  httpsPort: number
+  /** /metrics, /healthz and /readyz answer without credentials. */
+  publicMetrics: boolean
 }
 
 export const defaultConfig: WharfConfig = {
@@ -47,6 +69,19 @@ export const defaultConfig: WharfConfig = {
   // in a container). Transient queues live in memory, so this is what bounds them.
   memoryHighWatermarkBytes: Math.floor(0.4 * memoryAvailable()),
   connectionsMax: 100_000,
+  anonymous: 'auto',
+  defaultPermission: 'allow',
+  users: [],
+  acls: [],
+  tlsCertFile: '',
+  tlsKeyFile: '',
+  tlsCaFile: '',
+  tlsClientAuth: 'none',
+  kafkaTlsPort: 9093,
+  amqpTlsPort: 5671,
+  mqttTlsPort: 8883,
+  httpsPort: 8443,
+  publicMetrics: true,
 }
 
 function memoryAvailable(): number {
@@ -56,7 +91,13 @@ function memoryAvailable(): number {
   return constrained > 0 && constrained < total ? constrained : total
 }
 
-type Kind = 'string' | 'optionalString' | 'durability' | 'boolean' | NumberKind
+type Kind = 'string' | 'optionalString' | 'boolean' | 'autoBoolean' | 'list' | EnumKind | NumberKind
+type EnumKind = 'durability' | 'permission' | 'clientAuth'
+const enums: Record<EnumKind, readonly string[]> = {
+  durability: ['always', 'interval', 'never'],
+  permission: ['allow', 'deny'],
+  clientAuth: clientAuthModes,
+}
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
   host: 'string',
@@ -72,6 +113,19 @@ const schema: Record<keyof WharfConfig, Kind> = {
   diskFreeLimitBytes: 'bytes',
   memoryHighWatermarkBytes: 'bytes',
   connectionsMax: 'count',
+  anonymous: 'autoBoolean',
+  defaultPermission: 'permission',
+  users: 'list',
+  acls: 'list',
+  tlsCertFile: 'optionalString',
+  tlsKeyFile: 'optionalString',
+  tlsCaFile: 'optionalString',
+  tlsClientAuth: 'clientAuth',
+  kafkaTlsPort: 'port',
+  amqpTlsPort: 'port',
+  mqttTlsPort: 'port',
+  httpsPort: 'port',
+  publicMetrics: 'boolean',
 }
 
 /** dataDir -> WHARF_DATA_DIR */
@@ -94,13 +148,33 @@ const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: s
   count: { accepts: (n) => Number.isSafeInteger(n) && n >= 1, what: 'a positive integer' },
 }
 
-function coerce(key: keyof WharfConfig, value: unknown, source: string): string | number | boolean {
+function coerce(key: keyof WharfConfig, value: unknown, source: string): unknown {
   const kind = schema[key]
-  if (kind === 'boolean') {
+  if (kind === 'autoBoolean' && value === 'auto') return value
+  if (kind === 'list') {
+    let list = value
+    if (typeof value === 'string') {
+      try {
+        list = JSON.parse(value)
+      } catch {
+        throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a JSON array`)
+      }
+    }
+    if (
+      !Array.isArray(list) ||
+      !list.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))
+    )
+      throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be an array of objects`)
+    return list
+  }
+  if (kind === 'boolean' || kind === 'autoBoolean') {
     if (typeof value === 'boolean') return value
     if (value === 'true' || value === '1') return true
     if (value === 'false' || value === '0') return false
-    throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be true or false, got ${JSON.stringify(value)}`)
+    throw new WharfError(
+      'INVALID_CONFIG',
+      `${source}: ${key} must be true or false${kind === 'autoBoolean' ? ' or auto' : ''}, got ${JSON.stringify(value)}`,
+    )
   }
   if (kind === 'optionalString') {
     if (typeof value !== 'string') throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a string`)
@@ -116,14 +190,29 @@ function coerce(key: keyof WharfConfig, value: unknown, source: string): string 
   if (typeof value !== 'string' || value === '') {
     throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a non-empty string`)
   }
-  if (kind === 'durability' && !['always', 'interval', 'never'].includes(value)) {
-    throw new WharfError('INVALID_CONFIG', `${source}: durability must be always, interval or never`)
+  if (Object.hasOwn(enums, kind) && !enums[kind as EnumKind].includes(value)) {
+    throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be one of ${enums[kind as EnumKind].join(', ')}`)
   }
   return value
 }
 
+/** The file's "tls": {certFile, keyFile, caFile, clientAuth} group, as flat tls* keys. */
+function flattenTls(values: Record<string, unknown>, source: string): Record<string, unknown> {
+  const { tls, ...rest } = values
+  if (tls === undefined) return values
+  if (tls === null || typeof tls !== 'object' || Array.isArray(tls))
+    throw new WharfError('INVALID_CONFIG', `${source}: tls must be an object {certFile, keyFile, caFile, clientAuth}`)
+  const out: Record<string, unknown> = { ...rest }
+  for (const [key, value] of Object.entries(tls)) {
+    const flat = `tls${key[0]?.toUpperCase()}${key.slice(1)}`
+    if (!(flat in schema)) throw new WharfError('INVALID_CONFIG', `${source}: unknown tls setting '${key}'`)
+    out[flat] = value
+  }
+  return out
+}
+
 function apply(target: WharfConfig, values: Record<string, unknown>, source: string): void {
-  for (const [key, value] of Object.entries(values)) {
+  for (const [key, value] of Object.entries(flattenTls(values, source))) {
     if (!(key in schema)) throw new WharfError('INVALID_CONFIG', `${source}: unknown setting '${key}'`)
     if (value === undefined) continue
     ;(target as unknown as Record<string, unknown>)[key] = coerce(key as keyof WharfConfig, value, source)
@@ -153,6 +242,10 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
       throw new WharfError('INVALID_CONFIG', `config file ${file}: must contain a JSON object`)
     }
     apply(config, parsed as Record<string, unknown>, `config file ${file}`)
+    // Certificate paths in a config file are relative to that file, as its author sees them.
+    const base = dirname(resolve(sources.cwd ?? process.cwd(), file))
+    for (const key of ['tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const)
+      if (config[key] !== '') config[key] = resolve(base, config[key])
   }
   const fromEnv: Record<string, unknown> = {}
   for (const key of Object.keys(schema) as Array<keyof WharfConfig>) {
@@ -161,6 +254,11 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   }
   apply(config, fromEnv, 'environment')
   apply(config, sources.flags ?? {}, 'flags')
-  config.dataDir = resolve(sources.cwd ?? process.cwd(), config.dataDir)
+  const cwd = sources.cwd ?? process.cwd()
+  config.dataDir = resolve(cwd, config.dataDir)
+  for (const key of ['tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const)
+    if (config[key] !== '') config[key] = resolve(cwd, config[key])
+  if ((config.tlsCertFile === '') !== (config.tlsKeyFile === ''))
+    throw new WharfError('INVALID_CONFIG', 'TLS needs both tlsCertFile and tlsKeyFile (tls.certFile, tls.keyFile)')
   return config
 }

@@ -3,12 +3,14 @@ import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import { startAmqpListener } from '../protocols/amqp/index.js'
 import type { Listener, ListenerContext as ProtocolListenerContext } from '../protocols/common/listener.js'
+import type { TlsCredentials } from '../protocols/common/tls.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { startMqttListener } from '../protocols/mqtt/index.js'
 import type { Logger } from '../util/logger.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
+import { configureSecurity, tlsCredentials } from './security.js'
 
 export type { Listener }
 
@@ -32,12 +34,13 @@ export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
 const listenerFactories: Array<{
   name: string
   portKey: 'httpPort' | 'kafkaPort' | 'amqpPort' | 'mqttPort'
+  tlsPortKey: 'httpsPort' | 'kafkaTlsPort' | 'amqpTlsPort' | 'mqttTlsPort'
   start: ListenerFactory
 }> = [
-  { name: 'http', portKey: 'httpPort', start: startHttpListener },
-  { name: 'kafka', portKey: 'kafkaPort', start: startKafkaListener },
-  { name: 'amqp', portKey: 'amqpPort', start: startAmqpListener },
-  { name: 'mqtt', portKey: 'mqttPort', start: startMqttListener },
+  { name: 'http', portKey: 'httpPort', tlsPortKey: 'httpsPort', start: startHttpListener },
+  { name: 'kafka', portKey: 'kafkaPort', tlsPortKey: 'kafkaTlsPort', start: startKafkaListener },
+  { name: 'amqp', portKey: 'amqpPort', tlsPortKey: 'amqpTlsPort', start: startAmqpListener },
+  { name: 'mqtt', portKey: 'mqttPort', tlsPortKey: 'mqttTlsPort', start: startMqttListener },
 ]
 
 export interface RunningServer {
@@ -45,6 +48,8 @@ export interface RunningServer {
   readonly broker: Broker
   readonly listeners: ReadonlyMap<string, Listener>
   readonly alarms: AlarmMonitor
+  /** Re-reads the TLS certificate and key (SIGHUP); open connections keep theirs. Throws if the files are bad. */
+  reloadTls(): void
   close(): Promise<void>
 }
 
@@ -53,6 +58,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     dataDir: config.dataDir,
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
+    security: { users: config.users, acls: config.acls },
   })
   const alarms = createAlarmMonitor({
     dataDir: config.dataDir,
@@ -60,6 +66,15 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     memoryHighWatermarkBytes: config.memoryHighWatermarkBytes,
     logger: logger.child({ component: 'alarms' }),
   })
+  let credentials: TlsCredentials | undefined
+  try {
+    configureSecurity(broker.security, config)
+    credentials = tlsCredentials(config)
+  } catch (error) {
+    alarms.close()
+    await broker.close()
+    throw error
+  }
   // Measured once before any listener accepts a client, so a full disk blocks publishers from the start.
   await alarms.check()
   const listeners = new Map<string, Listener>()
@@ -73,10 +88,12 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     await broker.close()
   }
   try {
-    for (const { name, portKey, start } of listenerFactories) {
+    for (const { name, portKey, tlsPortKey, start } of listenerFactories) {
       const port = config[portKey]
       if (port === 0) continue
+      const tlsPort = config[tlsPortKey]
       const listener = await start({
+        ...(credentials && tlsPort !== 0 ? { tls: { port: tlsPort, credentials } } : {}),
         broker,
         config,
         host: config.host,
@@ -108,6 +125,9 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     broker,
     listeners,
     alarms,
+    reloadTls() {
+      credentials?.reload()
+    },
     async close() {
       await closeAll()
       logger.info('wharf stopped')

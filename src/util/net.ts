@@ -10,6 +10,18 @@ export interface TcpListener {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
 
+/** A listen host that only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.')
+}
+
+/** A peer address (as a socket reports it, IPv4-mapped or not) on this machine. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address
+  return a === '::1' || a.startsWith('127.')
+}
+
 function listenOne(server: net.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
@@ -25,12 +37,14 @@ export async function listenTcp(
   host: string,
   port: number,
   onConnection: (socket: net.Socket) => void,
+  createServer: (onConnection: (socket: net.Socket) => void) => net.Server = (listener) =>
+    net.createServer({ noDelay: true }, listener),
 ): Promise<TcpListener> {
-  const primary = net.createServer({ noDelay: true }, onConnection)
+  const primary = createServer(onConnection)
   const actual = await listenOne(primary, LOOPBACK.has(host) ? '127.0.0.1' : host, port)
   const servers = [primary]
   if (LOOPBACK.has(host)) {
-    const v6 = net.createServer({ noDelay: true }, onConnection)
+    const v6 = createServer(onConnection)
     try {
       await listenOne(v6, '::1', actual)
       servers.push(v6)

@@ -7,6 +7,7 @@ import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp, type TcpListener } from '../../util/net.js'
 import type { ConnectionDirectory } from './connections.js'
+import type { TlsCredentials } from './tls.js'
 
 /** One active resource alarm (disk, memory), as the server's monitor reports it. */
 export interface Alarm {
@@ -41,6 +42,8 @@ export interface ListenerContext {
   alarms?: AlarmSource
   /** Open connections per listener beyond which new sockets are dropped at accept. */
   connectionsMax?: number
+  /** Present when TLS is configured: the listener also accepts TLS connections on `port` with `credentials`. */
+  tls?: { port: number; credentials: TlsCredentials }
 }
 
 /** A started listener. */
@@ -72,9 +75,36 @@ export function acceptTcp(
   connections: { readonly size: number; readonly protocol: string },
   accept: (socket: net.Socket) => void,
 ): Promise<TcpListener> {
+  return listenTcp(context.host, context.port, limitConnections(context, connections, accept))
+}
+
+/**
+ * acceptTcp on the TLS port: `accept` gets the socket once its handshake is done (a TLSSocket, whose peer
+ * certificate tls.ts reads). Undefined when TLS is not configured. Connections on both ports count
+ * against one limit when the adapter registers them in one registry.
+ */
+export async function acceptTls(
+  context: ListenerContext,
+  connections: { readonly size: number; readonly protocol: string },
+  accept: (socket: net.Socket) => void,
+): Promise<TcpListener | undefined> {
+  const tls = context.tls
+  if (tls === undefined) return undefined
+  const onError = (error: Error) =>
+    context.logger.debug({ err: error.message }, `${connections.protocol} TLS handshake failed`)
+  return listenTcp(context.host, tls.port, limitConnections(context, connections, accept), (listener) =>
+    tls.credentials.createServer(listener, onError),
+  )
+}
+
+function limitConnections(
+  context: ListenerContext,
+  connections: { readonly size: number; readonly protocol: string },
+  accept: (socket: net.Socket) => void,
+): (socket: net.Socket) => void {
   const max = context.connectionsMax ?? CONNECTIONS_MAX_DEFAULT
   let refused = 0
-  return listenTcp(context.host, context.port, (socket) => {
+  return (socket) => {
     if (connections.size >= max) {
       // Logged once per run of refusals, not per socket: a storm must not flood the log.
       if (refused++ === 0)
@@ -85,5 +115,5 @@ export function acceptTcp(
     refused = 0
     socket.setNoDelay(true)
     accept(socket)
-  })
+  }
 }

@@ -1,0 +1,115 @@
+// What a set of ACL rules decides for one request. Deny rules always win. Allow rules that name a principal
+// on a resource (directly or as User:*) make an allow-list for it there: operations they do not grant are
+// denied. Where no allow rule names the principal, the default permission applies (allow, as Kafka with
+// allow.everyone.if.no.acl.found; or deny). Administrators are super users: rules do not apply to them.
+import type { AclBinding, AclStore, Operation, ResourceType } from './acls.js'
+import type { UserStore, UserTag } from './users.js'
+
+/** Who a connection acts as, once authenticated. */
+export interface Principal {
+  /** The user name; `ANONYMOUS` for an unauthenticated client. */
+  readonly name: string
+  readonly tags: readonly UserTag[]
+  /** How the identity was established: a SASL mechanism name, `certificate`, `access-key`, `token`, `anonymous`. */
+  readonly mechanism: string
+}
+
+export const ANONYMOUS = 'ANONYMOUS'
+
+/** `User:alice` */
+export function principalString(principal: Principal): string {
+  return `User:${principal.name}`
+}
+
+/** Operations an allow rule for `granted` also grants (Kafka: Read, Write, Delete, Alter imply Describe). */
+function grants(granted: Operation, requested: Operation): boolean {
+  if (granted === 'All' || granted === requested) return true
+  if (requested === 'Describe') return ['Read', 'Write', 'Delete', 'Alter'].includes(granted)
+  if (requested === 'DescribeConfigs') return granted === 'AlterConfigs'
+  return false
+}
+
+function appliesTo(rule: AclBinding, principal: string, host: string): boolean {
+  return (rule.principal === principal || rule.principal === 'User:*') && (rule.host === '*' || rule.host === host)
+}
+
+export function decide(
+  rules: readonly AclBinding[],
+  principal: string,
+  host: string,
+  operation: Operation,
+  defaultAllow: boolean,
+): boolean {
+  let named = false
+  let allowed = false
+  for (const rule of rules) {
+    if (!appliesTo(rule, principal, host)) continue
+    if (rule.permission === 'Deny') {
+      if (rule.operation === 'All' || rule.operation === operation) return false
+      continue
+    }
+    named = true
+    if (grants(rule.operation, operation)) allowed = true
+  }
+  return allowed || (!named && defaultAllow)
+}
+
+/** The bound on cached decisions per connection; a client naming endless resources must not grow it forever. */
+const CACHE_MAX = 1024
+
+/**
+ * One connection's decisions, cached per (operation, resource) until a rule or a user changes: the publish
+ * path pays one Map lookup.
+ */
+export class Access {
+  readonly principal: Principal
+  readonly host: string
+  readonly #acls: AclStore
+  readonly #users: UserStore
+  readonly #defaultAllow: () => boolean
+  readonly #cache = new Map<string, boolean>()
+  #generation = -1
+  #superUser = false
+
+  constructor(principal: Principal, host: string, acls: AclStore, users: UserStore, defaultAllow: () => boolean) {
+    this.principal = principal
+    this.host = host
+    this.#acls = acls
+    this.#users = users
+    this.#defaultAllow = defaultAllow
+  }
+
+  /** An administrator now: a user's current tags count, not those at login. */
+  get superUser(): boolean {
+    this.#refresh()
+    return this.#superUser
+  }
+
+  #refresh(): void {
+    const generation = this.#acls.generation + this.#users.generation * 0x100000
+    if (generation === this.#generation) return
+    this.#cache.clear()
+    this.#generation = generation
+    const tags = this.#users.get(this.principal.name)?.tags ?? this.principal.tags
+    this.#superUser = this.principal.name !== ANONYMOUS && tags.includes('administrator')
+  }
+
+  allows(operation: Operation, type: ResourceType, name: string): boolean {
+    this.#refresh()
+    if (this.#superUser) return true
+    const key = `${operation}\0${type}\0${name}`
+    let decision = this.#cache.get(key)
+    if (decision === undefined) {
+      decision = decide(
+        this.#acls.forResource(type, name),
+        principalString(this.principal),
+        this.host,
+        operation,
+        this.#defaultAllow(),
+      )
+      if (this.#cache.size >= CACHE_MAX) this.#cache.clear()
+      this.#cache.set(key, decision)
+    }
+    return decision
+  }
+}

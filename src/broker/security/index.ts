@@ -1,0 +1,5 @@
+export * from './acls.js'
+export * from './authorizer.js'
+export * from './scram.js'
+export * from './security.js'
+export * from './users.js'

@@ -1,0 +1,201 @@
+// The user store: one record per user in the metadata store (kind 'user'). Secrets are kept only in forms
+// that verify: a scrypt hash of the password and SCRAM credentials. AWS access-key secrets are the
+// exception, as on AWS: SigV4 is an HMAC keyed by the secret, so the server must hold it.
+import type { MetadataStore } from '../../storage/api.js'
+import { WharfError } from '../../util/errors.js'
+import { hashPassword, passwordMatches } from './passwords.js'
+import {
+  deriveScramCredential,
+  type ScramCredential,
+  type ScramMechanism,
+  scramCredentialMatches,
+  scramMechanisms,
+} from './scram.js'
+
+const KIND = 'user'
+
+/**
+ * administrator: everything, ACLs do not apply (Kafka super user), and the whole admin API.
+ * management: the admin API and dashboard, reading and changing topology and messages, but not users/ACLs.
+ * monitoring: the admin API and dashboard read-only.
+ * No tag: messaging protocols only, as ACLs allow.
+ */
+export const userTags = ['administrator', 'management', 'monitoring'] as const
+export type UserTag = (typeof userTags)[number]
+
+export interface AccessKey {
+  id: string
+  secret: string
+}
+
+export interface UserRecord {
+  name: string
+  /** scrypt hash (passwords.ts); absent for users that only have SCRAM credentials or access keys. */
+  passwordHash?: string
+  scram: Partial<Record<ScramMechanism, ScramCredential>>
+  tags: UserTag[]
+  accessKeys: AccessKey[]
+  /** Logins only from a loopback address (RabbitMQ's loopback_users; the default guest user). */
+  loopbackOnly?: boolean
+}
+
+/** What may be shown of a user: no secret, no hash. */
+export interface UserView {
+  name: string
+  tags: UserTag[]
+  hasPassword: boolean
+  scram: Array<{ mechanism: ScramMechanism; iterations: number }>
+  accessKeyIds: string[]
+  loopbackOnly: boolean
+}
+
+export interface UserChanges {
+  password?: string
+  tags?: readonly string[]
+  accessKeys?: readonly AccessKey[]
+  loopbackOnly?: boolean
+}
+
+const NAME = /^[^\s:,*][^\s:,]{0,254}$/u
+
+export function validUserName(name: string): boolean {
+  return NAME.test(name) && name !== 'ANONYMOUS'
+}
+
+export function parseTags(tags: readonly string[]): UserTag[] {
+  const out: UserTag[] = []
+  for (const tag of tags) {
+    if (!(userTags as readonly string[]).includes(tag))
+      throw new WharfError('INVALID_ARGUMENT', `unknown tag '${tag}' (valid: ${userTags.join(', ')})`)
+    if (!out.includes(tag as UserTag)) out.push(tag as UserTag)
+  }
+  return out
+}
+
+export class UserStore {
+  readonly #metadata: MetadataStore
+  /** Bumped on every change, so cached decisions that depend on a user's tags are dropped. */
+  #generation = 0
+
+  constructor(metadata: MetadataStore) {
+    this.#metadata = metadata
+  }
+
+  get generation(): number {
+    return this.#generation
+  }
+
+  get size(): number {
+    return this.#metadata.list(KIND).length
+  }
+
+  get(name: string): UserRecord | undefined {
+    return this.#metadata.get<UserRecord>(KIND, name)
+  }
+
+  list(): UserView[] {
+    return this.#metadata
+      .list<UserRecord>(KIND)
+      .map(([, user]) => view(user))
+      .sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  view(name: string): UserView | undefined {
+    const user = this.get(name)
+    return user && view(user)
+  }
+
+  /** Creates a user or changes the given fields of an existing one; a password sets both SCRAM credentials too. */
+  async put(name: string, changes: UserChanges): Promise<UserView> {
+    if (!validUserName(name))
+      throw new WharfError('INVALID_ARGUMENT', `invalid user name '${name}': 1-255 characters, no spaces, ':' or ','`)
+    const existing = this.get(name)
+    const user: UserRecord = existing
+      ? { ...existing, scram: { ...existing.scram }, accessKeys: [...existing.accessKeys] }
+      : { name, scram: {}, tags: [], accessKeys: [] }
+    if (changes.password !== undefined) {
+      if (changes.password === '') throw new WharfError('INVALID_ARGUMENT', 'the password must not be empty')
+      user.passwordHash = await hashPassword(changes.password)
+      for (const mechanism of scramMechanisms)
+        user.scram[mechanism] = await deriveScramCredential(mechanism, changes.password)
+    }
+    if (changes.tags !== undefined) user.tags = parseTags(changes.tags)
+    if (changes.accessKeys !== undefined) {
+      for (const key of changes.accessKeys) {
+        if (!/^[A-Za-z0-9]{4,128}$/.test(key.id) || key.secret.length < 8)
+          throw new WharfError('INVALID_ARGUMENT', 'an access key id is 4-128 letters/digits, its secret 8+ characters')
+        const owner = this.accessKey(key.id)
+        if (owner && owner.user.name !== name)
+          throw new WharfError('INVALID_ARGUMENT', `access key ${key.id} belongs to another user`)
+      }
+      user.accessKeys = changes.accessKeys.map(({ id, secret }) => ({ id, secret }))
+    }
+    if (changes.loopbackOnly !== undefined) {
+      if (changes.loopbackOnly) user.loopbackOnly = true
+      else delete user.loopbackOnly
+    }
+    await this.#metadata.put(KIND, name, user)
+    this.#generation++
+    return view(user)
+  }
+
+  async delete(name: string): Promise<boolean> {
+    if (this.get(name) === undefined) return false
+    await this.#metadata.delete(KIND, name)
+    this.#generation++
+    return true
+  }
+
+  /** Kafka AlterUserScramCredentials upsert: creates the user if needed (Kafka users are their credentials). */
+  async setScramCredential(name: string, credential: ScramCredential): Promise<void> {
+    if (!validUserName(name)) throw new WharfError('INVALID_ARGUMENT', `invalid user name '${name}'`)
+    const user = this.get(name) ?? { name, scram: {}, tags: [], accessKeys: [] }
+    await this.#metadata.put(KIND, name, { ...user, scram: { ...user.scram, [credential.mechanism]: credential } })
+    this.#generation++
+  }
+
+  /** False when the user has no credential of that mechanism. */
+  async deleteScramCredential(name: string, mechanism: ScramMechanism): Promise<boolean> {
+    const user = this.get(name)
+    if (user?.scram[mechanism] === undefined) return false
+    const scram = { ...user.scram }
+    delete scram[mechanism]
+    await this.#metadata.put(KIND, name, { ...user, scram })
+    this.#generation++
+    return true
+  }
+
+  /** The user whose password this is, else undefined; falls back to a SCRAM credential where there is no hash. */
+  async verifyPassword(name: string, password: string): Promise<UserRecord | undefined> {
+    const user = this.get(name)
+    if (user === undefined) {
+      // The same work as for a real user, so the time taken does not tell which names exist.
+      await passwordMatches(DUMMY_HASH, password)
+      return undefined
+    }
+    if (user.passwordHash !== undefined) return (await passwordMatches(user.passwordHash, password)) ? user : undefined
+    for (const credential of Object.values(user.scram))
+      if (credential && (await scramCredentialMatches(credential, password))) return user
+    return undefined
+  }
+
+  /** The user holding an access key id, with its secret. */
+  accessKey(id: string): { user: UserRecord; secret: string } | undefined {
+    for (const [, user] of this.#metadata.list<UserRecord>(KIND))
+      for (const key of user.accessKeys) if (key.id === id) return { user, secret: key.secret }
+    return undefined
+  }
+}
+
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
+
+function view(user: UserRecord): UserView {
+  return {
+    name: user.name,
+    tags: [...user.tags],
+    hasPassword: user.passwordHash !== undefined,
+    scram: Object.values(user.scram).flatMap((c) => (c ? [{ mechanism: c.mechanism, iterations: c.iterations }] : [])),
+    accessKeyIds: user.accessKeys.map((k) => k.id),
+    loopbackOnly: user.loopbackOnly === true,
+  }
+}
