@@ -2,6 +2,7 @@
 // what it hands back (Listener), and the one accept loop TCP listeners share (connection limit, no-delay).
 // Sockets are accepted only here, so TLS and per-connection authentication plug in at acceptTcp.
 import type { Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
@@ -54,6 +55,8 @@ export interface Listener {
   readonly urls: string[]
   /** Set by the HTTP listener: others (MQTT over WebSocket) attach upgrade handlers to it. */
   readonly httpServer?: HttpServer
+  /** Set by the HTTP listener when TLS is configured: the HTTPS server, for WSS upgrade handlers. */
+  readonly httpsServer?: HttpsServer
   /** The listener's client connections, for the admin API; absent where connections are not tracked (HTTP). */
   readonly connections?: ConnectionDirectory
   /** Open connections held back by a resource alarm because they publish (listeners that block publishers). */
