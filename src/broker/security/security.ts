@@ -105,7 +105,7 @@ export class Security {
       if (oldest !== undefined) this.#failures.delete(oldest)
     }
     const delay = Math.min(FAILURE_DELAY_MS * 2 ** (entry.count - 1), FAILURE_DELAY_MAX_MS)
-    return new Promise((resolve) => setTimeout(resolve, delay).unref())
+    return new Promise((resolve) => setTimeout(resolve, delay))
   }
 
   /** A connection's authorizer: decisions cached per resource until a rule or user changes. */
