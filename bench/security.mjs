@@ -1,0 +1,316 @@
+#!/usr/bin/env node
+// What TLS and authentication cost, measured on one Wharf in one run, plaintext and secured repetitions
+// interleaved so the machine's drift spreads over both:
+//   kafka : kcat produces N × 1 KiB with acks=all — plaintext (anonymous) vs SASL_SSL SCRAM-SHA-512
+//   amqp  : persistent 1 KiB work queue, amqplib, publisher confirms + manual acks — PLAIN over plaintext vs
+//           PLAIN over TLS (amqps)
+//   authz : AMQP publish path with the authorization check (a user ACL rules apply to) vs without it (an
+//           administrator, who bypasses rules), plus the in-process cost of one cached decision
+//   node bench/security.mjs [--reps 3] [--messages 50000] [--only kafka|amqp|authz] [--out DIR]
+// Needs `npm run build` and kcat (Debian package).
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import amqp from 'amqplib'
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const { values: a } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    messages: { type: 'string', default: '50000' },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+})
+const reps = Number(a.reps)
+const messages = Number(a.messages)
+const work = mkdtempSync(join(tmpdir(), 'wharf-bench-security-'))
+const outDir = a.out
+if (outDir) mkdirSync(outDir, { recursive: true })
+
+const { makeDevCertificates } = await import(join(repo, 'dist/cli/certs.js'))
+const certs = await makeDevCertificates(join(work, 'certs'), { clients: [] })
+const ports = { kafka: 19092, kafkaTls: 19093, amqp: 15672, amqps: 15671, http: 18080 }
+const config = {
+  anonymous: true,
+  users: [
+    { name: 'alice', password: 'alice-pw', tags: ['administrator'] },
+    { name: 'bob', password: 'bob-pw' },
+  ],
+  // bob's publishes pass the authorization check (an allow-list on his queue), alice's bypass it.
+  acls: [
+    {
+      principal: 'User:bob',
+      operation: 'All',
+      permission: 'Allow',
+      resourceType: 'Topic',
+      resourceName: 'bench',
+      patternType: 'Prefixed',
+    },
+    { principal: 'User:bob', operation: 'All', permission: 'Allow', resourceType: 'Exchange', resourceName: '*' },
+  ],
+  tls: { certFile: certs.cert, keyFile: certs.key, caFile: certs.ca, clientAuth: 'none' },
+  kafkaPort: ports.kafka,
+  kafkaTlsPort: ports.kafkaTls,
+  amqpPort: ports.amqp,
+  amqpTlsPort: ports.amqps,
+  mqttPort: 0,
+  httpPort: ports.http,
+  httpsPort: 0,
+}
+writeFileSync(join(work, 'wharf.json'), JSON.stringify(config))
+
+async function waitForPort(port, seconds) {
+  const until = Date.now() + seconds * 1000
+  while (Date.now() < until) {
+    const up = await new Promise((res) => {
+      const s = connect(port, '127.0.0.1', () => res(s.end() && true)).on('error', () => res(false))
+    })
+    if (up) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`nothing listens on ${port} after ${seconds}s`)
+}
+
+const data = join(work, 'data')
+const flags = readFileSync(join(repo, 'bin/wharf.js'), 'utf8')
+  .split('\n')[0]
+  .split(' ')
+  .filter((f) => f.startsWith('--'))
+const wharf = spawn(
+  process.execPath,
+  [...flags, 'bin/wharf.js', 'start', '--config', join(work, 'wharf.json'), '--data-dir', data, '--log-level', 'warn'],
+  { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] },
+)
+const cpuOf = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
+
+const results = []
+function record(scenario, variant, rep, seconds, cpuSeconds, count, bytes) {
+  const row = {
+    scenario,
+    variant,
+    rep,
+    seconds,
+    msgsPerSec: count / seconds,
+    mbPerSec: bytes / seconds / 1e6,
+    brokerCpuPerMsgUs: (cpuSeconds / count) * 1e6,
+  }
+  results.push(row)
+  console.error(
+    `${scenario} ${variant} rep ${rep}: ${Math.round(row.msgsPerSec)} msg/s, ${row.mbPerSec.toFixed(1)} MB/s, broker CPU ${row.brokerCpuPerMsgUs.toFixed(1)} µs/msg`,
+  )
+}
+
+async function measure(fn) {
+  const cpu0 = cpuOf(wharf.pid)
+  const t0 = process.hrtime.bigint()
+  await fn()
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  return { seconds, cpu: cpuOf(wharf.pid) - cpu0 }
+}
+
+// ---- Kafka: kcat producer ----
+const payloadFile = join(work, 'payload.txt')
+writeFileSync(payloadFile, `${'x'.repeat(1023)}\n`.repeat(messages))
+function kcat(topic, secured) {
+  const args = [
+    '-P',
+    '-b',
+    `127.0.0.1:${secured ? ports.kafkaTls : ports.kafka}`,
+    '-t',
+    topic,
+    '-X',
+    'acks=all',
+    '-l',
+    payloadFile,
+  ]
+  if (secured)
+    args.push(
+      '-X',
+      'security.protocol=SASL_SSL',
+      '-X',
+      'sasl.mechanisms=SCRAM-SHA-512',
+      '-X',
+      'sasl.username=alice',
+      '-X',
+      'sasl.password=alice-pw',
+      '-X',
+      `ssl.ca.location=${certs.ca}`,
+    )
+  const r = spawnSync('kcat', args, { stdio: ['ignore', 'inherit', 'inherit'] })
+  if (r.status !== 0) throw new Error(`kcat exited ${r.status}`)
+}
+
+// ---- AMQP: persistent work queue, confirms + acks ----
+async function amqpConnect(user, password, secured) {
+  return secured
+    ? amqp.connect(
+        { protocol: 'amqps', hostname: 'localhost', port: ports.amqps, username: user, password, heartbeat: 0 },
+        { ca: [readFileSync(certs.ca)], servername: 'localhost' },
+      )
+    : amqp.connect({
+        protocol: 'amqp',
+        hostname: '127.0.0.1',
+        port: ports.amqp,
+        username: user,
+        password,
+        heartbeat: 0,
+      })
+}
+const body = Buffer.alloc(1024, 120)
+async function workQueue(queue, user, password, secured, persistent, consume) {
+  const conn = await amqpConnect(user, password, secured)
+  const admin = await conn.createChannel()
+  await admin.assertQueue(queue, { durable: persistent })
+  await admin.purgeQueue(queue)
+  const pub = await conn.createConfirmChannel()
+  let received = 0
+  let done
+  const allIn = new Promise((r) => (done = r))
+  if (consume) {
+    const sub = await conn.createChannel()
+    await sub.prefetch(500)
+    await sub.consume(queue, (m) => {
+      sub.ack(m)
+      if (++received === messages) done()
+    })
+  }
+  const timing = await measure(async () => {
+    const window = 512
+    let sent = 0
+    let confirmed = 0
+    await new Promise((resolveAll, reject) => {
+      const pump = () => {
+        while (sent < messages && sent - confirmed < window) {
+          sent++
+          pub.sendToQueue(queue, body, { persistent }, (err) => {
+            if (err) return reject(err)
+            confirmed++
+            if (confirmed === messages) resolveAll()
+            else pump()
+          })
+        }
+      }
+      pump()
+    })
+    if (consume) await allIn
+  })
+  await conn.close()
+  return timing
+}
+
+// ---- authorization decision, in process ----
+async function decisionCost() {
+  const { Security } = await import(join(repo, 'dist/broker/security/security.js'))
+  const { parseAclBinding } = await import(join(repo, 'dist/broker/security/acls.js'))
+  const store = new Map()
+  const metadata = {
+    get: (k, n) => store.get(`${k}/${n}`),
+    list: (k) => [...store].filter(([key]) => key.startsWith(`${k}/`)).map(([key, v]) => [key.slice(k.length + 1), v]),
+    put: async (k, n, v) => void store.set(`${k}/${n}`, v),
+    delete: async (k, n) => void store.delete(`${k}/${n}`),
+  }
+  const security = new Security(metadata)
+  await security.acls.add(config.acls.map((r) => parseAclBinding(r)))
+  const access = security.access({ name: 'bob', tags: [], mechanism: 'PLAIN' }, '127.0.0.1')
+  const n = 5_000_000
+  let allowed = 0
+  const t0 = process.hrtime.bigint()
+  for (let i = 0; i < n; i++) if (access.allows('Write', 'Exchange', 'amq.topic')) allowed++
+  const ns = Number(process.hrtime.bigint() - t0) / n
+  if (allowed !== n) throw new Error('decision changed')
+  return ns
+}
+
+try {
+  await waitForPort(ports.amqp, 30)
+  await waitForPort(ports.kafkaTls, 30)
+  const want = (s) => !a.only || a.only === s
+  for (let rep = 1; rep <= reps; rep++) {
+    // Alternate which variant goes first, so neither always runs on a warmer broker.
+    const order = rep % 2 ? [false, true] : [true, false]
+    if (want('kafka'))
+      for (const secured of order) {
+        const t = await measure(async () => kcat(`bench-kafka-${secured ? 'tls' : 'plain'}-${rep}`, secured))
+        record(
+          'kafka produce 1 KiB acks=all (kcat)',
+          secured ? 'SASL_SSL SCRAM-SHA-512' : 'plaintext',
+          rep,
+          t.seconds,
+          t.cpu,
+          messages,
+          messages * 1024,
+        )
+      }
+    if (want('amqp'))
+      for (const secured of order) {
+        const t = await workQueue('bench-wq', 'alice', 'alice-pw', secured, true, true)
+        record(
+          'amqp persistent work queue 1 KiB (amqplib)',
+          secured ? 'TLS + PLAIN' : 'plaintext + PLAIN',
+          rep,
+          t.seconds,
+          t.cpu,
+          messages,
+          messages * 1024,
+        )
+      }
+    if (want('authz'))
+      for (const checked of order) {
+        const t = checked
+          ? await workQueue('bench-authz', 'bob', 'bob-pw', false, false, false)
+          : await workQueue('bench-authz', 'alice', 'alice-pw', false, false, false)
+        record(
+          'amqp transient publish 1 KiB, confirms (amqplib)',
+          checked ? 'authorization checked (bob)' : 'no check (administrator)',
+          rep,
+          t.seconds,
+          t.cpu,
+          messages,
+          messages * 1024,
+        )
+      }
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((p, q) => p - q)
+    const m = s.length >> 1
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+  }
+  const lines = [
+    '| scenario | variant | msg/s (median) | MB/s | broker CPU µs/msg | vs first variant |',
+    '|---|---|---|---|---|---|',
+  ]
+  for (const scenario of [...new Set(results.map((r) => r.scenario))]) {
+    const variants = [...new Set(results.filter((r) => r.scenario === scenario).map((r) => r.variant))]
+    let base
+    for (const variant of variants) {
+      const rows = results.filter((r) => r.scenario === scenario && r.variant === variant)
+      const rate = median(rows.map((r) => r.msgsPerSec))
+      base ??= rate
+      lines.push(
+        `| ${scenario} | ${variant} | ${Math.round(rate)} | ${median(rows.map((r) => r.mbPerSec)).toFixed(1)} | ${median(rows.map((r) => r.brokerCpuPerMsgUs)).toFixed(1)} | ${(rate / base).toFixed(2)}× |`,
+      )
+    }
+  }
+  if (want('authz'))
+    lines.push(
+      '',
+      `One cached authorization decision (Access.allows), in process: ${(await decisionCost()).toFixed(1)} ns`,
+    )
+  const report = lines.join('\n')
+  console.log(report)
+  if (outDir) writeFileSync(join(outDir, 'security.md'), `${report}\n`)
+  if (outDir) writeFileSync(join(outDir, 'security.jsonl'), results.map((r) => JSON.stringify(r)).join('\n') + '\n')
+} finally {
+  const exited = new Promise((r) => wharf.once('exit', r))
+  wharf.kill('SIGTERM')
+  await exited
+  rmSync(work, { recursive: true, force: true })
+}
