@@ -68,7 +68,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
   })
   let credentials: TlsCredentials | undefined
   try {
-    configureSecurity(broker.security, config)
+    configureSecurity(broker.security, config, logger)
     credentials = tlsCredentials(config)
   } catch (error) {
     alarms.close()
