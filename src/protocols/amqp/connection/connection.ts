@@ -4,8 +4,10 @@
 // channels.ts, batched writes and back-pressure in output.ts.
 import type net from 'node:net'
 import type { Broker } from '../../../broker/broker.js'
+import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import { peerOf } from '../../common/connections.js'
+import { isTls } from '../../common/tls.js'
 import type { ChannelHost } from '../channel/channel.js'
 import {
   type AmqpFrame,
@@ -25,7 +27,15 @@ import {
 } from '../codec/index.js'
 import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
-import { acceptTune, authenticate, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
+import {
+  acceptTune,
+  authenticate,
+  checkVhost,
+  clientCapabilities,
+  mechanismsFor,
+  startArgs,
+  tuneOffer,
+} from './handshake.js'
 import { ConnectionOutput } from './output.js'
 import type { Phase, ServerState } from './state.js'
 
@@ -54,6 +64,10 @@ export class AmqpConnection implements ChannelHost {
   clientProperties: FieldTable = {}
   /** The authenticated user name. */
   user: string | undefined
+  #access: Access | undefined
+  /** Frames that arrived while start-ok was being authenticated, handled once it is done. */
+  #held: AmqpFrame[] | null = null
+  readonly tls: boolean
   #closeTimer: NodeJS.Timeout | null = null
 
   constructor(socket: net.Socket, state: ServerState) {
@@ -63,6 +77,7 @@ export class AmqpConnection implements ChannelHost {
     this.id = state.nextConnectionId()
     this.logger = state.logger.child({ connection: this.id })
     this.streamConsumers = state.streamConsumers
+    this.tls = isTls(socket)
     this.#output = new ConnectionOutput(socket, {
       server: state,
       phase: () => this.#phase,
@@ -91,9 +106,10 @@ export class AmqpConnection implements ChannelHost {
     return this.#channels.describe()
   }
 
-  get remoteIsLoopback(): boolean {
-    const a = this.#socket.remoteAddress ?? ''
-    return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1' || a.startsWith('127.')
+  /** What the authenticated user may do; channels exist only after authentication. */
+  get access(): Access {
+    if (this.#access === undefined) throw new Error('amqp connection not authenticated')
+    return this.#access
   }
 
   // ---- output and back-pressure (output.ts) ----
@@ -154,8 +170,16 @@ export class AmqpConnection implements ChannelHost {
       return
     }
     if (this.#phase === 'header' && !this.#parser.awaitingProtocolHeader) this.#sendStart()
+    this.#handle(frames)
+  }
+
+  #handle(frames: AmqpFrame[]): void {
     for (const frame of frames) {
       if (this.#phase === 'closed') break
+      if (this.#held !== null) {
+        this.#held.push(frame)
+        continue
+      }
       try {
         this.#frame(frame)
       } catch (error) {
@@ -167,7 +191,7 @@ export class AmqpConnection implements ChannelHost {
 
   #sendStart(): void {
     this.#phase = 'start-ok'
-    this.sendMethod(0, 'connection.start', startArgs(this.#state.serverProperties()))
+    this.sendMethod(0, 'connection.start', startArgs(this.#state.serverProperties(), mechanismsFor(this.#socket)))
   }
 
   #frame(frame: AmqpFrame): void {
@@ -218,9 +242,7 @@ export class AmqpConnection implements ChannelHost {
           this.consumerCancelNotify = caps.consumerCancelNotify
           this.#output.blockedCapable = caps.blockedCapable
         }
-        this.user = authenticate(method.args.mechanism, method.args.response, this.remoteIsLoopback)
-        this.#phase = 'tune-ok'
-        this.sendMethod(0, 'connection.tune', tuneOffer)
+        this.#authenticate(method.args.mechanism, method.args.response)
         return
       }
       case 'tune-ok': {
@@ -268,6 +290,47 @@ export class AmqpConnection implements ChannelHost {
       default:
         throw amqpError.commandInvalid(`unexpected method ${method.name}`)
     }
+  }
+
+  /**
+   * start-ok's credentials are checked asynchronously (password hash, failure delay): until then reading
+   * pauses and frames already received wait, so a client that pipelines its handshake is served in order.
+   */
+  #authenticate(mechanism: string, response: Buffer): void {
+    this.#phase = 'authenticating'
+    this.#held = []
+    this.#output.holdInput()
+    const attempt = {
+      security: this.broker.security,
+      logger: this.logger,
+      protocol: 'amqp',
+      socket: this.#socket,
+      mechanism,
+    }
+    authenticate(attempt, response).then(
+      (principal) => {
+        if (this.#phase !== 'authenticating') return
+        this.user = principal.name
+        this.#access = this.broker.security.access(principal, this.#socket.remoteAddress)
+        this.#phase = 'tune-ok'
+        this.sendMethod(0, 'connection.tune', tuneOffer)
+        this.#resumeInput()
+      },
+      (error) => {
+        if (this.#phase !== 'authenticating') return
+        this.#held = null
+        this.fail(toAmqpError(error, 10, 11))
+        this.flush()
+      },
+    )
+  }
+
+  #resumeInput(): void {
+    const held = this.#held ?? []
+    this.#held = null
+    this.#handle(held)
+    this.flush()
+    if (this.#held === null) this.#output.releaseInput()
   }
 
   // ---- errors and closing ----
