@@ -1,10 +1,20 @@
 // AMQP authentication through broker.security with real clients: amqplib PLAIN/AMQPLAIN against users of the
 // store (403 with RabbitMQ's text that does not say which part was wrong), guest as a deletable store user,
-// vhost refusal (530), amqplib over amqps:// with the development CA.
+// vhost refusal, amqplib over amqps:// with the development CA, and a raw AMQPS handshake that sends EXTERNAL
+// without a client certificate.
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import tls from 'node:tls'
 import amqp from 'amqplib'
+import {
+  AmqpFrameParser,
+  type AmqpMethod,
+  decodeMethodFrame,
+  encodeMethodFrame,
+  PROTOCOL_HEADER,
+} from '../../../src/protocols/amqp/codec/index.ts'
 import { devCertificates } from '../../fixtures/tls.ts'
 import { connect, startWharf } from './helpers.ts'
 
@@ -112,4 +122,43 @@ test('amqplib over amqps:// with the CA: user and TLS shown; without the CA the 
     ),
     refused('PLAIN'),
   )
+})
+
+/** A raw AMQPS handshake (no client certificate) that answers connection.start with `mechanism` anyway. */
+async function rawStartOk(port: number, ca: Buffer, mechanism: string): Promise<{ offered: string; close: string }> {
+  const socket = tls.connect({ host: 'localhost', port, ca: [ca] })
+  const parser = new AmqpFrameParser({ frameMax: 131072, expectProtocolHeader: false })
+  const methods: AmqpMethod[] = []
+  try {
+    await once(socket, 'secureConnect')
+    socket.write(PROTOCOL_HEADER)
+    for await (const chunk of socket) {
+      for (const frame of parser.push(chunk as Buffer)) methods.push(decodeMethodFrame(frame.payload))
+      const start = methods.find((m) => m.name === 'connection.start')
+      if (start && methods.length === 1) {
+        socket.write(
+          encodeMethodFrame(0, 'connection.start-ok', {
+            clientProperties: {},
+            mechanism,
+            response: Buffer.alloc(0),
+            locale: 'en_US',
+          }),
+        )
+      }
+      const close = methods.find((m) => m.name === 'connection.close')
+      if (start?.name === 'connection.start' && close?.name === 'connection.close')
+        return { offered: start.args.mechanisms.toString(), close: `${close.args.replyCode} ${close.args.replyText}` }
+    }
+    throw new Error(`no connection.close: ${methods.map((m) => m.name).join(', ')}`)
+  } finally {
+    socket.destroy()
+  }
+}
+
+test('EXTERNAL without a verified client certificate is not offered, and refused if sent anyway', async (t) => {
+  const w = await startWharf(t, {}, { security: users, tls: { clientAuth: 'request' } })
+  const certs = await devCertificates()
+  const { offered, close } = await rawStartOk(w.listener.tlsPort!, readFileSync(certs.ca), 'EXTERNAL')
+  assert.equal(offered, 'PLAIN AMQPLAIN')
+  assert.equal(close, `403 ${refused('EXTERNAL')}`)
 })
