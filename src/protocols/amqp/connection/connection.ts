@@ -1,7 +1,7 @@
 // One AMQP connection: the handshake (start → start-ok → tune → tune-ok → open), channel 0 methods,
 // heartbeats, closing. Hard errors (and malformed frames) end in connection.close with the reply code; only
-// this connection is affected. The handshake's decisions are in handshake.ts, the channel table in
-// channels.ts, batched writes and back-pressure in output.ts.
+// this connection is affected. The handshake's decisions are in handshake.ts, authentication in login.ts,
+// the channel table in channels.ts, batched writes and back-pressure in output.ts.
 import type net from 'node:net'
 import type { Broker } from '../../../broker/broker.js'
 import type { Access } from '../../../broker/security/authorizer.js'
@@ -27,15 +27,8 @@ import {
 } from '../codec/index.js'
 import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
-import {
-  acceptTune,
-  authenticate,
-  checkVhost,
-  clientCapabilities,
-  mechanismsFor,
-  startArgs,
-  tuneOffer,
-} from './handshake.js'
+import { acceptTune, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
+import { mechanismsFor, PendingLogin } from './login.js'
 import { ConnectionOutput } from './output.js'
 import type { Phase, ServerState } from './state.js'
 
@@ -65,8 +58,7 @@ export class AmqpConnection implements ChannelHost {
   /** The authenticated user name. */
   user: string | undefined
   #access: Access | undefined
-  /** Frames that arrived while start-ok was being authenticated, handled once it is done. */
-  #held: AmqpFrame[] | null = null
+  readonly #login: PendingLogin
   readonly tls: boolean
   #closeTimer: NodeJS.Timeout | null = null
 
@@ -83,6 +75,7 @@ export class AmqpConnection implements ChannelHost {
       phase: () => this.#phase,
       channelBacklog: () => this.#channels.backlog,
     })
+    this.#login = new PendingLogin(this.#output)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
     socket.on('close', () => this.#closed())
@@ -176,10 +169,7 @@ export class AmqpConnection implements ChannelHost {
   #handle(frames: AmqpFrame[]): void {
     for (const frame of frames) {
       if (this.#phase === 'closed') break
-      if (this.#held !== null) {
-        this.#held.push(frame)
-        continue
-      }
+      if (this.#login.hold(frame)) continue
       try {
         this.#frame(frame)
       } catch (error) {
@@ -292,45 +282,26 @@ export class AmqpConnection implements ChannelHost {
     }
   }
 
-  /**
-   * start-ok's credentials are checked asynchronously (password hash, failure delay): until then reading
-   * pauses and frames already received wait, so a client that pipelines its handshake is served in order.
-   */
+  /** start-ok's credentials, checked asynchronously; frames received meanwhile are handled afterwards. */
   #authenticate(mechanism: string, response: Buffer): void {
     this.#phase = 'authenticating'
-    this.#held = []
-    this.#output.holdInput()
-    const attempt = {
-      security: this.broker.security,
-      logger: this.logger,
-      protocol: 'amqp',
-      socket: this.#socket,
-      mechanism,
-    }
-    authenticate(attempt, response).then(
+    const attempt = { security: this.broker.security, logger: this.logger, protocol: 'amqp', socket: this.#socket }
+    this.#login.begin({ ...attempt, mechanism }, response).then(
       (principal) => {
         if (this.#phase !== 'authenticating') return
         this.user = principal.name
         this.#access = this.broker.security.access(principal, this.#socket.remoteAddress)
         this.#phase = 'tune-ok'
         this.sendMethod(0, 'connection.tune', tuneOffer)
-        this.#resumeInput()
+        this.#handle(this.#login.end())
+        this.flush()
       },
       (error) => {
         if (this.#phase !== 'authenticating') return
-        this.#held = null
         this.fail(toAmqpError(error, 10, 11))
         this.flush()
       },
     )
-  }
-
-  #resumeInput(): void {
-    const held = this.#held ?? []
-    this.#held = null
-    this.#handle(held)
-    this.flush()
-    if (this.#held === null) this.#output.releaseInput()
   }
 
   // ---- errors and closing ----
@@ -344,6 +315,8 @@ export class AmqpConnection implements ChannelHost {
       return
     }
     this.#phase = 'closing'
+    // Closed while authenticating (shutdown, admin, a refused login): only close-ok matters now.
+    this.#login.end()
     this.#releaseChannels()
     this.send(
       encodeMethodFrame(0, 'connection.close', {
