@@ -25,6 +25,8 @@ export interface Wharf {
 export interface WharfSetup {
   security?: SecurityBootstrap
   tls?: { clientAuth: ClientAuth }
+  /** The listen address; 127.0.0.1 unless set. */
+  host?: string
 }
 
 export async function startWharf(
@@ -41,7 +43,7 @@ export async function startWharf(
   const listener = await startAmqpListener(
     {
       broker,
-      host: '127.0.0.1',
+      host: setup.host ?? '127.0.0.1',
       port: 0,
       logger: process.env.WHARF_TEST_LOG ? createLogger({ level: process.env.WHARF_TEST_LOG }) : silentLogger,
       ...(setup.tls ? { tls: { port: 0, credentials: await devCredentials(setup.tls.clientAuth) } } : {}),

@@ -1,10 +1,11 @@
 // AMQP authentication through broker.security with real clients: amqplib PLAIN/AMQPLAIN against users of the
 // store (403 with RabbitMQ's text that does not say which part was wrong), guest as a deletable store user,
-// vhost refusal, amqplib over amqps:// with the development CA, and a raw AMQPS handshake that sends EXTERNAL
+// guest refused from a non-loopback address, vhost refusal, amqplib over amqps:// with the development CA, and a raw AMQPS handshake that sends EXTERNAL
 // without a client certificate.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { test } from 'node:test'
 import tls from 'node:tls'
 import amqp from 'amqplib'
@@ -79,6 +80,26 @@ test('guest is a loopback-only user of the store: it logs in until it is deleted
   await conn.close()
   await w.broker.security.users.delete('guest')
   assert.equal(await handshakeRefusal(amqp.connect(url)), refused('PLAIN'))
+})
+
+/** A non-loopback IPv4 address of this machine: connecting to it from here is not a loopback connection. */
+function externalAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  return undefined
+}
+
+test('guest is refused from a non-loopback peer, where another user logs in', async (t) => {
+  const address = externalAddress()
+  if (address === undefined) {
+    t.skip('this machine has no non-loopback IPv4 address')
+    return
+  }
+  const w = await startWharf(t, {}, { host: address })
+  await w.broker.security.users.put('alice', { password: 'alice-pw', tags: [] })
+  assert.equal(await handshakeRefusal(amqp.connect(`amqp://guest:guest@${address}:${w.port}`)), refused('PLAIN'))
+  const conn = await connect(t, `amqp://alice:alice-pw@${address}:${w.port}`)
+  await conn.close()
 })
 
 // amqplib does not report connection.open's refusal text; security-pika.test.ts checks the 530 text.
