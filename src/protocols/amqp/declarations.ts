@@ -1,8 +1,10 @@
 // Queue and exchange methods of a channel: declare (with the redeclare equivalence checks of arguments.ts),
 // bind/unbind, purge, delete. Plain functions over the channel's ChannelContext; each returns the promise
-// the channel waits on before it processes its next frame.
+// the channel waits on before it processes its next frame. Each checks the user's permission (see README's
+// authorization table) before it looks the queue or exchange up, so a refusal does not tell what exists.
 import { assertEquivalent, queueArguments } from './arguments.js'
 import {
+  authorize,
   type ChannelContext,
   checkExclusive,
   isStreamQueue,
@@ -29,12 +31,14 @@ export async function declareQueue(ctx: ChannelContext, args: MethodArgs['queue.
   }
   if (args.passive) {
     name = queueNameOf(ctx, name)
+    authorize(ctx, 'Describe', 'Topic', name)
     declareOk(ctx, name, args.nowait)
     return
   }
   if (name === '') name = serverTag('amq.gen')
   else if (name.startsWith('amq.'))
     throw amqpError.accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`)
+  authorize(ctx, 'Create', 'Topic', name)
   const declared = queueArguments(name, args, args.arguments)
   if (declared.type === 'stream') {
     const existing = ctx.broker.getQueue(name)
@@ -95,6 +99,8 @@ export async function bindQueue(
   args: MethodArgs['queue.bind'] | MethodArgs['queue.unbind'],
 ): Promise<void> {
   const queue = queueNameOf(ctx, args.queue)
+  authorize(ctx, 'Write', 'Topic', queue)
+  if (args.exchange !== '') authorize(ctx, 'Read', 'Exchange', args.exchange)
   const kind = isStreamQueue(ctx, queue) ? 'stream' : 'queue'
   if (kind === 'queue') queueOf(ctx, queue)
   const binding = {
@@ -117,6 +123,7 @@ export async function bindQueue(
 export async function purgeQueue(ctx: ChannelContext, args: MethodArgs['queue.purge']): Promise<void> {
   await ctx.publishesSettled()
   const name = queueNameOf(ctx, args.queue)
+  authorize(ctx, 'Delete', 'Topic', name)
   if (isStreamQueue(ctx, name)) throw amqpError.notImplemented('purge not supported by stream queues')
   const count = await queueOf(ctx, name).purge()
   if (!args.nowait) ctx.reply('queue.purge-ok', { messageCount: count })
@@ -125,6 +132,7 @@ export async function purgeQueue(ctx: ChannelContext, args: MethodArgs['queue.pu
 export async function deleteQueue(ctx: ChannelContext, args: MethodArgs['queue.delete']): Promise<void> {
   await ctx.publishesSettled()
   const name = queueNameOf(ctx, args.queue)
+  authorize(ctx, 'Delete', 'Topic', name)
   let count = 0
   if (isStreamQueue(ctx, name)) {
     const log = ctx.broker.stream(name).partitionLog(0)
@@ -150,6 +158,7 @@ export async function declareExchange(ctx: ChannelContext, args: MethodArgs['exc
     if (!args.nowait) ctx.reply('exchange.declare-ok', {})
     return
   }
+  authorize(ctx, args.passive ? 'Describe' : 'Create', 'Exchange', args.exchange)
   await ctx.broker.declareExchange(
     {
       name: args.exchange,
@@ -165,6 +174,7 @@ export async function declareExchange(ctx: ChannelContext, args: MethodArgs['exc
 }
 
 export function deleteExchange(ctx: ChannelContext, args: MethodArgs['exchange.delete']): Promise<void> {
+  authorize(ctx, 'Delete', 'Exchange', args.exchange)
   return ctx.broker.deleteExchange(args.exchange, { ifUnused: args.ifUnused }).then(() => {
     if (!args.nowait) ctx.reply('exchange.delete-ok', {})
   })
@@ -175,6 +185,8 @@ export async function bindExchange(
   name: 'exchange.bind' | 'exchange.unbind',
   args: MethodArgs['exchange.bind'],
 ): Promise<void> {
+  authorize(ctx, 'Write', 'Exchange', args.destination)
+  authorize(ctx, 'Read', 'Exchange', args.source)
   for (const x of [args.source, args.destination]) {
     if (x !== '' && ctx.broker.router.getExchange(x) === undefined)
       throw amqpError.notFound(`no exchange '${x}' in vhost '/'`)

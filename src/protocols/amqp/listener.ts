@@ -1,7 +1,9 @@
-// The AMQP 0-9-1 listener: accepts TCP connections, runs one shared tick for heartbeats, handshake
+// The AMQP 0-9-1 listener: accepts TCP connections (and AMQPS on the TLS port when TLS is configured), runs one shared tick for heartbeats, handshake
 // deadlines and the memory alarm (connection.blocked), and closes every connection on shutdown.
+import type net from 'node:net'
+import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
-import { acceptTcp, type Listener, type ListenerContext } from '../common/listener.js'
+import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
 import type { FieldTable } from './codec/index.js'
 import { AmqpConnection } from './connection/connection.js'
 import type { ServerState } from './connection/state.js'
@@ -17,6 +19,8 @@ export interface AmqpListenerOptions {
 export interface AmqpListener extends Listener {
   /** Closed by id with connection.close 320 CONNECTION_FORCED. */
   readonly connections: ConnectionRegistry<AmqpConnection>
+  /** The AMQPS port, when TLS is configured. */
+  readonly tlsPort: number | undefined
   /** Number of open connections. */
   readonly connectionCount: number
   /** Open connections held back by an alarm because they publish. */
@@ -41,7 +45,7 @@ function describeConnection(c: AmqpConnection): ConnectionInfo {
       protocol: 'amqp',
       remoteAddress: c.remoteAddress,
       connectedAt: c.connectedAt,
-      tls: false,
+      tls: c.tls,
       details: {
         connectionName: propertyText(props.connection_name) ?? null,
         platform: propertyText(props.platform) ?? null,
@@ -120,11 +124,19 @@ export async function startAmqpListener(
     logger.warn({ reason: next }, next === null ? 'amqp publishers unblocked' : 'amqp publishers blocked')
     for (const c of connections) c.setBlocked(next)
   }
-  const tcp = await acceptTcp(context, connections, (socket) => {
+  const accept = (socket: net.Socket) => {
     const connection = new AmqpConnection(socket, state)
     // After the connection's own close handler, which releases its channels.
     connections.track(connection, socket)
-  })
+  }
+  const tcp = await acceptTcp(context, connections, accept)
+  let tls: TcpListener | undefined
+  try {
+    tls = await acceptTls(context, connections, accept)
+  } catch (error) {
+    await tcp.close()
+    throw error
+  }
   const unsubscribe = context.alarms?.onChange((list) => {
     sharedAlarm = sharedReason(list)
     applyBlocked()
@@ -142,12 +154,15 @@ export async function startAmqpListener(
     }
   }, TICK_MS)
   ticker.unref()
-  const url = `amqp://${context.host.includes(':') ? `[${context.host}]` : context.host}:${tcp.port}`
-  logger.info({ port: tcp.port }, 'amqp listening')
+  const host = context.host.includes(':') ? `[${context.host}]` : context.host
+  const urls = [`amqp://${host}:${tcp.port}`]
+  if (tls !== undefined) urls.push(`amqps://${host}:${tls.port}`)
+  logger.info({ port: tcp.port, tlsPort: tls?.port }, 'amqp listening')
   return {
     name: 'amqp',
     port: tcp.port,
-    urls: [url],
+    urls,
+    tlsPort: tls?.port,
     connections,
     get connectionCount() {
       return connections.size
@@ -164,7 +179,7 @@ export async function startAmqpListener(
     async close() {
       unsubscribe?.()
       clearInterval(ticker)
-      const closing = tcp.close()
+      const closing = Promise.all([tcp.close(), tls?.close()])
       connections.closeAll('shutdown')
       await closing
     },

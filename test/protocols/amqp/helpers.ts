@@ -5,9 +5,12 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import amqp from 'amqplib'
 import type { Broker } from '../../../src/broker/broker.ts'
+import type { SecurityBootstrap } from '../../../src/broker/config.ts'
 import { createBroker } from '../../../src/index.ts'
 import { type AmqpListener, type AmqpListenerOptions, startAmqpListener } from '../../../src/protocols/amqp/index.ts'
+import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { createLogger, silentLogger } from '../../../src/util/logger.ts'
+import { devCredentials } from '../../fixtures/tls.ts'
 import { freePort, spawnWharf, type WharfProcess } from '../../fixtures/wharf-process.ts'
 
 export interface Wharf {
@@ -18,15 +21,32 @@ export interface Wharf {
   dir: string
 }
 
-export async function startWharf(t: TestContext, options: AmqpListenerOptions = {}): Promise<Wharf> {
+/** What a test configures beyond the listener: users and ACL rules, and AMQPS (on port 0) when `tls` is set. */
+export interface WharfSetup {
+  security?: SecurityBootstrap
+  tls?: { clientAuth: ClientAuth }
+  /** The listen address; 127.0.0.1 unless set. */
+  host?: string
+}
+
+export async function startWharf(
+  t: TestContext,
+  options: AmqpListenerOptions = {},
+  setup: WharfSetup = {},
+): Promise<Wharf> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-'))
-  const broker = await createBroker({ dataDir: join(dir, 'data'), durability: 'never' })
+  const broker = await createBroker({
+    dataDir: join(dir, 'data'),
+    durability: 'never',
+    ...(setup.security ? { security: setup.security } : {}),
+  })
   const listener = await startAmqpListener(
     {
       broker,
-      host: '127.0.0.1',
+      host: setup.host ?? '127.0.0.1',
       port: 0,
       logger: process.env.WHARF_TEST_LOG ? createLogger({ level: process.env.WHARF_TEST_LOG }) : silentLogger,
+      ...(setup.tls ? { tls: { port: 0, credentials: await devCredentials(setup.tls.clientAuth) } } : {}),
     },
     options,
   )

@@ -12,7 +12,7 @@ import { type AmqpMethod, ClassId, type MethodArgs, ReplyCode } from '../codec/i
 import { AmqpError, amqpError } from '../errors.js'
 import { encodeDelivery, exchangeOf, routingKeyOf } from '../message.js'
 import { StreamConsumer } from '../stream-consumer.js'
-import { type ChannelContext, isStreamQueue, queueNameOf, queueOf, serverTag } from './context.js'
+import { authorize, type ChannelContext, isStreamQueue, queueNameOf, queueOf, serverTag } from './context.js'
 
 /** Unacknowledged window of a no-ack consumer between the queue and the socket. */
 export const NO_ACK_WINDOW = 2000
@@ -88,6 +88,7 @@ export class ChannelConsumers {
   async consume(args: MethodArgs['basic.consume']): Promise<void> {
     const ctx = this.#ctx
     const name = queueNameOf(ctx, args.queue)
+    authorize(ctx, 'Read', 'Topic', name)
     const tag = args.consumerTag === '' ? serverTag('amq.ctag') : args.consumerTag
     if (this.#consumers.has(tag)) throw amqpError.notAllowed(`attempt to reuse consumer tag '${tag}'`)
     if (isStreamQueue(ctx, name)) {
@@ -221,6 +222,7 @@ export class ChannelConsumers {
     const ctx = this.#ctx
     await ctx.publishesSettled()
     const name = queueNameOf(ctx, args.queue)
+    authorize(ctx, 'Read', 'Topic', name)
     if (isStreamQueue(ctx, name)) throw amqpError.notImplemented('basic.get not supported by stream queues')
     const queue = queueOf(ctx, name)
     const [d] = await ctx.broker.get(name, { owner: ctx.owner, max: 1, noAck: args.noAck })

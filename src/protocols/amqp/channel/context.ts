@@ -5,6 +5,8 @@
 import type { Broker } from '../../../broker/broker.js'
 import type { QueueConfig } from '../../../broker/config.js'
 import type { Queue } from '../../../broker/queue/queue.js'
+import type { Operation } from '../../../broker/security/acls.js'
+import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import type { MethodInit, MethodName } from '../codec/index.js'
 import { type AmqpError, amqpError } from '../errors.js'
@@ -16,6 +18,9 @@ export interface ChannelHost {
   readonly logger: Logger
   readonly frameMax: number
   readonly consumerCancelNotify: boolean
+  /** The authenticated user's name and what it may do (decisions cached per resource). */
+  readonly user: string | undefined
+  readonly access: Access
   sendMethod<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void
   send(frames: Buffer | Buffer[]): void
   /** Runs `done` once everything queued so far has been handed to a socket that is not backed up. */
@@ -49,6 +54,21 @@ export interface ChannelContext {
    * declare-ok count after a publish on the same channel must see it, as in RabbitMQ.
    */
   publishesSettled(): Promise<void> | undefined
+}
+
+/**
+ * 403 ACCESS_REFUSED (channel) unless the user may do `operation` on the queue (resource type Topic: the
+ * stream of that name) or the exchange, with RabbitMQ's text.
+ */
+export function authorize(ctx: ChannelContext, operation: Operation, type: 'Topic' | 'Exchange', name: string): void {
+  if (!ctx.host.access.allows(operation, type, name)) throw accessRefused(ctx, type, name)
+}
+
+export function accessRefused(ctx: ChannelContext, type: 'Topic' | 'Exchange', name: string): AmqpError {
+  const resource = type === 'Topic' ? 'queue' : 'exchange'
+  return amqpError.accessRefused(
+    `access to ${resource} '${name === '' && type === 'Exchange' ? 'amq.default' : name}' in vhost '/' refused for user '${ctx.host.user ?? ''}'`,
+  )
 }
 
 let tagSeq = 0

@@ -19,7 +19,7 @@ import {
 import { AmqpError, amqpError, toAmqpError } from '../errors.js'
 import { encodeDelivery, propsBytesOf, toPublishMessage } from '../message.js'
 import { deliverReply, encodeProps, isReplyAddress, REPLY_TO } from '../reply-to.js'
-import type { ChannelContext } from './context.js'
+import { accessRefused, authorize, type ChannelContext } from './context.js'
 
 /** Largest message body accepted (the broker's stream limit applies on top). */
 export const BODY_BYTES_MAX = 64 * 1024 * 1024
@@ -91,7 +91,7 @@ export class ChannelPublisher {
   /** basic.publish: checks the exchange and starts collecting the content that follows. */
   begin(args: MethodArgs['basic.publish']): void {
     if (args.immediate) throw amqpError.notImplemented('immediate=true')
-    this.#checkExchange(args.exchange)
+    this.#checkExchange(args.exchange, args.routingKey)
     this.#assembly = { method: args, header: null, propsRaw: null, bodies: [], received: 0 }
   }
 
@@ -133,8 +133,18 @@ export class ChannelPublisher {
 
   // ---- publishing ----
 
-  #checkExchange(name: string): void {
-    if (name === '') return
+  /**
+   * Write on the exchange; on the default exchange, Write on the queue the routing key names (a direct
+   * reply-to address is not a resource: only the requester that asked for replies receives there). One
+   * cached Access decision per publish.
+   */
+  #checkExchange(name: string, routingKey: string): void {
+    if (name === '') {
+      if (!this.#ctx.host.access.allows('Write', 'Topic', routingKey) && !isReplyAddress(routingKey))
+        throw accessRefused(this.#ctx, 'Topic', routingKey)
+      return
+    }
+    authorize(this.#ctx, 'Write', 'Exchange', name)
     const def = this.#ctx.broker.router.getExchange(name)
     if (def === undefined) throw amqpError.notFound(`no exchange '${name}' in vhost '/'`)
     if (def.internal) throw amqpError.accessRefused(`cannot publish to internal exchange '${name}' in vhost '/'`)
@@ -151,6 +161,9 @@ export class ChannelPublisher {
         (headers !== undefined && (headers.CC !== undefined || headers.BCC !== undefined))
       ) {
         ;({ props, extraKeys } = this.#senderProperties(props))
+        // On the default exchange each CC/BCC key names a queue written to, as the routing key does.
+        if (method.exchange === '' && extraKeys !== undefined)
+          for (const key of extraKeys) authorize(this.#ctx, 'Write', 'Topic', key)
         propsRaw = encodeProps(props)
       }
       message = toPublishMessage(propsRaw, props, body)

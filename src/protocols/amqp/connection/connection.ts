@@ -1,11 +1,13 @@
 // One AMQP connection: the handshake (start → start-ok → tune → tune-ok → open), channel 0 methods,
 // heartbeats, closing. Hard errors (and malformed frames) end in connection.close with the reply code; only
-// this connection is affected. The handshake's decisions are in handshake.ts, the channel table in
-// channels.ts, batched writes and back-pressure in output.ts.
+// this connection is affected. The handshake's decisions are in handshake.ts, authentication in login.ts,
+// the channel table in channels.ts, batched writes and back-pressure in output.ts.
 import type net from 'node:net'
 import type { Broker } from '../../../broker/broker.js'
+import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import { peerOf } from '../../common/connections.js'
+import { isTls } from '../../common/tls.js'
 import type { ChannelHost } from '../channel/channel.js'
 import {
   type AmqpFrame,
@@ -25,7 +27,8 @@ import {
 } from '../codec/index.js'
 import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
-import { acceptTune, authenticate, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
+import { acceptTune, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
+import { mechanismsFor, PendingLogin } from './login.js'
 import { ConnectionOutput } from './output.js'
 import type { Phase, ServerState } from './state.js'
 
@@ -54,6 +57,9 @@ export class AmqpConnection implements ChannelHost {
   clientProperties: FieldTable = {}
   /** The authenticated user name. */
   user: string | undefined
+  #access: Access | undefined
+  readonly #login: PendingLogin
+  readonly tls: boolean
   #closeTimer: NodeJS.Timeout | null = null
 
   constructor(socket: net.Socket, state: ServerState) {
@@ -63,11 +69,13 @@ export class AmqpConnection implements ChannelHost {
     this.id = state.nextConnectionId()
     this.logger = state.logger.child({ connection: this.id })
     this.streamConsumers = state.streamConsumers
+    this.tls = isTls(socket)
     this.#output = new ConnectionOutput(socket, {
       server: state,
       phase: () => this.#phase,
       channelBacklog: () => this.#channels.backlog,
     })
+    this.#login = new PendingLogin(this.#output)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
     socket.on('close', () => this.#closed())
@@ -91,9 +99,10 @@ export class AmqpConnection implements ChannelHost {
     return this.#channels.describe()
   }
 
-  get remoteIsLoopback(): boolean {
-    const a = this.#socket.remoteAddress ?? ''
-    return a === '127.0.0.1' || a === '::1' || a === '::ffff:127.0.0.1' || a.startsWith('127.')
+  /** What the authenticated user may do; channels exist only after authentication. */
+  get access(): Access {
+    if (this.#access === undefined) throw new Error('amqp connection not authenticated')
+    return this.#access
   }
 
   // ---- output and back-pressure (output.ts) ----
@@ -154,8 +163,13 @@ export class AmqpConnection implements ChannelHost {
       return
     }
     if (this.#phase === 'header' && !this.#parser.awaitingProtocolHeader) this.#sendStart()
+    this.#handle(frames)
+  }
+
+  #handle(frames: AmqpFrame[]): void {
     for (const frame of frames) {
       if (this.#phase === 'closed') break
+      if (this.#login.hold(frame)) continue
       try {
         this.#frame(frame)
       } catch (error) {
@@ -167,7 +181,7 @@ export class AmqpConnection implements ChannelHost {
 
   #sendStart(): void {
     this.#phase = 'start-ok'
-    this.sendMethod(0, 'connection.start', startArgs(this.#state.serverProperties()))
+    this.sendMethod(0, 'connection.start', startArgs(this.#state.serverProperties(), mechanismsFor(this.#socket)))
   }
 
   #frame(frame: AmqpFrame): void {
@@ -218,9 +232,7 @@ export class AmqpConnection implements ChannelHost {
           this.consumerCancelNotify = caps.consumerCancelNotify
           this.#output.blockedCapable = caps.blockedCapable
         }
-        this.user = authenticate(method.args.mechanism, method.args.response, this.remoteIsLoopback)
-        this.#phase = 'tune-ok'
-        this.sendMethod(0, 'connection.tune', tuneOffer)
+        this.#authenticate(method.args.mechanism, method.args.response)
         return
       }
       case 'tune-ok': {
@@ -270,6 +282,28 @@ export class AmqpConnection implements ChannelHost {
     }
   }
 
+  /** start-ok's credentials, checked asynchronously; frames received meanwhile are handled afterwards. */
+  #authenticate(mechanism: string, response: Buffer): void {
+    this.#phase = 'authenticating'
+    const attempt = { security: this.broker.security, logger: this.logger, protocol: 'amqp', socket: this.#socket }
+    this.#login.begin({ ...attempt, mechanism }, response).then(
+      (principal) => {
+        if (this.#phase !== 'authenticating') return
+        this.user = principal.name
+        this.#access = this.broker.security.access(principal, this.#socket.remoteAddress)
+        this.#phase = 'tune-ok'
+        this.sendMethod(0, 'connection.tune', tuneOffer)
+        this.#handle(this.#login.end())
+        this.flush()
+      },
+      (error) => {
+        if (this.#phase !== 'authenticating') return
+        this.fail(toAmqpError(error, 10, 11))
+        this.flush()
+      },
+    )
+  }
+
   // ---- errors and closing ----
 
   /** Hard error: connection.close with the reply, then wait briefly for close-ok. */
@@ -281,6 +315,8 @@ export class AmqpConnection implements ChannelHost {
       return
     }
     this.#phase = 'closing'
+    // Closed while authenticating (shutdown, admin, a refused login): only close-ok matters now.
+    this.#login.end()
     this.#releaseChannels()
     this.send(
       encodeMethodFrame(0, 'connection.close', {

@@ -1,12 +1,11 @@
 // The handshake of an AMQP connection as plain functions: what connection.start and connection.tune offer,
-// the client capabilities read from start-ok, authentication (PLAIN/AMQPLAIN, guest/guest from loopback
-// only), the checks on tune-ok and the vhost of connection.open. AmqpConnection runs the handshake's state
-// machine and keeps the results; these only decide, with RabbitMQ's error texts and reply codes.
+// the client capabilities read from start-ok, the checks on tune-ok and the vhost of connection.open
+// (authentication is login.ts). AmqpConnection runs the handshake's state machine and keeps the results;
+// these only decide, with RabbitMQ's error texts and reply codes.
 import {
   type ConnectionStartInit,
   type ConnectionTuneInit,
   type ConnectionTuneOk,
-  decodeFieldTable,
   type FieldTable,
   FRAME_MAX_FLOOR,
   ReplyCode,
@@ -17,12 +16,12 @@ export const FRAME_MAX_OFFER = 131072
 export const CHANNEL_MAX_OFFER = 2047
 export const HEARTBEAT_OFFER_SECONDS = 60
 
-export function startArgs(serverProperties: FieldTable): ConnectionStartInit {
+export function startArgs(serverProperties: FieldTable, mechanisms: string): ConnectionStartInit {
   return {
     versionMajor: 0,
     versionMinor: 9,
     serverProperties,
-    mechanisms: Buffer.from('PLAIN AMQPLAIN'),
+    mechanisms: Buffer.from(mechanisms),
     locales: Buffer.from('en_US'),
   }
 }
@@ -46,42 +45,6 @@ export function clientCapabilities(
     }
   }
   return null
-}
-
-/** guest/guest, from loopback only (RabbitMQ's default loopback_users). Returns the user name. */
-export function authenticate(mechanism: string, response: Buffer, fromLoopback: boolean): string {
-  let user: string | undefined
-  let pass: string | undefined
-  if (mechanism === 'PLAIN') {
-    const parts = response.toString('utf8').split('\u0000')
-    user = parts[1]
-    pass = parts[2]
-  } else if (mechanism === 'AMQPLAIN') {
-    // A field table without its 4-byte length prefix.
-    const withLength = Buffer.alloc(4 + response.length)
-    withLength.writeUInt32BE(response.length, 0)
-    response.copy(withLength, 4)
-    const table = decodeFieldTable(withLength)
-    user =
-      typeof table.LOGIN === 'string' ? table.LOGIN : Buffer.isBuffer(table.LOGIN) ? table.LOGIN.toString() : undefined
-    pass =
-      typeof table.PASSWORD === 'string'
-        ? table.PASSWORD
-        : Buffer.isBuffer(table.PASSWORD)
-          ? table.PASSWORD.toString()
-          : undefined
-  } else {
-    throw new AmqpError(ReplyCode.ACCESS_REFUSED, `unsupported authentication mechanism '${mechanism}'`, 10, 11)
-  }
-  if (user !== 'guest' || pass !== 'guest' || !fromLoopback) {
-    throw new AmqpError(
-      ReplyCode.ACCESS_REFUSED,
-      `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
-      10,
-      11,
-    )
-  }
-  return user
 }
 
 /** The limits a tune-ok settles (0 = our offer); values beyond the offer or under the floor are refused. */

@@ -92,6 +92,15 @@ export class ConnectionOutput {
 
   // ---- back-pressure ----
 
+  /** Stops reading while received input waits to be handled (the handshake's authentication). */
+  holdInput(): void {
+    this.#out.hold('input')
+  }
+
+  releaseInput(): void {
+    if (!this.#socket.destroyed) this.#out.release('input')
+  }
+
   publishStarted(): void {
     // Past the bound, stop reading: publishes without confirms would otherwise pile up without limit.
     if (++this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX && !this.#out.paused) this.updatePause()

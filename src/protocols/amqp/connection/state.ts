@@ -14,4 +14,4 @@ export interface ServerState {
   serverProperties(): FieldTable
 }
 
-export type Phase = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed'
+export type Phase = 'header' | 'start-ok' | 'authenticating' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed'
