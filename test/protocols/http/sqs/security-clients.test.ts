@@ -63,6 +63,39 @@ out['created'] = client('sqs', *BOB).create_queue(QueueName='jobs')['QueueUrl']
   assert.equal(out.created, `${url}/000000000000/jobs`)
 })
 
+test("botocore's own signer: repeated and encoded query fields, padded header values, a queue URL path", async (t) => {
+  const { url } = await startSecured(t, { anonymous: false })
+  await sqsAs(t, url, ALICE).send(new CreateQueueCommand({ QueueName: 'odd' }))
+  const out = await boto(
+    url,
+    `${KEYS}
+import urllib.request, urllib.error
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+def send(keys, path, body, headers):
+    request = AWSRequest(method='POST', url=URL + path, data=body, headers=headers)
+    SigV4Auth(Credentials(*keys), 'sqs', 'ap-south-1').add_auth(request)
+    prepared = request.prepare()
+    raw = urllib.request.Request(prepared.url, data=prepared.body, headers=dict(prepared.headers), method='POST')
+    try:
+        with urllib.request.urlopen(raw) as response:
+            return [response.status, response.read().decode()]
+    except urllib.error.HTTPError as e:
+        return [e.code, e.read().decode()]
+path = '/000000000000/odd?z=last&a=second%20one&a=first&tilde=~x&empty='
+body = b'Action=GetQueueAttributes&Version=2012-11-05&AttributeName.1=QueueArn'
+headers = {'Content-Type': 'application/x-www-form-urlencoded', 'X-Wharf-Note': '  spaced   out  value '}
+out['ok'] = send(ALICE, path, body, headers)
+out['wrong'] = send((ALICE[0], 'not-the-secret'), path, body, headers)
+`,
+  )
+  assert.equal(out.ok[0], 200, out.ok[1])
+  assert.match(out.ok[1], /<Name>QueueArn<\/Name><Value>arn:aws:sqs:us-east-1:000000000000:odd<\/Value>/)
+  assert.equal(out.wrong[0], 403)
+  assert.match(out.wrong[1], /<Code>SignatureDoesNotMatch<\/Code>/)
+})
+
 test('a boto3 presigned URL is served over plain HTTP; tampered or expired, it is refused', async (t) => {
   const { url } = await startSecured(t, { anonymous: false })
   const alice = sqsAs(t, url, ALICE)
