@@ -56,7 +56,7 @@ test('SigV4: the right secret is served, a wrong one is SignatureDoesNotMatch, a
   )
 })
 
-test('anonymous off: an unknown key is InvalidClientTokenId, an unsigned request MissingAuthenticationToken', async (t) => {
+test('anonymous off: an unknown key is InvalidClientTokenId, an unsigned request MissingAuthenticationToken, a malformed one IncompleteSignature', async (t) => {
   const { url } = await startSecured(t, { anonymous: false })
   await rejectsWith(sqsAs(t, url, STRANGER).send(new ListQueuesCommand({})), {
     name: 'InvalidClientTokenId',
@@ -82,6 +82,22 @@ test('anonymous off: an unknown key is InvalidClientTokenId, an unsigned request
     __type: 'com.amazon.coral.service#MissingAuthenticationTokenException',
     Message: 'Request is missing Authentication Token',
   })
+  // A SigV4 header without its Signature (or date) is IncompleteSignature, whatever the policy.
+  const incomplete = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'AmazonSQS.ListQueues',
+      authorization: 'AWS4-HMAC-SHA256 Credential=AKIDALICE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host',
+    },
+    body: '{}',
+  })
+  assert.equal(incomplete.status, 403)
+  assert.equal(incomplete.headers.get('x-amzn-query-error'), 'IncompleteSignature;Sender')
+  assert.match(
+    ((await incomplete.json()) as { Message: string }).Message,
+    /^Authorization header requires 'Signature' parameter\. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header\.$/,
+  )
 })
 
 test('the clock window: 15 minutes either way, and the SDK corrects its clock offset from the reply', async (t) => {
