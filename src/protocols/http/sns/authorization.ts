@@ -21,12 +21,18 @@ import { SnsError } from './errors.js'
 import { subscriptionId, topicArn, topicFromArn } from './names.js'
 
 type Check = readonly [operation: Operation, type: ResourceType, name: string, iamAction: string]
-type Rule = (params: Map<string, string>, action: string) => Check[]
+/** The topic a subscription id belongs to, if it exists. */
+export type SubscriptionTopics = (id: string) => string | undefined
+type Rule = (params: Map<string, string>, action: string, subscriptions: SubscriptionTopics) => Check[]
 
-/** The topic a subscription ARN (`arn:aws:sns:region:account:topic:id`) belongs to. */
-export function topicOfSubscription(arn: string | undefined): string {
-  subscriptionId(arn)
-  return arn!.split(':')[5]!
+/**
+ * The topic a subscription ARN (`arn:aws:sns:region:account:topic:id`) names. The actions find the
+ * subscription by id alone, so the topic is the subscription's own; the ARN's topic part counts only for an
+ * id that does not exist (the action then fails on its own).
+ */
+function topicOfSubscription(arn: string | undefined, subscriptions: SubscriptionTopics): string {
+  const id = subscriptionId(arn)
+  return subscriptions(id) ?? arn!.split(':')[5]!
 }
 
 const onTopic =
@@ -35,7 +41,9 @@ const onTopic =
 
 const onSubscription =
   (operation: Operation): Rule =>
-  (p, action) => [[operation, 'Exchange', topicOfSubscription(p.get('SubscriptionArn')), action]]
+  (p, action, subscriptions) => [
+    [operation, 'Exchange', topicOfSubscription(p.get('SubscriptionArn'), subscriptions), action],
+  ]
 
 const rules: Record<string, Rule> = {
   Publish: (p, a) => [['Write', 'Exchange', topicFromArn(p.get('TopicArn') ?? p.get('TargetArn')), a]],
@@ -63,11 +71,16 @@ const rules: Record<string, Rule> = {
 }
 
 /** Throws AuthorizationError (SNS's access-denied error) or the action's validation error unless allowed. */
-export function authorize(action: string | undefined, params: Map<string, string>, access: Access): void {
+export function authorize(
+  action: string | undefined,
+  params: Map<string, string>,
+  access: Access,
+  subscriptions: SubscriptionTopics,
+): void {
   const rule = action === undefined ? undefined : rules[action]
   if (rule === undefined)
     throw new SnsError('InvalidAction', `The action ${String(action)} is not valid for this endpoint.`)
-  for (const [operation, type, name, iam] of rule(params, action!)) {
+  for (const [operation, type, name, iam] of rule(params, action!, subscriptions)) {
     if (!access.allows(operation, type, name))
       throw new SnsError(
         'AuthorizationError',

@@ -60,7 +60,7 @@ export class SnsService {
       const handler = action === undefined ? undefined : this.#actions[action]
       if (handler === undefined)
         throw new SnsError('InvalidAction', `The action ${String(action)} is not valid for this endpoint.`)
-      authorize(action, params, access)
+      authorize(action, params, access, (id) => this.#broker.topics.get(id)?.topic)
       const result = await handler(params, access)
       return reply
         .code(200)

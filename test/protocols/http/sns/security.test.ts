@@ -10,6 +10,7 @@ import {
   PublishBatchCommand,
   PublishCommand,
   SubscribeCommand,
+  UnsubscribeCommand,
 } from '@aws-sdk/client-sns'
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import {
@@ -37,7 +38,7 @@ test('SDK v3: right secret publishes, wrong secret is SignatureDoesNotMatch, bob
   const { TopicArn } = await alice.send(new CreateTopicCommand({ Name: 'alerts' }))
   assert.equal(TopicArn, ALERTS)
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'alert-inbox' }))
-  await alice.send(
+  const { SubscriptionArn } = await alice.send(
     new SubscribeCommand({
       TopicArn,
       Protocol: 'sqs',
@@ -45,7 +46,6 @@ test('SDK v3: right secret publishes, wrong secret is SignatureDoesNotMatch, bob
       Attributes: { RawMessageDelivery: 'true' },
     }),
   )
-  await alice.send(new PublishCommand({ TopicArn, Message: 'from alice' }))
 
   await rejectsWith(
     snsAs(t, url, { ...ALICE, secretAccessKey: 'not-the-secret' }).send(new PublishCommand({ TopicArn, Message: 'x' })),
@@ -67,6 +67,29 @@ test('SDK v3: right secret publishes, wrong secret is SignatureDoesNotMatch, bob
   const other = await bob.send(new CreateTopicCommand({ Name: 'chatter' }))
   await bob.send(new PublishCommand({ TopicArn: other.TopicArn, Message: 'fine' }))
 
+  // bob may not change alerts' subscriptions, also not through an ARN that names another topic.
+  await broker.security.acls.add([
+    {
+      principal: 'User:bob',
+      host: '*',
+      operation: 'Alter',
+      permission: 'Deny',
+      resourceType: 'Exchange',
+      resourceName: 'alerts',
+      patternType: 'Literal',
+    },
+  ])
+  const unsubscribeDenied = {
+    name: 'AuthorizationErrorException',
+    status: 403,
+    message:
+      /user\/bob is not authorized to perform: SNS:Unsubscribe on resource: arn:aws:sns:us-east-1:000000000000:alerts$/,
+  }
+  await rejectsWith(bob.send(new UnsubscribeCommand({ SubscriptionArn })), unsubscribeDenied)
+  const forged = SubscriptionArn!.replace(':alerts:', ':chatter:')
+  await rejectsWith(bob.send(new UnsubscribeCommand({ SubscriptionArn: forged })), unsubscribeDenied)
+
+  await alice.send(new PublishCommand({ TopicArn, Message: 'from alice' }))
   const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
   assert.deepEqual(
     got.Messages?.map((m) => m.Body),
