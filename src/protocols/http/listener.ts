@@ -15,12 +15,12 @@ import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
 import { sendQueryError } from './sns/errors.js'
-import { parseForm } from './sns/query.js'
+import { parseRequestForm } from './sns/query.js'
 import { SnsService } from './sns/service.js'
 import { SqsError } from './sqs/errors.js'
 import { ReceiptHandles } from './sqs/message-codec.js'
 import { handleSqsQuery, isSqsQuery, sendSqsQueryError } from './sqs/query.js'
-import { handleSqsJson, originOf, SQS_TARGET_PREFIX, sendSqsError } from './sqs/routes.js'
+import { handleSqsJson, SQS_TARGET_PREFIX, sendSqsError } from './sqs/routes.js'
 import { SqsService } from './sqs/service.js'
 
 /** Largest request body: a 1 MiB SQS batch, base64 binary attributes and JSON overhead fit. */
@@ -88,13 +88,13 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     // Everything else on POST / is the query protocol: SQS (older SDKs) or SNS. Both send `Action=`
     // (and share AddPermission/RemovePermission), so the API Version decides.
     const body = (request.body as Buffer | undefined)?.toString('utf8') ?? ''
-    const params = formOrUndefined(body)
+    const params = formOrUndefined(body, request.url)
     if (params !== undefined && isSqsQuery(params)) return handleSqsQuery(sqs, request, reply, params)
-    return sns.handle(request, reply, body, originOf(request))
+    return sns.handle(request, reply, body)
   })
   // Older SQS query clients post to the queue URL itself; only SQS has such paths.
   app.post('/:account/:queue', async (request, reply) => {
-    const params = formOrUndefined((request.body as Buffer | undefined)?.toString('utf8') ?? '')
+    const params = formOrUndefined((request.body as Buffer | undefined)?.toString('utf8') ?? '', request.url)
     if (params === undefined)
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
     return handleSqsQuery(sqs, request, reply, params)
@@ -139,9 +139,10 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   }
 }
 
-function formOrUndefined(body: string): Map<string, string> | undefined {
+/** The query-protocol fields of the body and the URL (presigned requests carry them in the URL). */
+function formOrUndefined(body: string, url: string): Map<string, string> | undefined {
   try {
-    return parseForm(body)
+    return parseRequestForm(body, url)
   } catch {
     return undefined
   }

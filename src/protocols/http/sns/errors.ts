@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply } from 'fastify'
 import { type ErrorCode, isWharfError } from '../../../util/errors.js'
+import { AwsAuthError } from '../aws/sigv4.js'
 import { errorXml } from './query.js'
 
 export const SNS_NAMESPACE = 'http://sns.amazonaws.com/doc/2010-03-31/'
@@ -18,6 +19,11 @@ const errorStatus = {
   EmptyBatchRequest: 400,
   TooManyEntriesInBatchRequest: 400,
   BatchEntryIdsNotDistinct: 400,
+  InvalidClientTokenId: 403,
+  SignatureDoesNotMatch: 403,
+  IncompleteSignature: 403,
+  MissingAuthenticationToken: 403,
+  RequestExpired: 400,
 } as const
 
 export type SnsErrorName = keyof typeof errorStatus
@@ -57,6 +63,7 @@ export function sendQueryError(reply: FastifyReply, status: number, code: string
 /** Any failure as an SnsError; undefined for one the table does not know (an internal error). */
 export function toSnsError(error: unknown): SnsError | undefined {
   if (error instanceof SnsError) return error
+  if (error instanceof AwsAuthError) return new SnsError(error.code, error.message)
   const name = isWharfError(error) ? fromBroker[error.code] : undefined
   return name === undefined ? undefined : new SnsError(name, error instanceof Error ? error.message : String(error))
 }

@@ -16,6 +16,16 @@ export function parseForm(body: string): Map<string, string> {
   return out
 }
 
+/**
+ * The request's fields: the URL's query parameters and the form body (which wins where both name a field).
+ * Presigned requests carry everything, action fields included, in the URL.
+ */
+export function parseRequestForm(body: string, url: string): Map<string, string> {
+  const at = url.indexOf('?')
+  const query = at === -1 ? '' : url.slice(at + 1)
+  return parseForm(query === '' ? body : body === '' ? query : `${query}&${body}`)
+}
+
 /** Indexes N present under `prefix.N.` (1-based, sorted), bounded by the field count. */
 function indexes(params: Map<string, string>, prefix: string): number[] {
   const found = new Set<number>()

@@ -3,13 +3,16 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
+import type { Access } from '../../../broker/security/authorizer.js'
 import type { SnsSubscription } from '../../../broker/topics/topics.js'
 import type { Logger } from '../../../util/logger.js'
+import { AwsAuthenticator } from '../aws/authenticator.js'
 import { ACCOUNT_ID, nameFromArn } from '../sqs/attributes.js'
+import { authorize } from './authorization.js'
 import { SNS_NAMESPACE, SnsError, sendQueryError, toSnsError } from './errors.js'
 import { endpointOf, subscriptionId, topicArn, topicFromArn } from './names.js'
 import { SnsPublisher } from './publish.js'
-import { entries, flatMap, parseForm, QueryParseError, responseXml, toXml, type XmlValue } from './query.js'
+import { entries, flatMap, parseRequestForm, QueryParseError, responseXml, toXml, type XmlValue } from './query.js'
 
 const LIST_PAGE = 100
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/
@@ -28,10 +31,12 @@ export class SnsService {
   readonly #broker: Broker
   readonly #logger: Logger
   readonly #publisher: SnsPublisher
+  readonly #auth: AwsAuthenticator
 
   constructor(broker: Broker, logger: Logger) {
     this.#broker = broker
     this.#logger = logger
+    this.#auth = new AwsAuthenticator(broker.security, 'sns', logger)
     this.#publisher = new SnsPublisher(broker, logger)
   }
 
@@ -40,12 +45,14 @@ export class SnsService {
     return this.#publisher.published
   }
 
-  async handle(request: FastifyRequest, reply: FastifyReply, body: string, origin: string): Promise<FastifyReply> {
+  /** One request: authenticated (SigV4), then authorized per action (authorization.ts), then run. */
+  async handle(request: FastifyRequest, reply: FastifyReply, body: string): Promise<FastifyReply> {
     const requestId = randomUUID()
     try {
+      const access = await this.#auth.authenticate(request)
       let params: Map<string, string>
       try {
-        params = parseForm(body)
+        params = parseRequestForm(body, request.url)
       } catch (error) {
         throw new SnsError('InvalidParameter', error instanceof QueryParseError ? error.message : 'malformed form body')
       }
@@ -53,7 +60,8 @@ export class SnsService {
       const handler = action === undefined ? undefined : this.#actions[action]
       if (handler === undefined)
         throw new SnsError('InvalidAction', `The action ${String(action)} is not valid for this endpoint.`)
-      const result = await handler(params, origin)
+      authorize(action, params, access, (id) => this.#broker.topics.get(id)?.topic)
+      const result = await handler(params, access)
       return reply
         .code(200)
         .header('content-type', 'text/xml')
@@ -70,7 +78,7 @@ export class SnsService {
 
   readonly #actions: Record<
     string,
-    (params: Map<string, string>, origin: string) => Promise<string | null> | string | null
+    (params: Map<string, string>, access: Access) => Promise<string | null> | string | null
   > = {
     CreateTopic: (p) => this.createTopic(p),
     DeleteTopic: async (p) => {
@@ -78,8 +86,9 @@ export class SnsService {
       await this.#broker.topics.deleteTopic(name)
       return null
     },
-    ListTopics: (p) => {
-      const { page, next } = paginate(this.#broker.topics.listTopics().sort(), p.get('NextToken'))
+    ListTopics: (p, access) => {
+      const visible = this.#broker.topics.listTopics().filter((n) => access.allows('Describe', 'Exchange', n))
+      const { page, next } = paginate(visible.sort(), p.get('NextToken'))
       return toXml({ Topics: page.map((n) => ({ TopicArn: topicArn(n) })), NextToken: next })
     },
     GetTopicAttributes: (p) => {
@@ -94,7 +103,11 @@ export class SnsService {
       await this.#broker.topics.unsubscribe(subscriptionId(p.get('SubscriptionArn')))
       return null
     },
-    ListSubscriptions: (p) => this.#listSubscriptions(this.#broker.topics.list(), p),
+    ListSubscriptions: (p, access) =>
+      this.#listSubscriptions(
+        this.#broker.topics.list().filter((sub) => access.allows('Describe', 'Exchange', sub.topic)),
+        p,
+      ),
     ListSubscriptionsByTopic: (p) => {
       const name = topicFromArn(p.get('TopicArn'))
       if (!this.#broker.topics.hasTopic(name)) throw new SnsError('NotFound', 'Topic does not exist')

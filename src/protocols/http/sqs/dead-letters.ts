@@ -32,7 +32,8 @@ export function deadLetterSources(s: SqsState, name: string): string[] {
 
 export function listDeadLetterSourceQueues(s: SqsState, input: Input, context: RequestContext): Output {
   const name = queueNameOf(s, input)
-  return page(deadLetterSources(s, name), input, (n) => queueUrl(context.origin, n), 'queueUrls')
+  const visible = deadLetterSources(s, name).filter((n) => context.access.allows('Describe', 'Topic', n))
+  return page(visible, input, (n) => queueUrl(context.origin, n), 'queueUrls')
 }
 
 function arnQueue(s: SqsState, arn: unknown, field: string): string {

@@ -1,9 +1,22 @@
 // SQS errors: one table from error name to the AWS query code and HTTP status, plus the mapping from
 // broker error codes. JSON 1.0 clients read `__type` (the modelled class) and, in query-compatible mode,
-// the `x-amzn-query-error: <code>;Sender` header (err.Code); both are sent.
+// the `x-amzn-query-error: <code>;Sender` header (err.Code); both are sent. Authentication and
+// authorization errors are not SQS shapes but AWS's common ones (com.amazon.coral.service), as AWS sends them.
 import { type ErrorCode, isWharfError } from '../../../util/errors.js'
+import { AwsAuthError } from '../aws/sigv4.js'
 
 const NS = 'AWS.SimpleQueueService.'
+const CORAL = 'com.amazon.coral.service#'
+
+/** The JSON `__type` of the common errors; every other name is `com.amazonaws.sqs#<name>`. */
+const commonTypes: Partial<Record<SqsErrorName, string>> = {
+  AccessDenied: `${CORAL}AccessDeniedException`,
+  InvalidClientTokenId: `${CORAL}UnrecognizedClientException`,
+  SignatureDoesNotMatch: `${CORAL}InvalidSignatureException`,
+  IncompleteSignature: `${CORAL}IncompleteSignatureException`,
+  MissingAuthenticationToken: `${CORAL}MissingAuthenticationTokenException`,
+  RequestExpired: `${CORAL}RequestExpired`,
+}
 
 /** name → [query-compatible code, HTTP status]. */
 const table = {
@@ -33,6 +46,11 @@ const table = {
   InvalidMessageContents: ['InvalidMessageContents', 400],
   InvalidSecurity: ['InvalidSecurity', 403],
   AccessDenied: ['AccessDenied', 403],
+  InvalidClientTokenId: ['InvalidClientTokenId', 403],
+  SignatureDoesNotMatch: ['SignatureDoesNotMatch', 403],
+  IncompleteSignature: ['IncompleteSignature', 403],
+  MissingAuthenticationToken: ['MissingAuthenticationToken', 403],
+  RequestExpired: ['RequestExpired', 400],
   InternalError: ['InternalError', 500],
   ServiceUnavailable: ['ServiceUnavailable', 503],
 } as const satisfies Record<string, readonly [string, number]>
@@ -50,6 +68,14 @@ export class SqsError extends Error {
   }
   get status(): number {
     return table[this.errorName][1]
+  }
+  /** The JSON 1.0 `__type`. */
+  get jsonType(): string {
+    return commonTypes[this.errorName] ?? `com.amazonaws.sqs#${this.errorName}`
+  }
+  /** AWS's common errors spell the JSON message member `Message`, SQS's own `message`. */
+  get jsonMessageKey(): 'Message' | 'message' {
+    return commonTypes[this.errorName] === undefined ? 'message' : 'Message'
   }
   /** "Sender" for client faults, "Receiver" for ours (query error header and XML Type). */
   get fault(): 'Sender' | 'Receiver' {
@@ -84,6 +110,7 @@ export function toSqsError(error: unknown): SqsError {
 
 /** An SqsError as thrown; anything else is the generic InternalError, so no internal detail reaches the client. */
 export function sqsErrorOrInternal(error: unknown): SqsError {
+  if (error instanceof AwsAuthError) return new SqsError(error.code, error.message)
   return error instanceof SqsError
     ? error
     : new SqsError('InternalError', 'We encountered an internal error. Please try again.')

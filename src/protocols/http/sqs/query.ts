@@ -40,10 +40,18 @@ const ATTRIBUTE_MAPS: Record<string, string> = {
 /** `SendMessageBatchRequestEntry.1.Id=…` → `Entries: [{ Id }]`; each entry decodes like a top-level request. */
 const BATCH_ENTRY = /^(SendMessage|DeleteMessage|ChangeMessageVisibility)BatchRequestEntry$/
 
-/** Envelope and signing fields, not action input (SigV2/SigV4 query auth is accepted and not checked). */
+/** Envelope and signing fields, not action input (SigV4 is checked by the authenticator; SigV2 is not supported). */
 const ENVELOPE = new Set([
   'Action',
   'Version',
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+  'X-Amz-Content-Sha256',
   'AWSAccessKeyId',
   'SignatureMethod',
   'SignatureVersion',
@@ -209,6 +217,7 @@ export async function handleSqsQuery(
   const requestId = randomUUID()
   const action = params.get('Action') ?? ''
   try {
+    const access = await service.authenticate(request)
     const input = decodeQuery(params)
     const origin = originOf(request)
     const path = (request.url.split('?')[0] ?? '/').replace(/\/+$/, '')
@@ -216,6 +225,7 @@ export async function handleSqsQuery(
     const output = await service.call(action, input, {
       origin,
       signal: action === 'ReceiveMessage' ? clientGone(reply) : NEVER_ABORTED,
+      access,
     })
     return reply
       .code(200)

@@ -95,7 +95,7 @@ export function getQueueUrl(s: SqsState, input: Input, context: RequestContext):
 
 export function listQueues(s: SqsState, input: Input, context: RequestContext): Output {
   const prefix = typeof input.QueueNamePrefix === 'string' ? input.QueueNamePrefix : ''
-  const names = sqsQueueNames(s).filter((n) => n.startsWith(prefix))
+  const names = sqsQueueNames(s).filter((n) => n.startsWith(prefix) && context.access.allows('Describe', 'Topic', n))
   return page(names, input, (n) => queueUrl(context.origin, n), 'QueueUrls')
 }
 

@@ -15,7 +15,7 @@ export function sendSqsError(reply: FastifyReply, error: SqsError): FastifyReply
     .header('content-type', JSON_TYPE)
     .header('x-amzn-requestid', randomUUID())
     .header('x-amzn-query-error', `${error.queryCode};${error.fault}`)
-    .send(JSON.stringify({ __type: `com.amazonaws.sqs#${error.errorName}`, message: error.message }))
+    .send(JSON.stringify({ __type: error.jsonType, [error.jsonMessageKey]: error.message }))
 }
 
 /** Origin for queue URLs: the Host the client used, so URLs stay reachable (the SDK may re-target to them). */
@@ -44,6 +44,7 @@ export async function handleSqsJson(
 ): Promise<FastifyReply> {
   const action = target.slice(SQS_TARGET_PREFIX.length)
   try {
+    const access = await service.authenticate(request)
     const body = request.body as Buffer | undefined
     let input: unknown = {}
     if (body !== undefined && body.length > 0) {
@@ -58,6 +59,7 @@ export async function handleSqsJson(
     const output = await service.call(action, input as Record<string, unknown>, {
       origin: originOf(request),
       signal: action === 'ReceiveMessage' ? clientGone(reply) : NEVER_ABORTED,
+      access,
     })
     return reply
       .code(200)

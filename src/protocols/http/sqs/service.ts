@@ -4,9 +4,14 @@
 // visible here, so AMQP/MQTT queues do not show up in ListQueues. The actions themselves live per area:
 // queues.ts (lifecycle, attributes, tags), send.ts, receive.ts, settle.ts (delete, visibility) and
 // dead-letters.ts (DLQ sources, move tasks); this class owns their shared state and dispatches.
+
+import type { FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
+import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
+import { AwsAuthenticator } from '../aws/authenticator.js'
 import { KIND_SQS_QUEUE, type SqsQueueRecord } from './attributes.js'
+import { authorize } from './authorization.js'
 import * as deadLetters from './dead-letters.js'
 import { SqsError } from './errors.js'
 import type { ReceiptHandles } from './message-codec.js'
@@ -22,8 +27,10 @@ export class SqsService {
   /** Counters for /metrics. */
   readonly counters = { sent: 0, received: 0, deleted: 0 }
   readonly #state: SqsState
+  readonly #auth: AwsAuthenticator
 
   constructor(broker: Broker, handles: ReceiptHandles, logger: Logger) {
+    this.#auth = new AwsAuthenticator(broker.security, 'sqs', logger)
     this.#state = {
       broker,
       records: broker.catalog<SqsQueueRecord>(KIND_SQS_QUEUE),
@@ -35,12 +42,22 @@ export class SqsService {
     }
   }
 
-  /** Runs one action; every failure comes back as an SqsError. */
+  /** The caller's authorizer (SigV4 and the anonymous policy); throws the AWS error as an SqsError. */
+  async authenticate(request: FastifyRequest): Promise<Access> {
+    try {
+      return await this.#auth.authenticate(request)
+    } catch (error) {
+      throw mapError(this.#state, error, 'authenticate')
+    }
+  }
+
+  /** Runs one action if the caller may; every failure comes back as an SqsError. */
   async call(action: string, input: Input, context: RequestContext): Promise<Output> {
     const handler = this.#actions[action]
     if (handler === undefined)
       throw new SqsError('InvalidAction', `The action ${action} is not valid for this endpoint.`)
     try {
+      authorize(this.#state, action, input, context.access)
       return await handler(input, context)
     } catch (error) {
       throw mapError(this.#state, error, action)

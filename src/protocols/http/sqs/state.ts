@@ -4,6 +4,7 @@
 // Connection.
 import type { Broker } from '../../../broker/broker.js'
 import type { Catalog } from '../../../broker/catalog.js'
+import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import { ACCOUNT_ID, type SqsQueueRecord } from './attributes.js'
 import { SqsError, toSqsError } from './errors.js'
@@ -18,6 +19,8 @@ export interface RequestContext {
   /** Base of queue URLs: `http://host:port` from the Host header. */
   origin: string
   signal: AbortSignal
+  /** The caller's authorizer (authorization.ts checks the action; listings filter with it). */
+  access: Access
 }
 
 /** A message move task (StartMessageMoveTask): dead-letters.ts runs it, the state keeps the list. */
