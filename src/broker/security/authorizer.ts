@@ -67,16 +67,25 @@ export class Access {
   readonly #acls: AclStore
   readonly #users: UserStore
   readonly #defaultAllow: () => boolean
+  readonly #generationOf: () => number
   readonly #cache = new Map<string, boolean>()
   #generation = -1
   #superUser = false
 
-  constructor(principal: Principal, host: string, acls: AclStore, users: UserStore, defaultAllow: () => boolean) {
+  /** `generation` changes whenever a rule, a user or the policy does: cached decisions are dropped then. */
+  constructor(
+    principal: Principal,
+    host: string,
+    acls: AclStore,
+    users: UserStore,
+    policy: { defaultAllow: () => boolean; generation: () => number },
+  ) {
     this.principal = principal
     this.host = host
     this.#acls = acls
     this.#users = users
-    this.#defaultAllow = defaultAllow
+    this.#defaultAllow = policy.defaultAllow
+    this.#generationOf = policy.generation
   }
 
   /** An administrator now: a user's current tags count, not those at login. */
@@ -86,7 +95,7 @@ export class Access {
   }
 
   #refresh(): void {
-    const generation = this.#acls.generation + this.#users.generation * 0x100000
+    const generation = this.#generationOf()
     if (generation === this.#generation) return
     this.#cache.clear()
     this.#generation = generation

@@ -31,6 +31,7 @@ export class Security {
   readonly users: UserStore
   readonly acls: AclStore
   #policy: SecurityPolicy = { anonymous: true, defaultPermission: 'allow' }
+  #policyGeneration = 0
   readonly #failures = new Map<string, { count: number; last: number }>()
   readonly #now: () => number
   readonly #metadata: MetadataStore
@@ -48,6 +49,12 @@ export class Security {
 
   configure(policy: Partial<SecurityPolicy>): void {
     this.#policy = { ...this.#policy, ...policy }
+    this.#policyGeneration++
+  }
+
+  /** Changes whenever a rule, a user or the policy changes (a cached decision or login is stale then). */
+  get generation(): number {
+    return this.acls.generation + this.users.generation * 0x10000 + this.#policyGeneration * 0x100000000
   }
 
   /** The anonymous principal, when anonymous access is on. */
@@ -111,7 +118,10 @@ export class Security {
   /** A connection's authorizer: decisions cached per resource until a rule or user changes. */
   access(principal: Principal, host: string | undefined): Access {
     const address = host?.startsWith('::ffff:') ? host.slice(7) : (host ?? '')
-    return new Access(principal, address, this.acls, this.users, () => this.#policy.defaultPermission === 'allow')
+    return new Access(principal, address, this.acls, this.users, {
+      defaultAllow: () => this.#policy.defaultPermission === 'allow',
+      generation: () => this.generation,
+    })
   }
 
   /**

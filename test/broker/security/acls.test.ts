@@ -162,3 +162,13 @@ test('MQTT rule filters cover topics and narrower filters only', () => {
   assert.equal(mqttFilterCovers('+/x', '$SYS/x'), false)
   assert.equal(mqttFilterCovers('a/b', 'a/b/c'), false)
 })
+
+test('a policy change applies to cached decisions of open connections', async () => {
+  const security = await withRules([])
+  const b = security.access(bob, '127.0.0.1')
+  assert.equal(b.allows('Read', 'Topic', 'q'), true)
+  security.configure({ defaultPermission: 'deny' })
+  assert.equal(b.allows('Read', 'Topic', 'q'), false)
+  security.configure({ defaultPermission: 'allow' })
+  assert.equal(b.allows('Read', 'Topic', 'q'), true)
+})
