@@ -7,15 +7,18 @@ import { test } from 'node:test'
 import { ApiKey, type KafkaApi, kafkaApis, readRequest, Writer } from '../../../src/protocols/kafka/codec/index.ts'
 
 const require = createRequire(import.meta.url)
+// kafkajs's protocol modules are untyped JavaScript: their decoded values are read as loosely as they come.
+// biome-ignore lint/suspicious/noExplicitAny: untyped kafkajs internals
+type Decoded = any
 type KafkajsRequest = { apiKey: number; apiVersion: number; encode: () => Promise<unknown> }
 const kafkajsRequest = (api: string, v: number) =>
   require(`kafkajs/src/protocol/requests/${api}/v${v}/request`) as (args: object) => KafkajsRequest
 const kafkajsResponse = (api: string, v: number) =>
-  require(`kafkajs/src/protocol/requests/${api}/v${v}/response`) as { decode: (b: Buffer) => Promise<any> }
+  require(`kafkajs/src/protocol/requests/${api}/v${v}/response`) as { decode: (b: Buffer) => Promise<Decoded> }
 const frameRequest = require('kafkajs/src/protocol/request') as (args: object) => Promise<{ buffer: Buffer }>
 
 /** A kafkajs request → full frame → our header + body decoder. */
-async function decodeKafkajs(request: KafkajsRequest): Promise<{ api: KafkaApi; body: any; clientId: unknown }> {
+async function decodeKafkajs(request: KafkajsRequest): Promise<{ api: KafkaApi; body: Decoded; clientId: unknown }> {
   const { buffer } = await frameRequest({ correlationId: 42, clientId: 'kafkajs', request })
   assert.equal(buffer.readInt32BE(0), buffer.length - 4)
   const decoded = readRequest(buffer.subarray(4))
@@ -97,7 +100,7 @@ test('kafkajs Produce v7 request → our decoder; our Fetch v11 response → kaf
   assert.equal(partition.partition, 2)
   assert.equal(partition.highWatermark, '2')
   assert.deepEqual(
-    partition.messages.map((m: any) => [m.offset, m.key?.toString() ?? null, m.value.toString()]),
+    partition.messages.map((m: Decoded) => [m.offset, m.key?.toString() ?? null, m.value.toString()]),
     [
       ['0', 'k1', 'v1'],
       ['1', null, 'v2'],
@@ -139,7 +142,7 @@ test('kafkajs Metadata v6 request → ours; our Metadata v6 response → kafkajs
     kafkajsRequest('metadata', 6)({ topics: ['a', 'b'], allowAutoTopicCreation: false }),
   )
   assert.deepEqual(
-    body.topics.map((t: any) => t.name),
+    body.topics.map((t: Decoded) => t.name),
     ['a', 'b'],
   )
   assert.equal(body.allowAutoTopicCreation, false)
