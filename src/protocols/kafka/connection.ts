@@ -33,10 +33,7 @@ export const NO_RESPONSE: unique symbol = Symbol('no response')
 
 /** Returned by a handler whose response is the last: the connection ends once it is written. */
 export class ThenClose<T> {
-  readonly response: T
-  constructor(response: T) {
-    this.response = response
-  }
+  constructor(readonly response: T) {}
 }
 
 /** Kafka's answer to a failed authentication: the error response, then the connection closes. */
