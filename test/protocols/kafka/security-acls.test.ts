@@ -20,14 +20,14 @@ const denyBobPayments = {
   patternType: 'Literal',
 }
 
-function kafkajs(bootstrap: string, username: string, password: string): Kafka {
+function kafkajs(bootstrap: string, username: string, password: string, retries = 0): Kafka {
   return new Kafka({
     clientId: `kjs-${username}`,
     brokers: [bootstrap],
     sasl: { mechanism: 'plain', username, password },
     logLevel: logLevel.NOTHING,
     logCreator: silentKafkaLogs,
-    retry: { retries: 0 },
+    retry: { retries },
   })
 }
 
@@ -102,6 +102,22 @@ test('default deny: Metadata lists only what alice may Describe; groups and auto
   assert.match(listed.stdout, /topic "alice-orders"/)
   assert.doesNotMatch(listed.stdout, /secret/)
 
+  // An idempotent producer (InitProducerId) needs IdempotentWrite on the cluster or Write on some topic: alice
+  // has the latter; bob, with no rule at all under default deny, has neither.
+  const idempotent = ['-P', '-X', 'enable.idempotence=true', '-X', 'message.timeout.ms=5000', '-t', 'alice-orders']
+  await run('kcat', [...kcatPlain(h.bootstrap, 'alice', 'alice-pw'), ...idempotent], { input: 'idem\n' })
+  assert.equal(h.broker.stream('alice-orders').partitionLog(0).highWatermark, 1)
+  const bobProducer = kafkajs(h.bootstrap, 'bob', 'bob-pw', 1).producer({ idempotent: true, maxInFlightRequests: 1 })
+  h.defer(() => bobProducer.disconnect())
+  const bobIdempotent = await bobProducer
+    .connect()
+    .then(() => bobProducer.send({ topic: 'alice-orders', messages: [{ value: 'x' }] }))
+    .then(
+      () => undefined,
+      (error: Error & { type?: string }) => error,
+    )
+  assert.equal(bobIdempotent?.type, 'CLUSTER_AUTHORIZATION_FAILED', String(bobIdempotent))
+
   // Creating a topic needs Create on it (or on the cluster): alice-* yes, anything else no.
   await admin.createTopics({ topics: [{ topic: 'alice-new' }] })
   const creation = await admin.createTopics({ topics: [{ topic: 'other' }] }).then(
@@ -127,7 +143,7 @@ test('default deny: Metadata lists only what alice may Describe; groups and auto
   await producer.connect()
   h.defer(() => producer.disconnect())
   await producer.send({ topic: 'alice-orders', messages: [{ value: 'first' }] })
-  assert.equal(await consume('alice-g'), 'first')
+  assert.equal(await consume('alice-g'), 'idem')
   const refused = await consume('shared-g').then(
     () => undefined,
     (error: Error & { type?: string }) => error,
