@@ -22,7 +22,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--durability <policy>', 'default fsync policy: always|interval|never')
     .option('--kafka-auto-create-topics <bool>', 'create unknown topics on Metadata/Produce (default true)')
     .option('--kafka-default-partitions <n>', 'partitions of auto-created topics (default 1)')
-    .option('--kafka-advertised-host <host>', 'host advertised in Kafka Metadata (default: the listen host)')
+    .option(
+      '--kafka-advertised-host <host>',
+      'host advertised in Kafka Metadata (default: the listen host; for 0.0.0.0, the first non-internal IPv4)',
+    )
     .option('--disk-free-limit-bytes <n>', 'raise the disk alarm (block publishers) below this much free space')
     .option('--memory-high-watermark-bytes <n>', 'raise the memory alarm above this RSS (0 = off)')
     .option('--connections-max <n>', 'open client connections per listener before new ones are dropped')

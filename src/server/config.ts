@@ -21,7 +21,7 @@ export interface WharfConfig {
   kafkaAutoCreateTopics: boolean
   /** Kafka num.partitions for auto-created topics. */
   kafkaDefaultPartitions: number
-  /** Host advertised in Kafka Metadata; empty = the listen host. */
+  /** Host advertised in Kafka Metadata; empty = the listen host (for 0.0.0.0/::, the first non-internal IPv4). */
   kafkaAdvertisedHost: string
   /** Free bytes on the data directory's file system below which the disk alarm blocks publishers; 0 = off. */
   diskFreeLimitBytes: number

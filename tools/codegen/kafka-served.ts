@@ -25,4 +25,9 @@ export const servedApis: readonly string[] = [
   'SaslAuthenticate',
   'CreatePartitions',
   'DeleteGroups',
+  'DescribeAcls',
+  'CreateAcls',
+  'DeleteAcls',
+  'DescribeUserScramCredentials',
+  'AlterUserScramCredentials',
 ]

@@ -1,4 +1,6 @@
-// Admin APIs: topics (create/delete/partitions/delete records), configs, and SASL/PLAIN authentication.
+// Admin APIs: topics (create/delete/partitions/delete records) and configs. Authorization as Kafka: Create
+// (cluster or topic) to create, Delete to delete topics or records, Alter to add partitions, DescribeConfigs
+// and AlterConfigs on the topic (or the cluster, for broker configs).
 import { validateStreamConfig } from '../../broker/config.js'
 import { isWharfError } from '../../util/errors.js'
 import type {
@@ -16,17 +18,15 @@ import type {
   DescribeConfigsRequest,
   DescribeConfigsResponse,
   DescribeConfigsResponseDescribeConfigsResult,
-  SaslAuthenticateRequest,
-  SaslAuthenticateResponse,
-  SaslHandshakeRequest,
-  SaslHandshakeResponse,
 } from './codec/index.js'
 import { defaultMappedConfig, describeTopicConfigs, toStreamConfig } from './configs.js'
 import type { Connection } from './connection.js'
 import { errorCodeOf, KafkaError } from './errors.js'
-import { isValidTopicName, NODE_ID } from './metadata.js'
+import { CLUSTER_RESOURCE, isValidTopicName, mayCreateTopic, NODE_ID } from './metadata.js'
 
-const EMPTY = Buffer.alloc(0)
+/** Kafka's message for an authorization error. */
+const DENIED = 'Authorization failed.'
+
 const ResourceType = { TOPIC: 2, BROKER: 4 } as const
 /** DescribeConfigs configSource values. */
 const ConfigSource = { DYNAMIC_TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const
@@ -52,6 +52,7 @@ async function createOne(
     replicationFactor: -1,
     configs: version >= 5 ? null : undefined,
   })
+  if (!mayCreateTopic(c, t.name)) return fail(KafkaError.TOPIC_AUTHORIZATION_FAILED, DENIED)
   if (!isValidTopicName(t.name)) return fail(KafkaError.INVALID_TOPIC_EXCEPTION, `Topic name '${t.name}' is illegal`)
   if (broker.getStream(t.name) !== undefined)
     return fail(KafkaError.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`)
@@ -117,6 +118,10 @@ export async function handleDeleteTopics(
   const names = version >= 6 ? (req.topics ?? []).map((t) => t.name ?? '') : (req.topicNames ?? [])
   const responses: DeleteTopicsResponse['responses'] = []
   for (const name of names) {
+    if (!c.allows('Delete', 'Topic', name)) {
+      responses.push({ name, errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED, errorMessage: DENIED })
+      continue
+    }
     try {
       await c.server.broker.deleteStream(name)
       responses.push({ name, errorCode: KafkaError.NONE, errorMessage: null })
@@ -135,6 +140,10 @@ export async function handleCreatePartitions(
 ): Promise<CreatePartitionsResponse> {
   const results: CreatePartitionsResponse['results'] = []
   for (const t of req.topics) {
+    if (!c.allows('Alter', 'Topic', t.name)) {
+      results.push({ name: t.name, errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED, errorMessage: DENIED })
+      continue
+    }
     const stream = c.server.broker.getStream(t.name)
     if (stream === undefined) {
       results.push({
@@ -172,6 +181,12 @@ export async function handleDeleteRecords(c: Connection, req: DeleteRecordsReque
       name: t.name,
       partitions: await Promise.all(
         t.partitions.map(async (p) => {
+          if (!c.allows('Delete', 'Topic', t.name))
+            return {
+              partitionIndex: p.partitionIndex,
+              lowWatermark: -1,
+              errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            }
           const log = c.server.broker.getStream(t.name)?.partitions[p.partitionIndex]
           if (log === undefined)
             return {
@@ -194,6 +209,24 @@ export async function handleDeleteRecords(c: Connection, req: DeleteRecordsReque
 }
 
 // ---- DescribeConfigs / AlterConfigs ----
+
+/** Topic configs are guarded on the topic, broker configs on the cluster; undefined when allowed. */
+function authorizeConfigs(
+  c: Connection,
+  operation: 'DescribeConfigs' | 'AlterConfigs',
+  resourceType: number,
+  resourceName: string,
+): { errorCode: number; errorMessage: string } | undefined {
+  if (resourceType === ResourceType.TOPIC)
+    return c.allows(operation, 'Topic', resourceName)
+      ? undefined
+      : { errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED, errorMessage: DENIED }
+  if (resourceType === ResourceType.BROKER)
+    return c.allows(operation, 'Cluster', CLUSTER_RESOURCE)
+      ? undefined
+      : { errorCode: KafkaError.CLUSTER_AUTHORIZATION_FAILED, errorMessage: DENIED }
+  return undefined
+}
 
 function brokerConfigs(c: Connection): Array<{ name: string; value: string }> {
   const { options } = c.server
@@ -220,6 +253,8 @@ function describeResource(
   }
   const wanted = (name: string) =>
     r.configurationKeys === null || r.configurationKeys.length === 0 || r.configurationKeys.includes(name)
+  const denial = authorizeConfigs(c, 'DescribeConfigs', r.resourceType, r.resourceName)
+  if (denial !== undefined) return { ...base, ...denial, configs: [] }
   if (r.resourceType === ResourceType.TOPIC) {
     const stream = c.server.broker.getStream(r.resourceName)
     if (stream === undefined)
@@ -278,6 +313,11 @@ export async function handleAlterConfigs(c: Connection, req: AlterConfigsRequest
   const responses: AlterConfigsResponse['responses'] = []
   for (const r of req.resources) {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName }
+    const denial = authorizeConfigs(c, 'AlterConfigs', r.resourceType, r.resourceName)
+    if (denial !== undefined) {
+      responses.push({ ...base, ...denial })
+      continue
+    }
     if (r.resourceType !== ResourceType.TOPIC) {
       responses.push({
         ...base,
@@ -306,63 +346,4 @@ export async function handleAlterConfigs(c: Connection, req: AlterConfigsRequest
     }
   }
   return { throttleTimeMs: 0, responses }
-}
-
-// ---- SASL/PLAIN ----
-
-const MECHANISMS = ['PLAIN']
-
-export function handleSaslHandshake(c: Connection, req: SaslHandshakeRequest, version: number): SaslHandshakeResponse {
-  if (!MECHANISMS.includes(req.mechanism))
-    return { errorCode: KafkaError.UNSUPPORTED_SASL_MECHANISM, mechanisms: MECHANISMS }
-  c.saslMechanismChosen = true
-  // Handshake v0 (kafka-python): the token follows as a bare frame, not wrapped in SaslAuthenticate.
-  if (version === 0) c.rawSaslPending = true
-  return { errorCode: KafkaError.NONE, mechanisms: MECHANISMS }
-}
-
-/** RFC 4616 PLAIN: [authzid] NUL authcid NUL passwd. With no users configured every identity is accepted. */
-export function checkPlain(c: Connection, token: Buffer): boolean {
-  const parts = token.toString('utf8').split('\u0000')
-  if (parts.length !== 3) return false
-  const [, user, password] = parts as [string, string, string]
-  const users = c.server.options.saslUsers
-  if (Object.keys(users).length === 0) return user !== ''
-  return Object.hasOwn(users, user) && users[user] === password
-}
-
-/** The authcid of a PLAIN token already accepted by checkPlain. */
-function plainUser(token: Buffer): string | undefined {
-  return token.toString('utf8').split('\u0000')[1]
-}
-
-export function handleSaslAuthenticate(c: Connection, req: SaslAuthenticateRequest): SaslAuthenticateResponse {
-  if (!c.saslMechanismChosen) {
-    c.closeAfterWrite()
-    return {
-      errorCode: KafkaError.ILLEGAL_SASL_STATE,
-      errorMessage: 'SaslAuthenticate before SaslHandshake',
-      authBytes: EMPTY,
-    }
-  }
-  if (!checkPlain(c, req.authBytes)) {
-    // Kafka closes the connection after a failed authentication.
-    c.closeAfterWrite()
-    return {
-      errorCode: KafkaError.SASL_AUTHENTICATION_FAILED,
-      errorMessage: 'Authentication failed: Invalid username or password',
-      authBytes: EMPTY,
-    }
-  }
-  c.authenticated = true
-  c.user = plainUser(req.authBytes)
-  return { errorCode: KafkaError.NONE, errorMessage: null, authBytes: EMPTY, sessionLifetimeMs: 0 }
-}
-
-/** The raw-token path after SaslHandshake v0: an empty frame answers success, null closes the connection. */
-export function rawSaslToken(c: Connection, token: Buffer): Buffer | null {
-  if (!checkPlain(c, token)) return null
-  c.authenticated = true
-  c.user = plainUser(token)
-  return EMPTY
 }

@@ -4,9 +4,12 @@
 // as Kafka mutes the channel, so a client cannot grow our memory unbounded.
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
+import type { Operation, ResourceType } from '../../broker/security/acls.js'
+import type { Access, Principal } from '../../broker/security/authorizer.js'
 import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { peerOf } from '../common/connections.js'
+import type { SaslServer } from '../common/sasl/server.js'
 import { SocketOutput } from '../common/socket-output.js'
 import {
   ApiKey,
@@ -28,25 +31,40 @@ export const writableBytesHigh = 8 * 1024 * 1024
 /** Returned by a handler for a request that gets no response (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('no response')
 
+/** Returned by a handler whose response is the last: the connection ends once it is written. */
+export class ThenClose<T> {
+  constructor(readonly response: T) {}
+}
+
+/** Kafka's answer to a failed authentication: the error response, then the connection closes. */
+export function thenClose<T>(response: T): ThenClose<T> {
+  return new ThenClose(response)
+}
+
 export interface ServerState {
   readonly broker: Broker
   readonly options: KafkaOptions
   readonly logger: Logger
   readonly advertisedHost: string
-  readonly advertisedPort: number
+  readonly plainPort: number
+  /** The TLS port, when the listener serves one. */
+  readonly tlsPort: number | undefined
 }
 
 export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown
 
 interface Slot {
-  api: KafkaApi
+  /** null: a bare SASL token answer (after SaslHandshake v0), written as a size and the bytes. */
+  api: KafkaApi | null
   version: number
   correlationId: number
   done: boolean
   response: unknown
+  /** The connection ends once this response is written. */
+  closeAfter: boolean
 }
 
-/** APIs allowed before SASL authentication completes (when users are configured). */
+/** APIs a connection may send before it has a principal, and the only ones during a SASL exchange. */
 const preAuthApis = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
 
 let connectionSeq = 0
@@ -66,40 +84,49 @@ export class Connection {
   /** ApiVersions v3+ (KIP-511): librdkafka and the Java client name themselves; kafkajs does not. */
   clientSoftwareName: string | undefined
   clientSoftwareVersion: string | undefined
-  /** SASL PLAIN identity once authenticated. */
-  user: string | undefined
   readonly server: ServerState
+  /** Accepted on the TLS port. */
+  readonly tls: boolean
   readonly socket: net.Socket
   readonly #output: SocketOutput
   readonly clientHost: string
   readonly logger: Logger
   /** Aborted when the connection closes: long polls stop waiting. */
   readonly closing = new AbortController()
-  authenticated: boolean
-  /** SaslHandshake v0 (kafka-python): the next frame is a raw SASL token, not a Kafka request. */
-  rawSaslPending = false
-  saslMechanismChosen = false
+  /**
+   * Who the connection acts as: from SASL, from a verified client certificate, or anonymous (when the policy
+   * allows it) from the first request that needs one. Undefined until then.
+   */
+  #principal: Principal | undefined
+  #access: Access | undefined
+  /** The SASL exchange after SaslHandshake, until it succeeds (or the connection closes on failure). */
+  sasl: SaslServer | undefined
+  /** Set once a SASL exchange has succeeded: Kafka authenticates a connection once. */
+  saslDone = false
+  /** After SaslHandshake v0 (kafka-python): frames are bare SASL tokens, not Kafka requests, until it ends. */
+  rawSasl = false
+  /** A SASL step is being checked: the client must wait for its answer before sending the next. */
+  saslStepping = false
   private readonly splitter: FrameSplitter
   private readonly handlers: ReadonlyMap<number, Handler>
   private readonly slots: Slot[] = []
   private slotsHead = 0
   private closed = false
-  private readonly rawSasl: (c: Connection, token: Buffer) => Buffer | null
 
   constructor(
     server: ServerState,
     socket: net.Socket,
     handlers: ReadonlyMap<number, Handler>,
-    rawSasl: (c: Connection, token: Buffer) => Buffer | null,
+    options: { tls: boolean; principal?: Principal | undefined },
   ) {
     this.server = server
     this.socket = socket
     this.handlers = handlers
-    this.rawSasl = rawSasl
+    this.tls = options.tls
     this.clientHost = `/${socket.remoteAddress ?? 'unknown'}`
     this.remoteAddress = peerOf(socket)
     this.logger = server.logger.child({ client: `${socket.remoteAddress}:${socket.remotePort}` })
-    this.authenticated = Object.keys(server.options.saslUsers).length === 0
+    if (options.principal !== undefined) this.authenticate(options.principal)
     this.splitter = new FrameSplitter(server.options.frameBytesMax)
     // Responses are written by reference (a Fetch carries record batches as stored), one writev per burst.
     this.#output = new SocketOutput(socket, {
@@ -112,6 +139,31 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (error) => this.logger.debug({ err: error }, 'kafka socket error'))
     socket.on('close', () => this.onClose())
+  }
+
+  /** The principal once the connection has one (see #principal). */
+  get principal(): Principal | undefined {
+    return this.#principal
+  }
+
+  /** The user who authenticated (SASL or certificate); undefined for anonymous or not yet authenticated. */
+  get user(): string | undefined {
+    return this.#principal?.mechanism === 'anonymous' ? undefined : this.#principal?.name
+  }
+
+  authenticate(principal: Principal): void {
+    this.#principal = principal
+    this.#access = this.server.broker.security.access(principal, this.socket.remoteAddress)
+  }
+
+  /** The port Metadata and FindCoordinator advertise: the one this connection came in on. */
+  get advertisedPort(): number {
+    return this.tls && this.server.tlsPort !== undefined ? this.server.tlsPort : this.server.plainPort
+  }
+
+  /** May this connection's principal do `operation` on the resource (only called once a principal is set)? */
+  allows(operation: Operation, type: ResourceType, name: string): boolean {
+    return this.#access?.allows(operation, type, name) ?? false
   }
 
   private get pending(): number {
@@ -140,19 +192,40 @@ export class Connection {
     if (!this.closed && this.pending < inflightRequestsMax / 2) this.#output.release('inflight')
   }
 
+  /** A bare SASL token (after SaslHandshake v0); failure closes the connection without an answer, as Kafka does. */
+  private onRawSaslToken(token: Buffer): void {
+    const sasl = this.sasl
+    if (sasl === undefined || this.saslStepping) {
+      this.fail('SASL token out of turn')
+      return
+    }
+    this.saslStepping = true
+    const slot = this.enqueue(null, 0, 0)
+    sasl.step(token).then(
+      (step) => {
+        this.saslStepping = false
+        if (step.kind === 'failure') {
+          this.fail('SASL authentication failed')
+          return
+        }
+        if (step.kind === 'success') this.saslSucceeded(step.principal)
+        this.complete(slot, step.kind === 'challenge' ? step.challenge : step.data)
+      },
+      (error) => this.fail('SASL step failed', error),
+    )
+  }
+
+  /** The end of a successful SASL exchange: the connection now acts as that principal. */
+  saslSucceeded(principal: Principal): void {
+    this.sasl = undefined
+    this.rawSasl = false
+    this.saslDone = true
+    this.authenticate(principal)
+  }
+
   private onFrame(frame: Buffer): void {
-    if (this.rawSaslPending) {
-      this.rawSaslPending = false
-      const reply = this.rawSasl(this, frame)
-      if (reply === null) {
-        this.fail('raw SASL authentication failed')
-        return
-      }
-      this.flush()
-      const size = Buffer.allocUnsafe(4)
-      size.writeInt32BE(reply.length, 0)
-      this.#output.write(size)
-      if (reply.length > 0) this.#output.write(reply)
+    if (this.rawSasl) {
+      this.onRawSaslToken(frame)
       return
     }
     let decoded: ReturnType<typeof readRequest>
@@ -169,20 +242,29 @@ export class Connection {
       if (header.requestApiKey === ApiKey.ApiVersions && api !== undefined) {
         // KIP-511: an unknown ApiVersions version is answered in v0 layout with error 35 and our key list, so
         // librdkafka can retry with a version we have.
-        this.enqueue(api, 0, header.correlationId).response = {
-          errorCode: 35,
-          apiKeys: advertisedApiKeys,
-        } satisfies ApiVersionsResponse
-        this.slots[this.slots.length - 1]!.done = true
+        const slot = this.enqueue(api, 0, header.correlationId)
+        slot.response = { errorCode: 35, apiKeys: advertisedApiKeys } satisfies ApiVersionsResponse
+        slot.done = true
         return
       }
       // Kafka closes the connection on an API or version it does not serve; clients negotiate to avoid this.
       this.fail(`unsupported api ${header.requestApiKey} v${version}`)
       return
     }
-    if (!this.authenticated && !preAuthApis.has(api.apiKey)) {
-      this.fail(`api ${api.name} before SASL authentication`)
-      return
+    if (!preAuthApis.has(api.apiKey)) {
+      // Kafka's rule on a SASL listener: nothing but the handshake APIs until the exchange has succeeded.
+      if (this.sasl !== undefined) {
+        this.fail(`api ${api.name} during SASL authentication`)
+        return
+      }
+      if (this.#principal === undefined) {
+        const anonymous = this.server.broker.security.anonymous()
+        if (anonymous === undefined) {
+          this.fail(`api ${api.name} before authentication (anonymous access is off)`)
+          return
+        }
+        this.authenticate(anonymous)
+      }
     }
     let request: unknown
     try {
@@ -210,21 +292,19 @@ export class Connection {
         (error) => this.fail(`${api.name} handler failed`, error),
       )
     } else {
-      slot.done = true
-      slot.response = result
+      settle(slot, result)
     }
   }
 
-  private enqueue(api: KafkaApi, version: number, correlationId: number): Slot {
-    const slot: Slot = { api, version, correlationId, done: false, response: undefined }
+  private enqueue(api: KafkaApi | null, version: number, correlationId: number): Slot {
+    const slot: Slot = { api, version, correlationId, done: false, response: undefined, closeAfter: false }
     this.slots.push(slot)
     return slot
   }
 
   private complete(slot: Slot, response: unknown): void {
     if (this.closed) return
-    slot.done = true
-    slot.response = response
+    settle(slot, response)
     this.flush()
     this.#output.flush()
     this.maybeResume()
@@ -237,6 +317,13 @@ export class Connection {
       if (!slot.done) break
       this.slots[this.slotsHead++] = undefined as unknown as Slot
       if (slot.response === NO_RESPONSE) continue
+      if (slot.api === null) {
+        const token = slot.response as Buffer
+        const size = Buffer.allocUnsafe(4)
+        size.writeInt32BE(token.length, 0)
+        this.#output.writeAll(token.length > 0 ? [size, token] : [size])
+        continue
+      }
       let frame: { chunks: Buffer[] }
       try {
         frame = encodeResponseFrame(slot.api, slot.version, slot.correlationId, slot.response)
@@ -246,6 +333,10 @@ export class Connection {
         return
       }
       this.#output.writeAll(frame.chunks)
+      if (slot.closeAfter) {
+        this.endAfterWrite()
+        return
+      }
     }
     if (this.slotsHead > 1024 && this.slotsHead * 2 > this.slots.length) {
       this.slots.splice(0, this.slotsHead)
@@ -262,16 +353,15 @@ export class Connection {
     this.close()
   }
 
-  /** Ends the connection once everything written so far has gone out (after an authentication failure). */
-  closeAfterWrite(): void {
-    queueMicrotask(() => {
-      if (this.closed) return
-      this.closed = true
-      this.closing.abort()
-      this.#output.flush()
-      this.#output.close()
-      this.socket.end()
-    })
+  /** Ends the connection once everything queued so far has gone out (after an authentication failure). */
+  private endAfterWrite(): void {
+    if (this.closed) return
+    this.logger.info('kafka connection closed after its last response')
+    this.closed = true
+    this.closing.abort()
+    this.#output.flush()
+    this.#output.close()
+    this.socket.end()
   }
 
   close(): void {
@@ -289,5 +379,15 @@ export class Connection {
 
   get isClosed(): boolean {
     return this.closed
+  }
+}
+
+function settle(slot: Slot, result: unknown): void {
+  slot.done = true
+  if (result instanceof ThenClose) {
+    slot.response = result.response
+    slot.closeAfter = true
+  } else {
+    slot.response = result
   }
 }

@@ -21,6 +21,8 @@ interface FetchTarget {
   partition: number
   fetchOffset: number
   partitionMaxBytes: number
+  /** The principal may not Read the topic: answered TOPIC_AUTHORIZATION_FAILED, whether it exists or not. */
+  denied: boolean
 }
 
 function fetchPartitionEmpty(
@@ -52,6 +54,10 @@ async function readAll(
   const data: FetchResponsePartitionData[] = []
   // Sequential on purpose: the response budget (maxBytes) is shared in request order, like Kafka.
   for (const t of targets) {
+    if (t.denied) {
+      data.push(fetchPartitionEmpty(t.partition, KafkaError.TOPIC_AUTHORIZATION_FAILED))
+      continue
+    }
     const stream = broker.getStream(t.topic)
     const log = stream?.partitions[t.partition]
     if (log === undefined) {
@@ -122,12 +128,15 @@ const fetchWaitMsMax = 30_000
 export async function handleFetch(c: Connection, req: FetchRequest, version: number): Promise<FetchResponse> {
   const targets: FetchTarget[] = []
   for (const topic of req.topics) {
+    const name = topic.topic ?? ''
+    const denied = !c.allows('Read', 'Topic', name)
     for (const p of topic.partitions) {
       targets.push({
-        topic: topic.topic ?? '',
+        topic: name,
         partition: p.partition,
         fetchOffset: p.fetchOffset,
         partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
+        denied,
       })
     }
   }
@@ -172,6 +181,14 @@ async function listOffset(
   // leaderEpoch exists from v4; a single node's epoch is always 0.
   const epoch = version >= 4 ? 0 : undefined
   const noEpoch = version >= 4 ? -1 : undefined
+  if (!c.allows('Describe', 'Topic', topic))
+    return {
+      partitionIndex,
+      errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+      timestamp: -1,
+      offset: -1,
+      leaderEpoch: noEpoch,
+    }
   const broker = c.server.broker
   const log = broker.getStream(topic)?.partitions[partitionIndex]
   if (log === undefined)

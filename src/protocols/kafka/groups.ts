@@ -1,5 +1,7 @@
 // Consumer groups: FindCoordinator (always this node), Join/Sync/Heartbeat/Leave, offsets and group admin,
-// all delegated to broker.groups; error names become codes through errors.ts.
+// all delegated to broker.groups; error names become codes through errors.ts. Authorization as Kafka does it:
+// Describe Group to find the coordinator, fetch offsets and describe; Read Group to be a member and commit
+// (plus Read Topic per committed topic); Delete Group to delete; listing shows the groups one may Describe.
 import type {
   DeleteGroupsRequest,
   DeleteGroupsResponse,
@@ -25,25 +27,34 @@ import type {
 } from './codec/index.js'
 import type { Connection } from './connection.js'
 import { groupErrorCode, KafkaError } from './errors.js'
-import { NODE_ID } from './metadata.js'
+import { CLUSTER_RESOURCE, NODE_ID } from './metadata.js'
 
 export function handleFindCoordinator(
   c: Connection,
   req: FindCoordinatorRequest,
   version: number,
 ): FindCoordinatorResponse {
-  const self = { nodeId: NODE_ID, host: c.server.advertisedHost, port: c.server.advertisedPort }
+  const self = { nodeId: NODE_ID, host: c.server.advertisedHost, port: c.advertisedPort }
+  const none = { nodeId: -1, host: '', port: -1 }
+  // keyType 1 is a transactional id (v1+); 0 a group.
+  const denial = (key: string) =>
+    req.keyType === 1
+      ? c.allows('Describe', 'TransactionalId', key)
+        ? KafkaError.NONE
+        : KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : c.allows('Describe', 'Group', key)
+        ? KafkaError.NONE
+        : KafkaError.GROUP_AUTHORIZATION_FAILED
   if (version >= 4) {
     // v4+ batches keys (KIP-699); a single node coordinates every group.
-    const coordinators = (req.coordinatorKeys ?? []).map((key) => ({
-      key,
-      ...self,
-      errorCode: KafkaError.NONE,
-      errorMessage: null,
-    }))
+    const coordinators = (req.coordinatorKeys ?? []).map((key) => {
+      const errorCode = denial(key)
+      return { key, ...(errorCode === KafkaError.NONE ? self : none), errorCode, errorMessage: null }
+    })
     return { throttleTimeMs: 0, coordinators }
   }
-  return { throttleTimeMs: 0, errorCode: KafkaError.NONE, errorMessage: null, ...self }
+  const errorCode = denial(req.key ?? '')
+  return { throttleTimeMs: 0, errorCode, errorMessage: null, ...(errorCode === KafkaError.NONE ? self : none) }
 }
 
 export async function handleJoinGroup(
@@ -52,6 +63,17 @@ export async function handleJoinGroup(
   version: number,
   header: RequestHeader,
 ): Promise<JoinGroupResponse> {
+  if (!c.allows('Read', 'Group', req.groupId))
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+      generationId: -1,
+      protocolType: null,
+      protocolName: version < 7 ? '' : null,
+      leader: '',
+      memberId: req.memberId,
+      members: [],
+    }
   const res = await c.server.broker.groups.join({
     groupId: req.groupId,
     memberId: req.memberId,
@@ -85,6 +107,14 @@ export async function handleJoinGroup(
 }
 
 export async function handleSyncGroup(c: Connection, req: SyncGroupRequest): Promise<SyncGroupResponse> {
+  if (!c.allows('Read', 'Group', req.groupId))
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+      protocolType: null,
+      protocolName: null,
+      assignment: Buffer.alloc(0),
+    }
   const res = await c.server.broker.groups.sync({
     groupId: req.groupId,
     generationId: req.generationId,
@@ -104,6 +134,8 @@ export async function handleSyncGroup(c: Connection, req: SyncGroupRequest): Pro
 }
 
 export function handleHeartbeat(c: Connection, req: HeartbeatRequest): HeartbeatResponse {
+  if (!c.allows('Read', 'Group', req.groupId))
+    return { throttleTimeMs: 0, errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED }
   const error = c.server.broker.groups.heartbeat({
     groupId: req.groupId,
     generationId: req.generationId,
@@ -114,6 +146,12 @@ export function handleHeartbeat(c: Connection, req: HeartbeatRequest): Heartbeat
 }
 
 export function handleLeaveGroup(c: Connection, req: LeaveGroupRequest, version: number): LeaveGroupResponse {
+  if (!c.allows('Read', 'Group', req.groupId))
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+      members: version >= 3 ? [] : undefined,
+    }
   // v0-2 name one member; v3+ batch them (KIP-345).
   const members =
     version >= 3
@@ -140,7 +178,24 @@ export function handleLeaveGroup(c: Connection, req: LeaveGroupRequest, version:
 }
 
 export async function handleOffsetCommit(c: Connection, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
-  const offsets = req.topics.flatMap((t) =>
+  const groupAllowed = c.allows('Read', 'Group', req.groupId)
+  const deniedTopics = new Set(req.topics.filter((t) => !c.allows('Read', 'Topic', t.name)).map((t) => t.name))
+  const denied = (topic: string) =>
+    !groupAllowed
+      ? KafkaError.GROUP_AUTHORIZATION_FAILED
+      : deniedTopics.has(topic)
+        ? KafkaError.TOPIC_AUTHORIZATION_FAILED
+        : undefined
+  const allowed = req.topics.filter((t) => denied(t.name) === undefined)
+  if (allowed.length === 0)
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: denied(t.name)! })),
+      })),
+    }
+  const offsets = allowed.flatMap((t) =>
     t.partitions.map((p) => ({
       topic: t.name,
       partition: p.partitionIndex,
@@ -164,7 +219,7 @@ export async function handleOffsetCommit(c: Connection, req: OffsetCommitRequest
       name: t.name,
       partitions: t.partitions.map((p) => ({
         partitionIndex: p.partitionIndex,
-        errorCode: errors.get(`${t.name}\u0000${p.partitionIndex}`) ?? fallback,
+        errorCode: denied(t.name) ?? errors.get(`${t.name}\u0000${p.partitionIndex}`) ?? fallback,
       })),
     })),
   }
@@ -172,23 +227,47 @@ export async function handleOffsetCommit(c: Connection, req: OffsetCommitRequest
 
 type FetchTopics = Array<{ name?: string; partitionIndexes?: number[] }> | null | undefined
 
+/** A committed offset as OffsetFetch answers it. */
+interface FetchedOffset {
+  partitionIndex: number
+  committedOffset: number
+  committedLeaderEpoch: number
+  metadata: string
+  errorCode: number
+}
+
 function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics) {
+  const named = (topics ?? []).map((t) => ({ name: t.name ?? '', partitions: t.partitionIndexes ?? [] }))
+  const failed = (errorCode: number, partitions: number[]): FetchedOffset[] =>
+    partitions.map((partitionIndex) => ({
+      partitionIndex,
+      committedOffset: -1,
+      committedLeaderEpoch: -1,
+      metadata: '',
+      errorCode,
+    }))
+  if (!c.allows('Describe', 'Group', groupId))
+    return {
+      errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+      topics: named.map((t) => ({
+        name: t.name,
+        partitions: failed(KafkaError.GROUP_AUTHORIZATION_FAILED, t.partitions),
+      })),
+    }
+  // Topics the principal may not Describe: named ones answer TOPIC_AUTHORIZATION_FAILED, "all" leaves them out.
+  const visible = (topic: string) => c.allows('Describe', 'Topic', topic)
   const wanted =
     topics == null
       ? null
-      : topics.flatMap((t) => (t.partitionIndexes ?? []).map((partition) => ({ topic: t.name ?? '', partition })))
+      : named
+          .filter((t) => visible(t.name))
+          .flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })))
   const res = c.server.broker.groups.fetchOffsets(groupId, wanted)
-  const byTopic = new Map<
-    string,
-    Array<{
-      partitionIndex: number
-      committedOffset: number
-      committedLeaderEpoch: number
-      metadata: string
-      errorCode: number
-    }>
-  >()
+  const byTopic = new Map<string, FetchedOffset[]>()
+  for (const t of named)
+    if (!visible(t.name)) byTopic.set(t.name, failed(KafkaError.TOPIC_AUTHORIZATION_FAILED, t.partitions))
   for (const p of res.partitions) {
+    if (!visible(p.topic)) continue
     let list = byTopic.get(p.topic)
     if (list === undefined) {
       list = []
@@ -227,6 +306,15 @@ export function handleDescribeGroups(
   version: number,
 ): DescribeGroupsResponse {
   const groups = req.groups.map((groupId) => {
+    if (!c.allows('Describe', 'Group', groupId))
+      return {
+        errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+        groupId,
+        groupState: '',
+        protocolType: '',
+        protocolData: '',
+        members: [],
+      }
     const d = c.server.broker.groups.describe(groupId)
     // v6+ would report an unknown (Dead) group as GROUP_ID_NOT_FOUND; we serve <= 5, which answers Dead.
     return {
@@ -249,7 +337,11 @@ export function handleDescribeGroups(
 }
 
 export function handleListGroups(c: Connection, req: ListGroupsRequest, version: number): ListGroupsResponse {
-  const listed = c.server.broker.groups.list(version >= 4 ? req.statesFilter : undefined)
+  // Describe on the cluster lists every group; otherwise those the principal may Describe (as Kafka does).
+  const all = c.allows('Describe', 'Cluster', CLUSTER_RESOURCE)
+  const listed = c.server.broker.groups
+    .list(version >= 4 ? req.statesFilter : undefined)
+    .filter((g) => all || c.allows('Describe', 'Group', g.groupId))
   return {
     throttleTimeMs: 0,
     errorCode: KafkaError.NONE,
@@ -262,9 +354,15 @@ export function handleListGroups(c: Connection, req: ListGroupsRequest, version:
 }
 
 export async function handleDeleteGroups(c: Connection, req: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
-  const results = await c.server.broker.groups.deleteGroups(req.groupsNames)
+  const allowed = req.groupsNames.filter((g) => c.allows('Delete', 'Group', g))
+  const results = new Map(
+    (await c.server.broker.groups.deleteGroups(allowed)).map((r) => [r.groupId, groupErrorCode(r.error)]),
+  )
   return {
     throttleTimeMs: 0,
-    results: results.map((r) => ({ groupId: r.groupId, errorCode: groupErrorCode(r.error) })),
+    results: req.groupsNames.map((groupId) => ({
+      groupId,
+      errorCode: results.get(groupId) ?? KafkaError.GROUP_AUTHORIZATION_FAILED,
+    })),
   }
 }

@@ -1,7 +1,13 @@
-// The Kafka listener: accepts TCP connections and serves the Kafka wire protocol against the broker.
-// Connection handling is in connection.ts; request handlers in metadata.ts, produce.ts, fetch.ts, groups.ts, admin.ts.
+// The Kafka listener: accepts TCP (and, when configured, TLS) connections and serves the Kafka wire protocol
+// against the broker. Connection handling is in connection.ts; request handlers in metadata.ts, produce.ts,
+// fetch.ts, groups.ts, admin.ts, sasl.ts, acls.ts, credentials.ts.
+import type net from 'node:net'
+import type { Principal } from '../../broker/security/authorizer.js'
+import { certificateLogin } from '../common/authentication.js'
 import { type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
-import { acceptTcp, type Listener } from '../common/listener.js'
+import { acceptTcp, acceptTls, type Listener } from '../common/listener.js'
+import { peerCertificateSubject } from '../common/tls.js'
+import { handleCreateAcls, handleDeleteAcls, handleDescribeAcls } from './acls.js'
 import {
   handleAlterConfigs,
   handleCreatePartitions,
@@ -9,12 +15,11 @@ import {
   handleDeleteRecords,
   handleDeleteTopics,
   handleDescribeConfigs,
-  handleSaslAuthenticate,
-  handleSaslHandshake,
-  rawSaslToken,
 } from './admin.js'
+import { advertisedHostFor } from './advertised.js'
 import { ApiKey } from './codec/index.js'
 import { Connection, type Handler, type ServerState } from './connection.js'
+import { handleAlterUserScramCredentials, handleDescribeUserScramCredentials } from './credentials.js'
 import { handleFetch, handleListOffsets } from './fetch.js'
 import {
   handleDeleteGroups,
@@ -31,6 +36,7 @@ import {
 import { handleApiVersions, handleMetadata } from './metadata.js'
 import { type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
 import { handleInitProducerId, handleProduce } from './produce.js'
+import { handleSaslAuthenticate, handleSaslHandshake } from './sasl.js'
 import { supportedVersions } from './versions.js'
 
 export type { KafkaListenerContext, KafkaOptions }
@@ -40,6 +46,8 @@ export interface KafkaListener extends Listener {
   readonly connections: ConnectionRegistry<Connection>
   /** Number of open connections. */
   readonly connectionCount: number
+  /** The TLS port, when TLS is configured. */
+  readonly tlsPort: number | undefined
 }
 
 const handlers = new Map<number, Handler>([
@@ -67,6 +75,11 @@ const handlers = new Map<number, Handler>([
   [ApiKey.AlterConfigs, handleAlterConfigs as Handler],
   [ApiKey.SaslHandshake, handleSaslHandshake as Handler],
   [ApiKey.SaslAuthenticate, handleSaslAuthenticate as Handler],
+  [ApiKey.DescribeAcls, handleDescribeAcls as Handler],
+  [ApiKey.CreateAcls, handleCreateAcls as Handler],
+  [ApiKey.DeleteAcls, handleDeleteAcls as Handler],
+  [ApiKey.DescribeUserScramCredentials, handleDescribeUserScramCredentials as Handler],
+  [ApiKey.AlterUserScramCredentials, handleAlterUserScramCredentials as Handler],
 ])
 
 // Every advertised API has a handler, and nothing is handled that is not advertised.
@@ -80,8 +93,8 @@ function describeConnection(c: Connection): ConnectionInfo {
       protocol: 'kafka',
       remoteAddress: c.remoteAddress,
       connectedAt: c.connectedAt,
-      tls: false,
-      details: { clientId: c.clientId ?? null, authenticated: c.authenticated },
+      tls: c.tls,
+      details: { clientId: c.clientId ?? null, mechanism: c.principal?.mechanism ?? null },
     },
     {
       clientId: c.clientId,
@@ -93,10 +106,10 @@ function describeConnection(c: Connection): ConnectionInfo {
   )
 }
 
-const WILDCARD = new Set(['0.0.0.0', '::', '', 'localhost'])
-
 export async function startKafkaListener(ctx: KafkaListenerContext): Promise<KafkaListener> {
   const options = resolveKafkaOptions(ctx.kafka)
+  // Before listening: a wildcard bind with nothing to advertise refuses to start rather than mislead clients.
+  const advertisedHost = advertisedHostFor(ctx.host, options.advertisedHost)
   const connections = new ConnectionRegistry<Connection>(
     {
       protocol: 'kafka',
@@ -108,38 +121,56 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     ctx.logger,
   )
   let state: ServerState | null = null
-  const tcp = await acceptTcp(ctx, connections, (socket) => {
-    if (state === null) {
+  const serve = (socket: net.Socket, tls: boolean, principal?: Principal) => {
+    if (state === null || socket.destroyed) {
       socket.destroy()
       return
     }
-    const connection = new Connection(state, socket, handlers, rawSaslToken)
-    connections.track(connection, socket)
+    connections.track(new Connection(state, socket, handlers, { tls, principal }), socket)
+  }
+  const tcp = await acceptTcp(ctx, connections, (socket) => serve(socket, false))
+  const tls = await acceptTls(ctx, connections, (socket) => {
+    // A verified client certificate names the principal (SASL, if the client does it, replaces it). The
+    // socket is not read until the Connection listens, so nothing is missed meanwhile.
+    if (peerCertificateSubject(socket) === undefined) {
+      serve(socket, true)
+      return
+    }
+    const attempt = { security: ctx.broker.security, logger: ctx.logger, protocol: 'kafka', socket, mechanism: 'SSL' }
+    certificateLogin(attempt).then(
+      (principal) => serve(socket, true, principal),
+      () => socket.destroy(),
+    )
+  }).catch(async (error) => {
+    await tcp.close()
+    throw error
   })
-  // Clients connect to what Metadata advertises, so it must be reachable: a wildcard or "localhost" listen
-  // address becomes 127.0.0.1 (librdkafka may resolve localhost to ::1 first).
-  const advertisedHost = options.advertisedHost ?? (WILDCARD.has(ctx.host) ? '127.0.0.1' : ctx.host)
-  state = { broker: ctx.broker, options, logger: ctx.logger, advertisedHost, advertisedPort: tcp.port }
+  state = {
+    broker: ctx.broker,
+    options,
+    logger: ctx.logger,
+    advertisedHost,
+    plainPort: tcp.port,
+    tlsPort: tls?.port,
+  }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(
-    {
-      port: tcp.port,
-      advertisedHost,
-      autoCreateTopics: options.autoCreateTopics,
-      sasl: Object.keys(options.saslUsers).length > 0,
-    },
+    { port: tcp.port, tlsPort: tls?.port, advertisedHost, autoCreateTopics: options.autoCreateTopics },
     'kafka listening',
   )
+  const urls = [`kafka://${hostForUrl}:${tcp.port}`]
+  if (tls !== undefined) urls.push(`kafka+ssl://${hostForUrl}:${tls.port}`)
   return {
     name: 'kafka',
     port: tcp.port,
-    urls: [`kafka://${hostForUrl}:${tcp.port}`],
+    tlsPort: tls?.port,
+    urls,
     connections,
     get connectionCount() {
       return connections.size
     },
     async close() {
-      const closing = tcp.close()
+      const closing = Promise.all([tcp.close(), tls?.close()])
       connections.closeAll('shutdown')
       await closing
     },

@@ -15,6 +15,8 @@ import { advertisedApiKeys } from './versions.js'
 /** The single broker every Metadata/FindCoordinator answer names. */
 export const NODE_ID = 0
 export const CLUSTER_ID = 'wharf-cluster'
+/** The name of the Cluster resource in ACL rules (Kafka's). */
+export const CLUSTER_RESOURCE = 'kafka-cluster'
 /** Kafka's topic name rule (Topic.java): legal characters and length. */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/
 
@@ -58,22 +60,34 @@ export async function handleMetadata(c: Connection, req: MetadataRequest, versio
   const { broker, options } = c.server
   const base = {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: NODE_ID, host: c.server.advertisedHost, port: c.server.advertisedPort, rack: null }],
+    // The port this connection came in on: a TLS client learns the TLS port, a plaintext one the plaintext port.
+    brokers: [{ nodeId: NODE_ID, host: c.server.advertisedHost, port: c.advertisedPort, rack: null }],
     clusterId: CLUSTER_ID,
     controllerId: NODE_ID,
   }
   // v0: an empty list means all topics; v1+: null means all, empty means none.
   const all = req.topics === null || (version === 0 && req.topics.length === 0)
-  if (all) return { ...base, topics: broker.listStreams().map(topicMetadata) }
+  // Only the topics the principal may Describe are listed; a named one it may not is an authorization error.
+  if (all)
+    return {
+      ...base,
+      topics: broker
+        .listStreams()
+        .filter((s) => c.allows('Describe', 'Topic', s.name))
+        .map(topicMetadata),
+    }
   // Metadata v0-v3 have no flag: the broker setting alone decides (Kafka behaves the same).
   const allowCreate = options.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation !== false)
   const topics = await Promise.all(
     (req.topics ?? []).map(async ({ name }) => {
       if (name === null) return missingTopic('', KafkaError.UNKNOWN_TOPIC_OR_PARTITION)
+      if (!c.allows('Describe', 'Topic', name)) return missingTopic(name, KafkaError.TOPIC_AUTHORIZATION_FAILED)
       const stream = broker.getStream(name)
       if (stream !== undefined) return topicMetadata(stream)
       if (!isValidTopicName(name)) return missingTopic(name, KafkaError.INVALID_TOPIC_EXCEPTION)
       if (!allowCreate) return missingTopic(name, KafkaError.UNKNOWN_TOPIC_OR_PARTITION)
+      // Auto-creation needs Create on the cluster or on the topic, as for CreateTopics.
+      if (!mayCreateTopic(c, name)) return missingTopic(name, KafkaError.TOPIC_AUTHORIZATION_FAILED)
       try {
         return topicMetadata(
           await broker.createStream(name, { partitions: options.defaultPartitions }, { ifNotExists: true }),
@@ -85,4 +99,9 @@ export async function handleMetadata(c: Connection, req: MetadataRequest, versio
     }),
   )
   return { ...base, topics }
+}
+
+/** Kafka's rule for creating a topic (CreateTopics, auto-creation): Create on the cluster or on the topic. */
+export function mayCreateTopic(c: Connection, name: string): boolean {
+  return c.allows('Create', 'Cluster', CLUSTER_RESOURCE) || c.allows('Create', 'Topic', name)
 }

@@ -2,7 +2,7 @@
 import type { ListenerContext } from '../common/listener.js'
 
 export interface KafkaListenerContext extends ListenerContext {
-  /** Kafka settings from the server config (defaults < file < WHARF_* < flags); WHARF_KAFKA_SASL_USERS is env-only. */
+  /** Kafka settings from the server config (defaults < file < WHARF_* < flags). */
   kafka?: Partial<KafkaOptions>
 }
 
@@ -11,10 +11,11 @@ export interface KafkaOptions {
   autoCreateTopics: boolean
   /** Kafka num.partitions: partitions of auto-created topics and of CreateTopics with numPartitions -1. */
   defaultPartitions: number
-  /** Host advertised in Metadata/FindCoordinator; default: the listen host, 127.0.0.1 for wildcards/localhost. */
+  /**
+   * Host advertised in Metadata/FindCoordinator; default: the listen host, 127.0.0.1 for localhost, and for a
+   * wildcard bind the first non-internal IPv4 address.
+   */
   advertisedHost: string | null
-  /** SASL/PLAIN users (name → password). Empty: no authentication required, any PLAIN credentials accepted. */
-  saslUsers: Record<string, string>
   /** Largest request frame accepted (Kafka socket.request.max.bytes). */
   frameBytesMax: number
   /** Largest Fetch response body built for one request, whatever the client asks (bounds memory per fetch). */
@@ -25,7 +26,6 @@ export const defaultKafkaOptions: KafkaOptions = {
   autoCreateTopics: true,
   defaultPartitions: 1,
   advertisedHost: null,
-  saslUsers: {},
   frameBytesMax: 100 * 1024 * 1024,
   fetchBytesMax: 32 * 1024 * 1024,
 }
@@ -41,13 +41,6 @@ export function resolveKafkaOptions(
   const partitions = Number(env.WHARF_KAFKA_DEFAULT_PARTITIONS)
   if (Number.isInteger(partitions) && partitions > 0) options.defaultPartitions = partitions
   if (env.WHARF_KAFKA_ADVERTISED_HOST) options.advertisedHost = env.WHARF_KAFKA_ADVERTISED_HOST
-  if (env.WHARF_KAFKA_SASL_USERS) {
-    // user:password,user2:password2
-    for (const pair of env.WHARF_KAFKA_SASL_USERS.split(',')) {
-      const at = pair.indexOf(':')
-      if (at > 0) options.saslUsers[pair.slice(0, at)] = pair.slice(at + 1)
-    }
-  }
   for (const [key, value] of Object.entries(given ?? {})) {
     if (value !== undefined) (options as unknown as Record<string, unknown>)[key] = value
   }

@@ -1,5 +1,8 @@
 // Produce and InitProducerId. A produced RecordBatch is stored as received (the broker checks idempotent
-// sequences against its header), so fetch can return the client's own bytes.
+// sequences against its header), so fetch can return the client's own bytes. Authorization as Kafka 3.x: Write
+// on each topic to produce; a transactional id needs Write on it; InitProducerId for an idempotent producer
+// needs IdempotentWrite on the cluster or Write on some topic (KIP-679: idempotence is on by default).
+import { principalString } from '../../broker/security/authorizer.js'
 import { splitBatches } from '../../record/index.js'
 import { isWharfError } from '../../util/errors.js'
 import type {
@@ -11,6 +14,7 @@ import type {
 } from './codec/index.js'
 import { type Connection, NO_RESPONSE } from './connection.js'
 import { errorCodeOf, KafkaError } from './errors.js'
+import { CLUSTER_RESOURCE } from './metadata.js'
 
 // ---- Produce ----
 
@@ -20,6 +24,14 @@ function produceError(index: number, error: unknown): ProduceResponsePartitionPr
 }
 
 async function appendOne(c: Connection, topic: string, index: number, records: Buffer | Buffer[] | null) {
+  if (!c.allows('Write', 'Topic', topic))
+    return {
+      index,
+      errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+    }
   const stream = c.server.broker.getStream(topic)
   if (stream === undefined || index < 0 || index >= stream.partitions.length) {
     return {
@@ -81,7 +93,8 @@ export function handleProduce(
   req: ProduceRequest,
   version: number,
 ): Promise<ProduceResponse | typeof NO_RESPONSE> | ProduceResponse {
-  // Transactions are not implemented (no AddPartitionsToTxn/EndTxn advertised).
+  // Transactions are not implemented (no AddPartitionsToTxn/EndTxn advertised): a transactional produce fails
+  // as one without Write on its transactional id does.
   if (req.transactionalId != null) return failAll(req, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
   // Produce v0-2 carry magic 0/1 message sets; Wharf stores RecordBatch v2 only (see versions.ts).
   if (version < 3) return failAll(req, KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT)
@@ -109,7 +122,34 @@ export function handleProduce(
 
 // ---- InitProducerId ----
 
+/**
+ * Kafka's authorizeByResourceType(Write, Topic): is there a topic this principal may write? With the default
+ * permission allow, yes unless a deny covers every topic; with deny, only an allow rule naming it grants one.
+ */
+function mayWriteSomeTopic(c: Connection): boolean {
+  const security = c.server.broker.security
+  const principal = principalString(c.principal!)
+  const address = c.socket.remoteAddress?.replace(/^::ffff:/, '') ?? ''
+  const rules = security.acls
+    .list({ resourceType: 'Topic' })
+    .filter(
+      (r) =>
+        (r.principal === principal || r.principal === 'User:*') &&
+        (r.host === '*' || r.host === address) &&
+        (r.operation === 'Write' || r.operation === 'All'),
+    )
+  const everyTopic = (r: (typeof rules)[number]) => r.resourceName === '*' && r.patternType === 'Literal'
+  if (rules.some((r) => r.permission === 'Deny' && everyTopic(r))) return false
+  return rules.some((r) => r.permission === 'Allow') || security.policy.defaultPermission === 'allow'
+}
+
 export async function handleInitProducerId(c: Connection, req: InitProducerIdRequest): Promise<InitProducerIdResponse> {
+  if (
+    req.transactionalId === null &&
+    !c.allows('IdempotentWrite', 'Cluster', CLUSTER_RESOURCE) &&
+    !mayWriteSomeTopic(c)
+  )
+    return { throttleTimeMs: 0, errorCode: KafkaError.CLUSTER_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 }
   if (req.transactionalId !== null) {
     // Transactions are not implemented; a transactional producer learns so at once instead of hanging.
     return {

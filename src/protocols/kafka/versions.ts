@@ -1,6 +1,7 @@
 // What ApiVersions advertises: exactly the version ranges the handlers implement. Clients pick
 // min(their max, ours), so these caps decide what each client speaks (see ../shared/notes/kafka.md §a).
-// kafka-python guesses the broker release from this list; with no DescribeAcls it lands on "2.3"/"2.4".
+// kafka-python guesses the broker release from this list: DescribeAcls v2 makes it "2.5", which changes nothing it
+// sends (it caps Produce at v7 from 2.1 on).
 import { ApiKey } from './codec/index.js'
 
 export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: number]> = new Map([
@@ -31,6 +32,11 @@ export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: 
   [ApiKey.SaslAuthenticate, [0, 2]],
   [ApiKey.CreatePartitions, [0, 3]],
   [ApiKey.DeleteGroups, [0, 2]],
+  [ApiKey.DescribeAcls, [0, 3]],
+  [ApiKey.CreateAcls, [0, 3]],
+  [ApiKey.DeleteAcls, [0, 3]],
+  [ApiKey.DescribeUserScramCredentials, [0, 0]],
+  [ApiKey.AlterUserScramCredentials, [0, 0]],
 ])
 
 export function isVersionSupported(apiKey: number, version: number): boolean {

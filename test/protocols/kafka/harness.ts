@@ -5,30 +5,54 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import type { Broker } from '../../../src/broker/broker.ts'
+import type { SecurityBootstrap } from '../../../src/broker/config.ts'
+import type { SecurityPolicy } from '../../../src/broker/security/security.ts'
 import { createBroker } from '../../../src/index.ts'
+import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type KafkaListener, type KafkaOptions, startKafkaListener } from '../../../src/protocols/kafka/index.ts'
 import { createLogger, silentLogger } from '../../../src/util/logger.ts'
+import { devCredentials } from '../../fixtures/tls.ts'
 
 export interface Harness {
   broker: Broker
   listener: KafkaListener
   port: number
   bootstrap: string
+  /** With `tls` set: the TLS port and its bootstrap address (the certificate is valid for 127.0.0.1). */
+  tlsPort: number
+  tlsBootstrap: string
   dir: string
   /** Registers client cleanup that runs before the broker stops (clients disconnecting from a closed broker
    *  keep retrying on timers and hold the test process open). */
   defer(cleanup: () => Promise<unknown> | unknown): void
 }
 
-export async function startHarness(t: TestContext, kafka: Partial<KafkaOptions> = {}): Promise<Harness> {
+/** Users, rules and policy of the broker, TLS (with its client-certificate mode) and the listen host. */
+export interface HarnessSetup extends SecurityBootstrap, Partial<SecurityPolicy> {
+  tls?: ClientAuth
+  host?: string
+}
+
+export async function startHarness(
+  t: TestContext,
+  kafka: Partial<KafkaOptions> = {},
+  setup: HarnessSetup = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-kafka-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createBroker({
+    dataDir: dir,
+    durability: 'never',
+    security: { users: setup.users ?? [], acls: setup.acls ?? [] },
+  })
+  if (setup.anonymous !== undefined) broker.security.configure({ anonymous: setup.anonymous })
+  if (setup.defaultPermission !== undefined) broker.security.configure({ defaultPermission: setup.defaultPermission })
   const listener = await startKafkaListener({
     broker,
-    host: '127.0.0.1',
+    host: setup.host ?? '127.0.0.1',
     port: 0,
     logger: process.env.WHARF_TEST_LOG ? createLogger({ level: process.env.WHARF_TEST_LOG }) : silentLogger,
     kafka,
+    ...(setup.tls !== undefined ? { tls: { port: 0, credentials: await devCredentials(setup.tls) } } : {}),
   })
   const cleanups: Array<() => Promise<unknown> | unknown> = []
   t.after(async () => {
@@ -42,6 +66,8 @@ export async function startHarness(t: TestContext, kafka: Partial<KafkaOptions> 
     listener,
     port: listener.port,
     bootstrap: `127.0.0.1:${listener.port}`,
+    tlsPort: listener.tlsPort ?? -1,
+    tlsBootstrap: `127.0.0.1:${listener.tlsPort ?? -1}`,
     dir,
     defer: (cleanup) => cleanups.push(cleanup),
   }

@@ -236,8 +236,8 @@ test('kafkajs idempotent producer: InitProducerId, sequences, and a retried batc
   assert.equal(log.highWatermark, 10)
 })
 
-test('SASL/PLAIN: configured users are enforced (kafkajs and kcat), wrong passwords are refused', async (t) => {
-  const h = await startHarness(t, { saslUsers: { alice: 'secret' } })
+test('SASL/PLAIN: with anonymous access off, users are enforced (kafkajs and kcat), wrong passwords are refused', async (t) => {
+  const h = await startHarness(t, {}, { users: [{ name: 'alice', password: 'secret' }], anonymous: false })
   const good = new Kafka({
     clientId: 'sasl',
     brokers: [h.bootstrap],

@@ -2,65 +2,11 @@
 // Fetch), ApiVersions negotiation for unknown versions, and bad input (garbage, oversize frames, unknown
 // APIs) closing only the offending connection while the listener keeps serving others.
 import assert from 'node:assert/strict'
-import net from 'node:net'
+import type net from 'node:net'
 import { test } from 'node:test'
-import { decodeResponseHeader } from '../../../src/protocols/kafka/codec/generated/response-header.ts'
-import {
-  type ApiVersionsResponse,
-  encodeRequestFrame,
-  type FetchResponse,
-  FrameSplitter,
-  type KafkaApi,
-  kafkaApis,
-  type MetadataResponse,
-  Reader,
-} from '../../../src/protocols/kafka/codec/index.ts'
+import type { ApiVersionsResponse, FetchResponse, MetadataResponse } from '../../../src/protocols/kafka/codec/index.ts'
 import { run, startHarness } from './harness.ts'
-
-const api = (key: number) => kafkaApis.get(key)! as KafkaApi<unknown, unknown>
-
-class RawClient {
-  readonly socket: net.Socket
-  readonly frames: Buffer[] = []
-  closed: Promise<void>
-  private readonly splitter = new FrameSplitter()
-  private waiters: Array<() => void> = []
-
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1')
-    this.socket.on('data', (chunk) => {
-      this.frames.push(...this.splitter.push(chunk))
-      for (const w of this.waiters.splice(0)) w()
-    })
-    this.socket.on('error', () => {})
-    this.closed = new Promise((resolve) => this.socket.on('close', () => resolve()))
-  }
-
-  send(key: number, version: number, correlationId: number, body: unknown): void {
-    const { chunks } = encodeRequestFrame(api(key), version, correlationId, 'raw', body)
-    this.socket.write(Buffer.concat(chunks))
-  }
-
-  async next(timeoutMs = 5000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs
-    while (this.frames.length === 0) {
-      if (Date.now() > deadline) throw new Error('no response')
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve)
-        setTimeout(resolve, 100)
-      })
-    }
-    return this.frames.shift()!
-  }
-
-  /** Reads one response: its correlation id and body decoded at (key, version, header version). */
-  async response<T>(key: number, version: number): Promise<{ correlationId: number; body: T }> {
-    const frame = await this.next()
-    const r = new Reader(frame)
-    const { correlationId } = decodeResponseHeader(r, api(key).responseHeaderVersion(version))
-    return { correlationId, body: api(key).decodeResponse(r, version) as T }
-  }
-}
+import { RawClient } from './raw-client.ts'
 
 test('pipelined requests are answered in order, even behind a long-polling Fetch', async (t) => {
   const h = await startHarness(t)

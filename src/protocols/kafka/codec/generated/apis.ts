@@ -39,6 +39,12 @@ import { decodeDeleteRecordsRequest, encodeDeleteRecordsRequest } from './delete
 import { decodeDeleteRecordsResponse, encodeDeleteRecordsResponse } from './delete-records-response.js'
 import { decodeInitProducerIdRequest, encodeInitProducerIdRequest } from './init-producer-id-request.js'
 import { decodeInitProducerIdResponse, encodeInitProducerIdResponse } from './init-producer-id-response.js'
+import { decodeDescribeAclsRequest, encodeDescribeAclsRequest } from './describe-acls-request.js'
+import { decodeDescribeAclsResponse, encodeDescribeAclsResponse } from './describe-acls-response.js'
+import { decodeCreateAclsRequest, encodeCreateAclsRequest } from './create-acls-request.js'
+import { decodeCreateAclsResponse, encodeCreateAclsResponse } from './create-acls-response.js'
+import { decodeDeleteAclsRequest, encodeDeleteAclsRequest } from './delete-acls-request.js'
+import { decodeDeleteAclsResponse, encodeDeleteAclsResponse } from './delete-acls-response.js'
 import { decodeDescribeConfigsRequest, encodeDescribeConfigsRequest } from './describe-configs-request.js'
 import { decodeDescribeConfigsResponse, encodeDescribeConfigsResponse } from './describe-configs-response.js'
 import { decodeAlterConfigsRequest, encodeAlterConfigsRequest } from './alter-configs-request.js'
@@ -49,6 +55,10 @@ import { decodeCreatePartitionsRequest, encodeCreatePartitionsRequest } from './
 import { decodeCreatePartitionsResponse, encodeCreatePartitionsResponse } from './create-partitions-response.js'
 import { decodeDeleteGroupsRequest, encodeDeleteGroupsRequest } from './delete-groups-request.js'
 import { decodeDeleteGroupsResponse, encodeDeleteGroupsResponse } from './delete-groups-response.js'
+import { decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest } from './describe-user-scram-credentials-request.js'
+import { decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials-response.js'
+import { decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest } from './alter-user-scram-credentials-request.js'
+import { decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials-response.js'
 
 /** API keys by name (the APIs Wharf serves). */
 export const ApiKey = {
@@ -71,11 +81,16 @@ export const ApiKey = {
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
+  DescribeAcls: 29,
+  CreateAcls: 30,
+  DeleteAcls: 31,
   DescribeConfigs: 32,
   AlterConfigs: 33,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  DescribeUserScramCredentials: 50,
+  AlterUserScramCredentials: 51,
 } as const
 
 /** Every API Wharf serves, by API key. */
@@ -346,6 +361,48 @@ export const kafkaApis: ReadonlyMap<number, KafkaApi> = new Map<number, KafkaApi
     decodeResponse: decodeInitProducerIdResponse,
     encodeResponse: encodeInitProducerIdResponse,
   })],
+  // DescribeAcls: versions 0-3, flexible 2+
+  [29, defineApi({
+    apiKey: 29,
+    name: 'DescribeAcls',
+    minVersion: 0,
+    maxVersion: 3,
+    flexibleMinVersion: 2,
+    latestVersionUnstable: false,
+    deprecatedVersions: [0, 0],
+    decodeRequest: decodeDescribeAclsRequest,
+    encodeRequest: encodeDescribeAclsRequest,
+    decodeResponse: decodeDescribeAclsResponse,
+    encodeResponse: encodeDescribeAclsResponse,
+  })],
+  // CreateAcls: versions 0-3, flexible 2+
+  [30, defineApi({
+    apiKey: 30,
+    name: 'CreateAcls',
+    minVersion: 0,
+    maxVersion: 3,
+    flexibleMinVersion: 2,
+    latestVersionUnstable: false,
+    deprecatedVersions: [0, 0],
+    decodeRequest: decodeCreateAclsRequest,
+    encodeRequest: encodeCreateAclsRequest,
+    decodeResponse: decodeCreateAclsResponse,
+    encodeResponse: encodeCreateAclsResponse,
+  })],
+  // DeleteAcls: versions 0-3, flexible 2+
+  [31, defineApi({
+    apiKey: 31,
+    name: 'DeleteAcls',
+    minVersion: 0,
+    maxVersion: 3,
+    flexibleMinVersion: 2,
+    latestVersionUnstable: false,
+    deprecatedVersions: [0, 0],
+    decodeRequest: decodeDeleteAclsRequest,
+    encodeRequest: encodeDeleteAclsRequest,
+    decodeResponse: decodeDeleteAclsResponse,
+    encodeResponse: encodeDeleteAclsResponse,
+  })],
   // DescribeConfigs: versions 0-4, flexible 4+
   [32, defineApi({
     apiKey: 32,
@@ -415,5 +472,33 @@ export const kafkaApis: ReadonlyMap<number, KafkaApi> = new Map<number, KafkaApi
     encodeRequest: encodeDeleteGroupsRequest,
     decodeResponse: decodeDeleteGroupsResponse,
     encodeResponse: encodeDeleteGroupsResponse,
+  })],
+  // DescribeUserScramCredentials: versions 0-0, flexible 0+
+  [50, defineApi({
+    apiKey: 50,
+    name: 'DescribeUserScramCredentials',
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeDescribeUserScramCredentialsRequest,
+    encodeRequest: encodeDescribeUserScramCredentialsRequest,
+    decodeResponse: decodeDescribeUserScramCredentialsResponse,
+    encodeResponse: encodeDescribeUserScramCredentialsResponse,
+  })],
+  // AlterUserScramCredentials: versions 0-0, flexible 0+
+  [51, defineApi({
+    apiKey: 51,
+    name: 'AlterUserScramCredentials',
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeAlterUserScramCredentialsRequest,
+    encodeRequest: encodeAlterUserScramCredentialsRequest,
+    decodeResponse: decodeAlterUserScramCredentialsResponse,
+    encodeResponse: encodeAlterUserScramCredentialsResponse,
   })],
 ])
