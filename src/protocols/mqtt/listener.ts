@@ -1,11 +1,20 @@
-// The MQTT listener: TCP (1883 by default) and MQTT over WebSocket (path /mqtt on the HTTP port). Both
-// feed the same connection handler; the hub holds everything that outlives a connection.
+// The MQTT listener: TCP (1883 by default), TLS (8883, when TLS is configured) and MQTT over WebSocket (path
+// /mqtt on the HTTP port, and on the HTTPS port as WSS). All feed the same connection handler; the hub holds
+// everything that outlives a connection.
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import { type ConnectionRegistry, peerOf } from '../common/connections.js'
-import { acceptTcp, CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
-import { MqttConnection } from './connection/connection.js'
+import {
+  acceptTcp,
+  acceptTls,
+  CONNECTIONS_MAX_DEFAULT,
+  type Listener,
+  type ListenerContext,
+} from '../common/listener.js'
+import { MqttConnection, type MqttTransport } from './connection/connection.js'
 import { type HubConnection, MqttHub } from './hub/hub.js'
 import type { MqttLimits } from './session/session.js'
 
@@ -24,23 +33,35 @@ export interface MqttListener extends Listener {
   retainedMessages(): Array<{ topic: string; bytes: number; timestamp: number }>
 }
 
-/** Accepts one transport stream (TCP socket or WebSocket stream) as an MQTT connection. */
-export function handleMqttStream(hub: MqttHub, stream: Duplex, remoteAddress?: string): MqttConnection {
-  return new MqttConnection(hub, stream, remoteAddress)
+/** Accepts one transport stream (TCP or TLS socket, WebSocket stream) as an MQTT connection. */
+export function handleMqttStream(hub: MqttHub, stream: Duplex, transport: MqttTransport): MqttConnection {
+  return new MqttConnection(hub, stream, transport)
 }
 
 export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttListener> {
   const hub = await MqttHub.open(ctx.broker, ctx.logger, ctx.mqttLimits)
-  const tcp = await acceptTcp(ctx, hub.connections, (socket) => {
+  const accept = (socket: Socket) => {
     socket.on('error', () => {}) // the connection's own handler closes it; never crash on a reset
-    handleMqttStream(hub, socket)
+    handleMqttStream(hub, socket, { socket })
+  }
+  const tcp = await acceptTcp(ctx, hub.connections, accept)
+  const tls = await acceptTls(ctx, hub.connections, accept).catch(async (error: unknown) => {
+    await hub.close()
+    await tcp.close()
+    throw error
   })
   const urls = [`mqtt://${ctx.host}:${tcp.port}`]
-  const httpServer = ctx.started?.get('http')?.httpServer
-  const ws = httpServer === undefined ? null : attachMqttWebSocket(httpServer, hub, '/mqtt', ctx.connectionsMax)
-  if (httpServer !== undefined) {
-    const address = httpServer.address()
-    if (address !== null && typeof address === 'object') urls.push(`ws://${ctx.host}:${address.port}/mqtt`)
+  if (tls !== undefined) urls.push(`mqtts://${ctx.host}:${tls.port}`)
+  const webSockets: Array<{ close(): void }> = []
+  const http = ctx.started?.get('http')
+  for (const [server, scheme] of [
+    [http?.httpServer, 'ws'],
+    [http?.httpsServer, 'wss'],
+  ] as const) {
+    if (server === undefined) continue
+    webSockets.push(attachMqttWebSocket(server, hub, '/mqtt', ctx.connectionsMax))
+    const address = server.address()
+    if (address !== null && typeof address === 'object') urls.push(`${scheme}://${ctx.host}:${address.port}/mqtt`)
   }
   return {
     name: 'mqtt',
@@ -55,20 +76,22 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
       return hub.retained.list()
     },
     async close() {
-      ws?.close()
+      for (const ws of webSockets) ws.close()
       // Connections first: a listening socket closes only once its connections have.
       await hub.close()
       await tcp.close()
+      await tls?.close()
     },
   }
 }
 
 /**
- * Serves MQTT over WebSocket at `path` of an HTTP server (binary frames, subprotocol "mqtt"; "mqttv3.1"
- * is accepted too). Other upgrade paths are left to other handlers.
+ * Serves MQTT over WebSocket at `path` of an HTTP or HTTPS server (binary frames, subprotocol "mqtt";
+ * "mqttv3.1" is accepted too). Other upgrade paths are left to other handlers. Over HTTPS, the upgrade's
+ * TLS socket is the connection's: a verified client certificate authenticates it as on the MQTTS port.
  */
 export function attachMqttWebSocket(
-  httpServer: HttpServer,
+  httpServer: HttpServer | HttpsServer,
   hub: MqttHub,
   path = '/mqtt',
   connectionsMax = CONNECTIONS_MAX_DEFAULT,
@@ -94,7 +117,7 @@ export function attachMqttWebSocket(
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
       const peer = request.socket
-      handleMqttStream(hub, stream, `${peerOf(peer)} (WebSocket)`)
+      handleMqttStream(hub, stream, { socket: peer, remoteAddress: `${peerOf(peer)} (WebSocket)` })
     })
   }
   httpServer.on('upgrade', onUpgrade)

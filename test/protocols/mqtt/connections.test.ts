@@ -29,7 +29,14 @@ test('mqtt connections: client id, version and subscriptions listed; closed with
   const get = async (path: string): Promise<Json> => (await fetch(`${api}${path}`)).json()
   const close = (id: string) => fetch(`${api}/connections/${encodeURIComponent(id)}`, { method: 'DELETE' })
 
-  const v5 = await connect(t, w, { clientId: 'sensor-v5', protocolVersion: 5, username: 'alice', clean: true })
+  // The default loopback-only guest user; the other client is anonymous (allowed by default).
+  const v5 = await connect(t, w, {
+    clientId: 'sensor-v5',
+    protocolVersion: 5,
+    username: 'guest',
+    password: 'guest',
+    clean: true,
+  })
   await v5.subscribeAsync(['plant/+/temp', 'plant/alarms'], { qos: 1 })
   const v3 = await connect(t, w, { clientId: 'sensor-v3', protocolVersion: 4, clean: false })
   await v3.subscribeAsync('plant/#', { qos: 0 })
@@ -39,7 +46,7 @@ test('mqtt connections: client id, version and subscriptions listed; closed with
   const [five] = (await get('/connections?q=sensor-v5')).items
   assert.equal(five.protocol, 'mqtt')
   assert.equal(five.clientName, 'sensor-v5')
-  assert.equal(five.user, 'alice')
+  assert.equal(five.user, 'guest')
   assert.match(five.remoteAddress, /^127\.0\.0\.1:\d+$/)
   assert.deepEqual(
     {
@@ -51,6 +58,7 @@ test('mqtt connections: client id, version and subscriptions listed; closed with
     { clientId: 'sensor-v5', protocolVersion: '5.0', cleanSession: true, subscriptions: 2 },
   )
   const [three] = (await get('/connections?q=sensor-v3')).items
+  assert.equal(three.user, 'ANONYMOUS')
   assert.deepEqual(
     {
       protocolVersion: three.details.protocolVersion,

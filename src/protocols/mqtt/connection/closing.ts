@@ -65,7 +65,10 @@ export function teardown(c: ClosingContext, publishWill: boolean): void {
   if (session.connection === c.connection) session.connection = null
   const will = c.will
   c.will = null
-  if (publishWill && will !== null) hub.scheduleWill(c.clientId, will, session.persistent ? session.expiryS : 0)
+  // A will is the client's publish: on a topic it may not write (now), it is dropped unannounced, as Mosquitto
+  // checks it when it is due rather than refusing the CONNECT that carried it.
+  if (publishWill && will !== null && c.access?.allows('Write', 'MqttTopic', will.topic) === true)
+    hub.scheduleWill(c.clientId, will, session.persistent ? session.expiryS : 0)
   c.closing = hub
     .withClient(c.clientId, async () => {
       // Taken over (or ended) meanwhile: the session is someone else's now.

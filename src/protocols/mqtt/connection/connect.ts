@@ -15,6 +15,7 @@ import {
   frameHasReplacementChar,
   willProperties,
 } from '../wire/validate.js'
+import { authenticate } from './authenticate.js'
 import type { ConnectionContext } from './context.js'
 
 export async function onConnect(c: ConnectionContext, p: IConnectPacket, frame: Buffer): Promise<void> {
@@ -70,9 +71,18 @@ export async function onConnect(c: ConnectionContext, p: IConnectPacket, frame: 
       delayS: willDelayInterval ?? 0,
     }
   }
+  // Before the session is touched: an unauthenticated client must not take over anyone's session.
+  const authentication = await authenticate(c, p)
+  if (gone(c)) return
+  if ('refused' in authentication) {
+    const { reason, v3, message } = authentication.refused
+    throw refuse(c, reason, message, v3)
+  }
+  const principal = authentication.principal
+  c.access = hub.broker.security.access(principal, c.socket.remoteAddress)
+  c.user = principal.name
   c.clientId = clientId
   c.cleanStart = p.clean ?? true
-  c.user = p.username
   c.keepaliveMs = (p.keepalive ?? 0) * 1000
   const expiryS = v5 ? (p.properties?.sessionExpiryInterval ?? 0) : p.clean ? 0 : expiryNever
   const persistent = expiryS > 0
@@ -117,15 +127,20 @@ export async function onConnect(c: ConnectionContext, p: IConnectPacket, frame: 
   for (const sub of session.subscriptions.values()) if (sub.group !== null) c.outbound.consumeShared(sub)
 }
 
-/** A refusal during CONNECT: CONNACK with the reason, then close. */
-function refuse(c: ConnectionContext, reason: number, message: string): MqttError {
+/** The client went away while CONNECT waited (a function, so the state is not narrowed for later checks). */
+function gone(c: ConnectionContext): boolean {
+  return c.state === 'closed'
+}
+
+/** A refusal during CONNECT: CONNACK with the reason (or the given 3.1.1 return code), then close. */
+function refuse(c: ConnectionContext, reason: number, message: string, v3 = connackV3Code(reason)): MqttError {
   const v5 = c.version === 5
   c.output.writeNow(
     encodePacket(
       {
         cmd: 'connack',
         sessionPresent: false,
-        ...(v5 ? { reasonCode: reason } : { returnCode: connackV3Code(reason) }),
+        ...(v5 ? { reasonCode: reason } : { returnCode: v3 }),
       },
       c.version,
     ),

@@ -5,7 +5,9 @@
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { StoredMessage } from '../../../broker/message.js'
+import type { Access } from '../../../broker/security/authorizer.js'
 import { type ConnectionInfo, connectionInfo } from '../../common/connections.js'
+import { isTls } from '../../common/tls.js'
 import type { ConnectionView, HubConnection, MqttHub } from '../hub/hub.js'
 import type { Session, SessionOwner, Subscription, Will } from '../session/session.js'
 import { Reason } from '../wire/errors.js'
@@ -25,6 +27,7 @@ class Context implements ConnectionContext {
   clientId = ''
   cleanStart = true
   user: string | undefined
+  access: Access | null = null
   will: Will | null = null
   keepaliveMs = 0
   refused = false
@@ -38,6 +41,7 @@ class Context implements ConnectionContext {
     readonly connection: MqttConnection,
     readonly hub: MqttHub,
     readonly stream: Duplex,
+    readonly socket: Socket,
   ) {
     this.output = new Output(this)
     this.publishWriter = new PublishWriter(this)
@@ -50,6 +54,14 @@ const protocolVersionText = (v: number) => (v === 5 ? '5.0' : v === 4 ? '3.1.1' 
 
 let connectionSeq = 0
 
+/** Where a connection's bytes come from: the stream MQTT is read from, and the socket under it. */
+export interface MqttTransport {
+  /** The TCP or TLS socket; for MQTT over WebSocket, the socket the upgrade came on. */
+  socket: Socket
+  /** The peer as the admin API shows it; defaults to the socket's address:port. */
+  remoteAddress?: string
+}
+
 export class MqttConnection implements HubConnection, SessionOwner {
   readonly id = `mqtt-conn-${++connectionSeq}`
   readonly #c: Context
@@ -58,12 +70,12 @@ export class MqttConnection implements HubConnection, SessionOwner {
   /** Peer address for the admin API: the TCP socket's, or the one the WebSocket upgrade came from. */
   readonly remoteAddress: string
 
-  constructor(hub: MqttHub, stream: Duplex, remoteAddress?: string) {
-    const socket = stream as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>
+  constructor(hub: MqttHub, stream: Duplex, transport: MqttTransport) {
+    const socket = transport.socket
     this.remoteAddress =
-      remoteAddress ??
+      transport.remoteAddress ??
       (socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort ?? 0}`)
-    const c = new Context(this, hub, stream)
+    const c = new Context(this, hub, stream, socket)
     this.#c = c
     this.#intake = new Intake(c)
     hub.connections.add(this)
@@ -111,7 +123,7 @@ export class MqttConnection implements HubConnection, SessionOwner {
         protocol: 'mqtt',
         remoteAddress: this.remoteAddress,
         connectedAt: d.connectedAt,
-        tls: false,
+        tls: isTls(this.#c.socket),
         details: {
           clientId: d.clientId,
           state: d.state,

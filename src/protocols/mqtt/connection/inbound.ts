@@ -1,6 +1,7 @@
-// Inbound PUBLISH (QoS 0/1/2, client topic aliases, Receive Maximum, $SYS refused) and PUBREL, with their
-// acknowledgements: PUBACK / PUBREC / PUBCOMP leave strictly in arrival order through the pending-ack list,
-// each once the work it acknowledges (routing; for QoS 2 also saving the packet id) has settled.
+// Inbound PUBLISH (QoS 0/1/2, client topic aliases, Receive Maximum, $SYS and topics the principal may not
+// write refused) and PUBREL, with their acknowledgements: PUBACK / PUBREC / PUBCOMP leave strictly in arrival
+// order through the pending-ack list, each once the work it acknowledges (routing; for QoS 2 also saving the
+// packet id) has settled.
 import type { IPublishPacket, Packet } from 'mqtt-packet'
 import { MqttError, Reason, reasonForError } from '../wire/errors.js'
 import {
@@ -77,8 +78,9 @@ export class InboundPublishes {
     if (qos > 0 && v5 && this.#inboundQos1 + session.inRel.size >= limits.maxInflight) {
       throw new MqttError(Reason.receiveMaximumExceeded, 'more unacknowledged QoS 1/2 publishes than Receive Maximum') // [MQTT-3.3.4-9]
     }
-    if (topic.startsWith('$SYS/') || topic === '$SYS') {
-      // The broker's own statistics: clients may not write them.
+    if (topic.startsWith('$SYS/') || topic === '$SYS' || !c.access!.allows('Write', 'MqttTopic', topic)) {
+      // The broker's own statistics, or a topic the principal may not write: dropped. MQTT 5 says so on QoS 1/2
+      // (0x87); MQTT 3.1.1 has no code for it, so the publish is acknowledged and dropped, as Mosquitto does.
       if (qos > 0)
         this.#chainAck(Promise.resolve(0), () => ({
           cmd: qos === 1 ? 'puback' : 'pubrec',

@@ -1,7 +1,9 @@
 // Outbound delivery of one connection: consuming the session queue (QoS ≥ 1, persistent sessions) and
 // shared-subscription queues, the in-memory sink of a clean session (QoS 0, and QoS ≥ 1 through the waiting
 // list of pending.ts, refilled in batches), the inflight window (credit, packet ids) and the client's
-// PUBACK / PUBREC / PUBCOMP that settle it. Encoding and writing a PUBLISH is publish-writer.ts.
+// PUBACK / PUBREC / PUBCOMP that settle it. Encoding and writing a PUBLISH is publish-writer.ts. Every
+// delivery is a Read of its topic (as Mosquitto checks each message): a wildcard subscription does not carry
+// topics the principal may not read, and rules changed since SUBSCRIBE apply (decisions are cached).
 import type { QoS } from 'mqtt-packet'
 import { CreditGroup } from '../../../broker/credit.js'
 import { headerText, type StoredMessage } from '../../../broker/message.js'
@@ -120,7 +122,7 @@ export class OutboundDeliveries {
     const session = c.session!
     const view = deliveryView(message)
     const subs = this.#matches(message, view.topic)
-    if (subs.length === 0) return
+    if (subs.length === 0 || !c.access!.allows('Read', 'MqttTopic', view.topic)) return
     // The session queue delivers this message too (an overlapping queued subscription): one copy only.
     if (subs.some((s) => session.queued(s))) return
     if (subs.every((s) => s.noLocal) && this.#isLocal(view)) return
@@ -222,7 +224,8 @@ export class OutboundDeliveries {
       if (
         subs.length === 0 ||
         (expiry !== undefined && expiry <= 0) ||
-        (subs.every((s) => s.noLocal) && this.#isLocal(view))
+        (subs.every((s) => s.noLocal) && this.#isLocal(view)) ||
+        !c.access!.allows('Read', 'MqttTopic', view.topic)
       ) {
         this.#forgetId(key)
         broker.deliveries.settle(d)

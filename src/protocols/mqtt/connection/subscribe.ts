@@ -1,6 +1,6 @@
-// SUBSCRIBE and UNSUBSCRIBE: validate each filter, change the session's subscriptions one at a time (under
-// the client's lock in the hub), answer SUBACK / UNSUBACK, then send the retained messages the new
-// subscriptions asked for (Retain Handling).
+// SUBSCRIBE and UNSUBSCRIBE: validate and authorize (Read) each filter, change the session's subscriptions one
+// at a time (under the client's lock in the hub), answer SUBACK / UNSUBACK, then send the retained messages the
+// new subscriptions asked for (Retain Handling) on topics the principal may read.
 import type { ISubscribePacket, IUnsubscribePacket, QoS } from 'mqtt-packet'
 import { type Subscription, splitShare } from '../session/session.js'
 import { MqttError, Reason, reasonForError } from '../wire/errors.js'
@@ -49,6 +49,12 @@ export async function onSubscribe(c: ConnectionContext, p: ISubscribePacket, fra
     }
     if (split.group !== null && s.nl === true)
       throw new MqttError(Reason.protocolError, 'No Local on a shared subscription') // [MQTT-3.8.3-4]
+    // The filter without its share prefix: what the client will read (each message is checked again on
+    // delivery, so a wildcard filter never carries a topic the principal may not read).
+    if (!c.access!.allows('Read', 'MqttTopic', split.topicFilter)) {
+      granted.push(failure(Reason.notAuthorized))
+      continue
+    }
     if (!session.subscriptions.has(s.topic) && session.subscriptions.size >= limits.maxSubscriptionsPerClient) {
       granted.push(failure(Reason.quotaExceeded))
       continue
@@ -81,6 +87,7 @@ export async function onSubscribe(c: ConnectionContext, p: ISubscribePacket, fra
 function sendRetained(c: ConnectionContext, sub: Subscription): void {
   const now = c.hub.broker.now()
   for (const [topic, message] of c.hub.retainedFor(sub.topicFilter)) {
+    if (!c.access!.allows('Read', 'MqttTopic', topic)) continue // as Mosquitto: each retained topic is a read
     const expiry = remainingExpiry(message, now)
     if (expiry !== undefined && expiry <= 0) continue
     const qos = Math.min(qosOf(message), sub.qos) as QoS
