@@ -6,8 +6,9 @@
 //           PLAIN over TLS (amqps)
 //   authz : AMQP publish path with the authorization check (a user ACL rules apply to) vs without it (an
 //           administrator, who bypasses rules), plus the in-process cost of one cached decision
-//   node bench/security.mjs [--reps 3] [--messages 50000] [--only kafka|amqp|authz] [--out DIR]
-// Needs `npm run build` and kcat (Debian package).
+//   peer  : with --peer, the same AMQP work queue against RabbitMQ, plaintext and TLS, in the same run
+//   node bench/security.mjs [--reps 3] [--messages 50000] [--only kafka|amqp|authz] [--peer] [--out DIR]
+// Needs `npm run build`, kcat, and for --peer rabbitmq-server (Debian packages).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -24,6 +25,7 @@ const { values: a } = parseArgs({
     messages: { type: 'string', default: '50000' },
     only: { type: 'string' },
     out: { type: 'string' },
+    peer: { type: 'boolean', default: false },
   },
 })
 const reps = Number(a.reps)
@@ -108,12 +110,74 @@ function record(scenario, variant, rep, seconds, cpuSeconds, count, bytes) {
   )
 }
 
-async function measure(fn) {
-  const cpu0 = cpuOf(wharf.pid)
+async function measure(pid, fn) {
+  const cpu0 = cpuOf(pid)
   const t0 = process.hrtime.bigint()
   await fn()
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
-  return { seconds, cpu: cpuOf(wharf.pid) - cpu0 }
+  return { seconds, cpu: cpuOf(pid) - cpu0 }
+}
+
+// ---- RabbitMQ with a TLS listener, the same certificate (started as peerbench's start.sh does) ----
+async function withRabbit(fn) {
+  const dir = join(work, 'rabbitmq')
+  for (const sub of ['home', 'log', 'mnesia']) mkdirSync(join(dir, sub), { recursive: true })
+  writeFileSync(
+    join(dir, 'rabbitmq.conf'),
+    [
+      'listeners.tcp.default = 127.0.0.1:25672',
+      'listeners.ssl.default = 127.0.0.1:25671',
+      `ssl_options.cacertfile = ${certs.ca}`,
+      `ssl_options.certfile = ${certs.cert}`,
+      `ssl_options.keyfile = ${certs.key}`,
+      'ssl_options.verify = verify_none',
+      'ssl_options.fail_if_no_peer_cert = false',
+      'ssl_options.versions.1 = tlsv1.3',
+      'ssl_options.versions.2 = tlsv1.2',
+      'default_user = alice',
+      'default_pass = alice-pw',
+      'loopback_users = none',
+      'log.file.level = warning',
+      '',
+    ].join('\n'),
+  )
+  writeFileSync(join(dir, 'enabled_plugins'), '[].\n')
+  const epmd = spawn('/usr/bin/epmd', ['-address', '127.0.0.1', '-port', '4369'], { stdio: 'ignore' })
+  const env = {
+    ...process.env,
+    HOME: join(dir, 'home'),
+    RABBITMQ_NODENAME: 'rabbit@localhost',
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_DIST_PORT: '35672',
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+    RABBITMQ_CONF_ENV_FILE: '/dev/null',
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_PID_FILE: join(dir, 'beam.pid'),
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+  }
+  const rabbit = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { env, stdio: 'ignore' })
+  try {
+    await waitForPort(25672, 120)
+    await waitForPort(25671, 30)
+    const beam = Number(readFileSync(join(dir, 'beam.pid'), 'utf8'))
+    await fn({ amqp: 25672, amqps: 25671, pid: () => beam })
+  } finally {
+    const beam = Number(readFileSync(join(dir, 'beam.pid'), 'utf8').trim() || 0)
+    const exited = new Promise((r) => rabbit.once('exit', r))
+    rabbit.kill('SIGTERM')
+    await exited
+    if (beam) {
+      try {
+        process.kill(beam, 0)
+        process.kill(beam, 'SIGTERM')
+        await new Promise((r) => setTimeout(r, 3000))
+      } catch {}
+    }
+    epmd.kill('SIGTERM')
+  }
 }
 
 // ---- Kafka: kcat producer ----
@@ -165,8 +229,8 @@ async function amqpConnect(user, password, secured) {
       })
 }
 const body = Buffer.alloc(1024, 120)
-async function workQueue(queue, user, password, secured, persistent, consume) {
-  const conn = await amqpConnect(user, password, secured)
+async function workQueue(queue, user, password, secured, persistent, consume, target = wharfAmqp) {
+  const conn = await amqpConnect(user, password, secured, target)
   const admin = await conn.createChannel()
   await admin.assertQueue(queue, { durable: persistent })
   await admin.purgeQueue(queue)
@@ -182,7 +246,7 @@ async function workQueue(queue, user, password, secured, persistent, consume) {
       if (++received === messages) done()
     })
   }
-  const timing = await measure(async () => {
+  const timing = await measure(target.pid(), async () => {
     const window = 512
     let sent = 0
     let confirmed = 0
@@ -238,7 +302,7 @@ try {
     const order = rep % 2 ? [false, true] : [true, false]
     if (want('kafka'))
       for (const secured of order) {
-        const t = await measure(async () => kcat(`bench-kafka-${secured ? 'tls' : 'plain'}-${rep}`, secured))
+        const t = await measure(wharf.pid, async () => kcat(`bench-kafka-${secured ? 'tls' : 'plain'}-${rep}`, secured))
         record(
           'kafka produce 1 KiB acks=all (kcat)',
           secured ? 'SASL_SSL SCRAM-SHA-512' : 'plaintext',
@@ -278,6 +342,22 @@ try {
         )
       }
   }
+  if (a.peer && want('amqp'))
+    await withRabbit(async (rabbit) => {
+      for (let rep = 1; rep <= reps; rep++)
+        for (const secured of rep % 2 ? [false, true] : [true, false]) {
+          const t = await workQueue('bench-wq', 'alice', 'alice-pw', secured, true, true, rabbit)
+          record(
+            'RabbitMQ: amqp persistent work queue 1 KiB (amqplib)',
+            secured ? 'TLS + PLAIN' : 'plaintext + PLAIN',
+            rep,
+            t.seconds,
+            t.cpu,
+            messages,
+            messages * 1024,
+          )
+        }
+    })
   const median = (xs) => {
     const s = [...xs].sort((p, q) => p - q)
     const m = s.length >> 1
