@@ -47,7 +47,7 @@ export class TokenStore {
 
   /** Makes a token for `user`; the returned `token` is the only time the secret exists outside the client. */
   async create(user: string, name: string): Promise<TokenView & { token: string }> {
-    if (name === '' || name.length > 200 || /[\u0000-\u001f]/u.test(name))
+    if (name === '' || name.length > 200 || [...name].some((c) => c < ' '))
       throw new WharfError('INVALID_ARGUMENT', 'a token name is 1-200 printable characters')
     if (this.list(user).length >= TOKENS_PER_USER_MAX)
       throw new WharfError('LIMIT_EXCEEDED', `a user holds at most ${TOKENS_PER_USER_MAX} tokens`)
