@@ -28,6 +28,8 @@ export interface SecureHarness {
 }
 
 export interface HarnessOptions {
+  /** Listen address (default 127.0.0.1). */
+  host?: string
   anonymous?: boolean
   publicMetrics?: boolean
   tls?: ListenerContext['tls']
@@ -42,7 +44,7 @@ export async function startSecureHarness(t: TestContext, options: HarnessOptions
   const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) })
   const listener = await startHttpListener({
     broker,
-    host: '127.0.0.1',
+    host: options.host ?? '127.0.0.1',
     port: 0,
     logger,
     ...(options.tls ? { tls: options.tls } : {}),
@@ -52,7 +54,8 @@ export async function startSecureHarness(t: TestContext, options: HarnessOptions
     await listener.close().catch(() => {})
     await broker.close()
   })
-  return { broker, listener, url: `http://127.0.0.1:${listener.port}`, logs }
+  const host = options.host ?? '127.0.0.1'
+  return { broker, listener, url: `http://${host.includes(':') ? `[${host}]` : host}:${listener.port}`, logs }
 }
 
 export function basic(user: string, password: string): string {

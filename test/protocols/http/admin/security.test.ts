@@ -2,6 +2,7 @@
 // against an in-process listener with anonymous access off: 401/403 by credentials and tag, API tokens, and
 // the zero-config anonymous default.
 import assert from 'node:assert/strict'
+import { networkInterfaces } from 'node:os'
 import { test } from 'node:test'
 import { startHarness } from '../helpers.ts'
 import { as, basic, call, startSecureHarness } from './security-harness.ts'
@@ -294,4 +295,40 @@ test('anonymous default (loopback, no users configured): everything works withou
   // Presented credentials are checked even when anonymous is allowed.
   assert.equal((await call(url, 'GET', '/api/v1/streams', { auth: basic('first', 'wrong') })).status, 401)
   assert.equal((await call(url, 'GET', '/api/v1/users', { auth: basic('first', 'first-pw') })).status, 200)
+})
+
+/** An address of this machine that is not loopback, so a local client is a "remote" peer. */
+const lanAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address
+
+test('anonymous off loopback (explicitly enabled): topology yes, users and ACLs no', {
+  skip: lanAddress === undefined ? 'no non-loopback IPv4 address' : false,
+}, async (t) => {
+  const { url } = await startSecureHarness(t, { host: lanAddress!, anonymous: true })
+  const who = await call(url, 'GET', '/api/v1/session')
+  assert.equal(who.json.user, 'ANONYMOUS')
+  assert.deepEqual(who.json.rights, { read: true, manage: true, administer: false })
+  assert.equal((await call(url, 'POST', '/api/v1/streams', { body: { name: 'lan' } })).status, 201)
+  const users = await call(url, 'POST', '/api/v1/users', { body: { name: 'mallory', password: 'mallory-pw' } })
+  assert.equal(users.status, 403)
+  assert.equal((await call(url, 'GET', '/api/v1/acls')).status, 403)
+  // An administrator's credentials still work from there.
+  assert.equal((await call(url, 'GET', '/api/v1/acls', { auth: as('alice') })).status, 200)
+})
+
+test('the OpenAPI document lists the identity routes and the credentials it accepts', async (t) => {
+  const { url } = await startSecureHarness(t)
+  const doc = (await call(url, 'GET', '/api/v1/openapi.json', { auth: as('molly') })).json
+  for (const path of [
+    '/users',
+    '/users/{name}',
+    '/users/{name}/tokens',
+    '/users/{name}/tokens/{id}',
+    '/acls',
+    '/session',
+  ])
+    assert.ok(doc.paths[path], path)
+  assert.ok(doc.paths['/users/{name}/tokens'].post.responses['201'])
+  assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['basic', 'bearer', 'session'])
 })
