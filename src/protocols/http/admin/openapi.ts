@@ -131,7 +131,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     }
-    if ((method === 'post' || method === 'put' || (method === 'delete' && path === '/bindings'))) {
+    if (method === 'post' || method === 'put' || (method === 'delete' && path === '/bindings')) {
       operation.requestBody = { content: { 'application/json': { schema: { type: 'object' } } } }
     }
     paths[path] ??= {}
