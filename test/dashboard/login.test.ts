@@ -85,7 +85,7 @@ test('dashboard login in Chromium: login page, errors, HttpOnly SameSite=Strict 
   // A state-changing request with the cookie but without the CSRF header is refused; with it, it works.
   const attempt = (csrf: boolean) =>
     page.evaluate(async (withToken) => {
-      const who = await (await fetch('/api/v1/session')).json()
+      const who = (await (await fetch('/api/v1/session')).json()) as { csrfToken: string }
       const headers: Record<string, string> = { 'content-type': 'application/json' }
       if (withToken) headers['x-csrf-token'] = who.csrfToken
       const res = await fetch('/api/v1/streams', { method: 'POST', headers, body: JSON.stringify({ name: 'by-page' }) })
