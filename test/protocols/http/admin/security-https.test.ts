@@ -1,6 +1,6 @@
 // HTTPS on the TLS port: the same app as the HTTP port, TLS 1.2+ only (openssl s_client), the chain verifies
 // against the development CA, Node's fetch over https with Basic credentials, and a certificate reload
-// (SIGHUP's path) that the HTTPS server picks up without a restart.
+// (SIGHUP's path) that the HTTPS server picks up without a restart, in-process and in a `wharf start` child.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
@@ -10,6 +10,7 @@ import { test } from 'node:test'
 import { makeDevCertificates } from '../../../../src/cli/certs.ts'
 import { TlsCredentials } from '../../../../src/protocols/common/tls.ts'
 import { devCertificates } from '../../../fixtures/tls.ts'
+import { freePort, spawnWharf } from '../../../fixtures/wharf-process.ts'
 import { as, startSecureHarness } from './security-harness.ts'
 
 function run(
@@ -115,4 +116,40 @@ test('HTTPS: a certificate reload applies to new connections without a restart',
   credentials.reload()
   assert.match((await sClient(port, renewed.ca)).stdout, /Verify return code: 0 \(ok\)/)
   assert.doesNotMatch((await sClient(port, files.ca)).stdout, /Verify return code: 0 \(ok\)/)
+})
+
+test('wharf start with TLS: the banner lists the https URL, publicMetrics false, SIGHUP reloads the certificate', {
+  timeout: 60_000,
+}, async (t) => {
+  const files = await devCertificates()
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-https-server-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const cert = join(dir, 'server.pem')
+  const key = join(dir, 'server-key.pem')
+  copyFileSync(files.cert, cert)
+  copyFileSync(files.key, key)
+  const [httpPort, port] = [await freePort(), await freePort()]
+  const wharf = spawnWharf([
+    ...['--data-dir', join(dir, 'data'), '--http-port', String(httpPort), '--https-port', String(port)],
+    ...['--tls-cert-file', cert, '--tls-key-file', key, '--public-metrics', 'false', '--anonymous', 'false'],
+    ...['--users', JSON.stringify([{ name: 'alice', password: 'alice-pw', tags: ['administrator'] }])],
+  ])
+  t.after(async () => {
+    wharf.proc.kill('SIGKILL')
+    await wharf.exit
+  })
+  await wharf.ready
+  assert.match(wharf.output(), new RegExp(`https://127\\.0\\.0\\.1:${port}/`))
+
+  const url = `https://localhost:${port}/metrics`
+  assert.equal(JSON.parse((await fetchIn(url, {}, files.ca)).stdout).status, 401)
+  assert.equal(JSON.parse((await fetchIn(url, { authorization: as('alice') }, files.ca)).stdout).status, 200)
+
+  const renewed = await makeDevCertificates(join(dir, 'renewed'), { clients: [] })
+  copyFileSync(renewed.cert, cert)
+  copyFileSync(renewed.key, key)
+  wharf.proc.kill('SIGHUP')
+  while (!wharf.output().includes('TLS certificates reloaded')) await new Promise((r) => setTimeout(r, 50))
+  assert.match((await sClient(port, renewed.ca)).stdout, /Verify return code: 0 \(ok\)/)
+  assert.equal(JSON.parse((await fetchIn(url, { authorization: as('alice') }, renewed.ca)).stdout).status, 200)
 })
