@@ -46,8 +46,11 @@ test('dashboard login in Chromium: login page, errors, HttpOnly SameSite=Strict 
   page.setDefaultTimeout(10_000)
   const pageErrors: string[] = []
   page.on('pageerror', (error) => pageErrors.push(String(error.stack ?? error)))
-  // No Basic prompt may ever appear: playwright fails a page that gets an unanswered auth challenge.
-  page.on('dialog', (dialog) => pageErrors.push(`unexpected dialog: ${dialog.message()}`))
+  // The browser must never be asked for Basic credentials: every 401 the page gets has the Session challenge.
+  const challenges: string[] = []
+  page.on('response', async (response) => {
+    if (response.status() === 401) challenges.push((await response.headerValue('www-authenticate')) ?? 'none')
+  })
 
   await page.goto(`${base}/`)
   await page.getByRole('heading', { name: 'Log in to Wharf' }).waitFor()
@@ -142,4 +145,6 @@ test('dashboard login in Chromium: login page, errors, HttpOnly SameSite=Strict 
   const after = await fetch(`${base}/api/v1/session`, { headers: { cookie: `wharf_session=${session.value}` } })
   assert.equal(after.status, 401)
   assert.deepEqual(pageErrors, [])
+  assert.ok(challenges.length >= 2, 'the start and the wrong password were 401s')
+  assert.deepEqual(new Set(challenges), new Set(['Session realm="wharf"']))
 })

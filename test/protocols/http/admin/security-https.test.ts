@@ -44,9 +44,14 @@ function sClient(port: number, ca: string, ...extra: string[]) {
 }
 
 /** Node's own fetch in a child process (the trusted CA is fixed at process start: NODE_EXTRA_CA_CERTS). */
-function fetchIn(url: string, headers: Record<string, string>, ca?: string) {
-  const script = `fetch(${JSON.stringify(url)}, { headers: ${JSON.stringify(headers)} })
-    .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })))
+function fetchIn(
+  url: string,
+  headers: Record<string, string>,
+  ca?: string,
+  init: { method?: string; body?: string } = {},
+) {
+  const script = `fetch(${JSON.stringify(url)}, { headers: ${JSON.stringify(headers)}, ...${JSON.stringify(init)} })
+    .then(async (r) => console.log(JSON.stringify({ status: r.status, cookie: r.headers.get('set-cookie'), body: await r.text() })))
     .catch((e) => { console.log(JSON.stringify({ error: String(e.cause?.code ?? e.message) })) })`
   return run(process.execPath, ['-e', script], { env: ca ? { NODE_EXTRA_CA_CERTS: ca } : {} })
 }
@@ -91,6 +96,20 @@ test('HTTPS: TLS 1.2 and 1.3 with a chain that verifies, TLS 1.1 refused, fetch 
   assert.equal(JSON.parse(trusted.body).total, 0)
   const noCredentials = JSON.parse((await fetchIn(url, {}, files.ca)).stdout)
   assert.equal(noCredentials.status, 401)
+  // A dashboard login over HTTPS gets a cookie the browser will only send back over HTTPS.
+  const login = JSON.parse(
+    (
+      await fetchIn(`https://localhost:${port}/api/v1/session`, { 'content-type': 'application/json' }, files.ca, {
+        method: 'POST',
+        body: JSON.stringify({ user: 'alice', password: 'alice-pw' }),
+      })
+    ).stdout,
+  )
+  assert.equal(login.status, 200)
+  assert.match(
+    login.cookie,
+    /^wharf_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/,
+  )
   // Without the development CA the chain does not verify and fetch refuses the server.
   const untrusted = JSON.parse((await fetchIn(url, { authorization: as('alice') })).stdout)
   assert.match(untrusted.error, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|unable to verify/i)
