@@ -172,7 +172,7 @@ function registerSessionRoutes(route: AdminRoute, authenticator: HttpAuthenticat
         `${principalString(principal)} has no administrator, management or monitoring tag`,
       )
     const session = sessions.create(principal.name)
-    reply.header('set-cookie', sessionCookie(session.id, isHttps(request)))
+    reply.header('set-cookie', sessionCookie(session.id, isHttps(request))).header('cache-control', 'no-store')
     return whoami({ principal, via: 'session', session }, request.socket.remoteAddress)
   })
 
@@ -180,6 +180,8 @@ function registerSessionRoutes(route: AdminRoute, authenticator: HttpAuthenticat
     const auth = await authenticator.authenticate(request)
     if (auth === 'missing') return unauthorized(request, reply, 'authentication required')
     if (auth === 'refused') return unauthorized(request, reply, 'invalid credentials')
+    // It carries the CSRF token: no cache may keep it.
+    reply.header('cache-control', 'no-store')
     return whoami(auth, request.socket.remoteAddress)
   })
 
