@@ -1,7 +1,9 @@
 // Hash router: `#/streams/orders?partition=1` → pages/streams.js detail. Each navigation aborts the
 // previous page's signal, which stops its polling timers and discards its late responses.
-import { api } from './lib/api.js'
-import { clearMessages, h, showError } from './lib/dom.js'
+// Before any page: who is the caller? Without credentials (and no anonymous access) the login page shows;
+// a request that finds the session gone later brings it back.
+import { api, session, setCsrfToken, setUnauthorizedHandler } from './lib/api.js'
+import { clearMessages, field, h, showError } from './lib/dom.js'
 
 const pages = {
   overview: () => import('./pages/overview.js'),
@@ -13,13 +15,14 @@ const pages = {
   schemas: () => import('./pages/schemas.js'),
   connections: () => import('./pages/connections.js'),
   mqtt: () => import('./pages/mqtt.js'),
+  security: () => import('./pages/security.js'),
 }
 
 const ALARM_POLL_MS = 5000
 
 /** The alarm banner on every page: polls /api/v1/alarms; hidden while none is active. */
 async function pollAlarms() {
-  if (document.hidden) return
+  if (document.hidden || who === null) return
   const banner = document.getElementById('alarms')
   try {
     const { alarms, blockedPublishers } = await api.get('/alarms')
@@ -54,6 +57,7 @@ function parse() {
 }
 
 async function render() {
+  if (who === null) return
   current?.abort()
   const controller = new AbortController()
   current = controller
@@ -104,7 +108,98 @@ async function render() {
 }
 
 let focusOnRender = false
+
+/** The caller as GET /api/v1/session describes it; null while logged out. */
+let who = null
+
+function showAccount(caller) {
+  who = caller
+  setCsrfToken(caller?.csrfToken)
+  document.getElementById('nav').hidden = caller === null
+  document.getElementById('nav-security').hidden = !caller?.rights?.administer
+  const account = document.getElementById('account')
+  // Only a dashboard session can be logged out of; anonymous and Basic callers have nothing to end.
+  account.hidden = caller?.via !== 'session'
+  if (caller !== null)
+    document.getElementById('whoami').textContent =
+      caller.tags.length > 0 ? `${caller.user} (${caller.tags.join(', ')})` : caller.user
+}
+
+function renderLogin(message) {
+  current?.abort()
+  current = null
+  showAccount(null)
+  clearMessages()
+  const user = h('input', { type: 'text', name: 'username', autocomplete: 'username', required: true })
+  const password = h('input', {
+    type: 'password',
+    name: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  })
+  const submit = h('button', { type: 'submit' }, 'Log in')
+  const error = h('p', { class: 'login-error', role: 'alert' })
+  const form = h(
+    'form',
+    { class: 'login', 'aria-labelledby': 'login-title' },
+    field('User name', user),
+    field('Password', password),
+    submit,
+    error,
+  )
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    submit.disabled = true
+    error.textContent = ''
+    try {
+      const caller = await session.login(user.value, password.value)
+      password.value = ''
+      showAccount(caller)
+      focusOnRender = false
+      await render()
+    } catch (failure) {
+      password.value = ''
+      error.textContent =
+        failure.status === 401 ? 'Wrong user name or password.' : `${failure.code}: ${failure.message}`
+      password.focus()
+    } finally {
+      submit.disabled = false
+    }
+  })
+  const view = document.getElementById('view')
+  view.replaceChildren(h('h1', { id: 'login-title' }, 'Log in to Wharf'))
+  if (message) view.append(h('p', { class: 'hint' }, message))
+  view.append(form)
+  document.title = 'Log in · Wharf'
+  user.focus()
+}
+
+async function start(message) {
+  let caller
+  try {
+    caller = await session.current()
+  } catch (error) {
+    showError(error)
+    return
+  }
+  if (caller === null) return renderLogin(message)
+  showAccount(caller)
+  await render()
+}
+
+setUnauthorizedHandler(() => {
+  if (who !== null) renderLogin('Your session has ended. Log in again.')
+})
+document.getElementById('logout').addEventListener('click', async () => {
+  try {
+    await session.logout()
+  } catch {
+    // Logged out on this side either way: the login page follows.
+  }
+  who = null
+  await start('You have logged out.')
+})
 window.addEventListener('hashchange', render)
-render()
+start()
 pollAlarms()
 setInterval(pollAlarms, ALARM_POLL_MS)

@@ -1,5 +1,7 @@
 // The dashboard's only way to the broker: the public REST admin API (/api/v1), the schema registry API
-// and /metrics — exactly what the CLI or any script can call.
+// and /metrics — exactly what the CLI or any script can call. Logged-in requests carry the session cookie
+// (the browser adds it) and, when they change something, the session's CSRF token; X-Requested-With makes
+// a 401 come back without the Basic challenge, so the browser leaves the login to the dashboard's page.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -9,8 +11,26 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
-  const init = { method, headers: { accept: 'application/json' } }
+let csrfToken = null
+/** Called when a request finds the session gone (401): the app shows the login page. */
+let onUnauthorized = () => {}
+
+export function setCsrfToken(token) {
+  csrfToken = token ?? null
+}
+
+export function setUnauthorizedHandler(handler) {
+  onUnauthorized = handler
+}
+
+function baseHeaders(method) {
+  const headers = { accept: 'application/json', 'x-requested-with': 'fetch' }
+  if (csrfToken !== null && method !== 'GET' && method !== 'HEAD') headers['x-csrf-token'] = csrfToken
+  return headers
+}
+
+async function request(method, path, body, { quiet = false } = {}) {
+  const init = { method, headers: baseHeaders(method), credentials: 'same-origin' }
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json'
     init.body = JSON.stringify(body)
@@ -25,6 +45,7 @@ async function request(method, path, body) {
       data = text
     }
   }
+  if (response.status === 401 && !quiet) onUnauthorized()
   if (!response.ok) {
     // Admin errors are {error: {code, message}}; registry errors are {error_code, message}.
     const error = data?.error ?? data
@@ -55,12 +76,28 @@ export const api = {
   enc,
 }
 
+/** The dashboard session: who is logged in (or anonymous), the CSRF token, the rights to show controls for. */
+export const session = {
+  /** Resolves the caller, or null when credentials are needed. */
+  async current() {
+    try {
+      return await request('GET', '/api/v1/session', undefined, { quiet: true })
+    } catch (error) {
+      if (error.status === 401) return null
+      throw error
+    }
+  },
+  login: (user, password) => request('POST', '/api/v1/session', { user, password }, { quiet: true }),
+  logout: () => request('DELETE', '/api/v1/session', undefined, { quiet: true }),
+}
+
 /**
  * Parses Prometheus text exposition into {name: [{labels, value}]}; only `wharf_*` samples are kept
  * (the process metrics are many and unused here).
  */
 export async function fetchMetrics() {
-  const response = await fetch('/metrics')
+  const response = await fetch('/metrics', { headers: baseHeaders('GET'), credentials: 'same-origin' })
+  if (response.status === 401) onUnauthorized()
   if (!response.ok) throw new ApiError(response.status, 'METRICS', 'metrics unavailable')
   const text = await response.text()
   const out = new Map()

@@ -2,70 +2,14 @@
 // dashboard uses), never to the data directory, so they work against a remote broker and cannot corrupt
 // a live one. Failures print one line on stderr and exit non-zero.
 import { type Command, InvalidArgumentError } from 'commander'
+import { api, CliError, type Json, listAll, print, readStdin, withUrl } from './client.js'
 
-const URL_DEFAULT = process.env.WHARF_URL ?? 'http://127.0.0.1:8080'
 const FOLLOW_POLL_MS = 500
-const REQUEST_TIMEOUT_MS = 30_000
-
-export class CliError extends Error {}
 
 function positiveInt(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer')
   return n
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: replies are untyped JSON, printed or picked field by field
-type Json = any
-
-async function api(base: string, method: string, path: string, body?: unknown): Promise<Json> {
-  let url: URL
-  try {
-    url = new URL(`/api/v1${path}`, base)
-  } catch {
-    throw new CliError(`invalid --url ${base}`)
-  }
-  let res: Response
-  try {
-    res = await fetch(url, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    })
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message
-    throw new CliError(`cannot reach the broker at ${base}: ${cause}`)
-  }
-  const text = await res.text()
-  let json: Json
-  try {
-    json = text === '' ? {} : JSON.parse(text)
-  } catch {
-    throw new CliError(`unexpected reply from ${base} (HTTP ${res.status}): ${text.slice(0, 200)}`)
-  }
-  if (!res.ok)
-    throw new CliError(`${json?.error?.code ?? `HTTP ${res.status}`}: ${json?.error?.message ?? text.slice(0, 200)}`)
-  return json
-}
-
-function print(value: unknown): void {
-  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`)
-}
-
-function withUrl(command: Command): Command {
-  return command.option('--url <url>', `broker HTTP address (env WHARF_URL, default ${URL_DEFAULT})`, URL_DEFAULT)
-}
-
-/** Lists every page (the API caps a page at 1000 items). */
-async function listAll(base: string, path: string, filter: string | undefined): Promise<Json[]> {
-  const items: Json[] = []
-  for (let offset = 0; ; offset += 1000) {
-    const q = filter ? `&q=${encodeURIComponent(filter)}` : ''
-    const page = await api(base, 'GET', `${path}?limit=1000&offset=${offset}${q}`)
-    items.push(...page.items)
-    if (items.length >= page.total || page.items.length === 0) return items
-  }
 }
 
 /** `<group> list`: every item under path, as JSON or one line each. */
@@ -77,7 +21,7 @@ function listCommand(group: Command, description: string, path: string, line: (i
       .option('-q, --filter <text>', 'name contains')
       .option('--json', 'print JSON'),
   ).action(async (o) => {
-    const items = await listAll(o.url, path, o.filter)
+    const items = await listAll(o, path, o.filter)
     if (o.json) return print(items)
     for (const item of items) print(line(item))
   })
@@ -86,7 +30,7 @@ function listCommand(group: Command, description: string, path: string, line: (i
 /** `<group> describe <name>`: the item's admin API document. */
 function describeCommand(group: Command, description: string, path: string): void {
   withUrl(group.command('describe <name>').description(description)).action(async (name, o) =>
-    print(await api(o.url, 'GET', `${path}/${encodeURIComponent(name)}`)),
+    print(await api(o, 'GET', `${path}/${encodeURIComponent(name)}`)),
   )
 }
 
@@ -102,7 +46,7 @@ function createCommand(
   config: (options: Json) => Record<string, unknown>,
 ): void {
   withUrl(options(group.command('create <name>').description(`create a ${kind}`))).action(async (name, o) => {
-    await api(o.url, 'POST', path, { name, ...config(o) })
+    await api(o, 'POST', path, { name, ...config(o) })
     print(`created ${kind} ${name}`)
   })
 }
@@ -129,7 +73,7 @@ export function registerAdminCommands(program: Command): void {
   withUrl(
     topics.command('delete <name>').description('delete a stream').option('--force', 'also delete queues reading it'),
   ).action(async (name, o) => {
-    await api(o.url, 'DELETE', `/streams/${encodeURIComponent(name)}${o.force ? '?force=true' : ''}`)
+    await api(o, 'DELETE', `/streams/${encodeURIComponent(name)}${o.force ? '?force=true' : ''}`)
     print(`deleted stream ${name}`)
   })
   describeCommand(topics, 'show a stream', '/streams')
@@ -158,11 +102,7 @@ export function registerAdminCommands(program: Command): void {
   )
   withUrl(queues.command('delete <name>').description('delete a queue').option('--if-empty', 'only when empty')).action(
     async (name, o) => {
-      const result = await api(
-        o.url,
-        'DELETE',
-        `/queues/${encodeURIComponent(name)}${o.ifEmpty ? '?ifEmpty=true' : ''}`,
-      )
+      const result = await api(o, 'DELETE', `/queues/${encodeURIComponent(name)}${o.ifEmpty ? '?ifEmpty=true' : ''}`)
       print(`deleted queue ${name} (${result.messages} messages)`)
     },
   )
@@ -193,7 +133,7 @@ export function registerAdminCommands(program: Command): void {
     }))
     const path = `/${o.queue ? 'queues' : 'streams'}/${encodeURIComponent(stream)}/messages`
     for (let i = 0; i < messages.length; i += 1000)
-      await api(o.url, 'POST', path, { encoding: 'text', messages: messages.slice(i, i + 1000) })
+      await api(o, 'POST', path, { encoding: 'text', messages: messages.slice(i, i + 1000) })
     process.stderr.write(`produced ${messages.length} message(s) to ${stream}\n`)
   })
 
@@ -215,10 +155,10 @@ export function registerAdminCommands(program: Command): void {
       stop = true
     })
     const base = `/streams/${encodeURIComponent(stream)}/messages?partition=${o.partition}&encoding=text`
-    if (offset === 'latest') offset = (await api(o.url, 'GET', `${base}&offset=latest&limit=1`)).highWatermark as number
+    if (offset === 'latest') offset = (await api(o, 'GET', `${base}&offset=latest&limit=1`)).highWatermark as number
     while (!stop) {
       const limit = Math.min(1000, o.limit === undefined ? 1000 : o.limit - printed)
-      const page = await api(o.url, 'GET', `${base}&limit=${limit}${offset === 'earliest' ? '' : `&offset=${offset}`}`)
+      const page = await api(o, 'GET', `${base}&limit=${limit}${offset === 'earliest' ? '' : `&offset=${offset}`}`)
       for (const m of page.messages) print(o.json ? JSON.stringify(m) : String(m.value))
       printed += page.messages.length
       offset = page.nextOffset as number
@@ -236,9 +176,9 @@ export function registerAdminCommands(program: Command): void {
       .description('broker overview: counts, queue depths, group lag')
       .option('--json', 'print JSON'),
   ).action(async (o) => {
-    const overview = await api(o.url, 'GET', '/overview')
-    const queueList = await listAll(o.url, '/queues', undefined)
-    const groups = await listAll(o.url, '/groups', undefined)
+    const overview = await api(o, 'GET', '/overview')
+    const queueList = await listAll(o, '/queues', undefined)
+    const groups = await listAll(o, '/groups', undefined)
     if (o.json) return print({ overview, queues: queueList, groups })
     print(
       `streams=${overview.streams} queues=${overview.queues} exchanges=${overview.exchanges} groups=${overview.groups} topics=${overview.topics} messagesIn=${overview.messagesIn}`,
@@ -246,11 +186,4 @@ export function registerAdminCommands(program: Command): void {
     for (const q of queueList) print(`queue ${q.name}\tready=${q.ready}\tunacked=${q.inflight}`)
     for (const g of groups) print(`group ${g.group}\tstate=${g.state}\tlag=${g.lag}`)
   })
-}
-
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return ''
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
 }

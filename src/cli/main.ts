@@ -2,7 +2,9 @@ import { Command, InvalidArgumentError } from 'commander'
 import { defaultConfig, flagName, loadConfig, type WharfConfig } from '../server/config.js'
 import { startServer } from '../server/server.js'
 import { createLogger } from '../util/logger.js'
-import { CliError, registerAdminCommands } from './admin.js'
+import { registerAdminCommands } from './admin.js'
+import { CliError } from './client.js'
+import { registerSecurityCommands } from './security.js'
 
 function port(value: string): number {
   const n = Number(value)
@@ -102,6 +104,7 @@ export async function main(argv: string[]): Promise<void> {
       )
     })
   registerAdminCommands(program)
+  registerSecurityCommands(program)
   try {
     await program.parseAsync(argv)
   } catch (error) {

@@ -13,21 +13,29 @@ export const chromiumMissing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is mi
 /** A browser on a fresh user-data dir (launchPersistentContext is playwright's way to give it one); closed after the test. */
 export async function launchChromium(t: TestContext): Promise<BrowserContext> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'wharf-dash-chromium-'))
-  t.after(() => rmSync(userDataDir, { recursive: true, force: true }))
-  const browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+  const browser = await chromium
+    .launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      viewport: { width: 1280, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+    .catch((error: unknown) => {
+      rmSync(userDataDir, { recursive: true, force: true })
+      throw error
+    })
+  // One hook, in this order: the profile can only be removed once Chromium has stopped writing to it.
+  t.after(async () => {
+    await browser.close()
+    rmSync(userDataDir, { recursive: true, force: true, maxRetries: 3 })
   })
-  t.after(() => browser.close())
   return browser
 }

@@ -4,6 +4,7 @@ import type { MetadataStore } from '../../storage/api.js'
 import { isLoopbackAddress } from '../../util/net.js'
 import { type AclBinding, AclStore, parseAclBinding } from './acls.js'
 import { Access, ANONYMOUS, type Principal } from './authorizer.js'
+import { TokenStore } from './tokens.js'
 import { type AccessKey, type UserRecord, UserStore } from './users.js'
 
 export interface SecurityPolicy {
@@ -30,6 +31,8 @@ const FAILURE_ADDRESSES_MAX = 10_000
 export class Security {
   readonly users: UserStore
   readonly acls: AclStore
+  /** Bearer tokens of the HTTP admin API (tokens.ts). */
+  readonly tokens: TokenStore
   #policy: SecurityPolicy = { anonymous: true, defaultPermission: 'allow' }
   #policyGeneration = 0
   readonly #failures = new Map<string, { count: number; last: number }>()
@@ -40,6 +43,7 @@ export class Security {
     this.#metadata = metadata
     this.users = new UserStore(metadata)
     this.acls = new AclStore(metadata)
+    this.tokens = new TokenStore(metadata, now)
     this.#now = now
   }
 

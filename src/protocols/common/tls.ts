@@ -2,6 +2,8 @@
 // client-certificate verification, and a reload (SIGHUP) that swaps the certificate of every TLS server
 // without dropping a connection. A TLS socket is a net.Socket, so adapters serve it unchanged.
 import { readFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import https from 'node:https'
 import type net from 'node:net'
 import tls from 'node:tls'
 import { WharfError } from '../../util/errors.js'
@@ -69,6 +71,40 @@ export class TlsCredentials {
     for (const server of this.#servers) server.setSecureContext(this.#options)
   }
 
+  /**
+   * An HTTPS server with the same settings as createServer (its certificate follows reload(), since
+   * https.Server is a tls.Server); `onRequest` is the request handler (the HTTP listener's fastify app).
+   */
+  createHttpsServer(
+    onRequest: (request: IncomingMessage, response: ServerResponse) => void,
+    onError?: (error: Error) => void,
+  ): https.Server {
+    const clientAuth = this.settings.clientAuth
+    const server = https.createServer(
+      {
+        ...this.#options,
+        requestCert: clientAuth !== 'none',
+        rejectUnauthorized: clientAuth === 'require',
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        noDelay: true,
+      },
+      onRequest,
+    )
+    this.#track(server, onError)
+    return server
+  }
+
+  #track(server: tls.Server, onError: ((error: Error) => void) | undefined): void {
+    // A failed handshake (wrong version, no or bad client certificate, plaintext on a TLS port) ends that
+    // socket only.
+    server.on('tlsClientError', (error, socket) => {
+      onError?.(error)
+      socket.destroy()
+    })
+    this.#servers.add(server)
+    server.once('close', () => this.#servers.delete(server))
+  }
+
   /** A TLS server whose certificate follows reload(); `onConnection` gets sockets after the handshake. */
   createServer(onConnection: (socket: net.Socket) => void, onError?: (error: Error) => void): tls.Server {
     const clientAuth = this.settings.clientAuth
@@ -82,14 +118,7 @@ export class TlsCredentials {
       },
       onConnection,
     )
-    // A failed handshake (wrong version, no or bad client certificate, plaintext on a TLS port) ends that
-    // socket only.
-    server.on('tlsClientError', (error, socket) => {
-      onError?.(error)
-      socket.destroy()
-    })
-    this.#servers.add(server)
-    server.once('close', () => this.#servers.delete(server))
+    this.#track(server, onError)
     return server
   }
 }

@@ -1,16 +1,21 @@
 // The HTTP listener: one fastify server on the HTTP port serving the SQS JSON and query APIs and the SNS
 // query API (all `POST /`), the Confluent-compatible schema registry, the REST admin API under /api/v1, /metrics,
-// /healthz and /readyz. Other listeners (MQTT over WebSocket) attach to `httpServer`.
+// /healthz and /readyz. Other listeners (MQTT over WebSocket) attach to `httpServer`. With TLS configured the
+// same app also serves HTTPS on the TLS port (`httpsServer`, where MQTT attaches WSS).
+// The listener's own surfaces authenticate in auth/ (Basic, bearer tokens, dashboard sessions); SQS and SNS
+// authenticate by their own scheme and are skipped there (awsRoute below).
 // Bodies are read raw and bounded (bodyLimit); each service parses its own format so malformed input
 // gets that service's error shape, never fastify's default.
 import { randomBytes } from 'node:crypto'
-import type { Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
 import { CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
 import { registerAlarmMetrics } from './admin/system.js'
+import { registerHttpAuth } from './auth/auth.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { registerRegistry, sendRegistryError } from './registry.js'
@@ -27,13 +32,24 @@ import { SqsService } from './sqs/service.js'
 export const HTTP_BODY_BYTES_MAX = 4 * 1024 * 1024
 
 /** HTTP connections are fastify's: the listener tracks none, so the admin API lists none for it. */
-export type HttpListenerContext = ListenerContext
+export interface HttpListenerContext extends ListenerContext {
+  /** The server's config; `publicMetrics: false` puts /metrics, /healthz and /readyz behind credentials. */
+  config?: { publicMetrics?: boolean }
+}
 
 export interface HttpListener extends Listener {
   readonly httpServer: Server
 }
 
 const KIND_CONFIG = 'sqs-config'
+
+/**
+ * Routes that authenticate by AWS Signature V4 (SQS and SNS, ./sqs ./sns ./aws), not by the admin credentials:
+ * the admin auth hook lets them through untouched. A new SQS/SNS route is added here.
+ */
+function awsRoute(method: string, route: string): boolean {
+  return method === 'POST' && (route === '/' || route === '/:account/:queue')
+}
 
 async function receiptSecret(broker: Broker): Promise<Buffer> {
   const config = broker.catalog<string>(KIND_CONFIG)
@@ -63,7 +79,19 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
     logger,
   )
-  const app = Fastify({ logger: false, bodyLimit: HTTP_BODY_BYTES_MAX, return503OnClosing: true })
+  // One app for both ports: the factory hands fastify's request handler to the HTTPS server as well.
+  let httpsServer: HttpsServer | undefined
+  const app = Fastify({
+    logger: false,
+    bodyLimit: HTTP_BODY_BYTES_MAX,
+    return503OnClosing: true,
+    serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void) => {
+      httpsServer = context.tls?.credentials.createHttpsServer(handler, (error) =>
+        logger.debug({ err: error.message }, 'https TLS handshake failed'),
+      )
+      return createServer(handler)
+    },
+  })
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: HTTP_BODY_BYTES_MAX }, (_request, body, done) =>
     done(null, body),
@@ -100,7 +128,11 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     return handleSqsQuery(sqs, request, reply, params)
   })
   const sns = new SnsService(broker, logger)
-  registerAdmin(app, broker, sqs, logger, context)
+  const auth = registerHttpAuth(app, broker.security, logger, {
+    publicMetrics: context.config?.publicMetrics ?? true,
+    skip: awsRoute,
+  })
+  registerAdmin(app, broker, sqs, logger, context, auth)
   registerConnectionsApi(app, context, logger)
   registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
@@ -127,16 +159,50 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : context.port
   const shown = context.host.includes(':') ? `[${context.host}]` : context.host
+  const what = '(SQS, SNS, schema registry, /api/v1, /metrics)'
+  const urls = [`http://${shown}:${port}/ ${what}`]
+  const https = httpsServer
+  if (https !== undefined && context.tls !== undefined) {
+    https.maxConnections = app.server.maxConnections
+    try {
+      // One address: 'localhost' could resolve to either loopback family.
+      await listenHttps(https, context.host === 'localhost' ? '127.0.0.1' : context.host, context.tls.port)
+    } catch (error) {
+      await app.close()
+      throw error
+    }
+    const httpsAddress = https.address()
+    const httpsPort = typeof httpsAddress === 'object' && httpsAddress !== null ? httpsAddress.port : context.tls.port
+    urls.push(`https://${shown}:${httpsPort}/ ${what}`)
+  }
   return {
     name: 'http',
     port,
     httpServer: app.server,
-    urls: [`http://${shown}:${port}/ (SQS, SNS, schema registry, /api/v1, /metrics)`],
+    ...(https === undefined ? {} : { httpsServer: https }),
+    urls,
     async close() {
       closing = true
-      await app.close()
+      if (https !== undefined) {
+        const closed = new Promise<void>((resolve) => https.close(() => resolve()))
+        https.closeIdleConnections()
+        await app.close()
+        // What is still open after the app drained (a keep-alive request in progress has ended by now).
+        https.closeAllConnections()
+        await closed
+      } else await app.close()
     },
   }
+}
+
+function listenHttps(server: HttpsServer, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
 }
 
 /** The query-protocol fields of the body and the URL (presigned requests carry them in the URL). */

@@ -1,13 +1,16 @@
 // REST admin API (JSON, /api/v1): the one management API the CLI and the dashboard use. Every list takes
 // `?limit=&offset=&q=` (server-side substring filter on the name) and answers `{items, total, limit, offset}`.
 // Errors: `{error: {code, message}}` with the status from one table (broker code → HTTP status).
-// The routes live per resource area (streams, queues, groups, routing, messages, topics, mqtt, system, and
-// connections for listeners and client connections) over the shared helpers in context.ts; this module
-// registers them plus /openapi.json and /overview.
+// The routes live per resource area (streams, queues, groups, routing, messages, topics, mqtt, system,
+// connections for listeners and client connections, users and acls for identities) over the shared helpers in
+// context.ts; this module registers them plus /openapi.json and /overview. Who may call which route is
+// decided before a handler runs (../auth/); handlers check ACL rules on the resources they touch.
 import type { FastifyInstance } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
+import type { HttpAuth } from '../auth/auth.js'
 import type { SqsService } from '../sqs/service.js'
+import { registerAclRoutes } from './acls.js'
 import type { ListenersView } from './connections.js'
 import { type AdminContext, adminRoute } from './context.js'
 import { listGroupIds, registerGroupRoutes } from './groups.js'
@@ -18,6 +21,7 @@ import { registerRoutingRoutes } from './routing.js'
 import { registerStreamRoutes } from './streams.js'
 import { registerSystemRoutes, type SystemView } from './system.js'
 import { registerTopicRoutes } from './topics.js'
+import { registerUserRoutes } from './users.js'
 
 // Imported from here by listener.ts and metrics.ts.
 export { API_PREFIX, sendAdminError } from './context.js'
@@ -29,8 +33,9 @@ export function registerAdmin(
   sqs: SqsService,
   logger: Logger,
   view: SystemView & ListenersView,
+  auth: HttpAuth,
 ): void {
-  const context: AdminContext = { broker, route: adminRoute(app, logger) }
+  const context: AdminContext = { broker, route: adminRoute(app, logger), authorize: auth.authorize }
   const { route } = context
 
   route('GET', '/openapi.json', () => openApiDocument())
@@ -50,4 +55,6 @@ export function registerAdmin(
   registerTopicRoutes(context)
   registerMqttRoutes(context, view)
   registerSystemRoutes(context, view)
+  registerUserRoutes(context, auth.sessions)
+  registerAclRoutes(context)
 }

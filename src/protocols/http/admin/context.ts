@@ -5,6 +5,7 @@
 // Kept apart from admin.ts so the route modules need not import the module that registers them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
+import type { Operation, ResourceType } from '../../../broker/security/acls.js'
 import { type ErrorCode, isWharfError, WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
 
@@ -60,10 +61,17 @@ export type AdminRoute = (
   status?: number,
 ) => void
 
-/** What a route module gets: the broker it manages and the route helper. */
+/** Throws ACCESS_REFUSED unless the request's principal may do `operation` on the resource (ACL rules). */
+export type Authorize = (request: FastifyRequest, operation: Operation, type: ResourceType, name: string) => void
+
+/**
+ * What a route module gets: the broker it manages, the route helper and the ACL check. Which tag a route needs
+ * is decided before the handler runs (auth/policy.ts); handlers check ACL rules on the resources they touch.
+ */
 export interface AdminContext {
   readonly broker: Broker
   readonly route: AdminRoute
+  readonly authorize: Authorize
 }
 
 export function adminRoute(app: FastifyInstance, logger: Logger): AdminRoute {
@@ -153,9 +161,10 @@ export interface Collection {
 
 /**
  * `GET /<kind>` (paged), `POST /<kind>` (201 with the description) and `GET /<kind>/:name`, which streams and
- * queues answer alike; each kind registers its own alter, delete and message routes.
+ * queues answer alike (ACL: Create and Describe on the Topic of that name); each kind registers its own
+ * alter, delete and message routes.
  */
-export function collectionRoutes(route: AdminRoute, path: string, collection: Collection): void {
+export function collectionRoutes({ route, authorize }: AdminContext, path: string, collection: Collection): void {
   route('GET', path, (r) => pageMap(collection.names(), query(r), collection.describe))
   route(
     'POST',
@@ -164,10 +173,14 @@ export function collectionRoutes(route: AdminRoute, path: string, collection: Co
       const input = body(r)
       if (typeof input.name !== 'string') throw bad('name is required')
       const { name, ...config } = input
+      authorize(r, 'Create', 'Topic', name)
       await collection.create(name, config)
       return collection.describe(name)
     },
     201,
   )
-  route('GET', `${path}/:name`, (r) => collection.describe(params(r).name!))
+  route('GET', `${path}/:name`, (r) => {
+    authorize(r, 'Describe', 'Topic', params(r).name!)
+    return collection.describe(params(r).name!)
+  })
 }

@@ -1,5 +1,6 @@
 // REST admin routes for consumer groups: list and describe with per-partition lag, and offset reset of an
 // empty group. describeGroup and listGroupIds also feed the lag gauge in metrics.ts.
+// ACL: Describe on the Group; a reset needs Read on the Group and on the Topic, as Kafka's OffsetCommit.
 import type { Broker } from '../../../broker/broker.js'
 import { WharfError } from '../../../util/errors.js'
 import { type AdminContext, bad, body, pageMap, params, query } from './context.js'
@@ -69,11 +70,17 @@ async function resetOffsets(
   return results
 }
 
-export function registerGroupRoutes({ broker, route }: AdminContext): void {
+export function registerGroupRoutes({ broker, route, authorize }: AdminContext): void {
   route('GET', '/groups', (r) => pageMap(listGroupIds(broker), query(r), (g) => describeGroup(broker, g)))
-  route('GET', '/groups/:group', (r) => describeGroup(broker, params(r).group!))
-  route('POST', '/groups/:group/reset', async (r) => ({
-    group: params(r).group,
-    offsets: await resetOffsets(broker, params(r).group!, body(r)),
-  }))
+  route('GET', '/groups/:group', (r) => {
+    authorize(r, 'Describe', 'Group', params(r).group!)
+    return describeGroup(broker, params(r).group!)
+  })
+  route('POST', '/groups/:group/reset', async (r) => {
+    const group = params(r).group!
+    const input = body(r)
+    authorize(r, 'Read', 'Group', group)
+    if (typeof input.stream === 'string') authorize(r, 'Read', 'Topic', input.stream)
+    return { group, offsets: await resetOffsets(broker, group, input) }
+  })
 }

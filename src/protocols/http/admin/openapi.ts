@@ -67,6 +67,28 @@ const operations: Op[] = [
   ['get', '/topics', 'SNS topics with subscription counts', true],
   ['get', '/topics/{name}', 'Describe an SNS topic with its subscriptions'],
   ['get', '/queues/{name}/dead-letter-sources', 'Queues that dead-letter into this queue'],
+  ['get', '/session', 'Who the caller is: {user, tags, via, anonymous, csrfToken, rights}'],
+  ['post', '/session', 'Dashboard login: {user, password}; sets the HttpOnly session cookie, returns the CSRF token'],
+  ['delete', '/session', 'Log out (cookie sessions send X-CSRF-Token)'],
+  ['get', '/users', 'List users (administrators): name, tags, access key ids; never a secret', true],
+  ['post', '/users', 'Create a user: {name, password?, tags?, accessKeys?: [{id, secret}], loopbackOnly?}'],
+  ['get', '/users/{name}', 'Describe a user (no secrets)'],
+  ['put', '/users/{name}', 'Create or change a user: the given fields of {password, tags, accessKeys, loopbackOnly}'],
+  ['delete', '/users/{name}', 'Delete a user, its API tokens and sessions'],
+  ['get', '/users/{name}/tokens', 'API tokens of a user (id, name, created); the user itself or an administrator'],
+  ['post', '/users/{name}/tokens', 'Make an API token: {name}; the reply holds the token, shown only this once'],
+  ['delete', '/users/{name}/tokens/{id}', 'Revoke an API token'],
+  [
+    'get',
+    '/acls',
+    'List ACL rules (administrators); filter ?principal=&host=&operation=&permission=&resourceType=&resourceName=&patternType=Literal|Prefixed|Match',
+  ],
+  [
+    'post',
+    '/acls',
+    'Add rules: one {principal, host?, operation, permission?, resourceType, resourceName, patternType?} or {acls: [...]}',
+  ],
+  ['delete', '/acls', 'Delete the rules a filter selects (same query as GET; at least one field)'],
 ]
 
 const errorSchema = {
@@ -78,6 +100,12 @@ const errorSchema = {
       required: ['code', 'message'],
     },
   },
+}
+
+/** 201 for POSTs that create (a collection, a token); 200 for actions (produce, purge, reset, login). */
+function successStatus(method: string, path: string): string {
+  if (method !== 'post' || path === '/session') return '200'
+  return !path.includes('}/') || path.endsWith('/tokens') ? '201' : '200'
 }
 
 export function openApiDocument(): Record<string, unknown> {
@@ -93,7 +121,7 @@ export function openApiDocument(): Record<string, unknown> {
       summary,
       parameters: [...pathParams, ...(list ? listParams : [])],
       responses: {
-        [method === 'post' && !path.includes('}/') ? '201' : '200']: {
+        [successStatus(method, path)]: {
           description: 'OK',
           content: { 'application/json': { schema: { type: 'object' } } },
         },
@@ -114,6 +142,15 @@ export function openApiDocument(): Record<string, unknown> {
     info: { title: 'Wharf admin API', version: '1' },
     servers: [{ url: '/api/v1' }],
     paths,
-    components: { schemas: { Error: errorSchema } },
+    // Any one of them; without credentials the anonymous principal applies where the server allows it.
+    security: [{ basic: [] }, { bearer: [] }, { session: [] }],
+    components: {
+      schemas: { Error: errorSchema },
+      securitySchemes: {
+        basic: { type: 'http', scheme: 'basic', description: 'a user name and password' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'an API token (POST /users/{name}/tokens)' },
+        session: { type: 'apiKey', in: 'cookie', name: 'wharf_session', description: 'dashboard login' },
+      },
+    },
   }
 }

@@ -1,5 +1,7 @@
 // REST admin routes for queues: list/create/describe/delete, send, non-destructive peek, purge, DLQ redrive
 // (which reuses the SQS move-task code, so both APIs move dead letters the same way) and its sources.
+// ACL (Topic of the queue's name): Create, Describe, Delete (delete, purge), Write (send), Read (peek);
+// redrive needs Read on the dead-letter queue and Write on every queue it moves messages to.
 import type { Broker } from '../../../broker/broker.js'
 import type { QueueConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
@@ -28,14 +30,27 @@ async function peekQueue(broker: Broker, name: string, limit: number): Promise<S
   return out
 }
 
-export function registerQueueRoutes({ broker, route }: AdminContext, sqs: Pick<SqsService, 'moveMessages'>): void {
-  collectionRoutes(route, '/queues', {
+/** The queues that dead-letter into `name`. */
+function deadLetterSources(broker: Broker, name: string): string[] {
+  return broker
+    .listQueues()
+    .filter((q) => {
+      const target = q.config.deadLetter
+      return target !== null && 'queue' in target && target.queue === name
+    })
+    .map((q) => q.name)
+}
+
+export function registerQueueRoutes(context: AdminContext, sqs: Pick<SqsService, 'moveMessages'>): void {
+  const { broker, route, authorize } = context
+  collectionRoutes(context, '/queues', {
     names: () => broker.listQueues().map((q) => q.name),
     describe: (name) => describeQueue(broker, name),
     create: (name, config) => broker.createQueue(name, config as Partial<QueueConfig>),
   })
   route('DELETE', '/queues/:name', async (r) => {
     const name = params(r).name!
+    authorize(r, 'Delete', 'Topic', name)
     broker.queue(name)
     const removed = await broker.deleteQueue(name, {
       ifEmpty: query(r).ifEmpty === 'true',
@@ -46,16 +61,21 @@ export function registerQueueRoutes({ broker, route }: AdminContext, sqs: Pick<S
     return { deleted: name, messages: removed }
   })
   route('POST', '/queues/:name/messages', async (r) => {
+    authorize(r, 'Write', 'Topic', params(r).name!)
     const messages = publishMessages(body(r))
     return { positions: await broker.sendToQueue(params(r).name!, messages) }
   })
   route('GET', '/queues/:name/messages', async (r) => {
+    authorize(r, 'Read', 'Topic', params(r).name!)
     const q = query(r)
     const encoding = encodingOf(q.encoding)
     const messages = await peekQueue(broker, params(r).name!, intQuery(q, 'limit', 20, 1, PEEK_MAX))
     return { messages: messages.map((m) => describeMessage(broker, m, encoding)) }
   })
-  route('POST', '/queues/:name/purge', async (r) => ({ purged: await broker.queue(params(r).name!).purge() }))
+  route('POST', '/queues/:name/purge', async (r) => {
+    authorize(r, 'Delete', 'Topic', params(r).name!)
+    return { purged: await broker.queue(params(r).name!).purge() }
+  })
   route('POST', '/queues/:name/redrive', async (r) => {
     const input = body(r)
     const name = params(r).name!
@@ -63,19 +83,16 @@ export function registerQueueRoutes({ broker, route }: AdminContext, sqs: Pick<S
     if (input.destination !== undefined && typeof input.destination !== 'string')
       throw bad('destination must be a queue name')
     if (typeof input.destination === 'string') broker.queue(input.destination)
+    authorize(r, 'Read', 'Topic', name)
+    for (const target of typeof input.destination === 'string' ? [input.destination] : deadLetterSources(broker, name))
+      authorize(r, 'Write', 'Topic', target)
     return { moved: await sqs.moveMessages(name, input.destination as string | undefined) }
   })
   // The queues that dead-letter into this one (redrive targets).
   route('GET', '/queues/:name/dead-letter-sources', (r) => {
     const name = params(r).name!
+    authorize(r, 'Describe', 'Topic', name)
     broker.queue(name)
-    const sources = broker
-      .listQueues()
-      .filter((q) => {
-        const target = q.config.deadLetter
-        return target !== null && 'queue' in target && target.queue === name
-      })
-      .map((q) => q.name)
-    return { queue: name, sources }
+    return { queue: name, sources: deadLetterSources(broker, name) }
   })
 }

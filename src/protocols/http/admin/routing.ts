@@ -1,9 +1,10 @@
 // REST admin routes for AMQP-style routing: exchanges (list/declare/describe with bindings/delete) and
-// bindings (list/bind/unbind, the same body for both).
-
+// bindings (list/bind/unbind, the same body for both). ACL: Create, Describe, Delete on the Exchange;
+// bind and unbind need Read on the source Exchange and Write on the destination (Topic or Exchange).
+import type { FastifyRequest } from 'fastify'
 import type { BindingDef, Destination } from '../../../broker/routing/router.js'
 import { WharfError } from '../../../util/errors.js'
-import { type AdminContext, bad, body, page, params, query } from './context.js'
+import { type AdminContext, type Authorize, bad, body, page, params, query } from './context.js'
 
 function destinationOf(input: unknown): Destination {
   const d = input as { kind?: unknown; name?: unknown } | null
@@ -30,7 +31,14 @@ function bindingOf(input: Record<string, unknown>): BindingDef {
   }
 }
 
-export function registerRoutingRoutes({ broker, route }: AdminContext): void {
+/** Bind/unbind: read from the source exchange, write into the destination. */
+function authorizeBinding(authorize: Authorize, request: FastifyRequest, binding: BindingDef): void {
+  authorize(request, 'Read', 'Exchange', binding.source)
+  const d = binding.destination as Destination & { name: string }
+  authorize(request, 'Write', d.kind === 'exchange' ? 'Exchange' : 'Topic', d.name)
+}
+
+export function registerRoutingRoutes({ broker, route, authorize }: AdminContext): void {
   route('GET', '/exchanges', (r) => page(broker.router.listExchanges(), query(r), (e) => e.name))
   route(
     'POST',
@@ -38,17 +46,20 @@ export function registerRoutingRoutes({ broker, route }: AdminContext): void {
     async (r) => {
       const input = body(r)
       if (typeof input.name !== 'string' || typeof input.type !== 'string') throw bad('name and type are required')
+      authorize(r, 'Create', 'Exchange', input.name)
       return broker.declareExchange(input as { name: string; type: string })
     },
     201,
   )
   route('GET', '/exchanges/:name', (r) => {
+    authorize(r, 'Describe', 'Exchange', params(r).name!)
     const exchange = broker.router.getExchange(params(r).name!)
     if (exchange === undefined)
       throw new WharfError('EXCHANGE_NOT_FOUND', `exchange '${params(r).name}' does not exist`)
     return { ...exchange, bindings: broker.router.listBindings({ source: exchange.name }) }
   })
   route('DELETE', '/exchanges/:name', async (r) => {
+    authorize(r, 'Delete', 'Exchange', params(r).name!)
     await broker.deleteExchange(params(r).name!, { ifUnused: query(r).ifUnused === 'true' })
     return { deleted: params(r).name }
   })
@@ -64,10 +75,15 @@ export function registerRoutingRoutes({ broker, route }: AdminContext): void {
     '/bindings',
     async (r) => {
       const binding = bindingOf(body(r))
+      authorizeBinding(authorize, r, binding)
       await broker.bind(binding)
       return binding
     },
     201,
   )
-  route('DELETE', '/bindings', async (r) => ({ removed: await broker.unbind(bindingOf(body(r))) }))
+  route('DELETE', '/bindings', async (r) => {
+    const binding = bindingOf(body(r))
+    authorizeBinding(authorize, r, binding)
+    return { removed: await broker.unbind(binding) }
+  })
 }

@@ -1,5 +1,6 @@
 // REST admin routes for streams: list/create/describe/alter/delete, produce, and peek by partition and
-// offset (or `latest`, or a timestamp).
+// offset (or `latest`, or a timestamp). ACL (Topic of the stream's name): Create, Describe, Alter, Delete,
+// Write (produce), Read (peek).
 import type { Broker } from '../../../broker/broker.js'
 import type { StreamConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
@@ -23,27 +24,32 @@ function describeStream(broker: Broker, name: string): Record<string, unknown> {
   }
 }
 
-export function registerStreamRoutes({ broker, route }: AdminContext): void {
-  collectionRoutes(route, '/streams', {
+export function registerStreamRoutes(context: AdminContext): void {
+  const { broker, route, authorize } = context
+  collectionRoutes(context, '/streams', {
     names: () => broker.listStreams().map((s) => s.name),
     describe: (name) => describeStream(broker, name),
     create: (name, config) => broker.createStream(name, config as Partial<StreamConfig>),
   })
   route('PUT', '/streams/:name', async (r) => {
+    authorize(r, 'Alter', 'Topic', params(r).name!)
     await broker.alterStream(params(r).name!, body(r) as Partial<StreamConfig>)
     return describeStream(broker, params(r).name!)
   })
   route('DELETE', '/streams/:name', async (r) => {
+    authorize(r, 'Delete', 'Topic', params(r).name!)
     await broker.deleteStream(params(r).name!, { force: query(r).force === 'true' })
     return { deleted: params(r).name }
   })
   route('POST', '/streams/:name/messages', async (r) => {
+    authorize(r, 'Write', 'Topic', params(r).name!)
     const messages = publishMessages(body(r))
     const partition = messages[0]?.partition
     const positions = await broker.produce(params(r).name!, messages, partition === undefined ? {} : { partition })
     return { positions }
   })
   route('GET', '/streams/:name/messages', async (r) => {
+    authorize(r, 'Read', 'Topic', params(r).name!)
     const q = query(r)
     const stream = broker.stream(params(r).name!)
     const partition = intQuery(q, 'partition', 0, 0, stream.partitions.length - 1)

@@ -1,12 +1,13 @@
 // REST admin endpoints for SNS-style topics: GET /api/v1/topics (paged, with subscription counts) and
-// GET /api/v1/topics/:name (attributes and subscriptions with their filter policies).
+// GET /api/v1/topics/:name (attributes and subscriptions with their filter policies; ACL: Describe on the
+// Exchange of that name, the resource SNS topics are).
 import { type AdminContext, page, params, query, sendAdminError } from './context.js'
 
 function destinationName(d: { kind: string; name?: string; id?: string }): string {
   return d.name ?? d.id ?? ''
 }
 
-export function registerTopicRoutes({ broker, route }: AdminContext): void {
+export function registerTopicRoutes({ broker, route, authorize }: AdminContext): void {
   route('GET', '/topics', (r) => {
     const paged = page(broker.topics.listTopics(), query(r), (n) => n)
     return {
@@ -17,6 +18,7 @@ export function registerTopicRoutes({ broker, route }: AdminContext): void {
 
   route('GET', '/topics/:name', (r, reply) => {
     const name = params(r).name!
+    authorize(r, 'Describe', 'Exchange', name)
     // Topics have no broker error code of their own: a missing one is a plain 404.
     if (!broker.topics.hasTopic(name)) return sendAdminError(reply, 404, 'NOT_FOUND', `topic '${name}' does not exist`)
     return {
