@@ -94,8 +94,15 @@ const cpuOf = (pid) => {
 }
 
 const results = []
-function record(scenario, variant, rep, seconds, cpuSeconds, count, bytes) {
+/** CPU seconds of this process's waited-for children (kcat). */
+const childCpu = () => {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
+  return (Number(f[13]) + Number(f[14])) / 100
+}
+
+function record(scenario, variant, rep, seconds, cpuSeconds, count, bytes, clientCpuSeconds) {
   const row = {
+    ...(clientCpuSeconds === undefined ? {} : { clientCpuPerMsgUs: (clientCpuSeconds / count) * 1e6 }),
     scenario,
     variant,
     rep,
@@ -213,16 +220,17 @@ function kcat(topic, secured) {
 }
 
 // ---- AMQP: persistent work queue, confirms + acks ----
-async function amqpConnect(user, password, secured) {
+const wharfAmqp = { amqp: ports.amqp, amqps: ports.amqps, pid: () => wharf.pid }
+async function amqpConnect(user, password, secured, target) {
   return secured
     ? amqp.connect(
-        { protocol: 'amqps', hostname: 'localhost', port: ports.amqps, username: user, password, heartbeat: 0 },
+        { protocol: 'amqps', hostname: 'localhost', port: target.amqps, username: user, password, heartbeat: 0 },
         { ca: [readFileSync(certs.ca)], servername: 'localhost' },
       )
     : amqp.connect({
         protocol: 'amqp',
         hostname: '127.0.0.1',
-        port: ports.amqp,
+        port: target.amqp,
         username: user,
         password,
         heartbeat: 0,
@@ -302,6 +310,7 @@ try {
     const order = rep % 2 ? [false, true] : [true, false]
     if (want('kafka'))
       for (const secured of order) {
+        const client0 = childCpu()
         const t = await measure(wharf.pid, async () => kcat(`bench-kafka-${secured ? 'tls' : 'plain'}-${rep}`, secured))
         record(
           'kafka produce 1 KiB acks=all (kcat)',
@@ -311,6 +320,7 @@ try {
           t.cpu,
           messages,
           messages * 1024,
+          childCpu() - client0,
         )
       }
     if (want('amqp'))
@@ -364,8 +374,8 @@ try {
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
   }
   const lines = [
-    '| scenario | variant | msg/s (median) | MB/s | broker CPU µs/msg | vs first variant |',
-    '|---|---|---|---|---|---|',
+    '| scenario | variant | msg/s (median) | MB/s | broker CPU µs/msg | client CPU µs/msg | vs first variant |',
+    '|---|---|---|---|---|---|---|',
   ]
   for (const scenario of [...new Set(results.map((r) => r.scenario))]) {
     const variants = [...new Set(results.filter((r) => r.scenario === scenario).map((r) => r.variant))]
@@ -375,7 +385,7 @@ try {
       const rate = median(rows.map((r) => r.msgsPerSec))
       base ??= rate
       lines.push(
-        `| ${scenario} | ${variant} | ${Math.round(rate)} | ${median(rows.map((r) => r.mbPerSec)).toFixed(1)} | ${median(rows.map((r) => r.brokerCpuPerMsgUs)).toFixed(1)} | ${(rate / base).toFixed(2)}× |`,
+        `| ${scenario} | ${variant} | ${Math.round(rate)} | ${median(rows.map((r) => r.mbPerSec)).toFixed(1)} | ${median(rows.map((r) => r.brokerCpuPerMsgUs)).toFixed(1)} | ${rows[0].clientCpuPerMsgUs === undefined ? '–' : median(rows.map((r) => r.clientCpuPerMsgUs)).toFixed(1)} | ${(rate / base).toFixed(2)}× |`,
       )
     }
   }
@@ -387,7 +397,7 @@ try {
   const report = lines.join('\n')
   console.log(report)
   if (outDir) writeFileSync(join(outDir, 'security.md'), `${report}\n`)
-  if (outDir) writeFileSync(join(outDir, 'security.jsonl'), results.map((r) => JSON.stringify(r)).join('\n') + '\n')
+  if (outDir) writeFileSync(join(outDir, 'security.jsonl'), `${results.map((r) => JSON.stringify(r)).join('\n')}\n`)
 } finally {
   const exited = new Promise((r) => wharf.once('exit', r))
   wharf.kill('SIGTERM')
