@@ -1,6 +1,6 @@
 // Shared by the SQS and SNS security tests: an HTTP listener over a broker with users that hold access keys
 // and ACL rules, SDK v3 clients signing with given keys, and runners for boto3 (/usr/bin/python3) and the
-// `aws` CLI (absent in CI: `awsCli()` is undefined then and those tests skip).
+// `aws` CLI (v1 or v2; CI installs Debian's awscli; where it is absent `awsCli()` is undefined and those tests skip).
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -149,7 +149,7 @@ export function run(
   })
 }
 
-/** The `aws` CLI when installed and working (it is not in CI). */
+/** The `aws` CLI when installed and working. */
 export function awsCli(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' })
   const path = found.stdout.trim()

@@ -197,6 +197,6 @@ test('the aws CLI: right secret, wrong secret, AuthorizationError', async (t) =>
   assert.notEqual(denied.code, 0)
   assert.match(
     denied.stderr,
-    /\(AuthorizationError\) when calling the Publish operation: User: arn:aws:iam::000000000000:user\/bob is not authorized to perform: SNS:Publish/,
+    /\(AuthorizationError\) when calling the Publish operation( \(reached max retries: \d+\))?: User: arn:aws:iam::000000000000:user\/bob is not authorized to perform: SNS:Publish/,
   )
 })

@@ -109,9 +109,20 @@ alice = client('sqs', *ALICE)
 params = {'QueueUrl': '${QueueUrl}', 'MessageBody': 'via a presigned url'}
 out['url'] = alice.generate_presigned_url('send_message', Params=params, ExpiresIn=300)
 # Signed ten minutes ago for one minute: expired, though within the 15-minute clock window.
+# botocore signs in botocore.auth, or in botocore.crt.auth when awscrt is installed (the aws CLI brings it).
+import contextlib
 past = datetime.datetime.utcnow() - datetime.timedelta(minutes=10)
-with mock.patch('botocore.auth.datetime') as clock:
-    clock.datetime.utcnow.return_value = past
+clocks = ['botocore.auth.datetime']
+try:
+    import botocore.crt.auth
+    clocks.append('botocore.crt.auth.datetime')
+except ImportError:
+    pass
+with contextlib.ExitStack() as stack:
+    for target in clocks:
+        clock = stack.enter_context(mock.patch(target))
+        clock.datetime.utcnow.return_value = past
+        clock.timezone = datetime.timezone
     out['expired'] = alice.generate_presigned_url('send_message', Params=params, ExpiresIn=60)
 `,
   )
@@ -159,7 +170,7 @@ test('the aws CLI: right secret, wrong secret, AccessDenied', async (t) => {
   assert.notEqual(wrong.code, 0)
   assert.match(
     wrong.stderr,
-    /An error occurred \(SignatureDoesNotMatch\) when calling the ListQueues operation: The request signature we calculated does not match/,
+    /An error occurred \(SignatureDoesNotMatch\) when calling the ListQueues operation( \(reached max retries: \d+\))?: The request signature we calculated does not match/,
   )
   const unknown = await cli(aws, url, STRANGER, ['sqs', 'list-queues'])
   assert.notEqual(unknown.code, 0)
@@ -168,6 +179,6 @@ test('the aws CLI: right secret, wrong secret, AccessDenied', async (t) => {
   assert.notEqual(denied.code, 0)
   assert.match(
     denied.stderr,
-    /\(AccessDenied\) when calling the SendMessage operation: User: arn:aws:iam::000000000000:user\/bob is not authorized to perform: sqs:sendmessage/,
+    /\(AccessDenied\) when calling the SendMessage operation( \(reached max retries: \d+\))?: User: arn:aws:iam::000000000000:user\/bob is not authorized to perform: sqs:sendmessage/,
   )
 })
