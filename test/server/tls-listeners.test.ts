@@ -85,8 +85,8 @@ test('every listener speaks TLS 1.2+ with a chain that verifies, and MQTT over W
     for (const [flag, version] of [
       ['-tls1_3', 'TLSv1.3'],
       ['-tls1_2', 'TLSv1.2'],
-    ]) {
-      const r = sClient(flag as string)
+    ] as const) {
+      const r = sClient(flag)
       assert.equal(r.status, 0, `${name} ${version}: ${r.stdout}${r.stderr}`)
       assert.match(r.stdout, /Verify return code: 0 \(ok\)/, `${name}: the chain verifies`)
       const escaped = version.replace('.', '\\.')
