@@ -13,6 +13,7 @@ export const ErrorCodes = {
   LOG_CLOSED: 'The log is closed',
   OFFSET_OUT_OF_RANGE: 'The offset is outside the log',
   STORE_CORRUPT: 'A store file is corrupt beyond recovery',
+  UNSUPPORTED_FORMAT: 'The data directory was written in a format this version cannot read',
   // broker
   STREAM_NOT_FOUND: 'No such stream',
   STREAM_EXISTS: 'A stream with that name already exists',

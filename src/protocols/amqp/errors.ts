@@ -116,6 +116,7 @@ const REPLIES: Partial<Record<ErrorCode | `${ErrorCode}/${ErrorReason}`, Reply>>
   IO_ERROR: [ReplyCode.INTERNAL_ERROR],
   DISK_FULL: [ReplyCode.INTERNAL_ERROR],
   STORE_CORRUPT: [ReplyCode.INTERNAL_ERROR],
+  UNSUPPORTED_FORMAT: [ReplyCode.INTERNAL_ERROR],
 }
 
 /** Short text of a typed argument value in RabbitMQ's inequivalence messages, with its AMQP field type. */

@@ -6,6 +6,7 @@ import { WharfError } from '../../util/errors.js'
 import { type Durability, defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine } from '../api.js'
 import { openCursorStore } from './cursors/cursor-store.js'
 import { FilePool } from './file-pool.js'
+import { checkDataFormat } from './format.js'
 import { MemoryCursorStore } from './memory/cursors.js'
 import { MemoryPartitionLog } from './memory/log.js'
 import { openMetadataStore } from './metadata-store.js'
@@ -53,6 +54,12 @@ export class LocalStorage implements StorageEngine {
     const engine = new LocalStorage(dataDir, options)
     await fs.mkdir(join(dataDir, 'logs'), { recursive: true })
     await acquireLock(join(dataDir, 'wharf.lock'))
+    try {
+      await checkDataFormat(dataDir)
+    } catch (error) {
+      await fs.rm(join(dataDir, 'wharf.lock'), { force: true })
+      throw error
+    }
     const storeOptions = { durability: engine.#options.storeDurability, logger: (m: string) => engine.#warn(m) }
     engine.cursors = await openCursorStore(join(dataDir, 'cursors'), storeOptions)
     engine.metadata = await openMetadataStore(join(dataDir, 'meta'), storeOptions)
