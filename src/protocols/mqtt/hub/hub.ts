@@ -34,6 +34,10 @@ export interface HubConnection extends FlowMember {
   shutdown(): Promise<void>
   /** Closed by an administrator (v5: DISCONNECT 0x98 first). */
   closeByAdmin(): void
+  /** A resource alarm was raised (true) or cleared: publishers stop being read until it clears. */
+  setAlarm(active: boolean): void
+  /** Held back by a resource alarm because it publishes. */
+  readonly blockedPublisher: boolean
   /** The MQTT state the admin API and tests read. */
   describe(): ConnectionView
   info(): ConnectionInfo
@@ -72,6 +76,8 @@ export class MqttHub {
   readonly congested: Set<FlowMember> = this.#flow.congested
   readonly stats = { received: 0, sent: 0, dropped: 0, connectionsTotal: 0 }
   readonly startedAt = Date.now()
+  /** The active resource alarms' reason while publishers are held back, else null. */
+  alarm: string | null = null
   readonly #state: HubState
   #tick: NodeJS.Timeout | null = null
   #sys: NodeJS.Timeout | null = null
@@ -202,6 +208,27 @@ export class MqttHub {
 
   decongested(connection: FlowMember): void {
     this.#flow.decongested(connection)
+  }
+
+  // ---- resource alarms ----
+
+  /**
+   * Raises (reason) or clears (null) the publisher block of the server's resource alarms: connections that
+   * publish stop being read and their next PUBLISH waits, unrouted, until it clears; subscribers go on.
+   */
+  setAlarm(reason: string | null): void {
+    if (reason === this.alarm) return
+    const changed = (reason === null) !== (this.alarm === null)
+    this.alarm = reason
+    if (!changed) return
+    this.logger.warn({ reason }, reason === null ? 'mqtt publishers unblocked' : 'mqtt publishers blocked')
+    for (const connection of this.connections) connection.setAlarm(reason !== null)
+  }
+
+  get blockedPublisherCount(): number {
+    let n = 0
+    for (const connection of this.connections) if (connection.blockedPublisher) n++
+    return n
   }
 
   // ---- publishing ----
