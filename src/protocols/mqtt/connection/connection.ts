@@ -108,6 +108,7 @@ export class MqttConnection implements HubConnection, SessionOwner {
       subscriptions: c.session?.subscriptions.size ?? 0,
       inflight: c.outbound.inflightCount,
       waiting: c.outbound.waitingCount,
+      waitingBytes: c.outbound.waitingBytes,
       user: c.user,
     }
   }
@@ -133,6 +134,8 @@ export class MqttConnection implements HubConnection, SessionOwner {
           keepAliveSeconds: d.keepAliveSeconds,
           subscriptions: d.subscriptions,
           inflight: d.inflight,
+          waiting: d.waiting,
+          waitingBytes: d.waitingBytes,
         },
       },
       { clientId, clientName: clientId, user: d.user },

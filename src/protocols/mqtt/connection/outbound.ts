@@ -46,7 +46,7 @@ export class OutboundDeliveries {
   constructor(c: OutboundContext) {
     this.#c = c
     this.credit = new CreditGroup(c.hub.limits.maxInflight)
-    this.#waiting = new PendingDeliveries(c.hub.limits.maxQueuedPerSession)
+    this.#waiting = new PendingDeliveries(c.hub.limits.maxQueuedPerSession, c.hub.limits.maxQueuedBytesPerSession)
   }
 
   get inflightCount(): number {
@@ -55,6 +55,11 @@ export class OutboundDeliveries {
 
   get waitingCount(): number {
     return this.#waiting.size
+  }
+
+  /** Payload bytes of the waiting list (bounded by maxQueuedBytesPerSession). */
+  get waitingBytes(): number {
+    return this.#waiting.bytes
   }
 
   /** Starts consuming the session queue (when it exists and we are connected). */

@@ -56,6 +56,8 @@ export interface ConnectionView {
   inflight: number
   /** QoS ≥ 1 messages of a queue-less (clean) session waiting for inflight room. */
   waiting: number
+  /** Their payload bytes. */
+  waitingBytes: number
   user: string | undefined
 }
 

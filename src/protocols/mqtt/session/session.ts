@@ -14,8 +14,13 @@ export interface MqttLimits {
   maxSubscriptionsPerClient: number
   /** Unacked QoS 1/2 messages per direction per connection (v5 Receive Maximum). */
   maxInflight: number
-  /** Messages kept for a session (drop-head beyond). */
+  /**
+   * Messages kept for a session: a persistent session's queue drops its head beyond; a clean session's
+   * in-memory waiting list drops the new message (as Mosquitto's max_queued_messages).
+   */
   maxQueuedPerSession: number
+  /** Payload bytes a clean session's in-memory waiting list holds; a message beyond is dropped (max_queued_bytes). */
+  maxQueuedBytesPerSession: number
   maxConnections: number
   /** Socket write backlog beyond which QoS 0 messages are dropped and reading pauses. */
   maxWriteBufferBytes: number
@@ -35,6 +40,7 @@ export const defaultLimits: MqttLimits = {
   maxSubscriptionsPerClient: 1000,
   maxInflight: 128,
   maxQueuedPerSession: 100_000,
+  maxQueuedBytesPerSession: 32 * 1024 * 1024,
   maxConnections: 100_000,
   maxWriteBufferBytes: 1024 * 1024,
   topicAliasMax: 64,
