@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { IPublishPacket } from 'mqtt-packet'
-import { connect, rawSubscriber, startWharf } from './helpers.ts'
+import { collect, connect, rawSubscriber, sleep, startWharf } from './helpers.ts'
 
 const long = process.env.WHARF_LONG === '1'
 
@@ -44,4 +44,50 @@ test('a clean-session subscriber that never acknowledges holds at most maxQueued
     stuck.send({ cmd: 'puback', messageId: packet.messageId! })
   }
   assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7])
+})
+
+test('retained messages are bounded in total bytes and per message; beyond, they are delivered but not retained', {
+  timeout: 30_000,
+}, async (t) => {
+  const total = 300 * 1024
+  const w = await startWharf(t, { maxRetainedBytes: total, maxRetainedMessageBytes: 100 * 1024 })
+  const live = await connect(t, w, { protocolVersion: 5 })
+  const inbox = collect(live)
+  await live.subscribeAsync('r/#', { qos: 1 })
+  const pub = await connect(t, w, { protocolVersion: 5 })
+
+  // One message over the per-message bound: delivered, not retained.
+  await pub.publishAsync('r/big', Buffer.alloc(200 * 1024, 1), { qos: 1, retain: true })
+  // Ten of 64 KiB: retained until the total is reached, then delivered only.
+  for (let i = 0; i < 10; i++) await pub.publishAsync(`r/${i}`, Buffer.alloc(64 * 1024, 2), { qos: 1, retain: true })
+  await inbox.next(11)
+  const retained = () => w.listener.retainedMessages().map((m) => m.topic)
+  assert.deepEqual(retained(), ['r/0', 'r/1', 'r/2', 'r/3'])
+  assert.ok(w.listener.hub.retained.bytes <= total, `${w.listener.hub.retained.bytes} retained bytes`)
+  assert.equal(w.listener.hub.retained.refused, 7)
+
+  // Clearing one makes room for another; replacing one with a smaller message fits too.
+  await pub.publishAsync('r/1', Buffer.alloc(0), { qos: 1, retain: true })
+  await pub.publishAsync('r/9', Buffer.alloc(64 * 1024, 3), { qos: 1, retain: true })
+  await pub.publishAsync('r/0', 'small', { qos: 1, retain: true })
+  assert.deepEqual(retained(), ['r/0', 'r/2', 'r/3', 'r/9'])
+
+  // A new subscriber gets exactly what was retained.
+  const late = await connect(t, w, { protocolVersion: 5 })
+  const lateInbox = collect(late)
+  await late.subscribeAsync('r/#', { qos: 1 })
+  const got = await lateInbox.next(4)
+  assert.deepEqual(got.map((m) => m.topic).sort(), ['r/0', 'r/2', 'r/3', 'r/9'])
+  assert.equal(got.find((m) => m.topic === 'r/0')!.payload.toString(), 'small')
+  await sleep(200)
+  assert.equal(lateInbox.messages.length, 4)
+
+  // The bounds hold across a restart: the index is rebuilt from what was retained.
+  await w.stop()
+  const again = await startWharf(t, { maxRetainedBytes: total, maxRetainedMessageBytes: 100 * 1024 }, w.dir)
+  assert.deepEqual(
+    again.listener.retainedMessages().map((m) => m.topic),
+    ['r/0', 'r/2', 'r/3', 'r/9'],
+  )
+  await again.stop() // before the first start's cleanup removes the shared data dir
 })

@@ -113,7 +113,7 @@ export class MqttHub {
 
   static async open(broker: Broker, logger: Logger, limits: Partial<MqttLimits> = {}): Promise<MqttHub> {
     const full = { ...defaultLimits, ...limits }
-    const retained = await RetainedStore.open(broker, full.maxRetained)
+    const retained = await RetainedStore.open(broker, full)
     const hub = new MqttHub(broker, full, logger, retained)
     await loadSessions(hub.#state)
     hub.#tick = setInterval(() => hub.#onTick(), 1000)

@@ -26,7 +26,12 @@ export interface MqttLimits {
   maxWriteBufferBytes: number
   /** Client → server topic aliases per connection. */
   topicAliasMax: number
+  /** Topics with a retained message (a new topic beyond is not retained; the message is still delivered). */
   maxRetained: number
+  /** Bytes (topic, payload, properties) of all retained messages, which live in memory. */
+  maxRetainedBytes: number
+  /** Bytes of one retained message; a larger one is delivered but not retained. */
+  maxRetainedMessageBytes: number
   maxClientIdBytes: number
   /** Period of $SYS statistics, ms (0 disables). */
   sysIntervalMs: number
@@ -45,6 +50,8 @@ export const defaultLimits: MqttLimits = {
   maxWriteBufferBytes: 1024 * 1024,
   topicAliasMax: 64,
   maxRetained: 100_000,
+  maxRetainedBytes: 64 * 1024 * 1024,
+  maxRetainedMessageBytes: 1024 * 1024,
   maxClientIdBytes: 1024,
   sysIntervalMs: 10_000,
   connectTimeoutMs: 10_000,
