@@ -51,6 +51,8 @@ export interface WharfConfig {
   publicMetrics: boolean
   /** Payload bytes a clean MQTT session's QoS 1/2 messages may hold in memory; beyond, new ones are dropped. */
   mqttQueuedBytesMax: number
+  /** Payload bytes of a clean MQTT session's unacknowledged QoS 1/2 deliveries (one message always fits). */
+  mqttInflightBytesMax: number
   /** Bytes of all MQTT retained messages (held in memory); beyond, a new retained message is not retained. */
   mqttRetainedBytesMax: number
   /** Bytes of one MQTT retained message; a larger one is delivered but not retained. */
@@ -91,6 +93,7 @@ export const defaultConfig: WharfConfig = {
   httpsPort: 8443,
   publicMetrics: true,
   mqttQueuedBytesMax: 32 * 1024 * 1024,
+  mqttInflightBytesMax: 16 * 1024 * 1024,
   mqttRetainedBytesMax: 64 * 1024 * 1024,
   mqttRetainedMessageBytesMax: 1024 * 1024,
   mqttConnectTimeoutMs: 10_000,
@@ -139,6 +142,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpsPort: 'port',
   publicMetrics: 'boolean',
   mqttQueuedBytesMax: 'count',
+  mqttInflightBytesMax: 'count',
   mqttRetainedBytesMax: 'count',
   mqttRetainedMessageBytesMax: 'count',
   mqttConnectTimeoutMs: 'count',

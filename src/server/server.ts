@@ -111,6 +111,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         },
         mqttLimits: {
           maxQueuedBytesPerSession: config.mqttQueuedBytesMax,
+          maxInflightBytes: config.mqttInflightBytesMax,
           maxRetainedBytes: config.mqttRetainedBytesMax,
           maxRetainedMessageBytes: config.mqttRetainedMessageBytesMax,
           connectTimeoutMs: config.mqttConnectTimeoutMs,

@@ -91,3 +91,30 @@ test('retained messages are bounded in total bytes and per message; beyond, they
   )
   await again.stop() // before the first start's cleanup removes the shared data dir
 })
+
+test('a clean-session subscriber that does not read gets at most maxInflightBytes of QoS 1 in flight', {
+  timeout: 30_000,
+}, async (t) => {
+  const inflightCap = 256 * 1024
+  const w = await startWharf(t, { maxInflightBytes: inflightCap, maxQueuedBytesPerSession: 512 * 1024 })
+  const stuck = await rawSubscriber(t, w.port, { protocolVersion: 4, clientId: 'unread', topic: 'wide/t', qos: 1 })
+  stuck.socket.pause() // reads nothing: every PUBLISH sent stays in the broker's socket buffers
+  const pub = await connect(t, w, { protocolVersion: 4 })
+  const payload = Buffer.alloc(64 * 1024, 0x62)
+  for (let i = 0; i < 100; i++) await pub.publishAsync('wide/t', payload, { qos: 1 })
+  const state = [...w.listener.hub.connections].find((c) => c.describe().clientId === 'unread')!.describe()
+  // Receive Maximum (128) alone would have let 100 messages of 64 KiB into the socket buffers.
+  assert.equal(state.inflight, inflightCap / payload.length)
+  assert.ok(state.inflightBytes <= inflightCap, `${state.inflightBytes} bytes in flight`)
+  assert.equal(state.waiting, 8)
+  // Reading and acknowledging lets the rest through, in order.
+  stuck.socket.resume()
+  let got = 0
+  while (got < 12) {
+    const packet = (await stuck.next('publish')) as IPublishPacket
+    stuck.send({ cmd: 'puback', messageId: packet.messageId! })
+    got++
+  }
+  const after = [...w.listener.hub.connections].find((c) => c.describe().clientId === 'unread')!.describe()
+  assert.equal(after.waiting, 0)
+})

@@ -107,6 +107,7 @@ export class MqttConnection implements HubConnection, SessionOwner {
       persistentSession: c.session?.persistent ?? false,
       subscriptions: c.session?.subscriptions.size ?? 0,
       inflight: c.outbound.inflightCount,
+      inflightBytes: c.outbound.inflightBytes,
       waiting: c.outbound.waitingCount,
       waitingBytes: c.outbound.waitingBytes,
       user: c.user,

@@ -48,6 +48,11 @@ export class PendingDeliveries {
     return true
   }
 
+  /** The oldest waiting delivery, left in place. */
+  peek(): PendingDelivery | undefined {
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined
+  }
+
   shift(): PendingDelivery | undefined {
     if (this.#head >= this.#items.length) return undefined
     const item = this.#items[this.#head]

@@ -54,6 +54,8 @@ export interface ConnectionView {
   persistentSession: boolean
   subscriptions: number
   inflight: number
+  /** Payload bytes in flight of a queue-less (clean) session. */
+  inflightBytes: number
   /** QoS ≥ 1 messages of a queue-less (clean) session waiting for inflight room. */
   waiting: number
   /** Their payload bytes. */

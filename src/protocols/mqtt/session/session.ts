@@ -15,6 +15,11 @@ export interface MqttLimits {
   /** Unacked QoS 1/2 messages per direction per connection (v5 Receive Maximum). */
   maxInflight: number
   /**
+   * Payload bytes of a clean session's unacked QoS 1/2 deliveries (one message always fits), as Mosquitto's
+   * max_inflight_bytes: what a client that does not read can make the socket buffer hold.
+   */
+  maxInflightBytes: number
+  /**
    * Messages kept for a session: a persistent session's queue drops its head beyond; a clean session's
    * in-memory waiting list drops the new message (as Mosquitto's max_queued_messages).
    */
@@ -44,6 +49,7 @@ export const defaultLimits: MqttLimits = {
   maxTopicBytes: 4096,
   maxSubscriptionsPerClient: 1000,
   maxInflight: 128,
+  maxInflightBytes: 16 * 1024 * 1024,
   maxQueuedPerSession: 100_000,
   maxQueuedBytesPerSession: 32 * 1024 * 1024,
   maxConnections: 100_000,
