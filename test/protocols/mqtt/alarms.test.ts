@@ -81,6 +81,11 @@ test('mqtt.js: under an alarm a QoS 1 publish is neither stored nor acknowledged
   assert.equal(queue.depth(), 1, 'nothing stored while the alarm is on')
   assert.equal(liveInbox.messages.length, 1, 'nothing routed while the alarm is on')
   assert.equal(w.listener.blockedPublisherCount, 1)
+  const blocked = w.listener.connections.list().filter((c) => c.details?.blockedByAlarm === true)
+  assert.deepEqual(
+    blocked.map((c) => c.clientId),
+    ['pub'],
+  )
 
   // A subscriber is still read and served: the persistent session gets what was published before the alarm.
   // Listening before CONNACK: the queued message follows it at once.

@@ -137,6 +137,8 @@ export class MqttConnection implements HubConnection, SessionOwner {
           inflight: d.inflight,
           waiting: d.waiting,
           waitingBytes: d.waitingBytes,
+          // Who a resource alarm holds back (the admin API lists connections; /alarms only counts them).
+          blockedByAlarm: this.blockedPublisher,
         },
       },
       { clientId, clientName: clientId, user: d.user },
