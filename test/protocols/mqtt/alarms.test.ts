@@ -11,7 +11,7 @@ import { createBroker } from '../../../src/index.ts'
 import type { Alarm, AlarmSource } from '../../../src/protocols/common/listener.ts'
 import { startMqttListener } from '../../../src/protocols/mqtt/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
-import { collect, connect, sleep } from './helpers.ts'
+import { collect, connect, rawClient, sleep } from './helpers.ts'
 
 /** An AlarmSource the test raises and clears by hand. */
 function fakeAlarms(): AlarmSource & { set(list: Alarm[]): void } {
@@ -126,4 +126,37 @@ test('mqtt.js: a client connected during an alarm is held back at its first PUBL
   const [message] = await inbox.next(1)
   assert.equal(message!.payload.toString(), 'held')
   assert.equal(w.listener.blockedPublisherCount, 0)
+})
+
+test('a publisher held by an alarm is not closed for keep-alive (its PINGREQs wait unread); it goes on after', {
+  timeout: 20_000,
+}, async (t) => {
+  const w = await startAlarmed(t)
+  const raw = await rawClient(t, w.port, 4)
+  raw.send({ cmd: 'connect', clientId: 'held', protocolVersion: 4, clean: true, keepalive: 1 })
+  await raw.next('connack')
+  w.alarms.set([diskAlarm])
+  raw.send({
+    cmd: 'publish',
+    topic: 'alarm/ka',
+    payload: Buffer.from('x'),
+    qos: 1,
+    messageId: 7,
+    retain: false,
+    dup: false,
+  })
+  let closed = false
+  void raw.closed.then(() => {
+    closed = true
+  })
+  // Well past 1.5 × the 1 s keep-alive, checked once a second.
+  for (let i = 0; i < 6; i++) {
+    raw.send({ cmd: 'pingreq' })
+    await sleep(500)
+  }
+  assert.equal(closed, false, 'the broker kept the held connection')
+  w.alarms.set([])
+  const ack = await raw.next('puback')
+  assert.equal((ack as { messageId?: number }).messageId, 7)
+  await raw.next('pingresp')
 })
