@@ -118,3 +118,19 @@ test('a clean-session subscriber that does not read gets at most maxInflightByte
   const after = [...w.listener.hub.connections].find((c) => c.describe().clientId === 'unread')!.describe()
   assert.equal(after.waiting, 0)
 })
+
+test('hundreds of 1 MB retained messages (the reported 286 MB) stay within maxRetainedBytes', {
+  timeout: 120_000,
+}, async (t) => {
+  // Long mode: the reported load against the default bound; short mode: the same shape, scaled down.
+  const cap = long ? 64 * 1024 * 1024 : 4 * 1024 * 1024
+  const count = long ? 300 : 20
+  const w = await startWharf(t, long ? {} : { maxRetainedBytes: cap })
+  const pub = await connect(t, w, { protocolVersion: 4 })
+  const payload = Buffer.alloc(1000 * 1024, 0x63)
+  for (let i = 0; i < count; i++) await pub.publishAsync(`big/${i}`, payload, { qos: 1, retain: true })
+  const retained = w.listener.retainedMessages()
+  assert.ok(w.listener.hub.retained.bytes <= cap, `${w.listener.hub.retained.bytes} retained bytes`)
+  assert.ok(retained.length * payload.length <= cap, `${retained.length} retained messages of 1000 KiB`)
+  assert.equal(retained.length + w.listener.hub.retained.refused, count)
+})
