@@ -68,3 +68,30 @@ test('Kafka listener settings follow the same precedence (WHARF_KAFKA_* env, --k
     (e) => isWharfError(e, 'INVALID_CONFIG'),
   )
 })
+
+test('MQTT memory bounds and CONNECT deadline: WHARF_MQTT_* and flags, positive integers only', () => {
+  const config = loadConfig({
+    env: {
+      WHARF_MQTT_QUEUED_BYTES_MAX: '1000',
+      WHARF_MQTT_RETAINED_BYTES_MAX: '2000',
+      WHARF_MQTT_INFLIGHT_BYTES_MAX: '4000',
+    },
+    flags: { mqttRetainedMessageBytesMax: '300', mqttConnectTimeoutMs: '1500' },
+  })
+  assert.deepEqual(
+    [
+      config.mqttQueuedBytesMax,
+      config.mqttRetainedBytesMax,
+      config.mqttRetainedMessageBytesMax,
+      config.mqttConnectTimeoutMs,
+    ],
+    [1000, 2000, 300, 1500],
+  )
+  assert.equal(config.mqttInflightBytesMax, 4000)
+  assert.equal(envName('mqttQueuedBytesMax'), 'WHARF_MQTT_QUEUED_BYTES_MAX')
+  for (const value of ['0', '-1', 'lots'])
+    assert.throws(
+      () => loadConfig({ env: { WHARF_MQTT_QUEUED_BYTES_MAX: value } }),
+      (error: unknown) => isWharfError(error) && error.code === 'INVALID_CONFIG',
+    )
+})

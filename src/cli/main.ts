@@ -43,6 +43,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--tls-ca-file <file>', 'PEM CA bundle client certificates must chain to')
     .option('--tls-client-auth <mode>', 'client certificates: none|request|require (default none)')
     .option('--public-metrics <bool>', '/metrics, /healthz, /readyz without credentials (default true)')
+    .option('--mqtt-queued-bytes-max <n>', 'payload bytes a clean MQTT session holds in memory (default 32 MiB)')
+    .option('--mqtt-inflight-bytes-max <n>', 'payload bytes of a clean MQTT session in flight (default 16 MiB)')
+    .option('--mqtt-retained-bytes-max <n>', 'bytes of all MQTT retained messages (default 64 MiB)')
+    .option('--mqtt-retained-message-bytes-max <n>', 'bytes of one MQTT retained message (default 1 MiB)')
+    .option('--mqtt-connect-timeout-ms <n>', 'close MQTT connections that send no CONNECT within this (default 10000)')
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(
       `--${flagName(key)} <port>`,

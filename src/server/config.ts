@@ -49,6 +49,16 @@ export interface WharfConfig {
   httpsPort: number
   /** /metrics, /healthz and /readyz answer without credentials. */
   publicMetrics: boolean
+  /** Payload bytes a clean MQTT session's QoS 1/2 messages may hold in memory; beyond, new ones are dropped. */
+  mqttQueuedBytesMax: number
+  /** Payload bytes of a clean MQTT session's unacknowledged QoS 1/2 deliveries (one message always fits). */
+  mqttInflightBytesMax: number
+  /** Bytes of all MQTT retained messages (held in memory); beyond, a new retained message is not retained. */
+  mqttRetainedBytesMax: number
+  /** Bytes of one MQTT retained message; a larger one is delivered but not retained. */
+  mqttRetainedMessageBytesMax: number
+  /** An MQTT connection that has not sent CONNECT within this long is closed. */
+  mqttConnectTimeoutMs: number
 }
 
 export const defaultConfig: WharfConfig = {
@@ -82,6 +92,11 @@ export const defaultConfig: WharfConfig = {
   mqttTlsPort: 8883,
   httpsPort: 8443,
   publicMetrics: true,
+  mqttQueuedBytesMax: 32 * 1024 * 1024,
+  mqttInflightBytesMax: 16 * 1024 * 1024,
+  mqttRetainedBytesMax: 64 * 1024 * 1024,
+  mqttRetainedMessageBytesMax: 1024 * 1024,
+  mqttConnectTimeoutMs: 10_000,
 }
 
 function memoryAvailable(): number {
@@ -126,6 +141,11 @@ const schema: Record<keyof WharfConfig, Kind> = {
   mqttTlsPort: 'port',
   httpsPort: 'port',
   publicMetrics: 'boolean',
+  mqttQueuedBytesMax: 'count',
+  mqttInflightBytesMax: 'count',
+  mqttRetainedBytesMax: 'count',
+  mqttRetainedMessageBytesMax: 'count',
+  mqttConnectTimeoutMs: 'count',
 }
 
 /** dataDir -> WHARF_DATA_DIR */

@@ -6,7 +6,7 @@ import type { Listener, ListenerContext as ProtocolListenerContext } from '../pr
 import type { TlsCredentials } from '../protocols/common/tls.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
-import { startMqttListener } from '../protocols/mqtt/index.js'
+import { type MqttLimits, startMqttListener } from '../protocols/mqtt/index.js'
 import type { Logger } from '../util/logger.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
@@ -23,6 +23,8 @@ export interface ListenerContext extends ProtocolListenerContext {
   kafka: { autoCreateTopics: boolean; defaultPartitions: number; advertisedHost: string | null }
   /** Process-level resource alarms (disk, memory); listeners that can throttle publishers follow them. */
   alarms: AlarmSource
+  /** MQTT bounds set by the config (the rest keep the adapter's defaults). */
+  mqttLimits: Partial<MqttLimits>
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -106,6 +108,13 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           autoCreateTopics: config.kafkaAutoCreateTopics,
           defaultPartitions: config.kafkaDefaultPartitions,
           advertisedHost: config.kafkaAdvertisedHost === '' ? null : config.kafkaAdvertisedHost,
+        },
+        mqttLimits: {
+          maxQueuedBytesPerSession: config.mqttQueuedBytesMax,
+          maxInflightBytes: config.mqttInflightBytesMax,
+          maxRetainedBytes: config.mqttRetainedBytesMax,
+          maxRetainedMessageBytes: config.mqttRetainedMessageBytesMax,
+          connectTimeoutMs: config.mqttConnectTimeoutMs,
         },
       })
       listeners.set(name, listener)

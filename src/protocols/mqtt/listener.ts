@@ -29,6 +29,8 @@ export interface MqttListener extends Listener {
   readonly connections: ConnectionRegistry<HubConnection>
   /** Open connections (TCP and WebSocket), including those still in CONNECT. */
   readonly connectionCount: number
+  /** Open connections held back by a resource alarm because they publish. */
+  readonly blockedPublisherCount: number
   /** Retained messages (topic, payload bytes, timestamp), sorted by topic. */
   retainedMessages(): Array<{ topic: string; bytes: number; timestamp: number }>
 }
@@ -40,12 +42,21 @@ export function handleMqttStream(hub: MqttHub, stream: Duplex, transport: MqttTr
 
 export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttListener> {
   const hub = await MqttHub.open(ctx.broker, ctx.logger, ctx.mqttLimits)
+  const alarmReason = (list: Array<{ message: string }>) =>
+    list.length === 0 ? null : list.map((a) => a.message).join('; ')
+  if (ctx.alarms !== undefined) hub.setAlarm(alarmReason(ctx.alarms.current()))
+  const unsubscribe = ctx.alarms?.onChange((list) => hub.setAlarm(alarmReason(list)))
   const accept = (socket: Socket) => {
     socket.on('error', () => {}) // the connection's own handler closes it; never crash on a reset
     handleMqttStream(hub, socket, { socket })
   }
-  const tcp = await acceptTcp(ctx, hub.connections, accept)
+  const tcp = await acceptTcp(ctx, hub.connections, accept).catch(async (error: unknown) => {
+    unsubscribe?.()
+    await hub.close()
+    throw error
+  })
   const tls = await acceptTls(ctx, hub.connections, accept).catch(async (error: unknown) => {
+    unsubscribe?.()
     await hub.close()
     await tcp.close()
     throw error
@@ -72,10 +83,14 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
     get connectionCount() {
       return hub.connections.size
     },
+    get blockedPublisherCount() {
+      return hub.blockedPublisherCount
+    },
     retainedMessages() {
       return hub.retained.list()
     },
     async close() {
+      unsubscribe?.()
       for (const ws of webSockets) ws.close()
       // Connections first: a listening socket closes only once its connections have.
       await hub.close()

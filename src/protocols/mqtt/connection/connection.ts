@@ -107,7 +107,9 @@ export class MqttConnection implements HubConnection, SessionOwner {
       persistentSession: c.session?.persistent ?? false,
       subscriptions: c.session?.subscriptions.size ?? 0,
       inflight: c.outbound.inflightCount,
+      inflightBytes: c.outbound.inflightBytes,
       waiting: c.outbound.waitingCount,
+      waitingBytes: c.outbound.waitingBytes,
       user: c.user,
     }
   }
@@ -133,6 +135,10 @@ export class MqttConnection implements HubConnection, SessionOwner {
           keepAliveSeconds: d.keepAliveSeconds,
           subscriptions: d.subscriptions,
           inflight: d.inflight,
+          waiting: d.waiting,
+          waitingBytes: d.waitingBytes,
+          // Who a resource alarm holds back (the admin API lists connections; /alarms only counts them).
+          blockedByAlarm: this.blockedPublisher,
         },
       },
       { clientId, clientName: clientId, user: d.user },
@@ -173,6 +179,18 @@ export class MqttConnection implements HubConnection, SessionOwner {
     this.#c.output.markStalled()
   }
 
+  /** A resource alarm was raised (true) or cleared: publishers stop being read until it clears. */
+  setAlarm(active: boolean): void {
+    this.#c.output.setAlarm(active)
+    // The client's PINGREQs wait unread in the socket meanwhile: its keep-alive counts from the release.
+    if (!active) this.#intake.lastSeen = Date.now()
+  }
+
+  /** Held back by a resource alarm because it publishes. */
+  get blockedPublisher(): boolean {
+    return this.#c.output.blockedPublisher
+  }
+
   /** Called by a newer connection with the same client id [MQTT-3.1.4-3]. */
   takeover(): void {
     const c = this.#c
@@ -194,7 +212,12 @@ export class MqttConnection implements HubConnection, SessionOwner {
   checkTimers(now: number): void {
     const c = this.#c
     if (c.state === 'new' && now - this.#openedAt > c.hub.limits.connectTimeoutMs) teardown(c, false)
-    else if (c.state === 'connected' && c.keepaliveMs > 0 && now - this.#intake.lastSeen > c.keepaliveMs * 1.5) {
+    else if (
+      c.state === 'connected' &&
+      c.keepaliveMs > 0 &&
+      !c.output.blockedPublisher && // we are the ones not reading it
+      now - this.#intake.lastSeen > c.keepaliveMs * 1.5
+    ) {
       if (c.version === 5) c.output.send({ cmd: 'disconnect', reasonCode: Reason.keepAliveTimeout })
       teardown(c, true)
     }

@@ -1,6 +1,7 @@
 // Packet intake: decode what arrives, queue it, and hand the packets one at a time, strictly in order, to
 // the handler of their type. Control packets (CONNECT, SUBSCRIBE, UNSUBSCRIBE) are awaited before the next
-// packet; PUBLISH is routed at once and only its acknowledgement waits, so publishes pipeline.
+// packet; PUBLISH is routed at once and only its acknowledgement waits, so publishes pipeline — except under
+// a resource alarm, when a PUBLISH waits for the alarm to clear (output.ts stops reading meanwhile).
 import type { Packet } from 'mqtt-packet'
 import { encodePacket, MqttDecoder, MqttFrameError } from '../wire/codec.js'
 import { MqttError, Reason } from '../wire/errors.js'
@@ -104,10 +105,16 @@ export class Intake {
       return onConnect(c, packet, frame)
     }
     switch (packet.cmd) {
-      case 'publish':
+      case 'publish': {
         this.#publishedInBurst = true
+        const alarm = c.output.publishing()
+        if (alarm !== undefined)
+          return alarm.then(() => {
+            if (c.state !== 'closed') c.inbound.onPublish(packet, frame)
+          })
         c.inbound.onPublish(packet, frame)
         return undefined
+      }
       case 'puback':
         c.outbound.onPuback(checkPacketId(packet.messageId))
         return undefined

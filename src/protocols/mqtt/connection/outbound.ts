@@ -14,7 +14,7 @@ import { type Subscription, sharedQueueName } from '../session/session.js'
 import { MqttError, Reason } from '../wire/errors.js'
 import { type DeliveryView, deliveryView } from '../wire/message.js'
 import type { Output } from './output.js'
-import { PendingDeliveries, type PendingDelivery } from './pending.js'
+import { PendingDeliveries, type PendingDelivery, pendingBytes } from './pending.js'
 import type { PublishWriter } from './publish-writer.js'
 import type { ConnectionCore } from './state.js'
 
@@ -25,6 +25,8 @@ interface Outbound {
   delivery: Delivery | null
   qos: 1 | 2
   key: string
+  /** Payload bytes it counts against maxInflightBytes (clean-session deliveries only). */
+  bytes: number
 }
 
 /** A clean session with this many QoS ≥ 1 messages waiting holds publishers back until it is down to LOW. */
@@ -42,19 +44,31 @@ export class OutboundDeliveries {
   #sessionConsumer: QueueConsumer | null = null
   readonly #sharedConsumers = new Map<string, QueueConsumer>()
   #clientIdBytes: Buffer | undefined
+  /** Payload bytes of the clean-session deliveries in flight (bounded by maxInflightBytes). */
+  #inflightBytes = 0
 
   constructor(c: OutboundContext) {
     this.#c = c
     this.credit = new CreditGroup(c.hub.limits.maxInflight)
-    this.#waiting = new PendingDeliveries(c.hub.limits.maxQueuedPerSession)
+    this.#waiting = new PendingDeliveries(c.hub.limits.maxQueuedPerSession, c.hub.limits.maxQueuedBytesPerSession)
   }
 
   get inflightCount(): number {
     return this.#inflight.size
   }
 
+  /** Payload bytes of the clean-session deliveries in flight (bounded by maxInflightBytes). */
+  get inflightBytes(): number {
+    return this.#inflightBytes
+  }
+
   get waitingCount(): number {
     return this.#waiting.size
+  }
+
+  /** Payload bytes of the waiting list (bounded by maxQueuedBytesPerSession). */
+  get waitingBytes(): number {
+    return this.#waiting.bytes
   }
 
   /** Starts consuming the session queue (when it exists and we are connected). */
@@ -100,6 +114,7 @@ export class OutboundDeliveries {
     this.#sharedConsumers.clear()
     this.#sessionConsumer = null
     this.#inflight.clear()
+    this.#inflightBytes = 0
     this.#waiting.clear()
   }
 
@@ -132,7 +147,7 @@ export class OutboundDeliveries {
     if (qos > 0) {
       const retain = view.retain && subs.some((s) => s.retainAsPublished)
       const item: PendingDelivery = { message, view, qos: qos as 1 | 2, retain, ids: subIds(subs) }
-      if (this.#waiting.size === 0 && this.credit.available) this.#sendVolatile(item)
+      if (this.#waiting.size === 0 && this.#roomFor(item)) this.#sendVolatile(item)
       else if (!this.#waiting.push(item)) c.hub.stats.dropped++
       else if (!c.output.backlogged && this.#waiting.size >= BACKLOG_HIGH) c.output.setBacklogged(true)
       return
@@ -150,12 +165,23 @@ export class OutboundDeliveries {
     c.publishWriter.send(view, message, options)
   }
 
+  /**
+   * The inflight window has room for this clean-session delivery: by count (Receive Maximum) and by payload
+   * bytes, where one message always fits an empty window (as Mosquitto's max_inflight_bytes): a client that
+   * does not read holds at most that much in the socket's write buffer.
+   */
+  #roomFor(item: PendingDelivery): boolean {
+    if (!this.credit.available) return false
+    return this.#inflightBytes === 0 || this.#inflightBytes + pendingBytes(item) <= this.#c.hub.limits.maxInflightBytes
+  }
+
   /** Sends a QoS 1/2 delivery of a session without a queue; the inflight window has room. */
   #sendVolatile(item: PendingDelivery): void {
     const expiry = viewExpiry(item.view, item.message, this.#c.hub.broker.now())
     if (expiry !== undefined && expiry <= 0) return
     const id = this.#allocateId()
-    const out: Outbound = { delivery: null, qos: item.qos, key: `v\u0000${id}` }
+    const out: Outbound = { delivery: null, qos: item.qos, key: `v\u0000${id}`, bytes: pendingBytes(item) }
+    this.#inflightBytes += out.bytes
     this.credit.take()
     this.#inflight.set(id, out)
     const options = this.#c.publishWriter.prepare(item.qos)
@@ -172,7 +198,7 @@ export class OutboundDeliveries {
   reserveRetained(qos: 1 | 2): number {
     const messageId = this.#allocateId()
     this.credit.take()
-    this.#inflight.set(messageId, { delivery: null, qos, key: `r\u0000${messageId}` })
+    this.#inflight.set(messageId, { delivery: null, qos, key: `r\u0000${messageId}`, bytes: 0 })
     return messageId
   }
 
@@ -253,7 +279,7 @@ export class OutboundDeliveries {
         id = this.#allocateId()
         session.packetIds.set(key, id)
       }
-      const out: Outbound = { delivery: d, qos: qos as 1 | 2, key }
+      const out: Outbound = { delivery: d, qos: qos as 1 | 2, key, bytes: 0 }
       this.#inflight.set(id, out)
       // The queue's redelivered flag may miss a delivery made just before a SIGKILL; a restored id does not.
       const dup = d.redelivered || session.sentBeforeRestart.delete(key)
@@ -330,6 +356,7 @@ export class OutboundDeliveries {
   #complete(id: number, out: Outbound): void {
     const c = this.#c
     this.#inflight.delete(id)
+    this.#inflightBytes -= out.bytes
     const session = c.session!
     session.packetIds.delete(out.key)
     session.idsInUse.delete(id)
@@ -338,7 +365,8 @@ export class OutboundDeliveries {
       // Refill the window in batches of a quarter of it, not one PUBLISH per PUBACK: under load that turns
       // many one-packet socket writes into a few larger ones (the client still has the rest in flight).
       if (this.#waiting.size > 0 && this.credit.room >= Math.max(1, this.credit.limit >> 2)) {
-        while (this.#waiting.size > 0 && this.credit.available && c.state === 'connected') {
+        for (let next = this.#waiting.peek(); next !== undefined && this.#roomFor(next); next = this.#waiting.peek()) {
+          if (c.state !== 'connected') break
           this.#sendVolatile(this.#waiting.shift()!)
         }
         if (c.output.backlogged && this.#waiting.size <= BACKLOG_LOW) c.output.setBacklogged(false)

@@ -1,7 +1,8 @@
 // The write side of one MQTT connection over the common SocketOutput (one writev per tick) and its
 // back-pressure: a socket backlog puts the connection in the hub's congested set (publisher flow control,
 // see MqttHub.waitForFlow); reading pauses for input (decoded packets waiting), write (a client that does
-// not read) or flow (congested subscribers). Every other part of the connection writes here.
+// not read), flow (congested subscribers) or alarm (a resource alarm while this connection publishes).
+// Every other part of the connection writes here.
 import type { Packet } from 'mqtt-packet'
 import { SocketOutput } from '../../common/socket-output.js'
 import { encodePacket } from '../wire/codec.js'
@@ -16,6 +17,10 @@ export class Output {
   #backlogged = false
   /** Congested for a whole flow episode: no longer holds publishers back until it catches up. */
   #stalled = false
+  /** Has sent a PUBLISH: such connections stop being read while a resource alarm is on. */
+  #publisher = false
+  /** Resumes the PUBLISH held for an alarm once it clears. */
+  #alarmWaiter: (() => void) | null = null
 
   constructor(c: ConnectionCore) {
     this.#c = c
@@ -83,6 +88,40 @@ export class Output {
       this.#out.hold('flow')
       hub.waitForFlow(() => this.#out.release('flow'))
     }
+  }
+
+  /**
+   * A PUBLISH is about to be handled. Under a resource alarm it waits, unrouted and unacknowledged, and
+   * reading stops until the alarm clears (the promise resolves then), as RabbitMQ's MQTT plugin blocks a
+   * publishing connection; otherwise undefined and the PUBLISH goes on at once.
+   */
+  publishing(): Promise<void> | undefined {
+    this.#publisher = true
+    if (this.#c.hub.alarm === null) return undefined
+    this.#out.hold('alarm')
+    return new Promise((resolve) => {
+      this.#alarmWaiter = resolve
+    })
+  }
+
+  /**
+   * A resource alarm was raised (true) or cleared: a connection that has published stops being read at once
+   * (not only at its next PUBLISH); one that only subscribes keeps being read and receiving.
+   */
+  setAlarm(active: boolean): void {
+    if (active) {
+      if (this.#publisher && this.#c.state !== 'closed') this.#out.hold('alarm')
+      return
+    }
+    const resume = this.#alarmWaiter
+    this.#alarmWaiter = null
+    if (this.#c.state !== 'closed') this.#out.release('alarm')
+    resume?.()
+  }
+
+  /** Held back by a resource alarm because it publishes (the listener's blockedPublisherCount). */
+  get blockedPublisher(): boolean {
+    return this.#c.state !== 'closed' && this.#out.isHeld('alarm')
   }
 
   get backlogged(): boolean {

@@ -34,6 +34,10 @@ export interface HubConnection extends FlowMember {
   shutdown(): Promise<void>
   /** Closed by an administrator (v5: DISCONNECT 0x98 first). */
   closeByAdmin(): void
+  /** A resource alarm was raised (true) or cleared: publishers stop being read until it clears. */
+  setAlarm(active: boolean): void
+  /** Held back by a resource alarm because it publishes. */
+  readonly blockedPublisher: boolean
   /** The MQTT state the admin API and tests read. */
   describe(): ConnectionView
   info(): ConnectionInfo
@@ -50,8 +54,12 @@ export interface ConnectionView {
   persistentSession: boolean
   subscriptions: number
   inflight: number
+  /** Payload bytes in flight of a queue-less (clean) session. */
+  inflightBytes: number
   /** QoS ≥ 1 messages of a queue-less (clean) session waiting for inflight room. */
   waiting: number
+  /** Their payload bytes. */
+  waitingBytes: number
   user: string | undefined
 }
 
@@ -72,6 +80,8 @@ export class MqttHub {
   readonly congested: Set<FlowMember> = this.#flow.congested
   readonly stats = { received: 0, sent: 0, dropped: 0, connectionsTotal: 0 }
   readonly startedAt = Date.now()
+  /** The active resource alarms' reason while publishers are held back, else null. */
+  alarm: string | null = null
   readonly #state: HubState
   #tick: NodeJS.Timeout | null = null
   #sys: NodeJS.Timeout | null = null
@@ -105,7 +115,7 @@ export class MqttHub {
 
   static async open(broker: Broker, logger: Logger, limits: Partial<MqttLimits> = {}): Promise<MqttHub> {
     const full = { ...defaultLimits, ...limits }
-    const retained = await RetainedStore.open(broker, full.maxRetained)
+    const retained = await RetainedStore.open(broker, full)
     const hub = new MqttHub(broker, full, logger, retained)
     await loadSessions(hub.#state)
     hub.#tick = setInterval(() => hub.#onTick(), 1000)
@@ -202,6 +212,27 @@ export class MqttHub {
 
   decongested(connection: FlowMember): void {
     this.#flow.decongested(connection)
+  }
+
+  // ---- resource alarms ----
+
+  /**
+   * Raises (reason) or clears (null) the publisher block of the server's resource alarms: connections that
+   * publish stop being read and their next PUBLISH waits, unrouted, until it clears; subscribers go on.
+   */
+  setAlarm(reason: string | null): void {
+    if (reason === this.alarm) return
+    const changed = (reason === null) !== (this.alarm === null)
+    this.alarm = reason
+    if (!changed) return
+    this.logger.warn({ reason }, reason === null ? 'mqtt publishers unblocked' : 'mqtt publishers blocked')
+    for (const connection of this.connections) connection.setAlarm(reason !== null)
+  }
+
+  get blockedPublisherCount(): number {
+    let n = 0
+    for (const connection of this.connections) if (connection.blockedPublisher) n++
+    return n
   }
 
   // ---- publishing ----

@@ -1,8 +1,12 @@
 // Retained messages: one per topic, in a compacted stream keyed by topic (an empty value is the
 // tombstone that deletes it) with an in-memory index rebuilt from the stream at start. $SYS topics
 // are retained in memory only: they are rewritten every few seconds and mean nothing after a restart.
+// The index lives in memory, so it is bounded by count, by total bytes and by the size of one message.
+// A retained message beyond a bound is not retained (nor persisted) but still delivered to subscribers,
+// and the topic's earlier retained message stays, as EMQX's max_retained_messages / max_payload_size
+// (Mosquitto and RabbitMQ set no such bound). The same bounds apply when the index is rebuilt at start.
 import type { Broker } from '../../../broker/broker.js'
-import type { PublishMessage, StoredMessage } from '../../../broker/message.js'
+import type { PublishMessage, RecordHeader, StoredMessage } from '../../../broker/message.js'
 
 export const retainedStream = 'mqtt.retained'
 const readChunkBytes = 1024 * 1024
@@ -21,18 +25,40 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length
 }
 
+/** The bounds of the retained index. */
+export interface RetainedLimits {
+  /** Topics with a retained message. */
+  maxRetained: number
+  /** Bytes of all retained messages (see retainedBytes). */
+  maxRetainedBytes: number
+  /** Bytes of one retained message. */
+  maxRetainedMessageBytes: number
+}
+
+/** What one retained message costs the index: its topic, payload and headers (v5 properties) in bytes. */
+export function retainedBytes(topic: string, value: Buffer | null, headers: ReadonlyArray<RecordHeader>): number {
+  let bytes = Buffer.byteLength(topic) + (value?.length ?? 0)
+  for (const h of headers) bytes += h.key.length + (h.value?.length ?? 0)
+  return bytes
+}
+
 export class RetainedStore {
   readonly #broker: Broker
   readonly #index = new Map<string, StoredMessage>()
-  readonly #max: number
+  /** retainedBytes of each entry of the index, and their sum. */
+  readonly #sizes = new Map<string, number>()
+  #bytes = 0
+  readonly #limits: RetainedLimits
+  /** Retained messages not kept because a bound was reached (they were still delivered). */
+  refused = 0
 
-  private constructor(broker: Broker, max: number) {
+  private constructor(broker: Broker, limits: RetainedLimits) {
     this.#broker = broker
-    this.#max = max
+    this.#limits = limits
   }
 
-  static async open(broker: Broker, max: number): Promise<RetainedStore> {
-    const store = new RetainedStore(broker, max)
+  static async open(broker: Broker, limits: RetainedLimits): Promise<RetainedStore> {
+    const store = new RetainedStore(broker, limits)
     await broker.createStream(retainedStream, { compact: true, partitions: 1 }, { ifNotExists: true })
     const log = broker.stream(retainedStream).partitionLog(0)
     let offset = log.logStartOffset
@@ -41,8 +67,8 @@ export class RetainedStore {
       for (const m of messages) {
         const topic = m.key?.toString()
         if (topic === undefined) continue
-        if (m.value === null || m.value.length === 0) store.#index.delete(topic)
-        else store.#index.set(topic, m)
+        if (m.value === null || m.value.length === 0) store.#delete(topic)
+        else store.#admit(topic, m)
       }
       if (nextOffset <= offset) break
       offset = nextOffset
@@ -52,6 +78,39 @@ export class RetainedStore {
 
   get size(): number {
     return this.#index.size
+  }
+
+  /** Bytes of all retained messages (bounded by maxRetainedBytes). */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** Indexes a retained message if the bounds allow it (a replacement frees its predecessor's bytes). */
+  #admit(topic: string, message: StoredMessage): boolean {
+    const size = retainedBytes(topic, message.value, message.headers)
+    const previous = this.#sizes.get(topic)
+    const limits = this.#limits
+    if (
+      size > limits.maxRetainedMessageBytes ||
+      (previous === undefined && this.#index.size >= limits.maxRetained) ||
+      this.#bytes - (previous ?? 0) + size > limits.maxRetainedBytes
+    ) {
+      this.refused++
+      return false
+    }
+    this.#index.set(topic, message)
+    this.#sizes.set(topic, size)
+    this.#bytes += size - (previous ?? 0)
+    return true
+  }
+
+  #delete(topic: string): boolean {
+    const size = this.#sizes.get(topic)
+    if (size === undefined) return false
+    this.#index.delete(topic)
+    this.#sizes.delete(topic)
+    this.#bytes -= size
+    return true
   }
 
   /**
@@ -64,10 +123,9 @@ export class RetainedStore {
     const empty = value === null || value.length === 0
     const volatile = topic.startsWith('$SYS/')
     if (empty) {
-      if (!this.#index.delete(topic) || volatile) return Promise.resolve()
+      if (!this.#delete(topic) || volatile) return Promise.resolve()
     } else {
-      if (!this.#index.has(topic) && this.#index.size >= this.#max) return Promise.resolve() // bounded: new topics are not retained past the limit
-      this.#index.set(topic, {
+      const admitted = this.#admit(topic, {
         stream: retainedStream,
         partition: 0,
         offset: -1,
@@ -76,7 +134,7 @@ export class RetainedStore {
         value,
         headers: message.headers ?? [],
       })
-      if (volatile) return Promise.resolve()
+      if (!admitted || volatile) return Promise.resolve()
     }
     const record: PublishMessage = {
       key: topic,

@@ -14,14 +14,29 @@ export interface MqttLimits {
   maxSubscriptionsPerClient: number
   /** Unacked QoS 1/2 messages per direction per connection (v5 Receive Maximum). */
   maxInflight: number
-  /** Messages kept for a session (drop-head beyond). */
+  /**
+   * Payload bytes of a clean session's unacked QoS 1/2 deliveries (one message always fits), as Mosquitto's
+   * max_inflight_bytes: what a client that does not read can make the socket buffer hold.
+   */
+  maxInflightBytes: number
+  /**
+   * Messages kept for a session: a persistent session's queue drops its head beyond; a clean session's
+   * in-memory waiting list drops the new message (as Mosquitto's max_queued_messages).
+   */
   maxQueuedPerSession: number
+  /** Payload bytes a clean session's in-memory waiting list holds; a message beyond is dropped (max_queued_bytes). */
+  maxQueuedBytesPerSession: number
   maxConnections: number
   /** Socket write backlog beyond which QoS 0 messages are dropped and reading pauses. */
   maxWriteBufferBytes: number
   /** Client → server topic aliases per connection. */
   topicAliasMax: number
+  /** Topics with a retained message (a new topic beyond is not retained; the message is still delivered). */
   maxRetained: number
+  /** Bytes (topic, payload, properties) of all retained messages, which live in memory. */
+  maxRetainedBytes: number
+  /** Bytes of one retained message; a larger one is delivered but not retained. */
+  maxRetainedMessageBytes: number
   maxClientIdBytes: number
   /** Period of $SYS statistics, ms (0 disables). */
   sysIntervalMs: number
@@ -34,11 +49,15 @@ export const defaultLimits: MqttLimits = {
   maxTopicBytes: 4096,
   maxSubscriptionsPerClient: 1000,
   maxInflight: 128,
+  maxInflightBytes: 16 * 1024 * 1024,
   maxQueuedPerSession: 100_000,
+  maxQueuedBytesPerSession: 32 * 1024 * 1024,
   maxConnections: 100_000,
   maxWriteBufferBytes: 1024 * 1024,
   topicAliasMax: 64,
   maxRetained: 100_000,
+  maxRetainedBytes: 64 * 1024 * 1024,
+  maxRetainedMessageBytes: 1024 * 1024,
   maxClientIdBytes: 1024,
   sysIntervalMs: 10_000,
   connectTimeoutMs: 10_000,

@@ -33,7 +33,11 @@ test('alarms endpoint and gauge follow the monitor; blocked AMQP publishers are 
     return /^wharf_alarm\{kind="disk"\} (\d)$/m.exec(text)?.[1]
   }
 
-  assert.deepEqual(await get('/alarms'), { alarms: [], blockedPublishers: 0, blockedPublishersByProtocol: { amqp: 0 } })
+  assert.deepEqual(await get('/alarms'), {
+    alarms: [],
+    blockedPublishers: 0,
+    blockedPublishersByProtocol: { amqp: 0, mqtt: 0 },
+  })
   assert.equal(await gauge(), '0')
 
   const conn = await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqpPort}`)
@@ -60,7 +64,11 @@ test('alarms endpoint and gauge follow the monitor; blocked AMQP publishers are 
 
   disk.free = 1_000_000
   await alarms.check()
-  assert.deepEqual(await get('/alarms'), { alarms: [], blockedPublishers: 0, blockedPublishersByProtocol: { amqp: 0 } })
+  assert.deepEqual(await get('/alarms'), {
+    alarms: [],
+    blockedPublishers: 0,
+    blockedPublishersByProtocol: { amqp: 0, mqtt: 0 },
+  })
   assert.equal(await gauge(), '0')
 })
 
