@@ -6,9 +6,11 @@ import assert from 'node:assert/strict'
 import { tmpdir } from 'node:os'
 import { test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
+import { startHttpListener } from '../../../src/protocols/http/listener.ts'
 import type { FetchResponse, ProduceResponse } from '../../../src/protocols/kafka/codec/index.ts'
 import { encodeBatch } from '../../../src/record/index.ts'
 import { createAlarmMonitor } from '../../../src/server/alarms.ts'
+import { silentLogger } from '../../../src/util/logger.ts'
 import { diskAlarms } from '../../fixtures/alarmed-wharf.ts'
 import { silentKafkaLogs, startHarness } from './harness.ts'
 import { RawClient } from './raw-client.ts'
@@ -63,6 +65,16 @@ test('kafkajs under a memory alarm: nothing is appended, fetches work; after it 
   const producer = kafka.producer()
   await producer.connect()
   h.defer(() => producer.disconnect())
+  // The admin API lists the blocked producer under its protocol.
+  const started = new Map([['kafka', h.listener]])
+  const http = await startHttpListener({ broker: h.broker, host: '127.0.0.1', port: 0, logger: silentLogger, started })
+  t.after(() => http.close())
+  const blockedByProtocol = async () =>
+    (
+      (await (await fetch(`http://127.0.0.1:${http.port}/api/v1/alarms`)).json()) as {
+        blockedPublishersByProtocol: Record<string, number>
+      }
+    ).blockedPublishersByProtocol
 
   alarms.force('memory', 'forced memory alarm')
   let sent = false
@@ -77,6 +89,7 @@ test('kafkajs under a memory alarm: nothing is appended, fetches work; after it 
   assert.equal(sent, false)
   assert.equal(log.highWatermark, 1)
   assert.equal(h.listener.blockedPublisherCount, 1)
+  assert.deepEqual(await blockedByProtocol(), { kafka: 1 })
 
   // A consumer's fetch is answered meanwhile.
   const reader = new RawClient(h.port)
@@ -90,6 +103,7 @@ test('kafkajs under a memory alarm: nothing is appended, fetches work; after it 
   await sending
   assert.equal(log.highWatermark, 2, 'appended once after the alarm cleared')
   assert.equal(h.listener.blockedPublisherCount, 0)
+  assert.deepEqual(await blockedByProtocol(), { kafka: 0 })
 })
 
 test('a disk alarm active from the start: produce held, REQUEST_TIMED_OUT with throttle time; appended once it clears', {
