@@ -89,6 +89,42 @@ test('pipelined Fetches on a socket that is never read hold bounded response byt
   }
 })
 
+test('behind a long poll, pipelined Fetches stop at the bound; the long poll is still answered, then all of them', {
+  timeout: 60_000,
+}, async (t) => {
+  const limit = 256 * 1024
+  const h = await startHarness(t, { responseBytesInFlightMax: limit })
+  await h.broker.createStream('empty', { partitions: 1 })
+  await h.broker.createStream('data', { partitions: 1 })
+  for (let i = 0; i < 4; i++) await h.broker.produce('data', [{ value: Buffer.alloc(64 * 1024, i) }])
+  const storedBytes = (
+    await h.broker
+      .stream('data')
+      .partitionLog(0)
+      .read(0, 8 * MiB)
+  ).bytes
+  const c = new RawClient(h.port)
+  t.after(() => c.socket.destroy())
+  // The oldest request waits for data; those behind it finish and are held until they reach the bound.
+  c.send(1, 11, 1, fetchRequest('empty', MiB, 1500))
+  for (let i = 2; i <= 40; i++) c.send(1, 11, i, fetchRequest('data', MiB))
+  await sleep(500)
+  const details = h.listener.connections.list()[0]?.details as { responseBytesInFlight: number; pausedFor: string[] }
+  assert.ok(details.responseBytesInFlight >= limit, `held ${details.responseBytesInFlight}`)
+  assert.ok(details.responseBytesInFlight <= limit + 2 * storedBytes, `held ${details.responseBytesInFlight}`)
+  assert.deepEqual(details.pausedFor, ['backlog'])
+  // Data for the long poll: it is answered first, then every held and waiting Fetch, in order.
+  await h.broker.produce('empty', [{ value: 'wake' }])
+  const first = await c.response<FetchResponse>(1, 11)
+  assert.equal(first.correlationId, 1)
+  assert.ok(recordBytes(first.body.responses[0]!.partitions[0]!.records).includes(Buffer.from('wake')))
+  for (let i = 2; i <= 40; i++) {
+    const res = await c.response<FetchResponse>(1, 11)
+    assert.equal(res.correlationId, i)
+    assert.equal(recordBytes(res.body.responses[0]!.partitions[0]!.records).length, storedBytes)
+  }
+})
+
 test('a connection without requests for connectionsMaxIdleMs is closed; a busy or long-polling one is not', {
   timeout: 30_000,
 }, async (t) => {
@@ -116,6 +152,16 @@ test('a connection without requests for connectionsMaxIdleMs is closed; a busy o
   }
   assert.equal(busyClosed, false, 'a connection sending requests stays open')
   await closedWithin(busy, 5000, 'connection idle after its requests')
+
+  // DescribeConfigs on the broker says so in Kafka's names.
+  const kafka = new Kafka({ brokers: [h.bootstrap], logLevel: logLevel.NOTHING, logCreator: silentKafkaLogs })
+  const admin = kafka.admin()
+  await admin.connect()
+  h.defer(() => admin.disconnect())
+  const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 4, name: '0' }] })
+  const entries = new Map(described.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]))
+  assert.equal(entries.get('connections.max.idle.ms'), '300')
+  assert.equal(entries.get('sasl.server.max.receive.size'), String(512 * 1024))
 })
 
 test('before authentication (anonymous off) a frame above saslFrameBytesMax closes the connection unbuffered', {
