@@ -168,6 +168,7 @@ export class Connection {
   get pausedFor(): string[] {
     return this.#output.pausedFor
   }
+
   /** The slot of the request whose handler runs now; read synchronously, before the handler's first await. */
   get dispatching(): Slot {
     return this.#dispatching!
