@@ -67,6 +67,14 @@ test('Kafka listener settings follow the same precedence (WHARF_KAFKA_* env, --k
     () => loadConfig({ env: { WHARF_KAFKA_AUTO_CREATE_TOPICS: 'maybe' } }),
     (e) => isWharfError(e, 'INVALID_CONFIG'),
   )
+  // Kafka connections.max.idle.ms: 10 minutes unless set; 0 turns it off; negative is refused.
+  assert.equal(loadConfig({ env: {} }).kafkaConnectionsMaxIdleMs, 600_000)
+  assert.equal(loadConfig({ env: { WHARF_KAFKA_CONNECTIONS_MAX_IDLE_MS: '0' } }).kafkaConnectionsMaxIdleMs, 0)
+  assert.equal(loadConfig({ env: {}, flags: { kafkaConnectionsMaxIdleMs: '5000' } }).kafkaConnectionsMaxIdleMs, 5000)
+  assert.throws(
+    () => loadConfig({ env: { WHARF_KAFKA_CONNECTIONS_MAX_IDLE_MS: '-1' } }),
+    (e) => isWharfError(e, 'INVALID_CONFIG'),
+  )
 })
 
 test('MQTT memory bounds and CONNECT deadline: WHARF_MQTT_* and flags, positive integers only', () => {

@@ -28,6 +28,10 @@ export async function main(argv: string[]): Promise<void> {
       '--kafka-advertised-host <host>',
       'host advertised in Kafka Metadata (default: the listen host; for 0.0.0.0, the first non-internal IPv4)',
     )
+    .option(
+      '--kafka-connections-max-idle-ms <ms>',
+      'close Kafka connections idle this long (0 = never; default 600000)',
+    )
     .option('--disk-free-limit-bytes <n>', 'raise the disk alarm (block publishers) below this much free space')
     .option('--memory-high-watermark-bytes <n>', 'raise the memory alarm above this RSS (0 = off)')
     .option('--connections-max <n>', 'open client connections per listener before new ones are dropped')

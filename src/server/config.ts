@@ -23,6 +23,8 @@ export interface WharfConfig {
   kafkaDefaultPartitions: number
   /** Host advertised in Kafka Metadata; empty = the listen host (for 0.0.0.0/::, the first non-internal IPv4). */
   kafkaAdvertisedHost: string
+  /** Kafka connections.max.idle.ms: a connection without requests or I/O for this long is closed; 0 = never. */
+  kafkaConnectionsMaxIdleMs: number
   /** Free bytes on the data directory's file system below which the disk alarm blocks publishers; 0 = off. */
   diskFreeLimitBytes: number
   /** Resident memory above which the memory alarm blocks publishers; 0 = off. */
@@ -73,6 +75,7 @@ export const defaultConfig: WharfConfig = {
   kafkaAutoCreateTopics: true,
   kafkaDefaultPartitions: 1,
   kafkaAdvertisedHost: '',
+  kafkaConnectionsMaxIdleMs: 600_000,
   // RabbitMQ's disk_free_limit default: small enough for a laptop, still a margin before ENOSPC.
   diskFreeLimitBytes: 50 * 1024 * 1024,
   // RabbitMQ's vm_memory_high_watermark default: 40% of the memory this process may use (the cgroup limit
@@ -125,6 +128,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaAutoCreateTopics: 'boolean',
   kafkaDefaultPartitions: 'partitions',
   kafkaAdvertisedHost: 'optionalString',
+  kafkaConnectionsMaxIdleMs: 'milliseconds',
   diskFreeLimitBytes: 'bytes',
   memoryHighWatermarkBytes: 'bytes',
   connectionsMax: 'count',
@@ -158,7 +162,7 @@ export function flagName(key: keyof WharfConfig): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
-type NumberKind = 'port' | 'partitions' | 'bytes' | 'count'
+type NumberKind = 'port' | 'partitions' | 'bytes' | 'count' | 'milliseconds'
 
 /** The numbers each numeric kind accepts (from a number, or a string as in the environment) and how errors name them. */
 const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: string }> = {
@@ -166,6 +170,7 @@ const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: s
   partitions: { accepts: (n) => Number.isInteger(n) && n >= 1 && n <= 4096, what: 'an integer 1-4096' },
   bytes: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of bytes (0 disables)' },
   count: { accepts: (n) => Number.isSafeInteger(n) && n >= 1, what: 'a positive integer' },
+  milliseconds: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of milliseconds (0 = off)' },
 }
 
 function coerce(key: keyof WharfConfig, value: unknown, source: string): unknown {

@@ -20,7 +20,12 @@ export interface ListenerContext extends ProtocolListenerContext {
   /** Listeners started before this one (the HTTP listener starts first). */
   started: ReadonlyMap<string, Listener>
   /** Kafka listener settings (from the one config path: defaults < file < WHARF_* < flags). */
-  kafka: { autoCreateTopics: boolean; defaultPartitions: number; advertisedHost: string | null }
+  kafka: {
+    autoCreateTopics: boolean
+    defaultPartitions: number
+    advertisedHost: string | null
+    connectionsMaxIdleMs: number
+  }
   /** Process-level resource alarms (disk, memory); listeners that can throttle publishers follow them. */
   alarms: AlarmSource
   /** MQTT bounds set by the config (the rest keep the adapter's defaults). */
@@ -108,6 +113,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           autoCreateTopics: config.kafkaAutoCreateTopics,
           defaultPartitions: config.kafkaDefaultPartitions,
           advertisedHost: config.kafkaAdvertisedHost === '' ? null : config.kafkaAdvertisedHost,
+          connectionsMaxIdleMs: config.kafkaConnectionsMaxIdleMs,
         },
         mqttLimits: {
           maxQueuedBytesPerSession: config.mqttQueuedBytesMax,

@@ -237,6 +237,9 @@ function brokerConfigs(c: Connection): Array<{ name: string; value: string }> {
     { name: 'offsets.topic.replication.factor', value: '1' },
     { name: 'broker.id', value: String(NODE_ID) },
     { name: 'socket.request.max.bytes', value: String(options.frameBytesMax) },
+    { name: 'sasl.server.max.receive.size', value: String(options.saslFrameBytesMax) },
+    // Kafka's -1 is "never"; Wharf's setting says it with 0.
+    { name: 'connections.max.idle.ms', value: String(options.connectionsMaxIdleMs || -1) },
   ]
 }
 

@@ -1,7 +1,9 @@
-// One Kafka client connection: frames in, responses out, strictly in request order (a FIFO of slots; see
-// Connection). Everything written during one read burst goes out in one burst through the common
-// SocketOutput. Reading pauses while too many requests (inflight) or unwritten bytes (write) are pending,
-// as Kafka mutes the channel, so a client cannot grow our memory unbounded.
+// One Kafka client connection: frames in, responses out, strictly in request order (responses.ts).
+// Everything written during one read burst goes out in one burst through the common SocketOutput. Reading
+// pauses while too many requests (inflight), unwritten socket bytes (write) or response bytes the client has
+// not taken (backlog, response-budget.ts) are pending, or a produce is held by a resource alarm (alarm), as
+// Kafka mutes the channel, so a client cannot grow our memory unbounded. Before authentication frames are
+// capped small; a connection without I/O or work for connectionsMaxIdleMs is closed.
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import type { Operation, ResourceType } from '../../broker/security/acls.js'
@@ -11,35 +13,19 @@ import type { Logger } from '../../util/logger.js'
 import { peerOf } from '../common/connections.js'
 import type { SaslServer } from '../common/sasl/server.js'
 import { SocketOutput } from '../common/socket-output.js'
-import {
-  ApiKey,
-  type ApiVersionsResponse,
-  encodeResponseFrame,
-  FrameSplitter,
-  type KafkaApi,
-  type RequestHeader,
-  readRequest,
-} from './codec/index.js'
+import { type AlarmThrottle, ProducerHold } from './alarm-throttle.js'
+import { ApiKey, type ApiVersionsResponse, FrameSplitter, type RequestHeader, readRequest } from './codec/index.js'
 import type { KafkaOptions } from './options.js'
+import { ResponseBudget } from './response-budget.js'
+import { ResponseQueue, type Slot } from './responses.js'
 import { advertisedApiKeys, isVersionSupported } from './versions.js'
+
+export { NO_RESPONSE, type Slot, ThenClose, thenClose } from './responses.js'
 
 /** Requests accepted but not yet answered before reading pauses (librdkafka pipelines up to max.in.flight). */
 export const inflightRequestsMax = 512
 /** Unwritten response bytes queued on the socket before reading pauses. */
 export const writableBytesHigh = 8 * 1024 * 1024
-
-/** Returned by a handler for a request that gets no response (Produce with acks=0). */
-export const NO_RESPONSE: unique symbol = Symbol('no response')
-
-/** Returned by a handler whose response is the last: the connection ends once it is written. */
-export class ThenClose<T> {
-  constructor(readonly response: T) {}
-}
-
-/** Kafka's answer to a failed authentication: the error response, then the connection closes. */
-export function thenClose<T>(response: T): ThenClose<T> {
-  return new ThenClose(response)
-}
 
 export interface ServerState {
   readonly broker: Broker
@@ -49,20 +35,11 @@ export interface ServerState {
   readonly plainPort: number
   /** The TLS port, when the listener serves one. */
   readonly tlsPort: number | undefined
+  /** Holds produces while a resource alarm is active. */
+  readonly throttle: AlarmThrottle
 }
 
 export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown
-
-interface Slot {
-  /** null: a bare SASL token answer (after SaslHandshake v0), written as a size and the bytes. */
-  api: KafkaApi | null
-  version: number
-  correlationId: number
-  done: boolean
-  response: unknown
-  /** The connection ends once this response is written. */
-  closeAfter: boolean
-}
 
 /** APIs a connection may send before it has a principal, and the only ones during a SASL exchange. */
 const preAuthApis = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate])
@@ -72,7 +49,7 @@ let connectionSeq = 0
 /**
  * Requests are decoded and dispatched synchronously in arrival order (so a connection's produce appends reach
  * the log in the order they were sent), but handlers may finish out of order (a parked JoinGroup, a long-poll
- * Fetch): each request takes a slot in a FIFO and responses are written only from its head.
+ * Fetch): each request takes a slot in the response queue and responses are written only from its head.
  */
 export class Connection {
   /** Stable id for the admin API (list and close connections). */
@@ -109,8 +86,13 @@ export class Connection {
   saslStepping = false
   private readonly splitter: FrameSplitter
   private readonly handlers: ReadonlyMap<number, Handler>
-  private readonly slots: Slot[] = []
-  private slotsHead = 0
+  private readonly responses = new ResponseQueue()
+  /** Turns to build Fetch responses within the response bytes in flight. */
+  readonly budget: ResponseBudget
+  /** The request whose handler is running synchronously now (a handler takes its place in the order from it). */
+  #dispatching: Slot | undefined
+  /** Produces held by a resource alarm (reading pauses meanwhile). */
+  readonly produceHold: ProducerHold
   private closed = false
 
   constructor(
@@ -135,6 +117,13 @@ export class Connection {
       writeBufferBytesMax: writableBytesHigh,
       onDrain: () => this.maybeResume(),
     })
+    this.budget = new ResponseBudget(server.options.responseBytesInFlightMax, this.#output, this.responses)
+    this.produceHold = new ProducerHold(server.throttle, this.#output)
+    const idleMs = server.options.connectionsMaxIdleMs
+    if (idleMs > 0) {
+      socket.setTimeout(idleMs)
+      socket.on('timeout', () => this.onIdle(idleMs))
+    }
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (error) => this.logger.debug({ err: error }, 'kafka socket error'))
@@ -167,13 +156,48 @@ export class Connection {
   }
 
   private get pending(): number {
-    return this.slots.length - this.slotsHead
+    return this.responses.pending
+  }
+
+  /** Response bytes the client has not taken: on the socket, or finished behind an unfinished request. */
+  get responseBytesInFlight(): number {
+    return this.#output.bufferedBytes + this.responses.heldBytes
+  }
+
+  /** Why reading is paused now (empty while reading), for the admin API. */
+  get pausedFor(): string[] {
+    return this.#output.pausedFor
+  }
+
+  /** The slot of the request whose handler runs now; read synchronously, before the handler's first await. */
+  get dispatching(): Slot {
+    return this.#dispatching!
+  }
+
+  /** No bytes either way for idleMs: closed unless a request is under way (a parked JoinGroup, a long poll). */
+  private onIdle(idleMs: number): void {
+    if (this.closed) return
+    if (this.pending > 0 && this.#output.bufferedBytes === 0) {
+      this.socket.setTimeout(idleMs)
+      return
+    }
+    this.logger.info({ idleMs }, 'kafka connection closed after connections.max.idle.ms without requests')
+    this.close()
+  }
+
+  /** The frame cap for what arrives next: small until the connection may act as someone. */
+  private frameLimit(): number {
+    const options = this.server.options
+    if (this.#principal !== undefined) return options.frameBytesMax
+    if (this.sasl === undefined && this.server.broker.security.anonymous() !== undefined) return options.frameBytesMax
+    return Math.min(options.saslFrameBytesMax, options.frameBytesMax)
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return
     let frames: Buffer[]
     try {
+      this.splitter.frameBytesMax = this.frameLimit()
       frames = this.splitter.push(chunk)
     } catch (error) {
       this.fail('bad frame', error)
@@ -185,11 +209,16 @@ export class Connection {
     }
     this.flush()
     this.#output.flush()
-    if (!this.closed && this.pending >= inflightRequestsMax) this.#output.hold('inflight')
+    if (this.closed) return
+    if (this.pending >= inflightRequestsMax) this.#output.hold('inflight')
+    if (this.budget.over) this.#output.hold('backlog')
   }
 
   private maybeResume(): void {
-    if (!this.closed && this.pending < inflightRequestsMax / 2) this.#output.release('inflight')
+    if (this.closed) return
+    if (this.pending < inflightRequestsMax / 2) this.#output.release('inflight')
+    if (!this.budget.over) this.#output.release('backlog')
+    this.budget.recheck()
   }
 
   /** A bare SASL token (after SaslHandshake v0); failure closes the connection without an answer, as Kafka does. */
@@ -200,7 +229,7 @@ export class Connection {
       return
     }
     this.saslStepping = true
-    const slot = this.enqueue(null, 0, 0)
+    const slot = this.responses.enqueue(null, 0, 0)
     sasl.step(token).then(
       (step) => {
         this.saslStepping = false
@@ -242,9 +271,8 @@ export class Connection {
       if (header.requestApiKey === ApiKey.ApiVersions && api !== undefined) {
         // KIP-511: an unknown ApiVersions version is answered in v0 layout with error 35 and our key list, so
         // librdkafka can retry with a version we have.
-        const slot = this.enqueue(api, 0, header.correlationId)
-        slot.response = { errorCode: 35, apiKeys: advertisedApiKeys } satisfies ApiVersionsResponse
-        slot.done = true
+        const slot = this.responses.enqueue(api, 0, header.correlationId)
+        this.settle(slot, { errorCode: 35, apiKeys: advertisedApiKeys } satisfies ApiVersionsResponse)
         return
       }
       // Kafka closes the connection on an API or version it does not serve; clients negotiate to avoid this.
@@ -278,13 +306,16 @@ export class Connection {
       this.fail(`no handler for ${api.name}`)
       return
     }
-    const slot = this.enqueue(api, version, header.correlationId)
+    const slot = this.responses.enqueue(api, version, header.correlationId)
     let result: unknown
+    this.#dispatching = slot
     try {
       result = handler(this, request as never, version, header)
     } catch (error) {
       this.fail(`${api.name} handler failed`, error)
       return
+    } finally {
+      this.#dispatching = undefined
     }
     if (result instanceof Promise) {
       result.then(
@@ -292,56 +323,33 @@ export class Connection {
         (error) => this.fail(`${api.name} handler failed`, error),
       )
     } else {
-      settle(slot, result)
+      this.settle(slot, result)
     }
   }
 
-  private enqueue(api: KafkaApi | null, version: number, correlationId: number): Slot {
-    const slot: Slot = { api, version, correlationId, done: false, response: undefined, closeAfter: false }
-    this.slots.push(slot)
-    return slot
+  private settle(slot: Slot, result: unknown): void {
+    try {
+      this.responses.settle(slot, result)
+    } catch (error) {
+      // An encode failure is our bug (a field the version cannot carry): close rather than send garbage.
+      this.fail(`cannot encode ${slot.api?.name} v${slot.version} response`, error)
+    }
+    this.budget.release(slot)
   }
 
   private complete(slot: Slot, response: unknown): void {
     if (this.closed) return
-    settle(slot, response)
+    this.settle(slot, response)
     this.flush()
     this.#output.flush()
     this.maybeResume()
+    if (this.budget.over) this.#output.hold('backlog')
   }
 
-  /** Queues every finished response at the head of the FIFO for the next burst. */
+  /** Queues every finished response at the head of the queue for the next burst. */
   private flush(): void {
-    while (this.slotsHead < this.slots.length) {
-      const slot = this.slots[this.slotsHead]!
-      if (!slot.done) break
-      this.slots[this.slotsHead++] = undefined as unknown as Slot
-      if (slot.response === NO_RESPONSE) continue
-      if (slot.api === null) {
-        const token = slot.response as Buffer
-        const size = Buffer.allocUnsafe(4)
-        size.writeInt32BE(token.length, 0)
-        this.#output.writeAll(token.length > 0 ? [size, token] : [size])
-        continue
-      }
-      let frame: { chunks: Buffer[] }
-      try {
-        frame = encodeResponseFrame(slot.api, slot.version, slot.correlationId, slot.response)
-      } catch (error) {
-        // An encode failure is our bug (a field the version cannot carry): close rather than send garbage.
-        this.fail(`cannot encode ${slot.api.name} v${slot.version} response`, error)
-        return
-      }
-      this.#output.writeAll(frame.chunks)
-      if (slot.closeAfter) {
-        this.endAfterWrite()
-        return
-      }
-    }
-    if (this.slotsHead > 1024 && this.slotsHead * 2 > this.slots.length) {
-      this.slots.splice(0, this.slotsHead)
-      this.slotsHead = 0
-    }
+    if (this.closed) return
+    if (this.responses.writeTo(this.#output)) this.endAfterWrite()
   }
 
   /** Closes the connection after a protocol violation (Kafka's answer to bad input: disconnect). */
@@ -359,6 +367,7 @@ export class Connection {
     this.logger.info('kafka connection closed after its last response')
     this.closed = true
     this.closing.abort()
+    this.budget.close()
     this.#output.flush()
     this.#output.close()
     this.socket.end()
@@ -368,6 +377,7 @@ export class Connection {
     if (this.closed) return
     this.closed = true
     this.closing.abort()
+    this.budget.close()
     this.#output.close()
     this.socket.destroy()
   }
@@ -375,19 +385,10 @@ export class Connection {
   private onClose(): void {
     this.closed = true
     this.closing.abort()
+    this.budget.close()
   }
 
   get isClosed(): boolean {
     return this.closed
-  }
-}
-
-function settle(slot: Slot, result: unknown): void {
-  slot.done = true
-  if (result instanceof ThenClose) {
-    slot.response = result.response
-    slot.closeAfter = true
-  } else {
-    slot.response = result
   }
 }

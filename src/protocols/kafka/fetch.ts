@@ -126,6 +126,8 @@ async function waitForAny(c: Connection, targets: FetchTarget[], timeoutMs: numb
 const fetchWaitMsMax = 30_000
 
 export async function handleFetch(c: Connection, req: FetchRequest, version: number): Promise<FetchResponse> {
+  // Taken before the first await: the connection's response budget orders turns by this request's place.
+  const slot = c.dispatching
   const targets: FetchTarget[] = []
   for (const topic of req.topics) {
     const name = topic.topic ?? ''
@@ -144,6 +146,9 @@ export async function handleFetch(c: Connection, req: FetchRequest, version: num
     req.maxBytes !== undefined && version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER,
     c.server.options.fetchBytesMax,
   )
+  // A response is built only with a turn of the connection's response budget (released when it is answered).
+  await c.budget.acquire(slot)
+  if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
   let result = await readAll(c, targets, maxBytes)
   const waitMs = Math.min(Math.max(0, req.maxWaitMs), fetchWaitMsMax)
   if (
@@ -152,7 +157,10 @@ export async function handleFetch(c: Connection, req: FetchRequest, version: num
     targets.length > 0 &&
     !result.data.some((d) => d.errorCode !== 0)
   ) {
+    c.budget.release(slot)
     await waitForAny(c, targets, waitMs)
+    if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
+    await c.budget.acquire(slot)
     if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
     result = await readAll(c, targets, maxBytes)
   }

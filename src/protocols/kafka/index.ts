@@ -17,6 +17,7 @@ import {
   handleDescribeConfigs,
 } from './admin.js'
 import { advertisedHostFor } from './advertised.js'
+import { AlarmThrottle } from './alarm-throttle.js'
 import { ApiKey } from './codec/index.js'
 import { Connection, type Handler, type ServerState } from './connection.js'
 import { handleAlterUserScramCredentials, handleDescribeUserScramCredentials } from './credentials.js'
@@ -48,6 +49,8 @@ export interface KafkaListener extends Listener {
   readonly connectionCount: number
   /** The TLS port, when TLS is configured. */
   readonly tlsPort: number | undefined
+  /** Open connections whose produces a resource alarm holds back. */
+  readonly blockedPublisherCount: number
 }
 
 const handlers = new Map<number, Handler>([
@@ -94,7 +97,13 @@ function describeConnection(c: Connection): ConnectionInfo {
       remoteAddress: c.remoteAddress,
       connectedAt: c.connectedAt,
       tls: c.tls,
-      details: { clientId: c.clientId ?? null, mechanism: c.principal?.mechanism ?? null },
+      details: {
+        clientId: c.clientId ?? null,
+        mechanism: c.principal?.mechanism ?? null,
+        responseBytesInFlight: c.responseBytesInFlight,
+        pausedFor: c.pausedFor,
+        blockedProducer: c.produceHold.blocked,
+      },
     },
     {
       clientId: c.clientId,
@@ -120,6 +129,9 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     },
     ctx.logger,
   )
+  const throttle = new AlarmThrottle(ctx.alarms, (reason) =>
+    ctx.logger.warn({ reason }, reason === null ? 'kafka producers unblocked' : 'kafka producers held by an alarm'),
+  )
   let state: ServerState | null = null
   const serve = (socket: net.Socket, tls: boolean, principal?: Principal) => {
     if (state === null || socket.destroyed) {
@@ -128,7 +140,10 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     }
     connections.track(new Connection(state, socket, handlers, { tls, principal }), socket)
   }
-  const tcp = await acceptTcp(ctx, connections, (socket) => serve(socket, false))
+  const tcp = await acceptTcp(ctx, connections, (socket) => serve(socket, false)).catch((error) => {
+    throttle.close()
+    throw error
+  })
   const tls = await acceptTls(ctx, connections, (socket) => {
     // A verified client certificate names the principal (SASL, if the client does it, replaces it). The
     // socket is not read until the Connection listens, so nothing is missed meanwhile.
@@ -142,6 +157,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
       () => socket.destroy(),
     )
   }).catch(async (error) => {
+    throttle.close()
     await tcp.close()
     throw error
   })
@@ -152,6 +168,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     advertisedHost,
     plainPort: tcp.port,
     tlsPort: tls?.port,
+    throttle,
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(
@@ -169,7 +186,13 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     get connectionCount() {
       return connections.size
     },
+    get blockedPublisherCount() {
+      let n = 0
+      for (const c of connections) if (c.produceHold.blocked) n++
+      return n
+    },
     async close() {
+      throttle.close()
       const closing = Promise.all([tcp.close(), tls?.close()])
       connections.closeAll('shutdown')
       await closing

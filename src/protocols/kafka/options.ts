@@ -20,6 +20,23 @@ export interface KafkaOptions {
   frameBytesMax: number
   /** Largest Fetch response body built for one request, whatever the client asks (bounds memory per fetch). */
   fetchBytesMax: number
+  /**
+   * Largest frame accepted before the connection has a principal when anonymous access is off (Kafka
+   * sasl.server.max.receive.size): an unauthenticated peer cannot make the broker buffer a full frame.
+   */
+  saslFrameBytesMax: number
+  /**
+   * Response bytes one connection may hold that its client has not taken (queued on the socket, or finished
+   * behind an unfinished earlier request); beyond it reading pauses and no further Fetch response is built.
+   */
+  responseBytesInFlightMax: number
+  /** Kafka connections.max.idle.ms: a connection with no I/O and no request under way for this long is closed; 0 = never. */
+  connectionsMaxIdleMs: number
+  /**
+   * Longest a Produce waits under a resource alarm (bounded further by the request's own timeout) before it is
+   * answered REQUEST_TIMED_OUT; it is appended if the alarm clears first.
+   */
+  alarmProduceWaitMsMax: number
 }
 
 export const defaultKafkaOptions: KafkaOptions = {
@@ -28,6 +45,10 @@ export const defaultKafkaOptions: KafkaOptions = {
   advertisedHost: null,
   frameBytesMax: 100 * 1024 * 1024,
   fetchBytesMax: 32 * 1024 * 1024,
+  saslFrameBytesMax: 512 * 1024,
+  responseBytesInFlightMax: 16 * 1024 * 1024,
+  connectionsMaxIdleMs: 10 * 60 * 1000,
+  alarmProduceWaitMsMax: 10_000,
 }
 
 /** Defaults < WHARF_KAFKA_* environment < context options. */

@@ -88,6 +88,35 @@ function failAll(req: ProduceRequest, errorCode: number): ProduceResponse {
   return { responses, throttleTimeMs: 0 }
 }
 
+/**
+ * A produce under a resource alarm is not appended: it waits (reading paused) for the alarm to clear, at most
+ * the listener's bound and the request's own timeout, then is appended as usual, or answered REQUEST_TIMED_OUT
+ * with the time it was held as throttle_time_ms. REQUEST_TIMED_OUT is what Kafka answers a produce it could
+ * not complete within its timeout, and every client retries it (a retriable error in the protocol's table);
+ * THROTTLING_QUOTA_EXCEEDED exists only for the topic-admin APIs, and storage or replica errors would say
+ * something false.
+ */
+async function produceWhenClear(c: Connection, req: ProduceRequest): Promise<ProduceResponse | typeof NO_RESPONSE> {
+  const throttle = c.server.throttle
+  const bound = c.server.options.alarmProduceWaitMsMax
+  const waitMs = req.timeoutMs > 0 ? Math.min(bound, req.timeoutMs) : bound
+  const started = Date.now()
+  c.produceHold.hold()
+  let cleared: boolean
+  try {
+    cleared = await throttle.whenClear(waitMs, c.closing.signal)
+  } finally {
+    c.produceHold.release()
+  }
+  if (cleared && !c.isClosed) return appendAll(c, req)
+  if (req.acks === 0) {
+    c.logger.debug({ reason: throttle.reason }, 'acks=0 produce dropped under a resource alarm')
+    return NO_RESPONSE
+  }
+  const refused = failAll(req, KafkaError.REQUEST_TIMED_OUT)
+  return { ...refused, throttleTimeMs: Math.min(Date.now() - started, 0x7fffffff) }
+}
+
 export function handleProduce(
   c: Connection,
   req: ProduceRequest,
@@ -99,6 +128,12 @@ export function handleProduce(
   // Produce v0-2 carry magic 0/1 message sets; Wharf stores RecordBatch v2 only (see versions.ts).
   if (version < 3) return failAll(req, KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT)
   if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) return failAll(req, KafkaError.INVALID_REQUIRED_ACKS)
+  if (c.server.throttle.reason !== null) return produceWhenClear(c, req)
+  return appendAll(c, req)
+}
+
+/** Appends every partition's batch (synchronously, in request order) and answers once all are durable. */
+function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse | typeof NO_RESPONSE> {
   const pending = req.topicData.map((t) => ({
     name: t.name,
     partitions: t.partitionData.map((p) => appendOne(c, t.name, p.index, p.records)),

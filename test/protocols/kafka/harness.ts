@@ -8,6 +8,7 @@ import type { Broker } from '../../../src/broker/broker.ts'
 import type { SecurityBootstrap } from '../../../src/broker/config.ts'
 import type { SecurityPolicy } from '../../../src/broker/security/security.ts'
 import { createBroker } from '../../../src/index.ts'
+import type { AlarmSource } from '../../../src/protocols/common/listener.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type KafkaListener, type KafkaOptions, startKafkaListener } from '../../../src/protocols/kafka/index.ts'
 import { createLogger, silentLogger } from '../../../src/util/logger.ts'
@@ -31,6 +32,8 @@ export interface Harness {
 export interface HarnessSetup extends SecurityBootstrap, Partial<SecurityPolicy> {
   tls?: ClientAuth
   host?: string
+  /** The server's resource alarms (tests pass a monitor they force). */
+  alarms?: AlarmSource
 }
 
 export async function startHarness(
@@ -52,6 +55,7 @@ export async function startHarness(
     port: 0,
     logger: process.env.WHARF_TEST_LOG ? createLogger({ level: process.env.WHARF_TEST_LOG }) : silentLogger,
     kafka,
+    ...(setup.alarms !== undefined ? { alarms: setup.alarms } : {}),
     ...(setup.tls !== undefined ? { tls: { port: 0, credentials: await devCredentials(setup.tls) } } : {}),
   })
   const cleanups: Array<() => Promise<unknown> | unknown> = []

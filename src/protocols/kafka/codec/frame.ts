@@ -18,7 +18,8 @@ export class FrameSplitter {
   /** Payload size of the frame being assembled, or -1 while its size prefix is incomplete. */
   private frameBytes = -1
 
-  constructor(readonly frameBytesMax = frameBytesMaxDefault) {
+  /** Checked when a frame's size arrives; the owner may lower it (before authentication) or raise it. */
+  constructor(public frameBytesMax = frameBytesMaxDefault) {
     assert(frameBytesMax > 0, 'frameBytesMax must be positive')
   }
 
