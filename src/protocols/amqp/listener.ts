@@ -14,6 +14,21 @@ export type AmqpListenerContext = ListenerContext
 export interface AmqpListenerOptions {
   /** Resident memory above which publishers are blocked (connection.blocked); 0 disables the alarm. */
   memoryHighWatermarkBytes?: number
+  /**
+   * Deliveries to a connection stop while more than this many bytes wait for the peer to read them, and
+   * resume once its socket drains (env WHARF_AMQP_DELIVERY_BUFFER_BYTES; default 1 MiB).
+   */
+  deliveryBufferBytes?: number
+}
+
+const DELIVERY_BUFFER_BYTES_DEFAULT = 1024 * 1024
+
+/** A positive byte count from an option or a WHARF_AMQP_* variable, else the default. */
+function bytesSetting(value: number | undefined, env: string, fallback: number): number {
+  const raw = value ?? (process.env[env] ? Number(process.env[env]) : undefined)
+  if (raw === undefined) return fallback
+  if (!Number.isSafeInteger(raw) || raw < 1) throw new Error(`${env}: expected a positive number of bytes, got ${raw}`)
+  return raw
 }
 
 export interface AmqpListener extends Listener {
@@ -102,6 +117,13 @@ export async function startAmqpListener(
     direct_reply_to: false,
   }
   const state: ServerState = {
+    limits: {
+      deliveryBufferBytes: bytesSetting(
+        options.deliveryBufferBytes,
+        'WHARF_AMQP_DELIVERY_BUFFER_BYTES',
+        DELIVERY_BUFFER_BYTES_DEFAULT,
+      ),
+    },
     broker,
     logger,
     streamConsumers: new Map(),

@@ -4,6 +4,7 @@
 // handlers, so none of them needs the channel's private state.
 import type { Broker } from '../../../broker/broker.js'
 import type { QueueConfig } from '../../../broker/config.js'
+import type { CreditGroup } from '../../../broker/credit.js'
 import type { Queue } from '../../../broker/queue/queue.js'
 import type { Operation } from '../../../broker/security/acls.js'
 import type { Access } from '../../../broker/security/authorizer.js'
@@ -25,6 +26,8 @@ export interface ChannelHost {
   send(frames: Buffer | Buffer[]): void
   /** Runs `done` once everything queued so far has been handed to a socket that is not backed up. */
   whenWritten(done: () => void): void
+  /** The connection's delivery credit, the parent of every consumer's: held while the peer does not read. */
+  readonly deliveryCredit: CreditGroup
   /** A hard error: connection.close. */
   fail(error: AmqpError): void
   /** Publishes started / settled, for TCP back-pressure. */

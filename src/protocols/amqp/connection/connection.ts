@@ -4,6 +4,7 @@
 // the channel table in channels.ts, batched writes and back-pressure in output.ts.
 import type net from 'node:net'
 import type { Broker } from '../../../broker/broker.js'
+import type { CreditGroup } from '../../../broker/credit.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import { peerOf } from '../../common/connections.js'
@@ -117,6 +118,10 @@ export class AmqpConnection implements ChannelHost {
 
   whenWritten(done: () => void): void {
     this.#output.whenWritten(done)
+  }
+
+  get deliveryCredit(): CreditGroup {
+    return this.#output.deliveryCredit
   }
 
   /** Writes everything queued in one corked burst. */
