@@ -4,6 +4,7 @@ import type net from 'node:net'
 import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
+import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
 import { AmqpConnection } from './connection/connection.js'
 import type { ServerState } from './connection/state.js'
@@ -19,9 +20,16 @@ export interface AmqpListenerOptions {
    * resume once its socket drains (env WHARF_AMQP_DELIVERY_BUFFER_BYTES; default 1 MiB).
    */
   deliveryBufferBytes?: number
+  /**
+   * Declared body bytes of messages a connection is still receiving, over all its channels; a content header
+   * that would pass it closes the connection with 506 RESOURCE_ERROR (env WHARF_AMQP_PARTIAL_BODY_BYTES;
+   * default 64 MiB, one largest message).
+   */
+  partialBodyBytes?: number
 }
 
 const DELIVERY_BUFFER_BYTES_DEFAULT = 1024 * 1024
+const PARTIAL_BODY_BYTES_DEFAULT = BODY_BYTES_MAX
 
 /** A positive byte count from an option or a WHARF_AMQP_* variable, else the default. */
 function bytesSetting(value: number | undefined, env: string, fallback: number): number {
@@ -122,6 +130,11 @@ export async function startAmqpListener(
         options.deliveryBufferBytes,
         'WHARF_AMQP_DELIVERY_BUFFER_BYTES',
         DELIVERY_BUFFER_BYTES_DEFAULT,
+      ),
+      partialBodyBytes: bytesSetting(
+        options.partialBodyBytes,
+        'WHARF_AMQP_PARTIAL_BODY_BYTES',
+        PARTIAL_BODY_BYTES_DEFAULT,
       ),
     },
     broker,

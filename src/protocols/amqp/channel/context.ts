@@ -10,6 +10,7 @@ import type { Operation } from '../../../broker/security/acls.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import type { MethodInit, MethodName } from '../codec/index.js'
+import type { ContentBudget } from '../connection/content-budget.js'
 import { type AmqpError, amqpError } from '../errors.js'
 
 /** What a channel needs from its connection. */
@@ -28,6 +29,8 @@ export interface ChannelHost {
   whenWritten(done: () => void): void
   /** The connection's delivery credit, the parent of every consumer's: held while the peer does not read. */
   readonly deliveryCredit: CreditGroup
+  /** Body bytes of messages still being received, over all channels. */
+  readonly contentBudget: ContentBudget
   /** A hard error: connection.close. */
   fail(error: AmqpError): void
   /** Publishes started / settled, for TCP back-pressure. */

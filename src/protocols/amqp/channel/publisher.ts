@@ -41,6 +41,8 @@ interface Assembly {
   propsRaw: Buffer | null
   bodies: Buffer[]
   received: number
+  /** Bytes reserved in the connection's content budget (the declared body size once the header came). */
+  reserved: number
 }
 
 type PublishOp = {
@@ -92,11 +94,12 @@ export class ChannelPublisher {
   begin(args: MethodArgs['basic.publish']): void {
     if (args.immediate) throw amqpError.notImplemented('immediate=true')
     this.#checkExchange(args.exchange, args.routingKey)
-    this.#assembly = { method: args, header: null, propsRaw: null, bodies: [], received: 0 }
+    this.#assembly = { method: args, header: null, propsRaw: null, bodies: [], received: 0, reserved: 0 }
   }
 
   /** Drops a half-received message (channel released). */
   discard(): void {
+    if (this.#assembly !== null) this.#ctx.host.contentBudget.release(this.#assembly.reserved)
     this.#assembly = null
   }
 
@@ -116,6 +119,8 @@ export class ChannelPublisher {
           40,
         )
       }
+      this.#ctx.host.contentBudget.reserve(a.header.bodySize, ClassId.BASIC, 40)
+      a.reserved = a.header.bodySize
     } else {
       if (frame.type !== FRAME_BODY)
         throw amqpError.unexpectedFrame('expected content body, got non content body frame instead')
@@ -126,6 +131,7 @@ export class ChannelPublisher {
     }
     if (a.received === a.header.bodySize) {
       this.#assembly = null
+      this.#ctx.host.contentBudget.release(a.reserved)
       const body = a.bodies.length === 1 ? a.bodies[0]! : Buffer.concat(a.bodies, a.received)
       this.#published(a.method, a.header, a.propsRaw!, body)
     }

@@ -28,6 +28,7 @@ import {
 } from '../codec/index.js'
 import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
+import { ContentBudget } from './content-budget.js'
 import { acceptTune, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
 import { mechanismsFor, PendingLogin } from './login.js'
 import { ConnectionOutput } from './output.js'
@@ -52,6 +53,7 @@ export class AmqpConnection implements ChannelHost {
   consumerCancelNotify = false
   readonly #channels = new Channels(this)
   readonly #output: ConnectionOutput
+  readonly contentBudget: ContentBudget
   lastReceived = Date.now()
   readonly #openedAt = Date.now()
   /** From connection.start-ok, for the admin API (product, version, connection_name…). */
@@ -71,6 +73,7 @@ export class AmqpConnection implements ChannelHost {
     this.logger = state.logger.child({ connection: this.id })
     this.streamConsumers = state.streamConsumers
     this.tls = isTls(socket)
+    this.contentBudget = new ContentBudget(state.limits.partialBodyBytes)
     this.#output = new ConnectionOutput(socket, {
       server: state,
       phase: () => this.#phase,

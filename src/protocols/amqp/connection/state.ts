@@ -8,6 +8,8 @@ import type { FieldTable } from '../codec/index.js'
 export interface ConnectionLimits {
   /** Deliveries stop while more than this many bytes wait to be taken by the peer. */
   readonly deliveryBufferBytes: number
+  /** Declared body bytes of messages still being received, summed over a connection's channels. */
+  readonly partialBodyBytes: number
 }
 
 export interface ServerState {
