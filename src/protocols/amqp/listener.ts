@@ -1,6 +1,7 @@
 // The AMQP 0-9-1 listener: accepts TCP connections (and AMQPS on the TLS port when TLS is configured), runs one shared tick for heartbeats, handshake
 // deadlines and the memory alarm (connection.blocked), and closes every connection on shutdown.
 import type net from 'node:net'
+import { createMemoryGauge } from '../../util/memory.js'
 import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
@@ -13,7 +14,10 @@ import type { ServerState } from './connection/state.js'
 export type AmqpListenerContext = ListenerContext
 
 export interface AmqpListenerOptions {
-  /** Resident memory above which publishers are blocked (connection.blocked); 0 disables the alarm. */
+  /**
+   * Memory in use (heap + buffers, after a GC; util/memory.ts) above which publishers are blocked
+   * (connection.blocked); 0 disables the alarm.
+   */
   memoryHighWatermarkBytes?: number
   /**
    * Deliveries to a connection stop while more than this many bytes wait for the peer to read them, and
@@ -108,6 +112,7 @@ export async function startAmqpListener(
   )
   let sequence = 0
   const memoryMax = options.memoryHighWatermarkBytes ?? Number(process.env.WHARF_AMQP_MEMORY_HIGH_WATERMARK ?? 0)
+  const memory = createMemoryGauge()
   let manualBlock: string | null = null
   let alarm: string | null = null
   const sharedReason = (list: Array<{ message: string }>) =>
@@ -181,10 +186,12 @@ export async function startAmqpListener(
     const now = Date.now()
     for (const c of connections) c.tick(now)
     if (memoryMax > 0) {
-      const rss = process.memoryUsage.rss()
-      // Hysteresis: clear only well below the mark, so the alarm does not flap.
-      if (alarm === null && rss > memoryMax) alarm = 'low on memory'
-      else if (alarm !== null && rss < memoryMax * 0.9) alarm = null
+      // Hysteresis: clear only well below the mark, so the alarm does not flap. The reading is memory in use
+      // after a GC (util/memory.ts), not RSS, which stays high after the data is gone.
+      const clearBelow = memoryMax * 0.9
+      const { bytes, collected } = memory.measure(alarm === null ? memoryMax : clearBelow)
+      if (collected && alarm === null && bytes > memoryMax) alarm = 'low on memory'
+      else if (collected && alarm !== null && bytes < clearBelow) alarm = null
       applyBlocked()
     }
   }, TICK_MS)
