@@ -194,3 +194,11 @@ test('memory alarm with the real readers: raised by live buffers, cleared once t
   assert.deepEqual(monitor.current(), [])
   monitor.close()
 })
+
+test('the alarm interval is a setting: 1 s by default, WHARF_ALARM_INTERVAL_MS / --alarm-interval-ms', async () => {
+  const { loadConfig } = await import('../../src/server/config.ts')
+  assert.equal(loadConfig({ env: {} }).alarmIntervalMs, 1000)
+  assert.equal(loadConfig({ env: { WHARF_ALARM_INTERVAL_MS: '250' } }).alarmIntervalMs, 250)
+  assert.equal(loadConfig({ env: {}, flags: { alarmIntervalMs: '100' } }).alarmIntervalMs, 100)
+  assert.throws(() => loadConfig({ env: { WHARF_ALARM_INTERVAL_MS: '0' } }), /alarmIntervalMs/)
+})
