@@ -30,10 +30,16 @@ export interface AmqpListenerOptions {
    * default 64 MiB, one largest message).
    */
   partialBodyBytes?: number
+  /**
+   * Body bytes of a connection's publishes awaiting the broker (unconfirmed) above which it is no longer
+   * read until some settle (env WHARF_AMQP_PUBLISH_INFLIGHT_BYTES; default 16 MiB).
+   */
+  publishInflightBytes?: number
 }
 
 const DELIVERY_BUFFER_BYTES_DEFAULT = 1024 * 1024
 const PARTIAL_BODY_BYTES_DEFAULT = BODY_BYTES_MAX
+const PUBLISH_INFLIGHT_BYTES_DEFAULT = 16 * 1024 * 1024
 
 /** A positive byte count from an option or a WHARF_AMQP_* variable, else the default. */
 function bytesSetting(value: number | undefined, env: string, fallback: number): number {
@@ -140,6 +146,11 @@ export async function startAmqpListener(
         options.partialBodyBytes,
         'WHARF_AMQP_PARTIAL_BODY_BYTES',
         PARTIAL_BODY_BYTES_DEFAULT,
+      ),
+      publishInflightBytes: bytesSetting(
+        options.publishInflightBytes,
+        'WHARF_AMQP_PUBLISH_INFLIGHT_BYTES',
+        PUBLISH_INFLIGHT_BYTES_DEFAULT,
       ),
     },
     broker,

@@ -33,9 +33,9 @@ export interface ChannelHost {
   readonly contentBudget: ContentBudget
   /** A hard error: connection.close. */
   fail(error: AmqpError): void
-  /** Publishes started / settled, for TCP back-pressure. */
-  publishStarted(): void
-  publishSettled(): void
+  /** Publishes (and their body bytes) started / settled, for TCP back-pressure. */
+  publishStarted(bytes: number): void
+  publishSettled(bytes: number): void
   /** Consumer counts of stream queues (shared by all connections). */
   streamConsumers: Map<string, number>
 }

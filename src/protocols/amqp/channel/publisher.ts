@@ -17,7 +17,7 @@ import {
   ReplyCode,
 } from '../codec/index.js'
 import { AmqpError, amqpError, toAmqpError } from '../errors.js'
-import { encodeDelivery, propsBytesOf, toPublishMessage } from '../message.js'
+import { encodeDelivery, propsBytesOf, routingKeysOf, toPublishMessage } from '../message.js'
 import { deliverReply, encodeProps, isReplyAddress, REPLY_TO } from '../reply-to.js'
 import { accessRefused, authorize, type ChannelContext } from './context.js'
 
@@ -30,6 +30,8 @@ const NO_OPTIONS = Object.freeze({})
 
 interface PendingPublish {
   seq: number
+  /** Body bytes, counted in the connection's publish bytes in flight. */
+  bytes: number
   done: boolean
   ok: boolean
   returned: Buffer | Buffer[] | null
@@ -217,12 +219,13 @@ export class ChannelPublisher {
   #startPublish(op: PublishOp): Promise<void> {
     const entry: PendingPublish = {
       seq: this.#confirm ? ++this.#publishSeq : 0,
+      bytes: (op.message.value as Buffer).length,
       done: false,
       ok: false,
       returned: null,
     }
     this.#pending.push(entry)
-    this.#ctx.host.publishStarted()
+    this.#ctx.host.publishStarted(entry.bytes)
     this.#lastPublish = this.#route(op).then(
       ({ routed }) => {
         entry.ok = true
@@ -294,7 +297,7 @@ export class ChannelPublisher {
   #settled(entry: PendingPublish): void {
     const { host, number } = this.#ctx
     entry.done = true
-    host.publishSettled()
+    host.publishSettled(entry.bytes)
     let ackUpTo = 0
     while (this.#pendingHead < this.#pending.length && this.#pending[this.#pendingHead]!.done) {
       const head = this.#pending[this.#pendingHead++]!
@@ -369,32 +372,4 @@ export class ChannelPublisher {
     this.#tx = []
     this.#ctx.reply('tx.rollback-ok', {})
   }
-}
-
-/**
- * The routing keys of a CC or BCC header: an array whose longstr entries count (others are skipped); any
- * other type is refused, as RabbitMQ does (406 "invalid message: {unacceptable_type_in_header,...}").
- */
-function routingKeysOf(headers: NonNullable<BasicProperties['headers']>, name: 'CC' | 'BCC'): string[] {
-  const value = headers[name]
-  if (value === undefined) return []
-  if (!Array.isArray(value))
-    throw amqpError.precondition(`invalid message: {unacceptable_type_in_header,"${name}",${fieldTypeName(value)}}`)
-  const keys: string[] = []
-  for (const v of value) {
-    if (typeof v === 'string') keys.push(v)
-    else if (Buffer.isBuffer(v)) keys.push(v.toString('utf8'))
-  }
-  return keys
-}
-
-/** RabbitMQ's name of a field type, as far as the decoded value tells (integers lose their width). */
-function fieldTypeName(value: unknown): string {
-  if (typeof value === 'string' || Buffer.isBuffer(value)) return 'longstr'
-  if (typeof value === 'boolean') return 'bool'
-  if (typeof value === 'number') return Number.isInteger(value) ? 'long' : 'double'
-  if (typeof value === 'bigint') return 'long'
-  if (value === null) return 'void'
-  if (value instanceof Date) return 'timestamp'
-  return 'table'
 }

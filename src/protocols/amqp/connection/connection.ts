@@ -132,12 +132,12 @@ export class AmqpConnection implements ChannelHost {
     this.#output.flush()
   }
 
-  publishStarted(): void {
-    this.#output.publishStarted()
+  publishStarted(bytes: number): void {
+    this.#output.publishStarted(bytes)
   }
 
-  publishSettled(): void {
-    this.#output.publishSettled()
+  publishSettled(bytes: number): void {
+    this.#output.publishSettled(bytes)
   }
 
   /** True while an alarm holds this connection back because it has published (the admin counts these). */

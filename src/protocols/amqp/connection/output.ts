@@ -46,6 +46,9 @@ export class ConnectionOutput {
   blockedCapable = false
   #sentBlocked = false
   #inflightPublishes = 0
+  /** Body bytes of those publishes; reading also pauses over the listener's publishInflightBytes. */
+  #inflightBytes = 0
+  readonly #inflightBytesMax: number
   /**
    * The parent of every consumer's credit on this connection: held while more than the delivery bound waits
    * for the peer (queued here or in the socket's write buffer).
@@ -59,6 +62,7 @@ export class ConnectionOutput {
     this.#socket = socket
     this.#host = host
     this.#deliveryBytesMax = host.server.limits.deliveryBufferBytes
+    this.#inflightBytesMax = host.server.limits.publishInflightBytes
     const update = () => this.updatePause()
     this.#out = new SocketOutput(socket, {
       flushOn: 'immediate',
@@ -113,9 +117,10 @@ export class ConnectionOutput {
     if (!this.#socket.destroyed) this.#out.release('input')
   }
 
-  publishStarted(): void {
-    // Past the bound, stop reading: publishes without confirms would otherwise pile up without limit.
-    if (++this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX && !this.#out.paused) this.updatePause()
+  publishStarted(bytes: number): void {
+    // Past the bounds, stop reading: publishes without confirms would otherwise pile up without limit.
+    this.#inflightBytes += bytes
+    if (this.#overInflight(++this.#inflightPublishes) && !this.#out.paused) this.updatePause()
     if (!this.#publisher) {
       this.#publisher = true
       // The first publish under an active alarm makes this a blocked publisher: stop reading now, not at
@@ -124,16 +129,21 @@ export class ConnectionOutput {
     }
   }
 
-  publishSettled(): void {
+  publishSettled(bytes: number): void {
     this.#inflightPublishes--
+    this.#inflightBytes -= bytes
     if (this.#out.paused) this.updatePause()
+  }
+
+  #overInflight(publishes: number): boolean {
+    return publishes > PUBLISHES_INFLIGHT_MAX || this.#inflightBytes > this.#inflightBytesMax
   }
 
   updatePause(): void {
     if (this.#socket.destroyed) return
     if (this.deliveryCredit.held && this.#out.bufferedBytes <= this.#deliveryBytesMax) this.deliveryCredit.resume()
     let held = 0
-    if (this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX) held |= Pause.inflight
+    if (this.#overInflight(this.#inflightPublishes)) held |= Pause.inflight
     if (this.#host.channelBacklog() > BACKLOG_FRAMES_MAX) held |= Pause.backlog
     if (this.#host.server.blocked !== null && this.#publisher) held |= Pause.alarm
     this.#out.holdOnly(OWN_REASONS, held)

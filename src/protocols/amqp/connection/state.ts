@@ -10,6 +10,8 @@ export interface ConnectionLimits {
   readonly deliveryBufferBytes: number
   /** Declared body bytes of messages still being received, summed over a connection's channels. */
   readonly partialBodyBytes: number
+  /** Reading pauses while publishes holding more body bytes than this await the broker. */
+  readonly publishInflightBytes: number
 }
 
 export interface ServerState {
