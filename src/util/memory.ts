@@ -3,7 +3,8 @@
 // the mark. Not RSS: the allocator keeps freed pages mapped, so RSS can stay high for minutes after the data
 // is gone (and after a GC too), keeping publishers blocked for nothing. And not a bare heap reading either:
 // while publishers are blocked little is allocated, V8 then has no reason to collect, and garbage keeps
-// counting; so a reading over the mark is confirmed by a forced full GC, at most once per `gcIntervalMs`.
+// counting; so a reading over the mark is confirmed by a forced full GC, at most once per `gcIntervalMs` and
+// never more than a tenth of the time (a full GC of a large heap stops every connection while it runs).
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
@@ -48,6 +49,8 @@ export interface MemoryGaugeOptions {
 
 /** Forced GCs are full, stop-the-world collections: at most one per this many ms. */
 export const GC_INTERVAL_MS_DEFAULT = 5000
+/** ...and at least this many times the last one's duration apart. */
+const GC_SPACING_FACTOR = 10
 
 export interface MemoryGauge {
   /**
@@ -62,16 +65,17 @@ export function createMemoryGauge(options: MemoryGaugeOptions = {}): MemoryGauge
   const gc = options.gc === undefined ? fullGc() : options.gc
   const interval = options.gcIntervalMs ?? GC_INTERVAL_MS_DEFAULT
   const now = options.now ?? Date.now
-  let lastGc = Number.NEGATIVE_INFINITY
+  let nextGc = Number.NEGATIVE_INFINITY
   return {
     measure(mark) {
       const bytes = read()
       if (bytes <= mark) return { bytes, collected: true }
       if (gc === null) return { bytes, collected: true }
-      const t = now()
-      if (t - lastGc < interval) return { bytes, collected: false }
-      lastGc = t
+      const start = now()
+      if (start < nextGc) return { bytes, collected: false }
       gc()
+      const end = now()
+      nextGc = end + Math.max(interval, GC_SPACING_FACTOR * (end - start))
       return { bytes: read(), collected: true }
     },
   }

@@ -202,3 +202,30 @@ test('the alarm interval is a setting: 1 s by default, WHARF_ALARM_INTERVAL_MS /
   assert.equal(loadConfig({ env: {}, flags: { alarmIntervalMs: '100' } }).alarmIntervalMs, 100)
   assert.throws(() => loadConfig({ env: { WHARF_ALARM_INTERVAL_MS: '0' } }), /alarmIntervalMs/)
 })
+
+test('the memory gauge: re-read after a GC when over the mark; GCs spaced by the interval and 10× their duration', async () => {
+  const { createMemoryGauge } = await import('../../src/util/memory.ts')
+  let clock = 0
+  let reading = 2000
+  let gcs = 0
+  const gauge = createMemoryGauge({
+    read: () => reading,
+    gc: () => {
+      gcs++
+      clock += 1000 // a slow, one-second GC
+    },
+    gcIntervalMs: 5000,
+    now: () => clock,
+  })
+  assert.deepEqual(gauge.measure(1000), { bytes: 2000, collected: true })
+  assert.equal(gcs, 1)
+  clock += 6000 // past the interval, not yet 10 × 1 s after the GC ended
+  assert.deepEqual(gauge.measure(1000), { bytes: 2000, collected: false })
+  assert.equal(gcs, 1)
+  clock += 4000
+  assert.equal(gauge.measure(1000).collected, true)
+  assert.equal(gcs, 2)
+  reading = 500
+  assert.deepEqual(gauge.measure(1000), { bytes: 500, collected: true }, 'under the mark: no GC')
+  assert.equal(gcs, 2)
+})
