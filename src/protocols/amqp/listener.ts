@@ -25,11 +25,12 @@ export interface AmqpListenerOptions {
    */
   deliveryBufferBytes?: number
   /**
-   * Declared body bytes of messages a connection is still receiving, over all its channels; a content header
-   * that would pass it closes the connection with 506 RESOURCE_ERROR (env WHARF_AMQP_PARTIAL_BODY_BYTES;
-   * default 64 MiB, one largest message).
+   * Body bytes a connection holds before they are published, over all its channels: messages still being
+   * received (their declared size) and publishes held by uncommitted transactions. A content header or a tx
+   * publish that would pass it closes the connection with 506 RESOURCE_ERROR (env
+   * WHARF_AMQP_PENDING_BODY_BYTES; default 64 MiB, one largest message).
    */
-  partialBodyBytes?: number
+  pendingBodyBytes?: number
   /**
    * Body bytes of a connection's publishes awaiting the broker (unconfirmed) above which it is no longer
    * read until some settle (env WHARF_AMQP_PUBLISH_INFLIGHT_BYTES; default 16 MiB).
@@ -38,7 +39,7 @@ export interface AmqpListenerOptions {
 }
 
 const DELIVERY_BUFFER_BYTES_DEFAULT = 1024 * 1024
-const PARTIAL_BODY_BYTES_DEFAULT = BODY_BYTES_MAX
+const PENDING_BODY_BYTES_DEFAULT = BODY_BYTES_MAX
 const PUBLISH_INFLIGHT_BYTES_DEFAULT = 16 * 1024 * 1024
 
 /** A positive byte count from an option or a WHARF_AMQP_* variable, else the default. */
@@ -142,10 +143,10 @@ export async function startAmqpListener(
         'WHARF_AMQP_DELIVERY_BUFFER_BYTES',
         DELIVERY_BUFFER_BYTES_DEFAULT,
       ),
-      partialBodyBytes: bytesSetting(
-        options.partialBodyBytes,
-        'WHARF_AMQP_PARTIAL_BODY_BYTES',
-        PARTIAL_BODY_BYTES_DEFAULT,
+      pendingBodyBytes: bytesSetting(
+        options.pendingBodyBytes,
+        'WHARF_AMQP_PENDING_BODY_BYTES',
+        PENDING_BODY_BYTES_DEFAULT,
       ),
       publishInflightBytes: bytesSetting(
         options.publishInflightBytes,

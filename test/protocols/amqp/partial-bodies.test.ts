@@ -4,9 +4,10 @@
 // that complete give their share back, so a publisher of many messages is never closed for it.
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import {
   AmqpFrameParser,
+  type AmqpMethod,
   decodeMethodFrame,
   encodeBodyFrames,
   encodeContentHeaderFrame,
@@ -53,7 +54,7 @@ function partialPublish(channel: number, declared: number, sent: number): Buffer
 test('half-received bodies over the connection bound close it with 506 RESOURCE_ERROR', {
   timeout: 20_000,
 }, async (t) => {
-  const { port, broker } = await startWharf(t, { partialBodyBytes: LIMIT })
+  const { port, broker } = await startWharf(t, { pendingBodyBytes: LIMIT })
   await broker.createQueue('big', {})
   const socket = net.connect(port, '127.0.0.1')
   t.after(() => socket.destroy())
@@ -86,14 +87,14 @@ test('half-received bodies over the connection bound close it with 506 RESOURCE_
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no connection.close within 5 s')), 5000)),
   ])
   assert.equal(close.replyCode, ReplyCode.RESOURCE_ERROR)
-  assert.match(close.replyText, /^RESOURCE_ERROR - message bodies being received on this connection/)
+  assert.match(close.replyText, /^RESOURCE_ERROR - message bodies held for this connection before publishing/)
   assert.equal(broker.queue('big').depth(), 0)
 })
 
 test('completed messages give their bytes back: many messages through one small bound are all confirmed', {
   timeout: 20_000,
 }, async (t) => {
-  const { url, broker } = await startWharf(t, { partialBodyBytes: LIMIT })
+  const { url, broker } = await startWharf(t, { pendingBodyBytes: LIMIT })
   const conn = await connect(t, url)
   const ch = await conn.createConfirmChannel()
   await ch.assertQueue('big')
@@ -101,4 +102,62 @@ test('completed messages give their bytes back: many messages through one small 
   for (let i = 0; i < 20; i++) ch.sendToQueue('big', body)
   await ch.waitForConfirms()
   assert.equal(broker.queue('big').depth(), 20)
+})
+
+/** A raw connection after the handshake: writes frames, waits for a method by name. */
+async function rawConnection(t: TestContext, port: number, channels: number) {
+  const socket = net.connect(port, '127.0.0.1')
+  t.after(() => socket.destroy())
+  socket.on('error', () => {})
+  const parser = new AmqpFrameParser({ frameMax: FRAME_MAX, expectProtocolHeader: false })
+  const seen: AmqpMethod[] = []
+  let wake: () => void = () => {}
+  socket.on('data', (chunk: Buffer) => {
+    for (const frame of parser.push(chunk)) if (frame.type === FRAME_METHOD) seen.push(decodeMethodFrame(frame.payload))
+    wake()
+  })
+  const next = async (name: string): Promise<AmqpMethod> => {
+    const deadline = Date.now() + 5000
+    for (;;) {
+      const at = seen.findIndex((m) => m.name === name)
+      if (at >= 0) return seen.splice(0, at + 1).pop()!
+      if (Date.now() > deadline) throw new Error(`no ${name} within 5 s (seen ${seen.map((m) => m.name)})`)
+      await new Promise<void>((resolve) => {
+        wake = resolve
+        setTimeout(resolve, 50)
+      })
+    }
+  }
+  await new Promise<void>((resolve) => socket.once('connect', resolve))
+  socket.write(handshake(channels))
+  await next('connection.open-ok')
+  return { socket, next }
+}
+
+function publishWhole(channel: number, body: Buffer): Buffer {
+  return Buffer.concat([partialPublish(channel, body.length, 0), encodeBodyFrames(channel, body, FRAME_MAX)])
+}
+
+test('an uncommitted transaction counts too: commit and rollback give the bytes back, one that keeps growing gets 506', {
+  timeout: 20_000,
+}, async (t) => {
+  const { port, broker } = await startWharf(t, { pendingBodyBytes: LIMIT })
+  await broker.createQueue('big', {})
+  const { socket, next } = await rawConnection(t, port, 1)
+  const body = Buffer.alloc(100 * 1024, 3)
+  socket.write(encodeMethodFrame(1, 'tx.select', {}))
+  await next('tx.select-ok')
+  socket.write(Buffer.concat([publishWhole(1, body), publishWhole(1, body), encodeMethodFrame(1, 'tx.commit', {})]))
+  await next('tx.commit-ok')
+  assert.equal(broker.queue('big').depth(), 2)
+  socket.write(Buffer.concat([publishWhole(1, body), publishWhole(1, body), encodeMethodFrame(1, 'tx.rollback', {})]))
+  await next('tx.rollback-ok')
+  socket.write(Buffer.concat([publishWhole(1, body), publishWhole(1, body), encodeMethodFrame(1, 'tx.commit', {})]))
+  await next('tx.commit-ok')
+  assert.equal(broker.queue('big').depth(), 4, 'bytes given back by the commit and the rollback')
+  // Three uncommitted 100 KiB publishes: 300 KiB held, over 256 KiB.
+  socket.write(Buffer.concat([publishWhole(1, body), publishWhole(1, body), publishWhole(1, body)]))
+  const close = await next('connection.close')
+  assert.equal(close.name === 'connection.close' && close.args.replyCode, ReplyCode.RESOURCE_ERROR)
+  assert.equal(broker.queue('big').depth(), 4)
 })

@@ -73,6 +73,8 @@ export class ChannelPublisher {
   #pending: PendingPublish[] = []
   #pendingHead = 0
   #tx: TxOp[] | null = null
+  /** Body bytes of the publishes #tx holds, reserved in the connection's content budget until commit/rollback. */
+  #txBytes = 0
   #lastPublish: Promise<void> = Promise.resolve()
 
   constructor(ctx: ChannelContext, settle: (method: AmqpMethod) => void, replyAddress: () => string) {
@@ -103,6 +105,14 @@ export class ChannelPublisher {
   discard(): void {
     if (this.#assembly !== null) this.#ctx.host.contentBudget.release(this.#assembly.reserved)
     this.#assembly = null
+    if (this.#tx !== null) this.#tx = []
+    this.#releaseTx()
+  }
+
+  /** The transaction's publishes left it (committed: now counted in flight; rolled back; channel gone). */
+  #releaseTx(): void {
+    this.#ctx.host.contentBudget.release(this.#txBytes)
+    this.#txBytes = 0
   }
 
   content(frame: AmqpFrame): void {
@@ -188,6 +198,8 @@ export class ChannelPublisher {
       extraKeys,
     }
     if (this.#tx !== null) {
+      this.#ctx.host.contentBudget.reserve(body.length, ClassId.BASIC, 40)
+      this.#txBytes += body.length
       this.#tx.push(op)
       return
     }
@@ -358,6 +370,7 @@ export class ChannelPublisher {
   async #commit(): Promise<void> {
     const ops = this.#tx!
     this.#tx = []
+    this.#releaseTx()
     const publishes: Promise<void>[] = []
     for (const op of ops) {
       if (op.kind === 'publish') publishes.push(this.#startPublish(op))
@@ -370,6 +383,7 @@ export class ChannelPublisher {
   rollback(): void {
     if (this.#tx === null) throw amqpError.precondition('channel is not transactional')
     this.#tx = []
+    this.#releaseTx()
     this.#ctx.reply('tx.rollback-ok', {})
   }
 }

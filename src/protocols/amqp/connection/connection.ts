@@ -73,7 +73,7 @@ export class AmqpConnection implements ChannelHost {
     this.logger = state.logger.child({ connection: this.id })
     this.streamConsumers = state.streamConsumers
     this.tls = isTls(socket)
-    this.contentBudget = new ContentBudget(state.limits.partialBodyBytes)
+    this.contentBudget = new ContentBudget(state.limits.pendingBodyBytes)
     this.#output = new ConnectionOutput(socket, {
       server: state,
       phase: () => this.#phase,

@@ -1,7 +1,8 @@
-// The bytes of message bodies a connection is still receiving, summed over its channels: each basic.publish
-// reserves its declared body size at the content header, before any body frame is buffered, and gives it
-// back once the message is complete or dropped. Over the bound the connection is closed with 506
-// RESOURCE_ERROR, so channel-max channels × the largest body cannot all be held half-received at once.
+// The bytes of message bodies a connection holds before publishing them, summed over its channels: each
+// basic.publish reserves its declared body size at the content header, before any body frame is buffered,
+// and gives it back once the message is complete or dropped; a publish inside a transaction reserves its body
+// again until tx.commit or tx.rollback. Over the bound the connection is closed with 506 RESOURCE_ERROR, so
+// channel-max channels × the largest body (or a transaction never committed) cannot fill memory.
 import { ReplyCode } from '../codec/index.js'
 import { AmqpError } from '../errors.js'
 
@@ -13,7 +14,7 @@ export class ContentBudget {
     this.#max = max
   }
 
-  /** Bytes reserved by messages still being received. */
+  /** Bytes reserved by messages still being received or held by a transaction. */
   get reserved(): number {
     return this.#reserved
   }
@@ -23,7 +24,7 @@ export class ContentBudget {
     if (this.#reserved + bytes > this.#max) {
       throw new AmqpError(
         ReplyCode.RESOURCE_ERROR,
-        `message bodies being received on this connection would take ${this.#reserved + bytes} bytes, over the limit of ${this.#max}`,
+        `message bodies held for this connection before publishing would take ${this.#reserved + bytes} bytes, over the limit of ${this.#max}`,
         classId,
         methodId,
       )

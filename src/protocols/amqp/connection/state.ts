@@ -8,8 +8,8 @@ import type { FieldTable } from '../codec/index.js'
 export interface ConnectionLimits {
   /** Deliveries stop while more than this many bytes wait to be taken by the peer. */
   readonly deliveryBufferBytes: number
-  /** Declared body bytes of messages still being received, summed over a connection's channels. */
-  readonly partialBodyBytes: number
+  /** Body bytes not yet published (being received, or in an uncommitted tx), summed over a connection's channels. */
+  readonly pendingBodyBytes: number
   /** Reading pauses while publishes holding more body bytes than this await the broker. */
   readonly publishInflightBytes: number
 }
