@@ -84,7 +84,7 @@ export class ConnectionOutput {
     if (this.#host.phase() === 'closed') return
     if (Array.isArray(frames)) this.#out.writeAll(frames)
     else this.#out.write(frames)
-    // Checked per write, so a drain that hands out many deliveries stops the next one, not the one after.
+    // Checked at every write, not only after a flush: the next drain of any queue already finds the credit held.
     if (this.#out.bufferedBytes > this.#deliveryBytesMax) this.deliveryCredit.hold()
   }
 
