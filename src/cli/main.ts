@@ -33,7 +33,11 @@ export async function main(argv: string[]): Promise<void> {
       'close Kafka connections idle this long (0 = never; default 600000)',
     )
     .option('--disk-free-limit-bytes <n>', 'raise the disk alarm (block publishers) below this much free space')
-    .option('--memory-high-watermark-bytes <n>', 'raise the memory alarm above this RSS (0 = off)')
+    .option(
+      '--memory-high-watermark-bytes <n>',
+      'raise the memory alarm above this much heap + buffer memory in use, after a GC (0 = off)',
+    )
+    .option('--alarm-interval-ms <n>', 'how often the disk and memory alarms are measured (default 1000)')
     .option('--connections-max <n>', 'open client connections per listener before new ones are dropped')
     .option(
       '--anonymous <auto|true|false>',

@@ -1,9 +1,11 @@
-// Process-level resource alarms: free disk space of the data directory and resident memory, checked on one
-// timer. Listeners read them through the context (`alarms.current()`, `alarms.onChange(cb)`) and decide what
-// an alarm means for their protocol (AMQP: connection.blocked and stop reading publishers).
+// Process-level resource alarms: free disk space of the data directory and memory in use (V8 heap plus
+// Buffers, confirmed after a full GC; see util/memory.ts for why not RSS), checked on one timer. Listeners
+// read them through the context (`alarms.current()`, `alarms.onChange(cb)`) and decide what an alarm means
+// for their protocol (AMQP: connection.blocked and stop reading publishers).
 import { statfs as fsStatfs } from 'node:fs/promises'
 import type { Alarm as ListenerAlarm, AlarmSource as ListenerAlarmSource } from '../protocols/common/listener.js'
 import type { Logger } from '../util/logger.js'
+import { createMemoryGauge } from '../util/memory.js'
 
 export type AlarmKind = 'disk' | 'memory'
 
@@ -27,17 +29,26 @@ export interface AlarmMonitorOptions {
   dataDir: string
   /** Free bytes below which the disk alarm is raised; 0 disables it. */
   diskFreeLimitBytes: number
-  /** RSS above which the memory alarm is raised; 0 disables it. */
+  /**
+   * Memory in use (V8 heap used + external: Buffers and ArrayBuffers) above which the memory alarm is raised;
+   * 0 disables it. A reading over it counts only after a full GC, so garbage and pages the allocator keeps do
+   * not hold the alarm.
+   */
   memoryHighWatermarkBytes: number
-  /** 0 = no timer (tests call check()). */
+  /** How often both are measured; 0 = no timer (tests call check()). */
   intervalMs?: number
   logger?: Logger
   /** Injected readers (tests). */
   statfs?: (path: string) => Promise<{ bavail: number | bigint; bsize: number | bigint }>
-  rss?: () => number
+  memoryInUse?: () => number
+  /** The full GC run before a reading over the mark is believed (null: none; default: util/memory fullGc). */
+  gc?: (() => void) | null
+  /** Forced GCs at most this often (default 5 s). */
+  gcIntervalMs?: number
 }
 
-const DEFAULT_INTERVAL_MS = 5000
+/** Often enough that transient queues cannot grow far past the mark between checks; a check is two syscalls. */
+export const ALARM_INTERVAL_MS_DEFAULT = 1000
 // Clear the memory alarm only well below the mark, so a process hovering at it does not flap.
 const MEMORY_CLEAR_RATIO = 0.9
 
@@ -46,7 +57,11 @@ const mib = (n: number) => `${(n / MIB).toFixed(1)} MiB`
 
 export function createAlarmMonitor(options: AlarmMonitorOptions): AlarmMonitor {
   const statfs = options.statfs ?? ((path: string) => fsStatfs(path))
-  const rss = options.rss ?? (() => process.memoryUsage.rss())
+  const memory = createMemoryGauge({
+    ...(options.memoryInUse ? { read: options.memoryInUse } : {}),
+    ...(options.gc !== undefined ? { gc: options.gc } : {}),
+    ...(options.gcIntervalMs !== undefined ? { gcIntervalMs: options.gcIntervalMs } : {}),
+  })
   const active = new Map<AlarmKind, Alarm>()
   const forced = new Map<AlarmKind, Alarm>()
   const listeners = new Set<(alarms: Alarm[]) => void>()
@@ -113,16 +128,18 @@ export function createAlarmMonitor(options: AlarmMonitorOptions): AlarmMonitor {
     }
     const memoryLimit = options.memoryHighWatermarkBytes
     if (memoryLimit > 0) {
-      const used = rss()
       const raised = active.has('memory')
-      const over = raised ? used >= memoryLimit * MEMORY_CLEAR_RATIO : used > memoryLimit
+      const clearBelow = memoryLimit * MEMORY_CLEAR_RATIO
+      const { bytes: used, collected } = memory.measure(raised ? clearBelow : memoryLimit)
+      // Over the mark but no GC was due: the reading may be garbage; keep the alarm as it is until one is.
+      const over = collected ? (raised ? used >= clearBelow : used > memoryLimit) : raised
       changed =
         update(
           'memory',
           over
             ? {
                 kind: 'memory',
-                message: `low on memory: RSS ${mib(used)} over the high watermark ${mib(memoryLimit)}`,
+                message: `low on memory: ${mib(used)} in use (heap + buffers) over the high watermark ${mib(memoryLimit)}`,
                 since: Date.now(),
                 value: used,
                 limit: memoryLimit,
@@ -141,7 +158,7 @@ export function createAlarmMonitor(options: AlarmMonitorOptions): AlarmMonitor {
     return checking
   }
 
-  const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS
+  const intervalMs = options.intervalMs ?? ALARM_INTERVAL_MS_DEFAULT
   const timer =
     intervalMs > 0
       ? setInterval(() => {

@@ -27,8 +27,13 @@ export interface WharfConfig {
   kafkaConnectionsMaxIdleMs: number
   /** Free bytes on the data directory's file system below which the disk alarm blocks publishers; 0 = off. */
   diskFreeLimitBytes: number
-  /** Resident memory above which the memory alarm blocks publishers; 0 = off. */
+  /**
+   * Memory in use (V8 heap used + external: Buffers, ArrayBuffers), confirmed after a full GC, above which the
+   * memory alarm blocks publishers; 0 = off. Not RSS, which keeps freed pages (see util/memory.ts).
+   */
   memoryHighWatermarkBytes: number
+  /** How often the disk and memory alarms are measured (ms). */
+  alarmIntervalMs: number
   /** Open client connections per listener beyond which new ones are dropped at accept. */
   connectionsMax: number
   /** Clients that present no identity act as User:ANONYMOUS; auto = only on a loopback bind with no users configured. */
@@ -81,6 +86,8 @@ export const defaultConfig: WharfConfig = {
   // RabbitMQ's vm_memory_high_watermark default: 40% of the memory this process may use (the cgroup limit
   // in a container). Transient queues live in memory, so this is what bounds them.
   memoryHighWatermarkBytes: Math.floor(0.4 * memoryAvailable()),
+  // A check is a statfs and a heap reading; every second keeps in-memory queues from running far past the mark.
+  alarmIntervalMs: 1000,
   connectionsMax: 100_000,
   anonymous: 'auto',
   defaultPermission: 'allow',
@@ -131,6 +138,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaConnectionsMaxIdleMs: 'milliseconds',
   diskFreeLimitBytes: 'bytes',
   memoryHighWatermarkBytes: 'bytes',
+  alarmIntervalMs: 'count',
   connectionsMax: 'count',
   anonymous: 'autoBoolean',
   defaultPermission: 'permission',

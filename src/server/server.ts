@@ -71,6 +71,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     dataDir: config.dataDir,
     diskFreeLimitBytes: config.diskFreeLimitBytes,
     memoryHighWatermarkBytes: config.memoryHighWatermarkBytes,
+    intervalMs: config.alarmIntervalMs,
     logger: logger.child({ component: 'alarms' }),
   })
   let credentials: TlsCredentials | undefined

@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import { CreditGroup } from '../../src/broker/credit.ts'
 import type { StoredMessage } from '../../src/broker/message.ts'
 import { deliveryKey } from '../../src/broker/queue/deliveries.ts'
+import type { Delivery } from '../../src/broker/queue/types.ts'
 import { openBroker, sleep, text, until } from './helpers.ts'
 
 const msgs = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => ({ value: `${prefix}${i}` }))
@@ -61,6 +62,27 @@ test('a CreditGroup counts through take/release/resize and wakes consumers waiti
   credit.resize(4)
   await until(() => got.length === 4, 2000, 'a larger limit delivers at once')
   assert.equal(credit.used, 4)
+})
+
+test('a held parent CreditGroup stops every consumer under it; resume wakes them', async (t) => {
+  const broker = await openBroker(t)
+  await broker.createQueue('a')
+  await broker.createQueue('b')
+  const parent = new CreditGroup(0)
+  const got: string[] = []
+  const onDeliver = (ds: Delivery[]) => {
+    for (const d of ds) got.push(text(d))
+  }
+  broker.consume('a', { owner: 'o', creditGroup: new CreditGroup(0, parent), onDeliver })
+  broker.consume('b', { owner: 'o', creditGroup: new CreditGroup(0, parent), onDeliver })
+  parent.hold()
+  await broker.sendToQueue('a', msgs(3, 'a'))
+  await broker.sendToQueue('b', msgs(3, 'b'))
+  await sleep(50)
+  assert.deepEqual(got, [], 'held: nothing delivered')
+  assert.equal(broker.queueStats('a').ready, 3)
+  parent.resume()
+  await until(() => got.length === 6, 2000, 'resume delivers to both queues')
 })
 
 test('a LogCursor delivers within its credit, resumes on release and waits for new data', async (t) => {

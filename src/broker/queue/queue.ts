@@ -43,6 +43,8 @@ export class Queue {
   #drainScheduled = false
   #hadConsumer = false
   readonly #unsubscribe: Array<() => void> = []
+  /** Each consumer's credit listener, removed when it goes (a long-lived queue sees many consumers come and go). */
+  readonly #creditListeners = new Map<QueueConsumer, () => void>()
   /** Serializes enforceMaxLength runs, so two publishes never pick the same messages to drop. */
   #trimming: Promise<unknown> = Promise.resolve()
 
@@ -167,7 +169,11 @@ export class Queue {
     addConsumer(s.consumers, consumer, s.config.singleActiveConsumer)
     this.#hadConsumer = true
     s.lastUsed = s.hooks.now()
-    if (consumer.creditGroup) this.#unsubscribe.push(consumer.creditGroup.onRelease(() => this.#schedule()))
+    if (consumer.creditGroup)
+      this.#creditListeners.set(
+        consumer,
+        consumer.creditGroup.onRelease(() => this.#schedule()),
+      )
     this.#schedule()
     return consumer
   }
@@ -179,6 +185,8 @@ export class Queue {
     if (at < 0) return
     s.consumers.splice(at, 1)
     consumer.cancelled = true
+    this.#creditListeners.get(consumer)?.()
+    this.#creditListeners.delete(consumer)
     s.lastUsed = s.hooks.now()
     if (s.consumers.length === 0 && this.config.autoDelete && this.#hadConsumer) {
       s.hooks.deleteQueue(this, 'auto-delete')
@@ -315,6 +323,8 @@ export class Queue {
     s.deleted = true
     s.bytes?.close()
     for (const off of this.#unsubscribe) off()
+    for (const off of this.#creditListeners.values()) off()
+    this.#creditListeners.clear()
     for (const consumer of s.consumers.splice(0)) {
       consumer.cancelled = true
       consumer.onCancel?.(reason)

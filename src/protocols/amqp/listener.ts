@@ -1,9 +1,11 @@
 // The AMQP 0-9-1 listener: accepts TCP connections (and AMQPS on the TLS port when TLS is configured), runs one shared tick for heartbeats, handshake
 // deadlines and the memory alarm (connection.blocked), and closes every connection on shutdown.
 import type net from 'node:net'
+import { createMemoryGauge } from '../../util/memory.js'
 import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
+import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
 import { AmqpConnection } from './connection/connection.js'
 import type { ServerState } from './connection/state.js'
@@ -12,8 +14,40 @@ import type { ServerState } from './connection/state.js'
 export type AmqpListenerContext = ListenerContext
 
 export interface AmqpListenerOptions {
-  /** Resident memory above which publishers are blocked (connection.blocked); 0 disables the alarm. */
+  /**
+   * Memory in use (heap + buffers, after a GC; util/memory.ts) above which publishers are blocked
+   * (connection.blocked); 0 disables the alarm.
+   */
   memoryHighWatermarkBytes?: number
+  /**
+   * Deliveries to a connection stop while more than this many bytes wait for the peer to read them, and
+   * resume once its socket drains (env WHARF_AMQP_DELIVERY_BUFFER_BYTES; default 1 MiB).
+   */
+  deliveryBufferBytes?: number
+  /**
+   * Body bytes a connection holds before they are published, over all its channels: messages still being
+   * received (their declared size) and publishes held by uncommitted transactions. A content header or a tx
+   * publish that would pass it closes the connection with 506 RESOURCE_ERROR (env
+   * WHARF_AMQP_PENDING_BODY_BYTES; default 64 MiB, one largest message).
+   */
+  pendingBodyBytes?: number
+  /**
+   * Body bytes of a connection's publishes awaiting the broker (unconfirmed) above which it is no longer
+   * read until some settle (env WHARF_AMQP_PUBLISH_INFLIGHT_BYTES; default 16 MiB).
+   */
+  publishInflightBytes?: number
+}
+
+const DELIVERY_BUFFER_BYTES_DEFAULT = 1024 * 1024
+const PENDING_BODY_BYTES_DEFAULT = BODY_BYTES_MAX
+const PUBLISH_INFLIGHT_BYTES_DEFAULT = 16 * 1024 * 1024
+
+/** A positive byte count from an option or a WHARF_AMQP_* variable, else the default. */
+function bytesSetting(value: number | undefined, env: string, fallback: number): number {
+  const raw = value ?? (process.env[env] ? Number(process.env[env]) : undefined)
+  if (raw === undefined) return fallback
+  if (!Number.isSafeInteger(raw) || raw < 1) throw new Error(`${env}: expected a positive number of bytes, got ${raw}`)
+  return raw
 }
 
 export interface AmqpListener extends Listener {
@@ -85,6 +119,7 @@ export async function startAmqpListener(
   )
   let sequence = 0
   const memoryMax = options.memoryHighWatermarkBytes ?? Number(process.env.WHARF_AMQP_MEMORY_HIGH_WATERMARK ?? 0)
+  const memory = createMemoryGauge()
   let manualBlock: string | null = null
   let alarm: string | null = null
   const sharedReason = (list: Array<{ message: string }>) =>
@@ -102,6 +137,23 @@ export async function startAmqpListener(
     direct_reply_to: false,
   }
   const state: ServerState = {
+    limits: {
+      deliveryBufferBytes: bytesSetting(
+        options.deliveryBufferBytes,
+        'WHARF_AMQP_DELIVERY_BUFFER_BYTES',
+        DELIVERY_BUFFER_BYTES_DEFAULT,
+      ),
+      pendingBodyBytes: bytesSetting(
+        options.pendingBodyBytes,
+        'WHARF_AMQP_PENDING_BODY_BYTES',
+        PENDING_BODY_BYTES_DEFAULT,
+      ),
+      publishInflightBytes: bytesSetting(
+        options.publishInflightBytes,
+        'WHARF_AMQP_PUBLISH_INFLIGHT_BYTES',
+        PUBLISH_INFLIGHT_BYTES_DEFAULT,
+      ),
+    },
     broker,
     logger,
     streamConsumers: new Map(),
@@ -146,10 +198,12 @@ export async function startAmqpListener(
     const now = Date.now()
     for (const c of connections) c.tick(now)
     if (memoryMax > 0) {
-      const rss = process.memoryUsage.rss()
-      // Hysteresis: clear only well below the mark, so the alarm does not flap.
-      if (alarm === null && rss > memoryMax) alarm = 'low on memory'
-      else if (alarm !== null && rss < memoryMax * 0.9) alarm = null
+      // Hysteresis: clear only well below the mark, so the alarm does not flap. The reading is memory in use
+      // after a GC (util/memory.ts), not RSS, which stays high after the data is gone.
+      const clearBelow = memoryMax * 0.9
+      const { bytes, collected } = memory.measure(alarm === null ? memoryMax : clearBelow)
+      if (collected && alarm === null && bytes > memoryMax) alarm = 'low on memory'
+      else if (collected && alarm !== null && bytes < clearBelow) alarm = null
       applyBlocked()
     }
   }, TICK_MS)

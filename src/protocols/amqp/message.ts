@@ -3,6 +3,7 @@
 // (field-table letters included) without decoding them on the hot path. What the broker itself must know
 // (priority, per-message TTL) is derived once at publish time. Deliveries reuse the stored bytes unless the
 // broker added something the consumer must see (x-death, x-stream-offset); only then are they re-encoded.
+// Also the routing keys a CC or BCC header adds (sender-selected distribution).
 import { type PublishMessage, Reserved, type StoredMessage } from '../../broker/message.js'
 import type { RecordHeader } from '../../record/index.js'
 import {
@@ -178,4 +179,32 @@ function encodeRaw<N extends ContentMethodName>(
   prefix.writeUInt16BE(channel, at + 1)
   prefix.writeUInt32BE(body.length, at + 3)
   return [prefix, body, FRAME_END_BYTE]
+}
+
+/**
+ * The routing keys of a CC or BCC header: an array whose longstr entries count (others are skipped); any
+ * other type is refused, as RabbitMQ does (406 "invalid message: {unacceptable_type_in_header,...}").
+ */
+export function routingKeysOf(headers: NonNullable<BasicProperties['headers']>, name: 'CC' | 'BCC'): string[] {
+  const value = headers[name]
+  if (value === undefined) return []
+  if (!Array.isArray(value))
+    throw amqpError.precondition(`invalid message: {unacceptable_type_in_header,"${name}",${fieldTypeName(value)}}`)
+  const keys: string[] = []
+  for (const v of value) {
+    if (typeof v === 'string') keys.push(v)
+    else if (Buffer.isBuffer(v)) keys.push(v.toString('utf8'))
+  }
+  return keys
+}
+
+/** RabbitMQ's name of a field type, as far as the decoded value tells (integers lose their width). */
+function fieldTypeName(value: unknown): string {
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return 'longstr'
+  if (typeof value === 'boolean') return 'bool'
+  if (typeof value === 'number') return Number.isInteger(value) ? 'long' : 'double'
+  if (typeof value === 'bigint') return 'long'
+  if (value === null) return 'void'
+  if (value instanceof Date) return 'timestamp'
+  return 'table'
 }

@@ -29,13 +29,15 @@ export class StreamConsumer {
     stream: string
     tag: string
     prefetch: number
+    /** The connection's delivery credit: no reads while it is held. */
+    parentCredit?: CreditGroup
     deliver: (messages: StoredMessage[]) => void
     onError: (error: unknown) => void
   }) {
     this.#broker = options.broker
     this.stream = options.stream
     this.tag = options.tag
-    this.#credit = new CreditGroup(options.prefetch)
+    this.#credit = new CreditGroup(options.prefetch, options.parentCredit)
     this.#deliver = options.deliver
     this.#onError = options.onError
   }

@@ -17,7 +17,7 @@ export interface Alarm {
   message: string
   /** Epoch ms when the alarm was raised. */
   since: number
-  /** The measured value (free bytes, RSS bytes) when raised, and the configured limit. */
+  /** The measured value (free bytes, bytes of memory in use) when raised, and the configured limit. */
   value: number
   limit: number
   /** True when raised by hand (`force`), not by a measurement. */

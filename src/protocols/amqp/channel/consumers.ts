@@ -32,10 +32,15 @@ export class ChannelConsumers {
   readonly #unacked = new Map<number, Unacked>()
   #deliveryTag = 0
   #prefetch = 0
-  readonly #creditGroup = new CreditGroup(0)
+  /** basic.qos global; under the connection's delivery credit, so a backed-up socket stops it too. */
+  readonly #creditGroup: CreditGroup
+  /** No-ack consumers: no qos limit, but stopped with the connection's credit all the same. */
+  readonly #noAckCredit: CreditGroup
 
   constructor(ctx: ChannelContext) {
     this.#ctx = ctx
+    this.#creditGroup = new CreditGroup(0, ctx.host.deliveryCredit)
+    this.#noAckCredit = new CreditGroup(0, ctx.host.deliveryCredit)
   }
 
   /** For the admin API: basic.qos prefetch, open deliveries, consumers. */
@@ -106,7 +111,7 @@ export class ChannelConsumers {
         // no-ack consumers are leased too, in a bounded window acked once the frames left the socket
         // buffer: a slow no-ack consumer then holds back the queue instead of filling our memory.
         prefetch: args.noAck ? NO_ACK_WINDOW : this.#prefetch,
-        creditGroup: args.noAck ? undefined : this.#creditGroup,
+        creditGroup: args.noAck ? this.#noAckCredit : this.#creditGroup,
         noAck: false,
         exclusive: args.exclusive,
         priority,
@@ -131,6 +136,7 @@ export class ChannelConsumers {
       stream: name,
       tag,
       prefetch: this.#prefetch,
+      parentCredit: ctx.host.deliveryCredit,
       deliver: (messages) => this.#deliverStream(consumer, messages),
       onError: (error) => ctx.error(error, ClassId.BASIC, 20),
     })

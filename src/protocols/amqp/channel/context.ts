@@ -4,11 +4,13 @@
 // handlers, so none of them needs the channel's private state.
 import type { Broker } from '../../../broker/broker.js'
 import type { QueueConfig } from '../../../broker/config.js'
+import type { CreditGroup } from '../../../broker/credit.js'
 import type { Queue } from '../../../broker/queue/queue.js'
 import type { Operation } from '../../../broker/security/acls.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import type { MethodInit, MethodName } from '../codec/index.js'
+import type { ContentBudget } from '../connection/content-budget.js'
 import { type AmqpError, amqpError } from '../errors.js'
 
 /** What a channel needs from its connection. */
@@ -25,11 +27,15 @@ export interface ChannelHost {
   send(frames: Buffer | Buffer[]): void
   /** Runs `done` once everything queued so far has been handed to a socket that is not backed up. */
   whenWritten(done: () => void): void
+  /** The connection's delivery credit, the parent of every consumer's: held while the peer does not read. */
+  readonly deliveryCredit: CreditGroup
+  /** Body bytes of messages still being received, over all channels. */
+  readonly contentBudget: ContentBudget
   /** A hard error: connection.close. */
   fail(error: AmqpError): void
-  /** Publishes started / settled, for TCP back-pressure. */
-  publishStarted(): void
-  publishSettled(): void
+  /** Publishes (and their body bytes) started / settled, for TCP back-pressure. */
+  publishStarted(bytes: number): void
+  publishSettled(bytes: number): void
   /** Consumer counts of stream queues (shared by all connections). */
   streamConsumers: Map<string, number>
 }

@@ -17,7 +17,7 @@ import {
   ReplyCode,
 } from '../codec/index.js'
 import { AmqpError, amqpError, toAmqpError } from '../errors.js'
-import { encodeDelivery, propsBytesOf, toPublishMessage } from '../message.js'
+import { encodeDelivery, propsBytesOf, routingKeysOf, toPublishMessage } from '../message.js'
 import { deliverReply, encodeProps, isReplyAddress, REPLY_TO } from '../reply-to.js'
 import { accessRefused, authorize, type ChannelContext } from './context.js'
 
@@ -30,6 +30,8 @@ const NO_OPTIONS = Object.freeze({})
 
 interface PendingPublish {
   seq: number
+  /** Body bytes, counted in the connection's publish bytes in flight. */
+  bytes: number
   done: boolean
   ok: boolean
   returned: Buffer | Buffer[] | null
@@ -41,6 +43,8 @@ interface Assembly {
   propsRaw: Buffer | null
   bodies: Buffer[]
   received: number
+  /** Bytes reserved in the connection's content budget (the declared body size once the header came). */
+  reserved: number
 }
 
 type PublishOp = {
@@ -69,6 +73,8 @@ export class ChannelPublisher {
   #pending: PendingPublish[] = []
   #pendingHead = 0
   #tx: TxOp[] | null = null
+  /** Body bytes of the publishes #tx holds, reserved in the connection's content budget until commit/rollback. */
+  #txBytes = 0
   #lastPublish: Promise<void> = Promise.resolve()
 
   constructor(ctx: ChannelContext, settle: (method: AmqpMethod) => void, replyAddress: () => string) {
@@ -92,12 +98,21 @@ export class ChannelPublisher {
   begin(args: MethodArgs['basic.publish']): void {
     if (args.immediate) throw amqpError.notImplemented('immediate=true')
     this.#checkExchange(args.exchange, args.routingKey)
-    this.#assembly = { method: args, header: null, propsRaw: null, bodies: [], received: 0 }
+    this.#assembly = { method: args, header: null, propsRaw: null, bodies: [], received: 0, reserved: 0 }
   }
 
   /** Drops a half-received message (channel released). */
   discard(): void {
+    if (this.#assembly !== null) this.#ctx.host.contentBudget.release(this.#assembly.reserved)
     this.#assembly = null
+    if (this.#tx !== null) this.#tx = []
+    this.#releaseTx()
+  }
+
+  /** The transaction's publishes left it (committed: now counted in flight; rolled back; channel gone). */
+  #releaseTx(): void {
+    this.#ctx.host.contentBudget.release(this.#txBytes)
+    this.#txBytes = 0
   }
 
   content(frame: AmqpFrame): void {
@@ -116,6 +131,8 @@ export class ChannelPublisher {
           40,
         )
       }
+      this.#ctx.host.contentBudget.reserve(a.header.bodySize, ClassId.BASIC, 40)
+      a.reserved = a.header.bodySize
     } else {
       if (frame.type !== FRAME_BODY)
         throw amqpError.unexpectedFrame('expected content body, got non content body frame instead')
@@ -126,6 +143,7 @@ export class ChannelPublisher {
     }
     if (a.received === a.header.bodySize) {
       this.#assembly = null
+      this.#ctx.host.contentBudget.release(a.reserved)
       const body = a.bodies.length === 1 ? a.bodies[0]! : Buffer.concat(a.bodies, a.received)
       this.#published(a.method, a.header, a.propsRaw!, body)
     }
@@ -180,6 +198,8 @@ export class ChannelPublisher {
       extraKeys,
     }
     if (this.#tx !== null) {
+      this.#ctx.host.contentBudget.reserve(body.length, ClassId.BASIC, 40)
+      this.#txBytes += body.length
       this.#tx.push(op)
       return
     }
@@ -211,12 +231,13 @@ export class ChannelPublisher {
   #startPublish(op: PublishOp): Promise<void> {
     const entry: PendingPublish = {
       seq: this.#confirm ? ++this.#publishSeq : 0,
+      bytes: (op.message.value as Buffer).length,
       done: false,
       ok: false,
       returned: null,
     }
     this.#pending.push(entry)
-    this.#ctx.host.publishStarted()
+    this.#ctx.host.publishStarted(entry.bytes)
     this.#lastPublish = this.#route(op).then(
       ({ routed }) => {
         entry.ok = true
@@ -288,7 +309,7 @@ export class ChannelPublisher {
   #settled(entry: PendingPublish): void {
     const { host, number } = this.#ctx
     entry.done = true
-    host.publishSettled()
+    host.publishSettled(entry.bytes)
     let ackUpTo = 0
     while (this.#pendingHead < this.#pending.length && this.#pending[this.#pendingHead]!.done) {
       const head = this.#pending[this.#pendingHead++]!
@@ -349,6 +370,7 @@ export class ChannelPublisher {
   async #commit(): Promise<void> {
     const ops = this.#tx!
     this.#tx = []
+    this.#releaseTx()
     const publishes: Promise<void>[] = []
     for (const op of ops) {
       if (op.kind === 'publish') publishes.push(this.#startPublish(op))
@@ -361,34 +383,7 @@ export class ChannelPublisher {
   rollback(): void {
     if (this.#tx === null) throw amqpError.precondition('channel is not transactional')
     this.#tx = []
+    this.#releaseTx()
     this.#ctx.reply('tx.rollback-ok', {})
   }
-}
-
-/**
- * The routing keys of a CC or BCC header: an array whose longstr entries count (others are skipped); any
- * other type is refused, as RabbitMQ does (406 "invalid message: {unacceptable_type_in_header,...}").
- */
-function routingKeysOf(headers: NonNullable<BasicProperties['headers']>, name: 'CC' | 'BCC'): string[] {
-  const value = headers[name]
-  if (value === undefined) return []
-  if (!Array.isArray(value))
-    throw amqpError.precondition(`invalid message: {unacceptable_type_in_header,"${name}",${fieldTypeName(value)}}`)
-  const keys: string[] = []
-  for (const v of value) {
-    if (typeof v === 'string') keys.push(v)
-    else if (Buffer.isBuffer(v)) keys.push(v.toString('utf8'))
-  }
-  return keys
-}
-
-/** RabbitMQ's name of a field type, as far as the decoded value tells (integers lose their width). */
-function fieldTypeName(value: unknown): string {
-  if (typeof value === 'string' || Buffer.isBuffer(value)) return 'longstr'
-  if (typeof value === 'boolean') return 'bool'
-  if (typeof value === 'number') return Number.isInteger(value) ? 'long' : 'double'
-  if (typeof value === 'bigint') return 'long'
-  if (value === null) return 'void'
-  if (value instanceof Date) return 'timestamp'
-  return 'table'
 }

@@ -4,6 +4,7 @@
 // the channel table in channels.ts, batched writes and back-pressure in output.ts.
 import type net from 'node:net'
 import type { Broker } from '../../../broker/broker.js'
+import type { CreditGroup } from '../../../broker/credit.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import { peerOf } from '../../common/connections.js'
@@ -27,6 +28,7 @@ import {
 } from '../codec/index.js'
 import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
+import { ContentBudget } from './content-budget.js'
 import { acceptTune, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
 import { mechanismsFor, PendingLogin } from './login.js'
 import { ConnectionOutput } from './output.js'
@@ -51,6 +53,7 @@ export class AmqpConnection implements ChannelHost {
   consumerCancelNotify = false
   readonly #channels = new Channels(this)
   readonly #output: ConnectionOutput
+  readonly contentBudget: ContentBudget
   lastReceived = Date.now()
   readonly #openedAt = Date.now()
   /** From connection.start-ok, for the admin API (product, version, connection_name…). */
@@ -70,6 +73,7 @@ export class AmqpConnection implements ChannelHost {
     this.logger = state.logger.child({ connection: this.id })
     this.streamConsumers = state.streamConsumers
     this.tls = isTls(socket)
+    this.contentBudget = new ContentBudget(state.limits.pendingBodyBytes)
     this.#output = new ConnectionOutput(socket, {
       server: state,
       phase: () => this.#phase,
@@ -119,17 +123,21 @@ export class AmqpConnection implements ChannelHost {
     this.#output.whenWritten(done)
   }
 
+  get deliveryCredit(): CreditGroup {
+    return this.#output.deliveryCredit
+  }
+
   /** Writes everything queued in one corked burst. */
   flush(): void {
     this.#output.flush()
   }
 
-  publishStarted(): void {
-    this.#output.publishStarted()
+  publishStarted(bytes: number): void {
+    this.#output.publishStarted(bytes)
   }
 
-  publishSettled(): void {
-    this.#output.publishSettled()
+  publishSettled(bytes: number): void {
+    this.#output.publishSettled(bytes)
   }
 
   /** True while an alarm holds this connection back because it has published (the admin counts these). */

@@ -1,8 +1,11 @@
 // What an AMQP connection writes and when it stops reading, over the common SocketOutput: frames of one loop
 // turn go out in one burst, whenWritten callbacks (no-ack settlement) run below the write bound, and reading
 // pauses for inflight publishes, a full write buffer, channel backlog, or an alarm on a publishing
-// connection (connection.blocked/unblocked to clients that asked for it).
+// connection (connection.blocked/unblocked to clients that asked for it). Deliveries stop while the peer does
+// not take what was written (credit flow to the socket): the connection's delivery credit is held above a
+// byte bound and resumed once the socket drains, so undelivered messages stay ready in their queues.
 import type net from 'node:net'
+import { CreditGroup } from '../../../broker/credit.js'
 import { Pause, SocketOutput } from '../../common/socket-output.js'
 import { encodeMethodFrame, type MethodInit, type MethodName } from '../codec/index.js'
 import type { Phase, ServerState } from './state.js'
@@ -43,12 +46,23 @@ export class ConnectionOutput {
   blockedCapable = false
   #sentBlocked = false
   #inflightPublishes = 0
+  /** Body bytes of those publishes; reading also pauses over the listener's publishInflightBytes. */
+  #inflightBytes = 0
+  readonly #inflightBytesMax: number
+  /**
+   * The parent of every consumer's credit on this connection: held while more than the delivery bound waits
+   * for the peer (queued here or in the socket's write buffer).
+   */
+  readonly deliveryCredit = new CreditGroup(0)
+  readonly #deliveryBytesMax: number
   /** Has published: such connections stop being read while the memory alarm is on (as RabbitMQ does). */
   #publisher = false
 
   constructor(socket: net.Socket, host: OutputHost) {
     this.#socket = socket
     this.#host = host
+    this.#deliveryBytesMax = host.server.limits.deliveryBufferBytes
+    this.#inflightBytesMax = host.server.limits.publishInflightBytes
     const update = () => this.updatePause()
     this.#out = new SocketOutput(socket, {
       flushOn: 'immediate',
@@ -70,6 +84,8 @@ export class ConnectionOutput {
     if (this.#host.phase() === 'closed') return
     if (Array.isArray(frames)) this.#out.writeAll(frames)
     else this.#out.write(frames)
+    // Checked at every write, not only after a flush: the next drain of any queue already finds the credit held.
+    if (this.#out.bufferedBytes > this.#deliveryBytesMax) this.deliveryCredit.hold()
   }
 
   sendMethod<N extends MethodName>(channel: number, name: N, args: MethodInit[N]): void {
@@ -101,9 +117,10 @@ export class ConnectionOutput {
     if (!this.#socket.destroyed) this.#out.release('input')
   }
 
-  publishStarted(): void {
-    // Past the bound, stop reading: publishes without confirms would otherwise pile up without limit.
-    if (++this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX && !this.#out.paused) this.updatePause()
+  publishStarted(bytes: number): void {
+    // Past the bounds, stop reading: publishes without confirms would otherwise pile up without limit.
+    this.#inflightBytes += bytes
+    if (this.#overInflight(++this.#inflightPublishes) && !this.#out.paused) this.updatePause()
     if (!this.#publisher) {
       this.#publisher = true
       // The first publish under an active alarm makes this a blocked publisher: stop reading now, not at
@@ -112,15 +129,21 @@ export class ConnectionOutput {
     }
   }
 
-  publishSettled(): void {
+  publishSettled(bytes: number): void {
     this.#inflightPublishes--
+    this.#inflightBytes -= bytes
     if (this.#out.paused) this.updatePause()
+  }
+
+  #overInflight(publishes: number): boolean {
+    return publishes > PUBLISHES_INFLIGHT_MAX || this.#inflightBytes > this.#inflightBytesMax
   }
 
   updatePause(): void {
     if (this.#socket.destroyed) return
+    if (this.deliveryCredit.held && this.#out.bufferedBytes <= this.#deliveryBytesMax) this.deliveryCredit.resume()
     let held = 0
-    if (this.#inflightPublishes > PUBLISHES_INFLIGHT_MAX) held |= Pause.inflight
+    if (this.#overInflight(this.#inflightPublishes)) held |= Pause.inflight
     if (this.#host.channelBacklog() > BACKLOG_FRAMES_MAX) held |= Pause.backlog
     if (this.#host.server.blocked !== null && this.#publisher) held |= Pause.alarm
     this.#out.holdOnly(OWN_REASONS, held)

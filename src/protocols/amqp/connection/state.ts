@@ -4,7 +4,18 @@ import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
 import type { FieldTable } from '../codec/index.js'
 
+/** The listener's per-connection bounds (AmqpListenerOptions, defaults in listener.ts). */
+export interface ConnectionLimits {
+  /** Deliveries stop while more than this many bytes wait to be taken by the peer. */
+  readonly deliveryBufferBytes: number
+  /** Body bytes not yet published (being received, or in an uncommitted tx), summed over a connection's channels. */
+  readonly pendingBodyBytes: number
+  /** Reading pauses while publishes holding more body bytes than this await the broker. */
+  readonly publishInflightBytes: number
+}
+
 export interface ServerState {
+  readonly limits: ConnectionLimits
   readonly broker: Broker
   readonly logger: Logger
   readonly streamConsumers: Map<string, number>
