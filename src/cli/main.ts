@@ -42,6 +42,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--tls-key-file <file>', 'PEM private key of the certificate')
     .option('--tls-ca-file <file>', 'PEM CA bundle client certificates must chain to')
     .option('--tls-client-auth <mode>', 'client certificates: none|request|require (default none)')
+    .option('--sqs-base-url <url>', 'base of SQS queue URLs (default: the address each request came in on)')
     .option('--public-metrics <bool>', '/metrics, /healthz, /readyz without credentials (default true)')
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(

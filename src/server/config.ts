@@ -49,6 +49,8 @@ export interface WharfConfig {
   httpsPort: number
   /** /metrics, /healthz and /readyz answer without credentials. */
   publicMetrics: boolean
+  /** Base of SQS queue URLs (`https://sqs.example.com`); empty = the address and port each request came in on. */
+  sqsBaseUrl: string
 }
 
 export const defaultConfig: WharfConfig = {
@@ -82,6 +84,7 @@ export const defaultConfig: WharfConfig = {
   mqttTlsPort: 8883,
   httpsPort: 8443,
   publicMetrics: true,
+  sqsBaseUrl: '',
 }
 
 function memoryAvailable(): number {
@@ -126,6 +129,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   mqttTlsPort: 'port',
   httpsPort: 'port',
   publicMetrics: 'boolean',
+  sqsBaseUrl: 'optionalString',
 }
 
 /** dataDir -> WHARF_DATA_DIR */
@@ -258,6 +262,8 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   config.dataDir = resolve(cwd, config.dataDir)
   for (const key of ['tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const)
     if (config[key] !== '') config[key] = resolve(cwd, config[key])
+  if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
+    throw new WharfError('INVALID_CONFIG', `sqsBaseUrl must be an http(s) URL without query, got ${config.sqsBaseUrl}`)
   if ((config.tlsCertFile === '') !== (config.tlsKeyFile === ''))
     throw new WharfError('INVALID_CONFIG', 'TLS needs both tlsCertFile and tlsKeyFile (tls.certFile, tls.keyFile)')
   return config

@@ -34,7 +34,7 @@ export const HTTP_BODY_BYTES_MAX = 4 * 1024 * 1024
 /** HTTP connections are fastify's: the listener tracks none, so the admin API lists none for it. */
 export interface HttpListenerContext extends ListenerContext {
   /** The server's config; `publicMetrics: false` puts /metrics, /healthz and /readyz behind credentials. */
-  config?: { publicMetrics?: boolean }
+  config?: { publicMetrics?: boolean; sqsBaseUrl?: string }
 }
 
 export interface HttpListener extends Listener {
@@ -78,6 +78,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     broker,
     new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
     logger,
+    { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
   )
   // One app for both ports: the factory hands fastify's request handler to the HTTPS server as well.
   let httpsServer: HttpsServer | undefined

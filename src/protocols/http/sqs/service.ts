@@ -17,6 +17,7 @@ import { SqsError } from './errors.js'
 import type { ReceiptHandles } from './message-codec.js'
 import * as queues from './queues.js'
 import { receiveMessage } from './receive.js'
+import { originOf, type QueueUrlBase } from './routes.js'
 import { sendMessage, sendMessageBatch } from './send.js'
 import { changeVisibility, changeVisibilityBatch, deleteMessage, deleteMessageBatch } from './settle.js'
 import { type Input, mapError, type Output, queueUrl, type RequestContext, type SqsState } from './state.js'
@@ -29,7 +30,10 @@ export class SqsService {
   readonly #state: SqsState
   readonly #auth: AwsAuthenticator
 
-  constructor(broker: Broker, handles: ReceiptHandles, logger: Logger) {
+  readonly #urlBase: QueueUrlBase
+
+  constructor(broker: Broker, handles: ReceiptHandles, logger: Logger, urlBase: QueueUrlBase = { host: '' }) {
+    this.#urlBase = urlBase
     this.#auth = new AwsAuthenticator(broker.security, 'sqs', logger)
     this.#state = {
       broker,
@@ -40,6 +44,11 @@ export class SqsService {
       moveTasks: [],
       counters: this.counters,
     }
+  }
+
+  /** Origin of the queue URLs this request is answered with (configured, else the address it came in on). */
+  origin(request: FastifyRequest): string {
+    return originOf(request, this.#urlBase)
   }
 
   /** The caller's authorizer (SigV4 and the anonymous policy); throws the AWS error as an SqsError. */
