@@ -43,6 +43,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--tls-ca-file <file>', 'PEM CA bundle client certificates must chain to')
     .option('--tls-client-auth <mode>', 'client certificates: none|request|require (default none)')
     .option('--sqs-base-url <url>', 'base of SQS queue URLs (default: the address each request came in on)')
+    .option('--http-headers-timeout-ms <ms>', 'HTTP: close a connection whose request headers take longer')
+    .option('--http-request-timeout-ms <ms>', 'HTTP: close a connection whose whole request (body) takes longer')
+    .option('--http-keep-alive-timeout-ms <ms>', 'HTTP: close an idle keep-alive connection after this long')
     .option('--public-metrics <bool>', '/metrics, /healthz, /readyz without credentials (default true)')
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(

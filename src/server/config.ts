@@ -4,6 +4,11 @@ import { totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
+import {
+  HTTP_HEADERS_TIMEOUT_MS,
+  HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  HTTP_REQUEST_TIMEOUT_MS,
+} from '../protocols/http/listener.js'
 import { WharfError } from '../util/errors.js'
 
 export interface WharfConfig {
@@ -51,6 +56,10 @@ export interface WharfConfig {
   publicMetrics: boolean
   /** Base of SQS queue URLs (`https://sqs.example.com`); empty = the address and port each request came in on. */
   sqsBaseUrl: string
+  /** HTTP listener: ms to receive a request's headers, the whole request (body included), and keep-alive idle. */
+  httpHeadersTimeoutMs: number
+  httpRequestTimeoutMs: number
+  httpKeepAliveTimeoutMs: number
 }
 
 export const defaultConfig: WharfConfig = {
@@ -85,6 +94,9 @@ export const defaultConfig: WharfConfig = {
   httpsPort: 8443,
   publicMetrics: true,
   sqsBaseUrl: '',
+  httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
+  httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
+  httpKeepAliveTimeoutMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
 }
 
 function memoryAvailable(): number {
@@ -130,6 +142,9 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpsPort: 'port',
   publicMetrics: 'boolean',
   sqsBaseUrl: 'optionalString',
+  httpHeadersTimeoutMs: 'count',
+  httpRequestTimeoutMs: 'count',
+  httpKeepAliveTimeoutMs: 'count',
 }
 
 /** dataDir -> WHARF_DATA_DIR */
