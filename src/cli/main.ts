@@ -31,6 +31,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--disk-free-limit-bytes <n>', 'raise the disk alarm (block publishers) below this much free space')
     .option('--memory-high-watermark-bytes <n>', 'raise the memory alarm above this RSS (0 = off)')
     .option('--connections-max <n>', 'open client connections per listener before new ones are dropped')
+    .option('--connections-per-address-max <n>', 'open connections per listener from one address (default 1000)')
     .option(
       '--anonymous <auto|true|false>',
       'let clients without credentials in (auto: only on loopback with no users)',

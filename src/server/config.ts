@@ -34,6 +34,8 @@ export interface WharfConfig {
   memoryHighWatermarkBytes: number
   /** Open client connections per listener beyond which new ones are dropped at accept. */
   connectionsMax: number
+  /** Open client connections per listener from one source address (loopback too) beyond which new ones are dropped. */
+  connectionsPerAddressMax: number
   /** Clients that present no identity act as User:ANONYMOUS; auto = only on a loopback bind with no users configured. */
   anonymous: 'auto' | boolean
   /** What a principal may do where no ACL allow rule names it (deny rules always win). */
@@ -80,6 +82,7 @@ export const defaultConfig: WharfConfig = {
   // in a container). Transient queues live in memory, so this is what bounds them.
   memoryHighWatermarkBytes: Math.floor(0.4 * memoryAvailable()),
   connectionsMax: 100_000,
+  connectionsPerAddressMax: 1000,
   anonymous: 'auto',
   defaultPermission: 'allow',
   users: [],
@@ -128,6 +131,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   diskFreeLimitBytes: 'bytes',
   memoryHighWatermarkBytes: 'bytes',
   connectionsMax: 'count',
+  connectionsPerAddressMax: 'count',
   anonymous: 'autoBoolean',
   defaultPermission: 'permission',
   users: 'list',

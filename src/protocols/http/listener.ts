@@ -11,7 +11,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
-import { CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
+import {
+  CONNECTIONS_MAX_DEFAULT,
+  type Listener,
+  type ListenerContext,
+  limitConnectionsPerAddress,
+} from '../common/listener.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
 import { registerAlarmMetrics } from './admin/system.js'
@@ -198,6 +203,8 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   let closing = false
   // The same accept bound as the TCP listeners (node:http drops sockets beyond it); MQTT over WebSocket counts here too.
   app.server.maxConnections = context.connectionsMax ?? CONNECTIONS_MAX_DEFAULT
+  // HTTP sockets are node:http's, not in a connection registry: counted on arrival, both ports together.
+  limitConnectionsPerAddress(context, 'http', [app.server, httpsServer])
   await app.listen({ host: context.host, port: context.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : context.port
