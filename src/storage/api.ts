@@ -171,5 +171,11 @@ export interface StorageEngine {
   /** Cursors of subscriptions over memory logs: same contract, nothing persisted. */
   readonly memoryCursors: CursorStore
   readonly metadata: MetadataStore
+  /**
+   * Runs an operation that frees space (a delete, a purge). On a nearly full disk the engine first gives
+   * back its emergency reserve, so the operation's own small writes succeed; the reserve is taken again
+   * once there is room.
+   */
+  freeingSpace<T>(work: () => Promise<T>): Promise<T>
   close(): Promise<void>
 }

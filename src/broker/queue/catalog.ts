@@ -111,6 +111,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
         leaseId: () => ++this.#leaseSeq,
         now: host.now,
         warn: (message, details) => host.warn(message, details),
+        freeingSpace: (work) => host.storage.freeingSpace(work),
         deadLetter: (q, message, reason) => host.deadLetter(q, message, reason),
         deleteQueue: (q, why) => {
           void host
