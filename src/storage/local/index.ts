@@ -73,9 +73,17 @@ export class LocalStorage implements StorageEngine {
     return engine
   }
 
-  async freeingSpace<T>(work: () => Promise<T>): Promise<T> {
+  async freeingSpace<T>(work: () => Promise<T>, roomBytes = 0): Promise<T> {
     if (await this.#reserve.releaseIfLow().catch(() => false))
       this.#warn('disk nearly full: emergency reserve released for a delete')
+    if (roomBytes > 0) {
+      const free = await this.#reserve.freeBytes().catch(() => Number.POSITIVE_INFINITY)
+      if (free < roomBytes)
+        throw new WharfError(
+          'DISK_FULL',
+          `${free} bytes free, ${roomBytes} needed to record the change: nothing was changed`,
+        )
+    }
     try {
       return await work()
     } finally {

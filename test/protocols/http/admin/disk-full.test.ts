@@ -85,3 +85,47 @@ test('purge and DELETE work on a full disk and leave nothing half-deleted', asyn
     removeTmpfs(dir)
   }
 })
+
+test('with no room even for the tombstones, DELETE and purge are refused whole (507 DISK_FULL, nothing changed)', async (t) => {
+  // 1 MiB: too small for the reserve, so nothing gives the delete room.
+  const dir = mountTmpfs(t, 'wharf-admin-full-', '1m')
+  if (dir === undefined) return
+  try {
+    let depth: number
+    const broker = await createBroker({ dataDir: dir, durability: 'always' })
+    const listener = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
+    const url = `http://127.0.0.1:${listener.port}`
+    try {
+      await broker.createQueue('kept')
+      await fillDisk(broker, ['kept'])
+      depth = broker.queue('kept').depth()
+      assert.ok(depth > 0)
+
+      for (const [method, path] of [
+        ['DELETE', '/queues/kept'],
+        ['POST', '/queues/kept/purge'],
+      ] as const) {
+        const refused = await call(url, method, path)
+        assert.equal(refused.status, 507, `${method} ${path}: ${JSON.stringify(refused.body)}`)
+        assert.equal((refused.body as { error: { code: string } }).error.code, 'DISK_FULL')
+        assert.ok(broker.getQueue('kept') !== undefined, 'the queue is still there')
+        assert.ok(
+          broker.listStreams().some((s) => s.name === 'kept'),
+          'with its stream',
+        )
+        assert.equal(broker.queue('kept').depth(), depth, 'and every message')
+      }
+    } finally {
+      await listener.close()
+      await broker.close().catch(() => {})
+    }
+    const again = await createBroker({ dataDir: dir, durability: 'always' })
+    try {
+      assert.equal(again.queue('kept').depth(), depth)
+    } finally {
+      await again.close().catch(() => {})
+    }
+  } finally {
+    removeTmpfs(dir)
+  }
+})
