@@ -120,7 +120,10 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     broker,
     new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
     logger,
-    { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
+    {
+      urlBase: { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
+      alarms: context.alarms,
+    },
   )
   // One app for both ports: the factory hands fastify's request handler to the HTTPS server as well.
   let httpsServer: HttpsServer | undefined
@@ -175,7 +178,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
     return handleSqsQuery(sqs, request, reply, params)
   })
-  const sns = new SnsService(broker, logger)
+  const sns = new SnsService(broker, logger, context.alarms)
   const auth = registerHttpAuth(app, broker.security, logger, {
     publicMetrics: context.config?.publicMetrics ?? true,
     skip: awsRoute,

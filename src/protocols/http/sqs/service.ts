@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
+import type { AlarmSource } from '../../common/listener.js'
 import { AwsAuthenticator } from '../aws/authenticator.js'
 import { KIND_SQS_QUEUE, type SqsQueueRecord } from './attributes.js'
 import { authorize } from './authorization.js'
@@ -24,6 +25,15 @@ import { type Input, mapError, type Output, queueUrl, type RequestContext, type 
 
 export type { RequestContext } from './state.js'
 
+/** Actions that add messages: refused while a resource alarm is on; reads, deletes and settles go on. */
+const PUBLISHING = new Set(['SendMessage', 'SendMessageBatch'])
+
+/** Under a memory or disk alarm publishers are throttled as AWS throttles: SDKs back off and retry. */
+function throttleUnderAlarm(alarms: AlarmSource | undefined): void {
+  const alarm = alarms?.current()[0]
+  if (alarm !== undefined) throw new SqsError('RequestThrottled', `Request throttled: ${alarm.message}`)
+}
+
 export class SqsService {
   /** Counters for /metrics. */
   readonly counters = { sent: 0, received: 0, deleted: 0 }
@@ -31,9 +41,16 @@ export class SqsService {
   readonly #auth: AwsAuthenticator
 
   readonly #urlBase: QueueUrlBase
+  readonly #alarms: AlarmSource | undefined
 
-  constructor(broker: Broker, handles: ReceiptHandles, logger: Logger, urlBase: QueueUrlBase = { host: '' }) {
-    this.#urlBase = urlBase
+  constructor(
+    broker: Broker,
+    handles: ReceiptHandles,
+    logger: Logger,
+    options: { urlBase?: QueueUrlBase; alarms?: AlarmSource | undefined } = {},
+  ) {
+    this.#urlBase = options.urlBase ?? { host: '' }
+    this.#alarms = options.alarms
     this.#auth = new AwsAuthenticator(broker.security, 'sqs', logger)
     this.#state = {
       broker,
@@ -67,6 +84,7 @@ export class SqsService {
       throw new SqsError('InvalidAction', `The action ${action} is not valid for this endpoint.`)
     try {
       authorize(this.#state, action, input, context.access)
+      if (PUBLISHING.has(action)) throttleUnderAlarm(this.#alarms)
       return await handler(input, context)
     } catch (error) {
       throw mapError(this.#state, error, action)
