@@ -152,8 +152,6 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
     if (status === 500) logger.error({ err: error, url: request.url }, 'http request failed')
     const message = status === 500 ? 'internal error' : error.message
-    // The rest of an oversized body is not worth reading (node:http would drain it): the connection goes.
-    if (status === 413) reply.header('connection', 'close')
     return sendServiceError(serviceOf(request), reply, status, message)
   })
   app.setNotFoundHandler((request, reply) =>

@@ -123,6 +123,22 @@ test('an MQTT WebSocket outlives the request and keep-alive deadlines (they boun
   }
 })
 
+test('an oversized body is refused (413) before it is read, and its connection closed', async (t) => {
+  // Default deadlines: the close must come from the refusal, not from a time-out.
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-413-'))
+  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const listener = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
+  t.after(async () => {
+    await listener.close()
+    await broker.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const head = `POST /api/v1/queues HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`
+  const { dripped, reply } = await trickle(listener.port, head, 'x'.repeat(100), 100, 10_000)
+  assert.match(reply, /^HTTP\/1\.1 413/)
+  assert.notEqual(dripped, undefined, 'the server closed the connection instead of reading the 64 MiB')
+})
+
 test('HTTP time-outs are config keys (flag, environment, file)', () => {
   const config = loadConfig({ env: {} })
   assert.deepEqual(
