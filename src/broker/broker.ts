@@ -182,7 +182,7 @@ export class Broker {
 
   /** Deletes a stream; one that queues read is refused unless `force`, which deletes those queues too. */
   deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.#storage.freeingSpace(() => this.#serial(() => this.#streams.delete(name, options.force === true)))
+    return this.#serial(() => this.#streams.delete(name, options.force === true))
   }
 
   /** Appends messages to a stream (Appender.produce); resolves with their positions once durable. */
@@ -267,7 +267,7 @@ export class Broker {
   }
 
   deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
-    return this.#storage.freeingSpace(() => this.#serial(() => this.#queues.delete(name, options)))
+    return this.#serial(() => this.#queues.delete(name, options))
   }
 
   queueStats(name: string): QueueStats {
