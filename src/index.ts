@@ -11,6 +11,8 @@ export interface CreateBrokerOptions {
   durability?: StreamConfig['durability']
   /** Upper bound of open file descriptors. */
   maxOpenFiles?: number
+  /** Emergency space held in the data directory for deletes and purges on a full disk (default 1 MiB; 0 = none). */
+  reserveBytes?: number
   /** Kafka group.initial.rebalance.delay.ms: how long a new consumer group waits for more joiners (default 3000). */
   initialRebalanceDelayMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
@@ -21,6 +23,7 @@ export interface CreateBrokerOptions {
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
   const storage = await openStorage(options.dataDir, {
     maxOpenFiles: options.maxOpenFiles,
+    reserveBytes: options.reserveBytes,
     warn: options.warn,
   })
   try {

@@ -39,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
     )
     .option('--alarm-interval-ms <n>', 'how often the disk and memory alarms are measured (default 1000)')
     .option('--connections-max <n>', 'open client connections per listener before new ones are dropped')
+    .option('--connections-per-address-max <n>', 'open connections per listener from one address (default 1000)')
     .option(
       '--anonymous <auto|true|false>',
       'let clients without credentials in (auto: only on loopback with no users)',
@@ -50,6 +51,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--tls-key-file <file>', 'PEM private key of the certificate')
     .option('--tls-ca-file <file>', 'PEM CA bundle client certificates must chain to')
     .option('--tls-client-auth <mode>', 'client certificates: none|request|require (default none)')
+    .option('--sqs-base-url <url>', 'base of SQS queue URLs (default: the address each request came in on)')
+    .option('--http-headers-timeout-ms <ms>', 'HTTP: close a connection whose request headers take longer')
+    .option('--http-request-timeout-ms <ms>', 'HTTP: close a connection whose whole request (body) takes longer')
+    .option('--http-keep-alive-timeout-ms <ms>', 'HTTP: close an idle keep-alive connection after this long')
     .option('--public-metrics <bool>', '/metrics, /healthz, /readyz without credentials (default true)')
     .option('--mqtt-queued-bytes-max <n>', 'payload bytes a clean MQTT session holds in memory (default 32 MiB)')
     .option('--mqtt-inflight-bytes-max <n>', 'payload bytes of a clean MQTT session in flight (default 16 MiB)')

@@ -4,6 +4,11 @@ import { totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
+import {
+  HTTP_HEADERS_TIMEOUT_MS,
+  HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  HTTP_REQUEST_TIMEOUT_MS,
+} from '../protocols/http/listener.js'
 import { WharfError } from '../util/errors.js'
 
 export interface WharfConfig {
@@ -36,6 +41,8 @@ export interface WharfConfig {
   alarmIntervalMs: number
   /** Open client connections per listener beyond which new ones are dropped at accept. */
   connectionsMax: number
+  /** Open client connections per listener from one source address (loopback too) beyond which new ones are dropped. */
+  connectionsPerAddressMax: number
   /** Clients that present no identity act as User:ANONYMOUS; auto = only on a loopback bind with no users configured. */
   anonymous: 'auto' | boolean
   /** What a principal may do where no ACL allow rule names it (deny rules always win). */
@@ -66,6 +73,12 @@ export interface WharfConfig {
   mqttRetainedMessageBytesMax: number
   /** An MQTT connection that has not sent CONNECT within this long is closed. */
   mqttConnectTimeoutMs: number
+  /** Base of SQS queue URLs (`https://sqs.example.com`); empty = the address and port each request came in on. */
+  sqsBaseUrl: string
+  /** HTTP listener: ms to receive a request's headers, the whole request (body included), and keep-alive idle. */
+  httpHeadersTimeoutMs: number
+  httpRequestTimeoutMs: number
+  httpKeepAliveTimeoutMs: number
 }
 
 export const defaultConfig: WharfConfig = {
@@ -89,6 +102,7 @@ export const defaultConfig: WharfConfig = {
   // A check is a statfs and a heap reading; every second keeps in-memory queues from running far past the mark.
   alarmIntervalMs: 1000,
   connectionsMax: 100_000,
+  connectionsPerAddressMax: 1000,
   anonymous: 'auto',
   defaultPermission: 'allow',
   users: [],
@@ -107,6 +121,10 @@ export const defaultConfig: WharfConfig = {
   mqttRetainedBytesMax: 64 * 1024 * 1024,
   mqttRetainedMessageBytesMax: 1024 * 1024,
   mqttConnectTimeoutMs: 10_000,
+  sqsBaseUrl: '',
+  httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
+  httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
+  httpKeepAliveTimeoutMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
 }
 
 function memoryAvailable(): number {
@@ -140,6 +158,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   memoryHighWatermarkBytes: 'bytes',
   alarmIntervalMs: 'count',
   connectionsMax: 'count',
+  connectionsPerAddressMax: 'count',
   anonymous: 'autoBoolean',
   defaultPermission: 'permission',
   users: 'list',
@@ -158,6 +177,10 @@ const schema: Record<keyof WharfConfig, Kind> = {
   mqttRetainedBytesMax: 'count',
   mqttRetainedMessageBytesMax: 'count',
   mqttConnectTimeoutMs: 'count',
+  sqsBaseUrl: 'optionalString',
+  httpHeadersTimeoutMs: 'count',
+  httpRequestTimeoutMs: 'count',
+  httpKeepAliveTimeoutMs: 'count',
 }
 
 /** dataDir -> WHARF_DATA_DIR */
@@ -291,6 +314,8 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   config.dataDir = resolve(cwd, config.dataDir)
   for (const key of ['tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const)
     if (config[key] !== '') config[key] = resolve(cwd, config[key])
+  if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
+    throw new WharfError('INVALID_CONFIG', `sqsBaseUrl must be an http(s) URL without query, got ${config.sqsBaseUrl}`)
   if ((config.tlsCertFile === '') !== (config.tlsKeyFile === ''))
     throw new WharfError('INVALID_CONFIG', 'TLS needs both tlsCertFile and tlsKeyFile (tls.certFile, tls.keyFile)')
   return config

@@ -110,6 +110,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         started: listeners,
         alarms,
         connectionsMax: config.connectionsMax,
+        connectionsPerAddressMax: config.connectionsPerAddressMax,
         kafka: {
           autoCreateTopics: config.kafkaAutoCreateTopics,
           defaultPartitions: config.kafkaDefaultPartitions,

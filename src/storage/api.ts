@@ -155,6 +155,9 @@ export interface MetadataStore {
   close(): Promise<void>
 }
 
+/** What a queue delete or purge may write (tombstones for dozens of partitions and bindings), with margin. */
+export const TOMBSTONE_ROOM_BYTES = 64 * 1024
+
 export interface StorageEngine {
   readonly dataDir: string
   /** Opens (creating if needed) the log in directory `name` (letters, digits, '.', '_', '-'). */
@@ -171,5 +174,12 @@ export interface StorageEngine {
   /** Cursors of subscriptions over memory logs: same contract, nothing persisted. */
   readonly memoryCursors: CursorStore
   readonly metadata: MetadataStore
+  /**
+   * Runs an operation that frees space (a delete, a purge). On a nearly full disk the engine first gives
+   * back its emergency reserve, so the operation's own small writes succeed; the reserve is taken again
+   * once there is room. With `roomBytes`, work that changes memory before it writes is refused (DISK_FULL,
+   * nothing changed) when even then fewer bytes are free: refused whole rather than left half-applied.
+   */
+  freeingSpace<T>(work: () => Promise<T>, roomBytes?: number): Promise<T>
   close(): Promise<void>
 }

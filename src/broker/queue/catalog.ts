@@ -2,7 +2,7 @@
 // the own stream a queue is created with, memory cursors for queues that cannot outlive the process,
 // dropping non-durable and exclusive queues at startup) and the direct send to a queue. The broker
 // serializes every call that changes the catalog (its catalog lock) and checks it is open.
-import type { CursorStore, StorageEngine } from '../../storage/api.js'
+import { type CursorStore, type StorageEngine, TOMBSTONE_ROOM_BYTES } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import {
   defaultQueueConfig,
@@ -111,6 +111,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
         leaseId: () => ++this.#leaseSeq,
         now: host.now,
         warn: (message, details) => host.warn(message, details),
+        freeingSpace: (work) => host.storage.freeingSpace(work, TOMBSTONE_ROOM_BYTES),
         deadLetter: (q, message, reason) => host.deadLetter(q, message, reason),
         deleteQueue: (q, why) => {
           void host
@@ -181,7 +182,12 @@ export class QueueCatalog extends NamedCatalog<Queue> {
   }
 
   /** Deletes a queue (AMQP queue.delete semantics); resolves with the messages it held, 0 when absent. */
-  async delete(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<number> {
+  delete(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<number> {
+    // On a full disk too: refused whole (DISK_FULL, nothing changed) when even the reserve leaves no room.
+    return this.#host.storage.freeingSpace(() => this.#delete(name, options), TOMBSTONE_ROOM_BYTES)
+  }
+
+  async #delete(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<number> {
     const queue = this.byName.get(name)
     if (queue === undefined) return 0
     if (options.ifUnused && queue.consumerCount > 0) {

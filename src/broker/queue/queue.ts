@@ -267,9 +267,10 @@ export class Queue {
     return run.then((stored) => Promise.all(stored).then(() => {}))
   }
 
-  /** Removes every message that is not in flight. Returns how many were purged. */
+  /** Removes every message that is not in flight, on a full disk too. Returns how many were purged. */
   purge(): Promise<number> {
-    return purge(this.#s)
+    const s = this.#s
+    return s.hooks.freeingSpace === undefined ? purge(s) : s.hooks.freeingSpace(() => purge(s))
   }
 
   queueStats(): QueueStats {

@@ -145,7 +145,12 @@ export class StreamCatalog extends NamedCatalog<Stream> {
   }
 
   /** Deletes a stream; one that queues read is refused unless `force`, which removes those queues first. */
-  async delete(name: string, force: boolean): Promise<void> {
+  delete(name: string, force: boolean): Promise<void> {
+    // Works on a full disk: its files go first, and the storage's reserve covers the tombstones.
+    return this.#host.storage.freeingSpace(() => this.#delete(name, force))
+  }
+
+  async #delete(name: string, force: boolean): Promise<void> {
     const stream = this.stream(name)
     if (stream.queues.size > 0 && !force) {
       const names = [...stream.queues].map((q) => q.name).join(', ')

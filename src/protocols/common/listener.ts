@@ -43,6 +43,8 @@ export interface ListenerContext {
   alarms?: AlarmSource
   /** Open connections per listener beyond which new sockets are dropped at accept. */
   connectionsMax?: number
+  /** Open connections per listener from one source address (loopback included) beyond which new ones are dropped. */
+  connectionsPerAddressMax?: number
   /** Present when TLS is configured: the listener also accepts TLS connections on `port` with `credentials`. */
   tls?: { port: number; credentials: TlsCredentials }
 }
@@ -69,9 +71,81 @@ export interface Listener {
 /** Bounds the sockets one listener holds, whatever a client (or a connect storm) does. */
 export const CONNECTIONS_MAX_DEFAULT = 100_000
 
+/** Bounds what one source address holds of a listener: one host cannot take every place (or descriptor). */
+export const CONNECTIONS_PER_ADDRESS_MAX_DEFAULT = 1000
+
+/** Open sockets per source address of one listener, both its ports together; entries go when they reach 0. */
+class AddressCounts {
+  readonly #open = new Map<string, number>()
+
+  /** Counts the socket until it closes; false (nothing counted) when its address already holds `max`. */
+  admit(socket: net.Socket, max: number): boolean {
+    const raw = socket.remoteAddress
+    if (raw === undefined) return false // already gone
+    const address = raw.startsWith('::ffff:') ? raw.slice(7) : raw
+    const open = this.#open.get(address) ?? 0
+    if (open >= max) return false
+    this.#open.set(address, open + 1)
+    socket.once('close', () => {
+      const left = (this.#open.get(address) ?? 1) - 1
+      if (left <= 0) this.#open.delete(address)
+      else this.#open.set(address, left)
+    })
+    return true
+  }
+}
+
+/** One AddressCounts per listener, keyed by its connection registry (shared by its plain and TLS ports). */
+const addressCounts = new WeakMap<object, AddressCounts>()
+
+function countsOf(owner: object): AddressCounts {
+  let counts = addressCounts.get(owner)
+  if (counts === undefined) {
+    counts = new AddressCounts()
+    addressCounts.set(owner, counts)
+  }
+  return counts
+}
+
+/**
+ * The per-address bound for servers whose sockets this kit does not accept (node:http, whose own
+ * maxConnections is the total bound): every socket of `servers` counts against one budget per address, and
+ * one beyond it is destroyed as it arrives.
+ */
+export function limitConnectionsPerAddress(
+  context: ListenerContext,
+  protocol: string,
+  servers: Array<net.Server | undefined>,
+): void {
+  const max = context.connectionsPerAddressMax ?? CONNECTIONS_PER_ADDRESS_MAX_DEFAULT
+  const counts = new AddressCounts()
+  const refusal = refusalLog(context, protocol, 'connectionsPerAddressMax', max)
+  for (const server of servers)
+    server?.on('connection', (socket: net.Socket) => {
+      if (counts.admit(socket, max)) return refusal.reset()
+      refusal.log(socket.remoteAddress)
+      socket.destroy()
+    })
+}
+
+/** Logs the first refusal of a run, not every socket: a storm must not flood the log. */
+function refusalLog(context: ListenerContext, protocol: string, limit: string, max: number) {
+  let refused = 0
+  return {
+    log(address?: string) {
+      if (refused++ === 0)
+        context.logger.warn({ [limit]: max, address }, `${protocol} connection limit (${limit}) reached`)
+    },
+    reset() {
+      refused = 0
+    },
+  }
+}
+
 /**
  * Listens on the context's host and port and hands each accepted socket (no-delay set) to `accept`, unless
- * the listener already holds `connectionsMax` connections: then the socket is dropped at once.
+ * the listener already holds `connectionsMax` connections, or `connectionsPerAddressMax` from the socket's
+ * source address: then the socket is dropped at once.
  */
 export function acceptTcp(
   context: ListenerContext,
@@ -106,16 +180,23 @@ function limitConnections(
   accept: (socket: net.Socket) => void,
 ): (socket: net.Socket) => void {
   const max = context.connectionsMax ?? CONNECTIONS_MAX_DEFAULT
-  let refused = 0
+  const perAddress = context.connectionsPerAddressMax ?? CONNECTIONS_PER_ADDRESS_MAX_DEFAULT
+  const counts = countsOf(connections)
+  const total = refusalLog(context, connections.protocol, 'connectionsMax', max)
+  const address = refusalLog(context, connections.protocol, 'connectionsPerAddressMax', perAddress)
   return (socket) => {
     if (connections.size >= max) {
-      // Logged once per run of refusals, not per socket: a storm must not flood the log.
-      if (refused++ === 0)
-        context.logger.warn({ connectionsMax: max }, `${connections.protocol} connection limit reached`)
+      total.log()
       socket.destroy()
       return
     }
-    refused = 0
+    total.reset()
+    if (!counts.admit(socket, perAddress)) {
+      address.log(socket.remoteAddress)
+      socket.destroy()
+      return
+    }
+    address.reset()
     socket.setNoDelay(true)
     accept(socket)
   }

@@ -78,10 +78,12 @@ export class TlsCredentials {
   createHttpsServer(
     onRequest: (request: IncomingMessage, response: ServerResponse) => void,
     onError?: (error: Error) => void,
+    httpOptions: https.ServerOptions = {},
   ): https.Server {
     const clientAuth = this.settings.clientAuth
     const server = https.createServer(
       {
+        ...httpOptions,
         ...this.#options,
         requestCert: clientAuth !== 'none',
         rejectUnauthorized: clientAuth === 'require',

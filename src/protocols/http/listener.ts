@@ -11,7 +11,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
-import { CONNECTIONS_MAX_DEFAULT, type Listener, type ListenerContext } from '../common/listener.js'
+import {
+  CONNECTIONS_MAX_DEFAULT,
+  type Listener,
+  type ListenerContext,
+  limitConnectionsPerAddress,
+} from '../common/listener.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
 import { registerAlarmMetrics } from './admin/system.js'
@@ -31,10 +36,47 @@ import { SqsService } from './sqs/service.js'
 /** Largest request body: a 1 MiB SQS batch, base64 binary attributes and JSON overhead fit. */
 export const HTTP_BODY_BYTES_MAX = 4 * 1024 * 1024
 
+/** A request's headers must arrive within this long (node:http's headersTimeout). */
+export const HTTP_HEADERS_TIMEOUT_MS = 20_000
+/** The whole request, body included, within this long: 4 MiB at a slow 100 KiB/s fits. */
+export const HTTP_REQUEST_TIMEOUT_MS = 60_000
+/** Node's default: idle keep-alive sockets go, clients reconnect cheaply. */
+export const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000
+
+/**
+ * node:http server options for the HTTP and HTTPS servers. node:http checks the header and request deadlines
+ * every connectionsCheckingInterval (30 s by default), so that follows the smaller deadline: a small configured
+ * limit is then enforced close to what it says.
+ */
+function serverTimeouts(config: HttpListenerContext['config']): {
+  headersTimeout: number
+  requestTimeout: number
+  keepAliveTimeout: number
+  connectionsCheckingInterval: number
+} {
+  const requestTimeout = config?.httpRequestTimeoutMs ?? HTTP_REQUEST_TIMEOUT_MS
+  // node:http refuses a header deadline beyond the request deadline.
+  const headersTimeout = Math.min(config?.httpHeadersTimeoutMs ?? HTTP_HEADERS_TIMEOUT_MS, requestTimeout)
+  return {
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: config?.httpKeepAliveTimeoutMs ?? HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
+  }
+}
+
 /** HTTP connections are fastify's: the listener tracks none, so the admin API lists none for it. */
 export interface HttpListenerContext extends ListenerContext {
   /** The server's config; `publicMetrics: false` puts /metrics, /healthz and /readyz behind credentials. */
-  config?: { publicMetrics?: boolean }
+  config?: {
+    publicMetrics?: boolean
+    sqsBaseUrl?: string
+    /** Time to receive a request's headers, and the whole request with its body (slowloris); then the socket closes. */
+    httpHeadersTimeoutMs?: number
+    httpRequestTimeoutMs?: number
+    /** An idle keep-alive connection closes after this long. */
+    httpKeepAliveTimeoutMs?: number
+  }
 }
 
 export interface HttpListener extends Listener {
@@ -78,18 +120,25 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     broker,
     new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
     logger,
+    {
+      urlBase: { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
+      alarms: context.alarms,
+    },
   )
   // One app for both ports: the factory hands fastify's request handler to the HTTPS server as well.
   let httpsServer: HttpsServer | undefined
+  const timeouts = serverTimeouts(context.config)
   const app = Fastify({
     logger: false,
     bodyLimit: HTTP_BODY_BYTES_MAX,
     return503OnClosing: true,
     serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void) => {
-      httpsServer = context.tls?.credentials.createHttpsServer(handler, (error) =>
-        logger.debug({ err: error.message }, 'https TLS handshake failed'),
+      httpsServer = context.tls?.credentials.createHttpsServer(
+        handler,
+        (error) => logger.debug({ err: error.message }, 'https TLS handshake failed'),
+        timeouts,
       )
-      return createServer(handler)
+      return applyKeepAlive(createServer(timeouts, handler), timeouts.keepAliveTimeout)
     },
   })
   app.removeAllContentTypeParsers()
@@ -127,7 +176,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
     return handleSqsQuery(sqs, request, reply, params)
   })
-  const sns = new SnsService(broker, logger)
+  const sns = new SnsService(broker, logger, context.alarms)
   const auth = registerHttpAuth(app, broker.security, logger, {
     publicMetrics: context.config?.publicMetrics ?? true,
     skip: awsRoute,
@@ -155,6 +204,8 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   let closing = false
   // The same accept bound as the TCP listeners (node:http drops sockets beyond it); MQTT over WebSocket counts here too.
   app.server.maxConnections = context.connectionsMax ?? CONNECTIONS_MAX_DEFAULT
+  // HTTP sockets are node:http's, not in a connection registry: counted on arrival, both ports together.
+  limitConnectionsPerAddress(context, 'http', [app.server, httpsServer])
   await app.listen({ host: context.host, port: context.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : context.port
@@ -164,6 +215,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   const https = httpsServer
   if (https !== undefined && context.tls !== undefined) {
     https.maxConnections = app.server.maxConnections
+    applyKeepAlive(https, timeouts.keepAliveTimeout)
     try {
       // One address: 'localhost' could resolve to either loopback family.
       await listenHttps(https, context.host === 'localhost' ? '127.0.0.1' : context.host, context.tls.port)
@@ -193,6 +245,11 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       } else await app.close()
     },
   }
+}
+
+function applyKeepAlive<S extends Server | HttpsServer>(server: S, ms: number): S {
+  server.keepAliveTimeout = ms
+  return server
 }
 
 function listenHttps(server: HttpsServer, host: string, port: number): Promise<void> {

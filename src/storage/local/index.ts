@@ -11,6 +11,7 @@ import { MemoryCursorStore } from './memory/cursors.js'
 import { MemoryPartitionLog } from './memory/log.js'
 import { openMetadataStore } from './metadata-store.js'
 import { LocalPartitionLog } from './partition-log/partition-log.js'
+import { RESERVE_BYTES_DEFAULT, SpaceReserve } from './reserve.js'
 
 export interface LocalStorageOptions {
   /** Upper bound of open file descriptors across all logs. */
@@ -21,6 +22,8 @@ export interface LocalStorageOptions {
   compactionCheckMs?: number
   /** Durability of cursor and catalog writes. */
   storeDurability?: Durability
+  /** Bytes of emergency space held for deletes on a full disk (reserve.ts); 0 holds none. */
+  reserveBytes?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
 }
 
@@ -35,6 +38,7 @@ export class LocalStorage implements StorageEngine {
   readonly #options: Required<Omit<LocalStorageOptions, 'warn'>> & Pick<LocalStorageOptions, 'warn'>
   readonly #timers: NodeJS.Timeout[] = []
   #closed = false
+  #reserve!: SpaceReserve
   cursors!: StorageEngine['cursors']
   metadata!: StorageEngine['metadata']
 
@@ -45,6 +49,7 @@ export class LocalStorage implements StorageEngine {
       retentionCheckMs: options.retentionCheckMs ?? 5 * 60_000,
       compactionCheckMs: options.compactionCheckMs ?? 60_000,
       storeDurability: options.storeDurability ?? 'always',
+      reserveBytes: options.reserveBytes ?? RESERVE_BYTES_DEFAULT,
       warn: options.warn,
     }
     this.#pool = new FilePool(this.#options.maxOpenFiles)
@@ -63,12 +68,35 @@ export class LocalStorage implements StorageEngine {
     const storeOptions = { durability: engine.#options.storeDurability, logger: (m: string) => engine.#warn(m) }
     engine.cursors = await openCursorStore(join(dataDir, 'cursors'), storeOptions)
     engine.metadata = await openMetadataStore(join(dataDir, 'meta'), storeOptions)
+    engine.#reserve = new SpaceReserve(join(dataDir, 'reserve.bin'), engine.#options.reserveBytes)
+    await engine.#reserve.ensure()
     engine.#every(engine.#options.retentionCheckMs, async () => {
       for (const log of engine.#memoryLogs.values()) await log.enforceRetention()
       await engine.#forEachLog((log) => log.enforceRetention())
+      // Retention may have made room for a reserve given back earlier.
+      await engine.#reserve.ensure()
     })
     engine.#every(engine.#options.compactionCheckMs, () => engine.#forEachLog((log) => log.compact()))
     return engine
+  }
+
+  async freeingSpace<T>(work: () => Promise<T>, roomBytes = 0): Promise<T> {
+    if (await this.#reserve.releaseIfLow().catch(() => false))
+      this.#warn('disk nearly full: emergency reserve released for a delete')
+    if (roomBytes > 0) {
+      const free = await this.#reserve.freeBytes().catch(() => Number.POSITIVE_INFINITY)
+      if (free < roomBytes)
+        throw new WharfError(
+          'DISK_FULL',
+          `${free} bytes free, ${roomBytes} needed to record the change: nothing was changed`,
+        )
+    }
+    try {
+      return await work()
+    } finally {
+      // The delete usually made room for it again; otherwise the next one retries.
+      await this.#reserve.ensure()
+    }
   }
 
   #warn(message: string, details?: Record<string, unknown>): void {

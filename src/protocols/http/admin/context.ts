@@ -37,6 +37,8 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   LIMIT_EXCEEDED: 429,
   OFFSET_OUT_OF_RANGE: 416,
   BROKER_CLOSED: 503,
+  // WebDAV's Insufficient Storage: the request was fine, the disk is not.
+  DISK_FULL: 507,
 }
 
 /** HTTP status of a broker error code (unknown codes: 500), shared by every admin route. */

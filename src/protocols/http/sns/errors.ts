@@ -24,6 +24,7 @@ const errorStatus = {
   IncompleteSignature: 403,
   MissingAuthenticationToken: 403,
   RequestExpired: 400,
+  Throttled: 429,
 } as const
 
 export type SnsErrorName = keyof typeof errorStatus

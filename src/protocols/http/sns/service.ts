@@ -6,6 +6,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { SnsSubscription } from '../../../broker/topics/topics.js'
 import type { Logger } from '../../../util/logger.js'
+import type { AlarmSource } from '../../common/listener.js'
 import { AwsAuthenticator } from '../aws/authenticator.js'
 import { ACCOUNT_ID, nameFromArn } from '../sqs/attributes.js'
 import { authorize } from './authorization.js'
@@ -32,8 +33,10 @@ export class SnsService {
   readonly #logger: Logger
   readonly #publisher: SnsPublisher
   readonly #auth: AwsAuthenticator
+  readonly #alarms: AlarmSource | undefined
 
-  constructor(broker: Broker, logger: Logger) {
+  constructor(broker: Broker, logger: Logger, alarms?: AlarmSource) {
+    this.#alarms = alarms
     this.#broker = broker
     this.#logger = logger
     this.#auth = new AwsAuthenticator(broker.security, 'sns', logger)
@@ -131,8 +134,15 @@ export class SnsService {
       else throw new SnsError('InvalidParameter', `Invalid parameter: AttributeName ${String(name)}`)
       return null
     },
-    Publish: (p) => this.#publisher.publish(p),
-    PublishBatch: (p) => this.#publisher.publishBatch(p),
+    Publish: (p) => this.#throttled(() => this.#publisher.publish(p)),
+    PublishBatch: (p) => this.#throttled(() => this.#publisher.publishBatch(p)),
+  }
+
+  /** Under a memory or disk alarm publishes are throttled as AWS does (SDKs back off and retry); reads go on. */
+  #throttled<T>(publish: () => Promise<T>): Promise<T> {
+    const alarm = this.#alarms?.current()[0]
+    if (alarm !== undefined) return Promise.reject(new SnsError('Throttled', `Rate exceeded: ${alarm.message}`))
+    return publish()
   }
 
   async createTopic(params: Map<string, string>): Promise<string> {

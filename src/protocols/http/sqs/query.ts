@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errorXml, escapeXml, flatMap, members, responseXml } from '../sns/query.js'
 import { type SqsError, sqsErrorOrInternal } from './errors.js'
-import { clientGone, NEVER_ABORTED, originOf } from './routes.js'
+import { clientGone, NEVER_ABORTED } from './routes.js'
 import type { SqsService } from './service.js'
 
 export const SQS_QUERY_VERSION = '2012-11-05'
@@ -219,7 +219,7 @@ export async function handleSqsQuery(
   try {
     const access = await service.authenticate(request)
     const input = decodeQuery(params)
-    const origin = originOf(request)
+    const origin = service.origin(request)
     const path = (request.url.split('?')[0] ?? '/').replace(/\/+$/, '')
     if (input.QueueUrl === undefined && path !== '') input.QueueUrl = `${origin}${path}`
     const output = await service.call(action, input, {

@@ -18,12 +18,6 @@ export function sendSqsError(reply: FastifyReply, error: SqsError): FastifyReply
     .send(JSON.stringify({ __type: error.jsonType, [error.jsonMessageKey]: error.message }))
 }
 
-/** Origin for queue URLs: the Host the client used, so URLs stay reachable (the SDK may re-target to them). */
-export function originOf(request: FastifyRequest): string {
-  const host = request.headers.host ?? `127.0.0.1:${request.socket.localPort}`
-  return `${request.protocol}://${host}`
-}
-
 /** Only a long poll waits on the client, so only ReceiveMessage pays for an AbortController and a listener. */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal
 
@@ -57,7 +51,7 @@ export async function handleSqsJson(
     if (input === null || typeof input !== 'object' || Array.isArray(input))
       throw new SqsError('SerializationException', 'The request body must be a JSON object.')
     const output = await service.call(action, input as Record<string, unknown>, {
-      origin: originOf(request),
+      origin: service.origin(request),
       signal: action === 'ReceiveMessage' ? clientGone(reply) : NEVER_ABORTED,
       access,
     })

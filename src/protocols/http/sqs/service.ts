@@ -9,12 +9,14 @@ import type { FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
+import type { AlarmSource } from '../../common/listener.js'
 import { AwsAuthenticator } from '../aws/authenticator.js'
 import { KIND_SQS_QUEUE, type SqsQueueRecord } from './attributes.js'
 import { authorize } from './authorization.js'
 import * as deadLetters from './dead-letters.js'
 import { SqsError } from './errors.js'
 import type { ReceiptHandles } from './message-codec.js'
+import { originOf, type QueueUrlBase } from './origin.js'
 import * as queues from './queues.js'
 import { receiveMessage } from './receive.js'
 import { sendMessage, sendMessageBatch } from './send.js'
@@ -23,13 +25,32 @@ import { type Input, mapError, type Output, queueUrl, type RequestContext, type 
 
 export type { RequestContext } from './state.js'
 
+/** Actions that add messages: refused while a resource alarm is on; reads, deletes and settles go on. */
+const PUBLISHING = new Set(['SendMessage', 'SendMessageBatch'])
+
+/** Under a memory or disk alarm publishers are throttled as AWS throttles: SDKs back off and retry. */
+function throttleUnderAlarm(alarms: AlarmSource | undefined): void {
+  const alarm = alarms?.current()[0]
+  if (alarm !== undefined) throw new SqsError('RequestThrottled', `Request throttled: ${alarm.message}`)
+}
+
 export class SqsService {
   /** Counters for /metrics. */
   readonly counters = { sent: 0, received: 0, deleted: 0 }
   readonly #state: SqsState
   readonly #auth: AwsAuthenticator
 
-  constructor(broker: Broker, handles: ReceiptHandles, logger: Logger) {
+  readonly #urlBase: QueueUrlBase
+  readonly #alarms: AlarmSource | undefined
+
+  constructor(
+    broker: Broker,
+    handles: ReceiptHandles,
+    logger: Logger,
+    options: { urlBase?: QueueUrlBase; alarms?: AlarmSource | undefined } = {},
+  ) {
+    this.#urlBase = options.urlBase ?? { host: '' }
+    this.#alarms = options.alarms
     this.#auth = new AwsAuthenticator(broker.security, 'sqs', logger)
     this.#state = {
       broker,
@@ -40,6 +61,11 @@ export class SqsService {
       moveTasks: [],
       counters: this.counters,
     }
+  }
+
+  /** Origin of the queue URLs this request is answered with (configured, else the address it came in on). */
+  origin(request: FastifyRequest): string {
+    return originOf(request, this.#urlBase)
   }
 
   /** The caller's authorizer (SigV4 and the anonymous policy); throws the AWS error as an SqsError. */
@@ -58,6 +84,7 @@ export class SqsService {
       throw new SqsError('InvalidAction', `The action ${action} is not valid for this endpoint.`)
     try {
       authorize(this.#state, action, input, context.access)
+      if (PUBLISHING.has(action)) throttleUnderAlarm(this.#alarms)
       return await handler(input, context)
     } catch (error) {
       throw mapError(this.#state, error, action)
