@@ -43,6 +43,18 @@ export async function main(argv: string[]): Promise<void> {
     .option('--tls-ca-file <file>', 'PEM CA bundle client certificates must chain to')
     .option('--tls-client-auth <mode>', 'client certificates: none|request|require (default none)')
     .option('--public-metrics <bool>', '/metrics, /healthz, /readyz without credentials (default true)')
+    .option(
+      '--topic-wildcards-max <n>',
+      `most '#' in one AMQP topic binding key (default ${defaultConfig.topicWildcardsMax})`,
+    )
+    .option(
+      '--schema-bytes-max <n>',
+      `largest schema the registry accepts, bytes (default ${defaultConfig.schemaBytesMax})`,
+    )
+    .option(
+      '--schema-depth-max <n>',
+      `deepest JSON nesting of a registered schema (default ${defaultConfig.schemaDepthMax})`,
+    )
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(
       `--${flagName(key)} <port>`,

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs'
 import { totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
+import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
+import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
 import { WharfError } from '../util/errors.js'
@@ -49,6 +51,12 @@ export interface WharfConfig {
   httpsPort: number
   /** /metrics, /healthz and /readyz answer without credentials. */
   publicMetrics: boolean
+  /** Most '#' wildcards in one AMQP topic binding key. */
+  topicWildcardsMax: number
+  /** Most UTF-8 bytes in one schema the registry accepts. */
+  schemaBytesMax: number
+  /** Most nested JSON objects and arrays in one schema the registry accepts. */
+  schemaDepthMax: number
 }
 
 export const defaultConfig: WharfConfig = {
@@ -82,6 +90,9 @@ export const defaultConfig: WharfConfig = {
   mqttTlsPort: 8883,
   httpsPort: 8443,
   publicMetrics: true,
+  topicWildcardsMax: topicWildcardsMaxDefault,
+  schemaBytesMax: schemaBytesMaxDefault,
+  schemaDepthMax: schemaDepthMaxDefault,
 }
 
 function memoryAvailable(): number {
@@ -126,6 +137,9 @@ const schema: Record<keyof WharfConfig, Kind> = {
   mqttTlsPort: 'port',
   httpsPort: 'port',
   publicMetrics: 'boolean',
+  topicWildcardsMax: 'count',
+  schemaBytesMax: 'count',
+  schemaDepthMax: 'count',
 }
 
 /** dataDir -> WHARF_DATA_DIR */

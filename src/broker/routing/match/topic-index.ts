@@ -10,8 +10,6 @@
 // char-code offsets, so it allocates nothing but the result set once its scratch arrays have grown.
 import { PatternTrie, patternLevelsMaxDefault, type TrieNode } from './trie.js'
 
-const dot = 46
-
 export class TopicIndex<T> extends PatternTrie<T> {
   /** Node visits of every match() so far: the work matching did, for tests and metrics. */
   steps = 0
