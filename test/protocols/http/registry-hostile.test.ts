@@ -3,7 +3,11 @@
 // too deeply nested and endlessly self-referencing schemas are refused with 422 / 42201 at registration
 // (they used to answer 500, or register and then fail every produce).
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import { openStorage } from '../../../src/storage/local/index.ts'
 import { startSpawned } from '../../fixtures/spawned-wharf.ts'
 
 /** Generous: each request here takes milliseconds; the backtracking pattern takes hours. */
@@ -146,4 +150,28 @@ test('a $ref cycle on the same value is refused at registration; recursion into 
   const produce = (value: unknown) => call(`${base}/api/v1/streams/tree/messages`, 'POST', { messages: [{ value }] })
   assert.equal((await produce({ name: 'root', children: [{ name: 'leaf', children: [] }] })).status, 200)
   assert.equal((await produce({ name: 'root', children: [{ children: [] }] })).status, 422)
+})
+
+test('a self-referencing schema stored by an earlier release fails its records with 422, not 500', {
+  timeout: 2 * hangMs,
+}, async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'wharf-registry-old-'))
+  t.after(() => rmSync(root, { recursive: true, force: true }))
+  const dataDir = join(root, 'data')
+  // What the registry stored when it accepted the schema: the catalog entries, written directly.
+  const storage = await openStorage(dataDir)
+  const schema = '{"$ref":"#"}'
+  await storage.metadata.put('schema', '1', { schemaType: 'JSON', schema, references: [], key: `JSON\n${schema}\n[]` })
+  await storage.metadata.put('schema-subject', 'old-value', { versions: [{ version: 1, id: 1, deleted: false }] })
+  await storage.metadata.put('schema-global', 'state', { compatibility: 'BACKWARD', nextId: 2 })
+  await storage.close()
+
+  const { ports } = await startSpawned(t, ['http'], { dataDir })
+  const base = `http://127.0.0.1:${ports.http}`
+  assert.deepEqual((await call(`${base}/subjects`, 'GET')).json, ['old-value'])
+  const created = await call(`${base}/api/v1/streams`, 'POST', { name: 'old', schemaSubject: 'old-value' })
+  assert.equal(created.status, 201)
+  const produced = await call(`${base}/api/v1/streams/old/messages`, 'POST', { messages: [{ value: { a: 1 } }] })
+  assert.equal(produced.status, 422, JSON.stringify(produced.json))
+  assert.match(JSON.stringify(produced.json), /cannot be used/)
 })
