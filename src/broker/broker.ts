@@ -116,11 +116,8 @@ export class Broker {
     await this.security.bootstrap(this.#options.security?.users ?? [], this.#options.security?.acls ?? [])
     this.schemas = await SchemaStore.open(meta, this.#options.schemaLimits)
     await this.#streams.load()
-    this.router = await Router.open(meta, {
-      queueExists: (name) => this.#queues.has(name),
-      topicWildcardsMax: this.#options.topicWildcardsMax,
-      warn: this.#warn,
-    })
+    const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#warn }
+    this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
       offsets: this.#log.store,

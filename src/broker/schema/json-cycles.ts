@@ -2,8 +2,7 @@
 // two definitions that $ref each other through allOf. Such a schema compiles (ajv resolves refs lazily)
 // but every validation recurses until the stack overflows. Recursion through a keyword that descends into
 // the instance (properties, items, ...) is fine and stays allowed: instances are finite.
-import type { JsonSchema } from './parse.js'
-
+type JsonSchema = unknown
 type Obj = { [keyword: string]: unknown }
 
 /** Keywords whose subschemas apply to the same instance as their parent. */
