@@ -1,7 +1,7 @@
 // Public embedded API: `import { createBroker } from 'wharf'`. This file is the composition root of the
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
-import type { SecurityBootstrap, StreamConfig } from './broker/config.js'
+import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
 import { openStorage } from './storage/local/index.js'
 
 export interface CreateBrokerOptions {
@@ -18,6 +18,10 @@ export interface CreateBrokerOptions {
   warn?: (message: string, details?: Record<string, unknown>) => void
   /** Users and ACL rules to create or update at open; with none ever, a loopback-only guest/guest exists. */
   security?: SecurityBootstrap
+  /** Most '#' wildcards in one AMQP topic binding key (default 10). */
+  topicWildcardsMax?: number
+  /** Bounds on schemas the registry accepts (defaults: 1 MiB, 128 levels). */
+  schemaLimits?: Partial<SchemaLimits>
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -33,6 +37,8 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       warn: options.warn,
       initialRebalanceDelayMs: options.initialRebalanceDelayMs,
       security: options.security,
+      topicWildcardsMax: options.topicWildcardsMax,
+      schemaLimits: options.schemaLimits,
     })
   } catch (error) {
     await storage.close()

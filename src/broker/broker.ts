@@ -114,9 +114,10 @@ export class Broker {
   async #load(): Promise<void> {
     const meta = this.#storage.metadata
     await this.security.bootstrap(this.#options.security?.users ?? [], this.#options.security?.acls ?? [])
-    this.schemas = await SchemaStore.open(meta)
+    this.schemas = await SchemaStore.open(meta, this.#options.schemaLimits)
     await this.#streams.load()
-    this.router = await Router.open(meta, { queueExists: (name) => this.#queues.has(name) })
+    const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#warn }
+    this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
       offsets: this.#log.store,

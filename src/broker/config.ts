@@ -2,7 +2,10 @@
 // and mapping to storage.
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
+import type { SchemaLimits } from './schema/limits.js'
 import type { ConfiguredUser } from './security/security.js'
+
+export type { SchemaLimits }
 
 export interface BrokerOptions {
   storage: StorageEngine
@@ -16,6 +19,10 @@ export interface BrokerOptions {
   warn?: (message: string, details?: Record<string, unknown>) => void
   /** Users and ACL rules applied at open (security/security.ts bootstrap). */
   security?: SecurityBootstrap
+  /** Most '#' wildcards in one AMQP topic binding key (routing/exchange.ts). */
+  topicWildcardsMax?: number | undefined
+  /** Bounds on registered schemas (schema/limits.ts). */
+  schemaLimits?: Partial<SchemaLimits> | undefined
 }
 
 export interface SecurityBootstrap {

@@ -61,6 +61,18 @@ export async function main(argv: string[]): Promise<void> {
     .option('--mqtt-retained-bytes-max <n>', 'bytes of all MQTT retained messages (default 64 MiB)')
     .option('--mqtt-retained-message-bytes-max <n>', 'bytes of one MQTT retained message (default 1 MiB)')
     .option('--mqtt-connect-timeout-ms <n>', 'close MQTT connections that send no CONNECT within this (default 10000)')
+    .option(
+      '--topic-wildcards-max <n>',
+      `most '#' in one AMQP topic binding key (default ${defaultConfig.topicWildcardsMax})`,
+    )
+    .option(
+      '--schema-bytes-max <n>',
+      `largest schema the registry accepts, bytes (default ${defaultConfig.schemaBytesMax})`,
+    )
+    .option(
+      '--schema-depth-max <n>',
+      `deepest JSON nesting of a registered schema (default ${defaultConfig.schemaDepthMax})`,
+    )
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
     start.option(
       `--${flagName(key)} <port>`,

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs'
 import { totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
+import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
+import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
 import {
@@ -79,6 +81,12 @@ export interface WharfConfig {
   httpHeadersTimeoutMs: number
   httpRequestTimeoutMs: number
   httpKeepAliveTimeoutMs: number
+  /** Most '#' wildcards in one AMQP topic binding key. */
+  topicWildcardsMax: number
+  /** Most UTF-8 bytes in one schema the registry accepts. */
+  schemaBytesMax: number
+  /** Most nested JSON objects and arrays in one schema the registry accepts. */
+  schemaDepthMax: number
 }
 
 export const defaultConfig: WharfConfig = {
@@ -125,6 +133,9 @@ export const defaultConfig: WharfConfig = {
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
   httpKeepAliveTimeoutMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  topicWildcardsMax: topicWildcardsMaxDefault,
+  schemaBytesMax: schemaBytesMaxDefault,
+  schemaDepthMax: schemaDepthMaxDefault,
 }
 
 function memoryAvailable(): number {
@@ -181,6 +192,9 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',
   httpKeepAliveTimeoutMs: 'count',
+  topicWildcardsMax: 'count',
+  schemaBytesMax: 'count',
+  schemaDepthMax: 'count',
 }
 
 /** dataDir -> WHARF_DATA_DIR */

@@ -66,6 +66,8 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
     security: { users: config.users, acls: config.acls },
+    topicWildcardsMax: config.topicWildcardsMax,
+    schemaLimits: { bytesMax: config.schemaBytesMax, depthMax: config.schemaDepthMax },
   })
   const alarms = createAlarmMonitor({
     dataDir: config.dataDir,

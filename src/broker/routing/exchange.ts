@@ -27,6 +27,19 @@ export interface BindingEntry {
 
 const xMatchModes = new Set(['all', 'any', 'all-with-x', 'any-with-x'])
 
+/**
+ * Most '#' words one AMQP topic binding key may hold. Matching is linear whatever the count, but every
+ * '#' a publish reaches stays live for the rest of its key, so each one adds work to every publish;
+ * RabbitMQ (4.2) refuses more than two.
+ */
+export const topicWildcardsMaxDefault = 10
+
+function wildcardCount(pattern: string): number {
+  let count = 0
+  for (const word of pattern.split('.')) if (word === '#') count++
+  return count
+}
+
 function levelCount(pattern: string, separator: string): number {
   let count = 1
   for (let i = pattern.indexOf(separator); i !== -1; i = pattern.indexOf(separator, i + 1)) count++
@@ -56,8 +69,11 @@ export class ExchangeState {
     if (def.type === 'topic') this.#topic = new TopicIndex()
   }
 
-  /** Throws when binding cannot be added to this exchange; call before persisting it. */
-  validate(binding: BindingDef & { syntax: 'amqp' | 'mqtt' }): void {
+  /**
+   * Throws when binding cannot be added to this exchange; call before persisting it. wildcardsMax caps the
+   * '#' of a topic binding key; undefined skips that check (bindings loaded from disk stay usable).
+   */
+  validate(binding: BindingDef & { syntax: 'amqp' | 'mqtt' }, wildcardsMax?: number): void {
     const type = this.def.type
     if (binding.syntax === 'mqtt') {
       if (type !== 'topic')
@@ -70,6 +86,12 @@ export class ExchangeState {
       this.#checkLevels(levelCount(binding.key, '/'), binding.key)
     } else if (type === 'topic' && binding.key !== '') {
       this.#checkLevels(levelCount(binding.key, '.'), binding.key)
+      const wildcards = wildcardsMax === undefined ? 0 : wildcardCount(binding.key)
+      if (wildcardsMax !== undefined && wildcards > wildcardsMax)
+        throw new WharfError(
+          'LIMIT_EXCEEDED',
+          `binding key has ${wildcards} '#' wildcards, more than ${wildcardsMax}: ${binding.key.slice(0, 64)}`,
+        )
     } else if (type === 'headers' && Object.hasOwn(binding.arguments, 'x-match')) {
       const mode = binding.arguments['x-match']
       const text = mode instanceof Uint8Array ? Buffer.from(mode).toString('utf8') : mode

@@ -30,7 +30,7 @@ import {
   predeclaredExchange,
   reservedExchangeName,
 } from './errors.js'
-import { type BindingEntry, ExchangeState } from './exchange.js'
+import { type BindingEntry, ExchangeState, topicWildcardsMaxDefault } from './exchange.js'
 import {
   type BindingDef,
   copyDestination,
@@ -51,16 +51,22 @@ export interface RouterOptions {
   /** Bounds on what clients can create (LIMIT_EXCEEDED beyond them). */
   exchangesMax?: number
   bindingsMax?: number
+  /** Most '#' words in one AMQP topic binding key (LIMIT_EXCEEDED beyond; bindings already stored still load). */
+  topicWildcardsMax?: number
+  warn?: (message: string, details?: Record<string, unknown>) => void
 }
 
 export const exchangesMaxDefault = 100_000
 export const bindingsMaxDefault = 1_000_000
+export { topicWildcardsMaxDefault }
 
 export class Router {
   readonly #catalog: RouterCatalog | undefined
   readonly #queueExists: (name: string) => boolean
   readonly #exchangesMax: number
   readonly #bindingsMax: number
+  readonly #topicWildcardsMax: number
+  readonly #warn: (message: string, details?: Record<string, unknown>) => void
   readonly #exchanges = new Map<string, ExchangeState>()
   readonly #bindings = new BindingIndex()
   #tail: Promise<unknown> = Promise.resolve()
@@ -75,6 +81,8 @@ export class Router {
     this.#queueExists = options.queueExists ?? (() => false)
     this.#exchangesMax = options.exchangesMax ?? exchangesMaxDefault
     this.#bindingsMax = options.bindingsMax ?? bindingsMaxDefault
+    this.#topicWildcardsMax = options.topicWildcardsMax ?? topicWildcardsMaxDefault
+    this.#warn = options.warn ?? (() => {})
     for (const [name, type] of builtins) {
       const def = { name, type, durable: true, autoDelete: false, internal: false, arguments: Object.freeze({}) }
       this.#exchanges.set(name, new ExchangeState(Object.freeze(def)))
@@ -113,6 +121,16 @@ export class Router {
       if (destination.kind === 'exchange' && !this.#exchanges.has(destination.name)) continue
       const def = { ...stored, destination, arguments: Object.freeze(decodeTable(stored.arguments)), durable: true }
       source.validate(def)
+      try {
+        source.validate(def, this.#topicWildcardsMax)
+      } catch (error) {
+        // Refusing it now would lose its routing; matching is linear, so keeping it costs only time.
+        this.#warn('stored binding exceeds a limit new bindings are held to; kept', {
+          source: stored.source,
+          key: stored.key.slice(0, 64),
+          reason: (error as Error).message,
+        })
+      }
       this.#bindings.add(source, { id, def: Object.freeze(def), target: this.#bindings.intern(destination) })
     }
   }
@@ -197,7 +215,7 @@ export class Router {
       const { def, source } = this.#resolve(binding)
       const id = bindingId(def)
       if (source.bindings.has(id)) return
-      source.validate(def)
+      source.validate(def, this.#topicWildcardsMax)
       if (this.#bindings.count >= this.#bindingsMax)
         throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#bindingsMax} bindings`)
       let durable = (binding.durable ?? source.def.durable) && source.def.durable && def.destination.kind !== 'sink'

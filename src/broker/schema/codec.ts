@@ -26,6 +26,22 @@ export function checkPayload(parsed: ParsedSchema, value: Buffer): ValidationRes
   return checkJsonText(parsed, value.toString('utf8', HEADER_SIZE))
 }
 
+/**
+ * Runs the compiled validator. A schema stored before cycles were refused at registration can still
+ * recurse without end; that is the schema's fault, so it fails the record rather than the request.
+ */
+function validates(parsed: ParsedSchema & { schemaType: 'JSON' }, doc: unknown): boolean {
+  try {
+    return parsed.validate(doc)
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error
+    parsed.validate.errors = [
+      { instancePath: '', schemaPath: '#', keyword: '$ref', params: {}, message: 'schema recursion has no end' },
+    ]
+    return false
+  }
+}
+
 /** Parses and validates JSON text against a JSON Schema. */
 export function checkJsonText(parsed: ParsedSchema, text: string): ValidationResult {
   if (parsed.schemaType !== 'JSON') return fail('the schema is not a JSON Schema')
@@ -35,7 +51,7 @@ export function checkJsonText(parsed: ParsedSchema, text: string): ValidationRes
   } catch (error) {
     return fail(`payload is not valid JSON: ${(error as Error).message}`)
   }
-  if (parsed.validate(doc)) return OK
+  if (validates(parsed, doc)) return OK
   const first = parsed.validate.errors?.[0]
   return fail(
     first === undefined
@@ -57,7 +73,7 @@ export function encodePayload(parsed: ParsedSchema, value: unknown): Buffer {
       throw new WharfError('SCHEMA_VIOLATION', `value does not match the Avro schema at ${paths[0] ?? '<root>'}`)
     return parsed.type.toBuffer(value)
   }
-  if (!parsed.validate(value)) {
+  if (!validates(parsed, value)) {
     const first = parsed.validate.errors?.[0]
     throw new WharfError(
       'SCHEMA_VIOLATION',

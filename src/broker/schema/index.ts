@@ -3,8 +3,14 @@
 // subject. Protocol-free: the HTTP registry and the append path both call into it.
 
 export { DEFAULT_COMPATIBILITY } from './catalog.js'
+export {
+  defaultSchemaLimits,
+  type SchemaLimits,
+  schemaBytesMaxDefault,
+  schemaDepthMaxDefault,
+} from './limits.js'
 export { canonicalJson } from './parse.js'
-export { MAX_REFERENCES, MAX_SCHEMA_BYTES } from './references.js'
+export { MAX_REFERENCES } from './references.js'
 export type { CompatibilityResult, DeleteOptions, ReadOptions } from './store.js'
 export { MAX_SUBJECT_LENGTH, SchemaStore } from './store.js'
 export {

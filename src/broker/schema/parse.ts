@@ -6,6 +6,8 @@ import { Ajv2019 } from 'ajv/dist/2019.js'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import avro from 'avsc'
 import { isWharfError } from '../../util/errors.js'
+import { findRefCycle } from './json-cycles.js'
+import { linearRegExp } from './regexp.js'
 import { registryErrors, type SchemaType } from './types.js'
 
 const require = createRequire(import.meta.url)
@@ -75,6 +77,7 @@ function parseJson(text: string, references: ResolvedReference[]): ParsedJson {
   const refs = new Map<string, JsonSchema>()
   try {
     if (references.length === 0) {
+      checkRefCycles(document as JsonSchema, refs)
       // A fresh Ajv costs ~10 ms (it compiles its meta-schemas), so schemas without references share one
       // per dialect and are removed again right after compiling: the validator keeps working, and a
       // later schema with the same $id does not collide.
@@ -93,11 +96,17 @@ function parseJson(text: string, references: ResolvedReference[]): ParsedJson {
       refs.set(ref.name, doc)
       ajv.addSchema(doc as AnySchema, ref.name)
     }
+    checkRefCycles(document as JsonSchema, refs)
     return jsonResult(document as JsonSchema, refs, ajv.compile(document as AnySchema))
   } catch (error) {
     if (isWharfError(error)) throw error
     throw registryErrors.invalidSchema((error as Error).message, error)
   }
+}
+
+function checkRefCycles(document: JsonSchema, references: Map<string, JsonSchema>): void {
+  const cycle = findRefCycle(document, references)
+  if (cycle !== null) throw registryErrors.invalidSchema(cycle)
 }
 
 function jsonResult(document: JsonSchema, references: Map<string, JsonSchema>, validate: ValidateFunction): ParsedJson {
@@ -129,7 +138,7 @@ function sharedAjv(dialect: Dialect): Ajv {
 
 function newAjv(dialect: Dialect): Ajv {
   // strict:false accepts the vendor keywords real schemas carry; formats are not checked (no ajv-formats).
-  const options = { strict: false, logger: false as const, validateFormats: false }
+  const options = { strict: false, logger: false as const, validateFormats: false, code: { regExp: linearRegExp } }
   if (dialect === '2020-12') return new Ajv2020(options)
   if (dialect === '2019-09') return new Ajv2019(options)
   const ajv = new Ajv(options)

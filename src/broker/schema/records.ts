@@ -25,13 +25,13 @@ export interface SchemaSource {
 export function subjectValidator(store: SchemaSource, subject: string): (value: Buffer | null) => ValidationResult {
   let revision = -1
   let allowed = new Set<number>()
-  let latest: ParsedSchema | undefined
+  let latest: ParsedSchema | string | undefined
   const refresh = () => {
     allowed = new Set()
     latest = undefined
     try {
       for (const version of store.listVersions(subject)) allowed.add(store.getVersion(subject, version).id)
-      latest = store.parsedSchema(store.getVersion(subject, 'latest').id)
+      latest = parsedOrReason(store, store.getVersion(subject, 'latest').id)
     } catch (error) {
       if (!isWharfError(error, 'SCHEMA_NOT_FOUND')) throw error
     }
@@ -44,11 +44,26 @@ export function subjectValidator(store: SchemaSource, subject: string): (value: 
     const id = frameId(value)
     if (id >= 0) {
       if (!allowed.has(id)) return fail(`schema id ${id} is not a version of subject '${subject}'`)
-      return checkPayload(store.parsedSchema(id), value)
+      const parsed = parsedOrReason(store, id)
+      return typeof parsed === 'string' ? fail(parsed) : checkPayload(parsed, value)
     }
+    if (typeof latest === 'string') return fail(latest)
     if (latest.schemaType !== 'JSON')
       return fail('value lacks the Confluent wire format header (magic byte 0 + schema id)')
     return checkJsonText(latest, value.toString('utf8'))
+  }
+}
+
+/**
+ * The compiled schema, or why it cannot be compiled: a schema stored before the registry refused it
+ * (a $ref cycle, a pattern RE2 cannot run) fails the records checked against it, not the request.
+ */
+function parsedOrReason(store: SchemaSource, id: number): ParsedSchema | string {
+  try {
+    return store.parsedSchema(id)
+  } catch (error) {
+    if (!isWharfError(error, 'INVALID_SCHEMA')) throw error
+    return `schema id ${id} cannot be used: ${error.message}`
   }
 }
 

@@ -1,11 +1,10 @@
 // Turning a SchemaInput into a parsed schema: size limits, references resolved depth-first through the
 // registered versions, and the key that identifies equal schemas across subjects.
-import { WharfError } from '../../util/errors.js'
 import type { SchemaRecord } from './catalog.js'
+import { checkSchemaText, defaultSchemaLimits, type SchemaLimits } from './limits.js'
 import { type ParsedSchema, parseSchema, type ResolvedReference } from './parse.js'
 import { registryErrors, type SchemaInput, type SchemaReference, schemaTypes } from './types.js'
 
-export const MAX_SCHEMA_BYTES = 1024 * 1024
 export const MAX_REFERENCES = 256
 
 /** The registered schema of one subject version, whether or not that version is soft-deleted. */
@@ -18,16 +17,14 @@ export interface Prepared {
 }
 
 /** Validates and parses an input schema. */
-export function prepare(input: SchemaInput, schemaAt: SchemaAt): Prepared {
+export function prepare(input: SchemaInput, schemaAt: SchemaAt, limits: SchemaLimits = defaultSchemaLimits): Prepared {
   const schemaType = input.schemaType ?? 'AVRO'
   if (!schemaTypes.includes(schemaType))
     throw registryErrors.invalidSchema(`unsupported schema type '${String(schemaType)}'`)
   if (typeof input.schema !== 'string' || input.schema.length === 0) throw registryErrors.invalidSchema('empty schema')
-  if (Buffer.byteLength(input.schema) > MAX_SCHEMA_BYTES)
-    throw new WharfError('LIMIT_EXCEEDED', `schema exceeds ${MAX_SCHEMA_BYTES} bytes`)
+  checkSchemaText(input.schema, limits)
   const references = (input.references ?? []).map((r) => ({ name: r.name, subject: r.subject, version: r.version }))
-  if (references.length > MAX_REFERENCES)
-    throw new WharfError('LIMIT_EXCEEDED', `more than ${MAX_REFERENCES} references`)
+  if (references.length > MAX_REFERENCES) throw registryErrors.schemaTooLarge(`more than ${MAX_REFERENCES} references`)
   const parsed = parseSchema(schemaType, input.schema, resolveReferences(references, schemaAt))
   const key = `${schemaType}\n${parsed.canonical}\n${JSON.stringify(references)}`
   return { key, parsed, references }

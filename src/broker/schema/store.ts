@@ -18,6 +18,7 @@ import {
   type VersionEntry,
 } from './catalog.js'
 import { checkLevel, directionsOf, pairMessages } from './compat.js'
+import { defaultSchemaLimits, type SchemaLimits } from './limits.js'
 import { type ParsedSchema, parseSchema } from './parse.js'
 import { decodeFramed, encodeFramed, subjectValidator } from './records.js'
 import { prepare, resolveReferences, type SchemaAt } from './references.js'
@@ -69,6 +70,8 @@ export class SchemaStore {
   private constructor(
     private readonly metadata: MetadataStore,
     loaded: Loaded,
+    /** Size and nesting bounds of schemas registered from now on (stored ones load as they are). */
+    private readonly limits: SchemaLimits,
   ) {
     this.schemas = loaded.schemas
     this.idsByKey = loaded.idsByKey
@@ -77,8 +80,8 @@ export class SchemaStore {
     this.global = loaded.global
   }
 
-  static async open(metadata: MetadataStore): Promise<SchemaStore> {
-    return new SchemaStore(metadata, load(metadata))
+  static async open(metadata: MetadataStore, limits: Partial<SchemaLimits> = {}): Promise<SchemaStore> {
+    return new SchemaStore(metadata, load(metadata), { ...defaultSchemaLimits, ...limits })
   }
 
   // ---- reads (synchronous) ----
@@ -120,7 +123,7 @@ export class SchemaStore {
   lookup(subject: string, input: SchemaInput, options: ReadOptions = {}): SubjectVersion {
     const versions = this.visibleVersions(subject, options)
     if (versions.length === 0) throw registryErrors.subjectNotFound(subject)
-    const { key } = prepare(input, this.schemaAt)
+    const { key } = prepare(input, this.schemaAt, this.limits)
     const id = this.idsByKey.get(key)
     const entry = id === undefined ? undefined : versions.findLast((v) => v.id === id)
     if (entry === undefined) throw registryErrors.schemaNotFound(`no version of subject '${subject}' matches`)
@@ -142,7 +145,7 @@ export class SchemaStore {
    * undefined, against the versions register() would check.
    */
   testCompatibility(subject: string, version: VersionSpec | undefined, input: SchemaInput): CompatibilityResult {
-    const candidate = prepare(input, this.schemaAt).parsed
+    const candidate = prepare(input, this.schemaAt, this.limits).parsed
     const level = this.effectiveCompatibility(subject)
     let messages: string[]
     if (version === undefined) messages = checkLevel(level, candidate, this.previousVersions(subject))
@@ -159,7 +162,7 @@ export class SchemaStore {
   register(subject: string, input: SchemaInput): Promise<{ id: number; version: number }> {
     return this.exclusive(async () => {
       checkSubject(subject)
-      const { key, parsed, references } = prepare(input, this.schemaAt)
+      const { key, parsed, references } = prepare(input, this.schemaAt, this.limits)
       const record = this.subjects.get(subject)
       const existingId = this.idsByKey.get(key)
       const live = record?.versions.filter((v) => !v.deleted) ?? []

@@ -102,6 +102,8 @@ export const registryErrors = {
       40901,
       `Schema being registered is incompatible with an earlier schema: ${messages.join('; ')}`,
     ),
+  /** A schema past a configured bound: a limit, answered as Confluent answers an invalid schema. */
+  schemaTooLarge: (message: string) => new SchemaRegistryError('LIMIT_EXCEEDED', 42201, `Invalid schema: ${message}`),
   invalidSchema: (message: string, cause?: unknown) =>
     new SchemaRegistryError('INVALID_SCHEMA', 42201, `Invalid schema: ${message}`, { cause }),
   invalidVersion: (version: unknown) =>

@@ -1,57 +1,72 @@
 // AMQP topic exchange index (RabbitMQ semantics). Binding keys and routing keys are words split on
 // '.', empty words included ("a..b" has three words); the empty string has zero words, as in
 // RabbitMQ's split_topic_key. '*' matches exactly one word and '#' zero or more; any other word,
-// including "a*" or "#b", is literal. Matching walks the trie with char-code offsets into the
-// routing key, so it allocates nothing but the result set and its cost depends on the key and the
-// trie's shape, not on how many bindings share a path.
+// including "a*" or "#b", is literal.
+//
+// Matching simulates the trie as an NFA: it keeps the set of trie nodes the words so far can reach and
+// advances the whole set one word at a time, each node at most once per word. A backtracking walk
+// would try every way of splitting the key among the '#' of a pattern, which is exponential in their
+// number; the set walk costs at most words × trie nodes whatever the patterns. It reads the key by
+// char-code offsets, so it allocates nothing but the result set once its scratch arrays have grown.
 import { PatternTrie, patternLevelsMaxDefault, type TrieNode } from './trie.js'
 
-/** Routing-key position meaning "all words consumed". */
-const end = -1
-const dot = 46
-
-function addAll<T>(targets: Set<T> | undefined, out: Set<T>): void {
-  if (targets !== undefined) for (const target of targets) out.add(target)
-}
-
-/** Next word start after the word starting at position, or `end`. */
-function nextWord(key: string, position: number): number {
-  const separator = key.indexOf('.', position)
-  return separator === -1 ? end : separator + 1
-}
-
-function collect<T>(node: TrieNode<T>, key: string, position: number, out: Set<T>): void {
-  if (node.many !== undefined) {
-    // '#' swallows zero or more words: continue below it from every later word boundary.
-    let p = position
-    for (;;) {
-      collect(node.many, key, p, out)
-      if (p === end) break
-      p = nextWord(key, p)
-    }
-  }
-  if (position === end) {
-    addAll(node.targets, out)
-    return
-  }
-  let wordEnd = position
-  while (wordEnd < key.length && key.charCodeAt(wordEnd) !== dot) wordEnd++
-  const next = wordEnd === key.length ? end : wordEnd + 1
-  if (node.words !== undefined) {
-    const exact = node.words.lookup(key, position, wordEnd)
-    if (exact !== undefined) collect(exact, key, next, out)
-  }
-  if (node.one !== undefined) collect(node.one, key, next, out)
-}
-
 export class TopicIndex<T> extends PatternTrie<T> {
+  /** Node visits of every match() so far: the work matching did, for tests and metrics. */
+  steps = 0
+  #current: TrieNode<T>[] = []
+  #next: TrieNode<T>[] = []
+  /** Stamp of the set being built: a node whose `seen` equals it is already in that set. */
+  #stamp = 0
+
   constructor(options: { levelsMax?: number } = {}) {
     super({ separator: '.', oneWord: '*', manyWord: '#', levelsMax: options.levelsMax ?? patternLevelsMaxDefault })
   }
 
   /** Adds every target whose pattern matches routingKey to out (a new set unless given) and returns it. */
   match(routingKey: string, out: Set<T> = new Set<T>()): Set<T> {
-    collect(this.root, routingKey, routingKey === '' ? end : 0, out)
+    let current = this.#current
+    let next = this.#next
+    current.length = 0
+    this.#stamp++
+    this.#enter(this.root, current)
+    if (routingKey !== '') {
+      let start = 0
+      for (;;) {
+        let end = routingKey.indexOf('.', start)
+        if (end === -1) end = routingKey.length
+        next.length = 0
+        this.#stamp++
+        for (let i = 0; i < current.length; i++) {
+          const node = current[i]!
+          // A '#' node swallows this word and stays where it is.
+          if (node.manyLevel) this.#enter(node, next)
+          if (node.one !== undefined) this.#enter(node.one, next)
+          if (node.words !== undefined) {
+            const exact = node.words.lookup(routingKey, start, end)
+            if (exact !== undefined) this.#enter(exact, next)
+          }
+        }
+        const swap = current
+        current = next
+        next = swap
+        if (current.length === 0 || end === routingKey.length) break
+        start = end + 1
+      }
+    }
+    for (const node of current) if (node.targets !== undefined) for (const target of node.targets) out.add(target)
+    this.#current = current
+    this.#next = next
+    current.length = 0
+    next.length = 0
     return out
+  }
+
+  /** Adds node to set unless this step already has it, then its '#' child: '#' may match zero words. */
+  #enter(node: TrieNode<T>, set: TrieNode<T>[]): void {
+    for (let at: TrieNode<T> | undefined = node; at !== undefined && at.seen !== this.#stamp; at = at.many) {
+      at.seen = this.#stamp
+      set.push(at)
+      this.steps++
+    }
   }
 }

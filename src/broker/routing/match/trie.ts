@@ -20,6 +20,10 @@ export class TrieNode<T> {
   targets: Set<T> | undefined = undefined
   /** The pattern this node terminates (set when it first gets a target): MQTT reports it per match. */
   pattern: string | undefined = undefined
+  /** Whether this node is a multi-level wildcard's: AMQP matching lets it consume any number of words. */
+  manyLevel = false
+  /** Scratch of set-based matching: the stamp of the last node set this node was added to. */
+  seen = 0
 
   isEmpty(): boolean {
     return this.targets === undefined && this.one === undefined && this.many === undefined && this.words === undefined
@@ -64,8 +68,10 @@ export function trieInsert<T>(
     if (next === undefined) {
       next = new TrieNode<T>()
       if (level === syntax.oneWord) node.one = next
-      else if (level === syntax.manyWord) node.many = next
-      else {
+      else if (level === syntax.manyWord) {
+        node.many = next
+        next.manyLevel = true
+      } else {
         node.words ??= new WordTable<TrieNode<T>>()
         node.words.set(level, next)
       }

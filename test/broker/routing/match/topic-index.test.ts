@@ -154,6 +154,58 @@ test('TopicIndex matches every key against a full random binding set like the re
   )
 })
 
+/** Trie nodes the patterns make: the root plus one per distinct non-empty word prefix. */
+function trieNodes(patterns: readonly string[]): number {
+  const prefixes = new Set<string>()
+  for (const p of patterns) {
+    const ws = p === '' ? [] : p.split('.')
+    for (let i = 1; i <= ws.length; i++) prefixes.add(ws.slice(0, i).join('\u0000'))
+  }
+  return prefixes.size + 1
+}
+
+function keyWords(key: string): number {
+  return key === '' ? 0 : key.split('.').length
+}
+
+test('TopicIndex agrees with the reference on #-dense patterns and longer keys', () => {
+  const dense = fc.array(fc.constantFrom('a', 'b', '*', '#', '#', '#'), { maxLength: 8 }).map((ws) => ws.join('.'))
+  const longKey = fc.array(fc.constantFrom('a', 'b', ''), { maxLength: 12 }).map((ws) => ws.join('.'))
+  fc.assert(
+    fc.property(fc.uniqueArray(dense, { maxLength: 12 }), fc.array(longKey, { maxLength: 8 }), (patterns, keys) => {
+      const index = new TopicIndex<string>()
+      for (const p of patterns) index.add(p, p)
+      for (const k of keys) {
+        const expected = patterns.filter((p) => referenceTopicMatch(p, k))
+        assert.deepEqual([...index.match(k)].sort(), expected.sort(), `key '${k}'`)
+      }
+    }),
+    { numRuns: runs },
+  )
+})
+
+test('TopicIndex visits each trie node at most once per key word, whatever the # count', () => {
+  const dense = fc.array(fc.constantFrom('a', 'b', '*', '#', '#'), { maxLength: 10 }).map((ws) => ws.join('.'))
+  const longKey = fc.array(fc.constantFrom('a', 'b', ''), { maxLength: 40 }).map((ws) => ws.join('.'))
+  fc.assert(
+    fc.property(fc.uniqueArray(dense, { maxLength: 20 }), longKey, (patterns, k) => {
+      const index = new TopicIndex<string>()
+      for (const p of patterns) index.add(p, p)
+      const before = index.steps
+      index.match(k)
+      assert.ok(index.steps - before <= (keyWords(k) + 1) * trieNodes(patterns), `key '${k}'`)
+    }),
+    { numRuns: runs },
+  )
+  // The issue's case: ten '#' over a sixty-word key, which backtracking never finishes.
+  const index = new TopicIndex<string>()
+  const patterns = [Array(10).fill('#').join('.'), `${Array(9).fill('#').join('.')}.nowhere`]
+  for (const p of patterns) index.add(p, p)
+  const k = Array.from({ length: 60 }, (_, i) => `w${i}`).join('.')
+  assert.deepEqual([...index.match(k)], [patterns[0]])
+  assert.ok(index.steps <= 61 * trieNodes(patterns), `${index.steps} steps`)
+})
+
 test('TopicIndex prunes: removing everything leaves an index that matches nothing', () => {
   const index = new TopicIndex<number>()
   const patterns = ['a.b', 'a.*', 'a.#', '#', '*.b.#', '']
