@@ -55,7 +55,8 @@ function session(port: number, bytes: Buffer): Promise<Buffer> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1')
     const chunks: Buffer[] = []
-    const timer = setTimeout(() => socket.destroy(), 400)
+    // Long enough for the login (an scrypt hash on the thread pool) on a loaded machine.
+    const timer = setTimeout(() => socket.destroy(), 3000)
     socket.on('connect', () => socket.write(bytes))
     socket.on('data', (d) => chunks.push(d))
     socket.on('error', () => {})
