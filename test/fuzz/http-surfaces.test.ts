@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { startHarness } from '../protocols/http/helpers.ts'
+import { damagedBytes } from './mutations.ts'
 
 // WHARF_FUZZ_RUNS overrides the count (a medium run between the two modes).
 const runs = Number(process.env.WHARF_FUZZ_RUNS) || (process.env.WHARF_LONG === '1' ? 1_000_000 : 200)
@@ -73,21 +74,8 @@ function mutateJson(value: unknown, path: number[], replacement: unknown): unkno
   return copy
 }
 
-/** Byte-level damage to a valid body: truncation, flips, insertion, or random bytes. */
 function damaged(seed: string): fc.Arbitrary<Buffer> {
-  const bytes = Buffer.from(seed)
-  return fc.oneof(
-    fc.nat(bytes.length).map((n) => bytes.subarray(0, n)),
-    fc.tuple(fc.nat(bytes.length - 1), fc.nat(255)).map(([i, b]) => {
-      const copy = Buffer.from(bytes)
-      copy[i] = b
-      return copy
-    }),
-    fc
-      .tuple(fc.nat(bytes.length), fc.uint8Array({ maxLength: 40 }))
-      .map(([i, extra]) => Buffer.concat([bytes.subarray(0, i), Buffer.from(extra), bytes.subarray(i)])),
-    fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b)),
-  )
+  return damagedBytes(Buffer.from(seed))
 }
 
 async function post(url: string, headers: Record<string, string>, body: Buffer | string): Promise<number> {

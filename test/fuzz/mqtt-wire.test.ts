@@ -9,6 +9,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import mqttPacket from 'mqtt-packet'
 import { collect, connect, startWharf } from '../protocols/mqtt/helpers.ts'
+import { damagedBytes } from './mutations.ts'
 
 const runs = Number(process.env.WHARF_FUZZ_RUNS) || (process.env.WHARF_LONG === '1' ? 1_000_000 : 300)
 
@@ -74,18 +75,10 @@ const seeds: Array<{ connect: Buffer; packet: Buffer }> = [
   { connect: connect5, packet: encode({ cmd: 'pubrel', messageId: 9, reasonCode: 0 }, 5) },
 ]
 
+/** Byte damage, plus the remaining-length field set to a large or malformed varint. */
 function damaged(bytes: Buffer): fc.Arbitrary<Buffer> {
-  return fc.oneof(
-    fc.nat(bytes.length).map((n) => bytes.subarray(0, n)),
-    fc.tuple(fc.nat(bytes.length - 1), fc.nat(255)).map(([i, b]) => {
-      const copy = Buffer.from(bytes)
-      copy[i] = b
-      return copy
-    }),
-    fc
-      .tuple(fc.nat(bytes.length), fc.uint8Array({ minLength: 1, maxLength: 30 }))
-      .map(([i, extra]) => Buffer.concat([bytes.subarray(0, i), Buffer.from(extra), bytes.subarray(i)])),
-    // The remaining-length field set to a large or malformed varint.
+  return damagedBytes(
+    bytes,
     fc
       .constantFrom(
         Buffer.from([0xff, 0xff, 0xff, 0x7f]),
@@ -93,7 +86,6 @@ function damaged(bytes: Buffer): fc.Arbitrary<Buffer> {
         Buffer.from([0x80, 0x80, 0x80, 0x80]),
       )
       .map((length) => Buffer.concat([bytes.subarray(0, 1), length, bytes.subarray(2)])),
-    fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
   )
 }
 
