@@ -19,7 +19,7 @@ import {
 } from '../../../src/protocols/amqp/codec/index.ts'
 import { fieldTable, methodArgs } from './codec-arbitraries.ts'
 
-const runs = process.env.WHARF_LONG === '1' ? 1_000_000 : 300
+const runs = Number(process.env.WHARF_FUZZ_RUNS) || (process.env.WHARF_LONG === '1' ? 1_000_000 : 300)
 const FRAME_MAX = 8192
 
 /** Runs fn; returns normally on success or a typed codec error, rethrows anything else. */

@@ -7,7 +7,7 @@ import { type KafkaApi, kafkaApis, Reader, readRequest, Writer } from '../../../
 import { isWharfError } from '../../../src/util/errors.ts'
 import { sample, specs } from './codec-samples.ts'
 
-const runs = process.env.WHARF_LONG === '1' ? 1_000_000 : 300
+const runs = Number(process.env.WHARF_FUZZ_RUNS) || (process.env.WHARF_LONG === '1' ? 1_000_000 : 300)
 const apis = [...kafkaApis.values()] as KafkaApi[]
 const byName = new Map(specs.map((m) => [m.name, m]))
 
