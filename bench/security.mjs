@@ -11,12 +11,12 @@
 // Needs `npm run build`, kcat, and for --peer rabbitmq-server (Debian packages).
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import amqp from 'amqplib'
+import { median, spawnBuiltWharf, waitForPort } from './lib/process.mjs'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -66,27 +66,11 @@ const config = {
 }
 writeFileSync(join(work, 'wharf.json'), JSON.stringify(config))
 
-async function waitForPort(port, seconds) {
-  const until = Date.now() + seconds * 1000
-  while (Date.now() < until) {
-    const up = await new Promise((res) => {
-      const s = connect(port, '127.0.0.1', () => res(s.end() && true)).on('error', () => res(false))
-    })
-    if (up) return
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`nothing listens on ${port} after ${seconds}s`)
-}
-
 const data = join(work, 'data')
-const flags = readFileSync(join(repo, 'bin/wharf.js'), 'utf8')
-  .split('\n')[0]
-  .split(' ')
-  .filter((f) => f.startsWith('--'))
-const wharf = spawn(
-  process.execPath,
-  [...flags, 'bin/wharf.js', 'start', '--config', join(work, 'wharf.json'), '--data-dir', data, '--log-level', 'warn'],
-  { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] },
+const wharf = spawnBuiltWharf(
+  repo,
+  ['--config', join(work, 'wharf.json'), '--data-dir', data, '--log-level', 'warn'],
+  ['ignore', 'ignore', 'inherit'],
 )
 const cpuOf = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
@@ -368,11 +352,7 @@ try {
           )
         }
     })
-  const median = (xs) => {
-    const s = [...xs].sort((p, q) => p - q)
-    const m = s.length >> 1
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-  }
+
   const lines = [
     '| scenario | variant | msg/s (median) | MB/s | broker CPU µs/msg | client CPU µs/msg | vs first variant |',
     '|---|---|---|---|---|---|---|',

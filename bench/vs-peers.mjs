@@ -9,13 +9,13 @@
 // Needs `npm run build` (runs dist/ through bin/wharf.js, fsync always) and the peer from Debian:
 // rabbitmq-server for amqp, mosquitto for mqtt. peerbench is copied to a temp dir and `npm ci`'d there
 // the first time (kept in $TMPDIR/wharf-peerbench, so ../shared stays untouched).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { median, spawnBuiltWharf, waitForPort } from './lib/process.mjs'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: a } = parseArgs({
@@ -60,33 +60,9 @@ function run(cmd, args, cwd) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`)
 }
 
-async function waitForPort(port, seconds) {
-  const until = Date.now() + seconds * 1000
-  while (Date.now() < until) {
-    const up = await new Promise((res) => {
-      const s = connect(port, '127.0.0.1', () => res(s.end() && true)).on('error', () => res(false))
-    })
-    if (up) return
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`nothing listens on ${port} after ${seconds}s`)
-}
-
 async function withWharf(fn, dir = repo) {
   const data = mkdtempSync(join(tmpdir(), 'wharf-bench-data-'))
-  // The node flags of bin/wharf.js's shebang line, as `wharf start` and `npm start` run it.
-  const flags = readFileSync(join(dir, 'bin/wharf.js'), 'utf8')
-    .split('\n')[0]
-    .split(' ')
-    .filter((f) => f.startsWith('--'))
-  const child = spawn(
-    process.execPath,
-    [...flags, 'bin/wharf.js', 'start', '--data-dir', data, '--log-level', 'warn'],
-    {
-      cwd: dir,
-      stdio: 'inherit',
-    },
-  )
+  const child = spawnBuiltWharf(dir, ['--data-dir', data, '--log-level', 'warn'], 'inherit')
   try {
     await waitForPort(proto.port, 30)
     await fn(child.pid)
@@ -162,12 +138,6 @@ const load = (f) =>
         .filter(Boolean)
         .map((l) => JSON.parse(l))
     : []
-const median = (xs) => {
-  const s = xs.filter((x) => typeof x === 'number').sort((p, q) => p - q)
-  if (s.length === 0) return null
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 const wharf = load(wharfOut)
 const peer = load(peerOut)
 const before = load(baselineOut)
