@@ -2,43 +2,26 @@
 // names each refusal with its protocol and peer, and never contains a password, a SCRAM proof's password or
 // an access-key secret.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs'
 import amqp from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
-import { freePort, spawnWharf } from '../fixtures/wharf-process.ts'
+import { startSpawned } from '../fixtures/spawned-wharf.ts'
 
 const GOOD = 'Good-S3cret-alice'
 const WRONG = 'Wrong-S3cret-guess'
 const AWS_SECRET = 'Aws-S3cret-alice-key'
 
 test('logins on every protocol are logged without a secret', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-secrets-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const ports = { kafka: await freePort(), amqp: await freePort(), mqtt: await freePort(), http: await freePort() }
-  const wharf = spawnWharf(
-    [
-      '--data-dir',
-      dir,
+  const { wharf, ports } = await startSpawned(t, ['kafka', 'amqp', 'mqtt', 'http'], {
+    args: [
       '--log-level',
       'debug',
       '--anonymous',
       'false',
-      '--kafka-port',
-      String(ports.kafka),
-      '--amqp-port',
-      String(ports.amqp),
-      '--mqtt-port',
-      String(ports.mqtt),
-      '--http-port',
-      String(ports.http),
-    ],
-    {
-      WHARF_USERS: JSON.stringify([
+      '--users',
+      JSON.stringify([
         {
           name: 'alice',
           password: GOOD,
@@ -46,10 +29,8 @@ test('logins on every protocol are logged without a secret', async (t) => {
           accessKeys: [{ id: 'AKIDALICE', secret: AWS_SECRET }],
         },
       ]),
-    },
-  )
-  t.after(() => wharf.proc.kill('SIGKILL'))
-  await wharf.ready
+    ],
+  })
 
   for (const password of [WRONG, GOOD]) {
     const amqpLogin = amqp.connect(`amqp://alice:${password}@127.0.0.1:${ports.amqp}`)

@@ -5,9 +5,6 @@
 // and descriptor samples stay flat (the last third of the run holds no more than the middle third plus a
 // margin for GC timing): no leak. 2 minutes by default, 30 with WHARF_LONG=1; a summary line is printed.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import {
   CreateQueueCommand,
@@ -19,7 +16,7 @@ import {
 import amqp from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
-import { freePort, spawnWharf } from '../fixtures/wharf-process.ts'
+import { startSpawned } from '../fixtures/spawned-wharf.ts'
 
 const durationMs = process.env.WHARF_LONG === '1' ? 30 * 60_000 : 2 * 60_000
 const sampleEveryMs = 5000
@@ -56,23 +53,8 @@ class Ledger {
 test(`soak: ${durationMs / 60_000} min of mixed load on every protocol, nothing lost, memory and descriptors flat`, {
   timeout: durationMs + 300_000,
 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-soak-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const ports = { kafka: await freePort(), amqp: await freePort(), mqtt: await freePort(), http: await freePort() }
-  const wharf = spawnWharf([
-    '--data-dir',
-    dir,
-    '--kafka-port',
-    String(ports.kafka),
-    '--amqp-port',
-    String(ports.amqp),
-    '--mqtt-port',
-    String(ports.mqtt),
-    '--http-port',
-    String(ports.http),
-  ])
-  t.after(() => wharf.proc.kill('SIGKILL'))
-  await wharf.ready
+  // fsync always, as `wharf start` defaults to.
+  const { ports } = await startSpawned(t, ['kafka', 'amqp', 'mqtt', 'http'], { args: ['--durability', 'always'] })
 
   const ledgers = { kafka: new Ledger(), amqp: new Ledger(), mqtt: new Ledger(), sqs: new Ledger() }
   const deadline = Date.now() + durationMs

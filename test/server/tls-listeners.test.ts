@@ -3,66 +3,34 @@
 // through the HTTPS listener with a password login.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
+import { startSpawned } from '../fixtures/spawned-wharf.ts'
 import { devCertificates } from '../fixtures/tls.ts'
-import { freePort, spawnWharf } from '../fixtures/wharf-process.ts'
+import { freePort } from '../fixtures/wharf-process.ts'
 
 test('every listener speaks TLS 1.2+ with a chain that verifies, and MQTT over WSS logs in', async (t) => {
   const files = await devCertificates()
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-tls-listeners-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const ports = {
-    kafka: await freePort(),
-    kafkaTls: await freePort(),
-    amqp: await freePort(),
-    amqpTls: await freePort(),
-    mqtt: await freePort(),
-    mqttTls: await freePort(),
-    http: await freePort(),
-    https: await freePort(),
-  }
-  const wharf = spawnWharf(
-    [
-      '--data-dir',
-      dir,
-      '--kafka-port',
-      String(ports.kafka),
-      '--kafka-tls-port',
-      String(ports.kafkaTls),
-      '--amqp-port',
-      String(ports.amqp),
-      '--amqp-tls-port',
-      String(ports.amqpTls),
-      '--mqtt-port',
-      String(ports.mqtt),
-      '--mqtt-tls-port',
-      String(ports.mqttTls),
-      '--http-port',
-      String(ports.http),
-      '--https-port',
-      String(ports.https),
-      '--tls-cert-file',
-      files.cert,
-      '--tls-key-file',
-      files.key,
-      '--tls-ca-file',
-      files.ca,
-      '--anonymous',
-      'false',
+  const tlsPorts = { kafka: await freePort(), amqp: await freePort(), mqtt: await freePort(), https: await freePort() }
+  const { wharf } = await startSpawned(t, ['kafka', 'amqp', 'mqtt', 'http'], {
+    args: [
+      ...['--kafka-tls-port', String(tlsPorts.kafka), '--amqp-tls-port', String(tlsPorts.amqp)],
+      ...['--mqtt-tls-port', String(tlsPorts.mqtt), '--https-port', String(tlsPorts.https)],
+      ...['--tls-cert-file', files.cert, '--tls-key-file', files.key, '--tls-ca-file', files.ca],
+      ...[
+        '--anonymous',
+        'false',
+        '--users',
+        JSON.stringify([{ name: 'alice', password: 'alice-pw', tags: ['administrator'] }]),
+      ],
     ],
-    { WHARF_USERS: JSON.stringify([{ name: 'alice', password: 'alice-pw', tags: ['administrator'] }]) },
-  )
-  t.after(() => wharf.proc.kill('SIGKILL'))
-  await wharf.ready
+  })
   for (const [name, port] of Object.entries({
-    kafka: ports.kafkaTls,
-    amqp: ports.amqpTls,
-    mqtt: ports.mqttTls,
-    https: ports.https,
+    kafka: tlsPorts.kafka,
+    amqp: tlsPorts.amqp,
+    mqtt: tlsPorts.mqtt,
+    https: tlsPorts.https,
   })) {
     const sClient = (...args: string[]) =>
       spawnSync(
@@ -101,15 +69,15 @@ test('every listener speaks TLS 1.2+ with a chain that verifies, and MQTT over W
     const old = sClient('-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0')
     assert.notEqual(old.status, 0, `${name} refuses TLS 1.1`)
   }
-  assert.match(wharf.output(), new RegExp(`mqtts://[^ ]*:${ports.mqttTls}`))
-  assert.match(wharf.output(), new RegExp(`https://[^ ]*:${ports.https}`))
+  assert.match(wharf.output(), new RegExp(`mqtts://[^ ]*:${tlsPorts.mqtt}`))
+  assert.match(wharf.output(), new RegExp(`https://[^ ]*:${tlsPorts.https}`))
 
   const options = { ca: readFileSync(files.ca), reconnectPeriod: 0, connectTimeout: 5000, rejectUnauthorized: true }
   await assert.rejects(
-    mqtt.connectAsync(`wss://localhost:${ports.https}/mqtt`, { ...options, username: 'alice', password: 'wrong' }),
+    mqtt.connectAsync(`wss://localhost:${tlsPorts.https}/mqtt`, { ...options, username: 'alice', password: 'wrong' }),
     /Not authorized|Bad user name or password/,
   )
-  const client = await mqtt.connectAsync(`wss://localhost:${ports.https}/mqtt`, {
+  const client = await mqtt.connectAsync(`wss://localhost:${tlsPorts.https}/mqtt`, {
     ...options,
     username: 'alice',
     password: 'alice-pw',
