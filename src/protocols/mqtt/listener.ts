@@ -26,6 +26,8 @@ export interface MqttListenerContext extends ListenerContext {
 
 export interface MqttListener extends Listener {
   readonly hub: MqttHub
+  /** The MQTTS port, when TLS is configured. */
+  readonly tlsPort: number | undefined
   /** Open connections (TCP and WebSocket), including those still in CONNECT; closed by id with v5 DISCONNECT 0x98 first. */
   readonly connections: ConnectionRegistry<HubConnection>
   /** Open connections (TCP and WebSocket), including those still in CONNECT. */
@@ -75,6 +77,7 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
   return {
     name: 'mqtt',
     port: tcp.port,
+    tlsPort: tls?.port,
     urls,
     hub,
     connections: hub.connections,
