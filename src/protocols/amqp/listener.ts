@@ -5,6 +5,7 @@ import { createMemoryGauge } from '../../util/memory.js'
 import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
+import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
 import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
 import { AmqpConnection } from './connection/connection.js'
@@ -122,9 +123,7 @@ export async function startAmqpListener(
   const memory = createMemoryGauge()
   let manualBlock: string | null = null
   let alarm: string | null = null
-  const sharedReason = (list: Array<{ message: string }>) =>
-    list.length === 0 ? null : list.map((a) => a.message).join('; ')
-  let sharedAlarm: string | null = context.alarms ? sharedReason(context.alarms.current()) : null
+  let sharedAlarm: string | null = null
   const capabilities: FieldTable = {
     publisher_confirms: true,
     exchange_exchange_bindings: true,
@@ -189,11 +188,10 @@ export async function startAmqpListener(
     await tcp.close()
     throw error
   }
-  const unsubscribe = context.alarms?.onChange((list) => {
-    sharedAlarm = sharedReason(list)
+  const unsubscribe = followAlarms(context.alarms, (reason) => {
+    sharedAlarm = reason
     applyBlocked()
   })
-  applyBlocked()
   const ticker = setInterval(() => {
     const now = Date.now()
     for (const c of connections) c.tick(now)
@@ -222,16 +220,14 @@ export async function startAmqpListener(
       return connections.size
     },
     get blockedPublisherCount() {
-      let n = 0
-      for (const c of connections) if (c.blockedPublisher) n++
-      return n
+      return countBlockedPublishers(connections)
     },
     setBlocked(reason) {
       manualBlock = reason
       applyBlocked()
     },
     async close() {
-      unsubscribe?.()
+      unsubscribe()
       clearInterval(ticker)
       const closing = Promise.all([tcp.close(), tls?.close()])
       connections.closeAll('shutdown')

@@ -32,6 +32,13 @@ export function logLoginFailure(attempt: Omit<LoginAttempt, 'security'>, reason:
   )
 }
 
+/** A login refused before any check could pass: logged, then the failure delay of the source address. */
+export async function refuseLogin(attempt: LoginAttempt, reason: LoginFailure, user?: string): Promise<undefined> {
+  logLoginFailure(attempt, reason, user)
+  await attempt.security.loginFailed(attempt.socket.remoteAddress)
+  return undefined
+}
+
 /** User name and password; undefined (after the failure delay) when wrong. */
 export async function passwordLogin(
   attempt: LoginAttempt,
@@ -50,16 +57,12 @@ export async function passwordLogin(
 export async function certificateLogin(attempt: LoginAttempt): Promise<Principal | undefined> {
   const subject = peerCertificateSubject(attempt.socket)
   if (subject !== undefined) return attempt.security.principal(subject.commonName, 'EXTERNAL')
-  logLoginFailure(attempt, 'no-certificate')
-  await attempt.security.loginFailed(attempt.socket.remoteAddress)
-  return undefined
+  return refuseLogin(attempt, 'no-certificate')
 }
 
 /** The anonymous principal when allowed; else logged and undefined (after the failure delay). */
 export async function anonymousLogin(attempt: LoginAttempt): Promise<Principal | undefined> {
   const principal = attempt.security.anonymous()
   if (principal !== undefined) return principal
-  logLoginFailure(attempt, 'anonymous-disabled')
-  await attempt.security.loginFailed(attempt.socket.remoteAddress)
-  return undefined
+  return refuseLogin(attempt, 'anonymous-disabled')
 }

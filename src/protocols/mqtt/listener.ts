@@ -14,6 +14,7 @@ import {
   type Listener,
   type ListenerContext,
 } from '../common/listener.js'
+import { followAlarms } from '../common/publisher-alarms.js'
 import { MqttConnection, type MqttTransport } from './connection/connection.js'
 import { type HubConnection, MqttHub } from './hub/hub.js'
 import type { MqttLimits } from './session/session.js'
@@ -25,6 +26,8 @@ export interface MqttListenerContext extends ListenerContext {
 
 export interface MqttListener extends Listener {
   readonly hub: MqttHub
+  /** The MQTTS port, when TLS is configured. */
+  readonly tlsPort: number | undefined
   /** Open connections (TCP and WebSocket), including those still in CONNECT; closed by id with v5 DISCONNECT 0x98 first. */
   readonly connections: ConnectionRegistry<HubConnection>
   /** Open connections (TCP and WebSocket), including those still in CONNECT. */
@@ -42,21 +45,18 @@ export function handleMqttStream(hub: MqttHub, stream: Duplex, transport: MqttTr
 
 export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttListener> {
   const hub = await MqttHub.open(ctx.broker, ctx.logger, ctx.mqttLimits)
-  const alarmReason = (list: Array<{ message: string }>) =>
-    list.length === 0 ? null : list.map((a) => a.message).join('; ')
-  if (ctx.alarms !== undefined) hub.setAlarm(alarmReason(ctx.alarms.current()))
-  const unsubscribe = ctx.alarms?.onChange((list) => hub.setAlarm(alarmReason(list)))
+  const unsubscribe = followAlarms(ctx.alarms, (reason) => hub.setAlarm(reason))
   const accept = (socket: Socket) => {
     socket.on('error', () => {}) // the connection's own handler closes it; never crash on a reset
     handleMqttStream(hub, socket, { socket })
   }
   const tcp = await acceptTcp(ctx, hub.connections, accept).catch(async (error: unknown) => {
-    unsubscribe?.()
+    unsubscribe()
     await hub.close()
     throw error
   })
   const tls = await acceptTls(ctx, hub.connections, accept).catch(async (error: unknown) => {
-    unsubscribe?.()
+    unsubscribe()
     await hub.close()
     await tcp.close()
     throw error
@@ -77,6 +77,7 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
   return {
     name: 'mqtt',
     port: tcp.port,
+    tlsPort: tls?.port,
     urls,
     hub,
     connections: hub.connections,
@@ -90,7 +91,7 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
       return hub.retained.list()
     },
     async close() {
-      unsubscribe?.()
+      unsubscribe()
       for (const ws of webSockets) ws.close()
       // Connections first: a listening socket closes only once its connections have.
       await hub.close()

@@ -61,9 +61,7 @@ export async function startSecureWharf(t: TestContext, options: SecureOptions = 
     await listener.close()
     await broker.close()
   })
-  const tlsUrl = listener.urls.find((url) => url.startsWith('mqtts://'))
-  const tlsPort = tlsUrl === undefined ? 0 : Number(new URL(tlsUrl).port)
-  return { broker, listener, port: listener.port, tlsPort }
+  return { broker, listener, port: listener.port, tlsPort: listener.tlsPort ?? 0 }
 }
 
 /** Connects (no reconnect); the test ends the client. Rejects with the client's error (its `code`) if refused. */

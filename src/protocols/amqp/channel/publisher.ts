@@ -43,8 +43,11 @@ interface Assembly {
   propsRaw: Buffer | null
   bodies: Buffer[]
   received: number
-  /** Bytes reserved in the connection's content budget (the declared body size once the header came). */
-  reserved: number
+}
+
+/** Bytes an assembly holds in the connection's content budget: the declared body size, once its header came. */
+function reservedBy(a: Assembly): number {
+  return a.header === null ? 0 : a.header.bodySize
 }
 
 type PublishOp = {
@@ -98,12 +101,12 @@ export class ChannelPublisher {
   begin(args: MethodArgs['basic.publish']): void {
     if (args.immediate) throw amqpError.notImplemented('immediate=true')
     this.#checkExchange(args.exchange, args.routingKey)
-    this.#assembly = { method: args, header: null, propsRaw: null, bodies: [], received: 0, reserved: 0 }
+    this.#assembly = { method: args, header: null, propsRaw: null, bodies: [], received: 0 }
   }
 
   /** Drops a half-received message (channel released). */
   discard(): void {
-    if (this.#assembly !== null) this.#ctx.host.contentBudget.release(this.#assembly.reserved)
+    if (this.#assembly !== null) this.#ctx.host.contentBudget.release(reservedBy(this.#assembly))
     this.#assembly = null
     if (this.#tx !== null) this.#tx = []
     this.#releaseTx()
@@ -120,19 +123,20 @@ export class ChannelPublisher {
     if (a.header === null) {
       if (frame.type !== FRAME_HEADER)
         throw amqpError.unexpectedFrame('expected content header for class 60, got non content header frame instead')
-      a.header = decodeContentHeader(frame.payload)
-      a.propsRaw = propsBytesOf(frame.payload)
-      if (a.header.bodySize > BODY_BYTES_MAX) {
+      const header = decodeContentHeader(frame.payload)
+      if (header.bodySize > BODY_BYTES_MAX) {
         this.#assembly = null
         throw new AmqpError(
           ReplyCode.PRECONDITION_FAILED,
-          `message size ${a.header.bodySize} is larger than configured max size ${BODY_BYTES_MAX}`,
+          `message size ${header.bodySize} is larger than configured max size ${BODY_BYTES_MAX}`,
           ClassId.BASIC,
           40,
         )
       }
-      this.#ctx.host.contentBudget.reserve(a.header.bodySize, ClassId.BASIC, 40)
-      a.reserved = a.header.bodySize
+      // Reserved before the header is kept: an assembly with a header holds its body size in the budget.
+      this.#ctx.host.contentBudget.reserve(header.bodySize, ClassId.BASIC, 40)
+      a.header = header
+      a.propsRaw = propsBytesOf(frame.payload)
     } else {
       if (frame.type !== FRAME_BODY)
         throw amqpError.unexpectedFrame('expected content body, got non content body frame instead')
@@ -143,7 +147,7 @@ export class ChannelPublisher {
     }
     if (a.received === a.header.bodySize) {
       this.#assembly = null
-      this.#ctx.host.contentBudget.release(a.reserved)
+      this.#ctx.host.contentBudget.release(a.header.bodySize)
       const body = a.bodies.length === 1 ? a.bodies[0]! : Buffer.concat(a.bodies, a.received)
       this.#published(a.method, a.header, a.propsRaw!, body)
     }

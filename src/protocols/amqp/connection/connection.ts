@@ -58,8 +58,6 @@ export class AmqpConnection implements ChannelHost {
   readonly #openedAt = Date.now()
   /** From connection.start-ok, for the admin API (product, version, connection_name…). */
   clientProperties: FieldTable = {}
-  /** The authenticated user name. */
-  user: string | undefined
   #access: Access | undefined
   readonly #login: PendingLogin
   readonly tls: boolean
@@ -101,6 +99,11 @@ export class AmqpConnection implements ChannelHost {
   /** Open channels as the admin API shows them. */
   describeChannels(): ReturnType<Channels['describe']> {
     return this.#channels.describe()
+  }
+
+  /** The authenticated user name; undefined before authentication. */
+  get user(): string | undefined {
+    return this.#access?.principal.name
   }
 
   /** What the authenticated user may do; channels exist only after authentication. */
@@ -297,7 +300,6 @@ export class AmqpConnection implements ChannelHost {
     this.#login.begin({ ...attempt, mechanism }, response).then(
       (principal) => {
         if (this.#phase !== 'authenticating') return
-        this.user = principal.name
         this.#access = this.broker.security.access(principal, this.#socket.remoteAddress)
         this.#phase = 'tune-ok'
         this.sendMethod(0, 'connection.tune', tuneOffer)

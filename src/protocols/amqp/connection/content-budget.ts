@@ -14,11 +14,6 @@ export class ContentBudget {
     this.#max = max
   }
 
-  /** Bytes reserved by messages still being received or held by a transaction. */
-  get reserved(): number {
-    return this.#reserved
-  }
-
   /** Reserves a body's declared size; throws the hard error when the connection's bound would be passed. */
   reserve(bytes: number, classId: number, methodId: number): void {
     if (this.#reserved + bytes > this.#max) {

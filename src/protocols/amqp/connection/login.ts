@@ -4,7 +4,7 @@
 // frames it already received (a client may pipeline its whole handshake), in order, for after the decision.
 import type net from 'node:net'
 import type { Principal } from '../../../broker/security/authorizer.js'
-import { certificateLogin, type LoginAttempt, logLoginFailure, passwordLogin } from '../../common/authentication.js'
+import { certificateLogin, type LoginAttempt, passwordLogin, refuseLogin } from '../../common/authentication.js'
 import { peerCertificateSubject } from '../../common/tls.js'
 import { type AmqpFrame, decodeFieldTable, type FieldTable, ReplyCode } from '../codec/index.js'
 import { AmqpError } from '../errors.js'
@@ -63,16 +63,14 @@ export async function authenticate(attempt: LoginAttempt, response: Buffer): Pro
   let principal: Principal | undefined
   if (mechanism === 'PLAIN' || mechanism === 'AMQPLAIN') {
     const credentials = credentialsOf(mechanism, response)
-    if (credentials !== undefined) principal = await passwordLogin(attempt, credentials.user, credentials.password)
-    else {
-      logLoginFailure(attempt, 'bad-credentials')
-      await attempt.security.loginFailed(attempt.socket.remoteAddress)
-    }
+    principal =
+      credentials === undefined
+        ? await refuseLogin(attempt, 'bad-credentials')
+        : await passwordLogin(attempt, credentials.user, credentials.password)
   } else if (mechanism === 'EXTERNAL') {
     principal = await certificateLogin(attempt)
   } else {
-    logLoginFailure(attempt, 'unsupported-mechanism')
-    await attempt.security.loginFailed(attempt.socket.remoteAddress)
+    await refuseLogin(attempt, 'unsupported-mechanism')
     throw new AmqpError(ReplyCode.ACCESS_REFUSED, `unsupported authentication mechanism '${mechanism}'`, 10, 11)
   }
   if (principal === undefined)

@@ -80,7 +80,6 @@ export async function onConnect(c: ConnectionContext, p: IConnectPacket, frame: 
   }
   const principal = authentication.principal
   c.access = hub.broker.security.access(principal, c.socket.remoteAddress)
-  c.user = principal.name
   c.clientId = clientId
   c.cleanStart = p.clean ?? true
   c.keepaliveMs = (p.keepalive ?? 0) * 1000

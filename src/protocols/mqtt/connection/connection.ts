@@ -26,7 +26,6 @@ class Context implements ConnectionContext {
   session: Session | null = null
   clientId = ''
   cleanStart = true
-  user: string | undefined
   access: Access | null = null
   will: Will | null = null
   keepaliveMs = 0
@@ -47,6 +46,10 @@ class Context implements ConnectionContext {
     this.publishWriter = new PublishWriter(this)
     this.inbound = new InboundPublishes(this)
     this.outbound = new OutboundDeliveries(this)
+  }
+
+  get user(): string | undefined {
+    return this.access?.principal.name
   }
 }
 

@@ -22,8 +22,8 @@ export interface ConnectionCore {
   clientId: string
   // What CONNECT settled.
   cleanStart: boolean
-  /** The authenticated principal's name (`ANONYMOUS` for an anonymous client). */
-  user: string | undefined
+  /** The authenticated principal's name (`ANONYMOUS` for an anonymous client): access's, undefined before. */
+  readonly user: string | undefined
   /** What the principal may do; set once CONNECT authenticated it, null before. */
   access: Access | null
   will: Will | null

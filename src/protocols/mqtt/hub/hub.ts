@@ -6,6 +6,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import type { Logger } from '../../../util/logger.js'
 import { type ConnectionInfo, ConnectionRegistry } from '../../common/connections.js'
+import { countBlockedPublishers } from '../../common/publisher-alarms.js'
 import { bind, unbind } from '../session/bindings.js'
 import { attachSession, destroySession, loadSessions, saveSession, scheduleExpiry } from '../session/lifecycle.js'
 import { RetainedStore } from '../session/retained.js'
@@ -230,9 +231,7 @@ export class MqttHub {
   }
 
   get blockedPublisherCount(): number {
-    let n = 0
-    for (const connection of this.connections) if (connection.blockedPublisher) n++
-    return n
+    return countBlockedPublishers(this.connections)
   }
 
   // ---- publishing ----
