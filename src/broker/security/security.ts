@@ -56,9 +56,12 @@ export class Security {
     this.#policyGeneration++
   }
 
-  /** Changes whenever a rule, a user or the policy changes (a cached decision or login is stale then). */
+  /**
+   * Changes whenever a rule, a user or the policy changes (a cached decision or login is stale then): each
+   * counter only grows, so their sum grows with any of them and never repeats an earlier value.
+   */
   get generation(): number {
-    return this.acls.generation + this.users.generation * 0x10000 + this.#policyGeneration * 0x100000000
+    return this.acls.generation + this.users.generation + this.#policyGeneration
   }
 
   /** The anonymous principal, when anonymous access is on. */
