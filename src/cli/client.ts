@@ -66,10 +66,8 @@ export async function api(target: Target, method: string, path: string, body?: u
   }
   if (!res.ok) {
     const hint =
-      res.status === 401
-        ? auth === undefined
-          ? ' (give --user and --password, or WHARF_USER and WHARF_PASSWORD, or --token)'
-          : ''
+      res.status === 401 && auth === undefined
+        ? ' (give --user and --password, or WHARF_USER and WHARF_PASSWORD, or --token)'
         : ''
     throw new CliError(
       `${json?.error?.code ?? `HTTP ${res.status}`}: ${json?.error?.message ?? text.slice(0, 200)}${hint}`,

@@ -6,10 +6,64 @@ import { registerAdminCommands } from './admin.js'
 import { CliError } from './client.js'
 import { registerSecurityCommands } from './security.js'
 
+type PortKey =
+  | 'kafkaPort'
+  | 'amqpPort'
+  | 'mqttPort'
+  | 'httpPort'
+  | 'kafkaTlsPort'
+  | 'amqpTlsPort'
+  | 'mqttTlsPort'
+  | 'httpsPort'
+
 function port(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535')
   return n
+}
+
+/** Every setting but the ports as a `wharf start` flag (--kebab-case of the key): its value placeholder and help. */
+const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeholder: string, help: string]> = {
+  dataDir: ['dir', `data directory (default ${defaultConfig.dataDir})`],
+  host: ['host', `listen address (default ${defaultConfig.host})`],
+  logLevel: ['level', 'pino log level'],
+  durability: ['policy', 'default fsync policy: always|interval|never'],
+  kafkaAutoCreateTopics: ['bool', 'create unknown topics on Metadata/Produce (default true)'],
+  kafkaDefaultPartitions: ['n', 'partitions of auto-created topics (default 1)'],
+  kafkaAdvertisedHost: [
+    'host',
+    'host advertised in Kafka Metadata (default: the listen host; for 0.0.0.0, the first non-internal IPv4)',
+  ],
+  kafkaConnectionsMaxIdleMs: ['ms', 'close Kafka connections idle this long (0 = never; default 600000)'],
+  diskFreeLimitBytes: ['n', 'raise the disk alarm (block publishers) below this much free space'],
+  memoryHighWatermarkBytes: [
+    'n',
+    'raise the memory alarm above this much heap + buffer memory in use, after a GC (0 = off)',
+  ],
+  alarmIntervalMs: ['n', 'how often the disk and memory alarms are measured (default 1000)'],
+  connectionsMax: ['n', 'open client connections per listener before new ones are dropped'],
+  connectionsPerAddressMax: ['n', 'open connections per listener from one address (default 1000)'],
+  anonymous: ['auto|true|false', 'let clients without credentials in (auto: only on loopback with no users)'],
+  defaultPermission: ['allow|deny', 'what a user may do where no ACL allow rule names them'],
+  users: ['json', 'users to create at start, as the config file lists them (JSON array)'],
+  acls: ['json', 'ACL rules to add at start (JSON array)'],
+  tlsCertFile: ['file', 'PEM server certificate (chain); TLS listeners start when set'],
+  tlsKeyFile: ['file', 'PEM private key of the certificate'],
+  tlsCaFile: ['file', 'PEM CA bundle client certificates must chain to'],
+  tlsClientAuth: ['mode', 'client certificates: none|request|require (default none)'],
+  sqsBaseUrl: ['url', 'base of SQS queue URLs (default: the address each request came in on)'],
+  httpHeadersTimeoutMs: ['ms', 'HTTP: close a connection whose request headers take longer'],
+  httpRequestTimeoutMs: ['ms', 'HTTP: close a connection whose whole request (body) takes longer'],
+  httpKeepAliveTimeoutMs: ['ms', 'HTTP: close an idle keep-alive connection after this long'],
+  publicMetrics: ['bool', '/metrics, /healthz, /readyz without credentials (default true)'],
+  mqttQueuedBytesMax: ['n', 'payload bytes a clean MQTT session holds in memory (default 32 MiB)'],
+  mqttInflightBytesMax: ['n', 'payload bytes of a clean MQTT session in flight (default 16 MiB)'],
+  mqttRetainedBytesMax: ['n', 'bytes of all MQTT retained messages (default 64 MiB)'],
+  mqttRetainedMessageBytesMax: ['n', 'bytes of one MQTT retained message (default 1 MiB)'],
+  mqttConnectTimeoutMs: ['n', 'close MQTT connections that send no CONNECT within this (default 10000)'],
+  topicWildcardsMax: ['n', `most '#' in one AMQP topic binding key (default ${defaultConfig.topicWildcardsMax})`],
+  schemaBytesMax: ['n', `largest schema the registry accepts, bytes (default ${defaultConfig.schemaBytesMax})`],
+  schemaDepthMax: ['n', `deepest JSON nesting of a registered schema (default ${defaultConfig.schemaDepthMax})`],
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -18,69 +72,16 @@ export async function main(argv: string[]): Promise<void> {
     .command('start')
     .description('run the broker (embedded data dir, default ports)')
     .option('-c, --config <file>', 'JSON config file')
-    .option('--data-dir <dir>', `data directory (default ${defaultConfig.dataDir})`)
-    .option('--host <host>', `listen address (default ${defaultConfig.host})`)
-    .option('--log-level <level>', 'pino log level')
-    .option('--durability <policy>', 'default fsync policy: always|interval|never')
-    .option('--kafka-auto-create-topics <bool>', 'create unknown topics on Metadata/Produce (default true)')
-    .option('--kafka-default-partitions <n>', 'partitions of auto-created topics (default 1)')
-    .option(
-      '--kafka-advertised-host <host>',
-      'host advertised in Kafka Metadata (default: the listen host; for 0.0.0.0, the first non-internal IPv4)',
-    )
-    .option(
-      '--kafka-connections-max-idle-ms <ms>',
-      'close Kafka connections idle this long (0 = never; default 600000)',
-    )
-    .option('--disk-free-limit-bytes <n>', 'raise the disk alarm (block publishers) below this much free space')
-    .option(
-      '--memory-high-watermark-bytes <n>',
-      'raise the memory alarm above this much heap + buffer memory in use, after a GC (0 = off)',
-    )
-    .option('--alarm-interval-ms <n>', 'how often the disk and memory alarms are measured (default 1000)')
-    .option('--connections-max <n>', 'open client connections per listener before new ones are dropped')
-    .option('--connections-per-address-max <n>', 'open connections per listener from one address (default 1000)')
-    .option(
-      '--anonymous <auto|true|false>',
-      'let clients without credentials in (auto: only on loopback with no users)',
-    )
-    .option('--default-permission <allow|deny>', 'what a user may do where no ACL allow rule names them')
-    .option('--users <json>', 'users to create at start, as the config file lists them (JSON array)')
-    .option('--acls <json>', 'ACL rules to add at start (JSON array)')
-    .option('--tls-cert-file <file>', 'PEM server certificate (chain); TLS listeners start when set')
-    .option('--tls-key-file <file>', 'PEM private key of the certificate')
-    .option('--tls-ca-file <file>', 'PEM CA bundle client certificates must chain to')
-    .option('--tls-client-auth <mode>', 'client certificates: none|request|require (default none)')
-    .option('--sqs-base-url <url>', 'base of SQS queue URLs (default: the address each request came in on)')
-    .option('--http-headers-timeout-ms <ms>', 'HTTP: close a connection whose request headers take longer')
-    .option('--http-request-timeout-ms <ms>', 'HTTP: close a connection whose whole request (body) takes longer')
-    .option('--http-keep-alive-timeout-ms <ms>', 'HTTP: close an idle keep-alive connection after this long')
-    .option('--public-metrics <bool>', '/metrics, /healthz, /readyz without credentials (default true)')
-    .option('--mqtt-queued-bytes-max <n>', 'payload bytes a clean MQTT session holds in memory (default 32 MiB)')
-    .option('--mqtt-inflight-bytes-max <n>', 'payload bytes of a clean MQTT session in flight (default 16 MiB)')
-    .option('--mqtt-retained-bytes-max <n>', 'bytes of all MQTT retained messages (default 64 MiB)')
-    .option('--mqtt-retained-message-bytes-max <n>', 'bytes of one MQTT retained message (default 1 MiB)')
-    .option('--mqtt-connect-timeout-ms <n>', 'close MQTT connections that send no CONNECT within this (default 10000)')
-    .option(
-      '--topic-wildcards-max <n>',
-      `most '#' in one AMQP topic binding key (default ${defaultConfig.topicWildcardsMax})`,
-    )
-    .option(
-      '--schema-bytes-max <n>',
-      `largest schema the registry accepts, bytes (default ${defaultConfig.schemaBytesMax})`,
-    )
-    .option(
-      '--schema-depth-max <n>',
-      `deepest JSON nesting of a registered schema (default ${defaultConfig.schemaDepthMax})`,
-    )
-  for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const) {
+  for (const [key, [placeholder, help]] of Object.entries(START_FLAGS))
+    start.option(`--${flagName(key as keyof WharfConfig)} <${placeholder}>`, help)
+  for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const satisfies PortKey[]) {
     start.option(
       `--${flagName(key)} <port>`,
       `${key.replace('Port', '')} port, 0 disables (default ${defaultConfig[key]})`,
       port,
     )
   }
-  for (const key of ['kafkaTlsPort', 'amqpTlsPort', 'mqttTlsPort', 'httpsPort'] as const) {
+  for (const key of ['kafkaTlsPort', 'amqpTlsPort', 'mqttTlsPort', 'httpsPort'] as const satisfies PortKey[]) {
     start.option(`--${flagName(key)} <port>`, `TLS port when TLS is configured (default ${defaultConfig[key]})`, port)
   }
   start.action(async (options: Partial<WharfConfig> & { config?: string }) => {

@@ -58,9 +58,9 @@ const mib = (n: number) => `${(n / MIB).toFixed(1)} MiB`
 export function createAlarmMonitor(options: AlarmMonitorOptions): AlarmMonitor {
   const statfs = options.statfs ?? ((path: string) => fsStatfs(path))
   const memory = createMemoryGauge({
-    ...(options.memoryInUse ? { read: options.memoryInUse } : {}),
-    ...(options.gc !== undefined ? { gc: options.gc } : {}),
-    ...(options.gcIntervalMs !== undefined ? { gcIntervalMs: options.gcIntervalMs } : {}),
+    read: options.memoryInUse,
+    gc: options.gc,
+    gcIntervalMs: options.gcIntervalMs,
   })
   const active = new Map<AlarmKind, Alarm>()
   const forced = new Map<AlarmKind, Alarm>()

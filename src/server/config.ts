@@ -266,6 +266,9 @@ function coerce(key: keyof WharfConfig, value: unknown, source: string): unknown
   return value
 }
 
+/** Settings that name files: resolved against the config file's directory, or the working directory. */
+const tlsFileKeys = ['tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const
+
 /** The file's "tls": {certFile, keyFile, caFile, clientAuth} group, as flat tls* keys. */
 function flattenTls(values: Record<string, unknown>, source: string): Record<string, unknown> {
   const { tls, ...rest } = values
@@ -299,6 +302,7 @@ export interface ConfigSources {
 
 export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   const env = sources.env ?? process.env
+  const cwd = sources.cwd ?? process.cwd()
   const config: WharfConfig = { ...defaultConfig }
   const file = sources.configFile ?? env.WHARF_CONFIG
   if (file) {
@@ -313,9 +317,8 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
     }
     apply(config, parsed as Record<string, unknown>, `config file ${file}`)
     // Certificate paths in a config file are relative to that file, as its author sees them.
-    const base = dirname(resolve(sources.cwd ?? process.cwd(), file))
-    for (const key of ['tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const)
-      if (config[key] !== '') config[key] = resolve(base, config[key])
+    const base = dirname(resolve(cwd, file))
+    for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(base, config[key])
   }
   const fromEnv: Record<string, unknown> = {}
   for (const key of Object.keys(schema) as Array<keyof WharfConfig>) {
@@ -324,10 +327,8 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   }
   apply(config, fromEnv, 'environment')
   apply(config, sources.flags ?? {}, 'flags')
-  const cwd = sources.cwd ?? process.cwd()
   config.dataDir = resolve(cwd, config.dataDir)
-  for (const key of ['tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const)
-    if (config[key] !== '') config[key] = resolve(cwd, config[key])
+  for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(cwd, config[key])
   if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
     throw new WharfError('INVALID_CONFIG', `sqsBaseUrl must be an http(s) URL without query, got ${config.sqsBaseUrl}`)
   if ((config.tlsCertFile === '') !== (config.tlsKeyFile === ''))

@@ -69,8 +69,7 @@ export function createMemoryGauge(options: MemoryGaugeOptions = {}): MemoryGauge
   return {
     measure(mark) {
       const bytes = read()
-      if (bytes <= mark) return { bytes, collected: true }
-      if (gc === null) return { bytes, collected: true }
+      if (bytes <= mark || gc === null) return { bytes, collected: true }
       const start = now()
       if (start < nextGc) return { bytes, collected: false }
       gc()

@@ -15,10 +15,15 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.')
 }
 
+/** A socket address with an IPv4-mapped IPv6 prefix removed (`::ffff:10.0.0.1` -> `10.0.0.1`). */
+export function unmappedAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address
+}
+
 /** A peer address (as a socket reports it, IPv4-mapped or not) on this machine. */
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address
+  const a = unmappedAddress(address)
   return a === '::1' || a.startsWith('127.')
 }
 

@@ -270,7 +270,7 @@ export class Queue {
   /** Removes every message that is not in flight, on a full disk too. Returns how many were purged. */
   purge(): Promise<number> {
     const s = this.#s
-    return s.hooks.freeingSpace === undefined ? purge(s) : s.hooks.freeingSpace(() => purge(s))
+    return s.hooks.freeingSpace(() => purge(s))
   }
 
   queueStats(): QueueStats {

@@ -29,7 +29,7 @@ export interface QueueHooks {
   now(): number
   warn?(message: string, details?: Record<string, unknown>): void
   /** Runs work that frees space (a purge) so that its own small writes succeed on a full disk (storage's reserve). */
-  freeingSpace?<T>(work: () => Promise<T>): Promise<T>
+  freeingSpace<T>(work: () => Promise<T>): Promise<T>
 }
 
 /** A pull (get) waiting for a first message. */

@@ -69,11 +69,8 @@ export class ExchangeState {
     if (def.type === 'topic') this.#topic = new TopicIndex()
   }
 
-  /**
-   * Throws when binding cannot be added to this exchange; call before persisting it. wildcardsMax caps the
-   * '#' of a topic binding key; undefined skips that check (bindings loaded from disk stay usable).
-   */
-  validate(binding: BindingDef & { syntax: 'amqp' | 'mqtt' }, wildcardsMax?: number): void {
+  /** Throws when binding cannot be added to this exchange; call before persisting it. */
+  validate(binding: BindingDef & { syntax: 'amqp' | 'mqtt' }): void {
     const type = this.def.type
     if (binding.syntax === 'mqtt') {
       if (type !== 'topic')
@@ -86,18 +83,26 @@ export class ExchangeState {
       this.#checkLevels(levelCount(binding.key, '/'), binding.key)
     } else if (type === 'topic' && binding.key !== '') {
       this.#checkLevels(levelCount(binding.key, '.'), binding.key)
-      const wildcards = wildcardsMax === undefined ? 0 : wildcardCount(binding.key)
-      if (wildcardsMax !== undefined && wildcards > wildcardsMax)
-        throw new WharfError(
-          'LIMIT_EXCEEDED',
-          `binding key has ${wildcards} '#' wildcards, more than ${wildcardsMax}: ${binding.key.slice(0, 64)}`,
-        )
     } else if (type === 'headers' && Object.hasOwn(binding.arguments, 'x-match')) {
       const mode = binding.arguments['x-match']
       const text = mode instanceof Uint8Array ? Buffer.from(mode).toString('utf8') : mode
       if (typeof text !== 'string' || !xMatchModes.has(text))
         throw invalidArgument(this.def.name, 'x-match', text, 'all, any, all-with-x, or any-with-x')
     }
+  }
+
+  /**
+   * LIMIT_EXCEEDED when an AMQP topic binding key has more than wildcardsMax '#' words: a limit for new
+   * bindings, kept apart from validate() so that bindings loaded from disk stay usable.
+   */
+  checkWildcards(binding: BindingDef & { syntax: 'amqp' | 'mqtt' }, wildcardsMax: number): void {
+    if (binding.syntax === 'mqtt' || this.def.type !== 'topic') return
+    const wildcards = wildcardCount(binding.key)
+    if (wildcards > wildcardsMax)
+      throw new WharfError(
+        'LIMIT_EXCEEDED',
+        `binding key has ${wildcards} '#' wildcards, more than ${wildcardsMax}: ${binding.key.slice(0, 64)}`,
+      )
   }
 
   #checkLevels(levels: number, pattern: string): void {

@@ -122,7 +122,7 @@ export class Router {
       const def = { ...stored, destination, arguments: Object.freeze(decodeTable(stored.arguments)), durable: true }
       source.validate(def)
       try {
-        source.validate(def, this.#topicWildcardsMax)
+        source.checkWildcards(def, this.#topicWildcardsMax)
       } catch (error) {
         // Refusing it now would lose its routing; matching is linear, so keeping it costs only time.
         this.#warn('stored binding exceeds a limit new bindings are held to; kept', {
@@ -215,7 +215,8 @@ export class Router {
       const { def, source } = this.#resolve(binding)
       const id = bindingId(def)
       if (source.bindings.has(id)) return
-      source.validate(def, this.#topicWildcardsMax)
+      source.validate(def)
+      source.checkWildcards(def, this.#topicWildcardsMax)
       if (this.#bindings.count >= this.#bindingsMax)
         throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#bindingsMax} bindings`)
       let durable = (binding.durable ?? source.def.durable) && source.def.durable && def.destination.kind !== 'sink'

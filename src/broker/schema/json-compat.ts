@@ -18,6 +18,7 @@
 //  - anything else that constrains (patternProperties, propertyNames, dependencies, if/then/else, not,
 //    contains, tuples, unevaluated*) must be unchanged or absent from the reader.
 import { isDeepStrictEqual } from 'node:util'
+import { jsonPointer } from './json-pointer.js'
 import type { JsonSchema, ParsedJson } from './parse.js'
 
 type Obj = { [keyword: string]: unknown }
@@ -355,15 +356,8 @@ function resolve(doc: Doc, ref: string): { schema: JsonSchema; doc: Doc } | unde
     if (root === undefined) return undefined
     target = { root, refs: doc.refs }
   }
-  let node: unknown = target.root
-  if (pointer !== '') {
-    if (!pointer.startsWith('/')) return undefined // anchors are not followed
-    for (const raw of pointer.slice(1).split('/')) {
-      const key = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~')
-      if (typeof node !== 'object' || node === null) return undefined
-      node = (node as Obj)[key]
-    }
-  }
+  // Anchors (a fragment not starting with '/') are not followed.
+  const node = jsonPointer(target.root, pointer)
   if (typeof node !== 'boolean' && (typeof node !== 'object' || node === null)) return undefined
   return { schema: node as JsonSchema, doc: target }
 }

@@ -2,6 +2,8 @@
 // two definitions that $ref each other through allOf. Such a schema compiles (ajv resolves refs lazily)
 // but every validation recurses until the stack overflows. Recursion through a keyword that descends into
 // the instance (properties, items, ...) is fine and stays allowed: instances are finite.
+import { jsonPointer } from './json-pointer.js'
+
 type JsonSchema = unknown
 type Obj = { [keyword: string]: unknown }
 
@@ -24,19 +26,6 @@ const descendMany = ['prefixItems']
 
 function isObj(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function pointer(root: JsonSchema, fragment: string): unknown {
-  if (fragment === '' || fragment === '/') return root
-  if (!fragment.startsWith('/')) return undefined
-  let at: unknown = root
-  for (const raw of fragment.slice(1).split('/')) {
-    const token = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~')
-    if (Array.isArray(at)) at = at[Number(token)]
-    else if (isObj(at) && Object.hasOwn(at, token)) at = at[token]
-    else return undefined
-  }
-  return at
 }
 
 /** Subschemas of node split into same-instance children and descending children. */
@@ -85,7 +74,7 @@ export function findRefCycle(document: JsonSchema, references: ReadonlyMap<strin
     const fragment = hash === -1 ? '' : ref.slice(hash + 1)
     if (base !== '' && base !== rootId) return undefined
     if (named.has(`#${fragment}`)) return named.get(`#${fragment}`)
-    return pointer(document, fragment)
+    return fragment === '/' ? document : jsonPointer(document, fragment)
   }
   const edges = (node: Obj): unknown[] => {
     const out = children(node).inPlace

@@ -1,7 +1,7 @@
 // The one authenticator and authorizer every listener uses: users, ACLs, the anonymous policy, and the
 // slowing of failed logins per source address. Protocol adapters turn its answers into their own errors.
 import type { MetadataStore } from '../../storage/api.js'
-import { isLoopbackAddress } from '../../util/net.js'
+import { isLoopbackAddress, unmappedAddress } from '../../util/net.js'
 import { type AclBinding, AclStore, parseAclBinding } from './acls.js'
 import { Access, ANONYMOUS, type Principal } from './authorizer.js'
 import { TokenStore } from './tokens.js'
@@ -56,9 +56,12 @@ export class Security {
     this.#policyGeneration++
   }
 
-  /** Changes whenever a rule, a user or the policy changes (a cached decision or login is stale then). */
+  /**
+   * Changes whenever a rule, a user or the policy changes (a cached decision or login is stale then): each
+   * counter only grows, so their sum grows with any of them and never repeats an earlier value.
+   */
   get generation(): number {
-    return this.acls.generation + this.users.generation * 0x10000 + this.#policyGeneration * 0x100000000
+    return this.acls.generation + this.users.generation + this.#policyGeneration
   }
 
   /** The anonymous principal, when anonymous access is on. */
@@ -121,8 +124,7 @@ export class Security {
 
   /** A connection's authorizer: decisions cached per resource until a rule or user changes. */
   access(principal: Principal, host: string | undefined): Access {
-    const address = host?.startsWith('::ffff:') ? host.slice(7) : (host ?? '')
-    return new Access(principal, address, this.acls, this.users, {
+    return new Access(principal, unmappedAddress(host ?? ''), this.acls, this.users, {
       defaultAllow: () => this.#policy.defaultPermission === 'allow',
       generation: () => this.generation,
     })

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { WharfError } from '../../util/errors.js'
+import { fsyncDirectory } from './file-pool.js'
 
 /** The layout this code reads and writes. Raise it (and add a migration below) when a file format changes. */
 export const DATA_FORMAT = 1
@@ -57,10 +58,5 @@ async function writeFormat(dataDir: string, format: number): Promise<void> {
     await handle.close()
   }
   await fs.rename(temporary, path)
-  const dir = await fs.open(dataDir, 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
-  }
+  await fsyncDirectory(dataDir)
 }
