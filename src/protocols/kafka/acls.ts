@@ -9,6 +9,7 @@ import {
   type Permission,
   parseAclBinding,
   type ResourceType,
+  resourceMatches,
 } from '../../broker/security/acls.js'
 import { isWharfError } from '../../util/errors.js'
 import type {
@@ -111,9 +112,7 @@ function matches(filter: KafkaFilter, rule: AclBinding): boolean {
   const name = filter.resourceName
   if (filter.pattern === 'Match') {
     // Every rule that applies to the named resource: the literal name, the literal wildcard, covering prefixes.
-    if (name === null) return true
-    if (rule.patternType === 'Prefixed') return name.startsWith(rule.resourceName)
-    return rule.resourceName === name || rule.resourceName === '*'
+    return name === null || resourceMatches(rule, rule.resourceType, name)
   }
   if (filter.pattern !== 'Any' && filter.pattern !== rule.patternType) return false
   return name === null || name === rule.resourceName
