@@ -150,6 +150,11 @@ export class Connection {
     return this.tls && this.server.tlsPort !== undefined ? this.server.tlsPort : this.server.plainPort
   }
 
+  /** The principal's decisions (its host as the rules name it), once the connection has a principal. */
+  get access(): Access | undefined {
+    return this.#access
+  }
+
   /** May this connection's principal do `operation` on the resource (only called once a principal is set)? */
   allows(operation: Operation, type: ResourceType, name: string): boolean {
     return this.#access?.allows(operation, type, name) ?? false

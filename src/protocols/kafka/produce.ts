@@ -170,8 +170,9 @@ function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse 
  */
 function mayWriteSomeTopic(c: Connection): boolean {
   const security = c.server.broker.security
-  const principal = principalString(c.principal!)
-  const address = c.socket.remoteAddress?.replace(/^::ffff:/, '') ?? ''
+  const access = c.access!
+  const principal = principalString(access.principal)
+  const address = access.host
   const rules = security.acls
     .list({ resourceType: 'Topic' })
     .filter(
