@@ -21,7 +21,7 @@ import type {
   DescribeAclsResponse,
 } from './codec/index.js'
 import type { Connection } from './connection.js'
-import { errorCodeOf, KafkaError } from './errors.js'
+import { DENIED, errorCodeOf, KafkaError } from './errors.js'
 import { CLUSTER_RESOURCE } from './metadata.js'
 
 /** Kafka's ResourceType codes (UNKNOWN 0, ANY 1, DELEGATION_TOKEN 6 and USER 7 have no Wharf resource). */
@@ -129,8 +129,6 @@ function kafkaCodes(rule: AclBinding) {
     permissionType: codeOf(permissionCodes, rule.permission),
   }
 }
-
-const DENIED = 'Authorization failed.'
 
 export function handleDescribeAcls(c: Connection, req: DescribeAclsRequest): DescribeAclsResponse {
   const failure = (errorCode: number, errorMessage: string) => ({
