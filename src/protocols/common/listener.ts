@@ -31,6 +31,28 @@ export interface AlarmSource<A extends Alarm = Alarm> {
   onChange(callback: (alarms: A[]) => void): () => void
 }
 
+/** The active alarms as one reason (their messages joined), or null when none is active. */
+export function alarmReason(alarms: readonly Alarm[]): string | null {
+  return alarms.length === 0 ? null : alarms.map((a) => a.message).join('; ')
+}
+
+/**
+ * What every publisher-blocking listener does with the server's alarms: the reason starts as null (no alarm)
+ * and `onReason` is called each time it changes, at once when an alarm is already active. Returns the
+ * unsubscribe function.
+ */
+export function followAlarms(source: AlarmSource | undefined, onReason: (reason: string | null) => void): () => void {
+  if (source === undefined) return () => {}
+  let reason = alarmReason(source.current())
+  if (reason !== null) onReason(reason)
+  return source.onChange((alarms) => {
+    const next = alarmReason(alarms)
+    if (next === reason) return
+    reason = next
+    onReason(next)
+  })
+}
+
 /** What the server gives every listener; a protocol adds its own settings by extending it. */
 export interface ListenerContext {
   broker: Broker
@@ -152,13 +174,19 @@ export function acceptTcp(
   connections: { readonly size: number; readonly protocol: string },
   accept: (socket: net.Socket) => void,
 ): Promise<TcpListener> {
-  return listenTcp(context.host, context.port, limitConnections(context, connections, accept))
+  const admit = admission(context, connections)
+  return listenTcp(context.host, context.port, (socket) => {
+    if (!admit(socket)) return
+    socket.setNoDelay(true)
+    accept(socket)
+  })
 }
 
 /**
  * acceptTcp on the TLS port: `accept` gets the socket once its handshake is done (a TLSSocket, whose peer
- * certificate tls.ts reads). Undefined when TLS is not configured. Connections on both ports count
- * against one limit when the adapter registers them in one registry.
+ * certificate tls.ts reads). Undefined when TLS is not configured. The bounds apply to the TCP socket as it
+ * arrives, before the handshake, so a storm of handshakes is bounded like plain connections. Connections on
+ * both ports count against one limit when the adapter registers them in one registry.
  */
 export async function acceptTls(
   context: ListenerContext,
@@ -169,16 +197,19 @@ export async function acceptTls(
   if (tls === undefined) return undefined
   const onError = (error: Error) =>
     context.logger.debug({ err: error.message }, `${connections.protocol} TLS handshake failed`)
-  return listenTcp(context.host, tls.port, limitConnections(context, connections, accept), (listener) =>
-    tls.credentials.createServer(listener, onError),
-  )
+  const admit = admission(context, connections)
+  return listenTcp(context.host, tls.port, accept, (listener) => {
+    const server = tls.credentials.createServer(listener, onError)
+    server.on('connection', (socket: net.Socket) => admit(socket))
+    return server
+  })
 }
 
-function limitConnections(
+/** Whether a new socket may stay (counted for its address until it closes); one beyond a bound is destroyed. */
+function admission(
   context: ListenerContext,
   connections: { readonly size: number; readonly protocol: string },
-  accept: (socket: net.Socket) => void,
-): (socket: net.Socket) => void {
+): (socket: net.Socket) => boolean {
   const max = context.connectionsMax ?? CONNECTIONS_MAX_DEFAULT
   const perAddress = context.connectionsPerAddressMax ?? CONNECTIONS_PER_ADDRESS_MAX_DEFAULT
   const counts = countsOf(connections)
@@ -188,16 +219,15 @@ function limitConnections(
     if (connections.size >= max) {
       total.log()
       socket.destroy()
-      return
+      return false
     }
     total.reset()
     if (!counts.admit(socket, perAddress)) {
       address.log(socket.remoteAddress)
       socket.destroy()
-      return
+      return false
     }
     address.reset()
-    socket.setNoDelay(true)
-    accept(socket)
+    return true
   }
 }

@@ -80,20 +80,21 @@ export class TlsCredentials {
     onError?: (error: Error) => void,
     httpOptions: https.ServerOptions = {},
   ): https.Server {
-    const clientAuth = this.settings.clientAuth
-    const server = https.createServer(
-      {
-        ...httpOptions,
-        ...this.#options,
-        requestCert: clientAuth !== 'none',
-        rejectUnauthorized: clientAuth === 'require',
-        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-        noDelay: true,
-      },
-      onRequest,
-    )
+    const server = https.createServer({ ...httpOptions, ...this.#serverOptions() }, onRequest)
     this.#track(server, onError)
     return server
+  }
+
+  /** The options of every TLS server: the loaded certificate, client-certificate mode, handshake bound. */
+  #serverOptions(): tls.TlsOptions {
+    const clientAuth = this.settings.clientAuth
+    return {
+      ...this.#options,
+      requestCert: clientAuth !== 'none',
+      rejectUnauthorized: clientAuth === 'require',
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      noDelay: true,
+    }
   }
 
   #track(server: tls.Server, onError: ((error: Error) => void) | undefined): void {
@@ -109,17 +110,7 @@ export class TlsCredentials {
 
   /** A TLS server whose certificate follows reload(); `onConnection` gets sockets after the handshake. */
   createServer(onConnection: (socket: net.Socket) => void, onError?: (error: Error) => void): tls.Server {
-    const clientAuth = this.settings.clientAuth
-    const server = tls.createServer(
-      {
-        ...this.#options,
-        requestCert: clientAuth !== 'none',
-        rejectUnauthorized: clientAuth === 'require',
-        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-        noDelay: true,
-      },
-      onConnection,
-    )
+    const server = tls.createServer(this.#serverOptions(), onConnection)
     this.#track(server, onError)
     return server
   }

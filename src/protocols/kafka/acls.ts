@@ -9,6 +9,7 @@ import {
   type Permission,
   parseAclBinding,
   type ResourceType,
+  resourceMatches,
 } from '../../broker/security/acls.js'
 import { isWharfError } from '../../util/errors.js'
 import type {
@@ -20,7 +21,7 @@ import type {
   DescribeAclsResponse,
 } from './codec/index.js'
 import type { Connection } from './connection.js'
-import { errorCodeOf, KafkaError } from './errors.js'
+import { DENIED, errorCodeOf, KafkaError } from './errors.js'
 import { CLUSTER_RESOURCE } from './metadata.js'
 
 /** Kafka's ResourceType codes (UNKNOWN 0, ANY 1, DELEGATION_TOKEN 6 and USER 7 have no Wharf resource). */
@@ -111,9 +112,7 @@ function matches(filter: KafkaFilter, rule: AclBinding): boolean {
   const name = filter.resourceName
   if (filter.pattern === 'Match') {
     // Every rule that applies to the named resource: the literal name, the literal wildcard, covering prefixes.
-    if (name === null) return true
-    if (rule.patternType === 'Prefixed') return name.startsWith(rule.resourceName)
-    return rule.resourceName === name || rule.resourceName === '*'
+    return name === null || resourceMatches(rule, rule.resourceType, name)
   }
   if (filter.pattern !== 'Any' && filter.pattern !== rule.patternType) return false
   return name === null || name === rule.resourceName
@@ -130,8 +129,6 @@ function kafkaCodes(rule: AclBinding) {
     permissionType: codeOf(permissionCodes, rule.permission),
   }
 }
-
-const DENIED = 'Authorization failed.'
 
 export function handleDescribeAcls(c: Connection, req: DescribeAclsRequest): DescribeAclsResponse {
   const failure = (errorCode: number, errorMessage: string) => ({

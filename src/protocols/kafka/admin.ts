@@ -21,11 +21,8 @@ import type {
 } from './codec/index.js'
 import { defaultMappedConfig, describeTopicConfigs, toStreamConfig } from './configs.js'
 import type { Connection } from './connection.js'
-import { errorCodeOf, KafkaError } from './errors.js'
+import { DENIED, errorCodeOf, KafkaError } from './errors.js'
 import { CLUSTER_RESOURCE, isValidTopicName, mayCreateTopic, NODE_ID } from './metadata.js'
-
-/** Kafka's message for an authorization error. */
-const DENIED = 'Authorization failed.'
 
 const ResourceType = { TOPIC: 2, BROKER: 4 } as const
 /** DescribeConfigs configSource values. */

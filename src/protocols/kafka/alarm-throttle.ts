@@ -2,7 +2,7 @@
 // active. It waits for the alarm to clear (then it is appended and answered as usual) for a bounded time, and
 // is then answered REQUEST_TIMED_OUT, which every client retries, with throttle_time_ms saying how long it
 // was held, as Kafka answers a quota violation. Fetches and every other API are not affected.
-import type { AlarmSource } from '../common/listener.js'
+import { type AlarmSource, followAlarms } from '../common/listener.js'
 
 export class AlarmThrottle {
   /** The active alarms' messages, or null when none is active. */
@@ -10,20 +10,17 @@ export class AlarmThrottle {
   /** Bumped each time an alarm is raised: a connection blocked under this one counts as a blocked producer. */
   #epoch = 0
   readonly #waiters = new Set<(cleared: boolean) => void>()
-  readonly #unsubscribe: (() => void) | undefined
+  readonly #unsubscribe: () => void
 
   constructor(
     source: AlarmSource | undefined,
     private readonly onChange: (reason: string | null) => void = () => {},
   ) {
-    if (source === undefined) return
-    this.#set(source.current())
-    this.#unsubscribe = source.onChange((alarms) => this.#set(alarms))
+    this.#unsubscribe = followAlarms(source, (reason) => this.#set(reason))
   }
 
-  #set(alarms: Array<{ message: string }>): void {
-    const next = alarms.length === 0 ? null : alarms.map((a) => a.message).join('; ')
-    if (next === this.#reason) return
+  /** Called only with a changed reason. */
+  #set(next: string | null): void {
     if (this.#reason === null) this.#epoch++
     this.#reason = next
     this.onChange(next)
@@ -62,7 +59,7 @@ export class AlarmThrottle {
   }
 
   close(): void {
-    this.#unsubscribe?.()
+    this.#unsubscribe()
     const waiters = [...this.#waiters]
     this.#waiters.clear()
     for (const wake of waiters) wake(false)

@@ -11,13 +11,13 @@ import type { Access, Principal } from '../../broker/security/authorizer.js'
 import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { peerOf } from '../common/connections.js'
-import type { SaslServer } from '../common/sasl/server.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { type AlarmThrottle, ProducerHold } from './alarm-throttle.js'
 import { ApiKey, type ApiVersionsResponse, FrameSplitter, type RequestHeader, readRequest } from './codec/index.js'
 import type { KafkaOptions } from './options.js'
 import { ResponseBudget } from './response-budget.js'
 import { ResponseQueue, type Slot } from './responses.js'
+import { SaslSession } from './sasl-session.js'
 import { advertisedApiKeys, isVersionSupported } from './versions.js'
 
 export { NO_RESPONSE, type Slot, ThenClose, thenClose } from './responses.js'
@@ -76,14 +76,8 @@ export class Connection {
    */
   #principal: Principal | undefined
   #access: Access | undefined
-  /** The SASL exchange after SaslHandshake, until it succeeds (or the connection closes on failure). */
-  sasl: SaslServer | undefined
-  /** Set once a SASL exchange has succeeded: Kafka authenticates a connection once. */
-  saslDone = false
-  /** After SaslHandshake v0 (kafka-python): frames are bare SASL tokens, not Kafka requests, until it ends. */
-  rawSasl = false
-  /** A SASL step is being checked: the client must wait for its answer before sending the next. */
-  saslStepping = false
+  /** The SASL exchange (SaslHandshake, SaslAuthenticate or bare tokens). */
+  readonly sasl = new SaslSession((principal) => this.authenticate(principal))
   private readonly splitter: FrameSplitter
   private readonly handlers: ReadonlyMap<number, Handler>
   private readonly responses = new ResponseQueue()
@@ -150,6 +144,11 @@ export class Connection {
     return this.tls && this.server.tlsPort !== undefined ? this.server.tlsPort : this.server.plainPort
   }
 
+  /** The principal's decisions (its host as the rules name it), once the connection has a principal. */
+  get access(): Access | undefined {
+    return this.#access
+  }
+
   /** May this connection's principal do `operation` on the resource (only called once a principal is set)? */
   allows(operation: Operation, type: ResourceType, name: string): boolean {
     return this.#access?.allows(operation, type, name) ?? false
@@ -189,7 +188,7 @@ export class Connection {
   private frameLimit(): number {
     const options = this.server.options
     if (this.#principal !== undefined) return options.frameBytesMax
-    if (this.sasl === undefined && this.server.broker.security.anonymous() !== undefined) return options.frameBytesMax
+    if (!this.sasl.underWay && this.server.broker.security.anonymous() !== undefined) return options.frameBytesMax
     return Math.min(options.saslFrameBytesMax, options.frameBytesMax)
   }
 
@@ -223,37 +222,26 @@ export class Connection {
 
   /** A bare SASL token (after SaslHandshake v0); failure closes the connection without an answer, as Kafka does. */
   private onRawSaslToken(token: Buffer): void {
-    const sasl = this.sasl
-    if (sasl === undefined || this.saslStepping) {
+    const stepping = this.sasl.step(token)
+    if (stepping === undefined) {
       this.fail('SASL token out of turn')
       return
     }
-    this.saslStepping = true
     const slot = this.responses.enqueue(null, 0, 0)
-    sasl.step(token).then(
+    stepping.then(
       (step) => {
-        this.saslStepping = false
         if (step.kind === 'failure') {
           this.fail('SASL authentication failed')
           return
         }
-        if (step.kind === 'success') this.saslSucceeded(step.principal)
         this.complete(slot, step.kind === 'challenge' ? step.challenge : step.data)
       },
       (error) => this.fail('SASL step failed', error),
     )
   }
 
-  /** The end of a successful SASL exchange: the connection now acts as that principal. */
-  saslSucceeded(principal: Principal): void {
-    this.sasl = undefined
-    this.rawSasl = false
-    this.saslDone = true
-    this.authenticate(principal)
-  }
-
   private onFrame(frame: Buffer): void {
-    if (this.rawSasl) {
+    if (this.sasl.raw) {
       this.onRawSaslToken(frame)
       return
     }
@@ -281,7 +269,7 @@ export class Connection {
     }
     if (!preAuthApis.has(api.apiKey)) {
       // Kafka's rule on a SASL listener: nothing but the handshake APIs until the exchange has succeeded.
-      if (this.sasl !== undefined) {
+      if (this.sasl.underWay) {
         this.fail(`api ${api.name} during SASL authentication`)
         return
       }

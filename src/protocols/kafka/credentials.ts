@@ -15,7 +15,7 @@ import type {
   DescribeUserScramCredentialsResponse,
 } from './codec/index.js'
 import type { Connection } from './connection.js'
-import { errorCodeOf, KafkaError } from './errors.js'
+import { DENIED, errorCodeOf, KafkaError } from './errors.js'
 import { CLUSTER_RESOURCE } from './metadata.js'
 
 /** Kafka's ScramMechanism codes (UNKNOWN 0). */
@@ -24,7 +24,6 @@ const mechanismCodes: ReadonlyMap<number, ScramMechanism> = new Map([
   [2, 'SCRAM-SHA-512'],
 ])
 const codeOf = (mechanism: ScramMechanism) => (mechanism === 'SCRAM-SHA-256' ? 1 : 2)
-const DENIED = 'Authorization failed.'
 
 export function handleDescribeUserScramCredentials(
   c: Connection,

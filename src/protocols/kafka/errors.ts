@@ -3,6 +3,9 @@
 import type { GroupError } from '../../broker/groups/index.js'
 import { type ErrorCode, isWharfError } from '../../util/errors.js'
 
+/** Kafka's message for an authorization error (the code says which resource type). */
+export const DENIED = 'Authorization failed.'
+
 /** The Kafka error codes this adapter answers with. */
 export const KafkaError = {
   UNKNOWN_SERVER_ERROR: -1,

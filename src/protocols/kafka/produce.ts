@@ -23,8 +23,14 @@ function produceError(index: number, error: unknown): ProduceResponsePartitionPr
   return { index, errorCode: errorCodeOf(error), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage }
 }
 
-async function appendOne(c: Connection, topic: string, index: number, records: Buffer | Buffer[] | null) {
-  if (!c.allows('Write', 'Topic', topic))
+async function appendOne(
+  c: Connection,
+  topic: string,
+  writable: boolean,
+  index: number,
+  records: Buffer | Buffer[] | null,
+) {
+  if (!writable)
     return {
       index,
       errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
@@ -134,10 +140,11 @@ export function handleProduce(
 
 /** Appends every partition's batch (synchronously, in request order) and answers once all are durable. */
 function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse | typeof NO_RESPONSE> {
-  const pending = req.topicData.map((t) => ({
-    name: t.name,
-    partitions: t.partitionData.map((p) => appendOne(c, t.name, p.index, p.records)),
-  }))
+  const pending = req.topicData.map((t) => {
+    // One decision per topic of the request, not per partition.
+    const writable = c.allows('Write', 'Topic', t.name)
+    return { name: t.name, partitions: t.partitionData.map((p) => appendOne(c, t.name, writable, p.index, p.records)) }
+  })
   const done = Promise.all(
     pending.map(async (t) => ({ name: t.name, partitionResponses: await Promise.all(t.partitions) })),
   )
@@ -163,8 +170,9 @@ function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse 
  */
 function mayWriteSomeTopic(c: Connection): boolean {
   const security = c.server.broker.security
-  const principal = principalString(c.principal!)
-  const address = c.socket.remoteAddress?.replace(/^::ffff:/, '') ?? ''
+  const access = c.access!
+  const principal = principalString(access.principal)
+  const address = access.host
   const rules = security.acls
     .list({ resourceType: 'Topic' })
     .filter(

@@ -19,11 +19,11 @@ export function handleSaslHandshake(
   version: number,
 ): SaslHandshakeResponse | ThenClose<SaslHandshakeResponse> {
   // Kafka authenticates a connection once, and closes it after a refused handshake.
-  if (c.saslDone || c.sasl !== undefined)
+  if (c.sasl.done || c.sasl.underWay)
     return thenClose({ errorCode: KafkaError.ILLEGAL_SASL_STATE, mechanisms: MECHANISMS })
   if (!isSaslMechanism(req.mechanism))
     return thenClose({ errorCode: KafkaError.UNSUPPORTED_SASL_MECHANISM, mechanisms: MECHANISMS })
-  c.sasl = createSaslServer(req.mechanism, {
+  const server = createSaslServer(req.mechanism, {
     security: c.server.broker.security,
     logger: c.logger,
     protocol: 'kafka',
@@ -31,7 +31,7 @@ export function handleSaslHandshake(
     mechanism: req.mechanism,
   })
   // Handshake v0: the tokens follow as bare frames, not wrapped in SaslAuthenticate.
-  if (version === 0) c.rawSasl = true
+  c.sasl.start(server, version === 0)
   return { errorCode: KafkaError.NONE, mechanisms: MECHANISMS }
 }
 
@@ -46,21 +46,19 @@ export async function handleSaslAuthenticate(
   c: Connection,
   req: SaslAuthenticateRequest,
 ): Promise<SaslAuthenticateResponse | ThenClose<SaslAuthenticateResponse>> {
-  const sasl = c.sasl
-  if (sasl === undefined || c.saslStepping) {
-    const errorMessage = c.saslDone ? 'Already authenticated' : 'SaslAuthenticate without a SaslHandshake'
+  const mechanism = c.sasl.mechanism
+  const stepping = c.sasl.step(req.authBytes)
+  if (stepping === undefined || mechanism === undefined) {
+    const errorMessage = c.sasl.done ? 'Already authenticated' : 'SaslAuthenticate without a SaslHandshake'
     return thenClose({ errorCode: KafkaError.ILLEGAL_SASL_STATE, errorMessage, authBytes: EMPTY })
   }
-  c.saslStepping = true
-  const step = await sasl.step(req.authBytes)
-  c.saslStepping = false
+  const step = await stepping
   if (step.kind === 'failure')
     return thenClose({
       errorCode: KafkaError.SASL_AUTHENTICATION_FAILED,
-      errorMessage: failedMessage(sasl.mechanism),
+      errorMessage: failedMessage(mechanism),
       authBytes: EMPTY,
     })
-  if (step.kind === 'success') c.saslSucceeded(step.principal)
   return {
     errorCode: KafkaError.NONE,
     errorMessage: null,

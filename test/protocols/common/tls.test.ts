@@ -3,7 +3,7 @@
 // see while open ones keep going.
 import assert from 'node:assert/strict'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import type net from 'node:net'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
@@ -138,4 +138,48 @@ test('bad TLS settings fail at start with the file named', async () => {
     () => new TlsCredentials({ certFile: files.cert, keyFile: files.key, clientAuth: 'require' }),
     /needs tlsCaFile/,
   )
+})
+
+test('connectionsPerAddressMax holds on the TLS port before the handshake: a silent socket beyond it is dropped', async (t) => {
+  const accepted: net.Socket[] = []
+  const context = {
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger,
+    connectionsPerAddressMax: 1,
+    tls: { port: 0, credentials: await credentials('none') },
+  }
+  const listener = await acceptTls(context as unknown as ListenerContext, { size: 0, protocol: 'echo' }, (socket) => {
+    accepted.push(socket)
+    socket.on('error', () => {})
+  })
+  const raw: net.Socket[] = []
+  t.after(async () => {
+    for (const socket of [...raw, ...accepted]) socket.destroy()
+    await listener?.close()
+  })
+  const connect = () => {
+    const socket = net.connect(listener!.port, '127.0.0.1')
+    socket.on('error', () => {})
+    raw.push(socket)
+    return socket
+  }
+  const first = connect()
+  await new Promise((resolve) => first.once('connect', resolve))
+  // No handshake on either: the second is refused for its address alone.
+  const second = connect()
+  const dropped = await new Promise((resolve) => {
+    second.once('close', () => resolve(true))
+    setTimeout(() => resolve(false), 1000)
+  })
+  assert.equal(dropped, true)
+  first.destroy()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Its place is free again: a real client gets through the handshake.
+  const client = tls.connect({ port: listener!.port, host: '127.0.0.1', rejectUnauthorized: false })
+  client.on('error', () => {})
+  raw.push(client)
+  await new Promise((resolve) => client.once('secureConnect', resolve))
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  assert.equal(accepted.length, 1)
 })
