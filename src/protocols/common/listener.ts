@@ -31,28 +31,6 @@ export interface AlarmSource<A extends Alarm = Alarm> {
   onChange(callback: (alarms: A[]) => void): () => void
 }
 
-/** The active alarms as one reason (their messages joined), or null when none is active. */
-export function alarmReason(alarms: readonly Alarm[]): string | null {
-  return alarms.length === 0 ? null : alarms.map((a) => a.message).join('; ')
-}
-
-/**
- * What every publisher-blocking listener does with the server's alarms: the reason starts as null (no alarm)
- * and `onReason` is called each time it changes, at once when an alarm is already active. Returns the
- * unsubscribe function.
- */
-export function followAlarms(source: AlarmSource | undefined, onReason: (reason: string | null) => void): () => void {
-  if (source === undefined) return () => {}
-  let reason = alarmReason(source.current())
-  if (reason !== null) onReason(reason)
-  return source.onChange((alarms) => {
-    const next = alarmReason(alarms)
-    if (next === reason) return
-    reason = next
-    onReason(next)
-  })
-}
-
 /** What the server gives every listener; a protocol adds its own settings by extending it. */
 export interface ListenerContext {
   broker: Broker

@@ -9,13 +9,20 @@ export function alarmReason(alarms: readonly Pick<Alarm, 'message'>[]): string |
 }
 
 /**
- * Calls `apply` with the current reason (when there is an alarm source) and again after every change;
- * returns the unsubscribe function (a no-op without a source: embedded without a server, no alarms).
+ * Calls `apply` with the reason when it changes: at once if an alarm is already active, then after every
+ * change (never twice in a row with the same reason). Returns the unsubscribe function (a no-op without a
+ * source: embedded without a server, no alarms).
  */
 export function followAlarms(alarms: AlarmSource | undefined, apply: (reason: string | null) => void): () => void {
   if (alarms === undefined) return () => {}
-  apply(alarmReason(alarms.current()))
-  return alarms.onChange((list) => apply(alarmReason(list)))
+  let reason = alarmReason(alarms.current())
+  if (reason !== null) apply(reason)
+  return alarms.onChange((list) => {
+    const next = alarmReason(list)
+    if (next === reason) return
+    reason = next
+    apply(next)
+  })
 }
 
 /** Open connections an alarm holds back because they publish. */

@@ -2,7 +2,8 @@
 // active. It waits for the alarm to clear (then it is appended and answered as usual) for a bounded time, and
 // is then answered REQUEST_TIMED_OUT, which every client retries, with throttle_time_ms saying how long it
 // was held, as Kafka answers a quota violation. Fetches and every other API are not affected.
-import { type AlarmSource, followAlarms } from '../common/listener.js'
+import type { AlarmSource } from '../common/listener.js'
+import { followAlarms } from '../common/publisher-alarms.js'
 
 export class AlarmThrottle {
   /** The active alarms' messages, or null when none is active. */
