@@ -164,17 +164,17 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       return handleSqsJson(sqs, request, reply, target)
     // Everything else on POST / is the query protocol: SQS (older SDKs) or SNS. Both send `Action=`
     // (and share AddPermission/RemovePermission), so the API Version decides.
-    const body = (request.body as Buffer | undefined)?.toString('utf8') ?? ''
-    const params = formOrUndefined(body, request.url)
-    if (params !== undefined && isSqsQuery(params)) return handleSqsQuery(sqs, request, reply, params)
-    return sns.handle(request, reply, body)
+    // Parsed once here: SNS gets the fields, or the parse error to answer after authenticating.
+    const form = requestForm(request)
+    if (form instanceof Map && isSqsQuery(form)) return handleSqsQuery(sqs, request, reply, form)
+    return sns.handle(request, reply, form)
   })
   // Older SQS query clients post to the queue URL itself; only SQS has such paths.
   app.post('/:account/:queue', async (request, reply) => {
-    const params = formOrUndefined((request.body as Buffer | undefined)?.toString('utf8') ?? '', request.url)
-    if (params === undefined)
+    const form = requestForm(request)
+    if (!(form instanceof Map))
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
-    return handleSqsQuery(sqs, request, reply, params)
+    return handleSqsQuery(sqs, request, reply, form)
   })
   const sns = new SnsService(broker, logger, context.alarms)
   const auth = registerHttpAuth(app, broker.security, logger, {
@@ -262,12 +262,12 @@ function listenHttps(server: HttpsServer, host: string, port: number): Promise<v
   })
 }
 
-/** The query-protocol fields of the body and the URL (presigned requests carry them in the URL). */
-function formOrUndefined(body: string, url: string): Map<string, string> | undefined {
+/** The query-protocol fields of the body and the URL (presigned requests carry them in the URL), or why not. */
+function requestForm(request: FastifyRequest): Map<string, string> | Error {
   try {
-    return parseRequestForm(body, url)
-  } catch {
-    return undefined
+    return parseRequestForm((request.body as Buffer | undefined)?.toString('utf8') ?? '', request.url)
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error))
   }
 }
 
