@@ -23,7 +23,7 @@ import { registerAlarmMetrics } from './admin/system.js'
 import { registerHttpAuth } from './auth/auth.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
-import { registerRegistry, sendRegistryError } from './registry.js'
+import { REGISTRY_PATH, registerRegistry, sendRegistryError } from './registry.js'
 import { sendQueryError } from './sns/errors.js'
 import { parseRequestForm } from './sns/query.js'
 import { SnsService } from './sns/service.js'
@@ -110,7 +110,7 @@ function serviceOf(request: FastifyRequest): Service {
   const path = request.url.split('?')[0] ?? '/'
   if (path === '/' && request.method === 'POST') return 'aws-query'
   if (path.startsWith('/api/')) return 'admin'
-  if (/^\/(subjects|schemas|config|compatibility|mode)(\/|$)/.test(path)) return 'registry'
+  if (REGISTRY_PATH.test(path)) return 'registry'
   return 'other'
 }
 

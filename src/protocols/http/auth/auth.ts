@@ -13,7 +13,7 @@ import type { Security } from '../../../broker/security/security.js'
 import { WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
 import { type AdminRoute, adminRoute, bad, body, sendAdminError } from '../admin/context.js'
-import { sendRegistryError } from '../registry.js'
+import { REGISTRY_PATH, sendRegistryError } from '../registry.js'
 import { type Authenticated, HttpAuthenticator } from './credentials.js'
 import {
   type PolicyOptions,
@@ -37,7 +37,6 @@ export interface HttpAuth {
 }
 
 const byRequest = new WeakMap<FastifyRequest, Authenticated>()
-const REGISTRY = /^\/(subjects|schemas|config|compatibility|mode)(\/|$)/
 const TAG_OF: Record<Right, string> = {
   open: 'none',
   read: 'monitoring',
@@ -67,7 +66,7 @@ function refuse(request: FastifyRequest, reply: FastifyReply, status: 401 | 403,
       'www-authenticate',
       request.headers['x-requested-with'] === undefined ? 'Basic realm="wharf"' : 'Session realm="wharf"',
     )
-  if (REGISTRY.test(request.routeOptions.url ?? ''))
+  if (REGISTRY_PATH.test(request.routeOptions.url ?? ''))
     return sendRegistryError(reply, status === 401 ? 40101 : 40301, message)
   return sendAdminError(reply, status, status === 401 ? 'UNAUTHORIZED' : 'ACCESS_REFUSED', message)
 }
