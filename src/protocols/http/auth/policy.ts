@@ -10,6 +10,7 @@
 import type { Principal } from '../../../broker/security/authorizer.js'
 import { ANONYMOUS } from '../../../broker/security/authorizer.js'
 import { isLoopbackAddress } from '../../../util/net.js'
+import { DASHBOARD_PREFIX } from '../dashboard.js'
 import { REGISTRY_PATH } from '../registry.js'
 
 /** A right, from least to most. `open` needs no principal at all. */
@@ -36,7 +37,7 @@ export function requirementOf(method: string, route: string | undefined, options
   if (route === undefined) return 'skip'
   if (options.skip(method, route)) return 'skip'
   const reading = method === 'GET' || method === 'HEAD'
-  if (route === '/' || route.startsWith('/dashboard/')) return reading ? 'open' : 'administer'
+  if (route === '/' || route.startsWith(DASHBOARD_PREFIX)) return reading ? 'open' : 'administer'
   if (route === '/metrics' || route === '/healthz' || route === '/readyz')
     return options.publicMetrics ? 'open' : 'read'
   if (route === '/api/v1/session') return 'session'
