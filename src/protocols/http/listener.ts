@@ -21,6 +21,7 @@ import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
 import { registerAlarmMetrics } from './admin/system.js'
 import { registerHttpAuth } from './auth/auth.js'
+import { AwsAuthenticator } from './aws/authenticator.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
 import { REGISTRY_PATH, registerRegistry, sendRegistryError } from './registry.js'
@@ -116,11 +117,14 @@ function serviceOf(request: FastifyRequest): Service {
 
 export async function startHttpListener(context: HttpListenerContext): Promise<HttpListener> {
   const { broker, logger } = context
+  // One SigV4 authenticator for SQS and SNS: their access keys and principals' decisions are cached once.
+  const aws = new AwsAuthenticator(broker.security, logger)
   const sqs = new SqsService(
     broker,
     new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
     logger,
     {
+      auth: aws,
       urlBase: { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
       alarms: context.alarms,
     },
@@ -176,7 +180,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
     return handleSqsQuery(sqs, request, reply, form)
   })
-  const sns = new SnsService(broker, logger, context.alarms)
+  const sns = new SnsService(broker, logger, aws, context.alarms)
   const auth = registerHttpAuth(app, broker.security, logger, {
     publicMetrics: context.config?.publicMetrics ?? true,
     skip: awsRoute,

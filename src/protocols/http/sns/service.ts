@@ -7,7 +7,7 @@ import type { Access } from '../../../broker/security/authorizer.js'
 import type { SnsSubscription } from '../../../broker/topics/topics.js'
 import type { Logger } from '../../../util/logger.js'
 import type { AlarmSource } from '../../common/listener.js'
-import { AwsAuthenticator } from '../aws/authenticator.js'
+import type { AwsAuthenticator } from '../aws/authenticator.js'
 import { ACCOUNT_ID, nameFromArn } from '../sqs/attributes.js'
 import { authorize } from './authorization.js'
 import { SNS_NAMESPACE, SnsError, sendQueryError, toSnsError } from './errors.js'
@@ -35,11 +35,11 @@ export class SnsService {
   readonly #auth: AwsAuthenticator
   readonly #alarms: AlarmSource | undefined
 
-  constructor(broker: Broker, logger: Logger, alarms?: AlarmSource) {
+  constructor(broker: Broker, logger: Logger, auth: AwsAuthenticator, alarms?: AlarmSource) {
     this.#alarms = alarms
     this.#broker = broker
     this.#logger = logger
-    this.#auth = new AwsAuthenticator(broker.security, 'sns', logger)
+    this.#auth = auth
     this.#publisher = new SnsPublisher(broker, logger)
   }
 
@@ -55,7 +55,7 @@ export class SnsService {
   async handle(request: FastifyRequest, reply: FastifyReply, form: Map<string, string> | Error): Promise<FastifyReply> {
     const requestId = randomUUID()
     try {
-      const access = await this.#auth.authenticate(request)
+      const access = await this.#auth.authenticate(request, 'sns')
       if (!(form instanceof Map))
         throw new SnsError('InvalidParameter', form instanceof QueryParseError ? form.message : 'malformed form body')
       const params = form
