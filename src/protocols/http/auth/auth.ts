@@ -15,6 +15,7 @@ import type { Logger } from '../../../util/logger.js'
 import { type AdminRoute, adminRoute, bad, body, sendAdminError } from '../admin/context.js'
 import { REGISTRY_PATH, sendRegistryError } from '../registry.js'
 import { type Authenticated, HttpAuthenticator } from './credentials.js'
+import { crossOrigin } from './cross-origin.js'
 import {
   type PolicyOptions,
   type Requirement,
@@ -46,19 +47,6 @@ const TAG_OF: Record<Right, string> = {
 
 const reading = (method: string) => method === 'GET' || method === 'HEAD'
 const isHttps = (request: FastifyRequest) => (request.socket as { encrypted?: boolean }).encrypted === true
-
-/** A write sent by a page of another origin (another site, or another port of this host). */
-function crossOrigin(request: FastifyRequest): boolean {
-  const site = request.headers['sec-fetch-site']
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true
-  const origin = request.headers.origin
-  if (origin === undefined) return false
-  try {
-    return new URL(origin).host !== request.headers.host
-  } catch {
-    return true
-  }
-}
 
 function refuse(request: FastifyRequest, reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
   if (status === 401)

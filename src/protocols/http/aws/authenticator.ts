@@ -2,7 +2,8 @@
 // key is verified (SigV4, sigv4.ts) and acts as the key's user; a wrong signature is never served. With the
 // anonymous policy on (loopback with no users configured, the default), unsigned requests and requests signed
 // with an access key id Wharf does not know act as User:ANONYMOUS: SDKs always sign, and local tools use
-// made-up keys. With it off, those get MissingAuthenticationToken and InvalidClientTokenId.
+// made-up keys. With it off, or when a page of another origin sent the request (auth/cross-origin.ts), those
+// get MissingAuthenticationToken and InvalidClientTokenId.
 // Per request this costs a Map lookup for the key (secret and derived signing keys are cached until a user
 // changes), one HMAC over the canonical request, and a Map lookup for the principal's Access. The listener
 // makes one for SQS and SNS together, so a key and a principal's Access are cached once for both.
@@ -13,6 +14,7 @@ import type { Security } from '../../../broker/security/security.js'
 import type { UserRecord } from '../../../broker/security/users.js'
 import type { Logger } from '../../../util/logger.js'
 import { type LoginFailure, logLoginFailure } from '../../common/authentication.js'
+import { crossOrigin } from '../auth/cross-origin.js'
 import { ACCOUNT_ID } from '../sqs/attributes.js'
 import {
   ALGORITHM,
@@ -70,14 +72,14 @@ export class AwsAuthenticator {
     const address = request.socket.remoteAddress
     const claim = parseSignature(signed)
     if (claim === undefined) {
-      const anonymous = this.#security.anonymous()
+      const anonymous = this.#anonymous(request)
       if (anonymous !== undefined) return this.#accessFor(anonymous, address)
       await this.#refuse(request, service, 'anonymous-disabled', undefined)
       throw new AwsAuthError('MissingAuthenticationToken', MISSING_TOKEN_TEXT)
     }
     const key = this.#key(claim.accessKeyId)
     if (key === undefined || !this.#security.mayLogIn(key.user.name, address)) {
-      const anonymous = this.#security.anonymous()
+      const anonymous = this.#anonymous(request)
       if (key === undefined && anonymous !== undefined) return this.#accessFor(anonymous, address)
       await this.#refuse(request, service, 'bad-credentials', claim.accessKeyId)
       throw new AwsAuthError('InvalidClientTokenId', INVALID_TOKEN_TEXT)
@@ -94,6 +96,14 @@ export class AwsAuthenticator {
       throw error
     }
     return this.#accessFor(this.#security.principal(key.user.name, 'access-key'), address)
+  }
+
+  /**
+   * The anonymous principal when the policy allows it, except for a request a page of another origin sent
+   * (a cross-site form post would otherwise act anonymously on a developer's loopback broker).
+   */
+  #anonymous(request: FastifyRequest): Principal | undefined {
+    return crossOrigin(request) ? undefined : this.#security.anonymous()
   }
 
   async #refuse(
