@@ -3,23 +3,6 @@
 import { api, qs } from '../lib/api.js'
 import { act, confirmDialog, field, h, panel, table } from '../lib/dom.js'
 
-const TAGS = ['administrator', 'management', 'monitoring']
-const OPERATIONS = [
-  'All',
-  'Read',
-  'Write',
-  'Create',
-  'Delete',
-  'Alter',
-  'Describe',
-  'ClusterAction',
-  'DescribeConfigs',
-  'AlterConfigs',
-  'IdempotentWrite',
-]
-const RESOURCE_TYPES = ['Topic', 'Group', 'Cluster', 'TransactionalId', 'Exchange', 'MqttTopic']
-const RULE_FIELDS = ['principal', 'host', 'operation', 'permission', 'resourceType', 'resourceName', 'patternType']
-
 function select(name, values, selected) {
   return h(
     'select',
@@ -29,6 +12,8 @@ function select(name, values, selected) {
 }
 
 export async function render() {
+  // What rules and users may hold, as the broker accepts them (GET /api/v1/acls/vocabulary).
+  const vocabulary = api.get('/acls/vocabulary')
   const users = h('div', { 'aria-live': 'polite' })
   const rules = h('div', { 'aria-live': 'polite' })
 
@@ -86,7 +71,7 @@ export async function render() {
             value: (r) => {
               const button = h('button', { type: 'button', class: 'danger' }, 'Delete rule')
               button.addEventListener('click', async () => {
-                const filter = Object.fromEntries(RULE_FIELDS.map((k) => [k, r[k]]))
+                const filter = Object.fromEntries(filterFields.map((k) => [k, r[k]]))
                 if (await act(button, () => api.del(`/acls${qs(filter)}`), 'Deleted the rule.')) await loadRules()
               })
               return button
@@ -98,20 +83,29 @@ export async function render() {
     )
   }
 
-  await Promise.all([loadUsers(), loadRules()])
+  const [{ operations, permissions, resourceTypes, patternTypes, filterFields, userTags }] = await Promise.all([
+    vocabulary,
+    loadUsers(),
+    loadRules(),
+  ])
   return h(
     'div',
     {},
     h('h1', {}, 'Users & ACLs'),
-    panel('users-title', 'Users', users, userForm(loadUsers)),
-    panel('acls-title', 'ACL rules', rules, ruleForm(loadRules)),
+    panel('users-title', 'Users', users, userForm(loadUsers, userTags)),
+    panel(
+      'acls-title',
+      'ACL rules',
+      rules,
+      ruleForm(loadRules, { operations, permissions, resourceTypes, patternTypes }),
+    ),
   )
 }
 
-function userForm(reload) {
+function userForm(reload, userTags) {
   const name = h('input', { type: 'text', name: 'name', required: true, autocomplete: 'off' })
   const password = h('input', { type: 'password', name: 'new-password', required: true, autocomplete: 'new-password' })
-  const tags = TAGS.map((tag) => h('input', { type: 'checkbox', name: 'tags', value: tag }))
+  const tags = userTags.map((tag) => h('input', { type: 'checkbox', name: 'tags', value: tag }))
   const submit = h('button', { type: 'submit' }, 'Add user')
   const form = h(
     'form',
@@ -139,14 +133,14 @@ function userForm(reload) {
   return h('div', {}, h('h3', {}, 'Add a user'), form)
 }
 
-function ruleForm(reload) {
+function ruleForm(reload, { operations, permissions, resourceTypes, patternTypes }) {
   const principal = h('input', { type: 'text', name: 'principal', required: true, placeholder: 'User:alice or User:*' })
   const host = h('input', { type: 'text', name: 'host', value: '*', required: true })
-  const operation = select('operation', OPERATIONS, 'Read')
-  const permission = select('permission', ['Allow', 'Deny'], 'Allow')
-  const resourceType = select('resourceType', RESOURCE_TYPES, 'Topic')
+  const operation = select('operation', operations, 'Read')
+  const permission = select('permission', permissions, 'Allow')
+  const resourceType = select('resourceType', resourceTypes, 'Topic')
   const resourceName = h('input', { type: 'text', name: 'resourceName', required: true })
-  const patternType = select('patternType', ['Literal', 'Prefixed'], 'Literal')
+  const patternType = select('patternType', patternTypes, 'Literal')
   const submit = h('button', { type: 'submit' }, 'Add rule')
   const form = h(
     'form',

@@ -21,9 +21,10 @@ import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
 import { registerAlarmMetrics } from './admin/system.js'
 import { registerHttpAuth } from './auth/auth.js'
+import { AwsAuthenticator } from './aws/authenticator.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics.js'
-import { registerRegistry, sendRegistryError } from './registry.js'
+import { REGISTRY_PATH, registerRegistry, sendRegistryError } from './registry.js'
 import { sendQueryError } from './sns/errors.js'
 import { parseRequestForm } from './sns/query.js'
 import { SnsService } from './sns/service.js'
@@ -110,17 +111,20 @@ function serviceOf(request: FastifyRequest): Service {
   const path = request.url.split('?')[0] ?? '/'
   if (path === '/' && request.method === 'POST') return 'aws-query'
   if (path.startsWith('/api/')) return 'admin'
-  if (/^\/(subjects|schemas|config|compatibility|mode)(\/|$)/.test(path)) return 'registry'
+  if (REGISTRY_PATH.test(path)) return 'registry'
   return 'other'
 }
 
 export async function startHttpListener(context: HttpListenerContext): Promise<HttpListener> {
   const { broker, logger } = context
+  // One SigV4 authenticator for SQS and SNS: their access keys and principals' decisions are cached once.
+  const aws = new AwsAuthenticator(broker.security, logger)
   const sqs = new SqsService(
     broker,
     new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
     logger,
     {
+      auth: aws,
       urlBase: { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
       alarms: context.alarms,
     },
@@ -164,19 +168,19 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       return handleSqsJson(sqs, request, reply, target)
     // Everything else on POST / is the query protocol: SQS (older SDKs) or SNS. Both send `Action=`
     // (and share AddPermission/RemovePermission), so the API Version decides.
-    const body = (request.body as Buffer | undefined)?.toString('utf8') ?? ''
-    const params = formOrUndefined(body, request.url)
-    if (params !== undefined && isSqsQuery(params)) return handleSqsQuery(sqs, request, reply, params)
-    return sns.handle(request, reply, body)
+    // Parsed once here: SNS gets the fields, or the parse error to answer after authenticating.
+    const form = requestForm(request)
+    if (form instanceof Map && isSqsQuery(form)) return handleSqsQuery(sqs, request, reply, form)
+    return sns.handle(request, reply, form)
   })
   // Older SQS query clients post to the queue URL itself; only SQS has such paths.
   app.post('/:account/:queue', async (request, reply) => {
-    const params = formOrUndefined((request.body as Buffer | undefined)?.toString('utf8') ?? '', request.url)
-    if (params === undefined)
+    const form = requestForm(request)
+    if (!(form instanceof Map))
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
-    return handleSqsQuery(sqs, request, reply, params)
+    return handleSqsQuery(sqs, request, reply, form)
   })
-  const sns = new SnsService(broker, logger, context.alarms)
+  const sns = new SnsService(broker, logger, aws, context.alarms)
   const auth = registerHttpAuth(app, broker.security, logger, {
     publicMetrics: context.config?.publicMetrics ?? true,
     skip: awsRoute,
@@ -262,12 +266,12 @@ function listenHttps(server: HttpsServer, host: string, port: number): Promise<v
   })
 }
 
-/** The query-protocol fields of the body and the URL (presigned requests carry them in the URL). */
-function formOrUndefined(body: string, url: string): Map<string, string> | undefined {
+/** The query-protocol fields of the body and the URL (presigned requests carry them in the URL), or why not. */
+function requestForm(request: FastifyRequest): Map<string, string> | Error {
   try {
-    return parseRequestForm(body, url)
-  } catch {
-    return undefined
+    return parseRequestForm((request.body as Buffer | undefined)?.toString('utf8') ?? '', request.url)
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error))
   }
 }
 

@@ -18,6 +18,9 @@ import type { Logger } from '../../util/logger.js'
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json'
 
+/** The paths (and route patterns) this registry serves: error shapes and access rules go by it. */
+export const REGISTRY_PATH = /^\/(subjects|schemas|config|compatibility|mode)(\/|$)/
+
 /** Confluent codes for broker errors that carry none of their own. */
 const codeOf: Partial<Record<ErrorCode, number>> = {
   SCHEMA_NOT_FOUND: 40403,

@@ -1,6 +1,8 @@
 // REST admin routes for ACL rules (administrators only, auth/policy.ts), with Kafka's filter semantics:
 // GET /acls?<filter> lists, POST /acls adds one rule or {acls: [...]}, DELETE /acls?<filter> deletes what the
 // filter selects (at least one field, so a bare DELETE cannot wipe every rule by accident).
+// GET /acls/vocabulary lists what a rule's fields and a user's tags may be, so forms (the dashboard's Users &
+// ACLs page) offer what the broker accepts rather than a copy of it.
 import {
   type AclFilter,
   operations,
@@ -9,6 +11,7 @@ import {
   permissions,
   resourceTypes,
 } from '../../../broker/security/acls.js'
+import { userTags } from '../../../broker/security/users.js'
 import { type AdminContext, bad, body, type Query, query } from './context.js'
 
 const FILTER_FIELDS = ['principal', 'host', 'operation', 'permission', 'resourceType', 'resourceName', 'patternType']
@@ -45,6 +48,14 @@ export function registerAclRoutes({ broker, route }: AdminContext): void {
     const items = acls.list(aclFilter(query(r)))
     return { items, total: items.length }
   })
+  route('GET', '/acls/vocabulary', () => ({
+    operations,
+    permissions,
+    resourceTypes,
+    patternTypes,
+    filterFields: FILTER_FIELDS,
+    userTags,
+  }))
   route(
     'POST',
     '/acls',

@@ -89,6 +89,11 @@ const operations: Op[] = [
     'Add rules: one {principal, host?, operation, permission?, resourceType, resourceName, patternType?} or {acls: [...]}',
   ],
   ['delete', '/acls', 'Delete the rules a filter selects (same query as GET; at least one field)'],
+  [
+    'get',
+    '/acls/vocabulary',
+    'What rules and users may hold: operations, permissions, resourceTypes, patternTypes, filterFields, userTags',
+  ],
 ]
 
 const errorSchema = {

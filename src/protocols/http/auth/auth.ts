@@ -13,8 +13,9 @@ import type { Security } from '../../../broker/security/security.js'
 import { WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
 import { type AdminRoute, adminRoute, bad, body, sendAdminError } from '../admin/context.js'
-import { sendRegistryError } from '../registry.js'
+import { REGISTRY_PATH, sendRegistryError } from '../registry.js'
 import { type Authenticated, HttpAuthenticator } from './credentials.js'
+import { crossOrigin } from './cross-origin.js'
 import {
   type PolicyOptions,
   type Requirement,
@@ -37,7 +38,6 @@ export interface HttpAuth {
 }
 
 const byRequest = new WeakMap<FastifyRequest, Authenticated>()
-const REGISTRY = /^\/(subjects|schemas|config|compatibility|mode)(\/|$)/
 const TAG_OF: Record<Right, string> = {
   open: 'none',
   read: 'monitoring',
@@ -48,26 +48,13 @@ const TAG_OF: Record<Right, string> = {
 const reading = (method: string) => method === 'GET' || method === 'HEAD'
 const isHttps = (request: FastifyRequest) => (request.socket as { encrypted?: boolean }).encrypted === true
 
-/** A write sent by a page of another origin (another site, or another port of this host). */
-function crossOrigin(request: FastifyRequest): boolean {
-  const site = request.headers['sec-fetch-site']
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true
-  const origin = request.headers.origin
-  if (origin === undefined) return false
-  try {
-    return new URL(origin).host !== request.headers.host
-  } catch {
-    return true
-  }
-}
-
 function refuse(request: FastifyRequest, reply: FastifyReply, status: 401 | 403, message: string): FastifyReply {
   if (status === 401)
     reply.header(
       'www-authenticate',
       request.headers['x-requested-with'] === undefined ? 'Basic realm="wharf"' : 'Session realm="wharf"',
     )
-  if (REGISTRY.test(request.routeOptions.url ?? ''))
+  if (REGISTRY_PATH.test(request.routeOptions.url ?? ''))
     return sendRegistryError(reply, status === 401 ? 40101 : 40301, message)
   return sendAdminError(reply, status, status === 401 ? 'UNAUTHORIZED' : 'ACCESS_REFUSED', message)
 }

@@ -10,6 +10,8 @@
 import type { Principal } from '../../../broker/security/authorizer.js'
 import { ANONYMOUS } from '../../../broker/security/authorizer.js'
 import { isLoopbackAddress } from '../../../util/net.js'
+import { DASHBOARD_PREFIX } from '../dashboard.js'
+import { REGISTRY_PATH } from '../registry.js'
 
 /** A right, from least to most. `open` needs no principal at all. */
 export type Right = 'open' | 'read' | 'manage' | 'administer'
@@ -23,8 +25,6 @@ const LEVEL: Record<Right, number> = { open: 0, read: 1, manage: 2, administer: 
  */
 export type Requirement = Right | 'own-tokens' | 'session' | 'skip'
 
-const REGISTRY = /^\/(subjects|schemas|config|compatibility|mode)(\/|$)/
-
 export interface PolicyOptions {
   /** /metrics, /healthz, /readyz without credentials. */
   publicMetrics: boolean
@@ -37,7 +37,7 @@ export function requirementOf(method: string, route: string | undefined, options
   if (route === undefined) return 'skip'
   if (options.skip(method, route)) return 'skip'
   const reading = method === 'GET' || method === 'HEAD'
-  if (route === '/' || route.startsWith('/dashboard/')) return reading ? 'open' : 'administer'
+  if (route === '/' || route.startsWith(DASHBOARD_PREFIX)) return reading ? 'open' : 'administer'
   if (route === '/metrics' || route === '/healthz' || route === '/readyz')
     return options.publicMetrics ? 'open' : 'read'
   if (route === '/api/v1/session') return 'session'
@@ -46,7 +46,7 @@ export function requirementOf(method: string, route: string | undefined, options
   if (route === '/api/v1/acls' || route.startsWith('/api/v1/acls/')) return 'administer'
   // Closing another user's connection is an operator's act, not a topology change.
   if (route === '/api/v1/connections/:id' && !reading) return 'administer'
-  if (route.startsWith('/api/') || REGISTRY.test(route)) return reading ? 'read' : 'manage'
+  if (route.startsWith('/api/') || REGISTRY_PATH.test(route)) return reading ? 'read' : 'manage'
   // A route nobody listed here is closed until someone decides what it needs.
   return 'administer'
 }

@@ -2,9 +2,11 @@
 // key is verified (SigV4, sigv4.ts) and acts as the key's user; a wrong signature is never served. With the
 // anonymous policy on (loopback with no users configured, the default), unsigned requests and requests signed
 // with an access key id Wharf does not know act as User:ANONYMOUS: SDKs always sign, and local tools use
-// made-up keys. With it off, those get MissingAuthenticationToken and InvalidClientTokenId.
+// made-up keys. With it off, or when a page of another origin sent the request (auth/cross-origin.ts), those
+// get MissingAuthenticationToken and InvalidClientTokenId.
 // Per request this costs a Map lookup for the key (secret and derived signing keys are cached until a user
-// changes), one HMAC over the canonical request, and a Map lookup for the principal's Access.
+// changes), one HMAC over the canonical request, and a Map lookup for the principal's Access. The listener
+// makes one for SQS and SNS together, so a key and a principal's Access are cached once for both.
 import type { FastifyRequest } from 'fastify'
 import type { Access, Principal } from '../../../broker/security/authorizer.js'
 import { ANONYMOUS } from '../../../broker/security/authorizer.js'
@@ -12,6 +14,7 @@ import type { Security } from '../../../broker/security/security.js'
 import type { UserRecord } from '../../../broker/security/users.js'
 import type { Logger } from '../../../util/logger.js'
 import { type LoginFailure, logLoginFailure } from '../../common/authentication.js'
+import { crossOrigin } from '../auth/cross-origin.js'
 import { ACCOUNT_ID } from '../sqs/attributes.js'
 import {
   ALGORITHM,
@@ -36,6 +39,8 @@ interface KeyEntry {
   signing: Map<string, Buffer>
 }
 
+export type AwsService = 'sqs' | 'sns'
+
 /** The ARN AWS names a caller by in an authorization error. */
 export function principalArn(principal: Principal): string {
   return principal.name === ANONYMOUS ? 'anonymous' : `arn:aws:iam::${ACCOUNT_ID}:user/${principal.name}`
@@ -43,7 +48,6 @@ export function principalArn(principal: Principal): string {
 
 export class AwsAuthenticator {
   readonly #security: Security
-  readonly #service: 'sqs' | 'sns'
   readonly #logger: Logger
   readonly #now: () => number
   /** Access key id → its user and secret (null: unknown), valid for one user-store generation. */
@@ -51,15 +55,14 @@ export class AwsAuthenticator {
   #keysGeneration = -1
   readonly #access = new Map<string, Access>()
 
-  constructor(security: Security, service: 'sqs' | 'sns', logger: Logger, now: () => number = Date.now) {
+  constructor(security: Security, logger: Logger, now: () => number = Date.now) {
     this.#security = security
-    this.#service = service
     this.#logger = logger
     this.#now = now
   }
 
-  /** The request's authorizer; throws the AWS error when it may not be served at all. */
-  async authenticate(request: FastifyRequest): Promise<Access> {
+  /** The request's authorizer for `service`; throws the AWS error when it may not be served at all. */
+  async authenticate(request: FastifyRequest, service: AwsService): Promise<Access> {
     const signed: SignedRequest = {
       method: request.raw.method ?? 'POST',
       url: request.raw.url ?? '/',
@@ -69,35 +72,48 @@ export class AwsAuthenticator {
     const address = request.socket.remoteAddress
     const claim = parseSignature(signed)
     if (claim === undefined) {
-      const anonymous = this.#security.anonymous()
+      const anonymous = this.#anonymous(request)
       if (anonymous !== undefined) return this.#accessFor(anonymous, address)
-      await this.#refuse(request, 'anonymous-disabled', undefined)
+      await this.#refuse(request, service, 'anonymous-disabled', undefined)
       throw new AwsAuthError('MissingAuthenticationToken', MISSING_TOKEN_TEXT)
     }
     const key = this.#key(claim.accessKeyId)
     if (key === undefined || !this.#security.mayLogIn(key.user.name, address)) {
-      const anonymous = this.#security.anonymous()
+      const anonymous = this.#anonymous(request)
       if (key === undefined && anonymous !== undefined) return this.#accessFor(anonymous, address)
-      await this.#refuse(request, 'bad-credentials', claim.accessKeyId)
+      await this.#refuse(request, service, 'bad-credentials', claim.accessKeyId)
       throw new AwsAuthError('InvalidClientTokenId', INVALID_TOKEN_TEXT)
     }
     try {
       verifySignature(signed, claim, {
-        service: this.#service,
+        service,
         now: this.#now(),
         key: (date, region, service) => this.#signingKey(key, date, region, service),
       })
     } catch (error) {
-      if (error instanceof AwsAuthError && error.code === 'SignatureDoesNotMatch' && claim.service === this.#service)
-        await this.#refuse(request, 'bad-credentials', key.user.name)
+      if (error instanceof AwsAuthError && error.code === 'SignatureDoesNotMatch' && claim.service === service)
+        await this.#refuse(request, service, 'bad-credentials', key.user.name)
       throw error
     }
     return this.#accessFor(this.#security.principal(key.user.name, 'access-key'), address)
   }
 
-  async #refuse(request: FastifyRequest, reason: LoginFailure, user: string | undefined): Promise<void> {
+  /**
+   * The anonymous principal when the policy allows it, except for a request a page of another origin sent
+   * (a cross-site form post would otherwise act anonymously on a developer's loopback broker).
+   */
+  #anonymous(request: FastifyRequest): Principal | undefined {
+    return crossOrigin(request) ? undefined : this.#security.anonymous()
+  }
+
+  async #refuse(
+    request: FastifyRequest,
+    service: AwsService,
+    reason: LoginFailure,
+    user: string | undefined,
+  ): Promise<void> {
     logLoginFailure(
-      { logger: this.#logger, protocol: this.#service, socket: request.socket, mechanism: ALGORITHM },
+      { logger: this.#logger, protocol: service, socket: request.socket, mechanism: ALGORITHM },
       reason,
       user,
     )

@@ -7,13 +7,13 @@ import type { Access } from '../../../broker/security/authorizer.js'
 import type { SnsSubscription } from '../../../broker/topics/topics.js'
 import type { Logger } from '../../../util/logger.js'
 import type { AlarmSource } from '../../common/listener.js'
-import { AwsAuthenticator } from '../aws/authenticator.js'
+import type { AwsAuthenticator } from '../aws/authenticator.js'
 import { ACCOUNT_ID, nameFromArn } from '../sqs/attributes.js'
 import { authorize } from './authorization.js'
 import { SNS_NAMESPACE, SnsError, sendQueryError, toSnsError } from './errors.js'
 import { endpointOf, subscriptionId, topicArn, topicFromArn } from './names.js'
 import { SnsPublisher } from './publish.js'
-import { entries, flatMap, parseRequestForm, QueryParseError, responseXml, toXml, type XmlValue } from './query.js'
+import { entries, flatMap, QueryParseError, responseXml, toXml, type XmlValue } from './query.js'
 
 const LIST_PAGE = 100
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/
@@ -35,11 +35,11 @@ export class SnsService {
   readonly #auth: AwsAuthenticator
   readonly #alarms: AlarmSource | undefined
 
-  constructor(broker: Broker, logger: Logger, alarms?: AlarmSource) {
+  constructor(broker: Broker, logger: Logger, auth: AwsAuthenticator, alarms?: AlarmSource) {
     this.#alarms = alarms
     this.#broker = broker
     this.#logger = logger
-    this.#auth = new AwsAuthenticator(broker.security, 'sns', logger)
+    this.#auth = auth
     this.#publisher = new SnsPublisher(broker, logger)
   }
 
@@ -48,17 +48,17 @@ export class SnsService {
     return this.#publisher.published
   }
 
-  /** One request: authenticated (SigV4), then authorized per action (authorization.ts), then run. */
-  async handle(request: FastifyRequest, reply: FastifyReply, body: string): Promise<FastifyReply> {
+  /**
+   * One request: authenticated (SigV4), then authorized per action (authorization.ts), then run. `form` is
+   * the request's fields (parseRequestForm, which the listener ran to tell SQS from SNS), or its parse error.
+   */
+  async handle(request: FastifyRequest, reply: FastifyReply, form: Map<string, string> | Error): Promise<FastifyReply> {
     const requestId = randomUUID()
     try {
-      const access = await this.#auth.authenticate(request)
-      let params: Map<string, string>
-      try {
-        params = parseRequestForm(body, request.url)
-      } catch (error) {
-        throw new SnsError('InvalidParameter', error instanceof QueryParseError ? error.message : 'malformed form body')
-      }
+      const access = await this.#auth.authenticate(request, 'sns')
+      if (!(form instanceof Map))
+        throw new SnsError('InvalidParameter', form instanceof QueryParseError ? form.message : 'malformed form body')
+      const params = form
       const action = params.get('Action')
       const handler = action === undefined ? undefined : this.#actions[action]
       if (handler === undefined)

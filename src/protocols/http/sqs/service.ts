@@ -10,7 +10,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import type { AlarmSource } from '../../common/listener.js'
-import { AwsAuthenticator } from '../aws/authenticator.js'
+import type { AwsAuthenticator } from '../aws/authenticator.js'
 import { KIND_SQS_QUEUE, type SqsQueueRecord } from './attributes.js'
 import { authorize } from './authorization.js'
 import * as deadLetters from './dead-letters.js'
@@ -47,11 +47,11 @@ export class SqsService {
     broker: Broker,
     handles: ReceiptHandles,
     logger: Logger,
-    options: { urlBase?: QueueUrlBase; alarms?: AlarmSource | undefined } = {},
+    options: { auth: AwsAuthenticator; urlBase?: QueueUrlBase; alarms?: AlarmSource | undefined },
   ) {
     this.#urlBase = options.urlBase ?? { host: '' }
     this.#alarms = options.alarms
-    this.#auth = new AwsAuthenticator(broker.security, 'sqs', logger)
+    this.#auth = options.auth
     this.#state = {
       broker,
       records: broker.catalog<SqsQueueRecord>(KIND_SQS_QUEUE),
@@ -71,7 +71,7 @@ export class SqsService {
   /** The caller's authorizer (SigV4 and the anonymous policy); throws the AWS error as an SqsError. */
   async authenticate(request: FastifyRequest): Promise<Access> {
     try {
-      return await this.#auth.authenticate(request)
+      return await this.#auth.authenticate(request, 'sqs')
     } catch (error) {
       throw mapError(this.#state, error, 'authenticate')
     }

@@ -16,7 +16,7 @@ export type Input = Record<string, unknown>
 export type Output = Record<string, unknown>
 
 export interface RequestContext {
-  /** Base of queue URLs: `http://host:port` from the Host header. */
+  /** Base of queue URLs: the configured `sqsBaseUrl`, else the socket's scheme, address and port (origin.ts). */
   origin: string
   signal: AbortSignal
   /** The caller's authorizer (authorization.ts checks the action; listings filter with it). */

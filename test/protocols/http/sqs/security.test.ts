@@ -1,7 +1,8 @@
 // SQS authentication and authorization with the real @aws-sdk/client-sqs (JSON 1.0, query-compatible
 // errors): SigV4 with the right and a wrong secret, unknown key ids with the anonymous policy on and off, an
 // unsigned request, the 15-minute clock window (and the SDK taking its clock offset from our Date header),
-// and ACL decisions (AccessDenied with AWS's text, filtered listings, a rule change taking effect at once).
+// ACL decisions (AccessDenied with AWS's text, filtered listings, a rule change taking effect at once), and
+// a cross-site form post refused the anonymous principal.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
@@ -23,6 +24,7 @@ import {
   sqsAs,
   startSecured,
 } from '../aws-security.ts'
+import { startHarness } from '../helpers.ts'
 
 test('SigV4: the right secret is served, a wrong one is SignatureDoesNotMatch, an unknown key is anonymous', async (t) => {
   const { url } = await startSecured(t)
@@ -211,4 +213,29 @@ test('a RedrivePolicy needs Write on its dead-letter queue', async (t) => {
   })
   await alice.send(new CreateQueueCommand({ QueueName: 'work', Attributes: { RedrivePolicy: redrive } }))
   assert.ok(dlq.QueueUrl)
+})
+
+test('anonymous on: a cross-site form post (no signature) is refused on SQS and SNS; a same-origin or tool request is served', async (t) => {
+  const { url } = await startHarness(t)
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(`${url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body,
+    })
+  const createQueue = 'Action=CreateQueue&Version=2012-11-05&QueueName=forged'
+  const crossSite: Array<Record<string, string>> = [
+    { origin: 'https://evil.example' },
+    { 'sec-fetch-site': 'cross-site' },
+  ]
+  for (const headers of crossSite) {
+    const response = await post(createQueue, headers)
+    assert.equal(response.status, 403)
+    assert.match(await response.text(), /MissingAuthenticationToken/)
+    const sns = await post('Action=CreateTopic&Name=forged', headers)
+    assert.equal(sns.status, 403)
+    assert.match(await sns.text(), /MissingAuthenticationToken/)
+  }
+  assert.equal((await post(createQueue, {})).status, 200)
+  assert.equal((await post(createQueue, { 'sec-fetch-site': 'same-origin' })).status, 200)
 })
