@@ -105,30 +105,38 @@ export class Access {
     this.#superUser = this.principal.name !== ANONYMOUS && tags.includes('administrator')
   }
 
+  #remember(operation: Operation, type: ResourceType, name: string, decision: boolean): void {
+    if (++this.#cached > CACHE_MAX) {
+      this.#cache.clear()
+      this.#cached = 1
+    }
+    let byType = this.#cache.get(operation)
+    if (byType === undefined) {
+      byType = new Map()
+      this.#cache.set(operation, byType)
+    }
+    let byName = byType.get(type)
+    if (byName === undefined) {
+      byName = new Map()
+      byType.set(type, byName)
+    }
+    byName.set(name, decision)
+  }
+
   allows(operation: Operation, type: ResourceType, name: string): boolean {
     this.#refresh()
     if (this.#superUser) return true
     // Nested maps: a cached decision costs three lookups and allocates nothing (this runs per message).
-    let byType = this.#cache.get(operation)
-    if (byType === undefined) this.#cache.set(operation, (byType = new Map()))
-    let byName = byType.get(type)
-    if (byName === undefined) byType.set(type, (byName = new Map()))
-    let decision = byName.get(name)
-    if (decision === undefined) {
-      decision = decide(
-        this.#acls.forResource(type, name),
-        principalString(this.principal),
-        this.host,
-        operation,
-        this.#defaultAllow(),
-      )
-      if (++this.#cached > CACHE_MAX) {
-        this.#cache.clear()
-        this.#cached = 1
-        this.#cache.set(operation, (byType = new Map([[type, (byName = new Map())]])))
-      }
-      byName.set(name, decision)
-    }
+    const cached = this.#cache.get(operation)?.get(type)?.get(name)
+    if (cached !== undefined) return cached
+    const decision = decide(
+      this.#acls.forResource(type, name),
+      principalString(this.principal),
+      this.host,
+      operation,
+      this.#defaultAllow(),
+    )
+    this.#remember(operation, type, name, decision)
     return decision
   }
 }

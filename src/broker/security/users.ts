@@ -174,6 +174,8 @@ export class UserStore {
       return undefined
     }
     if (user.passwordHash !== undefined) return (await passwordMatches(user.passwordHash, password)) ? user : undefined
+    // A user with only SCRAM credentials pays the scrypt too, or the faster check would tell it exists.
+    await passwordMatches(DUMMY_HASH, password)
     for (const credential of Object.values(user.scram))
       if (credential && (await scramCredentialMatches(credential, password))) return user
     return undefined
