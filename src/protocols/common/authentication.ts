@@ -14,10 +14,20 @@ export interface LoginAttempt {
   socket: net.Socket
   /** The mechanism as the client named it (PLAIN, AMQPLAIN, SCRAM-SHA-256, password, basic...). */
   mechanism: string
+  /**
+   * Sent by a web page of another origin (an MQTT WebSocket upgrade, an HTTP request): only credentials the
+   * page itself supplied count, never the ambient ones a browser adds (anonymous access, a client certificate).
+   */
+  crossOrigin?: boolean
 }
 
 /** Why a login was refused, for the log (the client is told only what its protocol says for a failure). */
-export type LoginFailure = 'bad-credentials' | 'no-certificate' | 'anonymous-disabled' | 'unsupported-mechanism'
+export type LoginFailure =
+  | 'bad-credentials'
+  | 'no-certificate'
+  | 'anonymous-disabled'
+  | 'unsupported-mechanism'
+  | 'cross-origin'
 
 export function logLoginFailure(attempt: Omit<LoginAttempt, 'security'>, reason: LoginFailure, user?: string): void {
   attempt.logger.warn(
@@ -55,6 +65,7 @@ export async function passwordLogin(
  * verified the certificate vouches for it, so the name need not be in the user store (its tags apply if it is).
  */
 export async function certificateLogin(attempt: LoginAttempt): Promise<Principal | undefined> {
+  if (attempt.crossOrigin === true) return refuseLogin(attempt, 'cross-origin')
   const subject = peerCertificateSubject(attempt.socket)
   if (subject !== undefined) return attempt.security.principal(subject.commonName, 'EXTERNAL')
   return refuseLogin(attempt, 'no-certificate')
@@ -62,6 +73,7 @@ export async function certificateLogin(attempt: LoginAttempt): Promise<Principal
 
 /** The anonymous principal when allowed; else logged and undefined (after the failure delay). */
 export async function anonymousLogin(attempt: LoginAttempt): Promise<Principal | undefined> {
+  if (attempt.crossOrigin === true) return refuseLogin(attempt, 'cross-origin')
   const principal = attempt.security.anonymous()
   if (principal !== undefined) return principal
   return refuseLogin(attempt, 'anonymous-disabled')

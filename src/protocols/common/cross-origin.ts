@@ -1,17 +1,17 @@
-// Whether a request was sent by a page of another origin. A browser attaches cookies and cached Basic
-// credentials to a form another site posts, and with anonymous access there are no credentials to forge:
-// such writes are refused on every surface of the HTTP listener (auth.ts for its own, aws/ for SQS and SNS,
-// which answer no CORS and so serve no legitimate cross-origin page).
-import type { FastifyRequest } from 'fastify'
+// Whether an HTTP request (or WebSocket upgrade) was sent by a page of another origin. A browser attaches
+// cookies and cached Basic credentials to a request another site makes, and with anonymous access there are
+// no credentials to forge: such requests get no anonymous access on any surface of the HTTP port (the admin
+// API's writes, SQS and SNS, MQTT over WebSocket).
+import type { IncomingHttpHeaders } from 'node:http'
 
 /** A request sent by a page of another origin (another site, or another port of this host). */
-export function crossOrigin(request: FastifyRequest): boolean {
-  const site = request.headers['sec-fetch-site']
+export function crossOrigin(headers: IncomingHttpHeaders): boolean {
+  const site = headers['sec-fetch-site']
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return true
-  const origin = request.headers.origin
+  const origin = headers.origin
   if (origin === undefined) return false
   try {
-    return new URL(origin).host !== request.headers.host
+    return new URL(origin).host !== headers.host
   } catch {
     return true
   }

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createWebSocketStream, WebSocketServer } from 'ws'
 import { type ConnectionRegistry, peerOf } from '../common/connections.js'
+import { crossOrigin } from '../common/cross-origin.js'
 import {
   acceptTcp,
   acceptTls,
@@ -129,11 +130,18 @@ export function attachMqttWebSocket(
       socket.destroy()
       return
     }
+    // A page of another site may connect with a user name and password it knows, but not as the anonymous
+    // user of a local broker nor with a client certificate the browser would attach by itself.
+    const fromOtherOrigin = crossOrigin(request.headers)
     wss.handleUpgrade(request, socket, head, (ws) => {
       const stream = createWebSocketStream(ws)
       stream.on('error', () => {})
       const peer = request.socket
-      handleMqttStream(hub, stream, { socket: peer, remoteAddress: `${peerOf(peer)} (WebSocket)` })
+      handleMqttStream(hub, stream, {
+        socket: peer,
+        remoteAddress: `${peerOf(peer)} (WebSocket)`,
+        crossOrigin: fromOtherOrigin,
+      })
     })
   }
   httpServer.on('upgrade', onUpgrade)

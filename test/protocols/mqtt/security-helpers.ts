@@ -2,6 +2,7 @@
 // the config contract, the MQTT listener on free ports (TCP, and TLS from the development certificates), and
 // helpers that read what a real client was answered (CONNACK, SUBACK codes).
 import { mkdtempSync, rmSync } from 'node:fs'
+import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -36,6 +37,8 @@ export interface SecureOptions {
   tls?: ClientAuth
   /** An HTTPS server standing in for the HTTP listener's: MQTT attaches its WSS handler to it. */
   httpsServer?: HttpsServer
+  /** A plain HTTP server standing in for the HTTP listener's: MQTT attaches its WS handler to it. */
+  httpServer?: HttpServer
 }
 
 export async function startSecureWharf(t: TestContext, options: SecureOptions = {}): Promise<SecureWharf> {
@@ -44,9 +47,9 @@ export async function startSecureWharf(t: TestContext, options: SecureOptions = 
   const broker = await createBroker({ dataDir, durability: 'never', security: { users, acls: options.acls ?? [] } })
   if (options.anonymous !== undefined) broker.security.configure({ anonymous: options.anonymous })
   const started = new Map<string, Listener>()
-  if (options.httpsServer !== undefined) {
-    const httpsServer = options.httpsServer
-    started.set('http', { name: 'http', port: 0, urls: [], httpsServer, close: async () => {} })
+  if (options.httpsServer !== undefined || options.httpServer !== undefined) {
+    const { httpServer, httpsServer } = options
+    started.set('http', { name: 'http', port: 0, urls: [], httpServer, httpsServer, close: async () => {} })
   }
   const listener = await startMqttListener({
     broker,

@@ -3,6 +3,8 @@
 // publish acknowledged and dropped, every delivery (live and retained) a Read of its topic, wills checked as
 // the client's publish, and the config contract's example rule on test/nosubscribe.
 import assert from 'node:assert/strict'
+import { createServer as createHttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import type { MqttClient } from 'mqtt'
 import { collect } from './helpers.ts'
@@ -150,3 +152,33 @@ for (const protocolVersion of [4, 5] as const) {
     )
   })
 }
+
+test('mqtt.js over ws:// from a page of another origin: a password login works, anonymous access does not', async (t) => {
+  const http = createHttpServer()
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  t.after(() => {
+    http.closeAllConnections()
+    http.close()
+  })
+  const w = await startSecureWharf(t, { anonymous: true, httpServer: http })
+  const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/mqtt`
+  // What a browser sends on a cross-site WebSocket: its page's origin, and Sec-Fetch-Site where supported.
+  const fromOtherSite = { wsOptions: { headers: { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' } } }
+
+  const local = await connectTo(t, url, { protocolVersion: 4, clientId: 'ws-local' })
+  assert.deepEqual(await subackCodes(local, ['ws/#']), [1], 'no Origin (a native client): anonymous as configured')
+  assert.equal(await refusalCode(t, url, { protocolVersion: 4, ...fromOtherSite }), 0x05)
+  assert.equal(await refusalCode(t, url, { protocolVersion: 5, ...fromOtherSite }), 0x87)
+  const samePage = { wsOptions: { headers: { Origin: url.replace('ws:', 'http:').replace('/mqtt', '') } } }
+  const sameOrigin = await connectTo(t, url, { protocolVersion: 4, clientId: 'ws-same', ...samePage })
+  assert.deepEqual(await subackCodes(sameOrigin, ['ws/#']), [1], 'the page the broker serves is not another origin')
+  const bob = await connectTo(t, url, {
+    protocolVersion: 4,
+    clientId: 'ws-bob',
+    username: 'bob',
+    password: 'bob-pw',
+    ...fromOtherSite,
+  })
+  assert.deepEqual(await subackCodes(bob, ['ws/#']), [1], 'credentials the page supplied count')
+  assert.equal(w.listener.connections.list().find((c) => c.clientId === 'ws-bob')?.user, 'bob')
+})

@@ -12,10 +12,10 @@ import { principalString } from '../../../broker/security/authorizer.js'
 import type { Security } from '../../../broker/security/security.js'
 import { WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
+import { crossOrigin } from '../../common/cross-origin.js'
 import { type AdminRoute, adminRoute, bad, body, sendAdminError } from '../admin/context.js'
 import { REGISTRY_PATH, sendRegistryError } from '../registry.js'
 import { type Authenticated, HttpAuthenticator } from './credentials.js'
-import { crossOrigin } from './cross-origin.js'
 import {
   type PolicyOptions,
   type Requirement,
@@ -75,7 +75,7 @@ export function registerHttpAuth(
     requirement: Exclude<Requirement, 'skip' | 'open'>,
   ): Promise<boolean> {
     const writing = !reading(request.method)
-    if (writing && crossOrigin(request)) {
+    if (writing && crossOrigin(request.headers)) {
       refuse(request, reply, 403, 'cross-origin request refused')
       return false
     }

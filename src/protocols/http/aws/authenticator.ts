@@ -14,7 +14,7 @@ import type { Security } from '../../../broker/security/security.js'
 import type { UserRecord } from '../../../broker/security/users.js'
 import type { Logger } from '../../../util/logger.js'
 import { type LoginFailure, logLoginFailure } from '../../common/authentication.js'
-import { crossOrigin } from '../auth/cross-origin.js'
+import { crossOrigin } from '../../common/cross-origin.js'
 import { ACCOUNT_ID } from '../sqs/attributes.js'
 import {
   ALGORITHM,
@@ -103,7 +103,7 @@ export class AwsAuthenticator {
    * (a cross-site form post would otherwise act anonymously on a developer's loopback broker).
    */
   #anonymous(request: FastifyRequest): Principal | undefined {
-    return crossOrigin(request) ? undefined : this.#security.anonymous()
+    return crossOrigin(request.headers) ? undefined : this.#security.anonymous()
   }
 
   async #refuse(

@@ -23,6 +23,7 @@ export async function authenticate(c: ConnectionCore, p: IConnectPacket): Promis
     protocol: 'mqtt',
     socket: c.socket,
     mechanism,
+    crossOrigin: c.crossOrigin,
   })
   if (p.username !== undefined) {
     const password = p.password === undefined ? '' : Buffer.from(p.password).toString('utf8')

@@ -41,6 +41,7 @@ class Context implements ConnectionContext {
     readonly hub: MqttHub,
     readonly stream: Duplex,
     readonly socket: Socket,
+    readonly crossOrigin: boolean,
   ) {
     this.output = new Output(this)
     this.publishWriter = new PublishWriter(this)
@@ -63,6 +64,8 @@ export interface MqttTransport {
   socket: Socket
   /** The peer as the admin API shows it; defaults to the socket's address:port. */
   remoteAddress?: string
+  /** A WebSocket upgrade sent by a page of another origin (see common/cross-origin.ts). */
+  crossOrigin?: boolean
 }
 
 export class MqttConnection implements HubConnection, SessionOwner {
@@ -78,7 +81,7 @@ export class MqttConnection implements HubConnection, SessionOwner {
     this.remoteAddress =
       transport.remoteAddress ??
       (socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort ?? 0}`)
-    const c = new Context(this, hub, stream, socket)
+    const c = new Context(this, hub, stream, socket, transport.crossOrigin === true)
     this.#c = c
     this.#intake = new Intake(c)
     hub.connections.add(this)

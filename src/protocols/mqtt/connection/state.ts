@@ -16,6 +16,8 @@ export interface ConnectionCore {
   readonly stream: Duplex
   /** The TCP or TLS socket under the stream (under the WebSocket for MQTT over WebSocket): peer and certificate. */
   readonly socket: Socket
+  /** A WebSocket upgrade a page of another origin sent: neither anonymous nor certificate login applies. */
+  readonly crossOrigin: boolean
   state: ConnectionState
   version: number
   session: Session | null
