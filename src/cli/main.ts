@@ -61,6 +61,15 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   mqttRetainedBytesMax: ['n', 'bytes of all MQTT retained messages (default 64 MiB)'],
   mqttRetainedMessageBytesMax: ['n', 'bytes of one MQTT retained message (default 1 MiB)'],
   mqttConnectTimeoutMs: ['n', 'close MQTT connections that send no CONNECT within this (default 10000)'],
+  amqpDeliveryBufferBytes: [
+    'n',
+    'AMQP: pause deliveries while a connection has this many bytes unread (default 1 MiB)',
+  ],
+  amqpPendingBodyBytes: ['n', 'AMQP: body bytes a connection may hold unpublished, else 506 (default 64 MiB)'],
+  amqpPublishInflightBytes: [
+    'n',
+    'AMQP: stop reading a publisher with this many body bytes unconfirmed (default 16 MiB)',
+  ],
   topicWildcardsMax: ['n', `most '#' in one AMQP topic binding key (default ${defaultConfig.topicWildcardsMax})`],
   schemaBytesMax: ['n', `largest schema the registry accepts, bytes (default ${defaultConfig.schemaBytesMax})`],
   schemaDepthMax: ['n', `deepest JSON nesting of a registered schema (default ${defaultConfig.schemaDepthMax})`],

@@ -5,6 +5,11 @@ import { dirname, resolve } from 'node:path'
 import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
 import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
+import {
+  AMQP_DELIVERY_BUFFER_BYTES_DEFAULT,
+  AMQP_PENDING_BODY_BYTES_DEFAULT,
+  AMQP_PUBLISH_INFLIGHT_BYTES_DEFAULT,
+} from '../protocols/amqp/listener.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
 import {
   HTTP_HEADERS_TIMEOUT_MS,
@@ -75,6 +80,12 @@ export interface WharfConfig {
   mqttRetainedMessageBytesMax: number
   /** An MQTT connection that has not sent CONNECT within this long is closed. */
   mqttConnectTimeoutMs: number
+  /** Bytes waiting for an AMQP peer to read them beyond which deliveries to that connection pause (credit flow). */
+  amqpDeliveryBufferBytes: number
+  /** Body bytes an AMQP connection holds unpublished (partial bodies, open transactions); beyond, 506 closes it. */
+  amqpPendingBodyBytes: number
+  /** Body bytes of an AMQP connection's publishes awaiting the broker beyond which it is not read. */
+  amqpPublishInflightBytes: number
   /** Base of SQS queue URLs (`https://sqs.example.com`); empty = the address and port each request came in on. */
   sqsBaseUrl: string
   /** HTTP listener: ms to receive a request's headers, the whole request (body included), and keep-alive idle. */
@@ -129,6 +140,9 @@ export const defaultConfig: WharfConfig = {
   mqttRetainedBytesMax: 64 * 1024 * 1024,
   mqttRetainedMessageBytesMax: 1024 * 1024,
   mqttConnectTimeoutMs: 10_000,
+  amqpDeliveryBufferBytes: AMQP_DELIVERY_BUFFER_BYTES_DEFAULT,
+  amqpPendingBodyBytes: AMQP_PENDING_BODY_BYTES_DEFAULT,
+  amqpPublishInflightBytes: AMQP_PUBLISH_INFLIGHT_BYTES_DEFAULT,
   sqsBaseUrl: '',
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
@@ -188,6 +202,9 @@ const schema: Record<keyof WharfConfig, Kind> = {
   mqttRetainedBytesMax: 'count',
   mqttRetainedMessageBytesMax: 'count',
   mqttConnectTimeoutMs: 'count',
+  amqpDeliveryBufferBytes: 'count',
+  amqpPendingBodyBytes: 'count',
+  amqpPublishInflightBytes: 'count',
   sqsBaseUrl: 'optionalString',
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',

@@ -1,7 +1,7 @@
 // Process wiring: opens the data directory and the broker, then starts every enabled protocol listener.
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
-import { startAmqpListener } from '../protocols/amqp/index.js'
+import { type AmqpListenerOptions, startAmqpListener } from '../protocols/amqp/index.js'
 import type { Listener, ListenerContext as ProtocolListenerContext } from '../protocols/common/listener.js'
 import type { TlsCredentials } from '../protocols/common/tls.js'
 import { startHttpListener } from '../protocols/http/listener.js'
@@ -30,6 +30,8 @@ export interface ListenerContext extends ProtocolListenerContext {
   alarms: AlarmSource
   /** MQTT bounds set by the config (the rest keep the adapter's defaults). */
   mqttLimits: Partial<MqttLimits>
+  /** AMQP per-connection bounds set by the config. */
+  amqpLimits: AmqpListenerOptions
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -125,6 +127,11 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           maxRetainedBytes: config.mqttRetainedBytesMax,
           maxRetainedMessageBytes: config.mqttRetainedMessageBytesMax,
           connectTimeoutMs: config.mqttConnectTimeoutMs,
+        },
+        amqpLimits: {
+          deliveryBufferBytes: config.amqpDeliveryBufferBytes,
+          pendingBodyBytes: config.amqpPendingBodyBytes,
+          publishInflightBytes: config.amqpPublishInflightBytes,
         },
       })
       listeners.set(name, listener)

@@ -1,7 +1,7 @@
-// The AMQP 0-9-1 listener: accepts TCP connections (and AMQPS on the TLS port when TLS is configured), runs one shared tick for heartbeats, handshake
-// deadlines and the memory alarm (connection.blocked), and closes every connection on shutdown.
+// The AMQP 0-9-1 listener: accepts TCP connections (and AMQPS on the TLS port when TLS is configured), runs one
+// shared tick for heartbeats and handshake deadlines, blocks publishers (connection.blocked) while a server alarm
+// is on, and closes every connection on shutdown.
 import type net from 'node:net'
-import { createMemoryGauge } from '../../util/memory.js'
 import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
@@ -12,42 +12,41 @@ import { AmqpConnection } from './connection/connection.js'
 import type { ServerState } from './connection/state.js'
 
 /** While any of the context's resource alarms is active, publishers are blocked. */
-export type AmqpListenerContext = ListenerContext
+export interface AmqpListenerContext extends ListenerContext {
+  /** The server config's AMQP bounds (amqpDeliveryBufferBytes, ...); options given to startAmqpListener win. */
+  amqpLimits?: AmqpListenerOptions
+}
 
+/** Per-connection bounds; each defaults to the value below and is set by the server config (src/server/config.ts). */
 export interface AmqpListenerOptions {
   /**
-   * Memory in use (heap + buffers, after a GC; util/memory.ts) above which publishers are blocked
-   * (connection.blocked); 0 disables the alarm.
-   */
-  memoryHighWatermarkBytes?: number
-  /**
    * Deliveries to a connection stop while more than this many bytes wait for the peer to read them, and
-   * resume once its socket drains (env WHARF_AMQP_DELIVERY_BUFFER_BYTES; default 1 MiB).
+   * resume once its socket drains (config amqpDeliveryBufferBytes; default 1 MiB).
    */
   deliveryBufferBytes?: number
   /**
    * Body bytes a connection holds before they are published, over all its channels: messages still being
    * received (their declared size) and publishes held by uncommitted transactions. A content header or a tx
-   * publish that would pass it closes the connection with 506 RESOURCE_ERROR (env
-   * WHARF_AMQP_PENDING_BODY_BYTES; default 64 MiB, one largest message).
+   * publish that would pass it closes the connection with 506 RESOURCE_ERROR (config amqpPendingBodyBytes;
+   * default 64 MiB, one largest message).
    */
   pendingBodyBytes?: number
   /**
    * Body bytes of a connection's publishes awaiting the broker (unconfirmed) above which it is no longer
-   * read until some settle (env WHARF_AMQP_PUBLISH_INFLIGHT_BYTES; default 16 MiB).
+   * read until some settle (config amqpPublishInflightBytes; default 16 MiB).
    */
   publishInflightBytes?: number
 }
 
-const DELIVERY_BUFFER_BYTES_DEFAULT = 1024 * 1024
-const PENDING_BODY_BYTES_DEFAULT = BODY_BYTES_MAX
-const PUBLISH_INFLIGHT_BYTES_DEFAULT = 16 * 1024 * 1024
+export const AMQP_DELIVERY_BUFFER_BYTES_DEFAULT = 1024 * 1024
+export const AMQP_PENDING_BODY_BYTES_DEFAULT = BODY_BYTES_MAX
+export const AMQP_PUBLISH_INFLIGHT_BYTES_DEFAULT = 16 * 1024 * 1024
 
-/** A positive byte count from an option or a WHARF_AMQP_* variable, else the default. */
-function bytesSetting(value: number | undefined, env: string, fallback: number): number {
-  const raw = value ?? (process.env[env] ? Number(process.env[env]) : undefined)
+/** A positive byte count from the options or the context, else the default. */
+function bytesSetting(name: keyof AmqpListenerOptions, values: AmqpListenerOptions[], fallback: number): number {
+  const raw = values.find((v) => v[name] !== undefined)?.[name]
   if (raw === undefined) return fallback
-  if (!Number.isSafeInteger(raw) || raw < 1) throw new Error(`${env}: expected a positive number of bytes, got ${raw}`)
+  if (!Number.isSafeInteger(raw) || raw < 1) throw new Error(`${name}: expected a positive number of bytes, got ${raw}`)
   return raw
 }
 
@@ -60,7 +59,7 @@ export interface AmqpListener extends Listener {
   readonly connectionCount: number
   /** Open connections held back by an alarm because they publish. */
   readonly blockedPublisherCount: number
-  /** Raises (reason) or clears (null) the memory alarm by hand (tests, admin). */
+  /** Blocks publishers with `reason`, or lifts that (null), beside the server's alarms (tests, admin). */
   setBlocked(reason: string | null): void
 }
 
@@ -119,10 +118,8 @@ export async function startAmqpListener(
     logger,
   )
   let sequence = 0
-  const memoryMax = options.memoryHighWatermarkBytes ?? Number(process.env.WHARF_AMQP_MEMORY_HIGH_WATERMARK ?? 0)
-  const memory = createMemoryGauge()
+  const sources = [options, context.amqpLimits ?? {}]
   let manualBlock: string | null = null
-  let alarm: string | null = null
   let sharedAlarm: string | null = null
   const capabilities: FieldTable = {
     publisher_confirms: true,
@@ -137,21 +134,9 @@ export async function startAmqpListener(
   }
   const state: ServerState = {
     limits: {
-      deliveryBufferBytes: bytesSetting(
-        options.deliveryBufferBytes,
-        'WHARF_AMQP_DELIVERY_BUFFER_BYTES',
-        DELIVERY_BUFFER_BYTES_DEFAULT,
-      ),
-      pendingBodyBytes: bytesSetting(
-        options.pendingBodyBytes,
-        'WHARF_AMQP_PENDING_BODY_BYTES',
-        PENDING_BODY_BYTES_DEFAULT,
-      ),
-      publishInflightBytes: bytesSetting(
-        options.publishInflightBytes,
-        'WHARF_AMQP_PUBLISH_INFLIGHT_BYTES',
-        PUBLISH_INFLIGHT_BYTES_DEFAULT,
-      ),
+      deliveryBufferBytes: bytesSetting('deliveryBufferBytes', sources, AMQP_DELIVERY_BUFFER_BYTES_DEFAULT),
+      pendingBodyBytes: bytesSetting('pendingBodyBytes', sources, AMQP_PENDING_BODY_BYTES_DEFAULT),
+      publishInflightBytes: bytesSetting('publishInflightBytes', sources, AMQP_PUBLISH_INFLIGHT_BYTES_DEFAULT),
     },
     broker,
     logger,
@@ -169,7 +154,7 @@ export async function startAmqpListener(
     }),
   }
   const applyBlocked = () => {
-    const next = manualBlock ?? alarm ?? sharedAlarm
+    const next = manualBlock ?? sharedAlarm
     if (next === state.blocked) return
     state.blocked = next
     logger.warn({ reason: next }, next === null ? 'amqp publishers unblocked' : 'amqp publishers blocked')
@@ -195,15 +180,6 @@ export async function startAmqpListener(
   const ticker = setInterval(() => {
     const now = Date.now()
     for (const c of connections) c.tick(now)
-    if (memoryMax > 0) {
-      // Hysteresis: clear only well below the mark, so the alarm does not flap. The reading is memory in use
-      // after a GC (util/memory.ts), not RSS, which stays high after the data is gone.
-      const clearBelow = memoryMax * 0.9
-      const { bytes, collected } = memory.measure(alarm === null ? memoryMax : clearBelow)
-      if (collected && alarm === null && bytes > memoryMax) alarm = 'low on memory'
-      else if (collected && alarm !== null && bytes < clearBelow) alarm = null
-      applyBlocked()
-    }
   }, TICK_MS)
   ticker.unref()
   const host = context.host.includes(':') ? `[${context.host}]` : context.host
