@@ -108,23 +108,28 @@ function countsOf(owner: object): AddressCounts {
 }
 
 /**
- * The per-address bound for servers whose sockets this kit does not accept (node:http, whose own
- * maxConnections is the total bound): every socket of `servers` counts against one budget per address, and
- * one beyond it is destroyed as it arrives.
+ * The connection bounds for servers whose sockets this kit does not accept (node:http): every socket of
+ * `servers` (a listener's plain and TLS ports) counts against one `connectionsMax` for them all and one
+ * budget per source address; a socket beyond either is destroyed as it arrives.
  */
-export function limitConnectionsPerAddress(
+export function limitServerConnections(
   context: ListenerContext,
   protocol: string,
   servers: Array<net.Server | undefined>,
 ): void {
-  const max = context.connectionsPerAddressMax ?? CONNECTIONS_PER_ADDRESS_MAX_DEFAULT
-  const counts = new AddressCounts()
-  const refusal = refusalLog(context, protocol, 'connectionsPerAddressMax', max)
+  let open = 0
+  const connections = {
+    protocol,
+    get size() {
+      return open
+    },
+  }
+  const admit = admission(context, connections)
   for (const server of servers)
     server?.on('connection', (socket: net.Socket) => {
-      if (counts.admit(socket, max)) return refusal.reset()
-      refusal.log(socket.remoteAddress)
-      socket.destroy()
+      if (!admit(socket)) return
+      open++
+      socket.once('close', () => open--)
     })
 }
 

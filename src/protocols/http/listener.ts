@@ -11,12 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
-import {
-  CONNECTIONS_MAX_DEFAULT,
-  type Listener,
-  type ListenerContext,
-  limitConnectionsPerAddress,
-} from '../common/listener.js'
+import { type Listener, type ListenerContext, limitServerConnections } from '../common/listener.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
 import { registerAlarmMetrics } from './admin/system.js'
@@ -206,10 +201,9 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   )
 
   let closing = false
-  // The same accept bound as the TCP listeners (node:http drops sockets beyond it); MQTT over WebSocket counts here too.
-  app.server.maxConnections = context.connectionsMax ?? CONNECTIONS_MAX_DEFAULT
-  // HTTP sockets are node:http's, not in a connection registry: counted on arrival, both ports together.
-  limitConnectionsPerAddress(context, 'http', [app.server, httpsServer])
+  // The same bounds as the TCP listeners, for the listener as a whole (both ports together; MQTT over
+  // WebSocket counts here too). HTTP sockets are node:http's, not in a connection registry: counted on arrival.
+  limitServerConnections(context, 'http', [app.server, httpsServer])
   await app.listen({ host: context.host, port: context.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : context.port
@@ -218,7 +212,6 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   const urls = [`http://${shown}:${port}/ ${what}`]
   const https = httpsServer
   if (https !== undefined && context.tls !== undefined) {
-    https.maxConnections = app.server.maxConnections
     applyKeepAlive(https, timeouts.keepAliveTimeout)
     try {
       // One address: 'localhost' could resolve to either loopback family.
