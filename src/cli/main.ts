@@ -86,12 +86,16 @@ export async function main(argv: string[]): Promise<void> {
   for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const satisfies PortKey[]) {
     start.option(
       `--${flagName(key)} <port>`,
-      `${key.replace('Port', '')} port, 0 disables (default ${defaultConfig[key]})`,
+      `${key.replace('Port', '')} plaintext port, 0 turns it off (default ${defaultConfig[key]})`,
       port,
     )
   }
   for (const key of ['kafkaTlsPort', 'amqpTlsPort', 'mqttTlsPort', 'httpsPort'] as const satisfies PortKey[]) {
-    start.option(`--${flagName(key)} <port>`, `TLS port when TLS is configured (default ${defaultConfig[key]})`, port)
+    start.option(
+      `--${flagName(key)} <port>`,
+      `TLS port when TLS is configured, 0 turns it off (default ${defaultConfig[key]})`,
+      port,
+    )
   }
   start.action(async (options: Partial<WharfConfig> & { config?: string }) => {
     const { config: configFile, ...flags } = options

@@ -21,7 +21,7 @@ import { WharfError } from '../util/errors.js'
 export interface WharfConfig {
   dataDir: string
   host: string
-  /** 0 disables a listener. */
+  /** Plaintext ports; 0 turns one off (the protocol still serves its TLS port when TLS is configured). */
   kafkaPort: number
   amqpPort: number
   mqttPort: number
@@ -63,7 +63,7 @@ export interface WharfConfig {
   tlsKeyFile: string
   tlsCaFile: string
   tlsClientAuth: ClientAuth
-  /** TLS ports, used only when TLS is configured; 0 disables one. */
+  /** TLS ports, used only when TLS is configured; 0 turns one off, independently of the plaintext port. */
   kafkaTlsPort: number
   amqpTlsPort: number
   mqttTlsPort: number

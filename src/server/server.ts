@@ -101,11 +101,14 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
   }
   try {
     for (const { name, portKey, tlsPortKey, start } of listenerFactories) {
+      // The plaintext and TLS ports are independent (0 turns one off): a protocol runs while either is on,
+      // so a plaintext port of 0 with a certificate configured makes a TLS-only listener.
       const port = config[portKey]
-      if (port === 0) continue
-      const tlsPort = config[tlsPortKey]
+      const tlsPort = credentials ? config[tlsPortKey] : 0
+      if (port === 0 && tlsPort === 0) continue
       const listener = await start({
-        ...(credentials && tlsPort !== 0 ? { tls: { port: tlsPort, credentials } } : {}),
+        ...(tlsPort !== 0 && credentials ? { tls: { port: tlsPort, credentials } } : {}),
+        plaintext: port !== 0,
         broker,
         config,
         host: config.host,

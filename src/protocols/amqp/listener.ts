@@ -4,7 +4,7 @@
 import type net from 'node:net'
 import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
-import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
+import { acceptTcp, acceptTls, type Listener, type ListenerContext, listenerPort } from '../common/listener.js'
 import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
 import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
@@ -170,7 +170,7 @@ export async function startAmqpListener(
   try {
     tls = await acceptTls(context, connections, accept)
   } catch (error) {
-    await tcp.close()
+    await tcp?.close()
     throw error
   }
   const unsubscribe = followAlarms(context.alarms, (reason) => {
@@ -183,12 +183,13 @@ export async function startAmqpListener(
   }, TICK_MS)
   ticker.unref()
   const host = context.host.includes(':') ? `[${context.host}]` : context.host
-  const urls = [`amqp://${host}:${tcp.port}`]
+  const urls: string[] = []
+  if (tcp !== undefined) urls.push(`amqp://${host}:${tcp.port}`)
   if (tls !== undefined) urls.push(`amqps://${host}:${tls.port}`)
-  logger.info({ port: tcp.port, tlsPort: tls?.port }, 'amqp listening')
+  logger.info({ port: tcp?.port, tlsPort: tls?.port }, 'amqp listening')
   return {
     name: 'amqp',
-    port: tcp.port,
+    port: listenerPort(tcp, tls),
     urls,
     tlsPort: tls?.port,
     connections,
@@ -205,7 +206,7 @@ export async function startAmqpListener(
     async close() {
       unsubscribe()
       clearInterval(ticker)
-      const closing = Promise.all([tcp.close(), tls?.close()])
+      const closing = Promise.all([tcp?.close(), tls?.close()])
       connections.closeAll('shutdown')
       await closing
     },

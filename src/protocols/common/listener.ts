@@ -47,11 +47,17 @@ export interface ListenerContext {
   connectionsPerAddressMax?: number
   /** Present when TLS is configured: the listener also accepts TLS connections on `port` with `credentials`. */
   tls?: { port: number; credentials: TlsCredentials }
+  /**
+   * False for a TLS-only listener: nothing listens on `port`, only on `tls.port` (the server sets it when a
+   * protocol's plaintext port is configured 0 and its TLS port is not). Default true.
+   */
+  plaintext?: boolean
 }
 
 /** A started listener. */
 export interface Listener {
   readonly name: string
+  /** The plaintext port; for a TLS-only listener, its TLS port. */
   readonly port: number
   /** Human-facing URLs for the start banner. */
   readonly urls: string[]
@@ -150,13 +156,14 @@ function refusalLog(context: ListenerContext, protocol: string, limit: string, m
 /**
  * Listens on the context's host and port and hands each accepted socket (no-delay set) to `accept`, unless
  * the listener already holds `connectionsMax` connections, or `connectionsPerAddressMax` from the socket's
- * source address: then the socket is dropped at once.
+ * source address: then the socket is dropped at once. Undefined for a TLS-only listener (`plaintext: false`).
  */
-export function acceptTcp(
+export async function acceptTcp(
   context: ListenerContext,
   connections: { readonly size: number; readonly protocol: string },
   accept: (socket: net.Socket) => void,
-): Promise<TcpListener> {
+): Promise<TcpListener | undefined> {
+  if (context.plaintext === false) return undefined
   const admit = admission(context, connections)
   return listenTcp(context.host, context.port, (socket) => {
     if (!admit(socket)) return
@@ -186,6 +193,13 @@ export async function acceptTls(
     server.on('connection', (socket: net.Socket) => admit(socket))
     return server
   })
+}
+
+/** The port a listener reports (`Listener.port`): its plaintext one, else its TLS one. */
+export function listenerPort(tcp: TcpListener | undefined, tls: TcpListener | undefined): number {
+  const port = tcp?.port ?? tls?.port
+  if (port === undefined) throw new Error('a listener needs a plaintext port or a TLS port')
+  return port
 }
 
 /** Whether a new socket may stay (counted for its address until it closes); one beyond a bound is destroyed. */

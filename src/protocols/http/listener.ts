@@ -75,9 +75,8 @@ export interface HttpListenerContext extends ListenerContext {
   }
 }
 
-export interface HttpListener extends Listener {
-  readonly httpServer: Server
-}
+/** `httpServer` is absent on a TLS-only listener (then MQTT over WebSocket is served as WSS only). */
+export type HttpListener = Listener
 
 const KIND_CONFIG = 'sqs-config'
 
@@ -203,14 +202,18 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   let closing = false
   // The same bounds as the TCP listeners, for the listener as a whole (both ports together; MQTT over
   // WebSocket counts here too). HTTP sockets are node:http's, not in a connection registry: counted on arrival.
-  limitServerConnections(context, 'http', [app.server, httpsServer])
-  await app.listen({ host: context.host, port: context.port })
+  // A TLS-only listener (plaintext: false) builds the app but listens on the HTTPS port alone.
+  const plaintext = context.plaintext !== false
+  limitServerConnections(context, 'http', [plaintext ? app.server : undefined, httpsServer])
+  if (plaintext) await app.listen({ host: context.host, port: context.port })
+  else await app.ready()
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : context.port
   const shown = context.host.includes(':') ? `[${context.host}]` : context.host
   const what = '(SQS, SNS, schema registry, /api/v1, /metrics)'
-  const urls = [`http://${shown}:${port}/ ${what}`]
+  const urls = plaintext ? [`http://${shown}:${port}/ ${what}`] : []
   const https = httpsServer
+  let httpsPort: number | undefined
   if (https !== undefined && context.tls !== undefined) {
     applyKeepAlive(https, timeouts.keepAliveTimeout)
     try {
@@ -221,13 +224,17 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       throw error
     }
     const httpsAddress = https.address()
-    const httpsPort = typeof httpsAddress === 'object' && httpsAddress !== null ? httpsAddress.port : context.tls.port
+    httpsPort = typeof httpsAddress === 'object' && httpsAddress !== null ? httpsAddress.port : context.tls.port
     urls.push(`https://${shown}:${httpsPort}/ ${what}`)
+  }
+  if (!plaintext && httpsPort === undefined) {
+    await app.close()
+    throw new Error('a TLS-only HTTP listener needs TLS configured')
   }
   return {
     name: 'http',
-    port,
-    httpServer: app.server,
+    port: plaintext ? port : (httpsPort ?? port),
+    ...(plaintext ? { httpServer: app.server } : {}),
     ...(https === undefined ? {} : { httpsServer: https }),
     urls,
     async close() {

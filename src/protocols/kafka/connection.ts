@@ -32,7 +32,8 @@ export interface ServerState {
   readonly options: KafkaOptions
   readonly logger: Logger
   readonly advertisedHost: string
-  readonly plainPort: number
+  /** The plaintext port, unless the listener is TLS-only. */
+  readonly plainPort: number | undefined
   /** The TLS port, when the listener serves one. */
   readonly tlsPort: number | undefined
   /** Holds produces while a resource alarm is active. */
@@ -141,7 +142,8 @@ export class Connection {
 
   /** The port Metadata and FindCoordinator advertise: the one this connection came in on. */
   get advertisedPort(): number {
-    return this.tls && this.server.tlsPort !== undefined ? this.server.tlsPort : this.server.plainPort
+    // Always set: the connection came in on it.
+    return (this.tls ? this.server.tlsPort : this.server.plainPort) ?? 0
   }
 
   /** The principal's decisions (its host as the rules name it), once the connection has a principal. */

@@ -5,7 +5,7 @@ import type net from 'node:net'
 import type { Principal } from '../../broker/security/authorizer.js'
 import { certificateLogin } from '../common/authentication.js'
 import { type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
-import { acceptTcp, acceptTls, type Listener } from '../common/listener.js'
+import { acceptTcp, acceptTls, type Listener, listenerPort } from '../common/listener.js'
 import { peerCertificateSubject } from '../common/tls.js'
 import { handleCreateAcls, handleDeleteAcls, handleDescribeAcls } from './acls.js'
 import {
@@ -158,7 +158,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     )
   }).catch(async (error) => {
     throttle.close()
-    await tcp.close()
+    await tcp?.close()
     throw error
   })
   state = {
@@ -166,20 +166,21 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     options,
     logger: ctx.logger,
     advertisedHost,
-    plainPort: tcp.port,
+    plainPort: tcp?.port,
     tlsPort: tls?.port,
     throttle,
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(
-    { port: tcp.port, tlsPort: tls?.port, advertisedHost, autoCreateTopics: options.autoCreateTopics },
+    { port: tcp?.port, tlsPort: tls?.port, advertisedHost, autoCreateTopics: options.autoCreateTopics },
     'kafka listening',
   )
-  const urls = [`kafka://${hostForUrl}:${tcp.port}`]
+  const urls: string[] = []
+  if (tcp !== undefined) urls.push(`kafka://${hostForUrl}:${tcp.port}`)
   if (tls !== undefined) urls.push(`kafka+ssl://${hostForUrl}:${tls.port}`)
   return {
     name: 'kafka',
-    port: tcp.port,
+    port: listenerPort(tcp, tls),
     tlsPort: tls?.port,
     urls,
     connections,
@@ -193,7 +194,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     },
     async close() {
       throttle.close()
-      const closing = Promise.all([tcp.close(), tls?.close()])
+      const closing = Promise.all([tcp?.close(), tls?.close()])
       connections.closeAll('shutdown')
       await closing
     },

@@ -14,6 +14,7 @@ import {
   CONNECTIONS_MAX_DEFAULT,
   type Listener,
   type ListenerContext,
+  listenerPort,
 } from '../common/listener.js'
 import { followAlarms } from '../common/publisher-alarms.js'
 import { MqttConnection, type MqttTransport } from './connection/connection.js'
@@ -59,10 +60,11 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
   const tls = await acceptTls(ctx, hub.connections, accept).catch(async (error: unknown) => {
     unsubscribe()
     await hub.close()
-    await tcp.close()
+    await tcp?.close()
     throw error
   })
-  const urls = [`mqtt://${ctx.host}:${tcp.port}`]
+  const urls: string[] = []
+  if (tcp !== undefined) urls.push(`mqtt://${ctx.host}:${tcp.port}`)
   if (tls !== undefined) urls.push(`mqtts://${ctx.host}:${tls.port}`)
   const webSockets: Array<{ close(): void }> = []
   const http = ctx.started?.get('http')
@@ -77,7 +79,7 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
   }
   return {
     name: 'mqtt',
-    port: tcp.port,
+    port: listenerPort(tcp, tls),
     tlsPort: tls?.port,
     urls,
     hub,
@@ -96,7 +98,7 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
       for (const ws of webSockets) ws.close()
       // Connections first: a listening socket closes only once its connections have.
       await hub.close()
-      await tcp.close()
+      await tcp?.close()
       await tls?.close()
     },
   }
