@@ -56,7 +56,7 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   httpRequestTimeoutMs: ['ms', 'HTTP: close a connection whose whole request (body) takes longer'],
   httpKeepAliveTimeoutMs: ['ms', 'HTTP: close an idle keep-alive connection after this long'],
   publicMetrics: ['bool', '/metrics, /healthz, /readyz without credentials (default true)'],
-  mqttQueuedBytesMax: ['n', 'payload bytes a clean MQTT session holds in memory (default 32 MiB)'],
+  mqttQueuedBytesMax: ['n', 'payload bytes an MQTT session holds for an offline or stalled client (default 32 MiB)'],
   mqttInflightBytesMax: ['n', 'payload bytes of a clean MQTT session in flight (default 16 MiB)'],
   mqttRetainedBytesMax: ['n', 'bytes of all MQTT retained messages (default 64 MiB)'],
   mqttRetainedMessageBytesMax: ['n', 'bytes of one MQTT retained message (default 1 MiB)'],

@@ -70,7 +70,10 @@ export interface WharfConfig {
   httpsPort: number
   /** /metrics, /healthz and /readyz answer without credentials. */
   publicMetrics: boolean
-  /** Payload bytes a clean MQTT session's QoS 1/2 messages may hold in memory; beyond, new ones are dropped. */
+  /**
+   * Payload bytes an MQTT session holds for a subscriber that is offline or stalled: a clean session's QoS 1/2
+   * messages in memory (beyond, new ones are dropped), a persistent session's queue (beyond, its oldest are).
+   */
   mqttQueuedBytesMax: number
   /** Payload bytes of a clean MQTT session's unacknowledged QoS 1/2 deliveries (one message always fits). */
   mqttInflightBytesMax: number

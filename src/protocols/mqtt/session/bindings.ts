@@ -9,11 +9,7 @@ export async function bind(h: HubState, session: Session, sub: Subscription): Pr
   if (sub.group !== null) {
     const queue = sharedQueueName(sub.group, sub.topicFilter)
     if (h.broker.getQueue(queue) === undefined) {
-      await h.broker.createQueue(queue, {
-        durable: true,
-        maxLength: h.limits.maxQueuedPerSession,
-        overflow: 'drop-head',
-      })
+      await h.broker.createQueue(queue, { durable: true, ...queueBounds(h) })
     }
     await h.broker.bind({
       source: exchange,
@@ -82,13 +78,32 @@ export function shareMembers(h: HubState, queue: string): Set<string> {
   return members
 }
 
+/**
+ * What a session or shared-subscription queue holds for a subscriber that is offline or does not keep up:
+ * maxQueuedPerSession messages and maxQueuedBytesPerSession payload bytes; beyond either, the oldest are
+ * dropped (the queue's drop-head overflow), so the newest messages wait within the bound.
+ */
+function queueBounds(h: HubState) {
+  return {
+    maxLength: h.limits.maxQueuedPerSession,
+    maxLengthBytes: h.limits.maxQueuedBytesPerSession,
+    overflow: 'drop-head' as const,
+  }
+}
+
+/** Gives a session or shared-subscription queue stored by an earlier run (or under other limits) the current bounds. */
+export async function applyQueueBounds(h: HubState, name: string): Promise<void> {
+  const queue = h.broker.getQueue(name)
+  if (queue === undefined) return
+  const bounds = queueBounds(h)
+  const { maxLength, maxLengthBytes, overflow } = queue.config
+  if (maxLength !== bounds.maxLength || maxLengthBytes !== bounds.maxLengthBytes || overflow !== bounds.overflow)
+    await h.broker.alterQueue(name, bounds)
+}
+
 /** Creates the session queue if it does not exist yet (durable for persistent sessions). */
 export async function ensureQueue(h: HubState, session: Session): Promise<void> {
   if (h.broker.getQueue(session.queueName) !== undefined) return
-  await h.broker.createQueue(session.queueName, {
-    durable: session.durableQueue,
-    maxLength: h.limits.maxQueuedPerSession,
-    overflow: 'drop-head',
-  })
+  await h.broker.createQueue(session.queueName, { durable: session.durableQueue, ...queueBounds(h) })
   session.connection?.consumeSession()
 }

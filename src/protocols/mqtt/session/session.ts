@@ -24,7 +24,11 @@ export interface MqttLimits {
    * in-memory waiting list drops the new message (as Mosquitto's max_queued_messages).
    */
   maxQueuedPerSession: number
-  /** Payload bytes a clean session's in-memory waiting list holds; a message beyond is dropped (max_queued_bytes). */
+  /**
+   * Payload bytes a session holds for a subscriber that is offline or does not keep up (Mosquitto's
+   * max_queued_bytes): a clean session's in-memory waiting list drops the new message beyond; a persistent
+   * session's queue (and a shared subscription's) drops its oldest.
+   */
   maxQueuedBytesPerSession: number
   maxConnections: number
   /** Socket write backlog beyond which QoS 0 messages are dropped and reading pauses. */
