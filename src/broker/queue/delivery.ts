@@ -158,13 +158,12 @@ function pick(s: QueueState, p: QueuePartition, now: number): Picked | null {
   for (let i = 0; i < p.ready.length; i++) {
     const message = p.ready[i]!
     if (expired(s, message, now)) {
-      p.ready.splice(i--, 1)
+      p.takeReady(i--)
       deadLetter(s, p, message, 'expired')
       continue
     }
     if (s.config.fifo && (groupBusy(s, message) || groupReturned(p, message))) continue
-    if (i === 0) p.ready.shift()
-    else p.ready.splice(i, 1)
+    p.takeReady(i)
     return { message, deliveryCount: 0 }
   }
   return null

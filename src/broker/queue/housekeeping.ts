@@ -28,7 +28,7 @@ export function tick(s: QueueState, now: number): void {
     }
     // TTL at the head even without consumers, as RabbitMQ does.
     while (p.ready.length > 0 && expired(s, p.ready[0]!, now)) {
-      acks.deadLetter(s, p, p.ready.shift()!, 'expired')
+      acks.deadLetter(s, p, p.takeReady(0), 'expired')
       changed = true
     }
     saveDeliveredMax(s, p)?.catch(() => {})
@@ -97,7 +97,7 @@ export async function saveDeliveryState(s: QueueState): Promise<void> {
 export async function purge(s: QueueState): Promise<number> {
   const purged = depthOf(s) - unackedInflightCount(s)
   for (const p of s.partitions) {
-    p.ready = []
+    p.setReady([])
     p.returned.clear()
     p.cold.clear()
     p.delayed.clear()
@@ -167,7 +167,7 @@ function pinForDrop(s: QueueState, p: QueuePartition, offset: number): { pin: Le
   // The read-ahead is offset-ordered; should that ever not hold, a stale entry must still not survive.
   if (at < 0 && p.ready.length > 0 && offset >= p.ready[0]!.offset && offset <= p.ready.at(-1)!.offset)
     at = p.ready.findIndex((m) => m.offset === offset)
-  if (at >= 0) held = p.ready.splice(at, 1)[0]!
+  if (at >= 0) held = p.takeReady(at)
   for (const entry of p.returned) {
     if (entry.offset !== offset) continue
     held ??= entry.message

@@ -1,6 +1,6 @@
 // Per-partition state of a queue: which offsets are read, ready, delayed, returned or in
 // flight. Acked offsets live in the cursor store (floor + ranges); everything else here is memory,
-// bounded: `ready` holds at most readyMax messages read ahead of consumers, `returned` holds messages whose
+// bounded: `ready` holds at most READY_MAX messages and READY_BYTES_MAX body bytes read ahead of consumers, `returned` holds messages whose
 // lease ended (bounded by in-flight counts), `delayed`/`cold` hold offsets only.
 import type { CursorStore, PartitionLog } from '../../storage/api.js'
 import { Heap } from '../../util/heap.js'
@@ -49,8 +49,10 @@ export class QueuePartition {
   readonly ackKey: string
   /** Next offset to read from the log. */
   readOffset: number
-  /** Read-ahead messages in offset order, not yet delivered. */
+  /** Read-ahead messages in offset order, not yet delivered; changed only through the *Ready methods below. */
   ready: StoredMessage[] = []
+  /** Body bytes of `ready`: the read-ahead is bounded by bytes as well as by count. */
+  readyBytes = 0
   readonly returned = new Heap<Returned>((a, b) => a.offset < b.offset)
   /** Returned offsets whose message must be re-read before delivery (delayed ones that came due). */
   readonly cold = new Heap<Returned>((a, b) => a.offset < b.offset)
@@ -84,6 +86,24 @@ export class QueuePartition {
     this.deliveredMaxSaved = this.recoveredDeliveredMax
     const counts = cursors.getDeliveryCounts(ackKey)
     if (counts !== undefined && counts.size > 0) this.recoveredCounts = new Map(counts)
+  }
+  pushReady(message: StoredMessage): void {
+    this.ready.push(message)
+    this.readyBytes += message.value?.length ?? 0
+  }
+
+  /** Removes and returns the read-ahead message at `index`. */
+  takeReady(index: number): StoredMessage {
+    const message = index === 0 ? this.ready.shift()! : this.ready.splice(index, 1)[0]!
+    this.readyBytes -= message.value?.length ?? 0
+    return message
+  }
+
+  setReady(messages: StoredMessage[]): void {
+    this.ready = messages
+    let bytes = 0
+    for (const m of messages) bytes += m.value?.length ?? 0
+    this.readyBytes = bytes
   }
 
   /** The delivery count an offset had before the restart (0 if none); forgotten once taken. */

@@ -5,7 +5,7 @@
 import { headerNumber, Reserved, type StoredMessage } from '../message.js'
 import type { QueuePartition } from './partition.js'
 import { deadLetter } from './settle.js'
-import { type QueueState, READY_MAX } from './state.js'
+import { type QueueState, READY_BYTES_MAX, READY_MAX } from './state.js'
 
 /** Our own publish landed: take the messages straight into the read-ahead if we are caught up. */
 export function offerTail(s: QueueState, partition: number, messages: StoredMessage[]): void {
@@ -13,11 +13,27 @@ export function offerTail(s: QueueState, partition: number, messages: StoredMess
   const p = s.partitions[partition]
   if (p === undefined || messages.length === 0) return
   s.bytes?.offered(partition, messages)
-  if (p.reading === null && p.readOffset === messages[0]!.offset && p.ready.length + messages.length <= READY_MAX) {
+  if (
+    p.reading === null &&
+    p.readOffset === messages[0]!.offset &&
+    p.ready.length + messages.length <= READY_MAX &&
+    p.readyBytes + bodiesOf(messages) <= READY_BYTES_MAX
+  ) {
     for (const m of messages) admit(s, p, m)
     p.readOffset = messages[messages.length - 1]!.offset + 1
   }
   s.schedule()
+}
+
+function bodiesOf(messages: StoredMessage[]): number {
+  let bytes = 0
+  for (const m of messages) bytes += m.value?.length ?? 0
+  return bytes
+}
+
+/** Whether the partition's read-ahead is full (by count or by bytes). */
+function full(p: QueuePartition): boolean {
+  return p.ready.length >= READY_MAX || p.readyBytes >= READY_BYTES_MAX
 }
 
 export function expired(s: QueueState, message: StoredMessage, now: number): boolean {
@@ -33,12 +49,12 @@ function admit(s: QueueState, p: QueuePartition, message: StoredMessage): void {
   const deliverAt = headerNumber(message.headers, Reserved.deliverAt)
   if (deliverAt !== undefined && deliverAt > now) p.delayed.push({ deliverAt, offset: message.offset })
   else if (expired(s, message, now)) deadLetter(s, p, message, 'expired')
-  else p.ready.push(message)
+  else p.pushReady(message)
 }
 
 export function fill(s: QueueState, p: QueuePartition): Promise<void> {
   if (p.reading !== null) return p.reading
-  if (s.deleted || (p.cold.size === 0 && (p.ready.length >= READY_MAX || p.readOffset >= p.log.highWatermark))) {
+  if (s.deleted || (p.cold.size === 0 && (full(p) || p.readOffset >= p.log.highWatermark))) {
     return Promise.resolve()
   }
   p.reading = (async () => {
@@ -49,7 +65,7 @@ export function fill(s: QueueState, p: QueuePartition): Promise<void> {
         entry.message = await p.readOne(entry.offset, s.config.stream)
         if (entry.message !== null) p.returned.push(entry)
       }
-      while (p.ready.length < READY_MAX && p.readOffset < p.log.highWatermark && !s.deleted) {
+      while (!full(p) && p.readOffset < p.log.highWatermark && !s.deleted) {
         const before = p.readOffset
         for (const message of await p.readChunk(s.cursors, s.config.stream)) {
           if (!p.inflight.has(message.offset)) admit(s, p, message)

@@ -79,7 +79,7 @@ export function retract(s: QueueState, partition: number, fromOffset: number): v
   const p = s.partitions[partition]
   if (p === undefined) return
   s.bytes?.retract(partition, fromOffset)
-  p.ready = p.ready.filter((m) => m.offset < fromOffset)
+  p.setReady(p.ready.filter((m) => m.offset < fromOffset))
   p.returned.removeWhere((e) => e.offset >= fromOffset)
   p.cold.removeWhere((e) => e.offset >= fromOffset)
   p.delayed.removeWhere((e) => e.offset >= fromOffset)

@@ -12,6 +12,11 @@ import type { Lease, QueuePartition } from './partition.js'
 import type { Delivery, Taker } from './types.js'
 
 export const READY_MAX = 2048
+/**
+ * Body bytes a partition reads ahead of its consumers (one message always fits): with large messages the
+ * count alone would let a queue nobody drains hold READY_MAX of them in memory.
+ */
+export const READY_BYTES_MAX = 8 * 1024 * 1024
 
 /** What the hooks need to know of a queue: its name and current settings. */
 export interface QueueRef {
@@ -104,7 +109,9 @@ export function unackedInflightCount(s: QueueState): number {
  */
 export function wantsRead(p: QueuePartition): boolean {
   return (
-    p.reading === null && (p.cold.size > 0 || (p.ready.length < READY_MAX / 2 && p.readOffset < p.log.highWatermark))
+    p.reading === null &&
+    (p.cold.size > 0 ||
+      (p.ready.length < READY_MAX / 2 && p.readyBytes < READY_BYTES_MAX / 2 && p.readOffset < p.log.highWatermark))
   )
 }
 
