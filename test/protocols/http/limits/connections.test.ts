@@ -2,16 +2,11 @@
 // listeners' plain and TLS ports do. Seen from curl on each port while raw sockets hold the places.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { createBroker } from '../../../../src/index.ts'
-import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
-import { silentLogger } from '../../../../src/util/logger.ts'
 import { devCertificates, devCredentials } from '../../../fixtures/tls.ts'
+import { startHarness } from '../helpers.ts'
 
 const run = promisify(execFile)
 
@@ -44,23 +39,11 @@ async function hold(port: number, sockets: net.Socket[]): Promise<void> {
 }
 
 test('connectionsMax counts the HTTP and HTTPS ports together', { timeout: 30_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-http-connections-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
-  const listener = await startHttpListener({
-    broker,
-    host: '127.0.0.1',
-    port: 0,
-    logger: silentLogger,
+  const { listener } = await startHarness(t, undefined, {
     connectionsMax: 3,
     tls: { port: 0, credentials: await devCredentials() },
   })
   const sockets: net.Socket[] = []
-  t.after(async () => {
-    for (const socket of sockets) socket.destroy()
-    await listener.close()
-    await broker.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
   const { ca } = await devCertificates()
   const address = listener.httpsServer?.address()
   assert.ok(address !== null && typeof address === 'object')
@@ -79,4 +62,5 @@ test('connectionsMax counts the HTTP and HTTPS ports together', { timeout: 30_00
   sockets.shift()?.destroy()
   await new Promise((resolve) => setTimeout(resolve, 200))
   assert.equal(await curl(https, ca), '200', 'a closed socket on the other port frees a place')
+  for (const socket of sockets) socket.destroy()
 })
