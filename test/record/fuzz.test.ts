@@ -20,7 +20,8 @@ import {
 import { WharfError } from '../../src/util/errors.ts'
 
 const LONG = process.env.WHARF_LONG === '1'
-const RUNS = LONG ? 200_000 : 200
+// WHARF_FUZZ_RUNS sets the base count between the two modes, as the other fuzzers take it.
+const RUNS = Number(process.env.WHARF_FUZZ_RUNS) || (LONG ? 200_000 : 200)
 const TIMEOUT = { timeout: LONG ? 6 * 3_600_000 : 60_000 }
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a))
