@@ -103,29 +103,3 @@ test('MQTT memory bounds and CONNECT deadline: WHARF_MQTT_* and flags, positive 
       (error: unknown) => isWharfError(error) && error.code === 'INVALID_CONFIG',
     )
 })
-
-test('AMQP per-connection bounds: config file < WHARF_AMQP_* < flags, positive integers only', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-config-amqp-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const file = join(dir, 'wharf.json')
-  writeFileSync(file, JSON.stringify({ amqpDeliveryBufferBytes: 1000, amqpPendingBodyBytes: 2000 }))
-  const config = loadConfig({
-    configFile: file,
-    env: { WHARF_AMQP_PENDING_BODY_BYTES: '3000', WHARF_AMQP_PUBLISH_INFLIGHT_BYTES: '4000' },
-    flags: { amqpPublishInflightBytes: '5000' },
-  })
-  assert.deepEqual(
-    [config.amqpDeliveryBufferBytes, config.amqpPendingBodyBytes, config.amqpPublishInflightBytes],
-    [1000, 3000, 5000],
-  )
-  const defaults = loadConfig({ env: {} })
-  assert.deepEqual(
-    [defaults.amqpDeliveryBufferBytes, defaults.amqpPendingBodyBytes, defaults.amqpPublishInflightBytes],
-    [1024 * 1024, 64 * 1024 * 1024, 16 * 1024 * 1024],
-  )
-  for (const value of ['0', '-5', 'much'])
-    assert.throws(
-      () => loadConfig({ env: { WHARF_AMQP_DELIVERY_BUFFER_BYTES: value } }),
-      (error: unknown) => isWharfError(error) && error.code === 'INVALID_CONFIG',
-    )
-})
