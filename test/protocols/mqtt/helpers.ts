@@ -21,7 +21,6 @@ export interface Wharf {
 
 export async function startWharf(t: TestContext, limits: Partial<MqttLimits> = {}, dir?: string): Promise<Wharf> {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'wharf-mqtt-'))
-  if (dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
   const broker = await createBroker({ dataDir, durability: 'never' })
   const listener = await startMqttListener({
     broker,
@@ -37,7 +36,12 @@ export async function startWharf(t: TestContext, limits: Partial<MqttLimits> = {
     await listener.close()
     await broker.close()
   }
-  t.after(stop)
+  // One hook, broker first: after hooks run in the order they were added, and a directory removed under a
+  // broker still flushing its catalog fails that write (ENOENT).
+  t.after(async () => {
+    await stop()
+    if (dir === undefined) rmSync(dataDir, { recursive: true, force: true })
+  })
   return { broker, listener, port: listener.port, dir: dataDir, url: `mqtt://127.0.0.1:${listener.port}`, stop }
 }
 
