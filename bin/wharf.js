@@ -6,7 +6,13 @@
 // under steady load it would run a mark-compact about once a second; starting larger makes them rare.
 // (Measurements: the commits that added the flags and bench/results.)
 // These flags live only here: `npm start` runs this file too; `node <flags> bin/wharf.js` overrides them.
-import { main } from '../dist/cli/main.js'
+const entry = new URL('../dist/cli/main.js', import.meta.url)
+const { main } = await import(entry.href).catch((error) => {
+  // A clone installed with `npm ci --omit=dev` has no TypeScript to build dist/ with.
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !error.message.includes(entry.pathname)) throw error
+  process.stderr.write('wharf: dist/ is not built; run `npm ci` (with dev dependencies) or `npm run build` first\n')
+  process.exit(1)
+})
 
 main(process.argv).catch((error) => {
   process.stderr.write(`wharf: ${error?.message ?? error}\n`)
