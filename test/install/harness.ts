@@ -110,6 +110,23 @@ export function launch(command: string, args: string[], options: { cwd: string; 
   return { launcher, output: () => output, exited }
 }
 
+/** SIGKILL to the launcher and everything below it (cleanup after a failed test). */
+export function killTree(launched: Launched): void {
+  const pids = [launched.launcher.pid!, ...descendants(launched.launcher.pid!)]
+  for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+}
+
+/** The command lines of the processes below pid. */
+export function commandLines(pid: number): string[] {
+  return descendants(pid).map((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ')
+    } catch {
+      return ''
+    }
+  })
+}
+
 /**
  * SIGTERM to the launcher only (as `docker stop` or systemd send it to the main process), then: the launcher
  * exits, no process below it survives, the port is closed and the data directory's lock is released (the
