@@ -92,11 +92,13 @@ export interface Launched {
   exited: Promise<void>
 }
 
-/** Spawns a launcher (npm start, npx, the installed bin) with output collected. */
+/** Spawns a launcher (npm start, npx, the installed bin) with output collected; env adds to (undefined: removes from) this process's. */
 export function launch(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Launched {
+  const env = { ...process.env, ...options.env }
+  for (const [name, value] of Object.entries(options.env ?? {})) if (value === undefined) delete env[name]
   const launcher = spawn(command, args, {
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
