@@ -3,10 +3,9 @@
 // frame and block headers give the declared content sizes, the window each frame needs, and where each frame
 // ends (truncation and trailing garbage are found here, not by the decoder).
 import { corrupt, tooLarge } from '../errors.js'
+import { needBytes, skippableFrameEnd } from '../skippable.js'
 
 const FRAME_MAGIC = 0xfd2fb528
-const SKIPPABLE_MAGIC = 0x184d2a50
-const SKIPPABLE_MASK = 0xfffffff0
 const RESERVED_BIT = 0x08
 const CHECKSUM_FLAG = 0x04
 const SINGLE_SEGMENT_FLAG = 0x20
@@ -34,7 +33,7 @@ export function zstdWindowLog(maxBytes: number): number {
 }
 
 function need(data: Buffer, pos: number, bytes: number): void {
-  if (data.length - pos < bytes) throw corrupt('zstd frame is truncated')
+  needBytes(data, pos, bytes, 'zstd')
 }
 
 function readLE(data: Buffer, pos: number, bytes: number): number {
@@ -55,16 +54,12 @@ export function walkZstdFrames(data: Buffer, maxBytes: number): ZstdFrames {
   let known = true
   let pos = 0
   while (pos < data.length) {
-    need(data, pos, 4)
-    const magic = data.readUInt32LE(pos)
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      need(data, pos, 8)
-      const size = data.readUInt32LE(pos + 4)
-      need(data, pos + 8, size)
-      pos += 8 + size
+    const skipped = skippableFrameEnd(data, pos, 'zstd')
+    if (skipped !== null) {
+      pos = skipped
       continue
     }
-    if (magic !== FRAME_MAGIC) throw corrupt('zstd frame has a bad magic number')
+    if (data.readUInt32LE(pos) !== FRAME_MAGIC) throw corrupt('zstd frame has a bad magic number')
     pos += 4
     need(data, pos, 1)
     const descriptor = data[pos++]!
