@@ -150,6 +150,7 @@ export class UserStore {
     }
     if (record === null || typeof record !== 'object') return fail('must be an object')
     if (typeof record.name !== 'string' || !validUserName(record.name)) return fail(`invalid name '${record.name}'`)
+    if ('password' in record) fail(`${record.name}: a plain password is not imported; give passwordHash (as exported)`)
     if (record.passwordHash !== undefined && !/^scrypt\$[^\s]+$/.test(String(record.passwordHash)))
       fail('passwordHash must be a scrypt$... hash')
     const scram: UserRecord['scram'] = {}

@@ -49,7 +49,7 @@ export function exportDefinitions(broker: Broker): Record<string, unknown> {
       .listQueues()
       .filter((q) => q.config.durable && q.config.exclusiveOwner === null)
       .map((q) => ({ name: q.name, config: q.config })),
-    exchanges: broker.router.listExchanges().filter((e) => !builtInExchange(e.name) && e.durable),
+    exchanges: broker.router.listExchanges().filter((e) => !builtInExchange(e.name)),
     bindings: broker.router.listBindings().filter((b) => b.destination.kind !== 'sink'),
     users: broker.security.users.list().flatMap((u) => broker.security.users.get(u.name) ?? []),
     acls: broker.security.acls.list(),
