@@ -5,19 +5,9 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { runCli, spawnCli, startCliBroker } from './fixtures/cli-broker.ts'
+import { rest, runCli, spawnCli, startCliBroker } from './fixtures/cli-broker.ts'
 
 const cliFixture = new URL('./fixtures/wharf-cli.ts', import.meta.url).pathname
-
-async function rest(url: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  // biome-ignore lint/suspicious/noExplicitAny: untyped JSON replies
-  return (await res.json()) as any
-}
 
 test('wharf --version and -V print the package version', async () => {
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))

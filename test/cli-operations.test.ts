@@ -8,17 +8,7 @@ import { test } from 'node:test'
 import { promisify } from 'node:util'
 import amqp from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
-import { runCli, startCliBroker } from './fixtures/cli-broker.ts'
-
-async function rest(url: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}/api/v1${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  // biome-ignore lint/suspicious/noExplicitAny: untyped JSON replies
-  return (await res.json()) as any
-}
+import { rest, runCli, startCliBroker } from './fixtures/cli-broker.ts'
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 200; i++) {

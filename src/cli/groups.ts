@@ -2,7 +2,7 @@
 // A reset or delete needs a group without active members: the broker refuses otherwise and says why.
 import { type Command, InvalidArgumentError } from 'commander'
 import { api, CliError, enc, type Json, listAll, print, printItems, withUrl } from './client.js'
-import { positiveInt } from './commands.js'
+import { listCommand, positiveInt } from './commands.js'
 
 function groupLine(g: Json): string {
   return `${g.group}\tstate=${g.state}\tmembers=${g.members}\tlag=${g.lag}`
@@ -64,13 +64,7 @@ function dateTime(value: string): number {
 
 function registerGroupCommands(program: Command): void {
   const groups = program.command('groups').description('consumer groups: committed offsets, members and lag')
-  withUrl(
-    groups
-      .command('list')
-      .description('list groups with state, members and total lag')
-      .option('-q, --filter <text>', 'name contains')
-      .option('--json', 'print JSON'),
-  ).action(async (o) => printItems(await listAll(o, '/groups', o.filter), o.json, groupLine))
+  listCommand(groups, 'list groups with state, members and total lag', '/groups', groupLine)
   withUrl(
     groups
       .command('describe <group>')
