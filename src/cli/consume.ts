@@ -38,6 +38,11 @@ async function startPositions(
   const committed = new Map<number, number>()
   if (group !== undefined) {
     const described = await api(target, 'GET', `/groups/${enc(group)}`)
+    // Checked before printing anything: the broker would refuse the first commit anyway.
+    if (described.members > 0)
+      throw new CliError(
+        `group ${group} has ${described.members} active member(s) (state ${described.state}); the CLI commits only for groups without Kafka consumers`,
+      )
     for (const p of described.partitions) if (p.stream === stream.name) committed.set(p.partition, p.committed)
   }
   return partitions.map((partition) => {
