@@ -96,6 +96,11 @@ test('groups describe shows kafkajs members and lag; reset is refused while acti
   assert.equal(refused.code, 1)
   assert.match(refused.stderr, /active members/)
 
+  const joined = await runCli(['consume', 'orders', '--group', 'billing', '--url', url])
+  assert.equal(joined.code, 1)
+  assert.equal(joined.stdout, '', 'refused before printing anything')
+  assert.match(joined.stderr, /billing has 1 active member/)
+
   await consumer.disconnect()
   const reset = await runCli(['groups', 'reset', 'billing', '--topic', 'orders', '--to-earliest', '--url', url])
   assert.equal(reset.code, 0, reset.stderr)
