@@ -78,6 +78,8 @@ async function readAll(
       const result = await log.read(t.fetchOffset, Math.max(1, Math.min(t.partitionMaxBytes, remaining)))
       remaining -= result.bytes
       bytes += result.bytes
+      // Records from the fetch offset on (the first batch may start before it; clients skip those).
+      c.server.traffic.delivered(result.nextOffset - t.fetchOffset, result.bytes)
       data.push({
         partitionIndex: t.partition,
         errorCode: KafkaError.NONE,

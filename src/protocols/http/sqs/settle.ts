@@ -36,7 +36,7 @@ function issueDelete(
   if (!isLive(s, record, handle)) return undefined
   s.firstReceive.delete(deliveryKey(handle))
   return s.broker.deliveries.ack(handle).then((acked) => {
-    if (acked) s.counters.deleted++
+    if (acked) s.traffic.messagesAcknowledged++
   })
 }
 
