@@ -7,6 +7,26 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]
 
+let burstNow = 0
+let burstValid = false
+function endBurst(): void {
+  burstValid = false
+}
+
+/**
+ * performance.now() read once per burst of synchronous work (until the microtasks queued so far have run),
+ * not once per message: the publishes parsed from one socket chunk, or the confirms one group commit
+ * settles, share one reading. Latencies are thus exact to within one such burst, for one clock read each.
+ */
+export function burstClock(): number {
+  if (!burstValid) {
+    burstNow = performance.now()
+    burstValid = true
+    queueMicrotask(endBurst)
+  }
+  return burstNow
+}
+
 /** A Prometheus-style histogram kept as per-bucket counts (not cumulative; the last slot is +Inf). */
 export class LatencyHistogram {
   readonly bounds: readonly number[]
@@ -28,9 +48,9 @@ export class LatencyHistogram {
     this.count++
   }
 
-  /** Observes the time elapsed since `startedAt`, a `performance.now()` reading. */
+  /** Observes the time elapsed since `startedAt`, a burstClock() reading. */
   since(startedAt: number): void {
-    this.observe((performance.now() - startedAt) / 1000)
+    this.observe((burstClock() - startedAt) / 1000)
   }
 }
 

@@ -5,6 +5,7 @@
 import { principalString } from '../../broker/security/authorizer.js'
 import { OFFSET_RECORD_COUNT, splitBatches } from '../../record/index.js'
 import { isWharfError } from '../../util/errors.js'
+import { burstClock } from '../common/metrics.js'
 import type {
   InitProducerIdRequest,
   InitProducerIdResponse,
@@ -141,7 +142,7 @@ export function handleProduce(
 
 /** Appends every partition's batch (synchronously, in request order) and answers once all are durable. */
 function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse | typeof NO_RESPONSE> {
-  const receivedAt = performance.now()
+  const receivedAt = burstClock()
   const pending = req.topicData.map((t) => {
     // One decision per topic of the request, not per partition.
     const writable = c.allows('Write', 'Topic', t.name)

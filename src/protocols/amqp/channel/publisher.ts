@@ -4,6 +4,7 @@
 // confirms coalesce into multiple=true acks.
 import type { PublishMessage } from '../../../broker/message.js'
 import { isWharfError } from '../../../util/errors.js'
+import { burstClock } from '../../common/metrics.js'
 import {
   type AmqpFrame,
   type AmqpMethod,
@@ -30,7 +31,7 @@ const NO_OPTIONS = Object.freeze({})
 
 interface PendingPublish {
   seq: number
-  /** performance.now() at receipt, in confirm mode (publish-to-confirm latency). */
+  /** burstClock() at receipt, in confirm mode (publish-to-confirm latency). */
   at: number
   /** Body bytes, counted in the connection's publish bytes in flight. */
   bytes: number
@@ -237,7 +238,7 @@ export class ChannelPublisher {
   #startPublish(op: PublishOp): Promise<void> {
     const entry: PendingPublish = {
       seq: this.#confirm ? ++this.#publishSeq : 0,
-      at: this.#confirm ? performance.now() : 0,
+      at: this.#confirm ? burstClock() : 0,
       bytes: (op.message.value as Buffer).length,
       done: false,
       ok: false,

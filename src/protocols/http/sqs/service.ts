@@ -10,7 +10,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import type { AlarmSource } from '../../common/listener.js'
-import { ProtocolTraffic } from '../../common/metrics.js'
+import { burstClock, ProtocolTraffic } from '../../common/metrics.js'
 import type { AwsAuthenticator } from '../aws/authenticator.js'
 import { KIND_SQS_QUEUE, type SqsQueueRecord } from './attributes.js'
 import { authorize } from './authorization.js'
@@ -90,7 +90,7 @@ export class SqsService {
       authorize(this.#state, action, input, context.access)
       if (!PUBLISHING.has(action)) return await handler(input, context)
       throttleUnderAlarm(this.#alarms)
-      const receivedAt = performance.now()
+      const receivedAt = burstClock()
       const output = await handler(input, context)
       this.#state.traffic.publishToConfirm.since(receivedAt)
       return output

@@ -3,6 +3,7 @@
 // order through the pending-ack list, each once the work it acknowledges (routing; for QoS 2 also saving the
 // packet id) has settled.
 import type { IPublishPacket, Packet } from 'mqtt-packet'
+import { burstClock } from '../../common/metrics.js'
 import { MqttError, Reason, reasonForError } from '../wire/errors.js'
 import {
   checkDecodedText,
@@ -95,7 +96,7 @@ export class InboundPublishes {
       return
     }
     // The acknowledgement's builder runs as it is sent: the publish-to-confirm latency is taken there.
-    const receivedAt = performance.now()
+    const receivedAt = burstClock()
     if (qos === 1) {
       this.#inboundQos1++
       this.#chainAck(
