@@ -9,6 +9,25 @@ import type { PartitionLog } from '../../../storage/api.js'
 import { describeGroup, listGroupIds } from '../admin/admin.js'
 import { scrapedCounter, scrapedGauge } from './scraped.js'
 
+/** Type, name suffix (after wharf_queue_), help and value of each per-queue series. */
+const QUEUE_SERIES: Array<['gauge' | 'counter', string, string, (stats: QueueStats) => number | undefined]> = [
+  ['gauge', 'messages_ready', 'Messages ready for delivery', (s) => s.ready],
+  ['gauge', 'messages_unacked', 'Messages delivered and not yet acked (in flight)', (s) => s.inflight],
+  ['gauge', 'messages_delayed', 'Messages delayed', (s) => s.delayed],
+  ['gauge', 'messages', 'Messages not yet acked (ready + unacked + delayed)', (s) => s.depth],
+  ['gauge', 'consumers', 'Push consumers', (s) => s.consumers],
+  [
+    'gauge',
+    'messages_bytes',
+    'Body bytes of the messages counted in wharf_queue_messages (queues with a byte limit, x-max-length-bytes)',
+    (s) => s.bytes,
+  ],
+  ['counter', 'messages_published_total', 'Messages published to the queue since start', (s) => s.publishedTotal],
+  ['counter', 'messages_delivered_total', 'Deliveries since start', (s) => s.deliveredTotal],
+  ['counter', 'messages_acked_total', 'Acks since start', (s) => s.ackedTotal],
+  ['counter', 'messages_dead_lettered_total', 'Messages dead-lettered since start', (s) => s.deadLetteredTotal],
+]
+
 export function registerBrokerStateMetrics(registry: Registry, broker: Broker): void {
   scrapedCounter(
     registry,
@@ -28,44 +47,14 @@ export function registerBrokerStateMetrics(registry: Registry, broker: Broker): 
   partitionGauge('high_watermark', 'High watermark (next offset) per topic partition', (log) => log.highWatermark)
   partitionGauge('log_start_offset', 'First offset still stored per topic partition', (log) => log.logStartOffset)
 
-  /** A queue whose stats lack the value (undefined) gets no sample. */
-  const queueSeries = (
-    kind: 'gauge' | 'counter',
-    suffix: string,
-    help: string,
-    pick: (stats: QueueStats) => number | undefined,
-  ) =>
-    (kind === 'gauge' ? scrapedGauge : scrapedCounter)(registry, `wharf_queue_${suffix}`, help, ['queue'], (emit) => {
+  // A queue whose stats lack the value (undefined) gets no sample.
+  for (const [type, suffix, help, pick] of QUEUE_SERIES)
+    (type === 'gauge' ? scrapedGauge : scrapedCounter)(registry, `wharf_queue_${suffix}`, help, ['queue'], (emit) => {
       for (const q of broker.listQueues()) {
         const value = pick(q.queueStats())
         if (value !== undefined) emit({ queue: q.name }, value)
       }
     })
-  queueSeries('gauge', 'messages_ready', 'Messages ready for delivery', (s) => s.ready)
-  queueSeries('gauge', 'messages_unacked', 'Messages delivered and not yet acked (in flight)', (s) => s.inflight)
-  queueSeries('gauge', 'messages_delayed', 'Messages delayed', (s) => s.delayed)
-  queueSeries('gauge', 'messages', 'Messages not yet acked (ready + unacked + delayed)', (s) => s.depth)
-  queueSeries('gauge', 'consumers', 'Push consumers', (s) => s.consumers)
-  queueSeries(
-    'gauge',
-    'messages_bytes',
-    'Body bytes of the messages counted in wharf_queue_messages (queues with a byte limit, x-max-length-bytes)',
-    (s) => s.bytes,
-  )
-  queueSeries(
-    'counter',
-    'messages_published_total',
-    'Messages published to the queue since start',
-    (s) => s.publishedTotal,
-  )
-  queueSeries('counter', 'messages_delivered_total', 'Deliveries since start', (s) => s.deliveredTotal)
-  queueSeries('counter', 'messages_acked_total', 'Acks since start', (s) => s.ackedTotal)
-  queueSeries(
-    'counter',
-    'messages_dead_lettered_total',
-    'Messages dead-lettered since start',
-    (s) => s.deadLetteredTotal,
-  )
 
   scrapedGauge(
     registry,

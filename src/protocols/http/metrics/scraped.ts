@@ -9,32 +9,42 @@ type Labels = Record<string, string>
 /** Calls `emit` once per series with its labels and current value. */
 type Fill = (emit: (labels: Labels, value: number) => void) => void
 
-export function scrapedGauge(registry: Registry, name: string, help: string, labelNames: string[], fill: Fill): void {
-  new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset()
-      fill((labels, value) => this.set(labels, value))
-    },
-  })
+/**
+ * A gauge or a counter filled from state kept elsewhere on each scrape; a counter's `fill` must report each
+ * series' running total since start.
+ */
+function scraped(
+  type: 'gauge' | 'counter',
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  fill: Fill,
+): void {
+  const config = { name, help, labelNames, registers: [registry] }
+  if (type === 'gauge') new Gauge({ ...config, collect: gaugeCollect(fill) })
+  else new Counter({ ...config, collect: counterCollect(fill) })
 }
 
-/** A counter whose running totals live elsewhere; `fill` must report each series' total since start. */
-export function scrapedCounter(registry: Registry, name: string, help: string, labelNames: string[], fill: Fill): void {
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset()
-      fill((labels, value) => this.inc(labels, value))
-    },
-  })
+function gaugeCollect(fill: Fill) {
+  return function (this: Gauge) {
+    this.reset()
+    fill((labels, value) => this.set(labels, value))
+  }
 }
+
+function counterCollect(fill: Fill) {
+  return function (this: Counter) {
+    this.reset()
+    fill((labels, value) => this.inc(labels, value))
+  }
+}
+
+export const scrapedGauge = (registry: Registry, name: string, help: string, labelNames: string[], fill: Fill) =>
+  scraped('gauge', registry, name, help, labelNames, fill)
+
+export const scrapedCounter = (registry: Registry, name: string, help: string, labelNames: string[], fill: Fill) =>
+  scraped('counter', registry, name, help, labelNames, fill)
 
 interface Sample {
   metricName: string
