@@ -82,6 +82,7 @@ function describeConnection(c: AmqpConnection): ConnectionInfo {
       remoteAddress: c.remoteAddress,
       connectedAt: c.connectedAt,
       tls: c.tls,
+      blockedByAlarm: c.blockedPublisher,
       details: {
         connectionName: propertyText(props.connection_name) ?? null,
         platform: propertyText(props.platform) ?? null,

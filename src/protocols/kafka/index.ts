@@ -98,6 +98,7 @@ function describeConnection(c: Connection): ConnectionInfo {
       remoteAddress: c.remoteAddress,
       connectedAt: c.connectedAt,
       tls: c.tls,
+      blockedByAlarm: c.produceHold.blocked,
       details: {
         clientId: c.clientId ?? null,
         mechanism: c.principal?.mechanism ?? null,

@@ -26,6 +26,21 @@ export function registerListenerMetrics(registry: Registry, view: ListenersMetri
     'Connections a resource alarm holds back because they publish, per protocol (see /api/v1/alarms)',
     (l) => l.blockedPublisherCount,
   )
+  scrapedGauge(
+    registry,
+    'wharf_connection_blocked',
+    'One series (value 1) per connection a resource alarm holds back, naming it; none while no alarm holds any',
+    ['protocol', 'connection', 'peer', 'user'],
+    (emit) => {
+      for (const listener of view.started?.values() ?? []) {
+        // Listing describes every connection: only done while some are held back.
+        if (!listener.blockedPublisherCount || listener.connections === undefined) continue
+        for (const c of listener.connections.list())
+          if (c.blockedByAlarm === true)
+            emit({ protocol: c.protocol, connection: c.id, peer: c.remoteAddress, user: c.user ?? '' }, 1)
+      }
+    },
+  )
   scrapedGauge(registry, 'wharf_alarm', 'Resource alarm active (1) or clear (0), by kind', ['kind'], (emit) => {
     const active = new Set((view.alarms?.current() ?? []).map((a) => a.kind))
     for (const kind of ['disk', 'memory']) emit({ kind }, active.has(kind) ? 1 : 0)
