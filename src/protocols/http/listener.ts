@@ -183,7 +183,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
     return handleSqsQuery(sqs, request, reply, form)
   })
-  const sns = new SnsService(broker, logger, aws, context.alarms)
+  const sns = new SnsService(broker, logger, aws, context.alarms, traffic.protocol('sns'))
   const auth = registerHttpAuth(app, broker.security, logger, {
     traffic: traffic.protocol('http'),
     publicMetrics: context.config?.publicMetrics ?? true,

@@ -1,13 +1,16 @@
 // The Grafana dashboard in examples/grafana/ against a live /metrics: a `wharf start` child gets real
 // traffic (kafkajs produce + group consume, amqplib confirmed publishes + consume with ack and a requeue,
-// mqtt.js QoS 1, AWS SDK SQS send/receive/delete, a refused AMQP login), then every PromQL expression of the
-// dashboard is parsed and each metric it names must be in the scrape, with the labels it filters and groups
-// by; every counter it uses must have moved since a scrape taken before the traffic. The naming conventions
-// (counters typed counter and named *_total, build info) are checked on the whole scrape.
+// mqtt.js QoS 1, AWS SDK SQS send/receive/visibility 0/delete and SNS publish, a refused AMQP login), then
+// every PromQL expression of the dashboard is parsed and each metric it names must be in the scrape, with the
+// labels it filters and groups by; every counter it uses must have moved since a scrape taken before the
+// traffic. The naming conventions (counters typed counter and named *_total, build info) are checked on the
+// whole scrape.
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns'
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
@@ -154,25 +157,39 @@ test('every metric and label of the Grafana dashboard exists in a live /metrics,
   await Promise.all(Array.from({ length: 10 }, (_, i) => publisher.publishAsync(`metrics/${i}`, `m${i}`, { qos: 1 })))
   await until('mqtt delivery', () => received === 10)
 
-  // SQS: 3 sent, received and deleted.
-  const sqs = new SQSClient({
+  // SQS: 3 sent, received and deleted; the first receipt is handed back first (visibility 0).
+  const aws = {
     endpoint: `http://127.0.0.1:${ports.http}`,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  })
+  }
+  const sqs = new SQSClient(aws)
   t.after(() => sqs.destroy())
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'metrics-sqs' }))
   for (let i = 0; i < 3; i++) await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: `s${i}` }))
   let deleted = 0
+  let handedBack = false
   while (deleted < 3) {
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     )
     for (const m of Messages) {
+      if (!handedBack) {
+        handedBack = true
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 }),
+        )
+        continue
+      }
       await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle! }))
       deleted++
     }
   }
+  // SNS: 2 publishes to a topic.
+  const sns = new SNSClient(aws)
+  t.after(() => sns.destroy())
+  const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'metrics-events' }))
+  for (let i = 0; i < 2; i++) await sns.send(new PublishCommand({ TopicArn, Message: `event ${i}` }))
   // PUBACKs and basic.acks settle asynchronously in the broker: wait until its counters show them.
   let after = await scrape(ports.http)
   for (let i = 0; i < 100; i++) {
@@ -223,17 +240,20 @@ test('every metric and label of the Grafana dashboard exists in a live /metrics,
   }
 
   // Per protocol, the traffic above is what the counters say.
-  for (const protocol of ['kafka', 'amqp', 'mqtt', 'sqs']) {
+  for (const protocol of ['kafka', 'amqp', 'mqtt', 'sqs', 'sns']) {
     const moved = (name: string) => total(after, name, { protocol }) - total(before, name, { protocol })
     assert.ok(moved('wharf_messages_received_total') > 0, `${protocol}: messages received`)
     assert.ok(moved('wharf_messages_received_bytes_total') > 0, `${protocol}: bytes received`)
-    assert.ok(moved('wharf_messages_delivered_total') > 0, `${protocol}: messages delivered`)
+    if (protocol !== 'sns') assert.ok(moved('wharf_messages_delivered_total') > 0, `${protocol}: messages delivered`)
     assert.ok(moved('wharf_publish_to_confirm_seconds_count') > 0, `${protocol}: publish-to-confirm observed`)
   }
   assert.equal(total(after, 'wharf_messages_received_total', { protocol: 'kafka' }), 25)
   assert.equal(total(after, 'wharf_messages_received_total', { protocol: 'amqp' }), 13)
   assert.equal(total(after, 'wharf_messages_received_total', { protocol: 'mqtt' }), 10)
   assert.equal(total(after, 'wharf_messages_received_total', { protocol: 'sqs' }), 3)
+  assert.equal(total(after, 'wharf_messages_received_total', { protocol: 'sns' }), 2)
+  assert.equal(total(after, 'wharf_messages_requeued_total', { protocol: 'sqs' }), 1)
+  assert.equal(total(after, 'wharf_messages_redelivered_total', { protocol: 'sqs' }), 1)
   assert.equal(total(after, 'wharf_messages_acknowledged_total', { protocol: 'amqp' }), 10)
   assert.equal(total(after, 'wharf_messages_acknowledged_total', { protocol: 'sqs' }), 3)
   assert.equal(total(after, 'wharf_messages_requeued_total', { protocol: 'amqp' }), 1)
