@@ -239,6 +239,34 @@ test('every metric and label of the Grafana dashboard exists in a live /metrics,
       if (!TARGET_LABELS.has(label)) assert.ok(labelsSeen.has(label), `no metric of ${expr} has the label '${label}'`)
   }
 
+  // Histograms are Prometheus-shaped: per series, cumulative buckets by ascending le, ending in +Inf = _count.
+  for (const family of ['wharf_publish_to_confirm_seconds', 'wharf_storage_fsync_seconds']) {
+    assert.equal(after.types.get(family), 'histogram')
+    const series = new Map<string, Array<{ le: string; value: number }>>()
+    for (const { labels, value } of after.samples.get(`${family}_bucket`) ?? []) {
+      const { le, ...rest } = labels
+      const key = JSON.stringify(rest)
+      series.set(key, [...(series.get(key) ?? []), { le: le!, value }])
+    }
+    assert.ok(series.size > 0, `${family} has buckets`)
+    for (const [key, buckets] of series) {
+      const bounds = buckets.map((b) => (b.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(b.le)))
+      assert.deepEqual(
+        bounds,
+        [...bounds].sort((x, y) => x - y),
+        `${family}${key}: le ascending`,
+      )
+      assert.equal(buckets.at(-1)!.le, '+Inf')
+      for (let i = 1; i < buckets.length; i++)
+        assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `${family}${key}: cumulative`)
+      assert.equal(
+        buckets.at(-1)!.value,
+        total(after, `${family}_count`, JSON.parse(key)),
+        `${family}${key}: +Inf = _count`,
+      )
+    }
+  }
+
   // Per protocol, the traffic above is what the counters say.
   for (const protocol of ['kafka', 'amqp', 'mqtt', 'sqs', 'sns']) {
     const moved = (name: string) => total(after, name, { protocol }) - total(before, name, { protocol })
