@@ -19,6 +19,7 @@ export {
   Compression,
   type DecodeLimits,
   type EncodeOptions,
+  OFFSET_RECORD_COUNT,
   type Record,
   type RecordHeader,
   type RecordInput,

@@ -10,6 +10,7 @@
 import type { Principal } from '../../../broker/security/authorizer.js'
 import { ANONYMOUS } from '../../../broker/security/authorizer.js'
 import { isLoopbackAddress } from '../../../util/net.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import { DASHBOARD_PREFIX } from '../dashboard.js'
 import { REGISTRY_PATH } from '../registry.js'
 
@@ -30,6 +31,8 @@ export interface PolicyOptions {
   publicMetrics: boolean
   /** Routes that authenticate by other means (SQS/SNS: SigV4). */
   skip: (method: string, route: string) => boolean
+  /** Counts refused logins (`wharf_auth_failures_total{protocol="http"}`). */
+  traffic?: ProtocolTraffic
 }
 
 /** The requirement of a matched route (`route` is the pattern fastify matched, e.g. `/api/v1/queues/:name`). */
