@@ -8,6 +8,8 @@ import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { type MqttLimits, startMqttListener } from '../protocols/mqtt/index.js'
 import type { Logger } from '../util/logger.js'
+import { wharfVersion } from '../util/version.js'
+import { checkListenHost, listenFailure, usableUrls } from './addresses.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
 import { configureSecurity, tlsCredentials } from './security.js'
@@ -30,6 +32,11 @@ export interface ListenerContext extends ProtocolListenerContext {
   alarms: AlarmSource
   /** MQTT bounds set by the config (the rest keep the adapter's defaults). */
   mqttLimits: Partial<MqttLimits>
+}
+
+/** A host as it stands in a URL (IPv6 literals bracketed). */
+function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -61,6 +68,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: WharfConfig, logger: Logger): Promise<RunningServer> {
+  await checkListenHost(config.host)
   const broker = await createBroker({
     dataDir: config.dataDir,
     durability: config.durability,
@@ -126,6 +134,8 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           maxRetainedMessageBytes: config.mqttRetainedMessageBytesMax,
           connectTimeoutMs: config.mqttConnectTimeoutMs,
         },
+      }).catch((error: unknown) => {
+        throw listenFailure(error, name, config, portKey, tlsPortKey)
       })
       listeners.set(name, listener)
     }
@@ -133,12 +143,26 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     await closeAll()
     throw error
   }
-  const urls = [...listeners.values()].flatMap((l) => l.urls)
+  // The banner is a log record like any other (`wharf start | jq` reads every line); pretty output shows
+  // the URLs as lines under it.
+  const urls = usableUrls(
+    [...listeners.values()].flatMap((l) => l.urls),
+    config.host,
+  )
+  const http = listeners.get('http')
   logger.info(
-    { dataDir: config.dataDir, streams: broker.listStreams().length, queues: broker.listQueues().length, urls },
+    {
+      version: wharfVersion,
+      dataDir: config.dataDir,
+      ...(http === undefined
+        ? {}
+        : { dashboard: usableUrls([`http://${hostInUrl(config.host)}:${http.port}/`], config.host)[0] }),
+      streams: broker.listStreams().length,
+      queues: broker.listQueues().length,
+      urls,
+    },
     'wharf ready',
   )
-  for (const url of urls) process.stdout.write(`  ${url}\n`)
   return {
     config,
     broker,

@@ -155,6 +155,7 @@ export async function startAmqpListener(
     },
     broker,
     logger,
+    connections,
     streamConsumers: new Map(),
     blocked: null,
     nextConnectionId: () => `amqp-${process.pid}-${++sequence}`,

@@ -169,6 +169,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     plainPort: tcp.port,
     tlsPort: tls?.port,
     throttle,
+    connections,
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(

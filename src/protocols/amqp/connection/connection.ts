@@ -79,7 +79,10 @@ export class AmqpConnection implements ChannelHost {
     })
     this.#login = new PendingLogin(this.#output)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.logger.debug({ err: error }, 'amqp socket error')
+      state.connections.closing(this, `socket error: ${error.code ?? error.message}`)
+    })
     socket.on('close', () => this.#closed())
   }
 
@@ -163,6 +166,10 @@ export class AmqpConnection implements ChannelHost {
     } catch (error) {
       if (error instanceof AmqpProtocolHeaderError) {
         // Spec 4.2.2: answer a bad protocol header with ours and close, no connection.close.
+        this.#state.connections.protocolError(
+          this,
+          `not an AMQP 0-9-1 protocol header (${error.message}): answered with ours and closed`,
+        )
         this.#phase = 'closed'
         this.#socket.end(PROTOCOL_HEADER)
         return
@@ -263,12 +270,14 @@ export class AmqpConnection implements ChannelHost {
         checkVhost(method.args.virtualHost)
         this.#phase = 'running'
         this.sendMethod(0, 'connection.open-ok', {})
+        this.#state.connections.opened(this)
         if (this.#state.blocked !== null) this.setBlocked(this.#state.blocked)
         return
       }
       case 'running':
         switch (method.name) {
           case 'connection.close':
+            this.#state.connections.closing(this, clientCloseReason(method.args.replyCode, method.args.replyText))
             this.sendMethod(0, 'connection.close-ok', {})
             this.flush()
             this.#end()
@@ -319,7 +328,11 @@ export class AmqpConnection implements ChannelHost {
   /** Hard error: connection.close with the reply, then wait briefly for close-ok. */
   fail(error: AmqpError): void {
     if (this.#phase === 'closing' || this.#phase === 'closed') return
-    this.logger.debug({ code: error.replyCode, text: error.message }, 'amqp connection error')
+    const sent = `connection.close ${error.replyCode} ${replyText(error)}`
+    // Shutdowns, administrators and refused logins (logged where the login is checked) are not the client's fault.
+    if (error.replyCode === ReplyCode.CONNECTION_FORCED || this.#phase === 'authenticating')
+      this.#state.connections.closing(this, sent)
+    else this.#state.connections.protocolError(this, sent)
     if (this.#phase === 'header') {
       this.#end()
       return
@@ -338,6 +351,14 @@ export class AmqpConnection implements ChannelHost {
     )
     this.#closeTimer = setTimeout(() => this.#end(), CLOSE_OK_WAIT_MS)
     this.#closeTimer.unref()
+  }
+
+  channelError(channel: number, error: AmqpError): void {
+    this.#state.connections.protocolError(
+      this,
+      `channel ${channel}: channel.close ${error.replyCode} ${replyText(error)}`,
+      false,
+    )
   }
 
   /** Broker shutting down (or forced close). */
@@ -372,14 +393,17 @@ export class AmqpConnection implements ChannelHost {
   tick(now: number): void {
     if (this.#phase === 'closed') return
     if (this.#phase !== 'running' && this.#phase !== 'closing' && now - this.#openedAt > HANDSHAKE_MS) {
-      this.logger.debug('amqp handshake timeout')
+      this.#state.connections.closing(this, `handshake not completed within ${HANDSHAKE_MS} ms`)
       this.#socket.destroy()
       return
     }
     const interval = this.heartbeatSeconds * 1000
     if (interval === 0 || this.#phase !== 'running') return
     if (now - this.lastReceived > 2 * interval) {
-      this.logger.warn({ heartbeat: this.heartbeatSeconds }, 'missed heartbeats from client, timeout')
+      this.#state.connections.protocolError(
+        this,
+        `missed heartbeats from the client (heartbeat ${this.heartbeatSeconds} s): closed`,
+      )
       this.#socket.destroy()
       return
     }
@@ -388,4 +412,11 @@ export class AmqpConnection implements ChannelHost {
       this.flush()
     }
   }
+}
+
+/** The close line's reason when the client closes: a normal close, or the error the client reported. */
+function clientCloseReason(code: number, text: string): string {
+  return code === ReplyCode.REPLY_SUCCESS
+    ? 'client closed the connection'
+    : `client sent connection.close ${code} ${text}`
 }

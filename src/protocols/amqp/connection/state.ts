@@ -2,7 +2,9 @@
 // properties) and the phases of a connection's life; the connection, its output and its channel table read these.
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
+import type { ConnectionLifecycle } from '../../common/connections.js'
 import type { FieldTable } from '../codec/index.js'
+import type { AmqpConnection } from './connection.js'
 
 /** The listener's per-connection bounds (AmqpListenerOptions, defaults in listener.ts). */
 export interface ConnectionLimits {
@@ -18,6 +20,8 @@ export interface ServerState {
   readonly limits: ConnectionLimits
   readonly broker: Broker
   readonly logger: Logger
+  /** The listener's registry: opens, protocol errors and close reasons go to the log through it. */
+  readonly connections: ConnectionLifecycle<AmqpConnection>
   readonly streamConsumers: Map<string, number>
   /** Memory alarm reason while publishers are blocked, else null. */
   blocked: string | null
