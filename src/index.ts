@@ -16,6 +16,8 @@ export interface CreateBrokerOptions {
   /** Kafka group.initial.rebalance.delay.ms: how long a new consumer group waits for more joiners (default 3000). */
   initialRebalanceDelayMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
+  /** Events an operator wants in the log: topology changes, consumer-group rebalances, retention and compaction runs that removed data. */
+  info?: (message: string, details?: Record<string, unknown>) => void
   /** Users and ACL rules to create or update at open; with none ever, a loopback-only guest/guest exists. */
   security?: SecurityBootstrap
   /** Most '#' wildcards in one AMQP topic binding key (default 10). */
@@ -29,12 +31,14 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
     maxOpenFiles: options.maxOpenFiles,
     reserveBytes: options.reserveBytes,
     warn: options.warn,
+    info: options.info,
   })
   try {
     return await Broker.open({
       storage,
       defaultDurability: options.durability,
       warn: options.warn,
+      info: options.info,
       initialRebalanceDelayMs: options.initialRebalanceDelayMs,
       security: options.security,
       topicWildcardsMax: options.topicWildcardsMax,

@@ -62,6 +62,8 @@ export class Broker {
   readonly #options: BrokerOptions
   readonly now: () => number
   readonly #warn = (message: string, details?: Record<string, unknown>): void => this.#options.warn?.(message, details)
+  /** Topology changes for the operator's log: only changes that happened, never per message. */
+  readonly #info = (message: string, details?: Record<string, unknown>): void => this.#options.info?.(message, details)
   #closed = false
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
   #catalogLock: Promise<unknown> = Promise.resolve()
@@ -123,6 +125,7 @@ export class Broker {
       offsets: this.#log.store,
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
+      info: this.#info,
     })
     await this.#queues.load()
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
@@ -161,7 +164,12 @@ export class Broker {
     config: Partial<StreamConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Stream> {
-    return this.#change(() => this.#streams.create(name, config, options))
+    return this.#change(async () => {
+      const existed = this.#streams.has(name)
+      const stream = await this.#streams.create(name, config, options)
+      if (!existed) this.#info('stream created', { stream: name, partitions: stream.partitions.length })
+      return stream
+    })
   }
 
   getStream(name: string): Stream | undefined {
@@ -183,7 +191,11 @@ export class Broker {
 
   /** Deletes a stream; one that queues read is refused unless `force`, which deletes those queues too. */
   deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.#serial(() => this.#streams.delete(name, options.force === true))
+    return this.#serial(async () => {
+      const existed = this.#streams.has(name)
+      await this.#streams.delete(name, options.force === true)
+      if (existed) this.#info('stream deleted', { stream: name })
+    })
   }
 
   /** Appends messages to a stream (Appender.produce); resolves with their positions once durable. */
@@ -224,7 +236,17 @@ export class Broker {
     config: Partial<QueueConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Queue> {
-    return this.#change(() => this.#queues.create(name, config, options))
+    return this.#change(async () => {
+      const existed = this.#queues.has(name)
+      const queue = await this.#queues.create(name, config, options)
+      if (!existed)
+        this.#info('queue created', {
+          queue: name,
+          durable: queue.config.durable,
+          ...(queue.config.exclusiveOwner ? { exclusiveOwner: queue.config.exclusiveOwner } : {}),
+        })
+      return queue
+    })
   }
 
   /** Changes settings of a queue (QueueCatalog.alter); they apply to deliveries from now on. */
@@ -268,7 +290,12 @@ export class Broker {
   }
 
   deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
-    return this.#serial(() => this.#queues.delete(name, options))
+    return this.#serial(async () => {
+      const existed = this.#queues.has(name)
+      const messages = await this.#queues.delete(name, options)
+      if (existed) this.#info('queue deleted', { queue: name, messages })
+      return messages
+    })
   }
 
   queueStats(name: string): QueueStats {
@@ -277,13 +304,19 @@ export class Broker {
 
   // ---- exchanges and routing ----
 
-  declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
+  async declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
     this.#assertOpen()
-    return this.router.declareExchange(def, options)
+    const existed = this.router.getExchange(def.name) !== undefined
+    const declared = await this.router.declareExchange(def, options)
+    if (!existed && options.passive !== true)
+      this.#info('exchange created', { exchange: declared.name, type: declared.type, durable: declared.durable })
+    return declared
   }
 
-  deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
-    return this.router.deleteExchange(name, options)
+  async deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
+    const existed = this.router.getExchange(name) !== undefined
+    await this.router.deleteExchange(name, options)
+    if (existed) this.#info('exchange deleted', { exchange: name })
   }
 
   /** Binds an exchange to a queue, stream or exchange; the destination must exist. */
@@ -296,11 +329,13 @@ export class Broker {
       throw new WharfError('STREAM_NOT_FOUND', `no stream '${d.name}'`, { detail: { stream: d.name } })
     if (d.kind === 'sink' && !this.#publisher.hasSink(d.id))
       throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
-    await this.router.bind(binding)
+    if ((await this.router.bind(binding)) && d.kind !== 'sink') this.#info('binding created', bindingFields(binding))
   }
 
-  unbind(binding: BindingDef): Promise<boolean> {
-    return this.router.unbind(binding)
+  async unbind(binding: BindingDef): Promise<boolean> {
+    const removed = await this.router.unbind(binding)
+    if (removed && binding.destination.kind !== 'sink') this.#info('binding deleted', bindingFields(binding))
+    return removed
   }
 
   /** Registers an in-memory subscriber that bindings can target as { kind: 'sink', id }. */
@@ -395,4 +430,10 @@ export class Broker {
     }
     await this.#storage.close()
   }
+}
+
+/** A binding as the log shows it (in-memory sinks, one per MQTT QoS 0 subscriber, are not logged). */
+function bindingFields(binding: BindingDef): Record<string, unknown> {
+  const d = binding.destination
+  return { source: binding.source, destination: `${d.kind} ${d.kind === 'sink' ? d.id : d.name}`, key: binding.key }
 }

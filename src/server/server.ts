@@ -73,6 +73,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     dataDir: config.dataDir,
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
+    info: (message, details) => logger.info(details ?? {}, message),
     security: { users: config.users, acls: config.acls },
     topicWildcardsMax: config.topicWildcardsMax,
     schemaLimits: { bytesMax: config.schemaBytesMax, depthMax: config.schemaDepthMax },
