@@ -15,6 +15,7 @@ import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue
 import { Deliveries } from './queue/deliveries.js'
 import type { Queue, QueueConsumer } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
+import { BrokerReports } from './reports.js'
 import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
@@ -61,9 +62,7 @@ export class Broker {
   }
   readonly #options: BrokerOptions
   readonly now: () => number
-  readonly #warn = (message: string, details?: Record<string, unknown>): void => this.#options.warn?.(message, details)
-  /** Topology changes for the operator's log: only changes that happened, never per message. */
-  readonly #info = (message: string, details?: Record<string, unknown>): void => this.#options.info?.(message, details)
+  readonly #report = new BrokerReports(this, () => this.#options)
   #closed = false
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
   #catalogLock: Promise<unknown> = Promise.resolve()
@@ -91,15 +90,15 @@ export class Broker {
       streams: this.#streams,
       defaultDurability,
       now: this.now,
-      warn: this.#warn,
+      warn: this.#report.warn,
       unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
       deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
     })
-    this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#warn)
+    this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
     this.#maintenance = new Maintenance({
       now: () => this.now(),
-      warn: this.#warn,
+      warn: this.#report.warn,
       queues: () => this.#queues.values(),
       streams: () => this.#streams.values(),
       producers: this.#appender.producers,
@@ -118,14 +117,14 @@ export class Broker {
     await this.security.bootstrap(this.#options.security?.users ?? [], this.#options.security?.acls ?? [])
     this.schemas = await SchemaStore.open(meta, this.#options.schemaLimits)
     await this.#streams.load()
-    const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#warn }
+    const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#report.warn }
     this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
       offsets: this.#log.store,
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
-      info: this.#info,
+      info: this.#report.info,
     })
     await this.#queues.load()
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
@@ -164,12 +163,7 @@ export class Broker {
     config: Partial<StreamConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Stream> {
-    return this.#change(async () => {
-      const existed = this.#streams.has(name)
-      const stream = await this.#streams.create(name, config, options)
-      if (!existed) this.#info('stream created', { stream: name, partitions: stream.partitions.length })
-      return stream
-    })
+    return this.#change(() => this.#report.change('stream', name, () => this.#streams.create(name, config, options)))
   }
 
   getStream(name: string): Stream | undefined {
@@ -191,11 +185,7 @@ export class Broker {
 
   /** Deletes a stream; one that queues read is refused unless `force`, which deletes those queues too. */
   deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.#serial(async () => {
-      const existed = this.#streams.has(name)
-      await this.#streams.delete(name, options.force === true)
-      if (existed) this.#info('stream deleted', { stream: name })
-    })
+    return this.#serial(() => this.#report.change('stream', name, () => this.#streams.delete(name, !!options.force)))
   }
 
   /** Appends messages to a stream (Appender.produce); resolves with their positions once durable. */
@@ -236,17 +226,7 @@ export class Broker {
     config: Partial<QueueConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Queue> {
-    return this.#change(async () => {
-      const existed = this.#queues.has(name)
-      const queue = await this.#queues.create(name, config, options)
-      if (!existed)
-        this.#info('queue created', {
-          queue: name,
-          durable: queue.config.durable,
-          ...(queue.config.exclusiveOwner ? { exclusiveOwner: queue.config.exclusiveOwner } : {}),
-        })
-      return queue
-    })
+    return this.#change(() => this.#report.change('queue', name, () => this.#queues.create(name, config, options)))
   }
 
   /** Changes settings of a queue (QueueCatalog.alter); they apply to deliveries from now on. */
@@ -290,12 +270,7 @@ export class Broker {
   }
 
   deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
-    return this.#serial(async () => {
-      const existed = this.#queues.has(name)
-      const messages = await this.#queues.delete(name, options)
-      if (existed) this.#info('queue deleted', { queue: name, messages })
-      return messages
-    })
+    return this.#serial(() => this.#report.change('queue', name, () => this.#queues.delete(name, options)))
   }
 
   queueStats(name: string): QueueStats {
@@ -304,19 +279,13 @@ export class Broker {
 
   // ---- exchanges and routing ----
 
-  async declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
+  declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
     this.#assertOpen()
-    const existed = this.router.getExchange(def.name) !== undefined
-    const declared = await this.router.declareExchange(def, options)
-    if (!existed && options.passive !== true)
-      this.#info('exchange created', { exchange: declared.name, type: declared.type, durable: declared.durable })
-    return declared
+    return this.#report.change('exchange', def.name, () => this.router.declareExchange(def, options))
   }
 
-  async deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
-    const existed = this.router.getExchange(name) !== undefined
-    await this.router.deleteExchange(name, options)
-    if (existed) this.#info('exchange deleted', { exchange: name })
+  deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
+    return this.#report.change('exchange', name, () => this.router.deleteExchange(name, options))
   }
 
   /** Binds an exchange to a queue, stream or exchange; the destination must exist. */
@@ -329,13 +298,11 @@ export class Broker {
       throw new WharfError('STREAM_NOT_FOUND', `no stream '${d.name}'`, { detail: { stream: d.name } })
     if (d.kind === 'sink' && !this.#publisher.hasSink(d.id))
       throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
-    if ((await this.router.bind(binding)) && d.kind !== 'sink') this.#info('binding created', bindingFields(binding))
+    this.#report.binding(binding, 'created', await this.router.bind(binding))
   }
 
-  async unbind(binding: BindingDef): Promise<boolean> {
-    const removed = await this.router.unbind(binding)
-    if (removed && binding.destination.kind !== 'sink') this.#info('binding deleted', bindingFields(binding))
-    return removed
+  unbind(binding: BindingDef): Promise<boolean> {
+    return this.router.unbind(binding).then((removed) => this.#report.binding(binding, 'deleted', removed))
   }
 
   /** Registers an in-memory subscriber that bindings can target as { kind: 'sink', id }. */
@@ -430,10 +397,4 @@ export class Broker {
     }
     await this.#storage.close()
   }
-}
-
-/** A binding as the log shows it (in-memory sinks, one per MQTT QoS 0 subscriber, are not logged). */
-function bindingFields(binding: BindingDef): Record<string, unknown> {
-  const d = binding.destination
-  return { source: binding.source, destination: `${d.kind} ${d.kind === 'sink' ? d.id : d.name}`, key: binding.key }
 }

@@ -210,7 +210,6 @@ export class Router {
   }
 
   /** Adds a binding; binding the same (source, destination, key, arguments, syntax) again is a no-op. */
-  /** Adds a binding; false when it existed already. */
   bind(binding: BindingDef): Promise<boolean> {
     return this.#serial(async () => {
       const { def, source } = this.#resolve(binding)

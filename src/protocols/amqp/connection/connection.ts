@@ -30,6 +30,7 @@ import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
 import { ContentBudget } from './content-budget.js'
 import { acceptTune, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
+import { AmqpConnectionLog } from './lifecycle.js'
 import { mechanismsFor, PendingLogin } from './login.js'
 import { ConnectionOutput } from './output.js'
 import type { Phase, ServerState } from './state.js'
@@ -62,6 +63,8 @@ export class AmqpConnection implements ChannelHost {
   readonly #login: PendingLogin
   readonly tls: boolean
   #closeTimer: NodeJS.Timeout | null = null
+  readonly #log: AmqpConnectionLog
+  readonly channelError: ChannelHost['channelError']
 
   constructor(socket: net.Socket, state: ServerState) {
     this.#socket = socket
@@ -69,6 +72,8 @@ export class AmqpConnection implements ChannelHost {
     this.broker = state.broker
     this.id = state.nextConnectionId()
     this.logger = state.logger.child({ connection: this.id })
+    this.#log = new AmqpConnectionLog(state.connections, this, this.logger)
+    this.channelError = (channel, error) => this.#log.channelCloseSent(channel, error)
     this.streamConsumers = state.streamConsumers
     this.tls = isTls(socket)
     this.contentBudget = new ContentBudget(state.limits.pendingBodyBytes)
@@ -79,10 +84,7 @@ export class AmqpConnection implements ChannelHost {
     })
     this.#login = new PendingLogin(this.#output)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.logger.debug({ err: error }, 'amqp socket error')
-      state.connections.closing(this, `socket error: ${error.code ?? error.message}`)
-    })
+    socket.on('error', (error) => this.#log.socketError(error))
     socket.on('close', () => this.#closed())
   }
 
@@ -166,10 +168,7 @@ export class AmqpConnection implements ChannelHost {
     } catch (error) {
       if (error instanceof AmqpProtocolHeaderError) {
         // Spec 4.2.2: answer a bad protocol header with ours and close, no connection.close.
-        this.#state.connections.protocolError(
-          this,
-          `not an AMQP 0-9-1 protocol header (${error.message}): answered with ours and closed`,
-        )
+        this.#log.badProtocolHeader(error)
         this.#phase = 'closed'
         this.#socket.end(PROTOCOL_HEADER)
         return
@@ -270,14 +269,14 @@ export class AmqpConnection implements ChannelHost {
         checkVhost(method.args.virtualHost)
         this.#phase = 'running'
         this.sendMethod(0, 'connection.open-ok', {})
-        this.#state.connections.opened(this)
+        this.#log.opened()
         if (this.#state.blocked !== null) this.setBlocked(this.#state.blocked)
         return
       }
       case 'running':
         switch (method.name) {
           case 'connection.close':
-            this.#state.connections.closing(this, clientCloseReason(method.args.replyCode, method.args.replyText))
+            this.#log.clientClosed(method.args.replyCode, method.args.replyText)
             this.sendMethod(0, 'connection.close-ok', {})
             this.flush()
             this.#end()
@@ -328,11 +327,7 @@ export class AmqpConnection implements ChannelHost {
   /** Hard error: connection.close with the reply, then wait briefly for close-ok. */
   fail(error: AmqpError): void {
     if (this.#phase === 'closing' || this.#phase === 'closed') return
-    const sent = `connection.close ${error.replyCode} ${replyText(error)}`
-    // Shutdowns, administrators and refused logins (logged where the login is checked) are not the client's fault.
-    if (error.replyCode === ReplyCode.CONNECTION_FORCED || this.#phase === 'authenticating')
-      this.#state.connections.closing(this, sent)
-    else this.#state.connections.protocolError(this, sent)
+    this.#log.closeSent(error, this.#phase === 'authenticating')
     if (this.#phase === 'header') {
       this.#end()
       return
@@ -351,14 +346,6 @@ export class AmqpConnection implements ChannelHost {
     )
     this.#closeTimer = setTimeout(() => this.#end(), CLOSE_OK_WAIT_MS)
     this.#closeTimer.unref()
-  }
-
-  channelError(channel: number, error: AmqpError): void {
-    this.#state.connections.protocolError(
-      this,
-      `channel ${channel}: channel.close ${error.replyCode} ${replyText(error)}`,
-      false,
-    )
   }
 
   /** Broker shutting down (or forced close). */
@@ -393,17 +380,14 @@ export class AmqpConnection implements ChannelHost {
   tick(now: number): void {
     if (this.#phase === 'closed') return
     if (this.#phase !== 'running' && this.#phase !== 'closing' && now - this.#openedAt > HANDSHAKE_MS) {
-      this.#state.connections.closing(this, `handshake not completed within ${HANDSHAKE_MS} ms`)
+      this.#log.handshakeTimeout(HANDSHAKE_MS)
       this.#socket.destroy()
       return
     }
     const interval = this.heartbeatSeconds * 1000
     if (interval === 0 || this.#phase !== 'running') return
     if (now - this.lastReceived > 2 * interval) {
-      this.#state.connections.protocolError(
-        this,
-        `missed heartbeats from the client (heartbeat ${this.heartbeatSeconds} s): closed`,
-      )
+      this.#log.missedHeartbeats(this.heartbeatSeconds)
       this.#socket.destroy()
       return
     }
@@ -412,11 +396,4 @@ export class AmqpConnection implements ChannelHost {
       this.flush()
     }
   }
-}
-
-/** The close line's reason when the client closes: a normal close, or the error the client reported. */
-function clientCloseReason(code: number, text: string): string {
-  return code === ReplyCode.REPLY_SUCCESS
-    ? 'client closed the connection'
-    : `client sent connection.close ${code} ${text}`
 }

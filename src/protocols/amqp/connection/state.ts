@@ -3,8 +3,8 @@
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
 import type { ConnectionLifecycle } from '../../common/connections.js'
+import type { ChannelHost } from '../channel/context.js'
 import type { FieldTable } from '../codec/index.js'
-import type { AmqpConnection } from './connection.js'
 
 /** The listener's per-connection bounds (AmqpListenerOptions, defaults in listener.ts). */
 export interface ConnectionLimits {
@@ -21,7 +21,7 @@ export interface ServerState {
   readonly broker: Broker
   readonly logger: Logger
   /** The listener's registry: opens, protocol errors and close reasons go to the log through it. */
-  readonly connections: ConnectionLifecycle<AmqpConnection>
+  readonly connections: ConnectionLifecycle<ChannelHost>
   readonly streamConsumers: Map<string, number>
   /** Memory alarm reason while publishers are blocked, else null. */
   blocked: string | null
