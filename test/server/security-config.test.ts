@@ -92,7 +92,10 @@ test('bad security values are refused with the key named', () => {
     [{ WHARF_TLS_CLIENT_AUTH: 'always' }, /WHARF_TLS_CLIENT_AUTH must be one of none, request, require/],
     [{ WHARF_USERS: '{"name":"x"}' }, /WHARF_USERS must be an array of objects/],
     [{ WHARF_USERS: 'not json' }, /WHARF_USERS must be a JSON array/],
-    [{ WHARF_TLS_CERT_FILE: 'only-cert.pem' }, /TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file/],
+    [
+      { WHARF_TLS_CERT_FILE: 'only-cert.pem' },
+      /TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file/,
+    ],
   ]
   for (const [env, message] of bad) assert.throws(() => loadConfig({ env }), message)
 })
