@@ -9,16 +9,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import amqp from 'amqplib'
+import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
 import { usableUrls } from '../../src/server/addresses.ts'
-import { prettyLine } from '../../src/util/logger.ts'
+import { createLogger, prettyLine } from '../../src/util/logger.ts'
 import { wharfVersion } from '../../src/util/version.ts'
 import { freePort, spawnWharf, type WharfProcess } from '../fixtures/wharf-process.ts'
 
 interface Started {
   wharf: WharfProcess
   dataDir: string
-  ports: { amqp: number; mqtt: number; http: number }
+  ports: { amqp: number; mqtt: number; http: number; kafka: number }
   /** Everything the process wrote to stdout so far (not stderr). */
   stdout: () => string
 }
@@ -31,7 +32,7 @@ function tempDir(t: TestContext): string {
 
 async function start(t: TestContext, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Started> {
   const dataDir = join(tempDir(t), 'data')
-  const ports = { amqp: await freePort(), mqtt: await freePort(), http: await freePort() }
+  const ports = { amqp: await freePort(), mqtt: await freePort(), http: await freePort(), kafka: await freePort() }
   const wharf = spawnWharf(
     [
       '--data-dir',
@@ -39,6 +40,7 @@ async function start(t: TestContext, args: string[] = [], env: NodeJS.ProcessEnv
       '--durability',
       'never',
       ...['--amqp-port', String(ports.amqp), '--mqtt-port', String(ports.mqtt), '--http-port', String(ports.http)],
+      ...['--kafka-port', String(ports.kafka)],
       ...args,
     ],
     env,
@@ -179,6 +181,31 @@ test('json lines: banner fields, refused login, protocol errors, connection open
   assert.ok(records(s.stdout()).length > 10)
 })
 
+test('kafkajs: the connection with its client id, an auto-created topic and a group rebalance', async (t) => {
+  const s = await start(t)
+  const kafka = new Kafka({ brokers: [`127.0.0.1:${s.ports.kafka}`], clientId: 'billing', logLevel: logLevel.NOTHING })
+  const producer = kafka.producer()
+  await producer.connect()
+  await producer.send({ topic: 'invoices', messages: [{ value: 'one' }] })
+  await producer.disconnect()
+  await logged(s, 'the Kafka open', (r) => r.msg === 'kafka connection opened' && r.clientId === 'billing')
+  await logged(s, 'the auto-created topic', (r) => r.msg === 'stream created' && r.stream === 'invoices')
+  const consumer = kafka.consumer({ groupId: 'billing-group' })
+  t.after(() => consumer.disconnect())
+  await consumer.connect()
+  await consumer.subscribe({ topic: 'invoices', fromBeginning: true })
+  await consumer.run({ eachMessage: async () => {} })
+  const rebalance = await logged(
+    s,
+    'the rebalance',
+    (r) => r.msg === 'consumer group rebalanced' && r.group === 'billing-group',
+  )
+  assert.equal(rebalance.level, INFO)
+  assert.equal(rebalance.generation, 1)
+  assert.equal(rebalance.memberCount, 1)
+  assert.match(String((rebalance.members as string[])[0]), /^billing /)
+})
+
 test('pretty format: readable lines with the URLs under the banner', async (t) => {
   const s = await start(t, ['--log-format', 'pretty'])
   const out = s.stdout()
@@ -224,6 +251,16 @@ test('the pretty formatter: fields as key=value, string lists as lines, error st
   assert.equal(error, '03:04:05.006 ERROR failed err=boom\n      at f (x.js:1)\n')
 })
 
+test('auto format: pretty to a terminal, JSON to anything else', () => {
+  const written = (isTTY: boolean) => {
+    const lines: string[] = []
+    createLogger({ destination: { write: (line: string) => lines.push(line), isTTY } }).info({ user: 'guest' }, 'hello')
+    return lines.join('')
+  }
+  assert.match(written(true), /^\d\d:\d\d:\d\d\.\d{3} \x1b\[32mINFO \x1b\[0m hello user=guest\n$/)
+  assert.equal(JSON.parse(written(false)).user, 'guest')
+})
+
 test('a wildcard bind prints the URLs of this machine’s addresses', () => {
   const interfaces = {
     lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }],
@@ -247,7 +284,18 @@ test('a wildcard bind prints the URLs of this machine’s addresses', () => {
 
 test('bound to 0.0.0.0, the banner lists usable URLs, not 0.0.0.0', async (t) => {
   const users = JSON.stringify([{ name: 'admin', password: 'admin-pw', tags: ['administrator'] }])
-  const s = await start(t, ['--host', '0.0.0.0', '--users', users, '--amqp-port', '0', '--mqtt-port', '0'])
+  const s = await start(t, [
+    '--host',
+    '0.0.0.0',
+    '--users',
+    users,
+    '--amqp-port',
+    '0',
+    '--mqtt-port',
+    '0',
+    '--kafka-port',
+    '0',
+  ])
   const banner = records(s.stdout()).find((r) => r.msg === 'wharf ready')!
   const urls = banner.urls as string[]
   assert.ok(urls.length > 0)
