@@ -9,6 +9,8 @@ import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { type MqttLimits, startMqttListener } from '../protocols/mqtt/index.js'
 import type { Logger } from '../util/logger.js'
+import { wharfVersion } from '../util/version.js'
+import { checkListenHost, listenFailure, usableUrls } from './addresses.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
 import { configureSecurity, tlsCredentials } from './security.js'
@@ -31,6 +33,11 @@ export interface ListenerContext extends ProtocolListenerContext {
   alarms: AlarmSource
   /** MQTT bounds set by the config (the rest keep the adapter's defaults). */
   mqttLimits: Partial<MqttLimits>
+}
+
+/** A host as it stands in a URL (IPv6 literals bracketed). */
+function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -62,6 +69,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: WharfConfig, logger: Logger): Promise<RunningServer> {
+  await checkListenHost(config.host)
   // Every listener counts its traffic here; the HTTP listener exports it on /metrics.
   const metrics = new TrafficMetrics()
   const broker = await createBroker({
@@ -69,6 +77,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     dataDir: config.dataDir,
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
+    info: (message, details) => logger.info(details ?? {}, message),
     security: { users: config.users, acls: config.acls },
     topicWildcardsMax: config.topicWildcardsMax,
     schemaLimits: { bytesMax: config.schemaBytesMax, depthMax: config.schemaDepthMax },
@@ -131,6 +140,8 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           maxRetainedMessageBytes: config.mqttRetainedMessageBytesMax,
           connectTimeoutMs: config.mqttConnectTimeoutMs,
         },
+      }).catch((error: unknown) => {
+        throw listenFailure(error, name, config, portKey, tlsPortKey)
       })
       listeners.set(name, listener)
     }
@@ -138,12 +149,26 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     await closeAll()
     throw error
   }
-  const urls = [...listeners.values()].flatMap((l) => l.urls)
+  // The banner is a log record like any other (`wharf start | jq` reads every line); pretty output shows
+  // the URLs as lines under it.
+  const urls = usableUrls(
+    [...listeners.values()].flatMap((l) => l.urls),
+    config.host,
+  )
+  const http = listeners.get('http')
   logger.info(
-    { dataDir: config.dataDir, streams: broker.listStreams().length, queues: broker.listQueues().length, urls },
+    {
+      version: wharfVersion,
+      dataDir: config.dataDir,
+      ...(http === undefined
+        ? {}
+        : { dashboard: usableUrls([`http://${hostInUrl(config.host)}:${http.port}/`], config.host)[0] }),
+      streams: broker.listStreams().length,
+      queues: broker.listQueues().length,
+      urls,
+    },
     'wharf ready',
   )
-  for (const url of urls) process.stdout.write(`  ${url}\n`)
   return {
     config,
     broker,

@@ -40,6 +40,12 @@ export const Reason = {
   wildcardSubscriptionsNotSupported: 0xa2,
 } as const
 
+/** A reason code as the log shows it: `0x86 bad user name or password`. */
+export function reasonText(code: number): string {
+  const name = Object.entries(Reason).find(([, value]) => value === code)?.[0] ?? 'unknown'
+  return `0x${code.toString(16).padStart(2, '0')} ${name.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`
+}
+
 /** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
 export const ConnackV3 = {
   accepted: 0,
