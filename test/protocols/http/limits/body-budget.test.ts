@@ -3,36 +3,18 @@
 // it, 503 in the service's error shape, and the bytes come back when a request ends), and after many
 // concurrent oversized bodies the memory in use (heap + external, after a full GC) is back near where it was.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { createBroker } from '../../../../src/index.ts'
-import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
-import { silentLogger } from '../../../../src/util/logger.ts'
 import { fullGc, memoryInUse } from '../../../../src/util/memory.ts'
+import { startHarness } from '../helpers.ts'
 
 const SQS = 'x-amz-target: AmazonSQS.SendMessage\r\ncontent-type: application/x-amz-json-1.0\r\n'
 const CHUNK = Buffer.alloc(64 * 1024, 'a')
 const chunked = Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from('\r\n')])
 
 async function start(t: TestContext, httpBodiesBytesMax?: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-body-budget-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
-  const listener = await startHttpListener({
-    broker,
-    host: '127.0.0.1',
-    port: 0,
-    logger: silentLogger,
-    ...(httpBodiesBytesMax === undefined ? {} : { config: { httpBodiesBytesMax } }),
-  })
-  t.after(async () => {
-    await listener.close()
-    await broker.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return listener.port
+  const config = httpBodiesBytesMax === undefined ? undefined : { httpBodiesBytesMax }
+  return (await startHarness(t, undefined, config)).listener.port
 }
 
 /** A POST whose body the test sends piece by piece; `answer` resolves with the response received so far. */
