@@ -1,7 +1,8 @@
-// AMQP 0-9-1 on a real full disk (a small tmpfs, disk alarm off so the writes themselves fail): a confirming
+// AMQP 0-9-1 on a real full disk (a small tmpfs). Alarm off, so the writes themselves fail: a confirming
 // amqplib publisher gets basic.nack for what could not be stored (RabbitMQ nacks what a queue failed to
 // take), consumers go on draining, deleting a queue gives the space back, publishing works again without a
-// restart, and every confirmed message is there after a SIGKILL and restart. Needs root (mount).
+// restart, and every confirmed message is there after a SIGKILL and restart. Alarm on: the filling publisher
+// gets connection.blocked before the disk is full, and unblocked once a delete frees space. Needs root (mount).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import amqp from 'amqplib'
@@ -97,4 +98,45 @@ test('amqplib with confirms on a full disk: nacks, draining, recovery after a de
   for (const id of after) assert.ok(again.includes(id), `${id} survived the restart`)
   for (const id of confirmedWork) assert.ok(drained.includes(id) || again.includes(id))
   await conn.close()
+})
+
+test('amqplib on a disk that fills to the alarm: connection.blocked, then unblocked once a delete frees space', {
+  timeout: 120_000,
+}, async (t) => {
+  const w = await startFullDiskWharf(t, {
+    size: '16m',
+    portFlag: '--amqp-port',
+    args: ['--disk-free-limit-bytes', String(6 * 1024 * 1024), '--alarm-interval-ms', '100'],
+  })
+  if (w === undefined) return
+  const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${w.port}`)
+  conn.on('error', () => {})
+  const events: string[] = []
+  conn.on('blocked', () => events.push('blocked'))
+  conn.on('unblocked', () => events.push('unblocked'))
+  const ch = await conn.createConfirmChannel()
+  await ch.assertQueue('ballast', { durable: true })
+  await ch.assertQueue('work', { durable: true })
+
+  // Publish until the broker blocks the connection; the publishes in flight then wait in the socket.
+  const pending: Promise<boolean>[] = []
+  for (let i = 0; !events.includes('blocked') && i < 4000; i++) {
+    pending.push(publish(ch, 'ballast', `ballast-${i}`))
+    if (i % 32 === 31) await Promise.race([Promise.all(pending.splice(0)), sleep(2000)])
+  }
+  assert.deepEqual(events, ['blocked'], 'the disk alarm blocked the publisher')
+  assert.ok(w.free() > 1024 * 1024, `the alarm came before the disk was full (${w.free()} bytes free)`)
+
+  // Blocked: a consumer on another connection still reads; deleting the ballast clears the alarm.
+  const other = await amqp.connect(`amqp://guest:guest@127.0.0.1:${w.port}`)
+  other.on('error', () => {})
+  const admin = await other.createChannel()
+  await admin.deleteQueue('ballast')
+  for (let i = 0; i < 100 && !events.includes('unblocked'); i++) await sleep(50)
+  assert.deepEqual(events, ['blocked', 'unblocked'])
+  await Promise.all(pending)
+  assert.equal(await publish(ch, 'work', 'work-after'), true, 'publishing works again without a restart')
+  assert.equal((await admin.checkQueue('work')).messageCount, 1)
+  await conn.close()
+  await other.close()
 })
