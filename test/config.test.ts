@@ -103,3 +103,13 @@ test('MQTT memory bounds and CONNECT deadline: WHARF_MQTT_* and flags, positive 
       (error: unknown) => isWharfError(error) && error.code === 'INVALID_CONFIG',
     )
 })
+
+test('HTTP body budget: 64 MiB unless set (WHARF_HTTP_BODIES_BYTES_MAX, --http-bodies-bytes-max), 0 turns it off', () => {
+  assert.equal(loadConfig({}).httpBodiesBytesMax, 64 * 1024 * 1024)
+  assert.equal(loadConfig({ env: { WHARF_HTTP_BODIES_BYTES_MAX: '0' } }).httpBodiesBytesMax, 0)
+  assert.equal(loadConfig({ flags: { httpBodiesBytesMax: '1048576' } }).httpBodiesBytesMax, 1048576)
+  assert.throws(
+    () => loadConfig({ env: { WHARF_HTTP_BODIES_BYTES_MAX: '-1' } }),
+    (e) => isWharfError(e, 'INVALID_CONFIG'),
+  )
+})

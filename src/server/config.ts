@@ -196,7 +196,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',
   httpKeepAliveTimeoutMs: 'count',
-  httpBodiesBytesMax: 'count',
+  httpBodiesBytesMax: 'bytes',
   topicWildcardsMax: 'count',
   schemaBytesMax: 'count',
   schemaDepthMax: 'count',
