@@ -57,6 +57,7 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   httpHeadersTimeoutMs: ['ms', 'HTTP: close a connection whose request headers take longer'],
   httpRequestTimeoutMs: ['ms', 'HTTP: close a connection whose whole request (body) takes longer'],
   httpKeepAliveTimeoutMs: ['ms', 'HTTP: close an idle keep-alive connection after this long'],
+  httpBodiesBytesMax: ['n', 'HTTP: bytes of request bodies held at once, beyond: 503 (default 64 MiB; 0 = none)'],
   publicMetrics: ['bool', '/metrics, /healthz, /readyz without credentials (default true)'],
   mqttQueuedBytesMax: ['n', 'payload bytes a clean MQTT session holds in memory (default 32 MiB)'],
   mqttInflightBytesMax: ['n', 'payload bytes of a clean MQTT session in flight (default 16 MiB)'],

@@ -7,6 +7,7 @@ import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
 import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
+import { HTTP_BODIES_BYTES_MAX_DEFAULT } from '../protocols/http/body-budget.js'
 import {
   HTTP_HEADERS_TIMEOUT_MS,
   HTTP_KEEP_ALIVE_TIMEOUT_MS,
@@ -85,6 +86,8 @@ export interface WharfConfig {
   httpHeadersTimeoutMs: number
   httpRequestTimeoutMs: number
   httpKeepAliveTimeoutMs: number
+  /** HTTP listener: bytes of request bodies held at once (beyond: 503); 0 = no budget. */
+  httpBodiesBytesMax: number
   /** Most '#' wildcards in one AMQP topic binding key. */
   topicWildcardsMax: number
   /** Most UTF-8 bytes in one schema the registry accepts. */
@@ -138,6 +141,7 @@ export const defaultConfig: WharfConfig = {
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
   httpKeepAliveTimeoutMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  httpBodiesBytesMax: HTTP_BODIES_BYTES_MAX_DEFAULT,
   topicWildcardsMax: topicWildcardsMaxDefault,
   schemaBytesMax: schemaBytesMaxDefault,
   schemaDepthMax: schemaDepthMaxDefault,
@@ -200,6 +204,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',
   httpKeepAliveTimeoutMs: 'count',
+  httpBodiesBytesMax: 'bytes',
   topicWildcardsMax: 'count',
   schemaBytesMax: 'count',
   schemaDepthMax: 'count',
