@@ -15,18 +15,13 @@ import type { ProtocolTraffic } from '../common/metrics.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { type AlarmThrottle, ProducerHold } from './alarm-throttle.js'
 import { ApiKey, type ApiVersionsResponse, FrameSplitter, type RequestHeader, readRequest } from './codec/index.js'
-import type { KafkaOptions } from './options.js'
+import { inflightRequestsMax, type KafkaOptions, writableBytesHigh } from './options.js'
 import { ResponseBudget } from './response-budget.js'
 import { ResponseQueue, type Slot } from './responses.js'
 import { SaslSession } from './sasl-session.js'
 import { advertisedApiKeys, isVersionSupported } from './versions.js'
 
 export { NO_RESPONSE, type Slot, ThenClose, thenClose } from './responses.js'
-
-/** Requests accepted but not yet answered before reading pauses (librdkafka pipelines up to max.in.flight). */
-export const inflightRequestsMax = 512
-/** Unwritten response bytes queued on the socket before reading pauses. */
-export const writableBytesHigh = 8 * 1024 * 1024
 
 export interface ServerState {
   readonly broker: Broker

@@ -30,7 +30,7 @@ import {
 import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
 import { ContentBudget } from './content-budget.js'
-import { acceptTune, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
+import { acceptTune, checkVhost, clientCapabilities, expectMethod, startArgs, tuneOffer } from './handshake.js'
 import { AmqpConnectionLog } from './lifecycle.js'
 import { mechanismsFor, PendingLogin } from './login.js'
 import { ConnectionOutput } from './output.js'
@@ -237,19 +237,9 @@ export class AmqpConnection implements ChannelHost {
 
   #connectionMethod(frame: AmqpFrame): void {
     const method = decodeMethodFrame(frame.payload)
-    const expect = (name: MethodName) => {
-      if (method.name !== name)
-        throw new AmqpError(
-          ReplyCode.COMMAND_INVALID,
-          `expected '${name}', got '${method.name}'`,
-          method.classId,
-          method.methodId,
-        )
-    }
     switch (this.#phase) {
       case 'start-ok': {
-        expect('connection.start-ok')
-        if (method.name !== 'connection.start-ok') return
+        expectMethod(method, 'connection.start-ok')
         this.clientProperties = method.args.clientProperties
         const caps = clientCapabilities(method.args.clientProperties)
         if (caps !== null) {
@@ -260,8 +250,7 @@ export class AmqpConnection implements ChannelHost {
         return
       }
       case 'tune-ok': {
-        expect('connection.tune-ok')
-        if (method.name !== 'connection.tune-ok') return
+        expectMethod(method, 'connection.tune-ok')
         const { frameMax, channelMax, heartbeat } = acceptTune(method.args)
         this.frameMax = frameMax
         this.#channels.max = channelMax
@@ -271,8 +260,7 @@ export class AmqpConnection implements ChannelHost {
         return
       }
       case 'open': {
-        expect('connection.open')
-        if (method.name !== 'connection.open') return
+        expectMethod(method, 'connection.open')
         checkVhost(method.args.virtualHost)
         this.#phase = 'running'
         this.sendMethod(0, 'connection.open-ok', {})
