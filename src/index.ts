@@ -1,4 +1,4 @@
-// Public embedded API: `import { createBroker } from 'wharf'`. This file is the composition root of the
+// Public embedded API: `import { createBroker } from 'wharf-broker'`. This file is the composition root of the
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
@@ -16,6 +16,10 @@ export interface CreateBrokerOptions {
   /** Kafka group.initial.rebalance.delay.ms: how long a new consumer group waits for more joiners (default 3000). */
   initialRebalanceDelayMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
+  /** Told how long each fdatasync of a partition log took, in seconds (the server's fsync histogram). */
+  onFsync?: (seconds: number) => void
+  /** Events an operator wants in the log: topology changes, consumer-group rebalances, retention and compaction runs that removed data. */
+  info?: (message: string, details?: Record<string, unknown>) => void
   /** Users and ACL rules to create or update at open; with none ever, a loopback-only guest/guest exists. */
   security?: SecurityBootstrap
   /** Most '#' wildcards in one AMQP topic binding key (default 10). */
@@ -29,12 +33,15 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
     maxOpenFiles: options.maxOpenFiles,
     reserveBytes: options.reserveBytes,
     warn: options.warn,
+    onFsync: options.onFsync,
+    info: options.info,
   })
   try {
     return await Broker.open({
       storage,
       defaultDurability: options.durability,
       warn: options.warn,
+      info: options.info,
       initialRebalanceDelayMs: options.initialRebalanceDelayMs,
       security: options.security,
       topicWildcardsMax: options.topicWildcardsMax,

@@ -1,22 +1,21 @@
 // One way to configure everything: defaults < config file < environment (WHARF_*) < command-line flags.
 import { readFileSync } from 'node:fs'
-import { totalmem } from 'node:os'
+import { isIP } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
 import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
-import {
-  AMQP_DELIVERY_BUFFER_BYTES_DEFAULT,
-  AMQP_PENDING_BODY_BYTES_DEFAULT,
-  AMQP_PUBLISH_INFLIGHT_BYTES_DEFAULT,
-} from '../protocols/amqp/listener.js'
+import { amqpLimitDefaults } from '../protocols/amqp/listener.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
+import { HTTP_BODIES_BYTES_MAX_DEFAULT } from '../protocols/http/body-budget.js'
 import {
   HTTP_HEADERS_TIMEOUT_MS,
   HTTP_KEEP_ALIVE_TIMEOUT_MS,
   HTTP_REQUEST_TIMEOUT_MS,
 } from '../protocols/http/listener.js'
 import { WharfError } from '../util/errors.js'
+import { type LogFormat, logFormats, logLevels } from '../util/logger.js'
+import { memoryAvailable } from '../util/memory.js'
 
 export interface WharfConfig {
   dataDir: string
@@ -26,7 +25,9 @@ export interface WharfConfig {
   amqpPort: number
   mqttPort: number
   httpPort: number
-  logLevel: string
+  logLevel: (typeof logLevels)[number]
+  /** pretty: one readable line per record; json: one JSON object per line; auto: pretty on a terminal. */
+  logFormat: LogFormat
   /** fsync policy for streams created without one. */
   durability: 'always' | 'interval' | 'never'
   /** Kafka auto.create.topics.enable. */
@@ -70,10 +71,7 @@ export interface WharfConfig {
   httpsPort: number
   /** /metrics, /healthz and /readyz answer without credentials. */
   publicMetrics: boolean
-  /**
-   * Payload bytes an MQTT session holds for a subscriber that is offline or stalled: a clean session's QoS 1/2
-   * messages in memory (beyond, new ones are dropped), a persistent session's queue (beyond, its oldest are).
-   */
+  /** Payload bytes an MQTT session holds for an offline or stalled client (Mosquitto's max_queued_bytes). */
   mqttQueuedBytesMax: number
   /** Payload bytes of a clean MQTT session's unacknowledged QoS 1/2 deliveries (one message always fits). */
   mqttInflightBytesMax: number
@@ -83,11 +81,9 @@ export interface WharfConfig {
   mqttRetainedMessageBytesMax: number
   /** An MQTT connection that has not sent CONNECT within this long is closed. */
   mqttConnectTimeoutMs: number
-  /** Bytes waiting for an AMQP peer to read them beyond which deliveries to that connection pause (credit flow). */
+  /** AMQP per-connection bounds: deliveryBufferBytes, pendingBodyBytes, publishInflightBytes (AmqpListenerOptions). */
   amqpDeliveryBufferBytes: number
-  /** Body bytes an AMQP connection holds unpublished (partial bodies, open transactions); beyond, 506 closes it. */
   amqpPendingBodyBytes: number
-  /** Body bytes of an AMQP connection's publishes awaiting the broker beyond which it is not read. */
   amqpPublishInflightBytes: number
   /** Base of SQS queue URLs (`https://sqs.example.com`); empty = the address and port each request came in on. */
   sqsBaseUrl: string
@@ -95,6 +91,8 @@ export interface WharfConfig {
   httpHeadersTimeoutMs: number
   httpRequestTimeoutMs: number
   httpKeepAliveTimeoutMs: number
+  /** HTTP listener: bytes of request bodies held at once (beyond: 503); 0 = no budget. */
+  httpBodiesBytesMax: number
   /** Most '#' wildcards in one AMQP topic binding key. */
   topicWildcardsMax: number
   /** Most UTF-8 bytes in one schema the registry accepts. */
@@ -111,6 +109,7 @@ export const defaultConfig: WharfConfig = {
   mqttPort: 1883,
   httpPort: 8080,
   logLevel: 'info',
+  logFormat: 'auto',
   durability: 'always',
   kafkaAutoCreateTopics: true,
   kafkaDefaultPartitions: 1,
@@ -143,40 +142,37 @@ export const defaultConfig: WharfConfig = {
   mqttRetainedBytesMax: 64 * 1024 * 1024,
   mqttRetainedMessageBytesMax: 1024 * 1024,
   mqttConnectTimeoutMs: 10_000,
-  amqpDeliveryBufferBytes: AMQP_DELIVERY_BUFFER_BYTES_DEFAULT,
-  amqpPendingBodyBytes: AMQP_PENDING_BODY_BYTES_DEFAULT,
-  amqpPublishInflightBytes: AMQP_PUBLISH_INFLIGHT_BYTES_DEFAULT,
+  amqpDeliveryBufferBytes: amqpLimitDefaults.deliveryBufferBytes,
+  amqpPendingBodyBytes: amqpLimitDefaults.pendingBodyBytes,
+  amqpPublishInflightBytes: amqpLimitDefaults.publishInflightBytes,
   sqsBaseUrl: '',
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
   httpKeepAliveTimeoutMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  httpBodiesBytesMax: HTTP_BODIES_BYTES_MAX_DEFAULT,
   topicWildcardsMax: topicWildcardsMaxDefault,
   schemaBytesMax: schemaBytesMaxDefault,
   schemaDepthMax: schemaDepthMaxDefault,
 }
 
-function memoryAvailable(): number {
-  const constrained = process.constrainedMemory?.() ?? 0
-  const total = totalmem()
-  // constrainedMemory() reports a huge number when there is no limit.
-  return constrained > 0 && constrained < total ? constrained : total
-}
-
-type Kind = 'string' | 'optionalString' | 'boolean' | 'autoBoolean' | 'list' | EnumKind | NumberKind
-type EnumKind = 'durability' | 'permission' | 'clientAuth'
+type Kind = 'string' | 'host' | 'optionalString' | 'boolean' | 'autoBoolean' | 'list' | EnumKind | NumberKind
+type EnumKind = 'durability' | 'permission' | 'clientAuth' | 'logLevel' | 'logFormat'
 const enums: Record<EnumKind, readonly string[]> = {
+  logLevel: logLevels,
+  logFormat: logFormats,
   durability: ['always', 'interval', 'never'],
   permission: ['allow', 'deny'],
   clientAuth: clientAuthModes,
 }
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
-  host: 'string',
+  host: 'host',
   kafkaPort: 'port',
   amqpPort: 'port',
   mqttPort: 'port',
   httpPort: 'port',
-  logLevel: 'string',
+  logLevel: 'logLevel',
+  logFormat: 'logFormat',
   durability: 'durability',
   kafkaAutoCreateTopics: 'boolean',
   kafkaDefaultPartitions: 'partitions',
@@ -212,6 +208,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',
   httpKeepAliveTimeoutMs: 'count',
+  httpBodiesBytesMax: 'bytes',
   topicWildcardsMax: 'count',
   schemaBytesMax: 'count',
   schemaDepthMax: 'count',
@@ -238,8 +235,32 @@ const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: s
   milliseconds: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of milliseconds (0 = off)' },
 }
 
+/** How an error names a setting: as the user wrote it (--flag, WHARF_VARIABLE, or the file's key), never guessed. */
+function settingName(key: keyof WharfConfig, source: string): string {
+  if (source === 'flags') return `--${flagName(key)}`
+  if (source === 'environment') return envName(key)
+  return `${source}: ${key}`
+}
+
+/** A setting by every name it has, for errors about a combination of settings. */
+export function settingNames(key: keyof WharfConfig): string {
+  return `--${flagName(key)} (${envName(key)}, "${key}" in a config file)`
+}
+
+/** Host names (RFC 1123 labels) and IP literals; whether this machine has the address is checked at listen. */
+function isHostSyntax(host: string): boolean {
+  if (isIP(host) !== 0) return true
+  return (
+    host.length <= 253 &&
+    /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(host)
+  )
+}
+
 function coerce(key: keyof WharfConfig, value: unknown, source: string): unknown {
   const kind = schema[key]
+  const name = settingName(key, source)
+  const invalid = (what: string) =>
+    new WharfError('INVALID_CONFIG', `${name} must be ${what}, got ${JSON.stringify(value)}`)
   if (kind === 'autoBoolean' && value === 'auto') return value
   if (kind === 'list') {
     let list = value
@@ -247,42 +268,37 @@ function coerce(key: keyof WharfConfig, value: unknown, source: string): unknown
       try {
         list = JSON.parse(value)
       } catch {
-        throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a JSON array`)
+        throw new WharfError('INVALID_CONFIG', `${name} must be a JSON array`)
       }
     }
     if (
       !Array.isArray(list) ||
       !list.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))
     )
-      throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be an array of objects`)
+      throw new WharfError('INVALID_CONFIG', `${name} must be an array of objects`)
     return list
   }
   if (kind === 'boolean' || kind === 'autoBoolean') {
     if (typeof value === 'boolean') return value
     if (value === 'true' || value === '1') return true
     if (value === 'false' || value === '0') return false
-    throw new WharfError(
-      'INVALID_CONFIG',
-      `${source}: ${key} must be true or false${kind === 'autoBoolean' ? ' or auto' : ''}, got ${JSON.stringify(value)}`,
-    )
+    throw invalid(`true or false${kind === 'autoBoolean' ? ' or auto' : ''}`)
   }
   if (kind === 'optionalString') {
-    if (typeof value !== 'string') throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a string`)
+    if (typeof value !== 'string') throw invalid('a string')
     return value
   }
   if (Object.hasOwn(numberKinds, kind)) {
     const { accepts, what } = numberKinds[kind as NumberKind]
     const n = typeof value === 'number' ? value : Number(String(value).trim())
-    if (!accepts(n))
-      throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be ${what}, got ${JSON.stringify(value)}`)
+    if (!accepts(n)) throw invalid(what)
     return n
   }
-  if (typeof value !== 'string' || value === '') {
-    throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a non-empty string`)
-  }
-  if (Object.hasOwn(enums, kind) && !enums[kind as EnumKind].includes(value)) {
-    throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be one of ${enums[kind as EnumKind].join(', ')}`)
-  }
+  if (Object.hasOwn(enums, kind) && (typeof value !== 'string' || !enums[kind as EnumKind].includes(value)))
+    throw invalid(`one of ${enums[kind as EnumKind].join(', ')}`)
+  if (typeof value !== 'string' || value === '') throw invalid('a non-empty string')
+  if (kind === 'host' && !isHostSyntax(value))
+    throw invalid('an IP address of this machine (127.0.0.1, ::1, 0.0.0.0 for all IPv4, :: for all) or a host name')
   return value
 }
 
@@ -320,11 +336,30 @@ export interface ConfigSources {
   cwd?: string
 }
 
+/**
+ * The data directory when none is configured: systemd's StateDirectory= (it sets $STATE_DIRECTORY, a
+ * colon-separated list), else ./data under the working directory; but not when that is `/` (a service
+ * manager's default), where ./data would quietly become /data.
+ */
+function defaultDataDir(cwd: string, env: NodeJS.ProcessEnv): string {
+  const state = env.STATE_DIRECTORY?.split(':')[0]
+  if (state) return resolve(cwd, state)
+  if (resolve(cwd) === '/') {
+    throw new WharfError(
+      'INVALID_CONFIG',
+      'no data directory is configured and the working directory is / (as for a service): ' +
+        'set --data-dir DIR (or WHARF_DATA_DIR, or StateDirectory= in a systemd unit)',
+    )
+  }
+  return resolve(cwd, defaultConfig.dataDir)
+}
+
 export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   const env = sources.env ?? process.env
   const cwd = sources.cwd ?? process.cwd()
   const config: WharfConfig = { ...defaultConfig }
   const file = sources.configFile ?? env.WHARF_CONFIG
+  let dataDirGiven = false
   if (file) {
     let parsed: unknown
     try {
@@ -336,6 +371,7 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
       throw new WharfError('INVALID_CONFIG', `config file ${file}: must contain a JSON object`)
     }
     apply(config, parsed as Record<string, unknown>, `config file ${file}`)
+    dataDirGiven = (parsed as Record<string, unknown>).dataDir !== undefined
     // Certificate paths in a config file are relative to that file, as its author sees them.
     const base = dirname(resolve(cwd, file))
     for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(base, config[key])
@@ -347,11 +383,18 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   }
   apply(config, fromEnv, 'environment')
   apply(config, sources.flags ?? {}, 'flags')
-  config.dataDir = resolve(cwd, config.dataDir)
+  dataDirGiven ||= fromEnv.dataDir !== undefined || sources.flags?.dataDir !== undefined
+  config.dataDir = dataDirGiven ? resolve(cwd, config.dataDir) : defaultDataDir(cwd, env)
   for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(cwd, config[key])
   if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
-    throw new WharfError('INVALID_CONFIG', `sqsBaseUrl must be an http(s) URL without query, got ${config.sqsBaseUrl}`)
+    throw new WharfError(
+      'INVALID_CONFIG',
+      `${settingNames('sqsBaseUrl')} must be an http(s) URL without query, got ${config.sqsBaseUrl}`,
+    )
   if ((config.tlsCertFile === '') !== (config.tlsKeyFile === ''))
-    throw new WharfError('INVALID_CONFIG', 'TLS needs both tlsCertFile and tlsKeyFile (tls.certFile, tls.keyFile)')
+    throw new WharfError(
+      'INVALID_CONFIG',
+      'TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file (WHARF_TLS_CERT_FILE, WHARF_TLS_KEY_FILE, "tls": {"certFile", "keyFile"} in a config file)',
+    )
   return config
 }

@@ -3,11 +3,14 @@ import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import { type AmqpListenerOptions, startAmqpListener } from '../protocols/amqp/index.js'
 import type { Listener, ListenerContext as ProtocolListenerContext } from '../protocols/common/listener.js'
+import { TrafficMetrics } from '../protocols/common/metrics.js'
 import type { TlsCredentials } from '../protocols/common/tls.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { type MqttLimits, startMqttListener } from '../protocols/mqtt/index.js'
 import type { Logger } from '../util/logger.js'
+import { wharfVersion } from '../util/version.js'
+import { checkListenHost, listenFailure, usableUrls } from './addresses.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
 import { configureSecurity, tlsCredentials } from './security.js'
@@ -32,6 +35,11 @@ export interface ListenerContext extends ProtocolListenerContext {
   mqttLimits: Partial<MqttLimits>
   /** AMQP per-connection bounds set by the config. */
   amqpLimits: AmqpListenerOptions
+}
+
+/** A host as it stands in a URL (IPv6 literals bracketed). */
+function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -63,10 +71,15 @@ export interface RunningServer {
 }
 
 export async function startServer(config: WharfConfig, logger: Logger): Promise<RunningServer> {
+  await checkListenHost(config.host)
+  // Every listener counts its traffic here; the HTTP listener exports it on /metrics.
+  const metrics = new TrafficMetrics()
   const broker = await createBroker({
+    onFsync: (seconds) => metrics.fsync.observe(seconds),
     dataDir: config.dataDir,
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
+    info: (message, details) => logger.info(details ?? {}, message),
     security: { users: config.users, acls: config.acls },
     topicWildcardsMax: config.topicWildcardsMax,
     schemaLimits: { bytesMax: config.schemaBytesMax, depthMax: config.schemaDepthMax },
@@ -116,6 +129,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         logger: logger.child({ protocol: name }),
         started: listeners,
         alarms,
+        metrics,
         connectionsMax: config.connectionsMax,
         connectionsPerAddressMax: config.connectionsPerAddressMax,
         kafka: {
@@ -136,6 +150,8 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           pendingBodyBytes: config.amqpPendingBodyBytes,
           publishInflightBytes: config.amqpPublishInflightBytes,
         },
+      }).catch((error: unknown) => {
+        throw listenFailure(error, name, config, portKey, tlsPortKey)
       })
       listeners.set(name, listener)
     }
@@ -143,12 +159,32 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     await closeAll()
     throw error
   }
-  const urls = [...listeners.values()].flatMap((l) => l.urls)
+  // The banner is a log record like any other (`wharf start | jq` reads every line); pretty output shows
+  // the URLs as lines under it.
+  const urls = usableUrls(
+    [...listeners.values()].flatMap((l) => l.urls),
+    config.host,
+  )
+  const http = listeners.get('http')
   logger.info(
-    { dataDir: config.dataDir, streams: broker.listStreams().length, queues: broker.listQueues().length, urls },
+    {
+      version: wharfVersion,
+      dataDir: config.dataDir,
+      ...(http === undefined
+        ? {}
+        : {
+            // A TLS-only HTTP listener (httpServer absent) serves the dashboard over HTTPS on its port.
+            dashboard: usableUrls(
+              [`${http.httpServer ? 'http' : 'https'}://${hostInUrl(config.host)}:${http.port}/`],
+              config.host,
+            )[0],
+          }),
+      streams: broker.listStreams().length,
+      queues: broker.listQueues().length,
+      urls,
+    },
     'wharf ready',
   )
-  for (const url of urls) process.stdout.write(`  ${url}\n`)
   return {
     config,
     broker,

@@ -5,6 +5,7 @@
 // while publishers are blocked little is allocated, V8 then has no reason to collect, and garbage keeps
 // counting; so a reading over the mark is confirmed by a forced full GC, at most once per `gcIntervalMs` and
 // never more than a tenth of the time (a full GC of a large heap stops every connection while it runs).
+import { totalmem } from 'node:os'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
@@ -78,4 +79,12 @@ export function createMemoryGauge(options: MemoryGaugeOptions = {}): MemoryGauge
       return { bytes: read(), collected: true }
     },
   }
+}
+
+/** Memory this process may use: the cgroup limit in a container, else the machine's RAM. */
+export function memoryAvailable(): number {
+  const constrained = process.constrainedMemory?.() ?? 0
+  const total = totalmem()
+  // constrainedMemory() reports a huge number when there is no limit.
+  return constrained > 0 && constrained < total ? constrained : total
 }

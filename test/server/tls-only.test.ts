@@ -46,7 +46,7 @@ test('plaintext ports 0 with TLS configured: every protocol serves its TLS port 
     'the process listens on the four TLS ports and nothing else',
   )
   const banner = wharf.output()
-  assert.doesNotMatch(banner, /(kafka|amqp|mqtt|http|ws):\/\//, 'no plaintext URL in the banner')
+  assert.doesNotMatch(banner, /(kafka|amqp|mqtt|http|ws):\/\//, `no plaintext URL in the banner: ${banner}`)
   assert.match(banner, new RegExp(`kafka\\+ssl://[^ ]*:${tls.kafka}`))
 
   const kafka = new Kafka({

@@ -5,6 +5,7 @@ import type net from 'node:net'
 import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener, type ListenerContext, listenerPort } from '../common/listener.js'
+import { trafficOf } from '../common/metrics.js'
 import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
 import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
@@ -38,9 +39,11 @@ export interface AmqpListenerOptions {
   publishInflightBytes?: number
 }
 
-export const AMQP_DELIVERY_BUFFER_BYTES_DEFAULT = 1024 * 1024
-export const AMQP_PENDING_BODY_BYTES_DEFAULT = BODY_BYTES_MAX
-export const AMQP_PUBLISH_INFLIGHT_BYTES_DEFAULT = 16 * 1024 * 1024
+export const amqpLimitDefaults: Required<AmqpListenerOptions> = {
+  deliveryBufferBytes: 1024 * 1024,
+  pendingBodyBytes: BODY_BYTES_MAX,
+  publishInflightBytes: 16 * 1024 * 1024,
+}
 
 /** A positive byte count from the options or the context, else the default. */
 function bytesSetting(name: keyof AmqpListenerOptions, values: AmqpListenerOptions[], fallback: number): number {
@@ -80,6 +83,7 @@ function describeConnection(c: AmqpConnection): ConnectionInfo {
       remoteAddress: c.remoteAddress,
       connectedAt: c.connectedAt,
       tls: c.tls,
+      blockedByAlarm: c.blockedPublisher,
       details: {
         connectionName: propertyText(props.connection_name) ?? null,
         platform: propertyText(props.platform) ?? null,
@@ -134,13 +138,15 @@ export async function startAmqpListener(
   }
   const state: ServerState = {
     limits: {
-      deliveryBufferBytes: bytesSetting('deliveryBufferBytes', sources, AMQP_DELIVERY_BUFFER_BYTES_DEFAULT),
-      pendingBodyBytes: bytesSetting('pendingBodyBytes', sources, AMQP_PENDING_BODY_BYTES_DEFAULT),
-      publishInflightBytes: bytesSetting('publishInflightBytes', sources, AMQP_PUBLISH_INFLIGHT_BYTES_DEFAULT),
+      deliveryBufferBytes: bytesSetting('deliveryBufferBytes', sources, amqpLimitDefaults.deliveryBufferBytes),
+      pendingBodyBytes: bytesSetting('pendingBodyBytes', sources, amqpLimitDefaults.pendingBodyBytes),
+      publishInflightBytes: bytesSetting('publishInflightBytes', sources, amqpLimitDefaults.publishInflightBytes),
     },
     broker,
     logger,
+    connections,
     streamConsumers: new Map(),
+    traffic: trafficOf(context, 'amqp'),
     blocked: null,
     nextConnectionId: () => `amqp-${process.pid}-${++sequence}`,
     serverProperties: () => ({
@@ -198,6 +204,11 @@ export async function startAmqpListener(
     },
     get blockedPublisherCount() {
       return countBlockedPublishers(connections)
+    },
+    get channelCount() {
+      let n = 0
+      for (const c of connections) n += c.channelCount
+      return n
     },
     setBlocked(reason) {
       manualBlock = reason

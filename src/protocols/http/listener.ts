@@ -12,13 +12,14 @@ import type { Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
 import { type Listener, type ListenerContext, limitServerConnections } from '../common/listener.js'
+import { TrafficMetrics } from '../common/metrics.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
-import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
-import { registerAlarmMetrics } from './admin/system.js'
+import { registerConnectionsApi } from './admin/connections.js'
 import { registerHttpAuth } from './auth/auth.js'
 import { AwsAuthenticator } from './aws/authenticator.js'
+import { BodiesOverBudgetError, HTTP_BODIES_BYTES_MAX_DEFAULT, limitBodiesInFlight } from './body-budget.js'
 import { registerDashboard } from './dashboard.js'
-import { createMetrics } from './metrics.js'
+import { createMetrics } from './metrics/index.js'
 import { REGISTRY_PATH, registerRegistry, sendRegistryError } from './registry.js'
 import { sendQueryError } from './sns/errors.js'
 import { parseRequestForm } from './sns/query.js'
@@ -72,6 +73,8 @@ export interface HttpListenerContext extends ListenerContext {
     httpRequestTimeoutMs?: number
     /** An idle keep-alive connection closes after this long. */
     httpKeepAliveTimeoutMs?: number
+    /** Bytes of request bodies held at once across the listener (body-budget.ts); 0 = no budget. */
+    httpBodiesBytesMax?: number
   }
 }
 
@@ -111,8 +114,10 @@ function serviceOf(request: FastifyRequest): Service {
 
 export async function startHttpListener(context: HttpListenerContext): Promise<HttpListener> {
   const { broker, logger } = context
+  // The server's counters; a listener started on its own (tests, embedding) exports a set of its own.
+  const traffic = context.metrics ?? new TrafficMetrics()
   // One SigV4 authenticator for SQS and SNS: their access keys and principals' decisions are cached once.
-  const aws = new AwsAuthenticator(broker.security, logger)
+  const aws = new AwsAuthenticator(broker.security, logger, traffic)
   const sqs = new SqsService(
     broker,
     new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
@@ -121,6 +126,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       auth: aws,
       urlBase: { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
       alarms: context.alarms,
+      traffic: traffic.protocol('sqs'),
     },
   )
   // One app for both ports: the factory hands fastify's request handler to the HTTPS server as well.
@@ -143,11 +149,16 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: HTTP_BODY_BYTES_MAX }, (_request, body, done) =>
     done(null, body),
   )
+  limitBodiesInFlight(app, context.config?.httpBodiesBytesMax ?? HTTP_BODIES_BYTES_MAX_DEFAULT)
 
   // Framework-level failures (oversize body, aborted upload) in the shape of the service addressed.
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status =
-      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
+      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+        ? error.statusCode
+        : error instanceof BodiesOverBudgetError
+          ? 503
+          : 500
     if (status === 500) logger.error({ err: error, url: request.url }, 'http request failed')
     const message = status === 500 ? 'internal error' : error.message
     return sendServiceError(serviceOf(request), reply, status, message)
@@ -174,8 +185,9 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
     return handleSqsQuery(sqs, request, reply, form)
   })
-  const sns = new SnsService(broker, logger, aws, context.alarms)
+  const sns = new SnsService(broker, logger, aws, context.alarms, traffic.protocol('sns'))
   const auth = registerHttpAuth(app, broker.security, logger, {
+    traffic: traffic.protocol('http'),
     publicMetrics: context.config?.publicMetrics ?? true,
     skip: awsRoute,
   })
@@ -183,9 +195,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   registerConnectionsApi(app, context, logger)
   registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
-  const metrics = createMetrics(broker, sqs)
-  registerConnectionMetrics(metrics.registry, context)
-  registerAlarmMetrics(metrics.registry, context)
+  const metrics = createMetrics(broker, traffic, context)
   // Callback style: an async hook costs a promise on every request.
   app.addHook('onRequest', (request, _reply, done) => {
     metrics.countRequest(serviceOf(request))
@@ -280,11 +290,13 @@ function sendServiceError(service: Service, reply: FastifyReply, status: number,
     const name =
       status === 413
         ? 'RequestEntityTooLarge'
-        : status >= 500
-          ? 'InternalError'
-          : status === 404
-            ? 'InvalidAddress'
-            : 'InvalidParameterValue'
+        : status === 503
+          ? 'ServiceUnavailable'
+          : status >= 500
+            ? 'InternalError'
+            : status === 404
+              ? 'InvalidAddress'
+              : 'InvalidParameterValue'
     return sendSqsError(reply, new SqsError(name, message))
   }
   if (service === 'registry') return sendRegistryError(reply, status >= 500 ? 50001 : status, message)
@@ -292,10 +304,24 @@ function sendServiceError(service: Service, reply: FastifyReply, status: number,
     return sendQueryError(
       reply,
       status,
-      status >= 500 ? 'InternalFailure' : status === 413 ? 'RequestEntityTooLarge' : 'InvalidParameter',
+      status === 503
+        ? 'ServiceUnavailable'
+        : status >= 500
+          ? 'InternalFailure'
+          : status === 413
+            ? 'RequestEntityTooLarge'
+            : 'InvalidParameter',
       message,
     )
   const code =
-    status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 404 ? 'NOT_FOUND' : status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'
+    status === 413
+      ? 'PAYLOAD_TOO_LARGE'
+      : status === 404
+        ? 'NOT_FOUND'
+        : status === 503
+          ? 'UNAVAILABLE'
+          : status >= 500
+            ? 'INTERNAL'
+            : 'BAD_REQUEST'
   return sendAdminError(reply, status, code, message)
 }

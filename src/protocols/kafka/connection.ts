@@ -10,22 +10,18 @@ import type { Operation, ResourceType } from '../../broker/security/acls.js'
 import type { Access, Principal } from '../../broker/security/authorizer.js'
 import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
-import { peerOf } from '../common/connections.js'
+import { type ConnectionLifecycle, peerOf } from '../common/connections.js'
+import type { ProtocolTraffic } from '../common/metrics.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { type AlarmThrottle, ProducerHold } from './alarm-throttle.js'
 import { ApiKey, type ApiVersionsResponse, FrameSplitter, type RequestHeader, readRequest } from './codec/index.js'
-import type { KafkaOptions } from './options.js'
+import { inflightRequestsMax, type KafkaOptions, writableBytesHigh } from './options.js'
 import { ResponseBudget } from './response-budget.js'
 import { ResponseQueue, type Slot } from './responses.js'
 import { SaslSession } from './sasl-session.js'
 import { advertisedApiKeys, isVersionSupported } from './versions.js'
 
 export { NO_RESPONSE, type Slot, ThenClose, thenClose } from './responses.js'
-
-/** Requests accepted but not yet answered before reading pauses (librdkafka pipelines up to max.in.flight). */
-export const inflightRequestsMax = 512
-/** Unwritten response bytes queued on the socket before reading pauses. */
-export const writableBytesHigh = 8 * 1024 * 1024
 
 export interface ServerState {
   readonly broker: Broker
@@ -38,6 +34,10 @@ export interface ServerState {
   readonly tlsPort: number | undefined
   /** Holds produces while a resource alarm is active. */
   readonly throttle: AlarmThrottle
+  /** Produced and fetched records, produce latency, refused logins (`/metrics`). */
+  readonly traffic: ProtocolTraffic
+  /** The listener's registry: opens, protocol errors and close reasons go to the log through it. */
+  readonly connections: ConnectionLifecycle<Connection>
 }
 
 export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown
@@ -89,6 +89,8 @@ export class Connection {
   /** Produces held by a resource alarm (reading pauses meanwhile). */
   readonly produceHold: ProducerHold
   private closed = false
+  /** The first request past the handshake APIs has come (the client id and principal are known). */
+  #announced = false
 
   constructor(
     server: ServerState,
@@ -121,7 +123,10 @@ export class Connection {
     }
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (error) => this.logger.debug({ err: error }, 'kafka socket error'))
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.logger.debug({ err: error }, 'kafka socket error')
+      server.connections.closing(this, `socket error: ${error.code ?? error.message}`)
+    })
     socket.on('close', () => this.onClose())
   }
 
@@ -182,7 +187,7 @@ export class Connection {
       this.socket.setTimeout(idleMs)
       return
     }
-    this.logger.info({ idleMs }, 'kafka connection closed after connections.max.idle.ms without requests')
+    this.server.connections.closing(this, `no requests for ${idleMs} ms (connections.max.idle.ms)`)
     this.close()
   }
 
@@ -233,7 +238,9 @@ export class Connection {
     stepping.then(
       (step) => {
         if (step.kind === 'failure') {
-          this.fail('SASL authentication failed')
+          // The refused login is logged where it is checked (common/authentication.ts).
+          this.server.connections.closing(this, 'SASL authentication failed')
+          this.close()
           return
         }
         this.complete(slot, step.kind === 'challenge' ? step.challenge : step.data)
@@ -282,6 +289,10 @@ export class Connection {
           return
         }
         this.authenticate(anonymous)
+      }
+      if (!this.#announced) {
+        this.#announced = true
+        this.server.connections.opened(this)
       }
     }
     let request: unknown
@@ -345,16 +356,19 @@ export class Connection {
   /** Closes the connection after a protocol violation (Kafka's answer to bad input: disconnect). */
   fail(reason: string, error?: unknown): void {
     if (this.closed) return
-    const expected = error === undefined || error instanceof WharfError
-    if (expected) this.logger.info({ err: error, reason }, 'kafka connection closed')
-    else this.logger.error({ err: error, reason }, 'kafka connection closed on an unexpected error')
+    if (error === undefined || error instanceof WharfError)
+      this.server.connections.protocolError(this, error === undefined ? reason : `${reason}: ${error.message}`)
+    else {
+      this.logger.error({ err: error, reason }, 'kafka connection closed on an unexpected error')
+      this.server.connections.closing(this, `${reason} (internal error)`)
+    }
     this.close()
   }
 
   /** Ends the connection once everything queued so far has gone out (after an authentication failure). */
   private endAfterWrite(): void {
     if (this.closed) return
-    this.logger.info('kafka connection closed after its last response')
+    this.server.connections.closing(this, 'closed after its last response (a refused SASL handshake or login)')
     this.closed = true
     this.closing.abort()
     this.budget.close()

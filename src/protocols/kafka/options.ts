@@ -1,6 +1,11 @@
 // The Kafka listener's context and its own settings (defaults < WHARF_KAFKA_* environment < context).
 import type { ListenerContext } from '../common/listener.js'
 
+/** Requests accepted but not yet answered before reading pauses (librdkafka pipelines up to max.in.flight). */
+export const inflightRequestsMax = 512
+/** Unwritten response bytes queued on the socket before reading pauses. */
+export const writableBytesHigh = 8 * 1024 * 1024
+
 export interface KafkaListenerContext extends ListenerContext {
   /** Kafka settings from the server config (defaults < file < WHARF_* < flags). */
   kafka?: Partial<KafkaOptions>

@@ -15,16 +15,24 @@ export interface Harness {
   dir: string
 }
 
-/** A broker and an HTTP listener on a free port; `context` adds listener settings (limits, TLS). */
+/** A broker and the HTTP listener (with `config`, the server config it reads; `context`, more listener settings), closed after the test. */
 export async function startHarness(
   t: TestContext,
   dir?: string,
+  config?: HttpListenerContext['config'],
   context: Partial<HttpListenerContext> = {},
 ): Promise<Harness> {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'wharf-http-'))
   if (dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
   const broker = await createBroker({ dataDir, durability: 'never' })
-  const listener = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger, ...context })
+  const listener = await startHttpListener({
+    broker,
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger,
+    ...(config === undefined ? {} : { config }),
+    ...context,
+  })
   let closed = false
   const close = async () => {
     if (closed) return

@@ -9,6 +9,7 @@ import type { Queue } from '../../../broker/queue/queue.js'
 import type { Operation } from '../../../broker/security/acls.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import type { MethodInit, MethodName } from '../codec/index.js'
 import type { ContentBudget } from '../connection/content-budget.js'
 import { type AmqpError, amqpError } from '../errors.js'
@@ -33,11 +34,15 @@ export interface ChannelHost {
   readonly contentBudget: ContentBudget
   /** A hard error: connection.close. */
   fail(error: AmqpError): void
+  /** A soft error closed a channel (channel.close with this reply): logged, the connection stays. */
+  channelError(channel: number, error: AmqpError): void
   /** Publishes (and their body bytes) started / settled, for TCP back-pressure. */
   publishStarted(bytes: number): void
   publishSettled(bytes: number): void
   /** Consumer counts of stream queues (shared by all connections). */
   streamConsumers: Map<string, number>
+  /** The listener's counters: deliveries, acks, requeues, confirm latency. */
+  readonly traffic: ProtocolTraffic
 }
 
 export interface ChannelContext {

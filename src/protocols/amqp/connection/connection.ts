@@ -8,6 +8,7 @@ import type { CreditGroup } from '../../../broker/credit.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import { peerOf } from '../../common/connections.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import { isTls } from '../../common/tls.js'
 import type { ChannelHost } from '../channel/channel.js'
 import {
@@ -29,7 +30,8 @@ import {
 import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
 import { ContentBudget } from './content-budget.js'
-import { acceptTune, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
+import { acceptTune, checkVhost, clientCapabilities, expectMethod, startArgs, tuneOffer } from './handshake.js'
+import { AmqpConnectionLog } from './lifecycle.js'
 import { mechanismsFor, PendingLogin } from './login.js'
 import { ConnectionOutput } from './output.js'
 import type { Phase, ServerState } from './state.js'
@@ -44,6 +46,7 @@ export class AmqpConnection implements ChannelHost {
   readonly broker: Broker
   readonly logger: Logger
   readonly streamConsumers: Map<string, number>
+  readonly traffic: ProtocolTraffic
   readonly #socket: net.Socket
   readonly #state: ServerState
   readonly #parser = new AmqpFrameParser({ frameMax: FRAME_MAX_FLOOR, expectProtocolHeader: true })
@@ -62,6 +65,8 @@ export class AmqpConnection implements ChannelHost {
   readonly #login: PendingLogin
   readonly tls: boolean
   #closeTimer: NodeJS.Timeout | null = null
+  readonly #log: AmqpConnectionLog
+  readonly channelError: ChannelHost['channelError']
 
   constructor(socket: net.Socket, state: ServerState) {
     this.#socket = socket
@@ -69,7 +74,10 @@ export class AmqpConnection implements ChannelHost {
     this.broker = state.broker
     this.id = state.nextConnectionId()
     this.logger = state.logger.child({ connection: this.id })
+    this.#log = new AmqpConnectionLog(state.connections, this, this.logger)
+    this.channelError = (channel, error) => this.#log.channelCloseSent(channel, error)
     this.streamConsumers = state.streamConsumers
+    this.traffic = state.traffic
     this.tls = isTls(socket)
     this.contentBudget = new ContentBudget(state.limits.pendingBodyBytes)
     this.#output = new ConnectionOutput(socket, {
@@ -79,7 +87,7 @@ export class AmqpConnection implements ChannelHost {
     })
     this.#login = new PendingLogin(this.#output)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
+    socket.on('error', (error) => this.#log.socketError(error))
     socket.on('close', () => this.#closed())
   }
 
@@ -94,6 +102,10 @@ export class AmqpConnection implements ChannelHost {
 
   get remoteAddress(): string {
     return peerOf(this.#socket)
+  }
+
+  get channelCount(): number {
+    return this.#channels.count
   }
 
   /** Open channels as the admin API shows them. */
@@ -163,6 +175,7 @@ export class AmqpConnection implements ChannelHost {
     } catch (error) {
       if (error instanceof AmqpProtocolHeaderError) {
         // Spec 4.2.2: answer a bad protocol header with ours and close, no connection.close.
+        this.#log.badProtocolHeader(error)
         this.#phase = 'closed'
         this.#socket.end(PROTOCOL_HEADER)
         return
@@ -224,19 +237,9 @@ export class AmqpConnection implements ChannelHost {
 
   #connectionMethod(frame: AmqpFrame): void {
     const method = decodeMethodFrame(frame.payload)
-    const expect = (name: MethodName) => {
-      if (method.name !== name)
-        throw new AmqpError(
-          ReplyCode.COMMAND_INVALID,
-          `expected '${name}', got '${method.name}'`,
-          method.classId,
-          method.methodId,
-        )
-    }
     switch (this.#phase) {
       case 'start-ok': {
-        expect('connection.start-ok')
-        if (method.name !== 'connection.start-ok') return
+        expectMethod(method, 'connection.start-ok')
         this.clientProperties = method.args.clientProperties
         const caps = clientCapabilities(method.args.clientProperties)
         if (caps !== null) {
@@ -247,8 +250,7 @@ export class AmqpConnection implements ChannelHost {
         return
       }
       case 'tune-ok': {
-        expect('connection.tune-ok')
-        if (method.name !== 'connection.tune-ok') return
+        expectMethod(method, 'connection.tune-ok')
         const { frameMax, channelMax, heartbeat } = acceptTune(method.args)
         this.frameMax = frameMax
         this.#channels.max = channelMax
@@ -258,17 +260,18 @@ export class AmqpConnection implements ChannelHost {
         return
       }
       case 'open': {
-        expect('connection.open')
-        if (method.name !== 'connection.open') return
+        expectMethod(method, 'connection.open')
         checkVhost(method.args.virtualHost)
         this.#phase = 'running'
         this.sendMethod(0, 'connection.open-ok', {})
+        this.#log.opened()
         if (this.#state.blocked !== null) this.setBlocked(this.#state.blocked)
         return
       }
       case 'running':
         switch (method.name) {
           case 'connection.close':
+            this.#log.clientClosed(method.args.replyCode, method.args.replyText)
             this.sendMethod(0, 'connection.close-ok', {})
             this.flush()
             this.#end()
@@ -297,7 +300,7 @@ export class AmqpConnection implements ChannelHost {
   #authenticate(mechanism: string, response: Buffer): void {
     this.#phase = 'authenticating'
     const attempt = { security: this.broker.security, logger: this.logger, protocol: 'amqp', socket: this.#socket }
-    this.#login.begin({ ...attempt, mechanism }, response).then(
+    this.#login.begin({ ...attempt, mechanism, traffic: this.traffic }, response).then(
       (principal) => {
         if (this.#phase !== 'authenticating') return
         this.#access = this.broker.security.access(principal, this.#socket.remoteAddress)
@@ -319,7 +322,7 @@ export class AmqpConnection implements ChannelHost {
   /** Hard error: connection.close with the reply, then wait briefly for close-ok. */
   fail(error: AmqpError): void {
     if (this.#phase === 'closing' || this.#phase === 'closed') return
-    this.logger.debug({ code: error.replyCode, text: error.message }, 'amqp connection error')
+    this.#log.closeSent(error, this.#phase === 'authenticating')
     if (this.#phase === 'header') {
       this.#end()
       return
@@ -372,14 +375,14 @@ export class AmqpConnection implements ChannelHost {
   tick(now: number): void {
     if (this.#phase === 'closed') return
     if (this.#phase !== 'running' && this.#phase !== 'closing' && now - this.#openedAt > HANDSHAKE_MS) {
-      this.logger.debug('amqp handshake timeout')
+      this.#log.handshakeTimeout(HANDSHAKE_MS)
       this.#socket.destroy()
       return
     }
     const interval = this.heartbeatSeconds * 1000
     if (interval === 0 || this.#phase !== 'running') return
     if (now - this.lastReceived > 2 * interval) {
-      this.logger.warn({ heartbeat: this.heartbeatSeconds }, 'missed heartbeats from client, timeout')
+      this.#log.missedHeartbeats(this.heartbeatSeconds)
       this.#socket.destroy()
       return
     }

@@ -3,11 +3,13 @@
 // (authentication is login.ts). AmqpConnection runs the handshake's state machine and keeps the results;
 // these only decide, with RabbitMQ's error texts and reply codes.
 import {
+  type AmqpMethod,
   type ConnectionStartInit,
   type ConnectionTuneInit,
   type ConnectionTuneOk,
   type FieldTable,
   FRAME_MAX_FLOOR,
+  type MethodName,
   ReplyCode,
 } from '../codec/index.js'
 import { AmqpError } from '../errors.js'
@@ -66,4 +68,18 @@ export function acceptTune(args: ConnectionTuneOk): { frameMax: number; channelM
 /** Only the default vhost exists. */
 export function checkVhost(vhost: string): void {
   if (vhost !== '/' && vhost !== '') throw new AmqpError(ReplyCode.NOT_ALLOWED, `vhost ${vhost} not found`, 10, 40)
+}
+
+/** Each handshake step accepts only the method its phase expects (COMMAND_INVALID otherwise). */
+export function expectMethod<N extends MethodName>(
+  method: AmqpMethod,
+  name: N,
+): asserts method is Extract<AmqpMethod, { name: N }> {
+  if (method.name !== name)
+    throw new AmqpError(
+      ReplyCode.COMMAND_INVALID,
+      `expected '${name}', got '${method.name}'`,
+      method.classId,
+      method.methodId,
+    )
 }

@@ -39,7 +39,7 @@ async function hold(port: number, sockets: net.Socket[]): Promise<void> {
 }
 
 test('connectionsMax counts the HTTP and HTTPS ports together', { timeout: 30_000 }, async (t) => {
-  const { listener } = await startHarness(t, undefined, {
+  const { listener } = await startHarness(t, undefined, undefined, {
     connectionsMax: 3,
     tls: { port: 0, credentials: await devCredentials() },
   })
