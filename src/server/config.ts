@@ -11,6 +11,7 @@ import {
   HTTP_KEEP_ALIVE_TIMEOUT_MS,
   HTTP_REQUEST_TIMEOUT_MS,
 } from '../protocols/http/listener.js'
+import { defaultStompLimits } from '../protocols/stomp/index.js'
 import { WharfError } from '../util/errors.js'
 
 export interface WharfConfig {
@@ -20,6 +21,7 @@ export interface WharfConfig {
   kafkaPort: number
   amqpPort: number
   mqttPort: number
+  stompPort: number
   httpPort: number
   logLevel: string
   /** fsync policy for streams created without one. */
@@ -62,6 +64,7 @@ export interface WharfConfig {
   kafkaTlsPort: number
   amqpTlsPort: number
   mqttTlsPort: number
+  stompTlsPort: number
   httpsPort: number
   /** /metrics, /healthz and /readyz answer without credentials. */
   publicMetrics: boolean
@@ -75,6 +78,15 @@ export interface WharfConfig {
   mqttRetainedMessageBytesMax: number
   /** An MQTT connection that has not sent CONNECT within this long is closed. */
   mqttConnectTimeoutMs: number
+  /** STOMP frame bounds: a whole frame, header lines, one header line, one body (bytes); beyond → ERROR, close. */
+  stompFrameBytesMax: number
+  stompHeadersMax: number
+  stompHeaderBytesMax: number
+  stompBodyBytesMax: number
+  /** Body bytes of one STOMP connection's unacknowledged deliveries beyond which no more are sent. */
+  stompUnackedBytesMax: number
+  /** A STOMP connection that has not sent CONNECT within this long is closed. */
+  stompConnectTimeoutMs: number
   /** Base of SQS queue URLs (`https://sqs.example.com`); empty = the address and port each request came in on. */
   sqsBaseUrl: string
   /** HTTP listener: ms to receive a request's headers, the whole request (body included), and keep-alive idle. */
@@ -95,6 +107,7 @@ export const defaultConfig: WharfConfig = {
   kafkaPort: 9092,
   amqpPort: 5672,
   mqttPort: 1883,
+  stompPort: 61613,
   httpPort: 8080,
   logLevel: 'info',
   durability: 'always',
@@ -122,6 +135,7 @@ export const defaultConfig: WharfConfig = {
   kafkaTlsPort: 9093,
   amqpTlsPort: 5671,
   mqttTlsPort: 8883,
+  stompTlsPort: 61614,
   httpsPort: 8443,
   publicMetrics: true,
   mqttQueuedBytesMax: 32 * 1024 * 1024,
@@ -129,6 +143,12 @@ export const defaultConfig: WharfConfig = {
   mqttRetainedBytesMax: 64 * 1024 * 1024,
   mqttRetainedMessageBytesMax: 1024 * 1024,
   mqttConnectTimeoutMs: 10_000,
+  stompFrameBytesMax: defaultStompLimits.frameBytesMax,
+  stompHeadersMax: defaultStompLimits.headersMax,
+  stompHeaderBytesMax: defaultStompLimits.headerBytesMax,
+  stompBodyBytesMax: defaultStompLimits.bodyBytesMax,
+  stompUnackedBytesMax: defaultStompLimits.unackedBytesMax,
+  stompConnectTimeoutMs: defaultStompLimits.connectTimeoutMs,
   sqsBaseUrl: '',
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
@@ -158,6 +178,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaPort: 'port',
   amqpPort: 'port',
   mqttPort: 'port',
+  stompPort: 'port',
   httpPort: 'port',
   logLevel: 'string',
   durability: 'durability',
@@ -181,6 +202,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaTlsPort: 'port',
   amqpTlsPort: 'port',
   mqttTlsPort: 'port',
+  stompTlsPort: 'port',
   httpsPort: 'port',
   publicMetrics: 'boolean',
   mqttQueuedBytesMax: 'count',
@@ -188,6 +210,12 @@ const schema: Record<keyof WharfConfig, Kind> = {
   mqttRetainedBytesMax: 'count',
   mqttRetainedMessageBytesMax: 'count',
   mqttConnectTimeoutMs: 'count',
+  stompFrameBytesMax: 'count',
+  stompHeadersMax: 'count',
+  stompHeaderBytesMax: 'count',
+  stompBodyBytesMax: 'count',
+  stompUnackedBytesMax: 'count',
+  stompConnectTimeoutMs: 'count',
   sqsBaseUrl: 'optionalString',
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',

@@ -7,6 +7,7 @@ import type { TlsCredentials } from '../protocols/common/tls.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { type MqttLimits, startMqttListener } from '../protocols/mqtt/index.js'
+import { type StompLimits, startStompListener } from '../protocols/stomp/index.js'
 import type { Logger } from '../util/logger.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
@@ -30,6 +31,8 @@ export interface ListenerContext extends ProtocolListenerContext {
   alarms: AlarmSource
   /** MQTT bounds set by the config (the rest keep the adapter's defaults). */
   mqttLimits: Partial<MqttLimits>
+  /** STOMP bounds set by the config (the rest keep the adapter's defaults). */
+  stompLimits: Partial<StompLimits>
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -40,14 +43,15 @@ export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
  */
 const listenerFactories: Array<{
   name: string
-  portKey: 'httpPort' | 'kafkaPort' | 'amqpPort' | 'mqttPort'
-  tlsPortKey: 'httpsPort' | 'kafkaTlsPort' | 'amqpTlsPort' | 'mqttTlsPort'
+  portKey: 'httpPort' | 'kafkaPort' | 'amqpPort' | 'mqttPort' | 'stompPort'
+  tlsPortKey: 'httpsPort' | 'kafkaTlsPort' | 'amqpTlsPort' | 'mqttTlsPort' | 'stompTlsPort'
   start: ListenerFactory
 }> = [
   { name: 'http', portKey: 'httpPort', tlsPortKey: 'httpsPort', start: startHttpListener },
   { name: 'kafka', portKey: 'kafkaPort', tlsPortKey: 'kafkaTlsPort', start: startKafkaListener },
   { name: 'amqp', portKey: 'amqpPort', tlsPortKey: 'amqpTlsPort', start: startAmqpListener },
   { name: 'mqtt', portKey: 'mqttPort', tlsPortKey: 'mqttTlsPort', start: startMqttListener },
+  { name: 'stomp', portKey: 'stompPort', tlsPortKey: 'stompTlsPort', start: startStompListener },
 ]
 
 export interface RunningServer {
@@ -125,6 +129,14 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           maxRetainedBytes: config.mqttRetainedBytesMax,
           maxRetainedMessageBytes: config.mqttRetainedMessageBytesMax,
           connectTimeoutMs: config.mqttConnectTimeoutMs,
+        },
+        stompLimits: {
+          frameBytesMax: config.stompFrameBytesMax,
+          headersMax: config.stompHeadersMax,
+          headerBytesMax: config.stompHeaderBytesMax,
+          bodyBytesMax: config.stompBodyBytesMax,
+          unackedBytesMax: config.stompUnackedBytesMax,
+          connectTimeoutMs: config.stompConnectTimeoutMs,
         },
       })
       listeners.set(name, listener)

@@ -1,0 +1,152 @@
+// The STOMP listener: TCP (61613 by default), TLS (61614, when TLS is configured) and STOMP over WebSocket
+// (path /stomp on the HTTP port, and on the HTTPS port as WSS; subprotocols v10.stomp, v11.stomp, v12.stomp).
+// All feed the same connection class; the registry lists them for the admin API and closes them by id.
+import type { Server as HttpServer, IncomingMessage } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { createWebSocketStream, WebSocketServer } from 'ws'
+import { ConnectionRegistry, peerOf } from '../common/connections.js'
+import { crossOrigin } from '../common/cross-origin.js'
+import {
+  acceptTcp,
+  acceptTls,
+  CONNECTIONS_MAX_DEFAULT,
+  type Listener,
+  type ListenerContext,
+} from '../common/listener.js'
+import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
+import { StompConnection, type StompTransport } from './connection/connection.js'
+import { defaultStompLimits, type StompHost, type StompLimits } from './connection/context.js'
+
+export interface StompListenerContext extends ListenerContext {
+  /** Bounds set by the config, tests or an embedder; the rest keep their defaults. */
+  stompLimits?: Partial<StompLimits>
+}
+
+export interface StompListener extends Listener {
+  /** The STOMP+SSL port, when TLS is configured. */
+  readonly tlsPort: number | undefined
+  readonly connections: ConnectionRegistry<StompConnection>
+  readonly blockedPublisherCount: number
+}
+
+const subprotocols = ['v12.stomp', 'v11.stomp', 'v10.stomp']
+
+export async function startStompListener(ctx: StompListenerContext): Promise<StompListener> {
+  const limits: StompLimits = { ...defaultStompLimits, ...ctx.stompLimits }
+  const host: StompHost & { alarm: string | null } = {
+    broker: ctx.broker,
+    logger: ctx.logger,
+    limits,
+    alarm: null,
+    serverName: 'Wharf',
+  }
+  const registry = new ConnectionRegistry<StompConnection>(
+    {
+      protocol: 'stomp',
+      id: (c) => c.id,
+      isOpen: (c) => c.isOpen(),
+      describe: (c) => c.describe(),
+      close: (c, reason) =>
+        c.close(reason === 'admin' ? 'connection closed by an administrator' : 'the broker is shutting down'),
+    },
+    ctx.logger,
+  )
+  const open = (stream: Duplex, transport: StompTransport) => {
+    const connection = new StompConnection(host, stream, transport, (c) => registry.delete(c))
+    registry.add(connection)
+  }
+  const unsubscribe = followAlarms(ctx.alarms, (reason) => {
+    host.alarm = reason
+    for (const c of registry) c.alarmChanged(reason)
+  })
+  const accept = (socket: Socket) => {
+    socket.on('error', () => {}) // the connection's own handler closes it; never crash on a reset
+    open(socket, { socket })
+  }
+  const tcp = await acceptTcp(ctx, registry, accept).catch((error: unknown) => {
+    unsubscribe()
+    throw error
+  })
+  const tls = await acceptTls(ctx, registry, accept).catch(async (error: unknown) => {
+    unsubscribe()
+    await tcp.close()
+    throw error
+  })
+  const urls = [`stomp://${ctx.host}:${tcp.port}`]
+  if (tls !== undefined) urls.push(`stomp+ssl://${ctx.host}:${tls.port}`)
+  const webSockets: Array<{ close(): void }> = []
+  const http = ctx.started?.get('http')
+  for (const [server, scheme] of [
+    [http?.httpServer, 'ws'],
+    [http?.httpsServer, 'wss'],
+  ] as const) {
+    if (server === undefined) continue
+    webSockets.push(attachStompWebSocket(server, registry, open, limits, ctx.connectionsMax))
+    const address = server.address()
+    if (address !== null && typeof address === 'object') urls.push(`${scheme}://${ctx.host}:${address.port}/stomp`)
+  }
+  return {
+    name: 'stomp',
+    port: tcp.port,
+    tlsPort: tls?.port,
+    urls,
+    connections: registry,
+    get blockedPublisherCount() {
+      return countBlockedPublishers(registry)
+    },
+    async close() {
+      unsubscribe()
+      for (const ws of webSockets) ws.close()
+      const connections = [...registry]
+      registry.closeAll('shutdown')
+      await Promise.all(connections.map((c) => c.closed))
+      await tcp.close()
+      await tls?.close()
+    },
+  }
+}
+
+/**
+ * Serves STOMP over WebSocket at `/stomp` of an HTTP or HTTPS server. Other upgrade paths are left to other
+ * handlers. A page of another origin may connect with a login and passcode it knows, but neither as the
+ * anonymous user of a local broker nor with a client certificate the browser would attach by itself.
+ */
+function attachStompWebSocket(
+  httpServer: HttpServer | HttpsServer,
+  registry: ConnectionRegistry<StompConnection>,
+  open: (stream: Duplex, transport: StompTransport) => void,
+  limits: StompLimits,
+  connectionsMax = CONNECTIONS_MAX_DEFAULT,
+): { close(): void } {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.frameBytesMax + 1024,
+    handleProtocols: (protocols) => subprotocols.find((p) => protocols.has(p)) ?? false,
+  })
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = (request.url ?? '/').split('?')[0]
+    if (pathname !== '/stomp') return
+    // The same bound as TCP accepts: the registry holds both kinds.
+    if (registry.size >= connectionsMax) {
+      socket.destroy()
+      return
+    }
+    const fromOtherOrigin = crossOrigin(request.headers)
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws)
+      stream.on('error', () => {})
+      const peer = request.socket
+      open(stream, { socket: peer, remoteAddress: `${peerOf(peer)} (WebSocket)`, crossOrigin: fromOtherOrigin })
+    })
+  }
+  httpServer.on('upgrade', onUpgrade)
+  return {
+    close() {
+      httpServer.off('upgrade', onUpgrade)
+      for (const client of wss.clients) client.terminate()
+      wss.close()
+    },
+  }
+}
