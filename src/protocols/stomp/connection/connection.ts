@@ -51,6 +51,8 @@ export class StompConnection implements ConnectionCore {
   #closed = false
   #published = false
   #disconnecting = false
+  /** A violation found after the frames still queued: ERROR once they are handled. */
+  #parseError: string | undefined
   /** Frames parsed and not yet handled, and the index of the next one. */
   #frames: Frame[] = []
   #next = 0
@@ -179,14 +181,15 @@ export class StompConnection implements ConnectionCore {
   #onData(chunk: Buffer): void {
     if (this.#closed || this.#disconnecting) return
     this.#lastRead = Date.now()
-    let frames: Frame[]
+    const frames: Frame[] = []
     try {
-      frames = this.#parser.push(chunk)
+      this.#parser.push(chunk, frames)
     } catch (error) {
-      this.fail(failureText(error))
-      return
+      // The frames before the bad one are handled first; nothing after it is read.
+      this.#parseError = failureText(error)
+      this.#disconnecting = true
     }
-    if (frames.length === 0) return
+    if (frames.length === 0 && this.#parseError === undefined) return
     if (this.#next === this.#frames.length) {
       this.#frames = frames
       this.#next = 0
@@ -219,6 +222,10 @@ export class StompConnection implements ConnectionCore {
           this.fail(failureText(error), frame.headers.get('receipt'))
           return
         }
+      }
+      if (this.#parseError !== undefined && !this.#closed && this.#next === this.#frames.length) {
+        this.fail(this.#parseError)
+        return
       }
       this.output.release('input')
     } finally {
@@ -284,11 +291,13 @@ export class StompConnection implements ConnectionCore {
     if (negotiated === undefined || this.#closed) return
     this.#connected = true
     this.clientHost = frame.headers.get('host')
-    this.#parser.version = this.version
+    this.#parser.negotiated(this.version)
     clearTimeout(this.#timer)
     this.#sendEveryMs = negotiated.sendEveryMs
     this.#expectEveryMs = negotiated.expectEveryMs
     this.#startHeartbeats()
+    // Frames that came with the CONNECT were held back until its version was known.
+    this.#onData(Buffer.alloc(0))
   }
 
   #startHeartbeats(): void {

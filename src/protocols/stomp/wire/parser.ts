@@ -14,8 +14,10 @@ const EMPTY = Buffer.alloc(0)
 
 export class FrameParser {
   readonly #limits: FrameLimits
-  /** Escaping follows the version CONNECT negotiated; frames before that are read as 1.0. */
-  version: StompVersion = '1.0'
+  /** Escaping follows the version CONNECT negotiated; CONNECT itself is never escaped. */
+  #version: StompVersion = '1.0'
+  /** After a CONNECT, nothing more is parsed until its version is known (negotiated()). */
+  #awaitingVersion = false
   /** Unconsumed input, oldest first. */
   #chunks: Buffer[] = []
   #bytes = 0
@@ -31,22 +33,34 @@ export class FrameParser {
     this.#limits = limits
   }
 
+  /** The version CONNECT settled: frames after it are parsed with its escaping. */
+  negotiated(version: StompVersion): void {
+    this.#version = version
+    this.#awaitingVersion = false
+  }
+
   /** Bytes held while waiting for the rest of a frame. */
   get bufferedBytes(): number {
     return this.#bytes
   }
 
-  /** Feeds bytes; returns the frames they complete (none, one or many). */
-  push(chunk: Buffer): Frame[] {
+  /**
+   * Feeds bytes; returns the frames they complete (none, one or many). Frames completed before a violation
+   * are in `frames` (when given) when the error is thrown, so that they are handled before the ERROR.
+   */
+  push(chunk: Buffer, frames: Frame[] = []): Frame[] {
     if (chunk.length > 0) {
       this.#chunks.push(chunk)
       this.#bytes += chunk.length
     }
-    const frames: Frame[] = []
     for (;;) {
+      if (this.#awaitingVersion) return frames
       const frame = this.#head === null ? this.#readHead() : this.#readBody()
       if (frame === undefined) return frames
-      if (frame !== null) frames.push(frame)
+      if (frame !== null) {
+        frames.push(frame)
+        if (frame.command === 'CONNECT' || frame.command === 'STOMP') this.#awaitingVersion = true
+      }
     }
   }
 
@@ -93,7 +107,7 @@ export class FrameParser {
     if (!clientCommands.has(command)) throw new StompFrameError(`unknown command '${truncate(command)}'`)
     if (lines.length - 1 > this.#limits.headersMax)
       throw new StompFrameError(`too many headers (at most ${this.#limits.headersMax})`)
-    const escaped = command !== 'CONNECT' && command !== 'STOMP' && this.version !== '1.0'
+    const escaped = command !== 'CONNECT' && command !== 'STOMP' && this.#version !== '1.0'
     const headers = new Map<string, string>()
     for (let i = 1; i < lines.length; i++) {
       const line = stripCr(lines[i]!)
@@ -103,9 +117,9 @@ export class FrameParser {
       if (colon <= 0) throw new StompFrameError(`malformed header line '${truncate(line)}'`)
       const rawName = line.slice(0, colon)
       const rawValue = line.slice(colon + 1)
-      const name = escaped ? unescapeValue(rawName, this.version) : rawName
+      const name = escaped ? unescapeValue(rawName, this.#version) : rawName
       if (headers.has(name)) continue
-      headers.set(name, escaped ? unescapeValue(rawValue, this.version) : rawValue)
+      headers.set(name, escaped ? unescapeValue(rawValue, this.#version) : rawValue)
     }
     let length: number | null = null
     const declared = headers.get('content-length')
