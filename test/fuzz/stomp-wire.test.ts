@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { type FrameLimits, StompFrameError } from '../../src/protocols/stomp/wire/frame.ts'
+import { clientCommands, type FrameLimits, StompFrameError } from '../../src/protocols/stomp/wire/frame.ts'
 import { FrameParser } from '../../src/protocols/stomp/wire/parser.ts'
 import { collector, sendWithReceipt, startWharf, stompjs } from '../protocols/stomp/helpers.ts'
 import { damagedBytes } from './mutations.ts'
@@ -15,26 +15,13 @@ import { damagedBytes } from './mutations.ts'
 const runs = Number(process.env.WHARF_FUZZ_RUNS) || (process.env.WHARF_LONG === '1' ? 1_000_000 : 2000)
 const limits: FrameLimits = { frameBytesMax: 2048, headersMax: 16, headerBytesMax: 256, bodyBytesMax: 1024 }
 
-const commands = [
-  'CONNECT',
-  'STOMP',
-  'SEND',
-  'SUBSCRIBE',
-  'UNSUBSCRIBE',
-  'ACK',
-  'NACK',
-  'BEGIN',
-  'COMMIT',
-  'ABORT',
-  'DISCONNECT',
-]
 const text = fc.string({ maxLength: 30 })
 const escaped = text.map((s) =>
   s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/:/g, '\\c'),
 )
 const frame = fc
   .record({
-    command: fc.constantFrom(...commands),
+    command: fc.constantFrom(...clientCommands),
     headers: fc.array(fc.tuple(escaped, escaped), { maxLength: 20 }),
     body: fc.uint8Array({ maxLength: 1200 }),
     withLength: fc.boolean(),

@@ -16,6 +16,7 @@ import {
   type ListenerContext,
 } from '../common/listener.js'
 import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
+import { serveWebSocketOnHttpListener } from '../common/websocket.js'
 import { StompConnection, type StompTransport } from './connection/connection.js'
 import { defaultStompLimits, type StompHost, type StompLimits } from './connection/context.js'
 
@@ -76,17 +77,18 @@ export async function startStompListener(ctx: StompListenerContext): Promise<Sto
   })
   const urls = [`stomp://${ctx.host}:${tcp.port}`]
   if (tls !== undefined) urls.push(`stomp+ssl://${ctx.host}:${tls.port}`)
-  const webSockets: Array<{ close(): void }> = []
-  const http = ctx.started?.get('http')
-  for (const [server, scheme] of [
-    [http?.httpServer, 'ws'],
-    [http?.httpsServer, 'wss'],
-  ] as const) {
-    if (server === undefined) continue
-    webSockets.push(attachStompWebSocket(server, registry, open, limits, ctx.connectionsMax))
-    const address = server.address()
-    if (address !== null && typeof address === 'object') urls.push(`${scheme}://${ctx.host}:${address.port}/stomp`)
-  }
+  const webSockets = serveWebSocketOnHttpListener(
+    ctx,
+    {
+      path: '/stomp',
+      subprotocols,
+      maxPayload: limits.frameBytesMax + 1024,
+      connections: registry,
+      connectionsMax: ctx.connectionsMax,
+      open,
+    },
+    urls,
+  )
   return {
     name: 'stomp',
     port: tcp.port,
@@ -104,49 +106,6 @@ export async function startStompListener(ctx: StompListenerContext): Promise<Sto
       await Promise.all(connections.map((c) => c.closed))
       await tcp.close()
       await tls?.close()
-    },
-  }
-}
-
-/**
- * Serves STOMP over WebSocket at `/stomp` of an HTTP or HTTPS server. Other upgrade paths are left to other
- * handlers. A page of another origin may connect with a login and passcode it knows, but neither as the
- * anonymous user of a local broker nor with a client certificate the browser would attach by itself.
- */
-function attachStompWebSocket(
-  httpServer: HttpServer | HttpsServer,
-  registry: ConnectionRegistry<StompConnection>,
-  open: (stream: Duplex, transport: StompTransport) => void,
-  limits: StompLimits,
-  connectionsMax = CONNECTIONS_MAX_DEFAULT,
-): { close(): void } {
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: limits.frameBytesMax + 1024,
-    handleProtocols: (protocols) => subprotocols.find((p) => protocols.has(p)) ?? false,
-  })
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const pathname = (request.url ?? '/').split('?')[0]
-    if (pathname !== '/stomp') return
-    // The same bound as TCP accepts: the registry holds both kinds.
-    if (registry.size >= connectionsMax) {
-      socket.destroy()
-      return
-    }
-    const fromOtherOrigin = crossOrigin(request.headers)
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      const stream = createWebSocketStream(ws)
-      stream.on('error', () => {})
-      const peer = request.socket
-      open(stream, { socket: peer, remoteAddress: `${peerOf(peer)} (WebSocket)`, crossOrigin: fromOtherOrigin })
-    })
-  }
-  httpServer.on('upgrade', onUpgrade)
-  return {
-    close() {
-      httpServer.off('upgrade', onUpgrade)
-      for (const client of wss.clients) client.terminate()
-      wss.close()
     },
   }
 }
