@@ -13,7 +13,7 @@ import { TCPWrapper } from '@stomp/tcp-wrapper'
 import WebSocket from 'ws'
 import type { ConfiguredUser } from '../../../src/broker/security/security.ts'
 import { type Broker, createBroker } from '../../../src/index.ts'
-import type { Listener } from '../../../src/protocols/common/listener.ts'
+import type { AlarmSource, Listener } from '../../../src/protocols/common/listener.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type StompLimits, type StompListener, startStompListener } from '../../../src/protocols/stomp/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
@@ -43,6 +43,7 @@ export interface WharfOptions {
   webSocket?: boolean
   tls?: ClientAuth
   durability?: 'always' | 'never'
+  alarms?: AlarmSource
 }
 
 export async function startWharf(t: TestContext, options: WharfOptions = {}): Promise<Wharf> {
@@ -68,6 +69,7 @@ export async function startWharf(t: TestContext, options: WharfOptions = {}): Pr
     logger: silentLogger,
     started,
     stompLimits: options.limits ?? {},
+    ...(options.alarms !== undefined ? { alarms: options.alarms } : {}),
     ...(options.tls !== undefined ? { tls: { port: 0, credentials: await devCredentials(options.tls) } } : {}),
   })
   let stopped = false
