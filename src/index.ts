@@ -1,4 +1,4 @@
-// Public embedded API: `import { createBroker } from 'wharf'`. This file is the composition root of the
+// Public embedded API: `import { createBroker } from 'wharf-broker'`. This file is the composition root of the
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
@@ -16,6 +16,8 @@ export interface CreateBrokerOptions {
   /** Kafka group.initial.rebalance.delay.ms: how long a new consumer group waits for more joiners (default 3000). */
   initialRebalanceDelayMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
+  /** Told how long each fdatasync of a partition log took, in seconds (the server's fsync histogram). */
+  onFsync?: (seconds: number) => void
   /** Users and ACL rules to create or update at open; with none ever, a loopback-only guest/guest exists. */
   security?: SecurityBootstrap
   /** Most '#' wildcards in one AMQP topic binding key (default 10). */
@@ -29,6 +31,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
     maxOpenFiles: options.maxOpenFiles,
     reserveBytes: options.reserveBytes,
     warn: options.warn,
+    onFsync: options.onFsync,
   })
   try {
     return await Broker.open({

@@ -12,6 +12,21 @@ test('defaults: ./data relative to cwd and the standard ports', () => {
   assert.deepEqual([config.kafkaPort, config.amqpPort, config.mqttPort, config.httpPort], [9092, 5672, 1883, 8080])
 })
 
+test('data dir default: $STATE_DIRECTORY (systemd), else ./data, but never /data from a working directory of /', () => {
+  assert.equal(
+    loadConfig({ env: { STATE_DIRECTORY: '/var/lib/wharf:/var/lib/other' }, cwd: '/' }).dataDir,
+    '/var/lib/wharf',
+  )
+  assert.throws(
+    () => loadConfig({ env: {}, cwd: '/' }),
+    (error: unknown) => isWharfError(error) && error.code === 'INVALID_CONFIG' && /--data-dir/.test(error.message),
+  )
+  // Said explicitly, /data is what the user asked for (the Docker image's volume).
+  assert.equal(loadConfig({ env: { WHARF_DATA_DIR: '/data' }, cwd: '/' }).dataDir, '/data')
+  assert.equal(loadConfig({ env: {}, flags: { dataDir: 'data' }, cwd: '/' }).dataDir, '/data')
+  assert.equal(loadConfig({ env: { STATE_DIRECTORY: '/var/lib/wharf', WHARF_DATA_DIR: '/x' }, cwd: '/' }).dataDir, '/x')
+})
+
 test('precedence: defaults < file < env < flags', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-config-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))

@@ -150,7 +150,7 @@ export async function render(route) {
       ])
       if (route.signal.aborted) return
       const now = Date.now()
-      const totalIn = sumMetric(metrics, 'wharf_stream_messages_in_total')
+      const totalIn = sumMetric(metrics, 'wharf_topic_messages_in_total')
       // "Out" = queue deliveries (AMQP, SQS, MQTT sessions); Kafka fetches are reads, not deliveries.
       const totalOut = sumMetric(metrics, 'wharf_queue_messages_delivered_total')
       let rateIn = null

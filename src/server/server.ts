@@ -3,6 +3,7 @@ import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import { startAmqpListener } from '../protocols/amqp/index.js'
 import type { Listener, ListenerContext as ProtocolListenerContext } from '../protocols/common/listener.js'
+import { TrafficMetrics } from '../protocols/common/metrics.js'
 import type { TlsCredentials } from '../protocols/common/tls.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
@@ -65,7 +66,10 @@ export interface RunningServer {
 }
 
 export async function startServer(config: WharfConfig, logger: Logger): Promise<RunningServer> {
+  // Every listener counts its traffic here; the HTTP listener exports it on /metrics.
+  const metrics = new TrafficMetrics()
   const broker = await createBroker({
+    onFsync: (seconds) => metrics.fsync.observe(seconds),
     dataDir: config.dataDir,
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
@@ -115,6 +119,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         logger: logger.child({ protocol: name }),
         started: listeners,
         alarms,
+        metrics,
         connectionsMax: config.connectionsMax,
         connectionsPerAddressMax: config.connectionsPerAddressMax,
         kafka: {

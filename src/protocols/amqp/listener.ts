@@ -5,6 +5,7 @@ import { createMemoryGauge } from '../../util/memory.js'
 import type { TcpListener } from '../../util/net.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
+import { trafficOf } from '../common/metrics.js'
 import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
 import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
@@ -81,6 +82,7 @@ function describeConnection(c: AmqpConnection): ConnectionInfo {
       remoteAddress: c.remoteAddress,
       connectedAt: c.connectedAt,
       tls: c.tls,
+      blockedByAlarm: c.blockedPublisher,
       details: {
         connectionName: propertyText(props.connection_name) ?? null,
         platform: propertyText(props.platform) ?? null,
@@ -156,6 +158,7 @@ export async function startAmqpListener(
     broker,
     logger,
     streamConsumers: new Map(),
+    traffic: trafficOf(context, 'amqp'),
     blocked: null,
     nextConnectionId: () => `amqp-${process.pid}-${++sequence}`,
     serverProperties: () => ({
@@ -221,6 +224,11 @@ export async function startAmqpListener(
     },
     get blockedPublisherCount() {
       return countBlockedPublishers(connections)
+    },
+    get channelCount() {
+      let n = 0
+      for (const c of connections) n += c.channelCount
+      return n
     },
     setBlocked(reason) {
       manualBlock = reason

@@ -5,6 +5,7 @@ import type net from 'node:net'
 import type { Principal } from '../../broker/security/authorizer.js'
 import type { Security } from '../../broker/security/security.js'
 import type { Logger } from '../../util/logger.js'
+import type { ProtocolTraffic } from './metrics.js'
 import { peerCertificateSubject } from './tls.js'
 
 export interface LoginAttempt {
@@ -19,6 +20,8 @@ export interface LoginAttempt {
    * page itself supplied count, never the ambient ones a browser adds (anonymous access, a client certificate).
    */
   crossOrigin?: boolean
+  /** Counts refused logins by mechanism (`wharf_auth_failures_total`). */
+  traffic?: ProtocolTraffic
 }
 
 /** Why a login was refused, for the log (the client is told only what its protocol says for a failure). */
@@ -30,6 +33,7 @@ export type LoginFailure =
   | 'cross-origin'
 
 export function logLoginFailure(attempt: Omit<LoginAttempt, 'security'>, reason: LoginFailure, user?: string): void {
+  attempt.traffic?.authFailed(attempt.mechanism)
   attempt.logger.warn(
     {
       protocol: attempt.protocol,

@@ -19,6 +19,8 @@ export interface ConnectionInfo {
   user?: string
   /** The transport is TLS. */
   tls: boolean
+  /** Held back by a resource alarm because it publishes (listeners that block publishers say so). */
+  blockedByAlarm?: boolean
   /** Protocol-specific state and counters (channels, inflight, subscriptions…). */
   details?: Record<string, unknown>
 }

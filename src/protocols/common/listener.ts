@@ -8,6 +8,7 @@ import type { Broker } from '../../broker/broker.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp, type TcpListener } from '../../util/net.js'
 import type { ConnectionDirectory } from './connections.js'
+import type { TrafficMetrics } from './metrics.js'
 import type { TlsCredentials } from './tls.js'
 
 /** One active resource alarm (disk, memory), as the server's monitor reports it. */
@@ -47,6 +48,8 @@ export interface ListenerContext {
   connectionsPerAddressMax?: number
   /** Present when TLS is configured: the listener also accepts TLS connections on `port` with `credentials`. */
   tls?: { port: number; credentials: TlsCredentials }
+  /** The server's traffic counters (`trafficOf(ctx, protocol)`); absent when embedded without a server. */
+  metrics?: TrafficMetrics
 }
 
 /** A started listener. */
@@ -63,6 +66,8 @@ export interface Listener {
   readonly connections?: ConnectionDirectory
   /** Open connections held back by a resource alarm because they publish (listeners that block publishers). */
   readonly blockedPublisherCount?: number
+  /** Open channels over all connections, for listeners whose protocol multiplexes them (AMQP). */
+  readonly channelCount?: number
   /** Retained messages (topic, payload bytes, time), for listeners that keep them (MQTT). */
   retainedMessages?(): Array<{ topic: string; bytes: number; timestamp: number }>
   close(): Promise<void>

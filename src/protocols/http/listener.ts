@@ -17,13 +17,13 @@ import {
   type ListenerContext,
   limitConnectionsPerAddress,
 } from '../common/listener.js'
+import { TrafficMetrics } from '../common/metrics.js'
 import { registerAdmin, sendAdminError } from './admin/admin.js'
-import { registerConnectionMetrics, registerConnectionsApi } from './admin/connections.js'
-import { registerAlarmMetrics } from './admin/system.js'
+import { registerConnectionsApi } from './admin/connections.js'
 import { registerHttpAuth } from './auth/auth.js'
 import { AwsAuthenticator } from './aws/authenticator.js'
 import { registerDashboard } from './dashboard.js'
-import { createMetrics } from './metrics.js'
+import { createMetrics } from './metrics/index.js'
 import { REGISTRY_PATH, registerRegistry, sendRegistryError } from './registry.js'
 import { sendQueryError } from './sns/errors.js'
 import { parseRequestForm } from './sns/query.js'
@@ -117,8 +117,10 @@ function serviceOf(request: FastifyRequest): Service {
 
 export async function startHttpListener(context: HttpListenerContext): Promise<HttpListener> {
   const { broker, logger } = context
+  // The server's counters; a listener started on its own (tests, embedding) exports a set of its own.
+  const traffic = context.metrics ?? new TrafficMetrics()
   // One SigV4 authenticator for SQS and SNS: their access keys and principals' decisions are cached once.
-  const aws = new AwsAuthenticator(broker.security, logger)
+  const aws = new AwsAuthenticator(broker.security, logger, traffic)
   const sqs = new SqsService(
     broker,
     new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
@@ -127,6 +129,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       auth: aws,
       urlBase: { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
       alarms: context.alarms,
+      traffic: traffic.protocol('sqs'),
     },
   )
   // One app for both ports: the factory hands fastify's request handler to the HTTPS server as well.
@@ -180,8 +183,9 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       return sendSqsQueryError(reply, new SqsError('InvalidParameterValue', 'The request body is not a valid form.'))
     return handleSqsQuery(sqs, request, reply, form)
   })
-  const sns = new SnsService(broker, logger, aws, context.alarms)
+  const sns = new SnsService(broker, logger, aws, context.alarms, traffic.protocol('sns'))
   const auth = registerHttpAuth(app, broker.security, logger, {
+    traffic: traffic.protocol('http'),
     publicMetrics: context.config?.publicMetrics ?? true,
     skip: awsRoute,
   })
@@ -189,9 +193,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   registerConnectionsApi(app, context, logger)
   registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
-  const metrics = createMetrics(broker, sqs)
-  registerConnectionMetrics(metrics.registry, context)
-  registerAlarmMetrics(metrics.registry, context)
+  const metrics = createMetrics(broker, traffic, context)
   // Callback style: an async hook costs a promise on every request.
   app.addHook('onRequest', (request, _reply, done) => {
     metrics.countRequest(serviceOf(request))

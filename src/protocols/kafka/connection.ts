@@ -11,6 +11,7 @@ import type { Access, Principal } from '../../broker/security/authorizer.js'
 import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { peerOf } from '../common/connections.js'
+import type { ProtocolTraffic } from '../common/metrics.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { type AlarmThrottle, ProducerHold } from './alarm-throttle.js'
 import { ApiKey, type ApiVersionsResponse, FrameSplitter, type RequestHeader, readRequest } from './codec/index.js'
@@ -37,6 +38,8 @@ export interface ServerState {
   readonly tlsPort: number | undefined
   /** Holds produces while a resource alarm is active. */
   readonly throttle: AlarmThrottle
+  /** Produced and fetched records, produce latency, refused logins (`/metrics`). */
+  readonly traffic: ProtocolTraffic
 }
 
 export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown

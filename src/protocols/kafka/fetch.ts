@@ -42,15 +42,16 @@ function fetchPartitionEmpty(
   }
 }
 
-/** Reads every partition once; returns the per-partition data and total bytes. */
+/** Reads every partition once; returns the per-partition data, total bytes and records past the fetch offsets. */
 async function readAll(
   c: Connection,
   targets: FetchTarget[],
   maxBytes: number,
-): Promise<{ data: FetchResponsePartitionData[]; bytes: number }> {
+): Promise<{ data: FetchResponsePartitionData[]; bytes: number; records: number }> {
   const broker = c.server.broker
   let remaining = maxBytes
   let bytes = 0
+  let records = 0
   const data: FetchResponsePartitionData[] = []
   // Sequential on purpose: the response budget (maxBytes) is shared in request order, like Kafka.
   for (const t of targets) {
@@ -78,6 +79,8 @@ async function readAll(
       const result = await log.read(t.fetchOffset, Math.max(1, Math.min(t.partitionMaxBytes, remaining)))
       remaining -= result.bytes
       bytes += result.bytes
+      // Records from the fetch offset on (the first batch may start before it; clients skip those).
+      records += result.nextOffset - t.fetchOffset
       data.push({
         partitionIndex: t.partition,
         errorCode: KafkaError.NONE,
@@ -92,7 +95,7 @@ async function readAll(
       data.push(fetchPartitionEmpty(t.partition, errorCodeOf(error), log.highWatermark, log.logStartOffset))
     }
   }
-  return { data, bytes }
+  return { data, bytes, records }
 }
 
 /** Resolves when any target partition has data past its fetch offset, the timeout passes or the client goes. */
@@ -164,6 +167,8 @@ export async function handleFetch(c: Connection, req: FetchRequest, version: num
     if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
     result = await readAll(c, targets, maxBytes)
   }
+  // Counted once, for the read that is answered (a long poll reads again after its wait).
+  c.server.traffic.delivered(result.records, result.bytes)
   let i = 0
   const responses = req.topics.map((topic) => ({
     topic: topic.topic ?? '',

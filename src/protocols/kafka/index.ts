@@ -6,6 +6,7 @@ import type { Principal } from '../../broker/security/authorizer.js'
 import { certificateLogin } from '../common/authentication.js'
 import { type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener } from '../common/listener.js'
+import { trafficOf } from '../common/metrics.js'
 import { peerCertificateSubject } from '../common/tls.js'
 import { handleCreateAcls, handleDeleteAcls, handleDescribeAcls } from './acls.js'
 import {
@@ -97,6 +98,7 @@ function describeConnection(c: Connection): ConnectionInfo {
       remoteAddress: c.remoteAddress,
       connectedAt: c.connectedAt,
       tls: c.tls,
+      blockedByAlarm: c.produceHold.blocked,
       details: {
         clientId: c.clientId ?? null,
         mechanism: c.principal?.mechanism ?? null,
@@ -132,6 +134,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
   const throttle = new AlarmThrottle(ctx.alarms, (reason) =>
     ctx.logger.warn({ reason }, reason === null ? 'kafka producers unblocked' : 'kafka producers held by an alarm'),
   )
+  const traffic = trafficOf(ctx, 'kafka')
   let state: ServerState | null = null
   const serve = (socket: net.Socket, tls: boolean, principal?: Principal) => {
     if (state === null || socket.destroyed) {
@@ -151,7 +154,14 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
       serve(socket, true)
       return
     }
-    const attempt = { security: ctx.broker.security, logger: ctx.logger, protocol: 'kafka', socket, mechanism: 'SSL' }
+    const attempt = {
+      security: ctx.broker.security,
+      logger: ctx.logger,
+      protocol: 'kafka',
+      socket,
+      mechanism: 'SSL',
+      traffic,
+    }
     certificateLogin(attempt).then(
       (principal) => serve(socket, true, principal),
       () => socket.destroy(),
@@ -169,6 +179,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     plainPort: tcp.port,
     tlsPort: tls?.port,
     throttle,
+    traffic,
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(

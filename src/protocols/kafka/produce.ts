@@ -3,8 +3,9 @@
 // on each topic to produce; a transactional id needs Write on it; InitProducerId for an idempotent producer
 // needs IdempotentWrite on the cluster or Write on some topic (KIP-679: idempotence is on by default).
 import { principalString } from '../../broker/security/authorizer.js'
-import { splitBatches } from '../../record/index.js'
+import { OFFSET_RECORD_COUNT, splitBatches } from '../../record/index.js'
 import { isWharfError } from '../../util/errors.js'
+import { burstClock } from '../common/metrics.js'
 import type {
   InitProducerIdRequest,
   InitProducerIdResponse,
@@ -72,6 +73,7 @@ async function appendOne(
   const appended = c.server.broker.appendRawBatch(topic, index, batch)
   try {
     const result = await appended
+    c.server.traffic.received(batch.readInt32BE(OFFSET_RECORD_COUNT), batch.length)
     // A duplicate (idempotent retry) is a success carrying the original offset, as Kafka answers it.
     return {
       index,
@@ -140,6 +142,7 @@ export function handleProduce(
 
 /** Appends every partition's batch (synchronously, in request order) and answers once all are durable. */
 function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse | typeof NO_RESPONSE> {
+  const receivedAt = burstClock()
   const pending = req.topicData.map((t) => {
     // One decision per topic of the request, not per partition.
     const writable = c.allows('Write', 'Topic', t.name)
@@ -159,7 +162,10 @@ function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse 
     })
   }
   // acks=1 and acks=-1 are the same on a single node: answered once durable per the stream's fsync policy.
-  return done.then((responses) => ({ responses, throttleTimeMs: 0 }))
+  return done.then((responses) => {
+    c.server.traffic.publishToConfirm.since(receivedAt)
+    return { responses, throttleTimeMs: 0 }
+  })
 }
 
 // ---- InitProducerId ----

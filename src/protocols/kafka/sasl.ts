@@ -29,6 +29,7 @@ export function handleSaslHandshake(
     protocol: 'kafka',
     socket: c.socket,
     mechanism: req.mechanism,
+    traffic: c.server.traffic,
   })
   // Handshake v0: the tokens follow as bare frames, not wrapped in SaslAuthenticate.
   c.sasl.start(server, version === 0)

@@ -13,6 +13,7 @@ import {
   type Listener,
   type ListenerContext,
 } from '../common/listener.js'
+import { trafficOf } from '../common/metrics.js'
 import { followAlarms } from '../common/publisher-alarms.js'
 import { serveWebSocket, serveWebSocketOnHttpListener, type WebSocketEndpoint } from '../common/websocket.js'
 import { MqttConnection, type MqttTransport } from './connection/connection.js'
@@ -44,7 +45,7 @@ export function handleMqttStream(hub: MqttHub, stream: Duplex, transport: MqttTr
 }
 
 export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttListener> {
-  const hub = await MqttHub.open(ctx.broker, ctx.logger, ctx.mqttLimits)
+  const hub = await MqttHub.open(ctx.broker, ctx.logger, ctx.mqttLimits, trafficOf(ctx, 'mqtt'))
   const unsubscribe = followAlarms(ctx.alarms, (reason) => hub.setAlarm(reason))
   const accept = (socket: Socket) => {
     socket.on('error', () => {}) // the connection's own handler closes it; never crash on a reset

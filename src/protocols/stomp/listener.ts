@@ -1,20 +1,11 @@
 // The STOMP listener: TCP (61613 by default), TLS (61614, when TLS is configured) and STOMP over WebSocket
 // (path /stomp on the HTTP port, and on the HTTPS port as WSS; subprotocols v10.stomp, v11.stomp, v12.stomp).
 // All feed the same connection class; the registry lists them for the admin API and closes them by id.
-import type { Server as HttpServer, IncomingMessage } from 'node:http'
-import type { Server as HttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { createWebSocketStream, WebSocketServer } from 'ws'
-import { ConnectionRegistry, peerOf } from '../common/connections.js'
-import { crossOrigin } from '../common/cross-origin.js'
-import {
-  acceptTcp,
-  acceptTls,
-  CONNECTIONS_MAX_DEFAULT,
-  type Listener,
-  type ListenerContext,
-} from '../common/listener.js'
+import { ConnectionRegistry } from '../common/connections.js'
+import { acceptTcp, acceptTls, type Listener, type ListenerContext } from '../common/listener.js'
+import { trafficOf } from '../common/metrics.js'
 import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
 import { serveWebSocketOnHttpListener } from '../common/websocket.js'
 import { StompConnection, type StompTransport } from './connection/connection.js'
@@ -41,6 +32,7 @@ export async function startStompListener(ctx: StompListenerContext): Promise<Sto
     logger: ctx.logger,
     limits,
     alarm: null,
+    traffic: trafficOf(ctx, 'stomp'),
     serverName: 'Wharf',
   }
   const registry = new ConnectionRegistry<StompConnection>(

@@ -25,6 +25,8 @@ export interface LocalStorageOptions {
   /** Bytes of emergency space held for deletes on a full disk (reserve.ts); 0 holds none. */
   reserveBytes?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
+  /** Told how long each fdatasync of a partition log took (seconds): group commits, rolls, interval flushes. */
+  onFsync?: (seconds: number) => void
 }
 
 const LOG_NAME = /^[A-Za-z0-9._-]{1,200}$/
@@ -35,7 +37,8 @@ export class LocalStorage implements StorageEngine {
   readonly #logs = new Map<string, Promise<LocalPartitionLog>>()
   readonly #memoryLogs = new Map<string, MemoryPartitionLog>()
   readonly memoryCursors = new MemoryCursorStore()
-  readonly #options: Required<Omit<LocalStorageOptions, 'warn'>> & Pick<LocalStorageOptions, 'warn'>
+  readonly #options: Required<Omit<LocalStorageOptions, 'warn' | 'onFsync'>> &
+    Pick<LocalStorageOptions, 'warn' | 'onFsync'>
   readonly #timers: NodeJS.Timeout[] = []
   #closed = false
   #reserve!: SpaceReserve
@@ -51,6 +54,7 @@ export class LocalStorage implements StorageEngine {
       storeDurability: options.storeDurability ?? 'always',
       reserveBytes: options.reserveBytes ?? RESERVE_BYTES_DEFAULT,
       warn: options.warn,
+      onFsync: options.onFsync,
     }
     this.#pool = new FilePool(this.#options.maxOpenFiles)
   }
@@ -136,6 +140,7 @@ export class LocalStorage implements StorageEngine {
       const full = validateLogConfig({ ...defaultLogConfig, ...config })
       log = LocalPartitionLog.open(join(this.dataDir, 'logs', name), name, full, this.#pool, {
         warn: (message, details) => this.#warn(message, details),
+        synced: this.#options.onFsync,
       })
       this.#logs.set(name, log)
       log.catch(() => this.#logs.delete(name))

@@ -161,10 +161,13 @@ export class ChannelConsumers {
         for (const d of deliveries) settled.settle(d)
       })
     }
+    const traffic = host.traffic
     for (const d of deliveries) {
       const deliveryTag = ++this.#deliveryTag
       if (!noAck) this.#unacked.set(deliveryTag, d)
       const m = d.message
+      traffic.delivered(1, m.value?.length ?? 0)
+      if (d.redelivered) traffic.messagesRedelivered++
       host.send(
         encodeDelivery(
           this.#ctx.number,
@@ -188,6 +191,7 @@ export class ChannelConsumers {
     for (const m of messages) {
       const deliveryTag = ++this.#deliveryTag
       this.#unacked.set(deliveryTag, consumer)
+      this.#ctx.host.traffic.delivered(1, m.value?.length ?? 0)
       this.#ctx.host.send(
         encodeDelivery(
           this.#ctx.number,
@@ -244,6 +248,8 @@ export class ChannelConsumers {
     if (!args.noAck) this.#unacked.set(deliveryTag, d)
     const m = d.message
     const messageCount = queue.queueStats().ready
+    ctx.host.traffic.delivered(1, m.value?.length ?? 0)
+    if (d.redelivered) ctx.host.traffic.messagesRedelivered++
     ctx.host.send(
       encodeDelivery(
         ctx.number,
@@ -311,6 +317,9 @@ export class ChannelConsumers {
 
   /** The client was answered already, so an ack does not wait for the store (a failed one redelivers). */
   #settleOne(u: Unacked, ack: boolean, requeue: boolean): void {
+    const traffic = this.#ctx.host.traffic
+    if (ack) traffic.messagesAcknowledged++
+    else if (requeue) traffic.messagesRequeued++
     if (u instanceof StreamConsumer) u.credit()
     else if (ack) this.#ctx.broker.deliveries.settle(u)
     else this.#ctx.broker.deliveries.nack(u, requeue)
@@ -320,6 +329,7 @@ export class ChannelConsumers {
   recover(): void {
     const all = [...this.#unacked.values()]
     this.#unacked.clear()
+    this.#ctx.host.traffic.messagesRequeued += all.length
     for (const u of all) {
       if (u instanceof StreamConsumer) u.credit()
       else this.#ctx.broker.deliveries.nack(u, true)

@@ -9,6 +9,7 @@ import type { Queue } from '../../../broker/queue/queue.js'
 import type { Operation } from '../../../broker/security/acls.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import type { MethodInit, MethodName } from '../codec/index.js'
 import type { ContentBudget } from '../connection/content-budget.js'
 import { type AmqpError, amqpError } from '../errors.js'
@@ -38,6 +39,8 @@ export interface ChannelHost {
   publishSettled(bytes: number): void
   /** Consumer counts of stream queues (shared by all connections). */
   streamConsumers: Map<string, number>
+  /** The listener's counters: deliveries, acks, requeues, confirm latency. */
+  readonly traffic: ProtocolTraffic
 }
 
 export interface ChannelContext {

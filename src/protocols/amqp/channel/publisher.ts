@@ -4,6 +4,7 @@
 // confirms coalesce into multiple=true acks.
 import type { PublishMessage } from '../../../broker/message.js'
 import { isWharfError } from '../../../util/errors.js'
+import { burstClock } from '../../common/metrics.js'
 import {
   type AmqpFrame,
   type AmqpMethod,
@@ -30,6 +31,8 @@ const NO_OPTIONS = Object.freeze({})
 
 interface PendingPublish {
   seq: number
+  /** burstClock() at receipt, in confirm mode (publish-to-confirm latency). */
+  at: number
   /** Body bytes, counted in the connection's publish bytes in flight. */
   bytes: number
   done: boolean
@@ -235,6 +238,7 @@ export class ChannelPublisher {
   #startPublish(op: PublishOp): Promise<void> {
     const entry: PendingPublish = {
       seq: this.#confirm ? ++this.#publishSeq : 0,
+      at: this.#confirm ? burstClock() : 0,
       bytes: (op.message.value as Buffer).length,
       done: false,
       ok: false,
@@ -331,8 +335,10 @@ export class ChannelPublisher {
         host.send(head.returned)
       }
       if (head.seq === 0) continue
-      if (head.ok) ackUpTo = head.seq
-      else {
+      if (head.ok) {
+        ackUpTo = head.seq
+        host.traffic.publishToConfirm.since(head.at)
+      } else {
         if (ackUpTo > 0) host.sendMethod(number, 'basic.ack', { deliveryTag: ackUpTo, multiple: true })
         ackUpTo = 0
         host.sendMethod(number, 'basic.nack', { deliveryTag: head.seq, multiple: false, requeue: false })

@@ -61,6 +61,13 @@ export class Channels {
     return backlog
   }
 
+  /** Open channels (`wharf_channels`). */
+  get count(): number {
+    let n = 0
+    for (const ch of this.#open.values()) if (!ch.closed) n++
+    return n
+  }
+
   /** Open channels as the admin API shows them. */
   describe(): Array<ReturnType<AmqpChannel['describe']>> {
     const out: Array<ReturnType<AmqpChannel['describe']>> = []

@@ -8,6 +8,7 @@ import type { CreditGroup } from '../../../broker/credit.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import { peerOf } from '../../common/connections.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import { isTls } from '../../common/tls.js'
 import type { ChannelHost } from '../channel/channel.js'
 import {
@@ -44,6 +45,7 @@ export class AmqpConnection implements ChannelHost {
   readonly broker: Broker
   readonly logger: Logger
   readonly streamConsumers: Map<string, number>
+  readonly traffic: ProtocolTraffic
   readonly #socket: net.Socket
   readonly #state: ServerState
   readonly #parser = new AmqpFrameParser({ frameMax: FRAME_MAX_FLOOR, expectProtocolHeader: true })
@@ -70,6 +72,7 @@ export class AmqpConnection implements ChannelHost {
     this.id = state.nextConnectionId()
     this.logger = state.logger.child({ connection: this.id })
     this.streamConsumers = state.streamConsumers
+    this.traffic = state.traffic
     this.tls = isTls(socket)
     this.contentBudget = new ContentBudget(state.limits.pendingBodyBytes)
     this.#output = new ConnectionOutput(socket, {
@@ -94,6 +97,10 @@ export class AmqpConnection implements ChannelHost {
 
   get remoteAddress(): string {
     return peerOf(this.#socket)
+  }
+
+  get channelCount(): number {
+    return this.#channels.count
   }
 
   /** Open channels as the admin API shows them. */
@@ -297,7 +304,7 @@ export class AmqpConnection implements ChannelHost {
   #authenticate(mechanism: string, response: Buffer): void {
     this.#phase = 'authenticating'
     const attempt = { security: this.broker.security, logger: this.logger, protocol: 'amqp', socket: this.#socket }
-    this.#login.begin({ ...attempt, mechanism }, response).then(
+    this.#login.begin({ ...attempt, mechanism, traffic: this.traffic }, response).then(
       (principal) => {
         if (this.#phase !== 'authenticating') return
         this.#access = this.broker.security.access(principal, this.#socket.remoteAddress)

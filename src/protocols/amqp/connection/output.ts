@@ -118,6 +118,7 @@ export class ConnectionOutput {
   }
 
   publishStarted(bytes: number): void {
+    this.#host.server.traffic.received(1, bytes)
     // Past the bounds, stop reading: publishes without confirms would otherwise pile up without limit.
     this.#inflightBytes += bytes
     if (this.#overInflight(++this.#inflightPublishes) && !this.#out.paused) this.updatePause()

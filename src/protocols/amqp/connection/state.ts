@@ -2,6 +2,7 @@
 // properties) and the phases of a connection's life; the connection, its output and its channel table read these.
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import type { FieldTable } from '../codec/index.js'
 
 /** The listener's per-connection bounds (AmqpListenerOptions, defaults in listener.ts). */
@@ -19,6 +20,8 @@ export interface ServerState {
   readonly broker: Broker
   readonly logger: Logger
   readonly streamConsumers: Map<string, number>
+  /** Published, delivered, acked and requeued messages, confirm latency, refused logins (`/metrics`). */
+  readonly traffic: ProtocolTraffic
   /** Memory alarm reason while publishers are blocked, else null. */
   blocked: string | null
   nextConnectionId(): string

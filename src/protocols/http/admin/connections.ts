@@ -1,9 +1,8 @@
 // REST admin endpoints over the protocol listeners and their client connections, read through the typed
 // registry each listener hands back: GET /api/v1/listeners, GET /api/v1/connections?protocol=&limit=&offset=&q=,
 // DELETE /api/v1/connections/:id (Kafka: socket dropped; AMQP: connection.close 320; MQTT: v5 DISCONNECT
-// 0x98, then the socket), and the wharf_connections gauge.
+// 0x98, then the socket). The wharf_connections gauge is in ../metrics/listeners.ts.
 import type { FastifyInstance } from 'fastify'
-import { Gauge, type Registry } from 'prom-client'
 import type { Logger } from '../../../util/logger.js'
 import type { ConnectionDirectory, ConnectionInfo } from '../../common/connections.js'
 import type { Listener } from '../../common/listener.js'
@@ -38,20 +37,6 @@ function connectionSearchText(c: ConnectionInfo): string {
   return [c.id, c.remoteAddress, c.clientId, c.clientName, c.clientVersion, c.user, d.connectionName]
     .filter((v) => typeof v === 'string')
     .join(' ')
-}
-
-/** `wharf_connections{protocol}`: open connections per protocol listener, read at scrape time. */
-export function registerConnectionMetrics(registry: Registry, context: ListenersView): void {
-  new Gauge({
-    name: 'wharf_connections',
-    help: 'Open client connections per protocol',
-    labelNames: ['protocol'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const directory of directories(context)) this.set({ protocol: directory.protocol }, directory.size)
-    },
-  })
 }
 
 export function registerConnectionsApi(app: FastifyInstance, context: ListenersView, logger: Logger): void {

@@ -32,6 +32,11 @@ const operations: Op[] = [
   ['delete', '/queues/{name}', 'Delete a queue (?ifEmpty=true, ?ifUnused=true)'],
   ['post', '/queues/{name}/messages', 'Send to a queue: {messages: [...]}'],
   ['get', '/queues/{name}/messages', 'Non-destructive peek of unacked messages (?limit=&encoding=)'],
+  [
+    'post',
+    '/queues/{name}/get',
+    'Destructive get: {count?, ackMode?: ack|requeue|reject, encoding?}; the messages taken, settled as ackMode says',
+  ],
   ['post', '/queues/{name}/purge', 'Remove every message not in flight'],
   [
     'post',
@@ -46,12 +51,15 @@ const operations: Op[] = [
   ['post', '/bindings', 'Bind: {source, destination: {kind, name}, key?, arguments?}'],
   ['delete', '/bindings', 'Unbind (same body as POST)'],
   ['get', '/groups', 'List consumer groups with lag', true],
-  ['get', '/groups/{group}', 'Describe a consumer group with per-partition lag'],
+  ['get', '/groups/{group}', 'Describe a consumer group with members, their assignments and per-partition lag'],
   [
     'post',
     '/groups/{group}/reset',
-    'Reset offsets of an empty group: {stream, to: earliest|latest|offset|timestamp, offset?, timestamp?}',
+    'Reset offsets of an empty group: {stream, to: earliest|latest|offset|timestamp, offset?, timestamp?, partition?}',
   ],
+  ['delete', '/groups/{group}', 'Delete an empty group with its committed offsets'],
+  ['get', '/definitions', 'Export streams, queues, exchanges, bindings, users (hashed credentials), ACLs, schemas'],
+  ['post', '/definitions', 'Import an exported document: creates what is missing, keeps what exists, replaces users'],
   ['get', '/listeners', 'Started listeners with ports, URLs and connection counts'],
   ['get', '/system', 'Process and data-directory facts (uptime, memory, disk use)'],
   [

@@ -1,6 +1,6 @@
 // REST admin endpoints about the process: GET /api/v1/system (uptime, process memory, bytes stored) and
-// GET /api/v1/alarms (active resource alarms, publishers they hold back), and the wharf_alarm gauge.
-import { Gauge, type Registry } from 'prom-client'
+// GET /api/v1/alarms (active resource alarms, publishers they hold back). Their gauges (wharf_alarm,
+// wharf_connections_blocked) are in ../metrics/listeners.ts.
 import type { Alarm, Listener } from '../../common/listener.js'
 import type { AdminContext } from './context.js'
 
@@ -17,20 +17,6 @@ function blockedPublishers(started: ReadonlyMap<string, Listener> | undefined): 
   for (const listener of started?.values() ?? [])
     if (listener.blockedPublisherCount !== undefined) out[listener.name] = listener.blockedPublisherCount
   return out
-}
-
-/** `wharf_alarm{kind}`: 1 while that resource alarm is active. Both kinds are always exported (0 = clear). */
-export function registerAlarmMetrics(registry: Registry, view: SystemView): void {
-  new Gauge({
-    name: 'wharf_alarm',
-    help: 'Resource alarm active (1) or clear (0), by kind',
-    labelNames: ['kind'],
-    registers: [registry],
-    collect() {
-      const active = new Set((view.alarms?.current() ?? []).map((a) => a.kind))
-      for (const kind of ['disk', 'memory']) this.set({ kind }, active.has(kind) ? 1 : 0)
-    },
-  })
 }
 
 export function registerSystemRoutes({ broker, route }: AdminContext, view: SystemView): void {

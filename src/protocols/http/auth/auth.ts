@@ -66,7 +66,7 @@ export function registerHttpAuth(
   options: PolicyOptions,
 ): HttpAuth {
   const sessions = new SessionStore()
-  const authenticator = new HttpAuthenticator(security, logger, sessions)
+  const authenticator = new HttpAuthenticator(security, logger, sessions, options.traffic)
 
   /** Resolves true to go on; false once it has answered the request itself. */
   async function guard(

@@ -8,6 +8,7 @@ import type { Principal } from '../../../broker/security/authorizer.js'
 import type { Security } from '../../../broker/security/security.js'
 import type { Logger } from '../../../util/logger.js'
 import { type LoginAttempt, logLoginFailure, passwordLogin } from '../../common/authentication.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import { type Session, type SessionStore, sessionIdFromCookie } from './sessions.js'
 
 /** How long a verified Basic password is remembered, so a polling script does not pay a scrypt per request. */
@@ -35,14 +36,25 @@ export class HttpAuthenticator {
   readonly #basicCache = new Map<string, { user: string; expires: number }>()
   #cacheGeneration = -1
 
-  constructor(security: Security, logger: Logger, sessions: SessionStore) {
+  readonly #traffic: ProtocolTraffic | undefined
+
+  constructor(security: Security, logger: Logger, sessions: SessionStore, traffic?: ProtocolTraffic) {
     this.#security = security
     this.#logger = logger
     this.#sessions = sessions
+    this.#traffic = traffic
   }
 
   attempt(request: FastifyRequest, mechanism: string): LoginAttempt {
-    return { security: this.#security, logger: this.#logger, protocol: 'http', socket: request.socket, mechanism }
+    const traffic = this.#traffic
+    return {
+      security: this.#security,
+      logger: this.#logger,
+      protocol: 'http',
+      socket: request.socket,
+      mechanism,
+      traffic,
+    }
   }
 
   async authenticate(request: FastifyRequest): Promise<Authentication> {

@@ -10,6 +10,7 @@
 import type { Principal } from '../../../broker/security/authorizer.js'
 import { ANONYMOUS } from '../../../broker/security/authorizer.js'
 import { isLoopbackAddress } from '../../../util/net.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import { DASHBOARD_PREFIX } from '../dashboard.js'
 import { REGISTRY_PATH } from '../registry.js'
 
@@ -30,6 +31,8 @@ export interface PolicyOptions {
   publicMetrics: boolean
   /** Routes that authenticate by other means (SQS/SNS: SigV4). */
   skip: (method: string, route: string) => boolean
+  /** Counts refused logins (`wharf_auth_failures_total{protocol="http"}`). */
+  traffic?: ProtocolTraffic
 }
 
 /** The requirement of a matched route (`route` is the pattern fastify matched, e.g. `/api/v1/queues/:name`). */
@@ -44,6 +47,8 @@ export function requirementOf(method: string, route: string | undefined, options
   if (route.startsWith('/api/v1/users/:name/tokens')) return 'own-tokens'
   if (route === '/api/v1/users' || route.startsWith('/api/v1/users/')) return 'administer'
   if (route === '/api/v1/acls' || route.startsWith('/api/v1/acls/')) return 'administer'
+  // Definitions carry every user's credentials (hashes, access-key secrets).
+  if (route === '/api/v1/definitions') return 'administer'
   // Closing another user's connection is an operator's act, not a topology change.
   if (route === '/api/v1/connections/:id' && !reading) return 'administer'
   if (route.startsWith('/api/') || REGISTRY_PATH.test(route)) return reading ? 'read' : 'manage'

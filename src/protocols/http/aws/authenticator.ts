@@ -15,6 +15,7 @@ import type { UserRecord } from '../../../broker/security/users.js'
 import type { Logger } from '../../../util/logger.js'
 import { type LoginFailure, logLoginFailure } from '../../common/authentication.js'
 import { crossOrigin } from '../../common/cross-origin.js'
+import type { TrafficMetrics } from '../../common/metrics.js'
 import { ACCOUNT_ID } from '../sqs/attributes.js'
 import {
   ALGORITHM,
@@ -49,13 +50,16 @@ export function principalArn(principal: Principal): string {
 export class AwsAuthenticator {
   readonly #security: Security
   readonly #logger: Logger
+  /** Refused signatures count per service (`wharf_auth_failures_total{protocol="sqs"|"sns"}`). */
+  readonly #traffic: TrafficMetrics | undefined
   readonly #now: () => number
   /** Access key id → its user and secret (null: unknown), valid for one user-store generation. */
   readonly #keys = new Map<string, KeyEntry | null>()
   #keysGeneration = -1
   readonly #access = new Map<string, Access>()
 
-  constructor(security: Security, logger: Logger, now: () => number = Date.now) {
+  constructor(security: Security, logger: Logger, traffic?: TrafficMetrics, now: () => number = Date.now) {
+    this.#traffic = traffic
     this.#security = security
     this.#logger = logger
     this.#now = now
@@ -113,7 +117,13 @@ export class AwsAuthenticator {
     user: string | undefined,
   ): Promise<void> {
     logLoginFailure(
-      { logger: this.#logger, protocol: service, socket: request.socket, mechanism: ALGORITHM },
+      {
+        logger: this.#logger,
+        protocol: service,
+        socket: request.socket,
+        mechanism: ALGORITHM,
+        traffic: this.#traffic?.protocol(service),
+      },
       reason,
       user,
     )

@@ -7,6 +7,7 @@ import type { PublishMessage, RecordHeader } from '../../../broker/message.js'
 import type { MessageAttributes } from '../../../broker/routing/match/index.js'
 import type { SnsSubscription } from '../../../broker/topics/topics.js'
 import type { Logger } from '../../../util/logger.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import { REGION } from '../sqs/attributes.js'
 import type { SqsAttributeValue } from '../sqs/md5.js'
 import { attributesToHeaders, parseMessageAttributes, SqsHeader } from '../sqs/message-codec.js'
@@ -51,11 +52,13 @@ export class SnsPublisher {
   readonly #broker: Broker
   readonly #logger: Logger
   readonly #scratch: SnsSubscription[] = []
-  published = 0
+  /** Messages published (`wharf_messages_received_total{protocol="sns"}`). */
+  readonly #traffic: ProtocolTraffic
 
-  constructor(broker: Broker, logger: Logger) {
+  constructor(broker: Broker, logger: Logger, traffic: ProtocolTraffic) {
     this.#broker = broker
     this.#logger = logger
+    this.#traffic = traffic
   }
 
   #publishInput(get: (key: string) => string | undefined, attributes: Record<string, SqsAttributeValue>): PublishInput {
@@ -167,7 +170,7 @@ export class SnsPublisher {
         await this.#broker.sendToQueue(queue, [message])
       }),
     )
-    this.published++
+    this.#traffic.received(1, Buffer.byteLength(text))
     return id
   }
 

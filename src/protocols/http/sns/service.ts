@@ -7,6 +7,7 @@ import type { Access } from '../../../broker/security/authorizer.js'
 import type { SnsSubscription } from '../../../broker/topics/topics.js'
 import type { Logger } from '../../../util/logger.js'
 import type { AlarmSource } from '../../common/listener.js'
+import { burstClock, ProtocolTraffic } from '../../common/metrics.js'
 import type { AwsAuthenticator } from '../aws/authenticator.js'
 import { ACCOUNT_ID, nameFromArn } from '../sqs/attributes.js'
 import { authorize } from './authorization.js'
@@ -34,18 +35,21 @@ export class SnsService {
   readonly #publisher: SnsPublisher
   readonly #auth: AwsAuthenticator
   readonly #alarms: AlarmSource | undefined
+  readonly #traffic: ProtocolTraffic
 
-  constructor(broker: Broker, logger: Logger, auth: AwsAuthenticator, alarms?: AlarmSource) {
+  constructor(
+    broker: Broker,
+    logger: Logger,
+    auth: AwsAuthenticator,
+    alarms?: AlarmSource,
+    traffic = new ProtocolTraffic('sns'),
+  ) {
     this.#alarms = alarms
     this.#broker = broker
     this.#logger = logger
     this.#auth = auth
-    this.#publisher = new SnsPublisher(broker, logger)
-  }
-
-  /** Messages published (for metrics). */
-  get published(): number {
-    return this.#publisher.published
+    this.#traffic = traffic
+    this.#publisher = new SnsPublisher(broker, logger, traffic)
   }
 
   /**
@@ -64,7 +68,9 @@ export class SnsService {
       if (handler === undefined)
         throw new SnsError('InvalidAction', `The action ${String(action)} is not valid for this endpoint.`)
       authorize(action, params, access, (id) => this.#broker.topics.get(id)?.topic)
+      const receivedAt = burstClock()
       const result = await handler(params, access)
+      if (action === 'Publish' || action === 'PublishBatch') this.#traffic.publishToConfirm.since(receivedAt)
       return reply
         .code(200)
         .header('content-type', 'text/xml')

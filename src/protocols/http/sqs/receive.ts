@@ -46,7 +46,10 @@ export async function receiveMessage(s: SqsState, input: Input, context: Request
     for (const d of deliveries) s.broker.deliveries.extend(d, 0)
     return {}
   }
-  s.counters.received += deliveries.length
+  for (const d of deliveries) {
+    s.traffic.delivered(1, d.message.value?.length ?? 0)
+    if (d.redelivered) s.traffic.messagesRedelivered++
+  }
   if (deliveries.length === 0) return {}
   return { Messages: deliveries.map((d) => toMessage(s, name, record, d, systemNames, attributeNames)) }
 }

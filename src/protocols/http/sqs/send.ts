@@ -113,7 +113,9 @@ function toPublish(name: string, record: SqsQueueRecord, entry: Input): Prepared
 async function send(s: SqsState, name: string, messages: PublishMessage[], ids: string[]): Promise<Sent[]> {
   const queue = s.broker.queue(name)
   const positions = await s.broker.sendToQueue(name, messages)
-  s.counters.sent += messages.length
+  let bytes = 0
+  for (const m of messages) bytes += Buffer.byteLength(m.value as string | Buffer)
+  s.traffic.received(messages.length, bytes)
   const fifo = name.endsWith('.fifo')
   const out: Sent[] = []
   for (let i = 0; i < positions.length; i++) {

@@ -10,6 +10,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
 import type { AlarmSource } from '../../common/listener.js'
+import { burstClock, ProtocolTraffic } from '../../common/metrics.js'
 import type { AwsAuthenticator } from '../aws/authenticator.js'
 import { KIND_SQS_QUEUE, type SqsQueueRecord } from './attributes.js'
 import { authorize } from './authorization.js'
@@ -35,8 +36,6 @@ function throttleUnderAlarm(alarms: AlarmSource | undefined): void {
 }
 
 export class SqsService {
-  /** Counters for /metrics. */
-  readonly counters = { sent: 0, received: 0, deleted: 0 }
   readonly #state: SqsState
   readonly #auth: AwsAuthenticator
 
@@ -47,7 +46,12 @@ export class SqsService {
     broker: Broker,
     handles: ReceiptHandles,
     logger: Logger,
-    options: { auth: AwsAuthenticator; urlBase?: QueueUrlBase; alarms?: AlarmSource | undefined },
+    options: {
+      auth: AwsAuthenticator
+      urlBase?: QueueUrlBase
+      alarms?: AlarmSource | undefined
+      traffic?: ProtocolTraffic
+    },
   ) {
     this.#urlBase = options.urlBase ?? { host: '' }
     this.#alarms = options.alarms
@@ -59,7 +63,7 @@ export class SqsService {
       logger,
       firstReceive: new Map(),
       moveTasks: [],
-      counters: this.counters,
+      traffic: options.traffic ?? new ProtocolTraffic('sqs'),
     }
   }
 
@@ -84,8 +88,12 @@ export class SqsService {
       throw new SqsError('InvalidAction', `The action ${action} is not valid for this endpoint.`)
     try {
       authorize(this.#state, action, input, context.access)
-      if (PUBLISHING.has(action)) throttleUnderAlarm(this.#alarms)
-      return await handler(input, context)
+      if (!PUBLISHING.has(action)) return await handler(input, context)
+      throttleUnderAlarm(this.#alarms)
+      const receivedAt = burstClock()
+      const output = await handler(input, context)
+      this.#state.traffic.publishToConfirm.since(receivedAt)
+      return output
     } catch (error) {
       throw mapError(this.#state, error, action)
     }

@@ -36,7 +36,7 @@ function issueDelete(
   if (!isLive(s, record, handle)) return undefined
   s.firstReceive.delete(deliveryKey(handle))
   return s.broker.deliveries.ack(handle).then((acked) => {
-    if (acked) s.counters.deleted++
+    if (acked) s.traffic.messagesAcknowledged++
   })
 }
 
@@ -86,6 +86,8 @@ function changeOne(s: SqsState, name: string, handleText: unknown, timeout: unkn
       'Message does not exist or is not available for visibility timeout change.',
     )
   }
+  // Visibility 0 hands the message back at once: the SQS way to requeue.
+  if (seconds === 0) s.traffic.messagesRequeued++
 }
 
 export function changeVisibility(s: SqsState, input: Input): Output {

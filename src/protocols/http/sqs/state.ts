@@ -6,6 +6,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { Catalog } from '../../../broker/catalog.js'
 import type { Access } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import { ACCOUNT_ID, type SqsQueueRecord } from './attributes.js'
 import { SqsError, toSqsError } from './errors.js'
 import type { ReceiptHandles } from './message-codec.js'
@@ -45,8 +46,8 @@ export interface SqsState {
   readonly firstReceive: Map<string, number>
   /** Newest first, bounded. */
   readonly moveTasks: MoveTask[]
-  /** Counters for /metrics. */
-  readonly counters: { sent: number; received: number; deleted: number }
+  /** Sent, received and deleted messages, SendMessage latency, for /metrics (protocol `sqs`). */
+  readonly traffic: ProtocolTraffic
 }
 
 export function queueUrl(origin: string, name: string): string {

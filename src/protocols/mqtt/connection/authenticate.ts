@@ -24,6 +24,7 @@ export async function authenticate(c: ConnectionCore, p: IConnectPacket): Promis
     socket: c.socket,
     mechanism,
     crossOrigin: c.crossOrigin,
+    traffic: c.hub.traffic,
   })
   if (p.username !== undefined) {
     const password = p.password === undefined ? '' : Buffer.from(p.password).toString('utf8')

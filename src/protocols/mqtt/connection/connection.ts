@@ -132,6 +132,7 @@ export class MqttConnection implements HubConnection, SessionOwner {
         remoteAddress: this.remoteAddress,
         connectedAt: d.connectedAt,
         tls: isTls(this.#c.socket),
+        blockedByAlarm: this.blockedPublisher,
         details: {
           clientId: d.clientId,
           state: d.state,

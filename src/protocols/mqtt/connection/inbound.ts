@@ -3,6 +3,7 @@
 // order through the pending-ack list, each once the work it acknowledges (routing; for QoS 2 also saving the
 // packet id) has settled.
 import type { IPublishPacket, Packet } from 'mqtt-packet'
+import { burstClock } from '../../common/metrics.js'
 import { MqttError, Reason, reasonForError } from '../wire/errors.js'
 import {
   checkDecodedText,
@@ -94,12 +95,15 @@ export class InboundPublishes {
       work.catch((error) => hub.logger.debug({ err: error, clientId: c.clientId }, 'QoS 0 publish failed'))
       return
     }
+    // The acknowledgement's builder runs as it is sent: the publish-to-confirm latency is taken there.
+    const receivedAt = burstClock()
     if (qos === 1) {
       this.#inboundQos1++
       this.#chainAck(
         work,
         (routed) => {
           this.#inboundQos1--
+          hub.traffic.publishToConfirm.since(receivedAt)
           return {
             cmd: 'puback',
             messageId: id,
@@ -120,11 +124,14 @@ export class InboundPublishes {
     })
     this.#chainAck(
       saved,
-      (routed) => ({
-        cmd: 'pubrec',
-        messageId: id,
-        ...(v5 && routed === 0 ? { reasonCode: Reason.noMatchingSubscribers } : {}),
-      }),
+      (routed) => {
+        hub.traffic.publishToConfirm.since(receivedAt)
+        return {
+          cmd: 'pubrec',
+          messageId: id,
+          ...(v5 && routed === 0 ? { reasonCode: Reason.noMatchingSubscribers } : {}),
+        }
+      },
       (error) => {
         session.inRel.delete(id)
         return { cmd: 'pubrec', messageId: id, reasonCode: reasonForError(error) }

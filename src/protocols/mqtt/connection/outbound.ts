@@ -355,6 +355,7 @@ export class OutboundDeliveries {
   /** A QoS 1/2 delivery is done from the queue's point of view: ack it, free its packet id. */
   #complete(id: number, out: Outbound): void {
     const c = this.#c
+    c.hub.traffic.messagesAcknowledged++
     this.#inflight.delete(id)
     this.#inflightBytes -= out.bytes
     const session = c.session!

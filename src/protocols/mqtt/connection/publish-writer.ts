@@ -102,6 +102,7 @@ export class PublishWriter {
         return false
       }
       c.hub.stats.sent++
+      countDelivery(c, payload.length, qos > 0 && dup)
       c.output.write(header)
       if (payload.length > 0) c.output.write(payload)
       return true
@@ -130,6 +131,7 @@ export class PublishWriter {
       return false
     }
     c.hub.stats.sent++
+    countDelivery(c, payload.length, qos > 0 && dup)
     c.output.write(bytes)
     return true
   }
@@ -148,4 +150,10 @@ export class PublishWriter {
     } else packet.topic = ''
     packet.properties = { ...packet.properties, topicAlias: alias }
   }
+}
+
+function countDelivery(c: WriterContext, bytes: number, redelivered: boolean): void {
+  const traffic = c.hub.traffic
+  traffic.delivered(1, bytes)
+  if (redelivered) traffic.messagesRedelivered++
 }

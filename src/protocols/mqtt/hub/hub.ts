@@ -6,6 +6,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import type { Logger } from '../../../util/logger.js'
 import { type ConnectionInfo, ConnectionRegistry } from '../../common/connections.js'
+import { ProtocolTraffic } from '../../common/metrics.js'
 import { countBlockedPublishers } from '../../common/publisher-alarms.js'
 import { bind, unbind } from '../session/bindings.js'
 import { attachSession, destroySession, loadSessions, saveSession, scheduleExpiry } from '../session/lifecycle.js'
@@ -80,6 +81,8 @@ export class MqttHub {
   /** Connections whose socket write backlog is over half the limit (they drop QoS 0 at the limit). */
   readonly congested: Set<FlowMember> = this.#flow.congested
   readonly stats = { received: 0, sent: 0, dropped: 0, connectionsTotal: 0 }
+  /** The listener's `/metrics` counters (`stats` above feeds `$SYS`). */
+  readonly traffic: ProtocolTraffic
   readonly startedAt = Date.now()
   /** The active resource alarms' reason while publishers are held back, else null. */
   alarm: string | null = null
@@ -87,8 +90,15 @@ export class MqttHub {
   #tick: NodeJS.Timeout | null = null
   #sys: NodeJS.Timeout | null = null
 
-  private constructor(broker: Broker, limits: MqttLimits, logger: Logger, retained: RetainedStore) {
+  private constructor(
+    broker: Broker,
+    limits: MqttLimits,
+    logger: Logger,
+    retained: RetainedStore,
+    traffic: ProtocolTraffic,
+  ) {
     this.broker = broker
+    this.traffic = traffic
     this.limits = limits
     this.logger = logger
     this.retained = retained
@@ -114,10 +124,15 @@ export class MqttHub {
     this.sessions = this.#state.sessions
   }
 
-  static async open(broker: Broker, logger: Logger, limits: Partial<MqttLimits> = {}): Promise<MqttHub> {
+  static async open(
+    broker: Broker,
+    logger: Logger,
+    limits: Partial<MqttLimits> = {},
+    traffic = new ProtocolTraffic('mqtt'),
+  ): Promise<MqttHub> {
     const full = { ...defaultLimits, ...limits }
     const retained = await RetainedStore.open(broker, full)
-    const hub = new MqttHub(broker, full, logger, retained)
+    const hub = new MqttHub(broker, full, logger, retained, traffic)
     await loadSessions(hub.#state)
     hub.#tick = setInterval(() => hub.#onTick(), 1000)
     hub.#tick.unref()
@@ -239,6 +254,7 @@ export class MqttHub {
   /** Routes a PUBLISH (and updates the retained store); resolves with how many destinations it reached. */
   publish(p: InboundPublish): Promise<number> {
     this.stats.received++
+    this.traffic.received(1, p.payload.length)
     try {
       const now = this.broker.now()
       const { routingKey, message } = toBrokerMessage(p, now)

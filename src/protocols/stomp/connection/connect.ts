@@ -85,6 +85,7 @@ function authenticate(c: ConnectionCore, frame: Frame, transport: ConnectTranspo
     socket: transport.socket,
     mechanism,
     crossOrigin: transport.crossOrigin,
+    traffic: c.host.traffic,
   })
   const login = frame.headers.get('login')
   if (login !== undefined && login !== '')

@@ -5,6 +5,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { CreditGroup } from '../../../broker/credit.js'
 import type { Access, Principal } from '../../../broker/security/authorizer.js'
 import type { Logger } from '../../../util/logger.js'
+import type { ProtocolTraffic } from '../../common/metrics.js'
 import type { SocketOutput } from '../../common/socket-output.js'
 import type { HeaderList } from '../wire/encode.js'
 import { defaultFrameLimits, type FrameLimits, type StompVersion } from '../wire/frame.js'
@@ -56,6 +57,8 @@ export interface StompHost {
   readonly limits: StompLimits
   /** The active resource alarms' reason, null when none: publishers are not read meanwhile. */
   readonly alarm: string | null
+  /** The listener's counters for /metrics. */
+  readonly traffic: ProtocolTraffic
   /** Server name and version for CONNECTED `server`. */
   readonly serverName: string
 }

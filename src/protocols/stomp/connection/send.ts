@@ -82,6 +82,9 @@ export class Sending {
   #publish(d: Destination, frame: Frame): Promise<unknown> {
     const c = this.#c
     const message = toPublishMessage(frame.headers, frame.body, Date.now())
+    const traffic = c.host.traffic
+    traffic.messagesReceived++
+    traffic.bytesReceived += frame.body.length
     const published =
       d.kind === 'queue'
         ? c.broker.publish('', d.name, message).then((r) => {

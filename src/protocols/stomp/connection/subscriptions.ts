@@ -164,6 +164,7 @@ export class Subscriptions {
       return
     }
     const auto = subscription.ackMode === 'auto'
+    const traffic = c.host.traffic
     if (auto)
       c.output.whenWritten(() => {
         for (const d of deliveries) settled.settle(d)
@@ -183,7 +184,12 @@ export class Subscriptions {
         this.#byAck.set(ack, { subscription, seq })
         this.#unackedBytes += m.value?.length ?? 0
       }
-      if (d.redelivered) headers.push(['redelivered', 'true'])
+      if (d.redelivered) {
+        headers.push(['redelivered', 'true'])
+        traffic.messagesRedelivered++
+      }
+      traffic.messagesDelivered++
+      traffic.bytesDelivered += m.value?.length ?? 0
       messageHeaders(m, headers)
       c.send('MESSAGE', headers, m.value ?? undefined)
     }
@@ -224,6 +230,9 @@ export class Subscriptions {
 
   settle(deliveries: Delivery[], ack: boolean): void {
     const settled = this.#c.broker.deliveries
+    const traffic = this.#c.host.traffic
+    if (ack) traffic.messagesAcknowledged += deliveries.length
+    else traffic.messagesRequeued += deliveries.length
     for (const d of deliveries) {
       if (ack) settled.settle(d)
       else settled.nack(d, true)

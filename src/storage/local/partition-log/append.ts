@@ -254,7 +254,9 @@ function rejectRest(s: LogState, group: PendingAppend[], from: PendingAppend): v
 export async function sync(s: LogState, segment: Segment): Promise<void> {
   const pooled = await s.pool.acquire(segment.logPath)
   try {
+    const started = performance.now()
     await pooled.handle.datasync()
+    s.hooks.synced?.((performance.now() - started) / 1000)
   } finally {
     pooled.release()
   }

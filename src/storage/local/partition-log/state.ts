@@ -9,6 +9,8 @@ import type { BatchInfo, Segment } from './segment.js'
 
 export interface LogHooks {
   warn(message: string, details?: Record<string, unknown>): void
+  /** An fdatasync of the log took `seconds` (the group commit's cost; upper layers turn it into metrics). */
+  synced?(seconds: number): void
 }
 
 export interface InflightWrite {

@@ -1,4 +1,5 @@
-// GET /api/v1/alarms, the wharf_alarm gauge, and the MQTT admin lists (/api/v1/mqtt/sessions,
+// GET /api/v1/alarms, the wharf_alarm, wharf_connections_blocked and wharf_connection_blocked gauges, and
+// the MQTT admin lists (/api/v1/mqtt/sessions,
 // /api/v1/mqtt/retained), over real HTTP against HTTP + AMQP + MQTT listeners sharing one alarm monitor.
 // Traffic comes from amqplib (a blocked publisher) and mqtt.js (a persistent session, a retained message).
 import assert from 'node:assert/strict'
@@ -28,10 +29,11 @@ test('alarms endpoint and gauge follow the monitor; blocked AMQP publishers are 
     freeBytes: 1_000_000,
   })
   const get = async (path: string) => (await (await fetch(`${base}/api/v1${path}`)).json()) as Json
-  const gauge = async () => {
-    const text = await (await fetch(`${base}/metrics`)).text()
-    return /^wharf_alarm\{kind="disk"\} (\d)$/m.exec(text)?.[1]
-  }
+  const scrape = async () => (await fetch(`${base}/metrics`)).text()
+  const gauge = async () => /^wharf_alarm\{kind="disk"\} (\d)$/m.exec(await scrape())?.[1]
+  /** wharf_connection_blocked series: who is held back. */
+  const blockedSeries = async () =>
+    [...(await scrape()).matchAll(/^wharf_connection_blocked\{(.*)\} 1$/gm)].map((m) => m[1])
 
   assert.deepEqual(await get('/alarms'), {
     alarms: [],
@@ -61,6 +63,14 @@ test('alarms endpoint and gauge follow the monitor; blocked AMQP publishers are 
   assert.match(state.alarms[0].message, /low on disk space/)
   assert.equal(state.blockedPublishers, 1)
   assert.equal(await gauge(), '1')
+  const text = await scrape()
+  assert.match(text, /^wharf_connections_blocked\{protocol="amqp"\} 1$/m)
+  assert.match(text, /^wharf_connections_blocked\{protocol="mqtt"\} 0$/m)
+  const [who, ...others] = await blockedSeries()
+  assert.deepEqual(others, [])
+  const [listed] = (await get('/connections?protocol=amqp')).items
+  assert.equal(listed.blockedByAlarm, true)
+  assert.equal(who, `protocol="amqp",connection="${listed.id}",peer="${listed.remoteAddress}",user="guest"`)
 
   disk.free = 1_000_000
   await alarms.check()
@@ -70,6 +80,8 @@ test('alarms endpoint and gauge follow the monitor; blocked AMQP publishers are 
     blockedPublishersByProtocol: { amqp: 0, mqtt: 0 },
   })
   assert.equal(await gauge(), '0')
+  assert.deepEqual(await blockedSeries(), [])
+  assert.match(await scrape(), /^wharf_connections_blocked\{protocol="amqp"\} 0$/m)
 })
 
 test('MQTT admin lists: persistent sessions from the catalog and retained topics with sizes', {
