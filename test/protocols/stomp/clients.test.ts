@@ -49,7 +49,7 @@ print('VERSION', conn.transport.get_ssl and conn.version)
 conn.subscribe('/queue/py-' + os.environ['VERSION'], id='1', ack='auto')
 conn.send('/queue/py-' + os.environ['VERSION'], 'from stomp.py', headers={'k': 'v'}, receipt='r1')
 import time
-for _ in range(100):
+for _ in range(400):
     if l.messages: break
     time.sleep(0.05)
 m = l.messages[0]

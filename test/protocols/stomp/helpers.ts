@@ -170,7 +170,7 @@ export function sendWithReceipt(
 export function stompPy(
   script: string,
   env: Record<string, string>,
-  timeoutMs = 20_000,
+  timeoutMs = 40_000,
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(

@@ -50,7 +50,7 @@ conn.connect('bob', 'bob-pw', wait=True)
 conn.subscribe('/queue/secure', id='s', ack='client-individual')
 conn.send('/queue/secure', 'over tls', receipt='r')
 import time
-for _ in range(100):
+for _ in range(400):
     if l.messages: break
     time.sleep(0.05)
 m = l.messages[0]
@@ -135,7 +135,7 @@ l = L()
 conn.set_listener('l', l)
 conn.connect(wait=True)
 conn.send('/queue/big', 'x' * 5000)
-for _ in range(100):
+for _ in range(400):
     if l.errors: break
     time.sleep(0.05)
 print('ERRORS', l.errors)
