@@ -18,6 +18,8 @@ export interface CreateBrokerOptions {
   warn?: (message: string, details?: Record<string, unknown>) => void
   /** Told how long each fdatasync of a partition log took, in seconds (the server's fsync histogram). */
   onFsync?: (seconds: number) => void
+  /** Events an operator wants in the log: topology changes, consumer-group rebalances, retention and compaction runs that removed data. */
+  info?: (message: string, details?: Record<string, unknown>) => void
   /** Users and ACL rules to create or update at open; with none ever, a loopback-only guest/guest exists. */
   security?: SecurityBootstrap
   /** Most '#' wildcards in one AMQP topic binding key (default 10). */
@@ -32,12 +34,14 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
     reserveBytes: options.reserveBytes,
     warn: options.warn,
     onFsync: options.onFsync,
+    info: options.info,
   })
   try {
     return await Broker.open({
       storage,
       defaultDurability: options.durability,
       warn: options.warn,
+      info: options.info,
       initialRebalanceDelayMs: options.initialRebalanceDelayMs,
       security: options.security,
       topicWildcardsMax: options.topicWildcardsMax,

@@ -63,6 +63,16 @@ test('bad values are typed INVALID_CONFIG errors', (t) => {
   for (const run of cases) assert.throws(run, (error) => isWharfError(error, 'INVALID_CONFIG'))
 })
 
+test('HTTP body budget: 64 MiB unless set (WHARF_HTTP_BODIES_BYTES_MAX, --http-bodies-bytes-max), 0 turns it off', () => {
+  assert.equal(loadConfig({}).httpBodiesBytesMax, 64 * 1024 * 1024)
+  assert.equal(loadConfig({ env: { WHARF_HTTP_BODIES_BYTES_MAX: '0' } }).httpBodiesBytesMax, 0)
+  assert.equal(loadConfig({ flags: { httpBodiesBytesMax: '1048576' } }).httpBodiesBytesMax, 1048576)
+  assert.throws(
+    () => loadConfig({ env: { WHARF_HTTP_BODIES_BYTES_MAX: '-1' } }),
+    (e) => isWharfError(e, 'INVALID_CONFIG'),
+  )
+})
+
 test('Kafka listener settings follow the same precedence (WHARF_KAFKA_* env, --kafka-* flags)', () => {
   const fromEnv = loadConfig({ env: { WHARF_KAFKA_AUTO_CREATE_TOPICS: 'false', WHARF_KAFKA_DEFAULT_PARTITIONS: '4' } })
   assert.equal(fromEnv.kafkaAutoCreateTopics, false)

@@ -15,6 +15,7 @@ import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue
 import { Deliveries } from './queue/deliveries.js'
 import type { Queue, QueueConsumer } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
+import { BrokerReports } from './reports.js'
 import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
@@ -61,7 +62,7 @@ export class Broker {
   }
   readonly #options: BrokerOptions
   readonly now: () => number
-  readonly #warn = (message: string, details?: Record<string, unknown>): void => this.#options.warn?.(message, details)
+  readonly #report = new BrokerReports(this, () => this.#options)
   #closed = false
   /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
   #catalogLock: Promise<unknown> = Promise.resolve()
@@ -89,15 +90,15 @@ export class Broker {
       streams: this.#streams,
       defaultDurability,
       now: this.now,
-      warn: this.#warn,
+      warn: this.#report.warn,
       unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
       deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
     })
-    this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#warn)
+    this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
     this.#maintenance = new Maintenance({
       now: () => this.now(),
-      warn: this.#warn,
+      warn: this.#report.warn,
       queues: () => this.#queues.values(),
       streams: () => this.#streams.values(),
       producers: this.#appender.producers,
@@ -116,13 +117,14 @@ export class Broker {
     await this.security.bootstrap(this.#options.security?.users ?? [], this.#options.security?.acls ?? [])
     this.schemas = await SchemaStore.open(meta, this.#options.schemaLimits)
     await this.#streams.load()
-    const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#warn }
+    const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#report.warn }
     this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
       offsets: this.#log.store,
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
+      info: this.#report.info,
     })
     await this.#queues.load()
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
@@ -161,7 +163,7 @@ export class Broker {
     config: Partial<StreamConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Stream> {
-    return this.#change(() => this.#streams.create(name, config, options))
+    return this.#change(() => this.#report.change('stream', name, () => this.#streams.create(name, config, options)))
   }
 
   getStream(name: string): Stream | undefined {
@@ -183,7 +185,7 @@ export class Broker {
 
   /** Deletes a stream; one that queues read is refused unless `force`, which deletes those queues too. */
   deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.#serial(() => this.#streams.delete(name, options.force === true))
+    return this.#serial(() => this.#report.change('stream', name, () => this.#streams.delete(name, !!options.force)))
   }
 
   /** Appends messages to a stream (Appender.produce); resolves with their positions once durable. */
@@ -224,7 +226,7 @@ export class Broker {
     config: Partial<QueueConfig> = {},
     options: { ifNotExists?: boolean } = {},
   ): Promise<Queue> {
-    return this.#change(() => this.#queues.create(name, config, options))
+    return this.#change(() => this.#report.change('queue', name, () => this.#queues.create(name, config, options)))
   }
 
   /** Changes settings of a queue (QueueCatalog.alter); they apply to deliveries from now on. */
@@ -268,7 +270,7 @@ export class Broker {
   }
 
   deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
-    return this.#serial(() => this.#queues.delete(name, options))
+    return this.#serial(() => this.#report.change('queue', name, () => this.#queues.delete(name, options)))
   }
 
   queueStats(name: string): QueueStats {
@@ -279,11 +281,11 @@ export class Broker {
 
   declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
     this.#assertOpen()
-    return this.router.declareExchange(def, options)
+    return this.#report.change('exchange', def.name, () => this.router.declareExchange(def, options))
   }
 
   deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
-    return this.router.deleteExchange(name, options)
+    return this.#report.change('exchange', name, () => this.router.deleteExchange(name, options))
   }
 
   /** Binds an exchange to a queue, stream or exchange; the destination must exist. */
@@ -296,11 +298,11 @@ export class Broker {
       throw new WharfError('STREAM_NOT_FOUND', `no stream '${d.name}'`, { detail: { stream: d.name } })
     if (d.kind === 'sink' && !this.#publisher.hasSink(d.id))
       throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
-    await this.router.bind(binding)
+    this.#report.binding(binding, 'created', await this.router.bind(binding))
   }
 
   unbind(binding: BindingDef): Promise<boolean> {
-    return this.router.unbind(binding)
+    return this.router.unbind(binding).then((removed) => this.#report.binding(binding, 'deleted', removed))
   }
 
   /** Registers an in-memory subscriber that bindings can target as { kind: 'sink', id }. */

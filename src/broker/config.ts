@@ -17,6 +17,8 @@ export interface BrokerOptions {
   tickMs?: number
   now?: () => number
   warn?: (message: string, details?: Record<string, unknown>) => void
+  /** Topology changes and consumer-group rebalances, for the operator's log (never called per message). */
+  info?: (message: string, details?: Record<string, unknown>) => void
   /** Users and ACL rules applied at open (security/security.ts bootstrap). */
   security?: SecurityBootstrap
   /** Most '#' wildcards in one AMQP topic binding key (routing/exchange.ts). */

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander'
+import { Command } from 'commander'
 import { defaultConfig, flagName, loadConfig, type WharfConfig } from '../server/config.js'
 import { startServer } from '../server/server.js'
 import { createLogger } from '../util/logger.js'
@@ -25,17 +25,12 @@ type PortKey =
   | 'stompTlsPort'
   | 'httpsPort'
 
-function port(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535')
-  return n
-}
-
 /** Every setting but the ports as a `wharf start` flag (--kebab-case of the key): its value placeholder and help. */
 const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeholder: string, help: string]> = {
   dataDir: ['dir', `data directory (default ${defaultConfig.dataDir})`],
   host: ['host', `listen address (default ${defaultConfig.host})`],
-  logLevel: ['level', 'pino log level'],
+  logLevel: ['level', 'fatal|error|warn|info|debug|trace|silent (default info)'],
+  logFormat: ['format', 'pretty|json (default: pretty when stdout is a terminal, else json)'],
   durability: ['policy', 'default fsync policy: always|interval|never'],
   kafkaAutoCreateTopics: ['bool', 'create unknown topics on Metadata/Produce (default true)'],
   kafkaDefaultPartitions: ['n', 'partitions of auto-created topics (default 1)'],
@@ -64,6 +59,7 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   httpHeadersTimeoutMs: ['ms', 'HTTP: close a connection whose request headers take longer'],
   httpRequestTimeoutMs: ['ms', 'HTTP: close a connection whose whole request (body) takes longer'],
   httpKeepAliveTimeoutMs: ['ms', 'HTTP: close an idle keep-alive connection after this long'],
+  httpBodiesBytesMax: ['n', 'HTTP: bytes of request bodies held at once, beyond: 503 (default 64 MiB; 0 = none)'],
   publicMetrics: ['bool', '/metrics, /healthz, /readyz without credentials (default true)'],
   mqttQueuedBytesMax: ['n', 'payload bytes a clean MQTT session holds in memory (default 32 MiB)'],
   mqttInflightBytesMax: ['n', 'payload bytes of a clean MQTT session in flight (default 16 MiB)'],
@@ -96,7 +92,6 @@ export async function main(argv: string[]): Promise<void> {
     start.option(
       `--${flagName(key)} <port>`,
       `${key.replace('Port', '')} port, 0 disables (default ${defaultConfig[key]})`,
-      port,
     )
   }
   for (const key of [
@@ -106,12 +101,12 @@ export async function main(argv: string[]): Promise<void> {
     'stompTlsPort',
     'httpsPort',
   ] as const satisfies PortKey[]) {
-    start.option(`--${flagName(key)} <port>`, `TLS port when TLS is configured (default ${defaultConfig[key]})`, port)
+    start.option(`--${flagName(key)} <port>`, `TLS port when TLS is configured (default ${defaultConfig[key]})`)
   }
   start.action(async (options: Partial<WharfConfig> & { config?: string }) => {
     const { config: configFile, ...flags } = options
     const config = loadConfig({ configFile, flags })
-    const logger = createLogger({ level: config.logLevel })
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat })
     // A stray promise rejection is a bug to report, not a reason to drop every client's connection.
     process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'))
     const server = await startServer(config, logger)

@@ -1,11 +1,13 @@
 // One way to configure everything: defaults < config file < environment (WHARF_*) < command-line flags.
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
 import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
+import { HTTP_BODIES_BYTES_MAX_DEFAULT } from '../protocols/http/body-budget.js'
 import {
   HTTP_HEADERS_TIMEOUT_MS,
   HTTP_KEEP_ALIVE_TIMEOUT_MS,
@@ -13,6 +15,7 @@ import {
 } from '../protocols/http/listener.js'
 import { defaultStompLimits } from '../protocols/stomp/index.js'
 import { WharfError } from '../util/errors.js'
+import { type LogFormat, logFormats, logLevels } from '../util/logger.js'
 
 export interface WharfConfig {
   dataDir: string
@@ -23,7 +26,9 @@ export interface WharfConfig {
   mqttPort: number
   stompPort: number
   httpPort: number
-  logLevel: string
+  logLevel: (typeof logLevels)[number]
+  /** pretty: one readable line per record; json: one JSON object per line; auto: pretty on a terminal. */
+  logFormat: LogFormat
   /** fsync policy for streams created without one. */
   durability: 'always' | 'interval' | 'never'
   /** Kafka auto.create.topics.enable. */
@@ -93,6 +98,8 @@ export interface WharfConfig {
   httpHeadersTimeoutMs: number
   httpRequestTimeoutMs: number
   httpKeepAliveTimeoutMs: number
+  /** HTTP listener: bytes of request bodies held at once (beyond: 503); 0 = no budget. */
+  httpBodiesBytesMax: number
   /** Most '#' wildcards in one AMQP topic binding key. */
   topicWildcardsMax: number
   /** Most UTF-8 bytes in one schema the registry accepts. */
@@ -110,6 +117,7 @@ export const defaultConfig: WharfConfig = {
   stompPort: 61613,
   httpPort: 8080,
   logLevel: 'info',
+  logFormat: 'auto',
   durability: 'always',
   kafkaAutoCreateTopics: true,
   kafkaDefaultPartitions: 1,
@@ -153,6 +161,7 @@ export const defaultConfig: WharfConfig = {
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
   httpKeepAliveTimeoutMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  httpBodiesBytesMax: HTTP_BODIES_BYTES_MAX_DEFAULT,
   topicWildcardsMax: topicWildcardsMaxDefault,
   schemaBytesMax: schemaBytesMaxDefault,
   schemaDepthMax: schemaDepthMaxDefault,
@@ -165,22 +174,25 @@ function memoryAvailable(): number {
   return constrained > 0 && constrained < total ? constrained : total
 }
 
-type Kind = 'string' | 'optionalString' | 'boolean' | 'autoBoolean' | 'list' | EnumKind | NumberKind
-type EnumKind = 'durability' | 'permission' | 'clientAuth'
+type Kind = 'string' | 'host' | 'optionalString' | 'boolean' | 'autoBoolean' | 'list' | EnumKind | NumberKind
+type EnumKind = 'durability' | 'permission' | 'clientAuth' | 'logLevel' | 'logFormat'
 const enums: Record<EnumKind, readonly string[]> = {
+  logLevel: logLevels,
+  logFormat: logFormats,
   durability: ['always', 'interval', 'never'],
   permission: ['allow', 'deny'],
   clientAuth: clientAuthModes,
 }
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
-  host: 'string',
+  host: 'host',
   kafkaPort: 'port',
   amqpPort: 'port',
   mqttPort: 'port',
   stompPort: 'port',
   httpPort: 'port',
-  logLevel: 'string',
+  logLevel: 'logLevel',
+  logFormat: 'logFormat',
   durability: 'durability',
   kafkaAutoCreateTopics: 'boolean',
   kafkaDefaultPartitions: 'partitions',
@@ -220,6 +232,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',
   httpKeepAliveTimeoutMs: 'count',
+  httpBodiesBytesMax: 'bytes',
   topicWildcardsMax: 'count',
   schemaBytesMax: 'count',
   schemaDepthMax: 'count',
@@ -246,8 +259,32 @@ const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: s
   milliseconds: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of milliseconds (0 = off)' },
 }
 
+/** How an error names a setting: as the user wrote it (--flag, WHARF_VARIABLE, or the file's key), never guessed. */
+function settingName(key: keyof WharfConfig, source: string): string {
+  if (source === 'flags') return `--${flagName(key)}`
+  if (source === 'environment') return envName(key)
+  return `${source}: ${key}`
+}
+
+/** A setting by every name it has, for errors about a combination of settings. */
+export function settingNames(key: keyof WharfConfig): string {
+  return `--${flagName(key)} (${envName(key)}, "${key}" in a config file)`
+}
+
+/** Host names (RFC 1123 labels) and IP literals; whether this machine has the address is checked at listen. */
+function isHostSyntax(host: string): boolean {
+  if (isIP(host) !== 0) return true
+  return (
+    host.length <= 253 &&
+    /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(host)
+  )
+}
+
 function coerce(key: keyof WharfConfig, value: unknown, source: string): unknown {
   const kind = schema[key]
+  const name = settingName(key, source)
+  const invalid = (what: string) =>
+    new WharfError('INVALID_CONFIG', `${name} must be ${what}, got ${JSON.stringify(value)}`)
   if (kind === 'autoBoolean' && value === 'auto') return value
   if (kind === 'list') {
     let list = value
@@ -255,42 +292,37 @@ function coerce(key: keyof WharfConfig, value: unknown, source: string): unknown
       try {
         list = JSON.parse(value)
       } catch {
-        throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a JSON array`)
+        throw new WharfError('INVALID_CONFIG', `${name} must be a JSON array`)
       }
     }
     if (
       !Array.isArray(list) ||
       !list.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))
     )
-      throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be an array of objects`)
+      throw new WharfError('INVALID_CONFIG', `${name} must be an array of objects`)
     return list
   }
   if (kind === 'boolean' || kind === 'autoBoolean') {
     if (typeof value === 'boolean') return value
     if (value === 'true' || value === '1') return true
     if (value === 'false' || value === '0') return false
-    throw new WharfError(
-      'INVALID_CONFIG',
-      `${source}: ${key} must be true or false${kind === 'autoBoolean' ? ' or auto' : ''}, got ${JSON.stringify(value)}`,
-    )
+    throw invalid(`true or false${kind === 'autoBoolean' ? ' or auto' : ''}`)
   }
   if (kind === 'optionalString') {
-    if (typeof value !== 'string') throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a string`)
+    if (typeof value !== 'string') throw invalid('a string')
     return value
   }
   if (Object.hasOwn(numberKinds, kind)) {
     const { accepts, what } = numberKinds[kind as NumberKind]
     const n = typeof value === 'number' ? value : Number(String(value).trim())
-    if (!accepts(n))
-      throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be ${what}, got ${JSON.stringify(value)}`)
+    if (!accepts(n)) throw invalid(what)
     return n
   }
-  if (typeof value !== 'string' || value === '') {
-    throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be a non-empty string`)
-  }
-  if (Object.hasOwn(enums, kind) && !enums[kind as EnumKind].includes(value)) {
-    throw new WharfError('INVALID_CONFIG', `${source}: ${key} must be one of ${enums[kind as EnumKind].join(', ')}`)
-  }
+  if (Object.hasOwn(enums, kind) && (typeof value !== 'string' || !enums[kind as EnumKind].includes(value)))
+    throw invalid(`one of ${enums[kind as EnumKind].join(', ')}`)
+  if (typeof value !== 'string' || value === '') throw invalid('a non-empty string')
+  if (kind === 'host' && !isHostSyntax(value))
+    throw invalid('an IP address of this machine (127.0.0.1, ::1, 0.0.0.0 for all IPv4, :: for all) or a host name')
   return value
 }
 
@@ -379,8 +411,14 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   config.dataDir = dataDirGiven ? resolve(cwd, config.dataDir) : defaultDataDir(cwd, env)
   for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(cwd, config[key])
   if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
-    throw new WharfError('INVALID_CONFIG', `sqsBaseUrl must be an http(s) URL without query, got ${config.sqsBaseUrl}`)
+    throw new WharfError(
+      'INVALID_CONFIG',
+      `${settingNames('sqsBaseUrl')} must be an http(s) URL without query, got ${config.sqsBaseUrl}`,
+    )
   if ((config.tlsCertFile === '') !== (config.tlsKeyFile === ''))
-    throw new WharfError('INVALID_CONFIG', 'TLS needs both tlsCertFile and tlsKeyFile (tls.certFile, tls.keyFile)')
+    throw new WharfError(
+      'INVALID_CONFIG',
+      'TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file (WHARF_TLS_CERT_FILE, WHARF_TLS_KEY_FILE, "tls": {"certFile", "keyFile"} in a config file)',
+    )
   return config
 }

@@ -10,6 +10,8 @@ import { startKafkaListener } from '../protocols/kafka/index.js'
 import { type MqttLimits, startMqttListener } from '../protocols/mqtt/index.js'
 import { type StompLimits, startStompListener } from '../protocols/stomp/index.js'
 import type { Logger } from '../util/logger.js'
+import { wharfVersion } from '../util/version.js'
+import { checkListenHost, listenFailure, usableUrls } from './addresses.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import type { WharfConfig } from './config.js'
 import { configureSecurity, tlsCredentials } from './security.js'
@@ -34,6 +36,11 @@ export interface ListenerContext extends ProtocolListenerContext {
   mqttLimits: Partial<MqttLimits>
   /** STOMP bounds set by the config (the rest keep the adapter's defaults). */
   stompLimits: Partial<StompLimits>
+}
+
+/** A host as it stands in a URL (IPv6 literals bracketed). */
+function hostInUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
 }
 
 export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
@@ -66,6 +73,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: WharfConfig, logger: Logger): Promise<RunningServer> {
+  await checkListenHost(config.host)
   // Every listener counts its traffic here; the HTTP listener exports it on /metrics.
   const metrics = new TrafficMetrics()
   const broker = await createBroker({
@@ -73,6 +81,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     dataDir: config.dataDir,
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
+    info: (message, details) => logger.info(details ?? {}, message),
     security: { users: config.users, acls: config.acls },
     topicWildcardsMax: config.topicWildcardsMax,
     schemaLimits: { bytesMax: config.schemaBytesMax, depthMax: config.schemaDepthMax },
@@ -143,6 +152,8 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           unackedBytesMax: config.stompUnackedBytesMax,
           connectTimeoutMs: config.stompConnectTimeoutMs,
         },
+      }).catch((error: unknown) => {
+        throw listenFailure(error, name, config, portKey, tlsPortKey)
       })
       listeners.set(name, listener)
     }
@@ -150,12 +161,26 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     await closeAll()
     throw error
   }
-  const urls = [...listeners.values()].flatMap((l) => l.urls)
+  // The banner is a log record like any other (`wharf start | jq` reads every line); pretty output shows
+  // the URLs as lines under it.
+  const urls = usableUrls(
+    [...listeners.values()].flatMap((l) => l.urls),
+    config.host,
+  )
+  const http = listeners.get('http')
   logger.info(
-    { dataDir: config.dataDir, streams: broker.listStreams().length, queues: broker.listQueues().length, urls },
+    {
+      version: wharfVersion,
+      dataDir: config.dataDir,
+      ...(http === undefined
+        ? {}
+        : { dashboard: usableUrls([`http://${hostInUrl(config.host)}:${http.port}/`], config.host)[0] }),
+      streams: broker.listStreams().length,
+      queues: broker.listQueues().length,
+      urls,
+    },
     'wharf ready',
   )
-  for (const url of urls) process.stdout.write(`  ${url}\n`)
   return {
     config,
     broker,

@@ -87,12 +87,15 @@ test('every security key has a WHARF_* variable and a flag', () => {
 
 test('bad security values are refused with the key named', () => {
   const bad: Array<[Record<string, string>, RegExp]> = [
-    [{ WHARF_ANONYMOUS: 'maybe' }, /anonymous must be true or false or auto/],
-    [{ WHARF_DEFAULT_PERMISSION: 'sometimes' }, /defaultPermission must be one of allow, deny/],
-    [{ WHARF_TLS_CLIENT_AUTH: 'always' }, /tlsClientAuth must be one of none, request, require/],
-    [{ WHARF_USERS: '{"name":"x"}' }, /users must be an array of objects/],
-    [{ WHARF_USERS: 'not json' }, /users must be a JSON array/],
-    [{ WHARF_TLS_CERT_FILE: 'only-cert.pem' }, /TLS needs both tlsCertFile and tlsKeyFile/],
+    [{ WHARF_ANONYMOUS: 'maybe' }, /WHARF_ANONYMOUS must be true or false or auto/],
+    [{ WHARF_DEFAULT_PERMISSION: 'sometimes' }, /WHARF_DEFAULT_PERMISSION must be one of allow, deny/],
+    [{ WHARF_TLS_CLIENT_AUTH: 'always' }, /WHARF_TLS_CLIENT_AUTH must be one of none, request, require/],
+    [{ WHARF_USERS: '{"name":"x"}' }, /WHARF_USERS must be an array of objects/],
+    [{ WHARF_USERS: 'not json' }, /WHARF_USERS must be a JSON array/],
+    [
+      { WHARF_TLS_CERT_FILE: 'only-cert.pem' },
+      /TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file/,
+    ],
   ]
   for (const [env, message] of bad) assert.throws(() => loadConfig({ env }), message)
 })

@@ -58,6 +58,7 @@ export abstract class RebalanceEngine {
   readonly maxGroupSize: number
   readonly maxMetadataBytes: number
   readonly emptyGroupRetentionMs: number
+  readonly #info: (message: string, details?: Record<string, unknown>) => void
   readonly groups = new Map<string, Group>()
   protected closed = false
 
@@ -70,6 +71,7 @@ export abstract class RebalanceEngine {
     this.maxGroupSize = options.maxGroupSize ?? GROUP_SIZE_MAX_DEFAULT
     this.maxMetadataBytes = options.maxMetadataBytes ?? METADATA_BYTES_MAX_DEFAULT
     this.emptyGroupRetentionMs = options.emptyGroupRetentionMs ?? EMPTY_GROUP_RETENTION_MS_DEFAULT
+    this.#info = options.info ?? (() => {})
     assert(this.initialRebalanceDelayMs >= 0, 'initialRebalanceDelayMs must be >= 0')
     assert(0 < this.minSessionTimeoutMs && this.minSessionTimeoutMs <= this.maxSessionTimeoutMs, 'session bounds')
     assert(this.maxGroupSize >= 1 && this.maxMetadataBytes >= 0, 'group size and metadata limits')
@@ -287,6 +289,7 @@ export abstract class RebalanceEngine {
       return
     }
     group.generationId += 1
+    this.#logRebalance(group)
     if (group.members.size === 0) {
       group.protocolName = null
       group.state = 'Empty'
@@ -304,6 +307,17 @@ export abstract class RebalanceEngine {
       resolve?.(this.joinResponse(group, member, false))
     }
     group.syncDeadline = now + group.maxRebalanceTimeoutMs()
+  }
+
+  /** One line per generation: which members (by client id, the first 20) it has. */
+  #logRebalance(group: Group): void {
+    const members = [...group.members.values()]
+    this.#info('consumer group rebalanced', {
+      group: group.groupId,
+      generation: group.generationId,
+      memberCount: members.length,
+      members: members.slice(0, 20).map((m) => `${m.clientId} ${m.memberId}`),
+    })
   }
 
   /** Removes a member for good (left, expired, missed sync) and rebalances whoever remains. */

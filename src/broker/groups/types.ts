@@ -61,6 +61,8 @@ export interface GroupCoordinatorOptions {
   tickIntervalMs?: number
   /** How long an Empty group with no pending members stays in memory (Kafka's offsets cleanup interval). */
   emptyGroupRetentionMs?: number
+  /** Told of every completed rebalance (generation and members), for the operator's log. */
+  info?: (message: string, details?: Record<string, unknown>) => void
 }
 
 export interface Protocol {

@@ -183,6 +183,11 @@ export class QueueCatalog extends NamedCatalog<Queue> {
 
   /** Deletes a queue (AMQP queue.delete semantics); resolves with the messages it held, 0 when absent. */
   delete(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean }): Promise<number> {
+    // A missing queue, or one kept in memory, writes nothing to delete: it must not spend the disk's reserve
+    // (which a durable delete may need next) nor be refused for want of room.
+    const queue = this.byName.get(name)
+    if (queue === undefined || this.#queueCursors(queue.config) === this.#host.storage.memoryCursors)
+      return this.#delete(name, options)
     // On a full disk too: refused whole (DISK_FULL, nothing changed) when even the reserve leaves no room.
     return this.#host.storage.freeingSpace(() => this.#delete(name, options), TOMBSTONE_ROOM_BYTES)
   }

@@ -210,11 +210,11 @@ export class Router {
   }
 
   /** Adds a binding; binding the same (source, destination, key, arguments, syntax) again is a no-op. */
-  bind(binding: BindingDef): Promise<void> {
+  bind(binding: BindingDef): Promise<boolean> {
     return this.#serial(async () => {
       const { def, source } = this.#resolve(binding)
       const id = bindingId(def)
-      if (source.bindings.has(id)) return
+      if (source.bindings.has(id)) return false
       source.validate(def)
       source.checkWildcards(def, this.#topicWildcardsMax)
       if (this.#bindings.count >= this.#bindingsMax)
@@ -234,6 +234,7 @@ export class Router {
       }
       const target = this.#bindings.intern(def.destination)
       this.#bindings.add(source, { id, def: Object.freeze({ ...def, durable }), target })
+      return true
     })
   }
 

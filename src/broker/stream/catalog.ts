@@ -1,7 +1,7 @@
 // The broker's stream catalog: the streams by name, their catalog records, and their partition logs
 // (opened, grown, destroyed). The broker serializes every call that changes the catalog (its catalog
 // lock) and checks it is open; this class does neither.
-import type { PartitionLog, StorageEngine } from '../../storage/api.js'
+import { type PartitionLog, type StorageEngine, TOMBSTONE_ROOM_BYTES } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import { type StreamConfig, toLogConfig, validateStreamConfig } from '../config.js'
 import { NamedCatalog } from '../named-catalog.js'
@@ -146,8 +146,9 @@ export class StreamCatalog extends NamedCatalog<Stream> {
 
   /** Deletes a stream; one that queues read is refused unless `force`, which removes those queues first. */
   delete(name: string, force: boolean): Promise<void> {
-    // Works on a full disk: its files go first, and the storage's reserve covers the tombstones.
-    return this.#host.storage.freeingSpace(() => this.#delete(name, force))
+    // Works on a full disk: the storage's reserve gives the tombstones room. With no reserve and too little
+    // room it is refused whole (DISK_FULL, nothing changed), as queue deletes are, never left half-applied.
+    return this.#host.storage.freeingSpace(() => this.#delete(name, force), TOMBSTONE_ROOM_BYTES)
   }
 
   async #delete(name: string, force: boolean): Promise<void> {
@@ -162,8 +163,9 @@ export class StreamCatalog extends NamedCatalog<Stream> {
 
   /** Deletes a stream whose queues are already gone: its logs, catalog record and group offsets. */
   async deleteNow(stream: Stream): Promise<void> {
-    this.byName.delete(stream.name)
+    // What refers to the stream goes first: if that fails, the stream is still whole and listed.
     await this.#host.forget(stream)
+    this.byName.delete(stream.name)
     await this.#destroyStream(stream.name, { id: stream.id, config: stream.config, createdAt: stream.createdAt })
     const cursors = this.#host.storage.cursors
     const prefix = `g\u0000`

@@ -157,6 +157,7 @@ export async function startAmqpListener(
     },
     broker,
     logger,
+    connections,
     streamConsumers: new Map(),
     traffic: trafficOf(context, 'amqp'),
     blocked: null,

@@ -22,6 +22,7 @@ import { registerAdmin, sendAdminError } from './admin/admin.js'
 import { registerConnectionsApi } from './admin/connections.js'
 import { registerHttpAuth } from './auth/auth.js'
 import { AwsAuthenticator } from './aws/authenticator.js'
+import { BodiesOverBudgetError, HTTP_BODIES_BYTES_MAX_DEFAULT, limitBodiesInFlight } from './body-budget.js'
 import { registerDashboard } from './dashboard.js'
 import { createMetrics } from './metrics/index.js'
 import { REGISTRY_PATH, registerRegistry, sendRegistryError } from './registry.js'
@@ -77,6 +78,8 @@ export interface HttpListenerContext extends ListenerContext {
     httpRequestTimeoutMs?: number
     /** An idle keep-alive connection closes after this long. */
     httpKeepAliveTimeoutMs?: number
+    /** Bytes of request bodies held at once across the listener (body-budget.ts); 0 = no budget. */
+    httpBodiesBytesMax?: number
   }
 }
 
@@ -152,11 +155,16 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: HTTP_BODY_BYTES_MAX }, (_request, body, done) =>
     done(null, body),
   )
+  limitBodiesInFlight(app, context.config?.httpBodiesBytesMax ?? HTTP_BODIES_BYTES_MAX_DEFAULT)
 
   // Framework-level failures (oversize body, aborted upload) in the shape of the service addressed.
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status =
-      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
+      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
+        ? error.statusCode
+        : error instanceof BodiesOverBudgetError
+          ? 503
+          : 500
     if (status === 500) logger.error({ err: error, url: request.url }, 'http request failed')
     const message = status === 500 ? 'internal error' : error.message
     return sendServiceError(serviceOf(request), reply, status, message)
@@ -282,11 +290,13 @@ function sendServiceError(service: Service, reply: FastifyReply, status: number,
     const name =
       status === 413
         ? 'RequestEntityTooLarge'
-        : status >= 500
-          ? 'InternalError'
-          : status === 404
-            ? 'InvalidAddress'
-            : 'InvalidParameterValue'
+        : status === 503
+          ? 'ServiceUnavailable'
+          : status >= 500
+            ? 'InternalError'
+            : status === 404
+              ? 'InvalidAddress'
+              : 'InvalidParameterValue'
     return sendSqsError(reply, new SqsError(name, message))
   }
   if (service === 'registry') return sendRegistryError(reply, status >= 500 ? 50001 : status, message)
@@ -294,10 +304,24 @@ function sendServiceError(service: Service, reply: FastifyReply, status: number,
     return sendQueryError(
       reply,
       status,
-      status >= 500 ? 'InternalFailure' : status === 413 ? 'RequestEntityTooLarge' : 'InvalidParameter',
+      status === 503
+        ? 'ServiceUnavailable'
+        : status >= 500
+          ? 'InternalFailure'
+          : status === 413
+            ? 'RequestEntityTooLarge'
+            : 'InvalidParameter',
       message,
     )
   const code =
-    status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 404 ? 'NOT_FOUND' : status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'
+    status === 413
+      ? 'PAYLOAD_TOO_LARGE'
+      : status === 404
+        ? 'NOT_FOUND'
+        : status === 503
+          ? 'UNAVAILABLE'
+          : status >= 500
+            ? 'INTERNAL'
+            : 'BAD_REQUEST'
   return sendAdminError(reply, status, code, message)
 }

@@ -10,7 +10,7 @@ import type { Operation, ResourceType } from '../../broker/security/acls.js'
 import type { Access, Principal } from '../../broker/security/authorizer.js'
 import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
-import { peerOf } from '../common/connections.js'
+import { type ConnectionLifecycle, peerOf } from '../common/connections.js'
 import type { ProtocolTraffic } from '../common/metrics.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { type AlarmThrottle, ProducerHold } from './alarm-throttle.js'
@@ -40,6 +40,8 @@ export interface ServerState {
   readonly throttle: AlarmThrottle
   /** Produced and fetched records, produce latency, refused logins (`/metrics`). */
   readonly traffic: ProtocolTraffic
+  /** The listener's registry: opens, protocol errors and close reasons go to the log through it. */
+  readonly connections: ConnectionLifecycle<Connection>
 }
 
 export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown
@@ -91,6 +93,8 @@ export class Connection {
   /** Produces held by a resource alarm (reading pauses meanwhile). */
   readonly produceHold: ProducerHold
   private closed = false
+  /** The first request past the handshake APIs has come (the client id and principal are known). */
+  #announced = false
 
   constructor(
     server: ServerState,
@@ -123,7 +127,10 @@ export class Connection {
     }
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (error) => this.logger.debug({ err: error }, 'kafka socket error'))
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.logger.debug({ err: error }, 'kafka socket error')
+      server.connections.closing(this, `socket error: ${error.code ?? error.message}`)
+    })
     socket.on('close', () => this.onClose())
   }
 
@@ -183,7 +190,7 @@ export class Connection {
       this.socket.setTimeout(idleMs)
       return
     }
-    this.logger.info({ idleMs }, 'kafka connection closed after connections.max.idle.ms without requests')
+    this.server.connections.closing(this, `no requests for ${idleMs} ms (connections.max.idle.ms)`)
     this.close()
   }
 
@@ -234,7 +241,9 @@ export class Connection {
     stepping.then(
       (step) => {
         if (step.kind === 'failure') {
-          this.fail('SASL authentication failed')
+          // The refused login is logged where it is checked (common/authentication.ts).
+          this.server.connections.closing(this, 'SASL authentication failed')
+          this.close()
           return
         }
         this.complete(slot, step.kind === 'challenge' ? step.challenge : step.data)
@@ -283,6 +292,10 @@ export class Connection {
           return
         }
         this.authenticate(anonymous)
+      }
+      if (!this.#announced) {
+        this.#announced = true
+        this.server.connections.opened(this)
       }
     }
     let request: unknown
@@ -346,16 +359,19 @@ export class Connection {
   /** Closes the connection after a protocol violation (Kafka's answer to bad input: disconnect). */
   fail(reason: string, error?: unknown): void {
     if (this.closed) return
-    const expected = error === undefined || error instanceof WharfError
-    if (expected) this.logger.info({ err: error, reason }, 'kafka connection closed')
-    else this.logger.error({ err: error, reason }, 'kafka connection closed on an unexpected error')
+    if (error === undefined || error instanceof WharfError)
+      this.server.connections.protocolError(this, error === undefined ? reason : `${reason}: ${error.message}`)
+    else {
+      this.logger.error({ err: error, reason }, 'kafka connection closed on an unexpected error')
+      this.server.connections.closing(this, `${reason} (internal error)`)
+    }
     this.close()
   }
 
   /** Ends the connection once everything queued so far has gone out (after an authentication failure). */
   private endAfterWrite(): void {
     if (this.closed) return
-    this.logger.info('kafka connection closed after its last response')
+    this.server.connections.closing(this, 'closed after its last response (a refused SASL handshake or login)')
     this.closed = true
     this.closing.abort()
     this.budget.close()

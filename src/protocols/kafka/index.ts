@@ -180,6 +180,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     tlsPort: tls?.port,
     throttle,
     traffic,
+    connections,
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(

@@ -47,7 +47,7 @@ export async function startStompListener(ctx: StompListenerContext): Promise<Sto
     ctx.logger,
   )
   const open = (stream: Duplex, transport: StompTransport) => {
-    const connection = new StompConnection(host, stream, transport, (c) => registry.delete(c))
+    const connection = new StompConnection(host, stream, transport, registry, (c) => registry.delete(c))
     registry.add(connection)
   }
   const unsubscribe = followAlarms(ctx.alarms, (reason) => {

@@ -27,6 +27,8 @@ export interface LocalStorageOptions {
   warn?: (message: string, details?: Record<string, unknown>) => void
   /** Told how long each fdatasync of a partition log took (seconds): group commits, rolls, interval flushes. */
   onFsync?: (seconds: number) => void
+  /** Told of retention and compaction runs that removed something, for the operator's log. */
+  info?: (message: string, details?: Record<string, unknown>) => void
 }
 
 const LOG_NAME = /^[A-Za-z0-9._-]{1,200}$/
@@ -37,8 +39,8 @@ export class LocalStorage implements StorageEngine {
   readonly #logs = new Map<string, Promise<LocalPartitionLog>>()
   readonly #memoryLogs = new Map<string, MemoryPartitionLog>()
   readonly memoryCursors = new MemoryCursorStore()
-  readonly #options: Required<Omit<LocalStorageOptions, 'warn' | 'onFsync'>> &
-    Pick<LocalStorageOptions, 'warn' | 'onFsync'>
+  readonly #options: Required<Omit<LocalStorageOptions, 'warn' | 'info' | 'onFsync'>> &
+    Pick<LocalStorageOptions, 'warn' | 'info' | 'onFsync'>
   readonly #timers: NodeJS.Timeout[] = []
   #closed = false
   #reserve!: SpaceReserve
@@ -55,6 +57,7 @@ export class LocalStorage implements StorageEngine {
       reserveBytes: options.reserveBytes ?? RESERVE_BYTES_DEFAULT,
       warn: options.warn,
       onFsync: options.onFsync,
+      info: options.info,
     }
     this.#pool = new FilePool(this.#options.maxOpenFiles)
   }
@@ -75,12 +78,21 @@ export class LocalStorage implements StorageEngine {
     engine.#reserve = new SpaceReserve(join(dataDir, 'reserve.bin'), engine.#options.reserveBytes)
     await engine.#reserve.ensure()
     engine.#every(engine.#options.retentionCheckMs, async () => {
-      for (const log of engine.#memoryLogs.values()) await log.enforceRetention()
-      await engine.#forEachLog((log) => log.enforceRetention())
+      const removed = (log: PartitionLog, segments: number) => {
+        if (segments > 0) engine.#options.info?.('retention removed segments', { log: log.name, segments })
+      }
+      for (const log of engine.#memoryLogs.values()) removed(log, await log.enforceRetention())
+      await engine.#forEachLog(async (log) => removed(log, await log.enforceRetention()))
       // Retention may have made room for a reserve given back earlier.
       await engine.#reserve.ensure()
     })
-    engine.#every(engine.#options.compactionCheckMs, () => engine.#forEachLog((log) => log.compact()))
+    engine.#every(engine.#options.compactionCheckMs, () =>
+      engine.#forEachLog(async (log) => {
+        const result = await log.compact()
+        if (result.recordsRemoved > 0)
+          engine.#options.info?.('compaction removed records', { log: log.name, ...result })
+      }),
+    )
     return engine
   }
 

@@ -43,5 +43,8 @@ test('connectionsMax: the connection beyond the bound is dropped at accept; a cl
 test('connectionsMax is a positive integer in the config (flag, environment, file)', () => {
   assert.equal(loadConfig({ env: {} }).connectionsMax, 100_000)
   assert.equal(loadConfig({ env: { WHARF_CONNECTIONS_MAX: '50' } }).connectionsMax, 50)
-  assert.throws(() => loadConfig({ env: { WHARF_CONNECTIONS_MAX: '0' } }), /connectionsMax must be a positive integer/)
+  assert.throws(
+    () => loadConfig({ env: { WHARF_CONNECTIONS_MAX: '0' } }),
+    /WHARF_CONNECTIONS_MAX must be a positive integer/,
+  )
 })

@@ -112,6 +112,6 @@ test('connectionsPerAddressMax is a positive integer in the config (flag, enviro
   assert.equal(loadConfig({ env: { WHARF_CONNECTIONS_PER_ADDRESS_MAX: '5' } }).connectionsPerAddressMax, 5)
   assert.throws(
     () => loadConfig({ env: { WHARF_CONNECTIONS_PER_ADDRESS_MAX: '0' } }),
-    /connectionsPerAddressMax must be a positive integer/,
+    /WHARF_CONNECTIONS_PER_ADDRESS_MAX must be a positive integer/,
   )
 })

@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test'
 import { SNSClient } from '@aws-sdk/client-sns'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { type Broker, createBroker } from '../../../src/index.ts'
-import { type HttpListener, startHttpListener } from '../../../src/protocols/http/listener.ts'
+import { type HttpListener, type HttpListenerContext, startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 
 export interface Harness {
@@ -15,11 +15,22 @@ export interface Harness {
   dir: string
 }
 
-export async function startHarness(t: TestContext, dir?: string): Promise<Harness> {
+/** A broker and the HTTP listener (with `config`, the server config it reads), closed after the test. */
+export async function startHarness(
+  t: TestContext,
+  dir?: string,
+  config?: HttpListenerContext['config'],
+): Promise<Harness> {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'wharf-http-'))
   if (dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
   const broker = await createBroker({ dataDir, durability: 'never' })
-  const listener = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
+  const listener = await startHttpListener({
+    broker,
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger,
+    ...(config === undefined ? {} : { config }),
+  })
   let closed = false
   const close = async () => {
     if (closed) return

@@ -156,6 +156,7 @@ export class AmqpChannel {
   closeWithError(error: AmqpError): void {
     if (this.#state !== 'open') return
     this.#state = 'closing'
+    this.#host.channelError(this.number, error)
     this.#host.sendMethod(this.number, 'channel.close', {
       replyCode: error.replyCode,
       replyText: error.message.slice(0, 255),

@@ -34,6 +34,8 @@ export interface ChannelHost {
   readonly contentBudget: ContentBudget
   /** A hard error: connection.close. */
   fail(error: AmqpError): void
+  /** A soft error closed a channel (channel.close with this reply): logged, the connection stays. */
+  channelError(channel: number, error: AmqpError): void
   /** Publishes (and their body bytes) started / settled, for TCP back-pressure. */
   publishStarted(bytes: number): void
   publishSettled(bytes: number): void

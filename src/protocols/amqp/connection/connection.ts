@@ -31,6 +31,7 @@ import { AmqpError, amqpError, replyText, toAmqpError } from '../errors.js'
 import { Channels } from './channels.js'
 import { ContentBudget } from './content-budget.js'
 import { acceptTune, checkVhost, clientCapabilities, startArgs, tuneOffer } from './handshake.js'
+import { AmqpConnectionLog } from './lifecycle.js'
 import { mechanismsFor, PendingLogin } from './login.js'
 import { ConnectionOutput } from './output.js'
 import type { Phase, ServerState } from './state.js'
@@ -64,6 +65,8 @@ export class AmqpConnection implements ChannelHost {
   readonly #login: PendingLogin
   readonly tls: boolean
   #closeTimer: NodeJS.Timeout | null = null
+  readonly #log: AmqpConnectionLog
+  readonly channelError: ChannelHost['channelError']
 
   constructor(socket: net.Socket, state: ServerState) {
     this.#socket = socket
@@ -71,6 +74,8 @@ export class AmqpConnection implements ChannelHost {
     this.broker = state.broker
     this.id = state.nextConnectionId()
     this.logger = state.logger.child({ connection: this.id })
+    this.#log = new AmqpConnectionLog(state.connections, this, this.logger)
+    this.channelError = (channel, error) => this.#log.channelCloseSent(channel, error)
     this.streamConsumers = state.streamConsumers
     this.traffic = state.traffic
     this.tls = isTls(socket)
@@ -82,7 +87,7 @@ export class AmqpConnection implements ChannelHost {
     })
     this.#login = new PendingLogin(this.#output)
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
-    socket.on('error', (error) => this.logger.debug({ err: error }, 'amqp socket error'))
+    socket.on('error', (error) => this.#log.socketError(error))
     socket.on('close', () => this.#closed())
   }
 
@@ -170,6 +175,7 @@ export class AmqpConnection implements ChannelHost {
     } catch (error) {
       if (error instanceof AmqpProtocolHeaderError) {
         // Spec 4.2.2: answer a bad protocol header with ours and close, no connection.close.
+        this.#log.badProtocolHeader(error)
         this.#phase = 'closed'
         this.#socket.end(PROTOCOL_HEADER)
         return
@@ -270,12 +276,14 @@ export class AmqpConnection implements ChannelHost {
         checkVhost(method.args.virtualHost)
         this.#phase = 'running'
         this.sendMethod(0, 'connection.open-ok', {})
+        this.#log.opened()
         if (this.#state.blocked !== null) this.setBlocked(this.#state.blocked)
         return
       }
       case 'running':
         switch (method.name) {
           case 'connection.close':
+            this.#log.clientClosed(method.args.replyCode, method.args.replyText)
             this.sendMethod(0, 'connection.close-ok', {})
             this.flush()
             this.#end()
@@ -326,7 +334,7 @@ export class AmqpConnection implements ChannelHost {
   /** Hard error: connection.close with the reply, then wait briefly for close-ok. */
   fail(error: AmqpError): void {
     if (this.#phase === 'closing' || this.#phase === 'closed') return
-    this.logger.debug({ code: error.replyCode, text: error.message }, 'amqp connection error')
+    this.#log.closeSent(error, this.#phase === 'authenticating')
     if (this.#phase === 'header') {
       this.#end()
       return
@@ -379,14 +387,14 @@ export class AmqpConnection implements ChannelHost {
   tick(now: number): void {
     if (this.#phase === 'closed') return
     if (this.#phase !== 'running' && this.#phase !== 'closing' && now - this.#openedAt > HANDSHAKE_MS) {
-      this.logger.debug('amqp handshake timeout')
+      this.#log.handshakeTimeout(HANDSHAKE_MS)
       this.#socket.destroy()
       return
     }
     const interval = this.heartbeatSeconds * 1000
     if (interval === 0 || this.#phase !== 'running') return
     if (now - this.lastReceived > 2 * interval) {
-      this.logger.warn({ heartbeat: this.heartbeatSeconds }, 'missed heartbeats from client, timeout')
+      this.#log.missedHeartbeats(this.heartbeatSeconds)
       this.#socket.destroy()
       return
     }

@@ -2,7 +2,9 @@
 // properties) and the phases of a connection's life; the connection, its output and its channel table read these.
 import type { Broker } from '../../../broker/broker.js'
 import type { Logger } from '../../../util/logger.js'
+import type { ConnectionLifecycle } from '../../common/connections.js'
 import type { ProtocolTraffic } from '../../common/metrics.js'
+import type { ChannelHost } from '../channel/context.js'
 import type { FieldTable } from '../codec/index.js'
 
 /** The listener's per-connection bounds (AmqpListenerOptions, defaults in listener.ts). */
@@ -19,6 +21,8 @@ export interface ServerState {
   readonly limits: ConnectionLimits
   readonly broker: Broker
   readonly logger: Logger
+  /** The listener's registry: opens, protocol errors and close reasons go to the log through it. */
+  readonly connections: ConnectionLifecycle<ChannelHost>
   readonly streamConsumers: Map<string, number>
   /** Published, delivered, acked and requeued messages, confirm latency, refused logins (`/metrics`). */
   readonly traffic: ProtocolTraffic

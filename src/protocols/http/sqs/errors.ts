@@ -98,6 +98,8 @@ const fromBroker: Partial<Record<ErrorCode, SqsErrorName>> = {
   RESOURCE_LOCKED: 'UnsupportedOperation',
   ACCESS_REFUSED: 'AccessDenied',
   BROKER_CLOSED: 'ServiceUnavailable',
+  // A full disk passes (space is freed, or the disk alarm throttles first): a 5xx the SDKs retry, not an internal error.
+  DISK_FULL: 'ServiceUnavailable',
 }
 
 export function toSqsError(error: unknown): SqsError {

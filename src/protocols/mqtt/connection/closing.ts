@@ -3,7 +3,7 @@
 // queues' unacked deliveries back, scheduling the will, and saving or destroying the session.
 import type { IDisconnectPacket } from 'mqtt-packet'
 import { encodePacket } from '../wire/codec.js'
-import { MqttError, Reason, reasonForError } from '../wire/errors.js'
+import { MqttError, Reason, reasonForError, reasonText } from '../wire/errors.js'
 import { checkProperties, disconnectProperties } from '../wire/validate.js'
 import type { OutboundDeliveries } from './outbound.js'
 import type { Output } from './output.js'
@@ -16,8 +16,20 @@ export type ClosingContext = ConnectionCore & { readonly output: Output; readonl
 export function fail(c: ClosingContext, error: unknown): void {
   if (c.state === 'closed') return
   const reason = reasonForError(error)
-  if (!(error instanceof MqttError)) c.hub.logger.warn({ err: error, clientId: c.clientId }, 'MQTT connection failed')
-  else c.hub.logger.debug({ reason, err: error.message, clientId: c.clientId }, 'MQTT protocol error')
+  if (!(error instanceof MqttError)) {
+    c.hub.logger.warn({ err: error, clientId: c.clientId }, 'MQTT connection failed')
+    c.hub.connections.closing(c.connection, `internal error: ${(error as Error)?.message ?? error}`)
+  } else if (!c.refused) {
+    // A refused CONNECT was logged where its CONNACK was sent (connect.ts).
+    const v5 = c.version === 5
+    const sent =
+      v5 && c.state === 'connected'
+        ? `DISCONNECT ${reasonText(reason)}`
+        : v5 && c.state === 'connecting'
+          ? `CONNACK ${reasonText(reason)}`
+          : 'closed without a reason code (MQTT 3.1.1)'
+    c.hub.connections.protocolError(c.connection, `${error.message}: ${sent}`)
+  }
   if (c.version === 5 && c.state === 'connected') c.output.send({ cmd: 'disconnect', reasonCode: reason })
   else if (c.state === 'connecting' && !c.refused && c.version === 5) {
     c.output.writeNow(encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: reason }, 5))
@@ -38,6 +50,7 @@ export function onDisconnect(c: ClosingContext, p: IDisconnectPacket): void {
       session.persistent = expiry > 0
     }
   }
+  c.hub.connections.closing(c.connection, 'client sent DISCONNECT')
   const withWill = c.version === 5 && p.reasonCode === Reason.disconnectWithWill
   if (!withWill) c.will = null // [MQTT-3.1.2-10]
   teardown(c, withWill)

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { IConnectPacket } from 'mqtt-packet'
 import { expiryNever } from '../session/session.js'
 import { encodePacket } from '../wire/codec.js'
-import { connackV3Code, MqttError, Reason } from '../wire/errors.js'
+import { connackV3Code, MqttError, Reason, reasonText } from '../wire/errors.js'
 import type { PublishProperties } from '../wire/message.js'
 import {
   checkDecodedText,
@@ -100,6 +100,7 @@ export async function onConnect(c: ConnectionContext, p: IConnectPacket, frame: 
   session.connection = c.connection
   c.session = session
   c.state = 'connected'
+  hub.connections.opened(c.connection)
   hub.stats.connectionsTotal++
   c.output.send({
     cmd: 'connack',
@@ -145,5 +146,10 @@ function refuse(c: ConnectionContext, reason: number, message: string, v3 = conn
     ),
   )
   c.refused = true
+  const why = `${message}: CONNACK ${v5 ? reasonText(reason) : `return code ${v3}`}`
+  // A refused login is logged where it is checked (common/authentication.ts); other refusals are the client's error.
+  if (reason === Reason.badUserNameOrPassword || reason === Reason.notAuthorized)
+    c.hub.connections.closing(c.connection, why)
+  else c.hub.connections.protocolError(c.connection, why)
   return new MqttError(reason, message)
 }

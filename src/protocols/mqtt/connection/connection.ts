@@ -86,7 +86,10 @@ export class MqttConnection implements HubConnection, SessionOwner {
     this.#intake = new Intake(c)
     hub.connections.add(this)
     stream.on('data', (chunk: Buffer) => this.#intake.onData(chunk))
-    stream.on('error', () => teardown(c, true))
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      hub.connections.closing(this, `socket error: ${error.code ?? error.message}`)
+      teardown(c, true)
+    })
     stream.on('close', () => teardown(c, true))
     stream.on('end', () => teardown(c, true))
   }
@@ -201,6 +204,7 @@ export class MqttConnection implements HubConnection, SessionOwner {
   /** Called by a newer connection with the same client id [MQTT-3.1.4-3]. */
   takeover(): void {
     const c = this.#c
+    c.hub.connections.closing(this, 'session taken over by a newer connection with the same client id')
     if (c.version === 5 && c.state === 'connected')
       c.output.send({ cmd: 'disconnect', reasonCode: Reason.sessionTakenOver })
     teardown(c, true)
@@ -209,6 +213,7 @@ export class MqttConnection implements HubConnection, SessionOwner {
   /** Broker shutdown: no will, session kept as it is. */
   shutdown(): Promise<void> {
     const c = this.#c
+    c.hub.connections.closing(this, 'broker shutting down')
     if (c.version === 5 && c.state === 'connected') c.output.send({ cmd: 'disconnect', reasonCode: 0x8b })
     c.will = null
     teardown(c, false)
@@ -218,13 +223,16 @@ export class MqttConnection implements HubConnection, SessionOwner {
   /** Keep-alive (1.5 × the client's interval [MQTT-3.1.2-24]) and the CONNECT deadline, from the hub's tick. */
   checkTimers(now: number): void {
     const c = this.#c
-    if (c.state === 'new' && now - this.#openedAt > c.hub.limits.connectTimeoutMs) teardown(c, false)
-    else if (
+    if (c.state === 'new' && now - this.#openedAt > c.hub.limits.connectTimeoutMs) {
+      c.hub.connections.closing(this, `no CONNECT within ${c.hub.limits.connectTimeoutMs} ms`)
+      teardown(c, false)
+    } else if (
       c.state === 'connected' &&
       c.keepaliveMs > 0 &&
       !c.output.blockedPublisher && // we are the ones not reading it
       now - this.#intake.lastSeen > c.keepaliveMs * 1.5
     ) {
+      c.hub.connections.protocolError(this, `keep-alive timeout: nothing received for 1.5 × ${c.keepaliveMs / 1000} s`)
       if (c.version === 5) c.output.send({ cmd: 'disconnect', reasonCode: Reason.keepAliveTimeout })
       teardown(c, true)
     }

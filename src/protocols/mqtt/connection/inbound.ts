@@ -112,7 +112,7 @@ export class InboundPublishes {
         },
         (error) => {
           this.#inboundQos1--
-          return { cmd: 'puback', messageId: id, reasonCode: reasonForError(error) }
+          return { cmd: 'puback', messageId: id, reasonCode: reasonForError(error, 'puback') }
         },
       )
       return
@@ -134,7 +134,7 @@ export class InboundPublishes {
       },
       (error) => {
         session.inRel.delete(id)
-        return { cmd: 'pubrec', messageId: id, reasonCode: reasonForError(error) }
+        return { cmd: 'pubrec', messageId: id, reasonCode: reasonForError(error, 'pubrec') }
       },
     )
   }

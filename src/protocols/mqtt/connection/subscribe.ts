@@ -76,7 +76,7 @@ export async function onSubscribe(c: ConnectionContext, p: ISubscribePacket, fra
         retainedFor.push(sub)
     } catch (error) {
       hub.logger.debug({ err: error, clientId: c.clientId }, 'subscribe failed')
-      granted.push(failure(reasonForError(error)))
+      granted.push(failure(reasonForError(error, 'suback')))
     }
   }
   if (c.state === 'closed') return

@@ -40,6 +40,12 @@ export const Reason = {
   wildcardSubscriptionsNotSupported: 0xa2,
 } as const
 
+/** A reason code as the log shows it: `0x86 bad user name or password`. */
+export function reasonText(code: number): string {
+  const name = Object.entries(Reason).find(([, value]) => value === code)?.[0] ?? 'unknown'
+  return `0x${code.toString(16).padStart(2, '0')} ${name.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`
+}
+
 /** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
 export const ConnackV3 = {
   accepted: 0,
@@ -78,8 +84,24 @@ export function connackV3Code(reason: number): number {
   }
 }
 
+/**
+ * The reason codes each acknowledgement may carry (MQTT 5 §3.4.2.1, §3.5.2.1, §3.9.3); DISCONNECT takes them
+ * all. A client parser refuses any other code and drops the connection, so a reason outside the packet's set
+ * (server busy for a full disk, say) is sent as unspecified error instead.
+ */
+const ACK_REASONS = {
+  puback: new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]),
+  pubrec: new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]),
+  suback: new Set([0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8f, 0x91, 0x97, 0x9e, 0xa1, 0xa2]),
+} as const
+
 /** The adapter's one mapping from broker operating errors to a PUBACK/PUBREC/SUBACK/DISCONNECT reason. */
-export function reasonForError(error: unknown): number {
+export function reasonForError(error: unknown, packet: keyof typeof ACK_REASONS | 'disconnect' = 'disconnect'): number {
+  const reason = errorReason(error)
+  return packet === 'disconnect' || ACK_REASONS[packet].has(reason) ? reason : Reason.unspecified
+}
+
+function errorReason(error: unknown): number {
   if (error instanceof MqttError) return error.reason
   if (!isWharfError(error)) return Reason.unspecified
   switch (error.code) {

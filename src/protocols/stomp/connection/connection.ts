@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { CreditGroup } from '../../../broker/credit.js'
 import type { Access, Principal } from '../../../broker/security/authorizer.js'
-import { type ConnectionInfo, connectionInfo } from '../../common/connections.js'
+import { type ConnectionInfo, type ConnectionLifecycle, connectionInfo } from '../../common/connections.js'
 import { SocketOutput } from '../../common/socket-output.js'
 import { isTls } from '../../common/tls.js'
 import { encodeFrame, HEARTBEAT, type HeaderList } from '../wire/encode.js'
@@ -64,13 +64,22 @@ export class StompConnection implements ConnectionCore {
   #expectEveryMs = 0
   #sendEveryMs = 0
   readonly #onClose: (c: StompConnection) => void
+  /** The registry's log of opens, protocol errors and closes. */
+  readonly #lifecycle: ConnectionLifecycle<StompConnection>
   #cleanedUp: () => void = () => {}
   /** Resolves once the connection closed and gave its deliveries back. */
   readonly closed = new Promise<void>((resolve) => {
     this.#cleanedUp = resolve
   })
 
-  constructor(host: StompHost, stream: Duplex, transport: StompTransport, onClose: (c: StompConnection) => void) {
+  constructor(
+    host: StompHost,
+    stream: Duplex,
+    transport: StompTransport,
+    lifecycle: ConnectionLifecycle<StompConnection>,
+    onClose: (c: StompConnection) => void,
+  ) {
+    this.#lifecycle = lifecycle
     this.host = host
     this.#stream = stream
     this.#transport = transport
@@ -153,6 +162,12 @@ export class StompConnection implements ConnectionCore {
 
   fail(message: string, receipt?: string, detail?: string): void {
     if (this.#closed) return
+    this.#lifecycle.protocolError(this, message)
+    this.#error(message, receipt, detail)
+  }
+
+  /** ERROR, then the socket ends (destroyed if the peer does not read it within CLOSE_LINGER_MS). */
+  #error(message: string, receipt?: string, detail?: string): void {
     const headers: HeaderList = [['message', message]]
     if (receipt !== undefined) headers.push(['receipt-id', receipt])
     headers.push(['content-type', 'text/plain'])
@@ -175,7 +190,9 @@ export class StompConnection implements ConnectionCore {
 
   /** Closed by an administrator or at shutdown: ERROR, then close. */
   close(message: string): void {
-    this.fail(message)
+    if (this.#closed) return
+    this.#lifecycle.closing(this, message)
+    this.#error(message)
   }
 
   #onData(chunk: Buffer): void {
@@ -291,6 +308,7 @@ export class StompConnection implements ConnectionCore {
     if (negotiated === undefined || this.#closed) return
     this.#connected = true
     this.clientHost = frame.headers.get('host')
+    this.#lifecycle.opened(this)
     this.#parser.negotiated(this.version)
     clearTimeout(this.#timer)
     this.#sendEveryMs = negotiated.sendEveryMs
@@ -332,6 +350,7 @@ export class StompConnection implements ConnectionCore {
 
   #disconnect(frame: Frame): void {
     const receipt = frame.headers.get('receipt')
+    this.#lifecycle.closing(this, 'client sent DISCONNECT')
     this.after(undefined, () => {
       if (receipt !== undefined) this.send('RECEIPT', [['receipt-id', receipt]])
       this.output.flush()

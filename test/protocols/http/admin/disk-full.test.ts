@@ -3,35 +3,11 @@
 // record) is left behind, now or after a restart. Needs root (mount); skipped elsewhere.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Broker, createBroker, isWharfError } from '../../../../src/index.ts'
+import { createBroker } from '../../../../src/index.ts'
 import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../../src/util/logger.ts'
+import { fillDisk } from '../../../fixtures/fill-disk.ts'
 import { mountTmpfs, removeTmpfs } from '../../../fixtures/tmpfs.ts'
-
-/** Sends to the queues, then tops the disk up with ever smaller records until even one byte is refused. */
-async function fillDisk(broker: Broker, queues: string[]): Promise<void> {
-  await broker.createStream('filler')
-  const big = Buffer.alloc(8000, 'x')
-  for (let full = false, i = 0; !full; i++) {
-    try {
-      await broker.sendToQueue(queues[i % queues.length]!, [{ value: big }])
-    } catch (error) {
-      assert.ok(isWharfError(error, 'DISK_FULL'), String(error))
-      full = true
-    }
-  }
-  for (const size of [2000, 500, 100, 10, 1]) {
-    const value = Buffer.alloc(size, 'y')
-    for (;;) {
-      try {
-        await broker.produce('filler', [{ value }])
-      } catch (error) {
-        assert.ok(isWharfError(error, 'DISK_FULL'), String(error))
-        break
-      }
-    }
-  }
-}
 
 async function call(url: string, method: string, path: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${url}/api/v1${path}`, { method })
@@ -48,7 +24,7 @@ test('purge and DELETE work on a full disk and leave nothing half-deleted', asyn
     try {
       await broker.createQueue('purged')
       await broker.createQueue('deleted')
-      await fillDisk(broker, ['purged', 'deleted'])
+      await fillDisk(broker, { queues: ['purged', 'deleted'] })
       const depth = broker.queue('purged').depth()
       assert.ok(depth > 10)
 
@@ -86,7 +62,7 @@ test('purge and DELETE work on a full disk and leave nothing half-deleted', asyn
   }
 })
 
-test('with no room even for the tombstones, DELETE and purge are refused whole (507 DISK_FULL, nothing changed)', async (t) => {
+test('with no room even for the tombstones, queue and stream DELETE and purge are refused whole (507 DISK_FULL, nothing changed)', async (t) => {
   // 1 MiB: too small for the reserve, so nothing gives the delete room.
   const dir = mountTmpfs(t, 'wharf-admin-full-', '1m')
   if (dir === undefined) return
@@ -97,7 +73,7 @@ test('with no room even for the tombstones, DELETE and purge are refused whole (
     const url = `http://127.0.0.1:${listener.port}`
     try {
       await broker.createQueue('kept')
-      await fillDisk(broker, ['kept'])
+      await fillDisk(broker, { queues: ['kept'] })
       depth = broker.queue('kept').depth()
       assert.ok(depth > 0)
 
@@ -115,6 +91,10 @@ test('with no room even for the tombstones, DELETE and purge are refused whole (
         )
         assert.equal(broker.queue('kept').depth(), depth, 'and every message')
       }
+      const filler = broker.stream('filler').partitions[0]!.highWatermark
+      const refused = await call(url, 'DELETE', '/streams/filler')
+      assert.equal(refused.status, 507, JSON.stringify(refused.body))
+      assert.equal(broker.stream('filler').partitions[0]!.highWatermark, filler, 'the stream is still there, whole')
     } finally {
       await listener.close()
       await broker.close().catch(() => {})
@@ -122,6 +102,7 @@ test('with no room even for the tombstones, DELETE and purge are refused whole (
     const again = await createBroker({ dataDir: dir, durability: 'always' })
     try {
       assert.equal(again.queue('kept').depth(), depth)
+      assert.ok(again.getStream('filler') !== undefined, 'the refused stream delete changed nothing on disk either')
     } finally {
       await again.close().catch(() => {})
     }

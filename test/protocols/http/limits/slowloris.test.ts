@@ -146,5 +146,8 @@ test('HTTP time-outs are config keys (flag, environment, file)', () => {
     [20_000, 60_000, 5_000],
   )
   assert.equal(loadConfig({ env: { WHARF_HTTP_REQUEST_TIMEOUT_MS: '1500' } }).httpRequestTimeoutMs, 1500)
-  assert.throws(() => loadConfig({ env: { WHARF_HTTP_HEADERS_TIMEOUT_MS: '0' } }), /httpHeadersTimeoutMs must be/)
+  assert.throws(
+    () => loadConfig({ env: { WHARF_HTTP_HEADERS_TIMEOUT_MS: '0' } }),
+    /WHARF_HTTP_HEADERS_TIMEOUT_MS must be/,
+  )
 })

@@ -75,5 +75,8 @@ test('sqsBaseUrl is a config key (flag, environment, file) and must be an http(s
     loadConfig({ env: { WHARF_SQS_BASE_URL: 'http://broker.lan:8080' } }).sqsBaseUrl,
     'http://broker.lan:8080',
   )
-  assert.throws(() => loadConfig({ env: { WHARF_SQS_BASE_URL: 'ftp://x' } }), /sqsBaseUrl must be an http\(s\) URL/)
+  assert.throws(
+    () => loadConfig({ env: { WHARF_SQS_BASE_URL: 'ftp://x' } }),
+    /--sqs-base-url \(WHARF_SQS_BASE_URL, "sqsBaseUrl" in a config file\) must be an http\(s\) URL/,
+  )
 })
