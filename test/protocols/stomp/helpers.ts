@@ -11,18 +11,16 @@ import type { TestContext } from 'node:test'
 import { Client, type IFrame, type IMessage, type StompConfig } from '@stomp/stompjs'
 import { TCPWrapper } from '@stomp/tcp-wrapper'
 import WebSocket from 'ws'
-import type { ConfiguredUser } from '../../../src/broker/security/security.ts'
 import { type Broker, createBroker } from '../../../src/index.ts'
 import type { AlarmSource, Listener } from '../../../src/protocols/common/listener.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type StompLimits, type StompListener, startStompListener } from '../../../src/protocols/stomp/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { devCredentials } from '../../fixtures/tls.ts'
+import { users } from '../mqtt/security-helpers.ts'
 
-export const users: ConfiguredUser[] = [
-  { name: 'alice', password: 'alice-pw', tags: ['administrator'] },
-  { name: 'bob', password: 'bob-pw' },
-]
+/** The config contract's users, as the MQTT security tests have them: alice administers, bob does not. */
+export { users }
 
 export interface Wharf {
   broker: Broker
