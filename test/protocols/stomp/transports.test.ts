@@ -104,7 +104,7 @@ test('a malformed frame gets ERROR with a message header, then the connection cl
   for (const [frame, expected] of cases) {
     const out = await raw(w.port, frame)
     assert.match(out, /^CONNECTED\n/)
-    assert.match(out, /\u0000ERROR\n/, frame)
+    assert.ok(out.includes('\u0000ERROR\n'), frame)
     assert.match(out, expected)
   }
   // The broker is fine: a real client still works.
