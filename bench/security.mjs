@@ -61,6 +61,7 @@ const config = {
   amqpPort: ports.amqp,
   amqpTlsPort: ports.amqps,
   mqttPort: 0,
+  stompPort: 0,
   httpPort: ports.http,
   httpsPort: 0,
 }

@@ -57,6 +57,8 @@ async function startBroker(t: { after: (fn: () => void) => void }): Promise<stri
       '0',
       '--mqtt-port',
       '0',
+      '--stomp-port',
+      '0',
       '--durability',
       'never',
     ],

@@ -17,10 +17,12 @@ type PortKey =
   | 'kafkaPort'
   | 'amqpPort'
   | 'mqttPort'
+  | 'stompPort'
   | 'httpPort'
   | 'kafkaTlsPort'
   | 'amqpTlsPort'
   | 'mqttTlsPort'
+  | 'stompTlsPort'
   | 'httpsPort'
 
 /** Every setting but the ports as a `wharf start` flag (--kebab-case of the key): its value placeholder and help. */
@@ -73,6 +75,12 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
     'n',
     'AMQP: stop reading a publisher with this many body bytes unconfirmed (default 16 MiB)',
   ],
+  stompFrameBytesMax: ['n', 'largest STOMP frame, bytes; a larger one gets ERROR (default 16 MiB + 64 KiB)'],
+  stompHeadersMax: ['n', 'most header lines in one STOMP frame (default 1000)'],
+  stompHeaderBytesMax: ['n', 'longest STOMP header line, bytes (default 10240)'],
+  stompBodyBytesMax: ['n', 'largest STOMP body, bytes (default 16 MiB)'],
+  stompUnackedBytesMax: ['n', 'body bytes a STOMP connection holds unacknowledged (default 32 MiB)'],
+  stompConnectTimeoutMs: ['n', 'close STOMP connections that send no CONNECT within this (default 10000)'],
   topicWildcardsMax: ['n', `most '#' in one AMQP topic binding key (default ${defaultConfig.topicWildcardsMax})`],
   schemaBytesMax: ['n', `largest schema the registry accepts, bytes (default ${defaultConfig.schemaBytesMax})`],
   schemaDepthMax: ['n', `deepest JSON nesting of a registered schema (default ${defaultConfig.schemaDepthMax})`],
@@ -89,13 +97,19 @@ export async function main(argv: string[]): Promise<void> {
     .option('-c, --config <file>', 'JSON config file')
   for (const [key, [placeholder, help]] of Object.entries(START_FLAGS))
     start.option(`--${flagName(key as keyof WharfConfig)} <${placeholder}>`, help)
-  for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'httpPort'] as const satisfies PortKey[]) {
+  for (const key of ['kafkaPort', 'amqpPort', 'mqttPort', 'stompPort', 'httpPort'] as const satisfies PortKey[]) {
     start.option(
       `--${flagName(key)} <port>`,
       `${key.replace('Port', '')} plaintext port, 0 turns it off (default ${defaultConfig[key]})`,
     )
   }
-  for (const key of ['kafkaTlsPort', 'amqpTlsPort', 'mqttTlsPort', 'httpsPort'] as const satisfies PortKey[]) {
+  for (const key of [
+    'kafkaTlsPort',
+    'amqpTlsPort',
+    'mqttTlsPort',
+    'stompTlsPort',
+    'httpsPort',
+  ] as const satisfies PortKey[]) {
     start.option(
       `--${flagName(key)} <port>`,
       `TLS port when TLS is configured, 0 turns it off (default ${defaultConfig[key]})`,

@@ -13,6 +13,7 @@ import {
   HTTP_KEEP_ALIVE_TIMEOUT_MS,
   HTTP_REQUEST_TIMEOUT_MS,
 } from '../protocols/http/listener.js'
+import { defaultStompLimits } from '../protocols/stomp/index.js'
 import { WharfError } from '../util/errors.js'
 import { type LogFormat, logFormats, logLevels } from '../util/logger.js'
 import { memoryAvailable } from '../util/memory.js'
@@ -24,6 +25,7 @@ export interface WharfConfig {
   kafkaPort: number
   amqpPort: number
   mqttPort: number
+  stompPort: number
   httpPort: number
   logLevel: (typeof logLevels)[number]
   /** pretty: one readable line per record; json: one JSON object per line; auto: pretty on a terminal. */
@@ -68,6 +70,7 @@ export interface WharfConfig {
   kafkaTlsPort: number
   amqpTlsPort: number
   mqttTlsPort: number
+  stompTlsPort: number
   httpsPort: number
   /** /metrics, /healthz and /readyz answer without credentials. */
   publicMetrics: boolean
@@ -85,6 +88,15 @@ export interface WharfConfig {
   amqpDeliveryBufferBytes: number
   amqpPendingBodyBytes: number
   amqpPublishInflightBytes: number
+  /** STOMP frame bounds: a whole frame, header lines, one header line, one body (bytes); beyond → ERROR, close. */
+  stompFrameBytesMax: number
+  stompHeadersMax: number
+  stompHeaderBytesMax: number
+  stompBodyBytesMax: number
+  /** Body bytes of one STOMP connection's unacknowledged deliveries beyond which no more are sent. */
+  stompUnackedBytesMax: number
+  /** A STOMP connection that has not sent CONNECT within this long is closed. */
+  stompConnectTimeoutMs: number
   /** Base of SQS queue URLs (`https://sqs.example.com`); empty = the address and port each request came in on. */
   sqsBaseUrl: string
   /** HTTP listener: ms to receive a request's headers, the whole request (body included), and keep-alive idle. */
@@ -107,6 +119,7 @@ export const defaultConfig: WharfConfig = {
   kafkaPort: 9092,
   amqpPort: 5672,
   mqttPort: 1883,
+  stompPort: 61613,
   httpPort: 8080,
   logLevel: 'info',
   logFormat: 'auto',
@@ -135,6 +148,7 @@ export const defaultConfig: WharfConfig = {
   kafkaTlsPort: 9093,
   amqpTlsPort: 5671,
   mqttTlsPort: 8883,
+  stompTlsPort: 61614,
   httpsPort: 8443,
   publicMetrics: true,
   mqttQueuedBytesMax: 32 * 1024 * 1024,
@@ -145,6 +159,12 @@ export const defaultConfig: WharfConfig = {
   amqpDeliveryBufferBytes: amqpLimitDefaults.deliveryBufferBytes,
   amqpPendingBodyBytes: amqpLimitDefaults.pendingBodyBytes,
   amqpPublishInflightBytes: amqpLimitDefaults.publishInflightBytes,
+  stompFrameBytesMax: defaultStompLimits.frameBytesMax,
+  stompHeadersMax: defaultStompLimits.headersMax,
+  stompHeaderBytesMax: defaultStompLimits.headerBytesMax,
+  stompBodyBytesMax: defaultStompLimits.bodyBytesMax,
+  stompUnackedBytesMax: defaultStompLimits.unackedBytesMax,
+  stompConnectTimeoutMs: defaultStompLimits.connectTimeoutMs,
   sqsBaseUrl: '',
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
@@ -170,6 +190,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaPort: 'port',
   amqpPort: 'port',
   mqttPort: 'port',
+  stompPort: 'port',
   httpPort: 'port',
   logLevel: 'logLevel',
   logFormat: 'logFormat',
@@ -194,6 +215,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaTlsPort: 'port',
   amqpTlsPort: 'port',
   mqttTlsPort: 'port',
+  stompTlsPort: 'port',
   httpsPort: 'port',
   publicMetrics: 'boolean',
   mqttQueuedBytesMax: 'count',
@@ -204,6 +226,12 @@ const schema: Record<keyof WharfConfig, Kind> = {
   amqpDeliveryBufferBytes: 'count',
   amqpPendingBodyBytes: 'count',
   amqpPublishInflightBytes: 'count',
+  stompFrameBytesMax: 'count',
+  stompHeadersMax: 'count',
+  stompHeaderBytesMax: 'count',
+  stompBodyBytesMax: 'count',
+  stompUnackedBytesMax: 'count',
+  stompConnectTimeoutMs: 'count',
   sqsBaseUrl: 'optionalString',
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',

@@ -8,6 +8,7 @@ import type { TlsCredentials } from '../protocols/common/tls.js'
 import { startHttpListener } from '../protocols/http/listener.js'
 import { startKafkaListener } from '../protocols/kafka/index.js'
 import { type MqttLimits, startMqttListener } from '../protocols/mqtt/index.js'
+import { type StompLimits, startStompListener } from '../protocols/stomp/index.js'
 import type { Logger } from '../util/logger.js'
 import { wharfVersion } from '../util/version.js'
 import { checkListenHost, listenFailure, usableUrls } from './addresses.js'
@@ -35,6 +36,8 @@ export interface ListenerContext extends ProtocolListenerContext {
   mqttLimits: Partial<MqttLimits>
   /** AMQP per-connection bounds set by the config. */
   amqpLimits: AmqpListenerOptions
+  /** STOMP bounds set by the config (the rest keep the adapter's defaults). */
+  stompLimits: Partial<StompLimits>
 }
 
 /** A host as it stands in a URL (IPv6 literals bracketed). */
@@ -50,14 +53,15 @@ export type ListenerFactory = (context: ListenerContext) => Promise<Listener>
  */
 const listenerFactories: Array<{
   name: string
-  portKey: 'httpPort' | 'kafkaPort' | 'amqpPort' | 'mqttPort'
-  tlsPortKey: 'httpsPort' | 'kafkaTlsPort' | 'amqpTlsPort' | 'mqttTlsPort'
+  portKey: 'httpPort' | 'kafkaPort' | 'amqpPort' | 'mqttPort' | 'stompPort'
+  tlsPortKey: 'httpsPort' | 'kafkaTlsPort' | 'amqpTlsPort' | 'mqttTlsPort' | 'stompTlsPort'
   start: ListenerFactory
 }> = [
   { name: 'http', portKey: 'httpPort', tlsPortKey: 'httpsPort', start: startHttpListener },
   { name: 'kafka', portKey: 'kafkaPort', tlsPortKey: 'kafkaTlsPort', start: startKafkaListener },
   { name: 'amqp', portKey: 'amqpPort', tlsPortKey: 'amqpTlsPort', start: startAmqpListener },
   { name: 'mqtt', portKey: 'mqttPort', tlsPortKey: 'mqttTlsPort', start: startMqttListener },
+  { name: 'stomp', portKey: 'stompPort', tlsPortKey: 'stompTlsPort', start: startStompListener },
 ]
 
 export interface RunningServer {
@@ -149,6 +153,14 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           deliveryBufferBytes: config.amqpDeliveryBufferBytes,
           pendingBodyBytes: config.amqpPendingBodyBytes,
           publishInflightBytes: config.amqpPublishInflightBytes,
+        },
+        stompLimits: {
+          frameBytesMax: config.stompFrameBytesMax,
+          headersMax: config.stompHeadersMax,
+          headerBytesMax: config.stompHeaderBytesMax,
+          bodyBytesMax: config.stompBodyBytesMax,
+          unackedBytesMax: config.stompUnackedBytesMax,
+          connectTimeoutMs: config.stompConnectTimeoutMs,
         },
       }).catch((error: unknown) => {
         throw listenFailure(error, name, config, portKey, tlsPortKey)

@@ -75,13 +75,28 @@ export function decodeProperties(message: StoredMessage): BasicProperties {
     return decodeContentHeader(payload).properties
   }
   const headers: FieldTable = {}
+  const props: BasicProperties = {}
   let any = false
   for (const h of message.headers) {
     if (h.key.startsWith('wharf.') || h.key === PROPS_HEADER) continue
+    const property = neutralProperties[h.key]
+    if (property !== undefined && h.value !== null && props[property] === undefined) {
+      props[property] = h.value.toString('utf8')
+      continue
+    }
     headers[h.key] = h.value === null ? null : h.value.toString('utf8')
     any = true
   }
-  return any ? { headers } : {}
+  if (any) props.headers = headers
+  return props
+}
+
+/** Plain record headers (as STOMP sends them, JMS-style) that are basic properties to an AMQP consumer. */
+const neutralProperties: Record<string, 'contentType' | 'correlationId' | 'replyTo' | 'type'> = {
+  'content-type': 'contentType',
+  'correlation-id': 'correlationId',
+  'reply-to': 'replyTo',
+  type: 'type',
 }
 
 interface DeathRecordJson {

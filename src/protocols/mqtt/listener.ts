@@ -1,13 +1,11 @@
 // The MQTT listener: TCP (1883 by default), TLS (8883, when TLS is configured) and MQTT over WebSocket (path
 // /mqtt on the HTTP port, and on the HTTPS port as WSS). All feed the same connection handler; the hub holds
 // everything that outlives a connection.
-import type { Server as HttpServer, IncomingMessage } from 'node:http'
+import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { createWebSocketStream, WebSocketServer } from 'ws'
-import { type ConnectionRegistry, peerOf } from '../common/connections.js'
-import { crossOrigin } from '../common/cross-origin.js'
+import type { ConnectionRegistry } from '../common/connections.js'
 import {
   acceptTcp,
   acceptTls,
@@ -18,6 +16,7 @@ import {
 } from '../common/listener.js'
 import { trafficOf } from '../common/metrics.js'
 import { followAlarms } from '../common/publisher-alarms.js'
+import { serveWebSocket, serveWebSocketOnHttpListener, type WebSocketEndpoint } from '../common/websocket.js'
 import { MqttConnection, type MqttTransport } from './connection/connection.js'
 import { type HubConnection, MqttHub } from './hub/hub.js'
 import type { MqttLimits } from './session/session.js'
@@ -67,17 +66,7 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
   const urls: string[] = []
   if (tcp !== undefined) urls.push(`mqtt://${ctx.host}:${tcp.port}`)
   if (tls !== undefined) urls.push(`mqtts://${ctx.host}:${tls.port}`)
-  const webSockets: Array<{ close(): void }> = []
-  const http = ctx.started?.get('http')
-  for (const [server, scheme] of [
-    [http?.httpServer, 'ws'],
-    [http?.httpsServer, 'wss'],
-  ] as const) {
-    if (server === undefined) continue
-    webSockets.push(attachMqttWebSocket(server, hub, '/mqtt', ctx.connectionsMax))
-    const address = server.address()
-    if (address !== null && typeof address === 'object') urls.push(`${scheme}://${ctx.host}:${address.port}/mqtt`)
-  }
+  const webSockets = serveWebSocketOnHttpListener(ctx, webSocketEndpoint(hub, '/mqtt', ctx.connectionsMax), urls)
   return {
     name: 'mqtt',
     port: listenerPort(tcp, tls),
@@ -116,43 +105,17 @@ export function attachMqttWebSocket(
   path = '/mqtt',
   connectionsMax = CONNECTIONS_MAX_DEFAULT,
 ): { close(): void } {
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: hub.limits.maxPacketBytes + 8,
-    handleProtocols: (protocols) => {
-      for (const p of ['mqtt', 'mqttv3.1']) if (protocols.has(p)) return p
-      return false
-    },
-  })
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = request.url ?? '/'
-    const pathname = url.split('?')[0]
-    if (pathname !== path) return
-    // The same bound as TCP accepts: the hub's registry holds both kinds.
-    if (hub.connections.size >= connectionsMax) {
-      socket.destroy()
-      return
-    }
-    // A page of another site may connect with a user name and password it knows, but not as the anonymous
-    // user of a local broker nor with a client certificate the browser would attach by itself.
-    const fromOtherOrigin = crossOrigin(request.headers)
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      const stream = createWebSocketStream(ws)
-      stream.on('error', () => {})
-      const peer = request.socket
-      handleMqttStream(hub, stream, {
-        socket: peer,
-        remoteAddress: `${peerOf(peer)} (WebSocket)`,
-        crossOrigin: fromOtherOrigin,
-      })
-    })
-  }
-  httpServer.on('upgrade', onUpgrade)
+  return serveWebSocket(httpServer, webSocketEndpoint(hub, path, connectionsMax))
+}
+
+/** MQTT's WebSocket endpoint: binary frames, subprotocol "mqtt" ("mqttv3.1" too), the hub's connection bound. */
+function webSocketEndpoint(hub: MqttHub, path: string, connectionsMax: number | undefined): WebSocketEndpoint {
   return {
-    close() {
-      httpServer.off('upgrade', onUpgrade)
-      for (const client of wss.clients) client.terminate()
-      wss.close()
-    },
+    path,
+    subprotocols: ['mqtt', 'mqttv3.1'],
+    maxPayload: hub.limits.maxPacketBytes + 8,
+    connections: hub.connections,
+    connectionsMax,
+    open: (stream, peer) => handleMqttStream(hub, stream, peer),
   }
 }

@@ -1,0 +1,81 @@
+// SEND ↔ broker message ↔ MESSAGE. The body is the record value; every application header of a SEND (the
+// JMS ones `content-type`, `correlation-id`, `reply-to`, `type`, `persistent`, `expires` and custom ones)
+// is a plain record header of the same name, which is what AMQP 0-9-1 consumers see in their headers table,
+// MQTT 5 subscribers as user properties and Kafka consumers as record headers; their headers come back to
+// STOMP the same way. `priority` and `expires` also set the broker's priority and per-message expiry.
+// Frame-control headers (destination, receipt, transaction, content-length) are not kept, and a client cannot
+// set the broker's reserved `wharf.*` headers nor another protocol's (`amqp.*`, `mqtt.*`).
+import { type PublishMessage, RESERVED_PREFIX, type RecordHeader, type StoredMessage } from '../../../broker/message.js'
+import type { HeaderList } from './encode.js'
+import { StompFrameError } from './frame.js'
+
+/** SEND headers that steer the frame, not the message. */
+const controlHeaders = new Set(['destination', 'receipt', 'transaction', 'content-length'])
+/** Record headers other adapters own: never taken from a client, never shown to one. */
+const foreignPrefixes = [RESERVED_PREFIX, 'amqp.', 'mqtt.']
+/** MQTT 5 properties that mean the same as a STOMP header. */
+const fromMqtt: Record<string, string> = {
+  'mqtt.content-type': 'content-type',
+  'mqtt.response-topic': 'reply-to',
+}
+
+const PRIORITY = 'wharf.priority'
+const EXPIRES_AT = 'wharf.expires-at'
+
+function foreign(name: string): boolean {
+  for (const prefix of foreignPrefixes) if (name.startsWith(prefix)) return true
+  return false
+}
+
+export function toPublishMessage(headers: ReadonlyMap<string, string>, body: Buffer, now: number): PublishMessage {
+  const record: RecordHeader[] = []
+  for (const [name, value] of headers) {
+    if (controlHeaders.has(name) || foreign(name)) continue
+    record.push({ key: name, value: Buffer.from(value) })
+  }
+  const message: PublishMessage = { value: body, headers: record, timestamp: now }
+  const priority = headers.get('priority')
+  if (priority !== undefined) {
+    const n = Number(priority)
+    if (!Number.isInteger(n) || n < 0 || n > 9) throw new StompFrameError(`invalid priority '${priority}' (0-9)`)
+    message.priority = n
+  }
+  const expires = headers.get('expires')
+  if (expires !== undefined && expires !== '0') {
+    // JMS expiration: an absolute time in ms since the epoch; 0 is "never".
+    const at = Number(expires)
+    if (!Number.isSafeInteger(at) || at < 0) throw new StompFrameError(`invalid expires '${expires}'`)
+    message.ttlMs = Math.max(1, at - now)
+  }
+  return message
+}
+
+/** Application headers of a MESSAGE frame, after the ones the subscription adds. */
+export function messageHeaders(message: StoredMessage, out: HeaderList): void {
+  let contentType = false
+  let hasTimestamp = false
+  for (const { key, value } of message.headers) {
+    if (value === null) continue
+    if (key === PRIORITY) {
+      out.push(['priority', value.toString('utf8')])
+      continue
+    }
+    if (key === EXPIRES_AT || key === 'priority' || key === 'content-length') continue
+    const alias = fromMqtt[key]
+    if (alias !== undefined) {
+      if (alias === 'content-type') contentType = true
+      out.push([alias, value.toString('utf8')])
+      continue
+    }
+    if (foreign(key) || controlHeaders.has(key) || key === 'subscription' || key === 'message-id' || key === 'ack')
+      continue
+    if (key === 'content-type') {
+      if (contentType) continue
+      contentType = true
+    }
+    if (key === 'timestamp') hasTimestamp = true
+    out.push([key, value.toString('utf8')])
+  }
+  // ActiveMQ sends the JMS timestamp of every message.
+  if (!hasTimestamp) out.push(['timestamp', String(message.timestamp)])
+}
