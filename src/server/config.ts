@@ -1,12 +1,11 @@
 // One way to configure everything: defaults < config file < environment (WHARF_*) < command-line flags.
 import { readFileSync } from 'node:fs'
-import { isIP } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
 import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { amqpLimitDefaults } from '../protocols/amqp/listener.js'
-import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
+import type { ClientAuth } from '../protocols/common/tls.js'
 import { HTTP_BODIES_BYTES_MAX_DEFAULT } from '../protocols/http/body-budget.js'
 import {
   HTTP_HEADERS_TIMEOUT_MS,
@@ -15,7 +14,11 @@ import {
 } from '../protocols/http/listener.js'
 import { defaultStompLimits } from '../protocols/stomp/index.js'
 import { WharfError } from '../util/errors.js'
-import { type LogFormat, logFormats, logLevels } from '../util/logger.js'
+import { coerce, envName, type Kind, settingNames } from './config-values.js'
+
+export { envName, flagName, settingNames } from './config-values.js'
+
+import type { LogFormat, logLevels } from '../util/logger.js'
 import { memoryAvailable } from '../util/memory.js'
 
 export interface WharfConfig {
@@ -175,15 +178,6 @@ export const defaultConfig: WharfConfig = {
   schemaDepthMax: schemaDepthMaxDefault,
 }
 
-type Kind = 'string' | 'host' | 'optionalString' | 'boolean' | 'autoBoolean' | 'list' | EnumKind | NumberKind
-type EnumKind = 'durability' | 'permission' | 'clientAuth' | 'logLevel' | 'logFormat'
-const enums: Record<EnumKind, readonly string[]> = {
-  logLevel: logLevels,
-  logFormat: logFormats,
-  durability: ['always', 'interval', 'never'],
-  permission: ['allow', 'deny'],
-  clientAuth: clientAuthModes,
-}
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
   host: 'host',
@@ -242,94 +236,6 @@ const schema: Record<keyof WharfConfig, Kind> = {
   schemaDepthMax: 'count',
 }
 
-/** dataDir -> WHARF_DATA_DIR */
-export function envName(key: keyof WharfConfig): string {
-  return `WHARF_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
-}
-
-/** dataDir -> data-dir (the flag is --data-dir) */
-export function flagName(key: keyof WharfConfig): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
-}
-
-type NumberKind = 'port' | 'partitions' | 'bytes' | 'count' | 'milliseconds'
-
-/** The numbers each numeric kind accepts (from a number, or a string as in the environment) and how errors name them. */
-const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: string }> = {
-  port: { accepts: (n) => Number.isInteger(n) && n >= 0 && n <= 65535, what: 'a port number 0-65535 (0 disables)' },
-  partitions: { accepts: (n) => Number.isInteger(n) && n >= 1 && n <= 4096, what: 'an integer 1-4096' },
-  bytes: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of bytes (0 disables)' },
-  count: { accepts: (n) => Number.isSafeInteger(n) && n >= 1, what: 'a positive integer' },
-  milliseconds: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of milliseconds (0 = off)' },
-}
-
-/** How an error names a setting: as the user wrote it (--flag, WHARF_VARIABLE, or the file's key), never guessed. */
-function settingName(key: keyof WharfConfig, source: string): string {
-  if (source === 'flags') return `--${flagName(key)}`
-  if (source === 'environment') return envName(key)
-  return `${source}: ${key}`
-}
-
-/** A setting by every name it has, for errors about a combination of settings. */
-export function settingNames(key: keyof WharfConfig): string {
-  return `--${flagName(key)} (${envName(key)}, "${key}" in a config file)`
-}
-
-/** Host names (RFC 1123 labels) and IP literals; whether this machine has the address is checked at listen. */
-function isHostSyntax(host: string): boolean {
-  if (isIP(host) !== 0) return true
-  return (
-    host.length <= 253 &&
-    /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(host)
-  )
-}
-
-function coerce(key: keyof WharfConfig, value: unknown, source: string): unknown {
-  const kind = schema[key]
-  const name = settingName(key, source)
-  const invalid = (what: string) =>
-    new WharfError('INVALID_CONFIG', `${name} must be ${what}, got ${JSON.stringify(value)}`)
-  if (kind === 'autoBoolean' && value === 'auto') return value
-  if (kind === 'list') {
-    let list = value
-    if (typeof value === 'string') {
-      try {
-        list = JSON.parse(value)
-      } catch {
-        throw new WharfError('INVALID_CONFIG', `${name} must be a JSON array`)
-      }
-    }
-    if (
-      !Array.isArray(list) ||
-      !list.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))
-    )
-      throw new WharfError('INVALID_CONFIG', `${name} must be an array of objects`)
-    return list
-  }
-  if (kind === 'boolean' || kind === 'autoBoolean') {
-    if (typeof value === 'boolean') return value
-    if (value === 'true' || value === '1') return true
-    if (value === 'false' || value === '0') return false
-    throw invalid(`true or false${kind === 'autoBoolean' ? ' or auto' : ''}`)
-  }
-  if (kind === 'optionalString') {
-    if (typeof value !== 'string') throw invalid('a string')
-    return value
-  }
-  if (Object.hasOwn(numberKinds, kind)) {
-    const { accepts, what } = numberKinds[kind as NumberKind]
-    const n = typeof value === 'number' ? value : Number(String(value).trim())
-    if (!accepts(n)) throw invalid(what)
-    return n
-  }
-  if (Object.hasOwn(enums, kind) && (typeof value !== 'string' || !enums[kind as EnumKind].includes(value)))
-    throw invalid(`one of ${enums[kind as EnumKind].join(', ')}`)
-  if (typeof value !== 'string' || value === '') throw invalid('a non-empty string')
-  if (kind === 'host' && !isHostSyntax(value))
-    throw invalid('an IP address of this machine (127.0.0.1, ::1, 0.0.0.0 for all IPv4, :: for all) or a host name')
-  return value
-}
-
 /** Settings that name files: resolved against the config file's directory, or the working directory. */
 const tlsFileKeys = ['tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const
 
@@ -352,7 +258,7 @@ function apply(target: WharfConfig, values: Record<string, unknown>, source: str
   for (const [key, value] of Object.entries(flattenTls(values, source))) {
     if (!(key in schema)) throw new WharfError('INVALID_CONFIG', `${source}: unknown setting '${key}'`)
     if (value === undefined) continue
-    ;(target as unknown as Record<string, unknown>)[key] = coerce(key as keyof WharfConfig, value, source)
+    ;(target as unknown as Record<string, unknown>)[key] = coerce(schema[key as keyof WharfConfig], key, value, source)
   }
 }
 
