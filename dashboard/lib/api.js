@@ -12,6 +12,26 @@ export class ApiError extends Error {
 }
 
 let csrfToken = null
+/** Called with false when a request finds no broker (network error) and with true when one answers again. */
+let onReachable = () => {}
+
+export function setReachabilityHandler(handler) {
+  onReachable = handler
+}
+
+/** fetch() that reports whether the broker answered: a network error means it is down or unreachable. */
+async function reach(path, init) {
+  let response
+  try {
+    response = await fetch(path, init)
+  } catch (error) {
+    if (init?.signal?.aborted) throw error
+    onReachable(false)
+    throw new ApiError(0, 'DISCONNECTED', 'the broker does not answer')
+  }
+  onReachable(true)
+  return response
+}
 /** Called when a request finds the session gone (401): the app shows the login page. */
 let onUnauthorized = () => {}
 
@@ -35,7 +55,7 @@ async function request(method, path, body, { quiet = false } = {}) {
     init.headers['content-type'] = 'application/json'
     init.body = JSON.stringify(body)
   }
-  const response = await fetch(path, init)
+  const response = await reach(path, init)
   const text = await response.text()
   let data = null
   if (text !== '') {
@@ -96,7 +116,7 @@ export const session = {
  * (the process metrics are many and unused here).
  */
 export async function fetchMetrics() {
-  const response = await fetch('/metrics', { headers: baseHeaders('GET'), credentials: 'same-origin' })
+  const response = await reach('/metrics', { headers: baseHeaders('GET'), credentials: 'same-origin' })
   if (response.status === 401) onUnauthorized()
   if (!response.ok) throw new ApiError(response.status, 'METRICS', 'metrics unavailable')
   const text = await response.text()

@@ -4,6 +4,8 @@ import { api, qs } from './api.js'
 import { field, fmt, h, showError, table } from './dom.js'
 
 export const PAGE_SIZE = 25
+/** Lists refresh on their own this often (not while the tab is hidden or a load is still running). */
+export const LIST_REFRESH_MS = 5000
 
 export function serverList({ route, load, columns, filterLabel, empty }) {
   let q = route.query.get('q') ?? ''
@@ -20,7 +22,13 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
       go(0)
     }, 250)
   })
-  route.signal.addEventListener('abort', () => clearTimeout(timer))
+  const refresher = setInterval(() => {
+    if (!document.hidden && body.getAttribute('aria-busy') !== 'true') reload()
+  }, LIST_REFRESH_MS)
+  route.signal.addEventListener('abort', () => {
+    clearTimeout(timer)
+    clearInterval(refresher)
+  })
 
   function go(to) {
     offset = Math.max(0, to)
@@ -42,7 +50,7 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
         total === 0 ? '0 items' : `${fmt.num(offset + 1)}–${fmt.num(last)} of ${fmt.num(total)}`,
       )
     } catch (error) {
-      showError(error)
+      if (!route.signal.aborted) showError(error)
     } finally {
       body.setAttribute('aria-busy', 'false')
     }

@@ -3,7 +3,7 @@
 import { api, qs } from '../lib/api.js'
 import { act, confirmDialog, field, fmt, h, link, notify, panel, props } from '../lib/dom.js'
 import { collectionPage } from '../lib/list.js'
-import { formatSelect, messageTable, produceForm } from '../lib/messages.js'
+import { formatSelect, internalHeadersToggle, messageTable, produceForm } from '../lib/messages.js'
 
 const href = (name) => `#/queues/${encodeURIComponent(name)}`
 
@@ -120,18 +120,22 @@ async function renderDetail(route, name) {
   // ---- peek: non-destructive, takes no lease ----
   const limit = h('input', { type: 'number', name: 'limit', min: '1', max: '500', value: '20' })
   const format = formatSelect()
+  const internal = internalHeadersToggle(() => showPeek())
   const peekButton = h('button', { type: 'submit' }, 'Peek messages')
   const peekResults = h('div', { 'aria-live': 'polite' })
   let peeked = null
   const showPeek = () =>
     peeked &&
-    peekResults.replaceChildren(messageTable(peeked, format.value, `${peeked.length} unacked message(s), oldest first`))
+    peekResults.replaceChildren(
+      messageTable(peeked, format.value, `${peeked.length} unacked message(s), oldest first`, internal.checked),
+    )
   format.addEventListener('change', showPeek)
   const peekForm = h(
     'form',
     { class: 'inline' },
     field('How many', limit),
     field('Show payload as', format),
+    internal.element,
     peekButton,
   )
   peekForm.addEventListener('submit', async (event) => {

@@ -3,11 +3,13 @@
 import { api, qs } from '../lib/api.js'
 import { act, confirmDialog, field, fmt, h, link, notify, panel, props, showError, table } from '../lib/dom.js'
 import { collectionPage } from '../lib/list.js'
-import { formatSelect, messageTable, produceForm } from '../lib/messages.js'
+import { formatSelect, internalHeadersToggle, messageTable, produceForm } from '../lib/messages.js'
 
 const messagesOf = (s) => s.partitions.reduce((n, p) => n + (p.highWatermark - p.logStartOffset), 0)
 const bytesOf = (s) => s.partitions.reduce((n, p) => n + p.sizeBytes, 0)
 const href = (name) => `#/streams/${encodeURIComponent(name)}`
+/** The partitions table follows the broker's offsets this often. */
+const REFRESH_MS = 5000
 
 export function render(route) {
   return route.name === undefined ? renderList(route) : renderDetail(route, route.name)
@@ -48,7 +50,6 @@ function createForm(list) {
     name: 'name',
     required: true,
     autocomplete: 'off',
-    pattern: '[A-Za-z0-9._\\-]+',
   })
   const partitions = h('input', { type: 'number', name: 'partitions', min: '1', max: '4096', value: '1' })
   const retentionHours = h('input', { type: 'number', name: 'retention', min: '-1', value: '168' })
@@ -161,6 +162,7 @@ async function renderDetail(route, name) {
   const time = h('input', { type: 'datetime-local', name: 'time', step: '1' })
   const limit = h('input', { type: 'number', name: 'limit', min: '1', max: '500', value: q.get('limit') ?? '20' })
   const format = formatSelect(q.get('format') ?? 'decoded')
+  const internal = internalHeadersToggle(() => showPage())
   const results = h('div', { 'aria-live': 'polite' })
   const browseButton = h('button', { type: 'submit' }, 'Show messages')
   const browseForm = h(
@@ -172,6 +174,7 @@ async function renderDetail(route, name) {
     field('Time (local)', time),
     field('Limit', limit),
     field('Show payload as', format),
+    internal.element,
     browseButton,
   )
   const syncInputs = () => {
@@ -190,6 +193,7 @@ async function renderDetail(route, name) {
           lastPage.messages,
           format.value,
           `Partition ${lastPage.partition}: ${lastPage.messages.length} message(s); end offset ${lastPage.highWatermark}`,
+          internal.checked,
         ),
         next
           ? h(
@@ -247,6 +251,8 @@ async function renderDetail(route, name) {
     const s = await api.get(`/streams/${api.enc(name)}`)
     if (!route.signal.aborted) showPartitions(s)
   }
+  const timer = setInterval(() => refresh().catch(() => {}), REFRESH_MS)
+  route.signal.addEventListener('abort', () => clearInterval(timer))
   const produce = produceForm({
     partitions: stream.partitions.length,
     send: async (message) => {

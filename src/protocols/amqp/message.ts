@@ -7,8 +7,10 @@
 import { type PublishMessage, Reserved, type StoredMessage } from '../../broker/message.js'
 import type { RecordHeader } from '../../record/index.js'
 import {
+  AmqpTyped,
   type BasicProperties,
   type ContentMethodName,
+  type Decimal,
   decodeContentHeader,
   encodeBodyFrames,
   encodeMessage,
@@ -65,15 +67,18 @@ export function routingKeyOf(message: StoredMessage, fallback: string): string {
   return lastHeader(message.headers, Reserved.routingKey)?.toString('utf8') ?? fallback
 }
 
+/** The basic properties in the stored bytes of amqp.props. */
+function decodeRawProperties(raw: Buffer): BasicProperties {
+  const payload = Buffer.alloc(CONTENT_HEADER_FIXED_BYTES + raw.length)
+  payload.writeUInt16BE(60, 0)
+  raw.copy(payload, CONTENT_HEADER_FIXED_BYTES)
+  return decodeContentHeader(payload).properties
+}
+
 /** Properties of a stored message: decoded from amqp.props, or built from another protocol's headers. */
 export function decodeProperties(message: StoredMessage): BasicProperties {
   const raw = lastHeader(message.headers, PROPS_HEADER)
-  if (raw) {
-    const payload = Buffer.alloc(CONTENT_HEADER_FIXED_BYTES + raw.length)
-    payload.writeUInt16BE(60, 0)
-    raw.copy(payload, CONTENT_HEADER_FIXED_BYTES)
-    return decodeContentHeader(payload).properties
-  }
+  if (raw) return decodeRawProperties(raw)
   const headers: FieldTable = {}
   let any = false
   for (const h of message.headers) {
@@ -82,6 +87,52 @@ export function decodeProperties(message: StoredMessage): BasicProperties {
     any = true
   }
   return any ? { headers } : {}
+}
+
+/** Basic property names as the AMQP 0-9-1 spec (and RabbitMQ's management UI) spells them. */
+const PROPERTY_NAMES: ReadonlyArray<[keyof BasicProperties, string]> = [
+  ['contentType', 'content-type'],
+  ['contentEncoding', 'content-encoding'],
+  ['headers', 'headers'],
+  ['deliveryMode', 'delivery-mode'],
+  ['priority', 'priority'],
+  ['correlationId', 'correlation-id'],
+  ['replyTo', 'reply-to'],
+  ['expiration', 'expiration'],
+  ['messageId', 'message-id'],
+  ['timestamp', 'timestamp'],
+  ['type', 'type'],
+  ['userId', 'user-id'],
+  ['appId', 'app-id'],
+  ['clusterId', 'cluster-id'],
+]
+
+/** A field value as JSON: bytes as base64, 64-bit integers as decimal text, typed values unwrapped. */
+function jsonOf(value: FieldValue | Decimal): unknown {
+  if (value instanceof AmqpTyped) return jsonOf(value.value)
+  if (Buffer.isBuffer(value)) return value.toString('base64')
+  if (typeof value === 'bigint') return value.toString()
+  if (value instanceof Date) return value.toISOString()
+  if (Array.isArray(value)) return value.map(jsonOf)
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = jsonOf(v as FieldValue)
+    return out
+  }
+  return value ?? null
+}
+
+/**
+ * The AMQP properties of a stored AMQP publish by their spec names, JSON-safe, for the admin API's message
+ * view; undefined for a message that carries none (published over another protocol).
+ */
+export function propertiesByName(headers: readonly RecordHeader[]): Record<string, unknown> | undefined {
+  const raw = lastHeader(headers, PROPS_HEADER)
+  if (!raw) return undefined
+  const props = decodeRawProperties(raw)
+  const out: Record<string, unknown> = {}
+  for (const [field, name] of PROPERTY_NAMES) if (props[field] !== undefined) out[name] = jsonOf(props[field])
+  return out
 }
 
 interface DeathRecordJson {

@@ -5,6 +5,7 @@ import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
+import type { RecordHeader } from '../../broker/message.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp, type TcpListener } from '../../util/net.js'
 import type { ConnectionDirectory } from './connections.js'
@@ -49,6 +50,14 @@ export interface ListenerContext {
   tls?: { port: number; credentials: TlsCredentials }
 }
 
+/** One retained message as a listener lists it (the payload is the stored buffer, not a copy). */
+export interface RetainedMessage {
+  topic: string
+  bytes: number
+  timestamp: number
+  payload: Buffer | null
+}
+
 /** A started listener. */
 export interface Listener {
   readonly name: string
@@ -63,8 +72,13 @@ export interface Listener {
   readonly connections?: ConnectionDirectory
   /** Open connections held back by a resource alarm because they publish (listeners that block publishers). */
   readonly blockedPublisherCount?: number
-  /** Retained messages (topic, payload bytes, time), for listeners that keep them (MQTT). */
-  retainedMessages?(): Array<{ topic: string; bytes: number; timestamp: number }>
+  /** Retained messages (topic, payload bytes, time, the payload itself), for listeners that keep them (MQTT). */
+  retainedMessages?(): RetainedMessage[]
+  /**
+   * The protocol's own properties of a stored message by name, when its headers hold them in the protocol's
+   * encoding (AMQP keeps the raw basic properties); undefined when they hold none. The admin API's message view.
+   */
+  messageProperties?(headers: readonly RecordHeader[]): Record<string, unknown> | undefined
   close(): Promise<void>
 }
 

@@ -14,6 +14,7 @@ import {
   CONNECTIONS_MAX_DEFAULT,
   type Listener,
   type ListenerContext,
+  type RetainedMessage,
 } from '../common/listener.js'
 import { followAlarms } from '../common/publisher-alarms.js'
 import { MqttConnection, type MqttTransport } from './connection/connection.js'
@@ -35,8 +36,8 @@ export interface MqttListener extends Listener {
   readonly connectionCount: number
   /** Open connections held back by a resource alarm because they publish. */
   readonly blockedPublisherCount: number
-  /** Retained messages (topic, payload bytes, timestamp), sorted by topic. */
-  retainedMessages(): Array<{ topic: string; bytes: number; timestamp: number }>
+  /** Retained messages (topic, payload bytes, timestamp, payload), sorted by topic. */
+  retainedMessages(): RetainedMessage[]
 }
 
 /** Accepts one transport stream (TCP or TLS socket, WebSocket stream) as an MQTT connection. */

@@ -35,7 +35,18 @@ export function registerAdmin(
   view: SystemView & ListenersView,
   auth: HttpAuth,
 ): void {
-  const context: AdminContext = { broker, route: adminRoute(app, logger), authorize: auth.authorize }
+  const context: AdminContext = {
+    broker,
+    route: adminRoute(app, logger),
+    authorize: auth.authorize,
+    protocolProperties: (headers) => {
+      for (const listener of view.started?.values() ?? []) {
+        const properties = listener.messageProperties?.(headers)
+        if (properties !== undefined) return { protocol: listener.name, ...properties }
+      }
+      return undefined
+    },
+  }
   const { route } = context
 
   route('GET', '/openapi.json', () => openApiDocument())

@@ -5,6 +5,8 @@
 // Kept apart from admin.ts so the route modules need not import the module that registers them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
+import type { RecordHeader } from '../../../broker/message.js'
+import { checkName } from '../../../broker/names.js'
 import type { Operation, ResourceType } from '../../../broker/security/acls.js'
 import { type ErrorCode, isWharfError, WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
@@ -74,6 +76,11 @@ export interface AdminContext {
   readonly broker: Broker
   readonly route: AdminRoute
   readonly authorize: Authorize
+  /**
+   * A stored message's properties as the protocol that published it names them (`{protocol: 'amqp',
+   * 'content-type': …}`), asked of the running listeners; undefined when none recognises its headers.
+   */
+  readonly protocolProperties: (headers: readonly RecordHeader[]) => Record<string, unknown> | undefined
 }
 
 export function adminRoute(app: FastifyInstance, logger: Logger): AdminRoute {
@@ -162,22 +169,23 @@ export interface Collection {
 }
 
 /**
- * `GET /<kind>` (paged), `POST /<kind>` (201 with the description) and `GET /<kind>/:name`, which streams and
- * queues answer alike (ACL: Create and Describe on the Topic of that name); each kind registers its own
+ * `GET /<kind>` (paged), `POST /<kind>` (201 with the description; the name keeps the broker's name rule,
+ * `broker/names.ts`) and `GET /<kind>/:name`, which streams and queues answer alike (ACL: Create and Describe on the Topic of that name); each kind registers its own
  * alter, delete and message routes.
  */
 export function collectionRoutes({ route, authorize }: AdminContext, path: string, collection: Collection): void {
+  const kind = path.slice(1, -1)
   route('GET', path, (r) => pageMap(collection.names(), query(r), collection.describe))
   route(
     'POST',
     path,
     async (r) => {
       const input = body(r)
-      if (typeof input.name !== 'string') throw bad('name is required')
       const { name, ...config } = input
-      authorize(r, 'Create', 'Topic', name)
-      await collection.create(name, config)
-      return collection.describe(name)
+      checkName(kind, name)
+      authorize(r, 'Create', 'Topic', name as string)
+      await collection.create(name as string, config)
+      return collection.describe(name as string)
     },
     201,
   )

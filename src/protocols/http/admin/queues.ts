@@ -70,7 +70,7 @@ export function registerQueueRoutes(context: AdminContext, sqs: Pick<SqsService,
     const q = query(r)
     const encoding = encodingOf(q.encoding)
     const messages = await peekQueue(broker, params(r).name!, intQuery(q, 'limit', 20, 1, PEEK_MAX))
-    return { messages: messages.map((m) => describeMessage(broker, m, encoding)) }
+    return { messages: messages.map((m) => describeMessage(context, m, encoding)) }
   })
   route('POST', '/queues/:name/purge', async (r) => {
     authorize(r, 'Delete', 'Topic', params(r).name!)

@@ -2,6 +2,7 @@
 // bindings (list/bind/unbind, the same body for both). ACL: Create, Describe, Delete on the Exchange;
 // bind and unbind need Read on the source Exchange and Write on the destination (Topic or Exchange).
 import type { FastifyRequest } from 'fastify'
+import { checkName } from '../../../broker/names.js'
 import type { BindingDef, Destination } from '../../../broker/routing/router.js'
 import { WharfError } from '../../../util/errors.js'
 import { type AdminContext, type Authorize, bad, body, page, params, query } from './context.js'
@@ -45,8 +46,9 @@ export function registerRoutingRoutes({ broker, route, authorize }: AdminContext
     '/exchanges',
     async (r) => {
       const input = body(r)
-      if (typeof input.name !== 'string' || typeof input.type !== 'string') throw bad('name and type are required')
-      authorize(r, 'Create', 'Exchange', input.name)
+      checkName('exchange', input.name)
+      if (typeof input.type !== 'string') throw bad('type is required (direct, fanout, topic or headers)')
+      authorize(r, 'Create', 'Exchange', input.name as string)
       return broker.declareExchange(input as { name: string; type: string })
     },
     201,

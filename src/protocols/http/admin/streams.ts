@@ -71,7 +71,7 @@ export function registerStreamRoutes(context: AdminContext): void {
     const nextOffset = out.length > 0 ? out[out.length - 1]!.offset + 1 : offset
     return {
       partition,
-      messages: out.map((m) => describeMessage(broker, m, encoding)),
+      messages: out.map((m) => describeMessage(context, m, encoding)),
       nextOffset,
       highWatermark: log.highWatermark,
     }
