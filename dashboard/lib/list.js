@@ -85,14 +85,36 @@ export function searchForm(label, input) {
  * A page that lists one admin API collection (`/queues`, `/streams`, …) under its title, filtered by name.
  * `below(list)` builds what follows the list, such as a create form that reloads it.
  */
-export async function collectionPage({ route, title, path, noun, empty, columns, below }) {
+export async function collectionPage({ route, title, path, noun, empty, columns, below, internalLabel }) {
+  // Protocols' own state (and streams under queues) is left out unless the user asks for it (`?internal=1`).
+  let internal = route.query.get('internal') === '1'
+  const toggle =
+    internalLabel === undefined
+      ? null
+      : h('input', {
+          type: 'checkbox',
+          name: 'internal',
+          checked: internal,
+          onchange: () => {
+            internal = toggle.checked
+            route.setQuery({ internal: internal ? '1' : '' })
+            list.go(0)
+          },
+        })
   const list = serverList({
     route,
     filterLabel: `Filter ${noun} by name`,
     empty,
-    load: (page) => api.get(`${path}${qs(page)}`),
+    load: (page) => api.get(`${path}${qs({ ...page, internal: internalLabel === undefined || internal ? '' : 'false' })}`),
     columns,
   })
   await list.reload()
-  return h('div', {}, h('h1', {}, title), list.element, below?.(list))
+  return h(
+    'div',
+    {},
+    h('h1', {}, title),
+    toggle ? h('div', { class: 'inline' }, field(internalLabel, toggle)) : null,
+    list.element,
+    below?.(list),
+  )
 }

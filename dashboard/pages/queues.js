@@ -26,7 +26,13 @@ function renderList(route) {
     noun: 'queues',
     empty: 'No queues yet.',
     columns: [
-      { label: 'Name', value: (q) => link(href(q.name), q.name) },
+      {
+        label: 'Name',
+        value: (q) => [
+          link(href(q.name), q.name),
+          q.internal ? [' ', h('span', { class: 'badge internal' }, `internal: ${q.internal}`)] : null,
+        ],
+      },
       { label: 'Ready', value: (q) => fmt.num(q.ready), num: true },
       { label: 'Unacked', value: (q) => fmt.num(q.inflight), num: true },
       { label: 'Delayed', value: (q) => fmt.num(q.delayed), num: true },
@@ -35,6 +41,7 @@ function renderList(route) {
       { label: 'Dead letters to', value: (q) => deadLetterOf(q.config) ?? '—' },
     ],
     below: createForm,
+    internalLabel: 'Show internal queues (MQTT sessions)',
   })
 }
 

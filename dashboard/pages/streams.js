@@ -32,7 +32,7 @@ function renderList(route) {
     noun: 'streams',
     empty: 'No streams yet.',
     columns: [
-      { label: 'Name', value: (s) => link(href(s.name), s.name) },
+      { label: 'Name', value: (s) => [link(href(s.name), s.name), ' ', roleBadge(s)] },
       { label: 'Partitions', value: (s) => String(s.partitions.length), num: true },
       { label: 'Messages', value: (s) => fmt.num(messagesOf(s)), num: true },
       { label: 'Size', value: (s) => fmt.bytes(bytesOf(s)), num: true },
@@ -40,7 +40,15 @@ function renderList(route) {
       { label: 'Read by queues', value: (s) => (s.queues.length ? s.queues.join(', ') : '—') },
     ],
     below: createForm,
+    internalLabel: 'Show queue and internal streams',
   })
+}
+
+/** Marks a stream that is not a plain stream: the one under a queue, or a protocol's internal state. */
+function roleBadge(s) {
+  if (s.role === 'queue') return h('span', { class: 'badge', title: 'the messages of the queue of this name' }, 'queue')
+  if (s.role === 'internal') return h('span', { class: 'badge internal', title: s.internal }, `internal: ${s.internal}`)
+  return null
 }
 
 /** The create form under the list; it reloads the list after creating. */
@@ -286,7 +294,7 @@ async function renderDetail(route, name) {
     'div',
     {},
     h('p', { class: 'crumbs' }, link('#/streams', 'Streams'), ' / '),
-    h('h1', {}, name),
+    h('h1', {}, name, ' ', roleBadge(stream)),
     h('div', { class: 'toolbar' }, del),
     h('h2', {}, 'Partitions'),
     partitionsBox,

@@ -72,6 +72,11 @@ export interface Listener {
   readonly connections?: ConnectionDirectory
   /** Open connections held back by a resource alarm because they publish (listeners that block publishers). */
   readonly blockedPublisherCount?: number
+  /**
+   * Messages this listener has handed to its consumers since start, where it counts them itself (Kafka:
+   * records fetched; MQTT: PUBLISH packets sent). Queue deliveries are counted by the broker's queues.
+   */
+  readonly messagesDelivered?: number
   /** Retained messages (topic, payload bytes, time, the payload itself), for listeners that keep them (MQTT). */
   retainedMessages?(): RetainedMessage[]
   /**
@@ -79,6 +84,11 @@ export interface Listener {
    * encoding (AMQP keeps the raw basic properties); undefined when they hold none. The admin API's message view.
    */
   messageProperties?(headers: readonly RecordHeader[]): Record<string, unknown> | undefined
+  /**
+   * What the listener keeps in the stream or queue of this name when the name is its own internal state
+   * (MQTT: retained messages, session queues), in words for an operator; undefined for any other name.
+   */
+  internalName?(name: string): string | undefined
   close(): Promise<void>
 }
 

@@ -77,6 +77,9 @@ export interface HttpListenerContext extends ListenerContext {
     httpRequestTimeoutMs?: number
     /** An idle keep-alive connection closes after this long. */
     httpKeepAliveTimeoutMs?: number
+    /** How often GET /api/v1/rates samples the broker's rates, and how long it keeps them (ms). */
+    rateSampleMs?: number
+    rateHistoryMs?: number
   }
 }
 

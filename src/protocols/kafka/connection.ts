@@ -37,6 +37,8 @@ export interface ServerState {
   readonly tlsPort: number | undefined
   /** Holds produces while a resource alarm is active. */
   readonly throttle: AlarmThrottle
+  /** Records handed to consumers by Fetch since start (the admin API's "out" rate). */
+  readonly fetched: { records: number }
 }
 
 export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown

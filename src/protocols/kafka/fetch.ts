@@ -78,6 +78,8 @@ async function readAll(
       const result = await log.read(t.fetchOffset, Math.max(1, Math.min(t.partitionMaxBytes, remaining)))
       remaining -= result.bytes
       bytes += result.bytes
+      // Offsets past the fetch offset: what the consumer gets (a batch's records before it are skipped).
+      c.server.fetched.records += Math.max(0, result.nextOffset - t.fetchOffset)
       data.push({
         partitionIndex: t.partition,
         errorCode: KafkaError.NONE,

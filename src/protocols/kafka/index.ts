@@ -133,6 +133,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     ctx.logger.warn({ reason }, reason === null ? 'kafka producers unblocked' : 'kafka producers held by an alarm'),
   )
   let state: ServerState | null = null
+  const fetched = { records: 0 }
   const serve = (socket: net.Socket, tls: boolean, principal?: Principal) => {
     if (state === null || socket.destroyed) {
       socket.destroy()
@@ -169,6 +170,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     plainPort: tcp.port,
     tlsPort: tls?.port,
     throttle,
+    fetched,
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(
@@ -185,6 +187,9 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     connections,
     get connectionCount() {
       return connections.size
+    },
+    get messagesDelivered() {
+      return fetched.records
     },
     get blockedPublisherCount() {
       let n = 0

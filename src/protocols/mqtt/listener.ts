@@ -19,7 +19,7 @@ import {
 import { followAlarms } from '../common/publisher-alarms.js'
 import { MqttConnection, type MqttTransport } from './connection/connection.js'
 import { type HubConnection, MqttHub } from './hub/hub.js'
-import type { MqttLimits } from './session/session.js'
+import { internalName, type MqttLimits } from './session/session.js'
 
 export interface MqttListenerContext extends ListenerContext {
   /** Test and embedding overrides of the bounds. */
@@ -89,9 +89,13 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
     get blockedPublisherCount() {
       return hub.blockedPublisherCount
     },
+    get messagesDelivered() {
+      return hub.stats.sent
+    },
     retainedMessages() {
       return hub.retained.list()
     },
+    internalName,
     async close() {
       unsubscribe()
       for (const ws of webSockets) ws.close()

@@ -43,6 +43,15 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   DISK_FULL: 507,
 }
 
+/**
+ * The broker's codes in the admin API's words: a broker queue is a queue subscription inside, but the API
+ * manages queues, so no `SUBSCRIPTION_*` reaches its callers (SNS subscriptions answer in SNS's own errors).
+ */
+const apiCodes: Partial<Record<ErrorCode, string>> = {
+  SUBSCRIPTION_NOT_FOUND: 'QUEUE_NOT_FOUND',
+  SUBSCRIPTION_EXISTS: 'QUEUE_EXISTS',
+}
+
 /** HTTP status of a broker error code (unknown codes: 500), shared by every admin route. */
 export function adminStatus(code: string): number {
   return statusOf[code as ErrorCode] ?? 500
@@ -81,6 +90,8 @@ export interface AdminContext {
    * 'content-type': …}`), asked of the running listeners; undefined when none recognises its headers.
    */
   readonly protocolProperties: (headers: readonly RecordHeader[]) => Record<string, unknown> | undefined
+  /** What a protocol keeps in the stream or queue of this name when it is that protocol's own state, else undefined. */
+  readonly internalName: (name: string) => string | undefined
 }
 
 export function adminRoute(app: FastifyInstance, logger: Logger): AdminRoute {
@@ -97,7 +108,8 @@ export function adminRoute(app: FastifyInstance, logger: Logger): AdminRoute {
             .header('content-type', 'application/json')
             .send(JSON.stringify(result ?? {}))
         } catch (error) {
-          if (isWharfError(error)) return sendAdminError(reply, statusOf[error.code] ?? 500, error.code, error.message)
+          if (isWharfError(error))
+            return sendAdminError(reply, statusOf[error.code] ?? 500, apiCodes[error.code] ?? error.code, error.message)
           logger.error({ err: error, url: request.url }, 'admin request failed')
           return sendAdminError(reply, 500, 'INTERNAL', 'internal error')
         }
@@ -162,7 +174,8 @@ export function pageMap<T>(
 
 /** How a named resource kind (streams, queues) is listed, created and described. */
 export interface Collection {
-  readonly names: () => string[]
+  /** The names a list shows; `?internal=false` leaves out protocols' own state (and streams under queues). */
+  readonly names: (internal: boolean) => string[]
   readonly describe: (name: string) => Record<string, unknown>
   /** Creates `name` with the rest of the request body as its config. */
   readonly create: (name: string, config: Record<string, unknown>) => Promise<unknown>
@@ -175,7 +188,7 @@ export interface Collection {
  */
 export function collectionRoutes({ route, authorize }: AdminContext, path: string, collection: Collection): void {
   const kind = path.slice(1, -1)
-  route('GET', path, (r) => pageMap(collection.names(), query(r), collection.describe))
+  route('GET', path, (r) => pageMap(collection.names(query(r).internal !== 'false'), query(r), collection.describe))
   route(
     'POST',
     path,

@@ -9,9 +9,10 @@ import type { SqsService } from '../sqs/service.js'
 import { type AdminContext, bad, body, collectionRoutes, intQuery, params, query } from './context.js'
 import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
 
-function describeQueue(broker: Broker, name: string): Record<string, unknown> {
+function describeQueue({ broker, internalName }: AdminContext, name: string): Record<string, unknown> {
   const queue = broker.queue(name)
-  return { ...queue.queueStats(), config: queue.config }
+  const internal = internalName(name)
+  return { ...queue.queueStats(), config: queue.config, ...(internal === undefined ? {} : { internal }) }
 }
 
 /** Non-destructive peek of a queue: unacked messages from the ack floor, in offset order, no lease taken. */
@@ -44,8 +45,12 @@ function deadLetterSources(broker: Broker, name: string): string[] {
 export function registerQueueRoutes(context: AdminContext, sqs: Pick<SqsService, 'moveMessages'>): void {
   const { broker, route, authorize } = context
   collectionRoutes(context, '/queues', {
-    names: () => broker.listQueues().map((q) => q.name),
-    describe: (name) => describeQueue(broker, name),
+    names: (internal) =>
+      broker
+        .listQueues()
+        .map((q) => q.name)
+        .filter((name) => internal || context.internalName(name) === undefined),
+    describe: (name) => describeQueue(context, name),
     create: (name, config) => broker.createQueue(name, config as Partial<QueueConfig>),
   })
   route('DELETE', '/queues/:name', async (r) => {
