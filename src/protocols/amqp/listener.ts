@@ -10,7 +10,7 @@ import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
 import { AmqpConnection } from './connection/connection.js'
 import type { ServerState } from './connection/state.js'
-import { propertiesByName } from './message.js'
+import { propertiesByName, publishWithProperties } from './message.js'
 
 /** While any of the context's resource alarms is active, publishers are blocked. */
 export type AmqpListenerContext = ListenerContext
@@ -224,6 +224,7 @@ export async function startAmqpListener(
       return countBlockedPublishers(connections)
     },
     messageProperties: propertiesByName,
+    messageWithProperties: publishWithProperties,
     setBlocked(reason) {
       manualBlock = reason
       applyBlocked()

@@ -6,6 +6,7 @@
 // Also the routing keys a CC or BCC header adds (sender-selected distribution).
 import { type PublishMessage, Reserved, type StoredMessage } from '../../broker/message.js'
 import type { RecordHeader } from '../../record/index.js'
+import { WharfError } from '../../util/errors.js'
 import {
   AmqpTyped,
   type BasicProperties,
@@ -13,6 +14,7 @@ import {
   type Decimal,
   decodeContentHeader,
   encodeBodyFrames,
+  encodeContentHeaderFrame,
   encodeMessage,
   encodeMethodFrame,
   type FieldTable,
@@ -133,6 +135,65 @@ export function propertiesByName(headers: readonly RecordHeader[]): Record<strin
   const out: Record<string, unknown> = {}
   for (const [field, name] of PROPERTY_NAMES) if (props[field] !== undefined) out[name] = jsonOf(props[field])
   return out
+}
+
+const FIELD_OF = new Map(PROPERTY_NAMES.map(([field, name]) => [name, field]))
+const OCTET_PROPERTIES = new Set<keyof BasicProperties>(['deliveryMode', 'priority'])
+const SHORTSTR_BYTES_MAX = 255
+
+function badProperty(message: string): WharfError {
+  return new WharfError('INVALID_ARGUMENT', message)
+}
+
+/** A headers-table value from JSON: strings, numbers, booleans and null, nested objects and arrays of them. */
+function fieldValueOf(name: string, value: unknown, depth = 0): FieldValue {
+  if (depth > 8) throw badProperty(`headers.${name} nests too deep`)
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (Array.isArray(value)) return value.map((v) => fieldValueOf(name, v, depth + 1))
+  if (typeof value === 'object') {
+    const table: FieldTable = {}
+    for (const [k, v] of Object.entries(value)) table[k] = fieldValueOf(`${name}.${k}`, v, depth + 1)
+    return table
+  }
+  throw badProperty(`headers.${name} must be a string, number, boolean, null, object or array`)
+}
+
+/**
+ * A publish carrying AMQP properties given by their spec names (`{'content-type': 'text/plain', 'delivery-mode':
+ * 2, headers: {…}}`), stored exactly as a basic.publish with those properties is (the admin API's publish).
+ * Unknown names and ill-typed values are INVALID_ARGUMENT naming the property.
+ */
+export function publishWithProperties(properties: Record<string, unknown>, body: Buffer): PublishMessage {
+  const props: BasicProperties = {}
+  const target = props as Record<string, unknown>
+  for (const [name, value] of Object.entries(properties)) {
+    const field = FIELD_OF.get(name)
+    if (field === undefined)
+      throw badProperty(`unknown AMQP property '${name}'; known: ${PROPERTY_NAMES.map(([, n]) => n).join(', ')}`)
+    if (value === undefined || value === null || value === '') continue
+    if (field === 'headers') {
+      if (typeof value !== 'object' || Array.isArray(value)) throw badProperty('headers must be an object')
+      target.headers = fieldValueOf('', value) as FieldTable
+    } else if (OCTET_PROPERTIES.has(field)) {
+      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 255)
+        throw badProperty(`${name} must be an integer in [0, 255]`)
+      target[field] = value
+    } else if (field === 'timestamp') {
+      if (!Number.isInteger(value) || (value as number) < 0) throw badProperty('timestamp must be epoch seconds')
+      target[field] = value
+    } else {
+      if (typeof value !== 'string' || Buffer.byteLength(value) > SHORTSTR_BYTES_MAX)
+        throw badProperty(`${name} must be a string of at most ${SHORTSTR_BYTES_MAX} bytes`)
+      if (field === 'expiration' && !/^\d{1,15}$/.test(value))
+        throw badProperty('expiration must be milliseconds as decimal text')
+      target[field] = value
+    }
+  }
+  const frame = encodeContentHeaderFrame(0, body.length, props)
+  // The frame's payload after the fixed part, without the frame header (7 bytes) and frame-end octet.
+  const raw = frame.subarray(FRAME_OVERHEAD_BYTES - 1 + CONTENT_HEADER_FIXED_BYTES, frame.length - 1)
+  return toPublishMessage(raw, props, body)
 }
 
 interface DeathRecordJson {

@@ -5,7 +5,7 @@ import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
-import type { RecordHeader } from '../../broker/message.js'
+import type { PublishMessage, RecordHeader } from '../../broker/message.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp, type TcpListener } from '../../util/net.js'
 import type { ConnectionDirectory } from './connections.js'
@@ -84,6 +84,8 @@ export interface Listener {
    * encoding (AMQP keeps the raw basic properties); undefined when they hold none. The admin API's message view.
    */
   messageProperties?(headers: readonly RecordHeader[]): Record<string, unknown> | undefined
+  /** A message carrying these properties (named as messageProperties names them) the way the protocol stores them. */
+  messageWithProperties?(properties: Record<string, unknown>, body: Buffer): PublishMessage
   /**
    * What the listener keeps in the stream or queue of this name when the name is its own internal state
    * (MQTT: retained messages, session queues), in words for an operator; undefined for any other name.

@@ -7,6 +7,7 @@
 // decided before a handler runs (../auth/); handlers check ACL rules on the resources they touch.
 import type { FastifyInstance } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
+import { WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
 import type { HttpAuth } from '../auth/auth.js'
 import type { SqsService } from '../sqs/service.js'
@@ -46,6 +47,11 @@ export function registerAdmin(
         if (properties !== undefined) return { protocol: listener.name, ...properties }
       }
       return undefined
+    },
+    withProperties: (properties, body) => {
+      for (const listener of view.started?.values() ?? [])
+        if (listener.messageWithProperties !== undefined) return listener.messageWithProperties(properties, body)
+      throw new WharfError('INVALID_ARGUMENT', 'message properties need the AMQP listener, which is not running')
     },
     internalName: (name) => {
       for (const listener of view.started?.values() ?? []) {

@@ -5,7 +5,7 @@
 // Kept apart from admin.ts so the route modules need not import the module that registers them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
-import type { RecordHeader } from '../../../broker/message.js'
+import type { PublishMessage, RecordHeader } from '../../../broker/message.js'
 import { checkName } from '../../../broker/names.js'
 import type { Operation, ResourceType } from '../../../broker/security/acls.js'
 import { type ErrorCode, isWharfError, WharfError } from '../../../util/errors.js'
@@ -90,6 +90,11 @@ export interface AdminContext {
    * 'content-type': …}`), asked of the running listeners; undefined when none recognises its headers.
    */
   readonly protocolProperties: (headers: readonly RecordHeader[]) => Record<string, unknown> | undefined
+  /**
+   * A message with protocol properties (`{'content-type': …}` as protocolProperties names them) as the
+   * listener that owns them stores it; INVALID_ARGUMENT when no running listener takes properties.
+   */
+  readonly withProperties: (properties: Record<string, unknown>, body: Buffer) => PublishMessage
   /** What a protocol keeps in the stream or queue of this name when it is that protocol's own state, else undefined. */
   readonly internalName: (name: string) => string | undefined
 }

@@ -1,7 +1,9 @@
 // REST admin routes for consumer groups: list and describe with per-partition lag, and offset reset of an
-// empty group. describeGroup and listGroupIds also feed the lag gauge in metrics.ts.
+// empty group. Members are listed with their client and, for Kafka consumers, their assigned partitions;
+// streamConsumers answers who reads one stream. describeGroup and listGroupIds also feed the lag gauge in metrics.ts.
 // ACL: Describe on the Group; a reset needs Read on the Group and on the Topic, as Kafka's OffsetCommit.
 import type { Broker } from '../../../broker/broker.js'
+import { type AssignedPartitions, type DescribedMember, readConsumerAssignment } from '../../../broker/groups/index.js'
 import { WharfError } from '../../../util/errors.js'
 import { type AdminContext, bad, body, pageMap, params, query } from './context.js'
 
@@ -20,6 +22,17 @@ function groupLag(
   )
 }
 
+/** A live member: who it is and, for Kafka consumers, the partitions it was assigned. */
+function describeMember(protocolType: string, m: DescribedMember): Record<string, unknown> {
+  return {
+    memberId: m.memberId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    groupInstanceId: m.groupInstanceId,
+    assignment: protocolType === 'consumer' ? (readConsumerAssignment(m.assignment) ?? null) : null,
+  }
+}
+
 export function describeGroup(broker: Broker, group: string): Record<string, unknown> {
   const described = broker.groups.describe(group)
   const partitions = groupLag(broker, group)
@@ -28,9 +41,31 @@ export function describeGroup(broker: Broker, group: string): Record<string, unk
     state: described.state,
     protocolType: described.protocolType,
     members: described.members.length,
+    memberList: described.members.map((m) => describeMember(described.protocolType, m)),
     lag: partitions.reduce((sum, p) => sum + p.lag, 0),
     partitions,
   }
+}
+
+/**
+ * Who reads a stream: the consumer groups with a committed offset on it or a member assigned one of its
+ * partitions (with those members), and the queues that read it.
+ */
+export function streamConsumers(broker: Broker, stream: string): Record<string, unknown> {
+  broker.stream(stream)
+  const groups = []
+  for (const id of listGroupIds(broker)) {
+    const g = describeGroup(broker, id)
+    const members = (g.memberList as Array<{ assignment: AssignedPartitions[] | null }>).filter((m) =>
+      m.assignment?.some((a) => a.stream === stream),
+    )
+    const committed = (g.partitions as Array<{ stream: string; lag: number }>).filter((p) => p.stream === stream)
+    if (members.length === 0 && committed.length === 0) continue
+    const lag = committed.reduce((n, p) => n + p.lag, 0)
+    groups.push({ group: id, state: g.state, members, lag })
+  }
+  const queues = [...broker.stream(stream).queues].map((q) => ({ queue: q.name, consumers: q.queueStats().consumers }))
+  return { stream, groups, queues }
 }
 
 export function listGroupIds(broker: Broker): string[] {

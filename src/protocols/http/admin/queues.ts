@@ -1,13 +1,18 @@
-// REST admin routes for queues: list/create/describe/delete, send, non-destructive peek, purge, DLQ redrive
+// REST admin routes for queues: list/create/describe/delete, send, non-destructive peek, destructive get
+// (ack or requeue), purge, DLQ redrive
 // (which reuses the SQS move-task code, so both APIs move dead letters the same way) and its sources.
-// ACL (Topic of the queue's name): Create, Describe, Delete (delete, purge), Write (send), Read (peek);
+// ACL (Topic of the queue's name): Create, Describe, Delete (delete, purge), Write (send), Read (peek, get);
 // redrive needs Read on the dead-letter queue and Write on every queue it moves messages to.
+import { randomUUID } from 'node:crypto'
 import type { Broker } from '../../../broker/broker.js'
 import type { QueueConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import type { SqsService } from '../sqs/service.js'
 import { type AdminContext, bad, body, collectionRoutes, intQuery, params, query } from './context.js'
 import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
+
+/** Most messages one destructive get takes. */
+const GET_MAX = 100
 
 function describeQueue({ broker, internalName }: AdminContext, name: string): Record<string, unknown> {
   const queue = broker.queue(name)
@@ -76,6 +81,31 @@ export function registerQueueRoutes(context: AdminContext, sqs: Pick<SqsService,
     const encoding = encodingOf(q.encoding)
     const messages = await peekQueue(broker, params(r).name!, intQuery(q, 'limit', 20, 1, PEEK_MAX))
     return { messages: messages.map((m) => describeMessage(context, m, encoding)) }
+  })
+  // Destructive get (RabbitMQ's "Get messages"): takes up to `count` messages, then acks them (`ackMode: ack`,
+  // they leave the queue) or returns them (`requeue`, they are redelivered, flagged so).
+  route('POST', '/queues/:name/get', async (r) => {
+    const name = params(r).name!
+    authorize(r, 'Read', 'Topic', name)
+    const input = body(r)
+    const ackMode = input.ackMode ?? 'requeue'
+    if (ackMode !== 'ack' && ackMode !== 'requeue') throw bad('ackMode must be ack or requeue')
+    const count = input.count ?? 1
+    if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > GET_MAX)
+      throw bad(`count must be an integer in [1, ${GET_MAX}]`)
+    const encoding = encodingOf(input.encoding)
+    const queue = broker.queue(name)
+    const deliveries = await broker.get(name, { owner: `admin-api:${randomUUID()}`, max: count as number })
+    if (ackMode === 'ack') await Promise.all(deliveries.map((d) => queue.ack(d.partition, d.offset, d.leaseId)))
+    else for (const d of deliveries) queue.nack(d.partition, d.offset, true, d.leaseId)
+    return {
+      ackMode,
+      messages: deliveries.map((d) => ({
+        ...describeMessage(context, d.message, encoding),
+        redelivered: d.redelivered,
+        deliveryCount: d.deliveryCount,
+      })),
+    }
   })
   route('POST', '/queues/:name/purge', async (r) => {
     authorize(r, 'Delete', 'Topic', params(r).name!)

@@ -1,11 +1,13 @@
 // REST admin routes for streams: list/create/describe/alter/delete, produce, and peek by partition and
 // offset (or `latest`, or a timestamp). Each stream says its role (a plain stream, the stream under a queue, a
-// protocol's internal state); `?internal=false` lists plain streams only. ACL (Topic of the stream's name): Create, Describe, Alter, Delete,
+// protocol's internal state); `?internal=false` lists plain streams only. `/streams/:name/consumers` lists the
+// groups (with their members) and queues that read a stream. ACL (Topic of the stream's name): Create, Describe, Alter, Delete,
 // Write (produce), Read (peek).
 import type { Broker } from '../../../broker/broker.js'
 import type { StreamConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import { type AdminContext, body, collectionRoutes, intQuery, params, query } from './context.js'
+import { streamConsumers } from './groups.js'
 import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
 
 /**
@@ -47,6 +49,10 @@ export function registerStreamRoutes(context: AdminContext): void {
         .filter((name) => internal || roleOf(context, name).role === 'stream'),
     describe: (name) => describeStream(context, name),
     create: (name, config) => broker.createStream(name, config as Partial<StreamConfig>),
+  })
+  route('GET', '/streams/:name/consumers', (r) => {
+    authorize(r, 'Describe', 'Topic', params(r).name!)
+    return streamConsumers(broker, params(r).name!)
   })
   route('PUT', '/streams/:name', async (r) => {
     authorize(r, 'Alter', 'Topic', params(r).name!)
