@@ -96,7 +96,7 @@ export function formatSelect(value = 'decoded') {
 }
 
 /** Parses "name: value" lines into a headers object. */
-function parseHeaders(text) {
+export function parseHeaders(text) {
   const headers = {}
   for (const line of text.split('\n')) {
     const trimmed = line.trim()

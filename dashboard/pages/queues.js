@@ -97,10 +97,13 @@ async function renderDetail(route, name) {
       ),
       h('p', { class: 'hint' }, 'Published/delivered/acked/dead-lettered count since the broker started.'),
     )
+  let lastStats = queue
   showStats(queue)
   const refresh = async () => {
     const s = await api.get(path)
-    if (!route.signal.aborted) showStats(s)
+    if (route.signal.aborted) return
+    lastStats = s
+    showStats(s)
   }
   const timer = setInterval(() => refresh().catch(() => {}), 2000)
   route.signal.addEventListener('abort', () => clearInterval(timer))
@@ -134,7 +137,12 @@ async function renderDetail(route, name) {
   const showPeek = () =>
     peeked &&
     peekResults.replaceChildren(
-      messageTable(peeked, format.value, `${peeked.length} unacked message(s), oldest first`, internal.checked),
+      messageTable(
+        peeked,
+        format.value,
+        `${peeked.length} of ${fmt.num(lastStats.depth)} message(s) in the queue (ready, unacked or delayed), oldest first`,
+        internal.checked,
+      ),
     )
   format.addEventListener('change', showPeek)
   const peekForm = h(
@@ -153,6 +161,47 @@ async function renderDetail(route, name) {
     if (result) {
       peeked = result.messages
       showPeek()
+    }
+  })
+
+  // ---- destructive get: takes messages, then acks them (gone) or requeues them (redelivered later) ----
+  const getCount = h('input', { type: 'number', name: 'count', min: '1', max: '100', value: '1' })
+  const ackMode = h(
+    'select',
+    { name: 'ackMode' },
+    h('option', { value: 'requeue' }, 'Requeue (the messages stay, marked redelivered)'),
+    h('option', { value: 'ack' }, 'Ack (the messages are removed)'),
+  )
+  const getButton = h('button', { type: 'submit', class: 'danger' }, 'Get messages')
+  const getResults = h('div', { 'aria-live': 'polite' })
+  const getForm = h(
+    'form',
+    { class: 'inline' },
+    field('How many', getCount),
+    field('Ack mode', ackMode),
+    getButton,
+  )
+  getForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const result = await act(
+      getButton,
+      () =>
+        api.post(`${path}/get`, { count: Number(getCount.value), ackMode: ackMode.value, encoding: 'base64' }),
+      (r) =>
+        r.ackMode === 'ack'
+          ? `Got and acked ${r.messages.length} message(s): removed from ${name}.`
+          : `Got ${r.messages.length} message(s) and requeued them.`,
+    )
+    if (result) {
+      getResults.replaceChildren(
+        messageTable(
+          result.messages,
+          format.value,
+          `${result.messages.length} message(s) taken (${result.ackMode === 'ack' ? 'acked' : 'requeued'})`,
+          internal.checked,
+        ),
+      )
+      await refresh()
     }
   })
 
@@ -238,6 +287,7 @@ async function renderDetail(route, name) {
     statsBox,
     isDlq ? redrivePanel : null,
     panel('peek-h', 'Peek (does not consume)', peekForm, peekResults),
+    panel('get-h', 'Get messages (consumes)', getForm, getResults),
     h(
       'div',
       { class: 'cols' },

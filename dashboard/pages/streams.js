@@ -271,6 +271,100 @@ async function renderDetail(route, name) {
     },
   })
 
+  // ---- edit: partitions only grow (as Kafka's CreatePartitions); retention and size limits change in place ----
+  const editPartitions = h('input', {
+    type: 'number',
+    name: 'partitions',
+    min: String(c.partitions),
+    max: '4096',
+    value: String(c.partitions),
+  })
+  const editRetention = h('input', {
+    type: 'number',
+    name: 'retentionHours',
+    min: '-1',
+    step: 'any',
+    value: c.retentionMs < 0 ? '-1' : String(c.retentionMs / 3600_000),
+  })
+  const editRetentionBytes = h('input', { type: 'number', name: 'retentionBytes', min: '-1', value: String(c.retentionBytes) })
+  const editMaxMessage = h('input', { type: 'number', name: 'maxMessageBytes', min: '1', value: String(c.maxMessageBytes) })
+  const save = h('button', { type: 'submit' }, 'Save configuration')
+  const editForm = h(
+    'form',
+    { class: 'stack' },
+    field('Partitions (can only grow)', editPartitions),
+    field('Retention (hours, -1 = forever)', editRetention),
+    field('Retention size per partition (bytes, -1 = no size bound)', editRetentionBytes),
+    field('Max message size (bytes)', editMaxMessage),
+    h('div', {}, save),
+  )
+  editForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const hours = Number(editRetention.value)
+    const changed = await act(
+      save,
+      () =>
+        api.put(`/streams/${api.enc(name)}`, {
+          partitions: Number(editPartitions.value),
+          retentionMs: hours < 0 ? -1 : Math.round(hours * 3600_000),
+          retentionBytes: Number(editRetentionBytes.value),
+          maxMessageBytes: Number(editMaxMessage.value),
+        }),
+      (x) => `Saved the configuration of ${name} (${x.partitions.length} partition(s)).`,
+    )
+    if (changed && !route.signal.aborted) {
+      showPartitions(changed)
+      editPartitions.min = String(changed.config.partitions)
+    }
+  })
+
+  // ---- who reads it: consumer groups (with their live members) and queues ----
+  const consumersBox = h('div', {})
+  const showConsumers = (x) =>
+    consumersBox.replaceChildren(
+      table({
+        caption: `${x.groups.length} consumer group(s)`,
+        empty: 'No consumer group reads this stream.',
+        columns: [
+          { label: 'Group', value: (g) => link(`#/groups/${encodeURIComponent(g.group)}`, g.group) },
+          { label: 'State', value: (g) => g.state },
+          {
+            label: 'Members on this stream',
+            value: (g) =>
+              g.members.length === 0
+                ? '—'
+                : g.members
+                    .map((m) => {
+                      const mine = m.assignment?.find((a) => a.stream === name)
+                      return `${m.clientId} (${m.clientHost}) · partitions ${mine?.partitions.join(', ') ?? '?'}`
+                    })
+                    .join('\n'),
+          },
+          { label: 'Lag', value: (g) => fmt.num(g.lag), num: true },
+        ],
+        rows: x.groups,
+      }),
+      x.queues.length > 0
+        ? h(
+            'p',
+            {},
+            'Queues reading it: ',
+            x.queues.flatMap((q, i) => [
+              i ? ', ' : '',
+              link(`#/queues/${encodeURIComponent(q.queue)}`, q.queue),
+              ` (${fmt.num(q.consumers)} consumer(s))`,
+            ]),
+          )
+        : null,
+    )
+  const refreshConsumers = async () => {
+    const x = await api.get(`/streams/${api.enc(name)}/consumers`)
+    if (!route.signal.aborted) showConsumers(x)
+  }
+  await refreshConsumers()
+  const consumersTimer = setInterval(() => refreshConsumers().catch(() => {}), REFRESH_MS)
+  route.signal.addEventListener('abort', () => clearInterval(consumersTimer))
+
   const del = h('button', { type: 'button', class: 'danger' }, 'Delete stream')
   del.addEventListener('click', async () => {
     const force = stream.queues.length > 0
@@ -305,6 +399,8 @@ async function renderDetail(route, name) {
       panel('config-h', 'Configuration', config),
       panel('produce-h', 'Produce a test message', produce),
     ),
+    panel('consumers-h', 'Consumers', consumersBox),
+    panel('edit-h', 'Edit configuration', editForm),
   )
   if (q.has('from')) queueMicrotask(browse)
   return element
