@@ -113,7 +113,8 @@ async function render() {
     signal: controller.signal,
     /** Mirrors page state (filter, offset, partition) into the hash without re-rendering. */
     setQuery(values) {
-      const params = new URLSearchParams(query)
+      // From the hash as it is now, so one control's setQuery keeps what another wrote since the render.
+      const params = new URLSearchParams(location.hash.split('?')[1] ?? '')
       for (const [k, v] of Object.entries(values))
         if (v === '' || v === undefined || v === null) params.delete(k)
         else params.set(k, String(v))

@@ -80,6 +80,7 @@ async function makeChart(container, title, series, signal, windowS) {
       const oldest = (data[0].at(-1) ?? 0) - windowS
       while (data[0].length > 0 && data[0][0] < oldest) for (const column of data) column.shift()
       plot.setData(data)
+      return { count: data[0].length, from: data[0][0] }
     },
   }
 }
@@ -105,7 +106,8 @@ export async function render(route) {
     uptime: card('Uptime', 'uptime'),
     alarms: card('Alarms', 'alarms'),
   }
-  const rateBox = h('figure', { class: 'chart' }, h('figcaption', {}, 'Message rates (per second, last hour)'))
+  const rateCaption = h('figcaption', {}, 'Message rates (per second, last hour)')
+  const rateBox = h('figure', { class: 'chart' }, rateCaption)
   const depthBox = h('figure', { class: 'chart' }, h('figcaption', {}, 'Queued messages'))
   const listeners = h('div', {}, h('p', { class: 'empty' }, 'Loading…'))
   const updated = h('p', { class: 'hint' }, '')
@@ -132,6 +134,7 @@ export async function render(route) {
   let pending = []
   let since = 0
   let windowS = WINDOW_MIN_S
+  let sampleMs = POLL_MS
   const ensureCharts = async () => {
     if (chartsStarted || !element.isConnected || route.signal.aborted) return
     chartsStarted = true
@@ -163,7 +166,9 @@ export async function render(route) {
   }
   const drawPending = () => {
     if (rateChart === null || depthChart === null || pending.length === 0) return
-    rateChart.push(pending.map((x) => [x.t / 1000, x.in, x.out, x.kafka, x.mqtt]))
+    const shown = rateChart.push(pending.map((x) => [x.t / 1000, x.in, x.out, x.kafka, x.mqtt]))
+    rateBox.dataset.samples = String(shown.count)
+    rateCaption.textContent = `Message rates (per second): ${shown.count} sample(s) since ${new Date(shown.from * 1000).toLocaleTimeString()}, one every ${sampleMs / 1000} s`
     depthChart.push(pending.map((x) => [x.t / 1000, x.ready, x.unacked]))
     pending = []
   }
@@ -183,6 +188,7 @@ export async function render(route) {
       if (route.signal.aborted) return
       const now = Date.now()
       windowS = Math.max(WINDOW_MIN_S, rates.historyMs / 1000)
+      sampleMs = rates.sampleMs
       if (rates.samples.length > 0) since = rates.samples.at(-1).t
       pending.push(...rates.samples)
       const last = rates.samples.at(-1)

@@ -275,7 +275,8 @@ async function renderDetail(route, name) {
   const editPartitions = h('input', {
     type: 'number',
     name: 'partitions',
-    min: String(c.partitions),
+    // Not min = current: the API's refusal says why partitions cannot shrink, a browser's bound would not.
+    min: '1',
     max: '4096',
     value: String(c.partitions),
   })
@@ -314,7 +315,6 @@ async function renderDetail(route, name) {
     )
     if (changed && !route.signal.aborted) {
       showPartitions(changed)
-      editPartitions.min = String(changed.config.partitions)
     }
   })
 
