@@ -282,7 +282,7 @@ async function renderDetail(route, name) {
     'div',
     {},
     h('p', { class: 'crumbs' }, link('#/queues', 'Queues'), ' / '),
-    h('h1', {}, name),
+    h('h1', {}, name, queue.internal ? [' ', h('span', { class: 'badge internal' }, `internal: ${queue.internal}`)] : null),
     h('div', { class: 'toolbar' }, purge, del),
     statsBox,
     isDlq ? redrivePanel : null,
