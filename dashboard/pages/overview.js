@@ -43,7 +43,18 @@ async function makeChart(container, title, series, signal, windowS) {
           value: (_u, v) => (v === null ? '—' : fmt.rate(v)),
         })),
       ],
-      axes: [{ stroke: cssVar('--muted') }, { stroke: cssVar('--muted'), size: 60 }],
+      axes: [
+        {
+          stroke: cssVar('--muted'),
+          // Local clock times; the ticks drawn are also kept on the figure (data-x-ticks, epoch seconds), so
+          // what the axis shows can be checked without reading the canvas.
+          values: (_u, splits) => {
+            container.dataset.xTicks = JSON.stringify(splits)
+            return splits.map((s) => new Date(s * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }))
+          },
+        },
+        { stroke: cssVar('--muted'), size: 60 },
+      ],
       scales: {
         // The history's window ending now. With no sample yet uPlot passes null bounds, which would put the axis
         // at the epoch: the window then ends at the current time.

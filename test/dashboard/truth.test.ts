@@ -259,3 +259,22 @@ test('dashboard tells the truth: properties, internal state, rates, operations, 
   await shot(page, 'reconnected')
   assert.deepEqual(pageErrors, [], 'errors in the page')
 })
+
+test('overview of a broker with no rate history yet: the time axis shows the last hour, not the epoch', {
+  skip: chromiumMissing,
+  timeout: 60_000,
+}, async (t) => {
+  const w = await startAllListeners(t, 60_000) // no sample for a minute: the charts open empty
+  const browser = await launchChromium(t)
+  const page = await browser.newPage()
+  await page.goto(`${w.base}/#/`)
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
+  const figure = page.locator('figure.chart[data-x-ticks]').first()
+  await figure.waitFor()
+  const ticks = JSON.parse((await figure.getAttribute('data-x-ticks')) ?? '[]') as number[]
+  const now = Date.now() / 1000
+  assert.ok(ticks.length > 0, 'the axis has ticks')
+  for (const tick of ticks) assert.ok(tick > now - 2 * 3600 && tick < now + 60, `tick ${tick} is within the last hour`)
+  assert.equal(await page.locator('[data-metric="rate-in"]').textContent(), '…', 'no rate is made up')
+  await shot(page, 'overview-empty')
+})
