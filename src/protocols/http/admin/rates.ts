@@ -20,7 +20,7 @@ export interface Totals {
   delivered: { queues: number; kafka: number; mqtt: number }
   ready: number
   unacked: number
-  /** Queue consumers (push), Kafka consumer-group members, open MQTT connections with subscriptions are not counted apart. */
+  /** Push consumers of queues (AMQP, MQTT sessions…) and live members of consumer groups (Kafka). */
   queueConsumers: number
   groupMembers: number
   lag: number
