@@ -57,7 +57,14 @@ function renderHeaders(m, showInternal) {
     { class: 'headers' },
     lines.length > 0 ? h('small', {}, `${protocol ?? 'protocol'} properties`) : null,
     lines.length > 0 ? h('pre', { 'data-part': 'properties' }, lines.join('\n')) : null,
-    own.length > 0 ? h('pre', { 'data-part': 'headers' }, own.map(([k, v]) => `${k}: ${v}`).join('\n')) : null,
+    own.length > 0
+      ? h(
+          'pre',
+          { 'data-part': 'headers' },
+          // The stored AMQP property bytes are binary: named, not printed (the properties above are their text).
+          own.map(([k, v]) => (k === 'amqp.props' ? `${k}: (binary, the properties above)` : `${k}: ${v}`)).join('\n'),
+        )
+      : null,
   )
 }
 
