@@ -188,8 +188,8 @@ export interface Collection {
 
 /**
  * `GET /<kind>` (paged), `POST /<kind>` (201 with the description; the name keeps the broker's name rule,
- * `broker/names.ts`) and `GET /<kind>/:name`, which streams and queues answer alike (ACL: Create and Describe on the Topic of that name); each kind registers its own
- * alter, delete and message routes.
+ * `broker/names.ts`) and `GET /<kind>/:name`, which streams and queues answer alike (ACL: Create and Describe
+ * on the Topic of that name); each kind registers its own alter, delete and message routes.
  */
 export function collectionRoutes({ route, authorize }: AdminContext, path: string, collection: Collection): void {
   const kind = path.slice(1, -1)

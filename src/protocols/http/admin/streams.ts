@@ -1,9 +1,8 @@
 // REST admin routes for streams: list/create/describe/alter/delete, produce, and peek by partition and
 // offset (or `latest`, or a timestamp). Each stream says its role (a plain stream, the stream under a queue, a
 // protocol's internal state); `?internal=false` lists plain streams only. `/streams/:name/consumers` lists the
-// groups (with their members) and queues that read a stream. ACL (Topic of the stream's name): Create, Describe, Alter, Delete,
-// Write (produce), Read (peek).
-import type { Broker } from '../../../broker/broker.js'
+// groups (with their members) and queues that read a stream. ACL (Topic of the stream's name): Create,
+// Describe (describe, consumers), Alter, Delete, Write (produce), Read (peek).
 import type { StreamConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import { type AdminContext, body, collectionRoutes, intQuery, params, query } from './context.js'
