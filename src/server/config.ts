@@ -6,6 +6,7 @@ import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
 import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { type ClientAuth, clientAuthModes } from '../protocols/common/tls.js'
+import { RATE_HISTORY_MS, RATE_SAMPLE_MS } from '../protocols/http/admin/rates.js'
 import {
   HTTP_HEADERS_TIMEOUT_MS,
   HTTP_KEEP_ALIVE_TIMEOUT_MS,
@@ -81,6 +82,9 @@ export interface WharfConfig {
   httpHeadersTimeoutMs: number
   httpRequestTimeoutMs: number
   httpKeepAliveTimeoutMs: number
+  /** The admin API's rate history (GET /api/v1/rates, the dashboard's charts): sampled this often, kept this long. */
+  rateSampleMs: number
+  rateHistoryMs: number
   /** Most '#' wildcards in one AMQP topic binding key. */
   topicWildcardsMax: number
   /** Most UTF-8 bytes in one schema the registry accepts. */
@@ -133,6 +137,8 @@ export const defaultConfig: WharfConfig = {
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
   httpKeepAliveTimeoutMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  rateSampleMs: RATE_SAMPLE_MS,
+  rateHistoryMs: RATE_HISTORY_MS,
   topicWildcardsMax: topicWildcardsMaxDefault,
   schemaBytesMax: schemaBytesMaxDefault,
   schemaDepthMax: schemaDepthMaxDefault,
@@ -192,6 +198,8 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',
   httpKeepAliveTimeoutMs: 'count',
+  rateSampleMs: 'count',
+  rateHistoryMs: 'count',
   topicWildcardsMax: 'count',
   schemaBytesMax: 'count',
   schemaDepthMax: 'count',
