@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createBroker } from 'wharf'
+import { createBroker } from 'wharf-broker'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'wharf-example-'))
 const broker = await createBroker({ dataDir })

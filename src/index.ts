@@ -1,4 +1,4 @@
-// Public embedded API: `import { createBroker } from 'wharf'`. This file is the composition root of the
+// Public embedded API: `import { createBroker } from 'wharf-broker'`. This file is the composition root of the
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'

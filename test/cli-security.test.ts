@@ -50,7 +50,7 @@ async function startBroker(t: TestContext, args: string[]): Promise<string> {
 
 const users = JSON.stringify([{ name: 'admin', password: 'admin-pw', tags: ['administrator'] }])
 
-test('users and acls through a broker that requires credentials', { timeout: 120_000 }, async (t) => {
+test('users and acls through a broker that requires credentials', async (t) => {
   const url = await startBroker(t, ['--anonymous', 'false', '--users', users])
   const admin = { WHARF_USER: 'admin', WHARF_PASSWORD: 'admin-pw' }
 
@@ -152,7 +152,7 @@ test('users and acls through a broker that requires credentials', { timeout: 120
   assert.equal((await run(['topics', 'list', '--url', url, '--token', token])).code, 1, 'its tokens went with it')
 })
 
-test('zero-config loopback broker: users add works without credentials', { timeout: 60_000 }, async (t) => {
+test('zero-config loopback broker: users add works without credentials', async (t) => {
   const url = await startBroker(t, [])
   const r = await run(['users', 'add', 'first', '--new-password', 'first-pw', '--tags', 'administrator', '--url', url])
   assert.equal(r.code, 0, r.stderr)

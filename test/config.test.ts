@@ -1,15 +1,30 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { envName, flagName, loadConfig } from '../src/server/config.ts'
+import { defaultConfig, envName, flagName, loadConfig, type WharfConfig } from '../src/server/config.ts'
 import { isWharfError } from '../src/util/errors.ts'
 
 test('defaults: ./data relative to cwd and the standard ports', () => {
   const config = loadConfig({ env: {}, cwd: '/srv/w' })
   assert.equal(config.dataDir, '/srv/w/data')
   assert.deepEqual([config.kafkaPort, config.amqpPort, config.mqttPort, config.httpPort], [9092, 5672, 1883, 8080])
+})
+
+test('data dir default: $STATE_DIRECTORY (systemd), else ./data, but never /data from a working directory of /', () => {
+  assert.equal(
+    loadConfig({ env: { STATE_DIRECTORY: '/var/lib/wharf:/var/lib/other' }, cwd: '/' }).dataDir,
+    '/var/lib/wharf',
+  )
+  assert.throws(
+    () => loadConfig({ env: {}, cwd: '/' }),
+    (error: unknown) => isWharfError(error) && error.code === 'INVALID_CONFIG' && /--data-dir/.test(error.message),
+  )
+  // Said explicitly, /data is what the user asked for (the Docker image's volume).
+  assert.equal(loadConfig({ env: { WHARF_DATA_DIR: '/data' }, cwd: '/' }).dataDir, '/data')
+  assert.equal(loadConfig({ env: {}, flags: { dataDir: 'data' }, cwd: '/' }).dataDir, '/data')
+  assert.equal(loadConfig({ env: { STATE_DIRECTORY: '/var/lib/wharf', WHARF_DATA_DIR: '/x' }, cwd: '/' }).dataDir, '/x')
 })
 
 test('precedence: defaults < file < env < flags', (t) => {
@@ -102,4 +117,17 @@ test('MQTT memory bounds and CONNECT deadline: WHARF_MQTT_* and flags, positive 
       () => loadConfig({ env: { WHARF_MQTT_QUEUED_BYTES_MAX: value } }),
       (error: unknown) => isWharfError(error) && error.code === 'INVALID_CONFIG',
     )
+})
+
+test("every setting has a row in the README's one configuration table", () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const start = readme.indexOf('## Configuration')
+  const rows = readme
+    .slice(start, readme.indexOf('\n## ', start + 1))
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+  const missing = (Object.keys(defaultConfig) as Array<keyof WharfConfig>).filter(
+    (key) => !rows.some((row) => row.includes(`\`--${flagName(key)}`)),
+  )
+  assert.deepEqual(missing, [], 'settings without a row (flag) in the README table')
 })

@@ -35,7 +35,7 @@ async function renderDetail(route, name) {
   const show = (g) => {
     members.replaceChildren(
       table({
-        caption: `${g.memberList.length} member(s)`,
+        caption: `${g.memberDetails.length} member(s)`,
         empty: 'No live members (the group is not consuming now).',
         columns: [
           { label: 'Client id', value: (m) => m.clientId },
@@ -44,12 +44,10 @@ async function renderDetail(route, name) {
           {
             label: 'Assigned partitions',
             value: (m) =>
-              m.assignment === null
-                ? '—'
-                : m.assignment.map((a) => `${a.stream}: ${a.partitions.join(', ') || 'none'}`).join('; ') || 'none',
+              m.assignment.map((a) => `${a.stream}: ${a.partitions.join(', ') || 'none'}`).join('; ') || 'none',
           },
         ],
-        rows: g.memberList,
+        rows: g.memberDetails,
       }),
     )
     summary.replaceChildren(

@@ -1,55 +1,10 @@
 // The wharf admin verbs. They talk to a running broker only through its REST admin API (the same API the
 // dashboard uses), never to the data directory, so they work against a remote broker and cannot corrupt
 // a live one. Failures print one line on stderr and exit non-zero.
-import { type Command, InvalidArgumentError } from 'commander'
-import { api, CliError, type Json, listAll, print, readStdin, withUrl } from './client.js'
-
-const FOLLOW_POLL_MS = 500
-
-function positiveInt(value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer')
-  return n
-}
-
-/** `<group> list`: every item under path, as JSON or one line each. */
-function listCommand(group: Command, description: string, path: string, line: (item: Json) => string): void {
-  withUrl(
-    group
-      .command('list')
-      .description(description)
-      .option('-q, --filter <text>', 'name contains')
-      .option('--json', 'print JSON'),
-  ).action(async (o) => {
-    const items = await listAll(o, path, o.filter)
-    if (o.json) return print(items)
-    for (const item of items) print(line(item))
-  })
-}
-
-/** `<group> describe <name>`: the item's admin API document. */
-function describeCommand(group: Command, description: string, path: string): void {
-  withUrl(group.command('describe <name>').description(description)).action(async (name, o) =>
-    print(await api(o, 'GET', `${path}/${encodeURIComponent(name)}`)),
-  )
-}
-
-/**
- * `<group> create <name>`: POSTs `{name, ...config(options)}` to path; settings left undefined are not sent
- * (JSON.stringify drops them), so the broker applies its defaults.
- */
-function createCommand(
-  group: Command,
-  kind: string,
-  path: string,
-  options: (command: Command) => Command,
-  config: (options: Json) => Record<string, unknown>,
-): void {
-  withUrl(options(group.command('create <name>').description(`create a ${kind}`))).action(async (name, o) => {
-    await api(o, 'POST', path, { name, ...config(o) })
-    print(`created ${kind} ${name}`)
-  })
-}
+import type { Command } from 'commander'
+import { api, CliError, collect, enc, listAll, print, readStdin, withUrl } from './client.js'
+import { createCommand, describeCommand, listCommand, positiveInt } from './commands.js'
+import { registerQueueMessageCommands } from './queues.js'
 
 export function registerAdminCommands(program: Command): void {
   const topics = program.command('topics').description('manage streams (Kafka topics)')
@@ -73,7 +28,7 @@ export function registerAdminCommands(program: Command): void {
   withUrl(
     topics.command('delete <name>').description('delete a stream').option('--force', 'also delete queues reading it'),
   ).action(async (name, o) => {
-    await api(o, 'DELETE', `/streams/${encodeURIComponent(name)}${o.force ? '?force=true' : ''}`)
+    await api(o, 'DELETE', `/streams/${enc(name)}${o.force ? '?force=true' : ''}`)
     print(`deleted stream ${name}`)
   })
   describeCommand(topics, 'show a stream', '/streams')
@@ -102,11 +57,12 @@ export function registerAdminCommands(program: Command): void {
   )
   withUrl(queues.command('delete <name>').description('delete a queue').option('--if-empty', 'only when empty')).action(
     async (name, o) => {
-      const result = await api(o, 'DELETE', `/queues/${encodeURIComponent(name)}${o.ifEmpty ? '?ifEmpty=true' : ''}`)
+      const result = await api(o, 'DELETE', `/queues/${enc(name)}${o.ifEmpty ? '?ifEmpty=true' : ''}`)
       print(`deleted queue ${name} (${result.messages} messages)`)
     },
   )
   describeCommand(queues, 'show a queue', '/queues')
+  registerQueueMessageCommands(queues)
 
   withUrl(
     program
@@ -115,12 +71,13 @@ export function registerAdminCommands(program: Command): void {
       .option('--queue', 'send to a queue instead of a stream')
       .option('-k, --key <key>', 'record key')
       .option('-p, --partition <n>', 'partition', positiveInt)
-      .option('-H, --header <name=value...>', 'header (repeatable)'),
+      // Not variadic: `-H a=1 message` must leave `message` to the positional argument.
+      .option('-H, --header <name=value>', 'header (repeatable)', collect, []),
   ).action(async (stream: string, values: string[], o) => {
     const lines = values.length > 0 ? values : (await readStdin()).split('\n').filter((l) => l !== '')
     if (lines.length === 0) throw new CliError('nothing to produce: give messages as arguments or on stdin')
     const headers: Record<string, string> = {}
-    for (const h of (o.header as string[] | undefined) ?? []) {
+    for (const h of o.header as string[]) {
       const at = h.indexOf('=')
       if (at <= 0) throw new CliError(`header must be name=value, got '${h}'`)
       headers[h.slice(0, at)] = h.slice(at + 1)
@@ -131,43 +88,10 @@ export function registerAdminCommands(program: Command): void {
       ...(o.key === undefined ? {} : { key: o.key }),
       ...(o.partition === undefined ? {} : { partition: o.partition }),
     }))
-    const path = `/${o.queue ? 'queues' : 'streams'}/${encodeURIComponent(stream)}/messages`
+    const path = `/${o.queue ? 'queues' : 'streams'}/${enc(stream)}/messages`
     for (let i = 0; i < messages.length; i += 1000)
       await api(o, 'POST', path, { encoding: 'text', messages: messages.slice(i, i + 1000) })
     process.stderr.write(`produced ${messages.length} message(s) to ${stream}\n`)
-  })
-
-  withUrl(
-    program
-      .command('consume <stream>')
-      .description('print messages of a stream partition (values as text, one per line)')
-      .option('-p, --partition <n>', 'partition', positiveInt, 0)
-      .option('-o, --offset <offset>', 'earliest, latest or a number', 'earliest')
-      .option('-n, --limit <n>', 'stop after this many messages', positiveInt)
-      .option('-f, --follow', 'keep waiting for new messages')
-      .option('--json', 'print each message as a JSON line'),
-  ).action(async (stream: string, o) => {
-    let offset: number | 'latest' | 'earliest' =
-      o.offset === 'earliest' || o.offset === 'latest' ? o.offset : positiveInt(o.offset)
-    let printed = 0
-    let stop = false
-    process.once('SIGINT', () => {
-      stop = true
-    })
-    const base = `/streams/${encodeURIComponent(stream)}/messages?partition=${o.partition}&encoding=text`
-    if (offset === 'latest') offset = (await api(o, 'GET', `${base}&offset=latest&limit=1`)).highWatermark as number
-    while (!stop) {
-      const limit = Math.min(1000, o.limit === undefined ? 1000 : o.limit - printed)
-      const page = await api(o, 'GET', `${base}&limit=${limit}${offset === 'earliest' ? '' : `&offset=${offset}`}`)
-      for (const m of page.messages) print(o.json ? JSON.stringify(m) : String(m.value))
-      printed += page.messages.length
-      offset = page.nextOffset as number
-      if (o.limit !== undefined && printed >= o.limit) break
-      if (page.messages.length === 0) {
-        if (!o.follow) break
-        await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS))
-      }
-    }
   })
 
   withUrl(

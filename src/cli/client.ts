@@ -89,12 +89,12 @@ export function withUrl(command: Command): Command {
     .option('--token <token>', 'an API token instead of a user and password (env WHARF_TOKEN)')
 }
 
-/** Lists every page (the API caps a page at 1000 items). */
+/** Lists every page (the API caps a page at 1000 items); `path` may carry a query of its own. */
 export async function listAll(target: Target, path: string, filter: string | undefined): Promise<Json[]> {
   const items: Json[] = []
   for (let offset = 0; ; offset += 1000) {
     const q = filter ? `&q=${encodeURIComponent(filter)}` : ''
-    const page = await api(target, 'GET', `${path}?limit=1000&offset=${offset}${q}`)
+    const page = await api(target, 'GET', `${path}${path.includes('?') ? '&' : '?'}limit=1000&offset=${offset}${q}`)
     items.push(...page.items)
     if (items.length >= page.total || page.items.length === 0) return items
   }
@@ -107,3 +107,38 @@ export async function readStdin(): Promise<string> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8')
 }
+
+/** Repeatable option values (`-H a=1 -H b=2`): each one a separate, non-variadic option argument. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value]
+}
+
+/**
+ * `wharf consume ... | head -1`: once the reader is gone, stop quietly with status 0 (as `cat` does under a
+ * shell that ignores SIGPIPE) instead of an EPIPE stack trace.
+ */
+export function exitQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+    process.exit(0)
+  })
+}
+
+/** A progress line on stderr: rewritten in place on a terminal, one line each otherwise (logs, pipes). */
+export function progress(line: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`)
+  else process.stderr.write(`${line}\n`)
+}
+
+/** Ends a progress line written in place, so what follows starts on a fresh line. */
+export function progressDone(): void {
+  if (process.stderr.isTTY) process.stderr.write('\n')
+}
+
+/** Prints items as JSON (`--json`) or one line each. */
+export function printItems(items: Json[], json: boolean | undefined, line: (item: Json) => string): void {
+  if (json) print(items)
+  else for (const item of items) print(line(item))
+}
+
+export const enc = encodeURIComponent

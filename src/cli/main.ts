@@ -2,8 +2,15 @@ import { Command, InvalidArgumentError } from 'commander'
 import { defaultConfig, flagName, loadConfig, type WharfConfig } from '../server/config.js'
 import { startServer } from '../server/server.js'
 import { createLogger } from '../util/logger.js'
+import { wharfVersion } from '../util/version.js'
 import { registerAdminCommands } from './admin.js'
-import { CliError } from './client.js'
+import { registerBenchCommand } from './bench.js'
+import { CliError, exitQuietlyWhenStdoutCloses } from './client.js'
+import { registerConsumeCommand } from './consume.js'
+import { registerDefinitionCommands } from './definitions.js'
+import { registerOperationCommands } from './groups.js'
+import { registerMetadataCommand } from './metadata.js'
+import { registerRoutingCommands } from './routing.js'
 import { registerSecurityCommands } from './security.js'
 
 type PortKey =
@@ -69,7 +76,10 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command('wharf').description('Wharf message broker').showHelpAfterError()
+  const program = new Command('wharf')
+    .description('Wharf message broker')
+    .version(wharfVersion, '-V, --version', 'print the version')
+    .showHelpAfterError()
   const start = program
     .command('start')
     .description('run the broker (embedded data dir, default ports)')
@@ -137,7 +147,14 @@ export async function main(argv: string[]): Promise<void> {
       )
     })
   registerAdminCommands(program)
+  registerConsumeCommand(program)
+  registerRoutingCommands(program)
+  registerOperationCommands(program)
+  registerMetadataCommand(program)
+  registerDefinitionCommands(program)
+  registerBenchCommand(program)
   registerSecurityCommands(program)
+  exitQuietlyWhenStdoutCloses()
   try {
     await program.parseAsync(argv)
   } catch (error) {

@@ -2,7 +2,7 @@
 // other admin verbs (an administrator's credentials, or anonymous on a zero-config loopback broker).
 // A new password comes from stdin (--password-stdin) or --new-password; it is never printed or echoed.
 import type { Command } from 'commander'
-import { api, CliError, type Json, listAll, print, readStdin, type Target, withUrl } from './client.js'
+import { api, CliError, enc, type Json, listAll, print, readStdin, type Target, withUrl } from './client.js'
 
 interface PasswordOptions {
   passwordStdin?: boolean
@@ -38,8 +38,6 @@ function userLine(u: Json): string {
   const keys = u.accessKeyIds.length > 0 ? u.accessKeyIds.join(',') : '-'
   return `${u.name}\ttags=${tags}\taccessKeys=${keys}${u.loopbackOnly ? '\tloopbackOnly' : ''}`
 }
-
-const enc = encodeURIComponent
 
 function registerUserCommands(program: Command): void {
   const users = program.command('users').description('manage users (administrators)')

@@ -1,5 +1,5 @@
 // src/record: Kafka RecordBatch v2 bytes — encode, decode, validate, CRC32C and compression. No I/O, no state.
-export { compress, decompress } from './compression.js'
+export { canCompress, compress, decompress } from './compression.js'
 export { crc32c } from './crc.js'
 export { decodeBatch, validateBatch } from './decode.js'
 export { encodeBatch } from './encode.js'

@@ -9,10 +9,9 @@
 import * as lz4 from 'lz4-napi'
 import { WharfError } from '../util/errors.js'
 import { corrupt, tooLarge } from './errors.js'
+import { needBytes, skippableFrameEnd } from './skippable.js'
 
 const FRAME_MAGIC = 0x184d2204
-const SKIPPABLE_MAGIC = 0x184d2a50
-const SKIPPABLE_MASK = 0xfffffff0
 const FLAG_BLOCK_CHECKSUM = 0x10
 const FLAG_CONTENT_SIZE = 0x08
 const FLAG_CONTENT_CHECKSUM = 0x04
@@ -32,7 +31,7 @@ interface Frame {
 }
 
 function need(data: Buffer, pos: number, bytes: number): void {
-  if (data.length - pos < bytes) throw corrupt('lz4 frame is truncated')
+  needBytes(data, pos, bytes, 'lz4')
 }
 
 /** Parses one frame starting at pos (after checking its magic) and returns where it ends and how big it may get. */
@@ -87,16 +86,13 @@ export function lz4Decompress(data: Buffer, maxBytes: number): Buffer {
   let pos = 0
   if (data.length === 0) throw corrupt('lz4 data is empty')
   while (pos < data.length) {
-    need(data, pos, 4)
-    const magic = data.readUInt32LE(pos)
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      need(data, pos, 8)
-      const size = data.readUInt32LE(pos + 4)
-      need(data, pos + 8, size)
-      pos += 8 + size
+    const skipped = skippableFrameEnd(data, pos, 'lz4')
+    if (skipped !== null) {
+      pos = skipped
       continue
     }
-    if (magic !== FRAME_MAGIC) throw corrupt('lz4 data does not start with the frame magic 04 22 4d 18')
+    if (data.readUInt32LE(pos) !== FRAME_MAGIC)
+      throw corrupt('lz4 data does not start with the frame magic 04 22 4d 18')
     const frame = walkFrame(data, pos, maxBytes)
     total += frame.bound
     slack = Math.max(slack, frame.blockMax)

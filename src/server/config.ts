@@ -308,11 +308,30 @@ export interface ConfigSources {
   cwd?: string
 }
 
+/**
+ * The data directory when none is configured: systemd's StateDirectory= (it sets $STATE_DIRECTORY, a
+ * colon-separated list), else ./data under the working directory; but not when that is `/` (a service
+ * manager's default), where ./data would quietly become /data.
+ */
+function defaultDataDir(cwd: string, env: NodeJS.ProcessEnv): string {
+  const state = env.STATE_DIRECTORY?.split(':')[0]
+  if (state) return resolve(cwd, state)
+  if (resolve(cwd) === '/') {
+    throw new WharfError(
+      'INVALID_CONFIG',
+      'no data directory is configured and the working directory is / (as for a service): ' +
+        'set --data-dir DIR (or WHARF_DATA_DIR, or StateDirectory= in a systemd unit)',
+    )
+  }
+  return resolve(cwd, defaultConfig.dataDir)
+}
+
 export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   const env = sources.env ?? process.env
   const cwd = sources.cwd ?? process.cwd()
   const config: WharfConfig = { ...defaultConfig }
   const file = sources.configFile ?? env.WHARF_CONFIG
+  let dataDirGiven = false
   if (file) {
     let parsed: unknown
     try {
@@ -324,6 +343,7 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
       throw new WharfError('INVALID_CONFIG', `config file ${file}: must contain a JSON object`)
     }
     apply(config, parsed as Record<string, unknown>, `config file ${file}`)
+    dataDirGiven = (parsed as Record<string, unknown>).dataDir !== undefined
     // Certificate paths in a config file are relative to that file, as its author sees them.
     const base = dirname(resolve(cwd, file))
     for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(base, config[key])
@@ -335,7 +355,8 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   }
   apply(config, fromEnv, 'environment')
   apply(config, sources.flags ?? {}, 'flags')
-  config.dataDir = resolve(cwd, config.dataDir)
+  dataDirGiven ||= fromEnv.dataDir !== undefined || sources.flags?.dataDir !== undefined
+  config.dataDir = dataDirGiven ? resolve(cwd, config.dataDir) : defaultDataDir(cwd, env)
   for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(cwd, config[key])
   if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
     throw new WharfError('INVALID_CONFIG', `sqsBaseUrl must be an http(s) URL without query, got ${config.sqsBaseUrl}`)

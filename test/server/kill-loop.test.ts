@@ -46,8 +46,12 @@ async function killLoop(workload: Workload): Promise<{ acked: number; found: num
       const wharf = spawnWharf(['--data-dir', dir, ...workload.flags(port)])
       await wharf.ready
       const stop = new AbortController()
+      const ackedBefore = acked.size
       const producing = workload.produce(port, cycle, acked, stop.signal).catch(() => {})
-      await sleep(300 + Math.random() * 1200)
+      // Under load (a busy CI machine) the clients may need seconds to connect: the kill comes at a random
+      // moment after this cycle's first acknowledgement, so every cycle kills a broker with acked data.
+      for (let waited = 0; acked.size === ackedBefore && waited < 30_000; waited += 50) await sleep(50)
+      await sleep(Math.random() * 1200)
       wharf.proc.kill('SIGKILL')
       await wharf.exit
       stop.abort()

@@ -1,5 +1,4 @@
 // Consumer-group coordinator: Kafka classic group semantics for log-mode subscriptions, protocol-free.
-export { type AssignedPartitions, readConsumerAssignment } from './assignment.js'
 export { GroupCoordinator, validateMember } from './coordinator.js'
 export { MemoryOffsetStore } from './memory-offsets.js'
 export {

@@ -139,6 +139,61 @@ export class UserStore {
     return view(user)
   }
 
+  /**
+   * Writes a user record as another broker exported it (definitions import): its password hash and SCRAM
+   * credentials are taken as they are, so no plain password ever travels. Replaces a user of that name.
+   */
+  async restore(input: unknown): Promise<UserView> {
+    const record = input as Partial<UserRecord> | null
+    const fail = (what: string): never => {
+      throw new WharfError('INVALID_ARGUMENT', `user record: ${what}`)
+    }
+    if (record === null || typeof record !== 'object') return fail('must be an object')
+    if (typeof record.name !== 'string' || !validUserName(record.name)) return fail(`invalid name '${record.name}'`)
+    if ('password' in record) fail(`${record.name}: a plain password is not imported; give passwordHash (as exported)`)
+    if (record.passwordHash !== undefined && !/^scrypt\$[^\s]+$/.test(String(record.passwordHash)))
+      fail('passwordHash must be a scrypt$... hash')
+    const scram: UserRecord['scram'] = {}
+    for (const [mechanism, c] of Object.entries(record.scram ?? {})) {
+      if (!(scramMechanisms as readonly string[]).includes(mechanism)) fail(`unknown SCRAM mechanism ${mechanism}`)
+      const ok =
+        c !== null &&
+        typeof c === 'object' &&
+        c.mechanism === mechanism &&
+        Number.isInteger(c.iterations) &&
+        [c.salt, c.storedKey, c.serverKey].every((v) => typeof v === 'string' && v !== '')
+      if (!ok) fail(`bad ${mechanism} credential`)
+      scram[mechanism as ScramMechanism] = {
+        mechanism: c.mechanism,
+        salt: c.salt,
+        iterations: c.iterations,
+        storedKey: c.storedKey,
+        serverKey: c.serverKey,
+      }
+    }
+    const accessKeys = record.accessKeys ?? []
+    if (
+      !Array.isArray(accessKeys) ||
+      !accessKeys.every((k) => typeof k?.id === 'string' && typeof k.secret === 'string')
+    )
+      fail('accessKeys must be an array of {id, secret}')
+    for (const key of accessKeys) {
+      const owner = this.accessKey(key.id)
+      if (owner && owner.user.name !== record.name) fail(`access key ${key.id} belongs to another user`)
+    }
+    const user: UserRecord = {
+      name: record.name,
+      scram,
+      tags: parseTags(Array.isArray(record.tags) ? record.tags : []),
+      accessKeys: accessKeys.map(({ id, secret }) => ({ id, secret })),
+    }
+    if (record.passwordHash !== undefined) user.passwordHash = record.passwordHash
+    if (record.loopbackOnly === true) user.loopbackOnly = true
+    await this.#metadata.put(KIND, user.name, user)
+    this.#generation++
+    return view(user)
+  }
+
   async delete(name: string): Promise<boolean> {
     if (this.get(name) === undefined) return false
     await this.#metadata.delete(KIND, name)

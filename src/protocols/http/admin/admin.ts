@@ -2,7 +2,8 @@
 // `?limit=&offset=&q=` (server-side substring filter on the name) and answers `{items, total, limit, offset}`.
 // Errors: `{error: {code, message}}` with the status from one table (broker code → HTTP status).
 // The routes live per resource area (streams, queues, groups, routing, messages, topics, mqtt, system,
-// connections for listeners and client connections, rates for the sampled rate history, users and acls for identities) over the shared helpers in
+// connections for listeners and client connections, rates for the sampled rate history, users and acls for
+// identities, definitions for export and import of all of it) over the shared helpers in
 // context.ts; this module registers them plus /openapi.json and /overview. Who may call which route is
 // decided before a handler runs (../auth/); handlers check ACL rules on the resources they touch.
 import type { FastifyInstance } from 'fastify'
@@ -14,6 +15,7 @@ import type { SqsService } from '../sqs/service.js'
 import { registerAclRoutes } from './acls.js'
 import type { ListenersView } from './connections.js'
 import { type AdminContext, adminRoute } from './context.js'
+import { registerDefinitionRoutes } from './definitions.js'
 import { listGroupIds, registerGroupRoutes } from './groups.js'
 import { registerMqttRoutes } from './mqtt.js'
 import { openApiDocument } from './openapi.js'
@@ -87,4 +89,5 @@ export function registerAdmin(
   app.addHook('onClose', async () => stopRates())
   registerUserRoutes(context, auth.sessions)
   registerAclRoutes(context)
+  registerDefinitionRoutes(context)
 }

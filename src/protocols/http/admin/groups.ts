@@ -1,11 +1,11 @@
-// REST admin routes for consumer groups: list and describe with per-partition lag, and offset reset of an
-// empty group. Members are listed with their client and, for Kafka consumers, their assigned partitions;
-// streamConsumers answers who reads one stream. describeGroup and listGroupIds also feed the lag gauge in metrics.ts.
-// ACL: Describe on the Group; a reset needs Read on the Group and on the Topic, as Kafka's OffsetCommit.
+// REST admin routes for consumer groups: list and describe with members and per-partition lag, offset reset
+// (of every partition or one) and delete of an empty group. describeGroup and listGroupIds also feed the lag
+// gauge in metrics.ts; streamConsumers answers who reads one stream.
+// ACL: Describe on the Group; a reset needs Read on the Group and on the Topic, as Kafka's OffsetCommit;
+// delete needs Delete on the Group, as Kafka's DeleteGroups.
 import type { Broker } from '../../../broker/broker.js'
-import { type AssignedPartitions, type DescribedMember, readConsumerAssignment } from '../../../broker/groups/index.js'
 import { WharfError } from '../../../util/errors.js'
-import { type AdminContext, bad, body, pageMap, params, query } from './context.js'
+import { type AdminContext, bad, body, pageMap, params, query, sendAdminError } from './context.js'
 
 function groupLag(
   broker: Broker,
@@ -22,26 +22,60 @@ function groupLag(
   )
 }
 
-/** A live member: who it is and, for Kafka consumers, the partitions it was assigned. */
-function describeMember(protocolType: string, m: DescribedMember): Record<string, unknown> {
-  return {
-    memberId: m.memberId,
-    clientId: m.clientId,
-    clientHost: m.clientHost,
-    groupInstanceId: m.groupInstanceId,
-    assignment: protocolType === 'consumer' ? (readConsumerAssignment(m.assignment) ?? null) : null,
+/**
+ * The partitions a Kafka consumer-protocol assignment names (ConsumerProtocolAssignment, every version:
+ * int16 version, then [topic: int16-length string, partitions: int32 array]). Undefined for other group
+ * protocols or bytes that do not parse; the broker keeps the assignment opaque, only this view reads it.
+ */
+export function consumerAssignment(bytes: Buffer): Array<{ stream: string; partitions: number[] }> | undefined {
+  try {
+    let at = 2
+    const topics = bytes.readInt32BE(at)
+    at += 4
+    if (topics < 0 || topics > bytes.length) return undefined
+    const out: Array<{ stream: string; partitions: number[] }> = []
+    for (let i = 0; i < topics; i++) {
+      const length = bytes.readInt16BE(at)
+      at += 2
+      if (length < 0 || at + length > bytes.length) return undefined
+      const stream = bytes.toString('utf8', at, at + length)
+      at += length
+      const count = bytes.readInt32BE(at)
+      at += 4
+      if (count < 0 || at + count * 4 > bytes.length) return undefined
+      const partitions: number[] = []
+      for (let j = 0; j < count; j++, at += 4) partitions.push(bytes.readInt32BE(at))
+      out.push({ stream, partitions })
+    }
+    return out
+  } catch {
+    return undefined
   }
 }
 
 export function describeGroup(broker: Broker, group: string): Record<string, unknown> {
   const described = broker.groups.describe(group)
-  const partitions = groupLag(broker, group)
+  const memberDetails = described.members.map((m) => ({
+    memberId: m.memberId,
+    groupInstanceId: m.groupInstanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    assignment:
+      described.protocolType === 'consumer' && m.assignment.length > 0 ? (consumerAssignment(m.assignment) ?? []) : [],
+  }))
+  const ownerOf = new Map<string, string>()
+  for (const m of memberDetails)
+    for (const a of m.assignment) for (const p of a.partitions) ownerOf.set(`${a.stream}\0${p}`, m.memberId)
+  const partitions = groupLag(broker, group).map((p) => ({
+    ...p,
+    memberId: ownerOf.get(`${p.stream}\0${p.partition}`) ?? null,
+  }))
   return {
     group,
     state: described.state,
     protocolType: described.protocolType,
     members: described.members.length,
-    memberList: described.members.map((m) => describeMember(described.protocolType, m)),
+    memberDetails,
     lag: partitions.reduce((sum, p) => sum + p.lag, 0),
     partitions,
   }
@@ -52,19 +86,17 @@ export function describeGroup(broker: Broker, group: string): Record<string, unk
  * partitions (with those members), and the queues that read it.
  */
 export function streamConsumers(broker: Broker, stream: string): Record<string, unknown> {
-  broker.stream(stream)
+  const queues = [...broker.stream(stream).queues].map((q) => ({ queue: q.name, consumers: q.queueStats().consumers }))
   const groups = []
   for (const id of listGroupIds(broker)) {
     const g = describeGroup(broker, id)
-    const members = (g.memberList as Array<{ assignment: AssignedPartitions[] | null }>).filter((m) =>
-      m.assignment?.some((a) => a.stream === stream),
+    const members = (g.memberDetails as Array<{ assignment: Array<{ stream: string }> }>).filter((m) =>
+      m.assignment.some((a) => a.stream === stream),
     )
     const committed = (g.partitions as Array<{ stream: string; lag: number }>).filter((p) => p.stream === stream)
     if (members.length === 0 && committed.length === 0) continue
-    const lag = committed.reduce((n, p) => n + p.lag, 0)
-    groups.push({ group: id, state: g.state, members, lag })
+    groups.push({ group: id, state: g.state, members, lag: committed.reduce((n, p) => n + p.lag, 0) })
   }
-  const queues = [...broker.stream(stream).queues].map((q) => ({ queue: q.name, consumers: q.queueStats().consumers }))
   return { stream, groups, queues }
 }
 
@@ -88,8 +120,15 @@ async function resetOffsets(
   if (typeof input.stream !== 'string') throw bad('stream is required')
   const stream = broker.stream(input.stream)
   const to = input.to
+  const only = input.partition
+  if (
+    only !== undefined &&
+    (!Number.isInteger(only) || (only as number) < 0 || (only as number) >= stream.partitions.length)
+  )
+    throw bad(`partition must be an integer in [0, ${stream.partitions.length - 1}]`)
   const results: Array<{ partition: number; offset: number }> = []
   for (let partition = 0; partition < stream.partitions.length; partition++) {
+    if (only !== undefined && partition !== only) continue
     const log = stream.partitions[partition]!
     let offset: number
     if (to === 'earliest') offset = log.logStartOffset
@@ -117,5 +156,17 @@ export function registerGroupRoutes({ broker, route, authorize }: AdminContext):
     authorize(r, 'Read', 'Group', group)
     if (typeof input.stream === 'string') authorize(r, 'Read', 'Topic', input.stream)
     return { group, offsets: await resetOffsets(broker, group, input) }
+  })
+  route('DELETE', '/groups/:group', async (r, reply) => {
+    const group = params(r).group!
+    authorize(r, 'Delete', 'Group', group)
+    const [result] = await broker.groups.deleteGroups([group])
+    const error = result?.error ?? 'NONE'
+    if (error === 'GROUP_ID_NOT_FOUND')
+      return sendAdminError(reply, 404, 'GROUP_NOT_FOUND', `group '${group}' does not exist`)
+    if (error === 'NON_EMPTY_GROUP')
+      throw new WharfError('PRECONDITION_FAILED', `group '${group}' has active members; stop its consumers first`)
+    if (error !== 'NONE') throw new WharfError('INVALID_ARGUMENT', `group '${group}' cannot be deleted: ${error}`)
+    return { deleted: group }
   })
 }

@@ -43,11 +43,6 @@ const operations: Op[] = [
     true,
   ],
   ['post', '/queues', 'Create a queue: {name, ...QueueConfig} (the stream name rule)'],
-  [
-    'post',
-    '/queues/{name}/get',
-    'Destructive get: {count? (1-100), ackMode?: ack|requeue, encoding?}; messages with redelivered, deliveryCount',
-  ],
   ['get', '/queues/{name}', 'Describe a queue'],
   ['delete', '/queues/{name}', 'Delete a queue (?ifEmpty=true, ?ifUnused=true)'],
   ['post', '/queues/{name}/messages', 'Send to a queue: {messages: [...]}'],
@@ -55,6 +50,11 @@ const operations: Op[] = [
     'get',
     '/queues/{name}/messages',
     'Non-destructive peek of unacked messages (?limit=&encoding=); AMQP publishes carry properties by name',
+  ],
+  [
+    'post',
+    '/queues/{name}/get',
+    'Destructive get: {count?, ackMode?: ack|requeue|reject, encoding?}; the messages taken, settled as ackMode says',
   ],
   ['post', '/queues/{name}/purge', 'Remove every message not in flight'],
   [
@@ -75,16 +75,15 @@ const operations: Op[] = [
   ['post', '/bindings', 'Bind: {source, destination: {kind, name}, key?, arguments?}'],
   ['delete', '/bindings', 'Unbind (same body as POST)'],
   ['get', '/groups', 'List consumer groups with lag', true],
-  [
-    'get',
-    '/groups/{group}',
-    'Describe a consumer group with per-partition lag and memberList (clientId, clientHost, assigned partitions)',
-  ],
+  ['get', '/groups/{group}', 'Describe a consumer group with members, their assignments and per-partition lag'],
   [
     'post',
     '/groups/{group}/reset',
-    'Reset offsets of an empty group: {stream, to: earliest|latest|offset|timestamp, offset?, timestamp?}',
+    'Reset offsets of an empty group: {stream, to: earliest|latest|offset|timestamp, offset?, timestamp?, partition?}',
   ],
+  ['delete', '/groups/{group}', 'Delete an empty group with its committed offsets'],
+  ['get', '/definitions', 'Export streams, queues, exchanges, bindings, users (hashed credentials), ACLs, schemas'],
+  ['post', '/definitions', 'Import an exported document: creates what is missing, keeps what exists, replaces users'],
   ['get', '/listeners', 'Started listeners with ports, URLs and connection counts'],
   ['get', '/system', 'Process and data-directory facts (uptime, memory, disk use)'],
   [

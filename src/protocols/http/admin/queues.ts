@@ -1,6 +1,6 @@
 // REST admin routes for queues: list/create/describe/delete, send, non-destructive peek, destructive get
-// (ack or requeue), purge, DLQ redrive
-// (which reuses the SQS move-task code, so both APIs move dead letters the same way) and its sources.
+// (RabbitMQ's "get messages" with an ack mode), purge, DLQ redrive (which reuses the SQS move-task code, so
+// both APIs move dead letters the same way) and its sources.
 // ACL (Topic of the queue's name): Create, Describe, Delete (delete, purge), Write (send), Read (peek, get);
 // redrive needs Read on the dead-letter queue and Write on every queue it moves messages to.
 import { randomUUID } from 'node:crypto'
@@ -9,10 +9,7 @@ import type { QueueConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import type { SqsService } from '../sqs/service.js'
 import { type AdminContext, bad, body, collectionRoutes, intQuery, params, query } from './context.js'
-import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
-
-/** Most messages one destructive get takes. */
-const GET_MAX = 100
+import { describeMessage, type Encoding, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
 
 function describeQueue({ broker, internalName }: AdminContext, name: string): Record<string, unknown> {
   const queue = broker.queue(name)
@@ -34,6 +31,34 @@ async function peekQueue(broker: Broker, name: string, limit: number): Promise<S
     }
   }
   return out
+}
+
+const GET_MODES = ['ack', 'requeue', 'reject'] as const
+type GetMode = (typeof GET_MODES)[number]
+
+/**
+ * Takes up to `count` ready messages under a lease of its own and settles them at once: `ack` removes them,
+ * `requeue` returns them (marked redelivered, delivery count kept), `reject` dead-letters them (or drops them
+ * when the queue has no dead-letter target), as a consumer's ack/nack would.
+ */
+async function getFromQueue(context: AdminContext, name: string, count: number, mode: GetMode, encoding: Encoding) {
+  const { broker } = context
+  const queue = broker.queue(name)
+  const owner = `admin-get-${randomUUID()}`
+  const deliveries = await broker.get(name, { owner, max: count })
+  try {
+    const out = deliveries.map((d) => ({
+      ...describeMessage(context, d.message, encoding),
+      redelivered: d.redelivered,
+      deliveryCount: d.deliveryCount,
+    }))
+    if (mode === 'ack') await Promise.all(deliveries.map((d) => queue.ack(d.partition, d.offset, d.leaseId)))
+    else for (const d of deliveries) queue.nack(d.partition, d.offset, mode === 'requeue', d.leaseId)
+    return out
+  } finally {
+    // Whatever was not settled (a failed decode or ack) goes back to the queue instead of staying leased.
+    queue.releaseOwner(owner)
+  }
 }
 
 /** The queues that dead-letter into `name`. */
@@ -82,30 +107,17 @@ export function registerQueueRoutes(context: AdminContext, sqs: Pick<SqsService,
     const messages = await peekQueue(broker, params(r).name!, intQuery(q, 'limit', 20, 1, PEEK_MAX))
     return { messages: messages.map((m) => describeMessage(context, m, encoding)) }
   })
-  // Destructive get (RabbitMQ's "Get messages"): takes up to `count` messages, then acks them (`ackMode: ack`,
-  // they leave the queue) or returns them (`requeue`, they are redelivered, flagged so).
   route('POST', '/queues/:name/get', async (r) => {
     const name = params(r).name!
     authorize(r, 'Read', 'Topic', name)
     const input = body(r)
-    const ackMode = input.ackMode ?? 'requeue'
-    if (ackMode !== 'ack' && ackMode !== 'requeue') throw bad('ackMode must be ack or requeue')
     const count = input.count ?? 1
-    if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > GET_MAX)
-      throw bad(`count must be an integer in [1, ${GET_MAX}]`)
-    const encoding = encodingOf(input.encoding)
-    const queue = broker.queue(name)
-    const deliveries = await broker.get(name, { owner: `admin-api:${randomUUID()}`, max: count as number })
-    if (ackMode === 'ack') await Promise.all(deliveries.map((d) => queue.ack(d.partition, d.offset, d.leaseId)))
-    else for (const d of deliveries) queue.nack(d.partition, d.offset, true, d.leaseId)
-    return {
-      ackMode,
-      messages: deliveries.map((d) => ({
-        ...describeMessage(context, d.message, encoding),
-        redelivered: d.redelivered,
-        deliveryCount: d.deliveryCount,
-      })),
-    }
+    if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > PEEK_MAX)
+      throw bad(`count must be an integer in [1, ${PEEK_MAX}]`)
+    const mode = input.ackMode ?? 'ack'
+    if (!GET_MODES.includes(mode as GetMode)) throw bad(`ackMode must be one of ${GET_MODES.join(', ')}`)
+    const messages = await getFromQueue(context, name, count as number, mode as GetMode, encodingOf(input.encoding))
+    return { messages, ackMode: mode }
   })
   route('POST', '/queues/:name/purge', async (r) => {
     authorize(r, 'Delete', 'Topic', params(r).name!)

@@ -44,6 +44,8 @@ export function requirementOf(method: string, route: string | undefined, options
   if (route.startsWith('/api/v1/users/:name/tokens')) return 'own-tokens'
   if (route === '/api/v1/users' || route.startsWith('/api/v1/users/')) return 'administer'
   if (route === '/api/v1/acls' || route.startsWith('/api/v1/acls/')) return 'administer'
+  // Definitions carry every user's credentials (hashes, access-key secrets).
+  if (route === '/api/v1/definitions') return 'administer'
   // Closing another user's connection is an operator's act, not a topology change.
   if (route === '/api/v1/connections/:id' && !reading) return 'administer'
   if (route.startsWith('/api/') || REGISTRY_PATH.test(route)) return reading ? 'read' : 'manage'

@@ -4,7 +4,7 @@
 // discards an interrupted swap, so a crash at any point leaves a readable, correct log.
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
-import { decodeBatch, encodeBatch, type Record } from '../../../record/index.js'
+import { Compression, canCompress, decodeBatch, encodeBatch, type Record } from '../../../record/index.js'
 import type { CompactionResult, LogConfig } from '../../api.js'
 import { fsyncDirectory } from '../file-pool.js'
 import { segmentBatches } from './log-scan.js'
@@ -62,7 +62,8 @@ async function compact(
             baseOffset: header.baseOffset,
             offsetDeltas: keep.map((r) => r.offset - header.baseOffset),
             lastOffsetDelta: header.lastOffsetDelta,
-            compression: header.compression,
+            // A process that can only decode zstd (no native module, Node < 22.15) rewrites it uncompressed.
+            compression: canCompress(header.compression) ? header.compression : Compression.None,
             timestampType: header.timestampType,
             producerId: header.producerId,
             producerEpoch: header.producerEpoch,

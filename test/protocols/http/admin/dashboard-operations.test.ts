@@ -178,12 +178,12 @@ test('admin operations over HTTP against real AMQP, Kafka and MQTT clients', { t
   }, 100)
   t.after(() => clearInterval(traffic))
   let group = await call('GET', '/groups/clickers')
-  for (let i = 0; i < 100 && (group.json.memberList?.[0]?.assignment ?? []).length === 0; i++) {
+  for (let i = 0; i < 100 && (group.json.memberDetails?.[0]?.assignment ?? []).length === 0; i++) {
     await sleep(100)
     group = await call('GET', '/groups/clickers')
   }
   assert.equal(group.json.members, 1)
-  const [member] = group.json.memberList
+  const [member] = group.json.memberDetails
   assert.equal(member.clientId, 'ops')
   assert.match(member.clientHost, /127\.0\.0\.1/)
   assert.deepEqual(member.assignment, [{ stream: 'clicks', partitions: [0, 1] }])
