@@ -113,10 +113,10 @@ test('admin operations over HTTP against real AMQP, Kafka and MQTT clients', { t
 
   // ---- MQTT: a retained payload, a persistent session; both are MQTT's own state ----
   const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.mqtt.port}`, { clientId: 'dash-sub', clean: false })
-  t.after(() => sub.endAsync())
+  t.after(() => sub.endAsync().catch(() => {}))
   await sub.subscribeAsync('sensors/#', { qos: 1 })
   const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.mqtt.port}`, { clientId: 'dash-pub' })
-  t.after(() => pub.endAsync())
+  t.after(() => pub.endAsync().catch(() => {}))
   await pub.publishAsync('sensors/t1', '21.5', { qos: 1, retain: true })
   const retained = await call('GET', '/mqtt/retained?q=sensors/')
   assert.deepEqual(
@@ -157,10 +157,10 @@ test('admin operations over HTTP against real AMQP, Kafka and MQTT clients', { t
   // ---- a Kafka group: members with their partitions, the stream's consumers, rates per protocol ----
   const producer = kafka.producer()
   await producer.connect()
-  t.after(() => producer.disconnect())
+  t.after(() => producer.disconnect().catch(() => {}))
   const consumer = kafka.consumer({ groupId: 'clickers', sessionTimeout: 10_000, heartbeatInterval: 500 })
   await consumer.connect()
-  t.after(() => consumer.disconnect())
+  t.after(() => consumer.disconnect().catch(() => {}))
   await consumer.subscribe({ topic: 'clicks', fromBeginning: true })
   let consumed = 0
   await consumer.run({
