@@ -2,8 +2,8 @@
 // previous page's signal, which stops its polling timers and discards its late responses.
 // Before any page: who is the caller? Without credentials (and no anonymous access) the login page shows;
 // a request that finds the session gone later brings it back.
-import { api, session, setCsrfToken, setUnauthorizedHandler } from './lib/api.js'
-import { clearMessages, field, h, showError } from './lib/dom.js'
+import { api, session, setCsrfToken, setReachabilityHandler, setUnauthorizedHandler } from './lib/api.js'
+import { clearMessages, field, h, notify, showError } from './lib/dom.js'
 
 const pages = {
   overview: () => import('./pages/overview.js'),
@@ -19,6 +19,41 @@ const pages = {
 }
 
 const ALARM_POLL_MS = 5000
+/** While the broker does not answer, how often the page asks again. */
+const RECONNECT_POLL_MS = 2000
+
+/**
+ * The "disconnected" banner: shown as soon as any request finds no broker, with the time of the last answer,
+ * so numbers still on screen are not mistaken for live ones; the page polls until the broker answers, then
+ * hides the banner and renders the current page afresh.
+ */
+let reachable = true
+let lastAnswer = Date.now()
+let reconnectTimer = null
+
+function showReachability(ok) {
+  if (ok) lastAnswer = Date.now()
+  if (ok === reachable) return
+  reachable = ok
+  const banner = document.getElementById('connection')
+  document.body.classList.toggle('disconnected', !ok)
+  if (!ok) {
+    banner.replaceChildren(
+      h('strong', {}, 'Disconnected'),
+      ` — the broker at ${location.host} does not answer. Figures below are from ${new Date(lastAnswer).toLocaleTimeString()}; retrying every ${RECONNECT_POLL_MS / 1000} s.`,
+    )
+    banner.hidden = false
+    reconnectTimer = setInterval(() => session.current().catch(() => {}), RECONNECT_POLL_MS)
+    return
+  }
+  clearInterval(reconnectTimer)
+  reconnectTimer = null
+  banner.hidden = true
+  banner.replaceChildren()
+  // A restarted broker has forgotten dashboard sessions: start() shows the login page when one is needed.
+  start().then(() => notify('Reconnected to the broker.'))
+}
+setReachabilityHandler(showReachability)
 
 /** The alarm banner on every page: polls /api/v1/alarms; hidden while none is active. */
 async function pollAlarms() {
@@ -78,7 +113,8 @@ async function render() {
     signal: controller.signal,
     /** Mirrors page state (filter, offset, partition) into the hash without re-rendering. */
     setQuery(values) {
-      const params = new URLSearchParams(query)
+      // From the hash as it is now, so one control's setQuery keeps what another wrote since the render.
+      const params = new URLSearchParams(location.hash.split('?')[1] ?? '')
       for (const [k, v] of Object.entries(values))
         if (v === '' || v === undefined || v === null) params.delete(k)
         else params.set(k, String(v))

@@ -1,5 +1,5 @@
-// The dashboard's only way to the broker: the public REST admin API (/api/v1), the schema registry API
-// and /metrics — exactly what the CLI or any script can call. Logged-in requests carry the session cookie
+// The dashboard's only way to the broker: the public REST admin API (/api/v1) and the schema registry API —
+// exactly what the CLI or any script can call. Logged-in requests carry the session cookie
 // (the browser adds it) and, when they change something, the session's CSRF token; X-Requested-With makes
 // a 401 come back without the Basic challenge, so the browser leaves the login to the dashboard's page.
 
@@ -12,6 +12,26 @@ export class ApiError extends Error {
 }
 
 let csrfToken = null
+/** Called with false when a request finds no broker (network error) and with true when one answers again. */
+let onReachable = () => {}
+
+export function setReachabilityHandler(handler) {
+  onReachable = handler
+}
+
+/** fetch() that reports whether the broker answered: a network error means it is down or unreachable. */
+async function reach(path, init) {
+  let response
+  try {
+    response = await fetch(path, init)
+  } catch (error) {
+    if (init?.signal?.aborted) throw error
+    onReachable(false)
+    throw new ApiError(0, 'DISCONNECTED', 'the broker does not answer')
+  }
+  onReachable(true)
+  return response
+}
 /** Called when a request finds the session gone (401): the app shows the login page. */
 let onUnauthorized = () => {}
 
@@ -35,7 +55,7 @@ async function request(method, path, body, { quiet = false } = {}) {
     init.headers['content-type'] = 'application/json'
     init.body = JSON.stringify(body)
   }
-  const response = await fetch(path, init)
+  const response = await reach(path, init)
   const text = await response.text()
   let data = null
   if (text !== '') {
@@ -89,33 +109,4 @@ export const session = {
   },
   login: (user, password) => request('POST', '/api/v1/session', { user, password }, { quiet: true }),
   logout: () => request('DELETE', '/api/v1/session', undefined, { quiet: true }),
-}
-
-/**
- * Parses Prometheus text exposition into {name: [{labels, value}]}; only `wharf_*` samples are kept
- * (the process metrics are many and unused here).
- */
-export async function fetchMetrics() {
-  const response = await fetch('/metrics', { headers: baseHeaders('GET'), credentials: 'same-origin' })
-  if (response.status === 401) onUnauthorized()
-  if (!response.ok) throw new ApiError(response.status, 'METRICS', 'metrics unavailable')
-  const text = await response.text()
-  const out = new Map()
-  for (const line of text.split('\n')) {
-    if (line === '' || line[0] === '#' || !line.startsWith('wharf_')) continue
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line)
-    if (match === null) continue
-    const labels = {}
-    for (const m of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]] = m[2]
-    const list = out.get(match[1]) ?? []
-    list.push({ labels, value: Number(match[3]) })
-    out.set(match[1], list)
-  }
-  return out
-}
-
-export function sumMetric(metrics, name) {
-  let sum = 0
-  for (const sample of metrics.get(name) ?? []) if (Number.isFinite(sample.value)) sum += sample.value
-  return sum
 }

@@ -123,6 +123,8 @@ export function notify(message) {
 }
 
 export function showError(error) {
+  // An unreachable broker is the connection banner's to say (app.js), once, not every failed request's.
+  if (error?.code === 'DISCONNECTED') return
   const alerts = document.getElementById('alerts')
   document.getElementById('status').textContent = ''
   alerts.textContent = error?.code ? `${error.code}: ${error.message}` : String(error?.message ?? error)

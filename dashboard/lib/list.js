@@ -4,6 +4,8 @@ import { api, qs } from './api.js'
 import { field, fmt, h, showError, table } from './dom.js'
 
 export const PAGE_SIZE = 25
+/** Lists refresh on their own this often (not while the tab is hidden or a load is still running). */
+export const LIST_REFRESH_MS = 5000
 
 export function serverList({ route, load, columns, filterLabel, empty }) {
   let q = route.query.get('q') ?? ''
@@ -20,7 +22,13 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
       go(0)
     }, 250)
   })
-  route.signal.addEventListener('abort', () => clearTimeout(timer))
+  const refresher = setInterval(() => {
+    if (!document.hidden && body.getAttribute('aria-busy') !== 'true') reload()
+  }, LIST_REFRESH_MS)
+  route.signal.addEventListener('abort', () => {
+    clearTimeout(timer)
+    clearInterval(refresher)
+  })
 
   function go(to) {
     offset = Math.max(0, to)
@@ -42,7 +50,7 @@ export function serverList({ route, load, columns, filterLabel, empty }) {
         total === 0 ? '0 items' : `${fmt.num(offset + 1)}–${fmt.num(last)} of ${fmt.num(total)}`,
       )
     } catch (error) {
-      showError(error)
+      if (!route.signal.aborted) showError(error)
     } finally {
       body.setAttribute('aria-busy', 'false')
     }
@@ -77,14 +85,36 @@ export function searchForm(label, input) {
  * A page that lists one admin API collection (`/queues`, `/streams`, …) under its title, filtered by name.
  * `below(list)` builds what follows the list, such as a create form that reloads it.
  */
-export async function collectionPage({ route, title, path, noun, empty, columns, below }) {
+export async function collectionPage({ route, title, path, noun, empty, columns, below, internalLabel }) {
+  // Protocols' own state (and streams under queues) is left out unless the user asks for it (`?internal=1`).
+  let internal = route.query.get('internal') === '1'
+  const toggle =
+    internalLabel === undefined
+      ? null
+      : h('input', {
+          type: 'checkbox',
+          name: 'internal',
+          checked: internal,
+          onchange: () => {
+            internal = toggle.checked
+            route.setQuery({ internal: internal ? '1' : '' })
+            list.go(0)
+          },
+        })
   const list = serverList({
     route,
     filterLabel: `Filter ${noun} by name`,
     empty,
-    load: (page) => api.get(`${path}${qs(page)}`),
+    load: (page) => api.get(`${path}${qs({ ...page, internal: internalLabel === undefined || internal ? '' : 'false' })}`),
     columns,
   })
   await list.reload()
-  return h('div', {}, h('h1', {}, title), list.element, below?.(list))
+  return h(
+    'div',
+    {},
+    h('h1', {}, title),
+    toggle ? h('div', { class: 'inline' }, field(internalLabel, toggle)) : null,
+    list.element,
+    below?.(list),
+  )
 }

@@ -6,7 +6,7 @@ import { decodeBase64, field, fmt, h, renderBytes, showError, table } from './do
  * "decoded" shows the API's keyDecoded/valueDecoded (Confluent-framed records whose schema id the
  * registry knows) and falls back to text for everything else, so it is a safe default.
  */
-export function messageTable(messages, format, caption) {
+export function messageTable(messages, format, caption, showInternal = false) {
   return table({
     caption,
     rows: messages,
@@ -22,13 +22,7 @@ export function messageTable(messages, format, caption) {
             ? renderDecoded(m.keyDecoded)
             : renderBytes(decodeBase64(m.key), format === 'hex' ? 'hex' : 'text'),
       },
-      {
-        label: 'Headers',
-        value: (m) => {
-          const entries = Object.entries(m.headers ?? {})
-          return entries.length === 0 ? '—' : h('pre', {}, entries.map(([k, v]) => `${k}: ${v}`).join('\n'))
-        },
-      },
+      { label: 'Properties and headers', value: (m) => renderHeaders(m, showInternal) },
       {
         label: 'Value',
         value: (m) =>
@@ -40,6 +34,44 @@ export function messageTable(messages, format, caption) {
       },
     ],
   })
+}
+
+/** Wharf's own record headers: reserved `wharf.*` ones and a protocol's stored property bytes (`amqp.props`). */
+export const isInternalHeader = (name) => name.startsWith('wharf.') || name === 'amqp.props'
+
+/**
+ * The publishing protocol's properties by name (AMQP: content-type, delivery-mode, correlation-id, the
+ * headers table…), then the record headers; Wharf's internal headers only when asked for.
+ */
+function renderHeaders(m, showInternal) {
+  const lines = []
+  const { protocol, headers: table, ...properties } = m.properties ?? {}
+  for (const [k, v] of Object.entries(properties)) lines.push(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+  for (const [k, v] of Object.entries(table ?? {})) lines.push(`headers.${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+  const own = Object.entries(m.headers ?? {}).filter(([k]) => showInternal || !isInternalHeader(k))
+  const hidden = Object.keys(m.headers ?? {}).filter(isInternalHeader).length
+  if (lines.length === 0 && own.length === 0)
+    return hidden > 0 ? h('span', { class: 'empty' }, `${hidden} internal`) : '—'
+  return h(
+    'div',
+    { class: 'headers' },
+    lines.length > 0 ? h('small', {}, `${protocol ?? 'protocol'} properties`) : null,
+    lines.length > 0 ? h('pre', { 'data-part': 'properties' }, lines.join('\n')) : null,
+    own.length > 0
+      ? h(
+          'pre',
+          { 'data-part': 'headers' },
+          // The stored AMQP property bytes are binary: named, not printed (the properties above are their text).
+          own.map(([k, v]) => (k === 'amqp.props' ? `${k}: (binary, the properties above)` : `${k}: ${v}`)).join('\n'),
+        )
+      : null,
+  )
+}
+
+/** The "show internal headers" switch beside a message table; `onChange` re-renders the table. */
+export function internalHeadersToggle(onChange) {
+  const box = h('input', { type: 'checkbox', name: 'internal', onchange: () => onChange(box.checked) })
+  return { element: field('Show internal headers (wharf.*)', box), get checked() { return box.checked } }
 }
 
 /** A schema-decoded key or value: which schema, then the JSON, or why the payload did not decode. */
@@ -71,7 +103,7 @@ export function formatSelect(value = 'decoded') {
 }
 
 /** Parses "name: value" lines into a headers object. */
-function parseHeaders(text) {
+export function parseHeaders(text) {
   const headers = {}
   for (const line of text.split('\n')) {
     const trimmed = line.trim()

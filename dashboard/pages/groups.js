@@ -1,4 +1,4 @@
-// Consumer groups: state, members, lag; per-partition committed offsets; offset reset (only while the
+// Consumer groups: state, members (client, host, assigned partitions), lag; per-partition committed offsets; offset reset (only while the
 // group has no active members — the API refuses otherwise, and says why).
 import { api } from '../lib/api.js'
 import { act, confirmDialog, field, fmt, h, link, panel, props, table } from '../lib/dom.js'
@@ -31,7 +31,25 @@ async function renderDetail(route, name) {
   const path = `/groups/${api.enc(name)}`
   const summary = h('div', {})
   const partitions = h('div', {})
+  const members = h('div', {})
   const show = (g) => {
+    members.replaceChildren(
+      table({
+        caption: `${g.memberDetails.length} member(s)`,
+        empty: 'No live members (the group is not consuming now).',
+        columns: [
+          { label: 'Client id', value: (m) => m.clientId },
+          { label: 'Host', value: (m) => m.clientHost },
+          { label: 'Member id', value: (m) => m.memberId },
+          {
+            label: 'Assigned partitions',
+            value: (m) =>
+              m.assignment.map((a) => `${a.stream}: ${a.partitions.join(', ') || 'none'}`).join('; ') || 'none',
+          },
+        ],
+        rows: g.memberDetails,
+      }),
+    )
     summary.replaceChildren(
       props([
         ['State', g.state],
@@ -125,6 +143,8 @@ async function renderDetail(route, name) {
     h('p', { class: 'crumbs' }, link('#/groups', 'Consumer groups'), ' / '),
     h('h1', {}, name),
     summary,
+    h('h2', {}, 'Members'),
+    members,
     h('h2', {}, 'Offsets and lag per partition'),
     partitions,
     panel('reset-h', 'Reset offsets', resetHint, form),

@@ -1,5 +1,5 @@
 // MQTT: persistent sessions (they outlive their connections and keep queued messages) and retained
-// messages (one per topic, sent to every new matching subscriber).
+// messages (one per topic, sent to every new matching subscriber) with their payloads (the first 4 KiB, as text).
 import { api, qs } from '../lib/api.js'
 import { fmt, h } from '../lib/dom.js'
 import { serverList } from '../lib/list.js'
@@ -35,7 +35,14 @@ export async function render(route) {
     load: (page) => api.get(`/mqtt/retained${qs(page)}`),
     columns: [
       { label: 'Topic', value: (m) => m.topic },
-      { label: 'Payload', value: (m) => fmt.bytes(m.bytes), num: true },
+      {
+        label: 'Payload',
+        value: (m) =>
+          m.payload === null
+            ? h('span', { class: 'empty' }, 'null')
+            : h('pre', {}, m.truncated ? `${m.payload}…` : m.payload),
+      },
+      { label: 'Size', value: (m) => fmt.bytes(m.bytes), num: true },
       { label: 'Retained at', value: (m) => fmt.time(m.timestamp) },
     ],
   })

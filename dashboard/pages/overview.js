@@ -1,11 +1,13 @@
-// Overview: counts, stored bytes, listeners with their connections, and live charts of message rates
-// and queued messages. Rates are computed here from /metrics counters sampled every 2 s.
-import { api, fetchMetrics, sumMetric } from '../lib/api.js'
+// Overview: counts, stored bytes, listeners with their connections, and charts of message rates and queued
+// messages. Rates come from the server's sampled history (GET /api/v1/rates: the last hour, so the charts are
+// full on load); "out" counts every protocol's consumers (queue deliveries, Kafka fetches, MQTT sends).
+// Only the REST API is read, never /metrics (whose series names are for Prometheus and may change).
+import { api } from '../lib/api.js'
 import { fmt, h, link, showError, table } from '../lib/dom.js'
 
-const POLL_MS = 2000
-const POINTS_MAX = 150 // 5 minutes at 2 s
-const WINDOW_S = (POINTS_MAX * POLL_MS) / 1000
+const POLL_MS = 5000
+/** The chart spans at least this much, so a fresh broker's few samples do not stretch across the width. */
+const WINDOW_MIN_S = 300
 
 function card(label, key) {
   const dd = h('dd', { 'data-metric': key }, '—')
@@ -16,7 +18,7 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#0b5cad'
 }
 
-async function makeChart(container, title, series, signal) {
+async function makeChart(container, title, series, signal, windowS) {
   let uPlot
   try {
     uPlot = (await import('/dashboard/vendor/uPlot.esm.js')).default
@@ -41,11 +43,29 @@ async function makeChart(container, title, series, signal) {
           value: (_u, v) => (v === null ? '—' : fmt.rate(v)),
         })),
       ],
-      axes: [{ stroke: cssVar('--muted') }, { stroke: cssVar('--muted'), size: 60 }],
+      axes: [
+        {
+          stroke: cssVar('--muted'),
+          // Local clock times; the ticks drawn are also kept on the figure (data-x-ticks, epoch seconds), so
+          // what the axis shows can be checked without reading the canvas.
+          values: (_u, splits) => {
+            container.dataset.xTicks = JSON.stringify(splits)
+            return splits.map((s) => new Date(s * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }))
+          },
+        },
+        { stroke: cssVar('--muted'), size: 60 },
+      ],
       scales: {
-        // A window of 1 to 5 minutes ending now, so the first samples do not stretch across a meaningless range.
-        x: { time: true, range: (_u, min, max) => [max - Math.min(WINDOW_S, Math.max(60, max - min)), max + 2] },
-        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+        // The history's window ending now. With no sample yet uPlot passes null bounds, which would put the axis
+        // at the epoch: the window then ends at the current time.
+        x: {
+          time: true,
+          range: (_u, _min, max) => {
+            const end = Number.isFinite(max) && max !== null ? max : Date.now() / 1000
+            return [end - windowS, end + 2]
+          },
+        },
+        y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 0) * 1.1)] },
       },
     },
     data,
@@ -62,11 +82,16 @@ async function makeChart(container, title, series, signal) {
     plot.destroy()
   })
   return {
-    push(t, values) {
-      data[0].push(t)
-      for (const [i, v] of values.entries()) data[i + 1].push(v)
-      if (data[0].length > POINTS_MAX) for (const column of data) column.shift()
+    /** Appends samples ([t seconds, ...values]) and drops those older than the window. */
+    push(rows) {
+      for (const [t, ...values] of rows) {
+        data[0].push(t)
+        for (const [i, v] of values.entries()) data[i + 1].push(v)
+      }
+      const oldest = (data[0].at(-1) ?? 0) - windowS
+      while (data[0].length > 0 && data[0][0] < oldest) for (const column of data) column.shift()
       plot.setData(data)
+      return { count: data[0].length, from: data[0][0] }
     },
   }
 }
@@ -74,11 +99,13 @@ async function makeChart(container, title, series, signal) {
 export async function render(route) {
   const cards = {
     in: card('Messages in /s', 'rate-in'),
-    out: card('Deliveries out /s', 'rate-out'),
+    out: card('Messages out /s (all consumers)', 'rate-out'),
+    outDetail: card('Out /s by consumer', 'rate-out-detail'),
     messagesIn: card('Messages in (since start)', 'messages-in'),
     ready: card('Ready', 'ready'),
     unacked: card('Unacked', 'unacked'),
     consumers: card('Queue consumers', 'consumers'),
+    members: card('Consumer group members', 'members'),
     lag: card('Consumer group lag', 'lag'),
     streams: card('Streams', 'streams'),
     queues: card('Queues', 'queues'),
@@ -90,7 +117,8 @@ export async function render(route) {
     uptime: card('Uptime', 'uptime'),
     alarms: card('Alarms', 'alarms'),
   }
-  const rateBox = h('figure', { class: 'chart' }, h('figcaption', {}, 'Message rates (per second)'))
+  const rateCaption = h('figcaption', {}, 'Message rates (per second, last hour)')
+  const rateBox = h('figure', { class: 'chart' }, rateCaption)
   const depthBox = h('figure', { class: 'chart' }, h('figcaption', {}, 'Queued messages'))
   const listeners = h('div', {}, h('p', { class: 'empty' }, 'Loading…'))
   const updated = h('p', { class: 'hint' }, '')
@@ -110,10 +138,14 @@ export async function render(route) {
     listeners,
   )
 
-  let previous = null
   let rateChart = null
   let depthChart = null
   let chartsStarted = false
+  /** Samples fetched before the charts exist; drawn when they do. */
+  let pending = []
+  let since = 0
+  let windowS = WINDOW_MIN_S
+  let sampleMs = POLL_MS
   const ensureCharts = async () => {
     if (chartsStarted || !element.isConnected || route.signal.aborted) return
     chartsStarted = true
@@ -123,9 +155,12 @@ export async function render(route) {
         'Message rates',
         [
           { label: 'in', color: '--in' },
-          { label: 'out', color: '--out' },
+          { label: 'out (all consumers)', color: '--out' },
+          { label: 'Kafka', color: '--kafka' },
+          { label: 'MQTT', color: '--mqtt' },
         ],
         route.signal,
+        windowS,
       ),
       makeChart(
         depthBox,
@@ -135,43 +170,54 @@ export async function render(route) {
           { label: 'unacked', color: '--out' },
         ],
         route.signal,
+        windowS,
       ),
     ])
+    drawPending()
+  }
+  const drawPending = () => {
+    if (rateChart === null || depthChart === null || pending.length === 0) return
+    const shown = rateChart.push(pending.map((x) => [x.t / 1000, x.in, x.out, x.kafka, x.mqtt]))
+    rateBox.dataset.samples = String(shown.count)
+    rateCaption.textContent = `Message rates (per second): ${shown.count} sample(s) since ${new Date(shown.from * 1000).toLocaleTimeString()}, one every ${sampleMs / 1000} s`
+    depthChart.push(pending.map((x) => [x.t / 1000, x.ready, x.unacked]))
+    pending = []
   }
   const tick = async () => {
-    if (document.hidden) return // a background tab does not poll; the next rate spans the gap
+    if (document.hidden) return // a background tab does not poll; the server keeps sampling meanwhile
     try {
-      const [metrics, overview, system, listenerList, alarms] = await Promise.all([
-        fetchMetrics(),
+      const [rates, overview, streams, queues, system, listenerList, alarms] = await Promise.all([
+        api.get(`/rates?since=${since}`),
         api.get('/overview'),
+        // The same lists (and so the same counts) as the Streams and Queues pages show by default.
+        api.get('/streams?internal=false&limit=1'),
+        api.get('/queues?internal=false&limit=1'),
         api.get('/system'),
         api.get('/listeners'),
         api.get('/alarms'),
       ])
       if (route.signal.aborted) return
       const now = Date.now()
-      const totalIn = sumMetric(metrics, 'wharf_topic_messages_in_total')
-      // "Out" = queue deliveries (AMQP, SQS, MQTT sessions); Kafka fetches are reads, not deliveries.
-      const totalOut = sumMetric(metrics, 'wharf_queue_messages_delivered_total')
-      let rateIn = null
-      let rateOut = null
-      if (previous !== null) {
-        const dt = (now - previous.t) / 1000
-        rateIn = Math.max(0, (totalIn - previous.in) / dt)
-        rateOut = Math.max(0, (totalOut - previous.out) / dt)
-      }
-      previous = { t: now, in: totalIn, out: totalOut }
-      const ready = sumMetric(metrics, 'wharf_queue_messages_ready')
-      const unacked = sumMetric(metrics, 'wharf_queue_messages_unacked')
-      cards.in.dd.textContent = rateIn === null ? '…' : fmt.rate(rateIn)
-      cards.out.dd.textContent = rateOut === null ? '…' : fmt.rate(rateOut)
-      cards.messagesIn.dd.textContent = fmt.num(totalIn)
-      cards.ready.dd.textContent = fmt.num(ready)
-      cards.unacked.dd.textContent = fmt.num(unacked)
-      cards.consumers.dd.textContent = fmt.num(sumMetric(metrics, 'wharf_queue_consumers'))
-      cards.lag.dd.textContent = fmt.num(sumMetric(metrics, 'wharf_consumer_group_lag'))
-      cards.streams.dd.textContent = fmt.num(overview.streams)
-      cards.queues.dd.textContent = fmt.num(overview.queues)
+      windowS = Math.max(WINDOW_MIN_S, rates.historyMs / 1000)
+      sampleMs = rates.sampleMs
+      if (rates.samples.length > 0) since = rates.samples.at(-1).t
+      pending.push(...rates.samples)
+      const last = rates.samples.at(-1)
+      const totals = rates.totals
+      cards.in.dd.textContent = last === undefined ? '…' : fmt.rate(last.in)
+      cards.out.dd.textContent = last === undefined ? '…' : fmt.rate(last.out)
+      cards.outDetail.dd.textContent =
+        last === undefined
+          ? '…'
+          : `queues ${fmt.rate(last.queues)} · Kafka ${fmt.rate(last.kafka)} · MQTT ${fmt.rate(last.mqtt)}`
+      cards.messagesIn.dd.textContent = fmt.num(totals.messagesIn)
+      cards.ready.dd.textContent = fmt.num(totals.ready)
+      cards.unacked.dd.textContent = fmt.num(totals.unacked)
+      cards.consumers.dd.textContent = fmt.num(totals.queueConsumers)
+      cards.members.dd.textContent = fmt.num(totals.groupMembers)
+      cards.lag.dd.textContent = fmt.num(totals.lag)
+      cards.streams.dd.textContent = fmt.num(streams.total)
+      cards.queues.dd.textContent = fmt.num(queues.total)
       cards.exchanges.dd.textContent = fmt.num(overview.exchanges)
       cards.groups.dd.textContent = fmt.num(overview.groups)
       cards.topics.dd.textContent = fmt.num(overview.topics)
@@ -208,9 +254,7 @@ export async function render(route) {
         h('p', { class: 'hint' }, link('#/connections', 'Connections per protocol')),
       )
       await ensureCharts()
-      const t = Math.floor(now / 1000)
-      if (rateIn !== null) rateChart?.push(t, [rateIn, rateOut])
-      depthChart?.push(t, [ready, unacked])
+      drawPending()
     } catch (error) {
       if (!route.signal.aborted) showError(error)
     }

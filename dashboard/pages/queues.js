@@ -3,7 +3,7 @@
 import { api, qs } from '../lib/api.js'
 import { act, confirmDialog, field, fmt, h, link, notify, panel, props } from '../lib/dom.js'
 import { collectionPage } from '../lib/list.js'
-import { formatSelect, messageTable, produceForm } from '../lib/messages.js'
+import { formatSelect, internalHeadersToggle, messageTable, produceForm } from '../lib/messages.js'
 
 const href = (name) => `#/queues/${encodeURIComponent(name)}`
 
@@ -26,7 +26,13 @@ function renderList(route) {
     noun: 'queues',
     empty: 'No queues yet.',
     columns: [
-      { label: 'Name', value: (q) => link(href(q.name), q.name) },
+      {
+        label: 'Name',
+        value: (q) => [
+          link(href(q.name), q.name),
+          q.internal ? [' ', h('span', { class: 'badge internal' }, `internal: ${q.internal}`)] : null,
+        ],
+      },
       { label: 'Ready', value: (q) => fmt.num(q.ready), num: true },
       { label: 'Unacked', value: (q) => fmt.num(q.inflight), num: true },
       { label: 'Delayed', value: (q) => fmt.num(q.delayed), num: true },
@@ -35,6 +41,7 @@ function renderList(route) {
       { label: 'Dead letters to', value: (q) => deadLetterOf(q.config) ?? '—' },
     ],
     below: createForm,
+    internalLabel: 'Show internal queues (MQTT sessions)',
   })
 }
 
@@ -90,10 +97,13 @@ async function renderDetail(route, name) {
       ),
       h('p', { class: 'hint' }, 'Published/delivered/acked/dead-lettered count since the broker started.'),
     )
+  let lastStats = queue
   showStats(queue)
   const refresh = async () => {
     const s = await api.get(path)
-    if (!route.signal.aborted) showStats(s)
+    if (route.signal.aborted) return
+    lastStats = s
+    showStats(s)
   }
   const timer = setInterval(() => refresh().catch(() => {}), 2000)
   route.signal.addEventListener('abort', () => clearInterval(timer))
@@ -120,18 +130,27 @@ async function renderDetail(route, name) {
   // ---- peek: non-destructive, takes no lease ----
   const limit = h('input', { type: 'number', name: 'limit', min: '1', max: '500', value: '20' })
   const format = formatSelect()
+  const internal = internalHeadersToggle(() => showPeek())
   const peekButton = h('button', { type: 'submit' }, 'Peek messages')
   const peekResults = h('div', { 'aria-live': 'polite' })
   let peeked = null
   const showPeek = () =>
     peeked &&
-    peekResults.replaceChildren(messageTable(peeked, format.value, `${peeked.length} unacked message(s), oldest first`))
+    peekResults.replaceChildren(
+      messageTable(
+        peeked,
+        format.value,
+        `${peeked.length} of ${fmt.num(lastStats.depth)} message(s) in the queue (ready, unacked or delayed), oldest first`,
+        internal.checked,
+      ),
+    )
   format.addEventListener('change', showPeek)
   const peekForm = h(
     'form',
     { class: 'inline' },
     field('How many', limit),
     field('Show payload as', format),
+    internal.element,
     peekButton,
   )
   peekForm.addEventListener('submit', async (event) => {
@@ -142,6 +161,47 @@ async function renderDetail(route, name) {
     if (result) {
       peeked = result.messages
       showPeek()
+    }
+  })
+
+  // ---- destructive get: takes messages, then acks them (gone) or requeues them (redelivered later) ----
+  const getCount = h('input', { type: 'number', name: 'count', min: '1', max: '100', value: '1' })
+  const ackMode = h(
+    'select',
+    { name: 'ackMode' },
+    h('option', { value: 'requeue' }, 'Requeue (the messages stay, marked redelivered)'),
+    h('option', { value: 'ack' }, 'Ack (the messages are removed)'),
+  )
+  const getButton = h('button', { type: 'submit', class: 'danger' }, 'Get messages')
+  const getResults = h('div', { 'aria-live': 'polite' })
+  const getForm = h(
+    'form',
+    { class: 'inline' },
+    field('How many', getCount),
+    field('Ack mode', ackMode),
+    getButton,
+  )
+  getForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const result = await act(
+      getButton,
+      () =>
+        api.post(`${path}/get`, { count: Number(getCount.value), ackMode: ackMode.value, encoding: 'base64' }),
+      (r) =>
+        r.ackMode === 'ack'
+          ? `Got and acked ${r.messages.length} message(s): removed from ${name}.`
+          : `Got ${r.messages.length} message(s) and requeued them.`,
+    )
+    if (result) {
+      getResults.replaceChildren(
+        messageTable(
+          result.messages,
+          format.value,
+          `${result.messages.length} message(s) taken (${result.ackMode === 'ack' ? 'acked' : 'requeued'})`,
+          internal.checked,
+        ),
+      )
+      await refresh()
     }
   })
 
@@ -222,11 +282,12 @@ async function renderDetail(route, name) {
     'div',
     {},
     h('p', { class: 'crumbs' }, link('#/queues', 'Queues'), ' / '),
-    h('h1', {}, name),
+    h('h1', {}, name, queue.internal ? [' ', h('span', { class: 'badge internal' }, `internal: ${queue.internal}`)] : null),
     h('div', { class: 'toolbar' }, purge, del),
     statsBox,
     isDlq ? redrivePanel : null,
     panel('peek-h', 'Peek (does not consume)', peekForm, peekResults),
+    panel('get-h', 'Get messages (consumes)', getForm, getResults),
     h(
       'div',
       { class: 'cols' },

@@ -3,11 +3,13 @@
 import { api, qs } from '../lib/api.js'
 import { act, confirmDialog, field, fmt, h, link, notify, panel, props, showError, table } from '../lib/dom.js'
 import { collectionPage } from '../lib/list.js'
-import { formatSelect, messageTable, produceForm } from '../lib/messages.js'
+import { formatSelect, internalHeadersToggle, messageTable, produceForm } from '../lib/messages.js'
 
 const messagesOf = (s) => s.partitions.reduce((n, p) => n + (p.highWatermark - p.logStartOffset), 0)
 const bytesOf = (s) => s.partitions.reduce((n, p) => n + p.sizeBytes, 0)
 const href = (name) => `#/streams/${encodeURIComponent(name)}`
+/** The partitions table follows the broker's offsets this often. */
+const REFRESH_MS = 5000
 
 export function render(route) {
   return route.name === undefined ? renderList(route) : renderDetail(route, route.name)
@@ -30,7 +32,7 @@ function renderList(route) {
     noun: 'streams',
     empty: 'No streams yet.',
     columns: [
-      { label: 'Name', value: (s) => link(href(s.name), s.name) },
+      { label: 'Name', value: (s) => [link(href(s.name), s.name), ' ', roleBadge(s)] },
       { label: 'Partitions', value: (s) => String(s.partitions.length), num: true },
       { label: 'Messages', value: (s) => fmt.num(messagesOf(s)), num: true },
       { label: 'Size', value: (s) => fmt.bytes(bytesOf(s)), num: true },
@@ -38,7 +40,15 @@ function renderList(route) {
       { label: 'Read by queues', value: (s) => (s.queues.length ? s.queues.join(', ') : '—') },
     ],
     below: createForm,
+    internalLabel: 'Show queue and internal streams',
   })
+}
+
+/** Marks a stream that is not a plain stream: the one under a queue, or a protocol's internal state. */
+function roleBadge(s) {
+  if (s.role === 'queue') return h('span', { class: 'badge', title: 'the messages of the queue of this name' }, 'queue')
+  if (s.role === 'internal') return h('span', { class: 'badge internal', title: s.internal }, `internal: ${s.internal}`)
+  return null
 }
 
 /** The create form under the list; it reloads the list after creating. */
@@ -48,7 +58,6 @@ function createForm(list) {
     name: 'name',
     required: true,
     autocomplete: 'off',
-    pattern: '[A-Za-z0-9._\\-]+',
   })
   const partitions = h('input', { type: 'number', name: 'partitions', min: '1', max: '4096', value: '1' })
   const retentionHours = h('input', { type: 'number', name: 'retention', min: '-1', value: '168' })
@@ -161,6 +170,7 @@ async function renderDetail(route, name) {
   const time = h('input', { type: 'datetime-local', name: 'time', step: '1' })
   const limit = h('input', { type: 'number', name: 'limit', min: '1', max: '500', value: q.get('limit') ?? '20' })
   const format = formatSelect(q.get('format') ?? 'decoded')
+  const internal = internalHeadersToggle(() => showPage())
   const results = h('div', { 'aria-live': 'polite' })
   const browseButton = h('button', { type: 'submit' }, 'Show messages')
   const browseForm = h(
@@ -172,6 +182,7 @@ async function renderDetail(route, name) {
     field('Time (local)', time),
     field('Limit', limit),
     field('Show payload as', format),
+    internal.element,
     browseButton,
   )
   const syncInputs = () => {
@@ -190,6 +201,7 @@ async function renderDetail(route, name) {
           lastPage.messages,
           format.value,
           `Partition ${lastPage.partition}: ${lastPage.messages.length} message(s); end offset ${lastPage.highWatermark}`,
+          internal.checked,
         ),
         next
           ? h(
@@ -247,6 +259,8 @@ async function renderDetail(route, name) {
     const s = await api.get(`/streams/${api.enc(name)}`)
     if (!route.signal.aborted) showPartitions(s)
   }
+  const timer = setInterval(() => refresh().catch(() => {}), REFRESH_MS)
+  route.signal.addEventListener('abort', () => clearInterval(timer))
   const produce = produceForm({
     partitions: stream.partitions.length,
     send: async (message) => {
@@ -256,6 +270,100 @@ async function renderDetail(route, name) {
       await refresh()
     },
   })
+
+  // ---- edit: partitions only grow (as Kafka's CreatePartitions); retention and size limits change in place ----
+  const editPartitions = h('input', {
+    type: 'number',
+    name: 'partitions',
+    // Not min = current: the API's refusal says why partitions cannot shrink, a browser's bound would not.
+    min: '1',
+    max: '4096',
+    value: String(c.partitions),
+  })
+  const editRetention = h('input', {
+    type: 'number',
+    name: 'retentionHours',
+    min: '-1',
+    step: 'any',
+    value: c.retentionMs < 0 ? '-1' : String(c.retentionMs / 3600_000),
+  })
+  const editRetentionBytes = h('input', { type: 'number', name: 'retentionBytes', min: '-1', value: String(c.retentionBytes) })
+  const editMaxMessage = h('input', { type: 'number', name: 'maxMessageBytes', min: '1', value: String(c.maxMessageBytes) })
+  const save = h('button', { type: 'submit' }, 'Save configuration')
+  const editForm = h(
+    'form',
+    { class: 'stack' },
+    field('Partitions (can only grow)', editPartitions),
+    field('Retention (hours, -1 = forever)', editRetention),
+    field('Retention size per partition (bytes, -1 = no size bound)', editRetentionBytes),
+    field('Max message size (bytes)', editMaxMessage),
+    h('div', {}, save),
+  )
+  editForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const hours = Number(editRetention.value)
+    const changed = await act(
+      save,
+      () =>
+        api.put(`/streams/${api.enc(name)}`, {
+          partitions: Number(editPartitions.value),
+          retentionMs: hours < 0 ? -1 : Math.round(hours * 3600_000),
+          retentionBytes: Number(editRetentionBytes.value),
+          maxMessageBytes: Number(editMaxMessage.value),
+        }),
+      (x) => `Saved the configuration of ${name} (${x.partitions.length} partition(s)).`,
+    )
+    if (changed && !route.signal.aborted) {
+      showPartitions(changed)
+    }
+  })
+
+  // ---- who reads it: consumer groups (with their live members) and queues ----
+  const consumersBox = h('div', {})
+  const showConsumers = (x) =>
+    consumersBox.replaceChildren(
+      table({
+        caption: `${x.groups.length} consumer group(s)`,
+        empty: 'No consumer group reads this stream.',
+        columns: [
+          { label: 'Group', value: (g) => link(`#/groups/${encodeURIComponent(g.group)}`, g.group) },
+          { label: 'State', value: (g) => g.state },
+          {
+            label: 'Members on this stream',
+            value: (g) =>
+              g.members.length === 0
+                ? '—'
+                : g.members
+                    .map((m) => {
+                      const mine = m.assignment?.find((a) => a.stream === name)
+                      return `${m.clientId} (${m.clientHost}) · partitions ${mine?.partitions.join(', ') ?? '?'}`
+                    })
+                    .join('\n'),
+          },
+          { label: 'Lag', value: (g) => fmt.num(g.lag), num: true },
+        ],
+        rows: x.groups,
+      }),
+      x.queues.length > 0
+        ? h(
+            'p',
+            {},
+            'Queues reading it: ',
+            x.queues.flatMap((q, i) => [
+              i ? ', ' : '',
+              link(`#/queues/${encodeURIComponent(q.queue)}`, q.queue),
+              ` (${fmt.num(q.consumers)} consumer(s))`,
+            ]),
+          )
+        : null,
+    )
+  const refreshConsumers = async () => {
+    const x = await api.get(`/streams/${api.enc(name)}/consumers`)
+    if (!route.signal.aborted) showConsumers(x)
+  }
+  await refreshConsumers()
+  const consumersTimer = setInterval(() => refreshConsumers().catch(() => {}), REFRESH_MS)
+  route.signal.addEventListener('abort', () => clearInterval(consumersTimer))
 
   const del = h('button', { type: 'button', class: 'danger' }, 'Delete stream')
   del.addEventListener('click', async () => {
@@ -280,7 +388,7 @@ async function renderDetail(route, name) {
     'div',
     {},
     h('p', { class: 'crumbs' }, link('#/streams', 'Streams'), ' / '),
-    h('h1', {}, name),
+    h('h1', {}, name, ' ', roleBadge(stream)),
     h('div', { class: 'toolbar' }, del),
     h('h2', {}, 'Partitions'),
     partitionsBox,
@@ -291,6 +399,8 @@ async function renderDetail(route, name) {
       panel('config-h', 'Configuration', config),
       panel('produce-h', 'Produce a test message', produce),
     ),
+    panel('consumers-h', 'Consumers', consumersBox),
+    panel('edit-h', 'Edit configuration', editForm),
   )
   if (q.has('from')) queueMicrotask(browse)
   return element

@@ -60,6 +60,8 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   httpRequestTimeoutMs: ['ms', 'HTTP: close a connection whose whole request (body) takes longer'],
   httpKeepAliveTimeoutMs: ['ms', 'HTTP: close an idle keep-alive connection after this long'],
   httpBodiesBytesMax: ['n', 'HTTP: bytes of request bodies held at once, beyond: 503 (default 64 MiB; 0 = none)'],
+  rateSampleMs: ['ms', 'dashboard rate history: sample every (default 5000, at least 100)'],
+  rateHistoryMs: ['ms', 'dashboard rate history: keep this long (default 3600000, at most 10000 samples)'],
   publicMetrics: ['bool', '/metrics, /healthz, /readyz without credentials (default true)'],
   mqttQueuedBytesMax: ['n', 'payload bytes an MQTT session holds for an offline or stalled client (default 32 MiB)'],
   mqttInflightBytesMax: ['n', 'payload bytes of a clean MQTT session in flight (default 16 MiB)'],

@@ -6,6 +6,7 @@ import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/i
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { amqpLimitDefaults } from '../protocols/amqp/listener.js'
 import type { ClientAuth } from '../protocols/common/tls.js'
+import { RATE_HISTORY_MS, RATE_SAMPLE_MS } from '../protocols/http/admin/rates.js'
 import { HTTP_BODIES_BYTES_MAX_DEFAULT } from '../protocols/http/body-budget.js'
 import {
   HTTP_HEADERS_TIMEOUT_MS,
@@ -108,6 +109,9 @@ export interface WharfConfig {
   httpKeepAliveTimeoutMs: number
   /** HTTP listener: bytes of request bodies held at once (beyond: 503); 0 = no budget. */
   httpBodiesBytesMax: number
+  /** The admin API's rate history (GET /api/v1/rates, the dashboard's charts): sampled this often, kept this long. */
+  rateSampleMs: number
+  rateHistoryMs: number
   /** Most '#' wildcards in one AMQP topic binding key. */
   topicWildcardsMax: number
   /** Most UTF-8 bytes in one schema the registry accepts. */
@@ -173,6 +177,8 @@ export const defaultConfig: WharfConfig = {
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
   httpKeepAliveTimeoutMs: HTTP_KEEP_ALIVE_TIMEOUT_MS,
   httpBodiesBytesMax: HTTP_BODIES_BYTES_MAX_DEFAULT,
+  rateSampleMs: RATE_SAMPLE_MS,
+  rateHistoryMs: RATE_HISTORY_MS,
   topicWildcardsMax: topicWildcardsMaxDefault,
   schemaBytesMax: schemaBytesMaxDefault,
   schemaDepthMax: schemaDepthMaxDefault,
@@ -231,6 +237,8 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpRequestTimeoutMs: 'count',
   httpKeepAliveTimeoutMs: 'count',
   httpBodiesBytesMax: 'bytes',
+  rateSampleMs: 'count',
+  rateHistoryMs: 'count',
   topicWildcardsMax: 'count',
   schemaBytesMax: 'count',
   schemaDepthMax: 'count',

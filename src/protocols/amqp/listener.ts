@@ -11,6 +11,7 @@ import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
 import { AmqpConnection } from './connection/connection.js'
 import type { ServerState } from './connection/state.js'
+import { propertiesByName, publishWithProperties } from './message.js'
 
 /** While any of the context's resource alarms is active, publishers are blocked. */
 export interface AmqpListenerContext extends ListenerContext {
@@ -210,6 +211,8 @@ export async function startAmqpListener(
       for (const c of connections) n += c.channelCount
       return n
     },
+    messageProperties: propertiesByName,
+    messageWithProperties: publishWithProperties,
     setBlocked(reason) {
       manualBlock = reason
       applyBlocked()

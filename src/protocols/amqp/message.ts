@@ -6,11 +6,15 @@
 // Also the routing keys a CC or BCC header adds (sender-selected distribution).
 import { type PublishMessage, Reserved, type StoredMessage } from '../../broker/message.js'
 import type { RecordHeader } from '../../record/index.js'
+import { WharfError } from '../../util/errors.js'
 import {
+  AmqpTyped,
   type BasicProperties,
   type ContentMethodName,
+  type Decimal,
   decodeContentHeader,
   encodeBodyFrames,
+  encodeContentHeaderFrame,
   encodeMessage,
   encodeMethodFrame,
   type FieldTable,
@@ -65,15 +69,18 @@ export function routingKeyOf(message: StoredMessage, fallback: string): string {
   return lastHeader(message.headers, Reserved.routingKey)?.toString('utf8') ?? fallback
 }
 
+/** The basic properties in the stored bytes of amqp.props. */
+function decodeRawProperties(raw: Buffer): BasicProperties {
+  const payload = Buffer.alloc(CONTENT_HEADER_FIXED_BYTES + raw.length)
+  payload.writeUInt16BE(60, 0)
+  raw.copy(payload, CONTENT_HEADER_FIXED_BYTES)
+  return decodeContentHeader(payload).properties
+}
+
 /** Properties of a stored message: decoded from amqp.props, or built from another protocol's headers. */
 export function decodeProperties(message: StoredMessage): BasicProperties {
   const raw = lastHeader(message.headers, PROPS_HEADER)
-  if (raw) {
-    const payload = Buffer.alloc(CONTENT_HEADER_FIXED_BYTES + raw.length)
-    payload.writeUInt16BE(60, 0)
-    raw.copy(payload, CONTENT_HEADER_FIXED_BYTES)
-    return decodeContentHeader(payload).properties
-  }
+  if (raw) return decodeRawProperties(raw)
   const headers: FieldTable = {}
   const props: BasicProperties = {}
   let any = false
@@ -97,6 +104,111 @@ const neutralProperties: Record<string, 'contentType' | 'correlationId' | 'reply
   'correlation-id': 'correlationId',
   'reply-to': 'replyTo',
   type: 'type',
+}
+
+/** Basic property names as the AMQP 0-9-1 spec (and RabbitMQ's management UI) spells them. */
+const PROPERTY_NAMES: ReadonlyArray<[keyof BasicProperties, string]> = [
+  ['contentType', 'content-type'],
+  ['contentEncoding', 'content-encoding'],
+  ['headers', 'headers'],
+  ['deliveryMode', 'delivery-mode'],
+  ['priority', 'priority'],
+  ['correlationId', 'correlation-id'],
+  ['replyTo', 'reply-to'],
+  ['expiration', 'expiration'],
+  ['messageId', 'message-id'],
+  ['timestamp', 'timestamp'],
+  ['type', 'type'],
+  ['userId', 'user-id'],
+  ['appId', 'app-id'],
+  ['clusterId', 'cluster-id'],
+]
+
+/** A field value as JSON: bytes as base64, 64-bit integers as decimal text, typed values unwrapped. */
+function jsonOf(value: FieldValue | Decimal): unknown {
+  if (value instanceof AmqpTyped) return jsonOf(value.value)
+  if (Buffer.isBuffer(value)) return value.toString('base64')
+  if (typeof value === 'bigint') return value.toString()
+  if (value instanceof Date) return value.toISOString()
+  if (Array.isArray(value)) return value.map(jsonOf)
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = jsonOf(v as FieldValue)
+    return out
+  }
+  return value ?? null
+}
+
+/**
+ * The AMQP properties of a stored AMQP publish by their spec names, JSON-safe, for the admin API's message
+ * view; undefined for a message that carries none (published over another protocol).
+ */
+export function propertiesByName(headers: readonly RecordHeader[]): Record<string, unknown> | undefined {
+  const raw = lastHeader(headers, PROPS_HEADER)
+  if (!raw) return undefined
+  const props = decodeRawProperties(raw)
+  const out: Record<string, unknown> = {}
+  for (const [field, name] of PROPERTY_NAMES) if (props[field] !== undefined) out[name] = jsonOf(props[field])
+  return out
+}
+
+const FIELD_OF = new Map(PROPERTY_NAMES.map(([field, name]) => [name, field]))
+const OCTET_PROPERTIES = new Set<keyof BasicProperties>(['deliveryMode', 'priority'])
+const SHORTSTR_BYTES_MAX = 255
+
+function badProperty(message: string): WharfError {
+  return new WharfError('INVALID_ARGUMENT', message)
+}
+
+/** A headers-table value from JSON: strings, numbers, booleans and null, nested objects and arrays of them. */
+function fieldValueOf(name: string, value: unknown, depth = 0): FieldValue {
+  if (depth > 8) throw badProperty(`headers.${name} nests too deep`)
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (Array.isArray(value)) return value.map((v) => fieldValueOf(name, v, depth + 1))
+  if (typeof value === 'object') {
+    const table: FieldTable = {}
+    for (const [k, v] of Object.entries(value)) table[k] = fieldValueOf(`${name}.${k}`, v, depth + 1)
+    return table
+  }
+  throw badProperty(`headers.${name} must be a string, number, boolean, null, object or array`)
+}
+
+/**
+ * A publish carrying AMQP properties given by their spec names (`{'content-type': 'text/plain', 'delivery-mode':
+ * 2, headers: {…}}`), stored exactly as a basic.publish with those properties is (the admin API's publish).
+ * Unknown names and ill-typed values are INVALID_ARGUMENT naming the property.
+ */
+export function publishWithProperties(properties: Record<string, unknown>, body: Buffer): PublishMessage {
+  const props: BasicProperties = {}
+  const target = props as Record<string, unknown>
+  for (const [name, value] of Object.entries(properties)) {
+    const field = FIELD_OF.get(name)
+    if (field === undefined)
+      throw badProperty(`unknown AMQP property '${name}'; known: ${PROPERTY_NAMES.map(([, n]) => n).join(', ')}`)
+    if (value === undefined || value === null || value === '') continue
+    if (field === 'headers') {
+      if (typeof value !== 'object' || Array.isArray(value)) throw badProperty('headers must be an object')
+      target.headers = fieldValueOf('', value) as FieldTable
+    } else if (OCTET_PROPERTIES.has(field)) {
+      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 255)
+        throw badProperty(`${name} must be an integer in [0, 255]`)
+      target[field] = value
+    } else if (field === 'timestamp') {
+      if (!Number.isInteger(value) || (value as number) < 0) throw badProperty('timestamp must be epoch seconds')
+      target[field] = value
+    } else {
+      if (typeof value !== 'string' || Buffer.byteLength(value) > SHORTSTR_BYTES_MAX)
+        throw badProperty(`${name} must be a string of at most ${SHORTSTR_BYTES_MAX} bytes`)
+      if (field === 'expiration' && !/^\d{1,15}$/.test(value))
+        throw badProperty('expiration must be milliseconds as decimal text')
+      target[field] = value
+    }
+  }
+  const frame = encodeContentHeaderFrame(0, body.length, props)
+  // The frame's payload after the fixed part, without the frame header (7 bytes) and frame-end octet.
+  const raw = frame.subarray(FRAME_OVERHEAD_BYTES - 1 + CONTENT_HEADER_FIXED_BYTES, frame.length - 1)
+  return toPublishMessage(raw, props, body)
 }
 
 interface DeathRecordJson {

@@ -5,6 +5,7 @@ import type { Server as HttpServer } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
+import type { PublishMessage, RecordHeader } from '../../broker/message.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp, type TcpListener } from '../../util/net.js'
 import type { ConnectionDirectory } from './connections.js'
@@ -57,6 +58,14 @@ export interface ListenerContext {
   metrics?: TrafficMetrics
 }
 
+/** One retained message as a listener lists it (the payload is the stored buffer, not a copy). */
+export interface RetainedMessage {
+  topic: string
+  bytes: number
+  timestamp: number
+  payload: Buffer | null
+}
+
 /** A started listener. */
 export interface Listener {
   readonly name: string
@@ -74,8 +83,25 @@ export interface Listener {
   readonly blockedPublisherCount?: number
   /** Open channels over all connections, for listeners whose protocol multiplexes them (AMQP). */
   readonly channelCount?: number
-  /** Retained messages (topic, payload bytes, time), for listeners that keep them (MQTT). */
-  retainedMessages?(): Array<{ topic: string; bytes: number; timestamp: number }>
+  /**
+   * Messages this listener has handed to its consumers since start, where it counts them itself (Kafka:
+   * records fetched; MQTT: PUBLISH packets sent). Queue deliveries are counted by the broker's queues.
+   */
+  readonly messagesDelivered?: number
+  /** Retained messages (topic, payload bytes, time, the payload itself), for listeners that keep them (MQTT). */
+  retainedMessages?(): RetainedMessage[]
+  /**
+   * The protocol's own properties of a stored message by name, when its headers hold them in the protocol's
+   * encoding (AMQP keeps the raw basic properties); undefined when they hold none. The admin API's message view.
+   */
+  messageProperties?(headers: readonly RecordHeader[]): Record<string, unknown> | undefined
+  /** A message carrying these properties (named as messageProperties names them) the way the protocol stores them. */
+  messageWithProperties?(properties: Record<string, unknown>, body: Buffer): PublishMessage
+  /**
+   * What the listener keeps in the stream or queue of this name when the name is its own internal state
+   * (MQTT: retained messages, session queues), in words for an operator; undefined for any other name.
+   */
+  internalName?(name: string): string | undefined
   close(): Promise<void>
 }
 

@@ -1,7 +1,7 @@
 // The web dashboard: static ES modules, HTML and CSS from the repository's `dashboard/` folder plus uPlot
 // from node_modules, served from memory. The files are read once at registration (they are small and
 // bounded), so a request never touches the disk and every response carries a content hash as ETag.
-// The dashboard talks only to the public REST admin API and /metrics; a strict Content-Security-Policy
+// The dashboard talks only to the public REST admin API; a strict Content-Security-Policy
 // makes "no external requests" a browser-enforced property, not a convention.
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'

@@ -75,6 +75,9 @@ export interface HttpListenerContext extends ListenerContext {
     httpKeepAliveTimeoutMs?: number
     /** Bytes of request bodies held at once across the listener (body-budget.ts); 0 = no budget. */
     httpBodiesBytesMax?: number
+    /** How often GET /api/v1/rates samples the broker's rates, and how long it keeps them (ms). */
+    rateSampleMs?: number
+    rateHistoryMs?: number
   }
 }
 

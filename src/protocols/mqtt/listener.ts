@@ -13,13 +13,14 @@ import {
   type Listener,
   type ListenerContext,
   listenerPort,
+  type RetainedMessage,
 } from '../common/listener.js'
 import { trafficOf } from '../common/metrics.js'
 import { followAlarms } from '../common/publisher-alarms.js'
 import { serveWebSocket, serveWebSocketOnHttpListener, type WebSocketEndpoint } from '../common/websocket.js'
 import { MqttConnection, type MqttTransport } from './connection/connection.js'
 import { type HubConnection, MqttHub } from './hub/hub.js'
-import type { MqttLimits } from './session/session.js'
+import { internalName, type MqttLimits } from './session/session.js'
 
 export interface MqttListenerContext extends ListenerContext {
   /** Test and embedding overrides of the bounds. */
@@ -36,8 +37,8 @@ export interface MqttListener extends Listener {
   readonly connectionCount: number
   /** Open connections held back by a resource alarm because they publish. */
   readonly blockedPublisherCount: number
-  /** Retained messages (topic, payload bytes, timestamp), sorted by topic. */
-  retainedMessages(): Array<{ topic: string; bytes: number; timestamp: number }>
+  /** Retained messages (topic, payload bytes, timestamp, payload), sorted by topic. */
+  retainedMessages(): RetainedMessage[]
 }
 
 /** Accepts one transport stream (TCP or TLS socket, WebSocket stream) as an MQTT connection. */
@@ -80,9 +81,13 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
     get blockedPublisherCount() {
       return hub.blockedPublisherCount
     },
+    get messagesDelivered() {
+      return hub.stats.sent
+    },
     retainedMessages() {
       return hub.retained.list()
     },
+    internalName,
     async close() {
       unsubscribe()
       for (const ws of webSockets) ws.close()

@@ -23,13 +23,7 @@ test('router errors over REST: status by code, neutral messages', async (t) => {
     ['POST', '/exchanges', { name: 'ex', type: 'x-delayed' }, 400, 'INVALID_ARGUMENT'],
     ['POST', '/exchanges', { name: 'ex', type: 'fanout' }, 409, 'PRECONDITION_FAILED'],
     ['DELETE', '/exchanges/used?ifUnused=true', undefined, 409, 'PRECONDITION_FAILED'],
-    [
-      'POST',
-      '/bindings',
-      { source: 'ex', destination: { kind: 'queue', name: 'nope' } },
-      404,
-      'SUBSCRIPTION_NOT_FOUND',
-    ],
+    ['POST', '/bindings', { source: 'ex', destination: { kind: 'queue', name: 'nope' } }, 404, 'QUEUE_NOT_FOUND'],
     ['POST', '/bindings', { source: 'ghost', destination: { kind: 'queue', name: 'q' } }, 404, 'EXCHANGE_NOT_FOUND'],
     ['DELETE', '/queues/q?ifEmpty=true', undefined, 409, 'PRECONDITION_FAILED'],
   ]

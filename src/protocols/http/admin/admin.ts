@@ -2,12 +2,13 @@
 // `?limit=&offset=&q=` (server-side substring filter on the name) and answers `{items, total, limit, offset}`.
 // Errors: `{error: {code, message}}` with the status from one table (broker code → HTTP status).
 // The routes live per resource area (streams, queues, groups, routing, messages, topics, mqtt, system,
-// connections for listeners and client connections, users and acls for identities, definitions for export
-// and import of all of it) over the shared helpers in
+// connections for listeners and client connections, rates for the sampled rate history, users and acls for
+// identities, definitions for export and import of all of it) over the shared helpers in
 // context.ts; this module registers them plus /openapi.json and /overview. Who may call which route is
 // decided before a handler runs (../auth/); handlers check ACL rules on the resources they touch.
 import type { FastifyInstance } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
+import { WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
 import type { HttpAuth } from '../auth/auth.js'
 import type { SqsService } from '../sqs/service.js'
@@ -19,6 +20,7 @@ import { listGroupIds, registerGroupRoutes } from './groups.js'
 import { registerMqttRoutes } from './mqtt.js'
 import { openApiDocument } from './openapi.js'
 import { registerQueueRoutes } from './queues.js'
+import { registerRateRoutes } from './rates.js'
 import { registerRoutingRoutes } from './routing.js'
 import { registerStreamRoutes } from './streams.js'
 import { registerSystemRoutes, type SystemView } from './system.js'
@@ -34,10 +36,33 @@ export function registerAdmin(
   broker: Broker,
   sqs: SqsService,
   logger: Logger,
-  view: SystemView & ListenersView,
+  view: SystemView & ListenersView & { config?: { rateSampleMs?: number; rateHistoryMs?: number } },
   auth: HttpAuth,
 ): void {
-  const context: AdminContext = { broker, route: adminRoute(app, logger), authorize: auth.authorize }
+  const context: AdminContext = {
+    broker,
+    route: adminRoute(app, logger),
+    authorize: auth.authorize,
+    protocolProperties: (headers) => {
+      for (const listener of view.started?.values() ?? []) {
+        const properties = listener.messageProperties?.(headers)
+        if (properties !== undefined) return { protocol: listener.name, ...properties }
+      }
+      return undefined
+    },
+    withProperties: (properties, body) => {
+      for (const listener of view.started?.values() ?? [])
+        if (listener.messageWithProperties !== undefined) return listener.messageWithProperties(properties, body)
+      throw new WharfError('INVALID_ARGUMENT', 'message properties need the AMQP listener, which is not running')
+    },
+    internalName: (name) => {
+      for (const listener of view.started?.values() ?? []) {
+        const what = listener.internalName?.(name)
+        if (what !== undefined) return what
+      }
+      return undefined
+    },
+  }
   const { route } = context
 
   route('GET', '/openapi.json', () => openApiDocument())
@@ -57,6 +82,11 @@ export function registerAdmin(
   registerTopicRoutes(context)
   registerMqttRoutes(context, view)
   registerSystemRoutes(context, view)
+  const stopRates = registerRateRoutes(context, view, {
+    sampleMs: view.config?.rateSampleMs,
+    historyMs: view.config?.rateHistoryMs,
+  })
+  app.addHook('onClose', async () => stopRates())
   registerUserRoutes(context, auth.sessions)
   registerAclRoutes(context)
   registerDefinitionRoutes(context)

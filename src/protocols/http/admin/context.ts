@@ -5,6 +5,8 @@
 // Kept apart from admin.ts so the route modules need not import the module that registers them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
+import type { PublishMessage, RecordHeader } from '../../../broker/message.js'
+import { checkName } from '../../../broker/names.js'
 import type { Operation, ResourceType } from '../../../broker/security/acls.js'
 import { type ErrorCode, isWharfError, WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
@@ -41,6 +43,15 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   DISK_FULL: 507,
 }
 
+/**
+ * The broker's codes in the admin API's words: a broker queue is a queue subscription inside, but the API
+ * manages queues, so no `SUBSCRIPTION_*` reaches its callers (SNS subscriptions answer in SNS's own errors).
+ */
+const apiCodes: Partial<Record<ErrorCode, string>> = {
+  SUBSCRIPTION_NOT_FOUND: 'QUEUE_NOT_FOUND',
+  SUBSCRIPTION_EXISTS: 'QUEUE_EXISTS',
+}
+
 /** HTTP status of a broker error code (unknown codes: 500), shared by every admin route. */
 export function adminStatus(code: string): number {
   return statusOf[code as ErrorCode] ?? 500
@@ -74,6 +85,18 @@ export interface AdminContext {
   readonly broker: Broker
   readonly route: AdminRoute
   readonly authorize: Authorize
+  /**
+   * A stored message's properties as the protocol that published it names them (`{protocol: 'amqp',
+   * 'content-type': …}`), asked of the running listeners; undefined when none recognises its headers.
+   */
+  readonly protocolProperties: (headers: readonly RecordHeader[]) => Record<string, unknown> | undefined
+  /**
+   * A message with protocol properties (`{'content-type': …}` as protocolProperties names them) as the
+   * listener that owns them stores it; INVALID_ARGUMENT when no running listener takes properties.
+   */
+  readonly withProperties: (properties: Record<string, unknown>, body: Buffer) => PublishMessage
+  /** What a protocol keeps in the stream or queue of this name when it is that protocol's own state, else undefined. */
+  readonly internalName: (name: string) => string | undefined
 }
 
 export function adminRoute(app: FastifyInstance, logger: Logger): AdminRoute {
@@ -90,7 +113,8 @@ export function adminRoute(app: FastifyInstance, logger: Logger): AdminRoute {
             .header('content-type', 'application/json')
             .send(JSON.stringify(result ?? {}))
         } catch (error) {
-          if (isWharfError(error)) return sendAdminError(reply, statusOf[error.code] ?? 500, error.code, error.message)
+          if (isWharfError(error))
+            return sendAdminError(reply, statusOf[error.code] ?? 500, apiCodes[error.code] ?? error.code, error.message)
           logger.error({ err: error, url: request.url }, 'admin request failed')
           return sendAdminError(reply, 500, 'INTERNAL', 'internal error')
         }
@@ -155,29 +179,31 @@ export function pageMap<T>(
 
 /** How a named resource kind (streams, queues) is listed, created and described. */
 export interface Collection {
-  readonly names: () => string[]
+  /** The names a list shows; `?internal=false` leaves out protocols' own state (and streams under queues). */
+  readonly names: (internal: boolean) => string[]
   readonly describe: (name: string) => Record<string, unknown>
   /** Creates `name` with the rest of the request body as its config. */
   readonly create: (name: string, config: Record<string, unknown>) => Promise<unknown>
 }
 
 /**
- * `GET /<kind>` (paged), `POST /<kind>` (201 with the description) and `GET /<kind>/:name`, which streams and
- * queues answer alike (ACL: Create and Describe on the Topic of that name); each kind registers its own
- * alter, delete and message routes.
+ * `GET /<kind>` (paged), `POST /<kind>` (201 with the description; the name keeps the broker's name rule,
+ * `broker/names.ts`) and `GET /<kind>/:name`, which streams and queues answer alike (ACL: Create and Describe
+ * on the Topic of that name); each kind registers its own alter, delete and message routes.
  */
 export function collectionRoutes({ route, authorize }: AdminContext, path: string, collection: Collection): void {
-  route('GET', path, (r) => pageMap(collection.names(), query(r), collection.describe))
+  const kind = path.slice(1, -1)
+  route('GET', path, (r) => pageMap(collection.names(query(r).internal !== 'false'), query(r), collection.describe))
   route(
     'POST',
     path,
     async (r) => {
       const input = body(r)
-      if (typeof input.name !== 'string') throw bad('name is required')
       const { name, ...config } = input
-      authorize(r, 'Create', 'Topic', name)
-      await collection.create(name, config)
-      return collection.describe(name)
+      checkName(kind, name)
+      authorize(r, 'Create', 'Topic', name as string)
+      await collection.create(name as string, config)
+      return collection.describe(name as string)
     },
     201,
   )

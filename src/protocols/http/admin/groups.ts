@@ -1,6 +1,6 @@
 // REST admin routes for consumer groups: list and describe with members and per-partition lag, offset reset
 // (of every partition or one) and delete of an empty group. describeGroup and listGroupIds also feed the lag
-// gauge in metrics.ts.
+// gauge in metrics.ts; streamConsumers answers who reads one stream.
 // ACL: Describe on the Group; a reset needs Read on the Group and on the Topic, as Kafka's OffsetCommit;
 // delete needs Delete on the Group, as Kafka's DeleteGroups.
 import type { Broker } from '../../../broker/broker.js'
@@ -79,6 +79,25 @@ export function describeGroup(broker: Broker, group: string): Record<string, unk
     lag: partitions.reduce((sum, p) => sum + p.lag, 0),
     partitions,
   }
+}
+
+/**
+ * Who reads a stream: the consumer groups with a committed offset on it or a member assigned one of its
+ * partitions (with those members), and the queues that read it.
+ */
+export function streamConsumers(broker: Broker, stream: string): Record<string, unknown> {
+  const queues = [...broker.stream(stream).queues].map((q) => ({ queue: q.name, consumers: q.queueStats().consumers }))
+  const groups = []
+  for (const id of listGroupIds(broker)) {
+    const g = describeGroup(broker, id)
+    const members = (g.memberDetails as Array<{ assignment: Array<{ stream: string }> }>).filter((m) =>
+      m.assignment.some((a) => a.stream === stream),
+    )
+    const committed = (g.partitions as Array<{ stream: string; lag: number }>).filter((p) => p.stream === stream)
+    if (members.length === 0 && committed.length === 0) continue
+    groups.push({ group: id, state: g.state, members, lag: committed.reduce((n, p) => n + p.lag, 0) })
+  }
+  return { stream, groups, queues }
 }
 
 export function listGroupIds(broker: Broker): string[] {

@@ -5,7 +5,7 @@ import type { Broker } from '../../../broker/broker.js'
 import type { PublishMessage, RecordHeader, StoredMessage } from '../../../broker/message.js'
 import { frameId } from '../../../broker/schema/index.js'
 import { isWharfError } from '../../../util/errors.js'
-import { bad } from './context.js'
+import { type AdminContext, bad } from './context.js'
 
 export const PEEK_MAX = 1000
 const PRODUCE_MAX = 1000
@@ -72,7 +72,16 @@ export function publishMessages(input: Record<string, unknown>): Array<PublishMe
   return list.map((m) => toPublish(m, encoding))
 }
 
-export function describeMessage(broker: Broker, m: StoredMessage, encoding: Encoding): Record<string, unknown> {
+/**
+ * One stored message in the peek/browse view. `headers` holds every record header as text, Wharf's own
+ * (`wharf.*`, a protocol's stored properties) included; `properties` holds the publishing protocol's
+ * properties by name when a listener recognises them (AMQP's content-type, delivery-mode, headers table…).
+ */
+export function describeMessage(
+  { broker, protocolProperties }: Pick<AdminContext, 'broker' | 'protocolProperties'>,
+  m: StoredMessage,
+  encoding: Encoding,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {
     partition: m.partition,
     offset: m.offset,
@@ -83,6 +92,8 @@ export function describeMessage(broker: Broker, m: StoredMessage, encoding: Enco
       m.headers.filter((h) => h.value !== null).map((h) => [h.key, h.value!.toString('utf8')]),
     ),
   }
+  const properties = protocolProperties(m.headers)
+  if (properties !== undefined) out.properties = properties
   const keyDecoded = m.key === null ? undefined : decodeSchemaFramed(broker, m.key)
   if (keyDecoded !== undefined) out.keyDecoded = keyDecoded
   const valueDecoded = m.value === null ? undefined : decodeSchemaFramed(broker, m.value)

@@ -11,9 +11,10 @@ import type { SqsService } from '../sqs/service.js'
 import { type AdminContext, bad, body, collectionRoutes, intQuery, params, query } from './context.js'
 import { describeMessage, type Encoding, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
 
-function describeQueue(broker: Broker, name: string): Record<string, unknown> {
+function describeQueue({ broker, internalName }: AdminContext, name: string): Record<string, unknown> {
   const queue = broker.queue(name)
-  return { ...queue.queueStats(), config: queue.config }
+  const internal = internalName(name)
+  return { ...queue.queueStats(), config: queue.config, ...(internal === undefined ? {} : { internal }) }
 }
 
 /** Non-destructive peek of a queue: unacked messages from the ack floor, in offset order, no lease taken. */
@@ -40,13 +41,14 @@ type GetMode = (typeof GET_MODES)[number]
  * `requeue` returns them (marked redelivered, delivery count kept), `reject` dead-letters them (or drops them
  * when the queue has no dead-letter target), as a consumer's ack/nack would.
  */
-async function getFromQueue(broker: Broker, name: string, count: number, mode: GetMode, encoding: Encoding) {
+async function getFromQueue(context: AdminContext, name: string, count: number, mode: GetMode, encoding: Encoding) {
+  const { broker } = context
   const queue = broker.queue(name)
   const owner = `admin-get-${randomUUID()}`
   const deliveries = await broker.get(name, { owner, max: count })
   try {
     const out = deliveries.map((d) => ({
-      ...describeMessage(broker, d.message, encoding),
+      ...describeMessage(context, d.message, encoding),
       redelivered: d.redelivered,
       deliveryCount: d.deliveryCount,
     }))
@@ -73,8 +75,12 @@ function deadLetterSources(broker: Broker, name: string): string[] {
 export function registerQueueRoutes(context: AdminContext, sqs: Pick<SqsService, 'moveMessages'>): void {
   const { broker, route, authorize } = context
   collectionRoutes(context, '/queues', {
-    names: () => broker.listQueues().map((q) => q.name),
-    describe: (name) => describeQueue(broker, name),
+    names: (internal) =>
+      broker
+        .listQueues()
+        .map((q) => q.name)
+        .filter((name) => internal || context.internalName(name) === undefined),
+    describe: (name) => describeQueue(context, name),
     create: (name, config) => broker.createQueue(name, config as Partial<QueueConfig>),
   })
   route('DELETE', '/queues/:name', async (r) => {
@@ -99,7 +105,7 @@ export function registerQueueRoutes(context: AdminContext, sqs: Pick<SqsService,
     const q = query(r)
     const encoding = encodingOf(q.encoding)
     const messages = await peekQueue(broker, params(r).name!, intQuery(q, 'limit', 20, 1, PEEK_MAX))
-    return { messages: messages.map((m) => describeMessage(broker, m, encoding)) }
+    return { messages: messages.map((m) => describeMessage(context, m, encoding)) }
   })
   route('POST', '/queues/:name/get', async (r) => {
     const name = params(r).name!
@@ -110,7 +116,7 @@ export function registerQueueRoutes(context: AdminContext, sqs: Pick<SqsService,
       throw bad(`count must be an integer in [1, ${PEEK_MAX}]`)
     const mode = input.ackMode ?? 'ack'
     if (!GET_MODES.includes(mode as GetMode)) throw bad(`ackMode must be one of ${GET_MODES.join(', ')}`)
-    const messages = await getFromQueue(broker, name, count as number, mode as GetMode, encodingOf(input.encoding))
+    const messages = await getFromQueue(context, name, count as number, mode as GetMode, encodingOf(input.encoding))
     return { messages, ackMode: mode }
   })
   route('POST', '/queues/:name/purge', async (r) => {

@@ -1,10 +1,13 @@
 // REST admin routes for AMQP-style routing: exchanges (list/declare/describe with bindings/delete) and
-// bindings (list/bind/unbind, the same body for both). ACL: Create, Describe, Delete on the Exchange;
+// bindings (list/bind/unbind, the same body for both), and publishing to an exchange with AMQP properties
+// (Write on the Exchange). ACL: Create, Describe, Delete on the Exchange;
 // bind and unbind need Read on the source Exchange and Write on the destination (Topic or Exchange).
 import type { FastifyRequest } from 'fastify'
+import { checkName } from '../../../broker/names.js'
 import type { BindingDef, Destination } from '../../../broker/routing/router.js'
 import { WharfError } from '../../../util/errors.js'
 import { type AdminContext, type Authorize, bad, body, page, params, query } from './context.js'
+import { publishMessages } from './messages.js'
 
 function destinationOf(input: unknown): Destination {
   const d = input as { kind?: unknown; name?: unknown } | null
@@ -38,15 +41,16 @@ function authorizeBinding(authorize: Authorize, request: FastifyRequest, binding
   authorize(request, 'Write', d.kind === 'exchange' ? 'Exchange' : 'Topic', d.name)
 }
 
-export function registerRoutingRoutes({ broker, route, authorize }: AdminContext): void {
+export function registerRoutingRoutes({ broker, route, authorize, withProperties }: AdminContext): void {
   route('GET', '/exchanges', (r) => page(broker.router.listExchanges(), query(r), (e) => e.name))
   route(
     'POST',
     '/exchanges',
     async (r) => {
       const input = body(r)
-      if (typeof input.name !== 'string' || typeof input.type !== 'string') throw bad('name and type are required')
-      authorize(r, 'Create', 'Exchange', input.name)
+      checkName('exchange', input.name)
+      if (typeof input.type !== 'string') throw bad('type is required (direct, fanout, topic or headers)')
+      authorize(r, 'Create', 'Exchange', input.name as string)
       return broker.declareExchange(input as { name: string; type: string })
     },
     201,
@@ -62,6 +66,24 @@ export function registerRoutingRoutes({ broker, route, authorize }: AdminContext
     authorize(r, 'Delete', 'Exchange', params(r).name!)
     await broker.deleteExchange(params(r).name!, { ifUnused: query(r).ifUnused === 'true' })
     return { deleted: params(r).name }
+  })
+  // Publish one message as an AMQP client would: routing key, body, and AMQP properties by name.
+  route('POST', '/exchanges/:name/publish', async (r) => {
+    const exchange = params(r).name!
+    authorize(r, 'Write', 'Exchange', exchange)
+    if (broker.router.getExchange(exchange) === undefined)
+      throw new WharfError('EXCHANGE_NOT_FOUND', `exchange '${exchange}' does not exist`)
+    const input = body(r)
+    const routingKey = input.routingKey ?? ''
+    if (typeof routingKey !== 'string') throw bad('routingKey must be a string')
+    const properties = input.properties ?? {}
+    if (properties === null || typeof properties !== 'object' || Array.isArray(properties))
+      throw bad('properties must be an object of AMQP properties by name')
+    const [plain] = publishMessages({ ...input, messages: undefined })
+    const value = plain!.value === null ? Buffer.alloc(0) : Buffer.from(plain!.value as Buffer)
+    const message =
+      Object.keys(properties).length === 0 ? { value } : withProperties(properties as Record<string, unknown>, value)
+    return broker.publish(exchange, routingKey, message)
   })
   route('GET', '/bindings', (r) =>
     page(

@@ -1,16 +1,30 @@
 // REST admin routes for streams: list/create/describe/alter/delete, produce, and peek by partition and
-// offset (or `latest`, or a timestamp). ACL (Topic of the stream's name): Create, Describe, Alter, Delete,
-// Write (produce), Read (peek).
-import type { Broker } from '../../../broker/broker.js'
+// offset (or `latest`, or a timestamp). Each stream says its role (a plain stream, the stream under a queue, a
+// protocol's internal state); `?internal=false` lists plain streams only. `/streams/:name/consumers` lists the
+// groups (with their members) and queues that read a stream. ACL (Topic of the stream's name): Create,
+// Describe (describe, consumers), Alter, Delete, Write (produce), Read (peek).
 import type { StreamConfig } from '../../../broker/config.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import { type AdminContext, body, collectionRoutes, intQuery, params, query } from './context.js'
+import { streamConsumers } from './groups.js'
 import { describeMessage, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
 
-function describeStream(broker: Broker, name: string): Record<string, unknown> {
+/**
+ * A stream's role: `queue` when it is the stream a queue of the same name keeps its messages in, `internal`
+ * when a protocol keeps its own state there (`internal` then says what), else `stream`.
+ */
+function roleOf({ broker, internalName }: AdminContext, name: string): { role: string; internal?: string } {
+  const internal = internalName(name)
+  if (internal !== undefined) return { role: 'internal', internal }
   const stream = broker.stream(name)
+  return [...stream.queues].some((q) => q.name === name) ? { role: 'queue' } : { role: 'stream' }
+}
+
+function describeStream(context: AdminContext, name: string): Record<string, unknown> {
+  const stream = context.broker.stream(name)
   return {
     name,
+    ...roleOf(context, name),
     config: stream.config,
     createdAt: stream.createdAt,
     messagesIn: stream.stats.messagesIn,
@@ -27,14 +41,22 @@ function describeStream(broker: Broker, name: string): Record<string, unknown> {
 export function registerStreamRoutes(context: AdminContext): void {
   const { broker, route, authorize } = context
   collectionRoutes(context, '/streams', {
-    names: () => broker.listStreams().map((s) => s.name),
-    describe: (name) => describeStream(broker, name),
+    names: (internal) =>
+      broker
+        .listStreams()
+        .map((s) => s.name)
+        .filter((name) => internal || roleOf(context, name).role === 'stream'),
+    describe: (name) => describeStream(context, name),
     create: (name, config) => broker.createStream(name, config as Partial<StreamConfig>),
+  })
+  route('GET', '/streams/:name/consumers', (r) => {
+    authorize(r, 'Describe', 'Topic', params(r).name!)
+    return streamConsumers(broker, params(r).name!)
   })
   route('PUT', '/streams/:name', async (r) => {
     authorize(r, 'Alter', 'Topic', params(r).name!)
     await broker.alterStream(params(r).name!, body(r) as Partial<StreamConfig>)
-    return describeStream(broker, params(r).name!)
+    return describeStream(context, params(r).name!)
   })
   route('DELETE', '/streams/:name', async (r) => {
     authorize(r, 'Delete', 'Topic', params(r).name!)
@@ -71,7 +93,7 @@ export function registerStreamRoutes(context: AdminContext): void {
     const nextOffset = out.length > 0 ? out[out.length - 1]!.offset + 1 : offset
     return {
       partition,
-      messages: out.map((m) => describeMessage(broker, m, encoding)),
+      messages: out.map((m) => describeMessage(context, m, encoding)),
       nextOffset,
       highWatermark: log.highWatermark,
     }

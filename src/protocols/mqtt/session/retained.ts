@@ -7,6 +7,7 @@
 // (Mosquitto and RabbitMQ set no such bound). The same bounds apply when the index is rebuilt at start.
 import type { Broker } from '../../../broker/broker.js'
 import type { PublishMessage, RecordHeader, StoredMessage } from '../../../broker/message.js'
+import type { RetainedMessage } from '../../common/listener.js'
 
 export const retainedStream = 'mqtt.retained'
 const readChunkBytes = 1024 * 1024
@@ -146,9 +147,10 @@ export class RetainedStore {
   }
 
   /** Every retained topic with its payload size and timestamp, sorted by topic (the admin lists these). */
-  list(): Array<{ topic: string; bytes: number; timestamp: number }> {
-    const out: Array<{ topic: string; bytes: number; timestamp: number }> = []
-    for (const [topic, m] of this.#index) out.push({ topic, bytes: m.value?.length ?? 0, timestamp: m.timestamp })
+  list(): RetainedMessage[] {
+    const out: RetainedMessage[] = []
+    for (const [topic, m] of this.#index)
+      out.push({ topic, bytes: m.value?.length ?? 0, timestamp: m.timestamp, payload: m.value })
     return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0))
   }
 

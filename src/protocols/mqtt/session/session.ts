@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import type { StoredMessage } from '../../../broker/message.js'
 import { MqttTrie, parseSharedSubscription } from '../../../broker/routing/match/index.js'
 import type { InboundPublish } from '../wire/message.js'
+import { retainedStream } from './retained.js'
 
 export interface MqttLimits {
   /** Largest packet accepted and advertised (v5 Maximum Packet Size). */
@@ -69,6 +70,9 @@ export const defaultLimits: MqttLimits = {
 
 export const exchange = 'amq.topic'
 export const sessionKind = 'mqtt-session'
+/** Names of the queues a persistent session and a shared subscription keep their messages in. */
+const SESSION_QUEUE_PREFIX = 'mqtt.session.'
+const SHARED_QUEUE_PREFIX = 'mqtt.share.'
 /** Session Expiry Interval meaning "never" [MQTT-3.1.2-11]. */
 export const expiryNever = 0xffffffff
 
@@ -136,7 +140,7 @@ export class Session {
     this.persistent = persistent
     this.durableQueue = persistent
     this.expiryS = expiryS
-    this.queueName = `mqtt.session.${safeName(clientId)}`
+    this.queueName = `${SESSION_QUEUE_PREFIX}${safeName(clientId)}`
     this.sinkId = `mqtt:${clientId}`
   }
 
@@ -154,8 +158,16 @@ function safeName(text: string): string {
   return Buffer.byteLength(text) <= 180 ? text : `#${createHash('sha256').update(text).digest('hex')}`
 }
 
+/** What an MQTT-owned stream or queue name holds, for the admin API; undefined for other names. */
+export function internalName(name: string): string | undefined {
+  if (name === retainedStream) return 'MQTT retained messages'
+  if (name.startsWith(SESSION_QUEUE_PREFIX)) return 'MQTT persistent session'
+  if (name.startsWith(SHARED_QUEUE_PREFIX)) return 'MQTT shared subscription'
+  return undefined
+}
+
 export function sharedQueueName(group: string, topicFilter: string): string {
-  return `mqtt.share.${safeName(`${group}/${topicFilter}`)}`
+  return `${SHARED_QUEUE_PREFIX}${safeName(`${group}/${topicFilter}`)}`
 }
 
 /** The connection a session is attached to, as the session's bindings drive it. */

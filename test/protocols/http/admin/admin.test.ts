@@ -137,9 +137,20 @@ test('openapi, health, metrics, and bad input gets JSON errors', async (t) => {
   const doc = (await call(url, 'GET', '/openapi.json')).json
   assert.equal(doc.openapi, '3.0.3')
   assert.ok(doc.paths['/queues/{name}/redrive'].post)
-  for (const path of ['/connections', '/alarms', '/mqtt/sessions', '/mqtt/retained', '/listeners', '/topics/{name}']) {
+  for (const path of [
+    '/connections',
+    '/alarms',
+    '/mqtt/sessions',
+    '/mqtt/retained',
+    '/listeners',
+    '/topics/{name}',
+    '/rates',
+    '/streams/{name}/consumers',
+  ]) {
     assert.ok(doc.paths[path]?.get, `OpenAPI documents GET ${path}`)
   }
+  for (const path of ['/queues/{name}/get', '/exchanges/{name}/publish'])
+    assert.ok(doc.paths[path]?.post, `OpenAPI documents POST ${path}`)
   assert.ok(doc.paths['/connections/{id}'].delete)
   assert.equal((await fetch(`${url}/healthz`)).status, 200)
   assert.equal((await fetch(`${url}/readyz`)).status, 200)
