@@ -12,7 +12,13 @@ const bin = join(root, 'bin', 'wharf.js')
 const built = existsSync(join(root, 'dist', 'index.js'))
 /** No data dir setting inherited (undefined removes a variable), and only the HTTP listener, on httpPort. */
 function serviceEnv(httpPort: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const ports = { WHARF_HTTP_PORT: `${httpPort}`, WHARF_KAFKA_PORT: '0', WHARF_AMQP_PORT: '0', WHARF_MQTT_PORT: '0' }
+  const ports = {
+    WHARF_HTTP_PORT: `${httpPort}`,
+    WHARF_KAFKA_PORT: '0',
+    WHARF_AMQP_PORT: '0',
+    WHARF_MQTT_PORT: '0',
+    WHARF_STOMP_PORT: '0',
+  }
   return { WHARF_DATA_DIR: undefined, WHARF_CONFIG: undefined, STATE_DIRECTORY: undefined, ...ports, ...extra }
 }
 

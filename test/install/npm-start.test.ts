@@ -21,6 +21,7 @@ test('SIGTERM to `npm start` stops the broker and closes its data directory', as
     WHARF_KAFKA_PORT: '0',
     WHARF_AMQP_PORT: '0',
     WHARF_MQTT_PORT: '0',
+    WHARF_STOMP_PORT: '0',
   }
   const started = launch('npm', ['start'], { cwd: root, env })
   await waitReady(started.launcher, httpPort, started.output)

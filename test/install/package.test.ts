@@ -27,7 +27,18 @@ async function zstdRoundTrip(kafkaPort: number): Promise<void> {
 async function ports(): Promise<{ kafka: number; http: number; args: string[] }> {
   const kafka = await freePort()
   const http = await freePort()
-  const args = ['--kafka-port', `${kafka}`, '--http-port', `${http}`, '--amqp-port', '0', '--mqtt-port', '0']
+  const args = [
+    '--kafka-port',
+    `${kafka}`,
+    '--http-port',
+    `${http}`,
+    '--amqp-port',
+    '0',
+    '--mqtt-port',
+    '0',
+    '--stomp-port',
+    '0',
+  ]
   return { kafka, http, args }
 }
 
