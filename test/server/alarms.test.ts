@@ -204,7 +204,10 @@ test('the alarm interval is a setting: 1 s by default, WHARF_ALARM_INTERVAL_MS /
   assert.equal(loadConfig({ env: {} }).alarmIntervalMs, 1000)
   assert.equal(loadConfig({ env: { WHARF_ALARM_INTERVAL_MS: '250' } }).alarmIntervalMs, 250)
   assert.equal(loadConfig({ env: {}, flags: { alarmIntervalMs: '100' } }).alarmIntervalMs, 100)
-  assert.throws(() => loadConfig({ env: { WHARF_ALARM_INTERVAL_MS: '0' } }), /WHARF_ALARM_INTERVAL_MS must be a positive integer/)
+  assert.throws(
+    () => loadConfig({ env: { WHARF_ALARM_INTERVAL_MS: '0' } }),
+    /WHARF_ALARM_INTERVAL_MS must be a positive integer/,
+  )
 })
 
 test('the memory gauge: re-read after a GC when over the mark; GCs spaced by the interval and 10× their duration', async () => {
