@@ -4,7 +4,7 @@
 // destinations, and the ACL checks of the new kinds.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { IFrame } from '@stomp/stompjs'
+import type { IFrame, IMessage } from '@stomp/stompjs'
 import { collector, sendWithReceipt, startWharf, stompjs } from './helpers.ts'
 
 function stompError(client: { onStompError: (frame: IFrame) => void }): Promise<IFrame> {
@@ -88,7 +88,7 @@ test('virtual topic: a publish to /topic/VirtualTopic.X feeds every Consumer.<na
   const b = await stompjs(t, w)
   const groupA = collector()
   const groupB = collector()
-  const subscribed = (client: typeof a1, destination: string, on: (m: never) => void) =>
+  const subscribed = (client: typeof a1, destination: string, on: (m: IMessage) => void) =>
     new Promise<void>((resolve) => {
       const receipt = `s-${Math.random()}`
       client.watchForReceipt(receipt, () => resolve())
