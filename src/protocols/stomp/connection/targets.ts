@@ -5,7 +5,7 @@
 // can SEND the reply there. Topic messages carry their publishing connection (noLocal subscribers skip them).
 // authorizeSend runs when the SEND arrives (rights, queues and temporaries created); publishSend when it is
 // carried out (at once, or at COMMIT).
-import { publisherHeader, stampPublisher, temporaryName } from '../../../broker/jms/jms.js'
+import { publisherHeader, temporaryName } from '../../../broker/jms/jms.js'
 import type { PublishMessage, RecordHeader } from '../../../broker/message.js'
 import { type Destination, parseDestination, parseDestinations, TOPIC_EXCHANGE } from '../wire/destination.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
@@ -45,8 +45,9 @@ export async function authorizeSend(c: ConnectionCore, frame: Frame): Promise<vo
 /** Publishes a SEND (checked by authorizeSend) to each of its destinations. */
 export function publishSend(c: ConnectionCore, frame: Frame): Promise<unknown> {
   const destinations = parseDestinations(frame.headers.get('destination'))
-  let message = toPublishMessage(withReplyTo(c, frame.headers), frame.body, Date.now())
-  if (destinations.some(isTopic)) message = stampPublisher(message, publisherOf(c))
+  const message = toPublishMessage(withReplyTo(c, frame.headers), frame.body, Date.now())
+  // toPublishMessage built a fresh header list without any `wharf.*` header a client sent: no copy needed.
+  if (destinations.some(isTopic)) message.headers!.push(publisherOf(c))
   if (destinations.length === 1) return publishOne(c, destinations[0]!, message)
   return Promise.all(destinations.map((d) => publishOne(c, d, message)))
 }
