@@ -204,3 +204,23 @@ test('single-active consumer: it gets every message while it lives, others stand
   await new Promise((resolve) => setTimeout(resolve, 50))
   assert.deepEqual(got.second, ['after'], 'the next single-active consumer takes over')
 })
+
+test('virtual topics: the prefixes are configurable (createBroker jms.virtualTopics)', async (t) => {
+  const broker = await createBroker({ dataDir: tempDir(t), jms: { virtualTopics: { consumer: 'In.', topic: 'VT.' } } })
+  t.after(() => broker.close())
+  await broker.createQueue('In.app.VT.events')
+  await broker.createQueue('Consumer.A.VirtualTopic.events')
+  await broker.jms.virtualTopics.used('In.app.VT.events')
+  await broker.jms.virtualTopics.used('Consumer.A.VirtualTopic.events')
+  assert.equal(await publish(broker, 'VT.events', 'e'), 1)
+  assert.equal(await publish(broker, 'VirtualTopic.events', 'e'), 0, 'the default prefixes no longer apply')
+})
+
+test('temporary destinations: at most temporariesPerOwnerMax per owner', async (t) => {
+  const broker = await createBroker({ dataDir: tempDir(t), jms: { temporariesPerOwnerMax: 2 } })
+  t.after(() => broker.close())
+  await broker.jms.temporary.create('queue', 'c', 'a')
+  await broker.jms.temporary.create('topic', 'c', 'b')
+  await assert.rejects(broker.jms.temporary.create('queue', 'c', 'c'), { code: 'LIMIT_EXCEEDED' })
+  await broker.jms.temporary.create('queue', 'other', 'a')
+})
