@@ -243,3 +243,16 @@ test('activemq.priority: the higher priority consumer gets the messages while it
   low.subscribe('/queue/prioritized', () => {}, { 'activemq.priority': 'high' })
   assert.match((await error).headers.message!, /invalid activemq.priority 'high'/)
 })
+
+test('Artemis style: client-id on SUBSCRIBE names the subscription and claims the id; UNSUBSCRIBE with it removes it', async (t) => {
+  const w = await startWharf(t)
+  const client = await stompjs(t, w)
+  const headers = { 'client-id': 'art', 'durable-subscriber-name': 'feed' }
+  const sub = await subscribed(client, '/topic/art.feed', () => {}, headers)
+  assert.ok(w.broker.getQueue('art.feed'))
+  await assert.rejects(stompjs(t, w, withClientId('art')), /already connected/)
+  const done = new Promise<void>((resolve) => client.watchForReceipt('gone', () => resolve()))
+  sub.unsubscribe({ ...headers, receipt: 'gone' })
+  await done
+  assert.equal(w.broker.getQueue('art.feed'), undefined)
+})

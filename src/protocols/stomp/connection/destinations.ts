@@ -34,9 +34,17 @@ export function durableNameOf(headers: ReadonlyMap<string, string>): string | un
   )
 }
 
-/** The connection's client id (CONNECT `client-id`), else the frame's own `client-id` (Artemis allows it there). */
+/**
+ * The connection's client id (CONNECT `client-id`), else the frame's own `client-id` (Artemis allows it there),
+ * which the connection then holds as if CONNECT had named it (RESOURCE_LOCKED when another connection does).
+ */
 export function clientIdOf(c: ConnectionCore, headers: ReadonlyMap<string, string>): string | null {
-  return c.clientId ?? headers.get('client-id') ?? null
+  if (c.clientId !== undefined) return c.clientId
+  const clientId = headers.get('client-id')
+  if (clientId === undefined || clientId === '') return null
+  c.broker.jms.clientIds.claim(clientId, c.id)
+  c.clientId = clientId
+  return clientId
 }
 
 let subscriptionQueueSeq = 0
@@ -62,7 +70,7 @@ export async function subscriptionSource(
       if (!c.access?.allows('Read', 'Exchange', TOPIC_EXCHANGE)) throw refuse(c, 'subscribe to', `/topic/${d.key}`)
       const shared = headers.get('shared-subscription-name')
       const name = shared ?? durableNameOf(headers)
-      if (name === undefined) return ownTopicQueue(c, bindingKeyOf(d.key), undefined)
+      if (name === undefined) return ownTopicQueue(c, bindingKeyOf(d.key), undefined, headers.get('selector'))
       const queue = await jms.durable.subscribe({
         clientId: clientIdOf(c, headers),
         name,
@@ -83,10 +91,10 @@ export async function subscriptionSource(
       return queueSource(jms.temporary.consumable(d.name, c.id).name, destinationText(d))
     case 'temp-topic': {
       const temporary = await jms.temporary.create('topic', c.id, d.local)
-      return ownTopicQueue(c, temporary.name, destinationText(d))
+      return ownTopicQueue(c, temporary.name, destinationText(d), headers.get('selector'))
     }
     case 'remote-temp-topic':
-      return ownTopicQueue(c, jms.temporary.consumable(d.name, c.id).name, destinationText(d))
+      return ownTopicQueue(c, jms.temporary.consumable(d.name, c.id).name, destinationText(d), headers.get('selector'))
   }
 }
 
@@ -99,15 +107,23 @@ function topicDisplay(key: string): (d: Delivery) => string {
   return (d) => `/topic/${headerText(d.message.headers, Reserved.routingKey) ?? key}`
 }
 
-/** A transient queue owned by the connection, bound to the topic exchange with `key`. */
-async function ownTopicQueue(c: ConnectionCore, key: string, shown: string | undefined): Promise<Source> {
+/**
+ * A transient queue owned by the connection, bound to the topic exchange with `key`; a selector goes on the
+ * binding as `x-selector` (as for durable subscriptions), so the router can leave non-matching messages out.
+ */
+async function ownTopicQueue(
+  c: ConnectionCore,
+  key: string,
+  shown: string | undefined,
+  selector: string | undefined,
+): Promise<Source> {
   const queue = `stomp.subscription.${c.id}.${++subscriptionQueueSeq}`
   await c.broker.createQueue(queue, { durable: false, exclusiveOwner: c.id })
   await c.broker.bind({
     source: TOPIC_EXCHANGE,
     destination: { kind: 'queue', name: queue },
     key,
-    arguments: {},
+    arguments: selector === undefined ? {} : { 'x-selector': selector },
     durable: false,
   })
   const display = shown === undefined ? topicDisplay(key) : () => shown

@@ -12,10 +12,11 @@ import { publishedBy } from '../../../broker/jms/jms.js'
 import type { RecordHeader } from '../../../broker/message.js'
 import type { QueueConsumer } from '../../../broker/queue/queue.js'
 import type { Delivery } from '../../../broker/queue/types.js'
-import { destinationText, parseDestination } from '../wire/destination.js'
+import { destinationText, parseDestination, TOPIC_EXCHANGE } from '../wire/destination.js'
 import type { HeaderList } from '../wire/encode.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import { messageHeaders } from '../wire/message.js'
+import { refuse } from './access.js'
 import { browseQueue } from './browse.js'
 import type { ConnectionCore } from './context.js'
 import { clientIdOf, durableNameOf, type Source, subscriptionSource } from './destinations.js'
@@ -147,6 +148,8 @@ export class Subscriptions {
     if (subscription === undefined && durable === undefined) throw new StompFrameError(`no subscription '${id}'`)
     if (subscription !== undefined) await this.#stop(subscription)
     if (durable !== undefined) {
+      if (!c.access?.allows('Read', 'Exchange', TOPIC_EXCHANGE))
+        throw refuse(c, 'unsubscribe from', `durable subscription ${durable}`)
       const clientId = clientIdOf(c, headers)
       if (clientId === null && shared === undefined)
         throw new StompFrameError('removing a durable subscription needs a client-id')
