@@ -97,7 +97,7 @@ export class DurableSubscriptions {
         if (stored !== undefined) await this.#delete(queue)
         else if (this.#hasQueue(queue)) throw inUse(queue, `queue '${queue}' exists and is not a subscription`)
         await this.#create(queue, wanted)
-      }
+      } else await this.#bind(queue, stored) // a crash may have come between the queue and its binding
       const owners = this.#active.get(queue) ?? new Map<string, number>()
       owners.set(request.owner, (owners.get(request.owner) ?? 0) + 1)
       this.#active.set(queue, owners)
@@ -141,6 +141,11 @@ export class DurableSubscriptions {
     // The entry first: a crash after it leaves a subscription whose queue a resubscribe creates again.
     await this.#stored.put(queue, entry)
     await this.#host.createQueue(queue, { durable: true }, { ifNotExists: true })
+    await this.#bind(queue, entry)
+  }
+
+  /** The subscription's binding; binding it again is a no-op that writes nothing. */
+  async #bind(queue: string, entry: StoredSubscription): Promise<void> {
     await this.#host.bind({
       source: entry.exchange,
       destination: { kind: 'queue', name: queue },

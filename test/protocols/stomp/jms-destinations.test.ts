@@ -169,3 +169,15 @@ test('ACL: a virtual topic consumer queue and a durable subscription need Read o
   assert.equal((await error2).headers.message, 'User bob is not authorized to subscribe to /topic/secret')
   assert.equal(w.broker.getQueue('bob-app.mine'), undefined)
 })
+
+test("another connection's temporary queue cannot be drained through /queue/<its name>", async (t) => {
+  const w = await startWharf(t)
+  const owner = await stompjs(t, w)
+  const other = await stompjs(t, w)
+  await sendWithReceipt(owner, '/temp-queue/private', 'secret')
+  const name = [...w.broker.listQueues()].map((q) => q.name).find((n) => n.startsWith('temp-queue.'))!
+  const error = stompError(other)
+  other.subscribe(`/queue/${name}`, () => {})
+  assert.match((await error).headers.message!, /belongs to another connection/)
+  assert.equal(w.broker.queue(name).depth(), 1)
+})

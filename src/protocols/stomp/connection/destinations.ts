@@ -10,6 +10,7 @@
 import { headerText, Reserved } from '../../../broker/message.js'
 import type { Delivery } from '../../../broker/queue/types.js'
 import { bindingKeyOf, type Destination, destinationText, TOPIC_EXCHANGE } from '../wire/destination.js'
+import { StompFrameError } from '../wire/frame.js'
 import { ensureQueue, refuse } from './access.js'
 import type { ConnectionCore } from './context.js'
 
@@ -59,6 +60,9 @@ export async function subscriptionSource(
     case 'queue': {
       if (!c.access?.allows('Read', 'Topic', d.name)) throw refuse(c, 'read from', `/queue/${d.name}`)
       await ensureQueue(c, d.name)
+      // Another connection's own queue (a topic subscriber's, a temporary queue): not for others to drain.
+      const owner = c.broker.getQueue(d.name)?.config.exclusiveOwner ?? null
+      if (owner !== null && owner !== c.id) throw new StompFrameError(`queue '${d.name}' belongs to another connection`)
       if (jms.virtualTopics.keyOf(d.name) !== undefined) {
         // Binding the queue to a topic reads that topic: the same right as a topic subscription.
         if (!c.access?.allows('Read', 'Exchange', TOPIC_EXCHANGE)) throw refuse(c, 'read from', `/queue/${d.name}`)
