@@ -126,7 +126,9 @@ export class Subscriptions {
         priority,
         onDeliver: (deliveries) => this.#deliver(subscription, deliveries),
         onCancel: () => {
+          // The queue was deleted (by an operator, or a temporary one with its owner).
           if (this.#subscriptions.get(id) === subscription) this.#subscriptions.delete(id)
+          if (source.durable) c.broker.jms.durable.detach(source.queue, c.id)
         },
       })
     } catch (error) {
