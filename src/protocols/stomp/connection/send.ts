@@ -1,7 +1,6 @@
-// SEND and transactions. `/queue/X` publishes through the default exchange to the queue X (created on first
-// use, as ActiveMQ does); `/topic/X` publishes to amq.topic with routing key X (no subscriber: dropped, as a
-// topic does). A SEND is routed at once and only its receipt waits, in order, for the broker to have stored
-// it durably, so SENDs pipeline. BEGIN / COMMIT / ABORT map onto what AMQP 0-9-1 tx does here: a
+// SEND and transactions. Where a SEND goes (queues created on first use as ActiveMQ does, topics, temporary
+// and composite destinations) is targets.ts's business. A SEND is routed at once and only its receipt waits,
+// in order, for the broker to have stored it durably, so SENDs pipeline. BEGIN / COMMIT / ABORT map onto what AMQP 0-9-1 tx does here: a
 // transaction's SENDs, ACKs and NACKs are checked when they arrive, held by the connection (bounded in
 // bytes), and carried out in order at COMMIT; ABORT drops them (an aborted ACK leaves its message
 // unacknowledged with the client).
@@ -9,8 +8,6 @@ import { isWharfError } from '../../../util/errors.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import type { ConnectionCore } from './context.js'
 import { authorizeSend, publishSend } from './targets.js'
-
-export { ensureQueue, refuse } from './access.js'
 
 interface Transaction {
   frames: Frame[]
