@@ -181,3 +181,22 @@ test("another connection's temporary queue cannot be drained through /queue/<its
   assert.match((await error).headers.message!, /belongs to another connection/)
   assert.equal(w.broker.queue(name).depth(), 1)
 })
+
+test('composite SEND with one refused part: ERROR, and no part gets the message', async (t) => {
+  const deny = {
+    principal: 'User:bob',
+    host: '*',
+    operation: 'Write',
+    permission: 'Deny',
+    resourceType: 'Topic',
+    resourceName: 'payroll',
+    patternType: 'Literal',
+  }
+  const w = await startWharf(t, { anonymous: false, acls: [deny] })
+  const bob = await stompjs(t, w, { login: 'bob', passcode: 'bob-pw' })
+  const error = stompError(bob)
+  bob.publish({ destination: '/queue/open,/queue/payroll', body: 'raise' })
+  assert.equal((await error).headers.message, 'User bob is not authorized to write to /queue/payroll')
+  assert.equal(w.broker.getQueue('open')?.depth() ?? 0, 0)
+  assert.equal(w.broker.getQueue('payroll'), undefined)
+})
