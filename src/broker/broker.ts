@@ -56,7 +56,11 @@ export class Broker {
     now: () => this.now(),
   })
   readonly #deadLetters: DeadLetterRoutes = {
-    toQueue: (name, message) => this.produce(this.queue(name).streamName, [message]),
+    toQueue: async (name, message, create) => {
+      const queue =
+        this.#queues.get(name) ?? (create ? await this.createQueue(name, {}, { ifNotExists: true }) : undefined)
+      return this.produce((queue ?? this.queue(name)).streamName, [message])
+    },
     toExchange: (exchange, routingKey, message) => this.publish(exchange, routingKey, message),
     now: () => this.now(),
   }

@@ -5,8 +5,11 @@ import { deadLetterMessage } from '../queue/dead-letter.js'
 import type { QueueRef } from '../queue/state.js'
 
 export interface DeadLetterRoutes {
-  /** Appends to the named queue's stream as is: a dead-letter queue's own limits do not refuse the dead. */
-  toQueue(queue: string, message: PublishMessage): Promise<unknown>
+  /**
+   * Appends to the named queue's stream as is: a dead-letter queue's own limits do not refuse the dead.
+   * `create`: a missing queue is declared with the defaults first (ActiveMQ's DLQs).
+   */
+  toQueue(queue: string, message: PublishMessage, create: boolean): Promise<unknown>
   toExchange(exchange: string, routingKey: string, message: PublishMessage): Promise<unknown>
   now(): number
 }
@@ -21,7 +24,7 @@ export async function deadLetter(
   if (target === null) return
   const dead = deadLetterMessage(queue.name, message, reason, routes.now())
   if ('queue' in target) {
-    await routes.toQueue(target.queue, dead)
+    await routes.toQueue(target.queue, dead, target.create === true)
     return
   }
   const routingKey = target.routingKey ?? headerText(message.headers, Reserved.routingKey) ?? queue.name
