@@ -152,7 +152,7 @@ interface Picked {
 
 function pick(s: QueueState, p: QueuePartition, now: number, taker: Taker): Picked | null {
   let found: Picked | null = null
-  const passed: Returned[] = []
+  let passed: Returned[] | null = null
   while (p.returned.size > 0) {
     const entry = p.returned.peek()!
     if (s.config.fifo && groupBusy(s, entry.message!)) break
@@ -163,13 +163,15 @@ function pick(s: QueueState, p: QueuePartition, now: number, taker: Taker): Pick
       continue
     }
     if (!mayTake(s, entry.message!, taker)) {
-      passed.push(entry) // put back below, so the next entries are looked at in offset order
+      // Put back below, so that the next entries are looked at in offset order.
+      if (passed === null) passed = []
+      passed.push(entry)
       continue
     }
     found = { message: entry.message!, deliveryCount: entry.deliveryCount }
     break
   }
-  for (const entry of passed) p.returned.push(entry)
+  if (passed !== null) for (const entry of passed) p.returned.push(entry)
   if (found !== null) return found
   for (let i = 0; i < p.ready.length; i++) {
     const message = p.ready[i]!
