@@ -2,6 +2,7 @@
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
+import type { ScheduleLimits } from './broker/schedule/scheduler.js'
 import { openStorage } from './storage/local/index.js'
 
 export interface CreateBrokerOptions {
@@ -26,6 +27,8 @@ export interface CreateBrokerOptions {
   topicWildcardsMax?: number
   /** Bounds on schemas the registry accepts (defaults: 1 MiB, 128 levels). */
   schemaLimits?: Partial<SchemaLimits>
+  /** Bounds of the scheduler (defaults: 10000 jobs, 64 MiB of their messages, delays up to a year, local cron zone). */
+  scheduleLimits?: Partial<ScheduleLimits>
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -46,6 +49,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       security: options.security,
       topicWildcardsMax: options.topicWildcardsMax,
       schemaLimits: options.schemaLimits,
+      scheduleLimits: options.scheduleLimits,
     })
   } catch (error) {
     await storage.close()

@@ -19,6 +19,7 @@ import { BrokerReports } from './reports.js'
 import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
+import { Scheduler } from './schedule/scheduler.js'
 import { SchemaStore } from './schema/index.js'
 import { Security } from './security/security.js'
 import { Appender } from './stream/appender.js'
@@ -40,6 +41,8 @@ export class Broker {
   readonly deliveries = new Deliveries((name) => this.#queues.get(name))
   /** Users, ACLs and the anonymous policy: the one authenticator and authorizer of every listener. */
   readonly security: Security
+  /** Durable scheduled deliveries: delay, period and repeat, cron (schedule/scheduler.ts). */
+  readonly scheduler: Scheduler
   schemas!: SchemaStore
   router!: Router
   /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
@@ -100,6 +103,15 @@ export class Broker {
       deleteQueue: (name) => this.deleteQueue(name),
     })
     this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
+    this.scheduler = new Scheduler(
+      {
+        metadata: this.#storage.metadata,
+        now: () => this.now(),
+        publish: (exchange, routingKey, message) => this.publish(exchange, routingKey, message),
+        warn: this.#report.warn,
+      },
+      options.scheduleLimits,
+    )
     this.#maintenance = new Maintenance({
       now: () => this.now(),
       warn: this.#report.warn,
@@ -134,6 +146,7 @@ export class Broker {
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
     await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
     this.#maintenance.start(this.#options.tickMs ?? 100)
+    this.scheduler.start(this.#options.tickMs ?? 100)
   }
 
   /** Adapter state of one kind (catalog.ts): durable, typed by the caller, never read by the broker. */
@@ -330,6 +343,7 @@ export class Broker {
     options: { routingHeaders?: Record<string, unknown>; extraRoutingKeys?: readonly string[] } = {},
   ): Promise<PublishResult> {
     this.#assertOpen()
+    if (message.delayMs !== undefined) this.scheduler.checkDelay(message.delayMs)
     return this.#publisher.publish(exchange, routingKey, message, options.routingHeaders, options.extraRoutingKeys)
   }
 
@@ -392,6 +406,7 @@ export class Broker {
     if (this.#closed) return
     this.#closed = true
     this.#maintenance.stop()
+    await this.scheduler.close()
     this.groups?.close()
     await this.#catalogLock
     await this.#appender.producers.saveAll(this.now()).catch(() => {})
