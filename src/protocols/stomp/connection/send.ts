@@ -9,7 +9,10 @@ import { isWharfError } from '../../../util/errors.js'
 import { type Destination, parseDestination, TOPIC_EXCHANGE } from '../wire/destination.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import { toPublishMessage } from '../wire/message.js'
+import { scheduleJob } from '../wire/schedule.js'
 import type { ConnectionCore } from './context.js'
+import { stompQueueConfig } from './redelivery.js'
+import { scheduleSend } from './scheduled.js'
 
 /** A refused action, in the words ActiveMQ uses for an authorization failure. */
 export function refuse(c: ConnectionCore, action: string, destination: string): StompFrameError {
@@ -20,7 +23,7 @@ export function refuse(c: ConnectionCore, action: string, destination: string): 
 export async function ensureQueue(c: ConnectionCore, name: string): Promise<void> {
   if (c.broker.getQueue(name) !== undefined) return
   if (!c.access?.allows('Create', 'Topic', name)) throw refuse(c, 'create', `/queue/${name}`)
-  await c.broker.createQueue(name, {}, { ifNotExists: true })
+  await c.broker.createQueue(name, stompQueueConfig(name, c.host.limits), { ifNotExists: true })
 }
 
 interface Transaction {
@@ -85,12 +88,15 @@ export class Sending {
     const traffic = c.host.traffic
     traffic.messagesReceived++
     traffic.bytesReceived += frame.body.length
+    const job = scheduleJob(frame.headers)
     const published =
-      d.kind === 'queue'
-        ? c.broker.publish('', d.name, message).then((r) => {
-            if (r.routed === 0) throw new StompFrameError(`queue '${d.name}' no longer exists`)
-          })
-        : c.broker.publish(TOPIC_EXCHANGE, d.key, message)
+      job !== null
+        ? scheduleSend(c, d, message, job)
+        : d.kind === 'queue'
+          ? c.broker.publish('', d.name, message).then((r) => {
+              if (r.routed === 0) throw new StompFrameError(`queue '${d.name}' no longer exists`)
+            })
+          : c.broker.publish(TOPIC_EXCHANGE, d.key, message)
     this.#inflight++
     if (this.#inflight >= c.host.limits.publishesInflightMax) c.output.hold('inflight')
     const done = published.finally(() => {
