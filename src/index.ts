@@ -2,7 +2,7 @@
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
-import type { ScheduleLimits } from './broker/schedule/scheduler.js'
+import type { ScheduleLimits } from './broker/schedule/limits.js'
 import { openStorage } from './storage/local/index.js'
 
 export interface CreateBrokerOptions {

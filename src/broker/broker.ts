@@ -16,7 +16,7 @@ import { Deliveries } from './queue/deliveries.js'
 import type { Queue, QueueConsumer } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { BrokerReports } from './reports.js'
-import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
+import { deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
 import { Scheduler } from './schedule/scheduler.js'
@@ -41,9 +41,8 @@ export class Broker {
   readonly deliveries = new Deliveries((name) => this.#queues.get(name))
   /** Users, ACLs and the anonymous policy: the one authenticator and authorizer of every listener. */
   readonly security: Security
-  /** Durable scheduled deliveries: delay, period and repeat, cron (schedule/scheduler.ts). */
-  readonly scheduler: Scheduler
   schemas!: SchemaStore
+  scheduler!: Scheduler
   router!: Router
   /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
   groups!: GroupCoordinator
@@ -55,18 +54,9 @@ export class Broker {
     queue: (name) => this.#queues.get(name),
     stream: (name) => this.stream(name),
     append: (stream, message, now) => this.#appender.publish(stream, message, now),
-    deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
+    deadLetter: (queue, message, reason) => deadLetter(this, queue, message, reason),
     now: () => this.now(),
   })
-  readonly #deadLetters: DeadLetterRoutes = {
-    toQueue: async (name, message, create) => {
-      const queue =
-        this.#queues.get(name) ?? (create ? await this.createQueue(name, {}, { ifNotExists: true }) : undefined)
-      return this.produce((queue ?? this.queue(name)).streamName, [message])
-    },
-    toExchange: (exchange, routingKey, message) => this.publish(exchange, routingKey, message),
-    now: () => this.now(),
-  }
   readonly #options: BrokerOptions
   readonly now: () => number
   readonly #report = new BrokerReports(this, () => this.#options)
@@ -99,19 +89,10 @@ export class Broker {
       now: this.now,
       warn: this.#report.warn,
       unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
-      deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
+      deadLetter: (queue, message, reason) => deadLetter(this, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
     })
     this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
-    this.scheduler = new Scheduler(
-      {
-        metadata: this.#storage.metadata,
-        now: () => this.now(),
-        publish: (exchange, routingKey, message) => this.publish(exchange, routingKey, message),
-        warn: this.#report.warn,
-      },
-      options.scheduleLimits,
-    )
     this.#maintenance = new Maintenance({
       now: () => this.now(),
       warn: this.#report.warn,
@@ -146,7 +127,7 @@ export class Broker {
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
     await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
     this.#maintenance.start(this.#options.tickMs ?? 100)
-    this.scheduler.start(this.#options.tickMs ?? 100)
+    this.scheduler = Scheduler.start(meta, this, this.#report.warn, this.#options)
   }
 
   /** Adapter state of one kind (catalog.ts): durable, typed by the caller, never read by the broker. */
@@ -406,7 +387,7 @@ export class Broker {
     if (this.#closed) return
     this.#closed = true
     this.#maintenance.stop()
-    await this.scheduler.close()
+    await this.scheduler?.close()
     this.groups?.close()
     await this.#catalogLock
     await this.#appender.producers.saveAll(this.now()).catch(() => {})

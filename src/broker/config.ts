@@ -2,11 +2,12 @@
 // and mapping to storage.
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
-import type { ScheduleLimits } from './schedule/scheduler.js'
+import { DELIVERY_DELAY_MAX_MS, type ScheduleLimits } from './schedule/limits.js'
 import type { SchemaLimits } from './schema/limits.js'
 import type { ConfiguredUser } from './security/security.js'
 
 export type { SchemaLimits }
+export { DELIVERY_DELAY_MAX_MS }
 
 export interface BrokerOptions {
   storage: StorageEngine
@@ -80,8 +81,6 @@ export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
  */
 export type DeadLetterTarget = { exchange: string; routingKey?: string | null } | { queue: string; create?: boolean }
 
-/** Longest delivery delay (queue default or per message) unless the broker is configured otherwise: a year. */
-export const DELIVERY_DELAY_MAX_MS = 365 * 24 * 3600 * 1000
 /** JMS message groups pinned per queue by default (ActiveMQ's CachedMessageGroupMap holds 1024). */
 export const MESSAGE_GROUPS_MAX_DEFAULT = 1024
 

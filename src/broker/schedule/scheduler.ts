@@ -11,44 +11,23 @@
 // queue's stream; `delayMaxMs` bounds both.
 import type { MetadataStore } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
-import { DELIVERY_DELAY_MAX_MS } from '../config.js'
 import type { PublishMessage } from '../message.js'
-import type { CronZone } from './cron.js'
 import { parseCron } from './cron.js'
 import { advance, copyOf, firstCycle, type JobRecord, type ScheduleSpec, storeMessage } from './job.js'
+import { defaultScheduleLimits, type ScheduleLimits } from './limits.js'
 
-export type { JobRecord, ScheduleSpec }
+export type { JobRecord, ScheduleLimits, ScheduleSpec }
 
 const KIND = 'schedule-job'
 const REPEAT_MAX = 2 ** 31 - 1
 
-export interface ScheduleLimits {
-  /** Jobs at once. */
-  jobsMax: number
-  /** Message bytes (key, body, headers) of all jobs together; they are held in memory. */
-  bytesMax: number
-  /** Longest delay or period. */
-  delayMaxMs: number
-  /** Deliveries of one job per run of the timer. */
-  burstMax: number
-  /** Cron expressions are read in this zone; ActiveMQ uses the JVM's (local). */
-  cronZone: CronZone
-}
-
-export const defaultScheduleLimits: ScheduleLimits = {
-  jobsMax: 10_000,
-  bytesMax: 64 * 1024 * 1024,
-  delayMaxMs: DELIVERY_DELAY_MAX_MS,
-  burstMax: 100,
-  cronZone: 'local',
-}
-
+/** What the scheduler needs of the broker (the Broker itself). */
 export interface SchedulerHost {
-  readonly metadata: MetadataStore
   now(): number
   publish(exchange: string, routingKey: string, message: PublishMessage): Promise<{ routed: number }>
-  warn(message: string, details?: Record<string, unknown>): void
 }
+
+type Warn = (message: string, details?: Record<string, unknown>) => void
 
 export interface ScheduleRequest extends Partial<ScheduleSpec> {
   exchange: string
@@ -59,6 +38,8 @@ export interface ScheduleRequest extends Partial<ScheduleSpec> {
 export class Scheduler {
   readonly limits: ScheduleLimits
   readonly #host: SchedulerHost
+  readonly #metadata: MetadataStore
+  readonly #warn: Warn
   readonly #jobs = new Map<string, JobRecord>()
   /** Jobs overdue at load: delivered once, their missed deliveries skipped. */
   readonly #late = new Set<string>()
@@ -68,15 +49,28 @@ export class Scheduler {
   #running: Promise<void> | null = null
   #closed = false
 
-  constructor(host: SchedulerHost, limits: Partial<ScheduleLimits> = {}) {
+  constructor(metadata: MetadataStore, host: SchedulerHost, warn: Warn, limits: Partial<ScheduleLimits> = {}) {
+    this.#metadata = metadata
     this.#host = host
+    this.#warn = warn
     this.limits = { ...defaultScheduleLimits, ...limits }
   }
 
-  /** Reads the stored jobs (at broker open) and starts the timer. */
-  start(tickMs: number): void {
+  /** A scheduler with the stored jobs (at broker open), its timer running every tickMs. */
+  static start(
+    metadata: MetadataStore,
+    host: SchedulerHost,
+    warn: Warn,
+    options: { scheduleLimits?: Partial<ScheduleLimits> | undefined; tickMs?: number | undefined },
+  ): Scheduler {
+    const scheduler = new Scheduler(metadata, host, warn, options.scheduleLimits)
+    scheduler.#start(options.tickMs ?? 100)
+    return scheduler
+  }
+
+  #start(tickMs: number): void {
     const now = this.#host.now()
-    for (const [id, job] of this.#host.metadata.list<JobRecord>(KIND)) {
+    for (const [id, job] of this.#metadata.list<JobRecord>(KIND)) {
       const copy: JobRecord = structuredClone(job)
       this.#jobs.set(id, copy)
       this.#bytes += copy.bytes
@@ -149,7 +143,7 @@ export class Scheduler {
     this.#jobs.set(id, job)
     this.#bytes += bytes
     try {
-      await this.#host.metadata.put(KIND, id, job)
+      await this.#metadata.put(KIND, id, job)
     } catch (error) {
       this.#forget(id)
       throw error
@@ -161,7 +155,7 @@ export class Scheduler {
   async remove(id: string): Promise<boolean> {
     if (!this.#jobs.has(id)) return false
     this.#forget(id)
-    await this.#host.metadata.delete(KIND, id)
+    await this.#metadata.delete(KIND, id)
     return true
   }
 
@@ -184,7 +178,7 @@ export class Scheduler {
         await this.#deliver(job, now)
       } catch (error) {
         // Kept as it was: tried again on the next run.
-        this.#host.warn('scheduled delivery failed', { job: job.id, error: String(error) })
+        this.#warn('scheduled delivery failed', { job: job.id, error: String(error) })
       }
     }
   }
@@ -195,14 +189,14 @@ export class Scheduler {
     for (let n = 0; alive && job.next <= now && n < this.limits.burstMax; n++) {
       const routed = await this.#host.publish(job.exchange, job.routingKey, copyOf(job.message, this.#host.now()))
       if (routed.routed === 0)
-        this.#host.warn('scheduled message unroutable', { job: job.id, exchange: job.exchange, key: job.routingKey })
+        this.#warn('scheduled message unroutable', { job: job.id, exchange: job.exchange, key: job.routingKey })
       alive = advance(job, now, this.limits.cronZone, late)
     }
     if (!this.#jobs.has(job.id)) return // removed meanwhile
     if (!alive) {
       this.#forget(job.id)
-      await this.#host.metadata.delete(KIND, job.id)
-    } else await this.#host.metadata.put(KIND, job.id, job)
+      await this.#metadata.delete(KIND, job.id)
+    } else await this.#metadata.put(KIND, job.id, job)
   }
 
   #forget(id: string): void {
