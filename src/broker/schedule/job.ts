@@ -25,12 +25,17 @@ export interface StoredJobMessage {
   ttlMs?: number
 }
 
-export interface JobRecord extends ScheduleSpec {
+/** A job as the catalog stores it. */
+export interface JobRecord extends JobState {
+  message: StoredJobMessage
+}
+
+/** A job's schedule and progress (what the scheduler keeps in memory beside the catalog). */
+export interface JobState extends ScheduleSpec {
   id: string
   /** Where each copy is published (the default exchange '' with a queue's name reaches that queue). */
   exchange: string
   routingKey: string
-  message: StoredJobMessage
   /** Bytes the job counts against the scheduler's bound (key, value and headers). */
   bytes: number
   /** The cron time that started the current cycle (cron jobs), else null. */
@@ -87,7 +92,7 @@ export function firstCycle(
  * deliveries were made once, the missed ones are not made up) every delivery already due is skipped too.
  * Returns false when the job is over.
  */
-export function advance(job: JobRecord, now: number, zone: CronZone, skipPast: boolean): boolean {
+export function advance(job: JobState, now: number, zone: CronZone, skipPast: boolean): boolean {
   job.left--
   if (job.left > 0) {
     job.next += job.periodMs

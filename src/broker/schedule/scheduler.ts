@@ -13,10 +13,10 @@ import type { MetadataStore } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import type { PublishMessage } from '../message.js'
 import { parseCron } from './cron.js'
-import { advance, copyOf, firstCycle, type JobRecord, type ScheduleSpec, storeMessage } from './job.js'
+import { advance, copyOf, firstCycle, type JobRecord, type JobState, type ScheduleSpec, storeMessage } from './job.js'
 import { defaultScheduleLimits, type ScheduleLimits } from './limits.js'
 
-export type { JobRecord, ScheduleLimits, ScheduleSpec }
+export type { JobRecord, JobState, ScheduleLimits, ScheduleSpec }
 
 const KIND = 'schedule-job'
 const REPEAT_MAX = 2 ** 31 - 1
@@ -40,7 +40,8 @@ export class Scheduler {
   readonly #host: SchedulerHost
   readonly #metadata: MetadataStore
   readonly #warn: Warn
-  readonly #jobs = new Map<string, JobRecord>()
+  /** Each job's schedule state; its message stays in the catalog only (read when it is delivered). */
+  readonly #jobs = new Map<string, JobState>()
   /** Jobs overdue at load: delivered once, their missed deliveries skipped. */
   readonly #late = new Set<string>()
   #bytes = 0
@@ -70,8 +71,8 @@ export class Scheduler {
 
   #start(tickMs: number): void {
     const now = this.#host.now()
-    for (const [id, job] of this.#metadata.list<JobRecord>(KIND)) {
-      const copy: JobRecord = structuredClone(job)
+    for (const [id, { message: _, ...job }] of this.#metadata.list<JobRecord>(KIND)) {
+      const copy: JobState = structuredClone(job)
       this.#jobs.set(id, copy)
       this.#bytes += copy.bytes
       if (copy.next <= now) this.#late.add(id)
@@ -95,7 +96,8 @@ export class Scheduler {
     return this.#bytes
   }
 
-  list(): JobRecord[] {
+  /** Every job's schedule (without its message). */
+  list(): JobState[] {
     return [...this.#jobs.values()].map((job) => structuredClone(job))
   }
 
@@ -128,11 +130,10 @@ export class Scheduler {
     const first = firstCycle(spec, now, this.limits.cronZone)
     if (first === null) throw new WharfError('INVALID_ARGUMENT', `cron expression '${spec.cron}' never fires`)
     const id = `${now.toString(36)}-${(++this.#seq).toString(36)}-${Math.random().toString(36).slice(2, 8)}`
-    const job: JobRecord = {
+    const job: JobState = {
       id,
       exchange: request.exchange,
       routingKey: request.routingKey,
-      message: stored,
       bytes,
       ...spec,
       cycleAt: first.cycleAt,
@@ -143,7 +144,7 @@ export class Scheduler {
     this.#jobs.set(id, job)
     this.#bytes += bytes
     try {
-      await this.#metadata.put(KIND, id, job)
+      await this.#metadata.put(KIND, id, { ...job, message: stored })
     } catch (error) {
       this.#forget(id)
       throw error
@@ -177,17 +178,19 @@ export class Scheduler {
       try {
         await this.#deliver(job, now)
       } catch (error) {
-        // Kept as it was: tried again on the next run.
-        this.#warn('scheduled delivery failed', { job: job.id, error: String(error) })
+        // Kept as it was: tried again on the next run (a broker closing meanwhile is no news).
+        if (!this.#closed) this.#warn('scheduled delivery failed', { job: job.id, error: String(error) })
       }
     }
   }
 
-  async #deliver(job: JobRecord, now: number): Promise<void> {
+  async #deliver(job: JobState, now: number): Promise<void> {
+    const message = this.#metadata.get<JobRecord>(KIND, job.id)?.message
+    if (message === undefined) return this.#forget(job.id) // deleted from the catalog under us
     const late = this.#late.delete(job.id)
     let alive = true
     for (let n = 0; alive && job.next <= now && n < this.limits.burstMax; n++) {
-      const routed = await this.#host.publish(job.exchange, job.routingKey, copyOf(job.message, this.#host.now()))
+      const routed = await this.#host.publish(job.exchange, job.routingKey, copyOf(message, this.#host.now()))
       if (routed.routed === 0)
         this.#warn('scheduled message unroutable', { job: job.id, exchange: job.exchange, key: job.routingKey })
       alive = advance(job, now, this.limits.cronZone, late)
@@ -196,7 +199,7 @@ export class Scheduler {
     if (!alive) {
       this.#forget(job.id)
       await this.#metadata.delete(KIND, job.id)
-    } else await this.#metadata.put(KIND, job.id, job)
+    } else await this.#metadata.put(KIND, job.id, { ...job, message } satisfies JobRecord)
   }
 
   #forget(id: string): void {

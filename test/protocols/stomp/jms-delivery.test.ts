@@ -190,6 +190,17 @@ test('stompjs: AMQ_SCHEDULED_CRON makes a stored job; a bad expression gets ERRO
   })
   bad.publish({ destination: '/queue/nightly', body: 'x', headers: { AMQ_SCHEDULED_CRON: '61 * * * *' } })
   assert.match(await error, /invalid cron expression/)
+
+  // A delay over the broker's bound (a year by default) and a malformed one are refused too.
+  for (const delay of [String(400 * 24 * 3600 * 1000), '-5', 'soon']) {
+    const other = await stompjs(t, w)
+    const refused = new Promise<string>((resolve) => {
+      other.onStompError = (frame) => resolve(frame.headers.message ?? '')
+    })
+    other.publish({ destination: '/queue/nightly', body: 'x', headers: { AMQ_SCHEDULED_DELAY: delay } })
+    assert.match(await refused, /delay|AMQ_SCHEDULED_DELAY/, delay)
+  }
+  assert.equal(w.broker.getQueue('nightly')!.depth(), 0, 'nothing was stored')
 })
 
 test('stompjs: a delayed message and a repeating job survive a broker restart', async (t) => {
