@@ -3,6 +3,7 @@
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
 import type { JmsOptions } from './broker/jms/options.js'
+import type { ScheduleLimits } from './broker/schedule/limits.js'
 import { openStorage } from './storage/local/index.js'
 
 export interface CreateBrokerOptions {
@@ -29,6 +30,8 @@ export interface CreateBrokerOptions {
   schemaLimits?: Partial<SchemaLimits>
   /** JMS destinations: virtual topic prefixes, temporary destinations per connection (broker/jms/options.ts). */
   jms?: JmsOptions
+  /** Bounds of the scheduler (defaults: 10000 jobs, 64 MiB of their messages, delays up to a year, local cron zone). */
+  scheduleLimits?: Partial<ScheduleLimits>
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -50,6 +53,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       topicWildcardsMax: options.topicWildcardsMax,
       schemaLimits: options.schemaLimits,
       jms: options.jms,
+      scheduleLimits: options.scheduleLimits,
     })
   } catch (error) {
     await storage.close()

@@ -18,9 +18,10 @@ import { Deliveries } from './queue/deliveries.js'
 import type { Queue, QueueConsumer } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { BrokerReports } from './reports.js'
-import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
+import { deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
+import { Scheduler } from './schedule/scheduler.js'
 import { SchemaStore } from './schema/index.js'
 import { Security } from './security/security.js'
 import { Appender } from './stream/appender.js'
@@ -43,6 +44,7 @@ export class Broker {
   /** Users, ACLs and the anonymous policy: the one authenticator and authorizer of every listener. */
   readonly security: Security
   schemas!: SchemaStore
+  scheduler!: Scheduler
   router!: Router
   /** Consumer-group coordinator (Kafka classic group protocol semantics); offsets live in the cursor store. */
   groups!: GroupCoordinator
@@ -56,14 +58,9 @@ export class Broker {
     queue: (name) => this.#queues.get(name),
     stream: (name) => this.stream(name),
     append: (stream, message, now) => this.#appender.publish(stream, message, now),
-    deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
+    deadLetter: (queue, message, reason) => deadLetter(this, queue, message, reason),
     now: () => this.now(),
   })
-  readonly #deadLetters: DeadLetterRoutes = {
-    toQueue: (name, message) => this.produce(this.queue(name).streamName, [message]),
-    toExchange: (exchange, routingKey, message) => this.publish(exchange, routingKey, message),
-    now: () => this.now(),
-  }
   readonly #options: BrokerOptions
   readonly now: () => number
   readonly #report = new BrokerReports(this, () => this.#options)
@@ -96,7 +93,7 @@ export class Broker {
       now: this.now,
       warn: this.#report.warn,
       unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
-      deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
+      deadLetter: (queue, message, reason) => deadLetter(this, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
     })
     this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
@@ -135,6 +132,7 @@ export class Broker {
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
     await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
     this.#maintenance.start(this.#options.tickMs ?? 100)
+    this.scheduler = Scheduler.start(meta, this, this.#report.warn, this.#options)
   }
 
   /** Adapter state of one kind (catalog.ts): durable, typed by the caller, never read by the broker. */
@@ -332,6 +330,7 @@ export class Broker {
     options: { routingHeaders?: Record<string, unknown>; extraRoutingKeys?: readonly string[] } = {},
   ): Promise<PublishResult> {
     this.#assertOpen()
+    if (message.delayMs !== undefined) this.scheduler.checkDelay(message.delayMs)
     return this.#publisher.publish(exchange, routingKey, message, options.routingHeaders, options.extraRoutingKeys)
   }
 
@@ -388,6 +387,7 @@ export class Broker {
     if (this.#closed) return
     this.#closed = true
     this.#maintenance.stop()
+    await this.scheduler?.close()
     this.groups?.close()
     await this.#catalogLock
     await this.#appender.producers.saveAll(this.now()).catch(() => {})

@@ -3,10 +3,12 @@
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import type { JmsOptions } from './jms/options.js'
+import { DELIVERY_DELAY_MAX_MS, type ScheduleLimits } from './schedule/limits.js'
 import type { SchemaLimits } from './schema/limits.js'
 import type { ConfiguredUser } from './security/security.js'
 
 export type { SchemaLimits }
+export { DELIVERY_DELAY_MAX_MS }
 
 export interface BrokerOptions {
   storage: StorageEngine
@@ -28,6 +30,8 @@ export interface BrokerOptions {
   schemaLimits?: Partial<SchemaLimits> | undefined
   /** JMS destination settings: virtual topic prefixes, temporaries per connection (jms/options.ts). */
   jms?: JmsOptions | undefined
+  /** Bounds of the scheduler (schedule/scheduler.ts): jobs, their bytes, the longest delay, the cron zone. */
+  scheduleLimits?: Partial<ScheduleLimits> | undefined
 }
 
 export interface SecurityBootstrap {
@@ -74,7 +78,14 @@ export const PRIORITY_LEVELS_MAX = 10
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
 
-export type DeadLetterTarget = { exchange: string; routingKey?: string | null } | { queue: string }
+/**
+ * Where dead messages go: an exchange, or a queue (`create`: declared with the defaults on the first dead
+ * message when missing, as ActiveMQ creates its DLQs).
+ */
+export type DeadLetterTarget = { exchange: string; routingKey?: string | null } | { queue: string; create?: boolean }
+
+/** JMS message groups pinned per queue by default (ActiveMQ's CachedMessageGroupMap holds 1024). */
+export const MESSAGE_GROUPS_MAX_DEFAULT = 1024
 
 export interface QueueConfig {
   /** Stream the queue reads; defaults to a stream of the queue's own name. */
@@ -104,6 +115,19 @@ export interface QueueConfig {
   expiresMs: number | null
   /** Default delivery delay for new messages (SQS DelaySeconds). */
   deliveryDelayMs: number
+  /**
+   * JMS message groups (JMSXGroupID, queue/groups.ts): at most this many groups pinned to consumers (least
+   * recently used idle ones are forgotten beyond); 0 turns groups off. Not on fifo queues (SQS groups).
+   */
+  messageGroupsMax: number
+  /**
+   * Redelivery delay: a returned message (nack with requeue, lease expiry, owner gone) is not delivered
+   * again before redeliveryDelayMs × redeliveryBackoff^(deliveries − 1), at most redeliveryDelayMaxMs.
+   * 0 = at once.
+   */
+  redeliveryDelayMs: number
+  redeliveryBackoff: number
+  redeliveryDelayMaxMs: number
 }
 
 export const defaultQueueConfig: Omit<QueueConfig, 'stream'> = {
@@ -122,6 +146,10 @@ export const defaultQueueConfig: Omit<QueueConfig, 'stream'> = {
   autoDelete: false,
   expiresMs: null,
   deliveryDelayMs: 0,
+  messageGroupsMax: MESSAGE_GROUPS_MAX_DEFAULT,
+  redeliveryDelayMs: 0,
+  redeliveryBackoff: 1,
+  redeliveryDelayMaxMs: 3600 * 1000,
 }
 
 function fail(message: string): never {
@@ -175,7 +203,13 @@ export function validateQueueConfig(name: string, partial: Partial<QueueConfig>)
   optionalInt('maxLengthBytes', 0)
   optionalInt('expiresMs', 1)
   intIn(config.maxPriority, 'maxPriority', 0, 255)
-  intIn(config.deliveryDelayMs, 'deliveryDelayMs', 0, 24 * 3600 * 1000)
+  intIn(config.deliveryDelayMs, 'deliveryDelayMs', 0, DELIVERY_DELAY_MAX_MS)
+  intIn(config.messageGroupsMax, 'messageGroupsMax', 0, 1_000_000)
+  intIn(config.redeliveryDelayMs, 'redeliveryDelayMs', 0, DELIVERY_DELAY_MAX_MS)
+  intIn(config.redeliveryDelayMaxMs, 'redeliveryDelayMaxMs', 0, DELIVERY_DELAY_MAX_MS)
+  const backoff = config.redeliveryBackoff
+  if (typeof backoff !== 'number' || !Number.isFinite(backoff) || backoff < 1 || backoff > 100)
+    fail(`redeliveryBackoff must be a number in [1, 100], got ${JSON.stringify(backoff)}`)
   if (!['drop-head', 'reject-publish', 'reject-publish-dlx'].includes(config.overflow)) {
     fail('overflow must be drop-head, reject-publish or reject-publish-dlx')
   }
@@ -185,8 +219,10 @@ export function validateQueueConfig(name: string, partial: Partial<QueueConfig>)
   if (typeof config.stream !== 'string' || config.stream === '') fail('stream must be a non-empty string')
   const dl = config.deadLetter
   if (dl !== null && (typeof dl !== 'object' || (!('exchange' in dl) && !('queue' in dl)))) {
-    fail('deadLetter must be { exchange, routingKey? } or { queue }')
+    fail('deadLetter must be { exchange, routingKey? } or { queue, create? }')
   }
+  if (dl !== null && 'queue' in dl && dl.create !== undefined && typeof dl.create !== 'boolean')
+    fail('deadLetter.create must be a boolean')
   return config
 }
 

@@ -6,13 +6,14 @@ import { WharfError } from '../util/errors.js'
 import { logFormats, logLevels } from '../util/logger.js'
 
 export type Kind = 'string' | 'host' | 'optionalString' | 'boolean' | 'autoBoolean' | 'list' | EnumKind | NumberKind
-type EnumKind = 'durability' | 'permission' | 'clientAuth' | 'logLevel' | 'logFormat'
+type EnumKind = 'durability' | 'permission' | 'clientAuth' | 'logLevel' | 'logFormat' | 'deadLetterStrategy'
 const enums: Record<EnumKind, readonly string[]> = {
   logLevel: logLevels,
   logFormat: logFormats,
   durability: ['always', 'interval', 'never'],
   permission: ['allow', 'deny'],
   clientAuth: clientAuthModes,
+  deadLetterStrategy: ['shared', 'individual', 'none'],
 }
 /** dataDir -> WHARF_DATA_DIR */
 export function envName(key: string): string {
@@ -24,7 +25,7 @@ export function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
-type NumberKind = 'port' | 'partitions' | 'bytes' | 'count' | 'milliseconds'
+type NumberKind = 'port' | 'partitions' | 'bytes' | 'count' | 'countOrZero' | 'milliseconds'
 
 /** The numbers each numeric kind accepts (from a number, or a string as in the environment) and how errors name them. */
 const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: string }> = {
@@ -32,6 +33,7 @@ const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: s
   partitions: { accepts: (n) => Number.isInteger(n) && n >= 1 && n <= 4096, what: 'an integer 1-4096' },
   bytes: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of bytes (0 disables)' },
   count: { accepts: (n) => Number.isSafeInteger(n) && n >= 1, what: 'a positive integer' },
+  countOrZero: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number (0 = no limit)' },
   milliseconds: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of milliseconds (0 = off)' },
 }
 

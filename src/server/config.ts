@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { topicWildcardsMaxDefault } from '../broker/routing/router.js'
+import { defaultScheduleLimits } from '../broker/schedule/limits.js'
 import { schemaBytesMaxDefault, schemaDepthMaxDefault } from '../broker/schema/index.js'
 import type { ConfiguredUser } from '../broker/security/security.js'
 import { amqpLimitDefaults } from '../protocols/amqp/listener.js'
@@ -13,7 +14,7 @@ import {
   HTTP_KEEP_ALIVE_TIMEOUT_MS,
   HTTP_REQUEST_TIMEOUT_MS,
 } from '../protocols/http/listener.js'
-import { defaultStompLimits } from '../protocols/stomp/index.js'
+import { type DeadLetterStrategy, defaultStompLimits } from '../protocols/stomp/index.js'
 import { WharfError } from '../util/errors.js'
 import { coerce, envName, type Kind, settingNames } from './config-values.js'
 
@@ -101,6 +102,20 @@ export interface WharfConfig {
   stompUnackedBytesMax: number
   /** A STOMP connection that has not sent CONNECT within this long is closed. */
   stompConnectTimeoutMs: number
+  /**
+   * Redelivery policy of the queues STOMP creates (protocols/stomp/connection/redelivery.ts): redeliveries before
+   * dead-lettering (0 = no limit), the delay before a redelivery and its backoff and cap, where dead letters go.
+   */
+  stompRedeliveryMax: number
+  stompRedeliveryDelayMs: number
+  stompRedeliveryBackoff: number
+  stompRedeliveryDelayMaxMs: number
+  stompDeadLetterStrategy: DeadLetterStrategy
+  stompDeadLetterQueue: string
+  /** The scheduler's bounds: jobs, bytes of their messages (held in memory), the longest delay or period (ms). */
+  scheduledJobsMax: number
+  scheduledBytesMax: number
+  deliveryDelayMaxMs: number
   /** Base of SQS queue URLs (`https://sqs.example.com`); empty = the address and port each request came in on. */
   sqsBaseUrl: string
   /** HTTP listener: ms to receive a request's headers, the whole request (body included), and keep-alive idle. */
@@ -172,6 +187,15 @@ export const defaultConfig: WharfConfig = {
   stompBodyBytesMax: defaultStompLimits.bodyBytesMax,
   stompUnackedBytesMax: defaultStompLimits.unackedBytesMax,
   stompConnectTimeoutMs: defaultStompLimits.connectTimeoutMs,
+  stompRedeliveryMax: defaultStompLimits.redeliveryMax,
+  stompRedeliveryDelayMs: defaultStompLimits.redeliveryDelayMs,
+  stompRedeliveryBackoff: defaultStompLimits.redeliveryBackoff,
+  stompRedeliveryDelayMaxMs: defaultStompLimits.redeliveryDelayMaxMs,
+  stompDeadLetterStrategy: defaultStompLimits.deadLetterStrategy,
+  stompDeadLetterQueue: defaultStompLimits.deadLetterQueue,
+  scheduledJobsMax: defaultScheduleLimits.jobsMax,
+  scheduledBytesMax: defaultScheduleLimits.bytesMax,
+  deliveryDelayMaxMs: defaultScheduleLimits.delayMaxMs,
   sqsBaseUrl: '',
   httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS,
   httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS,
@@ -232,6 +256,15 @@ const schema: Record<keyof WharfConfig, Kind> = {
   stompBodyBytesMax: 'count',
   stompUnackedBytesMax: 'count',
   stompConnectTimeoutMs: 'count',
+  stompRedeliveryMax: 'countOrZero',
+  stompRedeliveryDelayMs: 'milliseconds',
+  stompRedeliveryBackoff: 'count',
+  stompRedeliveryDelayMaxMs: 'milliseconds',
+  stompDeadLetterStrategy: 'deadLetterStrategy',
+  stompDeadLetterQueue: 'string',
+  scheduledJobsMax: 'count',
+  scheduledBytesMax: 'count',
+  deliveryDelayMaxMs: 'count',
   sqsBaseUrl: 'optionalString',
   httpHeadersTimeoutMs: 'count',
   httpRequestTimeoutMs: 'count',

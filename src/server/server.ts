@@ -87,6 +87,11 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     security: { users: config.users, acls: config.acls },
     topicWildcardsMax: config.topicWildcardsMax,
     schemaLimits: { bytesMax: config.schemaBytesMax, depthMax: config.schemaDepthMax },
+    scheduleLimits: {
+      jobsMax: config.scheduledJobsMax,
+      bytesMax: config.scheduledBytesMax,
+      delayMaxMs: config.deliveryDelayMaxMs,
+    },
   })
   const alarms = createAlarmMonitor({
     dataDir: config.dataDir,
@@ -161,6 +166,12 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
           bodyBytesMax: config.stompBodyBytesMax,
           unackedBytesMax: config.stompUnackedBytesMax,
           connectTimeoutMs: config.stompConnectTimeoutMs,
+          redeliveryMax: config.stompRedeliveryMax,
+          redeliveryDelayMs: config.stompRedeliveryDelayMs,
+          redeliveryBackoff: config.stompRedeliveryBackoff,
+          redeliveryDelayMaxMs: config.stompRedeliveryDelayMaxMs,
+          deadLetterStrategy: config.stompDeadLetterStrategy,
+          deadLetterQueue: config.stompDeadLetterQueue,
         },
       }).catch((error: unknown) => {
         throw listenFailure(error, name, config, portKey, tlsPortKey)

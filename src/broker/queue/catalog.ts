@@ -36,6 +36,10 @@ export type AlterableQueueKey =
   | 'overflow'
   | 'deliveryDelayMs'
   | 'expiresMs'
+  | 'messageGroupsMax'
+  | 'redeliveryDelayMs'
+  | 'redeliveryBackoff'
+  | 'redeliveryDelayMaxMs'
 const alterableQueueKeys: readonly AlterableQueueKey[] = [
   'leaseMs',
   'maxDeliveries',
@@ -46,6 +50,10 @@ const alterableQueueKeys: readonly AlterableQueueKey[] = [
   'overflow',
   'deliveryDelayMs',
   'expiresMs',
+  'messageGroupsMax',
+  'redeliveryDelayMs',
+  'redeliveryBackoff',
+  'redeliveryDelayMaxMs',
 ]
 
 export interface QueueCatalogHost {
@@ -169,8 +177,9 @@ export class QueueCatalog extends NamedCatalog<Queue> {
         throw new WharfError('INVALID_CONFIG', `queue setting '${key}' cannot be changed`)
     }
     const next = validateQueueConfig(name, { ...queue.config, ...changes })
-    if (next.deadLetter !== null && 'queue' in next.deadLetter && !this.byName.has(next.deadLetter.queue)) {
-      throw new WharfError('SUBSCRIPTION_NOT_FOUND', `dead-letter queue '${next.deadLetter.queue}' does not exist`)
+    const dl = next.deadLetter
+    if (dl !== null && 'queue' in dl && dl.create !== true && !this.byName.has(dl.queue)) {
+      throw new WharfError('SUBSCRIPTION_NOT_FOUND', `dead-letter queue '${dl.queue}' does not exist`)
     }
     if (next.durable && next.exclusiveOwner === null) {
       const metadata = this.#host.storage.metadata

@@ -6,7 +6,8 @@
 
 import { headerText, Reserved, type StoredMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
-import type { Lease, QueuePartition } from './partition.js'
+import { closesGroup, type GroupPin, jmsGroupOf } from './groups.js'
+import type { Lease, QueuePartition, Returned } from './partition.js'
 import { expired, fill } from './read-ahead.js'
 import { deadLetter, storeAckQuietly } from './settle.js'
 import { bodySize, type QueueState, type Waiter, wantsRead } from './state.js'
@@ -85,6 +86,11 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
     }
     const delivery = next(s, consumer.taker)
     if (delivery === null) {
+      // Messages this consumer may not take (another's message groups) may still suit the others.
+      if (s.passedOver) {
+        idle++
+        continue
+      }
       // This consumer got nothing: its turn comes first next time (else, with two consumers and one
       // message per drain, the same one would get every message).
       s.rr = before
@@ -130,11 +136,12 @@ function takeFor(s: QueueState, waiter: Waiter): Delivery[] {
 /** Chooses the next deliverable message (highest priority partition first) and leases it to the taker. */
 function next(s: QueueState, taker: Taker): Delivery | null {
   const now = s.hooks.now()
+  s.passedOver = false
   const parts = s.partitions
   const priority = s.config.maxPriority > 0
   for (let k = 0; k < parts.length; k++) {
     const p = priority ? parts[parts.length - 1 - k]! : parts[(s.rr + k) % parts.length]!
-    const picked = pick(s, p, now)
+    const picked = pick(s, p, now, taker)
     if (picked === null) continue
     return leaseMessage(s, p, picked, taker, now)
   }
@@ -147,7 +154,9 @@ interface Picked {
   deliveryCount: number
 }
 
-function pick(s: QueueState, p: QueuePartition, now: number): Picked | null {
+function pick(s: QueueState, p: QueuePartition, now: number, taker: Taker): Picked | null {
+  let found: Picked | null = null
+  let passed: Returned[] | null = null
   while (p.returned.size > 0) {
     const entry = p.returned.peek()!
     if (s.config.fifo && groupBusy(s, entry.message!)) break
@@ -157,8 +166,17 @@ function pick(s: QueueState, p: QueuePartition, now: number): Picked | null {
       deadLetter(s, p, entry.message!, 'expired')
       continue
     }
-    return { message: entry.message!, deliveryCount: entry.deliveryCount }
+    if (!mayTake(s, entry.message!, taker)) {
+      // Put back below, so that the next entries are looked at in offset order.
+      if (passed === null) passed = []
+      passed.push(entry)
+      continue
+    }
+    found = { message: entry.message!, deliveryCount: entry.deliveryCount }
+    break
   }
+  if (passed !== null) for (const entry of passed) p.returned.push(entry)
+  if (found !== null) return found
   for (let i = 0; i < p.ready.length; i++) {
     const message = p.ready[i]!
     if (expired(s, message, now)) {
@@ -167,10 +185,21 @@ function pick(s: QueueState, p: QueuePartition, now: number): Picked | null {
       continue
     }
     if (s.config.fifo && (groupBusy(s, message) || groupReturned(p, message))) continue
+    if (!mayTake(s, message, taker)) continue
     p.takeReady(i)
     return { message, deliveryCount: 0 }
   }
   return null
+}
+
+/** Whether this taker may have the message: JMS message groups pinned to another consumer are passed over. */
+function mayTake(s: QueueState, message: StoredMessage, taker: Taker): boolean {
+  if (s.config.fifo || s.config.messageGroupsMax === 0 || s.groups.size === 0) return true
+  const group = jmsGroupOf(message.headers)
+  const owner = group === undefined ? undefined : s.groups.ownerOf(group)
+  if (owner === undefined || owner === taker.consumer) return true
+  s.passedOver = true
+  return false
 }
 
 function groupBusy(s: QueueState, message: StoredMessage): boolean {
@@ -206,12 +235,13 @@ function leaseMessage(s: QueueState, p: QueuePartition, picked: Picked, taker: T
     leaseId: s.hooks.leaseId(),
     deadline: null,
   }
+  const pin = pinGroup(s, delivery, taker)
   if (taker.noAck) {
     s.stats.acked++
     storeAckQuietly(s, p, message.offset, bodySize(message))
     return delivery
   }
-  delivery.deadline = takeLease(s, p, delivery, taker, now)
+  delivery.deadline = takeLease(s, p, delivery, taker, now, pin)
   // Saved by the maintenance tick (saveCounts), so that the limit survives a restart; plain queues skip it.
   if (s.config.maxDeliveries !== null) {
     p.unsavedCounts ??= new Map()
@@ -220,8 +250,30 @@ function leaseMessage(s: QueueState, p: QueuePartition, picked: Picked, taker: T
   return delivery
 }
 
+/**
+ * A JMS group message delivered to a consumer pins its group there (or counts on the pin it has); JMSXGroupSeq -1
+ * closes the group. Pulls (no consumer) leave groups unpinned. Returns the pin a lease counts against.
+ */
+function pinGroup(s: QueueState, d: Delivery, taker: Taker): GroupPin | undefined {
+  if (s.config.fifo || s.config.messageGroupsMax === 0 || taker.consumer === null) return undefined
+  const headers = d.message.headers
+  const group = jmsGroupOf(headers)
+  if (group === undefined) return undefined
+  const { pin, first } = s.groups.deliver(group, taker.consumer, !taker.noAck)
+  if (first) d.groupFirst = true
+  if (closesGroup(headers)) s.groups.close(group)
+  return taker.noAck ? undefined : pin
+}
+
 /** Puts a delivery that needs an ack in flight under the taker's lease; returns its deadline (null: until released). */
-function takeLease(s: QueueState, p: QueuePartition, d: Delivery, taker: Taker, now: number): number | null {
+function takeLease(
+  s: QueueState,
+  p: QueuePartition,
+  d: Delivery,
+  taker: Taker,
+  now: number,
+  group: GroupPin | undefined,
+): number | null {
   const effectiveLease = taker.leaseMs === undefined ? s.config.leaseMs : taker.leaseMs
   const deadline = effectiveLease === null ? null : now + effectiveLease
   const message = d.message
@@ -236,6 +288,7 @@ function takeLease(s: QueueState, p: QueuePartition, d: Delivery, taker: Taker, 
     deadline,
     deliveryCount: d.deliveryCount,
     groupId,
+    group,
     message,
     purged: false,
   }

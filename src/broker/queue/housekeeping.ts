@@ -22,8 +22,8 @@ export function tick(s: QueueState, now: number): void {
   }
   for (const p of s.partitions) {
     while (p.delayed.size > 0 && p.delayed.peek()!.deliverAt <= now) {
-      const { offset } = p.delayed.pop()!
-      p.cold.push({ offset, deliveryCount: 0, message: null })
+      const { offset, deliveryCount } = p.delayed.pop()!
+      p.cold.push({ offset, deliveryCount: deliveryCount ?? 0, message: null })
       changed = true
     }
     // TTL at the head even without consumers, as RabbitMQ does.

@@ -6,6 +6,7 @@ import type { CursorStore, PartitionLog } from '../../storage/api.js'
 import { Heap } from '../../util/heap.js'
 import type { StoredMessage } from '../message.js'
 import { storedOf } from '../stream/stored.js'
+import type { GroupPin } from './groups.js'
 
 export interface Lease {
   id: number
@@ -16,6 +17,8 @@ export interface Lease {
   deadline: number | null
   deliveryCount: number
   groupId: string | undefined
+  /** The JMS message group pin the lease counts against (groups.ts). */
+  group: GroupPin | undefined
   message: StoredMessage
   /** Set by purge: the message is already acked in the store; a nack must not requeue it. */
   purged: boolean
@@ -56,7 +59,10 @@ export class QueuePartition {
   readonly returned = new Heap<Returned>((a, b) => a.offset < b.offset)
   /** Returned offsets whose message must be re-read before delivery (delayed ones that came due). */
   readonly cold = new Heap<Returned>((a, b) => a.offset < b.offset)
-  readonly delayed = new Heap<{ deliverAt: number; offset: number }>((a, b) => a.deliverAt < b.deliverAt)
+  /** Delayed offsets: deliverAt headers, and returns waiting out a redelivery delay (with their delivery count). */
+  readonly delayed = new Heap<{ deliverAt: number; offset: number; deliveryCount?: number }>(
+    (a, b) => a.deliverAt < b.deliverAt,
+  )
   readonly inflight = new Map<number, Lease>()
   reading: Promise<void> | null = null
   /** Acks of records delivered before they were durable, stored once the high watermark passes them. */

@@ -13,6 +13,7 @@ import type { StoredMessage } from '../message.js'
 import { QueueBytes } from './byte-count.js'
 import { addConsumer, QueueConsumer } from './consumer.js'
 import { drain, pull } from './delivery.js'
+import { MessageGroups } from './groups.js'
 import { purge, saveDeliveryState, tick, trim } from './housekeeping.js'
 import { type Lease, QueuePartition } from './partition.js'
 import { fill, offerTail } from './read-ahead.js'
@@ -66,6 +67,8 @@ export class Queue {
       waiters: [],
       leases: new Heap<{ deadline: number; lease: Lease }>((a, b) => a.deadline < b.deadline),
       busyGroups: new Map(),
+      groups: new MessageGroups(config.messageGroupsMax),
+      passedOver: false,
       tagSeq: 0,
       lastUsed: hooks.now(),
       deleted: false,
@@ -99,6 +102,7 @@ export class Queue {
   /** New settings (alterQueue); byte counting starts or stops with maxLengthBytes. */
   set config(next: QueueConfig) {
     this.#s.config = next
+    this.#s.groups.resize(next.messageGroupsMax)
     this.#trackBytes()
   }
 
@@ -188,6 +192,7 @@ export class Queue {
     s.consumers.splice(at, 1)
     if (consumer.singleActive) s.singleActives--
     consumer.cancelled = true
+    s.groups.release(consumer)
     this.#creditListeners.get(consumer)?.()
     this.#creditListeners.delete(consumer)
     s.lastUsed = s.hooks.now()
@@ -196,6 +201,11 @@ export class Queue {
       return
     }
     this.#schedule()
+  }
+
+  /** JMS message groups pinned to consumers now (bounded by config.messageGroupsMax plus those in flight). */
+  messageGroupCount(): number {
+    return this.#s.groups.size
   }
 
   /** Pull: takes up to `max` messages, waiting up to waitMs for the first one. */

@@ -2,6 +2,7 @@
 // coalesced into cursor-store writes, acks of early-delivered records held until the log is durable past
 // them, and retracting offered records whose append failed. Plain functions over QueueState (state.ts).
 import { assert } from '../../util/assert.js'
+import type { QueueConfig } from '../config.js'
 import type { DeathReason, StoredMessage } from '../message.js'
 import type { HeldAck, Lease, QueuePartition } from './partition.js'
 import { bodySize, pinLease, type QueueState } from './state.js'
@@ -113,6 +114,7 @@ export function endLease(s: QueueState, p: QueuePartition, lease: Lease): void {
     if (n <= 0) s.busyGroups.delete(lease.groupId)
     else s.busyGroups.set(lease.groupId, n)
   }
+  if (lease.group !== undefined) s.groups.settled(lease.group)
   if (lease.consumer !== null) {
     lease.consumer.unacked--
     lease.consumer.creditGroup?.release()
@@ -127,7 +129,21 @@ export function requeueLease(s: QueueState, p: QueuePartition, lease: Lease): vo
     deadLetter(s, p, lease.message, 'delivery_limit')
     return
   }
+  const delay = redeliveryDelay(s.config, lease.deliveryCount)
+  if (delay > 0) {
+    // Waits among the delayed offsets (the message is re-read when due), keeping its delivery count.
+    p.delayed.push({ deliverAt: s.hooks.now() + delay, offset: lease.offset, deliveryCount: lease.deliveryCount })
+    return
+  }
   p.returned.push({ offset: lease.offset, deliveryCount: lease.deliveryCount, message: lease.message })
+}
+
+/** How long a message delivered `deliveries` times waits before its next delivery (queue's redelivery policy). */
+export function redeliveryDelay(config: QueueConfig, deliveries: number): number {
+  const initial = config.redeliveryDelayMs
+  if (initial <= 0) return 0
+  const delay = initial * config.redeliveryBackoff ** Math.max(0, deliveries - 1)
+  return Math.min(Math.round(delay), config.redeliveryDelayMaxMs)
 }
 
 /** Dead-letters (or drops) a message, then acks it; the offset is pinned meanwhile so it is not redelivered. */

@@ -8,6 +8,7 @@ import type { QueueConfig } from '../config.js'
 import type { DeathReason, StoredMessage } from '../message.js'
 import type { QueueBytes } from './byte-count.js'
 import type { QueueConsumer } from './consumer.js'
+import type { MessageGroups } from './groups.js'
 import type { Lease, QueuePartition } from './partition.js'
 import type { Delivery, Taker } from './types.js'
 
@@ -64,6 +65,10 @@ export interface QueueState {
   readonly leases: Heap<{ deadline: number; lease: Lease }>
   /** In-flight leases per FIFO message group. */
   readonly busyGroups: Map<string, number>
+  /** JMS message groups pinned to consumers (groups.ts). */
+  readonly groups: MessageGroups
+  /** Set by pick() when it passed over messages the taker may not have (another consumer's groups). */
+  passedOver: boolean
   /** Last generated consumer tag number. */
   tagSeq: number
   lastUsed: number
@@ -131,6 +136,7 @@ export function pinLease(s: QueueState, p: QueuePartition, message: StoredMessag
     deadline: null,
     deliveryCount: 0,
     groupId: undefined,
+    group: undefined,
     message,
     purged: false,
   }

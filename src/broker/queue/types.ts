@@ -23,6 +23,8 @@ export interface Delivery extends DeliveryRef {
   message: StoredMessage
   /** Lease deadline (ms since epoch) or null when held until acked or released. */
   deadline: number | null
+  /** Set on the delivery that pinned a JMS message group to this consumer (JMSXGroupFirstForConsumer). */
+  groupFirst?: true
 }
 
 /**

@@ -2,6 +2,7 @@
 
 import { StompFrameError } from '../wire/frame.js'
 import type { ConnectionCore } from './context.js'
+import { stompQueueConfig } from './redelivery.js'
 
 /** A refused action, in the words ActiveMQ uses for an authorization failure. */
 export function refuse(c: ConnectionCore, action: string, destination: string): StompFrameError {
@@ -12,5 +13,5 @@ export function refuse(c: ConnectionCore, action: string, destination: string): 
 export async function ensureQueue(c: ConnectionCore, name: string): Promise<void> {
   if (c.broker.getQueue(name) !== undefined) return
   if (!c.access?.allows('Create', 'Topic', name)) throw refuse(c, 'create', `/queue/${name}`)
-  await c.broker.createQueue(name, {}, { ifNotExists: true })
+  await c.broker.createQueue(name, stompQueueConfig(name, c.host.limits), { ifNotExists: true })
 }

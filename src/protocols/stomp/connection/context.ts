@@ -9,9 +9,10 @@ import type { ProtocolTraffic } from '../../common/metrics.js'
 import type { SocketOutput } from '../../common/socket-output.js'
 import type { HeaderList } from '../wire/encode.js'
 import { defaultFrameLimits, type FrameLimits, type StompVersion } from '../wire/frame.js'
+import { defaultRedeliveryPolicy, type RedeliveryPolicy } from './redelivery.js'
 
 /** Every bound of the STOMP listener; the server's config sets some, tests and embedders may set all. */
-export interface StompLimits extends FrameLimits {
+export interface StompLimits extends FrameLimits, RedeliveryPolicy {
   /** A connection that has not sent CONNECT within this long is closed. */
   connectTimeoutMs: number
   /** The shortest heart-beat interval the server agrees to, either way (a client asking less gets this). */
@@ -48,6 +49,7 @@ export const defaultStompLimits: StompLimits = {
   subscriptionsMax: 1000,
   publishesInflightMax: 1000,
   writeBufferBytesMax: 1024 * 1024,
+  ...defaultRedeliveryPolicy,
 }
 
 /** What the listener gives every connection. */

@@ -225,6 +225,9 @@ export class Subscriptions {
         headers.push(['redelivered', 'true'])
         traffic.messagesRedelivered++
       }
+      // JMS's names: how often the message was delivered (only once it was redelivered), and a group's first.
+      if (d.deliveryCount > 1) headers.push(['JMSXDeliveryCount', String(d.deliveryCount)])
+      if (d.groupFirst) headers.push(['JMSXGroupFirstForConsumer', 'true'])
       traffic.messagesDelivered++
       traffic.bytesDelivered += m.value?.length ?? 0
       messageHeaders(m, headers)

@@ -10,8 +10,10 @@ import type { PublishMessage, RecordHeader } from '../../../broker/message.js'
 import { type Destination, parseDestination, parseDestinations, TOPIC_EXCHANGE } from '../wire/destination.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import { toPublishMessage } from '../wire/message.js'
+import { scheduleJob } from '../wire/schedule.js'
 import { ensureQueue, refuse } from './access.js'
 import type { ConnectionCore } from './context.js'
+import { scheduleSend } from './scheduled.js'
 
 /** Checks every destination of a SEND (and its reply-to) and creates what it needs. */
 export async function authorizeSend(c: ConnectionCore, frame: Frame): Promise<void> {
@@ -48,32 +50,37 @@ export function publishSend(c: ConnectionCore, frame: Frame): Promise<unknown> {
   const message = toPublishMessage(withReplyTo(c, frame.headers), frame.body, Date.now())
   // toPublishMessage built a fresh header list without any `wharf.*` header a client sent: no copy needed.
   if (destinations.some(isTopic)) message.headers!.push(publisherOf(c))
-  if (destinations.length === 1) return publishOne(c, destinations[0]!, message)
-  return Promise.all(destinations.map((d) => publishOne(c, d, message)))
+  // AMQ_SCHEDULED_PERIOD/REPEAT/CRON: a scheduler job per destination instead of a publish.
+  const job = scheduleJob(frame.headers)
+  const one = (d: Destination) => {
+    const route = routeOf(c, d)
+    if (job !== null) return scheduleSend(c, route.exchange, route.key, message, job)
+    if (route.exchange !== '') return c.broker.publish(route.exchange, route.key, message)
+    return c.broker.publish('', route.key, message).then((r) => {
+      if (r.routed === 0) throw new StompFrameError(`queue '${route.key}' no longer exists`)
+    })
+  }
+  if (destinations.length === 1) return one(destinations[0]!)
+  return Promise.all(destinations.map(one))
 }
 
-function publishOne(c: ConnectionCore, d: Destination, message: PublishMessage): Promise<unknown> {
+/** The exchange and routing key a destination publishes through (queues: the default exchange). */
+function routeOf(c: ConnectionCore, d: Destination): { exchange: string; key: string } {
   switch (d.kind) {
     case 'topic':
-      return c.broker.publish(TOPIC_EXCHANGE, d.key, message)
+      return { exchange: TOPIC_EXCHANGE, key: d.key }
     case 'temp-topic':
-      return c.broker.publish(TOPIC_EXCHANGE, temporaryName('topic', c.id, d.local), message)
+      return { exchange: TOPIC_EXCHANGE, key: temporaryName('topic', c.id, d.local) }
     case 'remote-temp-topic':
       c.broker.jms.temporary.sendable(d.name)
-      return c.broker.publish(TOPIC_EXCHANGE, d.name, message)
+      return { exchange: TOPIC_EXCHANGE, key: d.name }
     case 'queue':
-      return publishToQueue(c, d.name, message)
+      return { exchange: '', key: d.name }
     case 'temp-queue':
-      return publishToQueue(c, temporaryName('queue', c.id, d.local), message)
+      return { exchange: '', key: temporaryName('queue', c.id, d.local) }
     case 'remote-temp-queue':
-      return publishToQueue(c, c.broker.jms.temporary.sendable(d.name).name, message)
+      return { exchange: '', key: c.broker.jms.temporary.sendable(d.name).name }
   }
-}
-
-function publishToQueue(c: ConnectionCore, queue: string, message: PublishMessage): Promise<unknown> {
-  return c.broker.publish('', queue, message).then((r) => {
-    if (r.routed === 0) throw new StompFrameError(`queue '${queue}' no longer exists`)
-  })
 }
 
 function isTopic(d: Destination): boolean {

@@ -8,6 +8,7 @@
 import { type PublishMessage, RESERVED_PREFIX, type RecordHeader, type StoredMessage } from '../../../broker/message.js'
 import type { HeaderList } from './encode.js'
 import { StompFrameError } from './frame.js'
+import { isScheduleHeader, scheduledDelay } from './schedule.js'
 
 /** SEND headers that steer the frame, not the message. */
 const controlHeaders = new Set(['destination', 'receipt', 'transaction', 'content-length'])
@@ -30,10 +31,12 @@ function foreign(name: string): boolean {
 export function toPublishMessage(headers: ReadonlyMap<string, string>, body: Buffer, now: number): PublishMessage {
   const record: RecordHeader[] = []
   for (const [name, value] of headers) {
-    if (controlHeaders.has(name) || foreign(name)) continue
+    if (controlHeaders.has(name) || foreign(name) || isScheduleHeader(name)) continue
     record.push({ key: name, value: Buffer.from(value) })
   }
   const message: PublishMessage = { value: body, headers: record, timestamp: now }
+  const delayMs = scheduledDelay(headers, now)
+  if (delayMs !== undefined && delayMs > 0) message.delayMs = delayMs
   const priority = headers.get('priority')
   if (priority !== undefined) {
     const n = Number(priority)
