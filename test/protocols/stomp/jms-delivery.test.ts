@@ -206,13 +206,14 @@ test('stompjs: AMQ_SCHEDULED_CRON makes a stored job; a bad expression gets ERRO
 test('stompjs: a delayed message and a repeating job survive a broker restart', async (t) => {
   const first = await startWharf(t)
   const producer = await stompjs(t, first)
+  // Taken before the SEND: the delay runs from when the broker got it, which is no earlier than this.
+  const sent = Date.now()
   await sendWithReceipt(producer, '/queue/durable-delay', 'later', { AMQ_SCHEDULED_DELAY: '1500' })
   await sendWithReceipt(producer, '/queue/durable-job', 'again', {
     AMQ_SCHEDULED_DELAY: '1200',
     AMQ_SCHEDULED_PERIOD: '200',
     AMQ_SCHEDULED_REPEAT: '1',
   })
-  const sent = Date.now()
   producer.forceDisconnect()
   await first.stop()
   const second = await startWharf(t, { dir: first.dir })
