@@ -8,13 +8,21 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs'
 import amqplib from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
 import { startAmqpListener } from '../../src/protocols/amqp/index.ts'
+import { startHttpListener } from '../../src/protocols/http/listener.ts'
 import { startKafkaListener } from '../../src/protocols/kafka/index.ts'
 import { startMqttListener } from '../../src/protocols/mqtt/index.ts'
 import { silentLogger } from '../../src/util/logger.ts'
+import { sqsClient } from './http/helpers.ts'
 import { collector, sendWithReceipt, startWharf, stompjs, stompPy } from './stomp/helpers.ts'
 
 const host = '127.0.0.1'
@@ -31,7 +39,9 @@ async function everyProtocol(t: TestContext) {
   const amqp = await amqplib.connect(`amqp://alice:alice-pw@${host}:${amqpListener.port}`)
   t.after(() => amqp.close().catch(() => {}))
   const kafka = new Kafka({ clientId: 'props', brokers: [`${host}:${kafkaListener.port}`], logLevel: logLevel.NOTHING })
-  return { w, amqp, mqttPort: mqttListener.port, kafka }
+  const http = await startHttpListener(context)
+  t.after(() => http.close())
+  return { w, amqp, mqttPort: mqttListener.port, kafka, sqsUrl: `http://${host}:${http.port}` }
 }
 
 async function mqttV5(t: TestContext, port: number): Promise<mqtt.MqttClient> {
@@ -309,4 +319,65 @@ test('Kafka headers typed by wharf.types reach amqplib as a typed table', {
   assert.equal(m.properties.headers?.label, 'x')
   assert.equal(m.properties.headers?.['wharf.types'], undefined)
   ch.ack(m)
+})
+
+test('SQS Number attributes are typed properties where lossless (amqplib sees numbers); typed AMQP headers reach SQS as Number.<type>', {
+  timeout: 60_000,
+}, async (t) => {
+  const { amqp, sqsUrl } = await everyProtocol(t)
+  const sqs = sqsClient(t, sqsUrl)
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'props-sqs' }))
+  const attributes = {
+    n: { DataType: 'Number', StringValue: '42' },
+    big: { DataType: 'Number', StringValue: '5000000000' },
+    ratio: { DataType: 'Number', StringValue: '0.5' },
+    odd: { DataType: 'Number', StringValue: '1.50' },
+    jmsInt: { DataType: 'Number.int', StringValue: '7' },
+    jmsBool: { DataType: 'Number.Boolean', StringValue: '1' },
+    s: { DataType: 'String', StringValue: 'x' },
+  }
+  const sent = await sqs.send(
+    new SendMessageCommand({ QueueUrl, MessageBody: 'from sqs', MessageAttributes: attributes }),
+  )
+  // SQS gets back exactly what it sent (data types and text), so the attribute MD5s match.
+  const back = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl, MessageAttributeNames: ['All'], VisibilityTimeout: 0, WaitTimeSeconds: 5 }),
+  )
+  const m = back.Messages?.[0]
+  assert.ok(m)
+  assert.deepEqual(m.MessageAttributes, attributes)
+  assert.equal(m.MD5OfMessageAttributes, sent.MD5OfMessageAttributes)
+  await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle! }))
+  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'again', MessageAttributes: attributes }))
+
+  const channel = await amqp.createChannel()
+  let got: amqplib.GetMessage | false = false
+  for (let i = 0; i < 100 && !got; i++) {
+    got = await channel.get('props-sqs', { noAck: true })
+    if (!got) await new Promise((r) => setTimeout(r, 50))
+  }
+  assert.ok(got)
+  const headers = got.properties.headers ?? {}
+  assert.equal(headers.n, 42)
+  assert.equal(headers.big, 5000000000)
+  assert.equal(headers.ratio, 0.5)
+  assert.equal(headers.odd, '1.50', 'not lossless as a number: stays text')
+  assert.equal(headers.jmsInt, 7)
+  assert.equal(headers.jmsBool, true)
+  assert.equal(headers.s, 'x')
+
+  const { QueueUrl: toSqs } = await sqs.send(new CreateQueueCommand({ QueueName: 'props-to-sqs' }))
+  const confirm = await amqp.createConfirmChannel()
+  confirm.sendToQueue('props-to-sqs', Buffer.from('typed'), publishOptions)
+  await confirm.waitForConfirms()
+  const out = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: toSqs, MessageAttributeNames: ['All'], WaitTimeSeconds: 5 }),
+  )
+  const a = out.Messages?.[0]?.MessageAttributes ?? {}
+  assert.deepEqual(a.i, { DataType: 'Number.int', StringValue: '100000' })
+  assert.deepEqual(a.l, { DataType: 'Number.long', StringValue: '5000000000' })
+  assert.deepEqual(a.f, { DataType: 'Number.float', StringValue: '0.1' })
+  assert.deepEqual(a.t, { DataType: 'Number.Boolean', StringValue: '1' })
+  assert.deepEqual(a.str, { DataType: 'String', StringValue: 'café' })
+  assert.equal(a['amqp.props'], undefined)
 })
