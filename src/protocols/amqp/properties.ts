@@ -21,6 +21,7 @@ import {
   type BasicProperties,
   type FieldTable,
   type FieldType,
+  type FieldValue,
   Reader,
   typed,
 } from './codec/index.js'
@@ -232,19 +233,26 @@ export function propertiesFromHeaders(headers: readonly RecordHeader[]): BasicPr
     if (Object.hasOwn(table, h.key)) continue
     any = true
     if (h.value === null) {
-      table[h.key] = null
+      setEntry(table, h.key, null)
       continue
     }
     const text = h.value.toString('utf8')
     types ??= typesOf(headers)
     const type = types.get(h.key)
     const value = type === undefined || type === 'string' ? undefined : parsePropertyText(type, text)
-    if (value === undefined) table[h.key] = text
-    else if (type === 'boolean') table[h.key] = value as boolean
-    else table[h.key] = typed(LETTER[type as keyof typeof LETTER], value as number | bigint)
+    if (value === undefined) setEntry(table, h.key, text)
+    else if (type === 'boolean') setEntry(table, h.key, value as boolean)
+    else setEntry(table, h.key, typed(LETTER[type as keyof typeof LETTER], value as number | bigint))
   }
   if (any) props.headers = table
   return props
+}
+
+/** A plain assignment of "__proto__" (a header name any client may send) would replace the table's prototype. */
+function setEntry(table: FieldTable, key: string, value: FieldValue): void {
+  if (key === '__proto__')
+    Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true })
+  else table[key] = value
 }
 
 /** Sets the basic property a neutral header names; false when the header is not one (or does not fit one). */

@@ -190,6 +190,17 @@ test('a header whose text does not parse as its recorded type stays a longstr', 
   assert.equal(props.headers?.n, 'not a number')
 })
 
+test('a header named __proto__ is an ordinary table entry, not the table prototype', () => {
+  const props = propertiesFromHeaders([
+    { key: '__proto__', value: Buffer.from('7') },
+    { key: TYPES_HEADER, value: Buffer.from('{"__proto__":"int"}') },
+  ])
+  const table = props.headers!
+  assert.equal(Object.getPrototypeOf(table), Object.prototype)
+  assert.ok(Object.hasOwn(table, '__proto__'))
+  assert.ok(rawOf(props).length > 0)
+})
+
 test('decimal text is exact', () => {
   assert.equal(decimalText(12345, 2), '123.45')
   assert.equal(decimalText(5, 3), '0.005')
