@@ -146,17 +146,32 @@ export function parsePropertyText(type: PropertyType, text: string): PropertyVal
  */
 export function propertyHeaders(properties: Iterable<readonly [string, Property]>): RecordHeader[] {
   const headers: RecordHeader[] = []
-  const types: Record<string, PropertyType> = {}
-  let typed = false
+  const types: Array<[string, PropertyType]> = []
   for (const [name, { type, value }] of properties) {
     headers.push({ key: name, value: Buffer.from(propertyText(value, type)) })
-    if (type === 'string') continue
-    types[name] = type
-    typed = true
+    if (type !== 'string') types.push([name, type])
   }
-  if (typed) headers.push({ key: TYPES_HEADER, value: Buffer.from(JSON.stringify(types)) })
+  if (types.length > 0) headers.push(typesHeader(types))
   return headers
 }
+
+/**
+ * The `wharf.types` header naming these (non-string) property types, for adapters that write the property
+ * headers themselves (e.g. as views of bytes they already hold).
+ */
+export function typesHeader(types: Iterable<readonly [string, PropertyType]>): RecordHeader {
+  let json = '{'
+  for (const [name, type] of types)
+    json += `${json.length === 1 ? '' : ','}${PLAIN_NAME.test(name) ? `"${name}"` : JSON.stringify(name)}:"${type}"`
+  json += '}'
+  // A publisher sends the same shape again and again: reuse the bytes (headers are never written to).
+  if (json !== lastTypes.json) lastTypes = { json, bytes: Buffer.from(json) }
+  return { key: TYPES_HEADER, value: lastTypes.bytes }
+}
+
+/** Names JSON needs not escape (the common ones; any other goes through JSON.stringify). */
+const PLAIN_NAME = /^[\w.:/@$ -]*$/
+let lastTypes = { json: '', bytes: Buffer.alloc(0) }
 
 /** The types recorded in `wharf.types` (the last one wins), or an empty map. Bad JSON counts as none. */
 export function typesOf(headers: readonly RecordHeader[]): ReadonlyMap<string, PropertyType> {

@@ -47,9 +47,10 @@ export function propsBytesOf(headerPayload: Buffer): Buffer {
 export function toPublishMessage(propsRaw: Buffer, props: BasicProperties, body: Buffer): PublishMessage {
   const message: PublishMessage = { value: body }
   if (!propsRaw.equals(EMPTY_PROPS)) {
-    const headers: RecordHeader[] = [{ key: PROPS_HEADER, value: Buffer.from(propsRaw) }]
+    const stored = Buffer.from(propsRaw)
+    const headers: RecordHeader[] = [{ key: PROPS_HEADER, value: stored }]
     // AMQP consumers read amqp.props only; the neutral copy is for every other protocol and for selectors.
-    const neutral = neutralHeaders(propsRaw, props)
+    const neutral = neutralHeaders(stored)
     if (neutral !== undefined) for (const h of neutral) headers.push(h)
     message.headers = headers
   }

@@ -9,10 +9,10 @@ import { isUtf8 } from 'node:buffer'
 import {
   isPropertyName,
   JmsHeader,
-  type Property,
   type PropertyType,
   parsePropertyText,
-  propertyHeaders,
+  propertyText,
+  typesHeader,
   typesOf,
 } from '../../broker/properties/properties.js'
 import type { RecordHeader } from '../../record/index.js'
@@ -28,7 +28,7 @@ import {
 
 type StringProperty = 'contentType' | 'correlationId' | 'replyTo' | 'type' | 'messageId' | 'appId' | 'userId'
 
-/** Basic properties that are plain strings under a neutral name, in the order the neutral headers are written. */
+/** Basic properties that are plain strings under a neutral name. */
 const STRING_PROPERTIES: ReadonlyArray<readonly [StringProperty, string]> = [
   ['contentType', JmsHeader.contentType],
   ['correlationId', JmsHeader.correlationId],
@@ -41,18 +41,18 @@ const STRING_PROPERTIES: ReadonlyArray<readonly [StringProperty, string]> = [
 const PROPERTY_OF_NEUTRAL = new Map<string, StringProperty>(STRING_PROPERTIES.map(([field, name]) => [name, field]))
 
 const F = BASIC_PROPERTY_FLAGS
+/** The neutral name of each mapped shortstr property, by its flag bit. */
+const NEUTRAL_OF_FLAG = new Map<number, string>(STRING_PROPERTIES.map(([field, name]) => [F[field], name]))
+/** The flag bit that sets each neutral name (so a headers-table entry of that name is left out). */
+const FLAG_OF_NEUTRAL = new Map<string, number>([
+  ...STRING_PROPERTIES.map(([field, name]) => [name, F[field]] as [string, number]),
+  [JmsHeader.persistent, F.deliveryMode],
+  [JmsHeader.timestamp, F.timestamp],
+])
 /** Flags of the properties that have a neutral form: a publish with none of them costs one flag-word read. */
-const MAPPED_FLAGS =
-  F.headers |
-  F.deliveryMode |
-  F.timestamp |
-  F.contentType |
-  F.correlationId |
-  F.replyTo |
-  F.type |
-  F.messageId |
-  F.appId |
-  F.userId
+const MAPPED_FLAGS = F.headers | F.deliveryMode | F.timestamp | [...NEUTRAL_OF_FLAG.keys()].reduce((a, b) => a | b, 0)
+/** The lowest property flag (cluster-id); lower bits are reserved or the continuation bit. */
+const LAST_FLAG = F.clusterId
 /** AMQP delivery-mode 2 is persistent (RabbitMQ counts only 2 as persistent). */
 const PERSISTENT_MODE = 2
 const TRUE = Buffer.from('true')
@@ -60,74 +60,95 @@ const FALSE = Buffer.from('false')
 const SHORTSTR_BYTES_MAX = 255
 
 /**
- * The neutral headers of an AMQP publish (its raw property bytes and their decoded form), or undefined when no
- * mapped property is present. Basic properties come first and win: a headers-table entry under the same name
- * as a set basic property (`correlation-id`, …) is left out rather than stored twice with two values.
+ * The neutral headers of an AMQP publish, read from its raw property bytes (already validated by the decoder),
+ * or undefined when no mapped property is present. Basic properties come first and win: a headers-table entry
+ * under the same name as a set basic property (`correlation-id`, …) is left out rather than stored twice with
+ * two values. String values are views of `raw`, so the caller passes the copy it keeps (not the frame's bytes);
+ * one walk over the bytes, no decoded strings re-encoded.
  */
-export function neutralHeaders(propsRaw: Buffer, props: BasicProperties): RecordHeader[] | undefined {
-  if (propsRaw.length < 2 || (propsRaw.readUInt16BE(0) & MAPPED_FLAGS) === 0) return undefined
+export function neutralHeaders(raw: Buffer): RecordHeader[] | undefined {
+  if (raw.length < 2) return undefined
+  const flags = raw.readUInt16BE(0)
+  if ((flags & MAPPED_FLAGS) === 0) return undefined
+  let at = 2
+  // Bit 0 of a flag word announces another one (never set by RabbitMQ's 14 properties, allowed by the spec).
+  for (let word = flags; (word & 1) !== 0; at += 2) word = raw.readUInt16BE(at)
   const out: RecordHeader[] = []
-  for (const [field, name] of STRING_PROPERTIES) {
-    const value = props[field]
-    if (value !== undefined) out.push({ key: name, value: Buffer.from(value) })
-  }
-  if (props.deliveryMode !== undefined)
-    out.push({ key: JmsHeader.persistent, value: props.deliveryMode === PERSISTENT_MODE ? TRUE : FALSE })
-  // AMQP carries whole seconds; JMSTimestamp (and STOMP's `timestamp`) is milliseconds.
-  if (props.timestamp !== undefined)
-    out.push({ key: JmsHeader.timestamp, value: Buffer.from(String(BigInt(props.timestamp) * 1000n)) })
-  if (props.headers !== undefined && hasEntries(props.headers)) {
-    const at = headersTableAt(propsRaw)
-    if (at >= 0) {
-      const taken = out.length === 0 ? undefined : new Set(out.map((h) => h.key))
-      const entries = tableProperties(propsRaw, at, taken)
-      for (const h of propertyHeaders(entries)) out.push(h)
+  let table = -1
+  for (let bit = 0x8000; bit >= LAST_FLAG; bit >>>= 1) {
+    if ((flags & bit) === 0) continue
+    if (bit === F.headers) {
+      table = at
+      at += 4 + raw.readUInt32BE(at)
+    } else if (bit === F.deliveryMode) {
+      out.push({ key: JmsHeader.persistent, value: raw[at] === PERSISTENT_MODE ? TRUE : FALSE })
+      at += 1
+    } else if (bit === F.priority) {
+      at += 1
+    } else if (bit === F.timestamp) {
+      // AMQP carries whole seconds; JMSTimestamp (and STOMP's `timestamp`) is milliseconds.
+      out.push({ key: JmsHeader.timestamp, value: asciiBytes(String(raw.readBigUInt64BE(at) * 1000n)) })
+      at += 8
+    } else {
+      const length = raw[at]!
+      const name = NEUTRAL_OF_FLAG.get(bit)
+      if (name !== undefined) out.push({ key: name, value: raw.subarray(at + 1, at + 1 + length) })
+      at += 1 + length
     }
   }
+  if (table >= 0 && raw.readUInt32BE(table) > 0) tableHeaders(raw, table, flags, out)
   return out.length === 0 ? undefined : out
 }
 
-function hasEntries(table: FieldTable): boolean {
-  for (const _ in table) return true
-  return false
+/** Whether a neutral name is already set by a basic property of this publish. */
+function takenByBasic(flags: number, name: string): boolean {
+  const flag = FLAG_OF_NEUTRAL.get(name)
+  return flag !== undefined && (flags & flag) !== 0
 }
 
-/** Offset of the headers table in raw property bytes (flag words, then content-type, content-encoding). */
-function headersTableAt(raw: Buffer): number {
-  const first = raw.readUInt16BE(0)
-  if ((first & F.headers) === 0) return -1
-  let flags = first
-  let at = 2
-  // Bit 0 of a flag word announces another one (never set by RabbitMQ's 14 properties, allowed by the spec).
-  while ((flags & 1) !== 0) {
-    flags = raw.readUInt16BE(at)
-    at += 2
-  }
-  if ((first & F.contentType) !== 0) at += 1 + raw[at]!
-  if ((first & F.contentEncoding) !== 0) at += 1 + raw[at]!
-  return at
+/** Short ASCII text (numbers) as bytes: cheaper than Buffer.from's encoder for a few characters. */
+function asciiBytes(text: string): Buffer {
+  const out = Buffer.allocUnsafe(text.length)
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i)
+  return out
+}
+
+/** One headers-table entry in the neutral form: its text bytes and its type. */
+interface Entry {
+  type: PropertyType
+  text: Buffer
 }
 
 /**
- * The typed properties of a headers table's top-level entries. Names another adapter owns (`wharf.*`, `amqp.*`,
- * `mqtt.*`), names already taken by a basic property and repeated names (first wins) are skipped, as are the
- * values JMS has no type for (see propertyAt).
+ * Appends the typed properties of a headers table's top-level entries (and their `wharf.types`). Names another
+ * adapter owns (`wharf.*`, `amqp.*`, `mqtt.*`), names a basic property already set and repeated names (first
+ * wins) are skipped, as are the values JMS has no type for (see entryAt).
  */
-function tableProperties(raw: Buffer, at: number, taken: Set<string> | undefined): Array<[string, Property]> {
+function tableHeaders(raw: Buffer, at: number, flags: number, out: RecordHeader[]): void {
   const reader = new Reader(raw, at)
   const length = reader.long()
   reader.need(length)
   reader.end = reader.pos + length
-  const out: Array<[string, Property]> = []
-  const seen = new Set<string>()
+  const first = out.length
+  const types: Array<[string, PropertyType]> = []
   while (reader.pos < reader.end) {
     const name = reader.shortstr()
-    const property = propertyAt(reader, reader.octet())
-    if (property === undefined || !isPropertyName(name) || taken?.has(name) || seen.has(name)) continue
-    seen.add(name)
-    out.push([name, property])
+    const entry = entryAt(reader, reader.octet())
+    if (entry === undefined || !isPropertyName(name) || takenByBasic(flags, name) || repeated(out, first, name))
+      continue
+    out.push({ key: name, value: entry.text })
+    if (entry.type !== 'string') types.push([name, entry.type])
   }
-  return out
+  if (types.length > 0) out.push(typesHeader(types))
+}
+
+function repeated(out: readonly RecordHeader[], from: number, name: string): boolean {
+  for (let i = from; i < out.length; i++) if (out[i]!.key === name) return true
+  return false
+}
+
+function numberEntry(type: PropertyType, value: number | bigint): Entry {
+  return { type, text: asciiBytes(propertyText(value, type)) }
 }
 
 /**
@@ -135,57 +156,58 @@ function tableProperties(raw: Buffer, at: number, taken: Set<string> | undefined
  * nested tables and arrays (JMS properties are scalars), void (an absent JMS property already reads as NULL)
  * and byte arrays that are not UTF-8 text. Unsigned letters widen to the next signed type (B → short,
  * u → int, i → long), decimals become their exact decimal text and timestamps milliseconds as a long.
+ * Strings are views of the stored bytes, not copies.
  */
-function propertyAt(reader: Reader, letter: number): Property | undefined {
+function entryAt(reader: Reader, letter: number): Entry | undefined {
   const buf = reader.buf
   switch (letter) {
     case 0x74 /* t */:
-      return { type: 'boolean', value: reader.octet() !== 0 }
+      return { type: 'boolean', text: reader.octet() !== 0 ? TRUE : FALSE }
     case 0x62 /* b */:
       reader.need(1)
-      return { type: 'byte', value: buf.readInt8(reader.pos++) }
+      return numberEntry('byte', buf.readInt8(reader.pos++))
     case 0x42 /* B */:
-      return { type: 'short', value: reader.octet() }
+      return numberEntry('short', reader.octet())
     case 0x73 /* s */:
       reader.need(2)
       reader.pos += 2
-      return { type: 'short', value: buf.readInt16BE(reader.pos - 2) }
+      return numberEntry('short', buf.readInt16BE(reader.pos - 2))
     case 0x75 /* u */:
-      return { type: 'int', value: reader.short() }
+      return numberEntry('int', reader.short())
     case 0x49 /* I */:
       reader.need(4)
       reader.pos += 4
-      return { type: 'int', value: buf.readInt32BE(reader.pos - 4) }
+      return numberEntry('int', buf.readInt32BE(reader.pos - 4))
     case 0x69 /* i */:
-      return { type: 'long', value: BigInt(reader.long()) }
+      return numberEntry('long', reader.long())
     case 0x6c /* l */:
       reader.need(8)
       reader.pos += 8
-      return { type: 'long', value: buf.readBigInt64BE(reader.pos - 8) }
+      return numberEntry('long', buf.readBigInt64BE(reader.pos - 8))
     case 0x66 /* f */:
       reader.need(4)
       reader.pos += 4
-      return { type: 'float', value: buf.readFloatBE(reader.pos - 4) }
+      return numberEntry('float', buf.readFloatBE(reader.pos - 4))
     case 0x64 /* d */:
       reader.need(8)
       reader.pos += 8
-      return { type: 'double', value: buf.readDoubleBE(reader.pos - 8) }
+      return numberEntry('double', buf.readDoubleBE(reader.pos - 8))
     case 0x44 /* D */:
       {
         const scale = reader.octet()
-        return { type: 'string', value: decimalText(reader.long(), scale) }
+        return { type: 'string', text: asciiBytes(decimalText(reader.long(), scale)) }
       }
     case 0x53 /* S */:
-      return { type: 'string', value: reader.longstr().toString('utf8') }
+      return { type: 'string', text: reader.longstr() }
     case 0x78 /* x */:
       {
         const bytes = reader.longstr()
-        return isUtf8(bytes) ? { type: 'string', value: bytes.toString('utf8') } : undefined
+        return isUtf8(bytes) ? { type: 'string', text: bytes } : undefined
       }
     case 0x54 /* T */:
       reader.need(8)
       reader.pos += 8
-      return { type: 'long', value: buf.readBigUInt64BE(reader.pos - 8) * 1000n }
+      return numberEntry('long', buf.readBigUInt64BE(reader.pos - 8) * 1000n)
     case 0x41 /* A */:
     case 0x46 /* F */:
       reader.longstr()
