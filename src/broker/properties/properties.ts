@@ -40,6 +40,11 @@ export const JmsHeader = {
   persistent: 'persistent',
   groupId: 'JMSXGroupID',
   groupSeq: 'JMSXGroupSeq',
+  /** JMSTimestamp: ms since the epoch as decimal text (STOMP's `timestamp`). */
+  timestamp: 'timestamp',
+  /** JMS-defined properties for the sending application and the authenticated user. */
+  appId: 'JMSXAppID',
+  userId: 'JMSXUserID',
 } as const
 
 const TYPES = new Set<PropertyType>(['boolean', 'byte', 'short', 'int', 'long', 'float', 'double', 'string'])
@@ -56,10 +61,15 @@ export function isPropertyType(type: string): type is PropertyType {
   return TYPES.has(type as PropertyType)
 }
 
+/** True for header names in a namespace an adapter or the broker owns (never a client's to set or see). */
+export function isAdapterHeader(name: string): boolean {
+  for (const prefix of ADAPTER_PREFIXES) if (name.startsWith(prefix)) return true
+  return false
+}
+
 /** True for header names that carry an application property (not reserved, not an adapter's own). */
 export function isPropertyName(name: string): boolean {
-  for (const prefix of ADAPTER_PREFIXES) if (name.startsWith(prefix)) return false
-  return name.length > 0
+  return name.length > 0 && !isAdapterHeader(name)
 }
 
 /** Builds a property, checking that the value fits its type; throws a TypeError if not. */
@@ -93,8 +103,21 @@ function checkValue(type: PropertyType, value: PropertyValue): PropertyValue | u
   }
 }
 
-/** The header text of a value: decimal for numbers (shortest form that reads back exactly), true/false. */
-export function propertyText(value: PropertyValue): string {
+/**
+ * The header text of a value: decimal for numbers (shortest form that reads back exactly), true/false. A float
+ * is written as the shortest decimal that rounds to the same 32-bit value (`0.1`, not the double expansion
+ * `0.10000000149011612`), as Java's Float.toString does; parsePropertyText('float', …) reads it back exactly.
+ */
+export function propertyText(value: PropertyValue, type?: PropertyType): string {
+  if (type === 'float' && typeof value === 'number' && Number.isFinite(value)) return floatText(value)
+  return String(value)
+}
+
+function floatText(value: number): string {
+  for (let digits = 1; digits < 9; digits++) {
+    const shorter = Number(value.toPrecision(digits))
+    if (Math.fround(shorter) === value) return String(shorter)
+  }
   return String(value)
 }
 
@@ -123,17 +146,32 @@ export function parsePropertyText(type: PropertyType, text: string): PropertyVal
  */
 export function propertyHeaders(properties: Iterable<readonly [string, Property]>): RecordHeader[] {
   const headers: RecordHeader[] = []
-  const types: Record<string, PropertyType> = {}
-  let typed = false
+  const types: Array<[string, PropertyType]> = []
   for (const [name, { type, value }] of properties) {
-    headers.push({ key: name, value: Buffer.from(propertyText(value)) })
-    if (type === 'string') continue
-    types[name] = type
-    typed = true
+    headers.push({ key: name, value: Buffer.from(propertyText(value, type)) })
+    if (type !== 'string') types.push([name, type])
   }
-  if (typed) headers.push({ key: TYPES_HEADER, value: Buffer.from(JSON.stringify(types)) })
+  if (types.length > 0) headers.push(typesHeader(types))
   return headers
 }
+
+/**
+ * The `wharf.types` header naming these (non-string) property types, for adapters that write the property
+ * headers themselves (e.g. as views of bytes they already hold).
+ */
+export function typesHeader(types: Iterable<readonly [string, PropertyType]>): RecordHeader {
+  let json = '{'
+  for (const [name, type] of types)
+    json += `${json.length === 1 ? '' : ','}${PLAIN_NAME.test(name) ? `"${name}"` : JSON.stringify(name)}:"${type}"`
+  json += '}'
+  // A publisher sends the same shape again and again: reuse the bytes (headers are never written to).
+  if (json !== lastTypes.json) lastTypes = { json, bytes: Buffer.from(json) }
+  return { key: TYPES_HEADER, value: lastTypes.bytes }
+}
+
+/** Names JSON needs not escape (the common ones; any other goes through JSON.stringify). */
+const PLAIN_NAME = /^[\w.:/@$ -]*$/
+let lastTypes = { json: '', bytes: Buffer.alloc(0) }
 
 /** The types recorded in `wharf.types` (the last one wins), or an empty map. Bad JSON counts as none. */
 export function typesOf(headers: readonly RecordHeader[]): ReadonlyMap<string, PropertyType> {

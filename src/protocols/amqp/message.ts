@@ -1,6 +1,7 @@
 // AMQP message ↔ broker message. A publish keeps its content-header property bytes verbatim in the record
 // header `amqp.props`, so all 14 basic properties and the headers table come back exactly as published
-// (field-table letters included) without decoding them on the hot path. What the broker itself must know
+// (field-table letters included) without decoding them on the hot path. Beside them it writes the neutral
+// form other protocols read (properties.ts, docs/properties.md). What the broker itself must know
 // (priority, per-message TTL) is derived once at publish time. Deliveries reuse the stored bytes unless the
 // broker added something the consumer must see (x-death, x-stream-offset); only then are they re-encoded.
 // Also the routing keys a CC or BCC header adds (sender-selected distribution).
@@ -27,6 +28,7 @@ import {
   typed,
 } from './codec/index.js'
 import { amqpError } from './errors.js'
+import { neutralHeaders, propertiesFromHeaders } from './properties.js'
 
 /** Record header holding the raw basic-properties bytes (flags word + properties) of an AMQP publish. */
 export const PROPS_HEADER = 'amqp.props'
@@ -44,7 +46,14 @@ export function propsBytesOf(headerPayload: Buffer): Buffer {
 /** Builds the broker message of a basic.publish. Throws 406 on an invalid expiration, as RabbitMQ does. */
 export function toPublishMessage(propsRaw: Buffer, props: BasicProperties, body: Buffer): PublishMessage {
   const message: PublishMessage = { value: body }
-  if (!propsRaw.equals(EMPTY_PROPS)) message.headers = [{ key: PROPS_HEADER, value: Buffer.from(propsRaw) }]
+  if (!propsRaw.equals(EMPTY_PROPS)) {
+    const stored = Buffer.from(propsRaw)
+    const headers: RecordHeader[] = [{ key: PROPS_HEADER, value: stored }]
+    // AMQP consumers read amqp.props only; the neutral copy is for every other protocol and for selectors.
+    const neutral = neutralHeaders(stored)
+    if (neutral !== undefined) for (const h of neutral) headers.push(h)
+    message.headers = headers
+  }
   if (props.priority !== undefined) message.priority = props.priority
   if (props.expiration !== undefined) message.ttlMs = parseExpiration(props.expiration)
   return message
@@ -80,30 +89,7 @@ function decodeRawProperties(raw: Buffer): BasicProperties {
 /** Properties of a stored message: decoded from amqp.props, or built from another protocol's headers. */
 export function decodeProperties(message: StoredMessage): BasicProperties {
   const raw = lastHeader(message.headers, PROPS_HEADER)
-  if (raw) return decodeRawProperties(raw)
-  const headers: FieldTable = {}
-  const props: BasicProperties = {}
-  let any = false
-  for (const h of message.headers) {
-    if (h.key.startsWith('wharf.') || h.key === PROPS_HEADER) continue
-    const property = neutralProperties[h.key]
-    if (property !== undefined && h.value !== null && props[property] === undefined) {
-      props[property] = h.value.toString('utf8')
-      continue
-    }
-    headers[h.key] = h.value === null ? null : h.value.toString('utf8')
-    any = true
-  }
-  if (any) props.headers = headers
-  return props
-}
-
-/** Plain record headers (as STOMP sends them, JMS-style) that are basic properties to an AMQP consumer. */
-const neutralProperties: Record<string, 'contentType' | 'correlationId' | 'replyTo' | 'type'> = {
-  'content-type': 'contentType',
-  'correlation-id': 'correlationId',
-  'reply-to': 'replyTo',
-  type: 'type',
+  return raw ? decodeRawProperties(raw) : propertiesFromHeaders(message.headers)
 }
 
 /** Basic property names as the AMQP 0-9-1 spec (and RabbitMQ's management UI) spells them. */

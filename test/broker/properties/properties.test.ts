@@ -101,3 +101,11 @@ test('property: any valid typed value reads back equal (fast-check)', () => {
     { numRuns: runs },
   )
 })
+
+test('the types header escapes names JSON must escape and reads back', () => {
+  const names = ['plain.name-1', 'quo"te', 'back\\slash', 'new\nline', 'ünï']
+  const headers = propertyHeaders(names.map((n) => [n, property('int', 1)] as [string, Property]))
+  const types = JSON.parse(headers.at(-1)!.value!.toString())
+  assert.deepEqual(Object.keys(types), names)
+  assert.deepEqual(new Set(Object.values(types)), new Set(['int']))
+})

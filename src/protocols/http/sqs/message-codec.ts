@@ -1,9 +1,19 @@
 // SQS message attributes ↔ record headers, and receipt handles. Attributes are stored as plain record
 // headers (name → value bytes) so consumers on other protocols see them as ordinary headers; types other
-// than String ride in one reserved header. Receipt handles are opaque and tamper-evident: the lease's
+// than String ride in one reserved header, and Number attributes are also typed properties where that is
+// lossless (docs/properties.md). Receipt handles are opaque and tamper-evident: the lease's
 // position signed with a per-broker HMAC secret.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { type RecordHeader, type StoredMessage, userHeaders } from '../../../broker/message.js'
+import {
+  isAdapterHeader,
+  type Property,
+  type PropertyType,
+  parsePropertyText,
+  propertyHeaders,
+  propertyText,
+  typesOf,
+} from '../../../broker/properties/properties.js'
 import type { DeliveryRef } from '../../../broker/queue/types.js'
 import { SqsError } from './errors.js'
 import type { SqsAttributeValue } from './md5.js'
@@ -53,7 +63,8 @@ export function parseMessageAttributes(input: unknown, field = 'MessageAttribute
     )
   const out: Record<string, SqsAttributeValue> = {}
   for (const [name, raw] of entries) {
-    if (!ATTRIBUTE_NAME.test(name))
+    // wharf.*, amqp.* and mqtt.* are the broker's and adapters' headers (AWS reserves aws. and amazon. likewise).
+    if (!ATTRIBUTE_NAME.test(name) || isAdapterHeader(name))
       throw new SqsError('InvalidParameterValue', `Message (user) attribute name '${name}' is invalid.`)
     const value = raw as { DataType?: unknown; StringValue?: unknown; BinaryValue?: unknown }
     const type = value?.DataType
@@ -103,22 +114,64 @@ export function attributesSize(attributes: Record<string, SqsAttributeValue>): n
   return size
 }
 
+/**
+ * SQS data types the Amazon SQS Java Messaging Library gives the JMS property types (booleans as `1`/`0`);
+ * `Number` alone is typed by its text (see numberProperty).
+ */
+const JMS_DATA_TYPES: Readonly<Record<string, PropertyType>> = {
+  'Number.Boolean': 'boolean',
+  'Number.byte': 'byte',
+  'Number.short': 'short',
+  'Number.int': 'int',
+  'Number.long': 'long',
+  'Number.float': 'float',
+  'Number.double': 'double',
+}
+const DATA_TYPE_OF: ReadonlyMap<PropertyType, string> = new Map(
+  Object.entries(JMS_DATA_TYPES).map(([dataType, type]) => [type, dataType]),
+)
+
+/**
+ * The typed property of a Number attribute when the mapping is lossless: its text is exactly what the property's
+ * text would be (so `42` is an int, `5000000000` a long, `0.5` a double, but `+5`, `1.50` or a 30-digit number
+ * stay strings, which SQS still returns as Number from `wharf.sqs.types`).
+ */
+function numberProperty(dataType: string, text: string): Property | undefined {
+  const jms = JMS_DATA_TYPES[dataType]
+  if (jms === 'boolean') return text === '1' || text === '0' ? { type: 'boolean', value: text === '1' } : undefined
+  const candidates: readonly PropertyType[] =
+    jms !== undefined ? [jms] : dataType === 'Number' ? ['int', 'long', 'double'] : []
+  for (const type of candidates) {
+    const value = parsePropertyText(type, text)
+    if (value !== undefined && propertyText(value, type) === text) return { type, value }
+  }
+  return undefined
+}
+
 export function attributesToHeaders(attributes: Record<string, SqsAttributeValue>, headers: RecordHeader[]): void {
   const types: Record<string, string> = {}
   let typed = false
+  const properties: Array<[string, Property]> = []
   for (const [name, a] of Object.entries(attributes)) {
-    headers.push({ key: name, value: a.BinaryValue ?? Buffer.from(a.StringValue ?? '', 'utf8') })
+    const property = a.StringValue === undefined ? undefined : numberProperty(a.DataType, a.StringValue)
+    if (property !== undefined) properties.push([name, property])
+    else headers.push({ key: name, value: a.BinaryValue ?? Buffer.from(a.StringValue ?? '', 'utf8') })
     if (a.DataType !== 'String') {
       types[name] = a.DataType
       typed = true
     }
   }
+  // Numbers also become typed properties (the one encoding every protocol reads, docs/properties.md); the exact
+  // SQS data type stays in wharf.sqs.types so that ReceiveMessage returns what was sent.
+  if (properties.length > 0) for (const h of propertyHeaders(properties)) headers.push(h)
   if (typed) headers.push({ key: SqsHeader.types, value: Buffer.from(JSON.stringify(types)) })
 }
 
 /**
- * Headers → attributes: every user header; typed by the types header, else String when the bytes are
- * valid UTF-8 (headers set by Kafka/AMQP/MQTT producers) and Binary otherwise.
+ * Headers → attributes: every user header except another adapter's own (`amqp.props`); typed by the SQS types
+ * header, else by the typed properties (an int → `Number.int`, a boolean → `Number.Boolean` 1/0, as the SQS
+ * JMS library writes them), else String when the bytes are valid UTF-8 (headers set by Kafka/AMQP/MQTT
+ * producers) and Binary otherwise.
  */
 export function headersToAttributes(message: StoredMessage): Record<string, SqsAttributeValue> {
   let types: Record<string, string> = {}
@@ -131,13 +184,24 @@ export function headersToAttributes(message: StoredMessage): Record<string, SqsA
       }
     }
   }
+  let properties: ReadonlyMap<string, PropertyType> | undefined
   const out: Record<string, SqsAttributeValue> = {}
   for (const h of userHeaders(message.headers)) {
-    if (h.value === null) continue
-    const type = types[h.key] ?? (isUtf8(h.value) ? 'String' : 'Binary')
-    out[h.key] = type.startsWith('Binary')
-      ? { DataType: type, BinaryValue: h.value }
-      : { DataType: type, StringValue: h.value.toString('utf8') }
+    if (h.value === null || h.key.startsWith('amqp.')) continue
+    let type = types[h.key]
+    if (type === undefined) {
+      properties ??= typesOf(message.headers)
+      const property = properties.get(h.key)
+      const dataType = property === undefined ? undefined : DATA_TYPE_OF.get(property)
+      // NaN and the infinities are doubles but not SQS numbers.
+      if (dataType !== undefined && (property === 'boolean' || NUMBER.test(h.value.toString('utf8')))) type = dataType
+    }
+    type ??= isUtf8(h.value) ? 'String' : 'Binary'
+    if (type.startsWith('Binary')) out[h.key] = { DataType: type, BinaryValue: h.value }
+    else if (type === 'Number.Boolean') {
+      const text = h.value.toString('utf8')
+      out[h.key] = { DataType: type, StringValue: text === 'true' ? '1' : text === 'false' ? '0' : text }
+    } else out[h.key] = { DataType: type, StringValue: h.value.toString('utf8') }
   }
   return out
 }

@@ -1,16 +1,18 @@
 // PUBLISH ↔ broker message. The MQTT topic and the v5 properties travel as reserved `mqtt.*` record
 // headers, so an MQTT subscriber gets them back exactly while AMQP/Kafka consumers see the payload and
 // can read them. User properties are plain record headers (name → UTF-8 value): they are the
-// application's headers on every protocol, and other protocols' headers become user properties here.
+// application's headers on every protocol (string properties), and other protocols' headers and typed
+// properties become user properties here in text form (docs/properties.md); the broker's and adapters' own
+// headers (`wharf.*`, `amqp.*`) never do.
 import type { IPublishPacket, QoS, UserProperties } from 'mqtt-packet'
 import {
   headerText,
   type PublishMessage,
-  RESERVED_PREFIX,
   type RecordHeader,
   Reserved,
   type StoredMessage,
 } from '../../../broker/message.js'
+import { isAdapterHeader } from '../../../broker/properties/properties.js'
 import { amqpRoutingKeyToMqttTopic, mqttTopicToAmqpRoutingKey } from '../../../broker/routing/match/index.js'
 
 export const H = {
@@ -62,6 +64,9 @@ export function toBrokerMessage(p: InboundPublish, timestamp: number): { routing
     }
     if (props.userProperties !== undefined) {
       for (const [name, value] of Object.entries(props.userProperties)) {
+        // A user property is a string property; the broker's and other adapters' headers (`wharf.types`,
+        // `wharf.priority`, `amqp.props`, …) are not a client's to set.
+        if (isAdapterHeader(name)) continue
         for (const v of Array.isArray(value) ? value : [value])
           headers.push({ key: name, value: Buffer.from(String(v)) })
       }
@@ -120,7 +125,7 @@ export function outboundProperties(message: StoredMessage, expiry: number | unde
       }
       continue
     }
-    if (key.startsWith(RESERVED_PREFIX)) continue
+    if (isAdapterHeader(key)) continue
     user ??= {}
     const existing = user[key]
     const text = value.toString()
@@ -194,7 +199,7 @@ export function deliveryView(message: StoredMessage): DeliveryView {
         hasV5Properties = true
         break
       default:
-        if (!key.startsWith(MQTT_PREFIX) && !key.startsWith(RESERVED_PREFIX)) hasV5Properties = true
+        if (!isAdapterHeader(key)) hasV5Properties = true
     }
   }
   let topic: string

@@ -3,36 +3,40 @@
 // is a plain record header of the same name, which is what AMQP 0-9-1 consumers see in their headers table,
 // MQTT 5 subscribers as user properties and Kafka consumers as record headers; their headers come back to
 // STOMP the same way. `priority` and `expires` also set the broker's priority and per-message expiry.
+// SEND headers are properties of type string (ActiveMQ's STOMP rule); MESSAGE frames show every property as
+// text, AMQP 0-9-1 ones included (its adapter writes them in the neutral form, docs/properties.md).
 // Frame-control headers (destination, receipt, transaction, content-length) are not kept, and a client cannot
 // set the broker's reserved `wharf.*` headers nor another protocol's (`amqp.*`, `mqtt.*`).
-import { type PublishMessage, RESERVED_PREFIX, type RecordHeader, type StoredMessage } from '../../../broker/message.js'
+import type { PublishMessage, RecordHeader, StoredMessage } from '../../../broker/message.js'
+import { isAdapterHeader, JmsHeader } from '../../../broker/properties/properties.js'
 import type { HeaderList } from './encode.js'
 import { StompFrameError } from './frame.js'
 import { isScheduleHeader, scheduledDelay } from './schedule.js'
 
 /** SEND headers that steer the frame, not the message. */
 const controlHeaders = new Set(['destination', 'receipt', 'transaction', 'content-length'])
-/** Record headers other adapters own: never taken from a client, never shown to one. */
-const foreignPrefixes = [RESERVED_PREFIX, 'amqp.', 'mqtt.']
 /** MQTT 5 properties that mean the same as a STOMP header. */
 const fromMqtt: Record<string, string> = {
   'mqtt.content-type': 'content-type',
   'mqtt.response-topic': 'reply-to',
 }
 
+/** RabbitMQ's STOMP header for the AMQP message-id property. */
+const AMQP_MESSAGE_ID = 'amqp-message-id'
 const PRIORITY = 'wharf.priority'
 const EXPIRES_AT = 'wharf.expires-at'
 
+/** Record headers the broker or other adapters own (`wharf.types` among them): never taken from a client, never shown to one. */
 function foreign(name: string): boolean {
-  for (const prefix of foreignPrefixes) if (name.startsWith(prefix)) return true
-  return false
+  return isAdapterHeader(name)
 }
 
 export function toPublishMessage(headers: ReadonlyMap<string, string>, body: Buffer, now: number): PublishMessage {
   const record: RecordHeader[] = []
   for (const [name, value] of headers) {
     if (controlHeaders.has(name) || foreign(name) || isScheduleHeader(name)) continue
-    record.push({ key: name, value: Buffer.from(value) })
+    // RabbitMQ's STOMP sets the AMQP message-id from amqp-message-id; stored under the neutral name.
+    record.push({ key: name === AMQP_MESSAGE_ID ? JmsHeader.messageId : name, value: Buffer.from(value) })
   }
   const message: PublishMessage = { value: body, headers: record, timestamp: now }
   const delayMs = scheduledDelay(headers, now)
@@ -70,7 +74,13 @@ export function messageHeaders(message: StoredMessage, out: HeaderList): void {
       out.push([alias, value.toString('utf8')])
       continue
     }
-    if (foreign(key) || controlHeaders.has(key) || key === 'subscription' || key === 'message-id' || key === 'ack')
+    if (key === JmsHeader.messageId) {
+      // The MESSAGE's own message-id is the subscription's ack id, so the JMS message id (AMQP message-id, a
+      // SEND's message-id header) goes out under RabbitMQ's STOMP name for it.
+      out.push([AMQP_MESSAGE_ID, value.toString('utf8')])
+      continue
+    }
+    if (foreign(key) || controlHeaders.has(key) || key === 'subscription' || key === 'ack' || key === AMQP_MESSAGE_ID)
       continue
     if (key === 'content-type') {
       if (contentType) continue
