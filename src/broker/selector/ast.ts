@@ -76,8 +76,8 @@ export function print(node: Node): string {
     case 'arith':
       return `${group(node.left)} ${node.op} ${group(node.right)}`
     case 'like': {
-      const escape = node.escape === null ? '' : ` ESCAPE ${quoteString(node.escape)}`
-      return `${group(node.operand)} ${node.negated ? 'NOT ' : ''}LIKE ${quoteString(node.pattern)}${escape}`
+      const escapeClause = node.escape === null ? '' : ` ESCAPE ${quoteString(node.escape)}`
+      return `${group(node.operand)} ${node.negated ? 'NOT ' : ''}LIKE ${quoteString(node.pattern)}${escapeClause}`
     }
     case 'in':
       return `${group(node.operand)} ${node.negated ? 'NOT ' : ''}IN (${node.values.map(quoteString).join(', ')})`

@@ -18,13 +18,17 @@ export type LikeMatcher = (value: string) => boolean
  * literally; an escape before any other character, or at the end, is an ordinary pattern character (as
  * Artemis reads it: `'%D7%'` with ESCAPE '%' still starts with a wildcard).
  */
-export function compileLike(pattern: string, escape: string | null): LikeMatcher {
+export function compileLike(pattern: string, escapeChar: string | null): LikeMatcher {
   const chars = [...pattern]
   const segments: Segment[] = [[]]
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!
     const following = chars[i + 1]
-    if (c === escape && following !== undefined && (following === '%' || following === '_' || following === escape)) {
+    if (
+      c === escapeChar &&
+      following !== undefined &&
+      (following === '%' || following === '_' || following === escapeChar)
+    ) {
       segments[segments.length - 1]!.push(following)
       i++
     } else if (c === '%') segments.push([])

@@ -169,14 +169,14 @@ class Parser {
         this.#at += negated ? 2 : 1
         this.#operand(left, word, ['str', 'any'], 'LIKE applies to strings only')
         const pattern = this.#string('a LIKE pattern').text
-        let escape: string | null = null
+        let escapeChar: string | null = null
         if (this.#isKeyword('ESCAPE')) {
           this.#next()
           const e = this.#string('an ESCAPE character')
           if ([...e.text].length !== 1) throw new SelectorError('the ESCAPE string must be one character', e.at)
-          escape = e.text
+          escapeChar = e.text
         }
-        left = this.#node({ kind: 'like', negated, operand: left, pattern, escape }, word.at, left)
+        left = this.#node({ kind: 'like', negated, operand: left, pattern, escape: escapeChar }, word.at, left)
       } else if (word.text === 'IN') {
         this.#at += negated ? 2 : 1
         this.#operand(left, word, ['str', 'any'], 'IN applies to strings only')
