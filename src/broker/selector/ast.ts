@@ -36,14 +36,16 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   'FALSE',
 ])
 
+// Checked per UTF-16 unit, as the lexer reads: a letter outside the BMP needs quotes.
 const PLAIN_IDENT = /^[\p{L}_$][\p{L}\p{N}_$]*$/u
+const SURROGATE = /[\uD800-\uDFFF]/
 
 export function quoteString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`
 }
 
 export function printIdent(name: string): string {
-  if (PLAIN_IDENT.test(name) && !KEYWORDS.has(name.toUpperCase())) return name
+  if (PLAIN_IDENT.test(name) && !SURROGATE.test(name) && !KEYWORDS.has(name.toUpperCase())) return name
   return `"${name.replaceAll('"', '""')}"`
 }
 

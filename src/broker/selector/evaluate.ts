@@ -134,6 +134,11 @@ export function compile(node: Node, convert: boolean): Evaluator {
   }
 }
 
+/** A whole selector: a condition, so a bare identifier holding 'true' counts under conversion. */
+export function compileCondition(node: Node, convert: boolean): Evaluator {
+  return condition(compile(node, convert), convert)
+}
+
 /** A value in a condition's place: booleans stay, anything else is unknown (converted strings aside). */
 function condition(evaluate: Evaluator, convert: boolean): Evaluator {
   return (ctx) => {

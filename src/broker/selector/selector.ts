@@ -1,7 +1,7 @@
 // Compiled selectors and their cache. A selector is parsed and compiled once; subscriptions and consumers
 // with the same text share the compiled form (an LRU keyed by text, options and limits), so a thousand
 // STOMP subscribers with one selector cost one parse.
-import { compile, type Evaluator } from './evaluate.js'
+import { compileCondition, type Evaluator } from './evaluate.js'
 import { type DeliveryFacts, SelectorContext, type SelectorMessage } from './message.js'
 import { defaultSelectorLimits, parseSelector, type SelectorLimits } from './parser.js'
 
@@ -25,7 +25,7 @@ export class Selector {
     this.text = text
     this.convertStringExpressions = options.convertStringExpressions ?? false
     const limits = { ...defaultSelectorLimits, ...options.limits }
-    this.#evaluate = compile(parseSelector(text, limits), this.convertStringExpressions)
+    this.#evaluate = compileCondition(parseSelector(text, limits), this.convertStringExpressions)
   }
 
   /** TRUE, FALSE or null (unknown) for a message. */
