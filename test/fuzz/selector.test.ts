@@ -97,7 +97,7 @@ const { cond } = fc.letrec<{ cond: Node; num: Node; str: Node }>((tie) => ({
         fc.string({ maxLength: 8 }),
         fc.option(fc.constantFrom('!', '\\', '%', '_', '🐎')),
       )
-      .map(([negated, operand, pattern, escape]): Node => ({ kind: 'like', negated, operand, pattern, escape })),
+      .map(([negated, operand, pattern, esc]): Node => ({ kind: 'like', negated, operand, pattern, escape: esc })),
     fc
       .tuple(fc.boolean(), tie('str'), fc.array(fc.string({ maxLength: 5 }), { minLength: 1, maxLength: 4 }))
       .map(([negated, operand, values]): Node => ({ kind: 'in', negated, operand, values })),
