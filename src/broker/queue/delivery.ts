@@ -8,6 +8,7 @@ import { headerText, Reserved, type StoredMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
 import type { Lease, QueuePartition } from './partition.js'
 import { expired, fill } from './read-ahead.js'
+import { consumerSelector, takeReturnedMatching } from './selective.js'
 import { deadLetter, storeAckQuietly } from './settle.js'
 import { bodySize, type QueueState, type Waiter, wantsRead } from './state.js'
 import type { Delivery, GetOptions, Taker } from './types.js'
@@ -19,7 +20,13 @@ export async function pull(s: QueueState, options: GetOptions): Promise<Delivery
   const max = Math.min(Math.max(options.max ?? 1, 1), GET_MAX)
   s.lastUsed = s.hooks.now()
   await Promise.all(s.partitions.map((p) => fill(s, p)))
-  const taker: Taker = { owner: options.owner, leaseMs: options.leaseMs, noAck: options.noAck ?? false, consumer: null }
+  const taker: Taker = {
+    owner: options.owner,
+    leaseMs: options.leaseMs,
+    noAck: options.noAck ?? false,
+    consumer: null,
+    selector: consumerSelector(options.selector),
+  }
   const waiter: Waiter = { taker, max, taken: [], resolve: () => {}, timer: null }
   const taken = takeFor(s, waiter)
   if (taken.length > 0 || !options.waitMs || options.signal?.aborted) return taken
@@ -63,23 +70,33 @@ export function drain(s: QueueState): void {
 
 /**
  * Round robin over consumers[start, end) from the one after s.rr (s.rr is left at the last one tried). True
- * when it stopped because every one of them is out of credit, false when the queue ran out of messages.
+ * when it stopped because every one of them is out of credit or (selectors) found nothing it selects, false
+ * when the queue ran out of messages.
  */
 function serve(s: QueueState, start: number, end: number, touched: QueueConsumer[]): boolean {
   const consumers = s.consumers
   const size = end - start
   let at = s.rr
   let idle = 0
+  // Consumers whose selector matched nothing deliverable in this drain: nothing new arrives during one.
+  let exhausted: Set<QueueConsumer> | undefined
   while (idle < size) {
     const before = at
     at = at < start || at + 1 >= end ? start : at + 1
     s.rr = at // next() rotates partitions by it too
     const consumer = consumers[at]!
-    if (!consumer.hasCredit) {
+    if (!consumer.hasCredit || exhausted?.has(consumer)) {
       idle++
       continue
     }
     const delivery = next(s, consumer.taker)
+    if (delivery === null && consumer.taker.selector !== undefined) {
+      // Nothing this one selects; the others may still find messages for themselves.
+      exhausted ??= new Set()
+      exhausted.add(consumer)
+      idle++
+      continue
+    }
     if (delivery === null) {
       // This consumer got nothing: its turn comes first next time (else, with two consumers and one
       // message per drain, the same one would get every message).
@@ -130,7 +147,7 @@ function next(s: QueueState, taker: Taker): Delivery | null {
   const priority = s.config.maxPriority > 0
   for (let k = 0; k < parts.length; k++) {
     const p = priority ? parts[parts.length - 1 - k]! : parts[(s.rr + k) % parts.length]!
-    const picked = pick(s, p, now)
+    const picked = pick(s, p, now, taker)
     if (picked === null) continue
     return leaseMessage(s, p, picked, taker, now)
   }
@@ -143,8 +160,13 @@ interface Picked {
   deliveryCount: number
 }
 
-function pick(s: QueueState, p: QueuePartition, now: number): Picked | null {
-  while (p.returned.size > 0) {
+function pick(s: QueueState, p: QueuePartition, now: number, taker: Taker): Picked | null {
+  const selector = taker.selector
+  if (selector !== undefined && p.returned.size > 0) {
+    const entry = takeReturnedMatching(s, p, now, selector, (m) => s.config.fifo && groupBusy(s, m))
+    if (entry !== null) return { message: entry.message!, deliveryCount: entry.deliveryCount }
+  }
+  while (selector === undefined && p.returned.size > 0) {
     const entry = p.returned.peek()!
     if (s.config.fifo && groupBusy(s, entry.message!)) break
     p.returned.pop()
@@ -163,6 +185,7 @@ function pick(s: QueueState, p: QueuePartition, now: number): Picked | null {
       continue
     }
     if (s.config.fifo && (groupBusy(s, message) || groupReturned(p, message))) continue
+    if (selector !== undefined && !selector.matches(message, 0)) continue
     p.takeReady(i)
     return { message, deliveryCount: 0 }
   }
