@@ -2,7 +2,7 @@
 // deliveries collected for it during one drain, and its place in the queue's consumer list (by priority).
 import { WharfError } from '../../util/errors.js'
 import type { CreditGroup } from '../credit.js'
-import { consumerSelector } from './selective.js'
+import { consumerSelector } from './consumer-selector.js'
 import type { ConsumeOptions, Delivery, Taker } from './types.js'
 
 export class QueueConsumer {

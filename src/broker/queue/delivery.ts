@@ -6,9 +6,10 @@
 
 import { headerText, Reserved, type StoredMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
+import { consumerSelector } from './consumer-selector.js'
 import type { Lease, QueuePartition } from './partition.js'
 import { expired, fill } from './read-ahead.js'
-import { consumerSelector, takeReturnedMatching } from './selective.js'
+import { takeReturnedMatching } from './selective.js'
 import { deadLetter, storeAckQuietly } from './settle.js'
 import { bodySize, type QueueState, type Waiter, wantsRead } from './state.js'
 import type { Delivery, GetOptions, Taker } from './types.js'

@@ -2,7 +2,7 @@
 import type { CreditGroup } from '../credit.js'
 import type { StoredMessage } from '../message.js'
 import type { Selector } from '../selector/index.js'
-import type { ConsumerSelector } from './selective.js'
+import type { ConsumerSelector } from './consumer-selector.js'
 
 /** A message of a queue, whichever lease it is under. */
 export interface MessageRef {
