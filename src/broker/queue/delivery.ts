@@ -78,11 +78,12 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
   const consumers = s.consumers
   const size = end - start
   let at = s.rr
+  const first = at
   let idle = 0
   // Consumers whose selector matched nothing deliverable in this drain: nothing new arrives during one.
   let exhausted: Set<QueueConsumer> | undefined
+  let served: number | undefined
   while (idle < size) {
-    const before = at
     at = at < start || at + 1 >= end ? start : at + 1
     s.rr = at // next() rotates partitions by it too
     const consumer = consumers[at]!
@@ -99,11 +100,13 @@ function serve(s: QueueState, start: number, end: number, touched: QueueConsumer
       continue
     }
     if (delivery === null) {
-      // This consumer got nothing: its turn comes first next time (else, with two consumers and one
-      // message per drain, the same one would get every message).
-      s.rr = before
+      // The queue ran dry: the one after the last served comes first next time (else, with two consumers
+      // and one message per drain, the same one would get every message), or, when none was served, the same
+      // one as this time (a selective consumer that found nothing must not lose its place).
+      s.rr = served ?? first
       return false
     }
+    served = at
     idle = 0
     if (consumer.batch.length === 0) touched.push(consumer)
     consumer.batch.push(delivery)

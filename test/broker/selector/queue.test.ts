@@ -129,3 +129,15 @@ test('a higher priority selective consumer that finds nothing lets the lower gro
   assert.equal(high.got.length, 10)
   assert.ok(low.got.every((d) => Number(text(d).slice(1)) % 2 === 0))
 })
+
+test('one message at a time: the selective consumer still gets every match (it keeps its turn)', async (t) => {
+  const broker = await openBroker(t)
+  await broker.createQueue('q')
+  const odd = collector(broker, 'q', { owner: 'odd', selector: 'half = 1' })
+  const all = collector(broker, 'q', { owner: 'all' })
+  for (let i = 0; i < 20; i++) {
+    await broker.sendToQueue('q', numbered(i, 1))
+    await until(() => odd.got.length + all.got.length === i + 1, 5000, `message ${i}`)
+  }
+  assert.deepEqual(odd.texts(), ['m1', 'm3', 'm5', 'm7', 'm9', 'm11', 'm13', 'm15', 'm17', 'm19'])
+})

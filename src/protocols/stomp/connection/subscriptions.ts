@@ -14,6 +14,7 @@ import type { HeaderList } from '../wire/encode.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import { messageHeaders } from '../wire/message.js'
 import type { ConnectionCore } from './context.js'
+import { selectorArguments, subscriptionSelector } from './selector.js'
 import { ensureQueue, refuse } from './send.js'
 
 type AckMode = 'auto' | 'client' | 'client-individual'
@@ -82,6 +83,7 @@ export class Subscriptions {
     const prefetch = prefetchText === undefined ? c.host.limits.prefetchDefault : Number(prefetchText)
     if (!Number.isSafeInteger(prefetch) || prefetch < 1)
       throw new StompFrameError(`invalid activemq.prefetchSize '${prefetchText}' (1 or more)`)
+    const selector = subscriptionSelector(headers.get('selector'))
     let queue: string
     let ownQueue = false
     if (destination.kind === 'queue') {
@@ -99,7 +101,7 @@ export class Subscriptions {
         source: TOPIC_EXCHANGE,
         destination: { kind: 'queue', name: queue },
         key: bindingKeyOf(destination.key),
-        arguments: {},
+        arguments: selectorArguments(selector),
         durable: false,
       })
     }
@@ -121,6 +123,7 @@ export class Subscriptions {
       owner: c.id,
       tag: `stomp-${c.id}-${id}`,
       prefetch,
+      selector: ownQueue ? undefined : selector,
       creditGroup: new CreditGroup(0, c.deliveryCredit),
       onDeliver: (deliveries) => this.#deliver(subscription, deliveries),
       onCancel: () => {
