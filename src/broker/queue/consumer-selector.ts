@@ -21,7 +21,8 @@ export class ConsumerSelector {
       deliveryCount: previousCount + 1,
       redelivered: previousCount > 0,
     })
-    this.#verdicts.set(message, previousCount * 2 + (selected ? 1 : 0))
+    // A selected message is taken at once; only the ones left behind are met again.
+    if (!selected || cached !== undefined) this.#verdicts.set(message, previousCount * 2 + (selected ? 1 : 0))
     return selected
   }
 }

@@ -1,7 +1,7 @@
 // A parsed selector compiled once into closures. Three-valued: every node yields a value or null (SQL
-// unknown); the selector selects a message only when the whole evaluates to TRUE. Numbers: exact values are
-// bigints (64-bit, wrapping like Java's long), approximate ones doubles; a mix compares and computes as
-// doubles, and so does every division. Only like types compare: a string with a number, or a boolean with
+// unknown); the selector selects a message only when the whole evaluates to TRUE. Numbers: longs and exact
+// literals are bigints (64-bit, wrapping like Java's long), int-like properties and approximate values JS
+// numbers; a mix compares and computes as doubles (exact for ints), and so does every division. Only like types compare: a string with a number, or a boolean with
 // anything else, is unknown — unless `convertStringExpressions` (STOMP, whose headers are all strings),
 // where a string that reads as a number (or as true/false) is converted first, as ActiveMQ and Artemis do
 // for STOMP subscriptions.

@@ -2,9 +2,19 @@
 // mapped onto Wharf's neutral headers. Works on a stored message (queue consumers) and on a message being
 // published (binding selectors at routing time), which differ only in where priority and timestamp are.
 import { headerText, type RecordHeader, Reserved } from '../message.js'
-import { JmsHeader, MessageProperties } from '../properties/properties.js'
+import {
+  isPropertyName,
+  JmsHeader,
+  type PropertyType,
+  parsePropertyText,
+  TYPES_HEADER,
+  typesOf,
+} from '../properties/properties.js'
 
-/** The value of an identifier: null when absent (SQL NULL); exact numbers are bigints, approximate numbers. */
+/**
+ * The value of an identifier: null when absent (SQL NULL). Longs and exact literals are bigints; other
+ * numbers (int-like properties, floats, doubles) are numbers.
+ */
 export type Value = null | boolean | string | number | bigint
 
 /** The parts of a StoredMessage or a PublishMessage a selector reads. */
@@ -30,34 +40,65 @@ export const DEFAULT_PRIORITY = 4
 
 const NO_HEADERS: readonly RecordHeader[] = []
 
-/** One evaluation's view of a message; properties are decoded on first use. */
+/**
+ * Parsed `wharf.types` headers by their text: the messages of one producer carry the same one, so a selector
+ * over a queue parses it once, not once per message. Bounded; cleared when full.
+ */
+const typesCache = new Map<string, ReadonlyMap<string, PropertyType>>()
+const TYPES_CACHE_MAX = 512
+
+function typesFor(headers: readonly RecordHeader[]): ReadonlyMap<string, PropertyType> | undefined {
+  let raw: Buffer | null = null
+  for (let i = headers.length - 1; i >= 0; i--) {
+    if (headers[i]!.key !== TYPES_HEADER) continue
+    raw = headers[i]!.value
+    break
+  }
+  if (raw === null) return undefined
+  const text = raw.toString('latin1')
+  let types = typesCache.get(text)
+  if (types === undefined) {
+    types = typesOf([{ key: TYPES_HEADER, value: raw }])
+    if (typesCache.size >= TYPES_CACHE_MAX) typesCache.clear()
+    typesCache.set(text, types)
+  }
+  return types
+}
+
+/**
+ * One evaluation's view of a message. Properties are read as MessageProperties reads them (the first header
+ * of a name, typed by `wharf.types`, a text that does not parse as its type read as a string). A long is a
+ * bigint; byte, short and int stay numbers (they are exact either way, and compare with bigints as numbers).
+ */
 export class SelectorContext {
   message: SelectorMessage = { headers: NO_HEADERS }
   facts: DeliveryFacts | undefined = undefined
-  #properties: MessageProperties | null = null
+  #types: ReadonlyMap<string, PropertyType> | undefined | null = null
 
   reset(message: SelectorMessage, facts: DeliveryFacts | undefined): void {
     this.message = message
     this.facts = facts
-    this.#properties = null
+    this.#types = null
   }
 
   get headers(): readonly RecordHeader[] {
     return this.message.headers ?? NO_HEADERS
   }
 
+  /** A property by a name that passes isPropertyName (readerOf checks it once). */
   property(name: string): Value {
-    this.#properties ??= new MessageProperties(this.headers)
-    const p = this.#properties.get(name)
-    if (p === undefined) return null
-    switch (p.type) {
-      case 'byte':
-      case 'short':
-      case 'int':
-        return BigInt(p.value as number)
-      default:
-        return p.value
+    for (const h of this.headers) {
+      if (h.key !== name) continue
+      if (h.value === null) return null
+      const text = h.value.toString('utf8')
+      if (this.#types === null) this.#types = typesFor(this.headers)
+      const type = this.#types?.get(name)
+      if (type === undefined || type === 'string') return text
+      const value = parsePropertyText(type, text)
+      if (value === undefined) return text
+      return value
     }
+    return null
   }
 }
 
@@ -97,5 +138,8 @@ const HEADERS = new Map<string, Reader>(
 )
 
 export function readerOf(name: string): Reader {
-  return HEADERS.get(name) ?? ((ctx) => ctx.property(name))
+  const header = HEADERS.get(name)
+  if (header !== undefined) return header
+  // Reserved and adapter-owned headers (wharf.*, amqp.*, mqtt.*) are not properties: always NULL.
+  return isPropertyName(name) ? (ctx) => ctx.property(name) : () => null
 }
