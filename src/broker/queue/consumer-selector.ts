@@ -13,8 +13,11 @@ export class ConsumerSelector {
     this.selector = selector
   }
 
-  /** Whether the selector selects a message delivered `previousCount` times before. */
-  matches(message: StoredMessage, previousCount: number): boolean {
+  /**
+   * Whether the selector selects a message delivered `previousCount` times before. A verdict is remembered
+   * when the message is not selected, or when `rememberSelected` (the caller may not take it now).
+   */
+  matches(message: StoredMessage, previousCount: number, rememberSelected = false): boolean {
     const cached = this.#verdicts.get(message)
     if (cached !== undefined && Math.floor(cached / 2) === previousCount) return cached % 2 === 1
     const selected = this.selector.matches(message, {
@@ -22,7 +25,8 @@ export class ConsumerSelector {
       redelivered: previousCount > 0,
     })
     // A selected message is taken at once; only the ones left behind are met again.
-    if (!selected || cached !== undefined) this.#verdicts.set(message, previousCount * 2 + (selected ? 1 : 0))
+    if (!selected || rememberSelected || cached !== undefined)
+      this.#verdicts.set(message, previousCount * 2 + (selected ? 1 : 0))
     return selected
   }
 }

@@ -11,8 +11,8 @@ import type { QueueState } from './state.js'
 
 /**
  * Takes the returned message of lowest offset that the selector matches and `blocked` does not hold back
- * (FIFO groups); expired ones met on the way are dead-lettered. Entries already settled or leased again stay
- * in the heap for the ordinary path to drop. O(returned), which is bounded by what was in flight.
+ * (FIFO groups); expired ones met on the way are dead-lettered, entries already settled or leased again are
+ * dropped. O(returned), which is bounded by what was in flight.
  */
 export function takeReturnedMatching(
   s: QueueState,
@@ -21,18 +21,24 @@ export function takeReturnedMatching(
   selector: ConsumerSelector,
   blocked: (message: StoredMessage) => boolean,
 ): Returned | null {
+  const stale = (entry: Returned) => s.cursors.isAcked(p.ackKey, entry.offset) || p.inflight.has(entry.offset)
   for (;;) {
     let best: Returned | null = null
+    let staleSeen = false
     for (const entry of p.returned) {
       const message = entry.message
       if (message === null || (best !== null && entry.offset >= best.offset)) continue
-      if (s.cursors.isAcked(p.ackKey, entry.offset) || p.inflight.has(entry.offset)) continue
-      if (blocked(message) || !selector.matches(message, entry.deliveryCount)) continue
+      if (stale(entry)) {
+        staleSeen = true
+        continue
+      }
+      if (blocked(message) || !selector.matches(message, entry.deliveryCount, true)) continue
       best = entry
     }
-    if (best === null) return null
     const taken = best
-    p.returned.removeWhere((entry) => entry === taken)
+    // Settled or re-leased entries go too: with only selective consumers nobody else would drop them.
+    if (taken !== null || staleSeen) p.returned.removeWhere((entry) => entry === taken || stale(entry))
+    if (taken === null) return null
     if (!expired(s, taken.message!, now)) return taken
     deadLetter(s, p, taken.message!, 'expired')
   }
