@@ -46,6 +46,7 @@ const NO_HEADERS: readonly RecordHeader[] = []
  */
 const typesCache = new Map<string, ReadonlyMap<string, PropertyType>>()
 const TYPES_CACHE_MAX = 512
+let lastTypes: { raw: Buffer; types: ReadonlyMap<string, PropertyType> } | null = null
 
 function typesFor(headers: readonly RecordHeader[]): ReadonlyMap<string, PropertyType> | undefined {
   let raw: Buffer | null = null
@@ -55,6 +56,8 @@ function typesFor(headers: readonly RecordHeader[]): ReadonlyMap<string, Propert
     break
   }
   if (raw === null) return undefined
+  // Consecutive messages of one producer: compare bytes with the last one, no string made.
+  if (lastTypes !== null && raw.equals(lastTypes.raw)) return lastTypes.types
   const text = raw.toString('latin1')
   let types = typesCache.get(text)
   if (types === undefined) {
@@ -62,6 +65,7 @@ function typesFor(headers: readonly RecordHeader[]): ReadonlyMap<string, Propert
     if (typesCache.size >= TYPES_CACHE_MAX) typesCache.clear()
     typesCache.set(text, types)
   }
+  lastTypes = { raw: Buffer.from(raw), types }
   return types
 }
 
