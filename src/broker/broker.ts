@@ -54,7 +54,7 @@ export class Broker {
   jms!: Jms
   /** Publishes through exchanges; holds the in-memory sinks bindings can target (e.g. MQTT QoS 0 sessions). */
   readonly #publisher = new Publisher({
-    route: (exchange, routingKey, headers, out) => this.router.route(exchange, routingKey, headers, out),
+    route: (exchange, key, headers, out, message) => this.router.route(exchange, key, headers, out, message),
     queue: (name) => this.#queues.get(name),
     stream: (name) => this.stream(name),
     append: (stream, message, now) => this.#appender.publish(stream, message, now),

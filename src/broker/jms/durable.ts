@@ -19,6 +19,8 @@ export interface DurableRequest {
   /** Binding key of the topic (topic-exchange syntax). */
   key: string
   selector: string | null
+  /** See StoredSubscription.selectorConvertsStrings (true for STOMP). */
+  selectorConvertsStrings?: boolean
   noLocal: boolean
   /** Who consumes (connection id): counted active until detach() or releaseOwner(). */
   owner: string
@@ -150,7 +152,7 @@ export class DurableSubscriptions {
       source: entry.exchange,
       destination: { kind: 'queue', name: queue },
       key: entry.key,
-      arguments: entry.selector === null ? {} : { 'x-selector': entry.selector },
+      arguments: selectorArguments(entry),
       durable: true,
     })
   }
@@ -170,8 +172,16 @@ function entryOf(r: DurableRequest): StoredSubscription {
     exchange: r.exchange,
     key: r.key,
     selector: r.selector,
+    ...(r.selectorConvertsStrings === true ? { selectorConvertsStrings: true } : {}),
     noLocal: r.noLocal,
   }
+}
+
+function selectorArguments(entry: StoredSubscription): Record<string, unknown> {
+  if (entry.selector === null) return {}
+  const args: Record<string, unknown> = { 'x-selector': entry.selector }
+  if (entry.selectorConvertsStrings === true) args['x-selector-convert-strings'] = true
+  return args
 }
 
 function sameSubscription(a: StoredSubscription, b: StoredSubscription): boolean {

@@ -23,6 +23,11 @@ export interface StoredSubscription {
   key: string
   /** Selector text the binding carries as `x-selector`; null when none. */
   selector: string | null
+  /**
+   * The selector compares text properties with numbers by converting them (ActiveMQ's
+   * convert_string_expressions): STOMP headers are all text. Absent in subscriptions stored before it existed.
+   */
+  selectorConvertsStrings?: boolean
   noLocal: boolean
 }
 

@@ -2,6 +2,7 @@
 // deliveries collected for it during one drain, and its place in the queue's consumer list (by priority).
 import { WharfError } from '../../util/errors.js'
 import type { CreditGroup } from '../credit.js'
+import { consumerSelector } from './consumer-selector.js'
 import type { ConsumeOptions, Delivery, Taker } from './types.js'
 
 export class QueueConsumer {
@@ -39,7 +40,13 @@ export class QueueConsumer {
     this.creditGroup = options.creditGroup
     this.onDeliver = options.onDeliver
     this.onCancel = options.onCancel
-    this.taker = { owner: this.owner, leaseMs: this.leaseMs, noAck: this.noAck, consumer: this }
+    this.taker = {
+      owner: this.owner,
+      leaseMs: this.leaseMs,
+      noAck: this.noAck,
+      consumer: this,
+      selector: consumerSelector(options.selector),
+    }
   }
 
   get hasCredit(): boolean {

@@ -6,9 +6,11 @@
 
 import { headerText, Reserved, type StoredMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
+import { consumerSelector } from './consumer-selector.js'
 import { closesGroup, type GroupPin, jmsGroupOf } from './groups.js'
 import type { Lease, QueuePartition, Returned } from './partition.js'
 import { expired, fill } from './read-ahead.js'
+import { takeReturnedMatching } from './selective.js'
 import { deadLetter, storeAckQuietly } from './settle.js'
 import { bodySize, type QueueState, type Waiter, wantsRead } from './state.js'
 import type { Delivery, GetOptions, Taker } from './types.js'
@@ -20,7 +22,13 @@ export async function pull(s: QueueState, options: GetOptions): Promise<Delivery
   const max = Math.min(Math.max(options.max ?? 1, 1), GET_MAX)
   s.lastUsed = s.hooks.now()
   await Promise.all(s.partitions.map((p) => fill(s, p)))
-  const taker: Taker = { owner: options.owner, leaseMs: options.leaseMs, noAck: options.noAck ?? false, consumer: null }
+  const taker: Taker = {
+    owner: options.owner,
+    leaseMs: options.leaseMs,
+    noAck: options.noAck ?? false,
+    consumer: null,
+    selector: consumerSelector(options.selector),
+  }
   const waiter: Waiter = { taker, max, taken: [], resolve: () => {}, timer: null }
   const taken = takeFor(s, waiter)
   if (taken.length > 0 || !options.waitMs || options.signal?.aborted) return taken
@@ -68,34 +76,42 @@ export function drain(s: QueueState): void {
 
 /**
  * Round robin over consumers[start, end) from the one after s.rr (s.rr is left at the last one tried). True
- * when it stopped because every one of them is out of credit, false when the queue ran out of messages.
+ * when it stopped because every one of them is out of credit or (selectors) found nothing it selects, false
+ * when the queue ran out of messages.
  */
 function serve(s: QueueState, start: number, end: number, touched: QueueConsumer[]): boolean {
   const consumers = s.consumers
   const size = end - start
   let at = s.rr
+  const first = at
   let idle = 0
+  // Consumers whose selector matched nothing deliverable in this drain: nothing new arrives during one.
+  let exhausted: Set<QueueConsumer> | undefined
+  let served: number | undefined
   while (idle < size) {
-    const before = at
     at = at < start || at + 1 >= end ? start : at + 1
     s.rr = at // next() rotates partitions by it too
     const consumer = consumers[at]!
-    if (!consumer.hasCredit) {
+    if (!consumer.hasCredit || exhausted?.has(consumer)) {
       idle++
       continue
     }
     const delivery = next(s, consumer.taker)
+    if (delivery === null && (consumer.taker.selector !== undefined || s.passedOver)) {
+      // Nothing this one selects or may take (another's message groups); the others may still find messages.
+      exhausted ??= new Set()
+      exhausted.add(consumer)
+      idle++
+      continue
+    }
     if (delivery === null) {
-      // Messages this consumer may not take (another's message groups) may still suit the others.
-      if (s.passedOver) {
-        idle++
-        continue
-      }
-      // This consumer got nothing: its turn comes first next time (else, with two consumers and one
-      // message per drain, the same one would get every message).
-      s.rr = before
+      // The queue ran dry: the one after the last served comes first next time (else, with two consumers
+      // and one message per drain, the same one would get every message), or, when none was served, the same
+      // one as this time (a selective consumer that found nothing must not lose its place).
+      s.rr = served ?? first
       return false
     }
+    served = at
     idle = 0
     if (consumer.batch.length === 0) touched.push(consumer)
     consumer.batch.push(delivery)
@@ -155,9 +171,15 @@ interface Picked {
 }
 
 function pick(s: QueueState, p: QueuePartition, now: number, taker: Taker): Picked | null {
+  const selector = taker.selector
+  if (selector !== undefined && p.returned.size > 0) {
+    const skip = (m: StoredMessage) => (s.config.fifo && groupBusy(s, m)) || !mayTake(s, m, taker)
+    const entry = takeReturnedMatching(s, p, now, selector, skip)
+    if (entry !== null) return { message: entry.message!, deliveryCount: entry.deliveryCount }
+  }
   let found: Picked | null = null
   let passed: Returned[] | null = null
-  while (p.returned.size > 0) {
+  while (selector === undefined && p.returned.size > 0) {
     const entry = p.returned.peek()!
     if (s.config.fifo && groupBusy(s, entry.message!)) break
     p.returned.pop()
@@ -185,6 +207,7 @@ function pick(s: QueueState, p: QueuePartition, now: number, taker: Taker): Pick
       continue
     }
     if (s.config.fifo && (groupBusy(s, message) || groupReturned(p, message))) continue
+    if (selector !== undefined && !selector.matches(message, 0)) continue
     if (!mayTake(s, message, taker)) continue
     p.takeReady(i)
     return { message, deliveryCount: 0 }

@@ -1,6 +1,8 @@
 // Shapes shared by queues, their consumers and the broker facade.
 import type { CreditGroup } from '../credit.js'
 import type { StoredMessage } from '../message.js'
+import type { Selector } from '../selector/index.js'
+import type { ConsumerSelector } from './consumer-selector.js'
 
 /** A message of a queue, whichever lease it is under. */
 export interface MessageRef {
@@ -40,6 +42,8 @@ export interface Taker {
   readonly noAck: boolean
   /** The push consumer whose credit a lease counts against; null for a pull. */
   readonly consumer: { unacked: number; readonly creditGroup: CreditGroup | undefined } | null
+  /** Takes only the messages this selects (ConsumeOptions.selector). */
+  readonly selector?: ConsumerSelector
 }
 
 export interface ConsumeOptions {
@@ -68,6 +72,14 @@ export interface ConsumeOptions {
    * priorities share round robin. Ignored by single-active-consumer queues (the first consumer is active).
    */
   priority?: number
+  /**
+   * JMS message selector: the consumer only gets the messages it selects; the others stay for other
+   * consumers (a message no consumer selects stays in the queue). A text is compiled with the default options
+   * (no string conversion); pass a compiled Selector (compileSelector) for others. Looks only as far as the
+   * queue's read-ahead: messages behind a read-ahead full of messages nobody selects wait until those go.
+   * An invalid text throws INVALID_ARGUMENT (SelectorError, with the position).
+   */
+  selector?: string | Selector
   /** Called with every batch of deliveries (push). */
   onDeliver(deliveries: Delivery[]): void
   /** Called when the broker cancels the consumer (queue deleted). */
@@ -83,6 +95,8 @@ export interface GetOptions {
   leaseMs?: number | null
   noAck?: boolean
   signal?: AbortSignal
+  /** Takes only messages this JMS selector selects (see ConsumeOptions.selector). */
+  selector?: string | Selector
 }
 
 export interface QueueStats {

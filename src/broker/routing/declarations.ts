@@ -1,10 +1,11 @@
 // Exchange declarations (validation, defaults, RabbitMQ's equivalence rules on redeclare), the
 // predeclared exchanges, and the catalog shapes of exchanges and bindings.
 import { WharfError } from '../../util/errors.js'
-import { canonicalValue } from './arguments.js'
+import { canonicalValue, encodeTable } from './arguments.js'
 import { inequivalentExchange, invalidArgument, unknownExchangeType } from './errors.js'
 import { amqpValueEquals } from './match/index.js'
 import {
+  type BindingDef,
   type Destination,
   destinationKey,
   type ExchangeDef,
@@ -42,6 +43,18 @@ export interface StoredBinding {
   key: string
   syntax: 'amqp' | 'mqtt'
   arguments: unknown
+}
+
+/** The catalog form of a durable exchange. */
+export function storedExchange(def: ExchangeDef): StoredExchange {
+  const { type, autoDelete, internal } = def
+  return { type, durable: true, autoDelete, internal, arguments: encodeTable(def.arguments) }
+}
+
+/** The catalog form of a durable binding (its arguments, the selector included, tagged by encodeTable). */
+export function storedBinding(def: BindingDef & { syntax: 'amqp' | 'mqtt' }): StoredBinding {
+  const { source, destination, key, syntax } = def
+  return { source, destination, key, syntax, arguments: encodeTable(def.arguments) }
 }
 
 export function bindingId(b: {

@@ -5,6 +5,7 @@
 // index with its last binding.
 import { assert } from '../../util/assert.js'
 import { WharfError } from '../../util/errors.js'
+import type { SelectorMessage } from '../selector/index.js'
 import { invalidArgument } from './errors.js'
 import {
   amqpRoutingKeyToMqttTopic,
@@ -15,6 +16,7 @@ import {
   TopicIndex,
   validateTopicFilter,
 } from './match/index.js'
+import { bindingSelector, SelectiveBindings } from './selective-bindings.js'
 import type { BindingDef, Destination, ExchangeDef } from './types.js'
 import { destinationKey } from './types.js'
 
@@ -55,6 +57,8 @@ export class ExchangeState {
   #mqtt: MqttTrie<Destination> | undefined
   /** Headers bindings are matched one by one: RabbitMQ's headers type has no index either. */
   readonly #headers: BindingEntry[] = []
+  /** Bindings with a selector (selective-bindings.ts), outside every index. */
+  readonly #selective = new SelectiveBindings()
   /** Fanout targets with their binding counts; also the reference counts of the other types' index pairs. */
   readonly #fanout = new Map<Destination, number>()
   readonly #refs = new Map<string, number>()
@@ -72,6 +76,7 @@ export class ExchangeState {
   /** Throws when binding cannot be added to this exchange; call before persisting it. */
   validate(binding: BindingDef & { syntax: 'amqp' | 'mqtt' }): void {
     const type = this.def.type
+    bindingSelector(binding.arguments)
     if (binding.syntax === 'mqtt') {
       if (type !== 'topic')
         throw new WharfError(
@@ -116,6 +121,11 @@ export class ExchangeState {
   add(entry: BindingEntry): void {
     assert(!this.bindings.has(entry.id), 'binding added twice')
     this.bindings.set(entry.id, entry)
+    const selector = bindingSelector(entry.def.arguments)
+    if (selector !== undefined) {
+      this.#selective.add(this.def.type, entry, selector)
+      return
+    }
     if (this.def.type === 'headers') {
       this.#headers.push(entry)
       return
@@ -138,6 +148,7 @@ export class ExchangeState {
 
   remove(entry: BindingEntry): void {
     assert(this.bindings.delete(entry.id), 'removing an unknown binding')
+    if (this.#selective.remove(entry)) return
     if (this.def.type === 'headers') {
       const index = this.#headers.indexOf(entry)
       assert(index !== -1, 'headers binding missing from its list')
@@ -170,8 +181,17 @@ export class ExchangeState {
     return `${entry.def.syntax}\u0000${entry.def.key}\u0000${destinationKey(entry.target)}`
   }
 
-  /** Adds the targets of every binding matching the publish to out (synchronous hot path). */
-  collect(routingKey: string, headers: Record<string, unknown> | undefined, out: Set<Destination>): void {
+  /**
+   * Adds the targets of every binding matching the publish to out (synchronous hot path). The message is what
+   * binding selectors read; without one, bindings with a selector match nothing.
+   */
+  collect(
+    routingKey: string,
+    headers: Record<string, unknown> | undefined,
+    out: Set<Destination>,
+    message?: SelectorMessage,
+  ): void {
+    if (this.#selective.size > 0) this.#selective.collect(routingKey, headers, message, out)
     switch (this.def.type) {
       case 'direct':
         this.#direct?.match(routingKey, out)

@@ -14,6 +14,8 @@ export interface PublisherHost {
     routingKey: string,
     headers: Record<string, unknown> | undefined,
     out: RouteResult,
+    /** What binding selectors read. */
+    message: PublishMessage,
   ): RouteResult
   queue(name: string): Queue | undefined
   stream(name: string): Stream
@@ -95,8 +97,8 @@ export class Publisher {
     const host = this.#host
     const route =
       extraRoutingKeys === undefined || extraRoutingKeys.length === 0
-        ? host.route(exchange, routingKey, routingHeaders, this.#scratch)
-        : this.#routeMany(exchange, routingKey, extraRoutingKeys, routingHeaders)
+        ? host.route(exchange, routingKey, routingHeaders, this.#scratch, message)
+        : this.#routeMany(exchange, routingKey, extraRoutingKeys, routingHeaders, message)
     if (route.destinations.length === 0) return Promise.resolve(UNROUTED)
     // One compact copy of a payload sliced from a socket read, shared by every destination.
     const value = toBuffer(message.value)
@@ -236,11 +238,12 @@ export class Publisher {
     routingKey: string,
     extra: readonly string[],
     headers: Record<string, unknown> | undefined,
+    message: PublishMessage,
   ): RouteResult {
     const destinations: LeafDestination[] = []
     const seen = new Set<string>()
     for (let i = -1; i < extra.length; i++) {
-      const route = this.#host.route(exchange, i < 0 ? routingKey : extra[i]!, headers, this.#scratch)
+      const route = this.#host.route(exchange, i < 0 ? routingKey : extra[i]!, headers, this.#scratch, message)
       for (const d of route.destinations) {
         const key = destinationKey(d)
         if (seen.has(key)) continue

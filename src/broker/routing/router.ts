@@ -9,7 +9,8 @@
 // synchronous and reads memory only; its scratch sets live on the instance so a publish allocates
 // nothing but what the caller keeps.
 import { WharfError } from '../../util/errors.js'
-import { decodeTable, encodeTable } from './arguments.js'
+import type { SelectorMessage } from '../selector/index.js'
+import { decodeTable } from './arguments.js'
 import { BindingIndex } from './bindings.js'
 import {
   assertEquivalent,
@@ -21,6 +22,8 @@ import {
   normalizeExchange,
   type StoredBinding,
   type StoredExchange,
+  storedBinding,
+  storedExchange,
 } from './declarations.js'
 import {
   defaultExchangeRefused,
@@ -182,14 +185,7 @@ export class Router {
       if (this.#exchanges.size - builtins.length >= this.#exchangesMax)
         throw new WharfError('LIMIT_EXCEEDED', `at most ${this.#exchangesMax} exchanges`)
       if (wanted.durable && this.#catalog !== undefined) {
-        const stored: StoredExchange = {
-          type: wanted.type,
-          durable: true,
-          autoDelete: wanted.autoDelete,
-          internal: wanted.internal,
-          arguments: encodeTable(wanted.arguments),
-        }
-        await this.#catalog.put(KIND_EXCHANGE, wanted.name, stored)
+        await this.#catalog.put(KIND_EXCHANGE, wanted.name, storedExchange(wanted))
       }
       this.#exchanges.set(wanted.name, new ExchangeState(wanted))
       return wanted
@@ -223,14 +219,7 @@ export class Router {
       if (def.destination.kind === 'exchange')
         durable &&= this.#exchanges.get(def.destination.name)?.def.durable === true
       if (durable && this.#catalog !== undefined) {
-        const stored: StoredBinding = {
-          source: def.source,
-          destination: def.destination,
-          key: def.key,
-          syntax: def.syntax,
-          arguments: encodeTable(def.arguments),
-        }
-        await this.#catalog.put(KIND_BINDING, id, stored)
+        await this.#catalog.put(KIND_BINDING, id, storedBinding(def))
       }
       const target = this.#bindings.intern(def.destination)
       this.#bindings.add(source, { id, def: Object.freeze({ ...def, durable }), target })
@@ -327,8 +316,15 @@ export class Router {
    * RabbitMQ's rabbit_exchange:route does: a work list of exchanges, each visited once (cycles are
    * legal), and an exchange whose own bindings match nothing hands the publish to its alternate.
    * Pass out to reuse its array; the returned destination objects are shared and must not be mutated.
+   * `message` is what bindings with a selector (`x-selector`) select on; without it they match nothing.
    */
-  route(exchange: string, routingKey: string, headers?: Record<string, unknown>, out?: RouteResult): RouteResult {
+  route(
+    exchange: string,
+    routingKey: string,
+    headers?: Record<string, unknown>,
+    out?: RouteResult,
+    message?: SelectorMessage,
+  ): RouteResult {
     const result = out ?? { destinations: [], unroutable: false }
     result.destinations.length = 0
     if (exchange === '') {
@@ -347,7 +343,7 @@ export class Router {
       work.push(start)
       for (let x = work.pop(); x !== undefined; x = work.pop()) {
         matched.clear()
-        x.collect(routingKey, headers, matched)
+        x.collect(routingKey, headers, matched, message)
         if (matched.size === 0) {
           const alternate = x.def.alternateExchange
           if (alternate !== undefined) this.#enqueue(alternate, routingKey, result.destinations)

@@ -13,6 +13,7 @@ import { bindingKeyOf, type Destination, destinationText, TOPIC_EXCHANGE } from 
 import { StompFrameError } from '../wire/frame.js'
 import { ensureQueue, refuse } from './access.js'
 import type { ConnectionCore } from './context.js'
+import { selectorArguments, subscriptionSelector } from './selector.js'
 
 export interface Source {
   queue: string
@@ -82,6 +83,7 @@ export async function subscriptionSource(
         exchange: TOPIC_EXCHANGE,
         key: bindingKeyOf(d.key),
         selector: headers.get('selector') ?? null,
+        selectorConvertsStrings: true,
         noLocal: headers.get('activemq.noLocal') === 'true',
         owner: c.id,
       })
@@ -127,7 +129,7 @@ async function ownTopicQueue(
     source: TOPIC_EXCHANGE,
     destination: { kind: 'queue', name: queue },
     key,
-    arguments: selector === undefined ? {} : { 'x-selector': selector },
+    arguments: selectorArguments(subscriptionSelector(selector)),
     durable: false,
   })
   const display = shown === undefined ? topicDisplay(key) : () => shown

@@ -20,6 +20,7 @@ import { refuse } from './access.js'
 import { browseQueue } from './browse.js'
 import type { ConnectionCore } from './context.js'
 import { clientIdOf, durableNameOf, type Source, subscriptionSource } from './destinations.js'
+import { subscriptionSelector } from './selector.js'
 import { publisherOf } from './targets.js'
 
 type AckMode = 'auto' | 'client' | 'client-individual'
@@ -88,6 +89,8 @@ export class Subscriptions {
       throw new StompFrameError(`invalid activemq.prefetchSize '${prefetchText}' (1 or more)`)
     const singleActive = flag(headers, 'activemq.exclusive')
     const priority = consumerPriority(headers.get('activemq.priority'))
+    // Compiled here so that a bad one is an ERROR before anything is created.
+    const selector = subscriptionSelector(headers.get('selector'))
     const subscription: Subscription = {
       id,
       ackMode,
@@ -121,6 +124,8 @@ export class Subscriptions {
         owner: c.id,
         tag: `stomp-${c.id}-${id}`,
         prefetch,
+        // A topic subscription's selector is on its binding: what it does not select never reaches its queue.
+        selector: source.topic ? undefined : selector,
         creditGroup: new CreditGroup(0, c.deliveryCredit),
         singleActive,
         priority,
