@@ -1,6 +1,7 @@
 // The protocol-free JMS destination layer (src/broker/jms): durable and shared subscriptions (create, keep
 // collecting while nobody consumes, recreate on a changed topic or selector, unsubscribe, survive a
 // restart), client ids, temporary destinations, virtual topics, noLocal stamps, and single-active consumers.
+
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
@@ -10,6 +11,7 @@ import {
   TOPIC_EXCHANGE,
   virtualTopicOf,
 } from '../../../src/broker/jms/jms.ts'
+import { property, propertyHeaders } from '../../../src/broker/properties/properties.ts'
 import { createBroker } from '../../../src/index.ts'
 import { openBroker, tempDir, text } from '../helpers.ts'
 
@@ -24,8 +26,10 @@ const request = {
   owner: 'conn-1',
 }
 
+/** Publishes with the property a = 2 (what the selector `a > 1` selects). */
 async function publish(broker: Awaited<ReturnType<typeof openBroker>>, key: string, body: string): Promise<number> {
-  return (await broker.publish(TOPIC_EXCHANGE, key, { value: body })).routed
+  const headers = propertyHeaders([['a', property('int', 2)]])
+  return (await broker.publish(TOPIC_EXCHANGE, key, { value: body, headers })).routed
 }
 
 test('durable subscription: a durable queue clientId.name bound to the topic, collecting while detached', async (t) => {
@@ -97,6 +101,9 @@ test('durable subscription: registry, queue, binding and messages survive a rest
   assert.equal(await broker.jms.durable.subscribe({ ...request, selector: 'a > 1' }), queue)
   const got = await broker.get(queue, { owner: 'x', max: 10 })
   assert.deepEqual(got.map(text), ['before', 'after'])
+  // The selector is on the binding after the restart too: a = 0 is not selected.
+  const zero = propertyHeaders([['a', property('int', 0)]])
+  assert.equal((await broker.publish(TOPIC_EXCHANGE, 'news.sport', { value: 'no', headers: zero })).routed, 0)
 })
 
 test('shared subscription: several consumers of one queue; no client id needed; refused to change while in use', async (t) => {
