@@ -2,6 +2,7 @@
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
+import type { TransactionLimits } from './broker/transactions/limits.js'
 import { openStorage } from './storage/local/index.js'
 
 export interface CreateBrokerOptions {
@@ -26,6 +27,8 @@ export interface CreateBrokerOptions {
   topicWildcardsMax?: number
   /** Bounds on schemas the registry accepts (defaults: 1 MiB, 128 levels). */
   schemaLimits?: Partial<SchemaLimits>
+  /** Bounds on transactions (defaults: 64 MiB and 100000 operations each, 1000 open per owner). */
+  transactionLimits?: Partial<TransactionLimits>
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -46,6 +49,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       security: options.security,
       topicWildcardsMax: options.topicWildcardsMax,
       schemaLimits: options.schemaLimits,
+      transactionLimits: options.transactionLimits,
     })
   } catch (error) {
     await storage.close()

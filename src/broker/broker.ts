@@ -16,7 +16,7 @@ import { Deliveries } from './queue/deliveries.js'
 import type { Queue, QueueConsumer } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { BrokerReports } from './reports.js'
-import { type DeadLetterRoutes, deadLetter } from './routing/dead-letters.js'
+import { type DeadLetterRoutes, deadLetter, routesOver } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
 import { SchemaStore } from './schema/index.js'
@@ -27,6 +27,7 @@ import type { MessagePosition } from './stream/produce.js'
 import type { RawAppendResult } from './stream/raw-append.js'
 import type { Stream } from './stream/stream.js'
 import { TopicSubscriptions } from './topics/topics.js'
+import { Transactions } from './transactions/transactions.js'
 
 export class Broker {
   readonly #storage: StorageEngine
@@ -46,6 +47,7 @@ export class Broker {
   groups!: GroupCoordinator
   /** SNS-style topics and their filtered subscriptions. */
   topics!: TopicSubscriptions
+  transactions!: Transactions
   /** Publishes through exchanges; holds the in-memory sinks bindings can target (e.g. MQTT QoS 0 sessions). */
   readonly #publisher = new Publisher({
     route: (exchange, routingKey, headers, out) => this.router.route(exchange, routingKey, headers, out),
@@ -55,11 +57,7 @@ export class Broker {
     deadLetter: (queue, message, reason) => deadLetter(this.#deadLetters, queue, message, reason),
     now: () => this.now(),
   })
-  readonly #deadLetters: DeadLetterRoutes = {
-    toQueue: (name, message) => this.produce(this.queue(name).streamName, [message]),
-    toExchange: (exchange, routingKey, message) => this.publish(exchange, routingKey, message),
-    now: () => this.now(),
-  }
+  readonly #deadLetters: DeadLetterRoutes = routesOver(this)
   readonly #options: BrokerOptions
   readonly now: () => number
   readonly #report = new BrokerReports(this, () => this.#options)
@@ -117,6 +115,7 @@ export class Broker {
     await this.security.bootstrap(this.#options.security?.users ?? [], this.#options.security?.acls ?? [])
     this.schemas = await SchemaStore.open(meta, this.#options.schemaLimits)
     await this.#streams.load()
+    this.transactions = await Transactions.open(this, this.#options, this.#publisher)
     const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#report.warn }
     this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
@@ -263,6 +262,7 @@ export class Broker {
 
   /** Returns all leases held by an owner and deletes its exclusive queues (connection closed). */
   async releaseOwner(owner: string): Promise<void> {
+    await this.transactions.releaseOwner(owner)
     for (const queue of [...this.#queues.values()]) {
       if (queue.config.exclusiveOwner === owner) await this.deleteQueue(queue.name)
       else queue.releaseOwner(owner)
@@ -390,7 +390,7 @@ export class Broker {
     this.#maintenance.stop()
     this.groups?.close()
     await this.#catalogLock
-    await this.#appender.producers.saveAll(this.now()).catch(() => {})
+    await Promise.all([this.transactions?.close(), this.#appender.producers.saveAll(this.now()).catch(() => {})])
     for (const queue of this.#queues.values()) {
       await queue.saveDeliveryState().catch(() => {})
       queue.close('broker closed')

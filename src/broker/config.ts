@@ -1,9 +1,11 @@
 // Broker options, and stream and queue configuration: defaults, validation (typed INVALID_CONFIG errors)
 // and mapping to storage.
+
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import type { SchemaLimits } from './schema/limits.js'
 import type { ConfiguredUser } from './security/security.js'
+import type { TransactionLimits } from './transactions/limits.js'
 
 export type { SchemaLimits }
 
@@ -25,6 +27,8 @@ export interface BrokerOptions {
   topicWildcardsMax?: number | undefined
   /** Bounds on registered schemas (schema/limits.ts). */
   schemaLimits?: Partial<SchemaLimits> | undefined
+  /** Bounds on transactions (transactions/transaction.ts). */
+  transactionLimits?: Partial<TransactionLimits> | undefined
 }
 
 export interface SecurityBootstrap {

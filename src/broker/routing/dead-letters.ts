@@ -11,6 +11,20 @@ export interface DeadLetterRoutes {
   now(): number
 }
 
+/** The routes over a broker's own produce and publish (no queue limits on the dead-letter side). */
+export function routesOver(broker: {
+  produce(stream: string, messages: PublishMessage[]): Promise<unknown>
+  queue(name: string): { readonly streamName: string }
+  publish(exchange: string, routingKey: string, message: PublishMessage): Promise<unknown>
+  now(): number
+}): DeadLetterRoutes {
+  return {
+    toQueue: (name, message) => broker.produce(broker.queue(name).streamName, [message]),
+    toExchange: (exchange, routingKey, message) => broker.publish(exchange, routingKey, message),
+    now: () => broker.now(),
+  }
+}
+
 export async function deadLetter(
   routes: DeadLetterRoutes,
   queue: QueueRef,
