@@ -166,8 +166,8 @@ export class CommitLog {
   async #store(marker: number): Promise<void> {
     await this.#cursors.commitOffset(APPLIED_KEY, marker)
     this.#stored = marker
-    // Retention: commit records below the marker are never read again.
-    if (marker > this.#log.logStartOffset) await this.#log.deleteRecordsBefore(marker)
+    // Retention: commit records below the marker are never read again; whole segments go once one rolled.
+    if (this.#log.segmentCount > 1 && marker > this.#log.logStartOffset) await this.#log.deleteRecordsBefore(marker)
   }
 
   /** Waits for a marker write under way (close). */

@@ -116,7 +116,7 @@ export class Transaction {
         this.#state = 'committed'
       },
       (error) => {
-        // A commit that failed before its commit record was durable changed nothing: rolled back.
+        // Failed: rolled back (the manager undoes nothing once the commit record is durable; recovery applies it).
         if (this.#state === 'committing') this.#rolledBack(true)
         throw error
       },

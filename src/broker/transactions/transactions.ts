@@ -75,6 +75,8 @@ export class Transactions implements TransactionEngine {
   readonly #scratch: RouteResult = { destinations: [], unroutable: false }
   /** Commits under way by owner: an owner's release waits for them (their acked leases must stay held). */
   readonly #committing = new Map<string, Set<Promise<unknown>>>()
+  /** Transactions whose commit record is durable (committed, whatever their apply does). */
+  readonly #recorded = new WeakSet<Transaction>()
   /**
    * Test hook: a commit stops after its commit record, or after its apply without letting the marker pass it,
    * as a crash at that point would (the next open must then apply it exactly once).
@@ -226,6 +228,7 @@ export class Transactions implements TransactionEngine {
       applied()
       throw error
     }
+    this.#recorded.add(tx)
     if (this.stopAfter === 'commit-record') {
       applied()
       return
@@ -253,7 +256,8 @@ export class Transactions implements TransactionEngine {
 
   rollback(tx: Transaction, returnAcked: boolean): void {
     this.#forget(tx)
-    if (!returnAcked) return
+    // A commit whose record is durable but whose apply failed is not undone: the next open applies it.
+    if (!returnAcked || this.#recorded.has(tx)) return
     for (const ref of tx.acks) this.#host.nack(ref, true)
     for (const { ref } of tx.nacks) this.#host.nack(ref, true)
   }
