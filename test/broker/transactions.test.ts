@@ -187,3 +187,21 @@ for (const stopAfter of ['commit-record', 'apply'] as const) {
     }
   })
 }
+
+test('after a clean close the applied marker is past every commit: the next open re-applies nothing', async (t) => {
+  const dir = tempDir(t)
+  const { createBroker } = await import('../../src/index.ts')
+  const first = await createBroker({ dataDir: dir })
+  await first.createQueue('q')
+  for (let i = 0; i < 3; i++) {
+    const tx = first.transactions.begin('o')
+    tx.send({ queue: 'q' }, { value: `m${i}` })
+    await tx.commit()
+  }
+  await first.close()
+  const warnings: string[] = []
+  const second = await createBroker({ dataDir: dir, warn: (message) => warnings.push(message) })
+  t.after(() => second.close())
+  assert.deepEqual(warnings, [])
+  assert.deepEqual((await drain(second, 'q')).map(text), ['m0', 'm1', 'm2'])
+})

@@ -21,6 +21,7 @@ export const APPLIED_KEY = 't\u0000applied'
 /** The reserved header each appended transactional record carries: the transaction id (recovery counts them). */
 export const TX_HEADER = 'wharf.tx'
 const COMMIT_KEY = Buffer.from('commit')
+const MARKER_EVERY_MS = 1000
 
 /** One destination partition of a commit. */
 export interface CommitTarget {
@@ -70,6 +71,7 @@ export class CommitLog {
   readonly #unapplied = new Set<number>()
   #stored = -1
   #storing: Promise<void> | null = null
+  #timer: NodeJS.Timeout | null = null
 
   private constructor(log: PartitionLog, cursors: CursorStore, maxBatchBytes: number) {
     this.#log = log
@@ -134,10 +136,18 @@ export class CommitLog {
     return offset
   }
 
-  /** A commit's operations are all durable: the marker may pass it (stored lazily; recovery is idempotent). */
+  /**
+   * A commit's operations are all durable: the marker may pass it. Stored at most once per MARKER_EVERY_MS
+   * (not one more fsync per commit): a stale marker only makes recovery re-check commits already applied.
+   */
   done(offset: number): void {
     this.#unapplied.delete(offset)
-    this.#storeMarker()
+    if (this.#timer !== null) return
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      this.#storeMarker()
+    }, MARKER_EVERY_MS)
+    this.#timer.unref()
   }
 
   /** Recovery applied everything up to the log's end. */
@@ -170,8 +180,11 @@ export class CommitLog {
     if (this.#log.segmentCount > 1 && marker > this.#log.logStartOffset) await this.#log.deleteRecordsBefore(marker)
   }
 
-  /** Waits for a marker write under way (close). */
+  /** Stores the marker now and waits for it (broker close). */
   async settle(): Promise<void> {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#storeMarker()
     while (this.#storing !== null) await this.#storing
   }
 }
