@@ -108,7 +108,12 @@ export class ChannelTxMode {
 
   async commit(): Promise<void> {
     const tx = this.#end()
-    for (const method of tx.settles) this.#settle(method, tx.held)
+    try {
+      for (const method of tx.settles) this.#settle(method, tx.held)
+    } catch (error) {
+      tx.held.rollback({ returnAcked: false })
+      throw error
+    }
     try {
       await tx.held.commit()
     } catch (error) {
