@@ -205,3 +205,23 @@ test('after a clean close the applied marker is past every commit: the next open
   assert.deepEqual(warnings, [])
   assert.deepEqual((await drain(second, 'q')).map(text), ['m0', 'm1', 'm2'])
 })
+
+test('recovery after a partial apply appends only the records of a partition not found there', async (t) => {
+  const dir = tempDir(t)
+  const first = await createInspectableBroker({ dataDir: dir })
+  await first.createQueue('q')
+  first.transactions.stopAfter = 'commit-record'
+  const tx = first.transactions.begin('c')
+  for (let i = 0; i < 5; i++) tx.send({ queue: 'q' }, { value: `m${i}` })
+  await tx.commit()
+  // As if the first of two batches of the apply reached the disk before the crash: m0 and m1, tagged.
+  const tag = { key: 'wharf.tx', value: Buffer.from(tx.id) }
+  await first.produce('q', [
+    { value: 'm0', headers: [tag] },
+    { value: 'm1', headers: [tag] },
+  ])
+  await first.close()
+  const broker = await createInspectableBroker({ dataDir: dir })
+  t.after(() => broker.close())
+  assert.deepEqual((await drain(broker, 'q')).map(text), ['m0', 'm1', 'm2', 'm3', 'm4'])
+})
