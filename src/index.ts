@@ -4,6 +4,7 @@ import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
 import type { JmsOptions } from './broker/jms/options.js'
 import type { ScheduleLimits } from './broker/schedule/limits.js'
+import type { TransactionLimits } from './broker/transactions/limits.js'
 import { openStorage } from './storage/local/index.js'
 
 export interface CreateBrokerOptions {
@@ -32,6 +33,8 @@ export interface CreateBrokerOptions {
   jms?: JmsOptions
   /** Bounds of the scheduler (defaults: 10000 jobs, 64 MiB of their messages, delays up to a year, local cron zone). */
   scheduleLimits?: Partial<ScheduleLimits>
+  /** Bounds on transactions (defaults: 64 MiB and 100000 operations each, 1000 open per owner). */
+  transactionLimits?: Partial<TransactionLimits>
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -54,6 +57,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       schemaLimits: options.schemaLimits,
       jms: options.jms,
       scheduleLimits: options.scheduleLimits,
+      transactionLimits: options.transactionLimits,
     })
   } catch (error) {
     await storage.close()

@@ -30,6 +30,7 @@ import type { MessagePosition } from './stream/produce.js'
 import type { RawAppendResult } from './stream/raw-append.js'
 import type { Stream } from './stream/stream.js'
 import { TopicSubscriptions } from './topics/topics.js'
+import { Transactions } from './transactions/transactions.js'
 
 export class Broker {
   readonly #storage: StorageEngine
@@ -52,6 +53,8 @@ export class Broker {
   topics!: TopicSubscriptions
   /** JMS destinations (jms/): client ids, durable and shared subscriptions, temporaries, virtual topics. */
   jms!: Jms
+  /** Crash-atomic transactions of sends and acks (transactions/): one fsynced commit record each. */
+  transactions!: Transactions
   /** Publishes through exchanges; holds the in-memory sinks bindings can target (e.g. MQTT QoS 0 sessions). */
   readonly #publisher = new Publisher({
     route: (exchange, key, headers, out, message) => this.router.route(exchange, key, headers, out, message),
@@ -118,6 +121,7 @@ export class Broker {
     await this.security.bootstrap(this.#options.security?.users ?? [], this.#options.security?.acls ?? [])
     this.schemas = await SchemaStore.open(meta, this.#options.schemaLimits)
     await this.#streams.load()
+    this.transactions = await Transactions.open(this, this.#options, this.#publisher)
     const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#report.warn }
     this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
@@ -157,8 +161,6 @@ export class Broker {
   #assertOpen(): void {
     if (this.#closed) throw new WharfError('BROKER_CLOSED')
   }
-
-  // ---- streams and producing (stream/catalog.ts, stream/appender.ts) ----
 
   /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */
   createStream(
@@ -221,8 +223,6 @@ export class Broker {
     return this.#log.read(streamName, partition, offset, maxBytes)
   }
 
-  // ---- queues (catalog in queue/catalog.ts) ----
-
   /** Declares a queue over its own stream or `config.stream`; an equal redeclare returns the existing one. */
   createQueue(
     name: string,
@@ -266,6 +266,7 @@ export class Broker {
 
   /** Returns all leases held by an owner and deletes its exclusive queues (connection closed). */
   async releaseOwner(owner: string): Promise<void> {
+    await this.transactions.releaseOwner(owner)
     this.jms?.releaseOwner(owner)
     for (const queue of [...this.#queues.values()]) {
       if (queue.config.exclusiveOwner === owner) await this.deleteQueue(queue.name)
@@ -283,8 +284,6 @@ export class Broker {
   queueStats(name: string): QueueStats {
     return this.queue(name).queueStats()
   }
-
-  // ---- exchanges and routing ----
 
   declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
     this.#assertOpen()
@@ -333,8 +332,6 @@ export class Broker {
     if (message.delayMs !== undefined) this.scheduler.checkDelay(message.delayMs)
     return this.#publisher.publish(exchange, routingKey, message, options.routingHeaders, options.extraRoutingKeys)
   }
-
-  // ---- log mode ----
 
   /** Committed offset of a consumer group on a stream partition. */
   committedOffset(group: string, stream: string, partition: number): { offset: number; metadata: string } | undefined {
@@ -390,7 +387,7 @@ export class Broker {
     await this.scheduler?.close()
     this.groups?.close()
     await this.#catalogLock
-    await this.#appender.producers.saveAll(this.now()).catch(() => {})
+    await Promise.all([this.transactions?.close(), this.#appender.producers.saveAll(this.now()).catch(() => {})])
     for (const queue of this.#queues.values()) {
       await queue.saveDeliveryState().catch(() => {})
       queue.close('broker closed')

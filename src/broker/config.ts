@@ -1,11 +1,13 @@
 // Broker options, and stream and queue configuration: defaults, validation (typed INVALID_CONFIG errors)
 // and mapping to storage.
+
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import type { JmsOptions } from './jms/options.js'
 import { DELIVERY_DELAY_MAX_MS, type ScheduleLimits } from './schedule/limits.js'
 import type { SchemaLimits } from './schema/limits.js'
 import type { ConfiguredUser } from './security/security.js'
+import type { TransactionLimits } from './transactions/limits.js'
 
 export type { SchemaLimits }
 export { DELIVERY_DELAY_MAX_MS }
@@ -32,6 +34,8 @@ export interface BrokerOptions {
   jms?: JmsOptions | undefined
   /** Bounds of the scheduler (schedule/scheduler.ts): jobs, their bytes, the longest delay, the cron zone. */
   scheduleLimits?: Partial<ScheduleLimits> | undefined
+  /** Bounds on transactions (transactions/transaction.ts). */
+  transactionLimits?: Partial<TransactionLimits> | undefined
 }
 
 export interface SecurityBootstrap {

@@ -62,6 +62,11 @@ export class Publisher {
     return this.#sinks.has(id)
   }
 
+  /** The in-memory sink registered under id (transactions deliver to sinks at commit). */
+  sink(id: string): Sink | undefined {
+    return this.#sinks.get(id)
+  }
+
   removeSink(id: string): void {
     this.#sinks.delete(id)
   }

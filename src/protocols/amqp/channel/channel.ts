@@ -71,7 +71,7 @@ export class AmqpChannel {
     this.#replyConsumer = new ReplyConsumer(this.#ctx, () => this.#consumers.nextDeliveryTag())
     this.#publisher = new ChannelPublisher(
       this.#ctx,
-      (method) => this.#consumers.settle(method),
+      (method, into) => this.#consumers.settle(method, into),
       () => this.#replyConsumer.address,
     )
   }

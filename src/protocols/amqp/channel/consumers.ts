@@ -6,6 +6,7 @@ import { CreditGroup } from '../../../broker/credit.js'
 import type { StoredMessage } from '../../../broker/message.js'
 import type { Queue, QueueConsumer } from '../../../broker/queue/queue.js'
 import type { Delivery } from '../../../broker/queue/types.js'
+import type { Transaction } from '../../../broker/transactions/transaction.js'
 import { isWharfError } from '../../../util/errors.js'
 import { consumerPriority } from '../arguments.js'
 import { type AmqpMethod, ClassId, type MethodArgs, ReplyCode } from '../codec/index.js'
@@ -296,7 +297,8 @@ export class ChannelConsumers {
       this.#tagsOf(method)
   }
 
-  settle(method: AmqpMethod): void {
+  /** Settles now, or into a broker transaction (tx.commit): its queue deliveries are then settled atomically. */
+  settle(method: AmqpMethod, into?: Transaction): void {
     if (method.name !== 'basic.ack' && method.name !== 'basic.nack' && method.name !== 'basic.reject') return
     const requeue = method.name === 'basic.ack' ? false : method.args.requeue
     const tag = method.args.deliveryTag
@@ -305,22 +307,24 @@ export class ChannelConsumers {
       const u = this.#unacked.get(tag)
       if (u === undefined) throw this.#unknownTag(method, tag)
       this.#unacked.delete(tag)
-      this.#settleOne(u, method.name === 'basic.ack', requeue)
+      this.#settleOne(u, method.name === 'basic.ack', requeue, into)
       return
     }
     for (const t of this.#tagsOf(method)) {
       const u = this.#unacked.get(t)!
       this.#unacked.delete(t)
-      this.#settleOne(u, method.name === 'basic.ack', requeue)
+      this.#settleOne(u, method.name === 'basic.ack', requeue, into)
     }
   }
 
   /** The client was answered already, so an ack does not wait for the store (a failed one redelivers). */
-  #settleOne(u: Unacked, ack: boolean, requeue: boolean): void {
+  #settleOne(u: Unacked, ack: boolean, requeue: boolean, into?: Transaction): void {
     const traffic = this.#ctx.host.traffic
     if (ack) traffic.messagesAcknowledged++
     else if (requeue) traffic.messagesRequeued++
     if (u instanceof StreamConsumer) u.credit()
+    else if (into !== undefined && ack) into.ack(u)
+    else if (into !== undefined) into.nack(u, requeue)
     else if (ack) this.#ctx.broker.deliveries.settle(u)
     else this.#ctx.broker.deliveries.nack(u, requeue)
   }

@@ -1,8 +1,12 @@
 // A channel's publishing side: basic.publish content assembly (method, content header, body frames), routing,
 // mandatory → basic.return, publisher confirms and tx. Publishes are not awaited (that would serialize the
 // disk): they are started in order and settled in order, so that basic.return precedes the confirm and
-// confirms coalesce into multiple=true acks.
+// confirms coalesce into multiple=true acks. In tx mode a channel has one open broker transaction
+// (src/broker/transactions): publishes are routed into it as they come; acks, nacks and rejects are held as
+// methods and settled into it at tx.commit, which stores everything atomically and answers once durable.
+// tx.rollback drops the publishes and the held acks: as in RabbitMQ, those deliveries stay unacknowledged.
 import type { PublishMessage } from '../../../broker/message.js'
+import type { Transaction } from '../../../broker/transactions/transaction.js'
 import { isWharfError } from '../../../util/errors.js'
 import { burstClock } from '../../common/metrics.js'
 import {
@@ -18,9 +22,10 @@ import {
   ReplyCode,
 } from '../codec/index.js'
 import { AmqpError, amqpError, toAmqpError } from '../errors.js'
-import { encodeDelivery, propsBytesOf, routingKeysOf, toPublishMessage } from '../message.js'
+import { propsBytesOf, routingKeysOf, toPublishMessage } from '../message.js'
 import { deliverReply, encodeProps, isReplyAddress, REPLY_TO } from '../reply-to.js'
 import { accessRefused, authorize, type ChannelContext } from './context.js'
+import { ChannelTxMode, type PublishOp, returnFrame } from './tx.js'
 
 /** Largest message body accepted (the broker's stream limit applies on top). */
 export const BODY_BYTES_MAX = 64 * 1024 * 1024
@@ -53,23 +58,10 @@ function reservedBy(a: Assembly): number {
   return a.header === null ? 0 : a.header.bodySize
 }
 
-type PublishOp = {
-  kind: 'publish'
-  exchange: string
-  routingKey: string
-  mandatory: boolean
-  message: PublishMessage
-  headers: BasicProperties['headers']
-  /** CC and BCC routing keys (sender-selected distribution). */
-  extraKeys: string[] | undefined
-}
-
-type TxOp = PublishOp | { kind: 'settle'; method: AmqpMethod }
-
 export class ChannelPublisher {
   readonly #ctx: ChannelContext
-  /** Settles an ack/nack/reject (the consuming side); tx.commit replays the ones it held back. */
-  readonly #settle: (method: AmqpMethod) => void
+  /** Settles an ack/nack/reject (the consuming side); tx.commit settles the held ones into the transaction. */
+  readonly #settle: (method: AmqpMethod, into?: Transaction) => void
   /** This channel's direct reply-to address (406 without a reply consumer). */
   readonly #replyAddress: () => string
   #assembly: Assembly | null = null
@@ -78,12 +70,15 @@ export class ChannelPublisher {
   /** Publishes in flight, oldest first; entries before #pendingHead are settled (no Array#shift: O(n)). */
   #pending: PendingPublish[] = []
   #pendingHead = 0
-  #tx: TxOp[] | null = null
-  /** Body bytes of the publishes #tx holds, reserved in the connection's content budget until commit/rollback. */
-  #txBytes = 0
+  /** tx mode (tx.select seen): the channel's open broker transaction. */
+  #tx: ChannelTxMode | null = null
   #lastPublish: Promise<void> = Promise.resolve()
 
-  constructor(ctx: ChannelContext, settle: (method: AmqpMethod) => void, replyAddress: () => string) {
+  constructor(
+    ctx: ChannelContext,
+    settle: (method: AmqpMethod, into?: Transaction) => void,
+    replyAddress: () => string,
+  ) {
     this.#ctx = ctx
     this.#settle = settle
     this.#replyAddress = replyAddress
@@ -111,14 +106,7 @@ export class ChannelPublisher {
   discard(): void {
     if (this.#assembly !== null) this.#ctx.host.contentBudget.release(reservedBy(this.#assembly))
     this.#assembly = null
-    if (this.#tx !== null) this.#tx = []
-    this.#releaseTx()
-  }
-
-  /** The transaction's publishes left it (committed: now counted in flight; rolled back; channel gone). */
-  #releaseTx(): void {
-    this.#ctx.host.contentBudget.release(this.#txBytes)
-    this.#txBytes = 0
+    this.#tx?.discard()
   }
 
   content(frame: AmqpFrame): void {
@@ -205,9 +193,7 @@ export class ChannelPublisher {
       extraKeys,
     }
     if (this.#tx !== null) {
-      this.#ctx.host.contentBudget.reserve(body.length, ClassId.BASIC, 40)
-      this.#txBytes += body.length
-      this.#tx.push(op)
+      this.#tx.hold(op, body.length)
       return
     }
     this.#startPublish(op)
@@ -249,23 +235,7 @@ export class ChannelPublisher {
     this.#lastPublish = this.#route(op).then(
       ({ routed }) => {
         entry.ok = true
-        if (routed === 0 && op.mandatory) {
-          entry.returned = encodeDelivery(
-            this.#ctx.number,
-            'basic.return',
-            { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: op.exchange, routingKey: op.routingKey },
-            {
-              stream: '',
-              partition: 0,
-              offset: -1,
-              timestamp: 0,
-              key: null,
-              value: op.message.value as Buffer,
-              headers: op.message.headers ?? [],
-            },
-            this.#ctx.host.frameMax,
-          )
-        }
+        if (routed === 0 && op.mandatory) entry.returned = returnFrame(this.#ctx, op)
         this.#settled(entry)
       },
       (error) => {
@@ -358,7 +328,7 @@ export class ChannelPublisher {
 
   selectTx(): void {
     if (this.#confirm) throw amqpError.precondition('cannot switch from confirm to tx mode')
-    this.#tx ??= []
+    this.#tx ??= new ChannelTxMode(this.#ctx, this.#settle)
     this.#ctx.reply('tx.select-ok', {})
   }
 
@@ -367,33 +337,18 @@ export class ChannelPublisher {
     return this.#tx !== null
   }
 
-  /** basic.ack/nack/reject inside a transaction (its tags already checked): settled at tx.commit. */
+  /** basic.ack/nack/reject inside a transaction (its tags already checked): settled into it at tx.commit. */
   holdSettle(method: AmqpMethod): void {
-    this.#tx!.push({ kind: 'settle', method })
+    this.#tx!.holdSettle(method)
   }
 
   commit(): Promise<void> {
     if (this.#tx === null) throw amqpError.precondition('channel is not transactional')
-    return this.#commit()
-  }
-
-  async #commit(): Promise<void> {
-    const ops = this.#tx!
-    this.#tx = []
-    this.#releaseTx()
-    const publishes: Promise<void>[] = []
-    for (const op of ops) {
-      if (op.kind === 'publish') publishes.push(this.#startPublish(op))
-      else this.#settle(op.method)
-    }
-    await Promise.all(publishes)
-    this.#ctx.reply('tx.commit-ok', {})
+    return this.#tx.commit()
   }
 
   rollback(): void {
     if (this.#tx === null) throw amqpError.precondition('channel is not transactional')
-    this.#tx = []
-    this.#releaseTx()
-    this.#ctx.reply('tx.rollback-ok', {})
+    this.#tx.rollback()
   }
 }

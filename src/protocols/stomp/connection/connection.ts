@@ -87,9 +87,7 @@ export class StompConnection implements ConnectionCore {
     this.#onClose = onClose
     this.#parser = new FrameParser(host.limits)
     this.#subscriptions = new Subscriptions(this)
-    this.#sending = new Sending(this, (frame) =>
-      this.#subscriptions.settle(this.#subscriptions.take(frame), frame.command === 'ACK'),
-    )
+    this.#sending = new Sending(this)
     this.output = new SocketOutput(stream, {
       flushOn: 'immediate',
       concatBytesMax: 64 * 1024,
@@ -267,13 +265,14 @@ export class StompConnection implements ConnectionCore {
       case 'UNSUBSCRIBE':
         return this.#withReceipt(frame, this.#subscriptions.unsubscribe(frame))
       case 'ACK':
-      case 'NACK':
-        if (frame.headers.has('transaction')) {
-          this.#subscriptions.check(frame)
-          this.#sending.held(frame)
-        } else this.#subscriptions.settle(this.#subscriptions.take(frame), command === 'ACK')
+      case 'NACK': {
+        const open = this.#sending.transaction(frame)
+        const deliveries = this.#subscriptions.take(frame)
+        if (open !== undefined) this.#sending.settleIn(open, deliveries, command === 'ACK')
+        else this.#subscriptions.settle(deliveries, command === 'ACK')
         this.#receipt(frame)
         return undefined
+      }
       case 'BEGIN':
         this.#sending.begin(frame)
         return undefined

@@ -1,59 +1,81 @@
 // SEND and transactions. Where a SEND goes (queues created on first use as ActiveMQ does, topics, temporary
-// and composite destinations) is targets.ts's business. A SEND is routed at once and only its receipt waits,
-// in order, for the broker to have stored it durably, so SENDs pipeline. BEGIN / COMMIT / ABORT map onto what AMQP 0-9-1 tx does here: a
-// transaction's SENDs, ACKs and NACKs are checked when they arrive, held by the connection (bounded in
-// bytes), and carried out in order at COMMIT; ABORT drops them (an aborted ACK leaves its message
-// unacknowledged with the client).
+// and composite destinations, scheduled jobs) is targets.ts's business. A SEND is routed at once and only its
+// receipt waits, in order, for the broker to have stored it durably, so SENDs pipeline. BEGIN / COMMIT / ABORT
+// are broker transactions (src/broker/transactions), several per connection: a transaction's SENDs are routed
+// when they arrive and held by the broker, its ACKs and NACKs take their messages from the subscription but
+// keep them leased; COMMIT stores all of it atomically (its receipt once durable); ABORT drops the SENDs and
+// gives the ACKed and NACKed messages back to their queues, redelivered (ActiveMQ Classic semantics: acks are
+// part of the transaction).
+import type { Delivery } from '../../../broker/queue/types.js'
+import type { Transaction } from '../../../broker/transactions/transaction.js'
 import { isWharfError } from '../../../util/errors.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import type { ConnectionCore } from './context.js'
-import { authorizeSend, publishSend } from './targets.js'
+import { authorizeSend, holdSend, publishSend } from './targets.js'
 
-interface Transaction {
-  frames: Frame[]
+interface Open {
+  tx: Transaction
+  /** Body bytes of its SENDs, counted in the connection's transactionBytesMax. */
   bytes: number
 }
 
 export class Sending {
   readonly #c: ConnectionCore
-  readonly #transactions = new Map<string, Transaction>()
+  readonly #transactions = new Map<string, Open>()
   #transactionBytes = 0
   #inflight = 0
-  /** ACK / NACK frames a COMMIT carries out. */
-  readonly #settle: (frame: Frame) => void
 
-  constructor(c: ConnectionCore, settle: (frame: Frame) => void) {
+  constructor(c: ConnectionCore) {
     this.#c = c
-    this.#settle = settle
   }
 
   get inflight(): number {
     return this.#inflight
   }
 
-  /** Whether the SEND or ACK/NACK belongs to a transaction (then it is held, not carried out). */
-  held(frame: Frame): boolean {
+  /** The open transaction a frame names (its `transaction` header), or undefined without the header. */
+  transaction(frame: Frame): Open | undefined {
     const id = frame.headers.get('transaction')
-    if (id === undefined) return false
-    const tx = this.#transactions.get(id)
-    if (tx === undefined) throw new StompFrameError(`no transaction '${id}'`)
-    const bytes = frame.body.length
-    if (this.#transactionBytes + bytes > this.#c.host.limits.transactionBytesMax)
-      throw new StompFrameError(`transactions too large (at most ${this.#c.host.limits.transactionBytesMax} bytes)`)
-    tx.frames.push(frame)
-    tx.bytes += bytes
-    this.#transactionBytes += bytes
-    return true
+    if (id === undefined) return undefined
+    const open = this.#transactions.get(id)
+    if (open === undefined) throw new StompFrameError(`no transaction '${id}'`)
+    return open
   }
 
-  /** Checks the destination and rights; a transactional SEND is then held, another one published. */
+  /** Checks the destination and rights; a transactional SEND is then held by its transaction, another published. */
   async send(frame: Frame): Promise<void> {
+    const open = this.transaction(frame)
     await authorizeSend(this.#c, frame)
-    if (this.held(frame)) {
-      this.#receipt(frame, undefined)
+    if (open === undefined) {
+      this.#receipt(frame, this.#publish(frame))
       return
     }
-    this.#receipt(frame, this.#publish(frame))
+    const bytes = frame.body.length
+    const max = this.#c.host.limits.transactionBytesMax
+    if (this.#transactionBytes + bytes > max) throw new StompFrameError(`transactions too large (at most ${max} bytes)`)
+    try {
+      holdSend(this.#c, frame, open.tx)
+    } catch (error) {
+      throw new StompFrameError(failureText(error))
+    }
+    open.bytes += bytes
+    this.#transactionBytes += bytes
+    const traffic = this.#c.host.traffic
+    traffic.messagesReceived++
+    traffic.bytesReceived += bytes
+    this.#receipt(frame, undefined)
+  }
+
+  /** ACK / NACK inside a transaction: the deliveries leave the subscription but stay leased until COMMIT. */
+  settleIn(open: Open, deliveries: Delivery[], ack: boolean): void {
+    try {
+      for (const d of deliveries) {
+        if (ack) open.tx.ack(d)
+        else open.tx.nack(d, true)
+      }
+    } catch (error) {
+      throw new StompFrameError(failureText(error))
+    }
   }
 
   #publish(frame: Frame): Promise<unknown> {
@@ -85,35 +107,39 @@ export class Sending {
 
   begin(frame: Frame): void {
     const id = transactionOf(frame)
+    const max = this.#c.host.limits.transactionsMax
     if (this.#transactions.has(id)) throw new StompFrameError(`transaction '${id}' is already open`)
-    if (this.#transactions.size >= this.#c.host.limits.transactionsMax)
-      throw new StompFrameError(`too many open transactions (at most ${this.#c.host.limits.transactionsMax})`)
-    this.#transactions.set(id, { frames: [], bytes: 0 })
+    if (this.#transactions.size >= max) throw new StompFrameError(`too many open transactions (at most ${max})`)
+    let tx: Transaction
+    try {
+      tx = this.#c.broker.transactions.begin(this.#c.id)
+    } catch (error) {
+      throw new StompFrameError(failureText(error))
+    }
+    this.#transactions.set(id, { tx, bytes: 0 })
     this.#receipt(frame, undefined)
   }
 
+  /** Stores the transaction atomically; its receipt once durable. A failed commit ends the connection. */
   commit(frame: Frame): void {
-    const tx = this.#end(frame)
-    const work: Array<Promise<unknown>> = []
-    for (const held of tx.frames) {
-      if (held.command === 'SEND') work.push(this.#publish(held))
-      else this.#settle(held)
-    }
-    this.#receipt(frame, work.length === 0 ? undefined : Promise.all(work))
+    const { tx } = this.#end(frame)
+    const committed = tx.commit()
+    committed.catch((error: unknown) => this.#c.fail(failureText(error), frame.headers.get('receipt')))
+    this.#receipt(frame, committed)
   }
 
   abort(frame: Frame): void {
-    this.#end(frame)
+    this.#end(frame).tx.rollback()
     this.#receipt(frame, undefined)
   }
 
-  #end(frame: Frame): Transaction {
+  #end(frame: Frame): Open {
     const id = transactionOf(frame)
-    const tx = this.#transactions.get(id)
-    if (tx === undefined) throw new StompFrameError(`no transaction '${id}'`)
+    const open = this.#transactions.get(id)
+    if (open === undefined) throw new StompFrameError(`no transaction '${id}'`)
     this.#transactions.delete(id)
-    this.#transactionBytes -= tx.bytes
-    return tx
+    this.#transactionBytes -= open.bytes
+    return open
   }
 }
 

@@ -7,6 +7,7 @@
 // carried out (at once, or at COMMIT).
 import { publisherHeader, temporaryName } from '../../../broker/jms/jms.js'
 import type { PublishMessage, RecordHeader } from '../../../broker/message.js'
+import type { Transaction } from '../../../broker/transactions/transaction.js'
 import { type Destination, parseDestination, parseDestinations, TOPIC_EXCHANGE } from '../wire/destination.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import { toPublishMessage } from '../wire/message.js'
@@ -47,9 +48,7 @@ export async function authorizeSend(c: ConnectionCore, frame: Frame): Promise<vo
 /** Publishes a SEND (checked by authorizeSend) to each of its destinations. */
 export function publishSend(c: ConnectionCore, frame: Frame): Promise<unknown> {
   const destinations = parseDestinations(frame.headers.get('destination'))
-  const message = toPublishMessage(withReplyTo(c, frame.headers), frame.body, Date.now())
-  // toPublishMessage built a fresh header list without any `wharf.*` header a client sent: no copy needed.
-  if (destinations.some(isTopic)) message.headers!.push(publisherOf(c))
+  const message = sendMessage(c, frame, destinations)
   // AMQ_SCHEDULED_PERIOD/REPEAT/CRON: a scheduler job per destination instead of a publish.
   const job = scheduleJob(frame.headers)
   const one = (d: Destination) => {
@@ -62,6 +61,26 @@ export function publishSend(c: ConnectionCore, frame: Frame): Promise<unknown> {
   }
   if (destinations.length === 1) return one(destinations[0]!)
   return Promise.all(destinations.map(one))
+}
+
+/** A SEND inside a transaction: routed now (to each destination), stored at COMMIT. */
+export function holdSend(c: ConnectionCore, frame: Frame, tx: Transaction): void {
+  if (scheduleJob(frame.headers) !== null)
+    throw new StompFrameError('a SEND with AMQ_SCHEDULED_PERIOD, REPEAT or CRON cannot be part of a transaction')
+  const destinations = parseDestinations(frame.headers.get('destination'))
+  const message = sendMessage(c, frame, destinations)
+  for (const d of destinations) {
+    const route = routeOf(c, d)
+    tx.send(route.exchange === '' ? { queue: route.key } : { exchange: route.exchange, routingKey: route.key }, message)
+  }
+}
+
+/** The message of a SEND: its reply-to rewritten, and the publisher stamp when a topic may receive it. */
+function sendMessage(c: ConnectionCore, frame: Frame, destinations: readonly Destination[]): PublishMessage {
+  const message = toPublishMessage(withReplyTo(c, frame.headers), frame.body, Date.now())
+  // toPublishMessage built a fresh header list without any `wharf.*` header a client sent: no copy needed.
+  if (destinations.some(isTopic)) message.headers!.push(publisherOf(c))
+  return message
 }
 
 /** The exchange and routing key a destination publishes through (queues: the default exchange). */
