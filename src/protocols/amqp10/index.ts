@@ -1,0 +1,1 @@
+export { type Amqp10Listener, type Amqp10ListenerContext, startAmqp10Listener } from './listener.js'
