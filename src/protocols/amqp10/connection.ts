@@ -209,8 +209,8 @@ export class Amqp10Connection {
       this.#state = 'open'
       return
     }
-    if (this.#state === 'header' && id === PROTOCOL_AMQP) {
-      // No SASL layer: only an anonymous client may do that (as RabbitMQ and Artemis allow when configured).
+    if (this.#state === 'header' && id === PROTOCOL_AMQP && this.broker.security.anonymous() !== undefined) {
+      // No SASL layer: allowed only while anonymous access is on (as RabbitMQ and Artemis do when configured).
       this.output.write(protocolHeader(PROTOCOL_AMQP))
       this.#state = 'open'
       this.#waiting = true
@@ -222,6 +222,7 @@ export class Amqp10Connection {
       })
       return
     }
+    if (this.#state === 'header' && id === PROTOCOL_AMQP) void refuseLogin(this.#attempt('none'), 'anonymous-disabled')
     // The header we speak, then close (Part 2.2).
     this.output.write(protocolHeader(this.#state === 'header' ? PROTOCOL_SASL : PROTOCOL_AMQP))
     this.#shutdown()
