@@ -225,7 +225,7 @@ export class Amqp10Connection {
     if (this.#state === 'header' && id === PROTOCOL_AMQP) void refuseLogin(this.#attempt('none'), 'anonymous-disabled')
     // The header we speak, then close (Part 2.2).
     this.output.write(protocolHeader(this.#state === 'header' ? PROTOCOL_SASL : PROTOCOL_AMQP))
-    this.#shutdown()
+    this.#endSocket()
   }
 
   #sendSasl(performative: AnyInit): void {
@@ -273,8 +273,7 @@ export class Amqp10Connection {
     if (this.#state === 'closed') return
     if (principal === undefined) {
       this.#sendSasl({ kind: 'sasl-outcome', code: 1 })
-      this.output.flush()
-      this.#shutdown()
+      this.#endSocket()
       return
     }
     this.#authenticated(principal)
@@ -393,6 +392,11 @@ export class Amqp10Connection {
         ...(condition !== undefined ? { error: { kind: 'error', condition, description } } : {}),
       } as AnyInit)
     }
+    this.#endSocket()
+  }
+
+  /** What was written goes out, then the socket ends (destroyed if the peer does not read it within a second). */
+  #endSocket(): void {
     this.output.flush()
     this.#socket.end()
     setTimeout(() => this.#socket.destroy(), 1000).unref()
