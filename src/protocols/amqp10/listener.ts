@@ -10,13 +10,22 @@ export interface Amqp10ListenerContext extends ListenerContext {
   amqp10Limits?: Partial<Amqp10Limits>
   /** Attaching to a queue that does not exist creates it (default true, as ActiveMQ and Artemis do). */
   autoCreateQueues?: boolean
+  /**
+   * No port of its own: AMQP 1.0 connections arrive through `adopt` from the AMQP 0-9-1 listener, which
+   * sniffs the protocol header on the ports the two share (the server runs it this way).
+   */
+  shared?: boolean
 }
 
 export interface Amqp10Listener extends Listener {
   readonly tlsPort: number | undefined
   readonly connections: ConnectionRegistry<Amqp10Connection>
-  /** Hands a socket whose first bytes were already read (a shared port that sniffed the header) to AMQP 1.0. */
-  adopt(socket: Socket, head: Buffer): void
+  adopt(socket: Socket): void
+}
+
+/** AMQP 1.0 on the AMQP 0-9-1 ports, as the server runs it. */
+export function startSharedAmqp10Listener(ctx: Amqp10ListenerContext): Promise<Amqp10Listener> {
+  return startAmqp10Listener({ ...ctx, shared: true })
 }
 
 export async function startAmqp10Listener(ctx: Amqp10ListenerContext): Promise<Amqp10Listener> {
@@ -44,24 +53,29 @@ export async function startAmqp10Listener(ctx: Amqp10ListenerContext): Promise<A
     registry.add(connection)
     return connection
   }
-  const tcp = await acceptTcp(ctx, registry, accept)
-  const tls = await acceptTls(ctx, registry, accept).catch(async (error: unknown) => {
-    await tcp?.close()
-    throw error
-  })
+  const shared = ctx.shared === true
+  const tcp = shared ? undefined : await acceptTcp(ctx, registry, accept)
+  const tls = shared
+    ? undefined
+    : await acceptTls(ctx, registry, accept).catch(async (error: unknown) => {
+        await tcp?.close()
+        throw error
+      })
   const urls: string[] = []
   if (tcp !== undefined) urls.push(`amqp://${ctx.host}:${tcp.port}`)
   if (tls !== undefined) urls.push(`amqps://${ctx.host}:${tls.port}`)
   return {
     name: 'amqp10',
-    port: listenerPort(tcp, tls),
+    port: shared
+      ? ctx.plaintext === false && ctx.tls !== undefined
+        ? ctx.tls.port
+        : ctx.port
+      : listenerPort(tcp, tls),
     tlsPort: tls?.port,
     urls,
     connections: registry,
-    adopt(socket, head) {
-      const connection = accept(socket)
-      socket.emit('data', head)
-      void connection
+    adopt(socket) {
+      accept(socket)
     },
     async close() {
       const connections = [...registry]
