@@ -2,6 +2,7 @@
 // embedded broker: the only broker-level module that picks a storage implementation.
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
+import type { JmsOptions } from './broker/jms/options.js'
 import { openStorage } from './storage/local/index.js'
 
 export interface CreateBrokerOptions {
@@ -26,6 +27,8 @@ export interface CreateBrokerOptions {
   topicWildcardsMax?: number
   /** Bounds on schemas the registry accepts (defaults: 1 MiB, 128 levels). */
   schemaLimits?: Partial<SchemaLimits>
+  /** JMS destinations: virtual topic prefixes, temporary destinations per connection (broker/jms/options.ts). */
+  jms?: JmsOptions
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -46,6 +49,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       security: options.security,
       topicWildcardsMax: options.topicWildcardsMax,
       schemaLimits: options.schemaLimits,
+      jms: options.jms,
     })
   } catch (error) {
     await storage.close()

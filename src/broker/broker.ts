@@ -5,12 +5,14 @@ import { WharfError } from '../util/errors.js'
 import { AdapterCatalogs, type AdapterKind, type Catalog } from './catalog.js'
 import type { BrokerOptions, QueueConfig, StreamConfig } from './config.js'
 import { GroupCoordinator } from './groups/index.js'
+import { Jms } from './jms/jms.js'
 import type { LogMember, LogMemberOptions } from './log/assigned-group.js'
 import type { LogCursor, LogCursorOptions } from './log/cursor.js'
 import type { PartitionLag } from './log/groups.js'
 import { LogMode, type LogRead } from './log/mode.js'
 import { Maintenance } from './maintenance.js'
 import type { PublishMessage, StoredMessage } from './message.js'
+import { type BrowseOptions, type BrowsePage, browse } from './queue/browse.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { Deliveries } from './queue/deliveries.js'
 import type { Queue, QueueConsumer } from './queue/queue.js'
@@ -46,6 +48,8 @@ export class Broker {
   groups!: GroupCoordinator
   /** SNS-style topics and their filtered subscriptions. */
   topics!: TopicSubscriptions
+  /** JMS destinations (jms/): client ids, durable and shared subscriptions, temporaries, virtual topics. */
+  jms!: Jms
   /** Publishes through exchanges; holds the in-memory sinks bindings can target (e.g. MQTT QoS 0 sessions). */
   readonly #publisher = new Publisher({
     route: (exchange, routingKey, headers, out) => this.router.route(exchange, routingKey, headers, out),
@@ -127,6 +131,7 @@ export class Broker {
       info: this.#report.info,
     })
     await this.#queues.load()
+    this.jms = new Jms(this, this.#options.jms)
     // Bindings whose queue or stream did not survive (transient, deleted while down) go too.
     await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
     this.#maintenance.start(this.#options.tickMs ?? 100)
@@ -263,11 +268,15 @@ export class Broker {
 
   /** Returns all leases held by an owner and deletes its exclusive queues (connection closed). */
   async releaseOwner(owner: string): Promise<void> {
+    this.jms?.releaseOwner(owner)
     for (const queue of [...this.#queues.values()]) {
       if (queue.config.exclusiveOwner === owner) await this.deleteQueue(queue.name)
       else queue.releaseOwner(owner)
     }
   }
+
+  /** A page of a queue's messages, read without leasing them (queue/browse.ts). */
+  browse = async (queue: string, options?: BrowseOptions): Promise<BrowsePage> => browse(this.queue(queue), options)
 
   deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
     return this.#serial(() => this.#report.change('queue', name, () => this.#queues.delete(name, options)))
@@ -315,10 +324,7 @@ export class Broker {
     await this.router.unbindDestination({ kind: 'sink', id })
   }
 
-  /**
-   * Publishes through an exchange to every destination the router picks (Publisher.publish); `routed` is 0
-   * when unroutable. `extraRoutingKeys` routes by more keys too (CC/BCC), each destination reached once.
-   */
+  /** Publishes through an exchange (Publisher.publish; routed 0 = unroutable); extraRoutingKeys: CC/BCC. */
   publish(
     exchange: string,
     routingKey: string,
@@ -350,19 +356,13 @@ export class Broker {
     return this.#log.partitions(group)
   }
 
-  /**
-   * Joins a broker-assigned log-mode group: members share the stream's partitions and are pushed messages
-   * from the committed offset (or `from`); `member.ack(message)` commits.
-   */
+  /** Joins a broker-assigned log group (members share partitions, pushed from the committed offset); ack commits. */
   subscribeLog(streamName: string, group: string, options: LogMemberOptions): LogMember {
     this.#assertOpen()
     return this.#log.join(streamName, group, options)
   }
 
-  /**
-   * A credit-bounded reader of one partition from options.offset (AMQP stream-queue consumers): delivers
-   * at most the credit's room, waits for data when caught up; pump() starts it, close() stops it.
-   */
+  /** A credit-bounded reader of one partition from options.offset (log/cursor.ts; AMQP stream consumers). */
   logCursor(streamName: string, partition: number, options: LogCursorOptions): LogCursor {
     this.#assertOpen()
     return this.#log.cursor(streamName, partition, options)

@@ -3,7 +3,8 @@
 // The broker stores these kinds and never reads them; its own kinds are not reachable this way.
 import type { MetadataStore } from '../storage/api.js'
 
-export const adapterKinds = ['mqtt-session', 'sqs-queue', 'sqs-config'] as const
+// `jms-subscription` is the broker's own JMS layer (jms/durable.ts), kept the same way.
+export const adapterKinds = ['mqtt-session', 'sqs-queue', 'sqs-config', 'jms-subscription'] as const
 export type AdapterKind = (typeof adapterKinds)[number]
 
 /** One kind of adapter state; writes resolve when durable. */

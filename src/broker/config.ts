@@ -2,6 +2,7 @@
 // and mapping to storage.
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
+import type { JmsOptions } from './jms/options.js'
 import type { SchemaLimits } from './schema/limits.js'
 import type { ConfiguredUser } from './security/security.js'
 
@@ -25,6 +26,8 @@ export interface BrokerOptions {
   topicWildcardsMax?: number | undefined
   /** Bounds on registered schemas (schema/limits.ts). */
   schemaLimits?: Partial<SchemaLimits> | undefined
+  /** JMS destination settings: virtual topic prefixes, temporaries per connection (jms/options.ts). */
+  jms?: JmsOptions | undefined
 }
 
 export interface SecurityBootstrap {

@@ -10,6 +10,7 @@ export class QueueConsumer {
   readonly prefetch: number
   readonly noAck: boolean
   readonly exclusive: boolean
+  readonly singleActive: boolean
   readonly leaseMs: number | null | undefined
   /** Higher first; see ConsumeOptions.priority. */
   readonly priority: number
@@ -29,6 +30,7 @@ export class QueueConsumer {
     this.prefetch = options.prefetch ?? 0
     this.noAck = options.noAck ?? false
     this.exclusive = options.exclusive ?? false
+    this.singleActive = options.singleActive ?? false
     this.leaseMs = options.leaseMs
     const priority = options.priority ?? 0
     if (typeof priority !== 'number' || Number.isNaN(priority))

@@ -48,8 +48,12 @@ export function drain(s: QueueState): void {
   }
   const consumers = s.consumers
   const n = s.config.singleActiveConsumer ? Math.min(consumers.length, 1) : consumers.length
-  // Consumers are sorted by priority (addConsumer): equal ends mean one group, the common case.
-  if (n > 0) {
+  if (s.singleActives > 0) {
+    // A JMS exclusive consumer: the first one (highest priority, then earliest) gets everything.
+    const active = consumers.findIndex((c) => c.singleActive)
+    serve(s, active, active + 1, touched)
+  } else if (n > 0) {
+    // Consumers are sorted by priority (addConsumer): equal ends mean one group, the common case.
     if (consumers[0]!.priority === consumers[n - 1]!.priority) serve(s, 0, n, touched)
     else servePriorities(s, n, touched)
   }

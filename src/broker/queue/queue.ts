@@ -61,6 +61,7 @@ export class Queue {
       cursors,
       hooks,
       consumers: [],
+      singleActives: 0,
       rr: 0,
       waiters: [],
       leases: new Heap<{ deadline: number; lease: Lease }>((a, b) => a.deadline < b.deadline),
@@ -167,6 +168,7 @@ export class Queue {
     }
     const consumer = new QueueConsumer(options.tag ?? `wharf.ctag-${++s.tagSeq}`, options)
     addConsumer(s.consumers, consumer, s.config.singleActiveConsumer)
+    if (consumer.singleActive) s.singleActives++
     this.#hadConsumer = true
     s.lastUsed = s.hooks.now()
     if (consumer.creditGroup)
@@ -184,6 +186,7 @@ export class Queue {
     const at = s.consumers.indexOf(consumer)
     if (at < 0) return
     s.consumers.splice(at, 1)
+    if (consumer.singleActive) s.singleActives--
     consumer.cancelled = true
     this.#creditListeners.get(consumer)?.()
     this.#creditListeners.delete(consumer)
@@ -326,6 +329,7 @@ export class Queue {
     for (const off of this.#unsubscribe) off()
     for (const off of this.#creditListeners.values()) off()
     this.#creditListeners.clear()
+    s.singleActives = 0
     for (const consumer of s.consumers.splice(0)) {
       consumer.cancelled = true
       consumer.onCancel?.(reason)

@@ -55,6 +55,8 @@ export interface QueueState {
   readonly cursors: CursorStore
   readonly hooks: QueueHooks
   readonly consumers: QueueConsumer[]
+  /** Consumers with singleActive among them: while any, only the first of them is served. */
+  singleActives: number
   /** Round-robin position over consumers (and over partitions without priorities). */
   rr: number
   /** Long-poll pulls waiting for messages. */

@@ -51,7 +51,13 @@ export interface ConsumeOptions {
   creditGroup?: CreditGroup
   /** Deliveries count as acked at once (at-most-once). */
   noAck?: boolean
+  /** The queue refuses other consumers while this one lives, and this one if it has others (AMQP exclusive). */
   exclusive?: boolean
+  /**
+   * Exclusive in JMS's sense (ActiveMQ `activemq.exclusive`): while this consumer lives it gets every message and
+   * the other consumers stand by; of several such consumers the first of the highest priority is the active one.
+   */
+  singleActive?: boolean
   /** Lease per delivery; defaults to the queue's leaseMs. */
   leaseMs?: number | null
   /**

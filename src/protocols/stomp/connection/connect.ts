@@ -1,4 +1,5 @@
-// CONNECT / STOMP: version negotiation (`accept-version`; none means 1.0), who the client is, and heart-beats.
+// CONNECT / STOMP: version negotiation (`accept-version`; none means 1.0), who the client is, its JMS client id
+// (`client-id`, one connection at a time), and heart-beats.
 // A `login` is a password login against the user store (also when anonymous access is on); without one, a
 // client certificate the TLS handshake verified names the user by its CN; otherwise the client is anonymous,
 // if the policy allows. A refusal is ERROR "Bad credentials", logged through the kit, then close.
@@ -61,6 +62,16 @@ export async function connect(
   }
   c.principal = principal
   c.access = c.broker.security.access(principal, transport.socket.remoteAddress)
+  const clientId = frame.headers.get('client-id')
+  if (clientId !== undefined && clientId !== '') {
+    // One connection per client id, as ActiveMQ (InvalidClientIDException): the broker holds it until close.
+    if (c.broker.jms.clientIds.holder(clientId) !== undefined) {
+      c.fail(`client-id '${clientId}' is already connected`, receipt)
+      return undefined
+    }
+    c.broker.jms.clientIds.claim(clientId, c.id)
+    c.clientId = clientId
+  }
   // The server sends as often as the client wants to hear (cy) and wants to hear as often as the client can
   // send (cx), each no more often than heartbeatMinMs.
   const [cx, cy] = beats

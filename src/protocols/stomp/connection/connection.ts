@@ -41,6 +41,7 @@ export class StompConnection implements ConnectionCore {
   version: StompVersion = '1.0'
   principal: Principal | undefined
   access: Access | undefined
+  clientId: string | undefined
   clientHost: string | undefined
   readonly #stream: Duplex
   readonly #transport: StompTransport

@@ -71,6 +71,8 @@ export interface ConnectionCore {
   version: StompVersion
   principal: Principal | undefined
   access: Access | undefined
+  /** JMS client id from CONNECT `client-id` (claimed in the broker while the connection lives); durable subscriptions need one. */
+  clientId: string | undefined
   /** The parent of every subscription's credit: held while unacked bytes or the socket are over their bound. */
   readonly deliveryCredit: CreditGroup
   isOpen(): boolean

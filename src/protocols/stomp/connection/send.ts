@@ -1,27 +1,13 @@
-// SEND and transactions. `/queue/X` publishes through the default exchange to the queue X (created on first
-// use, as ActiveMQ does); `/topic/X` publishes to amq.topic with routing key X (no subscriber: dropped, as a
-// topic does). A SEND is routed at once and only its receipt waits, in order, for the broker to have stored
-// it durably, so SENDs pipeline. BEGIN / COMMIT / ABORT map onto what AMQP 0-9-1 tx does here: a
+// SEND and transactions. Where a SEND goes (queues created on first use as ActiveMQ does, topics, temporary
+// and composite destinations) is targets.ts's business. A SEND is routed at once and only its receipt waits,
+// in order, for the broker to have stored it durably, so SENDs pipeline. BEGIN / COMMIT / ABORT map onto what AMQP 0-9-1 tx does here: a
 // transaction's SENDs, ACKs and NACKs are checked when they arrive, held by the connection (bounded in
 // bytes), and carried out in order at COMMIT; ABORT drops them (an aborted ACK leaves its message
 // unacknowledged with the client).
 import { isWharfError } from '../../../util/errors.js'
-import { type Destination, parseDestination, TOPIC_EXCHANGE } from '../wire/destination.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
-import { toPublishMessage } from '../wire/message.js'
 import type { ConnectionCore } from './context.js'
-
-/** A refused action, in the words ActiveMQ uses for an authorization failure. */
-export function refuse(c: ConnectionCore, action: string, destination: string): StompFrameError {
-  return new StompFrameError(`User ${c.principal?.name ?? ''} is not authorized to ${action} ${destination}`)
-}
-
-/** The queue, declared with the defaults when missing (Create on it is needed then). */
-export async function ensureQueue(c: ConnectionCore, name: string): Promise<void> {
-  if (c.broker.getQueue(name) !== undefined) return
-  if (!c.access?.allows('Create', 'Topic', name)) throw refuse(c, 'create', `/queue/${name}`)
-  await c.broker.createQueue(name, {}, { ifNotExists: true })
-}
+import { authorizeSend, publishSend } from './targets.js'
 
 interface Transaction {
   frames: Frame[]
@@ -62,35 +48,25 @@ export class Sending {
 
   /** Checks the destination and rights; a transactional SEND is then held, another one published. */
   async send(frame: Frame): Promise<void> {
-    const destination = parseDestination(frame.headers.get('destination'))
-    await this.#authorize(destination)
+    await authorizeSend(this.#c, frame)
     if (this.held(frame)) {
       this.#receipt(frame, undefined)
       return
     }
-    this.#receipt(frame, this.#publish(destination, frame))
+    this.#receipt(frame, this.#publish(frame))
   }
 
-  async #authorize(d: Destination): Promise<void> {
+  #publish(frame: Frame): Promise<unknown> {
     const c = this.#c
-    if (d.kind === 'queue') {
-      if (!c.access?.allows('Write', 'Topic', d.name)) throw refuse(c, 'write to', `/queue/${d.name}`)
-      await ensureQueue(c, d.name)
-    } else if (!c.access?.allows('Write', 'Exchange', TOPIC_EXCHANGE)) throw refuse(c, 'write to', `/topic/${d.key}`)
-  }
-
-  #publish(d: Destination, frame: Frame): Promise<unknown> {
-    const c = this.#c
-    const message = toPublishMessage(frame.headers, frame.body, Date.now())
     const traffic = c.host.traffic
     traffic.messagesReceived++
     traffic.bytesReceived += frame.body.length
-    const published =
-      d.kind === 'queue'
-        ? c.broker.publish('', d.name, message).then((r) => {
-            if (r.routed === 0) throw new StompFrameError(`queue '${d.name}' no longer exists`)
-          })
-        : c.broker.publish(TOPIC_EXCHANGE, d.key, message)
+    let published: Promise<unknown>
+    try {
+      published = publishSend(c, frame)
+    } catch (error) {
+      published = Promise.reject(error)
+    }
     this.#inflight++
     if (this.#inflight >= c.host.limits.publishesInflightMax) c.output.hold('inflight')
     const done = published.finally(() => {
@@ -120,7 +96,7 @@ export class Sending {
     const tx = this.#end(frame)
     const work: Array<Promise<unknown>> = []
     for (const held of tx.frames) {
-      if (held.command === 'SEND') work.push(this.#publish(parseDestination(held.headers.get('destination')), held))
+      if (held.command === 'SEND') work.push(this.#publish(held))
       else this.#settle(held)
     }
     this.#receipt(frame, work.length === 0 ? undefined : Promise.all(work))

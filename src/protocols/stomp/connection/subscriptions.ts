@@ -1,36 +1,40 @@
-// SUBSCRIBE / UNSUBSCRIBE, MESSAGE deliveries and ACK / NACK. A `/queue/X` subscription is a consumer of the
-// queue X (created on first use, as ActiveMQ does); a `/topic/X` subscription is a consumer of its own
-// transient queue, owned by the connection and bound to amq.topic with X's key, gone with the subscription or
-// the connection. Ack modes: auto (settled once written), client (an ACK settles every earlier delivery of
+// SUBSCRIBE / UNSUBSCRIBE, MESSAGE deliveries and ACK / NACK. Which queue a subscription reads is
+// destinations.ts's business (queues, topics, durable and shared subscriptions, temporaries); browsers are
+// browse.ts's. The ActiveMQ consumer headers: `activemq.prefetchSize`, `activemq.exclusive` (this consumer gets
+// every message while it lives, others stand by), `activemq.priority` (consumer priority), `activemq.noLocal`
+// (a topic subscriber skips what its own connection sent). UNSUBSCRIBE with a durable subscription name
+// deletes that subscription; a plain one only stops the consumer. Ack modes: auto (settled once written), client (an ACK settles every earlier delivery of
 // its subscription too) and client-individual. A subscription holds at most `activemq.prefetchSize`
 // deliveries unacked, and the connection at most `unackedBytesMax` body bytes: beyond, the broker keeps the
 // messages until acks come, so a stalled subscriber costs bounded memory.
 import { CreditGroup } from '../../../broker/credit.js'
-import { headerText, Reserved } from '../../../broker/message.js'
+import { publishedBy } from '../../../broker/jms/jms.js'
+import type { RecordHeader } from '../../../broker/message.js'
 import type { QueueConsumer } from '../../../broker/queue/queue.js'
 import type { Delivery } from '../../../broker/queue/types.js'
-import { bindingKeyOf, type Destination, parseDestination, TOPIC_EXCHANGE } from '../wire/destination.js'
+import { destinationText, parseDestination, TOPIC_EXCHANGE } from '../wire/destination.js'
 import type { HeaderList } from '../wire/encode.js'
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import { messageHeaders } from '../wire/message.js'
+import { refuse } from './access.js'
+import { browseQueue } from './browse.js'
 import type { ConnectionCore } from './context.js'
-import { ensureQueue, refuse } from './send.js'
+import { clientIdOf, durableNameOf, type Source, subscriptionSource } from './destinations.js'
+import { publisherOf } from './targets.js'
 
 type AckMode = 'auto' | 'client' | 'client-individual'
 
 interface Subscription {
   id: string
-  destination: Destination
   ackMode: AckMode
-  queue: string
-  /** The subscription's own queue (topics), deleted with it. */
-  ownQueue: boolean
+  /** The queue it reads; undefined for a browser. */
+  source: Source | undefined
   consumer: QueueConsumer | undefined
+  /** noLocal: this connection's publisher stamp, whose messages are skipped; null otherwise. */
+  noLocal: RecordHeader | null
   /** Unacknowledged deliveries by ack sequence, oldest first. */
   unacked: Map<number, Delivery>
 }
-
-let subscriptionQueueSeq = 0
 
 export class Subscriptions {
   readonly #c: ConnectionCore
@@ -82,73 +86,99 @@ export class Subscriptions {
     const prefetch = prefetchText === undefined ? c.host.limits.prefetchDefault : Number(prefetchText)
     if (!Number.isSafeInteger(prefetch) || prefetch < 1)
       throw new StompFrameError(`invalid activemq.prefetchSize '${prefetchText}' (1 or more)`)
-    let queue: string
-    let ownQueue = false
-    if (destination.kind === 'queue') {
-      if (!c.access?.allows('Read', 'Topic', destination.name))
-        throw refuse(c, 'read from', `/queue/${destination.name}`)
-      await ensureQueue(c, destination.name)
-      queue = destination.name
-    } else {
-      if (!c.access?.allows('Read', 'Exchange', TOPIC_EXCHANGE))
-        throw refuse(c, 'subscribe to', `/topic/${destination.key}`)
-      queue = `stomp.subscription.${c.id}.${++subscriptionQueueSeq}`
-      ownQueue = true
-      await c.broker.createQueue(queue, { durable: false, exclusiveOwner: c.id })
-      await c.broker.bind({
-        source: TOPIC_EXCHANGE,
-        destination: { kind: 'queue', name: queue },
-        key: bindingKeyOf(destination.key),
-        arguments: {},
-        durable: false,
-      })
-    }
+    const singleActive = flag(headers, 'activemq.exclusive')
+    const priority = consumerPriority(headers.get('activemq.priority'))
     const subscription: Subscription = {
       id,
-      destination,
       ackMode,
-      queue,
-      ownQueue,
+      source: undefined,
       consumer: undefined,
+      noLocal: null,
       unacked: new Map(),
     }
-    if (!c.isOpen()) {
-      if (ownQueue) await c.broker.deleteQueue(queue).catch(() => {})
+    if (flag(headers, 'browser')) {
+      if (destination.kind !== 'queue' && destination.kind !== 'temp-queue')
+        throw new StompFrameError('browser:true is for queues only')
+      const source = await subscriptionSource(c, destination, headers)
+      if (!c.isOpen()) return
+      this.#subscriptions.set(id, subscription)
+      const shown = destinationText(destination)
+      const live = () => c.isOpen() && this.#subscriptions.get(id) === subscription
+      void browseQueue(c, id, source.queue, shown, live).catch((error: unknown) =>
+        c.fail(`browsing ${shown} failed: ${(error as Error).message}`),
+      )
       return
     }
+    const source = await subscriptionSource(c, destination, headers)
+    subscription.source = source
+    if (source.topic && flag(headers, 'activemq.noLocal')) subscription.noLocal = publisherOf(c)
+    if (!c.isOpen()) {
+      await this.#release(source)
+      return
+    }
+    try {
+      subscription.consumer = c.broker.consume(source.queue, {
+        owner: c.id,
+        tag: `stomp-${c.id}-${id}`,
+        prefetch,
+        creditGroup: new CreditGroup(0, c.deliveryCredit),
+        singleActive,
+        priority,
+        onDeliver: (deliveries) => this.#deliver(subscription, deliveries),
+        onCancel: () => {
+          // The queue was deleted (by an operator, or a temporary one with its owner).
+          if (this.#subscriptions.get(id) === subscription) this.#subscriptions.delete(id)
+          if (source.durable) c.broker.jms.durable.detach(source.queue, c.id)
+        },
+      })
+    } catch (error) {
+      await this.#release(source)
+      throw error
+    }
     this.#subscriptions.set(id, subscription)
-    subscription.consumer = c.broker.consume(queue, {
-      owner: c.id,
-      tag: `stomp-${c.id}-${id}`,
-      prefetch,
-      creditGroup: new CreditGroup(0, c.deliveryCredit),
-      onDeliver: (deliveries) => this.#deliver(subscription, deliveries),
-      onCancel: () => {
-        this.#subscriptions.delete(id)
-      },
-    })
   }
 
+  /** Stops the subscription `id`; with a durable subscription name, deletes that subscription too. */
   async unsubscribe(frame: Frame): Promise<void> {
     const c = this.#c
-    const id = frame.headers.get('id') ?? (c.version === '1.0' ? frame.headers.get('destination') : undefined)
-    if (id === undefined) throw new StompFrameError('UNSUBSCRIBE needs an id header')
-    const subscription = this.#subscriptions.get(id)
-    if (subscription === undefined) throw new StompFrameError(`no subscription '${id}'`)
-    await this.#stop(subscription)
+    const headers = frame.headers
+    const id = headers.get('id') ?? (c.version === '1.0' ? headers.get('destination') : undefined)
+    const shared = headers.get('shared-subscription-name')
+    const durable = shared ?? durableNameOf(headers)
+    if (id === undefined && durable === undefined) throw new StompFrameError('UNSUBSCRIBE needs an id header')
+    const subscription = id === undefined ? undefined : this.#subscriptions.get(id)
+    if (subscription === undefined && durable === undefined) throw new StompFrameError(`no subscription '${id}'`)
+    if (subscription !== undefined) await this.#stop(subscription)
+    if (durable !== undefined) {
+      if (!c.access?.allows('Read', 'Exchange', TOPIC_EXCHANGE))
+        throw refuse(c, 'unsubscribe from', `durable subscription ${durable}`)
+      const clientId = clientIdOf(c, headers)
+      if (clientId === null && shared === undefined)
+        throw new StompFrameError('removing a durable subscription needs a client-id')
+      await c.broker.jms.durable.unsubscribe(clientId, durable)
+    }
   }
 
   /** Cancels the consumer; its unacknowledged deliveries go back to the queue, redelivered. */
   async #stop(subscription: Subscription): Promise<void> {
     this.#subscriptions.delete(subscription.id)
     const broker = this.#c.broker
-    if (subscription.consumer !== undefined) broker.getQueue(subscription.queue)?.cancel(subscription.consumer)
+    const source = subscription.source
+    if (subscription.consumer !== undefined && source !== undefined)
+      broker.getQueue(source.queue)?.cancel(subscription.consumer)
     for (const [seq, delivery] of subscription.unacked) {
       this.#forget(subscription, seq, delivery)
       broker.deliveries.nack(delivery, true)
     }
     this.#updateCredit()
-    if (subscription.ownQueue) await broker.deleteQueue(subscription.queue).catch(() => {})
+    if (source !== undefined) await this.#release(source)
+  }
+
+  /** What a stopped subscription leaves: its own queue deleted, a durable one detached from. */
+  async #release(source: Source): Promise<void> {
+    const broker = this.#c.broker
+    if (source.durable) broker.jms.durable.detach(source.queue, this.#c.id)
+    if (source.ownQueue) await broker.deleteQueue(source.queue).catch(() => {})
   }
 
   /** Every subscription stopped (the connection closes): leases return to their queues. */
@@ -163,6 +193,13 @@ export class Subscriptions {
       for (const d of deliveries) settled.nack(d, true)
       return
     }
+    const noLocal = subscription.noLocal
+    if (noLocal !== null && deliveries.some((d) => publishedBy(d.message, noLocal))) {
+      // Sent by this connection: settled unseen.
+      for (const d of deliveries) if (publishedBy(d.message, noLocal)) settled.settle(d)
+      deliveries = deliveries.filter((d) => !publishedBy(d.message, noLocal))
+      if (deliveries.length === 0) return
+    }
     const auto = subscription.ackMode === 'auto'
     const traffic = c.host.traffic
     if (auto)
@@ -176,7 +213,7 @@ export class Subscriptions {
       const headers: HeaderList = [
         ['subscription', subscription.id],
         ['message-id', ack],
-        ['destination', destinationOf(subscription, d)],
+        ['destination', subscription.source!.display(d)],
       ]
       if (!auto) {
         if (c.version === '1.2') headers.push(['ack', ack])
@@ -246,8 +283,18 @@ export class Subscriptions {
   }
 }
 
-/** A queue subscription's MESSAGE names the queue; a topic one the key the message was published with. */
-function destinationOf(subscription: Subscription, d: Delivery): string {
-  if (subscription.destination.kind === 'queue') return `/queue/${subscription.queue}`
-  return `/topic/${headerText(d.message.headers, Reserved.routingKey) ?? subscription.destination.key}`
+function flag(headers: ReadonlyMap<string, string>, name: string): boolean {
+  const value = headers.get(name)
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  throw new StompFrameError(`invalid ${name} '${value}' (true or false)`)
+}
+
+/** `activemq.priority`: ActiveMQ's consumer priority, a byte (higher first); default 0. */
+function consumerPriority(text: string | undefined): number {
+  if (text === undefined) return 0
+  const n = Number(text)
+  if (text.trim() === '' || !Number.isInteger(n) || n < -128 || n > 127)
+    throw new StompFrameError(`invalid activemq.priority '${text}' (an integer from -128 to 127)`)
+  return n
 }
