@@ -2,6 +2,7 @@
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../index.js'
 import { type AmqpListenerOptions, startAmqpListener } from '../protocols/amqp/index.js'
+import { startSharedAmqp10Listener } from '../protocols/amqp10/index.js'
 import type { Listener, ListenerContext as ProtocolListenerContext } from '../protocols/common/listener.js'
 import { TrafficMetrics } from '../protocols/common/metrics.js'
 import type { TlsCredentials } from '../protocols/common/tls.js'
@@ -60,6 +61,8 @@ const listenerFactories: Array<{
   { name: 'http', portKey: 'httpPort', tlsPortKey: 'httpsPort', start: startHttpListener },
   { name: 'kafka', portKey: 'kafkaPort', tlsPortKey: 'kafkaTlsPort', start: startKafkaListener },
   { name: 'amqp', portKey: 'amqpPort', tlsPortKey: 'amqpTlsPort', start: startAmqpListener },
+  // No port of its own: the AMQP listener hands it the connections that open with the AMQP 1.0 header.
+  { name: 'amqp10', portKey: 'amqpPort', tlsPortKey: 'amqpTlsPort', start: startSharedAmqp10Listener },
   { name: 'mqtt', portKey: 'mqttPort', tlsPortKey: 'mqttTlsPort', start: startMqttListener },
   { name: 'stomp', portKey: 'stompPort', tlsPortKey: 'stompTlsPort', start: startStompListener },
 ]

@@ -7,6 +7,7 @@ import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionIn
 import { acceptTcp, acceptTls, type Listener, type ListenerContext, listenerPort } from '../common/listener.js'
 import { trafficOf } from '../common/metrics.js'
 import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
+import { sniff } from '../common/sniff.js'
 import { BODY_BYTES_MAX } from './channel/channel.js'
 import type { FieldTable } from './codec/index.js'
 import { AmqpConnection } from './connection/connection.js'
@@ -105,6 +106,8 @@ const closeText: Record<CloseReason, string> = {
 }
 
 const TICK_MS = 1000
+/** How long a new connection may stay silent before it is taken for AMQP 0-9-1 (its own timeouts apply then). */
+const HEADER_WAIT_MS = 10_000
 const VERSION = '0.1.0'
 
 export async function startAmqpListener(
@@ -167,10 +170,19 @@ export async function startAmqpListener(
     logger.warn({ reason: next }, next === null ? 'amqp publishers unblocked' : 'amqp publishers blocked')
     for (const c of connections) c.setBlocked(next)
   }
-  const accept = (socket: net.Socket) => {
+  const open = (socket: net.Socket) => {
     const connection = new AmqpConnection(socket, state)
     // After the connection's own close handler, which releases its channels.
     connections.track(connection, socket)
+  }
+  // AMQP 1.0 shares the port: its protocol header differs from 0-9-1's in the sixth byte (major version 1).
+  const accept = (socket: net.Socket) => {
+    const amqp10 = context.started?.get('amqp10')
+    if (amqp10?.adopt === undefined) return open(socket)
+    sniff(socket, 8, HEADER_WAIT_MS, (head) => {
+      if (head.length >= 6 && head.subarray(0, 4).toString('latin1') === 'AMQP' && head[5] === 1) amqp10.adopt!(socket)
+      else open(socket)
+    })
   }
   const tcp = await acceptTcp(context, connections, accept)
   let tls: TcpListener | undefined

@@ -77,6 +77,11 @@ export interface Listener {
   readonly httpServer?: HttpServer
   /** Set by the HTTP listener when TLS is configured: the HTTPS server, for WSS upgrade handlers. */
   readonly httpsServer?: HttpsServer
+  /**
+   * Takes a socket another listener accepted on a port the two protocols share (AMQP 1.0 on the AMQP 0-9-1
+   * port); its first bytes are unread, so the protocol reads it from the start.
+   */
+  adopt?(socket: import('node:net').Socket): void
   /** The listener's client connections, for the admin API; absent where connections are not tracked (HTTP). */
   readonly connections?: ConnectionDirectory
   /** Open connections held back by a resource alarm because they publish (listeners that block publishers). */

@@ -1,0 +1,6 @@
+export {
+  type Amqp10Listener,
+  type Amqp10ListenerContext,
+  startAmqp10Listener,
+  startSharedAmqp10Listener,
+} from './listener.js'

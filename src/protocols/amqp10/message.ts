@@ -1,0 +1,250 @@
+// AMQP 1.0 message ↔ broker message. A transfer's bytes are a sequence of sections (Part 3.2). The record
+// value is the body: the bytes of a single `data` section, or the text of an `amqp-value` string; any other
+// body (several data sections, an amqp-sequence, a typed amqp-value) is kept encoded and flagged, so an AMQP
+// 1.0 consumer gets it back as sent. The message-annotations, properties and application-properties sections
+// are kept encoded in `amqp.sections` for AMQP 1.0 consumers, and also written in the neutral form every
+// other protocol reads: the JMS header names (message-id, correlation-id, reply-to, type ← subject,
+// content-type, JMSXGroupID) and typed properties (src/broker/properties). The header section becomes the
+// broker's priority, expiry and the `persistent` header; a delivery gets a fresh one with its delivery count.
+import { type PublishMessage, Reserved, type StoredMessage } from '../../broker/message.js'
+import {
+  isPropertyName,
+  JmsHeader,
+  MessageProperties,
+  type Property,
+  property,
+  propertyHeaders,
+} from '../../broker/properties/properties.js'
+import type { RecordHeader } from '../../record/index.js'
+import { type AnyInit, type Composite, fromDescribed, toDescribed } from './codec/generated/types.js'
+import { Amqp10DecodeError, AmqpMap, Decoder, Described, Encoder, keyText, Typed, type Value } from './codec/values.js'
+
+/** Encoded message-annotations, properties and application-properties sections of an AMQP 1.0 publish. */
+export const SECTIONS_HEADER = 'amqp.sections'
+/** Present when the record value is the encoded body sections (not plain bytes). */
+export const BODY_HEADER = 'amqp.body'
+
+const BARE = new Set(['message-annotations', 'properties', 'application-properties'])
+
+interface Parsed {
+  header?: Composite & { kind: 'header' }
+  properties?: Composite & { kind: 'properties' }
+  applicationProperties?: AmqpMap
+  messageAnnotations?: AmqpMap
+  /** Encoded bytes of the sections kept for AMQP 1.0 consumers. */
+  kept: Buffer[]
+  body: Buffer
+  bodyEncoded: boolean
+}
+
+/** Splits a message into its sections; a malformed message is a decode error (the link rejects it). */
+export function parseMessage(bytes: Buffer): Parsed {
+  const d = new Decoder(bytes)
+  const parsed: Parsed = { kept: [], body: Buffer.alloc(0), bodyEncoded: false }
+  const bodies: Array<{ kind: string; value: unknown; bytes: Buffer }> = []
+  while (d.remaining > 0) {
+    const start = d.pos
+    const value = d.value()
+    if (!(value instanceof Described)) throw new Amqp10DecodeError('a message section must be a described value')
+    const section = fromDescribed(value)
+    if (section instanceof Described) throw new Amqp10DecodeError('unknown message section')
+    const raw = bytes.subarray(start, d.pos)
+    switch (section.kind) {
+      case 'header':
+        parsed.header = section
+        break
+      case 'properties':
+        parsed.properties = section
+        break
+      case 'application-properties':
+        parsed.applicationProperties = section.value
+        break
+      case 'message-annotations':
+        parsed.messageAnnotations = section.value
+        break
+      case 'data':
+      case 'amqp-sequence':
+      case 'amqp-value':
+        bodies.push({ kind: section.kind, value: section.value, bytes: raw })
+        break
+      case 'delivery-annotations':
+      case 'footer':
+        break
+      default:
+        throw new Amqp10DecodeError(`${section.kind} is not a message section`)
+    }
+    if (BARE.has(section.kind)) parsed.kept.push(raw)
+  }
+  const only = bodies.length === 1 ? bodies[0]! : undefined
+  if (only?.kind === 'data') parsed.body = only.value as Buffer
+  else if (only?.kind === 'amqp-value' && typeof only.value === 'string') parsed.body = Buffer.from(only.value)
+  else if (bodies.length > 0) {
+    parsed.body = Buffer.concat(bodies.map((b) => b.bytes))
+    parsed.bodyEncoded = true
+  }
+  return parsed
+}
+
+/** The broker message of a transfer (its bytes whole, after the last `more`). */
+export function toPublishMessage(bytes: Buffer, now: number): PublishMessage {
+  const m = parseMessage(bytes)
+  const headers: RecordHeader[] = []
+  if (m.kept.length > 0) headers.push({ key: SECTIONS_HEADER, value: Buffer.concat(m.kept) })
+  if (m.bodyEncoded) headers.push({ key: BODY_HEADER, value: Buffer.from('sections') })
+  const message: PublishMessage = { value: m.body, headers, timestamp: now }
+  const h = m.header
+  if (h?.priority !== undefined) message.priority = Math.min(h.priority, 9)
+  if (h?.ttl !== undefined) message.ttlMs = h.ttl
+  headers.push({ key: JmsHeader.persistent, value: Buffer.from(h?.durable === true ? 'true' : 'false') })
+  const p = m.properties
+  if (p !== undefined) {
+    const text = (key: string, v: unknown) => {
+      const t = idText(v)
+      if (t !== undefined) headers.push({ key, value: Buffer.from(t) })
+    }
+    text(JmsHeader.messageId, p.messageId)
+    text(JmsHeader.correlationId, p.correlationId)
+    text(JmsHeader.replyTo, p.replyTo)
+    if (p.subject !== undefined) headers.push({ key: JmsHeader.type, value: Buffer.from(p.subject) })
+    if (p.contentType !== undefined) headers.push({ key: JmsHeader.contentType, value: Buffer.from(p.contentType) })
+    if (p.groupId !== undefined) headers.push({ key: JmsHeader.groupId, value: Buffer.from(p.groupId) })
+    if (p.groupSequence !== undefined)
+      headers.push({ key: JmsHeader.groupSeq, value: Buffer.from(String(p.groupSequence)) })
+    if (p.absoluteExpiryTime !== undefined && message.ttlMs === undefined && p.absoluteExpiryTime > 0)
+      message.ttlMs = Math.max(1, p.absoluteExpiryTime - now)
+    if (p.creationTime !== undefined && p.creationTime > 0) message.timestamp = p.creationTime
+  }
+  if (m.applicationProperties !== undefined)
+    headers.push(...propertyHeaders(neutralProperties(m.applicationProperties)))
+  const delay = annotation(m.messageAnnotations, 'x-opt-delivery-delay')
+  const at = annotation(m.messageAnnotations, 'x-opt-delivery-time')
+  if (delay !== undefined && delay > 0) message.delayMs = delay
+  else if (at !== undefined && at > now) message.delayMs = at - now
+  return message
+}
+
+function annotation(map: AmqpMap | undefined, key: string): number | undefined {
+  const v = map?.get(key)
+  if (v instanceof Typed && (typeof v.value === 'number' || typeof v.value === 'bigint')) return Number(v.value)
+  return undefined
+}
+
+/** A message-id or address as text: strings as they are, numbers in decimal, uuids and binaries in hex. */
+function idText(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'string') return v
+  if (Buffer.isBuffer(v)) return v.toString('hex')
+  if (v instanceof Typed) return Buffer.isBuffer(v.value) ? v.value.toString('hex') : String(v.value)
+  return undefined
+}
+
+/** application-properties as typed properties; AMQP types JMS lacks become the nearest wider one. */
+function neutralProperties(map: AmqpMap): Array<[string, Property]> {
+  const out: Array<[string, Property]> = []
+  for (const [k, v] of map.entries) {
+    const name = keyText(k)
+    if (name === undefined || !isPropertyName(name)) continue
+    const p = neutralOf(v)
+    if (p !== undefined) out.push([name, p])
+  }
+  return out
+}
+
+function neutralOf(v: Value): Property | undefined {
+  if (typeof v === 'string') return property('string', v)
+  if (typeof v === 'boolean') return property('boolean', v)
+  if (!(v instanceof Typed)) return undefined
+  switch (v.type) {
+    case 'byte':
+    case 'short':
+    case 'int':
+    case 'long':
+    case 'float':
+    case 'double':
+      return property(v.type, v.value as number | bigint)
+    case 'ubyte':
+      return property('short', v.value as number)
+    case 'ushort':
+      return property('int', v.value as number)
+    case 'uint':
+    case 'timestamp':
+      return property('long', BigInt(v.value as number))
+    case 'ulong':
+      return (v.value as bigint) < 2n ** 63n ? property('long', v.value as bigint) : undefined
+    case 'symbol':
+      return property('string', v.value as string)
+    case 'char':
+      return property('string', String.fromCodePoint(v.value as number))
+    default:
+      return undefined
+  }
+}
+
+/** The sections of a delivery: a fresh header, then the kept (or rebuilt) bare message, then the body. */
+export function encodeDelivery(message: StoredMessage, deliveryCount: number): Buffer {
+  const e = new Encoder(128 + (message.value?.length ?? 0))
+  const headers = message.headers
+  let kept: Buffer | null | undefined
+  let bodyEncoded = false
+  let priority: number | undefined
+  let durable = false
+  let expiresAt: number | undefined
+  for (const h of headers) {
+    if (h.key === SECTIONS_HEADER) kept = h.value
+    else if (h.key === BODY_HEADER) bodyEncoded = true
+    else if (h.key === Reserved.priority) priority = Number(h.value?.toString())
+    else if (h.key === Reserved.expiresAt) expiresAt = Number(h.value?.toString())
+    else if (h.key === JmsHeader.persistent) durable = h.value?.toString() === 'true'
+  }
+  const header: AnyInit = { kind: 'header', durable }
+  if (priority !== undefined && Number.isInteger(priority)) header.priority = priority
+  if (deliveryCount > 1) header.deliveryCount = deliveryCount - 1
+  if (expiresAt !== undefined && Number.isFinite(expiresAt))
+    header.ttl = Math.max(0, Math.min(2 ** 32 - 1, expiresAt - Date.now()))
+  e.value(toDescribed(header))
+  if (kept) e.bytes(kept)
+  else encodeNeutral(e, message)
+  const body = message.value ?? Buffer.alloc(0)
+  if (bodyEncoded) e.bytes(body)
+  else e.value(toDescribed({ kind: 'data', value: body }))
+  return Buffer.from(e.result())
+}
+
+/** properties and application-properties built from the neutral headers of another protocol's message. */
+function encodeNeutral(e: Encoder, message: StoredMessage): void {
+  const text = (name: string) => {
+    for (const h of message.headers) if (h.key === name && h.value !== null) return h.value.toString('utf8')
+    return undefined
+  }
+  const props: AnyInit = { kind: 'properties', creationTime: message.timestamp }
+  const id = text(JmsHeader.messageId)
+  if (id !== undefined) props.messageId = id
+  const correlation = text(JmsHeader.correlationId)
+  if (correlation !== undefined) props.correlationId = correlation
+  const replyTo = text(JmsHeader.replyTo)
+  if (replyTo !== undefined) props.replyTo = replyTo
+  const subject = text(JmsHeader.type)
+  if (subject !== undefined) props.subject = subject
+  const contentType = text(JmsHeader.contentType)
+  if (contentType !== undefined) props.contentType = contentType
+  const group = text(JmsHeader.groupId)
+  if (group !== undefined) props.groupId = group
+  e.value(toDescribed(props))
+  const entries: Array<[Value, Value]> = []
+  const mapped = new Set<string>(Object.values(JmsHeader))
+  for (const [name, p] of new MessageProperties(message.headers).all()) {
+    if (mapped.has(name)) continue
+    entries.push([name, typedOf(p)])
+  }
+  if (entries.length > 0) e.value(toDescribed({ kind: 'application-properties', value: new AmqpMap(entries) }))
+}
+
+function typedOf(p: Property): Value {
+  switch (p.type) {
+    case 'string':
+    case 'boolean':
+      return p.value as string | boolean
+    default:
+      return new Typed(p.type, p.value as number | bigint)
+  }
+}

@@ -1,0 +1,566 @@
+// One AMQP 1.0 session (Part 2.5.5-2.7): transfer ids and windows both ways, and its links by handle.
+// A client's sender link (we receive) publishes each complete message to its queue or topic and settles
+// it once stored; a client's receiver link (we send) is a queue consumer whose broker credit follows the
+// link credit, and whose outcomes settle the leases: accepted acks, released and modified return the
+// message, rejected dead-letters it (or drops it).
+import { CreditGroup } from '../../broker/credit.js'
+import type { QueueConsumer } from '../../broker/queue/queue.js'
+import type { Delivery } from '../../broker/queue/types.js'
+import { isWharfError } from '../../util/errors.js'
+import { Amqp10FrameError } from './codec/frames.js'
+import type { AnyInit, Composite } from './codec/generated/types.js'
+import { Described, keyText } from './codec/values.js'
+import type { Amqp10Connection } from './connection.js'
+import { encodeDelivery, toPublishMessage } from './message.js'
+
+type Attach = Composite & { kind: 'attach' }
+type Flow = Composite & { kind: 'flow' }
+type Transfer = Composite & { kind: 'transfer' }
+type Disposition = Composite & { kind: 'disposition' }
+
+/** The topic exchange `topic://X` addresses publish to (routing key X), as STOMP's /topic/ does. */
+const TOPIC_EXCHANGE = 'amq.topic'
+/** Our incoming window: transfers the client may send before we top it up. */
+const INCOMING_WINDOW = 2048
+
+interface Address {
+  kind: 'queue' | 'topic'
+  name: string
+}
+
+export function parseAddress(address: string | undefined): Address | undefined {
+  if (address === undefined || address === '') return undefined
+  for (const prefix of ['topic://', '/topic/'])
+    if (address.startsWith(prefix)) return { kind: 'topic', name: address.slice(prefix.length) }
+  for (const prefix of ['queue://', '/queue/'])
+    if (address.startsWith(prefix)) return { kind: 'queue', name: address.slice(prefix.length) }
+  return { kind: 'queue', name: address }
+}
+
+/** A link on which the client sends (we are the receiver). */
+interface IncomingLink {
+  role: 'receiver'
+  handle: number
+  name: string
+  target: Address | undefined
+  deliveryCount: number
+  credit: number
+  /** Transfer frames of a delivery still arriving (`more`). */
+  partial: { deliveryId: number; settled: boolean; chunks: Buffer[]; bytes: number } | undefined
+  inflight: number
+}
+
+/** A link on which the client receives (we are the sender). */
+interface OutgoingLink {
+  role: 'sender'
+  handle: number
+  name: string
+  queue: string
+  ownQueue: boolean
+  settled: boolean
+  deliveryCount: number
+  credit: number
+  drain: boolean
+  creditGroup: CreditGroup
+  consumer: QueueConsumer | undefined
+}
+
+type Link = IncomingLink | OutgoingLink
+
+let tagSeq = 0
+let topicQueueSeq = 0
+
+export class Session {
+  readonly #c: Amqp10Connection
+  readonly #channel: number
+  readonly #links = new Map<number, Link>()
+  #nextIncomingId: number
+  #incomingWindow = INCOMING_WINDOW
+  #nextOutgoingId = 0
+  #remoteIncomingWindow: number
+  /** Our unsettled deliveries by delivery id. */
+  readonly #unsettled = new Map<number, { link: OutgoingLink; delivery: Delivery }>()
+  #ended = false
+
+  constructor(c: Amqp10Connection, channel: number, begin: Composite & { kind: 'begin' }) {
+    this.#c = c
+    this.#channel = channel
+    this.#nextIncomingId = begin.nextOutgoingId
+    this.#remoteIncomingWindow = begin.incomingWindow
+    c.send(channel, {
+      kind: 'begin',
+      remoteChannel: channel,
+      nextOutgoingId: 0,
+      incomingWindow: INCOMING_WINDOW,
+      outgoingWindow: 2 ** 31,
+      handleMax: c.host.limits.linksMax - 1,
+    })
+  }
+
+  handle(p: Composite, payload: Buffer): void {
+    switch (p.kind) {
+      case 'attach':
+        void this.#attach(p)
+        return
+      case 'flow':
+        this.#flow(p)
+        return
+      case 'transfer':
+        this.#transfer(p, payload)
+        return
+      case 'disposition':
+        this.#disposition(p)
+        return
+      case 'detach':
+        void this.#detach(p.handle, p.closed, true)
+        return
+      default:
+        throw new Amqp10FrameError(`${p.kind} is not a session frame`, 'amqp:connection:framing-error')
+    }
+  }
+
+  #send(p: AnyInit, payload?: Buffer): void {
+    if (!this.#ended) this.#c.send(this.#channel, p, payload)
+  }
+
+  #refuse(attach: Attach, condition: string, description: string): void {
+    const role = !attach.role
+    this.#send({
+      kind: 'attach',
+      name: attach.name,
+      handle: attach.handle,
+      role,
+      source: null,
+      target: null,
+    } as AnyInit)
+    this.#send({
+      kind: 'detach',
+      handle: attach.handle,
+      closed: true,
+      error: { kind: 'error', condition, description },
+    } as AnyInit)
+  }
+
+  async #attach(a: Attach): Promise<void> {
+    if (this.#links.has(a.handle)) throw new Amqp10FrameError(`handle ${a.handle} in use`, 'amqp:session:handle-in-use')
+    const c = this.#c
+    if (a.role === false) {
+      // The client sends: we receive into the target.
+      const address = terminusAddress(a.target)
+      if (address !== undefined) {
+        const refused = await this.#checkTarget(address)
+        if (refused !== undefined) return this.#refuse(a, 'amqp:unauthorized-access', refused)
+      }
+      const link: IncomingLink = {
+        role: 'receiver',
+        handle: a.handle,
+        name: a.name,
+        target: address,
+        deliveryCount: a.initialDeliveryCount ?? 0,
+        credit: 0,
+        partial: undefined,
+        inflight: 0,
+      }
+      this.#links.set(a.handle, link)
+      this.#send({
+        kind: 'attach',
+        name: a.name,
+        handle: a.handle,
+        role: true,
+        sndSettleMode: a.sndSettleMode,
+        rcvSettleMode: 0,
+        source: a.source ?? null,
+        target: a.target ?? null,
+        maxMessageSize: BigInt(c.host.limits.maxMessageSize),
+      } as AnyInit)
+      this.#grant(link)
+      return
+    }
+    // The client receives: we send from the source.
+    const address = terminusAddress(a.source)
+    if (address === undefined) return this.#refuse(a, 'amqp:not-implemented', 'a receiver needs a source address')
+    let queue: string
+    let ownQueue = false
+    try {
+      if (address.kind === 'queue') {
+        if (!c.access?.allows('Read', 'Topic', address.name))
+          return this.#refuse(a, 'amqp:unauthorized-access', `not allowed to read from ${address.name}`)
+        if (c.broker.getQueue(address.name) === undefined) {
+          if (!c.host.autoCreateQueues || !c.access?.allows('Create', 'Topic', address.name))
+            return this.#refuse(a, 'amqp:not-found', `no queue ${address.name}`)
+          await c.broker.createQueue(address.name, {}, { ifNotExists: true })
+        }
+        queue = address.name
+      } else {
+        if (!c.access?.allows('Read', 'Exchange', TOPIC_EXCHANGE))
+          return this.#refuse(a, 'amqp:unauthorized-access', `not allowed to subscribe to ${address.name}`)
+        queue = `amqp10.subscription.${c.id}.${++topicQueueSeq}`
+        ownQueue = true
+        await c.broker.createQueue(queue, { durable: false, exclusiveOwner: c.id })
+        await c.broker.bind({
+          source: TOPIC_EXCHANGE,
+          destination: { kind: 'queue', name: queue },
+          key: address.name.replace(/>/g, '#'),
+          arguments: {},
+          durable: false,
+        })
+      }
+    } catch (error) {
+      return this.#refuse(a, 'amqp:internal-error', isWharfError(error) ? error.message : String(error))
+    }
+    if (this.#ended) return
+    const creditGroup = new CreditGroup(0)
+    creditGroup.hold()
+    const link: OutgoingLink = {
+      role: 'sender',
+      handle: a.handle,
+      name: a.name,
+      queue,
+      ownQueue,
+      settled: a.sndSettleMode === 1,
+      deliveryCount: 0,
+      credit: 0,
+      drain: false,
+      creditGroup,
+      consumer: undefined,
+    }
+    this.#links.set(a.handle, link)
+    this.#send({
+      kind: 'attach',
+      name: a.name,
+      handle: a.handle,
+      role: false,
+      sndSettleMode: a.sndSettleMode,
+      rcvSettleMode: 0,
+      source: a.source ?? null,
+      target: a.target ?? null,
+      initialDeliveryCount: 0,
+    } as AnyInit)
+    link.consumer = c.broker.consume(queue, {
+      owner: c.id,
+      tag: `amqp10-${c.id}-${a.handle}`,
+      creditGroup,
+      onDeliver: (deliveries) => this.#deliver(link, deliveries),
+      onCancel: (reason) =>
+        this.#send({
+          kind: 'detach',
+          handle: link.handle,
+          closed: true,
+          error: { kind: 'error', condition: 'amqp:resource-deleted', description: reason },
+        } as AnyInit),
+    })
+  }
+
+  async #checkTarget(address: Address): Promise<string | undefined> {
+    const c = this.#c
+    if (address.kind === 'topic')
+      return c.access?.allows('Write', 'Exchange', TOPIC_EXCHANGE)
+        ? undefined
+        : `not allowed to publish to ${address.name}`
+    if (!c.access?.allows('Write', 'Topic', address.name)) return `not allowed to write to ${address.name}`
+    if (c.broker.getQueue(address.name) === undefined) {
+      if (!c.host.autoCreateQueues || !c.access?.allows('Create', 'Topic', address.name))
+        return `no queue ${address.name}`
+      await c.broker.createQueue(address.name, {}, { ifNotExists: true })
+    }
+    return undefined
+  }
+
+  /** Tops up a client sender's credit to the configured amount (as messages are stored). */
+  #grant(link: IncomingLink): void {
+    const limit = this.#c.host.limits.linkCredit
+    const want = limit - link.inflight
+    // Topped up in batches, not a flow frame per message.
+    if (want <= link.credit || link.credit > limit / 2 || this.#ended) return
+    link.credit = want
+    this.#send({
+      kind: 'flow',
+      nextIncomingId: this.#nextIncomingId,
+      incomingWindow: this.#incomingWindow,
+      nextOutgoingId: this.#nextOutgoingId,
+      outgoingWindow: 2 ** 31,
+      handle: link.handle,
+      deliveryCount: link.deliveryCount,
+      linkCredit: link.credit,
+    })
+  }
+
+  #transfer(t: Transfer, payload: Buffer): void {
+    const link = this.#links.get(t.handle)
+    if (link === undefined)
+      throw new Amqp10FrameError(`transfer on unattached handle ${t.handle}`, 'amqp:session:unattached-handle')
+    if (link.role !== 'receiver')
+      throw new Amqp10FrameError('transfer on a link where the broker sends', 'amqp:session:errant-link')
+    this.#nextIncomingId++
+    if (--this.#incomingWindow < INCOMING_WINDOW / 2) {
+      this.#incomingWindow = INCOMING_WINDOW
+      this.#send({
+        kind: 'flow',
+        nextIncomingId: this.#nextIncomingId,
+        incomingWindow: this.#incomingWindow,
+        nextOutgoingId: this.#nextOutgoingId,
+        outgoingWindow: 2 ** 31,
+      })
+    }
+    if (t.aborted) {
+      link.partial = undefined
+      return
+    }
+    let partial = link.partial
+    if (partial === undefined) {
+      if (t.deliveryId === undefined)
+        throw new Amqp10FrameError('first transfer of a delivery without delivery-id', 'amqp:invalid-field')
+      partial = { deliveryId: t.deliveryId, settled: t.settled === true, chunks: [], bytes: 0 }
+      link.partial = partial
+      link.deliveryCount++
+      link.credit--
+    }
+    partial.bytes += payload.length
+    if (partial.bytes > this.#c.host.limits.maxMessageSize) {
+      link.partial = undefined
+      this.#send({
+        kind: 'detach',
+        handle: link.handle,
+        closed: true,
+        error: {
+          kind: 'error',
+          condition: 'amqp:link:message-size-exceeded',
+          description: `message over ${this.#c.host.limits.maxMessageSize} bytes`,
+        },
+      } as AnyInit)
+      this.#links.delete(link.handle)
+      return
+    }
+    partial.chunks.push(Buffer.from(payload))
+    if (t.more) return
+    link.partial = undefined
+    const bytes = partial.chunks.length === 1 ? partial.chunks[0]! : Buffer.concat(partial.chunks)
+    this.#publish(link, partial.deliveryId, partial.settled, bytes)
+  }
+
+  #publish(link: IncomingLink, deliveryId: number, settled: boolean, bytes: Buffer): void {
+    const c = this.#c
+    const traffic = c.host.traffic
+    traffic.messagesReceived++
+    traffic.bytesReceived += bytes.length
+    let done: Promise<unknown>
+    try {
+      const message = toPublishMessage(bytes, Date.now())
+      const address = link.target ?? parseAddress(undefined)
+      if (address === undefined) throw new Error('no target address (anonymous relay needs properties.to)')
+      done =
+        address.kind === 'topic'
+          ? c.broker.publish(TOPIC_EXCHANGE, address.name, message).then((r) => r)
+          : c.broker.sendToQueue(address.name, [message])
+    } catch (error) {
+      done = Promise.reject(error)
+    }
+    link.inflight++
+    done.then(
+      () => {
+        link.inflight--
+        if (!settled)
+          this.#send({
+            kind: 'disposition',
+            role: true,
+            first: deliveryId,
+            settled: true,
+            state: { kind: 'accepted' },
+          } as AnyInit)
+        this.#grant(link)
+      },
+      (error: unknown) => {
+        link.inflight--
+        const description = error instanceof Error ? error.message : String(error)
+        if (!settled)
+          this.#send({
+            kind: 'disposition',
+            role: true,
+            first: deliveryId,
+            settled: true,
+            state: { kind: 'rejected', error: { kind: 'error', condition: 'amqp:precondition-failed', description } },
+          } as AnyInit)
+        this.#grant(link)
+      },
+    )
+  }
+
+  #flow(f: Flow): void {
+    if (f.nextIncomingId !== undefined)
+      this.#remoteIncomingWindow = f.nextIncomingId + f.incomingWindow - this.#nextOutgoingId
+    else this.#remoteIncomingWindow = f.incomingWindow
+    if (f.handle === undefined) {
+      this.resumeOutgoing()
+      return
+    }
+    const link = this.#links.get(f.handle)
+    if (link === undefined)
+      throw new Amqp10FrameError(`flow on unattached handle ${f.handle}`, 'amqp:session:unattached-handle')
+    if (link.role === 'receiver') {
+      if (f.echo) this.#grant(link)
+      return
+    }
+    // The receiver's view: credit = its delivery-count + link-credit - ours.
+    const credit = (f.deliveryCount ?? 0) + (f.linkCredit ?? 0) - link.deliveryCount
+    link.credit = Math.max(0, credit)
+    link.drain = f.drain
+    this.#applyCredit(link)
+    if (link.drain) setImmediate(() => this.#finishDrain(link))
+    if (f.echo) this.#sendLinkFlow(link)
+  }
+
+  /** The broker consumer may take as many deliveries as the link has credit (and the session window allows). */
+  #applyCredit(link: OutgoingLink): void {
+    const room = Math.min(link.credit, Math.max(0, this.#remoteIncomingWindow))
+    if (room <= 0 || this.#c.backedUp) {
+      link.creditGroup.hold()
+      return
+    }
+    link.creditGroup.resize(link.creditGroup.used + room)
+    link.creditGroup.resume()
+  }
+
+  /** Drain: nothing more to send now, so the remaining credit is spent and the client told. */
+  #finishDrain(link: OutgoingLink): void {
+    if (!link.drain || this.#ended || !this.#links.has(link.handle)) return
+    const stats = this.#c.broker.getQueue(link.queue) === undefined ? undefined : this.#c.broker.queueStats(link.queue)
+    if (link.credit > 0 && stats !== undefined && stats.ready > 0) {
+      setTimeout(() => this.#finishDrain(link), 5).unref()
+      return
+    }
+    link.deliveryCount += link.credit
+    link.credit = 0
+    link.drain = false
+    this.#applyCredit(link)
+    this.#sendLinkFlow(link)
+  }
+
+  #sendLinkFlow(link: Link): void {
+    this.#send({
+      kind: 'flow',
+      nextIncomingId: this.#nextIncomingId,
+      incomingWindow: this.#incomingWindow,
+      nextOutgoingId: this.#nextOutgoingId,
+      outgoingWindow: 2 ** 31,
+      handle: link.handle,
+      deliveryCount: link.deliveryCount,
+      linkCredit: link.credit,
+      available: 0,
+      drain: link.role === 'sender' ? link.drain : false,
+    })
+  }
+
+  resumeOutgoing(): void {
+    for (const link of this.#links.values()) if (link.role === 'sender') this.#applyCredit(link)
+  }
+
+  #deliver(link: OutgoingLink, deliveries: Delivery[]): void {
+    const c = this.#c
+    if (this.#ended || !this.#links.has(link.handle)) {
+      for (const d of deliveries) c.broker.deliveries.nack(d, true)
+      return
+    }
+    const traffic = c.host.traffic
+    const frameRoom = c.remoteMaxFrameSize - 256
+    for (const d of deliveries) {
+      const deliveryId = this.#nextOutgoingId++
+      this.#remoteIncomingWindow--
+      link.deliveryCount++
+      link.credit--
+      const bytes = encodeDelivery(d.message, d.deliveryCount)
+      const tag = Buffer.alloc(8)
+      tag.writeBigUInt64BE(BigInt(++tagSeq))
+      traffic.messagesDelivered++
+      traffic.bytesDelivered += d.message.value?.length ?? 0
+      if (d.redelivered) traffic.messagesRedelivered++
+      for (let at = 0; at < bytes.length || at === 0; at += frameRoom) {
+        const more = at + frameRoom < bytes.length
+        this.#send(
+          {
+            kind: 'transfer',
+            handle: link.handle,
+            deliveryId: at === 0 ? deliveryId : undefined,
+            deliveryTag: at === 0 ? tag : undefined,
+            messageFormat: at === 0 ? 0 : undefined,
+            settled: link.settled,
+            more,
+          } as AnyInit,
+          bytes.subarray(at, at + frameRoom),
+        )
+        if (!more) break
+      }
+      if (link.settled) {
+        c.output.whenWritten(() => c.broker.deliveries.settle(d))
+        link.creditGroup.release()
+      } else this.#unsettled.set(deliveryId, { link, delivery: d })
+    }
+    this.#applyCredit(link)
+  }
+
+  #disposition(d: Disposition): void {
+    if (d.role !== true) return // the client settles its own sends' outcomes: nothing to do here
+    const last = d.last ?? d.first
+    if (last - d.first > 1_000_000) throw new Amqp10FrameError('disposition range too large', 'amqp:invalid-field')
+    const broker = this.#c.broker
+    const state = d.state instanceof Described ? undefined : (d.state as Composite | undefined)
+    for (let id = d.first; id <= last; id++) {
+      const entry = this.#unsettled.get(id)
+      if (entry === undefined) continue
+      this.#unsettled.delete(id)
+      const { link, delivery } = entry
+      link.creditGroup.release()
+      switch (state?.kind) {
+        case 'rejected':
+          broker.deliveries.nack(delivery, false)
+          break
+        case 'released':
+        case 'modified':
+          broker.deliveries.nack(delivery, !(state.kind === 'modified' && state.undeliverableHere === true))
+          break
+        default:
+          // accepted, or settled with no outcome (the default outcome of a source is accepted here)
+          void broker.deliveries.ack(delivery)
+          this.#c.host.traffic.messagesAcknowledged++
+      }
+      this.#applyCredit(link)
+    }
+  }
+
+  async #detach(handle: number, closed: boolean, reply: boolean): Promise<void> {
+    const link = this.#links.get(handle)
+    if (link === undefined) return
+    this.#links.delete(handle)
+    if (reply) this.#send({ kind: 'detach', handle, closed })
+    if (link.role === 'sender') await this.#stopSender(link)
+  }
+
+  async #stopSender(link: OutgoingLink): Promise<void> {
+    const broker = this.#c.broker
+    if (link.consumer !== undefined) broker.getQueue(link.queue)?.cancel(link.consumer)
+    for (const [id, entry] of this.#unsettled) {
+      if (entry.link !== link) continue
+      this.#unsettled.delete(id)
+      broker.deliveries.nack(entry.delivery, true)
+    }
+    if (link.ownQueue) await broker.deleteQueue(link.queue).catch(() => {})
+  }
+
+  /** The session ends (by the client, reply true; or with the connection): every link stops. */
+  end(reply: boolean): void {
+    if (reply) this.#send({ kind: 'end' })
+    this.#ended = true
+    for (const link of [...this.#links.values()]) {
+      this.#links.delete(link.handle)
+      if (link.role === 'sender') void this.#stopSender(link)
+    }
+  }
+}
+
+/** The address of a source or target terminus (a string, or a symbol as some clients send). */
+function terminusAddress(terminus: unknown): Address | undefined {
+  if (terminus === null || typeof terminus !== 'object' || !('kind' in terminus)) return undefined
+  const t = terminus as Composite
+  if (t.kind !== 'source' && t.kind !== 'target') return undefined
+  const address = t.address
+  return parseAddress(typeof address === 'string' ? address : keyText(address as never))
+}

@@ -1,0 +1,70 @@
+// Shared fixtures of the AMQP 1.0 tests: an in-process Wharf with the AMQP 1.0 listener on a free port, and
+// rhea connections to it.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import rhea, { type Connection, type ConnectionOptions } from 'rhea'
+import { type Broker, createBroker } from '../../../src/index.ts'
+import { type Amqp10Listener, startAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
+import { silentLogger } from '../../../src/util/logger.ts'
+import { users } from '../mqtt/security-helpers.ts'
+
+export interface Wharf {
+  broker: Broker
+  listener: Amqp10Listener
+  port: number
+  stop(): Promise<void>
+}
+
+export async function startWharf(
+  t: TestContext,
+  options: { anonymous?: boolean; acls?: Array<Record<string, unknown>>; dir?: string } = {},
+): Promise<Wharf> {
+  const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
+  if (options.dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+  const broker = await createBroker({ dataDir, durability: 'always', security: { users, acls: options.acls ?? [] } })
+  if (options.anonymous !== undefined) broker.security.configure({ anonymous: options.anonymous })
+  const listener = await startAmqp10Listener({
+    broker,
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger,
+    started: new Map(),
+  })
+  let stopped = false
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    await listener.close()
+    await broker.close()
+  }
+  t.after(stop)
+  return { broker, listener, port: listener.port, stop }
+}
+
+/** A rhea connection (alice by default), closed after the test. */
+export async function connect(
+  t: TestContext,
+  wharf: Wharf,
+  options: Partial<ConnectionOptions> = {},
+): Promise<Connection> {
+  const container = rhea.create_container()
+  const connection = container.connect({
+    host: '127.0.0.1',
+    port: wharf.port,
+    username: 'alice',
+    password: 'alice-pw',
+    reconnect: false,
+    ...options,
+  } as ConnectionOptions)
+  t.after(() => {
+    if (connection.is_open()) connection.close()
+  })
+  await new Promise<void>((resolve, reject) => {
+    connection.once('connection_open', () => resolve())
+    connection.once('connection_error', (ctx) => reject(ctx.connection.error ?? new Error('connection error')))
+    connection.once('disconnected', (ctx) => reject(ctx.error ?? new Error('disconnected')))
+  })
+  return connection
+}
