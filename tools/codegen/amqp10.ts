@@ -148,7 +148,7 @@ function tsType(spec: Spec, field: FieldSpec): string {
 /** The field converter call (fields.ts) that reads one decoded value as the field's type. */
 function readerOf(spec: Spec, field: FieldSpec): string {
   const p = primitiveOf(spec, field.type)
-  if (p === '*') return 'f.any'
+  if (p === '*') return 'f.any<Composite>'
   if (p === 'boolean') return 'f.boolean'
   if (NUMBER_TYPES.has(p)) return `f.numbers.${p}`
   if (BIGINT_TYPES.has(p)) return `f.bigints.${p}`

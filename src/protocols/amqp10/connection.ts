@@ -7,7 +7,6 @@ import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import type { Broker } from '../../broker/broker.js'
 import type { Access, Principal } from '../../broker/security/authorizer.js'
-import type { Logger } from '../../util/logger.js'
 import {
   anonymousLogin,
   certificateLogin,
@@ -16,7 +15,6 @@ import {
   refuseLogin,
 } from '../common/authentication.js'
 import { type ConnectionInfo, type ConnectionLifecycle, connectionInfo } from '../common/connections.js'
-import type { ProtocolTraffic } from '../common/metrics.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { peerCertificateSubject } from '../common/tls.js'
 import {
@@ -32,50 +30,15 @@ import {
 } from './codec/frames.js'
 import { type AnyInit, type Composite, MIN_MAX_FRAME_SIZE } from './codec/generated/types.js'
 import { Amqp10DecodeError, Described } from './codec/values.js'
+import { type Amqp10Host, type Amqp10Limits, defaultAmqp10Limits, type SessionHost } from './context.js'
 import { Session } from './session.js'
 
-export interface Amqp10Limits {
-  /** The max-frame-size offered in open (the client's smaller one wins). */
-  maxFrameSize: number
-  channelMax: number
-  /** Our idle time-out, offered in open: a peer silent for twice this long is closed. */
-  idleTimeoutMs: number
-  /** Largest message (all transfer frames of one delivery), refused beyond with message-size-exceeded. */
-  maxMessageSize: number
-  /** Credit granted to a client's sender link, topped up as messages are stored. */
-  linkCredit: number
-  /** Links per session. */
-  linksMax: number
-  /** A connection that has not finished SASL and open within this long is closed. */
-  handshakeTimeoutMs: number
-  /** Socket write-buffer bytes beyond which deliveries stop until it drains. */
-  writeBufferBytesMax: number
-}
-
-export const defaultAmqp10Limits: Amqp10Limits = {
-  maxFrameSize: 256 * 1024,
-  channelMax: 255,
-  idleTimeoutMs: 60_000,
-  maxMessageSize: 16 * 1024 * 1024,
-  linkCredit: 500,
-  linksMax: 1000,
-  handshakeTimeoutMs: 10_000,
-  writeBufferBytesMax: 1024 * 1024,
-}
-
-export interface Amqp10Host {
-  readonly broker: Broker
-  readonly logger: Logger
-  readonly limits: Amqp10Limits
-  readonly traffic: ProtocolTraffic
-  /** Queues a client attaches to that do not exist are created (ActiveMQ's and Artemis's default). */
-  readonly autoCreateQueues: boolean
-}
+export { type Amqp10Host, type Amqp10Limits, defaultAmqp10Limits }
 
 let connectionSeq = 0
 const EMPTY = Buffer.alloc(0)
 
-export class Amqp10Connection {
+export class Amqp10Connection implements SessionHost {
   readonly id = `amqp10-${++connectionSeq}`
   readonly connectedAt = Date.now()
   readonly output: SocketOutput

@@ -16,8 +16,10 @@ import {
   propertyHeaders,
 } from '../../broker/properties/properties.js'
 import type { RecordHeader } from '../../record/index.js'
+import { Decoder } from './codec/decoder.js'
+import { Encoder } from './codec/encoder.js'
 import { type AnyInit, type Composite, fromDescribed, toDescribed } from './codec/generated/types.js'
-import { Amqp10DecodeError, AmqpMap, Decoder, Described, Encoder, keyText, Typed, type Value } from './codec/values.js'
+import { Amqp10DecodeError, AmqpMap, Described, keyText, Typed, type Value } from './codec/values.js'
 
 /** Encoded message-annotations, properties and application-properties sections of an AMQP 1.0 publish. */
 export const SECTIONS_HEADER = 'amqp.sections'

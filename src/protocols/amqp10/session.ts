@@ -4,74 +4,28 @@
 // link credit, and whose outcomes settle the leases: accepted acks, released and modified return the
 // message, rejected dead-letters it (or drops it).
 import { CreditGroup } from '../../broker/credit.js'
-import type { QueueConsumer } from '../../broker/queue/queue.js'
 import type { Delivery } from '../../broker/queue/types.js'
-import { isWharfError } from '../../util/errors.js'
+import { checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import type { AnyInit, Composite } from './codec/generated/types.js'
-import { Described, keyText } from './codec/values.js'
-import type { Amqp10Connection } from './connection.js'
-import { encodeDelivery, toPublishMessage } from './message.js'
+import { Described } from './codec/values.js'
+import type { SessionHost } from './context.js'
+import { assemble, type IncomingLink, publishIncoming } from './incoming.js'
+import { encodeDelivery } from './message.js'
+import { type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
 
 type Attach = Composite & { kind: 'attach' }
 type Flow = Composite & { kind: 'flow' }
 type Transfer = Composite & { kind: 'transfer' }
 type Disposition = Composite & { kind: 'disposition' }
 
-/** The topic exchange `topic://X` addresses publish to (routing key X), as STOMP's /topic/ does. */
-const TOPIC_EXCHANGE = 'amq.topic'
 /** Our incoming window: transfers the client may send before we top it up. */
 const INCOMING_WINDOW = 2048
 
-interface Address {
-  kind: 'queue' | 'topic'
-  name: string
-}
-
-export function parseAddress(address: string | undefined): Address | undefined {
-  if (address === undefined || address === '') return undefined
-  for (const prefix of ['topic://', '/topic/'])
-    if (address.startsWith(prefix)) return { kind: 'topic', name: address.slice(prefix.length) }
-  for (const prefix of ['queue://', '/queue/'])
-    if (address.startsWith(prefix)) return { kind: 'queue', name: address.slice(prefix.length) }
-  return { kind: 'queue', name: address }
-}
-
-/** A link on which the client sends (we are the receiver). */
-interface IncomingLink {
-  role: 'receiver'
-  handle: number
-  name: string
-  target: Address | undefined
-  deliveryCount: number
-  credit: number
-  /** Transfer frames of a delivery still arriving (`more`). */
-  partial: { deliveryId: number; settled: boolean; chunks: Buffer[]; bytes: number } | undefined
-  inflight: number
-}
-
-/** A link on which the client receives (we are the sender). */
-interface OutgoingLink {
-  role: 'sender'
-  handle: number
-  name: string
-  queue: string
-  ownQueue: boolean
-  settled: boolean
-  deliveryCount: number
-  credit: number
-  drain: boolean
-  creditGroup: CreditGroup
-  consumer: QueueConsumer | undefined
-}
-
 type Link = IncomingLink | OutgoingLink
 
-let tagSeq = 0
-let topicQueueSeq = 0
-
 export class Session {
-  readonly #c: Amqp10Connection
+  readonly #c: SessionHost
   readonly #channel: number
   readonly #links = new Map<number, Link>()
   #nextIncomingId: number
@@ -82,7 +36,7 @@ export class Session {
   readonly #unsettled = new Map<number, { link: OutgoingLink; delivery: Delivery }>()
   #ended = false
 
-  constructor(c: Amqp10Connection, channel: number, begin: Composite & { kind: 'begin' }) {
+  constructor(c: SessionHost, channel: number, begin: Composite & { kind: 'begin' }) {
     this.#c = c
     this.#channel = channel
     this.#nextIncomingId = begin.nextOutgoingId
@@ -123,22 +77,9 @@ export class Session {
     if (!this.#ended) this.#c.send(this.#channel, p, payload)
   }
 
+  /** An attach refused: the reply attach with no terminus, then a closing detach with the error (Part 2.6.3). */
   #refuse(attach: Attach, condition: string, description: string): void {
-    const role = !attach.role
-    this.#send({
-      kind: 'attach',
-      name: attach.name,
-      handle: attach.handle,
-      role,
-      source: null,
-      target: null,
-    } as AnyInit)
-    this.#send({
-      kind: 'detach',
-      handle: attach.handle,
-      closed: true,
-      error: { kind: 'error', condition, description },
-    } as AnyInit)
+    for (const frame of refusal(attach.name, attach.handle, !attach.role, condition, description)) this.#send(frame)
   }
 
   async #attach(a: Attach): Promise<void> {
@@ -148,7 +89,7 @@ export class Session {
       // The client sends: we receive into the target.
       const address = terminusAddress(a.target)
       if (address !== undefined) {
-        const refused = await this.#checkTarget(address)
+        const refused = await checkTarget(c, address)
         if (refused !== undefined) return this.#refuse(a, 'amqp:unauthorized-access', refused)
       }
       const link: IncomingLink = {
@@ -179,35 +120,9 @@ export class Session {
     // The client receives: we send from the source.
     const address = terminusAddress(a.source)
     if (address === undefined) return this.#refuse(a, 'amqp:not-implemented', 'a receiver needs a source address')
-    let queue: string
-    let ownQueue = false
-    try {
-      if (address.kind === 'queue') {
-        if (!c.access?.allows('Read', 'Topic', address.name))
-          return this.#refuse(a, 'amqp:unauthorized-access', `not allowed to read from ${address.name}`)
-        if (c.broker.getQueue(address.name) === undefined) {
-          if (!c.host.autoCreateQueues || !c.access?.allows('Create', 'Topic', address.name))
-            return this.#refuse(a, 'amqp:not-found', `no queue ${address.name}`)
-          await c.broker.createQueue(address.name, {}, { ifNotExists: true })
-        }
-        queue = address.name
-      } else {
-        if (!c.access?.allows('Read', 'Exchange', TOPIC_EXCHANGE))
-          return this.#refuse(a, 'amqp:unauthorized-access', `not allowed to subscribe to ${address.name}`)
-        queue = `amqp10.subscription.${c.id}.${++topicQueueSeq}`
-        ownQueue = true
-        await c.broker.createQueue(queue, { durable: false, exclusiveOwner: c.id })
-        await c.broker.bind({
-          source: TOPIC_EXCHANGE,
-          destination: { kind: 'queue', name: queue },
-          key: address.name.replace(/>/g, '#'),
-          arguments: {},
-          durable: false,
-        })
-      }
-    } catch (error) {
-      return this.#refuse(a, 'amqp:internal-error', isWharfError(error) ? error.message : String(error))
-    }
+    const source = await openSource(c, address)
+    if ('refused' in source) return this.#refuse(a, ...source.refused)
+    const { queue, ownQueue } = source
     if (this.#ended) return
     const creditGroup = new CreditGroup(0)
     creditGroup.hold()
@@ -251,21 +166,6 @@ export class Session {
     })
   }
 
-  async #checkTarget(address: Address): Promise<string | undefined> {
-    const c = this.#c
-    if (address.kind === 'topic')
-      return c.access?.allows('Write', 'Exchange', TOPIC_EXCHANGE)
-        ? undefined
-        : `not allowed to publish to ${address.name}`
-    if (!c.access?.allows('Write', 'Topic', address.name)) return `not allowed to write to ${address.name}`
-    if (c.broker.getQueue(address.name) === undefined) {
-      if (!c.host.autoCreateQueues || !c.access?.allows('Create', 'Topic', address.name))
-        return `no queue ${address.name}`
-      await c.broker.createQueue(address.name, {}, { ifNotExists: true })
-    }
-    return undefined
-  }
-
   /** Tops up a client sender's credit to the configured amount (as messages are stored). */
   #grant(link: IncomingLink): void {
     const limit = this.#c.host.limits.linkCredit
@@ -302,22 +202,11 @@ export class Session {
         outgoingWindow: 2 ** 31,
       })
     }
-    if (t.aborted) {
-      link.partial = undefined
-      return
-    }
-    let partial = link.partial
-    if (partial === undefined) {
-      if (t.deliveryId === undefined)
-        throw new Amqp10FrameError('first transfer of a delivery without delivery-id', 'amqp:invalid-field')
-      partial = { deliveryId: t.deliveryId, settled: t.settled === true, chunks: [], bytes: 0 }
-      link.partial = partial
-      link.deliveryCount++
-      link.credit--
-    }
-    partial.bytes += payload.length
-    if (partial.bytes > this.#c.host.limits.maxMessageSize) {
-      link.partial = undefined
+    if (t.deliveryId === undefined && link.partial === undefined && !t.aborted)
+      throw new Amqp10FrameError('first transfer of a delivery without delivery-id', 'amqp:invalid-field')
+    const message = assemble(link, t, payload, this.#c.host.limits.maxMessageSize)
+    if (message === null) return
+    if (message === 'too-large') {
       this.#send({
         kind: 'detach',
         handle: link.handle,
@@ -331,30 +220,11 @@ export class Session {
       this.#links.delete(link.handle)
       return
     }
-    partial.chunks.push(Buffer.from(payload))
-    if (t.more) return
-    link.partial = undefined
-    const bytes = partial.chunks.length === 1 ? partial.chunks[0]! : Buffer.concat(partial.chunks)
-    this.#publish(link, partial.deliveryId, partial.settled, bytes)
+    this.#publish(link, message.deliveryId, message.settled, message.bytes)
   }
 
   #publish(link: IncomingLink, deliveryId: number, settled: boolean, bytes: Buffer): void {
-    const c = this.#c
-    const traffic = c.host.traffic
-    traffic.messagesReceived++
-    traffic.bytesReceived += bytes.length
-    let done: Promise<unknown>
-    try {
-      const message = toPublishMessage(bytes, Date.now())
-      const address = link.target ?? parseAddress(undefined)
-      if (address === undefined) throw new Error('no target address (anonymous relay needs properties.to)')
-      done =
-        address.kind === 'topic'
-          ? c.broker.publish(TOPIC_EXCHANGE, address.name, message).then((r) => r)
-          : c.broker.sendToQueue(address.name, [message])
-    } catch (error) {
-      done = Promise.reject(error)
-    }
+    const done = publishIncoming(this.#c, link, bytes)
     link.inflight++
     done.then(
       () => {
@@ -468,27 +338,11 @@ export class Session {
       link.deliveryCount++
       link.credit--
       const bytes = encodeDelivery(d.message, d.deliveryCount)
-      const tag = Buffer.alloc(8)
-      tag.writeBigUInt64BE(BigInt(++tagSeq))
       traffic.messagesDelivered++
       traffic.bytesDelivered += d.message.value?.length ?? 0
       if (d.redelivered) traffic.messagesRedelivered++
-      for (let at = 0; at < bytes.length || at === 0; at += frameRoom) {
-        const more = at + frameRoom < bytes.length
-        this.#send(
-          {
-            kind: 'transfer',
-            handle: link.handle,
-            deliveryId: at === 0 ? deliveryId : undefined,
-            deliveryTag: at === 0 ? tag : undefined,
-            messageFormat: at === 0 ? 0 : undefined,
-            settled: link.settled,
-            more,
-          } as AnyInit,
-          bytes.subarray(at, at + frameRoom),
-        )
-        if (!more) break
-      }
+      for (const [transfer, payload] of transferFrames(link, deliveryId, bytes, frameRoom))
+        this.#send(transfer, payload)
       if (link.settled) {
         c.output.whenWritten(() => c.broker.deliveries.settle(d))
         link.creditGroup.release()
@@ -501,7 +355,6 @@ export class Session {
     if (d.role !== true) return // the client settles its own sends' outcomes: nothing to do here
     const last = d.last ?? d.first
     if (last - d.first > 1_000_000) throw new Amqp10FrameError('disposition range too large', 'amqp:invalid-field')
-    const broker = this.#c.broker
     const state = d.state instanceof Described ? undefined : (d.state as Composite | undefined)
     for (let id = d.first; id <= last; id++) {
       const entry = this.#unsettled.get(id)
@@ -509,19 +362,7 @@ export class Session {
       this.#unsettled.delete(id)
       const { link, delivery } = entry
       link.creditGroup.release()
-      switch (state?.kind) {
-        case 'rejected':
-          broker.deliveries.nack(delivery, false)
-          break
-        case 'released':
-        case 'modified':
-          broker.deliveries.nack(delivery, !(state.kind === 'modified' && state.undeliverableHere === true))
-          break
-        default:
-          // accepted, or settled with no outcome (the default outcome of a source is accepted here)
-          void broker.deliveries.ack(delivery)
-          this.#c.host.traffic.messagesAcknowledged++
-      }
+      settleByOutcome(this.#c.broker, this.#c.host.traffic, delivery, state)
       this.#applyCredit(link)
     }
   }
@@ -554,13 +395,4 @@ export class Session {
       if (link.role === 'sender') void this.#stopSender(link)
     }
   }
-}
-
-/** The address of a source or target terminus (a string, or a symbol as some clients send). */
-function terminusAddress(terminus: unknown): Address | undefined {
-  if (terminus === null || typeof terminus !== 'object' || !('kind' in terminus)) return undefined
-  const t = terminus as Composite
-  if (t.kind !== 'source' && t.kind !== 'target') return undefined
-  const address = t.address
-  return parseAddress(typeof address === 'string' ? address : keyText(address as never))
 }

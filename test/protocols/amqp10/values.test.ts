@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
+import { decodeValue } from '../../../src/protocols/amqp10/codec/decoder.ts'
+import { encodeValue } from '../../../src/protocols/amqp10/codec/encoder.ts'
 import { fromDescribed, toDescribed } from '../../../src/protocols/amqp10/codec/generated/types.ts'
 import {
   Amqp10DecodeError,
   AmqpArray,
   AmqpMap,
   Described,
-  decodeValue,
-  encodeValue,
   symbol,
   Typed,
   type Value,

@@ -2,7 +2,6 @@
 // field's declared type, and writing a field back as a typed value. A field of the wrong type is a decode
 // error naming the field (a peer must send the types the standard declares); an absent field is null on the
 // wire and undefined here.
-import type { Composite } from './generated/types.js'
 import {
   Amqp10DecodeError,
   AmqpArray,
@@ -119,20 +118,25 @@ export const array: Read<AmqpArray> = (v, field) => {
   return v
 }
 
-let decodeDescribed: ((d: Described) => Composite | Described) | undefined
+/** What this module knows of a generated composite (generated/types.ts imports this module, not the reverse). */
+interface Kinded {
+  readonly kind: string
+}
+
+let decodeDescribed: ((d: Described) => Kinded | Described) | undefined
 
 /** Set once by generated/types.ts, which owns the descriptor table (this module cannot import it back). */
-export function registerDecoder(decode: (d: Described) => Composite | Described): void {
+export function registerDecoder(decode: (d: Described) => Kinded | Described): void {
   decodeDescribed = decode
 }
 
-/** A field of any type: described values become the composite they name. */
-export const any: Read<Value | Composite> = (v) => {
+/** A field of any type: described values become the composite they name (C: the generated Composite union). */
+export function any<C extends Kinded>(v: Value | undefined, _field: string): Value | C | undefined {
   if (v === null || v === undefined) return undefined
-  return v instanceof Described ? decodeDescribed!(v) : v
+  return v instanceof Described ? (decodeDescribed!(v) as C | Described) : v
 }
 
-export function composite<T extends Composite>(kind: T['kind']): Read<T> {
+export function composite<T extends Kinded>(kind: T['kind']): Read<T> {
   return (v, field) => {
     if (v === null || v === undefined) return undefined
     if (!(v instanceof Described)) throw wrong(field, kind, v)
@@ -178,18 +182,18 @@ export function typed(type: PrimitiveType): (v: unknown) => Value {
 /** A field of any type: composites are encoded as described values. */
 export function anyValue(v: unknown): Value {
   if (v === undefined || v === null) return null
-  if (typeof v === 'object' && v !== null && 'kind' in v) return encodeComposite!(v as Composite)
+  if (typeof v === 'object' && v !== null && 'kind' in v) return encodeComposite!(v as Kinded)
   return v as Value
 }
 
-let encodeComposite: ((c: Composite) => Described) | undefined
+let encodeComposite: ((c: Kinded) => Described) | undefined
 
-export function registerEncoder(encode: (c: Composite) => Described): void {
-  encodeComposite = encode
+export function registerEncoder(encode: (c: never) => Described): void {
+  encodeComposite = encode as (c: Kinded) => Described
 }
 
 export function compositeValue(v: unknown): Value {
-  return v === undefined || v === null ? null : encodeComposite!(v as Composite)
+  return v === undefined || v === null ? null : encodeComposite!(v as Kinded)
 }
 
 /** A multiple field is written as an array (of the element type of its first element) or left out. */

@@ -2,8 +2,11 @@
 // DOFF (1, in 4-byte words), TYPE (0 AMQP, 1 SASL), a channel (2), then the performative (a described value)
 // and, for a transfer, the message bytes. The parser is sans-I/O: it checks every size against the
 // negotiated maximum before buffering, decodes the performative, and leaves the payload as a view.
+
+import { Decoder } from './decoder.js'
+import { Encoder } from './encoder.js'
 import { type AnyInit, type Composite, fromDescribed, toDescribed } from './generated/types.js'
-import { Amqp10DecodeError, Decoder, Described, Encoder } from './values.js'
+import { Amqp10DecodeError, Described } from './values.js'
 
 export const FRAME_AMQP = 0
 export const FRAME_SASL = 1

@@ -556,9 +556,9 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
       rcvSettleMode: f.numbers.ubyte(l[4], 'attach.rcv-settle-mode') ?? 0,
       incompleteUnsettled: f.boolean(l[8], 'attach.incomplete-unsettled') ?? false,
     }
-    const f5 = f.any(l[5], 'attach.source')
+    const f5 = f.any<Composite>(l[5], 'attach.source')
     if (f5 !== undefined) o.source = f5
-    const f6 = f.any(l[6], 'attach.target')
+    const f6 = f.any<Composite>(l[6], 'attach.target')
     if (f6 !== undefined) o.target = f6
     const f7 = f.map(l[7], 'attach.unsettled')
     if (f7 !== undefined) o.unsettled = f7
@@ -618,7 +618,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
     if (f4 !== undefined) o.settled = f4
     const f6 = f.numbers.ubyte(l[6], 'transfer.rcv-settle-mode')
     if (f6 !== undefined) o.rcvSettleMode = f6
-    const f7 = f.any(l[7], 'transfer.state')
+    const f7 = f.any<Composite>(l[7], 'transfer.state')
     if (f7 !== undefined) o.state = f7
     return o
   },
@@ -633,7 +633,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
     }
     const f2 = f.numbers.uint(l[2], 'disposition.last')
     if (f2 !== undefined) o.last = f2
-    const f4 = f.any(l[4], 'disposition.state')
+    const f4 = f.any<Composite>(l[4], 'disposition.state')
     if (f4 !== undefined) o.state = f4
     return o
   },
@@ -702,17 +702,17 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
     const o: Properties = {
       kind: 'properties',
     }
-    const f0 = f.any(l[0], 'properties.message-id')
+    const f0 = f.any<Composite>(l[0], 'properties.message-id')
     if (f0 !== undefined) o.messageId = f0
     const f1 = f.binary(l[1], 'properties.user-id')
     if (f1 !== undefined) o.userId = f1
-    const f2 = f.any(l[2], 'properties.to')
+    const f2 = f.any<Composite>(l[2], 'properties.to')
     if (f2 !== undefined) o.to = f2
     const f3 = f.string(l[3], 'properties.subject')
     if (f3 !== undefined) o.subject = f3
-    const f4 = f.any(l[4], 'properties.reply-to')
+    const f4 = f.any<Composite>(l[4], 'properties.reply-to')
     if (f4 !== undefined) o.replyTo = f4
-    const f5 = f.any(l[5], 'properties.correlation-id')
+    const f5 = f.any<Composite>(l[5], 'properties.correlation-id')
     if (f5 !== undefined) o.correlationId = f5
     const f6 = f.symbol(l[6], 'properties.content-type')
     if (f6 !== undefined) o.contentType = f6
@@ -733,7 +733,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
   'application-properties': (value) => ({ kind: 'application-properties', value: f.mandatory(f.map(value, 'application-properties'), 'application-properties') }),
   'data': (value) => ({ kind: 'data', value: f.mandatory(f.binary(value, 'data'), 'data') }),
   'amqp-sequence': (value) => ({ kind: 'amqp-sequence', value: f.mandatory(f.list(value, 'amqp-sequence'), 'amqp-sequence') }),
-  'amqp-value': (value) => ({ kind: 'amqp-value', value: f.mandatory(f.any(value, 'amqp-value'), 'amqp-value') }),
+  'amqp-value': (value) => ({ kind: 'amqp-value', value: f.mandatory(f.any<Composite>(value, 'amqp-value'), 'amqp-value') }),
   'footer': (value) => ({ kind: 'footer', value: f.mandatory(f.map(value, 'footer'), 'footer') }),
   'received': (value) => {
     const l = f.fieldsOf(value, 'received')
@@ -789,7 +789,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
       timeout: f.numbers.uint(l[3], 'source.timeout') ?? 0,
       dynamic: f.boolean(l[4], 'source.dynamic') ?? false,
     }
-    const f0 = f.any(l[0], 'source.address')
+    const f0 = f.any<Composite>(l[0], 'source.address')
     if (f0 !== undefined) o.address = f0
     const f5 = f.map(l[5], 'source.dynamic-node-properties')
     if (f5 !== undefined) o.dynamicNodeProperties = f5
@@ -797,7 +797,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
     if (f6 !== undefined) o.distributionMode = f6
     const f7 = f.map(l[7], 'source.filter')
     if (f7 !== undefined) o.filter = f7
-    const f8 = f.any(l[8], 'source.default-outcome')
+    const f8 = f.any<Composite>(l[8], 'source.default-outcome')
     if (f8 !== undefined) o.defaultOutcome = f8
     const f9 = f.multiple(f.symbol, l[9], 'source.outcomes')
     if (f9 !== undefined) o.outcomes = f9
@@ -814,7 +814,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
       timeout: f.numbers.uint(l[3], 'target.timeout') ?? 0,
       dynamic: f.boolean(l[4], 'target.dynamic') ?? false,
     }
-    const f0 = f.any(l[0], 'target.address')
+    const f0 = f.any<Composite>(l[0], 'target.address')
     if (f0 !== undefined) o.address = f0
     const f5 = f.map(l[5], 'target.dynamic-node-properties')
     if (f5 !== undefined) o.dynamicNodeProperties = f5
@@ -864,7 +864,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
     const o: Declare = {
       kind: 'declare',
     }
-    const f0 = f.any(l[0], 'declare.global-id')
+    const f0 = f.any<Composite>(l[0], 'declare.global-id')
     if (f0 !== undefined) o.globalId = f0
     return o
   },
@@ -872,7 +872,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
     const l = f.fieldsOf(value, 'discharge')
     const o: Discharge = {
       kind: 'discharge',
-      txnId: f.mandatory(f.any(l[0], 'discharge.txn-id'), 'discharge.txn-id'),
+      txnId: f.mandatory(f.any<Composite>(l[0], 'discharge.txn-id'), 'discharge.txn-id'),
     }
     const f1 = f.boolean(l[1], 'discharge.fail')
     if (f1 !== undefined) o.fail = f1
@@ -882,7 +882,7 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
     const l = f.fieldsOf(value, 'declared')
     const o: Declared = {
       kind: 'declared',
-      txnId: f.mandatory(f.any(l[0], 'declared.txn-id'), 'declared.txn-id'),
+      txnId: f.mandatory(f.any<Composite>(l[0], 'declared.txn-id'), 'declared.txn-id'),
     }
     return o
   },
@@ -890,9 +890,9 @@ const DECODERS: Record<DescribedKind, (value: Value) => Composite> = {
     const l = f.fieldsOf(value, 'transactional-state')
     const o: TransactionalState = {
       kind: 'transactional-state',
-      txnId: f.mandatory(f.any(l[0], 'transactional-state.txn-id'), 'transactional-state.txn-id'),
+      txnId: f.mandatory(f.any<Composite>(l[0], 'transactional-state.txn-id'), 'transactional-state.txn-id'),
     }
-    const f1 = f.any(l[1], 'transactional-state.outcome')
+    const f1 = f.any<Composite>(l[1], 'transactional-state.outcome')
     if (f1 !== undefined) o.outcome = f1
     return o
   },

@@ -1,0 +1,79 @@
+// A link on which the client receives (the broker is the sender): a queue consumer whose broker credit follows
+// the link credit. Each delivery is one transfer, split into frames that fit the client's max-frame-size; its
+// outcome settles the lease: accepted acks, released and modified return the message (modified with
+// undeliverable-here drops it from this queue: dead-lettered or gone), rejected dead-letters it.
+import type { Broker } from '../../broker/broker.js'
+import type { CreditGroup } from '../../broker/credit.js'
+import type { QueueConsumer } from '../../broker/queue/queue.js'
+import type { Delivery } from '../../broker/queue/types.js'
+import type { ProtocolTraffic } from '../common/metrics.js'
+import type { AnyInit, Composite } from './codec/generated/types.js'
+
+export interface OutgoingLink {
+  role: 'sender'
+  handle: number
+  name: string
+  queue: string
+  ownQueue: boolean
+  /** Pre-settled (snd-settle-mode settled): acked once written. */
+  settled: boolean
+  deliveryCount: number
+  credit: number
+  drain: boolean
+  /** The consumer's broker credit: room = link credit (held at 0). */
+  creditGroup: CreditGroup
+  consumer: QueueConsumer | undefined
+}
+
+let tagSeq = 0
+
+/** The frames of one delivery: performatives and payload slices of at most frameRoom bytes. */
+export function transferFrames(
+  link: OutgoingLink,
+  deliveryId: number,
+  bytes: Buffer,
+  frameRoom: number,
+): Array<[AnyInit, Buffer]> {
+  const tag = Buffer.alloc(8)
+  tag.writeBigUInt64BE(BigInt(++tagSeq))
+  const frames: Array<[AnyInit, Buffer]> = []
+  for (let at = 0; at < bytes.length || at === 0; at += frameRoom) {
+    const more = at + frameRoom < bytes.length
+    const first = at === 0
+    const transfer = { kind: 'transfer', handle: link.handle, settled: link.settled, more } as AnyInit & {
+      deliveryId?: number
+      deliveryTag?: Buffer
+      messageFormat?: number
+    }
+    if (first) {
+      transfer.deliveryId = deliveryId
+      transfer.deliveryTag = tag
+      transfer.messageFormat = 0
+    }
+    frames.push([transfer, bytes.subarray(at, at + frameRoom)])
+    if (!more) break
+  }
+  return frames
+}
+
+/** Settles a delivery by the client's outcome (no outcome: accepted, the default outcome here). */
+export function settleByOutcome(
+  broker: Broker,
+  traffic: ProtocolTraffic,
+  delivery: Delivery,
+  state: Composite | undefined,
+): void {
+  switch (state?.kind) {
+    case 'rejected':
+      broker.deliveries.nack(delivery, false)
+      return
+    case 'released':
+    case 'modified':
+      broker.deliveries.nack(delivery, !(state.kind === 'modified' && state.undeliverableHere === true))
+      traffic.messagesRequeued++
+      return
+    default:
+      void broker.deliveries.ack(delivery)
+      traffic.messagesAcknowledged++
+  }
+}
