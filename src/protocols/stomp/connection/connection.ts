@@ -32,6 +32,13 @@ const CLOSE_LINGER_MS = 1000
 
 let connectionSeq = 0
 
+/** A receipt (or DISCONNECT) waiting for its work and for the ones before it. */
+interface Turn {
+  then: (() => void) | undefined
+  ready: boolean
+}
+const DONE: Turn = { then: undefined, ready: true }
+
 export class StompConnection implements ConnectionCore {
   readonly id = `stomp-${process.pid.toString(36)}-${(++connectionSeq).toString(36)}`
   readonly host: StompHost
@@ -57,8 +64,14 @@ export class StompConnection implements ConnectionCore {
   #frames: Frame[] = []
   #next = 0
   #pumping = false
-  /** The last receipt's turn: receipts and DISCONNECT wait for the SENDs before them. */
-  #tail: Promise<unknown> = Promise.resolve()
+  /**
+   * Receipts and DISCONNECT in arrival order, each waiting for its own work (a SEND's storage): one runs once
+   * it and every turn before it are ready. A queue instead of a promise chain: no promise per receipt.
+   */
+  #turns: Turn[] = []
+  #turnsDone = 0
+  #turnsScheduled = false
+  readonly #runTurns = () => this.#takeTurns()
   #lastRead = Date.now()
   #timer: NodeJS.Timeout | undefined
   #expectEveryMs = 0
@@ -151,13 +164,44 @@ export class StompConnection implements ConnectionCore {
   }
 
   after(work: Promise<unknown> | undefined, then: () => void): void {
-    const previous = this.#tail
-    this.#tail = (work === undefined ? previous : Promise.all([previous, work])).then(
-      () => {
-        if (!this.#closed) then()
-      },
-      () => {},
-    )
+    const turn: Turn = { then, ready: work === undefined }
+    this.#turns.push(turn)
+    if (work === undefined) {
+      // Still later than now, as a promise chain would run it: the frame's handler finishes first.
+      if (!this.#turnsScheduled) {
+        this.#turnsScheduled = true
+        queueMicrotask(this.#runTurns)
+      }
+      return
+    }
+    const ready = () => {
+      turn.ready = true
+      this.#takeTurns()
+    }
+    // A failed work ends the connection (its publisher reports it); its turn only stops blocking the rest.
+    work.then(ready, () => {
+      turn.then = undefined
+      ready()
+    })
+  }
+
+  #takeTurns(): void {
+    this.#turnsScheduled = false
+    const turns = this.#turns
+    let done = this.#turnsDone
+    while (done < turns.length && turns[done]!.ready) {
+      const then = turns[done]!.then
+      turns[done++] = DONE
+      if (then !== undefined && !this.#closed) then()
+    }
+    if (done === turns.length) {
+      this.#turns = []
+      done = 0
+    } else if (done >= 1024 && done * 2 >= turns.length) {
+      this.#turns = turns.slice(done)
+      done = 0
+    }
+    this.#turnsDone = done
   }
 
   fail(message: string, receipt?: string, detail?: string): void {
