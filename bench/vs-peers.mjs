@@ -6,7 +6,8 @@
 //                           [--baseline DIR]
 // --baseline DIR adds a third contender, the built Wharf checkout in DIR (e.g. a `git worktree` of the
 // commit before a change), interleaved with the other two, and a before/after column. --no-peer skips the
-// peer broker (a before/after comparison of Wharf alone, more reps in the same time).
+// peer broker (a before/after comparison of Wharf alone, more reps in the same time). --table-only renders the
+// table of the runs already in --out (with the same --protocol, --peer, --baseline, --reps) and runs nothing.
 // Needs `npm run build` (runs dist/ through bin/wharf.js, fsync always) and the peer from Debian:
 // rabbitmq-server for amqp, mosquitto for mqtt, activemq and/or rabbitmq-server for stomp (--peer activemq,
 // rabbitmq by default: both STOMP peers take 61613, so each runs alone, and Wharf runs with STOMP on 61613 and
@@ -32,6 +33,7 @@ const { values: a } = parseArgs({
     peerbench: { type: 'string', default: resolve(repo, '../shared/peerbench') },
     baseline: { type: 'string' },
     'no-peer': { type: 'boolean', default: false },
+    'table-only': { type: 'boolean', default: false },
   },
 })
 
@@ -132,7 +134,8 @@ const runWharf = (out, dir) =>
     dir,
   )
 
-for (let rep = 1; rep <= Number(a.reps); rep++) {
+// --table-only: no runs, only the table of the runs already in --out (e.g. of a campaign cut short).
+for (let rep = 1; rep <= (a['table-only'] ? 0 : Number(a.reps)); rep++) {
   // With a baseline, the two Wharfs swap places every rep, so neither always runs on a fresher machine.
   const wharfs = [
     ['Wharf', wharfOut, repo],
@@ -207,7 +210,10 @@ const rows = [
 for (const id of ids) {
   const e2e = contenders.map(([, rs, idOf]) => pick(rs, idOf(id), (p) => p.e2e.msgsPerSec))
   const lat = contenders.map(([, rs, idOf]) => msOf(pick(rs, idOf(id), (p) => p.latency.lat.p99_us)))
-  const cpu = contenders.map(([, rs, idOf]) => Math.round(pick(rs, idOf(id), (p) => p.e2e.brokerCpuPct) ?? Number.NaN))
+  const cpu = contenders.map(([, rs, idOf]) => {
+    const pct = pick(rs, idOf(id), (p) => p.e2e.brokerCpuPct)
+    return pct == null ? '–' : Math.round(pct)
+  })
   const perDelivery = contenders.map(([, rs, idOf]) => us(pick(rs, idOf(id), cpuPerDelivery)))
   rows.push(
     `| ${id} | ${e2e.map(k).join(' | ')} | ${e2e
