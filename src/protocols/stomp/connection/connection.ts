@@ -17,6 +17,7 @@ import { connect } from './connect.js'
 import type { ConnectionCore, StompHost } from './context.js'
 import { failureText, Sending } from './send.js'
 import { Subscriptions } from './subscriptions.js'
+import { Turns } from './turns.js'
 
 export interface StompTransport {
   /** The TCP or TLS socket underneath (for a WebSocket, the upgraded HTTP socket). */
@@ -31,13 +32,6 @@ export interface StompTransport {
 const CLOSE_LINGER_MS = 1000
 
 let connectionSeq = 0
-
-/** A receipt (or DISCONNECT) waiting for its work and for the ones before it. */
-interface Turn {
-  then: (() => void) | undefined
-  ready: boolean
-}
-const DONE: Turn = { then: undefined, ready: true }
 
 export class StompConnection implements ConnectionCore {
   readonly id = `stomp-${process.pid.toString(36)}-${(++connectionSeq).toString(36)}`
@@ -64,14 +58,8 @@ export class StompConnection implements ConnectionCore {
   #frames: Frame[] = []
   #next = 0
   #pumping = false
-  /**
-   * Receipts and DISCONNECT in arrival order, each waiting for its own work (a SEND's storage): one runs once
-   * it and every turn before it are ready. A queue instead of a promise chain: no promise per receipt.
-   */
-  #turns: Turn[] = []
-  #turnsDone = 0
-  #turnsScheduled = false
-  readonly #runTurns = () => this.#takeTurns()
+  /** Receipts and DISCONNECT in frame order, each after its own work and the ones before it. */
+  readonly #turns = new Turns(() => !this.#closed)
   #lastRead = Date.now()
   #timer: NodeJS.Timeout | undefined
   #expectEveryMs = 0
@@ -164,44 +152,7 @@ export class StompConnection implements ConnectionCore {
   }
 
   after(work: Promise<unknown> | undefined, then: () => void): void {
-    const turn: Turn = { then, ready: work === undefined }
-    this.#turns.push(turn)
-    if (work === undefined) {
-      // Still later than now, as a promise chain would run it: the frame's handler finishes first.
-      if (!this.#turnsScheduled) {
-        this.#turnsScheduled = true
-        queueMicrotask(this.#runTurns)
-      }
-      return
-    }
-    const ready = () => {
-      turn.ready = true
-      this.#takeTurns()
-    }
-    // A failed work ends the connection (its publisher reports it); its turn only stops blocking the rest.
-    work.then(ready, () => {
-      turn.then = undefined
-      ready()
-    })
-  }
-
-  #takeTurns(): void {
-    this.#turnsScheduled = false
-    const turns = this.#turns
-    let done = this.#turnsDone
-    while (done < turns.length && turns[done]!.ready) {
-      const then = turns[done]!.then
-      turns[done++] = DONE
-      if (then !== undefined && !this.#closed) then()
-    }
-    if (done === turns.length) {
-      this.#turns = []
-      done = 0
-    } else if (done >= 1024 && done * 2 >= turns.length) {
-      this.#turns = turns.slice(done)
-      done = 0
-    }
-    this.#turnsDone = done
+    this.#turns.add(work, then)
   }
 
   fail(message: string, receipt?: string, detail?: string): void {
