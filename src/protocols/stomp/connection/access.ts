@@ -11,7 +11,12 @@ export function refuse(c: ConnectionCore, action: string, destination: string): 
 
 /** The queue, declared with the defaults when missing (Create on it is needed then). */
 export async function ensureQueue(c: ConnectionCore, name: string): Promise<void> {
-  if (c.broker.getQueue(name) !== undefined) return
+  await queueReady(c, name)
+}
+
+/** ensureQueue without a promise when the queue exists: a SEND to it is then handled in the same turn. */
+export function queueReady(c: ConnectionCore, name: string): Promise<unknown> | undefined {
+  if (c.broker.getQueue(name) !== undefined) return undefined
   if (!c.access?.allows('Create', 'Topic', name)) throw refuse(c, 'create', `/queue/${name}`)
-  await c.broker.createQueue(name, stompQueueConfig(name, c.host.limits), { ifNotExists: true })
+  return c.broker.createQueue(name, stompQueueConfig(name, c.host.limits), { ifNotExists: true })
 }

@@ -17,6 +17,7 @@ import { connect } from './connect.js'
 import type { ConnectionCore, StompHost } from './context.js'
 import { failureText, Sending } from './send.js'
 import { Subscriptions } from './subscriptions.js'
+import { Turns } from './turns.js'
 
 export interface StompTransport {
   /** The TCP or TLS socket underneath (for a WebSocket, the upgraded HTTP socket). */
@@ -58,8 +59,8 @@ export class StompConnection implements ConnectionCore {
   #frames: Frame[] = []
   #next = 0
   #pumping = false
-  /** The last receipt's turn: receipts and DISCONNECT wait for the SENDs before them. */
-  #tail: Promise<unknown> = Promise.resolve()
+  /** Receipts and DISCONNECT in frame order, each after its own work and the ones before it. */
+  readonly #turns = new Turns(() => !this.#closed)
   #lastRead = Date.now()
   #timer: NodeJS.Timeout | undefined
   #expectEveryMs = 0
@@ -150,13 +151,7 @@ export class StompConnection implements ConnectionCore {
   }
 
   after(work: Promise<unknown> | undefined, then: () => void): void {
-    const previous = this.#tail
-    this.#tail = (work === undefined ? previous : Promise.all([previous, work])).then(
-      () => {
-        if (!this.#closed) then()
-      },
-      () => {},
-    )
+    this.#turns.add(work, then)
   }
 
   fail(message: string, receipt?: string, detail?: string): void {

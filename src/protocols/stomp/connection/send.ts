@@ -42,10 +42,23 @@ export class Sending {
     return open
   }
 
-  /** Checks the destination and rights; a transactional SEND is then held by its transaction, another published. */
-  async send(frame: Frame): Promise<void> {
+  /**
+   * Checks the destinations and rights; a transactional SEND is then held by its transaction, another published.
+   * Returns a promise only while a queue or temporary destination is being created: SENDs to existing
+   * destinations are handled in the turn their bytes arrived in, so a read burst of them shares one storage
+   * append (and one fsync).
+   */
+  send(frame: Frame): Promise<void> | undefined {
     const open = this.transaction(frame)
-    await authorizeSend(this.#c, frame)
+    const creating = authorizeSend(this.#c, frame)
+    if (creating === undefined) {
+      this.#route(open, frame)
+      return undefined
+    }
+    return creating.then(() => this.#route(open, frame))
+  }
+
+  #route(open: Open | undefined, frame: Frame): void {
     if (open === undefined) {
       this.#receipt(frame, this.#publish(frame))
       return

@@ -12,26 +12,37 @@ import { type Destination, parseDestination, parseDestinations, TOPIC_EXCHANGE }
 import { type Frame, StompFrameError } from '../wire/frame.js'
 import { toPublishMessage } from '../wire/message.js'
 import { scheduleJob } from '../wire/schedule.js'
-import { ensureQueue, refuse } from './access.js'
+import { queueReady, refuse } from './access.js'
 import type { ConnectionCore } from './context.js'
 import { scheduleSend } from './scheduled.js'
 
-/** Checks every destination of a SEND (and its reply-to) and creates what it needs. */
-export async function authorizeSend(c: ConnectionCore, frame: Frame): Promise<void> {
+/**
+ * Checks every destination of a SEND (and its reply-to) and creates what it needs; a promise only while
+ * something is being created (a SEND to existing destinations is then handled in the turn it arrived in).
+ */
+export function authorizeSend(c: ConnectionCore, frame: Frame): Promise<unknown> | undefined {
+  const pending: Array<Promise<unknown>> = []
+  const wait = (work: Promise<unknown> | undefined) => {
+    if (work !== undefined) pending.push(work)
+  }
+  const temporary = (kind: 'queue' | 'topic', local: string) => {
+    if (c.broker.jms.temporary.get(temporaryName(kind, c.id, local)) === undefined)
+      wait(c.broker.jms.temporary.create(kind, c.id, local))
+  }
   for (const d of parseDestinations(frame.headers.get('destination'))) {
     switch (d.kind) {
       case 'queue':
         if (!c.access?.allows('Write', 'Topic', d.name)) throw refuse(c, 'write to', `/queue/${d.name}`)
-        await ensureQueue(c, d.name)
+        wait(queueReady(c, d.name))
         break
       case 'topic':
         if (!c.access?.allows('Write', 'Exchange', TOPIC_EXCHANGE)) throw refuse(c, 'write to', `/topic/${d.key}`)
         break
       case 'temp-queue':
-        await c.broker.jms.temporary.create('queue', c.id, d.local)
+        temporary('queue', d.local)
         break
       case 'temp-topic':
-        await c.broker.jms.temporary.create('topic', c.id, d.local)
+        temporary('topic', d.local)
         break
       default:
         c.broker.jms.temporary.sendable(d.name)
@@ -41,8 +52,10 @@ export async function authorizeSend(c: ConnectionCore, frame: Frame): Promise<vo
   if (replyTo?.startsWith('/temp-queue/') || replyTo?.startsWith('/temp-topic/')) {
     const d = parseDestination(replyTo)
     if (d.kind === 'temp-queue' || d.kind === 'temp-topic')
-      await c.broker.jms.temporary.create(d.kind === 'temp-queue' ? 'queue' : 'topic', c.id, d.local)
+      temporary(d.kind === 'temp-queue' ? 'queue' : 'topic', d.local)
   }
+  if (pending.length === 0) return undefined
+  return pending.length === 1 ? pending[0] : Promise.all(pending)
 }
 
 /** Publishes a SEND (checked by authorizeSend) to each of its destinations. */

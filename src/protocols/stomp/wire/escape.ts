@@ -26,12 +26,18 @@ export function unescapeValue(text: string, version: StompVersion): string {
 
 const escapes11: Record<string, string> = { '\n': '\\n', ':': '\\c', '\\': '\\\\' }
 const escapes12: Record<string, string> = { ...escapes11, '\r': '\\r' }
+// Compiled once: a MESSAGE escapes every header name and value, and most need nothing.
+const special10 = /[\r\n]/
+const special11 = /[\n:\\]/
+const special12 = /[\r\n:\\]/
+const every10 = /[\r\n]/g
+const every11 = /[\n:\\]/g
+const every12 = /[\r\n:\\]/g
+const escape11 = (c: string): string => escapes11[c] ?? c
+const escape12 = (c: string): string => escapes12[c] ?? c
 
 export function escapeValue(text: string, version: StompVersion): string {
-  if (version === '1.0') return /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text
-  const special = version === '1.2' ? /[\r\n:\\]/g : /[\n:\\]/g
-  if (!special.test(text)) return text
-  special.lastIndex = 0
-  const table = version === '1.2' ? escapes12 : escapes11
-  return text.replace(special, (c) => table[c] ?? c)
+  if (version === '1.2') return special12.test(text) ? text.replace(every12, escape12) : text
+  if (version === '1.1') return special11.test(text) ? text.replace(every11, escape11) : text
+  return special10.test(text) ? text.replace(every10, ' ') : text
 }
