@@ -3,9 +3,10 @@
 // A client's sender needs Write on the queue (or amq.topic); a receiver needs Read, and a topic receiver gets a
 // transient queue of its own bound to the topic. Queues that do not exist are created when the listener allows
 // it (ActiveMQ's and Artemis's default) and the user may create them.
+import { compileSelector, SelectorError } from '../../broker/selector/index.js'
 import { isWharfError } from '../../util/errors.js'
 import type { AnyInit, Composite } from './codec/generated/types.js'
-import { keyText } from './codec/values.js'
+import { AmqpMap, Described, keyText, Typed, type Value } from './codec/values.js'
 import type { SessionHost } from './context.js'
 
 /** The topic exchange `topic://X` addresses publish to (routing key X), as STOMP's /topic/ does. */
@@ -49,13 +50,62 @@ export async function checkTarget(c: SessionHost, address: Address): Promise<str
   return undefined
 }
 
-export type Source = { queue: string; ownQueue: boolean } | { refused: [condition: string, description: string] }
+/** Where a client's receiver reads from, and what the reply attach's source says. */
+export type Source =
+  | {
+      queue: string
+      /** A transient queue of this link (a plain topic subscriber): deleted when the link goes. */
+      ownQueue: boolean
+      /** A durable subscription's queue: detach keeps it, close removes the subscription. */
+      durable: { clientId: string; name: string } | undefined
+      /** The consumer's selector (queues; topic selectors are on the binding). */
+      selector: string | undefined
+      /** The source for the reply attach: the client's, with the dynamic address and only the filters applied. */
+      reply: Composite & { kind: 'source' }
+    }
+  | { refused: [condition: string, description: string] }
 
 let topicQueueSeq = 0
+let dynamicSeq = 0
 
-/** The queue a client's receiver reads: the named queue, or for a topic one of its own bound to it. */
-export async function openSource(c: SessionHost, address: Address): Promise<Source> {
+/** JMS selector filters are matched by descriptor (rhea sends the numeric one, Qpid Proton the symbolic one). */
+const SELECTOR_CODE = 0x0000468c00000004n
+const SELECTOR_NAME = 'apache.org:selector-filter:string'
+
+/** The selector of a filter set, with its entry (echoed in the reply so the client knows it applies). */
+function selectorOf(filter: AmqpMap | undefined): { text: string; entry: [Value, Value] } | undefined {
+  for (const entry of filter?.entries ?? []) {
+    const v = entry[1]
+    if (!(v instanceof Described) || typeof v.value !== 'string') continue
+    const d = v.descriptor
+    if (d instanceof Typed && (d.value === SELECTOR_CODE || d.value === SELECTOR_NAME)) return { text: v.value, entry }
+  }
+  return undefined
+}
+
+/**
+ * The queue a client's receiver reads: the named queue; a dynamic source's temporary queue (deleted with the
+ * connection); a durable subscription (a topic with durability, named by the container id and link name, as
+ * Qpid JMS and Artemis do); or for a plain topic a queue of its own bound to it.
+ */
+export async function openSource(c: SessionHost, terminus: unknown, linkName: string): Promise<Source> {
+  if (terminus === null || typeof terminus !== 'object' || (terminus as Composite).kind !== 'source')
+    return { refused: ['amqp:invalid-field', 'a receiver needs a source'] }
+  const source = terminus as Composite & { kind: 'source' }
+  const filter = selectorOf(source.filter)
+  const reply: Composite & { kind: 'source' } = { ...source }
+  if (filter === undefined) delete reply.filter
+  else reply.filter = new AmqpMap([filter.entry])
+  const selector = filter?.text
   try {
+    if (selector !== undefined) compileSelector(selector)
+    if (source.dynamic) {
+      const temporary = await c.broker.jms.temporary.create('queue', c.id, `dynamic-${++dynamicSeq}`)
+      reply.address = temporary.name
+      return { queue: temporary.name, ownQueue: false, durable: undefined, selector, reply }
+    }
+    const address = terminusAddress(source)
+    if (address === undefined) return { refused: ['amqp:invalid-field', 'a receiver needs a source address'] }
     if (address.kind === 'queue') {
       if (!c.access?.allows('Read', 'Topic', address.name))
         return { refused: ['amqp:unauthorized-access', `not allowed to read from ${address.name}`] }
@@ -64,21 +114,38 @@ export async function openSource(c: SessionHost, address: Address): Promise<Sour
           return { refused: ['amqp:not-found', `no queue ${address.name}`] }
         await c.broker.createQueue(address.name, {}, { ifNotExists: true })
       }
-      return { queue: address.name, ownQueue: false }
+      return { queue: address.name, ownQueue: false, durable: undefined, selector, reply }
     }
     if (!c.access?.allows('Read', 'Exchange', TOPIC_EXCHANGE))
       return { refused: ['amqp:unauthorized-access', `not allowed to subscribe to ${address.name}`] }
+    const key = address.name.replace(/>/g, '#')
+    if (source.durable > 0 || source.expiryPolicy === 'never') {
+      const clientId = c.containerId ?? c.id
+      const queue = await c.broker.jms.durable.subscribe({
+        clientId,
+        name: linkName,
+        shared: false,
+        exchange: TOPIC_EXCHANGE,
+        key,
+        selector: selector ?? null,
+        noLocal: false,
+        owner: c.id,
+      })
+      return { queue, ownQueue: false, durable: { clientId, name: linkName }, selector: undefined, reply }
+    }
     const queue = `amqp10.subscription.${c.id}.${++topicQueueSeq}`
     await c.broker.createQueue(queue, { durable: false, exclusiveOwner: c.id })
     await c.broker.bind({
       source: TOPIC_EXCHANGE,
       destination: { kind: 'queue', name: queue },
-      key: address.name.replace(/>/g, '#'),
-      arguments: {},
+      key,
+      arguments: selector === undefined ? {} : { 'x-selector': selector },
       durable: false,
     })
-    return { queue, ownQueue: true }
+    return { queue, ownQueue: true, durable: undefined, selector: undefined, reply }
   } catch (error) {
+    if (error instanceof SelectorError) return { refused: ['amqp:invalid-field', error.message] }
+    if (isWharfError(error, 'RESOURCE_LOCKED')) return { refused: ['amqp:resource-locked', error.message] }
     return { refused: ['amqp:internal-error', isWharfError(error) ? error.message : String(error)] }
   }
 }

@@ -51,6 +51,8 @@ export interface SessionHost {
   readonly host: Amqp10Host
   readonly broker: Broker
   readonly access: Access | undefined
+  /** The client's container-id (from open): with a link name, it names a durable subscription. */
+  readonly containerId: string | undefined
   readonly output: SocketOutput
   /** The client's max-frame-size: transfers to it are split to fit. */
   readonly remoteMaxFrameSize: number

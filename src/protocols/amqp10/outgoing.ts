@@ -15,6 +15,8 @@ export interface OutgoingLink {
   name: string
   queue: string
   ownQueue: boolean
+  /** The durable subscription the link reads (by container id and link name), if it is one. */
+  durable: { clientId: string; name: string } | undefined
   /** Pre-settled (snd-settle-mode settled): acked once written. */
   settled: boolean
   deliveryCount: number

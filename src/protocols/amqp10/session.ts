@@ -118,12 +118,13 @@ export class Session {
       return
     }
     // The client receives: we send from the source.
-    const address = terminusAddress(a.source)
-    if (address === undefined) return this.#refuse(a, 'amqp:not-implemented', 'a receiver needs a source address')
-    const source = await openSource(c, address)
+    const source = await openSource(c, a.source, a.name)
     if ('refused' in source) return this.#refuse(a, ...source.refused)
-    const { queue, ownQueue } = source
-    if (this.#ended) return
+    const { queue, ownQueue, durable } = source
+    if (this.#ended) {
+      if (durable !== undefined) c.broker.jms.durable.detach(queue, c.id)
+      return
+    }
     const creditGroup = new CreditGroup(0)
     creditGroup.hold()
     const link: OutgoingLink = {
@@ -132,6 +133,7 @@ export class Session {
       name: a.name,
       queue,
       ownQueue,
+      durable,
       settled: a.sndSettleMode === 1,
       deliveryCount: 0,
       credit: 0,
@@ -147,13 +149,14 @@ export class Session {
       role: false,
       sndSettleMode: a.sndSettleMode,
       rcvSettleMode: 0,
-      source: a.source ?? null,
+      source: source.reply,
       target: a.target ?? null,
       initialDeliveryCount: 0,
     } as AnyInit)
     link.consumer = c.broker.consume(queue, {
       owner: c.id,
       tag: `amqp10-${c.id}-${a.handle}`,
+      selector: source.selector,
       creditGroup,
       onDeliver: (deliveries) => this.#deliver(link, deliveries),
       onCancel: (reason) =>
@@ -371,13 +374,21 @@ export class Session {
     const link = this.#links.get(handle)
     if (link === undefined) return
     this.#links.delete(handle)
+    if (link.role === 'sender') {
+      await this.#stopSender(link)
+      // A durable subscription: detach keeps it for later, close (the client unsubscribes) removes it.
+      if (closed && link.durable !== undefined) {
+        const { clientId, name } = link.durable
+        await this.#c.broker.jms.durable.unsubscribe(clientId, name).catch(() => {})
+      }
+    }
     if (reply) this.#send({ kind: 'detach', handle, closed })
-    if (link.role === 'sender') await this.#stopSender(link)
   }
 
   async #stopSender(link: OutgoingLink): Promise<void> {
     const broker = this.#c.broker
     if (link.consumer !== undefined) broker.getQueue(link.queue)?.cancel(link.consumer)
+    if (link.durable !== undefined) broker.jms.durable.detach(link.queue, this.#c.id)
     for (const [id, entry] of this.#unsettled) {
       if (entry.link !== link) continue
       this.#unsettled.delete(id)
