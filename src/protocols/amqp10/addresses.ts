@@ -163,3 +163,9 @@ export function refusal(
     { kind: 'detach', handle, closed: true, error: { kind: 'error', condition, description } } as AnyInit,
   ]
 }
+
+/** The broker's attach in reply to a client's: the same link, the client's termini unless `fields` say otherwise. */
+export function attachReply(a: Composite & { kind: 'attach' }, fields: Record<string, unknown>): AnyInit {
+  const reply = { kind: 'attach', name: a.name, handle: a.handle, sndSettleMode: a.sndSettleMode, rcvSettleMode: 0 }
+  return { ...reply, source: a.source ?? null, target: a.target ?? null, ...fields } as AnyInit
+}

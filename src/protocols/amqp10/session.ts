@@ -5,7 +5,7 @@
 // message, rejected dead-letters it (or drops it).
 import { CreditGroup } from '../../broker/credit.js'
 import type { Delivery } from '../../broker/queue/types.js'
-import { checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
+import { attachReply, checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import type { AnyInit, Composite } from './codec/generated/types.js'
 import { Described } from './codec/values.js'
@@ -103,17 +103,7 @@ export class Session {
         inflight: 0,
       }
       this.#links.set(a.handle, link)
-      this.#send({
-        kind: 'attach',
-        name: a.name,
-        handle: a.handle,
-        role: true,
-        sndSettleMode: a.sndSettleMode,
-        rcvSettleMode: 0,
-        source: a.source ?? null,
-        target: a.target ?? null,
-        maxMessageSize: BigInt(c.host.limits.maxMessageSize),
-      } as AnyInit)
+      this.#send(attachReply(a, { role: true, maxMessageSize: BigInt(c.host.limits.maxMessageSize) }))
       this.#grant(link)
       return
     }
@@ -142,17 +132,7 @@ export class Session {
       consumer: undefined,
     }
     this.#links.set(a.handle, link)
-    this.#send({
-      kind: 'attach',
-      name: a.name,
-      handle: a.handle,
-      role: false,
-      sndSettleMode: a.sndSettleMode,
-      rcvSettleMode: 0,
-      source: source.reply,
-      target: a.target ?? null,
-      initialDeliveryCount: 0,
-    } as AnyInit)
+    this.#send(attachReply(a, { role: false, source: source.reply, initialDeliveryCount: 0 }))
     link.consumer = c.broker.consume(queue, {
       owner: c.id,
       tag: `amqp10-${c.id}-${a.handle}`,
