@@ -33,6 +33,8 @@ const expected: RegExp[][] = [
   [/resize image 8/], // pika
   [/sensors\/kitchen\/temp 21\.5/], // mqtt.js
   [/sensors\/hall\/temp 19\.0/], // mosquitto
+  [/\/queue\/invoices large invoice/], // stomp.py
+  [/hello over AMQP 1\.0/], // rhea
   [/welcome alice/], // AWS SDK
   [/weekly report/, /"TopicArn": "arn:aws:sns:[^"]+:alerts"/], // AWS CLI
   [/"id":\s*1/, /"subject":\s*"orders-value"/], // registry
@@ -48,19 +50,20 @@ async function available(command: string): Promise<boolean> {
 test('every "Connect your client" snippet in the README works against a fresh broker', async (t) => {
   const blocks = snippets()
   assert.equal(blocks.length, expected.length, 'a snippet was added or removed: update `expected`')
-  const { ports } = await startSpawned(t, ['kafka', 'amqp', 'mqtt', 'http'])
+  const { ports } = await startSpawned(t, ['kafka', 'amqp', 'mqtt', 'http', 'stomp'])
   const defaults: Record<string, number> = {
     '9092': ports.kafka,
     '5672': ports.amqp,
     '1883': ports.mqtt,
     '8080': ports.http,
+    '61613': ports.stomp,
   }
   // Inside the repository, so `import 'kafkajs'` resolves as in a project that installed the client.
   const dir = mkdtempSync(join(root, '.tmp-snippets-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
 
   for (const [i, block] of blocks.entries()) {
-    const code = block.code.replace(/\b(9092|5672|1883|8080)\b/g, (port) => String(defaults[port]))
+    const code = block.code.replace(/\b(9092|5672|1883|8080|61613)\b/g, (port) => String(defaults[port]))
     await t.test(`${i}: ${block.language} ${code.split('\n')[0]}`, async (st) => {
       let output: { stdout: string; stderr: string }
       const options = { cwd: dir, timeout: 60_000, env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } }
@@ -83,6 +86,8 @@ test('every "Connect your client" snippet in the README works against a fresh br
         output = await run('bash', ['-euo', 'pipefail', '-c', code], options)
       }
       for (const pattern of expected[i] ?? []) assert.match(output.stdout, pattern, output.stderr)
+      // The STOMP snippet's selector (amount > 100) leaves the small invoice in the queue.
+      if (code.includes("'selector'")) assert.doesNotMatch(output.stdout, /small invoice/)
     })
   }
 })

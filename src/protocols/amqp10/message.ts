@@ -23,7 +23,10 @@ import { Amqp10DecodeError, AmqpMap, Described, keyText, Typed, type Value } fro
 
 /** Encoded message-annotations, properties and application-properties sections of an AMQP 1.0 publish. */
 export const SECTIONS_HEADER = 'amqp.sections'
-/** Present when the record value is the encoded body sections (not plain bytes). */
+/**
+ * How the record value maps back to a body: `sections` (the encoded body sections as sent) or `string` (an
+ * amqp-value string's UTF-8 text); absent for a single data section and for other protocols' messages.
+ */
 export const BODY_HEADER = 'amqp.body'
 
 const BARE = new Set(['message-annotations', 'properties', 'application-properties'])
@@ -36,13 +39,13 @@ interface Parsed {
   /** Encoded bytes of the sections kept for AMQP 1.0 consumers. */
   kept: Buffer[]
   body: Buffer
-  bodyEncoded: boolean
+  bodyKind: 'data' | 'string' | 'sections'
 }
 
 /** Splits a message into its sections; a malformed message is a decode error (the link rejects it). */
 export function parseMessage(bytes: Buffer): Parsed {
   const d = new Decoder(bytes)
-  const parsed: Parsed = { kept: [], body: Buffer.alloc(0), bodyEncoded: false }
+  const parsed: Parsed = { kept: [], body: Buffer.alloc(0), bodyKind: 'data' }
   const bodies: Array<{ kind: string; value: unknown; bytes: Buffer }> = []
   while (d.remaining > 0) {
     const start = d.pos
@@ -79,10 +82,12 @@ export function parseMessage(bytes: Buffer): Parsed {
   }
   const only = bodies.length === 1 ? bodies[0]! : undefined
   if (only?.kind === 'data') parsed.body = only.value as Buffer
-  else if (only?.kind === 'amqp-value' && typeof only.value === 'string') parsed.body = Buffer.from(only.value)
-  else if (bodies.length > 0) {
+  else if (only?.kind === 'amqp-value' && typeof only.value === 'string') {
+    parsed.body = Buffer.from(only.value)
+    parsed.bodyKind = 'string'
+  } else if (bodies.length > 0) {
     parsed.body = Buffer.concat(bodies.map((b) => b.bytes))
-    parsed.bodyEncoded = true
+    parsed.bodyKind = 'sections'
   }
   return parsed
 }
@@ -92,7 +97,7 @@ export function toPublishMessage(bytes: Buffer, now: number): PublishMessage {
   const m = parseMessage(bytes)
   const headers: RecordHeader[] = []
   if (m.kept.length > 0) headers.push({ key: SECTIONS_HEADER, value: Buffer.concat(m.kept) })
-  if (m.bodyEncoded) headers.push({ key: BODY_HEADER, value: Buffer.from('sections') })
+  if (m.bodyKind !== 'data') headers.push({ key: BODY_HEADER, value: Buffer.from(m.bodyKind) })
   const message: PublishMessage = { value: m.body, headers, timestamp: now }
   const h = m.header
   if (h?.priority !== undefined) message.priority = Math.min(h.priority, 9)
@@ -187,13 +192,13 @@ export function encodeDelivery(message: StoredMessage, deliveryCount: number): B
   const e = new Encoder(128 + (message.value?.length ?? 0))
   const headers = message.headers
   let kept: Buffer | null | undefined
-  let bodyEncoded = false
+  let bodyKind = 'data'
   let priority: number | undefined
   let durable = false
   let expiresAt: number | undefined
   for (const h of headers) {
     if (h.key === SECTIONS_HEADER) kept = h.value
-    else if (h.key === BODY_HEADER) bodyEncoded = true
+    else if (h.key === BODY_HEADER) bodyKind = h.value?.toString() ?? 'data'
     else if (h.key === Reserved.priority) priority = Number(h.value?.toString())
     else if (h.key === Reserved.expiresAt) expiresAt = Number(h.value?.toString())
     else if (h.key === JmsHeader.persistent) durable = h.value?.toString() === 'true'
@@ -207,7 +212,8 @@ export function encodeDelivery(message: StoredMessage, deliveryCount: number): B
   if (kept) e.bytes(kept)
   else encodeNeutral(e, message)
   const body = message.value ?? Buffer.alloc(0)
-  if (bodyEncoded) e.bytes(body)
+  if (bodyKind === 'sections') e.bytes(body)
+  else if (bodyKind === 'string') e.value(toDescribed({ kind: 'amqp-value', value: body.toString('utf8') }))
   else e.value(toDescribed({ kind: 'data', value: body }))
   return Buffer.from(e.result())
 }
