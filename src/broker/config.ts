@@ -69,7 +69,12 @@ export const defaultStreamConfig: StreamConfig = {
 export const PARTITIONS_MAX = 4096
 export const PRIORITY_LEVELS_MAX = 10
 
-export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
+/**
+ * What a full queue does: drop-head drops its oldest messages (RabbitMQ's default); drop-new drops the message
+ * arriving (Mosquitto's max_queued_messages) without telling the publisher, whose publish still reaches every
+ * other destination; reject-publish refuses the publish (QUEUE_FULL), reject-publish-dlx dead-letters it too.
+ */
+export type Overflow = 'drop-head' | 'drop-new' | 'reject-publish' | 'reject-publish-dlx'
 
 export type DeadLetterTarget = { exchange: string; routingKey?: string | null } | { queue: string }
 
@@ -173,8 +178,8 @@ export function validateQueueConfig(name: string, partial: Partial<QueueConfig>)
   optionalInt('expiresMs', 1)
   intIn(config.maxPriority, 'maxPriority', 0, 255)
   intIn(config.deliveryDelayMs, 'deliveryDelayMs', 0, 24 * 3600 * 1000)
-  if (!['drop-head', 'reject-publish', 'reject-publish-dlx'].includes(config.overflow)) {
-    fail('overflow must be drop-head, reject-publish or reject-publish-dlx')
+  if (!['drop-head', 'drop-new', 'reject-publish', 'reject-publish-dlx'].includes(config.overflow)) {
+    fail('overflow must be drop-head, drop-new, reject-publish or reject-publish-dlx')
   }
   for (const key of ['durable', 'fifo', 'singleActiveConsumer', 'autoDelete'] as const) {
     if (typeof config[key] !== 'boolean') fail(`${key} must be a boolean`)

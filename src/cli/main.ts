@@ -64,6 +64,7 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   rateHistoryMs: ['ms', 'dashboard rate history: keep this long (default 3600000, at most 10000 samples)'],
   publicMetrics: ['bool', '/metrics, /healthz, /readyz without credentials (default true)'],
   mqttQueuedBytesMax: ['n', 'payload bytes an MQTT session holds for an offline or stalled client (default 32 MiB)'],
+  mqttQueueQos0Messages: ['bool', 'an offline persistent MQTT session keeps QoS 0 messages too (default false)'],
   mqttInflightBytesMax: ['n', 'payload bytes of a clean MQTT session in flight (default 16 MiB)'],
   mqttRetainedBytesMax: ['n', 'bytes of all MQTT retained messages (default 64 MiB)'],
   mqttRetainedMessageBytesMax: ['n', 'bytes of one MQTT retained message (default 1 MiB)'],

@@ -42,6 +42,11 @@ export class OutboundDeliveries {
   /** QoS ≥ 1 deliveries of a queue-less (clean) session waiting for inflight room. */
   readonly #waiting: PendingDeliveries
   #sessionConsumer: QueueConsumer | null = null
+  /**
+   * Per partition of the session queue, the first offset stored while this connection consumes: what lies
+   * below reached the session while it was offline (queue_qos0_messages false drops those at QoS 0).
+   */
+  #onlineFrom: number[] | null = null
   readonly #sharedConsumers = new Map<string, QueueConsumer>()
   #clientIdBytes: Buffer | undefined
   /** Payload bytes of the clean-session deliveries in flight (bounded by maxInflightBytes). */
@@ -76,7 +81,11 @@ export class OutboundDeliveries {
     const c = this.#c
     const session = c.session
     if (c.state !== 'connected' || session === null || this.#sessionConsumer !== null) return
-    if (c.hub.broker.getQueue(session.queueName) === undefined) return
+    const queue = c.hub.broker.getQueue(session.queueName)
+    if (queue === undefined) return
+    this.#onlineFrom = c.hub.limits.queueQos0Messages
+      ? null
+      : c.hub.broker.stream(queue.streamName).partitions.map((p) => p.highWatermark)
     this.#sessionConsumer = c.hub.broker.consume(session.queueName, {
       owner: c.connection.id,
       creditGroup: this.credit,
@@ -263,7 +272,8 @@ export class OutboundDeliveries {
       const retain = view.retain && subs.some((s) => s.retainAsPublished)
       if (qos === 0) {
         this.#forgetId(key)
-        if (c.output.bufferedBytes > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
+        if (c.output.bufferedBytes > c.hub.limits.maxWriteBufferBytes || this.#queuedOffline(shared, message))
+          c.hub.stats.dropped++
         else {
           const options = c.publishWriter.prepare(0)
           options.retain = retain
@@ -294,6 +304,12 @@ export class OutboundDeliveries {
         this.#complete(id, out)
       }
     }
+  }
+
+  /** A session-queue message that reached the session while it was offline (see #onlineFrom). */
+  #queuedOffline(shared: Subscription | null, message: StoredMessage): boolean {
+    const from = this.#onlineFrom
+    return shared === null && from !== null && message.offset < (from[message.partition] ?? 0)
   }
 
   /** Drops a packet id reserved for a delivery that will not be sent with one. */
