@@ -90,6 +90,9 @@ async function fuzz(
       assert.deepEqual(h.errors, [], `${request.url} ${body}`)
       await after?.(request, status)
       if (count === warmUp) heapWarm = heapAfterGc()
+      // A long run says how far it got, so a run stopped early still reports its inputs.
+      if (count % 20_000 === 0)
+        process.stderr.write(`# ${t.name}: ${count} inputs, ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
     }),
     { numRuns: runs },
   )
