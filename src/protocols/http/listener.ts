@@ -204,7 +204,7 @@ export async function buildHttpApp(context: HttpListenerContext): Promise<HttpAp
     publicMetrics: context.config?.publicMetrics ?? true,
     skip: awsRoute,
   })
-  registerAdmin(app, broker, sqs, logger, context, auth)
+  registerAdmin(app, broker, sqs, logger, context, auth, traffic)
   registerConnectionsApi(app, context, logger)
   registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
