@@ -25,6 +25,8 @@ import { hostileJson, mutateJson } from './json-mutations.ts'
 import { damagedBytes } from './mutations.ts'
 
 const runs = Number(process.env.WHARF_FUZZ_RUNS) || (process.env.WHARF_LONG === '1' ? 200_000 : 300)
+/** WHARF_FUZZ_SEED replays a reported run (fast-check prints the seed of a failure). */
+const seed = process.env.WHARF_FUZZ_SEED === undefined ? undefined : Number(process.env.WHARF_FUZZ_SEED)
 /** Heap growth allowed over a run, after GC: state the inputs legitimately create (queues, schema versions). */
 const HEAP_GROWTH_MAX = 64 * 1024 * 1024
 
@@ -85,16 +87,18 @@ async function fuzz(
     fc.asyncProperty(input, async (request) => {
       const status = await answer(h, request)
       count++
+      // Taken per input: what one input logged must not fail the next (nor the shrinking).
+      const logged = h.errors.splice(0)
       const body = request.payload.toString().slice(0, 200)
-      assert.ok(status < 500, `${request.url} ${body}: ${status} ${h.errors.join('\n').slice(0, 2000)}`)
-      assert.deepEqual(h.errors, [], `${request.url} ${body}`)
+      assert.ok(status < 500, `${request.url} ${body}: ${status} ${logged.join('\n').slice(0, 2000)}`)
+      assert.deepEqual(logged, [], `${request.url} ${body}`)
       await after?.(request, status)
       if (count === warmUp) heapWarm = heapAfterGc()
       // A long run says how far it got, so a run stopped early still reports its inputs.
       if (count % 20_000 === 0)
         process.stderr.write(`# ${t.name}: ${count} inputs, ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
     }),
-    { numRuns: runs },
+    { numRuns: runs, ...(seed === undefined ? {} : { seed }) },
   )
   const seconds = (performance.now() - started) / 1000
   const growth = heapAfterGc() - heapWarm
@@ -124,7 +128,27 @@ test(`SQS JSON 1.0 in process: ${runs} hostile bodies, only the service's own er
   const damaged = seed.chain((s) =>
     damagedBytes(Buffer.from(s.body)).map((payload) => ({ url: '/', headers: jsonHeaders(s.action), payload })),
   )
-  await fuzz(t, h, fc.oneof(structural, damaged))
+  // Any action name, Object.prototype's included (fast-check favours `valueOf`, `__proto__`…).
+  const named = fc
+    .tuple(seed, fc.string({ maxLength: 20 }))
+    .map(([s, action]) => ({ url: '/', headers: jsonHeaders(action), payload: s.body }))
+  await fuzz(t, h, fc.oneof(structural, damaged, named))
+})
+
+test('names of Object.prototype are no SQS or SNS action (found by this fuzzer: they reached the prototype)', async (t) => {
+  const h = await inProcess(t)
+  for (const action of ['valueOf', 'toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+    const json = await h.app.inject({ method: 'POST', url: '/', headers: jsonHeaders(action), payload: '{}' })
+    assert.equal(json.statusCode, 400, `SQS JSON ${action}`)
+    assert.equal(json.json().__type, 'com.amazonaws.sqs#InvalidAction', `SQS JSON ${action}`)
+    for (const version of ['2012-11-05', '2010-03-31']) {
+      const form = `Action=${action}&Version=${version}`
+      const query = await h.app.inject({ method: 'POST', url: '/', headers: formHeaders, payload: form })
+      assert.equal(query.statusCode, 400, form)
+      assert.match(query.body, /<Code>InvalidAction<\/Code>/, form)
+    }
+  }
+  assert.deepEqual(h.errors, [])
 })
 
 test(`SQS query forms in process: ${runs} damaged forms, only the service's own errors`, async (t) => {
