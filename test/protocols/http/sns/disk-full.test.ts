@@ -13,14 +13,9 @@ import {
   SNSClient,
   SubscribeCommand,
 } from '@aws-sdk/client-sns'
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  DeleteQueueCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs'
+import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { startFullDiskWharf } from '../../../fixtures/full-disk-wharf.ts'
+import { drainIds } from '../helpers.ts'
 
 const BODY = 64 * 1024
 const region = 'us-east-1'
@@ -33,27 +28,6 @@ async function publish(sns: SNSClient, TopicArn: string, id: string): Promise<bo
     return true
   } catch {
     return false
-  }
-}
-
-/** Receives (and deletes) until the queue answers empty; the ids. */
-async function drain(sqs: SQSClient, QueueUrl: string): Promise<string[]> {
-  const ids: string[] = []
-  for (;;) {
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 600 }),
-    )
-    if (Messages === undefined || Messages.length === 0) return ids
-    for (const m of Messages) ids.push(m.Body!.slice(0, m.Body!.indexOf('|')))
-    // On a full disk a delete may fail to be recorded: the message would come back, which SQS allows.
-    await sqs
-      .send(
-        new DeleteMessageBatchCommand({
-          QueueUrl,
-          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      )
-      .catch(() => {})
   }
 }
 
@@ -149,7 +123,7 @@ test('AWS SDK SNS Publish on a full disk: a retried 503 ServiceUnavailable, neve
 
   // Every publish that got a 200 is in the queue, after a SIGKILL too.
   await w.restart()
-  const found = await drain(sqs, workQueue)
+  const found = await drainIds(sqs, workQueue)
   for (const id of [...published].filter((id) => id.startsWith('work-')))
     assert.ok(found.includes(id), `${id} (200) was stored`)
   for (const id of after) assert.ok(found.includes(id), `${id} survived the restart`)
