@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { freePort, listenerPorts } from './fixtures/wharf-process.ts'
 
 const cli = new URL('./fixtures/wharf-cli.ts', import.meta.url).pathname
 
@@ -25,43 +25,12 @@ function run(args: string[], input?: string): Promise<{ code: number | null; std
   })
 }
 
-/** A port that was free a moment ago (the broker binds it right after). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 async function startBroker(t: { after: (fn: () => void) => void }): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-admin-'))
   const port = await freePort()
   const proc: ChildProcess = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      cli,
-      'start',
-      '--data-dir',
-      dir,
-      '--http-port',
-      String(port),
-      '--kafka-port',
-      '0',
-      '--amqp-port',
-      '0',
-      '--mqtt-port',
-      '0',
-      '--stomp-port',
-      '0',
-      '--durability',
-      'never',
-    ],
+    ['--import', 'tsx', cli, 'start', '--data-dir', dir, ...listenerPorts({ http: port }), '--durability', 'never'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   t.after(() => {

@@ -174,11 +174,11 @@ test('src imports point down the layers only', () => {
 })
 
 test('the layer checker sees a known downward import', () => {
-  // Guards against the checker silently matching nothing: the CLI must import the server layer.
-  const imports = importsOf(join(src, 'cli', 'main.ts'))
+  // Guards against the checker silently matching nothing: the CLI's start command must import the server layer.
+  const imports = importsOf(join(src, 'cli', 'start.ts'))
   assert.ok(
     imports.some((s) => s.includes('../server/')),
-    'cli/main.ts should import from server/',
+    'cli/start.ts should import from server/',
   )
   assert.equal(layerOf(join(src, 'broker', 'x.ts')), 3)
 })

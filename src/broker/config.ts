@@ -80,7 +80,12 @@ export const defaultStreamConfig: StreamConfig = {
 export const PARTITIONS_MAX = 4096
 export const PRIORITY_LEVELS_MAX = 10
 
-export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
+/**
+ * What a full queue does: drop-head drops its oldest messages (RabbitMQ's default); drop-new drops the message
+ * arriving (Mosquitto's max_queued_messages) without telling the publisher, whose publish still reaches every
+ * other destination; reject-publish refuses the publish (QUEUE_FULL), reject-publish-dlx dead-letters it too.
+ */
+export type Overflow = 'drop-head' | 'drop-new' | 'reject-publish' | 'reject-publish-dlx'
 
 /**
  * Where dead messages go: an exchange, or a queue (`create`: declared with the defaults on the first dead
@@ -214,8 +219,8 @@ export function validateQueueConfig(name: string, partial: Partial<QueueConfig>)
   const backoff = config.redeliveryBackoff
   if (typeof backoff !== 'number' || !Number.isFinite(backoff) || backoff < 1 || backoff > 100)
     fail(`redeliveryBackoff must be a number in [1, 100], got ${JSON.stringify(backoff)}`)
-  if (!['drop-head', 'reject-publish', 'reject-publish-dlx'].includes(config.overflow)) {
-    fail('overflow must be drop-head, reject-publish or reject-publish-dlx')
+  if (!['drop-head', 'drop-new', 'reject-publish', 'reject-publish-dlx'].includes(config.overflow)) {
+    fail('overflow must be drop-head, drop-new, reject-publish or reject-publish-dlx')
   }
   for (const key of ['durable', 'fifo', 'singleActiveConsumer', 'autoDelete'] as const) {
     if (typeof config[key] !== 'boolean') fail(`${key} must be a boolean`)

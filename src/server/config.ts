@@ -81,6 +81,8 @@ export interface WharfConfig {
   publicMetrics: boolean
   /** Payload bytes an MQTT session holds for an offline or stalled client (Mosquitto's max_queued_bytes). */
   mqttQueuedBytesMax: number
+  /** Mosquitto's queue_qos0_messages: an offline persistent MQTT session keeps QoS 0 messages too. */
+  mqttQueueQos0Messages: boolean
   /** Payload bytes of a clean MQTT session's unacknowledged QoS 1/2 deliveries (one message always fits). */
   mqttInflightBytesMax: number
   /** Bytes of all MQTT retained messages (held in memory); beyond, a new retained message is not retained. */
@@ -174,6 +176,7 @@ export const defaultConfig: WharfConfig = {
   httpsPort: 8443,
   publicMetrics: true,
   mqttQueuedBytesMax: 32 * 1024 * 1024,
+  mqttQueueQos0Messages: false,
   mqttInflightBytesMax: 16 * 1024 * 1024,
   mqttRetainedBytesMax: 64 * 1024 * 1024,
   mqttRetainedMessageBytesMax: 1024 * 1024,
@@ -243,6 +246,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   httpsPort: 'port',
   publicMetrics: 'boolean',
   mqttQueuedBytesMax: 'count',
+  mqttQueueQos0Messages: 'boolean',
   mqttInflightBytesMax: 'count',
   mqttRetainedBytesMax: 'count',
   mqttRetainedMessageBytesMax: 'count',

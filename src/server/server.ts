@@ -152,6 +152,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         },
         mqttLimits: {
           maxQueuedBytesPerSession: config.mqttQueuedBytesMax,
+          queueQos0Messages: config.mqttQueueQos0Messages,
           maxInflightBytes: config.mqttInflightBytesMax,
           maxRetainedBytes: config.mqttRetainedBytesMax,
           maxRetainedMessageBytes: config.mqttRetainedMessageBytesMax,

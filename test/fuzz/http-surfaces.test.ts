@@ -9,70 +9,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { startHarness } from '../protocols/http/helpers.ts'
+import { adminSeeds, sqsJsonSeeds as jsonSeeds, registrySeeds, snsQueryForms, sqsQueryForms } from './http-seeds.ts'
+import { hostileJson, mutateJson } from './json-mutations.ts'
 import { damagedBytes } from './mutations.ts'
 
 // WHARF_FUZZ_RUNS overrides the count (a medium run between the two modes).
 const runs = Number(process.env.WHARF_FUZZ_RUNS) || (process.env.WHARF_LONG === '1' ? 1_000_000 : 200)
-
-const sqsJson = (action: string, body: object) => ({ action, body: JSON.stringify(body) })
-const jsonSeeds = [
-  sqsJson('CreateQueue', { QueueName: 'fz', Attributes: { VisibilityTimeout: '30', DelaySeconds: '0' } }),
-  sqsJson('SendMessage', {
-    QueueUrl: 'http://127.0.0.1/000000000000/fz',
-    MessageBody: 'hello',
-    MessageAttributes: { a: { DataType: 'String', StringValue: 'x' } },
-  }),
-  sqsJson('SendMessageBatch', {
-    QueueUrl: 'http://127.0.0.1/000000000000/fz',
-    Entries: [{ Id: '1', MessageBody: 'a', DelaySeconds: 0 }],
-  }),
-  sqsJson('ReceiveMessage', {
-    QueueUrl: 'http://127.0.0.1/000000000000/fz',
-    MaxNumberOfMessages: 10,
-    WaitTimeSeconds: 0,
-  }),
-  sqsJson('DeleteMessageBatch', {
-    QueueUrl: 'http://127.0.0.1/000000000000/fz',
-    Entries: [{ Id: '1', ReceiptHandle: 'x' }],
-  }),
-  sqsJson('SetQueueAttributes', {
-    QueueUrl: 'http://127.0.0.1/000000000000/fz',
-    Attributes: {
-      RedrivePolicy: '{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"3"}',
-    },
-  }),
-]
-
-/** A JSON value mutated in structure: one leaf or node replaced by a hostile value. */
-function hostileJson(): fc.Arbitrary<unknown> {
-  return fc.oneof(
-    fc.constant(null),
-    fc.boolean(),
-    fc.double(),
-    fc.constant(1e308),
-    fc.constant(-1),
-    fc.constant(2 ** 53 + 1),
-    fc.string({ maxLength: 50 }),
-    fc.constant('x'.repeat(300_000)),
-    fc.constant('__proto__'),
-    fc.integer({ min: 1, max: 3000 }).map((depth) => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`)),
-    fc.integer({ min: 1, max: 3000 }).map((depth) => JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)),
-    fc.array(fc.string({ maxLength: 5 }), { maxLength: 20 }),
-    fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 10 }),
-  )
-}
-
-function mutateJson(value: unknown, path: number[], replacement: unknown): unknown {
-  if (path.length === 0 || value === null || typeof value !== 'object') return replacement
-  const entries = Object.entries(value as Record<string, unknown>)
-  if (entries.length === 0) return replacement
-  const [key, child] = entries[(path[0] as number) % entries.length] as [string, unknown]
-  const copy: Record<string, unknown> = Array.isArray(value)
-    ? ([...value] as unknown as Record<string, unknown>)
-    : { ...value }
-  copy[key] = mutateJson(child, path.slice(1), replacement)
-  return copy
-}
 
 function damaged(seed: string): fc.Arbitrary<Buffer> {
   return damagedBytes(Buffer.from(seed))
@@ -124,13 +66,7 @@ test(`SQS JSON 1.0 actions: ${runs} structurally hostile bodies per run, only 2x
 
 test(`SQS and SNS query forms: ${runs} damaged forms, only 2xx/4xx`, async (t) => {
   const { url } = await startHarness(t)
-  const forms = [
-    'Action=CreateQueue&QueueName=fz&Attribute.1.Name=VisibilityTimeout&Attribute.1.Value=30&Version=2012-11-05',
-    'Action=SendMessage&QueueUrl=http%3A%2F%2F127.0.0.1%2F000000000000%2Ffz&MessageBody=hi&MessageAttribute.1.Name=a&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=x',
-    'Action=CreateTopic&Name=fzt&Version=2010-03-31',
-    'Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Afzt&Message=hi&MessageAttributes.entry.1.Name=a&MessageAttributes.entry.1.Value.DataType=String&MessageAttributes.entry.1.Value.StringValue=x',
-    'Action=Subscribe&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Afzt&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A000000000000%3Afz&Attributes.entry.1.key=FilterPolicy&Attributes.entry.1.value=%7B%22a%22%3A%5B%22x%22%5D%7D',
-  ]
+  const forms = [...sqsQueryForms, ...snsQueryForms]
   const headers = { 'content-type': 'application/x-www-form-urlencoded' }
   for (const form of forms) await post(`${url}/`, headers, form)
   await fc.assert(
@@ -148,13 +84,7 @@ test(`SQS and SNS query forms: ${runs} damaged forms, only 2xx/4xx`, async (t) =
 test(`schema registry: ${runs} hostile JSON Schema and Avro schemas, only 2xx/4xx`, async (t) => {
   const { url } = await startHarness(t)
   const headers = { 'content-type': 'application/vnd.schemaregistry.v1+json' }
-  const seeds = [
-    {
-      schemaType: 'JSON',
-      schema: JSON.stringify({ type: 'object', properties: { a: { type: 'string', pattern: '^a+$' } } }),
-    },
-    { schema: JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'a', type: 'string' }] }) },
-  ]
+  const seeds = registrySeeds
   await fc.assert(
     fc.asyncProperty(
       fc.nat(seeds.length - 1),
@@ -182,13 +112,7 @@ test(`schema registry: ${runs} hostile JSON Schema and Avro schemas, only 2xx/4x
 test(`REST admin bodies: ${runs} hostile bodies for streams, queues, exchanges, bindings, messages`, async (t) => {
   const { url } = await startHarness(t)
   const headers = { 'content-type': 'application/json' }
-  const seeds: Array<[string, object]> = [
-    ['/api/v1/streams', { name: 'fzs', partitions: 2, retentionMs: 1000 }],
-    ['/api/v1/queues', { name: 'fzq', durable: true, arguments: { 'x-max-length': 10 } }],
-    ['/api/v1/exchanges', { name: 'fzx', type: 'topic', durable: true }],
-    ['/api/v1/bindings', { source: 'fzx', destination: { kind: 'queue', name: 'fzq' }, key: 'a.#' }],
-    ['/api/v1/queues/fzq/messages', { value: 'hi', headers: { a: 'b' } }],
-  ]
+  const seeds = adminSeeds
   for (const [path, body] of seeds) await post(`${url}${path}`, headers, JSON.stringify(body))
   await fc.assert(
     fc.asyncProperty(

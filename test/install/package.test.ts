@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { freePort } from '../fixtures/wharf-process.ts'
+import { freePort, listenerPorts } from '../fixtures/wharf-process.ts'
 import { commandLines, killTree, launch, root, run, stopWithSigterm, waitReady } from './harness.ts'
 
 const INSTALL = ['--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund']
@@ -27,19 +27,7 @@ async function zstdRoundTrip(kafkaPort: number): Promise<void> {
 async function ports(): Promise<{ kafka: number; http: number; args: string[] }> {
   const kafka = await freePort()
   const http = await freePort()
-  const args = [
-    '--kafka-port',
-    `${kafka}`,
-    '--http-port',
-    `${http}`,
-    '--amqp-port',
-    '0',
-    '--mqtt-port',
-    '0',
-    '--stomp-port',
-    '0',
-  ]
-  return { kafka, http, args }
+  return { kafka, http, args: listenerPorts({ kafka, http }) }
 }
 
 describe('the npm package', { skip: built ? false : 'dist/ not built (run npm ci or npm run build)' }, () => {

@@ -3,7 +3,8 @@
 // acknowledged, kills Wharf with SIGKILL at a random moment, and goes again. At the end a last Wharf is
 // drained. "Acknowledged" per protocol: Kafka — kafkajs send() resolved with acks=all on an idempotent
 // producer; AMQP — the publisher confirm (basic.ack) arrived; MQTT — PUBACK (QoS 1) or PUBCOMP (QoS 2) for a
-// message to a persistent session's subscription; SQS — SendMessage answered 200. Checked: every acknowledged
+// message to a persistent session's subscription; SQS — SendMessage answered 200; STOMP — the RECEIPT of a
+// persistent SEND to `/queue/kill` arrived (stompjs over TCP). Checked: every acknowledged
 // message is there after the last restart, none is there twice (no producer retries across cycles, so a
 // duplicate would be the broker's), and nothing unreadable is read.
 // WHARF_LONG=1 runs 50 cycles per protocol instead of 3.
@@ -19,6 +20,8 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs'
+import { Client } from '@stomp/stompjs'
+import { TCPWrapper } from '@stomp/tcp-wrapper'
 import amqp from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
@@ -253,7 +256,68 @@ const sqs: Workload = {
   },
 }
 
-for (const workload of [kafka, amqpWorkload, mqttWorkload, sqs]) {
+/** A connected stompjs client over TCP; `closed` resolves when its socket goes (the broker was killed). */
+async function stompClient(port: number): Promise<{ client: Client; closed: Promise<void> }> {
+  const client = new Client({
+    webSocketFactory: () => new TCPWrapper('127.0.0.1', port),
+    reconnectDelay: 0,
+    heartbeatIncoming: 0,
+    heartbeatOutgoing: 0,
+  })
+  let onClose: () => void = () => {}
+  const closed = new Promise<void>((resolve) => {
+    onClose = resolve
+  })
+  await new Promise<void>((resolve, reject) => {
+    client.onConnect = () => resolve()
+    client.onStompError = (frame) => reject(new Error(`ERROR ${frame.headers.message}`))
+    client.onWebSocketClose = () => {
+      onClose()
+      reject(new Error('socket closed'))
+    }
+    client.activate()
+  })
+  return { client, closed }
+}
+
+const stomp: Workload = {
+  name: 'stomp',
+  flags: (port) => ['--stomp-port', String(port)],
+  async produce(port, cycle, acked, stop) {
+    const { client, closed } = await stompClient(port)
+    const gone = closed.then(() => {
+      throw new Error('socket closed')
+    })
+    gone.catch(() => {})
+    try {
+      for (let n = 0; !stop.aborted; n++) {
+        const id = `${cycle}-${n}`
+        const receipt = `r-${id}`
+        const received = new Promise<void>((resolve) => client.watchForReceipt(receipt, () => resolve()))
+        client.publish({ destination: '/queue/kill', body: id, headers: { receipt, persistent: 'true' } })
+        await Promise.race([received, gone])
+        acked.add(id)
+      }
+    } finally {
+      await client.deactivate({ force: true }).catch(() => {})
+    }
+  },
+  async drain(port) {
+    const { client } = await stompClient(port)
+    const found: string[] = []
+    client.subscribe('/queue/kill', (message) => found.push(message.body))
+    // Queued messages flow after SUBSCRIBE; done when nothing new arrives for a while.
+    let seen = -1
+    while (seen !== found.length) {
+      seen = found.length
+      await sleep(1000)
+    }
+    await client.deactivate()
+    return found
+  },
+}
+
+for (const workload of [kafka, amqpWorkload, mqttWorkload, sqs, stomp]) {
   test(`${workload.name} kill loop: ${cycles} SIGKILL cycles under load, no acknowledged message lost or stored twice`, {
     timeout: cycles * 30_000 + 120_000,
   }, async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadConfig } from '../../src/server/config.ts'
+import { denyBobWrite } from '../fixtures/acls.ts'
 import { freePort, spawnWharf } from '../fixtures/wharf-process.ts'
 
 function tempDir(t: { after(fn: () => void): void }): string {
@@ -25,17 +26,7 @@ const contract = {
     },
     { name: 'bob', password: 'bob-pw' },
   ],
-  acls: [
-    {
-      principal: 'User:bob',
-      host: '*',
-      operation: 'Write',
-      permission: 'Deny',
-      resourceType: 'Topic',
-      resourceName: 'payments',
-      patternType: 'Literal',
-    },
-  ],
+  acls: [denyBobWrite('payments')],
   tls: { certFile: 'server.pem', keyFile: 'server-key.pem', caFile: 'ca.pem', clientAuth: 'none' },
   kafkaTlsPort: 9093,
   amqpTlsPort: 5671,

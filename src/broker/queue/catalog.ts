@@ -14,7 +14,7 @@ import {
 } from '../config.js'
 import type { DeathReason, PublishMessage, StoredMessage } from '../message.js'
 import { NamedCatalog } from '../named-catalog.js'
-import { assertRoom, refusesWhenFull, trimsWhenFull, withQueueDelay } from '../routing/publisher.js'
+import { assertRoom, dropsNewWhenFull, refusesWhenFull, trimsWhenFull, withQueueDelay } from '../routing/publisher.js'
 import { type StreamCatalog, validateName } from '../stream/catalog.js'
 import type { MessagePosition } from '../stream/produce.js'
 import { deliveredMaxKey } from './partition.js'
@@ -247,12 +247,13 @@ export async function sendToQueueStream(
   messages: PublishMessage[],
   produce: (stream: string, messages: PublishMessage[]) => Promise<MessagePosition[]>,
 ): Promise<MessagePosition[]> {
+  if (dropsNewWhenFull(queue)) return sendDroppingNew(queue, messages, produce)
   const limited = refusesWhenFull(queue)
   let bytes = 0
   if (limited) {
     const counting = queue.bytesCounted()
     if (counting !== null) await counting
-    for (const m of messages) bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)
+    for (const m of messages) bytes += bodyBytes(m)
     assertRoom(queue, messages.length, bytes)
   }
   const appended = produce(
@@ -264,3 +265,39 @@ export async function sendToQueueStream(
   if (trimsWhenFull(queue)) await queue.enforceMaxLength()
   return result
 }
+
+function bodyBytes(m: PublishMessage): number {
+  return typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)
+}
+
+/** A full drop-new queue takes the messages that fit, in order; the others are dropped (position offset -1). */
+async function sendDroppingNew(
+  queue: Queue,
+  messages: PublishMessage[],
+  produce: (stream: string, messages: PublishMessage[]) => Promise<MessagePosition[]>,
+): Promise<MessagePosition[]> {
+  const counting = queue.bytesCounted()
+  if (counting !== null) await counting
+  const kept: PublishMessage[] = []
+  const taken: boolean[] = []
+  let bytes = 0
+  for (const m of messages) {
+    try {
+      assertRoom(queue, kept.length + 1, bytes + bodyBytes(m))
+      kept.push(withQueueDelay(queue, m))
+      bytes += bodyBytes(m)
+      taken.push(true)
+    } catch {
+      queue.stats.dropped++
+      taken.push(false)
+    }
+  }
+  if (kept.length === 0) return messages.map(() => ({ ...DROPPED }))
+  const appended = produce(queue.streamName, kept)
+  queue.reserve(kept.length, bytes, appended)
+  const positions = await appended
+  let next = 0
+  return taken.map((t) => (t ? positions[next++]! : { ...DROPPED }))
+}
+
+const DROPPED: MessagePosition = { partition: -1, offset: -1, duplicate: false }

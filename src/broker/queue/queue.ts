@@ -53,7 +53,7 @@ export class Queue {
     const { name, config, logs, cursors, hooks, streamId } = options
     this.name = name
     this.partitions = logs.map((log, i) => new QueuePartition(i, log, ackKeyOf(name, streamId, i), cursors))
-    this.stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 }
+    this.stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0, dropped: 0 }
     const s: QueueState = {
       queue: this,
       name,
@@ -304,6 +304,7 @@ export class Queue {
       deliveredTotal: this.stats.delivered,
       ackedTotal: this.stats.acked,
       deadLetteredTotal: this.stats.deadLettered,
+      droppedTotal: this.stats.dropped,
       ...(s.bytes === null ? {} : { bytes: s.bytes.total() }),
     }
   }

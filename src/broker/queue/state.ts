@@ -76,7 +76,8 @@ export interface QueueState {
   readonly pendingAcks: Map<QueuePartition, { offsets: number[]; sizes: number[]; promise: Promise<void> }>
   /** Running body-byte count, kept only while config.maxLengthBytes is set. */
   bytes: QueueBytes | null
-  readonly stats: { published: number; delivered: number; acked: number; deadLettered: number }
+  /** `dropped`: messages a full drop-new queue did not take. */
+  readonly stats: { published: number; delivered: number; acked: number; deadLettered: number; dropped: number }
   /** Round-robin position within each priority group (offset from the group's start), by priority. */
   readonly groupTurns: Map<number, number>
   /** Runs the drain loop (delivery.ts) soon, at most once per tick. */

@@ -112,6 +112,8 @@ export interface QueueStats {
   deliveredTotal: number
   ackedTotal: number
   deadLetteredTotal: number
+  /** Messages a full drop-new queue did not take, since start. */
+  droppedTotal: number
   /** Body bytes of the messages counted in depth; present while the queue has maxLengthBytes. */
   bytes?: number
 }

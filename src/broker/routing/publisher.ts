@@ -118,7 +118,7 @@ export class Publisher {
     }
     const sole = soleQueue(route)
     const queue = sole === null ? undefined : host.queue(sole)
-    if (queue !== undefined && !refusesWhenFull(queue) && !trimsWhenFull(queue)) {
+    if (queue !== undefined && !refusesWhenFull(queue) && !trimsWhenFull(queue) && !dropsNewWhenFull(queue)) {
       return host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now()).then(routedOne)
     }
     return this.#publishChecked(route, routingKey, message, stamped, value)
@@ -142,6 +142,8 @@ export class Publisher {
       // Byte counts still being read back from the log (only right after a restart): waited for after the
       // loop, which must stay synchronous (route results are a reused scratch object).
       let counted: Array<Promise<void>> | undefined
+      // Queues that dropped the message (drop-new): routed there all the same, as far as the publisher knows.
+      let dropped = 0
       for (const d of route.destinations) {
         if (d.kind === 'sink') {
           const sink = this.#sinks.get(d.id)
@@ -149,10 +151,14 @@ export class Publisher {
         } else if (d.kind === 'queue') {
           const queue = host.queue(d.name)
           if (queue === undefined) continue
-          if (queue.config.overflow !== 'drop-head') {
+          if (refusesWhenFull(queue) || dropsNewWhenFull(queue)) {
             const counting = queue.bytesCounted()
-            if (counting === null) assertRoom(queue, 1, value?.length ?? 0)
-            else {
+            if (counting === null) {
+              if (!hasRoomOrRefuses(queue, value)) {
+                dropped++
+                continue
+              }
+            } else {
               counted ??= []
               counted.push(counting)
             }
@@ -162,7 +168,13 @@ export class Publisher {
       }
       if (counted !== undefined) {
         await Promise.all(counted)
-        for (const q of queues) if (q.config.overflow !== 'drop-head') assertRoom(q, 1, value?.length ?? 0)
+        for (let i = queues.length - 1; i >= 0; i--) {
+          const q = queues[i]!
+          if ((refusesWhenFull(q) || dropsNewWhenFull(q)) && !hasRoomOrRefuses(q, value)) {
+            queues.splice(i, 1)
+            dropped++
+          }
+        }
       }
       const now = host.now()
       if (sinks.length > 0) {
@@ -184,13 +196,13 @@ export class Publisher {
       for (const q of queues) {
         const appended = host.append(host.stream(q.streamName), withQueueDelay(q, stamped), now)
         waits.push(appended)
-        if (refusesWhenFull(q)) q.reserve(1, value?.length ?? 0, appended)
+        if (refusesWhenFull(q) || dropsNewWhenFull(q)) q.reserve(1, value?.length ?? 0, appended)
         if (trimsWhenFull(q)) trim.push(q)
       }
       for (const name of streams) waits.push(host.append(host.stream(name), stamped, now))
       await Promise.all(waits)
       for (const q of trim) await q.enforceMaxLength()
-      return { routed: queues.length + streams.length + sinks.length }
+      return { routed: queues.length + dropped + streams.length + sinks.length }
     } catch (error) {
       await this.#deadLetterRefused(error, message, stamped)
       throw error
@@ -221,11 +233,11 @@ export class Publisher {
     const host = this.#host
     const queue = host.queue(name)
     if (queue === undefined) return UNROUTED
-    const refuses = refusesWhenFull(queue)
+    const refuses = refusesWhenFull(queue) || dropsNewWhenFull(queue)
     if (refuses) {
       const counting = queue.bytesCounted()
       if (counting !== null) await counting
-      assertRoom(queue, 1, value?.length ?? 0)
+      if (!hasRoomOrRefuses(queue, value)) return ROUTED_ONE
     }
     const appended = host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now())
     if (refuses) queue.reserve(1, value?.length ?? 0, appended)
@@ -271,7 +283,6 @@ export class Publisher {
   }
 }
 
-/** A length-limited queue that refuses publishes when full (reject-publish, reject-publish-dlx). */
 /** The one queue a route goes to; null when it goes elsewhere or to several destinations. */
 function soleQueue(route: RouteResult): string | null {
   if (route.destinations.length !== 1) return null
@@ -279,9 +290,34 @@ function soleQueue(route: RouteResult): string | null {
   return only.kind === 'queue' ? only.name : null
 }
 
+/** A length-limited queue that refuses publishes when full (reject-publish, reject-publish-dlx). */
 export function refusesWhenFull(queue: Queue): boolean {
   const { maxLength, maxLengthBytes, overflow } = queue.config
-  return overflow !== 'drop-head' && (maxLength !== null || maxLengthBytes !== null)
+  return (
+    (overflow === 'reject-publish' || overflow === 'reject-publish-dlx') &&
+    (maxLength !== null || maxLengthBytes !== null)
+  )
+}
+
+/** A length-limited queue that silently drops what arrives when full (drop-new). */
+export function dropsNewWhenFull(queue: Queue): boolean {
+  const { maxLength, maxLengthBytes, overflow } = queue.config
+  return overflow === 'drop-new' && (maxLength !== null || maxLengthBytes !== null)
+}
+
+/**
+ * Whether a full-aware queue takes one more message of this body: a reject-publish queue throws QUEUE_FULL,
+ * a drop-new queue counts the message dropped and answers false.
+ */
+function hasRoomOrRefuses(queue: Queue, value: Buffer | null): boolean {
+  try {
+    assertRoom(queue, 1, value?.length ?? 0)
+    return true
+  } catch (error) {
+    if (!dropsNewWhenFull(queue)) throw error
+    queue.stats.dropped++
+    return false
+  }
 }
 
 /** A length-limited queue that drops its oldest messages after a publish (drop-head). */

@@ -125,15 +125,23 @@ function dialectOf(document: unknown): Dialect {
   return 'draft-07'
 }
 
-const shared = new Map<Dialect, Ajv>()
+/**
+ * Compiles one shared Ajv serves before a fresh one replaces it. Ajv's code scope keeps every schema compiled
+ * on an instance (removeSchema does not release it) and every validator holds that scope, so an instance that
+ * lived forever would keep every schema ever registered, deleted ones included.
+ */
+export const SHARED_AJV_COMPILES = 16
+
+const shared = new Map<Dialect, { ajv: Ajv; compiles: number }>()
 
 function sharedAjv(dialect: Dialect): Ajv {
-  let ajv = shared.get(dialect)
-  if (ajv === undefined) {
-    ajv = newAjv(dialect)
-    shared.set(dialect, ajv)
+  let entry = shared.get(dialect)
+  if (entry === undefined || entry.compiles >= SHARED_AJV_COMPILES) {
+    entry = { ajv: newAjv(dialect), compiles: 0 }
+    shared.set(dialect, entry)
   }
-  return ajv
+  entry.compiles++
+  return entry.ajv
 }
 
 function newAjv(dialect: Dialect): Ajv {

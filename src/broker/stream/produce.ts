@@ -10,6 +10,7 @@ import { Stream } from './stream.js'
 /** Where a produced message landed. */
 export interface MessagePosition {
   partition: number
+  /** -1 (partition too) when a full queue with the drop-new overflow dropped the message. */
   offset: number
   /** True when the message was a duplicate (dedup id or idempotent retry) and was not written again. */
   duplicate: boolean

@@ -88,11 +88,6 @@ export interface Listener {
   readonly blockedPublisherCount?: number
   /** Open channels over all connections, for listeners whose protocol multiplexes them (AMQP). */
   readonly channelCount?: number
-  /**
-   * Messages this listener has handed to its consumers since start, where it counts them itself (Kafka:
-   * records fetched; MQTT: PUBLISH packets sent). Queue deliveries are counted by the broker's queues.
-   */
-  readonly messagesDelivered?: number
   /** Retained messages (topic, payload bytes, time, the payload itself), for listeners that keep them (MQTT). */
   retainedMessages?(): RetainedMessage[]
   /**

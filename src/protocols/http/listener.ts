@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Broker } from '../../broker/broker.js'
 import { type Listener, type ListenerContext, limitServerConnections } from '../common/listener.js'
 import { TrafficMetrics } from '../common/metrics.js'
@@ -115,7 +115,16 @@ function serviceOf(request: FastifyRequest): Service {
   return 'other'
 }
 
-export async function startHttpListener(context: HttpListenerContext): Promise<HttpListener> {
+/** The fastify app with every route, not yet listening; `inject()` runs its routes in process (the fuzzers). */
+export interface HttpApp {
+  app: FastifyInstance
+  /** The HTTPS server sharing the app's handler, when TLS is configured. */
+  httpsServer: HttpsServer | undefined
+  /** Makes /readyz answer 503 (the listener is closing). */
+  markClosing(): void
+}
+
+export async function buildHttpApp(context: HttpListenerContext): Promise<HttpApp> {
   const { broker, logger } = context
   // The server's counters; a listener started on its own (tests, embedding) exports a set of its own.
   const traffic = context.metrics ?? new TrafficMetrics()
@@ -132,6 +141,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
       traffic: traffic.protocol('sqs'),
     },
   )
+  let closing = false
   // One app for both ports: the factory hands fastify's request handler to the HTTPS server as well.
   let httpsServer: HttpsServer | undefined
   const timeouts = serverTimeouts(context.config)
@@ -194,7 +204,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     publicMetrics: context.config?.publicMetrics ?? true,
     skip: awsRoute,
   })
-  registerAdmin(app, broker, sqs, logger, context, auth)
+  registerAdmin(app, broker, sqs, logger, context, auth, traffic)
   registerConnectionsApi(app, context, logger)
   registerDashboard(app, logger)
   registerRegistry(app, broker, logger)
@@ -212,7 +222,18 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     closing ? reply.code(503).send({ status: 'closing' }) : { status: 'ready' },
   )
 
-  let closing = false
+  return {
+    app,
+    httpsServer,
+    markClosing: () => {
+      closing = true
+    },
+  }
+}
+
+export async function startHttpListener(context: HttpListenerContext): Promise<HttpListener> {
+  const { app, httpsServer, markClosing } = await buildHttpApp(context)
+  const timeouts = serverTimeouts(context.config)
   // The same bounds as the TCP listeners, for the listener as a whole (both ports together; MQTT over
   // WebSocket counts here too). HTTP sockets are node:http's, not in a connection registry: counted on arrival.
   // A TLS-only listener (plaintext: false) builds the app but listens on the HTTPS port alone.
@@ -251,7 +272,7 @@ export async function startHttpListener(context: HttpListenerContext): Promise<H
     ...(https === undefined ? {} : { httpsServer: https }),
     urls,
     async close() {
-      closing = true
+      markClosing()
       if (https !== undefined) {
         const closed = new Promise<void>((resolve) => https.close(() => resolve()))
         https.closeIdleConnections()

@@ -199,9 +199,6 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     get connectionCount() {
       return connections.size
     },
-    get messagesDelivered() {
-      return traffic.messagesDelivered
-    },
     get blockedPublisherCount() {
       let n = 0
       for (const c of connections) if (c.produceHold.blocked) n++

@@ -81,9 +81,6 @@ export async function startMqttListener(ctx: MqttListenerContext): Promise<MqttL
     get blockedPublisherCount() {
       return hub.blockedPublisherCount
     },
-    get messagesDelivered() {
-      return hub.stats.sent
-    },
     retainedMessages() {
       return hub.retained.list()
     },

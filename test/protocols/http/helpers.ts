@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { SNSClient } from '@aws-sdk/client-sns'
-import { SQSClient } from '@aws-sdk/client-sqs'
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { type Broker, createBroker } from '../../../src/index.ts'
 import { type HttpListener, type HttpListenerContext, startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
@@ -60,4 +60,25 @@ export function snsClient(t: TestContext, url: string): SNSClient {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Receives (and deletes) until the queue answers empty; the ids (each body's text before its `|`). */
+export async function drainIds(sqs: SQSClient, QueueUrl: string): Promise<string[]> {
+  const ids: string[] = []
+  for (;;) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 600 }),
+    )
+    if (Messages === undefined || Messages.length === 0) return ids
+    for (const m of Messages) ids.push(m.Body!.slice(0, m.Body!.indexOf('|')))
+    // On a full disk a delete may fail to be recorded: the message would come back, which SQS allows.
+    await sqs
+      .send(
+        new DeleteMessageBatchCommand({
+          QueueUrl,
+          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      )
+      .catch(() => {})
+  }
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
+import { acl, denyBobWrite } from '../../fixtures/acls.ts'
 import { run, silentKafkaLogs, startHarness } from './harness.ts'
 
 const users = [
@@ -10,15 +11,7 @@ const users = [
   { name: 'alice', password: 'alice-pw' },
   { name: 'bob', password: 'bob-pw' },
 ]
-const denyBobPayments = {
-  principal: 'User:bob',
-  host: '*',
-  operation: 'Write',
-  permission: 'Deny',
-  resourceType: 'Topic',
-  resourceName: 'payments',
-  patternType: 'Literal',
-}
+const denyBobPayments = denyBobWrite('payments')
 
 function kafkajs(bootstrap: string, username: string, password: string, retries = 0): Kafka {
   return new Kafka({
@@ -69,15 +62,12 @@ test('bob is denied Write on payments: kafkajs and kcat see TOPIC_AUTHORIZATION_
 })
 
 test('default deny: Metadata lists only what alice may Describe; groups and auto-creation are checked', async (t) => {
-  const allowAlice = (operation: string, resourceType: string, resourceName: string, patternType = 'Prefixed') => ({
-    principal: 'User:alice',
-    host: '*',
-    operation,
-    permission: 'Allow',
-    resourceType,
-    resourceName,
-    patternType,
-  })
+  const allowAlice = (
+    operation: string,
+    resourceType: string,
+    resourceName: string,
+    patternType: 'Literal' | 'Prefixed' = 'Prefixed',
+  ) => acl('alice', 'Allow', operation, resourceType, resourceName, patternType)
   const h = await startHarness(
     t,
     {},

@@ -9,6 +9,7 @@ import { type Broker, createBroker } from '../../../src/index.ts'
 import { type MqttListener, startMqttListener } from '../../../src/protocols/mqtt/index.ts'
 import type { MqttLimits } from '../../../src/protocols/mqtt/session/session.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { type Collector, collector } from '../../fixtures/collector.ts'
 
 export interface Wharf {
   broker: Broker
@@ -57,38 +58,13 @@ export async function connect(t: TestContext, w: { port: number }, options: ICli
   return client
 }
 
-/** Collects messages; next(n) resolves with the first n (or rejects after a timeout). */
-export function collect(client: MqttClient): {
-  messages: Array<{ topic: string; payload: Buffer; packet: mqtt.IPublishPacket }>
-  next(n: number, timeoutMs?: number): Promise<Array<{ topic: string; payload: Buffer; packet: mqtt.IPublishPacket }>>
-} {
-  const messages: Array<{ topic: string; payload: Buffer; packet: mqtt.IPublishPacket }> = []
-  const waiters: Array<() => void> = []
-  client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload, packet })
-    for (const w of waiters.splice(0)) w()
-  })
-  return {
-    messages,
-    next(n, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(`timed out with ${messages.length}/${n} messages: ${messages.map((m) => m.topic).join(',')}`),
-            ),
-          timeoutMs,
-        )
-        const check = () => {
-          if (messages.length >= n) {
-            clearTimeout(timer)
-            resolve(messages.slice(0, n))
-          } else waiters.push(check)
-        }
-        check()
-      })
-    },
-  }
+export type Received = { topic: string; payload: Buffer; packet: mqtt.IPublishPacket }
+
+/** Collects the client's messages; next(n) resolves with the first n (or rejects after a timeout). */
+export function collect(client: MqttClient): Collector<Received> {
+  const received = collector<Received>((m) => m.topic)
+  client.on('message', (topic, payload, packet) => received.push({ topic, payload, packet }))
+  return received
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -31,12 +31,13 @@ for (const protocolVersion of [4, 5] as const) {
     const inbox = collect(again)
     const connack = await new Promise<mqtt.IConnackPacket>((resolve) => again.once('connect', resolve))
     assert.equal(connack.sessionPresent, true)
-    const got = await inbox.next(3)
-    // mqtt.js emits a QoS 2 message at PUBREL, so arrival order across QoS levels is the client's.
-    assert.deepEqual(got.map((m) => `${m.topic}=${m.payload}@${m.packet.qos}`).sort(), [
+    await inbox.next(2)
+    await sleep(500)
+    // mqtt.js emits a QoS 2 message at PUBREL, so arrival order across QoS levels is the client's. The QoS 0
+    // message is not kept for the offline session (Mosquitto's queue_qos0_messages false).
+    assert.deepEqual(inbox.messages.map((m) => `${m.topic}=${m.payload}@${m.packet.qos}`).sort(), [
       'jobs/1=a@1',
       'jobs/2=b@2',
-      'jobs/3=c@0',
     ])
   })
 

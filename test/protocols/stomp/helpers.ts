@@ -16,6 +16,7 @@ import type { AlarmSource, Listener } from '../../../src/protocols/common/listen
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type StompLimits, type StompListener, startStompListener } from '../../../src/protocols/stomp/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { type Collector, collector as sharedCollector } from '../../fixtures/collector.ts'
 import { devCredentials } from '../../fixtures/tls.ts'
 import { users } from '../mqtt/security-helpers.ts'
 
@@ -123,32 +124,9 @@ export async function stompjs(
 }
 
 /** Collects MESSAGE frames; next(n) resolves with the first n (or rejects after a timeout). */
-export function collector(): {
-  messages: IMessage[]
-  onMessage: (m: IMessage) => void
-  next(n: number, timeoutMs?: number): Promise<IMessage[]>
-} {
-  const messages: IMessage[] = []
-  const waiters: Array<() => void> = []
-  return {
-    messages,
-    onMessage(m) {
-      messages.push(m)
-      for (const w of waiters.splice(0)) w()
-    },
-    next(n, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out with ${messages.length}/${n} messages`)), timeoutMs)
-        const check = () => {
-          if (messages.length >= n) {
-            clearTimeout(timer)
-            resolve(messages.slice(0, n))
-          } else waiters.push(check)
-        }
-        check()
-      })
-    },
-  }
+export function collector(): Collector<IMessage> & { onMessage: (m: IMessage) => void } {
+  const received = sharedCollector<IMessage>()
+  return Object.assign(received, { onMessage: (m: IMessage) => received.push(m) })
 }
 
 /** Sends with a receipt and waits for it. */

@@ -7,23 +7,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { IFrame } from '@stomp/stompjs'
+import { denyBobWrite } from '../../fixtures/acls.ts'
 import { diskAlarms } from '../../fixtures/alarmed-wharf.ts'
 import { collector, sendWithReceipt, startWharf, stompjs } from './helpers.ts'
 
 test('an ACL denying Write on a queue: SEND gets ERROR "not authorized", the connection closes, no queue is made', async (t) => {
   const w = await startWharf(t, {
     anonymous: false,
-    acls: [
-      {
-        principal: 'User:bob',
-        host: '*',
-        operation: 'Write',
-        permission: 'Deny',
-        resourceType: 'Topic',
-        resourceName: 'payroll',
-        patternType: 'Literal',
-      },
-    ],
+    acls: [denyBobWrite('payroll')],
   })
   const bob = await stompjs(t, w, { login: 'bob', passcode: 'bob-pw' })
   const error = new Promise<IFrame>((resolve) => {

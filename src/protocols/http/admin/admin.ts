@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Broker } from '../../../broker/broker.js'
 import { WharfError } from '../../../util/errors.js'
 import type { Logger } from '../../../util/logger.js'
+import type { TrafficMetrics } from '../../common/metrics.js'
 import type { HttpAuth } from '../auth/auth.js'
 import type { SqsService } from '../sqs/service.js'
 import { registerAclRoutes } from './acls.js'
@@ -38,6 +39,8 @@ export function registerAdmin(
   logger: Logger,
   view: SystemView & ListenersView & { config?: { rateSampleMs?: number; rateHistoryMs?: number } },
   auth: HttpAuth,
+  /** The server's per-protocol counters: what the rates' "out" reads. */
+  traffic: TrafficMetrics,
 ): void {
   const context: AdminContext = {
     broker,
@@ -82,7 +85,7 @@ export function registerAdmin(
   registerTopicRoutes(context)
   registerMqttRoutes(context, view)
   registerSystemRoutes(context, view)
-  const stopRates = registerRateRoutes(context, view, {
+  const stopRates = registerRateRoutes(context, traffic, {
     sampleMs: view.config?.rateSampleMs,
     historyMs: view.config?.rateHistoryMs,
   })

@@ -1,9 +1,9 @@
 // GET /api/v1/rates: the broker's message rates and queue depths over the last hour, sampled on the server
 // into a bounded ring (so a dashboard opened now has an hour of chart at once), plus the current totals.
-// "In" is messages appended to streams; "out" is messages handed to consumers of every protocol: queue
-// deliveries (AMQP, SQS, STOMP…), records Kafka consumers fetched and PUBLISH packets MQTT sent (MQTT's own
-// session queues are counted once, by MQTT, not again as queue deliveries).
-import type { Listener } from '../../common/listener.js'
+// "In" is messages appended to streams; "out" is messages handed to consumers, read from each protocol's
+// traffic counters (common/metrics.ts, the ones /metrics exports): records Kafka consumers fetched, PUBLISH
+// packets MQTT sent, and every other protocol's deliveries (AMQP, SQS, STOMP…) as queue deliveries.
+import type { TrafficMetrics } from '../../common/metrics.js'
 import type { AdminContext } from './context.js'
 import { describeGroup, listGroupIds } from './groups.js'
 
@@ -38,11 +38,7 @@ export interface RateSample {
   unacked: number
 }
 
-export interface RateView {
-  started?: ReadonlyMap<string, Listener>
-}
-
-function totals({ broker, internalName }: AdminContext, view: RateView): Totals {
+function totals({ broker }: AdminContext, traffic: TrafficMetrics): Totals {
   const delivered = { queues: 0, kafka: 0, mqtt: 0 }
   let ready = 0
   let unacked = 0
@@ -52,13 +48,11 @@ function totals({ broker, internalName }: AdminContext, view: RateView): Totals 
     ready += s.ready
     unacked += s.inflight
     queueConsumers += s.consumers
-    if (internalName(queue.name) === undefined) delivered.queues += s.deliveredTotal
   }
-  for (const listener of view.started?.values() ?? []) {
-    if (listener.messagesDelivered === undefined) continue
-    if (listener.name === 'kafka') delivered.kafka += listener.messagesDelivered
-    else if (listener.name === 'mqtt') delivered.mqtt += listener.messagesDelivered
-    else delivered.queues += listener.messagesDelivered
+  for (const protocol of traffic.protocols()) {
+    if (protocol.protocol === 'kafka') delivered.kafka += protocol.messagesDelivered
+    else if (protocol.protocol === 'mqtt') delivered.mqtt += protocol.messagesDelivered
+    else delivered.queues += protocol.messagesDelivered
   }
   let groupMembers = 0
   let lag = 0
@@ -101,15 +95,15 @@ class Ring<T> {
  */
 export function registerRateRoutes(
   context: AdminContext,
-  view: RateView,
+  traffic: TrafficMetrics,
   options: { sampleMs?: number; historyMs?: number } = {},
 ): () => void {
   const sampleMs = Math.max(100, options.sampleMs ?? RATE_SAMPLE_MS)
   const historyMs = Math.max(sampleMs, options.historyMs ?? RATE_HISTORY_MS)
   const ring = new Ring<RateSample>(Math.min(SAMPLES_MAX, Math.ceil(historyMs / sampleMs)))
-  let previous = { t: Date.now(), totals: totals(context, view) }
+  let previous = { t: Date.now(), totals: totals(context, traffic) }
   const timer = setInterval(() => {
-    const now = { t: Date.now(), totals: totals(context, view) }
+    const now = { t: Date.now(), totals: totals(context, traffic) }
     const seconds = Math.max(0.001, (now.t - previous.t) / 1000)
     const rate = (a: number, b: number) => Math.max(0, (a - b) / seconds)
     const [d, p] = [now.totals.delivered, previous.totals.delivered]
@@ -129,7 +123,7 @@ export function registerRateRoutes(
   context.route('GET', '/rates', (r) => {
     const since = Number((r.query as Record<string, string | undefined>).since ?? 0)
     const samples = ring.list().filter((s) => !(s.t <= since))
-    return { sampleMs, historyMs, samples, totals: totals(context, view) }
+    return { sampleMs, historyMs, samples, totals: totals(context, traffic) }
   })
   return () => clearInterval(timer)
 }

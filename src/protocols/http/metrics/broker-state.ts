@@ -26,6 +26,12 @@ const QUEUE_SERIES: Array<['gauge' | 'counter', string, string, (stats: QueueSta
   ['counter', 'messages_delivered_total', 'Deliveries since start', (s) => s.deliveredTotal],
   ['counter', 'messages_acked_total', 'Acks since start', (s) => s.ackedTotal],
   ['counter', 'messages_dead_lettered_total', 'Messages dead-lettered since start', (s) => s.deadLetteredTotal],
+  [
+    'counter',
+    'messages_dropped_total',
+    'Messages a full queue with the drop-new overflow did not take, since start',
+    (s) => s.droppedTotal,
+  ],
 ]
 
 export function registerBrokerStateMetrics(registry: Registry, broker: Broker): void {

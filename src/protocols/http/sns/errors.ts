@@ -25,6 +25,7 @@ const errorStatus = {
   MissingAuthenticationToken: 403,
   RequestExpired: 400,
   Throttled: 429,
+  ServiceUnavailable: 503,
 } as const
 
 export type SnsErrorName = keyof typeof errorStatus
@@ -52,6 +53,9 @@ const fromBroker: Partial<Record<ErrorCode, SnsErrorName>> = {
   SUBSCRIPTION_EXISTS: 'InvalidParameter',
   QUEUE_FULL: 'InternalError',
   MESSAGE_TOO_LARGE: 'InvalidParameter',
+  // A write that found the disk full: AWS's common "temporary failure of the server" error, which every SDK
+  // retries as transient (SQS answers the same); the space may come back (a queue deleted, the disk alarm).
+  DISK_FULL: 'ServiceUnavailable',
 }
 
 export function sendQueryError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {

@@ -11,7 +11,7 @@ import type { ProtocolTraffic } from '../../common/metrics.js'
 import { REGION } from '../sqs/attributes.js'
 import type { SqsAttributeValue } from '../sqs/md5.js'
 import { attributesToHeaders, parseMessageAttributes, SqsHeader } from '../sqs/message-codec.js'
-import { SnsError } from './errors.js'
+import { SnsError, toSnsError } from './errors.js'
 import { topicArn, topicFromArn } from './names.js'
 import { members, toXml, type XmlValue } from './query.js'
 
@@ -103,7 +103,7 @@ export class SnsPublisher {
         const input = this.#publishInput((k) => member.get(k), messageAttributes(member, 'MessageAttributes.entry'))
         successful.push({ Id: member.get('Id'), MessageId: await this.#deliver(topic, input) })
       } catch (error) {
-        const e = error instanceof SnsError ? error : new SnsError('InternalError', 'internal error')
+        const e = toSnsError(error) ?? new SnsError('InternalError', 'internal error')
         failed.push({
           Id: member.get('Id'),
           Code: e.errorName,

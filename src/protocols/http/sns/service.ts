@@ -64,7 +64,8 @@ export class SnsService {
         throw new SnsError('InvalidParameter', form instanceof QueryParseError ? form.message : 'malformed form body')
       const params = form
       const action = params.get('Action')
-      const handler = action === undefined ? undefined : this.#actions[action]
+      // Own actions only: `Action=valueOf` must not reach Object.prototype.
+      const handler = action === undefined || !Object.hasOwn(this.#actions, action) ? undefined : this.#actions[action]
       if (handler === undefined)
         throw new SnsError('InvalidAction', `The action ${String(action)} is not valid for this endpoint.`)
       authorize(action, params, access, (id) => this.#broker.topics.get(id)?.topic)

@@ -83,7 +83,8 @@ export class SqsService {
 
   /** Runs one action if the caller may; every failure comes back as an SqsError. */
   async call(action: string, input: Input, context: RequestContext): Promise<Output> {
-    const handler = this.#actions[action]
+    // Own actions only: `Action=toString` must not reach Object.prototype.
+    const handler = Object.hasOwn(this.#actions, action) ? this.#actions[action] : undefined
     if (handler === undefined)
       throw new SqsError('InvalidAction', `The action ${action} is not valid for this endpoint.`)
     try {

@@ -13,6 +13,7 @@ import type { Delivery } from '../../../broker/queue/types.js'
 import { type Subscription, sharedQueueName } from '../session/session.js'
 import { MqttError, Reason } from '../wire/errors.js'
 import { type DeliveryView, deliveryView } from '../wire/message.js'
+import { OfflineBoundary } from './offline-qos0.js'
 import type { Output } from './output.js'
 import { PendingDeliveries, type PendingDelivery, pendingBytes } from './pending.js'
 import type { PublishWriter } from './publish-writer.js'
@@ -42,6 +43,8 @@ export class OutboundDeliveries {
   /** QoS ≥ 1 deliveries of a queue-less (clean) session waiting for inflight room. */
   readonly #waiting: PendingDeliveries
   #sessionConsumer: QueueConsumer | null = null
+  /** Where the session's offline time ends in its queue (offline-qos0.ts); null: QoS 0 is kept offline. */
+  #offline: OfflineBoundary | null = null
   readonly #sharedConsumers = new Map<string, QueueConsumer>()
   #clientIdBytes: Buffer | undefined
   /** Payload bytes of the clean-session deliveries in flight (bounded by maxInflightBytes). */
@@ -77,6 +80,7 @@ export class OutboundDeliveries {
     const session = c.session
     if (c.state !== 'connected' || session === null || this.#sessionConsumer !== null) return
     if (c.hub.broker.getQueue(session.queueName) === undefined) return
+    this.#offline = OfflineBoundary.of(c.hub.broker, session.queueName, c.hub.limits.queueQos0Messages)
     this.#sessionConsumer = c.hub.broker.consume(session.queueName, {
       owner: c.connection.id,
       creditGroup: this.credit,
@@ -263,7 +267,8 @@ export class OutboundDeliveries {
       const retain = view.retain && subs.some((s) => s.retainAsPublished)
       if (qos === 0) {
         this.#forgetId(key)
-        if (c.output.bufferedBytes > c.hub.limits.maxWriteBufferBytes) c.hub.stats.dropped++
+        const full = c.output.bufferedBytes > c.hub.limits.maxWriteBufferBytes
+        if (full || (shared === null && this.#offline?.queuedOffline(message))) c.hub.stats.dropped++
         else {
           const options = c.publishWriter.prepare(0)
           options.retain = retain

@@ -101,7 +101,6 @@ export class PublishWriter {
         c.hub.stats.dropped++
         return false
       }
-      c.hub.stats.sent++
       countDelivery(c, payload.length, qos > 0 && dup)
       c.output.write(header)
       if (payload.length > 0) c.output.write(payload)
@@ -130,7 +129,6 @@ export class PublishWriter {
       c.hub.stats.dropped++
       return false
     }
-    c.hub.stats.sent++
     countDelivery(c, payload.length, qos > 0 && dup)
     c.output.write(bytes)
     return true

@@ -80,7 +80,7 @@ export class MqttHub {
   readonly #flow = new PublisherFlow()
   /** Connections whose socket write backlog is over half the limit (they drop QoS 0 at the limit). */
   readonly congested: Set<FlowMember> = this.#flow.congested
-  readonly stats = { received: 0, sent: 0, dropped: 0, connectionsTotal: 0 }
+  readonly stats = { received: 0, dropped: 0, connectionsTotal: 0 }
   /** The listener's `/metrics` counters (`stats` above feeds `$SYS`). */
   readonly traffic: ProtocolTraffic
   readonly startedAt = Date.now()

@@ -80,14 +80,15 @@ export function shareMembers(h: HubState, queue: string): Set<string> {
 
 /**
  * What a session or shared-subscription queue holds for a subscriber that is offline or does not keep up:
- * maxQueuedPerSession messages and maxQueuedBytesPerSession payload bytes; beyond either, the oldest are
- * dropped (the queue's drop-head overflow), so the newest messages wait within the bound.
+ * maxQueuedPerSession messages and maxQueuedBytesPerSession payload bytes; beyond either, the new message is
+ * dropped (the queue's drop-new overflow, as Mosquitto's max_queued_messages): the publish still succeeds and
+ * reaches every other subscriber, and the queue counts the drop (droppedTotal, wharf_queue_messages_dropped_total).
  */
 function queueBounds(h: HubState) {
   return {
     maxLength: h.limits.maxQueuedPerSession,
     maxLengthBytes: h.limits.maxQueuedBytesPerSession,
-    overflow: 'drop-head' as const,
+    overflow: 'drop-new' as const,
   }
 }
 

@@ -21,16 +21,20 @@ export interface MqttLimits {
    */
   maxInflightBytes: number
   /**
-   * Messages kept for a session: a persistent session's queue drops its head beyond; a clean session's
-   * in-memory waiting list drops the new message (as Mosquitto's max_queued_messages).
+   * Messages kept for a session: beyond, the new message is dropped (Mosquitto's max_queued_messages), by a
+   * persistent session's queue (drop-new overflow) as by a clean session's in-memory waiting list.
    */
   maxQueuedPerSession: number
   /**
    * Payload bytes a session holds for a subscriber that is offline or does not keep up (Mosquitto's
-   * max_queued_bytes): a clean session's in-memory waiting list drops the new message beyond; a persistent
-   * session's queue (and a shared subscription's) drops its oldest.
+   * max_queued_bytes): beyond, the new message is dropped, as for maxQueuedPerSession.
    */
   maxQueuedBytesPerSession: number
+  /**
+   * Mosquitto's queue_qos0_messages (default false): a persistent session that was offline gets the messages
+   * that reached it then only at QoS 1 and 2; those it would get at QoS 0 are dropped when it comes back.
+   */
+  queueQos0Messages: boolean
   maxConnections: number
   /** Socket write backlog beyond which QoS 0 messages are dropped and reading pauses. */
   maxWriteBufferBytes: number
@@ -57,6 +61,7 @@ export const defaultLimits: MqttLimits = {
   maxInflightBytes: 16 * 1024 * 1024,
   maxQueuedPerSession: 100_000,
   maxQueuedBytesPerSession: 32 * 1024 * 1024,
+  queueQos0Messages: false,
   maxConnections: 100_000,
   maxWriteBufferBytes: 1024 * 1024,
   topicAliasMax: 64,

@@ -6,14 +6,13 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   CreateQueueCommand,
-  DeleteMessageBatchCommand,
   DeleteQueueCommand,
-  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs'
 import { startFullDiskWharf } from '../../../fixtures/full-disk-wharf.ts'
+import { drainIds } from '../helpers.ts'
 
 const BODY = 8 * 1024
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
@@ -30,27 +29,6 @@ async function sendBatch(sqs: SQSClient, QueueUrl: string, ids: string[]): Promi
     return { ok: (out.Successful ?? []).map((s) => ids[Number(s.Id)]!), failed: (out.Failed ?? []).length > 0 }
   } catch {
     return { ok: [], failed: true }
-  }
-}
-
-/** Receives (and deletes) until the queue answers empty; the ids. */
-async function drain(sqs: SQSClient, QueueUrl: string): Promise<string[]> {
-  const ids: string[] = []
-  for (;;) {
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 600 }),
-    )
-    if (Messages === undefined || Messages.length === 0) return ids
-    for (const m of Messages) ids.push(m.Body!.slice(0, m.Body!.indexOf('|')))
-    // On a full disk a delete may fail to be recorded: the message would come back, which SQS allows.
-    await sqs
-      .send(
-        new DeleteMessageBatchCommand({
-          QueueUrl,
-          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-        }),
-      )
-      .catch(() => {})
   }
 }
 
@@ -110,7 +88,7 @@ test('AWS SDK SendMessage on a full disk: a retried 5xx, never a 200 for what wa
   assert.equal(single.attempts, 3, 'the SDK retried it')
 
   // Receives keep working.
-  const drained = await drain(sqs, work)
+  const drained = await drainIds(sqs, work)
   const sentWork = [...sent].filter((id) => id.startsWith('work-'))
   for (const id of sentWork) assert.ok(drained.includes(id), `${id} (200) was received`)
 
@@ -123,7 +101,7 @@ test('AWS SDK SendMessage on a full disk: a retried 5xx, never a 200 for what wa
 
   // Every message that got a 200 survives a SIGKILL.
   await w.restart()
-  const restarted = await drain(sqs, work)
+  const restarted = await drainIds(sqs, work)
   for (const id of after) assert.ok(restarted.includes(id), `${id} survived the restart`)
   for (const id of sentWork) assert.ok(drained.includes(id) || restarted.includes(id))
 })
