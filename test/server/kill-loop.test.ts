@@ -7,6 +7,8 @@
 // persistent SEND to `/queue/kill` arrived (stompjs over TCP). Checked: every acknowledged
 // message is there after the last restart, none is there twice (no producer retries across cycles, so a
 // duplicate would be the broker's), and nothing unreadable is read.
+// AMQP 1.0 (rhea): an unsettled transfer to the queue `kill10` is acknowledged by the broker's accepted
+// disposition.
 // WHARF_LONG=1 runs 50 cycles per protocol instead of 3.
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -25,6 +27,7 @@ import { TCPWrapper } from '@stomp/tcp-wrapper'
 import amqp from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
+import rhea from 'rhea'
 import { freePort, spawnWharf } from '../fixtures/wharf-process.ts'
 
 const cycles = process.env.WHARF_LONG === '1' ? 50 : 3
@@ -317,7 +320,67 @@ const stomp: Workload = {
   },
 }
 
-for (const workload of [kafka, amqpWorkload, mqttWorkload, sqs, stomp]) {
+/** A rhea connection (anonymous on loopback); `closed` resolves when its socket goes (the broker was killed). */
+async function rheaConnection(port: number): Promise<{ connection: rhea.Connection; closed: Promise<void> }> {
+  const connection = rhea.create_container().connect({ host: '127.0.0.1', port, reconnect: false })
+  connection.on('error', () => {})
+  const closed = new Promise<void>((resolve) => connection.once('disconnected', () => resolve()))
+  await new Promise<void>((resolve, reject) => {
+    connection.once('connection_open', () => resolve())
+    void closed.then(() => reject(new Error('socket closed')))
+  })
+  return { connection, closed }
+}
+
+/** AMQP 1.0 over the AMQP port: unsettled transfers, acknowledged by the broker's accepted disposition. */
+const amqp10: Workload = {
+  name: 'amqp10',
+  flags: (port) => ['--amqp-port', String(port)],
+  async produce(port, cycle, acked, stop) {
+    const { connection, closed } = await rheaConnection(port)
+    try {
+      const sender = connection.open_sender('kill10')
+      await Promise.race([new Promise((resolve) => sender.once('sendable', resolve)), closed])
+      let unsettled = 0
+      sender.on('accepted', (ctx) => {
+        unsettled--
+        acked.add(String((ctx.delivery as unknown as { id_of: string }).id_of))
+      })
+      sender.on('rejected', () => unsettled--)
+      sender.on('released', () => unsettled--)
+      let n = 0
+      while (!stop.aborted && connection.is_open()) {
+        // A window of 100 unsettled transfers at a time.
+        while (sender.sendable() && unsettled < 100) {
+          const id = `${cycle}-${n++}`
+          const delivery = sender.send({ body: id })
+          ;(delivery as unknown as { id_of: string }).id_of = id
+          unsettled++
+        }
+        await Promise.race([sleep(5), closed])
+      }
+    } finally {
+      connection.close()
+    }
+  },
+  async drain(port) {
+    const { connection } = await rheaConnection(port)
+    const found: string[] = []
+    connection.open_receiver({ source: 'kill10', credit_window: 500 }).on('message', (ctx) => {
+      const body = ctx.message!.body
+      found.push(typeof body === 'string' ? body : Buffer.from(body.content ?? body).toString())
+    })
+    let seen = -1
+    while (seen !== found.length) {
+      seen = found.length
+      await sleep(1000)
+    }
+    connection.close()
+    return found
+  },
+}
+
+for (const workload of [kafka, amqpWorkload, mqttWorkload, sqs, stomp, amqp10]) {
   test(`${workload.name} kill loop: ${cycles} SIGKILL cycles under load, no acknowledged message lost or stored twice`, {
     timeout: cycles * 30_000 + 120_000,
   }, async () => {
