@@ -10,18 +10,8 @@ import { WharfError } from '../../util/errors.js'
 import type { Catalog } from '../catalog.js'
 import type { JmsHost, StoredSubscription } from './host.js'
 
-export interface DurableRequest {
-  /** The connection's client id; required unless shared. */
-  clientId: string | null
-  name: string
-  shared: boolean
-  exchange: string
-  /** Binding key of the topic (topic-exchange syntax). */
-  key: string
-  selector: string | null
-  /** See StoredSubscription.selectorConvertsStrings (true for STOMP). */
-  selectorConvertsStrings?: boolean
-  noLocal: boolean
+/** A subscribe: the subscription as it is to be stored, and who consumes it. */
+export interface DurableRequest extends StoredSubscription {
   /** Who consumes (connection id): counted active until detach() or releaseOwner(). */
   owner: string
 }

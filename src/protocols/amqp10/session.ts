@@ -7,7 +7,7 @@ import { CreditGroup } from '../../broker/credit.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import { attachReply, checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
 import { Amqp10FrameError } from './codec/frames.js'
-import type { AnyInit, Composite } from './codec/generated/types.js'
+import type { AnyInit, Composite, Init } from './codec/generated/types.js'
 import { Described } from './codec/values.js'
 import type { SessionHost } from './context.js'
 import { assemble, type IncomingLink, publishIncoming } from './incoming.js'
@@ -156,16 +156,7 @@ export class Session {
     // Topped up in batches, not a flow frame per message.
     if (want <= link.credit || link.credit > limit / 2 || this.#ended) return
     link.credit = want
-    this.#send({
-      kind: 'flow',
-      nextIncomingId: this.#nextIncomingId,
-      incomingWindow: this.#incomingWindow,
-      nextOutgoingId: this.#nextOutgoingId,
-      outgoingWindow: 2 ** 31,
-      handle: link.handle,
-      deliveryCount: link.deliveryCount,
-      linkCredit: link.credit,
-    })
+    this.#sendLinkFlow(link)
   }
 
   #transfer(t: Transfer, payload: Buffer): void {
@@ -177,13 +168,7 @@ export class Session {
     this.#nextIncomingId++
     if (--this.#incomingWindow < INCOMING_WINDOW / 2) {
       this.#incomingWindow = INCOMING_WINDOW
-      this.#send({
-        kind: 'flow',
-        nextIncomingId: this.#nextIncomingId,
-        incomingWindow: this.#incomingWindow,
-        nextOutgoingId: this.#nextOutgoingId,
-        outgoingWindow: 2 ** 31,
-      })
+      this.#send(this.#sessionFlow())
     }
     if (t.deliveryId === undefined && link.partial === undefined && !t.aborted)
       throw new Amqp10FrameError('first transfer of a delivery without delivery-id', 'amqp:invalid-field')
@@ -288,13 +273,20 @@ export class Session {
     this.#sendLinkFlow(link)
   }
 
-  #sendLinkFlow(link: Link): void {
-    this.#send({
+  /** The session's flow state, alone (window top-up) or with a link's (credit, drain). */
+  #sessionFlow(): Init<Flow> {
+    return {
       kind: 'flow',
       nextIncomingId: this.#nextIncomingId,
       incomingWindow: this.#incomingWindow,
       nextOutgoingId: this.#nextOutgoingId,
       outgoingWindow: 2 ** 31,
+    }
+  }
+
+  #sendLinkFlow(link: Link): void {
+    this.#send({
+      ...this.#sessionFlow(),
       handle: link.handle,
       deliveryCount: link.deliveryCount,
       linkCredit: link.credit,
