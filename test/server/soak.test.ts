@@ -1,9 +1,11 @@
 // Soak: a mixed load on every protocol at once against a real `wharf start` — kafkajs producer (acks=all) and
 // consumer group, amqplib confirmed publishes and acked consumption, mqtt.js QoS 1 into a persistent session,
-// AWS SDK SQS send/receive/delete — with the broker's RSS, heap, open file descriptors and event-loop delay
+// AWS SDK SQS send/receive/delete, stompjs receipted persistent SENDs with client-individual acks, rhea AMQP 1.0
+// transfers on the AMQP port — with the broker's RSS, heap, open file descriptors and event-loop delay
 // sampled from its /metrics. Checked: every acknowledged message is consumed, and after warm-up the memory
 // and descriptor samples stay flat (the last third of the run holds no more than the middle third plus a
 // margin for GC timing): no leak. 2 minutes by default, 30 with WHARF_LONG=1; a summary line is printed.
+
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
@@ -16,7 +18,9 @@ import {
 import amqp from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
+import rhea from 'rhea'
 import { startSpawned } from '../fixtures/spawned-wharf.ts'
+import { sendWithReceipt, stompjs } from '../protocols/stomp/helpers.ts'
 
 const durationMs = process.env.WHARF_LONG === '1' ? 30 * 60_000 : 2 * 60_000
 const sampleEveryMs = 5000
@@ -54,9 +58,18 @@ test(`soak: ${durationMs / 60_000} min of mixed load on every protocol, nothing 
   timeout: durationMs + 300_000,
 }, async (t) => {
   // fsync always, as `wharf start` defaults to.
-  const { ports } = await startSpawned(t, ['kafka', 'amqp', 'mqtt', 'http'], { args: ['--durability', 'always'] })
+  const { ports } = await startSpawned(t, ['kafka', 'amqp', 'mqtt', 'http', 'stomp'], {
+    args: ['--durability', 'always'],
+  })
 
-  const ledgers = { kafka: new Ledger(), amqp: new Ledger(), mqtt: new Ledger(), sqs: new Ledger() }
+  const ledgers = {
+    kafka: new Ledger(),
+    amqp: new Ledger(),
+    mqtt: new Ledger(),
+    sqs: new Ledger(),
+    stomp: new Ledger(),
+    amqp10: new Ledger(),
+  }
   const deadline = Date.now() + durationMs
   const running = () => Date.now() < deadline
   const body = (id: string) => `${id}:${'x'.repeat(512)}`
@@ -159,12 +172,59 @@ test(`soak: ${durationMs / 60_000} min of mixed load on every protocol, nothing 
     }
   })()
 
+  // STOMP: persistent SENDs with a receipt each (10 at a time); a client-individual subscriber acks.
+  const stomp = await stompjs(t, { port: ports.stomp })
+  stomp.subscribe(
+    '/queue/soak-stomp',
+    (message) => {
+      ledgers.stomp.received.add(idOf(message.body))
+      message.ack()
+    },
+    { ack: 'client-individual', 'activemq.prefetchSize': '100' },
+  )
+  const stompLoad = (async () => {
+    for (let n = 0; running(); n += 10) {
+      const ids = Array.from({ length: 10 }, (_, i) => `t${n + i}`)
+      await Promise.all(ids.map((id) => sendWithReceipt(stomp, '/queue/soak-stomp', body(id), { persistent: 'true' })))
+      for (const id of ids) ledgers.stomp.acked.add(id)
+      await sleep(20)
+    }
+  })()
+
+  // AMQP 1.0 on the AMQP port: unsettled transfers acknowledged by accepted; a receiver accepts.
+  const amqp10 = rhea.create_container().connect({ host: '127.0.0.1', port: ports.amqp, reconnect: false })
+  await new Promise((resolve) => amqp10.once('connection_open', resolve))
+  amqp10.open_receiver({ source: 'soak-amqp10', credit_window: 100 }).on('message', (ctx) => {
+    ledgers.amqp10.received.add(idOf(String(ctx.message!.body)))
+  })
+  const sender10 = amqp10.open_sender('soak-amqp10')
+  await new Promise((resolve) => sender10.once('sendable', resolve))
+  const amqp10Load = (async () => {
+    for (let n = 0; running(); n += 10) {
+      const ids = Array.from({ length: 10 }, (_, i) => `q${n + i}`)
+      let left = ids.length
+      const accepted = new Promise<void>((resolve) => {
+        const onAccepted = () => {
+          if (--left === 0) {
+            sender10.removeListener('accepted', onAccepted)
+            resolve()
+          }
+        }
+        sender10.on('accepted', onAccepted)
+      })
+      for (const id of ids) sender10.send({ body: body(id) })
+      await accepted
+      for (const id of ids) ledgers.amqp10.acked.add(id)
+      await sleep(20)
+    }
+  })()
+
   const samples: Sample[] = []
   while (running()) {
     await sleep(sampleEveryMs)
     samples.push(await sample(ports.http))
   }
-  await Promise.all([kafkaLoad, amqpLoad, mqttLoad, sqsLoad])
+  await Promise.all([kafkaLoad, amqpLoad, mqttLoad, sqsLoad, stompLoad, amqp10Load])
   // Let the consumers catch up (bounded), then stop them.
   for (let i = 0; i < 60 && Object.values(ledgers).some((l) => l.missing().length > 0); i++) await sleep(500)
   receiving = false
@@ -175,6 +235,8 @@ test(`soak: ${durationMs / 60_000} min of mixed load on every protocol, nothing 
   await publisher.endAsync()
   await subscriber.endAsync()
   sqs.destroy()
+  await stomp.deactivate()
+  amqp10.close()
 
   for (const [name, ledger] of Object.entries(ledgers)) {
     assert.ok(ledger.acked.size > 0, `${name}: load ran`)
