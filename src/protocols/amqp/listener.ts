@@ -1,8 +1,10 @@
 // The AMQP 0-9-1 listener: accepts TCP connections (and AMQPS on the TLS port when TLS is configured), runs one
 // shared tick for heartbeats and handshake deadlines, blocks publishers (connection.blocked) while a server alarm
 // is on, and closes every connection on shutdown.
+
 import type net from 'node:net'
 import type { TcpListener } from '../../util/net.js'
+import { wharfVersion } from '../../util/version.js'
 import { type CloseReason, type ConnectionInfo, ConnectionRegistry, connectionInfo } from '../common/connections.js'
 import { acceptTcp, acceptTls, type Listener, type ListenerContext, listenerPort } from '../common/listener.js'
 import { trafficOf } from '../common/metrics.js'
@@ -108,7 +110,6 @@ const closeText: Record<CloseReason, string> = {
 const TICK_MS = 1000
 /** How long a new connection may stay silent before it is taken for AMQP 0-9-1 (its own timeouts apply then). */
 const HEADER_WAIT_MS = 10_000
-const VERSION = '0.1.0'
 
 export async function startAmqpListener(
   context: AmqpListenerContext,
@@ -155,7 +156,7 @@ export async function startAmqpListener(
     nextConnectionId: () => `amqp-${process.pid}-${++sequence}`,
     serverProperties: () => ({
       product: 'Wharf',
-      version: VERSION,
+      version: wharfVersion,
       platform: `Node.js ${process.version}`,
       cluster_name: 'wharf',
       copyright: 'Wharf',

@@ -266,13 +266,6 @@ export class Subscriptions {
     return out
   }
 
-  /** Checks that an ACK or NACK names an open delivery, without settling it (one held by a transaction). */
-  check(frame: Frame): void {
-    const id = this.#c.version === '1.2' ? frame.headers.get('id') : frame.headers.get('message-id')
-    if (id === undefined || !this.#byAck.has(id))
-      throw new StompFrameError(`${frame.command} of an unknown or settled message '${id ?? ''}'`)
-  }
-
   settle(deliveries: Delivery[], ack: boolean): void {
     const settled = this.#c.broker.deliveries
     const traffic = this.#c.host.traffic
