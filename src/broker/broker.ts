@@ -8,7 +8,6 @@ import { GroupCoordinator } from './groups/index.js'
 import { Jms } from './jms/jms.js'
 import type { LogMember, LogMemberOptions } from './log/assigned-group.js'
 import type { LogCursor, LogCursorOptions } from './log/cursor.js'
-import type { PartitionLag } from './log/groups.js'
 import { LogMode, type LogRead } from './log/mode.js'
 import { Maintenance } from './maintenance.js'
 import type { PublishMessage, StoredMessage } from './message.js'
@@ -35,7 +34,8 @@ import { Transactions } from './transactions/transactions.js'
 export class Broker {
   readonly #storage: StorageEngine
   readonly #catalogs: AdapterCatalogs
-  readonly #log: LogMode
+  /** Committed offsets, log groups and cursors of streams (log/mode.ts). */
+  readonly log: LogMode
   readonly #streams: StreamCatalog
   readonly #queues: QueueCatalog
   readonly #appender: Appender
@@ -99,7 +99,7 @@ export class Broker {
       deadLetter: (queue, message, reason) => deadLetter(this, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
     })
-    this.#log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
+    this.log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
     this.#maintenance = new Maintenance({
       now: () => this.now(),
       warn: this.#report.warn,
@@ -126,7 +126,7 @@ export class Broker {
     this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
     this.groups = new GroupCoordinator({
-      offsets: this.#log.store,
+      offsets: this.log.store,
       now: this.now,
       initialRebalanceDelayMs: this.#options.initialRebalanceDelayMs,
       info: this.#report.info,
@@ -220,7 +220,7 @@ export class Broker {
 
   /** Decoded messages of a partition from an offset (REST peek/browse, AMQP stream consumers). */
   async readMessages(streamName: string, partition: number, offset: number, maxBytes = 1024 * 1024): Promise<LogRead> {
-    return this.#log.read(streamName, partition, offset, maxBytes)
+    return this.log.read(streamName, partition, offset, maxBytes)
   }
 
   /** Declares a queue over its own stream or `config.stream`; an equal redeclare returns the existing one. */
@@ -335,38 +335,23 @@ export class Broker {
 
   /** Committed offset of a consumer group on a stream partition. */
   committedOffset(group: string, stream: string, partition: number): { offset: number; metadata: string } | undefined {
-    return this.#log.get(group, stream, partition)
+    return this.log.get(group, stream, partition)
   }
 
   commitOffset(group: string, stream: string, partition: number, offset: number, metadata = ''): Promise<void> {
-    return this.#log.commit(group, stream, partition, offset, metadata)
-  }
-
-  /** Groups with committed offsets, whether or not they have members. */
-  committedGroups(): string[] {
-    return this.#log.groups()
-  }
-
-  /** The stream partitions a group has committed offsets for. */
-  committedPartitions(group: string): Array<{ stream: string; partition: number }> {
-    return this.#log.partitions(group)
+    return this.log.commit(group, stream, partition, offset, metadata)
   }
 
   /** Joins a broker-assigned log group (members share partitions, pushed from the committed offset); ack commits. */
   subscribeLog(streamName: string, group: string, options: LogMemberOptions): LogMember {
     this.#assertOpen()
-    return this.#log.join(streamName, group, options)
+    return this.log.join(streamName, group, options)
   }
 
   /** A credit-bounded reader of one partition from options.offset (log/cursor.ts; AMQP stream consumers). */
   logCursor(streamName: string, partition: number, options: LogCursorOptions): LogCursor {
     this.#assertOpen()
-    return this.#log.cursor(streamName, partition, options)
-  }
-
-  /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
-  lag(group: string, streamName: string): PartitionLag[] {
-    return this.#log.lag(group, streamName)
+    return this.log.cursor(streamName, partition, options)
   }
 
   /** Waits until a partition has data at or beyond `offset`, or the timeout passes. */
@@ -377,7 +362,7 @@ export class Broker {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    return this.#log.waitForData(streamName, partition, offset, timeoutMs, signal)
+    return this.log.waitForData(streamName, partition, offset, timeoutMs, signal)
   }
 
   async close(): Promise<void> {

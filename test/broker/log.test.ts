@@ -39,7 +39,7 @@ test('replay from an offset and from a timestamp; committed offsets and lag', as
   assert.equal(await log.offsetForTimestamp(base + 3500), 4)
   await broker.commitOffset('g1', 'events', 0, 7, 'meta')
   assert.deepEqual(broker.committedOffset('g1', 'events', 0), { offset: 7, metadata: 'meta' })
-  assert.deepEqual(broker.lag('g1', 'events'), [{ partition: 0, committed: 7, highWatermark: 10, lag: 3 }])
+  assert.deepEqual(broker.log.lag('g1', 'events'), [{ partition: 0, committed: 7, highWatermark: 10, lag: 3 }])
   const waiting = broker.waitForData('events', 0, 10, 2000)
   await broker.produce('events', [{ value: 'e10' }])
   assert.equal(await waiting, true)

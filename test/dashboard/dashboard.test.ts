@@ -41,7 +41,7 @@ interface Started {
 }
 
 async function totalLag(broker: Broker, group: string, stream: string): Promise<number> {
-  return broker.lag(group, stream).reduce((sum, p) => sum + Math.max(0, p.lag), 0)
+  return broker.log.lag(group, stream).reduce((sum, p) => sum + Math.max(0, p.lag), 0)
 }
 
 async function metric(page: Page, key: string): Promise<string> {
@@ -412,7 +412,7 @@ test('dashboard in Chromium: every page shows the broker’s numbers and operate
   assert.equal(await metric(page, 'lag'), '3')
   const groupRows = page.locator('tbody tr')
   assert.equal(await groupRows.count(), 3)
-  for (const p of broker.lag('billing', 'orders')) {
+  for (const p of broker.log.lag('billing', 'orders')) {
     const cells = groupRows.nth(p.partition).locator('td')
     assert.equal(await cells.nth(1).textContent(), num(p.committed ?? 0))
     assert.equal(await cells.nth(3).textContent(), num(Math.max(0, p.lag)))

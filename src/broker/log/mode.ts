@@ -86,14 +86,17 @@ export class LogMode {
     await this.#cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
   }
 
+  /** Groups with committed offsets, whether or not they have members. */
   groups(): string[] {
     return this.store.listGroups()
   }
 
+  /** The stream partitions a group has committed offsets for. */
   partitions(group: string): Array<{ stream: string; partition: number }> {
     return this.store.listPartitions(group).map(({ topic, partition }) => ({ stream: topic, partition }))
   }
 
+  /** Per-partition lag of a group: high watermark minus committed offset (or log start when none). */
   lag(group: string, streamName: string): PartitionLag[] {
     return groupLag(this.#streams.stream(streamName), (p) => this.get(group, streamName, p)?.offset)
   }

@@ -12,10 +12,9 @@ function groupLag(
   group: string,
 ): Array<{ stream: string; partition: number; committed: number | null; highWatermark: number; lag: number }> {
   const streams = new Set<string>()
-  for (const { stream } of broker.committedPartitions(group))
-    if (broker.getStream(stream) !== undefined) streams.add(stream)
+  for (const { stream } of broker.log.partitions(group)) if (broker.getStream(stream) !== undefined) streams.add(stream)
   return [...streams].sort().flatMap((stream) =>
-    broker
+    broker.log
       .lag(group, stream)
       .filter((p) => p.committed !== null)
       .map((p) => ({ stream, ...p, lag: Math.max(0, p.lag) })),
@@ -102,7 +101,7 @@ export function streamConsumers(broker: Broker, stream: string): Record<string, 
 
 export function listGroupIds(broker: Broker): string[] {
   const ids = new Set(broker.groups.list().map((g) => g.groupId))
-  for (const id of broker.committedGroups()) ids.add(id)
+  for (const id of broker.log.groups()) ids.add(id)
   return [...ids].sort()
 }
 
