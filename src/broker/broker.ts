@@ -16,6 +16,7 @@ import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue
 import { Deliveries } from './queue/deliveries.js'
 import type { Queue, QueueConsumer } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
+import { Quotas } from './quotas/quotas.js'
 import { BrokerReports } from './reports.js'
 import { deadLetter } from './routing/dead-letters.js'
 import { Publisher, type PublishResult } from './routing/publisher.js'
@@ -53,6 +54,8 @@ export class Broker {
   topics!: TopicSubscriptions
   /** JMS destinations (jms/): client ids, durable and shared subscriptions, temporaries, virtual topics. */
   jms!: Jms
+  /** Client quotas (quotas/): byte rates and request time per user and client id, durable. */
+  quotas!: Quotas
   /** Crash-atomic transactions of sends and acks (transactions/): one fsynced commit record each. */
   transactions!: Transactions
   /** Publishes through exchanges; holds the in-memory sinks bindings can target (e.g. MQTT QoS 0 sessions). */
@@ -125,6 +128,7 @@ export class Broker {
     const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#report.warn }
     this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
+    this.quotas = new Quotas(meta, this.#options.quotaWindow)
     this.groups = new GroupCoordinator({
       offsets: this.log.store,
       now: this.now,

@@ -4,6 +4,7 @@
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import type { JmsOptions } from './jms/options.js'
+import type { QuotaWindow } from './quotas/types.js'
 import { DELIVERY_DELAY_MAX_MS, type ScheduleLimits } from './schedule/limits.js'
 import type { SchemaLimits } from './schema/limits.js'
 import type { ConfiguredUser } from './security/security.js'
@@ -36,6 +37,8 @@ export interface BrokerOptions {
   scheduleLimits?: Partial<ScheduleLimits> | undefined
   /** Bounds on transactions (transactions/transaction.ts). */
   transactionLimits?: Partial<TransactionLimits> | undefined
+  /** How client quota rates are measured (Kafka quota.window.num, quota.window.size.seconds; quotas/). */
+  quotaWindow?: Partial<QuotaWindow> | undefined
 }
 
 export interface SecurityBootstrap {

@@ -18,6 +18,8 @@ export const Pause = {
   backlog: 16,
   /** A resource alarm holds publishers back. */
   alarm: 32,
+  /** The client is over a quota: it is not read until its throttle time has passed. */
+  quota: 64,
 } as const
 export type PauseReason = keyof typeof Pause
 

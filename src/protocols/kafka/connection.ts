@@ -1,9 +1,8 @@
-// One Kafka client connection: frames in, responses out, strictly in request order (responses.ts).
-// Everything written during one read burst goes out in one burst through the common SocketOutput. Reading
-// pauses while too many requests (inflight), unwritten socket bytes (write) or response bytes the client has
-// not taken (backlog, response-budget.ts) are pending, or a produce is held by a resource alarm (alarm), as
-// Kafka mutes the channel, so a client cannot grow our memory unbounded. Before authentication frames are
-// capped small; a connection without I/O or work for connectionsMaxIdleMs is closed.
+// One Kafka client connection: frames in, responses out, strictly in request order (responses.ts), each read
+// burst's output in one burst through the common SocketOutput. Reading pauses while too many requests
+// (inflight), unwritten socket bytes (write) or response bytes the client has not taken (backlog) are pending,
+// a produce is held by a resource alarm (alarm) or the client is over a quota (quota), as Kafka mutes the
+// channel. Before authentication frames are capped small; an idle connection closes after connectionsMaxIdleMs.
 import type net from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import type { Operation, ResourceType } from '../../broker/security/acls.js'
@@ -16,6 +15,7 @@ import { SocketOutput } from '../common/socket-output.js'
 import { type AlarmThrottle, ProducerHold } from './alarm-throttle.js'
 import { ApiKey, type ApiVersionsResponse, FrameSplitter, type RequestHeader, readRequest } from './codec/index.js'
 import { inflightRequestsMax, type KafkaOptions, writableBytesHigh } from './options.js'
+import { QuotaMute } from './quota-mute.js'
 import { ResponseBudget } from './response-budget.js'
 import { ResponseQueue, type Slot } from './responses.js'
 import { SaslSession } from './sasl-session.js'
@@ -86,8 +86,9 @@ export class Connection {
   readonly budget: ResponseBudget
   /** The request whose handler is running synchronously now (a handler takes its place in the order from it). */
   #dispatching: Slot | undefined
-  /** Produces held by a resource alarm (reading pauses meanwhile). */
+  /** Produces held by a resource alarm, and reading muted while over a quota (quota-throttle.ts). */
   readonly produceHold: ProducerHold
+  readonly quotaMute: QuotaMute
   private closed = false
   /** The first request past the handshake APIs has come (the client id and principal are known). */
   #announced = false
@@ -116,6 +117,7 @@ export class Connection {
     })
     this.budget = new ResponseBudget(server.options.responseBytesInFlightMax, this.#output, this.responses)
     this.produceHold = new ProducerHold(server.throttle, this.#output)
+    this.quotaMute = new QuotaMute(this.#output)
     const idleMs = server.options.connectionsMaxIdleMs
     if (idleMs > 0) {
       socket.setTimeout(idleMs)

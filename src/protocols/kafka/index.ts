@@ -38,6 +38,8 @@ import {
 import { handleApiVersions, handleMetadata } from './metadata.js'
 import { type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
 import { handleInitProducerId, handleProduce } from './produce.js'
+import { withQuotas } from './quota-throttle.js'
+import { handleAlterClientQuotas, handleDescribeClientQuotas } from './quotas.js'
 import { handleSaslAuthenticate, handleSaslHandshake } from './sasl.js'
 import { supportedVersions } from './versions.js'
 
@@ -84,7 +86,11 @@ const handlers = new Map<number, Handler>([
   [ApiKey.DeleteAcls, handleDeleteAcls as Handler],
   [ApiKey.DescribeUserScramCredentials, handleDescribeUserScramCredentials as Handler],
   [ApiKey.AlterUserScramCredentials, handleAlterUserScramCredentials as Handler],
+  [ApiKey.DescribeClientQuotas, handleDescribeClientQuotas as Handler],
+  [ApiKey.AlterClientQuotas, handleAlterClientQuotas as Handler],
 ])
+// Quotas measure and throttle every request (quota-throttle.ts).
+for (const [apiKey, handler] of handlers) handlers.set(apiKey, withQuotas(apiKey, handler))
 
 // Every advertised API has a handler, and nothing is handled that is not advertised.
 for (const apiKey of supportedVersions.keys())

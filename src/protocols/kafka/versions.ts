@@ -37,6 +37,8 @@ export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: 
   [ApiKey.DeleteAcls, [0, 3]],
   [ApiKey.DescribeUserScramCredentials, [0, 0]],
   [ApiKey.AlterUserScramCredentials, [0, 0]],
+  [ApiKey.DescribeClientQuotas, [0, 1]],
+  [ApiKey.AlterClientQuotas, [0, 1]],
 ])
 
 export function isVersionSupported(apiKey: number, version: number): boolean {

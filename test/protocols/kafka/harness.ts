@@ -7,7 +7,7 @@ import type { TestContext } from 'node:test'
 import type { Broker } from '../../../src/broker/broker.ts'
 import type { SecurityBootstrap } from '../../../src/broker/config.ts'
 import type { SecurityPolicy } from '../../../src/broker/security/security.ts'
-import { createBroker } from '../../../src/index.ts'
+import { type CreateBrokerOptions, createBroker } from '../../../src/index.ts'
 import type { AlarmSource } from '../../../src/protocols/common/listener.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type KafkaListener, type KafkaOptions, startKafkaListener } from '../../../src/protocols/kafka/index.ts'
@@ -34,6 +34,8 @@ export interface HarnessSetup extends SecurityBootstrap, Partial<SecurityPolicy>
   host?: string
   /** The server's resource alarms (tests pass a monitor they force). */
   alarms?: AlarmSource
+  /** How the broker measures quota rates (tests use a short window). */
+  quotaWindow?: CreateBrokerOptions['quotaWindow']
 }
 
 export async function startHarness(
@@ -46,6 +48,7 @@ export async function startHarness(
     dataDir: dir,
     durability: 'never',
     security: { users: setup.users ?? [], acls: setup.acls ?? [] },
+    ...(setup.quotaWindow !== undefined ? { quotaWindow: setup.quotaWindow } : {}),
   })
   if (setup.anonymous !== undefined) broker.security.configure({ anonymous: setup.anonymous })
   if (setup.defaultPermission !== undefined) broker.security.configure({ defaultPermission: setup.defaultPermission })

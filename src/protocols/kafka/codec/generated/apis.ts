@@ -55,6 +55,10 @@ import { decodeCreatePartitionsRequest, encodeCreatePartitionsRequest } from './
 import { decodeCreatePartitionsResponse, encodeCreatePartitionsResponse } from './create-partitions-response.js'
 import { decodeDeleteGroupsRequest, encodeDeleteGroupsRequest } from './delete-groups-request.js'
 import { decodeDeleteGroupsResponse, encodeDeleteGroupsResponse } from './delete-groups-response.js'
+import { decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest } from './describe-client-quotas-request.js'
+import { decodeDescribeClientQuotasResponse, encodeDescribeClientQuotasResponse } from './describe-client-quotas-response.js'
+import { decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest } from './alter-client-quotas-request.js'
+import { decodeAlterClientQuotasResponse, encodeAlterClientQuotasResponse } from './alter-client-quotas-response.js'
 import { decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCredentialsRequest } from './describe-user-scram-credentials-request.js'
 import { decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials-response.js'
 import { decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest } from './alter-user-scram-credentials-request.js'
@@ -89,6 +93,8 @@ export const ApiKey = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  DescribeClientQuotas: 48,
+  AlterClientQuotas: 49,
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
 } as const
@@ -472,6 +478,34 @@ export const kafkaApis: ReadonlyMap<number, KafkaApi> = new Map<number, KafkaApi
     encodeRequest: encodeDeleteGroupsRequest,
     decodeResponse: decodeDeleteGroupsResponse,
     encodeResponse: encodeDeleteGroupsResponse,
+  })],
+  // DescribeClientQuotas: versions 0-1, flexible 1+
+  [48, defineApi({
+    apiKey: 48,
+    name: 'DescribeClientQuotas',
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 1,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeDescribeClientQuotasRequest,
+    encodeRequest: encodeDescribeClientQuotasRequest,
+    decodeResponse: decodeDescribeClientQuotasResponse,
+    encodeResponse: encodeDescribeClientQuotasResponse,
+  })],
+  // AlterClientQuotas: versions 0-1, flexible 1+
+  [49, defineApi({
+    apiKey: 49,
+    name: 'AlterClientQuotas',
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 1,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeAlterClientQuotasRequest,
+    encodeRequest: encodeAlterClientQuotasRequest,
+    decodeResponse: decodeAlterClientQuotasResponse,
+    encodeResponse: encodeAlterClientQuotasResponse,
   })],
   // DescribeUserScramCredentials: versions 0-0, flexible 0+
   [50, defineApi({

@@ -1,0 +1,159 @@
+// Client quotas on the Kafka wire: DescribeClientQuotas / AlterClientQuotas (no installed client sends them —
+// kafkajs 2.2.4, confluent-kafka 1.7 and kafka-python 2.0.2 have no quota admin — so they go over a raw socket
+// with Wharf's codec), and the throttle a librdkafka producer over its byte-rate quota gets (its throttle_cb
+// reports throttle_time_ms) while a client id without a quota is left alone.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type {
+  AlterClientQuotasResponse,
+  DescribeClientQuotasResponse,
+} from '../../../src/protocols/kafka/codec/index.ts'
+import { ApiKey } from '../../../src/protocols/kafka/codec/index.ts'
+import { run, startHarness } from './harness.ts'
+import { RawClient } from './raw-client.ts'
+
+const QUOTA = 100 * 1024
+
+async function alter(raw: RawClient, version: number, entries: unknown[], validateOnly = false) {
+  raw.send(ApiKey.AlterClientQuotas, version, 1, { entries, validateOnly })
+  return (await raw.response<AlterClientQuotasResponse>(ApiKey.AlterClientQuotas, version)).body
+}
+
+async function describe(raw: RawClient, version: number, components: unknown[], strict = false) {
+  raw.send(ApiKey.DescribeClientQuotas, version, 2, { components, strict })
+  return (await raw.response<DescribeClientQuotasResponse>(ApiKey.DescribeClientQuotas, version)).body
+}
+
+const user = (name: string | null) => ({ entityType: 'user', entityName: name })
+const client = (name: string | null) => ({ entityType: 'client-id', entityName: name })
+const set = (key: string, value: number) => ({ key, value, remove: false })
+
+test('AlterClientQuotas sets and removes quotas per entity; DescribeClientQuotas filters them as Kafka does', async (t) => {
+  const h = await startHarness(t)
+  for (const version of [0, 1]) {
+    const raw = new RawClient(h.port)
+    t.after(() => raw.socket.destroy())
+    const altered = await alter(raw, version, [
+      { entity: [user('alice'), client('app')], ops: [set('producer_byte_rate', 1024)] },
+      { entity: [user(null)], ops: [set('consumer_byte_rate', 2048), set('request_percentage', 50)] },
+      { entity: [client('batch')], ops: [set('producer_byte_rate', 4096)] },
+      { entity: [client('x')], ops: [set('no_such_quota', 1)] },
+      { entity: [{ entityType: 'ip', entityName: '1.2.3.4' }], ops: [set('producer_byte_rate', 1)] },
+      { entity: [client('y')], ops: [set('producer_byte_rate', -5)] },
+    ])
+    assert.deepEqual(
+      altered.entries.map((e) => e.errorCode),
+      [0, 0, 0, 42, 42, 42],
+    )
+    assert.match(altered.entries[3]!.errorMessage ?? '', /no_such_quota/)
+
+    const all = await describe(raw, version, [])
+    const view = (r: DescribeClientQuotasResponse) =>
+      (r.entries ?? [])
+        .map((e) => ({
+          entity: e.entity.map((x) => `${x.entityType}=${x.entityName ?? '<default>'}`).join(','),
+          values: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
+        }))
+        .sort((a, b) => a.entity.localeCompare(b.entity))
+    assert.deepEqual(view(all), [
+      { entity: 'client-id=batch', values: { producer_byte_rate: 4096 } },
+      { entity: 'user=<default>', values: { consumer_byte_rate: 2048, request_percentage: 50 } },
+      { entity: 'user=alice,client-id=app', values: { producer_byte_rate: 1024 } },
+    ])
+    // Exact user name; non-strict includes entities with a client id too, strict does not.
+    const alice = [{ entityType: 'user', matchType: 0, match: 'alice' }]
+    assert.equal(view(await describe(raw, version, alice)).length, 1)
+    assert.equal(view(await describe(raw, version, alice, true)).length, 0)
+    // Default user; any specified client id.
+    assert.deepEqual(
+      view(await describe(raw, version, [{ entityType: 'user', matchType: 1, match: null }])).map((e) => e.entity),
+      ['user=<default>'],
+    )
+    assert.deepEqual(
+      view(await describe(raw, version, [{ entityType: 'client-id', matchType: 2, match: null }])).map((e) => e.entity),
+      ['client-id=batch', 'user=alice,client-id=app'],
+    )
+    // validateOnly changes nothing; removing the last value deletes the entity.
+    const checked = await alter(
+      raw,
+      version,
+      [{ entity: [client('batch')], ops: [set('producer_byte_rate', 1)] }],
+      true,
+    )
+    assert.equal(checked.entries[0]!.errorCode, 0)
+    const removed = await alter(raw, version, [
+      { entity: [client('batch')], ops: [{ key: 'producer_byte_rate', value: 0, remove: true }] },
+      { entity: [user('alice'), client('app')], ops: [{ key: 'producer_byte_rate', value: 0, remove: true }] },
+      { entity: [user(null)], ops: [{ key: 'consumer_byte_rate', value: 0, remove: true }] },
+    ])
+    assert.deepEqual(
+      removed.entries.map((e) => e.errorCode),
+      [0, 0, 0],
+    )
+    assert.deepEqual(view(await describe(raw, version, [])), [
+      { entity: 'user=<default>', values: { request_percentage: 50 } },
+    ])
+    await alter(raw, version, [{ entity: [user(null)], ops: [{ key: 'request_percentage', value: 0, remove: true }] }])
+    raw.socket.destroy()
+  }
+})
+
+// Produces 1 KiB records as fast as librdkafka lets it for a few seconds; prints bytes acknowledged, the
+// seconds it took and the throttle times its throttle_cb reported.
+const pythonProducer = `
+import json, sys, time
+from confluent_kafka import Producer
+port, client_id, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+throttles = []
+acked = [0]
+def on_throttle(event):
+    throttles.append(event.throttle_time)
+def on_delivery(err, msg):
+    if err is None:
+        acked[0] += len(msg.value())
+p = Producer({'bootstrap.servers': '127.0.0.1:' + port, 'client.id': client_id, 'throttle_cb': on_throttle,
+              'linger.ms': 5, 'batch.size': 16384, 'queue.buffering.max.kbytes': 128})
+payload = b'x' * 1024
+start = time.time()
+while time.time() - start < seconds:
+    try:
+        p.produce('quota-topic', payload, on_delivery=on_delivery)
+    except BufferError:
+        p.poll(0.05)
+    p.poll(0)
+p.flush(60)
+elapsed = time.time() - start
+print(json.dumps({'bytes': acked[0], 'seconds': elapsed, 'throttles': throttles}))
+`
+
+test('a librdkafka producer over its byte-rate quota is throttled near the quota; another client id is not', async (t) => {
+  // A short window (3 samples of 1 s) so the burst a new client may send before the rate catches up is small.
+  const h = await startHarness(t, {}, { quotaWindow: { samples: 3, sampleMs: 1000 } })
+  await h.broker.createStream('quota-topic', { partitions: 1 })
+  const raw = new RawClient(h.port)
+  t.after(() => raw.socket.destroy())
+  const altered = await alter(raw, 1, [{ entity: [client('limited')], ops: [set('producer_byte_rate', QUOTA)] }])
+  assert.equal(altered.entries[0]!.errorCode, 0)
+
+  const limited = JSON.parse(
+    (await run('/usr/bin/python3', ['-c', pythonProducer, String(h.port), 'limited', '8'], { timeoutMs: 120_000 }))
+      .stdout,
+  ) as { bytes: number; seconds: number; throttles: number[] }
+  assert.ok(
+    limited.throttles.some((ms) => ms > 0),
+    `throttle_time_ms reported: ${JSON.stringify(limited.throttles)}`,
+  )
+  const rate = limited.bytes / limited.seconds
+  assert.ok(limited.bytes > 0, 'the limited producer still gets records through')
+  assert.ok(rate < 3 * QUOTA, `achieved ${Math.round(rate)} B/s against a quota of ${QUOTA} B/s`)
+
+  // Same topic, same broker, a client id with no quota: no throttle, and more than the quota could carry.
+  const free = JSON.parse(
+    (await run('/usr/bin/python3', ['-c', pythonProducer, String(h.port), 'free', '3'], { timeoutMs: 120_000 })).stdout,
+  ) as { bytes: number; seconds: number; throttles: number[] }
+  assert.deepEqual(
+    free.throttles.filter((ms) => ms > 0),
+    [],
+  )
+  assert.ok(free.bytes > 3 * QUOTA * free.seconds, `the unlimited producer sent ${free.bytes} B in ${free.seconds} s`)
+})
