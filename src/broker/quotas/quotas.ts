@@ -43,9 +43,15 @@ export class Quotas {
     return this.#store.resolve(client, kind)?.limit
   }
 
+  /** Bytes a client at `limit` bytes per second may move in one measuring window (a bound on one request). */
+  bytesPerWindow(limit: number): number {
+    return Math.max(1, Math.floor((limit * (this.window.samples - 1) * this.window.sampleMs) / 1000))
+  }
+
   /**
    * Counts `amount` against the client's quota of this kind (bytes; for requestPercentage, ms of handling)
-   * and returns how long the client must be held back, ms (0 without a quota or within it).
+   * and returns how long the client must be held back, ms (0 without a quota or within it). A negative amount
+   * takes back what was counted for work that was then not done.
    */
   record(kind: QuotaKind, client: QuotaClient, amount: number, now: number = Date.now()): number {
     const resolved = this.#store.resolve(client, kind)

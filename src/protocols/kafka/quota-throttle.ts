@@ -3,9 +3,18 @@
 // the byte-rate quotas. A client over one gets Kafka's throttle semantics: the response carries
 // throttle_time_ms, and the connection is not read for that long (Kafka mutes the channel). Since KIP-219
 // (Produce v6+, Fetch v8+) the response goes out at once and the client waits on its own too; older versions
-// get the response only after the throttle time, as Kafka answers them.
-import type { QuotaClient, QuotaKind } from '../../broker/quotas/types.js'
-import { ApiKey, type FetchResponse, type ProduceRequest, type RequestHeader } from './codec/index.js'
+// get the response only after the throttle time, as Kafka answers them. As in Kafka, a throttled Fetch is
+// answered without records (they are not counted; the client fetches them again), and a Fetch under a byte-rate
+// quota asks for at most what the quota allows over the window, so one fetch cannot throttle itself forever.
+import type { Quotas } from '../../broker/quotas/quotas.js'
+import type { QuotaClient } from '../../broker/quotas/types.js'
+import {
+  ApiKey,
+  type FetchRequest,
+  type FetchResponse,
+  type ProduceRequest,
+  type RequestHeader,
+} from './codec/index.js'
 import type { Connection, Handler } from './connection.js'
 
 /** APIs that come before a principal is known; Kafka exempts them from request quotas too. */
@@ -16,6 +25,8 @@ const selfThrottlingFrom = new Map<number, number>([
   [ApiKey.Produce, 6],
   [ApiKey.Fetch, 8],
 ])
+
+const NO_RECORDS = Buffer.alloc(0)
 
 function quotaClient(c: Connection, header: RequestHeader): QuotaClient {
   // Kafka's unauthenticated principal is User:ANONYMOUS; user quotas with a default apply to it too.
@@ -40,6 +51,25 @@ function fetchBytes(res: FetchResponse): number {
   return bytes
 }
 
+function isFetchResponse(response: unknown): response is FetchResponse {
+  return typeof response === 'object' && response !== null && 'responses' in response
+}
+
+/** Counts a finished request's bytes; returns the throttle time it earns (a throttled Fetch loses its records). */
+function byteThrottle(quotas: Quotas, client: QuotaClient, apiKey: number, request: unknown, response: unknown) {
+  if (apiKey === ApiKey.Produce) {
+    return quotas.record('produceBytesPerSecond', client, produceBytes(request as ProduceRequest))
+  }
+  if (apiKey !== ApiKey.Fetch || !isFetchResponse(response)) return 0
+  const bytes = fetchBytes(response)
+  const throttle = quotas.record('fetchBytesPerSecond', client, bytes)
+  if (throttle > 0) {
+    quotas.record('fetchBytesPerSecond', client, -bytes)
+    for (const topic of response.responses) for (const p of topic.partitions) p.records = NO_RECORDS
+  }
+  return throttle
+}
+
 /** The handler of `apiKey` with quotas measured and applied around it. */
 export function withQuotas(apiKey: number, handler: Handler): Handler {
   if (exempt.has(apiKey)) return handler
@@ -47,14 +77,17 @@ export function withQuotas(apiKey: number, handler: Handler): Handler {
     const quotas = c.server.broker.quotas
     if (quotas.none) return handler(c, request, version, header)
     const client = quotaClient(c, header)
+    if (apiKey === ApiKey.Fetch) {
+      const limit = quotas.limitFor(client, 'fetchBytesPerSecond')
+      const fetch = request as FetchRequest
+      if (limit !== undefined) fetch.maxBytes = Math.min(fetch.maxBytes ?? Infinity, quotas.bytesPerWindow(limit))
+    }
     const started = performance.now()
     const result = handler(c, request, version, header)
     // The time the event loop spent on this request (its synchronous part: decoding is done, I/O waits are not).
     const requestThrottle = quotas.record('requestPercentage', client, performance.now() - started)
     const finish = (response: unknown): unknown => {
-      let throttle = requestThrottle
-      const bytes = byteQuota(apiKey, request, response)
-      if (bytes !== undefined) throttle = Math.max(throttle, quotas.record(bytes.kind, client, bytes.bytes))
+      const throttle = Math.max(requestThrottle, byteThrottle(quotas, client, apiKey, request, response))
       if (throttle === 0 || c.isClosed) return response
       c.quotaMute.mute(throttle)
       if (typeof response === 'object' && response !== null && 'throttleTimeMs' in response) {
@@ -67,17 +100,4 @@ export function withQuotas(apiKey: number, handler: Handler): Handler {
     }
     return result instanceof Promise ? result.then(finish) : finish(result)
   }
-}
-
-function byteQuota(
-  apiKey: number,
-  request: unknown,
-  response: unknown,
-): { kind: QuotaKind; bytes: number } | undefined {
-  if (apiKey === ApiKey.Produce)
-    return { kind: 'produceBytesPerSecond', bytes: produceBytes(request as ProduceRequest) }
-  if (apiKey === ApiKey.Fetch && typeof response === 'object' && response !== null && 'responses' in response) {
-    return { kind: 'fetchBytesPerSecond', bytes: fetchBytes(response as FetchResponse) }
-  }
-  return undefined
 }

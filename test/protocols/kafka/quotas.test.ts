@@ -4,6 +4,7 @@
 // reports throttle_time_ms) while a client id without a quota is left alone.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { Kafka, logLevel } from 'kafkajs'
 import type {
   AlterClientQuotasResponse,
   DescribeClientQuotasResponse,
@@ -156,4 +157,60 @@ test('a librdkafka producer over its byte-rate quota is throttled near the quota
     [],
   )
   assert.ok(free.bytes > 3 * QUOTA * free.seconds, `the unlimited producer sent ${free.bytes} B in ${free.seconds} s`)
+})
+
+test('a kafkajs consumer over its fetch byte-rate quota is throttled (empty throttled fetches) and still reads everything once', async (t) => {
+  const h = await startHarness(t, {}, { quotaWindow: { samples: 3, sampleMs: 1000 } })
+  await h.broker.createStream('fetch-quota', { partitions: 1 })
+  const raw = new RawClient(h.port)
+  t.after(() => raw.socket.destroy())
+  const altered = await alter(raw, 1, [{ entity: [client('reader')], ops: [set('consumer_byte_rate', QUOTA)] }])
+  assert.equal(altered.entries[0]!.errorCode, 0)
+  const throttled: string[] = []
+  const kafka = (clientId: string) =>
+    new Kafka({
+      clientId,
+      brokers: [h.bootstrap],
+      logLevel: logLevel.DEBUG,
+      logCreator: () => (entry) => {
+        if (/throttling in effect/i.test(entry.log.message)) throttled.push(entry.log.message)
+      },
+    })
+  const producer = kafka('writer').producer()
+  await producer.connect()
+  h.defer(() => producer.disconnect())
+  // 600 KiB in 1 KiB records, 30 batches of 20.
+  const total = 600
+  for (let b = 0; b < total / 20; b++) {
+    await producer.send({
+      topic: 'fetch-quota',
+      messages: Array.from({ length: 20 }, (_, i) => ({ value: `${b * 20 + i}`.padEnd(1024, '.') })),
+    })
+  }
+  assert.deepEqual(throttled, [], 'the producer has no quota')
+  const consumer = kafka('reader').consumer({ groupId: 'quota-readers', maxBytes: 1 << 20 })
+  await consumer.connect()
+  h.defer(() => consumer.disconnect())
+  await consumer.subscribe({ topic: 'fetch-quota', fromBeginning: true })
+  const seen = new Set<number>()
+  let duplicates = 0
+  const started = Date.now()
+  let done!: () => void
+  const all = new Promise<void>((resolve) => {
+    done = resolve
+  })
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const n = Number.parseInt(message.value!.toString(), 10)
+      if (seen.has(n)) duplicates++
+      seen.add(n)
+      if (seen.size === total) done()
+    },
+  })
+  await all
+  const seconds = (Date.now() - started) / 1000
+  assert.equal(duplicates, 0)
+  assert.ok(throttled.length > 0, 'kafkajs was told to throttle itself')
+  // 600 KiB at 100 KiB/s, less the 200 KiB a fresh client may take at once: it cannot be done in under ~4 s.
+  assert.ok(seconds > 2, `read ${total} KiB in ${seconds} s under a ${QUOTA / 1024} KiB/s quota`)
 })
