@@ -8,6 +8,7 @@
 // quota asks for at most what the quota allows over the window, so one fetch cannot throttle itself forever.
 import type { Quotas } from '../../broker/quotas/quotas.js'
 import type { QuotaClient } from '../../broker/quotas/types.js'
+import { ANONYMOUS } from '../../broker/security/authorizer.js'
 import {
   ApiKey,
   type FetchRequest,
@@ -30,7 +31,7 @@ const NO_RECORDS = Buffer.alloc(0)
 
 function quotaClient(c: Connection, header: RequestHeader): QuotaClient {
   // Kafka's unauthenticated principal is User:ANONYMOUS; user quotas with a default apply to it too.
-  return { user: c.principal?.name ?? 'ANONYMOUS', clientId: header.clientId ?? '' }
+  return { user: c.principal?.name ?? ANONYMOUS, clientId: header.clientId ?? '' }
 }
 
 function produceBytes(req: ProduceRequest): number {

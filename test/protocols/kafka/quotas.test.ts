@@ -8,8 +8,10 @@ import { Kafka, logLevel } from 'kafkajs'
 import type {
   AlterClientQuotasResponse,
   DescribeClientQuotasResponse,
+  ProduceResponse,
 } from '../../../src/protocols/kafka/codec/index.ts'
 import { ApiKey } from '../../../src/protocols/kafka/codec/index.ts'
+import { encodeBatch } from '../../../src/record/index.ts'
 import { run, startHarness } from './harness.ts'
 import { RawClient } from './raw-client.ts'
 
@@ -213,4 +215,58 @@ test('a kafkajs consumer over its fetch byte-rate quota is throttled (empty thro
   assert.ok(throttled.length > 0, 'kafkajs was told to throttle itself')
   // 600 KiB at 100 KiB/s, less the 200 KiB a fresh client may take at once: it cannot be done in under ~4 s.
   assert.ok(seconds > 2, `read ${total} KiB in ${seconds} s under a ${QUOTA / 1024} KiB/s quota`)
+})
+
+test('request-time quota: a client over request_percentage gets throttle_time_ms on every API; ApiVersions is exempt', async (t) => {
+  const h = await startHarness(t, {}, { quotaWindow: { samples: 2, sampleMs: 1000 } })
+  const admin = new RawClient(h.port)
+  t.after(() => admin.socket.destroy())
+  // The raw client's requests carry client id "raw"; one ten-thousandth of a thread is
+  // 0.1 ms per second, measured over a 1 s window.
+  const altered = await alter(admin, 1, [{ entity: [client('raw')], ops: [set('request_percentage', 0.01)] }])
+  assert.equal(altered.entries[0]!.errorCode, 0)
+  admin.socket.destroy()
+  const raw = new RawClient(h.port)
+  t.after(() => raw.socket.destroy())
+  let throttled = 0
+  for (let i = 0; i < 40 && throttled === 0; i++) {
+    raw.send(ApiKey.Metadata, 9, i, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    })
+    const { body } = await raw.response<{ throttleTimeMs: number }>(ApiKey.Metadata, 9)
+    if (body.throttleTimeMs > 0) throttled = body.throttleTimeMs
+  }
+  assert.ok(throttled > 0, 'Metadata answered with throttle_time_ms')
+  raw.send(ApiKey.ApiVersions, 3, 100, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' })
+  const versions = await raw.response<{ throttleTimeMs: number; errorCode: number }>(ApiKey.ApiVersions, 3)
+  assert.equal(versions.body.errorCode, 0)
+  assert.equal(versions.body.throttleTimeMs, 0)
+})
+
+test('a Produce v5 over its byte-rate quota (before KIP-219) is answered only after the throttle time', async (t) => {
+  const h = await startHarness(t, {}, { quotaWindow: { samples: 2, sampleMs: 1000 } })
+  await h.broker.createStream('old-produce', { partitions: 1 })
+  const raw = new RawClient(h.port)
+  t.after(() => raw.socket.destroy())
+  const altered = await alter(raw, 1, [{ entity: [client('raw')], ops: [set('producer_byte_rate', 10_000)] }])
+  assert.equal(altered.entries[0]!.errorCode, 0)
+  // 40 KB against 10 KB/s over a 1 s floor window: 3 s of throttle (capped at the 2 s window).
+  const records = encodeBatch(
+    Array.from({ length: 40 }, () => ({ key: null, value: Buffer.alloc(1000, 120), headers: [] })),
+  )
+  const started = Date.now()
+  raw.send(ApiKey.Produce, 5, 7, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 30_000,
+    topicData: [{ name: 'old-produce', partitionData: [{ index: 0, records }] }],
+  })
+  const { body } = await raw.response<ProduceResponse>(ApiKey.Produce, 5)
+  const waited = Date.now() - started
+  assert.equal(body.responses[0]!.partitionResponses[0]!.errorCode, 0)
+  assert.equal(body.throttleTimeMs, 2000)
+  assert.ok(waited >= 1900, `answered after ${waited} ms`)
 })
