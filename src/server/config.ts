@@ -45,6 +45,10 @@ export interface WharfConfig {
   kafkaAdvertisedHost: string
   /** Kafka connections.max.idle.ms: a connection without requests or I/O for this long is closed; 0 = never. */
   kafkaConnectionsMaxIdleMs: number
+  /** Client quotas: samples their rates are measured over (Kafka quota.window.num; at least 2). */
+  quotaWindowSamples: number
+  /** Client quotas: length of one sample, ms (Kafka quota.window.size.seconds × 1000). */
+  quotaWindowSampleMs: number
   /** Free bytes on the data directory's file system below which the disk alarm blocks publishers; 0 = off. */
   diskFreeLimitBytes: number
   /**
@@ -152,6 +156,8 @@ export const defaultConfig: WharfConfig = {
   kafkaDefaultPartitions: 1,
   kafkaAdvertisedHost: '',
   kafkaConnectionsMaxIdleMs: 600_000,
+  quotaWindowSamples: 11,
+  quotaWindowSampleMs: 1000,
   // RabbitMQ's disk_free_limit default: small enough for a laptop, still a margin before ENOSPC.
   diskFreeLimitBytes: 50 * 1024 * 1024,
   // RabbitMQ's vm_memory_high_watermark default: 40% of the memory this process may use (the cgroup limit
@@ -226,6 +232,8 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaDefaultPartitions: 'partitions',
   kafkaAdvertisedHost: 'optionalString',
   kafkaConnectionsMaxIdleMs: 'milliseconds',
+  quotaWindowSamples: 'count',
+  quotaWindowSampleMs: 'count',
   diskFreeLimitBytes: 'bytes',
   memoryHighWatermarkBytes: 'bytes',
   alarmIntervalMs: 'count',

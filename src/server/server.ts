@@ -89,6 +89,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     info: (message, details) => logger.info(details ?? {}, message),
     security: { users: config.users, acls: config.acls },
     topicWildcardsMax: config.topicWildcardsMax,
+    quotaWindow: { samples: config.quotaWindowSamples, sampleMs: config.quotaWindowSampleMs },
     schemaLimits: { bytesMax: config.schemaBytesMax, depthMax: config.schemaDepthMax },
     scheduleLimits: {
       jobsMax: config.scheduledJobsMax,
