@@ -270,3 +270,39 @@ test('a Produce v5 over its byte-rate quota (before KIP-219) is answered only af
   assert.equal(body.throttleTimeMs, 2000)
   assert.ok(waited >= 1900, `answered after ${waited} ms`)
 })
+
+test('a user quota applies to the SASL user it names, whatever its client id; another user is unaffected', async (t) => {
+  const users = [
+    { name: 'alice', password: 'alice-pw' },
+    { name: 'bob', password: 'bob-pw' },
+  ]
+  const h = await startHarness(t, {}, { users, anonymous: true, quotaWindow: { samples: 2, sampleMs: 1000 } })
+  await h.broker.createStream('user-quota', { partitions: 1 })
+  const raw = new RawClient(h.port)
+  t.after(() => raw.socket.destroy())
+  const altered = await alter(raw, 1, [{ entity: [user('alice')], ops: [set('producer_byte_rate', 20_000)] }])
+  assert.equal(altered.entries[0]!.errorCode, 0)
+  const throttledBy = new Map<string, number>()
+  const produce = async (name: string) => {
+    const kafka = new Kafka({
+      clientId: `${name}-${Math.random()}`,
+      brokers: [h.bootstrap],
+      sasl: { mechanism: 'plain', username: name, password: `${name}-pw` },
+      logLevel: logLevel.DEBUG,
+      logCreator: () => (entry) => {
+        if (/throttling in effect/i.test(entry.log.message)) throttledBy.set(name, (throttledBy.get(name) ?? 0) + 1)
+      },
+    })
+    const producer = kafka.producer()
+    await producer.connect()
+    h.defer(() => producer.disconnect())
+    for (let i = 0; i < 8; i++) {
+      await producer.send({ topic: 'user-quota', messages: [{ value: Buffer.alloc(10_000, 97) }] })
+    }
+    await producer.disconnect()
+  }
+  await produce('bob')
+  await produce('alice')
+  assert.equal(throttledBy.get('bob'), undefined, 'bob has no quota')
+  assert.ok((throttledBy.get('alice') ?? 0) > 0, 'alice was throttled')
+})
