@@ -18,6 +18,12 @@ import {
 
 /** Meters not recorded to for this many windows are dropped (their rate is zero by then anyway). */
 const IDLE_WINDOWS = 2
+/**
+ * Most rates measured at once (one per quota kind and client the matched entity covers: with a default
+ * client-id quota, one per client id seen in the last windows). Beyond it the least recently used is dropped,
+ * which forgets that client's rate: clients churning ids cannot grow memory without bound.
+ */
+export const QUOTA_METERS_MAX_DEFAULT = 100_000
 
 export class Quotas {
   readonly #store: QuotaStore
@@ -25,7 +31,11 @@ export class Quotas {
   readonly #meters = new Map<string, RateMeter>()
   #sweepAt = 0
 
-  constructor(metadata: MetadataStore, window: Partial<QuotaWindow> = {}) {
+  constructor(
+    metadata: MetadataStore,
+    window: Partial<QuotaWindow> = {},
+    readonly metersMax: number = QUOTA_METERS_MAX_DEFAULT,
+  ) {
     this.#store = QuotaStore.open(metadata)
     this.window = { ...QUOTA_WINDOW_DEFAULT, ...window }
     if (!(Number.isInteger(this.window.samples) && this.window.samples >= 2 && this.window.sampleMs >= 1)) {
@@ -59,11 +69,11 @@ export class Quotas {
     // Request time is a share of one thread's time: 100% is 1000 ms per second.
     const limit = kind === 'requestPercentage' ? resolved.limit * 10 : resolved.limit
     const key = `${kind}${resolved.meterKey}`
-    let meter = this.#meters.get(key)
-    if (meter === undefined) {
-      meter = new RateMeter(this.window)
-      this.#meters.set(key, meter)
-    }
+    // Kept in least-recently-used order: a meter moves to the end whenever it records.
+    const meter = this.#meters.get(key) ?? new RateMeter(this.window)
+    this.#meters.delete(key)
+    this.#meters.set(key, meter)
+    if (this.#meters.size > this.metersMax) this.#meters.delete(this.#meters.keys().next().value!)
     const { rate, windowMs } = meter.record(amount, now)
     this.#sweep(now)
     return throttleMs(rate, limit, windowMs, this.window)
@@ -73,7 +83,16 @@ export class Quotas {
     const idleMs = IDLE_WINDOWS * this.window.samples * this.window.sampleMs
     if (now < this.#sweepAt) return
     this.#sweepAt = now + idleMs
-    for (const [key, meter] of this.#meters) if (meter.lastRecordAt + idleMs <= now) this.#meters.delete(key)
+    for (const [key, meter] of this.#meters) {
+      // In least-recently-used order: the first recent one ends the sweep.
+      if (meter.lastRecordAt + idleMs > now) break
+      this.#meters.delete(key)
+    }
+  }
+
+  /** Rates measured now (bounded by metersMax). */
+  get meterCount(): number {
+    return this.#meters.size
   }
 
   describe(filter: readonly QuotaFilterPart[], strict: boolean): Array<{ entity: QuotaEntity; values: QuotaValues }> {

@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { RateMeter, throttleMs } from '../../../src/broker/quotas/meter.ts'
+import { Quotas } from '../../../src/broker/quotas/quotas.ts'
+import { entityKey } from '../../../src/broker/quotas/store.ts'
 import { createBroker } from '../../../src/index.ts'
+import type { MetadataStore } from '../../../src/storage/api.ts'
 import { openBroker, tempDir } from '../helpers.ts'
 
 const client = (user: string, clientId: string) => ({ user, clientId })
@@ -122,4 +125,29 @@ test('alter validates each entry on its own; quotas survive a restart', async (t
       { entity: { user: 'alice' }, values: { produceBytesPerSecond: 2048 } },
     ],
   )
+})
+
+test('meters are bounded: clients churning ids evict the least recently used rate; idle ones are swept', () => {
+  // A metadata store holding one default client-id quota of 1000 B/s.
+  const stored = { entity: { clientId: null }, values: { produceBytesPerSecond: 1000 } }
+  const metadata: MetadataStore = {
+    get: () => undefined,
+    list: <T>() => [[entityKey(stored.entity), stored as T]] as Array<[string, T]>,
+    put: async () => {},
+    delete: async () => {},
+    flush: async () => {},
+    close: async () => {},
+  }
+  const quotas = new Quotas(metadata, { samples: 2, sampleMs: 1000 }, 3)
+  for (let i = 0; i < 10; i++) quotas.record('produceBytesPerSecond', client('u', `id-${i}`), 10, 1000)
+  assert.equal(quotas.meterCount, 3)
+  // The hot client keeps its rate while others churn past it.
+  assert.ok(quotas.record('produceBytesPerSecond', client('u', 'hot'), 5000, 1000) > 0)
+  for (let i = 0; i < 2; i++) {
+    quotas.record('produceBytesPerSecond', client('u', `churn-${i}`), 10, 1000)
+    assert.ok(quotas.record('produceBytesPerSecond', client('u', 'hot'), 1, 1000) > 0, 'hot keeps its rate')
+  }
+  // Idle for two windows: everything but the one recording now is swept.
+  quotas.record('produceBytesPerSecond', client('u', 'late'), 1, 10_000)
+  assert.equal(quotas.meterCount, 1)
 })
