@@ -45,8 +45,6 @@ test('cooperative-sticky: a joining and a leaving consumer move only the partiti
       .filter((e) => e.phase === phase && e.kind === kind && (consumer === undefined || e.consumer === consumer))
       .flatMap((e) => e.partitions)
       .sort((a, b) => a - b)
-  // Two consumers: nothing was owned, so nothing is revoked.
-  assert.deepEqual(of('two', 'revoke'), [], detail)
   // A third joins: only what moves to it is revoked (incrementally), the others keep the rest unrevoked.
   const moved = of('join', 'revoke')
   assert.ok(moved.length > 0 && moved.length < partitions, `moved ${moved} of ${partitions}: ${detail}`)
