@@ -58,3 +58,38 @@ test('cooperative-sticky: a joining and a leaving consumer move only the partiti
   assert.deepEqual(of('leave', 'assign'), of('leave', 'revoke', 'c1'), detail)
   assert.deepEqual(of('leave', 'lost'), [], detail)
 })
+
+// Two librdkafka consumers whose assignment strategies overlap in one: the coordinator picks the protocol every
+// member supports (here the second's only one), and both get partitions under it.
+const mixedStrategies = `
+import json, sys, time
+from confluent_kafka import Consumer
+port = sys.argv[1]
+assigned = {}
+consumers = {}
+for name, strategy in (('c1', 'range,roundrobin'), ('c2', 'roundrobin')):
+    c = Consumer({'bootstrap.servers': '127.0.0.1:' + port, 'group.id': 'mixed', 'client.id': name,
+                  'partition.assignment.strategy': strategy, 'session.timeout.ms': 10000})
+    c.subscribe(['mixed-topic'], on_assign=lambda consumer, parts, name=name: assigned.__setitem__(name, sorted(p.partition for p in parts)))
+    consumers[name] = c
+deadline = time.time() + 60
+while time.time() < deadline and not (len(assigned) == 2 and sum(len(v) for v in assigned.values()) == 4):
+    for c in consumers.values():
+        c.poll(0.05)
+print(json.dumps(assigned))
+for c in consumers.values():
+    c.close()
+`
+
+test('protocol selection: members offering range+roundrobin and roundrobin alone get roundrobin', async (t) => {
+  const h = await startHarness(t)
+  await h.broker.createStream('mixed-topic', { partitions: 4 })
+  const protocols = new Set<string>()
+  const sampler = setInterval(() => protocols.add(h.broker.groups.describe('mixed').protocol), 100)
+  t.after(() => clearInterval(sampler))
+  const { stdout } = await run('/usr/bin/python3', ['-c', mixedStrategies, String(h.port)], { timeoutMs: 120_000 })
+  const assigned = JSON.parse(stdout) as Record<string, number[]>
+  assert.deepEqual([...(assigned.c1 ?? []), ...(assigned.c2 ?? [])].sort(), [0, 1, 2, 3])
+  protocols.delete('')
+  assert.deepEqual([...protocols], ['roundrobin'])
+})
