@@ -362,3 +362,32 @@ test('protocol selection by votes, and INCONSISTENT_GROUP_PROTOCOL', async (t) =
     'the leader sees every member metadata for the chosen protocol',
   )
 })
+
+test('static membership: a fenced member id cannot commit offsets or leave; the current one can', async (t) => {
+  const { coordinator: c } = setup(t)
+  const old = await stableSingle(c, { groupInstanceId: 'i1' })
+  const restarted = await c.join(joinRequest({ groupInstanceId: 'i1' }))
+  await c.sync(syncRequest(restarted, { groupInstanceId: 'i1' }))
+  const commit = (memberId: string) =>
+    c.commitOffsets({
+      groupId: 'g',
+      generationId: restarted.generationId,
+      memberId,
+      groupInstanceId: 'i1',
+      offsets: [{ topic: 't', partition: 0, offset: 5, metadata: null }],
+    })
+  assert.equal((await commit(old.memberId)).error, 'FENCED_INSTANCE_ID')
+  assert.equal((await commit(restarted.memberId)).error, 'NONE')
+  const stale = c.leave({ groupId: 'g', members: [{ memberId: old.memberId, groupInstanceId: 'i1' }] })
+  assert.deepEqual(
+    stale.members.map((m) => m.error),
+    ['FENCED_INSTANCE_ID'],
+  )
+  assert.equal(c.describe('g').members.length, 1, 'the fenced leave removed nobody')
+  const left = c.leave({ groupId: 'g', members: [{ memberId: restarted.memberId, groupInstanceId: 'i1' }] })
+  assert.deepEqual(
+    left.members.map((m) => m.error),
+    ['NONE'],
+  )
+  assert.equal(c.describe('g').state, 'Empty')
+})
