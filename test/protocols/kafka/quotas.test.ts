@@ -158,7 +158,8 @@ test('a librdkafka producer over its byte-rate quota is throttled near the quota
     free.throttles.filter((ms) => ms > 0),
     [],
   )
-  assert.ok(free.bytes > 3 * QUOTA * free.seconds, `the unlimited producer sent ${free.bytes} B in ${free.seconds} s`)
+  // More than the quota would have let through in that time, its first-window burst included.
+  assert.ok(free.bytes > QUOTA * (free.seconds + 2), `the unlimited producer sent ${free.bytes} B in ${free.seconds} s`)
 })
 
 test('a kafkajs consumer over its fetch byte-rate quota is throttled (empty throttled fetches) and still reads everything once', async (t) => {
