@@ -260,3 +260,95 @@ test('Proton Container API: a transactional ack and send committed just before a
   assert.equal(second.broker.queueStats('move-out').depth, 1)
   assert.deepEqual(await example('simple_recv.py', second, 'move-out', '-m', '1'), ['moved: parcel'])
 })
+
+// The coordinator's refusals as Proton reports them: the condition of a failed commit, or what a connection
+// closed in the middle of a transaction left behind. argv: url, mode, the address it takes from (close mode).
+const FAILURES = `
+import sys
+from proton import Message, Url
+from proton.handlers import MessagingHandler, TransactionHandler
+from proton.reactor import Container
+
+class Failures(MessagingHandler, TransactionHandler):
+    def __init__(self, url, mode, source):
+        super(Failures, self).__init__(prefetch=0, auto_accept=False)
+        self.url = Url(url)
+        self.mode = mode
+        self.source = source
+
+    def on_start(self, event):
+        self.container = event.container
+        self.conn = event.container.connect(self.url)
+        self.sender = event.container.create_sender(self.conn, self.url.path)
+        if self.mode == 'close':
+            self.receiver = event.container.create_receiver(self.conn, self.source)
+        event.container.declare_transaction(self.conn, handler=self)
+
+    def on_transaction_declared(self, event):
+        self.txn = event.transaction
+        if self.mode == 'unknown':
+            self.txn.id = b'no-such-transaction'
+            self.txn.commit()
+        elif self.mode == 'timeout':
+            self.txn.send(self.sender, Message(body='too late'))
+            self.container.schedule(1.5, self)
+        else:
+            self.txn.send(self.sender, Message(body='never'))
+            self.receiver.flow(1)
+
+    def on_message(self, event):
+        self.txn.accept(event.delivery)
+        self.taken = True
+        self.close_when_done()
+
+    def on_settled(self, event):
+        if event.link == self.sender:
+            self.sent = True
+            self.close_when_done()
+
+    def close_when_done(self):
+        if getattr(self, 'taken', False) and getattr(self, 'sent', False):
+            print('sent and taken')
+            self.conn.close()
+
+    def on_timer_task(self, event):
+        self.txn.commit()
+
+    def on_transaction_committed(self, event):
+        print('committed')
+        event.connection.close()
+
+    def on_transaction_commit_failed(self, event):
+        print(event.delivery.remote.condition.name)
+        event.connection.close()
+
+Container(Failures(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)).run()
+`
+
+test('Proton: discharging a txn-id the connection never declared fails with amqp:transaction:unknown-id', async (t) => {
+  const wharf = await startWharf(t, { anonymous: true })
+  const r = await run(['-c', FAILURES, url(wharf, 'failures'), 'unknown'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout.trim(), 'amqp:transaction:unknown-id')
+})
+
+test('Proton: a transaction open past transactionTimeoutMs is rolled back; its commit fails with amqp:transaction:timeout', async (t) => {
+  const wharf = await startWharf(t, { anonymous: true, amqp10Limits: { transactionTimeoutMs: 300 } })
+  const r = await run(['-c', FAILURES, url(wharf, 'late'), 'timeout'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout.trim(), 'amqp:transaction:timeout')
+  assert.equal(wharf.broker.queueStats('late').publishedTotal, 0)
+})
+
+test('Proton: a connection closed with a transaction open rolls it back (its send gone, what it took back)', async (t) => {
+  const wharf = await startWharf(t, { anonymous: true })
+  await wharf.broker.createQueue('taken-from', {})
+  await wharf.broker.createQueue('sent-to', {})
+  await wharf.broker.sendToQueue('taken-from', [{ value: 'held' }])
+  const r = await run(['-c', FAILURES, url(wharf, 'sent-to'), 'close', 'taken-from'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout.trim(), 'sent and taken')
+  await until('the message back', () => wharf.broker.queueStats('taken-from').ready === 1)
+  assert.equal(wharf.broker.queueStats('taken-from').ackedTotal, 0)
+  assert.equal(wharf.broker.queueStats('sent-to').publishedTotal, 0)
+})
