@@ -123,6 +123,23 @@ test('tx_send.py commits in batches, tx_recv.py acks in transactions: all stored
   assert.equal(wharf.broker.queueStats('tx-queue').ackedTotal, 40)
 })
 
+test('tx_send.py to a topic: the committed messages reach a subscriber (simple_recv.py) in order', async (t) => {
+  const wharf = await startWharf(t, { anonymous: true })
+  const received = run([join(EXAMPLES, 'simple_recv.py'), '-a', url(wharf, 'topic://tx-news'), '-m', '12'])
+  await until('the subscription', () =>
+    wharf.broker.listQueues().some((q) => q.name.startsWith('amqp10.subscription.') && q.queueStats().consumers === 1),
+  )
+  assert.deepEqual(await example('tx_send.py', wharf, 'topic://tx-news', '-m', '12', '-b', '4'), [
+    'all messages committed',
+  ])
+  const r = await received
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(
+    r.stdout.split('\n').filter((l) => l !== ''),
+    Array.from({ length: 12 }, (_, i) => `{'sequence': ${i + 1}}`),
+  )
+})
+
 // Sends three messages in a transaction and aborts it; then takes the two messages waiting, accepts them in a
 // second transaction and aborts that too; then, on the same connection, receives them again (their delivery
 // count shows they came back) and accepts them outside any transaction.
@@ -280,7 +297,7 @@ class Failures(MessagingHandler, TransactionHandler):
         self.container = event.container
         self.conn = event.container.connect(self.url)
         self.sender = event.container.create_sender(self.conn, self.url.path)
-        if self.mode == 'close':
+        if self.mode in ('close', 'settle-unknown'):
             self.receiver = event.container.create_receiver(self.conn, self.source)
         event.container.declare_transaction(self.conn, handler=self)
 
@@ -289,6 +306,8 @@ class Failures(MessagingHandler, TransactionHandler):
         if self.mode == 'unknown':
             self.txn.id = b'no-such-transaction'
             self.txn.commit()
+        elif self.mode == 'settle-unknown':
+            self.receiver.flow(1)
         elif self.mode == 'timeout':
             self.txn.send(self.sender, Message(body='too late'))
             self.container.schedule(1.5, self)
@@ -297,6 +316,10 @@ class Failures(MessagingHandler, TransactionHandler):
             self.receiver.flow(1)
 
     def on_message(self, event):
+        if self.mode == 'settle-unknown':
+            self.txn.id = b'no-such-transaction'
+            self.txn.accept(event.delivery)
+            return
         self.txn.accept(event.delivery)
         self.taken = True
         self.close_when_done()
@@ -310,6 +333,10 @@ class Failures(MessagingHandler, TransactionHandler):
         if getattr(self, 'taken', False) and getattr(self, 'sent', False):
             print('sent and taken')
             self.conn.close()
+
+    def on_connection_error(self, event):
+        print(event.connection.remote_condition.name)
+        event.connection.close()
 
     def on_timer_task(self, event):
         self.txn.commit()
@@ -351,4 +378,15 @@ test('Proton: a connection closed with a transaction open rolls it back (its sen
   await until('the message back', () => wharf.broker.queueStats('taken-from').ready === 1)
   assert.equal(wharf.broker.queueStats('taken-from').ackedTotal, 0)
   assert.equal(wharf.broker.queueStats('sent-to').publishedTotal, 0)
+})
+
+test('Proton: settling a delivery in a txn-id the connection never declared closes it with amqp:transaction:unknown-id', async (t) => {
+  const wharf = await startWharf(t, { anonymous: true })
+  await wharf.broker.createQueue('unknown-in', {})
+  await wharf.broker.sendToQueue('unknown-in', [{ value: 'kept' }])
+  const r = await run(['-c', FAILURES, url(wharf, 'unknown-out'), 'settle-unknown', 'unknown-in'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout.trim(), 'amqp:transaction:unknown-id')
+  await until('the message back', () => wharf.broker.queueStats('unknown-in').ready === 1)
+  assert.equal(wharf.broker.queueStats('unknown-in').ackedTotal, 0)
 })
