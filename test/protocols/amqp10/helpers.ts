@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import rhea, { type Connection, type ConnectionOptions } from 'rhea'
+import type { TransactionLimits } from '../../../src/broker/transactions/limits.ts'
 import { type Broker, createBroker } from '../../../src/index.ts'
 import type { Amqp10Limits } from '../../../src/protocols/amqp10/context.ts'
 import { type Amqp10Listener, startAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
@@ -25,11 +26,16 @@ export async function startWharf(
     acls?: Array<Record<string, unknown>>
     dir?: string
     amqp10Limits?: Partial<Amqp10Limits>
+    transactionLimits?: Partial<TransactionLimits>
   } = {},
 ): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
-  if (options.dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir, durability: 'always', security: { users, acls: options.acls ?? [] } })
+  const broker = await createBroker({
+    dataDir,
+    durability: 'always',
+    security: { users, acls: options.acls ?? [] },
+    ...(options.transactionLimits === undefined ? {} : { transactionLimits: options.transactionLimits }),
+  })
   if (options.anonymous !== undefined) broker.security.configure({ anonymous: options.anonymous })
   const listener = await startAmqp10Listener({
     broker,
@@ -46,7 +52,11 @@ export async function startWharf(
     await listener.close()
     await broker.close()
   }
-  t.after(stop)
+  // The broker stops before its directory goes (after-hooks run in the order they were added).
+  t.after(async () => {
+    await stop()
+    if (options.dir === undefined) rmSync(dataDir, { recursive: true, force: true })
+  })
   return { broker, listener, port: listener.port, stop }
 }
 

@@ -308,6 +308,8 @@ class Failures(MessagingHandler, TransactionHandler):
             self.txn.commit()
         elif self.mode == 'settle-unknown':
             self.receiver.flow(1)
+        elif self.mode == 'too-big':
+            self.txn.send(self.sender, Message(body='x' * 4096))
         elif self.mode == 'timeout':
             self.txn.send(self.sender, Message(body='too late'))
             self.container.schedule(1.5, self)
@@ -324,8 +326,13 @@ class Failures(MessagingHandler, TransactionHandler):
         self.taken = True
         self.close_when_done()
 
+    def on_rejected(self, event):
+        print(event.delivery.remote.condition.name)
+
     def on_settled(self, event):
-        if event.link == self.sender:
+        if event.link == self.sender and self.mode == 'too-big':
+            self.txn.commit()
+        elif event.link == self.sender:
             self.sent = True
             self.close_when_done()
 
@@ -389,4 +396,13 @@ test('Proton: settling a delivery in a txn-id the connection never declared clos
   assert.equal(r.stdout.trim(), 'amqp:transaction:unknown-id')
   await until('the message back', () => wharf.broker.queueStats('unknown-in').ready === 1)
   assert.equal(wharf.broker.queueStats('unknown-in').ackedTotal, 0)
+})
+
+test('Proton: a send the broker refuses (over bytesMax) is rejected and rolls the transaction back: its commit fails', async (t) => {
+  const wharf = await startWharf(t, { anonymous: true, transactionLimits: { bytesMax: 1024 } })
+  await wharf.broker.createQueue('too-big', {})
+  const r = await run(['-c', FAILURES, url(wharf, 'too-big'), 'too-big'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(r.stdout.trim().split('\n'), ['amqp:resource-limit-exceeded', 'amqp:transaction:rollback'])
+  assert.equal(wharf.broker.queueStats('too-big').publishedTotal, 0)
 })
