@@ -84,6 +84,7 @@ export class SessionTransactions {
 
   /** Notes a transfer frame's transactional-state (it may come on any frame of the delivery). */
   note(link: IncomingLink, t: Transfer): void {
+    if (this.#controlLinks.has(link)) return
     if (t.aborted) {
       this.#pending.delete(link)
       return
