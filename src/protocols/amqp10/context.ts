@@ -23,6 +23,8 @@ export interface Amqp10Limits {
   handshakeTimeoutMs: number
   /** Socket write-buffer bytes beyond which deliveries stop until it drains. */
   writeBufferBytesMax: number
+  /** A transaction open longer is rolled back; its discharge then fails with amqp:transaction:timeout. */
+  transactionTimeoutMs: number
 }
 
 export const defaultAmqp10Limits: Amqp10Limits = {
@@ -34,6 +36,7 @@ export const defaultAmqp10Limits: Amqp10Limits = {
   linksMax: 1000,
   handshakeTimeoutMs: 10_000,
   writeBufferBytesMax: 1024 * 1024,
+  transactionTimeoutMs: 300_000,
 }
 
 export interface Amqp10Host {

@@ -2,14 +2,16 @@
 // A client's sender link (we receive) publishes each complete message to its queue or topic and settles
 // it once stored; a client's receiver link (we send) is a queue consumer whose broker credit follows the
 // link credit, and whose outcomes settle the leases: accepted acks, released and modified return the
-// message, rejected dead-letters it (or drops it).
+// message, rejected dead-letters it (or drops it). Coordinator links and transactional work: coordinator.ts.
 import { CreditGroup } from '../../broker/credit.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import { attachReply, checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
+import { Attaching } from './attaching.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import type { AnyInit, Composite, Init } from './codec/generated/types.js'
 import { Described } from './codec/values.js'
 import type { SessionHost } from './context.js'
+import { coordinatorReply, isCoordinator, SessionTransactions } from './coordinator.js'
 import { assemble, type IncomingLink, publishIncoming } from './incoming.js'
 import { encodeDelivery } from './message.js'
 import { type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
@@ -28,6 +30,8 @@ export class Session {
   readonly #c: SessionHost
   readonly #channel: number
   readonly #links = new Map<number, Link>()
+  /** Attaches under way, and the frames for their handles that wait for them. */
+  readonly #attaching = new Attaching()
   #nextIncomingId: number
   #incomingWindow = INCOMING_WINDOW
   #nextOutgoingId = 0
@@ -35,10 +39,12 @@ export class Session {
   /** Our unsettled deliveries by delivery id. */
   readonly #unsettled = new Map<number, { link: OutgoingLink; delivery: Delivery }>()
   #ended = false
+  readonly #tx: SessionTransactions
 
   constructor(c: SessionHost, channel: number, begin: Composite & { kind: 'begin' }) {
     this.#c = c
     this.#channel = channel
+    this.#tx = new SessionTransactions(c, { send: (p) => this.#send(p) })
     this.#nextIncomingId = begin.nextOutgoingId
     this.#remoteIncomingWindow = begin.incomingWindow
     c.send(channel, {
@@ -54,10 +60,11 @@ export class Session {
   handle(p: Composite, payload: Buffer): void {
     switch (p.kind) {
       case 'attach':
-        void this.#attach(p)
+        this.#attaching.start(p.handle, this.#links.has(p.handle))
+        void this.#attach(p).finally(() => this.#attaching.done(p.handle))
         return
       case 'flow':
-        this.#flow(p)
+        this.#attaching.run(p.handle, () => this.#flow(p))
         return
       case 'transfer':
         this.#transfer(p, payload)
@@ -66,7 +73,7 @@ export class Session {
         this.#disposition(p)
         return
       case 'detach':
-        void this.#detach(p.handle, p.closed, true)
+        this.#attaching.run(p.handle, () => void this.#detach(p.handle, p.closed, true))
         return
       default:
         throw new Amqp10FrameError(`${p.kind} is not a session frame`, 'amqp:connection:framing-error')
@@ -83,11 +90,11 @@ export class Session {
   }
 
   async #attach(a: Attach): Promise<void> {
-    if (this.#links.has(a.handle)) throw new Amqp10FrameError(`handle ${a.handle} in use`, 'amqp:session:handle-in-use')
     const c = this.#c
     if (a.role === false) {
       // The client sends: we receive into the target.
-      const address = terminusAddress(a.target)
+      const coordinator = isCoordinator(a.target)
+      const address = coordinator ? undefined : terminusAddress(a.target)
       if (address !== undefined) {
         const refused = await checkTarget(c, address)
         if (refused !== undefined) return this.#refuse(a, 'amqp:unauthorized-access', refused)
@@ -103,7 +110,9 @@ export class Session {
         inflight: 0,
       }
       this.#links.set(a.handle, link)
-      this.#send(attachReply(a, { role: true, maxMessageSize: BigInt(c.host.limits.maxMessageSize) }))
+      if (coordinator) this.#tx.attached(link)
+      const target = coordinator ? { target: coordinatorReply() } : {}
+      this.#send(attachReply(a, { role: true, maxMessageSize: BigInt(c.host.limits.maxMessageSize), ...target }))
       this.#grant(link)
       return
     }
@@ -132,6 +141,14 @@ export class Session {
       consumer: undefined,
     }
     this.#links.set(a.handle, link)
+    // The group counts leases, released as they end (at a commit, long after a disposition): room = link credit.
+    let recrediting = false
+    creditGroup.onRelease(() => {
+      if (recrediting) return
+      recrediting = true
+      this.#applyCredit(link)
+      recrediting = false
+    })
     this.#send(attachReply(a, { role: false, source: source.reply, initialDeliveryCount: 0 }))
     link.consumer = c.broker.consume(queue, {
       owner: c.id,
@@ -172,6 +189,7 @@ export class Session {
     }
     if (t.deliveryId === undefined && link.partial === undefined && !t.aborted)
       throw new Amqp10FrameError('first transfer of a delivery without delivery-id', 'amqp:invalid-field')
+    this.#tx.note(link, t)
     const message = assemble(link, t, payload, this.#c.host.limits.maxMessageSize)
     if (message === null) return
     if (message === 'too-large') {
@@ -188,7 +206,8 @@ export class Session {
       this.#links.delete(link.handle)
       return
     }
-    this.#publish(link, message.deliveryId, message.settled, message.bytes)
+    if (this.#tx.take(link, message)) this.#grant(link)
+    else this.#publish(link, message.deliveryId, message.settled, message.bytes)
   }
 
   #publish(link: IncomingLink, deliveryId: number, settled: boolean, bytes: Buffer): void {
@@ -320,7 +339,6 @@ export class Session {
         this.#send(transfer, payload)
       if (link.settled) {
         c.output.whenWritten(() => c.broker.deliveries.settle(d))
-        link.creditGroup.release()
       } else this.#unsettled.set(deliveryId, { link, delivery: d })
     }
     this.#applyCredit(link)
@@ -336,8 +354,7 @@ export class Session {
       if (entry === undefined) continue
       this.#unsettled.delete(id)
       const { link, delivery } = entry
-      link.creditGroup.release()
-      settleByOutcome(this.#c.broker, this.#c.host.traffic, delivery, state)
+      if (!this.#tx.settle(delivery, state)) settleByOutcome(this.#c.broker, this.#c.host.traffic, delivery, state)
       this.#applyCredit(link)
     }
   }
@@ -346,6 +363,7 @@ export class Session {
     const link = this.#links.get(handle)
     if (link === undefined) return
     this.#links.delete(handle)
+    if (link.role === 'receiver') this.#tx.detached(link)
     if (link.role === 'sender') {
       await this.#stopSender(link)
       // A durable subscription: detach keeps it for later, close (the client unsubscribes) removes it.
@@ -373,6 +391,7 @@ export class Session {
   end(reply: boolean): void {
     if (reply) this.#send({ kind: 'end' })
     this.#ended = true
+    this.#tx.end()
     for (const link of [...this.#links.values()]) {
       this.#links.delete(link.handle)
       if (link.role === 'sender') void this.#stopSender(link)

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import rhea, { type Connection, type ConnectionOptions } from 'rhea'
+import type { TransactionLimits } from '../../../src/broker/transactions/limits.ts'
 import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Amqp10Limits } from '../../../src/protocols/amqp10/context.ts'
 import { type Amqp10Listener, startAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { users } from '../mqtt/security-helpers.ts'
@@ -19,11 +21,21 @@ export interface Wharf {
 
 export async function startWharf(
   t: TestContext,
-  options: { anonymous?: boolean; acls?: Array<Record<string, unknown>>; dir?: string } = {},
+  options: {
+    anonymous?: boolean
+    acls?: Array<Record<string, unknown>>
+    dir?: string
+    amqp10Limits?: Partial<Amqp10Limits>
+    transactionLimits?: Partial<TransactionLimits>
+  } = {},
 ): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
-  if (options.dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir, durability: 'always', security: { users, acls: options.acls ?? [] } })
+  const broker = await createBroker({
+    dataDir,
+    durability: 'always',
+    security: { users, acls: options.acls ?? [] },
+    ...(options.transactionLimits === undefined ? {} : { transactionLimits: options.transactionLimits }),
+  })
   if (options.anonymous !== undefined) broker.security.configure({ anonymous: options.anonymous })
   const listener = await startAmqp10Listener({
     broker,
@@ -31,6 +43,7 @@ export async function startWharf(
     port: 0,
     logger: silentLogger,
     started: new Map(),
+    ...(options.amqp10Limits === undefined ? {} : { amqp10Limits: options.amqp10Limits }),
   })
   let stopped = false
   const stop = async () => {
@@ -39,7 +52,11 @@ export async function startWharf(
     await listener.close()
     await broker.close()
   }
-  t.after(stop)
+  // The broker stops before its directory goes (after-hooks run in the order they were added).
+  t.after(async () => {
+    await stop()
+    if (options.dir === undefined) rmSync(dataDir, { recursive: true, force: true })
+  })
   return { broker, listener, port: listener.port, stop }
 }
 
