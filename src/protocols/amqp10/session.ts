@@ -3,16 +3,18 @@
 // it once stored; a client's receiver link (we send) is a queue consumer whose broker credit follows the
 // link credit, and whose outcomes settle the leases: accepted acks, released and modified return the
 // message, rejected dead-letters it (or drops it).
-import { CreditGroup } from '../../broker/credit.js'
+import type { StoredMessage } from '../../broker/message.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import { attachReply, checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
+import { QueueBrowser } from './browse.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import type { AnyInit, Composite, Init } from './codec/generated/types.js'
 import { Described } from './codec/values.js'
 import type { SessionHost } from './context.js'
-import { assemble, type IncomingLink, publishIncoming } from './incoming.js'
+import { assemble, type IncomingLink, publishIncoming, rejectionOf } from './incoming.js'
 import { encodeDelivery } from './message.js'
-import { type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
+import { dropLocal, publisherOf } from './no-local.js'
+import { newOutgoingLink, type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
 
 type Attach = Composite & { kind: 'attach' }
 type Flow = Composite & { kind: 'flow' }
@@ -90,7 +92,7 @@ export class Session {
       const address = terminusAddress(a.target)
       if (address !== undefined) {
         const refused = await checkTarget(c, address)
-        if (refused !== undefined) return this.#refuse(a, 'amqp:unauthorized-access', refused)
+        if (refused !== undefined) return this.#refuse(a, ...refused)
       }
       const link: IncomingLink = {
         role: 'receiver',
@@ -115,24 +117,13 @@ export class Session {
       if (durable !== undefined) c.broker.jms.durable.detach(queue, c.id)
       return
     }
-    const creditGroup = new CreditGroup(0)
-    creditGroup.hold()
-    const link: OutgoingLink = {
-      role: 'sender',
-      handle: a.handle,
-      name: a.name,
-      queue,
-      ownQueue,
-      durable,
-      settled: a.sndSettleMode === 1,
-      deliveryCount: 0,
-      credit: 0,
-      drain: false,
-      creditGroup,
-      consumer: undefined,
-    }
+    const browser = source.browse ? new QueueBrowser(c.broker, queue) : undefined
+    const noLocal = source.noLocal ? publisherOf(c) : null
+    const link = newOutgoingLink(a, { queue, ownQueue, durable, noLocal, browser })
+    const creditGroup = link.creditGroup
     this.#links.set(a.handle, link)
     this.#send(attachReply(a, { role: false, source: source.reply, initialDeliveryCount: 0 }))
+    if (browser !== undefined) return
     link.consumer = c.broker.consume(queue, {
       owner: c.id,
       tag: `amqp10-${c.id}-${a.handle}`,
@@ -209,14 +200,13 @@ export class Session {
       },
       (error: unknown) => {
         link.inflight--
-        const description = error instanceof Error ? error.message : String(error)
         if (!settled)
           this.#send({
             kind: 'disposition',
             role: true,
             first: deliveryId,
             settled: true,
-            state: { kind: 'rejected', error: { kind: 'error', condition: 'amqp:precondition-failed', description } },
+            state: { kind: 'rejected', error: rejectionOf(error) },
           } as AnyInit)
         this.#grant(link)
       },
@@ -249,6 +239,10 @@ export class Session {
 
   /** The broker consumer may take as many deliveries as the link has credit (and the session window allows). */
   #applyCredit(link: OutgoingLink): void {
+    if (link.browser !== undefined) {
+      this.#browse(link, link.browser)
+      return
+    }
     const room = Math.min(link.credit, Math.max(0, this.#remoteIncomingWindow))
     if (room <= 0 || this.#c.backedUp) {
       link.creditGroup.hold()
@@ -262,7 +256,8 @@ export class Session {
   #finishDrain(link: OutgoingLink): void {
     if (!link.drain || this.#ended || !this.#links.has(link.handle)) return
     const stats = this.#c.broker.getQueue(link.queue) === undefined ? undefined : this.#c.broker.queueStats(link.queue)
-    if (link.credit > 0 && stats !== undefined && stats.ready > 0) {
+    const more = link.browser !== undefined ? !link.browser.finished : stats !== undefined && stats.ready > 0
+    if (link.credit > 0 && more) {
       setTimeout(() => this.#finishDrain(link), 5).unref()
       return
     }
@@ -305,25 +300,40 @@ export class Session {
       for (const d of deliveries) c.broker.deliveries.nack(d, true)
       return
     }
-    const traffic = c.host.traffic
-    const frameRoom = c.remoteMaxFrameSize - 256
+    if (link.noLocal !== null) deliveries = dropLocal(c.broker, link, link.noLocal, deliveries)
     for (const d of deliveries) {
-      const deliveryId = this.#nextOutgoingId++
-      this.#remoteIncomingWindow--
-      link.deliveryCount++
-      link.credit--
-      const bytes = encodeDelivery(d.message, d.deliveryCount)
-      traffic.messagesDelivered++
-      traffic.bytesDelivered += d.message.value?.length ?? 0
-      if (d.redelivered) traffic.messagesRedelivered++
-      for (const [transfer, payload] of transferFrames(link, deliveryId, bytes, frameRoom))
-        this.#send(transfer, payload)
+      if (d.redelivered) c.host.traffic.messagesRedelivered++
+      const deliveryId = this.#transmit(link, d.message, d.deliveryCount)
       if (link.settled) {
         c.output.whenWritten(() => c.broker.deliveries.settle(d))
         link.creditGroup.release()
       } else this.#unsettled.set(deliveryId, { link, delivery: d })
     }
     this.#applyCredit(link)
+  }
+
+  /** One delivery's transfer frames, split to fit the client's max-frame-size; returns its delivery id. */
+  #transmit(link: OutgoingLink, message: StoredMessage, deliveryCount: number): number {
+    const deliveryId = this.#nextOutgoingId++
+    this.#remoteIncomingWindow--
+    link.deliveryCount++
+    link.credit--
+    const bytes = encodeDelivery(message, deliveryCount)
+    const traffic = this.#c.host.traffic
+    traffic.messagesDelivered++
+    traffic.bytesDelivered += message.value?.length ?? 0
+    for (const [transfer, payload] of transferFrames(link, deliveryId, bytes, this.#c.remoteMaxFrameSize - 256))
+      this.#send(transfer, payload)
+    return deliveryId
+  }
+
+  /** A browsing link: the browser sends what the credit allows, pre-settled, as the queue's messages are read. */
+  #browse(link: OutgoingLink, browser: QueueBrowser): void {
+    void browser.pump({
+      room: () => (this.#c.backedUp ? 0 : Math.min(link.credit, this.#remoteIncomingWindow)),
+      live: () => !this.#ended && this.#links.get(link.handle) === link,
+      send: (message) => this.#transmit(link, message, 1),
+    })
   }
 
   #disposition(d: Disposition): void {
@@ -349,7 +359,7 @@ export class Session {
     if (link.role === 'sender') {
       await this.#stopSender(link)
       // A durable subscription: detach keeps it for later, close (the client unsubscribes) removes it.
-      if (closed && link.durable !== undefined) {
+      if (closed && link.durable !== undefined && !link.durable.volatile) {
         const { clientId, name } = link.durable
         await this.#c.broker.jms.durable.unsubscribe(clientId, name).catch(() => {})
       }
@@ -367,6 +377,10 @@ export class Session {
       broker.deliveries.nack(entry.delivery, true)
     }
     if (link.ownQueue) await broker.deleteQueue(link.queue).catch(() => {})
+    // A volatile shared subscription goes with its last receiver (refused, and kept, while another reads it).
+    const durable = link.durable
+    if (durable?.volatile && broker.jms.durable.activeCount(link.queue) === 0)
+      await broker.jms.durable.unsubscribe(durable.clientId, durable.name).catch(() => {})
   }
 
   /** The session ends (by the client, reply true; or with the connection): every link stops. */

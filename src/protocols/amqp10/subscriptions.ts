@@ -1,0 +1,45 @@
+// Which subscription a topic receiver names (the "extended semantics for topic subscriptions" Qpid JMS and
+// Artemis use). The link name is the subscription name; the source says the rest:
+// - durable (`durable` > 0 or `expiry-policy: never`): a durable subscription, kept while nobody reads it;
+// - capability `shared`: a shared subscription, whose receivers (on any connection) split its messages;
+//   without durability it is volatile and goes with its last receiver;
+// - capability `global`: the subscription belongs to no container (JMS shared subscriptions without a client
+//   id); otherwise it is scoped by the connection's container id.
+// Qpid JMS names the links of one shared subscription apart with a suffix after `|` (`sub`, `sub|2`;
+// `sub|global`, `sub|global2`; `sub|volatile1`, `sub|global-volatile1`): the name is what comes before it.
+import type { Composite } from './codec/generated/types.js'
+
+/** Separates a subscription name from the suffix Qpid JMS gives each of its links. */
+const SUFFIX_DELIMITER = '|'
+
+/** Where a volatile shared subscription's name is kept apart from a durable one's (JMS keeps the two apart). */
+const VOLATILE_SUFFIX = '|volatile'
+
+export interface SubscriptionId {
+  /** The container id that scopes it, or null for a global one. */
+  clientId: string | null
+  /** The name the broker's subscription registry keys it by. */
+  name: string
+  shared: boolean
+  /** Shared and not durable: removed when its last receiver detaches. */
+  volatile: boolean
+}
+
+/** The subscription a topic source names, or undefined for a plain (transient, unshared) topic receiver. */
+export function subscriptionOf(
+  source: Composite & { kind: 'source' },
+  linkName: string,
+  containerId: string,
+): SubscriptionId | undefined {
+  const capabilities = source.capabilities ?? []
+  const shared = capabilities.includes('shared')
+  const durable = source.durable > 0 || source.expiryPolicy === 'never'
+  if (!shared && !durable) return undefined
+  const clientId = capabilities.includes('global') ? null : containerId
+  if (!shared) return { clientId, name: linkName, shared, volatile: false }
+  const at = linkName.indexOf(SUFFIX_DELIMITER)
+  const name = at < 0 ? linkName : linkName.slice(0, at)
+  return durable
+    ? { clientId, name, shared, volatile: false }
+    : { clientId, name: `${name}${VOLATILE_SUFFIX}`, shared, volatile: true }
+}
