@@ -19,7 +19,12 @@ export interface Wharf {
 
 export async function startWharf(
   t: TestContext,
-  options: { anonymous?: boolean; acls?: Array<Record<string, unknown>>; dir?: string } = {},
+  options: {
+    anonymous?: boolean
+    acls?: Array<Record<string, unknown>>
+    dir?: string
+    autoCreateQueues?: boolean
+  } = {},
 ): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
   if (options.dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -31,6 +36,7 @@ export async function startWharf(
     port: 0,
     logger: silentLogger,
     started: new Map(),
+    ...(options.autoCreateQueues === undefined ? {} : { autoCreateQueues: options.autoCreateQueues }),
   })
   let stopped = false
   const stop = async () => {
