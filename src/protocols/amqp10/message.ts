@@ -55,6 +55,11 @@ export function parseMessage(bytes: Buffer): Parsed {
     const start = d.pos
     const value = d.value()
     if (!(value instanceof Described)) throw new Amqp10DecodeError('a message section must be a described value')
+    if (value.value === null && isAmqpValue(value.descriptor)) {
+      // An amqp-value section holds any value, null included (the generated decoder wants one).
+      bodies.push({ kind: 'amqp-value', value: null, bytes: bytes.subarray(start, d.pos) })
+      continue
+    }
     const section = fromDescribed(value)
     if (section instanceof Described) throw new Amqp10DecodeError('unknown message section')
     const raw = bytes.subarray(start, d.pos)
@@ -97,6 +102,10 @@ export function parseMessage(bytes: Buffer): Parsed {
     parsed.bodyKind = 'sections'
   }
   return parsed
+}
+
+function isAmqpValue(descriptor: Value): boolean {
+  return descriptor instanceof Typed && (descriptor.value === 0x77n || descriptor.value === 'amqp:amqp-value:*')
 }
 
 /** The broker message of a transfer (its bytes whole, after the last `more`). */

@@ -51,11 +51,12 @@ export async function sendAll(connection: rhea.Connection, address: string, mess
   const sender = connection.open_sender(address)
   await once(sender, 'sendable')
   let accepted = 0
-  const done = new Promise<void>((resolve) =>
+  const done = new Promise<void>((resolve, reject) => {
     sender.on('accepted', () => {
       if (++accepted === messages.length) resolve()
-    }),
-  )
+    })
+    sender.on('rejected', (ctx) => reject(new Error(`rejected: ${JSON.stringify(ctx.delivery!.remote_state)}`)))
+  })
   for (const m of messages) sender.send(m)
   await done
   sender.close()
