@@ -263,9 +263,10 @@ export class Session {
     }
     link.deliveryCount += link.credit
     link.credit = 0
+    // The flow still says drain: that is how the client (rhea, Qpid JMS) learns the drain is done.
+    this.#sendLinkFlow(link)
     link.drain = false
     this.#applyCredit(link)
-    this.#sendLinkFlow(link)
   }
 
   /** The session's flow state, alone (window top-up) or with a link's (credit, drain). */
