@@ -10,7 +10,7 @@ import type { AnyInit, Composite } from './codec/generated/types.js'
 import { keyText, type Value } from './codec/values.js'
 import type { SessionHost } from './context.js'
 import { appliedFilters, sourceFilters } from './filters.js'
-import { subscriptionOf } from './subscriptions.js'
+import { storedSource, storedSubscription, subscriptionOf } from './subscriptions.js'
 
 /** The topic exchange `topic://X` addresses publish to (routing key X), as STOMP's /topic/ does. */
 export const TOPIC_EXCHANGE = 'amq.topic'
@@ -92,7 +92,14 @@ let dynamicSeq = 0
  * or for a plain topic a queue of its own bound to it.
  */
 export async function openSource(c: SessionHost, terminus: unknown, linkName: string): Promise<Source> {
-  if (terminus === null || typeof terminus !== 'object' || (terminus as Composite).kind !== 'source')
+  if (terminus === null || terminus === undefined) {
+    // No source: the subscription the link name names, as stored (Qpid JMS attaches so to unsubscribe).
+    const jms = c.broker.jms.durable
+    const stored = storedSubscription((id, name) => jms.get(id, name), linkName, c.containerId ?? c.id)
+    if (stored === undefined) return { refused: ['amqp:not-found', `no subscription for link ${linkName}`] }
+    terminus = storedSource(stored)
+  }
+  if (typeof terminus !== 'object' || (terminus as Composite).kind !== 'source')
     return { refused: ['amqp:invalid-field', 'a receiver needs a source'] }
   const source = terminus as Composite & { kind: 'source' }
   const filters = sourceFilters(source.filter)

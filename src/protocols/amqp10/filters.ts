@@ -5,8 +5,8 @@
 // others are left out, which tells the client they were not applied.
 import { AmqpMap, Described, Typed, type Value } from './codec/values.js'
 
-const SELECTOR = { code: 0x0000468c00000004n, name: 'apache.org:selector-filter:string' }
-const NO_LOCAL = { code: 0x0000468c00000003n, name: 'apache.org:no-local-filter:list' }
+export const SELECTOR = { code: 0x0000468c00000004n, name: 'apache.org:selector-filter:string' }
+export const NO_LOCAL = { code: 0x0000468c00000003n, name: 'apache.org:no-local-filter:list' }
 
 type Entry = [Value, Value]
 

@@ -7,7 +7,12 @@
 //   id); otherwise it is scoped by the connection's container id.
 // Qpid JMS names the links of one shared subscription apart with a suffix after `|` (`sub`, `sub|2`;
 // `sub|global`, `sub|global2`; `sub|volatile1`, `sub|global-volatile1`): the name is what comes before it.
+// Qpid JMS unsubscribes by attaching the subscription's link name with no source, then closing the link: the
+// broker answers with the stored subscription's source (storedSource), or refuses when there is none.
+import type { StoredSubscription } from '../../broker/jms/jms.js'
 import type { Composite } from './codec/generated/types.js'
+import { AmqpMap, Described, Typed, type Value } from './codec/values.js'
+import { NO_LOCAL, SELECTOR } from './filters.js'
 
 /** Separates a subscription name from the suffix Qpid JMS gives each of its links. */
 const SUFFIX_DELIMITER = '|'
@@ -42,4 +47,42 @@ export function subscriptionOf(
   return durable
     ? { clientId, name, shared, volatile: false }
     : { clientId, name: `${name}${VOLATILE_SUFFIX}`, shared, volatile: true }
+}
+
+/** The subscription a link name names when no source comes with it (container-scoped first, then global). */
+export function storedSubscription(
+  lookup: (clientId: string | null, name: string) => StoredSubscription | undefined,
+  linkName: string,
+  containerId: string,
+): StoredSubscription | undefined {
+  const at = linkName.indexOf(SUFFIX_DELIMITER)
+  const name = at < 0 ? linkName : linkName.slice(0, at)
+  const suffix = at < 0 ? '' : linkName.slice(at + 1)
+  if (suffix.startsWith('global')) return lookup(null, name)
+  return lookup(containerId, name)
+}
+
+/** The source a stored subscription is attached with: the one a client would send to subscribe to it again. */
+export function storedSource(stored: StoredSubscription): Composite & { kind: 'source' } {
+  const capabilities = ['topic']
+  if (stored.shared) capabilities.push('shared')
+  if (stored.clientId === null) capabilities.push('global')
+  const filters: Array<[Value, Value]> = []
+  if (stored.selector !== null)
+    filters.push([
+      new Typed('symbol', 'jms-selector'),
+      new Described(new Typed('ulong', SELECTOR.code), stored.selector),
+    ])
+  if (stored.noLocal)
+    filters.push([new Typed('symbol', 'no-local'), new Described(new Typed('ulong', NO_LOCAL.code), [])])
+  return {
+    kind: 'source',
+    address: stored.key,
+    durable: 2,
+    expiryPolicy: 'never',
+    timeout: 0,
+    dynamic: false,
+    capabilities,
+    ...(filters.length === 0 ? {} : { filter: new AmqpMap(filters) }),
+  }
 }

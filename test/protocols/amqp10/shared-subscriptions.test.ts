@@ -122,3 +122,29 @@ test('no-local on a durable subscription is part of it: own messages are settled
   assert.ok(await eventually(() => wharf.broker.queueStats('nl-app.feed').depth === 0), 'own message settled')
   assert.deepEqual(got.bodies(), ['peer'])
 })
+
+test('unsubscribe as Qpid JMS does it: attach the link name with no source, get the stored source back, close', async (t) => {
+  const wharf = await startWharf(t)
+  const connection = await connect(t, wharf, { container_id: 'unsub-app' } as never)
+  const subscriber = connection.open_receiver({
+    name: 'alerts',
+    source: { address: 'topic://alerts', filter: rhea.filter.selector("level = 'high'"), ...durable },
+  } as never)
+  await once(subscriber, 'receiver_open')
+  subscriber.detach()
+  await once(subscriber, 'receiver_close')
+  assert.ok(wharf.broker.getQueue('unsub-app.alerts') !== undefined)
+  const lookup = connection.open_receiver({ name: 'alerts' })
+  const opened = await once(lookup, 'receiver_open')
+  const source = (opened.receiver as unknown as { remote: { attach: { source: Record<string, unknown> } } }).remote
+    .attach.source
+  assert.equal(source.address, 'alerts')
+  assert.ok(source.filter !== undefined && 'jms-selector' in (source.filter as object), 'the selector is in it')
+  lookup.close()
+  await once(lookup, 'receiver_close')
+  assert.ok(await eventually(() => wharf.broker.getQueue('unsub-app.alerts') === undefined), 'closing unsubscribes')
+  assert.equal(wharf.broker.jms.durable.get('unsub-app', 'alerts'), undefined)
+  const unknown = connection.open_receiver({ name: 'never-subscribed' })
+  const closed = await once(unknown, 'receiver_close')
+  assert.equal((closed.receiver!.error as { condition?: string } | undefined)?.condition, 'amqp:not-found')
+})
