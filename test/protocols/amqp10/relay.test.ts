@@ -101,3 +101,19 @@ test('rhea-promise: a relay message to a queue the user may not write is rejecte
   assert.equal(wharf.broker.queueStats('payroll').depth, 0)
   assert.ok(sender.isOpen())
 })
+
+test('rhea: a bare address with the topic capability (as Qpid JMS attaches topics) is a topic, for senders and receivers', async (t) => {
+  const wharf = await startWharf(t)
+  const connection = await connect(t, wharf)
+  const receiver = connection.open_receiver({ source: { address: 'caps.news', capabilities: ['topic'] } } as never)
+  await once(receiver, 'receiver_open')
+  const got = gather(receiver)
+  const sender = connection.open_sender({ target: { address: 'caps.news', capabilities: ['topic'] } } as never)
+  await once(sender, 'sendable')
+  const accepted = once(sender, 'accepted')
+  sender.send({ body: 'via topic capability' })
+  await accepted
+  await got.next(1)
+  assert.deepEqual(got.bodies(), ['via topic capability'])
+  assert.equal(wharf.broker.getQueue('caps.news'), undefined, 'no queue of that name was created')
+})
