@@ -10,7 +10,7 @@ import type { AnyInit, Composite } from './codec/generated/types.js'
 import { keyText, type Value } from './codec/values.js'
 import type { SessionHost } from './context.js'
 import { appliedFilters, sourceFilters } from './filters.js'
-import { storedSource, storedSubscription, subscriptionOf } from './subscriptions.js'
+import { type SubscriptionRef, storedSource, storedSubscription, subscriptionOf } from './subscriptions.js'
 
 /** The topic exchange `topic://X` addresses publish to (routing key X), as STOMP's /topic/ does. */
 export const TOPIC_EXCHANGE = 'amq.topic'
@@ -54,14 +54,6 @@ export async function checkTarget(c: SessionHost, address: Address): Promise<[st
     await c.broker.createQueue(address.name, {}, { ifNotExists: true })
   }
   return undefined
-}
-
-/** A durable or shared subscription a receiver reads (src/broker/jms/durable.ts keys it by client id + name). */
-export interface SubscriptionRef {
-  clientId: string | null
-  name: string
-  /** A non-durable shared subscription: removed when its last receiver goes. */
-  volatile: boolean
 }
 
 /** Where a client's receiver reads from, and what the reply attach's source says. */

@@ -8,9 +8,9 @@ import type { RecordHeader } from '../../broker/message.js'
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import type { ProtocolTraffic } from '../common/metrics.js'
-import type { SubscriptionRef } from './addresses.js'
 import type { QueueBrowser } from './browse.js'
 import type { AnyInit, Composite } from './codec/generated/types.js'
+import type { SubscriptionRef } from './subscriptions.js'
 
 export interface OutgoingLink {
   role: 'sender'

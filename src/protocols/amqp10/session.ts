@@ -15,6 +15,7 @@ import { assemble, type IncomingLink, publishIncoming, rejectionOf } from './inc
 import { encodeDelivery } from './message.js'
 import { dropLocal, publisherOf } from './no-local.js'
 import { newOutgoingLink, type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
+import { leaveSubscription } from './subscriptions.js'
 
 type Attach = Composite & { kind: 'attach' }
 type Flow = Composite & { kind: 'flow' }
@@ -114,7 +115,7 @@ export class Session {
     if ('refused' in source) return this.#refuse(a, ...source.refused)
     const { queue, ownQueue, durable } = source
     if (this.#ended) {
-      if (durable !== undefined) c.broker.jms.durable.detach(queue, c.id)
+      if (durable !== undefined) leaveSubscription(c.broker.jms.durable, queue, c.id, durable)
       return
     }
     const browser = source.browse ? new QueueBrowser(c.broker, queue) : undefined
@@ -371,17 +372,13 @@ export class Session {
   async #stopSender(link: OutgoingLink): Promise<void> {
     const broker = this.#c.broker
     if (link.consumer !== undefined) broker.getQueue(link.queue)?.cancel(link.consumer)
-    if (link.durable !== undefined) broker.jms.durable.detach(link.queue, this.#c.id)
+    if (link.durable !== undefined) leaveSubscription(broker.jms.durable, link.queue, this.#c.id, link.durable)
     for (const [id, entry] of this.#unsettled) {
       if (entry.link !== link) continue
       this.#unsettled.delete(id)
       broker.deliveries.nack(entry.delivery, true)
     }
     if (link.ownQueue) await broker.deleteQueue(link.queue).catch(() => {})
-    // A volatile shared subscription goes with its last receiver (refused, and kept, while another reads it).
-    const durable = link.durable
-    if (durable?.volatile && broker.jms.durable.activeCount(link.queue) === 0)
-      await broker.jms.durable.unsubscribe(durable.clientId, durable.name).catch(() => {})
   }
 
   /** The session ends (by the client, reply true; or with the connection): every link stops. */

@@ -9,6 +9,7 @@
 // `sub|global`, `sub|global2`; `sub|volatile1`, `sub|global-volatile1`): the name is what comes before it.
 // Qpid JMS unsubscribes by attaching the subscription's link name with no source, then closing the link: the
 // broker answers with the stored subscription's source (storedSource), or refuses when there is none.
+import type { DurableSubscriptions } from '../../broker/jms/durable.js'
 import type { StoredSubscription } from '../../broker/jms/jms.js'
 import type { Composite } from './codec/generated/types.js'
 import { AmqpMap, Described, Typed, type Value } from './codec/values.js'
@@ -19,6 +20,14 @@ const SUFFIX_DELIMITER = '|'
 
 /** Where a volatile shared subscription's name is kept apart from a durable one's (JMS keeps the two apart). */
 const VOLATILE_SUFFIX = '|volatile'
+
+/** A durable or shared subscription a receiver reads (src/broker/jms/durable.ts keys it by client id + name). */
+export interface SubscriptionRef {
+  clientId: string | null
+  name: string
+  /** A non-durable shared subscription: removed when its last receiver goes. */
+  volatile: boolean
+}
 
 export interface SubscriptionId {
   /** The container id that scopes it, or null for a global one. */
@@ -85,4 +94,20 @@ export function storedSource(stored: StoredSubscription): Composite & { kind: 's
     capabilities,
     ...(filters.length === 0 ? {} : { filter: new AmqpMap(filters) }),
   }
+}
+
+/**
+ * A receiver of a subscription goes: a durable one stays for later; a volatile one goes with its last receiver
+ * (queued behind the registry's other changes, so after the caller has returned its unsettled deliveries; the
+ * registry refuses, and keeps it, while another receiver reads it).
+ */
+export function leaveSubscription(
+  registry: DurableSubscriptions,
+  queue: string,
+  owner: string,
+  subscription: SubscriptionRef,
+): void {
+  registry.detach(queue, owner)
+  if (subscription.volatile && registry.activeCount(queue) === 0)
+    void registry.unsubscribe(subscription.clientId, subscription.name).catch(() => {})
 }
