@@ -15,6 +15,9 @@ import { type SubscriptionRef, storedSource, storedSubscription, subscriptionOf 
 /** The topic exchange `topic://X` addresses publish to (routing key X), as STOMP's /topic/ does. */
 export const TOPIC_EXCHANGE = 'amq.topic'
 
+/** The names of temporary queues (`temporaryName` in src/broker/jms): `temp-queue.<owner>.<local>`. */
+const TEMPORARY_QUEUE_PREFIX = 'temp-queue.'
+
 export interface Address {
   kind: 'queue' | 'topic'
   name: string
@@ -49,7 +52,12 @@ export async function checkTarget(c: SessionHost, address: Address): Promise<[st
   if (!c.access?.allows('Write', 'Topic', address.name))
     return ['amqp:unauthorized-access', `not allowed to write to ${address.name}`]
   if (c.broker.getQueue(address.name) === undefined) {
-    if (!c.host.autoCreateQueues || !c.access?.allows('Create', 'Topic', address.name))
+    // A temporary queue whose connection is gone is never created again as an ordinary queue.
+    if (
+      address.name.startsWith(TEMPORARY_QUEUE_PREFIX) ||
+      !c.host.autoCreateQueues ||
+      !c.access?.allows('Create', 'Topic', address.name)
+    )
       return ['amqp:not-found', `no queue ${address.name}`]
     await c.broker.createQueue(address.name, {}, { ifNotExists: true })
   }

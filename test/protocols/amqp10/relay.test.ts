@@ -117,3 +117,23 @@ test('rhea: a bare address with the topic capability (as Qpid JMS attaches topic
   assert.deepEqual(got.bodies(), ['via topic capability'])
   assert.equal(wharf.broker.getQueue('caps.news'), undefined, 'no queue of that name was created')
 })
+
+test('rhea: a reply relayed to a temporary queue whose connection is gone is rejected (amqp:not-found), not recreated', async (t) => {
+  const wharf = await startWharf(t)
+  const client = await connect(t, wharf)
+  const dynamic = client.open_receiver({ source: { dynamic: true } } as never)
+  const opened = await once(dynamic, 'receiver_open')
+  const replyTo = opened.receiver!.source.address as string
+  client.close()
+  const deadline = Date.now() + 10_000
+  while (wharf.broker.getQueue(replyTo) !== undefined && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20))
+  const server = await connect(t, wharf)
+  const sender = server.open_sender({ target: {} })
+  await once(sender, 'sendable')
+  const rejected = once(sender, 'rejected')
+  sender.send({ to: replyTo, body: 'too late' })
+  const ctx = await rejected
+  assert.equal((ctx.delivery!.remote_state as { error?: { condition: string } }).error?.condition, 'amqp:not-found')
+  assert.equal(wharf.broker.getQueue(replyTo), undefined)
+})
