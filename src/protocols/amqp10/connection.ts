@@ -32,6 +32,7 @@ import { type AnyInit, type Composite, MIN_MAX_FRAME_SIZE } from './codec/genera
 import { Amqp10DecodeError, Described } from './codec/values.js'
 import { type Amqp10Host, type Amqp10Limits, defaultAmqp10Limits, type SessionHost } from './context.js'
 import { Session } from './session.js'
+import { claimContainer, OFFERED_CAPABILITIES } from './sole-connection.js'
 
 export { type Amqp10Host, type Amqp10Limits, defaultAmqp10Limits }
 
@@ -275,6 +276,12 @@ export class Amqp10Connection implements SessionHost {
   #onOpen(open: Composite & { kind: 'open' }): void {
     const limits = this.host.limits
     this.containerId = open.containerId
+    const refused = claimContainer(this.broker, open, this.id)
+    if (refused !== undefined) {
+      for (const frame of refused) this.send(0, frame)
+      this.#endSocket()
+      return
+    }
     this.remoteMaxFrameSize = Math.max(MIN_MAX_FRAME_SIZE, Math.min(open.maxFrameSize, 2 ** 31))
     this.#parser.maxFrameSize = limits.maxFrameSize
     this.#state = 'opened'
@@ -284,7 +291,7 @@ export class Amqp10Connection implements SessionHost {
       maxFrameSize: limits.maxFrameSize,
       channelMax: Math.min(limits.channelMax, open.channelMax),
       idleTimeOut: limits.idleTimeoutMs,
-      offeredCapabilities: ['ANONYMOUS-RELAY'],
+      offeredCapabilities: OFFERED_CAPABILITIES,
     })
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#startHeartbeats(open.idleTimeOut)

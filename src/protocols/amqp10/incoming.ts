@@ -1,11 +1,14 @@
 // A link on which the client sends (the broker is the receiver): the frames of a delivery are gathered
 // (`more`, `aborted`, bounded by maxMessageSize), and the whole message is published to the link's queue or
-// topic. The outcome (accepted once stored, rejected with the reason) goes back as a disposition.
+// topic, or on an anonymous relay link (null target, as Qpid JMS's anonymous producer attaches) to the message's
+// own `properties.to`. The outcome (accepted once stored, rejected with the reason) goes back as a disposition.
 
-import { type Address, TOPIC_EXCHANGE } from './addresses.js'
+import type { PublishMessage } from '../../broker/message.js'
+import { type Address, checkTarget, parseAddress, TOPIC_EXCHANGE } from './addresses.js'
 import type { Composite } from './codec/generated/types.js'
 import type { SessionHost } from './context.js'
-import { toPublishMessage } from './message.js'
+import { toPublish } from './message.js'
+import { publisherOf } from './no-local.js'
 
 type Transfer = Composite & { kind: 'transfer' }
 
@@ -63,19 +66,50 @@ export function assemble(
   return { deliveryId: partial.deliveryId, settled: partial.settled, bytes }
 }
 
-/** Publishes a whole message; resolves once stored, rejects with the reason it was refused. */
+/** A delivery refused with an AMQP error condition (the disposition's `rejected` error). */
+export class DeliveryRefused extends Error {
+  constructor(
+    readonly condition: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The error of a `rejected` outcome for a publish that failed. */
+export function rejectionOf(error: unknown): { kind: 'error'; condition: string; description: string } {
+  const condition = error instanceof DeliveryRefused ? error.condition : 'amqp:precondition-failed'
+  return { kind: 'error', condition, description: error instanceof Error ? error.message : String(error) }
+}
+
+/**
+ * Publishes a whole message to the link's target or, on an anonymous relay link (no target address), to its
+ * `properties.to`, checked per message as an attach would be; resolves once stored, rejects with the reason it
+ * was refused (a DeliveryRefused for an unknown or forbidden destination: only that delivery is rejected).
+ */
 export function publishIncoming(c: SessionHost, link: IncomingLink, bytes: Buffer): Promise<unknown> {
   const traffic = c.host.traffic
   traffic.messagesReceived++
   traffic.bytesReceived += bytes.length
   try {
-    const message = toPublishMessage(bytes, Date.now())
+    const { message, to, toTopic } = toPublish(bytes, Date.now())
     const address = link.target
-    if (address === undefined) throw new Error('no target address (anonymous relay needs properties.to)')
-    return address.kind === 'topic'
-      ? c.broker.publish(TOPIC_EXCHANGE, address.name, message)
-      : c.broker.sendToQueue(address.name, [message])
+    if (address !== undefined) return publishTo(c, address, message)
+    const relayed = parseAddress(to, toTopic)
+    if (relayed === undefined)
+      throw new DeliveryRefused('amqp:not-found', 'no target address: an anonymous relay message needs properties.to')
+    return checkTarget(c, relayed).then((refused) => {
+      if (refused !== undefined) throw new DeliveryRefused(...refused)
+      return publishTo(c, relayed, message)
+    })
   } catch (error) {
     return Promise.reject(error)
   }
+}
+
+function publishTo(c: SessionHost, address: Address, message: PublishMessage): Promise<unknown> {
+  if (address.kind === 'queue') return c.broker.sendToQueue(address.name, [message])
+  // toPublish built a fresh header list (without any `wharf.*` header a client sent): no copy needed.
+  message.headers!.push(publisherOf(c))
+  return c.broker.publish(TOPIC_EXCHANGE, address.name, message)
 }

@@ -20,6 +20,7 @@ import { Decoder } from './codec/decoder.js'
 import { Encoder } from './codec/encoder.js'
 import { type AnyInit, type Composite, fromDescribed, toDescribed } from './codec/generated/types.js'
 import { Amqp10DecodeError, AmqpMap, Described, keyText, Typed, type Value } from './codec/values.js'
+import { amqpReplyTo, DEST_TYPE, destinationType, neutralReplyTo, REPLY_TYPE } from './jms-annotations.js'
 
 /** Encoded message-annotations, properties and application-properties sections of an AMQP 1.0 publish. */
 export const SECTIONS_HEADER = 'amqp.sections'
@@ -28,6 +29,8 @@ export const SECTIONS_HEADER = 'amqp.sections'
  * amqp-value string's UTF-8 text); absent for a single data section and for other protocols' messages.
  */
 export const BODY_HEADER = 'amqp.body'
+/** The encoded footer section (it follows the body, so it is kept apart from the bare message's sections). */
+export const FOOTER_HEADER = 'amqp.footer'
 
 const BARE = new Set(['message-annotations', 'properties', 'application-properties'])
 
@@ -36,6 +39,7 @@ interface Parsed {
   properties?: Composite & { kind: 'properties' }
   applicationProperties?: AmqpMap
   messageAnnotations?: AmqpMap
+  footer?: Buffer
   /** Encoded bytes of the sections kept for AMQP 1.0 consumers. */
   kept: Buffer[]
   body: Buffer
@@ -51,6 +55,11 @@ export function parseMessage(bytes: Buffer): Parsed {
     const start = d.pos
     const value = d.value()
     if (!(value instanceof Described)) throw new Amqp10DecodeError('a message section must be a described value')
+    if (value.value === null && isAmqpValue(value.descriptor)) {
+      // An amqp-value section holds any value, null included (the generated decoder wants one).
+      bodies.push({ kind: 'amqp-value', value: null, bytes: bytes.subarray(start, d.pos) })
+      continue
+    }
     const section = fromDescribed(value)
     if (section instanceof Described) throw new Amqp10DecodeError('unknown message section')
     const raw = bytes.subarray(start, d.pos)
@@ -72,8 +81,11 @@ export function parseMessage(bytes: Buffer): Parsed {
       case 'amqp-value':
         bodies.push({ kind: section.kind, value: section.value, bytes: raw })
         break
-      case 'delivery-annotations':
       case 'footer':
+        parsed.footer = raw
+        break
+      case 'delivery-annotations':
+        // Per hop (Part 3.2.2): meant for this broker, not forwarded.
         break
       default:
         throw new Amqp10DecodeError(`${section.kind} is not a message section`)
@@ -92,12 +104,28 @@ export function parseMessage(bytes: Buffer): Parsed {
   return parsed
 }
 
+function isAmqpValue(descriptor: Value): boolean {
+  return descriptor instanceof Typed && (descriptor.value === 0x77n || descriptor.value === 'amqp:amqp-value:*')
+}
+
 /** The broker message of a transfer (its bytes whole, after the last `more`). */
 export function toPublishMessage(bytes: Buffer, now: number): PublishMessage {
+  return toPublish(bytes, now).message
+}
+
+/** A publish, with where an anonymous relay sends it: `properties.to`, a topic when x-opt-jms-dest says so. */
+export interface Publish {
+  message: PublishMessage
+  to: string | undefined
+  toTopic: boolean
+}
+
+export function toPublish(bytes: Buffer, now: number): Publish {
   const m = parseMessage(bytes)
   const headers: RecordHeader[] = []
   if (m.kept.length > 0) headers.push({ key: SECTIONS_HEADER, value: Buffer.concat(m.kept) })
   if (m.bodyKind !== 'data') headers.push({ key: BODY_HEADER, value: Buffer.from(m.bodyKind) })
+  if (m.footer !== undefined) headers.push({ key: FOOTER_HEADER, value: m.footer })
   const message: PublishMessage = { value: m.body, headers, timestamp: now }
   const h = m.header
   if (h?.priority !== undefined) message.priority = Math.min(h.priority, 9)
@@ -111,7 +139,12 @@ export function toPublishMessage(bytes: Buffer, now: number): PublishMessage {
     }
     text(JmsHeader.messageId, p.messageId)
     text(JmsHeader.correlationId, p.correlationId)
-    text(JmsHeader.replyTo, p.replyTo)
+    const replyTo = idText(p.replyTo)
+    if (replyTo !== undefined) {
+      const kind = destinationType(m.messageAnnotations, REPLY_TYPE)
+      headers.push({ key: JmsHeader.replyTo, value: Buffer.from(neutralReplyTo(replyTo, kind)) })
+    }
+    if (p.userId !== undefined) headers.push({ key: JmsHeader.userId, value: p.userId })
     if (p.subject !== undefined) headers.push({ key: JmsHeader.type, value: Buffer.from(p.subject) })
     if (p.contentType !== undefined) headers.push({ key: JmsHeader.contentType, value: Buffer.from(p.contentType) })
     if (p.groupId !== undefined) headers.push({ key: JmsHeader.groupId, value: Buffer.from(p.groupId) })
@@ -127,7 +160,9 @@ export function toPublishMessage(bytes: Buffer, now: number): PublishMessage {
   const at = annotation(m.messageAnnotations, 'x-opt-delivery-time')
   if (delay !== undefined && delay > 0) message.delayMs = delay
   else if (at !== undefined && at > now) message.delayMs = at - now
-  return message
+  const to = idText(p?.to)
+  const dest = destinationType(m.messageAnnotations, DEST_TYPE)
+  return { message, to, toTopic: dest === 'topic' || dest === 'temporary-topic' }
 }
 
 function annotation(map: AmqpMap | undefined, key: string): number | undefined {
@@ -192,6 +227,7 @@ export function encodeDelivery(message: StoredMessage, deliveryCount: number): B
   const e = new Encoder(128 + (message.value?.length ?? 0))
   const headers = message.headers
   let kept: Buffer | null | undefined
+  let footer: Buffer | null | undefined
   let bodyKind = 'data'
   let priority: number | undefined
   let durable = false
@@ -199,6 +235,7 @@ export function encodeDelivery(message: StoredMessage, deliveryCount: number): B
   for (const h of headers) {
     if (h.key === SECTIONS_HEADER) kept = h.value
     else if (h.key === BODY_HEADER) bodyKind = h.value?.toString() ?? 'data'
+    else if (h.key === FOOTER_HEADER) footer = h.value
     else if (h.key === Reserved.priority) priority = Number(h.value?.toString())
     else if (h.key === Reserved.expiresAt) expiresAt = Number(h.value?.toString())
     else if (h.key === JmsHeader.persistent) durable = h.value?.toString() === 'true'
@@ -215,6 +252,7 @@ export function encodeDelivery(message: StoredMessage, deliveryCount: number): B
   if (bodyKind === 'sections') e.bytes(body)
   else if (bodyKind === 'string') e.value(toDescribed({ kind: 'amqp-value', value: body.toString('utf8') }))
   else e.value(toDescribed({ kind: 'data', value: body }))
+  if (footer) e.bytes(footer)
   return Buffer.from(e.result())
 }
 
@@ -230,13 +268,20 @@ function encodeNeutral(e: Encoder, message: StoredMessage): void {
   const correlation = text(JmsHeader.correlationId)
   if (correlation !== undefined) props.correlationId = correlation
   const replyTo = text(JmsHeader.replyTo)
-  if (replyTo !== undefined) props.replyTo = replyTo
+  const reply = replyTo === undefined ? undefined : amqpReplyTo(replyTo)
+  if (reply !== undefined) props.replyTo = reply.address
   const subject = text(JmsHeader.type)
   if (subject !== undefined) props.subject = subject
   const contentType = text(JmsHeader.contentType)
   if (contentType !== undefined) props.contentType = contentType
   const group = text(JmsHeader.groupId)
   if (group !== undefined) props.groupId = group
+  const seq = Number(text(JmsHeader.groupSeq))
+  if (Number.isInteger(seq) && seq >= 0 && seq < 2 ** 32) props.groupSequence = seq
+  const user = text(JmsHeader.userId)
+  if (user !== undefined) props.userId = Buffer.from(user)
+  if (reply?.type !== undefined)
+    e.value(toDescribed({ kind: 'message-annotations', value: new AmqpMap([[REPLY_TYPE, reply.type]]) }))
   e.value(toDescribed(props))
   const entries: Array<[Value, Value]> = []
   const mapped = new Set<string>(Object.values(JmsHeader))

@@ -3,11 +3,14 @@
 // outcome settles the lease: accepted acks, released and modified return the message (modified with
 // undeliverable-here drops it from this queue: dead-lettered or gone), rejected dead-letters it.
 import type { Broker } from '../../broker/broker.js'
-import type { CreditGroup } from '../../broker/credit.js'
+import { CreditGroup } from '../../broker/credit.js'
+import type { RecordHeader } from '../../broker/message.js'
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import type { ProtocolTraffic } from '../common/metrics.js'
+import type { QueueBrowser } from './browse.js'
 import type { AnyInit, Composite } from './codec/generated/types.js'
+import type { SubscriptionRef } from './subscriptions.js'
 
 export interface OutgoingLink {
   role: 'sender'
@@ -15,8 +18,12 @@ export interface OutgoingLink {
   name: string
   queue: string
   ownQueue: boolean
-  /** The durable subscription the link reads (by container id and link name), if it is one. */
-  durable: { clientId: string; name: string } | undefined
+  /** The durable or shared subscription the link reads, if it is one. */
+  durable: SubscriptionRef | undefined
+  /** no-local: this connection's publisher stamp, whose messages are settled unseen; null otherwise. */
+  noLocal: RecordHeader | null
+  /** distribution-mode copy: the queue is browsed (no consumer). */
+  browser: QueueBrowser | undefined
   /** Pre-settled (snd-settle-mode settled): acked once written. */
   settled: boolean
   deliveryCount: number
@@ -25,6 +32,28 @@ export interface OutgoingLink {
   /** The consumer's broker credit: room = link credit (held at 0). */
   creditGroup: CreditGroup
   consumer: QueueConsumer | undefined
+}
+
+/** A client's receiver link as attached: no credit until its first flow. */
+export function newOutgoingLink(
+  a: Composite & { kind: 'attach' },
+  from: Pick<OutgoingLink, 'queue' | 'ownQueue' | 'durable' | 'noLocal' | 'browser'>,
+): OutgoingLink {
+  const creditGroup = new CreditGroup(0)
+  creditGroup.hold()
+  return {
+    role: 'sender',
+    handle: a.handle,
+    name: a.name,
+    ...from,
+    // Browsed messages are not leased: they go pre-settled whatever the link's mode.
+    settled: a.sndSettleMode === 1 || from.browser !== undefined,
+    deliveryCount: 0,
+    credit: 0,
+    drain: false,
+    creditGroup,
+    consumer: undefined,
+  }
 }
 
 let tagSeq = 0

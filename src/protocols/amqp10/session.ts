@@ -3,18 +3,21 @@
 // it once stored; a client's receiver link (we send) is a queue consumer whose broker credit follows the
 // link credit, and whose outcomes settle the leases: accepted acks, released and modified return the
 // message, rejected dead-letters it (or drops it). Coordinator links and transactional work: coordinator.ts.
-import { CreditGroup } from '../../broker/credit.js'
+import type { StoredMessage } from '../../broker/message.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import { attachReply, checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
 import { Attaching } from './attaching.js'
+import { QueueBrowser } from './browse.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import type { AnyInit, Composite, Init } from './codec/generated/types.js'
 import { Described } from './codec/values.js'
 import type { SessionHost } from './context.js'
 import { coordinatorReply, isCoordinator, SessionTransactions } from './coordinator.js'
-import { assemble, type IncomingLink, publishIncoming } from './incoming.js'
+import { assemble, type IncomingLink, publishIncoming, rejectionOf } from './incoming.js'
 import { encodeDelivery } from './message.js'
-import { type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
+import { dropLocal, publisherOf } from './no-local.js'
+import { newOutgoingLink, type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
+import { leaveSubscription } from './subscriptions.js'
 
 type Attach = Composite & { kind: 'attach' }
 type Flow = Composite & { kind: 'flow' }
@@ -97,7 +100,7 @@ export class Session {
       const address = coordinator ? undefined : terminusAddress(a.target)
       if (address !== undefined) {
         const refused = await checkTarget(c, address)
-        if (refused !== undefined) return this.#refuse(a, 'amqp:unauthorized-access', refused)
+        if (refused !== undefined) return this.#refuse(a, ...refused)
       }
       const link: IncomingLink = {
         role: 'receiver',
@@ -121,25 +124,13 @@ export class Session {
     if ('refused' in source) return this.#refuse(a, ...source.refused)
     const { queue, ownQueue, durable } = source
     if (this.#ended) {
-      if (durable !== undefined) c.broker.jms.durable.detach(queue, c.id)
+      if (durable !== undefined) leaveSubscription(c.broker.jms.durable, queue, c.id, durable)
       return
     }
-    const creditGroup = new CreditGroup(0)
-    creditGroup.hold()
-    const link: OutgoingLink = {
-      role: 'sender',
-      handle: a.handle,
-      name: a.name,
-      queue,
-      ownQueue,
-      durable,
-      settled: a.sndSettleMode === 1,
-      deliveryCount: 0,
-      credit: 0,
-      drain: false,
-      creditGroup,
-      consumer: undefined,
-    }
+    const browser = source.browse ? new QueueBrowser(c.broker, queue) : undefined
+    const noLocal = source.noLocal ? publisherOf(c) : null
+    const link = newOutgoingLink(a, { queue, ownQueue, durable, noLocal, browser })
+    const creditGroup = link.creditGroup
     this.#links.set(a.handle, link)
     // The group counts leases, released as they end (at a commit, long after a disposition): room = link credit.
     let recrediting = false
@@ -150,6 +141,7 @@ export class Session {
       recrediting = false
     })
     this.#send(attachReply(a, { role: false, source: source.reply, initialDeliveryCount: 0 }))
+    if (browser !== undefined) return
     link.consumer = c.broker.consume(queue, {
       owner: c.id,
       tag: `amqp10-${c.id}-${a.handle}`,
@@ -228,14 +220,13 @@ export class Session {
       },
       (error: unknown) => {
         link.inflight--
-        const description = error instanceof Error ? error.message : String(error)
         if (!settled)
           this.#send({
             kind: 'disposition',
             role: true,
             first: deliveryId,
             settled: true,
-            state: { kind: 'rejected', error: { kind: 'error', condition: 'amqp:precondition-failed', description } },
+            state: { kind: 'rejected', error: rejectionOf(error) },
           } as AnyInit)
         this.#grant(link)
       },
@@ -268,6 +259,10 @@ export class Session {
 
   /** The broker consumer may take as many deliveries as the link has credit (and the session window allows). */
   #applyCredit(link: OutgoingLink): void {
+    if (link.browser !== undefined) {
+      this.#browse(link, link.browser)
+      return
+    }
     const room = Math.min(link.credit, Math.max(0, this.#remoteIncomingWindow))
     if (room <= 0 || this.#c.backedUp) {
       link.creditGroup.hold()
@@ -281,15 +276,17 @@ export class Session {
   #finishDrain(link: OutgoingLink): void {
     if (!link.drain || this.#ended || !this.#links.has(link.handle)) return
     const stats = this.#c.broker.getQueue(link.queue) === undefined ? undefined : this.#c.broker.queueStats(link.queue)
-    if (link.credit > 0 && stats !== undefined && stats.ready > 0) {
+    const more = link.browser !== undefined ? !link.browser.finished : stats !== undefined && stats.ready > 0
+    if (link.credit > 0 && more) {
       setTimeout(() => this.#finishDrain(link), 5).unref()
       return
     }
     link.deliveryCount += link.credit
     link.credit = 0
+    // The flow still says drain: that is how the client (rhea, Qpid JMS) learns the drain is done.
+    this.#sendLinkFlow(link)
     link.drain = false
     this.#applyCredit(link)
-    this.#sendLinkFlow(link)
   }
 
   /** The session's flow state, alone (window top-up) or with a link's (credit, drain). */
@@ -324,24 +321,39 @@ export class Session {
       for (const d of deliveries) c.broker.deliveries.nack(d, true)
       return
     }
-    const traffic = c.host.traffic
-    const frameRoom = c.remoteMaxFrameSize - 256
+    if (link.noLocal !== null) deliveries = dropLocal(c.broker, link, link.noLocal, deliveries)
     for (const d of deliveries) {
-      const deliveryId = this.#nextOutgoingId++
-      this.#remoteIncomingWindow--
-      link.deliveryCount++
-      link.credit--
-      const bytes = encodeDelivery(d.message, d.deliveryCount)
-      traffic.messagesDelivered++
-      traffic.bytesDelivered += d.message.value?.length ?? 0
-      if (d.redelivered) traffic.messagesRedelivered++
-      for (const [transfer, payload] of transferFrames(link, deliveryId, bytes, frameRoom))
-        this.#send(transfer, payload)
+      if (d.redelivered) c.host.traffic.messagesRedelivered++
+      const deliveryId = this.#transmit(link, d.message, d.deliveryCount)
       if (link.settled) {
         c.output.whenWritten(() => c.broker.deliveries.settle(d))
       } else this.#unsettled.set(deliveryId, { link, delivery: d })
     }
     this.#applyCredit(link)
+  }
+
+  /** One delivery's transfer frames, split to fit the client's max-frame-size; returns its delivery id. */
+  #transmit(link: OutgoingLink, message: StoredMessage, deliveryCount: number): number {
+    const deliveryId = this.#nextOutgoingId++
+    this.#remoteIncomingWindow--
+    link.deliveryCount++
+    link.credit--
+    const bytes = encodeDelivery(message, deliveryCount)
+    const traffic = this.#c.host.traffic
+    traffic.messagesDelivered++
+    traffic.bytesDelivered += message.value?.length ?? 0
+    for (const [transfer, payload] of transferFrames(link, deliveryId, bytes, this.#c.remoteMaxFrameSize - 256))
+      this.#send(transfer, payload)
+    return deliveryId
+  }
+
+  /** A browsing link: the browser sends what the credit allows, pre-settled, as the queue's messages are read. */
+  #browse(link: OutgoingLink, browser: QueueBrowser): void {
+    void browser.pump({
+      room: () => (this.#c.backedUp ? 0 : Math.min(link.credit, this.#remoteIncomingWindow)),
+      live: () => !this.#ended && this.#links.get(link.handle) === link,
+      send: (message) => this.#transmit(link, message, 1),
+    })
   }
 
   #disposition(d: Disposition): void {
@@ -367,7 +379,7 @@ export class Session {
     if (link.role === 'sender') {
       await this.#stopSender(link)
       // A durable subscription: detach keeps it for later, close (the client unsubscribes) removes it.
-      if (closed && link.durable !== undefined) {
+      if (closed && link.durable !== undefined && !link.durable.volatile) {
         const { clientId, name } = link.durable
         await this.#c.broker.jms.durable.unsubscribe(clientId, name).catch(() => {})
       }
@@ -378,7 +390,7 @@ export class Session {
   async #stopSender(link: OutgoingLink): Promise<void> {
     const broker = this.#c.broker
     if (link.consumer !== undefined) broker.getQueue(link.queue)?.cancel(link.consumer)
-    if (link.durable !== undefined) broker.jms.durable.detach(link.queue, this.#c.id)
+    if (link.durable !== undefined) leaveSubscription(broker.jms.durable, link.queue, this.#c.id, link.durable)
     for (const [id, entry] of this.#unsettled) {
       if (entry.link !== link) continue
       this.#unsettled.delete(id)

@@ -27,6 +27,7 @@ export async function startWharf(
     dir?: string
     amqp10Limits?: Partial<Amqp10Limits>
     transactionLimits?: Partial<TransactionLimits>
+    autoCreateQueues?: boolean
   } = {},
 ): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
@@ -44,6 +45,7 @@ export async function startWharf(
     logger: silentLogger,
     started: new Map(),
     ...(options.amqp10Limits === undefined ? {} : { amqp10Limits: options.amqp10Limits }),
+    ...(options.autoCreateQueues === undefined ? {} : { autoCreateQueues: options.autoCreateQueues }),
   })
   let stopped = false
   const stop = async () => {

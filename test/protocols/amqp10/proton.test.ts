@@ -92,9 +92,7 @@ test('colour_send.py then selected_recv.py: the selector colour = green takes on
   assert.equal(wharf.broker.queueStats('colours').ready, 5)
 })
 
-test('server.py and client.py: request/reply through a dynamic reply-to queue', {
-  todo: 'server.py replies on an anonymous sender (properties.to): needs the anonymous relay branch',
-}, async (t) => {
+test('server.py and client.py: request/reply through a dynamic reply-to queue and the anonymous relay', async (t) => {
   const wharf = await startWharf(t, { anonymous: true })
   await wharf.broker.createQueue('requests', {})
   background(t, 'server.py', wharf, 'requests')
