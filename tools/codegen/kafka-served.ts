@@ -30,4 +30,6 @@ export const servedApis: readonly string[] = [
   'DeleteAcls',
   'DescribeUserScramCredentials',
   'AlterUserScramCredentials',
+  'OffsetForLeaderEpoch',
+  'IncrementalAlterConfigs',
 ]

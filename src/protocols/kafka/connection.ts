@@ -28,9 +28,8 @@ export interface ServerState {
   readonly options: KafkaOptions
   readonly logger: Logger
   readonly advertisedHost: string
-  /** The plaintext port, unless the listener is TLS-only. */
+  /** The plaintext port (unless the listener is TLS-only) and the TLS port (when it serves one). */
   readonly plainPort: number | undefined
-  /** The TLS port, when the listener serves one. */
   readonly tlsPort: number | undefined
   /** Holds produces while a resource alarm is active. */
   readonly throttle: AlarmThrottle
@@ -38,6 +37,9 @@ export interface ServerState {
   readonly traffic: ProtocolTraffic
   /** The listener's registry: opens, protocol errors and close reasons go to the log through it. */
   readonly connections: ConnectionLifecycle<Connection>
+  /** Topic id → stream (KIP-516), and the listener's fetch sessions (KIP-227). */
+  readonly topicIds: import('./topic-ids.js').TopicIds
+  readonly fetchSessions: import('./fetch-session.js').FetchSessionCache
 }
 
 export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown

@@ -23,6 +23,7 @@ import { ApiKey } from './codec/index.js'
 import { Connection, type Handler, type ServerState } from './connection.js'
 import { handleAlterUserScramCredentials, handleDescribeUserScramCredentials } from './credentials.js'
 import { handleFetch, handleListOffsets } from './fetch.js'
+import { FetchSessionCache } from './fetch-session.js'
 import {
   handleDeleteGroups,
   handleDescribeGroups,
@@ -35,10 +36,13 @@ import {
   handleOffsetFetch,
   handleSyncGroup,
 } from './groups.js'
+import { handleIncrementalAlterConfigs } from './incremental-configs.js'
+import { handleOffsetForLeaderEpoch } from './leader-epoch.js'
 import { handleApiVersions, handleMetadata } from './metadata.js'
 import { type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
 import { handleInitProducerId, handleProduce } from './produce.js'
 import { handleSaslAuthenticate, handleSaslHandshake } from './sasl.js'
+import { TopicIds } from './topic-ids.js'
 import { supportedVersions } from './versions.js'
 
 export type { KafkaListenerContext, KafkaOptions }
@@ -84,6 +88,8 @@ const handlers = new Map<number, Handler>([
   [ApiKey.DeleteAcls, handleDeleteAcls as Handler],
   [ApiKey.DescribeUserScramCredentials, handleDescribeUserScramCredentials as Handler],
   [ApiKey.AlterUserScramCredentials, handleAlterUserScramCredentials as Handler],
+  [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch as Handler],
+  [ApiKey.IncrementalAlterConfigs, handleIncrementalAlterConfigs as Handler],
 ])
 
 // Every advertised API has a handler, and nothing is handled that is not advertised.
@@ -181,6 +187,12 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     throttle,
     traffic,
     connections,
+    topicIds: new TopicIds(ctx.broker),
+    fetchSessions: new FetchSessionCache({
+      slots: options.fetchSessionCacheSlots,
+      partitionsMax: options.fetchSessionPartitionsMax,
+      evictionMs: options.fetchSessionEvictionMs,
+    }),
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(
