@@ -11,6 +11,7 @@ import type {
 import type { Connection } from './connection.js'
 import { errorCodeOf, KafkaError } from './errors.js'
 import { type FetchTarget, fetchPlan, fetchTarget, sessionResponses } from './fetch-plan.js'
+import { maxTimestampRecord } from './max-timestamp.js'
 
 /** Empty record set: librdkafka rejects a null (-1) record set size in Fetch responses. */
 const NO_RECORDS = Buffer.alloc(0)
@@ -206,10 +207,8 @@ async function listOffset(
   if (timestamp === EARLIEST) return answer(log.logStartOffset)
   try {
     if (timestamp === MAX_TIMESTAMP) {
-      if (log.highWatermark <= log.logStartOffset) return answer(-1)
-      const last = log.highWatermark - 1
-      const { messages } = await broker.readMessages(topic, partitionIndex, last, 64 * 1024)
-      return answer(last, messages[0]?.timestamp ?? -1)
+      const found = await maxTimestampRecord(log)
+      return found === null ? answer(-1) : answer(found.offset, found.timestamp)
     }
     const offset = await log.offsetForTimestamp(timestamp)
     if (offset === null || offset >= log.highWatermark) return answer(-1)

@@ -56,6 +56,8 @@ export interface KafkaListener extends Listener {
   readonly tlsPort: number | undefined
   /** Open connections whose produces a resource alarm holds back. */
   readonly blockedPublisherCount: number
+  /** The fetch session cache (KIP-227): its size and counters. */
+  readonly fetchSessions: Pick<FetchSessionCache, 'size' | 'stats'>
 }
 
 const handlers = new Map<number, Handler>([
@@ -211,6 +213,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     get connectionCount() {
       return connections.size
     },
+    fetchSessions: state.fetchSessions,
     get blockedPublisherCount() {
       let n = 0
       for (const c of connections) if (c.produceHold.blocked) n++
