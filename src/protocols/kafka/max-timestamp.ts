@@ -12,8 +12,8 @@ interface Scan {
   /** Scanned up to here (exclusive). */
   scannedTo: number
   maxTimestamp: number
-  /** Base offset of the first batch holding maxTimestamp; -1 when no record was seen. */
-  batchBase: number
+  /** The first record with maxTimestamp is at or after this offset (its batch's base); -1 when none was seen. */
+  from: number
 }
 
 const scans = new WeakMap<PartitionLog, Scan>()
@@ -33,7 +33,7 @@ async function scanTo(log: PartitionLog, scan: Scan, end: number): Promise<void>
         if (header.isControl || header.baseOffset + header.lastOffsetDelta >= end) continue
         if (header.maxTimestamp > scan.maxTimestamp) {
           scan.maxTimestamp = header.maxTimestamp
-          scan.batchBase = header.baseOffset
+          scan.from = header.baseOffset
         }
       }
     }
@@ -41,25 +41,54 @@ async function scanTo(log: PartitionLog, scan: Scan, end: number): Promise<void>
   }
 }
 
-/** The first record at or after the batch base with the timestamp; undefined if gone. */
+/**
+ * A new scan. The batch holding the log start offset may hold deleted records before it, whose timestamps its
+ * header still counts: that batch is decoded, and only its records from the log start count.
+ */
+async function startScan(log: PartitionLog, end: number): Promise<Scan> {
+  const start = log.logStartOffset
+  const scan: Scan = { scannedTo: start, maxTimestamp: -1, from: -1 }
+  if (start >= end) return scan
+  const { records, nextOffset } = await log.readRecords(start, 1)
+  for (const r of records) {
+    if (r.offset >= end) break
+    if (r.offset >= start && r.timestamp > scan.maxTimestamp) {
+      scan.maxTimestamp = r.timestamp
+      scan.from = r.offset
+    }
+  }
+  scan.scannedTo = Math.min(Math.max(nextOffset, start), end)
+  return scan
+}
+
+/** The first record at or after `from` with the winning timestamp; undefined if it is gone. */
 async function findRecord(log: PartitionLog, scan: Scan): Promise<{ offset: number; timestamp: number } | undefined> {
-  const { records } = await log.readRecords(scan.batchBase, 1)
-  const found = records.find((r) => r.offset >= scan.batchBase && r.timestamp === scan.maxTimestamp)
+  const from = Math.max(scan.from, log.logStartOffset)
+  const { records } = await log.readRecords(from, 1)
+  const found = records.find((r) => r.offset >= from && r.timestamp === scan.maxTimestamp)
   return found === undefined ? undefined : { offset: found.offset, timestamp: found.timestamp }
 }
 
 async function compute(log: PartitionLog): Promise<{ offset: number; timestamp: number } | null> {
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const end = log.highWatermark
     let scan = scans.get(log)
-    if (scan === undefined || (scan.batchBase !== -1 && scan.batchBase < log.logStartOffset) || attempt > 0) {
-      scan = { scannedTo: log.logStartOffset, maxTimestamp: -1, batchBase: -1 }
+    // Records below the log start were deleted: if the scan counted any of them, it starts over.
+    const start = log.logStartOffset
+    if (scan === undefined || attempt > 0 || scan.scannedTo < start || (scan.from !== -1 && scan.from < start)) {
+      scan = await startScan(log, end)
       scans.set(log, scan)
     }
-    await scanTo(log, scan, log.highWatermark)
-    if (scan.batchBase === -1) return null
-    const found = await findRecord(log, scan)
-    if (found !== undefined) return found
-    // The winning record was removed (compaction): scan again from the start.
+    try {
+      await scanTo(log, scan, end)
+      if (scan.from === -1) return null
+      const found = await findRecord(log, scan)
+      if (found !== undefined) return found
+    } catch (error) {
+      // Retention or DeleteRecords moved the log start during the scan: start over.
+      if (log.logStartOffset <= scan.from || attempt === 2) throw error
+    }
+    // The winning record was removed (compaction, deletion): scan again from the start.
   }
   return null
 }
