@@ -1,8 +1,8 @@
 // ListOffsets with timestamp -3 (MAX_TIMESTAMP, KIP-734): the offset and timestamp of the record with the
-// largest timestamp, exactly (the first such record on a tie, as Kafka since KAFKA-16310). Batch headers carry
+// largest timestamp, exactly (the first such record on a tie). Batch headers carry
 // their largest timestamp, so a scan reads headers only and decodes the one batch that wins.
 //
-// The scan is incremental: per partition log it remembers how far it got and the winning batch, so each byte
+// The scan is incremental: per partition log it remembers how far it got and where the winner is, so each byte
 // is scanned once while the process lives; it starts over only when the winner is gone (retention,
 // DeleteRecords, compaction). Control batches (transaction markers) are not records a consumer sees: skipped.
 import { iterateBatches, readBatchHeader } from '../../record/index.js'
@@ -17,7 +17,7 @@ interface Scan {
 }
 
 const scans = new WeakMap<PartitionLog, Scan>()
-/** One scan at a time per log: concurrent asks wait for it and share the result. */
+/** One scan at a time per log: a concurrent ask waits, then finds the scan done up to where it got. */
 const running = new WeakMap<PartitionLog, Promise<unknown>>()
 
 /** Bytes read per step of a scan. */
