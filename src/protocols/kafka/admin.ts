@@ -122,6 +122,7 @@ export async function handleDeleteTopics(
       ? (req.topics ?? []).map((t) => ({ name: t.name ?? null, topicId: t.topicId ?? ZERO_TOPIC_ID }))
       : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_TOPIC_ID }))
   const responses: DeleteTopicsResponse['responses'] = []
+  const resolve = c.server.topicIds.resolver()
   for (const { name: given, topicId } of wanted) {
     const byId = !isZeroTopicId(topicId)
     if (byId === (given !== null)) {
@@ -129,7 +130,7 @@ export async function handleDeleteTopics(
       responses.push({ name: given, topicId, errorCode: KafkaError.INVALID_REQUEST, errorMessage })
       continue
     }
-    const stream = byId ? c.server.topicIds.stream(topicId) : undefined
+    const stream = byId ? resolve(topicId) : undefined
     // An unknown id and an id of a topic one may not Delete are the same answer: ids reveal no names.
     if (byId && (stream === undefined || !c.allows('Delete', 'Topic', stream.name))) {
       const errorMessage = `Topic id ${topicIdText(topicId)} not found.`

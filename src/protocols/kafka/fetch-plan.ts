@@ -1,6 +1,7 @@
 // What one Fetch reads and answers, apart from reading itself (fetch.ts): the partitions the request names (by
 // topic name, or by topic id from v13), the fetch session step (fetch-session.ts) that decides which partitions
 // to read, and the response topics (only what changed, for an incremental fetch).
+import type { Stream } from '../../broker/stream/stream.js'
 import type { FetchRequest, FetchResponseFetchableTopicResponse, FetchResponsePartitionData } from './codec/index.js'
 import type { Connection } from './connection.js'
 import { type FetchPartitionRequest, type FetchPlan, FINAL_EPOCH } from './fetch-session.js'
@@ -51,11 +52,15 @@ export function fetchPlan(c: Connection, req: FetchRequest, version: number): Fe
 }
 
 /** Resolves a topic id to its stream's name and checks Read on the topic (every fetch: rules may change). */
-export function fetchTarget(c: Connection, p: FetchPartitionRequest): FetchTarget {
+export function fetchTarget(
+  c: Connection,
+  p: FetchPartitionRequest,
+  resolve: (id: Buffer) => Stream | undefined,
+): FetchTarget {
   let topic = p.topic ?? ''
   let unknownTopicId = false
   if (p.topicId !== undefined) {
-    const stream = c.server.topicIds.stream(p.topicId)
+    const stream = resolve(p.topicId)
     if (stream === undefined) unknownTopicId = true
     else topic = stream.name
   }

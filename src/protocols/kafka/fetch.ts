@@ -130,7 +130,8 @@ export async function handleFetch(c: Connection, req: FetchRequest, version: num
   const slot = c.dispatching
   const plan = fetchPlan(c, req, version)
   if (plan.kind === 'error') return { throttleTimeMs: 0, errorCode: plan.errorCode, sessionId: 0, responses: [] }
-  const targets = plan.partitions.map((p) => fetchTarget(c, p))
+  const resolve = c.server.topicIds.resolver()
+  const targets = plan.partitions.map((p) => fetchTarget(c, p, resolve))
   const maxBytes = Math.min(
     req.maxBytes !== undefined && version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER,
     c.server.options.fetchBytesMax,

@@ -84,13 +84,14 @@ export async function handleMetadata(c: Connection, req: MetadataRequest, versio
     }
   // Metadata v0-v3 have no flag: the broker setting alone decides (Kafka behaves the same).
   const allowCreate = options.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation !== false)
+  const resolve = c.server.topicIds.resolver()
   const topics = await Promise.all(
     (req.topics ?? []).map(async ({ name, topicId }) => {
       // v12+ may name a topic by id instead (KIP-516); never by both. Unknown and undescribable ids are the
       // same answer, as in Kafka, so ids do not reveal which topics exist.
       if (!isZeroTopicId(topicId)) {
         if (name !== null || version < 12) return missingTopic(name, KafkaError.INVALID_REQUEST, topicId)
-        const stream = c.server.topicIds.stream(topicId!)
+        const stream = resolve(topicId!)
         if (stream === undefined || !c.allows('Describe', 'Topic', stream.name))
           return missingTopic(null, KafkaError.UNKNOWN_TOPIC_ID, topicId)
         return topicMetadata(stream)

@@ -30,8 +30,9 @@ export function topicIdText(id: Buffer): string {
 
 /**
  * Topic id → stream, for one listener. A map from id to stream, checked against the broker on every hit (a
- * deleted stream is not found, even under a recreated name) and rebuilt from the stream list on a miss: the
- * cost of an unknown id is one pass over the streams, as a Metadata request for all topics is.
+ * deleted stream is not found, even under a recreated name) and rebuilt from the stream list on a miss, at most
+ * once per request (`resolver`): a request naming many unknown ids costs one pass over the streams, as a
+ * Metadata request for all topics does.
  */
 export class TopicIds {
   readonly #broker: Broker
@@ -41,12 +42,18 @@ export class TopicIds {
     this.#broker = broker
   }
 
-  stream(id: Buffer): Stream | undefined {
-    if (isZeroTopicId(id)) return undefined
-    const key = id.toString('hex')
-    const cached = this.#byId.get(key)
-    if (cached !== undefined && this.#broker.getStream(cached.name) === cached) return cached
-    this.#byId = new Map(this.#broker.listStreams().map((s) => [s.uuid.replaceAll('-', ''), s]))
-    return this.#byId.get(key)
+  /** A lookup for one request. */
+  resolver(): (id: Buffer) => Stream | undefined {
+    let rebuilt = false
+    return (id) => {
+      if (isZeroTopicId(id)) return undefined
+      const key = id.toString('hex')
+      const cached = this.#byId.get(key)
+      if (cached !== undefined && this.#broker.getStream(cached.name) === cached) return cached
+      if (rebuilt) return undefined
+      rebuilt = true
+      this.#byId = new Map(this.#broker.listStreams().map((s) => [s.uuid.replaceAll('-', ''), s]))
+      return this.#byId.get(key)
+    }
   }
 }
