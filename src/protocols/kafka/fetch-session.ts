@@ -52,7 +52,7 @@ export interface FetchSessionOptions {
 
 export const defaultFetchSessionOptions: FetchSessionOptions = {
   slots: 1000,
-  partitionsMax: 10_000,
+  partitionsMax: 1000,
   evictionMs: 120_000,
 }
 

@@ -61,7 +61,7 @@ export const defaultKafkaOptions: KafkaOptions = {
   connectionsMaxIdleMs: 10 * 60 * 1000,
   alarmProduceWaitMsMax: 10_000,
   fetchSessionCacheSlots: 1000,
-  fetchSessionPartitionsMax: 10_000,
+  fetchSessionPartitionsMax: 1000,
   fetchSessionEvictionMs: 120_000,
 }
 
