@@ -155,10 +155,8 @@ export function incrementalChange(
   }
   if (op !== ConfigOperation.APPEND && op !== ConfigOperation.SUBTRACT)
     throw new WharfError('INVALID_ARGUMENT', `Unknown config operation ${op} for ${name}`)
-  const isList =
-    mapped?.type === ConfigType.LIST || fixedConfigs.some((f) => f.name === name && f.type === ConfigType.LIST)
-  if (mapped === undefined || !isList) {
-    toStreamConfig([{ name, value: null }]) // an unknown name says so
+  if (mapped === undefined || mapped.type !== ConfigType.LIST) {
+    toStreamConfig([{ name, value: null }]) // throws the unknown-name error for a name Kafka does not have
     throw new WharfError('INVALID_CONFIG', `Config value append/subtract is not allowed for config key ${name}`)
   }
   const items = (text: string | null) =>
