@@ -32,4 +32,6 @@ export const servedApis: readonly string[] = [
   'AlterUserScramCredentials',
   'DescribeClientQuotas',
   'AlterClientQuotas',
+  'OffsetForLeaderEpoch',
+  'IncrementalAlterConfigs',
 ]

@@ -6,12 +6,14 @@ import { WharfError } from '../../util/errors.js'
 import { type StreamConfig, toLogConfig, validateStreamConfig } from '../config.js'
 import { NamedCatalog } from '../named-catalog.js'
 import type { Queue } from '../queue/queue.js'
-import { Stream } from './stream.js'
+import { newStreamUuid, Stream } from './stream.js'
 
 export interface StreamRecord {
   id: number
   config: StreamConfig
   createdAt: number
+  /** The stream's UUID (`Stream.uuid`); records written before streams had one get one when loaded. */
+  uuid?: string
 }
 
 export interface StreamCatalogHost {
@@ -53,10 +55,16 @@ export class StreamCatalog extends NamedCatalog<Stream> {
 
   /** Opens the catalog's streams at startup; transient ones (left by a previous run) are destroyed. */
   async load(): Promise<void> {
-    for (const [name, record] of this.#host.storage.metadata.list<StreamRecord>('stream')) {
+    for (const [name, stored] of this.#host.storage.metadata.list<StreamRecord>('stream')) {
+      let record = stored
       if (record.config.transient) {
         await this.#destroyStream(name, record)
         continue
+      }
+      if (record.uuid === undefined) {
+        // Given once and stored, so it stays the same across restarts from here on.
+        record = { ...record, uuid: newStreamUuid() }
+        await this.#host.storage.metadata.put('stream', name, record)
       }
       await this.#openStream(name, record)
     }
@@ -69,7 +77,7 @@ export class StreamCatalog extends NamedCatalog<Stream> {
   async #openStream(name: string, record: StreamRecord): Promise<Stream> {
     const logs = []
     for (let p = 0; p < record.config.partitions; p++) logs.push(await this.#openLog(record.id, p, record.config))
-    const stream = new Stream(name, record.id, record.config, logs, record.createdAt)
+    const stream = new Stream(name, record.id, record.config, logs, record.createdAt, record.uuid)
     this.byName.set(name, stream)
     return stream
   }
@@ -86,12 +94,13 @@ export class StreamCatalog extends NamedCatalog<Stream> {
   /** Adds a stream with a validated config: persisted in the catalog unless transient. */
   async newStream(name: string, config: StreamConfig): Promise<Stream> {
     if (config.transient) {
-      return this.#openStream(name, { id: -++this.#transientStreamIds, config, createdAt: this.#host.now() })
+      const id = -++this.#transientStreamIds
+      return this.#openStream(name, { id, config, createdAt: this.#host.now(), uuid: newStreamUuid() })
     }
     const metadata = this.#host.storage.metadata
     const id = this.#nextStreamId()
     await metadata.put('counter', 'stream-id', id + 1)
-    const record: StreamRecord = { id, config, createdAt: this.#host.now() }
+    const record: StreamRecord = { id, config, createdAt: this.#host.now(), uuid: newStreamUuid() }
     const stream = await this.#openStream(name, record)
     await metadata.put('stream', name, record)
     return stream
@@ -140,6 +149,7 @@ export class StreamCatalog extends NamedCatalog<Stream> {
         id: stream.id,
         config: next,
         createdAt: stream.createdAt,
+        uuid: stream.uuid,
       })
     return stream
   }

@@ -1,5 +1,6 @@
 // A stream: a named, partitioned log. Turns PublishMessages into RecordBatches (one batch per partition
 // per produce call, so one storage append) and picks partitions the way Kafka clients do.
+import { randomUUID } from 'node:crypto'
 import { encodeBatch, type RecordInput } from '../../record/index.js'
 import type { PartitionLog } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
@@ -18,6 +19,9 @@ export interface PartitionAppend {
 export class Stream {
   readonly name: string
   readonly id: number
+  /** A UUID that names this stream for its whole life (Kafka's topic id): a stream recreated under the same
+   *  name gets another, so a client holding the old one learns the stream it knew is gone. */
+  readonly uuid: string
   config: StreamConfig
   readonly partitions: PartitionLog[]
   /** Queue subscriptions reading this stream. */
@@ -29,9 +33,17 @@ export class Stream {
   /** Per-partition tail of pending appends, so a produce never waits on another partition. */
   stats = { messagesIn: 0, bytesIn: 0 }
 
-  constructor(name: string, id: number, config: StreamConfig, partitions: PartitionLog[], createdAt: number) {
+  constructor(
+    name: string,
+    id: number,
+    config: StreamConfig,
+    partitions: PartitionLog[],
+    createdAt: number,
+    uuid: string = newStreamUuid(),
+  ) {
     this.name = name
     this.id = id
+    this.uuid = uuid
     this.config = config
     this.partitions = partitions
     this.createdAt = createdAt
@@ -135,4 +147,16 @@ export function recordOf(message: PublishMessage, now: number): StreamRecord {
 export function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
   if (value === null || value === undefined) return null
   return typeof value === 'string' ? Buffer.from(value) : value
+}
+
+/**
+ * A random UUID for a new stream. Never one whose base64url text starts with '-' (Kafka's rule for topic ids,
+ * because command-line tools would read it as an option), and never the all-zero UUID (Kafka's "no id").
+ */
+export function newStreamUuid(): string {
+  for (;;) {
+    const uuid = randomUUID()
+    // '-' is base64url digit 62: the first six bits 111110.
+    if (Number.parseInt(uuid.slice(0, 2), 16) >> 2 !== 62) return uuid
+  }
 }

@@ -23,12 +23,13 @@ import { defaultMappedConfig, describeTopicConfigs, toStreamConfig } from './con
 import type { Connection } from './connection.js'
 import { DENIED, errorCodeOf, KafkaError } from './errors.js'
 import { CLUSTER_RESOURCE, isValidTopicName, mayCreateTopic, NODE_ID } from './metadata.js'
+import { isZeroTopicId, topicIdOf, topicIdText, ZERO_TOPIC_ID } from './topic-ids.js'
 
-const ResourceType = { TOPIC: 2, BROKER: 4 } as const
+export const ResourceType = { TOPIC: 2, BROKER: 4 } as const
 /** DescribeConfigs configSource values. */
 const ConfigSource = { DYNAMIC_TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const
 
-function messageOf(error: unknown): string | null {
+export function messageOf(error: unknown): string | null {
   return isWharfError(error) ? error.message : null
 }
 
@@ -43,6 +44,7 @@ async function createOne(
   const { broker, options } = c.server
   const fail = (errorCode: number, errorMessage: string | null) => ({
     name: t.name,
+    topicId: ZERO_TOPIC_ID,
     errorCode,
     errorMessage,
     numPartitions: -1,
@@ -70,9 +72,11 @@ async function createOne(
     return fail(KafkaError.INVALID_REPLICA_ASSIGNMENT, `Only broker ${NODE_ID} exists`)
   try {
     const config = validateStreamConfig({ ...toStreamConfig(t.configs), partitions })
-    if (!validateOnly) await broker.createStream(t.name, config)
+    const stream = validateOnly ? undefined : await broker.createStream(t.name, config)
     return {
       name: t.name,
+      // v7+ (KIP-516); a validate-only create has no topic yet, so no id (as Kafka).
+      topicId: stream === undefined ? ZERO_TOPIC_ID : topicIdOf(stream),
       errorCode: KafkaError.NONE,
       errorMessage: null,
       numPartitions: partitions,
@@ -112,18 +116,40 @@ export async function handleDeleteTopics(
   req: DeleteTopicsRequest,
   version: number,
 ): Promise<DeleteTopicsResponse> {
-  const names = version >= 6 ? (req.topics ?? []).map((t) => t.name ?? '') : (req.topicNames ?? [])
+  // v6+ name each topic by name or by id (KIP-516); earlier versions by name only.
+  const wanted =
+    version >= 6
+      ? (req.topics ?? []).map((t) => ({ name: t.name ?? null, topicId: t.topicId ?? ZERO_TOPIC_ID }))
+      : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_TOPIC_ID }))
   const responses: DeleteTopicsResponse['responses'] = []
-  for (const name of names) {
+  const resolve = c.server.topicIds.resolver()
+  for (const { name: given, topicId } of wanted) {
+    const byId = !isZeroTopicId(topicId)
+    if (byId === (given !== null)) {
+      const errorMessage = byId ? 'A topic is named by name or by id, not both.' : 'No topic name or id.'
+      responses.push({ name: given, topicId, errorCode: KafkaError.INVALID_REQUEST, errorMessage })
+      continue
+    }
+    const stream = byId ? resolve(topicId) : undefined
+    // An unknown id and an id of a topic one may not Delete are the same answer: ids reveal no names.
+    if (byId && (stream === undefined || !c.allows('Delete', 'Topic', stream.name))) {
+      const errorMessage = `Topic id ${topicIdText(topicId)} not found.`
+      responses.push({ name: null, topicId, errorCode: KafkaError.UNKNOWN_TOPIC_ID, errorMessage })
+      continue
+    }
+    const name = stream?.name ?? given!
+    const id = stream === undefined ? topicId : topicIdOf(stream)
     if (!c.allows('Delete', 'Topic', name)) {
-      responses.push({ name, errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED, errorMessage: DENIED })
+      responses.push({ name, topicId: id, errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED, errorMessage: DENIED })
       continue
     }
     try {
+      const deleted = c.server.broker.getStream(name)
       await c.server.broker.deleteStream(name)
-      responses.push({ name, errorCode: KafkaError.NONE, errorMessage: null })
+      const deletedId = deleted === undefined ? id : topicIdOf(deleted)
+      responses.push({ name, topicId: deletedId, errorCode: KafkaError.NONE, errorMessage: null })
     } catch (error) {
-      responses.push({ name, errorCode: errorCodeOf(error), errorMessage: messageOf(error) })
+      responses.push({ name, topicId: id, errorCode: errorCodeOf(error), errorMessage: messageOf(error) })
     }
   }
   return { throttleTimeMs: 0, responses }
@@ -208,7 +234,7 @@ export async function handleDeleteRecords(c: Connection, req: DeleteRecordsReque
 // ---- DescribeConfigs / AlterConfigs ----
 
 /** Topic configs are guarded on the topic, broker configs on the cluster; undefined when allowed. */
-function authorizeConfigs(
+export function authorizeConfigs(
   c: Connection,
   operation: 'DescribeConfigs' | 'AlterConfigs',
   resourceType: number,

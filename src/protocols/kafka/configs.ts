@@ -133,3 +133,43 @@ export function defaultMappedConfig(): Partial<StreamConfig> {
     segmentBytes: d.segmentBytes,
   }
 }
+
+/** IncrementalAlterConfigs operations (KIP-339). */
+export const ConfigOperation = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const
+
+/**
+ * One IncrementalAlterConfigs entry as StreamConfig changes against `current`: SET as AlterConfigs sets it,
+ * DELETE back to the default, APPEND/SUBTRACT add or remove items of a list config (Kafka allows them on lists
+ * only). Throws INVALID_CONFIG for unknown names, bad values and list operations on other configs.
+ */
+export function incrementalChange(
+  current: StreamConfig,
+  entry: { name: string; configOperation: number; value: string | null },
+): Partial<StreamConfig> {
+  const { name, configOperation: op, value } = entry
+  const mapped = mappedConfigs.find((m) => m.name === name)
+  if (op === ConfigOperation.SET) return toStreamConfig([{ name, value }])
+  if (op === ConfigOperation.DELETE) {
+    if (mapped === undefined) return toStreamConfig([{ name, value: null }])
+    return mapped.apply(mapped.read(defaultStreamConfig))
+  }
+  if (op !== ConfigOperation.APPEND && op !== ConfigOperation.SUBTRACT)
+    throw new WharfError('INVALID_ARGUMENT', `Unknown config operation ${op} for ${name}`)
+  if (mapped === undefined || mapped.type !== ConfigType.LIST) {
+    toStreamConfig([{ name, value: null }]) // throws the unknown-name error for a name Kafka does not have
+    throw new WharfError('INVALID_CONFIG', `Config value append/subtract is not allowed for config key ${name}`)
+  }
+  const items = (text: string | null) =>
+    (text ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+  const have = items(mapped.read(current))
+  const given = items(value)
+  const next =
+    op === ConfigOperation.APPEND
+      ? [...have, ...given.filter((v) => !have.includes(v))]
+      : have.filter((v) => !given.includes(v))
+  if (next.length === 0) throw new WharfError('INVALID_CONFIG', `Config ${name} cannot be an empty list in Wharf`)
+  return mapped.apply(next.join(','))
+}

@@ -4,41 +4,24 @@
 // a produce is held by a resource alarm (alarm) or the client is over a quota (quota), as Kafka mutes the
 // channel. Before authentication frames are capped small; an idle connection closes after connectionsMaxIdleMs.
 import type net from 'node:net'
-import type { Broker } from '../../broker/broker.js'
 import type { Operation, ResourceType } from '../../broker/security/acls.js'
 import type { Access, Principal } from '../../broker/security/authorizer.js'
 import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
-import { type ConnectionLifecycle, peerOf } from '../common/connections.js'
-import type { ProtocolTraffic } from '../common/metrics.js'
+import { peerOf } from '../common/connections.js'
 import { SocketOutput } from '../common/socket-output.js'
-import { type AlarmThrottle, ProducerHold } from './alarm-throttle.js'
+import { ProducerHold } from './alarm-throttle.js'
 import { ApiKey, type ApiVersionsResponse, FrameSplitter, type RequestHeader, readRequest } from './codec/index.js'
-import { inflightRequestsMax, type KafkaOptions, writableBytesHigh } from './options.js'
+import { inflightRequestsMax, writableBytesHigh } from './options.js'
 import { QuotaMute } from './quota-mute.js'
 import { ResponseBudget } from './response-budget.js'
 import { ResponseQueue, type Slot } from './responses.js'
 import { SaslSession } from './sasl-session.js'
+import type { ListenerState } from './server-state.js'
 import { advertisedApiKeys, isVersionSupported } from './versions.js'
 
 export { NO_RESPONSE, type Slot, ThenClose, thenClose } from './responses.js'
-
-export interface ServerState {
-  readonly broker: Broker
-  readonly options: KafkaOptions
-  readonly logger: Logger
-  readonly advertisedHost: string
-  /** The plaintext port, unless the listener is TLS-only. */
-  readonly plainPort: number | undefined
-  /** The TLS port, when the listener serves one. */
-  readonly tlsPort: number | undefined
-  /** Holds produces while a resource alarm is active. */
-  readonly throttle: AlarmThrottle
-  /** Produced and fetched records, produce latency, refused logins (`/metrics`). */
-  readonly traffic: ProtocolTraffic
-  /** The listener's registry: opens, protocol errors and close reasons go to the log through it. */
-  readonly connections: ConnectionLifecycle<Connection>
-}
+export type ServerState = ListenerState<Connection>
 
 export type Handler = (c: Connection, request: never, version: number, header: RequestHeader) => unknown
 

@@ -10,20 +10,13 @@ import type {
 } from './codec/index.js'
 import type { Connection } from './connection.js'
 import { errorCodeOf, KafkaError } from './errors.js'
+import { type FetchTarget, fetchPlan, fetchTarget, sessionResponses } from './fetch-plan.js'
+import { maxTimestampRecord } from './max-timestamp.js'
 
 /** Empty record set: librdkafka rejects a null (-1) record set size in Fetch responses. */
 const NO_RECORDS = Buffer.alloc(0)
 
 // ---- Fetch ----
-
-interface FetchTarget {
-  topic: string
-  partition: number
-  fetchOffset: number
-  partitionMaxBytes: number
-  /** The principal may not Read the topic: answered TOPIC_AUTHORIZATION_FAILED, whether it exists or not. */
-  denied: boolean
-}
 
 function fetchPartitionEmpty(
   partitionIndex: number,
@@ -55,6 +48,10 @@ async function readAll(
   const data: FetchResponsePartitionData[] = []
   // Sequential on purpose: the response budget (maxBytes) is shared in request order, like Kafka.
   for (const t of targets) {
+    if (t.unknownTopicId) {
+      data.push(fetchPartitionEmpty(t.partition, KafkaError.UNKNOWN_TOPIC_ID))
+      continue
+    }
     if (t.denied) {
       data.push(fetchPartitionEmpty(t.partition, KafkaError.TOPIC_AUTHORIZATION_FAILED))
       continue
@@ -131,27 +128,18 @@ const fetchWaitMsMax = 30_000
 export async function handleFetch(c: Connection, req: FetchRequest, version: number): Promise<FetchResponse> {
   // Taken before the first await: the connection's response budget orders turns by this request's place.
   const slot = c.dispatching
-  const targets: FetchTarget[] = []
-  for (const topic of req.topics) {
-    const name = topic.topic ?? ''
-    const denied = !c.allows('Read', 'Topic', name)
-    for (const p of topic.partitions) {
-      targets.push({
-        topic: name,
-        partition: p.partition,
-        fetchOffset: p.fetchOffset,
-        partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
-        denied,
-      })
-    }
-  }
+  const plan = fetchPlan(c, req, version)
+  if (plan.kind === 'error') return { throttleTimeMs: 0, errorCode: plan.errorCode, sessionId: 0, responses: [] }
+  const resolve = c.server.topicIds.resolver()
+  const targets = plan.partitions.map((p) => fetchTarget(c, p, resolve))
   const maxBytes = Math.min(
     req.maxBytes !== undefined && version >= 3 ? req.maxBytes : Number.MAX_SAFE_INTEGER,
     c.server.options.fetchBytesMax,
   )
+  const closed = { throttleTimeMs: 0, errorCode: 0, sessionId: plan.sessionId, responses: [] }
   // A response is built only with a turn of the connection's response budget (released when it is answered).
   await c.budget.acquire(slot)
-  if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
+  if (c.isClosed) return closed
   let result = await readAll(c, targets, maxBytes)
   const waitMs = Math.min(Math.max(0, req.maxWaitMs), fetchWaitMsMax)
   if (
@@ -162,20 +150,16 @@ export async function handleFetch(c: Connection, req: FetchRequest, version: num
   ) {
     c.budget.release(slot)
     await waitForAny(c, targets, waitMs)
-    if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
+    if (c.isClosed) return closed
     await c.budget.acquire(slot)
-    if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
+    if (c.isClosed) return closed
     result = await readAll(c, targets, maxBytes)
   }
   // Counted once, for the read that is answered (a long poll reads again after its wait).
   c.server.traffic.delivered(result.records, result.bytes)
-  let i = 0
-  const responses = req.topics.map((topic) => ({
-    topic: topic.topic ?? '',
-    partitions: topic.partitions.map(() => result.data[i++]!),
-  }))
-  // Fetch sessions (v7+) are declined by answering session id 0: clients then send full fetches every time.
-  return { throttleTimeMs: 0, errorCode: KafkaError.NONE, sessionId: 0, responses }
+  // An incremental fetch answers only the session's partitions with something new (fetch-plan.ts).
+  const responses = sessionResponses(plan, targets, result.data, version >= 13)
+  return { throttleTimeMs: 0, errorCode: KafkaError.NONE, sessionId: plan.sessionId, responses }
 }
 
 // ---- ListOffsets ----
@@ -224,10 +208,8 @@ async function listOffset(
   if (timestamp === EARLIEST) return answer(log.logStartOffset)
   try {
     if (timestamp === MAX_TIMESTAMP) {
-      if (log.highWatermark <= log.logStartOffset) return answer(-1)
-      const last = log.highWatermark - 1
-      const { messages } = await broker.readMessages(topic, partitionIndex, last, 64 * 1024)
-      return answer(last, messages[0]?.timestamp ?? -1)
+      const found = await maxTimestampRecord(log)
+      return found === null ? answer(-1) : answer(found.offset, found.timestamp)
     }
     const offset = await log.offsetForTimestamp(timestamp)
     if (offset === null || offset >= log.highWatermark) return answer(-1)

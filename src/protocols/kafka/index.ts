@@ -23,6 +23,7 @@ import { ApiKey } from './codec/index.js'
 import { Connection, type Handler, type ServerState } from './connection.js'
 import { handleAlterUserScramCredentials, handleDescribeUserScramCredentials } from './credentials.js'
 import { handleFetch, handleListOffsets } from './fetch.js'
+import { FetchSessionCache } from './fetch-session.js'
 import {
   handleDeleteGroups,
   handleDescribeGroups,
@@ -35,12 +36,15 @@ import {
   handleOffsetFetch,
   handleSyncGroup,
 } from './groups.js'
+import { handleIncrementalAlterConfigs } from './incremental-configs.js'
+import { handleOffsetForLeaderEpoch } from './leader-epoch.js'
 import { handleApiVersions, handleMetadata } from './metadata.js'
 import { type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
 import { handleInitProducerId, handleProduce } from './produce.js'
 import { withQuotas } from './quota-throttle.js'
 import { handleAlterClientQuotas, handleDescribeClientQuotas } from './quotas.js'
 import { handleSaslAuthenticate, handleSaslHandshake } from './sasl.js'
+import { TopicIds } from './topic-ids.js'
 import { supportedVersions } from './versions.js'
 
 export type { KafkaListenerContext, KafkaOptions }
@@ -54,6 +58,8 @@ export interface KafkaListener extends Listener {
   readonly tlsPort: number | undefined
   /** Open connections whose produces a resource alarm holds back. */
   readonly blockedPublisherCount: number
+  /** The fetch session cache (KIP-227): its size and counters. */
+  readonly fetchSessions: Pick<FetchSessionCache, 'size' | 'stats'>
 }
 
 const handlers = new Map<number, Handler>([
@@ -88,6 +94,8 @@ const handlers = new Map<number, Handler>([
   [ApiKey.AlterUserScramCredentials, handleAlterUserScramCredentials as Handler],
   [ApiKey.DescribeClientQuotas, handleDescribeClientQuotas as Handler],
   [ApiKey.AlterClientQuotas, handleAlterClientQuotas as Handler],
+  [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch as Handler],
+  [ApiKey.IncrementalAlterConfigs, handleIncrementalAlterConfigs as Handler],
 ])
 // Quotas measure and throttle every request (quota-throttle.ts).
 for (const [apiKey, handler] of handlers) handlers.set(apiKey, withQuotas(apiKey, handler))
@@ -187,6 +195,12 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     throttle,
     traffic,
     connections,
+    topicIds: new TopicIds(ctx.broker),
+    fetchSessions: new FetchSessionCache({
+      slots: options.fetchSessionCacheSlots,
+      partitionsMax: options.fetchSessionPartitionsMax,
+      evictionMs: options.fetchSessionEvictionMs,
+    }),
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(
@@ -205,6 +219,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     get connectionCount() {
       return connections.size
     },
+    fetchSessions: state.fetchSessions,
     get blockedPublisherCount() {
       let n = 0
       for (const c of connections) if (c.produceHold.blocked) n++

@@ -10,6 +10,7 @@ import type {
 } from './codec/index.js'
 import type { Connection } from './connection.js'
 import { KafkaError } from './errors.js'
+import { isZeroTopicId, topicIdOf, ZERO_TOPIC_ID } from './topic-ids.js'
 import { advertisedApiKeys } from './versions.js'
 
 /** The single broker every Metadata/FindCoordinator answer names. */
@@ -39,6 +40,7 @@ function topicMetadata(stream: Stream): MetadataResponseMetadataResponseTopic {
   return {
     errorCode: KafkaError.NONE,
     name: stream.name,
+    topicId: topicIdOf(stream),
     isInternal: false,
     partitions: stream.partitions.map((_log, partitionIndex) => ({
       errorCode: KafkaError.NONE,
@@ -52,8 +54,12 @@ function topicMetadata(stream: Stream): MetadataResponseMetadataResponseTopic {
   }
 }
 
-function missingTopic(name: string, errorCode: number): MetadataResponseMetadataResponseTopic {
-  return { errorCode, name, isInternal: false, partitions: [] }
+function missingTopic(
+  name: string | null,
+  errorCode: number,
+  topicId = ZERO_TOPIC_ID,
+): MetadataResponseMetadataResponseTopic {
+  return { errorCode, name, topicId, isInternal: false, partitions: [] }
 }
 
 export async function handleMetadata(c: Connection, req: MetadataRequest, version: number): Promise<MetadataResponse> {
@@ -78,8 +84,18 @@ export async function handleMetadata(c: Connection, req: MetadataRequest, versio
     }
   // Metadata v0-v3 have no flag: the broker setting alone decides (Kafka behaves the same).
   const allowCreate = options.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation !== false)
+  const resolve = c.server.topicIds.resolver()
   const topics = await Promise.all(
-    (req.topics ?? []).map(async ({ name }) => {
+    (req.topics ?? []).map(async ({ name, topicId }) => {
+      // v12+ may name a topic by id instead (KIP-516); never by both. Unknown and undescribable ids are the
+      // same answer, as in Kafka, so ids do not reveal which topics exist.
+      if (!isZeroTopicId(topicId)) {
+        if (name !== null || version < 12) return missingTopic(name, KafkaError.INVALID_REQUEST, topicId)
+        const stream = resolve(topicId!)
+        if (stream === undefined || !c.allows('Describe', 'Topic', stream.name))
+          return missingTopic(null, KafkaError.UNKNOWN_TOPIC_ID, topicId)
+        return topicMetadata(stream)
+      }
       if (name === null) return missingTopic('', KafkaError.UNKNOWN_TOPIC_OR_PARTITION)
       if (!c.allows('Describe', 'Topic', name)) return missingTopic(name, KafkaError.TOPIC_AUTHORIZATION_FAILED)
       const stream = broker.getStream(name)

@@ -42,6 +42,12 @@ export interface KafkaOptions {
    * answered REQUEST_TIMED_OUT; it is appended if the alarm clears first.
    */
   alarmProduceWaitMsMax: number
+  /** Fetch sessions the listener holds (KIP-227; Kafka max.incremental.fetch.session.cache.slots); 0 = none. */
+  fetchSessionCacheSlots: number
+  /** Partitions one fetch session may hold (bounds the cache's memory with the slot count). */
+  fetchSessionPartitionsMax: number
+  /** A fetch session unused this long may be evicted for a new one (Kafka min.incremental.fetch.session.eviction.ms). */
+  fetchSessionEvictionMs: number
 }
 
 export const defaultKafkaOptions: KafkaOptions = {
@@ -54,6 +60,9 @@ export const defaultKafkaOptions: KafkaOptions = {
   responseBytesInFlightMax: 16 * 1024 * 1024,
   connectionsMaxIdleMs: 10 * 60 * 1000,
   alarmProduceWaitMsMax: 10_000,
+  fetchSessionCacheSlots: 1000,
+  fetchSessionPartitionsMax: 1000,
+  fetchSessionEvictionMs: 120_000,
 }
 
 /** Defaults < WHARF_KAFKA_* environment < context options. */

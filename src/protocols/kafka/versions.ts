@@ -9,9 +9,12 @@ export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: 
   // 0/1 message sets): librdkafka enables gzip/snappy/lz4 only when the broker's Produce range reaches v0
   // (rdkafka_msgset_writer.c), and otherwise silently sends uncompressed batches.
   [ApiKey.Produce, [0, 9]],
-  [ApiKey.Fetch, [4, 12]],
+  // Fetch v7+ sessions (KIP-227), v13+ topic ids (KIP-516); v16+ would owe KIP-951 leader endpoints with
+  // NOT_LEADER_OR_FOLLOWER (answered while shutting down), so it stops at 15.
+  [ApiKey.Fetch, [4, 15]],
   [ApiKey.ListOffsets, [1, 7]],
-  [ApiKey.Metadata, [0, 9]],
+  // v10+ topic ids, v12 topics named by id.
+  [ApiKey.Metadata, [0, 12]],
   [ApiKey.OffsetCommit, [2, 8]],
   [ApiKey.OffsetFetch, [1, 8]],
   [ApiKey.FindCoordinator, [0, 4]],
@@ -23,8 +26,8 @@ export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: 
   [ApiKey.ListGroups, [0, 4]],
   [ApiKey.SaslHandshake, [0, 1]],
   [ApiKey.ApiVersions, [0, 3]],
-  [ApiKey.CreateTopics, [0, 5]],
-  [ApiKey.DeleteTopics, [0, 5]],
+  [ApiKey.CreateTopics, [0, 7]],
+  [ApiKey.DeleteTopics, [0, 6]],
   [ApiKey.DeleteRecords, [0, 2]],
   [ApiKey.InitProducerId, [0, 4]],
   [ApiKey.DescribeConfigs, [0, 4]],
@@ -39,6 +42,8 @@ export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: 
   [ApiKey.AlterUserScramCredentials, [0, 0]],
   [ApiKey.DescribeClientQuotas, [0, 1]],
   [ApiKey.AlterClientQuotas, [0, 1]],
+  [ApiKey.OffsetForLeaderEpoch, [0, 4]],
+  [ApiKey.IncrementalAlterConfigs, [0, 1]],
 ])
 
 export function isVersionSupported(apiKey: number, version: number): boolean {

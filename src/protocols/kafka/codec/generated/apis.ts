@@ -39,6 +39,8 @@ import { decodeDeleteRecordsRequest, encodeDeleteRecordsRequest } from './delete
 import { decodeDeleteRecordsResponse, encodeDeleteRecordsResponse } from './delete-records-response.js'
 import { decodeInitProducerIdRequest, encodeInitProducerIdRequest } from './init-producer-id-request.js'
 import { decodeInitProducerIdResponse, encodeInitProducerIdResponse } from './init-producer-id-response.js'
+import { decodeOffsetForLeaderEpochRequest, encodeOffsetForLeaderEpochRequest } from './offset-for-leader-epoch-request.js'
+import { decodeOffsetForLeaderEpochResponse, encodeOffsetForLeaderEpochResponse } from './offset-for-leader-epoch-response.js'
 import { decodeDescribeAclsRequest, encodeDescribeAclsRequest } from './describe-acls-request.js'
 import { decodeDescribeAclsResponse, encodeDescribeAclsResponse } from './describe-acls-response.js'
 import { decodeCreateAclsRequest, encodeCreateAclsRequest } from './create-acls-request.js'
@@ -55,6 +57,8 @@ import { decodeCreatePartitionsRequest, encodeCreatePartitionsRequest } from './
 import { decodeCreatePartitionsResponse, encodeCreatePartitionsResponse } from './create-partitions-response.js'
 import { decodeDeleteGroupsRequest, encodeDeleteGroupsRequest } from './delete-groups-request.js'
 import { decodeDeleteGroupsResponse, encodeDeleteGroupsResponse } from './delete-groups-response.js'
+import { decodeIncrementalAlterConfigsRequest, encodeIncrementalAlterConfigsRequest } from './incremental-alter-configs-request.js'
+import { decodeIncrementalAlterConfigsResponse, encodeIncrementalAlterConfigsResponse } from './incremental-alter-configs-response.js'
 import { decodeDescribeClientQuotasRequest, encodeDescribeClientQuotasRequest } from './describe-client-quotas-request.js'
 import { decodeDescribeClientQuotasResponse, encodeDescribeClientQuotasResponse } from './describe-client-quotas-response.js'
 import { decodeAlterClientQuotasRequest, encodeAlterClientQuotasRequest } from './alter-client-quotas-request.js'
@@ -85,6 +89,7 @@ export const ApiKey = {
   DeleteTopics: 20,
   DeleteRecords: 21,
   InitProducerId: 22,
+  OffsetForLeaderEpoch: 23,
   DescribeAcls: 29,
   CreateAcls: 30,
   DeleteAcls: 31,
@@ -93,6 +98,7 @@ export const ApiKey = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  IncrementalAlterConfigs: 44,
   DescribeClientQuotas: 48,
   AlterClientQuotas: 49,
   DescribeUserScramCredentials: 50,
@@ -367,6 +373,20 @@ export const kafkaApis: ReadonlyMap<number, KafkaApi> = new Map<number, KafkaApi
     decodeResponse: decodeInitProducerIdResponse,
     encodeResponse: encodeInitProducerIdResponse,
   })],
+  // OffsetForLeaderEpoch: versions 0-4, flexible 4+
+  [23, defineApi({
+    apiKey: 23,
+    name: 'OffsetForLeaderEpoch',
+    minVersion: 0,
+    maxVersion: 4,
+    flexibleMinVersion: 4,
+    latestVersionUnstable: false,
+    deprecatedVersions: [0, 1],
+    decodeRequest: decodeOffsetForLeaderEpochRequest,
+    encodeRequest: encodeOffsetForLeaderEpochRequest,
+    decodeResponse: decodeOffsetForLeaderEpochResponse,
+    encodeResponse: encodeOffsetForLeaderEpochResponse,
+  })],
   // DescribeAcls: versions 0-3, flexible 2+
   [29, defineApi({
     apiKey: 29,
@@ -478,6 +498,20 @@ export const kafkaApis: ReadonlyMap<number, KafkaApi> = new Map<number, KafkaApi
     encodeRequest: encodeDeleteGroupsRequest,
     decodeResponse: decodeDeleteGroupsResponse,
     encodeResponse: encodeDeleteGroupsResponse,
+  })],
+  // IncrementalAlterConfigs: versions 0-1, flexible 1+
+  [44, defineApi({
+    apiKey: 44,
+    name: 'IncrementalAlterConfigs',
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 1,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeIncrementalAlterConfigsRequest,
+    encodeRequest: encodeIncrementalAlterConfigsRequest,
+    decodeResponse: decodeIncrementalAlterConfigsResponse,
+    encodeResponse: encodeIncrementalAlterConfigsResponse,
   })],
   // DescribeClientQuotas: versions 0-1, flexible 1+
   [48, defineApi({
