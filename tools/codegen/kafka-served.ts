@@ -30,4 +30,11 @@ export const servedApis: readonly string[] = [
   'DeleteAcls',
   'DescribeUserScramCredentials',
   'AlterUserScramCredentials',
+  'AddPartitionsToTxn',
+  'AddOffsetsToTxn',
+  'EndTxn',
+  'TxnOffsetCommit',
+  'DescribeProducers',
+  'DescribeTransactions',
+  'ListTransactions',
 ]

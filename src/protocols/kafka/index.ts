@@ -39,6 +39,13 @@ import { handleApiVersions, handleMetadata } from './metadata.js'
 import { type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
 import { handleInitProducerId, handleProduce } from './produce.js'
 import { handleSaslAuthenticate, handleSaslHandshake } from './sasl.js'
+import {
+  handleAddOffsetsToTxn,
+  handleAddPartitionsToTxn,
+  handleEndTxn,
+  handleTxnOffsetCommit,
+} from './transactions/coordinator.js'
+import { handleDescribeProducers, handleDescribeTransactions, handleListTransactions } from './transactions/describe.js'
 import { supportedVersions } from './versions.js'
 
 export type { KafkaListenerContext, KafkaOptions }
@@ -84,6 +91,13 @@ const handlers = new Map<number, Handler>([
   [ApiKey.DeleteAcls, handleDeleteAcls as Handler],
   [ApiKey.DescribeUserScramCredentials, handleDescribeUserScramCredentials as Handler],
   [ApiKey.AlterUserScramCredentials, handleAlterUserScramCredentials as Handler],
+  [ApiKey.AddPartitionsToTxn, handleAddPartitionsToTxn as Handler],
+  [ApiKey.AddOffsetsToTxn, handleAddOffsetsToTxn as Handler],
+  [ApiKey.EndTxn, handleEndTxn as Handler],
+  [ApiKey.TxnOffsetCommit, handleTxnOffsetCommit as Handler],
+  [ApiKey.DescribeProducers, handleDescribeProducers as Handler],
+  [ApiKey.DescribeTransactions, handleDescribeTransactions as Handler],
+  [ApiKey.ListTransactions, handleListTransactions as Handler],
 ])
 
 // Every advertised API has a handler, and nothing is handled that is not advertised.
