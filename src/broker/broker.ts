@@ -131,6 +131,7 @@ export class Broker {
         nextProducerId: () => this.initProducerId(),
         indexes: this.#appender.transactionIndexes,
         stream: (name) => this.#streams.get(name),
+        streams: () => this.#streams.values(),
         producerState: (stream, p) => this.#appender.producers.stateFor(stream.id, p, stream.partitionLog(p)),
         commitOffset: (group, stream, p, offset, metadata) => this.commitOffset(group, stream, p, offset, metadata),
         now: this.now,

@@ -6,7 +6,6 @@
 import type { MetadataStore } from '../../storage/api.js'
 import type { Stream } from '../stream/stream.js'
 import type { StableView, TransactionIndexes } from './indexes.js'
-import { encodeMarker } from './markers.js'
 import type { ProducerTransactionOptions } from './options.js'
 import {
   checkProducer,
@@ -27,6 +26,7 @@ export interface ProducerTransactionsHost {
   nextProducerId(): Promise<{ producerId: number; producerEpoch: number }>
   indexes: TransactionIndexes
   stream(name: string): Stream | undefined
+  streams(): Iterable<Stream>
   /** The partition's idempotent-producer state (DescribeProducers). */
   producerState(stream: Stream, partition: number): Promise<{ producers(): ActiveProducer[] }>
   commitOffset(group: string, stream: string, partition: number, offset: number, metadata: string): Promise<void>
@@ -67,7 +67,8 @@ export class ProducerTransactions {
   static async open(host: ProducerTransactionsHost, options: ProducerTransactionOptions = {}) {
     const coordinator = new ProducerTransactions(host, options)
     for (const [id, value] of host.metadata.list(KIND)) {
-      if (isRecord(value)) coordinator.#records.set(id, value)
+      // Stored values are frozen: the coordinator works on its own copy.
+      if (isRecord(value)) coordinator.#records.set(id, structuredClone(value))
       else host.warn('ignoring a malformed producer transaction record', { transactionalId: id })
     }
     for (const record of coordinator.#records.values()) {
@@ -75,10 +76,41 @@ export class ProducerTransactions {
       else if (record.state === 'PrepareAbort') await coordinator.#complete(record, false)
       else if (record.state === 'Ongoing') await coordinator.#abortAndFence(record, 'broker restarted')
     }
+    await coordinator.#abortOpenInPartitions()
     const every = options.checkEveryMs ?? 1000
     coordinator.#timer = setInterval(() => coordinator.#tick(), every)
     coordinator.#timer.unref()
     return coordinator
+  }
+
+  /**
+   * The partitions of an open transaction are not persisted with each AddPartitions (that would cost a
+   * write per transaction): every partition that ever joined a transaction has a durable index instead, and
+   * after a restart whatever transaction is still open in one was never decided, so it is aborted here.
+   */
+  async #abortOpenInPartitions(): Promise<void> {
+    const byProducer = new Map<number, TransactionRecord>()
+    for (const record of this.#records.values()) byProducer.set(record.producerId, record)
+    const fenced = new Set<number>()
+    for (const stream of this.#host.streams()) {
+      for (let partition = 0; partition < stream.partitions.length; partition++) {
+        if (!this.#host.indexes.tracked(stream, partition)) continue
+        const index = await this.#host.indexes.of(stream, partition)
+        for (const producerId of index.openProducers()) {
+          const record = byProducer.get(producerId)
+          const epoch = record?.producerEpoch ?? 0
+          await this.#host.indexes.appendMarker(stream, partition, producerId, epoch, false, this.#host.now())
+          if (record !== undefined && !fenced.has(producerId)) {
+            fenced.add(producerId)
+            this.#host.warn('aborted a producer transaction left open', { transactionalId: record.transactionalId })
+            record.state = 'CompleteAbort'
+            record.abandonedEpoch = record.producerEpoch
+            await this.#bumpEpoch(record)
+            await this.#persist(record)
+          }
+        }
+      }
+    }
   }
 
   #serial<T>(id: string, work: () => Promise<T>): Promise<T> {
@@ -182,8 +214,8 @@ export class ProducerTransactions {
       // Each partition's index exists (durably) before the first transactional batch can reach it.
       for (const [stream, , partition] of added) await this.#host.indexes.track(stream, partition)
       this.#begin(record!)
+      // Not persisted: a restart finds the open transaction in the partition indexes and aborts it.
       for (const [, name, partition] of added) record!.partitions.push([name, partition])
-      if (added.length > 0) await this.#persist(record!)
       return { ok: true, failed }
     })
   }
@@ -279,13 +311,7 @@ export class ProducerTransactions {
       record.partitions.map(async ([name, partition]) => {
         const stream = this.#host.stream(name)
         if (stream === undefined || partition >= stream.partitions.length) return // deleted meanwhile
-        const index = await this.#host.indexes.of(stream, partition)
-        const log = stream.partitionLog(partition)
-        const marker = encodeMarker(record.producerId, record.producerEpoch, commit, 0, now)
-        const offset = log.nextOffset
-        const appended = log.append([marker])
-        index.marker(record.producerId, commit, offset)
-        await appended
+        await this.#host.indexes.appendMarker(stream, partition, record.producerId, record.producerEpoch, commit, now)
       }),
     )
     if (commit)

@@ -7,7 +7,7 @@ import { readBatchHeader, splitBatches } from '../../record/index.js'
 import type { MetadataStore } from '../../storage/api.js'
 import { LoadOnce } from '../../util/load-once.js'
 import type { Stream } from '../stream/stream.js'
-import { markerIsCommit } from './markers.js'
+import { encodeMarker, markerIsCommit } from './markers.js'
 import { PartitionTransactionIndex } from './partition-index.js'
 
 const KIND = 'transaction-index'
@@ -65,6 +65,23 @@ export class TransactionIndexes {
     const key = TransactionIndexes.key(stream.id, partition)
     if (this.#metadata.get(KIND, key) === undefined) await this.#save(key, stream, partition, index)
     return index
+  }
+
+  /** Ends a producer's transaction in the partition: appends its marker and updates the index in the same tick. */
+  async appendMarker(
+    stream: Stream,
+    partition: number,
+    producerId: number,
+    producerEpoch: number,
+    commit: boolean,
+    now: number,
+  ): Promise<void> {
+    const index = await this.of(stream, partition)
+    const log = stream.partitionLog(partition)
+    const offset = log.nextOffset
+    const appended = log.append([encodeMarker(producerId, producerEpoch, commit, 0, now)])
+    index.marker(producerId, commit, offset)
+    await appended
   }
 
   /** LSO and the aborted transactions of [from, to) for a read_committed reader. */

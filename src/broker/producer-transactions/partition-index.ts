@@ -44,6 +44,11 @@ export class PartitionTransactionIndex {
     return this.#open.size
   }
 
+  /** Producers with an open transaction here. */
+  openProducers(): number[] {
+    return [...this.#open.keys()]
+  }
+
   /** First offset of the producer's open transaction, or -1. */
   openStart(producerId: number): number {
     return this.#open.get(producerId) ?? -1
