@@ -3,6 +3,7 @@
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
 import type { JmsOptions } from './broker/jms/options.js'
+import type { ProducerTransactionOptions } from './broker/producer-transactions/options.js'
 import type { ScheduleLimits } from './broker/schedule/limits.js'
 import type { TransactionLimits } from './broker/transactions/limits.js'
 import { openStorage } from './storage/local/index.js'
@@ -35,6 +36,8 @@ export interface CreateBrokerOptions {
   scheduleLimits?: Partial<ScheduleLimits>
   /** Bounds on transactions (defaults: 64 MiB and 100000 operations each, 1000 open per owner). */
   transactionLimits?: Partial<TransactionLimits>
+  /** Producer transactions (Kafka transactional ids): timeout cap (15 min), partitions per transaction, ids kept. */
+  producerTransactions?: ProducerTransactionOptions
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -58,6 +61,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       jms: options.jms,
       scheduleLimits: options.scheduleLimits,
       transactionLimits: options.transactionLimits,
+      producerTransactions: options.producerTransactions,
     })
   } catch (error) {
     await storage.close()
