@@ -3,9 +3,9 @@
 // and its end: the decision is persisted (PrepareCommit/PrepareAbort), then a marker goes to every partition
 // and, on commit, the offsets are applied, then the transaction is complete. Every state change is in the
 // metadata store, so a restart (or a crash) finishes a decided transaction and aborts an undecided one.
-import type { MetadataStore } from '../../storage/api.js'
 import type { Stream } from '../stream/stream.js'
-import type { StableView, TransactionIndexes } from './indexes.js'
+import type { ActiveProducer, Outcome, ProducerTransactionsHost } from './host.js'
+import type { StableView } from './indexes.js'
 import type { ProducerTransactionOptions } from './options.js'
 import {
   checkProducer,
@@ -21,28 +21,6 @@ const KIND = 'producer-transaction'
 const EPOCH_MAX = 32767
 const SNAPSHOT_EVERY_MS = 30_000
 
-export interface ProducerTransactionsHost {
-  metadata: MetadataStore
-  nextProducerId(): Promise<{ producerId: number; producerEpoch: number }>
-  indexes: TransactionIndexes
-  stream(name: string): Stream | undefined
-  streams(): Iterable<Stream>
-  /** The partition's idempotent-producer state (DescribeProducers). */
-  producerState(stream: Stream, partition: number): Promise<{ producers(): ActiveProducer[] }>
-  commitOffset(group: string, stream: string, partition: number, offset: number, metadata: string): Promise<void>
-  now(): number
-  warn(message: string, details?: Record<string, unknown>): void
-}
-
-export interface ActiveProducer {
-  producerId: number
-  producerEpoch: number
-  lastSequence: number
-  lastTimestamp: number
-}
-
-export type Outcome<T = object> = ({ ok: true } & T) | { ok: false; refusal: TransactionRefusal }
-
 const refuse = (refusal: TransactionRefusal): { ok: false; refusal: TransactionRefusal } => ({ ok: false, refusal })
 
 export class ProducerTransactions {
@@ -50,6 +28,8 @@ export class ProducerTransactions {
   readonly #records = new Map<string, TransactionRecord>()
   /** One operation at a time per transactional id. */
   readonly #locks = new Map<string, Promise<unknown>>()
+  /** A write an operation answered before (its successor on the same id waits for it). */
+  readonly #deferred = new Map<string, Promise<void>>()
   readonly timeoutMsMax: number
   readonly #partitionsMax: number
   readonly #idsMax: number
@@ -115,7 +95,14 @@ export class ProducerTransactions {
 
   #serial<T>(id: string, work: () => Promise<T>): Promise<T> {
     const run = (this.#locks.get(id) ?? Promise.resolve()).then(work)
-    const tail = run.catch(() => {})
+    // The next operation on the id also waits for a write the last one left running (see end()).
+    const tail = run
+      .catch(() => {})
+      .then(() => this.#deferred.get(id))
+      .catch((error) =>
+        this.#host.warn('producer transaction write failed', { transactionalId: id, error: String(error) }),
+      )
+      .finally(() => this.#deferred.delete(id))
     this.#locks.set(id, tail)
     void tail.then(() => {
       if (this.#locks.get(id) === tail) this.#locks.delete(id)
@@ -263,7 +250,10 @@ export class ProducerTransactions {
       if (refusal !== null) return refuse(refusal)
       const r = record!
       if (r.state === 'Ongoing') {
-        await this.#end(r, commit)
+        // Answered once the markers are durable; the "complete" record is written behind the answer. Nothing
+        // can reach the id's partitions before it is durable: producing needs an AddPartitions, which waits
+        // for it, and a restart before it only completes the same transaction again.
+        await this.#end(r, commit, true)
         return { ok: true }
       }
       // Nothing open: a retry of the same decision, or an empty transaction, succeeds; the opposite does not.
@@ -297,15 +287,17 @@ export class ProducerTransactions {
     record.offsets = []
   }
 
-  async #end(record: TransactionRecord, commit: boolean): Promise<void> {
+  async #end(record: TransactionRecord, commit: boolean, deferComplete = false): Promise<void> {
     record.state = commit ? 'PrepareCommit' : 'PrepareAbort'
     if (!commit) record.offsets = []
-    await this.#persist(record) // the decision: from here on a restart completes it
-    await this.#complete(record, commit)
+    // The decision: from here on a restart completes it. With one partition and no offsets the marker alone
+    // is the decision (one append is atomic; a restart aborts a transaction whose marker is missing).
+    if (record.partitions.length > 1 || record.offsets.length > 0) await this.#persist(record)
+    await this.#complete(record, commit, deferComplete)
   }
 
   /** Writes the markers (and, on commit, the offsets) of a decided transaction, then marks it complete. */
-  async #complete(record: TransactionRecord, commit: boolean): Promise<void> {
+  async #complete(record: TransactionRecord, commit: boolean, deferPersist = false): Promise<void> {
     const now = this.#host.now()
     await Promise.all(
       record.partitions.map(async ([name, partition]) => {
@@ -322,7 +314,9 @@ export class ProducerTransactions {
     record.partitions = []
     record.groups = []
     record.offsets = []
-    await this.#persist(record)
+    const persisted = this.#persist(record)
+    if (deferPersist) this.#deferred.set(record.transactionalId, persisted)
+    else await persisted
   }
 
   /** Aborts an open transaction the producer abandoned, fencing it: its next request fails with PRODUCER_FENCED. */
