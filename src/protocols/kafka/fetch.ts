@@ -130,6 +130,17 @@ async function waitForAny(c: Connection, targets: FetchTarget[], timeoutMs: numb
   }
 }
 
+/**
+ * read_committed waits for the log to grow past its end, not past the fetch offset: data behind an open
+ * transaction is already there, and only a later append (the marker, or more data) can move the LSO.
+ */
+function pastStable(c: Connection, targets: FetchTarget[]): FetchTarget[] {
+  return targets.map((t) => {
+    const hw = c.server.broker.getStream(t.topic)?.partitions[t.partition]?.highWatermark ?? t.fetchOffset
+    return { ...t, fetchOffset: Math.max(t.fetchOffset, hw) }
+  })
+}
+
 /** Kafka's own cap on fetch.max.wait.ms-style waits we honour (a client asking for longer gets this). */
 const fetchWaitMsMax = 30_000
 
@@ -167,7 +178,7 @@ export async function handleFetch(c: Connection, req: FetchRequest, version: num
     !result.data.some((d) => d.errorCode !== 0)
   ) {
     c.budget.release(slot)
-    await waitForAny(c, targets, waitMs)
+    await waitForAny(c, isolationLevel === READ_COMMITTED ? pastStable(c, targets) : targets, waitMs)
     if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
     await c.budget.acquire(slot)
     if (c.isClosed) return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [] }
