@@ -70,7 +70,7 @@ async function logAppendTail(): Promise<number> {
     const tail = (async () => {
       let offset = 0
       while (read < N) {
-        await broker.waitForData('log', 0, offset, 1000)
+        await broker.log.waitForData('log', 0, offset, 1000)
         const { messages, nextOffset } = await broker.readMessages('log', 0, offset, 1 << 20)
         read += messages.length
         offset = nextOffset

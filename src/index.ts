@@ -3,6 +3,7 @@
 import { Broker } from './broker/broker.js'
 import type { SchemaLimits, SecurityBootstrap, StreamConfig } from './broker/config.js'
 import type { JmsOptions } from './broker/jms/options.js'
+import type { ProducerTransactionOptions } from './broker/producer-transactions/options.js'
 import type { QuotaWindow } from './broker/quotas/types.js'
 import type { ScheduleLimits } from './broker/schedule/limits.js'
 import type { TransactionLimits } from './broker/transactions/limits.js'
@@ -38,6 +39,8 @@ export interface CreateBrokerOptions {
   transactionLimits?: Partial<TransactionLimits>
   /** How client quota rates are measured (defaults: 11 samples of 1 s, Kafka's quota.window.*). */
   quotaWindow?: Partial<QuotaWindow>
+  /** Producer transactions (Kafka transactional ids): timeout cap (15 min), partitions per transaction, ids kept. */
+  producerTransactions?: ProducerTransactionOptions
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
@@ -62,6 +65,7 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       scheduleLimits: options.scheduleLimits,
       transactionLimits: options.transactionLimits,
       quotaWindow: options.quotaWindow,
+      producerTransactions: options.producerTransactions,
     })
   } catch (error) {
     await storage.close()

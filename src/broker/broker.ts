@@ -11,6 +11,7 @@ import type { LogCursor, LogCursorOptions } from './log/cursor.js'
 import { LogMode, type LogRead } from './log/mode.js'
 import { Maintenance } from './maintenance.js'
 import type { PublishMessage, StoredMessage } from './message.js'
+import { ProducerTransactions } from './producer-transactions/coordinator.js'
 import { type BrowseOptions, type BrowsePage, browse } from './queue/browse.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { Deliveries } from './queue/deliveries.js'
@@ -58,6 +59,8 @@ export class Broker {
   quotas!: Quotas
   /** Crash-atomic transactions of sends and acks (transactions/): one fsynced commit record each. */
   transactions!: Transactions
+  /** Kafka-style producer transactions: transactional ids, markers, the last stable offset (producer-transactions/). */
+  producerTransactions!: ProducerTransactions
   /** Publishes through exchanges; holds the in-memory sinks bindings can target (e.g. MQTT QoS 0 sessions). */
   readonly #publisher = new Publisher({
     route: (exchange, key, headers, out, message) => this.router.route(exchange, key, headers, out, message),
@@ -125,6 +128,20 @@ export class Broker {
     this.schemas = await SchemaStore.open(meta, this.#options.schemaLimits)
     await this.#streams.load()
     this.transactions = await Transactions.open(this, this.#options, this.#publisher)
+    this.producerTransactions = await ProducerTransactions.open(
+      {
+        metadata: meta,
+        nextProducerId: () => this.initProducerId(),
+        indexes: this.#appender.transactionIndexes,
+        stream: (name) => this.#streams.get(name),
+        streams: () => this.#streams.values(),
+        producerState: (stream, p) => this.#appender.producers.stateFor(stream.id, p, stream.partitionLog(p)),
+        commitOffset: (group, stream, p, offset, metadata) => this.commitOffset(group, stream, p, offset, metadata),
+        now: this.now,
+        warn: this.#report.warn,
+      },
+      this.#options.producerTransactions,
+    )
     const routing = { topicWildcardsMax: this.#options.topicWildcardsMax, warn: this.#report.warn }
     this.router = await Router.open(meta, { ...routing, queueExists: (name) => this.#queues.has(name) })
     this.topics = await TopicSubscriptions.open(meta)
@@ -358,17 +375,6 @@ export class Broker {
     return this.log.cursor(streamName, partition, options)
   }
 
-  /** Waits until a partition has data at or beyond `offset`, or the timeout passes. */
-  waitForData(
-    streamName: string,
-    partition: number,
-    offset: number,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    return this.log.waitForData(streamName, partition, offset, timeoutMs, signal)
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -376,7 +382,8 @@ export class Broker {
     await this.scheduler?.close()
     this.groups?.close()
     await this.#catalogLock
-    await Promise.all([this.transactions?.close(), this.#appender.producers.saveAll(this.now()).catch(() => {})])
+    const saves = [this.producerTransactions?.close(), this.#appender.producers.saveAll(this.now())]
+    await Promise.all([this.transactions?.close(), ...saves.map((save) => save?.catch(() => {}))])
     for (const queue of this.#queues.values()) {
       await queue.saveDeliveryState().catch(() => {})
       queue.close('broker closed')

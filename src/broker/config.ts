@@ -4,6 +4,7 @@
 import type { Durability, LogConfig, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import type { JmsOptions } from './jms/options.js'
+import type { ProducerTransactionOptions } from './producer-transactions/options.js'
 import type { QuotaWindow } from './quotas/types.js'
 import { DELIVERY_DELAY_MAX_MS, type ScheduleLimits } from './schedule/limits.js'
 import type { SchemaLimits } from './schema/limits.js'
@@ -15,6 +16,8 @@ export { DELIVERY_DELAY_MAX_MS }
 
 export interface BrokerOptions {
   storage: StorageEngine
+  /** Producer transactions (Kafka transactional ids): timeout cap and bounds (producer-transactions/). */
+  producerTransactions?: ProducerTransactionOptions
   /** Kafka group.initial.rebalance.delay.ms (default 3000). */
   initialRebalanceDelayMs?: number
   /** Durability of streams created without one. */

@@ -40,10 +40,10 @@ test('replay from an offset and from a timestamp; committed offsets and lag', as
   await broker.commitOffset('g1', 'events', 0, 7, 'meta')
   assert.deepEqual(broker.committedOffset('g1', 'events', 0), { offset: 7, metadata: 'meta' })
   assert.deepEqual(broker.log.lag('g1', 'events'), [{ partition: 0, committed: 7, highWatermark: 10, lag: 3 }])
-  const waiting = broker.waitForData('events', 0, 10, 2000)
+  const waiting = broker.log.waitForData('events', 0, 10, 2000)
   await broker.produce('events', [{ value: 'e10' }])
   assert.equal(await waiting, true)
-  assert.equal(await broker.waitForData('events', 0, 11, 20), false)
+  assert.equal(await broker.log.waitForData('events', 0, 11, 20), false)
 })
 
 test('raw batches are stored as received; idempotent retries return the original offsets', async (t) => {

@@ -34,4 +34,11 @@ export const servedApis: readonly string[] = [
   'AlterClientQuotas',
   'OffsetForLeaderEpoch',
   'IncrementalAlterConfigs',
+  'AddPartitionsToTxn',
+  'AddOffsetsToTxn',
+  'EndTxn',
+  'TxnOffsetCommit',
+  'DescribeProducers',
+  'DescribeTransactions',
+  'ListTransactions',
 ]

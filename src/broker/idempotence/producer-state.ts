@@ -88,6 +88,21 @@ export class PartitionProducerState {
     return this.#entries.size
   }
 
+  /** The tracked producers, least recently appended first (Kafka DescribeProducers). */
+  producers(): Array<{ producerId: number; producerEpoch: number; lastSequence: number; lastTimestamp: number }> {
+    const out = []
+    for (let entry = this.#oldest; entry !== undefined; entry = entry.newer) {
+      const last = entry.batches[entry.batches.length - 1]
+      out.push({
+        producerId: entry.producerId,
+        producerEpoch: entry.epoch,
+        lastSequence: last?.lastSequence ?? -1,
+        lastTimestamp: entry.lastTimestamp,
+      })
+    }
+    return out
+  }
+
   /** Offset after the last batch seen (by recordAppend or replay): where a replay after snapshot() starts. */
   get endOffset(): number {
     return this.#endOffset

@@ -5,6 +5,7 @@ import type { MetadataStore } from '../../storage/api.js'
 import { DedupManager } from '../dedup/manager.js'
 import { ProducerManager } from '../idempotence/manager.js'
 import type { PublishMessage } from '../message.js'
+import { TransactionIndexes } from '../producer-transactions/indexes.js'
 import type { SchemaStore } from '../schema/index.js'
 import { AppendCoalescer } from './coalescer.js'
 import { type MessagePosition, produceMany } from './produce.js'
@@ -16,11 +17,14 @@ export class Appender {
   readonly #coalescer = new AppendCoalescer()
   readonly dedup = new DedupManager()
   readonly producers: ProducerManager
+  /** Open and aborted producer transactions per partition (the last stable offset). */
+  readonly transactionIndexes: TransactionIndexes
   /** The schema store opens after the appender exists. */
   readonly #schemas: () => SchemaStore
 
   constructor(metadata: MetadataStore, schemas: () => SchemaStore) {
     this.producers = new ProducerManager(metadata)
+    this.transactionIndexes = new TransactionIndexes(metadata)
     this.#schemas = schemas
   }
 
@@ -65,12 +69,13 @@ export class Appender {
 
   /** A client-built RecordBatch (Kafka produce), stored as received once validated and sequence-checked. */
   appendRaw(stream: Stream, partition: number, batch: Buffer): Promise<RawAppendResult> {
-    return appendRawBatch(stream, partition, batch, this.producers, this.#schemas())
+    return appendRawBatch(stream, partition, batch, this.producers, this.#schemas(), this.transactionIndexes)
   }
 
   /** Drops what the appender keeps about a deleted stream. */
   async forget(stream: Stream): Promise<void> {
     this.dedup.forget(stream)
     await this.producers.drop(stream.id, stream.partitions.length)
+    await this.transactionIndexes.drop(stream)
   }
 }

@@ -3,6 +3,8 @@
 import { type BatchHeader, decodeBatch, validateBatch } from '../../record/index.js'
 import { WharfError } from '../../util/errors.js'
 import type { ProducerManager } from '../idempotence/manager.js'
+import type { TransactionIndexes } from '../producer-transactions/indexes.js'
+import type { PartitionTransactionIndex } from '../producer-transactions/partition-index.js'
 import type { SchemaStore } from '../schema/index.js'
 import type { Stream } from './stream.js'
 
@@ -24,6 +26,7 @@ export async function appendRawBatch(
   batch: Buffer,
   producers: ProducerManager,
   schemas: SchemaStore,
+  transactions: TransactionIndexes,
 ): Promise<RawAppendResult> {
   const log = stream.partitionLog(partition)
   const limits = { maxBatchBytes: Math.max(stream.config.maxMessageBytes, 64) + 1024 }
@@ -50,6 +53,14 @@ export async function appendRawBatch(
     recordCount: header.lastOffsetDelta + 1,
   }
   const state = identity.producerId >= 0 ? await producers.stateFor(stream.id, partition, log) : null
+  // A transactional batch opens (or continues) its producer's transaction in the partition's index; the
+  // coordinator tracked the partition when the transaction added it, so the index exists.
+  let index: PartitionTransactionIndex | null = null
+  if (header.isTransactional) {
+    if (identity.producerId < 0 || !transactions.tracked(stream, partition))
+      throw new WharfError('INVALID_ARGUMENT', 'a transactional batch for a partition outside any transaction')
+    index = await transactions.of(stream, partition)
+  }
   if (state !== null) {
     const check = state.check(identity)
     if (check.kind === 'duplicate') {
@@ -66,6 +77,7 @@ export async function appendRawBatch(
   const baseOffset = log.nextOffset
   const appended = log.append([batch])
   state?.recordAppend(identity, baseOffset, baseOffset + header.lastOffsetDelta, header.maxTimestamp)
+  index?.transactionalBatch(identity.producerId, baseOffset, baseOffset + header.lastOffsetDelta)
   try {
     const result = await appended
     stream.stats.messagesIn += identity.recordCount

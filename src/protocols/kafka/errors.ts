@@ -1,6 +1,7 @@
 // The Kafka adapter's one error-mapping boundary: Kafka error codes (clients/.../protocol/Errors.java), the
 // broker's WharfError codes → Kafka codes, and the group coordinator's error names → Kafka codes.
 import type { GroupError } from '../../broker/groups/index.js'
+import type { TransactionRefusal } from '../../broker/producer-transactions/state.js'
 import { type ErrorCode, isWharfError } from '../../util/errors.js'
 
 /** Kafka's message for an authorization error (the code says which resource type). */
@@ -48,7 +49,12 @@ export const KafkaError = {
   OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
   DUPLICATE_SEQUENCE_NUMBER: 46,
   INVALID_PRODUCER_EPOCH: 47,
+  INVALID_TXN_STATE: 48,
+  INVALID_PRODUCER_ID_MAPPING: 49,
+  INVALID_TRANSACTION_TIMEOUT: 50,
+  CONCURRENT_TRANSACTIONS: 51,
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
+  OPERATION_NOT_ATTEMPTED: 55,
   KAFKA_STORAGE_ERROR: 56,
   SASL_AUTHENTICATION_FAILED: 58,
   UNKNOWN_PRODUCER_ID: 59,
@@ -69,6 +75,8 @@ export const KafkaError = {
   UNKNOWN_TOPIC_ID: 100,
   INCONSISTENT_TOPIC_ID: 103,
   FETCH_SESSION_TOPIC_ID_ERROR: 106,
+  PRODUCER_FENCED: 90,
+  TRANSACTIONAL_ID_NOT_FOUND: 105,
 } as const
 
 export type KafkaErrorName = keyof typeof KafkaError
@@ -141,4 +149,25 @@ const fromGroup: Record<GroupError, KafkaErrorName | 'NONE'> = {
 
 export function groupErrorCode(error: GroupError): number {
   return KafkaError[fromGroup[error]]
+}
+
+/**
+ * A producer-transaction refusal → Kafka code. PRODUCER_FENCED exists from KIP-588; older request versions
+ * get INVALID_PRODUCER_EPOCH, which their clients treat as the same fatal fence.
+ */
+export function transactionErrorCode(refusal: TransactionRefusal, fencedSupported: boolean): number {
+  switch (refusal) {
+    case 'PRODUCER_FENCED':
+      return fencedSupported ? KafkaError.PRODUCER_FENCED : KafkaError.INVALID_PRODUCER_EPOCH
+    case 'INVALID_PRODUCER_ID_MAPPING':
+      return KafkaError.INVALID_PRODUCER_ID_MAPPING
+    case 'INVALID_TXN_STATE':
+      return KafkaError.INVALID_TXN_STATE
+    case 'INVALID_TRANSACTION_TIMEOUT':
+      return KafkaError.INVALID_TRANSACTION_TIMEOUT
+    case 'UNKNOWN_PARTITION':
+      return KafkaError.UNKNOWN_TOPIC_OR_PARTITION
+    case 'LIMIT_EXCEEDED':
+      return KafkaError.POLICY_VIOLATION
+  }
 }

@@ -12,6 +12,7 @@ import type { Connection } from './connection.js'
 import { errorCodeOf, KafkaError } from './errors.js'
 import { type FetchTarget, fetchPlan, fetchTarget, sessionResponses } from './fetch-plan.js'
 import { maxTimestampRecord } from './max-timestamp.js'
+import { READ_COMMITTED, stableLimit, stableResult } from './transactions/read-committed.js'
 
 /** Empty record set: librdkafka rejects a null (-1) record set size in Fetch responses. */
 const NO_RECORDS = Buffer.alloc(0)
@@ -23,12 +24,13 @@ function fetchPartitionEmpty(
   errorCode: number,
   highWatermark = -1,
   logStartOffset = -1,
+  lastStableOffset = highWatermark,
 ): FetchResponsePartitionData {
   return {
     partitionIndex,
     errorCode,
     highWatermark,
-    lastStableOffset: highWatermark,
+    lastStableOffset,
     logStartOffset,
     abortedTransactions: [],
     records: NO_RECORDS,
@@ -40,6 +42,7 @@ async function readAll(
   c: Connection,
   targets: FetchTarget[],
   maxBytes: number,
+  isolationLevel: number,
 ): Promise<{ data: FetchResponsePartitionData[]; bytes: number; records: number }> {
   const broker = c.server.broker
   let remaining = maxBytes
@@ -67,25 +70,27 @@ async function readAll(
       data.push(fetchPartitionEmpty(t.partition, KafkaError.OFFSET_OUT_OF_RANGE, hw, log.logStartOffset))
       continue
     }
-    if (t.fetchOffset === hw || (remaining <= 0 && bytes > 0)) {
-      data.push(fetchPartitionEmpty(t.partition, KafkaError.NONE, hw, log.logStartOffset))
-      continue
-    }
     try {
+      // read_committed stops at the last stable offset (transactions/read-committed.ts).
+      const stable = await stableLimit(broker, t.topic, t.partition, isolationLevel)
+      if (t.fetchOffset >= stable.limit || (remaining <= 0 && bytes > 0)) {
+        data.push(fetchPartitionEmpty(t.partition, KafkaError.NONE, hw, log.logStartOffset, stable.lastStableOffset))
+        continue
+      }
       // The log returns at least one whole batch even above the limit (KIP-74), so a huge batch never stalls.
-      const result = await log.read(t.fetchOffset, Math.max(1, Math.min(t.partitionMaxBytes, remaining)))
+      const read = await log.read(t.fetchOffset, Math.max(1, Math.min(t.partitionMaxBytes, remaining)))
+      const result = await stableResult(broker, t.topic, t.partition, t.fetchOffset, stable, isolationLevel, read)
       remaining -= result.bytes
       bytes += result.bytes
       // Records from the fetch offset on (the first batch may start before it; clients skip those).
-      records += result.nextOffset - t.fetchOffset
+      records += Math.max(0, result.nextOffset - t.fetchOffset)
       data.push({
         partitionIndex: t.partition,
         errorCode: KafkaError.NONE,
-        highWatermark: result.highWatermark,
-        // No transactions: the last stable offset is the high watermark (read_committed sees everything).
-        lastStableOffset: result.highWatermark,
-        logStartOffset: result.logStartOffset,
-        abortedTransactions: [],
+        highWatermark: read.highWatermark,
+        lastStableOffset: stable.lastStableOffset,
+        logStartOffset: read.logStartOffset,
+        abortedTransactions: result.abortedTransactions,
         records: result.chunks.length === 0 ? NO_RECORDS : result.chunks,
       })
     } catch (error) {
@@ -104,7 +109,7 @@ async function waitForAny(c: Connection, targets: FetchTarget[], timeoutMs: numb
   try {
     const waits = targets
       .filter((t) => broker.getStream(t.topic)?.partitions[t.partition] !== undefined)
-      .map((t) => broker.waitForData(t.topic, t.partition, t.fetchOffset, timeoutMs, stop.signal))
+      .map((t) => broker.log.waitForData(t.topic, t.partition, t.fetchOffset, timeoutMs, stop.signal))
     if (waits.length === 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs)
@@ -120,6 +125,17 @@ async function waitForAny(c: Connection, targets: FetchTarget[], timeoutMs: numb
     stop.abort()
     c.closing.signal.removeEventListener('abort', onClose)
   }
+}
+
+/**
+ * read_committed waits for the log to grow past its end, not past the fetch offset: data behind an open
+ * transaction is already there, and only a later append (the marker, or more data) can move the LSO.
+ */
+function pastStable(c: Connection, targets: FetchTarget[]): FetchTarget[] {
+  return targets.map((t) => {
+    const hw = c.server.broker.getStream(t.topic)?.partitions[t.partition]?.highWatermark ?? t.fetchOffset
+    return { ...t, fetchOffset: Math.max(t.fetchOffset, hw) }
+  })
 }
 
 /** Kafka's own cap on fetch.max.wait.ms-style waits we honour (a client asking for longer gets this). */
@@ -140,7 +156,8 @@ export async function handleFetch(c: Connection, req: FetchRequest, version: num
   // A response is built only with a turn of the connection's response budget (released when it is answered).
   await c.budget.acquire(slot)
   if (c.isClosed) return closed
-  let result = await readAll(c, targets, maxBytes)
+  const isolationLevel = req.isolationLevel ?? 0
+  let result = await readAll(c, targets, maxBytes, isolationLevel)
   const waitMs = Math.min(Math.max(0, req.maxWaitMs), fetchWaitMsMax)
   if (
     result.bytes < Math.max(1, req.minBytes) &&
@@ -149,11 +166,11 @@ export async function handleFetch(c: Connection, req: FetchRequest, version: num
     !result.data.some((d) => d.errorCode !== 0)
   ) {
     c.budget.release(slot)
-    await waitForAny(c, targets, waitMs)
+    await waitForAny(c, isolationLevel === READ_COMMITTED ? pastStable(c, targets) : targets, waitMs)
     if (c.isClosed) return closed
     await c.budget.acquire(slot)
     if (c.isClosed) return closed
-    result = await readAll(c, targets, maxBytes)
+    result = await readAll(c, targets, maxBytes, isolationLevel)
   }
   // Counted once, for the read that is answered (a long poll reads again after its wait).
   c.server.traffic.delivered(result.records, result.bytes)
@@ -174,6 +191,7 @@ async function listOffset(
   partitionIndex: number,
   timestamp: number,
   version: number,
+  isolationLevel: number,
 ): Promise<ListOffsetsResponseListOffsetsPartitionResponse> {
   // leaderEpoch exists from v4; a single node's epoch is always 0.
   const epoch = version >= 4 ? 0 : undefined
@@ -203,8 +221,13 @@ async function listOffset(
     offset,
     leaderEpoch: epoch,
   })
-  // No transactions: read_committed's LSO and read_uncommitted's HW are the same offset.
-  if (timestamp === LATEST) return answer(log.highWatermark)
+  // read_committed's latest is the last stable offset.
+  if (timestamp === LATEST)
+    return answer(
+      isolationLevel === READ_COMMITTED
+        ? (await stableLimit(broker, topic, partitionIndex, isolationLevel)).limit
+        : log.highWatermark,
+    )
   if (timestamp === EARLIEST) return answer(log.logStartOffset)
   try {
     if (timestamp === MAX_TIMESTAMP) {
@@ -231,7 +254,7 @@ export async function handleListOffsets(
     req.topics.map(async (t) => ({
       name: t.name,
       partitions: await Promise.all(
-        t.partitions.map((p) => listOffset(c, t.name, p.partitionIndex, p.timestamp, version)),
+        t.partitions.map((p) => listOffset(c, t.name, p.partitionIndex, p.timestamp, version, req.isolationLevel ?? 0)),
       ),
     })),
   )

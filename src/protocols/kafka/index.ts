@@ -45,6 +45,13 @@ import { withQuotas } from './quota-throttle.js'
 import { handleAlterClientQuotas, handleDescribeClientQuotas } from './quotas.js'
 import { handleSaslAuthenticate, handleSaslHandshake } from './sasl.js'
 import { TopicIds } from './topic-ids.js'
+import {
+  handleAddOffsetsToTxn,
+  handleAddPartitionsToTxn,
+  handleEndTxn,
+  handleTxnOffsetCommit,
+} from './transactions/coordinator.js'
+import { handleDescribeProducers, handleDescribeTransactions, handleListTransactions } from './transactions/describe.js'
 import { supportedVersions } from './versions.js'
 
 export type { KafkaListenerContext, KafkaOptions }
@@ -96,6 +103,13 @@ const handlers = new Map<number, Handler>([
   [ApiKey.AlterClientQuotas, handleAlterClientQuotas as Handler],
   [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch as Handler],
   [ApiKey.IncrementalAlterConfigs, handleIncrementalAlterConfigs as Handler],
+  [ApiKey.AddPartitionsToTxn, handleAddPartitionsToTxn as Handler],
+  [ApiKey.AddOffsetsToTxn, handleAddOffsetsToTxn as Handler],
+  [ApiKey.EndTxn, handleEndTxn as Handler],
+  [ApiKey.TxnOffsetCommit, handleTxnOffsetCommit as Handler],
+  [ApiKey.DescribeProducers, handleDescribeProducers as Handler],
+  [ApiKey.DescribeTransactions, handleDescribeTransactions as Handler],
+  [ApiKey.ListTransactions, handleListTransactions as Handler],
 ])
 // Quotas measure and throttle every request (quota-throttle.ts).
 for (const [apiKey, handler] of handlers) handlers.set(apiKey, withQuotas(apiKey, handler))

@@ -1,9 +1,10 @@
 // Produce and InitProducerId. A produced RecordBatch is stored as received (the broker checks idempotent
 // sequences against its header), so fetch can return the client's own bytes. Authorization as Kafka 3.x: Write
 // on each topic to produce; a transactional id needs Write on it; InitProducerId for an idempotent producer
-// needs IdempotentWrite on the cluster or Write on some topic (KIP-679: idempotence is on by default).
+// needs IdempotentWrite on the cluster or Write on some topic (KIP-679: idempotence is on by default); for a
+// transactional one, transactions/coordinator.ts.
 import { principalString } from '../../broker/security/authorizer.js'
-import { OFFSET_RECORD_COUNT, splitBatches } from '../../record/index.js'
+import { OFFSET_RECORD_COUNT, readBatchHeader, splitBatches } from '../../record/index.js'
 import { isWharfError } from '../../util/errors.js'
 import { burstClock } from '../common/metrics.js'
 import type {
@@ -14,8 +15,9 @@ import type {
   ProduceResponsePartitionProduceResponse,
 } from './codec/index.js'
 import { type Connection, NO_RESPONSE } from './connection.js'
-import { errorCodeOf, KafkaError } from './errors.js'
+import { errorCodeOf, KafkaError, transactionErrorCode } from './errors.js'
 import { CLUSTER_RESOURCE } from './metadata.js'
+import { initTransactionalProducer } from './transactions/coordinator.js'
 
 // ---- Produce ----
 
@@ -26,6 +28,7 @@ function produceError(index: number, error: unknown): ProduceResponsePartitionPr
 
 async function appendOne(
   c: Connection,
+  transactionalId: string | null,
   topic: string,
   writable: boolean,
   index: number,
@@ -66,6 +69,9 @@ async function appendOne(
         errorMessage: 'exactly one record batch per partition',
       }
     batch = batches[0]!
+    const refused = transactionRefusal(c, transactionalId, topic, index, batch)
+    if (refused !== KafkaError.NONE)
+      return { index, errorCode: refused, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }
   } catch (error) {
     return produceError(index, error)
   }
@@ -85,6 +91,27 @@ async function appendOne(
   } catch (error) {
     return produceError(index, error)
   }
+}
+
+/**
+ * A transactional batch needs the request's transactional id, the producer's current epoch and its partition
+ * added to the open transaction (so a fenced or timed-out instance cannot write); a batch that is not
+ * transactional is appended as usual even in a transactional request.
+ */
+function transactionRefusal(
+  c: Connection,
+  transactionalId: string | null,
+  topic: string,
+  partition: number,
+  batch: Buffer,
+): number {
+  const h = readBatchHeader(batch)
+  if (!h.isTransactional) return KafkaError.NONE
+  if (transactionalId === null) return KafkaError.INVALID_RECORD
+  const txns = c.server.broker.producerTransactions
+  const refusal = txns.checkAppend(transactionalId, h.producerId, h.producerEpoch, topic, partition)
+  // Produce answers INVALID_PRODUCER_EPOCH for a fenced epoch (PRODUCER_FENCED is the coordinator's code).
+  return refusal === null ? KafkaError.NONE : transactionErrorCode(refusal, false)
 }
 
 /** The same error for every partition of a request (whole-request refusals). */
@@ -130,9 +157,8 @@ export function handleProduce(
   req: ProduceRequest,
   version: number,
 ): Promise<ProduceResponse | typeof NO_RESPONSE> | ProduceResponse {
-  // Transactions are not implemented (no AddPartitionsToTxn/EndTxn advertised): a transactional produce fails
-  // as one without Write on its transactional id does.
-  if (req.transactionalId != null) return failAll(req, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  if (req.transactionalId != null && !c.allows('Write', 'TransactionalId', req.transactionalId))
+    return failAll(req, KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
   // Produce v0-2 carry magic 0/1 message sets; Wharf stores RecordBatch v2 only (see versions.ts).
   if (version < 3) return failAll(req, KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT)
   if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) return failAll(req, KafkaError.INVALID_REQUIRED_ACKS)
@@ -146,7 +172,9 @@ function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse 
   const pending = req.topicData.map((t) => {
     // One decision per topic of the request, not per partition.
     const writable = c.allows('Write', 'Topic', t.name)
-    return { name: t.name, partitions: t.partitionData.map((p) => appendOne(c, t.name, writable, p.index, p.records)) }
+    const transactionalId = req.transactionalId ?? null
+    const partitions = t.partitionData.map((p) => appendOne(c, transactionalId, t.name, writable, p.index, p.records))
+    return { name: t.name, partitions }
   })
   const done = Promise.all(
     pending.map(async (t) => ({ name: t.name, partitionResponses: await Promise.all(t.partitions) })),
@@ -192,22 +220,18 @@ function mayWriteSomeTopic(c: Connection): boolean {
   return rules.some((r) => r.permission === 'Allow') || security.policy.defaultPermission === 'allow'
 }
 
-export async function handleInitProducerId(c: Connection, req: InitProducerIdRequest): Promise<InitProducerIdResponse> {
+export async function handleInitProducerId(
+  c: Connection,
+  req: InitProducerIdRequest,
+  version: number,
+): Promise<InitProducerIdResponse> {
   if (
     req.transactionalId === null &&
     !c.allows('IdempotentWrite', 'Cluster', CLUSTER_RESOURCE) &&
     !mayWriteSomeTopic(c)
   )
     return { throttleTimeMs: 0, errorCode: KafkaError.CLUSTER_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 }
-  if (req.transactionalId !== null) {
-    // Transactions are not implemented; a transactional producer learns so at once instead of hanging.
-    return {
-      throttleTimeMs: 0,
-      errorCode: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-      producerId: -1,
-      producerEpoch: -1,
-    }
-  }
+  if (req.transactionalId !== null) return initTransactionalProducer(c, req, version)
   try {
     // Non-transactional producers get a fresh id per call (also on KIP-360 epoch-bump requests).
     const { producerId, producerEpoch } = await c.server.broker.initProducerId()

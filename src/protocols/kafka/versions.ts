@@ -44,6 +44,15 @@ export const supportedVersions: ReadonlyMap<number, readonly [min: number, max: 
   [ApiKey.AlterClientQuotas, [0, 1]],
   [ApiKey.OffsetForLeaderEpoch, [0, 4]],
   [ApiKey.IncrementalAlterConfigs, [0, 1]],
+  // Transactions (KIP-98). AddPartitionsToTxn v4+ is the broker-to-broker batched form and EndTxn /
+  // TxnOffsetCommit v4+ carry KIP-890's server-side epoch bump: not served.
+  [ApiKey.AddPartitionsToTxn, [0, 3]],
+  [ApiKey.AddOffsetsToTxn, [0, 3]],
+  [ApiKey.EndTxn, [0, 3]],
+  [ApiKey.TxnOffsetCommit, [0, 3]],
+  [ApiKey.DescribeProducers, [0, 0]],
+  [ApiKey.DescribeTransactions, [0, 0]],
+  [ApiKey.ListTransactions, [0, 1]],
 ])
 
 export function isVersionSupported(apiKey: number, version: number): boolean {

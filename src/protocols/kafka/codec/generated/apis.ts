@@ -41,6 +41,14 @@ import { decodeInitProducerIdRequest, encodeInitProducerIdRequest } from './init
 import { decodeInitProducerIdResponse, encodeInitProducerIdResponse } from './init-producer-id-response.js'
 import { decodeOffsetForLeaderEpochRequest, encodeOffsetForLeaderEpochRequest } from './offset-for-leader-epoch-request.js'
 import { decodeOffsetForLeaderEpochResponse, encodeOffsetForLeaderEpochResponse } from './offset-for-leader-epoch-response.js'
+import { decodeAddPartitionsToTxnRequest, encodeAddPartitionsToTxnRequest } from './add-partitions-to-txn-request.js'
+import { decodeAddPartitionsToTxnResponse, encodeAddPartitionsToTxnResponse } from './add-partitions-to-txn-response.js'
+import { decodeAddOffsetsToTxnRequest, encodeAddOffsetsToTxnRequest } from './add-offsets-to-txn-request.js'
+import { decodeAddOffsetsToTxnResponse, encodeAddOffsetsToTxnResponse } from './add-offsets-to-txn-response.js'
+import { decodeEndTxnRequest, encodeEndTxnRequest } from './end-txn-request.js'
+import { decodeEndTxnResponse, encodeEndTxnResponse } from './end-txn-response.js'
+import { decodeTxnOffsetCommitRequest, encodeTxnOffsetCommitRequest } from './txn-offset-commit-request.js'
+import { decodeTxnOffsetCommitResponse, encodeTxnOffsetCommitResponse } from './txn-offset-commit-response.js'
 import { decodeDescribeAclsRequest, encodeDescribeAclsRequest } from './describe-acls-request.js'
 import { decodeDescribeAclsResponse, encodeDescribeAclsResponse } from './describe-acls-response.js'
 import { decodeCreateAclsRequest, encodeCreateAclsRequest } from './create-acls-request.js'
@@ -67,6 +75,12 @@ import { decodeDescribeUserScramCredentialsRequest, encodeDescribeUserScramCrede
 import { decodeDescribeUserScramCredentialsResponse, encodeDescribeUserScramCredentialsResponse } from './describe-user-scram-credentials-response.js'
 import { decodeAlterUserScramCredentialsRequest, encodeAlterUserScramCredentialsRequest } from './alter-user-scram-credentials-request.js'
 import { decodeAlterUserScramCredentialsResponse, encodeAlterUserScramCredentialsResponse } from './alter-user-scram-credentials-response.js'
+import { decodeDescribeProducersRequest, encodeDescribeProducersRequest } from './describe-producers-request.js'
+import { decodeDescribeProducersResponse, encodeDescribeProducersResponse } from './describe-producers-response.js'
+import { decodeDescribeTransactionsRequest, encodeDescribeTransactionsRequest } from './describe-transactions-request.js'
+import { decodeDescribeTransactionsResponse, encodeDescribeTransactionsResponse } from './describe-transactions-response.js'
+import { decodeListTransactionsRequest, encodeListTransactionsRequest } from './list-transactions-request.js'
+import { decodeListTransactionsResponse, encodeListTransactionsResponse } from './list-transactions-response.js'
 
 /** API keys by name (the APIs Wharf serves). */
 export const ApiKey = {
@@ -90,6 +104,10 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   DescribeAcls: 29,
   CreateAcls: 30,
   DeleteAcls: 31,
@@ -103,6 +121,9 @@ export const ApiKey = {
   AlterClientQuotas: 49,
   DescribeUserScramCredentials: 50,
   AlterUserScramCredentials: 51,
+  DescribeProducers: 61,
+  DescribeTransactions: 65,
+  ListTransactions: 66,
 } as const
 
 /** Every API Wharf serves, by API key. */
@@ -387,6 +408,62 @@ export const kafkaApis: ReadonlyMap<number, KafkaApi> = new Map<number, KafkaApi
     decodeResponse: decodeOffsetForLeaderEpochResponse,
     encodeResponse: encodeOffsetForLeaderEpochResponse,
   })],
+  // AddPartitionsToTxn: versions 0-5, flexible 3+
+  [24, defineApi({
+    apiKey: 24,
+    name: 'AddPartitionsToTxn',
+    minVersion: 0,
+    maxVersion: 5,
+    flexibleMinVersion: 3,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeAddPartitionsToTxnRequest,
+    encodeRequest: encodeAddPartitionsToTxnRequest,
+    decodeResponse: decodeAddPartitionsToTxnResponse,
+    encodeResponse: encodeAddPartitionsToTxnResponse,
+  })],
+  // AddOffsetsToTxn: versions 0-4, flexible 3+
+  [25, defineApi({
+    apiKey: 25,
+    name: 'AddOffsetsToTxn',
+    minVersion: 0,
+    maxVersion: 4,
+    flexibleMinVersion: 3,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeAddOffsetsToTxnRequest,
+    encodeRequest: encodeAddOffsetsToTxnRequest,
+    decodeResponse: decodeAddOffsetsToTxnResponse,
+    encodeResponse: encodeAddOffsetsToTxnResponse,
+  })],
+  // EndTxn: versions 0-5, flexible 3+
+  [26, defineApi({
+    apiKey: 26,
+    name: 'EndTxn',
+    minVersion: 0,
+    maxVersion: 5,
+    flexibleMinVersion: 3,
+    latestVersionUnstable: true,
+    deprecatedVersions: null,
+    decodeRequest: decodeEndTxnRequest,
+    encodeRequest: encodeEndTxnRequest,
+    decodeResponse: decodeEndTxnResponse,
+    encodeResponse: encodeEndTxnResponse,
+  })],
+  // TxnOffsetCommit: versions 0-4, flexible 3+
+  [28, defineApi({
+    apiKey: 28,
+    name: 'TxnOffsetCommit',
+    minVersion: 0,
+    maxVersion: 4,
+    flexibleMinVersion: 3,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeTxnOffsetCommitRequest,
+    encodeRequest: encodeTxnOffsetCommitRequest,
+    decodeResponse: decodeTxnOffsetCommitResponse,
+    encodeResponse: encodeTxnOffsetCommitResponse,
+  })],
   // DescribeAcls: versions 0-3, flexible 2+
   [29, defineApi({
     apiKey: 29,
@@ -568,5 +645,47 @@ export const kafkaApis: ReadonlyMap<number, KafkaApi> = new Map<number, KafkaApi
     encodeRequest: encodeAlterUserScramCredentialsRequest,
     decodeResponse: decodeAlterUserScramCredentialsResponse,
     encodeResponse: encodeAlterUserScramCredentialsResponse,
+  })],
+  // DescribeProducers: versions 0-0, flexible 0+
+  [61, defineApi({
+    apiKey: 61,
+    name: 'DescribeProducers',
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeDescribeProducersRequest,
+    encodeRequest: encodeDescribeProducersRequest,
+    decodeResponse: decodeDescribeProducersResponse,
+    encodeResponse: encodeDescribeProducersResponse,
+  })],
+  // DescribeTransactions: versions 0-0, flexible 0+
+  [65, defineApi({
+    apiKey: 65,
+    name: 'DescribeTransactions',
+    minVersion: 0,
+    maxVersion: 0,
+    flexibleMinVersion: 0,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeDescribeTransactionsRequest,
+    encodeRequest: encodeDescribeTransactionsRequest,
+    decodeResponse: decodeDescribeTransactionsResponse,
+    encodeResponse: encodeDescribeTransactionsResponse,
+  })],
+  // ListTransactions: versions 0-1, flexible 0+
+  [66, defineApi({
+    apiKey: 66,
+    name: 'ListTransactions',
+    minVersion: 0,
+    maxVersion: 1,
+    flexibleMinVersion: 0,
+    latestVersionUnstable: false,
+    deprecatedVersions: null,
+    decodeRequest: decodeListTransactionsRequest,
+    encodeRequest: encodeListTransactionsRequest,
+    decodeResponse: decodeListTransactionsResponse,
+    encodeResponse: encodeListTransactionsResponse,
   })],
 ])

@@ -1,0 +1,384 @@
+// The transaction coordinator (KIP-98) for producers with a transactional id: stable producer ids with an
+// epoch that fences older instances, the partitions and consumer-group offsets of the open transaction,
+// and its end: the decision is persisted (PrepareCommit/PrepareAbort), then a marker goes to every partition
+// and, on commit, the offsets are applied, then the transaction is complete. Every state change is in the
+// metadata store, so a restart (or a crash) finishes a decided transaction and aborts an undecided one.
+import type { Stream } from '../stream/stream.js'
+import type { ActiveProducer, Outcome, ProducerTransactionsHost } from './host.js'
+import type { StableView } from './indexes.js'
+import type { ProducerTransactionOptions } from './options.js'
+import {
+  checkProducer,
+  hasPartition,
+  isRecord,
+  type PendingOffset,
+  type TransactionRecord,
+  type TransactionRefusal,
+} from './state.js'
+
+const KIND = 'producer-transaction'
+/** Epochs are int16; near the end a new producer id starts over at 0 (Kafka does the same). */
+const EPOCH_MAX = 32767
+const SNAPSHOT_EVERY_MS = 30_000
+
+const refuse = (refusal: TransactionRefusal): { ok: false; refusal: TransactionRefusal } => ({ ok: false, refusal })
+
+export class ProducerTransactions {
+  readonly #host: ProducerTransactionsHost
+  readonly #records = new Map<string, TransactionRecord>()
+  /** One operation at a time per transactional id. */
+  readonly #locks = new Map<string, Promise<unknown>>()
+  /** A write an operation answered before (its successor on the same id waits for it). */
+  readonly #deferred = new Map<string, Promise<void>>()
+  readonly timeoutMsMax: number
+  readonly #partitionsMax: number
+  readonly #idsMax: number
+  #timer: NodeJS.Timeout | null = null
+  #lastSnapshot = 0
+
+  private constructor(host: ProducerTransactionsHost, options: ProducerTransactionOptions) {
+    this.#host = host
+    this.timeoutMsMax = options.timeoutMsMax ?? 15 * 60_000
+    this.#partitionsMax = options.partitionsMax ?? 10_000
+    this.#idsMax = options.transactionalIdsMax ?? 100_000
+  }
+
+  /** Loads the stored transactions and finishes what a stop left half done. */
+  static async open(host: ProducerTransactionsHost, options: ProducerTransactionOptions = {}) {
+    const coordinator = new ProducerTransactions(host, options)
+    for (const [id, value] of host.metadata.list(KIND)) {
+      // Stored values are frozen: the coordinator works on its own copy.
+      if (isRecord(value)) coordinator.#records.set(id, structuredClone(value))
+      else host.warn('ignoring a malformed producer transaction record', { transactionalId: id })
+    }
+    for (const record of coordinator.#records.values()) {
+      if (record.state === 'PrepareCommit') await coordinator.#complete(record, true)
+      else if (record.state === 'PrepareAbort') await coordinator.#complete(record, false)
+      else if (record.state === 'Ongoing') await coordinator.#abortAndFence(record, 'broker restarted')
+    }
+    await coordinator.#abortOpenInPartitions()
+    const every = options.checkEveryMs ?? 1000
+    coordinator.#timer = setInterval(() => coordinator.#tick(), every)
+    coordinator.#timer.unref()
+    return coordinator
+  }
+
+  /**
+   * The partitions of an open transaction are not persisted with each AddPartitions (that would cost a
+   * write per transaction): every partition that ever joined a transaction has a durable index instead, and
+   * after a restart whatever transaction is still open in one was never decided, so it is aborted here.
+   */
+  async #abortOpenInPartitions(): Promise<void> {
+    const byProducer = new Map<number, TransactionRecord>()
+    for (const record of this.#records.values()) byProducer.set(record.producerId, record)
+    const fenced = new Set<number>()
+    for (const stream of this.#host.streams()) {
+      for (let partition = 0; partition < stream.partitions.length; partition++) {
+        if (!this.#host.indexes.tracked(stream, partition)) continue
+        const index = await this.#host.indexes.of(stream, partition)
+        for (const producerId of index.openProducers()) {
+          const record = byProducer.get(producerId)
+          const epoch = record?.producerEpoch ?? 0
+          await this.#host.indexes.appendMarker(stream, partition, producerId, epoch, false, this.#host.now())
+          if (record !== undefined && !fenced.has(producerId)) {
+            fenced.add(producerId)
+            this.#host.warn('aborted a producer transaction left open', { transactionalId: record.transactionalId })
+            record.state = 'CompleteAbort'
+            record.abandonedEpoch = record.producerEpoch
+            await this.#bumpEpoch(record)
+            await this.#persist(record)
+          }
+        }
+      }
+    }
+  }
+
+  #serial<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.#locks.get(id) ?? Promise.resolve()).then(work)
+    // The next operation on the id also waits for a write the last one left running (see end()).
+    const tail = run
+      .catch(() => {})
+      .then(() => this.#deferred.get(id))
+      .catch((error) =>
+        this.#host.warn('producer transaction write failed', { transactionalId: id, error: String(error) }),
+      )
+      .finally(() => this.#deferred.delete(id))
+    this.#locks.set(id, tail)
+    void tail.then(() => {
+      if (this.#locks.get(id) === tail) this.#locks.delete(id)
+    })
+    return run
+  }
+
+  async #persist(record: TransactionRecord): Promise<void> {
+    record.updatedAt = this.#host.now()
+    await this.#host.metadata.put(KIND, record.transactionalId, record)
+  }
+
+  /**
+   * InitProducerId with a transactional id: the first call allocates a producer id; every later one ends
+   * (aborts, or completes if already decided) the previous instance's transaction and bumps the epoch, which
+   * fences that instance. `expected` is the caller's current id/epoch (KIP-360), if it has one.
+   */
+  init(
+    transactionalId: string,
+    timeoutMs: number,
+    expected?: { producerId: number; producerEpoch: number },
+  ): Promise<Outcome<{ producerId: number; producerEpoch: number }>> {
+    return this.#serial(transactionalId, async () => {
+      if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > this.timeoutMsMax)
+        return refuse('INVALID_TRANSACTION_TIMEOUT')
+      let record = this.#records.get(transactionalId)
+      if (record === undefined) {
+        if (this.#records.size >= this.#idsMax) return refuse('LIMIT_EXCEEDED')
+        const { producerId } = await this.#host.nextProducerId()
+        record = {
+          transactionalId,
+          producerId,
+          producerEpoch: 0,
+          timeoutMs,
+          state: 'Empty',
+          startedAt: -1,
+          updatedAt: 0,
+          partitions: [],
+          groups: [],
+          offsets: [],
+        }
+        await this.#persist(record)
+        this.#records.set(transactionalId, record)
+        return { ok: true, producerId, producerEpoch: 0 }
+      }
+      if (expected !== undefined && expected.producerId >= 0) {
+        if (expected.producerId !== record.producerId) return refuse('INVALID_PRODUCER_ID_MAPPING')
+        // Only the current instance, or the one a timeout fenced, may bump the epoch: never an older zombie.
+        if (expected.producerEpoch !== record.producerEpoch && expected.producerEpoch !== record.abandonedEpoch)
+          return refuse('PRODUCER_FENCED')
+      }
+      if (record.state === 'PrepareCommit' || record.state === 'PrepareAbort')
+        await this.#complete(record, record.state === 'PrepareCommit')
+      else if (record.state === 'Ongoing') await this.#end(record, false)
+      await this.#bumpEpoch(record)
+      record.abandonedEpoch = undefined
+      record.timeoutMs = timeoutMs
+      await this.#persist(record)
+      return { ok: true, producerId: record.producerId, producerEpoch: record.producerEpoch }
+    })
+  }
+
+  async #bumpEpoch(record: TransactionRecord): Promise<void> {
+    if (record.producerEpoch >= EPOCH_MAX - 1) {
+      record.producerId = (await this.#host.nextProducerId()).producerId
+      record.producerEpoch = 0
+    } else record.producerEpoch++
+  }
+
+  /** AddPartitionsToTxn: the partitions the transaction will write; the transaction begins with the first. */
+  addPartitions(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    partitions: Array<[stream: string, partition: number]>,
+  ): Promise<Outcome<{ failed: Map<string, TransactionRefusal> }>> {
+    return this.#serial(transactionalId, async () => {
+      const record = this.#records.get(transactionalId)
+      const refusal = checkProducer(record, producerId, producerEpoch)
+      if (refusal !== null) return refuse(refusal)
+      const failed = new Map<string, TransactionRefusal>()
+      const added: Array<[Stream, string, number]> = []
+      for (const [name, partition] of partitions) {
+        const stream = this.#host.stream(name)
+        if (
+          stream === undefined ||
+          !Number.isInteger(partition) ||
+          partition < 0 ||
+          partition >= stream.partitions.length
+        )
+          failed.set(`${name}:${partition}`, 'UNKNOWN_PARTITION')
+        else if (!hasPartition(record!, name, partition)) added.push([stream, name, partition])
+      }
+      if (failed.size > 0) return { ok: true, failed }
+      if (record!.partitions.length + added.length > this.#partitionsMax) return refuse('LIMIT_EXCEEDED')
+      // Each partition's index exists (durably) before the first transactional batch can reach it.
+      for (const [stream, , partition] of added) await this.#host.indexes.track(stream, partition)
+      this.#begin(record!)
+      // Not persisted: a restart finds the open transaction in the partition indexes and aborts it.
+      for (const [, name, partition] of added) record!.partitions.push([name, partition])
+      return { ok: true, failed }
+    })
+  }
+
+  /** AddOffsetsToTxn: the consumer group whose offsets the transaction will commit. */
+  addGroup(transactionalId: string, producerId: number, producerEpoch: number, group: string): Promise<Outcome> {
+    return this.#serial(transactionalId, async () => {
+      const record = this.#records.get(transactionalId)
+      const refusal = checkProducer(record, producerId, producerEpoch)
+      if (refusal !== null) return refuse(refusal)
+      this.#begin(record!)
+      if (!record!.groups.includes(group)) record!.groups.push(group)
+      return { ok: true }
+    })
+  }
+
+  /** TxnOffsetCommit: offsets applied only if the transaction commits. */
+  commitOffsets(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    offsets: PendingOffset[],
+  ): Promise<Outcome> {
+    return this.#serial(transactionalId, async () => {
+      const record = this.#records.get(transactionalId)
+      const refusal = checkProducer(record, producerId, producerEpoch)
+      if (refusal !== null) return refuse(refusal)
+      if (record!.state !== 'Ongoing') return refuse('INVALID_TXN_STATE')
+      for (const o of offsets) {
+        const same = (p: PendingOffset) => p.group === o.group && p.stream === o.stream && p.partition === o.partition
+        const at = record!.offsets.findIndex(same)
+        if (at >= 0) record!.offsets[at] = o
+        else if (record!.offsets.length >= this.#partitionsMax) return refuse('LIMIT_EXCEEDED')
+        else record!.offsets.push(o)
+      }
+      return { ok: true }
+    })
+  }
+
+  /** EndTxn: commit or abort the open transaction; answered once every marker is durable. */
+  end(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<Outcome> {
+    return this.#serial(transactionalId, async () => {
+      const record = this.#records.get(transactionalId)
+      const refusal = checkProducer(record, producerId, producerEpoch)
+      if (refusal !== null) return refuse(refusal)
+      const r = record!
+      if (r.state === 'Ongoing') {
+        // Answered once the markers are durable; the "complete" record is written behind the answer. Nothing
+        // can reach the id's partitions before it is durable: producing needs an AddPartitions, which waits
+        // for it, and a restart before it only completes the same transaction again.
+        await this.#end(r, commit, true)
+        return { ok: true }
+      }
+      // Nothing open: a retry of the same decision, or an empty transaction, succeeds; the opposite does not.
+      if ((r.state === 'CompleteCommit' && !commit) || (r.state === 'CompleteAbort' && commit))
+        return refuse('INVALID_TXN_STATE')
+      return { ok: true }
+    })
+  }
+
+  /** Whether a transactional batch may be appended to the partition (the partition must be in the transaction). */
+  checkAppend(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    stream: string,
+    partition: number,
+  ): TransactionRefusal | null {
+    const record = this.#records.get(transactionalId)
+    const refusal = checkProducer(record, producerId, producerEpoch)
+    if (refusal !== null) return refusal
+    if (record!.state !== 'Ongoing' || !hasPartition(record!, stream, partition)) return 'INVALID_TXN_STATE'
+    return null
+  }
+
+  #begin(record: TransactionRecord): void {
+    if (record.state === 'Ongoing') return
+    record.state = 'Ongoing'
+    record.startedAt = this.#host.now()
+    record.partitions = []
+    record.groups = []
+    record.offsets = []
+  }
+
+  async #end(record: TransactionRecord, commit: boolean, deferComplete = false): Promise<void> {
+    record.state = commit ? 'PrepareCommit' : 'PrepareAbort'
+    if (!commit) record.offsets = []
+    // The decision: from here on a restart completes it. With one partition and no offsets the marker alone
+    // is the decision (one append is atomic; a restart aborts a transaction whose marker is missing).
+    if (record.partitions.length > 1 || record.offsets.length > 0) await this.#persist(record)
+    await this.#complete(record, commit, deferComplete)
+  }
+
+  /** Writes the markers (and, on commit, the offsets) of a decided transaction, then marks it complete. */
+  async #complete(record: TransactionRecord, commit: boolean, deferPersist = false): Promise<void> {
+    const now = this.#host.now()
+    await Promise.all(
+      record.partitions.map(async ([name, partition]) => {
+        const stream = this.#host.stream(name)
+        if (stream === undefined || partition >= stream.partitions.length) return // deleted meanwhile
+        await this.#host.indexes.appendMarker(stream, partition, record.producerId, record.producerEpoch, commit, now)
+      }),
+    )
+    if (commit)
+      for (const o of record.offsets)
+        await this.#host.commitOffset(o.group, o.stream, o.partition, o.offset, o.metadata)
+    record.state = commit ? 'CompleteCommit' : 'CompleteAbort'
+    record.startedAt = -1
+    record.partitions = []
+    record.groups = []
+    record.offsets = []
+    const persisted = this.#persist(record)
+    if (deferPersist) this.#deferred.set(record.transactionalId, persisted)
+    else await persisted
+  }
+
+  /** Aborts an open transaction the producer abandoned, fencing it: its next request fails with PRODUCER_FENCED. */
+  async #abortAndFence(record: TransactionRecord, reason: string): Promise<void> {
+    this.#host.warn('aborting a producer transaction', { transactionalId: record.transactionalId, reason })
+    await this.#end(record, false)
+    record.abandonedEpoch = record.producerEpoch
+    await this.#bumpEpoch(record)
+    await this.#persist(record)
+  }
+
+  #tick(): void {
+    const now = this.#host.now()
+    for (const record of this.#records.values()) {
+      if (record.state !== 'Ongoing' || now - record.startedAt < record.timeoutMs) continue
+      const id = record.transactionalId
+      void this.#serial(id, async () => {
+        const current = this.#records.get(id)
+        if (current?.state === 'Ongoing' && this.#host.now() - current.startedAt >= current.timeoutMs)
+          await this.#abortAndFence(current, 'transaction timed out')
+      }).catch((error) =>
+        this.#host.warn('transaction timeout abort failed', { transactionalId: id, error: String(error) }),
+      )
+    }
+    if (now - this.#lastSnapshot > SNAPSHOT_EVERY_MS) {
+      this.#lastSnapshot = now
+      void this.#host.indexes
+        .saveAll()
+        .catch((error) => this.#host.warn('transaction index snapshot failed', { error: String(error) }))
+    }
+  }
+
+  /** Every transactional id's record (DescribeTransactions, ListTransactions). */
+  get(transactionalId: string): Readonly<TransactionRecord> | undefined {
+    return this.#records.get(transactionalId)
+  }
+
+  list(): Array<Readonly<TransactionRecord>> {
+    return [...this.#records.values()]
+  }
+
+  /** The last stable offset of a partition and the aborted transactions in [from, to) (read_committed). */
+  stableView(stream: Stream, partition: number, from: number, to: number): Promise<StableView> {
+    return this.#host.indexes.stableView(stream, partition, from, to)
+  }
+
+  /** The producers a partition tracks, with the first offset of each one's open transaction (-1: none). */
+  async describeProducers(
+    name: string,
+    partition: number,
+  ): Promise<Array<ActiveProducer & { currentTxnStartOffset: number }> | undefined> {
+    const stream = this.#host.stream(name)
+    if (stream === undefined || !Number.isInteger(partition) || partition < 0 || partition >= stream.partitions.length)
+      return undefined
+    const producers = (await this.#host.producerState(stream, partition)).producers()
+    const index = this.#host.indexes.tracked(stream, partition) ? await this.#host.indexes.of(stream, partition) : null
+    return producers.map((p) => ({ ...p, currentTxnStartOffset: index?.openStart(p.producerId) ?? -1 }))
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    await Promise.all(this.#locks.values())
+    await this.#host.indexes.saveAll()
+  }
+}
