@@ -1,0 +1,452 @@
+// A PartitionLog in PostgreSQL: one wharf_chunk row per group commit (the RecordBatch bytes of every append
+// that joined it, untouched), and the wharf_log row whose next_offset every commit moves forward.
+// Appends get offsets synchronously in call order and wait in a queue; one commit at a time takes the whole
+// queue (up to GROUP_BYTES) into a single statement that updates the log row only if next_offset is what
+// this process believes (so a commit that happened but was reported lost is noticed, not overwritten) and
+// inserts the chunk. An append resolves, and its records become readable (high watermark), only after COMMIT.
+// The chunk index (offsets, max timestamp, size per row) lives in memory; the newest chunks' bytes are kept
+// as a tail cache so consumers reading what was just produced do not go back to the database.
+import { encodeBatch, type Record, type RecordInput } from '../../record/index.js'
+import { WharfError } from '../../util/errors.js'
+import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
+import { assignOffsets, decodeRecords } from '../local/partition-log/append-check.js'
+import { BATCH, readInt64 } from '../local/partition-log/segment.js'
+import type { Database } from './connection.js'
+
+/** Most bytes one group commit (one chunk row) takes, beyond its first append. */
+const GROUP_BYTES = 4 * 1024 * 1024
+
+interface Chunk {
+  baseOffset: number
+  lastOffset: number
+  maxTimestamp: number
+  bytes: number
+  /** The row's bytes while in the tail cache; null once evicted (read back from the database). */
+  data: Buffer | null
+}
+
+interface PendingAppend {
+  batches: Buffer[]
+  bytes: number
+  maxTimestamp: number
+  result: AppendResult
+  resolve: (result: AppendResult) => void
+  reject: (error: Error) => void
+}
+
+export interface PostgresLogOptions {
+  /** Bytes of the newest chunks kept in memory per log (default 4 MiB). */
+  tailCacheBytes: number
+}
+
+export class PostgresPartitionLog implements PartitionLog {
+  readonly name: string
+  readonly #db: Database
+  readonly #id: number
+  #config: LogConfig
+  readonly #options: PostgresLogOptions
+  /** Live chunks are #chunks[#head..]; chunks before #cacheHead have no bytes in memory. */
+  #chunks: Chunk[] = []
+  #head = 0
+  #cacheHead = 0
+  #cachedBytes = 0
+  #logStartOffset: number
+  /** End of what is committed (high watermark). */
+  #committedEnd: number
+  #nextOffset: number
+  #bytes = 0
+  #pending: PendingAppend[] = []
+  #flushing: Promise<void> | undefined
+  /** Set after a commit failed: its outcome is unknown, so the next commit first re-reads the log row. */
+  #resync = false
+  #closed = false
+  readonly #listeners = new Set<(nextOffset: number) => void>()
+
+  private constructor(
+    db: Database,
+    id: number,
+    name: string,
+    config: LogConfig,
+    options: PostgresLogOptions,
+    logStart: number,
+    next: number,
+  ) {
+    this.#db = db
+    this.#id = id
+    this.name = name
+    this.#config = config
+    this.#options = options
+    this.#logStartOffset = logStart
+    this.#committedEnd = next
+    this.#nextOffset = next
+  }
+
+  static async open(db: Database, name: string, config: LogConfig, options: PostgresLogOptions) {
+    await db.query('INSERT INTO wharf_log (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name])
+    const { rows } = await db.query<{ id: string; log_start: string; next_offset: string }>(
+      'SELECT id, log_start, next_offset FROM wharf_log WHERE name = $1',
+      [name],
+    )
+    const row = rows[0]
+    if (row === undefined) throw new WharfError('IO_ERROR', `log ${name} vanished while opening`)
+    const log = new PostgresPartitionLog(
+      db,
+      Number(row.id),
+      name,
+      config,
+      options,
+      Number(row.log_start),
+      Number(row.next_offset),
+    )
+    await log.#loadIndex(0)
+    log.#cacheHead = log.#chunks.length
+    return log
+  }
+
+  /** Adds the rows at or after fromOffset to the index (at open, and after a commit of unknown outcome). */
+  async #loadIndex(fromOffset: number): Promise<void> {
+    const { rows } = await this.#db.query<{ b: string; l: string; t: string; n: number }>(
+      `SELECT base_offset AS b, last_offset AS l, max_ts AS t, octet_length(batches) AS n FROM wharf_chunk
+       WHERE log_id = $1 AND base_offset >= $2 ORDER BY base_offset`,
+      [this.#id, fromOffset],
+    )
+    for (const row of rows) {
+      const chunk = { baseOffset: Number(row.b), lastOffset: Number(row.l), maxTimestamp: Number(row.t) }
+      this.#chunks.push({ ...chunk, bytes: row.n, data: null })
+      this.#bytes += row.n
+    }
+  }
+
+  get logStartOffset(): number {
+    return this.#logStartOffset
+  }
+  get nextOffset(): number {
+    return this.#nextOffset
+  }
+  get highWatermark(): number {
+    return this.#committedEnd
+  }
+  get sizeBytes(): number {
+    return this.#bytes
+  }
+  /** Chunk rows in the table for this log. */
+  get segmentCount(): number {
+    return this.#chunks.length - this.#head
+  }
+  get config(): Readonly<LogConfig> {
+    return this.#config
+  }
+
+  append(batches: Buffer[]): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', `log ${this.name} is closed`))
+    let infos: ReturnType<typeof assignOffsets>
+    try {
+      infos = assignOffsets(batches, this.#nextOffset, this.#config.maxBatchBytes)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    let bytes = 0
+    let maxTimestamp = -1
+    for (const info of infos) {
+      bytes += info.size
+      if (info.maxTimestamp > maxTimestamp) maxTimestamp = info.maxTimestamp
+    }
+    const result: AppendResult = {
+      baseOffset: this.#nextOffset,
+      lastOffset: infos[infos.length - 1]!.lastOffset,
+      appendTime: Date.now(),
+    }
+    this.#nextOffset = result.lastOffset + 1
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ batches, bytes, maxTimestamp, result, resolve, reject })
+      this.#kick()
+    })
+  }
+
+  appendRecords(records: RecordInput[]): Promise<AppendResult> {
+    let batch: Buffer
+    try {
+      batch = encodeBatch(records)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.append([batch])
+  }
+
+  #kick(): void {
+    if (this.#flushing !== undefined || this.#pending.length === 0) return
+    this.#flushing = this.#commitGroup().finally(() => {
+      this.#flushing = undefined
+      this.#kick()
+    })
+  }
+
+  async #commitGroup(): Promise<void> {
+    // Let every append issued in this tick join the group.
+    await Promise.resolve()
+    let take = 1
+    let bytes = this.#pending[0]!.bytes
+    while (take < this.#pending.length && bytes + this.#pending[take]!.bytes <= GROUP_BYTES)
+      bytes += this.#pending[take++]!.bytes
+    const group = this.#pending.slice(0, take)
+    const baseOffset = group[0]!.result.baseOffset
+    const lastOffset = group[group.length - 1]!.result.lastOffset
+    let maxTimestamp = -1
+    for (const append of group) if (append.maxTimestamp > maxTimestamp) maxTimestamp = append.maxTimestamp
+    try {
+      if (this.#resync) await this.#resyncWithDatabase()
+      const data = Buffer.concat(group.flatMap((append) => append.batches))
+      const { rowCount } = await this.#db.query(
+        `WITH moved AS (
+           UPDATE wharf_log SET next_offset = $3 WHERE id = $1 AND next_offset = $2 RETURNING id)
+         INSERT INTO wharf_chunk (log_id, base_offset, last_offset, max_ts, batches)
+         SELECT id, $2, $4, $5, $6 FROM moved`,
+        [this.#id, baseOffset, lastOffset + 1, lastOffset, maxTimestamp, data],
+      )
+      if (rowCount !== 1) {
+        this.#resync = true
+        throw new WharfError('IO_ERROR', `log ${this.name}: the database moved on (another writer?); retry`)
+      }
+      this.#pending.splice(0, take)
+      this.#push({ baseOffset, lastOffset, maxTimestamp, bytes: data.length, data })
+      this.#committedEnd = lastOffset + 1
+      for (const append of group) append.resolve(append.result)
+      for (const listener of this.#listeners) listener(this.#committedEnd)
+    } catch (error) {
+      // Every queued append has offsets after the failed group's: fail them all and hand out offsets again
+      // from the committed end. The failed commit may still have happened; #resync checks before the next.
+      this.#resync = true
+      const failed = this.#pending
+      this.#pending = []
+      this.#nextOffset = this.#committedEnd
+      const wrapped =
+        error instanceof WharfError ? error : new WharfError('IO_ERROR', `PostgreSQL: ${(error as Error).message}`)
+      for (const append of failed) append.reject(wrapped)
+    }
+  }
+
+  /**
+   * After a commit of unknown outcome: reads the log row; if the commit did happen, its chunk joins the index
+   * (those records were not acknowledged, so a retry may store them twice, which at-least-once allows) and
+   * appends queued since then (offsets now taken) are failed for their clients to retry.
+   */
+  async #resyncWithDatabase(): Promise<void> {
+    const { rows } = await this.#db.query<{ next_offset: string }>('SELECT next_offset FROM wharf_log WHERE id = $1', [
+      this.#id,
+    ])
+    const next = Number(rows[0]?.next_offset ?? Number.NaN)
+    if (!Number.isSafeInteger(next)) throw new WharfError('IO_ERROR', `log ${this.name} is gone from the database`)
+    if (next !== this.#committedEnd) {
+      await this.#loadIndex(this.#committedEnd)
+      this.#committedEnd = next
+      this.#resync = false
+      for (const listener of this.#listeners) listener(next)
+      throw new WharfError('IO_ERROR', `log ${this.name}: an earlier commit was found to have succeeded; retry`)
+    }
+    this.#resync = false
+  }
+
+  #push(chunk: Chunk): void {
+    this.#chunks.push(chunk)
+    this.#bytes += chunk.bytes
+    this.#cachedBytes += chunk.bytes
+    while (this.#cachedBytes > this.#options.tailCacheBytes && this.#cacheHead < this.#chunks.length - 1) {
+      const old = this.#chunks[this.#cacheHead++]!
+      if (old.data !== null) this.#cachedBytes -= old.data.length
+      old.data = null
+    }
+  }
+
+  /** Index of the live chunk holding offset (or the first one after it). */
+  #chunkIndexFor(offset: number): number {
+    let lo = this.#head
+    let hi = this.#chunks.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.#chunks[mid]!.lastOffset < offset) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  #checkReadable(fromOffset: number): void {
+    if (this.#closed) throw new WharfError('LOG_CLOSED', `log ${this.name} is closed`)
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < this.#logStartOffset || fromOffset > this.#committedEnd) {
+      throw new WharfError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${fromOffset} is outside [${this.#logStartOffset}, ${this.#committedEnd}] of ${this.name}`,
+      )
+    }
+  }
+
+  /** The chunks from index i on that fit maxBytes (at least one), with their bytes (from cache or one query). */
+  async #chunksFrom(i: number, maxBytes: number): Promise<Array<{ chunk: Chunk; data: Buffer }>> {
+    const picked: Chunk[] = []
+    let bytes = 0
+    for (let j = i; j < this.#chunks.length; j++) {
+      const chunk = this.#chunks[j]!
+      if (chunk.baseOffset >= this.#committedEnd) break
+      if (picked.length > 0 && bytes + chunk.bytes > maxBytes) break
+      picked.push(chunk)
+      bytes += chunk.bytes
+    }
+    const missing = picked.filter((chunk) => chunk.data === null)
+    const fetched = new Map<number, Buffer>()
+    if (missing.length > 0) {
+      const { rows } = await this.#db.query<{ b: string; batches: Buffer }>(
+        `SELECT base_offset AS b, batches FROM wharf_chunk
+         WHERE log_id = $1 AND base_offset >= $2 AND base_offset <= $3 ORDER BY base_offset`,
+        [this.#id, missing[0]!.baseOffset, missing[missing.length - 1]!.baseOffset],
+      )
+      for (const row of rows) fetched.set(Number(row.b), row.batches)
+    }
+    const out: Array<{ chunk: Chunk; data: Buffer }> = []
+    for (const chunk of picked) {
+      const data = chunk.data ?? fetched.get(chunk.baseOffset)
+      if (data !== undefined) out.push({ chunk, data })
+    }
+    return out
+  }
+
+  async read(fromOffset: number, maxBytes: number): Promise<ReadResult> {
+    this.#checkReadable(fromOffset)
+    const found = await this.#chunksFrom(this.#chunkIndexFor(fromOffset), maxBytes)
+    const chunks: Buffer[] = []
+    let bytes = 0
+    let nextOffset = fromOffset
+    for (const { chunk, data } of found) {
+      // A row holds several batches: start at the one containing fromOffset, as the contract says.
+      const view = chunk.baseOffset < fromOffset ? skipBatchesBefore(data, fromOffset) : data
+      chunks.push(view)
+      bytes += view.length
+      nextOffset = chunk.lastOffset + 1
+    }
+    return { chunks, bytes, nextOffset, logStartOffset: this.#logStartOffset, highWatermark: this.#committedEnd }
+  }
+
+  async readRecords(fromOffset: number, maxBytes: number): Promise<{ records: Record[]; nextOffset: number }> {
+    this.#checkReadable(fromOffset)
+    const found = await this.#chunksFrom(this.#chunkIndexFor(fromOffset), maxBytes)
+    const records: Record[] = []
+    let nextOffset = fromOffset
+    for (const { chunk, data } of found) {
+      for (const record of decodeRecords([data], fromOffset)) records.push(record)
+      nextOffset = chunk.lastOffset + 1
+    }
+    return { records, nextOffset }
+  }
+
+  async offsetForTimestamp(timestamp: number): Promise<number | null> {
+    for (let i = this.#head; i < this.#chunks.length; i++) {
+      const chunk = this.#chunks[i]!
+      if (chunk.maxTimestamp < timestamp || chunk.baseOffset >= this.#committedEnd) continue
+      const [found] = await this.#chunksFrom(i, 0)
+      if (found === undefined) continue
+      for (const record of decodeRecords([found.data], this.#logStartOffset)) {
+        if (record.timestamp >= timestamp) return record.offset
+      }
+    }
+    return null
+  }
+
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.#committedEnd) {
+      throw new WharfError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot delete records before ${offset}: high watermark is ${this.#committedEnd}`,
+      )
+    }
+    if (offset <= this.#logStartOffset) return this.#logStartOffset
+    let drop = this.#head
+    while (drop < this.#chunks.length && this.#chunks[drop]!.lastOffset < offset) drop++
+    await this.#deleteBelow(offset, drop)
+    return this.#logStartOffset
+  }
+
+  async enforceRetention(now = Date.now()): Promise<number> {
+    const { retentionMs, retentionBytes } = this.#config
+    if (retentionMs < 0 && retentionBytes < 0) return 0
+    let drop = this.#head
+    let bytes = this.#bytes
+    while (drop < this.#chunks.length) {
+      const chunk = this.#chunks[drop]!
+      if (chunk.baseOffset >= this.#committedEnd) break
+      const expired = retentionMs >= 0 && chunk.maxTimestamp >= 0 && chunk.maxTimestamp < now - retentionMs
+      const tooBig = retentionBytes >= 0 && bytes - chunk.bytes >= retentionBytes
+      if (!expired && !tooBig) break
+      bytes -= chunk.bytes
+      drop++
+    }
+    const dropped = drop - this.#head
+    if (dropped > 0) await this.#deleteBelow(this.#chunks[drop - 1]!.lastOffset + 1, drop)
+    return dropped
+  }
+
+  /** Moves log_start to start and deletes the rows of the chunks before index drop, in one transaction. */
+  async #deleteBelow(start: number, drop: number): Promise<void> {
+    await this.#db.transaction(async (client) => {
+      await client.query('UPDATE wharf_log SET log_start = greatest(log_start, $2) WHERE id = $1', [this.#id, start])
+      await client.query('DELETE FROM wharf_chunk WHERE log_id = $1 AND last_offset < $2', [this.#id, start])
+    })
+    this.#logStartOffset = Math.max(this.#logStartOffset, start)
+    while (this.#head < drop) {
+      const chunk = this.#chunks[this.#head++]!
+      this.#bytes -= chunk.bytes
+      if (chunk.data !== null) this.#cachedBytes -= chunk.data.length
+    }
+    this.#cacheHead = Math.max(this.#cacheHead, this.#head)
+    // Drop the dead prefix once it is at least half the array: amortised O(1) per chunk.
+    if (this.#head > 64 && this.#head * 2 >= this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#head)
+      this.#cacheHead -= this.#head
+      this.#head = 0
+    }
+  }
+
+  /** Compaction is not implemented on PostgreSQL yet: a compacted log keeps every record (a no-op pass). */
+  async compact(): Promise<CompactionResult> {
+    return { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: this.#bytes, bytesAfter: this.#bytes }
+  }
+
+  onAppend(listener: (nextOffset: number) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  updateConfig(config: Partial<LogConfig>): void {
+    this.#config = { ...this.#config, ...config }
+  }
+
+  /** Waits until every append issued so far has committed (or failed). */
+  async flush(): Promise<void> {
+    while (this.#flushing !== undefined) await this.#flushing
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    await this.flush()
+    this.#closed = true
+    this.#listeners.clear()
+    this.#chunks = []
+    this.#head = 0
+    this.#cacheHead = 0
+  }
+
+  /** Removes the log's rows (chunks go with it, ON DELETE CASCADE). */
+  async destroy(): Promise<void> {
+    await this.close()
+    await this.#db.query('DELETE FROM wharf_log WHERE id = $1', [this.#id])
+  }
+}
+
+/** The batches of a chunk from the one containing offset on (a view, no copy). */
+function skipBatchesBefore(data: Buffer, offset: number): Buffer {
+  let position = 0
+  while (position + BATCH.headerBytes <= data.length) {
+    const size = BATCH.lengthPrefixBytes + data.readInt32BE(position + BATCH.batchLength)
+    const last = readInt64(data, position + BATCH.baseOffset) + data.readInt32BE(position + BATCH.lastOffsetDelta)
+    if (last >= offset) break
+    position += size
+  }
+  return position === 0 ? data : data.subarray(position)
+}
