@@ -10,20 +10,11 @@ import { encodeBatch, type Record, type RecordInput } from '../../record/index.j
 import { WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
 import { assignOffsets, decodeRecords } from '../local/partition-log/append-check.js'
-import { BATCH, readInt64 } from '../local/partition-log/segment.js'
+import { type Chunk, ChunkIndex, skipBatchesBefore } from './chunk-index.js'
 import type { Database } from './connection.js'
 
 /** Most bytes one group commit (one chunk row) takes, beyond its first append. */
 const GROUP_BYTES = 4 * 1024 * 1024
-
-interface Chunk {
-  baseOffset: number
-  lastOffset: number
-  maxTimestamp: number
-  bytes: number
-  /** The row's bytes while in the tail cache; null once evicted (read back from the database). */
-  data: Buffer | null
-}
 
 interface PendingAppend {
   batches: Buffer[]
@@ -45,16 +36,11 @@ export class PostgresPartitionLog implements PartitionLog {
   readonly #id: number
   #config: LogConfig
   readonly #options: PostgresLogOptions
-  /** Live chunks are #chunks[#head..]; chunks before #cacheHead have no bytes in memory. */
-  #chunks: Chunk[] = []
-  #head = 0
-  #cacheHead = 0
-  #cachedBytes = 0
+  readonly #index: ChunkIndex
   #logStartOffset: number
   /** End of what is committed (high watermark). */
   #committedEnd: number
   #nextOffset: number
-  #bytes = 0
   #pending: PendingAppend[] = []
   #flushing: Promise<void> | undefined
   /** Set after a commit failed: its outcome is unknown, so the next commit first re-reads the log row. */
@@ -79,6 +65,7 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#logStartOffset = logStart
     this.#committedEnd = next
     this.#nextOffset = next
+    this.#index = new ChunkIndex(options.tailCacheBytes)
   }
 
   static async open(db: Database, name: string, config: LogConfig, options: PostgresLogOptions) {
@@ -99,7 +86,6 @@ export class PostgresPartitionLog implements PartitionLog {
       Number(row.next_offset),
     )
     await log.#loadIndex(0)
-    log.#cacheHead = log.#chunks.length
     return log
   }
 
@@ -112,8 +98,7 @@ export class PostgresPartitionLog implements PartitionLog {
     )
     for (const row of rows) {
       const chunk = { baseOffset: Number(row.b), lastOffset: Number(row.l), maxTimestamp: Number(row.t) }
-      this.#chunks.push({ ...chunk, bytes: row.n, data: null })
-      this.#bytes += row.n
+      this.#index.push({ ...chunk, bytes: row.n, data: null })
     }
   }
 
@@ -127,11 +112,11 @@ export class PostgresPartitionLog implements PartitionLog {
     return this.#committedEnd
   }
   get sizeBytes(): number {
-    return this.#bytes
+    return this.#index.bytes
   }
   /** Chunk rows in the table for this log. */
   get segmentCount(): number {
-    return this.#chunks.length - this.#head
+    return this.#index.count
   }
   get config(): Readonly<LogConfig> {
     return this.#config
@@ -208,7 +193,7 @@ export class PostgresPartitionLog implements PartitionLog {
         throw new WharfError('IO_ERROR', `log ${this.name}: the database moved on (another writer?); retry`)
       }
       this.#pending.splice(0, take)
-      this.#push({ baseOffset, lastOffset, maxTimestamp, bytes: data.length, data })
+      this.#index.push({ baseOffset, lastOffset, maxTimestamp, bytes: data.length, data })
       this.#committedEnd = lastOffset + 1
       for (const append of group) append.resolve(append.result)
       for (const listener of this.#listeners) listener(this.#committedEnd)
@@ -246,29 +231,6 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#resync = false
   }
 
-  #push(chunk: Chunk): void {
-    this.#chunks.push(chunk)
-    this.#bytes += chunk.bytes
-    this.#cachedBytes += chunk.bytes
-    while (this.#cachedBytes > this.#options.tailCacheBytes && this.#cacheHead < this.#chunks.length - 1) {
-      const old = this.#chunks[this.#cacheHead++]!
-      if (old.data !== null) this.#cachedBytes -= old.data.length
-      old.data = null
-    }
-  }
-
-  /** Index of the live chunk holding offset (or the first one after it). */
-  #chunkIndexFor(offset: number): number {
-    let lo = this.#head
-    let hi = this.#chunks.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (this.#chunks[mid]!.lastOffset < offset) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-
   #checkReadable(fromOffset: number): void {
     if (this.#closed) throw new WharfError('LOG_CLOSED', `log ${this.name} is closed`)
     if (!Number.isSafeInteger(fromOffset) || fromOffset < this.#logStartOffset || fromOffset > this.#committedEnd) {
@@ -283,8 +245,9 @@ export class PostgresPartitionLog implements PartitionLog {
   async #chunksFrom(i: number, maxBytes: number): Promise<Array<{ chunk: Chunk; data: Buffer }>> {
     const picked: Chunk[] = []
     let bytes = 0
-    for (let j = i; j < this.#chunks.length; j++) {
-      const chunk = this.#chunks[j]!
+    const all = this.#index.chunks
+    for (let j = i; j < all.length; j++) {
+      const chunk = all[j]!
       if (chunk.baseOffset >= this.#committedEnd) break
       if (picked.length > 0 && bytes + chunk.bytes > maxBytes) break
       picked.push(chunk)
@@ -310,7 +273,7 @@ export class PostgresPartitionLog implements PartitionLog {
 
   async read(fromOffset: number, maxBytes: number): Promise<ReadResult> {
     this.#checkReadable(fromOffset)
-    const found = await this.#chunksFrom(this.#chunkIndexFor(fromOffset), maxBytes)
+    const found = await this.#chunksFrom(this.#index.indexFor(fromOffset), maxBytes)
     const chunks: Buffer[] = []
     let bytes = 0
     let nextOffset = fromOffset
@@ -326,7 +289,7 @@ export class PostgresPartitionLog implements PartitionLog {
 
   async readRecords(fromOffset: number, maxBytes: number): Promise<{ records: Record[]; nextOffset: number }> {
     this.#checkReadable(fromOffset)
-    const found = await this.#chunksFrom(this.#chunkIndexFor(fromOffset), maxBytes)
+    const found = await this.#chunksFrom(this.#index.indexFor(fromOffset), maxBytes)
     const records: Record[] = []
     let nextOffset = fromOffset
     for (const { chunk, data } of found) {
@@ -337,8 +300,9 @@ export class PostgresPartitionLog implements PartitionLog {
   }
 
   async offsetForTimestamp(timestamp: number): Promise<number | null> {
-    for (let i = this.#head; i < this.#chunks.length; i++) {
-      const chunk = this.#chunks[i]!
+    const all = this.#index.chunks
+    for (let i = this.#index.head; i < all.length; i++) {
+      const chunk = all[i]!
       if (chunk.maxTimestamp < timestamp || chunk.baseOffset >= this.#committedEnd) continue
       const [found] = await this.#chunksFrom(i, 0)
       if (found === undefined) continue
@@ -357,8 +321,9 @@ export class PostgresPartitionLog implements PartitionLog {
       )
     }
     if (offset <= this.#logStartOffset) return this.#logStartOffset
-    let drop = this.#head
-    while (drop < this.#chunks.length && this.#chunks[drop]!.lastOffset < offset) drop++
+    const all = this.#index.chunks
+    let drop = this.#index.head
+    while (drop < all.length && all[drop]!.lastOffset < offset) drop++
     await this.#deleteBelow(offset, drop)
     return this.#logStartOffset
   }
@@ -366,10 +331,11 @@ export class PostgresPartitionLog implements PartitionLog {
   async enforceRetention(now = Date.now()): Promise<number> {
     const { retentionMs, retentionBytes } = this.#config
     if (retentionMs < 0 && retentionBytes < 0) return 0
-    let drop = this.#head
-    let bytes = this.#bytes
-    while (drop < this.#chunks.length) {
-      const chunk = this.#chunks[drop]!
+    const all = this.#index.chunks
+    let drop = this.#index.head
+    let bytes = this.#index.bytes
+    while (drop < all.length) {
+      const chunk = all[drop]!
       if (chunk.baseOffset >= this.#committedEnd) break
       const expired = retentionMs >= 0 && chunk.maxTimestamp >= 0 && chunk.maxTimestamp < now - retentionMs
       const tooBig = retentionBytes >= 0 && bytes - chunk.bytes >= retentionBytes
@@ -377,8 +343,8 @@ export class PostgresPartitionLog implements PartitionLog {
       bytes -= chunk.bytes
       drop++
     }
-    const dropped = drop - this.#head
-    if (dropped > 0) await this.#deleteBelow(this.#chunks[drop - 1]!.lastOffset + 1, drop)
+    const dropped = drop - this.#index.head
+    if (dropped > 0) await this.#deleteBelow(all[drop - 1]!.lastOffset + 1, drop)
     return dropped
   }
 
@@ -389,23 +355,12 @@ export class PostgresPartitionLog implements PartitionLog {
       await client.query('DELETE FROM wharf_chunk WHERE log_id = $1 AND last_offset < $2', [this.#id, start])
     })
     this.#logStartOffset = Math.max(this.#logStartOffset, start)
-    while (this.#head < drop) {
-      const chunk = this.#chunks[this.#head++]!
-      this.#bytes -= chunk.bytes
-      if (chunk.data !== null) this.#cachedBytes -= chunk.data.length
-    }
-    this.#cacheHead = Math.max(this.#cacheHead, this.#head)
-    // Drop the dead prefix once it is at least half the array: amortised O(1) per chunk.
-    if (this.#head > 64 && this.#head * 2 >= this.#chunks.length) {
-      this.#chunks = this.#chunks.slice(this.#head)
-      this.#cacheHead -= this.#head
-      this.#head = 0
-    }
+    this.#index.dropBefore(drop)
   }
 
   /** Compaction is not implemented on PostgreSQL yet: a compacted log keeps every record (a no-op pass). */
   async compact(): Promise<CompactionResult> {
-    return { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: this.#bytes, bytesAfter: this.#bytes }
+    return { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: this.#index.bytes, bytesAfter: this.#index.bytes }
   }
 
   onAppend(listener: (nextOffset: number) => void): () => void {
@@ -427,9 +382,7 @@ export class PostgresPartitionLog implements PartitionLog {
     await this.flush()
     this.#closed = true
     this.#listeners.clear()
-    this.#chunks = []
-    this.#head = 0
-    this.#cacheHead = 0
+    this.#index.clear()
   }
 
   /** Removes the log's rows (chunks go with it, ON DELETE CASCADE). */
@@ -437,16 +390,4 @@ export class PostgresPartitionLog implements PartitionLog {
     await this.close()
     await this.#db.query('DELETE FROM wharf_log WHERE id = $1', [this.#id])
   }
-}
-
-/** The batches of a chunk from the one containing offset on (a view, no copy). */
-function skipBatchesBefore(data: Buffer, offset: number): Buffer {
-  let position = 0
-  while (position + BATCH.headerBytes <= data.length) {
-    const size = BATCH.lengthPrefixBytes + data.readInt32BE(position + BATCH.batchLength)
-    const last = readInt64(data, position + BATCH.baseOffset) + data.readInt32BE(position + BATCH.lastOffsetDelta)
-    if (last >= offset) break
-    position += size
-  }
-  return position === 0 ? data : data.subarray(position)
 }
