@@ -35,7 +35,6 @@ export class PostgresPartitionLog implements PartitionLog {
   readonly #db: Database
   readonly #id: number
   #config: LogConfig
-  readonly #options: PostgresLogOptions
   readonly #index: ChunkIndex
   #logStartOffset: number
   /** End of what is committed (high watermark). */
@@ -61,7 +60,6 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#id = id
     this.name = name
     this.#config = config
-    this.#options = options
     this.#logStartOffset = logStart
     this.#committedEnd = next
     this.#nextOffset = next
