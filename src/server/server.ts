@@ -84,6 +84,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
   const broker = await createBroker({
     onFsync: (seconds) => metrics.fsync.observe(seconds),
     dataDir: config.dataDir,
+    storage: config.storage,
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
     info: (message, details) => logger.info(details ?? {}, message),

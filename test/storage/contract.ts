@@ -208,6 +208,7 @@ export function storageContract(it: Register, store: (t: TestContext) => Promise
       await a.ack('q/other/0', [150])
       await a.setDeliveryCounts('q/other/0', [160, 2, 170, 1])
       await a.ack('q/other/0', [170])
+      await a.commitOffset('g\u0000group\u0000topic\u00000', 7) // the broker's keys hold NUL
       await a.commitOffset('gone', 1)
       await a.delete('gone')
       assert.deepEqual(a.getOffset('g1/orders/0'), { offset: 42, metadata: 'meta' })
@@ -220,6 +221,7 @@ export function storageContract(it: Register, store: (t: TestContext) => Promise
         assert.deepEqual(b.getOffset('g1/orders/0'), { offset: 42, metadata: 'meta' })
         assert.deepEqual(b.getOffset('g1/orders/1'), { offset: -1, metadata: '' })
         assert.equal(b.getOffset('gone'), undefined)
+        assert.deepEqual(b.getOffset('g\u0000group\u0000topic\u00000'), { offset: 7, metadata: '' })
         assert.deepEqual(b.getAcks('q/jobs/0'), {
           floor: 3,
           ranges: [
@@ -236,7 +238,13 @@ export function storageContract(it: Register, store: (t: TestContext) => Promise
         })
         assert.deepEqual([...(b.getDeliveryCounts('q/other/0') ?? [])], [[160, 2]])
         assert.ok(b.isAcked('q/jobs/0', 2) && b.isAcked('q/jobs/0', 6) && !b.isAcked('q/jobs/0', 7))
-        assert.deepEqual(b.keys(), ['g1/orders/0', 'g1/orders/1', 'q/jobs/0', 'q/other/0'])
+        assert.deepEqual(b.keys(), [
+          'g\u0000group\u0000topic\u00000',
+          'g1/orders/0',
+          'g1/orders/1',
+          'q/jobs/0',
+          'q/other/0',
+        ])
         assert.deepEqual(b.keys('g1/'), ['g1/orders/0', 'g1/orders/1'])
       } finally {
         await again.close()
@@ -251,6 +259,7 @@ export function storageContract(it: Register, store: (t: TestContext) => Promise
       await a.put('stream', 'audit', { partitions: 1 })
       await a.put('stream', 'zeta', { partitions: 9 })
       await a.put('user', 'admin', { role: 'admin' })
+      await a.put('exchange', 'odd\u0000name', { type: 'fanout' })
       await a.put('stream', 'orders', { partitions: 6, config: { retentionMs: 1000 } })
       await a.delete('stream', 'zeta')
       await a.delete('stream', 'never-existed')
@@ -266,6 +275,7 @@ export function storageContract(it: Register, store: (t: TestContext) => Promise
           ['orders', { partitions: 6, config: { retentionMs: 1000 } }],
         ])
         assert.deepEqual(b.get('user', 'admin'), { role: 'admin' })
+        assert.deepEqual(b.get('exchange', 'odd\u0000name'), { type: 'fanout' })
         assert.equal(b.get('stream', 'zeta'), undefined)
         assert.deepEqual(b.list('nothing'), [])
       } finally {

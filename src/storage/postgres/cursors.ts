@@ -19,24 +19,24 @@ export class PostgresCursorStore extends CursorTableReads implements CursorStore
   private constructor(table: CursorTable, db: Database) {
     super(table)
     this.#writes = new WriteBehind(db, async (client, keys) => {
-      const upsertKeys: string[] = []
+      const upsertKeys: Buffer[] = []
       const states: Buffer[] = []
-      const deleted: string[] = []
+      const deleted: Buffer[] = []
       for (const key of keys) {
         const state = table.encode(key)
-        if (state === undefined) deleted.push(key)
+        if (state === undefined) deleted.push(Buffer.from(key))
         else {
-          upsertKeys.push(key)
+          upsertKeys.push(Buffer.from(key))
           states.push(state)
         }
       }
       if (upsertKeys.length > 0)
         await client.query(
-          `INSERT INTO wharf_cursor (key, state) SELECT * FROM unnest($1::text[], $2::bytea[])
+          `INSERT INTO wharf_cursor (key, state) SELECT * FROM unnest($1::bytea[], $2::bytea[])
            ON CONFLICT (key) DO UPDATE SET state = excluded.state`,
           [upsertKeys, states],
         )
-      if (deleted.length > 0) await client.query('DELETE FROM wharf_cursor WHERE key = ANY($1::text[])', [deleted])
+      if (deleted.length > 0) await client.query('DELETE FROM wharf_cursor WHERE key = ANY($1::bytea[])', [deleted])
     })
   }
 

@@ -18,31 +18,31 @@ export class PostgresMetadataStore implements MetadataStore {
   private constructor(table: MetadataTable, db: Database) {
     this.#table = table
     this.#writes = new WriteBehind(db, async (client, keys) => {
-      const put: [string[], string[], string[]] = [[], [], []]
-      const gone: [string[], string[]] = [[], []]
+      const put: [Buffer[], Buffer[], string[]] = [[], [], []]
+      const gone: [Buffer[], Buffer[]] = [[], []]
       for (const key of keys) {
         const at = key.indexOf(SEP)
         const kind = key.slice(0, at)
         const name = key.slice(at + 1)
         const doc = table.kinds.get(kind)?.get(name)
         if (doc === undefined) {
-          gone[0].push(kind)
-          gone[1].push(name)
+          gone[0].push(Buffer.from(kind))
+          gone[1].push(Buffer.from(name))
         } else {
-          put[0].push(kind)
-          put[1].push(name)
+          put[0].push(Buffer.from(kind))
+          put[1].push(Buffer.from(name))
           put[2].push(doc.json)
         }
       }
       if (put[0].length > 0)
         await client.query(
-          `INSERT INTO wharf_metadata (kind, name, json) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+          `INSERT INTO wharf_metadata (kind, name, json) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::text[])
            ON CONFLICT (kind, name) DO UPDATE SET json = excluded.json`,
           put,
         )
       if (gone[0].length > 0)
         await client.query(
-          `DELETE FROM wharf_metadata m USING unnest($1::text[], $2::text[]) AS g (kind, name)
+          `DELETE FROM wharf_metadata m USING unnest($1::bytea[], $2::bytea[]) AS g (kind, name)
            WHERE m.kind = g.kind AND m.name = g.name`,
           gone,
         )
@@ -51,14 +51,16 @@ export class PostgresMetadataStore implements MetadataStore {
 
   static async open(db: Database): Promise<PostgresMetadataStore> {
     const table = new MetadataTable()
-    const { rows } = await db.query<{ kind: string; name: string; json: string }>(
+    const { rows } = await db.query<{ kind: Buffer; name: Buffer; json: string }>(
       'SELECT kind, name, json FROM wharf_metadata',
     )
     for (const row of rows) {
+      const kind = row.kind.toString()
+      const name = row.name.toString()
       try {
-        table.put(row.kind, row.name, toDoc(row.json))
+        table.put(kind, name, toDoc(row.json))
       } catch {
-        throw new WharfError('STORE_CORRUPT', `metadata ${row.kind}/${row.name}: unparsable JSON`)
+        throw new WharfError('STORE_CORRUPT', `metadata ${kind}/${name}: unparsable JSON`)
       }
     }
     return new PostgresMetadataStore(table, db)

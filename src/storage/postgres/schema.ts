@@ -28,10 +28,11 @@ const MIGRATIONS: readonly string[] = [
   -- Batches are often compressed already; pglz would spend CPU for little.
   ALTER TABLE wharf_chunk ALTER COLUMN batches SET STORAGE EXTERNAL;
   -- Cursors: one row per key, the whole cursor (commit, ack floor and ranges, delivery counts) in the local
-  -- cursor store's snapshot encoding.
-  CREATE TABLE wharf_cursor (key text PRIMARY KEY, state bytea NOT NULL);
+  -- cursor store's snapshot encoding. Keys and names are UTF-8 bytes: the broker's keys contain NUL, which
+  -- PostgreSQL text cannot hold.
+  CREATE TABLE wharf_cursor (key bytea PRIMARY KEY, state bytea NOT NULL);
   -- The catalog: JSON documents by kind and name, kept as the exact text they serialize to.
-  CREATE TABLE wharf_metadata (kind text NOT NULL, name text NOT NULL, json text NOT NULL, PRIMARY KEY (kind, name));
+  CREATE TABLE wharf_metadata (kind bytea NOT NULL, name bytea NOT NULL, json text NOT NULL, PRIMARY KEY (kind, name));
   `,
 ]
 
