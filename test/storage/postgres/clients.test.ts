@@ -118,7 +118,8 @@ test('kafkajs acks=all and amqplib confirms on PostgreSQL storage; a restart kee
   assert.equal(acked.size + remaining.size, 100)
 
   // Kafka DeleteRecords deletes the chunk rows below the new start.
-  const { id } = (await sql<{ id: string }>(url, "SELECT id FROM wharf_log WHERE name LIKE 'orders%'"))[0]!
+  // Logs are named by stream id; the topic's is the one holding 200 records.
+  const { id } = (await sql<{ id: string }>(url, 'SELECT id FROM wharf_log WHERE next_offset = 200'))[0]!
   const before = Number(
     (await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM wharf_chunk WHERE log_id = $1', [id]))[0]!.n,
   )
