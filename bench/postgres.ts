@@ -6,7 +6,7 @@
 // PostgreSQL is a private server from test/fixtures/postgres.ts (fsync=on, synchronous_commit=on).
 // Run: node --import tsx bench/postgres.ts [--quick] [--reps 3]   (prints a Markdown table)
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
@@ -29,7 +29,23 @@ const fakeContext = {
   after: (fn: () => unknown) => cleanups.push(fn),
 } as unknown as TestContext
 
-async function withWharf<T>(storage: string, run: (ports: { kafka: number; amqp: number }) => Promise<T>) {
+/** CPU seconds (user + system) of pid, and with children=true of every process whose parent is pid too. */
+function cpuSeconds(pid: number, children = false): number {
+  const tick = 100 // USER_HZ on Linux
+  let total = 0
+  for (const entry of children ? readdirSync('/proc') : [String(pid)]) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(entry) !== pid && Number(fields[1]) !== pid) continue
+      total += (Number(fields[11]) + Number(fields[12])) / tick
+    } catch {}
+  }
+  return total
+}
+
+async function withWharf<T>(storage: string, run: (ports: { kafka: number; amqp: number }, pid: number) => Promise<T>) {
   const root = mkdtempSync(join(tmpdir(), 'wharf-bench-pg-'))
   const ports = { kafka: await freePort(), amqp: await freePort() }
   const wharf = spawnWharf([
@@ -38,7 +54,7 @@ async function withWharf<T>(storage: string, run: (ports: { kafka: number; amqp:
   ])
   try {
     await wharf.ready
-    return await run(ports)
+    return await run(ports, wharf.proc.pid!)
   } finally {
     wharf.proc.kill('SIGTERM')
     await wharf.exit
@@ -103,16 +119,48 @@ try {
   const file = join(server!.dir, 'messages.txt')
   writeFileSync(file, `${'x'.repeat(1023)}\n`.repeat(KAFKA_N))
   const results: Array<{ backend: string; kafka: number; amqp: number }> = []
+  const postmaster = Number(readFileSync(join(server!.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+  /** Runs work, printing the CPU seconds Wharf and PostgreSQL spent on it. */
+  const measured = async (label: string, wharfPid: number, work: () => Promise<number>) => {
+    const w0 = cpuSeconds(wharfPid)
+    const p0 = cpuSeconds(postmaster, true)
+    const t0 = performance.now()
+    const rate = await work()
+    const wall = (performance.now() - t0) / 1000
+    const w = cpuSeconds(wharfPid) - w0
+    const p = cpuSeconds(postmaster, true) - p0
+    console.error(
+      `  ${label}: ${wall.toFixed(1)} s wall, Wharf CPU ${w.toFixed(1)} s, PostgreSQL CPU ${p.toFixed(1)} s`,
+    )
+    return rate
+  }
   for (let rep = 0; rep < REPS; rep++) {
     for (const backend of ['local', 'postgres']) {
       const storage = backend === 'local' ? 'local' : await server!.createDatabase(`bench_${rep}`)
-      const row = await withWharf(storage, async (ports) => ({
+      const row = await withWharf(storage, async (ports, pid) => ({
         backend,
-        kafka: await kcatProduce(ports.kafka, `bench-${rep}`, file),
-        amqp: await amqpWorkQueue(ports.amqp, `work-${rep}`),
+        kafka: await measured(`${backend} kafka`, pid, () => kcatProduce(ports.kafka, `bench-${rep}`, file)),
+        amqp: await measured(`${backend} amqp`, pid, () => amqpWorkQueue(ports.amqp, `work-${rep}`)),
       }))
+      if (backend === 'postgres') {
+        const pg = (await import('pg')).default
+        const client = new pg.Client({ connectionString: storage })
+        await client.connect()
+        const { rows } = await client.query(
+          `SELECT l.name, count(c.*) AS chunks, round(avg(c.last_offset - c.base_offset + 1), 1) AS records_per_chunk,
+                  round(avg(octet_length(c.batches))) AS bytes_per_chunk
+           FROM wharf_log l JOIN wharf_chunk c ON c.log_id = l.id GROUP BY l.name ORDER BY l.name`,
+        )
+        await client.end()
+        for (const r of rows)
+          console.error(
+            `  log ${r.name}: ${r.chunks} chunk rows, ${r.records_per_chunk} records and ${r.bytes_per_chunk} bytes per row`,
+          )
+      }
       results.push(row)
-      console.error(`rep ${rep + 1} ${backend}: kafka ${Math.round(row.kafka)} msg/s, amqp ${Math.round(row.amqp)} msg/s`)
+      console.error(
+        `rep ${rep + 1} ${backend}: kafka ${Math.round(row.kafka)} msg/s, amqp ${Math.round(row.amqp)} msg/s`,
+      )
     }
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!
