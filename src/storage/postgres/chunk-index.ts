@@ -52,6 +52,37 @@ export class ChunkIndex {
     return lo
   }
 
+  /**
+   * The committed chunks (base offset below end) from index i on that fit maxBytes, at least one, with their
+   * bytes: from the cache, the others by one fetch of the rows with base offsets in [from, to].
+   */
+  async pick(
+    i: number,
+    maxBytes: number,
+    end: number,
+    fetch: (from: number, to: number) => Promise<Map<number, Buffer>>,
+  ): Promise<Array<{ chunk: Chunk; data: Buffer }>> {
+    const picked: Chunk[] = []
+    let bytes = 0
+    for (let j = i; j < this.chunks.length; j++) {
+      const chunk = this.chunks[j]!
+      if (chunk.baseOffset >= end) break
+      if (picked.length > 0 && bytes + chunk.bytes > maxBytes) break
+      picked.push(chunk)
+      bytes += chunk.bytes
+    }
+    const missing = picked.filter((chunk) => chunk.data === null)
+    const fetched =
+      missing.length > 0 ? await fetch(missing[0]!.baseOffset, missing[missing.length - 1]!.baseOffset) : new Map()
+    const out: Array<{ chunk: Chunk; data: Buffer }> = []
+    for (const chunk of picked) {
+      // A row deleted meanwhile (retention) is simply not returned.
+      const data = chunk.data ?? fetched.get(chunk.baseOffset)
+      if (data !== undefined) out.push({ chunk, data })
+    }
+    return out
+  }
+
   /** Forgets the chunks before index drop (their rows were deleted). */
   dropBefore(drop: number): void {
     while (this.head < drop) {

@@ -127,9 +127,9 @@ export class PostgresStorage implements StorageEngine {
     }
     const pending = this.#logs.get(name)
     this.#logs.delete(name)
-    const log = await pending?.catch(() => undefined)
-    if (log !== undefined) await log.destroy()
-    else await this.#db.query('DELETE FROM wharf_log WHERE name = $1', [name])
+    await (await pending?.catch(() => undefined))?.close()
+    // The chunk rows go with the log row (ON DELETE CASCADE).
+    await this.#db.query('DELETE FROM wharf_log WHERE name = $1', [name])
   }
 
   async listLogs(): Promise<string[]> {

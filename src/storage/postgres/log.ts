@@ -1,11 +1,9 @@
 // A PartitionLog in PostgreSQL: one wharf_chunk row per group commit (the RecordBatch bytes of every append
 // that joined it, untouched), and the wharf_log row whose next_offset every commit moves forward.
-// Appends get offsets synchronously in call order and wait in a queue; one commit at a time takes the whole
-// queue (up to GROUP_BYTES) into a single statement that updates the log row only if next_offset is what
-// this process believes (so a commit that happened but was reported lost is noticed, not overwritten) and
-// inserts the chunk. An append resolves, and its records become readable (high watermark), only after COMMIT.
-// The chunk index (offsets, max timestamp, size per row) lives in memory; the newest chunks' bytes are kept
-// as a tail cache so consumers reading what was just produced do not go back to the database.
+// Appends get offsets synchronously in call order and wait in a queue; each group commit takes the queue (up
+// to GROUP_BYTES) into one statement that moves the log row only if next_offset is what this process believes
+// (a commit reported lost but done is noticed, not overwritten) and inserts the chunk. An append resolves,
+// and its records become readable (high watermark), only after COMMIT. Index and tail cache: chunk-index.ts.
 import { encodeBatch, type Record, type RecordInput } from '../../record/index.js'
 import { WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
@@ -15,6 +13,15 @@ import type { Database } from './connection.js'
 
 /** Most bytes one group commit (one chunk row) takes, beyond its first append. */
 const GROUP_BYTES = 4 * 1024 * 1024
+/** Group commits in flight per log at once. */
+const PIPELINE_DEPTH = 2
+
+interface InFlight {
+  group: PendingAppend[]
+  chunk: Chunk
+  /** Settles when the statement has committed (or failed, or found the log row moved). */
+  done: Promise<void>
+}
 
 interface PendingAppend {
   batches: Buffer[]
@@ -158,48 +165,71 @@ export class PostgresPartitionLog implements PartitionLog {
 
   #kick(): void {
     if (this.#flushing !== undefined || this.#pending.length === 0) return
-    this.#flushing = this.#commitGroup().finally(() => {
+    this.#flushing = this.#commitLoop().finally(() => {
       this.#flushing = undefined
       this.#kick()
     })
   }
 
-  async #commitGroup(): Promise<void> {
-    // Let every append issued in this tick join the group.
-    await Promise.resolve()
+  /** Takes the next group off the queue (up to GROUP_BYTES, at least one append) and sends its statement. */
+  #issue(): InFlight {
     let take = 1
     let bytes = this.#pending[0]!.bytes
     while (take < this.#pending.length && bytes + this.#pending[take]!.bytes <= GROUP_BYTES)
       bytes += this.#pending[take++]!.bytes
-    const group = this.#pending.slice(0, take)
+    const group = this.#pending.splice(0, take)
     const baseOffset = group[0]!.result.baseOffset
     const lastOffset = group[group.length - 1]!.result.lastOffset
     let maxTimestamp = -1
     for (const append of group) if (append.maxTimestamp > maxTimestamp) maxTimestamp = append.maxTimestamp
-    try {
-      if (this.#resync) await this.#resyncWithDatabase()
-      const data = Buffer.concat(group.flatMap((append) => append.batches))
-      const { rowCount } = await this.#db.query(
+    const data = Buffer.concat(group.flatMap((append) => append.batches))
+    // The UPDATE takes the log row's lock: a second statement in flight waits for the first's COMMIT and
+    // then finds next_offset where it expects it (or, if the first failed, not: 0 rows).
+    const done = this.#db
+      .query(
         `WITH moved AS (
            UPDATE wharf_log SET next_offset = $3 WHERE id = $1 AND next_offset = $2 RETURNING id)
          INSERT INTO wharf_chunk (log_id, base_offset, last_offset, max_ts, batches)
          SELECT id, $2, $4, $5, $6 FROM moved`,
         [this.#id, baseOffset, lastOffset + 1, lastOffset, maxTimestamp, data],
       )
-      if (rowCount !== 1) {
-        this.#resync = true
-        throw new WharfError('IO_ERROR', `log ${this.name}: the database moved on (another writer?); retry`)
+      .then(({ rowCount }) => {
+        if (rowCount !== 1)
+          throw new WharfError('IO_ERROR', `log ${this.name}: the database moved on (another writer?); retry`)
+      })
+    done.catch(() => {}) // awaited in order by the loop
+    return { group, chunk: { baseOffset, lastOffset, maxTimestamp, bytes: data.length, data }, done }
+  }
+
+  /**
+   * Keeps up to PIPELINE_DEPTH group commits in flight and settles them in offset order: the next group's
+   * statement travels while the previous one's COMMIT is being flushed to the WAL.
+   */
+  async #commitLoop(): Promise<void> {
+    // Let every append issued in this tick join the first group.
+    await Promise.resolve()
+    const inflight: InFlight[] = []
+    try {
+      if (this.#resync) await this.#resyncWithDatabase()
+      while (this.#pending.length > 0 || inflight.length > 0) {
+        if (this.#pending.length > 0 && inflight.length < PIPELINE_DEPTH) {
+          inflight.push(this.#issue())
+          continue
+        }
+        const head = inflight[0]!
+        await head.done
+        inflight.shift()
+        this.#index.push(head.chunk)
+        this.#committedEnd = head.chunk.lastOffset + 1
+        for (const append of head.group) append.resolve(append.result)
+        for (const listener of this.#listeners) listener(this.#committedEnd)
       }
-      this.#pending.splice(0, take)
-      this.#index.push({ baseOffset, lastOffset, maxTimestamp, bytes: data.length, data })
-      this.#committedEnd = lastOffset + 1
-      for (const append of group) append.resolve(append.result)
-      for (const listener of this.#listeners) listener(this.#committedEnd)
     } catch (error) {
-      // Every queued append has offsets after the failed group's: fail them all and hand out offsets again
-      // from the committed end. The failed commit may still have happened; #resync checks before the next.
+      // Later appends have offsets after the failed group's: fail them all (in flight too, once done) and hand
+      // out offsets again from the committed end. What really committed is re-read (#resync) before the next.
       this.#resync = true
-      const failed = this.#pending
+      await Promise.allSettled(inflight.map((i) => i.done))
+      const failed = [...inflight.flatMap((i) => i.group), ...this.#pending]
       this.#pending = []
       this.#nextOffset = this.#committedEnd
       const wrapped =
@@ -240,33 +270,15 @@ export class PostgresPartitionLog implements PartitionLog {
   }
 
   /** The chunks from index i on that fit maxBytes (at least one), with their bytes (from cache or one query). */
-  async #chunksFrom(i: number, maxBytes: number): Promise<Array<{ chunk: Chunk; data: Buffer }>> {
-    const picked: Chunk[] = []
-    let bytes = 0
-    const all = this.#index.chunks
-    for (let j = i; j < all.length; j++) {
-      const chunk = all[j]!
-      if (chunk.baseOffset >= this.#committedEnd) break
-      if (picked.length > 0 && bytes + chunk.bytes > maxBytes) break
-      picked.push(chunk)
-      bytes += chunk.bytes
-    }
-    const missing = picked.filter((chunk) => chunk.data === null)
-    const fetched = new Map<number, Buffer>()
-    if (missing.length > 0) {
+  #chunksFrom(i: number, maxBytes: number): Promise<Array<{ chunk: Chunk; data: Buffer }>> {
+    return this.#index.pick(i, maxBytes, this.#committedEnd, async (from, to) => {
       const { rows } = await this.#db.query<{ b: string; batches: Buffer }>(
         `SELECT base_offset AS b, batches FROM wharf_chunk
          WHERE log_id = $1 AND base_offset >= $2 AND base_offset <= $3 ORDER BY base_offset`,
-        [this.#id, missing[0]!.baseOffset, missing[missing.length - 1]!.baseOffset],
+        [this.#id, from, to],
       )
-      for (const row of rows) fetched.set(Number(row.b), row.batches)
-    }
-    const out: Array<{ chunk: Chunk; data: Buffer }> = []
-    for (const chunk of picked) {
-      const data = chunk.data ?? fetched.get(chunk.baseOffset)
-      if (data !== undefined) out.push({ chunk, data })
-    }
-    return out
+      return new Map(rows.map((row) => [Number(row.b), row.batches]))
+    })
   }
 
   async read(fromOffset: number, maxBytes: number): Promise<ReadResult> {
@@ -356,7 +368,7 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#index.dropBefore(drop)
   }
 
-  /** Compaction is not implemented on PostgreSQL yet: a compacted log keeps every record (a no-op pass). */
+  /** Not implemented on PostgreSQL yet: a compacted log keeps every record (a no-op pass). */
   async compact(): Promise<CompactionResult> {
     return { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: this.#index.bytes, bytesAfter: this.#index.bytes }
   }
@@ -381,11 +393,5 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#closed = true
     this.#listeners.clear()
     this.#index.clear()
-  }
-
-  /** Removes the log's rows (chunks go with it, ON DELETE CASCADE). */
-  async destroy(): Promise<void> {
-    await this.close()
-    await this.#db.query('DELETE FROM wharf_log WHERE id = $1', [this.#id])
   }
 }
