@@ -114,6 +114,14 @@ async function amqpWorkQueue(port: number, queue: string): Promise<number> {
   }
 }
 
+// Interrupted (Ctrl-C, a timeout): still stop the private PostgreSQL and remove its directory.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    for (const fn of cleanups.reverse()) await fn()
+    process.exit(130)
+  })
+}
+
 const server = await startPostgres(fakeContext)
 try {
   const file = join(server!.dir, 'messages.txt')
