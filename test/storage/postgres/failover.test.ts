@@ -1,7 +1,8 @@
-// Failover: a primary with a synchronous standby (pg_basebackup -R, synchronous_standby_names), Wharf started
-// with both in a multi-host URL. The primary is killed mid-stream and the standby promoted: Wharf walks the
-// host list to the new primary by itself, the kafkajs acks=all producer continues, and every acknowledged
-// message is there afterwards (synchronous replication: an ack means the standby had it).
+// Failover: a primary with two standbys (pg_basebackup -R), s2 synchronous and s3 its potential replacement
+// (synchronous_standby_names 'FIRST 1 (s2, s3)'), Wharf started with all three in a multi-host URL (the
+// primary, s3, s2). The primary is killed mid-stream and s2 promoted: Wharf walks the host list by itself,
+// past the dead primary and the standby s3, to s2; the kafkajs acks=all producer continues, and every
+// acknowledged message is there afterwards (synchronous replication: an ack means s2 had it).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
@@ -18,20 +19,25 @@ test('primary killed, synchronous standby promoted: Wharf follows the multi-host
   if (primary === undefined) return
   await primary.createDatabase('ha')
   const standby = await primary.addStandby('s2')
+  const other = await primary.addStandby('s3')
   const admin = new pg.Client({ connectionString: primary.url })
   await admin.connect()
-  await admin.query("ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (s2)'")
+  await admin.query("ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (s2, s3)'")
   await admin.query('SELECT pg_reload_conf()')
   let sync = ''
-  for (let i = 0; i < 200 && sync !== 'quorum'; i++) {
-    const { rows } = await admin.query("SELECT sync_state FROM pg_stat_replication WHERE application_name = 's2'")
-    sync = rows[0]?.sync_state ?? ''
-    if (sync !== 'quorum') await sleep(100)
+  const expected = 's2:sync,s3:potential'
+  for (let i = 0; i < 200 && sync !== expected; i++) {
+    const { rows } = await admin.query(
+      "SELECT string_agg(application_name || ':' || sync_state, ',' ORDER BY application_name) AS s FROM pg_stat_replication",
+    )
+    sync = rows[0]?.s ?? ''
+    if (sync !== expected) await sleep(100)
   }
   await admin.end()
-  assert.equal(sync, 'quorum', 'the standby replicates synchronously')
+  assert.equal(sync, expected, 's2 replicates synchronously, s3 stands by')
 
-  const url = `postgres://wharf:wharf@127.0.0.1:${primary.port},127.0.0.1:${standby.port}/ha?target_session_attrs=read-write`
+  const hosts = [primary.port, other.port, standby.port].map((port) => `127.0.0.1:${port}`).join(',')
+  const url = `postgres://wharf:wharf@${hosts}/ha?target_session_attrs=read-write`
   const { ports, wharf } = await startSpawned(t, ['kafka'], { args: ['--storage', url] })
   const kafka = new Kafka({
     brokers: [`127.0.0.1:${ports.kafka}`],
