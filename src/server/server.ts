@@ -99,7 +99,8 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
   })
   const alarms = createAlarmMonitor({
     dataDir: config.dataDir,
-    diskFreeLimitBytes: config.diskFreeLimitBytes,
+    // The disk alarm watches the local engine's data directory; on PostgreSQL the database owns its space.
+    diskFreeLimitBytes: config.storage === 'local' ? config.diskFreeLimitBytes : 0,
     memoryHighWatermarkBytes: config.memoryHighWatermarkBytes,
     intervalMs: config.alarmIntervalMs,
     logger: logger.child({ component: 'alarms' }),

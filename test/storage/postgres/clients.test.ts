@@ -88,6 +88,8 @@ test('kafkajs acks=all and amqplib confirms on PostgreSQL storage; a restart kee
   const rows = await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM wharf_chunk')
   assert.ok(Number(rows[0]!.n) > 0, 'messages are rows in PostgreSQL')
 
+  // Nothing is written to the data directory, and the disk alarm (which watches it) is off.
+  assert.doesNotMatch(first.wharf.output(), /disk space check failed/)
   // Restart on a fresh data directory: everything comes from the database.
   await first.stop()
   const second = await startSpawned(t, ['kafka', 'amqp'], { args: ['--storage', url] })
