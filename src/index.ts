@@ -7,11 +7,16 @@ import type { ProducerTransactionOptions } from './broker/producer-transactions/
 import type { QuotaWindow } from './broker/quotas/types.js'
 import type { ScheduleLimits } from './broker/schedule/limits.js'
 import type { TransactionLimits } from './broker/transactions/limits.js'
+import type { StorageEngine } from './storage/api.js'
 import { openStorage } from './storage/local/index.js'
+import { isPostgresUrl, openPostgresStorage } from './storage/postgres/index.js'
+import { WharfError } from './util/errors.js'
 
 export interface CreateBrokerOptions {
   /** Directory holding all data (created if missing). */
   dataDir: string
+  /** `local` (default: files in dataDir) or a postgres:// URL (storage/postgres; libpq multi-host form too). */
+  storage?: string
   /** Durability of new streams: always (fsync before acknowledging, default), interval or never. */
   durability?: StreamConfig['durability']
   /** Upper bound of open file descriptors. */
@@ -44,13 +49,7 @@ export interface CreateBrokerOptions {
 }
 
 export async function createBroker(options: CreateBrokerOptions): Promise<Broker> {
-  const storage = await openStorage(options.dataDir, {
-    maxOpenFiles: options.maxOpenFiles,
-    reserveBytes: options.reserveBytes,
-    warn: options.warn,
-    onFsync: options.onFsync,
-    info: options.info,
-  })
+  const storage = await openEngine(options)
   try {
     return await Broker.open({
       storage,
@@ -71,6 +70,20 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
     await storage.close()
     throw error
   }
+}
+
+function openEngine(options: CreateBrokerOptions): Promise<StorageEngine> {
+  const kind = options.storage ?? 'local'
+  if (isPostgresUrl(kind)) return openPostgresStorage(kind, { warn: options.warn, info: options.info })
+  if (kind !== 'local')
+    throw new WharfError('INVALID_CONFIG', `storage must be local or a postgres:// URL, got '${kind.split('@').pop()}'`)
+  return openStorage(options.dataDir, {
+    maxOpenFiles: options.maxOpenFiles,
+    reserveBytes: options.reserveBytes,
+    warn: options.warn,
+    onFsync: options.onFsync,
+    info: options.info,
+  })
 }
 
 export { Broker } from './broker/broker.js'

@@ -21,6 +21,7 @@ type PortKey =
 /** Every setting but the ports as a `wharf start` flag (--kebab-case of the key): its value placeholder and help. */
 const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeholder: string, help: string]> = {
   dataDir: ['dir', `data directory (default ${defaultConfig.dataDir})`],
+  storage: ['local|url', 'storage engine: local (files in the data directory) or postgres://user:pass@host:port/db'],
   host: ['host', `listen address (default ${defaultConfig.host})`],
   logLevel: ['level', 'fatal|error|warn|info|debug|trace|silent (default info)'],
   logFormat: ['format', 'pretty|json (default: pretty when stdout is a terminal, else json)'],

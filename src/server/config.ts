@@ -25,6 +25,8 @@ import { memoryAvailable } from '../util/memory.js'
 
 export interface WharfConfig {
   dataDir: string
+  /** Where streams, cursors and the catalog live: `local` (files in dataDir) or a postgres:// URL. */
+  storage: string
   host: string
   /** Plaintext ports; 0 turns one off (the protocol still serves its TLS port when TLS is configured). */
   kafkaPort: number
@@ -143,6 +145,7 @@ export interface WharfConfig {
 
 export const defaultConfig: WharfConfig = {
   dataDir: './data',
+  storage: 'local',
   host: '127.0.0.1',
   kafkaPort: 9092,
   amqpPort: 5672,
@@ -219,6 +222,7 @@ export const defaultConfig: WharfConfig = {
 
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
+  storage: 'string',
   host: 'host',
   kafkaPort: 'port',
   amqpPort: 'port',

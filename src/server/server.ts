@@ -84,6 +84,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
   const broker = await createBroker({
     onFsync: (seconds) => metrics.fsync.observe(seconds),
     dataDir: config.dataDir,
+    storage: config.storage,
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
     info: (message, details) => logger.info(details ?? {}, message),
@@ -99,7 +100,8 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
   })
   const alarms = createAlarmMonitor({
     dataDir: config.dataDir,
-    diskFreeLimitBytes: config.diskFreeLimitBytes,
+    // The disk alarm watches the local engine's data directory; on PostgreSQL the database owns its space.
+    diskFreeLimitBytes: config.storage === 'local' ? config.diskFreeLimitBytes : 0,
     memoryHighWatermarkBytes: config.memoryHighWatermarkBytes,
     intervalMs: config.alarmIntervalMs,
     logger: logger.child({ component: 'alarms' }),

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { crc32c } from '@node-rs/crc32'
 import { decodeBatch, encodeBatch, splitBatches } from '../../src/record/index.ts'
 import type { LogConfig, PartitionLog } from '../../src/storage/api.ts'
 import { openStorage } from '../../src/storage/local/index.ts'
 import { isWharfError } from '../../src/util/errors.ts'
+import { readAll } from './contract.ts'
 import { batchOf, tempDir } from './helpers.ts'
 
 async function withLog(
@@ -22,85 +22,6 @@ async function withLog(
     await engine.close()
   }
 }
-
-async function readAll(log: PartitionLog, from = log.logStartOffset) {
-  const records = []
-  let offset = from
-  while (offset < log.highWatermark) {
-    const result = await log.read(offset, 64 * 1024)
-    if (result.bytes === 0) break
-    for (const chunk of result.chunks) {
-      for (const batch of splitBatches(chunk)) {
-        for (const record of decodeBatch(batch).records) if (record.offset >= offset) records.push(record)
-      }
-    }
-    offset = result.nextOffset
-  }
-  return records
-}
-
-test('appends get dense offsets and read back byte-identical (CRC unchanged)', async (t) => {
-  const dir = tempDir(t)
-  await withLog(dir, {}, async (log) => {
-    const a = batchOf('a', 3)
-    const b = batchOf('b', 2)
-    const crcA = a.readUInt32BE(17)
-    const first = await log.append([a])
-    const second = await log.append([b])
-    assert.deepEqual([first.baseOffset, first.lastOffset, second.baseOffset, second.lastOffset], [0, 2, 3, 4])
-    assert.equal(log.nextOffset, 5)
-    assert.equal(log.highWatermark, 5)
-    const read = await log.read(0, 1 << 20)
-    assert.equal(read.nextOffset, 5)
-    const stored = splitBatches(Buffer.concat(read.chunks))
-    assert.equal(stored.length, 2)
-    assert.equal(stored[0]!.readUInt32BE(17), crcA)
-    assert.equal(crc32c(stored[0]!.subarray(21)), crcA, 'CRC still valid after offset rewrite')
-    assert.equal(Number(stored[1]!.readBigInt64BE(0)), 3)
-    assert.deepEqual(stored[0]!.subarray(12), a.subarray(12))
-    const records = await readAll(log)
-    assert.deepEqual(
-      records.map((r) => r.offset),
-      [0, 1, 2, 3, 4],
-    )
-    assert.equal(records[4]!.value!.toString().slice(0, 4), 'b:1:')
-  })
-})
-
-test('read starts at the batch containing the offset, respects maxBytes but returns at least one batch', async (t) => {
-  const dir = tempDir(t)
-  await withLog(dir, {}, async (log) => {
-    for (let i = 0; i < 10; i++) await log.append([batchOf(`b${i}`, 4, 200)])
-    const mid = await log.read(6, 1)
-    const batches = splitBatches(Buffer.concat(mid.chunks))
-    assert.equal(batches.length, 1, 'one whole batch even though maxBytes is 1')
-    assert.equal(Number(batches[0]!.readBigInt64BE(0)), 4, 'the batch containing offset 6 starts at 4')
-    assert.equal(mid.nextOffset, 8)
-    const two = await log.read(0, batches[0]!.length * 2 + 10)
-    assert.equal(splitBatches(Buffer.concat(two.chunks)).length, 2)
-    const end = await log.read(40, 100)
-    assert.equal(end.bytes, 0)
-    await assert.rejects(log.read(41, 100), (e) => isWharfError(e, 'OFFSET_OUT_OF_RANGE'))
-    await assert.rejects(log.read(-1, 100), (e) => isWharfError(e, 'OFFSET_OUT_OF_RANGE'))
-  })
-})
-
-test('concurrent appends are group-committed in call order with dense offsets', async (t) => {
-  const dir = tempDir(t)
-  await withLog(dir, {}, async (log) => {
-    const results = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => log.append([batchOf(`c${i}`, 1 + (i % 3))])),
-    )
-    let expected = 0
-    for (const [i, r] of results.entries()) {
-      assert.equal(r.baseOffset, expected, `append ${i}`)
-      expected = r.lastOffset + 1
-    }
-    const records = await readAll(log)
-    assert.equal(records.length, expected)
-    assert.ok(records.every((r, i) => r.offset === i))
-  })
-})
 
 test('segments roll by size and by age; sealed segments get index files; reopen keeps everything', async (t) => {
   const dir = tempDir(t)
@@ -193,57 +114,6 @@ for (const damage of ['truncate mid-batch', 'flip a byte in the last batch', 'ze
   })
 }
 
-test('retention by size and time deletes whole old segments and moves logStartOffset', async (t) => {
-  const dir = tempDir(t)
-  const old = Date.now() - 3_600_000
-  await withLog(dir, { segmentBytes: 2048 }, async (log) => {
-    for (let i = 0; i < 20; i++) await log.append([batchOf(`o${i}`, 1, 400, old)])
-    for (let i = 0; i < 5; i++) await log.append([batchOf(`n${i}`, 1, 400)])
-    const segments = log.segmentCount
-    log.updateConfig({ retentionMs: 60_000 })
-    const deleted = await log.enforceRetention()
-    assert.ok(deleted > 0 && log.segmentCount === segments - deleted)
-    assert.ok(log.logStartOffset > 0 && log.logStartOffset <= 20)
-    const records = await readAll(log)
-    assert.ok(records.every((r) => r.offset >= log.logStartOffset))
-    assert.ok(records.some((r) => r.value!.toString().startsWith('n4:')))
-    await assert.rejects(log.read(0, 10), (e) => isWharfError(e, 'OFFSET_OUT_OF_RANGE'))
-    log.updateConfig({ retentionMs: -1, retentionBytes: 2048 })
-    await log.enforceRetention()
-    assert.ok(log.sizeBytes <= 2048 + 2048, `size ${log.sizeBytes} bounded by retention + active segment`)
-  })
-})
-
-test('deleteRecordsBefore moves the start, deletes covered segments and survives reopen', async (t) => {
-  const dir = tempDir(t)
-  await withLog(dir, { segmentBytes: 2048 }, async (log) => {
-    for (let i = 0; i < 20; i++) await log.append([batchOf(`d${i}`, 1, 400)])
-    const before = log.segmentCount
-    assert.equal(await log.deleteRecordsBefore(13), 13)
-    assert.ok(log.segmentCount < before)
-    await assert.rejects(log.read(12, 10), (e) => isWharfError(e, 'OFFSET_OUT_OF_RANGE'))
-    await assert.rejects(log.deleteRecordsBefore(21), (e) => isWharfError(e, 'OFFSET_OUT_OF_RANGE'))
-  })
-  await withLog(dir, { segmentBytes: 2048 }, async (log) => {
-    assert.equal(log.logStartOffset, 13)
-    assert.equal((await readAll(log))[0]!.offset, 13)
-  })
-})
-
-test('offsetForTimestamp finds the first record at or after a time', async (t) => {
-  const dir = tempDir(t)
-  await withLog(dir, { segmentBytes: 2048, indexIntervalBytes: 256 }, async (log) => {
-    const base = 1_700_000_000_000
-    for (let i = 0; i < 30; i++) await log.append([batchOf(`ts${i}`, 2, 100, base + i * 1000)])
-    assert.equal(await log.offsetForTimestamp(base), 0)
-    assert.equal(await log.offsetForTimestamp(base + 1), 1)
-    assert.equal(await log.offsetForTimestamp(base + 10_000), 20)
-    assert.equal(await log.offsetForTimestamp(base + 10_001), 21)
-    assert.equal(await log.offsetForTimestamp(base + 10_500), 22)
-    assert.equal(await log.offsetForTimestamp(base + 100_000), null)
-  })
-})
-
 test('compaction keeps the newest record per key, preserves offsets, drops old tombstones', async (t) => {
   const dir = tempDir(t)
   const config = { segmentBytes: 1024, compact: true, deleteRetentionMs: 60_000 }
@@ -316,19 +186,6 @@ test('durability never and interval acknowledge appends and persist across close
     })
     await withLog(dir, { durability }, async (log) => assert.equal((await readAll(log)).length, 50))
   }
-})
-
-test('onAppend wakes tailing readers', async (t) => {
-  const dir = tempDir(t)
-  await withLog(dir, {}, async (log) => {
-    const seen: number[] = []
-    const off = log.onAppend((next) => seen.push(next))
-    await log.append([batchOf('x', 2)])
-    await log.append([batchOf('y', 1)])
-    off()
-    await log.append([batchOf('z', 1)])
-    assert.deepEqual(seen, [2, 3])
-  })
 })
 
 test('reads stay correct with a tiny file-handle budget', async (t) => {

@@ -16,7 +16,7 @@ enum Op {
   Delete = 2,
 }
 
-interface Doc {
+export interface Doc {
   json: string
   value: unknown
 }
@@ -29,7 +29,8 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-function toDoc(json: string): Doc {
+/** A stored document: its JSON text and the deep-frozen value readers get. */
+export function toDoc(json: string): Doc {
   return { json, value: deepFreeze(JSON.parse(json)) }
 }
 

@@ -184,16 +184,21 @@ export class CursorTable implements KvState {
 
   snapshot(): Buffer[] {
     const out: Buffer[] = []
-    for (const [key, cursor] of this.cursors) {
-      const size = 32 + key.length + (cursor.acks?.r.length ?? 0) * 4 + (cursor.counts?.size ?? 0) * 4
-      const w = new KvWriter(size).u8(Op.Cursor).string(key)
-      w.u8((cursor.commit ? HAS_COMMIT : 0) | (cursor.acks ? HAS_ACKS : 0) | (cursor.counts ? HAS_COUNTS : 0))
-      if (cursor.commit) w.svarint(cursor.commit.offset).string(cursor.commit.metadata)
-      if (cursor.acks) writeRuns(w.uvarint(cursor.acks.floor), cursor.acks.r, cursor.acks.floor)
-      if (cursor.counts) writeCounts(w, [...cursor.counts].sort((a, b) => a[0] - b[0]).flat())
-      out.push(w.finish())
-    }
+    for (const key of this.cursors.keys()) out.push(this.encode(key)!)
     return out
+  }
+
+  /** One cursor as a CURSOR entry (what apply() restores), or undefined when the key has none. */
+  encode(key: string): Buffer | undefined {
+    const cursor = this.cursors.get(key)
+    if (cursor === undefined) return undefined
+    const size = 32 + key.length + (cursor.acks?.r.length ?? 0) * 4 + (cursor.counts?.size ?? 0) * 4
+    const w = new KvWriter(size).u8(Op.Cursor).string(key)
+    w.u8((cursor.commit ? HAS_COMMIT : 0) | (cursor.acks ? HAS_ACKS : 0) | (cursor.counts ? HAS_COUNTS : 0))
+    if (cursor.commit) w.svarint(cursor.commit.offset).string(cursor.commit.metadata)
+    if (cursor.acks) writeRuns(w.uvarint(cursor.acks.floor), cursor.acks.r, cursor.acks.floor)
+    if (cursor.counts) writeCounts(w, [...cursor.counts].sort((a, b) => a[0] - b[0]).flat())
+    return w.finish()
   }
 }
 

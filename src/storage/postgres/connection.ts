@@ -1,0 +1,218 @@
+// The connection to PostgreSQL: the storage URL (libpq's multi-host form too), a pool on the writable primary,
+// and the mapping of database failures to the storage errors the protocols already translate (IO_ERROR:
+// Kafka KAFKA_STORAGE_ERROR, which clients retry). node-postgres connects to one host only, so Wharf walks
+// the host list itself: it asks each host `SELECT pg_is_in_recovery()` and keeps a pool on the first that is
+// writable; when that pool loses its server (or the server turns into a standby) the next query walks again.
+import pg from 'pg'
+import { WharfError } from '../../util/errors.js'
+
+export interface Endpoint {
+  host: string
+  port: number
+}
+
+export interface StorageUrl {
+  endpoints: Endpoint[]
+  user: string
+  password: string
+  database: string
+  /** URL query parameters (target_session_attrs, application_name, connect_timeout...). */
+  params: Map<string, string>
+}
+
+const URL_SHAPE = /^postgres(?:ql)?:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?]*)(?:\/([^?]*))?(?:\?(.*))?$/
+
+/** True when a --storage value names PostgreSQL rather than the local engine. */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(?:ql)?:\/\//.test(value)
+}
+
+export function parseStorageUrl(url: string): StorageUrl {
+  const match = URL_SHAPE.exec(url)
+  if (match === null)
+    throw new WharfError('INVALID_CONFIG', 'storage URL must look like postgres://user:pass@host:port/db')
+  const [, user = '', password = '', hosts = '', database = '', query = ''] = match
+  const endpoints: Endpoint[] = []
+  for (const part of hosts.split(',')) {
+    if (part === '') continue
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(part)
+    const plain = /^([^:]+)(?::(\d+))?$/.exec(part)
+    const found = bracketed ?? plain
+    if (found === null) throw new WharfError('INVALID_CONFIG', `storage URL: bad host '${part}'`)
+    const port = found[2] === undefined ? 5432 : Number(found[2])
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new WharfError('INVALID_CONFIG', `storage URL: bad port in '${part}'`)
+    endpoints.push({ host: decodeURIComponent(found[1]!), port })
+  }
+  if (endpoints.length === 0) endpoints.push({ host: 'localhost', port: 5432 })
+  const params = new Map<string, string>()
+  for (const pair of query.split('&')) {
+    if (pair === '') continue
+    const eq = pair.indexOf('=')
+    const key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq))
+    params.set(key, eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1)))
+  }
+  return {
+    endpoints,
+    user: decodeURIComponent(user),
+    password: decodeURIComponent(password),
+    database: decodeURIComponent(database) || decodeURIComponent(user) || 'postgres',
+    params,
+  }
+}
+
+/** The URL without its password, for logs and errors. */
+export function redactedUrl(url: StorageUrl): string {
+  const hosts = url.endpoints.map((e) => `${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`).join(',')
+  return `postgres://${url.user}@${hosts}/${url.database}`
+}
+
+export interface DatabaseOptions {
+  /** Connections in the pool (default 8). */
+  poolSize?: number
+  /** Give up connecting to one host after this long (ms, default 5000). */
+  connectTimeoutMs?: number
+  /** Fail a query that has no answer after this long (ms, default 30000): a hung server becomes an error. */
+  queryTimeoutMs?: number
+  warn?: (message: string, details?: Record<string, unknown>) => void
+}
+
+/** SQLSTATE classes that mean the server or the connection is gone (or not writable): walk the hosts again. */
+function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true // socket errors, timeouts
+  return code.startsWith('08') || code.startsWith('57') || code === '25006' || code.startsWith('53')
+}
+
+export class Database {
+  readonly url: StorageUrl
+  readonly #options: Required<Omit<DatabaseOptions, 'warn'>> & Pick<DatabaseOptions, 'warn'>
+  #pool: pg.Pool | undefined
+  #locating: Promise<pg.Pool> | undefined
+  /** The last failed walk, so a burst of queries during an outage fails fast instead of each walking. */
+  #failedAt = 0
+  #failure: Error | undefined
+  #closed = false
+
+  constructor(url: string, options: DatabaseOptions = {}) {
+    this.url = parseStorageUrl(url)
+    this.#options = {
+      poolSize: options.poolSize ?? 8,
+      connectTimeoutMs: options.connectTimeoutMs ?? Number(this.url.params.get('connect_timeout') ?? 5) * 1000,
+      queryTimeoutMs: options.queryTimeoutMs ?? 30_000,
+      warn: options.warn,
+    }
+  }
+
+  #config(endpoint: Endpoint): pg.ClientConfig {
+    return {
+      host: endpoint.host,
+      port: endpoint.port,
+      user: this.url.user,
+      password: this.url.password,
+      database: this.url.database,
+      application_name: this.url.params.get('application_name') ?? 'wharf',
+      connectionTimeoutMillis: this.#options.connectTimeoutMs,
+      query_timeout: this.#options.queryTimeoutMs,
+      keepAlive: true,
+    }
+  }
+
+  /** The pool on the writable primary, walking the host list when there is none. */
+  #primary(): Promise<pg.Pool> {
+    if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', 'storage is closed'))
+    if (this.#pool !== undefined) return Promise.resolve(this.#pool)
+    if (this.#failure !== undefined && Date.now() - this.#failedAt < 250) return Promise.reject(this.#failure)
+    this.#locating ??= this.#locate().finally(() => {
+      this.#locating = undefined
+    })
+    return this.#locating
+  }
+
+  async #locate(): Promise<pg.Pool> {
+    const reasons: string[] = []
+    for (const endpoint of this.url.endpoints) {
+      const client = new pg.Client(this.#config(endpoint))
+      client.on('error', () => {}) // a probe that dies is just a host that failed
+      try {
+        await client.connect()
+        const { rows } = await client.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')
+        if (rows[0]?.standby === true) {
+          reasons.push(`${endpoint.host}:${endpoint.port} is a standby`)
+          continue
+        }
+        const pool = new pg.Pool({ ...this.#config(endpoint), max: this.#options.poolSize })
+        // An idle connection that dies is dropped by the pool; the next query on a dead server walks again.
+        pool.on('error', (error) => this.#lost(pool, error))
+        this.#pool = pool
+        this.#failure = undefined
+        return pool
+      } catch (error) {
+        reasons.push(`${endpoint.host}:${endpoint.port}: ${(error as Error).message}`)
+      } finally {
+        await client.end().catch(() => {})
+      }
+    }
+    this.#failedAt = Date.now()
+    this.#failure = new WharfError('IO_ERROR', `no writable PostgreSQL primary (${reasons.join('; ')})`)
+    throw this.#failure
+  }
+
+  #lost(pool: pg.Pool, error: unknown): void {
+    if (this.#pool !== pool) return
+    this.#pool = undefined
+    this.#options.warn?.('PostgreSQL connection lost; reconnecting on the next write', {
+      error: (error as Error).message,
+    })
+    pool.end().catch(() => {})
+  }
+
+  /** Wraps a database failure as IO_ERROR (retriable for clients); a lost server drops the pool. */
+  #fail(pool: pg.Pool | undefined, error: unknown): WharfError {
+    if (error instanceof WharfError) return error
+    if (pool !== undefined && connectionLost(error)) this.#lost(pool, error)
+    return new WharfError('IO_ERROR', `PostgreSQL: ${(error as Error).message}`)
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    let pool: pg.Pool | undefined
+    try {
+      pool = await this.#primary()
+      return await pool.query<R>(text, values)
+    } catch (error) {
+      throw this.#fail(pool, error)
+    }
+  }
+
+  /** Runs work in one transaction (BEGIN ... COMMIT); any failure rolls back and is thrown as IO_ERROR. */
+  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let pool: pg.Pool | undefined
+    let client: pg.PoolClient | undefined
+    try {
+      pool = await this.#primary()
+      client = await pool.connect()
+      await client.query('BEGIN')
+      const result = await work(client)
+      await client.query('COMMIT')
+      client.release()
+      return result
+    } catch (error) {
+      if (client !== undefined) {
+        await client.query('ROLLBACK').catch(() => {})
+        client.release(connectionLost(error))
+      }
+      throw this.#fail(pool, error)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#locating?.catch(() => {})
+    const pool = this.#pool
+    this.#pool = undefined
+    await pool?.end().catch(() => {})
+  }
+}

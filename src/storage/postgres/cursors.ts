@@ -1,0 +1,98 @@
+// CursorStore over PostgreSQL: every cursor is loaded at open into the same in-memory table the local store
+// uses, mutations apply to memory synchronously, and a write-behind group commit UPSERTs each changed key's
+// whole cursor (its snapshot encoding) into wharf_cursor; the promise resolves after COMMIT. A failed commit
+// leaves memory changed and the key dirty (written by the next commit): as in the local store, the outcome
+// of a failed write is indeterminate and every mutation is idempotent, so retrying is safe.
+import { WharfError } from '../../util/errors.js'
+import type { CursorStore } from '../api.js'
+import { offsetsToRuns } from '../local/cursors/acks.js'
+import { CursorTable, CursorTableReads, checkedCounts, checkOffset } from '../local/cursors/cursor-store.js'
+import type { Database } from './connection.js'
+import { WriteBehind } from './write-behind.js'
+
+const MAX_OFFSET = 2 ** 52 - 1
+
+export class PostgresCursorStore extends CursorTableReads implements CursorStore {
+  readonly #writes: WriteBehind
+  #closed = false
+
+  private constructor(table: CursorTable, db: Database) {
+    super(table)
+    this.#writes = new WriteBehind(db, async (client, keys) => {
+      const upsertKeys: Buffer[] = []
+      const states: Buffer[] = []
+      const deleted: Buffer[] = []
+      for (const key of keys) {
+        const state = table.encode(key)
+        if (state === undefined) deleted.push(Buffer.from(key))
+        else {
+          upsertKeys.push(Buffer.from(key))
+          states.push(state)
+        }
+      }
+      if (upsertKeys.length > 0)
+        await client.query(
+          `INSERT INTO wharf_cursor (key, state) SELECT * FROM unnest($1::bytea[], $2::bytea[])
+           ON CONFLICT (key) DO UPDATE SET state = excluded.state`,
+          [upsertKeys, states],
+        )
+      if (deleted.length > 0) await client.query('DELETE FROM wharf_cursor WHERE key = ANY($1::bytea[])', [deleted])
+    })
+  }
+
+  static async open(db: Database): Promise<PostgresCursorStore> {
+    const table = new CursorTable()
+    const { rows } = await db.query<{ state: Buffer }>('SELECT state FROM wharf_cursor')
+    for (const row of rows) table.apply(row.state)
+    return new PostgresCursorStore(table, db)
+  }
+
+  protected check(): void {
+    if (this.#closed) throw new WharfError('LOG_CLOSED', 'cursor store is closed')
+  }
+
+  /** A no-op mutation writes nothing but still waits for earlier writes, which may not be committed yet. */
+  #mutated(key: string, changed: boolean): Promise<void> {
+    return changed ? this.#writes.touch(key) : this.#writes.barrier()
+  }
+
+  async commitOffset(key: string, offset: number, metadata = ''): Promise<void> {
+    this.check()
+    checkOffset(offset, -MAX_OFFSET)
+    return this.#mutated(key, this.table.commit(key, offset, metadata))
+  }
+
+  async ack(key: string, offsets: readonly number[]): Promise<void> {
+    this.check()
+    if (offsets.length === 0) return this.#writes.barrier()
+    for (const offset of offsets) checkOffset(offset, 0)
+    return this.#mutated(key, this.table.ack(key, offsetsToRuns(offsets)))
+  }
+
+  async advanceFloor(key: string, floor: number): Promise<void> {
+    this.check()
+    checkOffset(floor, 0)
+    return this.#mutated(key, this.table.advanceFloor(key, floor))
+  }
+
+  async setDeliveryCounts(key: string, counts: readonly number[]): Promise<void> {
+    this.check()
+    if (counts.length === 0) return this.#writes.barrier()
+    return this.#mutated(key, this.table.setCounts(key, checkedCounts(counts)))
+  }
+
+  async delete(key: string): Promise<void> {
+    this.check()
+    return this.#mutated(key, this.table.delete(key))
+  }
+
+  flush(): Promise<void> {
+    return this.#writes.barrier()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#writes.close()
+  }
+}

@@ -1,0 +1,165 @@
+// The PostgreSQL storage engine: partition logs, cursors and the catalog in tables of one database (schema.ts),
+// so the broker keeps nothing on local disk but what must not outlive it (memory logs and their cursors,
+// the same as the local engine's). Durability is PostgreSQL's: an append or a cursor write resolves after
+// COMMIT, which with synchronous_commit=on (and synchronous standbys) is on disk (on several machines).
+import { WharfError } from '../../util/errors.js'
+import { defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine } from '../api.js'
+import { validateLogConfig } from '../local/index.js'
+import { MemoryCursorStore } from '../local/memory/cursors.js'
+import { MemoryPartitionLog } from '../local/memory/log.js'
+import { Database, type DatabaseOptions, redactedUrl } from './connection.js'
+import { PostgresCursorStore } from './cursors.js'
+import { PostgresPartitionLog } from './log.js'
+import { PostgresMetadataStore } from './metadata.js'
+import { migrate } from './schema.js'
+
+export { isPostgresUrl, parseStorageUrl } from './connection.js'
+
+export interface PostgresStorageOptions extends DatabaseOptions {
+  /** How often time/size retention runs (ms); 0 disables the timer. */
+  retentionCheckMs?: number
+  /** Bytes of each log's newest chunks kept in memory for readers (default 4 MiB). */
+  tailCacheBytes?: number
+  info?: (message: string, details?: Record<string, unknown>) => void
+}
+
+const LOG_NAME = /^[A-Za-z0-9._-]{1,200}$/
+
+export class PostgresStorage implements StorageEngine {
+  /** Not a directory: the database, password left out (for logs and the admin API). */
+  readonly dataDir: string
+  readonly #db: Database
+  readonly #options: PostgresStorageOptions
+  readonly #logs = new Map<string, Promise<PostgresPartitionLog>>()
+  readonly #memoryLogs = new Map<string, MemoryPartitionLog>()
+  readonly memoryCursors = new MemoryCursorStore()
+  cursors!: PostgresCursorStore
+  metadata!: PostgresMetadataStore
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  private constructor(db: Database, options: PostgresStorageOptions) {
+    this.#db = db
+    this.#options = options
+    this.dataDir = redactedUrl(db.url)
+  }
+
+  static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
+    const db = new Database(url, options)
+    try {
+      await migrate(db)
+      const engine = new PostgresStorage(db, options)
+      engine.cursors = await PostgresCursorStore.open(db)
+      engine.metadata = await PostgresMetadataStore.open(db)
+      engine.#startRetention(options.retentionCheckMs ?? 5 * 60_000)
+      return engine
+    } catch (error) {
+      await db.close()
+      throw error
+    }
+  }
+
+  #startRetention(ms: number): void {
+    if (ms <= 0) return
+    let running = false
+    this.#timer = setInterval(() => {
+      if (running || this.#closed) return
+      running = true
+      this.#retentionPass()
+        .catch((error) => this.#options.warn?.('storage maintenance failed', { error: String(error) }))
+        .finally(() => {
+          running = false
+        })
+    }, ms)
+    this.#timer.unref()
+  }
+
+  async #retentionPass(): Promise<void> {
+    const removed = (log: PartitionLog, chunks: number) => {
+      if (chunks > 0) this.#options.info?.('retention removed chunks', { log: log.name, chunks })
+    }
+    for (const log of this.#memoryLogs.values()) removed(log, await log.enforceRetention())
+    for (const pending of [...this.#logs.values()]) {
+      const log = await pending.catch(() => null)
+      if (log !== null) removed(log, await log.enforceRetention())
+    }
+  }
+
+  openLog(name: string, config: Partial<LogConfig> = {}): Promise<PartitionLog> {
+    if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', 'storage is closed'))
+    if (!LOG_NAME.test(name) || name === '.' || name === '..')
+      return Promise.reject(new WharfError('INVALID_ARGUMENT', `invalid log name '${name}'`))
+    let log = this.#logs.get(name)
+    if (log === undefined) {
+      let full: LogConfig
+      try {
+        full = validateLogConfig({ ...defaultLogConfig, ...config })
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      log = PostgresPartitionLog.open(this.#db, name, full, {
+        tailCacheBytes: this.#options.tailCacheBytes ?? 4 * 1024 * 1024,
+      })
+      this.#logs.set(name, log)
+      log.catch(() => this.#logs.delete(name))
+    } else {
+      void log.then((open) => open.updateConfig(config)).catch(() => {})
+    }
+    return log
+  }
+
+  openMemoryLog(name: string, config: Partial<LogConfig> = {}): PartitionLog {
+    if (this.#closed) throw new WharfError('LOG_CLOSED', 'storage is closed')
+    let log = this.#memoryLogs.get(name)
+    if (log === undefined) {
+      log = new MemoryPartitionLog(name, validateLogConfig({ ...defaultLogConfig, ...config }))
+      this.#memoryLogs.set(name, log)
+    } else log.updateConfig(config)
+    return log
+  }
+
+  async deleteLog(name: string): Promise<void> {
+    const memory = this.#memoryLogs.get(name)
+    if (memory !== undefined) {
+      this.#memoryLogs.delete(name)
+      await memory.close()
+      return
+    }
+    const pending = this.#logs.get(name)
+    this.#logs.delete(name)
+    await (await pending?.catch(() => undefined))?.close()
+    // The chunk rows go with the log row (ON DELETE CASCADE).
+    await this.#db.query('DELETE FROM wharf_log WHERE name = $1', [name])
+  }
+
+  async listLogs(): Promise<string[]> {
+    const { rows } = await this.#db.query<{ name: string }>('SELECT name FROM wharf_log ORDER BY name')
+    return rows.map((row) => row.name)
+  }
+
+  /** Nothing to free on a local disk: the database manages its own space. */
+  freeingSpace<T>(work: () => Promise<T>): Promise<T> {
+    return work()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    for (const pending of this.#logs.values()) {
+      const log = await pending.catch(() => null)
+      await log?.close()
+    }
+    this.#logs.clear()
+    for (const log of this.#memoryLogs.values()) await log.close()
+    this.#memoryLogs.clear()
+    await this.memoryCursors.close()
+    await this.cursors?.close()
+    await this.metadata?.close()
+    await this.#db.close()
+  }
+}
+
+export function openPostgresStorage(url: string, options?: PostgresStorageOptions): Promise<PostgresStorage> {
+  return PostgresStorage.open(url, options)
+}

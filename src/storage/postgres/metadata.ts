@@ -1,0 +1,116 @@
+// MetadataStore over PostgreSQL: the whole catalog is loaded at open into the local store's in-memory table
+// (documents handed out deep-frozen, as persisted), and puts and deletes are written through to
+// wharf_metadata by a write-behind group commit; the promise resolves after COMMIT.
+import { WharfError } from '../../util/errors.js'
+import type { MetadataStore } from '../api.js'
+import { MetadataTable, toDoc } from '../local/metadata-store.js'
+import type { Database } from './connection.js'
+import { WriteBehind } from './write-behind.js'
+
+/** kind and name joined for the dirty set; kinds never contain NUL. */
+const SEP = '\u0000'
+
+export class PostgresMetadataStore implements MetadataStore {
+  readonly #table: MetadataTable
+  readonly #writes: WriteBehind
+  #closed = false
+
+  private constructor(table: MetadataTable, db: Database) {
+    this.#table = table
+    this.#writes = new WriteBehind(db, async (client, keys) => {
+      const put: [Buffer[], Buffer[], string[]] = [[], [], []]
+      const gone: [Buffer[], Buffer[]] = [[], []]
+      for (const key of keys) {
+        const at = key.indexOf(SEP)
+        const kind = key.slice(0, at)
+        const name = key.slice(at + 1)
+        const doc = table.kinds.get(kind)?.get(name)
+        if (doc === undefined) {
+          gone[0].push(Buffer.from(kind))
+          gone[1].push(Buffer.from(name))
+        } else {
+          put[0].push(Buffer.from(kind))
+          put[1].push(Buffer.from(name))
+          put[2].push(doc.json)
+        }
+      }
+      if (put[0].length > 0)
+        await client.query(
+          `INSERT INTO wharf_metadata (kind, name, json) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::text[])
+           ON CONFLICT (kind, name) DO UPDATE SET json = excluded.json`,
+          put,
+        )
+      if (gone[0].length > 0)
+        await client.query(
+          `DELETE FROM wharf_metadata m USING unnest($1::bytea[], $2::bytea[]) AS g (kind, name)
+           WHERE m.kind = g.kind AND m.name = g.name`,
+          gone,
+        )
+    })
+  }
+
+  static async open(db: Database): Promise<PostgresMetadataStore> {
+    const table = new MetadataTable()
+    const { rows } = await db.query<{ kind: Buffer; name: Buffer; json: string }>(
+      'SELECT kind, name, json FROM wharf_metadata',
+    )
+    for (const row of rows) {
+      const kind = row.kind.toString()
+      const name = row.name.toString()
+      try {
+        table.put(kind, name, toDoc(row.json))
+      } catch {
+        throw new WharfError('STORE_CORRUPT', `metadata ${kind}/${name}: unparsable JSON`)
+      }
+    }
+    return new PostgresMetadataStore(table, db)
+  }
+
+  #check(): void {
+    if (this.#closed) throw new WharfError('LOG_CLOSED', 'metadata store is closed')
+  }
+
+  get<T = unknown>(kind: string, name: string): T | undefined {
+    this.#check()
+    return this.#table.kinds.get(kind)?.get(name)?.value as T | undefined
+  }
+
+  list<T = unknown>(kind: string): Array<[string, T]> {
+    this.#check()
+    const docs = this.#table.kinds.get(kind)
+    if (docs === undefined) return []
+    const out: Array<[string, T]> = []
+    for (const [name, doc] of docs) out.push([name, doc.value as T])
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  }
+
+  async put(kind: string, name: string, value: unknown): Promise<void> {
+    this.#check()
+    if (kind.includes(SEP)) throw new WharfError('INVALID_ARGUMENT', 'metadata kind must not contain NUL')
+    let json: string | undefined
+    try {
+      json = JSON.stringify(value)
+    } catch (error) {
+      throw new WharfError('INVALID_ARGUMENT', `metadata ${kind}/${name}: ${(error as Error).message}`)
+    }
+    if (json === undefined) throw new WharfError('INVALID_ARGUMENT', `metadata ${kind}/${name}: not JSON-serializable`)
+    if (!this.#table.put(kind, name, toDoc(json))) return this.#writes.barrier()
+    return this.#writes.touch(kind + SEP + name)
+  }
+
+  async delete(kind: string, name: string): Promise<void> {
+    this.#check()
+    if (!this.#table.delete(kind, name)) return this.#writes.barrier()
+    return this.#writes.touch(kind + SEP + name)
+  }
+
+  flush(): Promise<void> {
+    return this.#writes.barrier()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#writes.close()
+  }
+}

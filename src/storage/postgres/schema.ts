@@ -1,0 +1,66 @@
+// The tables, created and migrated by Wharf. wharf_schema_version records each migration applied; migrations
+// run in one transaction under an advisory lock, so brokers starting together over one database apply each once.
+import { WharfError } from '../../util/errors.js'
+import type { Database } from './connection.js'
+
+/** Migration n (1-based) is MIGRATIONS[n - 1]; append new ones, never edit applied ones. */
+const MIGRATIONS: readonly string[] = [
+  `
+  -- One row per partition log: the row every append updates, so it serialises appends (next_offset must match)
+  -- and can carry the owner's fencing epoch when brokers share the database.
+  CREATE TABLE wharf_log (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    log_start bigint NOT NULL DEFAULT 0,
+    next_offset bigint NOT NULL DEFAULT 0,
+    owner text,
+    owner_epoch bigint NOT NULL DEFAULT 0
+  );
+  -- One row per group commit: the RecordBatch v2 bytes of one or more batches, stored untouched.
+  CREATE TABLE wharf_chunk (
+    log_id bigint NOT NULL REFERENCES wharf_log (id) ON DELETE CASCADE,
+    base_offset bigint NOT NULL,
+    last_offset bigint NOT NULL,
+    max_ts bigint NOT NULL,
+    batches bytea NOT NULL,
+    PRIMARY KEY (log_id, base_offset)
+  );
+  -- Batches are often compressed already; pglz would spend CPU for little.
+  ALTER TABLE wharf_chunk ALTER COLUMN batches SET STORAGE EXTERNAL;
+  -- Cursors: one row per key, the whole cursor (commit, ack floor and ranges, delivery counts) in the local
+  -- cursor store's snapshot encoding. Keys and names are UTF-8 bytes: the broker's keys contain NUL, which
+  -- PostgreSQL text cannot hold.
+  CREATE TABLE wharf_cursor (key bytea PRIMARY KEY, state bytea NOT NULL);
+  -- The catalog: JSON documents by kind and name, kept as the exact text they serialize to.
+  CREATE TABLE wharf_metadata (kind bytea NOT NULL, name bytea NOT NULL, json text NOT NULL, PRIMARY KEY (kind, name));
+  `,
+]
+
+/** Any bigint constant works; it only has to be the same in every broker. */
+const MIGRATION_LOCK = 0x7768617266
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export async function migrate(db: Database): Promise<number> {
+  return db.transaction(async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS wharf_schema_version (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    )
+    const { rows } = await client.query<{ version: number | null }>(
+      'SELECT max(version) AS version FROM wharf_schema_version',
+    )
+    const current = rows[0]?.version ?? 0
+    if (current > MIGRATIONS.length) {
+      throw new WharfError(
+        'UNSUPPORTED_FORMAT',
+        `the database has Wharf schema version ${current}; this version knows up to ${MIGRATIONS.length}`,
+      )
+    }
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      await client.query(MIGRATIONS[version - 1]!)
+      await client.query('INSERT INTO wharf_schema_version (version) VALUES ($1)', [version])
+    }
+    return MIGRATIONS.length
+  })
+}

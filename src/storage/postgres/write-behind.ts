@@ -1,0 +1,85 @@
+// Group commit for the cursor and metadata stores: a mutation changes memory at once and marks its key dirty;
+// one transaction at a time writes the current state of every dirty key (UPSERT, or DELETE when the key is
+// gone), and the mutation's promise resolves when that transaction has committed. Writing current state
+// rather than each mutation makes every write idempotent and collapses repeated changes to a key into one row
+// write. A failed transaction rejects its waiters (nothing they did is acknowledged) and keeps the keys dirty,
+// so a later transaction, or the retry timer, still writes them.
+import type pg from 'pg'
+import type { Database } from './connection.js'
+
+interface Waiter {
+  resolve: () => void
+  reject: (error: Error) => void
+}
+
+export type WriteKeys = (client: pg.PoolClient, keys: string[]) => Promise<void>
+
+const RETRY_MS = 1000
+
+export class WriteBehind {
+  #dirty = new Set<string>()
+  #waiters: Waiter[] = []
+  #running: Promise<void> | undefined
+  #retry: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(
+    private readonly db: Database,
+    private readonly write: WriteKeys,
+  ) {}
+
+  /** Marks key dirty; resolves when a transaction that wrote its state at or after this call has committed. */
+  touch(key: string): Promise<void> {
+    this.#dirty.add(key)
+    return this.barrier()
+  }
+
+  /** Resolves once everything dirty now is committed (at once when nothing is). */
+  barrier(): Promise<void> {
+    if (this.#dirty.size === 0 && this.#running === undefined) return Promise.resolve()
+    if (this.#dirty.size === 0) return this.#running!.then(() => this.barrier())
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
+    this.#kick()
+    return done
+  }
+
+  #kick(): void {
+    if (this.#running !== undefined || this.#dirty.size === 0 || this.#closed) return
+    this.#running = this.#run().finally(() => {
+      this.#running = undefined
+      this.#kick()
+    })
+  }
+
+  async #run(): Promise<void> {
+    // Let every mutation issued in this tick join the transaction.
+    await Promise.resolve()
+    const keys = [...this.#dirty]
+    const waiters = this.#waiters
+    this.#dirty = new Set()
+    this.#waiters = []
+    try {
+      await this.db.transaction((client) => this.write(client, keys))
+      for (const waiter of waiters) waiter.resolve()
+    } catch (error) {
+      for (const key of keys) this.#dirty.add(key)
+      for (const waiter of waiters) waiter.reject(error as Error)
+      this.#scheduleRetry()
+    }
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry !== undefined || this.#closed) return
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      this.barrier().catch(() => {})
+    }, RETRY_MS)
+    this.#retry.unref()
+  }
+
+  async close(): Promise<void> {
+    await this.barrier().catch(() => {})
+    this.#closed = true
+    if (this.#retry !== undefined) clearTimeout(this.#retry)
+  }
+}
