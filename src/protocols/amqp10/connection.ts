@@ -122,6 +122,12 @@ export class Amqp10Connection implements SessionHost {
     this.output.write(encodeFrame(FRAME_AMQP, channel, performative, payload))
   }
 
+  sendFrame(frame: Buffer, payload?: Buffer): void {
+    if (this.#state === 'closed') return
+    this.output.write(frame)
+    if (payload !== undefined && payload.length > 0) this.output.write(payload)
+  }
+
   /** Closed by an administrator or at shutdown. */
   close(description: string): void {
     if (this.#state === 'closed') return

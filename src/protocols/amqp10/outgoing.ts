@@ -7,7 +7,8 @@ import type { CreditGroup } from '../../broker/credit.js'
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import type { ProtocolTraffic } from '../common/metrics.js'
-import type { AnyInit, Composite } from './codec/generated/types.js'
+import type { Composite } from './codec/generated/types.js'
+import { transferFrameHead } from './codec/per-message.js'
 
 export interface OutgoingLink {
   role: 'sender'
@@ -29,30 +30,22 @@ export interface OutgoingLink {
 
 let tagSeq = 0
 
-/** The frames of one delivery: performatives and payload slices of at most frameRoom bytes. */
+/** The frames of one delivery: each frame's head (header and transfer) and its payload slice of at most frameRoom bytes. */
 export function transferFrames(
   link: OutgoingLink,
+  channel: number,
   deliveryId: number,
   bytes: Buffer,
   frameRoom: number,
-): Array<[AnyInit, Buffer]> {
-  const tag = Buffer.alloc(8)
+): Array<[Buffer, Buffer]> {
+  const tag = Buffer.allocUnsafe(8)
   tag.writeBigUInt64BE(BigInt(++tagSeq))
-  const frames: Array<[AnyInit, Buffer]> = []
+  const frames: Array<[Buffer, Buffer]> = []
   for (let at = 0; at < bytes.length || at === 0; at += frameRoom) {
     const more = at + frameRoom < bytes.length
-    const first = at === 0
-    const transfer = { kind: 'transfer', handle: link.handle, settled: link.settled, more } as AnyInit & {
-      deliveryId?: number
-      deliveryTag?: Buffer
-      messageFormat?: number
-    }
-    if (first) {
-      transfer.deliveryId = deliveryId
-      transfer.deliveryTag = tag
-      transfer.messageFormat = 0
-    }
-    frames.push([transfer, bytes.subarray(at, at + frameRoom)])
+    const payload = bytes.subarray(at, at + frameRoom)
+    const first = at === 0 ? { deliveryId, tag } : undefined
+    frames.push([transferFrameHead(channel, link.handle, first, link.settled, more, payload.length), payload])
     if (!more) break
   }
   return frames

@@ -8,6 +8,7 @@ import type { Delivery } from '../../broker/queue/types.js'
 import { attachReply, checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import type { AnyInit, Composite, Init } from './codec/generated/types.js'
+import { acceptedFrame } from './codec/per-message.js'
 import { Described } from './codec/values.js'
 import type { SessionHost } from './context.js'
 import { assemble, type IncomingLink, publishIncoming } from './incoming.js'
@@ -34,6 +35,8 @@ export class Session {
   #remoteIncomingWindow: number
   /** Our unsettled deliveries by delivery id. */
   readonly #unsettled = new Map<number, { link: OutgoingLink; delivery: Delivery }>()
+  /** Delivery ids of stored messages whose accepted outcome goes out after this tick. */
+  #accepted: number[] = []
   #ended = false
 
   constructor(c: SessionHost, channel: number, begin: Composite & { kind: 'begin' }) {
@@ -75,6 +78,10 @@ export class Session {
 
   #send(p: AnyInit, payload?: Buffer): void {
     if (!this.#ended) this.#c.send(this.#channel, p, payload)
+  }
+
+  #sendFrame(frame: Buffer, payload?: Buffer): void {
+    if (!this.#ended) this.#c.sendFrame(frame, payload)
   }
 
   /** An attach refused: the reply attach with no terminus, then a closing detach with the error (Part 2.6.3). */
@@ -149,14 +156,15 @@ export class Session {
     })
   }
 
-  /** Tops up a client sender's credit to the configured amount (as messages are stored). */
-  #grant(link: IncomingLink): void {
+  /** Tops up a client sender's credit to the configured amount (as messages are stored); true if a flow went out. */
+  #grant(link: IncomingLink): boolean {
     const limit = this.#c.host.limits.linkCredit
     const want = limit - link.inflight
-    // Topped up in batches, not a flow frame per message.
-    if (want <= link.credit || link.credit > limit / 2 || this.#ended) return
+    // In batches of at least half the limit: not a flow frame for every message stored.
+    if (this.#ended || want - link.credit < limit / 2) return false
     link.credit = want
     this.#sendLinkFlow(link)
+    return true
   }
 
   #transfer(t: Transfer, payload: Buffer): void {
@@ -197,14 +205,7 @@ export class Session {
     done.then(
       () => {
         link.inflight--
-        if (!settled)
-          this.#send({
-            kind: 'disposition',
-            role: true,
-            first: deliveryId,
-            settled: true,
-            state: { kind: 'accepted' },
-          } as AnyInit)
+        if (!settled) this.#accept(deliveryId)
         this.#grant(link)
       },
       (error: unknown) => {
@@ -223,6 +224,32 @@ export class Session {
     )
   }
 
+  /**
+   * The accepted outcome of a stored message. The messages of one storage write are stored together: their
+   * outcomes go out after this tick as one disposition per run of consecutive delivery ids.
+   */
+  #accept(deliveryId: number): void {
+    if (this.#accepted.length === 0) process.nextTick(this.#sendAccepted)
+    this.#accepted.push(deliveryId)
+  }
+
+  readonly #sendAccepted = (): void => {
+    const ids = this.#accepted
+    this.#accepted = []
+    if (this.#ended) return
+    let first = ids[0]!
+    let last = first
+    for (let i = 1; i <= ids.length; i++) {
+      const id = ids[i]
+      if (id === last + 1) {
+        last = id
+        continue
+      }
+      this.#sendFrame(acceptedFrame(this.#channel, first, last))
+      if (id !== undefined) first = last = id
+    }
+  }
+
   #flow(f: Flow): void {
     if (f.nextIncomingId !== undefined)
       this.#remoteIncomingWindow = f.nextIncomingId + f.incomingWindow - this.#nextOutgoingId
@@ -235,7 +262,7 @@ export class Session {
     if (link === undefined)
       throw new Amqp10FrameError(`flow on unattached handle ${f.handle}`, 'amqp:session:unattached-handle')
     if (link.role === 'receiver') {
-      if (f.echo) this.#grant(link)
+      if (f.echo && !this.#grant(link)) this.#sendLinkFlow(link)
       return
     }
     // The receiver's view: credit = its delivery-count + link-credit - ours.
@@ -316,8 +343,8 @@ export class Session {
       traffic.messagesDelivered++
       traffic.bytesDelivered += d.message.value?.length ?? 0
       if (d.redelivered) traffic.messagesRedelivered++
-      for (const [transfer, payload] of transferFrames(link, deliveryId, bytes, frameRoom))
-        this.#send(transfer, payload)
+      for (const [head, payload] of transferFrames(link, this.#channel, deliveryId, bytes, frameRoom))
+        this.#sendFrame(head, payload)
       if (link.settled) {
         c.output.whenWritten(() => c.broker.deliveries.settle(d))
         link.creditGroup.release()
