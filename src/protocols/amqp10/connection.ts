@@ -24,6 +24,7 @@ import {
   FRAME_SASL,
   type Frame,
   FrameParser,
+  type ParsedItem,
   PROTOCOL_AMQP,
   PROTOCOL_SASL,
   protocolHeader,
@@ -52,6 +53,8 @@ export class Amqp10Connection implements SessionHost {
   #state: 'header' | 'sasl' | 'amqp-header' | 'open' | 'opened' | 'closed' = 'header'
   /** A login runs: input is kept, not parsed, until it ends. */
   #waiting = false
+  /** Frames parsed while the connection began to wait (an attach under way): handled when it ends. */
+  readonly #held: ParsedItem[] = []
   #lastRead = Date.now()
   #timer: NodeJS.Timeout | undefined
   readonly #socket: Socket
@@ -145,13 +148,23 @@ export class Amqp10Connection implements SessionHost {
     try {
       let input = chunk
       while (this.isOpen() && !this.#waiting) {
-        const items = this.#parser.push(input)
+        let items: ParsedItem[]
+        if (this.#held.length > 0) {
+          this.#parser.append(input)
+          items = this.#held.splice(0)
+        } else items = this.#parser.push(input)
         input = EMPTY
         if (items.length === 0) return
-        for (const item of items) {
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i]!
           if ('header' in item) this.#onHeader(item.header)
           else this.#onFrame(item)
           if (!this.isOpen()) return
+          // An attach is still being set up: the frames after it wait, in order.
+          if (this.#waiting) {
+            this.#held.push(...items.slice(i + 1))
+            return
+          }
         }
       }
     } catch (error) {
@@ -341,9 +354,27 @@ export class Amqp10Connection implements SessionHost {
           session.end(true)
           return
         }
-        session.handle(p, payload)
+        const pending = session.handle(p, payload)
+        if (pending !== undefined) this.#waitFor(pending)
       }
     }
+  }
+
+  /** Input is parsed again once `work` (a link being attached) is done; its protocol error closes. */
+  #waitFor(work: Promise<void>): void {
+    this.#waiting = true
+    work.then(
+      () => {
+        this.#waiting = false
+        this.#onData(EMPTY)
+      },
+      (error: unknown) => {
+        this.#waiting = false
+        if (error instanceof Amqp10FrameError || error instanceof Amqp10DecodeError)
+          this.#fail(error.condition, error.message)
+        else this.#fail('amqp:internal-error', error instanceof Error ? error.message : String(error))
+      },
+    )
   }
 
   /** A protocol error: logged, close with its condition, then the socket ends. */

@@ -25,6 +25,9 @@ const INCOMING_WINDOW = 2048
 
 type Link = IncomingLink | OutgoingLink
 
+/** A drain ends after this many 5 ms polls without a delivery while the queue still has messages ready. */
+const DRAIN_IDLE_POLLS = 4
+
 export class Session {
   readonly #c: SessionHost
   readonly #channel: number
@@ -54,11 +57,11 @@ export class Session {
     })
   }
 
-  handle(p: Composite, payload: Buffer): void {
+  /** Handles a frame; an attach returns the promise of its setup, which later frames wait for. */
+  handle(p: Composite, payload: Buffer): Promise<void> | undefined {
     switch (p.kind) {
       case 'attach':
-        void this.#attach(p)
-        return
+        return this.#attach(p)
       case 'flow':
         this.#flow(p)
         return
@@ -285,19 +288,25 @@ export class Session {
     link.creditGroup.resume()
   }
 
-  /** Drain: nothing more to send now, so the remaining credit is spent and the client told. */
-  #finishDrain(link: OutgoingLink): void {
+  /**
+   * Drain: once nothing more is on its way (the queue has nothing ready, or delivered nothing for a few polls,
+   * e.g. because the selector matches none of what is ready), the remaining credit is spent and the client
+   * told with a flow that still says drain (Part 2.6.7).
+   */
+  #finishDrain(link: OutgoingLink, idle = 0, seen = link.deliveryCount): void {
     if (!link.drain || this.#ended || !this.#links.has(link.handle)) return
-    const stats = this.#c.broker.getQueue(link.queue) === undefined ? undefined : this.#c.broker.queueStats(link.queue)
-    if (link.credit > 0 && stats !== undefined && stats.ready > 0) {
-      setTimeout(() => this.#finishDrain(link), 5).unref()
+    const broker = this.#c.broker
+    const ready = broker.getQueue(link.queue) === undefined ? 0 : broker.queueStats(link.queue).ready
+    const quiet = link.deliveryCount === seen ? idle + 1 : 0
+    if (link.credit > 0 && ready > 0 && quiet < DRAIN_IDLE_POLLS) {
+      setTimeout(() => this.#finishDrain(link, quiet, link.deliveryCount), 5).unref()
       return
     }
     link.deliveryCount += link.credit
     link.credit = 0
-    link.drain = false
     this.#applyCredit(link)
     this.#sendLinkFlow(link)
+    link.drain = false
   }
 
   /** The session's flow state, alone (window top-up) or with a link's (credit, drain). */
