@@ -293,6 +293,12 @@ export class Amqp10Connection implements SessionHost {
 
   #onOpen(open: Composite & { kind: 'open' }): void {
     const limits = this.host.limits
+    // Frames of at least 512 bytes are what every peer must take (Part 2.7.1): below, we could not send.
+    if (open.maxFrameSize < MIN_MAX_FRAME_SIZE)
+      throw new Amqp10FrameError(
+        `max-frame-size ${open.maxFrameSize} is below ${MIN_MAX_FRAME_SIZE}`,
+        'amqp:frame-size-too-small',
+      )
     this.containerId = open.containerId
     this.remoteMaxFrameSize = Math.max(MIN_MAX_FRAME_SIZE, Math.min(open.maxFrameSize, 2 ** 31))
     this.#parser.maxFrameSize = limits.maxFrameSize

@@ -40,6 +40,8 @@ export class Session {
   readonly #unsettled = new Map<number, { link: OutgoingLink; delivery: Delivery }>()
   /** Delivery ids of stored messages whose accepted outcome goes out after this tick. */
   #accepted: number[] = []
+  /** Handles we detached with an error and the client has not yet answered: its frames on them are dropped. */
+  readonly #closing = new Set<number>()
   #ended = false
 
   constructor(c: SessionHost, channel: number, begin: Composite & { kind: 'begin' }) {
@@ -172,8 +174,10 @@ export class Session {
 
   #transfer(t: Transfer, payload: Buffer): void {
     const link = this.#links.get(t.handle)
-    if (link === undefined)
+    if (link === undefined) {
+      if (this.#closing.has(t.handle)) return // sent before the client saw our detach
       throw new Amqp10FrameError(`transfer on unattached handle ${t.handle}`, 'amqp:session:unattached-handle')
+    }
     if (link.role !== 'receiver')
       throw new Amqp10FrameError('transfer on a link where the broker sends', 'amqp:session:errant-link')
     this.#nextIncomingId++
@@ -183,23 +187,31 @@ export class Session {
     }
     if (t.deliveryId === undefined && link.partial === undefined && !t.aborted)
       throw new Amqp10FrameError('first transfer of a delivery without delivery-id', 'amqp:invalid-field')
+    // A new delivery needs link credit (Part 2.6.7): a client ignoring it would publish without bound.
+    if (link.partial === undefined && !t.aborted && link.credit <= 0) {
+      this.#closeLink(link, 'amqp:link:transfer-limit-exceeded', 'transfer without link credit')
+      return
+    }
     const message = assemble(link, t, payload, this.#c.host.limits.maxMessageSize)
     if (message === null) return
     if (message === 'too-large') {
-      this.#send({
-        kind: 'detach',
-        handle: link.handle,
-        closed: true,
-        error: {
-          kind: 'error',
-          condition: 'amqp:link:message-size-exceeded',
-          description: `message over ${this.#c.host.limits.maxMessageSize} bytes`,
-        },
-      } as AnyInit)
-      this.#links.delete(link.handle)
+      const limit = this.#c.host.limits.maxMessageSize
+      this.#closeLink(link, 'amqp:link:message-size-exceeded', `message over ${limit} bytes`)
       return
     }
     this.#publish(link, message.deliveryId, message.settled, message.bytes)
+  }
+
+  /** Detaches a client's sender with an error: its later transfers are on an unattached handle. */
+  #closeLink(link: IncomingLink, condition: string, description: string): void {
+    this.#send({
+      kind: 'detach',
+      handle: link.handle,
+      closed: true,
+      error: { kind: 'error', condition, description },
+    } as AnyInit)
+    this.#links.delete(link.handle)
+    this.#closing.add(link.handle)
   }
 
   #publish(link: IncomingLink, deliveryId: number, settled: boolean, bytes: Buffer): void {
@@ -262,8 +274,10 @@ export class Session {
       return
     }
     const link = this.#links.get(f.handle)
-    if (link === undefined)
+    if (link === undefined) {
+      if (this.#closing.has(f.handle)) return
       throw new Amqp10FrameError(`flow on unattached handle ${f.handle}`, 'amqp:session:unattached-handle')
+    }
     if (link.role === 'receiver') {
       if (f.echo && !this.#grant(link)) this.#sendLinkFlow(link)
       return
@@ -380,7 +394,11 @@ export class Session {
 
   async #detach(handle: number, closed: boolean, reply: boolean): Promise<void> {
     const link = this.#links.get(handle)
-    if (link === undefined) return
+    // The client's answer to our detach (or a detach of nothing): no reply.
+    if (link === undefined) {
+      this.#closing.delete(handle)
+      return
+    }
     this.#links.delete(handle)
     if (link.role === 'sender') {
       await this.#stopSender(link)

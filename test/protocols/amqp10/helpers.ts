@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import rhea, { type Connection, type ConnectionOptions } from 'rhea'
 import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Amqp10Limits } from '../../../src/protocols/amqp10/context.ts'
 import { type Amqp10Listener, startAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { users } from '../mqtt/security-helpers.ts'
@@ -19,7 +20,12 @@ export interface Wharf {
 
 export async function startWharf(
   t: TestContext,
-  options: { anonymous?: boolean; acls?: Array<Record<string, unknown>>; dir?: string } = {},
+  options: {
+    anonymous?: boolean
+    acls?: Array<Record<string, unknown>>
+    dir?: string
+    limits?: Partial<Amqp10Limits>
+  } = {},
 ): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
   if (options.dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -31,6 +37,7 @@ export async function startWharf(
     port: 0,
     logger: silentLogger,
     started: new Map(),
+    amqp10Limits: options.limits,
   })
   let stopped = false
   const stop = async () => {
