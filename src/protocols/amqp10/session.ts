@@ -5,6 +5,7 @@
 // message, rejected dead-letters it (or drops it).
 import { CreditGroup } from '../../broker/credit.js'
 import type { Delivery } from '../../broker/queue/types.js'
+import { AcceptedOutcomes } from './accepted.js'
 import { attachReply, checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import type { AnyInit, Composite, Init } from './codec/generated/types.js'
@@ -38,8 +39,8 @@ export class Session {
   #remoteIncomingWindow: number
   /** Our unsettled deliveries by delivery id. */
   readonly #unsettled = new Map<number, { link: OutgoingLink; delivery: Delivery }>()
-  /** Delivery ids of stored messages whose accepted outcome goes out after this tick. */
-  #accepted: number[] = []
+  /** Outcomes of stored messages, sent after the tick. */
+  readonly #accepted = new AcceptedOutcomes((first, last) => this.#sendFrame(acceptedFrame(this.#channel, first, last)))
   /** Handles we detached with an error and the client has not yet answered: its frames on them are dropped. */
   readonly #closing = new Set<number>()
   #ended = false
@@ -220,7 +221,7 @@ export class Session {
     done.then(
       () => {
         link.inflight--
-        if (!settled) this.#accept(deliveryId)
+        if (!settled) this.#accepted.add(deliveryId)
         this.#grant(link)
       },
       (error: unknown) => {
@@ -237,32 +238,6 @@ export class Session {
         this.#grant(link)
       },
     )
-  }
-
-  /**
-   * The accepted outcome of a stored message. The messages of one storage write are stored together: their
-   * outcomes go out after this tick as one disposition per run of consecutive delivery ids.
-   */
-  #accept(deliveryId: number): void {
-    if (this.#accepted.length === 0) process.nextTick(this.#sendAccepted)
-    this.#accepted.push(deliveryId)
-  }
-
-  readonly #sendAccepted = (): void => {
-    const ids = this.#accepted
-    this.#accepted = []
-    if (this.#ended) return
-    let first = ids[0]!
-    let last = first
-    for (let i = 1; i <= ids.length; i++) {
-      const id = ids[i]
-      if (id === last + 1) {
-        last = id
-        continue
-      }
-      this.#sendFrame(acceptedFrame(this.#channel, first, last))
-      if (id !== undefined) first = last = id
-    }
   }
 
   #flow(f: Flow): void {
