@@ -82,7 +82,8 @@ if (!existsSync(join(bench, 'node_modules'))) {
   })
   run('npm', ['ci', '--no-audit', '--no-fund'], bench)
 }
-const outDir = a.out ?? mkdtempSync(join(tmpdir(), 'wharf-vs-peers-'))
+// Absolute: the suites run in the peerbench directory.
+const outDir = resolve(a.out ?? mkdtempSync(join(tmpdir(), 'wharf-vs-peers-')))
 mkdirSync(outDir, { recursive: true })
 const wharfOut = join(outDir, 'wharf.jsonl')
 const peerOut = (peer) => join(outDir, `${peer}.jsonl`)
