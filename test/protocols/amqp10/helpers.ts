@@ -8,7 +8,9 @@ import rhea, { type Connection, type ConnectionOptions } from 'rhea'
 import { type Broker, createBroker } from '../../../src/index.ts'
 import type { Amqp10Limits } from '../../../src/protocols/amqp10/context.ts'
 import { type Amqp10Listener, startAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
+import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { devCredentials } from '../../fixtures/tls.ts'
 import { users } from '../mqtt/security-helpers.ts'
 
 export interface Wharf {
@@ -25,6 +27,8 @@ export async function startWharf(
     acls?: Array<Record<string, unknown>>
     dir?: string
     limits?: Partial<Amqp10Limits>
+    /** AMQPS on a port of its own (the listener's tlsPort), with this client-certificate mode. */
+    tls?: ClientAuth
   } = {},
 ): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
@@ -38,6 +42,7 @@ export async function startWharf(
     logger: silentLogger,
     started: new Map(),
     amqp10Limits: options.limits,
+    ...(options.tls === undefined ? {} : { tls: { port: 0, credentials: await devCredentials(options.tls) } }),
   })
   let stopped = false
   const stop = async () => {
