@@ -1,8 +1,10 @@
-// `wharf start` with AMQP, MQTT and STOMP on: rhea meets mqtt.js on amq.topic (`topic://a.b` is MQTT topic
-// `a/b`) and stompjs on queues (`/queue/x` is AMQP 1.0 address `x`), both ways.
+// `wharf start` with AMQP, MQTT, STOMP and Kafka on: rhea meets mqtt.js on amq.topic (`topic://a.b` is MQTT
+// topic `a/b`) and stompjs on queues (`/queue/x` is AMQP 1.0 address `x`), both ways; a sender to a Kafka
+// topic's name attaches a queue over that topic's stream, so kafkajs reads what rhea sent.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { IMessage } from '@stomp/stompjs'
+import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
 import rhea, { type Connection, type EventContext } from 'rhea'
 import { startSpawned } from '../../fixtures/spawned-wharf.ts'
@@ -69,4 +71,43 @@ test('AMQP 1.0 and STOMP meet on queues, both ways, with correlation id and cont
   const got = await new Promise<EventContext>((resolve) => receiver.once('message', resolve))
   assert.equal(text(got.message!.body), 'hello amqp')
   assert.equal(got.message!.correlation_id, 'c-8')
+})
+
+test('an AMQP 1.0 sender to a Kafka topic’s name appends to it; kafkajs reads what rhea wrote', {
+  timeout: 90_000,
+}, async (t) => {
+  const { ports } = await startSpawned(t, ['amqp', 'kafka'])
+  const kafka = new Kafka({
+    clientId: 'cross-amqp10',
+    brokers: [`127.0.0.1:${ports.kafka}`],
+    logLevel: logLevel.NOTHING,
+  })
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic: 'events', numPartitions: 1 }], waitForLeaders: true })
+  await admin.disconnect()
+  const connection = await rheaConnection(t, ports.amqp)
+  await send(connection, 'events', { body: rhea.message.data_section(Buffer.from('from-amqp10-0')) })
+  await send(connection, 'events', { body: rhea.message.data_section(Buffer.from('from-amqp10-1')) })
+  const consumer = kafka.consumer({ groupId: 'amqp10-readers' })
+  await consumer.connect()
+  t.after(() => consumer.disconnect())
+  await consumer.subscribe({ topic: 'events', fromBeginning: true })
+  const seen: Array<[string, string]> = []
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kafkajs saw ${JSON.stringify(seen)}`)), 60_000)
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push([message.offset, message.value?.toString() ?? ''])
+        if (seen.length === 2) {
+          clearTimeout(timer)
+          resolve()
+        }
+      },
+    })
+  })
+  assert.deepEqual(seen, [
+    ['0', 'from-amqp10-0'],
+    ['1', 'from-amqp10-1'],
+  ])
 })
