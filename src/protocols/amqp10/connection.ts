@@ -7,13 +7,7 @@ import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import type { Broker } from '../../broker/broker.js'
 import type { Access, Principal } from '../../broker/security/authorizer.js'
-import {
-  anonymousLogin,
-  certificateLogin,
-  type LoginAttempt,
-  passwordLogin,
-  refuseLogin,
-} from '../common/authentication.js'
+import { refuseLogin } from '../common/authentication.js'
 import { type ConnectionInfo, type ConnectionLifecycle, connectionInfo } from '../common/connections.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { peerCertificateSubject } from '../common/tls.js'
@@ -32,6 +26,7 @@ import {
 import { type AnyInit, type Composite, MIN_MAX_FRAME_SIZE } from './codec/generated/types.js'
 import { Amqp10DecodeError, Described } from './codec/values.js'
 import { type Amqp10Host, type Amqp10Limits, defaultAmqp10Limits, type SessionHost } from './context.js'
+import { loginAttempt, saslLogin } from './sasl.js'
 import { Session } from './session.js'
 
 export { type Amqp10Host, type Amqp10Limits, defaultAmqp10Limits }
@@ -204,7 +199,8 @@ export class Amqp10Connection implements SessionHost {
       })
       return
     }
-    if (this.#state === 'header' && id === PROTOCOL_AMQP) void refuseLogin(this.#attempt('none'), 'anonymous-disabled')
+    if (this.#state === 'header' && id === PROTOCOL_AMQP)
+      void refuseLogin(loginAttempt(this.host, this.#socket, 'none'), 'anonymous-disabled')
     // The header we speak, then close (Part 2.2).
     this.output.write(protocolHeader(this.#state === 'header' ? PROTOCOL_SASL : PROTOCOL_AMQP))
     this.#endSocket()
@@ -244,46 +240,23 @@ export class Amqp10Connection implements SessionHost {
   }
 
   async #saslInit(mechanism: string, response: Buffer | undefined): Promise<void> {
-    let principal: Principal | undefined
-    if (mechanism === 'PLAIN') {
-      const parts = (response ?? Buffer.alloc(0)).toString('utf8').split('\u0000')
-      principal =
-        parts.length === 3
-          ? await passwordLogin(this.#attempt('PLAIN'), parts[1]!, parts[2]!)
-          : await refuseLogin(this.#attempt('PLAIN'), 'bad-credentials')
-    } else principal = await this.#login(mechanism)
+    const principal = await this.#login(mechanism, response)
     if (this.#state === 'closed') return
     if (principal === undefined) {
       this.#sendSasl({ kind: 'sasl-outcome', code: 1 })
       this.#endSocket()
       return
     }
-    this.#authenticated(principal)
     this.#sendSasl({ kind: 'sasl-outcome', code: 0 })
     this.#waiting = false
     // Bytes that came meanwhile start with the AMQP header: parse them now.
     this.#onData(EMPTY)
   }
 
-  async #login(mechanism: string): Promise<Principal | undefined> {
-    const attempt = this.#attempt(mechanism)
-    let principal: Principal | undefined
-    if (mechanism === 'ANONYMOUS') principal = await anonymousLogin(attempt)
-    else if (mechanism === 'EXTERNAL') principal = await certificateLogin(attempt)
-    else principal = await refuseLogin(attempt, 'unsupported-mechanism')
+  async #login(mechanism: string, response?: Buffer): Promise<Principal | undefined> {
+    const principal = await saslLogin(loginAttempt(this.host, this.#socket, mechanism), response)
     if (principal !== undefined && this.#state !== 'closed') this.#authenticated(principal)
     return principal
-  }
-
-  #attempt(mechanism: string): LoginAttempt {
-    return {
-      security: this.broker.security,
-      logger: this.host.logger,
-      protocol: 'amqp10',
-      socket: this.#socket,
-      mechanism,
-      traffic: this.host.traffic,
-    }
   }
 
   #authenticated(principal: Principal): void {

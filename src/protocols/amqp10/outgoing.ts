@@ -7,7 +7,7 @@ import type { CreditGroup } from '../../broker/credit.js'
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import type { ProtocolTraffic } from '../common/metrics.js'
-import type { Composite } from './codec/generated/types.js'
+import type { AnyInit, Composite } from './codec/generated/types.js'
 import { transferFrameHead } from './codec/per-message.js'
 
 export interface OutgoingLink {
@@ -29,6 +29,36 @@ export interface OutgoingLink {
 }
 
 let tagSeq = 0
+
+/** A detach that closes a link with an error (by the broker: a deleted queue, a limit the client broke). */
+export function closingDetach(handle: number, condition: string, description: string): AnyInit {
+  return { kind: 'detach', handle, closed: true, error: { kind: 'error', condition, description } } as AnyInit
+}
+
+/** A drain ends after this many 5 ms polls without a delivery while the queue still has messages ready. */
+const DRAIN_IDLE_POLLS = 4
+
+/**
+ * Runs `done` once a draining link has nothing more on its way: its queue has nothing ready, or nothing was
+ * delivered for a few polls (a selector may match none of what is ready). Stops if `live` turns false.
+ */
+export function whenDrained(
+  link: OutgoingLink,
+  live: () => boolean,
+  ready: () => number,
+  done: () => void,
+  idle = 0,
+  seen = link.deliveryCount,
+): void {
+  if (!live()) return
+  const quiet = link.deliveryCount === seen ? idle + 1 : 0
+  if (link.credit > 0 && ready() > 0 && quiet < DRAIN_IDLE_POLLS) {
+    const at = link.deliveryCount
+    setTimeout(() => whenDrained(link, live, ready, done, quiet, at), 5).unref()
+    return
+  }
+  done()
+}
 
 /** The frames of one delivery: each frame's head (header and transfer) and its payload slice of at most frameRoom bytes. */
 export function transferFrames(

@@ -14,7 +14,7 @@ import { Described } from './codec/values.js'
 import type { SessionHost } from './context.js'
 import { assemble, type IncomingLink, publishIncoming } from './incoming.js'
 import { encodeDelivery } from './message.js'
-import { type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
+import { closingDetach, type OutgoingLink, settleByOutcome, transferFrames, whenDrained } from './outgoing.js'
 
 type Attach = Composite & { kind: 'attach' }
 type Flow = Composite & { kind: 'flow' }
@@ -25,9 +25,6 @@ type Disposition = Composite & { kind: 'disposition' }
 const INCOMING_WINDOW = 2048
 
 type Link = IncomingLink | OutgoingLink
-
-/** A drain ends after this many 5 ms polls without a delivery while the queue still has messages ready. */
-const DRAIN_IDLE_POLLS = 4
 
 export class Session {
   readonly #c: SessionHost
@@ -152,13 +149,7 @@ export class Session {
       selector: source.selector,
       creditGroup,
       onDeliver: (deliveries) => this.#deliver(link, deliveries),
-      onCancel: (reason) =>
-        this.#send({
-          kind: 'detach',
-          handle: link.handle,
-          closed: true,
-          error: { kind: 'error', condition: 'amqp:resource-deleted', description: reason },
-        } as AnyInit),
+      onCancel: (reason) => this.#send(closingDetach(link.handle, 'amqp:resource-deleted', reason)),
     })
   }
 
@@ -205,12 +196,7 @@ export class Session {
 
   /** Detaches a client's sender with an error: its later transfers are on an unattached handle. */
   #closeLink(link: IncomingLink, condition: string, description: string): void {
-    this.#send({
-      kind: 'detach',
-      handle: link.handle,
-      closed: true,
-      error: { kind: 'error', condition, description },
-    } as AnyInit)
+    this.#send(closingDetach(link.handle, condition, description))
     this.#links.delete(link.handle)
     this.#closing.add(link.handle)
   }
@@ -277,25 +263,22 @@ export class Session {
     link.creditGroup.resume()
   }
 
-  /**
-   * Drain: once nothing more is on its way (the queue has nothing ready, or delivered nothing for a few polls,
-   * e.g. because the selector matches none of what is ready), the remaining credit is spent and the client
-   * told with a flow that still says drain (Part 2.6.7).
-   */
-  #finishDrain(link: OutgoingLink, idle = 0, seen = link.deliveryCount): void {
-    if (!link.drain || this.#ended || !this.#links.has(link.handle)) return
+  /** Drain (Part 2.6.7): once nothing more is on its way, the rest of the credit is spent and the client told. */
+  #finishDrain(link: OutgoingLink): void {
     const broker = this.#c.broker
-    const ready = broker.getQueue(link.queue) === undefined ? 0 : broker.queueStats(link.queue).ready
-    const quiet = link.deliveryCount === seen ? idle + 1 : 0
-    if (link.credit > 0 && ready > 0 && quiet < DRAIN_IDLE_POLLS) {
-      setTimeout(() => this.#finishDrain(link, quiet, link.deliveryCount), 5).unref()
-      return
-    }
-    link.deliveryCount += link.credit
-    link.credit = 0
-    this.#applyCredit(link)
-    this.#sendLinkFlow(link)
-    link.drain = false
+    const ready = () => (broker.getQueue(link.queue) === undefined ? 0 : broker.queueStats(link.queue).ready)
+    whenDrained(
+      link,
+      () => link.drain && !this.#ended && this.#links.has(link.handle),
+      ready,
+      () => {
+        link.deliveryCount += link.credit
+        link.credit = 0
+        this.#applyCredit(link)
+        this.#sendLinkFlow(link) // still says drain: the answer to the client's request
+        link.drain = false
+      },
+    )
   }
 
   /** The session's flow state, alone (window top-up) or with a link's (credit, drain). */
