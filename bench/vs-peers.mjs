@@ -2,14 +2,14 @@
 // Wharf against a peer broker, side by side in one run, with the ratio: the ../shared/peerbench
 // scenarios (same load generators, clients and phases for both), repetitions interleaved (rep 1 of
 // Wharf, rep 1 of the peer, rep 2 of Wharf, ...) so the machine's drift spreads over both.
-//   node bench/vs-peers.mjs [--protocol amqp|mqtt|stomp] [--peer NAME[,NAME]] [--reps 3] [--only REGEX] [--out DIR]
+//   node bench/vs-peers.mjs [--protocol amqp|amqp10|mqtt|stomp] [--peer NAME[,NAME]] [--reps 3] [--only REGEX] [--out DIR]
 //                           [--baseline DIR]
 // --baseline DIR adds a third contender, the built Wharf checkout in DIR (e.g. a `git worktree` of the
 // commit before a change), interleaved with the other two, and a before/after column. --no-peer skips the
 // peer broker (a before/after comparison of Wharf alone, more reps in the same time). --table-only renders the
 // table of the runs already in --out (with the same --protocol, --peer, --baseline, --reps) and runs nothing.
 // Needs `npm run build` (runs dist/ through bin/wharf.js, fsync always) and the peer from Debian:
-// rabbitmq-server for amqp, mosquitto for mqtt, activemq and/or rabbitmq-server for stomp (--peer activemq,
+// rabbitmq-server for amqp and amqp10 (its rabbitmq_amqp1_0 plugin on 5672), mosquitto for mqtt, activemq and/or rabbitmq-server for stomp (--peer activemq,
 // rabbitmq by default: both STOMP peers take 61613, so each runs alone, and Wharf runs with STOMP on 61613 and
 // its other listeners off while no peer is up). With two peers every rep runs Wharf once, then each peer, and
 // the table has a ratio per peer. peerbench is copied to a temp dir and `npm ci`'d there
@@ -41,6 +41,14 @@ const { values: a } = parseArgs({
 // candidate scenario; wharfArgs: listeners Wharf turns off so it holds no port a peer needs.
 const PROTOCOLS = {
   amqp: { peers: ['rabbitmq'], port: 5672, ids: /^(wq-amqp-|fanout-amqp-)/, peerId: (id) => id, wharfArgs: [] },
+  // AMQP 1.0 shares 5672 with 0-9-1 on both brokers (Wharf sniffs the protocol header).
+  amqp10: {
+    peers: ['rabbitmq'],
+    port: 5672,
+    ids: /^wq-amqp10-/,
+    peerId: (id) => id,
+    wharfArgs: ['--mqtt-port', '0', '--kafka-port', '0', '--http-port', '0', '--stomp-port', '0'],
+  },
   mqtt: {
     peers: ['mosquitto'],
     port: 1883,
@@ -74,7 +82,8 @@ if (!existsSync(join(bench, 'node_modules'))) {
   })
   run('npm', ['ci', '--no-audit', '--no-fund'], bench)
 }
-const outDir = a.out ?? mkdtempSync(join(tmpdir(), 'wharf-vs-peers-'))
+// Absolute: the suites run in the peerbench directory.
+const outDir = resolve(a.out ?? mkdtempSync(join(tmpdir(), 'wharf-vs-peers-')))
 mkdirSync(outDir, { recursive: true })
 const wharfOut = join(outDir, 'wharf.jsonl')
 const peerOut = (peer) => join(outDir, `${peer}.jsonl`)

@@ -7,13 +7,7 @@ import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import type { Broker } from '../../broker/broker.js'
 import type { Access, Principal } from '../../broker/security/authorizer.js'
-import {
-  anonymousLogin,
-  certificateLogin,
-  type LoginAttempt,
-  passwordLogin,
-  refuseLogin,
-} from '../common/authentication.js'
+import { refuseLogin } from '../common/authentication.js'
 import { type ConnectionInfo, type ConnectionLifecycle, connectionInfo } from '../common/connections.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { peerCertificateSubject } from '../common/tls.js'
@@ -24,6 +18,7 @@ import {
   FRAME_SASL,
   type Frame,
   FrameParser,
+  type ParsedItem,
   PROTOCOL_AMQP,
   PROTOCOL_SASL,
   protocolHeader,
@@ -31,6 +26,8 @@ import {
 import { type AnyInit, type Composite, MIN_MAX_FRAME_SIZE } from './codec/generated/types.js'
 import { Amqp10DecodeError, Described } from './codec/values.js'
 import { type Amqp10Host, type Amqp10Limits, defaultAmqp10Limits, type SessionHost } from './context.js'
+import { startHeartbeats } from './heartbeats.js'
+import { loginAttempt, saslLogin } from './sasl.js'
 import { Session } from './session.js'
 import { claimContainer, OFFERED_CAPABILITIES } from './sole-connection.js'
 
@@ -53,6 +50,8 @@ export class Amqp10Connection implements SessionHost {
   #state: 'header' | 'sasl' | 'amqp-header' | 'open' | 'opened' | 'closed' = 'header'
   /** A login runs: input is kept, not parsed, until it ends. */
   #waiting = false
+  /** Frames parsed while the connection began to wait (an attach under way): handled when it ends. */
+  readonly #held: ParsedItem[] = []
   #lastRead = Date.now()
   #timer: NodeJS.Timeout | undefined
   readonly #socket: Socket
@@ -123,6 +122,12 @@ export class Amqp10Connection implements SessionHost {
     this.output.write(encodeFrame(FRAME_AMQP, channel, performative, payload))
   }
 
+  sendFrame(frame: Buffer, payload?: Buffer): void {
+    if (this.#state === 'closed') return
+    this.output.write(frame)
+    if (payload !== undefined && payload.length > 0) this.output.write(payload)
+  }
+
   /** Closed by an administrator or at shutdown. */
   close(description: string): void {
     if (this.#state === 'closed') return
@@ -140,13 +145,23 @@ export class Amqp10Connection implements SessionHost {
     try {
       let input = chunk
       while (this.isOpen() && !this.#waiting) {
-        const items = this.#parser.push(input)
+        let items: ParsedItem[]
+        if (this.#held.length > 0) {
+          this.#parser.append(input)
+          items = this.#held.splice(0)
+        } else items = this.#parser.push(input)
         input = EMPTY
         if (items.length === 0) return
-        for (const item of items) {
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i]!
           if ('header' in item) this.#onHeader(item.header)
           else this.#onFrame(item)
           if (!this.isOpen()) return
+          // An attach is still being set up: the frames after it wait, in order.
+          if (this.#waiting) {
+            this.#held.push(...items.slice(i + 1))
+            return
+          }
         }
       }
     } catch (error) {
@@ -186,7 +201,8 @@ export class Amqp10Connection implements SessionHost {
       })
       return
     }
-    if (this.#state === 'header' && id === PROTOCOL_AMQP) void refuseLogin(this.#attempt('none'), 'anonymous-disabled')
+    if (this.#state === 'header' && id === PROTOCOL_AMQP)
+      void refuseLogin(loginAttempt(this.host, this.#socket, 'none'), 'anonymous-disabled')
     // The header we speak, then close (Part 2.2).
     this.output.write(protocolHeader(this.#state === 'header' ? PROTOCOL_SASL : PROTOCOL_AMQP))
     this.#endSocket()
@@ -226,46 +242,23 @@ export class Amqp10Connection implements SessionHost {
   }
 
   async #saslInit(mechanism: string, response: Buffer | undefined): Promise<void> {
-    let principal: Principal | undefined
-    if (mechanism === 'PLAIN') {
-      const parts = (response ?? Buffer.alloc(0)).toString('utf8').split('\u0000')
-      principal =
-        parts.length === 3
-          ? await passwordLogin(this.#attempt('PLAIN'), parts[1]!, parts[2]!)
-          : await refuseLogin(this.#attempt('PLAIN'), 'bad-credentials')
-    } else principal = await this.#login(mechanism)
+    const principal = await this.#login(mechanism, response)
     if (this.#state === 'closed') return
     if (principal === undefined) {
       this.#sendSasl({ kind: 'sasl-outcome', code: 1 })
       this.#endSocket()
       return
     }
-    this.#authenticated(principal)
     this.#sendSasl({ kind: 'sasl-outcome', code: 0 })
     this.#waiting = false
     // Bytes that came meanwhile start with the AMQP header: parse them now.
     this.#onData(EMPTY)
   }
 
-  async #login(mechanism: string): Promise<Principal | undefined> {
-    const attempt = this.#attempt(mechanism)
-    let principal: Principal | undefined
-    if (mechanism === 'ANONYMOUS') principal = await anonymousLogin(attempt)
-    else if (mechanism === 'EXTERNAL') principal = await certificateLogin(attempt)
-    else principal = await refuseLogin(attempt, 'unsupported-mechanism')
+  async #login(mechanism: string, response?: Buffer): Promise<Principal | undefined> {
+    const principal = await saslLogin(loginAttempt(this.host, this.#socket, mechanism), response)
     if (principal !== undefined && this.#state !== 'closed') this.#authenticated(principal)
     return principal
-  }
-
-  #attempt(mechanism: string): LoginAttempt {
-    return {
-      security: this.broker.security,
-      logger: this.host.logger,
-      protocol: 'amqp10',
-      socket: this.#socket,
-      mechanism,
-      traffic: this.host.traffic,
-    }
   }
 
   #authenticated(principal: Principal): void {
@@ -275,6 +268,12 @@ export class Amqp10Connection implements SessionHost {
 
   #onOpen(open: Composite & { kind: 'open' }): void {
     const limits = this.host.limits
+    // Frames of at least 512 bytes are what every peer must take (Part 2.7.1): below, we could not send.
+    if (open.maxFrameSize < MIN_MAX_FRAME_SIZE)
+      throw new Amqp10FrameError(
+        `max-frame-size ${open.maxFrameSize} is below ${MIN_MAX_FRAME_SIZE}`,
+        'amqp:frame-size-too-small',
+      )
     this.containerId = open.containerId
     const refused = claimContainer(this.broker, open, this.id)
     if (refused !== undefined) {
@@ -294,28 +293,11 @@ export class Amqp10Connection implements SessionHost {
       offeredCapabilities: OFFERED_CAPABILITIES,
     })
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#startHeartbeats(open.idleTimeOut)
+    this.#timer = startHeartbeats(this.host.limits.idleTimeoutMs, open.idleTimeOut, this.output, {
+      lastRead: () => this.#lastRead,
+      expired: () => this.#fail('amqp:resource-limit-exceeded', 'local-idle-timeout expired'),
+    })
     if (this.principal !== undefined) this.#lifecycle.opened(this)
-  }
-
-  /** Empty frames at half the client's idle time-out; silence for twice ours closes the connection. */
-  #startHeartbeats(remoteIdleMs: number | undefined): void {
-    const ours = this.host.limits.idleTimeoutMs
-    const sendEvery = remoteIdleMs !== undefined && remoteIdleMs > 0 ? Math.max(100, remoteIdleMs / 2) : 0
-    const tick = Math.min(sendEvery || ours, ours)
-    let lastSent = Date.now()
-    this.#timer = setInterval(() => {
-      const now = Date.now()
-      if (ours > 0 && now - this.#lastRead > ours * 2) {
-        this.#fail('amqp:resource-limit-exceeded', 'local-idle-timeout expired')
-        return
-      }
-      if (sendEvery > 0 && now - Math.max(lastSent, this.output.lastWrite) >= sendEvery) {
-        this.output.write(encodeFrame(FRAME_AMQP, 0, null))
-        lastSent = now
-      }
-    }, tick)
-    this.#timer.unref()
   }
 
   #dispatch(channel: number, p: Composite, payload: Buffer): void {
@@ -342,9 +324,27 @@ export class Amqp10Connection implements SessionHost {
           session.end(true)
           return
         }
-        session.handle(p, payload)
+        const pending = session.handle(p, payload)
+        if (pending !== undefined) this.#waitFor(pending)
       }
     }
+  }
+
+  /** Input is parsed again once `work` (a link being attached) is done; its protocol error closes. */
+  #waitFor(work: Promise<void>): void {
+    this.#waiting = true
+    work.then(
+      () => {
+        this.#waiting = false
+        this.#onData(EMPTY)
+      },
+      (error: unknown) => {
+        this.#waiting = false
+        if (error instanceof Amqp10FrameError || error instanceof Amqp10DecodeError)
+          this.#fail(error.condition, error.message)
+        else this.#fail('amqp:internal-error', error instanceof Error ? error.message : String(error))
+      },
+    )
   }
 
   /** A protocol error: logged, close with its condition, then the socket ends. */

@@ -62,4 +62,6 @@ export interface SessionHost {
   /** Whether the socket's write buffer is over its bound (deliveries wait). */
   readonly backedUp: boolean
   send(channel: number, performative: AnyInit, payload?: Buffer): void
+  /** A frame encoded by the caller (codec/per-message.ts), and the payload its size counts. */
+  sendFrame(frame: Buffer, payload?: Buffer): void
 }

@@ -5,7 +5,7 @@
 
 import type { PublishMessage } from '../../broker/message.js'
 import { type Address, checkTarget, parseAddress, TOPIC_EXCHANGE } from './addresses.js'
-import type { Composite } from './codec/generated/types.js'
+import type { AnyInit, Composite } from './codec/generated/types.js'
 import type { SessionHost } from './context.js'
 import { toPublish } from './message.js'
 import { publisherOf } from './no-local.js'
@@ -23,6 +23,21 @@ export interface IncomingLink {
   partial: { deliveryId: number; settled: boolean; chunks: Buffer[]; bytes: number } | undefined
   /** Messages handed to the broker and not yet stored. */
   inflight: number
+}
+
+/** A client's sender link as attached (to a target address; none for the anonymous relay or a coordinator). */
+export function newIncomingLink(a: Composite & { kind: 'attach' }, target: Address | undefined): IncomingLink {
+  const deliveryCount = a.initialDeliveryCount ?? 0
+  return {
+    role: 'receiver',
+    handle: a.handle,
+    name: a.name,
+    target,
+    deliveryCount,
+    credit: 0,
+    partial: undefined,
+    inflight: 0,
+  }
 }
 
 export interface Assembled {
@@ -74,6 +89,17 @@ export class DeliveryRefused extends Error {
   ) {
     super(message)
   }
+}
+
+/** The settled disposition rejecting a delivery whose publish failed. */
+export function rejectedDisposition(deliveryId: number, error: unknown): AnyInit {
+  return {
+    kind: 'disposition',
+    role: true,
+    first: deliveryId,
+    settled: true,
+    state: { kind: 'rejected', error: rejectionOf(error) },
+  } as AnyInit
 }
 
 /** The error of a `rejected` outcome for a publish that failed. */

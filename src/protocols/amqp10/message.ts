@@ -17,8 +17,9 @@ import {
 } from '../../broker/properties/properties.js'
 import type { RecordHeader } from '../../record/index.js'
 import { Decoder } from './codec/decoder.js'
-import { Encoder } from './codec/encoder.js'
+import { Encoder, encodeValue } from './codec/encoder.js'
 import { type AnyInit, type Composite, fromDescribed, toDescribed } from './codec/generated/types.js'
+import { dataSectionHead, headerSection } from './codec/per-message.js'
 import { Amqp10DecodeError, AmqpMap, Described, keyText, Typed, type Value } from './codec/values.js'
 import { amqpReplyTo, DEST_TYPE, destinationType, neutralReplyTo, REPLY_TYPE } from './jms-annotations.js'
 
@@ -33,6 +34,9 @@ export const BODY_HEADER = 'amqp.body'
 export const FOOTER_HEADER = 'amqp.footer'
 
 const BARE = new Set(['message-annotations', 'properties', 'application-properties'])
+/** The neutral headers the properties section carries (not repeated as application-properties). */
+const MAPPED = new Set<string>(Object.values(JmsHeader))
+const EMPTY = Buffer.alloc(0)
 
 interface Parsed {
   header?: Composite & { kind: 'header' }
@@ -224,7 +228,6 @@ function neutralOf(v: Value): Property | undefined {
 
 /** The sections of a delivery: a fresh header, then the kept (or rebuilt) bare message, then the body. */
 export function encodeDelivery(message: StoredMessage, deliveryCount: number): Buffer {
-  const e = new Encoder(128 + (message.value?.length ?? 0))
   const headers = message.headers
   let kept: Buffer | null | undefined
   let footer: Buffer | null | undefined
@@ -240,20 +243,32 @@ export function encodeDelivery(message: StoredMessage, deliveryCount: number): B
     else if (h.key === Reserved.expiresAt) expiresAt = Number(h.value?.toString())
     else if (h.key === JmsHeader.persistent) durable = h.value?.toString() === 'true'
   }
-  const header: AnyInit = { kind: 'header', durable }
-  if (priority !== undefined && Number.isInteger(priority)) header.priority = priority
-  if (deliveryCount > 1) header.deliveryCount = deliveryCount - 1
-  if (expiresAt !== undefined && Number.isFinite(expiresAt))
-    header.ttl = Math.max(0, Math.min(2 ** 32 - 1, expiresAt - Date.now()))
-  e.value(toDescribed(header))
-  if (kept) e.bytes(kept)
-  else encodeNeutral(e, message)
-  const body = message.value ?? Buffer.alloc(0)
-  if (bodyKind === 'sections') e.bytes(body)
-  else if (bodyKind === 'string') e.value(toDescribed({ kind: 'amqp-value', value: body.toString('utf8') }))
-  else e.value(toDescribed({ kind: 'data', value: body }))
-  if (footer) e.bytes(footer)
-  return Buffer.from(e.result())
+  const validPriority = priority !== undefined && Number.isInteger(priority) && priority >= 0 && priority <= 0xff
+  const ttl =
+    expiresAt !== undefined && Number.isFinite(expiresAt)
+      ? Math.max(0, Math.min(2 ** 32 - 1, expiresAt - Date.now()))
+      : undefined
+  const header = headerSection(
+    durable,
+    validPriority ? priority : undefined,
+    ttl,
+    deliveryCount > 1 ? deliveryCount - 1 : undefined,
+  )
+  let bare: Buffer = EMPTY
+  if (kept) bare = kept
+  else {
+    const e = new Encoder(128)
+    encodeNeutral(e, message)
+    bare = e.result()
+  }
+  const body = message.value ?? EMPTY
+  const tail = footer ?? EMPTY
+  if (bodyKind === 'sections') return Buffer.concat([header, bare, body, tail])
+  if (bodyKind === 'string') {
+    const value = encodeValue(toDescribed({ kind: 'amqp-value', value: body.toString('utf8') }))
+    return Buffer.concat([header, bare, value, tail])
+  }
+  return Buffer.concat([header, bare, dataSectionHead(body.length), body, tail])
 }
 
 /** properties and application-properties built from the neutral headers of another protocol's message. */
@@ -284,9 +299,8 @@ function encodeNeutral(e: Encoder, message: StoredMessage): void {
     e.value(toDescribed({ kind: 'message-annotations', value: new AmqpMap([[REPLY_TYPE, reply.type]]) }))
   e.value(toDescribed(props))
   const entries: Array<[Value, Value]> = []
-  const mapped = new Set<string>(Object.values(JmsHeader))
   for (const [name, p] of new MessageProperties(message.headers).all()) {
-    if (mapped.has(name)) continue
+    if (MAPPED.has(name)) continue
     entries.push([name, typedOf(p)])
   }
   if (entries.length > 0) e.value(toDescribed({ kind: 'application-properties', value: new AmqpMap(entries) }))

@@ -10,6 +10,7 @@ import type { Delivery } from '../../broker/queue/types.js'
 import type { ProtocolTraffic } from '../common/metrics.js'
 import type { QueueBrowser } from './browse.js'
 import type { AnyInit, Composite } from './codec/generated/types.js'
+import { transferFrameHead } from './codec/per-message.js'
 import type { SubscriptionRef } from './subscriptions.js'
 
 export interface OutgoingLink {
@@ -56,32 +57,74 @@ export function newOutgoingLink(
   }
 }
 
+/**
+ * The link's credit group counts leases, released as they end (at a commit, long after a disposition): each
+ * release re-applies the link credit, so the room stays the credit.
+ */
+export function recreditOnRelease(link: OutgoingLink, applyCredit: () => void): void {
+  let recrediting = false
+  link.creditGroup.onRelease(() => {
+    if (recrediting) return
+    recrediting = true
+    applyCredit()
+    recrediting = false
+  })
+}
+
+/** What a draining link could still be sent: a browser's unread pages, or the queue's ready messages. */
+export function readyFor(broker: Broker, link: OutgoingLink): number {
+  if (link.browser !== undefined) return link.browser.finished ? 0 : 1
+  return broker.getQueue(link.queue) === undefined ? 0 : broker.queueStats(link.queue).ready
+}
+
 let tagSeq = 0
 
-/** The frames of one delivery: performatives and payload slices of at most frameRoom bytes. */
+/** A detach that closes a link with an error (by the broker: a deleted queue, a limit the client broke). */
+export function closingDetach(handle: number, condition: string, description: string): AnyInit {
+  return { kind: 'detach', handle, closed: true, error: { kind: 'error', condition, description } } as AnyInit
+}
+
+/** A drain ends after this many 5 ms polls without a delivery while the queue still has messages ready. */
+const DRAIN_IDLE_POLLS = 4
+
+/**
+ * Runs `done` once a draining link has nothing more on its way: its queue has nothing ready, or nothing was
+ * delivered for a few polls (a selector may match none of what is ready). Stops if `live` turns false.
+ */
+export function whenDrained(
+  link: OutgoingLink,
+  live: () => boolean,
+  ready: () => number,
+  done: () => void,
+  idle = 0,
+  seen = link.deliveryCount,
+): void {
+  if (!live()) return
+  const quiet = link.deliveryCount === seen ? idle + 1 : 0
+  if (link.credit > 0 && ready() > 0 && quiet < DRAIN_IDLE_POLLS) {
+    const at = link.deliveryCount
+    setTimeout(() => whenDrained(link, live, ready, done, quiet, at), 5).unref()
+    return
+  }
+  done()
+}
+
+/** The frames of one delivery: each frame's head (header and transfer) and its payload slice of at most frameRoom bytes. */
 export function transferFrames(
   link: OutgoingLink,
+  channel: number,
   deliveryId: number,
   bytes: Buffer,
   frameRoom: number,
-): Array<[AnyInit, Buffer]> {
-  const tag = Buffer.alloc(8)
+): Array<[Buffer, Buffer]> {
+  const tag = Buffer.allocUnsafe(8)
   tag.writeBigUInt64BE(BigInt(++tagSeq))
-  const frames: Array<[AnyInit, Buffer]> = []
+  const frames: Array<[Buffer, Buffer]> = []
   for (let at = 0; at < bytes.length || at === 0; at += frameRoom) {
     const more = at + frameRoom < bytes.length
-    const first = at === 0
-    const transfer = { kind: 'transfer', handle: link.handle, settled: link.settled, more } as AnyInit & {
-      deliveryId?: number
-      deliveryTag?: Buffer
-      messageFormat?: number
-    }
-    if (first) {
-      transfer.deliveryId = deliveryId
-      transfer.deliveryTag = tag
-      transfer.messageFormat = 0
-    }
-    frames.push([transfer, bytes.subarray(at, at + frameRoom)])
+    const payload = bytes.subarray(at, at + frameRoom)
+    const first = at === 0 ? { deliveryId, tag } : undefined
+    frames.push([transferFrameHead(channel, link.handle, first, link.settled, more, payload.length), payload])
     if (!more) break
   }
   return frames

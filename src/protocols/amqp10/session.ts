@@ -5,19 +5,29 @@
 // message, rejected dead-letters it (or drops it). Coordinator links and transactional work: coordinator.ts.
 import type { StoredMessage } from '../../broker/message.js'
 import type { Delivery } from '../../broker/queue/types.js'
+import { AcceptedOutcomes } from './accepted.js'
 import { attachReply, checkTarget, openSource, refusal, terminusAddress } from './addresses.js'
-import { Attaching } from './attaching.js'
 import { QueueBrowser } from './browse.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import type { AnyInit, Composite, Init } from './codec/generated/types.js'
+import { acceptedFrame } from './codec/per-message.js'
 import { Described } from './codec/values.js'
 import type { SessionHost } from './context.js'
 import { coordinatorReply, isCoordinator, SessionTransactions } from './coordinator.js'
-import { assemble, type IncomingLink, publishIncoming, rejectionOf } from './incoming.js'
+import { assemble, type IncomingLink, newIncomingLink, publishIncoming, rejectedDisposition } from './incoming.js'
 import { encodeDelivery } from './message.js'
 import { dropLocal, publisherOf } from './no-local.js'
-import { newOutgoingLink, type OutgoingLink, settleByOutcome, transferFrames } from './outgoing.js'
-import { leaveSubscription } from './subscriptions.js'
+import {
+  closingDetach,
+  newOutgoingLink,
+  type OutgoingLink,
+  readyFor,
+  recreditOnRelease,
+  settleByOutcome,
+  transferFrames,
+  whenDrained,
+} from './outgoing.js'
+import { closeSubscription, leaveSubscription } from './subscriptions.js'
 
 type Attach = Composite & { kind: 'attach' }
 type Flow = Composite & { kind: 'flow' }
@@ -33,14 +43,16 @@ export class Session {
   readonly #c: SessionHost
   readonly #channel: number
   readonly #links = new Map<number, Link>()
-  /** Attaches under way, and the frames for their handles that wait for them. */
-  readonly #attaching = new Attaching()
   #nextIncomingId: number
   #incomingWindow = INCOMING_WINDOW
   #nextOutgoingId = 0
   #remoteIncomingWindow: number
   /** Our unsettled deliveries by delivery id. */
   readonly #unsettled = new Map<number, { link: OutgoingLink; delivery: Delivery }>()
+  /** Outcomes of stored messages, sent after the tick. */
+  readonly #accepted = new AcceptedOutcomes((first, last) => this.#sendFrame(acceptedFrame(this.#channel, first, last)))
+  /** Handles we detached with an error and the client has not yet answered: its frames on them are dropped. */
+  readonly #closing = new Set<number>()
   #ended = false
   readonly #tx: SessionTransactions
 
@@ -60,14 +72,13 @@ export class Session {
     })
   }
 
-  handle(p: Composite, payload: Buffer): void {
+  /** Handles a frame; an attach returns the promise of its setup, which later frames wait for. */
+  handle(p: Composite, payload: Buffer): Promise<void> | undefined {
     switch (p.kind) {
       case 'attach':
-        this.#attaching.start(p.handle, this.#links.has(p.handle))
-        void this.#attach(p).finally(() => this.#attaching.done(p.handle))
-        return
+        return this.#attach(p)
       case 'flow':
-        this.#attaching.run(p.handle, () => this.#flow(p))
+        this.#flow(p)
         return
       case 'transfer':
         this.#transfer(p, payload)
@@ -76,7 +87,7 @@ export class Session {
         this.#disposition(p)
         return
       case 'detach':
-        this.#attaching.run(p.handle, () => void this.#detach(p.handle, p.closed, true))
+        void this.#detach(p.handle, p.closed, true)
         return
       default:
         throw new Amqp10FrameError(`${p.kind} is not a session frame`, 'amqp:connection:framing-error')
@@ -85,6 +96,10 @@ export class Session {
 
   #send(p: AnyInit, payload?: Buffer): void {
     if (!this.#ended) this.#c.send(this.#channel, p, payload)
+  }
+
+  #sendFrame(frame: Buffer, payload?: Buffer): void {
+    if (!this.#ended) this.#c.sendFrame(frame, payload)
   }
 
   /** An attach refused: the reply attach with no terminus, then a closing detach with the error (Part 2.6.3). */
@@ -102,16 +117,7 @@ export class Session {
         const refused = await checkTarget(c, address)
         if (refused !== undefined) return this.#refuse(a, ...refused)
       }
-      const link: IncomingLink = {
-        role: 'receiver',
-        handle: a.handle,
-        name: a.name,
-        target: address,
-        deliveryCount: a.initialDeliveryCount ?? 0,
-        credit: 0,
-        partial: undefined,
-        inflight: 0,
-      }
+      const link = newIncomingLink(a, address)
       this.#links.set(a.handle, link)
       if (coordinator) this.#tx.attached(link)
       const target = coordinator ? { target: coordinatorReply() } : {}
@@ -130,48 +136,37 @@ export class Session {
     const browser = source.browse ? new QueueBrowser(c.broker, queue) : undefined
     const noLocal = source.noLocal ? publisherOf(c) : null
     const link = newOutgoingLink(a, { queue, ownQueue, durable, noLocal, browser })
-    const creditGroup = link.creditGroup
     this.#links.set(a.handle, link)
-    // The group counts leases, released as they end (at a commit, long after a disposition): room = link credit.
-    let recrediting = false
-    creditGroup.onRelease(() => {
-      if (recrediting) return
-      recrediting = true
-      this.#applyCredit(link)
-      recrediting = false
-    })
+    recreditOnRelease(link, () => this.#applyCredit(link))
     this.#send(attachReply(a, { role: false, source: source.reply, initialDeliveryCount: 0 }))
     if (browser !== undefined) return
     link.consumer = c.broker.consume(queue, {
       owner: c.id,
       tag: `amqp10-${c.id}-${a.handle}`,
       selector: source.selector,
-      creditGroup,
+      creditGroup: link.creditGroup,
       onDeliver: (deliveries) => this.#deliver(link, deliveries),
-      onCancel: (reason) =>
-        this.#send({
-          kind: 'detach',
-          handle: link.handle,
-          closed: true,
-          error: { kind: 'error', condition: 'amqp:resource-deleted', description: reason },
-        } as AnyInit),
+      onCancel: (reason) => this.#send(closingDetach(link.handle, 'amqp:resource-deleted', reason)),
     })
   }
 
-  /** Tops up a client sender's credit to the configured amount (as messages are stored). */
-  #grant(link: IncomingLink): void {
+  /** Tops up a client sender's credit to the configured amount (as messages are stored); true if a flow went out. */
+  #grant(link: IncomingLink): boolean {
     const limit = this.#c.host.limits.linkCredit
     const want = limit - link.inflight
-    // Topped up in batches, not a flow frame per message.
-    if (want <= link.credit || link.credit > limit / 2 || this.#ended) return
+    // In batches of at least half the limit: not a flow frame for every message stored.
+    if (this.#ended || want - link.credit < limit / 2) return false
     link.credit = want
     this.#sendLinkFlow(link)
+    return true
   }
 
   #transfer(t: Transfer, payload: Buffer): void {
     const link = this.#links.get(t.handle)
-    if (link === undefined)
+    if (link === undefined) {
+      if (this.#closing.has(t.handle)) return // sent before the client saw our detach
       throw new Amqp10FrameError(`transfer on unattached handle ${t.handle}`, 'amqp:session:unattached-handle')
+    }
     if (link.role !== 'receiver')
       throw new Amqp10FrameError('transfer on a link where the broker sends', 'amqp:session:errant-link')
     this.#nextIncomingId++
@@ -181,25 +176,28 @@ export class Session {
     }
     if (t.deliveryId === undefined && link.partial === undefined && !t.aborted)
       throw new Amqp10FrameError('first transfer of a delivery without delivery-id', 'amqp:invalid-field')
+    // A new delivery needs link credit (Part 2.6.7): a client ignoring it would publish without bound.
+    if (link.partial === undefined && !t.aborted && link.credit <= 0) {
+      this.#closeLink(link, 'amqp:link:transfer-limit-exceeded', 'transfer without link credit')
+      return
+    }
     this.#tx.note(link, t)
     const message = assemble(link, t, payload, this.#c.host.limits.maxMessageSize)
     if (message === null) return
     if (message === 'too-large') {
-      this.#send({
-        kind: 'detach',
-        handle: link.handle,
-        closed: true,
-        error: {
-          kind: 'error',
-          condition: 'amqp:link:message-size-exceeded',
-          description: `message over ${this.#c.host.limits.maxMessageSize} bytes`,
-        },
-      } as AnyInit)
-      this.#links.delete(link.handle)
+      const limit = this.#c.host.limits.maxMessageSize
+      this.#closeLink(link, 'amqp:link:message-size-exceeded', `message over ${limit} bytes`)
       return
     }
     if (this.#tx.take(link, message)) this.#grant(link)
     else this.#publish(link, message.deliveryId, message.settled, message.bytes)
+  }
+
+  /** Detaches a client's sender with an error: its later transfers are on an unattached handle. */
+  #closeLink(link: IncomingLink, condition: string, description: string): void {
+    this.#send(closingDetach(link.handle, condition, description))
+    this.#links.delete(link.handle)
+    this.#closing.add(link.handle)
   }
 
   #publish(link: IncomingLink, deliveryId: number, settled: boolean, bytes: Buffer): void {
@@ -208,26 +206,12 @@ export class Session {
     done.then(
       () => {
         link.inflight--
-        if (!settled)
-          this.#send({
-            kind: 'disposition',
-            role: true,
-            first: deliveryId,
-            settled: true,
-            state: { kind: 'accepted' },
-          } as AnyInit)
+        if (!settled) this.#accepted.add(deliveryId)
         this.#grant(link)
       },
       (error: unknown) => {
         link.inflight--
-        if (!settled)
-          this.#send({
-            kind: 'disposition',
-            role: true,
-            first: deliveryId,
-            settled: true,
-            state: { kind: 'rejected', error: rejectionOf(error) },
-          } as AnyInit)
+        if (!settled) this.#send(rejectedDisposition(deliveryId, error))
         this.#grant(link)
       },
     )
@@ -242,10 +226,12 @@ export class Session {
       return
     }
     const link = this.#links.get(f.handle)
-    if (link === undefined)
+    if (link === undefined) {
+      if (this.#closing.has(f.handle)) return
       throw new Amqp10FrameError(`flow on unattached handle ${f.handle}`, 'amqp:session:unattached-handle')
+    }
     if (link.role === 'receiver') {
-      if (f.echo) this.#grant(link)
+      if (f.echo && !this.#grant(link)) this.#sendLinkFlow(link)
       return
     }
     // The receiver's view: credit = its delivery-count + link-credit - ours.
@@ -272,21 +258,21 @@ export class Session {
     link.creditGroup.resume()
   }
 
-  /** Drain: nothing more to send now, so the remaining credit is spent and the client told. */
+  /** Drain (Part 2.6.7): once nothing more is on its way, the rest of the credit is spent and the client told. */
   #finishDrain(link: OutgoingLink): void {
-    if (!link.drain || this.#ended || !this.#links.has(link.handle)) return
-    const stats = this.#c.broker.getQueue(link.queue) === undefined ? undefined : this.#c.broker.queueStats(link.queue)
-    const more = link.browser !== undefined ? !link.browser.finished : stats !== undefined && stats.ready > 0
-    if (link.credit > 0 && more) {
-      setTimeout(() => this.#finishDrain(link), 5).unref()
-      return
-    }
-    link.deliveryCount += link.credit
-    link.credit = 0
-    // The flow still says drain: that is how the client (rhea, Qpid JMS) learns the drain is done.
-    this.#sendLinkFlow(link)
-    link.drain = false
-    this.#applyCredit(link)
+    whenDrained(
+      link,
+      () => link.drain && !this.#ended && this.#links.has(link.handle),
+      () => readyFor(this.#c.broker, link),
+      () => {
+        link.deliveryCount += link.credit
+        link.credit = 0
+        // The flow still says drain: that is how the client (rhea, Qpid JMS) learns the drain is done.
+        this.#sendLinkFlow(link)
+        link.drain = false
+        this.#applyCredit(link)
+      },
+    )
   }
 
   /** The session's flow state, alone (window top-up) or with a link's (credit, drain). */
@@ -325,9 +311,8 @@ export class Session {
     for (const d of deliveries) {
       if (d.redelivered) c.host.traffic.messagesRedelivered++
       const deliveryId = this.#transmit(link, d.message, d.deliveryCount)
-      if (link.settled) {
-        c.output.whenWritten(() => c.broker.deliveries.settle(d))
-      } else this.#unsettled.set(deliveryId, { link, delivery: d })
+      if (link.settled) c.output.whenWritten(() => c.broker.deliveries.settle(d))
+      else this.#unsettled.set(deliveryId, { link, delivery: d })
     }
     this.#applyCredit(link)
   }
@@ -342,8 +327,9 @@ export class Session {
     const traffic = this.#c.host.traffic
     traffic.messagesDelivered++
     traffic.bytesDelivered += message.value?.length ?? 0
-    for (const [transfer, payload] of transferFrames(link, deliveryId, bytes, this.#c.remoteMaxFrameSize - 256))
-      this.#send(transfer, payload)
+    const frameRoom = this.#c.remoteMaxFrameSize - 256
+    for (const [head, payload] of transferFrames(link, this.#channel, deliveryId, bytes, frameRoom))
+      this.#sendFrame(head, payload)
     return deliveryId
   }
 
@@ -373,16 +359,17 @@ export class Session {
 
   async #detach(handle: number, closed: boolean, reply: boolean): Promise<void> {
     const link = this.#links.get(handle)
-    if (link === undefined) return
+    // The client's answer to our detach (or a detach of nothing): no reply.
+    if (link === undefined) {
+      this.#closing.delete(handle)
+      return
+    }
     this.#links.delete(handle)
     if (link.role === 'receiver') this.#tx.detached(link)
     if (link.role === 'sender') {
       await this.#stopSender(link)
       // A durable subscription: detach keeps it for later, close (the client unsubscribes) removes it.
-      if (closed && link.durable !== undefined && !link.durable.volatile) {
-        const { clientId, name } = link.durable
-        await this.#c.broker.jms.durable.unsubscribe(clientId, name).catch(() => {})
-      }
+      if (closed && link.durable !== undefined) await closeSubscription(this.#c.broker.jms.durable, link.durable)
     }
     if (reply) this.#send({ kind: 'detach', handle, closed })
   }

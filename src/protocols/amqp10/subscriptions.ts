@@ -111,3 +111,8 @@ export function leaveSubscription(
   if (subscription.volatile && registry.activeCount(queue) === 0)
     void registry.unsubscribe(subscription.clientId, subscription.name).catch(() => {})
 }
+
+/** A receiver of a durable subscription closed its link (not a mere detach): the client unsubscribes. */
+export async function closeSubscription(registry: DurableSubscriptions, subscription: SubscriptionRef): Promise<void> {
+  if (!subscription.volatile) await registry.unsubscribe(subscription.clientId, subscription.name).catch(() => {})
+}

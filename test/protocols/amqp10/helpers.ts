@@ -9,7 +9,9 @@ import type { TransactionLimits } from '../../../src/broker/transactions/limits.
 import { type Broker, createBroker } from '../../../src/index.ts'
 import type { Amqp10Limits } from '../../../src/protocols/amqp10/context.ts'
 import { type Amqp10Listener, startAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
+import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { devCredentials } from '../../fixtures/tls.ts'
 import { users } from '../mqtt/security-helpers.ts'
 
 export interface Wharf {
@@ -28,6 +30,8 @@ export async function startWharf(
     amqp10Limits?: Partial<Amqp10Limits>
     transactionLimits?: Partial<TransactionLimits>
     autoCreateQueues?: boolean
+    /** AMQPS on a port of its own (the listener's tlsPort), with this client-certificate mode. */
+    tls?: ClientAuth
   } = {},
 ): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
@@ -46,6 +50,7 @@ export async function startWharf(
     started: new Map(),
     ...(options.amqp10Limits === undefined ? {} : { amqp10Limits: options.amqp10Limits }),
     ...(options.autoCreateQueues === undefined ? {} : { autoCreateQueues: options.autoCreateQueues }),
+    ...(options.tls === undefined ? {} : { tls: { port: 0, credentials: await devCredentials(options.tls) } }),
   })
   let stopped = false
   const stop = async () => {
