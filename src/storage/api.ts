@@ -2,6 +2,7 @@
 // the local implementation (src/storage/local) behind these types. Storage stores bytes and cursors and
 // says when they are durable; it knows nothing of what subscriptions or streams mean.
 import type { Record, RecordInput } from '../record/index.js'
+import { WharfError } from '../util/errors.js'
 
 export type Durability = 'always' | 'interval' | 'never'
 
@@ -37,6 +38,26 @@ export const defaultLogConfig: LogConfig = {
   compact: false,
   deleteRetentionMs: 24 * 3600 * 1000,
   maxBatchBytes: 8 * 1024 * 1024,
+}
+
+/** Checks a log config's bounds (every engine: the broker hands the same config to whichever runs). */
+export function validateLogConfig(config: LogConfig): LogConfig {
+  const positive = ['segmentBytes', 'segmentMs', 'indexIntervalBytes', 'flushIntervalMs', 'maxBatchBytes'] as const
+  for (const key of positive) {
+    if (!Number.isSafeInteger(config[key]) || config[key] <= 0) {
+      throw new WharfError('INVALID_CONFIG', `${key} must be a positive integer`)
+    }
+  }
+  if (config.segmentBytes > 1024 * 1024 * 1024)
+    throw new WharfError('INVALID_CONFIG', 'segmentBytes must be at most 1 GiB')
+  for (const key of ['retentionMs', 'retentionBytes', 'deleteRetentionMs'] as const) {
+    if (!Number.isSafeInteger(config[key]) || config[key] < -1)
+      throw new WharfError('INVALID_CONFIG', `${key} must be -1 or >= 0`)
+  }
+  if (!['always', 'interval', 'never'].includes(config.durability)) {
+    throw new WharfError('INVALID_CONFIG', 'durability must be always, interval or never')
+  }
+  return config
 }
 
 export interface AppendResult {

@@ -3,12 +3,19 @@
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import { WharfError } from '../../util/errors.js'
-import { type Durability, defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine } from '../api.js'
+import {
+  type Durability,
+  defaultLogConfig,
+  type LogConfig,
+  type PartitionLog,
+  type StorageEngine,
+  validateLogConfig,
+} from '../api.js'
 import { openCursorStore } from './cursors/cursor-store.js'
 import { FilePool } from './file-pool.js'
 import { checkDataFormat } from './format.js'
 import { MemoryCursorStore } from './memory/cursors.js'
-import { MemoryPartitionLog } from './memory/log.js'
+import { MemoryLogs } from './memory/logs.js'
 import { openMetadataStore } from './metadata-store.js'
 import { LocalPartitionLog } from './partition-log/partition-log.js'
 import { RESERVE_BYTES_DEFAULT, SpaceReserve } from './reserve.js'
@@ -37,7 +44,7 @@ export class LocalStorage implements StorageEngine {
   readonly dataDir: string
   readonly #pool: FilePool
   readonly #logs = new Map<string, Promise<LocalPartitionLog>>()
-  readonly #memoryLogs = new Map<string, MemoryPartitionLog>()
+  readonly #memoryLogs = new MemoryLogs()
   readonly memoryCursors = new MemoryCursorStore()
   readonly #options: Required<Omit<LocalStorageOptions, 'warn' | 'info' | 'onFsync'>> &
     Pick<LocalStorageOptions, 'warn' | 'info' | 'onFsync'>
@@ -163,22 +170,11 @@ export class LocalStorage implements StorageEngine {
   }
 
   openMemoryLog(name: string, config: Partial<LogConfig> = {}): PartitionLog {
-    if (this.#closed) throw new WharfError('LOG_CLOSED', 'storage is closed')
-    let log = this.#memoryLogs.get(name)
-    if (log === undefined) {
-      log = new MemoryPartitionLog(name, validateLogConfig({ ...defaultLogConfig, ...config }))
-      this.#memoryLogs.set(name, log)
-    } else log.updateConfig(config)
-    return log
+    return this.#memoryLogs.open(name, config, this.#closed)
   }
 
   async deleteLog(name: string): Promise<void> {
-    const memory = this.#memoryLogs.get(name)
-    if (memory !== undefined) {
-      this.#memoryLogs.delete(name)
-      await memory.close()
-      return
-    }
+    if (await this.#memoryLogs.delete(name)) return
     const pending = this.#logs.get(name)
     this.#logs.delete(name)
     if (pending !== undefined) await (await pending).destroy()
@@ -198,33 +194,13 @@ export class LocalStorage implements StorageEngine {
       await log?.close()
     }
     this.#logs.clear()
-    for (const log of this.#memoryLogs.values()) await log.close()
-    this.#memoryLogs.clear()
+    await this.#memoryLogs.closeAll()
     await this.memoryCursors.close()
     await this.cursors.close()
     await this.metadata.close()
     await this.#pool.closeAll()
     await fs.rm(join(this.dataDir, 'wharf.lock'), { force: true })
   }
-}
-
-export function validateLogConfig(config: LogConfig): LogConfig {
-  const positive = ['segmentBytes', 'segmentMs', 'indexIntervalBytes', 'flushIntervalMs', 'maxBatchBytes'] as const
-  for (const key of positive) {
-    if (!Number.isSafeInteger(config[key]) || config[key] <= 0) {
-      throw new WharfError('INVALID_CONFIG', `${key} must be a positive integer`)
-    }
-  }
-  if (config.segmentBytes > 1024 * 1024 * 1024)
-    throw new WharfError('INVALID_CONFIG', 'segmentBytes must be at most 1 GiB')
-  for (const key of ['retentionMs', 'retentionBytes', 'deleteRetentionMs'] as const) {
-    if (!Number.isSafeInteger(config[key]) || config[key] < -1)
-      throw new WharfError('INVALID_CONFIG', `${key} must be -1 or >= 0`)
-  }
-  if (!['always', 'interval', 'never'].includes(config.durability)) {
-    throw new WharfError('INVALID_CONFIG', 'durability must be always, interval or never')
-  }
-  return config
 }
 
 /** Takes an exclusive lock on the data dir; a lock left by a dead process is taken over. */

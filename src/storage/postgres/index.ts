@@ -3,10 +3,9 @@
 // the same as the local engine's). Durability is PostgreSQL's: an append or a cursor write resolves after
 // COMMIT, which with synchronous_commit=on (and synchronous standbys) is on disk (on several machines).
 import { WharfError } from '../../util/errors.js'
-import { defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine } from '../api.js'
-import { validateLogConfig } from '../local/index.js'
+import { defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine, validateLogConfig } from '../api.js'
 import { MemoryCursorStore } from '../local/memory/cursors.js'
-import { MemoryPartitionLog } from '../local/memory/log.js'
+import { MemoryLogs } from '../local/memory/logs.js'
 import { Database, type DatabaseOptions, redactedUrl } from './connection.js'
 import { PostgresCursorStore } from './cursors.js'
 import { PostgresPartitionLog } from './log.js'
@@ -31,7 +30,7 @@ export class PostgresStorage implements StorageEngine {
   readonly #db: Database
   readonly #options: PostgresStorageOptions
   readonly #logs = new Map<string, Promise<PostgresPartitionLog>>()
-  readonly #memoryLogs = new Map<string, MemoryPartitionLog>()
+  readonly #memoryLogs = new MemoryLogs()
   readonly memoryCursors = new MemoryCursorStore()
   cursors!: PostgresCursorStore
   metadata!: PostgresMetadataStore
@@ -109,22 +108,11 @@ export class PostgresStorage implements StorageEngine {
   }
 
   openMemoryLog(name: string, config: Partial<LogConfig> = {}): PartitionLog {
-    if (this.#closed) throw new WharfError('LOG_CLOSED', 'storage is closed')
-    let log = this.#memoryLogs.get(name)
-    if (log === undefined) {
-      log = new MemoryPartitionLog(name, validateLogConfig({ ...defaultLogConfig, ...config }))
-      this.#memoryLogs.set(name, log)
-    } else log.updateConfig(config)
-    return log
+    return this.#memoryLogs.open(name, config, this.#closed)
   }
 
   async deleteLog(name: string): Promise<void> {
-    const memory = this.#memoryLogs.get(name)
-    if (memory !== undefined) {
-      this.#memoryLogs.delete(name)
-      await memory.close()
-      return
-    }
+    if (await this.#memoryLogs.delete(name)) return
     const pending = this.#logs.get(name)
     this.#logs.delete(name)
     await (await pending?.catch(() => undefined))?.close()
@@ -151,8 +139,7 @@ export class PostgresStorage implements StorageEngine {
       await log?.close()
     }
     this.#logs.clear()
-    for (const log of this.#memoryLogs.values()) await log.close()
-    this.#memoryLogs.clear()
+    await this.#memoryLogs.closeAll()
     await this.memoryCursors.close()
     await this.cursors?.close()
     await this.metadata?.close()
