@@ -5,10 +5,10 @@
 // acknowledged message is there afterwards (synchronous replication: an ack means s2 had it).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Kafka, logLevel } from 'kafkajs'
 import pg from 'pg'
 import { startPostgres } from '../../fixtures/postgres.ts'
 import { startSpawned } from '../../fixtures/spawned-wharf.ts'
+import { ackedLoad, unseen } from './kafka-load.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -39,63 +39,19 @@ test('primary killed, synchronous standby promoted: Wharf follows the multi-host
   const hosts = [primary.port, other.port, standby.port].map((port) => `127.0.0.1:${port}`).join(',')
   const url = `postgres://wharf:wharf@${hosts}/ha?target_session_attrs=read-write`
   const { ports, wharf } = await startSpawned(t, ['kafka'], { args: ['--storage', url] })
-  const kafka = new Kafka({
-    brokers: [`127.0.0.1:${ports.kafka}`],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 1000 },
-  })
-  const topics = kafka.admin()
-  await topics.connect()
-  await topics.createTopics({ topics: [{ topic: 'payments', numPartitions: 1 }] })
-  await topics.disconnect()
-  const producer = kafka.producer()
-  await producer.connect()
-  const acked = new Set<string>()
-  let failures = 0
-  let next = 0
-  let stop = false
-  const produce = (async () => {
-    while (!stop) {
-      const id = `p-${next++}`
-      try {
-        await producer.send({ topic: 'payments', acks: -1, messages: [{ value: id }] })
-        acked.add(id)
-      } catch {
-        failures++
-        await sleep(100)
-      }
-    }
-  })()
-
-  while (acked.size < 50) await sleep(20)
+  const load = await ackedLoad(ports.kafka, 'payments')
+  await load.untilAcked(50)
   await primary.stop('immediate')
   const killedAt = Date.now()
-  const before = acked.size
+  const before = load.acked.size
   await standby.promote()
-  const deadline = Date.now() + 120_000
-  while (acked.size < before + 50 && Date.now() < deadline) await sleep(50)
-  stop = true
-  await produce
-  await producer.disconnect()
+  await load.untilAcked(before + 50)
+  const resumedMs = Date.now() - killedAt
+  await load.stop()
+  const { acked } = load
   assert.ok(acked.size >= before + 50, `acks resumed on the promoted standby (${acked.size} after ${before})`)
-  t.diagnostic(`${acked.size} acked, ${failures} sends failed; 50 more acks ${Date.now() - killedAt} ms after the kill`)
-
-  const consumer = kafka.consumer({ groupId: 'check' })
-  await consumer.connect()
-  await consumer.subscribe({ topic: 'payments', fromBeginning: true })
-  const seen = new Set<string>()
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      seen.add(message.value!.toString())
-    },
-  })
-  const until = Date.now() + 60_000
-  while ([...acked].some((id) => !seen.has(id)) && Date.now() < until) await sleep(100)
-  await consumer.disconnect()
+  t.diagnostic(`${acked.size} acked, ${load.failures()} sends failed; 50 more acks ${resumedMs} ms after the kill`)
+  const lost = await unseen(load, 'payments')
   assert.equal(wharf.proc.exitCode, null, 'the broker survived the failover')
-  assert.deepEqual(
-    [...acked].filter((id) => !seen.has(id)),
-    [],
-    'acknowledged but missing',
-  )
+  assert.deepEqual(lost, [], 'acknowledged but missing')
 })

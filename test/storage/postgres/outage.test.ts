@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { Kafka, logLevel } from 'kafkajs'
 import pg from 'pg'
 import { openPostgresStorage } from '../../../src/storage/postgres/index.ts'
 import { startPostgres } from '../../fixtures/postgres.ts'
 import { startSpawned } from '../../fixtures/spawned-wharf.ts'
 import { freePort } from '../../fixtures/wharf-process.ts'
 import { batchOf } from '../helpers.ts'
+import { ackedLoad, unseen } from './kafka-load.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -22,62 +22,20 @@ test('PostgreSQL stopped and restarted while kafkajs produces acks=all: every ac
   if (server === undefined) return
   const url = await server.createDatabase('outage')
   const { ports, wharf } = await startSpawned(t, ['kafka'], { args: ['--storage', url] })
-  const kafka = new Kafka({
-    brokers: [`127.0.0.1:${ports.kafka}`],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 1000 },
-  })
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.createTopics({ topics: [{ topic: 'events', numPartitions: 1 }] })
-  await admin.disconnect()
-  const producer = kafka.producer()
-  await producer.connect()
-
-  const acked = new Set<string>()
-  let failures = 0
-  let next = 0
-  let stop = false
-  const produce = (async () => {
-    while (!stop) {
-      const id = `e-${next++}`
-      try {
-        await producer.send({ topic: 'events', acks: -1, messages: [{ value: id }] })
-        acked.add(id)
-      } catch {
-        failures++
-        await sleep(100)
-      }
-    }
-  })()
-
-  while (acked.size < 50) await sleep(20)
+  const load = await ackedLoad(ports.kafka, 'events')
+  const { acked } = load
+  await load.untilAcked(50)
   await server.stop('fast')
   const whileDown = acked.size
   await sleep(3000)
   await server.start()
   // The broker finds the database again by itself: acknowledgements resume.
-  const deadline = Date.now() + 120_000
-  while (acked.size < whileDown + 50 && Date.now() < deadline) await sleep(50)
-  stop = true
-  await produce
-  await producer.disconnect()
+  await load.untilAcked(whileDown + 50)
+  await load.stop()
+  const failures = load.failures()
   assert.ok(acked.size >= whileDown + 50, `acks resumed after the restart (${acked.size} after ${whileDown})`)
   assert.ok(acked.size - whileDown < 10 || failures > 0, 'the outage was felt by the producer')
-
-  const consumer = kafka.consumer({ groupId: 'check' })
-  await consumer.connect()
-  await consumer.subscribe({ topic: 'events', fromBeginning: true })
-  const seen = new Set<string>()
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      seen.add(message.value!.toString())
-    },
-  })
-  const until = Date.now() + 60_000
-  while ([...acked].some((id) => !seen.has(id)) && Date.now() < until) await sleep(100)
-  await consumer.disconnect()
-  const lost = [...acked].filter((id) => !seen.has(id))
+  const lost = await unseen(load, 'events')
   t.diagnostic(`${acked.size} acknowledged (${whileDown} before the stop), ${failures} sends failed`)
   assert.equal(wharf.proc.exitCode, null, 'the broker survived the outage')
   assert.deepEqual(lost, [], `acknowledged but missing (of ${acked.size}; ${failures} sends failed)`)
