@@ -83,6 +83,12 @@ export const defaultStreamConfig: StreamConfig = {
   transient: false,
 }
 
+/**
+ * The largest message a queue's own stream takes unless altered: queues are where AMQP, STOMP and JMS clients
+ * send whole documents (RabbitMQ takes 128 MiB, Artemis any size), while Kafka topics keep Kafka's 1 MiB.
+ */
+export const QUEUE_MESSAGE_BYTES_DEFAULT = 16 * 1024 * 1024
+
 export const PARTITIONS_MAX = 4096
 export const PRIORITY_LEVELS_MAX = 10
 

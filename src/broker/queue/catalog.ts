@@ -7,6 +7,7 @@ import { WharfError } from '../../util/errors.js'
 import {
   defaultQueueConfig,
   priorityLevels,
+  QUEUE_MESSAGE_BYTES_DEFAULT,
   type QueueConfig,
   type StreamConfig,
   validateQueueConfig,
@@ -154,6 +155,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
         retentionMs: -1,
         durability: full.durable ? this.#host.defaultDurability : 'never',
         transient: !full.durable || full.exclusiveOwner !== null,
+        maxMessageBytes: QUEUE_MESSAGE_BYTES_DEFAULT,
       })
       await streams.newStream(name, streamConfig)
     } else if (!streams.has(full.stream)) {

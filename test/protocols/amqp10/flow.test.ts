@@ -121,17 +121,17 @@ test('outcomes: accepted acks, rejected and modified undeliverable-here dead-let
   await until(() => depth(wharf, 'jobs') === 0 && depth(wharf, 'jobs.dlq') === 0, 'both queues empty')
 })
 
-test('large messages go both ways over many frames, byte for byte; one over the queue limit is rejected', async (t) => {
+test('large messages (4 MiB) go both ways over many frames, byte for byte; one over the queue limit is rejected', async (t) => {
   const wharf = await startWharf(t)
-  // A small max-frame-size on the client: each message crosses ~60 frames each way.
+  // A small max-frame-size on the client: a message crosses 60 to 260 frames each way.
   const connection = await connect(t, wharf, { max_frame_size: 16 * 1024 })
   const big = (size: number, seed: number) => {
     const b = Buffer.alloc(size)
     for (let i = 0; i < b.length; i += 512) b[i] = (i / 512 + seed) & 0xff
     return b
   }
-  // A queue's stream takes messages up to its maxMessageBytes (1 MiB by default).
-  const bodies = [big(1000 * 1024, 1), big(1000 * 1024 + 7, 2)]
+  // A queue's stream takes messages up to its maxMessageBytes (16 MiB by default, as brokers with queues do).
+  const bodies = [big(4 * 1024 * 1024, 1), big(1000 * 1024 + 7, 2)]
   await sendAll(connection, 'large', bodies)
   assert.equal(depth(wharf, 'large'), 2)
   const got: Buffer[] = []
@@ -141,7 +141,9 @@ test('large messages go both ways over many frames, byte for byte; one over the 
   assert.ok(got[0]!.equals(bodies[0]!))
   assert.ok(got[1]!.equals(bodies[1]!))
   receiver.close()
-  await assert.rejects(sendAll(connection, 'large', [big(2 * 1024 * 1024, 3)]), /exceeds 1048576/)
+  // A queue altered to a smaller limit rejects what is over it (the rejected outcome names the limit).
+  await wharf.broker.alterStream('large', { maxMessageBytes: 2 * 1024 * 1024 })
+  await assert.rejects(sendAll(connection, 'large', [big(3 * 1024 * 1024, 3)]), /exceeds 2097152/)
   // The link and the connection stay usable.
   await sendAll(connection, 'large', ['small'])
   assert.equal(depth(wharf, 'large'), 1)
