@@ -401,6 +401,8 @@ test('a message over the queue stream limit closes the channel with 406', async 
   const ch = await conn.createConfirmChannel()
   const closed = new Promise<Error>((resolve) => ch.on('error', resolve))
   await ch.assertQueue('limit')
+  // A queue's own stream takes 16 MiB by default; this one is altered down to 1 MiB.
+  await w.broker.alterStream('limit', { maxMessageBytes: 1024 * 1024 })
   ch.sendToQueue('limit', Buffer.alloc(2 * 1024 * 1024))
   assert.match((await closed).message, /PRECONDITION_FAILED/)
   const ch2 = await conn.createChannel()
