@@ -47,7 +47,13 @@ export interface WharfOptions {
 
 export async function startWharf(t: TestContext, options: WharfOptions = {}): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-stomp-'))
-  if (options.dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+  // After-hooks run in the order they were added: the broker stops (its last writes land) before its dir goes.
+  let stopFirst: (() => Promise<void>) | undefined
+  if (options.dir === undefined)
+    t.after(async () => {
+      await stopFirst?.()
+      rmSync(dataDir, { recursive: true, force: true })
+    })
   const broker = await createBroker({
     dataDir,
     durability: options.durability ?? 'never',
@@ -82,6 +88,7 @@ export async function startWharf(t: TestContext, options: WharfOptions = {}): Pr
       await new Promise((resolve) => httpServer!.close(resolve))
     }
   }
+  stopFirst = stop
   t.after(stop)
   const httpPort = httpServer === undefined ? 0 : (httpServer.address() as AddressInfo).port
   return {
