@@ -59,11 +59,29 @@ print('BODY', m.body)
 conn.disconnect(receipt='bye')
 `
 
+/**
+ * stomp.py reads its socket in a receiver thread while the main thread writes CONNECT, and CPython's ssl does not
+ * serialise the two on one SSL object: now and then the CONNECT never reaches the server (the server then closes
+ * the connection after connectTimeoutMs, and stomp.py raises ConnectFailedException). Reproduced without stomp.py
+ * or Wharf's STOMP code: plain Python TLS connections writing while another thread reads lost their first write in
+ * 5 of 150 tries on a loaded machine, single-threaded ones in 0 of 150. So that one failure gets a second
+ * connection; every other failure fails the test at once.
+ */
+async function stompPyOverTls(script: string, env: Record<string, string>) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await stompPy(script, env)
+    } catch (error) {
+      if (attempt === 3 || !/ConnectFailedException/.test(String(error))) throw error
+    }
+  }
+}
+
 test('stomp.py over TLS with the CA: login, SEND, MESSAGE, ACK', async (t) => {
   const files = await devCertificates()
   const w = await startWharf(t, { tls: 'none', anonymous: false })
   assert.ok(w.tlsPort > 0)
-  const { stdout } = await stompPy(pyTls, { PORT: String(w.tlsPort), CA: files.ca })
+  const { stdout } = await stompPyOverTls(pyTls, { PORT: String(w.tlsPort), CA: files.ca })
   assert.match(stdout, /BODY over tls/)
   assert.equal(w.listener.connections.list().length, 0)
 })
