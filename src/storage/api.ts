@@ -179,7 +179,40 @@ export interface MetadataStore {
 /** What a queue delete or purge may write (tombstones for dozens of partitions and bindings), with margin. */
 export const TOMBSTONE_ROOM_BYTES = 64 * 1024
 
+/** A broker of a cluster that shares one storage (PostgreSQL), as the membership table lists it. */
+export interface ClusterMember {
+  /** The broker's node id (`--node-id`): a non-negative integer, so that Kafka can name it. */
+  id: number
+  /** Where clients reach it, by listener name (`kafka`, `amqp`, `mqtt`, `http`, ...): what it advertises. */
+  endpoints: { [listener: string]: { host: string; port: number } }
+}
+
+/** Who may append to a durable log, and the fencing epoch every append of that owner carries. */
+export interface LogOwnership {
+  owner: number
+  epoch: number
+}
+
+/**
+ * Present on engines several brokers share: the live members and the owner of each durable log. Only the
+ * owner appends to a log; an append elsewhere, or by an owner whose epoch was bumped by a takeover, is
+ * rejected with NOT_OWNER and changes nothing. Any member may read any log. Memory logs are always local.
+ */
+export interface ClusterView {
+  readonly nodeId: number
+  /** Live members (lease not expired), ordered by id. */
+  members(): ClusterMember[]
+  /** The owner of a durable log; undefined while no live broker has been assigned it. */
+  ownerOf(logName: string): LogOwnership | undefined
+  /** Calls back after membership or ownership changed, with the names of the logs whose owner changed. */
+  onChange(listener: (changedLogs: readonly string[]) => void): () => void
+  /** Publishes this broker's endpoints in its membership row (the server knows its ports once listening). */
+  advertise(endpoints: ClusterMember['endpoints']): Promise<void>
+}
+
 export interface StorageEngine {
+  /** Set when several brokers share this storage (cluster mode); absent on a single broker. */
+  readonly cluster?: ClusterView
   readonly dataDir: string
   /** Opens (creating if needed) the log in directory `name` (letters, digits, '.', '_', '-'). */
   openLog(name: string, config?: Partial<LogConfig>): Promise<PartitionLog>

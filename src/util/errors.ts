@@ -14,6 +14,7 @@ export const ErrorCodes = {
   OFFSET_OUT_OF_RANGE: 'The offset is outside the log',
   STORE_CORRUPT: 'A store file is corrupt beyond recovery',
   UNSUPPORTED_FORMAT: 'The data directory was written in a format this version cannot read',
+  NOT_OWNER: 'Another broker of the cluster owns this log (or this broker lost it to a newer epoch)',
   // broker
   STREAM_NOT_FOUND: 'No such stream',
   STREAM_EXISTS: 'A stream with that name already exists',
