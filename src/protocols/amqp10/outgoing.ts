@@ -89,7 +89,8 @@ const DRAIN_IDLE_POLLS = 4
 
 /**
  * Runs `done` once a draining link has nothing more on its way: its queue has nothing ready, or nothing was
- * delivered for a few polls (a selector may match none of what is ready). Stops if `live` turns false.
+ * delivered for a few polls (a selector may match none of what is ready). A browser knows when it is done, so
+ * it is waited for however slowly its pages are read. Stops if `live` turns false.
  */
 export function whenDrained(
   link: OutgoingLink,
@@ -101,7 +102,7 @@ export function whenDrained(
 ): void {
   if (!live()) return
   const quiet = link.deliveryCount === seen ? idle + 1 : 0
-  if (link.credit > 0 && ready() > 0 && quiet < DRAIN_IDLE_POLLS) {
+  if (link.credit > 0 && ready() > 0 && (link.browser !== undefined || quiet < DRAIN_IDLE_POLLS)) {
     const at = link.deliveryCount
     setTimeout(() => whenDrained(link, live, ready, done, quiet, at), 5).unref()
     return

@@ -44,7 +44,10 @@ test('amqp10 connections: listed with their container id and sessions, closed by
   await new Promise((resolve) => connection.once('connection_open', resolve))
   connection.open_receiver('listed')
   connection.create_session().begin()
-  await new Promise((r) => setTimeout(r, 200))
+  // The second session's begin is answered asynchronously: wait until the listing shows it (a loaded machine is slow).
+  const until = Date.now() + 10_000
+  while ((await get('/connections?q=orders-app')).items[0]?.details.sessions !== 2 && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 20))
 
   const list = await get('/connections?protocol=amqp10')
   assert.equal(list.total, 1)
