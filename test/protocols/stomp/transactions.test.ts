@@ -25,6 +25,12 @@ test('stompit: three interleaved transactions on one connection; only the commit
     for (const [n, tx] of txs.entries()) {
       tx.send({ destination: `/queue/tx-${i % 2}` }).end(`t${n}-m${i}`)
     }
+  // The first SEND to each destination declares its queue; the later ones follow on the same connection.
+  await until(
+    () => w.broker.getQueue('tx-0') !== undefined && w.broker.getQueue('tx-1') !== undefined,
+    10_000,
+    'queues',
+  )
   await sleep(200)
   assert.equal(w.broker.queueStats('tx-0').depth, 0, 'no SEND of an open transaction is visible')
   assert.equal(w.broker.queueStats('tx-1').depth, 0)
