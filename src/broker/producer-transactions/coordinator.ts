@@ -12,6 +12,7 @@ import {
   hasPartition,
   isRecord,
   type PendingOffset,
+  sameAtRest,
   type TransactionRecord,
   type TransactionRefusal,
 } from './state.js'
@@ -33,6 +34,8 @@ export class ProducerTransactions {
   readonly timeoutMsMax: number
   readonly #partitionsMax: number
   readonly #idsMax: number
+  /** How stale the stored time of use of an idle-looking record may get before it is written again. */
+  readonly #refreshMs: number
   #timer: NodeJS.Timeout | null = null
   #lastSnapshot = 0
 
@@ -41,6 +44,7 @@ export class ProducerTransactions {
     this.timeoutMsMax = options.timeoutMsMax ?? 15 * 60_000
     this.#partitionsMax = options.partitionsMax ?? 10_000
     this.#idsMax = options.transactionalIdsMax ?? 100_000
+    this.#refreshMs = 3_600_000
   }
 
   /** Loads the stored transactions and finishes what a stop left half done. */
@@ -314,6 +318,13 @@ export class ProducerTransactions {
     record.partitions = []
     record.groups = []
     record.offsets = []
+    // A run of transactions that end alike leaves the stored record as it is (one partition, no offsets: the
+    // marker was the decision, nothing was persisted for it); its time of use is refreshed now and then.
+    const stored = this.#host.metadata.get<TransactionRecord>(KIND, record.transactionalId)
+    if (sameAtRest(stored, record) && now - stored!.updatedAt < this.#refreshMs) {
+      record.updatedAt = now
+      return
+    }
     const persisted = this.#persist(record)
     if (deferPersist) this.#deferred.set(record.transactionalId, persisted)
     else await persisted
