@@ -369,6 +369,17 @@ export class ProducerTransactions {
     return [...this.#records.values()]
   }
 
+  /**
+   * The partitions (`stream` NUL `partition`) whose offsets in the group an undecided transaction holds
+   * (TxnOffsetCommit, applied only on commit): a reader asking for stable offsets is told to retry for these.
+   */
+  pendingOffsets(group: string): Set<string> {
+    const pending = new Set<string>()
+    for (const record of this.#records.values())
+      for (const o of record.offsets) if (o.group === group) pending.add(`${o.stream}\u0000${o.partition}`)
+    return pending
+  }
+
   /** The last stable offset of a partition and the aborted transactions in [from, to) (read_committed). */
   stableView(stream: Stream, partition: number, from: number, to: number): Promise<StableView> {
     return this.#host.indexes.stableView(stream, partition, from, to)
