@@ -51,3 +51,36 @@ test('transactions of one partition that end alike need no record write; a diffe
   const view = await broker.producerTransactions.stableView(broker.stream('s'), 0, 0, 100)
   assert.equal(view.aborted.length, 1, 'only the last transaction was aborted')
 })
+
+test('an id idle for transactional.id.expiration.ms is forgotten durably; an open or recent one is kept', async (t) => {
+  const expiring = { producerTransactions: { transactionalIdExpirationMs: 600, checkEveryMs: 50 } }
+  const { open } = await brokerIn(t, expiring)
+  let broker = await open()
+  await broker.createStream('s', { partitions: 1 })
+  const txns = () => broker.producerTransactions
+  const idle = await txns().init('idle', 60_000)
+  const open1 = await txns().init('open', 60_000)
+  const busy = await txns().init('busy', 60_000)
+  assert.ok(idle.ok && open1.ok && busy.ok)
+  await oneTransaction(broker, 'idle', idle.producerId, 0, 0, true)
+  // 'open' holds a transaction past the expiry (its timeout is longer); 'busy' keeps committing.
+  assert.ok((await txns().addPartitions('open', open1.producerId, 0, [['s', 0]])).ok)
+  for (let i = 1; i <= 6; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await oneTransaction(broker, 'busy', busy.producerId, 0, i, true)
+  }
+  assert.equal(txns().get('idle'), undefined, 'idle id forgotten')
+  assert.equal(txns().get('open')?.state, 'Ongoing', 'an id with an open transaction is kept')
+  assert.equal(txns().get('busy')?.state, 'CompleteCommit', 'an id in use is kept')
+  // Forgotten for good: its old producer is unknown, and a new InitProducerId starts afresh.
+  const zombie = await txns().addPartitions('idle', idle.producerId, 0, [['s', 0]])
+  assert.deepEqual(zombie, { ok: false, refusal: 'INVALID_PRODUCER_ID_MAPPING' })
+  await broker.close()
+  broker = await open()
+  t.after(() => broker.close())
+  assert.equal(txns().get('idle'), undefined, 'still forgotten after a restart')
+  const again = await txns().init('idle', 60_000)
+  assert.ok(again.ok)
+  assert.notEqual(again.producerId, idle.producerId, 'a new producer id')
+  assert.equal(again.producerEpoch, 0)
+})
