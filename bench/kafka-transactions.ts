@@ -1,8 +1,9 @@
 // Kafka transactions benchmark with librdkafka (python3-confluent-kafka 1.7 / librdkafka 2.0.2, run by
 // /usr/bin/python3): 1 KiB records, acks=all, transactions of 1000 records vs a plain (idempotent) producer,
-// then a replay of the transactional topic read_committed vs read_uncommitted. Runs alternate (plain, txn,
-// plain, txn, ...) in one process so both sides see the same machine; medians are printed.
-// Run: node --import tsx bench/kafka-transactions.ts [--quick] [--reps N] [--durability always|never]
+// on a topic of one partition and on one of PARTS partitions (records spread round robin, so each transaction
+// spans every partition), then a replay of the transactional topic read_committed vs read_uncommitted. Runs
+// alternate (plain, txn, plain, txn, ...) in one process so both sides see the same machine; medians are printed.
+// Run: node --import tsx bench/kafka-transactions.ts [--quick] [--reps N] [--partitions N] [--durability always|never]
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,11 +17,13 @@ const N = quick ? 10_000 : 50_000
 const TXN = 1000
 const repsArg = process.argv.indexOf('--reps')
 const REPS = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 3
+const partsArg = process.argv.indexOf('--partitions')
+const PARTS = partsArg > 0 ? Number(process.argv[partsArg + 1]) : 4
 
 const produceScript = `
 import sys, time
 from confluent_kafka import Producer
-b, topic, n, txn = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+b, topic, n, txn, parts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 conf = {'bootstrap.servers': b, 'acks': 'all', 'linger.ms': 5, 'enable.idempotence': True}
 if txn > 0:
     conf['transactional.id'] = 'bench-' + topic
@@ -34,7 +37,7 @@ for i in range(n):
         p.begin_transaction()
     while True:
         try:
-            p.produce(topic, value=value)
+            p.produce(topic, value=value, partition=i % parts)
             break
         except BufferError:
             p.poll(0.01)
@@ -88,12 +91,21 @@ const bootstrap = `127.0.0.1:${listener.port}`
 try {
   const plain: number[] = []
   const txn: number[] = []
+  const plainMany: number[] = []
+  const txnMany: number[] = []
+  const produce = async (topic: string, partitions: number, transaction: number) => {
+    await broker.createStream(topic, { partitions })
+    return python(produceScript, [bootstrap, topic, String(N), String(transaction), String(partitions)])
+  }
   for (let rep = 0; rep < REPS; rep++) {
-    await broker.createStream(`plain-${rep}`, { partitions: 1 })
-    await broker.createStream(`txn-${rep}`, { partitions: 1 })
-    plain.push(await python(produceScript, [bootstrap, `plain-${rep}`, String(N), '0']))
-    txn.push(await python(produceScript, [bootstrap, `txn-${rep}`, String(N), String(TXN)]))
-    console.log(`rep ${rep}: plain ${rate(plain[rep]!)} msg/s, transactional ${rate(txn[rep]!)} msg/s`)
+    plain.push(await produce(`plain-${rep}`, 1, 0))
+    txn.push(await produce(`txn-${rep}`, 1, TXN))
+    plainMany.push(await produce(`plain-many-${rep}`, PARTS, 0))
+    txnMany.push(await produce(`txn-many-${rep}`, PARTS, TXN))
+    console.log(
+      `rep ${rep}: 1 partition: plain ${rate(plain[rep]!)} msg/s, transactional ${rate(txn[rep]!)} msg/s; ` +
+        `${PARTS} partitions: plain ${rate(plainMany[rep]!)} msg/s, transactional ${rate(txnMany[rep]!)} msg/s`,
+    )
   }
   const committed: number[] = []
   const uncommitted: number[] = []
@@ -106,10 +118,17 @@ try {
   }
   const p = rate(median(plain))
   const t = rate(median(txn))
+  const pm = rate(median(plainMany))
+  const tm = rate(median(txnMany))
   const u = rate(median(uncommitted))
   const c = rate(median(committed))
   console.log(`\n${N} x 1 KiB, acks=all, durability=${durability}, transactions of ${TXN}, medians of ${REPS}:`)
-  console.log(`produce  plain ${p} msg/s · transactional ${t} msg/s · ratio ${((100 * t) / p).toFixed(0)}%`)
+  console.log(
+    `produce, 1 partition   plain ${p} msg/s · transactional ${t} msg/s · ratio ${((100 * t) / p).toFixed(0)}%`,
+  )
+  console.log(
+    `produce, ${PARTS} partitions  plain ${pm} msg/s · transactional ${tm} msg/s · ratio ${((100 * tm) / pm).toFixed(0)}%`,
+  )
   console.log(`replay   read_uncommitted ${u} msg/s · read_committed ${c} msg/s · ratio ${((100 * c) / u).toFixed(0)}%`)
 } finally {
   await listener.close()

@@ -33,6 +33,10 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
     'host advertised in Kafka Metadata (default: the listen host; for 0.0.0.0, the first non-internal IPv4)',
   ],
   kafkaConnectionsMaxIdleMs: ['ms', 'close Kafka connections idle this long (0 = never; default 600000)'],
+  kafkaTransactionalIdExpirationMs: [
+    'ms',
+    'forget a Kafka transactional id with no transaction for this long (default 604800000, 7 days)',
+  ],
   quotaWindowSamples: ['n', 'client quota rates are measured over this many samples (at least 2; default 11)'],
   quotaWindowSampleMs: ['ms', 'length of one client quota sample (default 1000)'],
   diskFreeLimitBytes: ['n', 'raise the disk alarm (block publishers) below this much free space'],

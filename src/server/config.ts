@@ -47,6 +47,8 @@ export interface WharfConfig {
   kafkaAdvertisedHost: string
   /** Kafka connections.max.idle.ms: a connection without requests or I/O for this long is closed; 0 = never. */
   kafkaConnectionsMaxIdleMs: number
+  /** Kafka transactional.id.expiration.ms: a transactional id with no transaction for this long is forgotten. */
+  kafkaTransactionalIdExpirationMs: number
   /** Client quotas: samples their rates are measured over (Kafka quota.window.num; at least 2). */
   quotaWindowSamples: number
   /** Client quotas: length of one sample, ms (Kafka quota.window.size.seconds × 1000). */
@@ -159,6 +161,7 @@ export const defaultConfig: WharfConfig = {
   kafkaDefaultPartitions: 1,
   kafkaAdvertisedHost: '',
   kafkaConnectionsMaxIdleMs: 600_000,
+  kafkaTransactionalIdExpirationMs: 7 * 24 * 3_600_000,
   quotaWindowSamples: 11,
   quotaWindowSampleMs: 1000,
   // RabbitMQ's disk_free_limit default: small enough for a laptop, still a margin before ENOSPC.
@@ -236,6 +239,7 @@ const schema: Record<keyof WharfConfig, Kind> = {
   kafkaDefaultPartitions: 'partitions',
   kafkaAdvertisedHost: 'optionalString',
   kafkaConnectionsMaxIdleMs: 'milliseconds',
+  kafkaTransactionalIdExpirationMs: 'count',
   quotaWindowSamples: 'count',
   quotaWindowSampleMs: 'count',
   diskFreeLimitBytes: 'bytes',

@@ -91,6 +91,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     security: { users: config.users, acls: config.acls },
     topicWildcardsMax: config.topicWildcardsMax,
     quotaWindow: { samples: config.quotaWindowSamples, sampleMs: config.quotaWindowSampleMs },
+    producerTransactions: { transactionalIdExpirationMs: config.kafkaTransactionalIdExpirationMs },
     schemaLimits: { bytesMax: config.schemaBytesMax, depthMax: config.schemaDepthMax },
     scheduleLimits: {
       jobsMax: config.scheduledJobsMax,

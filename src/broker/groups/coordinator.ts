@@ -5,7 +5,7 @@
 import { deleteGroups, describeGroup, listGroups } from './admin.js'
 import type { Group, Member } from './group.js'
 import { EMPTY_BUFFER } from './group.js'
-import { commitOffsets, fetchOffsets } from './offsets.js'
+import { commitOffsets, fetchOffsets, validateCommit } from './offsets.js'
 import { joinError, PARKED, type Parked, RebalanceEngine, syncError, TICK_INTERVAL_MS_DEFAULT } from './rebalance.js'
 import type {
   CommitRequest,
@@ -153,6 +153,12 @@ export class GroupCoordinator extends RebalanceEngine {
   commitOffsets(req: CommitRequest): Promise<CommitResponse> {
     if (this.closed) return Promise.resolve(closedCommit(req))
     return commitOffsets(this, req)
+  }
+
+  /** The member check of a transactional offset commit (TxnOffsetCommit v3+): the offsets wait for the commit. */
+  validateTransactionalCommit(req: Omit<CommitRequest, 'offsets'>): GroupError {
+    if (this.closed) return 'COORDINATOR_NOT_AVAILABLE'
+    return validateCommit(this, req, true)
   }
 
   fetchOffsets(groupId: string, partitions: Array<{ topic: string; partition: number }> | null): FetchResponse {

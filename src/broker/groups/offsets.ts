@@ -14,8 +14,15 @@ export interface CommitContext {
 /**
  * Kafka's validateOffsetCommit. Generation -1 marks a "simple" commit (assign() consumers, admin tools):
  * allowed while the group has no members; otherwise the member must be current and not mid-assignment.
+ * A transactional commit (TxnOffsetCommit v3+, KIP-447) is checked only when it names a member, a generation
+ * or an instance (older versions carry none), and not against a rebalance in progress, as in Kafka.
  */
-export function validateCommit(ctx: CommitContext, req: CommitRequest): GroupError {
+export function validateCommit(
+  ctx: CommitContext,
+  req: Omit<CommitRequest, 'offsets'>,
+  transactional = false,
+): GroupError {
+  if (transactional && req.generationId < 0 && req.memberId === '' && req.groupInstanceId === null) return 'NONE'
   const group = ctx.groups.get(req.groupId)
   if (group === undefined) {
     if (req.generationId < 0) return 'NONE'
@@ -26,6 +33,7 @@ export function validateCommit(ctx: CommitContext, req: CommitRequest): GroupErr
   if (req.generationId < 0 && group.state === 'Empty') return 'NONE'
   if (!group.members.has(req.memberId)) return 'UNKNOWN_MEMBER_ID'
   if (req.generationId !== group.generationId) return 'ILLEGAL_GENERATION'
+  if (transactional) return 'NONE'
   // The member does not know its partitions yet; PreparingRebalance is fine (the heartbeat tells it to rejoin).
   if (group.state === 'CompletingRebalance') return 'REBALANCE_IN_PROGRESS'
   ctx.touch(group, req.memberId)

@@ -4,14 +4,16 @@
 // and, on commit, the offsets are applied, then the transaction is complete. Every state change is in the
 // metadata store, so a restart (or a crash) finishes a decided transaction and aborts an undecided one.
 import type { Stream } from '../stream/stream.js'
-import type { ActiveProducer, Outcome, ProducerTransactionsHost } from './host.js'
+import type { Outcome, ProducerTransactionsHost } from './host.js'
 import type { StableView } from './indexes.js'
 import type { ProducerTransactionOptions } from './options.js'
+import { abortOpenInPartitions, type DescribedProducer, describeProducers } from './recovery.js'
 import {
   checkProducer,
   hasPartition,
   isRecord,
   type PendingOffset,
+  sameAtRest,
   type TransactionRecord,
   type TransactionRefusal,
 } from './state.js'
@@ -33,6 +35,10 @@ export class ProducerTransactions {
   readonly timeoutMsMax: number
   readonly #partitionsMax: number
   readonly #idsMax: number
+  /** Kafka transactional.id.expiration.ms: an id with no transaction for this long is forgotten. */
+  readonly #expirationMs: number
+  /** How stale the stored time of use of a record may get before it is written again. */
+  readonly #refreshMs: number
   #timer: NodeJS.Timeout | null = null
   #lastSnapshot = 0
 
@@ -41,6 +47,8 @@ export class ProducerTransactions {
     this.timeoutMsMax = options.timeoutMsMax ?? 15 * 60_000
     this.#partitionsMax = options.partitionsMax ?? 10_000
     this.#idsMax = options.transactionalIdsMax ?? 100_000
+    this.#expirationMs = options.transactionalIdExpirationMs ?? 7 * 24 * 3_600_000
+    this.#refreshMs = Math.max(1, Math.floor(this.#expirationMs / 8))
   }
 
   /** Loads the stored transactions and finishes what a stop left half done. */
@@ -48,49 +56,28 @@ export class ProducerTransactions {
     const coordinator = new ProducerTransactions(host, options)
     for (const [id, value] of host.metadata.list(KIND)) {
       // Stored values are frozen: the coordinator works on its own copy.
-      if (isRecord(value)) coordinator.#records.set(id, structuredClone(value))
-      else host.warn('ignoring a malformed producer transaction record', { transactionalId: id })
+      if (isRecord(value)) {
+        // The last use may be up to the refresh interval later than the stored time (see #complete).
+        const record = structuredClone(value)
+        record.updatedAt = Math.min(host.now(), record.updatedAt + coordinator.#refreshMs)
+        coordinator.#records.set(id, record)
+      } else host.warn('ignoring a malformed producer transaction record', { transactionalId: id })
     }
     for (const record of coordinator.#records.values()) {
       if (record.state === 'PrepareCommit') await coordinator.#complete(record, true)
       else if (record.state === 'PrepareAbort') await coordinator.#complete(record, false)
       else if (record.state === 'Ongoing') await coordinator.#abortAndFence(record, 'broker restarted')
     }
-    await coordinator.#abortOpenInPartitions()
+    await abortOpenInPartitions(host, coordinator.#records.values(), async (record) => {
+      record.state = 'CompleteAbort'
+      record.abandonedEpoch = record.producerEpoch
+      await coordinator.#bumpEpoch(record)
+      await coordinator.#persist(record)
+    })
     const every = options.checkEveryMs ?? 1000
     coordinator.#timer = setInterval(() => coordinator.#tick(), every)
     coordinator.#timer.unref()
     return coordinator
-  }
-
-  /**
-   * The partitions of an open transaction are not persisted with each AddPartitions (that would cost a
-   * write per transaction): every partition that ever joined a transaction has a durable index instead, and
-   * after a restart whatever transaction is still open in one was never decided, so it is aborted here.
-   */
-  async #abortOpenInPartitions(): Promise<void> {
-    const byProducer = new Map<number, TransactionRecord>()
-    for (const record of this.#records.values()) byProducer.set(record.producerId, record)
-    const fenced = new Set<number>()
-    for (const stream of this.#host.streams()) {
-      for (let partition = 0; partition < stream.partitions.length; partition++) {
-        if (!this.#host.indexes.tracked(stream, partition)) continue
-        const index = await this.#host.indexes.of(stream, partition)
-        for (const producerId of index.openProducers()) {
-          const record = byProducer.get(producerId)
-          const epoch = record?.producerEpoch ?? 0
-          await this.#host.indexes.appendMarker(stream, partition, producerId, epoch, false, this.#host.now())
-          if (record !== undefined && !fenced.has(producerId)) {
-            fenced.add(producerId)
-            this.#host.warn('aborted a producer transaction left open', { transactionalId: record.transactionalId })
-            record.state = 'CompleteAbort'
-            record.abandonedEpoch = record.producerEpoch
-            await this.#bumpEpoch(record)
-            await this.#persist(record)
-          }
-        }
-      }
-    }
   }
 
   #serial<T>(id: string, work: () => Promise<T>): Promise<T> {
@@ -314,6 +301,13 @@ export class ProducerTransactions {
     record.partitions = []
     record.groups = []
     record.offsets = []
+    // A run of transactions that end alike leaves the stored record as it is (one partition, no offsets: the
+    // marker was the decision, nothing was persisted for it); its time of use is refreshed now and then.
+    const stored = this.#host.metadata.get<TransactionRecord>(KIND, record.transactionalId)
+    if (sameAtRest(stored, record) && now - stored!.updatedAt < this.#refreshMs) {
+      record.updatedAt = now
+      return
+    }
     const persisted = this.#persist(record)
     if (deferPersist) this.#deferred.set(record.transactionalId, persisted)
     else await persisted
@@ -328,18 +322,30 @@ export class ProducerTransactions {
     await this.#persist(record)
   }
 
+  /** Runs `work` in the id's turn, in the background; a failure is only logged. */
+  #background(id: string, what: string, work: (record: TransactionRecord) => Promise<void>): void {
+    const run = async () => {
+      const record = this.#records.get(id)
+      if (record !== undefined) await work(record)
+    }
+    void this.#serial(id, run).catch((error) => this.#host.warn(what, { transactionalId: id, error: String(error) }))
+  }
+
   #tick(): void {
     const now = this.#host.now()
+    const overdue = (r: TransactionRecord) => r.state === 'Ongoing' && this.#host.now() - r.startedAt >= r.timeoutMs
     for (const record of this.#records.values()) {
-      if (record.state !== 'Ongoing' || now - record.startedAt < record.timeoutMs) continue
       const id = record.transactionalId
-      void this.#serial(id, async () => {
-        const current = this.#records.get(id)
-        if (current?.state === 'Ongoing' && this.#host.now() - current.startedAt >= current.timeoutMs)
-          await this.#abortAndFence(current, 'transaction timed out')
-      }).catch((error) =>
-        this.#host.warn('transaction timeout abort failed', { transactionalId: id, error: String(error) }),
-      )
+      if (overdue(record))
+        this.#background(id, 'transaction timeout abort failed', async (current) => {
+          if (overdue(current)) await this.#abortAndFence(current, 'transaction timed out')
+        })
+      else if (this.#idle(record, now) && !this.#locks.has(id))
+        this.#background(id, 'transactional id expiry failed', async (current) => {
+          if (!this.#idle(current, this.#host.now())) return
+          await this.#host.metadata.delete(KIND, id)
+          this.#records.delete(id)
+        })
     }
     if (now - this.#lastSnapshot > SNAPSHOT_EVERY_MS) {
       this.#lastSnapshot = now
@@ -347,6 +353,12 @@ export class ProducerTransactions {
         .saveAll()
         .catch((error) => this.#host.warn('transaction index snapshot failed', { error: String(error) }))
     }
+  }
+
+  /** No transaction open or being completed, and none for transactional.id.expiration.ms. */
+  #idle(record: TransactionRecord, now: number): boolean {
+    const settled = record.state === 'Empty' || record.state === 'CompleteCommit' || record.state === 'CompleteAbort'
+    return settled && now - record.updatedAt >= this.#expirationMs
   }
 
   /** Every transactional id's record (DescribeTransactions, ListTransactions). */
@@ -358,22 +370,25 @@ export class ProducerTransactions {
     return [...this.#records.values()]
   }
 
+  /**
+   * The partitions (`stream` NUL `partition`) whose offsets in the group an undecided transaction holds
+   * (TxnOffsetCommit, applied only on commit): a reader asking for stable offsets is told to retry for these.
+   */
+  pendingOffsets(group: string): Set<string> {
+    const pending = new Set<string>()
+    for (const record of this.#records.values())
+      for (const o of record.offsets) if (o.group === group) pending.add(`${o.stream}\u0000${o.partition}`)
+    return pending
+  }
+
   /** The last stable offset of a partition and the aborted transactions in [from, to) (read_committed). */
   stableView(stream: Stream, partition: number, from: number, to: number): Promise<StableView> {
     return this.#host.indexes.stableView(stream, partition, from, to)
   }
 
   /** The producers a partition tracks, with the first offset of each one's open transaction (-1: none). */
-  async describeProducers(
-    name: string,
-    partition: number,
-  ): Promise<Array<ActiveProducer & { currentTxnStartOffset: number }> | undefined> {
-    const stream = this.#host.stream(name)
-    if (stream === undefined || !Number.isInteger(partition) || partition < 0 || partition >= stream.partitions.length)
-      return undefined
-    const producers = (await this.#host.producerState(stream, partition)).producers()
-    const index = this.#host.indexes.tracked(stream, partition) ? await this.#host.indexes.of(stream, partition) : null
-    return producers.map((p) => ({ ...p, currentTxnStartOffset: index?.openStart(p.producerId) ?? -1 }))
+  describeProducers(name: string, partition: number): Promise<DescribedProducer[] | undefined> {
+    return describeProducers(this.#host, name, partition)
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,11 @@ export interface ProducerTransactionOptions {
   partitionsMax?: number
   /** Transactional ids remembered at once. */
   transactionalIdsMax?: number
-  /** How often open transactions are checked against their timeout. */
+  /**
+   * Kafka transactional.id.expiration.ms (default 7 days): an id with no transaction begun or ended for this
+   * long is forgotten (durably); its next InitProducerId starts afresh with a new producer id.
+   */
+  transactionalIdExpirationMs?: number
+  /** How often open transactions are checked against their timeout, and idle ids against their expiry. */
   checkEveryMs?: number
 }

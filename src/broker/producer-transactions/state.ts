@@ -86,3 +86,22 @@ export function isRecord(value: unknown): value is TransactionRecord {
     Array.isArray(r.offsets)
   )
 }
+
+/**
+ * Whether the stored record already says what a completed transaction's record would (same producer, epoch,
+ * timeout and end state, nothing open): then completing needs no write, and the id's next request no wait.
+ */
+export function sameAtRest(stored: TransactionRecord | undefined, record: TransactionRecord): boolean {
+  return (
+    stored !== undefined &&
+    stored.state === record.state &&
+    stored.producerId === record.producerId &&
+    stored.producerEpoch === record.producerEpoch &&
+    stored.timeoutMs === record.timeoutMs &&
+    stored.abandonedEpoch === record.abandonedEpoch &&
+    stored.startedAt === -1 &&
+    stored.partitions.length === 0 &&
+    stored.groups.length === 0 &&
+    stored.offsets.length === 0
+  )
+}

@@ -236,7 +236,12 @@ interface FetchedOffset {
   errorCode: number
 }
 
-function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics) {
+/**
+ * OffsetFetch of a group. With require_stable (v7+; librdkafka sets it for read_committed consumers) a partition
+ * whose offset an open transaction holds answers UNSTABLE_OFFSET_COMMIT, which the client retries, instead of
+ * the offset before the transaction (Kafka's GroupMetadataManager.getOffsets).
+ */
+function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics, requireStable: boolean) {
   const named = (topics ?? []).map((t) => ({ name: t.name ?? '', partitions: t.partitionIndexes ?? [] }))
   const failed = (errorCode: number, partitions: number[]): FetchedOffset[] =>
     partitions.map((partitionIndex) => ({
@@ -263,6 +268,7 @@ function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics) 
           .filter((t) => visible(t.name))
           .flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })))
   const res = c.server.broker.groups.fetchOffsets(groupId, wanted)
+  const pending = requireStable ? c.server.broker.producerTransactions.pendingOffsets(groupId) : null
   const byTopic = new Map<string, FetchedOffset[]>()
   for (const t of named)
     if (!visible(t.name)) byTopic.set(t.name, failed(KafkaError.TOPIC_AUTHORIZATION_FAILED, t.partitions))
@@ -273,13 +279,16 @@ function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics) 
       list = []
       byTopic.set(p.topic, list)
     }
-    list.push({
-      partitionIndex: p.partition,
-      committedOffset: p.offset,
-      committedLeaderEpoch: -1,
-      metadata: p.metadata,
-      errorCode: groupErrorCode(p.error),
-    })
+    if (pending?.has(`${p.topic}\u0000${p.partition}`))
+      list.push(...failed(KafkaError.UNSTABLE_OFFSET_COMMIT, [p.partition]))
+    else
+      list.push({
+        partitionIndex: p.partition,
+        committedOffset: p.offset,
+        committedLeaderEpoch: -1,
+        metadata: p.metadata,
+        errorCode: groupErrorCode(p.error),
+      })
   }
   return {
     errorCode: groupErrorCode(res.error),
@@ -291,12 +300,12 @@ export function handleOffsetFetch(c: Connection, req: OffsetFetchRequest, versio
   if (version >= 8) {
     const groups = (req.groups ?? []).map((g) => ({
       groupId: g.groupId ?? '',
-      ...fetchGroupOffsets(c, g.groupId ?? '', g.topics),
+      ...fetchGroupOffsets(c, g.groupId ?? '', g.topics, req.requireStable === true),
     }))
     return { throttleTimeMs: 0, groups }
   }
   // v1 has no "all topics" null; v2+ accept null.
-  const { errorCode, topics } = fetchGroupOffsets(c, req.groupId ?? '', req.topics)
+  const { errorCode, topics } = fetchGroupOffsets(c, req.groupId ?? '', req.topics, req.requireStable === true)
   return { throttleTimeMs: 0, topics, errorCode: version >= 2 ? errorCode : undefined }
 }
 

@@ -36,6 +36,8 @@ export interface HarnessSetup extends SecurityBootstrap, Partial<SecurityPolicy>
   alarms?: AlarmSource
   /** How the broker measures quota rates (tests use a short window). */
   quotaWindow?: CreateBrokerOptions['quotaWindow']
+  /** Producer-transaction settings (tests use a short transactional id expiry). */
+  producerTransactions?: CreateBrokerOptions['producerTransactions']
 }
 
 export async function startHarness(
@@ -49,6 +51,7 @@ export async function startHarness(
     durability: 'never',
     security: { users: setup.users ?? [], acls: setup.acls ?? [] },
     ...(setup.quotaWindow !== undefined ? { quotaWindow: setup.quotaWindow } : {}),
+    ...(setup.producerTransactions !== undefined ? { producerTransactions: setup.producerTransactions } : {}),
   })
   if (setup.anonymous !== undefined) broker.security.configure({ anonymous: setup.anonymous })
   if (setup.defaultPermission !== undefined) broker.security.configure({ defaultPermission: setup.defaultPermission })

@@ -16,7 +16,7 @@ import type {
   TxnOffsetCommitResponse,
 } from '../codec/index.js'
 import type { Connection } from '../connection.js'
-import { errorCodeOf, KafkaError, transactionErrorCode } from '../errors.js'
+import { errorCodeOf, groupErrorCode, KafkaError, transactionErrorCode } from '../errors.js'
 
 /** InitProducerId for a transactional producer: its stable id, with the epoch bumped (fencing older instances). */
 export async function initTransactionalProducer(
@@ -146,6 +146,18 @@ export async function handleTxnOffsetCommit(
   if (!c.allows('Write', 'TransactionalId', req.transactionalId))
     return every(() => KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
   if (!c.allows('Read', 'Group', req.groupId)) return every(() => KafkaError.GROUP_AUTHORIZATION_FAILED)
+  // v3+ (KIP-447) names the consumer's member and generation: a zombie of an older generation is refused as
+  // OffsetCommit refuses it (fields absent before v3 read as "no member").
+  const member = c.server.broker.groups.validateTransactionalCommit({
+    groupId: req.groupId,
+    generationId: req.generationId ?? -1,
+    memberId: req.memberId ?? '',
+    groupInstanceId: req.groupInstanceId ?? null,
+  })
+  if (member !== 'NONE') {
+    const code = groupErrorCode(member)
+    return every(() => code)
+  }
   const denied = new Set(req.topics.filter((t) => !c.allows('Read', 'Topic', t.name)).map((t) => t.name))
   const offsets = req.topics
     .filter((t) => !denied.has(t.name))
