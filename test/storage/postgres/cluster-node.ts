@@ -2,7 +2,7 @@
 // in cluster mode and the logs named, then obeys JSON lines on stdin and reports JSON lines on stdout.
 //   argv: <url> <nodeId> <leaseMs> <heartbeatMs> <log>...
 //   in:  {"op":"append","log":"l1","id":"a-1"}          out: {"op":"acked","id":"a-1","offset":3}
-//                                                        or {"op":"failed","id":"a-1","code":"NOT_OWNER"}
+//                                                        or {"op":"failed","id":"a-1","code":"NOT_OWNER","message":...}
 //   out: {"op":"ready"} once open; {"op":"owners","owners":{"l1":{"owner":1,"epoch":2},...}} on every change
 import { createInterface } from 'node:readline'
 import type { PartitionLog } from '../../../src/storage/api.ts'
@@ -29,7 +29,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   log.appendRecords([{ key: null, value: Buffer.from(command.id), headers: [] }]).then(
     (result) => say({ op: 'acked', id: command.id, offset: result.baseOffset }),
     (error: { code?: string; message: string }) =>
-      say({ op: 'failed', id: command.id, code: error.code ?? error.message }),
+      say({ op: 'failed', id: command.id, code: error.code, message: error.message }),
   )
 })
 process.on('SIGTERM', () => {

@@ -38,6 +38,7 @@ export class PostgresCluster implements ClusterView, LogFence {
   #members: ClusterMember[] = []
   #owners = new Map<string, LogOwnership>()
   #controller = false
+  #active = true
   readonly #listeners = new Set<(changed: readonly string[]) => void>()
   readonly #watchers = new Map<string, Set<() => void>>()
   readonly #listener: ClusterListener
@@ -83,6 +84,33 @@ export class PostgresCluster implements ClusterView, LogFence {
 
   get sessionEpoch(): number {
     return this.#session.sessionEpoch
+  }
+
+  /** False while this process's membership row is not its own (taken by a new process with this node id). */
+  get active(): boolean {
+    return this.#active
+  }
+
+  async confirm(): Promise<boolean> {
+    if (!this.#active) return false
+    const { rowCount } = await this.#db.query('SELECT 1 FROM wharf_broker WHERE node_id = $1 AND session_epoch = $2', [
+      this.nodeId,
+      this.#session.sessionEpoch,
+    ])
+    if (rowCount === 0) this.#deactivate()
+    return rowCount === 1
+  }
+
+  /** This process lost its membership row: it owns nothing until it registers again (with new epochs). */
+  #deactivate(): void {
+    if (!this.#active) return
+    this.#active = false
+    this.#controller = false
+    this.#hooks.warn?.('cluster: membership row lost (lease expired and taken?); stepping down', {
+      nodeId: this.nodeId,
+    })
+    const mine = [...this.#owners].filter(([, owner]) => owner.owner === this.nodeId).map(([name]) => name)
+    this.#announce(mine)
   }
 
   /** True while this broker holds the controller lease (as of its last heartbeat). */
@@ -206,11 +234,11 @@ export class PostgresCluster implements ClusterView, LogFence {
   /** One heartbeat: renew (or re-register), the controller's duty if this broker holds its lease, re-read. */
   async #tick(): Promise<void> {
     try {
-      if (!(await renew(this.#db, this.#session, this.#leaseMs))) {
-        this.#hooks.warn?.('cluster: membership row lost (lease expired and taken?); registering again', {
-          nodeId: this.nodeId,
-        })
+      if (!this.#active || !(await renew(this.#db, this.#session, this.#leaseMs))) {
+        this.#deactivate()
         this.#session = await register(this.#db, this.nodeId, this.#leaseMs)
+        this.#active = true
+        this.#hooks.info?.('cluster: registered again', { nodeId: this.nodeId, session: this.#session.sessionEpoch })
       }
       const wasController = this.#controller
       this.#controller = await holdControllerLease(this.#db, this.#session, this.#leaseMs)

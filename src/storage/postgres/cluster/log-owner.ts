@@ -33,7 +33,7 @@ export class LogOwner {
     this.#fence = fence
     this.#log = log
     // State read at an epoch this broker owns is the whole log: nobody else appends under that epoch.
-    if (row.owner === fence.nodeId) this.epoch = row.epoch
+    if (row.owner === fence.nodeId && fence.active) this.epoch = row.epoch
     fence.observed(log.name, row.owner, row.epoch)
     this.#unwatch = fence.watch(log.name, () => this.changed())
   }
@@ -42,8 +42,9 @@ export class LogOwner {
   refusal(): WharfError | undefined {
     const fence = this.#fence
     const view = fence.ownerOf(this.#log.name)
-    if (view !== undefined && view.owner === fence.nodeId && view.epoch === this.epoch) return undefined
-    if (view?.owner === fence.nodeId) this.changed() // gained, and not yet (or not successfully) loaded
+    const mine = view?.owner === fence.nodeId && fence.active
+    if (mine && view!.epoch === this.epoch) return undefined
+    if (mine) this.changed() // gained, and not yet (or not successfully) loaded
     const owner = view === undefined ? 'no live broker' : `broker ${view.owner}`
     return new WharfError(
       'NOT_OWNER',
@@ -72,7 +73,7 @@ export class LogOwner {
   changed(): void {
     const fence = this.#fence
     const view = fence.ownerOf(this.#log.name)
-    if (view?.owner !== fence.nodeId) {
+    if (view?.owner !== fence.nodeId || !fence.active) {
       this.epoch = undefined
       return
     }
@@ -81,7 +82,7 @@ export class LogOwner {
     this.#adopting = (async () => {
       await this.#log.flush()
       const row = await this.#log.reload()
-      if (row.owner === fence.nodeId) this.epoch = row.epoch
+      if (row.owner === fence.nodeId && fence.active && (await fence.confirm())) this.epoch = row.epoch
       fence.observed(this.#log.name, row.owner, row.epoch)
     })()
       .catch(() => {}) // tried again by the next append (refusal) or change

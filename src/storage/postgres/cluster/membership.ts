@@ -11,17 +11,26 @@ export interface Session {
   sessionEpoch: number
 }
 
-/** Takes node id's row for a new session; refuses while another session's lease on it has not expired. */
+/**
+ * Takes node id's row for a new session; refuses while another session's lease on it has not expired. The
+ * logs the node id owned get new epochs in the same transaction: owners are node ids, so this fences a
+ * previous process with this id (paused, not dead) out of the logs the new one is about to load.
+ */
 export async function register(db: Database, nodeId: number, leaseMs: number): Promise<Session> {
-  const { rows } = await db.query<{ session_epoch: string }>(
-    `INSERT INTO wharf_broker (node_id, endpoints, session_epoch, lease_until)
+  const rows = await db.transaction(async (client) => {
+    const taken = await client.query<{ session_epoch: string }>(
+      `INSERT INTO wharf_broker (node_id, endpoints, session_epoch, lease_until)
      VALUES ($1, '{}', nextval('wharf_session_epoch'), now() + $2 * interval '1 millisecond')
      ON CONFLICT (node_id) DO UPDATE
        SET endpoints = '{}', session_epoch = EXCLUDED.session_epoch, lease_until = EXCLUDED.lease_until
        WHERE wharf_broker.lease_until < now()
      RETURNING session_epoch`,
-    [nodeId, leaseMs],
-  )
+      [nodeId, leaseMs],
+    )
+    if (taken.rowCount === 1)
+      await client.query('UPDATE wharf_log SET owner_epoch = owner_epoch + 1 WHERE owner = $1', [nodeId])
+    return taken.rows
+  })
   const row = rows[0]
   if (row === undefined) {
     const { rows: held } = await db.query<{ left_ms: string }>(
