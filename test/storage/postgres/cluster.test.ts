@@ -94,6 +94,10 @@ test('cluster mode on PostgreSQL', { timeout: 180_000 }, async (t) => {
     await admin.query(`INSERT INTO wharf_broker VALUES (7, '{}', 1, now() - interval '1 second')`)
     const seven = await open(7)
     assert.equal(seven.cluster!.nodeId, 7)
+    // Without the cluster option the engine is a single broker, as before: no cluster property.
+    const single = await openPostgresStorage(url, { retentionCheckMs: 0 })
+    engines.push(single)
+    assert.equal('cluster' in single, false)
   })
 
   await t.test('the controller spreads 6 logs over 3 members; only owners append, anyone reads', async (t) => {
@@ -149,6 +153,50 @@ test('cluster mode on PostgreSQL', { timeout: 180_000 }, async (t) => {
         assert.equal(read.records.at(-1)!.value!.toString(), `${name}@${owner}`)
       }
     }
+
+    // The controller leaves cleanly: another member takes the lease and the leaver's logs at its next heartbeat.
+    const controller = all.find((engine) => engine.cluster!.isController)!
+    const rest = all.filter((engine) => engine !== controller)
+    await controller.close()
+    engines.splice(engines.indexOf(controller), 1)
+    await until('a new controller', () => rest.some((engine) => engine.cluster!.isController))
+    await until('3 logs each on the two left', () =>
+      rest.every(
+        (engine) =>
+          names.filter((name) => rest[0]!.cluster!.ownerOf(name)?.owner === engine.cluster!.nodeId).length === 3,
+      ),
+    )
+  })
+
+  await t.test('owner changes arrive by NOTIFY, also after the listening connection is cut', async (t) => {
+    const url = await server.createDatabase(`cluster_${n++}`)
+    // Polling every 20 s: a change seen sooner came through LISTEN.
+    const a = await openPostgresStorage(url, {
+      retentionCheckMs: 0,
+      cluster: { nodeId: 1, leaseMs: 60_000, heartbeatMs: 20_000 },
+    })
+    t.after(() => a.close())
+    await a.openLog('watched')
+    const changes: string[][] = []
+    a.cluster!.onChange((names) => changes.push([...names]))
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    t.after(() => admin.end())
+    const give = (owner: number) =>
+      admin.query("UPDATE wharf_log SET owner = $1, owner_epoch = owner_epoch + 1 WHERE name = 'watched'", [owner])
+    await give(1)
+    await until('the new epoch by NOTIFY', () => a.cluster!.ownerOf('watched')?.epoch === 2, 5000)
+    assert.deepEqual(changes.at(-1), ['watched'], 'onChange names the log')
+    const cut = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN wharf_cluster' AND pid <> pg_backend_pid()",
+    )
+    assert.equal(cut.rowCount, 1, 'one listening connection')
+    await until('listening again', async () => {
+      const { rowCount } = await admin.query("SELECT 1 FROM pg_stat_activity WHERE query = 'LISTEN wharf_cluster'")
+      return rowCount === 1
+    })
+    await give(1)
+    await until('the next epoch by NOTIFY after the reconnect', () => a.cluster!.ownerOf('watched')?.epoch === 3, 5000)
   })
 
   await t.test('an owner whose epoch was bumped is fenced in SQL: NOT_OWNER, 0 rows written', async (t) => {
