@@ -129,6 +129,8 @@ test('cluster mode on PostgreSQL', { timeout: 180_000 }, async (t) => {
     })
     assert.equal(counts.size, 3)
     assert.equal(all.filter((engine) => engine.cluster!.isController).length, 1, 'one controller')
+    const leader = all.find((engine) => engine.cluster!.isController)!.cluster!.nodeId
+    await until('every member names the controller', () => all.every((engine) => engine.cluster!.controller === leader))
 
     for (const [i, name] of names.entries()) {
       const { owner, epoch } = a.cluster!.ownerOf(name)!

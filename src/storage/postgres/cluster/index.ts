@@ -7,7 +7,7 @@
 import { WharfError } from '../../../util/errors.js'
 import type { ClusterMember, ClusterView, LogOwnership } from '../../api.js'
 import type { Database } from '../connection.js'
-import { assignPass, holdControllerLease, releaseControllerLease } from './controller.js'
+import { assignPass, controllerId, holdControllerLease, releaseControllerLease } from './controller.js'
 import type { LogFence } from './fence.js'
 import { ClusterListener } from './listener.js'
 import { advertise, leave, liveMembers, register, renew, type Session } from './membership.js'
@@ -38,6 +38,8 @@ export class PostgresCluster implements ClusterView, LogFence {
   #members: ClusterMember[] = []
   #owners = new Map<string, LogOwnership>()
   #controller = false
+  /** The node id holding the controller lease as of the last re-read. */
+  #controllerId: number | undefined
   #active = true
   readonly #listeners = new Set<(changed: readonly string[]) => void>()
   readonly #watchers = new Map<string, Set<() => void>>()
@@ -113,6 +115,11 @@ export class PostgresCluster implements ClusterView, LogFence {
     this.#announce(mine)
   }
 
+  /** The node id of the controller (holder of an unexpired controller lease) as last read; undefined if none. */
+  get controller(): number | undefined {
+    return this.#controllerId
+  }
+
   /** True while this broker holds the controller lease (as of its last heartbeat). */
   get isController(): boolean {
     return this.#controller
@@ -183,6 +190,7 @@ export class PostgresCluster implements ClusterView, LogFence {
 
   async #readView(): Promise<void> {
     const members = await liveMembers(this.#db)
+    const controller = await controllerId(this.#db)
     const { rows } = await this.#db.query<{ name: string; owner: number | null; owner_epoch: string }>(
       'SELECT name, owner, owner_epoch FROM wharf_log WHERE owner IS NOT NULL',
     )
@@ -201,8 +209,10 @@ export class PostgresCluster implements ClusterView, LogFence {
       if (now === undefined || now.owner !== was.owner || now.epoch !== was.epoch) changed.push(name)
     }
     for (const name of owners.keys()) if (!this.#owners.has(name)) changed.push(name)
-    const membersChanged = JSON.stringify(members) !== JSON.stringify(this.#members)
+    const membersChanged =
+      JSON.stringify(members) !== JSON.stringify(this.#members) || controller !== this.#controllerId
     this.#members = members
+    this.#controllerId = controller
     this.#owners = owners
     if (changed.length > 0 || membersChanged) this.#announce(changed)
   }
