@@ -91,11 +91,15 @@ export class LogOwner {
       })
   }
 
-  /** Before a read at or past the known end of a log not owned here: re-read its rows (bounded in rate). */
+  /**
+   * Before a read at or past the known end of a log not owned here: re-read its rows. Reads at the end (a
+   * consumer waiting for more) do so at most every CATCH_UP_MS; a read past it always does, since answering
+   * it out of range could make a consumer reset its position.
+   */
   catchUp(fromOffset: number, knownEnd: number): Promise<void> {
     if (this.epoch !== undefined || fromOffset < knownEnd) return Promise.resolve()
     if (this.#catchingUp !== undefined) return this.#catchingUp
-    if (Date.now() - this.#caughtUpAt < CATCH_UP_MS) return Promise.resolve()
+    if (fromOffset === knownEnd && Date.now() - this.#caughtUpAt < CATCH_UP_MS) return Promise.resolve()
     this.#caughtUpAt = Date.now()
     this.#catchingUp = this.#log
       .reload()
