@@ -235,4 +235,40 @@ test('cluster members in other processes: SIGKILL and SIGSTOP', { timeout: 240_0
       assert.deepEqual(data.get(name), acked.get(name), `${name}: every acknowledged record once, nothing else`)
     }
   })
+
+  await t.test('a new process takes a paused one’s node id after its lease: the old one is fenced', async (t) => {
+    const url = await server.createDatabase('same_id')
+    const child = await spawnNode(t, url, 1, ['s0'])
+    const first = await child.append('s0', 's0-old')
+    assert.deepEqual([first.op, first.offset], ['acked', 0])
+    process.kill(child.proc.pid!, 'SIGSTOP')
+    // Refused while the paused process's lease runs; accepted once it expired (its registration bumps s0's epoch).
+    const successor = await until('node id 1 free again', () =>
+      openPostgresStorage(url, {
+        retentionCheckMs: 0,
+        cluster: { nodeId: 1, leaseMs: LEASE_MS, heartbeatMs: HEARTBEAT_MS },
+      }).catch((error: { code?: string }) => {
+        assert.equal(error.code, 'INVALID_CONFIG')
+        return undefined
+      }),
+    )
+    t.after(() => successor.close())
+    const log = await successor.openLog('s0')
+    const result = await until('the successor appends', () =>
+      log.appendRecords([{ value: Buffer.from('s0-new') }]).then(
+        (r) => r,
+        () => undefined,
+      ),
+    )
+    assert.equal(result.baseOffset, 1)
+    const zombie = child.append('s0', 's0-zombie')
+    process.kill(child.proc.pid!, 'SIGCONT')
+    const reply = await zombie
+    assert.deepEqual([reply.op, reply.code], ['failed', 'NOT_OWNER'])
+    // Still refused once it noticed it lost its membership row.
+    await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS * 3))
+    const later = await child.append('s0', 's0-zombie-later')
+    assert.deepEqual([later.op, later.code], ['failed', 'NOT_OWNER'])
+    assert.deepEqual((await stored(url, ['s0'])).get('s0'), ['s0-old', 's0-new'])
+  })
 })
