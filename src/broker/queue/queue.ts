@@ -235,6 +235,11 @@ export class Queue {
     return acks.nack(this.#s, partition, offset, requeue, leaseId)
   }
 
+  /** Returns a delivery uncounted, as if it had not been delivered (AMQP 1.0 released). */
+  release(partition: number, offset: number, leaseId?: number): boolean {
+    return acks.release(this.#s, partition, offset, leaseId)
+  }
+
   /** Changes a lease's deadline (SQS ChangeMessageVisibility); 0 makes the message available now. */
   extend(partition: number, offset: number, leaseMs: number, leaseId?: number): boolean {
     return acks.extend(this.#s, partition, offset, leaseMs, leaseId)
