@@ -3,9 +3,10 @@
 // the destination is checked at the transfer as outside a transaction (rights, queue creation); a refused one
 // is rejected and rolls the transaction back, so its commit fails with amqp:transaction:rollback.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { test } from 'node:test'
+import { denyBobWrite } from '../../fixtures/acls.ts'
 import { startWharf, type Wharf } from './helpers.ts'
+import { runPython } from './proton-helpers.ts'
 
 // Sends one message to each address in one transaction over an anonymous sender, then commits; prints each
 // rejection's condition and the commit's outcome.
@@ -53,44 +54,15 @@ class RelayTx(MessagingHandler, TransactionHandler):
 Container(RelayTx(sys.argv[1], sys.argv[2:])).run()
 `
 
-/** Runs the script to its end (killed by its pid past the time-out); its stdout lines. */
-function relayTx(wharf: Wharf, targets: string[]): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', ['-c', RELAY_TX, `127.0.0.1:${wharf.port}`, ...targets], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString()
-    })
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString()
-    })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`still running after 60 s\nstdout: ${stdout}\nstderr: ${stderr}`))
-    }, 60_000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      if (code !== 0) reject(new Error(`exited ${code}: ${stderr}`))
-      else resolve(stdout.split('\n').filter((l) => l !== ''))
-    })
-  })
-}
-
-const denyPayroll = {
-  principal: 'User:bob',
-  host: '*',
-  operation: 'Write',
-  permission: 'Deny',
-  resourceType: 'Topic',
-  resourceName: 'payroll',
-  patternType: 'Literal',
+/** Runs the script to its end; its stdout lines. */
+async function relayTx(wharf: Wharf, targets: string[]): Promise<string[]> {
+  const r = await runPython(['-c', RELAY_TX, `127.0.0.1:${wharf.port}`, ...targets])
+  assert.equal(r.code, 0, r.stderr)
+  return r.stdout.split('\n').filter((l) => l !== '')
 }
 
 test('Proton: transactional sends through the anonymous relay reach their properties.to at commit, a new queue created at the transfer', async (t) => {
-  const wharf = await startWharf(t, { anonymous: false, acls: [denyPayroll] })
+  const wharf = await startWharf(t, { anonymous: false, acls: [denyBobWrite('payroll')] })
   await wharf.broker.createQueue('public', {})
   assert.deepEqual(await relayTx(wharf, ['public', 'made-by-relay', 'public']), ['committed'])
   assert.equal(wharf.broker.queueStats('public').depth, 2)
@@ -98,7 +70,7 @@ test('Proton: transactional sends through the anonymous relay reach their proper
 })
 
 test('Proton: a relay destination refused inside a transaction is rejected (amqp:unauthorized-access) and its commit fails with amqp:transaction:rollback', async (t) => {
-  const wharf = await startWharf(t, { anonymous: false, acls: [denyPayroll] })
+  const wharf = await startWharf(t, { anonymous: false, acls: [denyBobWrite('payroll')] })
   await wharf.broker.createQueue('public', {})
   await wharf.broker.createQueue('payroll', {})
   assert.deepEqual(await relayTx(wharf, ['public', 'payroll']), [

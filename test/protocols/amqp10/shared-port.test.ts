@@ -12,8 +12,8 @@ import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { startSharedAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
 import type { Listener } from '../../../src/protocols/common/listener.ts'
-import { startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { startAdminApi } from '../../fixtures/admin-api.ts'
 
 /** A rhea connection: open, or refused (the socket dropped before the open). */
 function rheaConnect(port: number): Promise<Connection | 'refused'> {
@@ -29,26 +29,21 @@ test('amqp port: AMQP 1.0 and 0-9-1 connections count against one connectionsMax
   const broker = await createBroker({ dataDir: dir, durability: 'never' })
   const started = new Map<string, Listener>()
   const base = { broker, host: '127.0.0.1', logger: silentLogger, started }
-  const http = await startHttpListener({ ...base, port: 0 })
-  started.set('http', http)
   const amqp = await startAmqpListener({ ...base, port: 0, connectionsMax: 3 })
   started.set('amqp', amqp)
   // The server gives both the same context; the 1.0 listener's sockets arrive through the 0-9-1 one.
   const amqp10 = await startSharedAmqp10Listener({ ...base, port: amqp.port, connectionsMax: 3 })
   started.set('amqp10', amqp10)
+
   const open: Array<{ close(): unknown }> = []
   t.after(async () => {
     for (const c of open) await Promise.resolve(c.close()).catch(() => {})
     await amqp10.close()
     await amqp.close()
-    await http.close()
     await broker.close()
     rmSync(dir, { recursive: true, force: true })
   })
-  const api = `http://127.0.0.1:${http.port}/api/v1`
-  // biome-ignore lint/suspicious/noExplicitAny: response shapes are asserted field by field
-  const get = async (path: string): Promise<any> => (await fetch(`${api}${path}`)).json()
-
+  const api = await startAdminApi(t, broker, started)
   open.push(await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqp.port}`))
   for (let i = 0; i < 2; i++) {
     const c = await rheaConnect(amqp.port)
@@ -59,9 +54,9 @@ test('amqp port: AMQP 1.0 and 0-9-1 connections count against one connectionsMax
   assert.equal(await rheaConnect(amqp.port), 'refused', 'a fourth connection (AMQP 1.0) is refused')
   await assert.rejects(amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqp.port}`), 'a fourth (0-9-1) is refused')
 
-  assert.equal((await get('/connections?protocol=amqp')).total, 1)
-  assert.equal((await get('/connections?protocol=amqp10')).total, 2)
-  const listeners = (await get('/listeners')).items as Array<{ name: string; connections: number | null }>
+  assert.equal((await api.connections('amqp')).total, 1)
+  assert.equal((await api.connections('amqp10')).total, 2)
+  const listeners = (await api.get('/listeners')).items as Array<{ name: string; connections: number | null }>
   assert.deepEqual(
     listeners.filter((l) => l.name.startsWith('amqp')).map((l) => [l.name, l.connections]),
     [
@@ -69,9 +64,8 @@ test('amqp port: AMQP 1.0 and 0-9-1 connections count against one connectionsMax
       ['amqp10', 2],
     ],
   )
-  const metrics = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text()
-  assert.match(metrics, /^wharf_connections\{protocol="amqp"\} 1$/m)
-  assert.match(metrics, /^wharf_connections\{protocol="amqp10"\} 2$/m)
+  assert.equal(await api.gauge('amqp'), 1)
+  assert.equal(await api.gauge('amqp10'), 2)
 
   // A place freed by an AMQP 1.0 connection is taken by a 0-9-1 one.
   const leaving = open.pop() as Connection
@@ -79,8 +73,8 @@ test('amqp port: AMQP 1.0 and 0-9-1 connections count against one connectionsMax
   leaving.close()
   await gone
   const deadline = Date.now() + 5000
-  while ((await get('/connections?protocol=amqp10')).total !== 1 && Date.now() < deadline)
+  while ((await api.connections('amqp10')).total !== 1 && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20))
   open.push(await amqplib.connect(`amqp://guest:guest@127.0.0.1:${amqp.port}`))
-  assert.equal((await get('/connections?protocol=amqp')).total, 2)
+  assert.equal((await api.connections('amqp')).total, 2)
 })
