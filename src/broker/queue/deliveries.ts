@@ -39,6 +39,14 @@ export class Deliveries {
     return this.#queue(ref.queue)?.nack(ref.partition, ref.offset, requeue, ref.leaseId) ?? false
   }
 
+  /**
+   * Returns a delivery as not delivered (AMQP 1.0 released): its delivery count is not raised, so neither the
+   * delivery limit nor the redelivery delay applies. False if the lease is unknown or stale.
+   */
+  release(ref: DeliveryRef): boolean {
+    return this.#queue(ref.queue)?.release(ref.partition, ref.offset, ref.leaseId) ?? false
+  }
+
   /** Moves a lease's deadline to leaseMs from now (SQS ChangeMessageVisibility); 0 makes it available now. */
   extend(ref: DeliveryRef, leaseMs: number): boolean {
     return this.#queue(ref.queue)?.extend(ref.partition, ref.offset, leaseMs, ref.leaseId) ?? false

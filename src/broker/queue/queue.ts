@@ -9,7 +9,7 @@ import type { CursorStore, PartitionLog } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import { Heap } from '../../util/heap.js'
 import type { QueueConfig } from '../config.js'
-import type { StoredMessage } from '../message.js'
+import type { PublishMessage, StoredMessage } from '../message.js'
 import { QueueBytes } from './byte-count.js'
 import { addConsumer, QueueConsumer } from './consumer.js'
 import { drain, pull } from './delivery.js'
@@ -152,6 +152,22 @@ export class Queue {
   get consumerCount(): number {
     return this.#s.consumers.length
   }
+
+  #idleDrop: ((message: PublishMessage) => boolean) | null = null
+
+  /**
+   * While the queue has no consumer, publishes `drop` selects are not stored in it (routed there all the same,
+   * as far as the publisher knows): messages only worth delivering to a consumer that is there. Not durable:
+   * the owner sets it again after a restart; null removes it.
+   */
+  dropWhileIdle(drop: ((message: PublishMessage) => boolean) | null): void {
+    this.#idleDrop = drop
+  }
+
+  /** Whether a publish is not stored here now (dropWhileIdle). */
+  dropsIdle(message: PublishMessage): boolean {
+    return this.#idleDrop !== null && this.#s.consumers.length === 0 && this.#idleDrop(message)
+  }
   get deleted(): boolean {
     return this.#s.deleted
   }
@@ -233,6 +249,11 @@ export class Queue {
   /** Returns (requeue) or dead-letters/drops a delivery. False if the lease is unknown or stale. */
   nack(partition: number, offset: number, requeue: boolean, leaseId?: number): boolean {
     return acks.nack(this.#s, partition, offset, requeue, leaseId)
+  }
+
+  /** Returns a delivery uncounted, as if it had not been delivered (AMQP 1.0 released). */
+  release(partition: number, offset: number, leaseId?: number): boolean {
+    return acks.release(this.#s, partition, offset, leaseId)
   }
 
   /** Changes a lease's deadline (SQS ChangeMessageVisibility); 0 makes the message available now. */

@@ -47,6 +47,26 @@ export function nack(s: QueueState, partition: number, offset: number, requeue: 
   return true
 }
 
+/**
+ * Returns a delivery as never delivered (AMQP 1.0 `released`): its count goes back to the one before this
+ * delivery, so it neither counts toward maxDeliveries nor waits a redelivery delay. False if unknown or stale.
+ */
+export function release(s: QueueState, partition: number, offset: number, leaseId?: number): boolean {
+  const p = s.partitions[partition]
+  const lease = p?.inflight.get(offset)
+  if (p === undefined || lease === undefined || (leaseId !== undefined && lease.id !== leaseId)) return false
+  endLease(s, p, lease)
+  if (lease.purged) return true
+  const deliveryCount = lease.deliveryCount - 1
+  if (s.config.maxDeliveries !== null) {
+    p.unsavedCounts ??= new Map()
+    p.unsavedCounts.set(offset, deliveryCount)
+  }
+  p.returned.push({ offset, deliveryCount, message: lease.message })
+  s.schedule()
+  return true
+}
+
 /** Changes a lease's deadline (SQS ChangeMessageVisibility); 0 makes the message available now. */
 export function extend(s: QueueState, partition: number, offset: number, leaseMs: number, leaseId?: number): boolean {
   const p = s.partitions[partition]

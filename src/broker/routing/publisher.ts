@@ -118,7 +118,13 @@ export class Publisher {
     }
     const sole = soleQueue(route)
     const queue = sole === null ? undefined : host.queue(sole)
-    if (queue !== undefined && !refusesWhenFull(queue) && !trimsWhenFull(queue) && !dropsNewWhenFull(queue)) {
+    if (
+      queue !== undefined &&
+      !refusesWhenFull(queue) &&
+      !trimsWhenFull(queue) &&
+      !dropsNewWhenFull(queue) &&
+      !queue.dropsIdle(stamped)
+    ) {
       return host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now()).then(routedOne)
     }
     return this.#publishChecked(route, routingKey, message, stamped, value)
@@ -151,6 +157,10 @@ export class Publisher {
         } else if (d.kind === 'queue') {
           const queue = host.queue(d.name)
           if (queue === undefined) continue
+          if (queue.dropsIdle(stamped)) {
+            dropped++
+            continue
+          }
           if (refusesWhenFull(queue) || dropsNewWhenFull(queue)) {
             const counting = queue.bytesCounted()
             if (counting === null) {
@@ -233,6 +243,7 @@ export class Publisher {
     const host = this.#host
     const queue = host.queue(name)
     if (queue === undefined) return UNROUTED
+    if (queue.dropsIdle(stamped)) return ROUTED_ONE
     const refuses = refusesWhenFull(queue) || dropsNewWhenFull(queue)
     if (refuses) {
       const counting = queue.bytesCounted()

@@ -177,18 +177,29 @@ export async function startAmqpListener(
     connections.track(connection, socket)
   }
   // AMQP 1.0 shares the port: its protocol header differs from 0-9-1's in the sixth byte (major version 1).
+  let sniffing = 0
   const accept = (socket: net.Socket) => {
     const amqp10 = context.started?.get('amqp10')
     if (amqp10?.adopt === undefined) return open(socket)
+    sniffing++
     sniff(socket, 8, HEADER_WAIT_MS, (head) => {
+      sniffing--
       if (head.length >= 6 && head.subarray(0, 4).toString('latin1') === 'AMQP' && head[5] === 1) amqp10.adopt!(socket)
       else open(socket)
     })
   }
-  const tcp = await acceptTcp(context, connections, accept)
+  // The port's bounds, as RabbitMQ applies them: every socket of the port counts against connectionsMax,
+  // whichever AMQP it speaks (and while its header is still unread); each protocol's registry reports its own.
+  const port = {
+    protocol: 'amqp',
+    get size() {
+      return connections.size + sniffing + (context.started?.get('amqp10')?.connections?.size ?? 0)
+    },
+  }
+  const tcp = await acceptTcp(context, port, accept)
   let tls: TcpListener | undefined
   try {
-    tls = await acceptTls(context, connections, accept)
+    tls = await acceptTls(context, port, accept)
   } catch (error) {
     await tcp?.close()
     throw error

@@ -11,6 +11,7 @@ import { refuseLogin } from '../common/authentication.js'
 import { type ConnectionInfo, type ConnectionLifecycle, connectionInfo } from '../common/connections.js'
 import { SocketOutput } from '../common/socket-output.js'
 import { peerCertificateSubject } from '../common/tls.js'
+import { AttachHolds } from './attach-holds.js'
 import {
   Amqp10FrameError,
   encodeFrame,
@@ -50,8 +51,8 @@ export class Amqp10Connection implements SessionHost {
   #state: 'header' | 'sasl' | 'amqp-header' | 'open' | 'opened' | 'closed' = 'header'
   /** A login runs: input is kept, not parsed, until it ends. */
   #waiting = false
-  /** Frames parsed while the connection began to wait (an attach under way): handled when it ends. */
-  readonly #held: ParsedItem[] = []
+  /** Frames of sessions whose attach is being set up. */
+  readonly #holds: AttachHolds
   #lastRead = Date.now()
   #timer: NodeJS.Timeout | undefined
   readonly #socket: Socket
@@ -80,6 +81,7 @@ export class Amqp10Connection implements SessionHost {
         for (const s of this.#sessions.values()) s.resumeOutgoing()
       },
     })
+    this.#holds = new AttachHolds(this.output, (frame) => this.#onFrame(frame))
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('end', () => this.#shutdown())
     socket.on('close', () => this.#shutdown())
@@ -142,28 +144,27 @@ export class Amqp10Connection implements SessionHost {
       this.#parser.append(chunk)
       return
     }
-    try {
+    this.#guarded(() => {
       let input = chunk
       while (this.isOpen() && !this.#waiting) {
-        let items: ParsedItem[]
-        if (this.#held.length > 0) {
-          this.#parser.append(input)
-          items = this.#held.splice(0)
-        } else items = this.#parser.push(input)
+        // The parser stops after a protocol header and after a SASL frame, the only items that start a login:
+        // nothing parsed is left over when one begins to wait.
+        const items: ParsedItem[] = this.#parser.push(input)
         input = EMPTY
         if (items.length === 0) return
-        for (let i = 0; i < items.length; i++) {
-          const item = items[i]!
+        for (const item of items) {
           if ('header' in item) this.#onHeader(item.header)
-          else this.#onFrame(item)
+          else this.#holds.route(item)
           if (!this.isOpen()) return
-          // An attach is still being set up: the frames after it wait, in order.
-          if (this.#waiting) {
-            this.#held.push(...items.slice(i + 1))
-            return
-          }
         }
       }
+    })
+  }
+
+  /** Runs `work`; a protocol error it throws closes the connection with its condition. */
+  #guarded(work: () => void): void {
+    try {
+      work()
     } catch (error) {
       if (error instanceof Amqp10FrameError || error instanceof Amqp10DecodeError) {
         this.#fail(error.condition, error.message)
@@ -325,21 +326,20 @@ export class Amqp10Connection implements SessionHost {
           return
         }
         const pending = session.handle(p, payload)
-        if (pending !== undefined) this.#waitFor(pending)
+        if (pending !== undefined) this.#waitFor(channel, pending)
       }
     }
   }
 
-  /** Input is parsed again once `work` (a link being attached) is done; its protocol error closes. */
-  #waitFor(work: Promise<void>): void {
-    this.#waiting = true
+  /**
+   * The session on `channel` handles its next frames once `work` (a link being attached) is done, so a flow
+   * right after an attach finds its link; its protocol error closes the connection.
+   */
+  #waitFor(channel: number, work: Promise<void>): void {
+    this.#holds.attaching(channel)
     work.then(
-      () => {
-        this.#waiting = false
-        this.#onData(EMPTY)
-      },
+      () => this.#guarded(() => this.#holds.attached(channel, () => this.isOpen())),
       (error: unknown) => {
-        this.#waiting = false
         if (error instanceof Amqp10FrameError || error instanceof Amqp10DecodeError)
           this.#fail(error.condition, error.message)
         else this.#fail('amqp:internal-error', error instanceof Error ? error.message : String(error))

@@ -8,17 +8,19 @@
 // detaches, its session ends or the connection closes, and after `transactionTimeoutMs` (its discharge then
 // fails with amqp:transaction:timeout). One whose send or settlement the broker refused is rolled back at once
 // and its commit fails with amqp:transaction:rollback.
+
+import type { PublishMessage } from '../../broker/message.js'
 import type { Delivery } from '../../broker/queue/types.js'
 import type { SendTarget, Transaction } from '../../broker/transactions/transaction.js'
 import { isWharfError } from '../../util/errors.js'
-import { TOPIC_EXCHANGE } from './addresses.js'
+import { type Address, checkTarget, parseAddress, TOPIC_EXCHANGE } from './addresses.js'
 import { Decoder } from './codec/decoder.js'
 import { Amqp10FrameError } from './codec/frames.js'
 import { type AnyInit, type Composite, fromDescribed } from './codec/generated/types.js'
 import { Amqp10DecodeError, Described } from './codec/values.js'
 import type { SessionHost } from './context.js'
-import type { Assembled, IncomingLink } from './incoming.js'
-import { toPublishMessage } from './message.js'
+import { type Assembled, DeliveryRefused, type IncomingLink } from './incoming.js'
+import { toPublish } from './message.js'
 
 type Transfer = Composite & { kind: 'transfer' }
 type TransactionalState = Composite & { kind: 'transactional-state' }
@@ -37,6 +39,8 @@ interface Declared {
   owner: SessionTransactions
   link: IncomingLink
   timer: NodeJS.Timeout
+  /** Anonymous relay sends whose destination is being checked: later sends and the discharge wait for them. */
+  checking: Promise<void> | undefined
 }
 
 /** The declared transactions of each connection, by txn-id (hex). */
@@ -218,6 +222,7 @@ export class SessionTransactions {
         entry.reason = `open longer than ${timeoutMs} ms`
         if (tx.state === 'open') tx.rollback()
       }, timeoutMs).unref(),
+      checking: undefined,
     }
     this.#declared.set(key, entry)
     return { kind: 'declared', txnId: id }
@@ -229,6 +234,12 @@ export class SessionTransactions {
     if (entry === undefined) return rejected('amqp:transaction:unknown-id', 'no such transaction')
     this.#declared.delete(key)
     clearTimeout(entry.timer)
+    // Relay sends still being checked belong to the transaction: it is discharged once they are in it.
+    if (entry.checking !== undefined) return entry.checking.then(() => this.#dischargeChecked(entry, discharge))
+    return this.#dischargeChecked(entry, discharge)
+  }
+
+  #dischargeChecked(entry: Declared, discharge: Composite & { kind: 'discharge' }): State | Promise<State> {
     if (discharge.fail === true) {
       if (entry.tx.state === 'open') entry.tx.rollback()
       return { kind: 'accepted' }
@@ -243,28 +254,67 @@ export class SessionTransactions {
 
   // ---- transactional sends ----
 
-  #send(link: IncomingLink, delivery: Assembled, state: TransactionalState): State {
+  /**
+   * A transactional transfer: to the link's target, or on an anonymous relay link to the message's
+   * `properties.to`, checked at the transfer as a relay send outside a transaction is (rights, queue creation).
+   */
+  #send(link: IncomingLink, delivery: Assembled, state: TransactionalState): State | Promise<State> {
     const traffic = this.#c.host.traffic
     traffic.messagesReceived++
     traffic.bytesReceived += delivery.bytes.length
     const entry = this.#declared.get(keyOf(state.txnId))
     if (entry === undefined) return rejected('amqp:transaction:unknown-id', 'no such transaction')
+    let address = link.target
+    let message: PublishMessage
+    try {
+      const publish = toPublish(delivery.bytes, Date.now())
+      message = publish.message
+      address ??= parseAddress(publish.to, publish.toTopic)
+      if (address === undefined)
+        throw new DeliveryRefused('amqp:not-found', 'no target address: an anonymous relay message needs properties.to')
+    } catch (error) {
+      return this.#refuse(entry, error)
+    }
+    const to = address
+    if (link.target !== undefined && entry.checking === undefined) return this.#sendIn(entry, to, message, state)
+    // The check may create the queue (asynchronous): the transaction's later sends wait, so they keep their order.
+    const sent = (entry.checking ?? Promise.resolve())
+      .then(() => (link.target === undefined ? checkTarget(this.#c, to) : undefined))
+      .then(
+        (refused) =>
+          refused === undefined
+            ? this.#sendIn(entry, to, message, state)
+            : this.#refuse(entry, new DeliveryRefused(...refused)),
+        (error: unknown) => this.#refuse(entry, error),
+      )
+    const checking = sent.then(() => {
+      if (entry.checking === checking) entry.checking = undefined
+    })
+    entry.checking = checking
+    return sent
+  }
+
+  #sendIn(entry: Declared, address: Address, message: PublishMessage, state: TransactionalState): State {
     if (entry.state === 'timed-out') return rejected('amqp:transaction:timeout', entry.reason ?? 'timed out')
     if (entry.state === 'failed') return rejected('amqp:transaction:rollback', entry.reason ?? 'rolled back')
-    const address = link.target
     try {
-      if (address === undefined) throw new Error('no target address')
       const target: SendTarget =
         address.kind === 'topic' ? { exchange: TOPIC_EXCHANGE, routingKey: address.name } : { queue: address.name }
-      const reached = entry.tx.send(target, toPublishMessage(delivery.bytes, Date.now()))
-      if (reached === 0 && address.kind === 'queue') throw new Error(`no queue ${address.name}`)
+      const reached = entry.tx.send(target, message)
+      if (reached === 0 && address.kind === 'queue')
+        throw new DeliveryRefused('amqp:not-found', `no queue ${address.name}`)
     } catch (error) {
-      // Refused: the transaction is rolled back at once (its commit fails), so it never commits without it.
-      this.#fail(entry, error)
-      const condition = error instanceof Amqp10DecodeError ? 'amqp:decode-error' : conditionOf(error)
-      return rejected(condition, reasonOf(error))
+      return this.#refuse(entry, error)
     }
     return { kind: 'transactional-state', txnId: state.txnId, outcome: { kind: 'accepted' } }
+  }
+
+  /** A refused send: the transaction is rolled back at once (its commit fails), so it never commits without it. */
+  #refuse(entry: Declared, error: unknown): State {
+    this.#fail(entry, error)
+    if (entry.state === 'timed-out') return rejected('amqp:transaction:timeout', entry.reason ?? 'timed out')
+    const condition = error instanceof Amqp10DecodeError ? 'amqp:decode-error' : conditionOf(error)
+    return rejected(condition, reasonOf(error))
   }
 
   /** Settles a delivery of a client's sender with a state (none for one the client sent settled). */
@@ -308,6 +358,7 @@ function rejected(condition: string, description: string): State {
 }
 
 function conditionOf(error: unknown): string {
+  if (error instanceof DeliveryRefused) return error.condition
   if (isWharfError(error, 'LIMIT_EXCEEDED')) return 'amqp:resource-limit-exceeded'
   if (isWharfError(error, 'ACCESS_REFUSED')) return 'amqp:unauthorized-access'
   return 'amqp:precondition-failed'

@@ -1,9 +1,10 @@
 // The AMQP 1.0 listener: TCP, and TLS when configured. Each socket is one Amqp10Connection; the registry
 // lists them for the admin API and closes them by id or at shutdown.
 import type { Socket } from 'node:net'
-import { ConnectionRegistry } from '../common/connections.js'
-import { acceptTcp, acceptTls, type Listener, type ListenerContext, listenerPort } from '../common/listener.js'
+import type { ConnectionRegistry } from '../common/connections.js'
+import type { Listener, ListenerContext } from '../common/listener.js'
 import { trafficOf } from '../common/metrics.js'
+import { servedRegistry, servePorts } from '../common/served-ports.js'
 import { Amqp10Connection, type Amqp10Host, type Amqp10Limits, defaultAmqp10Limits } from './connection.js'
 
 export interface Amqp10ListenerContext extends ListenerContext {
@@ -36,53 +37,21 @@ export async function startAmqp10Listener(ctx: Amqp10ListenerContext): Promise<A
     traffic: trafficOf(ctx, 'amqp10'),
     autoCreateQueues: ctx.autoCreateQueues ?? true,
   }
-  const registry = new ConnectionRegistry<Amqp10Connection>(
-    {
-      protocol: 'amqp10',
-      id: (c) => c.id,
-      isOpen: (c) => c.isOpen(),
-      describe: (c) => c.describe(),
-      close: (c, reason) =>
-        c.close(reason === 'admin' ? 'connection closed by an administrator' : 'the broker is shutting down'),
-    },
-    ctx.logger,
-  )
-  const accept = (socket: Socket): Amqp10Connection => {
-    socket.on('error', () => {})
-    const connection = new Amqp10Connection(host, socket, registry, (c) => registry.delete(c))
-    registry.add(connection)
-    return connection
+  const registry = servedRegistry<Amqp10Connection>('amqp10', ctx.logger)
+  const accept = (socket: Socket) => {
+    registry.add(new Amqp10Connection(host, socket, registry, (c) => registry.delete(c)))
   }
-  const shared = ctx.shared === true
-  const tcp = shared ? undefined : await acceptTcp(ctx, registry, accept)
-  const tls = shared
-    ? undefined
-    : await acceptTls(ctx, registry, accept).catch(async (error: unknown) => {
-        await tcp?.close()
-        throw error
-      })
-  const urls: string[] = []
-  if (tcp !== undefined) urls.push(`amqp://${ctx.host}:${tcp.port}`)
-  if (tls !== undefined) urls.push(`amqps://${ctx.host}:${tls.port}`)
+  const served = await servePorts(ctx, registry, { schemes: ['amqp', 'amqps'], accept, listen: ctx.shared !== true })
   return {
     name: 'amqp10',
-    port: shared
-      ? ctx.plaintext === false && ctx.tls !== undefined
-        ? ctx.tls.port
-        : ctx.port
-      : listenerPort(tcp, tls),
-    tlsPort: tls?.port,
-    urls,
+    port: served.port,
+    tlsPort: served.tls?.port,
+    urls: served.urls,
     connections: registry,
     adopt(socket) {
+      socket.on('error', () => {})
       accept(socket)
     },
-    async close() {
-      const connections = [...registry]
-      registry.closeAll('shutdown')
-      await Promise.all(connections.map((c) => c.closed))
-      await tcp?.close()
-      await tls?.close()
-    },
+    close: () => served.close(),
   }
 }

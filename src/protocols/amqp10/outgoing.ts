@@ -1,7 +1,8 @@
 // A link on which the client receives (the broker is the sender): a queue consumer whose broker credit follows
 // the link credit. Each delivery is one transfer, split into frames that fit the client's max-frame-size; its
-// outcome settles the lease: accepted acks, released and modified return the message (modified with
-// undeliverable-here drops it from this queue: dead-lettered or gone), rejected dead-letters it.
+// outcome settles the lease: accepted acks, released and modified return the message (uncounted, unless
+// modified says delivery-failed; modified with undeliverable-here drops it from this queue: dead-lettered or
+// gone), rejected dead-letters it.
 import type { Broker } from '../../broker/broker.js'
 import { CreditGroup } from '../../broker/credit.js'
 import type { RecordHeader } from '../../broker/message.js'
@@ -144,7 +145,10 @@ export function settleByOutcome(
       return
     case 'released':
     case 'modified':
-      broker.deliveries.nack(delivery, !(state.kind === 'modified' && state.undeliverableHere === true))
+      if (state.kind === 'modified' && state.undeliverableHere === true) broker.deliveries.nack(delivery, false)
+      else if (state.kind === 'modified' && state.deliveryFailed === true) broker.deliveries.nack(delivery, true)
+      // Part 3.4.4/3.4.5: released, and modified without delivery-failed, leave the delivery-count as it was.
+      else broker.deliveries.release(delivery)
       traffic.messagesRequeued++
       return
     default:

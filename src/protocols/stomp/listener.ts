@@ -1,12 +1,12 @@
 // The STOMP listener: TCP (61613 by default), TLS (61614, when TLS is configured) and STOMP over WebSocket
 // (path /stomp on the HTTP port, and on the HTTPS port as WSS; subprotocols v10.stomp, v11.stomp, v12.stomp).
 // All feed the same connection class; the registry lists them for the admin API and closes them by id.
-import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { ConnectionRegistry } from '../common/connections.js'
-import { acceptTcp, acceptTls, type Listener, type ListenerContext, listenerPort } from '../common/listener.js'
+import type { ConnectionRegistry } from '../common/connections.js'
+import type { Listener, ListenerContext } from '../common/listener.js'
 import { trafficOf } from '../common/metrics.js'
-import { countBlockedPublishers, followAlarms } from '../common/publisher-alarms.js'
+import { countBlockedPublishers } from '../common/publisher-alarms.js'
+import { servedRegistry, servePorts } from '../common/served-ports.js'
 import { serveWebSocketOnHttpListener } from '../common/websocket.js'
 import { StompConnection, type StompTransport } from './connection/connection.js'
 import { defaultStompLimits, type StompHost, type StompLimits } from './connection/context.js'
@@ -35,41 +35,19 @@ export async function startStompListener(ctx: StompListenerContext): Promise<Sto
     traffic: trafficOf(ctx, 'stomp'),
     serverName: 'Wharf',
   }
-  const registry = new ConnectionRegistry<StompConnection>(
-    {
-      protocol: 'stomp',
-      id: (c) => c.id,
-      isOpen: (c) => c.isOpen(),
-      describe: (c) => c.describe(),
-      close: (c, reason) =>
-        c.close(reason === 'admin' ? 'connection closed by an administrator' : 'the broker is shutting down'),
-    },
-    ctx.logger,
-  )
+  const registry = servedRegistry<StompConnection>('stomp', ctx.logger)
   const open = (stream: Duplex, transport: StompTransport) => {
-    const connection = new StompConnection(host, stream, transport, registry, (c) => registry.delete(c))
-    registry.add(connection)
+    registry.add(new StompConnection(host, stream, transport, registry, (c) => registry.delete(c)))
   }
-  const unsubscribe = followAlarms(ctx.alarms, (reason) => {
-    host.alarm = reason
-    for (const c of registry) c.alarmChanged(reason)
+  const served = await servePorts(ctx, registry, {
+    schemes: ['stomp', 'stomp+ssl'],
+    accept: (socket) => open(socket, { socket }),
+    onAlarm: (reason) => {
+      host.alarm = reason
+      for (const c of registry) c.alarmChanged(reason)
+    },
   })
-  const accept = (socket: Socket) => {
-    socket.on('error', () => {}) // the connection's own handler closes it; never crash on a reset
-    open(socket, { socket })
-  }
-  const tcp = await acceptTcp(ctx, registry, accept).catch((error: unknown) => {
-    unsubscribe()
-    throw error
-  })
-  const tls = await acceptTls(ctx, registry, accept).catch(async (error: unknown) => {
-    unsubscribe()
-    await tcp?.close()
-    throw error
-  })
-  const urls: string[] = []
-  if (tcp !== undefined) urls.push(`stomp://${ctx.host}:${tcp.port}`)
-  if (tls !== undefined) urls.push(`stomp+ssl://${ctx.host}:${tls.port}`)
+  const urls = served.urls
   const webSockets = serveWebSocketOnHttpListener(
     ctx,
     {
@@ -84,21 +62,13 @@ export async function startStompListener(ctx: StompListenerContext): Promise<Sto
   )
   return {
     name: 'stomp',
-    port: listenerPort(tcp, tls),
-    tlsPort: tls?.port,
+    port: served.port,
+    tlsPort: served.tls?.port,
     urls,
     connections: registry,
     get blockedPublisherCount() {
       return countBlockedPublishers(registry)
     },
-    async close() {
-      unsubscribe()
-      for (const ws of webSockets) ws.close()
-      const connections = [...registry]
-      registry.closeAll('shutdown')
-      await Promise.all(connections.map((c) => c.closed))
-      await tcp?.close()
-      await tls?.close()
-    },
+    close: () => served.close(webSockets),
   }
 }

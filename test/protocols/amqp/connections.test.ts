@@ -9,35 +9,19 @@ import { test } from 'node:test'
 import amqp from 'amqplib'
 import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
-import { startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
-
-interface Started {
-  name: string
-  port: number
-  urls: string[]
-  close(): Promise<void>
-}
+import { startAdminApi } from '../../fixtures/admin-api.ts'
 
 test('amqp connections: listed with client properties and channels, closed with 320', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-conns-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const broker = await createBroker({ dataDir: dir, durability: 'never' })
-  const started = new Map<string, Started>()
-  // The server passes its live listener registry as `started`; the connections endpoint reads it.
-  const httpContext = { broker, host: '127.0.0.1', port: 0, logger: silentLogger, started }
-  const http = await startHttpListener(httpContext)
-  started.set('http', http)
   const listener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
-  started.set('amqp', listener)
   t.after(async () => {
     await listener.close()
-    await http.close()
     await broker.close()
   })
-  const api = `http://127.0.0.1:${http.port}/api/v1`
-  // biome-ignore lint/suspicious/noExplicitAny: response shapes are asserted field by field
-  const get = async (path: string): Promise<any> => (await fetch(`${api}${path}`)).json()
+  const api = await startAdminApi(t, broker, new Map([['amqp', listener]]))
 
   const connection = await amqp.connect(`amqp://guest:guest@127.0.0.1:${listener.port}`, {
     clientProperties: { connection_name: 'orders-worker' },
@@ -56,9 +40,8 @@ test('amqp connections: listed with client properties and channels, closed with 
   while (received.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
   assert.equal(received.length, 3)
 
-  const list = await get('/connections?protocol=amqp')
-  assert.equal(list.total, 2)
-  const [mine] = (await get('/connections?q=orders-worker')).items
+  assert.equal((await api.connections('amqp')).total, 2)
+  const mine = await api.find('orders-worker')
   assert.ok(mine, 'the connection is found by its connection_name')
   assert.equal(mine.protocol, 'amqp')
   assert.equal(mine.clientName, 'amqplib')
@@ -76,16 +59,16 @@ test('amqp connections: listed with client properties and channels, closed with 
   )
   channel.ack(received[0]!)
   await idle.close()
-  const after = (await get('/connections?q=orders-worker')).items[0]
+  const after = await api.find('orders-worker')
   assert.equal(after.details.channelCount, 1)
   assert.equal(after.details.channels[0].unacked, 2)
-  assert.equal((await get('/connections?protocol=nope')).error.code, 'INVALID_ARGUMENT')
+  assert.equal((await api.get('/connections?protocol=nope')).error.code, 'INVALID_ARGUMENT')
 
   // Close it as an administrator: amqplib gets connection.close 320 and emits 'close' with it (amqplib counts
   // CONNECTION_FORCED as non-fatal, so no 'error' event, as with RabbitMQ's management close).
   const closed = new Promise<Error & { code?: number }>((resolve) => connection.once('close', resolve))
   const channelClosed = new Promise<void>((resolve) => channel.once('close', () => resolve()))
-  const response = await fetch(`${api}/connections/${encodeURIComponent(mine.id)}`, { method: 'DELETE' })
+  const response = await api.close(mine.id)
   assert.equal(response.status, 200)
   assert.deepEqual(await response.json(), { closed: mine.id })
   const error = await closed
@@ -93,11 +76,10 @@ test('amqp connections: listed with client properties and channels, closed with 
   assert.match(error.message, /CONNECTION_FORCED - Closed via management plugin/)
   await channelClosed
   // Its unacked deliveries went back to the queue; the other connection is untouched.
-  const remaining = await get('/connections?protocol=amqp')
+  const remaining = await api.connections('amqp')
   assert.equal(remaining.total, 1)
   assert.notEqual(remaining.items[0].id, mine.id)
-  const gone = await fetch(`${api}/connections/${encodeURIComponent(mine.id)}`, { method: 'DELETE' })
+  const gone = await api.close(mine.id)
   assert.equal(gone.status, 404)
-  const metrics = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text()
-  assert.match(metrics, /^wharf_connections\{protocol="amqp"\} 1$/m)
+  assert.equal(await api.gauge('amqp'), 1)
 })

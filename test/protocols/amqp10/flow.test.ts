@@ -121,6 +121,40 @@ test('outcomes: accepted acks, rejected and modified undeliverable-here dead-let
   await until(() => depth(wharf, 'jobs') === 0 && depth(wharf, 'jobs.dlq') === 0, 'both queues empty')
 })
 
+test('released does not count toward the delivery limit; modified with delivery-failed does', async (t) => {
+  const wharf = await startWharf(t)
+  await wharf.broker.createQueue('limited', {
+    durable: true,
+    maxDeliveries: 2,
+    deadLetter: { queue: 'limited.dlq', create: true },
+  })
+  const connection = await connect(t, wharf)
+  await sendAll(connection, 'limited', ['job'])
+  const receiver = connection.open_receiver({ source: 'limited', credit_window: 0, autoaccept: false })
+  const deliveries: EventContext[] = []
+  receiver.on('message', (ctx: EventContext) => deliveries.push(ctx))
+  /** One more delivery of the message, settled by `outcome`; its header's delivery-count. */
+  const deliverAndSettle = async (outcome: (ctx: EventContext) => void): Promise<number> => {
+    const before = deliveries.length
+    receiver.add_credit(1)
+    await until(() => deliveries.length === before + 1, `delivery ${before + 1}`)
+    const ctx = deliveries[before]!
+    outcome(ctx)
+    return ctx.message!.delivery_count ?? 0
+  }
+  // Released five times on a queue that dead-letters at its second counted delivery: never dead-lettered, and
+  // every delivery's header says delivery-count 0 (Part 3.4.4: released means it was not delivered).
+  for (let i = 0; i < 5; i++) assert.equal(await deliverAndSettle((ctx) => ctx.delivery!.release()), 0)
+  // modified without delivery-failed does not count either (Part 3.4.5).
+  assert.equal(await deliverAndSettle((ctx) => ctx.delivery!.modified({})), 0)
+  assert.equal(depth(wharf, 'limited.dlq'), 0)
+  // modified with delivery-failed counts: the first failure shows on the next delivery, the second one is the
+  // queue's second counted delivery, so the message is dead-lettered.
+  assert.equal(await deliverAndSettle((ctx) => ctx.delivery!.modified({ delivery_failed: true })), 0)
+  assert.equal(await deliverAndSettle((ctx) => ctx.delivery!.modified({ delivery_failed: true })), 1)
+  await until(() => depth(wharf, 'limited.dlq') === 1 && depth(wharf, 'limited') === 0, 'the dead letter')
+})
+
 test('large messages (4 MiB) go both ways over many frames, byte for byte; one over the queue limit is rejected', async (t) => {
   const wharf = await startWharf(t)
   // A small max-frame-size on the client: a message crosses 60 to 260 frames each way.

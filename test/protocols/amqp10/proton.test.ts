@@ -9,38 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import { startWharf, type Wharf } from './helpers.ts'
+import { PYTHON_BIN, runPython } from './proton-helpers.ts'
 
-const PYTHON = '/usr/bin/python3'
 const EXAMPLES = '/usr/share/proton/examples/python'
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs a Python script to its end; past the time-out it is killed by its pid and the test fails. */
-function run(args: string[], timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString()
-    })
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString()
-    })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`${args[0]} still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`))
-    }, timeoutMs)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const run = runPython
 
 function url(wharf: Wharf, address: string): string {
   return `127.0.0.1:${wharf.port}/${address}`
@@ -55,7 +28,7 @@ async function example(name: string, wharf: Wharf, address: string, ...flags: st
 
 /** A long-running example (server.py), stopped by its pid after the test. */
 function background(t: TestContext, name: string, wharf: Wharf, address: string): ChildProcess {
-  const child = spawn(PYTHON, [join(EXAMPLES, name), '-a', url(wharf, address)], { stdio: 'ignore' })
+  const child = spawn(PYTHON_BIN, [join(EXAMPLES, name), '-a', url(wharf, address)], { stdio: 'ignore' })
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })

@@ -52,7 +52,7 @@ test('rhea sends to a queue (settled on storage) and a receiver gets the message
   assert.equal(wharf.broker.queueStats('orders').depth, 0)
 })
 
-test('a released message comes back to the next receiver, redelivered with its delivery count', async (t) => {
+test('a message released with delivery-failed (modified) comes back to the next receiver with its delivery count', async (t) => {
   const wharf = await startWharf(t)
   const connection = await connect(t, wharf)
   const sender = connection.open_sender('work')

@@ -4,30 +4,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { IDisconnectPacket, MqttClient } from 'mqtt'
-import { startHttpListener } from '../../../src/protocols/http/listener.ts'
-import { silentLogger } from '../../../src/util/logger.ts'
+import { startAdminApi } from '../../fixtures/admin-api.ts'
 import { connect, startWharf } from './helpers.ts'
-
-interface Started {
-  name: string
-  port: number
-  urls: string[]
-  close(): Promise<void>
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: response shapes are asserted field by field
-type Json = any
 
 test('mqtt connections: client id, version and subscriptions listed; closed with DISCONNECT 0x98', async (t) => {
   const w = await startWharf(t)
-  const started = new Map<string, Started>([['mqtt', w.listener]])
-  // The server passes its live listener registry as `started`; the connections endpoint reads it.
-  const httpContext = { broker: w.broker, host: '127.0.0.1', port: 0, logger: silentLogger, started }
-  const http = await startHttpListener(httpContext)
-  t.after(() => http.close())
-  const api = `http://127.0.0.1:${http.port}/api/v1`
-  const get = async (path: string): Promise<Json> => (await fetch(`${api}${path}`)).json()
-  const close = (id: string) => fetch(`${api}/connections/${encodeURIComponent(id)}`, { method: 'DELETE' })
+  const api = await startAdminApi(t, w.broker, new Map([['mqtt', w.listener]]))
+  const { get, close } = api
 
   // The default loopback-only guest user; the other client is anonymous (allowed by default).
   const v5 = await connect(t, w, {
@@ -41,9 +24,8 @@ test('mqtt connections: client id, version and subscriptions listed; closed with
   const v3 = await connect(t, w, { clientId: 'sensor-v3', protocolVersion: 4, clean: false })
   await v3.subscribeAsync('plant/#', { qos: 0 })
 
-  const all = await get('/connections?protocol=mqtt')
-  assert.equal(all.total, 2)
-  const [five] = (await get('/connections?q=sensor-v5')).items
+  assert.equal((await api.connections('mqtt')).total, 2)
+  const five = await api.find('sensor-v5')
   assert.equal(five.protocol, 'mqtt')
   assert.equal(five.clientName, 'sensor-v5')
   assert.equal(five.user, 'guest')
@@ -57,7 +39,7 @@ test('mqtt connections: client id, version and subscriptions listed; closed with
     },
     { clientId: 'sensor-v5', protocolVersion: '5.0', cleanSession: true, subscriptions: 2 },
   )
-  const [three] = (await get('/connections?q=sensor-v3')).items
+  const three = await api.find('sensor-v3')
   assert.equal(three.user, 'ANONYMOUS')
   assert.deepEqual(
     {
@@ -68,7 +50,7 @@ test('mqtt connections: client id, version and subscriptions listed; closed with
     },
     { protocolVersion: '3.1.1', cleanSession: false, persistent: true, subscriptions: 1 },
   )
-  assert.equal((await get('/connections?protocol=kafka')).total, 0)
+  assert.equal((await api.connections('kafka')).total, 0)
   assert.equal((await get('/connections?limit=1&offset=1')).items.length, 1)
 
   // MQTT 5: the client receives DISCONNECT with reason 0x98 before the connection closes.
@@ -84,12 +66,11 @@ test('mqtt connections: client id, version and subscriptions listed; closed with
   const v3closed = new Promise<void>((resolve) => v3.once('close', () => resolve()))
   assert.equal((await close(three.id)).status, 200)
   await v3closed
-  assert.equal((await get('/connections?protocol=mqtt')).total, 0)
+  assert.equal((await api.connections('mqtt')).total, 0)
   assert.equal((await close(three.id)).status, 404)
   // The persistent 3.1.1 session outlives its connection (an admin close is not a session delete).
   assert.ok(w.listener.hub.sessions.has('sensor-v3'))
   const again: MqttClient = await connect(t, w, { clientId: 'sensor-v3', protocolVersion: 4, clean: false })
-  const metrics = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text()
-  assert.match(metrics, /^wharf_connections\{protocol="mqtt"\} 1$/m)
+  assert.equal(await api.gauge('mqtt'), 1)
   assert.ok(again.connected)
 })

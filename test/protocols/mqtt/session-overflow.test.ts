@@ -1,12 +1,20 @@
 // Mosquitto's offline-session rules, through mqtt.js: a persistent session holds at most maxQueuedPerSession
 // messages (max_queued_messages); beyond, the new message is dropped — silently for the publisher, whose
 // PUBACKs all come and whose other subscribers get everything — and the session queue counts the drops. And
-// queue_qos0_messages (false by default, `queueQos0Messages`): what reached an offline persistent session
-// at QoS 0 is not delivered when it comes back, only its QoS 1/2 messages are; with the option on, both are.
+// queue_qos0_messages (false by default, `queueQos0Messages`): what would reach an offline persistent session
+// at QoS 0 is not stored (the admin API's queue depth says so) nor delivered when it comes back, only its
+// QoS 1/2 messages are; with the option on, both are stored and delivered.
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
 import mqtt from 'mqtt'
+import { type AdminApi, startAdminApi } from '../../fixtures/admin-api.ts'
 import { collect, connect, sleep, startWharf } from './helpers.ts'
+
+/** A session queue's depth as the admin API reports it. */
+async function depth(api: AdminApi, clientId: string): Promise<number> {
+  const queue = await api.get(`/queues/${encodeURIComponent(`mqtt.session.${clientId}`)}`)
+  return queue.depth
+}
 
 /** Subscribes a persistent session to `filter` at `qos`, then leaves it offline. */
 async function leaveOffline(t: TestContext, w: { port: number }, clientId: string, filter: string, qos: 0 | 1) {
@@ -55,11 +63,15 @@ test('queue_qos0_messages false (default): an offline persistent session gets on
   timeout: 60_000,
 }, async (t) => {
   const w = await startWharf(t)
+  const api = await startAdminApi(t, w.broker, new Map([['mqtt', w.listener]]))
   await leaveOffline(t, w, 'q1-sub', 'q0/#', 1)
   await leaveOffline(t, w, 'q0-sub', 'q0/#', 0)
   const pub = await connect(t, w, { clientId: 'pub' })
   await pub.publishAsync('q0/a', 'qos0', { qos: 0 })
   await pub.publishAsync('q0/b', 'qos1', { qos: 1 })
+  // Stored: only what the session gets at QoS 1 (Mosquitto stores no QoS 0 message for an offline client).
+  assert.equal(await depth(api, 'q1-sub'), 1)
+  assert.equal(await depth(api, 'q0-sub'), 0, 'a QoS 0 subscription gets everything at QoS 0: nothing stored')
   // The QoS 1 subscription: the QoS 0 publish is dropped, the QoS 1 one delivered.
   assert.deepEqual(await comeBack(t, w, 'q1-sub', 1), ['qos1'])
   // The QoS 0 subscription downgrades both to QoS 0: nothing kept.
@@ -80,10 +92,17 @@ test('queue_qos0_messages false (default): an offline persistent session gets on
 test('queue_qos0_messages true: an offline persistent session keeps its QoS 0 messages too', {
   timeout: 60_000,
 }, async (t) => {
-  const w = await startWharf(t, { queueQos0Messages: true })
+  const w = await startWharf(t, { queueQos0Messages: true, maxQueuedPerSession: 3 })
+  const api = await startAdminApi(t, w.broker, new Map([['mqtt', w.listener]]))
   await leaveOffline(t, w, 'keeps-all', 'q0/#', 1)
   const pub = await connect(t, w, { clientId: 'pub' })
   await pub.publishAsync('q0/a', 'qos0', { qos: 0 })
   await pub.publishAsync('q0/b', 'qos1', { qos: 1 })
-  assert.deepEqual(await comeBack(t, w, 'keeps-all', 2), ['qos0', 'qos1'])
+  assert.equal(await depth(api, 'keeps-all'), 2, 'both stored')
+  // Bounded like QoS 1 messages: past maxQueuedPerSession the new one is dropped.
+  await pub.publishAsync('q0/c', 'qos0 too', { qos: 0 })
+  await pub.publishAsync('q0/d', 'one too many', { qos: 0 })
+  await sleep(200)
+  assert.equal(await depth(api, 'keeps-all'), 3)
+  assert.deepEqual(await comeBack(t, w, 'keeps-all', 3), ['qos0', 'qos1', 'qos0 too'])
 })

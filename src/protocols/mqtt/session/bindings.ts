@@ -3,6 +3,7 @@
 // queue (created on first member, deleted with the last). The hub's subscribe/unsubscribe and the session
 // lifecycle call these.
 import type { HubState } from '../hub/state.js'
+import { qosOf, topicOf } from '../wire/message.js'
 import { exchange, type Session, type Subscription, sharedQueueName } from './session.js'
 
 export async function bind(h: HubState, session: Session, sub: Subscription): Promise<void> {
@@ -106,5 +107,29 @@ export async function applyQueueBounds(h: HubState, name: string): Promise<void>
 export async function ensureQueue(h: HubState, session: Session): Promise<void> {
   if (h.broker.getQueue(session.queueName) !== undefined) return
   await h.broker.createQueue(session.queueName, { durable: session.durableQueue, ...queueBounds(h) })
+  keepOfflineQos0(h, session)
   session.connection?.consumeSession()
+}
+
+/**
+ * Mosquitto's queue_qos0_messages false (`queueQos0Messages`, the default): a message that would reach a session
+ * at QoS 0 (published at QoS 0, or matching only QoS 0 subscriptions) is not stored while its client is offline
+ * (its queue has no consumer then); with it on, it is stored within the queue's bounds like QoS 1 and 2 ones.
+ * Set on the queue at its creation and at every start.
+ */
+export function keepOfflineQos0(h: HubState, session: Session): void {
+  const queue = h.broker.getQueue(session.queueName)
+  if (queue === undefined) return
+  if (h.limits.queueQos0Messages) {
+    queue.dropWhileIdle(null)
+    return
+  }
+  queue.dropWhileIdle((message) => {
+    if (message.headers === undefined || qosOf(message) === 0) return true
+    let qos = 0
+    session.trie.match(topicOf({ headers: message.headers }), (sub) => {
+      if (sub.qos > qos) qos = sub.qos
+    })
+    return qos === 0
+  })
 }

@@ -3,7 +3,7 @@
 // session, saving, expiry after the connection went away (timers re-armed past 2^31 ms), and destroying.
 // A session that ends publishes its pending will.
 import type { HubState } from '../hub/state.js'
-import { applyQueueBounds, leaveShare, shareMembers } from './bindings.js'
+import { applyQueueBounds, keepOfflineQos0, leaveShare, shareMembers } from './bindings.js'
 import { expiryNever, Session, type SessionRecord, sessionKind, sharedQueueName } from './session.js'
 
 export async function loadSessions(h: HubState): Promise<void> {
@@ -35,13 +35,16 @@ export async function loadSessions(h: HubState): Promise<void> {
   }
   // Queues of sessions or share groups that no longer exist (crash between the steps of a delete) go; the
   // others take the bounds configured now.
-  const sessionQueues = new Set([...h.sessions.values()].map((s) => s.queueName))
+  const sessionQueues = new Map([...h.sessions.values()].map((s) => [s.queueName, s]))
   for (const queue of h.broker.listQueues()) {
     const orphanSession = queue.name.startsWith('mqtt.session.') && !sessionQueues.has(queue.name)
     const orphanShare = queue.name.startsWith('mqtt.share.') && !h.shareMembers.has(queue.name)
     if (orphanSession || orphanShare) await h.broker.deleteQueue(queue.name)
-    else if (queue.name.startsWith('mqtt.session.') || queue.name.startsWith('mqtt.share.'))
+    else if (queue.name.startsWith('mqtt.session.') || queue.name.startsWith('mqtt.share.')) {
       await applyQueueBounds(h, queue.name)
+      const session = sessionQueues.get(queue.name)
+      if (session !== undefined) keepOfflineQos0(h, session)
+    }
   }
 }
 

@@ -78,7 +78,7 @@ export function toBrokerMessage(p: InboundPublish, timestamp: number): { routing
 }
 
 /** The MQTT topic of a stored message: its own, or the AMQP routing key mapped back (RabbitMQ convention). */
-export function topicOf(message: StoredMessage): string {
+export function topicOf(message: { readonly headers: readonly RecordHeader[] }): string {
   return (
     headerText(message.headers, H.topic) ??
     amqpRoutingKeyToMqttTopic(headerText(message.headers, Reserved.routingKey) ?? '')
@@ -86,8 +86,8 @@ export function topicOf(message: StoredMessage): string {
 }
 
 /** Published QoS; messages from other protocols count as QoS 1 (RabbitMQ maps persistent delivery to 1). */
-export function qosOf(message: StoredMessage): QoS {
-  const text = headerText(message.headers, H.qos)
+export function qosOf(message: { readonly headers?: readonly RecordHeader[] | undefined }): QoS {
+  const text = message.headers === undefined ? undefined : headerText(message.headers, H.qos)
   return text === '0' ? 0 : text === '2' ? 2 : 1
 }
 
