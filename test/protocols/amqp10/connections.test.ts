@@ -20,7 +20,7 @@ test('amqp10 connections: listed with their container id and sessions, closed by
   connection.create_session().begin()
   // The second session's begin is answered asynchronously: wait until the listing shows it (a loaded machine is slow).
   const until = Date.now() + 10_000
-  while ((await get('/connections?q=orders-app')).items[0]?.details.sessions !== 2 && Date.now() < until)
+  while ((await api.find('orders-app'))?.details.sessions !== 2 && Date.now() < until)
     await new Promise((r) => setTimeout(r, 20))
 
   assert.equal((await api.connections('amqp10')).total, 1)
