@@ -88,6 +88,8 @@ export class Database {
   readonly url: StorageUrl
   readonly #options: Required<Omit<DatabaseOptions, 'warn'>> & Pick<DatabaseOptions, 'warn'>
   #pool: pg.Pool | undefined
+  /** The host the pool is on (a dedicated client goes to the same primary). */
+  #endpoint: Endpoint | undefined
   #locating: Promise<pg.Pool> | undefined
   /** The last failed walk, so a burst of queries during an outage fails fast instead of each walking. */
   #failedAt = 0
@@ -145,6 +147,7 @@ export class Database {
         // An idle connection that dies is dropped by the pool; the next query on a dead server walks again.
         pool.on('error', (error) => this.#lost(pool, error))
         this.#pool = pool
+        this.#endpoint = endpoint
         this.#failure = undefined
         return pool
       } catch (error) {
@@ -204,6 +207,28 @@ export class Database {
         await client.query('ROLLBACK').catch(() => {})
         client.release(connectionLost(error))
       }
+      throw this.#fail(pool, error)
+    }
+  }
+
+  /**
+   * A connection of its own on the writable primary, outside the pool (LISTEN needs one that stays open and
+   * idle); no query timeout. The caller ends it, and connects again when it reports an error or its end.
+   */
+  async dedicatedClient(): Promise<pg.Client> {
+    let pool: pg.Pool | undefined
+    try {
+      pool = await this.#primary()
+      const client = new pg.Client({ ...this.#config(this.#endpoint!), query_timeout: undefined })
+      client.on('error', () => {}) // the caller listens too; until then an error must not go unhandled
+      try {
+        await client.connect()
+      } catch (error) {
+        await client.end().catch(() => {})
+        throw error
+      }
+      return client
+    } catch (error) {
       throw this.#fail(pool, error)
     }
   }

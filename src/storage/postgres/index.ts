@@ -6,6 +6,7 @@ import { WharfError } from '../../util/errors.js'
 import { defaultLogConfig, type LogConfig, type PartitionLog, type StorageEngine, validateLogConfig } from '../api.js'
 import { MemoryCursorStore } from '../local/memory/cursors.js'
 import { MemoryLogs } from '../local/memory/logs.js'
+import { type ClusterOptions, PostgresCluster } from './cluster/index.js'
 import { Database, type DatabaseOptions, redactedUrl } from './connection.js'
 import { PostgresCursorStore } from './cursors.js'
 import { PostgresPartitionLog } from './log.js'
@@ -20,6 +21,11 @@ export interface PostgresStorageOptions extends DatabaseOptions {
   /** Bytes of each log's newest chunks kept in memory for readers (default 4 MiB). */
   tailCacheBytes?: number
   info?: (message: string, details?: Record<string, unknown>) => void
+  /**
+   * Cluster mode: several brokers share this database. Each registers under its node id, one of them (by lease)
+   * assigns the durable logs to live brokers, and only a log's owner appends to it (fenced by epoch).
+   */
+  cluster?: ClusterOptions
 }
 
 const LOG_NAME = /^[A-Za-z0-9._-]{1,200}$/
@@ -34,6 +40,8 @@ export class PostgresStorage implements StorageEngine {
   readonly memoryCursors = new MemoryCursorStore()
   cursors!: PostgresCursorStore
   metadata!: PostgresMetadataStore
+  /** Set in cluster mode. */
+  declare cluster?: PostgresCluster
   #timer: NodeJS.Timeout | undefined
   #closed = false
 
@@ -50,6 +58,13 @@ export class PostgresStorage implements StorageEngine {
       const engine = new PostgresStorage(db, options)
       engine.cursors = await PostgresCursorStore.open(db)
       engine.metadata = await PostgresMetadataStore.open(db)
+      if (options.cluster !== undefined) {
+        engine.cluster = await PostgresCluster.join(db, options.cluster, options).catch(async (error) => {
+          await engine.cursors.close()
+          await engine.metadata.close()
+          throw error
+        })
+      }
       engine.#startRetention(options.retentionCheckMs ?? 5 * 60_000)
       return engine
     } catch (error) {
@@ -98,6 +113,7 @@ export class PostgresStorage implements StorageEngine {
       }
       log = PostgresPartitionLog.open(this.#db, name, full, {
         tailCacheBytes: this.#options.tailCacheBytes ?? 4 * 1024 * 1024,
+        fence: this.cluster,
       })
       this.#logs.set(name, log)
       log.catch(() => this.#logs.delete(name))
@@ -143,6 +159,7 @@ export class PostgresStorage implements StorageEngine {
     await this.memoryCursors.close()
     await this.cursors?.close()
     await this.metadata?.close()
+    await this.cluster?.close()
     await this.#db.close()
   }
 }

@@ -3,13 +3,19 @@
 // Appends get offsets synchronously in call order and wait in a queue; each group commit takes the queue (up
 // to GROUP_BYTES) into one statement that moves the log row only if next_offset is what this process believes
 // (a commit reported lost but done is noticed, not overwritten) and inserts the chunk. An append resolves,
-// and its records become readable (high watermark), only after COMMIT. Index and tail cache: chunk-index.ts.
+// and its records become readable (high watermark), only after COMMIT. Index and tail cache: chunk-index.ts;
+// the SQL: log-rows.ts. In cluster mode (a fence) only the owner appends, and its statement also requires the
+// owner and epoch it loaded its state under; a log gained reloads its state first, and a log not owned catches
+// up with the owner's rows when a read asks past its known end.
 import { encodeBatch, type Record, type RecordInput } from '../../record/index.js'
 import { WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
 import { assignOffsets, decodeRecords } from '../local/partition-log/append-check.js'
 import { type Chunk, ChunkIndex, skipBatchesBefore } from './chunk-index.js'
+import type { LogFence } from './cluster/fence.js'
+import { LogOwner } from './cluster/log-owner.js'
 import type { Database } from './connection.js'
+import * as rows from './log-rows.js'
 
 /** Most bytes one group commit (one chunk row) takes, beyond its first append. */
 const GROUP_BYTES = 4 * 1024 * 1024
@@ -38,6 +44,8 @@ interface PendingAppend {
 export interface PostgresLogOptions {
   /** Bytes of the newest chunks kept in memory per log (default 4 MiB). */
   tailCacheBytes: number
+  /** Cluster mode: who owns which log; absent on a single broker, which owns every log. */
+  fence?: LogFence
 }
 
 export class PostgresPartitionLog implements PartitionLog {
@@ -56,6 +64,9 @@ export class PostgresPartitionLog implements PartitionLog {
   #resync = false
   #closed = false
   readonly #listeners = new Set<(nextOffset: number) => void>()
+  /** Cluster mode: whether this broker owns the log (absent on a single broker, which owns every log). */
+  #owner: LogOwner | undefined
+  #reloading: Promise<unknown> = Promise.resolve()
 
   private constructor(
     db: Database,
@@ -77,37 +88,43 @@ export class PostgresPartitionLog implements PartitionLog {
   }
 
   static async open(db: Database, name: string, config: LogConfig, options: PostgresLogOptions) {
-    await db.query('INSERT INTO wharf_log (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name])
-    const { rows } = await db.query<{ id: string; log_start: string; next_offset: string }>(
-      'SELECT id, log_start, next_offset FROM wharf_log WHERE name = $1',
-      [name],
-    )
-    const row = rows[0]
+    const row = await rows.openLogRow(db, name, options.fence?.nodeId)
     if (row === undefined) throw new WharfError('IO_ERROR', `log ${name} vanished while opening`)
-    const log = new PostgresPartitionLog(
-      db,
-      Number(row.id),
-      name,
-      config,
-      options,
-      Number(row.log_start),
-      Number(row.next_offset),
-    )
+    const log = new PostgresPartitionLog(db, row.id, name, config, options, row.logStart, row.next)
     await log.#loadIndex(0)
+    const owned = { name, reload: () => log.#reload(), flush: () => log.flush() }
+    if (options.fence !== undefined) log.#owner = new LogOwner(options.fence, owned, row)
     return log
   }
 
   /** Adds the rows at or after fromOffset to the index (at open, and after a commit of unknown outcome). */
   async #loadIndex(fromOffset: number): Promise<void> {
-    const { rows } = await this.#db.query<{ b: string; l: string; t: string; n: number }>(
-      `SELECT base_offset AS b, last_offset AS l, max_ts AS t, octet_length(batches) AS n FROM wharf_chunk
-       WHERE log_id = $1 AND base_offset >= $2 ORDER BY base_offset`,
-      [this.#id, fromOffset],
-    )
-    for (const row of rows) {
-      const chunk = { baseOffset: Number(row.b), lastOffset: Number(row.l), maxTimestamp: Number(row.t) }
-      this.#index.push({ ...chunk, bytes: row.n, data: null })
-    }
+    for (const chunk of await rows.chunkEntries(this.#db, this.#id, fromOffset)) this.#index.push(chunk)
+  }
+
+  /**
+   * Reads the log row and the chunk rows past the known end (another owner's, or a commit of unknown outcome),
+   * one reload at a time. Appends waiting have offsets from the old end: only a resync (which fails them) moves it.
+   */
+  #reload(pendingFail = false): Promise<rows.LogRow> {
+    const next = this.#reloading.then(async () => {
+      const row = await rows.readLogRow(this.#db, this.#id)
+      if (row === undefined) throw new WharfError('IO_ERROR', `log ${this.name} is gone from the database`)
+      if (row.next > this.#committedEnd && (pendingFail || this.#nextOffset === this.#committedEnd)) {
+        await this.#loadIndex(this.#committedEnd)
+        this.#committedEnd = row.next
+        this.#nextOffset = row.next
+        for (const listener of this.#listeners) listener(row.next)
+      }
+      if (row.logStart > this.#logStartOffset) {
+        this.#index.dropBefore(this.#index.indexFor(row.logStart))
+        this.#logStartOffset = row.logStart
+      }
+      this.#resync = false
+      return row
+    })
+    this.#reloading = next.catch(() => {})
+    return next
   }
 
   get logStartOffset(): number {
@@ -132,6 +149,8 @@ export class PostgresPartitionLog implements PartitionLog {
 
   append(batches: Buffer[]): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', `log ${this.name} is closed`))
+    const refused = this.#owner?.refusal()
+    if (refused !== undefined) return Promise.reject(refused)
     let infos: ReturnType<typeof assignOffsets>
     try {
       infos = assignOffsets(batches, this.#nextOffset, this.#config.maxBatchBytes)
@@ -157,13 +176,11 @@ export class PostgresPartitionLog implements PartitionLog {
   }
 
   appendRecords(records: RecordInput[]): Promise<AppendResult> {
-    let batch: Buffer
     try {
-      batch = encodeBatch(records)
+      return this.append([encodeBatch(records)])
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.append([batch])
   }
 
   #kick(): void {
@@ -186,22 +203,19 @@ export class PostgresPartitionLog implements PartitionLog {
     let maxTimestamp = -1
     for (const append of group) if (append.maxTimestamp > maxTimestamp) maxTimestamp = append.maxTimestamp
     const data = Buffer.concat(group.flatMap((append) => append.batches))
-    // The UPDATE takes the log row's lock: a second statement in flight waits for the first's COMMIT and
-    // then finds next_offset where it expects it (or, if the first failed, not: 0 rows).
-    const done = this.#db
-      .query(
-        `WITH moved AS (
-           UPDATE wharf_log SET next_offset = $3 WHERE id = $1 AND next_offset = $2 RETURNING id)
-         INSERT INTO wharf_chunk (log_id, base_offset, last_offset, max_ts, batches)
-         SELECT id, $2, $4, $5, $6 FROM moved`,
-        [this.#id, baseOffset, lastOffset + 1, lastOffset, maxTimestamp, data],
-      )
-      .then(({ rowCount }) => {
-        if (rowCount !== 1)
-          throw new WharfError('IO_ERROR', `log ${this.name}: the database moved on (another writer?); retry`)
-      })
+    // A second statement in flight waits on the log row's lock for the first's COMMIT and then finds
+    // next_offset where it expects it (or, if the first failed, not: 0 rows).
+    const done = this.#commit({ baseOffset, lastOffset, maxTimestamp, data })
     done.catch(() => {}) // awaited in order by the loop
     return { group, chunk: { baseOffset, lastOffset, maxTimestamp, bytes: data.length, data }, done }
+  }
+
+  async #commit(chunk: { baseOffset: number; lastOffset: number; maxTimestamp: number; data: Buffer }) {
+    const fence = this.#owner?.statementFence()
+    if (await rows.commitChunk(this.#db, this.#id, { ...chunk, fence })) return
+    const fenced = fence && this.#owner!.fenced(fence.epoch, await rows.readLogRow(this.#db, this.#id))
+    if (fenced) throw fenced
+    throw new WharfError('IO_ERROR', `log ${this.name}: the database moved on (another writer?); retry`)
   }
 
   /**
@@ -242,24 +256,13 @@ export class PostgresPartitionLog implements PartitionLog {
   }
 
   /**
-   * After a commit of unknown outcome: reads the log row; if the commit did happen, its chunk joins the index
-   * (those records were not acknowledged, so a retry may store them twice, which at-least-once allows) and
-   * appends queued since then (offsets now taken) are failed for their clients to retry.
+   * After a commit of unknown outcome: if it did happen, its chunk joins the index (not acknowledged, so a retry
+   * may store it twice, as at-least-once allows) and appends queued since (offsets now taken) fail, to be retried.
    */
   async #resyncWithDatabase(): Promise<void> {
-    const { rows } = await this.#db.query<{ next_offset: string }>('SELECT next_offset FROM wharf_log WHERE id = $1', [
-      this.#id,
-    ])
-    const next = Number(rows[0]?.next_offset ?? Number.NaN)
-    if (!Number.isSafeInteger(next)) throw new WharfError('IO_ERROR', `log ${this.name} is gone from the database`)
-    if (next !== this.#committedEnd) {
-      await this.#loadIndex(this.#committedEnd)
-      this.#committedEnd = next
-      this.#resync = false
-      for (const listener of this.#listeners) listener(next)
+    const end = this.#committedEnd
+    if ((await this.#reload(true)).next !== end)
       throw new WharfError('IO_ERROR', `log ${this.name}: an earlier commit was found to have succeeded; retry`)
-    }
-    this.#resync = false
   }
 
   #checkReadable(fromOffset: number): void {
@@ -274,17 +277,12 @@ export class PostgresPartitionLog implements PartitionLog {
 
   /** The chunks from index i on that fit maxBytes (at least one), with their bytes (from cache or one query). */
   #chunksFrom(i: number, maxBytes: number): Promise<Array<{ chunk: Chunk; data: Buffer }>> {
-    return this.#index.pick(i, maxBytes, this.#committedEnd, async (from, to) => {
-      const { rows } = await this.#db.query<{ b: string; batches: Buffer }>(
-        `SELECT base_offset AS b, batches FROM wharf_chunk
-         WHERE log_id = $1 AND base_offset >= $2 AND base_offset <= $3 ORDER BY base_offset`,
-        [this.#id, from, to],
-      )
-      return new Map(rows.map((row) => [Number(row.b), row.batches]))
-    })
+    const fetch = (from: number, to: number) => rows.chunkBytes(this.#db, this.#id, from, to)
+    return this.#index.pick(i, maxBytes, this.#committedEnd, fetch)
   }
 
   async read(fromOffset: number, maxBytes: number): Promise<ReadResult> {
+    await this.#owner?.catchUp(fromOffset, this.#committedEnd)
     this.#checkReadable(fromOffset)
     const found = await this.#chunksFrom(this.#index.indexFor(fromOffset), maxBytes)
     const chunks: Buffer[] = []
@@ -301,6 +299,7 @@ export class PostgresPartitionLog implements PartitionLog {
   }
 
   async readRecords(fromOffset: number, maxBytes: number): Promise<{ records: Record[]; nextOffset: number }> {
+    await this.#owner?.catchUp(fromOffset, this.#committedEnd)
     this.#checkReadable(fromOffset)
     const found = await this.#chunksFrom(this.#index.indexFor(fromOffset), maxBytes)
     const records: Record[] = []
@@ -313,6 +312,7 @@ export class PostgresPartitionLog implements PartitionLog {
   }
 
   async offsetForTimestamp(timestamp: number): Promise<number | null> {
+    await this.#owner?.catchUp(this.#committedEnd, this.#committedEnd)
     const all = this.#index.chunks
     for (let i = this.#index.head; i < all.length; i++) {
       const chunk = all[i]!
@@ -327,6 +327,8 @@ export class PostgresPartitionLog implements PartitionLog {
   }
 
   async deleteRecordsBefore(offset: number): Promise<number> {
+    const refused = this.#owner?.refusal()
+    if (refused !== undefined) throw refused
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.#committedEnd) {
       throw new WharfError(
         'OFFSET_OUT_OF_RANGE',
@@ -343,7 +345,7 @@ export class PostgresPartitionLog implements PartitionLog {
 
   async enforceRetention(now = Date.now()): Promise<number> {
     const { retentionMs, retentionBytes } = this.#config
-    if (retentionMs < 0 && retentionBytes < 0) return 0
+    if ((retentionMs < 0 && retentionBytes < 0) || this.#owner?.refusal() !== undefined) return 0
     const all = this.#index.chunks
     let drop = this.#index.head
     let bytes = this.#index.bytes
@@ -363,10 +365,7 @@ export class PostgresPartitionLog implements PartitionLog {
 
   /** Moves log_start to start and deletes the rows of the chunks before index drop, in one transaction. */
   async #deleteBelow(start: number, drop: number): Promise<void> {
-    await this.#db.transaction(async (client) => {
-      await client.query('UPDATE wharf_log SET log_start = greatest(log_start, $2) WHERE id = $1', [this.#id, start])
-      await client.query('DELETE FROM wharf_chunk WHERE log_id = $1 AND last_offset < $2', [this.#id, start])
-    })
+    await rows.deleteChunksBelow(this.#db, this.#id, start)
     this.#logStartOffset = Math.max(this.#logStartOffset, start)
     this.#index.dropBefore(drop)
   }
@@ -394,6 +393,7 @@ export class PostgresPartitionLog implements PartitionLog {
     if (this.#closed) return
     await this.flush()
     this.#closed = true
+    this.#owner?.close()
     this.#listeners.clear()
     this.#index.clear()
   }

@@ -34,6 +34,35 @@ const MIGRATIONS: readonly string[] = [
   -- The catalog: JSON documents by kind and name, kept as the exact text they serialize to.
   CREATE TABLE wharf_metadata (kind bytea NOT NULL, name bytea NOT NULL, json text NOT NULL, PRIMARY KEY (kind, name));
   `,
+  `
+  -- Cluster mode (cluster/): brokers sharing this database. A broker's row lives while its lease (taken and
+  -- renewed on the database clock) has not expired; session_epoch is new at every start.
+  CREATE TABLE wharf_broker (
+    node_id int PRIMARY KEY,
+    endpoints jsonb NOT NULL DEFAULT '{}',
+    session_epoch bigint NOT NULL,
+    lease_until timestamptz NOT NULL
+  );
+  CREATE SEQUENCE wharf_session_epoch;
+  -- Named leases (the controller's): held by one broker session until 'until' on the database clock.
+  CREATE TABLE wharf_lease (
+    name text PRIMARY KEY,
+    holder int NOT NULL,
+    holder_session bigint NOT NULL,
+    epoch bigint NOT NULL,
+    until timestamptz NOT NULL
+  );
+  -- Owners are node ids.
+  ALTER TABLE wharf_log ALTER COLUMN owner TYPE int USING owner::int;
+  -- Every change of a log's owner is announced, in the transaction that makes it (sent only on commit).
+  CREATE FUNCTION wharf_owner_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_notify('wharf_cluster', 'log:' || NEW.name);
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER wharf_owner_changed AFTER UPDATE OF owner, owner_epoch ON wharf_log
+    FOR EACH ROW EXECUTE FUNCTION wharf_owner_changed();
+  `,
 ]
 
 /** Any bigint constant works; it only has to be the same in every broker. */
