@@ -80,7 +80,7 @@ async function openEngine(options: CreateBrokerOptions): Promise<StorageEngine> 
   if (nodeId !== undefined && !isPostgresUrl(kind))
     throw new WharfError('INVALID_CONFIG', 'a cluster node id needs a shared postgres:// storage, not the local engine')
   if (isPostgresUrl(kind)) {
-    const engineOptions: PostgresStorageOptions & { cluster?: { nodeId: number } } = {
+    const engineOptions: PostgresStorageOptions = {
       warn: options.warn,
       info: options.info,
       ...(nodeId === undefined ? {} : { cluster: { nodeId } }),

@@ -3,7 +3,7 @@
 // cluster restarted. Every acknowledged message must be read back afterwards at the offset it was
 // acknowledged with; ids read twice (an unacknowledged send retried) are counted, not failed.
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import { startCluster } from '../fixtures/cluster.ts'
 import { run } from '../protocols/kafka/harness.ts'
 import {
@@ -15,30 +15,37 @@ import {
   producePerPartition,
   sleep,
   waitForLeaders,
+  waitForTopicOn,
 } from './kafka-helpers.ts'
 
 const PARTITIONS = 6
 const spread = (found: Map<number, number>) =>
   found.size === PARTITIONS && ![...found.values()].includes(-1) && new Set(found.values()).size === 3
 
-async function createTopic(bootstrap: string[], topic: string) {
-  const kafka = kafkaClient(bootstrap)
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: false })
-  } finally {
-    await admin.disconnect()
-  }
-  return kafka
+/** A cluster of 3 whose broker 1 created `topic` (6 partitions) before the others joined. */
+async function clusterWithTopic(t: TestContext, topic: string) {
+  const cluster = await startCluster(t, {
+    setup: async (first) => {
+      const admin = kafkaClient([`127.0.0.1:${first.ports.kafka}`]).admin()
+      await admin.connect()
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: false })
+      } finally {
+        await admin.disconnect()
+      }
+    },
+  })
+  if (cluster === undefined) return undefined
+  for (const broker of cluster.brokers) await waitForTopicOn(broker.ports.kafka!, topic, PARTITIONS)
+  return { cluster, kafka: kafkaClient(cluster.kafkaBootstrap) }
 }
 
 test('SIGKILL of a partition owner mid-stream: its partitions move, the producer continues, every acked message is read back', {
   timeout: 600_000,
 }, async (t) => {
-  const cluster = await startCluster(t)
-  if (cluster === undefined) return
-  const kafka = await createTopic(cluster.kafkaBootstrap, 'failover')
+  const started = await clusterWithTopic(t, 'failover')
+  if (started === undefined) return
+  const { cluster, kafka } = started
   const before = await waitForLeaders(kafka, 'failover', spread)
   const sender = producePerPartition(kafka, 'failover', PARTITIONS, 'kill')
   t.after(() => sender.stop())
@@ -48,13 +55,16 @@ test('SIGKILL of a partition owner mid-stream: its partitions move, the producer
   const moved = [...before].filter(([, leader]) => leader === victim.nodeId).map(([partition]) => partition)
   const killedAt = Date.now()
   await victim.kill()
+  // Sends started once the process is gone: none can be answered by it (an answer already on its way when
+  // it died would otherwise count as a produce after the kill).
+  const goneAt = Date.now()
   // The producer keeps going: every moved partition is acknowledged again, on a live broker.
   const deadline = Date.now() + 60_000
-  while (moved.some((p) => sender.ackedSince(p, killedAt).length < 10)) {
+  while (moved.some((p) => sender.ackedSince(p, goneAt).length < 10)) {
     assert.ok(Date.now() < deadline, `moved partitions ${moved} not produced to within 60 s of the kill`)
     await sleep(100)
   }
-  const firstAcks = moved.map((p) => sender.ackedSince(p, killedAt)[0]!.at - killedAt)
+  const firstAcks = moved.map((p) => sender.ackedSince(p, goneAt)[0]!.at - killedAt)
   const failoverMs = Math.min(...firstAcks)
   const allMovedMs = Math.max(...firstAcks)
   console.log(
@@ -73,9 +83,9 @@ test('SIGKILL of a partition owner mid-stream: its partitions move, the producer
 test('SIGSTOP of an owner past its lease, then SIGCONT: its writes are fenced, no offset holds two messages, nothing acked is lost', {
   timeout: 600_000,
 }, async (t) => {
-  const cluster = await startCluster(t)
-  if (cluster === undefined) return
-  const kafka = await createTopic(cluster.kafkaBootstrap, 'paused')
+  const started = await clusterWithTopic(t, 'paused')
+  if (started === undefined) return
+  const { cluster, kafka } = started
   const before = await waitForLeaders(kafka, 'paused', spread)
   const sender = producePerPartition(kafka, 'paused', PARTITIONS, 'pause')
   t.after(() => sender.stop())
@@ -106,9 +116,9 @@ test('SIGSTOP of an owner past its lease, then SIGCONT: its writes are fenced, n
 test('kcat (librdkafka, acks=all) sees 3 brokers, produces to every partition through its leader and reads everything back', {
   timeout: 300_000,
 }, async (t) => {
-  const cluster = await startCluster(t)
-  if (cluster === undefined) return
-  const kafka = await createTopic(cluster.kafkaBootstrap, 'kcat')
+  const started = await clusterWithTopic(t, 'kcat')
+  if (started === undefined) return
+  const { cluster, kafka } = started
   await waitForLeaders(kafka, 'kcat', spread)
   const bootstrap = cluster.kafkaBootstrap.join(',')
   const listing = await run('kcat', ['-b', bootstrap, '-L', '-t', 'kcat'])
@@ -132,9 +142,9 @@ test('kcat (librdkafka, acks=all) sees 3 brokers, produces to every partition th
 test('the whole cluster restarted (SIGKILL of all three): every acked message is still there', {
   timeout: 600_000,
 }, async (t) => {
-  const cluster = await startCluster(t)
-  if (cluster === undefined) return
-  const kafka = await createTopic(cluster.kafkaBootstrap, 'restart')
+  const started = await clusterWithTopic(t, 'restart')
+  if (started === undefined) return
+  const { cluster, kafka } = started
   await waitForLeaders(kafka, 'restart', spread)
   const sender = producePerPartition(kafka, 'restart', PARTITIONS, 'restart')
   while (sender.acked.length < 300) await sleep(100)

@@ -2,6 +2,8 @@
 // them, producers that record every acknowledged id with the partition and offset it was acknowledged at,
 // and a consumer that reads everything back with partitions and offsets.
 import { Kafka, logLevel } from 'kafkajs'
+import { ApiKey, type MetadataResponse } from '../../src/protocols/kafka/codec/index.ts'
+import { RawClient } from '../protocols/kafka/raw-client.ts'
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -58,6 +60,8 @@ export interface Acked {
   id: string
   partition: number
   offset: number
+  /** When the send started and when it was acknowledged (epoch ms). */
+  sentAt: number
   at: number
 }
 
@@ -76,9 +80,10 @@ export function producePerPartition(kafka: Kafka, topic: string, partitions: num
       Array.from({ length: partitions }, async (_, partition) => {
         for (let n = 0; !stopped; n++) {
           const id = `${prefix}-${partition}-${n}`
+          const sentAt = Date.now()
           try {
             const [meta] = await producer.send({ topic, acks: -1, messages: [{ partition, value: id }] })
-            acked.push({ id, partition, offset: Number(meta!.baseOffset), at: Date.now() })
+            acked.push({ id, partition, offset: Number(meta!.baseOffset), sentAt, at: Date.now() })
           } catch {
             failed++
           }
@@ -93,9 +98,9 @@ export function producePerPartition(kafka: Kafka, topic: string, partitions: num
     get failed() {
       return failed
     },
-    /** Acknowledged sends to a partition after a time. */
+    /** Acknowledged sends to a partition that started after a time. */
     ackedSince(partition: number, at: number) {
-      return acked.filter((a) => a.partition === partition && a.at > at)
+      return acked.filter((a) => a.partition === partition && a.sentAt > at)
     },
     async stop() {
       stopped = true
@@ -175,5 +180,35 @@ export function allRead(acked: Acked[]): (consumed: Consumed[]) => boolean {
       missing.delete(`${c.partition}/${c.offset}`)
     }
     return missing.size === 0
+  }
+}
+
+/** Waits until the broker on this port lists the topic with all its partitions (its catalog has it). */
+export async function waitForTopicOn(
+  port: number,
+  topic: string,
+  partitions: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (let attempt = 1; ; attempt++) {
+    const raw = new RawClient(port)
+    try {
+      raw.send(ApiKey.Metadata, 9, attempt, {
+        topics: [{ name: topic }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      })
+      const { body } = await raw.response<MetadataResponse>(ApiKey.Metadata, 9)
+      if (body.topics[0]?.errorCode === 0 && body.topics[0].partitions.length === partitions) return
+    } catch {
+      // not answering yet
+    } finally {
+      raw.socket.destroy()
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the broker on port ${port} does not list ${topic} after ${timeoutMs} ms`)
+    await sleep(250)
   }
 }
