@@ -9,7 +9,7 @@ import type { ScheduleLimits } from './broker/schedule/limits.js'
 import type { TransactionLimits } from './broker/transactions/limits.js'
 import type { StorageEngine } from './storage/api.js'
 import { openStorage } from './storage/local/index.js'
-import { isPostgresUrl, openPostgresStorage } from './storage/postgres/index.js'
+import { isPostgresUrl, openPostgresStorage, type PostgresStorageOptions } from './storage/postgres/index.js'
 import { WharfError } from './util/errors.js'
 
 export interface CreateBrokerOptions {
@@ -17,6 +17,8 @@ export interface CreateBrokerOptions {
   dataDir: string
   /** `local` (default: files in dataDir) or a postgres:// URL (storage/postgres; libpq multi-host form too). */
   storage?: string
+  /** This broker's id in a cluster sharing a postgres:// storage (distinct per broker); unset: a single broker. */
+  nodeId?: number
   /** Durability of new streams: always (fsync before acknowledging, default), interval or never. */
   durability?: StreamConfig['durability']
   /** Upper bound of open file descriptors. */
@@ -72,9 +74,24 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
   }
 }
 
-function openEngine(options: CreateBrokerOptions): Promise<StorageEngine> {
+async function openEngine(options: CreateBrokerOptions): Promise<StorageEngine> {
   const kind = options.storage ?? 'local'
-  if (isPostgresUrl(kind)) return openPostgresStorage(kind, { warn: options.warn, info: options.info })
+  const nodeId = options.nodeId
+  if (nodeId !== undefined && !isPostgresUrl(kind))
+    throw new WharfError('INVALID_CONFIG', 'a cluster node id needs a shared postgres:// storage, not the local engine')
+  if (isPostgresUrl(kind)) {
+    const engineOptions: PostgresStorageOptions = {
+      warn: options.warn,
+      info: options.info,
+      ...(nodeId === undefined ? {} : { cluster: { nodeId } }),
+    }
+    const engine: StorageEngine = await openPostgresStorage(kind, engineOptions)
+    if (nodeId !== undefined && engine.cluster === undefined) {
+      await engine.close()
+      throw new WharfError('INVALID_CONFIG', 'this build of the PostgreSQL engine has no cluster mode')
+    }
+    return engine
+  }
   if (kind !== 'local')
     throw new WharfError('INVALID_CONFIG', `storage must be local or a postgres:// URL, got '${kind.split('@').pop()}'`)
   return openStorage(options.dataDir, {

@@ -1,6 +1,6 @@
 // The broker: the protocol-free model every adapter (and the embedded API) calls. A facade: it wires the
 // concept folders together, serializes catalog changes and orders the close; storage only through api.ts.
-import type { StorageEngine } from '../storage/api.js'
+import type { ClusterView, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import { AdapterCatalogs, type AdapterKind, type Catalog } from './catalog.js'
 import type { BrokerOptions, QueueConfig, StreamConfig } from './config.js'
@@ -35,6 +35,8 @@ import { Transactions } from './transactions/transactions.js'
 
 export class Broker {
   readonly #storage: StorageEngine
+  /** The members and log owners when several brokers share the storage; undefined on a single broker. */
+  readonly cluster: ClusterView | undefined
   readonly #catalogs: AdapterCatalogs
   /** Committed offsets, log groups and cursors of streams (log/mode.ts). */
   readonly log: LogMode
@@ -79,6 +81,7 @@ export class Broker {
 
   protected constructor(options: BrokerOptions) {
     this.#storage = options.storage
+    this.cluster = options.storage.cluster
     this.#catalogs = new AdapterCatalogs(options.storage.metadata)
     this.security = new Security(options.storage.metadata)
     this.#appender = new Appender(options.storage.metadata, () => this.schemas)

@@ -22,6 +22,7 @@ type PortKey =
 const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeholder: string, help: string]> = {
   dataDir: ['dir', `data directory (default ${defaultConfig.dataDir})`],
   storage: ['local|url', 'storage engine: local (files in the data directory) or postgres://user:pass@host:port/db'],
+  nodeId: ['n', "this broker's id in a cluster over one postgres:// storage (distinct per broker; unset: one broker)"],
   host: ['host', `listen address (default ${defaultConfig.host})`],
   logLevel: ['level', 'fatal|error|warn|info|debug|trace|silent (default info)'],
   logFormat: ['format', 'pretty|json (default: pretty when stdout is a terminal, else json)'],

@@ -25,7 +25,7 @@ export function flagName(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
-type NumberKind = 'port' | 'partitions' | 'bytes' | 'count' | 'countOrZero' | 'milliseconds'
+type NumberKind = 'port' | 'partitions' | 'bytes' | 'count' | 'countOrZero' | 'milliseconds' | 'nodeId'
 
 /** The numbers each numeric kind accepts (from a number, or a string as in the environment) and how errors name them. */
 const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: string }> = {
@@ -35,6 +35,8 @@ const numberKinds: Record<NumberKind, { accepts: (n: number) => boolean; what: s
   count: { accepts: (n) => Number.isSafeInteger(n) && n >= 1, what: 'a positive integer' },
   countOrZero: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number (0 = no limit)' },
   milliseconds: { accepts: (n) => Number.isSafeInteger(n) && n >= 0, what: 'a whole number of milliseconds (0 = off)' },
+  // Kafka names brokers by a non-negative int32.
+  nodeId: { accepts: (n) => Number.isInteger(n) && n >= 0 && n <= 0x7fffffff, what: 'an integer 0-2147483647' },
 }
 
 /** How an error names a setting: as the user wrote it (--flag, WHARF_VARIABLE, or the file's key), never guessed. */

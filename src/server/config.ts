@@ -27,6 +27,8 @@ export interface WharfConfig {
   dataDir: string
   /** Where streams, cursors and the catalog live: `local` (files in dataDir) or a postgres:// URL. */
   storage: string
+  /** This broker's id (Kafka's node id) in a cluster sharing a postgres:// storage; -1 (default): one broker. */
+  nodeId: number
   host: string
   /** Plaintext ports; 0 turns one off (the protocol still serves its TLS port when TLS is configured). */
   kafkaPort: number
@@ -148,6 +150,7 @@ export interface WharfConfig {
 export const defaultConfig: WharfConfig = {
   dataDir: './data',
   storage: 'local',
+  nodeId: -1,
   host: '127.0.0.1',
   kafkaPort: 9092,
   amqpPort: 5672,
@@ -226,6 +229,7 @@ export const defaultConfig: WharfConfig = {
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
   storage: 'string',
+  nodeId: 'nodeId',
   host: 'host',
   kafkaPort: 'port',
   amqpPort: 'port',
@@ -390,6 +394,11 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
     throw new WharfError(
       'INVALID_CONFIG',
       'TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file (WHARF_TLS_CERT_FILE, WHARF_TLS_KEY_FILE, "tls": {"certFile", "keyFile"} in a config file)',
+    )
+  if (config.nodeId !== -1 && config.storage === 'local')
+    throw new WharfError(
+      'INVALID_CONFIG',
+      `${settingNames('nodeId')} needs a shared postgres:// ${settingNames('storage')}`,
     )
   return config
 }

@@ -14,6 +14,7 @@ import type { Logger } from '../util/logger.js'
 import { wharfVersion } from '../util/version.js'
 import { checkListenHost, listenFailure, usableUrls } from './addresses.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
+import { clusterBanner, clusterEndpoints } from './cluster.js'
 import type { WharfConfig } from './config.js'
 import { configureSecurity, tlsCredentials } from './security.js'
 
@@ -85,6 +86,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     onFsync: (seconds) => metrics.fsync.observe(seconds),
     dataDir: config.dataDir,
     storage: config.storage,
+    ...(config.nodeId === -1 ? {} : { nodeId: config.nodeId }),
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
     info: (message, details) => logger.info(details ?? {}, message),
@@ -186,6 +188,8 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
       })
       listeners.set(name, listener)
     }
+    // Only now are the ports known: the other brokers and their clients learn where this one is.
+    await broker.cluster?.advertise(clusterEndpoints(listeners, config.host))
   } catch (error) {
     await closeAll()
     throw error
@@ -197,6 +201,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     config.host,
   )
   const http = listeners.get('http')
+  const cluster = clusterBanner(broker)
   logger.info(
     {
       version: wharfVersion,
@@ -210,6 +215,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
               config.host,
             )[0],
           }),
+      ...(cluster === undefined ? {} : { cluster }),
       streams: broker.listStreams().length,
       queues: broker.listQueues().length,
       urls,

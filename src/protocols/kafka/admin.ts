@@ -3,6 +3,7 @@
 // and AlterConfigs on the topic (or the cluster, for broker configs).
 import { validateStreamConfig } from '../../broker/config.js'
 import { isWharfError } from '../../util/errors.js'
+import { leaderRefusal, selfId } from './cluster.js'
 import type {
   AlterConfigsRequest,
   AlterConfigsResponse,
@@ -22,7 +23,7 @@ import type {
 import { defaultMappedConfig, describeTopicConfigs, toStreamConfig } from './configs.js'
 import type { Connection } from './connection.js'
 import { DENIED, errorCodeOf, KafkaError } from './errors.js'
-import { CLUSTER_RESOURCE, isValidTopicName, mayCreateTopic, NODE_ID } from './metadata.js'
+import { CLUSTER_RESOURCE, isValidTopicName, mayCreateTopic } from './metadata.js'
 import { isZeroTopicId, topicIdOf, topicIdText, ZERO_TOPIC_ID } from './topic-ids.js'
 
 export const ResourceType = { TOPIC: 2, BROKER: 4 } as const
@@ -68,8 +69,10 @@ async function createOne(
         ? options.defaultPartitions
         : t.numPartitions
   if (partitions < 1) return fail(KafkaError.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.')
-  if (t.assignments.some((a) => a.brokerIds.some((id) => id !== NODE_ID)))
-    return fail(KafkaError.INVALID_REPLICA_ASSIGNMENT, `Only broker ${NODE_ID} exists`)
+  // In a cluster the controller places partitions on live brokers; a client may only name the one it asks.
+  const self = selfId(broker)
+  if (t.assignments.some((a) => a.brokerIds.some((id) => id !== self)))
+    return fail(KafkaError.INVALID_REPLICA_ASSIGNMENT, `Only broker ${self} may be named`)
   try {
     const config = validateStreamConfig({ ...toStreamConfig(t.configs), partitions })
     const stream = validateOnly ? undefined : await broker.createStream(t.name, config)
@@ -210,13 +213,17 @@ export async function handleDeleteRecords(c: Connection, req: DeleteRecordsReque
               lowWatermark: -1,
               errorCode: KafkaError.TOPIC_AUTHORIZATION_FAILED,
             }
-          const log = c.server.broker.getStream(t.name)?.partitions[p.partitionIndex]
+          const stream = c.server.broker.getStream(t.name)
+          const log = stream?.partitions[p.partitionIndex]
           if (log === undefined)
             return {
               partitionIndex: p.partitionIndex,
               lowWatermark: -1,
               errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION,
             }
+          const notLeader = leaderRefusal(c.server.broker, stream!, p.partitionIndex)
+          if (notLeader !== KafkaError.NONE)
+            return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: notLeader }
           try {
             // -1 means "up to the high watermark" (Kafka's DeleteRecordsRequest.HIGH_WATERMARK).
             await log.deleteRecordsBefore(p.offset === -1 ? log.highWatermark : p.offset)
@@ -258,7 +265,7 @@ function brokerConfigs(c: Connection): Array<{ name: string; value: string }> {
     { name: 'num.partitions', value: String(options.defaultPartitions) },
     { name: 'default.replication.factor', value: '1' },
     { name: 'offsets.topic.replication.factor', value: '1' },
-    { name: 'broker.id', value: String(NODE_ID) },
+    { name: 'broker.id', value: String(selfId(c.server.broker)) },
     { name: 'socket.request.max.bytes', value: String(options.frameBytesMax) },
     { name: 'sasl.server.max.receive.size', value: String(options.saslFrameBytesMax) },
     // Kafka's -1 is "never"; Wharf's setting says it with 0.

@@ -1,5 +1,7 @@
 // Fetch and ListOffsets: reads by offset or timestamp. Fetch returns stored RecordBatches as they are,
 // with a long-poll wait when the client asks for more bytes than are there.
+
+import { leaderEpochOf, leaderRefusal } from './cluster.js'
 import type {
   FetchRequest,
   FetchResponse,
@@ -63,6 +65,12 @@ async function readAll(
     const log = stream?.partitions[t.partition]
     if (log === undefined) {
       data.push(fetchPartitionEmpty(t.partition, KafkaError.UNKNOWN_TOPIC_OR_PARTITION))
+      continue
+    }
+    // Only the owner serves a partition in a cluster: another broker's view of its tail may lag.
+    const notLeader = leaderRefusal(broker, stream!, t.partition)
+    if (notLeader !== KafkaError.NONE) {
+      data.push(fetchPartitionEmpty(t.partition, notLeader))
       continue
     }
     const hw = log.highWatermark
@@ -193,8 +201,6 @@ async function listOffset(
   version: number,
   isolationLevel: number,
 ): Promise<ListOffsetsResponseListOffsetsPartitionResponse> {
-  // leaderEpoch exists from v4; a single node's epoch is always 0.
-  const epoch = version >= 4 ? 0 : undefined
   const noEpoch = version >= 4 ? -1 : undefined
   if (!c.allows('Describe', 'Topic', topic))
     return {
@@ -205,7 +211,8 @@ async function listOffset(
       leaderEpoch: noEpoch,
     }
   const broker = c.server.broker
-  const log = broker.getStream(topic)?.partitions[partitionIndex]
+  const stream = broker.getStream(topic)
+  const log = stream?.partitions[partitionIndex]
   if (log === undefined)
     return {
       partitionIndex,
@@ -214,6 +221,11 @@ async function listOffset(
       offset: -1,
       leaderEpoch: noEpoch,
     }
+  const notLeader = leaderRefusal(broker, stream!, partitionIndex)
+  if (notLeader !== KafkaError.NONE)
+    return { partitionIndex, errorCode: notLeader, timestamp: -1, offset: -1, leaderEpoch: noEpoch }
+  // leaderEpoch exists from v4: the owner's epoch in a cluster, 0 on a single broker.
+  const epoch = version >= 4 ? leaderEpochOf(broker, stream!, partitionIndex) : undefined
   const answer = (offset: number, ts = -1) => ({
     partitionIndex,
     errorCode: KafkaError.NONE,

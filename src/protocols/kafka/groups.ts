@@ -1,7 +1,9 @@
-// Consumer groups: FindCoordinator (always this node), Join/Sync/Heartbeat/Leave, offsets and group admin,
+// Consumer groups: FindCoordinator (cluster.ts picks the broker; a single node is every group's), Join/Sync/Heartbeat/Leave, offsets and group admin,
 // all delegated to broker.groups; error names become codes through errors.ts. Authorization as Kafka does it:
 // Describe Group to find the coordinator, fetch offsets and describe; Read Group to be a member and commit
 // (plus Read Topic per committed topic); Delete Group to delete; listing shows the groups one may Describe.
+
+import { coordinatorNode, coordinatorRefusal } from './cluster.js'
 import type {
   DeleteGroupsRequest,
   DeleteGroupsResponse,
@@ -27,15 +29,25 @@ import type {
 } from './codec/index.js'
 import type { Connection } from './connection.js'
 import { groupErrorCode, KafkaError } from './errors.js'
-import { CLUSTER_RESOURCE, NODE_ID } from './metadata.js'
+import { CLUSTER_RESOURCE } from './metadata.js'
 
 export function handleFindCoordinator(
   c: Connection,
   req: FindCoordinatorRequest,
   version: number,
 ): FindCoordinatorResponse {
-  const self = { nodeId: NODE_ID, host: c.server.advertisedHost, port: c.advertisedPort }
+  const self = { host: c.server.advertisedHost, port: c.advertisedPort }
   const none = { nodeId: -1, host: '', port: -1 }
+  const kind = req.keyType === 1 ? 'transaction' : 'group'
+  // The broker chosen for the key on every broker alike (cluster.ts); this one on a single broker.
+  const answer = (key: string) => {
+    const denied = denial(key)
+    if (denied !== KafkaError.NONE) return { ...none, errorCode: denied }
+    const node = coordinatorNode(c.server.broker, kind, key, self, c.tls)
+    return node === undefined
+      ? { ...none, errorCode: KafkaError.COORDINATOR_NOT_AVAILABLE }
+      : { ...node, errorCode: KafkaError.NONE }
+  }
   // keyType 1 is a transactional id (v1+); 0 a group.
   const denial = (key: string) =>
     req.keyType === 1
@@ -46,15 +58,11 @@ export function handleFindCoordinator(
         ? KafkaError.NONE
         : KafkaError.GROUP_AUTHORIZATION_FAILED
   if (version >= 4) {
-    // v4+ batches keys (KIP-699); a single node coordinates every group.
-    const coordinators = (req.coordinatorKeys ?? []).map((key) => {
-      const errorCode = denial(key)
-      return { key, ...(errorCode === KafkaError.NONE ? self : none), errorCode, errorMessage: null }
-    })
+    // v4+ batches keys (KIP-699).
+    const coordinators = (req.coordinatorKeys ?? []).map((key) => ({ key, ...answer(key), errorMessage: null }))
     return { throttleTimeMs: 0, coordinators }
   }
-  const errorCode = denial(req.key ?? '')
-  return { throttleTimeMs: 0, errorCode, errorMessage: null, ...(errorCode === KafkaError.NONE ? self : none) }
+  return { throttleTimeMs: 0, errorMessage: null, ...answer(req.key ?? '') }
 }
 
 export async function handleJoinGroup(
@@ -63,10 +71,13 @@ export async function handleJoinGroup(
   version: number,
   header: RequestHeader,
 ): Promise<JoinGroupResponse> {
-  if (!c.allows('Read', 'Group', req.groupId))
+  const refused = c.allows('Read', 'Group', req.groupId)
+    ? coordinatorRefusal(c.server.broker, 'group', req.groupId)
+    : KafkaError.GROUP_AUTHORIZATION_FAILED
+  if (refused !== KafkaError.NONE)
     return {
       throttleTimeMs: 0,
-      errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+      errorCode: refused,
       generationId: -1,
       protocolType: null,
       protocolName: version < 7 ? '' : null,
@@ -107,10 +118,13 @@ export async function handleJoinGroup(
 }
 
 export async function handleSyncGroup(c: Connection, req: SyncGroupRequest): Promise<SyncGroupResponse> {
-  if (!c.allows('Read', 'Group', req.groupId))
+  const refused = c.allows('Read', 'Group', req.groupId)
+    ? coordinatorRefusal(c.server.broker, 'group', req.groupId)
+    : KafkaError.GROUP_AUTHORIZATION_FAILED
+  if (refused !== KafkaError.NONE)
     return {
       throttleTimeMs: 0,
-      errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+      errorCode: refused,
       protocolType: null,
       protocolName: null,
       assignment: Buffer.alloc(0),
@@ -136,6 +150,8 @@ export async function handleSyncGroup(c: Connection, req: SyncGroupRequest): Pro
 export function handleHeartbeat(c: Connection, req: HeartbeatRequest): HeartbeatResponse {
   if (!c.allows('Read', 'Group', req.groupId))
     return { throttleTimeMs: 0, errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED }
+  const notCoordinator = coordinatorRefusal(c.server.broker, 'group', req.groupId)
+  if (notCoordinator !== KafkaError.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator }
   const error = c.server.broker.groups.heartbeat({
     groupId: req.groupId,
     generationId: req.generationId,
@@ -146,10 +162,13 @@ export function handleHeartbeat(c: Connection, req: HeartbeatRequest): Heartbeat
 }
 
 export function handleLeaveGroup(c: Connection, req: LeaveGroupRequest, version: number): LeaveGroupResponse {
-  if (!c.allows('Read', 'Group', req.groupId))
+  const refused = c.allows('Read', 'Group', req.groupId)
+    ? coordinatorRefusal(c.server.broker, 'group', req.groupId)
+    : KafkaError.GROUP_AUTHORIZATION_FAILED
+  if (refused !== KafkaError.NONE)
     return {
       throttleTimeMs: 0,
-      errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
+      errorCode: refused,
       members: version >= 3 ? [] : undefined,
     }
   // v0-2 name one member; v3+ batch them (KIP-345).
@@ -179,13 +198,16 @@ export function handleLeaveGroup(c: Connection, req: LeaveGroupRequest, version:
 
 export async function handleOffsetCommit(c: Connection, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
   const groupAllowed = c.allows('Read', 'Group', req.groupId)
+  const notCoordinator = coordinatorRefusal(c.server.broker, 'group', req.groupId)
   const deniedTopics = new Set(req.topics.filter((t) => !c.allows('Read', 'Topic', t.name)).map((t) => t.name))
   const denied = (topic: string) =>
     !groupAllowed
       ? KafkaError.GROUP_AUTHORIZATION_FAILED
-      : deniedTopics.has(topic)
-        ? KafkaError.TOPIC_AUTHORIZATION_FAILED
-        : undefined
+      : notCoordinator !== KafkaError.NONE
+        ? notCoordinator
+        : deniedTopics.has(topic)
+          ? KafkaError.TOPIC_AUTHORIZATION_FAILED
+          : undefined
   const allowed = req.topics.filter((t) => denied(t.name) === undefined)
   if (allowed.length === 0)
     return {
@@ -251,13 +273,13 @@ function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics, 
       metadata: '',
       errorCode,
     }))
-  if (!c.allows('Describe', 'Group', groupId))
+  const refused = c.allows('Describe', 'Group', groupId)
+    ? coordinatorRefusal(c.server.broker, 'group', groupId)
+    : KafkaError.GROUP_AUTHORIZATION_FAILED
+  if (refused !== KafkaError.NONE)
     return {
-      errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED,
-      topics: named.map((t) => ({
-        name: t.name,
-        partitions: failed(KafkaError.GROUP_AUTHORIZATION_FAILED, t.partitions),
-      })),
+      errorCode: refused,
+      topics: named.map((t) => ({ name: t.name, partitions: failed(refused, t.partitions) })),
     }
   // Topics the principal may not Describe: named ones answer TOPIC_AUTHORIZATION_FAILED, "all" leaves them out.
   const visible = (topic: string) => c.allows('Describe', 'Topic', topic)
@@ -324,6 +346,9 @@ export function handleDescribeGroups(
         protocolData: '',
         members: [],
       }
+    const notCoordinator = coordinatorRefusal(c.server.broker, 'group', groupId)
+    if (notCoordinator !== KafkaError.NONE)
+      return { errorCode: notCoordinator, groupId, groupState: '', protocolType: '', protocolData: '', members: [] }
     const d = c.server.broker.groups.describe(groupId)
     // v6+ would report an unknown (Dead) group as GROUP_ID_NOT_FOUND; we serve <= 5, which answers Dead.
     return {
@@ -364,9 +389,10 @@ export function handleListGroups(c: Connection, req: ListGroupsRequest, version:
 
 export async function handleDeleteGroups(c: Connection, req: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
   const allowed = req.groupsNames.filter((g) => c.allows('Delete', 'Group', g))
-  const results = new Map(
-    (await c.server.broker.groups.deleteGroups(allowed)).map((r) => [r.groupId, groupErrorCode(r.error)]),
-  )
+  const elsewhere = allowed.filter((g) => coordinatorRefusal(c.server.broker, 'group', g) !== KafkaError.NONE)
+  const results = new Map<string, number>(elsewhere.map((g) => [g, KafkaError.NOT_COORDINATOR]))
+  const local = allowed.filter((g) => !results.has(g))
+  for (const r of await c.server.broker.groups.deleteGroups(local)) results.set(r.groupId, groupErrorCode(r.error))
   return {
     throttleTimeMs: 0,
     results: req.groupsNames.map((groupId) => ({

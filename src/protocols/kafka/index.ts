@@ -63,6 +63,10 @@ export interface KafkaListener extends Listener {
   readonly connectionCount: number
   /** The TLS port, when TLS is configured. */
   readonly tlsPort: number | undefined
+  /** The host Metadata names for this broker (what a cluster member advertises to the others). */
+  readonly advertisedHost: string
+  /** The plaintext port; undefined for a TLS-only listener. */
+  readonly plainPort: number | undefined
   /** Open connections whose produces a resource alarm holds back. */
   readonly blockedPublisherCount: number
   /** The fetch session cache (KIP-227): its size and counters. */
@@ -228,6 +232,8 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     name: 'kafka',
     port: listenerPort(tcp, tls),
     tlsPort: tls?.port,
+    plainPort: tcp?.port,
+    advertisedHost,
     urls,
     connections,
     get connectionCount() {

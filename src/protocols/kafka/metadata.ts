@@ -1,6 +1,8 @@
-// ApiVersions and Metadata, and the single-node cluster identity (node id, cluster id, topic name rule)
-// that the group and admin handlers answer with too.
+// ApiVersions and Metadata, and the cluster identity (cluster id, topic name rule) that the group and admin
+// handlers answer with too. Which brokers exist and who leads what comes from cluster.ts.
+import type { Broker } from '../../broker/broker.js'
 import type { Stream } from '../../broker/stream/stream.js'
+import { kafkaNodes, partitionLeader, selfId } from './cluster.js'
 import type {
   ApiVersionsRequest,
   ApiVersionsResponse,
@@ -13,8 +15,7 @@ import { KafkaError } from './errors.js'
 import { isZeroTopicId, topicIdOf, ZERO_TOPIC_ID } from './topic-ids.js'
 import { advertisedApiKeys } from './versions.js'
 
-/** The single broker every Metadata/FindCoordinator answer names. */
-export const NODE_ID = 0
+export { NODE_ID } from './cluster.js'
 export const CLUSTER_ID = 'wharf-cluster'
 /** The name of the Cluster resource in ACL rules (Kafka's). */
 export const CLUSTER_RESOURCE = 'kafka-cluster'
@@ -36,21 +37,25 @@ export function handleApiVersions(c: Connection, request: ApiVersionsRequest): A
 
 // ---- Metadata ----
 
-function topicMetadata(stream: Stream): MetadataResponseMetadataResponseTopic {
+function topicMetadata(broker: Broker, stream: Stream): MetadataResponseMetadataResponseTopic {
   return {
     errorCode: KafkaError.NONE,
     name: stream.name,
     topicId: topicIdOf(stream),
     isInternal: false,
-    partitions: stream.partitions.map((_log, partitionIndex) => ({
-      errorCode: KafkaError.NONE,
-      partitionIndex,
-      leaderId: NODE_ID,
-      leaderEpoch: 0,
-      replicaNodes: [NODE_ID],
-      isrNodes: [NODE_ID],
-      offlineReplicas: [],
-    })),
+    partitions: stream.partitions.map((_log, partitionIndex) => {
+      // Replicas are the leader alone: the storage, not the brokers, keeps the copies.
+      const leader = partitionLeader(broker, stream, partitionIndex)
+      return {
+        errorCode: leader.errorCode,
+        partitionIndex,
+        leaderId: leader.leaderId,
+        leaderEpoch: leader.leaderEpoch,
+        replicaNodes: leader.replicas,
+        isrNodes: leader.replicas,
+        offlineReplicas: [],
+      }
+    }),
   }
 }
 
@@ -67,9 +72,13 @@ export async function handleMetadata(c: Connection, req: MetadataRequest, versio
   const base = {
     throttleTimeMs: 0,
     // The port this connection came in on: a TLS client learns the TLS port, a plaintext one the plaintext port.
-    brokers: [{ nodeId: NODE_ID, host: c.server.advertisedHost, port: c.advertisedPort, rack: null }],
+    brokers: kafkaNodes(broker, { host: c.server.advertisedHost, port: c.advertisedPort }, c.tls).map((n) => ({
+      ...n,
+      rack: null,
+    })),
     clusterId: CLUSTER_ID,
-    controllerId: NODE_ID,
+    // Any broker takes admin requests (the catalog is shared), so each names itself: the one the client asked.
+    controllerId: selfId(broker),
   }
   // v0: an empty list means all topics; v1+: null means all, empty means none.
   const all = req.topics === null || (version === 0 && req.topics.length === 0)
@@ -80,7 +89,7 @@ export async function handleMetadata(c: Connection, req: MetadataRequest, versio
       topics: broker
         .listStreams()
         .filter((s) => c.allows('Describe', 'Topic', s.name))
-        .map(topicMetadata),
+        .map((s) => topicMetadata(broker, s)),
     }
   // Metadata v0-v3 have no flag: the broker setting alone decides (Kafka behaves the same).
   const allowCreate = options.autoCreateTopics && (version < 4 || req.allowAutoTopicCreation !== false)
@@ -94,18 +103,19 @@ export async function handleMetadata(c: Connection, req: MetadataRequest, versio
         const stream = resolve(topicId!)
         if (stream === undefined || !c.allows('Describe', 'Topic', stream.name))
           return missingTopic(null, KafkaError.UNKNOWN_TOPIC_ID, topicId)
-        return topicMetadata(stream)
+        return topicMetadata(broker, stream)
       }
       if (name === null) return missingTopic('', KafkaError.UNKNOWN_TOPIC_OR_PARTITION)
       if (!c.allows('Describe', 'Topic', name)) return missingTopic(name, KafkaError.TOPIC_AUTHORIZATION_FAILED)
       const stream = broker.getStream(name)
-      if (stream !== undefined) return topicMetadata(stream)
+      if (stream !== undefined) return topicMetadata(broker, stream)
       if (!isValidTopicName(name)) return missingTopic(name, KafkaError.INVALID_TOPIC_EXCEPTION)
       if (!allowCreate) return missingTopic(name, KafkaError.UNKNOWN_TOPIC_OR_PARTITION)
       // Auto-creation needs Create on the cluster or on the topic, as for CreateTopics.
       if (!mayCreateTopic(c, name)) return missingTopic(name, KafkaError.TOPIC_AUTHORIZATION_FAILED)
       try {
         return topicMetadata(
+          broker,
           await broker.createStream(name, { partitions: options.defaultPartitions }, { ifNotExists: true }),
         )
       } catch (error) {

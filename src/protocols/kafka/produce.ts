@@ -7,6 +7,7 @@ import { principalString } from '../../broker/security/authorizer.js'
 import { OFFSET_RECORD_COUNT, readBatchHeader, splitBatches } from '../../record/index.js'
 import { isWharfError } from '../../util/errors.js'
 import { burstClock } from '../common/metrics.js'
+import { leaderRefusal } from './cluster.js'
 import type {
   InitProducerIdRequest,
   InitProducerIdResponse,
@@ -52,6 +53,10 @@ async function appendOne(
       logStartOffset: -1,
     }
   }
+  // In a cluster only the partition's owner appends; the client re-routes on NOT_LEADER_OR_FOLLOWER.
+  const notLeader = leaderRefusal(c.server.broker, stream, index)
+  if (notLeader !== KafkaError.NONE)
+    return { index, errorCode: notLeader, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }
   const bytes = records === null ? null : Array.isArray(records) ? Buffer.concat(records) : records
   if (bytes === null || bytes.length === 0)
     return { index, errorCode: KafkaError.CORRUPT_MESSAGE, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }
@@ -189,7 +194,7 @@ function appendAll(c: Connection, req: ProduceRequest): Promise<ProduceResponse 
       return NO_RESPONSE
     })
   }
-  // acks=1 and acks=-1 are the same on a single node: answered once durable per the stream's fsync policy.
+  // acks=1 and acks=-1 are the same (the storage holds the copies): answered once durable per the stream's policy.
   return done.then((responses) => {
     c.server.traffic.publishToConfirm.since(receivedAt)
     return { responses, throttleTimeMs: 0 }

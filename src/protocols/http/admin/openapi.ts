@@ -94,6 +94,7 @@ const operations: Op[] = [
   ],
   ['delete', '/connections/{id}', 'Close one connection (AMQP 320 CONNECTION_FORCED, MQTT 5 DISCONNECT 0x98)'],
   ['get', '/alarms', 'Active disk/memory alarms and blocked publishing connections'],
+  ['get', '/cluster', 'Node id, live members and stream partition owners of a broker cluster (empty: one broker)'],
   ['get', '/mqtt/sessions', 'Persistent MQTT sessions with subscriptions and connection state', true],
   [
     'get',

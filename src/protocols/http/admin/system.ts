@@ -1,6 +1,8 @@
-// REST admin endpoints about the process: GET /api/v1/system (uptime, process memory, bytes stored) and
-// GET /api/v1/alarms (active resource alarms, publishers they hold back). Their gauges (wharf_alarm,
+// REST admin endpoints about the process: GET /api/v1/system (uptime, process memory, bytes stored),
+// GET /api/v1/alarms (active resource alarms, publishers they hold back) and GET /api/v1/cluster (this
+// broker's node id, the live members, the owner of each stream partition; empty on a single broker). Their gauges (wharf_alarm,
 // wharf_connections_blocked) are in ../metrics/listeners.ts.
+import { Stream } from '../../../broker/stream/stream.js'
 import type { Alarm, Listener } from '../../common/listener.js'
 import type { AdminContext } from './context.js'
 
@@ -48,6 +50,21 @@ export function registerSystemRoutes({ broker, route }: AdminContext, view: Syst
       heapUsedBytes: memory.heapUsed,
       storedBytes,
       partitions,
+    }
+  })
+
+  route('GET', '/cluster', () => {
+    const cluster = broker.cluster
+    if (cluster === undefined) return { nodeId: null, members: [], controller: null, streams: [] }
+    return {
+      nodeId: cluster.nodeId,
+      members: cluster.members(),
+      // The storage contract does not name the controller (its lease is the engine's own business).
+      controller: null,
+      streams: broker.listStreams().map((stream) => ({
+        name: stream.name,
+        owners: stream.partitions.map((_log, p) => cluster.ownerOf(Stream.logName(stream.id, p)) ?? null),
+      })),
     }
   })
 }

@@ -2,6 +2,8 @@
 // AddOffsetsToTxn, TxnOffsetCommit and EndTxn, over broker.producerTransactions. Authorization as Kafka:
 // Write on the transactional id for all of them, plus Write on each topic added and Read on the group whose
 // offsets the transaction commits.
+
+import { coordinatorRefusal } from '../cluster.js'
 import type {
   AddOffsetsToTxnRequest,
   AddOffsetsToTxnResponse,
@@ -27,6 +29,8 @@ export async function initTransactionalProducer(
   const failed = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1, producerEpoch: -1 })
   const id = req.transactionalId!
   if (!c.allows('Write', 'TransactionalId', id)) return failed(KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  const notCoordinator = coordinatorRefusal(c.server.broker, 'transaction', id)
+  if (notCoordinator !== KafkaError.NONE) return failed(notCoordinator)
   try {
     const expected =
       req.producerId !== undefined && req.producerId >= 0
@@ -59,6 +63,8 @@ async function addPartitions(
       resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: code(t.name) })),
     }))
   if (!c.allows('Write', 'TransactionalId', id)) return every(() => KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  const notCoordinator = coordinatorRefusal(c.server.broker, 'transaction', id)
+  if (notCoordinator !== KafkaError.NONE) return every(() => notCoordinator)
   // Kafka: a denied topic fails it, and every other partition of the request is not attempted.
   const denied = new Set(topics.filter((t) => !c.allows('Write', 'Topic', t.name)).map((t) => t.name))
   if (denied.size > 0)
@@ -122,6 +128,8 @@ export async function handleAddOffsetsToTxn(
     return { throttleTimeMs: 0, errorCode: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED }
   if (!c.allows('Read', 'Group', req.groupId))
     return { throttleTimeMs: 0, errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED }
+  const notCoordinator = coordinatorRefusal(c.server.broker, 'transaction', req.transactionalId)
+  if (notCoordinator !== KafkaError.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator }
   try {
     const txns = c.server.broker.producerTransactions
     const out = await txns.addGroup(req.transactionalId, req.producerId, req.producerEpoch, req.groupId)
@@ -146,6 +154,9 @@ export async function handleTxnOffsetCommit(
   if (!c.allows('Write', 'TransactionalId', req.transactionalId))
     return every(() => KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
   if (!c.allows('Read', 'Group', req.groupId)) return every(() => KafkaError.GROUP_AUTHORIZATION_FAILED)
+  // TxnOffsetCommit goes to the group's coordinator (it holds the offsets), the others to the transaction's.
+  const notCoordinator = coordinatorRefusal(c.server.broker, 'group', req.groupId)
+  if (notCoordinator !== KafkaError.NONE) return every(() => notCoordinator)
   // v3+ (KIP-447) names the consumer's member and generation: a zombie of an older generation is refused as
   // OffsetCommit refuses it (fields absent before v3 read as "no member").
   const member = c.server.broker.groups.validateTransactionalCommit({
@@ -184,6 +195,8 @@ export async function handleTxnOffsetCommit(
 export async function handleEndTxn(c: Connection, req: EndTxnRequest, version: number): Promise<EndTxnResponse> {
   if (!c.allows('Write', 'TransactionalId', req.transactionalId))
     return { throttleTimeMs: 0, errorCode: KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED }
+  const notCoordinator = coordinatorRefusal(c.server.broker, 'transaction', req.transactionalId)
+  if (notCoordinator !== KafkaError.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator }
   try {
     const txns = c.server.broker.producerTransactions
     const out = await txns.end(req.transactionalId, req.producerId, req.producerEpoch, req.committed)
