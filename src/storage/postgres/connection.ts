@@ -88,6 +88,8 @@ export class Database {
   readonly url: StorageUrl
   readonly #options: Required<Omit<DatabaseOptions, 'warn'>> & Pick<DatabaseOptions, 'warn'>
   #pool: pg.Pool | undefined
+  /** Where #pool connects: the primary, where a dedicated client (LISTEN) connects too. */
+  #endpoint: Endpoint | undefined
   #locating: Promise<pg.Pool> | undefined
   /** The last failed walk, so a burst of queries during an outage fails fast instead of each walking. */
   #failedAt = 0
@@ -145,6 +147,7 @@ export class Database {
         // An idle connection that dies is dropped by the pool; the next query on a dead server walks again.
         pool.on('error', (error) => this.#lost(pool, error))
         this.#pool = pool
+        this.#endpoint = endpoint
         this.#failure = undefined
         return pool
       } catch (error) {
@@ -182,6 +185,23 @@ export class Database {
     try {
       pool = await this.#primary()
       return await pool.query<R>(text, values)
+    } catch (error) {
+      throw this.#fail(pool, error)
+    }
+  }
+
+  /**
+   * A connection of its own on the primary (walking the hosts first when there is no pool), outside the pool:
+   * for LISTEN, which needs one session for as long as it listens. The caller ends it and handles its errors.
+   */
+  async dedicatedClient(): Promise<pg.Client> {
+    let pool: pg.Pool | undefined
+    try {
+      pool = await this.#primary()
+      const client = new pg.Client(this.#config(this.#endpoint!))
+      client.on('error', () => {}) // until the caller installs its own handler
+      await client.connect()
+      return client
     } catch (error) {
       throw this.#fail(pool, error)
     }

@@ -49,7 +49,7 @@ export class PostgresStorage implements StorageEngine {
       await migrate(db)
       const engine = new PostgresStorage(db, options)
       engine.cursors = await PostgresCursorStore.open(db)
-      engine.metadata = await PostgresMetadataStore.open(db)
+      engine.metadata = await PostgresMetadataStore.open(db, options.warn)
       engine.#startRetention(options.retentionCheckMs ?? 5 * 60_000)
       return engine
     } catch (error) {
