@@ -7,6 +7,7 @@
 // and acts on the catalog as it is then, so a burst of changes to one name ends in its last state.
 import type { MetadataStore } from '../../storage/api.js'
 import type { QueueCatalog, QueueRecord } from '../queue/catalog.js'
+import type { Quotas } from '../quotas/quotas.js'
 import type { Router } from '../routing/router.js'
 import type { Security } from '../security/security.js'
 import type { Appender } from '../stream/appender.js'
@@ -15,12 +16,13 @@ import type { StreamCatalog } from '../stream/catalog.js'
 export interface CatalogSyncHost {
   readonly router: Router
   readonly security: Security
+  readonly quotas: Quotas
 }
 
 type Report = (message: string, details?: Record<string, unknown>) => void
 
 /** Which catalog kinds a change of is applied to the live broker (the rest are read from the catalog on use). */
-export const SYNCED_KINDS = ['stream', 'queue', 'exchange', 'binding', 'user', 'acl'] as const
+export const SYNCED_KINDS = ['stream', 'queue', 'exchange', 'binding', 'user', 'acl', 'client-quota'] as const
 
 /**
  * Starts applying other brokers' catalog changes to this broker, when the storage is shared (its metadata
@@ -74,6 +76,9 @@ export function syncCatalog(
         return
       case 'acl':
         broker.security.acls.reload()
+        return
+      case 'client-quota':
+        broker.quotas.reload()
         return
     }
   }

@@ -172,3 +172,74 @@ async function offsetsAndDelete(a: Broker, b: Broker, engineB: PostgresStorage):
   await a.deleteStream('orders')
   await eventually('B forgets the stream', async () => (b.getStream('orders') === undefined ? true : undefined))
 }
+
+test('rules, quotas, stream and queue settings, exchanges and bindings changed on one broker apply on the other', {
+  timeout: 120_000,
+}, async (t) => {
+  const server = await startPostgres(t)
+  if (server === undefined) return
+  const url = await server.createDatabase('sync_kinds')
+  const a = await Broker.open({ storage: await openPostgresStorage(url, { retentionCheckMs: 0 }) })
+  const b = await Broker.open({ storage: await openPostgresStorage(url, { retentionCheckMs: 0 }) })
+  try {
+    const rule = {
+      principal: 'User:carol',
+      host: '*',
+      operation: 'Read',
+      permission: 'Deny',
+      resourceType: 'Topic',
+      resourceName: 'secret',
+      patternType: 'Literal',
+    } as const
+    const before = b.security.generation
+    await a.security.acls.add([rule])
+    await eventually('B has the rule', async () => (b.security.acls.list().length === 1 ? true : undefined))
+    assert.ok(b.security.generation > before, 'cached decisions on B are dropped')
+    await a.security.acls.delete({ principal: 'User:carol' })
+    await eventually('B drops the rule', async () => (b.security.acls.size === 0 ? true : undefined))
+
+    await a.quotas.alter(
+      [{ entity: { user: 'carol' }, changes: [{ kind: 'produceBytesPerSecond', value: 1024 }] }],
+      false,
+    )
+    await eventually('B applies the quota', async () =>
+      b.quotas.limitFor({ user: 'carol', clientId: 'x' }, 'produceBytesPerSecond') === 1024 ? true : undefined,
+    )
+
+    await a.createStream('metrics', { partitions: 1, retentionMs: 60_000 })
+    await eventually('B opens metrics', async () => b.getStream('metrics'))
+    await a.alterStream('metrics', { partitions: 4, retentionMs: 120_000 })
+    const altered = await eventually('B grows metrics', async () =>
+      b.getStream('metrics')?.partitions.length === 4 ? b.getStream('metrics') : undefined,
+    )
+    assert.equal(altered.config.retentionMs, 120_000)
+
+    await a.createQueue('jobs', { maxDeliveries: 3 })
+    await eventually('B opens jobs', async () => b.getQueue('jobs'))
+    await a.alterQueue('jobs', { maxDeliveries: 7 })
+    await eventually('B alters jobs', async () => (b.getQueue('jobs')?.config.maxDeliveries === 7 ? true : undefined))
+
+    await a.declareExchange({ name: 'fan', type: 'fanout', durable: true })
+    await a.bind({ source: 'fan', destination: { kind: 'queue', name: 'jobs' }, key: '', arguments: {} })
+    await eventually('B routes fan to jobs', async () =>
+      b.router.route('fan', 'any').destinations.some((d) => d.kind === 'queue' && d.name === 'jobs') ? true : undefined,
+    )
+    await b.publish('fan', 'any', { value: Buffer.from('via B') })
+    // Read where it was written: seeing another broker's appends is log ownership's business (cluster mode).
+    const [delivery] = await eventually('B gets it from jobs', async () => {
+      const got = await b.get('jobs', { owner: 'test', max: 1 })
+      return got.length > 0 ? got : undefined
+    })
+    assert.equal(delivery!.message.value?.toString(), 'via B')
+    await a.deleteExchange('fan')
+    await eventually('B drops fan', async () => (b.router.getExchange('fan') === undefined ? true : undefined))
+    // A transient queue of B's own is not touched by another broker's catalog.
+    await b.createQueue('local-only', { durable: false })
+    await a.createQueue('other', {})
+    await eventually('B opens other', async () => b.getQueue('other'))
+    assert.ok(b.getQueue('local-only'))
+  } finally {
+    await a.close()
+    await b.close()
+  }
+})
