@@ -12,17 +12,29 @@ import type { Router } from '../routing/router.js'
 import type { Security } from '../security/security.js'
 import type { Appender } from '../stream/appender.js'
 import type { StreamCatalog } from '../stream/catalog.js'
+import type { TopicSubscriptions } from '../topics/topics.js'
 
 export interface CatalogSyncHost {
   readonly router: Router
   readonly security: Security
   readonly quotas: Quotas
+  readonly topics: TopicSubscriptions
 }
 
 type Report = (message: string, details?: Record<string, unknown>) => void
 
 /** Which catalog kinds a change of is applied to the live broker (the rest are read from the catalog on use). */
-export const SYNCED_KINDS = ['stream', 'queue', 'exchange', 'binding', 'user', 'acl', 'client-quota'] as const
+export const SYNCED_KINDS = [
+  'stream',
+  'queue',
+  'exchange',
+  'binding',
+  'user',
+  'acl',
+  'client-quota',
+  'sns-topic',
+  'sns-subscription',
+] as const
 
 /**
  * Starts applying other brokers' catalog changes to this broker, when the storage is shared (its metadata
@@ -79,6 +91,10 @@ export function syncCatalog(
         return
       case 'client-quota':
         broker.quotas.reload()
+        return
+      case 'sns-topic':
+      case 'sns-subscription':
+        await broker.topics.reload()
         return
     }
   }

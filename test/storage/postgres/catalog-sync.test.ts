@@ -233,6 +233,10 @@ test('rules, quotas, stream and queue settings, exchanges and bindings changed o
     assert.equal(delivery!.message.value?.toString(), 'via B')
     await a.deleteExchange('fan')
     await eventually('B drops fan', async () => (b.router.getExchange('fan') === undefined ? true : undefined))
+    await a.topics.createTopic('alerts')
+    await eventually('B lists the SNS topic', async () => (b.topics.listTopics().includes('alerts') ? true : undefined))
+    await a.topics.deleteTopic('alerts')
+    await eventually('B drops the SNS topic', async () => (b.topics.listTopics().includes('alerts') ? undefined : true))
     // A transient queue of B's own is not touched by another broker's catalog.
     await b.createQueue('local-only', { durable: false })
     await a.createQueue('other', {})
