@@ -3,6 +3,7 @@
 import type { ClusterView, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import { AdapterCatalogs, type AdapterKind, type Catalog } from './catalog.js'
+import { syncCatalog } from './catalog-sync/catalog-sync.js'
 import type { BrokerOptions, QueueConfig, StreamConfig } from './config.js'
 import { GroupCoordinator } from './groups/index.js'
 import { Jms } from './jms/jms.js'
@@ -161,6 +162,7 @@ export class Broker {
     await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
     this.#maintenance.start(this.#options.tickMs ?? 100)
     this.scheduler = Scheduler.start(meta, this, this.#report.warn, this.#options)
+    syncCatalog(this, meta, this.#streams, this.#queues, this.#appender, (work) => this.#serial(work), this.#report)
   }
 
   /** Adapter state of one kind (catalog.ts): durable, typed by the caller, never read by the broker. */

@@ -162,6 +162,12 @@ export interface CursorStore {
   getDeliveryCounts(key: string): ReadonlyMap<number, number> | undefined
   delete(key: string): Promise<void>
   keys(prefix?: string): string[]
+  /**
+   * Engines several brokers share: re-reads the cursors whose keys start with prefix (all without one) from
+   * storage, as another broker left them. Called when this broker takes over what they belong to (a consumer
+   * group, a queue); a cursor changed here and not yet durable keeps its local state.
+   */
+  refresh?(prefix?: string): Promise<void>
   flush(): Promise<void>
   close(): Promise<void>
 }
@@ -172,6 +178,13 @@ export interface MetadataStore {
   list<T = unknown>(kind: string): Array<[string, T]>
   put(kind: string, name: string, value: unknown): Promise<void>
   delete(kind: string, name: string): Promise<void>
+  /**
+   * Engines several brokers share: calls listener after another broker's committed put or delete of a
+   * document has been applied here (get and list already return it). Changes missed while the engine could
+   * not listen are found by re-reading and reported the same way; this store's own writes are not reported.
+   * Returns the listener's removal. The local engine has no other writers and leaves it out.
+   */
+  watch?(listener: (kind: string, name: string) => void): () => void
   flush(): Promise<void>
   close(): Promise<void>
 }

@@ -220,6 +220,39 @@ export class QueueCatalog extends NamedCatalog<Queue> {
     return depth
   }
 
+  /**
+   * Makes the open queue `name` match its catalog record after another broker sharing the storage changed it:
+   * opens one declared there (once its stream is open here), applies settings altered there, and closes one
+   * deleted there (memory only: its cursors, record and bindings went there). Queues that live in this
+   * broker's memory only (non-durable, exclusive) are left alone. Writes nothing.
+   */
+  syncFromCatalog(name: string): 'opened' | 'altered' | 'closed' | undefined {
+    const record = this.#host.storage.metadata.get<QueueRecord>('queue', name)
+    const open = this.byName.get(name)
+    if (open !== undefined && this.#queueCursors(open.config) === this.#host.storage.memoryCursors) return undefined
+    if (open !== undefined && record === undefined) {
+      this.detach(open, 'queue deleted')
+      return 'closed'
+    }
+    if (record === undefined) return undefined
+    if (open === undefined) {
+      if (!this.#host.streams.has(record.config.stream)) return undefined
+      this.#openQueue(name, record.config)
+      return 'opened'
+    }
+    const config: QueueConfig = { ...defaultQueueConfig, ...record.config }
+    if (JSON.stringify(config) === JSON.stringify(open.config)) return undefined
+    open.config = config
+    return 'altered'
+  }
+
+  /** Closes a queue and forgets it, in memory only (its consumers are cancelled with reason). */
+  detach(queue: Queue, reason: string): void {
+    queue.close(reason)
+    this.byName.delete(queue.name)
+    this.#host.streams.get(queue.streamName)?.queues.delete(queue)
+  }
+
   /** A queue that cannot outlive the process keeps its acks in memory: nothing to fsync per ack. */
   #queueCursors(config: QueueConfig): CursorStore {
     const storage = this.#host.storage

@@ -43,6 +43,11 @@ export class Quotas {
     }
   }
 
+  /** Another broker sharing the storage changed the quotas: read them again (measured rates stay). */
+  reload(): void {
+    this.#store.reload()
+  }
+
   /** No quota configured: nothing needs measuring. */
   get none(): boolean {
     return this.#store.empty

@@ -44,7 +44,14 @@ export class QuotaStore {
 
   private constructor(metadata: MetadataStore) {
     this.#metadata = metadata
-    for (const [key, stored] of metadata.list<StoredQuota>(KIND)) this.#byKey.set(key, stored)
+    this.reload()
+  }
+
+  /** Reads the entries from the catalog (at open, and when another broker sharing the storage changed them). */
+  reload(): void {
+    this.#byKey.clear()
+    this.#resolved.clear()
+    for (const [key, stored] of this.#metadata.list<StoredQuota>(KIND)) this.#byKey.set(key, stored)
   }
 
   static open(metadata: MetadataStore): QuotaStore {

@@ -61,3 +61,36 @@ export class BindingIndex {
     if (slot !== undefined && --slot.refs === 0) this.#targets.delete(key)
   }
 }
+
+/**
+ * What removing bindings and exchanges takes with it: an exchange's bindings both ways, and auto-delete
+ * exchanges whose last source binding is among the removed (transitively).
+ */
+export function cascade(
+  bindings: readonly BindingEntry[],
+  exchanges: readonly ExchangeState[],
+  byName: ReadonlyMap<string, ExchangeState>,
+  index: BindingIndex,
+): { dropBindings: Set<BindingEntry>; dropExchanges: Set<ExchangeState> } {
+  const dropBindings = new Set(bindings)
+  const dropExchanges = new Set(exchanges)
+  const pending = [...exchanges]
+  for (;;) {
+    for (let x = pending.pop(); x !== undefined; x = pending.pop()) {
+      for (const entry of x.bindings.values()) dropBindings.add(entry)
+      const inbound = index.inbound({ kind: 'exchange', name: x.def.name })
+      if (inbound !== undefined) for (const entry of inbound.values()) dropBindings.add(entry)
+    }
+    for (const entry of dropBindings) {
+      const source = byName.get(entry.def.source)
+      if (source === undefined || !source.def.autoDelete || dropExchanges.has(source)) continue
+      let all = true
+      for (const other of source.bindings.values()) if (!dropBindings.has(other)) all = false
+      if (all) {
+        dropExchanges.add(source)
+        pending.push(source)
+      }
+    }
+    if (pending.length === 0) return { dropBindings, dropExchanges }
+  }
+}

@@ -2,10 +2,17 @@
 // predeclared exchanges, and the catalog shapes of exchanges and bindings.
 import { WharfError } from '../../util/errors.js'
 import { canonicalValue, encodeTable } from './arguments.js'
-import { inequivalentExchange, invalidArgument, unknownExchangeType } from './errors.js'
+import {
+  defaultExchangeRefused,
+  exchangeNotFound,
+  inequivalentExchange,
+  invalidArgument,
+  unknownExchangeType,
+} from './errors.js'
 import { amqpValueEquals } from './match/index.js'
 import {
   type BindingDef,
+  copyDestination,
   type Destination,
   destinationKey,
   type ExchangeDef,
@@ -105,4 +112,27 @@ export function assertEquivalent(current: ExchangeDef, wanted: ExchangeDef): voi
     const b = current.arguments[key]
     if (!amqpValueEquals(a, b)) throw inequivalentExchange(current.name, key, false, a, b)
   }
+}
+
+/** A binding's definition, checked and filled in, with its source exchange (EXCHANGE_NOT_FOUND without one). */
+export function resolveBinding<X>(binding: BindingDef, exchanges: ReadonlyMap<string, X>, destinationMustExist = true) {
+  const destination = copyDestination(binding.destination)
+  if (typeof binding.source !== 'string' || typeof binding.key !== 'string')
+    throw new WharfError('INVALID_ARGUMENT', 'binding source and key must be strings')
+  if (binding.syntax !== undefined && binding.syntax !== 'amqp' && binding.syntax !== 'mqtt')
+    throw new WharfError('INVALID_ARGUMENT', `unknown binding syntax '${binding.syntax}'`)
+  if (binding.source === '' || (destination.kind === 'exchange' && destination.name === ''))
+    throw defaultExchangeRefused()
+  const source = exchanges.get(binding.source)
+  if (source === undefined) throw exchangeNotFound(binding.source)
+  if (destinationMustExist && destination.kind === 'exchange' && !exchanges.has(destination.name))
+    throw exchangeNotFound(destination.name)
+  const def = {
+    source: binding.source,
+    destination,
+    key: binding.key,
+    arguments: Object.freeze({ ...(binding.arguments ?? {}) }),
+    syntax: binding.syntax ?? ('amqp' as const),
+  }
+  return { def, source }
 }

@@ -11,7 +11,7 @@
 import { WharfError } from '../../util/errors.js'
 import type { SelectorMessage } from '../selector/index.js'
 import { decodeTable } from './arguments.js'
-import { BindingIndex } from './bindings.js'
+import { BindingIndex, cascade } from './bindings.js'
 import {
   assertEquivalent,
   bindingId,
@@ -20,6 +20,7 @@ import {
   KIND_BINDING,
   KIND_EXCHANGE,
   normalizeExchange,
+  resolveBinding,
   type StoredBinding,
   type StoredExchange,
   storedBinding,
@@ -111,31 +112,70 @@ export class Router {
   }
 
   #loadEntries(catalog: RouterCatalog): void {
-    for (const [name, stored] of catalog.list<StoredExchange>(KIND_EXCHANGE)) {
-      if (this.#exchanges.has(name)) continue // built-ins are never persisted; tolerate old entries
-      const def = normalizeExchange({ ...stored, name, arguments: decodeTable(stored.arguments) })
-      this.#exchanges.set(name, new ExchangeState(def))
+    for (const [name, stored] of catalog.list<StoredExchange>(KIND_EXCHANGE)) this.#loadExchange(name, stored)
+    for (const [id, stored] of catalog.list<StoredBinding>(KIND_BINDING)) this.#loadBinding(id, stored)
+  }
+
+  #loadExchange(name: string, stored: StoredExchange): void {
+    if (this.#exchanges.has(name)) return // built-ins are never persisted; tolerate old entries
+    const def = normalizeExchange({ ...stored, name, arguments: decodeTable(stored.arguments) })
+    this.#exchanges.set(name, new ExchangeState(def))
+  }
+
+  #loadBinding(id: string, stored: StoredBinding): void {
+    const source = this.#exchanges.get(stored.source)
+    const destination = copyDestination(stored.destination)
+    // A crash between the deletes of a cascade may leave a binding whose exchange is gone.
+    if (source === undefined || source.bindings.has(id)) return
+    if (destination.kind === 'exchange' && !this.#exchanges.has(destination.name)) return
+    const def = { ...stored, destination, arguments: Object.freeze(decodeTable(stored.arguments)), durable: true }
+    source.validate(def)
+    try {
+      source.checkWildcards(def, this.#topicWildcardsMax)
+    } catch (error) {
+      // Refusing it now would lose its routing; matching is linear, so keeping it costs only time.
+      this.#warn('stored binding exceeds a limit new bindings are held to; kept', {
+        source: stored.source,
+        key: stored.key.slice(0, 64),
+        reason: (error as Error).message,
+      })
     }
-    for (const [id, stored] of catalog.list<StoredBinding>(KIND_BINDING)) {
-      const source = this.#exchanges.get(stored.source)
-      const destination = copyDestination(stored.destination)
-      // A crash between the deletes of a cascade may leave a binding whose exchange is gone.
-      if (source === undefined) continue
-      if (destination.kind === 'exchange' && !this.#exchanges.has(destination.name)) continue
-      const def = { ...stored, destination, arguments: Object.freeze(decodeTable(stored.arguments)), durable: true }
-      source.validate(def)
-      try {
-        source.checkWildcards(def, this.#topicWildcardsMax)
-      } catch (error) {
-        // Refusing it now would lose its routing; matching is linear, so keeping it costs only time.
-        this.#warn('stored binding exceeds a limit new bindings are held to; kept', {
-          source: stored.source,
-          key: stored.key.slice(0, 64),
-          reason: (error as Error).message,
-        })
+    this.#bindings.add(source, { id, def: Object.freeze(def), target: this.#bindings.intern(destination) })
+  }
+
+  /**
+   * Makes memory match the catalog for one durable exchange or binding that another broker sharing the
+   * storage declared or deleted (kind `exchange` or `binding`). Writes nothing; true when memory changed.
+   */
+  syncFromCatalog(kind: string, name: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const catalog = this.#catalog
+      if (catalog === undefined) return false
+      if (kind === KIND_EXCHANGE) {
+        const stored = catalog.get<StoredExchange>(KIND_EXCHANGE, name)
+        const open = this.#exchanges.get(name)
+        if (stored !== undefined) this.#loadExchange(name, stored)
+        else if (open?.def.durable && !builtins.some(([builtin]) => builtin === name)) {
+          // Its bindings both ways went with it there (each announced too); here they go with it.
+          const inbound = this.#bindings.inbound({ kind: 'exchange', name })?.values() ?? []
+          for (const entry of [...open.bindings.values(), ...inbound]) this.#bindings.remove(open, entry)
+          this.#exchanges.delete(name)
+        }
+        return (stored === undefined) !== (open === undefined)
       }
-      this.#bindings.add(source, { id, def: Object.freeze(def), target: this.#bindings.intern(destination) })
-    }
+      if (kind !== KIND_BINDING) return false
+      const stored = catalog.get<StoredBinding>(KIND_BINDING, name)
+      if (stored !== undefined) {
+        const had = this.#bindings.count
+        this.#loadBinding(name, stored)
+        return this.#bindings.count !== had
+      }
+      const source = this.#exchanges.get((JSON.parse(name) as [string])[0])
+      const entry = source?.bindings.get(name)
+      if (entry === undefined || !entry.def.durable) return false
+      this.#bindings.remove(source, entry)
+      return true
+    })
   }
 
   /** Runs control-plane mutations one at a time, in call order. */
@@ -208,7 +248,7 @@ export class Router {
   /** Adds a binding; binding the same (source, destination, key, arguments, syntax) again is a no-op. */
   bind(binding: BindingDef): Promise<boolean> {
     return this.#serial(async () => {
-      const { def, source } = this.#resolve(binding)
+      const { def, source } = resolveBinding(binding, this.#exchanges)
       const id = bindingId(def)
       if (source.bindings.has(id)) return false
       source.validate(def)
@@ -230,7 +270,7 @@ export class Router {
   /** Removes a binding; false when it did not exist. May auto-delete the source exchange. */
   unbind(binding: BindingDef): Promise<boolean> {
     return this.#serial(async () => {
-      const { def, source } = this.#resolve(binding, false)
+      const { def, source } = resolveBinding(binding, this.#exchanges, false)
       const entry = source.bindings.get(bindingId(def))
       if (entry === undefined) return false
       await this.#remove([entry], [])
@@ -254,54 +294,12 @@ export class Router {
     }
   }
 
-  #resolve(binding: BindingDef, destinationMustExist = true) {
-    const destination = copyDestination(binding.destination)
-    if (typeof binding.source !== 'string' || typeof binding.key !== 'string')
-      throw new WharfError('INVALID_ARGUMENT', 'binding source and key must be strings')
-    if (binding.syntax !== undefined && binding.syntax !== 'amqp' && binding.syntax !== 'mqtt')
-      throw new WharfError('INVALID_ARGUMENT', `unknown binding syntax '${binding.syntax}'`)
-    if (binding.source === '' || (destination.kind === 'exchange' && destination.name === ''))
-      throw defaultExchangeRefused()
-    const source = this.#exchanges.get(binding.source)
-    if (source === undefined) throw exchangeNotFound(binding.source)
-    if (destinationMustExist && destination.kind === 'exchange' && !this.#exchanges.has(destination.name))
-      throw exchangeNotFound(destination.name)
-    const def = {
-      source: binding.source,
-      destination,
-      key: binding.key,
-      arguments: Object.freeze({ ...(binding.arguments ?? {}) }),
-      syntax: binding.syntax ?? ('amqp' as const),
-    }
-    return { def, source }
-  }
-
   /**
    * Removes bindings and exchanges plus everything that goes with them: an exchange's bindings both
    * ways, and auto-delete exchanges whose last source binding is among the removed (transitively).
    */
   async #remove(bindings: BindingEntry[], exchanges: ExchangeState[]): Promise<void> {
-    const dropBindings = new Set(bindings)
-    const dropExchanges = new Set(exchanges)
-    const pending = [...exchanges]
-    for (;;) {
-      for (let x = pending.pop(); x !== undefined; x = pending.pop()) {
-        for (const entry of x.bindings.values()) dropBindings.add(entry)
-        const inbound = this.#bindings.inbound({ kind: 'exchange', name: x.def.name })
-        if (inbound !== undefined) for (const entry of inbound.values()) dropBindings.add(entry)
-      }
-      for (const entry of dropBindings) {
-        const source = this.#exchanges.get(entry.def.source)
-        if (source === undefined || !source.def.autoDelete || dropExchanges.has(source)) continue
-        let all = true
-        for (const other of source.bindings.values()) if (!dropBindings.has(other)) all = false
-        if (all) {
-          dropExchanges.add(source)
-          pending.push(source)
-        }
-      }
-      if (pending.length === 0) break
-    }
+    const { dropBindings, dropExchanges } = cascade(bindings, exchanges, this.#exchanges, this.#bindings)
     if (this.#catalog !== undefined) {
       for (const entry of dropBindings) if (entry.def.durable) await this.#catalog.delete(KIND_BINDING, entry.id)
       for (const x of dropExchanges) if (x.def.durable) await this.#catalog.delete(KIND_EXCHANGE, x.def.name)

@@ -42,6 +42,7 @@ export interface RouteResult {
 
 /** The subset of the storage MetadataStore the router needs (kinds 'exchange', 'binding', 'sns-*'). */
 export interface RouterCatalog {
+  get<T = unknown>(kind: string, name: string): T | undefined
   put(kind: string, name: string, value: unknown): Promise<void>
   delete(kind: string, name: string): Promise<void>
   list<T = unknown>(kind: string): Array<[string, T]>

@@ -177,6 +177,12 @@ export class AclStore {
     return this.#rules.filter((rule) => resourceMatches(rule, type, name))
   }
 
+  /** Reads the rules from the catalog again (another broker sharing the storage changed them). */
+  reload(): void {
+    this.#rules = this.#metadata.list<AclBinding>(KIND).map(([, rule]) => rule)
+    this.#generation++
+  }
+
   /** Adds rules; adding one that exists is a no-op. Returns how many were new. */
   async add(bindings: readonly AclBinding[]): Promise<number> {
     let added = 0

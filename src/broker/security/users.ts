@@ -85,6 +85,11 @@ export class UserStore {
     return this.#generation
   }
 
+  /** Another broker sharing the storage changed a user (the catalog has it already): cached decisions go. */
+  changed(): void {
+    this.#generation++
+  }
+
   get size(): number {
     return this.#metadata.list(KIND).length
   }

@@ -139,11 +139,7 @@ export class StreamCatalog extends NamedCatalog<Stream> {
         `partitions can only grow (${stream.config.partitions} → ${next.partitions})`,
       )
     }
-    for (let p = stream.config.partitions; p < next.partitions; p++) {
-      stream.partitions.push(await this.#openLog(stream.id, p, next))
-    }
-    for (const log of stream.partitions) log.updateConfig(toLogConfig(next))
-    stream.config = next
+    await this.#apply(stream, next)
     if (!next.transient)
       await this.#host.storage.metadata.put('stream', name, {
         id: stream.id,
@@ -152,6 +148,38 @@ export class StreamCatalog extends NamedCatalog<Stream> {
         uuid: stream.uuid,
       })
     return stream
+  }
+
+  /** Grows the stream's partitions to the config's and hands every log its settings. */
+  async #apply(stream: Stream, next: StreamConfig): Promise<void> {
+    for (let p = stream.config.partitions; p < next.partitions; p++) {
+      stream.partitions.push(await this.#openLog(stream.id, p, next))
+    }
+    for (const log of stream.partitions) log.updateConfig(toLogConfig(next))
+    stream.config = next
+  }
+
+  /**
+   * Makes the open stream `name` match its catalog record after another broker sharing the storage changed
+   * it: opens one created there, grows partitions and applies settings altered there. A stream deleted there
+   * (no record, or one with another id) is returned for the caller to detach. Writes nothing.
+   */
+  async syncFromCatalog(name: string): Promise<{ opened?: Stream; altered?: Stream; gone?: Stream }> {
+    const record = this.#host.storage.metadata.get<StreamRecord>('stream', name)
+    const open = this.byName.get(name)
+    if (open !== undefined && !open.config.transient && (record === undefined || record.id !== open.id))
+      return { gone: open }
+    if (record === undefined || record.config.transient || open?.config.transient) return {}
+    if (open === undefined) return { opened: await this.#openStream(name, record) }
+    if (JSON.stringify(open.config) === JSON.stringify(record.config)) return {}
+    await this.#apply(open, record.config)
+    return { altered: open }
+  }
+
+  /** Forgets a stream another broker deleted (its logs and records are gone already): memory only. */
+  async detach(stream: Stream): Promise<void> {
+    this.byName.delete(stream.name)
+    for (let p = 0; p < stream.partitions.length; p++) await this.#host.storage.deleteLog(Stream.logName(stream.id, p))
   }
 
   /** Deletes a stream; one that queues read is refused unless `force`, which removes those queues first. */

@@ -101,17 +101,31 @@ export class TopicSubscriptions {
 
   static async open(catalog: RouterCatalog | undefined): Promise<TopicSubscriptions> {
     const subs = new TopicSubscriptions({ catalog })
-    if (catalog === undefined) return subs
+    subs.#load()
+    return subs
+  }
+
+  #load(): void {
+    const catalog = this.#catalog
+    if (catalog === undefined) return
     for (const [name, stored] of catalog.list<{ attributes?: Record<string, string> }>(KIND_TOPIC))
-      subs.#topics.set(name, { attributes: Object.freeze({ ...(stored.attributes ?? {}) }), subscriptions: new Map() })
+      this.#topics.set(name, { attributes: Object.freeze({ ...(stored.attributes ?? {}) }), subscriptions: new Map() })
     for (const [id, stored] of catalog.list<StoredSubscription>(KIND_SUBSCRIPTION)) {
-      const topic = subs.#topics.get(stored.topic)
+      const topic = this.#topics.get(stored.topic)
       if (topic === undefined) continue // left behind by an interrupted deleteTopic
       const subscription = build(id, stored)
       topic.subscriptions.set(id, subscription)
-      subs.#byId.set(id, subscription)
+      this.#byId.set(id, subscription)
     }
-    return subs
+  }
+
+  /** Reads topics and subscriptions from the catalog again (another broker sharing the storage changed them). */
+  reload(): Promise<void> {
+    return this.#serial(async () => {
+      this.#topics.clear()
+      this.#byId.clear()
+      this.#load()
+    })
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {

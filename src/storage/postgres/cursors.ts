@@ -14,10 +14,12 @@ const MAX_OFFSET = 2 ** 52 - 1
 
 export class PostgresCursorStore extends CursorTableReads implements CursorStore {
   readonly #writes: WriteBehind
+  readonly #db: Database
   #closed = false
 
   private constructor(table: CursorTable, db: Database) {
     super(table)
+    this.#db = db
     this.#writes = new WriteBehind(db, async (client, keys) => {
       const upsertKeys: Buffer[] = []
       const states: Buffer[] = []
@@ -84,6 +86,29 @@ export class PostgresCursorStore extends CursorTableReads implements CursorStore
   async delete(key: string): Promise<void> {
     this.check()
     return this.#mutated(key, this.table.delete(key))
+  }
+
+  /**
+   * Re-reads the cursors whose keys start with prefix from the database, as another broker sharing it left
+   * them (called on taking over what they belong to): memory gets the stored state, and keys the database no
+   * longer has go. A key changed here and not committed yet keeps the local state, which its commit stores.
+   */
+  async refresh(prefix = ''): Promise<void> {
+    this.check()
+    const bytes = Buffer.from(prefix)
+    const { rows } = await this.#db.query<{ key: Buffer; state: Buffer }>(
+      'SELECT key, state FROM wharf_cursor WHERE substring(key from 1 for $2) = $1',
+      [bytes, bytes.length],
+    )
+    const stored = new Set<string>()
+    for (const row of rows) {
+      const key = row.key.toString()
+      stored.add(key)
+      if (!this.#writes.pending(key)) this.table.apply(row.state)
+    }
+    for (const key of this.keys(prefix)) {
+      if (!stored.has(key) && !this.#writes.pending(key)) this.table.delete(key)
+    }
   }
 
   flush(): Promise<void> {

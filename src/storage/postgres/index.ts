@@ -57,7 +57,7 @@ export class PostgresStorage implements StorageEngine {
       await migrate(db)
       const engine = new PostgresStorage(db, options)
       engine.cursors = await PostgresCursorStore.open(db)
-      engine.metadata = await PostgresMetadataStore.open(db)
+      engine.metadata = await PostgresMetadataStore.open(db, options.warn)
       if (options.cluster !== undefined) {
         engine.cluster = await PostgresCluster.join(db, options.cluster, options).catch(async (error) => {
           await engine.cursors.close()

@@ -1,29 +1,38 @@
 // MetadataStore over PostgreSQL: the whole catalog is loaded at open into the local store's in-memory table
 // (documents handed out deep-frozen, as persisted), and puts and deletes are written through to
-// wharf_metadata by a write-behind group commit; the promise resolves after COMMIT.
+// wharf_metadata by a write-behind group commit; the promise resolves after COMMIT. The same transaction
+// announces the names it wrote (NOTIFY wharf_catalog), so brokers sharing the database apply each other's
+// changes (catalog-watch.ts) and tell their watchers.
 import { WharfError } from '../../util/errors.js'
 import type { MetadataStore } from '../api.js'
 import { MetadataTable, toDoc } from '../local/metadata-store.js'
+import { CATALOG_CHANNEL, encodeChange } from './catalog-notify.js'
+import { type CatalogListener, CatalogWatch, SEP } from './catalog-watch.js'
 import type { Database } from './connection.js'
 import { WriteBehind } from './write-behind.js'
-
-/** kind and name joined for the dirty set; kinds never contain NUL. */
-const SEP = '\u0000'
 
 export class PostgresMetadataStore implements MetadataStore {
   readonly #table: MetadataTable
   readonly #writes: WriteBehind
+  readonly #watch: CatalogWatch
   #closed = false
 
-  private constructor(table: MetadataTable, db: Database) {
+  private constructor(
+    table: MetadataTable,
+    db: Database,
+    warn?: (message: string, details?: Record<string, unknown>) => void,
+  ) {
     this.#table = table
+    this.#watch = new CatalogWatch({ table, db, pending: (key) => this.#writes.pending(key), warn })
     this.#writes = new WriteBehind(db, async (client, keys) => {
+      const payloads = new Set<string>()
       const put: [Buffer[], Buffer[], string[]] = [[], [], []]
       const gone: [Buffer[], Buffer[]] = [[], []]
       for (const key of keys) {
         const at = key.indexOf(SEP)
         const kind = key.slice(0, at)
         const name = key.slice(at + 1)
+        payloads.add(encodeChange(kind, name))
         const doc = table.kinds.get(kind)?.get(name)
         if (doc === undefined) {
           gone[0].push(Buffer.from(kind))
@@ -46,10 +55,16 @@ export class PostgresMetadataStore implements MetadataStore {
            WHERE m.kind = g.kind AND m.name = g.name`,
           gone,
         )
+      // Delivered to listeners only if this transaction commits; expected back from this backend, so skipped.
+      await client.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CATALOG_CHANNEL, [...payloads]])
+      this.#watch.expectEcho((client as unknown as { processID: number }).processID, payloads)
     })
   }
 
-  static async open(db: Database): Promise<PostgresMetadataStore> {
+  static async open(
+    db: Database,
+    warn?: (message: string, details?: Record<string, unknown>) => void,
+  ): Promise<PostgresMetadataStore> {
     const table = new MetadataTable()
     const { rows } = await db.query<{ kind: Buffer; name: Buffer; json: string }>(
       'SELECT kind, name, json FROM wharf_metadata',
@@ -63,7 +78,7 @@ export class PostgresMetadataStore implements MetadataStore {
         throw new WharfError('STORE_CORRUPT', `metadata ${kind}/${name}: unparsable JSON`)
       }
     }
-    return new PostgresMetadataStore(table, db)
+    return new PostgresMetadataStore(table, db, warn)
   }
 
   #check(): void {
@@ -95,13 +110,34 @@ export class PostgresMetadataStore implements MetadataStore {
     }
     if (json === undefined) throw new WharfError('INVALID_ARGUMENT', `metadata ${kind}/${name}: not JSON-serializable`)
     if (!this.#table.put(kind, name, toDoc(json))) return this.#writes.barrier()
+    this.#watch.localChange(kind + SEP + name)
     return this.#writes.touch(kind + SEP + name)
   }
 
   async delete(kind: string, name: string): Promise<void> {
     this.#check()
     if (!this.#table.delete(kind, name)) return this.#writes.barrier()
+    this.#watch.localChange(kind + SEP + name)
     return this.#writes.touch(kind + SEP + name)
+  }
+
+  /**
+   * Calls listener after another broker's committed change of a document is applied here (get and list
+   * return it already); starts listening on the first watcher. Returns the watcher's removal.
+   */
+  watch(listener: CatalogListener): () => void {
+    this.#check()
+    return this.#watch.add(listener)
+  }
+
+  /** Resolves once listening and caught up with the database (tests). */
+  watching(): Promise<void> {
+    return this.#watch.settled()
+  }
+
+  /** The backend pid of the listening connection, while connected (tests terminate it). */
+  get listenerProcessId(): number | undefined {
+    return this.#watch.listenerProcessId
   }
 
   flush(): Promise<void> {
@@ -111,6 +147,7 @@ export class PostgresMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.#watch.close()
     await this.#writes.close()
   }
 }

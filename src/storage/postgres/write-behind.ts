@@ -18,6 +18,8 @@ const RETRY_MS = 1000
 
 export class WriteBehind {
   #dirty = new Set<string>()
+  /** Keys the running transaction writes. */
+  #writing: ReadonlySet<string> = new Set()
   #waiters: Waiter[] = []
   #running: Promise<void> | undefined
   #retry: NodeJS.Timeout | undefined
@@ -32,6 +34,11 @@ export class WriteBehind {
   touch(key: string): Promise<void> {
     this.#dirty.add(key)
     return this.barrier()
+  }
+
+  /** Whether key has a change not committed yet (dirty, or in the transaction under way). */
+  pending(key: string): boolean {
+    return this.#dirty.has(key) || this.#writing.has(key)
   }
 
   /** Resolves once everything dirty now is committed (at once when nothing is). */
@@ -58,10 +65,13 @@ export class WriteBehind {
     const waiters = this.#waiters
     this.#dirty = new Set()
     this.#waiters = []
+    this.#writing = new Set(keys)
     try {
       await this.db.transaction((client) => this.write(client, keys))
+      this.#writing = new Set()
       for (const waiter of waiters) waiter.resolve()
     } catch (error) {
+      this.#writing = new Set()
       for (const key of keys) this.#dirty.add(key)
       for (const waiter of waiters) waiter.reject(error as Error)
       this.#scheduleRetry()
