@@ -1,6 +1,6 @@
 // A topic created through one broker while the others run: every broker lists it, the controller spreads
-// its partitions, and kafkajs produces to and consumes from all of them. Needs the shared catalog (brokers
-// apply each other's catalog changes: branch cl-catalog); marked todo until that is merged.
+// its partitions, and kafkajs produces to and consumes from all of them: the brokers apply each other's
+// catalog changes (src/broker/catalog-sync).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { startCluster } from '../fixtures/cluster.ts'
@@ -17,7 +17,6 @@ import {
 
 test('a topic created on one running broker is served by all three', {
   timeout: 300_000,
-  todo: 'needs the shared catalog (cl-catalog)',
 }, async (t) => {
   const cluster = await startCluster(t)
   if (cluster === undefined) return
