@@ -105,3 +105,28 @@ export function coerce(kind: Kind, key: string, value: unknown, source: string):
     throw invalid('an IP address of this machine (127.0.0.1, ::1, 0.0.0.0 for all IPv4, :: for all) or a host name')
   return value
 }
+
+/** Settings that are valid alone but not together: each refusal names the settings to change. */
+export function checkCombinations(config: {
+  sqsBaseUrl: string
+  tlsCertFile: string
+  tlsKeyFile: string
+  nodeId: number
+  storage: string
+}): void {
+  if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
+    throw new WharfError(
+      'INVALID_CONFIG',
+      `${settingNames('sqsBaseUrl')} must be an http(s) URL without query, got ${config.sqsBaseUrl}`,
+    )
+  if ((config.tlsCertFile === '') !== (config.tlsKeyFile === ''))
+    throw new WharfError(
+      'INVALID_CONFIG',
+      'TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file (WHARF_TLS_CERT_FILE, WHARF_TLS_KEY_FILE, "tls": {"certFile", "keyFile"} in a config file)',
+    )
+  if (config.nodeId !== -1 && config.storage === 'local')
+    throw new WharfError(
+      'INVALID_CONFIG',
+      `${settingNames('nodeId')} needs a shared postgres:// ${settingNames('storage')}`,
+    )
+}

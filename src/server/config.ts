@@ -16,7 +16,7 @@ import {
 } from '../protocols/http/listener.js'
 import { type DeadLetterStrategy, defaultStompLimits } from '../protocols/stomp/index.js'
 import { WharfError } from '../util/errors.js'
-import { coerce, envName, type Kind, settingNames } from './config-values.js'
+import { checkCombinations, coerce, envName, type Kind } from './config-values.js'
 
 export { envName, flagName, settingNames } from './config-values.js'
 
@@ -385,20 +385,6 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   dataDirGiven ||= fromEnv.dataDir !== undefined || sources.flags?.dataDir !== undefined
   config.dataDir = dataDirGiven ? resolve(cwd, config.dataDir) : defaultDataDir(cwd, env)
   for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(cwd, config[key])
-  if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
-    throw new WharfError(
-      'INVALID_CONFIG',
-      `${settingNames('sqsBaseUrl')} must be an http(s) URL without query, got ${config.sqsBaseUrl}`,
-    )
-  if ((config.tlsCertFile === '') !== (config.tlsKeyFile === ''))
-    throw new WharfError(
-      'INVALID_CONFIG',
-      'TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file (WHARF_TLS_CERT_FILE, WHARF_TLS_KEY_FILE, "tls": {"certFile", "keyFile"} in a config file)',
-    )
-  if (config.nodeId !== -1 && config.storage === 'local')
-    throw new WharfError(
-      'INVALID_CONFIG',
-      `${settingNames('nodeId')} needs a shared postgres:// ${settingNames('storage')}`,
-    )
+  checkCombinations(config)
   return config
 }

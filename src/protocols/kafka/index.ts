@@ -33,12 +33,12 @@ import {
   handleLeaveGroup,
   handleListGroups,
   handleOffsetCommit,
-  handleOffsetFetch,
   handleSyncGroup,
 } from './groups.js'
 import { handleIncrementalAlterConfigs } from './incremental-configs.js'
 import { handleOffsetForLeaderEpoch } from './leader-epoch.js'
 import { handleApiVersions, handleMetadata } from './metadata.js'
+import { handleOffsetFetch } from './offset-fetch.js'
 import { type KafkaListenerContext, type KafkaOptions, resolveKafkaOptions } from './options.js'
 import { handleInitProducerId, handleProduce } from './produce.js'
 import { withQuotas } from './quota-throttle.js'
