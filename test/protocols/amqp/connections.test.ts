@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 interface Started {
   name: string
@@ -22,7 +22,7 @@ interface Started {
 test('amqp connections: listed with client properties and channels, closed with 320', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-conns-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const started = new Map<string, Started>()
   // The server passes its live listener registry as `started`; the connections endpoint reads it.
   const httpContext = { broker, host: '127.0.0.1', port: 0, logger: silentLogger, started }

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import rhea from 'rhea'
-import { createBroker } from '../../../src/index.ts'
 import { startAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
 import { startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 interface Started {
   name: string
@@ -21,7 +21,7 @@ interface Started {
 test('amqp10 connections: listed with their container id and sessions, closed by an administrator', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp10-conns-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const started = new Map<string, Started>()
   const http = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger, started })
   started.set('http', http)
