@@ -10,6 +10,7 @@ import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResul
 import { assignOffsets, decodeRecords } from '../local/partition-log/append-check.js'
 import { type Chunk, ChunkIndex, skipBatchesBefore } from './chunk-index.js'
 import type { Database } from './connection.js'
+import { synchronousCommit } from './durability.js'
 
 /** Most bytes one group commit (one chunk row) takes, beyond its first append. */
 const GROUP_BYTES = 4 * 1024 * 1024
@@ -193,8 +194,8 @@ export class PostgresPartitionLog implements PartitionLog {
         `WITH moved AS (
            UPDATE wharf_log SET next_offset = $3 WHERE id = $1 AND next_offset = $2 RETURNING id)
          INSERT INTO wharf_chunk (log_id, base_offset, last_offset, max_ts, batches)
-         SELECT id, $2, $4, $5, $6 FROM moved`,
-        [this.#id, baseOffset, lastOffset + 1, lastOffset, maxTimestamp, data],
+         SELECT id, $2, $4, $5, $6 FROM moved WHERE set_config('synchronous_commit', coalesce($7, current_setting('synchronous_commit')), true) IS NOT NULL`,
+        [this.#id, baseOffset, lastOffset + 1, lastOffset, maxTimestamp, data, synchronousCommit(this.#config)],
       )
       .then(({ rowCount }) => {
         if (rowCount !== 1)
@@ -371,7 +372,6 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#index.dropBefore(drop)
   }
 
-  /** Not implemented on PostgreSQL yet: a compacted log keeps every record (a no-op pass). */
   async compact(): Promise<CompactionResult> {
     return { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: this.#index.bytes, bytesAfter: this.#index.bytes }
   }
