@@ -7,6 +7,13 @@
 import type { LogConfig } from '../api.js'
 
 /**
+ * The condition an append statement adds to its INSERT: sets synchronous_commit to parameter $7 (the value of
+ * synchronousCommit below) for its transaction, or, with $7 null, to what it is (the server's setting).
+ */
+export const SET_SYNCHRONOUS_COMMIT =
+  "set_config('synchronous_commit', coalesce($7, current_setting('synchronous_commit')), true) IS NOT NULL"
+
+/**
  * The synchronous_commit value an append of this log sets for its own transaction (set_config(..., true) is
  * SET LOCAL, and the append is one statement, so its transaction is the statement's).
  */

@@ -1,16 +1,17 @@
 // A PartitionLog in PostgreSQL: one wharf_chunk row per group commit (the RecordBatch bytes of every append
 // that joined it, untouched), and the wharf_log row whose next_offset every commit moves forward.
-// Appends get offsets synchronously in call order and wait in a queue; each group commit takes the queue (up
-// to GROUP_BYTES) into one statement that moves the log row only if next_offset is what this process believes
-// (a commit reported lost but done is noticed, not overwritten) and inserts the chunk. An append resolves,
-// and its records become readable (high watermark), only after COMMIT. Index and tail cache: chunk-index.ts.
+// Appends get offsets synchronously in call order and wait in a queue; each group commit takes the queue (up to
+// GROUP_BYTES) into one statement that moves the log row only if next_offset is what this process believes (a
+// commit reported lost but done is noticed, not overwritten) and inserts the chunk. An append resolves, and its
+// records become readable (high watermark), only after COMMIT. Index, tail cache: chunk-index.ts; compaction.ts.
 import { encodeBatch, type Record, type RecordInput } from '../../record/index.js'
 import { WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
 import { assignOffsets, decodeRecords } from '../local/partition-log/append-check.js'
 import { type Chunk, ChunkIndex, skipBatchesBefore } from './chunk-index.js'
+import { compactChunks } from './compaction.js'
 import type { Database } from './connection.js'
-import { synchronousCommit } from './durability.js'
+import { SET_SYNCHRONOUS_COMMIT, synchronousCommit } from './durability.js'
 
 /** Most bytes one group commit (one chunk row) takes, beyond its first append. */
 const GROUP_BYTES = 4 * 1024 * 1024
@@ -123,7 +124,6 @@ export class PostgresPartitionLog implements PartitionLog {
   get sizeBytes(): number {
     return this.#index.bytes
   }
-  /** Chunk rows in the table for this log. */
   get segmentCount(): number {
     return this.#index.count
   }
@@ -194,7 +194,7 @@ export class PostgresPartitionLog implements PartitionLog {
         `WITH moved AS (
            UPDATE wharf_log SET next_offset = $3 WHERE id = $1 AND next_offset = $2 RETURNING id)
          INSERT INTO wharf_chunk (log_id, base_offset, last_offset, max_ts, batches)
-         SELECT id, $2, $4, $5, $6 FROM moved WHERE set_config('synchronous_commit', coalesce($7, current_setting('synchronous_commit')), true) IS NOT NULL`,
+         SELECT id, $2, $4, $5, $6 FROM moved WHERE ${SET_SYNCHRONOUS_COMMIT}`,
         [this.#id, baseOffset, lastOffset + 1, lastOffset, maxTimestamp, data, synchronousCommit(this.#config)],
       )
       .then(({ rowCount }) => {
@@ -372,8 +372,8 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#index.dropBefore(drop)
   }
 
-  async compact(): Promise<CompactionResult> {
-    return { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: this.#index.bytes, bytesAfter: this.#index.bytes }
+  compact(now = Date.now()): Promise<CompactionResult> {
+    return compactChunks(this.#db, this.#id, this.#index, this.#config, () => this.#committedEnd, now)
   }
 
   onAppend(listener: (nextOffset: number) => void): () => void {
