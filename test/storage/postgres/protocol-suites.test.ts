@@ -19,7 +19,6 @@ const SUBSET = [
   'test/protocols/kafka/groups-cooperative.test.ts',
   'test/protocols/kafka/transactions.test.ts',
   'test/protocols/amqp/clients.test.ts',
-  'test/protocols/amqp/messaging.test.ts',
   'test/protocols/mqtt/clients.test.ts',
   'test/protocols/mqtt/session.test.ts',
   'test/protocols/http/sqs/sqs.test.ts',
