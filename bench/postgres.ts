@@ -5,7 +5,7 @@
 //     while one consumer acks each delivery (time until the last ack).
 // PostgreSQL is a private server from test/fixtures/postgres.ts (fsync=on, synchronous_commit=on).
 // Run: node --import tsx bench/postgres.ts [--quick] [--reps 3]   (prints a Markdown table)
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +22,14 @@ const repsArg = process.argv.indexOf('--reps')
 const REPS = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 1
 
 const cleanups: Array<() => unknown> = []
+/** Children running now (Wharf, kcat): an interrupted run stops them too. */
+const children = new Set<ChildProcess>()
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
 const fakeContext = {
   skip: (reason: string) => {
     throw new Error(reason)
@@ -52,26 +60,32 @@ async function withWharf<T>(storage: string, run: (ports: { kafka: number; amqp:
     ...['--data-dir', join(root, 'data'), '--storage', storage, '--durability', 'always'],
     ...['--kafka-port', String(ports.kafka), '--amqp-port', String(ports.amqp)],
   ])
+  track(wharf.proc)
+  const removeRoot = () => rmSync(root, { recursive: true, force: true })
+  cleanups.push(removeRoot)
   try {
     await wharf.ready
     return await run(ports, wharf.proc.pid!)
   } finally {
     wharf.proc.kill('SIGTERM')
     await wharf.exit
-    rmSync(root, { recursive: true, force: true })
+    removeRoot()
+    cleanups.splice(cleanups.indexOf(removeRoot), 1)
   }
 }
 
 async function kcatProduce(port: number, topic: string, file: string): Promise<number> {
   const t0 = performance.now()
   await new Promise<void>((resolve, reject) => {
-    const kcat = spawn(
-      'kcat',
-      ['-P', '-b', `127.0.0.1:${port}`, '-t', topic, '-p', '0', '-X', 'acks=all', '-X', 'linger.ms=5', '-l', file],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+    const kcat = track(
+      spawn(
+        'kcat',
+        ['-P', '-b', `127.0.0.1:${port}`, '-t', topic, '-p', '0', '-X', 'acks=all', '-X', 'linger.ms=5', '-l', file],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      ),
     )
     let err = ''
-    kcat.stderr.on('data', (d) => {
+    kcat.stderr!.on('data', (d) => {
       err += d
     })
     kcat.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kcat exited ${code}: ${err}`))))
@@ -114,9 +128,19 @@ async function amqpWorkQueue(port: number, queue: string): Promise<number> {
   }
 }
 
-// Interrupted (Ctrl-C, a timeout): still stop the private PostgreSQL and remove its directory.
+// Interrupted (Ctrl-C, a timeout): stop the children (by PID, SIGKILL after 10 s), then the private
+// PostgreSQL, and remove the directories.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {
+    await Promise.all(
+      [...children].map(async (child) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+        await exited
+        clearTimeout(timer)
+      }),
+    )
     for (const fn of cleanups.reverse()) await fn()
     process.exit(130)
   })

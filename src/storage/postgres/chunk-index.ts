@@ -67,6 +67,7 @@ export class ChunkIndex {
     for (let j = i; j < this.chunks.length; j++) {
       const chunk = this.chunks[j]!
       if (chunk.baseOffset >= end) break
+      if (chunk.bytes === 0) continue // compacted away: its row is gone
       if (picked.length > 0 && bytes + chunk.bytes > maxBytes) break
       picked.push(chunk)
       bytes += chunk.bytes
@@ -81,6 +82,24 @@ export class ChunkIndex {
       if (data !== undefined) out.push({ chunk, data })
     }
     return out
+  }
+
+  /**
+   * After compaction rewrote a chunk's row: its new size, newest timestamp and last offset (the last batch
+   * kept), or bytes 0 when its row was deleted. False when the chunk is no longer live (retention took it).
+   */
+  rewritten(chunk: Chunk, bytes: number, lastOffset: number, maxTimestamp: number): boolean {
+    const at = this.indexFor(chunk.baseOffset)
+    if (this.chunks[at] !== chunk) return false
+    this.bytes += bytes - chunk.bytes
+    if (chunk.data !== null) this.#cachedBytes -= chunk.data.length
+    chunk.data = null
+    chunk.bytes = bytes
+    if (bytes > 0) {
+      chunk.lastOffset = lastOffset
+      chunk.maxTimestamp = maxTimestamp
+    }
+    return true
   }
 
   /** Forgets the chunks before index drop (their rows were deleted). */
@@ -119,4 +138,9 @@ export function skipBatchesBefore(data: Buffer, offset: number): Buffer {
     position += size
   }
   return position === 0 ? data : data.subarray(position)
+}
+
+/** The last offset of a batch (base offset + lastOffsetDelta). */
+export function lastOffsetOf(batch: Buffer): number {
+  return readInt64(batch, BATCH.baseOffset) + batch.readInt32BE(BATCH.lastOffsetDelta)
 }

@@ -5,6 +5,7 @@
 // writable; when that pool loses its server (or the server turns into a standby) the next query walks again.
 import pg from 'pg'
 import { WharfError } from '../../util/errors.js'
+import { type SslSettings, serverRefusedTls, sslSettings, tlsFailure } from './tls.js'
 
 export interface Endpoint {
   host: string
@@ -86,6 +87,7 @@ function connectionLost(error: unknown): boolean {
 
 export class Database {
   readonly url: StorageUrl
+  readonly #ssl: SslSettings
   readonly #options: Required<Omit<DatabaseOptions, 'warn'>> & Pick<DatabaseOptions, 'warn'>
   #pool: pg.Pool | undefined
   /** The host the pool is on (a dedicated client goes to the same primary). */
@@ -98,6 +100,7 @@ export class Database {
 
   constructor(url: string, options: DatabaseOptions = {}) {
     this.url = parseStorageUrl(url)
+    this.#ssl = sslSettings(this.url.params)
     this.#options = {
       poolSize: options.poolSize ?? 8,
       connectTimeoutMs: options.connectTimeoutMs ?? Number(this.url.params.get('connect_timeout') ?? 5) * 1000,
@@ -106,8 +109,9 @@ export class Database {
     }
   }
 
-  #config(endpoint: Endpoint): pg.ClientConfig {
+  #config(endpoint: Endpoint, ssl = this.#ssl.ssl): pg.ClientConfig {
     return {
+      ssl,
       host: endpoint.host,
       port: endpoint.port,
       user: this.url.user,
@@ -134,16 +138,27 @@ export class Database {
   async #locate(): Promise<pg.Pool> {
     const reasons: string[] = []
     for (const endpoint of this.url.endpoints) {
-      const client = new pg.Client(this.#config(endpoint))
+      let config = this.#config(endpoint)
+      let client = new pg.Client(config)
       client.on('error', () => {}) // a probe that dies is just a host that failed
       try {
-        await client.connect()
+        try {
+          await client.connect()
+        } catch (error) {
+          // sslmode=prefer: a server without TLS gets plaintext, as libpq does.
+          if (this.#ssl.mode !== 'prefer' || !serverRefusedTls(error)) throw error
+          await client.end().catch(() => {})
+          config = this.#config(endpoint, false)
+          client = new pg.Client(config)
+          client.on('error', () => {})
+          await client.connect()
+        }
         const { rows } = await client.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')
         if (rows[0]?.standby === true) {
           reasons.push(`${endpoint.host}:${endpoint.port} is a standby`)
           continue
         }
-        const pool = new pg.Pool({ ...this.#config(endpoint), max: this.#options.poolSize })
+        const pool = new pg.Pool({ ...config, max: this.#options.poolSize })
         // An idle connection that dies is dropped by the pool; the next query on a dead server walks again.
         pool.on('error', (error) => this.#lost(pool, error))
         this.#pool = pool
@@ -151,7 +166,8 @@ export class Database {
         this.#failure = undefined
         return pool
       } catch (error) {
-        reasons.push(`${endpoint.host}:${endpoint.port}: ${(error as Error).message}`)
+        const reason = tlsFailure(error, this.#ssl, this.url.params) ?? (error as Error).message
+        reasons.push(`${endpoint.host}:${endpoint.port}: ${reason}`)
       } finally {
         await client.end().catch(() => {})
       }

@@ -18,6 +18,8 @@ export { isPostgresUrl, parseStorageUrl } from './connection.js'
 export interface PostgresStorageOptions extends DatabaseOptions {
   /** How often time/size retention runs (ms); 0 disables the timer. */
   retentionCheckMs?: number
+  /** How often compacted logs (cleanup.policy=compact) are compacted (ms, default 60000); 0 disables the timer. */
+  compactionCheckMs?: number
   /** Bytes of each log's newest chunks kept in memory for readers (default 4 MiB). */
   tailCacheBytes?: number
   info?: (message: string, details?: Record<string, unknown>) => void
@@ -42,7 +44,7 @@ export class PostgresStorage implements StorageEngine {
   metadata!: PostgresMetadataStore
   /** Set in cluster mode. */
   declare cluster?: PostgresCluster
-  #timer: NodeJS.Timeout | undefined
+  readonly #timers: NodeJS.Timeout[] = []
   #closed = false
 
   private constructor(db: Database, options: PostgresStorageOptions) {
@@ -65,7 +67,8 @@ export class PostgresStorage implements StorageEngine {
           throw error
         })
       }
-      engine.#startRetention(options.retentionCheckMs ?? 5 * 60_000)
+      engine.#every(options.retentionCheckMs ?? 5 * 60_000, () => engine.#retentionPass())
+      engine.#every(options.compactionCheckMs ?? 60_000, () => engine.#compactionPass())
       return engine
     } catch (error) {
       await db.close()
@@ -73,19 +76,21 @@ export class PostgresStorage implements StorageEngine {
     }
   }
 
-  #startRetention(ms: number): void {
+  /** Runs a maintenance pass every ms (0: never), one at a time. */
+  #every(ms: number, pass: () => Promise<void>): void {
     if (ms <= 0) return
     let running = false
-    this.#timer = setInterval(() => {
+    const timer = setInterval(() => {
       if (running || this.#closed) return
       running = true
-      this.#retentionPass()
+      pass()
         .catch((error) => this.#options.warn?.('storage maintenance failed', { error: String(error) }))
         .finally(() => {
           running = false
         })
     }, ms)
-    this.#timer.unref()
+    timer.unref()
+    this.#timers.push(timer)
   }
 
   async #retentionPass(): Promise<void> {
@@ -96,6 +101,15 @@ export class PostgresStorage implements StorageEngine {
     for (const pending of [...this.#logs.values()]) {
       const log = await pending.catch(() => null)
       if (log !== null) removed(log, await log.enforceRetention())
+    }
+  }
+
+  async #compactionPass(): Promise<void> {
+    for (const pending of [...this.#logs.values()]) {
+      const log = await pending.catch(() => null)
+      if (log === null || !log.config.compact) continue
+      const result = await log.compact()
+      if (result.recordsRemoved > 0) this.#options.info?.('compaction removed records', { log: log.name, ...result })
     }
   }
 
@@ -149,7 +163,7 @@ export class PostgresStorage implements StorageEngine {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#timer !== undefined) clearInterval(this.#timer)
+    for (const timer of this.#timers) clearInterval(timer)
     for (const pending of this.#logs.values()) {
       const log = await pending.catch(() => null)
       await log?.close()

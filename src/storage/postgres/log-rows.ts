@@ -1,6 +1,7 @@
 // The SQL of a PostgreSQL partition log (log.ts): its wharf_log row and its wharf_chunk rows.
 import type { Chunk } from './chunk-index.js'
 import type { Database } from './connection.js'
+import { SET_SYNCHRONOUS_COMMIT } from './durability.js'
 
 export interface LogRow {
   id: number
@@ -90,6 +91,8 @@ export interface ChunkInsert {
   data: Buffer
   /** Cluster mode: the append counts only while this broker owns the log at this epoch. */
   fence?: { owner: number; epoch: number }
+  /** The transaction's synchronous_commit (durability.ts); null keeps the server's. */
+  synchronousCommit: string | null
 }
 
 /**
@@ -103,9 +106,9 @@ export async function commitChunk(db: Database, id: number, chunk: ChunkInsert):
   const { rowCount } = await db.query(
     `WITH moved AS (
        UPDATE wharf_log SET next_offset = $3 WHERE id = $1 AND next_offset = $2
-       ${fenced ? 'AND owner = $7 AND owner_epoch = $8' : ''} RETURNING id)
+       ${fenced ? 'AND owner = $8 AND owner_epoch = $9' : ''} RETURNING id)
      INSERT INTO wharf_chunk (log_id, base_offset, last_offset, max_ts, batches)
-     SELECT id, $2, $4, $5, $6 FROM moved`,
+     SELECT id, $2, $4, $5, $6 FROM moved WHERE ${SET_SYNCHRONOUS_COMMIT}`,
     [
       id,
       chunk.baseOffset,
@@ -113,6 +116,7 @@ export async function commitChunk(db: Database, id: number, chunk: ChunkInsert):
       chunk.lastOffset,
       chunk.maxTimestamp,
       chunk.data,
+      chunk.synchronousCommit,
       ...(fenced ? [chunk.fence!.owner, chunk.fence!.epoch] : []),
     ],
   )

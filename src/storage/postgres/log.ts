@@ -6,7 +6,7 @@
 // and its records become readable (high watermark), only after COMMIT. Index and tail cache: chunk-index.ts;
 // the SQL: log-rows.ts. In cluster mode (a fence) only the owner appends, and its statement also requires the
 // owner and epoch it loaded its state under; a log gained reloads its state first, and a log not owned catches
-// up with the owner's rows when a read asks past its known end.
+// up with the owner's rows when a read asks past its known end. Compaction: compaction.ts.
 import { encodeBatch, type Record, type RecordInput } from '../../record/index.js'
 import { WharfError } from '../../util/errors.js'
 import type { AppendResult, CompactionResult, LogConfig, PartitionLog, ReadResult } from '../api.js'
@@ -14,7 +14,10 @@ import { assignOffsets, decodeRecords } from '../local/partition-log/append-chec
 import { type Chunk, ChunkIndex, skipBatchesBefore } from './chunk-index.js'
 import type { LogFence } from './cluster/fence.js'
 import { LogOwner } from './cluster/log-owner.js'
+import { compactChunks } from './compaction.js'
 import type { Database } from './connection.js'
+import { synchronousCommit } from './durability.js'
+import type { InFlight, PendingAppend } from './log-appends.js'
 import * as rows from './log-rows.js'
 
 /** Most bytes one group commit (one chunk row) takes, beyond its first append. */
@@ -24,22 +27,6 @@ const GROUP_BYTES = 4 * 1024 * 1024
  * commits, so only its transfer overlaps; measured (bench/postgres.ts) it cost more CPU than it saved.
  */
 const PIPELINE_DEPTH = 1
-
-interface InFlight {
-  group: PendingAppend[]
-  chunk: Chunk
-  /** Settles when the statement has committed (or failed, or found the log row moved). */
-  done: Promise<void>
-}
-
-interface PendingAppend {
-  batches: Buffer[]
-  bytes: number
-  maxTimestamp: number
-  result: AppendResult
-  resolve: (result: AppendResult) => void
-  reject: (error: Error) => void
-}
 
 export interface PostgresLogOptions {
   /** Bytes of the newest chunks kept in memory per log (default 4 MiB). */
@@ -139,7 +126,6 @@ export class PostgresPartitionLog implements PartitionLog {
   get sizeBytes(): number {
     return this.#index.bytes
   }
-  /** Chunk rows in the table for this log. */
   get segmentCount(): number {
     return this.#index.count
   }
@@ -212,7 +198,14 @@ export class PostgresPartitionLog implements PartitionLog {
 
   async #commit(chunk: { baseOffset: number; lastOffset: number; maxTimestamp: number; data: Buffer }) {
     const fence = this.#owner?.statementFence()
-    if (await rows.commitChunk(this.#db, this.#id, { ...chunk, fence })) return
+    if (
+      await rows.commitChunk(this.#db, this.#id, {
+        ...chunk,
+        fence,
+        synchronousCommit: synchronousCommit(this.#config),
+      })
+    )
+      return
     const fenced = fence && this.#owner!.fenced(fence.epoch, await rows.readLogRow(this.#db, this.#id))
     if (fenced) throw fenced
     throw new WharfError('IO_ERROR', `log ${this.name}: the database moved on (another writer?); retry`)
@@ -370,9 +363,9 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#index.dropBefore(drop)
   }
 
-  /** Not implemented on PostgreSQL yet: a compacted log keeps every record (a no-op pass). */
-  async compact(): Promise<CompactionResult> {
-    return { segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: this.#index.bytes, bytesAfter: this.#index.bytes }
+  compact(now = Date.now()): Promise<CompactionResult> {
+    const owned = this.#owner?.refusal() === undefined
+    return compactChunks(this.#db, this.#id, this.#index, this.#config, () => this.#committedEnd, now, owned)
   }
 
   onAppend(listener: (nextOffset: number) => void): () => void {

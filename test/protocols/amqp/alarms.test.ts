@@ -6,17 +6,17 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { type AlarmMonitor, createAlarmMonitor } from '../../../src/server/alarms.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { diskAlarms } from '../../fixtures/alarmed-wharf.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { connect, sleep } from './helpers.ts'
 
 /** A broker and an AMQP listener watched by the alarms made for its data dir; all closed and removed after the test. */
 async function startAlarmed<A extends { alarms: AlarmMonitor }>(t: TestContext, alarmsFor: (dir: string) => A) {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-alarm-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const made = alarmsFor(dir)
   const alarms = made.alarms
   const listener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger, alarms })

@@ -7,15 +7,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { startAdminApi } from '../../fixtures/admin-api.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 test('amqp connections: listed with client properties and channels, closed with 320', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-conns-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const listener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
   t.after(async () => {
     await listener.close()

@@ -8,17 +8,17 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import type amqp from 'amqplib'
 import { Kafka, logLevel } from 'kafkajs'
-import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { startKafkaListener } from '../../../src/protocols/kafka/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { connect, deferred } from './helpers.ts'
 
 test('a Kafka topic is an AMQP stream queue, and an AMQP publish reaches the Kafka topic', {
   timeout: 60_000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cross-'))
-  const broker = await createBroker({ dataDir: join(dir, 'data'), durability: 'never' })
+  const broker = await createTestBroker({ dataDir: join(dir, 'data'), durability: 'never' })
   const kafkaListener = await startKafkaListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
   const amqpListener = await startAmqpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
   t.after(async () => {

@@ -6,10 +6,10 @@ import type { TestContext } from 'node:test'
 import amqp from 'amqplib'
 import type { Broker } from '../../../src/broker/broker.ts'
 import type { SecurityBootstrap } from '../../../src/broker/config.ts'
-import { createBroker } from '../../../src/index.ts'
 import { type AmqpListener, type AmqpListenerOptions, startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { createLogger, silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { devCredentials } from '../../fixtures/tls.ts'
 import { freePort, spawnWharf, type WharfProcess } from '../../fixtures/wharf-process.ts'
 
@@ -35,7 +35,7 @@ export async function startWharf(
   setup: WharfSetup = {},
 ): Promise<Wharf> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-'))
-  const broker = await createBroker({
+  const broker = await createTestBroker({
     dataDir: join(dir, 'data'),
     durability: 'never',
     ...(setup.security ? { security: setup.security } : {}),

@@ -6,11 +6,12 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import rhea, { type Connection, type ConnectionOptions } from 'rhea'
 import type { TransactionLimits } from '../../../src/broker/transactions/limits.ts'
-import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Broker } from '../../../src/index.ts'
 import type { Amqp10Limits } from '../../../src/protocols/amqp10/context.ts'
 import { type Amqp10Listener, startAmqp10Listener } from '../../../src/protocols/amqp10/index.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { devCredentials } from '../../fixtures/tls.ts'
 import { users } from '../mqtt/security-helpers.ts'
 
@@ -35,7 +36,7 @@ export async function startWharf(
   } = {},
 ): Promise<Wharf> {
   const dataDir = options.dir ?? mkdtempSync(join(tmpdir(), 'wharf-amqp10-'))
-  const broker = await createBroker({
+  const broker = await createTestBroker({
     dataDir,
     durability: 'always',
     security: { users, acls: options.acls ?? [] },

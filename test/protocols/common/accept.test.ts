@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { createBroker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { loadConfig } from '../../../src/server/config.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 test('connectionsMax: the connection beyond the bound is dropped at accept; a closed one frees its place', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-accept-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const listener = await startAmqpListener({
     broker,
     host: '127.0.0.1',

@@ -7,16 +7,17 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Broker } from '../../../src/index.ts'
 import { startAmqpListener } from '../../../src/protocols/amqp/index.ts'
 import { startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { startKafkaListener } from '../../../src/protocols/kafka/index.ts'
 import { loadConfig } from '../../../src/server/config.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 async function brokerFor(t: TestContext): Promise<Broker> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-per-address-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   t.after(async () => {
     await broker.close()
     rmSync(dir, { recursive: true, force: true })

@@ -13,11 +13,11 @@ import {
   type ScramMechanism,
   saltPassword,
 } from '../../../src/broker/security/scram.ts'
-import { createBroker } from '../../../src/index.ts'
 import { parsePlain } from '../../../src/protocols/common/sasl/plain.ts'
 import { parseClientFirst, ScramError, ScramServer } from '../../../src/protocols/common/sasl/scram.ts'
 import { createSaslServer } from '../../../src/protocols/common/sasl/server.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 // RFC 7677 section 3.
 const rfc = {
@@ -161,7 +161,7 @@ test('SCRAM: an unknown user gets a stable made-up salt and the default iteratio
 
 test('createSaslServer: PLAIN and SCRAM against the user store; failures, loopback-only users, authzid', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-sasl-'))
-  const broker = await createBroker({
+  const broker = await createTestBroker({
     dataDir: dir,
     durability: 'never',
     security: { users: [{ name: 'alice', password: 'alice-pw' }] },

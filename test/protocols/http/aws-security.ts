@@ -9,9 +9,10 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { SNSClient } from '@aws-sdk/client-sns'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Broker } from '../../../src/index.ts'
 import { startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 export const ALICE = { accessKeyId: 'AKIDALICE', secretAccessKey: 'alice-aws-secret' }
 export const BOB = { accessKeyId: 'AKIDBOB', secretAccessKey: 'bob-aws-secret' }
@@ -34,7 +35,7 @@ export interface Secured {
 export async function startSecured(t: TestContext, options: { anonymous?: boolean } = {}): Promise<Secured> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-aws-sec-'))
   t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const broker = await createBroker({
+  const broker = await createTestBroker({
     dataDir,
     durability: 'never',
     security: {

@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { SNSClient } from '@aws-sdk/client-sns'
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
-import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Broker } from '../../../src/index.ts'
 import { type HttpListener, type HttpListenerContext, startHttpListener } from '../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 export interface Harness {
   broker: Broker
@@ -24,7 +25,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'wharf-http-'))
   if (dir === undefined) t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir, durability: 'never' })
   const listener = await startHttpListener({
     broker,
     host: '127.0.0.1',

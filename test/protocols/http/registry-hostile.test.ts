@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { openStorage } from '../../../src/storage/local/index.ts'
 import { startSpawned } from '../../fixtures/spawned-wharf.ts'
+import { onTestPostgres } from '../../fixtures/test-storage.ts'
 
 /** Generous: each request here takes milliseconds; the backtracking pattern takes hours. */
 const hangMs = 20_000
@@ -154,6 +155,8 @@ test('a $ref cycle on the same value is refused at registration; recursion into 
 
 test('a self-referencing schema stored by an earlier release fails its records with 422, not 500', {
   timeout: 2 * hangMs,
+  // It writes the old catalog entries with the local engine's own store, into the data dir.
+  skip: onTestPostgres() ? 'seeds the local engine: not with WHARF_TEST_STORAGE' : false,
 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'wharf-registry-old-'))
   t.after(() => rmSync(root, { recursive: true, force: true }))

@@ -7,16 +7,17 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
-import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Broker } from '../../../src/index.ts'
 import { startKafkaListener } from '../../../src/protocols/kafka/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { fillDisk } from '../../fixtures/fill-disk.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { mountTmpfs, removeTmpfs } from '../../fixtures/tmpfs.ts'
 import { silentKafkaLogs } from './harness.ts'
 
 /** Runs `work` with a broker on `dir` and a kafkajs admin connected to it; both closed after. */
 async function withKafka(dir: string, work: (broker: Broker, admin: ReturnType<Kafka['admin']>) => Promise<void>) {
-  const broker = await createBroker({ dataDir: dir, durability: 'always' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'always' })
   const listener = await startKafkaListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
   const kafka = new Kafka({
     clientId: 'delete-full',

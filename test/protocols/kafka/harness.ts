@@ -7,11 +7,12 @@ import type { TestContext } from 'node:test'
 import type { Broker } from '../../../src/broker/broker.ts'
 import type { SecurityBootstrap } from '../../../src/broker/config.ts'
 import type { SecurityPolicy } from '../../../src/broker/security/security.ts'
-import { type CreateBrokerOptions, createBroker } from '../../../src/index.ts'
+import type { CreateBrokerOptions } from '../../../src/index.ts'
 import type { AlarmSource } from '../../../src/protocols/common/listener.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type KafkaListener, type KafkaOptions, startKafkaListener } from '../../../src/protocols/kafka/index.ts'
 import { createLogger, silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { devCredentials } from '../../fixtures/tls.ts'
 
 export interface Harness {
@@ -46,7 +47,7 @@ export async function startHarness(
   setup: HarnessSetup = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-kafka-'))
-  const broker = await createBroker({
+  const broker = await createTestBroker({
     dataDir: dir,
     durability: 'never',
     security: { users: setup.users ?? [], acls: setup.acls ?? [] },

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { createBroker } from '../../../src/index.ts'
 import {
   ApiKey,
   type CreateTopicsResponse,
@@ -19,6 +18,7 @@ import {
 import { startKafkaListener } from '../../../src/protocols/kafka/index.ts'
 import { decodeBatch, splitBatches } from '../../../src/record/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { run, startHarness } from './harness.ts'
 import { RawClient } from './raw-client.ts'
 
@@ -67,7 +67,7 @@ test('Metadata v10+ topic ids are non-zero, distinct, and the same after a broke
   const dir = mkdtempSync(join(tmpdir(), 'wharf-kafka-ids-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const start = async () => {
-    const broker = await createBroker({ dataDir: dir, durability: 'never' })
+    const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
     const listener = await startKafkaListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
     return { broker, listener, bootstrap: `127.0.0.1:${listener.port}` }
   }

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import mqtt from 'mqtt'
-import { createBroker } from '../../../src/index.ts'
 import type { Alarm, AlarmSource } from '../../../src/protocols/common/listener.ts'
 import { startMqttListener } from '../../../src/protocols/mqtt/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { collect, connect, rawClient, sleep } from './helpers.ts'
 
 /** An AlarmSource the test raises and clears by hand. */
@@ -34,7 +34,7 @@ const diskAlarm: Alarm = { kind: 'disk', message: 'low on disk space', since: Da
 
 async function startAlarmed(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-mqtt-alarm-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const alarms = fakeAlarms()
   const listener = await startMqttListener({
     broker,

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Broker } from '../../../src/index.ts'
 import { type MqttListener, startMqttListener } from '../../../src/protocols/mqtt/index.ts'
 import type { MqttLimits } from '../../../src/protocols/mqtt/session/session.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { type Collector, collector } from '../../fixtures/collector.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 
 export interface Wharf {
   broker: Broker
@@ -22,7 +23,7 @@ export interface Wharf {
 
 export async function startWharf(t: TestContext, limits: Partial<MqttLimits> = {}, dir?: string): Promise<Wharf> {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'wharf-mqtt-'))
-  const broker = await createBroker({ dataDir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir, durability: 'never' })
   const listener = await startMqttListener({
     broker,
     host: '127.0.0.1',

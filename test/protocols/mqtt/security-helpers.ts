@@ -9,11 +9,12 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { ConfiguredUser } from '../../../src/broker/security/security.ts'
-import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Broker } from '../../../src/index.ts'
 import type { Listener } from '../../../src/protocols/common/listener.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type MqttListener, startMqttListener } from '../../../src/protocols/mqtt/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { devCredentials } from '../../fixtures/tls.ts'
 
 /** The config contract's users: alice is an administrator (rules do not apply to her), bob is not. */
@@ -44,7 +45,7 @@ export interface SecureOptions {
 export async function startSecureWharf(t: TestContext, options: SecureOptions = {}): Promise<SecureWharf> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-mqtt-sec-'))
   t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir, durability: 'never', security: { users, acls: options.acls ?? [] } })
+  const broker = await createTestBroker({ dataDir, durability: 'never', security: { users, acls: options.acls ?? [] } })
   if (options.anonymous !== undefined) broker.security.configure({ anonymous: options.anonymous })
   const started = new Map<string, Listener>()
   if (options.httpsServer !== undefined || options.httpServer !== undefined) {

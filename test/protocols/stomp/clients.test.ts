@@ -198,7 +198,9 @@ test('stompit: BEGIN / SEND / COMMIT delivers, ABORT drops; an ACK inside a comm
   const ackTx = client.begin()
   client.ack(got.message, { transaction: ackTx.id })
   ackTx.commit()
-  await new Promise((r) => setTimeout(r, 200))
+  // The ack settles once its cursor write has committed (a database round trip on PostgreSQL): wait for it.
+  for (let deadline = Date.now() + 10_000; w.broker.queueStats('tx').depth > 0 && Date.now() < deadline; )
+    await new Promise((r) => setTimeout(r, 50))
   assert.equal(w.broker.queueStats('tx').ready, 0)
   assert.equal(w.broker.queueStats('tx').depth, 0, 'the ACK committed with its transaction')
   await new Promise((resolve) => client.disconnect(resolve))

@@ -11,12 +11,13 @@ import type { TestContext } from 'node:test'
 import { Client, type IFrame, type IMessage, type StompConfig } from '@stomp/stompjs'
 import { TCPWrapper } from '@stomp/tcp-wrapper'
 import WebSocket from 'ws'
-import { type Broker, createBroker } from '../../../src/index.ts'
+import type { Broker } from '../../../src/index.ts'
 import type { AlarmSource, Listener } from '../../../src/protocols/common/listener.ts'
 import type { ClientAuth } from '../../../src/protocols/common/tls.ts'
 import { type StompLimits, type StompListener, startStompListener } from '../../../src/protocols/stomp/index.ts'
 import { silentLogger } from '../../../src/util/logger.ts'
 import { type Collector, collector as sharedCollector } from '../../fixtures/collector.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { devCredentials } from '../../fixtures/tls.ts'
 import { users } from '../mqtt/security-helpers.ts'
 
@@ -54,7 +55,7 @@ export async function startWharf(t: TestContext, options: WharfOptions = {}): Pr
       await stopFirst?.()
       rmSync(dataDir, { recursive: true, force: true })
     })
-  const broker = await createBroker({
+  const broker = await createTestBroker({
     dataDir,
     durability: options.durability ?? 'never',
     security: { users, acls: options.acls ?? [] },

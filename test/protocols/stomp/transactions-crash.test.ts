@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { test } from 'node:test'
-import { createBroker } from '../../../src/index.ts'
 import { tempDir } from '../../broker/helpers.ts'
+import { createTestBroker } from '../../fixtures/test-storage.ts'
 import { freePort, spawnWharf } from '../../fixtures/wharf-process.ts'
 
 const cycles = process.env.WHARF_LONG === '1' ? 30 : 4
@@ -142,7 +142,7 @@ test(`STOMP transactions survive ${cycles} SIGKILLs: committed whole and once, a
   }
   assert.ok(outcome.committed.size >= cycles, `${outcome.committed.size} transactions were committed`)
 
-  const broker = await createBroker({ dataDir })
+  const broker = await createTestBroker({ dataDir })
   t.after(() => broker.close())
   const byTx = new Map<string, string[]>()
   for (const queue of QUEUES) {

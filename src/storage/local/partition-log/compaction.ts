@@ -1,18 +1,15 @@
 // Key compaction of sealed segments (Kafka's cleanup.policy=compact): keep only the newest record per key,
-// keep offsets (gaps are normal), drop tombstones older than deleteRetentionMs. Each segment is rewritten
+// keep offsets (gaps are normal), drop tombstones older than deleteRetentionMs (the record-level rules are
+// storage/key-compaction.ts, which the PostgreSQL engine shares). Each segment is rewritten
 // to `<base>.log.cleaned`, fsynced, renamed to `.swap`, then over `<base>.log`; recovery finishes or
 // discards an interrupted swap, so a crash at any point leaves a readable, correct log.
 import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
-import { Compression, canCompress, decodeBatch, encodeBatch, type Record } from '../../../record/index.js'
 import type { CompactionResult, LogConfig } from '../../api.js'
+import { compactBatch, noteLatest } from '../../key-compaction.js'
 import { fsyncDirectory } from '../file-pool.js'
 import { segmentBatches } from './log-scan.js'
-import { BATCH, Segment } from './segment.js'
-
-function keyOf(record: Record): string | null {
-  return record.key === null ? null : record.key.toString('latin1')
-}
+import { Segment } from './segment.js'
 
 async function compact(
   dir: string,
@@ -25,13 +22,7 @@ async function compact(
   // Pass 1: newest offset per key over every sealed segment.
   const latest = new Map<string, number>()
   for (const segment of sealed) {
-    for await (const { bytes } of segmentBatches(segment, 0, segment.size)) {
-      if ((bytes.readInt16BE(BATCH.attributes) & 0x20) !== 0) continue // control batch
-      for (const record of decodeBatch(bytes, { verifyCrc: false }).records) {
-        const key = keyOf(record)
-        if (key !== null) latest.set(key, record.offset)
-      }
-    }
+    for await (const { bytes } of segmentBatches(segment, 0, segment.size)) noteLatest(bytes, latest)
   }
   const tombstoneHorizon = now - config.deleteRetentionMs
   const replacements = new Map<Segment, Segment>()
@@ -42,37 +33,10 @@ async function compact(
     let removed = 0
     let position = 0
     for await (const { info, bytes } of segmentBatches(segment, 0, segment.size)) {
-      const { header, records } = decodeBatch(bytes, { verifyCrc: false })
-      const keep = header.isControl
-        ? records
-        : records.filter((r) => {
-            const key = keyOf(r)
-            if (key === null) return true
-            if (latest.get(key) !== r.offset) return false
-            return !(r.value === null && r.timestamp < tombstoneHorizon)
-          })
-      removed += records.length - keep.length
-      if (keep.length === 0) continue
-      let batch: Buffer
-      if (keep.length === records.length) batch = Buffer.from(bytes)
-      else {
-        batch = encodeBatch(
-          keep.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
-          {
-            baseOffset: header.baseOffset,
-            offsetDeltas: keep.map((r) => r.offset - header.baseOffset),
-            lastOffsetDelta: header.lastOffsetDelta,
-            // A process that can only decode zstd (no native module, Node < 22.15) rewrites it uncompressed.
-            compression: canCompress(header.compression) ? header.compression : Compression.None,
-            timestampType: header.timestampType,
-            producerId: header.producerId,
-            producerEpoch: header.producerEpoch,
-            baseSequence: header.baseSequence,
-            isTransactional: header.isTransactional,
-          },
-        )
-      }
-      kept.track({ ...info, position, size: batch.length, maxTimestamp: Math.max(...keep.map((r) => r.timestamp)) })
+      const { batch, removed: dropped, maxTimestamp } = compactBatch(bytes, latest, tombstoneHorizon)
+      removed += dropped
+      if (batch === null) continue
+      kept.track({ ...info, position, size: batch.length, maxTimestamp })
       position += batch.length
       out.push(batch)
     }

@@ -9,11 +9,11 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import amqplib from 'amqplib'
 import mqtt from 'mqtt'
-import { createBroker } from '../../../../src/index.ts'
 import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
 import { startMqttListener } from '../../../../src/protocols/mqtt/index.ts'
 import { silentLogger } from '../../../../src/util/logger.ts'
 import { type Started, startAlarmedWharf } from '../../../fixtures/alarmed-wharf.ts'
+import { createTestBroker } from '../../../fixtures/test-storage.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk untyped JSON replies
 type Json = Record<string, any>
@@ -88,7 +88,7 @@ test('MQTT admin lists: persistent sessions from the catalog and retained topics
   timeout: 30_000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-http-mqtt-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const started = new Map<string, Started>()
   const ctx = { broker, host: '127.0.0.1', port: 0, logger: silentLogger, started }
   const http = await startHttpListener(ctx)

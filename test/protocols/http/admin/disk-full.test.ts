@@ -3,10 +3,10 @@
 // record) is left behind, now or after a restart. Needs root (mount); skipped elsewhere.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createBroker } from '../../../../src/index.ts'
 import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
 import { silentLogger } from '../../../../src/util/logger.ts'
 import { fillDisk } from '../../../fixtures/fill-disk.ts'
+import { createTestBroker } from '../../../fixtures/test-storage.ts'
 import { mountTmpfs, removeTmpfs } from '../../../fixtures/tmpfs.ts'
 
 async function call(url: string, method: string, path: string): Promise<{ status: number; body: unknown }> {
@@ -18,7 +18,7 @@ test('purge and DELETE work on a full disk and leave nothing half-deleted', asyn
   const dir = mountTmpfs(t, 'wharf-admin-full-', '16m')
   if (dir === undefined) return
   try {
-    const broker = await createBroker({ dataDir: dir, durability: 'always' })
+    const broker = await createTestBroker({ dataDir: dir, durability: 'always' })
     const listener = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
     const url = `http://127.0.0.1:${listener.port}`
     try {
@@ -43,7 +43,7 @@ test('purge and DELETE work on a full disk and leave nothing half-deleted', asyn
       await broker.close()
     }
     // What the deletes wrote is durable: a restart finds neither queue's messages nor the deleted queue.
-    const again = await createBroker({ dataDir: dir, durability: 'always' })
+    const again = await createTestBroker({ dataDir: dir, durability: 'always' })
     try {
       assert.deepEqual(
         again.listQueues().map((q) => q.name),
@@ -68,7 +68,7 @@ test('with no room even for the tombstones, queue and stream DELETE and purge ar
   if (dir === undefined) return
   try {
     let depth: number
-    const broker = await createBroker({ dataDir: dir, durability: 'always' })
+    const broker = await createTestBroker({ dataDir: dir, durability: 'always' })
     const listener = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
     const url = `http://127.0.0.1:${listener.port}`
     try {
@@ -99,7 +99,7 @@ test('with no room even for the tombstones, queue and stream DELETE and purge ar
       await listener.close()
       await broker.close().catch(() => {})
     }
-    const again = await createBroker({ dataDir: dir, durability: 'always' })
+    const again = await createTestBroker({ dataDir: dir, durability: 'always' })
     try {
       assert.equal(again.queue('kept').depth(), depth)
       assert.ok(again.getStream('filler') !== undefined, 'the refused stream delete changed nothing on disk either')

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import pino from 'pino'
-import { type Broker, createBroker } from '../../../../src/index.ts'
+import type { Broker } from '../../../../src/index.ts'
 import type { ListenerContext } from '../../../../src/protocols/common/listener.ts'
 import { type HttpListener, startHttpListener } from '../../../../src/protocols/http/listener.ts'
+import { createTestBroker } from '../../../fixtures/test-storage.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk untyped JSON replies
 export type Json = Record<string, any>
@@ -38,7 +39,7 @@ export interface HarnessOptions {
 export async function startSecureHarness(t: TestContext, options: HarnessOptions = {}): Promise<SecureHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-http-sec-'))
   t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const broker = await createBroker({ dataDir, durability: 'never', security: { users: USERS } })
+  const broker = await createTestBroker({ dataDir, durability: 'never', security: { users: USERS } })
   broker.security.configure({ anonymous: options.anonymous ?? false })
   const logs: string[] = []
   const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) })

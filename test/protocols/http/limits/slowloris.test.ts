@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
 import mqtt from 'mqtt'
-import { createBroker } from '../../../../src/index.ts'
 import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
 import { startMqttListener } from '../../../../src/protocols/mqtt/index.ts'
 import { loadConfig } from '../../../../src/server/config.ts'
 import { silentLogger } from '../../../../src/util/logger.ts'
+import { createTestBroker } from '../../../fixtures/test-storage.ts'
 
 async function start(t: TestContext): Promise<number> {
   return (await startWith(t)).listener.port
@@ -19,7 +19,7 @@ async function start(t: TestContext): Promise<number> {
 
 async function startWith(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-slowloris-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const listener = await startHttpListener({
     broker,
     host: '127.0.0.1',
@@ -126,7 +126,7 @@ test('an MQTT WebSocket outlives the request and keep-alive deadlines (they boun
 test('an oversized body is refused (413) before it is read, and its connection closed', async (t) => {
   // Default deadlines: the close must come from the refusal, not from a time-out.
   const dir = mkdtempSync(join(tmpdir(), 'wharf-413-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const listener = await startHttpListener({ broker, host: '127.0.0.1', port: 0, logger: silentLogger })
   t.after(async () => {
     await listener.close()

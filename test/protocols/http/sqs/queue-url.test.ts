@@ -7,14 +7,14 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TestContext, test } from 'node:test'
-import { createBroker } from '../../../../src/index.ts'
 import { startHttpListener } from '../../../../src/protocols/http/listener.ts'
 import { loadConfig } from '../../../../src/server/config.ts'
 import { silentLogger } from '../../../../src/util/logger.ts'
+import { createTestBroker } from '../../../fixtures/test-storage.ts'
 
 async function start(t: TestContext, sqsBaseUrl?: string): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-sqs-url-'))
-  const broker = await createBroker({ dataDir: dir, durability: 'never' })
+  const broker = await createTestBroker({ dataDir: dir, durability: 'never' })
   const listener = await startHttpListener({
     broker,
     host: '127.0.0.1',
