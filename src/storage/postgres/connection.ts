@@ -90,8 +90,9 @@ export class Database {
   readonly #ssl: SslSettings
   readonly #options: Required<Omit<DatabaseOptions, 'warn'>> & Pick<DatabaseOptions, 'warn'>
   #pool: pg.Pool | undefined
-  /** The host the pool is on (a dedicated client goes to the same primary). */
+  /** The host the pool is on and how it connected (a dedicated client goes to the same primary, the same way). */
   #endpoint: Endpoint | undefined
+  #endpointSsl: SslSettings['ssl'] = false
   #locating: Promise<pg.Pool> | undefined
   /** The last failed walk, so a burst of queries during an outage fails fast instead of each walking. */
   #failedAt = 0
@@ -138,7 +139,8 @@ export class Database {
   async #locate(): Promise<pg.Pool> {
     const reasons: string[] = []
     for (const endpoint of this.url.endpoints) {
-      let config = this.#config(endpoint)
+      let ssl = this.#ssl.ssl
+      let config = this.#config(endpoint, ssl)
       let client = new pg.Client(config)
       client.on('error', () => {}) // a probe that dies is just a host that failed
       try {
@@ -148,7 +150,8 @@ export class Database {
           // sslmode=prefer: a server without TLS gets plaintext, as libpq does.
           if (this.#ssl.mode !== 'prefer' || !serverRefusedTls(error)) throw error
           await client.end().catch(() => {})
-          config = this.#config(endpoint, false)
+          ssl = false
+          config = this.#config(endpoint, ssl)
           client = new pg.Client(config)
           client.on('error', () => {})
           await client.connect()
@@ -159,6 +162,7 @@ export class Database {
           continue
         }
         const pool = new pg.Pool({ ...config, max: this.#options.poolSize })
+        this.#endpointSsl = ssl
         // An idle connection that dies is dropped by the pool; the next query on a dead server walks again.
         pool.on('error', (error) => this.#lost(pool, error))
         this.#pool = pool
@@ -235,7 +239,7 @@ export class Database {
     let pool: pg.Pool | undefined
     try {
       pool = await this.#primary()
-      const client = new pg.Client({ ...this.#config(this.#endpoint!), query_timeout: undefined })
+      const client = new pg.Client({ ...this.#config(this.#endpoint!, this.#endpointSsl), query_timeout: undefined })
       client.on('error', () => {}) // the caller listens too; until then an error must not go unhandled
       try {
         await client.connect()
