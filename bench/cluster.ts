@@ -6,43 +6,19 @@
 // waits until the controller has spread the partitions over every broker.
 // Run: node --import tsx bench/cluster.ts [--quick] [--reps 3]   (prints a Markdown table)
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { TestContext } from 'node:test'
 import { kafkaClient, waitForLeaders } from '../test/cluster/kafka-helpers.ts'
 import { startPostgres } from '../test/fixtures/postgres.ts'
 import { freePort, spawnWharf, type WharfProcess } from '../test/fixtures/wharf-process.ts'
 import { quick } from './args.ts'
+import { benchContext, cleanups, cpuSeconds } from './lib/postgres-bench.ts'
 
 const N = quick ? 10_000 : 50_000
 const PARTITIONS = 6
 const repsArg = process.argv.indexOf('--reps')
 const REPS = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 1
-
-const cleanups: Array<() => unknown> = []
-const fakeContext = {
-  skip: (reason: string) => {
-    throw new Error(reason)
-  },
-  after: (fn: () => unknown) => cleanups.push(fn),
-} as unknown as TestContext
-
-/** CPU seconds (user + system) of pid, and with children=true of every process whose parent is pid too. */
-function cpuSeconds(pid: number, children = false): number {
-  const tick = 100 // USER_HZ on Linux
-  let total = 0
-  for (const entry of children ? readdirSync('/proc') : [String(pid)]) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(entry) !== pid && Number(fields[1]) !== pid) continue
-      total += (Number(fields[11]) + Number(fields[12])) / tick
-    } catch {}
-  }
-  return total
-}
 
 interface Running {
   ports: number[]
@@ -114,7 +90,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-const server = await startPostgres(fakeContext)
+const server = await startPostgres(benchContext)
 try {
   const file = join(server!.dir, 'messages.txt')
   writeFileSync(file, `${'x'.repeat(1023)}\n`.repeat(N))

@@ -6,14 +6,14 @@
 // PostgreSQL is a private server from test/fixtures/postgres.ts (fsync=on, synchronous_commit=on).
 // Run: node --import tsx bench/postgres.ts [--quick] [--reps 3]   (prints a Markdown table)
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { TestContext } from 'node:test'
 import amqp from 'amqplib'
 import { startPostgres } from '../test/fixtures/postgres.ts'
 import { freePort, spawnWharf } from '../test/fixtures/wharf-process.ts'
 import { quick } from './args.ts'
+import { benchContext, cleanups, cpuSeconds } from './lib/postgres-bench.ts'
 
 const KAFKA_N = quick ? 10_000 : 50_000
 const AMQP_N = quick ? 5_000 : 20_000
@@ -21,7 +21,6 @@ const CONFIRM_WINDOW = 500
 const repsArg = process.argv.indexOf('--reps')
 const REPS = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 1
 
-const cleanups: Array<() => unknown> = []
 /** Children running now (Wharf, kcat): an interrupted run stops them too. */
 const children = new Set<ChildProcess>()
 
@@ -29,28 +28,6 @@ function track(child: ChildProcess): ChildProcess {
   children.add(child)
   child.once('exit', () => children.delete(child))
   return child
-}
-const fakeContext = {
-  skip: (reason: string) => {
-    throw new Error(reason)
-  },
-  after: (fn: () => unknown) => cleanups.push(fn),
-} as unknown as TestContext
-
-/** CPU seconds (user + system) of pid, and with children=true of every process whose parent is pid too. */
-function cpuSeconds(pid: number, children = false): number {
-  const tick = 100 // USER_HZ on Linux
-  let total = 0
-  for (const entry of children ? readdirSync('/proc') : [String(pid)]) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(entry) !== pid && Number(fields[1]) !== pid) continue
-      total += (Number(fields[11]) + Number(fields[12])) / tick
-    } catch {}
-  }
-  return total
 }
 
 async function withWharf<T>(storage: string, run: (ports: { kafka: number; amqp: number }, pid: number) => Promise<T>) {
@@ -146,7 +123,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-const server = await startPostgres(fakeContext)
+const server = await startPostgres(benchContext)
 try {
   const file = join(server!.dir, 'messages.txt')
   writeFileSync(file, `${'x'.repeat(1023)}\n`.repeat(KAFKA_N))

@@ -70,7 +70,9 @@ export interface Acked {
  * stopped, recording every acknowledged id; a send that fails after all retries is counted, not recorded.
  */
 export function producePerPartition(kafka: Kafka, topic: string, partitions: number, prefix: string) {
-  const producer = kafka.producer({ allowAutoTopicCreation: false })
+  // kafkajs re-reads metadata on a NOT_LEADER answer but not on a request timeout, which is all a paused
+  // (SIGSTOP) broker gives: without a short metadata age it would retry the paused broker for its default 5 min.
+  const producer = kafka.producer({ allowAutoTopicCreation: false, metadataMaxAge: 2000 })
   const acked: Acked[] = []
   let failed = 0
   let stopped = false
