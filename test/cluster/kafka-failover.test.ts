@@ -1,44 +1,22 @@
-// Three Wharf brokers over one PostgreSQL, driven by kafkajs (acks=all) and kcat: partitions spread over the
-// brokers, a broker killed (SIGKILL) or paused past its lease (SIGSTOP, then SIGCONT) mid-stream, the whole
-// cluster restarted. Every acknowledged message must be read back afterwards at the offset it was
+// Three Wharf brokers over one PostgreSQL, driven by kafkajs (acks=all): partitions spread over the brokers, a
+// broker killed (SIGKILL) or paused past its lease (SIGSTOP, then SIGCONT) mid-stream (kcat and a whole-cluster
+// restart: kafka-restart.test.ts). Every acknowledged message must be read back afterwards at the offset it was
 // acknowledged with; ids read twice (an unacknowledged send retried) are counted, not failed.
 import assert from 'node:assert/strict'
-import { type TestContext, test } from 'node:test'
-import { startCluster } from '../fixtures/cluster.ts'
-import { run } from '../protocols/kafka/harness.ts'
+import { test } from 'node:test'
 import {
   allRead,
   audit,
+  clusterWithTopic,
   consumeUntil,
   kafkaClient,
   leaders,
+  PARTITIONS,
   producePerPartition,
   sleep,
+  spread,
   waitForLeaders,
-  waitForTopicOn,
 } from './kafka-helpers.ts'
-
-const PARTITIONS = 6
-const spread = (found: Map<number, number>) =>
-  found.size === PARTITIONS && ![...found.values()].includes(-1) && new Set(found.values()).size === 3
-
-/** A cluster of 3 whose broker 1 created `topic` (6 partitions) before the others joined. */
-async function clusterWithTopic(t: TestContext, topic: string) {
-  const cluster = await startCluster(t, {
-    setup: async (first) => {
-      const admin = kafkaClient([`127.0.0.1:${first.ports.kafka}`]).admin()
-      await admin.connect()
-      try {
-        await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: false })
-      } finally {
-        await admin.disconnect()
-      }
-    },
-  })
-  if (cluster === undefined) return undefined
-  for (const broker of cluster.brokers) await waitForTopicOn(broker.ports.kafka!, topic, PARTITIONS)
-  return { cluster, kafka: kafkaClient(cluster.kafkaBootstrap) }
-}
 
 test('SIGKILL of a partition owner mid-stream: its partitions move, the producer continues, every acked message is read back', {
   timeout: 600_000,
@@ -111,51 +89,4 @@ test('SIGSTOP of an owner past its lease, then SIGCONT: its writes are fenced, n
   const { problems, duplicates } = audit(sender.acked, consumed)
   console.log(`acked ${sender.acked.length}, failed sends ${sender.failed}, ids read twice ${duplicates}`)
   assert.deepEqual(problems, [])
-})
-
-test('kcat (librdkafka, acks=all) sees 3 brokers, produces to every partition through its leader and reads everything back', {
-  timeout: 300_000,
-}, async (t) => {
-  const started = await clusterWithTopic(t, 'kcat')
-  if (started === undefined) return
-  const { cluster, kafka } = started
-  await waitForLeaders(kafka, 'kcat', spread)
-  const bootstrap = cluster.kafkaBootstrap.join(',')
-  const listing = await run('kcat', ['-b', bootstrap, '-L', '-t', 'kcat'])
-  assert.match(listing.stdout, /3 brokers:/)
-  const sent: string[] = []
-  for (let p = 0; p < PARTITIONS; p++) {
-    const lines = Array.from({ length: 20 }, (_, i) => `kcat-${p}-${i}`)
-    sent.push(...lines)
-    await run('kcat', ['-b', bootstrap, '-P', '-t', 'kcat', '-p', String(p), '-X', 'acks=all'], {
-      input: `${lines.join('\n')}\n`,
-    })
-  }
-  const read = await run('kcat', ['-b', bootstrap, '-C', '-t', 'kcat', '-o', 'beginning', '-e', '-f', '%p %s\n'], {
-    timeoutMs: 60_000,
-  })
-  const back = read.stdout.trim().split('\n')
-  assert.deepEqual(back.map((l) => l.split(' ')[1]).sort(), [...sent].sort())
-  for (const line of back) assert.equal(line.split(' ')[0], line.split('-')[1], `${line}: read from its partition`)
-})
-
-test('the whole cluster restarted (SIGKILL of all three): every acked message is still there', {
-  timeout: 600_000,
-}, async (t) => {
-  const started = await clusterWithTopic(t, 'restart')
-  if (started === undefined) return
-  const { cluster, kafka } = started
-  await waitForLeaders(kafka, 'restart', spread)
-  const sender = producePerPartition(kafka, 'restart', PARTITIONS, 'restart')
-  while (sender.acked.length < 300) await sleep(100)
-  await sender.stop()
-  await Promise.all(cluster.brokers.map((b) => b.kill()))
-  await Promise.all(cluster.brokers.map((b) => b.restart()))
-  const again = kafkaClient(cluster.kafkaBootstrap, 'after-restart')
-  await waitForLeaders(again, 'restart', spread)
-  const consumed = await consumeUntil(again, 'restart', 'audit-restart', allRead(sender.acked))
-  const { problems } = audit(sender.acked, consumed)
-  assert.deepEqual(problems, [])
-  assert.equal(sender.failed, 0)
-  assert.equal(new Set(consumed.map((c) => c.value)).size, sender.acked.length, 'nothing but what was acked')
 })

@@ -1,8 +1,10 @@
 // kafkajs helpers for the cluster fault tests: a client that re-routes quickly, leaders as Metadata names
 // them, producers that record every acknowledged id with the partition and offset it was acknowledged at,
 // and a consumer that reads everything back with partitions and offsets.
+import type { TestContext } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
 import { ApiKey, type MetadataResponse } from '../../src/protocols/kafka/codec/index.ts'
+import { startCluster } from '../fixtures/cluster.ts'
 import { RawClient } from '../protocols/kafka/raw-client.ts'
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -213,4 +215,28 @@ export async function waitForTopicOn(
       throw new Error(`the broker on port ${port} does not list ${topic} after ${timeoutMs} ms`)
     await sleep(250)
   }
+}
+
+/** Partitions of the fault tests' topics. */
+export const PARTITIONS = 6
+/** Every partition led, by all three brokers. */
+export const spread = (found: Map<number, number>) =>
+  found.size === PARTITIONS && ![...found.values()].includes(-1) && new Set(found.values()).size === 3
+
+/** A cluster of 3 whose broker 1 created `topic` (6 partitions) before the others joined. */
+export async function clusterWithTopic(t: TestContext, topic: string) {
+  const cluster = await startCluster(t, {
+    setup: async (first) => {
+      const admin = kafkaClient([`127.0.0.1:${first.ports.kafka}`]).admin()
+      await admin.connect()
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: false })
+      } finally {
+        await admin.disconnect()
+      }
+    },
+  })
+  if (cluster === undefined) return undefined
+  for (const broker of cluster.brokers) await waitForTopicOn(broker.ports.kafka!, topic, PARTITIONS)
+  return { cluster, kafka: kafkaClient(cluster.kafkaBootstrap) }
 }
