@@ -16,7 +16,7 @@ import { ProducerTransactions } from './producer-transactions/coordinator.js'
 import { type BrowseOptions, type BrowsePage, browse } from './queue/browse.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { Deliveries } from './queue/deliveries.js'
-import type { Queue, QueueConsumer } from './queue/queue.js'
+import { type Queue, type QueueConsumer, RemoteQueues } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { Quotas } from './quotas/quotas.js'
 import { BrokerReports } from './reports.js'
@@ -45,8 +45,9 @@ export class Broker {
   readonly #queues: QueueCatalog
   readonly #appender: Appender
   readonly #maintenance: Maintenance
-  /** Settles queue deliveries by reference: ack / settle / nack / extend. */
+  /** Settles deliveries by reference; remoteQueues: how queues another cluster member serves reach it. */
   readonly deliveries = new Deliveries((name) => this.#queues.get(name))
+  readonly remoteQueues = new RemoteQueues()
   /** Users, ACLs and the anonymous policy: the one authenticator and authorizer of every listener. */
   readonly security: Security
   schemas!: SchemaStore
@@ -108,6 +109,7 @@ export class Broker {
       unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
       deadLetter: (queue, message, reason) => deadLetter(this, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
+      remote: this.remoteQueues,
     })
     this.log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
     this.#maintenance = new Maintenance({

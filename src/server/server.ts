@@ -15,6 +15,7 @@ import { wharfVersion } from '../util/version.js'
 import { checkListenHost, listenFailure, usableUrls } from './addresses.js'
 import { type AlarmMonitor, type AlarmSource, createAlarmMonitor } from './alarms.js'
 import { clusterBanner, clusterEndpoints } from './cluster.js'
+import { LINK_ENDPOINT, startClusterLink } from './cluster-link/index.js'
 import type { WharfConfig } from './config.js'
 import { configureSecurity, tlsCredentials } from './security.js'
 
@@ -187,6 +188,16 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
         throw listenFailure(error, name, config, portKey, tlsPortKey)
       })
       listeners.set(name, listener)
+    }
+    if (broker.cluster !== undefined) {
+      const link = await startClusterLink({
+        broker,
+        cluster: broker.cluster,
+        host: config.host,
+        credentials,
+        logger: logger.child({ component: 'cluster-link' }),
+      })
+      listeners.set(LINK_ENDPOINT, link)
     }
     // Only now are the ports known: the other brokers and their clients learn where this one is.
     await broker.cluster?.advertise(clusterEndpoints(listeners, config.host))

@@ -221,7 +221,26 @@ export interface ClusterView {
   onChange(listener: (changedLogs: readonly string[]) => void): () => void
   /** Publishes this broker's endpoints in its membership row (the server knows its ports once listening). */
   advertise(endpoints: ClusterMember['endpoints']): Promise<void>
+  /** The cluster's shared secret (made once, kept in the storage): members authenticate their links with it. */
+  linkSecret(): Promise<Buffer>
+  /**
+   * Sends appends to logs another member owns through `forward` (the broker-to-broker link) instead of
+   * failing them with NOT_OWNER. `retry` appends again here, for when the view changes while forwarding.
+   */
+  forwardAppends(forward: AppendForwarder | null): void
+  /**
+   * Appends that another member forwarded, as that member saw this broker's ownership (`epoch`): refused with
+   * NOT_OWNER unless this broker owns the log at that epoch; durable per the log's setting when it resolves.
+   */
+  appendForwarded(logName: string, epoch: number, batches: Buffer[]): Promise<AppendResult>
 }
+
+export type AppendForwarder = (
+  logName: string,
+  owner: LogOwnership,
+  batches: Buffer[],
+  retry: () => Promise<AppendResult>,
+) => Promise<AppendResult>
 
 export interface StorageEngine {
   /** Set when several brokers share this storage (cluster mode); absent on a single broker. */

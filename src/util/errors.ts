@@ -15,6 +15,7 @@ export const ErrorCodes = {
   STORE_CORRUPT: 'A store file is corrupt beyond recovery',
   UNSUPPORTED_FORMAT: 'The data directory was written in a format this version cannot read',
   NOT_OWNER: 'Another broker of the cluster owns this log (or this broker lost it to a newer epoch)',
+  LINK_DOWN: 'The link to another broker of the cluster is down or did not answer in time',
   // broker
   STREAM_NOT_FOUND: 'No such stream',
   STREAM_EXISTS: 'A stream with that name already exists',

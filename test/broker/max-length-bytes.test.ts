@@ -234,7 +234,7 @@ test('reject-publish holds for pipelined publishes: a burst in one tick cannot o
   assert.deepEqual(outcome(byBytes), { ok: 3, full: 7 })
   assert.equal(broker.queue('n').depth(), 5)
   assert.equal(broker.queue('b').depth(), 3)
-  assert.deepEqual(broker.queue('n').reserved, { count: 0, bytes: 0 }, 'reservations released once appended')
+  assert.deepEqual(broker.queue('n').publishing.reserved, { count: 0, bytes: 0 }, 'reservations released once appended')
   // Room again after consuming: the next publish is accepted.
   const [first] = await broker.get('n', { owner: 'x', max: 1 })
   await broker.queue('n').ack(first!.partition, first!.offset, first!.leaseId)

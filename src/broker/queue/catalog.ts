@@ -20,6 +20,7 @@ import { type StreamCatalog, validateName } from '../stream/catalog.js'
 import type { MessagePosition } from '../stream/produce.js'
 import { deliveredMaxKey } from './partition.js'
 import { Queue } from './queue.js'
+import type { RemoteQueues } from './remote.js'
 import type { QueueRef } from './state.js'
 
 export interface QueueRecord {
@@ -70,6 +71,8 @@ export interface QueueCatalogHost {
   deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void>
   /** Deletes a queue through the broker (serialized with other catalog changes). */
   deleteQueue(name: string): Promise<number>
+  /** Where a durable queue another broker of the cluster serves sends its operations. */
+  readonly remote: RemoteQueues
 }
 
 export class QueueCatalog extends NamedCatalog<Queue> {
@@ -121,6 +124,8 @@ export class QueueCatalog extends NamedCatalog<Queue> {
         now: host.now,
         warn: (message, details) => host.warn(message, details),
         freeingSpace: (work) => host.storage.freeingSpace(work, TOMBSTONE_ROOM_BYTES),
+        remoteFor: (queueName, queueConfig, streamId) =>
+          queueConfig.durable ? host.remote.find(queueName, queueConfig, streamId) : null,
         deadLetter: (q, message, reason) => host.deadLetter(q, message, reason),
         deleteQueue: (q, why) => {
           void host
@@ -295,7 +300,7 @@ export async function sendToQueueStream(
     queue.streamName,
     messages.map((m) => withQueueDelay(queue, m)),
   )
-  if (limited) queue.reserve(messages.length, bytes, appended)
+  if (limited) queue.publishing.reserve(messages.length, bytes, appended)
   const result = await appended
   if (trimsWhenFull(queue)) await queue.enforceMaxLength()
   return result
@@ -329,7 +334,7 @@ async function sendDroppingNew(
   }
   if (kept.length === 0) return messages.map(() => ({ ...DROPPED }))
   const appended = produce(queue.streamName, kept)
-  queue.reserve(kept.length, bytes, appended)
+  queue.publishing.reserve(kept.length, bytes, appended)
   const positions = await appended
   let next = 0
   return taken.map((t) => (t ? positions[next++]! : { ...DROPPED }))

@@ -18,6 +18,9 @@ export class QueueConsumer {
   readonly creditGroup: CreditGroup | undefined
   readonly onDeliver: (deliveries: Delivery[]) => void
   readonly onCancel: ((reason: string) => void) | undefined
+  /** The terms it was made with (a RemoteQueue attaches it on them at the serving broker). */
+  readonly options: ConsumeOptions
+  readonly forwarded: boolean
   unacked = 0
   cancelled = false
   /** Deliveries collected during one drain. */
@@ -40,6 +43,8 @@ export class QueueConsumer {
     this.creditGroup = options.creditGroup
     this.onDeliver = options.onDeliver
     this.onCancel = options.onCancel
+    this.options = options
+    this.forwarded = options.forwarded ?? false
     this.taker = {
       owner: this.owner,
       leaseMs: this.leaseMs,

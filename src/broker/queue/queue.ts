@@ -16,13 +16,23 @@ import { drain, pull } from './delivery.js'
 import { MessageGroups } from './groups.js'
 import { purge, saveDeliveryState, tick, trim } from './housekeeping.js'
 import { type Lease, QueuePartition } from './partition.js'
+import { PublishGate } from './publish-gate.js'
 import { fill, offerTail } from './read-ahead.js'
+import { QUEUE_MOVED, type RemoteQueue, RemoteQueues, type RemoteSettle } from './remote.js'
 import * as acks from './settle.js'
-import { ackFloorOf, depthOf, inflightCount, type QueueHooks, type QueueState } from './state.js'
+import {
+  ackFloorOf,
+  depthOf,
+  newQueueState,
+  type QueueHooks,
+  type QueueState,
+  queueStatsOf,
+  trackBytes,
+} from './state.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './types.js'
 
 export type { QueueHooks }
-export { QueueConsumer }
+export { QueueConsumer, RemoteQueues }
 
 export interface QueueOptions {
   name: string
@@ -38,9 +48,13 @@ export interface QueueOptions {
 
 export class Queue {
   readonly name: string
-  readonly partitions: QueuePartition[]
   readonly stats: QueueState['stats']
-  readonly #s: QueueState
+  #s: QueueState
+  readonly #logs: PartitionLog[]
+  readonly #streamId: number
+  /** Set while another broker of the cluster serves this queue: every operation goes there (remote.ts). */
+  #remote: RemoteQueue | null = null
+  #handedOff: Promise<void> = Promise.resolve()
   #drainScheduled = false
   #hadConsumer = false
   readonly #unsubscribe: Array<() => void> = []
@@ -52,48 +66,92 @@ export class Queue {
   constructor(options: QueueOptions) {
     const { name, config, logs, cursors, hooks, streamId } = options
     this.name = name
-    this.partitions = logs.map((log, i) => new QueuePartition(i, log, ackKeyOf(name, streamId, i), cursors))
+    this.#logs = logs
+    this.#streamId = streamId
     this.stats = { published: 0, delivered: 0, acked: 0, deadLettered: 0, dropped: 0 }
-    const s: QueueState = {
-      queue: this,
-      name,
-      config,
-      partitions: this.partitions,
-      cursors,
-      hooks,
-      consumers: [],
-      singleActives: 0,
-      rr: 0,
-      waiters: [],
-      leases: new Heap<{ deadline: number; lease: Lease }>((a, b) => a.deadline < b.deadline),
-      busyGroups: new Map(),
-      groups: new MessageGroups(config.messageGroupsMax),
-      passedOver: false,
-      tagSeq: 0,
-      lastUsed: hooks.now(),
-      deleted: false,
-      pendingAcks: new Map(),
-      groupTurns: new Map(),
-      bytes: null,
-      stats: this.stats,
-      schedule: () => this.#schedule(),
-    }
-    this.#s = s
-    for (const p of this.partitions) {
+    this.#s = this.#freshState(config, cursors, hooks, [])
+    for (const [i, log] of logs.entries()) {
       // Appends by others (e.g. Kafka produce) wake the reader; our own publishes use offerTail first.
       this.#unsubscribe.push(
-        p.log.onAppend((next) => {
+        log.onAppend((next) => {
+          const s = this.#s
+          const p = s.partitions[i]!
+          if (this.#remote !== null) return
           // Counted before held acks are released: their uncounting needs the records counted first.
           s.bytes?.appended(p.index)
           if (p.heldAcks.length > 0) acks.releaseHeld(s, p, (offset) => offset < next)
           setImmediate(() => {
+            if (this.#s !== s) return
             s.bytes?.catchUp(p.index)
             fill(s, p)
           })
         }),
       )
     }
-    this.#trackBytes()
+    this.#remote = hooks.remoteFor?.(name, config, streamId) ?? null
+    trackBytes(this.#s)
+  }
+
+  #freshState(config: QueueConfig, cursors: CursorStore, hooks: QueueHooks, consumers: QueueConsumer[]): QueueState {
+    const partitions = this.#logs.map(
+      (log, i) => new QueuePartition(i, log, ackKeyOf(this.name, this.#streamId, i), cursors),
+    )
+    return newQueueState(
+      this,
+      { config, partitions, cursors, hooks, consumers, stats: this.stats },
+      this.#s?.tagSeq ?? 0,
+      () => this.#schedule(),
+    )
+  }
+
+  get partitions(): readonly QueuePartition[] {
+    return this.#s.partitions
+  }
+
+  /** The node serving this queue when another broker of the cluster does; undefined when served here. */
+  get servedBy(): number | undefined {
+    return this.#remote?.node
+  }
+
+  /**
+   * Moves where this queue is served (the cluster link calls it when the owner of the queue's first partition
+   * log changes). Consumers stay attached: to another broker they are subscribed there; served here again,
+   * the state is read back from the cursor store (what the previous owner acked) and delivery resumes. Leases
+   * handed out by the previous server are forgotten: their messages are redelivered.
+   */
+  async serveFrom(remote: RemoteQueue | null): Promise<void> {
+    const previous = this.#remote
+    if (previous === remote || this.#s.deleted) return
+    const s = this.#s
+    for (const consumer of s.consumers) previous?.unsubscribe(consumer)
+    if (remote !== null) {
+      this.#remote = remote
+      for (const waiter of [...s.waiters]) waiter.resolve([])
+      for (const consumer of [...s.consumers]) {
+        if (consumer.forwarded) {
+          // Attached by another broker for its client: told to go, to attach where the queue went.
+          this.cancel(consumer)
+          consumer.onCancel?.(QUEUE_MOVED)
+        } else {
+          consumer.unacked = 0
+          remote.subscribe(consumer)
+        }
+      }
+      if (previous === null) {
+        this.#s = this.#freshState(s.config, s.cursors, s.hooks, s.consumers)
+        const pending = [...s.pendingAcks.values()].map((a) => a.promise)
+        this.#handedOff = Promise.allSettled([...pending, saveDeliveryState(s)]).then(() => s.cursors.flush())
+      }
+      return
+    }
+    await previous?.handover()
+    await s.cursors.refresh?.(ackKeyOf(this.name, this.#streamId, 0).slice(0, -1))
+    if (this.#remote !== previous || s.deleted) return
+    for (const consumer of s.consumers) consumer.unacked = 0
+    this.#s = this.#freshState(s.config, s.cursors, s.hooks, s.consumers)
+    this.#remote = null
+    trackBytes(this.#s)
+    this.#schedule()
   }
 
   get config(): QueueConfig {
@@ -103,38 +161,11 @@ export class Queue {
   set config(next: QueueConfig) {
     this.#s.config = next
     this.#s.groups.resize(next.messageGroupsMax)
-    this.#trackBytes()
+    trackBytes(this.#s)
   }
 
-  #trackBytes(): void {
-    const s = this.#s
-    const on = (s.config.maxLengthBytes ?? null) !== null
-    if (on && s.bytes === null) {
-      s.bytes = new QueueBytes(this.partitions, s.cursors, (message, details) =>
-        s.hooks.warn?.(message, { queue: this.name, ...details }),
-      )
-    } else if (!on && s.bytes !== null) {
-      s.bytes.close()
-      s.bytes = null
-    }
-  }
-
-  /**
-   * Publishes that passed the reject-publish length check but are not in the log yet: counted against the
-   * limits, so a burst of pipelined publishes cannot all pass the same check (released when their append settles).
-   */
-  readonly reserved = { count: 0, bytes: 0 }
-
-  /** Counts a checked publish against the limits until `settled` settles. */
-  reserve(count: number, bytes: number, settled: Promise<unknown>): void {
-    this.reserved.count += count
-    this.reserved.bytes += bytes
-    const release = () => {
-      this.reserved.count -= count
-      this.reserved.bytes -= bytes
-    }
-    settled.then(release, release)
-  }
+  /** What publishes in progress hold against the queue's limits, and what it drops while idle. */
+  readonly publishing = new PublishGate(() => this.#s.consumers.length)
 
   /** Body bytes of the messages depth() counts; null unless maxLengthBytes is set. */
   messageBytes(): number | null {
@@ -153,21 +184,6 @@ export class Queue {
     return this.#s.consumers.length
   }
 
-  #idleDrop: ((message: PublishMessage) => boolean) | null = null
-
-  /**
-   * While the queue has no consumer, publishes `drop` selects are not stored in it (routed there all the same,
-   * as far as the publisher knows): messages only worth delivering to a consumer that is there. Not durable:
-   * the owner sets it again after a restart; null removes it.
-   */
-  dropWhileIdle(drop: ((message: PublishMessage) => boolean) | null): void {
-    this.#idleDrop = drop
-  }
-
-  /** Whether a publish is not stored here now (dropWhileIdle). */
-  dropsIdle(message: PublishMessage): boolean {
-    return this.#idleDrop !== null && this.#s.consumers.length === 0 && this.#idleDrop(message)
-  }
   get deleted(): boolean {
     return this.#s.deleted
   }
@@ -196,6 +212,7 @@ export class Queue {
         consumer,
         consumer.creditGroup.onRelease(() => this.#schedule()),
       )
+    this.#remote?.subscribe(consumer)
     this.#schedule()
     return consumer
   }
@@ -205,6 +222,7 @@ export class Queue {
     const s = this.#s
     const at = s.consumers.indexOf(consumer)
     if (at < 0) return
+    this.#remote?.unsubscribe(consumer)
     s.consumers.splice(at, 1)
     if (consumer.singleActive) s.singleActives--
     consumer.cancelled = true
@@ -227,6 +245,7 @@ export class Queue {
   /** Pull: takes up to `max` messages, waiting up to waitMs for the first one. */
   async get(options: GetOptions): Promise<Delivery[]> {
     this.#assertLive()
+    if (this.#remote !== null) return this.#remote.get(options)
     return pull(this.#s, options)
   }
 
@@ -234,6 +253,7 @@ export class Queue {
 
   /** Acks one delivery; resolves when the ack is durable. False if the lease is unknown or stale. */
   ack(partition: number, offset: number, leaseId?: number): Promise<boolean> {
+    if (this.#remote !== null) return this.#remote.settle('ack', partition, offset, leaseId)
     return acks.ack(this.#s, partition, offset, leaseId)
   }
 
@@ -243,27 +263,32 @@ export class Queue {
    * the message is redelivered. False if the lease is unknown or stale.
    */
   settle(partition: number, offset: number, leaseId?: number): boolean {
+    if (this.#remote !== null) return this.#forward('settle', partition, offset, leaseId)
     return acks.settle(this.#s, partition, offset, leaseId)
   }
 
   /** Returns (requeue) or dead-letters/drops a delivery. False if the lease is unknown or stale. */
   nack(partition: number, offset: number, requeue: boolean, leaseId?: number): boolean {
+    if (this.#remote !== null) return this.#forward(requeue ? 'requeue' : 'nack', partition, offset, leaseId)
     return acks.nack(this.#s, partition, offset, requeue, leaseId)
   }
 
   /** Returns a delivery uncounted, as if it had not been delivered (AMQP 1.0 released). */
   release(partition: number, offset: number, leaseId?: number): boolean {
+    if (this.#remote !== null) return this.#forward('release', partition, offset, leaseId)
     return acks.release(this.#s, partition, offset, leaseId)
   }
 
   /** Changes a lease's deadline (SQS ChangeMessageVisibility); 0 makes the message available now. */
   extend(partition: number, offset: number, leaseMs: number, leaseId?: number): boolean {
+    if (this.#remote !== null) return this.#forward('extend', partition, offset, leaseId, leaseMs)
     return acks.extend(this.#s, partition, offset, leaseMs, leaseId)
   }
 
   /** Returns every lease held by an owner (connection/channel closed): redelivered later. */
   releaseOwner(owner: string): number {
-    const released = acks.releaseLeases(this.#s, owner)
+    const released = this.#remote === null ? acks.releaseLeases(this.#s, owner) : 0
+    this.#remote?.releaseOwner(owner)
     for (const consumer of [...this.#s.consumers]) if (consumer.owner === owner) this.cancel(consumer)
     if (released > 0) this.#schedule()
     return released
@@ -273,7 +298,7 @@ export class Queue {
 
   /** Our own publish landed: take the messages straight into the read-ahead if we are caught up. */
   offerTail(partition: number, messages: StoredMessage[]): void {
-    offerTail(this.#s, partition, messages)
+    if (this.#remote === null) offerTail(this.#s, partition, messages)
   }
 
   /**
@@ -281,7 +306,7 @@ export class Queue {
    * fromOffset on (ready, returned, in flight, held acks). They were never stored; the log reuses the offsets.
    */
   retract(partition: number, fromOffset: number): void {
-    acks.retract(this.#s, partition, fromOffset)
+    if (this.#remote === null) acks.retract(this.#s, partition, fromOffset)
   }
 
   depth(): number {
@@ -295,7 +320,7 @@ export class Queue {
    */
   enforceMaxLength(): Promise<void> {
     const { maxLength, maxLengthBytes } = this.config
-    if (maxLength === null && (maxLengthBytes ?? null) === null) return Promise.resolve()
+    if (this.#remote !== null || (maxLength === null && (maxLengthBytes ?? null) === null)) return Promise.resolve()
     const run = this.#trimming.then(() => trim(this.#s))
     this.#trimming = run.catch(() => {})
     return run.then((stored) => Promise.all(stored).then(() => {}))
@@ -304,30 +329,12 @@ export class Queue {
   /** Removes every message that is not in flight, on a full disk too. Returns how many were purged. */
   purge(): Promise<number> {
     const s = this.#s
+    if (this.#remote !== null) return this.#remote.purge()
     return s.hooks.freeingSpace(() => purge(s))
   }
 
   queueStats(): QueueStats {
-    const s = this.#s
-    const depth = this.depth()
-    const inflight = inflightCount(s)
-    let delayed = 0
-    for (const p of this.partitions) delayed += p.delayed.size
-    return {
-      name: this.name,
-      stream: this.streamName,
-      depth,
-      ready: Math.max(0, depth - inflight - delayed),
-      inflight,
-      delayed,
-      consumers: s.consumers.length,
-      publishedTotal: this.stats.published,
-      deliveredTotal: this.stats.delivered,
-      ackedTotal: this.stats.acked,
-      deadLetteredTotal: this.stats.deadLettered,
-      droppedTotal: this.stats.dropped,
-      ...(s.bytes === null ? {} : { bytes: s.bytes.total() }),
-    }
+    return queueStatsOf(this.#s, this.streamName)
   }
 
   isAcked(partition: number, offset: number): boolean {
@@ -342,7 +349,7 @@ export class Queue {
 
   /** Periodic work: lease expiry, delayed messages, TTL at the head, unused-queue expiry. */
   tick(now: number): void {
-    tick(this.#s, now)
+    if (this.#remote === null) tick(this.#s, now)
   }
 
   /**
@@ -350,7 +357,7 @@ export class Queue {
    * a restart are flagged (best effort), and the delivery counts of a queue with a delivery limit.
    */
   saveDeliveryState(): Promise<void> {
-    return saveDeliveryState(this.#s)
+    return this.#remote === null ? saveDeliveryState(this.#s) : Promise.resolve()
   }
 
   /** Cancels every consumer and waiter (queue deleted). */
@@ -362,6 +369,7 @@ export class Queue {
     for (const off of this.#creditListeners.values()) off()
     this.#creditListeners.clear()
     s.singleActives = 0
+    for (const consumer of s.consumers) this.#remote?.unsubscribe(consumer)
     for (const consumer of s.consumers.splice(0)) {
       consumer.cancelled = true
       consumer.onCancel?.(reason)
@@ -371,13 +379,24 @@ export class Queue {
 
   // ---- internals ----
 
+  /** Resolves once what this broker acked while it served the queue is durable (it is served elsewhere now). */
+  handedOff(): Promise<void> {
+    return this.#handedOff
+  }
+
+  /** A settle the caller does not wait for, sent to the serving broker; true: its outcome is the server's. */
+  #forward(op: RemoteSettle, partition: number, offset: number, leaseId?: number, leaseMs?: number): boolean {
+    this.#remote!.settle(op, partition, offset, leaseId, leaseMs).catch(() => {})
+    return true
+  }
+
   #assertLive(): void {
     if (this.#s.deleted) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${this.name}' was deleted`)
   }
 
   /** The drain loop (delivery.ts) runs at most once per tick. */
   #schedule(): void {
-    if (this.#drainScheduled || this.#s.deleted) return
+    if (this.#drainScheduled || this.#s.deleted || this.#remote !== null) return
     this.#drainScheduled = true
     queueMicrotask(() => {
       this.#drainScheduled = false

@@ -3,14 +3,15 @@
 // functions over it, so none of this state becomes public on the class. The state names its queue only by
 // the narrow QueueRef, so nothing here depends on queue.ts.
 import type { CursorStore } from '../../storage/api.js'
-import type { Heap } from '../../util/heap.js'
+import { Heap } from '../../util/heap.js'
 import type { QueueConfig } from '../config.js'
 import type { DeathReason, StoredMessage } from '../message.js'
-import type { QueueBytes } from './byte-count.js'
+import { QueueBytes } from './byte-count.js'
 import type { QueueConsumer } from './consumer.js'
-import type { MessageGroups } from './groups.js'
+import { MessageGroups } from './groups.js'
 import type { Lease, QueuePartition } from './partition.js'
-import type { Delivery, Taker } from './types.js'
+import type { RemoteQueue } from './remote.js'
+import type { Delivery, QueueStats, Taker } from './types.js'
 
 export const READY_MAX = 2048
 /**
@@ -26,6 +27,8 @@ export interface QueueRef {
 }
 
 export interface QueueHooks {
+  /** Where the queue is served when another broker of the cluster owns it (remote.ts); null: here. */
+  remoteFor?(name: string, config: QueueConfig, streamId: number): RemoteQueue | null
   /** Routes a message to the queue's dead-letter target; resolves once durable there. */
   deadLetter(queue: QueueRef, message: StoredMessage, reason: DeathReason): Promise<void>
   /** The queue became unused in a way that deletes it (auto-delete, x-expires). */
@@ -146,4 +149,67 @@ export function pinLease(s: QueueState, p: QueuePartition, message: StoredMessag
 export function ackFloorOf(s: QueueState, partition: number): number {
   const p = s.partitions[partition]!
   return Math.max(s.cursors.getAcks(p.ackKey)?.floor ?? 0, p.log.logStartOffset)
+}
+
+/** A queue's state as it starts (at open, and when the queue is served here again after another broker). */
+export function newQueueState(
+  queue: QueueRef,
+  parts: Pick<QueueState, 'config' | 'partitions' | 'cursors' | 'hooks' | 'consumers' | 'stats'>,
+  tagSeq: number,
+  schedule: () => void,
+): QueueState {
+  return {
+    queue,
+    name: queue.name,
+    ...parts,
+    singleActives: parts.consumers.filter((c) => c.singleActive).length,
+    rr: 0,
+    waiters: [],
+    leases: new Heap<{ deadline: number; lease: Lease }>((a, b) => a.deadline < b.deadline),
+    busyGroups: new Map(),
+    groups: new MessageGroups(parts.config.messageGroupsMax),
+    passedOver: false,
+    tagSeq,
+    lastUsed: parts.hooks.now(),
+    deleted: false,
+    pendingAcks: new Map(),
+    groupTurns: new Map(),
+    bytes: null,
+    schedule,
+  }
+}
+
+/** Starts or stops the running body-byte count as config.maxLengthBytes is set or not. */
+export function trackBytes(s: QueueState): void {
+  const on = (s.config.maxLengthBytes ?? null) !== null
+  if (on && s.bytes === null) {
+    s.bytes = new QueueBytes(s.partitions, s.cursors, (message, details) =>
+      s.hooks.warn?.(message, { queue: s.name, ...details }),
+    )
+  } else if (!on && s.bytes !== null) {
+    s.bytes.close()
+    s.bytes = null
+  }
+}
+
+export function queueStatsOf(s: QueueState, stream: string): QueueStats {
+  const depth = depthOf(s)
+  const inflight = inflightCount(s)
+  let delayed = 0
+  for (const p of s.partitions) delayed += p.delayed.size
+  return {
+    name: s.name,
+    stream,
+    depth,
+    ready: Math.max(0, depth - inflight - delayed),
+    inflight,
+    delayed,
+    consumers: s.consumers.length,
+    publishedTotal: s.stats.published,
+    deliveredTotal: s.stats.delivered,
+    ackedTotal: s.stats.acked,
+    deadLetteredTotal: s.stats.deadLettered,
+    droppedTotal: s.stats.dropped,
+    ...(s.bytes === null ? {} : { bytes: s.bytes.total() }),
+  }
 }

@@ -80,6 +80,11 @@ export interface ConsumeOptions {
    * An invalid text throws INVALID_ARGUMENT (SelectorError, with the position).
    */
   selector?: string | Selector
+  /**
+   * Attached by another broker of the cluster for its client (the cluster link): when this queue is served
+   * elsewhere, such a consumer is cancelled (QUEUE_MOVED) rather than forwarded again.
+   */
+  forwarded?: boolean
   /** Called with every batch of deliveries (push). */
   onDeliver(deliveries: Delivery[]): void
   /** Called when the broker cancels the consumer (queue deleted). */

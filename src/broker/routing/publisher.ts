@@ -123,7 +123,7 @@ export class Publisher {
       !refusesWhenFull(queue) &&
       !trimsWhenFull(queue) &&
       !dropsNewWhenFull(queue) &&
-      !queue.dropsIdle(stamped)
+      !queue.publishing.dropsIdle(stamped)
     ) {
       return host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now()).then(routedOne)
     }
@@ -157,7 +157,7 @@ export class Publisher {
         } else if (d.kind === 'queue') {
           const queue = host.queue(d.name)
           if (queue === undefined) continue
-          if (queue.dropsIdle(stamped)) {
+          if (queue.publishing.dropsIdle(stamped)) {
             dropped++
             continue
           }
@@ -206,7 +206,7 @@ export class Publisher {
       for (const q of queues) {
         const appended = host.append(host.stream(q.streamName), withQueueDelay(q, stamped), now)
         waits.push(appended)
-        if (refusesWhenFull(q) || dropsNewWhenFull(q)) q.reserve(1, value?.length ?? 0, appended)
+        if (refusesWhenFull(q) || dropsNewWhenFull(q)) q.publishing.reserve(1, value?.length ?? 0, appended)
         if (trimsWhenFull(q)) trim.push(q)
       }
       for (const name of streams) waits.push(host.append(host.stream(name), stamped, now))
@@ -243,7 +243,7 @@ export class Publisher {
     const host = this.#host
     const queue = host.queue(name)
     if (queue === undefined) return UNROUTED
-    if (queue.dropsIdle(stamped)) return ROUTED_ONE
+    if (queue.publishing.dropsIdle(stamped)) return ROUTED_ONE
     const refuses = refusesWhenFull(queue) || dropsNewWhenFull(queue)
     if (refuses) {
       const counting = queue.bytesCounted()
@@ -251,7 +251,7 @@ export class Publisher {
       if (!hasRoomOrRefuses(queue, value)) return ROUTED_ONE
     }
     const appended = host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now())
-    if (refuses) queue.reserve(1, value?.length ?? 0, appended)
+    if (refuses) queue.publishing.reserve(1, value?.length ?? 0, appended)
     await appended
     if (trimsWhenFull(queue)) await queue.enforceMaxLength()
     return ROUTED_ONE
@@ -349,10 +349,13 @@ export function withQueueDelay(queue: Queue, message: PublishMessage): PublishMe
  */
 export function assertRoom(queue: Queue, count: number, bytes: number): void {
   const { maxLength, maxLengthBytes } = queue.config
-  if (maxLength !== null && queue.depth() + queue.reserved.count + count > maxLength) {
+  if (maxLength !== null && queue.depth() + queue.publishing.reserved.count + count > maxLength) {
     throw new QueueFullError(queue, `queue '${queue.name}' is full (x-max-length ${maxLength})`)
   }
-  if (maxLengthBytes !== null && (queue.messageBytes() ?? 0) + queue.reserved.bytes + bytes > maxLengthBytes) {
+  if (
+    maxLengthBytes !== null &&
+    (queue.messageBytes() ?? 0) + queue.publishing.reserved.bytes + bytes > maxLengthBytes
+  ) {
     throw new QueueFullError(queue, `queue '${queue.name}' is full (x-max-length-bytes ${maxLengthBytes})`)
   }
 }

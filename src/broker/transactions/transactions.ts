@@ -220,7 +220,7 @@ export class Transactions implements TransactionEngine {
       applied = resolve
     })
     // Reject-publish room is held from the check until the records are appended.
-    for (const [queue, r] of prepared.room) queue.reserve(r.count, r.bytes, done)
+    for (const [queue, r] of prepared.room) queue.publishing.reserve(r.count, r.bytes, done)
     let offset: number
     try {
       offset = await this.#log.append({ id: tx.id, targets, acks: prepared.durableAcks }, records)

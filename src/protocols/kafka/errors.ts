@@ -90,6 +90,7 @@ const fromWharf: Record<ErrorCode, KafkaErrorName> = {
   IO_ERROR: 'KAFKA_STORAGE_ERROR',
   DISK_FULL: 'KAFKA_STORAGE_ERROR',
   NOT_OWNER: 'NOT_LEADER_OR_FOLLOWER',
+  LINK_DOWN: 'NOT_LEADER_OR_FOLLOWER',
   // A closed log or broker is a shutdown in progress: retriable for the client, like a leader moving away.
   LOG_CLOSED: 'NOT_LEADER_OR_FOLLOWER',
   BROKER_CLOSED: 'NOT_LEADER_OR_FOLLOWER',

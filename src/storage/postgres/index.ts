@@ -66,6 +66,7 @@ export class PostgresStorage implements StorageEngine {
           await engine.metadata.close()
           throw error
         })
+        engine.cluster.openLog = (name) => engine.openLog(name)
       }
       engine.#every(options.retentionCheckMs ?? 5 * 60_000, () => engine.#retentionPass())
       engine.#every(options.compactionCheckMs ?? 60_000, () => engine.#compactionPass())

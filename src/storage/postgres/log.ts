@@ -136,7 +136,11 @@ export class PostgresPartitionLog implements PartitionLog {
   append(batches: Buffer[]): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', `log ${this.name} is closed`))
     const refused = this.#owner?.refusal()
-    if (refused !== undefined) return Promise.reject(refused)
+    if (refused !== undefined) {
+      const owner = this.#owner!.forwardTo()
+      if (owner === undefined) return Promise.reject(refused)
+      return owner.forward(this.name, owner.ownership, batches, () => this.append(batches))
+    }
     let infos: ReturnType<typeof assignOffsets>
     try {
       infos = assignOffsets(batches, this.#nextOffset, this.#config.maxBatchBytes)

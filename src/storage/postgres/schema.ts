@@ -63,6 +63,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER wharf_owner_changed AFTER UPDATE OF owner, owner_epoch ON wharf_log
     FOR EACH ROW EXECUTE FUNCTION wharf_owner_changed();
   `,
+  `
+  -- The key brokers of a cluster prove themselves to each other with on their internal links: made by the first
+  -- broker that needs it, read by the others.
+  CREATE TABLE wharf_cluster_secret (id int PRIMARY KEY CHECK (id = 1), secret bytea NOT NULL);
+  `,
 ]
 
 /** Any bigint constant works; it only has to be the same in every broker. */

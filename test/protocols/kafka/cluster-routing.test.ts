@@ -45,6 +45,10 @@ class MembershipTable {
       async advertise(endpoints) {
         table.members.set(nodeId, { id: nodeId, endpoints })
       },
+      // Kafka clients are routed, never forwarded: these brokers share no link.
+      linkSecret: () => Promise.reject(new Error('no links between these brokers')),
+      forwardAppends() {},
+      appendForwarded: () => Promise.reject(new Error('no links between these brokers')),
     }
   }
 

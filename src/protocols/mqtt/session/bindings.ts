@@ -121,10 +121,10 @@ export function keepOfflineQos0(h: HubState, session: Session): void {
   const queue = h.broker.getQueue(session.queueName)
   if (queue === undefined) return
   if (h.limits.queueQos0Messages) {
-    queue.dropWhileIdle(null)
+    queue.publishing.dropWhileIdle(null)
     return
   }
-  queue.dropWhileIdle((message) => {
+  queue.publishing.dropWhileIdle((message) => {
     if (message.headers === undefined || qosOf(message) === 0) return true
     let qos = 0
     session.trie.match(topicOf({ headers: message.headers }), (sub) => {

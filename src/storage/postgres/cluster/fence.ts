@@ -1,6 +1,6 @@
 // What a partition log of a cluster engine asks the cluster (index.ts) before it appends, and tells it after
 // it read its row. The view may lag the database; the append statement re-checks owner and epoch in SQL.
-import type { LogOwnership } from '../../api.js'
+import type { AppendForwarder, LogOwnership } from '../../api.js'
 
 export interface LogFence {
   readonly nodeId: number
@@ -15,6 +15,8 @@ export interface LogFence {
    * read its row at a new epoch: owners are node ids, and a new process with this id may have taken over).
    */
   confirm(): Promise<boolean>
+  /** Where appends to a log another member owns go (the broker-to-broker link); null: they fail NOT_OWNER. */
+  readonly forward: AppendForwarder | null
   /** Calls back when the view of this log's owner changed; returns the unsubscribe. */
   watch(logName: string, changed: () => void): () => void
 }

@@ -5,12 +5,19 @@
 // through the LogFence interface before they append; the append itself is fenced in SQL (log.ts), so a
 // stale view can only refuse an append, never let a deposed owner write.
 import { WharfError } from '../../../util/errors.js'
-import type { ClusterMember, ClusterView, LogOwnership } from '../../api.js'
+import type {
+  AppendForwarder,
+  AppendResult,
+  ClusterMember,
+  ClusterView,
+  LogOwnership,
+  PartitionLog,
+} from '../../api.js'
 import type { Database } from '../connection.js'
 import { assignPass, controllerId, holdControllerLease, releaseControllerLease } from './controller.js'
 import type { LogFence } from './fence.js'
 import { ClusterListener } from './listener.js'
-import { advertise, leave, liveMembers, register, renew, type Session } from './membership.js'
+import { advertise, leave, linkSecret, liveMembers, register, renew, type Session } from './membership.js'
 
 export type { LogFence } from './fence.js'
 
@@ -49,6 +56,10 @@ export class PostgresCluster implements ClusterView, LogFence {
   #refreshing: Promise<void> | undefined
   #refreshAgain = false
   #closed = false
+  forward: AppendForwarder | null = null
+  /** How appendForwarded reaches this engine's logs (set by the engine). */
+  openLog: ((name: string) => Promise<PartitionLog>) | null = null
+  #secret: Promise<Buffer> | undefined
 
   private constructor(db: Database, options: ClusterOptions, session: Session, hooks: Hooks) {
     this.#db = db
@@ -142,6 +153,29 @@ export class PostgresCluster implements ClusterView, LogFence {
   async advertise(endpoints: ClusterMember['endpoints']): Promise<void> {
     await advertise(this.#db, this.#session, endpoints)
     await this.refresh()
+  }
+
+  linkSecret(): Promise<Buffer> {
+    this.#secret ??= linkSecret(this.#db)
+    this.#secret.catch(() => {
+      this.#secret = undefined
+    })
+    return this.#secret
+  }
+
+  forwardAppends(forward: AppendForwarder | null): void {
+    this.forward = forward
+  }
+
+  async appendForwarded(logName: string, epoch: number, batches: Buffer[]): Promise<AppendResult> {
+    const view = this.#owners.get(logName)
+    if (view === undefined || view.owner !== this.nodeId || view.epoch !== epoch || !this.#active || !this.openLog)
+      throw new WharfError(
+        'NOT_OWNER',
+        `log ${logName} is not owned by broker ${this.nodeId} at epoch ${epoch} (${view === undefined ? 'no owner' : `broker ${view.owner}, epoch ${view.epoch}`})`,
+      )
+    const log = await this.openLog(logName)
+    return log.append(batches)
   }
 
   // LogFence: what the logs of this engine ask.

@@ -3,6 +3,7 @@
 // down when the view or a fenced statement says it lost the log, and catching up with the owner's rows for
 // reads when it does not own the log.
 import { WharfError } from '../../../util/errors.js'
+import type { AppendForwarder, LogOwnership } from '../../api.js'
 import type { LogRow } from '../log-rows.js'
 import type { LogFence } from './fence.js'
 
@@ -50,6 +51,14 @@ export class LogOwner {
       'NOT_OWNER',
       `log ${this.#log.name} is owned by ${owner}, not by this broker (${fence.nodeId})`,
     )
+  }
+
+  /** Where a refused append goes instead: another live member owns the log and the engine forwards appends. */
+  forwardTo(): { forward: AppendForwarder; ownership: LogOwnership } | undefined {
+    const fence = this.#fence
+    const view = fence.ownerOf(this.#log.name)
+    if (fence.forward === null || view === undefined || view.owner === fence.nodeId || !fence.active) return undefined
+    return { forward: fence.forward, ownership: view }
   }
 
   /** The owner and epoch the next append statement must find on the log row; throws NOT_OWNER when not owned. */

@@ -1,6 +1,7 @@
 // Membership rows (wharf_broker): a broker registers at start with a new session epoch, renews its lease every
 // heartbeat and deletes its row when it closes. Every time comparison is the database's now(), so the brokers'
 // clocks do not matter. A node id whose row holds an unexpired lease of another session is refused.
+import { randomBytes } from 'node:crypto'
 import { WharfError } from '../../../util/errors.js'
 import type { ClusterMember } from '../../api.js'
 import type { Database } from '../connection.js'
@@ -83,4 +84,13 @@ export async function liveMembers(db: Database): Promise<ClusterMember[]> {
     'SELECT node_id, endpoints FROM wharf_broker WHERE lease_until > now() ORDER BY node_id',
   )
   return rows.map((row) => ({ id: row.node_id, endpoints: row.endpoints ?? {} }))
+}
+
+/** The cluster's link secret: the first caller's random bytes, the same for every later caller. */
+export async function linkSecret(db: Database): Promise<Buffer> {
+  await db.query('INSERT INTO wharf_cluster_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [
+    randomBytes(32),
+  ])
+  const { rows } = await db.query<{ secret: Buffer }>('SELECT secret FROM wharf_cluster_secret WHERE id = 1')
+  return rows[0]!.secret
 }

@@ -1,0 +1,56 @@
+// A queue that another broker of the cluster serves. The queue's state (ready messages, leases, acks) lives
+// only on the broker owning the queue's first partition log; every other broker keeps the Queue object (so
+// adapters hold one handle whatever moves) and sends each operation to the owner through a RemoteQueue, which
+// the server's cluster link implements. The broker layer knows nothing of how the link talks.
+import type { QueueConfig } from '../config.js'
+import type { QueueConsumer } from './consumer.js'
+import type { Delivery, GetOptions } from './types.js'
+
+/** The reason a forwarded consumer is cancelled with when its queue is served elsewhere now. */
+export const QUEUE_MOVED = 'queue moved to another broker'
+
+export type RemoteSettle = 'ack' | 'settle' | 'nack' | 'requeue' | 'release' | 'extend'
+
+export interface RemoteQueue {
+  /** The node id of the broker serving the queue. */
+  readonly node: number
+  /**
+   * Attaches a consumer there, on the consumer's own terms, and keeps it attached (re-attaching after a lost
+   * link) until unsubscribed; deliveries arrive through consumer.onDeliver, a cancel by the server through
+   * consumer.onCancel.
+   */
+  subscribe(consumer: QueueConsumer): void
+  unsubscribe(consumer: QueueConsumer): void
+  get(options: GetOptions): Promise<Delivery[]>
+  /** Settles a delivery handed out there; resolves when the server settled it (an ack: durably). */
+  settle(
+    op: RemoteSettle,
+    partition: number,
+    offset: number,
+    leaseId: number | undefined,
+    leaseMs?: number,
+  ): Promise<boolean>
+  /** Returns the leases an owner (connection/channel) holds there. */
+  releaseOwner(owner: string): void
+  purge(): Promise<number>
+  /**
+   * Asks this (previous) server to stop serving the queue and make its acks durable, before this broker reads
+   * the queue's state back and serves it; resolves either way (a dead server has nothing left to write).
+   */
+  handover(): Promise<void>
+}
+
+/** How a queue finds the broker serving it: null when it is this one (or there is no cluster). */
+export type RemoteQueueLookup = (name: string, config: QueueConfig, streamId: number) => RemoteQueue | null
+
+/**
+ * The broker's late-bound lookup: the server installs the cluster link after the broker opened, so queues
+ * ask through this holder. Without an installed lookup every queue is served here.
+ */
+export class RemoteQueues {
+  lookup: RemoteQueueLookup | null = null
+
+  find(name: string, config: QueueConfig, streamId: number): RemoteQueue | null {
+    return this.lookup === null ? null : this.lookup(name, config, streamId)
+  }
+}

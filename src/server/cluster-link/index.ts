@@ -1,0 +1,135 @@
+// The broker-to-broker link of a cluster (brokers sharing one PostgreSQL with --node-id): a listener other
+// members reach at the `cluster` endpoint this broker advertises, links to them, and the two things carried
+// over them. Appends to a log another member owns go to that owner (the storage's AppendForwarder), so a
+// publish from any protocol lands wherever a client connected. A durable queue is served by the owner of
+// its stream's first partition log; on every other member the queue's operations go there (placement.ts).
+import { readFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
+import type tls from 'node:tls'
+import type { Broker } from '../../broker/broker.js'
+import type { Listener } from '../../protocols/common/listener.js'
+import type { TlsCredentials } from '../../protocols/common/tls.js'
+import type { AppendResult, ClusterView } from '../../storage/api.js'
+import { isWharfError } from '../../util/errors.js'
+import type { Logger } from '../../util/logger.js'
+import { listenTcp } from '../../util/net.js'
+import { LINK_ENDPOINT, type LinkOptions, Peer } from './peer.js'
+import { QueuePlacement } from './placement.js'
+import { serveLink } from './serve.js'
+
+export { LINK_ENDPOINT }
+
+/** The largest frame a link accepts from an authenticated peer: a queue's largest message, in base64, with room. */
+export const LINK_FRAME_BYTES_MAX = 64 * 1024 * 1024
+/** How long a forwarded append keeps trying while the log's owner changes or its link is down. */
+const FORWARD_RETRY_MS = 20_000
+
+export interface ClusterLinkOptions {
+  broker: Broker
+  cluster: ClusterView
+  host: string
+  /** Set when the listeners speak TLS: the link does too, and verifies peers against tlsCaFile or the certificate. */
+  credentials: TlsCredentials | undefined
+  logger: Logger
+}
+
+export async function startClusterLink(options: ClusterLinkOptions): Promise<Listener> {
+  const { broker, cluster, credentials, logger } = options
+  let secret: Promise<Buffer> | undefined
+  const getSecret = () => {
+    secret ??= cluster.linkSecret()
+    secret.catch(() => {
+      secret = undefined
+    })
+    return secret
+  }
+  await getSecret()
+  const linkOptions: LinkOptions = {
+    cluster,
+    secret: getSecret,
+    tls: credentials === undefined ? undefined : clientTls(credentials),
+    frameBytesMax: LINK_FRAME_BYTES_MAX,
+    requestTimeoutMs: 30_000,
+    logger,
+  }
+  const peers = new Map<number, Peer>()
+  const peer = (node: number) => {
+    let found = peers.get(node)
+    if (found === undefined) {
+      found = new Peer(node, linkOptions)
+      peers.set(node, found)
+    }
+    return found
+  }
+
+  const sockets = new Set<Socket>()
+  const accept = (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    serveLink(socket, {
+      broker,
+      cluster,
+      secret: getSecret,
+      frameBytesMax: LINK_FRAME_BYTES_MAX,
+      logger,
+      placeNow: () => placement.sweep(),
+    })
+  }
+  const server =
+    credentials === undefined
+      ? await listenTcp(options.host, 0, accept)
+      : await listenTcp(options.host, 0, accept, (onConnection) =>
+          credentials.createServer(onConnection, (error) =>
+            logger.debug({ err: error.message }, 'cluster link TLS failed'),
+          ),
+        )
+
+  cluster.forwardAppends(async (logName, owner, batches, retry) => {
+    let target = owner
+    const deadline = Date.now() + FORWARD_RETRY_MS
+    for (;;) {
+      try {
+        return (await peer(target.owner).request('append', {
+          log: logName,
+          epoch: target.epoch,
+          batches,
+        })) as AppendResult
+      } catch (error) {
+        const retriable = isWharfError(error) && (error.code === 'NOT_OWNER' || error.code === 'LINK_DOWN')
+        if (!retriable || Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        const now = cluster.ownerOf(logName)
+        if (now?.owner === cluster.nodeId) return retry()
+        if (now !== undefined) target = now
+      }
+    }
+  })
+  const placement = new QueuePlacement(broker, cluster, peer, logger)
+  broker.remoteQueues.lookup = (name, config, streamId) => placement.lookup(name, config, streamId)
+  placement.start()
+
+  return {
+    name: LINK_ENDPOINT,
+    port: server.port,
+    urls: [],
+    async close() {
+      placement.stop()
+      broker.remoteQueues.lookup = null
+      cluster.forwardAppends(null)
+      for (const p of peers.values()) p.close()
+      for (const socket of sockets) socket.destroy()
+      await server.close()
+    },
+  }
+}
+
+/** How this broker connects to peers over TLS: their certificate must chain to tlsCaFile, else be this one's. */
+function clientTls(credentials: TlsCredentials): tls.ConnectionOptions {
+  const { certFile, keyFile, caFile } = credentials.settings
+  return {
+    ca: readFileSync(caFile || certFile),
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    minVersion: 'TLSv1.2',
+  }
+}
