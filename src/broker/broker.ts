@@ -16,12 +16,12 @@ import { ProducerTransactions } from './producer-transactions/coordinator.js'
 import { type BrowseOptions, type BrowsePage, browse } from './queue/browse.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { Deliveries } from './queue/deliveries.js'
-import { type Queue, type QueueConsumer, RemoteQueues } from './queue/queue.js'
+import { ClusterLinkHooks, type Queue, type QueueConsumer } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { Quotas } from './quotas/quotas.js'
 import { BrokerReports } from './reports.js'
 import { deadLetter } from './routing/dead-letters.js'
-import { Publisher, type PublishResult } from './routing/publisher.js'
+import { Publisher, type PublishOptions, type PublishResult } from './routing/publisher.js'
 import { type BindingDef, type ExchangeDeclare, type ExchangeDef, Router } from './routing/router.js'
 import { Scheduler } from './schedule/scheduler.js'
 import { SchemaStore } from './schema/index.js'
@@ -45,9 +45,9 @@ export class Broker {
   readonly #queues: QueueCatalog
   readonly #appender: Appender
   readonly #maintenance: Maintenance
-  /** Settles deliveries by reference; remoteQueues: how queues another cluster member serves reach it. */
+  /** Settles deliveries by reference; clusterLink: queues another cluster member serves, publish relays. */
   readonly deliveries = new Deliveries((name) => this.#queues.get(name))
-  readonly remoteQueues = new RemoteQueues()
+  readonly clusterLink = new ClusterLinkHooks()
   /** Users, ACLs and the anonymous policy: the one authenticator and authorizer of every listener. */
   readonly security: Security
   schemas!: SchemaStore
@@ -73,6 +73,7 @@ export class Broker {
     append: (stream, message, now) => this.#appender.publish(stream, message, now),
     deadLetter: (queue, message, reason) => deadLetter(this, queue, message, reason),
     now: () => this.now(),
+    relay: (exchange, key, message, options) => this.clusterLink.relay?.(exchange, key, message, options),
   })
   readonly #options: BrokerOptions
   readonly now: () => number
@@ -109,7 +110,7 @@ export class Broker {
       unbindQueue: (name) => this.router.unbindDestination({ kind: 'queue', name }),
       deadLetter: (queue, message, reason) => deadLetter(this, queue, message, reason),
       deleteQueue: (name) => this.deleteQueue(name),
-      remote: this.remoteQueues,
+      remote: this.clusterLink,
     })
     this.log = new LogMode(this.#storage.cursors, this.#streams, this.#report.warn)
     this.#maintenance = new Maintenance({
@@ -127,7 +128,6 @@ export class Broker {
     await broker.#load()
     return broker
   }
-
   async #load(): Promise<void> {
     const meta = this.#storage.metadata
     await this.security.bootstrap(this.#options.security?.users ?? [], this.#options.security?.acls ?? [])
@@ -354,11 +354,11 @@ export class Broker {
     exchange: string,
     routingKey: string,
     message: PublishMessage,
-    options: { routingHeaders?: Record<string, unknown>; extraRoutingKeys?: readonly string[] } = {},
+    options: PublishOptions = {},
   ): Promise<PublishResult> {
     this.#assertOpen()
     if (message.delayMs !== undefined) this.scheduler.checkDelay(message.delayMs)
-    return this.#publisher.publish(exchange, routingKey, message, options.routingHeaders, options.extraRoutingKeys)
+    return this.#publisher.publish(exchange, routingKey, message, options)
   }
 
   /** Committed offset of a consumer group on a stream partition. */

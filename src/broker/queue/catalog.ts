@@ -20,7 +20,7 @@ import { type StreamCatalog, validateName } from '../stream/catalog.js'
 import type { MessagePosition } from '../stream/produce.js'
 import { deliveredMaxKey } from './partition.js'
 import { Queue } from './queue.js'
-import type { RemoteQueues } from './remote.js'
+import { type ClusterLinkHooks, servedHereOnly } from './remote.js'
 import type { QueueRef } from './state.js'
 
 export interface QueueRecord {
@@ -72,7 +72,7 @@ export interface QueueCatalogHost {
   /** Deletes a queue through the broker (serialized with other catalog changes). */
   deleteQueue(name: string): Promise<number>
   /** Where a durable queue another broker of the cluster serves sends its operations. */
-  readonly remote: RemoteQueues
+  readonly remote: ClusterLinkHooks
 }
 
 export class QueueCatalog extends NamedCatalog<Queue> {
@@ -125,7 +125,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
         warn: (message, details) => host.warn(message, details),
         freeingSpace: (work) => host.storage.freeingSpace(work, TOMBSTONE_ROOM_BYTES),
         remoteFor: (queueName, queueConfig, streamId) =>
-          queueConfig.durable ? host.remote.find(queueName, queueConfig, streamId) : null,
+          servedHereOnly(queueConfig) ? null : host.remote.find(queueName, queueConfig, streamId),
         deadLetter: (q, message, reason) => host.deadLetter(q, message, reason),
         deleteQueue: (q, why) => {
           void host

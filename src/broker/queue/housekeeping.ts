@@ -208,3 +208,12 @@ function readyIndex(ready: StoredMessage[], offset: number): number {
   }
   return -1
 }
+
+/**
+ * What a broker that stops serving a queue still owes: its acks in flight and its delivery state, durable,
+ * before the next server reads them back (serveFrom in queue.ts).
+ */
+export function handOff(s: QueueState): Promise<void> {
+  const pending = [...s.pendingAcks.values()].map((a) => a.promise)
+  return Promise.allSettled([...pending, saveDeliveryState(s)]).then(() => s.cursors.flush())
+}

@@ -14,14 +14,15 @@ import { QueueBytes } from './byte-count.js'
 import { addConsumer, QueueConsumer } from './consumer.js'
 import { drain, pull } from './delivery.js'
 import { MessageGroups } from './groups.js'
-import { purge, saveDeliveryState, tick, trim } from './housekeeping.js'
-import { type Lease, QueuePartition } from './partition.js'
+import { handOff, purge, saveDeliveryState, tick, trim } from './housekeeping.js'
+import type { Lease, QueuePartition } from './partition.js'
 import { PublishGate } from './publish-gate.js'
 import { fill, offerTail } from './read-ahead.js'
-import { QUEUE_MOVED, type RemoteQueue, RemoteQueues, type RemoteSettle } from './remote.js'
+import { ClusterLinkHooks, QUEUE_MOVED, type RemoteQueue, type RemoteSettle } from './remote.js'
 import * as acks from './settle.js'
 import {
   ackFloorOf,
+  ackKeyOf,
   depthOf,
   newQueueState,
   type QueueHooks,
@@ -32,7 +33,7 @@ import {
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './types.js'
 
 export type { QueueHooks }
-export { QueueConsumer, RemoteQueues }
+export { ackKeyOf, ClusterLinkHooks, QueueConsumer }
 
 export interface QueueOptions {
   name: string
@@ -93,15 +94,8 @@ export class Queue {
   }
 
   #freshState(config: QueueConfig, cursors: CursorStore, hooks: QueueHooks, consumers: QueueConsumer[]): QueueState {
-    const partitions = this.#logs.map(
-      (log, i) => new QueuePartition(i, log, ackKeyOf(this.name, this.#streamId, i), cursors),
-    )
-    return newQueueState(
-      this,
-      { config, partitions, cursors, hooks, consumers, stats: this.stats },
-      this.#s?.tagSeq ?? 0,
-      () => this.#schedule(),
-    )
+    const parts = { config, cursors, hooks, consumers, stats: this.stats }
+    return newQueueState(this, this.#logs, this.#streamId, parts, this.#s?.tagSeq ?? 0, () => this.#schedule())
   }
 
   get partitions(): readonly QueuePartition[] {
@@ -139,8 +133,7 @@ export class Queue {
       }
       if (previous === null) {
         this.#s = this.#freshState(s.config, s.cursors, s.hooks, s.consumers)
-        const pending = [...s.pendingAcks.values()].map((a) => a.promise)
-        this.#handedOff = Promise.allSettled([...pending, saveDeliveryState(s)]).then(() => s.cursors.flush())
+        this.#handedOff = handOff(s)
       }
       return
     }
@@ -403,8 +396,4 @@ export class Queue {
       drain(this.#s)
     })
   }
-}
-
-export function ackKeyOf(queue: string, streamId: number, partition: number): string {
-  return `q\u0000${queue}\u0000${streamId}\u0000${partition}`
 }

@@ -3,11 +3,20 @@
 // adapters hold one handle whatever moves) and sends each operation to the owner through a RemoteQueue, which
 // the server's cluster link implements. The broker layer knows nothing of how the link talks.
 import type { QueueConfig } from '../config.js'
+import type { PublishMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
 import type { Delivery, GetOptions } from './types.js'
 
 /** The reason a forwarded consumer is cancelled with when its queue is served elsewhere now. */
 export const QUEUE_MOVED = 'queue moved to another broker'
+
+/**
+ * Whether a queue lives in this broker's memory alone (non-durable, or exclusive to a connection here): such
+ * a queue is never in the shared catalog, so it is always served here and other brokers relay publishes to it.
+ */
+export function servedHereOnly(config: QueueConfig): boolean {
+  return !config.durable || config.exclusiveOwner !== null
+}
 
 export type RemoteSettle = 'ack' | 'settle' | 'nack' | 'requeue' | 'release' | 'extend'
 
@@ -43,12 +52,22 @@ export interface RemoteQueue {
 /** How a queue finds the broker serving it: null when it is this one (or there is no cluster). */
 export type RemoteQueueLookup = (name: string, config: QueueConfig, streamId: number) => RemoteQueue | null
 
+/** A publish through an exchange as another broker of the cluster repeats it (PublishOptions.transientOnly). */
+export type PublishRelay = (
+  exchange: string,
+  routingKey: string,
+  message: PublishMessage,
+  options: { routingHeaders?: Record<string, unknown>; extraRoutingKeys?: readonly string[] },
+) => void
+
 /**
- * The broker's late-bound lookup: the server installs the cluster link after the broker opened, so queues
- * ask through this holder. Without an installed lookup every queue is served here.
+ * The broker's late-bound hooks into the cluster link (the server installs the link after the broker opened):
+ * where a queue is served, and the relay of exchange publishes to the members whose clients have transient
+ * subscriptions (non-durable queues, in-memory sinks) that only those members know. Unset: a single broker.
  */
-export class RemoteQueues {
+export class ClusterLinkHooks {
   lookup: RemoteQueueLookup | null = null
+  relay: PublishRelay | null = null
 
   find(name: string, config: QueueConfig, streamId: number): RemoteQueue | null {
     return this.lookup === null ? null : this.lookup(name, config, streamId)

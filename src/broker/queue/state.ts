@@ -2,14 +2,14 @@
 // QueueState and keeps it private; delivery.ts, settle.ts, read-ahead.ts and housekeeping.ts are plain
 // functions over it, so none of this state becomes public on the class. The state names its queue only by
 // the narrow QueueRef, so nothing here depends on queue.ts.
-import type { CursorStore } from '../../storage/api.js'
+import type { CursorStore, PartitionLog } from '../../storage/api.js'
 import { Heap } from '../../util/heap.js'
 import type { QueueConfig } from '../config.js'
 import type { DeathReason, StoredMessage } from '../message.js'
 import { QueueBytes } from './byte-count.js'
 import type { QueueConsumer } from './consumer.js'
 import { MessageGroups } from './groups.js'
-import type { Lease, QueuePartition } from './partition.js'
+import { type Lease, QueuePartition } from './partition.js'
 import type { RemoteQueue } from './remote.js'
 import type { Delivery, QueueStats, Taker } from './types.js'
 
@@ -154,7 +154,9 @@ export function ackFloorOf(s: QueueState, partition: number): number {
 /** A queue's state as it starts (at open, and when the queue is served here again after another broker). */
 export function newQueueState(
   queue: QueueRef,
-  parts: Pick<QueueState, 'config' | 'partitions' | 'cursors' | 'hooks' | 'consumers' | 'stats'>,
+  logs: readonly PartitionLog[],
+  streamId: number,
+  parts: Pick<QueueState, 'config' | 'cursors' | 'hooks' | 'consumers' | 'stats'>,
   tagSeq: number,
   schedule: () => void,
 ): QueueState {
@@ -162,6 +164,7 @@ export function newQueueState(
     queue,
     name: queue.name,
     ...parts,
+    partitions: logs.map((log, i) => new QueuePartition(i, log, ackKeyOf(queue.name, streamId, i), parts.cursors)),
     singleActives: parts.consumers.filter((c) => c.singleActive).length,
     rr: 0,
     waiters: [],
@@ -177,6 +180,11 @@ export function newQueueState(
     bytes: null,
     schedule,
   }
+}
+
+/** The cursor-store key of a queue partition's acks. */
+export function ackKeyOf(queue: string, streamId: number, partition: number): string {
+  return `q\u0000${queue}\u0000${streamId}\u0000${partition}`
 }
 
 /** Starts or stops the running body-byte count as config.maxLengthBytes is set or not. */

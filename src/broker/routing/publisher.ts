@@ -5,6 +5,7 @@ import { unpinned } from '../../util/bytes.js'
 import { WharfError } from '../../util/errors.js'
 import { type PublishMessage, type RecordHeader, Reserved, type StoredMessage } from '../message.js'
 import type { Queue } from '../queue/queue.js'
+import { servedHereOnly } from '../queue/remote.js'
 import { type Stream, toBuffer } from '../stream/stream.js'
 import { destinationKey, type LeafDestination, type RouteResult } from './router.js'
 
@@ -27,6 +28,20 @@ export interface PublisherHost {
   /** Dead-letters a message of a queue per its dead-letter settings (x-death reason). */
   deadLetter(queue: Queue, message: StoredMessage, reason: 'maxlen'): Promise<void>
   now(): number
+  /** Repeats an exchange publish to the cluster members with transient subscriptions (ClusterLinkHooks.relay). */
+  relay(exchange: string, routingKey: string, message: PublishMessage, options: PublishOptions): void
+}
+
+export interface PublishOptions {
+  /** What a headers exchange matches on. */
+  routingHeaders?: Record<string, unknown>
+  /** CC/BCC: more routing keys the message is routed by, once per destination. */
+  extraRoutingKeys?: readonly string[]
+  /**
+   * Only to what lives in this broker's memory alone (in-memory sinks, non-durable queues): a publish that
+   * another broker of the cluster relayed after it reached every durable destination itself.
+   */
+  transientOnly?: boolean
 }
 
 export interface PublishResult {
@@ -82,11 +97,11 @@ export class Publisher {
     exchange: string,
     routingKey: string,
     message: PublishMessage,
-    routingHeaders: Record<string, unknown> | undefined,
-    extraRoutingKeys?: readonly string[],
+    options: PublishOptions = {},
   ): Promise<PublishResult> {
     try {
-      return this.#publish(exchange, routingKey, message, routingHeaders, extraRoutingKeys)
+      if (!options.transientOnly) this.#host.relay(exchange, routingKey, message, options)
+      return this.#publish(exchange, routingKey, message, options)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -96,14 +111,15 @@ export class Publisher {
     exchange: string,
     routingKey: string,
     message: PublishMessage,
-    routingHeaders: Record<string, unknown> | undefined,
-    extraRoutingKeys: readonly string[] | undefined,
+    options: PublishOptions,
   ): Promise<PublishResult> {
     const host = this.#host
-    const route =
+    const { routingHeaders, extraRoutingKeys } = options
+    let route =
       extraRoutingKeys === undefined || extraRoutingKeys.length === 0
         ? host.route(exchange, routingKey, routingHeaders, this.#scratch, message)
         : this.#routeMany(exchange, routingKey, extraRoutingKeys, routingHeaders, message)
+    if (options.transientOnly) route = this.#transient(route)
     if (route.destinations.length === 0) return Promise.resolve(UNROUTED)
     // One compact copy of a payload sliced from a socket read, shared by every destination.
     const value = toBuffer(message.value)
@@ -128,6 +144,16 @@ export class Publisher {
       return host.append(host.stream(queue.streamName), withQueueDelay(queue, stamped), host.now()).then(routedOne)
     }
     return this.#publishChecked(route, routingKey, message, stamped, value)
+  }
+
+  /** The destinations only this broker has: sinks and the queues it alone holds. */
+  #transient(route: RouteResult): RouteResult {
+    const destinations = route.destinations.filter((d) => {
+      if (d.kind === 'sink') return true
+      const config = d.kind === 'queue' ? this.#host.queue(d.name)?.config : undefined
+      return config !== undefined && servedHereOnly(config)
+    })
+    return { destinations, unroutable: route.unroutable }
   }
 
   /** Everything but the fast path: several destinations, sinks, length-limited queues. */

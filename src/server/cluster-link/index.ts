@@ -15,6 +15,7 @@ import type { Logger } from '../../util/logger.js'
 import { listenTcp } from '../../util/net.js'
 import { LINK_ENDPOINT, type LinkOptions, Peer } from './peer.js'
 import { QueuePlacement } from './placement.js'
+import { PublishRelay } from './relay.js'
 import { serveLink } from './serve.js'
 
 export { LINK_ENDPOINT }
@@ -23,6 +24,8 @@ export { LINK_ENDPOINT }
 export const LINK_FRAME_BYTES_MAX = 64 * 1024 * 1024
 /** How long a forwarded append keeps trying while the log's owner changes or its link is down. */
 const FORWARD_RETRY_MS = 20_000
+/** How often a broker checks whether its transient bindings changed (and tells the others). */
+const ANNOUNCE_MS = 500
 
 export interface ClusterLinkOptions {
   broker: Broker
@@ -73,6 +76,7 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
       frameBytesMax: LINK_FRAME_BYTES_MAX,
       logger,
       placeNow: () => placement.sweep(),
+      heard: (node, exchanges) => relay.heard(node, exchanges),
     })
   }
   const server =
@@ -105,8 +109,14 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
     }
   })
   const placement = new QueuePlacement(broker, cluster, peer, logger)
-  broker.remoteQueues.lookup = (name, config, streamId) => placement.lookup(name, config, streamId)
+  broker.clusterLink.lookup = (name, config, streamId) => placement.lookup(name, config, streamId)
   placement.start()
+  const relay = new PublishRelay(broker, cluster, peer)
+  broker.clusterLink.relay = (exchange, key, message, publishOptions) =>
+    relay.relay(exchange, key, message, publishOptions)
+  const announcing = setInterval(() => relay.announce(), ANNOUNCE_MS)
+  announcing.unref()
+  relay.announce()
 
   return {
     name: LINK_ENDPOINT,
@@ -114,7 +124,9 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
     urls: [],
     async close() {
       placement.stop()
-      broker.remoteQueues.lookup = null
+      clearInterval(announcing)
+      broker.clusterLink.lookup = null
+      broker.clusterLink.relay = null
       cluster.forwardAppends(null)
       for (const p of peers.values()) p.close()
       for (const socket of sockets) socket.destroy()

@@ -12,6 +12,9 @@ import { LinkSocket } from './socket.js'
 
 export const LINK_ENDPOINT = 'cluster'
 
+/** Bytes waiting to be written to a peer beyond which droppable messages are dropped. */
+export const TELL_BUFFER_BYTES_MAX = 16 * 1024 * 1024
+
 export interface LinkOptions {
   cluster: ClusterView
   secret: () => Promise<Buffer>
@@ -80,11 +83,21 @@ export class Peer {
     })
   }
 
-  /** A message that needs no answer; dropped when the link is down (what it ends, the link's loss ends too). */
-  tell(op: string, body: Record<string, unknown>): void {
+  /**
+   * A message that needs no answer, sent in order with requests (connecting first if needed). `droppable`
+   * ones (relayed publishes to transient subscribers, at most once by nature) are dropped while the peer is
+   * not reading and TELL_BUFFER_BYTES_MAX are waiting to be written to it.
+   */
+  tell(op: string, body: Record<string, unknown>, droppable = false): void {
     const frame = { t: 'req', id: 0, op, ...body }
-    if (this.#link !== undefined && !this.#link.closed) this.#link.send(frame)
-    else this.#connecting?.then((link) => link.send(frame)).catch(() => {})
+    const link = this.#link
+    if (link !== undefined && !link.closed) {
+      if (!droppable || link.socket.writableLength < TELL_BUFFER_BYTES_MAX) link.send(frame)
+      return
+    }
+    this.#connect()
+      .then((opened) => opened.send(frame))
+      .catch(() => {})
   }
 
   close(): void {

@@ -6,6 +6,7 @@
 import type { Broker } from '../../broker/broker.js'
 import type { QueueConfig } from '../../broker/config.js'
 import type { Queue } from '../../broker/queue/queue.js'
+import { servedHereOnly } from '../../broker/queue/remote.js'
 import { Stream } from '../../broker/stream/stream.js'
 import type { ClusterView } from '../../storage/api.js'
 import type { Logger } from '../../util/logger.js'
@@ -65,7 +66,7 @@ export class QueuePlacement {
   sweep(): void {
     const seen = new Set<string>()
     for (const queue of this.#broker.listQueues()) {
-      if (!queue.config.durable || queue.deleted) continue
+      if (servedHereOnly(queue.config) || queue.deleted) continue
       seen.add(queue.name)
       this.#place(queue)
     }

@@ -5,6 +5,7 @@
 // when the link closes, as a client connection's are when it closes.
 import type { Socket } from 'node:net'
 import type { Broker } from '../../broker/broker.js'
+import type { PublishMessage } from '../../broker/message.js'
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions } from '../../broker/queue/types.js'
 import { compileSelector, type Selector } from '../../broker/selector/index.js'
@@ -23,6 +24,8 @@ export interface ServeOptions {
   logger: Logger
   /** Re-checks where every queue is served (placement.ts). */
   placeNow(): void
+  /** A peer said on which exchanges it has transient bindings (relay.ts); [] when its link closed. */
+  heard(node: number, exchanges: readonly string[]): void
 }
 
 /** A consumer's terms as they cross the link (a selector as its text). */
@@ -77,6 +80,7 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
     },
     () => {
       clearTimeout(timer)
+      if (peer !== undefined) options.heard(peer, [])
       for (const { queue, consumer } of subscriptions.values()) broker.getQueue(queue)?.cancel(consumer)
       subscriptions.clear()
       for (const [queue, set] of owners) for (const owner of set) broker.getQueue(queue)?.releaseOwner(owner)
@@ -203,6 +207,16 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
       }
       case 'purge':
         return queueNamed(r.queue).purge()
+      case 'interest':
+        options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
+        return true
+      case 'relay':
+        await broker.publish(String(r.exchange), String(r.routingKey), r.message as PublishMessage, {
+          ...(r.routingHeaders === undefined ? {} : { routingHeaders: r.routingHeaders as Record<string, unknown> }),
+          ...(r.extraRoutingKeys === undefined ? {} : { extraRoutingKeys: r.extraRoutingKeys as string[] }),
+          transientOnly: true,
+        })
+        return true
       case 'handover': {
         // The requester owns the queue's log now; this broker learns it from the same announcement, maybe later.
         const queue = broker.getQueue(String(r.queue))

@@ -1,0 +1,195 @@
+// MQTT, STOMP and SQS have no redirect either: on a cluster, a client works with whichever broker it reached.
+// Durable queues are served by their owner through the broker-to-broker link (queue-forwarding.test.ts);
+// subscriptions only one broker knows (MQTT clean sessions and QoS 0 subscribers, AMQP exclusive queues) get
+// the publishes other brokers route through the same exchange, relayed over the link.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs'
+import amqp from 'amqplib'
+import mqtt from 'mqtt'
+import stompit from 'stompit'
+import { type ClusterBroker, startCluster } from '../fixtures/cluster.ts'
+import { sleep } from './kafka-helpers.ts'
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = await probe()
+    if (found !== undefined) return found
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+function mqttClient(broker: ClusterBroker, clientId: string, clean: boolean): Promise<mqtt.MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { clientId, clean, reconnectPeriod: 0 })
+    client.once('connect', () => resolve(client))
+    client.once('error', reject)
+  })
+}
+
+/** Publishes `count` numbered QoS 1 messages from `from` until `received` holds them all (a subscription on
+ * another broker becomes known there within a moment, so early rounds may reach nobody). */
+async function publishUntilReceived(
+  from: mqtt.MqttClient,
+  topic: string,
+  received: Set<string>,
+  count: number,
+): Promise<void> {
+  await until(`${count} messages on ${topic}`, async () => {
+    received.clear()
+    for (let i = 0; i < count; i++) await from.publishAsync(topic, `${topic}-${i}`, { qos: 1 })
+    await sleep(300)
+    return received.size === count ? true : undefined
+  })
+}
+
+test('MQTT, STOMP, SQS and AMQP exclusive queues across the brokers of a cluster', { timeout: 300_000 }, async (t) => {
+  const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp', 'mqtt', 'stomp', 'http'] })
+  if (cluster === undefined) return
+  const [a, b] = cluster.brokers as [ClusterBroker, ClusterBroker]
+
+  await t.test(
+    'mqtt.js: clean-session QoS 1 and QoS 0 subscribers on one broker get QoS 1 publishes made on the other',
+    async () => {
+      const subscriber = await mqttClient(a, 'sub-clean', true)
+      const qos0 = await mqttClient(a, 'sub-qos0', true)
+      const publisher = await mqttClient(b, 'pub', true)
+      try {
+        const got = new Set<string>()
+        const got0 = new Set<string>()
+        subscriber.on('message', (_topic, payload) => got.add(payload.toString()))
+        qos0.on('message', (_topic, payload) => got0.add(payload.toString()))
+        await subscriber.subscribeAsync('sensors/+/t', { qos: 1 })
+        await qos0.subscribeAsync('sensors/+/t', { qos: 0 })
+        await publishUntilReceived(publisher, 'sensors/1/t', got, 20)
+        await until('the QoS 0 subscriber', async () => (got0.size === 20 ? true : undefined))
+      } finally {
+        await Promise.all([subscriber.endAsync(), qos0.endAsync(), publisher.endAsync()])
+      }
+    },
+  )
+
+  await t.test(
+    'mqtt.js: a persistent session on one broker gets what is published on the other while it is away',
+    async () => {
+      const first = await mqttClient(a, 'sub-kept', false)
+      await first.subscribeAsync('kept/#', { qos: 1 })
+      await first.endAsync()
+      const publisher = await mqttClient(b, 'pub-kept', true)
+      // The session's queue and binding reach broker b through the shared catalog.
+      await sleep(1000)
+      for (let i = 0; i < 10; i++) await publisher.publishAsync('kept/x', `kept-${i}`, { qos: 1 })
+      await publisher.endAsync()
+      const got = new Set<string>()
+      const again = await new Promise<mqtt.MqttClient>((resolve, reject) => {
+        const client = mqtt.connect(`mqtt://127.0.0.1:${a.ports.mqtt}`, {
+          clientId: 'sub-kept',
+          clean: false,
+          reconnectPeriod: 0,
+        })
+        client.on('message', (_topic, payload) => got.add(payload.toString()))
+        client.once('connect', () => resolve(client))
+        client.once('error', reject)
+      })
+      try {
+        await until('the 10 kept messages', async () => (got.size === 10 ? true : undefined))
+      } finally {
+        await again.endAsync()
+      }
+    },
+  )
+
+  await t.test('amqplib: a reply to an exclusive queue on one broker published on the other', async () => {
+    const server = await amqp.connect(`amqp://guest:guest@127.0.0.1:${a.ports.amqp}`)
+    const client = await amqp.connect(`amqp://guest:guest@127.0.0.1:${b.ports.amqp}`)
+    try {
+      const sch = await server.createChannel()
+      const { queue } = await sch.assertQueue('', { exclusive: true })
+      const replies: string[] = []
+      await sch.consume(queue, (m) => m && replies.push(m.content.toString()), { noAck: true })
+      const cch = await client.createChannel()
+      await until('the reply', async () => {
+        cch.sendToQueue(queue, Buffer.from('reply'))
+        await sleep(300)
+        return replies.length > 0 ? true : undefined
+      })
+    } finally {
+      await Promise.all([server.close(), client.close()])
+    }
+  })
+
+  await t.test('stompit: SEND to a queue on one broker, SUBSCRIBE with client acks on the other', async () => {
+    const connect = (broker: ClusterBroker) =>
+      new Promise<stompit.Client>((resolve, reject) =>
+        stompit.connect({ host: '127.0.0.1', port: broker.ports.stomp!, connectHeaders: { host: '/' } }, (e, c) =>
+          e ? reject(e) : resolve(c),
+        ),
+      )
+    const sender = await connect(b)
+    for (let i = 0; i < 10; i++) {
+      const frame = sender.send({ destination: '/queue/jobs', receipt: `r${i}`, persistent: 'true' })
+      frame.end(`job-${i}`)
+    }
+    await new Promise<void>((resolve) => sender.disconnect(() => resolve()))
+    const receiver = await connect(a)
+    receiver.on('error', () => {})
+    const got = new Set<string>()
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${got.size} of 10 jobs`)), 30_000)
+      receiver.subscribe({ destination: '/queue/jobs', ack: 'client-individual' }, (error, message) => {
+        if (error) return reject(error)
+        message.readString('utf-8', (readError, body) => {
+          if (readError) return reject(readError)
+          got.add(body!)
+          receiver.ack(message)
+          if (got.size === 10) {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      })
+    })
+    await new Promise<void>((resolve) => receiver.disconnect(() => resolve()))
+  })
+
+  await t.test('AWS SDK: SendMessage on one broker, ReceiveMessage and DeleteMessage on the other', async () => {
+    const one = new SQSClient({ endpoint: `http://127.0.0.1:${a.ports.http}`, region: 'us-east-1', credentials })
+    const two = new SQSClient({ endpoint: `http://127.0.0.1:${b.ports.http}`, region: 'us-east-1', credentials })
+    t.after(() => {
+      one.destroy()
+      two.destroy()
+    })
+    const url = (await one.send(new CreateQueueCommand({ QueueName: 'orders' }))).QueueUrl!
+    await sleep(500)
+    const sent = new Set<string>()
+    for (let i = 0; i < 10; i++) {
+      const url2 = url.replace(`:${a.ports.http}/`, `:${b.ports.http}/`)
+      const answer = await two.send(new SendMessageCommand({ QueueUrl: url2, MessageBody: `order-${i}` }))
+      assert.ok(answer.MessageId)
+      sent.add(`order-${i}`)
+    }
+    const got = new Set<string>()
+    await until('every order', async () => {
+      const { Messages = [] } = await one.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      )
+      for (const m of Messages) {
+        got.add(m.Body!)
+        await one.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }))
+      }
+      return got.size === sent.size ? true : undefined
+    })
+    const { Messages = [] } = await two.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }))
+    assert.deepEqual(Messages, [], 'deleted through the other broker: nothing left')
+  })
+})
