@@ -3,9 +3,10 @@
 // over them. Appends to a log another member owns go to that owner (the storage's AppendForwarder), so a
 // publish from any protocol lands wherever a client connected. A durable queue is served by the owner of
 // its stream's first partition log; on every other member the queue's operations go there (placement.ts).
+
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
-import type tls from 'node:tls'
 import type { Broker } from '../../broker/broker.js'
 import type { Listener } from '../../protocols/common/listener.js'
 import type { TlsCredentials } from '../../protocols/common/tls.js'
@@ -135,13 +136,21 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
   }
 }
 
-/** How this broker connects to peers over TLS: their certificate must chain to tlsCaFile, else be this one's. */
-function clientTls(credentials: TlsCredentials): tls.ConnectionOptions {
+/**
+ * How this broker connects to peers over TLS. A peer's certificate must chain to tlsCaFile (or a public CA) and
+ * name the peer's host, or be this broker's own certificate (`pinned`): brokers of one cluster usually share
+ * one, and one signed by a CA that is not configured would otherwise fail every link.
+ */
+function clientTls(credentials: TlsCredentials): LinkOptions['tls'] {
   const { certFile, keyFile, caFile } = credentials.settings
   return {
-    ca: readFileSync(caFile || certFile),
-    cert: readFileSync(certFile),
-    key: readFileSync(keyFile),
-    minVersion: 'TLSv1.2',
+    connect: {
+      ...(caFile ? { ca: readFileSync(caFile) } : {}),
+      cert: readFileSync(certFile),
+      key: readFileSync(keyFile),
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: false,
+    },
+    pinned: new X509Certificate(readFileSync(certFile)).fingerprint256,
   }
 }

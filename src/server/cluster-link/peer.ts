@@ -19,7 +19,11 @@ export interface LinkOptions {
   cluster: ClusterView
   secret: () => Promise<Buffer>
   /** Set when the links speak TLS: how to verify the peer (and present this broker's certificate). */
-  tls: tls.ConnectionOptions | undefined
+  /**
+   * Set when the links speak TLS: how to connect (presenting this broker's certificate), and the fingerprint
+   * of a certificate trusted without a CA (this broker's own). Otherwise the peer's must chain and match.
+   */
+  tls: { connect: tls.ConnectionOptions; pinned: string } | undefined
   frameBytesMax: number
   /** A request without an answer this long fails (the peer is gone or stuck). */
   requestTimeoutMs: number
@@ -199,18 +203,19 @@ export class Peer {
   }
 }
 
-function connect(
-  endpoint: { host: string; port: number },
-  options: tls.ConnectionOptions | undefined,
-): Promise<net.Socket> {
+function connect(endpoint: { host: string; port: number }, options: LinkOptions['tls']): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket =
-      options === undefined
-        ? net.connect({ host: endpoint.host, port: endpoint.port }, () => resolve(socket))
-        : tls.connect(
-            { ...options, host: endpoint.host, port: endpoint.port, servername: servername(endpoint.host) },
-            () => resolve(socket),
-          )
+    if (options === undefined) {
+      const socket = net.connect({ host: endpoint.host, port: endpoint.port }, () => resolve(socket))
+      socket.once('error', reject)
+      return
+    }
+    const { host, port } = endpoint
+    const socket = tls.connect({ ...options.connect, host, port, servername: servername(host) }, () => {
+      if (socket.authorized || socket.getPeerCertificate().fingerprint256 === options.pinned) return resolve(socket)
+      socket.destroy()
+      reject(new Error(`peer certificate not trusted (${socket.authorizationError})`))
+    })
     socket.once('error', reject)
   })
 }
