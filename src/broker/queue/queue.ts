@@ -379,7 +379,7 @@ export class Queue {
 
   /** A settle the caller does not wait for, sent to the serving broker; true: its outcome is the server's. */
   #forward(op: RemoteSettle, partition: number, offset: number, leaseId?: number, leaseMs?: number): boolean {
-    this.#remote!.settle(op, partition, offset, leaseId, leaseMs).catch(() => {})
+    this.#remote!.settleLater(op, partition, offset, leaseId, leaseMs)
     return true
   }
 

@@ -31,6 +31,8 @@ export interface RemoteQueue {
   subscribe(consumer: QueueConsumer): void
   unsubscribe(consumer: QueueConsumer): void
   get(options: GetOptions): Promise<Delivery[]>
+  /** settle() for callers that do not wait for the outcome: nothing comes back. */
+  settleLater(op: RemoteSettle, partition: number, offset: number, leaseId: number | undefined, leaseMs?: number): void
   /** Settles a delivery handed out there; resolves when the server settled it (an ack: durably). */
   settle(
     op: RemoteSettle,

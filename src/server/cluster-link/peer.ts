@@ -38,7 +38,9 @@ export type PeerEvent =
 interface Pending {
   resolve(result: unknown): void
   reject(error: Error): void
-  timer: NodeJS.Timeout
+  op: string
+  /** When it fails unanswered (ms since epoch); one sweep per peer checks, not a timer per request. */
+  deadline: number
 }
 
 export class Peer {
@@ -76,15 +78,29 @@ export class Peer {
   #send(link: LinkSocket, op: string, body: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
     const id = ++this.#seq
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id)
-        reject(
-          new WharfError('LINK_DOWN', `cluster link to broker ${this.node}: no answer to ${op} in ${timeoutMs} ms`),
-        )
-      }, timeoutMs)
-      this.#pending.set(id, { resolve, reject, timer })
+      this.#pending.set(id, { resolve, reject, op, deadline: Date.now() + timeoutMs })
+      this.#sweeper ??= setInterval(() => this.#expire(), 1000)
+      this.#sweeper.unref()
       link.send({ t: 'req', id, op, ...body })
     })
+  }
+
+  #sweeper: NodeJS.Timeout | undefined
+
+  /** Fails the requests whose time is up (the peer is gone or stuck). */
+  #expire(): void {
+    const now = Date.now()
+    for (const [id, pending] of this.#pending) {
+      if (pending.deadline > now) continue
+      this.#pending.delete(id)
+      pending.reject(
+        new WharfError('LINK_DOWN', `cluster link to broker ${this.node}: no answer to ${pending.op} in time`),
+      )
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#sweeper)
+      this.#sweeper = undefined
+    }
   }
 
   /**
@@ -105,6 +121,7 @@ export class Peer {
   }
 
   close(): void {
+    clearInterval(this.#sweeper)
     this.#link?.close()
   }
 
@@ -180,7 +197,6 @@ export class Peer {
       const pending = this.#pending.get(f.id)
       if (pending === undefined) return
       this.#pending.delete(f.id)
-      clearTimeout(pending.timer)
       if (f.ok) pending.resolve(f.result)
       else pending.reject(new WharfError((f.code ?? 'INTERNAL') as never, f.message ?? 'cluster link request failed'))
       return
@@ -195,7 +211,6 @@ export class Peer {
       `cluster link to broker ${this.node} lost${error ? `: ${error.message}` : ''}`,
     )
     for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer)
       pending.reject(reason)
       this.#pending.delete(id)
     }

@@ -133,6 +133,17 @@ export class LinkedQueue implements RemoteQueue {
     return taken as Delivery[]
   }
 
+  settleLater(how: RemoteSettle, partition: number, offset: number, leaseId: number | undefined, leaseMs?: number) {
+    this.#peer.tell('settle', {
+      queue: this.#queue,
+      how,
+      partition,
+      offset,
+      leaseId,
+      ...(leaseMs === undefined ? {} : { leaseMs }),
+    })
+  }
+
   async settle(how: RemoteSettle, partition: number, offset: number, leaseId: number | undefined, leaseMs?: number) {
     const body = { queue: this.#queue, how, partition, offset, leaseId, ...(leaseMs === undefined ? {} : { leaseMs }) }
     return (await this.#peer.request('settle', body)) === true

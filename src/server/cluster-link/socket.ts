@@ -45,9 +45,21 @@ export class LinkSocket {
     this.#reader.bytesMax = bytesMax
   }
 
+  /** Frames sent in one tick go out in one write (a burst of settles or deliveries is one packet, not many). */
   send(frame: unknown): void {
-    if (!this.#closed) this.socket.write(encodeFrame(frame))
+    if (this.#closed) return
+    if (!this.#corked) {
+      this.#corked = true
+      this.socket.cork()
+      process.nextTick(() => {
+        this.#corked = false
+        this.socket.uncork()
+      })
+    }
+    this.socket.write(encodeFrame(frame))
   }
+
+  #corked = false
 
   close(error?: Error): void {
     if (this.#closed) return
