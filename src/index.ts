@@ -19,6 +19,10 @@ export interface CreateBrokerOptions {
   storage?: string
   /** This broker's id in a cluster sharing a postgres:// storage (distinct per broker); unset: a single broker. */
   nodeId?: number
+  /** With nodeId: how long this broker's membership lease lasts without renewal, ms (default 10 000). */
+  clusterLeaseMs?: number
+  /** With nodeId: how often the lease is renewed and the cluster view re-read, ms (default 2 000; at most half the lease). */
+  clusterHeartbeatMs?: number
   /** Durability of new streams: always (fsync before acknowledging, default), interval or never. */
   durability?: StreamConfig['durability']
   /** Upper bound of open file descriptors. */
@@ -83,7 +87,9 @@ async function openEngine(options: CreateBrokerOptions): Promise<StorageEngine> 
     const engineOptions: PostgresStorageOptions = {
       warn: options.warn,
       info: options.info,
-      ...(nodeId === undefined ? {} : { cluster: { nodeId } }),
+      ...(nodeId === undefined
+        ? {}
+        : { cluster: { nodeId, leaseMs: options.clusterLeaseMs, heartbeatMs: options.clusterHeartbeatMs } }),
     }
     const engine: StorageEngine = await openPostgresStorage(kind, engineOptions)
     if (nodeId !== undefined && engine.cluster === undefined) {

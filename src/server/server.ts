@@ -86,7 +86,13 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     onFsync: (seconds) => metrics.fsync.observe(seconds),
     dataDir: config.dataDir,
     storage: config.storage,
-    ...(config.nodeId === -1 ? {} : { nodeId: config.nodeId }),
+    ...(config.nodeId === -1
+      ? {}
+      : {
+          nodeId: config.nodeId,
+          clusterLeaseMs: config.clusterLeaseMs,
+          clusterHeartbeatMs: config.clusterHeartbeatMs,
+        }),
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
     info: (message, details) => logger.info(details ?? {}, message),
