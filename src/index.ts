@@ -32,7 +32,10 @@ export interface CreateBrokerOptions {
   /** Kafka group.initial.rebalance.delay.ms: how long a new consumer group waits for more joiners (default 3000). */
   initialRebalanceDelayMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
-  /** Told how long each fdatasync of a partition log took, in seconds (the server's fsync histogram). */
+  /**
+   * Told how long each fdatasync of a partition log took, in seconds (the server's fsync histogram); on
+   * PostgreSQL, each append transaction up to its COMMIT.
+   */
   onFsync?: (seconds: number) => void
   /** Events an operator wants in the log: topology changes, consumer-group rebalances, retention and compaction runs that removed data. */
   info?: (message: string, details?: Record<string, unknown>) => void
@@ -87,6 +90,7 @@ async function openEngine(options: CreateBrokerOptions): Promise<StorageEngine> 
     const engineOptions: PostgresStorageOptions = {
       warn: options.warn,
       info: options.info,
+      onFsync: options.onFsync,
       ...(nodeId === undefined
         ? {}
         : { cluster: { nodeId, leaseMs: options.clusterLeaseMs, heartbeatMs: options.clusterHeartbeatMs } }),

@@ -24,6 +24,11 @@ export interface PostgresStorageOptions extends DatabaseOptions {
   tailCacheBytes?: number
   info?: (message: string, details?: Record<string, unknown>) => void
   /**
+   * Told how long each append's transaction took up to its COMMIT, in seconds: the durable point, as the local
+   * engine's onFsync reports each fdatasync (the server's wharf_storage_fsync_seconds).
+   */
+  onFsync?: (seconds: number) => void
+  /**
    * Cluster mode: several brokers share this database. Each registers under its node id, one of them (by lease)
    * assigns the durable logs to live brokers, and only a log's owner appends to it (fenced by epoch).
    */
@@ -128,6 +133,7 @@ export class PostgresStorage implements StorageEngine {
       log = PostgresPartitionLog.open(this.#db, name, full, {
         tailCacheBytes: this.#options.tailCacheBytes ?? 4 * 1024 * 1024,
         fence: this.cluster,
+        committed: this.#options.onFsync,
       })
       this.#logs.set(name, log)
       log.catch(() => this.#logs.delete(name))
