@@ -142,8 +142,15 @@ export async function consumeUntil(
         if (done(consumed)) finish()
       },
     })
-    const timer = sleep(timeoutMs)
-    await Promise.race([finished, timer])
+    // Cleared when done: a pending timer would keep the test file's process alive for the rest of timeoutMs.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      finished,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs)
+      }),
+    ])
+    clearTimeout(timer)
     return consumed
   } finally {
     await consumer.disconnect()

@@ -17,7 +17,7 @@ async function brokerWithData(
   t: TestContext,
   server: PostgresServer,
   name: string,
-): Promise<{ wharf: SpawnedWharf['wharf']; lateProduce: () => void }> {
+): Promise<{ wharf: SpawnedWharf['wharf']; lateProduce: () => void; disconnect: () => Promise<void> }> {
   const url = await server.createDatabase(name)
   const spawned = await startSpawned(t, ['kafka'], { args: ['--storage', url, '--durability', 'always'] })
   const kafka = new Kafka({
@@ -28,22 +28,27 @@ async function brokerWithData(
   })
   const producer = kafka.producer({ allowAutoTopicCreation: true })
   await producer.connect()
-  t.after(() => producer.disconnect().catch(() => {}))
+  const disconnect = () => producer.disconnect().catch(() => {})
+  t.after(disconnect)
   for (let i = 0; i < 5; i++) await producer.send({ topic: 'events', acks: -1, messages: [{ value: `m${i}` }] })
   const lateProduce = () => {
-    producer.send({ topic: 'events', acks: -1, timeout: 120_000, messages: [{ value: 'late' }] }).catch(() => {})
+    producer.send({ topic: 'events', acks: -1, messages: [{ value: 'late' }] }).catch(() => {})
   }
-  return { wharf: spawned.wharf, lateProduce }
+  return { wharf: spawned.wharf, lateProduce, disconnect }
 }
 
 /** SIGTERM, then the exit code and how long it took, or 'hung' past EXIT_BOUND_MS. */
 async function stopTimed(wharf: SpawnedWharf['wharf']): Promise<{ code: number | null | 'hung'; ms: number }> {
   const sentAt = Date.now()
   wharf.proc.kill('SIGTERM')
+  let timer: NodeJS.Timeout | undefined
   const code = await Promise.race([
     wharf.exit,
-    new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), EXIT_BOUND_MS)),
+    new Promise<'hung'>((resolve) => {
+      timer = setTimeout(() => resolve('hung'), EXIT_BOUND_MS)
+    }),
   ])
+  clearTimeout(timer)
   return { code, ms: Date.now() - sentAt }
 }
 
@@ -69,11 +74,12 @@ test('SIGTERM of wharf start with its PostgreSQL stopped: it logs what it could 
 }, async (t) => {
   const server = await startPostgres(t)
   if (server === undefined) return
-  const { wharf, lateProduce } = await brokerWithData(t, server, 'close_stopped')
+  const { wharf, lateProduce, disconnect } = await brokerWithData(t, server, 'close_stopped')
   await server.stop('fast')
   lateProduce()
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const { code, ms } = await stopTimed(wharf)
+  await disconnect()
   t.diagnostic(`database stopped: exit code ${code} ${ms} ms after SIGTERM`)
   assert.notEqual(code, 'hung', `still running ${EXIT_BOUND_MS} ms after SIGTERM:\n${wharf.output().slice(-3000)}`)
   assert.equal(code, 1)
@@ -85,7 +91,7 @@ test('SIGTERM of wharf start with its PostgreSQL frozen (SIGSTOP): the close bou
 }, async (t) => {
   const server = await startPostgres(t)
   if (server === undefined) return
-  const { wharf, lateProduce } = await brokerWithData(t, server, 'close_frozen')
+  const { wharf, lateProduce, disconnect } = await brokerWithData(t, server, 'close_frozen')
   const frozen = serverPids(server)
   // Thawed below, and here too if the test fails first, so that the fixture can stop the server.
   const signal = (name: NodeJS.Signals) => {
@@ -102,6 +108,7 @@ test('SIGTERM of wharf start with its PostgreSQL frozen (SIGSTOP): the close bou
   lateProduce()
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const { code, ms } = await stopTimed(wharf)
+  await disconnect()
   signal('SIGCONT')
   t.diagnostic(`database frozen: exit code ${code} ${ms} ms after SIGTERM`)
   assert.match(wharf.output(), /storage closed without writing everything: the database did not answer/)
