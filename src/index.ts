@@ -76,7 +76,8 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       producerTransactions: options.producerTransactions,
     })
   } catch (error) {
-    await storage.close()
+    // The error that stopped the open is the one to report, not a failed close after it.
+    await storage.close().catch(() => {})
     throw error
   }
 }

@@ -121,7 +121,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     credentials = tlsCredentials(config)
   } catch (error) {
     alarms.close()
-    await broker.close()
+    await broker.close().catch(() => {}) // the configuration error is the one to report
     throw error
   }
   // Measured once before any listener accepts a client, so a full disk blocks publishers from the start.
@@ -197,7 +197,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     // Only now are the ports known: the other brokers and their clients learn where this one is.
     await broker.cluster?.advertise(clusterEndpoints(listeners, config.host))
   } catch (error) {
-    await closeAll()
+    await closeAll().catch(() => {}) // the start failure is the one to report
     throw error
   }
   // The banner is a log record like any other (`wharf start | jq` reads every line); pretty output shows

@@ -254,5 +254,9 @@ export interface StorageEngine {
    * nothing changed) when even then fewer bytes are free: refused whole rather than left half-applied.
    */
   freeingSpace<T>(work: () => Promise<T>, roomBytes?: number): Promise<T>
+  /**
+   * Writes what is pending and releases everything. Rejects (IO_ERROR) when something could not be written,
+   * e.g. a shared database down past the engine's close bound: only work never acknowledged is dropped then.
+   */
   close(): Promise<void>
 }
