@@ -198,9 +198,15 @@ export class PostgresStorage implements StorageEngine {
       await this.cluster?.close()
       await this.#db.close()
     })()
-    const outcome = await Promise.race([closed.then(() => 'closed' as const), bound])
+    const outcome = await Promise.race([
+      closed.then(
+        () => 'closed' as const,
+        () => 'failed' as const,
+      ),
+      bound,
+    ])
     clearTimeout(timer)
-    if (outcome === 'timeout') this.#db.abandon()
+    if (outcome !== 'closed') this.#db.abandon()
     const unflushed = {
       records: logs.reduce((sum, log) => sum + log.nextOffset - log.highWatermark, 0),
       cursors: this.cursors?.unflushed().length ?? 0,
