@@ -4,6 +4,7 @@
 // bootstrapped on either broker write to and read back every topic.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { Kafka, logLevel } from 'kafkajs'
 import pg from 'pg'
 import { startCluster } from '../fixtures/cluster.ts'
 import { kafkaClient, sleep, waitForTopicOn } from './kafka-helpers.ts'
@@ -17,7 +18,17 @@ test(`two brokers creating ${PER_BROKER} topics each at once give every stream i
   if (cluster === undefined) return
   const topicsOf = (nodeId: number) => Array.from({ length: PER_BROKER }, (_, i) => `ids-${nodeId}-${i}`)
   const all = cluster.brokers.flatMap((b) => topicsOf(b.nodeId))
-  const admins = cluster.brokers.map((b) => kafkaClient([`127.0.0.1:${b.ports.kafka}`], `admin-${b.nodeId}`).admin())
+  // Patient admins: a CreateTopics that kafkajs gave up on and sent again, possibly to the other broker, would
+  // create that name on both at once (the last commit wins the catalog row), a race this test is not about.
+  const admins = cluster.brokers.map((b) =>
+    new Kafka({
+      clientId: `admin-${b.nodeId}`,
+      brokers: [`127.0.0.1:${b.ports.kafka}`],
+      logLevel: logLevel.NOTHING,
+      requestTimeout: 120_000,
+      retry: { retries: 0 },
+    }).admin(),
+  )
   await Promise.all(admins.map((admin) => admin.connect()))
   try {
     await Promise.all(
@@ -25,7 +36,7 @@ test(`two brokers creating ${PER_BROKER} topics each at once give every stream i
         // One request per topic, all in flight together, so both brokers allocate ids at the same time.
         Promise.all(
           topicsOf(broker.nodeId).map((topic) =>
-            admins[i]!.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false }),
+            admins[i]!.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false, timeout: 120_000 }),
           ),
         ),
       ),
@@ -33,12 +44,6 @@ test(`two brokers creating ${PER_BROKER} topics each at once give every stream i
   } finally {
     await Promise.all(admins.map((admin) => admin.disconnect()))
   }
-  // Each broker created its own topics (none was forwarded to the other).
-  for (const broker of cluster.brokers) {
-    const created = broker.wharf.output().match(/"stream":"ids-\d+-\d+","msg":"stream created"/g) ?? []
-    assert.equal(created.length, PER_BROKER, `broker ${broker.nodeId} created its ${PER_BROKER} topics`)
-  }
-
   const db = new pg.Client({ connectionString: cluster.url })
   await db.connect()
   const { rows } = await db
@@ -50,6 +55,14 @@ test(`two brokers creating ${PER_BROKER} topics each at once give every stream i
   assert.equal(distinct.size, all.length, `stream ids: ${JSON.stringify(Object.fromEntries(ids))}`)
 
   for (const broker of cluster.brokers) for (const topic of all) await waitForTopicOn(broker.ports.kafka!, topic, 1)
+  // Both brokers created topics, each once. Not exactly their own 20 each: kafkajs sends CreateTopics to the
+  // controller its latest Metadata named, and a refresh answered by the other broker names that one. Counted
+  // only now: a broker's log line can reach this process after its CreateTopics answer.
+  const created = cluster.brokers.map(
+    (broker) => (broker.wharf.output().match(/"stream":"ids-\d+-\d+","msg":"stream created"/g) ?? []).length,
+  )
+  assert.equal(created[0]! + created[1]!, all.length, `topics created per broker: ${created}`)
+  for (const count of created) assert.ok(count >= PER_BROKER / 2, `topics created per broker: ${created}`)
   // Through either broker: one message per topic each, then every topic read back holding both.
   for (const broker of cluster.brokers) {
     const producer = kafkaClient([`127.0.0.1:${broker.ports.kafka}`], `producer-${broker.nodeId}`).producer({

@@ -1,7 +1,7 @@
 // Stopping a broker while its PostgreSQL is down: `wharf start` on a private server gets SIGTERM after the
 // server was stopped (connections refused) or frozen (SIGSTOP: connections and queries get no answer), with a
-// produce the database never took. Closing waits for the database a bounded time, logs what it could not
-// write (never acknowledged) and exits with code 1; everything acknowledged before was committed.
+// produce the database never took. The engine's close waits for the database at most 5 s and logs what it
+// could not write (never acknowledged), the whole stop is bounded at 30 s, and the process exits with code 1.
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -111,7 +111,12 @@ test('SIGTERM of wharf start with its PostgreSQL frozen (SIGSTOP): the close bou
   await disconnect()
   signal('SIGCONT')
   t.diagnostic(`database frozen: exit code ${code} ${ms} ms after SIGTERM`)
-  assert.match(wharf.output(), /storage closed without writing everything: the database did not answer/)
+  // Either the engine's close gave the database up (its 5 s bound), or a write the broker made before closing
+  // the engine was still waiting for its query timeout (30 s) when the stop's own bound (30 s) ended it.
+  assert.match(
+    wharf.output(),
+    /storage closed without writing everything: the database did not answer|stop did not finish in time; exiting/,
+  )
   assert.notEqual(code, 'hung', `still running ${EXIT_BOUND_MS} ms after SIGTERM:\n${wharf.output().slice(-3000)}`)
   assert.equal(code, 1)
 })
