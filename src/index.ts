@@ -19,6 +19,10 @@ export interface CreateBrokerOptions {
   storage?: string
   /** This broker's id in a cluster sharing a postgres:// storage (distinct per broker); unset: a single broker. */
   nodeId?: number
+  /** With nodeId: how long this broker's membership lease lasts without renewal, ms (default 10 000). */
+  clusterLeaseMs?: number
+  /** With nodeId: how often the lease is renewed and the cluster view re-read, ms (default 2 000; at most half the lease). */
+  clusterHeartbeatMs?: number
   /** Durability of new streams: always (fsync before acknowledging, default), interval or never. */
   durability?: StreamConfig['durability']
   /** Upper bound of open file descriptors. */
@@ -28,7 +32,10 @@ export interface CreateBrokerOptions {
   /** Kafka group.initial.rebalance.delay.ms: how long a new consumer group waits for more joiners (default 3000). */
   initialRebalanceDelayMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
-  /** Told how long each fdatasync of a partition log took, in seconds (the server's fsync histogram). */
+  /**
+   * Told how long each fdatasync of a partition log took, in seconds (the server's fsync histogram); on
+   * PostgreSQL, each append transaction up to its COMMIT.
+   */
   onFsync?: (seconds: number) => void
   /** Events an operator wants in the log: topology changes, consumer-group rebalances, retention and compaction runs that removed data. */
   info?: (message: string, details?: Record<string, unknown>) => void
@@ -69,7 +76,8 @@ export async function createBroker(options: CreateBrokerOptions): Promise<Broker
       producerTransactions: options.producerTransactions,
     })
   } catch (error) {
-    await storage.close()
+    // The error that stopped the open is the one to report, not a failed close after it.
+    await storage.close().catch(() => {})
     throw error
   }
 }
@@ -83,7 +91,10 @@ async function openEngine(options: CreateBrokerOptions): Promise<StorageEngine> 
     const engineOptions: PostgresStorageOptions = {
       warn: options.warn,
       info: options.info,
-      ...(nodeId === undefined ? {} : { cluster: { nodeId } }),
+      onFsync: options.onFsync,
+      ...(nodeId === undefined
+        ? {}
+        : { cluster: { nodeId, leaseMs: options.clusterLeaseMs, heartbeatMs: options.clusterHeartbeatMs } }),
     }
     const engine: StorageEngine = await openPostgresStorage(kind, engineOptions)
     if (nodeId !== undefined && engine.cluster === undefined) {

@@ -23,6 +23,11 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   dataDir: ['dir', `data directory (default ${defaultConfig.dataDir})`],
   storage: ['local|url', 'storage engine: local (files in the data directory) or postgres://user:pass@host:port/db'],
   nodeId: ['n', "this broker's id in a cluster over one postgres:// storage (distinct per broker; unset: one broker)"],
+  clusterLeaseMs: [
+    'ms',
+    "with --node-id: a broker's lease; its partitions move this long after it dies (default 10000)",
+  ],
+  clusterHeartbeatMs: ['ms', 'with --node-id: how often the lease is renewed (default 2000; at most half the lease)'],
   host: ['host', `listen address (default ${defaultConfig.host})`],
   logLevel: ['level', 'fatal|error|warn|info|debug|trace|silent (default info)'],
   logFormat: ['format', 'pretty|json (default: pretty when stdout is a terminal, else json)'],
@@ -102,6 +107,11 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   schemaDepthMax: ['n', `deepest JSON nesting of a registered schema (default ${defaultConfig.schemaDepthMax})`],
 }
 
+/** Longest a stop (SIGTERM, SIGINT) may take before the process exits anyway, with code 1. */
+const STOP_BOUND_MS = 30_000
+/** How long a stopped broker lets the event loop drain before it exits. */
+const EXIT_DRAIN_MS = 1000
+
 export function configureStart(start: Command): void {
   start.option('-c, --config <file>', 'JSON config file')
   for (const [key, [placeholder, help]] of Object.entries(START_FLAGS))
@@ -137,6 +147,12 @@ export function configureStart(start: Command): void {
       const stop = (signal: string) => {
         clearInterval(keepAlive)
         logger.info({ signal }, 'stopping')
+        // The storage bounds its own wait for a database that is down (only unacknowledged work is dropped);
+        // this bounds the whole stop, whatever else waits. Unref'd: a stop that finishes is not delayed.
+        setTimeout(() => {
+          logger.error({ boundMs: STOP_BOUND_MS }, 'stop did not finish in time; exiting')
+          process.exit(1)
+        }, STOP_BOUND_MS).unref()
         server.close().then(resolve, (error) => {
           logger.error({ err: error }, 'error while stopping')
           process.exitCode = 1
@@ -155,5 +171,8 @@ export function configureStart(start: Command): void {
         }
       })
     })
+    // A query left on a database that stopped answering ends only at its timeout; once stopped, it must not keep
+    // the process alive.
+    setTimeout(() => process.exit(), EXIT_DRAIN_MS).unref()
   })
 }

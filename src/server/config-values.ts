@@ -107,13 +107,7 @@ export function coerce(kind: Kind, key: string, value: unknown, source: string):
 }
 
 /** Settings that are valid alone but not together: each refusal names the settings to change. */
-export function checkCombinations(config: {
-  sqsBaseUrl: string
-  tlsCertFile: string
-  tlsKeyFile: string
-  nodeId: number
-  storage: string
-}): void {
+export function checkCombinations(config: { sqsBaseUrl: string; tlsCertFile: string; tlsKeyFile: string }): void {
   if (config.sqsBaseUrl !== '' && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.sqsBaseUrl))
     throw new WharfError(
       'INVALID_CONFIG',
@@ -123,10 +117,5 @@ export function checkCombinations(config: {
     throw new WharfError(
       'INVALID_CONFIG',
       'TLS needs both a certificate and a key: --tls-cert-file and --tls-key-file (WHARF_TLS_CERT_FILE, WHARF_TLS_KEY_FILE, "tls": {"certFile", "keyFile"} in a config file)',
-    )
-  if (config.nodeId !== -1 && config.storage === 'local')
-    throw new WharfError(
-      'INVALID_CONFIG',
-      `${settingNames('nodeId')} needs a shared postgres:// ${settingNames('storage')}`,
     )
 }

@@ -16,6 +16,12 @@ import {
 } from '../protocols/http/listener.js'
 import { type DeadLetterStrategy, defaultStompLimits } from '../protocols/stomp/index.js'
 import { WharfError } from '../util/errors.js'
+import {
+  type ClusterConfig,
+  checkClusterCombinations,
+  clusterConfigDefaults,
+  clusterConfigKinds,
+} from './cluster-config.js'
 import { checkCombinations, coerce, envName, type Kind } from './config-values.js'
 
 export { envName, flagName, settingNames } from './config-values.js'
@@ -23,12 +29,11 @@ export { envName, flagName, settingNames } from './config-values.js'
 import type { LogFormat, logLevels } from '../util/logger.js'
 import { memoryAvailable } from '../util/memory.js'
 
-export interface WharfConfig {
+/** Every setting; the cluster ones (nodeId, clusterLeaseMs, clusterHeartbeatMs) are in cluster-config.ts. */
+export interface WharfConfig extends ClusterConfig {
   dataDir: string
   /** Where streams, cursors and the catalog live: `local` (files in dataDir) or a postgres:// URL. */
   storage: string
-  /** This broker's id (Kafka's node id) in a cluster sharing a postgres:// storage; -1 (default): one broker. */
-  nodeId: number
   host: string
   /** Plaintext ports; 0 turns one off (the protocol still serves its TLS port when TLS is configured). */
   kafkaPort: number
@@ -150,7 +155,7 @@ export interface WharfConfig {
 export const defaultConfig: WharfConfig = {
   dataDir: './data',
   storage: 'local',
-  nodeId: -1,
+  ...clusterConfigDefaults,
   host: '127.0.0.1',
   kafkaPort: 9092,
   amqpPort: 5672,
@@ -229,7 +234,7 @@ export const defaultConfig: WharfConfig = {
 const schema: Record<keyof WharfConfig, Kind> = {
   dataDir: 'string',
   storage: 'string',
-  nodeId: 'nodeId',
+  ...clusterConfigKinds,
   host: 'host',
   kafkaPort: 'port',
   amqpPort: 'port',
@@ -386,5 +391,6 @@ export function loadConfig(sources: ConfigSources = {}): WharfConfig {
   config.dataDir = dataDirGiven ? resolve(cwd, config.dataDir) : defaultDataDir(cwd, env)
   for (const key of tlsFileKeys) if (config[key] !== '') config[key] = resolve(cwd, config[key])
   checkCombinations(config)
+  checkClusterCombinations(config)
   return config
 }

@@ -87,7 +87,13 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     onFsync: (seconds) => metrics.fsync.observe(seconds),
     dataDir: config.dataDir,
     storage: config.storage,
-    ...(config.nodeId === -1 ? {} : { nodeId: config.nodeId }),
+    ...(config.nodeId === -1
+      ? {}
+      : {
+          nodeId: config.nodeId,
+          clusterLeaseMs: config.clusterLeaseMs,
+          clusterHeartbeatMs: config.clusterHeartbeatMs,
+        }),
     durability: config.durability,
     warn: (message, details) => logger.warn(details ?? {}, message),
     info: (message, details) => logger.info(details ?? {}, message),
@@ -116,7 +122,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     credentials = tlsCredentials(config)
   } catch (error) {
     alarms.close()
-    await broker.close()
+    await broker.close().catch(() => {}) // the configuration error is the one to report
     throw error
   }
   // Measured once before any listener accepts a client, so a full disk blocks publishers from the start.
@@ -202,7 +208,7 @@ export async function startServer(config: WharfConfig, logger: Logger): Promise<
     // Only now are the ports known: the other brokers and their clients learn where this one is.
     await broker.cluster?.advertise(clusterEndpoints(listeners, config.host))
   } catch (error) {
-    await closeAll()
+    await closeAll().catch(() => {}) // the start failure is the one to report
     throw error
   }
   // The banner is a log record like any other (`wharf start | jq` reads every line); pretty output shows

@@ -185,6 +185,12 @@ export interface MetadataStore {
    * Returns the listener's removal. The local engine has no other writers and leaves it out.
    */
   watch?(listener: (kind: string, name: string) => void): () => void
+  /**
+   * Takes the next value (1, 2, 3...) of the named counter, kept as the document ('counter', counter): the next
+   * value to hand out. On an engine several brokers share the take is atomic in the shared store, so no two
+   * brokers ever get the same value; resolves once the counter's new value is durable.
+   */
+  nextId(counter: string): Promise<number>
   flush(): Promise<void>
   close(): Promise<void>
 }
@@ -267,5 +273,9 @@ export interface StorageEngine {
    * nothing changed) when even then fewer bytes are free: refused whole rather than left half-applied.
    */
   freeingSpace<T>(work: () => Promise<T>, roomBytes?: number): Promise<T>
+  /**
+   * Writes what is pending and releases everything. Rejects (IO_ERROR) when something could not be written,
+   * e.g. a shared database down past the engine's close bound: only work never acknowledged is dropped then.
+   */
   close(): Promise<void>
 }

@@ -4,7 +4,7 @@
 import type { TestContext } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
 import { ApiKey, type MetadataResponse } from '../../src/protocols/kafka/codec/index.ts'
-import { startCluster } from '../fixtures/cluster.ts'
+import { type ClusterOptions, startCluster } from '../fixtures/cluster.ts'
 import { RawClient } from '../protocols/kafka/raw-client.ts'
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -142,8 +142,15 @@ export async function consumeUntil(
         if (done(consumed)) finish()
       },
     })
-    const timer = sleep(timeoutMs)
-    await Promise.race([finished, timer])
+    // Cleared when done: a pending timer would keep the test file's process alive for the rest of timeoutMs.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      finished,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs)
+      }),
+    ])
+    clearTimeout(timer)
     return consumed
   } finally {
     await consumer.disconnect()
@@ -223,9 +230,10 @@ export const PARTITIONS = 6
 export const spread = (found: Map<number, number>) =>
   found.size === PARTITIONS && ![...found.values()].includes(-1) && new Set(found.values()).size === 3
 
-/** A cluster of 3 whose broker 1 created `topic` (6 partitions) before the others joined. */
-export async function clusterWithTopic(t: TestContext, topic: string) {
+/** A cluster of 3 (with `options`) whose broker 1 created `topic` (6 partitions) before the others joined. */
+export async function clusterWithTopic(t: TestContext, topic: string, options: ClusterOptions = {}) {
   const cluster = await startCluster(t, {
+    ...options,
     setup: async (first) => {
       const admin = kafkaClient([`127.0.0.1:${first.ports.kafka}`]).admin()
       await admin.connect()

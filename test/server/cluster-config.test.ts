@@ -30,3 +30,54 @@ test('wharf start --node-id with the local engine exits with the error, before l
   assert.match(wharf.output(), /--node-id .*needs a shared postgres:\/\/ --storage/)
   assert.doesNotMatch(wharf.output(), /wharf ready/)
 })
+
+test('cluster lease and heartbeat: defaults 10000/2000; flags and WHARF_CLUSTER_* set them; the engine rules are checked first', () => {
+  const defaults = loadConfig({ env: {}, cwd: '/tmp', flags: { nodeId: '1', storage: postgres } })
+  assert.deepEqual([defaults.clusterLeaseMs, defaults.clusterHeartbeatMs], [10_000, 2_000])
+  const flags = loadConfig({
+    env: {},
+    cwd: '/tmp',
+    flags: { nodeId: '1', storage: postgres, clusterLeaseMs: '3000', clusterHeartbeatMs: '500' },
+  })
+  assert.deepEqual([flags.clusterLeaseMs, flags.clusterHeartbeatMs], [3000, 500])
+  const env = loadConfig({
+    env: {
+      WHARF_NODE_ID: '2',
+      WHARF_STORAGE: postgres,
+      WHARF_CLUSTER_LEASE_MS: '4000',
+      WHARF_CLUSTER_HEARTBEAT_MS: '1000',
+    },
+    cwd: '/tmp',
+  })
+  assert.deepEqual([env.clusterLeaseMs, env.clusterHeartbeatMs], [4000, 1000])
+  for (const [lease, heartbeat] of [
+    ['0', '500'],
+    ['x', '500'],
+    ['3000', '0'],
+    ['3000', '1.5'],
+  ])
+    assert.throws(
+      () =>
+        loadConfig({
+          env: {},
+          cwd: '/tmp',
+          flags: { nodeId: '1', storage: postgres, clusterLeaseMs: lease, clusterHeartbeatMs: heartbeat },
+        }),
+      /--cluster-(lease|heartbeat)-ms must be a positive integer/,
+      `${lease}/${heartbeat}`,
+    )
+  // The engine renews at least twice per lease, so one late heartbeat does not cost a broker its partitions.
+  assert.throws(
+    () =>
+      loadConfig({
+        env: {},
+        cwd: '/tmp',
+        flags: { nodeId: '1', storage: postgres, clusterLeaseMs: '3000', clusterHeartbeatMs: '2000' },
+      }),
+    /--cluster-lease-ms .*\(3000\) must be at least twice --cluster-heartbeat-ms .*\(2000\)/,
+  )
+  assert.throws(
+    () => loadConfig({ env: {}, cwd: '/tmp', flags: { storage: postgres, clusterLeaseMs: '3000' } }),
+    /--cluster-lease-ms .* apply to a cluster: they need --node-id/,
+  )
+})

@@ -98,8 +98,9 @@ export class StreamCatalog extends NamedCatalog<Stream> {
       return this.#openStream(name, { id, config, createdAt: this.#host.now(), uuid: newStreamUuid() })
     }
     const metadata = this.#host.storage.metadata
-    const id = this.#nextStreamId()
-    await metadata.put('counter', 'stream-id', id + 1)
+    // Taken in the storage, atomically where several brokers share it: two of them creating streams at once
+    // must not both take the same id, since the id names the stream's partition logs.
+    const id = await metadata.nextId('stream-id')
     const record: StreamRecord = { id, config, createdAt: this.#host.now(), uuid: newStreamUuid() }
     const stream = await this.#openStream(name, record)
     await metadata.put('stream', name, record)
@@ -110,11 +111,6 @@ export class StreamCatalog extends NamedCatalog<Stream> {
     const storage = this.#host.storage
     for (let p = 0; p < record.config.partitions; p++) await storage.deleteLog(Stream.logName(record.id, p))
     await storage.metadata.delete('stream', name)
-  }
-
-  #nextStreamId(): number {
-    const next = this.#host.storage.metadata.get<number>('counter', 'stream-id') ?? 1
-    return next
   }
 
   /** Creates a stream; with `ifNotExists` an existing one is returned when its config is compatible. */

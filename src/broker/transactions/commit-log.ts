@@ -72,6 +72,8 @@ export class CommitLog {
   #stored = -1
   #storing: Promise<void> | null = null
   #timer: NodeJS.Timeout | null = null
+  /** Closing: no more timed stores. */
+  #settled = false
 
   private constructor(log: PartitionLog, cursors: CursorStore, maxBatchBytes: number) {
     this.#log = log
@@ -142,7 +144,11 @@ export class CommitLog {
    */
   done(offset: number): void {
     this.#unapplied.delete(offset)
-    if (this.#timer !== null) return
+    this.#storeLater()
+  }
+
+  #storeLater(): void {
+    if (this.#timer !== null || this.#settled) return
     this.#timer = setTimeout(() => {
       this.#timer = null
       this.#storeMarker()
@@ -165,11 +171,17 @@ export class CommitLog {
     if (this.#storing !== null) return
     const marker = this.#marker()
     if (marker <= this.#stored) return
+    let failed = false
     this.#storing = this.#store(marker)
-      .catch(() => {})
+      .catch(() => {
+        failed = true
+      })
       .finally(() => {
         this.#storing = null
-        if (this.#marker() > this.#stored) this.#storeMarker()
+        // A failed store (storage unreachable) is tried again on the timer, not at once: at once would spin
+        // while storage is down, and keep settle() (broker close) waiting until it is back.
+        if (failed) this.#storeLater()
+        else if (this.#marker() > this.#stored) this.#storeMarker()
       })
   }
 
@@ -180,8 +192,12 @@ export class CommitLog {
     if (this.#log.segmentCount > 1 && marker > this.#log.logStartOffset) await this.#log.deleteRecordsBefore(marker)
   }
 
-  /** Stores the marker now and waits for it (broker close). */
+  /**
+   * Stores the marker now and waits for it (broker close); if storage fails, the stale marker stays (recovery
+   * re-checks the commits after it) and nothing is retried.
+   */
   async settle(): Promise<void> {
+    this.#settled = true
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
     this.#storeMarker()

@@ -133,6 +133,13 @@ class LocalMetadataStore implements MetadataStore {
     return this.log.append(entry)
   }
 
+  /** One process owns a local store: read, then write (the broker's catalog lock serializes its callers). */
+  async nextId(counter: string): Promise<number> {
+    const next = this.get<number>('counter', counter) ?? 1
+    await this.put('counter', counter, next + 1)
+    return next
+  }
+
   async delete(kind: string, name: string): Promise<void> {
     this.check()
     const entry = new KvWriter(8 + kind.length + name.length).u8(Op.Delete).string(kind).string(name).finish()

@@ -260,4 +260,15 @@ export class Database {
     this.#pool = undefined
     await pool?.end().catch(() => {})
   }
+
+  /**
+   * Gives the database up without waiting for it (a close past its bound): every query from now on fails at
+   * once, and the pool ends in the background (a query in flight on a dead server ends at its query timeout).
+   */
+  abandon(): void {
+    this.#closed = true
+    const pool = this.#pool
+    this.#pool = undefined
+    pool?.end().catch(() => {})
+  }
 }

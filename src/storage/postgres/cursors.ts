@@ -115,6 +115,11 @@ export class PostgresCursorStore extends CursorTableReads implements CursorStore
     return this.#writes.barrier()
   }
 
+  /** Keys whose change is not committed (after close: what could not be written, never acknowledged). */
+  unflushed(): string[] {
+    return this.#writes.unflushed()
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true

@@ -24,6 +24,16 @@ export interface PostgresStorageOptions extends DatabaseOptions {
   tailCacheBytes?: number
   info?: (message: string, details?: Record<string, unknown>) => void
   /**
+   * Told how long each append's transaction took up to its COMMIT, in seconds: the durable point, as the local
+   * engine's onFsync reports each fdatasync (the server's wharf_storage_fsync_seconds).
+   */
+  onFsync?: (seconds: number) => void
+  /**
+   * How long close() waits for the database (ms, default 5000): past it, what is not written yet (never
+   * acknowledged) is logged and dropped, and close() fails, so a stop with the database down ends.
+   */
+  closeTimeoutMs?: number
+  /**
    * Cluster mode: several brokers share this database. Each registers under its node id, one of them (by lease)
    * assigns the durable logs to live brokers, and only a log's owner appends to it (fenced by epoch).
    */
@@ -129,6 +139,7 @@ export class PostgresStorage implements StorageEngine {
       log = PostgresPartitionLog.open(this.#db, name, full, {
         tailCacheBytes: this.#options.tailCacheBytes ?? 4 * 1024 * 1024,
         fence: this.cluster,
+        committed: this.#options.onFsync,
       })
       this.#logs.set(name, log)
       log.catch(() => this.#logs.delete(name))
@@ -161,22 +172,61 @@ export class PostgresStorage implements StorageEngine {
     return work()
   }
 
+  /**
+   * Writes what is pending (each store tries once more), leaves the cluster and ends the pool, waiting for the
+   * database at most closeTimeoutMs. Throws IO_ERROR, after logging it, when something could not be written:
+   * only work never acknowledged (every acknowledgement follows a COMMIT) is dropped.
+   */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     for (const timer of this.#timers) clearInterval(timer)
-    for (const pending of this.#logs.values()) {
-      const log = await pending.catch(() => null)
-      await log?.close()
-    }
+    const logs = (await Promise.all([...this.#logs.values()].map((log) => log.catch(() => null)))).filter(
+      (log) => log !== null,
+    )
     this.#logs.clear()
     await this.#memoryLogs.closeAll()
     await this.memoryCursors.close()
-    await this.cursors?.close()
-    await this.metadata?.close()
-    await this.cluster?.close()
-    await this.#db.close()
+    const boundMs = this.#options.closeTimeoutMs ?? 5000
+    let timer: NodeJS.Timeout | undefined
+    const bound = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), boundMs)
+    })
+    const closed = (async () => {
+      for (const log of logs) await log.close()
+      await this.cursors?.close()
+      await this.metadata?.close()
+      await this.cluster?.close()
+      await this.#db.close()
+    })()
+    const outcome = await Promise.race([
+      closed.then(
+        () => 'closed' as const,
+        () => 'failed' as const,
+      ),
+      bound,
+    ])
+    clearTimeout(timer)
+    if (outcome !== 'closed') this.#db.abandon()
+    const unflushed = {
+      records: logs.reduce((sum, log) => sum + log.nextOffset - log.highWatermark, 0),
+      cursors: this.cursors?.unflushed().length ?? 0,
+      catalogDocuments: this.metadata?.unflushed().length ?? 0,
+    }
+    if (outcome === 'closed' && unflushed.records + unflushed.cursors + unflushed.catalogDocuments === 0) return
+    const why = outcome === 'timeout' ? `the database did not answer within ${boundMs} ms` : 'the database failed'
+    this.#options.warn?.(`storage closed without writing everything: ${why}; dropped (never acknowledged)`, {
+      ...unflushed,
+      cursorKeys: this.cursors?.unflushed().slice(0, 20).map(printable),
+      catalogKeys: this.metadata?.unflushed().slice(0, 20).map(printable),
+    })
+    throw new WharfError('IO_ERROR', `PostgreSQL storage closed without writing everything: ${why}`)
   }
+}
+
+/** A cursor or catalog key for a log line (they hold NUL separators). */
+function printable(key: string): string {
+  return key.replaceAll('\u0000', '/')
 }
 
 export function openPostgresStorage(url: string, options?: PostgresStorageOptions): Promise<PostgresStorage> {

@@ -93,6 +93,11 @@ export interface ChunkInsert {
   fence?: { owner: number; epoch: number }
   /** The transaction's synchronous_commit (durability.ts); null keeps the server's. */
   synchronousCommit: string | null
+  /**
+   * Told how long the statement took, in seconds, when it committed the chunk waiting for the WAL flush (not with
+   * synchronous_commit off, as the local engine reports no fdatasync for appends it does not sync).
+   */
+  committed?: ((seconds: number) => void) | undefined
 }
 
 /**
@@ -103,6 +108,9 @@ export interface ChunkInsert {
  */
 export async function commitChunk(db: Database, id: number, chunk: ChunkInsert): Promise<boolean> {
   const fenced = chunk.fence !== undefined
+  // The statement is its own transaction: its round trip ends with the COMMIT's WAL flush (and a synchronous
+  // standby's acknowledgement), the durable point, the wait the local engine's fdatasync is.
+  const started = performance.now()
   const { rowCount } = await db.query(
     `WITH moved AS (
        UPDATE wharf_log SET next_offset = $3 WHERE id = $1 AND next_offset = $2
@@ -120,6 +128,7 @@ export async function commitChunk(db: Database, id: number, chunk: ChunkInsert):
       ...(fenced ? [chunk.fence!.owner, chunk.fence!.epoch] : []),
     ],
   )
+  if (rowCount === 1 && chunk.synchronousCommit === null) chunk.committed?.((performance.now() - started) / 1000)
   return rowCount === 1
 }
 

@@ -33,6 +33,8 @@ export interface PostgresLogOptions {
   tailCacheBytes: number
   /** Cluster mode: who owns which log; absent on a single broker, which owns every log. */
   fence?: LogFence
+  /** Told how long each group commit's statement took up to its COMMIT (the durable point), in seconds. */
+  committed?: (seconds: number) => void
 }
 
 export class PostgresPartitionLog implements PartitionLog {
@@ -54,6 +56,7 @@ export class PostgresPartitionLog implements PartitionLog {
   /** Cluster mode: whether this broker owns the log (absent on a single broker, which owns every log). */
   #owner: LogOwner | undefined
   #reloading: Promise<unknown> = Promise.resolve()
+  readonly #committed: ((seconds: number) => void) | undefined
 
   private constructor(
     db: Database,
@@ -72,6 +75,7 @@ export class PostgresPartitionLog implements PartitionLog {
     this.#committedEnd = next
     this.#nextOffset = next
     this.#index = new ChunkIndex(options.tailCacheBytes)
+    this.#committed = options.committed
   }
 
   static async open(db: Database, name: string, config: LogConfig, options: PostgresLogOptions) {
@@ -207,6 +211,7 @@ export class PostgresPartitionLog implements PartitionLog {
         ...chunk,
         fence,
         synchronousCommit: synchronousCommit(this.#config),
+        committed: this.#committed,
       })
     )
       return

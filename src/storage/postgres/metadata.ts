@@ -15,6 +15,7 @@ export class PostgresMetadataStore implements MetadataStore {
   readonly #table: MetadataTable
   readonly #writes: WriteBehind
   readonly #watch: CatalogWatch
+  readonly #db: Database
   #closed = false
 
   private constructor(
@@ -23,6 +24,7 @@ export class PostgresMetadataStore implements MetadataStore {
     warn?: (message: string, details?: Record<string, unknown>) => void,
   ) {
     this.#table = table
+    this.#db = db
     this.#watch = new CatalogWatch({ table, db, pending: (key) => this.#writes.pending(key), warn })
     this.#writes = new WriteBehind(db, async (client, keys) => {
       const payloads = new Set<string>()
@@ -114,6 +116,23 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.#writes.touch(kind + SEP + name)
   }
 
+  /**
+   * One statement takes the value and moves the counter in the database (the row lock orders brokers taking
+   * at once), so it never depends on this broker's copy being current; the copy is then updated.
+   */
+  async nextId(counter: string): Promise<number> {
+    this.#check()
+    const { rows } = await this.#db.query<{ json: string }>(
+      `INSERT INTO wharf_metadata (kind, name, json) VALUES ($1, $2, '2')
+       ON CONFLICT (kind, name) DO UPDATE SET json = (wharf_metadata.json::bigint + 1)::text
+       RETURNING json`,
+      [Buffer.from('counter'), Buffer.from(counter)],
+    )
+    const next = Number(rows[0]!.json)
+    this.#table.put('counter', counter, toDoc(String(next)))
+    return next - 1
+  }
+
   async delete(kind: string, name: string): Promise<void> {
     this.#check()
     if (!this.#table.delete(kind, name)) return this.#writes.barrier()
@@ -142,6 +161,11 @@ export class PostgresMetadataStore implements MetadataStore {
 
   flush(): Promise<void> {
     return this.#writes.barrier()
+  }
+
+  /** Keys whose change is not committed (after close: what could not be written, never acknowledged). */
+  unflushed(): string[] {
+    return this.#writes.unflushed()
   }
 
   async close(): Promise<void> {

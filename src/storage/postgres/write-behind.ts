@@ -41,6 +41,11 @@ export class WriteBehind {
     return this.#dirty.has(key) || this.#writing.has(key)
   }
 
+  /** Keys changed in memory whose state is not committed yet (dirty, or in the transaction under way). */
+  unflushed(): string[] {
+    return [...new Set([...this.#writing, ...this.#dirty])]
+  }
+
   /** Resolves once everything dirty now is committed (at once when nothing is). */
   barrier(): Promise<void> {
     if (this.#dirty.size === 0 && this.#running === undefined) return Promise.resolve()
@@ -52,13 +57,16 @@ export class WriteBehind {
 
   #kick(): void {
     if (this.#running !== undefined || this.#dirty.size === 0 || this.#closed) return
-    this.#running = this.#run().finally(() => {
+    this.#running = this.#run().then((committed) => {
       this.#running = undefined
-      this.#kick()
+      // After a failure the retry timer writes the keys again (a new mutation tries at once): retrying at
+      // once would spin while the database fails fast, starving every timer and socket of the process.
+      if (committed) this.#kick()
     })
   }
 
-  async #run(): Promise<void> {
+  /** One transaction for the dirty keys; false when it failed (they stay dirty). */
+  async #run(): Promise<boolean> {
     // Let every mutation issued in this tick join the transaction.
     await Promise.resolve()
     const keys = [...this.#dirty]
@@ -70,11 +78,13 @@ export class WriteBehind {
       await this.db.transaction((client) => this.write(client, keys))
       this.#writing = new Set()
       for (const waiter of waiters) waiter.resolve()
+      return true
     } catch (error) {
       this.#writing = new Set()
       for (const key of keys) this.#dirty.add(key)
       for (const waiter of waiters) waiter.reject(error as Error)
       this.#scheduleRetry()
+      return false
     }
   }
 

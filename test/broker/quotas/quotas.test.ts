@@ -135,6 +135,7 @@ test('meters are bounded: clients churning ids evict the least recently used rat
     list: <T>() => [[entityKey(stored.entity), stored as T]] as Array<[string, T]>,
     put: async () => {},
     delete: async () => {},
+    nextId: async () => 1,
     flush: async () => {},
     close: async () => {},
   }

@@ -70,7 +70,7 @@ export function registerTrafficMetrics(registry: Registry, traffic: TrafficMetri
   scrapedHistogram(
     registry,
     'wharf_storage_fsync_seconds',
-    'fdatasync of partition logs (group commits, segment rolls, interval flushes)',
+    'fdatasync of partition logs (group commits, segment rolls, interval flushes); on PostgreSQL, each append transaction up to its COMMIT',
     (emit) => emit({}, traffic.fsync),
   )
 }
