@@ -139,12 +139,8 @@ export class PostgresPartitionLog implements PartitionLog {
 
   append(batches: Buffer[]): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(new WharfError('LOG_CLOSED', `log ${this.name} is closed`))
-    const refused = this.#owner?.refusal()
-    if (refused !== undefined) {
-      const owner = this.#owner!.forwardTo()
-      if (owner === undefined) return Promise.reject(refused)
-      return owner.forward(this.name, owner.ownership, batches, () => this.append(batches))
-    }
+    const redirected = this.#owner?.redirect(batches, () => this.append(batches))
+    if (redirected !== undefined) return redirected
     let infos: ReturnType<typeof assignOffsets>
     try {
       infos = assignOffsets(batches, this.#nextOffset, this.#config.maxBatchBytes)

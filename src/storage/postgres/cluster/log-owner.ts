@@ -3,7 +3,7 @@
 // down when the view or a fenced statement says it lost the log, and catching up with the owner's rows for
 // reads when it does not own the log.
 import { WharfError } from '../../../util/errors.js'
-import type { AppendForwarder, LogOwnership } from '../../api.js'
+import type { AppendResult } from '../../api.js'
 import type { LogRow } from '../log-rows.js'
 import type { LogFence } from './fence.js'
 
@@ -53,12 +53,18 @@ export class LogOwner {
     )
   }
 
-  /** Where a refused append goes instead: another live member owns the log and the engine forwards appends. */
-  forwardTo(): { forward: AppendForwarder; ownership: LogOwnership } | undefined {
+  /**
+   * An append this broker may not make now: sent to the owner when the engine forwards appends (another live
+   * member owns the log), else refused with NOT_OWNER. Undefined when this broker may append.
+   */
+  redirect(batches: Buffer[], retry: () => Promise<AppendResult>): Promise<AppendResult> | undefined {
+    const refused = this.refusal()
+    if (refused === undefined) return undefined
     const fence = this.#fence
     const view = fence.ownerOf(this.#log.name)
-    if (fence.forward === null || view === undefined || view.owner === fence.nodeId || !fence.active) return undefined
-    return { forward: fence.forward, ownership: view }
+    if (fence.forward === null || view === undefined || view.owner === fence.nodeId || !fence.active)
+      return Promise.reject(refused)
+    return fence.forward(this.#log.name, view, batches, retry)
   }
 
   /** The owner and epoch the next append statement must find on the log row; throws NOT_OWNER when not owned. */
