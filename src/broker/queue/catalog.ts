@@ -92,7 +92,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
   async load(): Promise<void> {
     const meta = this.#host.storage.metadata
     for (const [name, record] of meta.list<QueueRecord>('queue')) {
-      if (!record.config.durable || record.config.exclusiveOwner !== null) {
+      if (servedHereOnly(record.config)) {
         await meta.delete('queue', name)
         continue
       }
@@ -159,7 +159,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
         workQueue: true,
         retentionMs: -1,
         durability: full.durable ? this.#host.defaultDurability : 'never',
-        transient: !full.durable || full.exclusiveOwner !== null,
+        transient: servedHereOnly(full),
         maxMessageBytes: QUEUE_MESSAGE_BYTES_DEFAULT,
       })
       await streams.newStream(name, streamConfig)
@@ -167,7 +167,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
       throw new WharfError('STREAM_NOT_FOUND', `stream '${full.stream}' does not exist`)
     }
     const queue = this.#openQueue(name, full)
-    if (full.durable && full.exclusiveOwner === null)
+    if (!servedHereOnly(full))
       await this.#host.storage.metadata.put('queue', name, { config: full, createdAt: this.#host.now() })
     return queue
   }
@@ -188,7 +188,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
     if (dl !== null && 'queue' in dl && dl.create !== true && !this.byName.has(dl.queue)) {
       throw new WharfError('SUBSCRIPTION_NOT_FOUND', `dead-letter queue '${dl.queue}' does not exist`)
     }
-    if (next.durable && next.exclusiveOwner === null) {
+    if (!servedHereOnly(next)) {
       const metadata = this.#host.storage.metadata
       const createdAt = metadata.get<QueueRecord>('queue', name)?.createdAt ?? this.#host.now()
       await metadata.put('queue', name, { config: next, createdAt })
@@ -261,7 +261,7 @@ export class QueueCatalog extends NamedCatalog<Queue> {
   /** A queue that cannot outlive the process keeps its acks in memory: nothing to fsync per ack. */
   #queueCursors(config: QueueConfig): CursorStore {
     const storage = this.#host.storage
-    return config.durable && config.exclusiveOwner === null ? storage.cursors : storage.memoryCursors
+    return servedHereOnly(config) ? storage.memoryCursors : storage.cursors
   }
 
   async remove(queue: Queue, reason: string): Promise<void> {

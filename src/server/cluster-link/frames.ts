@@ -35,19 +35,23 @@ export class FrameReader {
     this.bytesMax = bytesMax
   }
 
+  /**
+   * The frames completed by chunk. Chunks are joined once per frame, when all of it has arrived (a large frame
+   * in many chunks is not copied again with each one).
+   */
   push(chunk: Buffer): unknown[] {
     this.#buffered.push(chunk)
     this.#length += chunk.length
     const frames: unknown[] = []
     while (this.#length >= 4) {
-      const head = this.#buffered.length === 1 ? this.#buffered[0]! : Buffer.concat(this.#buffered)
-      this.#buffered = [head]
-      const size = head.readUInt32BE(0)
+      if (this.#buffered[0]!.length < 4) this.#buffered = [Buffer.concat(this.#buffered)]
+      const size = this.#buffered[0]!.readUInt32BE(0)
       if (size > this.bytesMax)
         throw new WharfError('LIMIT_EXCEEDED', `cluster link frame of ${size} bytes exceeds ${this.bytesMax}`)
-      if (head.length < 4 + size) break
-      const json = head.subarray(4, 4 + size).toString('utf8')
-      const rest = head.subarray(4 + size)
+      if (this.#length < 4 + size) break
+      const all = this.#buffered.length === 1 ? this.#buffered[0]! : Buffer.concat(this.#buffered)
+      const json = all.subarray(4, 4 + size).toString('utf8')
+      const rest = all.subarray(4 + size)
       this.#buffered = rest.length > 0 ? [rest] : []
       this.#length = rest.length
       try {

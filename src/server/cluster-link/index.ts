@@ -39,14 +39,8 @@ export interface ClusterLinkOptions {
 
 export async function startClusterLink(options: ClusterLinkOptions): Promise<Listener> {
   const { broker, cluster, credentials, logger } = options
-  let secret: Promise<Buffer> | undefined
-  const getSecret = () => {
-    secret ??= cluster.linkSecret()
-    secret.catch(() => {
-      secret = undefined
-    })
-    return secret
-  }
+  // linkSecret() keeps the secret once read (and reads again after a failure).
+  const getSecret = () => cluster.linkSecret()
   await getSecret()
   const linkOptions: LinkOptions = {
     cluster,

@@ -5,7 +5,9 @@ import { encodeFrame, FrameReader } from './frames.js'
 export class LinkSocket {
   readonly socket: Socket
   readonly #reader: FrameReader
+  readonly #onClose: (error?: Error) => void
   #closed = false
+  #corked = false
 
   constructor(socket: Socket, bytesMax: number, onFrame: (frame: unknown) => void, onClose: (error?: Error) => void) {
     this.socket = socket
@@ -34,8 +36,6 @@ export class LinkSocket {
     this.#onClose = onClose
   }
 
-  readonly #onClose: (error?: Error) => void
-
   get closed(): boolean {
     return this.#closed
   }
@@ -58,8 +58,6 @@ export class LinkSocket {
     }
     this.socket.write(encodeFrame(frame))
   }
-
-  #corked = false
 
   close(error?: Error): void {
     if (this.#closed) return
