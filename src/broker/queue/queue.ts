@@ -7,18 +7,15 @@
 // read-ahead.ts, housekeeping.ts (tick, length limits, purge).
 import type { CursorStore, PartitionLog } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
-import { Heap } from '../../util/heap.js'
 import type { QueueConfig } from '../config.js'
-import type { PublishMessage, StoredMessage } from '../message.js'
-import { QueueBytes } from './byte-count.js'
+import type { StoredMessage } from '../message.js'
 import { addConsumer, QueueConsumer } from './consumer.js'
 import { drain, pull } from './delivery.js'
-import { MessageGroups } from './groups.js'
 import { handOff, purge, saveDeliveryState, tick, trim } from './housekeeping.js'
-import type { Lease, QueuePartition } from './partition.js'
+import type { QueuePartition } from './partition.js'
 import { PublishGate } from './publish-gate.js'
-import { fill, offerTail } from './read-ahead.js'
-import { ClusterLinkHooks, QUEUE_MOVED, type RemoteQueue, type RemoteSettle } from './remote.js'
+import { appendedByOthers, offerTail } from './read-ahead.js'
+import { atServer, ClusterLinkHooks, QUEUE_MOVED, type RemoteQueue, type RemoteSettle } from './remote.js'
 import * as acks from './settle.js'
 import {
   ackFloorOf,
@@ -75,17 +72,7 @@ export class Queue {
       // Appends by others (e.g. Kafka produce) wake the reader; our own publishes use offerTail first.
       this.#unsubscribe.push(
         log.onAppend((next) => {
-          const s = this.#s
-          const p = s.partitions[i]!
-          if (this.#remote !== null) return
-          // Counted before held acks are released: their uncounting needs the records counted first.
-          s.bytes?.appended(p.index)
-          if (p.heldAcks.length > 0) acks.releaseHeld(s, p, (offset) => offset < next)
-          setImmediate(() => {
-            if (this.#s !== s) return
-            s.bytes?.catchUp(p.index)
-            fill(s, p)
-          })
+          if (this.#remote === null) appendedByOthers(this.#s, i, next, () => this.#s)
         }),
       )
     }
@@ -238,16 +225,18 @@ export class Queue {
   /** Pull: takes up to `max` messages, waiting up to waitMs for the first one. */
   async get(options: GetOptions): Promise<Delivery[]> {
     this.#assertLive()
-    if (this.#remote !== null) return this.#remote.get(options)
-    return pull(this.#s, options)
+    return atServer(this.#server, (remote) => (remote === null ? pull(this.#s, options) : remote.get(options)))
   }
 
   // ---- acks ----
 
   /** Acks one delivery; resolves when the ack is durable. False if the lease is unknown or stale. */
   ack(partition: number, offset: number, leaseId?: number): Promise<boolean> {
-    if (this.#remote !== null) return this.#remote.settle('ack', partition, offset, leaseId)
-    return acks.ack(this.#s, partition, offset, leaseId)
+    return atServer(this.#server, (remote) =>
+      remote === null
+        ? acks.ack(this.#s, partition, offset, leaseId)
+        : remote.settle('ack', partition, offset, leaseId),
+    )
   }
 
   /**
@@ -321,9 +310,10 @@ export class Queue {
 
   /** Removes every message that is not in flight, on a full disk too. Returns how many were purged. */
   purge(): Promise<number> {
-    const s = this.#s
-    if (this.#remote !== null) return this.#remote.purge()
-    return s.hooks.freeingSpace(() => purge(s))
+    return atServer(this.#server, (remote) => {
+      const s = this.#s
+      return remote === null ? s.hooks.freeingSpace(() => purge(s)) : remote.purge()
+    })
   }
 
   queueStats(): QueueStats {
@@ -382,6 +372,8 @@ export class Queue {
     this.#remote!.settleLater(op, partition, offset, leaseId, leaseMs)
     return true
   }
+
+  readonly #server = () => this.#remote
 
   #assertLive(): void {
     if (this.#s.deleted) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${this.name}' was deleted`)

@@ -4,7 +4,7 @@
 
 import { headerNumber, Reserved, type StoredMessage } from '../message.js'
 import type { QueuePartition } from './partition.js'
-import { deadLetter } from './settle.js'
+import { deadLetter, releaseHeld } from './settle.js'
 import { type QueueState, READY_BYTES_MAX, READY_MAX } from './state.js'
 
 /** Our own publish landed: take the messages straight into the read-ahead if we are caught up. */
@@ -82,4 +82,20 @@ export function fill(s: QueueState, p: QueuePartition): Promise<void> {
     s.schedule()
   })()
   return p.reading
+}
+
+/**
+ * Records another writer (e.g. a Kafka producer) appended up to `next`: counted, their held acks released,
+ * read into the read-ahead on the next turn unless the queue's state was replaced (`current`) meanwhile.
+ */
+export function appendedByOthers(s: QueueState, partition: number, next: number, current: () => QueueState): void {
+  const p = s.partitions[partition]!
+  // Counted before held acks are released: their uncounting needs the records counted first.
+  s.bytes?.appended(p.index)
+  if (p.heldAcks.length > 0) releaseHeld(s, p, (offset) => offset < next)
+  setImmediate(() => {
+    if (current() !== s) return
+    s.bytes?.catchUp(p.index)
+    fill(s, p)
+  })
 }

@@ -113,6 +113,9 @@ const REPLIES: Partial<Record<ErrorCode | `${ErrorCode}/${ErrorReason}`, Reply>>
   STREAM_EXISTS: [ReplyCode.PRECONDITION_FAILED],
   BROKER_CLOSED: [ReplyCode.CONNECTION_FORCED],
   LOG_CLOSED: [ReplyCode.CONNECTION_FORCED],
+  // The queue's server in a cluster moved or is unreachable past the retries: reconnect, as for a shutdown.
+  NOT_OWNER: [ReplyCode.CONNECTION_FORCED],
+  LINK_DOWN: [ReplyCode.CONNECTION_FORCED],
   IO_ERROR: [ReplyCode.INTERNAL_ERROR],
   DISK_FULL: [ReplyCode.INTERNAL_ERROR],
   STORE_CORRUPT: [ReplyCode.INTERNAL_ERROR],

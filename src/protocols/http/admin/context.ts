@@ -39,6 +39,8 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   LIMIT_EXCEEDED: 429,
   OFFSET_OUT_OF_RANGE: 416,
   BROKER_CLOSED: 503,
+  NOT_OWNER: 503,
+  LINK_DOWN: 503,
   // WebDAV's Insufficient Storage: the request was fine, the disk is not.
   DISK_FULL: 507,
 }

@@ -98,6 +98,9 @@ const fromBroker: Partial<Record<ErrorCode, SqsErrorName>> = {
   RESOURCE_LOCKED: 'UnsupportedOperation',
   ACCESS_REFUSED: 'AccessDenied',
   BROKER_CLOSED: 'ServiceUnavailable',
+  // The queue's server in a cluster moved or is unreachable: the SDKs retry a 5xx.
+  NOT_OWNER: 'ServiceUnavailable',
+  LINK_DOWN: 'ServiceUnavailable',
   // A full disk passes (space is freed, or the disk alarm throttles first): a 5xx the SDKs retry, not an internal error.
   DISK_FULL: 'ServiceUnavailable',
 }

@@ -117,6 +117,8 @@ function errorReason(error: unknown): number {
       return Reason.notAuthorized
     case 'BROKER_CLOSED':
     case 'LOG_CLOSED':
+    case 'NOT_OWNER':
+    case 'LINK_DOWN':
       return Reason.serverUnavailable
     case 'DISK_FULL':
     case 'IO_ERROR':
