@@ -7,19 +7,9 @@ import { test } from 'node:test'
 import tls from 'node:tls'
 import amqp from 'amqplib'
 import { encodeFrame, FrameReader } from '../../src/server/cluster-link/frames.ts'
-import { type ClusterBroker, startCluster } from '../fixtures/cluster.ts'
+import { type ClusterBroker, clusterView, startCluster, streamOwner } from '../fixtures/cluster.ts'
 import { devCertificates } from '../fixtures/tls.ts'
 import { sleep } from './kafka-helpers.ts'
-
-interface ClusterAnswer {
-  members: Array<{ id: number; endpoints: Record<string, { host: string; port: number }> }>
-  streams: Array<{ name: string; owners: Array<{ owner: number } | null> }>
-}
-
-async function view(broker: ClusterBroker): Promise<ClusterAnswer> {
-  const response = await fetch(`http://127.0.0.1:${broker.ports.http}/api/v1/cluster`)
-  return (await response.json()) as ClusterAnswer
-}
 
 /** Everything a socket receives until it closes (or 10 s pass). */
 function collect(socket: net.Socket): Promise<{ frames: unknown[]; closed: boolean }> {
@@ -56,17 +46,14 @@ test('the cluster link over TLS: forwarding works, a plaintext peer and a peer w
   const declare = await amqp.connect(`amqp://guest:guest@127.0.0.1:${a.ports.amqp}`)
   await (await declare.createChannel()).assertQueue('secure', { durable: true })
   await declare.close()
-  let owner: number | undefined
-  let answer = await view(a)
-  for (let tries = 0; owner === undefined && tries < 300; tries++) {
-    owner = answer.streams.find((s) => s.name === 'secure')?.owners[0]?.owner
-    if (owner === undefined || answer.members.length < 2) {
-      owner = undefined
-      await sleep(100)
-      answer = await view(a)
-    }
+  // Both members live and the queue owned: the owner's link endpoint is in the view.
+  let owner = await streamOwner(a, 'secure')
+  let answer = await clusterView(a)
+  while (answer.members.length < 2) {
+    await sleep(100)
+    answer = await clusterView(a)
+    owner = await streamOwner(a, 'secure')
   }
-  assert.ok(owner !== undefined, 'the queue has an owner')
   const other = owner === a.nodeId ? b : a
   const link = answer.members.find((m) => m.id === owner)!.endpoints.cluster!
   assert.ok(link.port > 0, 'the owner advertises its cluster link')

@@ -6,31 +6,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { type Cluster, type ClusterBroker, startCluster } from '../fixtures/cluster.ts'
+import { type ClusterBroker, startCluster, streamOwner } from '../fixtures/cluster.ts'
 import { sleep } from './kafka-helpers.ts'
-
-interface ClusterAnswer {
-  members: Array<{ id: number; endpoints: Record<string, { host: string; port: number }> }>
-  streams: Array<{ name: string; owners: Array<{ owner: number; epoch: number } | null> }>
-}
-
-async function clusterView(broker: ClusterBroker): Promise<ClusterAnswer> {
-  const response = await fetch(`http://127.0.0.1:${broker.ports.http}/api/v1/cluster`)
-  assert.equal(response.status, 200)
-  return (await response.json()) as ClusterAnswer
-}
-
-/** The node owning the queue's stream's first partition, as `asker` sees it, once there is a live one. */
-async function ownerOf(cluster: Cluster, asker: ClusterBroker, stream: string, notNode = -1): Promise<number> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const view = await clusterView(asker).catch(() => undefined)
-    const owner = view?.streams.find((s) => s.name === stream)?.owners[0]?.owner
-    if (owner !== undefined && owner !== notNode && view!.members.some((m) => m.id === owner)) return owner
-    assert.ok(Date.now() < deadline, `no live owner of ${stream}: ${JSON.stringify(view)}`)
-    await sleep(200)
-  }
-}
 
 const url = (broker: ClusterBroker) => `amqp://guest:guest@127.0.0.1:${broker.ports.amqp}`
 
@@ -92,7 +69,7 @@ test('AMQP clients on any broker of a cluster publish to and consume from a queu
   const setup = await declarer.createChannel()
   await setup.assertQueue('work', { durable: true })
   await declarer.close()
-  const owner = await ownerOf(cluster, one!, 'work')
+  const owner = await streamOwner(one!, 'work')
   const others = cluster.brokers.filter((b) => b.nodeId !== owner)
   const [publishAt, consumeAt] = [others[0]!, others[1]!]
   await waitForQueue(publishAt, 'work')
@@ -158,7 +135,7 @@ test('AMQP clients on any broker of a cluster publish to and consume from a queu
       }
     }
     await connection.close()
-    const next = await ownerOf(cluster, consumeAt, 'work', owner)
+    const next = await streamOwner(consumeAt, 'work', owner)
     assert.notEqual(next, owner)
     const seen = await consumeAll(consumeAt, 'work', confirmed, 90_000)
     for (const id of confirmed) assert.ok(seen.has(id), `confirmed ${id} was consumed`)

@@ -10,8 +10,8 @@ import type { Socket } from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import type { Listener } from '../../protocols/common/listener.js'
 import type { TlsCredentials } from '../../protocols/common/tls.js'
-import type { AppendResult, ClusterView } from '../../storage/api.js'
-import { isWharfError } from '../../util/errors.js'
+import type { AppendResult, ClusterView, LogOwnership } from '../../storage/api.js'
+import { isWharfError, WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp } from '../../util/net.js'
 import { LINK_ENDPOINT, type LinkOptions, Peer } from './peer.js'
@@ -88,11 +88,8 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
     const deadline = Date.now() + FORWARD_RETRY_MS
     for (;;) {
       try {
-        return (await peer(target.owner).request('append', {
-          log: logName,
-          epoch: target.epoch,
-          batches,
-        })) as AppendResult
+        const answer = peer(target.owner).request('append', { log: logName, epoch: target.epoch, batches })
+        return (await untilMoved(cluster, logName, target, answer)) as AppendResult
       } catch (error) {
         const retriable = isWharfError(error) && (error.code === 'NOT_OWNER' || error.code === 'LINK_DOWN')
         if (!retriable || Date.now() > deadline) throw error
@@ -147,4 +144,28 @@ function clientTls(credentials: TlsCredentials): LinkOptions['tls'] {
     },
     pinned: new X509Certificate(readFileSync(certFile)).fingerprint256,
   }
+}
+
+/**
+ * The owner's answer, or NOT_OWNER as soon as this broker sees another owner or epoch for the log: a paused
+ * owner (SIGSTOP, a long GC) answers nothing until the request times out, while the members that gave its
+ * logs away already serve them. Its append, if it ever runs, is fenced by the epoch; one it committed before
+ * pausing is stored twice by the retry, which only an unanswered append can be.
+ */
+function untilMoved(
+  cluster: ClusterView,
+  logName: string,
+  target: LogOwnership,
+  answer: Promise<unknown>,
+): Promise<unknown> {
+  answer.catch(() => {}) // abandoned when the log moves
+  let off: (() => void) | undefined
+  const moved = new Promise<never>((_, reject) => {
+    off = cluster.onChange(() => {
+      const now = cluster.ownerOf(logName)
+      if (now === undefined || (now.owner === target.owner && now.epoch === target.epoch)) return
+      reject(new WharfError('NOT_OWNER', `log ${logName} moved to broker ${now.owner} while its append was waiting`))
+    })
+  })
+  return Promise.race([answer, moved]).finally(() => off?.())
 }

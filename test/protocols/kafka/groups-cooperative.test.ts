@@ -21,11 +21,11 @@ test('cooperative-sticky: a joining and a leaving consumer move only the partiti
   await h.broker.createStream('coop-topic', { partitions })
   // The protocol the coordinator selected, sampled while the group has members.
   const protocols = new Set<string>()
-  const sampler = setInterval(() => protocols.add(h.broker.groups.describe('coop').protocol), 100)
-  t.after(() => clearInterval(sampler))
+  const sampler = setInterval(() => protocols.add(h.broker.groups.describe('coop').protocol), 20)
+  // Stopped before anything else: the harness closes the broker in its own after-hook, registered first.
   const { stdout } = await run('/usr/bin/python3', [script, String(h.port), 'coop-topic', String(partitions)], {
     timeoutMs: 240_000,
-  })
+  }).finally(() => clearInterval(sampler))
   const summary = JSON.parse(stdout) as {
     events: Event[]
     violations: string[]
@@ -76,6 +76,11 @@ deadline = time.time() + 60
 while time.time() < deadline and not (len(assigned) == 2 and sum(len(v) for v in assigned.values()) == 4):
     for c in consumers.values():
         c.poll(0.05)
+# The group stays a second with both members, for the test's sampler of the selected protocol.
+until = time.time() + 1
+while time.time() < until:
+    for c in consumers.values():
+        c.poll(0.05)
 print(json.dumps(assigned))
 for c in consumers.values():
     c.close()
@@ -85,9 +90,10 @@ test('protocol selection: members offering range+roundrobin and roundrobin alone
   const h = await startHarness(t)
   await h.broker.createStream('mixed-topic', { partitions: 4 })
   const protocols = new Set<string>()
-  const sampler = setInterval(() => protocols.add(h.broker.groups.describe('mixed').protocol), 100)
-  t.after(() => clearInterval(sampler))
-  const { stdout } = await run('/usr/bin/python3', ['-c', mixedStrategies, String(h.port)], { timeoutMs: 120_000 })
+  const sampler = setInterval(() => protocols.add(h.broker.groups.describe('mixed').protocol), 20)
+  const { stdout } = await run('/usr/bin/python3', ['-c', mixedStrategies, String(h.port)], {
+    timeoutMs: 120_000,
+  }).finally(() => clearInterval(sampler))
   const assigned = JSON.parse(stdout) as Record<string, number[]>
   assert.deepEqual([...(assigned.c1 ?? []), ...(assigned.c2 ?? [])].sort(), [0, 1, 2, 3])
   protocols.delete('')

@@ -7,29 +7,8 @@ import { applyQueueBounds, keepOfflineQos0, leaveShare, shareMembers } from './b
 import { expiryNever, Session, type SessionRecord, sessionKind, sharedQueueName } from './session.js'
 
 export async function loadSessions(h: HubState): Promise<void> {
-  const now = h.broker.now()
   for (const [clientId, record] of h.broker.catalog<SessionRecord>(sessionKind).list()) {
-    const session = new Session(clientId, true, record.expiryS)
-    for (const sub of record.subscriptions) {
-      session.subscriptions.set(sub.filter, sub)
-      if (sub.group === null) session.trie.add(sub.topicFilter, sub)
-      else shareMembers(h, sharedQueueName(sub.group, sub.topicFilter)).add(clientId)
-    }
-    for (const id of record.inRel) session.inRel.add(id)
-    for (const id of record.outRel) {
-      session.outRel.add(id)
-      session.idsInUse.add(id)
-    }
-    for (const [key, id] of record.packetIds ?? []) {
-      // Keep only ids of deliveries still unacknowledged: the others will never be resent.
-      const [queue, partition, offset] = key.split('\u0000')
-      if (h.broker.getQueue(queue ?? '')?.isAcked(Number(partition), Number(offset)) !== false) continue
-      session.packetIds.set(key, id)
-      session.idsInUse.add(id)
-      session.sentBeforeRestart.add(key)
-    }
-    // A session that was connected when the broker stopped counts as disconnected now.
-    session.disconnectedAt = record.disconnectedAt ?? now
+    const session = sessionOf(h, clientId, record)
     h.sessions.set(clientId, session)
     scheduleExpiry(h, session)
   }
@@ -48,6 +27,60 @@ export async function loadSessions(h: HubState): Promise<void> {
   }
 }
 
+/** A persistent session as the catalog keeps it, disconnected. */
+function sessionOf(h: HubState, clientId: string, record: SessionRecord): Session {
+  const session = new Session(clientId, true, record.expiryS)
+  for (const sub of record.subscriptions) {
+    session.subscriptions.set(sub.filter, sub)
+    if (sub.group === null) session.trie.add(sub.topicFilter, sub)
+    else shareMembers(h, sharedQueueName(sub.group, sub.topicFilter)).add(clientId)
+  }
+  for (const id of record.inRel) session.inRel.add(id)
+  for (const id of record.outRel) {
+    session.outRel.add(id)
+    session.idsInUse.add(id)
+  }
+  for (const [key, id] of record.packetIds ?? []) {
+    // Keep only ids of deliveries still unacknowledged: the others will never be resent.
+    const [queue, partition, offset] = key.split('\u0000')
+    if (h.broker.getQueue(queue ?? '')?.isAcked(Number(partition), Number(offset)) !== false) continue
+    session.packetIds.set(key, id)
+    session.idsInUse.add(id)
+    session.sentBeforeRestart.add(key)
+  }
+  // A session that was connected when the broker stopped counts as disconnected now.
+  session.disconnectedAt = record.disconnectedAt ?? h.broker.now()
+  session.catalogDisconnectedAt = record.disconnectedAt
+  return session
+}
+
+/**
+ * In a cluster a client may resume its persistent session through any broker. The shared catalog holds the
+ * session as the broker it used last saved it; when that differs from this broker's copy (or this broker has
+ * none: the session began elsewhere after it started), the catalog's wins. A copy connected here is current.
+ */
+function adoptStoredSession(h: HubState, clientId: string): void {
+  const stored = h.broker.catalog<SessionRecord>(sessionKind).get(clientId)
+  const known = h.sessions.get(clientId)
+  if (stored === undefined || (known !== undefined && (known.connection !== null || !known.durableQueue))) return
+  if (known !== undefined && sameRecord(recordOf(known), stored)) return
+  if (known?.expiryTimer) clearTimeout(known.expiryTimer)
+  h.sessions.set(clientId, sessionOf(h, clientId, stored))
+}
+
+function sameRecord(a: SessionRecord, b: SessionRecord): boolean {
+  return canonical(a) === canonical(b)
+}
+
+/** JSON with object keys sorted (a stored document's key order is the database's). */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)))
+      : v,
+  )
+}
+
 function recordOf(session: Session): SessionRecord {
   return {
     expiryS: session.expiryS,
@@ -62,6 +95,7 @@ function recordOf(session: Session): SessionRecord {
 /** Persists a persistent session's state (no-op for clean sessions). */
 export function saveSession(h: HubState, session: Session): Promise<void> {
   if (!session.persistent || h.sessions.get(session.clientId) !== session) return Promise.resolve()
+  session.catalogDisconnectedAt = session.disconnectedAt
   return h.broker.catalog<SessionRecord>(sessionKind).put(session.clientId, recordOf(session))
 }
 
@@ -77,6 +111,7 @@ export async function attachSession(
   // publishes it [MQTT-3.1.2-8].
   if (cleanStart) h.wills.fire(clientId)
   else h.wills.cancel(clientId)
+  if (!cleanStart && persistent) adoptStoredSession(h, clientId)
   const existing = h.sessions.get(clientId)
   if (existing !== undefined && cleanStart) await destroySession(h, existing)
   let kept = cleanStart ? undefined : existing
@@ -128,6 +163,9 @@ export function scheduleExpiry(h: HubState, session: Session): void {
     () => {
       session.expiryTimer = null
       if (session.connection !== null || h.closed) return
+      // Used through another broker of a cluster since: that broker arms the expiry when its client goes.
+      const stored = h.broker.catalog<SessionRecord>(sessionKind).get(session.clientId)
+      if (stored !== undefined && stored.disconnectedAt !== session.catalogDisconnectedAt) return
       // Timers cap at 2^31 ms (~24.8 days): a longer expiry re-arms until it is really due.
       if (at > h.broker.now()) return scheduleExpiry(h, session)
       h.wills.fire(session.clientId)

@@ -137,6 +137,11 @@ export class Session {
   connection: SessionOwner | null = null
   destroyed = false
   disconnectedAt: number | null = null
+  /**
+   * disconnectedAt as this broker last wrote or read it in the catalog: when the catalog says otherwise at
+   * expiry, another broker of the cluster had the session since, and that broker expires it.
+   */
+  catalogDisconnectedAt: number | null = null
   expiryTimer: NodeJS.Timeout | null = null
   sinkRegistered = false
 
