@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs'
 import amqp from 'amqplib'
 import mqtt from 'mqtt'
-import { type Cluster, type ClusterBroker, startCluster, streamOwner } from '../fixtures/cluster.ts'
+import { type Cluster, type ClusterBroker, settledOwner, startCluster, streamOwner } from '../fixtures/cluster.ts'
 import { sleep } from './kafka-helpers.ts'
 
 const LEASE_MS = 3000
@@ -316,24 +316,6 @@ function keepSending(producer: Producer, prefix: string) {
       stopped = true
       await running
     },
-  }
-}
-
-/**
- * The owner of a stream's first log once every broker names the same one three times in a row, a second
- * apart: the controller assigns a new log (and evens out the counts, which can move it) on its heartbeat,
- * every second here.
- */
-async function settledOwner(cluster: Cluster, stream: string): Promise<number> {
-  const deadline = Date.now() + 60_000
-  const agreed: number[] = []
-  for (;;) {
-    const seen = await Promise.all(cluster.brokers.map((b) => streamOwner(b, stream)))
-    agreed.push(seen.every((o) => o === seen[0]) ? seen[0]! : -1)
-    const [a, b, c] = agreed.slice(-3)
-    if (c !== undefined && a !== -1 && a === b && b === c) return a!
-    assert.ok(Date.now() < deadline, `the brokers never agreed on the owner of ${stream}: ${seen}`)
-    await sleep(1000)
   }
 }
 

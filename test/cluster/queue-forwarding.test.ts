@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { type ClusterBroker, startCluster, streamOwner } from '../fixtures/cluster.ts'
+import { type ClusterBroker, settledOwner, startCluster, streamOwner } from '../fixtures/cluster.ts'
 import { sleep } from './kafka-helpers.ts'
 
 const url = (broker: ClusterBroker) => `amqp://guest:guest@127.0.0.1:${broker.ports.amqp}`
@@ -69,7 +69,7 @@ test('AMQP clients on any broker of a cluster publish to and consume from a queu
   const setup = await declarer.createChannel()
   await setup.assertQueue('work', { durable: true })
   await declarer.close()
-  const owner = await streamOwner(one!, 'work')
+  const owner = await settledOwner(cluster, 'work')
   const others = cluster.brokers.filter((b) => b.nodeId !== owner)
   const [publishAt, consumeAt] = [others[0]!, others[1]!]
   await waitForQueue(publishAt, 'work')
@@ -97,6 +97,29 @@ test('AMQP clients on any broker of a cluster publish to and consume from a queu
     const ch = await check.createChannel()
     assert.equal(await ch.get('work', { noAck: true }), false)
     await check.close()
+  })
+
+  await t.test("the queue's numbers asked of a broker that does not serve it are its server's", async () => {
+    const connection = await amqp.connect(url(publishAt))
+    const channel = await connection.createConfirmChannel()
+    const ids = new Set<string>()
+    for (let i = 0; i < 7; i++) {
+      channel.sendToQueue('work', Buffer.from(`n-${i}`), { persistent: true })
+      ids.add(`n-${i}`)
+    }
+    await channel.waitForConfirms()
+    // queue.declare-ok (passive) on a non-owner counts what the owner holds.
+    assert.equal((await channel.checkQueue('work')).messageCount, 7)
+    await channel.close()
+    await connection.close()
+    const described = await fetch(`http://127.0.0.1:${consumeAt.ports.http}/api/v1/queues/work`)
+    assert.equal(((await described.json()) as { depth: number }).depth, 7)
+    // Only the serving broker exports the queue's depths: a sum over the brokers' series counts each once.
+    const metrics = async (broker: ClusterBroker) =>
+      (await fetch(`http://127.0.0.1:${broker.ports.http}/metrics`)).text()
+    assert.match(await metrics(cluster.byNodeId(owner)), /^wharf_queue_messages\{queue="work"\} 7$/m)
+    assert.doesNotMatch(await metrics(consumeAt), /^wharf_queue_messages\{queue="work"\}/m)
+    await consumeAll(consumeAt, 'work', ids)
   })
 
   await t.test('a message rejected with requeue through the relay comes back, redelivered', async () => {

@@ -316,8 +316,14 @@ export class Queue {
     })
   }
 
+  /** The numbers as this broker has them: for a queue another broker serves, only its local counters are current. */
   queueStats(): QueueStats {
     return queueStatsOf(this.#s, this.streamName)
+  }
+
+  /** The numbers as the broker serving the queue has them (this one, or another of the cluster). */
+  currentStats(): Promise<QueueStats> {
+    return atServer(this.#server, async (remote) => (remote === null ? this.queueStats() : remote.stats()))
   }
 
   isAcked(partition: number, offset: number): boolean {

@@ -6,7 +6,7 @@ import { isWharfError } from '../../util/errors.js'
 import type { QueueConfig } from '../config.js'
 import type { PublishMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
-import type { Delivery, GetOptions } from './types.js'
+import type { Delivery, GetOptions, QueueStats } from './types.js'
 
 /** The reason a forwarded consumer is cancelled with when its queue is served elsewhere now. */
 export const QUEUE_MOVED = 'queue moved to another broker'
@@ -45,6 +45,8 @@ export interface RemoteQueue {
   /** Returns the leases an owner (connection/channel) holds there. */
   releaseOwner(owner: string): void
   purge(): Promise<number>
+  /** The queue's numbers as its server has them (depth, in flight, consumers of every broker). */
+  stats(): Promise<QueueStats>
   /**
    * Asks this (previous) server to stop serving the queue and make its acks durable, before this broker reads
    * the queue's state back and serves it; resolves either way (a dead server has nothing left to write).

@@ -32,7 +32,7 @@ export async function declareQueue(ctx: ChannelContext, args: MethodArgs['queue.
   if (args.passive) {
     name = queueNameOf(ctx, name)
     authorize(ctx, 'Describe', 'Topic', name)
-    declareOk(ctx, name, args.nowait)
+    await declareOk(ctx, name, args.nowait)
     return
   }
   if (name === '') name = serverTag('amq.gen')
@@ -68,16 +68,17 @@ export async function declareQueue(ctx: ChannelContext, args: MethodArgs['queue.
     }
   }
   ctx.lastQueue = name
-  declareOk(ctx, name, args.nowait)
+  await declareOk(ctx, name, args.nowait)
 }
 
-function declareOk(ctx: ChannelContext, name: string, nowait: boolean): void {
+async function declareOk(ctx: ChannelContext, name: string, nowait: boolean): Promise<void> {
   const queue = ctx.broker.getQueue(name)
   if (queue !== undefined) {
     checkExclusive(ctx, name, queue.config)
     ctx.lastQueue = name
     if (nowait) return
-    const stats = queue.queueStats()
+    // Counted by the broker serving the queue; this broker's own numbers while that one cannot answer.
+    const stats = await queue.currentStats().catch(() => queue.queueStats())
     ctx.reply('queue.declare-ok', { queue: name, messageCount: stats.ready, consumerCount: stats.consumers })
     return
   }

@@ -4,7 +4,7 @@
 // placement then hands the consumers to the next server).
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import { QUEUE_MOVED, type RemoteQueue, type RemoteSettle } from '../../broker/queue/remote.js'
-import type { Delivery, GetOptions } from '../../broker/queue/types.js'
+import type { Delivery, GetOptions, QueueStats } from '../../broker/queue/types.js'
 import { isWharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { Peer, PeerEvent } from './peer.js'
@@ -162,6 +162,10 @@ export class LinkedQueue implements RemoteQueue {
           'queue handover without the previous server',
         ),
       )
+  }
+
+  async stats(): Promise<QueueStats> {
+    return (await this.#peer.request('stats', { queue: this.#queue })) as QueueStats
   }
 
   async purge(): Promise<number> {

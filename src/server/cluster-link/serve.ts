@@ -207,6 +207,8 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
       }
       case 'purge':
         return queueNamed(r.queue).purge()
+      case 'stats':
+        return queueNamed(r.queue).queueStats()
       case 'interest':
         options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
         return true

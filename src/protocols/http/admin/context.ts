@@ -169,21 +169,21 @@ export function page<T>(
   return { items: filtered.slice(offset, offset + limit), total: filtered.length, limit, offset }
 }
 
-/** Pages names first (cheap), then describes only the page. */
-export function pageMap<T>(
+/** Pages names first (cheap), then describes only the page (a description may ask another broker). */
+export async function pageMap<T>(
   names: string[],
   query: Query,
-  describe: (name: string) => T,
-): { items: T[]; total: number; limit: number; offset: number } {
+  describe: (name: string) => T | Promise<T>,
+): Promise<{ items: T[]; total: number; limit: number; offset: number }> {
   const paged = page(names, query, (n) => n)
-  return { ...paged, items: paged.items.map(describe) }
+  return { ...paged, items: await Promise.all(paged.items.map(describe)) }
 }
 
 /** How a named resource kind (streams, queues) is listed, created and described. */
 export interface Collection {
   /** The names a list shows; `?internal=false` leaves out protocols' own state (and streams under queues). */
   readonly names: (internal: boolean) => string[]
-  readonly describe: (name: string) => Record<string, unknown>
+  readonly describe: (name: string) => Record<string, unknown> | Promise<Record<string, unknown>>
   /** Creates `name` with the rest of the request body as its config. */
   readonly create: (name: string, config: Record<string, unknown>) => Promise<unknown>
 }

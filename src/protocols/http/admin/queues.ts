@@ -11,10 +11,11 @@ import type { SqsService } from '../sqs/service.js'
 import { type AdminContext, bad, body, collectionRoutes, intQuery, params, query } from './context.js'
 import { describeMessage, type Encoding, encodingOf, PEEK_MAX, publishMessages } from './messages.js'
 
-function describeQueue({ broker, internalName }: AdminContext, name: string): Record<string, unknown> {
+async function describeQueue({ broker, internalName }: AdminContext, name: string): Promise<Record<string, unknown>> {
   const queue = broker.queue(name)
   const internal = internalName(name)
-  return { ...queue.queueStats(), config: queue.config, ...(internal === undefined ? {} : { internal }) }
+  const stats = await queue.currentStats()
+  return { ...stats, config: queue.config, ...(internal === undefined ? {} : { internal }) }
 }
 
 /** Non-destructive peek of a queue: unacked messages from the ack floor, in offset order, no lease taken. */

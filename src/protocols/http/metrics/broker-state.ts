@@ -57,6 +57,8 @@ export function registerBrokerStateMetrics(registry: Registry, broker: Broker): 
   for (const [type, suffix, help, pick] of QUEUE_SERIES)
     (type === 'gauge' ? scrapedGauge : scrapedCounter)(registry, `wharf_queue_${suffix}`, help, ['queue'], (emit) => {
       for (const q of broker.listQueues()) {
+        // A queue another broker of the cluster serves: that broker exports its depths (this one's are stale).
+        if (type === 'gauge' && q.servedBy !== undefined) continue
         const value = pick(q.queueStats())
         if (value !== undefined) emit({ queue: q.name }, value)
       }

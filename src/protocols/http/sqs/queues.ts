@@ -107,12 +107,12 @@ export async function deleteQueue(s: SqsState, input: Input): Promise<Output> {
   return {}
 }
 
-export function getQueueAttributes(s: SqsState, input: Input): Output {
+export async function getQueueAttributes(s: SqsState, input: Input): Promise<Output> {
   const name = queueNameOf(s, input)
   const record = recordOf(s, name)
   const requested = stringList(input.AttributeNames, 'AttributeNames')
   const all = requested.includes('All')
-  const stats = s.broker.queueStats(name)
+  const stats = await s.broker.queue(name).currentStats()
   const computed: Record<string, string> = {
     ApproximateNumberOfMessages: String(stats.ready),
     ApproximateNumberOfMessagesNotVisible: String(stats.inflight),
