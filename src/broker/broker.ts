@@ -4,6 +4,7 @@ import type { ClusterView, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import { AdapterCatalogs, type AdapterKind, type Catalog } from './catalog.js'
 import { syncCatalog } from './catalog-sync/catalog-sync.js'
+import { ClusterLinkHooks } from './cluster-link.js'
 import type { BrokerOptions, QueueConfig, StreamConfig } from './config.js'
 import { GroupCoordinator } from './groups/index.js'
 import { Jms } from './jms/jms.js'
@@ -16,7 +17,7 @@ import { ProducerTransactions } from './producer-transactions/coordinator.js'
 import { type BrowseOptions, type BrowsePage, browse } from './queue/browse.js'
 import { type AlterableQueueKey, QueueCatalog, sendToQueueStream } from './queue/catalog.js'
 import { Deliveries } from './queue/deliveries.js'
-import { ClusterLinkHooks, type Queue, type QueueConsumer } from './queue/queue.js'
+import type { Queue, QueueConsumer } from './queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './queue/types.js'
 import { Quotas } from './quotas/quotas.js'
 import { BrokerReports } from './reports.js'
@@ -309,9 +310,8 @@ export class Broker {
     return this.#serial(() => this.#report.change('queue', name, () => this.#queues.delete(name, options)))
   }
 
-  queueStats(name: string): QueueStats {
-    return this.queue(name).queueStats()
-  }
+  /** The numbers as this broker has them (Queue.currentStats asks the serving broker of a cluster). */
+  queueStats = (name: string): QueueStats => this.queue(name).queueStats()
 
   declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
     this.#assertOpen()

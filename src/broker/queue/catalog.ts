@@ -4,6 +4,7 @@
 // serializes every call that changes the catalog (its catalog lock) and checks it is open.
 import { type CursorStore, type StorageEngine, TOMBSTONE_ROOM_BYTES } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
+import type { ClusterLinkHooks } from '../cluster-link.js'
 import {
   defaultQueueConfig,
   priorityLevels,
@@ -20,7 +21,7 @@ import { type StreamCatalog, validateName } from '../stream/catalog.js'
 import type { MessagePosition } from '../stream/produce.js'
 import { deliveredMaxKey } from './partition.js'
 import { Queue } from './queue.js'
-import { type ClusterLinkHooks, servedHereOnly } from './remote.js'
+import { servedHereOnly } from './remote.js'
 import type { QueueRef } from './state.js'
 
 export interface QueueRecord {

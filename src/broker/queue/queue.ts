@@ -15,7 +15,7 @@ import { handOff, purge, saveDeliveryState, tick, trim } from './housekeeping.js
 import type { QueuePartition } from './partition.js'
 import { PublishGate } from './publish-gate.js'
 import { appendedByOthers, offerTail } from './read-ahead.js'
-import { atServer, ClusterLinkHooks, QUEUE_MOVED, type RemoteQueue, type RemoteSettle } from './remote.js'
+import { atServer, QUEUE_MOVED, type RemoteQueue, type RemoteSettle } from './remote.js'
 import * as acks from './settle.js'
 import {
   ackFloorOf,
@@ -30,7 +30,7 @@ import {
 import type { ConsumeOptions, Delivery, GetOptions, QueueStats } from './types.js'
 
 export type { QueueHooks }
-export { ackKeyOf, ClusterLinkHooks, QueueConsumer }
+export { ackKeyOf, QueueConsumer }
 
 export interface QueueOptions {
   name: string

@@ -4,7 +4,6 @@
 // the server's cluster link implements. The broker layer knows nothing of how the link talks.
 import { isWharfError } from '../../util/errors.js'
 import type { QueueConfig } from '../config.js'
-import type { PublishMessage } from '../message.js'
 import type { QueueConsumer } from './consumer.js'
 import type { Delivery, GetOptions, QueueStats } from './types.js'
 
@@ -78,30 +77,5 @@ export async function atServer<T>(
       if (at === null || !moving || Date.now() >= deadline) throw error
     }
     await new Promise((resolve) => setTimeout(resolve, MOVING_RETRY_MS))
-  }
-}
-
-/** How a queue finds the broker serving it: null when it is this one (or there is no cluster). */
-export type RemoteQueueLookup = (name: string, config: QueueConfig, streamId: number) => RemoteQueue | null
-
-/** A publish through an exchange as another broker of the cluster repeats it (PublishOptions.transientOnly). */
-export type PublishRelay = (
-  exchange: string,
-  routingKey: string,
-  message: PublishMessage,
-  options: { routingHeaders?: Record<string, unknown>; extraRoutingKeys?: readonly string[] },
-) => void
-
-/**
- * The broker's late-bound hooks into the cluster link (the server installs the link after the broker opened):
- * where a queue is served, and the relay of exchange publishes to the members whose clients have transient
- * subscriptions (non-durable queues, in-memory sinks) that only those members know. Unset: a single broker.
- */
-export class ClusterLinkHooks {
-  lookup: RemoteQueueLookup | null = null
-  relay: PublishRelay | null = null
-
-  find(name: string, config: QueueConfig, streamId: number): RemoteQueue | null {
-    return this.lookup === null ? null : this.lookup(name, config, streamId)
   }
 }
