@@ -17,14 +17,34 @@ export type PublishRelay = (
 ) => void
 
 /**
- * Where a queue is served, and the relay of exchange publishes to the members whose clients have transient
- * subscriptions (non-durable queues, in-memory sinks). Unset: a single broker.
+ * Where a queue is served, the relay of exchange publishes to the members whose clients have transient
+ * subscriptions (non-durable queues, in-memory sinks), and client ids claimed across the cluster. Unset: a
+ * single broker.
  */
 export class ClusterLinkHooks {
   lookup: RemoteQueueLookup | null = null
   relay: PublishRelay | null = null
+  /** Tells every other member that a client of an adapter's kind connected here with this id. */
+  claim: ((kind: string, id: string) => void) | null = null
+  readonly #onClaimed = new Map<string, (id: string) => void>()
 
   find(name: string, config: QueueConfig, streamId: number): RemoteQueue | null {
     return this.lookup === null ? null : this.lookup(name, config, streamId)
+  }
+
+  /**
+   * How an adapter hears that a client with one of its ids connected through another member (an MQTT session
+   * taken over there): its own connection with that id must go. One handler per kind.
+   */
+  onClaimed(kind: string, handler: (id: string) => void): () => void {
+    this.#onClaimed.set(kind, handler)
+    return () => {
+      if (this.#onClaimed.get(kind) === handler) this.#onClaimed.delete(kind)
+    }
+  }
+
+  /** Another member's claim arrived over the link. */
+  claimed(kind: string, id: string): void {
+    this.#onClaimed.get(kind)?.(id)
   }
 }

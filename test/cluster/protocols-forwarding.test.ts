@@ -109,6 +109,40 @@ test('MQTT, STOMP, SQS and AMQP exclusive queues across the brokers of a cluster
     },
   )
 
+  await t.test(
+    'mqtt.js v5: the same client id connecting through the other broker takes the session over',
+    async () => {
+      const v5 = { clientId: 'roamer', clean: false, protocolVersion: 5 as const, reconnectPeriod: 0 }
+      const expiry = { properties: { sessionExpiryInterval: 300 } }
+      const first = await mqtt.connectAsync(`mqtt://127.0.0.1:${a.ports.mqtt}`, { ...v5, ...expiry })
+      await first.subscribeAsync('roam/#', { qos: 1 })
+      const takenOver = new Promise<number | undefined>((resolve) =>
+        first.once('disconnect', (p) => resolve(p.reasonCode)),
+      )
+      const closed = new Promise<void>((resolve) => first.once('close', () => resolve()))
+      // The session (subscription included) reaches broker b through the shared catalog.
+      await sleep(1000)
+      const second = mqtt.connect(`mqtt://127.0.0.1:${b.ports.mqtt}`, { ...v5, ...expiry })
+      const connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
+        second.once('connect', resolve)
+        second.once('error', reject)
+      })
+      try {
+        assert.equal(connack.sessionPresent, true, 'the session found through the other broker')
+        assert.equal(await takenOver, 0x8e, 'the first connection is told: Session taken over')
+        await closed
+        const got = new Set<string>()
+        second.on('message', (_topic, payload) => got.add(payload.toString()))
+        const publisher = await mqttClient(a, 'roam-pub', true)
+        await publishUntilReceived(publisher, 'roam/1', got, 5)
+        await publisher.endAsync()
+      } finally {
+        first.end(true)
+        await second.endAsync()
+      }
+    },
+  )
+
   await t.test('amqplib: a reply to an exclusive queue on one broker published on the other', async () => {
     const server = await amqp.connect(`amqp://guest:guest@127.0.0.1:${a.ports.amqp}`)
     const client = await amqp.connect(`amqp://guest:guest@127.0.0.1:${b.ports.amqp}`)

@@ -106,6 +106,10 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
   const relay = new PublishRelay(broker, cluster, peer)
   broker.clusterLink.relay = (exchange, key, message, publishOptions) =>
     relay.relay(exchange, key, message, publishOptions)
+  broker.clusterLink.claim = (kind, id) => {
+    for (const member of cluster.members())
+      if (member.id !== cluster.nodeId) peer(member.id).tell('claim', { kind, id })
+  }
   const announcing = setInterval(() => relay.announce(), ANNOUNCE_MS)
   announcing.unref()
   relay.announce()
@@ -119,6 +123,7 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
       clearInterval(announcing)
       broker.clusterLink.lookup = null
       broker.clusterLink.relay = null
+      broker.clusterLink.claim = null
       cluster.forwardAppends(null)
       for (const p of peers.values()) p.close()
       for (const socket of sockets) socket.destroy()

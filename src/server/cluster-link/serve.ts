@@ -212,6 +212,9 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
       case 'interest':
         options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
         return true
+      case 'claim':
+        broker.clusterLink.claimed(String(r.kind), String(r.id))
+        return true
       case 'relay':
         await broker.publish(String(r.exchange), String(r.routingKey), r.message as PublishMessage, {
           ...(r.routingHeaders === undefined ? {} : { routingHeaders: r.routingHeaders as Record<string, unknown> }),

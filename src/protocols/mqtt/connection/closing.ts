@@ -84,8 +84,8 @@ export function teardown(c: ClosingContext, publishWill: boolean): void {
     hub.scheduleWill(c.clientId, will, session.persistent ? session.expiryS : 0)
   c.closing = hub
     .withClient(c.clientId, async () => {
-      // Taken over (or ended) meanwhile: the session is someone else's now.
-      if (session.connection !== null || session.destroyed) return
+      // Taken over (or ended) meanwhile, here or through another broker: the session is someone else's now.
+      if (session.connection !== null || session.destroyed || hub.sessions.get(c.clientId) !== session) return
       if (session.persistent) {
         session.disconnectedAt = broker.now()
         await hub.save(session)

@@ -89,6 +89,8 @@ export async function onConnect(c: ConnectionContext, p: IConnectPacket, frame: 
   const { session, present } = await hub.withClient(clientId, async () => {
     const previous = hub.sessions.get(clientId)?.connection
     if (previous !== undefined && previous !== null && previous !== c.connection) previous.takeover()
+    // A connection with this id through another broker of the cluster goes too.
+    hub.broker.clusterLink.claim?.('mqtt', clientId)
     return hub.attach(clientId, cleanStart, persistent, expiryS)
   })
   if (c.state === 'closed') {

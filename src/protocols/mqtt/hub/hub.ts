@@ -88,6 +88,7 @@ export class MqttHub {
   alarm: string | null = null
   readonly #state: HubState
   #tick: NodeJS.Timeout | null = null
+  #offClaimed: (() => void) | undefined
   #sys: NodeJS.Timeout | null = null
 
   private constructor(
@@ -134,6 +135,9 @@ export class MqttHub {
     const retained = await RetainedStore.open(broker, full)
     const hub = new MqttHub(broker, full, logger, retained, traffic)
     await loadSessions(hub.#state)
+    hub.#offClaimed = broker.clusterLink.onClaimed('mqtt', (clientId) => {
+      void hub.withClient(clientId, async () => hub.#connectedElsewhere(clientId))
+    })
     hub.#tick = setInterval(() => hub.#onTick(), 1000)
     hub.#tick.unref()
     if (full.sysIntervalMs > 0) {
@@ -292,7 +296,27 @@ export class MqttHub {
     publishSysStats(this)
   }
 
+  /**
+   * The client connected through another broker of the cluster, which has its session now
+   * [MQTT-3.1.4-3]: the connection here goes as taken over. A persistent session is forgotten here, not
+   * ended (its queue and catalog entry are the other broker's to use), and its will is not published, since
+   * the session goes on; a clean one ends with its connection.
+   */
+  #connectedElsewhere(clientId: string): void {
+    const session = this.sessions.get(clientId)
+    if (session === undefined) return
+    const connection = session.connection
+    if (session.persistent) {
+      this.sessions.delete(clientId)
+      if (session.expiryTimer) clearTimeout(session.expiryTimer)
+      session.expiryTimer = null
+    }
+    connection?.takeover()
+    if (session.persistent) this.#state.wills.cancel(clientId)
+  }
+
   async close(): Promise<void> {
+    this.#offClaimed?.()
     this.#state.closed = true
     if (this.#tick) clearInterval(this.#tick)
     if (this.#sys) clearInterval(this.#sys)
