@@ -143,6 +143,23 @@ test('MQTT, STOMP, SQS and AMQP exclusive queues across the brokers of a cluster
     },
   )
 
+  await t.test('mqtt.js: a message retained through one broker is sent to a new subscriber on the other', async () => {
+    const publisher = await mqttClient(a, 'retainer', true)
+    await publisher.publishAsync('status/door', 'open', { qos: 1, retain: true })
+    await publisher.endAsync()
+    const subscriber = await mqttClient(b, 'late-reader', true)
+    try {
+      const got = new Promise<string>((resolve) =>
+        subscriber.on('message', (topic, payload, packet) => packet.retain && resolve(`${topic}=${payload}`)),
+      )
+      await subscriber.subscribeAsync('status/#', { qos: 1 })
+      const late = sleep(15_000).then(() => 'nothing retained within 15 s')
+      assert.equal(await Promise.race([got, late]), 'status/door=open')
+    } finally {
+      await subscriber.endAsync()
+    }
+  })
+
   await t.test('amqplib: a reply to an exclusive queue on one broker published on the other', async () => {
     const server = await amqp.connect(`amqp://guest:guest@127.0.0.1:${a.ports.amqp}`)
     const client = await amqp.connect(`amqp://guest:guest@127.0.0.1:${b.ports.amqp}`)

@@ -79,6 +79,10 @@ export async function onSubscribe(c: ConnectionContext, p: ISubscribePacket, fra
       granted.push(failure(reasonForError(error, 'suback')))
     }
   }
+  if (retainedFor.length > 0)
+    await hub.retained.catchUp().catch((error: unknown) => {
+      hub.logger.warn({ err: error }, 'retained messages of other brokers not read')
+    })
   if (c.state === 'closed') return
   c.output.send({ cmd: 'suback', messageId: id, granted })
   for (const sub of retainedFor) sendRetained(c, sub)

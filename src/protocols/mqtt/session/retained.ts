@@ -52,6 +52,9 @@ export class RetainedStore {
   readonly #limits: RetainedLimits
   /** Retained messages not kept because a bound was reached (they were still delivered). */
   refused = 0
+  /** The stream offset the index has applied records up to. */
+  #next = 0
+  #reading: Promise<void> = Promise.resolve()
 
   private constructor(broker: Broker, limits: RetainedLimits) {
     this.#broker = broker
@@ -61,20 +64,39 @@ export class RetainedStore {
   static async open(broker: Broker, limits: RetainedLimits): Promise<RetainedStore> {
     const store = new RetainedStore(broker, limits)
     await broker.createStream(retainedStream, { compact: true, partitions: 1 }, { ifNotExists: true })
-    const log = broker.stream(retainedStream).partitionLog(0)
-    let offset = log.logStartOffset
-    while (offset < log.highWatermark) {
-      const { messages, nextOffset } = await broker.readMessages(retainedStream, 0, offset, readChunkBytes)
+    store.#next = broker.stream(retainedStream).partitionLog(0).logStartOffset
+    await store.#readOn()
+    return store
+  }
+
+  /**
+   * In a cluster other brokers retain messages too (their appends reach the shared stream): before retained
+   * messages are sent to a new subscription, the index takes in what the stream gained since this broker last
+   * read it. Reads run one at a time. A single broker's index has everything already.
+   */
+  catchUp(): Promise<void> {
+    if (this.#broker.cluster === undefined) return Promise.resolve()
+    const run = this.#reading.then(() => this.#readOn())
+    this.#reading = run.catch(() => {})
+    return run
+  }
+
+  /** Applies the stream's records from #next to its end, in order (a tombstone deletes). */
+  async #readOn(): Promise<void> {
+    const log = this.#broker.stream(retainedStream).partitionLog(0)
+    let offset = Math.max(this.#next, log.logStartOffset)
+    for (;;) {
+      const { messages, nextOffset } = await this.#broker.readMessages(retainedStream, 0, offset, readChunkBytes)
       for (const m of messages) {
         const topic = m.key?.toString()
         if (topic === undefined) continue
-        if (m.value === null || m.value.length === 0) store.#delete(topic)
-        else store.#admit(topic, m)
+        if (m.value === null || m.value.length === 0) this.#delete(topic)
+        else this.#admit(topic, m)
       }
       if (nextOffset <= offset) break
       offset = nextOffset
     }
-    return store
+    this.#next = offset
   }
 
   get size(): number {
