@@ -225,6 +225,7 @@ export class Queue {
   /** Pull: takes up to `max` messages, waiting up to waitMs for the first one. */
   async get(options: GetOptions): Promise<Delivery[]> {
     this.#assertLive()
+    if (this.#remote === null) return pull(this.#s, options)
     return atServer(this.#server, (remote) => (remote === null ? pull(this.#s, options) : remote.get(options)))
   }
 
@@ -232,10 +233,10 @@ export class Queue {
 
   /** Acks one delivery; resolves when the ack is durable. False if the lease is unknown or stale. */
   ack(partition: number, offset: number, leaseId?: number): Promise<boolean> {
+    const here = () => acks.ack(this.#s, partition, offset, leaseId)
+    if (this.#remote === null) return here()
     return atServer(this.#server, (remote) =>
-      remote === null
-        ? acks.ack(this.#s, partition, offset, leaseId)
-        : remote.settle('ack', partition, offset, leaseId),
+      remote === null ? here() : remote.settle('ack', partition, offset, leaseId),
     )
   }
 
