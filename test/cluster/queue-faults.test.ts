@@ -225,8 +225,26 @@ const awsSdk: Workload = {
 
 const WORKLOADS = [amqplib, mqttjs, awsSdk]
 
+/** When each delivery arrived, per `seen` map (for the consumers' side of an outage). */
+const arrivals = new WeakMap<Map<string, number>, number[]>()
+
 function count(seen: Map<string, number>, id: string): void {
   seen.set(id, (seen.get(id) ?? 0) + 1)
+  const times = arrivals.get(seen) ?? []
+  times.push(Date.now())
+  arrivals.set(seen, times)
+}
+
+/** The longest time from `since` or one delivery to the next, up to `until`. */
+function longestGap(times: readonly number[], since: number, until: number): number {
+  let previous = since
+  let longest = 0
+  for (const at of times) {
+    if (at <= since || at > until) continue
+    longest = Math.max(longest, at - previous)
+    previous = at
+  }
+  return longest
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
@@ -302,16 +320,12 @@ function keepSending(producer: Producer, prefix: string) {
     },
     ackedSince: (since: number) => acked.filter((a) => a.at > since).length,
     /** The longest time from `since` or one acknowledgement to the next (the outage a fault caused). */
-    longestWaitSince(since: number): number {
-      let previous = since
-      let longest = 0
-      for (const { at } of acked) {
-        if (at <= since) continue
-        longest = Math.max(longest, at - previous)
-        previous = at
-      }
-      return longest
-    },
+    longestWaitSince: (since: number) =>
+      longestGap(
+        acked.map((a) => a.at),
+        since,
+        Number.POSITIVE_INFINITY,
+      ),
     async stop() {
       stopped = true
       await running
@@ -359,6 +373,7 @@ async function throughFault(cluster: Cluster, workload: Workload, fault: Fault, 
       assert.ok(victim.alive, 'the resumed broker keeps running')
     }
     await sender.stop()
+    const stoppedAt = Date.now()
     await until(
       () => {
         const missing = sender.acked.filter((a) => !seen.has(a.id)).map((a) => a.id)
@@ -371,6 +386,7 @@ async function throughFault(cluster: Cluster, workload: Workload, fault: Fault, 
     assert.deepEqual(unknown, [], 'only this case’s ids')
     console.log(
       `${workload.name}, ${fault} of broker ${owner} (queue moved to ${next}): longest wait for an acknowledgement after the fault ${outage} ms; ` +
+        `longest wait for a delivery ${longestGap(arrivals.get(seen) ?? [], faultAt, stoppedAt)} ms; ` +
         `${sender.acked.length} acknowledged, ${sender.failed} failed sends retried, ${twice} ids consumed twice`,
     )
   } finally {

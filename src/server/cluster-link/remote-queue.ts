@@ -5,7 +5,7 @@
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import { QUEUE_MOVED, type RemoteQueue, type RemoteSettle } from '../../broker/queue/remote.js'
 import type { Delivery, GetOptions, QueueStats } from '../../broker/queue/types.js'
-import { isWharfError } from '../../util/errors.js'
+import { isWharfError, WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import type { Peer, PeerEvent } from './peer.js'
 import { type LinkTerms, linkSelector } from './serve.js'
@@ -32,6 +32,8 @@ export class LinkedQueue implements RemoteQueue {
   readonly #logger: Logger
   readonly #subscriptions = new Map<QueueConsumer, Subscription>()
   readonly #offDown: () => void
+  /** Rejecters of the gets waiting for an answer. */
+  readonly #waiting = new Set<(error: Error) => void>()
 
   constructor(queue: string, peer: Peer, logger: Logger) {
     this.node = peer.node
@@ -51,6 +53,11 @@ export class LinkedQueue implements RemoteQueue {
   dispose(): void {
     for (const consumer of [...this.#subscriptions.keys()]) this.unsubscribe(consumer)
     this.#offDown()
+    // A get still waiting there (a long poll, or a server that stopped answering) is asked again where the
+    // queue went (Queue.get follows a NOT_OWNER) instead of waiting out its timeout.
+    const moved = new WharfError('NOT_OWNER', `queue '${this.#queue}' is served by another broker now`)
+    for (const abandon of this.#waiting) abandon(moved)
+    this.#waiting.clear()
   }
 
   subscribe(consumer: QueueConsumer): void {
@@ -122,7 +129,7 @@ export class LinkedQueue implements RemoteQueue {
   async get(options: GetOptions): Promise<Delivery[]> {
     const { signal: _signal, selector, ...rest } = options
     const wait = options.waitMs ?? 0
-    const taken = await this.#peer.request(
+    const answer = this.#peer.request(
       'get',
       {
         queue: this.#queue,
@@ -130,7 +137,17 @@ export class LinkedQueue implements RemoteQueue {
       },
       wait + 30_000,
     )
-    return taken as Delivery[]
+    let abandon: ((error: Error) => void) | undefined
+    const abandoned = new Promise<never>((_, reject) => {
+      abandon = reject
+      this.#waiting.add(reject)
+    })
+    answer.catch(() => {})
+    try {
+      return (await Promise.race([answer, abandoned])) as Delivery[]
+    } finally {
+      this.#waiting.delete(abandon!)
+    }
   }
 
   settleLater(how: RemoteSettle, partition: number, offset: number, leaseId: number | undefined, leaseMs?: number) {
