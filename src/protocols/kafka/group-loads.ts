@@ -1,0 +1,85 @@
+// Taking a consumer group over on a cluster (Kafka's loading of a moved __consumer_offsets partition). Each
+// broker keeps committed offsets in memory, and a group's coordinator moves when the live members change: the
+// broker that gains it has only what it read at start, not what the group committed through the broker that
+// coordinated it since. So the first request for a group this broker coordinates starts a re-read of the
+// group's offsets from the shared storage and is answered COORDINATOR_LOAD_IN_PROGRESS (clients retry), as
+// is every request until that read is done; a broker that stops coordinating a group forgets it (members and
+// load), so getting it back later reads it again. On a single broker every group is always loaded.
+//
+// The storage orders the re-read after every offset write in flight on any broker (cursors.ts), so a commit the
+// previous coordinator acknowledged before the members changed is read back, even one still committing.
+import type { Broker } from '../../broker/broker.js'
+import type { ClusterView } from '../../storage/api.js'
+import type { Logger } from '../../util/logger.js'
+import { coordinatorRefusal } from './cluster.js'
+import { KafkaError } from './errors.js'
+
+class GroupLoads {
+  readonly #broker: Broker
+  readonly #logger: Logger
+  /** Groups this broker coordinates whose offsets it has read since it gained them. */
+  readonly #loaded = new Set<string>()
+  /** Re-reads under way; one that is no longer the map's entry when it ends was overtaken by a move. */
+  readonly #loading = new Map<string, Promise<void>>()
+
+  constructor(broker: Broker, cluster: ClusterView, logger: Logger) {
+    this.#broker = broker
+    this.#logger = logger
+    cluster.onChange(() => this.#membersChanged())
+  }
+
+  /** NONE when the group's offsets are here; else COORDINATOR_LOAD_IN_PROGRESS, with the load started. */
+  state(groupId: string): number {
+    if (this.#loaded.has(groupId)) return KafkaError.NONE
+    if (!this.#loading.has(groupId)) this.#load(groupId)
+    return KafkaError.COORDINATOR_LOAD_IN_PROGRESS
+  }
+
+  #load(groupId: string): void {
+    const broker = this.#broker
+    // Members and generations left from an earlier time this broker coordinated the group are stale.
+    broker.groups.unload(groupId)
+    const loading: Promise<void> = broker.log.reloadGroup(groupId).then(
+      () => {
+        if (this.#loading.get(groupId) !== loading) return
+        this.#loading.delete(groupId)
+        this.#loaded.add(groupId)
+      },
+      (error: unknown) => {
+        // The next request for the group tries again (the database may be back by then).
+        if (this.#loading.get(groupId) === loading) this.#loading.delete(groupId)
+        this.#logger.warn({ group: groupId, err: error }, 'kafka: could not load a consumer group taken over')
+      },
+    )
+    this.#loading.set(groupId, loading)
+  }
+
+  /** Groups another broker coordinates now are forgotten here (their clients get NOT_COORDINATOR and move). */
+  #membersChanged(): void {
+    for (const groupId of [...this.#loaded, ...this.#loading.keys()]) {
+      if (coordinatorRefusal(this.#broker, 'group', groupId) === KafkaError.NONE) continue
+      this.#loaded.delete(groupId)
+      this.#loading.delete(groupId)
+      this.#broker.groups.unload(groupId)
+    }
+  }
+}
+
+const loads = new WeakMap<Broker, GroupLoads>()
+
+/**
+ * What a group request must answer before the group coordinator handles it: NONE, NOT_COORDINATOR (another
+ * broker coordinates the group) or COORDINATOR_LOAD_IN_PROGRESS (this broker is taking it over).
+ */
+export function groupRefusal(server: { broker: Broker; logger: Logger }, groupId: string): number {
+  const { broker } = server
+  const refused = coordinatorRefusal(broker, 'group', groupId)
+  const cluster = broker.cluster
+  if (refused !== KafkaError.NONE || cluster === undefined) return refused
+  let groupLoads = loads.get(broker)
+  if (groupLoads === undefined) {
+    groupLoads = new GroupLoads(broker, cluster, server.logger)
+    loads.set(broker, groupLoads)
+  }
+  return groupLoads.state(groupId)
+}
