@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { rendezvous } from '../../src/protocols/kafka/cluster.ts'
 import { startCluster } from '../fixtures/cluster.ts'
-import { kafkaClient, sleep, waitForTopicOn } from './kafka-helpers.ts'
+import { clusterWithTopic, kafkaClient, PARTITIONS, sleep, waitForTopicOn } from './kafka-helpers.ts'
 
 /** kafkajs's admin does not retry a retriable answer (COORDINATOR_LOAD_IN_PROGRESS); its consumers do. */
 async function retrying<T>(call: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
@@ -66,5 +66,90 @@ test('a broker taking groups over from a SIGKILLed coordinator serves the offset
     }
   } finally {
     await survivor.disconnect()
+  }
+})
+
+interface Delivery {
+  value: string
+  partition: number
+  offset: number
+  at: number
+}
+
+test('a kafkajs group consuming through its coordinator SIGKILL re-reads nothing it had committed', {
+  timeout: 300_000,
+}, async (t) => {
+  const topic = 'gk'
+  const started = await clusterWithTopic(t, topic, { leaseMs: 4000, heartbeatMs: 1000 })
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  // A group coordinated by broker 2, the one killed (all three brokers lead some of the partitions too).
+  const groupId = Array.from({ length: 50 }, (_, i) => `gk-${i}`).find(
+    (g) => rendezvous(`group:${g}`, [1, 2, 3]) === 2,
+  )!
+  const producer = kafka.producer({ allowAutoTopicCreation: false, metadataMaxAge: 2000 })
+  await producer.connect()
+  const produce = async (round: string) => {
+    for (let partition = 0; partition < PARTITIONS; partition++)
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 10 }, (_, n) => ({ partition, value: `${round}-${partition}-${n}` })),
+      })
+  }
+  await produce('before')
+
+  const deliveries: Delivery[] = []
+  /** Per partition, the next offset as of the last commit the coordinator acknowledged. */
+  const committed = new Map<number, number>()
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 1000 })
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const offset = Number(message.offset)
+        deliveries.push({ value: String(message.value), partition, offset, at: Date.now() })
+        // A commit that fails throws out of eachMessage: kafkajs delivers the message again (it was not committed).
+        await consumer.commitOffsets([{ topic, partition, offset: String(offset + 1) }])
+        committed.set(partition, Math.max(committed.get(partition) ?? 0, offset + 1))
+      },
+    })
+    const readAll = async (values: string[], timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const seen = new Set(deliveries.map((d) => d.value))
+        const missing = values.filter((v) => !seen.has(v))
+        if (missing.length === 0) return
+        if (Date.now() > deadline) throw new Error(`never read ${missing.length} records, e.g. ${missing.slice(0, 3)}`)
+        await sleep(200)
+      }
+    }
+    const ids = (round: string) =>
+      Array.from({ length: PARTITIONS }, (_, p) => Array.from({ length: 10 }, (_, n) => `${round}-${p}-${n}`)).flat()
+    await readAll(ids('before'), 120_000)
+    // Every record of the first round committed (acknowledged by the coordinator) before the kill.
+    const deadline = Date.now() + 60_000
+    while ([...Array(PARTITIONS).keys()].some((p) => (committed.get(p) ?? 0) < 10)) {
+      assert.ok(Date.now() < deadline, `commits never acknowledged: ${JSON.stringify([...committed])}`)
+      await sleep(100)
+    }
+    const committedAtKill = new Map(committed)
+
+    const killedAt = Date.now()
+    await cluster.byNodeId(2).kill()
+    await produce('after')
+    await readAll(ids('after'), 180_000)
+
+    const reread = deliveries.filter((d) => d.at > killedAt && d.offset < committedAtKill.get(d.partition)!)
+    assert.deepEqual(
+      reread.map((d) => `${d.value}@${d.partition}/${d.offset}`),
+      [],
+      'records committed before the kill were delivered again',
+    )
+  } finally {
+    await consumer.disconnect()
+    await producer.disconnect()
   }
 })
