@@ -5,7 +5,14 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { rendezvous } from '../../src/protocols/kafka/cluster.ts'
 import { startCluster } from '../fixtures/cluster.ts'
-import { clusterWithTopic, kafkaClient, PARTITIONS, sleep, waitForTopicOn } from './kafka-helpers.ts'
+import {
+  clusterWithTopic,
+  kafkaClient,
+  PARTITIONS,
+  producePerPartition,
+  sleep,
+  waitForTopicOn,
+} from './kafka-helpers.ts'
 
 /** kafkajs's admin does not retry a retriable answer (COORDINATOR_LOAD_IN_PROGRESS); its consumers do. */
 async function retrying<T>(call: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
@@ -151,5 +158,64 @@ test('a kafkajs group consuming through its coordinator SIGKILL re-reads nothing
   } finally {
     await consumer.disconnect()
     await producer.disconnect()
+  }
+})
+
+test('a kafkajs group committing while its coordinator moves to a joining broker and back re-reads nothing', {
+  timeout: 300_000,
+}, async (t) => {
+  const topic = 'gj'
+  const started = await clusterWithTopic(t, topic, { leaseMs: 4000, heartbeatMs: 1000 })
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  // Coordinated by broker 3 while it is a member, by broker 1 or 2 while it is not.
+  const groupId = Array.from({ length: 50 }, (_, i) => `gj-${i}`).find(
+    (g) => rendezvous(`group:${g}`, [1, 2, 3]) === 3,
+  )!
+  await cluster.byNodeId(3).stop()
+
+  const sends = producePerPartition(kafka, topic, PARTITIONS, 'j')
+  const deliveries: Delivery[] = []
+  const committed = new Map<number, number>()
+  /** Deliveries of an offset below one whose commit the coordinator had already acknowledged. */
+  const rereads: string[] = []
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 1000 })
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const offset = Number(message.offset)
+        if (offset < (committed.get(partition) ?? 0))
+          rereads.push(`${message.value}@${partition}/${offset} (committed ${committed.get(partition)})`)
+        deliveries.push({ value: String(message.value), partition, offset, at: Date.now() })
+        await consumer.commitOffsets([{ topic, partition, offset: String(offset + 1) }])
+        committed.set(partition, Math.max(committed.get(partition) ?? 0, offset + 1))
+      },
+    })
+    await sleep(5000)
+    const joinedAt = Date.now()
+    await cluster.byNodeId(3).restart()
+    await sleep(8000)
+    await cluster.byNodeId(3).stop()
+    await sleep(5000)
+    await sends.stop()
+
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      const seen = new Set(deliveries.map((d) => d.value))
+      const missing = sends.acked.filter((a) => !seen.has(a.id))
+      if (missing.length === 0) break
+      assert.ok(Date.now() < deadline, `never read ${missing.length} acknowledged records`)
+      await sleep(200)
+    }
+    assert.ok(
+      deliveries.some((d) => d.at > joinedAt),
+      'the group consumed nothing while its coordinator moved',
+    )
+    assert.deepEqual(rereads, [], 'records committed were delivered again')
+  } finally {
+    await consumer.disconnect()
   }
 })

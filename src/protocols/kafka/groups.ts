@@ -27,7 +27,7 @@ import type {
 } from './codec/index.js'
 import type { Connection } from './connection.js'
 import { groupErrorCode, KafkaError } from './errors.js'
-import { groupRefusal } from './group-loads.js'
+import { confirmCoordinator, groupRefusal } from './group-loads.js'
 import { CLUSTER_RESOURCE } from './metadata.js'
 
 export function handleFindCoordinator(
@@ -231,8 +231,13 @@ export async function handleOffsetCommit(c: Connection, req: OffsetCommitRequest
     groupInstanceId: req.groupInstanceId ?? null,
     offsets,
   })
+  // On a cluster the commit is acknowledged only if this broker still coordinates the group now that it is
+  // written (group-loads.ts): a broker that took the group over meanwhile may not have read it.
+  const written = res.partitions.some((p) => p.error === 'NONE')
+  const moved = written ? await confirmCoordinator(c.server, req.groupId) : KafkaError.NONE
   const errors = new Map<string, number>()
-  for (const p of res.partitions) errors.set(`${p.topic}\u0000${p.partition}`, groupErrorCode(p.error))
+  for (const p of res.partitions)
+    errors.set(`${p.topic}\u0000${p.partition}`, p.error === 'NONE' ? moved : groupErrorCode(p.error))
   const fallback = groupErrorCode(res.error)
   return {
     throttleTimeMs: 0,
