@@ -1,9 +1,12 @@
-// A consumer group's coordinator is picked among the live brokers by its id; when it dies another broker takes
-// the group over. That broker must serve the offsets the group committed through the dead one, which it only
-// has after reading them back from the shared storage (it answers COORDINATOR_LOAD_IN_PROGRESS meanwhile).
+// A consumer group's coordinator is picked among the live brokers by its id; when it dies, or brokers join or
+// leave, another broker takes the group over. That broker must serve the offsets the group committed through
+// the previous one, which it only has after reading them back from the shared storage (it answers
+// COORDINATOR_LOAD_IN_PROGRESS meanwhile); and every OffsetCommit is acknowledged only once it is in PostgreSQL.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import pg from 'pg'
 import { rendezvous } from '../../src/protocols/kafka/cluster.ts'
+import { CursorTable } from '../../src/storage/local/cursors/cursor-store.ts'
 import { startCluster } from '../fixtures/cluster.ts'
 import {
   clusterWithTopic,
@@ -238,5 +241,45 @@ test('a kafkajs group committing while its coordinator moves to a joining broker
     assert.deepEqual(rereads, [], 'records committed were delivered again')
   } finally {
     await consumer.disconnect()
+  }
+})
+
+test('an OffsetCommit is acknowledged only once the offset is in PostgreSQL', { timeout: 300_000 }, async (t) => {
+  const cluster = await startCluster(t, {
+    brokers: 1,
+    setup: async (first) => {
+      const admin = kafkaClient([`127.0.0.1:${first.ports.kafka}`]).admin()
+      await admin.connect()
+      await admin.createTopics({ topics: [{ topic: 'durable', numPartitions: 1 }], waitForLeaders: false })
+      await admin.disconnect()
+    },
+  })
+  if (cluster === undefined) return
+  await waitForTopicOn(cluster.brokers[0]!.ports.kafka!, 'durable', 1)
+  const db = new pg.Client({ connectionString: cluster.url })
+  await db.connect()
+  const admin = kafkaClient(cluster.kafkaBootstrap).admin()
+  await admin.connect()
+  try {
+    for (let offset = 1; offset <= 5; offset++) {
+      await retrying(() =>
+        admin.setOffsets({
+          groupId: 'durable-group',
+          topic: 'durable',
+          partitions: [{ partition: 0, offset: String(offset) }],
+        }),
+      )
+      // Read straight after the acknowledgement: a commit acknowledged before its transaction committed shows
+      // the previous offset (or none).
+      const { rows } = await db.query<{ state: Buffer }>('SELECT state FROM wharf_cursor WHERE key = $1', [
+        Buffer.from('g\u0000durable-group\u0000durable\u00000'),
+      ])
+      const stored = new CursorTable()
+      for (const row of rows) stored.apply(row.state)
+      assert.equal(stored.cursors.get('g\u0000durable-group\u0000durable\u00000')?.commit?.offset, offset)
+    }
+  } finally {
+    await admin.disconnect()
+    await db.end()
   }
 })
