@@ -4,18 +4,12 @@
 // COORDINATOR_LOAD_IN_PROGRESS meanwhile); and every OffsetCommit is acknowledged only once it is in PostgreSQL.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { Kafka } from 'kafkajs'
 import pg from 'pg'
 import { rendezvous } from '../../src/protocols/kafka/cluster.ts'
 import { CursorTable } from '../../src/storage/local/cursors/cursor-store.ts'
 import { startCluster } from '../fixtures/cluster.ts'
-import {
-  clusterWithTopic,
-  kafkaClient,
-  PARTITIONS,
-  producePerPartition,
-  sleep,
-  waitForTopicOn,
-} from './kafka-helpers.ts'
+import { clusterWithTopic, kafkaClient, PARTITIONS, sleep, waitForTopicOn } from './kafka-helpers.ts'
 
 /** kafkajs's admin does not retry a retriable answer (COORDINATOR_LOAD_IN_PROGRESS); its consumers do. */
 async function retrying<T>(call: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
@@ -78,6 +72,40 @@ test('a broker taking groups over from a SIGKILLed coordinator serves the offset
     await survivor.disconnect()
   }
 })
+
+/**
+ * One record per partition every 100 ms (acks=all) until stopped, recording the acknowledged values: a pace a
+ * consumer committing every record keeps up with, so the test waits on the moves, not on a backlog.
+ */
+function pacedProducer(kafka: Kafka, topic: string) {
+  const producer = kafka.producer({ allowAutoTopicCreation: false, metadataMaxAge: 2000 })
+  const acked: string[] = []
+  let stopped = false
+  const running = (async () => {
+    await producer.connect()
+    for (let n = 0; !stopped; n++) {
+      const messages = Array.from({ length: PARTITIONS }, (_, partition) => ({
+        partition,
+        value: `j-${partition}-${n}`,
+      }))
+      try {
+        await producer.send({ topic, acks: -1, messages })
+        acked.push(...messages.map((m) => m.value))
+      } catch {
+        // not acknowledged after all retries: not expected to be read
+      }
+      await sleep(100)
+    }
+    await producer.disconnect()
+  })()
+  return {
+    acked,
+    async stop() {
+      stopped = true
+      await running
+    },
+  }
+}
 
 interface Delivery {
   value: string
@@ -177,7 +205,7 @@ test('a kafkajs group committing while its coordinator moves to a joining broker
   )!
   await cluster.byNodeId(3).stop()
 
-  const sends = producePerPartition(kafka, topic, PARTITIONS, 'j')
+  const sends = pacedProducer(kafka, topic)
   const deliveries: Delivery[] = []
   const committed = new Map<number, number>()
   /** Deliveries of an offset below one whose commit the coordinator had already acknowledged. */
@@ -223,7 +251,7 @@ test('a kafkajs group committing while its coordinator moves to a joining broker
     const deadline = Date.now() + 120_000
     for (;;) {
       const seen = new Set(deliveries.map((d) => d.value))
-      const missing = sends.acked.filter((a) => !seen.has(a.id))
+      const missing = sends.acked.filter((id) => !seen.has(id))
       if (missing.length === 0) break
       assert.ok(Date.now() < deadline, `never read ${missing.length} acknowledged records`)
       await sleep(200)
