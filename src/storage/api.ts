@@ -221,6 +221,11 @@ export interface ClusterView {
   readonly nodeId: number
   /** Live members (lease not expired), ordered by id. */
   members(): ClusterMember[]
+  /**
+   * Live members as the storage has them now, read for this call (members() is the view as last re-read): for
+   * a decision that must not rest on a view another broker's change has already made stale.
+   */
+  readMembers(): Promise<ClusterMember[]>
   /** The owner of a durable log; undefined while no live broker has been assigned it. */
   ownerOf(logName: string): LogOwnership | undefined
   /** Calls back after membership or ownership changed, with the names of the logs whose owner changed. */

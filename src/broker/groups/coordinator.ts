@@ -216,21 +216,35 @@ export class GroupCoordinator extends RebalanceEngine {
     }
   }
 
+  /**
+   * Forgets a group's members and rebalance (its committed offsets stay in the offset store): another broker
+   * coordinates it now. Parked requests are answered COORDINATOR_NOT_AVAILABLE, so their clients look for the
+   * coordinator again and rejoin there; if the group comes back here it starts Empty, as on a new coordinator.
+   */
+  unload(groupId: string): void {
+    const group = this.groups.get(groupId)
+    if (group === undefined) return
+    this.groups.delete(groupId)
+    answerParked(group)
+  }
+
   /** Stops the timer and answers every parked request: the clients will look for a coordinator again. */
   close(): void {
     if (this.closed) return
     this.closed = true
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
-    for (const group of this.groups.values()) {
-      for (const member of group.members.values()) {
-        member.joinWaiter?.(joinError(member.memberId, 'COORDINATOR_NOT_AVAILABLE'))
-        member.syncWaiter?.(syncError('COORDINATOR_NOT_AVAILABLE'))
-        member.joinWaiter = null
-        member.syncWaiter = null
-      }
-    }
+    for (const group of this.groups.values()) answerParked(group)
     this.groups.clear()
+  }
+}
+
+function answerParked(group: Group): void {
+  for (const member of group.members.values()) {
+    member.joinWaiter?.(joinError(member.memberId, 'COORDINATOR_NOT_AVAILABLE'))
+    member.syncWaiter?.(syncError('COORDINATOR_NOT_AVAILABLE'))
+    member.joinWaiter = null
+    member.syncWaiter = null
   }
 }
 

@@ -9,7 +9,7 @@ import type { Stream } from '../stream/stream.js'
 import type { LogMember, LogMemberOptions } from './assigned-group.js'
 import { LogCursor, type LogCursorOptions, type LogSource } from './cursor.js'
 import { groupLag, LogGroups, type PartitionLag } from './groups.js'
-import { groupKey, offsetStoreOver, onLogData, waitForLogData } from './offsets.js'
+import { groupKey, groupPrefix, offsetStoreOver, onLogData, waitForLogData } from './offsets.js'
 
 /** Decoded messages from an offset, and the offset to read next. */
 export interface LogRead {
@@ -84,6 +84,14 @@ export class LogMode {
   async commit(group: string, stream: string, partition: number, offset: number, metadata: string): Promise<void> {
     this.#streams.stream(stream).partitionLog(partition)
     await this.#cursors.commitOffset(groupKey(group, stream, partition), offset, metadata)
+  }
+
+  /**
+   * Re-reads a group's committed offsets from storage that several brokers share (a no-op on one broker):
+   * what the group committed through the broker that coordinated it before this one.
+   */
+  async reloadGroup(group: string): Promise<void> {
+    await this.#cursors.refresh?.(groupPrefix(group))
   }
 
   /** Groups with committed offsets, whether or not they have members. */

@@ -7,6 +7,11 @@ export function groupKey(group: string, stream: string, partition: number): stri
   return `g\u0000${group}\u0000${stream}\u0000${partition}`
 }
 
+/** The prefix of every committed-offset key of a group. */
+export function groupPrefix(group: string): string {
+  return `g\u0000${group}\u0000`
+}
+
 function parseGroupKey(key: string): { group: string; topic: string; partition: number } {
   const [, group, topic, partition] = key.split('\u0000')
   return { group: group!, topic: topic!, partition: Number(partition) }
@@ -22,13 +27,13 @@ export function offsetStoreOver(
       cursors.commitOffset(groupKey(group, topic, partition), offset, metadata),
     fetch: (group, topic, partition) => cursors.getOffset(groupKey(group, topic, partition)),
     listPartitions: (group) =>
-      cursors.keys(`g\u0000${group}\u0000`).map((key) => {
+      cursors.keys(groupPrefix(group)).map((key) => {
         const { topic, partition } = parseGroupKey(key)
         return { topic, partition }
       }),
     listGroups: () => [...new Set(cursors.keys('g\u0000').map((k) => parseGroupKey(k).group))],
     deleteGroup: async (group) => {
-      for (const key of cursors.keys(`g\u0000${group}\u0000`)) await cursors.delete(key)
+      for (const key of cursors.keys(groupPrefix(group))) await cursors.delete(key)
     },
     topicExists: (topic, partition) => {
       const count = partitionsOf(topic)

@@ -162,13 +162,19 @@ export function coordinatorNode(
   return member === undefined ? undefined : endpointOf(member, tls)
 }
 
+/** The node id coordinating a key among these live members (those advertising a Kafka listener count). */
+export function coordinatorAmong(members: readonly ClusterMember[], kind: CoordinatorKind, key: string) {
+  return rendezvous(
+    coordinatorKey(kind, key),
+    members.filter((m) => m.endpoints[KAFKA_ENDPOINT] !== undefined).map((m) => m.id),
+  )
+}
+
 /** NONE when this broker coordinates the key (always on a single broker), else NOT_COORDINATOR. */
 export function coordinatorRefusal(broker: Broker, kind: CoordinatorKind, key: string): number {
   const cluster = broker.cluster
   if (cluster === undefined) return KafkaError.NONE
-  const id = rendezvous(
-    coordinatorKey(kind, key),
-    kafkaMembers(cluster).map((m) => m.id),
-  )
-  return id === cluster.nodeId ? KafkaError.NONE : KafkaError.NOT_COORDINATOR
+  return coordinatorAmong(cluster.members(), kind, key) === cluster.nodeId
+    ? KafkaError.NONE
+    : KafkaError.NOT_COORDINATOR
 }

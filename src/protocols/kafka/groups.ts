@@ -3,7 +3,7 @@
 // Describe Group to find the coordinator, fetch offsets and describe; Read Group to be a member and commit
 // (plus Read Topic per committed topic); Delete Group to delete; listing shows the groups one may Describe.
 
-import { coordinatorNode, coordinatorRefusal } from './cluster.js'
+import { coordinatorNode } from './cluster.js'
 import type {
   DeleteGroupsRequest,
   DeleteGroupsResponse,
@@ -27,6 +27,7 @@ import type {
 } from './codec/index.js'
 import type { Connection } from './connection.js'
 import { groupErrorCode, KafkaError } from './errors.js'
+import { confirmCoordinator, groupRefusal } from './group-loads.js'
 import { CLUSTER_RESOURCE } from './metadata.js'
 
 export function handleFindCoordinator(
@@ -70,7 +71,7 @@ export async function handleJoinGroup(
   header: RequestHeader,
 ): Promise<JoinGroupResponse> {
   const refused = c.allows('Read', 'Group', req.groupId)
-    ? coordinatorRefusal(c.server.broker, 'group', req.groupId)
+    ? groupRefusal(c.server, req.groupId)
     : KafkaError.GROUP_AUTHORIZATION_FAILED
   if (refused !== KafkaError.NONE)
     return {
@@ -117,7 +118,7 @@ export async function handleJoinGroup(
 
 export async function handleSyncGroup(c: Connection, req: SyncGroupRequest): Promise<SyncGroupResponse> {
   const refused = c.allows('Read', 'Group', req.groupId)
-    ? coordinatorRefusal(c.server.broker, 'group', req.groupId)
+    ? groupRefusal(c.server, req.groupId)
     : KafkaError.GROUP_AUTHORIZATION_FAILED
   if (refused !== KafkaError.NONE)
     return {
@@ -148,7 +149,7 @@ export async function handleSyncGroup(c: Connection, req: SyncGroupRequest): Pro
 export function handleHeartbeat(c: Connection, req: HeartbeatRequest): HeartbeatResponse {
   if (!c.allows('Read', 'Group', req.groupId))
     return { throttleTimeMs: 0, errorCode: KafkaError.GROUP_AUTHORIZATION_FAILED }
-  const notCoordinator = coordinatorRefusal(c.server.broker, 'group', req.groupId)
+  const notCoordinator = groupRefusal(c.server, req.groupId)
   if (notCoordinator !== KafkaError.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator }
   const error = c.server.broker.groups.heartbeat({
     groupId: req.groupId,
@@ -161,7 +162,7 @@ export function handleHeartbeat(c: Connection, req: HeartbeatRequest): Heartbeat
 
 export function handleLeaveGroup(c: Connection, req: LeaveGroupRequest, version: number): LeaveGroupResponse {
   const refused = c.allows('Read', 'Group', req.groupId)
-    ? coordinatorRefusal(c.server.broker, 'group', req.groupId)
+    ? groupRefusal(c.server, req.groupId)
     : KafkaError.GROUP_AUTHORIZATION_FAILED
   if (refused !== KafkaError.NONE)
     return {
@@ -196,7 +197,7 @@ export function handleLeaveGroup(c: Connection, req: LeaveGroupRequest, version:
 
 export async function handleOffsetCommit(c: Connection, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
   const groupAllowed = c.allows('Read', 'Group', req.groupId)
-  const notCoordinator = coordinatorRefusal(c.server.broker, 'group', req.groupId)
+  const notCoordinator = groupRefusal(c.server, req.groupId)
   const deniedTopics = new Set(req.topics.filter((t) => !c.allows('Read', 'Topic', t.name)).map((t) => t.name))
   const denied = (topic: string) =>
     !groupAllowed
@@ -230,8 +231,13 @@ export async function handleOffsetCommit(c: Connection, req: OffsetCommitRequest
     groupInstanceId: req.groupInstanceId ?? null,
     offsets,
   })
+  // On a cluster the commit is acknowledged only if this broker still coordinates the group now that it is
+  // written (group-loads.ts): a broker that took the group over meanwhile may not have read it.
+  const written = res.partitions.some((p) => p.error === 'NONE')
+  const moved = written ? await confirmCoordinator(c.server, req.groupId) : KafkaError.NONE
   const errors = new Map<string, number>()
-  for (const p of res.partitions) errors.set(`${p.topic}\u0000${p.partition}`, groupErrorCode(p.error))
+  for (const p of res.partitions)
+    errors.set(`${p.topic}\u0000${p.partition}`, p.error === 'NONE' ? moved : groupErrorCode(p.error))
   const fallback = groupErrorCode(res.error)
   return {
     throttleTimeMs: 0,
@@ -260,7 +266,7 @@ export function handleDescribeGroups(
         protocolData: '',
         members: [],
       }
-    const notCoordinator = coordinatorRefusal(c.server.broker, 'group', groupId)
+    const notCoordinator = groupRefusal(c.server, groupId)
     if (notCoordinator !== KafkaError.NONE)
       return { errorCode: notCoordinator, groupId, groupState: '', protocolType: '', protocolData: '', members: [] }
     const d = c.server.broker.groups.describe(groupId)
@@ -303,8 +309,11 @@ export function handleListGroups(c: Connection, req: ListGroupsRequest, version:
 
 export async function handleDeleteGroups(c: Connection, req: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
   const allowed = req.groupsNames.filter((g) => c.allows('Delete', 'Group', g))
-  const elsewhere = allowed.filter((g) => coordinatorRefusal(c.server.broker, 'group', g) !== KafkaError.NONE)
-  const results = new Map<string, number>(elsewhere.map((g) => [g, KafkaError.NOT_COORDINATOR]))
+  const results = new Map<string, number>()
+  for (const g of allowed) {
+    const refused = groupRefusal(c.server, g)
+    if (refused !== KafkaError.NONE) results.set(g, refused)
+  }
   const local = allowed.filter((g) => !results.has(g))
   for (const r of await c.server.broker.groups.deleteGroups(local)) results.set(r.groupId, groupErrorCode(r.error))
   return {

@@ -1,10 +1,10 @@
 // OffsetFetch: a group's committed offsets, each version's shape (v8+ asks for several groups at once). Describe
 // Group to read them; topics the principal may not Describe are refused by name or left out of "all".
 
-import { coordinatorRefusal } from './cluster.js'
 import type { OffsetFetchRequest, OffsetFetchResponse } from './codec/index.js'
 import type { Connection } from './connection.js'
 import { groupErrorCode, KafkaError } from './errors.js'
+import { groupRefusal } from './group-loads.js'
 
 type FetchTopics = Array<{ name?: string; partitionIndexes?: number[] }> | null | undefined
 
@@ -33,7 +33,7 @@ function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics, 
       errorCode,
     }))
   const refused = c.allows('Describe', 'Group', groupId)
-    ? coordinatorRefusal(c.server.broker, 'group', groupId)
+    ? groupRefusal(c.server, groupId)
     : KafkaError.GROUP_AUTHORIZATION_FAILED
   if (refused !== KafkaError.NONE)
     return {

@@ -75,6 +75,13 @@ export interface DatabaseOptions {
   connectTimeoutMs?: number
   /** Fail a query that has no answer after this long (ms, default 30000): a hung server becomes an error. */
   queryTimeoutMs?: number
+  /**
+   * The server ends a session of this broker that sits idle inside a transaction this long (ms, default
+   * 10000): a broker paused or cut off mid-transaction would otherwise keep its locks (rows, the cursor-write
+   * lock other brokers' takeovers wait for) until TCP gives up, hours later. Wharf's transactions never wait
+   * on anything but the database, so only a stalled process gets there.
+   */
+  idleInTransactionMs?: number
   warn?: (message: string, details?: Record<string, unknown>) => void
 }
 
@@ -106,6 +113,7 @@ export class Database {
       poolSize: options.poolSize ?? 8,
       connectTimeoutMs: options.connectTimeoutMs ?? Number(this.url.params.get('connect_timeout') ?? 5) * 1000,
       queryTimeoutMs: options.queryTimeoutMs ?? 30_000,
+      idleInTransactionMs: options.idleInTransactionMs ?? 10_000,
       warn: options.warn,
     }
   }
@@ -121,6 +129,7 @@ export class Database {
       application_name: this.url.params.get('application_name') ?? 'wharf',
       connectionTimeoutMillis: this.#options.connectTimeoutMs,
       query_timeout: this.#options.queryTimeoutMs,
+      idle_in_transaction_session_timeout: this.#options.idleInTransactionMs,
       keepAlive: true,
     }
   }

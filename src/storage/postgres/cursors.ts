@@ -11,6 +11,13 @@ import type { Database } from './connection.js'
 import { WriteBehind } from './write-behind.js'
 
 const MAX_OFFSET = 2 ** 52 - 1
+/**
+ * The advisory lock that orders a refresh after the cursor writes in flight on every broker: each write
+ * transaction holds it shared, and a refresh takes it exclusively before it reads, so a write another broker
+ * was committing when this one took something over (and maybe acknowledged already) is in what the refresh
+ * reads, never committed just after it.
+ */
+const CURSOR_WRITES_LOCK = 0x77637572
 
 export class PostgresCursorStore extends CursorTableReads implements CursorStore {
   readonly #writes: WriteBehind
@@ -32,6 +39,7 @@ export class PostgresCursorStore extends CursorTableReads implements CursorStore
           states.push(state)
         }
       }
+      await client.query('SELECT pg_advisory_xact_lock_shared($1)', [CURSOR_WRITES_LOCK])
       if (upsertKeys.length > 0)
         await client.query(
           `INSERT INTO wharf_cursor (key, state) SELECT * FROM unnest($1::bytea[], $2::bytea[])
@@ -96,10 +104,14 @@ export class PostgresCursorStore extends CursorTableReads implements CursorStore
   async refresh(prefix = ''): Promise<void> {
     this.check()
     const bytes = Buffer.from(prefix)
-    const { rows } = await this.#db.query<{ key: Buffer; state: Buffer }>(
-      'SELECT key, state FROM wharf_cursor WHERE substring(key from 1 for $2) = $1',
-      [bytes, bytes.length],
-    )
+    const rows = await this.#db.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [CURSOR_WRITES_LOCK])
+      const read = await client.query<{ key: Buffer; state: Buffer }>(
+        'SELECT key, state FROM wharf_cursor WHERE substring(key from 1 for $2) = $1',
+        [bytes, bytes.length],
+      )
+      return read.rows
+    })
     const stored = new Set<string>()
     for (const row of rows) {
       const key = row.key.toString()

@@ -37,6 +37,7 @@ class MembershipTable {
     return {
       nodeId,
       members: () => [...table.members.values()].sort((a, b) => a.id - b.id),
+      readMembers: async () => [...table.members.values()].sort((a, b) => a.id - b.id),
       ownerOf: (log) => table.owners.get(log),
       onChange(listener) {
         table.#listeners.add(listener)

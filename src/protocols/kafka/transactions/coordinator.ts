@@ -19,6 +19,7 @@ import type {
 } from '../codec/index.js'
 import type { Connection } from '../connection.js'
 import { errorCodeOf, groupErrorCode, KafkaError, transactionErrorCode } from '../errors.js'
+import { groupRefusal } from '../group-loads.js'
 
 /** InitProducerId for a transactional producer: its stable id, with the epoch bumped (fencing older instances). */
 export async function initTransactionalProducer(
@@ -155,7 +156,7 @@ export async function handleTxnOffsetCommit(
     return every(() => KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
   if (!c.allows('Read', 'Group', req.groupId)) return every(() => KafkaError.GROUP_AUTHORIZATION_FAILED)
   // TxnOffsetCommit goes to the group's coordinator (it holds the offsets), the others to the transaction's.
-  const notCoordinator = coordinatorRefusal(c.server.broker, 'group', req.groupId)
+  const notCoordinator = groupRefusal(c.server, req.groupId)
   if (notCoordinator !== KafkaError.NONE) return every(() => notCoordinator)
   // v3+ (KIP-447) names the consumer's member and generation: a zombie of an older generation is refused as
   // OffsetCommit refuses it (fields absent before v3 read as "no member").

@@ -140,6 +140,10 @@ export class PostgresCluster implements ClusterView, LogFence {
     return this.#members.map((member) => ({ id: member.id, endpoints: { ...member.endpoints } }))
   }
 
+  readMembers(): Promise<ClusterMember[]> {
+    return liveMembers(this.#db)
+  }
+
   ownerOf(logName: string): LogOwnership | undefined {
     const found = this.#owners.get(logName)
     return found === undefined ? undefined : { ...found }
