@@ -8,8 +8,7 @@ import type { Kafka } from 'kafkajs'
 import pg from 'pg'
 import { rendezvous } from '../../src/protocols/kafka/cluster.ts'
 import { CursorTable } from '../../src/storage/local/cursors/cursor-store.ts'
-import { startCluster } from '../fixtures/cluster.ts'
-import { clusterWithTopic, kafkaClient, PARTITIONS, sleep, waitForTopicOn } from './kafka-helpers.ts'
+import { clusterWithTopic, kafkaClient, PARTITIONS, sleep } from './kafka-helpers.ts'
 
 /** kafkajs's admin does not retry a retriable answer (COORDINATOR_LOAD_IN_PROGRESS); its consumers do. */
 async function retrying<T>(call: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
@@ -29,17 +28,9 @@ const GROUPS = Array.from({ length: 8 }, (_, i) => `takeover-${i}`)
 test('a broker taking groups over from a SIGKILLed coordinator serves the offsets committed through it', {
   timeout: 300_000,
 }, async (t) => {
-  const cluster = await startCluster(t, {
-    brokers: 2,
-    setup: async (first) => {
-      const admin = kafkaClient([`127.0.0.1:${first.ports.kafka}`]).admin()
-      await admin.connect()
-      await admin.createTopics({ topics: [{ topic: 'offs', numPartitions: 2 }], waitForLeaders: false })
-      await admin.disconnect()
-    },
-  })
-  if (cluster === undefined) return
-  for (const broker of cluster.brokers) await waitForTopicOn(broker.ports.kafka!, 'offs', 2)
+  const started = await clusterWithTopic(t, 'offs', { brokers: 2 }, 2)
+  if (started === undefined) return
+  const { cluster } = started
   const admin = kafkaClient(cluster.kafkaBootstrap).admin()
   await admin.connect()
   // Each group commits through its own coordinator, chosen by rendezvous hashing (the same on every broker):
@@ -273,17 +264,9 @@ test('a kafkajs group committing while its coordinator moves to a joining broker
 })
 
 test('an OffsetCommit is acknowledged only once the offset is in PostgreSQL', { timeout: 300_000 }, async (t) => {
-  const cluster = await startCluster(t, {
-    brokers: 1,
-    setup: async (first) => {
-      const admin = kafkaClient([`127.0.0.1:${first.ports.kafka}`]).admin()
-      await admin.connect()
-      await admin.createTopics({ topics: [{ topic: 'durable', numPartitions: 1 }], waitForLeaders: false })
-      await admin.disconnect()
-    },
-  })
-  if (cluster === undefined) return
-  await waitForTopicOn(cluster.brokers[0]!.ports.kafka!, 'durable', 1)
+  const started = await clusterWithTopic(t, 'durable', { brokers: 1 }, 1)
+  if (started === undefined) return
+  const { cluster } = started
   const db = new pg.Client({ connectionString: cluster.url })
   await db.connect()
   const admin = kafkaClient(cluster.kafkaBootstrap).admin()

@@ -231,20 +231,25 @@ export const spread = (found: Map<number, number>) =>
   found.size === PARTITIONS && ![...found.values()].includes(-1) && new Set(found.values()).size === 3
 
 /** A cluster of 3 (with `options`) whose broker 1 created `topic` (6 partitions) before the others joined. */
-export async function clusterWithTopic(t: TestContext, topic: string, options: ClusterOptions = {}) {
+export async function clusterWithTopic(
+  t: TestContext,
+  topic: string,
+  options: ClusterOptions = {},
+  partitions = PARTITIONS,
+) {
   const cluster = await startCluster(t, {
     ...options,
     setup: async (first) => {
       const admin = kafkaClient([`127.0.0.1:${first.ports.kafka}`]).admin()
       await admin.connect()
       try {
-        await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: false })
+        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false })
       } finally {
         await admin.disconnect()
       }
     },
   })
   if (cluster === undefined) return undefined
-  for (const broker of cluster.brokers) await waitForTopicOn(broker.ports.kafka!, topic, PARTITIONS)
+  for (const broker of cluster.brokers) await waitForTopicOn(broker.ports.kafka!, topic, partitions)
   return { cluster, kafka: kafkaClient(cluster.kafkaBootstrap) }
 }

@@ -2,6 +2,7 @@
 // deliveries still unacknowledged, so a resend keeps its id), attaching a CONNECT to an existing or new
 // session, saving, expiry after the connection went away (timers re-armed past 2^31 ms), and destroying.
 // A session that ends publishes its pending will.
+import { canonicalJson } from '../../../broker/schema/parse.js'
 import type { HubState } from '../hub/state.js'
 import { applyQueueBounds, keepOfflineQos0, leaveShare, shareMembers } from './bindings.js'
 import { expiryNever, Session, type SessionRecord, sessionKind, sharedQueueName } from './session.js'
@@ -63,22 +64,9 @@ function adoptStoredSession(h: HubState, clientId: string): void {
   const stored = h.broker.catalog<SessionRecord>(sessionKind).get(clientId)
   const known = h.sessions.get(clientId)
   if (stored === undefined || (known !== undefined && (known.connection !== null || !known.durableQueue))) return
-  if (known !== undefined && sameRecord(recordOf(known), stored)) return
+  if (known !== undefined && canonicalJson(recordOf(known)) === canonicalJson(stored)) return
   if (known?.expiryTimer) clearTimeout(known.expiryTimer)
   h.sessions.set(clientId, sessionOf(h, clientId, stored))
-}
-
-function sameRecord(a: SessionRecord, b: SessionRecord): boolean {
-  return canonical(a) === canonical(b)
-}
-
-/** JSON with object keys sorted (a stored document's key order is the database's). */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)))
-      : v,
-  )
 }
 
 function recordOf(session: Session): SessionRecord {
