@@ -361,9 +361,10 @@ async function until(what: string | (() => string), probe: () => boolean, timeou
 
 type Fault = 'SIGKILL' | 'SIGSTOP'
 
-/** One client through one fault of its queue's server; restarts a killed server so the next case has three. */
 /** What each SIGSTOPped broker that did not survive its SIGCONT printed last. */
 const resumedExits: string[] = []
+
+/** One client through one fault of its queue's server; restarts a killed server so the next case has three. */
 
 async function throughFault(cluster: Cluster, workload: Workload, fault: Fault, name: string) {
   const [first] = cluster.brokers
@@ -391,8 +392,8 @@ async function throughFault(cluster: Cluster, workload: Workload, fault: Fault, 
       victim.signal('SIGCONT')
       const resumedAt = Date.now()
       await until(`${AFTER} sends acknowledged after the SIGCONT`, () => sender.ackedSince(resumedAt) >= AFTER)
-      // Checked once for all cases (a todo below): a resumed broker that exited is recorded and started again,
-      // so the cases after it still run on three brokers.
+      // Checked once for all cases (below): a resumed broker that exited is recorded and started again, so the
+      // cases after it still run on three brokers.
       if (!victim.alive) resumedExits.push(`${workload.name}: broker ${owner}: ${victim.wharf.output().slice(-1500)}`)
     }
     await sender.stop()
@@ -442,15 +443,12 @@ test('clients without a redirect keep working through a fault of the broker serv
     }
   }
 
-  // Seen once in about ten runs of this file, cause not found yet: a broker resumed by SIGCONT after its lease
-  // ran out exited. Tracked here as a todo (its output is in the failure) rather than failing every case after it.
-  await t.test(
-    'every SIGSTOPped broker keeps running after its SIGCONT',
-    { todo: 'a resumed broker exited once' },
-    () => {
-      assert.deepEqual(resumedExits, [])
-    },
-  )
+  // A broker stopped mid-transaction past the database's idle-in-transaction limit finds its session ended when
+  // it resumes; that once surfaced as an uncaught pg 'error' event and the process exited. Checked once for all
+  // cases, so an exit (its output is in the failure) does not also fail every case after it.
+  await t.test('every SIGSTOPped broker keeps running after its SIGCONT', () => {
+    assert.deepEqual(resumedExits, [])
+  })
 
   if (only !== undefined && !'restart'.includes(only)) return
   const [a, b, c] = cluster.brokers as [ClusterBroker, ClusterBroker, ClusterBroker]

@@ -223,18 +223,28 @@ export class Database {
   async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let pool: pg.Pool | undefined
     let client: pg.PoolClient | undefined
+    // The pool stops listening to a client it lends out. A session the server ends while no query of ours is
+    // waiting (a process paused mid-transaction past idleInTransactionMs) is reported as an 'error' event; with
+    // no listener that would be an uncaught exception. The next query on the client fails, and so does the work.
+    let sessionError: Error | undefined
+    const onError = (error: Error) => {
+      sessionError = error
+    }
     try {
       pool = await this.#primary()
       client = await pool.connect()
+      client.on('error', onError)
       await client.query('BEGIN')
       const result = await work(client)
       await client.query('COMMIT')
+      client.removeListener('error', onError)
       client.release()
       return result
     } catch (error) {
       if (client !== undefined) {
-        await client.query('ROLLBACK').catch(() => {})
-        client.release(connectionLost(error))
+        if (sessionError === undefined) await client.query('ROLLBACK').catch(() => {})
+        client.removeListener('error', onError)
+        client.release(sessionError !== undefined || connectionLost(error))
       }
       throw this.#fail(pool, error)
     }

@@ -56,3 +56,22 @@ test("the broker's sessions are ended by the server when idle inside a transacti
   )
   assert.equal(rows[0]?.idle_in_transaction_session_timeout, '10s')
 })
+
+test('a transaction whose session the server ends between its queries fails as IO_ERROR; the broker goes on', {
+  timeout: 60_000,
+}, async (t) => {
+  const server = await startPostgres(t)
+  if (server === undefined) return
+  const db = new Database(await server.createDatabase('idle_in_transaction_ended'), { idleInTransactionMs: 200 })
+  t.after(() => db.close())
+  // A process paused between two statements of a transaction (SIGSTOP): the server ends the session, and the
+  // client reads that FATAL notice when no query of its own is waiting for it.
+  const ended = db.transaction(async (client) => {
+    await client.query('SELECT 1')
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await client.query('SELECT 2')
+  })
+  await assert.rejects(ended, (error: Error & { code?: string }) => error.code === 'IO_ERROR')
+  const { rows } = await db.query<{ n: number }>('SELECT 3 AS n')
+  assert.equal(rows[0]?.n, 3)
+})
