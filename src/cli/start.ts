@@ -25,9 +25,9 @@ const START_FLAGS: Record<Exclude<keyof WharfConfig, PortKey>, readonly [placeho
   nodeId: ['n', "this broker's id in a cluster over one postgres:// storage (distinct per broker; unset: one broker)"],
   clusterLeaseMs: [
     'ms',
-    "with --node-id: a broker's lease; its partitions move this long after it dies (default 10000)",
+    "with --node-id: a broker's lease; its partitions move this long after it dies (default 6000)",
   ],
-  clusterHeartbeatMs: ['ms', 'with --node-id: how often the lease is renewed (default 2000; at most half the lease)'],
+  clusterHeartbeatMs: ['ms', 'with --node-id: how often the lease is renewed (default 1500; at most half the lease)'],
   host: ['host', `listen address (default ${defaultConfig.host})`],
   logLevel: ['level', 'fatal|error|warn|info|debug|trace|silent (default info)'],
   logFormat: ['format', 'pretty|json (default: pretty when stdout is a terminal, else json)'],

@@ -13,8 +13,8 @@ export interface ClusterConfig {
   clusterHeartbeatMs: number
 }
 
-/** The engine's defaults (storage/postgres/cluster): a 10 s lease renewed every 2 s. */
-export const clusterConfigDefaults: ClusterConfig = { nodeId: -1, clusterLeaseMs: 10_000, clusterHeartbeatMs: 2_000 }
+/** The engine's defaults (storage/postgres/cluster): a 6 s lease renewed every 1.5 s. */
+export const clusterConfigDefaults: ClusterConfig = { nodeId: -1, clusterLeaseMs: 6_000, clusterHeartbeatMs: 1_500 }
 
 export const clusterConfigKinds: Record<keyof ClusterConfig, Kind> = {
   nodeId: 'nodeId',

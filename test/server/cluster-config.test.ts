@@ -31,9 +31,9 @@ test('wharf start --node-id with the local engine exits with the error, before l
   assert.doesNotMatch(wharf.output(), /wharf ready/)
 })
 
-test('cluster lease and heartbeat: defaults 10000/2000; flags and WHARF_CLUSTER_* set them; the engine rules are checked first', () => {
+test('cluster lease and heartbeat: defaults 6000/1500; flags and WHARF_CLUSTER_* set them; the engine rules are checked first', () => {
   const defaults = loadConfig({ env: {}, cwd: '/tmp', flags: { nodeId: '1', storage: postgres } })
-  assert.deepEqual([defaults.clusterLeaseMs, defaults.clusterHeartbeatMs], [10_000, 2_000])
+  assert.deepEqual([defaults.clusterLeaseMs, defaults.clusterHeartbeatMs], [6_000, 1_500])
   const flags = loadConfig({
     env: {},
     cwd: '/tmp',

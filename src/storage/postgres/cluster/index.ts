@@ -64,8 +64,8 @@ export class PostgresCluster implements ClusterView, LogFence {
   private constructor(db: Database, options: ClusterOptions, session: Session, hooks: Hooks) {
     this.#db = db
     this.nodeId = options.nodeId
-    this.#leaseMs = options.leaseMs ?? 10_000
-    this.#heartbeatMs = options.heartbeatMs ?? 2_000
+    this.#leaseMs = options.leaseMs ?? 6_000
+    this.#heartbeatMs = options.heartbeatMs ?? 1_500
     this.#hooks = hooks
     this.#session = session
     this.#listener = new ClusterListener(
@@ -80,8 +80,8 @@ export class PostgresCluster implements ClusterView, LogFence {
     const { nodeId } = options
     if (!Number.isSafeInteger(nodeId) || nodeId < 0 || nodeId > 2 ** 31 - 1)
       throw new WharfError('INVALID_CONFIG', `node id must be an integer in [0, 2^31-1], got ${nodeId}`)
-    const leaseMs = options.leaseMs ?? 10_000
-    const heartbeatMs = options.heartbeatMs ?? 2_000
+    const leaseMs = options.leaseMs ?? 6_000
+    const heartbeatMs = options.heartbeatMs ?? 1_500
     if (!Number.isSafeInteger(leaseMs) || !Number.isSafeInteger(heartbeatMs) || heartbeatMs <= 0)
       throw new WharfError('INVALID_CONFIG', 'cluster leaseMs and heartbeatMs must be positive integers')
     if (heartbeatMs * 2 > leaseMs)
