@@ -104,6 +104,12 @@ export interface PartitionLog {
   readonly sizeBytes: number
   readonly segmentCount: number
   /**
+   * In cluster mode, the owner epoch under which this broker appends to the log, undefined while it does not
+   * own it (and always for a single broker). State a broker derives from the log's contents (producer
+   * sequences) is whole only while this stays the same: under another epoch another broker appended.
+   */
+  readonly ownerEpoch?: number
+  /**
    * Appends complete RecordBatch v2 buffers (validated by the caller with src/record) as one unit.
    * Rewrites each batch's baseOffset and partitionLeaderEpoch in place (both are outside the CRC).
    * Offsets are assigned synchronously, in call order; the promise resolves when the batches are

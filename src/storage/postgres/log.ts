@@ -127,6 +127,9 @@ export class PostgresPartitionLog implements PartitionLog {
   get highWatermark(): number {
     return this.#committedEnd
   }
+  get ownerEpoch(): number | undefined {
+    return this.#owner?.epoch
+  }
   get sizeBytes(): number {
     return this.#index.bytes
   }

@@ -1,0 +1,101 @@
+// An idempotent producer's partition moves away from a broker and back: broker A owns it, is SIGSTOPped past
+// its lease (B takes the partition and the producer's sequences go on there), is SIGCONTed, and then B is
+// SIGSTOPped so the partition returns to A. A must judge the next sequences by what B appended, not by what it
+// knew before its pause: kafkajs (idempotent, acks=all) keeps producing without a sequence error, and every
+// acknowledged message is in the log exactly once.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { type ClusterBroker, clusterView, settledOwner, streamOwner } from '../fixtures/cluster.ts'
+import { type Acked, allRead, audit, clusterWithTopic, consumeUntil, sleep } from './kafka-helpers.ts'
+
+const TOPIC = 'idem'
+const STEP = 20
+
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
+    await sleep(100)
+  }
+}
+
+test('an idempotent producer keeps its sequences when its partition moves away from a broker and back', {
+  timeout: 300_000,
+}, async (t) => {
+  const started = await clusterWithTopic(
+    t,
+    TOPIC,
+    { brokers: 2, leaseMs: 3000, heartbeatMs: 500, listeners: ['kafka', 'http'] },
+    1,
+  )
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  const first = cluster.byNodeId(await settledOwner(cluster, TOPIC))
+  const second = cluster.brokers.find((b) => b !== first) as ClusterBroker
+
+  // One sequential sender: each send is one batch with the next sequence number.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // kafkajs re-reads metadata on NOT_LEADER but not on a timeout, which is all a paused broker gives.
+    metadataMaxAge: 2000,
+  })
+  await producer.connect()
+  const acked: Acked[] = []
+  const errors: string[] = []
+  let stopped = false
+  const sending = (async () => {
+    for (let n = 0; !stopped; n++) {
+      const id = `${TOPIC}-${n}`
+      const sentAt = Date.now()
+      try {
+        const [meta] = await producer.send({ topic: TOPIC, acks: -1, messages: [{ partition: 0, value: id }] })
+        acked.push({ id, partition: 0, offset: Number(meta!.baseOffset), sentAt, at: Date.now() })
+      } catch (error) {
+        errors.push(`${id}: ${(error as Error).name}: ${(error as Error).message}`)
+        await sleep(100)
+      }
+    }
+  })()
+  const stop = async () => {
+    stopped = true
+    await sending
+    await producer.disconnect()
+  }
+  t.after(stop)
+  const ackedSince = (at: number) => acked.filter((a) => a.sentAt > at).length
+
+  await until(`${STEP} acknowledged sends`, () => acked.length >= STEP)
+  first.signal('SIGSTOP')
+  const firstStoppedAt = Date.now()
+  assert.equal(await streamOwner(second, TOPIC, first.nodeId), second.nodeId)
+  await until(`${STEP} sends acknowledged by broker ${second.nodeId}`, () => ackedSince(firstStoppedAt) >= STEP)
+
+  first.signal('SIGCONT')
+  await until(
+    `broker ${first.nodeId} a member again`,
+    async () => (await clusterView(second).catch(() => undefined))?.members.some((m) => m.id === first.nodeId) === true,
+  )
+  // Back at the broker that held its producer state before the pause.
+  second.signal('SIGSTOP')
+  const secondStoppedAt = Date.now()
+  assert.equal(await streamOwner(first, TOPIC, second.nodeId), first.nodeId)
+  await until(
+    `${STEP} sends acknowledged by broker ${first.nodeId} after the partition came back (errors: ${errors.slice(-3)})`,
+    () => ackedSince(secondStoppedAt) >= STEP,
+  )
+  second.signal('SIGCONT')
+  await stop()
+
+  assert.deepEqual(
+    errors.filter((e) => /sequence/i.test(e)),
+    [],
+    'no send failed on a sequence number',
+  )
+  const consumed = await consumeUntil(kafka, TOPIC, 'audit-idem', allRead(acked))
+  const { problems, duplicates } = audit(acked, consumed)
+  console.log(`acked ${acked.length}, failed sends ${errors.length}, values in the log twice ${duplicates}`)
+  assert.deepEqual(problems, [])
+  assert.equal(duplicates, 0, 'an idempotent producer writes each message once')
+})
