@@ -419,21 +419,22 @@ test('property: snapshot + replay of the log tail, and replay of the whole log, 
 
 // --- producer id allocation -----------------------------------------------------------------------------------
 
+/** Reserves blocks from one counter shared by every allocator over it (a store several brokers share). */
 class MemoryIdStore {
-  value: number | undefined
-  saves: number[] = []
+  /** The first id no reservation has covered yet. */
+  reservedEnd = 0
+  reservations: number[] = []
   failNext = false
-  load(): number | undefined {
-    return this.value
-  }
-  async save(nextBlockStart: number): Promise<void> {
+  async reserve(size: number): Promise<number> {
     await new Promise((resolve) => setImmediate(resolve))
     if (this.failNext) {
       this.failNext = false
       throw new Error('disk full')
     }
-    this.saves.push(nextBlockStart)
-    this.value = nextBlockStart
+    const start = this.reservedEnd
+    this.reservedEnd += size
+    this.reservations.push(start)
+    return start
   }
 }
 
@@ -446,13 +447,13 @@ test('allocator: ids are unique across restarts and never beyond the durable res
       const { producerId, producerEpoch } = await allocator.next()
       assert.equal(producerEpoch, 0)
       assert.ok(!issued.has(producerId), `id ${producerId} reissued after restart ${restart}`)
-      assert.ok(producerId < store.value!, 'an id was issued before its block was saved')
+      assert.ok(producerId < store.reservedEnd, 'an id was issued before its block was reserved')
       issued.add(producerId)
     }
   }
   assert.equal(issued.size, 7 + 12 + 17 + 22)
-  // One save per block, not per id.
-  assert.ok(store.saves.length <= 4 + Math.ceil(issued.size / 10), `saves: ${store.saves.length}`)
+  // One reservation per block, not per id.
+  assert.ok(store.reservations.length <= 4 + Math.ceil(issued.size / 10), `reservations: ${store.reservations.length}`)
 })
 
 test('allocator: concurrent callers share one reservation and get distinct ids', async () => {
@@ -464,32 +465,33 @@ test('allocator: concurrent callers share one reservation and get distinct ids',
     ids,
     Array.from({ length: 25 }, (_, i) => i),
   )
-  assert.deepEqual(store.saves, [4, 8, 12, 16, 20, 24, 28])
+  assert.deepEqual(store.reservations, [0, 4, 8, 12, 16, 20, 24])
 })
 
-test('allocator: a failed save issues nothing; the next call retries', async () => {
+test('allocator: two allocators over one store (two brokers) never issue the same id', async () => {
   const store = new MemoryIdStore()
-  store.value = 50
+  const [one, two] = [new ProducerIdAllocator(store, 3), new ProducerIdAllocator(store, 3)]
+  const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).next()))
+  assert.equal(new Set(ids.map((r) => r.producerId)).size, 20)
+})
+
+test('allocator: a failed reservation issues nothing; the next call retries', async () => {
+  const store = new MemoryIdStore()
+  store.reservedEnd = 50
   const allocator = new ProducerIdAllocator(store, 5)
   store.failNext = true
   await assert.rejects(allocator.next(), /disk full/)
-  assert.equal(store.value, 50)
+  assert.equal(store.reservedEnd, 50)
   assert.deepEqual(await allocator.next(), { producerId: 50, producerEpoch: 0 })
-  assert.equal(store.value, 55)
+  assert.equal(store.reservedEnd, 55)
 })
 
-test('allocator: invalid persisted values and block sizes are rejected', () => {
-  const store = (value: number | undefined) => ({ load: () => value, save: async () => {} })
+test('allocator: invalid reserved blocks and block sizes are rejected', async () => {
+  const store = (start: number) => ({ reserve: async () => start })
+  await assert.rejects(new ProducerIdAllocator(store(-1)).next(), (e) => isWharfError(e, 'STORE_CORRUPT'))
+  await assert.rejects(new ProducerIdAllocator(store(1.5)).next(), (e) => isWharfError(e, 'STORE_CORRUPT'))
   assert.throws(
-    () => new ProducerIdAllocator(store(-1)),
-    (e) => isWharfError(e, 'STORE_CORRUPT'),
-  )
-  assert.throws(
-    () => new ProducerIdAllocator(store(1.5)),
-    (e) => isWharfError(e, 'STORE_CORRUPT'),
-  )
-  assert.throws(
-    () => new ProducerIdAllocator(store(undefined), 0),
+    () => new ProducerIdAllocator(store(0), 0),
     (e) => isWharfError(e, 'INVALID_CONFIG'),
   )
 })

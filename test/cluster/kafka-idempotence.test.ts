@@ -2,11 +2,12 @@
 // its lease (B takes the partition and the producer's sequences go on there), is SIGCONTed, and then B is
 // SIGSTOPped so the partition returns to A. A must judge the next sequences by what B appended, not by what it
 // knew before its pause: kafkajs (idempotent, acks=all) keeps producing without a sequence error, and every
-// acknowledged message is in the log exactly once.
+// acknowledged message is in the log exactly once. And producer ids are unique across brokers: two idempotent
+// producers that got theirs from different brokers write to one partition, and both keep every message.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { type ClusterBroker, clusterView, settledOwner, streamOwner } from '../fixtures/cluster.ts'
-import { type Acked, allRead, audit, clusterWithTopic, consumeUntil, sleep } from './kafka-helpers.ts'
+import { type Acked, allRead, audit, clusterWithTopic, consumeUntil, kafkaClient, sleep } from './kafka-helpers.ts'
 
 const TOPIC = 'idem'
 const STEP = 20
@@ -98,4 +99,38 @@ test('an idempotent producer keeps its sequences when its partition moves away f
   console.log(`acked ${acked.length}, failed sends ${errors.length}, values in the log twice ${duplicates}`)
   assert.deepEqual(problems, [])
   assert.equal(duplicates, 0, 'an idempotent producer writes each message once')
+})
+
+test('idempotent producers whose ids come from different brokers both keep every message in one partition', {
+  timeout: 180_000,
+}, async (t) => {
+  const started = await clusterWithTopic(t, 'pids', { brokers: 2 }, 1)
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  // kafkajs asks the broker its metadata names controller for a non-transactional producer id; each broker names
+  // itself, so each producer gets its id from the broker it was bootstrapped on.
+  const producers = cluster.brokers.map((broker) =>
+    kafkaClient([`127.0.0.1:${broker.ports.kafka}`], `pids-${broker.nodeId}`).producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    }),
+  )
+  for (const producer of producers) {
+    await producer.connect()
+    t.after(() => producer.disconnect())
+  }
+  const acked: Acked[] = []
+  for (let n = 0; n < 5; n++) {
+    for (const [i, producer] of producers.entries()) {
+      const id = `pids-${i}-${n}`
+      const sentAt = Date.now()
+      const [meta] = await producer.send({ topic: 'pids', acks: -1, messages: [{ partition: 0, value: id }] })
+      acked.push({ id, partition: 0, offset: Number(meta!.baseOffset), sentAt, at: Date.now() })
+    }
+  }
+  assert.equal(new Set(acked.map((a) => a.offset)).size, acked.length, 'every send acknowledged at its own offset')
+  const consumed = await consumeUntil(kafka, 'pids', 'audit-pids', allRead(acked), 30_000)
+  assert.deepEqual(consumed.map((c) => c.value).sort(), acked.map((a) => a.id).sort())
+  assert.deepEqual(audit(acked, consumed).problems, [])
 })

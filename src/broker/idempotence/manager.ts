@@ -21,8 +21,13 @@ export class ProducerManager {
   constructor(metadata: MetadataStore) {
     this.#metadata = metadata
     this.allocator = new ProducerIdAllocator({
-      load: () => metadata.get<number>('counter', 'producer-id-block'),
-      save: (next) => metadata.put('counter', 'producer-id-block', next),
+      reserve: async (size) => {
+        // Ids below this were reserved under the earlier one-pointer-per-store scheme, which nothing writes now.
+        const before = metadata.get<number>('counter', 'producer-id-block') ?? 0
+        // Blocks are numbered 1, 2, 3... by a counter the store takes atomically (across brokers sharing it).
+        const block = await metadata.nextId('producer-id-blocks')
+        return before + (block - 1) * size
+      },
     })
   }
 

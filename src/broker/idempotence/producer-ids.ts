@@ -1,15 +1,16 @@
 // Producer id allocation for InitProducerId (non-transactional producers get a fresh id on every call, epoch 0).
-// Ids are reserved in blocks: the persisted value is the start of the next unreserved block, saved before any id
-// of the current block is handed out, so a restart (even a crash) never reissues an id; it only skips the unused
-// rest of the block. Kafka does the same with ProducerIdManager blocks of 1000 ids.
+// Ids are reserved in blocks, durably and atomically in the store, before any id of a block is handed out: a
+// restart (even a crash) never reissues an id, it only skips the unused rest of its block, and brokers that share
+// one store never get the same block. Kafka does the same with ProducerIdManager blocks of 1000 ids.
 import { assert } from '../../util/assert.js'
 import { WharfError } from '../../util/errors.js'
 
 export interface ProducerIdStore {
-  /** The last value save() made durable, or undefined on a fresh broker. */
-  load(): number | undefined
-  /** Durably records that every id below nextBlockStart may have been issued. */
-  save(nextBlockStart: number): Promise<void>
+  /**
+   * Reserves `size` consecutive ids for this process alone, durably: no later process over the same store, and
+   * no other broker sharing it, is given any of them. Resolves with the first.
+   */
+  reserve(size: number): Promise<number>
 }
 
 export const DEFAULT_PRODUCER_ID_BLOCK = 1000
@@ -17,27 +18,21 @@ export const DEFAULT_PRODUCER_ID_BLOCK = 1000
 export class ProducerIdAllocator {
   readonly #persist: ProducerIdStore
   readonly #blockSize: number
-  #next: number
-  /** Ids below this are reserved durably; #next..#blockEnd-1 may be handed out. */
-  #blockEnd: number
-  /** The reservation in flight: concurrent callers share it instead of saving twice. */
+  #next = 0
+  /** #next..#blockEnd-1 may be handed out (nothing before the first reservation). */
+  #blockEnd = 0
+  /** The reservation in flight: concurrent callers share it instead of reserving twice. */
   #reserving: Promise<void> | undefined
 
   constructor(persist: ProducerIdStore, blockSize = DEFAULT_PRODUCER_ID_BLOCK) {
     if (!Number.isSafeInteger(blockSize) || blockSize < 1) {
       throw new WharfError('INVALID_CONFIG', `producer id block size must be a positive integer, got ${blockSize}`)
     }
-    const saved = persist.load()
-    if (saved !== undefined && (!Number.isSafeInteger(saved) || saved < 0)) {
-      throw new WharfError('STORE_CORRUPT', `persisted next producer id block ${saved} is invalid`)
-    }
     this.#persist = persist
     this.#blockSize = blockSize
-    this.#next = saved ?? 0
-    this.#blockEnd = this.#next // nothing reserved by this process yet
   }
 
-  /** A producer id never issued before (by this or any earlier process over the same store), with epoch 0. */
+  /** A producer id never issued before (by this or any other process over the same store), with epoch 0. */
   async next(): Promise<{ producerId: number; producerEpoch: number }> {
     // A loop, not an if: callers woken by one reservation may use the whole block before this one resumes.
     while (this.#next >= this.#blockEnd) {
@@ -52,12 +47,14 @@ export class ProducerIdAllocator {
   }
 
   async #reserve(): Promise<void> {
-    const start = this.#blockEnd
+    // Only once the store has it may ids of the block be issued: a failed reservation issues nothing.
+    const start = await this.#persist.reserve(this.#blockSize)
+    if (!Number.isSafeInteger(start) || start < 0) {
+      throw new WharfError('STORE_CORRUPT', `reserved producer id block ${start} is invalid`)
+    }
     const end = start + this.#blockSize
     if (!Number.isSafeInteger(end)) throw new WharfError('LIMIT_EXCEEDED', 'producer ids exhausted')
-    await this.#persist.save(end)
-    // Only now may ids of the block be issued: a failed save leaves nothing reserved, and the next call retries.
-    assert(this.#blockEnd === start, 'reservations run one at a time')
+    this.#next = start
     this.#blockEnd = end
   }
 }
