@@ -3,12 +3,13 @@
 // its own catalog (MetadataStore.watch) and names the document; this applies it to the live broker, through the
 // code that loads the same documents at start, in memory only (the other broker wrote everything durable):
 // streams and queues are opened, altered or closed, the router takes or drops the exchange or binding, security
-// drops its cached decisions. Each change runs in turn with the broker's own catalog changes (its catalog lock)
+// drops its cached decisions, the schema registry reads its documents again. Each change runs in turn with the broker's own catalog changes (its catalog lock)
 // and acts on the catalog as it is then, so a burst of changes to one name ends in its last state.
 import type { MetadataStore } from '../../storage/api.js'
 import type { QueueCatalog, QueueRecord } from '../queue/catalog.js'
 import type { Quotas } from '../quotas/quotas.js'
 import type { Router } from '../routing/router.js'
+import type { SchemaStore } from '../schema/index.js'
 import type { Security } from '../security/security.js'
 import type { Appender } from '../stream/appender.js'
 import type { StreamCatalog } from '../stream/catalog.js'
@@ -19,6 +20,7 @@ export interface CatalogSyncHost {
   readonly security: Security
   readonly quotas: Quotas
   readonly topics: TopicSubscriptions
+  readonly schemas: Pick<SchemaStore, 'reload'>
 }
 
 type Report = (message: string, details?: Record<string, unknown>) => void
@@ -34,6 +36,10 @@ export const SYNCED_KINDS = [
   'client-quota',
   'sns-topic',
   'sns-subscription',
+  'schema',
+  'schema-subject',
+  'schema-config',
+  'schema-global',
 ] as const
 
 /**
@@ -95,6 +101,12 @@ export function syncCatalog(
       case 'sns-topic':
       case 'sns-subscription':
         await broker.topics.reload()
+        return
+      case 'schema':
+      case 'schema-subject':
+      case 'schema-config':
+      case 'schema-global':
+        await broker.schemas.reload()
         return
     }
   }

@@ -10,6 +10,13 @@ export const KIND_CONFIG = 'schema-config'
 export const KIND_GLOBAL = 'schema-global'
 export const GLOBAL_NAME = 'state'
 
+export const MAX_SUBJECT_LENGTH = 1024
+
+export function checkSubject(subject: string): void {
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH)
+    throw new WharfError('INVALID_ARGUMENT', `subject must be 1..${MAX_SUBJECT_LENGTH} characters`)
+}
+
 export const DEFAULT_COMPATIBILITY: CompatibilityLevel = 'BACKWARD'
 
 export interface SchemaRecord {
@@ -69,4 +76,20 @@ export function load(metadata: MetadataStore): Loaded {
   for (const [subject, record] of metadata.list<{ compatibility: CompatibilityLevel }>(KIND_CONFIG))
     loaded.configs.set(subject, record.compatibility)
   return loaded
+}
+
+/**
+ * A new schema id: from the catalog's counter, which a storage shared by several brokers takes atomically, so
+ * two brokers registering at once never give one id to two schemas. Ids the store gave out before it kept the
+ * counter (below global.nextId) are skipped.
+ */
+export async function takeSchemaId(
+  metadata: MetadataStore,
+  global: GlobalRecord,
+  schemas: ReadonlyMap<number, SchemaRecord>,
+): Promise<number> {
+  for (;;) {
+    const id = await metadata.nextId('schema-id')
+    if (id >= global.nextId && !schemas.has(id)) return id
+  }
 }

@@ -2,7 +2,7 @@
 // compatibility levels) for Avro and JSON Schema, plus per-record validation for streams bound to a
 // subject. Protocol-free: the HTTP registry and the append path both call into it.
 
-export { DEFAULT_COMPATIBILITY } from './catalog.js'
+export { DEFAULT_COMPATIBILITY, MAX_SUBJECT_LENGTH } from './catalog.js'
 export {
   defaultSchemaLimits,
   type SchemaLimits,
@@ -12,7 +12,7 @@ export {
 export { canonicalJson } from './parse.js'
 export { MAX_REFERENCES } from './references.js'
 export type { CompatibilityResult, DeleteOptions, ReadOptions } from './store.js'
-export { MAX_SUBJECT_LENGTH, SchemaStore } from './store.js'
+export { SchemaStore } from './store.js'
 export {
   type CompatibilityLevel,
   compatibilityLevels,

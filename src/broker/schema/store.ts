@@ -2,8 +2,8 @@
 // Everything lives in memory after open(); mutations run one at a time and reach memory only after the
 // catalog has accepted them, so a failed write never leaves memory ahead of disk.
 import type { MetadataStore } from '../../storage/api.js'
-import { WharfError } from '../../util/errors.js'
 import {
+  checkSubject,
   DEFAULT_COMPATIBILITY,
   GLOBAL_NAME,
   type GlobalRecord,
@@ -15,6 +15,7 @@ import {
   load,
   type SchemaRecord,
   type SubjectRecord,
+  takeSchemaId,
   type VersionEntry,
 } from './catalog.js'
 import { checkLevel, directionsOf, pairMessages } from './compat.js'
@@ -35,8 +36,6 @@ import {
   type VersionSpec,
 } from './types.js'
 
-export const MAX_SUBJECT_LENGTH = 1024
-
 export interface ReadOptions {
   /** Include soft-deleted subjects/versions, like Confluent's `?deleted=true`. */
   deleted?: boolean
@@ -52,10 +51,10 @@ export interface CompatibilityResult {
 }
 
 export class SchemaStore {
-  private readonly schemas: Map<number, SchemaRecord>
-  private readonly idsByKey: Map<string, number>
-  private readonly subjects: Map<string, SubjectRecord>
-  private readonly configs: Map<string, CompatibilityLevel>
+  private schemas: Map<number, SchemaRecord>
+  private idsByKey: Map<string, number>
+  private subjects: Map<string, SubjectRecord>
+  private configs: Map<string, CompatibilityLevel>
   private global: GlobalRecord
   private readonly parsed = new Map<number, ParsedSchema>()
   private queue: Promise<unknown> = Promise.resolve()
@@ -82,6 +81,17 @@ export class SchemaStore {
 
   static async open(metadata: MetadataStore, limits: Partial<SchemaLimits> = {}): Promise<SchemaStore> {
     return new SchemaStore(metadata, load(metadata), { ...defaultSchemaLimits, ...limits })
+  }
+
+  /** Reads the registry from the catalog again (another broker sharing it changed it), in turn with writes. */
+  reload(): Promise<void> {
+    return this.exclusive(async () => {
+      const loaded = load(this.metadata)
+      ;({ schemas: this.schemas, idsByKey: this.idsByKey, subjects: this.subjects } = loaded)
+      ;({ configs: this.configs, global: this.global } = loaded)
+      // An id names one schema for good (ids are never reused), so what is compiled stays valid while it exists.
+      for (const id of this.parsed.keys()) if (!this.schemas.has(id)) this.parsed.delete(id)
+    })
   }
 
   // ---- reads (synchronous) ----
@@ -172,7 +182,7 @@ export class SchemaStore {
       const messages = checkLevel(this.effectiveCompatibility(subject), parsed, this.previousVersions(subject))
       if (messages.length > 0) throw registryErrors.incompatible(messages)
 
-      const id = existingId ?? this.global.nextId
+      const id = existingId ?? (await takeSchemaId(this.metadata, this.global, this.schemas))
       const version = (record?.versions.reduce((max, v) => Math.max(max, v.version), 0) ?? 0) + 1
       const schemaType = input.schemaType ?? 'AVRO'
       const newSchema: SchemaRecord | undefined =
@@ -384,9 +394,4 @@ export class SchemaStore {
       this.parsed.delete(id)
     }
   }
-}
-
-function checkSubject(subject: string): void {
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH)
-    throw new WharfError('INVALID_ARGUMENT', `subject must be 1..${MAX_SUBJECT_LENGTH} characters`)
 }

@@ -72,8 +72,7 @@ export class PostgresPartitionLog implements PartitionLog {
     this.name = name
     this.#config = config
     this.#logStartOffset = logStart
-    this.#committedEnd = next
-    this.#nextOffset = next
+    this.#committedEnd = this.#nextOffset = next
     this.#index = new ChunkIndex(options.tailCacheBytes)
     this.#committed = options.committed
   }
