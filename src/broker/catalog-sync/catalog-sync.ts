@@ -3,12 +3,13 @@
 // its own catalog (MetadataStore.watch) and names the document; this applies it to the live broker, through the
 // code that loads the same documents at start, in memory only (the other broker wrote everything durable):
 // streams and queues are opened, altered or closed, the router takes or drops the exchange or binding, security
-// drops its cached decisions, the schema registry reads its documents again. Each change runs in turn with the broker's own catalog changes (its catalog lock)
+// drops its cached decisions, the schema registry reads its documents again, the scheduler takes the job's new schedule. Each change runs in turn with the broker's own catalog changes (its catalog lock)
 // and acts on the catalog as it is then, so a burst of changes to one name ends in its last state.
 import type { MetadataStore } from '../../storage/api.js'
 import type { QueueCatalog, QueueRecord } from '../queue/catalog.js'
 import type { Quotas } from '../quotas/quotas.js'
 import type { Router } from '../routing/router.js'
+import type { Scheduler } from '../schedule/scheduler.js'
 import type { SchemaStore } from '../schema/index.js'
 import type { Security } from '../security/security.js'
 import type { Appender } from '../stream/appender.js'
@@ -21,6 +22,7 @@ export interface CatalogSyncHost {
   readonly quotas: Quotas
   readonly topics: TopicSubscriptions
   readonly schemas: Pick<SchemaStore, 'reload'>
+  readonly scheduler: Pick<Scheduler, 'synced'>
 }
 
 type Report = (message: string, details?: Record<string, unknown>) => void
@@ -40,6 +42,7 @@ export const SYNCED_KINDS = [
   'schema-subject',
   'schema-config',
   'schema-global',
+  'schedule-job',
 ] as const
 
 /**
@@ -107,6 +110,9 @@ export function syncCatalog(
       case 'schema-config':
       case 'schema-global':
         await broker.schemas.reload()
+        return
+      case 'schedule-job':
+        broker.scheduler.synced(name)
         return
     }
   }

@@ -9,7 +9,11 @@
 // at most `burstMax` deliveries per job per run, so a job with a tiny period cannot hog the event loop.
 // A plain one-off delay needs no job: the message's own delay (`PublishMessage.delayMs`) is durable in the
 // queue's stream; `delayMaxMs` bounds both.
-import type { MetadataStore } from '../../storage/api.js'
+//
+// Brokers sharing one catalog (a cluster) all keep every job's schedule (another broker's change arrives through
+// `synced`), and only one of them, the live member with the lowest id, makes the deliveries: a job is delivered
+// once whichever broker stored it, and goes on from where it was when that broker dies.
+import type { ClusterView, MetadataStore } from '../../storage/api.js'
 import { WharfError } from '../../util/errors.js'
 import type { PublishMessage } from '../message.js'
 import { parseCron } from './cron.js'
@@ -23,6 +27,8 @@ const REPEAT_MAX = 2 ** 31 - 1
 
 /** What the scheduler needs of the broker (the Broker itself). */
 export interface SchedulerHost {
+  /** Present when several brokers share the catalog. */
+  readonly cluster?: ClusterView | undefined
   now(): number
   publish(exchange: string, routingKey: string, message: PublishMessage): Promise<{ routed: number }>
 }
@@ -152,6 +158,19 @@ export class Scheduler {
     return id
   }
 
+  /**
+   * Applies another broker's change of job `id` in the shared catalog: its new schedule, or its end. That
+   * broker's own deliveries or removal wrote it, so nothing is delivered here for it.
+   */
+  synced(id: string): void {
+    this.#forget(id)
+    const stored = this.#metadata.get<JobRecord>(KIND, id)
+    if (stored === undefined) return
+    const { message: _, ...job } = stored
+    this.#jobs.set(id, structuredClone(job))
+    this.#bytes += job.bytes
+  }
+
   /** Removes a job; false when there is none. */
   async remove(id: string): Promise<boolean> {
     if (!this.#jobs.has(id)) return false
@@ -170,6 +189,8 @@ export class Scheduler {
   }
 
   async #runDue(): Promise<void> {
+    const cluster = this.#host.cluster
+    if (cluster !== undefined && cluster.members()[0]?.id !== cluster.nodeId) return
     const now = this.#host.now()
     const due = [...this.#jobs.values()].filter((job) => job.next <= now)
     due.sort((a, b) => a.next - b.next)
