@@ -121,6 +121,11 @@ export class DedupWindow {
     this.#byId.clear()
     this.#fifo = []
     this.#head = 0
+    this.absorb(entries, now)
+  }
+
+  /** Adds entries read from the log (as rebuild() does, without forgetting what the window holds). */
+  absorb(entries: Iterable<DedupEntry>, now?: number): void {
     const sorted = [...entries].sort((a, b) => a.timestamp - b.timestamp) // stable: equal timestamps keep order
     for (const e of sorted) {
       if (now !== undefined && now - e.timestamp >= this.windowMs) continue

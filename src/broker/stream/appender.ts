@@ -15,7 +15,7 @@ import type { Stream } from './stream.js'
 export class Appender {
   /** Single-message publishes of one tick share one batch per partition log. */
   readonly #coalescer = new AppendCoalescer()
-  readonly dedup = new DedupManager()
+  readonly dedup: DedupManager
   readonly producers: ProducerManager
   /** Open and aborted producer transactions per partition (the last stable offset). */
   readonly transactionIndexes: TransactionIndexes
@@ -23,6 +23,8 @@ export class Appender {
   readonly #schemas: () => SchemaStore
 
   constructor(metadata: MetadataStore, schemas: () => SchemaStore) {
+    // A catalog other brokers write (one that can be watched) means logs other brokers append to.
+    this.dedup = new DedupManager(metadata.watch !== undefined)
     this.producers = new ProducerManager(metadata)
     this.transactionIndexes = new TransactionIndexes(metadata)
     this.#schemas = schemas

@@ -1,0 +1,73 @@
+// SQS FIFO deduplication on two brokers over one PostgreSQL, with the AWS SDK: a SendMessage retried through
+// the other broker (a load balancer's choice) with the same MessageDeduplicationId is answered with the first
+// one's MessageId and not delivered again, whichever of the two brokers serves the queue.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SendMessageCommandOutput,
+  SQSClient,
+} from '@aws-sdk/client-sqs'
+import { type ClusterBroker, startCluster } from '../fixtures/cluster.ts'
+import { sleep } from './kafka-helpers.ts'
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
+
+test('a FIFO SendMessage retried through another broker is deduplicated', { timeout: 180_000 }, async (t) => {
+  const cluster = await startCluster(t, { brokers: 2, listeners: ['http'] })
+  if (cluster === undefined) return
+  const clients = cluster.brokers.map((broker: ClusterBroker) => {
+    const client = new SQSClient({
+      endpoint: `http://127.0.0.1:${broker.ports.http}`,
+      region: 'us-east-1',
+      credentials,
+      maxAttempts: 1,
+    })
+    t.after(() => client.destroy())
+    return client
+  })
+  const [one, two] = clients as [SQSClient, SQSClient]
+  await one.send(new CreateQueueCommand({ QueueName: 'orders.fifo', Attributes: { FifoQueue: 'true' } }))
+  // The queue reaches the other broker through the catalog within moments.
+  let QueueUrl: string | undefined
+  for (const deadline = Date.now() + 15_000; QueueUrl === undefined; await sleep(200)) {
+    QueueUrl = (await two.send(new GetQueueUrlCommand({ QueueName: 'orders.fifo' })).catch(() => undefined))?.QueueUrl
+    assert.ok(Date.now() < deadline, 'the queue reached the second broker')
+  }
+
+  // Each message sent through one broker, then again (same deduplication id) through the other, so one of the
+  // two retries reaches the broker that serves the queue and the other one that does not.
+  for (const [body, first, retry] of [
+    ['a', one, two],
+    ['b', two, one],
+  ] as const) {
+    const send = (client: SQSClient): Promise<SendMessageCommandOutput> =>
+      client.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: body,
+          MessageGroupId: 'g',
+          MessageDeduplicationId: `d-${body}`,
+        }),
+      )
+    const original = await send(first)
+    await sleep(500)
+    const again = await send(retry)
+    assert.equal(again.MessageId, original.MessageId, `the retry of ${body} is answered with the first MessageId`)
+  }
+
+  const bodies: string[] = []
+  for (let empty = 0; empty < 2; ) {
+    const got = await one.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }))
+    if (got.Messages === undefined || got.Messages.length === 0) empty++
+    for (const message of got.Messages ?? []) {
+      bodies.push(message.Body!)
+      await one.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }))
+    }
+  }
+  assert.deepEqual(bodies, ['a', 'b'])
+})
