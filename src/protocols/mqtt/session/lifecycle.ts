@@ -64,13 +64,15 @@ function adoptStoredSession(h: HubState, clientId: string): void {
   const stored = h.broker.catalog<SessionRecord>(sessionKind).get(clientId)
   const known = h.sessions.get(clientId)
   if (stored === undefined || (known !== undefined && (known.connection !== null || !known.durableQueue))) return
-  if (known !== undefined && canonicalJson(recordOf(known)) === canonicalJson(stored)) return
+  if (known !== undefined && canonicalJson(recordOf(h, known)) === canonicalJson(stored)) return
   if (known?.expiryTimer) clearTimeout(known.expiryTimer)
   h.sessions.set(clientId, sessionOf(h, clientId, stored))
 }
 
-function recordOf(session: Session): SessionRecord {
+function recordOf(h: HubState, session: Session): SessionRecord {
+  const node = session.disconnectedAt === null ? h.broker.cluster?.nodeId : undefined
   return {
+    ...(node === undefined ? {} : { node }),
     expiryS: session.expiryS,
     subscriptions: [...session.subscriptions.values()],
     inRel: [...session.inRel],
@@ -84,7 +86,7 @@ function recordOf(session: Session): SessionRecord {
 export function saveSession(h: HubState, session: Session): Promise<void> {
   if (!session.persistent || h.sessions.get(session.clientId) !== session) return Promise.resolve()
   session.catalogDisconnectedAt = session.disconnectedAt
-  return h.broker.catalog<SessionRecord>(sessionKind).put(session.clientId, recordOf(session))
+  return h.broker.catalog<SessionRecord>(sessionKind).put(session.clientId, recordOf(h, session))
 }
 
 /** Returns the session for a CONNECT: the existing one (sessionPresent) or a new one. */
@@ -154,6 +156,12 @@ export function scheduleExpiry(h: HubState, session: Session): void {
       // Used through another broker of a cluster since: that broker arms the expiry when its client goes.
       const stored = h.broker.catalog<SessionRecord>(sessionKind).get(session.clientId)
       if (stored !== undefined && stored.disconnectedAt !== session.catalogDisconnectedAt) return
+      // Connected through another live broker (this one started meanwhile): not expired while it is; should
+      // that broker die with the client on it, the session expires a whole interval after this check.
+      if (connectedElsewhere(h, stored)) {
+        session.disconnectedAt = h.broker.now()
+        return scheduleExpiry(h, session)
+      }
       // Timers cap at 2^31 ms (~24.8 days): a longer expiry re-arms until it is really due.
       if (at > h.broker.now()) return scheduleExpiry(h, session)
       h.wills.fire(session.clientId)
@@ -164,4 +172,10 @@ export function scheduleExpiry(h: HubState, session: Session): void {
     Math.min(delay, 0x7fffffff),
   )
   session.expiryTimer.unref()
+}
+
+function connectedElsewhere(h: HubState, stored: SessionRecord | undefined): boolean {
+  const cluster = h.broker.cluster
+  if (cluster === undefined || stored?.node === undefined || stored.disconnectedAt !== null) return false
+  return stored.node !== cluster.nodeId && cluster.members().some((m) => m.id === stored.node)
 }

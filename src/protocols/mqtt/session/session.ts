@@ -100,6 +100,8 @@ export interface SessionRecord {
   inRel: number[]
   outRel: number[]
   disconnectedAt: number | null
+  /** In a cluster, the node id of the broker the session's client is connected to (absent when disconnected). */
+  node?: number
   /** Packet ids of deliveries in flight, by delivery key (absent in records written before they were kept). */
   packetIds?: Array<[string, number]>
 }
