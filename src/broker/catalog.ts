@@ -13,6 +13,8 @@ export interface Catalog<T> {
   list(): Array<[string, T]>
   put(name: string, value: T): Promise<void>
   delete(name: string): Promise<void>
+  /** Re-reads the entry from a catalog other brokers share (their last committed change); no-op on one broker. */
+  refresh(name: string): Promise<void>
 }
 
 /** One Catalog object per kind, built on first use. */
@@ -33,6 +35,7 @@ export class AdapterCatalogs {
         list: () => metadata.list(kind),
         put: (name, value) => metadata.put(kind, name, value),
         delete: (name) => metadata.delete(kind, name),
+        refresh: async (name) => metadata.refresh?.(kind, name),
       }
       this.#byKind.set(kind, catalog)
     }

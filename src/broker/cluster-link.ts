@@ -1,6 +1,8 @@
 // The broker's late-bound hooks into the cluster link, which the server installs after the broker opened (the
-// broker knows no link, only these two questions): where a durable queue is served, and which other members
-// must see an exchange publish because their clients hold transient subscriptions only they know.
+// broker knows no link, only these questions): where a durable queue is served, and which other members must
+// see an exchange publish because their clients hold transient subscriptions only they know. Also where
+// adapters hear of cluster events: a client id claimed through another member, a queue another member created
+// now open here.
 import type { QueueConfig } from './config.js'
 import type { PublishMessage } from './message.js'
 import type { RemoteQueue } from './queue/remote.js'
@@ -27,6 +29,7 @@ export class ClusterLinkHooks {
   /** Tells every other member that a client of an adapter's kind connected here with this id. */
   claim: ((kind: string, id: string) => void) | null = null
   readonly #onClaimed = new Map<string, (id: string) => void>()
+  readonly #onQueueOpened = new Set<(name: string) => void>()
 
   find(name: string, config: QueueConfig, streamId: number): RemoteQueue | null {
     return this.lookup === null ? null : this.lookup(name, config, streamId)
@@ -46,5 +49,18 @@ export class ClusterLinkHooks {
   /** Another member's claim arrived over the link. */
   claimed(kind: string, id: string): void {
     this.#onClaimed.get(kind)?.(id)
+  }
+
+  /**
+   * How an adapter hears that a queue another member created is open here (its catalog change arrived): a
+   * client that resumed its session here a moment earlier may be waiting for it.
+   */
+  onQueueOpened(listener: (name: string) => void): () => void {
+    this.#onQueueOpened.add(listener)
+    return () => this.#onQueueOpened.delete(listener)
+  }
+
+  queueOpened(name: string): void {
+    for (const listener of this.#onQueueOpened) listener(name)
   }
 }

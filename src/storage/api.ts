@@ -192,6 +192,12 @@ export interface MetadataStore {
    */
   watch?(listener: (kind: string, name: string) => void): () => void
   /**
+   * Engines several brokers share: re-reads one document from the shared store now, for a decision that must
+   * not rest on a copy another broker's committed change has not reached yet; a change found is applied and
+   * reported to the watchers as any other. The local engine has no other writers and leaves it out.
+   */
+  refresh?(kind: string, name: string): Promise<void>
+  /**
    * Takes the next value (1, 2, 3...) of the named counter, kept as the document ('counter', counter): the next
    * value to hand out. On an engine several brokers share the take is atomic in the shared store, so no two
    * brokers ever get the same value; resolves once the counter's new value is durable.

@@ -6,6 +6,7 @@
 // drops its cached decisions, the schema registry reads its documents again, the scheduler takes the job's new schedule. Each change runs in turn with the broker's own catalog changes (its catalog lock)
 // and acts on the catalog as it is then, so a burst of changes to one name ends in its last state.
 import type { MetadataStore } from '../../storage/api.js'
+import type { ClusterLinkHooks } from '../cluster-link.js'
 import type { QueueCatalog, QueueRecord } from '../queue/catalog.js'
 import type { Quotas } from '../quotas/quotas.js'
 import type { Router } from '../routing/router.js'
@@ -23,6 +24,7 @@ export interface CatalogSyncHost {
   readonly topics: TopicSubscriptions
   readonly schemas: Pick<SchemaStore, 'reload'>
   readonly scheduler: Pick<Scheduler, 'synced'>
+  readonly clusterLink: Pick<ClusterLinkHooks, 'queueOpened'>
 }
 
 type Report = (message: string, details?: Record<string, unknown>) => void
@@ -86,6 +88,7 @@ export function syncCatalog(
         const done = queues.syncFromCatalog(name)
         if (done !== undefined)
           report.info(`queue ${done === 'closed' ? 'deleted' : done} by another broker`, { queue: name })
+        if (done === 'opened') broker.clusterLink.queueOpened(name)
         return
       }
       case 'exchange':

@@ -49,6 +49,8 @@ export class CatalogWatch {
   #draining: Promise<void> | undefined
   /** Keys changed locally while a re-read is under way: its rows may predate the change, so they are skipped. */
   #touched: Set<string> | undefined
+  /** refresh() callers, by key: resolved when a re-read that took their key has ended. */
+  readonly #refreshing = new Map<string, Array<() => void>>()
   #started = false
   #closed = false
 
@@ -101,6 +103,27 @@ export class CatalogWatch {
     }
   }
 
+  /** Re-reads one document now; resolves once it is applied (or the re-read failed: memory stays as it was). */
+  refresh(kind: string, name: string): Promise<void> {
+    if (this.#closed || this.#watchers.size === 0) return Promise.resolve()
+    const key = kind + SEP + name
+    const done = new Promise<void>((resolve) => {
+      const waiting = this.#refreshing.get(key)
+      if (waiting === undefined) this.#refreshing.set(key, [resolve])
+      else waiting.push(resolve)
+    })
+    this.#keys.add(key)
+    this.#kick()
+    return done
+  }
+
+  #refreshed(keys: Iterable<string>): void {
+    for (const key of keys) {
+      for (const resolve of this.#refreshing.get(key) ?? []) resolve()
+      this.#refreshing.delete(key)
+    }
+  }
+
   /** A local put or delete of key (memory already changed). */
   localChange(key: string): void {
     this.#touched?.add(key)
@@ -145,6 +168,7 @@ export class CatalogWatch {
       // The database is unreachable: the listening connection drops too, and its reconnection re-reads all.
       this.#host.warn?.('catalog re-read failed', { error: (error as Error).message })
       this.#touched = undefined
+      this.#refreshed(keys)
       return
     }
     const touched = this.#touched
@@ -160,6 +184,7 @@ export class CatalogWatch {
         }
       }
     }
+    this.#refreshed(keys)
   }
 
   async #read(all: boolean, kinds: Set<string>, keys: Set<string>): Promise<Row[]> {
@@ -230,6 +255,7 @@ export class CatalogWatch {
 
   async close(): Promise<void> {
     this.#closed = true
+    this.#refreshed([...this.#refreshing.keys()])
     await this.#listener.close()
     await this.#draining?.catch(() => {})
   }

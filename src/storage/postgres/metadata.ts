@@ -149,6 +149,11 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.#watch.add(listener)
   }
 
+  refresh(kind: string, name: string): Promise<void> {
+    this.#check()
+    return this.#watch.refresh(kind, name)
+  }
+
   /** Resolves once listening and caught up with the database (tests). */
   watching(): Promise<void> {
     return this.#watch.settled()

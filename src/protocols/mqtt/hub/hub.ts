@@ -89,6 +89,7 @@ export class MqttHub {
   readonly #state: HubState
   #tick: NodeJS.Timeout | null = null
   #offClaimed: (() => void) | undefined
+  #offQueueOpened: (() => void) | undefined
   #sys: NodeJS.Timeout | null = null
 
   private constructor(
@@ -137,6 +138,10 @@ export class MqttHub {
     await loadSessions(hub.#state)
     hub.#offClaimed = broker.clusterLink.onClaimed('mqtt', (clientId) => {
       void hub.withClient(clientId, async () => hub.#connectedElsewhere(clientId))
+    })
+    // A session resumed here just after its first SUBSCRIBE through another broker: its queue arrives later.
+    hub.#offQueueOpened = broker.clusterLink.onQueueOpened((name) => {
+      for (const session of hub.sessions.values()) if (session.queueName === name) session.connection?.consumeSession()
     })
     hub.#tick = setInterval(() => hub.#onTick(), 1000)
     hub.#tick.unref()
@@ -317,6 +322,7 @@ export class MqttHub {
 
   async close(): Promise<void> {
     this.#offClaimed?.()
+    this.#offQueueOpened?.()
     this.#state.closed = true
     if (this.#tick) clearInterval(this.#tick)
     if (this.#sys) clearInterval(this.#sys)

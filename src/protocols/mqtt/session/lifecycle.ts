@@ -101,7 +101,12 @@ export async function attachSession(
   // publishes it [MQTT-3.1.2-8].
   if (cleanStart) h.wills.fire(clientId)
   else h.wills.cancel(clientId)
-  if (!cleanStart && persistent) adoptStoredSession(h, clientId)
+  if (!cleanStart && persistent) {
+    // The session may have changed through another broker a moment ago (a SUBSCRIBE there, then this CONNECT
+    // here): read its last committed state rather than wait for the change's notification.
+    await h.broker.catalog<SessionRecord>(sessionKind).refresh(clientId)
+    adoptStoredSession(h, clientId)
+  }
   const existing = h.sessions.get(clientId)
   if (existing !== undefined && cleanStart) await destroySession(h, existing)
   let kept = cleanStart ? undefined : existing
