@@ -1,28 +1,70 @@
-// The cluster link's framing: a 4-byte big-endian length, then one JSON document. Buffers (record bytes,
-// message keys, values and header values) travel as {"$b": base64}. Each side bounds the frame it accepts,
-// smaller until the peer has proved it knows the cluster's secret.
+// The cluster link's framing: a 4-byte big-endian length, then one frame: a 4-byte length and a JSON document,
+// followed by the document's byte strings (record bytes, message keys, values and header values), each a 4-byte
+// length and its bytes. The document names each one by its place in that list, {"$b": index}: bytes travel as
+// they are, not as base64 inside the JSON. Each side bounds the frame it accepts, smaller until the peer has
+// proved it knows the cluster's secret.
 import { WharfError } from '../../util/errors.js'
 
 /** A frame a peer may send before it has authenticated (the handshake's few fields). */
 export const HANDSHAKE_FRAME_BYTES_MAX = 4096
 
-function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const raw = this[key]
-  return Buffer.isBuffer(raw) ? { $b: raw.toString('base64') } : value
-}
-
-function reviver(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && typeof (value as { $b?: unknown }).$b === 'string')
-    return Buffer.from((value as { $b: string }).$b, 'base64')
-  return value
+/**
+ * The document with each Buffer replaced by its place in `buffers`. A walk of its own rather than a JSON.stringify
+ * replacer: stringify calls a Buffer's toJSON (an array of every byte as a number) before any replacer sees it.
+ */
+function extractBuffers(value: unknown, buffers: Buffer[]): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (Buffer.isBuffer(value)) return { $b: buffers.push(value) - 1 }
+  if (Array.isArray(value)) return value.map((item) => extractBuffers(item, buffers))
+  const out: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) out[key] = extractBuffers(item, buffers)
+  return out
 }
 
 export function encodeFrame(body: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(body, replacer), 'utf8')
-  const frame = Buffer.allocUnsafe(4 + json.length)
-  frame.writeUInt32BE(json.length, 0)
-  json.copy(frame, 4)
+  const buffers: Buffer[] = []
+  const json = Buffer.from(JSON.stringify(extractBuffers(body, buffers)), 'utf8')
+  let bytes = 0
+  for (const buffer of buffers) bytes += 4 + buffer.length
+  const frame = Buffer.allocUnsafe(8 + json.length + bytes)
+  frame.writeUInt32BE(4 + json.length + bytes, 0)
+  frame.writeUInt32BE(json.length, 4)
+  let at = 8 + json.copy(frame, 8)
+  for (const buffer of buffers) {
+    frame.writeUInt32BE(buffer.length, at)
+    at += 4 + buffer.copy(frame, at + 4)
+  }
   return frame
+}
+
+/** One frame's document, its byte strings put back where the document names them. */
+function decodeFrame(frame: Buffer): unknown {
+  const invalid = (why: string) => new WharfError('INVALID_ARGUMENT', `cluster link frame: ${why}`)
+  if (frame.length < 4) throw invalid('no document length')
+  const jsonEnd = 4 + frame.readUInt32BE(0)
+  if (jsonEnd > frame.length) throw invalid('document longer than the frame')
+  const buffers: Buffer[] = []
+  for (let at = jsonEnd; at < frame.length; ) {
+    if (at + 4 > frame.length) throw invalid('truncated byte string')
+    const end = at + 4 + frame.readUInt32BE(at)
+    if (end > frame.length) throw invalid('byte string longer than the frame')
+    // A copy: a message kept (queued, in flight) must not hold the whole frame it came in.
+    buffers.push(Buffer.from(frame.subarray(at + 4, end)))
+    at = end
+  }
+  let document: unknown
+  try {
+    document = JSON.parse(frame.toString('utf8', 4, jsonEnd), (_key, value: unknown) => {
+      if (value === null || typeof value !== 'object' || !('$b' in value) || Object.keys(value).length !== 1)
+        return value
+      const buffer = buffers[(value as { $b: unknown }).$b as number]
+      if (buffer === undefined) throw invalid('names a byte string it does not carry')
+      return buffer
+    })
+  } catch (error) {
+    throw error instanceof WharfError ? error : invalid('document is not JSON')
+  }
+  return document
 }
 
 /** Splits a byte stream into frames; a frame over the current bound is an error (the link is closed). */
@@ -50,15 +92,11 @@ export class FrameReader {
         throw new WharfError('LIMIT_EXCEEDED', `cluster link frame of ${size} bytes exceeds ${this.bytesMax}`)
       if (this.#length < 4 + size) break
       const all = this.#buffered.length === 1 ? this.#buffered[0]! : Buffer.concat(this.#buffered)
-      const json = all.subarray(4, 4 + size).toString('utf8')
+      const frame = all.subarray(4, 4 + size)
       const rest = all.subarray(4 + size)
       this.#buffered = rest.length > 0 ? [rest] : []
       this.#length = rest.length
-      try {
-        frames.push(JSON.parse(json, reviver))
-      } catch {
-        throw new WharfError('INVALID_ARGUMENT', 'cluster link frame is not JSON')
-      }
+      frames.push(decodeFrame(frame))
     }
     return frames
   }
