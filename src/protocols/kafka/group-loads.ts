@@ -12,13 +12,15 @@
 // OffsetCommit is acknowledged only once the members as the database has them after the write still make
 // this broker the coordinator (confirmCoordinator); else it answers NOT_COORDINATOR and the client commits
 // again at the new coordinator. Neither side waits on a timer.
+//
+// The Kafka listener owns one GroupLoads on a cluster (none on a single broker) and closes it with itself.
 import type { Broker } from '../../broker/broker.js'
 import type { ClusterMember, ClusterView } from '../../storage/api.js'
 import type { Logger } from '../../util/logger.js'
 import { coordinatorAmong, coordinatorRefusal } from './cluster.js'
 import { KafkaError } from './errors.js'
 
-class GroupLoads {
+export class GroupLoads {
   readonly #broker: Broker
   readonly #logger: Logger
   /** Groups this broker coordinates whose offsets it has read since it gained them. */
@@ -30,12 +32,23 @@ class GroupLoads {
   /** The database read of the members under way, and the one queued after it (coalescing concurrent asks). */
   #reading: Promise<ClusterMember[]> | undefined
   #nextRead: Promise<ClusterMember[]> | undefined
+  readonly #offChange: () => void
 
   constructor(broker: Broker, cluster: ClusterView, logger: Logger) {
     this.#broker = broker
     this.#cluster = cluster
     this.#logger = logger
-    cluster.onChange(() => this.#membersChanged())
+    this.#offChange = cluster.onChange(() => this.#membersChanged())
+  }
+
+  /** Stops following membership changes (the listener closes). */
+  close(): void {
+    this.#offChange()
+  }
+
+  /** The groups of this listener's broker, on a cluster; null on a single broker (every group is loaded). */
+  static of(broker: Broker, logger: Logger): GroupLoads | null {
+    return broker.cluster === undefined ? null : new GroupLoads(broker, broker.cluster, logger)
   }
 
   /** The live members from a database read that started after this call. */
@@ -97,27 +110,20 @@ class GroupLoads {
   }
 }
 
-const loads = new WeakMap<Broker, GroupLoads>()
-
-function loadsOf(server: { broker: Broker; logger: Logger }, cluster: ClusterView): GroupLoads {
-  let groupLoads = loads.get(server.broker)
-  if (groupLoads === undefined) {
-    groupLoads = new GroupLoads(server.broker, cluster, server.logger)
-    loads.set(server.broker, groupLoads)
-  }
-  return groupLoads
+/** What the functions below need of the listener's state. */
+interface GroupServer {
+  readonly broker: Broker
+  readonly groupLoads: GroupLoads | null
 }
 
 /**
  * What a group request must answer before the group coordinator handles it: NONE, NOT_COORDINATOR (another
  * broker coordinates the group) or COORDINATOR_LOAD_IN_PROGRESS (this broker is taking it over).
  */
-export function groupRefusal(server: { broker: Broker; logger: Logger }, groupId: string): number {
-  const { broker } = server
-  const refused = coordinatorRefusal(broker, 'group', groupId)
-  const cluster = broker.cluster
-  if (refused !== KafkaError.NONE || cluster === undefined) return refused
-  return loadsOf(server, cluster).state(groupId)
+export function groupRefusal(server: GroupServer, groupId: string): number {
+  const refused = coordinatorRefusal(server.broker, 'group', groupId)
+  if (refused !== KafkaError.NONE || server.groupLoads === null) return refused
+  return server.groupLoads.state(groupId)
 }
 
 /**
@@ -126,11 +132,11 @@ export function groupRefusal(server: { broker: Broker; logger: Logger }, groupId
  * after another broker loaded the group, so it must not be acknowledged here) or COORDINATOR_NOT_AVAILABLE
  * when the database cannot say. Both are retriable: the client commits again where FindCoordinator sends it.
  */
-export async function confirmCoordinator(server: { broker: Broker; logger: Logger }, groupId: string) {
+export async function confirmCoordinator(server: GroupServer, groupId: string) {
   const cluster = server.broker.cluster
-  if (cluster === undefined) return KafkaError.NONE
+  if (cluster === undefined || server.groupLoads === null) return KafkaError.NONE
   try {
-    const members = await loadsOf(server, cluster).readMembers()
+    const members = await server.groupLoads.readMembers()
     return coordinatorAmong(members, 'group', groupId) === cluster.nodeId ? KafkaError.NONE : KafkaError.NOT_COORDINATOR
   } catch {
     return KafkaError.COORDINATOR_NOT_AVAILABLE

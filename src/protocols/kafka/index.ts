@@ -24,6 +24,7 @@ import { Connection, type Handler, type ServerState } from './connection.js'
 import { handleAlterUserScramCredentials, handleDescribeUserScramCredentials } from './credentials.js'
 import { handleFetch, handleListOffsets } from './fetch.js'
 import { FetchSessionCache } from './fetch-session.js'
+import { GroupLoads } from './group-loads.js'
 import {
   handleDeleteGroups,
   handleDescribeGroups,
@@ -219,6 +220,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
       partitionsMax: options.fetchSessionPartitionsMax,
       evictionMs: options.fetchSessionEvictionMs,
     }),
+    groupLoads: GroupLoads.of(ctx.broker, ctx.logger),
   }
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(
@@ -247,6 +249,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     },
     async close() {
       throttle.close()
+      state?.groupLoads?.close()
       const closing = Promise.all([tcp?.close(), tls?.close()])
       connections.closeAll('shutdown')
       await closing

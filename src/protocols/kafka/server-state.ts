@@ -6,6 +6,7 @@ import type { ConnectionLifecycle } from '../common/connections.js'
 import type { ProtocolTraffic } from '../common/metrics.js'
 import type { AlarmThrottle } from './alarm-throttle.js'
 import type { FetchSessionCache } from './fetch-session.js'
+import type { GroupLoads } from './group-loads.js'
 import type { KafkaOptions } from './options.js'
 import type { TopicIds } from './topic-ids.js'
 
@@ -26,4 +27,6 @@ export interface ListenerState<C> {
   /** Topic id → stream (KIP-516), and the listener's fetch sessions (KIP-227). */
   readonly topicIds: TopicIds
   readonly fetchSessions: FetchSessionCache
+  /** On a cluster: the consumer groups this broker took over and has loaded (group-loads.ts). */
+  readonly groupLoads: GroupLoads | null
 }
