@@ -2,8 +2,8 @@
 // only on the broker owning the queue's first partition log; every other broker keeps the Queue object (so
 // adapters hold one handle whatever moves) and sends each operation to the owner through a RemoteQueue, which
 // the server's cluster link implements. The broker layer knows nothing of how the link talks.
-import { isWharfError } from '../../util/errors.js'
 import type { QueueConfig } from '../config.js'
+import { followMoves } from '../moving.js'
 import type { QueueConsumer } from './consumer.js'
 import type { Delivery, GetOptions, QueueStats } from './types.js'
 
@@ -53,29 +53,21 @@ export interface RemoteQueue {
   handover(): Promise<void>
 }
 
-/** How long an operation follows a queue that is moving before it fails with the last server's error. */
-const MOVING_MS = 15_000
-const MOVING_RETRY_MS = 200
-
 /**
  * Runs an operation where the queue is served now (`server()`: null for this broker) and, while the queue is
- * moving, where it goes next: a server that answers it does not serve the queue (NOT_OWNER) or cannot be
- * reached (LINK_DOWN) is asked again after the placement had a moment to learn the new owner (it moves the
- * queue within a second of an ownership change, or a dead member's lease running out).
+ * moving, where it goes next (../moving.ts): the placement moves the queue within a second of an ownership
+ * change, or of a dead member's lease running out. An operation run here is not retried.
  */
-export async function atServer<T>(
+export function atServer<T>(
   server: () => RemoteQueue | null,
   run: (server: RemoteQueue | null) => Promise<T>,
 ): Promise<T> {
-  const deadline = Date.now() + MOVING_MS
-  for (;;) {
-    const at = server()
-    try {
-      return await run(at)
-    } catch (error) {
-      const moving = isWharfError(error) && (error.code === 'NOT_OWNER' || error.code === 'LINK_DOWN')
-      if (at === null || !moving || Date.now() >= deadline) throw error
-    }
-    await new Promise((resolve) => setTimeout(resolve, MOVING_RETRY_MS))
-  }
+  let at: RemoteQueue | null = null
+  return followMoves(
+    () => {
+      at = server()
+      return run(at)
+    },
+    () => at !== null,
+  )
 }

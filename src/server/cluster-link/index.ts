@@ -8,10 +8,11 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import type { Broker } from '../../broker/broker.js'
+import { followMoves } from '../../broker/moving.js'
 import type { Listener } from '../../protocols/common/listener.js'
 import type { TlsCredentials } from '../../protocols/common/tls.js'
 import type { AppendResult, ClusterView, LogOwnership } from '../../storage/api.js'
-import { isWharfError, WharfError } from '../../util/errors.js'
+import { WharfError } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { listenTcp } from '../../util/net.js'
 import { LINK_ENDPOINT, type LinkOptions, Peer } from './peer.js'
@@ -21,10 +22,8 @@ import { serveLink } from './serve.js'
 
 export { LINK_ENDPOINT }
 
-/** The largest frame a link accepts from an authenticated peer: a queue's largest message, in base64, with room. */
+/** The largest frame a link accepts from an authenticated peer: a queue's largest message, with room. */
 export const LINK_FRAME_BYTES_MAX = 64 * 1024 * 1024
-/** How long a forwarded append keeps trying while the log's owner changes or its link is down. */
-const FORWARD_RETRY_MS = 20_000
 /** How often a broker checks whether its transient bindings changed (and tells the others). */
 const ANNOUNCE_MS = 500
 
@@ -83,22 +82,18 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
           ),
         )
 
-  cluster.forwardAppends(async (logName, owner, batches, retry) => {
+  cluster.forwardAppends((logName, owner, batches, retry) => {
     let target = owner
-    const deadline = Date.now() + FORWARD_RETRY_MS
-    for (;;) {
-      try {
-        const answer = peer(target.owner).request('append', { log: logName, epoch: target.epoch, batches })
-        return (await untilMoved(cluster, logName, target, answer)) as AppendResult
-      } catch (error) {
-        const retriable = isWharfError(error) && (error.code === 'NOT_OWNER' || error.code === 'LINK_DOWN')
-        if (!retriable || Date.now() > deadline) throw error
-        await new Promise((resolve) => setTimeout(resolve, 250))
-        const now = cluster.ownerOf(logName)
-        if (now?.owner === cluster.nodeId) return retry()
-        if (now !== undefined) target = now
-      }
-    }
+    let first = true
+    return followMoves(async () => {
+      // After a move, to where the view says the log is now (here: append locally; nobody yet: the last owner).
+      const now = first ? target : cluster.ownerOf(logName)
+      first = false
+      if (now?.owner === cluster.nodeId) return retry()
+      if (now !== undefined) target = now
+      const answer = peer(target.owner).request('append', { log: logName, epoch: target.epoch, batches })
+      return (await untilMoved(cluster, logName, target, answer)) as AppendResult
+    })
   })
   const placement = new QueuePlacement(broker, cluster, peer, logger)
   broker.clusterLink.lookup = (name, config, streamId) => placement.lookup(name, config, streamId)
