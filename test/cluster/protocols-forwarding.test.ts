@@ -1,4 +1,4 @@
-// MQTT, STOMP and SQS have no redirect either: on a cluster, a client works with whichever broker it reached.
+// MQTT, STOMP, AMQP 1.0 and SQS have no redirect either: on a cluster, a client works with whichever broker it reached.
 // Durable queues are served by their owner through the broker-to-broker link (queue-forwarding.test.ts);
 // subscriptions only one broker knows (MQTT clean sessions and QoS 0 subscribers, AMQP exclusive queues) get
 // the publishes other brokers route through the same exchange, relayed over the link.
@@ -13,8 +13,10 @@ import {
 } from '@aws-sdk/client-sqs'
 import amqp from 'amqplib'
 import mqtt from 'mqtt'
+import rhea from 'rhea'
 import stompit from 'stompit'
 import { type ClusterBroker, startCluster } from '../fixtures/cluster.ts'
+import { gather, once, sendAll } from '../protocols/amqp10/rhea-helpers.ts'
 import { sleep } from './kafka-helpers.ts'
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
@@ -53,7 +55,9 @@ async function publishUntilReceived(
   })
 }
 
-test('MQTT, STOMP, SQS and AMQP exclusive queues across the brokers of a cluster', { timeout: 300_000 }, async (t) => {
+test('MQTT, STOMP, AMQP 1.0, SQS and AMQP exclusive queues across the brokers of a cluster', {
+  timeout: 300_000,
+}, async (t) => {
   const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp', 'mqtt', 'stomp', 'http'] })
   if (cluster === undefined) return
   const [a, b] = cluster.brokers as [ClusterBroker, ClusterBroker]
@@ -211,6 +215,29 @@ test('MQTT, STOMP, SQS and AMQP exclusive queues across the brokers of a cluster
       })
     })
     await new Promise<void>((resolve) => receiver.disconnect(() => resolve()))
+  })
+
+  await t.test('rhea (AMQP 1.0): sends accepted on one broker, received and accepted on the other', async () => {
+    const open = async (broker: ClusterBroker) => {
+      const connection = rhea
+        .create_container()
+        .connect({ host: '127.0.0.1', port: broker.ports.amqp!, reconnect: false } as rhea.ConnectionOptions)
+      await once(connection, 'connection_open')
+      return connection
+    }
+    const sending = await open(b)
+    await sendAll(
+      sending,
+      'orders10',
+      Array.from({ length: 10 }, (_, i) => ({ body: `order-${i}`, durable: true })),
+    )
+    sending.close()
+    const receiving = await open(a)
+    const receiver = receiving.open_receiver({ source: 'orders10', autoaccept: true, credit_window: 5 })
+    const got = gather(receiver)
+    await got.next(10)
+    assert.deepEqual(got.bodies().sort(), Array.from({ length: 10 }, (_, i) => `order-${i}`).sort())
+    receiving.close()
   })
 
   await t.test('AWS SDK: SendMessage on one broker, ReceiveMessage and DeleteMessage on the other', async () => {
