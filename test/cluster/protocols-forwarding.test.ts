@@ -5,8 +5,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageCommand,
+  DeleteQueueCommand,
+  GetQueueUrlCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
@@ -269,5 +273,61 @@ test('MQTT, STOMP, AMQP 1.0, SQS and AMQP exclusive queues across the brokers of
     })
     const { Messages = [] } = await two.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }))
     assert.deepEqual(Messages, [], 'deleted through the other broker: nothing left')
+
+    // A delay, a visibility change, a delete by receipt handle, a purge and the queue's deletion, each made
+    // through one broker and seen through the other (whichever of the two serves the queue, one side of each
+    // pair forwards). Receipt handles work through either broker.
+    const later = (await one.send(new CreateQueueCommand({ QueueName: 'later' }))).QueueUrl!
+    await until(
+      'the queue known to the other broker',
+      async () => (await two.send(new GetQueueUrlCommand({ QueueName: 'later' })).catch(() => undefined))?.QueueUrl,
+    )
+    const sentAt = Date.now()
+    await two.send(new SendMessageCommand({ QueueUrl: later, MessageBody: 'delayed', DelaySeconds: 2 }))
+    const early = await one.send(new ReceiveMessageCommand({ QueueUrl: later }))
+    assert.deepEqual(early.Messages ?? [], [], 'not before its delay')
+    const first = await until('the delayed message', async () => {
+      const { Messages: m = [] } = await one.send(new ReceiveMessageCommand({ QueueUrl: later, WaitTimeSeconds: 1 }))
+      return m[0]
+    })
+    assert.ok(Date.now() - sentAt >= 2000, 'received after its delay')
+    await two.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: later,
+        ReceiptHandle: first.ReceiptHandle!,
+        VisibilityTimeout: 0,
+      }),
+    )
+    const again = await until('the message visible again', async () => {
+      const { Messages: m = [] } = await two.send(
+        new ReceiveMessageCommand({
+          QueueUrl: later,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 1,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      )
+      return m[0]
+    })
+    assert.equal(again.Body, 'delayed')
+    assert.equal(again.Attributes?.ApproximateReceiveCount, '2')
+    // Deleted through the broker it was not received through: it does not come back when its 1 s is up.
+    await one.send(new DeleteMessageCommand({ QueueUrl: later, ReceiptHandle: again.ReceiptHandle! }))
+    await sleep(1500)
+    const gone = await two.send(new ReceiveMessageCommand({ QueueUrl: later, WaitTimeSeconds: 1 }))
+    assert.deepEqual(gone.Messages ?? [], [], 'deleted through the other broker')
+    for (let i = 0; i < 5; i++) await one.send(new SendMessageCommand({ QueueUrl: later, MessageBody: `p-${i}` }))
+    await two.send(new PurgeQueueCommand({ QueueUrl: later }))
+    const purged = await one.send(new ReceiveMessageCommand({ QueueUrl: later, WaitTimeSeconds: 1 }))
+    assert.deepEqual(purged.Messages ?? [], [], 'purged through the other broker')
+    await two.send(new DeleteQueueCommand({ QueueUrl: later }))
+    await until(
+      'the queue gone from the first broker',
+      async () =>
+        await one.send(new GetQueueUrlCommand({ QueueName: 'later' })).then(
+          () => undefined,
+          (error: Error) => error.name,
+        ),
+    )
   })
 })

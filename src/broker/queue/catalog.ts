@@ -78,8 +78,12 @@ export interface QueueCatalogHost {
 
 export class QueueCatalog extends NamedCatalog<Queue> {
   readonly #host: QueueCatalogHost
-  /** Lease ids of every queue of the broker (see deliveries.ts). */
-  #leaseSeq = 0
+  /**
+   * Lease ids of every queue of the broker (see deliveries.ts). They start at a random point of 2^52 each
+   * boot: an id from before a restart, or from another broker that served the queue before it moved (a
+   * client's SQS receipt handle), names no current lease.
+   */
+  #leaseSeq = Math.floor(Math.random() * 2 ** 52)
 
   constructor(host: QueueCatalogHost) {
     super('queue', 'SUBSCRIPTION_NOT_FOUND')

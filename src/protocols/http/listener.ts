@@ -130,17 +130,12 @@ export async function buildHttpApp(context: HttpListenerContext): Promise<HttpAp
   const traffic = context.metrics ?? new TrafficMetrics()
   // One SigV4 authenticator for SQS and SNS: their access keys and principals' decisions are cached once.
   const aws = new AwsAuthenticator(broker.security, logger, traffic)
-  const sqs = new SqsService(
-    broker,
-    new ReceiptHandles(await receiptSecret(broker), randomBytes(8).toString('hex')),
-    logger,
-    {
-      auth: aws,
-      urlBase: { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
-      alarms: context.alarms,
-      traffic: traffic.protocol('sqs'),
-    },
-  )
+  const sqs = new SqsService(broker, new ReceiptHandles(await receiptSecret(broker)), logger, {
+    auth: aws,
+    urlBase: { configured: context.config?.sqsBaseUrl?.replace(/\/+$/, ''), host: context.host },
+    alarms: context.alarms,
+    traffic: traffic.protocol('sqs'),
+  })
   let closing = false
   // One app for both ports: the factory hands fastify's request handler to the HTTPS server as well.
   let httpsServer: HttpsServer | undefined

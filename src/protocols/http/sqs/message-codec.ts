@@ -234,47 +234,41 @@ export function messageIdOf(message: StoredMessage): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
 }
 
-/** A delivery reference (queue, partition, offset, lease id) bound to one queue incarnation and broker boot. */
+/**
+ * A delivery reference (queue, partition, offset, lease id) bound to one queue incarnation. Any broker of a
+ * cluster settles it (the queue's server checks the lease); lease ids are unique across brokers and restarts
+ * (QueueCatalog), so a handle from before a restart or a move names no current lease.
+ */
 export interface ReceiptHandle extends DeliveryRef {
   /** The SQS queue's creation time: a handle does not survive the queue being deleted and recreated. */
   incarnation: number
-  /** Listener boot: lease ids restart after a broker restart. */
-  boot: string
 }
 
 const MAC_BYTES = 16
-/** partition u32, offset f64, leaseId f64, incarnation f64, boot length u8; then boot, queue name (UTF-8). */
-const FIXED_BYTES = 4 + 8 + 8 + 8 + 1
+/** partition u32, offset f64, leaseId f64, incarnation f64; then the queue name (UTF-8). */
+const FIXED_BYTES = 4 + 8 + 8 + 8
 const HANDLE_TEXT_MAX = 2048
 
 /**
- * Binary payload + truncated HMAC-SHA256, base64url as one token. Binary rather than JSON because a
- * handle is encoded for every received message and decoded for every delete; the format needs no
- * compatibility across versions, since handles do not survive a restart anyway (the boot field).
+ * Binary payload + truncated HMAC-SHA256 (the secret is shared by the brokers of a cluster), base64url as one
+ * token. Binary rather than JSON because a handle is encoded for every received message and decoded for every
+ * delete; the format needs no compatibility across versions, since no lease outlives a restart anyway.
  */
 export class ReceiptHandles {
   readonly #secret: Buffer
-  readonly boot: string
-  readonly #bootBytes: Buffer
-  constructor(secret: Buffer, boot: string) {
+  constructor(secret: Buffer) {
     this.#secret = secret
-    this.boot = boot
-    this.#bootBytes = Buffer.from(boot, 'utf8')
-    if (this.#bootBytes.length > 255) throw new Error('receipt handle boot id too long')
   }
 
   encode(handle: ReceiptHandle): string {
-    const boot = handle.boot === this.boot ? this.#bootBytes : Buffer.from(handle.boot, 'utf8')
     const queueBytes = Buffer.byteLength(handle.queue, 'utf8')
-    const payloadBytes = FIXED_BYTES + boot.length + queueBytes
+    const payloadBytes = FIXED_BYTES + queueBytes
     const out = Buffer.allocUnsafe(payloadBytes + MAC_BYTES)
     out.writeUInt32BE(handle.partition, 0)
     out.writeDoubleBE(handle.offset, 4)
     out.writeDoubleBE(handle.leaseId, 12)
     out.writeDoubleBE(handle.incarnation, 20)
-    out.writeUInt8(boot.length, 28)
-    boot.copy(out, FIXED_BYTES)
-    out.write(handle.queue, FIXED_BYTES + boot.length, 'utf8')
+    out.write(handle.queue, FIXED_BYTES, 'utf8')
     this.#mac(out.subarray(0, payloadBytes)).copy(out, payloadBytes, 0, MAC_BYTES)
     return out.toString('base64url')
   }
@@ -292,12 +286,9 @@ export class ReceiptHandles {
     const payloadBytes = bytes.length - MAC_BYTES
     const payload = bytes.subarray(0, payloadBytes)
     if (!timingSafeEqual(bytes.subarray(payloadBytes), this.#mac(payload).subarray(0, MAC_BYTES))) throw bad()
-    const bootEnd = FIXED_BYTES + payload.readUInt8(28)
-    if (bootEnd > payloadBytes) throw bad()
     return {
-      queue: payload.toString('utf8', bootEnd),
+      queue: payload.toString('utf8', FIXED_BYTES),
       incarnation: payload.readDoubleBE(20),
-      boot: payload.toString('utf8', FIXED_BYTES, bootEnd),
       partition: payload.readUInt32BE(0),
       offset: payload.readDoubleBE(4),
       leaseId: payload.readDoubleBE(12),

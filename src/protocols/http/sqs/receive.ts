@@ -66,7 +66,6 @@ function toMessage(
   const handle = s.handles.encode({
     queue: name,
     incarnation: record.created,
-    boot: s.handles.boot,
     partition: d.partition,
     offset: d.offset,
     leaseId: d.leaseId,

@@ -1,5 +1,6 @@
 // Settling by receipt handle: DeleteMessage(Batch) acks the lease, ChangeMessageVisibility(Batch) extends
-// or shortens it. A handle is live only for the queue incarnation and broker boot that issued it.
+// or shortens it, through whichever broker of a cluster the request reached. A handle is live only for the
+// queue incarnation that issued it, and only while its lease is (the queue's server checks the lease id).
 import { deliveryKey } from '../../../broker/queue/deliveries.js'
 import type { SqsQueueRecord } from './attributes.js'
 import { SqsError, toSqsError } from './errors.js'
@@ -15,9 +16,9 @@ function handleFor(s: SqsState, name: string, handleText: unknown): ReceiptHandl
   return handle
 }
 
-/** Whether the handle's lease can still exist: same queue incarnation, same broker boot. */
-function isLive(s: SqsState, record: SqsQueueRecord, handle: ReceiptHandle): boolean {
-  return handle.incarnation === record.created && handle.boot === s.handles.boot
+/** Whether the handle's lease can still exist: the queue was not deleted and created again since. */
+function isLive(record: SqsQueueRecord, handle: ReceiptHandle): boolean {
+  return handle.incarnation === record.created
 }
 
 /**
@@ -33,7 +34,7 @@ function issueDelete(
   handleText: unknown,
 ): Promise<void> | undefined {
   const handle = handleFor(s, name, handleText)
-  if (!isLive(s, record, handle)) return undefined
+  if (!isLive(record, handle)) return undefined
   s.firstReceive.delete(deliveryKey(handle))
   return s.broker.deliveries.ack(handle).then((acked) => {
     if (acked) s.traffic.messagesAcknowledged++
@@ -80,7 +81,7 @@ function changeOne(s: SqsState, name: string, handleText: unknown, timeout: unkn
   const seconds = intParam(timeout, 'VisibilityTimeout', 0, 43200)
   const handle = handleFor(s, name, handleText)
   const record = recordOf(s, name)
-  if (!isLive(s, record, handle) || !s.broker.deliveries.extend(handle, seconds * 1000)) {
+  if (!isLive(record, handle) || !s.broker.deliveries.extend(handle, seconds * 1000)) {
     throw new SqsError(
       'MessageNotInflight',
       'Message does not exist or is not available for visibility timeout change.',
