@@ -1,0 +1,103 @@
+// RabbitMQ semantics that involve a queue's server on a cluster of two brokers, with amqplib: dead-lettering
+// (message TTL and a reject without requeue) into a queue the other broker may serve, a purge through one broker
+// of a queue consumed through the other, and a queue deleted through one broker while the other has a consumer
+// on it (cancelled, as RabbitMQ cancels consumers of a deleted queue).
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import amqp from 'amqplib'
+import { type ClusterBroker, startCluster } from '../fixtures/cluster.ts'
+import { sleep } from './kafka-helpers.ts'
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = await probe()
+    if (found !== undefined) return found
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+test('dead letters, purge and queue deletion across the brokers of a cluster', { timeout: 180_000 }, async (t) => {
+  const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp'] })
+  if (cluster === undefined) return
+  const [a, b] = cluster.brokers as [ClusterBroker, ClusterBroker]
+  const connect = async (broker: ClusterBroker) => {
+    const connection = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.ports.amqp}`)
+    t.after(() => connection.close().catch(() => {}))
+    return connection
+  }
+  const [connA, connB] = [await connect(a), await connect(b)]
+  const [one, two] = [await connA.createChannel(), await connB.createChannel()]
+  // Known to a broker once a passive declare there finds it (the catalog's change takes a moment to arrive); each
+  // try on a channel of its own, since a 404 closes the channel.
+  const knownOn = (connection: amqp.ChannelModel, queue: string) =>
+    until(`${queue} declared`, async () => {
+      const channel = await connection.createChannel()
+      channel.on('error', () => {})
+      try {
+        await channel.checkQueue(queue)
+        await channel.close()
+        return true
+      } catch {
+        return undefined
+      }
+    })
+
+  await t.test('expired and rejected messages reach the dead-letter queue, whoever serves it', async () => {
+    await one.assertQueue('dead', { durable: true })
+    await two.assertQueue('short-lived', {
+      durable: true,
+      arguments: { 'x-message-ttl': 300, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead' },
+    })
+    await one.assertQueue('refused', {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead' },
+    })
+    await knownOn(connB, 'short-lived')
+    await knownOn(connB, 'refused')
+    const confirm = await connB.createConfirmChannel()
+    confirm.sendToQueue('short-lived', Buffer.from('expired'), { persistent: true })
+    confirm.sendToQueue('refused', Buffer.from('rejected'), { persistent: true })
+    await confirm.waitForConfirms()
+    const refused = await until('the message to reject', async () => (await two.get('refused')) || undefined)
+    two.reject(refused, false)
+    const dead: amqp.GetMessage[] = []
+    await until('both dead letters', async () => {
+      const m = await one.get('dead', { noAck: true })
+      if (m) dead.push(m)
+      return dead.length === 2 ? true : undefined
+    })
+    const reasons = Object.fromEntries(
+      dead.map((m) => [
+        m.content.toString(),
+        (m.properties.headers!['x-death'] as Array<{ reason: string }>)[0]!.reason,
+      ]),
+    )
+    assert.deepEqual(reasons, { expired: 'expired', rejected: 'rejected' })
+  })
+
+  await t.test('a purge through one broker empties the queue consumed through the other', async () => {
+    await one.assertQueue('purged', { durable: true })
+    await knownOn(connB, 'purged')
+    for (let i = 0; i < 5; i++) two.sendToQueue('purged', Buffer.from(`p-${i}`), { persistent: true })
+    await until('5 messages', async () => ((await one.checkQueue('purged')).messageCount === 5 ? true : undefined))
+    assert.equal((await two.purgeQueue('purged')).messageCount, 5)
+    assert.equal(await one.get('purged'), false)
+  })
+
+  await t.test('a queue deleted through one broker cancels its consumer on the other', async () => {
+    await one.assertQueue('doomed', { durable: true })
+    await knownOn(connB, 'doomed')
+    const cancelled = new Promise<true>((resolve) => {
+      void one.consume('doomed', (m) => {
+        if (m === null) resolve(true) // amqplib: basic.cancel from the server
+      })
+    })
+    await two.deleteQueue('doomed')
+    assert.equal(await Promise.race([cancelled, sleep(15_000).then(() => false)]), true, 'the consumer was cancelled')
+    const probe = await connA.createChannel()
+    probe.on('error', () => {})
+    await assert.rejects(probe.checkQueue('doomed'), /404|NOT_FOUND/)
+  })
+})
