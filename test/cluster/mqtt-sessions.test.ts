@@ -3,7 +3,8 @@
 //   from the shared catalog) is not expired by the restarted broker: past its 3 s interval the client still
 //   gets what is published to its subscription;
 // - a session resumed through the other broker at once after a SUBSCRIBE, while that broker has not heard of
-//   the SUBSCRIBE (its catalog notifications cut), is present and has that subscription.
+//   the SUBSCRIBE (its catalog notifications cut), is present and has that subscription;
+// - QoS 2 publishes through one broker reach a QoS 2 subscriber on the other once each, in order.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import mqtt from 'mqtt'
@@ -90,4 +91,34 @@ test('a session resumed through another broker right after a SUBSCRIBE has that 
     assert.deepEqual(got, [`m${round}`], `round ${round}: delivered on the subscription made through the other broker`)
     await after.endAsync()
   }
+})
+
+test('QoS 2 publishes through one broker reach a QoS 2 subscriber on the other exactly once', {
+  timeout: 180_000,
+}, async (t) => {
+  const cluster = await startCluster(t, { brokers: 2, listeners: ['mqtt'] })
+  if (cluster === undefined) return
+  const [first, second] = cluster.brokers as [ClusterBroker, ClusterBroker]
+  const url = (broker: ClusterBroker) => `mqtt://127.0.0.1:${broker.ports.mqtt}`
+  const got: string[] = []
+  const subscriber = await mqtt.connectAsync(url(first), { clientId: 'q2-sub', clean: false, reconnectPeriod: 0 })
+  t.after(() => subscriber.endAsync(true))
+  subscriber.on('message', (_topic, payload, packet) => got.push(`${payload}:${packet.qos}`))
+  await subscriber.subscribeAsync('q2/#', { qos: 2 })
+  const publisher = await mqtt.connectAsync(url(second), { clientId: 'q2-pub', reconnectPeriod: 0 })
+  t.after(() => publisher.endAsync(true))
+  // The subscription reaches the other broker's routing within moments: publish a probe until one arrives.
+  for (const deadline = Date.now() + 15_000; got.length === 0; await sleep(200)) {
+    await publisher.publishAsync('q2/probe', 'probe', { qos: 2 })
+    assert.ok(Date.now() < deadline, 'the subscription reached the publishing broker')
+  }
+  await sleep(500)
+  got.length = 0
+  for (let i = 0; i < 10; i++) await publisher.publishAsync(`q2/${i}`, `m${i}`, { qos: 2 })
+  for (const deadline = Date.now() + 10_000; got.length < 10 && Date.now() < deadline; ) await sleep(50)
+  await sleep(500)
+  assert.deepEqual(
+    got,
+    Array.from({ length: 10 }, (_, i) => `m${i}:2`),
+  )
 })
