@@ -1,5 +1,6 @@
 // RabbitMQ semantics that involve a queue's server on a cluster of two brokers, with amqplib: dead-lettering
-// (message TTL and a reject without requeue) into a queue the other broker may serve, a purge through one broker
+// (message TTL and a reject without requeue) into a queue the other broker may serve, a confirmed publish to a
+// fanout exchange whose queues the two brokers serve between them, a purge through one broker
 // of a queue consumed through the other, and a queue deleted through one broker while the other has a consumer
 // on it (cancelled, as RabbitMQ cancels consumers of a deleted queue).
 import assert from 'node:assert/strict'
@@ -18,7 +19,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test('dead letters, purge and queue deletion across the brokers of a cluster', { timeout: 180_000 }, async (t) => {
+test('dead letters, fanout, purge and queue deletion across the brokers of a cluster', {
+  timeout: 180_000,
+}, async (t) => {
   const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp'] })
   if (cluster === undefined) return
   const [a, b] = cluster.brokers as [ClusterBroker, ClusterBroker]
@@ -75,6 +78,37 @@ test('dead letters, purge and queue deletion across the brokers of a cluster', {
       ]),
     )
     assert.deepEqual(reasons, { expired: 'expired', rejected: 'rejected' })
+  })
+
+  await t.test('a confirmed publish to a fanout exchange reaches every bound queue, whoever serves each', async () => {
+    const queues = ['fan-1', 'fan-2', 'fan-3', 'fan-4']
+    await one.assertExchange('fan', 'fanout', { durable: true })
+    for (const queue of queues) {
+      await one.assertQueue(queue, { durable: true })
+      await one.bindQueue(queue, 'fan', '')
+    }
+    for (const queue of queues) await knownOn(connB, queue)
+    const confirm = await connB.createConfirmChannel()
+    // The bindings reach the publishing broker within moments: publish a probe until every queue has one.
+    await until('the bindings known where the publisher is', async () => {
+      confirm.publish('fan', '', Buffer.from('probe'), { persistent: true })
+      await confirm.waitForConfirms()
+      const counts = await Promise.all(queues.map(async (q) => (await one.checkQueue(q)).messageCount))
+      return counts.every((n) => n > 0) ? true : undefined
+    })
+    for (const queue of queues) await one.purgeQueue(queue)
+    for (let i = 0; i < 20; i++) confirm.publish('fan', '', Buffer.from(`f-${i}`), { persistent: true })
+    await confirm.waitForConfirms()
+    for (const queue of queues) {
+      const got: string[] = []
+      for (let m = await one.get(queue, { noAck: true }); m; m = await one.get(queue, { noAck: true }))
+        got.push(m.content.toString())
+      assert.deepEqual(
+        got,
+        Array.from({ length: 20 }, (_, i) => `f-${i}`),
+        `${queue}: every confirmed message, in order`,
+      )
+    }
   })
 
   await t.test('a purge through one broker empties the queue consumed through the other', async () => {
