@@ -1,6 +1,7 @@
 // SQS FIFO deduplication on two brokers over one PostgreSQL, with the AWS SDK: a SendMessage retried through
 // the other broker (a load balancer's choice) with the same MessageDeduplicationId is answered with the first
-// one's MessageId and not delivered again, whichever of the two brokers serves the queue.
+// one's MessageId and not delivered again, whichever of the two brokers serves the queue; and a message group
+// has one message in flight at a time across both brokers.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
@@ -70,4 +71,47 @@ test('a FIFO SendMessage retried through another broker is deduplicated', { time
     }
   }
   assert.deepEqual(bodies, ['a', 'b'])
+})
+
+test('a FIFO group has one message in flight across both brokers, in order', { timeout: 180_000 }, async (t) => {
+  const cluster = await startCluster(t, { brokers: 2, listeners: ['http'] })
+  if (cluster === undefined) return
+  const [one, two] = cluster.brokers.map((broker: ClusterBroker) => {
+    const client = new SQSClient({
+      endpoint: `http://127.0.0.1:${broker.ports.http}`,
+      region: 'us-east-1',
+      credentials,
+      maxAttempts: 1,
+    })
+    t.after(() => client.destroy())
+    return client
+  }) as [SQSClient, SQSClient]
+  const { QueueUrl } = await one.send(
+    new CreateQueueCommand({
+      QueueName: 'jobs.fifo',
+      Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' },
+    }),
+  )
+  for (let i = 0; i < 3; i++)
+    await one.send(new SendMessageCommand({ QueueUrl, MessageBody: `g-${i}`, MessageGroupId: 'g' }))
+  for (const deadline = Date.now() + 15_000; ; await sleep(200)) {
+    if (await two.send(new GetQueueUrlCommand({ QueueName: 'jobs.fifo' })).catch(() => undefined)) break
+    assert.ok(Date.now() < deadline, 'the queue reached the second broker')
+  }
+  const order: string[] = []
+  let receiver = one
+  for (let i = 0; i < 3; i++) {
+    const { Messages = [] } = await receiver.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
+    )
+    assert.equal(Messages.length, 1, 'one message of the group at a time')
+    order.push(Messages[0]!.Body!)
+    // Taken through one broker, the group's next message is not given out through the other meanwhile.
+    const other = receiver === one ? two : one
+    const meanwhile = await other.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }))
+    assert.deepEqual(meanwhile.Messages ?? [], [], 'nothing of the group while one is in flight')
+    await receiver.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: Messages[0]!.ReceiptHandle! }))
+    receiver = other
+  }
+  assert.deepEqual(order, ['g-0', 'g-1', 'g-2'])
 })
