@@ -6,18 +6,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import amqp from 'amqplib'
-import { type ClusterBroker, startCluster } from '../fixtures/cluster.ts'
+import { type ClusterBroker, startCluster, until } from '../fixtures/cluster.ts'
 import { sleep } from './kafka-helpers.ts'
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = await probe()
-    if (found !== undefined) return found
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 test('dead letters, fanout, purge and queue deletion across the brokers of a cluster', {
   timeout: 180_000,

@@ -19,21 +19,11 @@ import amqp from 'amqplib'
 import mqtt from 'mqtt'
 import rhea from 'rhea'
 import stompit from 'stompit'
-import { type ClusterBroker, startCluster } from '../fixtures/cluster.ts'
+import { type ClusterBroker, startCluster, until } from '../fixtures/cluster.ts'
 import { gather, once, sendAll } from '../protocols/amqp10/rhea-helpers.ts'
 import { sleep } from './kafka-helpers.ts'
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = await probe()
-    if (found !== undefined) return found
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 function mqttClient(broker: ClusterBroker, clientId: string, clean: boolean): Promise<mqtt.MqttClient> {
   return new Promise((resolve, reject) => {

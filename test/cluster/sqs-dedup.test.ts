@@ -3,7 +3,7 @@
 // one's MessageId and not delivered again, whichever of the two brokers serves the queue; and a message group
 // has one message in flight at a time across both brokers.
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { type TestContext, test } from 'node:test'
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -18,10 +18,9 @@ import { sleep } from './kafka-helpers.ts'
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
 
-test('a FIFO SendMessage retried through another broker is deduplicated', { timeout: 180_000 }, async (t) => {
-  const cluster = await startCluster(t, { brokers: 2, listeners: ['http'] })
-  if (cluster === undefined) return
-  const clients = cluster.brokers.map((broker: ClusterBroker) => {
+/** An SDK client per broker (no retries: each call goes to the broker asked), destroyed after the test. */
+function sqsClients(t: TestContext, brokers: ClusterBroker[]): [SQSClient, SQSClient] {
+  const clients = brokers.map((broker) => {
     const client = new SQSClient({
       endpoint: `http://127.0.0.1:${broker.ports.http}`,
       region: 'us-east-1',
@@ -31,7 +30,13 @@ test('a FIFO SendMessage retried through another broker is deduplicated', { time
     t.after(() => client.destroy())
     return client
   })
-  const [one, two] = clients as [SQSClient, SQSClient]
+  return clients as [SQSClient, SQSClient]
+}
+
+test('a FIFO SendMessage retried through another broker is deduplicated', { timeout: 180_000 }, async (t) => {
+  const cluster = await startCluster(t, { brokers: 2, listeners: ['http'] })
+  if (cluster === undefined) return
+  const [one, two] = sqsClients(t, cluster.brokers)
   await one.send(new CreateQueueCommand({ QueueName: 'orders.fifo', Attributes: { FifoQueue: 'true' } }))
   // The queue reaches the other broker through the catalog within moments.
   let QueueUrl: string | undefined
@@ -76,16 +81,7 @@ test('a FIFO SendMessage retried through another broker is deduplicated', { time
 test('a FIFO group has one message in flight across both brokers, in order', { timeout: 180_000 }, async (t) => {
   const cluster = await startCluster(t, { brokers: 2, listeners: ['http'] })
   if (cluster === undefined) return
-  const [one, two] = cluster.brokers.map((broker: ClusterBroker) => {
-    const client = new SQSClient({
-      endpoint: `http://127.0.0.1:${broker.ports.http}`,
-      region: 'us-east-1',
-      credentials,
-      maxAttempts: 1,
-    })
-    t.after(() => client.destroy())
-    return client
-  }) as [SQSClient, SQSClient]
+  const [one, two] = sqsClients(t, cluster.brokers)
   const { QueueUrl } = await one.send(
     new CreateQueueCommand({
       QueueName: 'jobs.fifo',
