@@ -1,6 +1,7 @@
 // The cluster settings of `wharf start`: this broker's node id among brokers sharing one postgres:// storage,
 // and the lease and heartbeat of its membership (storage/postgres/cluster). Part of WharfConfig; kept here so
 // the group's defaults, kinds and combination rules sit together.
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS } from '../storage/postgres/cluster/defaults.js'
 import { WharfError } from '../util/errors.js'
 import { type Kind, settingNames } from './config-values.js'
 
@@ -13,8 +14,12 @@ export interface ClusterConfig {
   clusterHeartbeatMs: number
 }
 
-/** The engine's defaults (storage/postgres/cluster): a 6 s lease renewed every 1.5 s. */
-export const clusterConfigDefaults: ClusterConfig = { nodeId: -1, clusterLeaseMs: 6_000, clusterHeartbeatMs: 1_500 }
+/** The engine's defaults (storage/postgres/cluster/defaults.ts). */
+export const clusterConfigDefaults: ClusterConfig = {
+  nodeId: -1,
+  clusterLeaseMs: DEFAULT_LEASE_MS,
+  clusterHeartbeatMs: DEFAULT_HEARTBEAT_MS,
+}
 
 export const clusterConfigKinds: Record<keyof ClusterConfig, Kind> = {
   nodeId: 'nodeId',

@@ -84,11 +84,9 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
 
   cluster.forwardAppends((logName, owner, batches, retry) => {
     let target = owner
-    let first = true
     return followMoves(async () => {
-      // After a move, to where the view says the log is now (here: append locally; nobody yet: the last owner).
-      const now = first ? target : cluster.ownerOf(logName)
-      first = false
+      // Where the view says the log is now (after a move: here, append locally; nobody yet: the last owner).
+      const now = cluster.ownerOf(logName)
       if (now?.owner === cluster.nodeId) return retry()
       if (now !== undefined) target = now
       const answer = peer(target.owner).request('append', { log: logName, epoch: target.epoch, batches })

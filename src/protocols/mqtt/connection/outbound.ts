@@ -79,7 +79,7 @@ export class OutboundDeliveries {
     const c = this.#c
     const session = c.session
     if (c.state !== 'connected' || session === null || this.#sessionConsumer !== null) return
-    if (c.hub.broker.getQueue(session.queueName) === undefined) return
+    if (!c.hub.sessionQueueOpen(session)) return
     this.#offline = OfflineBoundary.of(c.hub.broker, session.queueName, c.hub.limits.queueQos0Messages)
     this.#sessionConsumer = c.hub.broker.consume(session.queueName, {
       owner: c.connection.id,
@@ -113,7 +113,7 @@ export class OutboundDeliveries {
     const c = this.#c
     const broker = c.hub.broker
     const session = c.session
-    if (session !== null) broker.getQueue(session.queueName)?.releaseOwner(c.connection.id)
+    if (session !== null) c.hub.releaseSessionQueue(session, c.connection.id)
     for (const queue of this.#sharedConsumers.keys()) broker.getQueue(queue)?.releaseOwner(c.connection.id)
     this.#sharedConsumers.clear()
     this.#sessionConsumer = null

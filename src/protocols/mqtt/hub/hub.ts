@@ -75,6 +75,11 @@ export class MqttHub {
   readonly logger: Logger
   readonly retained: RetainedStore
   readonly sessions: Map<string, Session>
+  /**
+   * Connected sessions whose queue is not open here yet, by queue name: on a cluster another broker may have
+   * created it a moment ago (a SUBSCRIBE there just before this CONNECT), and its catalog change arrives later.
+   */
+  readonly #awaitingQueue = new Map<string, Session>()
   /** Open connections (TCP and WebSocket), including those still in CONNECT. */
   readonly connections: ConnectionRegistry<HubConnection>
   readonly #flow = new PublisherFlow()
@@ -139,9 +144,10 @@ export class MqttHub {
     hub.#offClaimed = broker.clusterLink.onClaimed('mqtt', (clientId) => {
       void hub.withClient(clientId, async () => hub.#connectedElsewhere(clientId))
     })
-    // A session resumed here just after its first SUBSCRIBE through another broker: its queue arrives later.
     hub.#offQueueOpened = broker.clusterLink.onQueueOpened((name) => {
-      for (const session of hub.sessions.values()) if (session.queueName === name) session.connection?.consumeSession()
+      const session = hub.#awaitingQueue.get(name)
+      hub.#awaitingQueue.delete(name)
+      session?.connection?.consumeSession()
     })
     hub.#tick = setInterval(() => hub.#onTick(), 1000)
     hub.#tick.unref()
@@ -318,6 +324,26 @@ export class MqttHub {
     }
     connection?.takeover()
     if (session.persistent) this.#state.wills.cancel(clientId)
+  }
+
+  /**
+   * Whether the session's queue is open here; if not, and another broker of a cluster may have created it, the
+   * session's connection is told to consume once it opens.
+   */
+  sessionQueueOpen(session: Session): boolean {
+    if (this.broker.getQueue(session.queueName) !== undefined) {
+      this.#awaitingQueue.delete(session.queueName)
+      return true
+    }
+    if (this.broker.cluster !== undefined && session.subscriptions.size > 0)
+      this.#awaitingQueue.set(session.queueName, session)
+    return false
+  }
+
+  /** The session's connection went away: its leases on the session queue go back, and it waits for it no more. */
+  releaseSessionQueue(session: Session, connectionId: string): void {
+    this.broker.getQueue(session.queueName)?.releaseOwner(connectionId)
+    if (this.#awaitingQueue.get(session.queueName) === session) this.#awaitingQueue.delete(session.queueName)
   }
 
   async close(): Promise<void> {

@@ -163,7 +163,7 @@ export function scheduleExpiry(h: HubState, session: Session): void {
       if (stored !== undefined && stored.disconnectedAt !== session.catalogDisconnectedAt) return
       // Connected through another live broker (this one started meanwhile): not expired while it is; should
       // that broker die with the client on it, the session expires a whole interval after this check.
-      if (connectedElsewhere(h, stored)) {
+      if (connectedAtLiveBroker(h, stored)) {
         session.disconnectedAt = h.broker.now()
         return scheduleExpiry(h, session)
       }
@@ -179,7 +179,8 @@ export function scheduleExpiry(h: HubState, session: Session): void {
   session.expiryTimer.unref()
 }
 
-function connectedElsewhere(h: HubState, stored: SessionRecord | undefined): boolean {
+/** Whether the catalog has the session connected through another broker that is a live member. */
+function connectedAtLiveBroker(h: HubState, stored: SessionRecord | undefined): boolean {
   const cluster = h.broker.cluster
   if (cluster === undefined || stored?.node === undefined || stored.disconnectedAt !== null) return false
   return stored.node !== cluster.nodeId && cluster.members().some((m) => m.id === stored.node)

@@ -15,6 +15,7 @@ import type {
 } from '../../api.js'
 import type { Database } from '../connection.js'
 import { assignPass, controllerId, holdControllerLease, releaseControllerLease } from './controller.js'
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS } from './defaults.js'
 import type { LogFence } from './fence.js'
 import { ClusterListener } from './listener.js'
 import { advertise, leave, linkSecret, liveMembers, register, renew, type Session } from './membership.js'
@@ -24,9 +25,9 @@ export type { LogFence } from './fence.js'
 export interface ClusterOptions {
   /** This broker's node id (non-negative integer, unique among live brokers). */
   nodeId: number
-  /** How long a membership or controller lease lasts without renewal (ms, default 10 000). */
+  /** How long a membership or controller lease lasts without renewal (ms, default DEFAULT_LEASE_MS). */
   leaseMs?: number
-  /** How often leases are renewed and the view re-read (ms, default 2 000). */
+  /** How often leases are renewed and the view re-read (ms, default DEFAULT_HEARTBEAT_MS). */
   heartbeatMs?: number
 }
 
@@ -64,8 +65,8 @@ export class PostgresCluster implements ClusterView, LogFence {
   private constructor(db: Database, options: ClusterOptions, session: Session, hooks: Hooks) {
     this.#db = db
     this.nodeId = options.nodeId
-    this.#leaseMs = options.leaseMs ?? 6_000
-    this.#heartbeatMs = options.heartbeatMs ?? 1_500
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
+    this.#heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
     this.#hooks = hooks
     this.#session = session
     this.#listener = new ClusterListener(
@@ -80,8 +81,8 @@ export class PostgresCluster implements ClusterView, LogFence {
     const { nodeId } = options
     if (!Number.isSafeInteger(nodeId) || nodeId < 0 || nodeId > 2 ** 31 - 1)
       throw new WharfError('INVALID_CONFIG', `node id must be an integer in [0, 2^31-1], got ${nodeId}`)
-    const leaseMs = options.leaseMs ?? 6_000
-    const heartbeatMs = options.heartbeatMs ?? 1_500
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
+    const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
     if (!Number.isSafeInteger(leaseMs) || !Number.isSafeInteger(heartbeatMs) || heartbeatMs <= 0)
       throw new WharfError('INVALID_CONFIG', 'cluster leaseMs and heartbeatMs must be positive integers')
     if (heartbeatMs * 2 > leaseMs)
