@@ -6,27 +6,24 @@
 import { headerNumber, Reserved, type StoredMessage } from '../message.js'
 import { storedOf } from '../stream/stored.js'
 import type { Queue } from './queue.js'
+import { atServer } from './remote.js'
+import type { BrowseOptions, BrowsePage } from './types.js'
 
-export interface BrowseOptions {
-  /** Position per partition, as a previous page's `next`; defaults to each partition's ack floor. */
-  from?: readonly number[]
-  /** Most messages in the page (1 to BROWSE_MAX; default 100). */
-  max?: number
-  /** About the most body bytes in the page (one message always fits; default 1 MiB). */
-  maxBytes?: number
-  now?: number
-}
-
-export interface BrowsePage {
-  messages: StoredMessage[]
-  /** Where the next page starts; null when this page reached the end of every partition. */
-  next: number[] | null
-}
+export type { BrowseOptions, BrowsePage }
 
 export const BROWSE_MAX = 10_000
 const READ_BYTES = 256 * 1024
 
-export async function browse(queue: Queue, options: BrowseOptions = {}): Promise<BrowsePage> {
+/**
+ * A page of the queue as the broker serving it has it: on a cluster another broker's view of the log and of the
+ * acks is behind, so a queue served elsewhere is browsed there.
+ */
+export function browse(queue: Queue, options: BrowseOptions = {}): Promise<BrowsePage> {
+  return atServer(queue.server, (remote) => (remote === null ? browseHere(queue, options) : remote.browse(options)))
+}
+
+/** A page read from this broker's log and acks (the broker serving the queue). */
+export async function browseHere(queue: Queue, options: BrowseOptions = {}): Promise<BrowsePage> {
   const max = Math.min(Math.max(Math.floor(options.max ?? 100), 1), BROWSE_MAX)
   const maxBytes = Math.max(options.maxBytes ?? 1024 * 1024, 1)
   const now = options.now ?? Date.now()

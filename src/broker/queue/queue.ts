@@ -226,7 +226,7 @@ export class Queue {
   async get(options: GetOptions): Promise<Delivery[]> {
     this.#assertLive()
     if (this.#remote === null) return pull(this.#s, options)
-    return atServer(this.#server, (remote) => (remote === null ? pull(this.#s, options) : remote.get(options)))
+    return atServer(this.server, (remote) => (remote === null ? pull(this.#s, options) : remote.get(options)))
   }
 
   // ---- acks ----
@@ -235,7 +235,7 @@ export class Queue {
   ack(partition: number, offset: number, leaseId?: number): Promise<boolean> {
     const here = () => acks.ack(this.#s, partition, offset, leaseId)
     if (this.#remote === null) return here()
-    return atServer(this.#server, (remote) =>
+    return atServer(this.server, (remote) =>
       remote === null ? here() : remote.settle('ack', partition, offset, leaseId),
     )
   }
@@ -311,7 +311,7 @@ export class Queue {
 
   /** Removes every message that is not in flight, on a full disk too. Returns how many were purged. */
   purge(): Promise<number> {
-    return atServer(this.#server, (remote) => {
+    return atServer(this.server, (remote) => {
       const s = this.#s
       return remote === null ? s.hooks.freeingSpace(() => purge(s)) : remote.purge()
     })
@@ -324,7 +324,7 @@ export class Queue {
 
   /** The numbers as the broker serving the queue has them (this one, or another of the cluster). */
   currentStats(): Promise<QueueStats> {
-    return atServer(this.#server, async (remote) => (remote === null ? this.queueStats() : remote.stats()))
+    return atServer(this.server, async (remote) => (remote === null ? this.queueStats() : remote.stats()))
   }
 
   isAcked(partition: number, offset: number): boolean {
@@ -380,7 +380,8 @@ export class Queue {
     return true
   }
 
-  readonly #server = () => this.#remote
+  /** Where the queue is served: null here, else the other broker of the cluster (for ./remote.ts atServer). */
+  readonly server = (): RemoteQueue | null => this.#remote
 
   #assertLive(): void {
     if (this.#s.deleted) throw new WharfError('SUBSCRIPTION_NOT_FOUND', `queue '${this.name}' was deleted`)

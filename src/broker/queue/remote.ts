@@ -5,7 +5,7 @@
 import type { QueueConfig } from '../config.js'
 import { followMoves } from '../moving.js'
 import type { QueueConsumer } from './consumer.js'
-import type { Delivery, GetOptions, QueueStats } from './types.js'
+import type { BrowseOptions, BrowsePage, Delivery, GetOptions, QueueStats } from './types.js'
 
 /** The reason a forwarded consumer is cancelled with when its queue is served elsewhere now. */
 export const QUEUE_MOVED = 'queue moved to another broker'
@@ -44,6 +44,8 @@ export interface RemoteQueue {
   /** Returns the leases an owner (connection/channel) holds there. */
   releaseOwner(owner: string): void
   purge(): Promise<number>
+  /** A page of the queue as its server has it (browse.ts). */
+  browse(options: BrowseOptions): Promise<BrowsePage>
   /** The queue's numbers as its server has them (depth, in flight, consumers of every broker). */
   stats(): Promise<QueueStats>
   /**

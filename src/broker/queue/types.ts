@@ -122,3 +122,19 @@ export interface QueueStats {
   /** Body bytes of the messages counted in depth; present while the queue has maxLengthBytes. */
   bytes?: number
 }
+
+export interface BrowseOptions {
+  /** Position per partition, as a previous page's `next`; defaults to each partition's ack floor. */
+  from?: readonly number[]
+  /** Most messages in the page (1 to BROWSE_MAX; default 100). */
+  max?: number
+  /** About the most body bytes in the page (one message always fits; default 1 MiB). */
+  maxBytes?: number
+  now?: number
+}
+
+export interface BrowsePage {
+  messages: StoredMessage[]
+  /** Where the next page starts; null when this page reached the end of every partition. */
+  next: number[] | null
+}

@@ -2,6 +2,7 @@
 // each operation is a request over the link to that member; each local consumer is a subscription there,
 // re-made after a lost link or a refusal until the consumer goes or the queue is served elsewhere (the
 // placement then hands the consumers to the next server).
+import type { BrowseOptions, BrowsePage } from '../../broker/queue/browse.js'
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import { QUEUE_MOVED, type RemoteQueue, type RemoteSettle } from '../../broker/queue/remote.js'
 import type { Delivery, GetOptions, QueueStats } from '../../broker/queue/types.js'
@@ -187,5 +188,9 @@ export class LinkedQueue implements RemoteQueue {
 
   async purge(): Promise<number> {
     return Number(await this.#peer.request('purge', { queue: this.#queue }))
+  }
+
+  async browse(options: BrowseOptions): Promise<BrowsePage> {
+    return (await this.#peer.request('browse', { queue: this.#queue, options })) as BrowsePage
   }
 }

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import type { PublishMessage } from '../../broker/message.js'
+import { type BrowseOptions, browseHere } from '../../broker/queue/browse.js'
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions } from '../../broker/queue/types.js'
 import { compileSelector, type Selector } from '../../broker/selector/index.js'
@@ -209,6 +210,8 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
         return queueNamed(r.queue).purge()
       case 'stats':
         return queueNamed(r.queue).queueStats()
+      case 'browse':
+        return browseHere(queueNamed(r.queue), r.options as BrowseOptions)
       case 'interest':
         options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
         return true

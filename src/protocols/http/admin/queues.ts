@@ -18,20 +18,12 @@ async function describeQueue({ broker, internalName }: AdminContext, name: strin
   return { ...stats, config: queue.config, ...(internal === undefined ? {} : { internal }) }
 }
 
-/** Non-destructive peek of a queue: unacked messages from the ack floor, in offset order, no lease taken. */
+/**
+ * Non-destructive peek of a queue: its browse (unacked messages from the ack floor, no lease taken, expired and
+ * not yet due ones left out), from the broker serving it. Bounded in bytes below the cluster link's frame.
+ */
 async function peekQueue(broker: Broker, name: string, limit: number): Promise<StoredMessage[]> {
-  const queue = broker.queue(name)
-  const out: StoredMessage[] = []
-  for (const p of queue.partitions) {
-    let offset = queue.ackFloor(p.index)
-    while (out.length < limit && offset < p.log.highWatermark) {
-      const { messages, nextOffset } = await broker.readMessages(queue.streamName, p.index, offset, 256 * 1024)
-      for (const m of messages) if (out.length < limit && !queue.isAcked(p.index, m.offset)) out.push(m)
-      if (nextOffset <= offset) break
-      offset = nextOffset
-    }
-  }
-  return out
+  return (await broker.browse(name, { max: limit, maxBytes: 16 * 1024 * 1024 })).messages
 }
 
 const GET_MODES = ['ack', 'requeue', 'reject'] as const
