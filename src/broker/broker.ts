@@ -3,6 +3,7 @@
 import type { ClusterView, StorageEngine } from '../storage/api.js'
 import { WharfError } from '../util/errors.js'
 import { AdapterCatalogs, type AdapterKind, type Catalog } from './catalog.js'
+import { CatalogLock } from './catalog-lock.js'
 import { syncCatalog } from './catalog-sync/catalog-sync.js'
 import { ClusterLinkHooks } from './cluster-link.js'
 import type { BrokerOptions, QueueConfig, StreamConfig } from './config.js'
@@ -80,12 +81,12 @@ export class Broker {
   readonly now: () => number
   readonly #report = new BrokerReports(this, () => this.#options)
   #closed = false
-  /** Serializes catalog changes (create/delete) so concurrent declares stay consistent. */
-  #catalogLock: Promise<unknown> = Promise.resolve()
+  readonly #lock: CatalogLock
 
   protected constructor(options: BrokerOptions) {
     this.#storage = options.storage
     this.cluster = options.storage.cluster
+    this.#lock = new CatalogLock(options.storage.metadata, this.clusterLink)
     this.#catalogs = new AdapterCatalogs(options.storage.metadata)
     this.security = new Security(options.storage.metadata)
     this.#appender = new Appender(options.storage.metadata, () => this.schemas)
@@ -165,7 +166,7 @@ export class Broker {
     await this.router.unbindMissing((d) => (d.kind === 'queue' ? this.#queues.has(d.name) : this.#streams.has(d.name)))
     this.#maintenance.start(this.#options.tickMs ?? 100)
     this.scheduler = Scheduler.start(meta, this, this.#report.warn, this.#options)
-    syncCatalog(this, meta, this.#streams, this.#queues, this.#appender, (work) => this.#serial(work), this.#report)
+    syncCatalog(this, meta, this.#streams, this.#queues, this.#appender, this.#lock, this.#report)
   }
 
   /** Adapter state of one kind (catalog.ts): durable, typed by the caller, never read by the broker. */
@@ -173,15 +174,12 @@ export class Broker {
     return this.#catalogs.of<T>(kind)
   }
 
-  #serial<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#catalogLock.then(work)
-    this.#catalogLock = run.catch(() => {})
-    return run
-  }
+  /** Every catalog change other members committed before the call is applied here (link op catch-up). */
+  catalogCaughtUp = (): Promise<void> => this.#lock.caughtUp()
 
   /** A catalog change on an open broker, in turn with the others. */
   #change<T>(work: () => Promise<T>): Promise<T> {
-    return this.#serial(async () => {
+    return this.#lock.change(async () => {
       this.#assertOpen()
       return work()
     })
@@ -214,12 +212,13 @@ export class Broker {
 
   /** Changes stream settings; partitions can only grow (Kafka CreatePartitions). */
   alterStream(name: string, changes: Partial<StreamConfig>): Promise<Stream> {
-    return this.#serial(() => this.#streams.alter(name, changes))
+    return this.#lock.change(() => this.#streams.alter(name, changes))
   }
 
   /** Deletes a stream; one that queues read is refused unless `force`, which deletes those queues too. */
   deleteStream(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.#serial(() => this.#report.change('stream', name, () => this.#streams.delete(name, !!options.force)))
+    const work = () => this.#report.change('stream', name, () => this.#streams.delete(name, !!options.force))
+    return this.#lock.change(work)
   }
 
   /** Appends messages to a stream (Appender.produce); resolves with their positions once durable. */
@@ -297,17 +296,14 @@ export class Broker {
   async releaseOwner(owner: string): Promise<void> {
     await this.transactions.releaseOwner(owner)
     this.jms?.releaseOwner(owner)
-    for (const queue of [...this.#queues.values()]) {
-      if (queue.config.exclusiveOwner === owner) await this.deleteQueue(queue.name)
-      else queue.releaseOwner(owner)
-    }
+    await this.#queues.releaseOwner(owner)
   }
 
   /** A page of a queue's messages, read without leasing them (queue/browse.ts). */
   browse = async (queue: string, options?: BrowseOptions): Promise<BrowsePage> => browse(this.queue(queue), options)
 
   deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): Promise<number> {
-    return this.#serial(() => this.#report.change('queue', name, () => this.#queues.delete(name, options)))
+    return this.#lock.change(() => this.#report.change('queue', name, () => this.#queues.delete(name, options)))
   }
 
   /** The numbers as this broker has them (Queue.currentStats asks the serving broker of a cluster). */
@@ -315,11 +311,13 @@ export class Broker {
 
   declareExchange(def: ExchangeDeclare, options: { passive?: boolean } = {}): Promise<ExchangeDef> {
     this.#assertOpen()
-    return this.#report.change('exchange', def.name, () => this.router.declareExchange(def, options))
+    const declared = this.#report.change('exchange', def.name, () => this.router.declareExchange(def, options))
+    return options.passive ? declared : this.clusterLink.settled(declared)
   }
 
   deleteExchange(name: string, options: { ifUnused?: boolean } = {}): Promise<void> {
-    return this.#report.change('exchange', name, () => this.router.deleteExchange(name, options))
+    const deleted = this.#report.change('exchange', name, () => this.router.deleteExchange(name, options))
+    return this.clusterLink.settled(deleted)
   }
 
   /** Binds an exchange to a queue, stream or exchange; the destination must exist. */
@@ -332,11 +330,12 @@ export class Broker {
       throw new WharfError('STREAM_NOT_FOUND', `no stream '${d.name}'`, { detail: { stream: d.name } })
     if (d.kind === 'sink' && !this.#publisher.hasSink(d.id))
       throw new WharfError('INVALID_ARGUMENT', `no sink '${d.id}'`)
-    this.#report.binding(binding, 'created', await this.router.bind(binding))
+    this.#report.binding(binding, 'created', await this.clusterLink.settled(this.router.bind(binding)))
   }
 
-  unbind(binding: BindingDef): Promise<boolean> {
-    return this.router.unbind(binding).then((removed) => this.#report.binding(binding, 'deleted', removed))
+  async unbind(binding: BindingDef): Promise<boolean> {
+    const removed = await this.clusterLink.settled(this.router.unbind(binding))
+    return this.#report.binding(binding, 'deleted', removed)
   }
 
   /** Registers an in-memory subscriber that bindings can target as { kind: 'sink', id }. */
@@ -388,7 +387,7 @@ export class Broker {
     this.#maintenance.stop()
     await this.scheduler?.close()
     this.groups?.close()
-    await this.#catalogLock
+    await this.#lock.idle()
     const saves = [this.producerTransactions?.close(), this.#appender.producers.saveAll(this.now())]
     await Promise.all([this.transactions?.close(), ...saves.map((save) => save?.catch(() => {}))])
     for (const queue of this.#queues.values()) {

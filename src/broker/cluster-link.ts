@@ -26,10 +26,26 @@ export type PublishRelay = (
 export class ClusterLinkHooks {
   lookup: RemoteQueueLookup | null = null
   relay: PublishRelay | null = null
+  /**
+   * Makes every other live member apply this broker's catalog changes so far and learn which exchanges its
+   * transient subscriptions are on (bounded: a member that does not answer in seconds is not waited for).
+   */
+  settler: (() => Promise<void>) | null = null
   /** Tells every other member that a client of an adapter's kind connected here with this id. */
   claim: ((kind: string, id: string) => void) | null = null
   readonly #onClaimed = new Map<string, (id: string) => void>()
   readonly #onQueueOpened = new Set<(name: string) => void>()
+
+  /**
+   * A catalog change (declare, bind, delete...) a client is told of once this resolves: on a cluster, once
+   * every live member has applied it, as a client that goes on through another broker expects. Awaited out of
+   * the catalog lock, which the members' catching up can wait for on this broker.
+   */
+  async settled<T>(change: Promise<T>): Promise<T> {
+    const result = await change
+    await this.settler?.()
+    return result
+  }
 
   find(name: string, config: QueueConfig, streamId: number): RemoteQueue | null {
     return this.lookup === null ? null : this.lookup(name, config, streamId)

@@ -198,6 +198,12 @@ export interface MetadataStore {
    */
   refresh?(kind: string, name: string): Promise<void>
   /**
+   * Engines several brokers share: resolves once every change other brokers committed before the call is
+   * applied here and reported to the watchers (bounded: a store that cannot hear the database gives up after
+   * seconds). The local engine leaves it out.
+   */
+  caughtUp?(): Promise<void>
+  /**
    * Takes the next value (1, 2, 3...) of the named counter, kept as the document ('counter', counter): the next
    * value to hand out. On an engine several brokers share the take is atomic in the shared store, so no two
    * brokers ever get the same value; resolves once the counter's new value is durable.

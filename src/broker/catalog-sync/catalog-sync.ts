@@ -6,6 +6,7 @@
 // drops its cached decisions, the schema registry reads its documents again, the scheduler takes the job's new schedule. Each change runs in turn with the broker's own catalog changes (its catalog lock)
 // and acts on the catalog as it is then, so a burst of changes to one name ends in its last state.
 import type { MetadataStore } from '../../storage/api.js'
+import type { CatalogLock } from '../catalog-lock.js'
 import type { ClusterLinkHooks } from '../cluster-link.js'
 import type { QueueCatalog, QueueRecord } from '../queue/catalog.js'
 import type { Quotas } from '../quotas/quotas.js'
@@ -57,7 +58,7 @@ export function syncCatalog(
   streams: StreamCatalog,
   queues: QueueCatalog,
   appender: Appender,
-  serial: <T>(work: () => Promise<T>) => Promise<T>,
+  lock: Pick<CatalogLock, 'locked'>,
   report: { info: Report; warn: Report },
 ): void {
   if (metadata.watch === undefined) return
@@ -121,8 +122,10 @@ export function syncCatalog(
   }
   metadata.watch((kind, name) => {
     if (!(SYNCED_KINDS as readonly string[]).includes(kind)) return
-    serial(() => apply(kind, name)).catch((error) =>
-      report.warn('applying a catalog change from another broker failed', { kind, name, error: String(error) }),
-    )
+    lock
+      .locked(() => apply(kind, name))
+      .catch((error) =>
+        report.warn('applying a catalog change from another broker failed', { kind, name, error: String(error) }),
+      )
   })
 }

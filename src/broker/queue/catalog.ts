@@ -256,6 +256,14 @@ export class QueueCatalog extends NamedCatalog<Queue> {
     return 'altered'
   }
 
+  /** A connection closed: its exclusive queues are deleted, its leases on the others returned. */
+  async releaseOwner(owner: string): Promise<void> {
+    for (const queue of [...this.values()]) {
+      if (queue.config.exclusiveOwner === owner) await this.#host.deleteQueue(queue.name)
+      else queue.releaseOwner(owner)
+    }
+  }
+
   /** Closes a queue and forgets it, in memory only (its consumers are cancelled with reason). */
   detach(queue: Queue, reason: string): void {
     queue.close(reason)

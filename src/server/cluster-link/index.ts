@@ -26,6 +26,8 @@ export { LINK_ENDPOINT }
 export const LINK_FRAME_BYTES_MAX = 64 * 1024 * 1024
 /** How often a broker checks whether its transient bindings changed (and tells the others). */
 const ANNOUNCE_MS = 500
+/** How long a catalog change waits for a member to catch up with it before it is confirmed regardless. */
+const CATCH_UP_TIMEOUT_MS = 5000
 
 export interface ClusterLinkOptions {
   broker: Broker
@@ -103,6 +105,18 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
     for (const member of cluster.members())
       if (member.id !== cluster.nodeId) peer(member.id).tell('claim', { kind, id })
   }
+  // A catalog change a client is about to be told of (declare-ok, bind-ok, SUBACK) must be in force on every
+  // member, or a publish through another one right after it misses it: the catalog's own announcements can be
+  // milliseconds behind, and transient subscriptions are announced only every ANNOUNCE_MS. So each other live
+  // member is asked to catch up with the catalog committed so far, told this broker's interest in the same
+  // request, and waited for; one that does not answer in time is paused or gone, and catches up when it is back.
+  broker.clusterLink.settler = async () => {
+    const others = cluster.members().filter((m) => m.id !== cluster.nodeId)
+    if (others.length === 0) return
+    const exchanges = relay.interestNow()
+    const caughtUp = (node: number) => peer(node).request('catch-up', { exchanges }, CATCH_UP_TIMEOUT_MS)
+    await Promise.all(others.map((m) => caughtUp(m.id).catch(() => {})))
+  }
   const announcing = setInterval(() => relay.announce(), ANNOUNCE_MS)
   announcing.unref()
   relay.announce()
@@ -117,6 +131,7 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
       broker.clusterLink.lookup = null
       broker.clusterLink.relay = null
       broker.clusterLink.claim = null
+      broker.clusterLink.settler = null
       cluster.forwardAppends(null)
       for (const p of peers.values()) p.close()
       for (const socket of sockets) socket.destroy()

@@ -50,12 +50,22 @@ export class PublishRelay {
   /** Tells every other live member this broker's interest when it changed, and now and then regardless. */
   announce(now = Date.now()): void {
     const exchanges = this.#transientSources()
-    const text = exchanges.join('\u0000')
-    if (text === this.#announced && now - this.#announcedAt < INTEREST_REPEAT_MS) return
-    this.#announced = text
-    this.#announcedAt = now
+    if (exchanges.join('\u0000') === this.#announced && now - this.#announcedAt < INTEREST_REPEAT_MS) return
     for (const member of this.#cluster.members())
       if (member.id !== this.#cluster.nodeId) this.#peer(member.id).tell('interest', { exchanges })
+    this.#told(exchanges, now)
+  }
+
+  /** The interest to tell every member now, in a catch-up request (the link settler), instead of at the next announce. */
+  interestNow(now = Date.now()): string[] {
+    const exchanges = this.#transientSources()
+    this.#told(exchanges, now)
+    return exchanges
+  }
+
+  #told(exchanges: string[], now: number): void {
+    this.#announced = exchanges.join('\u0000')
+    this.#announcedAt = now
   }
 
   /** Exchanges with a binding to a sink or a queue only this broker holds; the default exchange with any such queue. */

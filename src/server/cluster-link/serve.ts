@@ -215,6 +215,11 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
       case 'interest':
         options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
         return true
+      case 'catch-up':
+        // The requester is about to confirm a catalog change to its client (its settler).
+        options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
+        await broker.catalogCaughtUp()
+        return true
       case 'claim':
         broker.clusterLink.claimed(String(r.kind), String(r.id))
         return true

@@ -8,6 +8,11 @@
 // write transaction ran on and skipped without a query (an echo the skip misses finds memory equal to the row
 // and reports nothing). A document this broker changed and has not committed yet keeps the local version: its
 // commit comes later and overwrites the row, so the other broker's version is already superseded.
+//
+// Catching up (caughtUp): PostgreSQL delivers notifications in the order their transactions committed, so a
+// marker this broker notifies arrives after the announcement of every change committed before it was sent;
+// once the re-read that follows the marker's arrival is applied, so is every such change.
+import { randomBytes } from 'node:crypto'
 import { WharfError } from '../../util/errors.js'
 import { type MetadataTable, toDoc } from '../local/metadata-store.js'
 import { CATALOG_CHANNEL, decodeChange } from './catalog-notify.js'
@@ -21,6 +26,11 @@ export const SEP = '\u0000'
 
 /** An own announcement not seen back after this long is forgotten (its transaction may never have committed). */
 const ECHO_TTL_MS = 60_000
+
+/** A caughtUp marker's payload: never a change's, since no catalog kind starts with '#'. */
+const MARKER = '#caught-up/'
+/** How long caughtUp waits for its marker to come back (the listening connection may be down). */
+const CAUGHT_UP_TIMEOUT_MS = 4000
 
 export interface CatalogWatchHost {
   readonly table: MetadataTable
@@ -51,6 +61,10 @@ export class CatalogWatch {
   #touched: Set<string> | undefined
   /** refresh() callers, by key: resolved when a re-read that took their key has ended. */
   readonly #refreshing = new Map<string, Array<() => void>>()
+  /** caughtUp() markers sent and not heard back yet, by token. */
+  readonly #markers = new Map<string, () => void>()
+  /** caughtUp() callers whose marker arrived: resolved when the next re-read has been applied. */
+  #afterNextDrain: Array<() => void> = []
   #started = false
   #closed = false
 
@@ -60,6 +74,9 @@ export class CatalogWatch {
       onNotification: (payload, pid) => this.#notified(payload, pid),
       onConnected: () => {
         this.#all = true
+        // Markers sent while nobody listened are lost; the whole re-read covers what they waited for.
+        this.#afterNextDrain.push(...this.#markers.values())
+        this.#markers.clear()
         this.#kick()
       },
       warn: host.warn,
@@ -117,6 +134,31 @@ export class CatalogWatch {
     return done
   }
 
+  /**
+   * Resolves once every change another broker committed before this call is applied here and its watchers
+   * told (or after CAUGHT_UP_TIMEOUT_MS, or at once when the database cannot be reached).
+   */
+  async caughtUp(): Promise<void> {
+    if (this.#closed || this.#watchers.size === 0) return
+    const token = randomBytes(12).toString('base64url')
+    let timer: NodeJS.Timeout | undefined
+    const heard = new Promise<void>((resolve) => {
+      this.#markers.set(token, resolve)
+      timer = setTimeout(() => {
+        this.#markers.delete(token)
+        resolve()
+      }, CAUGHT_UP_TIMEOUT_MS)
+    })
+    try {
+      await this.#host.db.query('SELECT pg_notify($1, $2)', [CATALOG_CHANNEL, MARKER + token])
+    } catch {
+      this.#markers.get(token)?.()
+      this.#markers.delete(token)
+    }
+    await heard
+    clearTimeout(timer)
+  }
+
   #refreshed(keys: Iterable<string>): void {
     for (const key of keys) {
       for (const resolve of this.#refreshing.get(key) ?? []) resolve()
@@ -130,6 +172,16 @@ export class CatalogWatch {
   }
 
   #notified(payload: string, pid: number): void {
+    if (payload.startsWith(MARKER)) {
+      // Other brokers' markers are theirs to wait for.
+      const token = payload.slice(MARKER.length)
+      const caughtUp = this.#markers.get(token)
+      if (caughtUp === undefined) return
+      this.#markers.delete(token)
+      this.#afterNextDrain.push(caughtUp)
+      this.#kick()
+      return
+    }
     const echoKey = pid + SEP + payload
     const echo = this.#echoes.get(echoKey)
     if (echo !== undefined) {
@@ -147,7 +199,7 @@ export class CatalogWatch {
     if (this.#draining !== undefined || this.#closed || this.#watchers.size === 0) return
     this.#draining = this.#drain().finally(() => {
       this.#draining = undefined
-      if (this.#all || this.#kinds.size > 0 || this.#keys.size > 0) this.#kick()
+      if (this.#all || this.#kinds.size > 0 || this.#keys.size > 0 || this.#afterNextDrain.length > 0) this.#kick()
     })
   }
 
@@ -157,9 +209,11 @@ export class CatalogWatch {
     const all = this.#all
     const kinds = this.#kinds
     const keys = this.#keys
+    const caughtUp = this.#afterNextDrain
     this.#all = false
     this.#kinds = new Set()
     this.#keys = new Set()
+    this.#afterNextDrain = []
     this.#touched = new Set()
     let rows: Row[]
     try {
@@ -169,6 +223,7 @@ export class CatalogWatch {
       this.#host.warn?.('catalog re-read failed', { error: (error as Error).message })
       this.#touched = undefined
       this.#refreshed(keys)
+      for (const resolve of caughtUp) resolve()
       return
     }
     const touched = this.#touched
@@ -185,6 +240,7 @@ export class CatalogWatch {
       }
     }
     this.#refreshed(keys)
+    for (const resolve of caughtUp) resolve()
   }
 
   async #read(all: boolean, kinds: Set<string>, keys: Set<string>): Promise<Row[]> {
@@ -256,6 +312,9 @@ export class CatalogWatch {
   async close(): Promise<void> {
     this.#closed = true
     this.#refreshed([...this.#refreshing.keys()])
+    for (const resolve of [...this.#markers.values(), ...this.#afterNextDrain]) resolve()
+    this.#markers.clear()
+    this.#afterNextDrain = []
     await this.#listener.close()
     await this.#draining?.catch(() => {})
   }

@@ -154,6 +154,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.#watch.refresh(kind, name)
   }
 
+  caughtUp(): Promise<void> {
+    return this.#watch.caughtUp()
+  }
+
   /** Resolves once listening and caught up with the database (tests). */
   watching(): Promise<void> {
     return this.#watch.settled()

@@ -1,0 +1,94 @@
+// A change a client saw confirmed is in force on every broker of the cluster from then on, as RabbitMQ's
+// cluster-wide metadata store gives it: an exchange, a queue and a binding declared through one broker route a
+// publish made through the other the moment the declaring client holds its declare-ok and bind-ok, with no
+// wait in between; and a subscription only the first broker holds (an exclusive queue, an MQTT clean session)
+// gets a publish made through the other right after the client's bind-ok or SUBACK.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import amqp from 'amqplib'
+import mqtt from 'mqtt'
+import { type ClusterBroker, startCluster, until } from '../fixtures/cluster.ts'
+
+const ROUNDS = 10
+
+test('a declare, bind or subscribe confirmed through one broker is in force on the other at once', {
+  timeout: 180_000,
+}, async (t) => {
+  const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp', 'mqtt'] })
+  if (cluster === undefined) return
+  const [a, b] = cluster.brokers as [ClusterBroker, ClusterBroker]
+  const connect = async (broker: ClusterBroker) => {
+    const connection = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.ports.amqp}`)
+    t.after(() => connection.close().catch(() => {}))
+    return connection
+  }
+  const [connA, connB] = [await connect(a), await connect(b)]
+
+  await t.test(
+    'amqplib: an exchange, queue and binding declared through one broker route a publish through the other',
+    async () => {
+      const declare = await connA.createChannel()
+      const confirm = await connB.createConfirmChannel()
+      const returned: string[] = []
+      confirm.on('return', (m: amqp.Message) => returned.push(m.content.toString()))
+      for (let i = 0; i < ROUNDS; i++) {
+        await declare.assertExchange(`fresh-x-${i}`, 'direct', { durable: true })
+        await declare.assertQueue(`fresh-q-${i}`, { durable: true })
+        await declare.bindQueue(`fresh-q-${i}`, `fresh-x-${i}`, 'k')
+        confirm.publish(`fresh-x-${i}`, 'k', Buffer.from(`exchange-${i}`), { persistent: true, mandatory: true })
+        confirm.sendToQueue(`fresh-q-${i}`, Buffer.from(`queue-${i}`), { persistent: true, mandatory: true })
+        await confirm.waitForConfirms()
+      }
+      assert.deepEqual(returned, [], 'no publish came back unroutable')
+      for (let i = 0; i < ROUNDS; i++) {
+        const got: string[] = []
+        await until(`both messages in fresh-q-${i}`, async () => {
+          const m = await declare.get(`fresh-q-${i}`, { noAck: true })
+          if (m) got.push(m.content.toString())
+          return got.length === 2 ? true : undefined
+        })
+        assert.deepEqual(got.sort(), [`exchange-${i}`, `queue-${i}`])
+      }
+    },
+  )
+
+  await t.test('amqplib: an exclusive queue bound through one broker gets a publish through the other', async () => {
+    const declare = await connA.createChannel()
+    const publish = await connB.createConfirmChannel()
+    for (let i = 0; i < ROUNDS; i++) {
+      await declare.assertExchange(`live-x-${i}`, 'fanout', { durable: true })
+      const { queue } = await declare.assertQueue('', { exclusive: true })
+      const got: string[] = []
+      await declare.consume(queue, (m) => m && got.push(m.content.toString()), { noAck: true })
+      await declare.bindQueue(queue, `live-x-${i}`, '')
+      publish.publish(`live-x-${i}`, '', Buffer.from(`live-${i}`))
+      await publish.waitForConfirms()
+      await until(`live-${i} delivered`, async () => (got.length > 0 ? true : undefined), 5000)
+      assert.deepEqual(got, [`live-${i}`])
+    }
+  })
+
+  await t.test(
+    'mqtt.js: a clean session subscribed through one broker gets a QoS 1 publish through the other',
+    async () => {
+      const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${a.ports.mqtt}`, {
+        clientId: 'fresh-sub',
+        clean: true,
+      })
+      const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, {
+        clientId: 'fresh-pub',
+        clean: true,
+      })
+      try {
+        const got: string[] = []
+        subscriber.on('message', (_topic, payload) => got.push(payload.toString()))
+        await subscriber.subscribeAsync('fresh/first', { qos: 1 })
+        await publisher.publishAsync('fresh/first', 'first', { qos: 1 })
+        await until('the first publish delivered', async () => (got.length > 0 ? true : undefined), 5000)
+        assert.deepEqual(got, ['first'])
+      } finally {
+        await Promise.all([subscriber.endAsync(), publisher.endAsync()])
+      }
+    },
+  )
+})
