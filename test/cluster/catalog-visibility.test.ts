@@ -2,7 +2,8 @@
 // cluster-wide metadata store gives it: an exchange, a queue and a binding declared through one broker route a
 // publish made through the other the moment the declaring client holds its declare-ok and bind-ok, with no
 // wait in between; and a subscription only the first broker holds (an exclusive queue, an MQTT clean session)
-// gets a publish made through the other right after the client's bind-ok or SUBACK.
+// gets a publish made through the other right after the client's bind-ok or SUBACK. A member that does not
+// answer (paused) holds a declare up for seconds, not for ever, and applies it once it runs again.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import amqp from 'amqplib'
@@ -67,6 +68,30 @@ test('a declare, bind or subscribe confirmed through one broker is in force on t
       assert.deepEqual(got, [`live-${i}`])
     }
   })
+
+  await t.test(
+    'a declare through one broker while the other is paused completes; the other has it once resumed',
+    async () => {
+      b.signal('SIGSTOP')
+      try {
+        const declare = await connA.createChannel()
+        await declare.assertQueue('while-paused', { durable: true })
+      } finally {
+        b.signal('SIGCONT')
+      }
+      await until('while-paused known to the resumed broker', async () => {
+        const channel = await connB.createChannel()
+        channel.on('error', () => {})
+        try {
+          await channel.checkQueue('while-paused')
+          await channel.close()
+          return true
+        } catch {
+          return undefined
+        }
+      })
+    },
+  )
 
   await t.test(
     'mqtt.js: a clean session subscribed through one broker gets a QoS 1 publish through the other',

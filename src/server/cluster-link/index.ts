@@ -114,8 +114,14 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
     const others = cluster.members().filter((m) => m.id !== cluster.nodeId)
     if (others.length === 0) return
     const exchanges = relay.interestNow()
+    let timer: NodeJS.Timeout | undefined
+    // The request's own timeout starts once the link is up; connecting to a paused member takes longer.
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CATCH_UP_TIMEOUT_MS)
+    })
     const caughtUp = (node: number) => peer(node).request('catch-up', { exchanges }, CATCH_UP_TIMEOUT_MS)
-    await Promise.all(others.map((m) => caughtUp(m.id).catch(() => {})))
+    await Promise.race([late, Promise.all(others.map((m) => caughtUp(m.id).catch(() => {})))])
+    clearTimeout(timer)
   }
   const announcing = setInterval(() => relay.announce(), ANNOUNCE_MS)
   announcing.unref()
