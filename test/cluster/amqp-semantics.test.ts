@@ -5,8 +5,9 @@
 // on it (cancelled, as RabbitMQ cancels consumers of a deleted queue).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import amqp from 'amqplib'
+import type amqp from 'amqplib'
 import { type ClusterBroker, startCluster, until } from '../fixtures/cluster.ts'
+import { amqpConnect } from './amqp-helpers.ts'
 import { sleep } from './kafka-helpers.ts'
 
 test('dead letters, fanout, purge and queue deletion across the brokers of a cluster', {
@@ -15,27 +16,8 @@ test('dead letters, fanout, purge and queue deletion across the brokers of a clu
   const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp'] })
   if (cluster === undefined) return
   const [a, b] = cluster.brokers as [ClusterBroker, ClusterBroker]
-  const connect = async (broker: ClusterBroker) => {
-    const connection = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.ports.amqp}`)
-    t.after(() => connection.close().catch(() => {}))
-    return connection
-  }
-  const [connA, connB] = [await connect(a), await connect(b)]
+  const [connA, connB] = [await amqpConnect(t, a), await amqpConnect(t, b)]
   const [one, two] = [await connA.createChannel(), await connB.createChannel()]
-  // Known to a broker once a passive declare there finds it (the catalog's change takes a moment to arrive); each
-  // try on a channel of its own, since a 404 closes the channel.
-  const knownOn = (connection: amqp.ChannelModel, queue: string) =>
-    until(`${queue} declared`, async () => {
-      const channel = await connection.createChannel()
-      channel.on('error', () => {})
-      try {
-        await channel.checkQueue(queue)
-        await channel.close()
-        return true
-      } catch {
-        return undefined
-      }
-    })
 
   await t.test('expired and rejected messages reach the dead-letter queue, whoever serves it', async () => {
     await one.assertQueue('dead', { durable: true })
@@ -47,8 +29,6 @@ test('dead letters, fanout, purge and queue deletion across the brokers of a clu
       durable: true,
       arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead' },
     })
-    await knownOn(connB, 'short-lived')
-    await knownOn(connB, 'refused')
     const confirm = await connB.createConfirmChannel()
     confirm.sendToQueue('short-lived', Buffer.from('expired'), { persistent: true })
     confirm.sendToQueue('refused', Buffer.from('rejected'), { persistent: true })
@@ -77,7 +57,6 @@ test('dead letters, fanout, purge and queue deletion across the brokers of a clu
       await one.assertQueue(queue, { durable: true })
       await one.bindQueue(queue, 'fan', '')
     }
-    for (const queue of queues) await knownOn(connB, queue)
     const confirm = await connB.createConfirmChannel()
     // The bindings reach the publishing broker within moments: publish a probe until every queue has one.
     await until('the bindings known where the publisher is', async () => {
@@ -103,7 +82,6 @@ test('dead letters, fanout, purge and queue deletion across the brokers of a clu
 
   await t.test('a purge through one broker empties the queue consumed through the other', async () => {
     await one.assertQueue('purged', { durable: true })
-    await knownOn(connB, 'purged')
     for (let i = 0; i < 5; i++) two.sendToQueue('purged', Buffer.from(`p-${i}`), { persistent: true })
     await until('5 messages', async () => ((await one.checkQueue('purged')).messageCount === 5 ? true : undefined))
     assert.equal((await two.purgeQueue('purged')).messageCount, 5)
@@ -112,7 +90,6 @@ test('dead letters, fanout, purge and queue deletion across the brokers of a clu
 
   await t.test('a queue deleted through one broker cancels its consumer on the other', async () => {
     await one.assertQueue('doomed', { durable: true })
-    await knownOn(connB, 'doomed')
     const cancelled = new Promise<true>((resolve) => {
       void one.consume('doomed', (m) => {
         if (m === null) resolve(true) // amqplib: basic.cancel from the server

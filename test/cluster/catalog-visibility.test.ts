@@ -6,9 +6,10 @@
 // answer (paused) holds a declare up for seconds, not for ever, and applies it once it runs again.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import amqp from 'amqplib'
+import type amqp from 'amqplib'
 import mqtt from 'mqtt'
 import { type ClusterBroker, startCluster, until } from '../fixtures/cluster.ts'
+import { amqpConnect, queueKnownOn } from './amqp-helpers.ts'
 
 const ROUNDS = 10
 
@@ -18,12 +19,7 @@ test('a declare, bind or subscribe confirmed through one broker is in force on t
   const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp', 'mqtt'] })
   if (cluster === undefined) return
   const [a, b] = cluster.brokers as [ClusterBroker, ClusterBroker]
-  const connect = async (broker: ClusterBroker) => {
-    const connection = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.ports.amqp}`)
-    t.after(() => connection.close().catch(() => {}))
-    return connection
-  }
-  const [connA, connB] = [await connect(a), await connect(b)]
+  const [connA, connB] = [await amqpConnect(t, a), await amqpConnect(t, b)]
 
   await t.test(
     'amqplib: an exchange, queue and binding declared through one broker route a publish through the other',
@@ -79,17 +75,7 @@ test('a declare, bind or subscribe confirmed through one broker is in force on t
       } finally {
         b.signal('SIGCONT')
       }
-      await until('while-paused known to the resumed broker', async () => {
-        const channel = await connB.createChannel()
-        channel.on('error', () => {})
-        try {
-          await channel.checkQueue('while-paused')
-          await channel.close()
-          return true
-        } catch {
-          return undefined
-        }
-      })
+      await queueKnownOn(connB, 'while-paused')
     },
   )
 
