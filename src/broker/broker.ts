@@ -88,7 +88,7 @@ export class Broker {
     this.cluster = options.storage.cluster
     this.#lock = new CatalogLock(options.storage.metadata, this.clusterLink)
     this.#catalogs = new AdapterCatalogs(options.storage.metadata)
-    this.security = new Security(options.storage.metadata)
+    this.security = new Security(options.storage.metadata, undefined, () => this.clusterLink.settle())
     this.#appender = new Appender(options.storage.metadata, () => this.schemas)
     this.#options = options
     this.now = options.now ?? Date.now

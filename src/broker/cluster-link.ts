@@ -43,8 +43,13 @@ export class ClusterLinkHooks {
    */
   async settled<T>(change: Promise<T>): Promise<T> {
     const result = await change
-    await this.settler?.()
+    await this.settle()
     return result
+  }
+
+  /** Resolves once every live member has applied this broker's catalog changes so far (at once without a cluster). */
+  async settle(): Promise<void> {
+    await this.settler?.()
   }
 
   find(name: string, config: QueueConfig, streamId: number): RemoteQueue | null {

@@ -2,11 +2,12 @@
 // cluster-wide metadata store gives it: an exchange, a queue and a binding declared through one broker route a
 // publish made through the other the moment the declaring client holds its declare-ok and bind-ok, with no
 // wait in between; and a subscription only the first broker holds (an exclusive queue, an MQTT clean session)
-// gets a publish made through the other right after the client's bind-ok or SUBACK. A member that does not
+// gets a publish made through the other right after the client's bind-ok or SUBACK. A user made or deleted through
+// one broker's admin API logs in, or is refused, through the other as soon as the API has answered. A member that does not
 // answer (paused) holds a declare up for seconds, not for ever, and applies it once it runs again.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type amqp from 'amqplib'
+import amqp from 'amqplib'
 import mqtt from 'mqtt'
 import { type ClusterBroker, startCluster, until } from '../fixtures/cluster.ts'
 import { amqpConnect, queueKnownOn } from './amqp-helpers.ts'
@@ -16,7 +17,7 @@ const ROUNDS = 10
 test('a declare, bind or subscribe confirmed through one broker is in force on the other at once', {
   timeout: 180_000,
 }, async (t) => {
-  const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp', 'mqtt'] })
+  const cluster = await startCluster(t, { brokers: 2, listeners: ['amqp', 'mqtt', 'http'] })
   if (cluster === undefined) return
   const [a, b] = cluster.brokers as [ClusterBroker, ClusterBroker]
   const [connA, connB] = [await amqpConnect(t, a), await amqpConnect(t, b)]
@@ -78,6 +79,27 @@ test('a declare, bind or subscribe confirmed through one broker is in force on t
       await queueKnownOn(connB, 'while-paused')
     },
   )
+
+  await t.test('a user created through one broker logs in through the other at once; deleted, is refused', async () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${a.ports.http}/api/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+    const login = (user: string) =>
+      amqp.connect(`amqp://${user}:secret-pw@127.0.0.1:${b.ports.amqp}`).then((connection) => connection.close())
+    for (let i = 0; i < ROUNDS; i++) {
+      const created = await admin('POST', '/users', { name: `fresh-${i}`, password: 'secret-pw' })
+      assert.equal(created.status, 201)
+      await login(`fresh-${i}`)
+      assert.equal((await admin('DELETE', `/users/fresh-${i}`)).status, 200)
+      await assert.rejects(login(`fresh-${i}`), /ACCESS.REFUSED/)
+    }
+  })
 
   await t.test(
     'mqtt.js: a clean session subscribed through one broker gets a QoS 1 publish through the other',

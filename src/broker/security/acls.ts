@@ -150,11 +150,14 @@ function filterMatches(filter: AclFilter, rule: AclBinding): boolean {
 
 export class AclStore {
   readonly #metadata: MetadataStore
+  /** Resolves once every broker sharing the catalog has applied this one's changes (a no-op on one broker). */
+  readonly #settle: () => Promise<void>
   #rules: AclBinding[]
   #generation = 0
 
-  constructor(metadata: MetadataStore) {
+  constructor(metadata: MetadataStore, settle: () => Promise<void> = async () => {}) {
     this.#metadata = metadata
+    this.#settle = settle
     this.#rules = metadata.list<AclBinding>(KIND).map(([, rule]) => rule)
   }
 
@@ -193,7 +196,10 @@ export class AclStore {
       this.#rules.push(binding)
       added++
     }
-    if (added > 0) this.#generation++
+    if (added > 0) {
+      this.#generation++
+      await this.#settle()
+    }
     return added
   }
 
@@ -205,6 +211,7 @@ export class AclStore {
       const gone = new Set(removed)
       this.#rules = this.#rules.filter((rule) => !gone.has(rule))
       this.#generation++
+      await this.#settle()
     }
     return removed
   }

@@ -39,11 +39,15 @@ export class Security {
   readonly #now: () => number
   readonly #metadata: MetadataStore
 
-  constructor(metadata: MetadataStore, now: () => number = Date.now) {
+  /**
+   * settle: resolves once every broker sharing the catalog has applied this one's changes, so a user, rule or
+   * token made through one broker works through any other once the change is answered.
+   */
+  constructor(metadata: MetadataStore, now: () => number = Date.now, settle: () => Promise<void> = async () => {}) {
     this.#metadata = metadata
-    this.users = new UserStore(metadata)
-    this.acls = new AclStore(metadata)
-    this.tokens = new TokenStore(metadata, now)
+    this.users = new UserStore(metadata, settle)
+    this.acls = new AclStore(metadata, settle)
+    this.tokens = new TokenStore(metadata, now, settle)
     this.#now = now
   }
 

@@ -38,11 +38,14 @@ function view({ id, name, user, createdAt }: TokenRecord): TokenView {
 
 export class TokenStore {
   readonly #metadata: MetadataStore
+  /** Resolves once every broker sharing the catalog has applied this one's changes (a no-op on one broker). */
+  readonly #settle: () => Promise<void>
   readonly #now: () => number
 
-  constructor(metadata: MetadataStore, now: () => number = Date.now) {
+  constructor(metadata: MetadataStore, now: () => number = Date.now, settle: () => Promise<void> = async () => {}) {
     this.#metadata = metadata
     this.#now = now
+    this.#settle = settle
   }
 
   /** Makes a token for `user`; the returned `token` is the only time the secret exists outside the client. */
@@ -55,6 +58,7 @@ export class TokenStore {
     const token = `wharf_${id}_${randomBytes(32).toString('base64url')}`
     const record: TokenRecord = { id, name, user, createdAt: this.#now(), sha256: sha256(token).toString('hex') }
     await this.#metadata.put(KIND, id, record)
+    await this.#settle()
     return { ...view(record), token }
   }
 
@@ -76,6 +80,7 @@ export class TokenStore {
   async delete(id: string): Promise<boolean> {
     if (this.#metadata.get(KIND, id) === undefined) return false
     await this.#metadata.delete(KIND, id)
+    await this.#settle()
     return true
   }
 
@@ -83,6 +88,7 @@ export class TokenStore {
   async deleteAll(user: string): Promise<number> {
     const tokens = this.list(user)
     for (const token of tokens) await this.#metadata.delete(KIND, token.id)
+    if (tokens.length > 0) await this.#settle()
     return tokens.length
   }
 

@@ -74,11 +74,14 @@ export function parseTags(tags: readonly string[]): UserTag[] {
 
 export class UserStore {
   readonly #metadata: MetadataStore
+  /** Resolves once every broker sharing the catalog has applied this one's changes (a no-op on one broker). */
+  readonly #settle: () => Promise<void>
   /** Bumped on every change, so cached decisions that depend on a user's tags are dropped. */
   #generation = 0
 
-  constructor(metadata: MetadataStore) {
+  constructor(metadata: MetadataStore, settle: () => Promise<void> = async () => {}) {
     this.#metadata = metadata
+    this.#settle = settle
   }
 
   get generation(): number {
@@ -141,6 +144,7 @@ export class UserStore {
     }
     await this.#metadata.put(KIND, name, user)
     this.#generation++
+    await this.#settle()
     return view(user)
   }
 
@@ -196,6 +200,7 @@ export class UserStore {
     if (record.loopbackOnly === true) user.loopbackOnly = true
     await this.#metadata.put(KIND, user.name, user)
     this.#generation++
+    await this.#settle()
     return view(user)
   }
 
@@ -203,6 +208,7 @@ export class UserStore {
     if (this.get(name) === undefined) return false
     await this.#metadata.delete(KIND, name)
     this.#generation++
+    await this.#settle()
     return true
   }
 
@@ -212,6 +218,7 @@ export class UserStore {
     const user = this.get(name) ?? { name, scram: {}, tags: [], accessKeys: [] }
     await this.#metadata.put(KIND, name, { ...user, scram: { ...user.scram, [credential.mechanism]: credential } })
     this.#generation++
+    await this.#settle()
   }
 
   /** False when the user has no credential of that mechanism. */
@@ -222,6 +229,7 @@ export class UserStore {
     delete scram[mechanism]
     await this.#metadata.put(KIND, name, { ...user, scram })
     this.#generation++
+    await this.#settle()
     return true
   }
 
