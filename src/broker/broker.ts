@@ -145,8 +145,8 @@ export class Broker {
         streams: () => this.#streams.values(),
         producerState: (stream, p) => this.#appender.producers.stateFor(stream.id, p, stream.partitionLog(p)),
         commitOffset: (group, stream, p, offset, metadata) => this.commitOffset(group, stream, p, offset, metadata),
-        now: this.now,
-        warn: this.#report.warn,
+        ...{ now: this.now, warn: this.#report.warn, cluster: this.cluster },
+        ask: (node, op, body) => this.clusterLink.ask(node, op, body),
       },
       this.#options.producerTransactions,
     )

@@ -3,6 +3,7 @@
 // see an exchange publish because their clients hold transient subscriptions only they know. Also where
 // adapters hear of cluster events: a client id claimed through another member, a queue another member created
 // now open here.
+import { WharfError } from '../util/errors.js'
 import type { QueueConfig } from './config.js'
 import type { PublishMessage } from './message.js'
 import type { RemoteQueue } from './queue/remote.js'
@@ -31,6 +32,8 @@ export class ClusterLinkHooks {
    * transient subscriptions are on (bounded: a member that does not answer in seconds is not waited for).
    */
   settler: (() => Promise<void>) | null = null
+  /** Sends a request to another member over the link (LINK_DOWN without one). */
+  request: ((node: number, op: string, body: Record<string, unknown>) => Promise<unknown>) | null = null
   /** Tells every other member that a client of an adapter's kind connected here with this id. */
   claim: ((kind: string, id: string) => void) | null = null
   readonly #onClaimed = new Map<string, (id: string) => void>()
@@ -50,6 +53,11 @@ export class ClusterLinkHooks {
   /** Resolves once every live member has applied this broker's catalog changes so far (at once without a cluster). */
   async settle(): Promise<void> {
     await this.settler?.()
+  }
+
+  ask(node: number, op: string, body: Record<string, unknown>): Promise<unknown> {
+    if (this.request === null) return Promise.reject(new WharfError('LINK_DOWN', 'no cluster link'))
+    return this.request(node, op, body)
   }
 
   find(name: string, config: QueueConfig, streamId: number): RemoteQueue | null {

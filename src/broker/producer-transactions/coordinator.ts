@@ -7,9 +7,11 @@ import type { Stream } from '../stream/stream.js'
 import type { Outcome, ProducerTransactionsHost } from './host.js'
 import type { StableView } from './indexes.js'
 import type { ProducerTransactionOptions } from './options.js'
+import { TransactionPartitions } from './partitions.js'
 import { abortOpenInPartitions, type DescribedProducer, describeProducers } from './recovery.js'
 import {
   checkProducer,
+  emptyRecord,
   hasPartition,
   isRecord,
   type PendingOffset,
@@ -27,6 +29,8 @@ const refuse = (refusal: TransactionRefusal): { ok: false; refusal: TransactionR
 
 export class ProducerTransactions {
   readonly #host: ProducerTransactionsHost
+  /** Admissions and markers at the partitions' owners (partitions.ts). */
+  readonly partitions: TransactionPartitions
   readonly #records = new Map<string, TransactionRecord>()
   /** One operation at a time per transactional id. */
   readonly #locks = new Map<string, Promise<unknown>>()
@@ -44,6 +48,7 @@ export class ProducerTransactions {
 
   private constructor(host: ProducerTransactionsHost, options: ProducerTransactionOptions) {
     this.#host = host
+    this.partitions = new TransactionPartitions(host)
     this.timeoutMsMax = options.timeoutMsMax ?? 15 * 60_000
     this.#partitionsMax = options.partitionsMax ?? 10_000
     this.#idsMax = options.transactionalIdsMax ?? 100_000
@@ -119,18 +124,7 @@ export class ProducerTransactions {
       if (record === undefined) {
         if (this.#records.size >= this.#idsMax) return refuse('LIMIT_EXCEEDED')
         const { producerId } = await this.#host.nextProducerId()
-        record = {
-          transactionalId,
-          producerId,
-          producerEpoch: 0,
-          timeoutMs,
-          state: 'Empty',
-          startedAt: -1,
-          updatedAt: 0,
-          partitions: [],
-          groups: [],
-          offsets: [],
-        }
+        record = emptyRecord(transactionalId, producerId, timeoutMs)
         await this.#persist(record)
         this.#records.set(transactionalId, record)
         return { ok: true, producerId, producerEpoch: 0 }
@@ -185,11 +179,15 @@ export class ProducerTransactions {
       }
       if (failed.size > 0) return { ok: true, failed }
       if (record!.partitions.length + added.length > this.#partitionsMax) return refuse('LIMIT_EXCEEDED')
-      // Each partition's index exists (durably) before the first transactional batch can reach it.
-      for (const [stream, , partition] of added) await this.#host.indexes.track(stream, partition)
       this.#begin(record!)
+      // Each owner admits the producer (its index durable first) before a transactional batch can reach it; one
+      // admitted is in the transaction (its marker withdraws the admission), one not reached is retried.
       // Not persisted: a restart finds the open transaction in the partition indexes and aborts it.
-      for (const [, name, partition] of added) record!.partitions.push([name, partition])
+      for (const [stream, name, partition] of added) {
+        if (await this.partitions.admitAt(stream, partition, transactionalId, producerId, producerEpoch))
+          record!.partitions.push([name, partition])
+        else failed.set(`${name}:${partition}`, 'UNKNOWN_PARTITION')
+      }
       return { ok: true, failed }
     })
   }
@@ -258,6 +256,9 @@ export class ProducerTransactions {
     stream: string,
     partition: number,
   ): TransactionRefusal | null {
+    const known = this.#host.stream(stream)
+    if (known !== undefined && this.partitions.admitted(transactionalId, producerId, producerEpoch, known, partition))
+      return null
     const record = this.#records.get(transactionalId)
     const refusal = checkProducer(record, producerId, producerEpoch)
     if (refusal !== null) return refusal
@@ -290,7 +291,7 @@ export class ProducerTransactions {
       record.partitions.map(async ([name, partition]) => {
         const stream = this.#host.stream(name)
         if (stream === undefined || partition >= stream.partitions.length) return // deleted meanwhile
-        await this.#host.indexes.appendMarker(stream, partition, record.producerId, record.producerEpoch, commit, now)
+        await this.partitions.markAt(stream, partition, record.producerId, record.producerEpoch, commit, now)
       }),
     )
     if (commit)

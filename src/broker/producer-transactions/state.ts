@@ -105,3 +105,19 @@ export function sameAtRest(stored: TransactionRecord | undefined, record: Transa
     stored.offsets.length === 0
   )
 }
+
+/** A transactional id's first record: its producer id at epoch 0, no transaction yet. */
+export function emptyRecord(transactionalId: string, producerId: number, timeoutMs: number): TransactionRecord {
+  return {
+    transactionalId,
+    producerId,
+    producerEpoch: 0,
+    timeoutMs,
+    state: 'Empty',
+    startedAt: -1,
+    updatedAt: 0,
+    partitions: [],
+    groups: [],
+    offsets: [],
+  }
+}

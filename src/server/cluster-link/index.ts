@@ -101,6 +101,7 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
   const relay = new PublishRelay(broker, cluster, peer)
   broker.clusterLink.relay = (exchange, key, message, publishOptions) =>
     relay.relay(exchange, key, message, publishOptions)
+  broker.clusterLink.request = (node, op, body) => peer(node).request(op, body)
   broker.clusterLink.claim = (kind, id) => {
     for (const member of cluster.members())
       if (member.id !== cluster.nodeId) peer(member.id).tell('claim', { kind, id })
@@ -138,6 +139,7 @@ export async function startClusterLink(options: ClusterLinkOptions): Promise<Lis
       broker.clusterLink.relay = null
       broker.clusterLink.claim = null
       broker.clusterLink.settler = null
+      broker.clusterLink.request = null
       cluster.forwardAppends(null)
       for (const p of peers.values()) p.close()
       for (const socket of sockets) socket.destroy()

@@ -1,7 +1,8 @@
 // The serving side of the cluster link: another member, once authenticated, asks this broker to append to
 // logs it owns (as the requester saw the owner's epoch) and to work queues it serves on behalf of that
 // member's clients: consume (deliveries pushed back as events), get, settle, release an owner's leases,
-// purge. Leases and consumers taken over a link belong to owners named after the peer, and are returned
+// purge; and, for a Kafka transaction another member coordinates, to admit its producer to a partition this
+// broker owns and to write the marker that ends it there. Leases and consumers taken over a link belong to owners named after the peer, and are returned
 // when the link closes, as a client connection's are when it closes.
 import type { Socket } from 'node:net'
 import type { Broker } from '../../broker/broker.js'
@@ -215,6 +216,23 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
       case 'interest':
         options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
         return true
+      case 'txn-admit': {
+        const txns = broker.producerTransactions.partitions
+        const [id, producer, epoch] = [String(r.transactionalId), Number(r.producerId), Number(r.producerEpoch)]
+        await txns.admit(id, producer, epoch, String(r.stream), Number(r.partition))
+        return true
+      }
+      case 'txn-marker': {
+        const txns = broker.producerTransactions.partitions
+        const [producer, epoch, commit, now] = [
+          Number(r.producerId),
+          Number(r.producerEpoch),
+          r.commit === true,
+          Number(r.now),
+        ]
+        await txns.marker(String(r.stream), Number(r.partition), producer, epoch, commit, now)
+        return true
+      }
       case 'catch-up':
         // The requester is about to confirm a catalog change to its client (its settler).
         options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
