@@ -1,10 +1,14 @@
 // Kafka transactions on a cluster: a kafkajs transactional producer writes to partitions that two brokers own
 // between them (whichever coordinates its transactional id), commits, aborts and commits again: read_committed
 // readers see the committed records once and never the aborted ones, read_uncommitted readers see both, as on
-// Kafka. The coordinator has each partition's owner admit the producer and write the markers.
+// Kafka. The coordinator has each partition's owner admit the producer and write the markers. And offsets sent
+// in a transaction (sendOffsets) for a group another broker coordinates are applied there on commit, and not on
+// abort: the group's coordinator answers OffsetFetch with them.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Kafka } from 'kafkajs'
+import { rendezvous } from '../../src/protocols/kafka/cluster.ts'
+import { until } from '../fixtures/cluster.ts'
 import { clusterWithTopic, consumeUntil, waitForLeaders } from './kafka-helpers.ts'
 
 const PARTITIONS = 4
@@ -63,5 +67,68 @@ test('a transaction over partitions that two brokers own commits and aborts as a
   assert.deepEqual(await readUncommitted(kafka, 'tx', 12), [
     ...['a0', 'a1', 'a2', 'a3', 'c0', 'c1', 'c2', 'c3'],
     ...['d0', 'd1', 'd2', 'd3'],
+  ])
+})
+
+test("offsets sent in a transaction are applied by the group's coordinator on commit, not on abort", {
+  timeout: 180_000,
+}, async (t) => {
+  const started = await clusterWithTopic(t, 'eos-in', { brokers: 2 }, 2)
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  const admin = kafka.admin()
+  await admin.connect()
+  t.after(() => admin.disconnect())
+  await admin.createTopics({ topics: [{ topic: 'eos-out', numPartitions: 2 }] })
+  // A group the other broker coordinates (the choice every broker makes: cluster.ts's rendezvous).
+  const nodes = cluster.brokers.map((b) => b.nodeId)
+  const transactionalId = 'eos-offsets'
+  const transactionCoordinator = rendezvous(`transaction:${transactionalId}`, nodes)
+  const groupId = Array.from({ length: 50 }, (_, i) => `eos-group-${i}`).find(
+    (g) => rendezvous(`group:${g}`, nodes) !== transactionCoordinator,
+  )!
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  t.after(() => producer.disconnect())
+  const offsets = async () =>
+    (await admin.fetchOffsets({ groupId, topics: ['eos-in'] }))[0]!.partitions
+      .map((p) => [p.partition, p.offset])
+      .sort()
+  const consumed = (first: number, second: number) => ({
+    consumerGroupId: groupId,
+    topics: [
+      {
+        topic: 'eos-in',
+        partitions: [
+          { partition: 0, offset: String(first) },
+          { partition: 1, offset: String(second) },
+        ],
+      },
+    ],
+  })
+
+  // The group's coordinator loads it on its first request (as a consumer joining it would make it do);
+  // kafkajs's fetchOffsets does not retry COORDINATOR_LOAD_IN_PROGRESS.
+  await until('the group loaded at its coordinator', () => offsets().catch(() => undefined))
+  const aborted = await producer.transaction()
+  await aborted.send({ topic: 'eos-out', messages: [{ partition: 0, value: 'dropped' }] })
+  await aborted.sendOffsets(consumed(3, 4))
+  await aborted.abort()
+  assert.deepEqual(
+    await offsets(),
+    [
+      [0, '-1'],
+      [1, '-1'],
+    ],
+    'an aborted transaction commits no offset',
+  )
+
+  const committed = await producer.transaction()
+  await committed.send({ topic: 'eos-out', messages: [{ partition: 1, value: 'kept' }] })
+  await committed.sendOffsets(consumed(5, 7))
+  await committed.commit()
+  assert.deepEqual(await offsets(), [
+    [0, '5'],
+    [1, '7'],
   ])
 })

@@ -294,9 +294,7 @@ export class ProducerTransactions {
         await this.partitions.markAt(stream, partition, record.producerId, record.producerEpoch, commit, now)
       }),
     )
-    if (commit)
-      for (const o of record.offsets)
-        await this.#host.commitOffset(o.group, o.stream, o.partition, o.offset, o.metadata)
+    if (commit) for (const o of record.offsets) await this.partitions.commitOffsetAt(o)
     record.state = commit ? 'CompleteCommit' : 'CompleteAbort'
     record.startedAt = -1
     record.partitions = []

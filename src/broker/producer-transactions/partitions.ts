@@ -10,6 +10,7 @@ import { WharfError } from '../../util/errors.js'
 import { followMoves } from '../moving.js'
 import { Stream } from '../stream/stream.js'
 import type { ProducerTransactionsHost } from './host.js'
+import type { PendingOffset } from './state.js'
 
 interface Admission {
   transactionalId: string
@@ -20,6 +21,11 @@ export class TransactionPartitions {
   readonly #host: ProducerTransactionsHost
   /** By partition key, by producer id: who may append transactional batches there now. */
   readonly #admitted = new Map<string, Map<number, Admission>>()
+  /**
+   * The member coordinating a consumer group when it is another one (set by the Kafka listener on a cluster):
+   * a committed transaction's offsets are applied there, since that broker serves the group's offsets.
+   */
+  locateGroup: ((group: string) => number | undefined) | null = null
 
   constructor(host: ProducerTransactionsHost) {
     this.#host = host
@@ -62,6 +68,15 @@ export class TransactionPartitions {
       if (owner === undefined) return this.marker(stream.name, partition, producerId, producerEpoch, commit, now)
       const body = { stream: stream.name, partition, producerId, producerEpoch, commit, now }
       return this.#host.ask(owner, 'txn-marker', body)
+    })
+  }
+
+  /** At the coordinator, on commit: the group's coordinator applies an offset the transaction held. */
+  commitOffsetAt(o: PendingOffset): Promise<unknown> {
+    return followMoves(() => {
+      const node = this.locateGroup?.(o.group)
+      if (node === undefined) return this.#host.commitOffset(o.group, o.stream, o.partition, o.offset, o.metadata)
+      return this.#host.ask(node, 'commit-offset', { ...o })
     })
   }
 

@@ -170,6 +170,27 @@ export function coordinatorAmong(members: readonly ClusterMember[], kind: Coordi
   )
 }
 
+/** The member coordinating a key when another one does; undefined when this broker does (or there is no cluster). */
+export function coordinatorElsewhere(broker: Broker, kind: CoordinatorKind, key: string): number | undefined {
+  const cluster = broker.cluster
+  if (cluster === undefined) return undefined
+  const node = coordinatorAmong(cluster.members(), kind, key)
+  return node === cluster.nodeId ? undefined : node
+}
+
+/**
+ * Tells the broker's producer transactions where each consumer group is coordinated, on a cluster: a committed
+ * transaction's offsets are applied at the group's coordinator. Returns the undoing (the listener closes).
+ */
+export function locateGroupsForTransactions(broker: Broker): () => void {
+  if (broker.cluster === undefined) return () => {}
+  const partitions = broker.producerTransactions.partitions
+  partitions.locateGroup = (group) => coordinatorElsewhere(broker, 'group', group)
+  return () => {
+    partitions.locateGroup = null
+  }
+}
+
 /** NONE when this broker coordinates the key (always on a single broker), else NOT_COORDINATOR. */
 export function coordinatorRefusal(broker: Broker, kind: CoordinatorKind, key: string): number {
   const cluster = broker.cluster

@@ -2,11 +2,13 @@
 // logs it owns (as the requester saw the owner's epoch) and to work queues it serves on behalf of that
 // member's clients: consume (deliveries pushed back as events), get, settle, release an owner's leases,
 // purge; and, for a Kafka transaction another member coordinates, to admit its producer to a partition this
-// broker owns and to write the marker that ends it there. Leases and consumers taken over a link belong to owners named after the peer, and are returned
+// broker owns, to write the marker that ends it there, to hold the offsets of a transaction it coordinates
+// (TxnOffsetCommit reaches the group's coordinator) and to apply them for a group it coordinates. Leases and consumers taken over a link belong to owners named after the peer, and are returned
 // when the link closes, as a client connection's are when it closes.
 import type { Socket } from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import type { PublishMessage } from '../../broker/message.js'
+import type { PendingOffset } from '../../broker/producer-transactions/state.js'
 import { type BrowseOptions, browseHere } from '../../broker/queue/browse.js'
 import type { QueueConsumer } from '../../broker/queue/queue.js'
 import type { ConsumeOptions, Delivery, GetOptions } from '../../broker/queue/types.js'
@@ -233,6 +235,19 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
         await txns.marker(String(r.stream), Number(r.partition), producer, epoch, commit, now)
         return true
       }
+      case 'txn-offsets': {
+        const [id, producer, epoch] = [String(r.transactionalId), Number(r.producerId), Number(r.producerEpoch)]
+        return broker.producerTransactions.commitOffsets(id, producer, epoch, r.offsets as PendingOffset[])
+      }
+      case 'commit-offset':
+        await broker.commitOffset(
+          String(r.group),
+          String(r.stream),
+          Number(r.partition),
+          Number(r.offset),
+          String(r.metadata),
+        )
+        return true
       case 'catch-up':
         // The requester is about to confirm a catalog change to its client (its settler).
         options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])

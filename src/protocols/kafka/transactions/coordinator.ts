@@ -3,7 +3,8 @@
 // Write on the transactional id for all of them, plus Write on each topic added and Read on the group whose
 // offsets the transaction commits.
 
-import { coordinatorRefusal } from '../cluster.js'
+import type { Outcome } from '../../../broker/producer-transactions/host.js'
+import { coordinatorElsewhere, coordinatorRefusal } from '../cluster.js'
 import type {
   AddOffsetsToTxnRequest,
   AddOffsetsToTxnResponse,
@@ -183,8 +184,20 @@ export async function handleTxnOffsetCommit(
       })),
     )
   try {
-    const txns = c.server.broker.producerTransactions
-    const out = await txns.commitOffsets(req.transactionalId, req.producerId, req.producerEpoch, offsets)
+    const broker = c.server.broker
+    const { transactionalId, producerId, producerEpoch } = req
+    // On a cluster the transaction may be coordinated by another broker, which holds its offsets until it ends.
+    const elsewhere = coordinatorElsewhere(broker, 'transaction', transactionalId)
+    const out = (
+      elsewhere === undefined
+        ? await broker.producerTransactions.commitOffsets(transactionalId, producerId, producerEpoch, offsets)
+        : await broker.clusterLink.ask(elsewhere, 'txn-offsets', {
+            transactionalId,
+            producerId,
+            producerEpoch,
+            offsets,
+          })
+    ) as Outcome
     const code = out.ok ? KafkaError.NONE : transactionErrorCode(out.refusal, version >= 3)
     return every((name) => (denied.has(name) ? KafkaError.TOPIC_AUTHORIZATION_FAILED : code))
   } catch (error) {
