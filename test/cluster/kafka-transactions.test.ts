@@ -132,3 +132,28 @@ test("offsets sent in a transaction are applied by the group's coordinator on co
     [1, '7'],
   ])
 })
+
+test('a broker restarting while another coordinates an open transaction leaves it open; its commit is whole', {
+  timeout: 180_000,
+}, async (t) => {
+  const started = await clusterWithTopic(t, 'tx-restart', { brokers: 2 }, PARTITIONS)
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  const nodes = cluster.brokers.map((b) => b.nodeId)
+  await waitForLeaders(kafka, 'tx-restart', (found) => new Set(found.values()).size === 2)
+  const transactionalId = 'tx-across-restart'
+  const other = cluster.brokers.find((b) => b.nodeId !== rendezvous(`transaction:${transactionalId}`, nodes))!
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  t.after(() => producer.disconnect())
+  const open = await producer.transaction()
+  await open.send({
+    topic: 'tx-restart',
+    messages: Array.from({ length: PARTITIONS }, (_, i) => ({ partition: i, value: `r${i}` })),
+  })
+  // The broker that does not coordinate the transaction stops and starts again while it is open.
+  await other.restart()
+  await open.commit()
+  const read = await consumeUntil(kafka, 'tx-restart', 'tx-restart-reader', (c) => c.length >= PARTITIONS, 30_000)
+  assert.deepEqual(read.map((c) => c.value).sort(), ['r0', 'r1', 'r2', 'r3'])
+})

@@ -10,6 +10,7 @@ import type { ProducerTransactionOptions } from './options.js'
 import { TransactionPartitions } from './partitions.js'
 import { abortOpenInPartitions, type DescribedProducer, describeProducers } from './recovery.js'
 import {
+  bumpEpoch,
   checkProducer,
   emptyRecord,
   hasPartition,
@@ -21,8 +22,6 @@ import {
 } from './state.js'
 
 const KIND = 'producer-transaction'
-/** Epochs are int16; near the end a new producer id starts over at 0 (Kafka does the same). */
-const EPOCH_MAX = 32767
 const SNAPSHOT_EVERY_MS = 30_000
 
 const refuse = (refusal: TransactionRefusal): { ok: false; refusal: TransactionRefusal } => ({ ok: false, refusal })
@@ -68,17 +67,22 @@ export class ProducerTransactions {
         coordinator.#records.set(id, record)
       } else host.warn('ignoring a malformed producer transaction record', { transactionalId: id })
     }
-    for (const record of coordinator.#records.values()) {
-      if (record.state === 'PrepareCommit') await coordinator.#complete(record, true)
-      else if (record.state === 'PrepareAbort') await coordinator.#complete(record, false)
-      else if (record.state === 'Ongoing') await coordinator.#abortAndFence(record, 'broker restarted')
+    // Finishing what a stop left half done is for a broker alone: on a cluster with other live members, they may
+    // be coordinating those transactions now, and aborting one there would split it.
+    const cluster = host.cluster
+    if (cluster === undefined || cluster.members().every((m) => m.id === cluster.nodeId)) {
+      for (const record of coordinator.#records.values()) {
+        if (record.state === 'PrepareCommit') await coordinator.#complete(record, true)
+        else if (record.state === 'PrepareAbort') await coordinator.#complete(record, false)
+        else if (record.state === 'Ongoing') await coordinator.#abortAndFence(record, 'broker restarted')
+      }
+      await abortOpenInPartitions(host, coordinator.#records.values(), async (record) => {
+        record.state = 'CompleteAbort'
+        record.abandonedEpoch = record.producerEpoch
+        await bumpEpoch(record, host)
+        await coordinator.#persist(record)
+      })
     }
-    await abortOpenInPartitions(host, coordinator.#records.values(), async (record) => {
-      record.state = 'CompleteAbort'
-      record.abandonedEpoch = record.producerEpoch
-      await coordinator.#bumpEpoch(record)
-      await coordinator.#persist(record)
-    })
     const every = options.checkEveryMs ?? 1000
     coordinator.#timer = setInterval(() => coordinator.#tick(), every)
     coordinator.#timer.unref()
@@ -138,19 +142,12 @@ export class ProducerTransactions {
       if (record.state === 'PrepareCommit' || record.state === 'PrepareAbort')
         await this.#complete(record, record.state === 'PrepareCommit')
       else if (record.state === 'Ongoing') await this.#end(record, false)
-      await this.#bumpEpoch(record)
+      await bumpEpoch(record, this.#host)
       record.abandonedEpoch = undefined
       record.timeoutMs = timeoutMs
       await this.#persist(record)
       return { ok: true, producerId: record.producerId, producerEpoch: record.producerEpoch }
     })
-  }
-
-  async #bumpEpoch(record: TransactionRecord): Promise<void> {
-    if (record.producerEpoch >= EPOCH_MAX - 1) {
-      record.producerId = (await this.#host.nextProducerId()).producerId
-      record.producerEpoch = 0
-    } else record.producerEpoch++
   }
 
   /** AddPartitionsToTxn: the partitions the transaction will write; the transaction begins with the first. */
@@ -317,7 +314,7 @@ export class ProducerTransactions {
     this.#host.warn('aborting a producer transaction', { transactionalId: record.transactionalId, reason })
     await this.#end(record, false)
     record.abandonedEpoch = record.producerEpoch
-    await this.#bumpEpoch(record)
+    await bumpEpoch(record, this.#host)
     await this.#persist(record)
   }
 

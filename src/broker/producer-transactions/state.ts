@@ -121,3 +121,17 @@ export function emptyRecord(transactionalId: string, producerId: number, timeout
     offsets: [],
   }
 }
+
+/** Epochs are int16; near the end a new producer id starts over at 0 (Kafka does the same). */
+const EPOCH_MAX = 32767
+
+/** The next epoch of the record's producer (fencing the instances before it). */
+export async function bumpEpoch(
+  record: TransactionRecord,
+  ids: { nextProducerId(): Promise<{ producerId: number }> },
+): Promise<void> {
+  if (record.producerEpoch >= EPOCH_MAX - 1) {
+    record.producerId = (await ids.nextProducerId()).producerId
+    record.producerEpoch = 0
+  } else record.producerEpoch++
+}
