@@ -157,3 +157,59 @@ test('a broker restarting while another coordinates an open transaction leaves i
   const read = await consumeUntil(kafka, 'tx-restart', 'tx-restart-reader', (c) => c.length >= PARTITIONS, 30_000)
   assert.deepEqual(read.map((c) => c.value).sort(), ['r0', 'r1', 'r2', 'r3'])
 })
+
+test('the coordinator SIGKILLed with a transaction open: the producer commits it through the broker taking over', {
+  timeout: 180_000,
+}, async (t) => {
+  const started = await clusterWithTopic(t, 'tx-failover', { brokers: 2, leaseMs: 3000, heartbeatMs: 500 }, PARTITIONS)
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  await waitForLeaders(kafka, 'tx-failover', (found) => new Set(found.values()).size === 2)
+  const transactionalId = 'tx-coordinator-killed'
+  const nodes = cluster.brokers.map((b) => b.nodeId)
+  const coordinator = cluster.byNodeId(rendezvous(`transaction:${transactionalId}`, nodes)!)
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  t.after(() => producer.disconnect())
+  const open = await producer.transaction()
+  await open.send({
+    topic: 'tx-failover',
+    messages: Array.from({ length: PARTITIONS }, (_, i) => ({ partition: i, value: `f${i}` })),
+  })
+  await coordinator.kill()
+  await open.commit()
+  const read = await consumeUntil(kafka, 'tx-failover', 'tx-failover-reader', (c) => c.length >= PARTITIONS, 60_000)
+  assert.deepEqual(read.map((c) => c.value).sort(), ['f0', 'f1', 'f2', 'f3'])
+})
+
+test('the coordinator SIGKILLed and its producer gone: the broker taking over aborts the open transaction when it times out', {
+  timeout: 180_000,
+}, async (t) => {
+  const started = await clusterWithTopic(t, 'tx-orphan', { brokers: 2, leaseMs: 3000, heartbeatMs: 500 }, PARTITIONS)
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  await waitForLeaders(kafka, 'tx-orphan', (found) => new Set(found.values()).size === 2)
+  const transactionalId = 'tx-orphaned'
+  const nodes = cluster.brokers.map((b) => b.nodeId)
+  const coordinator = cluster.byNodeId(rendezvous(`transaction:${transactionalId}`, nodes)!)
+  const orphan = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 5000 })
+  await orphan.connect()
+  const open = await orphan.transaction()
+  await open.send({
+    topic: 'tx-orphan',
+    messages: Array.from({ length: PARTITIONS }, (_, i) => ({ partition: i, value: `lost${i}` })),
+  })
+  await coordinator.kill()
+  await orphan.disconnect().catch(() => {})
+  // Written after the open transaction in every partition: read_committed readers get to them once it is aborted.
+  const plain = kafka.producer({ allowAutoTopicCreation: false })
+  await plain.connect()
+  t.after(() => plain.disconnect())
+  await plain.send({
+    topic: 'tx-orphan',
+    acks: -1,
+    messages: Array.from({ length: PARTITIONS }, (_, i) => ({ partition: i, value: `after${i}` })),
+  })
+  const read = await consumeUntil(kafka, 'tx-orphan', 'tx-orphan-reader', (c) => c.length >= PARTITIONS, 60_000)
+  assert.deepEqual(read.map((c) => c.value).sort(), ['after0', 'after1', 'after2', 'after3'])
+})

@@ -8,20 +8,19 @@ import type { Outcome, ProducerTransactionsHost } from './host.js'
 import type { StableView } from './indexes.js'
 import type { ProducerTransactionOptions } from './options.js'
 import { TransactionPartitions } from './partitions.js'
+import { TransactionRecords } from './records.js'
 import { abortOpenInPartitions, type DescribedProducer, describeProducers } from './recovery.js'
 import {
   bumpEpoch,
   checkProducer,
   emptyRecord,
   hasPartition,
-  isRecord,
   type PendingOffset,
   sameAtRest,
   type TransactionRecord,
   type TransactionRefusal,
 } from './state.js'
 
-const KIND = 'producer-transaction'
 const SNAPSHOT_EVERY_MS = 30_000
 
 const refuse = (refusal: TransactionRefusal): { ok: false; refusal: TransactionRefusal } => ({ ok: false, refusal })
@@ -30,7 +29,8 @@ export class ProducerTransactions {
   readonly #host: ProducerTransactionsHost
   /** Admissions and markers at the partitions' owners (partitions.ts). */
   readonly partitions: TransactionPartitions
-  readonly #records = new Map<string, TransactionRecord>()
+  /** The transactional ids' records (records.ts); on a cluster the Kafka listener says which it coordinates. */
+  readonly records: TransactionRecords
   /** One operation at a time per transactional id. */
   readonly #locks = new Map<string, Promise<unknown>>()
   /** A write an operation answered before (its successor on the same id waits for it). */
@@ -40,8 +40,6 @@ export class ProducerTransactions {
   readonly #idsMax: number
   /** Kafka transactional.id.expiration.ms: an id with no transaction for this long is forgotten. */
   readonly #expirationMs: number
-  /** How stale the stored time of use of a record may get before it is written again. */
-  readonly #refreshMs: number
   #timer: NodeJS.Timeout | null = null
   #lastSnapshot = 0
 
@@ -52,35 +50,25 @@ export class ProducerTransactions {
     this.#partitionsMax = options.partitionsMax ?? 10_000
     this.#idsMax = options.transactionalIdsMax ?? 100_000
     this.#expirationMs = options.transactionalIdExpirationMs ?? 7 * 24 * 3_600_000
-    this.#refreshMs = Math.max(1, Math.floor(this.#expirationMs / 8))
+    this.records = new TransactionRecords(host, Math.max(1, Math.floor(this.#expirationMs / 8)))
   }
 
   /** Loads the stored transactions and finishes what a stop left half done. */
   static async open(host: ProducerTransactionsHost, options: ProducerTransactionOptions = {}) {
     const coordinator = new ProducerTransactions(host, options)
-    for (const [id, value] of host.metadata.list(KIND)) {
-      // Stored values are frozen: the coordinator works on its own copy.
-      if (isRecord(value)) {
-        // The last use may be up to the refresh interval later than the stored time (see #complete).
-        const record = structuredClone(value)
-        record.updatedAt = Math.min(host.now(), record.updatedAt + coordinator.#refreshMs)
-        coordinator.#records.set(id, record)
-      } else host.warn('ignoring a malformed producer transaction record', { transactionalId: id })
-    }
-    // Finishing what a stop left half done is for a broker alone: on a cluster with other live members, they may
-    // be coordinating those transactions now, and aborting one there would split it.
-    const cluster = host.cluster
-    if (cluster === undefined || cluster.members().every((m) => m.id === cluster.nodeId)) {
-      for (const record of coordinator.#records.values()) {
+    // On a cluster this is done per id by the broker that comes to coordinate it (claim), once the logs have
+    // owners to write markers to: at start the others may be coordinating those transactions.
+    if (host.cluster === undefined) {
+      for (const record of coordinator.records.values()) {
         if (record.state === 'PrepareCommit') await coordinator.#complete(record, true)
         else if (record.state === 'PrepareAbort') await coordinator.#complete(record, false)
         else if (record.state === 'Ongoing') await coordinator.#abortAndFence(record, 'broker restarted')
       }
-      await abortOpenInPartitions(host, coordinator.#records.values(), async (record) => {
+      await abortOpenInPartitions(host, coordinator.records.values(), async (record) => {
         record.state = 'CompleteAbort'
         record.abandonedEpoch = record.producerEpoch
         await bumpEpoch(record, host)
-        await coordinator.#persist(record)
+        await coordinator.records.persist(record)
       })
     }
     const every = options.checkEveryMs ?? 1000
@@ -106,9 +94,17 @@ export class ProducerTransactions {
     return run
   }
 
-  async #persist(record: TransactionRecord): Promise<void> {
-    record.updatedAt = this.#host.now()
-    await this.#host.metadata.put(KIND, record.transactionalId, record)
+  /** The id's record; on a cluster, a broker that has just come to coordinate it first finishes what was decided. */
+  async #claim(id: string): Promise<TransactionRecord | undefined> {
+    const { record, claimed } = await this.records.claim(id)
+    if (claimed && (record?.state === 'PrepareCommit' || record?.state === 'PrepareAbort'))
+      await this.#complete(record, record.state === 'PrepareCommit')
+    return record
+  }
+
+  /** On a cluster an open transaction's partitions and offsets are stored too: another broker may take it over. */
+  async #persistOpen(record: TransactionRecord): Promise<void> {
+    if (this.#host.cluster !== undefined) await this.records.persist(record)
   }
 
   /**
@@ -124,13 +120,13 @@ export class ProducerTransactions {
     return this.#serial(transactionalId, async () => {
       if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > this.timeoutMsMax)
         return refuse('INVALID_TRANSACTION_TIMEOUT')
-      let record = this.#records.get(transactionalId)
+      let record = await this.#claim(transactionalId)
       if (record === undefined) {
-        if (this.#records.size >= this.#idsMax) return refuse('LIMIT_EXCEEDED')
+        if (this.records.size >= this.#idsMax) return refuse('LIMIT_EXCEEDED')
         const { producerId } = await this.#host.nextProducerId()
         record = emptyRecord(transactionalId, producerId, timeoutMs)
-        await this.#persist(record)
-        this.#records.set(transactionalId, record)
+        await this.records.persist(record)
+        this.records.set(transactionalId, record)
         return { ok: true, producerId, producerEpoch: 0 }
       }
       if (expected !== undefined && expected.producerId >= 0) {
@@ -145,7 +141,7 @@ export class ProducerTransactions {
       await bumpEpoch(record, this.#host)
       record.abandonedEpoch = undefined
       record.timeoutMs = timeoutMs
-      await this.#persist(record)
+      await this.records.persist(record)
       return { ok: true, producerId: record.producerId, producerEpoch: record.producerEpoch }
     })
   }
@@ -158,7 +154,7 @@ export class ProducerTransactions {
     partitions: Array<[stream: string, partition: number]>,
   ): Promise<Outcome<{ failed: Map<string, TransactionRefusal> }>> {
     return this.#serial(transactionalId, async () => {
-      const record = this.#records.get(transactionalId)
+      const record = await this.#claim(transactionalId)
       const refusal = checkProducer(record, producerId, producerEpoch)
       if (refusal !== null) return refuse(refusal)
       const failed = new Map<string, TransactionRefusal>()
@@ -179,12 +175,13 @@ export class ProducerTransactions {
       this.#begin(record!)
       // Each owner admits the producer (its index durable first) before a transactional batch can reach it; one
       // admitted is in the transaction (its marker withdraws the admission), one not reached is retried.
-      // Not persisted: a restart finds the open transaction in the partition indexes and aborts it.
+      // On one broker not persisted: a restart finds the open transaction in the partition indexes and aborts it.
       for (const [stream, name, partition] of added) {
         if (await this.partitions.admitAt(stream, partition, transactionalId, producerId, producerEpoch))
           record!.partitions.push([name, partition])
         else failed.set(`${name}:${partition}`, 'UNKNOWN_PARTITION')
       }
+      await this.#persistOpen(record!)
       return { ok: true, failed }
     })
   }
@@ -192,11 +189,12 @@ export class ProducerTransactions {
   /** AddOffsetsToTxn: the consumer group whose offsets the transaction will commit. */
   addGroup(transactionalId: string, producerId: number, producerEpoch: number, group: string): Promise<Outcome> {
     return this.#serial(transactionalId, async () => {
-      const record = this.#records.get(transactionalId)
+      const record = await this.#claim(transactionalId)
       const refusal = checkProducer(record, producerId, producerEpoch)
       if (refusal !== null) return refuse(refusal)
       this.#begin(record!)
       if (!record!.groups.includes(group)) record!.groups.push(group)
+      await this.#persistOpen(record!)
       return { ok: true }
     })
   }
@@ -209,7 +207,7 @@ export class ProducerTransactions {
     offsets: PendingOffset[],
   ): Promise<Outcome> {
     return this.#serial(transactionalId, async () => {
-      const record = this.#records.get(transactionalId)
+      const record = await this.#claim(transactionalId)
       const refusal = checkProducer(record, producerId, producerEpoch)
       if (refusal !== null) return refuse(refusal)
       if (record!.state !== 'Ongoing') return refuse('INVALID_TXN_STATE')
@@ -220,6 +218,7 @@ export class ProducerTransactions {
         else if (record!.offsets.length >= this.#partitionsMax) return refuse('LIMIT_EXCEEDED')
         else record!.offsets.push(o)
       }
+      await this.#persistOpen(record!)
       return { ok: true }
     })
   }
@@ -227,7 +226,7 @@ export class ProducerTransactions {
   /** EndTxn: commit or abort the open transaction; answered once every marker is durable. */
   end(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<Outcome> {
     return this.#serial(transactionalId, async () => {
-      const record = this.#records.get(transactionalId)
+      const record = await this.#claim(transactionalId)
       const refusal = checkProducer(record, producerId, producerEpoch)
       if (refusal !== null) return refuse(refusal)
       const r = record!
@@ -256,7 +255,7 @@ export class ProducerTransactions {
     const known = this.#host.stream(stream)
     if (known !== undefined && this.partitions.admitted(transactionalId, producerId, producerEpoch, known, partition))
       return null
-    const record = this.#records.get(transactionalId)
+    const record = this.records.get(transactionalId)
     const refusal = checkProducer(record, producerId, producerEpoch)
     if (refusal !== null) return refusal
     if (record!.state !== 'Ongoing' || !hasPartition(record!, stream, partition)) return 'INVALID_TXN_STATE'
@@ -277,7 +276,7 @@ export class ProducerTransactions {
     if (!commit) record.offsets = []
     // The decision: from here on a restart completes it. With one partition and no offsets the marker alone
     // is the decision (one append is atomic; a restart aborts a transaction whose marker is missing).
-    if (record.partitions.length > 1 || record.offsets.length > 0) await this.#persist(record)
+    if (record.partitions.length > 1 || record.offsets.length > 0) await this.records.persist(record)
     await this.#complete(record, commit, deferComplete)
   }
 
@@ -299,12 +298,12 @@ export class ProducerTransactions {
     record.offsets = []
     // A run of transactions that end alike leaves the stored record as it is (one partition, no offsets: the
     // marker was the decision, nothing was persisted for it); its time of use is refreshed now and then.
-    const stored = this.#host.metadata.get<TransactionRecord>(KIND, record.transactionalId)
-    if (sameAtRest(stored, record) && now - stored!.updatedAt < this.#refreshMs) {
+    const stored = this.records.stored(record.transactionalId)
+    if (sameAtRest(stored, record) && now - stored!.updatedAt < this.records.refreshMs) {
       record.updatedAt = now
       return
     }
-    const persisted = this.#persist(record)
+    const persisted = this.records.persist(record)
     if (deferPersist) this.#deferred.set(record.transactionalId, persisted)
     else await persisted
   }
@@ -315,13 +314,13 @@ export class ProducerTransactions {
     await this.#end(record, false)
     record.abandonedEpoch = record.producerEpoch
     await bumpEpoch(record, this.#host)
-    await this.#persist(record)
+    await this.records.persist(record)
   }
 
   /** Runs `work` in the id's turn, in the background; a failure is only logged. */
   #background(id: string, what: string, work: (record: TransactionRecord) => Promise<void>): void {
     const run = async () => {
-      const record = this.#records.get(id)
+      const record = this.records.get(id)
       if (record !== undefined) await work(record)
     }
     void this.#serial(id, run).catch((error) => this.#host.warn(what, { transactionalId: id, error: String(error) }))
@@ -330,8 +329,15 @@ export class ProducerTransactions {
   #tick(): void {
     const now = this.#host.now()
     const overdue = (r: TransactionRecord) => r.state === 'Ongoing' && this.#host.now() - r.startedAt >= r.timeoutMs
-    for (const record of this.#records.values()) {
+    // On a cluster: the ids this broker has come to coordinate are read again (a dead coordinator's open
+    // transaction then times out here), and only those read are acted on.
+    for (const id of this.records.unclaimed())
+      void this.#serial(id, () => this.#claim(id)).catch((error) =>
+        this.#host.warn('taking a transactional id over failed', { transactionalId: id, error: String(error) }),
+      )
+    for (const record of this.records.values()) {
       const id = record.transactionalId
+      if (!this.records.acting(id)) continue
       if (overdue(record))
         this.#background(id, 'transaction timeout abort failed', async (current) => {
           if (overdue(current)) await this.#abortAndFence(current, 'transaction timed out')
@@ -339,8 +345,7 @@ export class ProducerTransactions {
       else if (this.#idle(record, now) && !this.#locks.has(id))
         this.#background(id, 'transactional id expiry failed', async (current) => {
           if (!this.#idle(current, this.#host.now())) return
-          await this.#host.metadata.delete(KIND, id)
-          this.#records.delete(id)
+          await this.records.delete(id)
         })
     }
     if (now - this.#lastSnapshot > SNAPSHOT_EVERY_MS) {
@@ -359,11 +364,11 @@ export class ProducerTransactions {
 
   /** Every transactional id's record (DescribeTransactions, ListTransactions). */
   get(transactionalId: string): Readonly<TransactionRecord> | undefined {
-    return this.#records.get(transactionalId)
+    return this.records.get(transactionalId)
   }
 
   list(): Array<Readonly<TransactionRecord>> {
-    return [...this.#records.values()]
+    return [...this.records.values()]
   }
 
   /**
@@ -372,7 +377,7 @@ export class ProducerTransactions {
    */
   pendingOffsets(group: string): Set<string> {
     const pending = new Set<string>()
-    for (const record of this.#records.values())
+    for (const record of this.records.values())
       for (const o of record.offsets) if (o.group === group) pending.add(`${o.stream}\u0000${o.partition}`)
     return pending
   }

@@ -179,15 +179,18 @@ export function coordinatorElsewhere(broker: Broker, kind: CoordinatorKind, key:
 }
 
 /**
- * Tells the broker's producer transactions where each consumer group is coordinated, on a cluster: a committed
- * transaction's offsets are applied at the group's coordinator. Returns the undoing (the listener closes).
+ * Tells the broker's producer transactions, on a cluster, which transactional ids this broker coordinates (it
+ * acts only on those, and takes one over when it comes to coordinate it) and where each consumer group is
+ * coordinated (a committed transaction's offsets are applied there). Returns the undoing (the listener closes).
  */
-export function locateGroupsForTransactions(broker: Broker): () => void {
+export function routeTransactions(broker: Broker): () => void {
   if (broker.cluster === undefined) return () => {}
-  const partitions = broker.producerTransactions.partitions
-  partitions.locateGroup = (group) => coordinatorElsewhere(broker, 'group', group)
+  const txns = broker.producerTransactions
+  txns.records.coordinates = (id) => coordinatorElsewhere(broker, 'transaction', id) === undefined
+  txns.partitions.locateGroup = (group) => coordinatorElsewhere(broker, 'group', group)
   return () => {
-    partitions.locateGroup = null
+    txns.records.coordinates = null
+    txns.partitions.locateGroup = null
   }
 }
 

@@ -19,7 +19,7 @@ import {
 } from './admin.js'
 import { advertisedHostFor } from './advertised.js'
 import { AlarmThrottle } from './alarm-throttle.js'
-import { locateGroupsForTransactions } from './cluster.js'
+import { routeTransactions } from './cluster.js'
 import { ApiKey } from './codec/index.js'
 import { Connection, type Handler, type ServerState } from './connection.js'
 import { handleAlterUserScramCredentials, handleDescribeUserScramCredentials } from './credentials.js'
@@ -223,7 +223,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     }),
     groupLoads: GroupLoads.of(ctx.broker, ctx.logger),
   }
-  const stopLocatingGroups = locateGroupsForTransactions(ctx.broker)
+  const stopRoutingTransactions = routeTransactions(ctx.broker)
   const hostForUrl = advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost
   ctx.logger.info(
     { port: tcp?.port, tlsPort: tls?.port, advertisedHost, autoCreateTopics: options.autoCreateTopics },
@@ -252,7 +252,7 @@ export async function startKafkaListener(ctx: KafkaListenerContext): Promise<Kaf
     async close() {
       throttle.close()
       state?.groupLoads?.close()
-      stopLocatingGroups()
+      stopRoutingTransactions()
       const closing = Promise.all([tcp?.close(), tls?.close()])
       connections.closeAll('shutdown')
       await closing
