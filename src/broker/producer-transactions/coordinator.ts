@@ -362,24 +362,19 @@ export class ProducerTransactions {
     return settled && now - record.updatedAt >= this.#expirationMs
   }
 
-  /** Every transactional id's record (DescribeTransactions, ListTransactions). */
+  /** A transactional id's record as this broker holds it. */
   get(transactionalId: string): Readonly<TransactionRecord> | undefined {
     return this.records.get(transactionalId)
   }
 
-  list(): Array<Readonly<TransactionRecord>> {
-    return [...this.records.values()]
+  /** As its coordinator acts on it (DescribeTransactions): on a cluster read again if just taken over. */
+  describe(transactionalId: string): Promise<Readonly<TransactionRecord> | undefined> {
+    return this.#serial(transactionalId, () => this.#claim(transactionalId))
   }
 
-  /**
-   * The partitions (`stream` NUL `partition`) whose offsets in the group an undecided transaction holds
-   * (TxnOffsetCommit, applied only on commit): a reader asking for stable offsets is told to retry for these.
-   */
-  pendingOffsets(group: string): Set<string> {
-    const pending = new Set<string>()
-    for (const record of this.records.values())
-      for (const o of record.offsets) if (o.group === group) pending.add(`${o.stream}\u0000${o.partition}`)
-    return pending
+  /** The records of the ids this broker coordinates (ListTransactions asks every broker). */
+  list(): Array<Readonly<TransactionRecord>> {
+    return [...this.records.values()].filter((r) => this.records.mine(r.transactionalId))
   }
 
   /** The last stable offset of a partition and the aborted transactions in [from, to) (read_committed). */

@@ -99,6 +99,25 @@ export class TransactionRecords {
   }
 
   /**
+   * The partitions (`stream` NUL `partition`) whose offsets in the group an undecided transaction holds
+   * (TxnOffsetCommit, applied only on commit): a reader asking for stable offsets is told to retry for these.
+   * On a cluster the transactions' coordinators are any brokers, and each stores an open transaction's offsets
+   * before answering TxnOffsetCommit: the catalog's records are read.
+   */
+  pendingOffsets(group: string): Set<string> {
+    const pending = new Set<string>()
+    const records =
+      this.#host.cluster === undefined
+        ? [...this.#records.values()]
+        : this.#host.metadata.list<TransactionRecord>(KIND).map(([, record]) => record)
+    for (const record of records) {
+      if (record.state === 'CompleteCommit' || record.state === 'CompleteAbort') continue
+      for (const o of record.offsets ?? []) if (o.group === group) pending.add(`${o.stream}\u0000${o.partition}`)
+    }
+    return pending
+  }
+
+  /**
    * On a cluster: forgets which ids were read for ids another broker coordinates now, and returns the ids in
    * the catalog this broker coordinates and has not read since it came to (for the tick to claim them).
    */

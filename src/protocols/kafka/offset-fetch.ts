@@ -49,7 +49,7 @@ function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics, 
           .filter((t) => visible(t.name))
           .flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })))
   const res = c.server.broker.groups.fetchOffsets(groupId, wanted)
-  const pending = requireStable ? c.server.broker.producerTransactions.pendingOffsets(groupId) : null
+  const pending = requireStable ? c.server.broker.producerTransactions.records.pendingOffsets(groupId) : null
   const byTopic = new Map<string, FetchedOffset[]>()
   for (const t of named)
     if (!visible(t.name)) byTopic.set(t.name, failed(KafkaError.TOPIC_AUTHORIZATION_FAILED, t.partitions))

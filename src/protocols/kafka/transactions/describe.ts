@@ -3,6 +3,7 @@
 // topic for its producers, as Kafka does.
 import type { TransactionState } from '../../../broker/producer-transactions/state.js'
 import { TRANSACTION_STATES } from '../../../broker/producer-transactions/state.js'
+import { coordinatorRefusal } from '../cluster.js'
 import type {
   DescribeProducersRequest,
   DescribeProducersResponse,
@@ -14,12 +15,12 @@ import type {
 import type { Connection } from '../connection.js'
 import { errorCodeOf, KafkaError } from '../errors.js'
 
-export function handleDescribeTransactions(
+export async function handleDescribeTransactions(
   c: Connection,
   req: DescribeTransactionsRequest,
-): DescribeTransactionsResponse {
+): Promise<DescribeTransactionsResponse> {
   const txns = c.server.broker.producerTransactions
-  const transactionStates = req.transactionalIds.map((transactionalId) => {
+  const described = req.transactionalIds.map(async (transactionalId) => {
     const unknown = (errorCode: number) => ({
       errorCode,
       transactionalId,
@@ -32,7 +33,10 @@ export function handleDescribeTransactions(
     })
     if (!c.allows('Describe', 'TransactionalId', transactionalId))
       return unknown(KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
-    const r = txns.get(transactionalId)
+    // On a cluster the id's coordinator answers (the admin client asks it through FindCoordinator).
+    const refused = coordinatorRefusal(c.server.broker, 'transaction', transactionalId)
+    if (refused !== KafkaError.NONE) return unknown(refused)
+    const r = await txns.describe(transactionalId)
     if (r === undefined) return unknown(KafkaError.TRANSACTIONAL_ID_NOT_FOUND)
     const byTopic = new Map<string, number[]>()
     for (const [topic, partition] of r.partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition])
@@ -47,7 +51,7 @@ export function handleDescribeTransactions(
       topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
     }
   })
-  return { throttleTimeMs: 0, transactionStates }
+  return { throttleTimeMs: 0, transactionStates: await Promise.all(described) }
 }
 
 export function handleListTransactions(c: Connection, req: ListTransactionsRequest): ListTransactionsResponse {
