@@ -9,6 +9,7 @@ import { test } from 'node:test'
 import type { Kafka } from 'kafkajs'
 import { rendezvous } from '../../src/protocols/kafka/cluster.ts'
 import { until } from '../fixtures/cluster.ts'
+import { run } from '../protocols/kafka/harness.ts'
 import { clusterWithTopic, consumeUntil, waitForLeaders } from './kafka-helpers.ts'
 
 const PARTITIONS = 4
@@ -212,4 +213,62 @@ test('the coordinator SIGKILLed and its producer gone: the broker taking over ab
   })
   const read = await consumeUntil(kafka, 'tx-orphan', 'tx-orphan-reader', (c) => c.length >= PARTITIONS, 60_000)
   assert.deepEqual(read.map((c) => c.value).sort(), ['after0', 'after1', 'after2', 'after3'])
+})
+
+// librdkafka's read_committed consumer asks OffsetFetch with require_stable: the group's coordinator must see an
+// offset held by a transaction another broker coordinates.
+const pendingScript = `
+import sys, json, time
+from confluent_kafka import Consumer, Producer, TopicPartition
+b, group, txn = sys.argv[1], sys.argv[2], sys.argv[3]
+consumer = Consumer({'bootstrap.servers': b, 'group.id': group, 'isolation.level': 'read_committed',
+                     'auto.offset.reset': 'earliest', 'enable.auto.commit': False})
+producer = Producer({'bootstrap.servers': b, 'transactional.id': txn})
+producer.init_transactions(30)
+producer.begin_transaction()
+producer.send_offsets_to_transaction([TopicPartition('stable', 0, 7)], consumer.consumer_group_metadata(), 30)
+consumer.assign([TopicPartition('stable', 0)])
+before = []
+deadline = time.time() + 4
+while time.time() < deadline:
+    m = consumer.poll(0.2)
+    if m is not None and not m.error():
+        before.append(m.offset())
+producer.commit_transaction(30)
+after = None
+deadline = time.time() + 30
+while after is None and time.time() < deadline:
+    m = consumer.poll(0.2)
+    if m is not None and not m.error():
+        after = m.offset()
+consumer.close()
+print(json.dumps({'before': before, 'after': after}))
+`
+
+test('confluent-kafka: a read_committed consumer waits for a group offset a transaction on another broker holds', {
+  timeout: 180_000,
+}, async (t) => {
+  const started = await clusterWithTopic(t, 'stable', { brokers: 2 }, 1)
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  const nodes = cluster.brokers.map((b) => b.nodeId)
+  const transactionalId = 'stable-tx'
+  const groupId = Array.from({ length: 50 }, (_, i) => `stable-group-${i}`).find(
+    (g) => rendezvous(`group:${g}`, nodes) !== rendezvous(`transaction:${transactionalId}`, nodes),
+  )!
+  const plain = kafka.producer({ allowAutoTopicCreation: false })
+  await plain.connect()
+  t.after(() => plain.disconnect())
+  for (let i = 0; i < 10; i++)
+    await plain.send({ topic: 'stable', acks: -1, messages: [{ partition: 0, value: `v${i}` }] })
+  const out = await run(
+    '/usr/bin/python3',
+    ['-c', pendingScript, cluster.kafkaBootstrap.join(','), groupId, transactionalId],
+    {
+      timeoutMs: 120_000,
+    },
+  )
+  const result = JSON.parse(out.stdout.trim().split('\n').at(-1)!)
+  assert.deepEqual(result.before, [], 'nothing is consumed while the offset is pending')
+  assert.equal(result.after, 7, 'the consumer starts at the offset the transaction committed')
 })
