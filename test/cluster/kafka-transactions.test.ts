@@ -272,3 +272,38 @@ test('confluent-kafka: a read_committed consumer waits for a group offset a tran
   assert.deepEqual(result.before, [], 'nothing is consumed while the offset is pending')
   assert.equal(result.after, 7, 'the consumer starts at the offset the transaction committed')
 })
+
+test("a partition owner SIGKILLed mid-transaction: the producer goes on at the partitions' new owners and commits whole", {
+  timeout: 180_000,
+}, async (t) => {
+  const topic = 'tx-owner-killed'
+  const started = await clusterWithTopic(t, topic, { brokers: 3, leaseMs: 3000, heartbeatMs: 500 }, 6)
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  const initial = await waitForLeaders(kafka, topic, (found) => new Set(found.values()).size === 3)
+  const transactionalId = 'tx-owner-killed'
+  const nodes = cluster.brokers.map((b) => b.nodeId)
+  const coordinator = rendezvous(`transaction:${transactionalId}`, nodes)
+  const victim = cluster.brokers.find((b) => b.nodeId !== coordinator)!
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  t.after(() => producer.disconnect())
+  const batch = (prefix: string) => Array.from({ length: 6 }, (_, i) => ({ partition: i, value: `${prefix}${i}` }))
+  const open = await producer.transaction()
+  await open.send({ topic, messages: batch('before') })
+  await victim.kill()
+  const moved = await waitForLeaders(
+    kafka,
+    topic,
+    (found) => ![...found.values()].some((l) => l === victim.nodeId || l === -1),
+  )
+  // Some of the victim's partitions went to the broker that neither coordinates nor admitted the producer.
+  console.log(
+    `partitions moved from broker ${victim.nodeId}:`,
+    [...initial].filter(([, l]) => l === victim.nodeId).map(([p]) => `${p}->${moved.get(p)}`),
+  )
+  await open.send({ topic, messages: batch('after') })
+  await open.commit()
+  const read = await consumeUntil(kafka, topic, 'tx-owner-killed-reader', (c) => c.length >= 12, 60_000)
+  assert.deepEqual(read.map((c) => c.value).sort(), [...batch('after'), ...batch('before')].map((m) => m.value).sort())
+})

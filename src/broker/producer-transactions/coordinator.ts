@@ -255,7 +255,10 @@ export class ProducerTransactions {
     const known = this.#host.stream(stream)
     if (known !== undefined && this.partitions.admitted(transactionalId, producerId, producerEpoch, known, partition))
       return null
-    const record = this.records.get(transactionalId)
+    // Not admitted here: the coordinator's record, or on a cluster the one it stored before answering
+    // AddPartitionsToTxn (the partition moved here after its owner admitted the producer).
+    const { records } = this
+    const record = records.acting(transactionalId) ? records.get(transactionalId) : records.stored(transactionalId)
     const refusal = checkProducer(record, producerId, producerEpoch)
     if (refusal !== null) return refusal
     if (record!.state !== 'Ongoing' || !hasPartition(record!, stream, partition)) return 'INVALID_TXN_STATE'

@@ -77,7 +77,14 @@ function fetchGroupOffsets(c: Connection, groupId: string, topics: FetchTopics, 
   }
 }
 
-export function handleOffsetFetch(c: Connection, req: OffsetFetchRequest, version: number): OffsetFetchResponse {
+export async function handleOffsetFetch(
+  c: Connection,
+  req: OffsetFetchRequest,
+  version: number,
+): Promise<OffsetFetchResponse> {
+  // On a cluster the offsets an open transaction holds are stored by its coordinator, any broker, before it
+  // answers TxnOffsetCommit: catch up with the catalog, so a consumer asking after that answer sees them.
+  if (req.requireStable === true && c.server.broker.cluster !== undefined) await c.server.broker.catalogCaughtUp()
   if (version >= 8) {
     const groups = (req.groups ?? []).map((g) => ({
       groupId: g.groupId ?? '',
