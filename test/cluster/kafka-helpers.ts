@@ -119,15 +119,19 @@ export interface Consumed {
   offset: number
 }
 
-/** A fresh group reads the topic from the beginning until `done` holds for what it read, or timeoutMs. */
+/**
+ * A fresh group reads the topic from the beginning (read_committed unless told) until `done` holds for what it
+ * read, or timeoutMs.
+ */
 export async function consumeUntil(
   kafka: Kafka,
   topic: string,
   groupId: string,
   done: (consumed: Consumed[]) => boolean,
   timeoutMs = 120_000,
+  options: { readUncommitted?: boolean } = {},
 ): Promise<Consumed[]> {
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 1000 })
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 1000, ...options })
   await consumer.connect()
   const consumed: Consumed[] = []
   try {
