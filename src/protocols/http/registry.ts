@@ -122,6 +122,8 @@ export function registerRegistry(app: FastifyInstance, broker: Broker, logger: L
       handler: async (request, reply) => {
         try {
           const result = await handler(request)
+          // A change is answered once every broker sharing the registry has it: a client goes on through any.
+          if (method !== 'GET') await broker.clusterLink.settle()
           return reply.code(200).header('content-type', CONTENT_TYPE).send(JSON.stringify(result))
         } catch (error) {
           if (error instanceof RegistryHttpError) return sendRegistryError(reply, error.code, error.message)
