@@ -6,11 +6,12 @@
 // abort: the group's coordinator answers OffsetFetch with them.
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
-import type { Kafka } from 'kafkajs'
+import { Kafka, logLevel } from 'kafkajs'
 import { rendezvous } from '../../src/protocols/kafka/cluster.ts'
-import { until } from '../fixtures/cluster.ts'
+import { clusterView, until } from '../fixtures/cluster.ts'
+import type { Protocol } from '../fixtures/spawned-wharf.ts'
 import { checkPendingOffsetWaits } from '../protocols/kafka/pending-offset.ts'
-import { clusterWithTopic, consumeUntil, waitForLeaders } from './kafka-helpers.ts'
+import { clusterWithTopic, consumeUntil, kafkaClient, waitForLeaders } from './kafka-helpers.ts'
 
 const PARTITIONS = 4
 
@@ -239,4 +240,61 @@ test("a partition owner SIGKILLed mid-transaction: the producer goes on at the p
   await open.commit()
   const expected = [...records('after', 6), ...records('open', 6)].map((r) => r.value).sort()
   assert.deepEqual(await committedValues(kafka, 'tx-owner-killed', 12), expected)
+})
+
+test('a coordinator paused past its lease does not acknowledge the commit of a transaction the broker taking over aborted', {
+  timeout: 180_000,
+}, async (t) => {
+  const fast = { brokers: 2, leaseMs: 3000, heartbeatMs: 500, listeners: ['kafka', 'http'] as Protocol[] }
+  const started = await clusterWithTopic(t, 'tx-zombie', fast, PARTITIONS)
+  if (started === undefined) return
+  const { cluster, kafka } = started
+  await waitForLeaders(kafka, 'tx-zombie', (found) => new Set(found.values()).size === 2)
+  const transactionalId = 'tx-zombie'
+  const coordinator = cluster.byNodeId(
+    rendezvous(
+      `transaction:${transactionalId}`,
+      cluster.brokers.map((b) => b.nodeId),
+    )!,
+  )
+  // A client that waits out the pause: its commit is still waiting for an answer when the coordinator resumes.
+  const patient = new Kafka({
+    clientId: 'patient',
+    brokers: cluster.kafkaBootstrap,
+    logLevel: logLevel.NOTHING,
+    requestTimeout: 60_000,
+  })
+  const producer = patient.producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    transactionTimeout: 3000,
+  })
+  await producer.connect()
+  t.after(() => producer.disconnect().catch(() => {}))
+  const open = await producer.transaction()
+  await open.send({ topic: 'tx-zombie', messages: records('open') })
+  coordinator.signal('SIGSTOP')
+  const committing = open.commit().then(
+    () => 'acknowledged',
+    (error: Error) => `refused: ${error.message}`,
+  )
+  // The other broker takes the id over and aborts the transaction when it times out: readers get past it. (A
+  // client that knew the paused broker would wait on it: this one knows only the other.)
+  const other = cluster.brokers.find((b) => b !== coordinator)!
+  await until('the paused coordinator out of the members', async () =>
+    (await clusterView(other)).members.some((m) => m.id === coordinator.nodeId) ? undefined : true,
+  )
+  const survivor = kafkaClient([`127.0.0.1:${other.ports.kafka}`], 'survivor')
+  const plain = survivor.producer({ allowAutoTopicCreation: false })
+  await plain.connect()
+  t.after(() => plain.disconnect())
+  await plain.send({ topic: 'tx-zombie', acks: -1, messages: records('after') })
+  assert.deepEqual(
+    await committedValues(survivor, 'tx-zombie', PARTITIONS),
+    records('after').map((r) => r.value),
+  )
+  coordinator.signal('SIGCONT')
+  const outcome = await committing
+  assert.match(outcome, /^refused/, 'a commit of an aborted transaction is not acknowledged')
 })

@@ -226,7 +226,8 @@ export class ProducerTransactions {
   /** EndTxn: commit or abort the open transaction; answered once every marker is durable. */
   end(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<Outcome> {
     return this.#serial(transactionalId, async () => {
-      const record = await this.#claim(transactionalId)
+      await this.#claim(transactionalId)
+      const record = await this.records.fenced(transactionalId)
       const refusal = checkProducer(record, producerId, producerEpoch)
       if (refusal !== null) return refuse(refusal)
       const r = record!
@@ -343,12 +344,12 @@ export class ProducerTransactions {
       if (!this.records.acting(id)) continue
       if (overdue(record))
         this.#background(id, 'transaction timeout abort failed', async (current) => {
-          if (overdue(current)) await this.#abortAndFence(current, 'transaction timed out')
+          if (overdue(current) && (await this.records.stillMine(id)))
+            await this.#abortAndFence(current, 'transaction timed out')
         })
       else if (this.#idle(record, now) && !this.#locks.has(id))
         this.#background(id, 'transactional id expiry failed', async (current) => {
-          if (!this.#idle(current, this.#host.now())) return
-          await this.records.delete(id)
+          if (this.#idle(current, this.#host.now()) && (await this.records.stillMine(id))) await this.records.delete(id)
         })
     }
     if (now - this.#lastSnapshot > SNAPSHOT_EVERY_MS) {

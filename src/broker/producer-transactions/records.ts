@@ -4,6 +4,7 @@
 // persisted, which on a cluster includes an open transaction's partitions and offsets. So a broker that comes
 // to coordinate an id reads its record again from the database before it acts on it (claim), and acts only
 // on the ids it coordinates: another broker's transaction is never timed out or expired from a stale copy.
+import type { ClusterMember } from '../../storage/api.js'
 import type { ProducerTransactionsHost } from './host.js'
 import { isRecord, type TransactionRecord } from './state.js'
 
@@ -16,8 +17,11 @@ export class TransactionRecords {
   readonly #claimed = new Set<string>()
   /** How stale the stored time of use of a record may get before it is written again. */
   readonly refreshMs: number
-  /** Whether this broker coordinates a transactional id now (set by the Kafka listener on a cluster). */
-  coordinates: ((transactionalId: string) => boolean) | null = null
+  /**
+   * Whether this broker coordinates a transactional id now, among the given live members or as it last saw
+   * them (set by the Kafka listener on a cluster).
+   */
+  coordinates: ((transactionalId: string, members?: readonly ClusterMember[]) => boolean) | null = null
 
   constructor(host: ProducerTransactionsHost, refreshMs: number) {
     this.#host = host
@@ -76,6 +80,18 @@ export class TransactionRecords {
     return this.coordinates?.(id) ?? false
   }
 
+  /**
+   * Whether this broker still coordinates the id as the database has the members now: asked before acting on
+   * its own (a timeout, an expiry), since a broker paused past its lease runs its timers before it learns that
+   * another broker has taken its ids over.
+   */
+  async stillMine(id: string): Promise<boolean> {
+    const cluster = this.#host.cluster
+    if (cluster === undefined) return true
+    const members = await cluster.readMembers()
+    return this.coordinates?.(id, members) ?? false
+  }
+
   /** Whether this broker may act on its copy of the id's record unasked (time it out, expire it). */
   acting(id: string): boolean {
     return this.mine(id) && (this.#host.cluster === undefined || this.#claimed.has(id))
@@ -96,6 +112,23 @@ export class TransactionRecords {
     else this.#records.set(id, record)
     this.#claimed.add(id)
     return { record, claimed: true }
+  }
+
+  /**
+   * Before a transaction is ended on a cluster: the record read again from the database. A broker paused past
+   * its lease may still believe it coordinates the id while another has taken it over and fenced the producer
+   * (a higher epoch stored); then the stored record is the one to answer by, and the producer is told so.
+   */
+  async fenced(id: string): Promise<TransactionRecord | undefined> {
+    const held = this.#records.get(id)
+    if (this.#host.cluster === undefined || held === undefined) return held
+    await this.#host.metadata.refresh?.(KIND, id)
+    const value = this.#host.metadata.get<TransactionRecord>(KIND, id)
+    if (value === undefined || (value.producerId === held.producerId && value.producerEpoch === held.producerEpoch))
+      return held
+    const record = this.#fromCatalog(id, value)
+    if (record !== undefined) this.#records.set(id, record)
+    return record
   }
 
   /**

@@ -186,7 +186,9 @@ export function coordinatorElsewhere(broker: Broker, kind: CoordinatorKind, key:
 export function routeTransactions(broker: Broker): () => void {
   if (broker.cluster === undefined) return () => {}
   const txns = broker.producerTransactions
-  txns.records.coordinates = (id) => coordinatorElsewhere(broker, 'transaction', id) === undefined
+  const cluster = broker.cluster
+  txns.records.coordinates = (id, members = cluster.members()) =>
+    coordinatorAmong(members, 'transaction', id) === cluster.nodeId
   txns.partitions.locateGroup = (group) => coordinatorElsewhere(broker, 'group', group)
   return () => {
     txns.records.coordinates = null
