@@ -95,8 +95,8 @@ export class ProducerTransactions {
   }
 
   /** The id's record; on a cluster, a broker that has just come to coordinate it first finishes what was decided. */
-  async #claim(id: string): Promise<TransactionRecord | undefined> {
-    const { record, claimed } = await this.records.claim(id)
+  async #claim(id: string, reread = false): Promise<TransactionRecord | undefined> {
+    const { record, claimed } = await this.records.claim(id, reread)
     if (claimed && (record?.state === 'PrepareCommit' || record?.state === 'PrepareAbort'))
       await this.#complete(record, record.state === 'PrepareCommit')
     return record
@@ -226,8 +226,7 @@ export class ProducerTransactions {
   /** EndTxn: commit or abort the open transaction; answered once every marker is durable. */
   end(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<Outcome> {
     return this.#serial(transactionalId, async () => {
-      await this.#claim(transactionalId)
-      const record = await this.records.fenced(transactionalId)
+      const record = await this.#claim(transactionalId, true)
       const refusal = checkProducer(record, producerId, producerEpoch)
       if (refusal !== null) return refuse(refusal)
       const r = record!

@@ -98,37 +98,25 @@ export class TransactionRecords {
   }
 
   /**
-   * The id's record as this broker may act on it: on a cluster, read again from the database when this broker
-   * has come to coordinate the id since it last read it (`claimed` then says so, for the caller to finish what
-   * the previous coordinator decided).
+   * The id's record as this broker may act on it. On a cluster it is read again from the database when this
+   * broker has come to coordinate the id since it last read it (`claimed` then says so, for the caller to
+   * finish what the previous coordinator decided), and when `reread` asks (before a transaction is ended: a
+   * broker paused past its lease may still believe it coordinates the id while another has taken it over and
+   * fenced the producer; a different producer id or epoch stored is then the record to answer by).
    */
-  async claim(id: string): Promise<{ record: TransactionRecord | undefined; claimed: boolean }> {
-    if (this.#host.cluster === undefined || this.#claimed.has(id))
-      return { record: this.#records.get(id), claimed: false }
+  async claim(id: string, reread = false): Promise<{ record: TransactionRecord | undefined; claimed: boolean }> {
+    const held = this.#records.get(id)
+    const claimed = !this.#claimed.has(id)
+    if (this.#host.cluster === undefined || !(claimed || reread)) return { record: held, claimed: false }
     await this.#host.metadata.refresh?.(KIND, id)
-    const value = this.#host.metadata.get(KIND, id)
+    const value = this.#host.metadata.get<TransactionRecord>(KIND, id)
+    this.#claimed.add(id)
+    const same = value?.producerId === held?.producerId && value?.producerEpoch === held?.producerEpoch
+    if (!claimed && (value === undefined || same)) return { record: held, claimed }
     const record = value === undefined ? undefined : this.#fromCatalog(id, value)
     if (record === undefined) this.#records.delete(id)
     else this.#records.set(id, record)
-    this.#claimed.add(id)
-    return { record, claimed: true }
-  }
-
-  /**
-   * Before a transaction is ended on a cluster: the record read again from the database. A broker paused past
-   * its lease may still believe it coordinates the id while another has taken it over and fenced the producer
-   * (a higher epoch stored); then the stored record is the one to answer by, and the producer is told so.
-   */
-  async fenced(id: string): Promise<TransactionRecord | undefined> {
-    const held = this.#records.get(id)
-    if (this.#host.cluster === undefined || held === undefined) return held
-    await this.#host.metadata.refresh?.(KIND, id)
-    const value = this.#host.metadata.get<TransactionRecord>(KIND, id)
-    if (value === undefined || (value.producerId === held.producerId && value.producerEpoch === held.producerEpoch))
-      return held
-    const record = this.#fromCatalog(id, value)
-    if (record !== undefined) this.#records.set(id, record)
-    return record
+    return { record, claimed }
   }
 
   /**

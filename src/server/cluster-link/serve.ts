@@ -1,10 +1,11 @@
 // The serving side of the cluster link: another member, once authenticated, asks this broker to append to
 // logs it owns (as the requester saw the owner's epoch) and to work queues it serves on behalf of that
 // member's clients: consume (deliveries pushed back as events), get, settle, release an owner's leases,
-// purge; and, for a Kafka transaction another member coordinates, to admit its producer to a partition this
-// broker owns, to write the marker that ends it there, to hold the offsets of a transaction it coordinates
-// (TxnOffsetCommit reaches the group's coordinator) and to apply them for a group it coordinates. Leases and consumers taken over a link belong to owners named after the peer, and are returned
-// when the link closes, as a client connection's are when it closes.
+// purge. For a Kafka transaction another member coordinates, it admits the producer to a partition this
+// broker owns and writes the marker that ends it there; it holds the offsets of a transaction it coordinates
+// (TxnOffsetCommit reaches the group's coordinator) and applies them for a group it coordinates. Leases and
+// consumers taken over a link belong to owners named after the peer, and are returned when the link closes,
+// as a client connection's are when it closes.
 import type { Socket } from 'node:net'
 import type { Broker } from '../../broker/broker.js'
 import type { PublishMessage } from '../../broker/message.js'
@@ -55,6 +56,11 @@ function selectorOf(terms: LinkTerms['selector']): Selector | undefined {
   return terms === undefined
     ? undefined
     : compileSelector(terms.text, { convertStringExpressions: terms.convertStringExpressions })
+}
+
+/** The exchanges a peer's interest names (interest, catch-up). */
+function exchangesOf(request: Record<string, unknown>): string[] {
+  return Array.isArray(request.exchanges) ? request.exchanges.map(String) : []
 }
 
 /** Serves one accepted link socket until it closes. */
@@ -216,7 +222,7 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
       case 'browse':
         return browseHere(queueNamed(r.queue), r.options as BrowseOptions)
       case 'interest':
-        options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
+        options.heard(peer!, exchangesOf(r))
         return true
       case 'txn-admit': {
         const txns = broker.producerTransactions.partitions
@@ -250,7 +256,7 @@ export function serveLink(socket: Socket, options: ServeOptions): void {
         return true
       case 'catch-up':
         // The requester is about to confirm a catalog change to its client (its settler).
-        options.heard(peer!, Array.isArray(r.exchanges) ? r.exchanges.map(String) : [])
+        options.heard(peer!, exchangesOf(r))
         await broker.catalogCaughtUp()
         return true
       case 'claim':
